@@ -1,0 +1,76 @@
+import type { Aval } from '../core/aval.js';
+import type { DType, TypedArray } from '../core/dtype.js';
+import type { Shape } from '../core/shape.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+
+/**
+ * One primitive's kernel on a backend. `inputs` are the backend's own handles, already checked
+ * by the primitive's abstract evaluation; `out` is the validated output shape and dtype. A kernel
+ * returns a handle at once; on an asynchronous backend it stands for a result still being computed.
+ * A kernel must not keep or release its inputs: the caller owns them.
+ */
+export type Kernel<P extends Primitive, H> = (inputs: readonly H[], params: ParamsOf<P>, out: Aval) => H;
+
+/**
+ * A backend's kernels: one per primitive. The mapped type makes a missing kernel a compile error
+ * in the backend's package, instead of a "kernel not registered" surprise at run time.
+ */
+export type KernelTable<H> = { readonly [P in Primitive]: Kernel<P, H> };
+
+export interface BackendCapabilities {
+  /** Dtypes the backend stores and computes in. */
+  readonly dtypes: readonly DType[];
+  /** Whether `readSync` works (CPU backends) or only `read` (GPUs, workers). */
+  readonly syncRead: boolean;
+}
+
+export interface MemoryInfo {
+  /** Live backend buffers (storage allocations, views excluded). */
+  readonly buffers: number;
+  /** Bytes held by those buffers. */
+  readonly bytes: number;
+}
+
+/**
+ * The backend service-provider interface (DESIGN.md, "Backend SPI"). A backend implements the
+ * primitives on its own buffers and never sees autograd or jit. `H` is its handle type: a
+ * reference to a buffer (or a view of one) that the backend alone interprets.
+ */
+export interface Backend<H = unknown> {
+  /** Registry name: 'cpu', 'mkl', 'cuda', 'webgpu'. */
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  readonly kernels: KernelTable<H>;
+  /**
+   * A new handle holding a copy of `data` (row-major, `sizeOf(shape)` elements of the typed-array
+   * type of `dtype`; bool data are 0/1 bytes). The caller may reuse `data` afterwards.
+   */
+  fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): H;
+  /** Resolves to a fresh row-major copy of the handle's elements once they are computed. */
+  read(handle: H): Promise<TypedArray>;
+  /** The same, synchronously; present only when `capabilities.syncRead`. */
+  readSync?(handle: H): TypedArray;
+  /** Releases the handle. A buffer is freed when its last handle (views included) is released. */
+  dispose(handle: H): void;
+  memory(): MemoryInfo;
+}
+
+/** What the registry knows about a backend before it is created. */
+export interface BackendFactory {
+  readonly name: string;
+  /** Higher is preferred by `auto`: cuda 40, webgpu 30, mkl 20, cpu 10. */
+  readonly priority: number;
+  /**
+   * Creates the backend, or explains why it cannot: the reason and the fix (for example the
+   * system package to install). May be asynchronous for backends that must request a device.
+   */
+  create(): Backend | Promise<Backend>;
+}
+
+/** The reason a backend reported for not initializing. */
+export class BackendUnavailable {
+  constructor(
+    readonly name: string,
+    readonly reason: string,
+  ) {}
+}

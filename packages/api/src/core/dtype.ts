@@ -1,0 +1,117 @@
+import { DTypeError } from './errors.js';
+
+/** The element types a tensor can hold. Integers are 32-bit (see DESIGN.md). */
+export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bool';
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
+
+/** The dtype of tensors made from JavaScript floats when no dtype is given. */
+export const DEFAULT_FLOAT: DType = 'float32';
+/** The dtype of tensors made from JavaScript integers when no dtype is given. */
+export const DEFAULT_INT: DType = 'int32';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export interface TypedArrayOf {
+  float32: Float32Array;
+  float64: Float64Array;
+  int32: Int32Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+}
+
+type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint8ArrayConstructor;
+
+const CONSTRUCTORS: Record<DType, TypedArrayConstructor> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+export function isDType(value: unknown): value is DType {
+  return typeof value === 'string' && value in CONSTRUCTORS;
+}
+
+/** Throws a DTypeError naming `op` unless `value` is one of Flint's dtypes. */
+export function checkDType(op: string, value: unknown): DType {
+  if (!isDType(value)) {
+    throw new DTypeError(`${op}: unknown dtype ${JSON.stringify(value)}; expected one of ${DTYPES.join(', ')}`);
+  }
+  return value;
+}
+
+export function typedArrayConstructor(dtype: DType): TypedArrayConstructor {
+  return CONSTRUCTORS[dtype];
+}
+
+/** A zero-filled typed array of `size` elements for `dtype`. */
+export function allocTypedArray<D extends DType>(dtype: D, size: number): TypedArrayOf[D] {
+  return new CONSTRUCTORS[dtype](size) as TypedArrayOf[D];
+}
+
+export function itemSize(dtype: DType): number {
+  return CONSTRUCTORS[dtype].BYTES_PER_ELEMENT;
+}
+
+export function isFloating(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+export function isInteger(dtype: DType): boolean {
+  return dtype === 'int32' || dtype === 'uint8';
+}
+
+/** The dtype a typed array holds when no dtype is given (Uint8Array reads as uint8, not bool). */
+export function dtypeOfTypedArray(data: TypedArray): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  return 'uint8';
+}
+
+// Promotion follows PyTorch's categories: bool < integer < floating. Within a category the wider
+// type wins; across categories the higher category wins, keeping its own width (int32 + float32
+// is float32, where NumPy would give float64). See docs/dtypes.md.
+const CATEGORY: Record<DType, number> = { bool: 0, uint8: 1, int32: 1, float32: 2, float64: 2 };
+const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, float32: 3, float64: 4 };
+
+/** The dtype two tensors of dtypes `a` and `b` combine to. */
+export function promoteTypes(a: DType, b: DType): DType {
+  if (a === b) return a;
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** The category of a JavaScript scalar operand: booleans, integers, or non-integral numbers. */
+export type ScalarKind = 'bool' | 'int' | 'float';
+
+export function scalarKind(value: number | boolean): ScalarKind {
+  if (typeof value === 'boolean') return 'bool';
+  return Number.isInteger(value) ? 'int' : 'float';
+}
+
+/**
+ * The dtype a tensor of dtype `tensorDType` combines to with a JavaScript scalar. As in PyTorch
+ * (and NumPy 2's "weak" scalars), a scalar never widens a tensor within its category; it only
+ * lifts the result to its own category at that category's default width.
+ */
+export function promoteWithScalar(tensorDType: DType, kind: ScalarKind): DType {
+  const scalarCategory = kind === 'bool' ? 0 : kind === 'int' ? 1 : 2;
+  if (scalarCategory <= CATEGORY[tensorDType]) return tensorDType;
+  return scalarCategory === 1 ? DEFAULT_INT : DEFAULT_FLOAT;
+}
+
+/** The dtype that JavaScript values infer when a tensor is built without a dtype. */
+export function inferDType(kind: ScalarKind): DType {
+  return kind === 'bool' ? 'bool' : kind === 'int' ? DEFAULT_INT : DEFAULT_FLOAT;
+}
+
+/** Float dtypes stay; others become the default float (what `exp(intTensor)` computes in). */
+export function toFloating(dtype: DType): DType {
+  return isFloating(dtype) ? dtype : DEFAULT_FLOAT;
+}

@@ -1,0 +1,178 @@
+import { getBackend } from '../backend/registry.js';
+import type { Backend } from '../backend/spi.js';
+import {
+  allocTypedArray,
+  checkDType,
+  type DType,
+  dtypeOfTypedArray,
+  inferDType,
+  promoteTypes,
+  promoteWithScalar,
+  type ScalarKind,
+  scalarKind,
+  type TypedArray,
+} from '../core/dtype.js';
+import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
+import { checkShape, sizeOf } from '../core/shape.js';
+import { isTensor } from '../tensor/memory.js';
+import { type NestedArray, Tensor } from '../tensor/tensor.js';
+
+/** Anything an op accepts where a tensor is expected: a Tensor, a number or boolean, nested arrays, a typed array. */
+export type TensorLike = Tensor | number | boolean | NestedArray | TypedArray;
+
+export interface CreationOptions {
+  /** Element type; inferred from the data when omitted (float32 for non-integral numbers, int32 for integers, bool for booleans). */
+  readonly dtype?: DType;
+  /** Backend name; the default backend when omitted. */
+  readonly backend?: string;
+}
+
+/** The backend named in `options`, or the default. */
+export function resolveBackend(options?: { readonly backend?: string }): Backend {
+  return getBackend(options?.backend);
+}
+
+interface Flattened {
+  readonly shape: number[];
+  readonly values: (number | boolean)[];
+  kind: ScalarKind;
+}
+
+function flattenNested(op: string, data: NestedArray): Flattened {
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0] as NestedArray;
+  }
+  const out: Flattened = { shape, values: [], kind: 'bool' };
+  const rank: number = shape.length;
+  const visit = (value: NestedArray, depth: number, path: number[]): void => {
+    if (depth === rank) {
+      if (typeof value === 'number') {
+        if (out.kind !== 'float') out.kind = Number.isInteger(value) ? 'int' : 'float';
+        out.values.push(value);
+      } else if (typeof value === 'boolean') {
+        out.values.push(value);
+      } else {
+        throw new ShapeError(`${op}: ragged nested array: element at [${path.join(', ')}] is ${Array.isArray(value) ? 'an array' : typeof value}, expected a number or boolean at depth ${rank}`);
+      }
+      return;
+    }
+    if (!Array.isArray(value) || value.length !== shape[depth]) {
+      throw new ShapeError(`${op}: ragged nested array: element at [${path.join(', ')}] should be an array of length ${shape[depth]}, got ${Array.isArray(value) ? `length ${value.length}` : typeof value}`);
+    }
+    for (let i = 0; i < value.length; i++) visit(value[i] as NestedArray, depth + 1, [...path, i]);
+  };
+  visit(data, 0, []);
+  if (out.values.length > 0 && out.values.every((v) => typeof v === 'boolean')) out.kind = 'bool';
+  else if (out.kind === 'bool') out.kind = out.values.length === 0 ? 'float' : 'int';
+  return out;
+}
+
+function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype: DType): TypedArray {
+  const out = allocTypedArray(dtype, values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'boolean') out[i] = v ? 1 : 0;
+    else if (dtype === 'bool') out[i] = v !== 0 ? 1 : 0;
+    else if ((dtype === 'int32' || dtype === 'uint8') && !Number.isFinite(v as number)) {
+      throw new ValueError(`${op}: cannot store ${v} in a ${dtype} tensor`);
+    } else out[i] = v as number;
+  }
+  return out;
+}
+
+/** Converts typed-array data to `dtype` with Flint's cast semantics (truncation, != 0 for bool). */
+export function convertTypedArray(data: TypedArray, dtype: DType): TypedArray {
+  const out = allocTypedArray(dtype, data.length);
+  if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0;
+  else if (dtype === 'int32' || dtype === 'uint8') for (let i = 0; i < data.length; i++) out[i] = Number.isNaN(data[i]) ? 0 : Math.trunc(data[i] as number);
+  else out.set(data);
+  return out;
+}
+
+/**
+ * Creates a tensor from nested arrays, a typed array (with an optional `shape`), or a scalar.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);           // int32 [2, 2]
+ * const y = tensor([0.5, 1.5], { dtype: 'float64' });
+ * const z = tensor(new Float32Array(6), { shape: [2, 3] });
+ */
+export function tensor(data: TensorLike, options: CreationOptions & { readonly shape?: readonly number[] } = {}): Tensor {
+  const op = 'tensor';
+  const requested = options.dtype === undefined ? undefined : checkDType(op, options.dtype);
+  const backend = resolveBackend(options);
+  if (isTensor(data)) {
+    throw new ValueError(`${op}: data is already a Tensor; use t.cast(dtype) or t.to(backend) to convert it`);
+  }
+  if (ArrayBuffer.isView(data)) {
+    const typed = data as TypedArray;
+    if (!(typed instanceof Float32Array || typed instanceof Float64Array || typed instanceof Int32Array || typed instanceof Uint8Array)) {
+      throw new DTypeError(`${op}: unsupported typed array ${(typed as { constructor: { name: string } }).constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`);
+    }
+    const shape = options.shape === undefined ? [typed.length] : checkShape(op, [...options.shape]);
+    if (sizeOf(shape) !== typed.length) {
+      throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} needs ${sizeOf(shape)} elements, the typed array has ${typed.length}`);
+    }
+    const dtype = requested ?? dtypeOfTypedArray(typed);
+    const converted = dtype === dtypeOfTypedArray(typed) ? typed : convertTypedArray(typed, dtype);
+    return new Tensor(shape, dtype, backend, backend.fromTypedArray(converted, shape, dtype));
+  }
+  if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
+    throw new ValueError(`${op}: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`);
+  }
+  const flat = flattenNested(op, data);
+  const dtype = requested ?? inferDType(flat.kind);
+  let shape = flat.shape;
+  if (options.shape !== undefined) {
+    shape = checkShape(op, [...options.shape]);
+    if (sizeOf(shape) !== flat.values.length) {
+      throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} needs ${sizeOf(shape)} elements, the data has ${flat.values.length}`);
+    }
+  }
+  checkShape(op, shape);
+  const typed = fillTypedArray(op, flat.values, dtype);
+  return new Tensor(shape, dtype, backend, backend.fromTypedArray(typed, shape, dtype));
+}
+
+/** A rank-0 tensor. */
+export function scalar(value: number | boolean, options: CreationOptions = {}): Tensor {
+  return tensor(value, options);
+}
+
+/**
+ * Turns an op's operand into a tensor. Tensors pass through unchanged; JavaScript values become
+ * tensors on `like`'s backend (or the default) with the dtype `dtype` when given.
+ */
+export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Tensor): Tensor {
+  if (isTensor(value)) return value;
+  if (value === null || value === undefined) throw new ValueError(`${op}: expected a tensor or a number, got ${String(value)}`);
+  const backend = like?._backend ?? undefined;
+  const options: CreationOptions = { ...(dtype ? { dtype } : {}), ...(backend ? { backend: backend.name } : {}) };
+  return tensor(value, options);
+}
+
+/** The dtype two operands combine to, treating JavaScript scalars as "weak" (see docs/dtypes.md). */
+export function resultDType(a: TensorLike, b: TensorLike): DType {
+  const ta = isTensor(a);
+  const tb = isTensor(b);
+  if (ta && tb) return promoteTypes(a.dtype, b.dtype);
+  if (ta) return weakPromote(a.dtype, b);
+  if (tb) return weakPromote(b.dtype, a);
+  return promoteTypes(dtypeOfValue(a), dtypeOfValue(b));
+}
+
+function weakPromote(dtype: DType, value: TensorLike): DType {
+  if (typeof value === 'number' || typeof value === 'boolean') return promoteWithScalar(dtype, scalarKind(value));
+  return promoteTypes(dtype, dtypeOfValue(value));
+}
+
+function dtypeOfValue(value: TensorLike): DType {
+  if (isTensor(value)) return value.dtype;
+  if (typeof value === 'number' || typeof value === 'boolean') return inferDType(scalarKind(value));
+  if (ArrayBuffer.isView(value)) return dtypeOfTypedArray(value as TypedArray);
+  return inferDType(flattenNested('tensor', value as NestedArray).kind);
+}

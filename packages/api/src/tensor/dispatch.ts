@@ -1,0 +1,68 @@
+import type { Aval } from '../core/aval.js';
+import type { Backend } from '../backend/spi.js';
+import { getBackend } from '../backend/registry.js';
+import { BackendError } from '../core/errors.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { RULES } from '../primitives/rules.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * A transform interpreter (JVP, VJP tape, batching, jit tracing) that intercepts primitives while
+ * active. The autodiff and jit issues install theirs with `setTracedBind`; with none active, `bind`
+ * takes the eager fast path straight to the backend.
+ */
+export type TracedBind = <P extends Primitive>(
+  primitive: P,
+  inputs: readonly Tensor[],
+  params: ParamsOf<P>,
+  backend: Backend | undefined,
+) => Tensor;
+
+let activeInterpreters = 0;
+let tracedBind: TracedBind | null = null;
+
+/** @internal For transforms: install the traced dispatch and count active interpreters. */
+export function setTracedBind(fn: TracedBind): void {
+  tracedBind = fn;
+}
+/** @internal */
+export function enterInterpreter(): void {
+  activeInterpreters++;
+}
+/** @internal */
+export function exitInterpreter(): void {
+  activeInterpreters--;
+}
+
+/**
+ * The one dispatch path (DESIGN.md): every op binds a primitive here. `backend` is only consulted
+ * by primitives without inputs (creation); others run where their inputs live.
+ */
+export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
+  if (activeInterpreters !== 0 && tracedBind !== null) return tracedBind(primitive, inputs, params, backend);
+  return evalPrimitive(primitive, inputs, params, backend);
+}
+
+/** Eager evaluation: abstract evaluation (validation), then the backend's kernel. */
+export function evalPrimitive<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
+  const rule = RULES[primitive];
+  const out = rule.abstractEval(inputs, params);
+  const target = inputs.length === 0 ? (backend ?? getBackend()) : commonBackend(rule.name, inputs);
+  const handles = new Array<unknown>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) handles[i] = (inputs[i] as Tensor)._handle;
+  const kernel = target.kernels[primitive] as (inputs: readonly unknown[], params: ParamsOf<P>, out: Aval) => unknown;
+  return new Tensor(out.shape, out.dtype, target, kernel(handles, params, out));
+}
+
+function commonBackend(op: string, inputs: readonly Tensor[]): Backend {
+  const first = (inputs[0] as Tensor).concreteBackend(op);
+  for (let i = 1; i < inputs.length; i++) {
+    const other = (inputs[i] as Tensor).concreteBackend(op);
+    if (other !== first) {
+      throw new BackendError(
+        `${op}: inputs live on different backends ('${first.name}' and '${other.name}'); move one with t.to('${first.name}')`,
+      );
+    }
+  }
+  return first;
+}

@@ -1,0 +1,146 @@
+import { ValueError } from '../core/errors.js';
+import { createdBackends } from '../backend/registry.js';
+import type { Backend } from '../backend/spi.js';
+import type { Tensor } from './tensor.js';
+
+// Memory is released three ways (DESIGN.md): `dispose()`, the end of a `tidy` scope, and a
+// FinalizationRegistry as a safety net for tensors a user forgot.
+
+interface Held {
+  readonly backend: Backend;
+  readonly handle: unknown;
+  readonly stack: string | undefined;
+}
+
+let debug = false;
+/** Called when the finalizer reclaims a tensor that was never disposed, in debug mode. */
+let leakReporter: (message: string) => void = (message) => console.warn(message);
+
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  if (debug) leakReporter(`flint: a tensor was garbage-collected without dispose(); it was created at\n${held.stack ?? '(no stack)'}`);
+  held.backend.dispose(held.handle);
+});
+
+/** Tensors alive while debug mode is on, with the stack where each was made. */
+const debugLive = new Map<Tensor, string>();
+
+/** The open `tidy` scopes, innermost last: the tensors each has seen created. */
+const scopes: Set<Tensor>[] = [];
+
+/** @internal Called by the Tensor constructor for every concrete tensor. */
+export function trackTensor(t: Tensor): void {
+  const stack = debug ? new Error().stack?.split('\n').slice(3).join('\n') : undefined;
+  finalizer.register(t, { backend: t._backend as Backend, handle: t._handle, stack }, t);
+  if (stack !== undefined) debugLive.set(t, stack);
+  const scope = scopes[scopes.length - 1];
+  if (scope !== undefined) scope.add(t);
+}
+
+/** @internal Called by `dispose()`. */
+export function untrackTensor(t: Tensor): void {
+  finalizer.unregister(t);
+  if (debug) debugLive.delete(t);
+  for (let i = scopes.length - 1; i >= 0; i--) if ((scopes[i] as Set<Tensor>).delete(t)) break;
+}
+
+/** Visits every Tensor in a pytree (arrays, plain objects, Maps), without recursing into tensors. */
+export function forEachTensor(value: unknown, visit: (t: Tensor) => void, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
+  seen.add(value);
+  if (isTensor(value)) {
+    visit(value);
+    return;
+  }
+  if (Array.isArray(value)) for (const item of value) forEachTensor(item, visit, seen);
+  else if (value instanceof Map) for (const item of value.values()) forEachTensor(item, visit, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) forEachTensor(item, visit, seen);
+}
+
+const TENSOR_BRAND = Symbol.for('flint.Tensor');
+/** @internal Set on Tensor.prototype, so that two copies of the library recognize each other's tensors. */
+export function brandTensorClass(proto: object): void {
+  Object.defineProperty(proto, TENSOR_BRAND, { value: true });
+}
+export function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TENSOR_BRAND] === true;
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (anywhere in the
+ * returned pytree) and those passed to `keep`. Scopes nest: returned tensors join the outer scope.
+ * `fn` must be synchronous; await outside of `tidy`.
+ *
+ * @example
+ * const y = tidy(() => x.mul(2).add(1).sum()); // the intermediate products are released
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ValueError('tidy: expected a function');
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw error;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside tidy)');
+  }
+  const kept = new Set<Tensor>();
+  forEachTensor(result, (t) => kept.add(t));
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t)) outer?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
+/** Disposes every tensor in a pytree. */
+export function dispose(value: unknown): void {
+  forEachTensor(value, (t) => t.dispose());
+}
+
+export interface BackendMemory {
+  readonly backend: string;
+  readonly buffers: number;
+  readonly bytes: number;
+}
+
+/** Live buffers and bytes per backend that has been used. */
+export function memory(): { readonly backends: BackendMemory[]; readonly buffers: number; readonly bytes: number } {
+  const backends = createdBackends().map((b) => ({ backend: b.name, ...b.memory() }));
+  return {
+    backends,
+    buffers: backends.reduce((n, b) => n + b.buffers, 0),
+    bytes: backends.reduce((n, b) => n + b.bytes, 0),
+  };
+}
+
+export interface DebugOptions {
+  /** Record where each tensor is made, list the live ones, and report collected leaks. */
+  readonly trackTensors: boolean;
+  /** Where leak reports go (default: console.warn). */
+  readonly onLeak?: (message: string) => void;
+}
+
+/** Turns the leak-hunting debug mode on or off. */
+export function setDebug(options: DebugOptions): void {
+  debug = options.trackTensors;
+  if (options.onLeak) leakReporter = options.onLeak;
+  if (!debug) debugLive.clear();
+}
+
+/** In debug mode: the tensors still alive, with the stack where each was created. */
+export function liveTensors(): { readonly tensor: Tensor; readonly createdAt: string }[] {
+  return [...debugLive].map(([tensor, createdAt]) => ({ tensor, createdAt }));
+}

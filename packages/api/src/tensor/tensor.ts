@@ -1,0 +1,138 @@
+import type { Aval } from '../core/aval.js';
+import type { DType, TypedArray } from '../core/dtype.js';
+import { ConcretizationError, DisposedError, ValueError } from '../core/errors.js';
+import { type Shape, sizeOf } from '../core/shape.js';
+import type { Backend } from '../backend/spi.js';
+import { trackTensor, untrackTensor } from './memory.js';
+
+/** Nested JavaScript arrays, as `array()` returns them. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/**
+ * An immutable n-dimensional array on one backend. Operations return new tensors; methods such
+ * as `x.add(y)` are thin wrappers over the functions of the same name (installed by
+ * tensor/methods.ts). A concrete tensor owns a handle to backend memory until `dispose()`, the end
+ * of its `tidy` scope, or garbage collection.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);
+ * console.log(x.add(1).mul(x).toString());
+ */
+export class Tensor implements Aval {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** @internal The backend holding the data; null for abstract tracer values. */
+  _backend: Backend | null;
+  /** @internal The backend's handle; undefined once disposed. */
+  _handle: unknown;
+
+  /** @internal Use `tensor()`, `zeros()` and the other creation functions. */
+  constructor(shape: Shape, dtype: DType, backend: Backend | null, handle: unknown) {
+    this.shape = shape;
+    this.dtype = dtype;
+    this._backend = backend;
+    this._handle = handle;
+    if (backend !== null) trackTensor(this);
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** Alias of `ndim`, as in TensorFlow.js. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Name of the backend holding the data. */
+  get backend(): string {
+    return this.concreteBackend('backend').name;
+  }
+
+  /** Whether `dispose()` has released this tensor. */
+  get isDisposed(): boolean {
+    return this._backend !== null && this._handle === undefined;
+  }
+
+  /** @internal The backend, checking that the tensor is concrete and alive. */
+  concreteBackend(op: string): Backend {
+    const backend = this._backend;
+    if (backend === null) {
+      throw new ConcretizationError(
+        `${op}: this tensor is an abstract traced value (shape ${JSON.stringify(this.shape)}, ${this.dtype}) and has no data; read values outside grad/vmap/jit, or pass them as static arguments`,
+      );
+    }
+    if (this._handle === undefined) {
+      throw new DisposedError(`${op}: tensor of shape ${JSON.stringify(this.shape)} (${this.dtype}) was disposed`);
+    }
+    return backend;
+  }
+
+  /** Releases the tensor's memory. Safe to call twice. */
+  dispose(): void {
+    if (this._backend === null || this._handle === undefined) return;
+    const handle = this._handle;
+    this._handle = undefined;
+    untrackTensor(this);
+    this._backend.dispose(handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Resolves to a row-major copy of the elements once the backend has computed them. */
+  async data(): Promise<TypedArray> {
+    const backend = this.concreteBackend('data');
+    return backend.read(this._handle);
+  }
+
+  /** The elements, synchronously; a BackendError on backends that can only read asynchronously. */
+  dataSync(): TypedArray {
+    const backend = this.concreteBackend('dataSync');
+    if (!backend.readSync) {
+      throw new ValueError(`dataSync: backend '${backend.name}' reads asynchronously; use \`await t.data()\``);
+    }
+    return backend.readSync(this._handle);
+  }
+
+  /** Resolves to the elements as nested arrays (booleans for bool tensors). */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape, this.dtype);
+  }
+
+  /** The nested arrays, synchronously, where the backend allows. */
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** The single element of a one-element tensor, synchronously. */
+  item(): number | boolean {
+    if (this.size !== 1) {
+      throw new ValueError(`item: only a tensor with one element can be converted to a number, this one has shape ${JSON.stringify(this.shape)}`);
+    }
+    const value = this.dataSync()[0] as number;
+    return this.dtype === 'bool' ? value !== 0 : value;
+  }
+}
+
+function nest(data: TypedArray, shape: Shape, dtype: DType): NestedArray {
+  const toValue = dtype === 'bool' ? (v: number) => v !== 0 : (v: number) => v;
+  if (shape.length === 0) return toValue(data[0] as number);
+  const build = (dim: number, offset: number, stride: number): NestedArray[] => {
+    const n = shape[dim] as number;
+    const inner = stride / Math.max(n, 1);
+    const out: NestedArray[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = dim === shape.length - 1 ? toValue(data[offset + i] as number) : build(dim + 1, offset + i * inner, inner);
+    }
+    return out;
+  };
+  return build(0, 0, sizeOf(shape));
+}

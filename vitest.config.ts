@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests import the packages' TypeScript sources directly, so `npm test` needs no build for them;
+// the packaging tests in test/ check the built, packed packages separately.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@flint\/api$/, replacement: src('./packages/api/src/index.ts') },
+      { find: /^@flint\/api\/node$/, replacement: src('./packages/api/src/node/index.ts') },
+      { find: /^@flint\/backend-cpu$/, replacement: src('./packages/backend-cpu/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
