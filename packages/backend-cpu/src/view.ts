@@ -1,0 +1,142 @@
+import { allocTypedArray, contiguousStrides, type DType, sizeOf, type TypedArray } from '@flint/api';
+import { newStorage, type Storage } from './storage.js';
+
+/**
+ * The CPU backend's handle: a strided view of a storage. Element `[i0, i1, ...]` lives at
+ * `storage.data[offset + i0 * strides[0] + i1 * strides[1] + ...]`; strides may be zero
+ * (broadcast) or negative (flip), so movement primitives never copy.
+ */
+export interface CpuHandle {
+  readonly storage: Storage;
+  readonly offset: number;
+  readonly strides: readonly number[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Set by `dispose`, so that releasing one handle twice drops only one reference. */
+  released: boolean;
+}
+
+/** A handle owning a fresh contiguous storage around `data` (taken, not copied). */
+export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): CpuHandle {
+  return { storage: newStorage(data), offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
+}
+
+/** A zero-filled contiguous handle of `shape`. */
+export function allocate(shape: readonly number[], dtype: DType): CpuHandle {
+  return wrap(allocTypedArray(dtype, sizeOf(shape)), shape, dtype);
+}
+
+/** Another view of `source`'s storage; it holds its own reference. */
+export function view(source: CpuHandle, shape: readonly number[], strides: readonly number[], offset: number): CpuHandle {
+  source.storage.refs++;
+  return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
+}
+
+/** Whether the view's elements are its storage's elements `offset .. offset + size` in row-major order. */
+export function isContiguous(h: CpuHandle): boolean {
+  let expected = 1;
+  for (let i = h.shape.length - 1; i >= 0; i--) {
+    const dim = h.shape[i]!;
+    if (dim === 0) return true;
+    if (dim !== 1 && h.strides[i] !== expected) return false;
+    expected *= dim;
+  }
+  return true;
+}
+
+/**
+ * The view's shape and strides with size-1 dims dropped and mergeable neighbours merged, so that
+ * strided loops run over as few (and as long) dims as possible. A size-0 view returns `[0]`.
+ */
+export function coalesce(shape: readonly number[], strides: readonly number[]): { shape: number[]; strides: number[] } {
+  const outShape: number[] = [];
+  const outStrides: number[] = [];
+  for (let i = 0; i < shape.length; i++) {
+    const dim = shape[i]!;
+    if (dim === 0) return { shape: [0], strides: [0] };
+    if (dim === 1) continue;
+    const stride = strides[i]!;
+    const last = outShape.length - 1;
+    if (last >= 0 && outStrides[last] === stride * dim) {
+      outShape[last] = outShape[last]! * dim;
+      outStrides[last] = stride;
+    } else {
+      outShape.push(dim);
+      outStrides.push(stride);
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Copies the strided elements of `src` (from `srcOffset`, walking `shape`/`strides`) into `dst`
+ * from `dstOffset`, in row-major order. The innermost dim is a plain loop; outer dims use a counter.
+ */
+export function copyStrided(
+  src: TypedArray,
+  srcOffset: number,
+  shape: readonly number[],
+  strides: readonly number[],
+  dst: TypedArray,
+  dstOffset: number,
+): void {
+  const c = coalesce(shape, strides);
+  const rank = c.shape.length;
+  if (rank === 0) {
+    dst[dstOffset] = src[srcOffset]!;
+    return;
+  }
+  const inner = c.shape[rank - 1]!;
+  const innerStride = c.strides[rank - 1]!;
+  if (inner === 0) return;
+  if (rank === 1) {
+    if (innerStride === 1 && src.constructor === dst.constructor) {
+      dst.set(src.subarray(srcOffset, srcOffset + inner) as never, dstOffset);
+      return;
+    }
+    for (let i = 0, s = srcOffset; i < inner; i++, s += innerStride) dst[dstOffset + i] = src[s]!;
+    return;
+  }
+  const outer = sizeOf(c.shape) / inner;
+  const counter = new Array<number>(rank - 1).fill(0);
+  let base = srcOffset;
+  let d = dstOffset;
+  for (let o = 0; o < outer; o++) {
+    if (innerStride === 1) for (let i = 0; i < inner; i++) dst[d++] = src[base + i]!;
+    else for (let i = 0, s = base; i < inner; i++, s += innerStride) dst[d++] = src[s]!;
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      base += c.strides[axis]!;
+      if (++counter[axis]! < c.shape[axis]!) break;
+      base -= c.strides[axis]! * c.shape[axis]!;
+      counter[axis] = 0;
+    }
+  }
+}
+
+/**
+ * The view's elements in row-major order. Contiguous views return a subarray of the storage
+ * itself, so callers must treat the result as read-only.
+ */
+export function contiguousData(h: CpuHandle): TypedArray {
+  const size = sizeOf(h.shape);
+  if (isContiguous(h)) return h.storage.data.subarray(h.offset, h.offset + size);
+  const out = allocTypedArray(h.dtype, size);
+  copyStrided(h.storage.data, h.offset, h.shape, h.strides, out, 0);
+  return out;
+}
+
+/** A fresh row-major copy of the view's elements. */
+export function copyData(h: CpuHandle): TypedArray {
+  const size = sizeOf(h.shape);
+  if (isContiguous(h)) return h.storage.data.slice(h.offset, h.offset + size);
+  const out = allocTypedArray(h.dtype, size);
+  copyStrided(h.storage.data, h.offset, h.shape, h.strides, out, 0);
+  return out;
+}
+
+/** The value of an element as the dtype's JavaScript number (bool: 0 or 1). */
+export function elementAt(h: CpuHandle, index: readonly number[]): number {
+  let position = h.offset;
+  for (let i = 0; i < index.length; i++) position += index[i]! * h.strides[i]!;
+  return h.storage.data[position]!;
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Makes a fresh clone ready to run: the pinned pnpm, the workspace's dependencies, and the
+// TypeScript build. Every step is idempotent, so `npm test` and `npm run demo` can always call it.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+const PNPM_VERSION = '12.4.2';
+const quiet = process.env.FLINT_BOOTSTRAP_VERBOSE ? 'inherit' : 'pipe';
+
+function log(message) {
+  process.stderr.write(`[bootstrap] ${message}\n`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', ...options });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.status}`);
+  }
+}
+
+function installedPnpmVersion() {
+  try {
+    return execFileSync('pnpm', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The command that runs pnpm: the global one when it is the pinned version, else installs it. */
+function ensurePnpm() {
+  if (installedPnpmVersion() === PNPM_VERSION) return ['pnpm'];
+  log(`installing pnpm ${PNPM_VERSION} globally with npm`);
+  const result = spawnSync('npm', ['install', '--global', `pnpm@${PNPM_VERSION}`], { stdio: quiet });
+  if (result.status === 0 && installedPnpmVersion() === PNPM_VERSION) return ['pnpm'];
+  // Without rights to install globally, run the pinned version through npx instead.
+  log('global install failed; using npx');
+  return ['npx', '--yes', `pnpm@${PNPM_VERSION}`];
+}
+
+const [pnpm, ...pnpmPrefix] = ensurePnpm();
+const pnpmRun = (args) => run(pnpm, [...pnpmPrefix, ...args]);
+
+log('installing dependencies');
+pnpmRun(['install', '--frozen-lockfile', '--reporter=append-only']);
+log('building packages');
+pnpmRun(['exec', 'tsc', '-b']);
+log('ready');
