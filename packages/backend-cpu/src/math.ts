@@ -15,7 +15,7 @@ const ONE_OVER_SQRT_PI = 1 / Math.sqrt(Math.PI);
  * cancellation); larger ones use the continued fraction of erfc.
  */
 export function erf(x: number): number {
-  if (x !== x) return x;
+  if (Number.isNaN(x) || x === 0) return x; // NaN stays NaN, and erf(-0) is -0 as in C
   const a = Math.abs(x);
   if (a >= 6) return x > 0 ? 1 : -1;
   const a2 = a * a;
@@ -74,5 +74,5 @@ export function uint8Pow(a: number, b: number): number {
 /** Float power with C's special cases where JavaScript differs: 1 ** NaN and (-1) ** Infinity are 1. */
 export function floatPow(a: number, b: number): number {
   if (a === 1 || (a === -1 && (b === Infinity || b === -Infinity))) return 1;
-  return Math.pow(a, b);
+  return a ** b;
 }

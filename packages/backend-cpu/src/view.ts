@@ -140,3 +140,75 @@ export function elementAt(h: CpuHandle, index: readonly number[]): number {
   for (let i = 0; i < index.length; i++) position += index[i]! * h.strides[i]!;
   return h.storage.data[position]!;
 }
+
+/**
+ * A view of `h` with its axes permuted (output axis i is input axis perm[i]) that holds no
+ * reference: for reading inside a kernel only, never returned.
+ */
+export function permutedView(h: CpuHandle, perm: readonly number[]): CpuHandle {
+  return {
+    storage: h.storage,
+    offset: h.offset,
+    shape: perm.map((p) => h.shape[p]!),
+    strides: perm.map((p) => h.strides[p]!),
+    dtype: h.dtype,
+    released: false,
+  };
+}
+
+/** Copies `shape` elements between two strided layouts (either may be non-contiguous). */
+export function copyBetween(
+  src: TypedArray,
+  srcOffset: number,
+  srcStrides: readonly number[],
+  dst: TypedArray,
+  dstOffset: number,
+  dstStrides: readonly number[],
+  shape: readonly number[],
+): void {
+  const rank = shape.length;
+  if (rank === 0) {
+    dst[dstOffset] = src[srcOffset]!;
+    return;
+  }
+  const total = sizeOf(shape);
+  if (total === 0) return;
+  const inner = shape[rank - 1]!;
+  const si = srcStrides[rank - 1]!;
+  const di = dstStrides[rank - 1]!;
+  const outer = total / inner;
+  const counter = new Array<number>(rank).fill(0);
+  let s = srcOffset;
+  let d = dstOffset;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0, sp = s, dp = d; i < inner; i++, sp += si, dp += di) dst[dp] = src[sp]!;
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      s += srcStrides[axis]!;
+      d += dstStrides[axis]!;
+      if (++counter[axis]! < shape[axis]!) break;
+      s -= srcStrides[axis]! * shape[axis]!;
+      d -= dstStrides[axis]! * shape[axis]!;
+      counter[axis] = 0;
+    }
+  }
+}
+
+/**
+ * A handle of `shape` over `data`, which holds the elements row-major in the permuted order
+ * (axis perm[i] of `shape` is the data's i-th dim). Lets a kernel compute along a moved axis and
+ * return its result without transposing it back.
+ */
+export function wrapPermuted(data: TypedArray, shape: readonly number[], perm: readonly number[], dtype: DType): CpuHandle {
+  const permutedStrides = contiguousStrides(perm.map((p) => shape[p]!));
+  const strides = new Array<number>(shape.length);
+  for (let i = 0; i < perm.length; i++) strides[perm[i]!] = permutedStrides[i]!;
+  return { storage: newStorage(data), offset: 0, strides, shape, dtype, released: false };
+}
+
+/** The axes in order with `axis` moved last. */
+export function axisLast(rank: number, axis: number): number[] {
+  const perm: number[] = [];
+  for (let i = 0; i < rank; i++) if (i !== axis) perm.push(i);
+  perm.push(axis);
+  return perm;
+}

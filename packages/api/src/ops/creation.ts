@@ -1,1 +1,207 @@
-export {};
+import type { Backend } from '../backend/spi.js';
+import { checkDType, DEFAULT_FLOAT, type DType, inferDType, isFloating, scalarKind } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
+import { checkShape, type Shape } from '../core/shape.js';
+import { Primitive } from '../primitives/primitive.js';
+import { bind } from '../tensor/dispatch.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { cast } from './broadcast.js';
+import { type CreationOptions, resolveBackend, type TensorLike, toTensor } from './convert.js';
+import { add, equal, less, mul, sub, where } from './elementwise.js';
+
+// Tensors made from nothing: Full and Iota are primitives without inputs, bound on the backend
+// that the options name (or the default one).
+
+export type { GeneratorOptions } from '../random/generator.js';
+export { initialSeed, manualSeed, rand, randint, randn, randperm } from '../random/generator.js';
+
+function dtypeOption(op: string, options: CreationOptions | undefined, fallback: DType): DType {
+  return options?.dtype === undefined ? fallback : checkDType(op, options.dtype);
+}
+
+function fill(op: string, shape: Shape, value: number, dtype: DType, backend: Backend | undefined): Tensor {
+  const checked = checkShape(op, typeof shape === 'number' ? [shape] : shape ? [...shape] : shape);
+  return bind(Primitive.Full, [], { shape: checked, dtype, value }, backend);
+}
+
+function numericValue(op: string, value: number | boolean): number {
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof value !== 'number') throw new ValueError(`${op}: fill value must be a number or boolean, got ${typeof value}`);
+  return value;
+}
+
+/**
+ * A tensor of `shape` filled with zeros (float32 unless `dtype` says otherwise).
+ *
+ * @example
+ * zeros([2, 3]);                     // float32 [2, 3]
+ * zeros([4], { dtype: 'int32' });
+ */
+export function zeros(shape: Shape, options: CreationOptions = {}): Tensor {
+  return fill('zeros', shape, 0, dtypeOption('zeros', options, DEFAULT_FLOAT), resolveBackend(options));
+}
+
+/**
+ * A tensor of `shape` filled with ones (float32 unless `dtype` says otherwise).
+ *
+ * @example
+ * ones([3, 3], { dtype: 'float64' });
+ */
+export function ones(shape: Shape, options: CreationOptions = {}): Tensor {
+  return fill('ones', shape, 1, dtypeOption('ones', options, DEFAULT_FLOAT), resolveBackend(options));
+}
+
+/**
+ * A tensor of `shape` filled with `value`. Without a `dtype`, the value decides it as in
+ * PyTorch: booleans give bool, integers int32, other numbers float32.
+ *
+ * @example
+ * full([2, 2], 7);     // int32
+ * full([2], 0.5);      // float32
+ * full([2], true);     // bool
+ */
+export function full(shape: Shape, value: number | boolean, options: CreationOptions = {}): Tensor {
+  const op = 'full';
+  const v = numericValue(op, value);
+  const dtype = dtypeOption(op, options, inferDType(scalarKind(value)));
+  checkFillable(op, v, dtype);
+  return fill(op, shape, v, dtype, resolveBackend(options));
+}
+
+function checkFillable(op: string, value: number, dtype: DType): void {
+  if (!isFloating(dtype) && dtype !== 'bool' && !Number.isFinite(value)) {
+    throw new ValueError(`${op}: cannot fill a ${dtype} tensor with ${value}`);
+  }
+}
+
+/** The backend of `like`, unless the options name another. Abstract (traced) tensors have none. */
+function likeBackend(like: Tensor, options: CreationOptions): Backend | undefined {
+  if (options.backend !== undefined) return resolveBackend(options);
+  return like._backend ?? undefined;
+}
+
+/**
+ * Zeros with the shape, dtype and backend of `like` (each overridable).
+ *
+ * @example
+ * zerosLike(x);
+ */
+export function zerosLike(like: TensorLike, options: CreationOptions = {}): Tensor {
+  const t = toTensor('zerosLike', like);
+  return fill('zerosLike', t.shape, 0, dtypeOption('zerosLike', options, t.dtype), likeBackend(t, options));
+}
+
+/**
+ * Ones with the shape, dtype and backend of `like` (each overridable).
+ *
+ * @example
+ * onesLike(x, { dtype: 'float64' });
+ */
+export function onesLike(like: TensorLike, options: CreationOptions = {}): Tensor {
+  const t = toTensor('onesLike', like);
+  return fill('onesLike', t.shape, 1, dtypeOption('onesLike', options, t.dtype), likeBackend(t, options));
+}
+
+/**
+ * `value` everywhere, with the shape, dtype and backend of `like` (each overridable).
+ *
+ * @example
+ * fullLike(x, -1);
+ */
+export function fullLike(like: TensorLike, value: number | boolean, options: CreationOptions = {}): Tensor {
+  const op = 'fullLike';
+  const t = toTensor(op, like);
+  const v = numericValue(op, value);
+  const dtype = dtypeOption(op, options, t.dtype);
+  checkFillable(op, v, dtype);
+  return fill(op, t.shape, v, dtype, likeBackend(t, options));
+}
+
+/**
+ * Evenly spaced values in [start, stop): `arange(stop)` or `arange(start, stop, step?)`. The
+ * dtype is int32 when every argument is an integer, else float32 (as torch.arange, with 32-bit
+ * integers).
+ *
+ * @example
+ * arange(4);              // [0, 1, 2, 3] int32
+ * arange(1, 2, 0.25);     // [1, 1.25, 1.5, 1.75] float32
+ * arange(5, 0, -2);       // [5, 3, 1]
+ */
+export function arange(stop: number, options?: CreationOptions): Tensor;
+export function arange(start: number, stop: number, step?: number, options?: CreationOptions): Tensor;
+export function arange(a: number, b?: number | CreationOptions, c?: number, d?: CreationOptions): Tensor {
+  const op = 'arange';
+  const twoArgs = typeof b === 'number';
+  const start = twoArgs ? a : 0;
+  const stop = twoArgs ? b : a;
+  const step = twoArgs ? (c ?? 1) : 1;
+  const options: CreationOptions = (twoArgs ? d : b) ?? {};
+  for (const [name, v] of [
+    ['start', start],
+    ['stop', stop],
+    ['step', step],
+  ] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValueError(`${op}: ${name} must be a finite number, got ${String(v)}`);
+  }
+  if (step === 0) throw new ValueError(`${op}: step must not be zero`);
+  if ((stop - start) / step < 0) {
+    throw new ValueError(
+      `${op}: the range [${start}, ${stop}) is empty or backwards for step ${step}; use a step with the sign of stop - start`,
+    );
+  }
+  const allIntegers = Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step);
+  const dtype = dtypeOption(op, options, allIntegers ? 'int32' : DEFAULT_FLOAT);
+  if (dtype === 'bool') throw new DTypeError(`${op}: dtype must be numeric, got bool`);
+  const length = Math.ceil((stop - start) / step);
+  const backend = resolveBackend(options);
+  // Integral ranges are exact in int32; fractional ones are computed in floating point, then cast.
+  const computeIn: DType = isFloating(dtype) ? dtype : allIntegers ? 'int32' : 'float64';
+  let out = bind(Primitive.Iota, [], { shape: checkShape(op, [length]), dtype: computeIn, axis: 0 }, backend);
+  if (step !== 1) out = mul(out, step);
+  if (start !== 0) out = add(out, start);
+  return cast(out, dtype);
+}
+
+/**
+ * `num` evenly spaced values from `start` to `stop`, both included (float32 unless `dtype`).
+ *
+ * @example
+ * linspace(0, 1, 5); // [0, 0.25, 0.5, 0.75, 1]
+ */
+export function linspace(start: number, stop: number, num: number, options: CreationOptions = {}): Tensor {
+  const op = 'linspace';
+  if (!Number.isFinite(start) || !Number.isFinite(stop))
+    throw new ValueError(`${op}: start and stop must be finite numbers, got ${start} and ${stop}`);
+  if (!Number.isInteger(num) || num < 0) throw new ValueError(`${op}: num must be a non-negative integer, got ${num}`);
+  const dtype = dtypeOption(op, options, DEFAULT_FLOAT);
+  if (dtype === 'bool') throw new DTypeError(`${op}: dtype must be numeric, got bool`);
+  const backend = resolveBackend(options);
+  const computeIn = isFloating(dtype) ? dtype : 'float64';
+  if (num === 1) return cast(fill(op, [1], start, computeIn, backend), dtype);
+  const step = (stop - start) / Math.max(num - 1, 1);
+  const i = bind(Primitive.Iota, [], { shape: [num], dtype: computeIn, axis: 0 }, backend);
+  // Counting from both ends (as PyTorch does) makes both endpoints exact and the values symmetric.
+  const fromStart = add(mul(i, step), start);
+  const fromStop = sub(stop, mul(sub(num - 1, i), step));
+  const out = where(less(i, Math.floor(num / 2)), fromStart, fromStop);
+  return cast(out, dtype);
+}
+
+/**
+ * An n x m matrix (m defaults to n) with ones on the main diagonal, float32 unless `dtype`.
+ *
+ * @example
+ * eye(3);
+ * eye(2, 4, { dtype: 'int32' });
+ */
+export function eye(n: number, m?: number | CreationOptions, options?: CreationOptions): Tensor {
+  const op = 'eye';
+  const columns = typeof m === 'number' ? m : n;
+  const opts: CreationOptions = (typeof m === 'number' ? options : m) ?? {};
+  const shape = checkShape(op, [n, columns], 'size');
+  const dtype = dtypeOption(op, opts, DEFAULT_FLOAT);
+  const backend = resolveBackend(opts);
+  const rows = bind(Primitive.Iota, [], { shape, dtype: 'int32', axis: 0 }, backend);
+  const cols = bind(Primitive.Iota, [], { shape, dtype: 'int32', axis: 1 }, backend);
+  return cast(equal(rows, cols), dtype);
+}

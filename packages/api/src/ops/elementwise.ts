@@ -1,5 +1,5 @@
-import { type DType, toFloating } from '../core/dtype.js';
-import { DTypeError } from '../core/errors.js';
+import { checkDType, type DType, isInteger, toFloating } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, shapesEqual } from '../core/shape.js';
 import { type BinaryPrimitive, Primitive, type UnaryPrimitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
@@ -8,9 +8,11 @@ import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { resultDType, type TensorLike, toTensor } from './convert.js';
 
-// How each family of elementwise ops maps operands to the dtype the primitive computes in.
-//  - 'same':   the promoted dtype (add, mul, max, ...); two bools compute in int32 for arithmetic.
-//  - 'float':  the promoted dtype lifted to floating (div, pow of floats, exp, log, ...).
+// How each family of elementwise ops maps operands to the dtype the primitive computes in
+// (docs/dtypes.md has the whole table):
+//  - 'same':    the promoted dtype (maximum, minimum); two bools stay bool.
+//  - 'arith':   the promoted dtype, except that two bools compute in int32 (add, mul, pow, ...).
+//  - 'float':   the promoted dtype lifted to floating (true division, exp, log, ...).
 //  - 'compare': computed in the promoted dtype, result bool.
 //  - 'logical': both operands cast to bool.
 type Family = 'same' | 'arith' | 'float' | 'compare' | 'logical';
@@ -22,22 +24,60 @@ function computeDType(promoted: DType, family: Family): DType {
   return promoted;
 }
 
+/** Rejects operands no tensor can be made from, naming the op and the operand. */
+function checkOperand(op: string, what: string, value: unknown): void {
+  if (isTensor(value) || typeof value === 'number' || typeof value === 'boolean' || Array.isArray(value) || ArrayBuffer.isView(value))
+    return;
+  const kind = value === null ? 'null' : typeof value;
+  throw new ValueError(`${op}: ${what} must be a tensor, number, boolean, nested array or typed array, got ${kind}`);
+}
+
+const INTEGER_RANGE: Partial<Record<DType, readonly [number, number]>> = { int32: [-2147483648, 2147483647], uint8: [0, 255] };
+
+/** A JavaScript integer among `values` that `dtype` (an integer dtype) cannot hold, if any. */
+function scalarOutOfRange(dtype: DType, values: readonly TensorLike[]): number | undefined {
+  const range = INTEGER_RANGE[dtype];
+  if (range === undefined) return undefined;
+  for (const v of values) if (typeof v === 'number' && Number.isInteger(v) && (v < range[0] || v > range[1])) return v;
+  return undefined;
+}
+
+/**
+ * The dtype to compute in once weak scalars are accounted for. A scalar is weak, so `uint8 < -1`
+ * would compute in uint8, where -1 is 255; comparisons compute in float64 instead (exact for
+ * every int32 and every JavaScript integer), and other ops refuse, as PyTorch and NumPy 2 do,
+ * rather than silently wrapping the scalar.
+ */
+function checkedComputeDType(op: string, a: TensorLike, b: TensorLike, family: Family): DType {
+  const dtype = computeDType(resultDType(a, b), family);
+  const outOfRange = scalarOutOfRange(dtype, [a, b]);
+  if (outOfRange === undefined) return dtype;
+  if (family === 'compare') return 'float64';
+  throw new ValueError(
+    `${op}: the scalar ${outOfRange} does not fit in ${dtype}, the dtype this op computes in; cast the tensor to a wider dtype first, e.g. x.astype('${dtype === 'uint8' ? 'int32' : 'float64'}')`,
+  );
+}
+
 /** Binds a binary elementwise primitive after promoting and broadcasting its operands. */
 export function binaryOp(op: string, primitive: BinaryPrimitive, a: TensorLike, b: TensorLike, family: Family): Tensor {
   // Fast path: two tensors of one shape and dtype need no conversion.
   if (isTensor(a) && isTensor(b) && a.dtype === b.dtype && shapesEqual(a.shape, b.shape) && computeDType(a.dtype, family) === a.dtype) {
     return bind(primitive, [a, b], {});
   }
-  const dtype = computeDType(resultDType(a, b), family);
+  checkOperand(op, 'the first operand', a);
+  checkOperand(op, 'the second operand', b);
+  const dtype = checkedComputeDType(op, a, b, family);
   const like = isTensor(a) ? a : isTensor(b) ? b : undefined;
-  const ta = cast(toTensor(op, a, dtype, like), dtype);
-  const tb = cast(toTensor(op, b, dtype, like), dtype);
+  const ta = toTensor(op, a, dtype, like);
+  const tb = toTensor(op, b, dtype, like);
+  // Shapes are checked before any cast runs, so a bad call costs no kernel.
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  return bind(primitive, [broadcastTo(ta, shape), broadcastTo(tb, shape)], {});
+  return bind(primitive, [broadcastTo(cast(ta, dtype), shape), broadcastTo(cast(tb, dtype), shape)], {});
 }
 
 /** Binds a unary elementwise primitive; 'float' ops lift integer inputs to float32 as PyTorch does. */
 export function unaryOp(op: string, primitive: UnaryPrimitive, x: TensorLike, family: 'same' | 'float' | 'logical' | 'numeric'): Tensor {
+  checkOperand(op, 'the input', x);
   const t = toTensor(op, x);
   if (family === 'float') return bind(primitive, [cast(t, toFloating(t.dtype))], {});
   if (family === 'logical') return bind(primitive, [cast(t, 'bool')], {});
@@ -47,84 +87,240 @@ export function unaryOp(op: string, primitive: UnaryPrimitive, x: TensorLike, fa
   return bind(primitive, [t], {});
 }
 
-/** Elementwise `a + b` with broadcasting and type promotion. */
+/**
+ * Elementwise `a + b` with broadcasting and type promotion (docs/dtypes.md). Two bools add in int32.
+ *
+ * @example
+ * add(tensor([1, 2]), tensor([[10], [20]])); // [[11, 12], [21, 22]]
+ * add(tensor([1, 2]), 0.5);                  // float32 [1.5, 2.5]
+ */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binaryOp('add', Primitive.Add, a, b, 'arith');
-/** Elementwise `a - b`. */
+/**
+ * Elementwise `a - b`.
+ *
+ * @example
+ * sub(tensor([5, 7]), 2); // [3, 5]
+ */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binaryOp('sub', Primitive.Sub, a, b, 'arith');
-/** Elementwise `a * b`. */
+/**
+ * Elementwise `a * b`.
+ *
+ * @example
+ * mul(tensor([1, 2, 3]), tensor([2, 2, 2])); // [2, 4, 6]
+ */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binaryOp('mul', Primitive.Mul, a, b, 'arith');
-/** True division: integer operands give float32, as in PyTorch. */
+/**
+ * True division: integer and bool operands give float32, as in PyTorch; `x / 0` is ±Infinity
+ * (NaN for `0 / 0`). For integer division use `floorDivide`.
+ *
+ * @example
+ * div(tensor([1, 2]), 2); // float32 [0.5, 1]
+ */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binaryOp('div', Primitive.Div, a, b, 'float');
-/** Elementwise power. Integer tensors raised to integer powers stay integer. */
-export const pow = (a: TensorLike, b: TensorLike): Tensor => binaryOp('pow', Primitive.Pow, a, b, 'arith');
-/** Elementwise maximum (NaN propagates). */
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('maximum', Primitive.Max, a, b, 'same');
-/** Elementwise minimum (NaN propagates). */
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('minimum', Primitive.Min, a, b, 'same');
-/** Remainder with the sign of the divisor (Python's `%`, torch.remainder). */
-export const mod = (a: TensorLike, b: TensorLike): Tensor => binaryOp('mod', Primitive.Mod, a, b, 'arith');
-/** floor(a / b), keeping integer dtypes (torch.floor_divide). */
-export const floorDivide = (a: TensorLike, b: TensorLike): Tensor => binaryOp('floorDivide', Primitive.FloorDivide, a, b, 'arith');
-export const equal = (a: TensorLike, b: TensorLike): Tensor => binaryOp('equal', Primitive.Equal, a, b, 'compare');
-export const notEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('notEqual', Primitive.NotEqual, a, b, 'compare');
-export const less = (a: TensorLike, b: TensorLike): Tensor => binaryOp('less', Primitive.Less, a, b, 'compare');
-export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('lessEqual', Primitive.LessEqual, a, b, 'compare');
-export const greater = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greater', Primitive.Greater, a, b, 'compare');
-export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greaterEqual', Primitive.GreaterEqual, a, b, 'compare');
-export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalAnd', Primitive.And, a, b, 'logical');
-export const logicalOr = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalOr', Primitive.Or, a, b, 'logical');
-/** Logical exclusive or: true where exactly one operand is truthy. */
-export const logicalXor = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalXor', Primitive.NotEqual, astype(a, 'bool'), astype(b, 'bool'), 'compare');
 
+/**
+ * Elementwise power `a ** b`. Integer tensors raised to integer powers stay integer; raising them
+ * to a negative JavaScript integer is a ValueError, as in PyTorch and NumPy (cast the base to float).
+ *
+ * @example
+ * pow(tensor([1, 2, 3]), 2);   // int32 [1, 4, 9]
+ * pow(tensor([4, 9]), 0.5);    // float32 [2, 3]
+ */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number' && Number.isInteger(b) && b < 0) {
+    checkOperand('pow', 'the base', a);
+    const dtype = computeDType(resultDType(a, b), 'arith');
+    if (isInteger(dtype)) {
+      throw new ValueError(
+        `pow: integers to negative integer powers are not allowed (a ${dtype} base to the power ${b}); cast the base to a float dtype first, e.g. x.astype('float32')`,
+      );
+    }
+  }
+  return binaryOp('pow', Primitive.Pow, a, b, 'arith');
+}
+/**
+ * Elementwise maximum; NaN propagates (torch.maximum), unlike `Math.max` with mixed operands.
+ *
+ * @example
+ * maximum(tensor([1, 5]), tensor([3, 2])); // [3, 5]
+ */
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('maximum', Primitive.Max, a, b, 'same');
+/**
+ * Elementwise minimum; NaN propagates.
+ *
+ * @example
+ * minimum(tensor([1, 5]), 3); // [1, 3]
+ */
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binaryOp('minimum', Primitive.Min, a, b, 'same');
+/**
+ * Remainder with the sign of the divisor (Python's `%`, torch.remainder). Integer `x % 0` is 0.
+ *
+ * @example
+ * mod(tensor([-3, 3]), 2); // [1, 1]
+ */
+export const mod = (a: TensorLike, b: TensorLike): Tensor => binaryOp('mod', Primitive.Mod, a, b, 'arith');
+/**
+ * `floor(a / b)`, keeping integer dtypes (torch.floor_divide, Python's `//`). Integer `x // 0` is 0.
+ *
+ * @example
+ * floorDivide(tensor([-7, 7]), 2); // [-4, 3]
+ */
+export const floorDivide = (a: TensorLike, b: TensorLike): Tensor => binaryOp('floorDivide', Primitive.FloorDivide, a, b, 'arith');
+/**
+ * Elementwise `a == b` as bool, compared in the promoted dtype. NaN equals nothing.
+ *
+ * @example
+ * equal(tensor([1, 2]), 2); // [false, true]
+ */
+export const equal = (a: TensorLike, b: TensorLike): Tensor => binaryOp('equal', Primitive.Equal, a, b, 'compare');
+/** Elementwise `a != b` as bool; NaN differs from everything, itself included. */
+export const notEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('notEqual', Primitive.NotEqual, a, b, 'compare');
+/**
+ * Elementwise `a < b` as bool.
+ *
+ * @example
+ * less(tensor([1, 2, 3]), 2); // [true, false, false]
+ */
+export const less = (a: TensorLike, b: TensorLike): Tensor => binaryOp('less', Primitive.Less, a, b, 'compare');
+/** Elementwise `a <= b` as bool. */
+export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('lessEqual', Primitive.LessEqual, a, b, 'compare');
+/** Elementwise `a > b` as bool. */
+export const greater = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greater', Primitive.Greater, a, b, 'compare');
+/** Elementwise `a >= b` as bool. */
+export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greaterEqual', Primitive.GreaterEqual, a, b, 'compare');
+/**
+ * Logical and; operands of any dtype count as true where non-zero.
+ *
+ * @example
+ * logicalAnd(tensor([true, true]), tensor([0, 2])); // [false, true]
+ */
+export const logicalAnd = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalAnd', Primitive.And, a, b, 'logical');
+/** Logical or; operands count as true where non-zero. */
+export const logicalOr = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalOr', Primitive.Or, a, b, 'logical');
+/** Logical exclusive or: true where exactly one operand is true (non-zero). */
+export const logicalXor = (a: TensorLike, b: TensorLike): Tensor => binaryOp('logicalXor', Primitive.NotEqual, a, b, 'logical');
+
+/**
+ * Elementwise `-x`. Not defined for bool (use `logicalNot`).
+ *
+ * @example
+ * neg(tensor([1, -2])); // [-1, 2]
+ */
 export const neg = (x: TensorLike): Tensor => unaryOp('neg', Primitive.Neg, x, 'numeric');
+/** Absolute value, in the input's dtype. */
 export const abs = (x: TensorLike): Tensor => unaryOp('abs', Primitive.Abs, x, 'numeric');
+/** -1, 0 or 1 by the sign of x, in the input's dtype (NaN stays NaN; -0 gives 0 or -0). */
 export const sign = (x: TensorLike): Tensor => unaryOp('sign', Primitive.Sign, x, 'numeric');
+/**
+ * `e ** x`. This and the other transcendental functions compute integer and bool inputs in
+ * float32, as PyTorch does.
+ *
+ * @example
+ * exp(tensor([0, 1])); // float32 [1, 2.7183]
+ */
 export const exp = (x: TensorLike): Tensor => unaryOp('exp', Primitive.Exp, x, 'float');
+/** Natural logarithm; `log(0)` is -Infinity and negative inputs give NaN. */
 export const log = (x: TensorLike): Tensor => unaryOp('log', Primitive.Log, x, 'float');
+/** `log(1 + x)`, accurate for small x. */
 export const log1p = (x: TensorLike): Tensor => unaryOp('log1p', Primitive.Log1p, x, 'float');
+/** `exp(x) - 1`, accurate for small x. */
 export const expm1 = (x: TensorLike): Tensor => unaryOp('expm1', Primitive.Expm1, x, 'float');
+/** Square root; negative inputs give NaN. */
 export const sqrt = (x: TensorLike): Tensor => unaryOp('sqrt', Primitive.Sqrt, x, 'float');
+/** `1 / sqrt(x)`. */
 export const rsqrt = (x: TensorLike): Tensor => unaryOp('rsqrt', Primitive.Rsqrt, x, 'float');
 export const sin = (x: TensorLike): Tensor => unaryOp('sin', Primitive.Sin, x, 'float');
 export const cos = (x: TensorLike): Tensor => unaryOp('cos', Primitive.Cos, x, 'float');
 export const tan = (x: TensorLike): Tensor => unaryOp('tan', Primitive.Tan, x, 'float');
 export const tanh = (x: TensorLike): Tensor => unaryOp('tanh', Primitive.Tanh, x, 'float');
-/** The logistic function 1 / (1 + exp(-x)). */
+/**
+ * The logistic function `1 / (1 + exp(-x))`.
+ *
+ * @example
+ * sigmoid(tensor([0])); // [0.5]
+ */
 export const sigmoid = (x: TensorLike): Tensor => unaryOp('sigmoid', Primitive.Logistic, x, 'float');
+/** The Gauss error function. */
 export const erf = (x: TensorLike): Tensor => unaryOp('erf', Primitive.Erf, x, 'float');
+/** Rounds toward -Infinity; integers are unchanged. */
 export const floor = (x: TensorLike): Tensor => unaryOp('floor', Primitive.Floor, x, 'numeric');
+/** Rounds toward +Infinity; integers are unchanged. */
 export const ceil = (x: TensorLike): Tensor => unaryOp('ceil', Primitive.Ceil, x, 'numeric');
-/** Rounds half to even, as NumPy and PyTorch do. */
+/**
+ * Rounds half to even, as NumPy and PyTorch do (not as `Math.round`, which rounds half up).
+ *
+ * @example
+ * round(tensor([0.5, 1.5, 2.5, -0.5])); // [0, 2, 2, -0]
+ */
 export const round = (x: TensorLike): Tensor => unaryOp('round', Primitive.Round, x, 'numeric');
+/** `1 / x`, in floating point. */
 export const reciprocal = (x: TensorLike): Tensor => unaryOp('reciprocal', Primitive.Reciprocal, x, 'float');
+/**
+ * Logical not; any dtype counts as true where non-zero.
+ *
+ * @example
+ * logicalNot(tensor([true, false])); // [false, true]
+ */
 export const logicalNot = (x: TensorLike): Tensor => unaryOp('logicalNot', Primitive.Not, x, 'logical');
-/** x * x. */
+/**
+ * `x * x`, in the input's dtype (bool squares in int32, like other arithmetic on bools).
+ *
+ * @example
+ * square(tensor([-3, 2])); // [9, 4]
+ */
 export const square = (x: TensorLike): Tensor => {
+  checkOperand('square', 'the input', x);
   const t = toTensor('square', x);
-  return mul(t, t);
+  return binaryOp('square', Primitive.Mul, t, t, 'arith');
 };
 
-/** Elementwise choice: `x` where `condition` is true, else `y`, with broadcasting and promotion. */
+/**
+ * Elementwise choice: `x` where `condition` is true (non-zero), else `y`, with broadcasting of
+ * all three and promotion of `x` with `y`.
+ *
+ * @example
+ * where(tensor([true, false]), tensor([1, 2]), 0); // [1, 0]
+ */
 export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tensor {
-  const c = toTensor('where', condition);
-  const dtype = resultDType(x, y);
-  const like = isTensor(x) ? x : isTensor(y) ? y : c;
-  const tx = cast(toTensor('where', x, dtype, like), dtype);
-  const ty = cast(toTensor('where', y, dtype, like), dtype);
-  const tc = cast(c, 'bool');
-  const shape = broadcastShapes('where', tc.shape, tx.shape, ty.shape);
-  return bind(Primitive.Where, [broadcastTo(tc, shape), broadcastTo(tx, shape), broadcastTo(ty, shape)], {});
+  checkOperand('where', 'condition', condition);
+  checkOperand('where', 'x', x);
+  checkOperand('where', 'y', y);
+  const dtype = checkedComputeDType('where', x, y, 'same');
+  const like = isTensor(x) ? x : isTensor(y) ? y : isTensor(condition) ? condition : undefined;
+  const c = toTensor('where', condition, undefined, like);
+  const tx = toTensor('where', x, dtype, like);
+  const ty = toTensor('where', y, dtype, like);
+  const shape = broadcastShapes('where', c.shape, tx.shape, ty.shape);
+  return bind(
+    Primitive.Where,
+    [broadcastTo(cast(c, 'bool'), shape), broadcastTo(cast(tx, dtype), shape), broadcastTo(cast(ty, dtype), shape)],
+    {},
+  );
 }
 
-/** Limits values to [min, max]; either bound may be omitted (undefined). */
+/**
+ * Limits values to `[min, max]` (either bound may be omitted), promoting as `maximum` and
+ * `minimum` do. NaN stays NaN; when `min > max` every element becomes `max`, as in PyTorch.
+ *
+ * @example
+ * clamp(tensor([-2, 0.5, 3]), 0, 1); // [0, 0.5, 1]
+ */
 export function clamp(x: TensorLike, min?: TensorLike, max?: TensorLike): Tensor {
+  checkOperand('clamp', 'the input', x);
   let out = toTensor('clamp', x);
-  if (min !== undefined && min !== null) out = maximum(out, min);
-  if (max !== undefined && max !== null) out = minimum(out, max);
+  if (min !== undefined && min !== null) out = binaryOp('clamp', Primitive.Max, out, min, 'same');
+  if (max !== undefined && max !== null) out = binaryOp('clamp', Primitive.Min, out, max, 'same');
   return out;
 }
 
-/** Converts to another dtype (float to integer truncates toward zero; to bool is `!= 0`). */
+/**
+ * Converts to another dtype: float to integer truncates toward zero (NaN gives 0), anything to
+ * bool is `!= 0`, bool to numbers is 0/1. Same as `cast` and the method `x.astype(dtype)`.
+ *
+ * @example
+ * astype(tensor([1.7, -1.7]), 'int32'); // [1, -1]
+ */
 export function astype(x: TensorLike, dtype: DType): Tensor {
-  return cast(toTensor('astype', x), dtype);
+  checkOperand('astype', 'the input', x);
+  return cast(toTensor('astype', x), checkDType('astype', dtype));
 }

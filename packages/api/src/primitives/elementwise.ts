@@ -1,17 +1,59 @@
 import type { Aval } from '../core/aval.js';
-import { checkDType } from '../core/dtype.js';
+import { checkDType, isFloating } from '../core/dtype.js';
 import { DTypeError } from '../core/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { elementwiseBatch, passThroughBatch } from './batching.js';
 import { arity, aval, input, requireDType, requireFloat, requireNumeric, sameShapeAndDType } from './checks.js';
+import {
+  add,
+  addMaybe,
+  cast,
+  cos,
+  div,
+  equal,
+  exp,
+  floor,
+  greater,
+  log,
+  mul,
+  neg,
+  pow,
+  reciprocal,
+  scalarLike,
+  scale,
+  select,
+  sign,
+  sin,
+  sub,
+  zerosLike,
+} from './lax.js';
 import { type BinaryPrimitive, Primitive, primitiveName, type UnaryPrimitive } from './primitive.js';
-import type { PrimitiveRule } from './rule.js';
+import type { JvpRule, PrimitiveRule, VjpRule } from './rule.js';
+import { bind } from '../tensor/dispatch.js';
 
 // Elementwise primitives: shape and dtype preserved (comparisons and logic give bool). Broadcasting
 // and type promotion happen in the ops layer, so these see equal shapes and dtypes.
 
 type InputCheck = (op: string, a: Aval) => void;
 
-function unary<P extends UnaryPrimitive>(p: P, check: InputCheck): PrimitiveRule<P> {
+/**
+ * How a unary primitive differentiates: `derivative(x, out)` is f'(x), the tangent and cotangent
+ * are multiplied by it; 'linear' primitives (neg) apply themselves to the tangent and cotangent;
+ * null declares the primitive non-differentiable (zero derivative almost everywhere, or bool).
+ */
+type UnaryDerivative = ((x: Tensor, out: Tensor) => Tensor) | 'linear' | null;
+
+function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: UnaryDerivative): PrimitiveRule<P> {
   const name = primitiveName(p);
+  let jvp: JvpRule<P> | null = null;
+  let vjp: VjpRule<P> | null = null;
+  if (derivative === 'linear') {
+    jvp = ([t]) => (t ? bind(p, [t], {} as never) : null);
+    vjp = (g) => [bind(p, [g], {} as never)];
+  } else if (derivative !== null) {
+    jvp = ([t], [x], out) => (t ? mul(t, derivative(x as Tensor, out)) : null);
+    vjp = (g, [x], out) => [mul(g, derivative(x as Tensor, out))];
+  }
   return {
     name,
     abstractEval(inputs) {
@@ -20,10 +62,18 @@ function unary<P extends UnaryPrimitive>(p: P, check: InputCheck): PrimitiveRule
       check(name, x);
       return x; // same shape and dtype: reuse the input's aval, no allocation on the fast path
     },
+    jvp,
+    vjp,
+    batch: passThroughBatch(p),
   };
 }
 
-function binary<P extends BinaryPrimitive>(p: P, check: InputCheck, outBool = false): PrimitiveRule<P> {
+interface BinaryAd<P extends Primitive> {
+  readonly jvp: JvpRule<P>;
+  readonly vjp: VjpRule<P>;
+}
+
+function binary<P extends BinaryPrimitive>(p: P, check: InputCheck, ad: BinaryAd<P> | null, outBool = false): PrimitiveRule<P> {
   const name = primitiveName(p);
   return {
     name,
@@ -34,53 +84,117 @@ function binary<P extends BinaryPrimitive>(p: P, check: InputCheck, outBool = fa
       check(name, a);
       return outBool ? aval(a.shape, 'bool') : a;
     },
+    jvp: ad?.jvp ?? null,
+    vjp: ad?.vjp ?? null,
+    batch: elementwiseBatch(p),
   };
 }
 
 const requireBool: InputCheck = (op, a) => requireDType(op, a, 'bool');
 const any: InputCheck = () => {};
 
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
 export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = {
-  [Primitive.Neg]: unary(Primitive.Neg, requireNumeric),
-  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric),
-  [Primitive.Sign]: unary(Primitive.Sign, requireNumeric),
-  [Primitive.Exp]: unary(Primitive.Exp, requireFloat),
-  [Primitive.Log]: unary(Primitive.Log, requireFloat),
-  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat),
-  [Primitive.Expm1]: unary(Primitive.Expm1, requireFloat),
-  [Primitive.Sqrt]: unary(Primitive.Sqrt, requireFloat),
-  [Primitive.Rsqrt]: unary(Primitive.Rsqrt, requireFloat),
-  [Primitive.Sin]: unary(Primitive.Sin, requireFloat),
-  [Primitive.Cos]: unary(Primitive.Cos, requireFloat),
-  [Primitive.Tan]: unary(Primitive.Tan, requireFloat),
-  [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat),
-  [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat),
-  [Primitive.Erf]: unary(Primitive.Erf, requireFloat),
-  [Primitive.Floor]: unary(Primitive.Floor, requireNumeric),
-  [Primitive.Ceil]: unary(Primitive.Ceil, requireNumeric),
-  [Primitive.Round]: unary(Primitive.Round, requireNumeric),
-  [Primitive.Reciprocal]: unary(Primitive.Reciprocal, requireFloat),
-  [Primitive.Not]: unary(Primitive.Not, requireBool),
+  [Primitive.Neg]: unary(Primitive.Neg, requireNumeric, 'linear'),
+  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x)),
+  [Primitive.Sign]: unary(Primitive.Sign, requireNumeric, null),
+  [Primitive.Exp]: unary(Primitive.Exp, requireFloat, (_, out) => out),
+  [Primitive.Log]: unary(Primitive.Log, requireFloat, (x) => reciprocal(x)),
+  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat, (x) => reciprocal(add(x, scalarLike(x, 1)))),
+  [Primitive.Expm1]: unary(Primitive.Expm1, requireFloat, (_, out) => add(out, scalarLike(out, 1))),
+  [Primitive.Sqrt]: unary(Primitive.Sqrt, requireFloat, (_, out) => div(scalarLike(out, 0.5), out)),
+  [Primitive.Rsqrt]: unary(Primitive.Rsqrt, requireFloat, (x, out) => scale(div(out, x), -0.5)),
+  [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x)),
+  [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x))),
+  [Primitive.Tan]: unary(Primitive.Tan, requireFloat, (_, out) => add(scalarLike(out, 1), mul(out, out))),
+  [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat, (_, out) => sub(scalarLike(out, 1), mul(out, out))),
+  [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat, (_, out) => mul(out, sub(scalarLike(out, 1), out))),
+  [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI)),
+  [Primitive.Floor]: unary(Primitive.Floor, requireNumeric, null),
+  [Primitive.Ceil]: unary(Primitive.Ceil, requireNumeric, null),
+  [Primitive.Round]: unary(Primitive.Round, requireNumeric, null),
+  [Primitive.Reciprocal]: unary(Primitive.Reciprocal, requireFloat, (_, out) => neg(mul(out, out))),
+  [Primitive.Not]: unary(Primitive.Not, requireBool, null),
 };
 
+/** Where a tie goes half to each side, as in JAX and PyTorch's maximum/minimum. */
+function extremumWeights(a: Tensor, b: Tensor, isMax: boolean): [Tensor, Tensor] {
+  const half = scale(cast(equal(a, b), a.dtype), 0.5);
+  const aWins = cast(isMax ? greater(a, b) : greater(b, a), a.dtype);
+  const bWins = cast(isMax ? greater(b, a) : greater(a, b), a.dtype);
+  return [add(aWins, half), add(bWins, half)];
+}
+
+function extremumAd<P extends Primitive.Max | Primitive.Min>(isMax: boolean): BinaryAd<P> {
+  return {
+    jvp: ([ta, tb], [a, b]) => {
+      const [wa, wb] = extremumWeights(a as Tensor, b as Tensor, isMax);
+      return addMaybe(ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null);
+    },
+    vjp: (g, [a, b], _out, _params, wants) => {
+      const [wa, wb] = extremumWeights(a as Tensor, b as Tensor, isMax);
+      return [wants[0] ? mul(g, wa) : null, wants[1] ? mul(g, wb) : null];
+    },
+  };
+}
+
+/** d(x^y)/dx = y x^(y-1), taken as 0 where y == 0 (so 0^0 has a finite derivative, as in JAX). */
+function powBaseDerivative(x: Tensor, y: Tensor): Tensor {
+  const zero = zerosLike(y);
+  return select(equal(y, zero), zero, mul(y, pow(x, sub(y, scalarLike(y, 1)))));
+}
+
+/** d(x^y)/dy = x^y log x, taken as 0 where x == 0. */
+function powExponentDerivative(x: Tensor, out: Tensor): Tensor {
+  const zero = zerosLike(x);
+  return select(equal(x, zero), zero, mul(out, log(x)));
+}
+
 export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } = {
-  [Primitive.Add]: binary(Primitive.Add, requireNumeric),
-  [Primitive.Sub]: binary(Primitive.Sub, requireNumeric),
-  [Primitive.Mul]: binary(Primitive.Mul, requireNumeric),
-  [Primitive.Div]: binary(Primitive.Div, requireNumeric),
-  [Primitive.Pow]: binary(Primitive.Pow, requireNumeric),
-  [Primitive.Max]: binary(Primitive.Max, any),
-  [Primitive.Min]: binary(Primitive.Min, any),
-  [Primitive.Mod]: binary(Primitive.Mod, requireNumeric),
-  [Primitive.FloorDivide]: binary(Primitive.FloorDivide, requireNumeric),
-  [Primitive.Equal]: binary(Primitive.Equal, any, true),
-  [Primitive.NotEqual]: binary(Primitive.NotEqual, any, true),
-  [Primitive.Less]: binary(Primitive.Less, any, true),
-  [Primitive.LessEqual]: binary(Primitive.LessEqual, any, true),
-  [Primitive.Greater]: binary(Primitive.Greater, any, true),
-  [Primitive.GreaterEqual]: binary(Primitive.GreaterEqual, any, true),
-  [Primitive.And]: binary(Primitive.And, requireBool, true),
-  [Primitive.Or]: binary(Primitive.Or, requireBool, true),
+  [Primitive.Add]: binary(Primitive.Add, requireNumeric, {
+    jvp: ([ta, tb]) => addMaybe(ta ?? null, tb ?? null),
+    vjp: (g) => [g, g],
+  }),
+  [Primitive.Sub]: binary(Primitive.Sub, requireNumeric, {
+    jvp: ([ta, tb]) => (tb ? (ta ? sub(ta, tb) : neg(tb)) : (ta ?? null)),
+    vjp: (g, _p, _o, _params, wants) => [g, wants[1] ? neg(g) : null],
+  }),
+  [Primitive.Mul]: binary(Primitive.Mul, requireNumeric, {
+    jvp: ([ta, tb], [a, b]) => addMaybe(ta ? mul(ta, b as Tensor) : null, tb ? mul(a as Tensor, tb) : null),
+    vjp: (g, [a, b], _o, _params, wants) => [wants[0] ? mul(g, b as Tensor) : null, wants[1] ? mul(a as Tensor, g) : null],
+  }),
+  [Primitive.Div]: binary(Primitive.Div, requireNumeric, {
+    jvp: ([ta, tb], [, b], out) => {
+      const fromA = ta ? div(ta, b as Tensor) : null;
+      return tb ? sub(fromA ?? zerosLike(out), div(mul(tb, out), b as Tensor)) : fromA;
+    },
+    vjp: (g, [, b], out, _params, wants) => [wants[0] ? div(g, b as Tensor) : null, wants[1] ? neg(div(mul(g, out), b as Tensor)) : null],
+  }),
+  [Primitive.Pow]: binary(Primitive.Pow, requireNumeric, {
+    jvp: ([ta, tb], [x, y], out) =>
+      addMaybe(ta ? mul(ta, powBaseDerivative(x as Tensor, y as Tensor)) : null, tb ? mul(tb, powExponentDerivative(x as Tensor, out)) : null),
+    vjp: (g, [x, y], out, _params, wants) => [
+      wants[0] ? mul(g, powBaseDerivative(x as Tensor, y as Tensor)) : null,
+      wants[1] ? mul(g, powExponentDerivative(x as Tensor, out)) : null,
+    ],
+  }),
+  [Primitive.Max]: binary(Primitive.Max, any, extremumAd(true)),
+  [Primitive.Min]: binary(Primitive.Min, any, extremumAd(false)),
+  // a mod b = a - floor(a / b) * b: the floor is piecewise constant.
+  [Primitive.Mod]: binary(Primitive.Mod, requireNumeric, {
+    jvp: ([ta, tb], [a, b]) => (tb ? sub(ta ?? zerosLike(tb), mul(tb, floor(div(a as Tensor, b as Tensor)))) : (ta ?? null)),
+    vjp: (g, [a, b], _o, _params, wants) => [g, wants[1] ? neg(mul(g, floor(div(a as Tensor, b as Tensor)))) : null],
+  }),
+  [Primitive.FloorDivide]: binary(Primitive.FloorDivide, requireNumeric, null),
+  [Primitive.Equal]: binary(Primitive.Equal, any, null, true),
+  [Primitive.NotEqual]: binary(Primitive.NotEqual, any, null, true),
+  [Primitive.Less]: binary(Primitive.Less, any, null, true),
+  [Primitive.LessEqual]: binary(Primitive.LessEqual, any, null, true),
+  [Primitive.Greater]: binary(Primitive.Greater, any, null, true),
+  [Primitive.GreaterEqual]: binary(Primitive.GreaterEqual, any, null, true),
+  [Primitive.And]: binary(Primitive.And, requireBool, null, true),
+  [Primitive.Or]: binary(Primitive.Or, requireBool, null, true),
 };
 
 export const whereRule: PrimitiveRule<Primitive.Where> = {
@@ -94,6 +208,15 @@ export const whereRule: PrimitiveRule<Primitive.Where> = {
     sameShapeAndDType('where', aval(condition.shape, x.dtype), x);
     return aval(x.shape, x.dtype);
   },
+  jvp: ([, tx, ty], [condition], out) => {
+    if (!tx && !ty) return null;
+    return select(condition as Tensor, tx ?? zerosLike(out), ty ?? zerosLike(out));
+  },
+  vjp: (g, [condition], _out, _params, wants) => {
+    const zero = zerosLike(g);
+    return [null, wants[1] ? select(condition as Tensor, g, zero) : null, wants[2] ? select(condition as Tensor, zero, g) : null];
+  },
+  batch: elementwiseBatch(Primitive.Where),
 };
 
 export const castRule: PrimitiveRule<Primitive.Cast> = {
@@ -104,4 +227,8 @@ export const castRule: PrimitiveRule<Primitive.Cast> = {
     if (dtype === undefined) throw new DTypeError('cast: missing dtype');
     return aval(input(inputs, 0).shape, dtype);
   },
+  // Only float-to-float casts carry derivatives; the dispatch drops integer and bool outputs.
+  jvp: ([t], _primals, out) => (t ? cast(t, out.dtype) : null),
+  vjp: (g, [x]) => [isFloating((x as Tensor).dtype) ? cast(g, (x as Tensor).dtype) : null],
+  batch: passThroughBatch(Primitive.Cast),
 };

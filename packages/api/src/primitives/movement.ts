@@ -1,8 +1,30 @@
 import { checkShape, formatShape, sizeOf } from '../core/shape.js';
 import { AxisError, DTypeError, IndexError, ShapeError, ValueError } from '../core/errors.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { allToFront, batchToFront, frontBatch } from './batching.js';
 import { arity, aval, checkAxis, checkAxisList, checkLength, input, requireDType } from './checks.js';
+import {
+  add,
+  broadcast,
+  concat,
+  flip,
+  gather,
+  inversePermutation,
+  iota,
+  moveAxis,
+  mul,
+  pad,
+  reshape,
+  scalarLike,
+  scatterAdd,
+  slice,
+  sliceTranspose,
+  sumToShape,
+  transpose,
+  zerosLike,
+} from './lax.js';
 import { Primitive } from './primitive.js';
-import type { PrimitiveRule } from './rule.js';
+import type { BatchRule, PrimitiveRule } from './rule.js';
 
 export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
   name: 'reshape',
@@ -15,6 +37,9 @@ export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
     }
     return aval(shape, x.dtype);
   },
+  jvp: ([t], _primals, _out, { shape }) => (t ? reshape(t, shape) : null),
+  vjp: (g, [x]) => [reshape(g, (x as Tensor).shape)],
+  batch: frontBatch(Primitive.Reshape, ({ shape }, x) => ({ shape: [x.shape[0] as number, ...shape] })),
 };
 
 export const transposeRule: PrimitiveRule<Primitive.Transpose> = {
@@ -30,6 +55,9 @@ export const transposeRule: PrimitiveRule<Primitive.Transpose> = {
       x.dtype,
     );
   },
+  jvp: ([t], _primals, _out, { perm }) => (t ? transpose(t, perm) : null),
+  vjp: (g, _primals, _out, { perm }) => [transpose(g, inversePermutation(perm))],
+  batch: frontBatch(Primitive.Transpose, ({ perm }) => ({ perm: [0, ...perm.map((p) => p + 1)] })),
 };
 
 export const broadcastRule: PrimitiveRule<Primitive.Broadcast> = {
@@ -42,6 +70,14 @@ export const broadcastRule: PrimitiveRule<Primitive.Broadcast> = {
     const ok = offset >= 0 && x.shape.every((d, i) => d === 1 || d === shape[offset + i]);
     if (!ok) throw new ShapeError(`broadcastTo: cannot broadcast ${formatShape(x.shape)} to ${formatShape(shape)}`);
     return aval(shape, x.dtype);
+  },
+  jvp: ([t], _primals, _out, { shape }) => (t ? broadcast(t, shape) : null),
+  vjp: (g, [x]) => [sumToShape(g, (x as Tensor).shape)],
+  batch: (values, dims, { shape }, axisSize) => {
+    const x = batchToFront(values[0] as Tensor, dims[0] ?? null, axisSize);
+    const ones = new Array<number>(shape.length - (x.shape.length - 1)).fill(1);
+    const aligned = reshape(x, [axisSize, ...ones, ...x.shape.slice(1)]);
+    return [broadcast(aligned, [axisSize, ...shape]), 0];
   },
 };
 
@@ -67,6 +103,13 @@ export const sliceRule: PrimitiveRule<Primitive.Slice> = {
     });
     return aval(shape, x.dtype);
   },
+  jvp: ([t], _primals, _out, { starts, stops, steps }) => (t ? slice(t, starts, stops, steps) : null),
+  vjp: (g, [x], _out, { starts, steps }) => [sliceTranspose(g, (x as Tensor).shape, starts, steps)],
+  batch: frontBatch(Primitive.Slice, ({ starts, stops, steps }, x) => ({
+    starts: [0, ...starts],
+    stops: [x.shape[0] as number, ...stops],
+    steps: [1, ...steps],
+  })),
 };
 
 export const padRule: PrimitiveRule<Primitive.Pad> = {
@@ -84,6 +127,12 @@ export const padRule: PrimitiveRule<Primitive.Pad> = {
     });
     return aval(checkShape('pad', shape, 'padded shape'), x.dtype);
   },
+  jvp: ([t], _primals, _out, { widths }) => (t ? pad(t, widths, 0) : null),
+  vjp: (g, [x], _out, { widths }) => {
+    const starts = widths.map(([lo]) => lo);
+    return [slice(g, starts, (x as Tensor).shape.map((d, i) => d + (starts[i] as number)))];
+  },
+  batch: frontBatch(Primitive.Pad, ({ widths, value }) => ({ widths: [[0, 0], ...widths], value })),
 };
 
 export const concatRule: PrimitiveRule<Primitive.Concat> = {
@@ -107,6 +156,27 @@ export const concatRule: PrimitiveRule<Primitive.Concat> = {
     shape[params.axis] = total;
     return aval(checkShape('concat', shape, 'result shape'), first.dtype);
   },
+  jvp: (tangents, primals, _out, { axis }) => {
+    if (tangents.every((t) => !t)) return null;
+    return concat(
+      primals.map((x, i) => tangents[i] ?? zerosLike(x)),
+      axis,
+    );
+  },
+  vjp: (g, primals, _out, { axis }, wants) => {
+    let offset = 0;
+    return primals.map((x, i) => {
+      const start = offset;
+      offset += x.shape[axis] as number;
+      if (!wants[i]) return null;
+      return slice(
+        g,
+        g.shape.map((_, d) => (d === axis ? start : 0)),
+        g.shape.map((n, d) => (d === axis ? offset : n)),
+      );
+    });
+  },
+  batch: (values, dims, { axis }, axisSize) => [concat(allToFront(values, dims, axisSize), axis + 1), 0],
 };
 
 export const flipRule: PrimitiveRule<Primitive.Flip> = {
@@ -117,6 +187,9 @@ export const flipRule: PrimitiveRule<Primitive.Flip> = {
     checkAxisList('flip', params.axes, x.shape.length);
     return x;
   },
+  jvp: ([t], _primals, _out, { axes }) => (t ? flip(t, axes) : null),
+  vjp: (g, _primals, _out, { axes }) => [flip(g, axes)],
+  batch: frontBatch(Primitive.Flip, ({ axes }) => ({ axes: axes.map((a) => a + 1) })),
 };
 
 export const gatherRule: PrimitiveRule<Primitive.Gather> = {
@@ -131,6 +204,9 @@ export const gatherRule: PrimitiveRule<Primitive.Gather> = {
     const shape = [...x.shape.slice(0, params.axis), ...indices.shape, ...x.shape.slice(params.axis + 1)];
     return aval(checkShape('gather', shape, 'result shape'), x.dtype);
   },
+  jvp: ([t], [, indices], _out, { axis }) => (t ? gather(t, indices as Tensor, axis) : null),
+  vjp: (g, [x, indices], _out, { axis }) => [scatterAdd(zerosLike(x as Tensor), indices as Tensor, g, axis), null],
+  batch: gatherBatch,
 };
 
 export const scatterAddRule: PrimitiveRule<Primitive.ScatterAdd> = {
@@ -151,4 +227,51 @@ export const scatterAddRule: PrimitiveRule<Primitive.ScatterAdd> = {
     }
     return target;
   },
+  jvp: ([tTarget, , tUpdates], [target, indices], _out, { axis }) => {
+    if (!tUpdates) return tTarget ?? null;
+    return scatterAdd(tTarget ?? zerosLike(target as Tensor), indices as Tensor, tUpdates, axis);
+  },
+  vjp: (g, [, indices], _out, { axis }, wants) => [wants[0] ? g : null, null, wants[2] ? gather(g, indices as Tensor, axis) : null],
+  batch: scatterAddBatch,
 };
+
+/**
+ * Batched indices [B, ...] into a batched operand: the batch is merged into the indexed axis
+ * (operand [..., B * n, ...]) and each example's indices are offset by b * n.
+ */
+function offsetIndices(indices: Tensor, n: number): Tensor {
+  const offsets = iota(indices.shape, 'int32', 0, indices);
+  return add(indices, n === 1 ? offsets : mul(offsets, scalarLike(offsets, n)));
+}
+
+/** The operand with its batch (on axis 0) merged into `axis`: [..., B * n, ...]. */
+function mergeBatchInto(x: Tensor, axis: number): Tensor {
+  const moved = moveAxis(x, 0, axis);
+  const shape = moved.shape;
+  return reshape(moved, [...shape.slice(0, axis), (shape[axis] as number) * (shape[axis + 1] as number), ...shape.slice(axis + 2)]);
+}
+
+function gatherBatch(...[values, dims, { axis }]: Parameters<BatchRule<Primitive.Gather>>): ReturnType<BatchRule<Primitive.Gather>> {
+  const [x, indices] = values as [Tensor, Tensor];
+  const [xDim, indicesDim] = [dims[0] ?? null, dims[1] ?? null];
+  if (indicesDim === null) return [gather(moveAxis(x, xDim as number, 0), indices, axis + 1), 0];
+  const batchedIndices = moveAxis(indices, indicesDim, 0);
+  if (xDim === null) return [gather(x, batchedIndices, axis), axis];
+  const batchedX = moveAxis(x, xDim, 0);
+  const n = batchedX.shape[axis + 1] as number;
+  return [gather(mergeBatchInto(batchedX, axis), offsetIndices(batchedIndices, n), axis), axis];
+}
+
+function scatterAddBatch(...[values, dims, { axis }, axisSize]: Parameters<BatchRule<Primitive.ScatterAdd>>): ReturnType<BatchRule<Primitive.ScatterAdd>> {
+  const [target, indices, updates] = values as [Tensor, Tensor, Tensor];
+  const indicesDim = dims[1] ?? null;
+  const batchedTarget = batchToFront(target, dims[0] ?? null, axisSize);
+  const batchedUpdates = batchToFront(updates, dims[2] ?? null, axisSize);
+  if (indicesDim === null) return [scatterAdd(batchedTarget, indices, batchedUpdates, axis + 1), 0];
+  const n = batchedTarget.shape[axis + 1] as number;
+  const merged = mergeBatchInto(batchedTarget, axis);
+  const flatIndices = offsetIndices(moveAxis(indices, indicesDim, 0), n);
+  const out = scatterAdd(merged, flatIndices, moveAxis(batchedUpdates, 0, axis), axis);
+  const shape = batchedTarget.shape;
+  return [reshape(out, [...shape.slice(1, axis + 1), axisSize, n, ...shape.slice(axis + 2)]), axis];
+}

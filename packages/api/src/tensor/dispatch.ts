@@ -2,7 +2,8 @@ import type { Aval } from '../core/aval.js';
 import type { Backend } from '../backend/spi.js';
 import { getBackend } from '../backend/registry.js';
 import { BackendError } from '../core/errors.js';
-import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { type ParamsOf, PRIMITIVE_COUNT, type Primitive } from '../primitives/primitive.js';
+import type { RuleTable } from '../primitives/rule.js';
 import { RULES } from '../primitives/rules.js';
 import { Tensor } from './tensor.js';
 
@@ -17,6 +18,9 @@ export type TracedBind = <P extends Primitive>(
   params: ParamsOf<P>,
   backend: Backend | undefined,
 ) => Tensor;
+
+// The rule table copied into a dense array: dispatch indexes it by the primitive's number.
+const RULE_ARRAY: readonly unknown[] = Array.from({ length: PRIMITIVE_COUNT }, (_, p) => RULES[p as Primitive]);
 
 let activeInterpreters = 0;
 let tracedBind: TracedBind | null = null;
@@ -45,7 +49,7 @@ export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[
 
 /** Eager evaluation: abstract evaluation (validation), then the backend's kernel. */
 export function evalPrimitive<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
-  const rule = RULES[primitive];
+  const rule = RULE_ARRAY[primitive] as RuleTable[P];
   const out = rule.abstractEval(inputs, params);
   const target = inputs.length === 0 ? (backend ?? getBackend()) : commonBackend(rule.name, inputs);
   const handles = new Array<unknown>(inputs.length);

@@ -1,2 +1,72 @@
-// Tensor methods for this group's ops are installed here (see methods-elementwise.ts for the pattern).
-export {};
+import { getBackend, initBackend } from '../backend/registry.js';
+import { isDType } from '../core/dtype.js';
+import { BackendError } from '../core/errors.js';
+import { cast } from '../ops/broadcast.js';
+import type { TensorLike } from '../ops/convert.js';
+import { dot, matmul, outer } from '../ops/linalg.js';
+import { Tensor } from './tensor.js';
+
+// Tensor methods for linear algebra, and moving a tensor between backends.
+
+declare module './tensor.js' {
+  interface Tensor {
+    /** Matrix product (see `matmul`). */
+    matmul(other: TensorLike): Tensor;
+    /** Inner product of two 1-d tensors (see `dot`). */
+    dot(other: TensorLike): Tensor;
+    /** Outer product of two 1-d tensors (see `outer`). */
+    outer(other: TensorLike): Tensor;
+    /**
+     * A copy on the backend `name` (the tensor itself when already there). Given a dtype name
+     * instead ('float64', 'int32', ...), a cast, as torch's `.to(dtype)`. Reads the data
+     * synchronously, so the source backend must support synchronous reads; otherwise use
+     * `await t.toAsync(name)`.
+     *
+     * @example
+     * const onGpu = x.to('webgpu');
+     * const doubled = x.to('float64');
+     */
+    to(target: string): Tensor;
+    /**
+     * A copy on the backend `name`, waiting for the data and for the backend to initialize:
+     * works from and to asynchronous backends.
+     *
+     * @example
+     * const back = await gpuTensor.toAsync('cpu');
+     */
+    toAsync(target: string): Promise<Tensor>;
+  }
+}
+
+Tensor.prototype.matmul = function (this: Tensor, other: TensorLike) {
+  return matmul(this, other);
+};
+Tensor.prototype.dot = function (this: Tensor, other: TensorLike) {
+  return dot(this, other);
+};
+Tensor.prototype.outer = function (this: Tensor, other: TensorLike) {
+  return outer(this, other);
+};
+
+Tensor.prototype.to = function (this: Tensor, target: string): Tensor {
+  if (isDType(target)) return cast(this, target);
+  const source = this.concreteBackend('to');
+  const destination = getBackend(target);
+  if (destination === source) return this;
+  if (source.readSync === undefined) {
+    throw new BackendError(
+      `to: backend '${source.name}' reads asynchronously, so the tensor cannot move synchronously; use \`await t.toAsync('${target}')\``,
+    );
+  }
+  const data = source.readSync(this._handle);
+  return new Tensor(this.shape, this.dtype, destination, destination.fromTypedArray(data, this.shape, this.dtype));
+};
+
+Tensor.prototype.toAsync = async function (this: Tensor, target: string): Promise<Tensor> {
+  if (isDType(target)) return cast(this, target);
+  const source = this.concreteBackend('toAsync');
+  const destination = await initBackend(target);
+  if (destination === source) return this;
+  const data = await source.read(this._handle);
+  return new Tensor(this.shape, this.dtype, destination, destination.fromTypedArray(data, this.shape, this.dtype));
+};

@@ -25,6 +25,15 @@ export class Tensor implements Aval {
   _backend: Backend | null;
   /** @internal The backend's handle; undefined once disposed. */
   _handle: unknown;
+  /**
+   * @internal How many internal holders (autodiff tapes saving it for the backward pass, jit
+   * constants) still need this tensor's data. `dispose()` of a retained tensor is deferred until
+   * the last `release()`, so that composite ops and `tidy` can free intermediates eagerly without
+   * breaking a backward pass that saved them.
+   */
+  _retainCount = 0;
+  /** @internal `dispose()` was called while retained. */
+  _disposeRequested = false;
 
   /** @internal Use `tensor()`, `zeros()` and the other creation functions. */
   constructor(shape: Shape, dtype: DType, backend: Backend | null, handle: unknown) {
@@ -55,9 +64,9 @@ export class Tensor implements Aval {
     return this.concreteBackend('backend').name;
   }
 
-  /** Whether `dispose()` has released this tensor. */
+  /** Whether `dispose()` has been called (or the tensor released by its `tidy` scope). */
   get isDisposed(): boolean {
-    return this._backend !== null && this._handle === undefined;
+    return this._backend !== null && (this._handle === undefined || this._disposeRequested);
   }
 
   /** @internal The backend, checking that the tensor is concrete and alive. */
@@ -77,10 +86,26 @@ export class Tensor implements Aval {
   /** Releases the tensor's memory. Safe to call twice. */
   dispose(): void {
     if (this._backend === null || this._handle === undefined) return;
+    if (this._retainCount > 0) {
+      this._disposeRequested = true;
+      return;
+    }
     const handle = this._handle;
     this._handle = undefined;
     untrackTensor(this);
     this._backend.dispose(handle);
+  }
+
+  /** @internal Keeps the data alive for an internal holder until the matching `release()`. */
+  retain(): void {
+    this._retainCount++;
+  }
+
+  /** @internal Ends a `retain()`; completes a deferred `dispose()` when it was the last one. */
+  release(): void {
+    if (this._retainCount === 0) return;
+    this._retainCount--;
+    if (this._retainCount === 0 && this._disposeRequested) this.dispose();
   }
 
   [Symbol.dispose](): void {

@@ -1,0 +1,60 @@
+/** The loop every TypeScript runner runs: per case, check once, then time, then report. */
+import { Absent, errorMessage, reportCase, writeOutput } from './child.js';
+import { peakStepBytes } from './memory.js';
+import type { Job } from './protocol.js';
+import type { CaseSpec } from './suites.js';
+import { measure } from './timing.js';
+
+export interface PreparedCase {
+  /**
+   * The correctness run: the case's outputs on the shared inputs (training cases: the losses of
+   * the first `checkSteps` steps). Also serves as the first warm-up.
+   */
+  check(): Promise<Float32Array | Float64Array | readonly number[]>;
+  /** Runs `count` timed iterations and resolves once their results exist. */
+  batch(count: number): unknown;
+  /** Releases what the case holds. */
+  dispose?(): void;
+  /** How completion is awaited, or other facts the report should show. */
+  readonly note?: string;
+}
+
+/** Builds one case, or throws Absent (the system cannot run it) or any error (it failed). */
+export type Implement = (spec: CaseSpec) => Promise<PreparedCase> | PreparedCase;
+
+export async function runCases(job: Job, implement: Implement): Promise<void> {
+  for (const spec of job.cases) {
+    const caseStart = performance.now();
+    let prepared: PreparedCase | undefined;
+    try {
+      prepared = await implement(spec);
+      const output = writeOutput(job, spec, await prepared.check());
+      if (job.referenceOnly) {
+        reportCase({ id: spec.id, status: 'ok', output });
+        continue;
+      }
+      const measurement = await measure((count) => prepared?.batch(count), job.timing, caseStart);
+      const preparedCase = prepared;
+      const peak = spec.training ? await peakStepBytes(() => preparedCase.batch(1)) : undefined;
+      reportCase({
+        id: spec.id,
+        status: 'ok',
+        output,
+        samplesMs: measurement.samplesMs,
+        inner: measurement.inner,
+        coresUsed: measurement.coresUsed,
+        ...(peak === undefined ? {} : { peakStepBytes: peak }),
+        ...(prepared.note === undefined ? {} : { note: prepared.note }),
+      });
+    } catch (error) {
+      if (error instanceof Absent) reportCase({ id: spec.id, status: 'absent', reason: error.message });
+      else reportCase({ id: spec.id, status: 'error', reason: errorMessage(error) });
+    } finally {
+      try {
+        prepared?.dispose?.();
+      } catch {
+        // A failed disposal must not hide the case's own result.
+      }
+    }
+  }
+}

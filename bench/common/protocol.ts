@@ -1,0 +1,74 @@
+/**
+ * The parent/child protocol. The parent starts one child per (system, suite) with a Job as JSON
+ * in argv; the child prints one marked JSON line per finished case (so that a crash loses only
+ * the case it happened in) and one info line, and writes each case's output values to
+ * `<outputDir>/<system>/<case id>.f32` (or `.f64` for float64 references) for the parent to
+ * compare. Other stdout (libraries like to print banners) is ignored.
+ */
+import type { CaseSpec } from './suites.js';
+
+export const RESULT_MARKER = '@@flint-bench-result ';
+export const INFO_MARKER = '@@flint-bench-info ';
+
+export interface TimingOptions {
+  /** Untimed runs before the samples; the correctness run counts as the first. */
+  readonly warmup: number;
+  /** Timed samples wanted. */
+  readonly repeats: number;
+  /** Samples taken even past the budget (unless maxCaseMs is reached first). */
+  readonly minSamples: number;
+  /** Once this much time is spent on a case, stop after minSamples. */
+  readonly budgetMs: number;
+  /** Fast iterations are batched so that one sample lasts at least this long. */
+  readonly minSampleMs: number;
+  /** Hard limit per case: no new sample starts if it would end past it (at least one is taken). */
+  readonly maxCaseMs: number;
+}
+
+export interface Job {
+  /** System name as the report shows it: 'flint-cpu', 'tfjs-wasm', 'torch', 'torch-f64'. */
+  readonly system: string;
+  readonly cases: readonly CaseSpec[];
+  readonly timing: TimingOptions;
+  /** Folder for the output files; the child creates `<outputDir>/<system>/`. */
+  readonly outputDir: string;
+  /** Only compute outputs (references): no warm-up, no timing. */
+  readonly referenceOnly?: boolean;
+  /** Runner-specific: the Flint backend name. */
+  readonly backend?: string;
+}
+
+export type CaseStatus = 'ok' | 'absent' | 'error';
+
+export interface CaseResult {
+  readonly id: string;
+  readonly status: CaseStatus;
+  /** Why absent, or the error. */
+  readonly reason?: string;
+  /** Time per iteration of each sample, milliseconds. */
+  readonly samplesMs?: readonly number[];
+  /** Iterations per sample. */
+  readonly inner?: number;
+  /** Process CPU time / wall time while sampling: how many cores the system kept busy. */
+  readonly coresUsed?: number;
+  /** Output file written for the correctness check, relative to outputDir. */
+  readonly output?: string;
+  /** Peak resident memory added by one training step, bytes. */
+  readonly peakStepBytes?: number;
+  /** Free-form notes (how completion was awaited, fallbacks taken). */
+  readonly note?: string;
+}
+
+export interface SystemInfo {
+  readonly system: string;
+  readonly version?: string;
+  readonly threads?: number;
+  readonly notes?: readonly string[];
+}
+
+/** Default timing for full runs and for `--quick`. */
+export function defaultTiming(quick: boolean): TimingOptions {
+  return quick
+    ? { warmup: 1, repeats: 3, minSamples: 2, budgetMs: 300, minSampleMs: 5, maxCaseMs: 5_000 }
+    : { warmup: 2, repeats: 10, minSamples: 3, budgetMs: 3_000, minSampleMs: 20, maxCaseMs: 40_000 };
+}

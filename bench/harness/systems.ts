@@ -1,0 +1,209 @@
+/**
+ * The systems a run can measure: every Flint backend that initializes, the JavaScript peers
+ * (dev dependencies of bench/), PyTorch and NumPy through the system Python, and the native
+ * BLAS/oneDNN programs. Each is probed; one that cannot run is kept in the list as absent, with
+ * the reason, so that the report says why it is missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { INFO_MARKER, type Job } from '../common/protocol.js';
+import type { CaseKind, SuiteName } from '../common/suites.js';
+import { buildNative, NATIVE_PROGRAMS } from './native.js';
+import type { ChildCommand } from './spawn.js';
+
+export type SystemKind = 'flint' | 'peer' | 'native' | 'reference';
+
+export interface SystemPlan {
+  readonly name: string;
+  readonly kind: SystemKind;
+  readonly description: string;
+  readonly available: boolean;
+  readonly reason?: string;
+  readonly version?: string;
+  /** Suites the system takes part in; undefined means all. */
+  readonly suites?: readonly SuiteName[];
+  /** The child that runs a job (TypeScript and Python runners take the whole job). */
+  readonly command?: (job: Job) => ChildCommand;
+  /** Native programs run one case per process. */
+  readonly nativeBinary?: string;
+}
+
+export interface Paths {
+  readonly benchDir: string;
+  readonly buildDir: string;
+}
+
+/** Flint backend packages the harness knows how to import; an uninstalled one is skipped. */
+export const FLINT_BACKEND_PACKAGES = ['@flint/backend-cpu', '@flint/backend-mkl', '@flint/backend-cuda', '@flint/backend-webgpu'];
+
+export function pythonExecutable(): string {
+  return process.env.FLINT_BENCH_PYTHON ?? '/usr/bin/python3';
+}
+
+function typescriptRunner(paths: Paths, runner: string): (job: Job) => ChildCommand {
+  return (job) => ({
+    command: process.execPath,
+    args: ['--expose-gc', '--import', 'tsx', path.join(paths.benchDir, 'runners', runner), JSON.stringify(job)],
+    cwd: paths.benchDir,
+  });
+}
+
+function pythonRunner(paths: Paths): (job: Job) => ChildCommand {
+  return (job) => ({
+    command: pythonExecutable(),
+    args: [path.join(paths.benchDir, 'peers', 'torch_bench.py'), JSON.stringify(job)],
+    cwd: paths.benchDir,
+  });
+}
+
+function resolvesFrom(benchDir: string, specifier: string): string | undefined {
+  try {
+    const require = createRequire(path.join(benchDir, 'package.json'));
+    const main = require.resolve(`${specifier}/package.json`);
+    return (require(main) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return undefined;
+  }
+}
+
+interface FlintProbe {
+  readonly version?: string;
+  readonly backends: readonly { readonly name: string; readonly available: boolean; readonly reason?: string }[];
+  readonly error?: string;
+}
+
+/** Asks a Flint runner child which backends initialize (the api must be importable and built). */
+function probeFlint(paths: Paths): FlintProbe {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(paths.benchDir, 'runners', 'flint.ts'), '--probe'], {
+    cwd: paths.benchDir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const line = (result.stdout ?? '').split('\n').find((l) => l.startsWith(INFO_MARKER));
+  if (!line) {
+    const detail = `${result.stderr ?? ''}${result.error ? String(result.error) : ''}`.trim().split('\n').slice(-3).join(' | ');
+    return { backends: [], error: `the Flint runner did not start (${detail.slice(0, 300) || `exit ${result.status}`})` };
+  }
+  return JSON.parse(line.slice(INFO_MARKER.length)) as FlintProbe;
+}
+
+function probePython(module: string): { version?: string; reason?: string } {
+  const python = pythonExecutable();
+  const result = spawnSync(python, ['-c', `import ${module}; print(${module}.__version__)`], { encoding: 'utf8', timeout: 60_000 });
+  if (result.error) return { reason: `${python} not found` };
+  if (result.status !== 0) {
+    const last = (result.stderr ?? '').trim().split('\n').at(-1) ?? '';
+    return { reason: `\`${python} -c 'import ${module}'\` fails (${last.slice(0, 120)}); on Debian: apt-get install python3-${module}` };
+  }
+  return { version: result.stdout.trim() };
+}
+
+export function discoverSystems(paths: Paths, flintBackends: readonly string[] | undefined): SystemPlan[] {
+  const systems: SystemPlan[] = [];
+
+  const probe = probeFlint(paths);
+  if (probe.error !== undefined || probe.backends.length === 0) {
+    systems.push({ name: 'flint', kind: 'flint', description: 'Flint', available: false, reason: probe.error ?? 'no Flint backend is installed' });
+  }
+  for (const backend of probe.backends) {
+    if (flintBackends && !flintBackends.includes(backend.name)) continue;
+    systems.push({
+      name: `flint-${backend.name}`,
+      kind: 'flint',
+      description: `Flint, backend '${backend.name}'`,
+      available: backend.available,
+      ...(backend.reason === undefined ? {} : { reason: backend.reason }),
+      ...(probe.version === undefined ? {} : { version: probe.version }),
+      command: typescriptRunner(paths, 'flint.ts'),
+    });
+  }
+  if (flintBackends) {
+    for (const wanted of flintBackends) {
+      if (!probe.backends.some((b) => b.name === wanted)) {
+        systems.push({ name: `flint-${wanted}`, kind: 'flint', description: `Flint, backend '${wanted}'`, available: false, reason: `no Flint backend named '${wanted}' is installed` });
+      }
+    }
+  }
+
+  const tfjs = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-core');
+  const tfjsWasm = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-backend-wasm');
+  const tfjsCpu = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-backend-cpu');
+  const missingTfjs = 'TensorFlow.js is not installed (run pnpm install in the repository)';
+  systems.push({
+    name: 'tfjs-wasm',
+    kind: 'peer',
+    description: 'TensorFlow.js, wasm backend (XNNPACK)',
+    available: tfjs !== undefined && tfjsWasm !== undefined,
+    ...(tfjs && tfjsWasm ? { version: tfjs } : { reason: missingTfjs }),
+    command: typescriptRunner(paths, 'tfjs.ts'),
+  });
+  systems.push({
+    name: 'tfjs-cpu',
+    kind: 'peer',
+    description: 'TensorFlow.js, cpu backend (plain JavaScript)',
+    available: tfjs !== undefined && tfjsCpu !== undefined,
+    ...(tfjs && tfjsCpu ? { version: tfjs } : { reason: missingTfjs }),
+    command: typescriptRunner(paths, 'tfjs.ts'),
+  });
+  const jax = resolvesFrom(paths.benchDir, '@jax-js/jax');
+  systems.push({
+    name: 'jax-js',
+    kind: 'peer',
+    description: "jax-js, init('wasm')",
+    available: jax !== undefined,
+    ...(jax ? { version: jax } : { reason: 'jax-js is not installed (run pnpm install in the repository)' }),
+    command: typescriptRunner(paths, 'jaxjs.ts'),
+  });
+
+  const torch = probePython('torch');
+  const numpy = probePython('numpy');
+  systems.push({
+    name: 'torch',
+    kind: 'peer',
+    description: 'PyTorch (CPU), all cores',
+    available: torch.version !== undefined && numpy.version !== undefined,
+    ...(torch.version ? { version: torch.version } : { reason: torch.reason ?? '' }),
+    ...(torch.version && !numpy.version ? { reason: numpy.reason ?? '' } : {}),
+    command: pythonRunner(paths),
+  });
+  systems.push({
+    name: 'numpy',
+    kind: 'peer',
+    description: 'NumPy (its BLAS for matmul)',
+    available: numpy.version !== undefined,
+    ...(numpy.version ? { version: numpy.version } : { reason: numpy.reason ?? '' }),
+    suites: ['matmul', 'elementwise', 'dispatch'],
+    command: pythonRunner(paths),
+  });
+
+  const peersDir = path.join(paths.benchDir, 'peers');
+  for (const [name, program, description] of [
+    ['openblas', NATIVE_PROGRAMS.openblas, 'OpenBLAS cblas_sgemm (C)'],
+    ['onednn', NATIVE_PROGRAMS.onednn, 'oneDNN matmul primitive (C)'],
+  ] as const) {
+    const build = buildNative(program, peersDir, paths.buildDir);
+    systems.push({
+      name,
+      kind: 'native',
+      description,
+      available: build.ok,
+      ...(build.ok ? { nativeBinary: build.binary } : { reason: build.reason }),
+      suites: ['matmul'],
+    });
+  }
+  return systems;
+}
+
+/** float64 references, in order of preference; the first that produces a case's output is used. */
+export function referenceSystems(paths: Paths, torchAvailable: boolean): SystemPlan[] {
+  const references: SystemPlan[] = [];
+  if (torchAvailable) {
+    references.push({ name: 'torch-f64', kind: 'reference', description: 'PyTorch in float64', available: true, command: pythonRunner(paths) });
+  }
+  references.push({ name: 'js-f64', kind: 'reference', description: 'plain JavaScript loops in float64', available: true, command: typescriptRunner(paths, 'reference.ts') });
+  return references;
+}
+
+/** Kinds the plain-JavaScript float64 reference computes (training steps need an autodiff system). */
+export const JS_REFERENCE_KINDS: readonly CaseKind[] = ['matmul', 'elementwise-eager', 'elementwise-jit', 'dispatch-add', 'conv2d-forward', 'conv2d-backward'];

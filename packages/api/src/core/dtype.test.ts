@@ -1,0 +1,143 @@
+import { describe, expect, test } from 'vitest';
+import { resultDType } from '../ops/convert.js';
+import {
+  checkDType,
+  DTYPES,
+  type DType,
+  dtypeOfTypedArray,
+  inferDType,
+  isFloating,
+  isInteger,
+  itemSize,
+  promoteTypes,
+  promoteWithScalar,
+  scalarKind,
+  toFloating,
+} from './dtype.js';
+import { DTypeError } from './errors.js';
+
+// The promotion table, written out in full so that a change to it is a visible decision
+// (docs/dtypes.md explains each row). Rows and columns in the order of DTYPES.
+const TABLE: Record<DType, Record<DType, DType>> = {
+  float32: { float32: 'float32', float64: 'float64', int32: 'float32', uint8: 'float32', bool: 'float32' },
+  float64: { float32: 'float64', float64: 'float64', int32: 'float64', uint8: 'float64', bool: 'float64' },
+  int32: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'int32', bool: 'int32' },
+  uint8: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'uint8' },
+  bool: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' },
+};
+
+describe('promoteTypes', () => {
+  for (const a of DTYPES) {
+    for (const b of DTYPES) {
+      test(`${a} with ${b} gives ${TABLE[a][b]}`, () => {
+        expect(promoteTypes(a, b)).toBe(TABLE[a][b]);
+      });
+    }
+  }
+
+  test('is symmetric and idempotent', () => {
+    for (const a of DTYPES) {
+      expect(promoteTypes(a, a)).toBe(a);
+      for (const b of DTYPES) expect(promoteTypes(a, b)).toBe(promoteTypes(b, a));
+    }
+  });
+
+  test('is associative, so the order of a chain of ops does not change the result dtype', () => {
+    for (const a of DTYPES) {
+      for (const b of DTYPES) {
+        for (const c of DTYPES) expect(promoteTypes(promoteTypes(a, b), c)).toBe(promoteTypes(a, promoteTypes(b, c)));
+      }
+    }
+  });
+
+  test('int32 with float32 is float32, not float64 as in NumPy', () => {
+    expect(promoteTypes('int32', 'float32')).toBe('float32');
+  });
+});
+
+describe('scalars are weak', () => {
+  test('scalarKind classifies JavaScript values', () => {
+    expect(scalarKind(true)).toBe('bool');
+    expect(scalarKind(false)).toBe('bool');
+    expect(scalarKind(3)).toBe('int');
+    expect(scalarKind(-0)).toBe('int');
+    expect(scalarKind(2 ** 40)).toBe('int');
+    expect(scalarKind(0.5)).toBe('float');
+    expect(scalarKind(Number.NaN)).toBe('float');
+    expect(scalarKind(Number.POSITIVE_INFINITY)).toBe('float');
+    expect(scalarKind(Number.NEGATIVE_INFINITY)).toBe('float');
+  });
+
+  const WEAK: Record<DType, Record<'bool' | 'int' | 'float', DType>> = {
+    float32: { bool: 'float32', int: 'float32', float: 'float32' },
+    float64: { bool: 'float64', int: 'float64', float: 'float64' },
+    int32: { bool: 'int32', int: 'int32', float: 'float32' },
+    uint8: { bool: 'uint8', int: 'uint8', float: 'float32' },
+    bool: { bool: 'bool', int: 'int32', float: 'float32' },
+  };
+  for (const dtype of DTYPES) {
+    for (const kind of ['bool', 'int', 'float'] as const) {
+      test(`a ${dtype} tensor with a JavaScript ${kind} gives ${WEAK[dtype][kind]}`, () => {
+        expect(promoteWithScalar(dtype, kind)).toBe(WEAK[dtype][kind]);
+      });
+    }
+  }
+
+  test('a scalar never widens a tensor within its category (float32 stays float32)', () => {
+    expect(promoteWithScalar('float32', 'float')).toBe('float32');
+    expect(promoteWithScalar('uint8', 'int')).toBe('uint8');
+  });
+});
+
+describe('resultDType of JavaScript operands (no backend needed)', () => {
+  test('two scalars promote as their inferred dtypes', () => {
+    expect(resultDType(1, 2)).toBe('int32');
+    expect(resultDType(1, 2.5)).toBe('float32');
+    expect(resultDType(true, false)).toBe('bool');
+    expect(resultDType(true, 3)).toBe('int32');
+  });
+
+  test('nested arrays and typed arrays are strong: they promote like tensors', () => {
+    expect(resultDType([1, 2], [0.5])).toBe('float32');
+    expect(resultDType(new Float64Array(2), 1)).toBe('float64');
+    expect(resultDType(new Uint8Array(2), new Int32Array(2))).toBe('int32');
+    expect(resultDType([true], [false])).toBe('bool');
+  });
+});
+
+describe('dtype helpers', () => {
+  test('inferDType: JavaScript values default to float32, int32 and bool', () => {
+    expect(inferDType('float')).toBe('float32');
+    expect(inferDType('int')).toBe('int32');
+    expect(inferDType('bool')).toBe('bool');
+  });
+
+  test('toFloating keeps floats and lifts everything else to float32', () => {
+    expect(toFloating('float64')).toBe('float64');
+    expect(toFloating('float32')).toBe('float32');
+    expect(toFloating('int32')).toBe('float32');
+    expect(toFloating('uint8')).toBe('float32');
+    expect(toFloating('bool')).toBe('float32');
+  });
+
+  test('categories and sizes', () => {
+    expect(DTYPES.filter(isFloating)).toEqual(['float32', 'float64']);
+    expect(DTYPES.filter(isInteger)).toEqual(['int32', 'uint8']);
+    expect(DTYPES.map(itemSize)).toEqual([4, 8, 4, 1, 1]);
+  });
+
+  test('dtypeOfTypedArray reads a Uint8Array as uint8, not bool', () => {
+    expect(dtypeOfTypedArray(new Float32Array(1))).toBe('float32');
+    expect(dtypeOfTypedArray(new Float64Array(1))).toBe('float64');
+    expect(dtypeOfTypedArray(new Int32Array(1))).toBe('int32');
+    expect(dtypeOfTypedArray(new Uint8Array(1))).toBe('uint8');
+  });
+
+  test('checkDType names the op and lists the valid dtypes', () => {
+    expect(checkDType('zeros', 'int32')).toBe('int32');
+    expect(() => checkDType('zeros', 'int64')).toThrow(DTypeError);
+    expect(() => checkDType('zeros', 'int64')).toThrow(
+      /zeros: unknown dtype "int64"; expected one of float32, float64, int32, uint8, bool/,
+    );
+  });
+});

@@ -1,0 +1,254 @@
+import { isFloating } from '../core/dtype.js';
+import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import { cast } from '../ops/broadcast.js';
+import { add } from '../ops/elementwise.js';
+import { isTensor, tidy } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { withoutTape } from './no-tape.js';
+import { cloneTensor } from './ownership.js';
+import type { ParameterLike } from './parameter.js';
+import type { Buffers, UpdateRule } from './rule.js';
+import { type OptimizerStateDict, type ParameterStateEntry, validateStateDict } from './state-dict.js';
+
+/** The hyperparameters every optimizer has. */
+export interface BaseHyper {
+  lr: number;
+}
+
+/**
+ * A parameter group: parameters that share hyperparameters. Schedulers change `lr` (and
+ * momentum or betas) in place, and record their own fields (`initialLr`, ...) here, as PyTorch's
+ * schedulers do in `param_groups`.
+ */
+export type ParamGroup<H extends BaseHyper> = H & {
+  params: ParameterLike[];
+  [extra: string]: unknown;
+};
+
+/** A parameter group as passed to an optimizer's constructor: options it omits come from the defaults. */
+export type ParamGroupInput<H extends BaseHyper> = Partial<H> & { readonly params: Iterable<ParameterLike> };
+
+/** What an optimizer's constructor takes: parameters, or parameter groups. */
+export type ParamsInput<H extends BaseHyper> = Iterable<ParameterLike> | Iterable<ParamGroupInput<H>>;
+
+/** The state one parameter carries between steps. */
+interface ParameterState {
+  step: number;
+  scalars: Record<string, number>;
+  buffers: Buffers;
+}
+
+function isParameterLike(value: unknown): value is ParameterLike {
+  return typeof value === 'object' && value !== null && 'value' in value && isTensor((value as { value: unknown }).value);
+}
+
+function isGroupInput(value: unknown): value is { readonly params: Iterable<ParameterLike> } {
+  return typeof value === 'object' && value !== null && 'params' in value && !isParameterLike(value);
+}
+
+/**
+ * The imperative optimizer (torch.optim.Optimizer): parameter groups, per-parameter state,
+ * `zeroGrad()`, `step()`, `stateDict()` / `loadStateDict()`. Each subclass supplies its update
+ * rule, shared with the functional form. `step()` replaces each parameter's tensor with the
+ * updated one and disposes the tensors it replaces (the old value and old state), so memory stays
+ * flat however many steps run.
+ */
+export class Optimizer<H extends BaseHyper> {
+  readonly defaults: Readonly<H>;
+  readonly paramGroups: ParamGroup<H>[] = [];
+  /** @internal Per-parameter state, created at a parameter's first update. */
+  readonly state = new Map<ParameterLike, ParameterState>();
+  /** @internal */
+  protected readonly rule: UpdateRule<H>;
+
+  constructor(params: ParamsInput<H>, defaults: H, rule: UpdateRule<H>) {
+    this.rule = rule;
+    rule.validate(defaults);
+    this.defaults = Object.freeze({ ...defaults });
+    const items = [...(params as Iterable<unknown>)];
+    if (items.length === 0) throw new ValueError(`${rule.name}: got an empty list of parameters`);
+    if (items.every(isParameterLike)) this.addParamGroup({ params: items } as unknown as ParamGroupInput<H>);
+    else if (items.every(isGroupInput)) for (const group of items) this.addParamGroup(group as ParamGroupInput<H>);
+    else {
+      throw new ValueError(
+        `${rule.name}: params must be a list of parameters (objects with a tensor \`value\`) or a list of groups ({ params, ...options }), not a mixture or anything else`,
+      );
+    }
+  }
+
+  /** The name of the optimizer ('Adam'). */
+  get name(): string {
+    return this.rule.name;
+  }
+
+  /**
+   * Adds a group of parameters with its own options (for example a lower `lr` for a pretrained
+   * backbone); options it omits come from the optimizer's defaults.
+   */
+  addParamGroup(group: ParamGroupInput<H>): void {
+    const owner = this.rule.name;
+    if (!isGroupInput(group)) throw new ValueError(`${owner}: addParamGroup expects { params, ...options }`);
+    const params = [...group.params];
+    params.forEach((p, i) => {
+      if (!isParameterLike(p)) throw new ValueError(`${owner}: params[${i}] of group ${this.paramGroups.length} is not a parameter (an object with a tensor \`value\`)`);
+      if (!isFloating(p.value.dtype)) {
+        throw new DTypeError(`${owner}: params[${i}] of group ${this.paramGroups.length} is ${p.value.dtype}; only floating-point parameters can be optimized`);
+      }
+    });
+    if (new Set(params).size !== params.length) throw new ValueError(`${owner}: a parameter appears twice in group ${this.paramGroups.length}`);
+    for (const existing of this.paramGroups) {
+      if (existing.params.some((p) => params.includes(p))) {
+        throw new ValueError(`${owner}: some parameters appear in more than one parameter group`);
+      }
+    }
+    const merged = { ...this.defaults, ...group, params } as ParamGroup<H>;
+    this.rule.validate(merged);
+    this.paramGroups.push(merged);
+  }
+
+  /**
+   * Clears every parameter's gradient (sets it to null), disposing the gradient tensors: they
+   * belong to the parameters, and a new `backward()` makes new ones.
+   */
+  zeroGrad(): void {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        if (p.grad) {
+          p.grad.dispose();
+          p.grad = null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Updates every parameter that has a gradient. `closure`, when given, is called first (with
+   * the tape active: it recomputes the loss and calls `backward()`) and its result returned.
+   *
+   * @example
+   * optimizer.zeroGrad();
+   * loss.backward();
+   * optimizer.step();
+   */
+  step<L = undefined>(closure?: () => L): L | undefined {
+    const loss = closure === undefined ? undefined : closure();
+    withoutTape(() => {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) this.updateParameter(group, p);
+      }
+    });
+    return loss;
+  }
+
+  private updateParameter(group: ParamGroup<H>, p: ParameterLike): void {
+    const grad = p.grad;
+    if (grad === null || grad === undefined) return;
+    const rule = this.rule;
+    const param = p.value;
+    if (!shapesEqual(grad.shape, param.shape)) {
+      throw new ShapeError(`${rule.name}.step: a parameter of shape ${formatShape(param.shape)} has a gradient of shape ${formatShape(grad.shape)}`);
+    }
+    let state = this.state.get(p);
+    if (state === undefined) {
+      const fresh: ParameterState = { step: 0, scalars: { ...rule.initScalars(group) }, buffers: tidy(() => rule.initBuffers(param, group)) };
+      this.state.set(p, fresh);
+      state = fresh;
+    }
+    const step = state.step + 1;
+    const scalars = rule.advanceScalars(state.scalars, step, group) as Record<string, number>;
+    const oldBuffers = state.buffers;
+    const result = tidy(() => {
+      const out = rule.apply({ param, grad, buffers: oldBuffers, scalars, step, lr: group.lr, hyper: group });
+      return { value: cast(add(param, out.update), param.dtype), buffers: out.buffers };
+    });
+    // The rule may hand back its inputs (a buffer left as it was, or the gradient itself as a
+    // first momentum buffer); the optimizer keeps its own handle to whatever it stores.
+    const buffers: Record<string, Tensor> = {};
+    const kept = new Set<Tensor>();
+    for (const [name, t] of Object.entries(result.buffers)) {
+      const owned = t === grad || t === param ? cloneTensor(t) : t;
+      buffers[name] = owned;
+      kept.add(owned);
+    }
+    for (const t of Object.values(oldBuffers)) if (!kept.has(t)) t.dispose();
+    state.step = step;
+    state.scalars = scalars;
+    state.buffers = buffers;
+    p.value = result.value;
+    if (result.value !== param) param.dispose();
+  }
+
+  /**
+   * The optimizer's state: per-parameter steps and buffers (keyed by the parameter's index across
+   * groups, in order), and each group's options. The tensors are copies that belong to the caller.
+   */
+  stateDict(): OptimizerStateDict {
+    const state: Record<string, ParameterStateEntry> = {};
+    const paramGroups: OptimizerStateDict['paramGroups'][number][] = [];
+    let index = 0;
+    for (const group of this.paramGroups) {
+      const indices: number[] = [];
+      for (const p of group.params) {
+        const s = this.state.get(p);
+        if (s !== undefined) {
+          const entry: Record<string, Tensor | number> = { step: s.step, ...s.scalars };
+          for (const [name, t] of Object.entries(s.buffers)) entry[name] = cloneTensor(t);
+          state[String(index)] = entry as ParameterStateEntry;
+        }
+        indices.push(index++);
+      }
+      const { params: _params, ...options } = group;
+      paramGroups.push({ ...plainOptions(options), params: indices });
+    }
+    return { state, paramGroups };
+  }
+
+  /**
+   * Restores a state saved by `stateDict()` of an optimizer of the same kind over parameters of
+   * the same shapes. Every problem is reported at once, in one ValueError. The tensors are copied:
+   * the caller still owns `dict`.
+   */
+  loadStateDict(dict: unknown): void {
+    const groups = this.paramGroups.map((g) => ({ params: g.params.map((p) => p.value), bufferNames: this.rule.bufferNames(g), scalarNames: Object.keys(this.rule.initScalars(g)) }));
+    const valid = validateStateDict(this.rule.name, dict, groups);
+    for (const s of this.state.values()) for (const t of Object.values(s.buffers)) t.dispose();
+    this.state.clear();
+    let index = 0;
+    valid.paramGroups.forEach((saved, g) => {
+      const group = this.paramGroups[g] as ParamGroup<H>;
+      const { params: _params, ...options } = saved;
+      Object.assign(group, options);
+      for (const p of group.params) {
+        const entry = valid.state[String(index++)];
+        if (entry === undefined) continue;
+        const scalars: Record<string, number> = {};
+        const buffers: Record<string, Tensor> = {};
+        for (const [name, value] of Object.entries(entry)) {
+          if (name === 'step') continue;
+          if (typeof value === 'number') scalars[name] = value;
+          else buffers[name] = value.dtype === p.value.dtype ? cloneTensor(value) : cast(value, p.value.dtype);
+        }
+        this.state.set(p, { step: entry.step, scalars, buffers });
+      }
+    });
+  }
+
+  /** Releases the optimizer's state tensors (not the parameters). */
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of Object.values(s.buffers)) t.dispose();
+    this.state.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+// Group options are numbers, booleans and number pairs; copying arrays keeps a saved dict
+// independent of later scheduler updates.
+function plainOptions(options: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) out[key] = Array.isArray(value) ? [...value] : value;
+  return out;
+}

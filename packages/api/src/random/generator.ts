@@ -1,0 +1,133 @@
+import { checkDType, type DType, isFloating } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
+import type { Shape } from '../core/shape.js';
+import { cast } from '../ops/broadcast.js';
+import type { CreationOptions } from '../ops/convert.js';
+import { tidy } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { normal, permutation, randint as randintWithKey, uniform } from './distributions.js';
+import { foldIn, key } from './keys.js';
+
+// A seeded global generator for PyTorch-style code. It holds a seed and a call counter rather than
+// a key tensor: call i draws from foldIn(key(seed), i), which is the same sequence a held key
+// split once per call would give in spirit, but needs no tensor kept alive across `tidy` scopes,
+// no synchronous read, and works on whichever backend each call asks for. Inside jit, a call's
+// counter is fixed when the function is traced; pass keys explicitly (the `random` namespace)
+// for randomness that changes per compiled call.
+
+/** PyTorch's default CPU seed, so unseeded programs are reproducible as they are in PyTorch. */
+const DEFAULT_SEED = 67280421310721;
+
+interface GeneratorState {
+  seed: number;
+  counter: number;
+}
+
+// On globalThis, like the backend registry, so that duplicated copies of the library share it.
+const STATE_KEY = Symbol.for('flint.globalGenerator');
+const state: GeneratorState = ((globalThis as Record<symbol, unknown>)[STATE_KEY] as GeneratorState | undefined) ?? {
+  seed: DEFAULT_SEED,
+  counter: 0,
+};
+(globalThis as Record<symbol, unknown>)[STATE_KEY] = state;
+
+/** Options of the global generator's functions: dtype and backend of the result. */
+export type GeneratorOptions = CreationOptions;
+
+/**
+ * Seeds the global generator (torch.manual_seed): later `randn`, `rand`, `randint` and `randperm`
+ * calls repeat the same sequence after the same seed.
+ *
+ * @example
+ * manualSeed(0);
+ * const a = randn([3]);
+ * manualSeed(0);
+ * const b = randn([3]); // equal to a
+ */
+export function manualSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new ValueError(`manualSeed: seed must be an integer between -(2^53 - 1) and 2^53 - 1, got ${String(seed)}`);
+  }
+  state.seed = seed;
+  state.counter = 0;
+}
+
+/** The seed the global generator was last seeded with (torch.initial_seed). */
+export function initialSeed(): number {
+  return state.seed;
+}
+
+function nextKey(backend: string | undefined): Tensor {
+  const index = state.counter++;
+  return tidy(() => foldIn(key(state.seed, backend === undefined ? {} : { backend }), index));
+}
+
+function draw<T>(backend: string | undefined, sample: (k: Tensor) => T): T {
+  const k = nextKey(backend);
+  try {
+    return tidy(() => sample(k));
+  } finally {
+    k.dispose();
+  }
+}
+
+function floatOption(op: string, options: GeneratorOptions): DType {
+  const dtype = options.dtype === undefined ? 'float32' : checkDType(op, options.dtype);
+  if (!isFloating(dtype)) throw new DTypeError(`${op}: dtype must be floating (float32 or float64), got ${dtype}`);
+  return dtype;
+}
+
+/**
+ * Standard normal samples from the global generator (torch.randn).
+ *
+ * @example
+ * manualSeed(42);
+ * const w = randn([784, 128]).mul(0.01);
+ */
+export function randn(shape: Shape | number, options: GeneratorOptions = {}): Tensor {
+  const dtype = floatOption('randn', options);
+  return draw(options.backend, (k) => normal(k, shape, { dtype }));
+}
+
+/**
+ * Samples uniform in [0, 1) from the global generator (torch.rand).
+ *
+ * @example
+ * const mask = rand([4, 4]).less(0.5);
+ */
+export function rand(shape: Shape | number, options: GeneratorOptions = {}): Tensor {
+  const dtype = floatOption('rand', options);
+  return draw(options.backend, (k) => uniform(k, shape, { dtype }));
+}
+
+/**
+ * Integers uniform in [low, high) from the global generator (torch.randint): `randint(high,
+ * shape)` or `randint(low, high, shape)`. int32 unless `dtype` says otherwise.
+ *
+ * @example
+ * randint(10, [5]);       // in [0, 10)
+ * randint(-3, 3, [2, 2]);  // in [-3, 3)
+ */
+export function randint(high: number, shape: Shape | number, options?: GeneratorOptions): Tensor;
+export function randint(low: number, high: number, shape: Shape | number, options?: GeneratorOptions): Tensor;
+export function randint(a: number, b: number | Shape, c?: Shape | number | GeneratorOptions, d?: GeneratorOptions): Tensor {
+  const withLow = typeof b === 'number' && (Array.isArray(c) || typeof c === 'number');
+  const low = withLow ? a : 0;
+  const high = withLow ? (b as number) : a;
+  const shape = (withLow ? c : b) as Shape | number;
+  const options = ((withLow ? d : c) ?? {}) as GeneratorOptions;
+  const dtype = options.dtype === undefined ? 'int32' : checkDType('randint', options.dtype);
+  return draw(options.backend, (k) => cast(randintWithKey(k, shape, low, high), dtype));
+}
+
+/**
+ * A random permutation of 0 .. n-1 from the global generator (torch.randperm), int32 unless
+ * `dtype` says otherwise.
+ *
+ * @example
+ * const order = randperm(dataset.length);
+ */
+export function randperm(n: number, options: GeneratorOptions = {}): Tensor {
+  const dtype = options.dtype === undefined ? 'int32' : checkDType('randperm', options.dtype);
+  return draw(options.backend, (k) => cast(permutation(k, n), dtype));
+}

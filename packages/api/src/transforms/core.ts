@@ -1,0 +1,202 @@
+import type { Aval } from '../core/aval.js';
+import { ValueError } from '../core/errors.js';
+import type { Backend } from '../backend/spi.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { RULES } from '../primitives/rules.js';
+import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
+
+// Nested trace levels, in the manner of JAX's core (Autodidax). Each active transform (jvp, vjp,
+// vmap, and later jit) owns one Trace on a stack; its level is its position. A Tracer belongs to
+// one trace. `bind` finds the highest-level trace among a primitive's inputs, lifts the other
+// inputs into it as constants, and lets it process the primitive; the trace computes on the
+// values one level down by calling `bind` again. So transforms nest in any order, and a value
+// traced by an outer transform is a constant to an inner one: no perturbation is confused.
+
+/** One active transform. Subclasses: JvpTrace, VjpTrace (the per-level tape), BatchTrace. */
+export abstract class Trace {
+  /** False once the transform has returned; its tracers may no longer be used. */
+  active = true;
+  /** The transform's name in error messages ('grad', 'jvp', 'vmap', ...). */
+  abstract readonly transform: string;
+
+  constructor(readonly level: number) {}
+
+  /** Wraps a value of a lower level as a tracer of this trace that does not vary. */
+  abstract lift(value: Tensor): Tracer;
+
+  /** Applies the transform to one primitive; may return a lower-level value (a constant). */
+  abstract processPrimitive<P extends Primitive>(primitive: P, tracers: readonly Tracer[], params: ParamsOf<P>, out: Aval): Tensor;
+
+  abstract processCustomJvp(call: CustomJvpCall, tracers: readonly Tracer[]): Tensor[];
+  abstract processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[];
+  abstract processStopGradient(tracer: Tracer): Tensor;
+}
+
+/**
+ * A value being traced by a transform: a Tensor without data (`_backend` is null, so reading it
+ * raises a ConcretizationError), carrying its trace and whatever the transform tracks.
+ */
+export abstract class Tracer extends Tensor {
+  constructor(
+    readonly _trace: Trace,
+    aval: Aval,
+  ) {
+    super(aval.shape, aval.dtype, null, undefined);
+  }
+
+  /** @internal A tensor one level down that this tracer wraps (its primal or batched value), if any. */
+  abstract _lower(): Tensor | null;
+}
+
+const stack: Trace[] = [];
+let installed = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  setTracedBind(tracedBind);
+}
+
+/** @internal The hook that evaluates a primitive with no tracer among its inputs (the imperative tape installs one). */
+export type BaseBind = <P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined) => Tensor;
+let baseBind: BaseBind = evalPrimitive;
+
+/** @internal Installs the imperative tape's recording evaluation and switches traced dispatch on for good. */
+export function installBaseBind(fn: BaseBind): void {
+  baseBind = fn;
+  install();
+  enterInterpreter();
+}
+
+/** @internal Opens a new transform level on top of the stack. */
+export function pushTrace<T extends Trace>(make: (level: number) => T): T {
+  install();
+  const trace = make(stack.length + 1);
+  stack.push(trace);
+  enterInterpreter();
+  return trace;
+}
+
+/** @internal Closes the top level; its tracers become invalid. */
+export function popTrace(trace: Trace): void {
+  const top = stack.pop();
+  exitInterpreter();
+  trace.active = false;
+  if (top !== trace) throw new Error('flint internal error: transform levels closed out of order');
+}
+
+/** @internal Runs `fn` inside a new level, closing it even when `fn` throws. */
+export function withTrace<T extends Trace, R>(make: (level: number) => T, fn: (trace: T) => R): R {
+  const trace = pushTrace(make);
+  try {
+    return fn(trace);
+  } finally {
+    popTrace(trace);
+  }
+}
+
+/** Whether any transform is active (used to decide when intermediate values may be freed early). */
+export function transformsActive(): boolean {
+  return stack.length > 0;
+}
+
+function escaped(tracer: Tracer): never {
+  throw new ValueError(
+    `a value traced by ${tracer._trace.transform} (shape ${JSON.stringify(tracer.shape)}, ${tracer.dtype}) was used after ${tracer._trace.transform} returned; ` +
+      'return it from the transformed function instead of storing it outside (an escaped tracer)',
+  );
+}
+
+/** The highest-level trace among `inputs`, or null when none is a tracer. */
+export function findTopTrace(inputs: readonly Tensor[]): Trace | null {
+  let top: Trace | null = null;
+  for (let i = 0; i < inputs.length; i++) {
+    const x = inputs[i];
+    if (x instanceof Tracer) {
+      const trace = x._trace;
+      if (!trace.active) escaped(x);
+      if (top === null || trace.level > top.level) top = trace;
+    }
+  }
+  return top;
+}
+
+/** `x` as a tracer of `trace`: its own tracer, or a lower value lifted as a constant. */
+export function raise(trace: Trace, x: Tensor): Tracer {
+  if (x instanceof Tracer) {
+    if (x._trace === trace) return x;
+    if (!x._trace.active || x._trace.level >= trace.level) escaped(x);
+  }
+  return trace.lift(x);
+}
+
+function raiseAll(trace: Trace, inputs: readonly Tensor[]): Tracer[] {
+  const out = new Array<Tracer>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) out[i] = raise(trace, inputs[i] as Tensor);
+  return out;
+}
+
+/** The traced dispatch `bind` takes while any transform or the imperative tape is active. */
+function tracedBind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
+  const top = findTopTrace(inputs);
+  if (top === null) return baseBind(primitive, inputs, params, backend);
+  // Validate against the traced (per-example) shapes, so errors name what the user wrote.
+  const out = RULES[primitive].abstractEval(inputs, params);
+  return top.processPrimitive(primitive, raiseAll(top, inputs), params, out);
+}
+
+/** @internal The base evaluation (imperative recording or eager), for custom calls with no tracer inputs. */
+export function bindBase<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
+  return baseBind(primitive, inputs, params, backend);
+}
+
+/** @internal Hooks of the imperative tape for custom calls and stopGradient at the base level. */
+export interface BaseCustomHandlers {
+  customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[];
+  customVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[];
+  stopGradient(x: Tensor): Tensor;
+}
+let baseCustom: BaseCustomHandlers = {
+  customJvp: (call, inputs) => call.fn(inputs),
+  customVjp: (call, inputs) => call.fn(inputs),
+  stopGradient: (x) => x,
+};
+/** @internal */
+export function installBaseCustom(handlers: BaseCustomHandlers): void {
+  baseCustom = handlers;
+}
+
+/** @internal Dispatches a customJvp function call to the innermost trace among its inputs. */
+export function bindCustomJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[] {
+  const top = findTopTrace(inputs);
+  if (top === null) return baseCustom.customJvp(call, inputs);
+  return top.processCustomJvp(call, raiseAll(top, inputs));
+}
+
+/** @internal Dispatches a customVjp (or checkpoint) function call. */
+export function bindCustomVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[] {
+  const top = findTopTrace(inputs);
+  if (top === null) return baseCustom.customVjp(call, inputs);
+  return top.processCustomVjp(call, raiseAll(top, inputs));
+}
+
+/** @internal stopGradient of one tensor, through every level. */
+export function bindStopGradient(x: Tensor): Tensor {
+  const top = findTopTrace([x]);
+  if (top === null) return baseCustom.stopGradient(x);
+  return top.processStopGradient(raise(top, x));
+}
+
+/** A concrete tensor underneath `x` (through its tracers), if there is one: where constants for it should live. */
+export function concreteOf(x: Tensor): Tensor | undefined {
+  let t: Tensor | null = x;
+  while (t instanceof Tracer) t = t._lower();
+  return t === null || t._backend === null ? undefined : t;
+}
+
+/** The backend of the concrete data underneath `x`, if any. */
+export function backendOf(x: Tensor): Backend | undefined {
+  return concreteOf(x)?._backend ?? undefined;
+}

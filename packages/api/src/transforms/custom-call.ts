@@ -1,0 +1,30 @@
+import type { Tensor } from '../tensor/tensor.js';
+
+// The flat form of user-defined differentiation rules, as the traces see them: lists of tensors
+// in and out. The pytree-level API (customJvp, customVjp, checkpoint) builds these.
+
+/** A function with a user-supplied JVP rule. */
+export interface CustomJvpCall {
+  readonly name: string;
+  /** The function itself. */
+  fn(inputs: readonly Tensor[]): Tensor[];
+  /** Primal and tangent outputs from primal and tangent inputs (every tangent instantiated). */
+  jvp(primals: readonly Tensor[], tangents: readonly Tensor[]): { readonly outputs: Tensor[]; readonly tangents: Tensor[] };
+}
+
+/** A function with a user-supplied VJP rule (also how `checkpoint` is expressed). */
+export interface CustomVjpCall {
+  readonly name: string;
+  fn(inputs: readonly Tensor[]): Tensor[];
+  /** The outputs and whatever the backward rule needs (a pytree that may hold tensors). */
+  fwd(inputs: readonly Tensor[]): { readonly outputs: Tensor[]; readonly residuals: unknown };
+  /** One cotangent (or null for zero) per input, from the residuals and the outputs' cotangents (all instantiated). */
+  bwd(residuals: unknown, cotangents: readonly Tensor[]): (Tensor | null)[];
+  /**
+   * Under forward mode, run `fn` and differentiate through its ops instead of raising (true for
+   * `checkpoint`, whose rule is only a memory trade-off, false for user rules, as in JAX).
+   */
+  readonly differentiateFnInForwardMode: boolean;
+  /** Run `fwd` without recording it on the imperative tape (checkpoint's point; PyTorch's Function.forward). */
+  readonly forwardWithoutTape: boolean;
+}

@@ -1,0 +1,79 @@
+import {
+  type Backend,
+  type BackendCapabilities,
+  type DType,
+  type KernelTable,
+  type MemoryInfo,
+  PRIMITIVE_COUNT,
+  type Primitive,
+  type Shape,
+  type TypedArray,
+  typedArrayConstructor,
+} from '@flint/api';
+import { CPU_KERNELS } from './kernels/table.js';
+import { MemoryLedger } from './storage.js';
+import { type CpuHandle, copyData, wrap } from './view.js';
+
+type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: Shape; dtype: DType }) => CpuHandle;
+
+/**
+ * Flint's portable CPU backend: TypeScript kernels over typed arrays, running in Node and in
+ * browsers. Handles are strided views of refcounted storages, so movement primitives never copy.
+ *
+ * @example
+ * import { registerBackend } from '@flint/api';
+ * import { CpuBackend } from '@flint/backend-cpu';
+ * registerBackend({ name: 'cpu2', priority: 0, create: () => new CpuBackend() });
+ */
+export class CpuBackend implements Backend<CpuHandle> {
+  readonly name = 'cpu';
+  readonly capabilities: BackendCapabilities = {
+    dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
+    syncRead: true,
+  };
+  readonly kernels: KernelTable<CpuHandle>;
+  private readonly ledger = new MemoryLedger();
+
+  constructor() {
+    // Each kernel is wrapped once so that the storages it creates enter this backend's ledger;
+    // views return an already-counted storage and are not counted again.
+    const ledger = this.ledger;
+    const wrapped = new Array<AnyKernel>(PRIMITIVE_COUNT);
+    for (let p = 0; p < PRIMITIVE_COUNT; p++) {
+      const kernel = CPU_KERNELS[p as Primitive] as AnyKernel;
+      wrapped[p] = (inputs, params, out) => {
+        const handle = kernel(inputs, params, out);
+        ledger.track(handle.storage);
+        return handle;
+      };
+    }
+    this.kernels = wrapped as unknown as KernelTable<CpuHandle>;
+  }
+
+  fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): CpuHandle {
+    const Constructor = typedArrayConstructor(dtype);
+    const copy = new Constructor(data.length);
+    copy.set(data as never);
+    const handle = wrap(copy, [...shape], dtype);
+    this.ledger.track(handle.storage);
+    return handle;
+  }
+
+  read(handle: CpuHandle): Promise<TypedArray> {
+    return Promise.resolve(copyData(handle));
+  }
+
+  readSync(handle: CpuHandle): TypedArray {
+    return copyData(handle);
+  }
+
+  dispose(handle: CpuHandle): void {
+    if (handle.released) return;
+    handle.released = true;
+    this.ledger.release(handle.storage);
+  }
+
+  memory(): MemoryInfo {
+    return { buffers: this.ledger.buffers, bytes: this.ledger.bytes };
+  }
+}

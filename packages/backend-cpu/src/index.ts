@@ -1,0 +1,17 @@
+/**
+ * @flint/backend-cpu: Flint's portable CPU backend. Importing the package registers it:
+ *
+ * @example
+ * import '@flint/backend-cpu';
+ * import { tensor } from '@flint/api';
+ * tensor([1, 2, 3]).add(1).dataSync();
+ */
+import { type Backend, registerBackend } from '@flint/api';
+import { CpuBackend } from './backend.js';
+
+// The registry stores backends with opaque handles; only this backend ever receives its own.
+registerBackend({ name: 'cpu', priority: 10, create: () => new CpuBackend() as unknown as Backend });
+
+export { CpuBackend } from './backend.js';
+export type { Storage } from './storage.js';
+export type { CpuHandle } from './view.js';

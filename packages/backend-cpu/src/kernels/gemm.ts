@@ -1,0 +1,252 @@
+import type { TypedArray } from '@flint/api';
+import { wasmFloats, wasmGemm } from '../wasm/gemm-f32.js';
+
+/**
+ * A matrix operand: element (i, j) is data[offset + i * rowStride + j * colStride], so transposed
+ * and strided views are read in place by the packing routines, without a copy first.
+ */
+export interface MatrixView {
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
+// Blocking: a k-block of KC keeps an A panel (4 x KC) and a B panel (KC x 8) in L1; MC rows of A
+// (MC x KC) stay in L2 while every B panel passes over them.
+const KC = 256;
+const MC = 64;
+
+/**
+ * C[M, N] = A[M, K] x B[K, N]; C is contiguous row-major from `cOffset` and is overwritten. Float32
+ * runs the WebAssembly SIMD kernel where available, floats otherwise a register-blocked JavaScript
+ * kernel; int32 wraps like C (Math.imul), uint8 modulo 256.
+ */
+export function gemm(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, dtype: string): void {
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    c.fill(0, cOffset, cOffset + m * n);
+    return;
+  }
+  const work = m * n * k;
+  if (dtype === 'float32' && work >= 16384) {
+    const wasm = wasmGemm();
+    if (wasm !== null) {
+      gemmWasm(wasm, m, n, k, a, b, c, cOffset);
+      return;
+    }
+  }
+  if ((dtype === 'float32' || dtype === 'float64') && work >= 4096) gemmBlocked(m, n, k, a, b, c, cOffset);
+  else gemmSimple(m, n, k, a, b, c, cOffset, dtype === 'int32');
+}
+
+/** The straightforward triple loop, for small products and integers. */
+function gemmSimple(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, wrap32: boolean): void {
+  const ad = a.data;
+  const bd = b.data;
+  const { rowStride: ar, colStride: ac } = a;
+  const { rowStride: br, colStride: bc } = b;
+  for (let i = 0; i < m; i++) {
+    const cRow = cOffset + i * n;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      let p = a.offset + i * ar;
+      let q = b.offset + j * bc;
+      if (wrap32) for (let l = 0; l < k; l++, p += ac, q += br) s = (s + Math.imul(ad[p]!, bd[q]!)) | 0;
+      else for (let l = 0; l < k; l++, p += ac, q += br) s += ad[p]! * bd[q]!;
+      c[cRow + j] = s;
+    }
+  }
+}
+
+/**
+ * Packs rows [i0, i0 + rows) x cols [p0, p0 + kc) of A into panels of 4 rows, [panel][kc][4],
+ * zero-filling rows past m.
+ */
+function packA(
+  a: MatrixView,
+  m: number,
+  i0: number,
+  rows: number,
+  p0: number,
+  kc: number,
+  out: Float32Array | Float64Array,
+  at: number,
+): void {
+  const data = a.data;
+  const { rowStride, colStride } = a;
+  for (let panel = 0; panel < rows; panel += 4) {
+    for (let r = 0; r < 4; r++) {
+      const i = i0 + panel + r;
+      let o = at + panel * kc + r;
+      if (i >= m) {
+        for (let p = 0; p < kc; p++, o += 4) out[o] = 0;
+        continue;
+      }
+      for (let p = 0, s = a.offset + i * rowStride + p0 * colStride; p < kc; p++, s += colStride, o += 4) out[o] = data[s]!;
+    }
+  }
+}
+
+/**
+ * Packs rows [p0, p0 + kc) x all n cols of B into panels of `width` cols, [panel][kc][width],
+ * zero-filling cols past n.
+ */
+function packB(b: MatrixView, n: number, width: number, p0: number, kc: number, out: Float32Array | Float64Array, at: number): void {
+  const data = b.data;
+  const { rowStride, colStride } = b;
+  for (let j0 = 0; j0 < n; j0 += width) {
+    const base = at + j0 * kc;
+    for (let q = 0; q < width; q++) {
+      const j = j0 + q;
+      let o = base + q;
+      if (j >= n) {
+        for (let p = 0; p < kc; p++, o += width) out[o] = 0;
+        continue;
+      }
+      for (let p = 0, s = b.offset + p0 * rowStride + j * colStride; p < kc; p++, s += rowStride, o += width) out[o] = data[s]!;
+    }
+  }
+}
+
+/**
+ * Float32 through the WebAssembly SIMD kernel. Wasm memory holds all of B packed (for each
+ * k-block, [n/8][kc][8]), one MC-row block of C padded to a multiple of 8 columns, and one
+ * packed A block; each C block is accumulated over the k-blocks, then copied out.
+ */
+function gemmWasm(
+  wasm: NonNullable<ReturnType<typeof wasmGemm>>,
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  c: TypedArray,
+  cOffset: number,
+): void {
+  const paddedN = Math.ceil(n / 8) * 8;
+  const blockRows = Math.min(MC, Math.ceil(m / 4) * 4);
+  const bFloats = k * paddedN;
+  const cFloats = blockRows * paddedN;
+  const aFloats = blockRows * KC;
+  const memory = wasmFloats(wasm, bFloats + cFloats + aFloats);
+  const bAt = 0;
+  const cAt = bFloats;
+  const aAt = bFloats + cFloats;
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = Math.min(KC, k - p0);
+    packB(b, n, 8, p0, kc, memory, bAt + p0 * paddedN);
+  }
+  for (let i0 = 0; i0 < m; i0 += blockRows) {
+    const rows = Math.min(blockRows, Math.ceil((m - i0) / 4) * 4);
+    memory.fill(0, cAt, cAt + rows * paddedN);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = Math.min(KC, k - p0);
+      packA(a, m, i0, rows, p0, kc, memory, aAt);
+      wasm.gemm(aAt * 4, (bAt + p0 * paddedN) * 4, cAt * 4, rows / 4, paddedN / 8, kc, paddedN * 4);
+    }
+    const valid = Math.min(rows, m - i0);
+    for (let r = 0; r < valid; r++) {
+      const from = cAt + r * paddedN;
+      c.set(memory.subarray(from, from + n) as never, cOffset + (i0 + r) * n);
+    }
+  }
+}
+
+/**
+ * The JavaScript kernel: packed panels in Float64Arrays and 4 x 4 register tiles of local
+ * variables, accumulated over k-blocks straight into C.
+ */
+function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number): void {
+  c.fill(0, cOffset, cOffset + m * n);
+  const paddedN = Math.ceil(n / 4) * 4;
+  const blockRows = Math.min(MC, Math.ceil(m / 4) * 4);
+  const bPack = new Float64Array(KC * paddedN);
+  const aPack = new Float64Array(blockRows * KC);
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = Math.min(KC, k - p0);
+    packB(b, n, 4, p0, kc, bPack, 0);
+    for (let i0 = 0; i0 < m; i0 += blockRows) {
+      const rows = Math.min(blockRows, Math.ceil((m - i0) / 4) * 4);
+      packA(a, m, i0, rows, p0, kc, aPack, 0);
+      for (let j0 = 0; j0 < n; j0 += 4) {
+        const width = Math.min(4, n - j0);
+        for (let panel = 0; panel < rows; panel += 4) {
+          const height = Math.min(4, m - i0 - panel);
+          if (height <= 0) break;
+          let c00 = 0,
+            c01 = 0,
+            c02 = 0,
+            c03 = 0;
+          let c10 = 0,
+            c11 = 0,
+            c12 = 0,
+            c13 = 0;
+          let c20 = 0,
+            c21 = 0,
+            c22 = 0,
+            c23 = 0;
+          let c30 = 0,
+            c31 = 0,
+            c32 = 0,
+            c33 = 0;
+          let ai = panel * kc;
+          let bi = j0 * kc;
+          for (let p = 0; p < kc; p++, ai += 4, bi += 4) {
+            const a0 = aPack[ai]!;
+            const a1 = aPack[ai + 1]!;
+            const a2 = aPack[ai + 2]!;
+            const a3 = aPack[ai + 3]!;
+            const b0 = bPack[bi]!;
+            const b1 = bPack[bi + 1]!;
+            const b2 = bPack[bi + 2]!;
+            const b3 = bPack[bi + 3]!;
+            c00 += a0 * b0;
+            c01 += a0 * b1;
+            c02 += a0 * b2;
+            c03 += a0 * b3;
+            c10 += a1 * b0;
+            c11 += a1 * b1;
+            c12 += a1 * b2;
+            c13 += a1 * b3;
+            c20 += a2 * b0;
+            c21 += a2 * b1;
+            c22 += a2 * b2;
+            c23 += a2 * b3;
+            c30 += a3 * b0;
+            c31 += a3 * b1;
+            c32 += a3 * b2;
+            c33 += a3 * b3;
+          }
+          const row = cOffset + (i0 + panel) * n + j0;
+          if (width === 4 && height === 4) {
+            c[row] = c[row]! + c00;
+            c[row + 1] = c[row + 1]! + c01;
+            c[row + 2] = c[row + 2]! + c02;
+            c[row + 3] = c[row + 3]! + c03;
+            const r1 = row + n;
+            c[r1] = c[r1]! + c10;
+            c[r1 + 1] = c[r1 + 1]! + c11;
+            c[r1 + 2] = c[r1 + 2]! + c12;
+            c[r1 + 3] = c[r1 + 3]! + c13;
+            const r2 = r1 + n;
+            c[r2] = c[r2]! + c20;
+            c[r2 + 1] = c[r2 + 1]! + c21;
+            c[r2 + 2] = c[r2 + 2]! + c22;
+            c[r2 + 3] = c[r2 + 3]! + c23;
+            const r3 = r2 + n;
+            c[r3] = c[r3]! + c30;
+            c[r3 + 1] = c[r3 + 1]! + c31;
+            c[r3 + 2] = c[r3 + 2]! + c32;
+            c[r3 + 3] = c[r3 + 3]! + c33;
+          } else {
+            const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+            for (let r = 0; r < height; r++) {
+              for (let q = 0; q < width; q++) c[row + r * n + q] = c[row + r * n + q]! + tile[r * 4 + q]!;
+            }
+          }
+        }
+      }
+    }
+  }
+}

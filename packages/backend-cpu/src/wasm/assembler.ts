@@ -1,0 +1,111 @@
+// A tiny WebAssembly assembler: just enough to write the backend's SIMD kernels as readable
+// instruction lists in TypeScript and emit the module bytes at load time (no build step, no
+// binary blob, runs in browsers). Only the opcodes the kernels use are listed.
+
+export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const V128 = 0x7b;
+const VOID_BLOCK = 0x40;
+
+/** Unsigned LEB128. */
+export function unsigned(value: number): number[] {
+  const bytes: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (v !== 0);
+  return bytes;
+}
+
+/** Signed LEB128 for 32-bit values. */
+export function signed(value: number): number[] {
+  const bytes: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+const simd = (opcode: number): number[] => [0xfd, ...unsigned(opcode)];
+const memarg = (alignLog2: number, offset: number): number[] => [...unsigned(alignLog2), ...unsigned(offset)];
+
+/** Instruction encoders. Each returns the instruction's bytes. */
+export const op = {
+  localGet: (i: number) => [0x20, ...unsigned(i)],
+  localSet: (i: number) => [0x21, ...unsigned(i)],
+  localTee: (i: number) => [0x22, ...unsigned(i)],
+  i32Const: (v: number) => [0x41, ...signed(v)],
+  i32Add: () => [0x6a],
+  i32Sub: () => [0x6b],
+  i32Mul: () => [0x6c],
+  i32Shl: () => [0x74],
+  i32LtU: () => [0x49],
+  i32Ne: () => [0x47],
+  block: () => [0x02, VOID_BLOCK],
+  loop: () => [0x03, VOID_BLOCK],
+  br: (depth: number) => [0x0c, ...unsigned(depth)],
+  brIf: (depth: number) => [0x0d, ...unsigned(depth)],
+  end: () => [0x0b],
+  v128Load: (offset = 0) => [...simd(0x00), ...memarg(2, offset)],
+  v128Store: (offset = 0) => [...simd(0x0b), ...memarg(2, offset)],
+  v128Load32Splat: (offset = 0) => [...simd(0x09), ...memarg(2, offset)],
+  v128Zero: () => [...simd(0x0c), ...new Array<number>(16).fill(0)],
+  f32x4Add: () => [...simd(0xe4)],
+  f32x4Mul: () => [...simd(0xe6)],
+};
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...unsigned(content.length), ...content];
+}
+
+function vector(items: number[][]): number[] {
+  return [...unsigned(items.length), ...items.flat()];
+}
+
+function name(text: string): number[] {
+  const bytes = [...text].map((c) => c.charCodeAt(0));
+  return [...unsigned(bytes.length), ...bytes];
+}
+
+export interface FunctionSpec {
+  readonly name: string;
+  readonly params: readonly number[];
+  /** Extra locals, in groups of one type: [count, type]. */
+  readonly locals: readonly (readonly [number, number])[];
+  readonly body: readonly number[][];
+}
+
+/**
+ * A module exporting `functions` (no results) and its own memory as "memory" (`pages` 64 KiB
+ * pages to start; growable).
+ */
+export function assemble(functions: readonly FunctionSpec[], pages: number): Uint8Array<ArrayBuffer> {
+  const types = functions.map((f) => [0x60, ...vector(f.params.map((p) => [p])), 0]);
+  const bodies = functions.map((f) => {
+    const code = [...vector(f.locals.map(([count, type]) => [...unsigned(count), type])), ...f.body.flat(), 0x0b];
+    return [...unsigned(code.length), ...code];
+  });
+  const bytes = [
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vector(types)),
+    ...section(3, vector(functions.map((_, i) => unsigned(i)))),
+    ...section(5, vector([[0x00, ...unsigned(pages)]])),
+    ...section(7, vector([...functions.map((f, i) => [...name(f.name), 0x00, ...unsigned(i)]), [...name('memory'), 0x02, 0]])),
+    ...section(10, vector(bodies)),
+  ];
+  return new Uint8Array(bytes);
+}

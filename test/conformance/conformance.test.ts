@@ -1,0 +1,110 @@
+// Backend conformance: every primitive's table of cases, run on every registered backend through
+// `bind`, against the float64 references in ./reference. A backend package only has to be imported
+// here to be checked; backends that cannot start are reported with their reason and skipped.
+import '@flint/backend-cpu';
+import { fileURLToPath } from 'node:url';
+import { type Aval, type Backend, DTYPES, FlintError, initBackend, type Primitive, primitiveName, RULES, registeredBackends } from '@flint/api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CASES } from './cases/index.js';
+import type { PrimitiveTable } from './cases/types.js';
+import { ALL_PRIMITIVES, caseDTypes, resolve, runCase } from './harness.js';
+import { REFERENCE } from './reference/index.js';
+import { Summary } from './summary.js';
+
+interface Discovered {
+  readonly name: string;
+  readonly backend?: Backend;
+  readonly reason?: string;
+}
+
+async function discoverBackends(): Promise<Discovered[]> {
+  const found: Discovered[] = [];
+  for (const name of registeredBackends()) {
+    try {
+      found.push({ name, backend: await initBackend(name) });
+    } catch (error) {
+      found.push({ name, reason: (error as Error).message });
+    }
+  }
+  return found;
+}
+
+const discovered = await discoverBackends();
+const summary = new Summary();
+const backendNames = discovered.map((d) => d.name);
+
+describe('conformance tables', () => {
+  it('finds at least one registered backend', () => {
+    expect(backendNames.length).toBeGreaterThan(0);
+  });
+
+  it('has a table with cases for every member of the Primitive enum', () => {
+    const missing = ALL_PRIMITIVES.filter((p) => {
+      const table = (CASES as Partial<Record<Primitive, PrimitiveTable<Primitive>>>)[p];
+      return table === undefined || table.cases.length === 0;
+    });
+    expect(missing.map(primitiveName)).toEqual([]);
+  });
+
+  it('has a reference implementation for every member of the Primitive enum', () => {
+    const missing = ALL_PRIMITIVES.filter((p) => typeof REFERENCE[p] !== 'function');
+    expect(missing.map(primitiveName)).toEqual([]);
+  });
+
+  // The tables say which dtypes each primitive accepts; the api's abstract evaluation must refuse
+  // the others before any kernel sees them.
+  it.each(ALL_PRIMITIVES.map((p) => [primitiveName(p), p] as const))('abstract evaluation of %s refuses dtypes outside its table', (_name, p) => {
+    const table = CASES[p] as PrimitiveTable<Primitive>;
+    const first = table.cases[0];
+    if (!first) throw new Error('no cases');
+    const accepted: string[] = [];
+    for (const dtype of DTYPES.filter((d) => !table.dtypes.includes(d))) {
+      const avals: Aval[] = resolve(first.inputs, dtype).map((spec) => ({ shape: spec.shape, dtype: spec.dtype ?? dtype }));
+      const params = resolve(first.params, dtype);
+      try {
+        (RULES[p] as { abstractEval(inputs: readonly Aval[], params: unknown): Aval }).abstractEval(avals, params);
+        accepted.push(dtype);
+      } catch (error) {
+        if (!(error instanceof FlintError)) throw error;
+      }
+    }
+    expect(accepted, `${primitiveName(p)} accepted dtypes its table excludes`).toEqual([]);
+  });
+});
+
+for (const found of discovered) {
+  const backend = found.backend;
+  if (!backend) {
+    summary.markUnavailable(found.name, found.reason ?? 'unknown reason');
+    console.log(`conformance: backend '${found.name}' is unavailable and skipped: ${found.reason}`);
+    describe.skip(`backend '${found.name}' (unavailable: ${found.reason})`, () => {
+      it('runs the conformance tables', () => {});
+    });
+    continue;
+  }
+  describe(`backend '${found.name}'`, () => {
+    it.each(ALL_PRIMITIVES.map((p) => [primitiveName(p), p] as const))('%s matches the reference', async (_name, p) => {
+      const table = CASES[p] as PrimitiveTable<Primitive>;
+      const tally = summary.tally(p, found.name);
+      let ran = 0;
+      for (const kase of table.cases) {
+        for (const dtype of caseDTypes(table, kase, backend.capabilities.dtypes)) {
+          const result = await runCase(backend, p, table, kase, dtype);
+          ran++;
+          if (result.failure === null) tally.passed++;
+          else {
+            tally.failed++;
+            tally.failures.push(`${result.label}: ${result.failure}`);
+          }
+        }
+      }
+      expect(ran, 'no case ran: the backend claims none of the dtypes the table covers').toBeGreaterThan(0);
+      expect(tally.failures, tally.failures.join('\n')).toEqual([]);
+    });
+  });
+}
+
+afterAll(() => {
+  const text = summary.write(fileURLToPath(new URL('./summary.txt', import.meta.url)), ALL_PRIMITIVES, backendNames);
+  console.log(text);
+});
