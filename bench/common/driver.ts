@@ -1,14 +1,15 @@
 /** The loop every TypeScript runner runs: per case, check once, then time, then report. */
 import { Absent, errorMessage, reportCase, writeOutput } from './child.js';
-import { peakStepBytes } from './memory.js';
+import { withPeakMemory } from './memory.js';
 import type { Job } from './protocol.js';
 import type { CaseSpec } from './suites.js';
 import { measure } from './timing.js';
 
 export interface PreparedCase {
   /**
-   * The correctness run: the case's outputs on the shared inputs (training cases: the losses of
-   * the first `checkSteps` steps). Also serves as the first warm-up.
+   * The correctness run: the case's outputs on the shared inputs. Training cases: the gradients
+   * at the initial parameters (in the canonical order and layout of bench/README.md), then the
+   * losses of the first `checkSteps` Adam steps. Also serves as the first warm-up.
    */
   check(): Promise<Float32Array | Float64Array | readonly number[]>;
   /** Runs `count` timed iterations and resolves once their results exist. */
@@ -28,14 +29,16 @@ export async function runCases(job: Job, implement: Implement): Promise<void> {
     let prepared: PreparedCase | undefined;
     try {
       prepared = await implement(spec);
-      const output = writeOutput(job, spec, await prepared.check());
+      const checkStart = performance.now();
+      const preparedForCheck = prepared;
+      const { result: values, peakBytes } = spec.training ? await withPeakMemory(() => preparedForCheck.check()) : { result: await prepared.check(), peakBytes: undefined };
+      const firstRunMs = (performance.now() - checkStart) / (spec.checkSteps ?? 1);
+      const output = writeOutput(job, spec, values);
       if (job.referenceOnly) {
         reportCase({ id: spec.id, status: 'ok', output });
         continue;
       }
-      const measurement = await measure((count) => prepared?.batch(count), job.timing, caseStart);
-      const preparedCase = prepared;
-      const peak = spec.training ? await peakStepBytes(() => preparedCase.batch(1)) : undefined;
+      const measurement = await measure((count) => prepared?.batch(count), job.timing, caseStart, firstRunMs);
       reportCase({
         id: spec.id,
         status: 'ok',
@@ -43,7 +46,7 @@ export async function runCases(job: Job, implement: Implement): Promise<void> {
         samplesMs: measurement.samplesMs,
         inner: measurement.inner,
         coresUsed: measurement.coresUsed,
-        ...(peak === undefined ? {} : { peakStepBytes: peak }),
+        ...(peakBytes === undefined ? {} : { peakStepBytes: peakBytes }),
         ...(prepared.note === undefined ? {} : { note: prepared.note }),
       });
     } catch (error) {

@@ -1,8 +1,10 @@
 /**
- * Peak resident memory of one training step, measured the same way in every system (this file,
- * peers/bench_common.py): Linux lets a process reset its resident-set high-water mark by
- * writing 5 to /proc/self/clear_refs, so the peak is VmHWM after the step minus VmRSS before it.
- * Where that is not possible the process's lifetime peak is used, which is still an upper bound.
+ * Peak resident memory of the first training steps, measured the same way in every system
+ * (this file, peers/bench_common.py): Linux lets a process reset its resident-set high-water
+ * mark by writing 5 to /proc/self/clear_refs, so the peak is VmHWM after the steps minus VmRSS
+ * before them. The first steps are measured, in a fresh process after the model and data exist,
+ * because later steps reuse memory the allocator already holds. Where the reset is not possible
+ * the process's lifetime peak is used, an upper bound.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -15,8 +17,8 @@ function statusField(name: string): number | undefined {
   }
 }
 
-/** Runs `step` once and returns the resident bytes it added at its peak, or undefined off Linux. */
-export async function peakStepBytes(step: () => unknown): Promise<number | undefined> {
+/** Runs `fn` and returns its result and the resident bytes it added at its peak (undefined off Linux). */
+export async function withPeakMemory<R>(fn: () => R | Promise<R>): Promise<{ result: R; peakBytes: number | undefined }> {
   (globalThis as { gc?: () => void }).gc?.();
   let reset = true;
   try {
@@ -25,8 +27,7 @@ export async function peakStepBytes(step: () => unknown): Promise<number | undef
     reset = false;
   }
   const before = statusField('VmRSS');
-  await step();
+  const result = await fn();
   const peak = reset ? statusField('VmHWM') : process.resourceUsage().maxRSS * 1024;
-  if (before === undefined || peak === undefined) return undefined;
-  return Math.max(0, peak - before);
+  return { result, peakBytes: before === undefined || peak === undefined ? undefined : Math.max(0, peak - before) };
 }

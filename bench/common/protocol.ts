@@ -13,6 +13,11 @@ export const INFO_MARKER = '@@flint-bench-info ';
 export interface TimingOptions {
   /** Untimed runs before the samples; the correctness run counts as the first. */
   readonly warmup: number;
+  /**
+   * Then untimed batches until this much time is spent warming up: JavaScript engines need
+   * thousands of calls before a fast path is compiled, so counting runs is not enough.
+   */
+  readonly warmupMs: number;
   /** Timed samples wanted. */
   readonly repeats: number;
   /** Samples taken even past the budget (unless maxCaseMs is reached first). */
@@ -69,6 +74,6 @@ export interface SystemInfo {
 /** Default timing for full runs and for `--quick`. */
 export function defaultTiming(quick: boolean): TimingOptions {
   return quick
-    ? { warmup: 1, repeats: 3, minSamples: 2, budgetMs: 300, minSampleMs: 5, maxCaseMs: 5_000 }
-    : { warmup: 2, repeats: 10, minSamples: 3, budgetMs: 3_000, minSampleMs: 20, maxCaseMs: 40_000 };
+    ? { warmup: 2, warmupMs: 50, repeats: 3, minSamples: 2, budgetMs: 300, minSampleMs: 5, maxCaseMs: 5_000 }
+    : { warmup: 2, warmupMs: 500, repeats: 10, minSamples: 3, budgetMs: 3_000, minSampleMs: 20, maxCaseMs: 40_000 };
 }

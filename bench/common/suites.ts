@@ -219,7 +219,7 @@ function transformerCases(quick: boolean): CaseSpec[] {
 }
 
 function trainerCases(quick: boolean): CaseSpec[] {
-  const params = { ...mlpParams(quick), batches: quick ? 4 : 16 };
+  const params: Record<string, number> = { ...mlpParams(quick), batches: quick ? 4 : 16 };
   const flops = mlpFlops(params.batch as number, params.inputs as number, params.hidden as number, params.classes as number);
   return [
     {

@@ -13,12 +13,12 @@ export interface Measurement {
 
 /**
  * Times `batch(count)`, which must run `count` iterations and return only once their results
- * exist. `caseStart` is when the case began (its correctness run counts against the budget and
- * as the first warm-up).
+ * exist. `caseStart` is when the case began; its correctness run, which took `firstRunMs` per
+ * iteration, counts against the budget and as the first warm-up.
  */
-export async function measure(batch: (count: number) => unknown, timing: TimingOptions, caseStart: number): Promise<Measurement> {
+export async function measure(batch: (count: number) => unknown, timing: TimingOptions, caseStart: number, firstRunMs: number): Promise<Measurement> {
   const elapsed = () => performance.now() - caseStart;
-  let lastMs = Number.POSITIVE_INFINITY;
+  let lastMs = firstRunMs;
   for (let w = 1; w < timing.warmup && elapsed() < timing.maxCaseMs / 3; w++) {
     const t0 = performance.now();
     await batch(1);
@@ -39,6 +39,8 @@ export async function measure(batch: (count: number) => unknown, timing: TimingO
       count *= 4;
     }
   }
+  const warmStart = performance.now();
+  while (performance.now() - warmStart < timing.warmupMs && elapsed() < timing.budgetMs / 2) await batch(inner);
   const samplesMs: number[] = [];
   let cpuMicros = 0;
   let wallMs = 0;

@@ -5,7 +5,7 @@
  * the reason, so that the report says why it is missing.
  */
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { INFO_MARKER, type Job } from '../common/protocol.js';
 import type { CaseKind, SuiteName } from '../common/suites.js';
@@ -57,13 +57,19 @@ function pythonRunner(paths: Paths): (job: Job) => ChildCommand {
   });
 }
 
-function resolvesFrom(benchDir: string, specifier: string): string | undefined {
-  try {
-    const require = createRequire(path.join(benchDir, 'package.json'));
-    const main = require.resolve(`${specifier}/package.json`);
-    return (require(main) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return undefined;
+/** The installed version of a package as bench/ resolves it, or undefined when it is not installed. */
+export function installedVersion(benchDir: string, specifier: string): string | undefined {
+  // Not require.resolve: packages whose `exports` hide package.json (jax-js) would look missing.
+  for (let dir = benchDir; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'node_modules', specifier, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version ?? 'unknown';
+      } catch {
+        return 'unknown';
+      }
+    }
+    if (path.dirname(dir) === dir) return undefined;
   }
 }
 
@@ -126,9 +132,9 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
     }
   }
 
-  const tfjs = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-core');
-  const tfjsWasm = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-backend-wasm');
-  const tfjsCpu = resolvesFrom(paths.benchDir, '@tensorflow/tfjs-backend-cpu');
+  const tfjs = installedVersion(paths.benchDir, '@tensorflow/tfjs-core');
+  const tfjsWasm = installedVersion(paths.benchDir, '@tensorflow/tfjs-backend-wasm');
+  const tfjsCpu = installedVersion(paths.benchDir, '@tensorflow/tfjs-backend-cpu');
   const missingTfjs = 'TensorFlow.js is not installed (run pnpm install in the repository)';
   systems.push({
     name: 'tfjs-wasm',
@@ -146,7 +152,7 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
     ...(tfjs && tfjsCpu ? { version: tfjs } : { reason: missingTfjs }),
     command: typescriptRunner(paths, 'tfjs.ts'),
   });
-  const jax = resolvesFrom(paths.benchDir, '@jax-js/jax');
+  const jax = installedVersion(paths.benchDir, '@jax-js/jax');
   systems.push({
     name: 'jax-js',
     kind: 'peer',

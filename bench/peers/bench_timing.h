@@ -10,7 +10,9 @@
 #include <time.h>
 
 typedef struct {
-  int warmup, repeats, min_samples;
+  int warmup;
+  double warmup_ms;
+  int repeats, min_samples;
   double budget_ms, min_sample_ms, max_case_ms;
 } bench_timing;
 
@@ -31,18 +33,19 @@ static inline double bench_cpu_ms(void) {
 static inline bench_timing bench_parse_timing(char **argv) {
   bench_timing t;
   t.warmup = atoi(argv[0]);
-  t.repeats = atoi(argv[1]);
-  t.min_samples = atoi(argv[2]);
-  t.budget_ms = atof(argv[3]);
-  t.min_sample_ms = atof(argv[4]);
-  t.max_case_ms = atof(argv[5]);
+  t.warmup_ms = atof(argv[1]);
+  t.repeats = atoi(argv[2]);
+  t.min_samples = atoi(argv[3]);
+  t.budget_ms = atof(argv[4]);
+  t.min_sample_ms = atof(argv[5]);
+  t.max_case_ms = atof(argv[6]);
   return t;
 }
 
 /* Times fn and prints the case's result line (the protocol of bench/common/protocol.ts). */
 static inline void bench_measure_and_report(const char *id, const char *output, const char *note, bench_batch_fn fn, void *context,
-                                            bench_timing t, double case_start) {
-  double last = INFINITY;
+                                            bench_timing t, double case_start, double first_run_ms) {
+  double last = first_run_ms;
   for (int w = 1; w < t.warmup && bench_now_ms() - case_start < t.max_case_ms / 3; w++) {
     double t0 = bench_now_ms();
     fn(context, 1);
@@ -63,6 +66,8 @@ static inline void bench_measure_and_report(const char *id, const char *output, 
       count *= 4;
     }
   }
+  double warm_start = bench_now_ms();
+  while (bench_now_ms() - warm_start < t.warmup_ms && bench_now_ms() - case_start < t.budget_ms / 2) fn(context, inner);
   double samples[4096];
   int n = 0;
   double cpu = 0, wall = 0;

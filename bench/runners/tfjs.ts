@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core alone registers no gradients; the union package imports these.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { Absent, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
@@ -78,20 +80,34 @@ function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, batch: number):
   return tf.div(tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)))), batch) as tf.Scalar;
 }
 
+/** A trainable tensor and how its gradient maps to the canonical (NCHW, OIHW) layout. */
+interface Trainable {
+  readonly variable: tf.Variable;
+  readonly canonical?: (gradient: tf.Tensor) => Float32Array;
+}
+
 /** A training case: `loss` reads the variables; Adam updates them in place. */
-function trainingCase(spec: CaseSpec, variables: tf.Variable[], loss: () => tf.Scalar, extra: tf.Tensor[]): PreparedCase {
+function trainingCase(spec: CaseSpec, trainables: Trainable[], loss: () => tf.Scalar, extra: tf.Tensor[]): PreparedCase {
+  const variables = trainables.map((t) => t.variable);
   const optimizer = tf.train.adam(param(spec, 'learningRate'), 0.9, 0.999, 1e-8);
   const step = () => optimizer.minimize(loss, true, variables) as tf.Scalar;
   return {
     note: SYNC_NOTE,
     async check() {
-      const losses: number[] = [];
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
-        const value = step();
-        losses.push((value.dataSync() as Float32Array)[0] as number);
-        value.dispose();
+      const { value, grads } = tf.variableGrads(loss, variables);
+      value.dispose();
+      const parts: number[] = [];
+      for (const t of trainables) {
+        const g = grads[t.variable.name] as tf.Tensor;
+        parts.push(...(t.canonical ? t.canonical(g) : (g.dataSync() as Float32Array)));
       }
-      return losses;
+      tf.dispose(grads);
+      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
+        const l = step();
+        parts.push((l.dataSync() as Float32Array)[0] as number);
+        l.dispose();
+      }
+      return Float32Array.from(parts);
     },
     batch(count) {
       for (let i = 0; i < count; i++) step().dispose();
@@ -104,9 +120,11 @@ function trainingCase(spec: CaseSpec, variables: tf.Variable[], loss: () => tf.S
   };
 }
 
-function zerosVariable(shape: number[], name: string): tf.Variable {
-  return tf.variable(tf.zeros(shape), true, name);
+function zerosVariable(shape: number[]): tf.Variable {
+  return tf.variable(tf.zeros(shape));
 }
+
+const plain = (variable: tf.Variable): Trainable => ({ variable });
 
 function implement(spec: CaseSpec): PreparedCase {
   const seed = spec.params.seed ?? 0;
@@ -237,17 +255,17 @@ function implement(spec: CaseSpec): PreparedCase {
       const x = tf.tensor2d(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
       const y = tf.tensor2d(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
       const w1 = tf.variable(tf.tensor2d(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]));
-      const b1 = zerosVariable([hidden], 'b1');
+      const b1 = zerosVariable([hidden]);
       const w2 = tf.variable(tf.tensor2d(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]));
-      const b2 = zerosVariable([hidden], 'b2');
+      const b2 = zerosVariable([hidden]);
       const w3 = tf.variable(tf.tensor2d(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]));
-      const b3 = zerosVariable([classes], 'b3');
+      const b3 = zerosVariable([classes]);
       const loss = () => {
         const h1 = tf.relu(tf.add(tf.matMul(x, w1), b1));
         const h2 = tf.relu(tf.add(tf.matMul(h1, w2), b2));
         return crossEntropy(tf.add(tf.matMul(h2, w3), b3) as tf.Tensor2D, y, batch);
       };
-      return trainingCase(spec, [w1, b1, w2, b2, w3, b3], loss, [x, y]);
+      return trainingCase(spec, [w1, b1, w2, b2, w3, b3].map(plain), loss, [x, y]);
     }
     case 'cnn-step': {
       const batch = param(spec, 'batch');
@@ -261,9 +279,9 @@ function implement(spec: CaseSpec): PreparedCase {
       const x = nhwc(symmetricArray(seed + 1, batch * image * image), batch, 1, image, image);
       const y = tf.tensor2d(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
       const k1 = tf.variable(hwio(symmetricArray(seed + 11, c1 * 9, initScale(9)), c1, 1, 3, 3));
-      const kb1 = zerosVariable([c1], 'kb1');
+      const kb1 = zerosVariable([c1]);
       const k2 = tf.variable(hwio(symmetricArray(seed + 12, c2 * c1 * 9, initScale(c1 * 9)), c2, c1, 3, 3));
-      const kb2 = zerosVariable([c2], 'kb2');
+      const kb2 = zerosVariable([c2]);
       // Rows of the dense weight follow NCHW flattening (c, h, w); channels-last flattens (h, w, c).
       const w3Canonical = symmetricArray(seed + 13, flat * hidden, initScale(flat));
       const w3Data = new Float32Array(flat * hidden);
@@ -273,16 +291,28 @@ function implement(spec: CaseSpec): PreparedCase {
         }
       }
       const w3 = tf.variable(tf.tensor2d(w3Data, [flat, hidden]));
-      const b3 = zerosVariable([hidden], 'b3');
+      const b3 = zerosVariable([hidden]);
       const w4 = tf.variable(tf.tensor2d(symmetricArray(seed + 14, hidden * classes, initScale(hidden)), [hidden, classes]));
-      const b4 = zerosVariable([classes], 'b4');
+      const b4 = zerosVariable([classes]);
       const loss = () => {
         const a1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 1, 'same'), kb1)) as tf.Tensor4D, 2, 2, 'valid');
         const a2 = tf.maxPool(tf.relu(tf.add(tf.conv2d(a1, k2 as tf.Tensor4D, 1, 'same'), kb2)) as tf.Tensor4D, 2, 2, 'valid');
         const h = tf.relu(tf.add(tf.matMul(tf.reshape(a2, [batch, flat]), w3), b3));
         return crossEntropy(tf.add(tf.matMul(h, w4), b4) as tf.Tensor2D, y, batch);
       };
-      return trainingCase(spec, [k1, kb1, k2, kb2, w3, b3, w4, b4], loss, [x, y]);
+      const kernel = (variable: tf.Variable): Trainable => ({ variable, canonical: (g) => toOihwData(g as tf.Tensor4D) });
+      const dense: Trainable = {
+        variable: w3,
+        canonical(g) {
+          const data = g.dataSync() as Float32Array;
+          const out = new Float32Array(data.length);
+          for (let c = 0; c < c2; c++) {
+            for (let p = 0; p < q * q; p++) out.set(data.subarray((p * c2 + c) * hidden, (p * c2 + c + 1) * hidden), (c * q * q + p) * hidden);
+          }
+          return out;
+        },
+      };
+      return trainingCase(spec, [kernel(k1), plain(kb1), kernel(k2), plain(kb2), dense, plain(b3), plain(w4), plain(b4)], loss, [x, y]);
     }
     case 'transformer-step': {
       const batch = param(spec, 'batch');
@@ -301,16 +331,16 @@ function implement(spec: CaseSpec): PreparedCase {
       const wo = matrix(14, d, d);
       const w1 = matrix(15, d, ffn);
       const w2 = matrix(16, ffn, d);
-      const bq = zerosVariable([d], 'bq');
-      const bk = zerosVariable([d], 'bk');
-      const bv = zerosVariable([d], 'bv');
-      const bo = zerosVariable([d], 'bo');
-      const b1 = zerosVariable([ffn], 'b1');
-      const b2 = zerosVariable([d], 'b2');
+      const bq = zerosVariable([d]);
+      const bk = zerosVariable([d]);
+      const bv = zerosVariable([d]);
+      const bo = zerosVariable([d]);
+      const b1 = zerosVariable([ffn]);
+      const b2 = zerosVariable([d]);
       const g1 = tf.variable(tf.ones([d]));
-      const n1 = zerosVariable([d], 'n1');
+      const n1 = zerosVariable([d]);
       const g2 = tf.variable(tf.ones([d]));
-      const n2 = zerosVariable([d], 'n2');
+      const n2 = zerosVariable([d]);
       const splitHeads = (t: tf.Tensor) => tf.reshape(tf.transpose(tf.reshape(t, [batch, tokens, heads, dh]), [0, 2, 1, 3]), [batch * heads, tokens, dh]) as tf.Tensor3D;
       const loss = () => {
         const h = layerNorm(x, g1, n1);
@@ -324,7 +354,7 @@ function implement(spec: CaseSpec): PreparedCase {
         const diff = tf.sub(tf.add(x1, f), target);
         return tf.mean(tf.mul(diff, diff)) as tf.Scalar;
       };
-      return trainingCase(spec, [wq, wk, wv, wo, w1, w2, bq, bk, bv, bo, b1, b2, g1, n1, g2, n2], loss, [x, target]);
+      return trainingCase(spec, [wq, wk, wv, wo, w1, w2, bq, bk, bv, bo, b1, b2, g1, n1, g2, n2].map(plain), loss, [x, target]);
     }
     case 'trainer-hand-loop':
     case 'trainer-fit':

@@ -1,4 +1,4 @@
-import { type Backend, bind, type DType, type ParamsOf, Primitive, primitiveName, type Tensor, tensor, type TypedArray } from '@flint/api';
+import { type Backend, bind, type DType, type ParamsOf, Primitive, primitiveName, type Tensor, type TypedArray, tensor } from '@flint/api';
 import type { Case, InputSpec, Layout, PerDType, PrimitiveTable } from './cases/types.js';
 import { compareData, formatMismatch } from './compare.js';
 import { applyOnBackend, applyReference, describeLayout, sourceShape } from './layouts.js';
@@ -93,7 +93,12 @@ export async function runCase<P extends Primitive>(
     const expected = REFERENCE[primitive](refs, params);
     let output: Tensor;
     try {
-      output = bind(primitive, inputs.map((input) => input.tensor), params, backend);
+      output = bind(
+        primitive,
+        inputs.map((input) => input.tensor),
+        params,
+        backend,
+      );
     } catch (error) {
       return { label, failure: `threw ${(error as Error).name}: ${(error as Error).message}` };
     }
@@ -108,7 +113,8 @@ export async function runCase<P extends Primitive>(
     if (data.constructor.name !== TYPED_ARRAY[expected.out.dtype]) {
       problems.push(`read returned a ${data.constructor.name} for ${expected.out.dtype}`);
     }
-    if (data.length !== expected.out.data.length) problems.push(`read returned ${data.length} elements, expected ${expected.out.data.length}`);
+    if (data.length !== expected.out.data.length)
+      problems.push(`read returned ${data.length} elements, expected ${expected.out.data.length}`);
     const signedZeros = kase.signedZeros ?? table.signedZeros;
     const outDType = expected.out.dtype;
     const tolerance = outDType === 'float32' || outDType === 'float64' ? kase.tolerance?.[outDType] : undefined;

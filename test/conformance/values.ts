@@ -6,15 +6,27 @@ export const FLOATS: readonly DType[] = ['float32', 'float64'];
 export const NUMERIC: readonly DType[] = ['float32', 'float64', 'int32', 'uint8'];
 export const INTEGERS: readonly DType[] = ['int32', 'uint8'];
 
-export const uniform = (low: number, high: number): ValueSource => (rng) => rng.uniform(low, high);
-export const ints = (low: number, high: number): ValueSource => (rng) => rng.int(low, high);
+export const uniform =
+  (low: number, high: number): ValueSource =>
+  (rng) =>
+    rng.uniform(low, high);
+export const ints =
+  (low: number, high: number): ValueSource =>
+  (rng) =>
+    rng.int(low, high);
 export const bools = (): ValueSource => (rng) => (rng.next() < 0.5 ? 1 : 0);
 /** Valid int32 indices into a dimension of size `n`. */
 export const indices = (n: number): ValueSource => ints(0, n - 1);
 /** The listed values, cycled. */
-export const list = (values: readonly number[]): ValueSource => (_rng, i) => values[i % values.length] as number;
+export const list =
+  (values: readonly number[]): ValueSource =>
+  (_rng, i) =>
+    values[i % values.length] as number;
 /** 0, 1, 2, ...: distinct values that make movement mistakes visible. */
-export const counting = (start = 0): ValueSource => (_rng, i) => start + i;
+export const counting =
+  (start = 0): ValueSource =>
+  (_rng, i) =>
+    start + i;
 
 /** Values typical of the dtype: floats in [-3, 3], int32 in [-50, 50], any uint8, either bool. */
 export function defaultValues(dtype: DType): ValueSource {
@@ -42,9 +54,7 @@ export function smallValues(dtype: DType): ValueSource {
 /** Special and extreme floats: NaN, infinities, signed zeros, huge, tiny and subnormal values. */
 export function edgeFloats(dtype: DType): number[] {
   const common = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 1.5, -2.5, 3, 1e30, -1e30, 1e-30, -1e-30];
-  return dtype === 'float32'
-    ? [...common, 1e-40, -1e-40, 3e38]
-    : [...common, 1e300, -1e300, 1e-300, -1e-300, 5e-324, -1e-310];
+  return dtype === 'float32' ? [...common, 1e-40, -1e-40, 3e38] : [...common, 1e300, -1e300, 1e-300, -1e-300, 5e-324, -1e-310];
 }
 
 /** Integer extremes: wrap-around at the ends of the range. */
@@ -60,6 +70,12 @@ export function edgeValues(dtype: DType): number[] {
 }
 
 /** For a binary op over every pair of `values`: the left operand of pair i. */
-export const crossLeft = (values: readonly number[]): ValueSource => (_rng, i) => values[Math.floor(i / values.length) % values.length] as number;
+export const crossLeft =
+  (values: readonly number[]): ValueSource =>
+  (_rng, i) =>
+    values[Math.floor(i / values.length) % values.length] as number;
 /** The right operand of pair i. */
-export const crossRight = (values: readonly number[]): ValueSource => (_rng, i) => values[i % values.length] as number;
+export const crossRight =
+  (values: readonly number[]): ValueSource =>
+  (_rng, i) =>
+    values[i % values.length] as number;

@@ -38,3 +38,6 @@ export * from './ops/conv.js';
 export * from './ops/creation.js';
 export * as random from './random/index.js';
 export * from './tensor/format.js';
+export * as optim from './optim/index.js';
+export * from './data/index.js';
+export * from './io/index.js';

@@ -1,6 +1,7 @@
 import { bind, type DType, Primitive, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
+import { disableWasmGemm } from './wasm/gemm-wasm.js';
 
 const values = (t: Tensor): number[] => Array.from(t.dataSync());
 const range = (shape: number[], dtype: DType = 'float64', start = 0) => {
@@ -95,6 +96,7 @@ describe('dotGeneral', () => {
       [2, 5, 7, 3],
       [1, 33, 300, 19],
       [3, 17, 9, 70],
+      [1, 70, 260, 9],
     ] as const) {
       for (const dtype of ['float32', 'float64'] as const) {
         const a = Array.from({ length: batch * m * k }, (_, i) => ((i * 7) % 13) - 6);
@@ -109,6 +111,42 @@ describe('dotGeneral', () => {
         expect(values(out2)).toEqual(referenceMatmul(a, b, batch, m, k, n));
       }
     }
+  });
+
+  it('gives the same float32 products from the JavaScript kernel as from the WebAssembly one', () => {
+    const [m, k, n] = [37, 290, 21];
+    const a = Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6);
+    const b = Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5);
+    const product = () => {
+      // lhs is a transposed view contracted on its first axis: packing walks it column-major.
+      const lhs = bind(Primitive.Transpose, [tensor(a, { dtype: 'float32', shape: [m, k] })], { perm: [1, 0] });
+      const rhs = tensor(b, { dtype: 'float32', shape: [k, n] });
+      return values(bind(Primitive.DotGeneral, [lhs, rhs], { ...noDims, lhsContracting: [0], rhsContracting: [0] }));
+    };
+    const expected = referenceMatmul(a, b, 1, m, k, n);
+    disableWasmGemm(true);
+    try {
+      expect(product()).toEqual(expected);
+    } finally {
+      disableWasmGemm(false);
+    }
+    expect(product()).toEqual(expected);
+  });
+
+  it('broadcasts an operand along the batch without copying it', () => {
+    const lhs = bind(Primitive.Broadcast, [range([2, 3], 'float32')], { shape: [4, 2, 3] });
+    const rhs = range([4, 3, 2], 'float32');
+    const out = bind(Primitive.DotGeneral, [lhs, rhs], { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] });
+    const r = values(rhs);
+    const expected: number[] = [];
+    for (let z = 0; z < 4; z++)
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++) {
+          let s = 0;
+          for (let p = 0; p < 3; p++) s += (i * 3 + p) * r[z * 6 + p * 2 + j]!;
+          expected.push(s);
+        }
+    expect(values(out)).toEqual(expected);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type DType, Primitive } from '@flint/api';
+import type { DType, Primitive } from '@flint/api';
 import { ALL_DTYPES, FLOATS, list } from '../values.js';
 import type { PrimitiveTable } from './types.js';
 
@@ -36,7 +36,12 @@ export const fullTable: PrimitiveTable<Primitive.Full> = {
   accuracy: 'exact',
   signedZeros: true,
   cases: [
-    ...FILLS.map((fill) => ({ name: `[2,3] filled with ${fill.name}`, dtypes: fill.dtypes, inputs: [], params: (dtype: DType) => ({ shape: [2, 3], dtype, value: fill.value }) })),
+    ...FILLS.map((fill) => ({
+      name: `[2,3] filled with ${fill.name}`,
+      dtypes: fill.dtypes,
+      inputs: [],
+      params: (dtype: DType) => ({ shape: [2, 3], dtype, value: fill.value }),
+    })),
     { name: 'scalar', inputs: [], params: (dtype: DType) => ({ shape: [], dtype, value: 1 }) },
     { name: 'zero-size [0,4]', inputs: [], params: (dtype: DType) => ({ shape: [0, 4], dtype, value: 1 }) },
     { name: 'long [1001]', inputs: [], params: (dtype: DType) => ({ shape: [1001], dtype, value: 7 }) },
@@ -55,7 +60,11 @@ export const randomBitsTable: PrimitiveTable<Primitive.RandomBits> = {
   accuracy: 'exact',
   signedZeros: false,
   cases: [
-    ...KEYS.map((key) => ({ name: `key [${key.join(',')}], shape [2,3]`, inputs: [{ shape: [2], values: list(key) }], params: { shape: [2, 3] } })),
+    ...KEYS.map((key) => ({
+      name: `key [${key.join(',')}], shape [2,3]`,
+      inputs: [{ shape: [2], values: list(key) }],
+      params: { shape: [2, 3] },
+    })),
     { name: 'odd count [7]', inputs: [{ shape: [2], values: list([5, 9]) }], params: { shape: [7] } },
     { name: 'scalar', inputs: [{ shape: [2], values: list([5, 9]) }], params: { shape: [] } },
     { name: 'zero-size', inputs: [{ shape: [2], values: list([5, 9]) }], params: { shape: [3, 0] } },
@@ -74,9 +83,21 @@ export const randomUniformTable: PrimitiveTable<Primitive.RandomUniform> = {
       inputs: [{ shape: [2], dtype: 'int32' as const, values: list(key) }],
       params: (dtype: DType) => ({ shape: [2, 3], dtype }),
     })),
-    { name: 'odd count [7]', inputs: [{ shape: [2], dtype: 'int32', values: list([5, 9]) }], params: (dtype: DType) => ({ shape: [7], dtype }) },
+    {
+      name: 'odd count [7]',
+      inputs: [{ shape: [2], dtype: 'int32', values: list([5, 9]) }],
+      params: (dtype: DType) => ({ shape: [7], dtype }),
+    },
     { name: 'scalar', inputs: [{ shape: [2], dtype: 'int32', values: list([5, 9]) }], params: (dtype: DType) => ({ shape: [], dtype }) },
-    { name: 'zero-size', inputs: [{ shape: [2], dtype: 'int32', values: list([5, 9]) }], params: (dtype: DType) => ({ shape: [0], dtype }) },
-    { name: 'long [2000]', inputs: [{ shape: [2], dtype: 'int32', values: list([77, 1]) }], params: (dtype: DType) => ({ shape: [2000], dtype }) },
+    {
+      name: 'zero-size',
+      inputs: [{ shape: [2], dtype: 'int32', values: list([5, 9]) }],
+      params: (dtype: DType) => ({ shape: [0], dtype }),
+    },
+    {
+      name: 'long [2000]',
+      inputs: [{ shape: [2], dtype: 'int32', values: list([77, 1]) }],
+      params: (dtype: DType) => ({ shape: [2000], dtype }),
+    },
   ],
 };

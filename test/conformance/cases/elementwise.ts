@@ -34,9 +34,9 @@ interface UnaryOptions {
 
 function unaryTable<P extends UnaryPrimitive>(options: UnaryOptions): PrimitiveTable<P> {
   const values = options.domain ?? defaultValues;
-  const one = (shape: readonly number[], extra: Partial<InputSpec> = {}) => (dtype: DType): InputSpec[] => [
-    { shape, values: values(dtype), ...extra },
-  ];
+  const one =
+    (shape: readonly number[], extra: Partial<InputSpec> = {}) =>
+    (dtype: DType): InputSpec[] => [{ shape, values: values(dtype), ...extra }];
   const cases: Case<P>[] = [
     { name: 'random [3,4]', inputs: one([3, 4]), params: NONE },
     { name: 'scalar', inputs: one([]), params: NONE },
@@ -106,19 +106,29 @@ function edgePairs(dtype: DType, keep: (a: number, b: number, dtype: DType) => b
 function binaryTable<P extends BinaryPrimitive>(options: BinaryOptions): PrimitiveTable<P> {
   const left = options.left ?? defaultValues;
   const right = options.right ?? defaultValues;
-  const two = (shape: readonly number[], a: Partial<InputSpec> = {}, b: Partial<InputSpec> = {}) => (dtype: DType): InputSpec[] => [
-    { shape, values: left(dtype), ...a },
-    { shape, values: right(dtype), ...b },
-  ];
+  const two =
+    (shape: readonly number[], a: Partial<InputSpec> = {}, b: Partial<InputSpec> = {}) =>
+    (dtype: DType): InputSpec[] => [
+      { shape, values: left(dtype), ...a },
+      { shape, values: right(dtype), ...b },
+    ];
   const keep = options.edgePairs ?? (() => true);
   const cases: Case<P>[] = [
     { name: 'random [3,4]', inputs: two([3, 4]), params: NONE },
     { name: 'scalar', inputs: two([]), params: NONE },
     { name: 'zero-size [0,4]', inputs: two([0, 4]), params: NONE },
     { name: 'long [1003]', inputs: two([1003]), params: NONE },
-    { name: 'broadcast row and column', inputs: two([4, 5], { layout: { broadcastFrom: [1, 5] } }, { layout: { broadcastFrom: [4, 1] } }), params: NONE },
+    {
+      name: 'broadcast row and column',
+      inputs: two([4, 5], { layout: { broadcastFrom: [1, 5] } }, { layout: { broadcastFrom: [4, 1] } }),
+      params: NONE,
+    },
     { name: 'broadcast scalar', inputs: two([3, 4], {}, { layout: { broadcastFrom: [] } }), params: NONE },
-    { name: 'transposed and sliced', inputs: two([3, 4], { layout: { transpose: [1, 0] } }, { layout: { sliceSteps: [2, 2] } }), params: NONE },
+    {
+      name: 'transposed and sliced',
+      inputs: two([3, 4], { layout: { transpose: [1, 0] } }, { layout: { sliceSteps: [2, 2] } }),
+      params: NONE,
+    },
     { name: 'flipped', inputs: two([2, 3, 4], { layout: { flip: [1] } }, { layout: { flip: [0, 2] } }), params: NONE },
     {
       name: 'every pair of edge values',
@@ -164,8 +174,19 @@ export const elementwiseTables = {
     signedZeros: false,
     domain: (dtype) => (dtype === 'int32' ? ints(-3, 3) : dtype === 'uint8' ? ints(0, 2) : defaultValues(dtype)),
   }),
-  [Primitive.Exp]: unaryTable<Primitive.Exp>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-10, 10), tolerance: RELATIVE_NEAR_ZERO }),
-  [Primitive.Log]: unaryTable<Primitive.Log>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: positive(0.001, 100) }),
+  [Primitive.Exp]: unaryTable<Primitive.Exp>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-10, 10),
+    tolerance: RELATIVE_NEAR_ZERO,
+  }),
+  [Primitive.Log]: unaryTable<Primitive.Log>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: positive(0.001, 100),
+  }),
   [Primitive.Log1p]: unaryTable<Primitive.Log1p>({
     dtypes: FLOATS,
     accuracy: 'transcendental',
@@ -183,13 +204,55 @@ export const elementwiseTables = {
     tolerance: RELATIVE_NEAR_ZERO,
   }),
   [Primitive.Sqrt]: unaryTable<Primitive.Sqrt>({ dtypes: FLOATS, accuracy: 'rounded', signedZeros: true, domain: positive(0, 100) }),
-  [Primitive.Rsqrt]: unaryTable<Primitive.Rsqrt>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: positive(0.001, 100), tolerance: RELATIVE_NEAR_ZERO }),
-  [Primitive.Sin]: unaryTable<Primitive.Sin>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-10, 10), special: [Math.PI, -Math.PI / 2, 100, 1000.5] }),
-  [Primitive.Cos]: unaryTable<Primitive.Cos>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-10, 10), special: [Math.PI, Math.PI / 2, 100, 1000.5] }),
-  [Primitive.Tan]: unaryTable<Primitive.Tan>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-1.4, 1.4), special: [Math.PI, 1e-8, -1.5] }),
-  [Primitive.Tanh]: unaryTable<Primitive.Tanh>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-5, 5), special: [20, -20, 1e-8] }),
-  [Primitive.Logistic]: unaryTable<Primitive.Logistic>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-10, 10), special: [30, -30, 100, -100, 700, -700] }),
-  [Primitive.Erf]: unaryTable<Primitive.Erf>({ dtypes: FLOATS, accuracy: 'transcendental', signedZeros: false, domain: within(-4, 4), special: [0.01, -0.2, 2.5, -3.7, 5.9, 6.5, 1e-8] }),
+  [Primitive.Rsqrt]: unaryTable<Primitive.Rsqrt>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: positive(0.001, 100),
+    tolerance: RELATIVE_NEAR_ZERO,
+  }),
+  [Primitive.Sin]: unaryTable<Primitive.Sin>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-10, 10),
+    special: [Math.PI, -Math.PI / 2, 100, 1000.5],
+  }),
+  [Primitive.Cos]: unaryTable<Primitive.Cos>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-10, 10),
+    special: [Math.PI, Math.PI / 2, 100, 1000.5],
+  }),
+  [Primitive.Tan]: unaryTable<Primitive.Tan>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-1.4, 1.4),
+    special: [Math.PI, 1e-8, -1.5],
+  }),
+  [Primitive.Tanh]: unaryTable<Primitive.Tanh>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-5, 5),
+    special: [20, -20, 1e-8],
+  }),
+  [Primitive.Logistic]: unaryTable<Primitive.Logistic>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-10, 10),
+    special: [30, -30, 100, -100, 700, -700],
+  }),
+  [Primitive.Erf]: unaryTable<Primitive.Erf>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-4, 4),
+    special: [0.01, -0.2, 2.5, -3.7, 5.9, 6.5, 1e-8],
+  }),
   [Primitive.Floor]: unaryTable<Primitive.Floor>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true, special: HALVES }),
   [Primitive.Ceil]: unaryTable<Primitive.Ceil>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true, special: HALVES }),
   [Primitive.Round]: unaryTable<Primitive.Round>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true, special: HALVES }),
@@ -213,7 +276,14 @@ export const elementwiseTables = {
   [Primitive.Max]: binaryTable<Primitive.Max>({ dtypes: ALL_DTYPES, accuracy: 'exact', signedZeros: false }),
   [Primitive.Min]: binaryTable<Primitive.Min>({ dtypes: ALL_DTYPES, accuracy: 'exact', signedZeros: false }),
   // The sign of a zero remainder differs between C's fmod and Python's %; only values are checked.
-  [Primitive.Mod]: binaryTable<Primitive.Mod>({ dtypes: NUMERIC, accuracy: 'rounded', signedZeros: false, left: dividend, right: divisor, edgePairs: finiteRemainder }),
+  [Primitive.Mod]: binaryTable<Primitive.Mod>({
+    dtypes: NUMERIC,
+    accuracy: 'rounded',
+    signedZeros: false,
+    left: dividend,
+    right: divisor,
+    edgePairs: finiteRemainder,
+  }),
   [Primitive.FloorDivide]: binaryTable<Primitive.FloorDivide>({
     dtypes: NUMERIC,
     accuracy: 'exact',
@@ -305,7 +375,13 @@ function castRandomCase(to: DType): Case<Primitive.Cast> {
     name: `random transposed to ${to}`,
     dtypes: ALL_DTYPES,
     needs: [to],
-    inputs: (from) => [{ shape: [4, 3], values: to === 'uint8' && (from === 'float32' || from === 'float64') ? uniform(0, 255) : defaultValues(from), layout: { transpose: [1, 0] } }],
+    inputs: (from) => [
+      {
+        shape: [4, 3],
+        values: to === 'uint8' && (from === 'float32' || from === 'float64') ? uniform(0, 255) : defaultValues(from),
+        layout: { transpose: [1, 0] },
+      },
+    ],
     params: { dtype: to },
   };
 }

@@ -3,7 +3,9 @@ import { ALL_DTYPES, edgeValues, indices, list, NUMERIC, smallValues } from '../
 import type { InputSpec, PrimitiveTable } from './types.js';
 
 /** Special values must move bit for bit (NaN stays NaN, -0 stays -0). */
-const edges = (shape: readonly number[]) => (dtype: DType): InputSpec[] => [{ shape, values: list(edgeValues(dtype)) }];
+const edges =
+  (shape: readonly number[]) =>
+  (dtype: DType): InputSpec[] => [{ shape, values: list(edgeValues(dtype)) }];
 
 /** A fill value each dtype can hold exactly; floats use -Infinity (what max pooling pads with). */
 const padValue = (dtype: DType): number => (dtype === 'bool' ? 1 : dtype === 'uint8' ? 200 : dtype === 'int32' ? -7 : -Infinity);
@@ -37,7 +39,11 @@ export const movementTables = {
       { name: 'zero-size', inputs: [{ shape: [0, 3, 2] }], params: { perm: [2, 0, 1] } },
       { name: 'of a transposed input', inputs: [{ shape: [3, 4, 2], layout: { transpose: [2, 0, 1] } }], params: { perm: [1, 2, 0] } },
       { name: 'of a broadcast input', inputs: [{ shape: [3, 4], layout: { broadcastFrom: [4] } }], params: { perm: [1, 0] } },
-      { name: 'of a flipped, sliced input', inputs: [{ shape: [3, 5], layout: [{ sliceSteps: [1, 2] }, { flip: [0] }] }], params: { perm: [1, 0] } },
+      {
+        name: 'of a flipped, sliced input',
+        inputs: [{ shape: [3, 5], layout: [{ sliceSteps: [1, 2] }, { flip: [0] }] }],
+        params: { perm: [1, 0] },
+      },
       { name: 'edge values', inputs: edges([4, 5]), params: { perm: [1, 0] } },
     ],
   } satisfies PrimitiveTable<Primitive.Transpose>,
@@ -66,25 +72,119 @@ export const movementTables = {
       { name: 'whole tensor', inputs: [{ shape: [2, 3] }], params: { starts: [0, 0], stops: [2, 3], steps: [1, 1] } },
       { name: 'scalar', inputs: [{ shape: [] }], params: { starts: [], stops: [], steps: [] } },
       { name: 'zero-size input', inputs: [{ shape: [0, 4] }], params: { starts: [0, 1], stops: [0, 4], steps: [1, 2] } },
-      { name: 'of a transposed input', inputs: [{ shape: [6, 5], layout: { transpose: [1, 0] } }], params: { starts: [1, 0], stops: [6, 5], steps: [2, 2] } },
-      { name: 'of a flipped input', inputs: [{ shape: [7, 3], layout: { flip: [0] } }], params: { starts: [0, 1], stops: [7, 3], steps: [3, 1] } },
-      { name: 'of a broadcast input', inputs: [{ shape: [4, 5], layout: { broadcastFrom: [5] } }], params: { starts: [1, 1], stops: [4, 5], steps: [2, 2] } },
+      {
+        name: 'of a transposed input',
+        inputs: [{ shape: [6, 5], layout: { transpose: [1, 0] } }],
+        params: { starts: [1, 0], stops: [6, 5], steps: [2, 2] },
+      },
+      {
+        name: 'of a flipped input',
+        inputs: [{ shape: [7, 3], layout: { flip: [0] } }],
+        params: { starts: [0, 1], stops: [7, 3], steps: [3, 1] },
+      },
+      {
+        name: 'of a broadcast input',
+        inputs: [{ shape: [4, 5], layout: { broadcastFrom: [5] } }],
+        params: { starts: [1, 1], stops: [4, 5], steps: [2, 2] },
+      },
       { name: 'edge values', inputs: edges([19]), params: { starts: [1], stops: [19], steps: [2] } },
     ],
   } satisfies PrimitiveTable<Primitive.Slice>,
   [Primitive.Pad]: {
     ...movement,
     cases: [
-      { name: '[3,4] with a fill value', inputs: [{ shape: [3, 4] }], params: (dtype: DType) => ({ widths: [[1, 2], [0, 3]], value: padValue(dtype) }) },
-      { name: 'zero fill', inputs: [{ shape: [2, 3] }], params: { widths: [[2, 0], [1, 1]], value: 0 } },
-      { name: 'no padding', inputs: [{ shape: [2, 3] }], params: { widths: [[0, 0], [0, 0]], value: 5 } },
+      {
+        name: '[3,4] with a fill value',
+        inputs: [{ shape: [3, 4] }],
+        params: (dtype: DType) => ({
+          widths: [
+            [1, 2],
+            [0, 3],
+          ],
+          value: padValue(dtype),
+        }),
+      },
+      {
+        name: 'zero fill',
+        inputs: [{ shape: [2, 3] }],
+        params: {
+          widths: [
+            [2, 0],
+            [1, 1],
+          ],
+          value: 0,
+        },
+      },
+      {
+        name: 'no padding',
+        inputs: [{ shape: [2, 3] }],
+        params: {
+          widths: [
+            [0, 0],
+            [0, 0],
+          ],
+          value: 5,
+        },
+      },
       { name: 'scalar', inputs: [{ shape: [] }], params: { widths: [], value: 1 } },
-      { name: 'zero-size input becomes all fill', inputs: [{ shape: [0, 2] }], params: { widths: [[1, 1], [2, 0]], value: 3 } },
-      { name: 'rank 3', inputs: [{ shape: [2, 2, 2] }], params: { widths: [[1, 0], [0, 1], [1, 1]], value: 1 } },
-      { name: 'NaN fill', dtypes: ['float32', 'float64'], inputs: [{ shape: [2, 2] }], params: { widths: [[1, 1], [1, 1]], value: Number.NaN } },
+      {
+        name: 'zero-size input becomes all fill',
+        inputs: [{ shape: [0, 2] }],
+        params: {
+          widths: [
+            [1, 1],
+            [2, 0],
+          ],
+          value: 3,
+        },
+      },
+      {
+        name: 'rank 3',
+        inputs: [{ shape: [2, 2, 2] }],
+        params: {
+          widths: [
+            [1, 0],
+            [0, 1],
+            [1, 1],
+          ],
+          value: 1,
+        },
+      },
+      {
+        name: 'NaN fill',
+        dtypes: ['float32', 'float64'],
+        inputs: [{ shape: [2, 2] }],
+        params: {
+          widths: [
+            [1, 1],
+            [1, 1],
+          ],
+          value: Number.NaN,
+        },
+      },
       { name: 'negative zero fill', dtypes: ['float32', 'float64'], inputs: [{ shape: [2] }], params: { widths: [[2, 2]], value: -0 } },
-      { name: 'transposed input', inputs: [{ shape: [3, 2], layout: { transpose: [1, 0] } }], params: { widths: [[1, 0], [0, 2]], value: 0 } },
-      { name: 'broadcast input', inputs: [{ shape: [3, 2], layout: { broadcastFrom: [2] } }], params: { widths: [[0, 1], [1, 0]], value: 1 } },
+      {
+        name: 'transposed input',
+        inputs: [{ shape: [3, 2], layout: { transpose: [1, 0] } }],
+        params: {
+          widths: [
+            [1, 0],
+            [0, 2],
+          ],
+          value: 0,
+        },
+      },
+      {
+        name: 'broadcast input',
+        inputs: [{ shape: [3, 2], layout: { broadcastFrom: [2] } }],
+        params: {
+          widths: [
+            [0, 1],
+            [1, 0],
+          ],
+          value: 1,
+        },
+      },
       { name: 'flipped input', inputs: [{ shape: [4], layout: { flip: [0] } }], params: { widths: [[1, 1]], value: 0 } },
       { name: 'edge values', inputs: edges([19]), params: { widths: [[1, 1]], value: 0 } },
     ],
@@ -131,14 +231,49 @@ export const movementTables = {
   [Primitive.Gather]: {
     ...movement,
     cases: [
-      { name: 'rows with repeats', needs: ['int32'], inputs: [{ shape: [5, 3] }, { shape: [6], dtype: 'int32', values: indices(5) }], params: { axis: 0 } },
-      { name: 'columns', needs: ['int32'], inputs: [{ shape: [3, 4] }, { shape: [5], dtype: 'int32', values: indices(4) }], params: { axis: 1 } },
-      { name: 'scalar index removes the axis', needs: ['int32'], inputs: [{ shape: [4, 3] }, { shape: [], dtype: 'int32', values: indices(3) }], params: { axis: 1 } },
-      { name: '2-d indices', needs: ['int32'], inputs: [{ shape: [5, 2] }, { shape: [2, 3], dtype: 'int32', values: indices(5) }], params: { axis: 0 } },
-      { name: 'middle axis of rank 3', needs: ['int32'], inputs: [{ shape: [2, 4, 3] }, { shape: [2, 2], dtype: 'int32', values: indices(4) }], params: { axis: 1 } },
+      {
+        name: 'rows with repeats',
+        needs: ['int32'],
+        inputs: [{ shape: [5, 3] }, { shape: [6], dtype: 'int32', values: indices(5) }],
+        params: { axis: 0 },
+      },
+      {
+        name: 'columns',
+        needs: ['int32'],
+        inputs: [{ shape: [3, 4] }, { shape: [5], dtype: 'int32', values: indices(4) }],
+        params: { axis: 1 },
+      },
+      {
+        name: 'scalar index removes the axis',
+        needs: ['int32'],
+        inputs: [{ shape: [4, 3] }, { shape: [], dtype: 'int32', values: indices(3) }],
+        params: { axis: 1 },
+      },
+      {
+        name: '2-d indices',
+        needs: ['int32'],
+        inputs: [{ shape: [5, 2] }, { shape: [2, 3], dtype: 'int32', values: indices(5) }],
+        params: { axis: 0 },
+      },
+      {
+        name: 'middle axis of rank 3',
+        needs: ['int32'],
+        inputs: [{ shape: [2, 4, 3] }, { shape: [2, 2], dtype: 'int32', values: indices(4) }],
+        params: { axis: 1 },
+      },
       { name: 'empty indices', needs: ['int32'], inputs: [{ shape: [4, 3] }, { shape: [0], dtype: 'int32' }], params: { axis: 0 } },
-      { name: 'zero-size other axis', needs: ['int32'], inputs: [{ shape: [4, 0] }, { shape: [3], dtype: 'int32', values: indices(4) }], params: { axis: 0 } },
-      { name: 'rank 1', needs: ['int32'], inputs: [{ shape: [7] }, { shape: [7], dtype: 'int32', values: list([6, 0, 3, 3, 1, 5, 2]) }], params: { axis: 0 } },
+      {
+        name: 'zero-size other axis',
+        needs: ['int32'],
+        inputs: [{ shape: [4, 0] }, { shape: [3], dtype: 'int32', values: indices(4) }],
+        params: { axis: 0 },
+      },
+      {
+        name: 'rank 1',
+        needs: ['int32'],
+        inputs: [{ shape: [7] }, { shape: [7], dtype: 'int32', values: list([6, 0, 3, 3, 1, 5, 2]) }],
+        params: { axis: 0 },
+      },
       {
         name: 'transposed source, flipped indices',
         needs: ['int32'],
@@ -197,7 +332,11 @@ export const movementTables = {
       {
         name: 'all into one slot',
         needs: ['int32'],
-        inputs: (dtype: DType) => [{ shape: [3] }, { shape: [20], dtype: 'int32', values: list([1]) }, { shape: [20], values: smallValues(dtype) }],
+        inputs: (dtype: DType) => [
+          { shape: [3] },
+          { shape: [20], dtype: 'int32', values: list([1]) },
+          { shape: [20], values: smallValues(dtype) },
+        ],
         params: { axis: 0 },
       },
       {

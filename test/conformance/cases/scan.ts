@@ -1,20 +1,24 @@
-import { type DType, type ParamsOf, Primitive } from '@flint/api';
+import type { DType, ParamsOf, Primitive } from '@flint/api';
 import { ALL_DTYPES, bools, defaultValues, ints, list, NUMERIC } from '../values.js';
 import type { Case, InputSpec, PrimitiveTable, ValueSource } from './types.js';
 
 type ScanOp = ParamsOf<Primitive.Cumulative>['op'];
 
 /** Products of 5 to 200 terms stay in range when the terms are near 1 (integers wrap, by contract). */
-const scanValues = (op: ScanOp) => (dtype: DType): ValueSource => {
-  if (op !== 'prod') return defaultValues(dtype);
-  if (dtype === 'uint8') return ints(0, 4);
-  if (dtype === 'int32') return ints(-3, 3);
-  return (rng) => (rng.next() < 0.3 ? -1 : 1) * rng.uniform(0.8, 1.25);
-};
+const scanValues =
+  (op: ScanOp) =>
+  (dtype: DType): ValueSource => {
+    if (op !== 'prod') return defaultValues(dtype);
+    if (dtype === 'uint8') return ints(0, 4);
+    if (dtype === 'int32') return ints(-3, 3);
+    return (rng) => (rng.next() < 0.3 ? -1 : 1) * rng.uniform(0.8, 1.25);
+  };
 
 function scanCases(op: ScanOp): Case<Primitive.Cumulative>[] {
   const values = scanValues(op);
-  const input = (shape: readonly number[], extra: Partial<InputSpec> = {}) => (dtype: DType): InputSpec[] => [{ shape, values: values(dtype), ...extra }];
+  const input =
+    (shape: readonly number[], extra: Partial<InputSpec> = {}) =>
+    (dtype: DType): InputSpec[] => [{ shape, values: values(dtype), ...extra }];
   const cases: Case<Primitive.Cumulative>[] = [];
   for (const reverse of [false, true]) {
     const suffix = reverse ? ', reversed' : '';
@@ -22,9 +26,21 @@ function scanCases(op: ScanOp): Case<Primitive.Cumulative>[] {
       { name: `${op} along axis 1 of [3,5]${suffix}`, inputs: input([3, 5]), params: { op, axis: 1, reverse } },
       { name: `${op} along axis 0 of [4,3]${suffix}`, inputs: input([4, 3]), params: { op, axis: 0, reverse } },
       { name: `${op} along the middle axis of [2,4,3]${suffix}`, inputs: input([2, 4, 3]), params: { op, axis: 1, reverse } },
-      { name: `${op} of a transposed input${suffix}`, inputs: input([5, 3], { layout: { transpose: [1, 0] } }), params: { op, axis: 0, reverse } },
-      { name: `${op} of a flipped, sliced input${suffix}`, inputs: input([3, 4], { layout: [{ sliceSteps: [1, 2] }, { flip: [1] }] }), params: { op, axis: 1, reverse } },
-      { name: `${op} of a broadcast input${suffix}`, inputs: input([4, 3], { layout: { broadcastFrom: [3] } }), params: { op, axis: 0, reverse } },
+      {
+        name: `${op} of a transposed input${suffix}`,
+        inputs: input([5, 3], { layout: { transpose: [1, 0] } }),
+        params: { op, axis: 0, reverse },
+      },
+      {
+        name: `${op} of a flipped, sliced input${suffix}`,
+        inputs: input([3, 4], { layout: [{ sliceSteps: [1, 2] }, { flip: [1] }] }),
+        params: { op, axis: 1, reverse },
+      },
+      {
+        name: `${op} of a broadcast input${suffix}`,
+        inputs: input([4, 3], { layout: { broadcastFrom: [3] } }),
+        params: { op, axis: 0, reverse },
+      },
     );
   }
   cases.push(
@@ -81,7 +97,11 @@ function argsortCases(descending: boolean): Case<Primitive.Argsort>[] {
     { name: `empty other axis${suffix}`, inputs: [{ shape: [0, 4] }], params: { axis: 1, descending } },
     { name: `transposed input${suffix}`, inputs: [{ shape: [5, 4], layout: { transpose: [1, 0] } }], params: { axis: 1, descending } },
     { name: `flipped input${suffix}`, inputs: [{ shape: [9], layout: { flip: [0] } }], params: { axis: 0, descending } },
-    { name: `broadcast input (all ties)${suffix}`, inputs: [{ shape: [5, 3], layout: { broadcastFrom: [1, 3] } }], params: { axis: 0, descending } },
+    {
+      name: `broadcast input (all ties)${suffix}`,
+      inputs: [{ shape: [5, 3], layout: { broadcastFrom: [1, 3] } }],
+      params: { axis: 0, descending },
+    },
   ];
 }
 

@@ -33,12 +33,12 @@ export interface Tolerance {
 /** A value or a function of the dtype the case runs in. */
 export type PerDType<T> = T | ((dtype: DType) => T);
 
-export interface Case<P extends Primitive> {
+export interface CaseFor<Params> {
   readonly name: string;
   /** Dtypes to run the case in; defaults to the table's. The backend's claimed dtypes filter them. */
   readonly dtypes?: readonly DType[];
   readonly inputs: PerDType<readonly InputSpec[]>;
-  readonly params: PerDType<ParamsOf<P>>;
+  readonly params: PerDType<Params>;
   /** Other dtypes the case needs the backend to claim (a cast's target, for example). */
   readonly needs?: PerDType<readonly DType[]>;
   /** Overrides the table's signed-zero check. */
@@ -56,14 +56,19 @@ export interface Case<P extends Primitive> {
 export type Accuracy = 'exact' | 'rounded' | 'transcendental' | 'accumulated';
 
 /** One primitive's declarative table of conformance cases. */
-export interface PrimitiveTable<P extends Primitive> {
+export interface TableFor<Params> {
   /** Dtypes the primitive accepts for its main input; the abstract evaluation rejects the others. */
   readonly dtypes: readonly DType[];
   readonly accuracy: Accuracy;
   /** Whether the sign of a zero result is part of the semantics (IEEE arithmetic, movement). */
   readonly signedZeros: boolean;
-  readonly cases: readonly Case<P>[];
+  readonly cases: readonly CaseFor<Params>[];
 }
+
+// Aliases (not interfaces) keep the check structural: primitives with the same params (Argmax and
+// Argmin, the four reductions) can share one list of cases.
+export type Case<P extends Primitive> = CaseFor<ParamsOf<P>>;
+export type PrimitiveTable<P extends Primitive> = TableFor<ParamsOf<P>>;
 
 /** The suite's whole table: the mapped type makes a primitive without cases a compile error. */
 export type CaseTables = { readonly [P in Primitive]: PrimitiveTable<P> };

@@ -77,7 +77,10 @@ export function randomUniformReference(inputs: readonly RefArray[], params: Para
   let data: number[];
   if (dtype === 'float64') {
     const words = threefryWords(key, 2 * n);
-    data = Array.from({ length: n }, (_, i) => (Math.floor((words[2 * i] as number) / 32) * 2 ** 26 + Math.floor((words[2 * i + 1] as number) / 64)) * 2 ** -53);
+    data = Array.from(
+      { length: n },
+      (_, i) => (Math.floor((words[2 * i] as number) / 32) * 2 ** 26 + Math.floor((words[2 * i + 1] as number) / 64)) * 2 ** -53,
+    );
   } else {
     const words = threefryWords(key, n);
     data = words.map((w) => Math.floor(w / 256) * 2 ** -24);

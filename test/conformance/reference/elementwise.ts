@@ -6,12 +6,45 @@ import { isFloatDType, type RefArray, type RefResult, toDType, wrapInt32 } from 
 // are computed in float64 and then rounded to the output dtype; integer ones wrap.
 
 export type UnaryName =
-  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'log1p' | 'expm1' | 'sqrt' | 'rsqrt' | 'sin' | 'cos' | 'tan'
-  | 'tanh' | 'logistic' | 'erf' | 'floor' | 'ceil' | 'round' | 'reciprocal' | 'not';
+  | 'neg'
+  | 'abs'
+  | 'sign'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'expm1'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'sin'
+  | 'cos'
+  | 'tan'
+  | 'tanh'
+  | 'logistic'
+  | 'erf'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'reciprocal'
+  | 'not';
 
 export type BinaryName =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'mod' | 'floorDivide'
-  | 'equal' | 'notEqual' | 'less' | 'lessEqual' | 'greater' | 'greaterEqual' | 'and' | 'or';
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'max'
+  | 'min'
+  | 'mod'
+  | 'floorDivide'
+  | 'equal'
+  | 'notEqual'
+  | 'less'
+  | 'lessEqual'
+  | 'greater'
+  | 'greaterEqual'
+  | 'and'
+  | 'or';
 
 /** Round half to even, written out: JavaScript's Math.round rounds half up. */
 function roundHalfEven(x: number): number {
@@ -103,7 +136,7 @@ function cPow(a: number, b: number): number {
   if (a === 1) return 1;
   if (b === 0) return 1;
   if (a === -1 && (b === Infinity || b === -Infinity)) return 1;
-  return Math.pow(a, b);
+  return a ** b;
 }
 
 /** Integer a**b for b >= 0 by repeated squaring, wrapping modulo 2^32 at every step. */
@@ -138,9 +171,9 @@ function floatBinary(name: BinaryName, a: number, b: number): number {
     case 'pow':
       return cPow(a, b);
     case 'max':
-      return Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a > b ? a : b;
+      return Math.max(a, b); // propagates NaN, as the contract asks
     case 'min':
-      return Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a < b ? a : b;
+      return Math.min(a, b);
     case 'mod':
       return pythonMod(a, b);
     case 'floorDivide':

@@ -1,5 +1,5 @@
 import { type ParamsOf, Primitive } from '@flint/api';
-import { iotaReference, fullReference, randomBitsReference, randomUniformReference } from './creation.js';
+import { fullReference, iotaReference, randomBitsReference, randomUniformReference } from './creation.js';
 import { type BinaryName, binaryReference, castReference, type UnaryName, unaryReference, whereReference } from './elementwise.js';
 import { convReference, dotGeneralReference, reduceWindowReference } from './linalg.js';
 import {

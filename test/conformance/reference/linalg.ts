@@ -35,12 +35,24 @@ export function dotGeneralReference(lhs: RefArray, rhs: RefArray, params: Params
       const contract = unravel(c, contractShape);
       const li: number[] = new Array(lhs.shape.length);
       const ri: number[] = new Array(rhs.shape.length);
-      lhsBatch.forEach((a, k) => (li[a] = batch[k] as number));
-      rhsBatch.forEach((a, k) => (ri[a] = batch[k] as number));
-      lhsContracting.forEach((a, k) => (li[a] = contract[k] as number));
-      rhsContracting.forEach((a, k) => (ri[a] = contract[k] as number));
-      lhsFree.forEach((a, k) => (li[a] = freeL[k] as number));
-      rhsFree.forEach((a, k) => (ri[a] = freeR[k] as number));
+      lhsBatch.forEach((a, k) => {
+        li[a] = batch[k] as number;
+      });
+      rhsBatch.forEach((a, k) => {
+        ri[a] = batch[k] as number;
+      });
+      lhsContracting.forEach((a, k) => {
+        li[a] = contract[k] as number;
+      });
+      rhsContracting.forEach((a, k) => {
+        ri[a] = contract[k] as number;
+      });
+      lhsFree.forEach((a, k) => {
+        li[a] = freeL[k] as number;
+      });
+      rhsFree.forEach((a, k) => {
+        ri[a] = freeR[k] as number;
+      });
       const x = at(lhs, li);
       const y = at(rhs, ri);
       sum = accumulate(sum, multiply(x, y, lhs.dtype), lhs.dtype);
@@ -96,7 +108,10 @@ export function convReference(lhs: RefArray, rhs: RefArray, params: ParamsOf<Pri
         const inputIndex: number[] = [];
         let inside = true;
         for (let d = 0; d < spatialIn.length; d++) {
-          const q = (position[d] as number) * (strides[d] as number) + (kernelIndex[d] as number) * (rhsDilation[d] as number) - (padding[d] as PadPair)[0];
+          const q =
+            (position[d] as number) * (strides[d] as number) +
+            (kernelIndex[d] as number) * (rhsDilation[d] as number) -
+            (padding[d] as PadPair)[0];
           const i = sourceIndex(q, spatialIn[d] as number, lhsDilation[d] as number);
           if (i < 0) {
             inside = false;
@@ -120,7 +135,9 @@ export function convReference(lhs: RefArray, rhs: RefArray, params: ParamsOf<Pri
 /** Window sums or maxima over every dim; padding holds the reduction's identity. */
 export function reduceWindowReference(x: RefArray, params: ParamsOf<Primitive.ReduceWindow>): RefResult {
   const { op, window, strides, padding, dilation } = params;
-  const outShape = x.shape.map((size, i) => windowCount(size, window[i] as number, strides[i] as number, padding[i] as PadPair, dilation[i] as number, 1));
+  const outShape = x.shape.map((size, i) =>
+    windowCount(size, window[i] as number, strides[i] as number, padding[i] as PadPair, dilation[i] as number, 1),
+  );
   const identity = op === 'sum' ? 0 : dtypeRange(x.dtype).lowest;
   const data: number[] = [];
   const magnitude: number[] = [];
@@ -130,7 +147,9 @@ export function reduceWindowReference(x: RefArray, params: ParamsOf<Primitive.Re
     let scale = 0;
     for (let k = 0; k < sizeOfShape(window); k++) {
       const offset = unravel(k, window);
-      const source = position.map((p, d) => p * (strides[d] as number) + (offset[d] as number) * (dilation[d] as number) - (padding[d] as PadPair)[0]);
+      const source = position.map(
+        (p, d) => p * (strides[d] as number) + (offset[d] as number) * (dilation[d] as number) - (padding[d] as PadPair)[0],
+      );
       const inside = source.every((i, d) => i >= 0 && i < (x.shape[d] as number));
       const v = inside ? at(x, source) : identity;
       if (op === 'sum') {

@@ -24,14 +24,24 @@ export function transposeReference(x: RefArray, perm: readonly number[]): RefRes
 export function broadcastReference(x: RefArray, shape: readonly number[]): RefResult {
   const offset = shape.length - x.shape.length;
   return {
-    out: build(shape, x.dtype, (index) => at(x, x.shape.map((d, i) => (d === 1 ? 0 : (index[offset + i] as number))))),
+    out: build(shape, x.dtype, (index) =>
+      at(
+        x,
+        x.shape.map((d, i) => (d === 1 ? 0 : (index[offset + i] as number))),
+      ),
+    ),
   };
 }
 
 export function sliceReference(x: RefArray, starts: readonly number[], stops: readonly number[], steps: readonly number[]): RefResult {
   const shape = x.shape.map((_, i) => Math.max(0, Math.ceil(((stops[i] as number) - (starts[i] as number)) / (steps[i] as number))));
   return {
-    out: build(shape, x.dtype, (index) => at(x, index.map((j, i) => (starts[i] as number) + j * (steps[i] as number)))),
+    out: build(shape, x.dtype, (index) =>
+      at(
+        x,
+        index.map((j, i) => (starts[i] as number) + j * (steps[i] as number)),
+      ),
+    ),
   };
 }
 
@@ -70,7 +80,12 @@ export function concatReference(inputs: readonly RefArray[], axis: number): RefR
 
 export function flipReference(x: RefArray, axes: readonly number[]): RefResult {
   return {
-    out: build(x.shape, x.dtype, (index) => at(x, index.map((j, i) => (axes.includes(i) ? (x.shape[i] as number) - 1 - j : j)))),
+    out: build(x.shape, x.dtype, (index) =>
+      at(
+        x,
+        index.map((j, i) => (axes.includes(i) ? (x.shape[i] as number) - 1 - j : j)),
+      ),
+    ),
   };
 }
 

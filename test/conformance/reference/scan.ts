@@ -26,9 +26,9 @@ function combine(op: ParamsOf<Primitive.Cumulative>['op'], acc: number, v: numbe
     case 'prod':
       return float ? acc * v : dtype === 'int32' ? Math.imul(acc, v) : (acc * v) % 256;
     case 'max':
-      return Number.isNaN(acc) || Number.isNaN(v) ? Number.NaN : v > acc ? v : acc;
+      return Math.max(acc, v); // NaN propagates
     case 'min':
-      return Number.isNaN(acc) || Number.isNaN(v) ? Number.NaN : v < acc ? v : acc;
+      return Math.min(acc, v);
   }
 }
 

@@ -28,6 +28,7 @@ describe('zeros, ones, full', () => {
     expect(ones([2], { dtype: 'int32' }).arraySync()).toEqual([1, 1]);
     expect(ones([2], { dtype: 'int32' }).dtype).toBe('int32');
     expect(zeros([]).shape).toEqual([]);
+    expect(ones(3).arraySync()).toEqual([1, 1, 1]);
     expect(zeros([0, 3]).size).toBe(0);
     expect(zeros([2]).backend).toBe('cpu');
   });

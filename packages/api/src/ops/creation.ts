@@ -19,8 +19,11 @@ function dtypeOption(op: string, options: CreationOptions | undefined, fallback:
   return options?.dtype === undefined ? fallback : checkDType(op, options.dtype);
 }
 
-function fill(op: string, shape: Shape, value: number, dtype: DType, backend: Backend | undefined): Tensor {
-  const checked = checkShape(op, typeof shape === 'number' ? [shape] : shape ? [...shape] : shape);
+/** A shape, or one number for a 1-d length (`zeros(3)`), as PyTorch accepts. */
+export type ShapeLike = Shape | number;
+
+function fill(op: string, shape: ShapeLike, value: number, dtype: DType, backend: Backend | undefined): Tensor {
+  const checked = checkShape(op, typeof shape === 'number' ? [shape] : Array.isArray(shape) ? [...shape] : shape);
   return bind(Primitive.Full, [], { shape: checked, dtype, value }, backend);
 }
 
@@ -37,7 +40,7 @@ function numericValue(op: string, value: number | boolean): number {
  * zeros([2, 3]);                     // float32 [2, 3]
  * zeros([4], { dtype: 'int32' });
  */
-export function zeros(shape: Shape, options: CreationOptions = {}): Tensor {
+export function zeros(shape: ShapeLike, options: CreationOptions = {}): Tensor {
   return fill('zeros', shape, 0, dtypeOption('zeros', options, DEFAULT_FLOAT), resolveBackend(options));
 }
 
@@ -47,7 +50,7 @@ export function zeros(shape: Shape, options: CreationOptions = {}): Tensor {
  * @example
  * ones([3, 3], { dtype: 'float64' });
  */
-export function ones(shape: Shape, options: CreationOptions = {}): Tensor {
+export function ones(shape: ShapeLike, options: CreationOptions = {}): Tensor {
   return fill('ones', shape, 1, dtypeOption('ones', options, DEFAULT_FLOAT), resolveBackend(options));
 }
 
@@ -60,7 +63,7 @@ export function ones(shape: Shape, options: CreationOptions = {}): Tensor {
  * full([2], 0.5);      // float32
  * full([2], true);     // bool
  */
-export function full(shape: Shape, value: number | boolean, options: CreationOptions = {}): Tensor {
+export function full(shape: ShapeLike, value: number | boolean, options: CreationOptions = {}): Tensor {
   const op = 'full';
   const v = numericValue(op, value);
   const dtype = dtypeOption(op, options, inferDType(scalarKind(value)));

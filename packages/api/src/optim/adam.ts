@@ -5,7 +5,7 @@ import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
-import { scalarDiv, scalarMul, scalarPow, scalarSqrt, scalarSub } from './scalar.js';
+import { scalarDiv, scalarMul, scalarOneMinusPow, scalarSqrt } from './scalar.js';
 
 /** Adam's and AdamW's hyperparameters. */
 export interface AdamHyper {
@@ -49,8 +49,8 @@ function makeAdamRule(name: 'Adam' | 'AdamW', decoupled: boolean): UpdateRule<Ad
       if (h.weightDecay !== 0 && !decoupled) g = add(g, mul(param, h.weightDecay));
       const expAvg = add(mul(buffers.expAvg as Tensor, beta1), mul(g, 1 - beta1));
       const expAvgSq = add(mul(buffers.expAvgSq as Tensor, beta2), mul(mul(g, g), 1 - beta2));
-      const biasCorrection1 = scalarSub(1, scalarPow(beta1, step));
-      const biasCorrection2Sqrt = scalarSqrt(scalarSub(1, scalarPow(beta2, step)));
+      const biasCorrection1 = scalarOneMinusPow(beta1, step);
+      const biasCorrection2Sqrt = scalarSqrt(scalarOneMinusPow(beta2, step));
       const stepSize = scalarDiv(lr, biasCorrection1);
       const out: Record<string, Tensor> = { expAvg, expAvgSq };
       let second = expAvgSq;

@@ -5,7 +5,7 @@ import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
-import { scalarDiv, scalarMul, scalarPow, scalarSub } from './scalar.js';
+import { scalarDiv, scalarMul, scalarOneMinusPow } from './scalar.js';
 
 /** Adamax's hyperparameters. */
 export interface AdamaxHyper {
@@ -39,7 +39,7 @@ export const adamaxRule: UpdateRule<AdamaxHyper> = {
     if (h.weightDecay !== 0) g = add(g, mul(param, h.weightDecay));
     const expAvg = add(mul(buffers.expAvg as Tensor, beta1), mul(g, 1 - beta1));
     const expInf = maximum(mul(buffers.expInf as Tensor, beta2), add(abs(g), h.eps));
-    const stepSize = scalarDiv(lr, scalarSub(1, scalarPow(beta1, step)));
+    const stepSize = scalarDiv(lr, scalarOneMinusPow(beta1, step));
     return { update: mul(div(expAvg, expInf), scalarMul(stepSize, -1)), buffers: { expAvg, expInf } };
   },
 };

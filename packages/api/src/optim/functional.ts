@@ -1,3 +1,4 @@
+import type { DType } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
@@ -60,7 +61,7 @@ export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H
       const backend = leaves[0]?._backend?.name;
       const options = backend === undefined ? {} : { backend };
       const scalars: Record<string, Tensor> = {};
-      for (const [name, value] of Object.entries(rule.initScalars(checked))) scalars[name] = full([], value, { dtype: 'float32', ...options });
+      for (const [name, value] of Object.entries(rule.initScalars(checked))) scalars[name] = full([], value, { dtype: scalarDTypeOf(leaves), ...options });
       return { count: full([], 0, { dtype: 'int32', ...options }), scalars, buffers };
     },
     update(grads, state, params) {
@@ -84,17 +85,25 @@ export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H
       }
       const inputs = new Set<Tensor>([...g.leaves, ...p.leaves, state.count, ...Object.values(state.scalars)]);
       for (const leaves of bufferLeaves.values()) for (const t of leaves) inputs.add(t);
+      // Step-dependent scalars (bias corrections) compute in float64 when every parameter is
+      // float64, so that float64 training matches PyTorch's float64 arithmetic.
+      const scalarDType = scalarDTypeOf(p.leaves);
       return tidy(() => {
         const count = add(state.count, 1);
-        const step = cast(count, 'float32');
+        const step = cast(count, scalarDType);
         const lr = typeof schedule === 'number' ? schedule : toTensor(op, schedule(state.count));
-        const scalars = rule.advanceScalars(state.scalars, step, checked) as Record<string, Tensor>;
+        const previous: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(state.scalars)) previous[name] = cast(t, scalarDType);
+        const advanced = rule.advanceScalars(previous, step, checked) as Record<string, Tensor>;
+        // Scalar state keeps its own dtype (float32 from init) whatever the step computed in.
+        const scalars: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(advanced)) scalars[name] = cast(t, (state.scalars[name] as Tensor).dtype);
         const updates: Tensor[] = [];
         const nextBuffers = new Map<string, Tensor[]>([...bufferLeaves.keys()].map((name) => [name, []]));
         g.leaves.forEach((grad, i) => {
           const buffers: Record<string, Tensor> = {};
           for (const [name, leaves] of bufferLeaves) buffers[name] = leaves[i] as Tensor;
-          const out = rule.apply({ param: p.leaves[i] as Tensor, grad, buffers, scalars, step, lr, hyper: checked });
+          const out = rule.apply({ param: p.leaves[i] as Tensor, grad, buffers, scalars: advanced, step, lr, hyper: checked });
           updates.push(owned(out.update, inputs));
           for (const [name, leaves] of nextBuffers) leaves.push(owned(out.buffers[name] as Tensor, inputs));
         });
@@ -107,6 +116,10 @@ export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H
       });
     },
   };
+}
+
+function scalarDTypeOf(leaves: readonly Tensor[]): DType {
+  return leaves.length > 0 && leaves.every((leaf) => leaf.dtype === 'float64') ? 'float64' : 'float32';
 }
 
 function owned(t: Tensor, inputs: ReadonlySet<Tensor>): Tensor {

@@ -5,7 +5,7 @@ import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
 import { Optimizer, type ParamsInput } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
-import { type Scalar, scalarAdd, scalarDiv, scalarMul, scalarPow, scalarSub } from './scalar.js';
+import { type Scalar, scalarAdd, scalarDiv, scalarMul, scalarOneMinusPow, scalarPow, scalarSub } from './scalar.js';
 
 /** NAdam's hyperparameters. */
 export interface NAdamHyper {
@@ -61,7 +61,7 @@ export const nadamRule: UpdateRule<NAdamHyper> = {
     const muProduct = scalars.muProduct as Scalar;
     const expAvg = add(mul(buffers.expAvg as Tensor, beta1), mul(g, 1 - beta1));
     const expAvgSq = add(mul(buffers.expAvgSq as Tensor, beta2), mul(mul(g, g), 1 - beta2));
-    const biasCorrection2 = scalarSub(1, scalarPow(beta2, step));
+    const biasCorrection2 = scalarOneMinusPow(beta2, step);
     const denom = add(sqrt(div(expAvgSq, biasCorrection2)), h.eps);
     const gradCoefficient = scalarDiv(scalarMul(scalarMul(lr, -1), scalarSub(1, mu)), scalarSub(1, muProduct));
     const momentumCoefficient = scalarDiv(scalarMul(scalarMul(lr, -1), muNext), scalarSub(1, scalarMul(muProduct, muNext)));

@@ -210,7 +210,13 @@ export class Optimizer<H extends BaseHyper> {
    * the caller still owns `dict`.
    */
   loadStateDict(dict: unknown): void {
-    const groups = this.paramGroups.map((g) => ({ params: g.params.map((p) => p.value), bufferNames: this.rule.bufferNames(g), scalarNames: Object.keys(this.rule.initScalars(g)) }));
+    // Buffer names depend on options (amsgrad, momentum, centered): take the saved ones.
+    const savedGroups: unknown[] = typeof dict === 'object' && dict !== null && Array.isArray((dict as { paramGroups?: unknown }).paramGroups) ? (dict as { paramGroups: unknown[] }).paramGroups : [];
+    const groups = this.paramGroups.map((g, i) => {
+      const saved = savedGroups[i];
+      const options = { ...g, ...(typeof saved === 'object' && saved !== null ? saved : {}) } as ParamGroup<H>;
+      return { params: g.params.map((p) => p.value), bufferNames: this.rule.bufferNames(options), scalarNames: Object.keys(this.rule.initScalars(options)) };
+    });
     const valid = validateStateDict(this.rule.name, dict, groups);
     for (const s of this.state.values()) for (const t of Object.values(s.buffers)) t.dispose();
     this.state.clear();

@@ -1,6 +1,6 @@
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add, div, equal, mul, pow, sqrt, sub, where } from '../ops/elementwise.js';
+import { add, div, equal, expm1, mul, neg, pow, sqrt, sub, where } from '../ops/elementwise.js';
 
 /**
  * A hyperparameter-like quantity that is a JavaScript number in the imperative optimizers (step
@@ -32,6 +32,15 @@ export function scalarDiv(a: Scalar, b: Scalar): Scalar {
 /** `base ** exponent`. */
 export function scalarPow(base: number, exponent: Scalar): Scalar {
   return typeof exponent === 'number' ? base ** exponent : pow(base, exponent);
+}
+
+/**
+ * `1 - base ** exponent`, the bias corrections of Adam-like optimizers. For a traced step it is
+ * computed as -expm1(exponent * ln(base)), which keeps full relative precision where
+ * `1 - base ** t` would cancel (1 - 0.999^2 loses four digits in float32).
+ */
+export function scalarOneMinusPow(base: number, exponent: Scalar): Scalar {
+  return typeof exponent === 'number' ? 1 - base ** exponent : neg(expm1(mul(exponent, Math.log(base))));
 }
 
 export function scalarSqrt(a: Scalar): Scalar {

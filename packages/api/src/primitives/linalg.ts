@@ -1,7 +1,23 @@
 import { checkDType, isFloating } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { checkShape, formatShape } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { frontBatch, onlyToFront, unreachableBatch } from './batching.js';
 import { arity, aval, checkAxis, checkLength, input, positiveInts, requireNumeric } from './checks.js';
+import { addMaybe, conv, cumulative, dotGeneral, reduceWindow } from './lax.js';
+import { convBatch, dotGeneralBatch } from './linalg-batching.js';
+import {
+  batchRandom,
+  convTransposeLhs,
+  convTransposeRhs,
+  dotTransposeLhs,
+  dotTransposeRhs,
+  scanJvp,
+  scanVjp,
+  windowMaxJvp,
+  windowMaxVjp,
+  windowSumTranspose,
+} from './linalg-derivatives.js';
 import { Primitive } from './primitive.js';
 import type { PrimitiveRule } from './rule.js';
 
@@ -37,6 +53,14 @@ export const dotGeneralRule: PrimitiveRule<Primitive.DotGeneral> = {
     ];
     return aval(checkShape('dotGeneral', shape, 'result shape'), lhs.dtype);
   },
+  // Bilinear: the tangent is the sum of one term per varying input.
+  jvp: ([tl, tr], [lhs, rhs], _out, params) =>
+    addMaybe(tl ? dotGeneral(tl, rhs as Tensor, params) : null, tr ? dotGeneral(lhs as Tensor, tr, params) : null),
+  vjp: (g, [lhs, rhs], _out, params, wants) => [
+    wants[0] ? dotTransposeLhs(g, lhs as Tensor, rhs as Tensor, params) : null,
+    wants[1] ? dotTransposeRhs(g, lhs as Tensor, rhs as Tensor, params) : null,
+  ],
+  batch: dotGeneralBatch,
 };
 
 /** Output size of one dimension of a strided, padded, dilated window. */
@@ -81,6 +105,12 @@ export const convRule: PrimitiveRule<Primitive.Conv> = {
     }
     return aval(checkShape('conv', out, 'result shape'), lhs.dtype);
   },
+  jvp: ([tx, tw], [x, w], _out, params) => addMaybe(tx ? conv(tx, w as Tensor, params) : null, tw ? conv(x as Tensor, tw, params) : null),
+  vjp: (g, [x, w], _out, params, wants) => [
+    wants[0] ? convTransposeLhs(g, x as Tensor, w as Tensor, params) : null,
+    wants[1] ? convTransposeRhs(g, x as Tensor, w as Tensor, params) : null,
+  ],
+  batch: convBatch,
 };
 
 export const reduceWindowRule: PrimitiveRule<Primitive.ReduceWindow> = {
@@ -106,6 +136,18 @@ export const reduceWindowRule: PrimitiveRule<Primitive.ReduceWindow> = {
     });
     return aval(shape, x.dtype);
   },
+  jvp: ([t], [x], out, params) => {
+    if (!t) return null;
+    return params.op === 'sum' ? reduceWindow(t, params) : windowMaxJvp(t, x as Tensor, out, params);
+  },
+  vjp: (g, [x], out, params) => [params.op === 'sum' ? windowSumTranspose(g, x as Tensor, params) : windowMaxVjp(g, x as Tensor, out, params)],
+  batch: frontBatch(Primitive.ReduceWindow, (params) => ({
+    op: params.op,
+    window: [1, ...params.window],
+    strides: [1, ...params.strides],
+    padding: [[0, 0], ...params.padding],
+    dilation: [1, ...params.dilation],
+  })),
 };
 
 export const cumulativeRule: PrimitiveRule<Primitive.Cumulative> = {
@@ -117,6 +159,9 @@ export const cumulativeRule: PrimitiveRule<Primitive.Cumulative> = {
     checkAxis(`cum${params.op}`, params.axis, x.shape.length);
     return x;
   },
+  jvp: ([t], [x], out, params) => (t ? scanJvp(t, x as Tensor, out, params) : null),
+  vjp: (g, [x], out, params) => [scanVjp(g, x as Tensor, out, params)],
+  batch: frontBatch(Primitive.Cumulative, (params) => ({ ...params, axis: params.axis + 1 })),
 };
 
 export const argsortRule: PrimitiveRule<Primitive.Argsort> = {
@@ -127,6 +172,9 @@ export const argsortRule: PrimitiveRule<Primitive.Argsort> = {
     checkAxis('argsort', params.axis, x.shape.length);
     return aval(x.shape, 'int32');
   },
+  jvp: null,
+  vjp: null,
+  batch: frontBatch(Primitive.Argsort, (params) => ({ ...params, axis: params.axis + 1 })),
 };
 
 export const iotaRule: PrimitiveRule<Primitive.Iota> = {
@@ -139,6 +187,9 @@ export const iotaRule: PrimitiveRule<Primitive.Iota> = {
     if (dtype === 'bool') throw new DTypeError('iota: dtype must be numeric, got bool');
     return aval(shape, dtype);
   },
+  jvp: null,
+  vjp: null,
+  batch: unreachableBatch('iota'),
 };
 
 export const fullRule: PrimitiveRule<Primitive.Full> = {
@@ -148,6 +199,9 @@ export const fullRule: PrimitiveRule<Primitive.Full> = {
     if (typeof params.value !== 'number') throw new ValueError(`full: fill value must be a number, got ${typeof params.value}`);
     return aval(checkShape('full', params.shape), checkDType('full', params.dtype));
   },
+  jvp: null,
+  vjp: null,
+  batch: unreachableBatch('full'),
 };
 
 export const randomBitsRule: PrimitiveRule<Primitive.RandomBits> = {
@@ -157,6 +211,9 @@ export const randomBitsRule: PrimitiveRule<Primitive.RandomBits> = {
     checkKey('randomBits', input(inputs, 0));
     return aval(checkShape('randomBits', params.shape), 'int32');
   },
+  jvp: null,
+  vjp: null,
+  batch: (values, dims, params, axisSize) => [batchRandom(Primitive.RandomBits, onlyToFront(values, dims, axisSize), params), 0],
 };
 
 export const randomUniformRule: PrimitiveRule<Primitive.RandomUniform> = {
@@ -168,6 +225,9 @@ export const randomUniformRule: PrimitiveRule<Primitive.RandomUniform> = {
     if (!isFloating(dtype)) throw new DTypeError(`randomUniform: dtype must be floating, got ${dtype}`);
     return aval(checkShape('randomUniform', params.shape), dtype);
   },
+  jvp: null,
+  vjp: null,
+  batch: (values, dims, params, axisSize) => [batchRandom(Primitive.RandomUniform, onlyToFront(values, dims, axisSize), params), 0],
 };
 
 function checkKey(op: string, key: { shape: readonly number[]; dtype: string }): void {

@@ -23,8 +23,8 @@ import {
   transpose,
   zerosLike,
 } from './lax.js';
-import { Primitive } from './primitive.js';
-import type { BatchRule, PrimitiveRule } from './rule.js';
+import { type ParamsOf, Primitive } from './primitive.js';
+import type { PrimitiveRule } from './rule.js';
 
 export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
   name: 'reshape',
@@ -251,7 +251,7 @@ function mergeBatchInto(x: Tensor, axis: number): Tensor {
   return reshape(moved, [...shape.slice(0, axis), (shape[axis] as number) * (shape[axis + 1] as number), ...shape.slice(axis + 2)]);
 }
 
-function gatherBatch(...[values, dims, { axis }]: Parameters<BatchRule<Primitive.Gather>>): ReturnType<BatchRule<Primitive.Gather>> {
+function gatherBatch(values: readonly Tensor[], dims: readonly (number | null)[], { axis }: ParamsOf<Primitive.Gather>): readonly [Tensor, number | null] {
   const [x, indices] = values as [Tensor, Tensor];
   const [xDim, indicesDim] = [dims[0] ?? null, dims[1] ?? null];
   if (indicesDim === null) return [gather(moveAxis(x, xDim as number, 0), indices, axis + 1), 0];
@@ -262,7 +262,12 @@ function gatherBatch(...[values, dims, { axis }]: Parameters<BatchRule<Primitive
   return [gather(mergeBatchInto(batchedX, axis), offsetIndices(batchedIndices, n), axis), axis];
 }
 
-function scatterAddBatch(...[values, dims, { axis }, axisSize]: Parameters<BatchRule<Primitive.ScatterAdd>>): ReturnType<BatchRule<Primitive.ScatterAdd>> {
+function scatterAddBatch(
+  values: readonly Tensor[],
+  dims: readonly (number | null)[],
+  { axis }: ParamsOf<Primitive.ScatterAdd>,
+  axisSize: number,
+): readonly [Tensor, number | null] {
   const [target, indices, updates] = values as [Tensor, Tensor, Tensor];
   const indicesDim = dims[1] ?? null;
   const batchedTarget = batchToFront(target, dims[0] ?? null, axisSize);

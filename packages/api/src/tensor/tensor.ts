@@ -3,6 +3,7 @@ import type { DType, TypedArray } from '../core/dtype.js';
 import { ConcretizationError, DisposedError, ValueError } from '../core/errors.js';
 import { type Shape, sizeOf } from '../core/shape.js';
 import type { Backend } from '../backend/spi.js';
+import type { AutogradState } from '../autograd/state.js';
 import { trackTensor, untrackTensor } from './memory.js';
 
 /** Nested JavaScript arrays, as `array()` returns them. */
@@ -25,6 +26,8 @@ export class Tensor implements Aval {
   _backend: Backend | null;
   /** @internal The backend's handle; undefined once disposed. */
   _handle: unknown;
+  /** @internal Imperative autograd state (see autograd/); null when the tensor takes no part in it. */
+  _autograd: AutogradState | null = null;
   /**
    * @internal How many internal holders (autodiff tapes saving it for the backward pass, jit
    * constants) still need this tensor's data. `dispose()` of a retained tensor is deferred until

@@ -62,12 +62,25 @@ function install(): void {
 /** @internal The hook that evaluates a primitive with no tracer among its inputs (the imperative tape installs one). */
 export type BaseBind = <P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined) => Tensor;
 let baseBind: BaseBind = evalPrimitive;
+let baseRecording: () => boolean = () => false;
 
-/** @internal Installs the imperative tape's recording evaluation and switches traced dispatch on for good. */
-export function installBaseBind(fn: BaseBind): void {
+/**
+ * @internal Installs the imperative tape's recording evaluation (`records` says whether it is
+ * recording now) and switches traced dispatch on for good.
+ */
+export function installBaseBind(fn: BaseBind, records: () => boolean): void {
   baseBind = fn;
+  baseRecording = records;
   install();
   enterInterpreter();
+}
+
+/**
+ * Whether values computed now can only be seen by the caller: no transform is tracing them and
+ * the imperative tape is not saving them. Then a backward sweep may free its intermediates.
+ */
+export function nothingObserves(): boolean {
+  return stack.length === 0 && !baseRecording();
 }
 
 /** @internal Opens a new transform level on top of the stack. */
@@ -97,9 +110,9 @@ export function withTrace<T extends Trace, R>(make: (level: number) => T, fn: (t
   }
 }
 
-/** Whether any transform is active (used to decide when intermediate values may be freed early). */
-export function transformsActive(): boolean {
-  return stack.length > 0;
+/** Throws when `x` is a tracer whose transform has returned. */
+export function checkLive(x: Tensor): void {
+  if (x instanceof Tracer && !x._trace.active) escaped(x);
 }
 
 function escaped(tracer: Tracer): never {

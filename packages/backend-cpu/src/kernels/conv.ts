@@ -1,19 +1,22 @@
 import { type Aval, allocTypedArray, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
-import { type CpuHandle, contiguousData, wrap } from '../view.js';
+import { scratch } from '../scratch.js';
+import { type CpuHandle, contiguousData, wrap, wrapPermuted } from '../view.js';
 import { gemm } from './gemm.js';
 import { combinedWindowTable, windowTable } from './windows.js';
 
+/** Upper bound on im2col buffer elements (1 MiB of float32, about an L2 cache). */
+const COLUMN_BUDGET = 1 << 18;
+
 /**
- * N-d convolution by im2col: for each image and group, the input patches become a matrix
- * [C/groups * kernelSize, outSize] and one gemm with the group's weights [O/groups, C/groups *
- * kernelSize] gives the output. Padding, strides and both dilations live in one precomputed
- * table of input offsets shared by every channel.
+ * N-d convolution by im2col. For each group and chunk of (image, output position) columns, the
+ * input patches become a matrix [C/groups * kernelSize, columns] and one gemm with the group's
+ * weights [O/groups, C/groups * kernelSize] writes the output, laid out [O, N, ...outSpatial] so
+ * that every chunk is a block of columns; the result is returned as the [N, O, ...] view of it.
+ * Padding, strides and both dilations live in one precomputed table of input offsets.
  */
 export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): CpuHandle {
   const lhs = inputs[0]!;
   const rhs = inputs[1]!;
-  const x = contiguousData(lhs);
-  const w = contiguousData(rhs);
   const [batch, channels] = lhs.shape as [number, number];
   const outChannels = rhs.shape[0]!;
   const groups = params.groups;
@@ -22,51 +25,66 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
   const inSizes = lhs.shape.slice(2);
   const kernelSizes = rhs.shape.slice(2);
   const outSizes = out.shape.slice(2);
-  const spatial = inSizes.length;
-  const tables: Int32Array[] = [];
-  for (let d = 0; d < spatial; d++) {
-    tables.push(
-      windowTable(
-        inSizes[d]!,
-        kernelSizes[d]!,
-        outSizes[d]!,
-        params.strides[d]!,
-        params.padding[d]![0],
-        params.rhsDilation[d]!,
-        params.lhsDilation[d]!,
-      ),
-    );
-  }
-  const offsets = combinedWindowTable(tables, kernelSizes, outSizes, contiguousStrides(inSizes));
   const kernelSize = sizeOf(kernelSizes);
   const outSize = sizeOf(outSizes);
   const inSize = sizeOf(inSizes);
   const rows = channelsPerGroup * kernelSize;
   const result = allocTypedArray(out.dtype, sizeOf(out.shape));
-  if (outSize === 0 || batch === 0 || outChannels === 0) return wrap(result, out.shape, out.dtype);
-  const columns = allocTypedArray(out.dtype, rows * outSize);
-  const tableSize = kernelSize * outSize;
-  for (let image = 0; image < batch; image++) {
-    for (let g = 0; g < groups; g++) {
+  const perm = out.shape.map((_, i) => (i === 0 ? 1 : i === 1 ? 0 : i));
+  if (result.length === 0) return wrap(result, out.shape, out.dtype);
+  const x = contiguousData(lhs);
+  const w = contiguousData(rhs);
+  const tables = inSizes.map((size, d) =>
+    windowTable(
+      size,
+      kernelSizes[d]!,
+      outSizes[d]!,
+      params.strides[d]!,
+      params.padding[d]![0],
+      params.rhsDilation[d]!,
+      params.lhsDilation[d]!,
+    ),
+  );
+  const offsets = combinedWindowTable(tables, kernelSizes, outSizes, contiguousStrides(inSizes));
+  // Columns are (image, output position) pairs, numbered image * outSize + position; they are
+  // processed in chunks small enough for the im2col buffer to stay in cache.
+  const totalColumns = batch * outSize;
+  const chunk = Math.max(1, Math.min(totalColumns, Math.floor(COLUMN_BUDGET / Math.max(1, rows))));
+  const columns = scratch('conv.columns', out.dtype, rows * chunk);
+  for (let g = 0; g < groups; g++) {
+    for (let start = 0; start < totalColumns; start += chunk) {
+      const width = Math.min(chunk, totalColumns - start);
       for (let c = 0; c < channelsPerGroup; c++) {
-        const channelBase = (image * channels + g * channelsPerGroup + c) * inSize;
-        const rowBase = c * tableSize;
-        for (let t = 0; t < tableSize; t++) {
-          const offset = offsets[t]!;
-          columns[rowBase + t] = offset < 0 ? 0 : x[channelBase + offset]!;
+        for (let kernel = 0; kernel < kernelSize; kernel++) {
+          const table = kernel * outSize;
+          let to = (c * kernelSize + kernel) * width;
+          let column = start;
+          const end = start + width;
+          while (column < end) {
+            const image = Math.floor(column / outSize);
+            const first = column - image * outSize;
+            const last = Math.min(outSize, first + end - column);
+            const base = (image * channels + g * channelsPerGroup + c) * inSize;
+            for (let o = first; o < last; o++) {
+              const offset = offsets[table + o]!;
+              columns[to++] = offset < 0 ? 0 : x[base + offset]!;
+            }
+            column += last - first;
+          }
         }
       }
       gemm(
         outPerGroup,
-        outSize,
+        width,
         rows,
         { data: w, offset: g * outPerGroup * rows, rowStride: rows, colStride: 1 },
-        { data: columns, offset: 0, rowStride: outSize, colStride: 1 },
+        { data: columns, offset: 0, rowStride: width, colStride: 1 },
         result,
-        (image * outChannels + g * outPerGroup) * outSize,
+        g * outPerGroup * totalColumns + start,
+        totalColumns,
         out.dtype,
       );
     }
   }
-  return wrap(result, out.shape, out.dtype);
+  return wrapPermuted(result, out.shape, perm, out.dtype);
 }

@@ -71,6 +71,7 @@ export function dotGeneralKernel(inputs: readonly CpuHandle[], params: ParamsOf<
       { data: b.data, offset: b.offset + i * b.batchStride, rowStride: b.rowStride, colStride: b.colStride },
       c,
       i * m * n,
+      n,
       out.dtype,
     );
   }

@@ -1,5 +1,6 @@
 import type { TypedArray } from '@flint/api';
-import { wasmFloats, wasmGemm } from '../wasm/gemm-f32.js';
+import { scratchFloat64 } from '../scratch.js';
+import { type WasmGemm, wasmBuffer, wasmGemm } from '../wasm/gemm-wasm.js';
 
 /**
  * A matrix operand: element (i, j) is data[offset + i * rowStride + j * colStride], so transposed
@@ -18,36 +19,57 @@ const KC = 256;
 const MC = 64;
 
 /**
- * C[M, N] = A[M, K] x B[K, N]; C is contiguous row-major from `cOffset` and is overwritten. Float32
+ * C[M, N] = A[M, K] x B[K, N]; C is row-major from `cOffset` with `ldc` elements per row (n when
+ * contiguous) and is overwritten. Float32
  * runs the WebAssembly SIMD kernel where available, floats otherwise a register-blocked JavaScript
  * kernel; int32 wraps like C (Math.imul), uint8 modulo 256.
  */
-export function gemm(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, dtype: string): void {
+export function gemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  c: TypedArray,
+  cOffset: number,
+  ldc: number,
+  dtype: string,
+): void {
   if (m === 0 || n === 0) return;
   if (k === 0) {
-    c.fill(0, cOffset, cOffset + m * n);
+    for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
     return;
   }
   const work = m * n * k;
-  if (dtype === 'float32' && work >= 16384) {
-    const wasm = wasmGemm();
+  if ((dtype === 'float32' || dtype === 'float64') && work >= 16384) {
+    const wasm = wasmGemm(dtype === 'float32' ? 'f32' : 'f64');
     if (wasm !== null) {
-      gemmWasm(wasm, m, n, k, a, b, c, cOffset);
+      gemmWasm(wasm, dtype === 'float32', m, n, k, a, b, c, cOffset, ldc);
       return;
     }
   }
-  if ((dtype === 'float32' || dtype === 'float64') && work >= 4096) gemmBlocked(m, n, k, a, b, c, cOffset);
-  else gemmSimple(m, n, k, a, b, c, cOffset, dtype === 'int32');
+  if ((dtype === 'float32' || dtype === 'float64') && work >= 4096) gemmBlocked(m, n, k, a, b, c, cOffset, ldc);
+  else gemmSimple(m, n, k, a, b, c, cOffset, ldc, dtype === 'int32');
 }
 
 /** The straightforward triple loop, for small products and integers. */
-function gemmSimple(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, wrap32: boolean): void {
+function gemmSimple(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  c: TypedArray,
+  cOffset: number,
+  ldc: number,
+  wrap32: boolean,
+): void {
   const ad = a.data;
   const bd = b.data;
   const { rowStride: ar, colStride: ac } = a;
   const { rowStride: br, colStride: bc } = b;
   for (let i = 0; i < m; i++) {
-    const cRow = cOffset + i * n;
+    const cRow = cOffset + i * ldc;
     for (let j = 0; j < n; j++) {
       let s = 0;
       let p = a.offset + i * ar;
@@ -60,12 +82,13 @@ function gemmSimple(m: number, n: number, k: number, a: MatrixView, b: MatrixVie
 }
 
 /**
- * Packs rows [i0, i0 + rows) x cols [p0, p0 + kc) of A into panels of 4 rows, [panel][kc][4],
- * zero-filling rows past m.
+ * Packs rows [i0, i0 + rows) x cols [p0, p0 + kc) of A into panels of `height` rows,
+ * [panel][kc][height], zero-filling rows past m.
  */
 function packA(
   a: MatrixView,
   m: number,
+  height: number,
   i0: number,
   rows: number,
   p0: number,
@@ -75,15 +98,15 @@ function packA(
 ): void {
   const data = a.data;
   const { rowStride, colStride } = a;
-  for (let panel = 0; panel < rows; panel += 4) {
-    for (let r = 0; r < 4; r++) {
+  for (let panel = 0; panel < rows; panel += height) {
+    for (let r = 0; r < height; r++) {
       const i = i0 + panel + r;
       let o = at + panel * kc + r;
       if (i >= m) {
-        for (let p = 0; p < kc; p++, o += 4) out[o] = 0;
+        for (let p = 0; p < kc; p++, o += height) out[o] = 0;
         continue;
       }
-      for (let p = 0, s = a.offset + i * rowStride + p0 * colStride; p < kc; p++, s += colStride, o += 4) out[o] = data[s]!;
+      for (let p = 0, s = a.offset + i * rowStride + p0 * colStride; p < kc; p++, s += colStride, o += height) out[o] = data[s]!;
     }
   }
 }
@@ -95,27 +118,45 @@ function packA(
 function packB(b: MatrixView, n: number, width: number, p0: number, kc: number, out: Float32Array | Float64Array, at: number): void {
   const data = b.data;
   const { rowStride, colStride } = b;
+  if (Math.abs(colStride) <= Math.abs(rowStride)) {
+    // Rows are contiguous (or nearly): copy a band of 16 rows across all panels at a time, so the
+    // reads stay sequential and the band's pages stay in the TLB.
+    for (let band = 0; band < kc; band += 16) {
+      const bandEnd = Math.min(kc, band + 16);
+      for (let j0 = 0; j0 < n; j0 += width) {
+        const valid = Math.min(width, n - j0);
+        let o = at + j0 * kc + band * width;
+        for (let p = band, s = b.offset + (p0 + band) * rowStride + j0 * colStride; p < bandEnd; p++, s += rowStride) {
+          let q = 0;
+          for (let t = s; q < valid; q++, t += colStride) out[o++] = data[t]!;
+          for (; q < width; q++) out[o++] = 0;
+        }
+      }
+    }
+    return;
+  }
   for (let j0 = 0; j0 < n; j0 += width) {
     const base = at + j0 * kc;
+    const valid = Math.min(width, n - j0);
     for (let q = 0; q < width; q++) {
-      const j = j0 + q;
       let o = base + q;
-      if (j >= n) {
+      if (q >= valid) {
         for (let p = 0; p < kc; p++, o += width) out[o] = 0;
         continue;
       }
-      for (let p = 0, s = b.offset + p0 * rowStride + j * colStride; p < kc; p++, s += rowStride, o += width) out[o] = data[s]!;
+      for (let p = 0, t = b.offset + p0 * rowStride + (j0 + q) * colStride; p < kc; p++, t += rowStride, o += width) out[o] = data[t]!;
     }
   }
 }
 
 /**
- * Float32 through the WebAssembly SIMD kernel. Wasm memory holds all of B packed (for each
- * k-block, [n/8][kc][8]), one MC-row block of C padded to a multiple of 8 columns, and one
+ * Floats through the WebAssembly SIMD kernel. Its memory holds all of B packed (for each k-block,
+ * [n / width][kc][width]), one block of C rows padded to a multiple of the tile width, and one
  * packed A block; each C block is accumulated over the k-blocks, then copied out.
  */
 function gemmWasm(
-  wasm: NonNullable<ReturnType<typeof wasmGemm>>,
+  wasm: WasmGemm,
+  single: boolean,
   m: number,
   n: number,
   k: number,
@@ -123,32 +164,36 @@ function gemmWasm(
   b: MatrixView,
   c: TypedArray,
   cOffset: number,
+  ldc: number,
 ): void {
-  const paddedN = Math.ceil(n / 8) * 8;
-  const blockRows = Math.min(MC, Math.ceil(m / 4) * 4);
-  const bFloats = k * paddedN;
-  const cFloats = blockRows * paddedN;
-  const aFloats = blockRows * KC;
-  const memory = wasmFloats(wasm, bFloats + cFloats + aFloats);
+  const { rows: height, width } = wasm;
+  const paddedN = Math.ceil(n / width) * width;
+  const blockRows = Math.min(Math.floor(MC / height) * height, Math.ceil(m / height) * height);
+  const bElements = k * paddedN;
+  const cElements = blockRows * paddedN;
+  const aElements = blockRows * KC;
+  const size = single ? 4 : 8;
+  const buffer = wasmBuffer(wasm, (bElements + cElements + aElements) * size);
+  const memory = single ? new Float32Array(buffer) : new Float64Array(buffer);
   const bAt = 0;
-  const cAt = bFloats;
-  const aAt = bFloats + cFloats;
+  const cAt = bElements;
+  const aAt = bElements + cElements;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
-    packB(b, n, 8, p0, kc, memory, bAt + p0 * paddedN);
+    packB(b, n, width, p0, kc, memory, bAt + p0 * paddedN);
   }
   for (let i0 = 0; i0 < m; i0 += blockRows) {
-    const rows = Math.min(blockRows, Math.ceil((m - i0) / 4) * 4);
+    const rows = Math.min(blockRows, Math.ceil((m - i0) / height) * height);
     memory.fill(0, cAt, cAt + rows * paddedN);
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = Math.min(KC, k - p0);
-      packA(a, m, i0, rows, p0, kc, memory, aAt);
-      wasm.gemm(aAt * 4, (bAt + p0 * paddedN) * 4, cAt * 4, rows / 4, paddedN / 8, kc, paddedN * 4);
+      packA(a, m, height, i0, rows, p0, kc, memory, aAt);
+      wasm.gemm(aAt * size, (bAt + p0 * paddedN) * size, cAt * size, rows / height, paddedN / width, kc, paddedN * size);
     }
     const valid = Math.min(rows, m - i0);
     for (let r = 0; r < valid; r++) {
       const from = cAt + r * paddedN;
-      c.set(memory.subarray(from, from + n) as never, cOffset + (i0 + r) * n);
+      c.set(memory.subarray(from, from + n) as never, cOffset + (i0 + r) * ldc);
     }
   }
 }
@@ -157,18 +202,18 @@ function gemmWasm(
  * The JavaScript kernel: packed panels in Float64Arrays and 4 x 4 register tiles of local
  * variables, accumulated over k-blocks straight into C.
  */
-function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number): void {
-  c.fill(0, cOffset, cOffset + m * n);
+function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, ldc: number): void {
+  for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   const paddedN = Math.ceil(n / 4) * 4;
   const blockRows = Math.min(MC, Math.ceil(m / 4) * 4);
-  const bPack = new Float64Array(KC * paddedN);
-  const aPack = new Float64Array(blockRows * KC);
+  const bPack = scratchFloat64('gemm.b', KC * paddedN);
+  const aPack = scratchFloat64('gemm.a', blockRows * KC);
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
     packB(b, n, 4, p0, kc, bPack, 0);
     for (let i0 = 0; i0 < m; i0 += blockRows) {
       const rows = Math.min(blockRows, Math.ceil((m - i0) / 4) * 4);
-      packA(a, m, i0, rows, p0, kc, aPack, 0);
+      packA(a, m, 4, i0, rows, p0, kc, aPack, 0);
       for (let j0 = 0; j0 < n; j0 += 4) {
         const width = Math.min(4, n - j0);
         for (let panel = 0; panel < rows; panel += 4) {
@@ -218,23 +263,23 @@ function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixVi
             c32 += a3 * b2;
             c33 += a3 * b3;
           }
-          const row = cOffset + (i0 + panel) * n + j0;
+          const row = cOffset + (i0 + panel) * ldc + j0;
           if (width === 4 && height === 4) {
             c[row] = c[row]! + c00;
             c[row + 1] = c[row + 1]! + c01;
             c[row + 2] = c[row + 2]! + c02;
             c[row + 3] = c[row + 3]! + c03;
-            const r1 = row + n;
+            const r1 = row + ldc;
             c[r1] = c[r1]! + c10;
             c[r1 + 1] = c[r1 + 1]! + c11;
             c[r1 + 2] = c[r1 + 2]! + c12;
             c[r1 + 3] = c[r1 + 3]! + c13;
-            const r2 = r1 + n;
+            const r2 = r1 + ldc;
             c[r2] = c[r2]! + c20;
             c[r2 + 1] = c[r2 + 1]! + c21;
             c[r2 + 2] = c[r2 + 2]! + c22;
             c[r2 + 3] = c[r2 + 3]! + c23;
-            const r3 = r2 + n;
+            const r3 = r2 + ldc;
             c[r3] = c[r3]! + c30;
             c[r3 + 1] = c[r3 + 1]! + c31;
             c[r3 + 2] = c[r3 + 2]! + c32;
@@ -242,7 +287,7 @@ function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixVi
           } else {
             const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
             for (let r = 0; r < height; r++) {
-              for (let q = 0; q < width; q++) c[row + r * n + q] = c[row + r * n + q]! + tile[r * 4 + q]!;
+              for (let q = 0; q < width; q++) c[row + r * ldc + q] = c[row + r * ldc + q]! + tile[r * 4 + q]!;
             }
           }
         }

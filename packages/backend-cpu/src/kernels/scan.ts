@@ -1,4 +1,4 @@
-import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
 import { axisLast, type CpuHandle, contiguousData, permutedView, wrapPermuted } from '../view.js';
 
 /**
@@ -15,29 +15,50 @@ export function cumulativeKernel(inputs: readonly CpuHandle[], params: ParamsOf<
   const runs = length === 0 ? 0 : total / length;
   const int32 = out.dtype === 'int32';
   const uint8 = out.dtype === 'uint8';
-  const step = params.reverse ? -1 : 1;
   for (let r = 0; r < runs; r++) {
     const first = params.reverse ? r * length + length - 1 : r * length;
-    let acc = data[first]!;
-    result[first] = acc;
-    for (let i = 1, p = first + step; i < length; i++, p += step) {
-      const v = data[p]!;
-      switch (params.op) {
-        case 'sum':
-          acc = int32 ? (acc + v) | 0 : acc + v;
-          break;
-        case 'prod':
-          acc = int32 ? Math.imul(acc, v) : uint8 ? (acc * v) & 255 : acc * v;
-          break;
-        case 'max':
-          if (v > acc || Number.isNaN(v)) acc = v;
-          break;
-        case 'min':
-          if (v < acc || Number.isNaN(v)) acc = v;
-          break;
-      }
-      result[p] = acc;
-    }
+    scanRun(params.op, data, result, first, params.reverse ? -1 : 1, length, int32, uint8);
   }
   return wrapPermuted(result, x.shape, perm, out.dtype);
+}
+
+/** Scans `length` elements from `first`, stepping by `step`, writing the running value to `out`. */
+function scanRun(
+  op: 'sum' | 'prod' | 'max' | 'min',
+  x: TypedArray,
+  out: TypedArray,
+  first: number,
+  step: number,
+  length: number,
+  int32: boolean,
+  uint8: boolean,
+): void {
+  let acc = x[first]!;
+  out[first] = acc;
+  let p = first + step;
+  switch (op) {
+    case 'sum':
+      if (int32) for (let i = 1; i < length; i++, p += step) out[p] = acc = (acc + x[p]!) | 0;
+      else for (let i = 1; i < length; i++, p += step) out[p] = acc += x[p]!;
+      return;
+    case 'prod':
+      if (int32) for (let i = 1; i < length; i++, p += step) out[p] = acc = Math.imul(acc, x[p]!);
+      else if (uint8) for (let i = 1; i < length; i++, p += step) out[p] = acc = (acc * x[p]!) & 255;
+      else for (let i = 1; i < length; i++, p += step) out[p] = acc *= x[p]!;
+      return;
+    case 'max':
+      for (let i = 1; i < length; i++, p += step) {
+        const v = x[p]!;
+        if (v > acc || Number.isNaN(v)) acc = v;
+        out[p] = acc;
+      }
+      return;
+    case 'min':
+      for (let i = 1; i < length; i++, p += step) {
+        const v = x[p]!;
+        if (v < acc || Number.isNaN(v)) acc = v;
+        out[p] = acc;
+      }
+      return;
+  }
 }

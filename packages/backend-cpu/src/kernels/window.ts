@@ -4,9 +4,11 @@ import { lowest } from './reduce.js';
 import { combinedWindowTable, windowTable } from './windows.js';
 
 /**
- * Window sum or max over every dim. A table gives, for each (window position, output position),
- * the input element read or -1 for padding; padding holds the identity, so it is simply skipped.
- * Accumulation runs in a Float64Array (exact for integer sums that fit 2^53; stores then wrap).
+ * Window sum or max over every dim. Dims the window leaves alone (window 1, stride 1, no padding,
+ * typically batch and channels) are iterated plainly; for the windowed dims a table gives, for
+ * each (window position, output position), the input offset read, or -1 for padding. Padding
+ * holds the identity, so it is skipped. Accumulation runs in a Float64Array (exact for integer
+ * sums below 2^53; the final store then wraps).
  */
 export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.ReduceWindow>, out: Aval): CpuHandle {
   const x = inputs[0]!;
@@ -15,36 +17,74 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   const outTotal = sizeOf(out.shape);
   const result = allocTypedArray(out.dtype, outTotal);
   if (outTotal === 0) return wrap(result, out.shape, out.dtype);
-  const tables: Int32Array[] = [];
+  const inStrides = contiguousStrides(x.shape);
+  const outStrides = contiguousStrides(out.shape);
+  const windowed: number[] = [];
+  const plain: number[] = [];
   for (let d = 0; d < rank; d++) {
-    tables.push(
-      windowTable(x.shape[d]!, params.window[d]!, out.shape[d]!, params.strides[d]!, params.padding[d]![0], params.dilation[d]!, 1),
-    );
+    const [lo, hi] = params.padding[d]!;
+    if (params.window[d] === 1 && params.strides[d] === 1 && lo === 0 && hi === 0) plain.push(d);
+    else windowed.push(d);
   }
-  const offsets = combinedWindowTable(tables, params.window, out.shape, contiguousStrides(x.shape));
-  const windowTotal = sizeOf(params.window);
+  const tables = windowed.map((d) =>
+    windowTable(x.shape[d]!, params.window[d]!, out.shape[d]!, params.strides[d]!, params.padding[d]![0], params.dilation[d]!, 1),
+  );
+  const windows = windowed.map((d) => params.window[d]!);
+  const outSizes = windowed.map((d) => out.shape[d]!);
+  const offsets = combinedWindowTable(
+    tables,
+    windows,
+    outSizes,
+    windowed.map((d) => inStrides[d]!),
+  );
+  // Output offsets of the windowed positions, from the same construction with window 1.
+  const outOffsets = combinedWindowTable(
+    outSizes.map((size) => Int32Array.from({ length: size }, (_, i) => i)),
+    outSizes.map(() => 1),
+    outSizes,
+    windowed.map((d) => outStrides[d]!),
+  );
+  const windowTotal = sizeOf(windows);
+  const positions = outOffsets.length;
   const accumulator = new Float64Array(outTotal);
-  if (params.op === 'max') {
-    accumulator.fill(lowest(x.dtype));
+  const isMax = params.op === 'max';
+  if (isMax) accumulator.fill(lowest(x.dtype));
+  const plainShape = plain.map((d) => x.shape[d]!);
+  const plainCount = sizeOf(plainShape);
+  const counter = new Array<number>(plain.length).fill(0);
+  let inBase = 0;
+  let outBase = 0;
+  for (let index = 0; index < plainCount; index++) {
     for (let w = 0; w < windowTotal; w++) {
-      const base = w * outTotal;
-      for (let o = 0; o < outTotal; o++) {
-        const offset = offsets[base + o]!;
-        if (offset < 0) continue;
-        const v = data[offset]!;
-        if (v > accumulator[o]! || Number.isNaN(v)) accumulator[o] = v;
+      const row = w * positions;
+      if (isMax) {
+        for (let o = 0; o < positions; o++) {
+          const offset = offsets[row + o]!;
+          if (offset < 0) continue;
+          const v = data[inBase + offset]!;
+          const at = outBase + outOffsets[o]!;
+          if (v > accumulator[at]! || Number.isNaN(v)) accumulator[at] = v;
+        }
+      } else {
+        for (let o = 0; o < positions; o++) {
+          const offset = offsets[row + o]!;
+          if (offset >= 0) {
+            const at = outBase + outOffsets[o]!;
+            accumulator[at] = accumulator[at]! + data[inBase + offset]!;
+          }
+        }
       }
     }
-  } else {
-    for (let w = 0; w < windowTotal; w++) {
-      const base = w * outTotal;
-      for (let o = 0; o < outTotal; o++) {
-        const offset = offsets[base + o]!;
-        if (offset >= 0) accumulator[o] = accumulator[o]! + data[offset]!;
-      }
+    for (let axis = plain.length - 1; axis >= 0; axis--) {
+      const d = plain[axis]!;
+      inBase += inStrides[d]!;
+      outBase += outStrides[d]!;
+      if (++counter[axis]! < plainShape[axis]!) break;
+      inBase -= inStrides[d]! * plainShape[axis]!;
+      outBase -= outStrides[d]! * plainShape[axis]!;
+      counter[axis] = 0;
     }
   }
-  if (out.dtype === 'int32') for (let o = 0; o < outTotal; o++) result[o] = accumulator[o]! | 0;
-  else result.set(accumulator as never);
+  result.set(accumulator as never);
   return wrap(result, out.shape, out.dtype);
 }

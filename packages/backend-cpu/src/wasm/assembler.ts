@@ -56,9 +56,12 @@ export const op = {
   v128Load: (offset = 0) => [...simd(0x00), ...memarg(2, offset)],
   v128Store: (offset = 0) => [...simd(0x0b), ...memarg(2, offset)],
   v128Load32Splat: (offset = 0) => [...simd(0x09), ...memarg(2, offset)],
+  v128Load64Splat: (offset = 0) => [...simd(0x0a), ...memarg(3, offset)],
   v128Zero: () => [...simd(0x0c), ...new Array<number>(16).fill(0)],
   f32x4Add: () => [...simd(0xe4)],
   f32x4Mul: () => [...simd(0xe6)],
+  f64x2Add: () => [...simd(0xf0)],
+  f64x2Mul: () => [...simd(0xf2)],
 };
 
 function section(id: number, content: number[]): number[] {

@@ -1,0 +1,355 @@
+/**
+ * The benchmark run: wait for a quiet machine, measure the ceilings, find the systems, then per
+ * suite run every system in its own child, compute the references, check every output, and
+ * write the report (terminal, JSON, Markdown, SVG).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type CaseResult, defaultTiming, type Job, type TimingOptions } from '../common/protocol.js';
+import { type CaseSpec, type SuiteName, suiteCases } from '../common/suites.js';
+import { type Options, systemSelected } from './cli.js';
+import { type Correctness, compareOutputs, readValues } from './compare.js';
+import { describeCeilings, describeQuiet, markdownReport, terminalMemory, terminalTable } from './format.js';
+import { buildNative, NATIVE_PROGRAMS } from './native.js';
+import { waitForQuiet } from './quiet.js';
+import { BASELINES, type CaseReport, type Ceilings, caseUnit, computeRatios, makeFigure, type Report, type SuiteReport, type SystemEntry } from './report.js';
+import { type ChildOutcome, lastLines, runChild } from './spawn.js';
+import { discoverSystems, JS_REFERENCE_KINDS, type Paths, referenceSystems, type SystemPlan } from './systems.js';
+import { suiteChart } from './svg.js';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Peers whose float32 output serves as reference when no float64 one exists, in this order. */
+const FALLBACK_REFERENCES = ['torch', 'jax-js', 'tfjs-wasm', 'tfjs-cpu', 'numpy', 'openblas', 'onednn'];
+
+export interface RunSummary {
+  readonly report: Report;
+  readonly jsonPath: string;
+  readonly markdownPath: string;
+  /** Flint figures whose output did not match the reference. */
+  readonly wrongFlintFigures: number;
+}
+
+function localDate(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+function hostName(): string {
+  return (
+    os
+      .hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'host'
+  );
+}
+
+function timingFor(options: Options): TimingOptions {
+  const base = defaultTiming(options.quick);
+  return {
+    ...base,
+    ...(options.repeats === undefined ? {} : { repeats: options.repeats, minSamples: Math.min(base.minSamples, options.repeats) }),
+    ...(options.budgetSeconds === undefined ? {} : { budgetMs: options.budgetSeconds * 1000 }),
+  };
+}
+
+function measureCeilings(paths: Paths): Ceilings {
+  const peersDir = path.join(paths.benchDir, 'peers');
+  const result: { -readonly [K in keyof Ceilings]: Ceilings[K] } = {};
+  const reasons: string[] = [];
+  const fma = buildNative(NATIVE_PROGRAMS.fmaPeak, peersDir, paths.buildDir);
+  if (fma.ok) {
+    const run = spawnSync(fma.binary, [], { encoding: 'utf8', timeout: 60_000 });
+    try {
+      const parsed = JSON.parse(run.stdout.trim()) as { fmaPeakGflops: number; fmaPeakGflopsOneCore: number; isa: string };
+      result.fmaPeakGflops = parsed.fmaPeakGflops;
+      result.fmaPeakGflopsOneCore = parsed.fmaPeakGflopsOneCore;
+      result.isa = parsed.isa;
+    } catch {
+      reasons.push(`fma_peak failed: ${lastLines(run.stderr ?? String(run.error))}`);
+    }
+  } else reasons.push(`FMA peak: ${fma.reason}`);
+  const bandwidth = buildNative(NATIVE_PROGRAMS.bandwidth, peersDir, paths.buildDir);
+  if (bandwidth.ok) {
+    const run = spawnSync(bandwidth.binary, [], { encoding: 'utf8', timeout: 120_000 });
+    try {
+      const parsed = JSON.parse(run.stdout.trim()) as { triadGBs: number; copyGBs: number };
+      result.bandwidthGBs = parsed.triadGBs;
+      result.copyGBs = parsed.copyGBs;
+    } catch {
+      reasons.push(`bandwidth failed: ${lastLines(run.stderr ?? String(run.error))}`);
+    }
+  } else reasons.push(`bandwidth: ${bandwidth.reason}`);
+  if (reasons.length) result.reason = reasons.join('; ');
+  return result;
+}
+
+function jobTimeoutMs(cases: number, timing: TimingOptions): number {
+  return cases * (2 * timing.maxCaseMs + 90_000) + 60_000;
+}
+
+/** Runs a native program once per case (they take positional arguments, not a job). */
+async function runNative(system: SystemPlan, cases: readonly CaseSpec[], timing: TimingOptions, outputDir: string): Promise<ChildOutcome[]> {
+  const outcomes: ChildOutcome[] = [];
+  mkdirSync(path.join(outputDir, system.name), { recursive: true });
+  for (const spec of cases) {
+    const relative = path.join(system.name, `${spec.id}.f32`);
+    const args = [
+      spec.id,
+      String(spec.params.n),
+      String(spec.params.seed),
+      path.join(outputDir, relative),
+      relative,
+      ...[timing.warmup, timing.warmupMs, timing.repeats, timing.minSamples, timing.budgetMs, timing.minSampleMs, timing.maxCaseMs].map(String),
+    ];
+    outcomes.push(await runChild({ command: system.nativeBinary as string, args, cwd: path.dirname(system.nativeBinary as string) }, jobTimeoutMs(1, timing)));
+  }
+  return outcomes;
+}
+
+interface SystemRun {
+  readonly system: SystemPlan;
+  readonly results: Map<string, CaseResult>;
+}
+
+function collect(outcomes: readonly ChildOutcome[], cases: readonly CaseSpec[]): Map<string, CaseResult> {
+  const results = new Map<string, CaseResult>();
+  for (const outcome of outcomes) for (const r of outcome.results) results.set(r.id, r);
+  const failed = outcomes.find((o) => o.exitCode !== 0 || o.timedOut);
+  if (failed) {
+    const why = failed.timedOut ? 'timed out' : `exited with ${failed.signal ?? failed.exitCode}`;
+    for (const spec of cases) {
+      if (!results.has(spec.id)) results.set(spec.id, { id: spec.id, status: 'error', reason: `runner ${why}: ${lastLines(failed.tail)}` });
+    }
+  }
+  return results;
+}
+
+export async function runBenchmarks(options: Options, paths: Paths, command: string): Promise<RunSummary> {
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const timing = timingFor(options);
+  const runId = `${Date.now()}-${process.pid}`;
+  const outputDir = path.join(paths.buildDir, 'outputs', runId);
+  mkdirSync(outputDir, { recursive: true });
+
+  log(`Flint benchmarks${options.quick ? ' (quick)' : ''}: suites ${options.suites.join(', ')}`);
+  const quiet = await waitForQuiet(options.quietWaitSeconds, options.quietThresholdCores, log);
+  const ceilings = options.ceilings ? measureCeilings(paths) : { reason: 'skipped (--no-ceiling)' };
+
+  const all = discoverSystems(paths, options.backends);
+  const discovered = all.filter((s) => systemSelected(options, s.name));
+  // PyTorch serves as the float64 reference even when --systems leaves it out of the measurements.
+  const references = referenceSystems(
+    paths,
+    all.some((s) => s.name === 'torch' && s.available),
+  );
+
+  const cpu = os.cpus()[0]?.model ?? os.arch();
+  const report: Report = {
+    schema: 1,
+    date: localDate(),
+    host: hostName(),
+    startedAt,
+    durationSeconds: 0,
+    quick: options.quick,
+    command,
+    machine: { cpu, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, node: process.versions.node },
+    quiet,
+    loadSeen: [],
+    ceilings,
+    systems: discovered.map(
+      (s): SystemEntry => ({
+        name: s.name,
+        kind: s.kind,
+        description: s.description,
+        available: s.available,
+        ...(s.reason ? { reason: s.reason } : {}),
+        ...(s.version ? { version: s.version } : {}),
+      }),
+    ),
+    suites: [],
+  };
+  log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores; ${describeQuiet(report)}`);
+  log(`ceilings: ${describeCeilings(report)}`);
+  for (const s of report.systems) log(`  ${s.available ? '+' : '-'} ${s.name.padEnd(10)} ${s.available ? (s.version ?? '') : `absent: ${s.reason}`}`);
+
+  const notesBySystem = new Map<string, string[]>();
+  const recordLoad = (job: string, outcomes: readonly ChildOutcome[]) => {
+    for (const o of outcomes) {
+      if (o.load.maxOtherCores > options.quietThresholdCores) {
+        report.loadSeen.push({ job, maxOtherCores: o.load.maxOtherCores, meanOtherCores: o.load.meanOtherCores });
+      }
+      if (o.info) {
+        const notes = [...(o.info.notes ?? []), ...(o.info.threads !== undefined ? [`${o.info.threads} threads`] : [])];
+        if (notes.length || o.info.version) notesBySystem.set(o.info.system, [...(o.info.version ? [`runtime ${o.info.version}`] : []), ...notes]);
+      }
+    }
+  };
+
+  for (const suite of options.suites) {
+    const cases = suiteCases(suite, options.quick);
+    const runs: SystemRun[] = [];
+    for (const system of discovered) {
+      if (!system.available) continue;
+      if (system.suites && !system.suites.includes(suite)) continue;
+      const t0 = performance.now();
+      let outcomes: ChildOutcome[];
+      if (system.kind === 'native') {
+        outcomes = await runNative(
+          system,
+          cases.filter((c) => c.kind === 'matmul'),
+          timing,
+          outputDir,
+        );
+      } else {
+        const job: Job = {
+          system: system.name,
+          cases,
+          timing,
+          outputDir,
+          ...(system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {}),
+        };
+        outcomes = [await runChild((system.command as (j: Job) => ReturnType<NonNullable<SystemPlan['command']>>)(job), jobTimeoutMs(cases.length, timing))];
+      }
+      recordLoad(`${suite}/${system.name}`, outcomes);
+      runs.push({ system, results: collect(outcomes, system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases) });
+      log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const referenceOutputs = await computeReferences(suite, cases, references, runs, timing, outputDir);
+    const suiteReport = buildSuite(suite, cases, runs, referenceOutputs, outputDir);
+    computeRatios(suiteReport, ceilings);
+    report.suites.push(suiteReport);
+    log(terminalTable({ ...report, suites: [suiteReport] }));
+  }
+
+  for (const entry of report.systems) {
+    const notes = notesBySystem.get(entry.name);
+    if (notes) (entry as { notes?: readonly string[] }).notes = notes;
+  }
+  report.durationSeconds = Math.round((performance.now() - started) / 1000);
+  const memory = terminalMemory(report);
+  if (memory) log(memory);
+
+  const outDir = options.outDir ?? path.join(paths.benchDir, options.quick ? path.join('.build', 'results') : 'results');
+  const written = writeReport(report, outDir);
+  rmSync(outputDir, { recursive: true, force: true });
+  const wrongFlintFigures = report.suites.flatMap((s) => s.cases.flatMap((c) => c.figures)).filter((f) => f.systemKind === 'flint' && f.status === 'wrong').length;
+  log('');
+  log(`load: ${describeQuiet(report)}`);
+  log(`results: ${written.jsonPath}, ${written.markdownPath}${written.charts.length ? `, ${written.charts.length} SVG chart(s)` : ''}`);
+  if (wrongFlintFigures) log(`!! ${wrongFlintFigures} Flint figure(s) are WRONG: their outputs do not match the reference`);
+  return { report: written.report, jsonPath: written.jsonPath, markdownPath: written.markdownPath, wrongFlintFigures };
+}
+
+interface ReferenceOutput {
+  readonly system: string;
+  readonly file: string;
+}
+
+async function computeReferences(
+  suite: SuiteName,
+  cases: readonly CaseSpec[],
+  references: readonly SystemPlan[],
+  runs: readonly SystemRun[],
+  timing: TimingOptions,
+  outputDir: string,
+): Promise<Map<string, ReferenceOutput>> {
+  const found = new Map<string, ReferenceOutput>();
+  // Only cases some system measured need a reference.
+  const wanted = cases.filter((c) => runs.some((r) => r.results.get(c.id)?.status === 'ok'));
+  for (const reference of references) {
+    const missing = wanted.filter((c) => !found.has(c.id) && (reference.name !== 'js-f64' || JS_REFERENCE_KINDS.includes(c.kind)));
+    if (!missing.length || !reference.command) continue;
+    const t0 = performance.now();
+    const job: Job = { system: reference.name, cases: missing, timing, outputDir, referenceOnly: true };
+    const outcome = await runChild(reference.command(job), jobTimeoutMs(missing.length, timing));
+    for (const r of outcome.results) if (r.status === 'ok' && r.output) found.set(r.id, { system: reference.name, file: path.join(outputDir, r.output) });
+    log(`  [${suite}] reference ${reference.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  for (const c of wanted) {
+    if (found.has(c.id)) continue;
+    for (const name of FALLBACK_REFERENCES) {
+      const r = runs.find((run) => run.system.name === name)?.results.get(c.id);
+      if (r?.status === 'ok' && r.output) {
+        found.set(c.id, { system: `${name} (float32)`, file: path.join(outputDir, r.output) });
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+function buildSuite(suite: SuiteName, cases: readonly CaseSpec[], runs: readonly SystemRun[], references: Map<string, ReferenceOutput>, outputDir: string): SuiteReport {
+  const caseReports: CaseReport[] = cases.map((spec) => {
+    const reference = references.get(spec.id);
+    const referenceValues = reference ? readValues(reference.file) : undefined;
+    const figures = runs
+      .filter((run) => run.results.has(spec.id))
+      .map((run) => {
+        const result = run.results.get(spec.id);
+        let correctness: Correctness | undefined;
+        if (result?.status === 'ok' && result.output) {
+          const own = path.join(outputDir, result.output);
+          if (!referenceValues || !reference) correctness = { status: 'unchecked', detail: 'no reference output to check against' };
+          else if (reference.file === own) correctness = { status: 'unchecked', detail: 'this system is itself the (float32) reference' };
+          else correctness = compareOutputs(readValues(own), referenceValues, spec.tolerance, reference.system);
+        }
+        return makeFigure(run.system.name, run.system.kind, spec, result, correctness);
+      });
+    const unit = caseUnit(spec);
+    const baseline = BASELINES[spec.kind];
+    return {
+      id: spec.id,
+      kind: spec.kind,
+      title: spec.title,
+      ...(unit ? { unit } : {}),
+      ...(spec.flops !== undefined ? { work: spec.flops } : spec.bytes !== undefined ? { work: spec.bytes } : {}),
+      tolerance: spec.tolerance,
+      ...(baseline ? { baseline } : {}),
+      figures,
+    };
+  });
+  return { name: suite, cases: caseReports };
+}
+
+/** Results of earlier runs of the same day, host and mode keep the suites this run did not measure. */
+function mergeWithEarlier(report: Report, jsonPath: string): Report {
+  if (!existsSync(jsonPath)) return report;
+  try {
+    const earlier = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
+    if (earlier.schema !== 1 || earlier.quick !== report.quick) return report;
+    const kept = earlier.suites.filter((s) => !report.suites.some((n) => n.name === s.name));
+    if (!kept.length) return report;
+    const order = (name: string) => ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer'].indexOf(name);
+    return { ...report, suites: [...kept, ...report.suites].sort((a, b) => order(a.name) - order(b.name)) };
+  } catch {
+    return report;
+  }
+}
+
+/** Rounds floats so that the committed JSON stays small and diffs stay readable. */
+function compact(_key: string, value: unknown): unknown {
+  if (typeof value !== 'number' || Number.isInteger(value)) return value;
+  return Number(value.toPrecision(4));
+}
+
+function writeReport(fresh: Report, outDir: string): { report: Report; jsonPath: string; markdownPath: string; charts: string[] } {
+  mkdirSync(outDir, { recursive: true });
+  const base = `${fresh.date}-${fresh.host}`;
+  const jsonPath = path.join(outDir, `${base}.json`);
+  const markdownPath = path.join(outDir, `${base}.md`);
+  const report = mergeWithEarlier(fresh, jsonPath);
+  const charts = new Map<string, string>();
+  for (const suite of report.suites) {
+    const file = `${base}-${suite.name}.svg`;
+    writeFileSync(path.join(outDir, file), suiteChart(report, suite));
+    charts.set(suite.name, file);
+  }
+  writeFileSync(jsonPath, `${JSON.stringify(report, compact, 1)}\n`);
+  writeFileSync(markdownPath, `${markdownReport(report, charts)}\n`);
+  return { report, jsonPath, markdownPath, charts: [...charts.values()] };
+}

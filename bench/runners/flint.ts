@@ -1,0 +1,575 @@
+/**
+ * Flint's runner. It is written against the API a PyTorch or JAX user expects (`matmul`,
+ * `conv2d`, `valueAndGrad`, `jit`, ...) and looks every function up at run time, so that a figure
+ * whose capability Flint lacks is reported "absent: Flint has no X yet" and starts being measured,
+ * with no harness change, the day X lands.
+ *
+ * FLINT_BENCH_INJECT_FAULT=<suite or primitive> wraps the backend's kernel for that primitive so
+ * that it returns a slightly wrong result: the check must then report the figure WRONG (see
+ * harness/fault-injection.test.ts).
+ */
+import { Absent, readJob, reportInfo } from '../common/child.js';
+import { type PreparedCase, runCases } from '../common/driver.js';
+import { INFO_MARKER } from '../common/protocol.js';
+import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
+import { type CaseSpec, param } from '../common/suites.js';
+
+/** An opaque Flint tensor: the runner only passes tensors back to Flint's functions. */
+interface FlintTensor {
+  readonly shape: readonly number[];
+  dataSync(): ArrayLike<number>;
+  dispose(): void;
+}
+
+type T = FlintTensor;
+type Params = Record<string, T>;
+type Fn = (...args: never[]) => unknown;
+
+/** The part of Flint's API the suites use; optional members are the capabilities probed at run time. */
+interface FlintApi {
+  tensor(data: Float32Array, options: { shape: readonly number[]; backend?: string }): T;
+  add(a: T, b: T | number): T;
+  sub(a: T, b: T | number): T;
+  mul(a: T, b: T | number): T;
+  div(a: T, b: T | number): T;
+  maximum(a: T, b: T | number): T;
+  neg(x: T): T;
+  tanh(x: T): T;
+  exp(x: T): T;
+  log(x: T): T;
+  abs(x: T): T;
+  sqrt(x: T): T;
+  sum(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
+  mean(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
+  max(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
+  reshape(x: T, shape: readonly number[]): T;
+  transpose(x: T, perm: readonly number[]): T;
+  tidy<R>(fn: () => R): R;
+  dispose(value: unknown): void;
+  setBackend(name: string): unknown;
+  initBackend?(name: string): Promise<unknown>;
+  getBackend(name?: string): FlintBackend;
+  backendStatus(): { name: string; available: boolean; reason?: string }[];
+  Primitive: Record<string, number | string>;
+  matmul?(a: T, b: T): T;
+  conv2d?(x: T, w: T, options: { padding?: number; stride?: number; bias?: T | null }): T;
+  maxPool2d?(x: T, kernel: number, options?: { stride?: number }): T;
+  rsqrt?(x: T): T;
+  relu?(x: T): T;
+  logSoftmax?(x: T, axis?: number): T;
+  softmax?(x: T, axis?: number): T;
+  logSumExp?(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
+  zeros?(shape: readonly number[], options?: { backend?: string }): T;
+  ones?(shape: readonly number[], options?: { backend?: string }): T;
+  valueAndGrad?: Fn;
+  grad?: Fn;
+  jit?: Fn;
+  blockUntilReady?: (value: unknown) => unknown;
+}
+
+interface FlintBackend {
+  readonly name: string;
+  readonly capabilities: { readonly syncRead: boolean };
+  readonly kernels: unknown;
+  fromTypedArray(data: Float32Array, shape: readonly number[], dtype: string): unknown;
+  readSync?(handle: unknown): ArrayLike<number>;
+  dispose(handle: unknown): void;
+}
+
+const BACKEND_PACKAGES = ['@flint/backend-cpu', '@flint/backend-mkl', '@flint/backend-cuda', '@flint/backend-webgpu'];
+
+async function loadFlint(): Promise<{ api: FlintApi; version: string | undefined }> {
+  const module = (await import('@flint/api')) as unknown as FlintApi;
+  for (const name of BACKEND_PACKAGES) {
+    try {
+      await import(name);
+    } catch {
+      // Not installed: the backend is simply not measured.
+    }
+  }
+  let version: string | undefined;
+  try {
+    const { readFileSync } = await import('node:fs');
+    const manifest = new URL('../node_modules/@flint/api/package.json', import.meta.url);
+    version = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: string }).version;
+  } catch {
+    version = undefined;
+  }
+  return { api: module, version };
+}
+
+if (process.argv[2] === '--probe') {
+  try {
+    const { api, version } = await loadFlint();
+    const backends = [];
+    for (const status of api.backendStatus()) {
+      if (status.available || !api.initBackend) backends.push(status);
+      else {
+        try {
+          await api.initBackend(status.name);
+          backends.push({ name: status.name, available: true });
+        } catch (error) {
+          backends.push({ name: status.name, available: false, reason: (error as Error).message });
+        }
+      }
+    }
+    process.stdout.write(`${INFO_MARKER}${JSON.stringify({ version, backends })}\n`);
+  } catch (error) {
+    const message = (error as Error).message ?? String(error);
+    const hint = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(message) ? ' (build it first: npm run build)' : '';
+    process.stdout.write(`${INFO_MARKER}${JSON.stringify({ backends: [], error: `cannot load @flint/api${hint}: ${message.split('\n')[0]}` })}\n`);
+  }
+  process.exit(0);
+}
+
+const job = readJob();
+const { api, version } = await loadFlint();
+const backendName = job.backend ?? 'cpu';
+if (api.initBackend) await api.initBackend(backendName);
+api.setBackend(backendName);
+const backend = api.getBackend(backendName);
+
+const notes: string[] = [`backend ${backendName}`];
+const fault = process.env.FLINT_BENCH_INJECT_FAULT;
+if (fault) notes.push(`FAULT INJECTED into ${fault} (FLINT_BENCH_INJECT_FAULT)`);
+reportInfo({ system: job.system, ...(version ? { version } : {}), notes });
+
+/** Primitives whose kernel a fault for each suite corrupts. */
+const FAULT_TARGETS: Record<string, string> = {
+  matmul: 'DotGeneral',
+  elementwise: 'Tanh',
+  dispatch: 'Add',
+  conv2d: 'Conv',
+  mlp: 'DotGeneral',
+  cnn: 'Conv',
+  transformer: 'DotGeneral',
+  trainer: 'DotGeneral',
+};
+
+/**
+ * Replaces a kernel with one that adds 1e-3 x the largest magnitude to the last element of its
+ * output: a bug a fast-but-wrong kernel could have (a missed tail), too small to see by eye.
+ */
+function injectFault(target: string): void {
+  const primitiveName = FAULT_TARGETS[target] ?? target;
+  const index = api.Primitive[primitiveName];
+  if (typeof index !== 'number') throw new Error(`FLINT_BENCH_INJECT_FAULT: no suite or primitive named '${target}'`);
+  const kernels = backend.kernels as ((inputs: unknown, params: unknown, out: { shape: readonly number[]; dtype: string }) => unknown)[];
+  const original = kernels[index];
+  if (!original || !backend.readSync) throw new Error(`FLINT_BENCH_INJECT_FAULT: backend '${backendName}' has no kernel ${primitiveName} to corrupt`);
+  const readSync = backend.readSync.bind(backend);
+  kernels[index] = (inputs, params, out) => {
+    const handle = original(inputs, params, out);
+    if (out.dtype !== 'float32') return handle;
+    const data = Float32Array.from(readSync(handle));
+    let scale = 0;
+    for (const v of data) scale = Math.max(scale, Math.abs(v));
+    data[data.length - 1] = (data[data.length - 1] as number) + 1e-3 * (scale || 1);
+    backend.dispose(handle);
+    return backend.fromTypedArray(data, out.shape, 'float32');
+  };
+}
+
+if (fault) injectFault(fault);
+
+const syncNote = api.blockUntilReady ? 'blockUntilReady' : backend.capabilities.syncRead ? 'synchronous kernels' : 'read of the result';
+
+/** Waits until `value`'s tensors are computed (the cheapest way the backend offers). */
+async function settle(value: T): Promise<void> {
+  if (api.blockUntilReady) await api.blockUntilReady(value);
+  else if (!backend.capabilities.syncRead) await (value as unknown as { data(): Promise<unknown> }).data();
+}
+
+function need<K extends keyof FlintApi>(name: K, what?: string): NonNullable<FlintApi[K]> {
+  const f = api[name];
+  if (typeof f !== 'function') throw new Absent(`Flint has no ${what ?? String(name)} yet`);
+  return f as NonNullable<FlintApi[K]>;
+}
+
+const tensor = (data: Float32Array, shape: readonly number[]) => api.tensor(data, { shape, backend: backendName });
+const zeros = (shape: readonly number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+const ones = (shape: readonly number[]) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1), shape);
+const relu = (x: T) => (api.relu ? api.relu(x) : api.maximum(x, 0));
+const rsqrt = (x: T) => (api.rsqrt ? api.rsqrt(x) : api.div(ones([1]), api.sqrt(x)));
+
+function logSoftmax(x: T): T {
+  if (api.logSoftmax) return api.logSoftmax(x, -1);
+  const shifted = api.sub(x, api.max(x, -1, true));
+  return api.sub(shifted, api.log(api.sum(api.exp(shifted), -1, true)));
+}
+
+function softmax(x: T): T {
+  if (api.softmax) return api.softmax(x, -1);
+  const e = api.exp(api.sub(x, api.max(x, -1, true)));
+  return api.div(e, api.sum(e, -1, true));
+}
+
+function chain(x: T): T {
+  let y = api.mul(x, 0.5);
+  y = api.add(y, 0.25);
+  y = api.tanh(y);
+  y = api.mul(y, x);
+  y = api.exp(y);
+  y = api.sub(y, 1);
+  y = api.abs(y);
+  y = api.sqrt(y);
+  y = api.add(y, x);
+  return api.maximum(y, 0);
+}
+
+function read(t: T): Float32Array {
+  return Float32Array.from(t.dataSync());
+}
+
+/** `valueAndGrad(f)(params)` as Flint returns it: [value, grads] (JAX) or { value, grad(s) }. */
+function valueAndGradOf(loss: (p: Params) => T): (p: Params) => { value: T; grads: Params } {
+  const make = need('valueAndGrad', 'valueAndGrad (autodiff)') as unknown as (f: (p: Params) => T) => (p: Params) => unknown;
+  const transformed = make(loss);
+  return (p) => {
+    const out = transformed(p);
+    if (Array.isArray(out)) return { value: out[0] as T, grads: out[1] as Params };
+    const o = out as { value: T; grad?: Params; grads?: Params };
+    return { value: o.value, grads: (o.grads ?? o.grad) as Params };
+  };
+}
+
+interface TrainState {
+  params: Params;
+  m: Params;
+  v: Params;
+  step: number;
+}
+
+/** One Adam step (PyTorch's formula, bias-corrected), written in Flint's ops. */
+function adam(state: TrainState, grads: Params, learningRate: number): TrainState {
+  const t = state.step + 1;
+  const c1 = 1 - 0.9 ** t;
+  const c2 = 1 - 0.999 ** t;
+  const params: Params = {};
+  const m: Params = {};
+  const v: Params = {};
+  for (const [name, p] of Object.entries(state.params)) {
+    const g = grads[name] as T;
+    const mNew = api.add(api.mul(state.m[name] as T, 0.9), api.mul(g, 0.1));
+    const vNew = api.add(api.mul(state.v[name] as T, 0.999), api.mul(api.mul(g, g), 0.001));
+    const denominator = api.add(api.sqrt(api.div(vNew, c2)), 1e-8);
+    params[name] = api.sub(p, api.div(api.mul(mNew, learningRate / c1), denominator));
+    m[name] = mNew;
+    v[name] = vNew;
+  }
+  return { params, m, v, step: t };
+}
+
+function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, inputs: T[], compile: boolean): PreparedCase {
+  const valueAndGrad = valueAndGradOf(loss);
+  const learningRate = param(spec, 'learningRate');
+  let update = (state: TrainState): { state: TrainState; loss: T } => {
+    const { value, grads } = valueAndGrad(state.params);
+    return { state: adam(state, grads, learningRate), loss: value };
+  };
+  if (compile) {
+    const jit = need('jit', 'jit') as unknown as (f: (p: Params, m: Params, v: Params, c: T) => unknown) => (p: Params, m: Params, v: Params, c: T) => unknown;
+    // The step count enters as a tensor so that one compiled step serves every iteration.
+    const compiled = jit((p, m, v, count) => {
+      const { value, grads } = valueAndGrad(p);
+      const t = count;
+      const c1 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.9))));
+      const c2 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.999))));
+      const out: { p: Params; m: Params; v: Params; loss: T } = { p: {}, m: {}, v: {}, loss: value };
+      for (const [name, w] of Object.entries(p)) {
+        const g = grads[name] as T;
+        const mNew = api.add(api.mul(m[name] as T, 0.9), api.mul(g, 0.1));
+        const vNew = api.add(api.mul(v[name] as T, 0.999), api.mul(api.mul(g, g), 0.001));
+        const step = api.div(api.mul(api.div(mNew, c1), learningRate), api.add(api.sqrt(api.div(vNew, c2)), 1e-8));
+        out.p[name] = api.sub(w, step);
+        out.m[name] = mNew;
+        out.v[name] = vNew;
+      }
+      return out;
+    });
+    update = (state) => {
+      const count = tensor(new Float32Array([state.step + 1]), [1]);
+      const out = compiled(state.params, state.m, state.v, count) as { p: Params; m: Params; v: Params; loss: T };
+      count.dispose();
+      return { state: { params: out.p, m: out.m, v: out.v, step: state.step + 1 }, loss: out.loss };
+    };
+  }
+  const zerosLike = (p: Params) => Object.fromEntries(Object.entries(p).map(([k, w]) => [k, zeros(w.shape)]));
+  let state: TrainState = { params, m: zerosLike(params), v: zerosLike(params), step: 0 };
+  const step = (): T => {
+    const previous = state;
+    const next = api.tidy(() => update(previous));
+    api.dispose([previous.params, previous.m, previous.v]);
+    state = next.state;
+    return next.loss;
+  };
+  return {
+    note: syncNote,
+    async check() {
+      const parts: number[] = [];
+      const initial = valueAndGrad(state.params);
+      for (const name of Object.keys(state.params)) parts.push(...read(initial.grads[name] as T));
+      api.dispose([initial.value, initial.grads]);
+      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
+        const value = step();
+        parts.push(read(value)[0] as number);
+        value.dispose();
+      }
+      return Float32Array.from(parts);
+    },
+    async batch(count) {
+      for (let i = 0; i < count; i++) {
+        const value = step();
+        if (i === count - 1) await settle(value);
+        value.dispose();
+      }
+    },
+    dispose() {
+      api.dispose([state.params, state.m, state.v, inputs]);
+    },
+  };
+}
+
+function crossEntropy(logits: T, targets: T, batch: number): T {
+  return api.div(api.neg(api.sum(api.mul(targets, logSoftmax(logits)))), batch);
+}
+
+function layerNorm(x: T, gain: T, bias: T): T {
+  const centered = api.sub(x, api.mean(x, -1, true));
+  const variance = api.mean(api.mul(centered, centered), -1, true);
+  return api.add(api.mul(api.mul(centered, rsqrt(api.add(variance, 1e-5))), gain), bias);
+}
+
+function implement(spec: CaseSpec): PreparedCase {
+  const seed = spec.params.seed ?? 0;
+  switch (spec.kind) {
+    case 'matmul': {
+      const matmul = need('matmul');
+      const n = param(spec, 'n');
+      const a = tensor(symmetricArray(seed + 1, n * n), [n, n]);
+      const b = tensor(symmetricArray(seed + 2, n * n), [n, n]);
+      return {
+        note: syncNote,
+        async check() {
+          const c = matmul(a, b);
+          const out = read(c);
+          c.dispose();
+          return out;
+        },
+        async batch(count) {
+          for (let i = 0; i < count; i++) {
+            const c = matmul(a, b);
+            if (i === count - 1) await settle(c);
+            c.dispose();
+          }
+        },
+        dispose: () => api.dispose([a, b]),
+      };
+    }
+    case 'elementwise-eager':
+    case 'elementwise-jit': {
+      const size = param(spec, 'size');
+      const x = tensor(symmetricArray(seed + 1, size), [size]);
+      const run = spec.kind === 'elementwise-jit' ? (need('jit') as unknown as (f: (x: T) => T) => (x: T) => T)(chain) : (input: T) => api.tidy(() => chain(input));
+      return {
+        note: syncNote,
+        async check() {
+          const y = run(x);
+          const out = read(y);
+          y.dispose();
+          return out;
+        },
+        async batch(count) {
+          for (let i = 0; i < count; i++) {
+            const y = run(x);
+            if (i === count - 1) await settle(y);
+            y.dispose();
+          }
+        },
+        dispose: () => x.dispose(),
+      };
+    }
+    case 'dispatch-add': {
+      const a = tensor(symmetricArray(seed + 1, 1), [1]);
+      const b = tensor(symmetricArray(seed + 2, 1), [1]);
+      return {
+        note: syncNote,
+        async check() {
+          const c = api.add(a, b);
+          const out = read(c);
+          c.dispose();
+          return out;
+        },
+        async batch(count) {
+          let c = a;
+          for (let i = 0; i < count; i++) {
+            const next = api.add(c, b);
+            if (c !== a) c.dispose();
+            c = next;
+          }
+          await settle(c);
+          if (c !== a) c.dispose();
+        },
+        dispose: () => api.dispose([a, b]),
+      };
+    }
+    case 'conv2d-forward':
+    case 'conv2d-backward': {
+      const conv2d = need('conv2d');
+      const n = param(spec, 'batch');
+      const c = param(spec, 'inChannels');
+      const o = param(spec, 'outChannels');
+      const s = param(spec, 'size');
+      const x = tensor(symmetricArray(seed + 1, n * c * s * s), [n, c, s, s]);
+      const w = tensor(symmetricArray(seed + 2, o * c * 9, initScale(c * 9)), [o, c, 3, 3]);
+      if (spec.kind === 'conv2d-forward') {
+        return {
+          note: syncNote,
+          async check() {
+            const y = conv2d(x, w, { padding: 1 });
+            const out = read(y);
+            y.dispose();
+            return out;
+          },
+          async batch(count) {
+            for (let i = 0; i < count; i++) {
+              const y = conv2d(x, w, { padding: 1 });
+              if (i === count - 1) await settle(y);
+              y.dispose();
+            }
+          },
+          dispose: () => api.dispose([x, w]),
+        };
+      }
+      const r = tensor(symmetricArray(seed + 3, n * o * s * s), [n, o, s, s]);
+      const valueAndGrad = valueAndGradOf((p) => api.sum(api.mul(conv2d(p.x as T, p.w as T, { padding: 1 }), r)));
+      const gradients = () => api.tidy(() => valueAndGrad({ x, w }).grads);
+      return {
+        note: syncNote,
+        async check() {
+          const g = gradients();
+          const dx = read(g.x as T);
+          const dw = read(g.w as T);
+          api.dispose(g);
+          const out = new Float32Array(dx.length + dw.length);
+          out.set(dx);
+          out.set(dw, dx.length);
+          return out;
+        },
+        async batch(count) {
+          for (let i = 0; i < count; i++) {
+            const g = gradients();
+            if (i === count - 1) await settle(g.w as T);
+            api.dispose(g);
+          }
+        },
+        dispose: () => api.dispose([x, w, r]),
+      };
+    }
+    case 'mlp-step':
+    case 'mlp-step-jit':
+    case 'trainer-hand-loop': {
+      const matmul = need('matmul');
+      const batch = param(spec, 'batch');
+      const inputs = param(spec, 'inputs');
+      const hidden = param(spec, 'hidden');
+      const classes = param(spec, 'classes');
+      const x = tensor(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
+      const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
+      const params: Params = {
+        w1: tensor(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]),
+        b1: zeros([hidden]),
+        w2: tensor(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]),
+        b2: zeros([hidden]),
+        w3: tensor(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]),
+        b3: zeros([classes]),
+      };
+      const loss = (p: Params) => {
+        const h1 = relu(api.add(matmul(x, p.w1 as T), p.b1 as T));
+        const h2 = relu(api.add(matmul(h1, p.w2 as T), p.b2 as T));
+        return crossEntropy(api.add(matmul(h2, p.w3 as T), p.b3 as T), y, batch);
+      };
+      return trainingCase(spec, params, loss, [x, y], spec.kind === 'mlp-step-jit');
+    }
+    case 'cnn-step': {
+      const matmul = need('matmul');
+      const conv2d = need('conv2d');
+      const maxPool2d = need('maxPool2d');
+      const batch = param(spec, 'batch');
+      const image = param(spec, 'image');
+      const c1 = param(spec, 'channels1');
+      const c2 = param(spec, 'channels2');
+      const hidden = param(spec, 'hidden');
+      const classes = param(spec, 'classes');
+      const flat = c2 * (image / 4) * (image / 4);
+      const x = tensor(symmetricArray(seed + 1, batch * image * image), [batch, 1, image, image]);
+      const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
+      const params: Params = {
+        k1: tensor(symmetricArray(seed + 11, c1 * 9, initScale(9)), [c1, 1, 3, 3]),
+        kb1: zeros([c1]),
+        k2: tensor(symmetricArray(seed + 12, c2 * c1 * 9, initScale(c1 * 9)), [c2, c1, 3, 3]),
+        kb2: zeros([c2]),
+        w3: tensor(symmetricArray(seed + 13, flat * hidden, initScale(flat)), [flat, hidden]),
+        b3: zeros([hidden]),
+        w4: tensor(symmetricArray(seed + 14, hidden * classes, initScale(hidden)), [hidden, classes]),
+        b4: zeros([classes]),
+      };
+      const loss = (p: Params) => {
+        const a1 = maxPool2d(relu(conv2d(x, p.k1 as T, { padding: 1, bias: p.kb1 as T })), 2);
+        const a2 = maxPool2d(relu(conv2d(a1, p.k2 as T, { padding: 1, bias: p.kb2 as T })), 2);
+        const h = relu(api.add(matmul(api.reshape(a2, [batch, flat]), p.w3 as T), p.b3 as T));
+        return crossEntropy(api.add(matmul(h, p.w4 as T), p.b4 as T), y, batch);
+      };
+      return trainingCase(spec, params, loss, [x, y], false);
+    }
+    case 'transformer-step': {
+      const matmul = need('matmul');
+      const batch = param(spec, 'batch');
+      const tokens = param(spec, 'tokens');
+      const d = param(spec, 'model');
+      const heads = param(spec, 'heads');
+      const ffn = param(spec, 'ffn');
+      const dh = d / heads;
+      const rows = batch * tokens;
+      const x = tensor(symmetricArray(seed + 1, rows * d), [rows, d]);
+      const target = tensor(symmetricArray(seed + 2, rows * d), [rows, d]);
+      const matrix = (s: number, r: number, c: number) => tensor(symmetricArray(seed + s, r * c, initScale(r)), [r, c]);
+      const params: Params = {
+        wq: matrix(11, d, d),
+        wk: matrix(12, d, d),
+        wv: matrix(13, d, d),
+        wo: matrix(14, d, d),
+        w1: matrix(15, d, ffn),
+        w2: matrix(16, ffn, d),
+        bq: zeros([d]),
+        bk: zeros([d]),
+        bv: zeros([d]),
+        bo: zeros([d]),
+        b1: zeros([ffn]),
+        b2: zeros([d]),
+        g1: ones([d]),
+        n1: zeros([d]),
+        g2: ones([d]),
+        n2: zeros([d]),
+      };
+      const splitHeads = (t: T) => api.transpose(api.reshape(t, [batch, tokens, heads, dh]), [0, 2, 1, 3]);
+      const loss = (p: Params) => {
+        const h = layerNorm(x, p.g1 as T, p.n1 as T);
+        const q = splitHeads(api.add(matmul(h, p.wq as T), p.bq as T));
+        const k = splitHeads(api.add(matmul(h, p.wk as T), p.bk as T));
+        const v = splitHeads(api.add(matmul(h, p.wv as T), p.bv as T));
+        const scores = api.mul(matmul(q, api.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(dh));
+        const context = api.reshape(api.transpose(matmul(softmax(scores), v), [0, 2, 1, 3]), [rows, d]);
+        const x1 = api.add(x, api.add(matmul(context, p.wo as T), p.bo as T));
+        const f = api.add(matmul(relu(api.add(matmul(layerNorm(x1, p.g2 as T, p.n2 as T), p.w1 as T), p.b1 as T)), p.w2 as T), p.b2 as T);
+        const diff = api.sub(api.add(x1, f), target);
+        return api.mean(api.mul(diff, diff));
+      };
+      return trainingCase(spec, params, loss, [x, target], false);
+    }
+    case 'trainer-fit':
+      throw new Absent('Flint has no Trainer (@flint/lightning) yet');
+  }
+}
+
+await runCases(job, implement);

@@ -1,0 +1,67 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { DType, TypedArray } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { tensor } from '../ops/convert.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { decodeEntry } from './decode.js';
+import { type SafetensorsProblem, SafetensorsError } from './errors.js';
+import { readHeader, type SafetensorsHeader } from './header.js';
+
+/** Options of `parseSafetensors`. */
+export interface ParseSafetensorsOptions {
+  /** The backend to create the tensors on (the default backend when omitted). */
+  readonly backend?: string;
+  /** How to name the input in error messages (a file path; 'bytes' when omitted). */
+  readonly source?: string;
+}
+
+function asBytes(op: string, bytes: unknown): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes;
+  if (bytes instanceof ArrayBuffer) return new Uint8Array(bytes);
+  throw new ValueError(`${op}: expected a Uint8Array or ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
+}
+
+/**
+ * The validated header of a safetensors file: tensor names, dtypes, shapes, byte ranges and
+ * metadata, without reading the tensors. Throws a SafetensorsError listing every problem.
+ * `bytes` may be just the file's beginning (8 + header length bytes) when `fileLength` is given.
+ *
+ * @example
+ * const { tensors, metadata } = parseSafetensorsHeader(bytes);
+ */
+export function parseSafetensorsHeader(bytes: Uint8Array | ArrayBuffer, options: { readonly source?: string; readonly fileLength?: number } = {}): SafetensorsHeader {
+  const input = asBytes('parseSafetensorsHeader', bytes);
+  const header = readHeader(input, options.fileLength ?? input.length);
+  if (E.isLeft(header)) throw new SafetensorsError(options.source ?? 'bytes', header.left);
+  return header.right;
+}
+
+/**
+ * Reads the tensors of a safetensors byte array (the format of Hugging Face's `safetensors` and
+ * PyTorch checkpoints) into tensors by name. The whole file is checked first; every problem found
+ * (header, offsets, dtypes, values out of int32 range) is reported at once in a SafetensorsError
+ * with byte offsets. Runs in browsers: no file system needed.
+ *
+ * @example
+ * const weights = parseSafetensors(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+ */
+export function parseSafetensors(bytes: Uint8Array | ArrayBuffer, options: ParseSafetensorsOptions = {}): Record<string, Tensor> {
+  const source = options.source ?? 'bytes';
+  const input = asBytes('parseSafetensors', bytes);
+  const header = parseSafetensorsHeader(input, { source });
+  const decoded: { dtype: DType; data: TypedArray }[] = [];
+  const problems: SafetensorsProblem[] = [];
+  for (const entry of header.tensors) {
+    const result = decodeEntry(input, header.dataStart, entry);
+    if (E.isLeft(result)) problems.push(result.left);
+    else decoded.push(result.right);
+  }
+  if (problems.length > 0) throw new SafetensorsError(source, problems);
+  const out: Record<string, Tensor> = {};
+  const creation = options.backend === undefined ? {} : { backend: options.backend };
+  header.tensors.forEach((entry, i) => {
+    const { dtype, data } = decoded[i] as { dtype: DType; data: TypedArray };
+    out[entry.name] = tensor(data, { dtype, shape: entry.shape, ...creation });
+  });
+  return out;
+}

@@ -1,0 +1,71 @@
+import type { Aval } from '../core/aval.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { RULES } from '../primitives/rules.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type Constant, type Equation, type Program, Var, VarFactory } from './program.js';
+
+/**
+ * Builds a program equation by equation: the jit tracer records into one, and tests write IR
+ * with it directly. Each equation's output aval comes from the primitive's abstract evaluation,
+ * so a builder cannot make an ill-typed program.
+ *
+ * @example
+ * const b = new ProgramBuilder();
+ * const x = b.input({ shape: [3], dtype: 'float32' });
+ * const y = b.bind(Primitive.Mul, [x, b.literal(2, x.aval)], {});
+ * printProgram(b.build('double', [y]));
+ */
+export class ProgramBuilder {
+  private readonly vars = new VarFactory();
+  private readonly inputVars: Var[] = [];
+  private readonly constantMap = new Map<Var, Constant>();
+  private readonly equationList: Equation[] = [];
+
+  input(aval: Aval): Var {
+    const v = this.vars.make(aval);
+    this.inputVars.push(v);
+    return v;
+  }
+
+  /** A constant filling `aval`'s shape with `value`. */
+  literal(value: number, aval: Aval): Var {
+    const v = this.vars.make(aval);
+    this.constantMap.set(v, { kind: 'literal', value });
+    return v;
+  }
+
+  /** A constant holding `tensor`'s data (the caller keeps it alive as long as the program runs). */
+  tensor(tensor: Tensor): Var {
+    const v = this.vars.make(tensor);
+    this.constantMap.set(v, { kind: 'tensor', tensor });
+    return v;
+  }
+
+  /** Appends `primitive(inputs)`; validates it by abstract evaluation and returns its output. */
+  bind<P extends Primitive>(primitive: P, inputs: readonly Var[], params: ParamsOf<P>): Var {
+    const aval = RULES[primitive].abstractEval(
+      inputs.map((v) => v.aval),
+      params,
+    );
+    return this.bindWithAval(primitive, inputs, params, aval);
+  }
+
+  /** Appends an equation whose output aval the caller has already computed. */
+  bindWithAval<P extends Primitive>(primitive: P, inputs: readonly Var[], params: ParamsOf<P>, aval: Aval): Var {
+    const output = this.vars.make(aval);
+    this.equationList.push({ kind: 'primitive', primitive, params, inputs: [...inputs], output } as Equation);
+    return output;
+  }
+
+  build(name: string, outputs: readonly Var[]): Program {
+    return {
+      name,
+      inputs: [...this.inputVars],
+      constants: new Map(this.constantMap),
+      equations: [...this.equationList],
+      outputs: [...outputs],
+    };
+  }
+}
+
+export { Var };

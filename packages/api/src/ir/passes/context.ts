@@ -1,0 +1,17 @@
+import type { ParamsOf, Primitive } from '../../primitives/primitive.js';
+import type { Tensor } from '../../tensor/tensor.js';
+
+/** What the passes may use besides the program itself. All fields are optional: passes on bare IR (tests) work without them. */
+export interface PassContext {
+  /**
+   * Evaluates one primitive on concrete tensors now (jit passes eager evaluation on the target
+   * backend). Without it, constant folding folds only literals.
+   */
+  readonly evaluate?: <P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>) => Tensor;
+  /** The largest number of elements constant folding computes into a tensor constant (default 16384). */
+  readonly foldLimit?: number;
+  /** Tensors the passes created; whoever owns the compiled program disposes them with it. */
+  readonly created?: Tensor[];
+}
+
+export const DEFAULT_FOLD_LIMIT = 16384;

@@ -1,0 +1,64 @@
+import type { Var } from '../program.js';
+import { type Constant, type Equation, type Program, withChanges } from '../program.js';
+
+function numberKey(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
+// JSON writes NaN and the infinities as null and -0 as 0; params (a pad value) may hold them.
+const exactNumbers = (_key: string, value: unknown): unknown =>
+  typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0)) ? numberKey(value) : value;
+
+/** A key equal for two equations exactly when they compute the same value from the same Vars. */
+export function equationKey(primitive: number, inputs: readonly Var[], params: unknown): string {
+  let key = `${primitive}(`;
+  for (const v of inputs) key += `${v.id},`;
+  return `${key})${JSON.stringify(params, exactNumbers)}`;
+}
+
+/**
+ * Common-subexpression elimination by value numbering: an equation that applies the same
+ * primitive with the same params to the same Vars as an earlier one is dropped and its output
+ * replaced by the earlier output. Literals of one value, dtype and shape are merged first, and
+ * tensor constants holding the same tensor, so that `x * 2` written twice becomes one product.
+ */
+export function eliminateCommonSubexpressions(program: Program): Program {
+  const replace = new Map<Var, Var>();
+  const sub = (v: Var): Var => replace.get(v) ?? v;
+  const constants = new Map<Var, Constant>();
+  const constantKeys = new Map<unknown, Var>();
+  for (const [v, c] of program.constants) {
+    const key = c.kind === 'tensor' ? c.tensor : `${v.aval.dtype}[${v.aval.shape.join(',')}]=${numberKey(c.value)}`;
+    const seen = constantKeys.get(key);
+    if (seen !== undefined) replace.set(v, seen);
+    else {
+      constantKeys.set(key, v);
+      constants.set(v, c);
+    }
+  }
+  const seen = new Map<string, Var>();
+  const equations: Equation[] = [];
+  let changed = constants.size !== program.constants.size;
+  for (const e of program.equations) {
+    const inputs = e.inputs.map(sub);
+    const inputsChanged = inputs.some((v, i) => v !== e.inputs[i]);
+    if (e.kind === 'fusion') {
+      // Fusions run after this pass; only their inputs are renamed.
+      equations.push(inputsChanged ? { ...e, inputs, body: e.body.map((b) => ({ ...b, inputs: b.inputs.map(sub) })) } : e);
+      changed ||= inputsChanged;
+      continue;
+    }
+    const key = equationKey(e.primitive, inputs, e.params);
+    const previous = seen.get(key);
+    if (previous !== undefined) {
+      replace.set(e.output, previous);
+      changed = true;
+      continue;
+    }
+    seen.set(key, e.output);
+    equations.push(inputsChanged ? { ...e, inputs } : e);
+    changed ||= inputsChanged;
+  }
+  if (!changed) return program;
+  return withChanges(program, { constants, equations, outputs: program.outputs.map(sub) });
+}

@@ -1,0 +1,206 @@
+import { type Shape, shapesEqual } from '../../core/shape.js';
+import { Primitive } from '../../primitives/primitive.js';
+import { isContraction, isElementwise, isFusibleReduction } from '../classify.js';
+import type { Equation, FusionEquation, FusionKind, PrimitiveEquation, Program, Var } from '../program.js';
+import { withChanges } from '../program.js';
+
+interface Group {
+  kind: FusionKind;
+  readonly shape: Shape;
+  /** Equation indices, in program order. */
+  members: number[];
+  /** A reduction ends its group: nothing joins after it. */
+  closed: boolean;
+}
+
+/**
+ * Operator fusion. Groups are formed greedily in program order:
+ *  - elementwise ops (and broadcasts, which a kernel reads as strided loads) over one shape join a
+ *    group of the same shape that produced one of their inputs, merging groups they connect;
+ *  - a reduction joins the elementwise group that produced its input, and closes it;
+ *  - a dotGeneral or conv starts a group that its elementwise epilogue (bias, activation,
+ *    residual, all at the output's shape) joins.
+ * A group never takes in an op when one of the op's other inputs depends on the group through
+ * something outside it (that would be a cycle). Groups of two or more ops become one fusion
+ * equation each, which a backend's compile hook turns into one kernel; the equations are then
+ * put back in an order where every value is computed before it is read.
+ */
+export function fuse(program: Program): Program {
+  const equations = program.equations;
+  const producer = new Map<Var, number>();
+  equations.forEach((e, i) => {
+    if (e.kind === 'primitive') producer.set(e.output, i);
+  });
+  const groups: Group[] = [];
+  const parent: number[] = [];
+  const find = (g: number): number => {
+    let root = g;
+    while (parent[root] !== root) root = parent[root] as number;
+    while (parent[g] !== root) {
+      const next = parent[g] as number;
+      parent[g] = root;
+      g = next;
+    }
+    return root;
+  };
+  const groupOf = new Map<number, number>();
+  const rootOfVar = (v: Var): number | undefined => {
+    const index = producer.get(v);
+    if (index === undefined) return undefined;
+    const g = groupOf.get(index);
+    return g === undefined ? undefined : find(g);
+  };
+  // The groups each value depends on (through any path), by original id; read through `find`.
+  const deps = new Map<Var, Set<number>>();
+  const dependsOn = (v: Var, group: number): boolean => {
+    const set = deps.get(v);
+    if (set === undefined) return false;
+    for (const g of set) if (find(g) === group) return true;
+    return false;
+  };
+  const externalInputs = (group: number): Var[] => {
+    const g = groups[group] as Group;
+    const inside = new Set<Var>();
+    for (const m of g.members) inside.add((equations[m] as PrimitiveEquation).output);
+    const out: Var[] = [];
+    for (const m of g.members) for (const v of (equations[m] as PrimitiveEquation).inputs) if (!inside.has(v)) out.push(v);
+    return out;
+  };
+  const newGroup = (kind: FusionKind, shape: Shape, member: number): number => {
+    const id = groups.length;
+    groups.push({ kind, shape, members: [member], closed: kind === 'reduction' });
+    parent.push(id);
+    groupOf.set(member, id);
+    return id;
+  };
+  // May `e` join `group`: every input is inside it or does not depend on it.
+  const canJoin = (e: PrimitiveEquation, group: number): boolean => e.inputs.every((u) => rootOfVar(u) === group || !dependsOn(u, group));
+  const canMerge = (into: number, from: number): boolean => {
+    const a = groups[into] as Group;
+    const b = groups[from] as Group;
+    if (a.kind === 'contraction' && b.kind === 'contraction') return false;
+    return externalInputs(from).every((u) => rootOfVar(u) === into || !dependsOn(u, into)) && externalInputs(into).every((u) => rootOfVar(u) === from || !dependsOn(u, from));
+  };
+  const merge = (into: number, from: number): void => {
+    const a = groups[into] as Group;
+    const b = groups[from] as Group;
+    a.members = [...a.members, ...b.members].sort((x, y) => x - y);
+    if (b.kind === 'contraction') a.kind = 'contraction';
+    parent[from] = into;
+  };
+
+  equations.forEach((e, index) => {
+    if (e.kind !== 'primitive') return;
+    const shape = e.output.aval.shape;
+    const load = e.primitive === Primitive.Broadcast && !program.constants.has(e.inputs[0] as Var);
+    if (isElementwise(e.primitive) || load) {
+      const candidates: number[] = [];
+      for (const v of e.inputs) {
+        const g = rootOfVar(v);
+        if (g === undefined || candidates.includes(g)) continue;
+        const group = groups[g] as Group;
+        if (group.closed || group.kind === 'reduction' || !shapesEqual(group.shape, shape)) continue;
+        if (canJoin(e, g)) candidates.push(g);
+      }
+      const first = candidates[0];
+      if (first === undefined) newGroup('elementwise', shape, index);
+      else {
+        for (const other of candidates.slice(1)) if (find(other) !== first && canMerge(first, other)) merge(first, other);
+        const group = groups[first] as Group;
+        group.members.push(index);
+        groupOf.set(index, first);
+      }
+    } else if (isFusibleReduction(e.primitive)) {
+      const g = rootOfVar(e.inputs[0] as Var);
+      const group = g === undefined ? undefined : (groups[g] as Group);
+      if (g !== undefined && group !== undefined && group.kind === 'elementwise' && !group.closed && canJoin(e, g)) {
+        group.members.push(index);
+        group.kind = 'reduction';
+        group.closed = true;
+        groupOf.set(index, g);
+      }
+    } else if (isContraction(e.primitive)) newGroup('contraction', shape, index);
+    const set = new Set<number>();
+    for (const v of e.inputs) for (const g of deps.get(v) ?? []) set.add(g);
+    const own = groupOf.get(index);
+    if (own !== undefined) set.add(own);
+    if (set.size > 0) deps.set(e.output, set);
+  });
+
+  // Which groups become fusions: two or more ops, at least one of them arithmetic.
+  const fused = new Map<number, FusionEquation>();
+  const usedOutside = new Set<Var>(program.outputs);
+  equations.forEach((e, index) => {
+    const g = groupOf.get(index);
+    for (const v of e.inputs) {
+      const p = producer.get(v);
+      if (p === undefined) continue;
+      const pg = groupOf.get(p);
+      if (pg === undefined || g === undefined || find(pg) !== find(g)) usedOutside.add(v);
+    }
+  });
+  for (let g = 0; g < groups.length; g++) {
+    if (find(g) !== g) continue;
+    const group = groups[g] as Group;
+    const body = group.members.map((m) => equations[m] as PrimitiveEquation);
+    if (body.length < 2 || body.every((e) => e.primitive === Primitive.Broadcast)) continue;
+    if (group.kind === 'contraction') {
+      // The contraction runs first; the epilogue reads its result.
+      const c = body.findIndex((e) => isContraction(e.primitive));
+      body.unshift(...body.splice(c, 1));
+    }
+    const inside = new Set(body.map((e) => e.output));
+    const inputs: Var[] = [];
+    for (const e of body) for (const v of e.inputs) if (!inside.has(v) && !inputs.includes(v)) inputs.push(v);
+    const outputs = body.map((e) => e.output).filter((v) => usedOutside.has(v));
+    fused.set(g, { kind: 'fusion', fusion: group.kind, inputs, body, outputs });
+  }
+  if (fused.size === 0) return program;
+
+  // Units in program order (a fusion at its first member), then a topological order of them.
+  const units: Equation[] = [];
+  const placed = new Set<number>();
+  equations.forEach((e, index) => {
+    const g = groupOf.get(index);
+    const f = g === undefined ? undefined : fused.get(find(g));
+    if (f === undefined) units.push(e);
+    else if (!placed.has(find(g as number))) {
+      placed.add(find(g as number));
+      units.push(f);
+    }
+  });
+  return withChanges(program, { equations: topologicalOrder(units) });
+}
+
+/** `units` reordered so that every Var is defined before it is read, keeping the given order where it already holds. */
+export function topologicalOrder(units: readonly Equation[]): Equation[] {
+  const definer = new Map<Var, Equation>();
+  for (const u of units) for (const v of u.kind === 'primitive' ? [u.output] : u.outputs) definer.set(v, u);
+  const done = new Set<Equation>();
+  const order: Equation[] = [];
+  for (const root of units) {
+    if (done.has(root)) continue;
+    // Iterative depth-first search over producers, so long programs cannot overflow the stack.
+    const stack: [Equation, number][] = [[root, 0]];
+    const onStack = new Set<Equation>([root]);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as [Equation, number];
+      const [unit, next] = top;
+      if (next < unit.inputs.length) {
+        top[1] = next + 1;
+        const p = definer.get(unit.inputs[next] as Var);
+        if (p !== undefined && !done.has(p)) {
+          if (onStack.has(p)) throw new Error('flint internal error: fusion made a cycle');
+          onStack.add(p);
+          stack.push([p, 0]);
+        }
+      } else {
+        stack.pop();
+        onStack.delete(unit);
+        done.add(unit);
+        order.push(unit);
+      }
+    }
+  }
+  return order;
+}

@@ -1,0 +1,140 @@
+import '@flint/backend-cpu';
+import { DTypeError, type Tensor, tensor, ValueError } from '@flint/api';
+import * as nn from '../index.js';
+import { describe, expect, it } from 'vitest';
+import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
+
+const F = nn.functional;
+
+// References written from PyTorch's documented formulas, in float64.
+
+/** erf by its everywhere-convergent series with positive terms: 2/√π e^(-x²) Σ (2x²)ⁿ x / (2n+1)!!. */
+function erfReference(x: number): number {
+  const a = Math.abs(x);
+  if (a > 6) return Math.sign(x);
+  let term = a;
+  let total = a;
+  for (let n = 1; n < 400; n++) {
+    term *= (2 * a * a) / (2 * n + 1);
+    total += term;
+    if (term < 1e-17 * total) break;
+  }
+  return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * total;
+}
+
+const softplusReference = (v: number, beta = 1, threshold = 20): number => (v * beta > threshold ? v : Math.log1p(Math.exp(beta * v)) / beta);
+
+const REFERENCES: Record<string, (v: number) => number> = {
+  relu: (v) => Math.max(v, 0),
+  relu6: (v) => Math.min(Math.max(v, 0), 6),
+  hardtanh: (v) => Math.min(Math.max(v, -1), 1),
+  leakyRelu: (v) => (v > 0 ? v : 0.01 * v),
+  gelu: (v) => 0.5 * v * (1 + erfReference(v / Math.SQRT2)),
+  geluTanh: (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+  silu: (v) => v * sigmoidReference(v),
+  elu: (v) => (v > 0 ? v : Math.expm1(v)),
+  softplus: (v) => softplusReference(v),
+  logSigmoid: (v) => -softplusReference(-v, 1, Number.POSITIVE_INFINITY),
+  tanh: Math.tanh,
+  sigmoid: sigmoidReference,
+  mish: (v) => v * Math.tanh(softplusReference(v)),
+};
+
+const IMPLEMENTATIONS: Record<string, (x: Tensor) => Tensor> = {
+  relu: F.relu,
+  relu6: F.relu6,
+  hardtanh: (x) => F.hardtanh(x),
+  leakyRelu: (x) => F.leakyRelu(x),
+  gelu: (x) => F.gelu(x),
+  geluTanh: (x) => F.gelu(x, 'tanh'),
+  silu: F.silu,
+  elu: (x) => F.elu(x),
+  softplus: (x) => F.softplus(x),
+  logSigmoid: F.logSigmoid,
+  tanh: F.tanh,
+  sigmoid: F.sigmoid,
+  mish: F.mish,
+};
+
+describe('activations', () => {
+  const random = seededRandom(1);
+  const values = [...randomValues(random, 60, -8, 8), -50, -25, -1e-3, 0, 1e-3, 7, 25, 50];
+
+  for (const name of Object.keys(REFERENCES)) {
+    it(`${name} matches its formula in float64 and float32`, () => {
+      const reference = REFERENCES[name] as (v: number) => number;
+      const implementation = IMPLEMENTATIONS[name] as (x: Tensor) => Tensor;
+      const expected = values.map(reference);
+      const out64 = implementation(tensor(values, { dtype: 'float64' }));
+      expect(out64.dtype).toBe('float64');
+      expect(maxRelativeDifference(out64.dataSync(), expected)).toBeLessThan(1e-9);
+      const out32 = implementation(tensor(values, { dtype: 'float32' }));
+      expect(out32.dtype).toBe('float32');
+      expect(maxRelativeDifference(out32.dataSync(), expected)).toBeLessThan(2e-6);
+    });
+  }
+
+  it('take their parameters', () => {
+    const x = tensor([-2, -0.5, 0.5, 3], { dtype: 'float64' });
+    expect(Array.from(F.leakyRelu(x, 0.2).dataSync())).toEqual([-0.4, -0.1, 0.5, 3]);
+    expect(maxDifference(F.elu(x, 2).dataSync(), [2 * Math.expm1(-2), 2 * Math.expm1(-0.5), 0.5, 3])).toBeLessThan(1e-12);
+    expect(maxDifference(F.softplus(x, 2, 1).dataSync(), [-2, -0.5, 0.5, 3].map((v) => softplusReference(v, 2, 1)))).toBeLessThan(1e-12);
+    expect(Array.from(F.hardtanh(x, -1, 2).dataSync())).toEqual([-1, -0.5, 0.5, 2]);
+  });
+
+  it('relu keeps integers, propagates NaN, and refuses bool', () => {
+    const out = F.relu(tensor([-3, 0, 4]));
+    expect(out.dtype).toBe('int32');
+    expect(Array.from(out.dataSync())).toEqual([0, 0, 4]);
+    expect(Number.isNaN(F.relu(tensor([Number.NaN])).dataSync()[0])).toBe(true);
+    expect(() => F.relu(tensor([true]))).toThrow(DTypeError);
+  });
+
+  it('reject bad options with the op name', () => {
+    expect(() => F.gelu(tensor([1]), 'fast' as 'tanh')).toThrow(/gelu: approximate must be 'none' or 'tanh'/);
+    expect(() => F.softplus(tensor([1]), 0)).toThrow(ValueError);
+    expect(() => F.hardtanh(tensor([1]), 2, 1)).toThrow(/hardtanh: minValue/);
+  });
+});
+
+describe('softmax and logSoftmax', () => {
+  const random = seededRandom(2);
+  const rows = 4;
+  const columns = 5;
+  const data = randomValues(random, rows * columns, -5, 5);
+
+  it('match the reference along the last and the first axis', () => {
+    const x = tensor(data, { shape: [rows, columns], dtype: 'float64' });
+    const expectedLast = Array.from({ length: rows }, (_, r) => softmaxRow(data.slice(r * columns, (r + 1) * columns))).flat();
+    expect(maxDifference(F.softmax(x).dataSync(), expectedLast)).toBeLessThan(1e-12);
+    expect(maxDifference(F.logSoftmax(x, -1).dataSync(), expectedLast.map(Math.log))).toBeLessThan(1e-12);
+    const columnsFirst = Array.from({ length: columns }, (_, c) => softmaxRow(Array.from({ length: rows }, (_, r) => data[r * columns + c] as number)));
+    const expectedFirst = Array.from({ length: rows * columns }, (_, i) => (columnsFirst[i % columns] as number[])[Math.floor(i / columns)] as number);
+    expect(maxDifference(F.softmax(x, 0).dataSync(), expectedFirst)).toBeLessThan(1e-12);
+  });
+
+  it('are stable for large logits', () => {
+    const x = tensor([[1000, 1000, 990], [-1000, -1010, -1000]]);
+    const p = F.softmax(x, 1).dataSync();
+    const expected = [...softmaxRow([1000, 1000, 990]), ...softmaxRow([-1000, -1010, -1000])];
+    expect(maxDifference(p, expected)).toBeLessThan(1e-6);
+    const logp = F.logSoftmax(x, 1).dataSync();
+    expect(Array.from(logp).every(Number.isFinite)).toBe(true);
+    expect(logp[2]).toBeCloseTo(-10 - Math.log(2 + Math.exp(-10)), 4);
+  });
+
+  it('handle -Infinity entries (masked positions) and give NaN for an all -Infinity row, as PyTorch', () => {
+    const x = tensor([[0, Number.NEGATIVE_INFINITY, 0], [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]]);
+    const p = Array.from(F.softmax(x).dataSync());
+    expect(p.slice(0, 3)).toEqual([0.5, 0, 0.5]);
+    expect(p.slice(3).every(Number.isNaN)).toBe(true);
+    expect(F.logSoftmax(x).dataSync()[1]).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it('accept integers (as float32) and scalars', () => {
+    const p = F.softmax(tensor([1, 1]));
+    expect(p.dtype).toBe('float32');
+    expect(Array.from(p.dataSync())).toEqual([0.5, 0.5]);
+    expect(F.softmax(tensor(3)).item()).toBe(1);
+  });
+});

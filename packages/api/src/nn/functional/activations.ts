@@ -1,0 +1,227 @@
+import { ValueError } from '../../core/errors.js';
+import type { TensorLike } from '../../ops/convert.js';
+import {
+  abs,
+  add,
+  div,
+  equal,
+  erf,
+  exp,
+  expm1,
+  greater,
+  lessEqual,
+  log,
+  log1p,
+  minimum,
+  mul,
+  neg,
+  sigmoid as logistic,
+  sub,
+  tanh as hyperbolicTangent,
+  where,
+} from '../../ops/elementwise.js';
+import { reshape } from '../../ops/movement.js';
+import { max, sum } from '../../ops/reduce.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
+
+// Activation functions as composites of elementwise ops. Branches that could overflow on the
+// side `where` discards (exp of a large input) are fed a clamped input, so that the discarded
+// branch's infinite derivative cannot turn a zero cotangent into NaN.
+
+/**
+ * `max(x, 0)`, with derivative 0 at 0 (as PyTorch); NaN stays NaN.
+ *
+ * @example
+ * nn.functional.relu(tensor([-1, 0, 2])); // [0, 0, 2]
+ */
+export function relu(x: TensorLike): Tensor {
+  const t = numericTensor('relu', x);
+  return where(lessEqual(t, 0), 0, t);
+}
+
+/**
+ * `min(max(x, 0), 6)` (torch.nn.functional.relu6).
+ *
+ * @example
+ * nn.functional.relu6(tensor([-1, 3, 9])); // [0, 3, 6]
+ */
+export function relu6(x: TensorLike): Tensor {
+  return hardtanh(x, 0, 6);
+}
+
+/**
+ * Clamps to [minValue, maxValue] (default [-1, 1]) with derivative 1 strictly inside, 0 outside.
+ *
+ * @example
+ * nn.functional.hardtanh(tensor([-2, 0.5, 2])); // [-1, 0.5, 1]
+ */
+export function hardtanh(x: TensorLike, minValue = -1, maxValue = 1): Tensor {
+  const op = 'hardtanh';
+  checkNumber(op, 'minValue', minValue);
+  checkNumber(op, 'maxValue', maxValue);
+  if (minValue > maxValue) throw new ValueError(`${op}: minValue (${minValue}) must not exceed maxValue (${maxValue})`);
+  const t = floatTensor(op, x);
+  return where(lessEqual(t, minValue), minValue, where(greater(t, maxValue), maxValue, t));
+}
+
+/**
+ * `x` where positive, `negativeSlope * x` elsewhere (default slope 0.01).
+ *
+ * @example
+ * nn.functional.leakyRelu(tensor([-10, 5]), 0.1); // [-1, 5]
+ */
+export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
+  checkNumber('leakyRelu', 'negativeSlope', negativeSlope);
+  const t = floatTensor('leakyRelu', x);
+  return where(greater(t, 0), t, mul(t, negativeSlope));
+}
+
+/** How GELU is computed: exactly with erf, or with PyTorch's tanh approximation. */
+export type GeluApproximation = 'none' | 'tanh';
+
+/**
+ * Gaussian error linear unit: `x * Φ(x)` exactly (`approximate: 'none'`, the default), or
+ * `0.5 x (1 + tanh(sqrt(2/π) (x + 0.044715 x³)))` with `'tanh'`.
+ *
+ * @example
+ * nn.functional.gelu(tensor([1]));          // [0.8413]
+ * nn.functional.gelu(tensor([1]), 'tanh');  // [0.8412]
+ */
+export function gelu(x: TensorLike, approximate: GeluApproximation = 'none'): Tensor {
+  const op = 'gelu';
+  if (approximate !== 'none' && approximate !== 'tanh') {
+    throw new ValueError(`${op}: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+  }
+  const t = floatTensor(op, x);
+  if (approximate === 'none') return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
+  const cube = mul(mul(t, t), t);
+  const inner = mul(add(t, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
+  return mul(mul(t, 0.5), add(hyperbolicTangent(inner), 1));
+}
+
+/**
+ * Sigmoid linear unit (swish): `x * sigmoid(x)`.
+ *
+ * @example
+ * nn.functional.silu(tensor([0, 1])); // [0, 0.7311]
+ */
+export function silu(x: TensorLike): Tensor {
+  const t = floatTensor('silu', x);
+  return mul(t, logistic(t));
+}
+
+/**
+ * Exponential linear unit: `x` where positive, `alpha * (exp(x) - 1)` elsewhere.
+ *
+ * @example
+ * nn.functional.elu(tensor([-1, 2])); // [-0.6321, 2]
+ */
+export function elu(x: TensorLike, alpha = 1): Tensor {
+  checkNumber('elu', 'alpha', alpha);
+  const t = floatTensor('elu', x);
+  return where(greater(t, 0), t, mul(expm1(minimum(t, 0)), alpha));
+}
+
+/**
+ * `log(1 + exp(beta x)) / beta`, reverting to `x` where `beta x > threshold` (defaults 1 and 20,
+ * as PyTorch) for numerical stability.
+ *
+ * @example
+ * nn.functional.softplus(tensor([0])); // [0.6931]
+ */
+export function softplus(x: TensorLike, beta = 1, threshold = 20): Tensor {
+  const op = 'softplus';
+  checkNumber(op, 'beta', beta);
+  if (beta === 0) throw new ValueError(`${op}: beta must be non-zero`);
+  checkNumber(op, 'threshold', threshold);
+  const t = floatTensor(op, x);
+  const scaled = beta === 1 ? t : mul(t, beta);
+  const smooth = log1p(exp(minimum(scaled, threshold)));
+  return where(greater(scaled, threshold), t, beta === 1 ? smooth : mul(smooth, 1 / beta));
+}
+
+/**
+ * `log(sigmoid(x))`, computed as `-softplus(-x)` without overflow for large |x|.
+ *
+ * @example
+ * nn.functional.logSigmoid(tensor([0])); // [-0.6931]
+ */
+export function logSigmoid(x: TensorLike): Tensor {
+  const t = floatTensor('logSigmoid', x);
+  // -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): exact everywhere, and exp never overflows.
+  return sub(minimum(t, 0), log1p(exp(neg(abs(t)))));
+}
+
+/**
+ * Hyperbolic tangent.
+ *
+ * @example
+ * nn.functional.tanh(tensor([0])); // [0]
+ */
+export function tanh(x: TensorLike): Tensor {
+  return hyperbolicTangent(floatTensor('tanh', x));
+}
+
+/**
+ * The logistic function `1 / (1 + exp(-x))`.
+ *
+ * @example
+ * nn.functional.sigmoid(tensor([0])); // [0.5]
+ */
+export function sigmoid(x: TensorLike): Tensor {
+  return logistic(floatTensor('sigmoid', x));
+}
+
+/**
+ * Self-regularized activation `x * tanh(softplus(x))`.
+ *
+ * @example
+ * nn.functional.mish(tensor([1])); // [0.8651]
+ */
+export function mish(x: TensorLike): Tensor {
+  const t = floatTensor('mish', x);
+  return mul(t, hyperbolicTangent(softplus(t)));
+}
+
+/**
+ * The maximum along `axis`, as a constant for shifting: infinite maxima become 0 (so that
+ * `x - shift` is never `inf - inf`), and no gradient flows through it (the softmax family is
+ * invariant to the shift, so its derivative through the shift is exactly zero anyway).
+ */
+function stableShift(t: Tensor, axis: number): Tensor {
+  const peak = stopGradient(max(t, axis, true));
+  return where(equal(abs(peak), Number.POSITIVE_INFINITY), 0, peak);
+}
+
+/**
+ * `exp(x) / sum(exp(x))` along `axis` (default the last), computed stably by subtracting the
+ * maximum first. A slice that is all -Infinity gives NaN, as in PyTorch.
+ *
+ * @example
+ * nn.functional.softmax(tensor([1, 2, 3])); // [0.0900, 0.2447, 0.6652]
+ */
+export function softmax(x: TensorLike, axis = -1): Tensor {
+  const op = 'softmax';
+  const t = floatTensor(op, x);
+  if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
+  const a = axisOf(op, axis, t.ndim);
+  const e = exp(sub(t, stableShift(t, a)));
+  return div(e, sum(e, a, true));
+}
+
+/**
+ * `log(softmax(x))` along `axis` (default the last), as `x - logSumExp(x)` computed stably:
+ * exact for inputs whose softmax underflows to 0.
+ *
+ * @example
+ * nn.functional.logSoftmax(tensor([0, 0])); // [-0.6931, -0.6931]
+ */
+export function logSoftmax(x: TensorLike, axis = -1): Tensor {
+  const op = 'logSoftmax';
+  const t = floatTensor(op, x);
+  if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
+  const a = axisOf(op, axis, t.ndim);
+  const shifted = sub(t, stableShift(t, a));
+  return sub(shifted, log(sum(exp(shifted), a, true)));
+}

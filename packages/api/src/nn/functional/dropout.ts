@@ -1,0 +1,48 @@
+import { isFloating } from '../../core/dtype.js';
+import type { TensorLike } from '../../ops/convert.js';
+import { mul, where } from '../../ops/elementwise.js';
+import { bernoulli } from '../../random/distributions.js';
+import { rand } from '../../random/generator.js';
+import { backendOf } from '../../transforms/core.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { less } from '../../ops/elementwise.js';
+import { checkNumber, floatTensor } from './common.js';
+
+/** Options of dropout. */
+export interface DropoutOptions {
+  /** Drop only while training (default true); otherwise the input passes unchanged. */
+  readonly training?: boolean;
+  /**
+   * A random key (from `random.key` / `random.split`) for the mask. Without one, the global
+   * generator (`manualSeed`) draws it, as in PyTorch; pass keys for masks that differ per call
+   * under `jit`.
+   */
+  readonly key?: Tensor;
+}
+
+/** A boolean mask of `shape` that is true with probability `keep`. */
+export function keepMask(like: Tensor, shape: readonly number[], keep: number, key: Tensor | undefined): Tensor {
+  if (key !== undefined) return bernoulli(key, keep, shape);
+  const backend = backendOf(like)?.name;
+  const dtype = isFloating(like.dtype) ? like.dtype : 'float32';
+  return less(rand(shape, { dtype, ...(backend === undefined ? {} : { backend }) }), keep);
+}
+
+/**
+ * Zeroes each element with probability `p` (default 0.5) and scales the rest by `1 / (1 - p)`, so
+ * the expected value is unchanged (inverted dropout, torch.nn.functional.dropout).
+ *
+ * @example
+ * nn.functional.dropout(x, 0.1);                               // global generator
+ * nn.functional.dropout(x, 0.1, { key: random.foldIn(k, step) });
+ * nn.functional.dropout(x, 0.1, { training: false });          // x itself
+ */
+export function dropout(input: TensorLike, p = 0.5, options: DropoutOptions = {}): Tensor {
+  const op = 'dropout';
+  checkNumber(op, 'p', p, { min: 0, max: 1 });
+  const x = floatTensor(op, input);
+  if (options.training === false || p === 0) return x;
+  if (p === 1) return where(false, x, 0);
+  const mask = keepMask(x, x.shape, 1 - p, options.key);
+  return where(mask, mul(x, 1 / (1 - p)), 0);
+}

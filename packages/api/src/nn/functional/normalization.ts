@@ -1,0 +1,247 @@
+import { ShapeError, ValueError } from '../../core/errors.js';
+import { formatShape } from '../../core/shape.js';
+import { cast } from '../../ops/broadcast.js';
+import type { TensorLike } from '../../ops/convert.js';
+import { abs, add, div, maximum, mul, pow, rsqrt, sqrt, sub } from '../../ops/elementwise.js';
+import { reshape } from '../../ops/movement.js';
+import { mean, sum } from '../../ops/reduce.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { checkNumber, floatTensor } from './common.js';
+
+// Normalization layers as functions. Statistics use the biased variance (divide by n), as the
+// layers of PyTorch do when normalizing; BatchNorm's running variance uses the unbiased one.
+
+/** Machine epsilon of a float dtype: RMSNorm's default epsilon, as torch.finfo(dtype).eps. */
+export function machineEpsilon(dtype: Tensor['dtype']): number {
+  return dtype === 'float64' ? Number.EPSILON : 2 ** -23;
+}
+
+/** Mean and biased variance over `axes`, kept as size-1 axes. */
+function moments(x: Tensor, axes: readonly number[]): [Tensor, Tensor] {
+  const m = mean(x, axes, true);
+  const centered = sub(x, m);
+  return [m, mean(mul(centered, centered), axes, true)];
+}
+
+/** Reshapes a per-channel vector [C] to broadcast along axis 1 of a rank-`rank` tensor. */
+function alongChannels(v: Tensor, rank: number): Tensor {
+  return reshape(v, [1, v.shape[0] as number, ...new Array<number>(Math.max(0, rank - 2)).fill(1)]);
+}
+
+function checkVector(op: string, what: string, v: Tensor | null | undefined, size: number): Tensor | null {
+  if (v === undefined || v === null) return null;
+  if (v.ndim !== 1 || v.shape[0] !== size) throw new ShapeError(`${op}: ${what} must have shape [${size}], got ${formatShape(v.shape)}`);
+  return v;
+}
+
+function affine(op: string, y: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, shape: readonly number[], reshapeTo: (v: Tensor) => Tensor): Tensor {
+  let out = y;
+  for (const [what, v] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (v === undefined || v === null) continue;
+    if (v.ndim !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`${op}: ${what} must have shape ${formatShape(shape)}, got ${formatShape(v.shape)}`);
+    }
+    const broadcastable = reshapeTo(cast(v, y.dtype));
+    out = what === 'weight' ? mul(out, broadcastable) : add(out, broadcastable);
+  }
+  return out;
+}
+
+/** Options of batchNorm. */
+export interface BatchNormOptions {
+  /** Scale per channel, shape [C]. */
+  readonly weight?: Tensor | null;
+  /** Shift per channel, shape [C]. */
+  readonly bias?: Tensor | null;
+  /** Normalize with the batch's statistics (true) or with the running ones (false, the default). */
+  readonly training?: boolean;
+  /** Added to the variance (default 1e-5). */
+  readonly eps?: number;
+}
+
+/** The statistics one training step of batch normalization computed. */
+export interface BatchStatistics {
+  readonly output: Tensor;
+  /** Per channel, shape [C]. */
+  readonly mean: Tensor;
+  /** Unbiased (n - 1) variance per channel, shape [C]: what the running variance averages. */
+  readonly unbiasedVariance: Tensor;
+}
+
+function checkBatchInput(op: string, x: Tensor): void {
+  if (x.ndim < 2) throw new ShapeError(`${op}: input must be [N, C] or [N, C, ...], got ${formatShape(x.shape)}`);
+}
+
+/**
+ * Batch normalization with the batch's own statistics; also returns them (per channel), so that
+ * a layer can update its running averages.
+ */
+export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOptions, 'training'> = {}): BatchStatistics {
+  const op = 'batchNorm';
+  const x = floatTensor(op, input);
+  checkBatchInput(op, x);
+  const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+  const channels = x.shape[1] as number;
+  const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
+  const count = x.size / Math.max(channels, 1);
+  if (count <= 1) throw new ValueError(`${op}: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
+  const [m, v] = moments(x, axes);
+  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
+  const output = affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+  const flatMean = reshape(m, [channels]);
+  const unbiasedVariance = mul(reshape(v, [channels]), count / (count - 1));
+  return { output, mean: flatMean, unbiasedVariance };
+}
+
+/**
+ * Batch normalization over the channel axis 1 of [N, C, ...] (torch.nn.functional.batch_norm):
+ * with `training`, normalizes by the batch's mean and biased variance; otherwise by
+ * `runningMean` and `runningVar`. This function never changes the running statistics (tensors
+ * are immutable); `nn.BatchNorm1d/2d` updates its own.
+ *
+ * @example
+ * nn.functional.batchNorm(x, runningMean, runningVar, { weight, bias });           // inference
+ * nn.functional.batchNorm(x, null, null, { training: true });                        // batch statistics
+ */
+export function batchNorm(input: TensorLike, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  const op = 'batchNorm';
+  if (options.training === true) return batchNormTraining(input, options).output;
+  const x = floatTensor(op, input);
+  checkBatchInput(op, x);
+  const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+  const channels = x.shape[1] as number;
+  if (runningMean === null || runningVar === null) {
+    throw new ValueError(`${op}: runningMean and runningVar are needed when not training`);
+  }
+  const m = alongChannels(cast(checkVector(op, 'runningMean', runningMean, channels) as Tensor, x.dtype), x.ndim);
+  const v = alongChannels(cast(checkVector(op, 'runningVar', runningVar, channels) as Tensor, x.dtype), x.ndim);
+  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
+  return affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+}
+
+/** Options of layerNorm. */
+export interface LayerNormOptions {
+  /** Scale, shaped like `normalizedShape`. */
+  readonly weight?: Tensor | null;
+  /** Shift, shaped like `normalizedShape`. */
+  readonly bias?: Tensor | null;
+  /** Added to the variance (default 1e-5). */
+  readonly eps?: number;
+}
+
+function trailingAxes(op: string, x: Tensor, normalizedShape: readonly number[]): number[] {
+  const n = normalizedShape.length;
+  const tail = x.shape.slice(x.ndim - n);
+  if (n === 0 || n > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
+    throw new ShapeError(`${op}: normalizedShape ${formatShape(normalizedShape)} must match the last dimensions of the input ${formatShape(x.shape)}`);
+  }
+  return Array.from({ length: n }, (_, i) => x.ndim - n + i);
+}
+
+function shapeList(normalizedShape: number | readonly number[]): number[] {
+  return typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+}
+
+/**
+ * Layer normalization over the trailing `normalizedShape` dimensions (torch.nn.functional.layer_norm).
+ *
+ * @example
+ * nn.functional.layerNorm(x, [x.shape.at(-1)!], { weight, bias });
+ */
+export function layerNorm(input: TensorLike, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
+  const op = 'layerNorm';
+  const x = floatTensor(op, input);
+  const shape = shapeList(normalizedShape);
+  const axes = trailingAxes(op, x, shape);
+  const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+  const [m, v] = moments(x, axes);
+  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
+  return affine(op, normalized, options.weight, options.bias, shape, (w) => w);
+}
+
+/** Options of groupNorm. */
+export interface GroupNormOptions {
+  /** Scale per channel, shape [C]. */
+  readonly weight?: Tensor | null;
+  /** Shift per channel, shape [C]. */
+  readonly bias?: Tensor | null;
+  /** Added to the variance (default 1e-5). */
+  readonly eps?: number;
+}
+
+/**
+ * Group normalization (torch.nn.functional.group_norm): the C channels of [N, C, ...] split into
+ * `numGroups` groups, each normalized over its channels and all spatial positions.
+ *
+ * @example
+ * nn.functional.groupNorm(x, 4, { weight, bias });
+ */
+export function groupNorm(input: TensorLike, numGroups: number, options: GroupNormOptions = {}): Tensor {
+  const op = 'groupNorm';
+  const x = floatTensor(op, input);
+  if (x.ndim < 2) throw new ShapeError(`${op}: input must be [N, C, ...], got ${formatShape(x.shape)}`);
+  const channels = x.shape[1] as number;
+  if (!Number.isInteger(numGroups) || numGroups < 1 || channels % numGroups !== 0) {
+    throw new ValueError(`${op}: numGroups must be a positive integer dividing the ${channels} channels, got ${numGroups}`);
+  }
+  const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+  const batch = x.shape[0] as number;
+  const grouped = reshape(x, [batch, numGroups, -1]);
+  const [m, v] = moments(grouped, [2]);
+  const normalized = reshape(mul(sub(grouped, m), rsqrt(add(v, eps))), x.shape);
+  return affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+}
+
+/** Options of rmsNorm. */
+export interface RmsNormOptions {
+  /** Scale, shaped like `normalizedShape`. */
+  readonly weight?: Tensor | null;
+  /** Added to the mean square; default the machine epsilon of the input's dtype, as PyTorch. */
+  readonly eps?: number | null;
+}
+
+/**
+ * Root-mean-square normalization `x / sqrt(mean(x²) + eps) * weight` over the trailing
+ * `normalizedShape` dimensions (torch.nn.functional.rms_norm).
+ *
+ * @example
+ * nn.functional.rmsNorm(x, [512], { weight });
+ */
+export function rmsNorm(input: TensorLike, normalizedShape: number | readonly number[], options: RmsNormOptions = {}): Tensor {
+  const op = 'rmsNorm';
+  const x = floatTensor(op, input);
+  const shape = shapeList(normalizedShape);
+  const axes = trailingAxes(op, x, shape);
+  const eps = options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
+  const normalized = mul(x, rsqrt(add(mean(mul(x, x), axes, true), eps)));
+  return affine(op, normalized, options.weight, null, shape, (w) => w);
+}
+
+/** Options of normalize. */
+export interface NormalizeOptions {
+  /** The exponent of the norm (default 2). */
+  readonly p?: number;
+  /** The axis along which vectors are normalized (default 1). */
+  readonly axis?: number;
+  /** Lower bound of the divisor (default 1e-12). */
+  readonly eps?: number;
+}
+
+/**
+ * Divides vectors along `axis` by their p-norm, `x / max(||x||_p, eps)` (torch.nn.functional.normalize).
+ *
+ * @example
+ * nn.functional.normalize(embeddings, { axis: -1 });
+ */
+export function normalize(input: TensorLike, options: NormalizeOptions = {}): Tensor {
+  const op = 'normalize';
+  const x = floatTensor(op, input);
+  const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
+  const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
+  const axis = options.axis ?? 1;
+  const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
+  return div(x, maximum(norm, eps));
+}

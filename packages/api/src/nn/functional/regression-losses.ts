@@ -1,0 +1,98 @@
+import { ValueError } from '../../core/errors.js';
+import { broadcastShapes } from '../../core/shape.js';
+import type { TensorLike } from '../../ops/convert.js';
+import { abs, less, lessEqual, mul, square, sub, where } from '../../ops/elementwise.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
+
+// Pointwise regression losses. Input and target broadcast against each other (PyTorch warns
+// and broadcasts; Flint broadcasts), then the reduction applies.
+
+/** Options of the pointwise losses. */
+export interface LossOptions {
+  /** 'mean' (default), 'sum' or 'none'. */
+  readonly reduction?: Reduction;
+}
+
+function operands(op: string, input: TensorLike, target: TensorLike): [Tensor, Tensor] {
+  const x = floatTensor(op, input, 'input');
+  const y = floatTensor(op, target, 'target', x);
+  broadcastShapes(op, x.shape, y.shape);
+  return [x, y];
+}
+
+/**
+ * Mean squared error `(input - target)²`, reduced.
+ *
+ * @example
+ * nn.functional.mseLoss(tensor([1, 2]), tensor([1, 4])); // 2
+ */
+export function mseLoss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
+  const op = 'mseLoss';
+  const reduction = checkReduction(op, options.reduction);
+  const [x, y] = operands(op, input, target);
+  return reduceLoss(square(sub(x, y)), reduction);
+}
+
+/**
+ * Mean absolute error `|input - target|`, reduced.
+ *
+ * @example
+ * nn.functional.l1Loss(tensor([1, 2]), tensor([0, 4])); // 1.5
+ */
+export function l1Loss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
+  const op = 'l1Loss';
+  const reduction = checkReduction(op, options.reduction);
+  const [x, y] = operands(op, input, target);
+  return reduceLoss(abs(sub(x, y)), reduction);
+}
+
+/** Options of smoothL1Loss. */
+export interface SmoothL1Options extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1); 0 gives the L1 loss. */
+  readonly beta?: number;
+}
+
+/**
+ * `0.5 d² / beta` where `|d| < beta`, else `|d| - 0.5 beta`, with `d = input - target`
+ * (torch.nn.functional.smooth_l1_loss).
+ *
+ * @example
+ * nn.functional.smoothL1Loss(tensor([0, 3]), tensor([0.5, 0]), { reduction: 'none' }); // [0.125, 2.5]
+ */
+export function smoothL1Loss(input: TensorLike, target: TensorLike, options: SmoothL1Options = {}): Tensor {
+  const op = 'smoothL1Loss';
+  const reduction = checkReduction(op, options.reduction);
+  const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
+  const [x, y] = operands(op, input, target);
+  const distance = abs(sub(x, y));
+  if (beta === 0) return reduceLoss(distance, reduction);
+  const quadratic = mul(square(sub(x, y)), 0.5 / beta);
+  return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+}
+
+/** Options of huberLoss. */
+export interface HuberOptions extends LossOptions {
+  /** Where the loss turns from quadratic to linear (default 1); must be positive. */
+  readonly delta?: number;
+}
+
+/**
+ * `0.5 d²` where `|d| <= delta`, else `delta (|d| - 0.5 delta)` (torch.nn.functional.huber_loss);
+ * equal to `delta * smoothL1Loss` with `beta = delta`.
+ *
+ * @example
+ * nn.functional.huberLoss(tensor([0, 3]), tensor([0.5, 0]), { delta: 2, reduction: 'none' }); // [0.125, 4]
+ */
+export function huberLoss(input: TensorLike, target: TensorLike, options: HuberOptions = {}): Tensor {
+  const op = 'huberLoss';
+  const reduction = checkReduction(op, options.reduction);
+  const delta = checkNumber(op, 'delta', options.delta ?? 1);
+  if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
+  const [x, y] = operands(op, input, target);
+  const difference = sub(x, y);
+  const distance = abs(difference);
+  const quadratic = mul(square(difference), 0.5);
+  const linear = mul(sub(distance, 0.5 * delta), delta);
+  return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+}

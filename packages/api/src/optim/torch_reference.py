@@ -1,0 +1,108 @@
+"""Reference trajectories from PyTorch for optim's differential tests (torch-parity.test.ts).
+
+Reads a JSON request on stdin and writes JSON on stdout:
+  {"optimizers": [{"name", "options", "init", "steps"}], "schedulers": [{"spec", "epochs", "metrics"?}]}
+-> {"torch": version, "optimizers": [[params after each step] | {"unsupported": why}], "schedulers": [[lrs] | {...}]}
+The gradient at step t is the one the TypeScript test uses: 2 (p - target) + 0.05 (((7 t + 3 i) mod 11) - 5),
+with target_i = 0.1 i - 0.3, all in float64.
+"""
+import json
+import math
+import re
+import sys
+
+import torch
+
+SPECIAL = {"tMax": "T_max", "t0": "T_0", "tMult": "T_mult"}
+
+
+def snake(name):
+    return SPECIAL.get(name) or re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+
+
+def torch_options(options):
+    return {snake(k): (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
+
+
+def gradient(p, t):
+    n = p.numel()
+    i = torch.arange(n, dtype=torch.float64)
+    target = 0.1 * i - 0.3
+    noise = torch.tensor([((7 * t + 3 * k) % 11) - 5 for k in range(n)], dtype=torch.float64)
+    return 2 * (p.detach().reshape(-1) - target) + 0.05 * noise
+
+
+def run_optimizer(request):
+    cls = getattr(torch.optim, request["name"])
+    p = torch.tensor(request["init"], dtype=torch.float64, requires_grad=True)
+    options = torch_options(request["options"])
+    if request["name"] == "NAdam":
+        # torch 1.13's single-tensor NAdam counts mu twice in mu_product_next (fixed in 2.0);
+        # its foreach path has the documented formula.
+        options["foreach"] = True
+    try:
+        opt = cls([p], **options)
+    except TypeError as error:
+        return {"unsupported": str(error)}
+    out = []
+    for t in range(1, request["steps"] + 1):
+        p.grad = gradient(p, t).reshape(p.shape)
+        opt.step()
+        out.append(p.detach().reshape(-1).tolist())
+    return out
+
+
+LAMBDAS = {"pow95": lambda e: 0.95 ** e, "warmup10": lambda e: min(1.0, (e + 1) / 10)}
+
+
+def build_scheduler(spec, opt):
+    name = spec["name"]
+    options = dict(spec.get("options", {}))
+    cls = getattr(torch.optim.lr_scheduler, name)
+    if name == "LambdaLR":
+        return cls(opt, lr_lambda=LAMBDAS[options["lrLambda"]])
+    if name == "SequentialLR":
+        inner = [build_scheduler(s, opt) for s in options["schedulers"]]
+        return cls(opt, schedulers=inner, milestones=options["milestones"])
+    return cls(opt, **torch_options(options))
+
+
+def run_scheduler(request):
+    spec = request["spec"]
+    p = torch.zeros(1, requires_grad=True)
+    optimizer_spec = spec.get("optimizer", {"name": "SGD", "options": {"lr": 0.1}})
+    opt = getattr(torch.optim, optimizer_spec["name"])([p], **torch_options(optimizer_spec["options"]))
+    try:
+        scheduler = build_scheduler(spec, opt)
+    except TypeError as error:
+        return {"unsupported": str(error)}
+    lrs = [opt.param_groups[0]["lr"]]
+    momenta = []
+    metrics = request.get("metrics")
+    for epoch in range(request["epochs"]):
+        opt.step()
+        if metrics is not None:
+            scheduler.step(metrics[epoch])
+        else:
+            scheduler.step()
+        group = opt.param_groups[0]
+        lrs.append(group["lr"])
+        if "betas" in group:
+            momenta.append(group["betas"][0])
+        elif "momentum" in group:
+            momenta.append(group["momentum"])
+    return {"lrs": lrs, "momenta": momenta}
+
+
+def main():
+    request = json.load(sys.stdin)
+    result = {
+        "torch": torch.__version__,
+        "optimizers": [run_optimizer(r) for r in request.get("optimizers", [])],
+        "schedulers": [run_scheduler(r) for r in request.get("schedulers", [])],
+    }
+    json.dump(result, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

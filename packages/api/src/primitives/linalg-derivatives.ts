@@ -1,0 +1,333 @@
+import { sizeOf } from '../core/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import {
+  add,
+  argmax,
+  broadcast,
+  cast,
+  concat,
+  conv,
+  cumulative,
+  dilate,
+  div,
+  dotGeneral,
+  equal,
+  flip,
+  full,
+  gather,
+  iota,
+  moveAxis,
+  mul,
+  pad,
+  padOrSlice,
+  reduceSum,
+  reduceWindow,
+  reshape,
+  scalarLike,
+  scatterAdd,
+  select,
+  slice,
+  sliceTranspose,
+  transpose,
+  zerosLike,
+} from './lax.js';
+import { bind } from '../tensor/dispatch.js';
+import { type PadPair, type ParamsOf, Primitive } from './primitive.js';
+
+// The derivative rules of linear algebra, convolution, windows and scans: each transpose is
+// again a primitive (a dotGeneral, a conv, a reduceWindow, a scan) or a short composite of them,
+// so gradients of gradients work.
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+const ascending = (axes: readonly number[]): number[] => [...axes].sort((a, b) => a - b);
+
+type DotParams = ParamsOf<Primitive.DotGeneral>;
+
+function freeAxes(rank: number, contracting: readonly number[], batch: readonly number[]): number[] {
+  return range(rank).filter((a) => !contracting.includes(a) && !batch.includes(a));
+}
+
+/**
+ * Cotangent of dotGeneral's lhs: contract g's rhs-free dims with rhs's free dims (batching the
+ * batch dims), giving [batch, lhs free, rhs contracting (ascending)], then permute to lhs's layout.
+ */
+export function dotTransposeLhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: DotParams): Tensor {
+  const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
+  const nb = lhsBatch.length;
+  const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
+  const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
+  const y = dotGeneral(g, rhs, {
+    lhsContracting: rhsFree.map((_, k) => nb + lhsFree.length + k),
+    rhsContracting: rhsFree,
+    lhsBatch: range(nb),
+    rhsBatch: [...rhsBatch],
+  });
+  const sortedContracting = ascending(rhsContracting);
+  const perm = new Array<number>(lhs.shape.length);
+  lhsBatch.forEach((a, i) => {
+    perm[a] = i;
+  });
+  lhsFree.forEach((a, k) => {
+    perm[a] = nb + k;
+  });
+  lhsContracting.forEach((a, i) => {
+    perm[a] = nb + lhsFree.length + sortedContracting.indexOf(rhsContracting[i] as number);
+  });
+  return transpose(y, perm);
+}
+
+/** Cotangent of dotGeneral's rhs, symmetrically: [batch, rhs free, lhs contracting (ascending)]. */
+export function dotTransposeRhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: DotParams): Tensor {
+  const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
+  const nb = lhsBatch.length;
+  const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
+  const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
+  const y = dotGeneral(g, lhs, {
+    lhsContracting: lhsFree.map((_, k) => nb + k),
+    rhsContracting: lhsFree,
+    lhsBatch: range(nb),
+    rhsBatch: [...lhsBatch],
+  });
+  const sortedContracting = ascending(lhsContracting);
+  const perm = new Array<number>(rhs.shape.length);
+  rhsBatch.forEach((a, i) => {
+    perm[a] = i;
+  });
+  rhsFree.forEach((a, k) => {
+    perm[a] = nb + k;
+  });
+  rhsContracting.forEach((a, i) => {
+    perm[a] = nb + rhsFree.length + sortedContracting.indexOf(lhsContracting[i] as number);
+  });
+  return transpose(y, perm);
+}
+
+type ConvParams = ParamsOf<Primitive.Conv>;
+
+const dilatedSize = (size: number, dilation: number): number => (size === 0 ? 0 : (size - 1) * dilation + 1);
+
+/**
+ * Cotangent of conv's input: a conv of g (dilated by the strides) with the spatially flipped
+ * kernel, its in/out channels swapped within each group, strided by the input dilation.
+ */
+export function convTransposeLhs(g: Tensor, x: Tensor, w: Tensor, params: ConvParams): Tensor {
+  const { strides, padding, lhsDilation, rhsDilation, groups } = params;
+  const spatial = x.shape.length - 2;
+  const [outChannels, inPerGroup, ...kernel] = w.shape as [number, number, ...number[]];
+  const spatialAxes = range(spatial).map((i) => i + 2);
+  const grouped = reshape(flip(w, spatialAxes), [groups, outChannels / groups, inPerGroup, ...kernel]);
+  const swapped = transpose(grouped, [0, 2, 1, ...range(spatial).map((i) => i + 3)]);
+  const kernelT = reshape(swapped, [groups * inPerGroup, outChannels / groups, ...kernel]);
+  const widths: PadPair[] = range(spatial).map((i) => {
+    const inDilated = dilatedSize(x.shape[i + 2] as number, lhsDilation[i] as number);
+    const kernelDilated = dilatedSize(kernel[i] as number, rhsDilation[i] as number);
+    const outDilated = dilatedSize(g.shape[i + 2] as number, strides[i] as number);
+    const before = kernelDilated - (padding[i] as PadPair)[0] - 1;
+    return [before, inDilated + kernelDilated - 1 - outDilated - before];
+  });
+  return conv(g, kernelT, { strides: [...lhsDilation], padding: widths, lhsDilation: [...strides], rhsDilation: [...rhsDilation], groups });
+}
+
+/**
+ * Cotangent of conv's kernel: a conv whose "batch" is the input channels within a group and whose
+ * "kernel" is g (dilated by the strides), the groups kept apart by a grouped conv.
+ */
+export function convTransposeRhs(g: Tensor, x: Tensor, w: Tensor, params: ConvParams): Tensor {
+  const { strides, padding, lhsDilation, rhsDilation, groups } = params;
+  const spatial = x.shape.length - 2;
+  const [n, channels, ...inSpatial] = x.shape as [number, number, ...number[]];
+  const inPerGroup = channels / groups;
+  const spatialAxes = range(spatial).map((i) => i + 3);
+  const lhs = reshape(
+    transpose(reshape(x, [n, groups, inPerGroup, ...inSpatial]), [2, 1, 0, ...spatialAxes]),
+    [inPerGroup, groups * n, ...inSpatial],
+  );
+  const kernel = transpose(g, [1, 0, ...range(spatial).map((i) => i + 2)]);
+  const widths: PadPair[] = range(spatial).map((i) => {
+    const inDilated = dilatedSize(inSpatial[i] as number, lhsDilation[i] as number);
+    const kernelDilated = dilatedSize(w.shape[i + 2] as number, rhsDilation[i] as number);
+    const outDilated = dilatedSize(g.shape[i + 2] as number, strides[i] as number);
+    const lo = (padding[i] as PadPair)[0];
+    return [lo, outDilated - inDilated + kernelDilated - lo - 1];
+  });
+  const y = conv(lhs, kernel, { strides: [...rhsDilation], padding: widths, lhsDilation: [...lhsDilation], rhsDilation: [...strides], groups });
+  return transpose(y, [1, 0, ...range(spatial).map((i) => i + 2)]);
+}
+
+type WindowParams = ParamsOf<Primitive.ReduceWindow>;
+
+/** Transpose of a window sum: a window sum over g dilated by the strides and re-padded. */
+export function windowSumTranspose(g: Tensor, x: Tensor, params: WindowParams): Tensor {
+  if (sizeOf(g.shape) === 0) return zerosLike(x);
+  const { window, strides, padding, dilation } = params;
+  const dilated = dilate(g, strides);
+  const widths: PadPair[] = x.shape.map((size, i) => {
+    const windowDilated = dilatedSize(window[i] as number, dilation[i] as number);
+    const before = windowDilated - 1 - (padding[i] as PadPair)[0];
+    return [before, size + windowDilated - 1 - (dilated.shape[i] as number) - before];
+  });
+  return reduceWindow(padOrSlice(dilated, widths), {
+    op: 'sum',
+    window: [...window],
+    strides: window.map(() => 1),
+    padding: window.map(() => [0, 0] as const),
+    dilation: [...dilation],
+  });
+}
+
+/** Every offset inside a window, as multi-indices. */
+function windowOffsets(window: readonly number[]): number[][] {
+  let offsets: number[][] = [[]];
+  for (const w of window) offsets = offsets.flatMap((o) => range(w).map((i) => [...o, i]));
+  return offsets;
+}
+
+interface WindowPatchSpec {
+  readonly starts: number[];
+  readonly stops: number[];
+}
+
+function patchSpecs(params: WindowParams, out: readonly number[]): WindowPatchSpec[] {
+  return windowOffsets(params.window).map((offset) => {
+    const starts = offset.map((o, i) => o * (params.dilation[i] as number));
+    const stops = starts.map((s, i) => ((out[i] as number) === 0 ? s : s + ((out[i] as number) - 1) * (params.strides[i] as number) + 1));
+    return { starts, stops };
+  });
+}
+
+/** [K, ...out]: the K = prod(window) strided views of the padded input, one per window offset. */
+function stackPatches(padded: Tensor, params: WindowParams, out: readonly number[]): Tensor {
+  const patches = patchSpecs(params, out).map(({ starts, stops }) => reshape(slice(padded, starts, stops, params.strides), [1, ...out]));
+  return concat(patches, 0);
+}
+
+/** One-hot [K, ...out] of the first maximum within each window (the position max pooling picks). */
+function windowArgmaxOneHot(x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  const padded = pad(x, params.padding, -Infinity);
+  const patches = stackPatches(padded, params, out.shape);
+  const chosen = reshape(argmax(patches, 0), [1, ...out.shape]);
+  const k = patches.shape[0] as number;
+  const positions = iota([k, ...out.shape], 'int32', 0, x);
+  return cast(equal(broadcast(chosen, [k, ...out.shape]), positions), x.dtype);
+}
+
+/** Tangent of a window max: each output takes the tangent at its window's maximum. */
+export function windowMaxJvp(t: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  const oneHot = windowArgmaxOneHot(x, out, params);
+  const patches = stackPatches(pad(t, params.padding, 0), params, out.shape);
+  return reduceSum(mul(patches, oneHot), [0]);
+}
+
+/** Cotangent of a window max: each output's cotangent goes to its window's maximum. */
+export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  if (sizeOf(g.shape) === 0) return zerosLike(x);
+  const oneHot = windowArgmaxOneHot(x, out, params);
+  const routed = mul(oneHot, broadcast(reshape(g, [1, ...g.shape]), oneHot.shape));
+  const paddedShape = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);
+  let total: Tensor | null = null;
+  patchSpecs(params, out.shape).forEach(({ starts }, index) => {
+    const piece = reshape(
+      slice(
+        routed,
+        [index, ...g.shape.map(() => 0)],
+        [index + 1, ...g.shape],
+      ),
+      g.shape,
+    );
+    const placed = sliceTranspose(piece, paddedShape, starts, params.strides);
+    total = total === null ? placed : add(total, placed);
+  });
+  const summed = total ?? full(paddedShape, g.dtype, 0, g);
+  return slice(
+    summed,
+    params.padding.map(([lo]) => lo),
+    x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0]),
+  );
+}
+
+type ScanParams = ParamsOf<Primitive.Cumulative>;
+
+/**
+ * For a running max/min, the index along the axis of the element each output copies: the last
+ * (first, for reverse scans) position up to it whose value equals its own running extremum.
+ */
+function scanSourceIndex(x: Tensor, out: Tensor, { axis, reverse }: ScanParams): Tensor {
+  const n = x.shape[axis] as number;
+  const positions = iota(x.shape, 'int32', axis, x);
+  const attains = equal(x, out);
+  const sentinel = scalarLike(positions, reverse ? n : -1);
+  const candidates = select(attains, positions, sentinel);
+  const source = cumulative(candidates, { op: reverse ? 'min' : 'max', axis, reverse });
+  // NaN never equals itself; such positions keep their own index.
+  return select(equal(source, sentinel), positions, source);
+}
+
+/** take_along_axis as a flat gather: row offsets plus the per-element index. */
+function flatAlongAxis(shape: readonly number[], index: Tensor, axis: number): { flat: Tensor; size: number } {
+  const n = shape[axis] as number;
+  const size = sizeOf(shape);
+  const moved = moveAxis(index, axis, shape.length - 1);
+  const rows = size / n;
+  const rowIndex = iota([rows, n], 'int32', 0, index);
+  const rowOffsets = mul(rowIndex, scalarLike(rowIndex, n));
+  return { flat: reshape(add(reshape(moved, [rows, n]), rowOffsets), [size]), size };
+}
+
+function takeAlongAxis(t: Tensor, index: Tensor, axis: number): Tensor {
+  if (sizeOf(t.shape) === 0) return t;
+  const { flat, size } = flatAlongAxis(t.shape, index, axis);
+  const moved = moveAxis(t, axis, t.shape.length - 1);
+  const picked = gather(reshape(moved, [size]), flat, 0);
+  return moveAxis(reshape(picked, moved.shape), t.shape.length - 1, axis);
+}
+
+function takeAlongAxisTranspose(g: Tensor, index: Tensor, axis: number): Tensor {
+  if (sizeOf(g.shape) === 0) return g;
+  const { flat, size } = flatAlongAxis(g.shape, index, axis);
+  const moved = moveAxis(g, axis, g.shape.length - 1);
+  const scattered = scatterAdd(full([size], g.dtype, 0, g), flat, reshape(moved, [size]), 0);
+  return moveAxis(reshape(scattered, moved.shape), g.shape.length - 1, axis);
+}
+
+export function scanJvp(t: Tensor, x: Tensor, out: Tensor, params: ScanParams): Tensor {
+  switch (params.op) {
+    case 'sum':
+      return cumulative(t, params);
+    case 'prod':
+      // d(prod_{j<=i} x_j) = out_i * sum_{j<=i} t_j / x_j (inputs away from zero; see docs/autodiff.md).
+      return mul(out, cumulative(div(t, x), { ...params, op: 'sum' }));
+    default:
+      return takeAlongAxis(t, scanSourceIndex(x, out, params), params.axis);
+  }
+}
+
+export function scanVjp(g: Tensor, x: Tensor, out: Tensor, params: ScanParams): Tensor {
+  const transposed: ScanParams = { op: 'sum', axis: params.axis, reverse: !params.reverse };
+  switch (params.op) {
+    case 'sum':
+      return cumulative(g, transposed);
+    case 'prod':
+      return div(cumulative(mul(g, out), transposed), x);
+    default:
+      return takeAlongAxisTranspose(g, scanSourceIndex(x, out, params), params.axis);
+  }
+}
+
+/** Random primitives with a batch of keys: one draw per key, stacked (counter-based, so exact). */
+export function batchRandom<P extends Primitive.RandomBits | Primitive.RandomUniform>(
+  primitive: P,
+  keys: Tensor,
+  params: ParamsOf<P>,
+): Tensor {
+  const count = keys.shape[0] as number;
+  const draws = range(count).map((b) => {
+    const key = reshape(slice(keys, [b, 0], [b + 1, 2]), [2]);
+    const drawn = bind(primitive, [key], params);
+    return reshape(drawn, [1, ...drawn.shape]);
+  });
+  if (draws.length === 0) {
+    const dtype = primitive === Primitive.RandomBits ? 'int32' : (params as ParamsOf<Primitive.RandomUniform>).dtype;
+    return full([0, ...params.shape], dtype, 0, keys);
+  }
+  return concat(draws, 0);
+}

@@ -1,0 +1,219 @@
+// Memory management across the api and a real backend: tidy scopes keep long loops flat, dispose,
+// `using` and keep behave as documented, debug mode finds leaks, and the finalizer is a safety net.
+import '@flint/backend-cpu';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import {
+  add,
+  dispose,
+  keep,
+  liveTensors,
+  matmul,
+  memory,
+  reshape,
+  setDebug,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  transpose,
+  zeros,
+} from '@flint/api';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const live = () => {
+  const m = memory();
+  return { buffers: m.buffers, bytes: m.bytes };
+};
+
+afterEach(() => {
+  setDebug({ trackTensors: false });
+});
+
+describe('tidy keeps long loops flat', () => {
+  it('2000 iterations of ops under tidy leave buffers and bytes unchanged', () => {
+    const w = tensor(
+      Float32Array.from({ length: 64 }, (_, i) => Math.sin(i) / 8),
+      { shape: [8, 8] },
+    );
+    let state = zeros([8, 8]);
+    const samples: { buffers: number; bytes: number }[] = [];
+    for (let step = 0; step < 2000; step++) {
+      const next = tidy(() => {
+        const h = matmul(state, w).add(1).tanh();
+        const scale = sum(h.mul(h)).add(1).sqrt();
+        return h.div(scale).add(transpose(w).mul(0.01));
+      });
+      state.dispose();
+      state = next;
+      if (step === 99 || step === 999 || step === 1999) samples.push(live());
+    }
+    expect(samples[1]).toEqual(samples[0]);
+    expect(samples[2]).toEqual(samples[0]);
+    const total = sum(state);
+    expect(Number.isFinite(total.item() as number)).toBe(true);
+    total.dispose();
+    state.dispose();
+    w.dispose();
+  });
+
+  it('counts each new buffer and releases it on dispose', () => {
+    const before = live();
+    const tensors = Array.from({ length: 10 }, (_, i) => tensor(new Float64Array(100).fill(i), { shape: [10, 10] }));
+    const during = live();
+    expect(during.buffers - before.buffers).toBe(10);
+    expect(during.bytes - before.bytes).toBe(10 * 100 * 8);
+    dispose(tensors);
+    expect(live()).toEqual(before);
+  });
+
+  it('memory() reports the backend that holds the buffers', () => {
+    const t = tensor([1, 2, 3]);
+    expect(memory().backends.map((b) => b.backend)).toContain('cpu');
+    t.dispose();
+  });
+});
+
+describe('dispose, using and keep', () => {
+  it('dispose releases once and is safe to repeat', () => {
+    const before = live();
+    const t = tensor([1, 2, 3, 4]);
+    expect(t.isDisposed).toBe(false);
+    t.dispose();
+    t.dispose();
+    expect(t.isDisposed).toBe(true);
+    expect(live()).toEqual(before);
+  });
+
+  it('dispose(pytree) reaches tensors in arrays, objects and maps', () => {
+    const before = live();
+    const tree = { a: tensor([1]), nested: [tensor([2]), { b: tensor([3]) }], map: new Map([['c', tensor([4])]]) };
+    expect(live().buffers - before.buffers).toBe(4);
+    dispose(tree);
+    expect(live()).toEqual(before);
+    expect(tree.a.isDisposed && (tree.nested[0] as Tensor).isDisposed).toBe(true);
+  });
+
+  it('a `using` declaration disposes at the end of its block', () => {
+    const before = live();
+    let escaped: Tensor;
+    {
+      using t = tensor([1, 2, 3]);
+      escaped = t;
+      expect(live().buffers - before.buffers).toBe(1);
+      expect(t.isDisposed).toBe(false);
+    }
+    expect(escaped.isDisposed).toBe(true);
+    expect(live()).toEqual(before);
+  });
+
+  it('tidy disposes what it created except what it returns and what was kept', () => {
+    const before = live();
+    let kept: Tensor | undefined;
+    let dropped: Tensor | undefined;
+    const result = tidy(() => {
+      kept = keep(tensor([1, 2]));
+      dropped = tensor([3, 4]);
+      return { value: add(kept, dropped) };
+    });
+    expect(dropped?.isDisposed).toBe(true);
+    expect(kept?.isDisposed).toBe(false);
+    expect(result.value.isDisposed).toBe(false);
+    expect(result.value.arraySync()).toEqual([4, 6]);
+    dispose([kept, result]);
+    expect(live()).toEqual(before);
+  });
+
+  it('nested scopes hand returned tensors to the outer scope', () => {
+    const before = live();
+    let inner: Tensor | undefined;
+    const outer = tidy(() => {
+      inner = tidy(() => tensor([1, 2]).mul(2));
+      expect(inner.isDisposed).toBe(false);
+      return inner.add(1);
+    });
+    expect(inner?.isDisposed).toBe(true);
+    expect(outer.arraySync()).toEqual([3, 5]);
+    outer.dispose();
+    expect(live()).toEqual(before);
+  });
+
+  it('tidy releases its tensors when the function throws', () => {
+    const before = live();
+    expect(() =>
+      tidy(() => {
+        tensor([1, 2, 3]).add(1);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(live()).toEqual(before);
+  });
+
+  it('a view keeps its storage alive after its base is disposed', () => {
+    const before = live();
+    const base = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const view = transpose(base);
+    const flat = reshape(view, [6]);
+    base.dispose();
+    expect(view.arraySync()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    expect(live().buffers).toBeGreaterThan(before.buffers);
+    view.dispose();
+    expect(flat.arraySync()).toEqual([1, 4, 2, 5, 3, 6]);
+    flat.dispose();
+    expect(live()).toEqual(before);
+  });
+});
+
+describe('debug mode', () => {
+  function makeForgottenTensor(): Tensor {
+    return tensor([7, 8, 9]);
+  }
+
+  it('liveTensors() lists an undisposed tensor with the stack where it was made', () => {
+    setDebug({ trackTensors: true });
+    const leaked = makeForgottenTensor();
+    const entry = liveTensors().find((e) => e.tensor === leaked);
+    expect(entry).toBeDefined();
+    expect(entry?.createdAt).toContain('makeForgottenTensor');
+    expect(entry?.createdAt).toContain('memory.test.ts');
+    leaked.dispose();
+    expect(liveTensors().some((e) => e.tensor === leaked)).toBe(false);
+  });
+
+  it('tensors made inside a tidy scope are gone from liveTensors() after it', () => {
+    setDebug({ trackTensors: true });
+    const before = liveTensors().length;
+    const kept = tidy(() => tensor([1, 2]).add(tensor([3, 4])));
+    expect(liveTensors().length).toBe(before + 1);
+    kept.dispose();
+    expect(liveTensors().length).toBe(before);
+  });
+
+  it('the finalizer releases a forgotten tensor and reports where it was made', async () => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const reports: string[] = [];
+    setDebug({ trackTensors: true, onLeak: (message) => reports.push(message) });
+    const before = live();
+    (() => {
+      makeForgottenTensor();
+    })();
+    // The tracked list holds the tensor strongly while debug mode is on; turn it off to let go.
+    setDebug({ trackTensors: false });
+    setDebug({ trackTensors: true, onLeak: (message) => reports.push(message) });
+    for (let attempt = 0; attempt < 100 && reports.length === 0; attempt++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(reports.length).toBeGreaterThan(0);
+    expect(live()).toEqual(before);
+    expect(reports.join('\n')).toContain('makeForgottenTensor');
+  });
+});
