@@ -16,8 +16,13 @@ try {
   if (options.help) {
     console.log(USAGE);
   } else {
-    const summary = await runBenchmarks(options, { benchDir, buildDir: path.join(benchDir, '.build') }, ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '));
-    if (!options.quick && options.outDir === undefined) updateReadme(path.join(benchDir, 'README.md'), summary.report, summary.markdownPath);
+    const summary = await runBenchmarks(
+      options,
+      { benchDir, buildDir: path.join(benchDir, '.build') },
+      ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+    );
+    if (!options.quick && options.outDir === undefined)
+      updateReadme(path.join(benchDir, 'README.md'), summary.report, summary.markdownPath);
     // A wrong Flint kernel fails the command, so that CI and scripts notice.
     process.exitCode = summary.wrongFlintFigures > 0 ? 1 : 0;
   }

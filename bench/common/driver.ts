@@ -23,7 +23,10 @@ export interface PreparedCase {
 /** Builds one case, or throws Absent (the system cannot run it) or any error (it failed). */
 export type Implement = (spec: CaseSpec) => Promise<PreparedCase> | PreparedCase;
 
-export async function runCases(job: Job, implement: Implement): Promise<void> {
+/** Turns a runner's error that means "this system lacks a capability" into an absence reason. */
+export type ClassifyError = (error: unknown) => string | undefined;
+
+export async function runCases(job: Job, implement: Implement, classify?: ClassifyError): Promise<void> {
   for (const spec of job.cases) {
     const caseStart = performance.now();
     let prepared: PreparedCase | undefined;
@@ -31,7 +34,9 @@ export async function runCases(job: Job, implement: Implement): Promise<void> {
       prepared = await implement(spec);
       const checkStart = performance.now();
       const preparedForCheck = prepared;
-      const { result: values, peakBytes } = spec.training ? await withPeakMemory(() => preparedForCheck.check()) : { result: await prepared.check(), peakBytes: undefined };
+      const { result: values, peakBytes } = spec.training
+        ? await withPeakMemory(() => preparedForCheck.check())
+        : { result: await prepared.check(), peakBytes: undefined };
       const firstRunMs = (performance.now() - checkStart) / (spec.checkSteps ?? 1);
       const output = writeOutput(job, spec, values);
       if (job.referenceOnly) {
@@ -50,7 +55,8 @@ export async function runCases(job: Job, implement: Implement): Promise<void> {
         ...(prepared.note === undefined ? {} : { note: prepared.note }),
       });
     } catch (error) {
-      if (error instanceof Absent) reportCase({ id: spec.id, status: 'absent', reason: error.message });
+      const absence = error instanceof Absent ? error.message : classify?.(error);
+      if (absence !== undefined) reportCase({ id: spec.id, status: 'absent', reason: absence });
       else reportCase({ id: spec.id, status: 'error', reason: errorMessage(error) });
     } finally {
       try {

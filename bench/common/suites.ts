@@ -180,7 +180,8 @@ function cnnCases(quick: boolean): CaseSpec[] {
   const s1 = p.image;
   const s2 = p.image / 2;
   const flat = p.channels2 * (p.image / 4) * (p.image / 4);
-  const forward = 2 * p.batch * (p.channels1 * 9 * s1 * s1 + p.channels2 * p.channels1 * 9 * s2 * s2 + flat * p.hidden + p.hidden * p.classes);
+  const forward =
+    2 * p.batch * (p.channels1 * 9 * s1 * s1 + p.channels2 * p.channels1 * 9 * s2 * s2 + flat * p.hidden + p.hidden * p.classes);
   return [
     {
       id: 'cnn-step',

@@ -16,7 +16,12 @@ export interface Measurement {
  * exist. `caseStart` is when the case began; its correctness run, which took `firstRunMs` per
  * iteration, counts against the budget and as the first warm-up.
  */
-export async function measure(batch: (count: number) => unknown, timing: TimingOptions, caseStart: number, firstRunMs: number): Promise<Measurement> {
+export async function measure(
+  batch: (count: number) => unknown,
+  timing: TimingOptions,
+  caseStart: number,
+  firstRunMs: number,
+): Promise<Measurement> {
   const elapsed = () => performance.now() - caseStart;
   let lastMs = firstRunMs;
   for (let w = 1; w < timing.warmup && elapsed() < timing.maxCaseMs / 3; w++) {

@@ -34,7 +34,8 @@ suites: ${SUITE_NAMES.join(' ')} (default: all)
 
 function positiveNumber(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n < 0) throw new Error(`bench: ${flag} needs a non-negative number, got ${value ?? 'nothing'}`);
+  if (value === undefined || !Number.isFinite(n) || n < 0)
+    throw new Error(`bench: ${flag} needs a non-negative number, got ${value ?? 'nothing'}`);
   return n;
 }
 
@@ -59,7 +60,8 @@ export function parseOptions(argv: readonly string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const next = () => inline ?? argv[++i];
     switch (flag) {
       case '--backend':

@@ -42,7 +42,8 @@ export function compareOutputs(values: Float64Array, reference: Float64Array, to
     const v = values[i] as number;
     const r = reference[i] as number;
     // NaN anywhere (in either) is a mismatch unless both are NaN.
-    const error = Number.isNaN(v) || Number.isNaN(r) ? (Number.isNaN(v) && Number.isNaN(r) ? 0 : Number.POSITIVE_INFINITY) : Math.abs(v - r) / scale;
+    const error =
+      Number.isNaN(v) || Number.isNaN(r) ? (Number.isNaN(v) && Number.isNaN(r) ? 0 : Number.POSITIVE_INFINITY) : Math.abs(v - r) / scale;
     if (error > tolerance) mismatches++;
     if (error > worst || (worstIndex < 0 && error === Number.POSITIVE_INFINITY)) {
       worst = error;

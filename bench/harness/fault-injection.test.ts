@@ -5,7 +5,7 @@
  * the fault the same run reports it correct.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,22 @@ function runQuickMatmul(fault: string | undefined): { status: number | null; rep
   if (fault) env.FLINT_BENCH_INJECT_FAULT = fault;
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', 'run.ts', 'matmul', '--quick', '--systems', 'flint', '--no-ceiling', '--quiet-wait', '0', '--repeats', '2', '--out', outDir],
+    [
+      '--import',
+      'tsx',
+      'run.ts',
+      'matmul',
+      '--quick',
+      '--systems',
+      'flint',
+      '--no-ceiling',
+      '--quiet-wait',
+      '0',
+      '--repeats',
+      '2',
+      '--out',
+      outDir,
+    ],
     { cwd: benchDir, env, encoding: 'utf8', timeout: 120_000 },
   );
   const json = readdirSync(outDir).find((f) => f.endsWith('.json'));

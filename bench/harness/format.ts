@@ -16,7 +16,9 @@ function formatRatio(value: number | undefined, against?: string): string {
 }
 
 function formatPercent(value: number | undefined): string {
-  return value === undefined ? '' : `${(value * 100).toPrecision(value >= 0.1 ? 3 : 2)}%`;
+  if (value === undefined) return '';
+  const p = value * 100;
+  return `${p >= 100 ? p.toFixed(0) : p.toPrecision(p >= 10 ? 3 : 2)}%`;
 }
 
 export function formatBytes(bytes: number | undefined): string {
@@ -25,7 +27,19 @@ export function formatBytes(bytes: number | undefined): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-const COLUMNS = ['system', 'median', 'min .. max', 'n', 'rate', 'cores', 'check', 'vs best peer', 'vs native', 'of ceiling', 'vs baseline'] as const;
+const COLUMNS = [
+  'system',
+  'median',
+  'min .. max',
+  'n',
+  'rate',
+  'cores',
+  'check',
+  'vs best peer',
+  'vs native',
+  'of ceiling',
+  'vs baseline',
+] as const;
 
 function statusText(f: Figure): string {
   switch (f.status) {
@@ -47,7 +61,9 @@ function order(f: Figure): number {
 }
 
 function sortedFigures(c: CaseReport): Figure[] {
-  return [...c.figures].sort((a, b) => order(a) - order(b) || (a.medianMs ?? Number.POSITIVE_INFINITY) - (b.medianMs ?? Number.POSITIVE_INFINITY));
+  return [...c.figures].sort(
+    (a, b) => order(a) - order(b) || (a.medianMs ?? Number.POSITIVE_INFINITY) - (b.medianMs ?? Number.POSITIVE_INFINITY),
+  );
 }
 
 function row(c: CaseReport, f: Figure): string[] {
@@ -55,7 +71,13 @@ function row(c: CaseReport, f: Figure): string[] {
   const unit = c.unit ? ` ${c.unit}` : '';
   return [
     f.system,
-    measured ? formatTime(f.medianMs) : f.status === 'absent' ? `absent: ${f.reason ?? ''}` : f.status === 'error' ? `ERROR: ${f.reason ?? ''}` : '',
+    measured
+      ? formatTime(f.medianMs)
+      : f.status === 'absent'
+        ? `absent: ${f.reason ?? ''}`
+        : f.status === 'error'
+          ? `ERROR: ${f.reason ?? ''}`
+          : '',
     measured ? `${formatTime(f.minMs)} .. ${formatTime(f.maxMs)}` : '',
     measured ? String(f.samples ?? '') : '',
     f.rate !== undefined ? `${f.rate.toPrecision(3)}${unit}` : '',
@@ -85,9 +107,14 @@ export function terminalTable(report: Report): string {
       lines.push(`-- ${c.title}${referenceOf(c)}`);
       const rows = sortedFigures(c).map((f) => row(c, f));
       const columns = usedColumns(rows);
-      const widths = columns.map((i) => Math.min(i === 1 ? 70 : 40, Math.max(COLUMNS[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length))));
+      const widths = columns.map((i) =>
+        Math.min(i === 1 ? 70 : 40, Math.max(COLUMNS[i]?.length ?? 0, ...rows.map((r) => (r[i] ?? '').length))),
+      );
       lines.push(`  ${columns.map((i, k) => (COLUMNS[i] ?? '').padEnd(widths[k] as number)).join('  ')}`);
-      for (const r of rows) lines.push(`  ${columns.map((i, k) => truncate(r[i] ?? '', widths[k] as number).padEnd(widths[k] as number)).join('  ')}`.trimEnd());
+      for (const r of rows)
+        lines.push(
+          `  ${columns.map((i, k) => truncate(r[i] ?? '', widths[k] as number).padEnd(widths[k] as number)).join('  ')}`.trimEnd(),
+        );
       for (const f of c.figures) if (f.status === 'wrong') lines.push(`  !! ${f.system}: ${f.reason}`);
     }
   }
@@ -107,7 +134,14 @@ function markdownSuite(suite: SuiteReport, chart: string | undefined): string[] 
   const lines = [`## ${suite.name}`, ''];
   if (chart) lines.push(`![${suite.name}](${chart})`, '');
   for (const c of suite.cases) {
-    lines.push(`### ${c.title}`, '', referenceOf(c).trim().replace(/^\[|\]$/g, '') || 'no reference output', '');
+    lines.push(
+      `### ${c.title}`,
+      '',
+      referenceOf(c)
+        .trim()
+        .replace(/^\[|\]$/g, '') || 'no reference output',
+      '',
+    );
     const rows = sortedFigures(c).map((f) => row(c, f));
     const columns = usedColumns(rows);
     lines.push(`| ${columns.map((i) => COLUMNS[i]).join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`);
@@ -139,7 +173,8 @@ export function describeCeilings(report: Report): string {
   const c = report.ceilings;
   if (c.fmaPeakGflops === undefined && c.bandwidthGBs === undefined) return `ceilings not measured${c.reason ? ` (${c.reason})` : ''}`;
   const parts: string[] = [];
-  if (c.fmaPeakGflops !== undefined) parts.push(`float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${report.machine.cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`);
+  if (c.fmaPeakGflops !== undefined)
+    parts.push(`float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${report.machine.cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`);
   if (c.bandwidthGBs !== undefined) parts.push(`memory bandwidth ${c.bandwidthGBs} GB/s (STREAM triad; copy ${c.copyGBs})`);
   return parts.join('; ');
 }
@@ -157,13 +192,21 @@ export function markdownReport(report: Report, charts: ReadonlyMap<string, strin
     '',
     '| system | version | status |',
     '| --- | --- | --- |',
-    ...report.systems.map((s) => `| ${s.name} | ${escapeCell(s.version ?? '')} | ${s.available ? escapeCell(['available', ...(s.notes ?? [])].join('; ')) : `absent: ${escapeCell(s.reason ?? '')}`} |`),
+    ...report.systems.map(
+      (s) =>
+        `| ${s.name} | ${escapeCell(s.version ?? '')} | ${s.available ? escapeCell(['available', ...(s.notes ?? [])].join('; ')) : `absent: ${escapeCell(s.reason ?? '')}`} |`,
+    ),
     '',
   ];
   for (const suite of report.suites) lines.push(...markdownSuite(suite, charts.get(suite.name)));
   const memory = memoryRows(report);
   if (memory.length) {
-    lines.push('## Peak memory per training step', '', 'Resident memory added at the peak of one step (VmHWM after the step minus VmRSS before it).', '');
+    lines.push(
+      '## Peak memory per training step',
+      '',
+      'Resident memory added at the peak of one step (VmHWM after the step minus VmRSS before it).',
+      '',
+    );
     lines.push('| case | system | peak step memory |', '| --- | --- | --- |', ...memory, '');
   }
   return lines.join('\n');
@@ -173,7 +216,8 @@ function memoryRows(report: Report): string[] {
   const rows: string[] = [];
   for (const suite of report.suites) {
     for (const c of suite.cases) {
-      for (const f of sortedFigures(c)) if (f.peakStepBytes !== undefined) rows.push(`| ${c.id} | ${f.system} | ${formatBytes(f.peakStepBytes)} |`);
+      for (const f of sortedFigures(c))
+        if (f.peakStepBytes !== undefined) rows.push(`| ${c.id} | ${f.system} | ${formatBytes(f.peakStepBytes)} |`);
     }
   }
   return rows;
@@ -182,5 +226,15 @@ function memoryRows(report: Report): string[] {
 export function terminalMemory(report: Report): string {
   const rows = memoryRows(report);
   if (!rows.length) return '';
-  return ['', '== peak memory per training step ==', ...rows.map((r) => `  ${r.replace(/^\| | \|$/g, '').split(' | ').join('  ')}`)].join('\n');
+  return [
+    '',
+    '== peak memory per training step ==',
+    ...rows.map(
+      (r) =>
+        `  ${r
+          .replace(/^\| | \|$/g, '')
+          .split(' | ')
+          .join('  ')}`,
+    ),
+  ].join('\n');
 }

@@ -18,8 +18,20 @@ export interface NativeProgram {
 }
 
 export const NATIVE_PROGRAMS = {
-  fmaPeak: { name: 'fma_peak', source: 'fma_peak.c', flags: ['-O2'], libraries: ['-lpthread', '-lm'], installHint: 'a C compiler (apt-get install gcc)' },
-  bandwidth: { name: 'bandwidth', source: 'bandwidth.c', flags: ['-O3'], libraries: ['-lpthread'], installHint: 'a C compiler (apt-get install gcc)' },
+  fmaPeak: {
+    name: 'fma_peak',
+    source: 'fma_peak.c',
+    flags: ['-O2'],
+    libraries: ['-lpthread', '-lm'],
+    installHint: 'a C compiler (apt-get install gcc)',
+  },
+  bandwidth: {
+    name: 'bandwidth',
+    source: 'bandwidth.c',
+    flags: ['-O3'],
+    libraries: ['-lpthread'],
+    installHint: 'a C compiler (apt-get install gcc)',
+  },
   openblas: {
     name: 'openblas_sgemm',
     source: 'openblas_sgemm.c',
@@ -27,7 +39,13 @@ export const NATIVE_PROGRAMS = {
     libraries: ['-lopenblas', '-lm'],
     installHint: 'apt-get install libopenblas-dev',
   },
-  onednn: { name: 'onednn_matmul', source: 'onednn_matmul.c', flags: ['-O2'], libraries: ['-ldnnl', '-lm'], installHint: 'apt-get install libdnnl-dev' },
+  onednn: {
+    name: 'onednn_matmul',
+    source: 'onednn_matmul.c',
+    flags: ['-O2'],
+    libraries: ['-ldnnl', '-lm'],
+    installHint: 'apt-get install libdnnl-dev',
+  },
 } as const satisfies Record<string, NativeProgram>;
 
 export type NativeBuild = { readonly ok: true; readonly binary: string } | { readonly ok: false; readonly reason: string };

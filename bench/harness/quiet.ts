@@ -95,7 +95,15 @@ export async function waitForQuiet(maxWaitSeconds: number, thresholdCores: numbe
     }
   }
   const waitedSeconds = Math.round((performance.now() - start) / 100) / 10;
-  return { supported: true, cores, thresholdCores, loadAverage: os.loadavg(), otherCoresAtStart: round2(other), waitedSeconds, quiet: other < thresholdCores };
+  return {
+    supported: true,
+    cores,
+    thresholdCores,
+    loadAverage: os.loadavg(),
+    otherCoresAtStart: round2(other),
+    waitedSeconds,
+    quiet: other < thresholdCores,
+  };
 }
 
 export interface LoadRecord {

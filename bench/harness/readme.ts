@@ -24,9 +24,16 @@ export function latestSection(report: Report, markdownPath: string): string {
     for (const c of suite.cases) {
       for (const f of c.figures) {
         if (f.systemKind !== 'flint') continue;
-        const median = f.status === 'absent' ? `absent: ${f.reason ?? ''}` : f.status === 'error' ? 'error' : `${formatTime(f.medianMs)}${f.status === 'wrong' ? ' WRONG' : ''}`;
+        const median =
+          f.status === 'absent'
+            ? `absent: ${f.reason ?? ''}`
+            : f.status === 'error'
+              ? 'error'
+              : `${formatTime(f.medianMs)}${f.status === 'wrong' ? ' WRONG' : ''}`;
         const ceiling = f.ofCeiling === undefined ? '' : `${(f.ofCeiling * 100).toPrecision(2)}%`;
-        lines.push(`| ${c.id} | ${f.system} | ${median.replace(/\|/g, '\\|')} | ${f.bestPeer ? `${ratio(f.vsBestPeer)} ${f.bestPeer}` : ''} | ${ceiling} |`);
+        lines.push(
+          `| ${c.id} | ${f.system} | ${median.replace(/\|/g, '\\|')} | ${f.bestPeer ? `${ratio(f.vsBestPeer)} ${f.bestPeer}` : ''} | ${ceiling} |`,
+        );
       }
     }
   }

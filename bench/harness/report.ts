@@ -89,7 +89,13 @@ export interface Report {
   durationSeconds: number;
   readonly quick: boolean;
   readonly command: string;
-  readonly machine: { readonly cpu: string; readonly cores: number; readonly memoryGiB: number; readonly os: string; readonly node: string };
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryGiB: number;
+    readonly os: string;
+    readonly node: string;
+  };
   readonly quiet: QuietCheck;
   /** Jobs during which other processes used more than the quiet threshold. */
   loadSeen: LoadSeen[];
@@ -112,7 +118,13 @@ function median(sorted: readonly number[]): number {
 }
 
 /** A figure from a child's case result and its correctness verdict. */
-export function makeFigure(system: string, systemKind: SystemKind, spec: CaseSpec, result: CaseResult | undefined, correctness: Correctness | undefined): Figure {
+export function makeFigure(
+  system: string,
+  systemKind: SystemKind,
+  spec: CaseSpec,
+  result: CaseResult | undefined,
+  correctness: Correctness | undefined,
+): Figure {
   if (!result) return { system, systemKind, status: 'error', reason: 'the runner reported nothing for this case' };
   if (result.status !== 'ok') return { system, systemKind, status: result.status, ...(result.reason ? { reason: result.reason } : {}) };
   const samples = [...(result.samplesMs ?? [])].sort((a, b) => a - b);
@@ -132,7 +144,8 @@ export function makeFigure(system: string, systemKind: SystemKind, spec: CaseSpe
   };
   if (correctness?.error !== undefined) figure.error = correctness.error;
   if (correctness?.reference !== undefined) figure.reference = correctness.reference;
-  if (correctness?.status === 'wrong') figure.reason = `WRONG vs ${correctness.reference}: ${correctness.detail ?? ''} (error ${correctness.error?.toExponential(2)}, tolerance ${correctness.tolerance})`;
+  if (correctness?.status === 'wrong')
+    figure.reason = `WRONG vs ${correctness.reference}: ${correctness.detail ?? ''} (error ${correctness.error?.toExponential(2)}, tolerance ${correctness.tolerance})`;
   if (correctness?.status === 'unchecked') figure.reason = correctness.detail ?? 'no reference output to check against';
   const medianSeconds = (figure.medianMs as number) / 1000;
   if (spec.flops !== undefined) figure.rate = spec.flops / medianSeconds / 1e9;

@@ -1,7 +1,7 @@
 /** Runs one child (a runner or a native program) and collects its marked result lines. */
 import { spawn } from 'node:child_process';
 import { type CaseResult, INFO_MARKER, RESULT_MARKER, type SystemInfo } from '../common/protocol.js';
-import { type LoadRecord, LoadMonitor } from './quiet.js';
+import { LoadMonitor, type LoadRecord } from './quiet.js';
 
 export interface ChildCommand {
   readonly command: string;

@@ -18,6 +18,11 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+function percent(fraction: number): string {
+  const p = fraction * 100;
+  return `${p >= 10 ? p.toFixed(0) : p.toPrecision(2)}%`;
+}
+
 function value(c: CaseReport, f: Figure): number | undefined {
   return c.unit ? f.rate : f.medianMs;
 }
@@ -25,7 +30,7 @@ function value(c: CaseReport, f: Figure): number | undefined {
 function label(c: CaseReport, f: Figure): string {
   const main = c.unit ? `${(f.rate as number).toPrecision(3)} ${c.unit}` : formatTime(f.medianMs);
   const extra = f.status === 'wrong' ? ' WRONG' : f.status === 'unchecked' ? ' (unchecked)' : '';
-  const ceiling = f.ofCeiling !== undefined ? `, ${(f.ofCeiling * 100).toPrecision(2)}% of ceiling` : '';
+  const ceiling = f.ofCeiling !== undefined ? `, ${percent(f.ofCeiling)} of ceiling` : '';
   return main + ceiling + extra;
 }
 
@@ -59,7 +64,7 @@ function panel(c: CaseReport, top: number): { svg: string[]; height: number } {
 
 export function suiteChart(report: Report, suite: SuiteReport): string {
   const body: string[] = [];
-  let top = 30;
+  let top = 40;
   for (const c of suite.cases) {
     const p = panel(c, top);
     body.push(...p.svg);
@@ -74,10 +79,14 @@ export function suiteChart(report: Report, suite: SuiteReport): string {
     ['wrong result', '#c1121f'],
   ] as const;
   const legendSvg = legend
-    .map(([name, color], i) => `<rect x="${WIDTH - 400 + i * 100}" y="8" width="10" height="10" fill="${color}"/><text x="${WIDTH - 386 + i * 100}" y="17" class="sub">${name}</text>`)
+    .map(
+      ([name, color], i) =>
+        `<rect x="${8 + i * 110}" y="26" width="10" height="10" fill="${color}"/><text x="${22 + i * 110}" y="35" class="sub">${name}</text>`,
+    )
     .join('');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif">`,
+    `<title>${escapeXml(heading)}</title>`,
     '<style>.title{font-size:12px;font-weight:bold}.sub{font-size:10px;fill:#555}.label{font-size:11px}.value{font-size:10px}.absent{font-size:10px;fill:#888;font-style:italic}</style>',
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="8" y="18" font-size="14" font-weight="bold">${escapeXml(heading)}</text>`,

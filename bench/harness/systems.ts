@@ -110,7 +110,13 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
 
   const probe = probeFlint(paths);
   if (probe.error !== undefined || probe.backends.length === 0) {
-    systems.push({ name: 'flint', kind: 'flint', description: 'Flint', available: false, reason: probe.error ?? 'no Flint backend is installed' });
+    systems.push({
+      name: 'flint',
+      kind: 'flint',
+      description: 'Flint',
+      available: false,
+      reason: probe.error ?? 'no Flint backend is installed',
+    });
   }
   for (const backend of probe.backends) {
     if (flintBackends && !flintBackends.includes(backend.name)) continue;
@@ -127,7 +133,13 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
   if (flintBackends) {
     for (const wanted of flintBackends) {
       if (!probe.backends.some((b) => b.name === wanted)) {
-        systems.push({ name: `flint-${wanted}`, kind: 'flint', description: `Flint, backend '${wanted}'`, available: false, reason: `no Flint backend named '${wanted}' is installed` });
+        systems.push({
+          name: `flint-${wanted}`,
+          kind: 'flint',
+          description: `Flint, backend '${wanted}'`,
+          available: false,
+          reason: `no Flint backend named '${wanted}' is installed`,
+        });
       }
     }
   }
@@ -205,11 +217,30 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
 export function referenceSystems(paths: Paths, torchAvailable: boolean): SystemPlan[] {
   const references: SystemPlan[] = [];
   if (torchAvailable) {
-    references.push({ name: 'torch-f64', kind: 'reference', description: 'PyTorch in float64', available: true, command: pythonRunner(paths) });
+    references.push({
+      name: 'torch-f64',
+      kind: 'reference',
+      description: 'PyTorch in float64',
+      available: true,
+      command: pythonRunner(paths),
+    });
   }
-  references.push({ name: 'js-f64', kind: 'reference', description: 'plain JavaScript loops in float64', available: true, command: typescriptRunner(paths, 'reference.ts') });
+  references.push({
+    name: 'js-f64',
+    kind: 'reference',
+    description: 'plain JavaScript loops in float64',
+    available: true,
+    command: typescriptRunner(paths, 'reference.ts'),
+  });
   return references;
 }
 
 /** Kinds the plain-JavaScript float64 reference computes (training steps need an autodiff system). */
-export const JS_REFERENCE_KINDS: readonly CaseKind[] = ['matmul', 'elementwise-eager', 'elementwise-jit', 'dispatch-add', 'conv2d-forward', 'conv2d-backward'];
+export const JS_REFERENCE_KINDS: readonly CaseKind[] = [
+  'matmul',
+  'elementwise-eager',
+  'elementwise-jit',
+  'dispatch-add',
+  'conv2d-forward',
+  'conv2d-backward',
+];

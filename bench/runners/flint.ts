@@ -10,8 +10,8 @@
  */
 import { Absent, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
-import { INFO_MARKER } from '../common/protocol.js';
 import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
+import { INFO_MARKER } from '../common/protocol.js';
 import { type CaseSpec, param } from '../common/suites.js';
 
 /** An opaque Flint tensor: the runner only passes tensors back to Flint's functions. */
@@ -117,7 +117,9 @@ if (process.argv[2] === '--probe') {
   } catch (error) {
     const message = (error as Error).message ?? String(error);
     const hint = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(message) ? ' (build it first: npm run build)' : '';
-    process.stdout.write(`${INFO_MARKER}${JSON.stringify({ backends: [], error: `cannot load @flint/api${hint}: ${message.split('\n')[0]}` })}\n`);
+    process.stdout.write(
+      `${INFO_MARKER}${JSON.stringify({ backends: [], error: `cannot load @flint/api${hint}: ${message.split('\n')[0]}` })}\n`,
+    );
   }
   process.exit(0);
 }
@@ -156,7 +158,8 @@ function injectFault(target: string): void {
   if (typeof index !== 'number') throw new Error(`FLINT_BENCH_INJECT_FAULT: no suite or primitive named '${target}'`);
   const kernels = backend.kernels as ((inputs: unknown, params: unknown, out: { shape: readonly number[]; dtype: string }) => unknown)[];
   const original = kernels[index];
-  if (!original || !backend.readSync) throw new Error(`FLINT_BENCH_INJECT_FAULT: backend '${backendName}' has no kernel ${primitiveName} to corrupt`);
+  if (!original || !backend.readSync)
+    throw new Error(`FLINT_BENCH_INJECT_FAULT: backend '${backendName}' has no kernel ${primitiveName} to corrupt`);
   const readSync = backend.readSync.bind(backend);
   kernels[index] = (inputs, params, out) => {
     const handle = original(inputs, params, out);
@@ -268,7 +271,9 @@ function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, in
     return { state: adam(state, grads, learningRate), loss: value };
   };
   if (compile) {
-    const jit = need('jit', 'jit') as unknown as (f: (p: Params, m: Params, v: Params, c: T) => unknown) => (p: Params, m: Params, v: Params, c: T) => unknown;
+    const jit = need('jit', 'jit') as unknown as (
+      f: (p: Params, m: Params, v: Params, c: T) => unknown,
+    ) => (p: Params, m: Params, v: Params, c: T) => unknown;
     // The step count enters as a tensor so that one compiled step serves every iteration.
     const compiled = jit((p, m, v, count) => {
       const { value, grads } = valueAndGrad(p);
@@ -370,7 +375,10 @@ function implement(spec: CaseSpec): PreparedCase {
     case 'elementwise-jit': {
       const size = param(spec, 'size');
       const x = tensor(symmetricArray(seed + 1, size), [size]);
-      const run = spec.kind === 'elementwise-jit' ? (need('jit') as unknown as (f: (x: T) => T) => (x: T) => T)(chain) : (input: T) => api.tidy(() => chain(input));
+      const run =
+        spec.kind === 'elementwise-jit'
+          ? (need('jit') as unknown as (f: (x: T) => T) => (x: T) => T)(chain)
+          : (input: T) => api.tidy(() => chain(input));
       return {
         note: syncNote,
         async check() {

@@ -16,7 +16,7 @@ const job = readJob();
 const devices = await init('wasm');
 if (!devices.includes('wasm')) throw new Error(`jax-js: the wasm device did not initialize (got ${devices.join(', ')})`);
 defaultDevice('wasm');
-reportInfo({ system: job.system, notes: ["device wasm", `SharedArrayBuffer ${typeof SharedArrayBuffer !== 'undefined'}`] });
+reportInfo({ system: job.system, notes: ['device wasm', `SharedArrayBuffer ${typeof SharedArrayBuffer !== 'undefined'}`] });
 
 const NOTE = 'blockUntilReady';
 
@@ -48,7 +48,10 @@ function crossEntropy(logits: A, targets: A, batch: number): A {
 function layerNorm(x: A, gain: A, bias: A): A {
   const centered = x.ref.sub(np.mean(x, -1, { keepdims: true }));
   const variance = np.mean(centered.ref.mul(centered.ref), -1, { keepdims: true });
-  return centered.div(np.sqrt(variance.add(1e-5))).mul(gain).add(bias);
+  return centered
+    .div(np.sqrt(variance.add(1e-5)))
+    .mul(gain)
+    .add(bias);
 }
 
 function maxPool2(x: A): A {
@@ -103,7 +106,12 @@ function trainingCase(spec: CaseSpec, initial: Params, loss: Loss, inputs: A[], 
     const scaled = learningRate / (1 - 0.9 ** t);
     const correction2 = 1 - 0.999 ** t;
     if (compiled) {
-      const [p2, m2, v2, value] = compiled(params, m, v, np.array(scaled), np.array(correction2), ...inputs.map((a) => a.ref)) as [Params, Params, Params, A];
+      const [p2, m2, v2, value] = compiled(params, m, v, np.array(scaled), np.array(correction2), ...inputs.map((a) => a.ref)) as [
+        Params,
+        Params,
+        Params,
+        A,
+      ];
       params = p2;
       m = m2;
       v = v2;
@@ -207,10 +215,15 @@ function implement(spec: CaseSpec): PreparedCase {
       const x = array(symmetricArray(seed + 1, n * c * s * s), [n, c, s, s]);
       const w = array(symmetricArray(seed + 2, o * c * 9, initScale(c * 9)), [o, c, 3, 3]);
       const conv = (xv: A, wv: A) =>
-        lax.conv(xv, wv, [1, 1], [
+        lax.conv(
+          xv,
+          wv,
           [1, 1],
-          [1, 1],
-        ]);
+          [
+            [1, 1],
+            [1, 1],
+          ],
+        );
       if (spec.kind === 'conv2d-forward') {
         return {
           note: NOTE,
@@ -347,7 +360,9 @@ function implement(spec: CaseSpec): PreparedCase {
         const scores = np.matmul(q, np.transpose(k, [0, 1, 3, 2])).mul(1 / Math.sqrt(dh));
         const context = np.transpose(np.matmul(nn.softmax(scores, -1), v), [0, 2, 1, 3]).reshape([rows, d]);
         const x1 = xIn.add(np.matmul(context, p.wo as A).add(p.bo as A));
-        const f = np.matmul(nn.relu(np.matmul(layerNorm(x1.ref, p.g2 as A, p.n2 as A), p.w1 as A).add(p.b1 as A)), p.w2 as A).add(p.b2 as A);
+        const f = np
+          .matmul(nn.relu(np.matmul(layerNorm(x1.ref, p.g2 as A, p.n2 as A), p.w1 as A).add(p.b1 as A)), p.w2 as A)
+          .add(p.b2 as A);
         const diff = x1.add(f).sub(tv as A);
         return np.mean(diff.ref.mul(diff));
       };

@@ -8,10 +8,10 @@ import {
   type Primitive,
   type Shape,
   type TypedArray,
-  typedArrayConstructor,
 } from '@flint/api';
+import { compileKernel } from './compile/index.js';
 import { CPU_KERNELS } from './kernels/table.js';
-import { MemoryLedger } from './storage.js';
+import { allocateUninitialized, emptyPool, MemoryLedger } from './storage.js';
 import { type CpuHandle, copyData, wrap } from './view.js';
 
 type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: Shape; dtype: DType }) => CpuHandle;
@@ -51,8 +51,7 @@ export class CpuBackend implements Backend<CpuHandle> {
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): CpuHandle {
-    const Constructor = typedArrayConstructor(dtype);
-    const copy = new Constructor(data.length);
+    const copy = allocateUninitialized(dtype, data.length);
     copy.set(data as never);
     const handle = wrap(copy, [...shape], dtype);
     this.ledger.track(handle.storage);
@@ -73,7 +72,20 @@ export class CpuBackend implements Backend<CpuHandle> {
     this.ledger.release(handle.storage);
   }
 
+  /**
+   * Drops the arrays kept for reuse. Freed buffers are pooled (up to 256 MiB, arrays of 16 KiB and
+   * more) so that repeated shapes skip allocation; call this to hand that memory back.
+   */
+  emptyPool(): void {
+    emptyPool();
+  }
+
   memory(): MemoryInfo {
     return { buffers: this.ledger.buffers, bytes: this.ledger.bytes };
+  }
+
+  /** jit's lowering hook: a fused kernel becomes generated code (see compile/). */
+  compile(kernel: Parameters<typeof compileKernel>[0]): ReturnType<typeof compileKernel> {
+    return compileKernel(kernel, this.ledger);
   }
 }

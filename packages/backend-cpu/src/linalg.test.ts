@@ -97,6 +97,9 @@ describe('dotGeneral', () => {
       [1, 33, 300, 19],
       [3, 17, 9, 70],
       [1, 70, 260, 9],
+      [1, 1, 5000, 7],
+      [1, 300, 60, 1],
+      [2, 5, 700, 13],
     ] as const) {
       for (const dtype of ['float32', 'float64'] as const) {
         const a = Array.from({ length: batch * m * k }, (_, i) => ((i * 7) % 13) - 6);
@@ -113,25 +116,27 @@ describe('dotGeneral', () => {
     }
   });
 
-  it('gives the same float32 products from the JavaScript kernel as from the WebAssembly one', () => {
-    const [m, k, n] = [37, 290, 21];
-    const a = Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6);
-    const b = Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5);
-    const product = () => {
-      // lhs is a transposed view contracted on its first axis: packing walks it column-major.
-      const lhs = bind(Primitive.Transpose, [tensor(a, { dtype: 'float32', shape: [m, k] })], { perm: [1, 0] });
-      const rhs = tensor(b, { dtype: 'float32', shape: [k, n] });
-      return values(bind(Primitive.DotGeneral, [lhs, rhs], { ...noDims, lhsContracting: [0], rhsContracting: [0] }));
-    };
-    const expected = referenceMatmul(a, b, 1, m, k, n);
-    disableWasmGemm(true);
-    try {
+  for (const dtype of ['float32', 'float64'] as const) {
+    it(`gives the same ${dtype} products from the JavaScript kernel as from the WebAssembly one`, () => {
+      const [m, k, n] = [37, 290, 21];
+      const a = Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6);
+      const b = Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5);
+      const product = () => {
+        // lhs is a transposed view contracted on its first axis: packing walks it column-major.
+        const lhs = bind(Primitive.Transpose, [tensor(a, { dtype, shape: [m, k] })], { perm: [1, 0] });
+        const rhs = tensor(b, { dtype, shape: [k, n] });
+        return values(bind(Primitive.DotGeneral, [lhs, rhs], { ...noDims, lhsContracting: [0], rhsContracting: [0] }));
+      };
+      const expected = referenceMatmul(a, b, 1, m, k, n);
+      disableWasmGemm(true);
+      try {
+        expect(product()).toEqual(expected);
+      } finally {
+        disableWasmGemm(false);
+      }
       expect(product()).toEqual(expected);
-    } finally {
-      disableWasmGemm(false);
-    }
-    expect(product()).toEqual(expected);
-  });
+    });
+  }
 
   it('broadcasts an operand along the batch without copying it', () => {
     const lhs = bind(Primitive.Broadcast, [range([2, 3], 'float32')], { shape: [4, 2, 3] });
@@ -275,6 +280,34 @@ describe('conv', () => {
       },
     },
     { xShape: [1, 3, 2], wShape: [3, 1, 5], params: { strides: [1], padding: [[0, 0]], lhsDilation: [1], rhsDilation: [1], groups: 3 } },
+    {
+      xShape: [3, 4, 3, 5],
+      wShape: [6, 2, 1, 1],
+      params: {
+        strides: [1, 1],
+        padding: [
+          [0, 0],
+          [0, 0],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 1],
+        groups: 2,
+      },
+    },
+    {
+      xShape: [2, 3, 4, 5],
+      wShape: [2, 3, 1, 1],
+      params: {
+        strides: [2, 1],
+        padding: [
+          [0, 0],
+          [1, 0],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 1],
+        groups: 1,
+      },
+    },
   ];
   for (const { xShape, wShape, params } of cases) {
     it(`matches a direct convolution: x ${JSON.stringify(xShape)} w ${JSON.stringify(wShape)} ${JSON.stringify(params)}`, () => {

@@ -103,6 +103,38 @@ describe('copying movement', () => {
   });
 });
 
+describe('every dtype', () => {
+  for (const dtype of ['float32', 'float64', 'int32', 'uint8', 'bool'] as const) {
+    it(`moves ${dtype} data through views and copies`, () => {
+      const source = dtype === 'bool' ? [1, 0, 0, 1, 1, 0] : [1, 2, 3, 4, 5, 6];
+      const x = tensor(source, { dtype, shape: [2, 3] });
+      const t = bind(Primitive.Transpose, [x], { perm: [1, 0] });
+      const pick = (indices: number[]) => indices.map((i) => source[i]!);
+      expect(t.dtype).toBe(dtype);
+      expect(values(t)).toEqual(pick([0, 3, 1, 4, 2, 5]));
+      const both = bind(Primitive.Concat, [t, bind(Primitive.Flip, [t], { axes: [0] })], { axis: 1 });
+      expect(values(both)).toEqual(pick([0, 3, 2, 5, 1, 4, 1, 4, 2, 5, 0, 3]));
+      const gathered = bind(Primitive.Gather, [t, tensor([2, 0], { dtype: 'int32' })], { axis: 0 });
+      expect(values(gathered)).toEqual(pick([2, 5, 0, 3]));
+      const padded = bind(Primitive.Pad, [bind(Primitive.Slice, [x], { starts: [1, 0], stops: [2, 3], steps: [1, 2] })], {
+        widths: [
+          [0, 0],
+          [1, 0],
+        ],
+        value: 0,
+      });
+      expect(values(padded)).toEqual([0, ...pick([3, 5])]);
+      const copy = bind(Primitive.Reshape, [t], { shape: [6] });
+      expect(copy.dtype).toBe(dtype);
+      expect(values(copy)).toEqual(pick([0, 3, 1, 4, 2, 5]));
+      const rows = bind(Primitive.Reshape, [tensor([true, false, true])], { shape: [3, 1] });
+      const condition = bind(Primitive.Broadcast, [rows], { shape: [3, 2] });
+      const chosen = bind(Primitive.Where, [condition, t, bind(Primitive.Flip, [t], { axes: [1] })], {});
+      expect(values(chosen)).toEqual(pick([0, 3, 4, 1, 2, 5]));
+    });
+  }
+});
+
 describe('gather and scatterAdd', () => {
   it('takes along an axis with repeated indices', () => {
     const x = range(6, [2, 3]);
@@ -186,5 +218,22 @@ describe('memory', () => {
     expect(backend.memory().buffers).toBe(start.buffers + 1);
     s.dispose();
     expect(backend.memory()).toEqual(start);
+  });
+
+  it('recycles freed large arrays and still writes every element of the result', () => {
+    const x = bind(Primitive.Full, [], { shape: [8192], dtype: 'float32', value: 7 });
+    const recycled = handle(x).storage.data;
+    x.dispose();
+    const zeros = tensor(new Float32Array(8190));
+    const padded = bind(Primitive.Pad, [zeros], { widths: [[1, 1]], value: 0 });
+    expect(handle(padded).storage.data).toBe(recycled);
+    expect(values(padded).every((v) => v === 0)).toBe(true);
+    padded.dispose();
+    const ints = bind(Primitive.Full, [], { shape: [4096, 2], dtype: 'int32', value: 1 });
+    const intData = handle(ints).storage.data;
+    ints.dispose();
+    const sums = bind(Primitive.ReduceSum, [bind(Primitive.Full, [], { shape: [4096, 2, 3], dtype: 'int32', value: 2 })], { axes: [2] });
+    expect(handle(sums).storage.data).toBe(intData);
+    expect(values(sums).every((v) => v === 6)).toBe(true);
   });
 });

@@ -129,4 +129,17 @@ describe('argsort', () => {
     const t = bind(Primitive.Transpose, [m], { perm: [1, 0] });
     expect(values(bind(Primitive.Argsort, [t], { axis: 1, descending: true }))).toEqual([0, 2, 1, 1, 0, 2]);
   });
+
+  it('matches a stable reference sort on a long run with ties and NaNs', () => {
+    const n = 1037;
+    const raw = Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : ((i * 7919) % 41) - 20));
+    const x = tensor(raw, { dtype: 'float64', shape: [1, n] });
+    const indices = Array.from({ length: n }, (_, i) => i);
+    const numbers = indices.filter((i) => !Number.isNaN(raw[i]!));
+    const nans = indices.filter((i) => Number.isNaN(raw[i]!));
+    const ascending = [...numbers].sort((a, b) => raw[a]! - raw[b]!);
+    const descending = [...numbers].sort((a, b) => raw[b]! - raw[a]!);
+    expect(values(bind(Primitive.Argsort, [x], { axis: 1, descending: false }))).toEqual([...ascending, ...nans]);
+    expect(values(bind(Primitive.Argsort, [x], { axis: 1, descending: true }))).toEqual([...nans, ...descending]);
+  });
 });

@@ -21,11 +21,6 @@ export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): 
   return { storage: newStorage(data), offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
 }
 
-/** A zero-filled contiguous handle of `shape`. */
-export function allocate(shape: readonly number[], dtype: DType): CpuHandle {
-  return wrap(allocTypedArray(dtype, sizeOf(shape)), shape, dtype);
-}
-
 /** Another view of `source`'s storage; it holds its own reference. */
 export function view(source: CpuHandle, shape: readonly number[], strides: readonly number[], offset: number): CpuHandle {
   source.storage.refs++;
@@ -132,13 +127,6 @@ export function copyData(h: CpuHandle): TypedArray {
   const out = allocTypedArray(h.dtype, size);
   copyStrided(h.storage.data, h.offset, h.shape, h.strides, out, 0);
   return out;
-}
-
-/** The value of an element as the dtype's JavaScript number (bool: 0 or 1). */
-export function elementAt(h: CpuHandle, index: readonly number[]): number {
-  let position = h.offset;
-  for (let i = 0; i < index.length; i++) position += index[i]! * h.strides[i]!;
-  return h.storage.data[position]!;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Aval } from '../core/aval.js';
 import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
+import type { CompiledKernel, KernelProgram } from '../ir/kernel.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 
 /**
@@ -53,6 +54,13 @@ export interface Backend<H = unknown> {
   /** Releases the handle. A buffer is freed when its last handle (views included) is released. */
   dispose(handle: H): void;
   memory(): MemoryInfo;
+  /**
+   * jit's lowering hook (optional): compiles one fused kernel (an elementwise chain, elementwise
+   * producers with a reduction, or a contraction with its epilogue; see ir/kernel.ts) into code
+   * for this backend. Returns null for a kernel it does not handle; jit then runs that kernel's
+   * primitives one by one through `kernels`, as it does on backends without the hook.
+   */
+  compile?(kernel: KernelProgram): CompiledKernel<H> | null;
 }
 
 /** What the registry knows about a backend before it is created. */

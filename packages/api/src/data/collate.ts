@@ -56,15 +56,25 @@ function collateAt(samples: readonly unknown[], path: string): unknown {
     samples.forEach((s, i) => {
       if (!Array.isArray(s) || s.length !== first.length) throw mismatch(i, describe(first));
     });
-    return first.map((_, k) => collateAt(samples.map((s) => (s as unknown[])[k]), `${path}[${k}]`));
+    return first.map((_, k) =>
+      collateAt(
+        samples.map((s) => (s as unknown[])[k]),
+        `${path}[${k}]`,
+      ),
+    );
   }
   if (typeof first === 'object' && first !== null && Object.getPrototypeOf(first) === Object.prototype) {
     const keys = Object.keys(first);
     const out: Record<string, unknown> = {};
     samples.forEach((s, i) => {
-      if (typeof s !== 'object' || s === null || Object.keys(s).length !== keys.length || keys.some((k) => !(k in s))) throw mismatch(i, `keys ${keys.join(', ')}`);
+      if (typeof s !== 'object' || s === null || Object.keys(s).length !== keys.length || keys.some((k) => !(k in s)))
+        throw mismatch(i, `keys ${keys.join(', ')}`);
     });
-    for (const key of keys) out[key] = collateAt(samples.map((s) => (s as Record<string, unknown>)[key]), `${path}.${key}`);
+    for (const key of keys)
+      out[key] = collateAt(
+        samples.map((s) => (s as Record<string, unknown>)[key]),
+        `${path}.${key}`,
+      );
     return out;
   }
   throw new ValueError(`defaultCollate: cannot collate ${where}: ${describe(first)}; write a collate function for this kind of sample`);

@@ -4,7 +4,7 @@ import { tensor } from '../ops/convert.js';
 import { index, take } from '../ops/indexing.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { randomPermutation, type RandomSourceLike, toRandomSource } from './random-source.js';
+import { type RandomSourceLike, randomPermutation, toRandomSource } from './random-source.js';
 
 /**
  * A map-style dataset (torch.utils.data.Dataset): `length` samples, read by index. `get` may be
@@ -56,12 +56,15 @@ export class TensorDataset<T extends Tensor[] = Tensor[]> extends Dataset<T> imp
     if (tensors.length === 0) throw new ValueError('TensorDataset: expected at least one tensor');
     tensors.forEach((t, i) => {
       if (!isTensor(t)) throw new ValueError(`TensorDataset: argument ${i} is not a tensor`);
-      if (t.shape.length === 0) throw new ShapeError(`TensorDataset: tensor ${i} is rank 0; each tensor needs a first dimension that indexes samples`);
+      if (t.shape.length === 0)
+        throw new ShapeError(`TensorDataset: tensor ${i} is rank 0; each tensor needs a first dimension that indexes samples`);
     });
     const first = (tensors[0] as Tensor).shape[0] as number;
     tensors.forEach((t, i) => {
       if (t.shape[0] !== first) {
-        throw new ShapeError(`TensorDataset: tensors must share their first dimension; tensor 0 has shape ${formatShape((tensors[0] as Tensor).shape)}, tensor ${i} has ${formatShape(t.shape)}`);
+        throw new ShapeError(
+          `TensorDataset: tensors must share their first dimension; tensor 0 has shape ${formatShape((tensors[0] as Tensor).shape)}, tensor ${i} has ${formatShape(t.shape)}`,
+        );
       }
     });
     this.tensors = tensors;
@@ -133,7 +136,8 @@ export class ConcatDataset<T> extends Dataset<T> implements DatasetLike<T> {
     if (this.datasets.length === 0) throw new ValueError('ConcatDataset: expected at least one dataset');
     let total = 0;
     this.cumulativeSizes = this.datasets.map((d, i) => {
-      if (typeof d?.length !== 'number' || typeof d.get !== 'function') throw new ValueError(`ConcatDataset: datasets[${i}] is not a dataset (length and get)`);
+      if (typeof d?.length !== 'number' || typeof d.get !== 'function')
+        throw new ValueError(`ConcatDataset: datasets[${i}] is not a dataset (length and get)`);
       total += d.length;
       return total;
     });
@@ -178,7 +182,8 @@ export function randomSplit<T>(dataset: DatasetLike<T>, lengths: readonly number
     const remainder = n - counts.reduce((a, b) => a + b, 0);
     for (let i = 0; i < remainder; i++) counts[i % counts.length] = (counts[i % counts.length] as number) + 1;
   } else {
-    if (lengths.some((l) => !Number.isInteger(l))) throw new ValueError(`${owner}: lengths must be integers summing to ${n} or fractions summing to 1, got ${JSON.stringify(lengths)}`);
+    if (lengths.some((l) => !Number.isInteger(l)))
+      throw new ValueError(`${owner}: lengths must be integers summing to ${n} or fractions summing to 1, got ${JSON.stringify(lengths)}`);
     counts = [...lengths];
   }
   const total = counts.reduce((a, b) => a + b, 0);

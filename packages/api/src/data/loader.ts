@@ -66,18 +66,26 @@ export class DataLoader<T, B = Collated<T>> {
       this.batchSize = Number.NaN;
       this.dropLast = false;
     } else {
-      if (sampler !== undefined && shuffle) throw new ValueError(`${owner}: sampler is exclusive with shuffle; give the sampler its own order`);
+      if (sampler !== undefined && shuffle)
+        throw new ValueError(`${owner}: sampler is exclusive with shuffle; give the sampler its own order`);
       const size = batchSize ?? 1;
-      if (!Number.isInteger(size) || size <= 0) throw new ValueError(`${owner}: batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
-      const indices = sampler ?? (shuffle ? new RandomSampler(dataset.length, options.generator === undefined ? {} : { generator: options.generator }) : new SequentialSampler(dataset.length));
+      if (!Number.isInteger(size) || size <= 0)
+        throw new ValueError(`${owner}: batchSize must be a positive integer, got ${JSON.stringify(batchSize)}`);
+      const indices =
+        sampler ??
+        (shuffle
+          ? new RandomSampler(dataset.length, options.generator === undefined ? {} : { generator: options.generator })
+          : new SequentialSampler(dataset.length));
       this.batchSampler = new BatchSampler(indices, size, dropLast);
       this.batchSize = size;
       this.dropLast = dropLast;
     }
     const prefetch = options.prefetch ?? 1;
-    if (!Number.isInteger(prefetch) || prefetch < 0) throw new ValueError(`${owner}: prefetch must be a non-negative integer, got ${JSON.stringify(prefetch)}`);
+    if (!Number.isInteger(prefetch) || prefetch < 0)
+      throw new ValueError(`${owner}: prefetch must be a non-negative integer, got ${JSON.stringify(prefetch)}`);
     this.prefetch = prefetch;
-    if (options.collate !== undefined && typeof options.collate !== 'function') throw new ValueError(`${owner}: collate must be a function`);
+    if (options.collate !== undefined && typeof options.collate !== 'function')
+      throw new ValueError(`${owner}: collate must be a function`);
     this.collate = options.collate;
   }
 
@@ -107,7 +115,11 @@ export class DataLoader<T, B = Collated<T>> {
       const samples = indices.map((i) => {
         const sample = this.dataset.get(i);
         if (isPromiseLike(sample)) {
-          throw new ValueError(`DataLoader: the dataset's get(${i}) returned a Promise; iterate asynchronously with \`for await (const batch of loader)\``);
+          // Its tensors arrive after this throws: release them then.
+          sample.then(dispose, () => undefined);
+          throw new ValueError(
+            `DataLoader: the dataset's get(${i}) returned a Promise; iterate asynchronously with \`for await (const batch of loader)\``,
+          );
         }
         return sample;
       });

@@ -34,7 +34,8 @@ export class SeededRandom implements RandomSource {
   private readonly words = new Uint32Array(4);
 
   constructor(seed: number) {
-    if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ValueError(`SeededRandom: seed must be an integer, got ${String(seed)}`);
+    if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
+      throw new ValueError(`SeededRandom: seed must be an integer, got ${String(seed)}`);
     // Both halves of a 53-bit seed matter.
     const next = splitMix32((seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) | 0, 0x27d4eb2d));
     for (let i = 0; i < 4; i++) this.words[i] = next();

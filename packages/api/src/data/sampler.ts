@@ -1,5 +1,5 @@
 import { ValueError } from '../core/errors.js';
-import { randomBelow, randomPermutation, type RandomSource, type RandomSourceLike, toRandomSource } from './random-source.js';
+import { type RandomSource, type RandomSourceLike, randomBelow, randomPermutation, toRandomSource } from './random-source.js';
 
 /** An iterable of dataset indices with a known length (torch's Sampler). Each iteration is one epoch. */
 export interface Sampler {
@@ -14,7 +14,8 @@ export interface BatchSamplerLike {
 }
 
 function checkCount(owner: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ValueError(`${owner}: ${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new ValueError(`${owner}: ${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -20,7 +20,9 @@ export function swapBytes(bytes: Uint8Array, itemSize: number): void {
 function elementBytes(bytes: Uint8Array, start: number, length: number, itemSize: number): Uint8Array {
   const absolute = bytes.byteOffset + start;
   if (LITTLE_ENDIAN && absolute % itemSize === 0) return bytes.subarray(start, start + length);
-  const copy = bytes.slice(start, start + length);
+  // A fresh array, not `bytes.slice`: on a Node Buffer, slice is a view.
+  const copy = new Uint8Array(length);
+  copy.set(bytes.subarray(start, start + length));
   if (!LITTLE_ENDIAN) swapBytes(copy, itemSize);
   return copy;
 }
@@ -35,13 +37,21 @@ function halfToFloat(h: number): number {
 }
 
 /** The Flint dtype and elements of one tensor, or the problem that prevents reading it. */
-export function decodeEntry(bytes: Uint8Array, dataStart: number, entry: SafetensorsEntry): E.Either<SafetensorsProblem, { dtype: DType; data: TypedArray }> {
+export function decodeEntry(
+  bytes: Uint8Array,
+  dataStart: number,
+  entry: SafetensorsEntry,
+): E.Either<SafetensorsProblem, { dtype: DType; data: TypedArray }> {
   const { name, dtype: stored } = entry;
   const [begin, end] = entry.dataOffsets;
   const offset = dataStart + begin;
   const dtype = FLINT_DTYPE_OF[stored];
   if (dtype === undefined) {
-    return E.left({ tensor: name, offset, message: `dtype ${stored} cannot be read: Flint has no 8-bit float type (it reads F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)` });
+    return E.left({
+      tensor: name,
+      offset,
+      message: `dtype ${stored} cannot be read: Flint has no 8-bit float type (it reads F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL)`,
+    });
   }
   const itemSize = SAFETENSORS_ITEM_SIZE[stored];
   const raw = elementBytes(bytes, offset, end - begin, itemSize);
@@ -92,7 +102,8 @@ export function decodeEntry(bytes: Uint8Array, dataStart: number, entry: Safeten
         const high = words[2 * i + highWord] as number;
         const fits = stored === 'I64' ? high === low >> 31 : high === 0 && low >= 0;
         if (!fits) {
-          const value = stored === 'I64' ? BigInt(high) * 2n ** 32n + BigInt(low >>> 0) : BigInt(high >>> 0) * 2n ** 32n + BigInt(low >>> 0);
+          const value =
+            stored === 'I64' ? BigInt(high) * 2n ** 32n + BigInt(low >>> 0) : BigInt(high >>> 0) * 2n ** 32n + BigInt(low >>> 0);
           return E.left(outOfRange(name, stored, offset + i * 8, i, value.toString()));
         }
         out[i] = low;
@@ -103,5 +114,9 @@ export function decodeEntry(bytes: Uint8Array, dataStart: number, entry: Safeten
 }
 
 function outOfRange(name: string, stored: string, offset: number, index: number, value: string): SafetensorsProblem {
-  return { tensor: name, offset, message: `${stored} element ${index} is ${value}, outside int32: Flint's integers are 32-bit and ${stored} tensors load as int32 only when every value fits` };
+  return {
+    tensor: name,
+    offset,
+    message: `${stored} element ${index} is ${value}, outside int32: Flint's integers are 32-bit and ${stored} tensors load as int32 only when every value fits`,
+  };
 }

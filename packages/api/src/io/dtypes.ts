@@ -26,7 +26,13 @@ export function isSafetensorsDType(value: unknown): value is SafetensorsDType {
 }
 
 /** The safetensors dtype Flint writes for each of its dtypes. */
-export const SAFETENSORS_OF: Readonly<Record<DType, SafetensorsDType>> = { float32: 'F32', float64: 'F64', int32: 'I32', uint8: 'U8', bool: 'BOOL' };
+export const SAFETENSORS_OF: Readonly<Record<DType, SafetensorsDType>> = {
+  float32: 'F32',
+  float64: 'F64',
+  int32: 'I32',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
 
 /**
  * The Flint dtype each readable safetensors dtype loads as. Flint's own five load unchanged; the

@@ -22,7 +22,9 @@ export class SafetensorsError extends FlintError {
 
   constructor(file: string, problems: readonly SafetensorsProblem[], action = 'read') {
     const lines = problems.map((p) => {
-      const where = [p.tensor === undefined ? '' : `tensor ${JSON.stringify(p.tensor)}`, p.offset === undefined ? '' : `byte ${p.offset}`].filter((s) => s !== '').join(', ');
+      const where = [p.tensor === undefined ? '' : `tensor ${JSON.stringify(p.tensor)}`, p.offset === undefined ? '' : `byte ${p.offset}`]
+        .filter((s) => s !== '')
+        .join(', ');
       return `  - ${where === '' ? '' : `${where}: `}${p.message}`;
     });
     super(`safetensors: cannot ${action} ${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${lines.join('\n')}`);

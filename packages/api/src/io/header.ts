@@ -72,28 +72,53 @@ function checkEntry(name: string, value: unknown, dataLength: number, dataStart:
   if (!isRecord(value)) return fail('its header entry is not an object with dtype, shape and data_offsets', undefined, name);
   const problems: Checked<unknown>[] = [];
   const { dtype, shape, data_offsets: offsets } = value;
-  if (!isSafetensorsDType(dtype)) problems.push(fail(`unknown dtype ${JSON.stringify(dtype)} (the format's dtypes: ${Object.keys(SAFETENSORS_ITEM_SIZE).join(', ')})`, undefined, name));
+  if (!isSafetensorsDType(dtype))
+    problems.push(
+      fail(
+        `unknown dtype ${JSON.stringify(dtype)} (the format's dtypes: ${Object.keys(SAFETENSORS_ITEM_SIZE).join(', ')})`,
+        undefined,
+        name,
+      ),
+    );
   const shapeOk = Array.isArray(shape) && shape.every((d) => Number.isSafeInteger(d) && d >= 0);
   if (!shapeOk) problems.push(fail(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, undefined, name));
   const offsetsOk = Array.isArray(offsets) && offsets.length === 2 && offsets.every((o) => Number.isSafeInteger(o) && o >= 0);
-  if (!offsetsOk) problems.push(fail(`data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] of non-negative integers`, undefined, name));
+  if (!offsetsOk)
+    problems.push(fail(`data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] of non-negative integers`, undefined, name));
   else {
     const [begin, end] = offsets as [number, number];
     if (end < begin) problems.push(fail(`data_offsets [${begin}, ${end}] end before they begin`, dataStart + begin, name));
     else if (end > dataLength) {
-      problems.push(fail(`data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes, ending at file byte ${dataStart + dataLength})`, dataStart + begin, name));
+      problems.push(
+        fail(
+          `data_offsets [${begin}, ${end}] run past the end of the data section (${dataLength} bytes, ending at file byte ${dataStart + dataLength})`,
+          dataStart + begin,
+          name,
+        ),
+      );
     }
     if (isSafetensorsDType(dtype) && shapeOk && end >= begin) {
       const elements = (shape as number[]).reduce((n, d) => n * d, 1);
       const needed = elements * SAFETENSORS_ITEM_SIZE[dtype];
       if (needed !== end - begin) {
-        problems.push(fail(`dtype ${dtype} and shape ${JSON.stringify(shape)} need ${needed} bytes, data_offsets [${begin}, ${end}] hold ${end - begin}`, dataStart + begin, name));
+        problems.push(
+          fail(
+            `dtype ${dtype} and shape ${JSON.stringify(shape)} need ${needed} bytes, data_offsets [${begin}, ${end}] hold ${end - begin}`,
+            dataStart + begin,
+            name,
+          ),
+        );
       }
     }
   }
   return pipe(
     all(problems),
-    E.map(() => ({ name, dtype: dtype as SafetensorsDType, shape: [...(shape as number[])], dataOffsets: [...(offsets as [number, number])] as const })),
+    E.map(() => ({
+      name,
+      dtype: dtype as SafetensorsDType,
+      shape: [...(shape as number[])],
+      dataOffsets: [...(offsets as [number, number])] as const,
+    })),
   );
 }
 
@@ -106,10 +131,22 @@ function checkLayout(entries: readonly SafetensorsEntry[], dataLength: number, d
   for (const entry of sorted) {
     const [begin, end] = entry.dataOffsets;
     if (begin < position) {
-      problems.push(fail(`data_offsets [${begin}, ${end}] overlap those of ${JSON.stringify(previous?.name)} (which end at ${position})`, dataStart + begin, entry.name));
+      problems.push(
+        fail(
+          `data_offsets [${begin}, ${end}] overlap those of ${JSON.stringify(previous?.name)} (which end at ${position})`,
+          dataStart + begin,
+          entry.name,
+        ),
+      );
     } else if (begin > position) {
       const after = previous === undefined ? 'the start of the data section' : `${JSON.stringify(previous.name)}`;
-      problems.push(fail(`data_offsets [${begin}, ${end}] leave a gap of ${begin - position} bytes after ${after}: the data must be contiguous`, dataStart + position, entry.name));
+      problems.push(
+        fail(
+          `data_offsets [${begin}, ${end}] leave a gap of ${begin - position} bytes after ${after}: the data must be contiguous`,
+          dataStart + position,
+          entry.name,
+        ),
+      );
     }
     if (end > position) {
       position = end;
@@ -127,9 +164,14 @@ function checkLayout(entries: readonly SafetensorsEntry[], dataLength: number, d
 
 function checkMetadata(value: unknown): Checked<Record<string, string>> {
   if (value === undefined) return E.right({});
-  if (!isRecord(value)) return fail(`__metadata__ must be an object mapping strings to strings, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  if (!isRecord(value))
+    return fail(
+      `__metadata__ must be an object mapping strings to strings, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`,
+    );
   const checks = Object.entries(value).map(([key, v]) =>
-    typeof v === 'string' ? E.right(v) : fail<string>(`__metadata__[${JSON.stringify(key)}] is ${JSON.stringify(v)}; metadata values must be strings`),
+    typeof v === 'string'
+      ? E.right(v)
+      : fail<string>(`__metadata__[${JSON.stringify(key)}] is ${JSON.stringify(v)}; metadata values must be strings`),
   );
   return pipe(
     all(checks),
@@ -150,15 +192,21 @@ export function readHeader(bytes: Uint8Array, fileLength = bytes.length): Checke
   const low = view.getUint32(0, true);
   const high = view.getUint32(4, true);
   const headerLength = high * 2 ** 32 + low;
-  if (headerLength > MAX_HEADER_LENGTH) return fail(`header length ${headerLength} exceeds the format's limit of ${MAX_HEADER_LENGTH} bytes`, 0);
+  if (headerLength > MAX_HEADER_LENGTH)
+    return fail(`header length ${headerLength} exceeds the format's limit of ${MAX_HEADER_LENGTH} bytes`, 0);
   if (8 + headerLength > fileLength || 8 + headerLength > bytes.length) {
-    return fail(`header length ${headerLength} is larger than the rest of the file (${fileLength - 8} bytes): the file is truncated or not safetensors`, 0);
+    return fail(
+      `header length ${headerLength} is larger than the rest of the file (${fileLength - 8} bytes): the file is truncated or not safetensors`,
+      0,
+    );
   }
   const headerBytes = bytes.subarray(8, 8 + headerLength);
   const badByte = firstInvalidUtf8(headerBytes);
-  if (badByte >= 0) return fail(`the header is not valid UTF-8 (byte 0x${(headerBytes[badByte] as number).toString(16).padStart(2, '0')})`, 8 + badByte);
+  if (badByte >= 0)
+    return fail(`the header is not valid UTF-8 (byte 0x${(headerBytes[badByte] as number).toString(16).padStart(2, '0')})`, 8 + badByte);
   const text = new TextDecoder('utf-8').decode(headerBytes);
-  if (!text.startsWith('{')) return fail(`the header must be a JSON object starting with '{', it starts with ${JSON.stringify(text.slice(0, 16))}`, 8);
+  if (!text.startsWith('{'))
+    return fail(`the header must be a JSON object starting with '{', it starts with ${JSON.stringify(text.slice(0, 16))}`, 8);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -171,7 +219,9 @@ export function readHeader(bytes: Uint8Array, fileLength = bytes.length): Checke
   const encoder = new TextEncoder();
   const duplicates = findDuplicateKeys(text).map((d) =>
     fail<unknown>(
-      d.path === '' ? `the name ${JSON.stringify(d.key)} appears more than once in the header` : `key ${JSON.stringify(d.key)} appears more than once in ${d.path}`,
+      d.path === ''
+        ? `the name ${JSON.stringify(d.key)} appears more than once in the header`
+        : `key ${JSON.stringify(d.key)} appears more than once in ${d.path}`,
       8 + encoder.encode(text.slice(0, d.index)).length,
       d.path === '' ? d.key : undefined,
     ),

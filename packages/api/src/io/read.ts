@@ -4,7 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { tensor } from '../ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { decodeEntry } from './decode.js';
-import { type SafetensorsProblem, SafetensorsError } from './errors.js';
+import { SafetensorsError, type SafetensorsProblem } from './errors.js';
 import { readHeader, type SafetensorsHeader } from './header.js';
 
 /** Options of `parseSafetensors`. */
@@ -29,7 +29,10 @@ function asBytes(op: string, bytes: unknown): Uint8Array {
  * @example
  * const { tensors, metadata } = parseSafetensorsHeader(bytes);
  */
-export function parseSafetensorsHeader(bytes: Uint8Array | ArrayBuffer, options: { readonly source?: string; readonly fileLength?: number } = {}): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  bytes: Uint8Array | ArrayBuffer,
+  options: { readonly source?: string; readonly fileLength?: number } = {},
+): SafetensorsHeader {
   const input = asBytes('parseSafetensorsHeader', bytes);
   const header = readHeader(input, options.fileLength ?? input.length);
   if (E.isLeft(header)) throw new SafetensorsError(options.source ?? 'bytes', header.left);

@@ -12,18 +12,29 @@ export type TensorRecord = Readonly<Record<string, Tensor>>;
 function checkInput(tensors: unknown, metadata: unknown): [string, Tensor][] {
   const problems: SafetensorsProblem[] = [];
   if (typeof tensors !== 'object' || tensors === null || Array.isArray(tensors)) {
-    throw new ValueError(`serializeSafetensors: expected an object of tensors by name, got ${Array.isArray(tensors) ? 'an array' : String(tensors)}`);
+    throw new ValueError(
+      `serializeSafetensors: expected an object of tensors by name, got ${Array.isArray(tensors) ? 'an array' : String(tensors)}`,
+    );
   }
   const entries = Object.entries(tensors as Record<string, unknown>);
   for (const [name, t] of entries) {
-    if (name === '__metadata__') problems.push({ tensor: name, message: "the name '__metadata__' is reserved for the metadata map; pass metadata as the second argument" });
+    if (name === '__metadata__')
+      problems.push({
+        tensor: name,
+        message: "the name '__metadata__' is reserved for the metadata map; pass metadata as the second argument",
+      });
     else if (!isTensor(t)) problems.push({ tensor: name, message: `is ${t === null ? 'null' : typeof t}, not a tensor` });
     else if (t.isDisposed) problems.push({ tensor: name, message: 'was disposed' });
-    else if (t._backend === null) problems.push({ tensor: name, message: 'is an abstract traced value; save concrete tensors, outside jit/grad/vmap' });
+    else if (t._backend === null)
+      problems.push({ tensor: name, message: 'is an abstract traced value; save concrete tensors, outside jit/grad/vmap' });
   }
   if (metadata !== undefined) {
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) problems.push({ message: 'metadata must be an object mapping strings to strings' });
-    else for (const [key, value] of Object.entries(metadata)) if (typeof value !== 'string') problems.push({ message: `metadata[${JSON.stringify(key)}] is ${JSON.stringify(value)}; metadata values must be strings` });
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+      problems.push({ message: 'metadata must be an object mapping strings to strings' });
+    else
+      for (const [key, value] of Object.entries(metadata))
+        if (typeof value !== 'string')
+          problems.push({ message: `metadata[${JSON.stringify(key)}] is ${JSON.stringify(value)}; metadata values must be strings` });
   }
   if (problems.length > 0) throw new SafetensorsError('tensors', problems, 'write');
   return entries as [string, Tensor][];
@@ -36,7 +47,11 @@ function layoutOrder(entries: [string, Tensor][]): [string, Tensor][] {
   return [...entries].sort(([na, a], [nb, b]) => size(b) - size(a) || (na < nb ? -1 : na > nb ? 1 : 0));
 }
 
-function encode(ordered: readonly [string, Tensor][], data: readonly TypedArray[], metadata: Readonly<Record<string, string>> | undefined): Uint8Array {
+function encode(
+  ordered: readonly [string, Tensor][],
+  data: readonly TypedArray[],
+  metadata: Readonly<Record<string, string>> | undefined,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata !== undefined && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
@@ -75,7 +90,11 @@ function encode(ordered: readonly [string, Tensor][], data: readonly TypedArray[
  */
 export function serializeSafetensors(tensors: TensorRecord, metadata?: Readonly<Record<string, string>>): Uint8Array {
   const ordered = layoutOrder(checkInput(tensors, metadata));
-  return encode(ordered, ordered.map(([, t]) => t.dataSync()), metadata);
+  return encode(
+    ordered,
+    ordered.map(([, t]) => t.dataSync()),
+    metadata,
+  );
 }
 
 /**

@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ValueError } from '../core/errors.js';
-import { SeededRandom, randomPermutation } from '../data/random-source.js';
 import { TensorDataset } from '../data/dataset.js';
+import { randomPermutation, SeededRandom } from '../data/random-source.js';
 import { tensor } from '../ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -78,7 +78,9 @@ export function parseDigitFile(bytes: Uint8Array, file: string): Uint8Array {
       }
     }
     if (digits === 0 || !(c === 0x2c || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d)) {
-      throw new ValueError(`loadMnist: ${file}: unexpected byte ${JSON.stringify(String.fromCharCode(c))} at offset ${i}; expected numbers in [0, 1]`);
+      throw new ValueError(
+        `loadMnist: ${file}: unexpected byte ${JSON.stringify(String.fromCharCode(c))} at offset ${i}; expected numbers in [0, 1]`,
+      );
     }
     const pixel = Math.round((whole + fraction / scale) * 255);
     if (pixel > 255) throw new ValueError(`loadMnist: ${file}: value ${whole + fraction / scale} at offset ${i} is above 1`);
@@ -126,8 +128,11 @@ export function mnistSplitIndices(counts: readonly number[], split: 'train' | 't
   const trainTotal = Math.round((total * MNIST_TRAIN_SIZE) / MNIST_SIZE);
   const exact = counts.map((n) => (n * trainTotal) / total);
   const trainCounts = exact.map(Math.floor);
-  const order = exact.map((x, digit) => ({ digit, fraction: x - Math.floor(x) })).sort((a, b) => b.fraction - a.fraction || a.digit - b.digit);
-  for (let k = 0; k < trainTotal - trainCounts.reduce((a, b) => a + b, 0); k++) {
+  const order = exact
+    .map((x, digit) => ({ digit, fraction: x - Math.floor(x) }))
+    .sort((a, b) => b.fraction - a.fraction || a.digit - b.digit);
+  const remainder = trainTotal - trainCounts.reduce((a, b) => a + b, 0);
+  for (let k = 0; k < remainder; k++) {
     const digit = (order[k] as { digit: number }).digit;
     trainCounts[digit] = (trainCounts[digit] as number) + 1;
   }
@@ -190,7 +195,8 @@ export class MnistDataset extends TensorDataset<[Tensor, Tensor]> {
  */
 export async function loadMnist(options: MnistOptions = {}): Promise<MnistDataset> {
   const split = options.split ?? 'train';
-  if (split !== 'train' && split !== 'test') throw new ValueError(`loadMnist: split must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  if (split !== 'train' && split !== 'test')
+    throw new ValueError(`loadMnist: split must be 'train' or 'test', got ${JSON.stringify(split)}`);
   const normalize = options.normalize ?? true;
   const directory = options.directory ?? findDigitsDirectory();
   let pending = cache.get(directory);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ValueError } from '../core/errors.js';
-import { parseSafetensors, parseSafetensorsHeader } from '../io/read.js';
 import { MAX_HEADER_LENGTH, type SafetensorsHeader } from '../io/header.js';
+import { parseSafetensors, parseSafetensorsHeader } from '../io/read.js';
 import { serializeSafetensorsAsync, type TensorRecord } from '../io/write.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -25,6 +25,8 @@ export interface CreationOptions {
   readonly dtype?: DType;
   /** Backend name; the default backend when omitted. */
   readonly backend?: string;
+  /** Record operations on the new tensor for `backward()` (a leaf accumulating `.grad`; floating dtypes only). */
+  readonly requiresGrad?: boolean;
 }
 
 /** The backend named in `options`, or the default. */
@@ -119,7 +121,7 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
     }
     const dtype = requested ?? dtypeOfTypedArray(typed);
     const converted = dtype === dtypeOfTypedArray(typed) ? typed : convertTypedArray(typed, dtype);
-    return new Tensor(shape, dtype, backend, backend.fromTypedArray(converted, shape, dtype));
+    return withRequiresGrad(new Tensor(shape, dtype, backend, backend.fromTypedArray(converted, shape, dtype)), options);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
     throw new ValueError(`${op}: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`);
@@ -135,7 +137,13 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
   }
   checkShape(op, shape);
   const typed = fillTypedArray(op, flat.values, dtype);
-  return new Tensor(shape, dtype, backend, backend.fromTypedArray(typed, shape, dtype));
+  return withRequiresGrad(new Tensor(shape, dtype, backend, backend.fromTypedArray(typed, shape, dtype)), options);
+}
+
+/** Applies the `requiresGrad` creation option (the setter is installed by autograd/methods.ts). */
+function withRequiresGrad(t: Tensor, options: CreationOptions): Tensor {
+  if (options.requiresGrad) t.requiresGrad = true;
+  return t;
 }
 
 /** A rank-0 tensor. */

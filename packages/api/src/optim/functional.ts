@@ -47,7 +47,10 @@ export interface GradientTransformation {
 }
 
 /** Builds the functional form of an optimizer from its update rule. */
-export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H>, hyper: Omit<H, 'lr'> & { readonly lr: LearningRate }): GradientTransformation {
+export function functionalOptimizer<H extends { lr: number }>(
+  rule: UpdateRule<H>,
+  hyper: Omit<H, 'lr'> & { readonly lr: LearningRate },
+): GradientTransformation {
   const checked = { ...hyper, lr: typeof hyper.lr === 'number' ? hyper.lr : 0 } as H;
   rule.validate(checked);
   const schedule = hyper.lr;
@@ -57,11 +60,16 @@ export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H
       const { leaves, def } = flattenTree(`${owner}.init`, params);
       const perLeaf = leaves.map((p) => tidy(() => rule.initBuffers(p, checked)));
       const buffers: Record<string, ParamTree> = {};
-      for (const name of rule.bufferNames(checked)) buffers[name] = unflattenTree(def, perLeaf.map((b) => b[name] as Tensor));
+      for (const name of rule.bufferNames(checked))
+        buffers[name] = unflattenTree(
+          def,
+          perLeaf.map((b) => b[name] as Tensor),
+        );
       const backend = leaves[0]?._backend?.name;
       const options = backend === undefined ? {} : { backend };
       const scalars: Record<string, Tensor> = {};
-      for (const [name, value] of Object.entries(rule.initScalars(checked))) scalars[name] = full([], value, { dtype: scalarDTypeOf(leaves), ...options });
+      for (const [name, value] of Object.entries(rule.initScalars(checked)))
+        scalars[name] = full([], value, { dtype: scalarDTypeOf(leaves), ...options });
       return { count: full([], 0, { dtype: 'int32', ...options }), scalars, buffers };
     },
     update(grads, state, params) {
@@ -72,7 +80,9 @@ export function functionalOptimizer<H extends { lr: number }>(rule: UpdateRule<H
       g.leaves.forEach((grad, i) => {
         const param = p.leaves[i] as Tensor;
         if (!shapesEqual(grad.shape, param.shape)) {
-          throw new ValueError(`${op}: leaf ${i} of grads has shape ${formatShape(grad.shape)}, the parameter has ${formatShape(param.shape)}`);
+          throw new ValueError(
+            `${op}: leaf ${i} of grads has shape ${formatShape(grad.shape)}, the parameter has ${formatShape(param.shape)}`,
+          );
         }
       });
       const bufferLeaves = new Map<string, Tensor[]>();
@@ -136,5 +146,8 @@ export function applyUpdates<T extends ParamTree>(params: T, updates: T): T {
   const p = flattenTree('applyUpdates', params, 'params');
   const u = flattenTree('applyUpdates', updates, 'updates');
   if (!sameTreeDef(p.def, u.def)) throw new ValueError('applyUpdates: params and updates are trees of different structure');
-  return unflattenTree(p.def, p.leaves.map((param, i) => cast(add(param, u.leaves[i] as Tensor), param.dtype)));
+  return unflattenTree(
+    p.def,
+    p.leaves.map((param, i) => cast(add(param, u.leaves[i] as Tensor), param.dtype)),
+  );
 }

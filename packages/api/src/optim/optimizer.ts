@@ -91,12 +91,18 @@ export class Optimizer<H extends BaseHyper> {
     if (!isGroupInput(group)) throw new ValueError(`${owner}: addParamGroup expects { params, ...options }`);
     const params = [...group.params];
     params.forEach((p, i) => {
-      if (!isParameterLike(p)) throw new ValueError(`${owner}: params[${i}] of group ${this.paramGroups.length} is not a parameter (an object with a tensor \`value\`)`);
+      if (!isParameterLike(p))
+        throw new ValueError(
+          `${owner}: params[${i}] of group ${this.paramGroups.length} is not a parameter (an object with a tensor \`value\`)`,
+        );
       if (!isFloating(p.value.dtype)) {
-        throw new DTypeError(`${owner}: params[${i}] of group ${this.paramGroups.length} is ${p.value.dtype}; only floating-point parameters can be optimized`);
+        throw new DTypeError(
+          `${owner}: params[${i}] of group ${this.paramGroups.length} is ${p.value.dtype}; only floating-point parameters can be optimized`,
+        );
       }
     });
-    if (new Set(params).size !== params.length) throw new ValueError(`${owner}: a parameter appears twice in group ${this.paramGroups.length}`);
+    if (new Set(params).size !== params.length)
+      throw new ValueError(`${owner}: a parameter appears twice in group ${this.paramGroups.length}`);
     for (const existing of this.paramGroups) {
       if (existing.params.some((p) => params.includes(p))) {
         throw new ValueError(`${owner}: some parameters appear in more than one parameter group`);
@@ -114,7 +120,8 @@ export class Optimizer<H extends BaseHyper> {
   zeroGrad(): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
-        if (p.grad) {
+        if (typeof p.zeroGrad === 'function') p.zeroGrad();
+        else if (p.grad) {
           p.grad.dispose();
           p.grad = null;
         }
@@ -147,11 +154,17 @@ export class Optimizer<H extends BaseHyper> {
     const rule = this.rule;
     const param = p.value;
     if (!shapesEqual(grad.shape, param.shape)) {
-      throw new ShapeError(`${rule.name}.step: a parameter of shape ${formatShape(param.shape)} has a gradient of shape ${formatShape(grad.shape)}`);
+      throw new ShapeError(
+        `${rule.name}.step: a parameter of shape ${formatShape(param.shape)} has a gradient of shape ${formatShape(grad.shape)}`,
+      );
     }
     let state = this.state.get(p);
     if (state === undefined) {
-      const fresh: ParameterState = { step: 0, scalars: { ...rule.initScalars(group) }, buffers: tidy(() => rule.initBuffers(param, group)) };
+      const fresh: ParameterState = {
+        step: 0,
+        scalars: { ...rule.initScalars(group) },
+        buffers: tidy(() => rule.initBuffers(param, group)),
+      };
       this.state.set(p, fresh);
       state = fresh;
     }
@@ -211,11 +224,18 @@ export class Optimizer<H extends BaseHyper> {
    */
   loadStateDict(dict: unknown): void {
     // Buffer names depend on options (amsgrad, momentum, centered): take the saved ones.
-    const savedGroups: unknown[] = typeof dict === 'object' && dict !== null && Array.isArray((dict as { paramGroups?: unknown }).paramGroups) ? (dict as { paramGroups: unknown[] }).paramGroups : [];
+    const savedGroups: unknown[] =
+      typeof dict === 'object' && dict !== null && Array.isArray((dict as { paramGroups?: unknown }).paramGroups)
+        ? (dict as { paramGroups: unknown[] }).paramGroups
+        : [];
     const groups = this.paramGroups.map((g, i) => {
       const saved = savedGroups[i];
       const options = { ...g, ...(typeof saved === 'object' && saved !== null ? saved : {}) } as ParamGroup<H>;
-      return { params: g.params.map((p) => p.value), bufferNames: this.rule.bufferNames(options), scalarNames: Object.keys(this.rule.initScalars(options)) };
+      return {
+        params: g.params.map((p) => p.value),
+        bufferNames: this.rule.bufferNames(options),
+        scalarNames: Object.keys(this.rule.initScalars(options)),
+      };
     });
     const valid = validateStateDict(this.rule.name, dict, groups);
     for (const s of this.state.values()) for (const t of Object.values(s.buffers)) t.dispose();

@@ -2,7 +2,7 @@ import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type DType, memory, optim, type Tensor, tensor } from '@flint/api';
+import { type DType, memory, optim, Parameter, type Tensor, tensor, tidy } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
 // Differential tests: every optimizer's trajectory against a float64 reference written from
@@ -31,12 +31,19 @@ function reference(name: string, o: Options): Reference {
   const sign = flag(o, 'maximize') ? -1 : 1;
   switch (name) {
     case 'SGD': {
-      const [lr, momentum, dampening, wd, nesterov] = [num(o, 'lr', 1e-3), num(o, 'momentum', 0), num(o, 'dampening', 0), num(o, 'weightDecay', 0), flag(o, 'nesterov')];
+      const [lr, momentum, dampening, wd, nesterov] = [
+        num(o, 'lr', 1e-3),
+        num(o, 'momentum', 0),
+        num(o, 'dampening', 0),
+        num(o, 'weightDecay', 0),
+        flag(o, 'nesterov'),
+      ];
       let buffer: Float64Array | null = null;
       return (p, g) => {
         const d = Float64Array.from(g, (x, i) => sign * x + wd * (p[i] as number));
         if (momentum !== 0) {
-          const b: Float64Array = buffer === null ? Float64Array.from(d) : buffer.map((x, i) => momentum * x + (1 - dampening) * (d[i] as number));
+          const b: Float64Array =
+            buffer === null ? Float64Array.from(d) : buffer.map((x, i) => momentum * x + (1 - dampening) * (d[i] as number));
           buffer = b;
           for (let i = 0; i < n; i++) d[i] = nesterov ? (d[i] as number) + momentum * (b[i] as number) : (b[i] as number);
         }
@@ -46,7 +53,12 @@ function reference(name: string, o: Options): Reference {
     case 'Adam':
     case 'AdamW': {
       const decoupled = name === 'AdamW';
-      const [lr, eps, wd, amsgrad] = [num(o, 'lr', 1e-3), num(o, 'eps', 1e-8), num(o, 'weightDecay', decoupled ? 1e-2 : 0), flag(o, 'amsgrad')];
+      const [lr, eps, wd, amsgrad] = [
+        num(o, 'lr', 1e-3),
+        num(o, 'eps', 1e-8),
+        num(o, 'weightDecay', decoupled ? 1e-2 : 0),
+        flag(o, 'amsgrad'),
+      ];
       const [b1, b2] = betasOf(o);
       const [m, v, vmax] = [zeros(), zeros(), zeros()];
       return (p, g, t) => {
@@ -77,7 +89,13 @@ function reference(name: string, o: Options): Reference {
       };
     }
     case 'NAdam': {
-      const [lr, eps, wd, psi, decoupled] = [num(o, 'lr', 2e-3), num(o, 'eps', 1e-8), num(o, 'weightDecay', 0), num(o, 'momentumDecay', 4e-3), flag(o, 'decoupledWeightDecay')];
+      const [lr, eps, wd, psi, decoupled] = [
+        num(o, 'lr', 2e-3),
+        num(o, 'eps', 1e-8),
+        num(o, 'weightDecay', 0),
+        num(o, 'momentumDecay', 4e-3),
+        flag(o, 'decoupledWeightDecay'),
+      ];
       const [b1, b2] = betasOf(o);
       const [m, v] = [zeros(), zeros()];
       let muProduct = 1;
@@ -92,12 +110,22 @@ function reference(name: string, o: Options): Reference {
           m[i] = b1 * (m[i] as number) + (1 - b1) * d;
           v[i] = b2 * (v[i] as number) + (1 - b2) * d * d;
           const denom = Math.sqrt((v[i] as number) / (1 - b2 ** t)) + eps;
-          p[i] = (p[i] as number) - ((lr * (1 - mu)) / (1 - muProduct)) * (d / denom) - ((lr * muNext) / (1 - muProduct * muNext)) * ((m[i] as number) / denom);
+          p[i] =
+            (p[i] as number) -
+            ((lr * (1 - mu)) / (1 - muProduct)) * (d / denom) -
+            ((lr * muNext) / (1 - muProduct * muNext)) * ((m[i] as number) / denom);
         }
       };
     }
     case 'RMSprop': {
-      const [lr, alpha, eps, wd, momentum, centered] = [num(o, 'lr', 1e-2), num(o, 'alpha', 0.99), num(o, 'eps', 1e-8), num(o, 'weightDecay', 0), num(o, 'momentum', 0), flag(o, 'centered')];
+      const [lr, alpha, eps, wd, momentum, centered] = [
+        num(o, 'lr', 1e-2),
+        num(o, 'alpha', 0.99),
+        num(o, 'eps', 1e-8),
+        num(o, 'weightDecay', 0),
+        num(o, 'momentum', 0),
+        flag(o, 'centered'),
+      ];
       const [s, a, b] = [zeros(), zeros(), zeros()];
       return (p, g) => {
         for (let i = 0; i < n; i++) {
@@ -117,7 +145,13 @@ function reference(name: string, o: Options): Reference {
       };
     }
     case 'Adagrad': {
-      const [lr, lrDecay, wd, initial, eps] = [num(o, 'lr', 1e-2), num(o, 'lrDecay', 0), num(o, 'weightDecay', 0), num(o, 'initialAccumulatorValue', 0), num(o, 'eps', 1e-10)];
+      const [lr, lrDecay, wd, initial, eps] = [
+        num(o, 'lr', 1e-2),
+        num(o, 'lrDecay', 0),
+        num(o, 'weightDecay', 0),
+        num(o, 'initialAccumulatorValue', 0),
+        num(o, 'eps', 1e-10),
+      ];
       const sum = new Float64Array(n).fill(initial);
       return (p, g, t) => {
         const clr = lr / (1 + (t - 1) * lrDecay);
@@ -210,11 +244,17 @@ const FUNCTIONAL: Record<Case['name'], (o: Options) => optim.GradientTransformat
 /** The same optimizer in functional form, over a pytree that holds the parameter twice. */
 function functionalTrajectory(c: Case, dtype: DType): number[][] {
   const opt = FUNCTIONAL[c.name](c.options);
-  let params: { a: Tensor; nested: Tensor[] } = { a: tensor(INIT, { dtype, shape: SHAPE }), nested: [tensor(INIT, { dtype, shape: SHAPE })] };
+  let params: { a: Tensor; nested: Tensor[] } = {
+    a: tensor(INIT, { dtype, shape: SHAPE }),
+    nested: [tensor(INIT, { dtype, shape: SHAPE })],
+  };
   let state = opt.init(params);
   const out: number[][] = [];
   for (let t = 1; t <= STEPS; t++) {
-    const grads = { a: tensor(gradient(params.a.dataSync(), t), { shape: SHAPE, dtype }), nested: [tensor(gradient((params.nested[0] as Tensor).dataSync(), t), { shape: SHAPE, dtype })] };
+    const grads = {
+      a: tensor(gradient(params.a.dataSync(), t), { shape: SHAPE, dtype }),
+      nested: [tensor(gradient((params.nested[0] as Tensor).dataSync(), t), { shape: SHAPE, dtype })],
+    };
     const [updates, next] = opt.update(grads, state, params);
     const nextParams = optim.applyUpdates(params, updates);
     for (const tree of [grads, updates, params, state]) disposeTree(tree);
@@ -240,14 +280,14 @@ function disposeTree(tree: unknown): void {
 function expectClose(actual: number[][], expected: number[][], rtol: number, atol: number): void {
   expect(actual.length).toBe(expected.length);
   let worst = 0;
-  actual.forEach((row, t) =>
+  actual.forEach((row, t) => {
     row.forEach((x, i) => {
       const y = (expected[t] as number[])[i] as number;
       const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
       if (excess > worst) worst = excess;
       if (excess > 0) expect.fail(`step ${t + 1}, element ${i}: ${x} vs ${y}`);
-    }),
-  );
+    });
+  });
   expect(worst).toBe(0);
 }
 
@@ -283,7 +323,12 @@ describe('optimizers match the float64 reference of PyTorch formulas', () => {
 const SCRIPT = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
 const PYTHON = '/usr/bin/python3';
 const torchProbe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
-const torchReason = torchProbe === undefined ? `${PYTHON} does not exist` : torchProbe.status !== 0 ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)` : '';
+const torchReason =
+  torchProbe === undefined
+    ? `${PYTHON} does not exist`
+    : torchProbe.status !== 0
+      ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)`
+      : '';
 
 describe.skipIf(torchReason !== '')(`optimizers match PyTorch${torchReason === '' ? '' : ` (skipped: ${torchReason})`}`, () => {
   test('every case follows torch.optim to float64 precision', () => {
@@ -294,7 +339,8 @@ describe.skipIf(torchReason !== '')(`optimizers match PyTorch${torchReason === '
     const result = JSON.parse(run.stdout) as { torch: string; optimizers: (number[][] | { unsupported: string })[] };
     cases.forEach((c, k) => {
       const expected = result.optimizers[k];
-      if (expected === undefined || !Array.isArray(expected)) throw new Error(`${label(c)}: torch did not run it: ${JSON.stringify(expected)}`);
+      if (expected === undefined || !Array.isArray(expected))
+        throw new Error(`${label(c)}: torch did not run it: ${JSON.stringify(expected)}`);
       try {
         // PyTorch keeps NAdam's momentum product in a float32 tensor.
         const rtol = c.name === 'NAdam' ? 1e-6 : 1e-9;
@@ -346,7 +392,10 @@ describe('imperative optimizer behavior', () => {
   });
 
   test('memory stays flat over thousands of steps', () => {
-    const cells: Cell[] = [{ value: tensor(new Float32Array(64).fill(1), { shape: [8, 8] }), grad: null }, { value: tensor(new Float32Array(8)), grad: null }];
+    const cells: Cell[] = [
+      { value: tensor(new Float32Array(64).fill(1), { shape: [8, 8] }), grad: null },
+      { value: tensor(new Float32Array(8)), grad: null },
+    ];
     const adam = new optim.Adam(cells, { lr: 1e-3, amsgrad: true, weightDecay: 0.01 });
     const sgd = new optim.SGD(cells, { lr: 1e-3, momentum: 0.9, nesterov: true });
     let settled = 0;
@@ -430,6 +479,46 @@ describe('stateDict / loadStateDict', () => {
     expect(message).toMatch(/state\[0\].expAvg has shape \[3\], the parameter has \[2\]/);
     expect(message).toMatch(/state\[0\].extra is not part of this optimizer's state/);
     expect(message).toMatch(/state\[5\] names no parameter/);
-    expect(() => adam.loadStateDict({ state: {}, paramGroups: [] })).toThrow(/1 parameter groups?, the optimizer has 1|has 0 parameter groups, the optimizer has 1/);
+    expect(() => adam.loadStateDict({ state: {}, paramGroups: [] })).toThrow(
+      /1 parameter groups?, the optimizer has 1|has 0 parameter groups, the optimizer has 1/,
+    );
+  });
+});
+
+describe('with autograd Parameters', () => {
+  test('Adam trains a linear fit through backward(), replacing values and keeping memory flat', () => {
+    const w = new Parameter(tensor([[0.5], [-0.3]]));
+    const b = new Parameter(tensor([0.1]));
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+      [-1, 0.5],
+      [2, -1],
+    ]);
+    const y = tensor([[5], [11], [0], [0]]); // y = x [1, 2]^T + 0
+    const optimizer = new optim.Adam([w, b], { lr: 0.05 });
+    const lossAt = () =>
+      tidy(() => {
+        const loss = x.matmul(w.value).add(b.value).sub(y).square().mean();
+        loss.backward();
+        return loss.item() as number;
+      });
+    const first = lossAt();
+    optimizer.step();
+    optimizer.zeroGrad();
+    let settled = 0;
+    let last = first;
+    for (let step = 1; step < 1500; step++) {
+      last = lossAt();
+      optimizer.step();
+      optimizer.zeroGrad();
+      if (step === 20) settled = memory().buffers;
+    }
+    expect(memory().buffers).toBe(settled);
+    expect(last).toBeLessThan(first * 1e-3);
+    expect(w.grad).toBeNull();
+    const fitted = [...w.value.dataSync()];
+    expect(fitted[0]).toBeCloseTo(1, 1);
+    expect(fitted[1]).toBeCloseTo(2, 1);
   });
 });

@@ -7,5 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export interface ParameterLike {
   value: Tensor;
-  grad: Tensor | null | undefined;
+  grad: Tensor | null;
+  /** Frees and clears the gradient; optimizers fall back to `grad.dispose(); grad = null`. */
+  zeroGrad?(): void;
 }

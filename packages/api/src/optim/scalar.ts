@@ -1,6 +1,6 @@
+import { add, div, equal, expm1, mul, neg, pow, sqrt, sub, where } from '../ops/elementwise.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add, div, equal, expm1, mul, neg, pow, sqrt, sub, where } from '../ops/elementwise.js';
 
 /**
  * A hyperparameter-like quantity that is a JavaScript number in the imperative optimizers (step

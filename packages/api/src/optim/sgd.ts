@@ -31,7 +31,9 @@ export const sgdRule: UpdateRule<SGDHyper> = {
     checkBoolean('SGD', 'nesterov', h.nesterov);
     checkBoolean('SGD', 'maximize', h.maximize);
     if (h.nesterov && (h.momentum <= 0 || h.dampening !== 0)) {
-      throw new ValueError(`SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum ${h.momentum} and dampening ${h.dampening}`);
+      throw new ValueError(
+        `SGD: nesterov momentum requires momentum > 0 and dampening = 0, got momentum ${h.momentum} and dampening ${h.dampening}`,
+      );
     }
   },
   bufferNames: (h) => (h.momentum !== 0 ? ['momentumBuffer'] : []),
@@ -47,7 +49,11 @@ export const sgdRule: UpdateRule<SGDHyper> = {
     const buffer =
       previous === undefined
         ? g
-        : onFirstStep(step, () => g, () => add(mul(previous, h.momentum), h.dampening === 0 ? g : mul(g, 1 - h.dampening)));
+        : onFirstStep(
+            step,
+            () => g,
+            () => add(mul(previous, h.momentum), h.dampening === 0 ? g : mul(g, 1 - h.dampening)),
+          );
     const direction = h.nesterov ? add(g, mul(buffer, h.momentum)) : buffer;
     return { update: mul(direction, scalarMul(lr, -1)), buffers: { momentumBuffer: buffer } };
   },

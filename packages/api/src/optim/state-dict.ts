@@ -60,7 +60,8 @@ function checkGroup(value: unknown, g: number, layout: GroupLayout, firstIndex: 
   if (params.some((p, i) => p !== expected[i])) {
     return fail(`paramGroups[${g}].params is ${JSON.stringify(params)}, expected ${JSON.stringify(expected)}`);
   }
-  if (typeof value.lr !== 'number' || !Number.isFinite(value.lr)) return fail(`paramGroups[${g}].lr is ${JSON.stringify(value.lr)}, not a finite number`);
+  if (typeof value.lr !== 'number' || !Number.isFinite(value.lr))
+    return fail(`paramGroups[${g}].lr is ${JSON.stringify(value.lr)}, not a finite number`);
   return E.right(value as ParamGroupEntry);
 }
 
@@ -69,7 +70,8 @@ function checkEntry(key: string, value: unknown, param: Tensor, layout: GroupLay
   if (!isRecord(value)) return fail(`${where} is not an object`);
   const checks: Checked<unknown>[] = [];
   const step = value.step;
-  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) checks.push(fail(`${where}.step is ${JSON.stringify(step)}, not a non-negative integer`));
+  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
+    checks.push(fail(`${where}.step is ${JSON.stringify(step)}, not a non-negative integer`));
   for (const name of layout.bufferNames) {
     const buffer = value[name];
     if (buffer === undefined) checks.push(fail(`${where}.${name} is missing`));
@@ -80,10 +82,12 @@ function checkEntry(key: string, value: unknown, param: Tensor, layout: GroupLay
     }
   }
   for (const name of layout.scalarNames) {
-    if (typeof value[name] !== 'number' || !Number.isFinite(value[name])) checks.push(fail(`${where}.${name} is ${JSON.stringify(value[name])}, not a finite number`));
+    if (typeof value[name] !== 'number' || !Number.isFinite(value[name]))
+      checks.push(fail(`${where}.${name} is ${JSON.stringify(value[name])}, not a finite number`));
   }
   const known = new Set(['step', ...layout.bufferNames, ...layout.scalarNames]);
-  for (const name of Object.keys(value)) if (!known.has(name)) checks.push(fail(`${where}.${name} is not part of this optimizer's state (expected ${[...known].join(', ')})`));
+  for (const name of Object.keys(value))
+    if (!known.has(name)) checks.push(fail(`${where}.${name} is not part of this optimizer's state (expected ${[...known].join(', ')})`));
   return pipe(
     all(checks),
     E.map(() => value as ParameterStateEntry),
@@ -101,17 +105,23 @@ export function validateStateDict(owner: string, dict: unknown, groups: readonly
     const { state, paramGroups } = dict;
     if (!Array.isArray(paramGroups)) return fail<OptimizerStateDict>('paramGroups is not an array');
     if (!isRecord(state)) return fail<OptimizerStateDict>('state is not an object');
-    if (paramGroups.length !== groups.length) return fail<OptimizerStateDict>(`the state dict has ${paramGroups.length} parameter groups, the optimizer has ${groups.length}`);
+    if (paramGroups.length !== groups.length)
+      return fail<OptimizerStateDict>(`the state dict has ${paramGroups.length} parameter groups, the optimizer has ${groups.length}`);
     const owners: { param: Tensor; layout: GroupLayout }[] = [];
     for (const layout of groups) for (const param of layout.params) owners.push({ param, layout });
     const firstIndices = groups.map((_, g) => groups.slice(0, g).reduce((n, l) => n + l.params.length, 0));
-    const groupChecks = all(paramGroups.map((value: unknown, g) => checkGroup(value, g, groups[g] as GroupLayout, firstIndices[g] as number)));
-    const stateChecks = all(Object.entries(state).map(([key, value]) => {
-      const index = Number(key);
-      const owner = Number.isInteger(index) && index >= 0 ? owners[index] : undefined;
-      if (owner === undefined) return fail<ParameterStateEntry>(`state[${key}] names no parameter (indices run from 0 to ${owners.length - 1})`);
-      return checkEntry(key, value, owner.param, owner.layout);
-    }));
+    const groupChecks = all(
+      paramGroups.map((value: unknown, g) => checkGroup(value, g, groups[g] as GroupLayout, firstIndices[g] as number)),
+    );
+    const stateChecks = all(
+      Object.entries(state).map(([key, value]) => {
+        const index = Number(key);
+        const owner = Number.isInteger(index) && index >= 0 ? owners[index] : undefined;
+        if (owner === undefined)
+          return fail<ParameterStateEntry>(`state[${key}] names no parameter (indices run from 0 to ${owners.length - 1})`);
+        return checkEntry(key, value, owner.param, owner.layout);
+      }),
+    );
     return pipe(
       sequenceT(validation)(groupChecks, stateChecks),
       E.map(() => dict as unknown as OptimizerStateDict),
@@ -119,7 +129,9 @@ export function validateStateDict(owner: string, dict: unknown, groups: readonly
   })();
   if (E.isLeft(checked)) {
     const problems = checked.left;
-    throw new ValueError(`${owner}.loadStateDict: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the state dict:\n  - ${problems.join('\n  - ')}`);
+    throw new ValueError(
+      `${owner}.loadStateDict: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the state dict:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return checked.right;
 }

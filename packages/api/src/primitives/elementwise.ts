@@ -139,10 +139,14 @@ function extremumAd<P extends Primitive.Max | Primitive.Min>(isMax: boolean): Bi
   };
 }
 
-/** d(x^y)/dx = y x^(y-1), taken as 0 where y == 0 (so 0^0 has a finite derivative, as in JAX). */
+/**
+ * d(x^y)/dx = y x^(y-1), taken as 0 at x == y == 0 (where it would be 0 * inf). Only that point
+ * is special-cased, so the derivative keeps its own derivative in y elsewhere (y == 0 included).
+ */
 function powBaseDerivative(x: Tensor, y: Tensor): Tensor {
   const zero = zerosLike(y);
-  return select(equal(y, zero), zero, mul(y, pow(x, sub(y, scalarLike(y, 1)))));
+  const origin = bind(Primitive.And, [equal(x, zero), equal(y, zero)], {});
+  return select(origin, zero, mul(y, pow(x, sub(y, scalarLike(y, 1)))));
 }
 
 /** d(x^y)/dy = x^y log x, taken as 0 where x == 0. */

@@ -151,9 +151,21 @@ function raiseAll(trace: Trace, inputs: readonly Tensor[]): Tracer[] {
   return out;
 }
 
+// jit's trace, while it traces: it takes every primitive without tracer inputs too (creation ops,
+// ops on captured constants), as JAX's dynamic trace does, so they become part of the compiled
+// program instead of running eagerly at trace time. jit opens it only on an empty stack.
+let stagingTrace: Trace | null = null;
+
+/** @internal Sets the trace that stages primitives without tracer inputs (jit); returns the previous one. */
+export function setStagingTrace(trace: Trace | null): Trace | null {
+  const previous = stagingTrace;
+  stagingTrace = trace;
+  return previous;
+}
+
 /** The traced dispatch `bind` takes while any transform or the imperative tape is active. */
 function tracedBind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
-  const top = findTopTrace(inputs);
+  const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return baseBind(primitive, inputs, params, backend);
   // Validate against the traced (per-example) shapes, so errors name what the user wrote.
   const out = RULES[primitive].abstractEval(inputs, params);

@@ -45,8 +45,8 @@ function splitArguments(args: readonly unknown[]): SplitArguments {
   };
 }
 
-function functionName(fn: { name?: string }, fallback: string): string {
-  return fn.name && fn.name.length > 0 ? fn.name : fallback;
+function functionName(fn: (...args: never[]) => unknown, fallback: string): string {
+  return fn.name.length > 0 ? fn.name : fallback;
 }
 
 /**
@@ -150,7 +150,9 @@ export function customVjp<A extends unknown[], R, Residuals>(fn: (...args: A) =>
         });
         const cursor = new Array<number>(args.length).fill(0);
         return split.argumentOf.map((argument, k) => {
-          const value = (perArgument[argument] as unknown[])[cursor[argument]++ as number];
+          const position = cursor[argument] as number;
+          cursor[argument] = position + 1;
+          const value = (perArgument[argument] as unknown[])[position];
           const input = split.tensors[k] as Tensor;
           if (value === null || value === undefined || !isFloating(input.dtype)) return null;
           if (!isTensor(value)) throw new ValueError(`${name}: bwd returned ${typeof value} where a tensor cotangent was expected for argument ${argument}`);

@@ -1,5 +1,6 @@
-import { type Aval, allocTypedArray, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
 import { scratch } from '../scratch.js';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap, wrapPermuted } from '../view.js';
 import { gemm } from './gemm.js';
 import { combinedWindowTable, windowTable } from './windows.js';
@@ -29,7 +30,7 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
   const outSize = sizeOf(outSizes);
   const inSize = sizeOf(inSizes);
   const rows = channelsPerGroup * kernelSize;
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const perm = out.shape.map((_, i) => (i === 0 ? 1 : i === 1 ? 0 : i));
   if (result.length === 0) return wrap(result, out.shape, out.dtype);
   const x = contiguousData(lhs);
@@ -46,9 +47,32 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
     ),
   );
   const offsets = combinedWindowTable(tables, kernelSizes, outSizes, contiguousStrides(inSizes));
+  const totalColumns = batch * outSize;
+  let pointwise = kernelSize === 1 && outSize === inSize;
+  for (let i = 0; pointwise && i < outSize; i++) pointwise = offsets[i] === i;
+  if (pointwise) {
+    // A 1 x 1 kernel whose every output reads the input point at the same place (no padding,
+    // striding or dilation in effect): each image is already its [C/groups, outSize] column
+    // matrix, so im2col is skipped.
+    for (let g = 0; g < groups; g++) {
+      for (let image = 0; image < batch; image++) {
+        gemm(
+          outPerGroup,
+          outSize,
+          rows,
+          { data: w, offset: g * outPerGroup * rows, rowStride: rows, colStride: 1 },
+          { data: x, offset: (image * channels + g * channelsPerGroup) * inSize, rowStride: inSize, colStride: 1 },
+          result,
+          g * outPerGroup * totalColumns + image * outSize,
+          totalColumns,
+          out.dtype,
+        );
+      }
+    }
+    return wrapPermuted(result, out.shape, perm, out.dtype);
+  }
   // Columns are (image, output position) pairs, numbered image * outSize + position; they are
   // processed in chunks small enough for the im2col buffer to stay in cache.
-  const totalColumns = batch * outSize;
   const chunk = Math.max(1, Math.min(totalColumns, Math.floor(COLUMN_BUDGET / Math.max(1, rows))));
   const columns = scratch('conv.columns', out.dtype, rows * chunk);
   for (let g = 0; g < groups; g++) {

@@ -1,4 +1,5 @@
-import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, permutedView, wrap } from '../view.js';
 import { gemm } from './gemm.js';
 
@@ -58,7 +59,7 @@ export function dotGeneralKernel(inputs: readonly CpuHandle[], params: ParamsOf<
   const m = product(lhs.shape, lhsFree);
   const k = product(lhs.shape, lhsContracting);
   const n = product(rhs.shape, rhsFree);
-  const c = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const c = allocateUninitialized(out.dtype, sizeOf(out.shape));
   if (batch * m * n === 0) return wrap(c, out.shape, out.dtype);
   const a = asBatchedMatrix(lhs, lhsBatch, lhsFree, lhsContracting);
   const b = asBatchedMatrix(rhs, rhsBatch, rhsContracting, rhsFree);

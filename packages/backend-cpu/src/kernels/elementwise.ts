@@ -1,14 +1,6 @@
-import {
-  type Aval,
-  allocTypedArray,
-  type BinaryPrimitive,
-  contiguousStrides,
-  Primitive,
-  sizeOf,
-  type TypedArray,
-  type UnaryPrimitive,
-} from '@flint/api';
+import { type Aval, type BinaryPrimitive, contiguousStrides, Primitive, sizeOf, type TypedArray, type UnaryPrimitive } from '@flint/api';
 import { erf, floatMod, floatPow, int32Pow, roundHalfEven, uint8Pow } from '../math.js';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, isContiguous, wrap } from '../view.js';
 import { forEachRow, planRows } from './rows.js';
 
@@ -86,7 +78,7 @@ export function unaryKernel(op: UnaryPrimitive): (inputs: readonly CpuHandle[], 
   return (inputs, _params, out) => {
     const x = inputs[0]!;
     const n = sizeOf(out.shape);
-    const result = allocTypedArray(out.dtype, n);
+    const result = allocateUninitialized(out.dtype, n);
     const data = x.storage.data;
     if (isContiguous(x)) unaryLoop(op, data, x.offset, 1, result, 0, n);
     else {
@@ -204,7 +196,7 @@ export function binaryKernel(op: BinaryPrimitive): (inputs: readonly CpuHandle[]
     const a = inputs[0]!;
     const b = inputs[1]!;
     const n = sizeOf(out.shape);
-    const result = allocTypedArray(out.dtype, n);
+    const result = allocateUninitialized(out.dtype, n);
     const kind = integerKind(a.dtype);
     const aData = a.storage.data;
     const bData = b.storage.data;
@@ -224,7 +216,7 @@ export function binaryKernel(op: BinaryPrimitive): (inputs: readonly CpuHandle[]
 
 export function whereKernel(inputs: readonly CpuHandle[], _params: unknown, out: Aval): CpuHandle {
   const [c, x, y] = inputs as [CpuHandle, CpuHandle, CpuHandle];
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const cData = c.storage.data;
   const xData = x.storage.data;
   const yData = y.storage.data;
@@ -242,7 +234,7 @@ export function whereKernel(inputs: readonly CpuHandle[], _params: unknown, out:
 export function castKernel(inputs: readonly CpuHandle[], _params: unknown, out: Aval): CpuHandle {
   const n = sizeOf(out.shape);
   const x = contiguousData(inputs[0]!);
-  const result = allocTypedArray(out.dtype, n);
+  const result = allocateUninitialized(out.dtype, n);
   if (out.dtype === 'bool') {
     // NaN is truthy, as bool(float('nan')) is in Python.
     for (let i = 0; i < n; i++) result[i] = x[i] !== 0 ? 1 : 0;

@@ -1,4 +1,5 @@
-import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
 
 // Gather and ScatterAdd see x as [outer, axisSize, inner] and the indices as a flat list, so
@@ -15,7 +16,7 @@ export function gatherKernel(inputs: readonly CpuHandle[], params: ParamsOf<Prim
   const data = contiguousData(x);
   const indices = contiguousData(indexHandle);
   const count = indices.length;
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   let p = 0;
   for (let o = 0; o < outer; o++) {
     const base = o * size * inner;
@@ -36,7 +37,7 @@ export function scatterAddKernel(inputs: readonly CpuHandle[], params: ParamsOf<
   const indices = contiguousData(inputs[1]!);
   const updates = contiguousData(inputs[2]!);
   const { outer, size, inner } = split(target.shape, params.axis);
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   result.set(contiguousData(target) as never);
   const count = indices.length;
   let p = 0;

@@ -43,10 +43,8 @@ export function gemm(
   const work = m * n * k;
   if ((dtype === 'float32' || dtype === 'float64') && work >= 16384) {
     const wasm = wasmGemm(dtype === 'float32' ? 'f32' : 'f64');
-    if (wasm !== null) {
-      gemmWasm(wasm, dtype === 'float32', m, n, k, a, b, c, cOffset, ldc);
-      return;
-    }
+    // The JavaScript kernel, which needs far less memory, takes over when wasm memory cannot grow.
+    if (wasm !== null && gemmWasm(wasm, dtype === 'float32', m, n, k, a, b, c, cOffset, ldc)) return;
   }
   if ((dtype === 'float32' || dtype === 'float64') && work >= 4096) gemmBlocked(m, n, k, a, b, c, cOffset, ldc);
   else gemmSimple(m, n, k, a, b, c, cOffset, ldc, dtype === 'int32');
@@ -152,7 +150,8 @@ function packB(b: MatrixView, n: number, width: number, p0: number, kc: number, 
 /**
  * Floats through the WebAssembly SIMD kernel. Its memory holds all of B packed (for each k-block,
  * [n / width][kc][width]), one block of C rows padded to a multiple of the tile width, and one
- * packed A block; each C block is accumulated over the k-blocks, then copied out.
+ * packed A block; each C block is accumulated over the k-blocks, then copied out. Returns false
+ * (having done nothing) when the wasm memory cannot grow to the size needed.
  */
 function gemmWasm(
   wasm: WasmGemm,
@@ -165,7 +164,7 @@ function gemmWasm(
   c: TypedArray,
   cOffset: number,
   ldc: number,
-): void {
+): boolean {
   const { rows: height, width } = wasm;
   const paddedN = Math.ceil(n / width) * width;
   const blockRows = Math.min(Math.floor(MC / height) * height, Math.ceil(m / height) * height);
@@ -174,6 +173,7 @@ function gemmWasm(
   const aElements = blockRows * KC;
   const size = single ? 4 : 8;
   const buffer = wasmBuffer(wasm, (bElements + cElements + aElements) * size);
+  if (buffer === null) return false;
   const memory = single ? new Float32Array(buffer) : new Float64Array(buffer);
   const bAt = 0;
   const cAt = bElements;
@@ -196,6 +196,7 @@ function gemmWasm(
       c.set(memory.subarray(from, from + n) as never, cOffset + (i0 + r) * ldc);
     }
   }
+  return true;
 }
 
 /**

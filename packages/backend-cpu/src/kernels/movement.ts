@@ -1,5 +1,6 @@
-import { type Aval, allocTypedArray, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
-import { type CpuHandle, copyBetween, copyData, view, wrap } from '../view.js';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { allocateUninitialized } from '../storage.js';
+import { type CpuHandle, copyBetween, copyStrided, view, wrap } from '../view.js';
 
 // Reshape (when the strides allow), Transpose, Broadcast, Slice and Flip return views of their
 // input's storage; Pad and Concat copy.
@@ -40,11 +41,13 @@ export function reshapeStrides(shape: readonly number[], strides: readonly numbe
   return out;
 }
 
-export function reshapeKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.Reshape>, out: Aval): CpuHandle {
+export function reshapeKernel(inputs: readonly CpuHandle[], _params: ParamsOf<Primitive.Reshape>, out: Aval): CpuHandle {
   const x = inputs[0]!;
   const strides = reshapeStrides(x.shape, x.strides, out.shape);
   if (strides !== null) return view(x, out.shape, strides, x.offset);
-  return wrap(copyData(x), params.shape, out.dtype);
+  const data = allocateUninitialized(out.dtype, sizeOf(out.shape));
+  copyStrided(x.storage.data, x.offset, x.shape, x.strides, data, 0);
+  return wrap(data, out.shape, out.dtype);
 }
 
 export function transposeKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.Transpose>): CpuHandle {
@@ -91,9 +94,9 @@ export function flipKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
 
 export function padKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.Pad>, out: Aval): CpuHandle {
   const x = inputs[0]!;
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const fill = out.dtype === 'bool' ? (params.value !== 0 ? 1 : 0) : params.value;
-  if (fill !== 0) result.fill(fill);
+  result.fill(fill);
   const outStrides = contiguousStrides(out.shape);
   let offset = 0;
   for (let i = 0; i < outStrides.length; i++) offset += params.widths[i]![0] * outStrides[i]!;
@@ -102,7 +105,7 @@ export function padKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primiti
 }
 
 export function concatKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.Concat>, out: Aval): CpuHandle {
-  const result = allocTypedArray(out.dtype, sizeOf(out.shape));
+  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
   const outStrides = contiguousStrides(out.shape);
   let offset = 0;
   for (const x of inputs) {

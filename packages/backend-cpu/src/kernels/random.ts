@@ -1,4 +1,5 @@
-import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
 
 // Threefry-2x32 with 20 rounds (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
@@ -45,7 +46,7 @@ export function threefry2x32(k0: number, k1: number, c0: number, c1: number, out
 
 /** Words 0 .. count-1 of the stream for key (k0, k1), as int32. */
 export function threefryStream(k0: number, k1: number, count: number): Int32Array {
-  const words = new Int32Array(count);
+  const words = allocateUninitialized('int32', count) as Int32Array;
   const blocks = count >>> 1;
   for (let j = 0; j < blocks; j++) threefry2x32(k0, k1, j, 0, words, 2 * j);
   if (count & 1) threefry2x32(k0, k1, blocks, 0, words, count - 1, false);
@@ -69,7 +70,7 @@ const TWO_POW_26 = 2 ** 26;
 export function randomUniformKernel(inputs: readonly CpuHandle[], _params: ParamsOf<Primitive.RandomUniform>, out: Aval): CpuHandle {
   const [k0, k1] = keyOf(inputs[0]!);
   const n = sizeOf(out.shape);
-  const result = allocTypedArray(out.dtype, n);
+  const result = allocateUninitialized(out.dtype, n);
   if (out.dtype === 'float64') {
     const words = threefryStream(k0, k1, 2 * n);
     for (let i = 0; i < n; i++) result[i] = ((words[2 * i]! >>> 5) * TWO_POW_26 + (words[2 * i + 1]! >>> 6)) * TWO_POW_M53;

@@ -1,13 +1,6 @@
-import {
-  type Aval,
-  allocTypedArray,
-  contiguousStrides,
-  type ParamsOf,
-  Primitive,
-  type ReducePrimitive,
-  sizeOf,
-  type TypedArray,
-} from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, Primitive, type ReducePrimitive, sizeOf, type TypedArray } from '@flint/api';
+import { scratchFloat64 } from '../scratch.js';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, permutedView, wrap } from '../view.js';
 import { forEachRow, planRows } from './rows.js';
 
@@ -114,11 +107,11 @@ export function reduceKernel<P extends ReducePrimitive>(
     const x = inputs[0]!;
     const axes = params.axes;
     const outSize = sizeOf(out.shape);
-    const result = allocTypedArray(out.dtype, outSize);
+    const result = allocateUninitialized(out.dtype, outSize);
     const floating = out.dtype === 'float32' || out.dtype === 'float64';
-    const acc: TypedArray = floating ? new Float64Array(outSize) : result;
+    const acc: TypedArray = floating ? scratchFloat64('reduce.accumulator', outSize) : result;
     const identity = code === SUM ? 0 : code === PROD ? 1 : code === MAX ? lowest(x.dtype) : highest(x.dtype);
-    if (identity !== 0) acc.fill(identity);
+    acc.fill(identity);
     const rank = x.shape.length;
     const outStrides = contiguousStrides(out.shape);
     const accStrides = new Array<number>(rank);
@@ -152,7 +145,7 @@ export function argReduceKernel(
     const data = contiguousData(permutedView(x, perm));
     const outer = sizeOf(out.shape);
     const inner = x.shape[params.axis]!;
-    const result = new Int32Array(outer);
+    const result = allocateUninitialized('int32', outer);
     for (let o = 0; o < outer; o++) {
       const base = o * inner;
       let best = data[base]!;

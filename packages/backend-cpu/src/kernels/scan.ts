@@ -1,4 +1,5 @@
-import { type Aval, allocTypedArray, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
+import { allocateUninitialized } from '../storage.js';
 import { axisLast, type CpuHandle, contiguousData, permutedView, wrapPermuted } from '../view.js';
 
 /**
@@ -11,7 +12,7 @@ export function cumulativeKernel(inputs: readonly CpuHandle[], params: ParamsOf<
   const data = contiguousData(permutedView(x, perm));
   const total = sizeOf(x.shape);
   const length = x.shape[params.axis]!;
-  const result = allocTypedArray(out.dtype, total);
+  const result = allocateUninitialized(out.dtype, total);
   const runs = length === 0 ? 0 : total / length;
   const int32 = out.dtype === 'int32';
   const uint8 = out.dtype === 'uint8';

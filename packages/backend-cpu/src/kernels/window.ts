@@ -1,4 +1,6 @@
-import { type Aval, allocTypedArray, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { scratchFloat64 } from '../scratch.js';
+import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
 import { lowest } from './reduce.js';
 import { combinedWindowTable, windowTable } from './windows.js';
@@ -15,7 +17,7 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   const data = contiguousData(x);
   const rank = x.shape.length;
   const outTotal = sizeOf(out.shape);
-  const result = allocTypedArray(out.dtype, outTotal);
+  const result = allocateUninitialized(out.dtype, outTotal);
   if (outTotal === 0) return wrap(result, out.shape, out.dtype);
   const inStrides = contiguousStrides(x.shape);
   const outStrides = contiguousStrides(out.shape);
@@ -46,9 +48,9 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   );
   const windowTotal = sizeOf(windows);
   const positions = outOffsets.length;
-  const accumulator = new Float64Array(outTotal);
+  const accumulator = scratchFloat64('window.accumulator', outTotal);
   const isMax = params.op === 'max';
-  if (isMax) accumulator.fill(lowest(x.dtype));
+  accumulator.fill(isMax ? lowest(x.dtype) : 0);
   const plainShape = plain.map((d) => x.shape[d]!);
   const plainCount = sizeOf(plainShape);
   const counter = new Array<number>(plain.length).fill(0);

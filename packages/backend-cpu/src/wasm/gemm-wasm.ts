@@ -20,6 +20,8 @@ const SHAPES: Record<'f32' | 'f64', GemmShape> = {
 
 const instances: Record<'f32' | 'f64', WasmGemm | null | undefined> = { f32: undefined, f64: undefined };
 let disabled = false;
+/** 32-bit wasm addresses reach 4 GiB; stay well below so pointers fit a signed i32. */
+const MAX_WASM_BYTES = 2 ** 31 - 65536;
 
 function instantiate(shape: GemmShape): WasmGemm | null {
   try {
@@ -48,10 +50,17 @@ export function wasmGemm(element: 'f32' | 'f64'): WasmGemm | null {
   return instance;
 }
 
-/** Bytes of wasm memory, growing it to at least `bytes`; returns the (possibly new) buffer. */
-export function wasmBuffer(wasm: WasmGemm, bytes: number): ArrayBuffer {
+/** The wasm memory's buffer grown to at least `bytes`, or null when it cannot grow that far. */
+export function wasmBuffer(wasm: WasmGemm, bytes: number): ArrayBuffer | null {
   const have = wasm.memory.buffer.byteLength;
-  if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (bytes > have) {
+    if (bytes > MAX_WASM_BYTES) return null;
+    try {
+      wasm.memory.grow(Math.ceil((bytes - have) / 65536));
+    } catch {
+      return null;
+    }
+  }
   return wasm.memory.buffer;
 }
 

@@ -88,6 +88,8 @@ export interface BatchEndEvent extends EventBase {
 export interface ValidationEndEvent extends EventBase {
   readonly type: 'validationEnd';
   readonly metrics: Metrics;
+  /** The subset of `metrics` logged with `progBar: true`. */
+  readonly progressBarMetrics: Metrics;
   /** Every metric known at this point, training's included (Lightning's `callbackMetrics`). */
   readonly callbackMetrics: Metrics;
   /** Validation batches run. */
@@ -101,6 +103,8 @@ export interface EpochEndEvent extends EventBase {
   readonly type: 'epochEnd';
   /** Values logged in training with `onEpoch`, reduced over the epoch (names get an `_epoch` suffix when also logged `onStep`). */
   readonly metrics: Metrics;
+  /** The subset of `metrics` logged with `progBar: true`. */
+  readonly progressBarMetrics: Metrics;
   /** Every metric known at this point (Lightning's `callbackMetrics`). */
   readonly callbackMetrics: Metrics;
   /** Each parameter group's learning rate, as on `batchEnd`. */

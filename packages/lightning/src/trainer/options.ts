@@ -212,7 +212,7 @@ function unknownKeys(options: Record<string, unknown>): Checked<null> {
       const hint = near !== undefined && near[1] <= Math.max(2, Math.floor(key.length / 4)) ? `; did you mean '${near[0]}'?` : '';
       return `unknown option '${key}'${hint}`;
     });
-  return RNEA.isNonEmpty(problems) ? E.left(problems) : E.right(null);
+  return RA.isNonEmpty(problems) ? E.left(problems) : E.right(null);
 }
 
 /**

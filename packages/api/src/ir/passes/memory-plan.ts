@@ -53,7 +53,10 @@ export function planMemory(program: Program): Program {
       });
       if (flags.some((f) => f)) {
         reusable[i] = flags;
-        for (const o of taken) shared += bytesOf(o);
+        // Only intermediates are sure to be reused; a program input only when the caller donates it.
+        e.inputs.forEach((v, j) => {
+          if (flags[j] && !isInput.has(v)) shared += bytesOf(v);
+        });
         reused += shared;
       }
     }

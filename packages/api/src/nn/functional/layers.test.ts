@@ -161,10 +161,11 @@ describe('dropout', () => {
   });
 
   it('is the identity when not training or p = 0, and zero for p = 1', () => {
-    const x = tensor([1, 2, 3]);
+    const x = tensor([1.5, 2, 3]);
     expect(F.dropout(x, 0.5, { training: false })).toBe(x);
     expect(F.dropout(x, 0)).toBe(x);
     expect(values(F.dropout(x, 1))).toEqual([0, 0, 0]);
+    expect(F.dropout(tensor([1, 2]), 0.5).dtype).toBe('float32');
     expect(() => F.dropout(x, 1.5)).toThrow(/dropout: p must be >= 0 and <= 1/);
   });
 

@@ -40,7 +40,9 @@ export class CosineAnnealingLR extends LRScheduler {
     if (pythonMod(lastEpoch - 1 - tMax, 2 * tMax) === 0) {
       return lrs.map((lr, i) => lr + (((this.baseLrs[i] as number) - etaMin) * (1 - Math.cos(Math.PI / tMax))) / 2);
     }
-    return lrs.map((lr) => ((1 + Math.cos((Math.PI * lastEpoch) / tMax)) / (1 + Math.cos((Math.PI * (lastEpoch - 1)) / tMax))) * (lr - etaMin) + etaMin);
+    return lrs.map(
+      (lr) => ((1 + Math.cos((Math.PI * lastEpoch) / tMax)) / (1 + Math.cos((Math.PI * (lastEpoch - 1)) / tMax))) * (lr - etaMin) + etaMin,
+    );
   }
 
   protected override closedFormLr(): number[] {
@@ -100,7 +102,8 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
         this.tI *= this.tMult;
       }
     } else {
-      if (!Number.isFinite(target) || target < 0) throw new ValueError(`CosineAnnealingWarmRestarts.step: epoch must be a non-negative number, got ${target}`);
+      if (!Number.isFinite(target) || target < 0)
+        throw new ValueError(`CosineAnnealingWarmRestarts.step: epoch must be a non-negative number, got ${target}`);
       if (target >= this.t0) {
         if (this.tMult === 1) this.tCur = target % this.t0;
         else {

@@ -27,7 +27,9 @@ export class LambdaLR extends LRScheduler {
     if (typeof given === 'function') this.lambdas = Array.from({ length: groups }, () => given);
     else if (Array.isArray(given) && given.length === groups && given.every((f) => typeof f === 'function')) this.lambdas = [...given];
     else {
-      throw new ValueError(`LambdaLR: lrLambda must be a function or a list of ${groups} functions (one per parameter group), got ${Array.isArray(given) ? `a list of ${given.length}` : typeof given}`);
+      throw new ValueError(
+        `LambdaLR: lrLambda must be a function or a list of ${groups} functions (one per parameter group), got ${Array.isArray(given) ? `a list of ${given.length}` : typeof given}`,
+      );
     }
     this.initialStep();
   }
@@ -35,7 +37,8 @@ export class LambdaLR extends LRScheduler {
   protected computeLr(): number[] {
     return this.baseLrs.map((base, i) => {
       const factor = (this.lambdas[i] as LrLambda)(this.lastEpoch);
-      if (typeof factor !== 'number' || Number.isNaN(factor)) throw new ValueError(`LambdaLR: lrLambda(${this.lastEpoch}) returned ${String(factor)}, not a number`);
+      if (typeof factor !== 'number' || Number.isNaN(factor))
+        throw new ValueError(`LambdaLR: lrLambda(${this.lastEpoch}) returned ${String(factor)}, not a number`);
       return base * factor;
     });
   }

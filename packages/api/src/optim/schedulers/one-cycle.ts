@@ -55,18 +55,24 @@ export class OneCycleLR extends LRScheduler {
     const groups = optimizer?.paramGroups ?? [];
     const perGroup = (name: string, value: number | readonly number[]): number[] => {
       if (typeof value === 'number') return groups.map(() => checkFiniteNumber('OneCycleLR', name, value));
-      if (!Array.isArray(value) || value.length !== groups.length) throw new ValueError(`OneCycleLR: ${name} must be a number or a list of ${groups.length} numbers (one per group), got ${JSON.stringify(value)}`);
+      if (!Array.isArray(value) || value.length !== groups.length)
+        throw new ValueError(
+          `OneCycleLR: ${name} must be a number or a list of ${groups.length} numbers (one per group), got ${JSON.stringify(value)}`,
+        );
       return value.map((v, i) => checkFiniteNumber('OneCycleLR', `${name}[${i}]`, v));
     };
     let totalSteps: number;
     if (options.totalSteps !== undefined) totalSteps = checkPositiveInteger('OneCycleLR', 'totalSteps', options.totalSteps);
     else if (options.epochs !== undefined && options.stepsPerEpoch !== undefined) {
-      totalSteps = checkPositiveInteger('OneCycleLR', 'epochs', options.epochs) * checkPositiveInteger('OneCycleLR', 'stepsPerEpoch', options.stepsPerEpoch);
+      totalSteps =
+        checkPositiveInteger('OneCycleLR', 'epochs', options.epochs) *
+        checkPositiveInteger('OneCycleLR', 'stepsPerEpoch', options.stepsPerEpoch);
     } else throw new ValueError('OneCycleLR: give totalSteps, or both epochs and stepsPerEpoch');
     const pctStart = checkFiniteNumber('OneCycleLR', 'pctStart', options.pctStart ?? 0.3);
     if (pctStart < 0 || pctStart > 1) throw new ValueError(`OneCycleLR: pctStart must be in [0, 1], got ${pctStart}`);
     const strategy = options.annealStrategy ?? 'cos';
-    if (strategy !== 'cos' && strategy !== 'linear') throw new ValueError(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got ${JSON.stringify(strategy)}`);
+    if (strategy !== 'cos' && strategy !== 'linear')
+      throw new ValueError(`OneCycleLR: annealStrategy must be 'cos' or 'linear', got ${JSON.stringify(strategy)}`);
     const divFactor = checkPositive('OneCycleLR', 'divFactor', options.divFactor ?? 25);
     const finalDivFactor = checkPositive('OneCycleLR', 'finalDivFactor', options.finalDivFactor ?? 1e4);
     const cycleMomentum = checkBoolean('OneCycleLR', 'cycleMomentum', options.cycleMomentum ?? true);
@@ -101,15 +107,36 @@ export class OneCycleLR extends LRScheduler {
     this.totalSteps = totalSteps;
     this.cycleMomentum = cycleMomentum;
     this.useBeta1 = useBeta1;
-    this.anneal = strategy === 'cos' ? (start, end, pct) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1) : (start, end, pct) => (end - start) * pct + start;
+    this.anneal =
+      strategy === 'cos'
+        ? (start, end, pct) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1)
+        : (start, end, pct) => (end - start) * pct + start;
     this.phases = options.threePhase
       ? [
-          { endStep: pctStart * totalSteps - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-          { endStep: 2 * pctStart * totalSteps - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+          {
+            endStep: pctStart * totalSteps - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: 2 * pctStart * totalSteps - 2,
+            startLr: 'maxLr',
+            endLr: 'initialLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
           { endStep: totalSteps - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
         ]
       : [
-          { endStep: pctStart * totalSteps - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+          {
+            endStep: pctStart * totalSteps - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
           { endStep: totalSteps - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
         ];
     this.initialStep();

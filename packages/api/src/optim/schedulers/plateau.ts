@@ -55,19 +55,22 @@ export class ReduceLROnPlateau {
     }
     this.optimizer = optimizer;
     this.mode = options.mode ?? 'min';
-    if (this.mode !== 'min' && this.mode !== 'max') throw new ValueError(`${owner}: mode must be 'min' or 'max', got ${JSON.stringify(this.mode)}`);
+    if (this.mode !== 'min' && this.mode !== 'max')
+      throw new ValueError(`${owner}: mode must be 'min' or 'max', got ${JSON.stringify(this.mode)}`);
     this.factor = checkFiniteNumber(owner, 'factor', options.factor ?? 0.1);
     if (this.factor >= 1) throw new ValueError(`${owner}: factor must be < 1, got ${this.factor}`);
     this.patience = checkNonNegative(owner, 'patience', options.patience ?? 10);
     this.threshold = checkNonNegative(owner, 'threshold', options.threshold ?? 1e-4);
     this.thresholdMode = options.thresholdMode ?? 'rel';
-    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') throw new ValueError(`${owner}: thresholdMode must be 'rel' or 'abs', got ${JSON.stringify(this.thresholdMode)}`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs')
+      throw new ValueError(`${owner}: thresholdMode must be 'rel' or 'abs', got ${JSON.stringify(this.thresholdMode)}`);
     this.cooldown = checkNonNegative(owner, 'cooldown', options.cooldown ?? 0);
     const minLr = options.minLr ?? 0;
     const groups = optimizer.paramGroups.length;
     if (typeof minLr === 'number') this.minLrs = Array.from({ length: groups }, () => checkNonNegative(owner, 'minLr', minLr));
     else if (Array.isArray(minLr) && minLr.length === groups) this.minLrs = minLr.map((v, i) => checkNonNegative(owner, `minLr[${i}]`, v));
-    else throw new ValueError(`${owner}: minLr must be a number or a list of ${groups} numbers (one per group), got ${JSON.stringify(minLr)}`);
+    else
+      throw new ValueError(`${owner}: minLr must be a number or a list of ${groups} numbers (one per group), got ${JSON.stringify(minLr)}`);
     this.eps = checkNonNegative(owner, 'eps', options.eps ?? 1e-8);
     this.best = this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
     this.lastLrs = optimizer.paramGroups.map((g) => g.lr);
@@ -76,7 +79,8 @@ export class ReduceLROnPlateau {
   /** Records one epoch's metric (a number, or a one-element tensor read synchronously). */
   step(metric: number | Tensor): void {
     const current = isTensor(metric) ? Number(metric.item()) : metric;
-    if (typeof current !== 'number' || Number.isNaN(current)) throw new ValueError(`ReduceLROnPlateau.step: metric must be a number, got ${String(metric)}`);
+    if (typeof current !== 'number' || Number.isNaN(current))
+      throw new ValueError(`ReduceLROnPlateau.step: metric must be a number, got ${String(metric)}`);
     this.lastEpoch += 1;
     if (this.isBetter(current)) {
       this.best = current;
@@ -121,7 +125,8 @@ export class ReduceLROnPlateau {
   loadStateDict(state: Record<string, number>): void {
     for (const key of ['best', 'numBadEpochs', 'cooldownCounter', 'lastEpoch'] as const) {
       const value = state[key];
-      if (typeof value !== 'number') throw new ValueError(`ReduceLROnPlateau.loadStateDict: ${key} must be a number, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'number')
+        throw new ValueError(`ReduceLROnPlateau.loadStateDict: ${key} must be a number, got ${JSON.stringify(value)}`);
       this[key] = value;
     }
   }

@@ -37,13 +37,16 @@ export abstract class LRScheduler {
     if (typeof optimizer !== 'object' || optimizer === null || !Array.isArray(optimizer.paramGroups)) {
       throw new ValueError(`${name}: expected an optimizer (an object with paramGroups), got ${String(optimizer)}`);
     }
-    if (!Number.isInteger(lastEpoch) || lastEpoch < -1) throw new ValueError(`${name}: lastEpoch must be an integer >= -1, got ${lastEpoch}`);
+    if (!Number.isInteger(lastEpoch) || lastEpoch < -1)
+      throw new ValueError(`${name}: lastEpoch must be an integer >= -1, got ${lastEpoch}`);
     this.optimizer = optimizer;
     optimizer.paramGroups.forEach((group, i) => {
       if (lastEpoch === -1) {
         if (group.initialLr === undefined) group.initialLr = group.lr;
       } else if (typeof group.initialLr !== 'number') {
-        throw new ValueError(`${name}: group ${i} has no initialLr; resuming (lastEpoch ${lastEpoch}) needs groups stepped by a scheduler before`);
+        throw new ValueError(
+          `${name}: group ${i} has no initialLr; resuming (lastEpoch ${lastEpoch}) needs groups stepped by a scheduler before`,
+        );
       }
     });
     this.baseLrs = optimizer.paramGroups.map((group) => group.initialLr as number);
@@ -122,7 +125,8 @@ export abstract class LRScheduler {
 function isPlainData(value: unknown): boolean {
   if (value === null || ['number', 'boolean', 'string'].includes(typeof value)) return true;
   if (Array.isArray(value)) return value.every(isPlainData);
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value as object).every(isPlainData);
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.values(value as object).every(isPlainData);
   return false;
 }
 

@@ -28,11 +28,15 @@ export class SequentialLR extends LRScheduler {
     const { schedulers, milestones } = options;
     if (!Array.isArray(schedulers) || schedulers.length === 0) throw new ValueError('SequentialLR: expected at least one scheduler');
     schedulers.forEach((s, i) => {
-      if (!(s instanceof LRScheduler)) throw new ValueError(`SequentialLR: schedulers[${i}] is not an epoch scheduler (ReduceLROnPlateau cannot be chained)`);
-      if (s.optimizer !== optimizer) throw new ValueError(`SequentialLR: schedulers[${i}] is bound to a different optimizer than the one given`);
+      if (!(s instanceof LRScheduler))
+        throw new ValueError(`SequentialLR: schedulers[${i}] is not an epoch scheduler (ReduceLROnPlateau cannot be chained)`);
+      if (s.optimizer !== optimizer)
+        throw new ValueError(`SequentialLR: schedulers[${i}] is bound to a different optimizer than the one given`);
     });
     if (!Array.isArray(milestones) || milestones.length !== schedulers.length - 1) {
-      throw new ValueError(`SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${JSON.stringify(milestones)}`);
+      throw new ValueError(
+        `SequentialLR: expected ${schedulers.length - 1} milestones for ${schedulers.length} schedulers, got ${JSON.stringify(milestones)}`,
+      );
     }
     if (milestones.some((m, i) => !Number.isInteger(m) || m < 0 || (i > 0 && m <= (milestones[i - 1] as number)))) {
       throw new ValueError(`SequentialLR: milestones must be increasing non-negative integers, got ${JSON.stringify(milestones)}`);
@@ -72,6 +76,8 @@ export class SequentialLR extends LRScheduler {
       throw new ValueError(`SequentialLR.loadStateDict: expected states for ${this.schedulers.length} schedulers`);
     }
     super.loadStateDict(rest);
-    schedulers.forEach((s, i) => (this.schedulers[i] as LRScheduler).loadStateDict(s as Record<string, unknown>));
+    schedulers.forEach((s, i) => {
+      (this.schedulers[i] as LRScheduler).loadStateDict(s as Record<string, unknown>);
+    });
   }
 }

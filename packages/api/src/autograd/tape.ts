@@ -1,0 +1,118 @@
+import { isFloating } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
+import { treeFlatten } from '../core/pytree.js';
+import type { Backend } from '../backend/spi.js';
+import { type ParamsOf, Primitive } from '../primitives/primitive.js';
+import { evalPrimitive } from '../tensor/dispatch.js';
+import { isTensor } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { installBaseBind, installBaseCustom, Tracer } from '../transforms/core.js';
+import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
+import { CallNode, type GradEdge, instantiate, recordPrimitive } from '../transforms/graph.js';
+import { linearTranspose } from '../transforms/vjp-trace.js';
+import { isGradEnabled, noGrad } from './grad-mode.js';
+import { isLeafState, LeafAccumulator } from './state.js';
+
+// The imperative tape is the base level of the trace stack: when no transform's tracer is among
+// an op's inputs, `bind` evaluates it eagerly and, if an input takes part in autograd and grad
+// mode is on, records a node with the primitive's VJP rule, exactly as a vjp level does.
+
+let active = false;
+
+/** Switches traced dispatch on (once, for good) when the first tensor requires grad. */
+export function activateTape(): void {
+  if (active) return;
+  active = true;
+  installBaseBind(recordingBind, isGradEnabled);
+}
+
+function recordingBind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
+  const out = evalPrimitive(primitive, inputs, params, backend);
+  if (!isGradEnabled()) return out;
+  let edges: (GradEdge | null)[] | null = null;
+  for (let i = 0; i < inputs.length; i++) {
+    const state = (inputs[i] as Tensor)._autograd;
+    if (state !== null) {
+      edges ??= new Array<GradEdge | null>(inputs.length).fill(null);
+      edges[i] = state.edge;
+    }
+  }
+  if (edges === null) return out;
+  const node = recordPrimitive(primitive, inputs, params, out, edges);
+  if (node !== null) out._autograd = { edge: { node, index: 0 }, slot: null };
+  return out;
+}
+
+/** A new tensor object viewing the same data, outside the tape. */
+export function detachedView(x: Tensor): Tensor {
+  return evalPrimitive(Primitive.Reshape, [x], { shape: [...x.shape] });
+}
+
+/** Makes `t` a leaf that accumulates its gradient in `.grad`. */
+export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
+  if (t instanceof Tracer) {
+    throw new ValueError('requiresGrad: cannot be set on a value traced by a transform (grad, vmap, jit); differentiate functionally with grad or vjp');
+  }
+  if (!isFloating(t.dtype)) throw new DTypeError(`requiresGrad: only tensors of floating-point dtype can require gradients, got ${t.dtype}`);
+  const state = t._autograd;
+  if (state !== null) {
+    if (isLeafState(state)) return;
+    throw new ValueError(
+      'requiresGrad: you can only change requiresGrad on leaf tensors; this tensor was computed from others that require grad (use x.detach() to get a leaf)',
+    );
+  }
+  t._autograd = { edge: { node: accumulator, index: 0 }, slot: accumulator.slot };
+  activateTape();
+}
+
+function anyRecorded(inputs: readonly Tensor[]): boolean {
+  return isGradEnabled() && inputs.some((x) => x._autograd !== null);
+}
+
+function inputEdges(inputs: readonly Tensor[]): (GradEdge | null)[] {
+  return inputs.map((x) => (isFloating(x.dtype) ? (x._autograd?.edge ?? null) : null));
+}
+
+/** Gives the call's outputs the node's edges (through fresh views where a tensor is already taken). */
+function attachOutputs(outputs: readonly Tensor[], inputs: readonly Tensor[], node: CallNode): Tensor[] {
+  return outputs.map((o, i) => {
+    if (!isFloating(o.dtype)) return o;
+    const t = o._autograd !== null || inputs.includes(o) || outputs.indexOf(o) !== i ? detachedView(o) : o;
+    t._autograd = { edge: { node, index: i }, slot: null };
+    return t;
+  });
+}
+
+/** Keeps the residuals' tensors alive until the node is released. */
+function retainResiduals(residuals: unknown): () => void {
+  const tensors = treeFlatten(residuals)[0].filter(isTensor);
+  for (const t of tensors) t.retain();
+  return () => {
+    for (const t of tensors) t.release();
+  };
+}
+
+installBaseCustom({
+  customVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[] {
+    if (!anyRecorded(inputs)) return call.fn(inputs);
+    // As PyTorch's autograd.Function: the forward pass is not recorded, the node runs `bwd`.
+    const { outputs, residuals } = noGrad(() => call.fwd(inputs));
+    const node = new CallNode(
+      call.name,
+      inputEdges(inputs),
+      outputs.length,
+      (cts) => call.bwd(residuals, instantiate(cts, outputs)),
+      retainResiduals(residuals),
+    );
+    return attachOutputs(outputs, inputs, node);
+  },
+  customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[] {
+    if (!anyRecorded(inputs)) return call.fn(inputs);
+    const { outputs, transpose, release } = linearTranspose(call, inputs);
+    const node = new CallNode(call.name, inputEdges(inputs), outputs.length, transpose, release);
+    return attachOutputs(outputs, inputs, node);
+  },
+  stopGradient(x: Tensor): Tensor {
+    return x._autograd === null ? x : detachedView(x);
+  },
+});

@@ -1,0 +1,81 @@
+import type { Aval } from '../core/aval.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { printProgram } from './print.js';
+import type { Constant, FusionEquation, FusionKind, Program, Var } from './program.js';
+
+/** An operand of a kernel op: a kernel input, the result of an earlier op, or a literal filling the op's shape. */
+export type KernelRef = { readonly kind: 'input'; readonly index: number } | { readonly kind: 'op'; readonly index: number } | { readonly kind: 'literal'; readonly value: number };
+
+/** One primitive inside a fused kernel. */
+export interface KernelOp<P extends Primitive = Primitive> {
+  readonly primitive: P;
+  readonly params: ParamsOf<P>;
+  readonly args: readonly KernelRef[];
+  readonly aval: Aval;
+}
+
+/**
+ * A fused kernel as a backend's `compile` hook receives it: the IR of one fusion group, self
+ * contained. What `kind` promises about `ops` (jit's fusion pass guarantees it):
+ *  - 'elementwise': every op is elementwise (unary, binary, where, cast) or a broadcast of an
+ *    input, and every op has the same shape;
+ *  - 'reduction': as 'elementwise', over the reduction's input shape, plus one reduction
+ *    (reduceSum/Max/Min/Prod) of one of those values, as the last op;
+ *  - 'contraction': op 0 is a dotGeneral or conv of two inputs; the other ops are an elementwise
+ *    epilogue with the shape of op 0's result.
+ */
+export interface KernelProgram {
+  readonly kind: FusionKind;
+  readonly inputs: readonly Aval[];
+  readonly ops: readonly KernelOp[];
+  /** The ops whose results the kernel returns, in order. */
+  readonly outputs: readonly number[];
+  /**
+   * Per input: the program will not read it after this kernel, so the kernel may write an output
+   * of the same shape and dtype into its buffer when the caller hands it over (see CompiledKernel).
+   */
+  readonly reusable: readonly boolean[];
+  /** The fusion as printed IR, for error messages and debugging. */
+  readonly text: string;
+}
+
+/** A backend's compiled form of a KernelProgram. */
+export interface CompiledKernel<H> {
+  /**
+   * Runs the kernel on `inputs` (one handle per kernel input) and returns one new handle per
+   * output. `consumable[i]` is true when the caller owns `inputs[i]` and will not read it again:
+   * the kernel may then write an output into that buffer (when nothing else views it) and return
+   * the handle itself as that output. The caller disposes the consumable inputs that did not come
+   * back as outputs; the kernel never disposes an input.
+   */
+  run(inputs: readonly H[], consumable: readonly boolean[]): H[];
+}
+
+/** The self-contained kernel description of a fusion equation of `program`. */
+export function kernelOf(program: Program, fusion: FusionEquation, reusable: readonly boolean[] | null): KernelProgram {
+  const refs = new Map<Var, KernelRef>();
+  const inputs: Aval[] = [];
+  const inputReusable: boolean[] = [];
+  fusion.inputs.forEach((v, i) => {
+    const c: Constant | undefined = program.constants.get(v);
+    if (c?.kind === 'literal') refs.set(v, { kind: 'literal', value: c.value });
+    else {
+      refs.set(v, { kind: 'input', index: inputs.length });
+      inputs.push(v.aval);
+      inputReusable.push(reusable?.[i] === true);
+    }
+  });
+  const ops: KernelOp[] = fusion.body.map((e, index) => {
+    const op: KernelOp = { primitive: e.primitive, params: e.params, args: e.inputs.map((v) => refs.get(v) as KernelRef), aval: e.output.aval };
+    refs.set(e.output, { kind: 'op', index });
+    return op;
+  });
+  const outputs = fusion.outputs.map((v) => (refs.get(v) as { index: number }).index);
+  const text = printProgram({ name: `${fusion.fusion}_kernel`, inputs: [], constants: program.constants, equations: [fusion], outputs: fusion.outputs });
+  return { kind: fusion.fusion, inputs, ops, outputs, reusable: inputReusable, text };
+}
+
+/** The kernel-input positions of a fusion's non-literal inputs, in order. */
+export function kernelInputVars(program: Program, fusion: FusionEquation): Var[] {
+  return fusion.inputs.filter((v) => program.constants.get(v)?.kind !== 'literal');
+}

@@ -1,0 +1,138 @@
+import '../../index.js';
+import { describe, expect, it } from 'vitest';
+import { Primitive } from '../../primitives/primitive.js';
+import { ProgramBuilder } from '../builder.js';
+import { printProgram } from '../print.js';
+import { verifyProgram } from '../verify.js';
+import { fuse } from './fusion.js';
+
+const f32 = (...shape: number[]) => ({ shape, dtype: 'float32' as const });
+const lines = (...l: string[]) => l.join('\n');
+const fused = (p: Parameters<typeof fuse>[0]) => {
+  const after = fuse(p);
+  verifyProgram(after, 'fusion');
+  return after;
+};
+
+describe('fusion', () => {
+  it('fuses a chain of elementwise ops into one kernel', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(1024));
+    let y = b.bind(Primitive.Mul, [x, b.literal(0.5, x.aval)], {});
+    y = b.bind(Primitive.Tanh, [y], {});
+    y = b.bind(Primitive.Mul, [y, x], {});
+    y = b.bind(Primitive.Exp, [y], {});
+    y = b.bind(Primitive.Max, [y, b.literal(0, x.aval)], {});
+    const program = b.build('chain', [y]);
+    expect(printProgram(program)).toBe(
+      lines(
+        'program chain(%0: f32[1024]) {',
+        '  %1: f32[1024] = mul %0 0.5',
+        '  %2: f32[1024] = tanh %1',
+        '  %3: f32[1024] = mul %2 %0',
+        '  %4: f32[1024] = exp %3',
+        '  %5: f32[1024] = max %4 0.0',
+        '  return %5',
+        '}',
+      ),
+    );
+    expect(printProgram(fused(program))).toBe(
+      lines(
+        'program chain(%0: f32[1024]) {',
+        '  %1: f32[1024] = elementwise fusion(%0 0.5 0.0) {',
+        '    %2: f32[1024] = mul %0 0.5',
+        '    %3: f32[1024] = tanh %2',
+        '    %4: f32[1024] = mul %3 %0',
+        '    %5: f32[1024] = exp %4',
+        '    %1: f32[1024] = max %5 0.0',
+        '  }',
+        '  return %1',
+        '}',
+      ),
+    );
+  });
+
+  it('fuses elementwise producers into a reduction, keeping values used later as extra outputs', () => {
+    // Softmax over the last axis: max, then exp(x - max) feeding a sum, then a division.
+    const b = new ProgramBuilder();
+    const x = b.input(f32(4, 10));
+    const m = b.bind(Primitive.ReduceMax, [x], { axes: [1] });
+    const mb = b.bind(Primitive.Broadcast, [b.bind(Primitive.Reshape, [m], { shape: [4, 1] })], { shape: [4, 10] });
+    const e = b.bind(Primitive.Exp, [b.bind(Primitive.Sub, [x, mb], {})], {});
+    const s = b.bind(Primitive.ReduceSum, [e], { axes: [1] });
+    const sb = b.bind(Primitive.Broadcast, [b.bind(Primitive.Reshape, [s], { shape: [4, 1] })], { shape: [4, 10] });
+    const y = b.bind(Primitive.Div, [e, sb], {});
+    const after = fused(b.build('softmax', [y]));
+    expect(printProgram(after)).toBe(
+      lines(
+        'program softmax(%0: f32[4,10]) {',
+        '  %1: f32[4] = reduceMax[axes=[1]] %0',
+        '  %2: f32[4,1] = reshape[shape=[4,1]] %1',
+        '  %3: f32[4,10], %4: f32[4] = reduction fusion(%2 %0) {',
+        '    %5: f32[4,10] = broadcast[shape=[4,10]] %2',
+        '    %6: f32[4,10] = sub %0 %5',
+        '    %3: f32[4,10] = exp %6',
+        '    %4: f32[4] = reduceSum[axes=[1]] %3',
+        '  }',
+        '  %7: f32[4,1] = reshape[shape=[4,1]] %4',
+        '  %8: f32[4,10] = elementwise fusion(%7 %3) {',
+        '    %9: f32[4,10] = broadcast[shape=[4,10]] %7',
+        '    %8: f32[4,10] = div %3 %9',
+        '  }',
+        '  return %8',
+        '}',
+      ),
+    );
+  });
+
+  it('fuses bias, activation and residual epilogues into a matmul', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(8, 16));
+    const w = b.input(f32(16, 32));
+    const bias = b.input(f32(32));
+    const residual = b.input(f32(8, 32));
+    const d = b.bind(Primitive.DotGeneral, [x, w], { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] });
+    const biased = b.bind(Primitive.Add, [d, b.bind(Primitive.Broadcast, [bias], { shape: [8, 32] })], {});
+    const relu = b.bind(Primitive.Max, [biased, b.literal(0, biased.aval)], {});
+    const y = b.bind(Primitive.Add, [relu, residual], {});
+    const after = fused(b.build('layer', [y]));
+    expect(printProgram(after)).toBe(
+      lines(
+        'program layer(%0: f32[8,16], %1: f32[16,32], %2: f32[32], %3: f32[8,32]) {',
+        '  %4: f32[8,32] = contraction fusion(%0 %1 %2 0.0 %3) {',
+        '    %5: f32[8,32] = dotGeneral[lhsContracting=[1] rhsContracting=[0]] %0 %1',
+        '    %6: f32[8,32] = broadcast[shape=[8,32]] %2',
+        '    %7: f32[8,32] = add %5 %6',
+        '    %8: f32[8,32] = max %7 0.0',
+        '    %4: f32[8,32] = add %8 %3',
+        '  }',
+        '  return %4',
+        '}',
+      ),
+    );
+  });
+
+  it('does not fuse an op whose other input depends on the group through an outside op (a cycle)', () => {
+    // y = exp(x) feeds a transpose-like reshape outside the group, whose result feeds back in.
+    const b = new ProgramBuilder();
+    const x = b.input(f32(4, 4));
+    const e = b.bind(Primitive.Exp, [x], {});
+    const t = b.bind(Primitive.Transpose, [e], { perm: [1, 0] });
+    const y = b.bind(Primitive.Add, [e, t], {});
+    const z = b.bind(Primitive.Tanh, [y], {});
+    const after = fused(b.build('cycle', [z]));
+    const kinds = after.equations.map((q) => (q.kind === 'fusion' ? `fusion(${q.body.length})` : q.primitive));
+    expect(kinds).toEqual([Primitive.Exp, Primitive.Transpose, 'fusion(2)']);
+  });
+
+  it('leaves single ops and ops of different shapes unfused', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(4, 4));
+    const e = b.bind(Primitive.Exp, [x], {});
+    const s = b.bind(Primitive.ReduceSum, [b.input(f32(4, 4))], { axes: [0] });
+    const n = b.bind(Primitive.Neg, [s], {});
+    const d = b.bind(Primitive.DotGeneral, [e, x], { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] });
+    const program = b.build('apart', [d, n]);
+    expect(fuse(program)).toBe(program);
+  });
+});

@@ -1,0 +1,20 @@
+import '@flint/backend-cpu';
+import { printProgram, jit, tensor, tanh, exp, mul, add, sqrt, abs, maximum, sub, randn, matmul, sum } from '@flint/api';
+import { it, expect } from 'vitest';
+it('runs', () => {
+  const f = (x: any) => { let y = mul(x, 0.5); y = add(y, 0.25); y = tanh(y); y = mul(y, x); y = exp(y); y = sub(y, 1); y = abs(y); y = sqrt(y); y = add(y, x); return maximum(y, 0); };
+  const j = jit(f);
+  const x = tensor([1, -2, 3, 0.5], { dtype: 'float32' });
+  const lowered = j.lower(x);
+  console.log(lowered.toString(), lowered.compiledKernels, lowered.fallbackKernels);
+  const y = j(x);
+  expect(Array.from(y.dataSync())).toEqual(Array.from(f(x).dataSync()));
+  const g = (x: any, w: any, b: any) => { const h = maximum(add(matmul(x, w), b), 0); return [h, sum(exp(h), 1)]; };
+  const jg = jit(g);
+  const X = randn([8, 16]); const W = randn([16, 4]); const B = randn([4]);
+  console.log(jg.lower(X, W, B).toString());
+  const [h1, s1] = jg(X, W, B) as any; const [h2, s2] = g(X, W, B) as any;
+  expect(Array.from(h1.dataSync())).toEqual(Array.from(h2.dataSync()));
+  const a1 = Array.from(s1.dataSync()) as number[]; const a2 = Array.from(s2.dataSync()) as number[];
+  a1.forEach((v, i) => expect(v).toBeCloseTo(a2[i] as number, 3));
+});

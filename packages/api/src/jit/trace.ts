@@ -1,0 +1,112 @@
+import type { Aval } from '../core/aval.js';
+import { ConcretizationError } from '../core/errors.js';
+import { formatShape } from '../core/shape.js';
+import type { Backend } from '../backend/spi.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { ProgramBuilder } from '../ir/builder.js';
+import type { Var } from '../ir/program.js';
+import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Trace, Tracer } from '../transforms/core.js';
+import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
+
+/**
+ * Raised inside tracing when the function reaches a value that jit cannot stage: a tracer of an
+ * enclosing transform (grad, vmap) captured in a closure, or a tensor the imperative tape is
+ * recording. jit then runs the function as it is, under those transforms (see jit.ts).
+ */
+export class StageOut extends Error {
+  constructor(readonly reason: string) {
+    super(`flint internal: jit cannot stage this call (${reason})`);
+  }
+}
+
+/** A value while jit traces: only its shape and dtype, and the IR Var that will hold it. */
+export class JitTracer extends Tracer {
+  constructor(
+    trace: JitTrace,
+    readonly variable: Var,
+  ) {
+    super(trace, variable.aval);
+  }
+
+  _lower(): Tensor | null {
+    return null;
+  }
+
+  override concreteBackend(op: string): Backend {
+    throw new ConcretizationError(
+      `${op}: inside a jit-compiled function this tensor (shape ${formatShape(this.shape)}, ${this.dtype}) has no value yet: it is computed from the ` +
+        "function's inputs when the compiled code runs. Branch with where() instead of JavaScript if, mark the argument static " +
+        '(jit(f, { staticArgnums: [...] })), or read the value outside the jitted function',
+    );
+  }
+}
+
+/**
+ * jit's level on the transform stack. Every primitive that reaches it (from the jitted function,
+ * or from transforms nested inside it such as grad, whose backward pass is then staged too) is
+ * recorded as an equation; tensors from outside become constants: rank-0 and one-element ones as
+ * literals (scalars written in user code), others as captured tensor constants.
+ */
+export class JitTrace extends Trace {
+  readonly transform = 'jit';
+  readonly builder = new ProgramBuilder();
+  /** Captured tensor constants, retained for as long as the compiled program lives. */
+  readonly captured: Tensor[] = [];
+  private readonly constants = new Map<Tensor, Var>();
+  /** Tensors that become inputs instead of constants when read (compile()'s module state). */
+  private readonly implicit: ReadonlyMap<Tensor, Var>;
+
+  constructor(level: number, implicit: ReadonlyMap<Tensor, Var> = new Map()) {
+    super(level);
+    this.implicit = implicit;
+  }
+
+  /** Declares an input of the program and returns its tracer. */
+  input(aval: Aval): JitTracer {
+    return new JitTracer(this, this.builder.input(aval));
+  }
+
+  tracerOf(v: Var): JitTracer {
+    return new JitTracer(this, v);
+  }
+
+  lift(value: Tensor): JitTracer {
+    if (value instanceof Tracer) throw new StageOut(`a value traced by ${value._trace.transform} is captured in the jitted function`);
+    const implicit = this.implicit.get(value);
+    if (implicit !== undefined) return new JitTracer(this, implicit);
+    if (value._autograd !== null && isGradEnabled()) throw new StageOut('a tensor that requires grad is captured while the tape records');
+    let v = this.constants.get(value);
+    if (v === undefined) {
+      const backend = value.concreteBackend('jit');
+      if (value.size === 1 && backend.readSync !== undefined) v = this.builder.literal(value.dataSync()[0] as number, value);
+      else {
+        v = this.builder.tensor(value);
+        value.retain();
+        this.captured.push(value);
+      }
+      this.constants.set(value, v);
+    }
+    return new JitTracer(this, v);
+  }
+
+  processPrimitive<P extends Primitive>(primitive: P, tracers: readonly Tracer[], params: ParamsOf<P>, out: Aval): Tensor {
+    const inputs = new Array<Var>(tracers.length);
+    for (let i = 0; i < tracers.length; i++) inputs[i] = (tracers[i] as JitTracer).variable;
+    return new JitTracer(this, this.builder.bindWithAval(primitive, inputs, params, out));
+  }
+
+  // jit does not differentiate: user rules are for the transforms above it; the function itself is staged.
+  processCustomJvp(call: CustomJvpCall, tracers: readonly Tracer[]): Tensor[] {
+    return call.fn(tracers);
+  }
+
+  processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[] {
+    return call.fn(tracers);
+  }
+
+  processStopGradient(tracer: Tracer): Tensor {
+    return tracer;
+  }
+}

@@ -1,0 +1,198 @@
+import { IndexError, ValueError } from '../../core/errors.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { type AnyModule, Module } from '../module.js';
+
+// Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections).
+
+/** A module that maps one tensor to one tensor: what Sequential chains. */
+export type TensorModule = Module<[Tensor], Tensor>;
+
+function isModule(value: unknown): value is AnyModule {
+  return value instanceof Module;
+}
+
+/**
+ * Applies its modules in order, each to the previous one's output (torch.nn.Sequential). Built
+ * from modules (named '0', '1', ...) or from one object of named modules.
+ *
+ * @example
+ * const mlp = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 1));
+ * const named = new nn.Sequential({ encoder: new nn.Linear(4, 2), activation: new nn.Tanh() });
+ */
+export class Sequential extends Module<[Tensor], Tensor> implements Iterable<TensorModule> {
+  constructor(...modules: TensorModule[] | [Readonly<Record<string, TensorModule>>]) {
+    super();
+    const [first] = modules;
+    if (modules.length === 1 && first !== undefined && !isModule(first) && typeof first === 'object') {
+      for (const [name, module] of Object.entries(first)) this.#add(name, module);
+    } else {
+      (modules as TensorModule[]).forEach((module, i) => this.#add(String(i), module));
+    }
+  }
+
+  #add(name: string, module: unknown): void {
+    if (!isModule(module)) throw new ValueError(`Sequential: '${name}' must be a Module, got ${module === null ? 'null' : typeof module}`);
+    this.registerModule(name, module);
+  }
+
+  /** The number of modules. */
+  get length(): number {
+    return this.children().length;
+  }
+
+  /** The module at position `index` (negative counts from the end). */
+  at(index: number): TensorModule {
+    const children = this.children();
+    const i = index < 0 ? index + children.length : index;
+    const module = children[i];
+    if (!Number.isInteger(index) || module === undefined) throw new IndexError(`Sequential.at: index ${index} is out of range for ${children.length} modules`);
+    return module as unknown as TensorModule;
+  }
+
+  /** Appends a module (named by its position) and returns the container. */
+  append(module: TensorModule): this {
+    this.#add(String(this.length), module);
+    return this;
+  }
+
+  [Symbol.iterator](): Iterator<TensorModule> {
+    return (this.children() as unknown as TensorModule[])[Symbol.iterator]();
+  }
+
+  forward(x: Tensor): Tensor {
+    let out = x;
+    for (const module of this) out = module.forward(out);
+    return out;
+  }
+}
+
+/**
+ * A list of modules registered as submodules '0', '1', ... (torch.nn.ModuleList), so their
+ * parameters belong to the owner. It has no forward: the owner decides how to call them.
+ *
+ * @example
+ * readonly layers = this.registerModule('layers', new nn.ModuleList(Array.from({ length: 4 }, () => new nn.Linear(64, 64))));
+ * for (const layer of this.layers) x = layer.forward(x);
+ */
+export class ModuleList<M extends AnyModule = TensorModule> extends Module<never[], never> implements Iterable<M> {
+  #items: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const module of modules) this.append(module);
+  }
+
+  /** The number of modules. */
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** The module at `index` (negative counts from the end). */
+  at(index: number): M {
+    const i = index < 0 ? index + this.#items.length : index;
+    const module = this.#items[i];
+    if (!Number.isInteger(index) || module === undefined) throw new IndexError(`ModuleList.at: index ${index} is out of range for ${this.#items.length} modules`);
+    return module;
+  }
+
+  /** Appends a module; returns the list. */
+  append(module: M): this {
+    if (!isModule(module)) throw new ValueError(`ModuleList.append: expected a Module, got ${module === null ? 'null' : typeof module}`);
+    this.registerModule(String(this.#items.length), module);
+    this.#items.push(module);
+    return this;
+  }
+
+  /** Appends every module of `modules`; returns the list. */
+  extend(modules: Iterable<M>): this {
+    for (const module of modules) this.append(module);
+    return this;
+  }
+
+  /** Inserts a module before position `index`, renumbering the ones after it. */
+  insert(index: number, module: M): this {
+    if (!isModule(module)) throw new ValueError(`ModuleList.insert: expected a Module, got ${module === null ? 'null' : typeof module}`);
+    const n = this.#items.length;
+    const i = Math.min(Math.max(index < 0 ? index + n : index, 0), n);
+    const items = [...this.#items.slice(0, i), module, ...this.#items.slice(i)];
+    for (let k = 0; k < n; k++) this.removeModule(String(k));
+    this.#items = [];
+    for (const item of items) this.append(item);
+    return this;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.#items[Symbol.iterator]();
+  }
+
+  forward(): never {
+    throw new ValueError('ModuleList: has no forward; iterate over it and call each module');
+  }
+}
+
+/**
+ * Modules by name (torch.nn.ModuleDict), registered as submodules in insertion order.
+ *
+ * @example
+ * const heads = new nn.ModuleDict({ classify: new nn.Linear(64, 10), regress: new nn.Linear(64, 1) });
+ * heads.get('classify').forward(features);
+ */
+export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never[], never> {
+  #items = new Map<string, M>();
+
+  constructor(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]> = {}) {
+    super();
+    const entries = Symbol.iterator in modules ? [...(modules as Iterable<readonly [string, M]>)] : Object.entries(modules as Readonly<Record<string, M>>);
+    for (const [name, module] of entries) this.set(name, module);
+  }
+
+  /** The number of modules. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** The module named `key`. */
+  get(key: string): M {
+    const module = this.#items.get(key);
+    if (module === undefined) throw new ValueError(`ModuleDict.get: no module named '${key}' (have ${[...this.#items.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`);
+    return module;
+  }
+
+  /** Whether a module is named `key`. */
+  has(key: string): boolean {
+    return this.#items.has(key);
+  }
+
+  /** Adds or replaces the module named `key`; returns the dict. */
+  set(key: string, module: M): this {
+    if (!isModule(module)) throw new ValueError(`ModuleDict.set: '${key}' must be a Module, got ${module === null ? 'null' : typeof module}`);
+    if (this.#items.has(key)) this.replaceModule(key, module);
+    else this.registerModule(key, module);
+    this.#items.set(key, module);
+    return this;
+  }
+
+  /** Removes the module named `key`; returns whether there was one. */
+  delete(key: string): boolean {
+    if (!this.#items.has(key)) return false;
+    this.removeModule(key);
+    this.#items.delete(key);
+    return true;
+  }
+
+  keys(): string[] {
+    return [...this.#items.keys()];
+  }
+
+  values(): M[] {
+    return [...this.#items.values()];
+  }
+
+  entries(): [string, M][] {
+    return [...this.#items.entries()];
+  }
+
+  forward(): never {
+    throw new ValueError('ModuleDict: has no forward; get a module by name and call it');
+  }
+}

@@ -1,0 +1,290 @@
+import { noGrad } from '../../autograd/grad-mode.js';
+import { ShapeError, ValueError } from '../../core/errors.js';
+import { formatShape } from '../../core/shape.js';
+import { cast } from '../../ops/broadcast.js';
+import { full } from '../../ops/creation.js';
+import { add, mul } from '../../ops/elementwise.js';
+import { tidy } from '../../tensor/memory.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { stopGradient } from '../functional/common.js';
+import { batchNorm, batchNormTraining, groupNorm, layerNorm, rmsNorm } from '../functional/normalization.js';
+import { insideFunctionalCall } from '../functional-call.js';
+import { constant } from '../init.js';
+import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
+import { type FactoryOptions, formatArgument, initOptions, parameter, positiveInteger } from './common.js';
+
+/** Options of BatchNorm1d and BatchNorm2d. */
+export interface BatchNormOptions extends FactoryOptions {
+  /** Added to the variance (default 1e-5). */
+  readonly eps?: number;
+  /** Weight of the newest batch in the running averages (default 0.1); null for a cumulative average. */
+  readonly momentum?: number | null;
+  /** Learn a scale and shift per channel (default true). */
+  readonly affine?: boolean;
+  /** Keep running statistics for evaluation (default true); without them, batch statistics are always used. */
+  readonly trackRunningStats?: boolean;
+}
+
+function ones(shape: number[], options: FactoryOptions): Tensor {
+  return constant(shape, 1, initOptions(options));
+}
+
+function zeros(shape: number[], options: FactoryOptions): Tensor {
+  return constant(shape, 0, initOptions(options));
+}
+
+abstract class BatchNormBase extends Module<[Tensor], Tensor> {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  /** [numFeatures], or null without affine. */
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  protected abstract readonly ranks: readonly number[];
+
+  constructor(numFeatures: number, options: BatchNormOptions) {
+    super();
+    const name = this.constructor.name;
+    this.numFeatures = positiveInteger(name, 'numFeatures', numFeatures);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new ValueError(`${name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
+    this.affine = options.affine ?? true;
+    this.trackRunningStats = options.trackRunningStats ?? true;
+    this.weight = this.registerParameter('weight', this.affine ? parameter(ones([numFeatures], options)) : null);
+    this.bias = this.registerParameter('bias', this.affine ? parameter(zeros([numFeatures], options)) : null);
+    if (this.trackRunningStats) {
+      this.registerBuffer('runningMean', zeros([numFeatures], options));
+      this.registerBuffer('runningVar', ones([numFeatures], options));
+      this.registerBuffer('numBatchesTracked', full([], 0, { dtype: 'int32', ...(options.backend === undefined ? {} : { backend: options.backend }) }));
+    } else {
+      this.registerBuffer('runningMean', null);
+      this.registerBuffer('runningVar', null);
+      this.registerBuffer('numBatchesTracked', null);
+    }
+  }
+
+  /** The running mean per channel (a buffer). */
+  get runningMean(): Tensor {
+    return this.getBuffer('runningMean');
+  }
+
+  /** The running unbiased variance per channel (a buffer). */
+  get runningVar(): Tensor {
+    return this.getBuffer('runningVar');
+  }
+
+  /** How many training batches have updated the running statistics (a buffer, int32 scalar). */
+  get numBatchesTracked(): Tensor {
+    return this.getBuffer('numBatchesTracked');
+  }
+
+  /** Resets the running statistics to mean 0, variance 1, no batches. */
+  resetRunningStats(): void {
+    if (!this.trackRunningStats) return;
+    const backend = this.runningMean._backend?.name;
+    const options = { dtype: this.runningMean.dtype, ...(backend === undefined ? {} : { backend }) };
+    this.setBuffer('runningMean', zeros([this.numFeatures], options));
+    this.setBuffer('runningVar', ones([this.numFeatures], options));
+    this.setBuffer('numBatchesTracked', full([], 0, { dtype: 'int32', ...(backend === undefined ? {} : { backend }) }));
+  }
+
+  forward(x: Tensor): Tensor {
+    const name = this.constructor.name;
+    if (!this.ranks.includes(x.ndim)) {
+      throw new ShapeError(`${name}: expected a ${this.ranks.map((r) => `${r}-d`).join(' or ')} input, got ${formatShape(x.shape)}`);
+    }
+    if (x.shape[1] !== this.numFeatures) throw new ShapeError(`${name}: expected ${this.numFeatures} channels on axis 1, got input ${formatShape(x.shape)}`);
+    const affine = { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps };
+    const useBatchStatistics = this.training || !this.trackRunningStats;
+    if (!useBatchStatistics) return batchNorm(x, this.runningMean, this.runningVar, affine);
+    const { output, mean, unbiasedVariance } = batchNormTraining(x, affine);
+    if (this.training && this.trackRunningStats) this.#updateRunningStats(mean, unbiasedVariance);
+    return output;
+  }
+
+  #updateRunningStats(batchMean: Tensor, batchVariance: Tensor): void {
+    const name = this.constructor.name;
+    const mean = stopGradient(batchMean);
+    const variance = stopGradient(batchVariance);
+    if ((mean._backend === null || variance._backend === null) && !insideFunctionalCall()) {
+      throw new ValueError(
+        `${name}: the running statistics cannot be updated from values traced by vmap or jit; call the model through nn.functionalCall (which discards the update), switch it to eval(), or build it with trackRunningStats: false`,
+      );
+    }
+    noGrad(() => {
+      const count = tidy(() => add(this.numBatchesTracked, 1));
+      this.setBuffer('numBatchesTracked', count);
+      // momentum null: a cumulative average, whose weight is 1 / (batches seen). That needs the
+      // count as a number; the count is read only in that mode.
+      const factor = this.momentum ?? 1 / (count.item() as number);
+      const update = (running: Tensor, batch: Tensor): Tensor => tidy(() => add(mul(running, 1 - factor), mul(cast(batch, running.dtype), factor)));
+      this.setBuffer('runningMean', update(this.runningMean, mean));
+      this.setBuffer('runningVar', update(this.runningVar, variance));
+    });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
+  }
+}
+
+/**
+ * Batch normalization over [N, C] or [N, C, L] (torch.nn.BatchNorm1d): per-channel batch
+ * statistics while training (updating running averages with `momentum`), running statistics in
+ * evaluation mode.
+ *
+ * @example
+ * const bn = new nn.BatchNorm1d(64);
+ * bn.forward(x);          // training: batch statistics
+ * bn.eval().forward(x);   // running statistics
+ */
+export class BatchNorm1d extends BatchNormBase {
+  protected readonly ranks = [2, 3];
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, options);
+  }
+}
+
+/**
+ * Batch normalization over [N, C, H, W] (torch.nn.BatchNorm2d).
+ *
+ * @example
+ * new nn.BatchNorm2d(64, { momentum: 0.01 });
+ */
+export class BatchNorm2d extends BatchNormBase {
+  protected readonly ranks = [4];
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, options);
+  }
+}
+
+/** Options of LayerNorm. */
+export interface LayerNormLayerOptions extends FactoryOptions {
+  /** Default 1e-5. */
+  readonly eps?: number;
+  /** Learn a scale (and bias) per normalized element (default true). */
+  readonly elementwiseAffine?: boolean;
+  /** With elementwiseAffine, also learn a bias (default true). */
+  readonly bias?: boolean;
+}
+
+function normalizedShapeOf(layer: string, normalizedShape: number | readonly number[]): number[] {
+  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+  if (shape.length === 0) throw new ValueError(`${layer}: normalizedShape must not be empty`);
+  shape.forEach((d) => positiveInteger(layer, 'normalizedShape', d));
+  return shape;
+}
+
+/**
+ * Layer normalization over the trailing `normalizedShape` dimensions (torch.nn.LayerNorm);
+ * weight starts at 1 and bias at 0.
+ *
+ * @example
+ * new nn.LayerNorm(512).forward(x); // x [..., 512]
+ */
+export class LayerNorm extends Module<[Tensor], Tensor> {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], options: LayerNormLayerOptions = {}) {
+    super();
+    this.normalizedShape = normalizedShapeOf('LayerNorm', normalizedShape);
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.elementwiseAffine ?? true;
+    this.weight = this.registerParameter('weight', affine ? parameter(ones(this.normalizedShape, options)) : null);
+    this.bias = this.registerParameter('bias', affine && options.bias !== false ? parameter(zeros(this.normalizedShape, options)) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${formatArgument(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
+  }
+}
+
+/** Options of GroupNorm. */
+export interface GroupNormLayerOptions extends FactoryOptions {
+  /** Default 1e-5. */
+  readonly eps?: number;
+  /** Learn a scale and shift per channel (default true). */
+  readonly affine?: boolean;
+}
+
+/**
+ * Group normalization (torch.nn.GroupNorm): channels split into `numGroups` groups, each
+ * normalized with its spatial positions.
+ *
+ * @example
+ * new nn.GroupNorm(8, 64);
+ */
+export class GroupNorm extends Module<[Tensor], Tensor> {
+  readonly numGroups: number;
+  readonly numChannels: number;
+  readonly eps: number;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(numGroups: number, numChannels: number, options: GroupNormLayerOptions = {}) {
+    super();
+    this.numGroups = positiveInteger('GroupNorm', 'numGroups', numGroups);
+    this.numChannels = positiveInteger('GroupNorm', 'numChannels', numChannels);
+    if (numChannels % numGroups !== 0) throw new ValueError(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.affine ?? true;
+    this.weight = this.registerParameter('weight', affine ? parameter(ones([numChannels], options)) : null);
+    this.bias = this.registerParameter('bias', affine ? parameter(zeros([numChannels], options)) : null);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels) throw new ShapeError(`GroupNorm: expected [N, ${this.numChannels}, ...], got ${formatShape(x.shape)}`);
+    return groupNorm(x, this.numGroups, { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.weight !== null}`;
+  }
+}
+
+/** Options of RMSNorm. */
+export interface RmsNormLayerOptions extends FactoryOptions {
+  /** Default: the machine epsilon of the input's dtype, as PyTorch. */
+  readonly eps?: number | null;
+  /** Learn a scale per normalized element (default true). */
+  readonly elementwiseAffine?: boolean;
+}
+
+/**
+ * Root-mean-square normalization over the trailing `normalizedShape` dimensions (torch.nn.RMSNorm).
+ *
+ * @example
+ * new nn.RMSNorm(4096);
+ */
+export class RMSNorm extends Module<[Tensor], Tensor> {
+  readonly normalizedShape: number[];
+  readonly eps: number | null;
+  readonly weight: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], options: RmsNormLayerOptions = {}) {
+    super();
+    this.normalizedShape = normalizedShapeOf('RMSNorm', normalizedShape);
+    this.eps = options.eps ?? null;
+    this.weight = this.registerParameter('weight', options.elementwiseAffine === false ? null : parameter(ones(this.normalizedShape, options)));
+  }
+
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.normalizedShape, { weight: this.weight?.value ?? null, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${formatArgument(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
+  }
+}

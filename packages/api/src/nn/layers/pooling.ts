@@ -1,0 +1,146 @@
+import {
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  type AvgPoolOptions,
+  avgPool1d,
+  avgPool2d,
+  type MaxPoolOptions,
+  maxPool1d,
+  maxPool2d,
+  type SpatialArg,
+} from '../../ops/conv.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { Module } from '../module.js';
+import { formatArgument } from './common.js';
+
+// Pooling layers over the functional pools (channels first, batched or not).
+
+function describe(kernelSize: SpatialArg, options: MaxPoolOptions & AvgPoolOptions): string {
+  const parts = [`kernelSize=${formatArgument(kernelSize)}`, `stride=${formatArgument(options.stride ?? kernelSize)}`, `padding=${formatArgument(options.padding ?? 0)}`];
+  if (options.dilation !== undefined) parts.push(`dilation=${formatArgument(options.dilation)}`);
+  if (options.ceilMode === true) parts.push('ceilMode=true');
+  if (options.countIncludePad === false) parts.push('countIncludePad=false');
+  return parts.join(', ');
+}
+
+/**
+ * 1-d max pooling (torch.nn.MaxPool1d); the stride defaults to the kernel size.
+ *
+ * @example
+ * new nn.MaxPool1d(2).forward(x); // halves L
+ */
+export class MaxPool1d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: MaxPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool1d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 2-d max pooling (torch.nn.MaxPool2d).
+ *
+ * @example
+ * new nn.MaxPool2d(2);
+ * new nn.MaxPool2d(3, { stride: 2, padding: 1 });
+ */
+export class MaxPool2d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: MaxPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 1-d average pooling (torch.nn.AvgPool1d).
+ *
+ * @example
+ * new nn.AvgPool1d(3, { stride: 1, padding: 1 });
+ */
+export class AvgPool1d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: AvgPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool1d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 2-d average pooling (torch.nn.AvgPool2d).
+ *
+ * @example
+ * new nn.AvgPool2d(2);
+ */
+export class AvgPool2d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: AvgPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool2d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 1-d adaptive average pooling to `outputSize` positions (torch.nn.AdaptiveAvgPool1d).
+ *
+ * @example
+ * new nn.AdaptiveAvgPool1d(1); // global average over L
+ */
+export class AdaptiveAvgPool1d extends Module<[Tensor], Tensor> {
+  constructor(readonly outputSize: number | readonly (number | null)[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool1d(x, this.outputSize);
+  }
+  override extraRepr(): string {
+    return `outputSize=${formatArgument(this.outputSize)}`;
+  }
+}
+
+/**
+ * 2-d adaptive average pooling to an `outputSize` grid (torch.nn.AdaptiveAvgPool2d).
+ *
+ * @example
+ * new nn.AdaptiveAvgPool2d(1);      // global average pooling: [N, C, 1, 1]
+ * new nn.AdaptiveAvgPool2d([7, 7]);
+ */
+export class AdaptiveAvgPool2d extends Module<[Tensor], Tensor> {
+  constructor(readonly outputSize: number | readonly (number | null)[]) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveAvgPool2d(x, this.outputSize);
+  }
+  override extraRepr(): string {
+    return `outputSize=${formatArgument(this.outputSize)}`;
+  }
+}

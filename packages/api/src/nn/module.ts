@@ -1,0 +1,414 @@
+import { isDType, isFloating } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { cast } from '../ops/broadcast.js';
+import { isTensor, keep } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isLent } from './lent.js';
+import { isParameter, type Parameter } from './parameter.js';
+import { loadStateDictInto, type LoadStateDictResult, type StateDict, stateDictOf } from './state-dict.js';
+
+// Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. JavaScript has
+// no __setattr__ to discover them, so a module registers each one (registerParameter,
+// registerBuffer, registerModule) and keeps a typed field for it. Parameters are mutable cells
+// holding immutable tensors: an optimizer step or `loadStateDict` replaces the tensor in the cell,
+// and every field that holds the cell sees the new value.
+
+/** Any module, whatever its forward's signature. */
+export type AnyModule = Module<never[], unknown>;
+
+const NAME_PATTERN = /^[^.\s]+$/;
+
+/** Names that Module's own members use, which a registered entry may not shadow. */
+function checkName(owner: AnyModule, kind: string, name: string): void {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new ValueError(`${owner.constructor.name}: ${kind} name must be a non-empty string without '.' or spaces, got ${JSON.stringify(name)}`);
+  }
+}
+
+/**
+ * The base class of every layer and model (torch.nn.Module). Subclasses register their
+ * parameters, buffers and submodules in the constructor and implement `forward`.
+ *
+ * @example
+ * class TwoLayer extends nn.Module<[Tensor], Tensor> {
+ *   readonly hidden = this.registerModule('hidden', new nn.Linear(4, 8));
+ *   readonly out = this.registerModule('out', new nn.Linear(8, 2));
+ *   forward(x: Tensor): Tensor {
+ *     return this.out.forward(nn.functional.relu(this.hidden.forward(x)));
+ *   }
+ * }
+ * const model = new TwoLayer();
+ * console.log(model.toString()); // the module tree with parameter counts
+ */
+export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
+  /** Whether the module is in training mode (dropout active, batch statistics); see `train()` / `eval()`. */
+  training = true;
+  readonly #parameters = new Map<string, Parameter | null>();
+  readonly #buffers = new Map<string, Tensor | null>();
+  readonly #nonPersistent = new Set<string>();
+  readonly #modules = new Map<string, AnyModule | null>();
+
+  /** The computation the module performs. */
+  abstract forward(...inputs: In): Out;
+
+  #checkFree(kind: string, name: string): void {
+    checkName(this as unknown as AnyModule, kind, name);
+    const taken = this.#parameters.has(name) ? 'a parameter' : this.#buffers.has(name) ? 'a buffer' : this.#modules.has(name) ? 'a submodule' : null;
+    if (taken !== null) throw new ValueError(`${this.constructor.name}: cannot register ${kind} '${name}': the name is already ${taken}`);
+  }
+
+  /**
+   * Registers a parameter (or null for an absent one, e.g. `bias: false`) under `name` and
+   * returns it, so a subclass can keep a typed field: `readonly weight = this.registerParameter(...)`.
+   * The parameter's tensor is kept out of any enclosing `tidy` scope: the module owns it.
+   */
+  registerParameter<P extends Parameter | null>(name: string, parameter: P): P {
+    this.#checkFree('parameter', name);
+    if (parameter !== null && !isParameter(parameter)) {
+      throw new ValueError(`${this.constructor.name}.registerParameter: '${name}' must be a Parameter (or null), got ${typeof parameter}`);
+    }
+    if (parameter !== null && isTensor(parameter.value)) keep(parameter.value);
+    this.#parameters.set(name, parameter);
+    return parameter;
+  }
+
+  /**
+   * Registers a buffer: state that is not trained but belongs to the module (BatchNorm's running
+   * statistics). Persistent buffers (the default) are part of `stateDict()`.
+   */
+  registerBuffer(name: string, value: Tensor | null, options: { readonly persistent?: boolean } = {}): void {
+    this.#checkFree('buffer', name);
+    if (value !== null && !isTensor(value)) throw new ValueError(`${this.constructor.name}.registerBuffer: '${name}' must be a Tensor (or null)`);
+    if (value !== null) keep(value);
+    this.#buffers.set(name, value);
+    if (options.persistent === false) this.#nonPersistent.add(name);
+  }
+
+  /** Registers a submodule (torch's add_module) and returns it. */
+  registerModule<M extends AnyModule | null>(name: string, module: M): M {
+    this.#checkFree('submodule', name);
+    if (module !== null && !(module instanceof Module)) throw new ValueError(`${this.constructor.name}.registerModule: '${name}' must be a Module (or null)`);
+    this.#modules.set(name, module);
+    return module;
+  }
+
+  /** Replaces a registered submodule (containers use it). */
+  protected replaceModule(name: string, module: AnyModule | null): void {
+    if (!this.#modules.has(name)) throw new ValueError(`${this.constructor.name}: no submodule named '${name}'`);
+    this.#modules.set(name, module);
+  }
+
+  /** Removes a registered submodule (containers use it). */
+  protected removeModule(name: string): void {
+    this.#modules.delete(name);
+  }
+
+  /** The value of buffer `name` (this module's own). */
+  getBuffer(name: string): Tensor {
+    const value = this.#buffers.get(name);
+    if (value === undefined || value === null) {
+      throw new ValueError(`${this.constructor.name}: no buffer named '${name}'${value === null ? ' (it is null)' : ''}`);
+    }
+    return value;
+  }
+
+  /**
+   * Replaces buffer `name` with a new tensor (tensors are immutable: this is how running statistics
+   * advance). The replaced tensor is disposed unless someone else lent it (functionalCall).
+   */
+  setBuffer(name: string, value: Tensor): void {
+    if (!this.#buffers.has(name)) throw new ValueError(`${this.constructor.name}: no buffer named '${name}'`);
+    const old = this.#buffers.get(name);
+    if (isTensor(value) && value._backend !== null) keep(value);
+    this.#buffers.set(name, value);
+    if (old !== null && old !== undefined && old !== value && !isLent(old)) old.dispose();
+  }
+
+  /** @internal Swaps a buffer's tensor without disposing anything (functionalCall). */
+  _swapBuffer(name: string, value: Tensor | null): Tensor | null {
+    const old = this.#buffers.get(name) ?? null;
+    this.#buffers.set(name, value);
+    return old;
+  }
+
+  /** The submodule at a dotted path ('encoder.layers.0'); '' is the module itself. */
+  getSubmodule(target: string): AnyModule {
+    let module: AnyModule = this as unknown as AnyModule;
+    if (target === '') return module;
+    for (const part of target.split('.')) {
+      const child = module.#modules.get(part);
+      if (child === undefined || child === null) throw new ValueError(`${this.constructor.name}.getSubmodule: '${target}' has no submodule '${part}'`);
+      module = child;
+    }
+    return module;
+  }
+
+  /** The parameter at a dotted path ('encoder.weight'). */
+  getParameter(target: string): Parameter {
+    const cut = target.lastIndexOf('.');
+    const owner = this.getSubmodule(cut < 0 ? '' : target.slice(0, cut));
+    const parameter = owner.#parameters.get(target.slice(cut + 1));
+    if (parameter === undefined || parameter === null) throw new ValueError(`${this.constructor.name}.getParameter: no parameter '${target}'`);
+    return parameter;
+  }
+
+  /** Direct submodules with their names (skipping null ones). */
+  namedChildren(): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    for (const [name, module] of this.#modules) if (module !== null) out.push([name, module]);
+    return out;
+  }
+
+  /** Direct submodules. */
+  children(): AnyModule[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every submodule below it, depth first, each once, with dotted names. */
+  namedModules(prefix = ''): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    const seen = new Set<AnyModule>();
+    const visit = (module: AnyModule, path: string): void => {
+      if (seen.has(module)) return;
+      seen.add(module);
+      out.push([path, module]);
+      for (const [name, child] of module.#modules) if (child !== null) visit(child, path === '' ? name : `${path}.${name}`);
+    };
+    visit(this as unknown as AnyModule, prefix);
+    return out;
+  }
+
+  /** This module and every submodule. */
+  modules(): AnyModule[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /**
+   * Parameters with dotted names ('0.weight'), each shared parameter once (under its first name),
+   * in registration order, this module's own first.
+   */
+  namedParameters(options: { readonly prefix?: string; readonly recurse?: boolean } = {}): [string, Parameter][] {
+    const prefix = options.prefix ?? '';
+    const modules: [string, AnyModule][] = options.recurse === false ? [[prefix, this as unknown as AnyModule]] : this.namedModules(prefix);
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Parameter>();
+    for (const [path, module] of modules) {
+      for (const [name, parameter] of module.#parameters) {
+        if (parameter === null || seen.has(parameter)) continue;
+        seen.add(parameter);
+        out.push([path === '' ? name : `${path}.${name}`, parameter]);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Every parameter of the module tree, each once: what an optimizer takes.
+   *
+   * @example
+   * const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+   */
+  parameters(options: { readonly recurse?: boolean } = {}): Parameter[] {
+    return this.namedParameters(options).map(([, p]) => p);
+  }
+
+  /** Buffers with dotted names, each once; `persistentOnly` keeps those that belong in a state dict. */
+  namedBuffers(options: { readonly prefix?: string; readonly recurse?: boolean; readonly persistentOnly?: boolean } = {}): [string, Tensor][] {
+    const prefix = options.prefix ?? '';
+    const modules: [string, AnyModule][] = options.recurse === false ? [[prefix, this as unknown as AnyModule]] : this.namedModules(prefix);
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    for (const [path, module] of modules) {
+      for (const [name, value] of module.#buffers) {
+        if (value === null || seen.has(value)) continue;
+        if (options.persistentOnly === true && module.#nonPersistent.has(name)) continue;
+        seen.add(value);
+        out.push([path === '' ? name : `${path}.${name}`, value]);
+      }
+    }
+    return out;
+  }
+
+  /** Every buffer of the module tree. */
+  buffers(options: { readonly recurse?: boolean } = {}): Tensor[] {
+    return this.namedBuffers(options).map(([, b]) => b);
+  }
+
+  /** @internal This module's own entries, for the state-dict and functional-call machinery. */
+  _ownEntries(): { parameters: [string, Parameter][]; buffers: [string, Tensor, boolean][] } {
+    const parameters: [string, Parameter][] = [];
+    for (const [name, p] of this.#parameters) if (p !== null) parameters.push([name, p]);
+    const buffers: [string, Tensor, boolean][] = [];
+    for (const [name, b] of this.#buffers) if (b !== null) buffers.push([name, b, !this.#nonPersistent.has(name)]);
+    return { parameters, buffers };
+  }
+
+  /** The parameters' current tensors by dotted name: the pytree `functionalCall` and `grad` take. */
+  parameterValues(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.value;
+    return out;
+  }
+
+  /** Total number of parameter elements (each shared parameter counted once). */
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.value.size, 0);
+  }
+
+  /**
+   * Sets training mode on this module and every submodule (dropout active, BatchNorm uses and
+   * updates batch statistics). Returns the module.
+   */
+  train(mode = true): this {
+    if (typeof mode !== 'boolean') throw new ValueError(`${this.constructor.name}.train: mode must be a boolean, got ${typeof mode}`);
+    for (const module of this.modules()) module.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: `train(false)`. Returns the module. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Calls `fn` on every submodule (children first) and then on this module, as torch's apply. */
+  apply(fn: (module: AnyModule) => void): this {
+    for (const child of this.children()) child.apply(fn);
+    fn(this as unknown as AnyModule);
+    return this;
+  }
+
+  /** Clears every parameter's gradient (PyTorch's default `set_to_none`), disposing it. */
+  zeroGrad(): void {
+    for (const parameter of this.parameters()) parameter.zeroGrad();
+  }
+
+  /**
+   * Sets `requiresGrad` on every parameter (false freezes them: `backward()` leaves them
+   * without gradients). Returns the module.
+   *
+   * @example
+   * backbone.requiresGrad_(false); // fine-tune only the head
+   */
+  requiresGrad_(requiresGrad = true): this {
+    for (const parameter of this.parameters()) parameter.requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /**
+   * Moves every parameter, gradient and buffer to another backend (`'cpu'`, `'webgpu'`, ...) or,
+   * given a floating dtype, casts the floating ones (integer buffers keep their dtype). The
+   * replaced tensors are disposed. Returns the module. Reads synchronously; from an asynchronous
+   * backend use `toAsync`.
+   *
+   * @example
+   * model.to('float64');
+   * model.to('webgpu');
+   */
+  to(target: string): this {
+    const convert = (t: Tensor): Tensor => (isDType(target) ? (isFloating(t.dtype) ? cast(t, target) : t) : t.to(target));
+    if (isDType(target) && !isFloating(target)) throw new ValueError(`${this.constructor.name}.to: only floating dtypes can be targets, got ${target}`);
+    this.#convertAll(convert);
+    return this;
+  }
+
+  /** As `to`, waiting for data on asynchronous backends. */
+  async toAsync(target: string): Promise<this> {
+    if (isDType(target)) return this.to(target);
+    const moved = new Map<Tensor, Tensor>();
+    const tensors: Tensor[] = [];
+    for (const module of this.modules()) {
+      for (const p of module.#parameters.values()) if (p !== null) tensors.push(p.value, ...(p.grad ? [p.grad] : []));
+      for (const b of module.#buffers.values()) if (b !== null) tensors.push(b);
+    }
+    for (const t of tensors) if (!moved.has(t)) moved.set(t, await t.toAsync(target));
+    this.#convertAll((t) => moved.get(t) ?? t);
+    return this;
+  }
+
+  #convertAll(convert: (t: Tensor) => Tensor): void {
+    const replaced = new Map<Tensor, Tensor>();
+    const once = (t: Tensor): Tensor => {
+      let out = replaced.get(t);
+      if (out === undefined) {
+        out = convert(t);
+        replaced.set(t, out);
+      }
+      return out;
+    };
+    noGrad(() => {
+      for (const module of this.modules()) {
+        for (const p of module.#parameters.values()) {
+          if (p === null) continue;
+          p.value = once(p.value);
+          keep(p.value);
+          if (p.grad) p.grad = keep(once(p.grad));
+        }
+        for (const [name, b] of module.#buffers) if (b !== null) module.#buffers.set(name, keep(once(b)));
+      }
+    });
+    for (const [old, next] of replaced) if (old !== next && !isLent(old)) old.dispose();
+  }
+
+  /**
+   * The persistent state (parameters and persistent buffers) by dotted name, as new tensor handles
+   * the caller owns (views where the backend shares storage, not copies), so that they survive the
+   * optimizer replacing the module's tensors.
+   *
+   * @example
+   * const state = model.stateDict();
+   * other.loadStateDict(state);
+   */
+  stateDict(): StateDict {
+    return stateDictOf(this as unknown as AnyModule);
+  }
+
+  /**
+   * Copies tensors from `state` into the module's parameters and buffers (cast to their dtypes,
+   * moved to their backends). With `strict` (the default), missing and unexpected keys are an
+   * error; shape mismatches always are. Every problem is collected and reported in one ValueError
+   * before anything changes. Returns the missing and unexpected keys.
+   */
+  loadStateDict(state: StateDict | ReadonlyMap<string, Tensor>, strict = true): LoadStateDictResult {
+    return loadStateDictInto(this as unknown as AnyModule, state, strict);
+  }
+
+  /** The arguments shown in `toString()` ('inFeatures=4, outFeatures=2, bias=true'). */
+  extraRepr(): string {
+    return '';
+  }
+
+  /**
+   * The module tree, one line per module, as PyTorch prints it, with parameter counts:
+   *
+   * ```text
+   * Sequential(  # 49 parameters
+   *   (0): Linear(inFeatures=4, outFeatures=8, bias=true)  # 40 parameters
+   *   (1): ReLU()
+   *   (2): Linear(inFeatures=8, outFeatures=1, bias=true)  # 9 parameters
+   * )
+   * ```
+   */
+  toString(): string {
+    return formatModule(this as unknown as AnyModule, '');
+  }
+}
+
+function countSuffix(module: AnyModule): string {
+  const n = module.numParameters();
+  return n === 0 ? '' : `  # ${n.toLocaleString('en-US')} parameter${n === 1 ? '' : 's'}`;
+}
+
+function formatModule(module: AnyModule, indent: string): string {
+  const name = module.constructor.name;
+  const extra = module.extraRepr();
+  const children = module.namedChildren();
+  if (children.length === 0) return `${name}(${extra})${countSuffix(module)}`;
+  const inner = `${indent}  `;
+  // As PyTorch: the extra representation goes on its own line inside, before the children.
+  const lines = [`${name}(${countSuffix(module)}`];
+  if (extra !== '') lines.push(`${inner}${extra}`);
+  for (const [childName, child] of children) lines.push(`${inner}(${childName}): ${formatModule(child, inner)}`);
+  lines.push(`${indent})`);
+  return lines.join('\n');
+}

@@ -1,0 +1,122 @@
+// A minimal WebAssembly binary encoder for the jit's generated SIMD kernels: one function, one
+// memory, instructions as byte arrays. (The backend's hand-written kernels have their own
+// assembler in src/wasm; the jit keeps its encoder to itself so the two can change apart.)
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+export function unsigned(value: number): number[] {
+  const bytes: number[] = [];
+  let v = value >>> 0;
+  do {
+    let byte = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (v !== 0);
+  return bytes;
+}
+
+export function signed(value: number): number[] {
+  const bytes: number[] = [];
+  let v = value | 0;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    bytes.push(done ? byte : byte | 0x80);
+    if (done) return bytes;
+  }
+}
+
+const simd = (opcode: number): number[] => [0xfd, ...unsigned(opcode)];
+const memarg = (offset: number): number[] => [4, ...unsigned(offset)];
+
+function f32Bytes(value: number): number[] {
+  const view = new DataView(new ArrayBuffer(4));
+  view.setFloat32(0, value, true);
+  return [view.getUint8(0), view.getUint8(1), view.getUint8(2), view.getUint8(3)];
+}
+
+/** Instruction encoders (only those the generated kernels use). */
+export const ins = {
+  localGet: (i: number) => [0x20, ...unsigned(i)],
+  localSet: (i: number) => [0x21, ...unsigned(i)],
+  localTee: (i: number) => [0x22, ...unsigned(i)],
+  i32Const: (v: number) => [0x41, ...signed(v)],
+  i32Add: () => [0x6a],
+  i32GeU: () => [0x4f],
+  block: () => [0x02, 0x40],
+  loop: () => [0x03, 0x40],
+  br: (depth: number) => [0x0c, ...unsigned(depth)],
+  brIf: (depth: number) => [0x0d, ...unsigned(depth)],
+  end: () => [0x0b],
+  v128Load: (offset: number) => [...simd(0x00), ...memarg(offset)],
+  v128Load32Splat: (offset: number) => [...simd(0x09), 2, ...unsigned(offset)],
+  v128Store: (offset: number) => [...simd(0x0b), ...memarg(offset)],
+  f32x4Const: (value: number) => [...simd(0x0c), ...f32Bytes(value), ...f32Bytes(value), ...f32Bytes(value), ...f32Bytes(value)],
+  i32x4Const: (value: number) => {
+    const view = new DataView(new ArrayBuffer(16));
+    for (let i = 0; i < 4; i++) view.setInt32(i * 4, value, true);
+    return [...simd(0x0c), ...new Uint8Array(view.buffer)];
+  },
+  f32x4Lt: () => simd(0x43),
+  f32x4Gt: () => simd(0x44),
+  v128And: () => simd(0x4e),
+  v128Or: () => simd(0x50),
+  v128Bitselect: () => simd(0x52),
+  f32x4Ceil: () => simd(0x67),
+  f32x4Floor: () => simd(0x68),
+  f32x4Nearest: () => simd(0x6a),
+  i32x4Shl: () => simd(0xab),
+  i32x4ShrS: () => simd(0xac),
+  i32x4Add: () => simd(0xae),
+  i32x4Sub: () => simd(0xb1),
+  f32x4Abs: () => simd(0xe0),
+  f32x4Neg: () => simd(0xe1),
+  f32x4Sqrt: () => simd(0xe3),
+  f32x4Add: () => simd(0xe4),
+  f32x4Sub: () => simd(0xe5),
+  f32x4Mul: () => simd(0xe6),
+  f32x4Div: () => simd(0xe7),
+  f32x4Min: () => simd(0xe8),
+  f32x4Max: () => simd(0xe9),
+  i32x4TruncSatF32x4S: () => simd(0xf8),
+};
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...unsigned(content.length), ...content];
+}
+
+function vector(items: number[][]): number[] {
+  return [...unsigned(items.length), ...items.flat()];
+}
+
+/**
+ * A module exporting one function `run` (parameters `params`, no result, `v128Locals` extra v128
+ * locals after `i32Locals` extra i32 locals) and its memory `memory` of `pages` 64 KiB pages.
+ */
+export function moduleBytes(params: readonly number[], i32Locals: number, v128Locals: number, body: readonly number[][], pages: number): Uint8Array<ArrayBuffer> {
+  const type = [0x60, ...vector(params.map((p) => [p])), 0];
+  const locals = vector([
+    [...unsigned(i32Locals), I32],
+    [...unsigned(v128Locals), V128],
+  ]);
+  const code = [...locals, ...body.flat(), 0x0b];
+  const name = (text: string): number[] => [...unsigned(text.length), ...[...text].map((c) => c.charCodeAt(0))];
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, vector([type])),
+    ...section(3, vector([[0]])),
+    ...section(5, vector([[0x00, ...unsigned(pages)]])),
+    ...section(7, vector([[...name('run'), 0x00, 0], [...name('memory'), 0x02, 0]])),
+    ...section(10, vector([[...unsigned(code.length), ...code]])),
+  ]);
+}

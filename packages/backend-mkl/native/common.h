@@ -1,0 +1,185 @@
+// Shared by every translation unit of the addon: dtypes, the strided views that cross the
+// Node-API boundary and their validation, and the parallel strided loop.
+//
+// Nothing that JavaScript passes is trusted: every typed array, layout, dtype and op code is
+// checked here before native code touches memory, and failures become JavaScript exceptions
+// (node-addon-api's C++ exceptions, enabled for all std::exception types in CMakeLists.txt).
+#pragma once
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace flint {
+
+// Matches the dtype codes of src/native/codes.ts.
+enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4, kDTypeCount = 5 };
+
+constexpr int kMaxRank = 16;
+// Flint's sizes are 32-bit (DESIGN.md): no view may hold 2^31 elements or more.
+constexpr int64_t kMaxElements = (int64_t{1} << 31) - 1;
+
+const char* dtypeName(int dtype);
+size_t itemSize(int dtype);
+
+/** A strided view of a typed array's elements, validated against the array's length. */
+struct View {
+  char* base = nullptr;  // the typed array's first element
+  int64_t length = 0;    // the typed array's length in elements
+  int dtype = kFloat32;
+  int64_t offset = 0;
+  int rank = 0;
+  int64_t shape[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};
+  int64_t size = 0;
+
+  template <typename T>
+  T* data() const {
+    return reinterpret_cast<T*>(base);
+  }
+  bool contiguous() const;
+};
+
+/** A contiguous output typed array of exactly `size` elements of `dtype`. */
+struct Output {
+  char* base = nullptr;
+  int64_t size = 0;
+  int dtype = kFloat32;
+
+  template <typename T>
+  T* data() const {
+    return reinterpret_cast<T*>(base);
+  }
+};
+
+/** Throws a JavaScript TypeError/RangeError naming the op and the argument. */
+[[noreturn]] void throwType(const Napi::Env& env, const std::string& op, const std::string& message);
+[[noreturn]] void throwRange(const Napi::Env& env, const std::string& op, const std::string& message);
+
+/** Checks the argument count of a call. */
+void checkArgs(const Napi::CallbackInfo& info, size_t count, const char* op);
+
+/** A dtype code argument, optionally restricted to `allowed` (a bit mask of dtypes). */
+int dtypeArg(const Napi::CallbackInfo& info, size_t index, const char* op, unsigned allowed);
+
+/** An integer argument in [low, high]. */
+int64_t intArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t low, int64_t high);
+
+/**
+ * An Int32Array argument of parameters with exactly `expected` entries (or any count when
+ * expected < 0), copied out.
+ */
+std::vector<int64_t> paramsArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t expected);
+
+/**
+ * The view made of argument `dataIndex` (a typed array of `dtype`'s kind) and argument
+ * `layoutIndex` (an Int32Array [offset, rank, ...shape, ...strides]). Every element the view
+ * can reach must lie inside the typed array.
+ */
+View viewArg(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutIndex, int dtype, const char* op, const char* what);
+
+/** The output typed array at `index`: `dtype`'s kind, exactly `size` elements. */
+Output outputArg(const Napi::CallbackInfo& info, size_t index, int dtype, int64_t size, const char* op);
+
+/** Threads the parallel loops may use. */
+int threadCount();
+
+/**
+ * A strided loop over `rank` dims shared by K operands. The dims are coalesced (size-1 dims
+ * dropped, neighbours merged where every operand allows), and `forEachRun` hands the body runs
+ * of consecutive inner elements, splitting the flat index range across threads.
+ */
+template <int K>
+struct StridedLoop {
+  int rank = 0;
+  int64_t shape[kMaxRank] = {};
+  int64_t strides[K][kMaxRank] = {};
+  int64_t total = 0;
+
+  StridedLoop(int inRank, const int64_t* inShape, const int64_t* const* inStrides) {
+    total = 1;
+    for (int d = 0; d < inRank; d++) total *= inShape[d];
+    for (int d = 0; d < inRank; d++) {
+      const int64_t dim = inShape[d];
+      if (dim == 1) continue;
+      if (rank > 0) {
+        bool merge = true;
+        for (int k = 0; k < K; k++) merge = merge && strides[k][rank - 1] == inStrides[k][d] * dim;
+        if (merge) {
+          shape[rank - 1] *= dim;
+          for (int k = 0; k < K; k++) strides[k][rank - 1] = inStrides[k][d];
+          continue;
+        }
+      }
+      shape[rank] = dim;
+      for (int k = 0; k < K; k++) strides[k][rank] = inStrides[k][d];
+      rank++;
+    }
+    if (rank == 0) {  // a scalar: one run of one element
+      rank = 1;
+      shape[0] = 1;
+      for (int k = 0; k < K; k++) strides[k][0] = 0;
+    }
+  }
+
+  /**
+   * Calls body(offsets, innerStrides, count) for runs of consecutive inner elements, where
+   * offsets[k] is operand k's element offset (relative to `start`) of the run's first element.
+   * Runs are split over threads once the loop has at least `grain` elements per thread.
+   */
+  template <typename Body>
+  void forEachRun(const int64_t* start, Body body, int64_t grain = 32768) const {
+    if (total == 0) return;
+    const int64_t inner = shape[rank - 1];
+    int64_t innerStrides[K];
+    for (int k = 0; k < K; k++) innerStrides[k] = strides[k][rank - 1];
+    int64_t tasks = 1;
+    const int threads = threadCount();
+    if (threads > 1 && total >= 2 * grain) tasks = std::min<int64_t>(total / grain, int64_t{threads} * 8);
+#pragma omp parallel for schedule(static) if (tasks > 1)
+    for (int64_t task = 0; task < tasks; task++) {
+      int64_t first = total / tasks * task + std::min(task, total % tasks);
+      const int64_t last = first + total / tasks + (task < total % tasks ? 1 : 0);
+      int64_t row = first / inner;
+      int64_t column = first % inner;
+      int64_t counter[kMaxRank] = {};
+      int64_t rowBase[K];
+      for (int k = 0; k < K; k++) rowBase[k] = start[k];
+      for (int d = rank - 2; d >= 0; d--) {
+        counter[d] = row % shape[d];
+        row /= shape[d];
+        for (int k = 0; k < K; k++) rowBase[k] += counter[d] * strides[k][d];
+      }
+      while (first < last) {
+        const int64_t count = std::min(inner - column, last - first);
+        int64_t offsets[K];
+        for (int k = 0; k < K; k++) offsets[k] = rowBase[k] + column * innerStrides[k];
+        body(offsets, innerStrides, count);
+        first += count;
+        column = 0;
+        for (int d = rank - 2; d >= 0; d--) {
+          for (int k = 0; k < K; k++) rowBase[k] += strides[k][d];
+          if (++counter[d] < shape[d]) break;
+          for (int k = 0; k < K; k++) rowBase[k] -= strides[k][d] * shape[d];
+          counter[d] = 0;
+        }
+      }
+    }
+  }
+};
+
+/** Copies a view's elements into `out` (row-major, contiguous), any dtype. */
+void copyToContiguous(const View& view, void* out);
+
+/** The view's elements as a contiguous array: the view's own memory when it is already contiguous. */
+const void* contiguousOrCopy(const View& view, std::vector<char>& storage);
+
+}  // namespace flint

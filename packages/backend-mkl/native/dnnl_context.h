@@ -1,0 +1,53 @@
+// The process's oneDNN CPU engine and stream, and a bounded cache of primitives keyed by shape.
+#pragma once
+
+#include <dnnl.hpp>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace flint {
+
+dnnl::engine& cpuEngine();
+dnnl::stream& cpuStream();
+
+/**
+ * Primitives (and the primitive descriptors behind them) keyed by a description of shapes,
+ * strides and parameters. Creating a oneDNN primitive JIT-compiles a kernel, which costs far
+ * more than running it on small inputs, so each shape pays that once. The cache is cleared when
+ * it grows past `capacity`, which bounds its memory for programs that see endless shapes.
+ */
+template <typename Entry>
+class PrimitiveCache {
+ public:
+  explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {}
+
+  /** The entry for `key`, or null. */
+  Entry* find(const std::string& key) {
+    auto found = entries_.find(key);
+    return found == entries_.end() ? nullptr : found->second.get();
+  }
+
+  Entry* insert(const std::string& key, std::unique_ptr<Entry> entry) {
+    if (entries_.size() >= capacity_) entries_.clear();
+    Entry* raw = entry.get();
+    entries_[key] = std::move(entry);
+    return raw;
+  }
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  size_t capacity_;
+  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+};
+
+/** Appends integers to a cache key. */
+inline void appendKey(std::string& key, std::initializer_list<int64_t> values) {
+  for (const int64_t v : values) {
+    key += std::to_string(v);
+    key += ',';
+  }
+}
+
+}  // namespace flint

@@ -1,0 +1,320 @@
+// Convolution and pooling through oneDNN primitives (float32), cached per shape. Each returns
+// false, without touching the output, for a configuration it leaves to the portable kernels
+// (negative padding, NaN in a max pool, windows wholly in padding, layouts oneDNN refuses).
+#include <cmath>
+
+#include "common.h"
+#include "dnnl_context.h"
+#include "ops.h"
+
+namespace flint {
+
+using dnnl::memory;
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+namespace {
+
+memory::format_tag plainTag(int rank) {
+  switch (rank) {
+    case 3:
+      return memory::format_tag::abc;
+    case 4:
+      return memory::format_tag::abcd;
+    case 5:
+      return memory::format_tag::abcde;
+    default:
+      return memory::format_tag::abcdef;
+  }
+}
+
+/** Output length of a window of `window` taps dilated by `dilation` slid by `stride` over a padded dim. */
+int64_t windowCount(int64_t size, int64_t low, int64_t high, int64_t window, int64_t stride, int64_t dilation) {
+  const int64_t span = size + low + high - ((window - 1) * dilation + 1);
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+/**
+ * A user-layout memory bound to `data`, and the layout the primitive wants: when they differ, a
+ * cached reorder moves data between them through a cached buffer.
+ */
+struct Staged {
+  memory::desc user;
+  memory::desc wanted;
+  bool reorders = false;
+  dnnl::reorder reorder;
+  memory staging;
+
+  void prepare(const memory::desc& userDesc, const memory::desc& wantedDesc, bool toUser) {
+    user = userDesc;
+    wanted = wantedDesc;
+    reorders = user != wanted;
+    if (!reorders) return;
+    staging = memory(wanted, cpuEngine());
+    reorder = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), wanted, cpuEngine(), user))
+                     : dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), user, cpuEngine(), wanted));
+  }
+
+  /** The memory the primitive reads: the user's data itself, or the staged copy of it. */
+  memory input(void* data) {
+    memory userMemory(user, cpuEngine(), data);
+    if (!reorders) return userMemory;
+    reorder.execute(cpuStream(), userMemory, staging);
+    return staging;
+  }
+
+  /** The memory the primitive writes; `finish` moves it into the user's data. */
+  memory output(void* data) { return reorders ? staging : memory(user, cpuEngine(), data); }
+  void finish(void* data) {
+    if (!reorders) return;
+    memory userMemory(user, cpuEngine(), data);
+    reorder.execute(cpuStream(), staging, userMemory);
+  }
+};
+
+struct ConvEntry {
+  dnnl::convolution_forward primitive;
+  Staged src, weights, dst;
+};
+
+PrimitiveCache<ConvEntry>& convCache() {
+  static PrimitiveCache<ConvEntry> cache(256);
+  return cache;
+}
+
+struct PoolEntry {
+  dnnl::pooling_v2_forward primitive;
+  memory::desc src, dst;
+};
+
+PrimitiveCache<PoolEntry>& poolCache() {
+  static PrimitiveCache<PoolEntry> cache(256);
+  return cache;
+}
+
+bool containsNaN(const float* data, int64_t size) {
+  bool nan = false;
+#pragma omp parallel for reduction(| : nan) if (size > 65536)
+  for (int64_t i = 0; i < size; i++) nan = nan | (data[i] != data[i]);
+  return nan;
+}
+
+}  // namespace
+
+// conv(dtype, x, xLayout, w, wLayout, out, params): x [N, C, ...spatial], w [O, C/groups,
+// ...kernel], out contiguous [N, O, ...outSpatial]; params [groups, ...strides, ...padLow,
+// ...padHigh, ...kernelDilation]. Returns false when it leaves the case to the caller.
+Napi::Value Conv(const Napi::CallbackInfo& info) {
+  checkArgs(info, 7, "conv");
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, "conv", 1u << kFloat32);
+  const View x = viewArg(info, 1, 2, dtype, "conv", "input");
+  const View w = viewArg(info, 3, 4, dtype, "conv", "kernel");
+  const int rank = x.rank;
+  if (rank < 3 || rank > 5) throwRange(env, "conv", "input must have 1 to 3 spatial dims");
+  if (w.rank != rank) throwRange(env, "conv", "kernel rank differs from input rank");
+  const int spatial = rank - 2;
+  const std::vector<int64_t> params = paramsArg(info, 6, "conv", "params", 1 + 4 * spatial);
+  const int64_t groups = params[0];
+  const int64_t batch = x.shape[0], channels = x.shape[1], outChannels = w.shape[0];
+  if (groups < 1 || channels % groups != 0 || outChannels % groups != 0 || w.shape[1] * groups != channels) {
+    throwRange(env, "conv", "groups must divide the input and output channels, and kernel dim 1 must be channels / groups");
+  }
+  memory::dims strides(spatial), padLow(spatial), padHigh(spatial), dilation(spatial);
+  memory::dims srcDims{batch, channels}, dstDims{batch, outChannels};
+  bool negativePadding = false;
+  int64_t outSize = batch * outChannels;
+  for (int d = 0; d < spatial; d++) {
+    strides[d] = params[1 + d];
+    padLow[d] = params[1 + spatial + d];
+    padHigh[d] = params[1 + 2 * spatial + d];
+    dilation[d] = params[1 + 3 * spatial + d];
+    if (strides[d] < 1 || dilation[d] < 1) throwRange(env, "conv", "strides and dilations must be at least 1");
+    negativePadding = negativePadding || padLow[d] < 0 || padHigh[d] < 0;
+    const int64_t count = windowCount(x.shape[2 + d], padLow[d], padHigh[d], w.shape[2 + d], strides[d], dilation[d]);
+    srcDims.push_back(x.shape[2 + d]);
+    dstDims.push_back(count);
+    if (count != 0 && outSize > kMaxElements / count) throwRange(env, "conv", "the output would have 2^31 elements or more");
+    outSize *= count;
+  }
+  const Output out = outputArg(info, 5, dtype, outSize, "conv");
+  if (out.size == 0) return Napi::Boolean::New(env, true);
+  if (x.size == 0 || w.size == 0) {  // every output is an empty sum
+    std::memset(out.base, 0, static_cast<size_t>(out.size) * sizeof(float));
+    return Napi::Boolean::New(env, true);
+  }
+  if (negativePadding) return Napi::Boolean::New(env, false);
+
+  std::string key;
+  for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
+  appendKey(key, {groups});
+  for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
+  ConvEntry* entry = convCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<ConvEntry>();
+    memory::dims weightDims;
+    if (groups > 1) weightDims = {groups, outChannels / groups};
+    else weightDims = {outChannels};
+    for (int d = 1; d < rank; d++) weightDims.push_back(w.shape[d]);
+    memory::dims dnnlDilation(spatial);
+    for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
+    const auto f32 = memory::data_type::f32;
+    const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
+    const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
+    const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
+    try {
+      const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                 anySrc, anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
+      const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
+      made->primitive = dnnl::convolution_forward(pd);
+      made->src.prepare(memory::desc(srcDims, f32, plainTag(rank)), pd.src_desc(), false);
+      made->weights.prepare(memory::desc(weightDims, f32, plainTag(static_cast<int>(weightDims.size()))), pd.weights_desc(), false);
+      made->dst.prepare(memory::desc(dstDims, f32, plainTag(rank)), pd.dst_desc(), true);
+    } catch (const dnnl::error&) {
+      return Napi::Boolean::New(env, false);
+    }
+    entry = convCache().insert(key, std::move(made));
+  }
+  std::vector<char> xStorage, wStorage;
+  void* xData = const_cast<void*>(contiguousOrCopy(x, xStorage));
+  void* wData = const_cast<void*>(contiguousOrCopy(w, wStorage));
+  const memory src = entry->src.input(xData);
+  const memory weights = entry->weights.input(wData);
+  const memory dst = entry->dst.output(out.base);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+  entry->dst.finish(out.base);
+  cpuStream().wait();
+  return Napi::Boolean::New(env, true);
+}
+
+// pool(op, dtype, x, xLayout, out, params): op 0 sum, 1 max; params [...window, ...strides,
+// ...padLow, ...padHigh, ...dilation] over every dim (ReduceWindow's). Pools over the spatial
+// dims of [N, C, ...spatial]; returns false when it leaves the case to the caller.
+Napi::Value Pool(const Napi::CallbackInfo& info) {
+  checkArgs(info, 6, "pool");
+  const Napi::Env env = info.Env();
+  const bool isMax = intArg(info, 0, "pool", "op", 0, 1) == 1;
+  const int dtype = dtypeArg(info, 1, "pool", 1u << kFloat32);
+  const View x = viewArg(info, 2, 3, dtype, "pool", "input");
+  const int rank = x.rank;
+  const std::vector<int64_t> params = paramsArg(info, 5, "pool", "params", 5 * rank);
+  memory::dims window(rank), strides(rank), padLow(rank), padHigh(rank), dilation(rank), dstDims(rank);
+  int64_t outSize = 1;
+  bool supported = rank >= 3 && rank <= 5;
+  for (int d = 0; d < rank; d++) {
+    window[d] = params[d];
+    strides[d] = params[rank + d];
+    padLow[d] = params[2 * rank + d];
+    padHigh[d] = params[3 * rank + d];
+    dilation[d] = params[4 * rank + d];
+    if (window[d] < 1 || strides[d] < 1 || dilation[d] < 1) throwRange(env, "pool", "windows, strides and dilations must be at least 1");
+    dstDims[d] = windowCount(x.shape[d], padLow[d], padHigh[d], window[d], strides[d], dilation[d]);
+    if (dstDims[d] != 0 && outSize > kMaxElements / dstDims[d]) throwRange(env, "pool", "the output would have 2^31 elements or more");
+    outSize *= dstDims[d];
+    supported = supported && padLow[d] >= 0 && padHigh[d] >= 0;
+    if (d < 2) supported = supported && window[d] == 1 && strides[d] == 1 && padLow[d] == 0 && padHigh[d] == 0;
+  }
+  const Output out = outputArg(info, 4, dtype, outSize, "pool");
+  if (out.size == 0) return Napi::Boolean::New(env, true);
+  if (!supported || x.size == 0) return Napi::Boolean::New(env, false);
+  // A max window wholly in padding must give -Inf (the identity), which oneDNN does not promise.
+  for (int d = 2; isMax && d < rank; d++) {
+    for (int64_t o = 0; o < dstDims[d]; o++) {
+      const int64_t first = o * strides[d] - padLow[d];
+      bool touches = false;
+      for (int64_t j = 0; j < window[d] && !touches; j++) touches = first + j * dilation[d] >= 0 && first + j * dilation[d] < x.shape[d];
+      if (!touches) return Napi::Boolean::New(env, false);
+    }
+  }
+  std::vector<char> xStorage;
+  const float* xData = static_cast<const float*>(contiguousOrCopy(x, xStorage));
+  // oneDNN's max does not propagate NaN the way ReduceWindow promises.
+  if (isMax && containsNaN(xData, x.size)) return Napi::Boolean::New(env, false);
+
+  const int spatial = rank - 2;
+  memory::dims sWindow(window.begin() + 2, window.end()), sStrides(strides.begin() + 2, strides.end());
+  memory::dims sPadLow(padLow.begin() + 2, padLow.end()), sPadHigh(padHigh.begin() + 2, padHigh.end());
+  memory::dims sDilation(spatial);
+  for (int d = 0; d < spatial; d++) sDilation[d] = dilation[2 + d] - 1;
+  std::string key;
+  appendKey(key, {isMax ? 1 : 0});
+  for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], window[d], strides[d], padLow[d], padHigh[d], dilation[d]});
+  PoolEntry* entry = poolCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<PoolEntry>();
+    memory::dims srcDims(x.shape, x.shape + rank);
+    made->src = memory::desc(srcDims, memory::data_type::f32, plainTag(rank));
+    made->dst = memory::desc(dstDims, memory::data_type::f32, plainTag(rank));
+    try {
+      const auto algorithm = isMax ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_include_padding;
+      const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, made->src, made->dst, sStrides,
+                                                sWindow, sDilation, sPadLow, sPadHigh);
+      made->primitive = dnnl::pooling_v2_forward(dnnl::pooling_v2_forward::primitive_desc(desc, cpuEngine()));
+    } catch (const dnnl::error&) {
+      return Napi::Boolean::New(env, false);
+    }
+    entry = poolCache().insert(key, std::move(made));
+  }
+  memory src(entry->src, cpuEngine(), const_cast<float*>(xData));
+  memory dst(entry->dst, cpuEngine(), out.base);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  cpuStream().wait();
+  if (!isMax) {
+    // Average including padding divides every window by its full size; undo it for the sum.
+    float volume = 1;
+    for (int d = 2; d < rank; d++) volume *= static_cast<float>(window[d]);
+    float* o = out.data<float>();
+#pragma omp parallel for if (out.size > 65536)
+    for (int64_t i = 0; i < out.size; i++) o[i] *= volume;
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+namespace {
+
+const char* isaName(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41:
+      return "sse41";
+    case dnnl::cpu_isa::avx:
+      return "avx";
+    case dnnl::cpu_isa::avx2:
+      return "avx2";
+    case dnnl::cpu_isa::avx512_core:
+      return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "other";
+  }
+}
+
+}  // namespace
+
+// info(): versions and capabilities, for the backend's description and tests.
+Napi::Value DnnlInfo(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  const dnnl_version_t* version = dnnl_version();
+  result.Set("onednn", std::to_string(version->major) + "." + std::to_string(version->minor) + "." + std::to_string(version->patch));
+  result.Set("blas", FLINT_BLAS_VENDOR);
+  result.Set("threads", threadCount());
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  result.Set("isa", isaName(isa));
+  result.Set("bfloat16", isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx);
+  return result;
+}
+
+}  // namespace flint

@@ -1,0 +1,240 @@
+// Batched matrix products [batch, m, k] x [batch, k, n] -> [batch, m, n] (DotGeneral after the
+// TypeScript side has merged its axes). Two engines: CBLAS (MKL or OpenBLAS) gemm per batch, and
+// oneDNN's matmul primitive (float32). For each shape and layout the first call runs both and
+// keeps the faster; later calls of that shape use it.
+#include <chrono>
+#include <climits>
+
+#include "common.h"
+#include "dnnl_context.h"
+#include "ops.h"
+
+#ifdef FLINT_BLAS_MKL
+#include <mkl_cblas.h>
+#else
+#include <cblas.h>
+#endif
+
+namespace flint {
+
+namespace {
+
+/** How a [rows, cols] strided matrix is passed to BLAS: transposed or not, and its leading dim. */
+struct BlasMatrix {
+  bool usable = false;
+  bool transposed = false;
+  int64_t ld = 1;
+};
+
+/**
+ * Row-major BLAS reads element (i, j) at i * ld + j (or j * ld + i transposed), so one stride
+ * must be 1 and the other at least the extent it skips. A dim of size 1 may take any stride.
+ */
+BlasMatrix blasMatrix(int64_t rows, int64_t cols, int64_t rowStride, int64_t colStride) {
+  BlasMatrix m;
+  if ((colStride == 1 || cols == 1) && (rows == 1 || rowStride >= std::max<int64_t>(1, cols))) {
+    m.usable = true;
+    m.ld = rows == 1 ? std::max<int64_t>(1, cols) : rowStride;
+  } else if ((rowStride == 1 || rows == 1) && (cols == 1 || colStride >= std::max<int64_t>(1, rows))) {
+    m.usable = true;
+    m.transposed = true;
+    m.ld = cols == 1 ? std::max<int64_t>(1, rows) : colStride;
+  }
+  m.usable = m.usable && m.ld <= INT_MAX;
+  return m;
+}
+
+/** One batch's [rows, cols] matrix of a rank-3 view, as a rank-2 view. */
+View matrixOf(const View& v, int64_t batch) {
+  View m = v;
+  m.rank = 2;
+  m.offset = v.offset + batch * v.strides[0];
+  m.shape[0] = v.shape[1];
+  m.shape[1] = v.shape[2];
+  m.strides[0] = v.strides[1];
+  m.strides[1] = v.strides[2];
+  m.size = m.shape[0] * m.shape[1];
+  return m;
+}
+
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c);
+
+template <>
+void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                 float* c) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
+              static_cast<int>(n));
+}
+
+template <>
+void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb,
+                  double* c) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c,
+              static_cast<int>(n));
+}
+
+/** A matrix operand ready for gemm: its own memory when BLAS can read it, else a packed copy. */
+template <typename T>
+const T* blasOperand(const View& v, int64_t batch, BlasMatrix& layout, std::vector<char>& storage) {
+  const View matrix = matrixOf(v, batch);
+  layout = blasMatrix(matrix.shape[0], matrix.shape[1], matrix.strides[0], matrix.strides[1]);
+  if (layout.usable) return v.data<T>() + matrix.offset;
+  storage.resize(static_cast<size_t>(matrix.size) * sizeof(T));
+  copyToContiguous(matrix, storage.data());
+  layout.usable = true;
+  layout.transposed = false;
+  layout.ld = std::max<int64_t>(1, matrix.shape[1]);
+  return reinterpret_cast<const T*>(storage.data());
+}
+
+template <typename T>
+void blasMatmul(const View& a, const View& b, T* c) {
+  const int64_t batch = a.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2];
+  std::vector<char> aStorage, bStorage;
+  for (int64_t i = 0; i < batch; i++) {
+    BlasMatrix la, lb;
+    const T* pa = blasOperand<T>(a, i, la, aStorage);
+    const T* pb = blasOperand<T>(b, i, lb, bStorage);
+    gemm<T>(la.transposed, lb.transposed, m, n, k, pa, la.ld, pb, lb.ld, c + i * m * n);
+  }
+}
+
+/** oneDNN's matmul for one shape and layout; absent when oneDNN cannot take the layout. */
+struct MatmulEntry {
+  bool dnnlUsable = false;
+  dnnl::matmul primitive;
+  dnnl::memory::desc aDesc, bDesc, cDesc;
+  int choice = 0;  // 0 undecided, 1 BLAS, 2 oneDNN
+};
+
+PrimitiveCache<MatmulEntry>& matmulCache() {
+  static PrimitiveCache<MatmulEntry> cache(512);
+  return cache;
+}
+
+/**
+ * A oneDNN memory descriptor for a rank-3 operand whose matrices BLAS could read in place: a
+ * zero batch stride (broadcast) becomes a batch dim of 1, which oneDNN's matmul broadcasts.
+ */
+bool dnnlOperand(const View& v, dnnl::memory::desc& desc) {
+  const int64_t batch = v.shape[0], rows = v.shape[1], cols = v.shape[2];
+  const BlasMatrix layout = blasMatrix(rows, cols, v.strides[1], v.strides[2]);
+  if (!layout.usable) return false;
+  const int64_t rowStride = layout.transposed ? 1 : layout.ld;
+  const int64_t colStride = layout.transposed ? layout.ld : 1;
+  const bool broadcast = batch > 1 && v.strides[0] == 0;
+  // Matrices of different batches must not overlap: oneDNN assumes a dense batch dim.
+  const int64_t extent = (rows - 1) * rowStride + (cols - 1) * colStride + 1;
+  if (batch > 1 && !broadcast && v.strides[0] < extent) return false;
+  const int64_t batchStride = batch > 1 && !broadcast ? v.strides[0] : extent;
+  desc = dnnl::memory::desc({broadcast ? 1 : batch, rows, cols}, dnnl::memory::data_type::f32, {batchStride, rowStride, colStride});
+  return true;
+}
+
+std::unique_ptr<MatmulEntry> makeMatmulEntry(const View& a, const View& b) {
+  auto entry = std::make_unique<MatmulEntry>();
+  const int64_t batch = a.shape[0], m = a.shape[1], n = b.shape[2];
+  if (!dnnlOperand(a, entry->aDesc) || !dnnlOperand(b, entry->bDesc)) return entry;
+  entry->cDesc = dnnl::memory::desc({batch, m, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::abc);
+  try {
+    const dnnl::matmul::desc desc(entry->aDesc, entry->bDesc, entry->cDesc);
+    const dnnl::matmul::primitive_desc pd(desc, cpuEngine());
+    entry->primitive = dnnl::matmul(pd);
+    entry->dnnlUsable = true;
+  } catch (const dnnl::error&) {
+    entry->dnnlUsable = false;  // a layout this oneDNN build does not take: BLAS only
+  }
+  return entry;
+}
+
+void dnnlMatmul(MatmulEntry& entry, const View& a, const View& b, float* c) {
+  // oneDNN addresses each operand from its first element; views reach it through their offset.
+  dnnl::memory am(entry.aDesc, cpuEngine(), const_cast<float*>(a.data<float>() + a.offset));
+  dnnl::memory bm(entry.bDesc, cpuEngine(), const_cast<float*>(b.data<float>() + b.offset));
+  dnnl::memory cm(entry.cDesc, cpuEngine(), c);
+  entry.primitive.execute(cpuStream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  cpuStream().wait();
+}
+
+std::string matmulKey(const View& a, const View& b) {
+  std::string key;
+  appendKey(key, {a.shape[0], a.shape[1], a.shape[2], b.shape[2], a.strides[0], a.strides[1], a.strides[2], b.strides[0],
+                  b.strides[1], b.strides[2]});
+  return key;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+constexpr int kModeAuto = 0, kModeBlas = 1, kModeDnnl = 2;
+
+/** Runs the float32 product with the engine `mode` asks for (auto: the faster one); returns the engine used. */
+int floatMatmul(const View& a, const View& b, float* c, int mode) {
+  if (mode == kModeBlas) {
+    blasMatmul<float>(a, b, c);
+    return kModeBlas;
+  }
+  const std::string key = matmulKey(a, b);
+  MatmulEntry* entry = matmulCache().find(key);
+  if (entry == nullptr) entry = matmulCache().insert(key, makeMatmulEntry(a, b));
+  if (!entry->dnnlUsable) {
+    blasMatmul<float>(a, b, c);
+    return kModeBlas;
+  }
+  if (mode == kModeDnnl || entry->choice == kModeDnnl) {
+    dnnlMatmul(*entry, a, b, c);
+    return kModeDnnl;
+  }
+  if (entry->choice == kModeBlas) {
+    blasMatmul<float>(a, b, c);
+    return kModeBlas;
+  }
+  // First call of this shape: time both (each writes the same result) and keep the faster.
+  auto start = std::chrono::steady_clock::now();
+  blasMatmul<float>(a, b, c);
+  const double blasSeconds = secondsSince(start);
+  start = std::chrono::steady_clock::now();
+  dnnlMatmul(*entry, a, b, c);
+  const double dnnlSeconds = secondsSince(start);
+  entry->choice = dnnlSeconds < blasSeconds ? kModeDnnl : kModeBlas;
+  return kModeDnnl;
+}
+
+}  // namespace
+
+// matmul(dtype, a, aLayout, b, bLayout, out, mode): a [batch, m, k], b [batch, k, n], out
+// contiguous [batch, m, n]; mode 0 picks the faster engine per shape, 1 forces CBLAS, 2 oneDNN.
+// Returns the engine that ran (1 CBLAS, 2 oneDNN).
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  checkArgs(info, 7, "matmul");
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, "matmul", (1u << kFloat32) | (1u << kFloat64));
+  const View a = viewArg(info, 1, 2, dtype, "matmul", "lhs");
+  const View b = viewArg(info, 3, 4, dtype, "matmul", "rhs");
+  const int mode = static_cast<int>(intArg(info, 6, "matmul", "mode", 0, 2));
+  if (a.rank != 3 || b.rank != 3) throwRange(env, "matmul", "lhs and rhs must be rank 3 ([batch, m, k] and [batch, k, n])");
+  if (a.shape[0] != b.shape[0]) throwRange(env, "matmul", "lhs and rhs batch sizes differ");
+  if (a.shape[2] != b.shape[1]) throwRange(env, "matmul", "lhs columns and rhs rows differ");
+  const int64_t batch = a.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2];
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX) throwRange(env, "matmul", "dimensions must be below 2^31");
+  const __int128 outSize = static_cast<__int128>(batch) * m * n;
+  if (outSize > kMaxElements) throwRange(env, "matmul", "the output would have 2^31 elements or more");
+  const Output out = outputArg(info, 5, dtype, static_cast<int64_t>(outSize), "matmul");
+  if (out.size == 0) return Napi::Number::New(env, kModeBlas);
+  if (k == 0) {
+    std::memset(out.base, 0, static_cast<size_t>(out.size) * itemSize(dtype));
+    return Napi::Number::New(env, kModeBlas);
+  }
+  if (dtype == kFloat64) {
+    if (mode == kModeDnnl) throwType(env, "matmul", "oneDNN's matmul takes float32 only");
+    blasMatmul<double>(a, b, out.data<double>());
+    return Napi::Number::New(env, kModeBlas);
+  }
+  return Napi::Number::New(env, floatMatmul(a, b, out.data<float>(), mode));
+}
+
+}  // namespace flint

@@ -1,0 +1,29 @@
+// The functions the addon exports (registered in addon.cc). Each validates its arguments (see
+// common.h) before it reads or writes any memory.
+#pragma once
+
+#include <napi.h>
+
+namespace flint {
+
+// Op codes shared with src/native/codes.ts.
+enum UnaryOp : int {
+  kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
+  kFloor, kCeil, kRound, kReciprocal, kUnaryOpCount
+};
+enum BinaryOp : int {
+  kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
+  kGreaterEqual, kBinaryOpCount
+};
+enum ReduceOp : int { kReduceSum, kReduceMax, kReduceMin, kReduceProd, kReduceOpCount };
+
+Napi::Value Copy(const Napi::CallbackInfo& info);
+Napi::Value Unary(const Napi::CallbackInfo& info);
+Napi::Value Binary(const Napi::CallbackInfo& info);
+Napi::Value Reduce(const Napi::CallbackInfo& info);
+Napi::Value Matmul(const Napi::CallbackInfo& info);
+Napi::Value Conv(const Napi::CallbackInfo& info);
+Napi::Value Pool(const Napi::CallbackInfo& info);
+Napi::Value DnnlInfo(const Napi::CallbackInfo& info);
+
+}  // namespace flint

@@ -1,0 +1,142 @@
+import { cast, DataLoader, dispose, isFloating, isTensor, type Tensor, tidy, ValueError } from '@flint/api';
+import type { Json } from '../core/json.js';
+
+/**
+ * What the Trainer iterates for batches: a Flint `DataLoader`, or any iterable (sync or async)
+ * of batches, such as an array. Each iteration is one epoch. `length`, when present, is the
+ * number of batches per epoch (needed for fractions in limit options and for the progress bar).
+ * Batches from a DataLoader belong to the Trainer, which disposes them after their step; batches
+ * from other sources stay with their owner.
+ */
+export type BatchSource<B = unknown> = (Iterable<B> | AsyncIterable<B>) & { readonly length?: number };
+
+/** Batches per epoch, or Infinity when the source does not say. */
+export function sourceLength(source: BatchSource): number {
+  const n = (source as { length?: unknown }).length;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : Infinity;
+}
+
+/** Checks that `value` can be iterated for batches. */
+export function checkSource(owner: string, what: string, value: unknown): BatchSource {
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  if (!ok) throw new ValueError(`${owner}: ${what} must be a DataLoader or an iterable of batches, got ${value === null ? 'null' : typeof value}`);
+  return value as BatchSource;
+}
+
+/** Whether the Trainer owns (and disposes) the source's batches. */
+export function ownsBatches(source: BatchSource): boolean {
+  return source instanceof DataLoader;
+}
+
+interface RandomStateful {
+  getState(): number[];
+  setState(state: readonly number[]): void;
+}
+
+function isRandomStateful(value: unknown): value is RandomStateful {
+  return typeof value === 'object' && value !== null && typeof (value as RandomStateful).getState === 'function' && typeof (value as RandomStateful).setState === 'function';
+}
+
+/** The random source that orders a loader's samples, when it can save and restore its state. */
+function samplerRandom(source: BatchSource): RandomStateful | undefined {
+  const s = source as { batchSampler?: { sampler?: { generator?: unknown }; generator?: unknown }; sampler?: { generator?: unknown }; generator?: unknown };
+  for (const candidate of [s.batchSampler?.sampler?.generator, s.batchSampler?.generator, s.sampler?.generator, s.generator]) {
+    if (isRandomStateful(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The state of the source's sample order (null when it has none that can be saved). */
+export function getSamplerState(source: BatchSource): Json {
+  const random = samplerRandom(source);
+  return random === undefined ? null : [...random.getState()];
+}
+
+/** Restores a state from `getSamplerState`. */
+export function setSamplerState(source: BatchSource, state: Json): void {
+  const random = samplerRandom(source);
+  if (random !== undefined && Array.isArray(state)) random.setState(state as number[]);
+}
+
+/** Whether an error means "this dataset must be read asynchronously". */
+function needsAsync(error: unknown): boolean {
+  return error instanceof ValueError && /asynchronous|for await|Promise/.test(error.message);
+}
+
+const ASYNC_ONLY = new WeakSet<object>();
+
+/**
+ * One epoch of batches. Synchronous sources are read synchronously (no prefetch machinery on
+ * the hot path); a DataLoader over an asynchronous dataset is detected at its first batch and
+ * read with `for await` from then on (`restart` puts its sample order back first).
+ */
+export async function* epochBatches<B>(source: BatchSource<B>, restart: () => void): AsyncGenerator<B, void, undefined> {
+  const syncIterable = typeof (source as Iterable<B>)[Symbol.iterator] === 'function';
+  const asyncIterable = typeof (source as AsyncIterable<B>)[Symbol.asyncIterator] === 'function';
+  if (syncIterable && !ASYNC_ONLY.has(source)) {
+    const iterator = (source as Iterable<B>)[Symbol.iterator]();
+    let first = true;
+    try {
+      for (;;) {
+        let next: IteratorResult<B>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          if (first && asyncIterable && needsAsync(error)) {
+            ASYNC_ONLY.add(source);
+            break;
+          }
+          throw error;
+        }
+        first = false;
+        if (next.done === true) return;
+        yield next.value;
+      }
+    } finally {
+      iterator.return?.();
+    }
+    restart();
+  }
+  yield* source as AsyncIterable<B>;
+}
+
+/** The batch's size: the first dimension of its first tensor (1 when it holds none). */
+export function inferBatchSize(batch: unknown): number {
+  let size: number | undefined;
+  const visit = (value: unknown): void => {
+    if (size !== undefined || value === null || typeof value !== 'object') return;
+    if (isTensor(value)) {
+      size = value.shape.length > 0 ? (value.shape[0] as number) : 1;
+      return;
+    }
+    if (Array.isArray(value)) for (const item of value) visit(item);
+    else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) visit(item);
+  };
+  visit(batch);
+  return size ?? 1;
+}
+
+/** The batch with its floating tensors cast to float64 ('64-true' precision). Owned originals are released. */
+export function castBatchToFloat64<B>(batch: B, owned: boolean): B {
+  const originals: Tensor[] = [];
+  const mapped = tidy(() => {
+    const map = (value: unknown): unknown => {
+      if (isTensor(value)) {
+        if (!isFloating(value.dtype) || value.dtype === 'float64') return value;
+        originals.push(value);
+        return cast(value, 'float64');
+      }
+      if (Array.isArray(value)) return value.map(map);
+      if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, map(v)]));
+      }
+      return value;
+    };
+    return map(batch) as B;
+  });
+  if (owned) dispose(originals);
+  return mapped;
+}

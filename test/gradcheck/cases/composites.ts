@@ -1,0 +1,393 @@
+import * as flint from '@flint/api';
+import type { Tensor } from '@flint/api';
+import fc from 'fast-check';
+import * as F from '../../../packages/api/src/nn/functional/index.js';
+import { axesSubset, broadcastPair, distinctOperand, floatOperand, intOperand, type Operand, permutation, shapes, type ValueOptions } from '../generators.js';
+import type { OpCase } from '../harness.js';
+
+// Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
+// from the primitives' rules; these cases check that the composition is right, through the
+// public API with broadcasting, keepdims and the ops' own argument handling.
+
+export interface CompositeCase extends OpCase<never> {
+  /** The public op names this case checks (read by the coverage test). */
+  readonly ops: readonly string[];
+}
+
+type Apply = (inputs: Tensor[], params: never) => Tensor;
+
+function composite(
+  name: string,
+  ops: readonly string[],
+  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
+  apply: Apply,
+  options: Partial<Pick<OpCase<never>, 'smooth' | 'tolerance' | 'step' | 'differentiable' | 'numRuns'>> = {},
+): CompositeCase {
+  return {
+    name,
+    ops,
+    covers: [],
+    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? null) as never })),
+    apply,
+    numRuns: 6,
+    ...options,
+  };
+}
+
+const one = (shape: fc.Arbitrary<number[]>, values: ValueOptions = {}) => shape.chain((s) => floatOperand(s, values)).map((x) => ({ operands: [x] }));
+const x0 = (xs: Tensor[]): Tensor => xs[0] as Tensor;
+const x1 = (xs: Tensor[]): Tensor => xs[1] as Tensor;
+
+function unaryOp(name: string, fn: (x: Tensor) => Tensor, values: ValueOptions = {}, smooth = true): CompositeCase {
+  return composite(name, [name], one(shapes(), values), (xs) => fn(x0(xs)), { smooth });
+}
+
+function binaryOp(name: string, fn: (a: Tensor, b: Tensor) => Tensor, a: ValueOptions = {}, b: ValueOptions = {}, smooth = true): CompositeCase {
+  return composite(
+    `${name} (broadcasting)`,
+    [name],
+    broadcastPair().chain(([sa, sb]) => fc.tuple(floatOperand(sa, a), floatOperand(sb, b)).map((operands) => ({ operands }))),
+    (xs) => fn(x0(xs), x1(xs)),
+    { smooth },
+  );
+}
+
+/** A shape and a reduction axis spec with keepdims. */
+const reduction = (minRank = 0, distinct = false, minDim = 1) =>
+  shapes(minRank, 3, minDim).chain((shape) =>
+    fc
+      .tuple(distinct ? distinctOperand(shape) : floatOperand(shape), axesSubset(shape.length, false), fc.boolean())
+      .map(([x, axes, keepdims]) => ({ operands: [x], params: { axes, keepdims } })),
+  );
+
+type AxesParams = { axes: number[]; keepdims: boolean };
+const axesOf = (p: never): AxesParams => p as unknown as AxesParams;
+
+export const compositeCases: CompositeCase[] = [
+  // Elementwise, through promotion and broadcasting.
+  binaryOp('add', flint.add),
+  binaryOp('sub', flint.sub),
+  binaryOp('mul', flint.mul),
+  binaryOp('div', flint.div, {}, { avoid: [0], gap: 0.4 }),
+  binaryOp('pow', flint.pow, { min: 0.3, max: 2 }, {}),
+  // Values on two interleaved grids never tie, whatever the broadcasting pairs up.
+  binaryOp('maximum', flint.maximum, { grid: 0 }, { grid: 0.25 }, false),
+  binaryOp('minimum', flint.minimum, { grid: 0 }, { grid: 0.25 }, false),
+  unaryOp('neg', flint.neg),
+  unaryOp('abs', flint.abs, { avoid: [0] }, false),
+  unaryOp('exp', flint.exp),
+  unaryOp('log', flint.log, { min: 0.3, max: 3 }),
+  unaryOp('log1p', flint.log1p, { min: -0.5, max: 2 }),
+  unaryOp('expm1', flint.expm1),
+  unaryOp('sqrt', flint.sqrt, { min: 0.3, max: 3 }),
+  unaryOp('rsqrt', flint.rsqrt, { min: 0.3, max: 3 }),
+  unaryOp('sin', flint.sin),
+  unaryOp('cos', flint.cos),
+  unaryOp('tan', flint.tan, { min: -1.1, max: 1.1 }),
+  unaryOp('tanh', flint.tanh),
+  unaryOp('sigmoid', flint.sigmoid),
+  unaryOp('erf', flint.erf),
+  unaryOp('reciprocal', flint.reciprocal, { avoid: [0], gap: 0.4 }),
+  unaryOp('square', flint.square),
+  composite('clamp', ['clamp'], one(shapes(), { avoid: [-0.5, 0.7], gap: 0.1 }), (xs) => flint.clamp(x0(xs), -0.5, 0.7), { smooth: false }),
+  composite(
+    'where (broadcast condition)',
+    ['where'],
+    broadcastPair().chain(([sa, sb]) => fc.tuple(floatOperand(sa, { avoid: [0] }), floatOperand(sb)).map((operands) => ({ operands }))),
+    (xs) => flint.where(flint.greater(x0(xs), 0), x0(xs).mul(2), x1(xs)),
+    { smooth: false },
+  ),
+  composite('astype', ['astype'], one(shapes()), (xs) => flint.astype(x0(xs), 'float64').mul(x0(xs))),
+
+  // Reductions.
+  composite('sum', ['sum'], reduction(), (xs, p) => flint.sum(x0(xs), axesOf(p).axes, axesOf(p).keepdims)),
+  composite('mean', ['mean'], reduction(), (xs, p) => flint.mean(x0(xs), axesOf(p).axes, axesOf(p).keepdims)),
+  composite('prod', ['prod'], reduction(), (xs, p) => flint.prod(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
+  composite('max', ['max'], reduction(0, true), (xs, p) => flint.max(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
+  composite('min', ['min'], reduction(0, true), (xs, p) => flint.min(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
+  composite('logSumExp', ['logSumExp'], reduction(), (xs, p) => flint.logSumExp(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: true }),
+  composite(
+    'variance and std',
+    ['variance', 'std'],
+    // std has no derivative at zero spread: every reduced group holds 2+ distinct values.
+    reduction(1, true, 2),
+    (xs, p) => {
+      const { axes, keepdims } = axesOf(p);
+      const x = x0(xs).mul(1);
+      return flint.variance(x, axes, { keepdims, correction: 0 }).add(flint.std(x, axes, { keepdims, correction: 0 }).mul(0));
+    },
+    { smooth: true },
+  ),
+  composite(
+    'cumsum and cumprod',
+    ['cumsum', 'cumprod'],
+    shapes(1, 3).chain((shape) =>
+      fc.tuple(floatOperand(shape, { min: -1.5, max: 1.5, avoid: [0], gap: 0.3 }), fc.integer({ min: -shape.length, max: shape.length - 1 })).map(([x, axis]) => ({ operands: [x], params: { axis } })),
+    ),
+    (xs, p) => flint.cumsum(x0(xs), (p as unknown as { axis: number }).axis).add(flint.cumprod(x0(xs), (p as unknown as { axis: number }).axis)),
+    { smooth: true },
+  ),
+  composite(
+    'sort and topk (values)',
+    ['sort', 'topk'],
+    shapes(1, 3).chain((shape) => distinctOperand(shape).map((x) => ({ operands: [x], params: { k: Math.max(1, (shape[shape.length - 1] as number) - 1) } }))),
+    (xs, p) => {
+      const x = x0(xs);
+      const sorted = flint.sort(x, -1, true) as unknown;
+      const values = Array.isArray(sorted) ? (sorted[0] as Tensor) : ((sorted as { values: Tensor }).values ?? (sorted as Tensor));
+      const top = flint.topk(x, (p as unknown as { k: number }).k, -1) as unknown;
+      const topValues = Array.isArray(top) ? (top[0] as Tensor) : ((top as { values: Tensor }).values ?? (top as Tensor));
+      return flint.concat([values, topValues], -1);
+    },
+    { smooth: false },
+  ),
+
+  // Movement.
+  composite('reshape and flatten', ['reshape', 'flatten', 'unflatten'], one(shapes(1, 3)), (xs) => {
+    const x = x0(xs);
+    const flat = flint.flatten(x);
+    return flint.unflatten(flint.reshape(flat, [1, -1]), 1, [x.size]).mul(2);
+  }),
+  composite('squeeze and unsqueeze', ['squeeze', 'unsqueeze', 'expand'], one(shapes(0, 3)), (xs) => {
+    const u = flint.unsqueeze(x0(xs), 0);
+    return flint.squeeze(flint.expand(u, [2, ...x0(xs).shape]).mul(u), undefined);
+  }),
+  composite(
+    'transpose, permute, swapaxes, moveaxis',
+    ['transpose', 'permute', 'swapaxes', 'moveaxis'],
+    shapes(2, 4).chain((shape) => fc.tuple(floatOperand(shape), permutation(shape.length)).map(([x, perm]) => ({ operands: [x], params: { perm } }))),
+    (xs, p) => {
+      const { perm } = p as unknown as { perm: number[] };
+      const x = x0(xs);
+      const a = flint.permute(flint.transpose(x, perm), perm);
+      return flint.moveaxis(flint.swapaxes(a, 0, -1), 0, -1).mul(x.sum());
+    },
+  ),
+  composite(
+    'slice, narrow, index',
+    ['slice', 'narrow', 'index'],
+    shapes(2, 3, 2, 5).chain((shape) => floatOperand(shape).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = x0(xs);
+      const a = flint.slice(x, [0, 1], [null as never, null as never], [2, 1]);
+      const b = flint.narrow(x, 1, 0, 1);
+      const c = flint.index(x, '::-1', -1);
+      return flint.concat([flint.sum(a), flint.sum(b).mul(2), flint.sum(c).mul(3)].map((t) => flint.reshape(t, [1])), 0);
+    },
+  ),
+  composite(
+    'concat, stack, split, chunk, unstack',
+    ['concat', 'stack', 'split', 'chunk', 'unstack'],
+    shapes(1, 3, 2, 4).chain((shape) => fc.tuple(floatOperand(shape), floatOperand(shape)).map((operands) => ({ operands }))),
+    (xs) => {
+      const [a, b] = [x0(xs), x1(xs)];
+      const stacked = flint.stack([a, b], 0);
+      const parts = flint.split(flint.concat([a, b], 0), 2, 0) as Tensor[];
+      const chunks = flint.chunk(stacked, 2, 0) as Tensor[];
+      const rows = flint.unstack(stacked, 0) as Tensor[];
+      return flint.concat([...parts, ...chunks.map((c) => flint.squeeze(c, 0)), ...rows].map((t) => flint.sum(t).reshape([1])), 0);
+    },
+  ),
+  composite(
+    'pad (constant, reflect, edge)',
+    ['pad'],
+    shapes(1, 3, 2, 4).chain((shape) => floatOperand(shape).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = x0(xs);
+      const c = flint.pad(x, 1, { value: 0.5 });
+      const r = flint.pad(x, 1, { mode: 'reflect' });
+      const e = flint.pad(x, [0, 2], { mode: 'edge' });
+      return flint.concat([c.sum(), r.mul(r).sum(), e.mul(2).sum()].map((t) => t.reshape([1])), 0);
+    },
+  ),
+  composite('flip and roll', ['flip', 'roll'], one(shapes(1, 3)), (xs) => flint.roll(flint.flip(x0(xs), 0), 1, 0).mul(flint.flip(x0(xs), -1))),
+  composite('tile and repeat', ['tile', 'repeat'], one(shapes(1, 2)), (xs) => {
+    const x = x0(xs);
+    return flint.tile(x, 2).add(flint.repeat(x, ...x.shape.map((_, i) => (i === 0 ? 2 : 1))));
+  }),
+
+  // Indexing.
+  composite(
+    'take and takeAlongAxis',
+    ['take', 'takeAlongAxis'],
+    shapes(1, 3).chain((shape) => fc.tuple(floatOperand(shape), intOperand(shape, 0, (shape[shape.length - 1] as number) - 1)).map((operands) => ({ operands }))),
+    (xs) => {
+      const x = x0(xs);
+      return flint.takeAlongAxis(x, x1(xs), -1).add(flint.take(x, flint.tensor([0], { dtype: 'int32' }), -1));
+    },
+  ),
+  composite(
+    'gather and scatterAdd (torch style)',
+    ['gather', 'scatterAdd'],
+    shapes(1, 3).chain((shape) =>
+      fc.tuple(floatOperand(shape), intOperand(shape, 0, (shape[0] as number) - 1), floatOperand(shape)).map((operands) => ({ operands })),
+    ),
+    (xs) => flint.gather(x0(xs), 0, x1(xs)).add(flint.scatterAdd(x0(xs), 0, x1(xs), xs[2] as Tensor)),
+  ),
+  composite('repeatInterleave', ['repeatInterleave'], one(shapes(1, 2)), (xs) => flint.repeatInterleave(x0(xs), 2, 0).mul(3)),
+
+  // Linear algebra.
+  composite(
+    'matmul (batched, broadcasting)',
+    ['matmul'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom([], [2], [1]), fc.constantFrom([], [2]))
+      .chain(([m, k, n, ba, bb]) => fc.tuple(floatOperand([...ba, m, k]), floatOperand([...bb, k, n])).map((operands) => ({ operands }))),
+    (xs) => flint.matmul(x0(xs), x1(xs)),
+  ),
+  composite(
+    'dot and outer',
+    ['dot', 'outer'],
+    fc.integer({ min: 1, max: 4 }).chain((n) => fc.tuple(floatOperand([n]), floatOperand([n])).map((operands) => ({ operands }))),
+    (xs) => flint.outer(x0(xs), x1(xs)).mul(flint.dot(x0(xs), x1(xs))),
+  ),
+  composite(
+    'einsum',
+    ['einsum', 'dotGeneral'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([b, i, j]) =>
+      fc.tuple(floatOperand([b, i, j]), floatOperand([b, j])).map((operands) => ({ operands })),
+    ),
+    (xs) => flint.einsum('bij,bj->bi', x0(xs), x1(xs)).add(flint.dotGeneral(x0(xs), x1(xs), { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] })),
+  ),
+
+  // Convolution and pooling.
+  composite(
+    'conv1d, conv2d (stride, padding, dilation, groups, bias)',
+    ['conv1d', 'conv2d'],
+    fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 5 })).chain(([g, size]) =>
+      fc
+        .tuple(floatOperand([1, 2 * g, size, size]), floatOperand([2 * g, 2, 2, 2]), floatOperand([2 * g]), floatOperand([1, 2, size]), floatOperand([3, 2, 2]))
+        .map((operands) => ({ operands, params: { g } })),
+    ),
+    (xs, p) => {
+      const { g } = p as unknown as { g: number };
+      const y2 = flint.conv2d(x0(xs), x1(xs), { bias: xs[2] as Tensor, stride: 2, padding: 1, groups: g });
+      const y1 = flint.conv1d(xs[3] as Tensor, xs[4] as Tensor, { dilation: 2, padding: 1 });
+      return flint.concat([y2.sum().reshape([1]), y1.mul(y1).sum().reshape([1])], 0);
+    },
+    { numRuns: 4 },
+  ),
+  composite(
+    'convTranspose1d, convTranspose2d',
+    ['convTranspose1d', 'convTranspose2d'],
+    fc.integer({ min: 2, max: 4 }).chain((size) =>
+      fc.tuple(floatOperand([1, 2, size, size]), floatOperand([2, 3, 2, 2]), floatOperand([1, 2, size]), floatOperand([2, 1, 3])).map((operands) => ({ operands })),
+    ),
+    (xs) => {
+      const y2 = flint.convTranspose2d(x0(xs), x1(xs), { stride: 2, padding: 1, outputPadding: 1 });
+      const y1 = flint.convTranspose1d(xs[2] as Tensor, xs[3] as Tensor, { stride: 1 });
+      return flint.concat([y2.mul(y2).sum().reshape([1]), y1.sum().reshape([1])], 0);
+    },
+    { numRuns: 4 },
+  ),
+  composite(
+    'maxPool, avgPool, adaptiveAvgPool',
+    ['maxPool1d', 'maxPool2d', 'avgPool1d', 'avgPool2d', 'adaptiveAvgPool1d', 'adaptiveAvgPool2d'],
+    fc.integer({ min: 4, max: 6 }).chain((size) => distinctOperand([1, 2, size, size]).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = x0(xs);
+      const flat = flint.reshape(x, [1, 2, -1]);
+      const parts = [
+        flint.maxPool2d(x, 2, { stride: 2 }),
+        flint.maxPool1d(flat, 3, { stride: 2, padding: 1 }),
+        flint.avgPool2d(x, 2, { padding: 1, countIncludePad: false }),
+        flint.avgPool1d(flat, 2),
+        flint.adaptiveAvgPool2d(x, [2, 3]),
+        flint.adaptiveAvgPool1d(flat, 3),
+      ];
+      return flint.concat(parts.map((t, i) => t.mul(i + 1).sum().reshape([1])), 0);
+    },
+    { numRuns: 4 },
+  ),
+
+  // nn.functional.
+  unaryOp('relu', F.relu, { avoid: [0] }, false),
+  unaryOp('relu6', F.relu6, { min: -2, max: 8, avoid: [0, 6] }, false),
+  unaryOp('hardtanh', (x) => F.hardtanh(x), { avoid: [-1, 1] }, false),
+  unaryOp('leakyRelu', (x) => F.leakyRelu(x, 0.1), { avoid: [0] }, false),
+  unaryOp('gelu', (x) => F.gelu(x).add(F.gelu(x, 'tanh'))),
+  unaryOp('silu', F.silu),
+  unaryOp('elu', F.elu, { avoid: [0] }, false),
+  unaryOp('softplus', (x) => F.softplus(x, 2)),
+  // The stable form min(x, 0) - log1p(exp(-|x|)) has pieces meeting at 0.
+  unaryOp('logSigmoid', F.logSigmoid, { avoid: [0] }),
+  unaryOp('mish', F.mish),
+  composite('softmax and logSoftmax', ['softmax', 'logSoftmax'], one(shapes(1, 3)), (xs) => F.softmax(x0(xs), -1).add(F.logSoftmax(x0(xs), 0))),
+  composite(
+    'crossEntropy and nllLoss',
+    ['crossEntropy', 'nllLoss'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 })).chain(([n, c]) =>
+      fc.tuple(floatOperand([n, c]), intOperand([n], 0, c - 1)).map((operands) => ({ operands })),
+    ),
+    (xs) => F.crossEntropy(x0(xs), x1(xs)).add(F.nllLoss(F.logSoftmax(x0(xs), -1), x1(xs), { reduction: 'sum' })),
+  ),
+  composite(
+    'regression losses',
+    ['mseLoss', 'l1Loss', 'smoothL1Loss', 'huberLoss'],
+    shapes(0, 2).chain((shape) => fc.tuple(floatOperand(shape), floatOperand(shape)).map((operands) => ({ operands }))),
+    (xs) => {
+      // Kinks at |a - b| in {0, 1}: shift b so the differences stay away from them.
+      const b = x1(xs).mul(0.01).add(x0(xs)).add(0.5);
+      return F.mseLoss(x0(xs), b).add(F.l1Loss(x0(xs), b)).add(F.smoothL1Loss(x0(xs), b)).add(F.huberLoss(x0(xs), b));
+    },
+    { smooth: false },
+  ),
+  composite(
+    'binary losses',
+    ['binaryCrossEntropy', 'binaryCrossEntropyWithLogits'],
+    shapes(0, 2).chain((shape) => fc.tuple(floatOperand(shape, { min: -2, max: 2 }), floatOperand(shape, { min: 0.1, max: 0.9 })).map((operands) => ({ operands }))),
+    (xs) => F.binaryCrossEntropyWithLogits(x0(xs), x1(xs)).add(F.binaryCrossEntropy(flint.sigmoid(x0(xs)), x1(xs))),
+  ),
+  composite(
+    'comparison losses',
+    ['klDiv', 'cosineEmbeddingLoss', 'marginRankingLoss'],
+    fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(floatOperand([n, 3], { min: 0.3, max: 2 }), floatOperand([n, 3], { min: 0.2, max: 1 })).map((operands) => ({ operands }))),
+    (xs) => {
+      const [a, b] = [x0(xs), x1(xs)];
+      const n = a.shape[0] as number;
+      const kl = F.klDiv(F.logSoftmax(a, -1), b.div(b.sum(-1, true)));
+      const cosine = F.cosineEmbeddingLoss(a, b, flint.ones([n], { dtype: 'float64' }));
+      return kl.add(cosine).add(F.marginRankingLoss(a.sum(-1), b.sum(-1).add(10), flint.ones([n], { dtype: 'float64' })));
+    },
+    { smooth: false },
+  ),
+  composite(
+    'linear and bilinear',
+    ['linear', 'bilinear'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([n, k]) =>
+      fc.tuple(floatOperand([n, k]), floatOperand([2, k]), floatOperand([2]), floatOperand([2, k, k])).map((operands) => ({ operands })),
+    ),
+    (xs) => F.linear(x0(xs), x1(xs), xs[2] as Tensor).add(F.bilinear(x0(xs), x0(xs), xs[3] as Tensor)),
+  ),
+  composite(
+    'normalizations',
+    ['layerNorm', 'groupNorm', 'rmsNorm', 'normalize', 'batchNormTraining', 'batchNorm'],
+    fc.integer({ min: 2, max: 3 }).chain((n) => distinctOperand([n, 4, 3], 0.1).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = x0(xs);
+      const parts = [
+        F.layerNorm(x, [3]),
+        F.groupNorm(x, 2),
+        F.rmsNorm(x, 3),
+        F.normalize(x),
+        F.batchNorm(x, null, null, { training: true }),
+      ];
+      return flint.concat(parts.map((t, i) => t.mul(flint.arange(t.size, { dtype: 'float64' }).reshape(t.shape).add(i)).sum().reshape([1])), 0);
+    },
+    { numRuns: 4, tolerance: 1e-5 },
+  ),
+  composite(
+    'embedding',
+    ['embedding'],
+    fc.integer({ min: 2, max: 5 }).chain((v) => fc.tuple(floatOperand([v, 3]), intOperand([4], 0, v - 1)).map((operands) => ({ operands }))),
+    (xs) => F.embedding(x1(xs), x0(xs)),
+  ),
+  composite(
+    'scaledDotProductAttention',
+    ['scaledDotProductAttention', 'attentionWithWeights', 'causalMask'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([l, d]) =>
+      fc.tuple(floatOperand([1, l, d]), floatOperand([1, l, d]), floatOperand([1, l, d])).map((operands) => ({ operands })),
+    ),
+    (xs) => F.scaledDotProductAttention(x0(xs), x1(xs), xs[2] as Tensor, { isCausal: true }),
+  ),
+];
