@@ -50,9 +50,13 @@ export async function runCases(job: Job, implement: Implement, classify?: Classi
         output,
         samplesMs: measurement.samplesMs,
         inner: measurement.inner,
-        coresUsed: measurement.coresUsed,
+        ...(measurement.fromCheckRun ? {} : { coresUsed: measurement.coresUsed }),
         ...(peakBytes === undefined ? {} : { peakStepBytes: peakBytes }),
-        ...(prepared.note === undefined ? {} : { note: prepared.note }),
+        ...(prepared.note === undefined && !measurement.fromCheckRun
+          ? {}
+          : {
+              note: [prepared.note, measurement.fromCheckRun ? 'timed by its correctness run alone' : undefined].filter(Boolean).join('; '),
+            }),
       });
     } catch (error) {
       const absence = error instanceof Absent ? error.message : classify?.(error);

@@ -55,7 +55,10 @@ describe('shared inputs', () => {
       const binary = path.join(dir, 'p');
       expect(spawnSync('cc', ['-O2', `-I${peersDir}`, '-o', binary, source]).status).toBe(0);
       // %.9g round-trips a float32 exactly.
-      const lines = spawnSync(binary, [], { encoding: 'utf8' }).stdout.trim().split('\n').map((line) => Math.fround(Number(line)));
+      const lines = spawnSync(binary, [], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .map((line) => Math.fround(Number(line)));
       expect(lines).toEqual([...symmetricArray(700, 50)]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -201,7 +201,7 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
     ),
     suites: [],
   };
-  log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores; ${describeQuiet(report)}`);
+  log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores; ${describeQuiet(report).split('; ')[0]}`);
   log(`ceilings: ${describeCeilings(report)}`);
   for (const s of report.systems)
     log(`  ${s.available ? '+' : '-'} ${s.name.padEnd(10)} ${s.available ? (s.version ?? '') : `absent: ${s.reason}`}`);

@@ -65,6 +65,35 @@ interface FlintApi {
   grad?: Fn;
   jit?: Fn;
   blockUntilReady?: (value: unknown) => unknown;
+  Parameter?: new (value: T, options?: { name?: string }) => FlintParameter;
+  optim?: {
+    Adam?: new (
+      params: readonly FlintParameter[],
+      options: { lr: number; betas?: readonly [number, number]; eps?: number },
+    ) => FlintOptimizer;
+  };
+}
+
+/** PyTorch-style parameter: a mutable cell with the gradient `backward()` accumulates. */
+interface FlintParameter {
+  readonly value: T;
+  readonly grad: T | null;
+  zeroGrad(): void;
+  dispose(): void;
+}
+
+interface FlintOptimizer {
+  zeroGrad(): void;
+  step(): void;
+}
+
+/** The part of @flint/lightning the Trainer case uses. */
+interface LightningApi {
+  LightningModule: abstract new () => {
+    registerParameter(name: string, parameter: FlintParameter): FlintParameter;
+    parameters(): FlintParameter[];
+  };
+  Trainer: new (options: Record<string, unknown>) => { fit(module: unknown, data: unknown): Promise<void> };
 }
 
 interface FlintBackend {
@@ -76,15 +105,42 @@ interface FlintBackend {
   dispose(handle: unknown): void;
 }
 
-const BACKEND_PACKAGES = ['@flint/backend-cpu', '@flint/backend-mkl', '@flint/backend-cuda', '@flint/backend-webgpu'];
+/**
+ * Flint's backend packages: those bench/ depends on, and every `packages/backend-*` of the
+ * workspace, so that a backend added to the repository is measured without editing this file.
+ */
+async function backendEntryPoints(): Promise<{ name: string; specifier: string }[]> {
+  const { readdirSync, readFileSync, existsSync } = await import('node:fs');
+  const { pathToFileURL, fileURLToPath } = await import('node:url');
+  const path = await import('node:path');
+  const entries = new Map<string, string>();
+  for (const name of ['@flint/backend-cpu', '@flint/backend-mkl', '@flint/backend-cuda', '@flint/backend-webgpu']) entries.set(name, name);
+  const packagesDir = fileURLToPath(new URL('../../packages/', import.meta.url));
+  if (existsSync(packagesDir)) {
+    for (const dir of readdirSync(packagesDir)) {
+      const manifestPath = path.join(packagesDir, dir, 'package.json');
+      if (!dir.startsWith('backend-') || !existsSync(manifestPath)) continue;
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name?: string; main?: string };
+      if (manifest.name && manifest.main) entries.set(manifest.name, pathToFileURL(path.join(packagesDir, dir, manifest.main)).href);
+    }
+  }
+  return [...entries].map(([name, specifier]) => ({ name, specifier }));
+}
+
+/** Backend packages that exist but failed to load, with the reason. */
+const importFailures: { name: string; reason: string }[] = [];
 
 async function loadFlint(): Promise<{ api: FlintApi; version: string | undefined }> {
   const module = (await import('@flint/api')) as unknown as FlintApi;
-  for (const name of BACKEND_PACKAGES) {
+  for (const { name, specifier } of await backendEntryPoints()) {
     try {
-      await import(name);
-    } catch {
-      // Not installed: the backend is simply not measured.
+      await import(specifier);
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      // A package that is not installed or not built is simply not measured; any other failure is reported.
+      if (!/Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(`${(error as { code?: string }).code ?? ''} ${message}`)) {
+        importFailures.push({ name, reason: `importing ${name} failed: ${message.split('\n')[0]}` });
+      }
     }
   }
   let version: string | undefined;
@@ -112,6 +168,9 @@ if (process.argv[2] === '--probe') {
           backends.push({ name: status.name, available: false, reason: (error as Error).message });
         }
       }
+    }
+    for (const failure of importFailures) {
+      if (!backends.some((b) => `@flint/backend-${b.name}` === failure.name)) backends.push({ name: failure.name.replace('@flint/backend-', ''), available: false, reason: failure.reason });
     }
     process.stdout.write(`${INFO_MARKER}${JSON.stringify({ version, backends })}\n`);
   } catch (error) {
@@ -213,7 +272,7 @@ function chain(x: T): T {
   y = api.tanh(y);
   y = api.mul(y, x);
   y = api.exp(y);
-  y = api.sub(y, 1);
+  y = api.sub(y, 0.25);
   y = api.abs(y);
   y = api.sqrt(y);
   y = api.add(y, x);
@@ -345,7 +404,7 @@ function layerNorm(x: T, gain: T, bias: T): T {
   return api.add(api.mul(api.mul(centered, rsqrt(api.add(variance, 1e-5))), gain), bias);
 }
 
-function implement(spec: CaseSpec): PreparedCase {
+async function implement(spec: CaseSpec): Promise<PreparedCase> {
   const seed = spec.params.seed ?? 0;
   switch (spec.kind) {
     case 'matmul': {
@@ -475,8 +534,7 @@ function implement(spec: CaseSpec): PreparedCase {
       };
     }
     case 'mlp-step':
-    case 'mlp-step-jit':
-    case 'trainer-hand-loop': {
+    case 'mlp-step-jit': {
       const matmul = need('matmul');
       const batch = param(spec, 'batch');
       const inputs = param(spec, 'inputs');
@@ -575,9 +633,152 @@ function implement(spec: CaseSpec): PreparedCase {
       };
       return trainingCase(spec, params, loss, [x, target], false);
     }
+    case 'trainer-hand-loop':
     case 'trainer-fit':
-      throw new Absent('Flint has no Trainer (@flint/lightning) yet');
+      return trainerCase(spec);
   }
+}
+
+/**
+ * The Trainer's overhead: one epoch of `batches` MLP steps, written as a PyTorch user writes the
+ * loop (Parameters, loss.backward(), optim.Adam) and through `Trainer.fit` with the same module,
+ * loss and optimizer, logging, checkpoints and progress bar off. An iteration is one epoch.
+ */
+async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
+  const Parameter = api.Parameter;
+  const maybeAdam = api.optim?.Adam;
+  if (!Parameter || !maybeAdam) throw new Absent('Flint has no Parameter / optim.Adam yet');
+  const Adam = maybeAdam;
+  const matmul = need('matmul');
+  let lightning: LightningApi | undefined;
+  if (spec.kind === 'trainer-fit') {
+    try {
+      lightning = (await import('@flint/lightning')) as unknown as LightningApi;
+    } catch (error) {
+      throw new Absent(`Flint has no Trainer (@flint/lightning) yet: ${(error as Error).message.split('\n')[0]}`);
+    }
+    if (typeof lightning.Trainer !== 'function' || typeof lightning.LightningModule !== 'function')
+      throw new Absent('Flint has no Trainer yet');
+  }
+  const seed = spec.params.seed ?? 0;
+  const batch = param(spec, 'batch');
+  const inputs = param(spec, 'inputs');
+  const hidden = param(spec, 'hidden');
+  const classes = param(spec, 'classes');
+  const batches = param(spec, 'batches');
+  const learningRate = param(spec, 'learningRate');
+  const x = tensor(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
+  const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
+  const parameter = (data: Float32Array, shape: readonly number[]) => new Parameter(tensor(data, shape));
+  const params: Record<string, FlintParameter> = {
+    w1: parameter(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]),
+    b1: new Parameter(zeros([hidden])),
+    w2: parameter(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]),
+    b2: new Parameter(zeros([hidden])),
+    w3: parameter(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]),
+    b3: new Parameter(zeros([classes])),
+  };
+  const value = (name: string) => (params[name] as FlintParameter).value;
+  const loss = (xb: T, yb: T) => {
+    const h1 = relu(api.add(matmul(xb, value('w1')), value('b1')));
+    const h2 = relu(api.add(matmul(h1, value('w2')), value('b2')));
+    return crossEntropy(api.add(matmul(h2, value('w3')), value('b3')), yb, batch);
+  };
+  const data = Array.from({ length: batches }, () => [x, y] as [T, T]);
+  const adamOptions = { lr: learningRate, betas: [0.9, 0.999] as const, eps: 1e-8 };
+  const backward = (t: T) => (t as unknown as { backward(): void }).backward();
+
+  /** Gradients at the initial parameters, in the canonical order, then the parameters' gradients cleared. */
+  const initialGradients = (): number[] => {
+    const out: number[] = [];
+    const l = loss(x, y);
+    backward(l);
+    l.dispose();
+    for (const p of Object.values(params)) {
+      out.push(...read(p.grad as T));
+      p.zeroGrad();
+    }
+    return out;
+  };
+
+  if (spec.kind === 'trainer-hand-loop') {
+    const optimizer = new Adam(Object.values(params), adamOptions);
+    const step = (xb: T, yb: T): T => {
+      optimizer.zeroGrad();
+      const l = loss(xb, yb);
+      backward(l);
+      optimizer.step();
+      return l;
+    };
+    return {
+      note: syncNote,
+      async check() {
+        const parts = initialGradients();
+        for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
+          const l = step(x, y);
+          parts.push(read(l)[0] as number);
+          l.dispose();
+        }
+        return Float32Array.from(parts);
+      },
+      async batch(count) {
+        for (let epoch = 0; epoch < count; epoch++) {
+          for (const [xb, yb] of data) {
+            const l = step(xb, yb);
+            if (epoch === count - 1) await settle(l);
+            l.dispose();
+          }
+        }
+      },
+      dispose: () => api.dispose([x, y, Object.values(params).map((p) => p.value)]),
+    };
+  }
+
+  const { LightningModule, Trainer } = lightning as LightningApi;
+  const recorded: number[] = [];
+  let recording = false;
+  class MlpModule extends LightningModule {
+    constructor() {
+      super();
+      for (const [name, p] of Object.entries(params)) this.registerParameter(name, p);
+    }
+    forward(xb: T): T {
+      return xb;
+    }
+    trainingStep([xb, yb]: [T, T]): T {
+      const l = loss(xb, yb);
+      if (recording) recorded.push(read(l)[0] as number);
+      return l;
+    }
+    configureOptimizers(): FlintOptimizer {
+      return new Adam(this.parameters(), adamOptions);
+    }
+  }
+  const module = new MlpModule();
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const rootDir = mkdtempSync(`${tmpdir()}/flint-bench-trainer-`);
+  const quietOptions = {
+    enableProgressBar: false,
+    enableCheckpointing: false,
+    logger: false,
+    numSanityValSteps: 0,
+    defaultRootDir: rootDir,
+  };
+  return {
+    note: `${syncNote}; Trainer with logger, checkpoints and progress bar off`,
+    async check() {
+      const parts = initialGradients();
+      recording = true;
+      await new Trainer({ ...quietOptions, maxSteps: spec.checkSteps ?? 1 }).fit(module, data);
+      recording = false;
+      return Float32Array.from([...parts, ...recorded]);
+    },
+    async batch(count) {
+      await new Trainer({ ...quietOptions, maxEpochs: count }).fit(module, data);
+    },
+    dispose: () => api.dispose([x, y, Object.values(params).map((p) => p.value)]),
+  };
 }
 
 await runCases(job, implement);

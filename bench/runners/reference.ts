@@ -29,7 +29,7 @@ function chain(x: Float64Array): Float64Array {
   const out = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = x[i] as number;
-    out[i] = Math.max(Math.sqrt(Math.abs(Math.exp(Math.tanh(v * 0.5 + 0.25) * v) - 1)) + v, 0);
+    out[i] = Math.max(Math.sqrt(Math.abs(Math.exp(Math.tanh(v * 0.5 + 0.25) * v) - 0.25)) + v, 0);
   }
   return out;
 }

@@ -62,7 +62,7 @@ function chain(x: tf.Tensor): tf.Tensor {
     y = tf.tanh(y);
     y = tf.mul(y, x);
     y = tf.exp(y);
-    y = tf.sub(y, 1);
+    y = tf.sub(y, 0.25);
     y = tf.abs(y);
     y = tf.sqrt(y);
     y = tf.add(y, x);

@@ -49,9 +49,15 @@ export function floats(n: number, options: ValueOptions = {}): fc.Arbitrary<numb
 
 /** `n` distinct floats, pairwise at least `gap` apart (no ties for max/min/sort). */
 export function distinctFloats(n: number, gap = 0.2): fc.Arbitrary<number[]> {
-  return fc.tuple(fc.shuffledSubarray(Array.from({ length: Math.max(n, 1) * 2 }, (_, i) => i), { minLength: n, maxLength: n }), floats(n, { min: 0, max: gap / 2 })).map(([slots, noise]) =>
-    slots.map((s, i) => (s - n) * gap + (noise[i] as number)),
-  );
+  return fc
+    .tuple(
+      fc.shuffledSubarray(
+        Array.from({ length: Math.max(n, 1) * 2 }, (_, i) => i),
+        { minLength: n, maxLength: n },
+      ),
+      floats(n, { min: 0, max: gap / 2 }),
+    )
+    .map(([slots, noise]) => slots.map((s, i) => (s - n) * gap + (noise[i] as number)));
 }
 
 export function floatOperand(shape: readonly number[], options: ValueOptions = {}): fc.Arbitrary<Operand> {
@@ -63,24 +69,26 @@ export function distinctOperand(shape: readonly number[], gap = 0.2): fc.Arbitra
 }
 
 export function intOperand(shape: readonly number[], min: number, max: number): fc.Arbitrary<Operand> {
-  return fc.array(fc.integer({ min, max }), { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((data) => ({ shape, data, dtype: 'int32' as const }));
+  return fc
+    .array(fc.integer({ min, max }), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
+    .map((data) => ({ shape, data, dtype: 'int32' as const }));
 }
 
 export function boolOperand(shape: readonly number[]): fc.Arbitrary<Operand> {
-  return fc.array(fc.boolean(), { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((bs) => ({ shape, data: bs.map((b) => (b ? 1 : 0)), dtype: 'bool' as const }));
+  return fc
+    .array(fc.boolean(), { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
+    .map((bs) => ({ shape, data: bs.map((b) => (b ? 1 : 0)), dtype: 'bool' as const }));
 }
 
 /** Two shapes that broadcast together: leading dims dropped and dims set to 1 at random. */
 export function broadcastPair(maxRank = 3): fc.Arbitrary<[number[], number[]]> {
-  return shapes(0, maxRank).chain((full) =>
-    fc.tuple(reduceShape(full), reduceShape(full)),
-  );
+  return shapes(0, maxRank).chain((full) => fc.tuple(reduceShape(full), reduceShape(full)));
 }
 
 function reduceShape(full: readonly number[]): fc.Arbitrary<number[]> {
-  return fc.tuple(fc.integer({ min: 0, max: full.length }), fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length })).map(([drop, ones]) =>
-    full.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)),
-  );
+  return fc
+    .tuple(fc.integer({ min: 0, max: full.length }), fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }))
+    .map(([drop, ones]) => full.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
 }
 
 /** A non-empty, sorted subset of the axes of a rank-`rank` tensor (possibly all, possibly empty when `allowEmpty`). */

@@ -1,16 +1,4 @@
-import {
-  bind,
-  getBackend,
-  grad,
-  jvp,
-  Primitive,
-  registeredBackends,
-  type Tensor,
-  tensor,
-  tidy,
-  vjp,
-  vmap,
-} from '@flint/api';
+import { bind, getBackend, grad, jvp, Primitive, registeredBackends, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
 import { expect } from 'vitest';
 import { type Operand, rng, type Sample, sizeOf } from './generators.js';
 
@@ -78,7 +66,8 @@ export function expectClose(actual: number, expected: number, tolerance: number,
 export function expectAllClose(actual: readonly number[], expected: readonly number[], tolerance: number, what: string): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   actual.forEach((a, i) => {
-    if (!close(a, expected[i] as number, tolerance)) expect.fail(`${what}: element ${i} is ${a}, expected ${expected[i]} (all: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)})`);
+    if (!close(a, expected[i] as number, tolerance))
+      expect.fail(`${what}: element ${i} is ${a}, expected ${expected[i]} (all: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)})`);
   });
 }
 
@@ -135,7 +124,11 @@ function runChecks<Params>(c: OpCase<Params>, sample: Sample<Params>, seed: numb
     checkBatching(c, sample, next, backend, tolerance);
     if (diff.length > 0 && out.dtype === 'float64') {
       const zero = grad((...xs: Tensor[]) => f(...xs).sum(), { argnums: diff.map((_, i) => i) })(...diffInputs) as Tensor[];
-      for (const z of zero) expect(values(z).every((v) => v === 0), `${c.name}: gradient through a non-differentiable op is zero`).toBe(true);
+      for (const z of zero)
+        expect(
+          values(z).every((v) => v === 0),
+          `${c.name}: gradient through a non-differentiable op is zero`,
+        ).toBe(true);
     }
     return;
   }
@@ -144,7 +137,11 @@ function runChecks<Params>(c: OpCase<Params>, sample: Sample<Params>, seed: numb
   const uT = floatTensor(u, out.shape, backend);
   const v = diff.map((k) => randomVector(sizeOf((sample.operands[k] as Operand).shape), next));
   const vT = diff.map((k, i) => floatTensor(v[i] as number[], (sample.operands[k] as Operand).shape, backend));
-  const s = (xs: Tensor[]): number => f(...xs).mul(uT).sum().item() as number;
+  const s = (xs: Tensor[]): number =>
+    f(...xs)
+      .mul(uT)
+      .sum()
+      .item() as number;
 
   // 1. VJP against central finite differences along v.
   const [, pullback] = vjp(f, ...diffInputs);
@@ -169,8 +166,13 @@ function runChecks<Params>(c: OpCase<Params>, sample: Sample<Params>, seed: numb
 
   // 3. The imperative tape gives the same gradients.
   const leaves = diffInputs.map((x) => x.detach().requiresGrad_());
-  f(...leaves).mul(uT).sum().backward();
-  leaves.forEach((leaf, i) => expectAllClose(values(leaf.grad as Tensor), values(cts[i] as Tensor), 1e-12, `${c.name}: backward() vs vjp, input ${i}`));
+  f(...leaves)
+    .mul(uT)
+    .sum()
+    .backward();
+  leaves.forEach((leaf, i) => {
+    expectAllClose(values(leaf.grad as Tensor), values(cts[i] as Tensor), 1e-12, `${c.name}: backward() vs vjp, input ${i}`);
+  });
 
   // 4 and 5. Batching of the op and of its VJP.
   checkBatching(c, sample, next, backend, tolerance);
@@ -181,10 +183,11 @@ function runChecks<Params>(c: OpCase<Params>, sample: Sample<Params>, seed: numb
     const w = diff.map((k) => randomVector(sizeOf((sample.operands[k] as Operand).shape), next));
     const wT = diff.map((k, i) => floatTensor(w[i] as number[], (sample.operands[k] as Operand).shape, backend));
     const gradS = (...xs: Tensor[]): Tensor[] => vjp(f, ...xs)[1](uT) as Tensor[];
-    const q = (...xs: Tensor[]): Tensor => gradS(...xs).reduce<Tensor | null>((acc, g, i) => {
-      const term = g.mul(wT[i] as Tensor).sum();
-      return acc === null ? term : acc.add(term);
-    }, null) as Tensor;
+    const q = (...xs: Tensor[]): Tensor =>
+      gradS(...xs).reduce<Tensor | null>((acc, g, i) => {
+        const term = g.mul(wT[i] as Tensor).sum();
+        return acc === null ? term : acc.add(term);
+      }, null) as Tensor;
     const argnums = diff.map((_, i) => i);
     const hw = grad(q, { argnums })(...diffInputs) as Tensor[];
     const hwDotV = hw.reduce((acc, t, i) => acc + dot(values(t), v[i] as number[]), 0);
@@ -232,7 +235,12 @@ function checkBatching<Params>(c: OpCase<Params>, sample: Sample<Params>, next: 
   const first = apply(examples[0]?.map((o) => toTensor(o, backend)) ?? []);
   const expected = fromFront(floatOrSame(perExample.flat(), [lay.size, ...first.shape], first, backend), lay.outAxis);
   expect(batched.shape, `${c.name}: vmap output shape`).toEqual(expected.shape);
-  expectAllClose(values(batched), values(expected), Math.min(tolerance, 1e-9), `${c.name}: vmap vs per-example (inAxes ${JSON.stringify(lay.inAxes)}, outAxes ${lay.outAxis})`);
+  expectAllClose(
+    values(batched),
+    values(expected),
+    Math.min(tolerance, 1e-9),
+    `${c.name}: vmap vs per-example (inAxes ${JSON.stringify(lay.inAxes)}, outAxes ${lay.outAxis})`,
+  );
 }
 
 function floatOrSame(data: readonly number[], shape: readonly number[], like: Tensor, backend: string): Tensor {
@@ -260,13 +268,16 @@ function checkBatchedPullback<Params>(
     diff.forEach((k, i) => {
       all[k] = xs[i] as Tensor;
     });
-    return vjp((...ys: Tensor[]) => {
-      const full = [...all];
-      diff.forEach((k, i) => {
-        full[k] = ys[i] as Tensor;
-      });
-      return c.apply(full, sample.params);
-    }, ...xs)[1](uT) as Tensor[];
+    return vjp(
+      (...ys: Tensor[]) => {
+        const full = [...all];
+        diff.forEach((k, i) => {
+          full[k] = ys[i] as Tensor;
+        });
+        return c.apply(full, sample.params);
+      },
+      ...xs,
+    )[1](uT) as Tensor[];
   };
   const batched = vmap(pull, { inAxes: lay.inAxes, outAxes: 0 })(...tensors);
   examples.forEach((e, b) => {

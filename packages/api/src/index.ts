@@ -49,3 +49,4 @@ export { jit, type JitOptions, type JittedFunction, type Lowered } from './jit/j
 export { printProgram } from './ir/print.js';
 export type { Program, Equation, PrimitiveEquation, FusionEquation, FusionKind, Constant, MemoryPlan, Var } from './ir/program.js';
 export type { KernelProgram, KernelOp, KernelRef, CompiledKernel } from './ir/kernel.js';
+export * as nn from './nn/index.js';

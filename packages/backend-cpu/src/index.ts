@@ -6,11 +6,11 @@
  * import { tensor } from '@flint/api';
  * tensor([1, 2, 3]).add(1).dataSync();
  */
-import { type Backend, registerBackend } from '@flint/api';
+import { registerBackend } from '@flint/api';
 import { CpuBackend } from './backend.js';
 
 // The registry stores backends with opaque handles; only this backend ever receives its own.
-registerBackend({ name: 'cpu', priority: 10, create: () => new CpuBackend() as unknown as Backend });
+registerBackend({ name: 'cpu', priority: 10, create: () => new CpuBackend() });
 
 export { CpuBackend } from './backend.js';
 export type { Storage } from './storage.js';

@@ -3,6 +3,7 @@
 
 #include <dnnl.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -10,6 +11,12 @@ namespace flint {
 
 dnnl::engine& cpuEngine();
 dnnl::stream& cpuStream();
+
+/**
+ * Held while a call uses the primitive caches or the shared stream: Node's worker threads can
+ * call the addon at the same time, and neither the caches nor a oneDNN stream are thread-safe.
+ */
+std::mutex& dnnlMutex();
 
 /**
  * Primitives (and the primitive descriptors behind them) keyed by a description of shapes,

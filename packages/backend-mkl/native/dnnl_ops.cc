@@ -21,6 +21,11 @@ dnnl::stream& cpuStream() {
   return stream;
 }
 
+std::mutex& dnnlMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
 namespace {
 
 memory::format_tag plainTag(int rank) {
@@ -153,6 +158,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   }
   if (negativePadding) return Napi::Boolean::New(env, false);
 
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
   std::string key;
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
   appendKey(key, {groups});
@@ -239,6 +245,7 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   // oneDNN's max does not propagate NaN the way ReduceWindow promises.
   if (isMax && containsNaN(xData, x.size)) return Napi::Boolean::New(env, false);
 
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
   const int spatial = rank - 2;
   memory::dims sWindow(window.begin() + 2, window.end()), sStrides(strides.begin() + 2, strides.end());
   memory::dims sPadLow(padLow.begin() + 2, padLow.end()), sPadHigh(padHigh.begin() + 2, padHigh.end());

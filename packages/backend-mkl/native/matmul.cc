@@ -1,7 +1,7 @@
 // Batched matrix products [batch, m, k] x [batch, k, n] -> [batch, m, n] (DotGeneral after the
 // TypeScript side has merged its axes). Two engines: CBLAS (MKL or OpenBLAS) gemm per batch, and
-// oneDNN's matmul primitive (float32). For each shape and layout the first call runs both and
-// keeps the faster; later calls of that shape use it.
+// oneDNN's matmul primitive (float32). The first calls of each shape and layout alternate
+// between the two, timing each, and later calls use the faster one.
 #include <chrono>
 #include <climits>
 
@@ -108,7 +108,12 @@ struct MatmulEntry {
   dnnl::matmul primitive;
   dnnl::memory::desc aDesc, bDesc, cDesc;
   int choice = 0;  // 0 undecided, 1 BLAS, 2 oneDNN
+  int trials = 0;  // calls timed so far, alternating engines
+  double bestSeconds[3] = {0, 1e300, 1e300};  // fastest time seen per engine
 };
+
+// Calls of a new shape alternate engines until each has run this often; the faster then stays.
+constexpr int kTrialsPerEngine = 2;
 
 PrimitiveCache<MatmulEntry>& matmulCache() {
   static PrimitiveCache<MatmulEntry> cache(512);
@@ -178,6 +183,7 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
     blasMatmul<float>(a, b, c);
     return kModeBlas;
   }
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
   const std::string key = matmulKey(a, b);
   MatmulEntry* entry = matmulCache().find(key);
   if (entry == nullptr) entry = matmulCache().insert(key, makeMatmulEntry(a, b));
@@ -193,15 +199,17 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
     blasMatmul<float>(a, b, c);
     return kModeBlas;
   }
-  // First call of this shape: time both (each writes the same result) and keep the faster.
-  auto start = std::chrono::steady_clock::now();
-  blasMatmul<float>(a, b, c);
-  const double blasSeconds = secondsSince(start);
-  start = std::chrono::steady_clock::now();
-  dnnlMatmul(*entry, a, b, c);
-  const double dnnlSeconds = secondsSince(start);
-  entry->choice = dnnlSeconds < blasSeconds ? kModeDnnl : kModeBlas;
-  return kModeDnnl;
+  // A trial: one engine, timed. Taking each engine's best of a few calls keeps one slow call
+  // (page faults, another process) from deciding.
+  const int engine = entry->trials % 2 == 0 ? kModeDnnl : kModeBlas;
+  const auto start = std::chrono::steady_clock::now();
+  if (engine == kModeDnnl) dnnlMatmul(*entry, a, b, c);
+  else blasMatmul<float>(a, b, c);
+  entry->bestSeconds[engine] = std::min(entry->bestSeconds[engine], secondsSince(start));
+  if (++entry->trials >= 2 * kTrialsPerEngine) {
+    entry->choice = entry->bestSeconds[kModeDnnl] <= entry->bestSeconds[kModeBlas] ? kModeDnnl : kModeBlas;
+  }
+  return engine;
 }
 
 }  // namespace

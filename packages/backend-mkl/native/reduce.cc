@@ -195,12 +195,21 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
       [&](const int64_t* at, const int64_t* step, int64_t n) {
         const int64_t outputStride = step[0];
         if (n > 1 && r.rank > 0 && std::llabs(outputStride) < smallestReducedStride) {
-          std::vector<double> acc(static_cast<size_t>(n), identity);
-          forEachReducedRun(r, [&](int64_t offset, int64_t innerStride, int64_t count) {
-            for (int64_t j = 0; j < count; j++) foldColumns(op, in + at[0] + offset + j * innerStride, outputStride, n, acc.data());
-          });
-          for (int64_t i = 0; i < n; i++) out[at[1] + i] = static_cast<T>(acc[static_cast<size_t>(i)]);
-          return;
+          // This runs on an OpenMP thread, where an exception would end the process: without
+          // memory for the accumulators, the per-output walk below needs none.
+          std::vector<double> acc;
+          try {
+            acc.assign(static_cast<size_t>(n), identity);
+          } catch (...) {
+            acc.clear();
+          }
+          if (!acc.empty()) {
+            forEachReducedRun(r, [&](int64_t offset, int64_t innerStride, int64_t count) {
+              for (int64_t j = 0; j < count; j++) foldColumns(op, in + at[0] + offset + j * innerStride, outputStride, n, acc.data());
+            });
+            for (int64_t i = 0; i < n; i++) out[at[1] + i] = static_cast<T>(acc[static_cast<size_t>(i)]);
+            return;
+          }
         }
         for (int64_t i = 0; i < n; i++) {
           const T* base = in + at[0] + i * outputStride;

@@ -10,6 +10,7 @@ export { LightningDataModule } from './datamodule.js';
 export { Trainer, type FitData, type EvalData, type FitOptions, type EvalOptions } from './trainer/trainer.js';
 export { type TrainerOptions, type ResolvedTrainerOptions, type Accelerator, type Precision, type PrecisionInput, validateTrainerOptions, resolveTrainerOptions } from './trainer/options.js';
 export type { BatchSource } from './trainer/batches.js';
+export { seedEverything } from './trainer/rng.js';
 export type { LogOptions } from './trainer/metrics.js';
 export { LightningOptimizer } from './trainer/lightning-optimizer.js';
 export type { OptimizerConfig, OptimizerLike, SchedulerLike, LRSchedulerConfig, OptimizerWithScheduler } from './trainer/optimizer-config.js';

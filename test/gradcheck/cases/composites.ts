@@ -1,8 +1,18 @@
-import * as flint from '@flint/api';
 import type { Tensor } from '@flint/api';
+import * as flint from '@flint/api';
 import fc from 'fast-check';
 import * as F from '../../../packages/api/src/nn/functional/index.js';
-import { axesSubset, broadcastPair, distinctOperand, floatOperand, intOperand, type Operand, permutation, shapes, type ValueOptions } from '../generators.js';
+import {
+  axesSubset,
+  broadcastPair,
+  distinctOperand,
+  floatOperand,
+  intOperand,
+  type Operand,
+  permutation,
+  shapes,
+  type ValueOptions,
+} from '../generators.js';
 import type { OpCase } from '../harness.js';
 
 // Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
@@ -34,7 +44,8 @@ function composite(
   };
 }
 
-const one = (shape: fc.Arbitrary<number[]>, values: ValueOptions = {}) => shape.chain((s) => floatOperand(s, values)).map((x) => ({ operands: [x] }));
+const one = (shape: fc.Arbitrary<number[]>, values: ValueOptions = {}) =>
+  shape.chain((s) => floatOperand(s, values)).map((x) => ({ operands: [x] }));
 const x0 = (xs: Tensor[]): Tensor => xs[0] as Tensor;
 const x1 = (xs: Tensor[]): Tensor => xs[1] as Tensor;
 
@@ -42,7 +53,13 @@ function unaryOp(name: string, fn: (x: Tensor) => Tensor, values: ValueOptions =
   return composite(name, [name], one(shapes(), values), (xs) => fn(x0(xs)), { smooth });
 }
 
-function binaryOp(name: string, fn: (a: Tensor, b: Tensor) => Tensor, a: ValueOptions = {}, b: ValueOptions = {}, smooth = true): CompositeCase {
+function binaryOp(
+  name: string,
+  fn: (a: Tensor, b: Tensor) => Tensor,
+  a: ValueOptions = {},
+  b: ValueOptions = {},
+  smooth = true,
+): CompositeCase {
   return composite(
     `${name} (broadcasting)`,
     [name],
@@ -97,7 +114,30 @@ export const compositeCases: CompositeCase[] = [
     (xs) => flint.where(flint.greater(x0(xs), 0), x0(xs).mul(2), x1(xs)),
     { smooth: false },
   ),
-  composite('astype', ['astype'], one(shapes()), (xs) => flint.astype(x0(xs), 'float64').mul(x0(xs))),
+  composite('astype and cast', ['astype', 'cast'], one(shapes()), (xs) =>
+    flint.astype(x0(xs), 'float64').mul(flint.cast(x0(xs), 'float64')),
+  ),
+  composite(
+    'mod (broadcasting)',
+    ['mod'],
+    broadcastPair().chain(([sa, sb]) =>
+      fc.tuple(floatOperand(sa, { grid: 0.1 }), floatOperand(sb, { min: 0.6, max: 2, grid: 0.35 })).map((operands) => ({ operands })),
+    ),
+    (xs) => flint.mod(x0(xs), x1(xs)),
+    { smooth: false },
+  ),
+  composite(
+    'broadcastTo and broadcastArrays',
+    ['broadcastTo', 'broadcastArrays'],
+    broadcastPair().chain(([sa, sb]) => fc.tuple(floatOperand(sa), floatOperand(sb)).map((operands) => ({ operands }))),
+    (xs) => {
+      const [a, b] = flint.broadcastArrays(x0(xs), x1(xs)) as Tensor[];
+      return flint
+        .broadcastTo(x0(xs), (a as Tensor).shape)
+        .mul(a as Tensor)
+        .add(b as Tensor);
+    },
+  ),
 
   // Reductions.
   composite('sum', ['sum'], reduction(), (xs, p) => flint.sum(x0(xs), axesOf(p).axes, axesOf(p).keepdims)),
@@ -105,16 +145,21 @@ export const compositeCases: CompositeCase[] = [
   composite('prod', ['prod'], reduction(), (xs, p) => flint.prod(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
   composite('max', ['max'], reduction(0, true), (xs, p) => flint.max(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
   composite('min', ['min'], reduction(0, true), (xs, p) => flint.min(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: false }),
-  composite('logSumExp', ['logSumExp'], reduction(), (xs, p) => flint.logSumExp(x0(xs), axesOf(p).axes, axesOf(p).keepdims), { smooth: true }),
+  composite('logSumExp', ['logSumExp'], reduction(), (xs, p) => flint.logSumExp(x0(xs), axesOf(p).axes, axesOf(p).keepdims), {
+    smooth: true,
+  }),
   composite(
     'variance and std',
-    ['variance', 'std'],
+    ['variance', 'var', 'std'],
     // std has no derivative at zero spread: every reduced group holds 2+ distinct values.
     reduction(1, true, 2),
     (xs, p) => {
       const { axes, keepdims } = axesOf(p);
       const x = x0(xs).mul(1);
-      return flint.variance(x, axes, { keepdims, correction: 0 }).add(flint.std(x, axes, { keepdims, correction: 0 }).mul(0));
+      return flint
+        .variance(x, axes, { keepdims, correction: 0 })
+        .add(flint.std(x, axes, { keepdims, correction: 1 }).mul(2))
+        .add(flint.var(x, axes, keepdims));
     },
     { smooth: true },
   ),
@@ -122,15 +167,23 @@ export const compositeCases: CompositeCase[] = [
     'cumsum and cumprod',
     ['cumsum', 'cumprod'],
     shapes(1, 3).chain((shape) =>
-      fc.tuple(floatOperand(shape, { min: -1.5, max: 1.5, avoid: [0], gap: 0.3 }), fc.integer({ min: -shape.length, max: shape.length - 1 })).map(([x, axis]) => ({ operands: [x], params: { axis } })),
+      fc
+        .tuple(
+          floatOperand(shape, { min: -1.5, max: 1.5, avoid: [0], gap: 0.3 }),
+          fc.integer({ min: -shape.length, max: shape.length - 1 }),
+        )
+        .map(([x, axis]) => ({ operands: [x], params: { axis } })),
     ),
-    (xs, p) => flint.cumsum(x0(xs), (p as unknown as { axis: number }).axis).add(flint.cumprod(x0(xs), (p as unknown as { axis: number }).axis)),
+    (xs, p) =>
+      flint.cumsum(x0(xs), (p as unknown as { axis: number }).axis).add(flint.cumprod(x0(xs), (p as unknown as { axis: number }).axis)),
     { smooth: true },
   ),
   composite(
     'sort and topk (values)',
     ['sort', 'topk'],
-    shapes(1, 3).chain((shape) => distinctOperand(shape).map((x) => ({ operands: [x], params: { k: Math.max(1, (shape[shape.length - 1] as number) - 1) } }))),
+    shapes(1, 3).chain((shape) =>
+      distinctOperand(shape).map((x) => ({ operands: [x], params: { k: Math.max(1, (shape[shape.length - 1] as number) - 1) } })),
+    ),
     (xs, p) => {
       const x = x0(xs);
       const sorted = flint.sort(x, -1, true) as unknown;
@@ -155,7 +208,9 @@ export const compositeCases: CompositeCase[] = [
   composite(
     'transpose, permute, swapaxes, moveaxis',
     ['transpose', 'permute', 'swapaxes', 'moveaxis'],
-    shapes(2, 4).chain((shape) => fc.tuple(floatOperand(shape), permutation(shape.length)).map(([x, perm]) => ({ operands: [x], params: { perm } }))),
+    shapes(2, 4).chain((shape) =>
+      fc.tuple(floatOperand(shape), permutation(shape.length)).map(([x, perm]) => ({ operands: [x], params: { perm } })),
+    ),
     (xs, p) => {
       const { perm } = p as unknown as { perm: number[] };
       const x = x0(xs);
@@ -172,7 +227,10 @@ export const compositeCases: CompositeCase[] = [
       const a = flint.slice(x, [0, 1], [null as never, null as never], [2, 1]);
       const b = flint.narrow(x, 1, 0, 1);
       const c = flint.index(x, '::-1', -1);
-      return flint.concat([flint.sum(a), flint.sum(b).mul(2), flint.sum(c).mul(3)].map((t) => flint.reshape(t, [1])), 0);
+      return flint.concat(
+        [flint.sum(a), flint.sum(b).mul(2), flint.sum(c).mul(3)].map((t) => flint.reshape(t, [1])),
+        0,
+      );
     },
   ),
   composite(
@@ -185,7 +243,10 @@ export const compositeCases: CompositeCase[] = [
       const parts = flint.split(flint.concat([a, b], 0), 2, 0) as Tensor[];
       const chunks = flint.chunk(stacked, 2, 0) as Tensor[];
       const rows = flint.unstack(stacked, 0) as Tensor[];
-      return flint.concat([...parts, ...chunks.map((c) => flint.squeeze(c, 0)), ...rows].map((t) => flint.sum(t).reshape([1])), 0);
+      return flint.concat(
+        [...parts, ...chunks.map((c) => flint.squeeze(c, 0)), ...rows].map((t) => flint.sum(t).reshape([1])),
+        0,
+      );
     },
   ),
   composite(
@@ -197,20 +258,28 @@ export const compositeCases: CompositeCase[] = [
       const c = flint.pad(x, 1, { value: 0.5 });
       const r = flint.pad(x, 1, { mode: 'reflect' });
       const e = flint.pad(x, [0, 2], { mode: 'edge' });
-      return flint.concat([c.sum(), r.mul(r).sum(), e.mul(2).sum()].map((t) => t.reshape([1])), 0);
+      return flint.concat(
+        [c.sum(), r.mul(r).sum(), e.mul(2).sum()].map((t) => t.reshape([1])),
+        0,
+      );
     },
   ),
-  composite('flip and roll', ['flip', 'roll'], one(shapes(1, 3)), (xs) => flint.roll(flint.flip(x0(xs), 0), 1, 0).mul(flint.flip(x0(xs), -1))),
+  composite('flip and roll', ['flip', 'roll'], one(shapes(1, 3)), (xs) =>
+    flint.roll(flint.flip(x0(xs), 0), 1, 0).mul(flint.flip(x0(xs), -1)),
+  ),
   composite('tile and repeat', ['tile', 'repeat'], one(shapes(1, 2)), (xs) => {
     const x = x0(xs);
-    return flint.tile(x, 2).add(flint.repeat(x, ...x.shape.map((_, i) => (i === 0 ? 2 : 1))));
+    const reps = x.shape.map((_, i) => (i === 0 ? 2 : 1));
+    return flint.tile(x, reps).mul(flint.repeat(x, ...reps));
   }),
 
   // Indexing.
   composite(
     'take and takeAlongAxis',
     ['take', 'takeAlongAxis'],
-    shapes(1, 3).chain((shape) => fc.tuple(floatOperand(shape), intOperand(shape, 0, (shape[shape.length - 1] as number) - 1)).map((operands) => ({ operands }))),
+    shapes(1, 3).chain((shape) =>
+      fc.tuple(floatOperand(shape), intOperand(shape, 0, (shape[shape.length - 1] as number) - 1)).map((operands) => ({ operands })),
+    ),
     (xs) => {
       const x = x0(xs);
       return flint.takeAlongAxis(x, x1(xs), -1).add(flint.take(x, flint.tensor([0], { dtype: 'int32' }), -1));
@@ -231,7 +300,13 @@ export const compositeCases: CompositeCase[] = [
     'matmul (batched, broadcasting)',
     ['matmul'],
     fc
-      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom([], [2], [1]), fc.constantFrom([], [2]))
+      .tuple(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom([], [2], [1]),
+        fc.constantFrom([], [2]),
+      )
       .chain(([m, k, n, ba, bb]) => fc.tuple(floatOperand([...ba, m, k]), floatOperand([...bb, k, n])).map((operands) => ({ operands }))),
     (xs) => flint.matmul(x0(xs), x1(xs)),
   ),
@@ -244,21 +319,32 @@ export const compositeCases: CompositeCase[] = [
   composite(
     'einsum',
     ['einsum', 'dotGeneral'],
-    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([b, i, j]) =>
-      fc.tuple(floatOperand([b, i, j]), floatOperand([b, j])).map((operands) => ({ operands })),
-    ),
-    (xs) => flint.einsum('bij,bj->bi', x0(xs), x1(xs)).add(flint.dotGeneral(x0(xs), x1(xs), { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] })),
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([b, i, j]) => fc.tuple(floatOperand([b, i, j]), floatOperand([b, j])).map((operands) => ({ operands }))),
+    (xs) =>
+      flint
+        .einsum('bij,bj->bi', x0(xs), x1(xs))
+        .add(flint.dotGeneral(x0(xs), x1(xs), { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] })),
   ),
 
   // Convolution and pooling.
   composite(
     'conv1d, conv2d (stride, padding, dilation, groups, bias)',
     ['conv1d', 'conv2d'],
-    fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 5 })).chain(([g, size]) =>
-      fc
-        .tuple(floatOperand([1, 2 * g, size, size]), floatOperand([2 * g, 2, 2, 2]), floatOperand([2 * g]), floatOperand([1, 2, size]), floatOperand([3, 2, 2]))
-        .map((operands) => ({ operands, params: { g } })),
-    ),
+    fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 5 }))
+      .chain(([g, size]) =>
+        fc
+          .tuple(
+            floatOperand([1, 2 * g, size, size]),
+            floatOperand([2 * g, 2, 2, 2]),
+            floatOperand([2 * g]),
+            floatOperand([1, 2, size]),
+            floatOperand([3, 2, 2]),
+          )
+          .map((operands) => ({ operands, params: { g } })),
+      ),
     (xs, p) => {
       const { g } = p as unknown as { g: number };
       const y2 = flint.conv2d(x0(xs), x1(xs), { bias: xs[2] as Tensor, stride: 2, padding: 1, groups: g });
@@ -268,11 +354,38 @@ export const compositeCases: CompositeCase[] = [
     { numRuns: 4 },
   ),
   composite(
+    '3-d conv and pooling',
+    ['conv3d', 'convTranspose3d', 'maxPool3d', 'avgPool3d'],
+    fc
+      .integer({ min: 2, max: 3 })
+      .chain((size) =>
+        fc.tuple(distinctOperand([1, 1, size, size, size], 0.05), floatOperand([2, 1, 2, 1, 2])).map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const x = x0(xs);
+      const parts = [
+        flint.conv3d(x, x1(xs), { padding: 1 }),
+        flint.convTranspose3d(x, flint.transpose(x1(xs), [1, 0, 2, 3, 4]), { stride: 2 }),
+        flint.maxPool3d(x, 2, { stride: 1 }),
+        flint.avgPool3d(x, 2, { stride: 1 }),
+      ];
+      return flint.concat(
+        parts.map((t, i) => t.mul(t.add(i)).sum().reshape([1])),
+        0,
+      );
+    },
+    { numRuns: 3 },
+  ),
+  composite(
     'convTranspose1d, convTranspose2d',
     ['convTranspose1d', 'convTranspose2d'],
-    fc.integer({ min: 2, max: 4 }).chain((size) =>
-      fc.tuple(floatOperand([1, 2, size, size]), floatOperand([2, 3, 2, 2]), floatOperand([1, 2, size]), floatOperand([2, 1, 3])).map((operands) => ({ operands })),
-    ),
+    fc
+      .integer({ min: 2, max: 4 })
+      .chain((size) =>
+        fc
+          .tuple(floatOperand([1, 2, size, size]), floatOperand([2, 3, 2, 2]), floatOperand([1, 2, size]), floatOperand([2, 1, 3]))
+          .map((operands) => ({ operands })),
+      ),
     (xs) => {
       const y2 = flint.convTranspose2d(x0(xs), x1(xs), { stride: 2, padding: 1, outputPadding: 1 });
       const y1 = flint.convTranspose1d(xs[2] as Tensor, xs[3] as Tensor, { stride: 1 });
@@ -295,7 +408,15 @@ export const compositeCases: CompositeCase[] = [
         flint.adaptiveAvgPool2d(x, [2, 3]),
         flint.adaptiveAvgPool1d(flat, 3),
       ];
-      return flint.concat(parts.map((t, i) => t.mul(i + 1).sum().reshape([1])), 0);
+      return flint.concat(
+        parts.map((t, i) =>
+          t
+            .mul(i + 1)
+            .sum()
+            .reshape([1]),
+        ),
+        0,
+      );
     },
     { numRuns: 4 },
   ),
@@ -312,13 +433,15 @@ export const compositeCases: CompositeCase[] = [
   // The stable form min(x, 0) - log1p(exp(-|x|)) has pieces meeting at 0.
   unaryOp('logSigmoid', F.logSigmoid, { avoid: [0] }),
   unaryOp('mish', F.mish),
-  composite('softmax and logSoftmax', ['softmax', 'logSoftmax'], one(shapes(1, 3)), (xs) => F.softmax(x0(xs), -1).add(F.logSoftmax(x0(xs), 0))),
+  composite('softmax and logSoftmax', ['softmax', 'logSoftmax'], one(shapes(1, 3)), (xs) =>
+    F.softmax(x0(xs), -1).add(F.logSoftmax(x0(xs), 0)),
+  ),
   composite(
     'crossEntropy and nllLoss',
     ['crossEntropy', 'nllLoss'],
-    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 })).chain(([n, c]) =>
-      fc.tuple(floatOperand([n, c]), intOperand([n], 0, c - 1)).map((operands) => ({ operands })),
-    ),
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 }))
+      .chain(([n, c]) => fc.tuple(floatOperand([n, c]), intOperand([n], 0, c - 1)).map((operands) => ({ operands }))),
     (xs) => F.crossEntropy(x0(xs), x1(xs)).add(F.nllLoss(F.logSoftmax(x0(xs), -1), x1(xs), { reduction: 'sum' })),
   ),
   composite(
@@ -328,20 +451,29 @@ export const compositeCases: CompositeCase[] = [
     (xs) => {
       // Kinks at |a - b| in {0, 1}: shift b so the differences stay away from them.
       const b = x1(xs).mul(0.01).add(x0(xs)).add(0.5);
-      return F.mseLoss(x0(xs), b).add(F.l1Loss(x0(xs), b)).add(F.smoothL1Loss(x0(xs), b)).add(F.huberLoss(x0(xs), b));
+      return F.mseLoss(x0(xs), b)
+        .add(F.l1Loss(x0(xs), b))
+        .add(F.smoothL1Loss(x0(xs), b))
+        .add(F.huberLoss(x0(xs), b));
     },
     { smooth: false },
   ),
   composite(
     'binary losses',
     ['binaryCrossEntropy', 'binaryCrossEntropyWithLogits'],
-    shapes(0, 2).chain((shape) => fc.tuple(floatOperand(shape, { min: -2, max: 2 }), floatOperand(shape, { min: 0.1, max: 0.9 })).map((operands) => ({ operands }))),
+    shapes(0, 2).chain((shape) =>
+      fc.tuple(floatOperand(shape, { min: -2, max: 2 }), floatOperand(shape, { min: 0.1, max: 0.9 })).map((operands) => ({ operands })),
+    ),
     (xs) => F.binaryCrossEntropyWithLogits(x0(xs), x1(xs)).add(F.binaryCrossEntropy(flint.sigmoid(x0(xs)), x1(xs))),
   ),
   composite(
     'comparison losses',
     ['klDiv', 'cosineEmbeddingLoss', 'marginRankingLoss'],
-    fc.integer({ min: 1, max: 3 }).chain((n) => fc.tuple(floatOperand([n, 3], { min: 0.3, max: 2 }), floatOperand([n, 3], { min: 0.2, max: 1 })).map((operands) => ({ operands }))),
+    fc
+      .integer({ min: 1, max: 3 })
+      .chain((n) =>
+        fc.tuple(floatOperand([n, 3], { min: 0.3, max: 2 }), floatOperand([n, 3], { min: 0.2, max: 1 })).map((operands) => ({ operands })),
+      ),
     (xs) => {
       const [a, b] = [x0(xs), x1(xs)];
       const n = a.shape[0] as number;
@@ -354,14 +486,16 @@ export const compositeCases: CompositeCase[] = [
   composite(
     'linear and bilinear',
     ['linear', 'bilinear'],
-    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([n, k]) =>
-      fc.tuple(floatOperand([n, k]), floatOperand([2, k]), floatOperand([2]), floatOperand([2, k, k])).map((operands) => ({ operands })),
-    ),
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([n, k]) =>
+        fc.tuple(floatOperand([n, k]), floatOperand([2, k]), floatOperand([2]), floatOperand([2, k, k])).map((operands) => ({ operands })),
+      ),
     (xs) => F.linear(x0(xs), x1(xs), xs[2] as Tensor).add(F.bilinear(x0(xs), x0(xs), xs[3] as Tensor)),
   ),
   composite(
     'normalizations',
-    ['layerNorm', 'groupNorm', 'rmsNorm', 'normalize', 'batchNormTraining', 'batchNorm'],
+    ['layerNorm', 'groupNorm', 'rmsNorm', 'normalize', 'batchNorm'],
     fc.integer({ min: 2, max: 3 }).chain((n) => distinctOperand([n, 4, 3], 0.1).map((x) => ({ operands: [x] }))),
     (xs) => {
       const x = x0(xs);
@@ -372,22 +506,57 @@ export const compositeCases: CompositeCase[] = [
         F.normalize(x),
         F.batchNorm(x, null, null, { training: true }),
       ];
-      return flint.concat(parts.map((t, i) => t.mul(flint.arange(t.size, { dtype: 'float64' }).reshape(t.shape).add(i)).sum().reshape([1])), 0);
+      return flint.concat(
+        parts.map((t, i) =>
+          t
+            .mul(flint.arange(t.size, { dtype: 'float64' }).reshape(t.shape).add(i))
+            .sum()
+            .reshape([1]),
+        ),
+        0,
+      );
     },
     { numRuns: 4, tolerance: 1e-5 },
   ),
   composite(
     'embedding',
     ['embedding'],
-    fc.integer({ min: 2, max: 5 }).chain((v) => fc.tuple(floatOperand([v, 3]), intOperand([4], 0, v - 1)).map((operands) => ({ operands }))),
+    fc
+      .integer({ min: 2, max: 5 })
+      .chain((v) => fc.tuple(floatOperand([v, 3]), intOperand([4], 0, v - 1)).map((operands) => ({ operands }))),
     (xs) => F.embedding(x1(xs), x0(xs)),
   ),
   composite(
     'scaledDotProductAttention',
-    ['scaledDotProductAttention', 'attentionWithWeights', 'causalMask'],
-    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })).chain(([l, d]) =>
-      fc.tuple(floatOperand([1, l, d]), floatOperand([1, l, d]), floatOperand([1, l, d])).map((operands) => ({ operands })),
-    ),
+    ['scaledDotProductAttention'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([l, d]) =>
+        fc.tuple(floatOperand([1, l, d]), floatOperand([1, l, d]), floatOperand([1, l, d])).map((operands) => ({ operands })),
+      ),
     (xs) => F.scaledDotProductAttention(x0(xs), x1(xs), xs[2] as Tensor, { isCausal: true }),
+  ),
+  composite(
+    'multiHeadAttention',
+    ['multiHeadAttention'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([l, n]) =>
+        fc
+          .tuple(floatOperand([l, n, 4]), floatOperand([12, 4]), floatOperand([12]), floatOperand([4, 4]), floatOperand([4]))
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const q = x0(xs);
+      const out = F.multiHeadAttention(
+        q,
+        q,
+        q,
+        { numHeads: 2, inProjWeight: x1(xs), inProjBias: xs[2] as Tensor, outProjWeight: xs[3] as Tensor, outProjBias: xs[4] as Tensor },
+        { needWeights: false },
+      ) as unknown;
+      return Array.isArray(out) ? (out[0] as Tensor) : (out as Tensor);
+    },
+    { numRuns: 4 },
   ),
 ];

@@ -24,7 +24,9 @@ function unaryCase(primitive: Unary, name: string, domain: ValueOptions, smooth 
   return {
     name,
     covers: [primitive],
-    sample: shapes().chain((shape) => floatOperand(shape, domain)).map((x) => ({ operands: [x], params: null })),
+    sample: shapes()
+      .chain((shape) => floatOperand(shape, domain))
+      .map((x) => ({ operands: [x], params: null })),
     apply: ([x]) => bind(primitive, [x as Tensor], {}),
     smooth,
   };
@@ -50,7 +52,12 @@ export const unaryCases: OpCase<null>[] = [
 
 type Binary = Primitive.Add | Primitive.Sub | Primitive.Mul | Primitive.Div | Primitive.Pow | Primitive.Max | Primitive.Min | Primitive.Mod;
 
-function binaryCase(primitive: Binary, name: string, pair: (shape: number[]) => fc.Arbitrary<[Operand, Operand]>, smooth = true): OpCase<null> {
+function binaryCase(
+  primitive: Binary,
+  name: string,
+  pair: (shape: number[]) => fc.Arbitrary<[Operand, Operand]>,
+  smooth = true,
+): OpCase<null> {
   return {
     name,
     covers: [primitive],
@@ -66,7 +73,9 @@ const plain = (shape: number[]): fc.Arbitrary<[Operand, Operand]> => fc.tuple(fl
 
 /** Pairs whose elements differ by at least 0.2 (no ties for max/min). */
 const separated = (shape: number[]): fc.Arbitrary<[Operand, Operand]> =>
-  fc.tuple(floatOperand(shape), floats(sizeOf(shape), { min: -2, max: 2, avoid: [0], gap: 0.2 })).map(([a, d]) => [a, { ...a, data: a.data.map((v, i) => v + (d[i] as number)) }]);
+  fc
+    .tuple(floatOperand(shape), floats(sizeOf(shape), { min: -2, max: 2, avoid: [0], gap: 0.2 }))
+    .map(([a, d]) => [a, { ...a, data: a.data.map((v, i) => v + (d[i] as number)) }]);
 
 /** a = b * (q + f) with f in [0.15, 0.85]: a / b stays away from integers, where mod jumps. */
 const modPair = (shape: number[]): fc.Arbitrary<[Operand, Operand]> =>
@@ -86,7 +95,9 @@ export const binaryCases: OpCase<null>[] = [
   binaryCase(Primitive.Sub, 'sub', plain),
   binaryCase(Primitive.Mul, 'mul', plain),
   binaryCase(Primitive.Div, 'div', (shape) => fc.tuple(floatOperand(shape), floatOperand(shape, { avoid: [0], gap: 0.4 }))),
-  binaryCase(Primitive.Pow, 'pow', (shape) => fc.tuple(floatOperand(shape, { min: 0.3, max: 2 }), floatOperand(shape, { min: -2, max: 2 }))),
+  binaryCase(Primitive.Pow, 'pow', (shape) =>
+    fc.tuple(floatOperand(shape, { min: 0.3, max: 2 }), floatOperand(shape, { min: -2, max: 2 })),
+  ),
   binaryCase(Primitive.Max, 'max', separated, false),
   binaryCase(Primitive.Min, 'min', separated, false),
   binaryCase(Primitive.Mod, 'mod', modPair, false),

@@ -127,7 +127,9 @@ function windowCase(op: 'sum' | 'max'): OpCase<never> {
         );
       })
       .filter(([shape, params]) => everyWindowTouchesData(shape, params))
-      .chain(([shape, params]) => (op === 'max' ? distinctOperand(shape) : floatOperand(shape)).map((x) => ({ operands: [x], params: params as never }))),
+      .chain(([shape, params]) =>
+        (op === 'max' ? distinctOperand(shape) : floatOperand(shape)).map((x) => ({ operands: [x], params: params as never })),
+      ),
     apply: ([x], params) => bind(Primitive.ReduceWindow, [x as Tensor], params),
     smooth: op === 'sum',
   };

@@ -86,9 +86,17 @@ export const movementCases: OpCase<never>[] = [
     name: 'concat',
     covers: [Primitive.Concat],
     sample: shapes(1, 3)
-      .chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: 0, max: shape.length - 1 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 })))
+      .chain((shape) =>
+        fc.tuple(
+          fc.constant(shape),
+          fc.integer({ min: 0, max: shape.length - 1 }),
+          fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }),
+        ),
+      )
       .chain(([shape, axis, sizes]) =>
-        fc.tuple(...sizes.map((n) => floatOperand(shape.map((d, i) => (i === axis ? n : d))))).map((operands) => ({ operands, params: { axis } as never })),
+        fc
+          .tuple(...sizes.map((n) => floatOperand(shape.map((d, i) => (i === axis ? n : d)))))
+          .map((operands) => ({ operands, params: { axis } as never })),
       ),
     apply: (xs, params) => bind(Primitive.Concat, xs, params),
     smooth: true,
@@ -108,7 +116,9 @@ export const movementCases: OpCase<never>[] = [
     sample: shapes(1, 3)
       .chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: 0, max: shape.length - 1 }), shapes(0, 2)))
       .chain(([shape, axis, indexShape]) =>
-        fc.tuple(floatOperand(shape), intOperand(indexShape, 0, (shape[axis] as number) - 1)).map((operands) => ({ operands, params: { axis } as never })),
+        fc
+          .tuple(floatOperand(shape), intOperand(indexShape, 0, (shape[axis] as number) - 1))
+          .map((operands) => ({ operands, params: { axis } as never })),
       ),
     apply: ([x, indices], params) => bind(Primitive.Gather, [x as Tensor, indices as Tensor], params),
     smooth: true,

@@ -11,7 +11,9 @@ const unary = (primitive: Primitive, name: string, operand: 'float' | 'bool' = '
   covers: [primitive],
   differentiable: false,
   sample: shapes()
-    .chain((shape) => (operand === 'bool' ? boolOperand(shape) : floatOperand(shape, { avoid: [-1.5, -0.5, 0, 0.5, 1.5, 1, -1], gap: 0.05 })))
+    .chain((shape) =>
+      operand === 'bool' ? boolOperand(shape) : floatOperand(shape, { avoid: [-1.5, -0.5, 0, 0.5, 1.5, 1, -1], gap: 0.05 }),
+    )
     .map((x) => ({ operands: [x], params: {} as never })),
   apply: ([x]) => bind(primitive, [x as Tensor], {} as never),
 });
@@ -21,7 +23,11 @@ const binary = (primitive: Primitive, name: string, operand: 'float' | 'bool' = 
   covers: [primitive],
   differentiable: false,
   sample: shapes()
-    .chain((shape) => (operand === 'bool' ? fc.tuple(boolOperand(shape), boolOperand(shape)) : fc.tuple(floatOperand(shape), floatOperand(shape, { avoid: [0], gap: 0.3 }))))
+    .chain((shape) =>
+      operand === 'bool'
+        ? fc.tuple(boolOperand(shape), boolOperand(shape))
+        : fc.tuple(floatOperand(shape), floatOperand(shape, { avoid: [0], gap: 0.3 })),
+    )
     .map((operands) => ({ operands, params: {} as never })),
   apply: ([a, b]) => bind(primitive, [a as Tensor, b as Tensor], {} as never),
 });
@@ -32,7 +38,10 @@ const axisCase = (primitive: Primitive.Argmax | Primitive.Argmin | Primitive.Arg
   differentiable: false,
   sample: shapes(1, 3)
     .chain((shape) => fc.tuple(distinctOperand(shape), fc.integer({ min: 0, max: shape.length - 1 }), fc.boolean()))
-    .map(([x, axis, descending]) => ({ operands: [x], params: (primitive === Primitive.Argsort ? { axis, descending } : { axis }) as never })),
+    .map(([x, axis, descending]) => ({
+      operands: [x],
+      params: (primitive === Primitive.Argsort ? { axis, descending } : { axis }) as never,
+    })),
   apply: ([x], params) => bind(primitive, [x as Tensor], params),
 });
 
@@ -65,7 +74,9 @@ export const nonDifferentiableCases: OpCase<never>[] = [
     name: 'randomUniform',
     covers: [Primitive.RandomUniform],
     differentiable: false,
-    sample: fc.tuple(intOperand([2], 0, 1000), shapes(0, 2)).map(([key, shape]) => ({ operands: [key], params: { shape, dtype: 'float64' } as never })),
+    sample: fc
+      .tuple(intOperand([2], 0, 1000), shapes(0, 2))
+      .map(([key, shape]) => ({ operands: [key], params: { shape, dtype: 'float64' } as never })),
     apply: ([key], params) => bind(Primitive.RandomUniform, [key as Tensor], params),
   },
 ];

@@ -20,7 +20,10 @@ function reduceCase(primitive: Reduce, name: string, distinct: boolean, smooth: 
             ? distinctOperand(shape)
             : withZeros
               ? fc
-                  .tuple(floats(sizeOf(shape), { min: -1.5, max: 1.5 }), fc.array(fc.boolean(), { minLength: sizeOf(shape), maxLength: sizeOf(shape) }))
+                  .tuple(
+                    floats(sizeOf(shape), { min: -1.5, max: 1.5 }),
+                    fc.array(fc.boolean(), { minLength: sizeOf(shape), maxLength: sizeOf(shape) }),
+                  )
                   .map(([data, zero]) => ({ shape, dtype: 'float64' as const, data: data.map((v, i) => (zero[i] && i % 3 === 0 ? 0 : v)) }))
               : floatOperand(shape),
           axesSubset(shape.length),
@@ -53,7 +56,9 @@ function scanCase(op: ScanParams['op']): OpCase<ScanParams> {
     sample: shapes(1, 3)
       .chain((shape) =>
         fc.tuple(
-          op === 'max' || op === 'min' ? distinctOperand(shape) : floatOperand(shape, op === 'prod' ? { min: -1.5, max: 1.5, avoid: [0], gap: 0.4 } : {}),
+          op === 'max' || op === 'min'
+            ? distinctOperand(shape)
+            : floatOperand(shape, op === 'prod' ? { min: -1.5, max: 1.5, avoid: [0], gap: 0.4 } : {}),
           fc.integer({ min: 0, max: shape.length - 1 }),
           fc.boolean(),
         ),

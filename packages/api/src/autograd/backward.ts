@@ -1,8 +1,8 @@
 import { ShapeError, ValueError } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
+import { type TensorLike, toTensor } from '../ops/convert.js';
 import { cast, full } from '../primitives/lax.js';
 import { Primitive } from '../primitives/primitive.js';
-import { type TensorLike, toTensor } from '../ops/convert.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor, keep, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -25,7 +25,9 @@ export interface BackwardOptions {
  */
 export function backward(root: Tensor, gradient?: TensorLike | null, options: BackwardOptions = {}): void {
   if (root instanceof Tracer) {
-    throw new ValueError('backward: called on a value traced by a transform (grad, vmap, jit); inside transforms, differentiate with grad or vjp');
+    throw new ValueError(
+      'backward: called on a value traced by a transform (grad, vmap, jit); inside transforms, differentiate with grad or vjp',
+    );
   }
   const state = root._autograd;
   if (state === null) {
@@ -41,7 +43,9 @@ export function backward(root: Tensor, gradient?: TensorLike | null, options: Ba
     );
   }
   if (given !== null && !shapesEqual(given.shape, root.shape)) {
-    throw new ShapeError(`backward: the gradient has shape ${formatShape(given.shape)}, but the output has shape ${formatShape(root.shape)}`);
+    throw new ShapeError(
+      `backward: the gradient has shape ${formatShape(given.shape)}, but the output has shape ${formatShape(root.shape)}`,
+    );
   }
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
@@ -71,7 +75,9 @@ function visitSlots(node: GradNode, cotangents: (Tensor | null)[], foreign: Set<
       const replaced = hook(g);
       if (replaced !== undefined && replaced !== null) {
         if (!isTensor(replaced) || !shapesEqual(replaced.shape, g.shape)) {
-          throw new ShapeError(`backward: a hook returned ${isTensor(replaced) ? `shape ${formatShape(replaced.shape)}` : typeof replaced} for a gradient of shape ${formatShape(g.shape)}`);
+          throw new ShapeError(
+            `backward: a hook returned ${isTensor(replaced) ? `shape ${formatShape(replaced.shape)}` : typeof replaced} for a gradient of shape ${formatShape(g.shape)}`,
+          );
         }
         foreign.add(replaced);
         g = replaced;

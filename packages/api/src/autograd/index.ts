@@ -1,4 +1,4 @@
+export { type BackwardOptions, backward } from './backward.js';
+export { enableGrad, isGradEnabled, noGrad, setGradEnabled } from './grad-mode.js';
 export { Parameter, type ParameterOptions } from './parameter.js';
-export { backward, type BackwardOptions } from './backward.js';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './grad-mode.js';
 export type { GradHook } from './state.js';

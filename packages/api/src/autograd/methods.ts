@@ -1,12 +1,12 @@
 import { ValueError } from '../core/errors.js';
-import type { TensorLike } from '../ops/convert.js';
 import { isContainer } from '../core/pytree.js';
+import type { TensorLike } from '../ops/convert.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Tracer } from '../transforms/core.js';
 import { stopGradient } from '../transforms/custom.js';
 import { type BackwardOptions, backward } from './backward.js';
-import { detachedView, makeLeaf } from './tape.js';
 import { type GradHook, isLeafState, slotOf } from './state.js';
+import { detachedView, makeLeaf } from './tape.js';
 
 // The imperative autograd surface of Tensor, as in PyTorch: requiresGrad, grad, backward(),
 // detach(), hooks. Installed on the prototype (declaration merging, as tensor/methods-*.ts).
@@ -69,7 +69,9 @@ Object.defineProperty(Tensor.prototype, 'requiresGrad', {
     if (value) makeLeaf(this);
     else if (this._autograd !== null) {
       if (!isLeafState(this._autograd)) {
-        throw new ValueError('requiresGrad: you can only change requiresGrad on leaf tensors; use x.detach() to get a tensor outside the graph');
+        throw new ValueError(
+          'requiresGrad: you can only change requiresGrad on leaf tensors; use x.detach() to get a tensor outside the graph',
+        );
       }
       this._autograd = null;
     }
@@ -112,7 +114,7 @@ Object.defineProperty(Tensor.prototype, 'retainsGrad', {
   configurable: true,
   get(this: Tensor): boolean {
     const state = this._autograd;
-    return state !== null && !isLeafState(state) && state.slot !== null && state.slot.retain;
+    return state !== null && !isLeafState(state) && state.slot?.retain === true;
   },
 });
 
@@ -150,5 +152,3 @@ Tensor.prototype.registerHook = function (hook) {
     },
   };
 };
-
-export {};

@@ -36,7 +36,9 @@ export class Parameter {
   constructor(value: Tensor | TensorLike, options: ParameterOptions = {}) {
     this.name = options.name;
     this.requires = options.requiresGrad ?? true;
-    const initial = isTensor(value) ? value : tensor(value, { dtype: options.dtype ?? 'float32', ...(options.backend ? { backend: options.backend } : {}) });
+    const initial = isTensor(value)
+      ? value
+      : tensor(value, { dtype: options.dtype ?? 'float32', ...(options.backend ? { backend: options.backend } : {}) });
     this.current = this.adopt(initial);
   }
 
@@ -104,7 +106,8 @@ export class Parameter {
 
   private adopt(value: Tensor): Tensor {
     if (!isTensor(value)) throw new ValueError(`Parameter: value must be a Tensor, got ${typeof value}`);
-    if (value instanceof Tracer) throw new ValueError('Parameter: cannot hold a value traced by a transform; pass parameters as arguments to grad/vmap instead');
+    if (value instanceof Tracer)
+      throw new ValueError('Parameter: cannot hold a value traced by a transform; pass parameters as arguments to grad/vmap instead');
     if (!this.requires) return value;
     if (!isFloating(value.dtype)) throw new DTypeError(`Parameter: only floating-point tensors can require gradients, got ${value.dtype}`);
     const state = value._autograd;

@@ -2,6 +2,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type GradEdge, type GradNode, LeafNode } from '../transforms/graph.js';
 
 /** A hook on a tensor's gradient: may return a replacement gradient. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that only observes returns nothing
 export type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
 /** What the imperative tape keeps for one tensor that users can observe: hooks and a stored `.grad`. */

@@ -1,14 +1,12 @@
+import type { Backend } from '../backend/spi.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
-import { treeFlatten } from '../core/pytree.js';
-import type { Backend } from '../backend/spi.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { evalPrimitive } from '../tensor/dispatch.js';
-import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { installBaseBind, installBaseCustom, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
-import { CallNode, type GradEdge, instantiate, recordPrimitive } from '../transforms/graph.js';
+import { CallNode, type GradEdge, instantiate, recordPrimitive, retainResiduals } from '../transforms/graph.js';
 import { linearTranspose } from '../transforms/vjp-trace.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { isLeafState, LeafAccumulator } from './state.js';
@@ -26,7 +24,12 @@ export function activateTape(): void {
   installBaseBind(recordingBind, isGradEnabled);
 }
 
-function recordingBind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
+function recordingBind<P extends Primitive>(
+  primitive: P,
+  inputs: readonly Tensor[],
+  params: ParamsOf<P>,
+  backend: Backend | undefined,
+): Tensor {
   const out = evalPrimitive(primitive, inputs, params, backend);
   if (!isGradEnabled()) return out;
   let edges: (GradEdge | null)[] | null = null;
@@ -51,9 +54,12 @@ export function detachedView(x: Tensor): Tensor {
 /** Makes `t` a leaf that accumulates its gradient in `.grad`. */
 export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
   if (t instanceof Tracer) {
-    throw new ValueError('requiresGrad: cannot be set on a value traced by a transform (grad, vmap, jit); differentiate functionally with grad or vjp');
+    throw new ValueError(
+      'requiresGrad: cannot be set on a value traced by a transform (grad, vmap, jit); differentiate functionally with grad or vjp',
+    );
   }
-  if (!isFloating(t.dtype)) throw new DTypeError(`requiresGrad: only tensors of floating-point dtype can require gradients, got ${t.dtype}`);
+  if (!isFloating(t.dtype))
+    throw new DTypeError(`requiresGrad: only tensors of floating-point dtype can require gradients, got ${t.dtype}`);
   const state = t._autograd;
   if (state !== null) {
     if (isLeafState(state)) return;
@@ -81,15 +87,6 @@ function attachOutputs(outputs: readonly Tensor[], inputs: readonly Tensor[], no
     t._autograd = { edge: { node, index: i }, slot: null };
     return t;
   });
-}
-
-/** Keeps the residuals' tensors alive until the node is released. */
-function retainResiduals(residuals: unknown): () => void {
-  const tensors = treeFlatten(residuals)[0].filter(isTensor);
-  for (const t of tensors) t.retain();
-  return () => {
-    for (const t of tensors) t.release();
-  };
 }
 
 installBaseCustom({

@@ -10,7 +10,11 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
  * returns a handle at once; on an asynchronous backend it stands for a result still being computed.
  * A kernel must not keep or release its inputs: the caller owns them.
  */
-export type Kernel<P extends Primitive, H> = (inputs: readonly H[], params: ParamsOf<P>, out: Aval) => H;
+export type Kernel<P extends Primitive, H> = {
+  // Declared as a method so its parameters are bivariant: a Backend<CpuHandle> is then usable
+  // wherever the registry expects a Backend<unknown>, with no cast in every backend package.
+  kernel(inputs: readonly H[], params: ParamsOf<P>, out: Aval): H;
+}['kernel'];
 
 /**
  * A backend's kernels: one per primitive. The mapped type makes a missing kernel a compile error

@@ -142,12 +142,15 @@ export function expandPrefix<T>(op: string, what: string, prefix: unknown, tree:
       if (!Array.isArray(t) || t.length !== p.length) {
         throw new ValueError(`${op}: ${what}${path} is an array of ${p.length} entries, but the value there is ${describe(t)}`);
       }
-      p.forEach((entry, i) => visit(entry, t[i], `${path}[${i}]`));
+      p.forEach((entry, i) => {
+        visit(entry, t[i], `${path}[${i}]`);
+      });
       return;
     }
     if (isContainer(p)) {
       const keys = Object.keys(p);
-      if (!isContainer(t) || Array.isArray(t)) throw new ValueError(`${op}: ${what}${path} is an object, but the value there is ${describe(t)}`);
+      if (!isContainer(t) || Array.isArray(t))
+        throw new ValueError(`${op}: ${what}${path} is an object, but the value there is ${describe(t)}`);
       const treeKeys = Object.keys(t);
       if (treeKeys.length !== keys.length || keys.some((k) => !(k in t))) {
         throw new ValueError(`${op}: ${what}${path} has keys ${JSON.stringify(keys)}, but the value there has ${JSON.stringify(treeKeys)}`);
@@ -165,7 +168,9 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length} entries`;
   if (value === null || value === undefined) return String(value);
   if (isContainer(value)) return `an object with keys ${JSON.stringify(Object.keys(value))}`;
-  return typeof value === 'object' ? ((value as { constructor?: { name?: string } }).constructor?.name ?? 'an object') : `${typeof value} ${JSON.stringify(value)}`;
+  return typeof value === 'object'
+    ? ((value as { constructor?: { name?: string } }).constructor?.name ?? 'an object')
+    : `${typeof value} ${JSON.stringify(value)}`;
 }
 
 /**
@@ -180,7 +185,10 @@ export function treeFlattenUpTo(op: string, what: string, def: TreeDef, tree: un
   };
   const visit = (d: TreeDef, t: unknown, path: string): void => {
     if (d.kind === 'none') return;
-    if (t === null || t === undefined) return fillNull(d);
+    if (t === null || t === undefined) {
+      fillNull(d);
+      return;
+    }
     if (d.kind === 'leaf') {
       out.push(t);
       return;
@@ -189,11 +197,17 @@ export function treeFlattenUpTo(op: string, what: string, def: TreeDef, tree: un
       if (!Array.isArray(t) || t.length !== d.children.length) {
         throw new ValueError(`${op}: ${what}${path} should be an array of ${d.children.length} entries, got ${describe(t)}`);
       }
-      d.children.forEach((c, i) => visit(c, t[i], `${path}[${i}]`));
+      d.children.forEach((c, i) => {
+        visit(c, t[i], `${path}[${i}]`);
+      });
       return;
     }
-    if (!isContainer(t) || Array.isArray(t)) throw new ValueError(`${op}: ${what}${path} should be an object with keys ${JSON.stringify(d.keys)}, got ${describe(t)}`);
-    d.keys.forEach((k, i) => visit(d.children[i] as TreeDef, (t as Record<string, unknown>)[k], `${path}.${k}`));
+    if (!isContainer(t) || Array.isArray(t)) {
+      throw new ValueError(`${op}: ${what}${path} should be an object with keys ${JSON.stringify(d.keys)}, got ${describe(t)}`);
+    }
+    d.keys.forEach((k, i) => {
+      visit(d.children[i] as TreeDef, (t as Record<string, unknown>)[k], `${path}.${k}`);
+    });
   };
   visit(def, tree, '');
   return out;

@@ -1,3 +1,4 @@
+import { isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { cast } from '../ops/broadcast.js';
 import { scalar } from '../ops/convert.js';
@@ -16,7 +17,8 @@ export interface GradientHolder {
 }
 
 function holders(op: string, parameters: Iterable<GradientHolder> | GradientHolder): GradientHolder[] {
-  if (typeof parameters !== 'object' || parameters === null) throw new ValueError(`${op}: expected parameters (or one parameter), got ${parameters === null ? 'null' : typeof parameters}`);
+  if (typeof parameters !== 'object' || parameters === null)
+    throw new ValueError(`${op}: expected parameters (or one parameter), got ${parameters === null ? 'null' : typeof parameters}`);
   const list = Symbol.iterator in parameters ? [...(parameters as Iterable<GradientHolder>)] : [parameters as GradientHolder];
   return list.filter((p) => p.grad !== null && p.grad !== undefined);
 }
@@ -45,11 +47,17 @@ export interface ClipGradNormOptions {
  * nn.clipGradNorm(model.parameters(), 1.0);
  * optimizer.step();
  */
-export function clipGradNorm(parameters: Iterable<GradientHolder> | GradientHolder, maxNorm: number, options: ClipGradNormOptions = {}): Tensor {
+export function clipGradNorm(
+  parameters: Iterable<GradientHolder> | GradientHolder,
+  maxNorm: number,
+  options: ClipGradNormOptions = {},
+): Tensor {
   const op = 'clipGradNorm';
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) throw new ValueError(`${op}: maxNorm must be a non-negative number, got ${String(maxNorm)}`);
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0)
+    throw new ValueError(`${op}: maxNorm must be a non-negative number, got ${String(maxNorm)}`);
   const normType = options.normType ?? 2;
-  if (typeof normType !== 'number' || Number.isNaN(normType) || normType <= 0) throw new ValueError(`${op}: normType must be positive (or Infinity), got ${String(normType)}`);
+  if (typeof normType !== 'number' || Number.isNaN(normType) || normType <= 0)
+    throw new ValueError(`${op}: normType must be positive (or Infinity), got ${String(normType)}`);
   const list = holders(op, parameters);
   if (list.length === 0) return scalar(0);
   const total = tidy(() => {
@@ -64,13 +72,18 @@ export function clipGradNorm(parameters: Iterable<GradientHolder> | GradientHold
   if (options.errorIfNonfinite === true) {
     const value = total.item() as number;
     if (!Number.isFinite(value)) {
-      throw new ValueError(`${op}: the total norm of order ${normType} of the gradients is ${value}, so they cannot be clipped; pass errorIfNonfinite: false to clip anyway`);
+      throw new ValueError(
+        `${op}: the total norm of order ${normType} of the gradients is ${value}, so they cannot be clipped; pass errorIfNonfinite: false to clip anyway`,
+      );
     }
   }
   const coefficient = tidy(() => minimum(div(maxNorm, add(total, 1e-6)), 1));
   for (const holder of list) {
     const g = holder.grad as Tensor;
-    replaceGradient(holder, tidy(() => mul(g, cast(coefficient, g.dtype))));
+    replaceGradient(
+      holder,
+      tidy(() => mul(g, isFloating(g.dtype) ? cast(coefficient, g.dtype) : coefficient)),
+    );
   }
   coefficient.dispose();
   return total;
@@ -84,7 +97,8 @@ export function clipGradNorm(parameters: Iterable<GradientHolder> | GradientHold
  */
 export function clipGradValue(parameters: Iterable<GradientHolder> | GradientHolder, clipValue: number): void {
   const op = 'clipGradValue';
-  if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0) throw new ValueError(`${op}: clipValue must be a non-negative number, got ${String(clipValue)}`);
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0)
+    throw new ValueError(`${op}: clipValue must be a non-negative number, got ${String(clipValue)}`);
   for (const holder of holders(op, parameters)) {
     const g = holder.grad as Tensor;
     replaceGradient(holder, clamp(g, -clipValue, clipValue));

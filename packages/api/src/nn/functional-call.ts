@@ -17,10 +17,15 @@ import type { Parameter } from './parameter.js';
  * const lossOf = (p: Record<string, Tensor>) => nn.functional.crossEntropy(nn.functionalCall(model, p, x), y);
  * const grads = grad(lossOf)(params); // same keys as params
  */
-export function functionalCall<In extends unknown[], Out>(module: Module<In, Out>, tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>, ...inputs: In): Out {
+export function functionalCall<In extends unknown[], Out>(
+  module: Module<In, Out>,
+  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
+  ...inputs: In
+): Out {
   const op = 'functionalCall';
   const root = module as unknown as AnyModule;
-  if (typeof tensors !== 'object' || tensors === null) throw new ValueError(`${op}: expected an object of tensors by name, got ${tensors === null ? 'null' : typeof tensors}`);
+  if (typeof tensors !== 'object' || tensors === null)
+    throw new ValueError(`${op}: expected an object of tensors by name, got ${tensors === null ? 'null' : typeof tensors}`);
   const entries: [string, unknown][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
 
   const parameters = new Map<string, Parameter>();
@@ -82,8 +87,10 @@ export function functionalCall<In extends unknown[], Out>(module: Module<In, Out
  * and must not take the lent tensor over anyway.
  */
 function shadow(parameter: Parameter, value: Tensor): void {
-  if (Object.prototype.hasOwnProperty.call(parameter, 'value')) {
-    throw new ValueError('functionalCall: a parameter is replaced twice (a tied parameter passed under two names, or nested calls on the same module); pass each parameter once');
+  if (Object.hasOwn(parameter, 'value')) {
+    throw new ValueError(
+      'functionalCall: a parameter is replaced twice (a tied parameter passed under two names, or nested calls on the same module); pass each parameter once',
+    );
   }
   Object.defineProperty(parameter, 'value', {
     configurable: true,

@@ -8,32 +8,61 @@
  * const model = new nn.Sequential(new nn.Linear(784, 128), new nn.ReLU(), new nn.Linear(128, 10));
  * const loss = nn.functional.crossEntropy(model.forward(images), labels);
  */
+
+export { type ClipGradNormOptions, clipGradNorm, clipGradValue, type GradientHolder } from './clip-grad.js';
 export * as functional from './functional/index.js';
-export * as init from './init.js';
-export { Module, type AnyModule } from './module.js';
-export { Parameter } from './parameter.js';
-export type { StateDict, LoadStateDictResult } from './state-dict.js';
 export { functionalCall } from './functional-call.js';
-export { clipGradNorm, clipGradValue, type ClipGradNormOptions, type GradientHolder } from './clip-grad.js';
+export * as init from './init.js';
+export {
+  ELU,
+  GELU,
+  Hardtanh,
+  LeakyReLU,
+  LogSoftmax,
+  Mish,
+  ReLU,
+  ReLU6,
+  Sigmoid,
+  SiLU,
+  Softmax,
+  Softplus,
+  Tanh,
+} from './layers/activations.js';
+export { MultiheadAttention, type MultiheadAttentionForwardOptions, type MultiheadAttentionOptions } from './layers/attention.js';
 export type { FactoryOptions } from './layers/common.js';
-export { ReLU, ReLU6, Hardtanh, LeakyReLU, GELU, SiLU, ELU, Softplus, Tanh, Sigmoid, Mish, Softmax, LogSoftmax } from './layers/activations.js';
-export { Linear, Bilinear, Identity, Flatten, type LinearOptions } from './layers/linear.js';
-export { Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, type ConvLayerOptions, type ConvTransposeLayerOptions, type PaddingMode } from './layers/conv.js';
-export { MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d } from './layers/pooling.js';
+export { ModuleDict, ModuleList, Sequential, type TensorModule } from './layers/containers.js';
+export {
+  Conv1d,
+  Conv2d,
+  Conv3d,
+  type ConvLayerOptions,
+  ConvTranspose1d,
+  ConvTranspose2d,
+  ConvTranspose3d,
+  type ConvTransposeLayerOptions,
+  type PaddingMode,
+} from './layers/conv.js';
+export { Dropout } from './layers/dropout.js';
+export { Embedding, type EmbeddingLayerOptions } from './layers/embedding.js';
+export { Bilinear, Flatten, Identity, Linear, type LinearOptions } from './layers/linear.js';
 export {
   BatchNorm1d,
   BatchNorm2d,
-  LayerNorm,
-  GroupNorm,
-  RMSNorm,
   type BatchNormOptions,
-  type LayerNormLayerOptions,
+  GroupNorm,
   type GroupNormLayerOptions,
+  LayerNorm,
+  type LayerNormLayerOptions,
+  RMSNorm,
   type RmsNormLayerOptions,
 } from './layers/normalization.js';
-export { Dropout } from './layers/dropout.js';
-export { Embedding, type EmbeddingLayerOptions } from './layers/embedding.js';
-export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './layers/attention.js';
-export { TransformerEncoderLayer, type TransformerEncoderLayerOptions, type TransformerEncoderForwardOptions } from './layers/transformer.js';
-export { LSTM, GRU, type RecurrentOptions } from './layers/recurrent.js';
-export { Sequential, ModuleList, ModuleDict, type TensorModule } from './layers/containers.js';
+export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';
+export { GRU, LSTM, type RecurrentOptions } from './layers/recurrent.js';
+export {
+  type TransformerEncoderForwardOptions,
+  TransformerEncoderLayer,
+  type TransformerEncoderLayerOptions,
+} from './layers/transformer.js';
+export { type AnyModule, Module } from './module.js';
+export { Parameter } from './parameter.js';
+export type { LoadStateDictResult, StateDict } from './state-dict.js';

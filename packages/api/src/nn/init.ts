@@ -44,7 +44,14 @@ interface Template {
 }
 
 function isCell(target: unknown): target is TensorCell {
-  return typeof target === 'object' && target !== null && !isTensor(target) && !Array.isArray(target) && 'value' in target && isTensor((target as TensorCell).value);
+  return (
+    typeof target === 'object' &&
+    target !== null &&
+    !isTensor(target) &&
+    !Array.isArray(target) &&
+    'value' in target &&
+    isTensor((target as TensorCell).value)
+  );
 }
 
 function templateOf(op: string, target: InitTarget, options: InitOptions): Template {
@@ -80,20 +87,23 @@ function where0(template: Template): { dtype: DType; backend?: string } {
 
 function sampleUniform(template: Template, low: number, high: number, key: Tensor | undefined): Tensor {
   return tidy(() => {
-    const unit = key === undefined ? rand(template.shape, where0(template)) : uniformWithKey(key, template.shape, { dtype: template.dtype });
+    const unit =
+      key === undefined ? rand(template.shape, where0(template)) : uniformWithKey(key, template.shape, { dtype: template.dtype });
     return low === 0 && high === 1 ? unit : add(mul(unit, high - low), low);
   });
 }
 
 function sampleNormal(template: Template, mean: number, std: number, key: Tensor | undefined): Tensor {
   return tidy(() => {
-    const standard = key === undefined ? randn(template.shape, where0(template)) : normalWithKey(key, template.shape, { dtype: template.dtype });
+    const standard =
+      key === undefined ? randn(template.shape, where0(template)) : normalWithKey(key, template.shape, { dtype: template.dtype });
     return mean === 0 && std === 1 ? standard : add(mul(standard, std), mean);
   });
 }
 
 function finite(op: string, what: string, value: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${op}: ${what} must be a finite number, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ValueError(`${op}: ${what} must be a finite number, got ${String(value)}`);
   return value;
 }
 
@@ -178,7 +188,20 @@ export type Nonlinearity =
   | 'leaky_relu'
   | 'selu';
 
-const UNIT_GAIN = new Set(['linear', 'identity', 'conv1d', 'conv2d', 'conv3d', 'convTranspose1d', 'convTranspose2d', 'convTranspose3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d', 'sigmoid']);
+const UNIT_GAIN = new Set([
+  'linear',
+  'identity',
+  'conv1d',
+  'conv2d',
+  'conv3d',
+  'convTranspose1d',
+  'convTranspose2d',
+  'convTranspose3d',
+  'conv_transpose1d',
+  'conv_transpose2d',
+  'conv_transpose3d',
+  'sigmoid',
+]);
 
 /**
  * The recommended gain for a nonlinearity (torch.nn.init.calculate_gain): 1 for linear layers,
@@ -195,10 +218,13 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   if (nonlinearity === 'selu') return 3 / 4;
   if (nonlinearity === 'leakyRelu' || nonlinearity === 'leaky_relu') {
     const slope = param ?? 0.01;
-    if (typeof slope !== 'number' || !Number.isFinite(slope)) throw new ValueError(`init.calculateGain: negative slope ${String(param)} is not a valid number`);
+    if (typeof slope !== 'number' || !Number.isFinite(slope))
+      throw new ValueError(`init.calculateGain: negative slope ${String(param)} is not a valid number`);
     return Math.sqrt(2 / (1 + slope * slope));
   }
-  throw new ValueError(`init.calculateGain: unsupported nonlinearity ${JSON.stringify(nonlinearity)}; use one of linear, conv1d..3d, convTranspose1d..3d, sigmoid, tanh, relu, leakyRelu, selu`);
+  throw new ValueError(
+    `init.calculateGain: unsupported nonlinearity ${JSON.stringify(nonlinearity)}; use one of linear, conv1d..3d, convTranspose1d..3d, sigmoid, tanh, relu, leakyRelu, selu`,
+  );
 }
 
 /**
@@ -210,7 +236,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
  */
 export function calculateFanInAndFanOut(shape: Shape): [number, number] {
   if (shape.length < 2) {
-    throw new ShapeError(`init: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape ${formatShape(shape)})`);
+    throw new ShapeError(
+      `init: fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions (shape ${formatShape(shape)})`,
+    );
   }
   const receptive = sizeOf(shape.slice(2));
   return [(shape[1] as number) * receptive, (shape[0] as number) * receptive];
@@ -301,7 +329,8 @@ export function kaimingNormal<T extends InitTarget>(target: T, options: KaimingO
 export function orthogonal<T extends InitTarget>(target: T, gain = 1, options: InitOptions = {}): Result<T> {
   const op = 'init.orthogonal';
   const template = templateOf(op, target, options);
-  if (template.shape.length < 2) throw new ShapeError(`${op}: only tensors with 2 or more dimensions are supported, got shape ${formatShape(template.shape)}`);
+  if (template.shape.length < 2)
+    throw new ShapeError(`${op}: only tensors with 2 or more dimensions are supported, got shape ${formatShape(template.shape)}`);
   finite(op, 'gain', gain);
   const rows = template.shape[0] as number;
   const cols = sizeOf(template.shape) / Math.max(rows, 1);
@@ -360,9 +389,13 @@ function erfScalar(x: number): number {
 export function erfinv(x: Tensor): Tensor {
   const w = mul(log(mul(sub(1, x), add(1, x))), -1);
   const central = sub(w, 2.5);
-  const centralCoefficients = [2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 2.1858087e-4, -1.25372503e-3, -4.17768164e-3, 2.46640727e-1, 1.50140941];
+  const centralCoefficients = [
+    2.81022636e-8, 3.43273939e-7, -3.5233877e-6, -4.39150654e-6, 2.1858087e-4, -1.25372503e-3, -4.17768164e-3, 2.46640727e-1, 1.50140941,
+  ];
   const tail = sub(sqrt(where(greater(w, 0), w, 0)), 3);
-  const tailCoefficients = [-2.00214257e-4, 1.00950558e-4, 1.34934322e-3, -3.67342844e-3, 5.73950773e-3, -7.6224613e-3, 9.43887047e-3, 1.00167406, 2.83297682];
+  const tailCoefficients = [
+    -2.00214257e-4, 1.00950558e-4, 1.34934322e-3, -3.67342844e-3, 5.73950773e-3, -7.6224613e-3, 9.43887047e-3, 1.00167406, 2.83297682,
+  ];
   const horner = (t: Tensor, coefficients: readonly number[]): Tensor => {
     let p: Tensor | null = null;
     for (const c of coefficients) p = p === null ? add(mul(t, 0), c) : add(mul(p, t), c);
@@ -381,7 +414,13 @@ export function erfinv(x: Tensor): Tensor {
  */
 export function truncNormal<T extends InitTarget>(target: T, mean = 0, std = 1, a = -2, b = 2, options: InitOptions = {}): Result<T> {
   const op = 'init.truncNormal';
-  for (const [what, v] of [['mean', mean], ['std', std], ['a', a], ['b', b]] as const) finite(op, what, v);
+  for (const [what, v] of [
+    ['mean', mean],
+    ['std', std],
+    ['a', a],
+    ['b', b],
+  ] as const)
+    finite(op, what, v);
   if (std <= 0) throw new ValueError(`${op}: std must be positive, got ${std}`);
   if (!(a < b)) throw new ValueError(`${op}: need a < b, got a = ${a} and b = ${b}`);
   const template = templateOf(op, target, options);

@@ -26,7 +26,15 @@ class TwoLayer extends nn.Module<[Tensor], Tensor> {
 describe('Module registration and traversal', () => {
   it('lists parameters, buffers and children with dotted names, in registration order', () => {
     const model = new TwoLayer();
-    expect(model.namedParameters().map(([n]) => n)).toEqual(['scale', 'hidden.weight', 'hidden.bias', 'norm.weight', 'norm.bias', 'out.weight', 'out.bias']);
+    expect(model.namedParameters().map(([n]) => n)).toEqual([
+      'scale',
+      'hidden.weight',
+      'hidden.bias',
+      'norm.weight',
+      'norm.bias',
+      'out.weight',
+      'out.bias',
+    ]);
     expect(model.parameters()).toHaveLength(7);
     expect(model.namedParameters({ recurse: false }).map(([n]) => n)).toEqual(['scale']);
     expect(model.namedBuffers().map(([n]) => n)).toEqual(['steps', 'norm.runningMean', 'norm.runningVar', 'norm.numBatchesTracked']);
@@ -48,7 +56,9 @@ describe('Module registration and traversal', () => {
 
   it('rejects bad and duplicate names with the module named', () => {
     const model = new nn.Linear(2, 2);
-    expect(() => model.registerParameter('weight', new Parameter(zeros([1])))).toThrow(/Linear: cannot register parameter 'weight': the name is already a parameter/);
+    expect(() => model.registerParameter('weight', new Parameter(zeros([1])))).toThrow(
+      /Linear: cannot register parameter 'weight': the name is already a parameter/,
+    );
     expect(() => model.registerModule('a.b', new nn.ReLU())).toThrow(/without '\.'/);
     expect(() => model.registerBuffer('bias', zeros([1]))).toThrow(ValueError);
     expect(() => model.getSubmodule('missing')).toThrow(/no submodule 'missing'/);
@@ -74,9 +84,17 @@ describe('toString', () => {
   it('prints the module tree with parameter counts', () => {
     const model = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 1, { bias: false }));
     expect(model.toString()).toBe(
-      ['Sequential(  # 48 parameters', '  (0): Linear(inFeatures=4, outFeatures=8, bias=true)  # 40 parameters', '  (1): ReLU()', '  (2): Linear(inFeatures=8, outFeatures=1, bias=false)  # 8 parameters', ')'].join('\n'),
+      [
+        'Sequential(  # 48 parameters',
+        '  (0): Linear(inFeatures=4, outFeatures=8, bias=true)  # 40 parameters',
+        '  (1): ReLU()',
+        '  (2): Linear(inFeatures=8, outFeatures=1, bias=false)  # 8 parameters',
+        ')',
+      ].join('\n'),
     );
-    expect(String(new nn.Conv2d(3, 16, 3, { padding: 1 }))).toBe('Conv2d(3, 16, kernelSize=(3, 3), stride=(1, 1), padding=1)  # 448 parameters');
+    expect(String(new nn.Conv2d(3, 16, 3, { padding: 1 }))).toBe(
+      'Conv2d(3, 16, kernelSize=(3, 3), stride=(1, 1), padding=1)  # 448 parameters',
+    );
   });
 
   it('nests and shows extra arguments of modules with children', () => {
@@ -96,7 +114,18 @@ describe('stateDict and loadStateDict', () => {
     const a = new TwoLayer();
     a.forward(randn([5, 3])); // moves the running statistics
     const state = a.stateDict();
-    expect(Object.keys(state)).toEqual(['scale', 'hidden.weight', 'hidden.bias', 'norm.weight', 'norm.bias', 'norm.runningMean', 'norm.runningVar', 'norm.numBatchesTracked', 'out.weight', 'out.bias']);
+    expect(Object.keys(state)).toEqual([
+      'scale',
+      'hidden.weight',
+      'hidden.bias',
+      'norm.weight',
+      'norm.bias',
+      'norm.runningMean',
+      'norm.runningVar',
+      'norm.numBatchesTracked',
+      'out.weight',
+      'out.bias',
+    ]);
     const b = new TwoLayer();
     expect(values(b.hidden.weight.value)).not.toEqual(values(a.hidden.weight.value));
     expect(b.loadStateDict(state)).toEqual({ missingKeys: [], unexpectedKeys: [] });
@@ -117,7 +146,17 @@ describe('stateDict and loadStateDict', () => {
 
   it('casts to the parameter dtype and reports every problem at once when strict', () => {
     const layer = new nn.Linear(2, 3);
-    layer.loadStateDict({ weight: tensor([[1, 2], [3, 4], [5, 6]], { dtype: 'float64' }), bias: tensor([1, 2, 3]) });
+    layer.loadStateDict({
+      weight: tensor(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        { dtype: 'float64' },
+      ),
+      bias: tensor([1, 2, 3]),
+    });
     expect(layer.weight.value.dtype).toBe('float32');
     expect(values(layer.bias?.value as Tensor)).toEqual([1, 2, 3]);
     let message = '';
@@ -135,7 +174,13 @@ describe('stateDict and loadStateDict', () => {
 
   it('non-strict loading skips missing and unexpected keys', () => {
     const layer = new nn.Linear(2, 1);
-    const result = layer.loadStateDict(new Map([['bias', tensor([7])], ['other', zeros([1])]]), false);
+    const result = layer.loadStateDict(
+      new Map([
+        ['bias', tensor([7])],
+        ['other', zeros([1])],
+      ]),
+      false,
+    );
     expect(result).toEqual({ missingKeys: ['weight'], unexpectedKeys: ['other'] });
     expect(values(layer.bias?.value as Tensor)).toEqual([7]);
     expect(() => layer.loadStateDict({ bias: zeros([3]) }, false)).toThrow(/size mismatch for 'bias'/);
@@ -159,7 +204,10 @@ describe('to, zeroGrad, requiresGrad_', () => {
 
   it('zeroGrad clears gradients left by backward', () => {
     const model = new nn.Linear(3, 1);
-    model.forward(randn([4, 3])).sum().backward();
+    model
+      .forward(randn([4, 3]))
+      .sum()
+      .backward();
     expect(model.weight.grad?.shape).toEqual([1, 3]);
     model.zeroGrad();
     expect(model.parameters().every((p) => p.grad === null)).toBe(true);
@@ -178,7 +226,9 @@ describe('functionalCall', () => {
     const out = nn.functionalCall(layer, { weight: tensor([[1, 2]]), bias: tensor([0.5]) }, tensor([[3, 4]]));
     expect(values(out)).toEqual([11.5]);
     expect(values(layer.weight.value)).toEqual(original);
-    expect(() => nn.functionalCall(layer, { weights: tensor([[1, 2]]) }, tensor([[3, 4]]))).toThrow(/Linear has no parameter or buffer named 'weights'/);
+    expect(() => nn.functionalCall(layer, { weights: tensor([[1, 2]]) }, tensor([[3, 4]]))).toThrow(
+      /Linear has no parameter or buffer named 'weights'/,
+    );
   });
 
   it('lets grad differentiate a model with respect to its parameter pytree', () => {
@@ -199,7 +249,11 @@ describe('functionalCall', () => {
 
   it('discards buffer updates (BatchNorm) made during the call, even under grad', () => {
     const bn = new nn.BatchNorm1d(2);
-    const x = tensor([[1, 2], [3, 5], [0, 1]]);
+    const x = tensor([
+      [1, 2],
+      [3, 5],
+      [0, 1],
+    ]);
     const before = values(bn.runningMean);
     const g = grad((p: Record<string, Tensor>) => nn.functionalCall(bn, p, x).square().sum())(bn.parameterValues());
     expect(g.weight?.shape).toEqual([2]);

@@ -1,12 +1,12 @@
+import { noGrad } from '../autograd/grad-mode.js';
 import { isDType, isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
-import { noGrad } from '../autograd/grad-mode.js';
 import { cast } from '../ops/broadcast.js';
 import { isTensor, keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isLent } from './lent.js';
 import { isParameter, type Parameter } from './parameter.js';
-import { loadStateDictInto, type LoadStateDictResult, type StateDict, stateDictOf } from './state-dict.js';
+import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictOf } from './state-dict.js';
 
 // Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. JavaScript has
 // no __setattr__ to discover them, so a module registers each one (registerParameter,
@@ -22,7 +22,9 @@ const NAME_PATTERN = /^[^.\s]+$/;
 /** Names that Module's own members use, which a registered entry may not shadow. */
 function checkName(owner: AnyModule, kind: string, name: string): void {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    throw new ValueError(`${owner.constructor.name}: ${kind} name must be a non-empty string without '.' or spaces, got ${JSON.stringify(name)}`);
+    throw new ValueError(
+      `${owner.constructor.name}: ${kind} name must be a non-empty string without '.' or spaces, got ${JSON.stringify(name)}`,
+    );
   }
 }
 
@@ -54,7 +56,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   #checkFree(kind: string, name: string): void {
     checkName(this as unknown as AnyModule, kind, name);
-    const taken = this.#parameters.has(name) ? 'a parameter' : this.#buffers.has(name) ? 'a buffer' : this.#modules.has(name) ? 'a submodule' : null;
+    const taken = this.#parameters.has(name)
+      ? 'a parameter'
+      : this.#buffers.has(name)
+        ? 'a buffer'
+        : this.#modules.has(name)
+          ? 'a submodule'
+          : null;
     if (taken !== null) throw new ValueError(`${this.constructor.name}: cannot register ${kind} '${name}': the name is already ${taken}`);
   }
 
@@ -79,7 +87,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   registerBuffer(name: string, value: Tensor | null, options: { readonly persistent?: boolean } = {}): void {
     this.#checkFree('buffer', name);
-    if (value !== null && !isTensor(value)) throw new ValueError(`${this.constructor.name}.registerBuffer: '${name}' must be a Tensor (or null)`);
+    if (value !== null && !isTensor(value))
+      throw new ValueError(`${this.constructor.name}.registerBuffer: '${name}' must be a Tensor (or null)`);
     if (value !== null) keep(value);
     this.#buffers.set(name, value);
     if (options.persistent === false) this.#nonPersistent.add(name);
@@ -88,7 +97,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Registers a submodule (torch's add_module) and returns it. */
   registerModule<M extends AnyModule | null>(name: string, module: M): M {
     this.#checkFree('submodule', name);
-    if (module !== null && !(module instanceof Module)) throw new ValueError(`${this.constructor.name}.registerModule: '${name}' must be a Module (or null)`);
+    if (module !== null && !(module instanceof Module))
+      throw new ValueError(`${this.constructor.name}.registerModule: '${name}' must be a Module (or null)`);
     this.#modules.set(name, module);
     return module;
   }
@@ -138,7 +148,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (target === '') return module;
     for (const part of target.split('.')) {
       const child = module.#modules.get(part);
-      if (child === undefined || child === null) throw new ValueError(`${this.constructor.name}.getSubmodule: '${target}' has no submodule '${part}'`);
+      if (child === undefined || child === null)
+        throw new ValueError(`${this.constructor.name}.getSubmodule: '${target}' has no submodule '${part}'`);
       module = child;
     }
     return module;
@@ -149,7 +160,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const cut = target.lastIndexOf('.');
     const owner = this.getSubmodule(cut < 0 ? '' : target.slice(0, cut));
     const parameter = owner.#parameters.get(target.slice(cut + 1));
-    if (parameter === undefined || parameter === null) throw new ValueError(`${this.constructor.name}.getParameter: no parameter '${target}'`);
+    if (parameter === undefined || parameter === null)
+      throw new ValueError(`${this.constructor.name}.getParameter: no parameter '${target}'`);
     return parameter;
   }
 
@@ -214,7 +226,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /** Buffers with dotted names, each once; `persistentOnly` keeps those that belong in a state dict. */
-  namedBuffers(options: { readonly prefix?: string; readonly recurse?: boolean; readonly persistentOnly?: boolean } = {}): [string, Tensor][] {
+  namedBuffers(
+    options: { readonly prefix?: string; readonly recurse?: boolean; readonly persistentOnly?: boolean } = {},
+  ): [string, Tensor][] {
     const prefix = options.prefix ?? '';
     const modules: [string, AnyModule][] = options.recurse === false ? [[prefix, this as unknown as AnyModule]] : this.namedModules(prefix);
     const out: [string, Tensor][] = [];
@@ -307,7 +321,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   to(target: string): this {
     const convert = (t: Tensor): Tensor => (isDType(target) ? (isFloating(t.dtype) ? cast(t, target) : t) : t.to(target));
-    if (isDType(target) && !isFloating(target)) throw new ValueError(`${this.constructor.name}.to: only floating dtypes can be targets, got ${target}`);
+    if (isDType(target) && !isFloating(target))
+      throw new ValueError(`${this.constructor.name}.to: only floating dtypes can be targets, got ${target}`);
     this.#convertAll(convert);
     return this;
   }

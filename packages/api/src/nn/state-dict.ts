@@ -59,7 +59,8 @@ export function stateDictOf(root: AnyModule): StateDict {
 
 export function loadStateDictInto(root: AnyModule, state: StateDict | ReadonlyMap<string, Tensor>, strict: boolean): LoadStateDictResult {
   const owner = root.constructor.name;
-  if (typeof state !== 'object' || state === null) throw new ValueError(`${owner}.loadStateDict: expected an object of tensors by name, got ${state === null ? 'null' : typeof state}`);
+  if (typeof state !== 'object' || state === null)
+    throw new ValueError(`${owner}.loadStateDict: expected an object of tensors by name, got ${state === null ? 'null' : typeof state}`);
   const entries: [string, unknown][] = state instanceof Map ? [...state.entries()] : Object.entries(state);
   const expected = slots(root);
   const given = new Map(entries);
@@ -78,7 +79,9 @@ export function loadStateDictInto(root: AnyModule, state: StateDict | ReadonlyMa
       continue;
     }
     if (!shapesEqual(value.shape, slot.current.shape)) {
-      problems.push(`size mismatch for '${key}': the checkpoint has shape ${formatShape(value.shape)}, the module ${formatShape(slot.current.shape)}`);
+      problems.push(
+        `size mismatch for '${key}': the checkpoint has shape ${formatShape(value.shape)}, the module ${formatShape(slot.current.shape)}`,
+      );
     }
   }
   if (strict && missingKeys.length > 0) problems.push(`missing key(s): ${missingKeys.map((k) => `'${k}'`).join(', ')}`);

@@ -62,22 +62,31 @@ export function maxRelativeDifference(actual: ArrayLike<number>, expected: Array
 /** Matrix product of row-major [m, k] and [k, n] arrays. */
 export function matmulReference(a: readonly number[], b: readonly number[], m: number, k: number, n: number): number[] {
   const out = new Array<number>(m * n).fill(0);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    for (let p = 0; p < k; p++) s += (a[i * k + p] as number) * (b[p * n + j] as number);
-    out[i * n + j] = s;
-  }
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += (a[i * k + p] as number) * (b[p * n + j] as number);
+      out[i * n + j] = s;
+    }
   return out;
 }
 
 /** `x Wᵀ + b` for x [rows, in], W [out, in], b [out]. */
-export function linearReference(x: readonly number[], w: readonly number[], b: readonly number[] | null, rows: number, inFeatures: number, outFeatures: number): number[] {
+export function linearReference(
+  x: readonly number[],
+  w: readonly number[],
+  b: readonly number[] | null,
+  rows: number,
+  inFeatures: number,
+  outFeatures: number,
+): number[] {
   const out = new Array<number>(rows * outFeatures).fill(0);
-  for (let r = 0; r < rows; r++) for (let o = 0; o < outFeatures; o++) {
-    let s = b === null ? 0 : (b[o] as number);
-    for (let i = 0; i < inFeatures; i++) s += (x[r * inFeatures + i] as number) * (w[o * inFeatures + i] as number);
-    out[r * outFeatures + o] = s;
-  }
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < outFeatures; o++) {
+      let s = b === null ? 0 : (b[o] as number);
+      for (let i = 0; i < inFeatures; i++) s += (x[r * inFeatures + i] as number) * (w[o * inFeatures + i] as number);
+      out[r * outFeatures + o] = s;
+    }
   return out;
 }
 

@@ -1,5 +1,5 @@
-import type { Tensor } from '../tensor/tensor.js';
 import { bind } from '../tensor/dispatch.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { broadcast, moveAxis, reshape } from './lax.js';
 import type { ParamsOf, Primitive } from './primitive.js';
 import type { BatchRule } from './rule.js';

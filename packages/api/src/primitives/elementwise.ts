@@ -1,6 +1,7 @@
 import type { Aval } from '../core/aval.js';
 import { checkDType, isFloating } from '../core/dtype.js';
 import { DTypeError } from '../core/errors.js';
+import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { elementwiseBatch, passThroughBatch } from './batching.js';
 import { arity, aval, input, requireDType, requireFloat, requireNumeric, sameShapeAndDType } from './checks.js';
@@ -29,7 +30,6 @@ import {
 } from './lax.js';
 import { type BinaryPrimitive, Primitive, primitiveName, type UnaryPrimitive } from './primitive.js';
 import type { JvpRule, PrimitiveRule, VjpRule } from './rule.js';
-import { bind } from '../tensor/dispatch.js';
 
 // Elementwise primitives: shape and dtype preserved (comparisons and logic give bool). Broadcasting
 // and type promotion happen in the ops layer, so these see equal shapes and dtypes.
@@ -177,7 +177,10 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
   }),
   [Primitive.Pow]: binary(Primitive.Pow, requireNumeric, {
     jvp: ([ta, tb], [x, y], out) =>
-      addMaybe(ta ? mul(ta, powBaseDerivative(x as Tensor, y as Tensor)) : null, tb ? mul(tb, powExponentDerivative(x as Tensor, out)) : null),
+      addMaybe(
+        ta ? mul(ta, powBaseDerivative(x as Tensor, y as Tensor)) : null,
+        tb ? mul(tb, powExponentDerivative(x as Tensor, out)) : null,
+      ),
     vjp: (g, [x, y], out, _params, wants) => [
       wants[0] ? mul(g, powBaseDerivative(x as Tensor, y as Tensor)) : null,
       wants[1] ? mul(g, powExponentDerivative(x as Tensor, out)) : null,

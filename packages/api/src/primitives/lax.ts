@@ -79,7 +79,9 @@ export function slice(x: Tensor, starts: readonly number[], stops: readonly numb
 }
 
 export function pad(x: Tensor, widths: readonly PadPair[], value = 0): Tensor {
-  return widths.every(([lo, hi]) => lo === 0 && hi === 0) ? x : bind(Primitive.Pad, [x], { widths: widths.map(([lo, hi]) => [lo, hi] as const), value });
+  return widths.every(([lo, hi]) => lo === 0 && hi === 0)
+    ? x
+    : bind(Primitive.Pad, [x], { widths: widths.map(([lo, hi]) => [lo, hi] as const), value });
 }
 
 export function concat(xs: readonly Tensor[], axis: number): Tensor {
@@ -93,7 +95,8 @@ export function flip(x: Tensor, axes: readonly number[]): Tensor {
 export const gather = (x: Tensor, indices: Tensor, axis: number): Tensor => bind(Primitive.Gather, [x, indices], { axis });
 export const scatterAdd = (target: Tensor, indices: Tensor, updates: Tensor, axis: number): Tensor =>
   bind(Primitive.ScatterAdd, [target, indices, updates], { axis });
-export const dotGeneral = (a: Tensor, b: Tensor, params: ParamsOf<Primitive.DotGeneral>): Tensor => bind(Primitive.DotGeneral, [a, b], params);
+export const dotGeneral = (a: Tensor, b: Tensor, params: ParamsOf<Primitive.DotGeneral>): Tensor =>
+  bind(Primitive.DotGeneral, [a, b], params);
 export const conv = (x: Tensor, w: Tensor, params: ParamsOf<Primitive.Conv>): Tensor => bind(Primitive.Conv, [x, w], params);
 export const reduceWindow = (x: Tensor, params: ParamsOf<Primitive.ReduceWindow>): Tensor => bind(Primitive.ReduceWindow, [x], params);
 export const cumulative = (x: Tensor, params: ParamsOf<Primitive.Cumulative>): Tensor => bind(Primitive.Cumulative, [x], params);

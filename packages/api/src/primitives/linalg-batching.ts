@@ -1,5 +1,4 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { batchToFront } from './batching.js';
 import { conv, dotGeneral, moveAxis, reshape, transpose } from './lax.js';
 import type { ParamsOf, Primitive } from './primitive.js';
 
@@ -31,7 +30,11 @@ export function dotGeneralBatch(
     return [out, lhsBatch.length];
   }
   const lhsFree = lhs.shape.length - lhsContracting.length - lhsBatch.length;
-  const out = dotGeneral(lhs, moveAxis(rhs, rhsDim as number, 0), { ...params, rhsContracting: shift(rhsContracting), rhsBatch: shift(rhsBatch) });
+  const out = dotGeneral(lhs, moveAxis(rhs, rhsDim as number, 0), {
+    ...params,
+    rhsContracting: shift(rhsContracting),
+    rhsBatch: shift(rhsBatch),
+  });
   return [out, lhsBatch.length + lhsFree];
 }
 

@@ -1,4 +1,5 @@
 import { sizeOf } from '../core/shape.js';
+import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   add,
@@ -31,7 +32,6 @@ import {
   transpose,
   zerosLike,
 } from './lax.js';
-import { bind } from '../tensor/dispatch.js';
 import { type PadPair, type ParamsOf, Primitive } from './primitive.js';
 
 // The derivative rules of linear algebra, convolution, windows and scans: each transpose is
@@ -138,10 +138,11 @@ export function convTransposeRhs(g: Tensor, x: Tensor, w: Tensor, params: ConvPa
   const [n, channels, ...inSpatial] = x.shape as [number, number, ...number[]];
   const inPerGroup = channels / groups;
   const spatialAxes = range(spatial).map((i) => i + 3);
-  const lhs = reshape(
-    transpose(reshape(x, [n, groups, inPerGroup, ...inSpatial]), [2, 1, 0, ...spatialAxes]),
-    [inPerGroup, groups * n, ...inSpatial],
-  );
+  const lhs = reshape(transpose(reshape(x, [n, groups, inPerGroup, ...inSpatial]), [2, 1, 0, ...spatialAxes]), [
+    inPerGroup,
+    groups * n,
+    ...inSpatial,
+  ]);
   const kernel = transpose(g, [1, 0, ...range(spatial).map((i) => i + 2)]);
   const widths: PadPair[] = range(spatial).map((i) => {
     const inDilated = dilatedSize(inSpatial[i] as number, lhsDilation[i] as number);
@@ -150,7 +151,13 @@ export function convTransposeRhs(g: Tensor, x: Tensor, w: Tensor, params: ConvPa
     const lo = (padding[i] as PadPair)[0];
     return [lo, outDilated - inDilated + kernelDilated - lo - 1];
   });
-  const y = conv(lhs, kernel, { strides: [...rhsDilation], padding: widths, lhsDilation: [...lhsDilation], rhsDilation: [...strides], groups });
+  const y = conv(lhs, kernel, {
+    strides: [...rhsDilation],
+    padding: widths,
+    lhsDilation: [...lhsDilation],
+    rhsDilation: [...strides],
+    groups,
+  });
   return transpose(y, [1, 0, ...range(spatial).map((i) => i + 2)]);
 }
 
@@ -226,14 +233,7 @@ export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowPa
   const paddedShape = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);
   let total: Tensor | null = null;
   patchSpecs(params, out.shape).forEach(({ starts }, index) => {
-    const piece = reshape(
-      slice(
-        routed,
-        [index, ...g.shape.map(() => 0)],
-        [index + 1, ...g.shape],
-      ),
-      g.shape,
-    );
+    const piece = reshape(slice(routed, [index, ...g.shape.map(() => 0)], [index + 1, ...g.shape]), g.shape);
     const placed = sliceTranspose(piece, paddedShape, starts, params.strides);
     total = total === null ? placed : add(total, placed);
   });

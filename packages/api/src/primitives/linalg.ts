@@ -4,7 +4,7 @@ import { checkShape, formatShape } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { frontBatch, onlyToFront, unreachableBatch } from './batching.js';
 import { arity, aval, checkAxis, checkLength, input, positiveInts, requireNumeric } from './checks.js';
-import { addMaybe, conv, cumulative, dotGeneral, reduceWindow } from './lax.js';
+import { addMaybe, conv, dotGeneral, reduceWindow } from './lax.js';
 import { convBatch, dotGeneralBatch } from './linalg-batching.js';
 import {
   batchRandom,
@@ -64,7 +64,15 @@ export const dotGeneralRule: PrimitiveRule<Primitive.DotGeneral> = {
 };
 
 /** Output size of one dimension of a strided, padded, dilated window. */
-export function windowOutputSize(size: number, window: number, stride: number, padLo: number, padHi: number, dilation = 1, inputDilation = 1): number {
+export function windowOutputSize(
+  size: number,
+  window: number,
+  stride: number,
+  padLo: number,
+  padHi: number,
+  dilation = 1,
+  inputDilation = 1,
+): number {
   const dilatedInput = size === 0 ? 0 : (size - 1) * inputDilation + 1;
   const padded = dilatedInput + padLo + padHi;
   const dilatedWindow = (window - 1) * dilation + 1;
@@ -82,10 +90,17 @@ export const convRule: PrimitiveRule<Primitive.Conv> = {
     const rank = lhs.shape.length;
     const spatial = rank - 2;
     if (spatial < 1 || rhs.shape.length !== rank) {
-      throw new ShapeError(`conv: input ${formatShape(lhs.shape)} must be [N, C, ...spatial] and weight ${formatShape(rhs.shape)} [O, C/groups, ...kernel] of the same rank`);
+      throw new ShapeError(
+        `conv: input ${formatShape(lhs.shape)} must be [N, C, ...spatial] and weight ${formatShape(rhs.shape)} [O, C/groups, ...kernel] of the same rank`,
+      );
     }
     const { strides, padding, lhsDilation, rhsDilation, groups } = params;
-    for (const [what, list] of [['strides', strides], ['padding', padding], ['lhsDilation', lhsDilation], ['rhsDilation', rhsDilation]] as const) {
+    for (const [what, list] of [
+      ['strides', strides],
+      ['padding', padding],
+      ['lhsDilation', lhsDilation],
+      ['rhsDilation', rhsDilation],
+    ] as const) {
       checkLength('conv', what, list, spatial);
     }
     positiveInts('conv', 'strides', strides);
@@ -95,12 +110,22 @@ export const convRule: PrimitiveRule<Primitive.Conv> = {
     const [n, c] = lhs.shape as [number, number];
     const [o, cPerGroup] = rhs.shape as [number, number];
     if (c % groups !== 0 || o % groups !== 0 || cPerGroup * groups !== c) {
-      throw new ShapeError(`conv: input channels ${c} and output channels ${o} must both divide into ${groups} groups, with weight ${formatShape(rhs.shape)} holding C/groups = ${c / groups} input channels`);
+      throw new ShapeError(
+        `conv: input channels ${c} and output channels ${o} must both divide into ${groups} groups, with weight ${formatShape(rhs.shape)} holding C/groups = ${c / groups} input channels`,
+      );
     }
     const out = [n, o];
     for (let i = 0; i < spatial; i++) {
       const [lo, hi] = padding[i] as readonly [number, number];
-      const size = windowOutputSize(lhs.shape[i + 2] as number, rhs.shape[i + 2] as number, strides[i] as number, lo, hi, rhsDilation[i], lhsDilation[i]);
+      const size = windowOutputSize(
+        lhs.shape[i + 2] as number,
+        rhs.shape[i + 2] as number,
+        strides[i] as number,
+        lo,
+        hi,
+        rhsDilation[i],
+        lhsDilation[i],
+      );
       out.push(size);
     }
     return aval(checkShape('conv', out, 'result shape'), lhs.dtype);
@@ -140,7 +165,9 @@ export const reduceWindowRule: PrimitiveRule<Primitive.ReduceWindow> = {
     if (!t) return null;
     return params.op === 'sum' ? reduceWindow(t, params) : windowMaxJvp(t, x as Tensor, out, params);
   },
-  vjp: (g, [x], out, params) => [params.op === 'sum' ? windowSumTranspose(g, x as Tensor, params) : windowMaxVjp(g, x as Tensor, out, params)],
+  vjp: (g, [x], out, params) => [
+    params.op === 'sum' ? windowSumTranspose(g, x as Tensor, params) : windowMaxVjp(g, x as Tensor, out, params),
+  ],
   batch: frontBatch(Primitive.ReduceWindow, (params) => ({
     op: params.op,
     window: [1, ...params.window],
@@ -232,6 +259,8 @@ export const randomUniformRule: PrimitiveRule<Primitive.RandomUniform> = {
 
 function checkKey(op: string, key: { shape: readonly number[]; dtype: string }): void {
   if (key.dtype !== 'int32' || key.shape.length !== 1 || key.shape[0] !== 2) {
-    throw new ValueError(`${op}: a random key is an int32 tensor of shape [2] (from random.key), got ${key.dtype} ${formatShape(key.shape)}`);
+    throw new ValueError(
+      `${op}: a random key is an int32 tensor of shape [2] (from random.key), got ${key.dtype} ${formatShape(key.shape)}`,
+    );
   }
 }

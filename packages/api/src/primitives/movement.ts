@@ -1,5 +1,5 @@
-import { checkShape, formatShape, sizeOf } from '../core/shape.js';
 import { AxisError, DTypeError, IndexError, ShapeError, ValueError } from '../core/errors.js';
+import { checkShape, formatShape, sizeOf } from '../core/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { allToFront, batchToFront, frontBatch } from './batching.js';
 import { arity, aval, checkAxis, checkAxisList, checkLength, input, requireDType } from './checks.js';
@@ -33,7 +33,9 @@ export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
     const x = input(inputs, 0);
     const shape = checkShape('reshape', params.shape);
     if (sizeOf(shape) !== sizeOf(x.shape)) {
-      throw new ShapeError(`reshape: cannot reshape ${formatShape(x.shape)} (${sizeOf(x.shape)} elements) to ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+      throw new ShapeError(
+        `reshape: cannot reshape ${formatShape(x.shape)} (${sizeOf(x.shape)} elements) to ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+      );
     }
     return aval(shape, x.dtype);
   },
@@ -49,7 +51,12 @@ export const transposeRule: PrimitiveRule<Primitive.Transpose> = {
     const x = input(inputs, 0);
     const { perm } = params;
     checkLength('transpose', 'perm', perm, x.shape.length);
-    checkAxisList('transpose', [...perm].sort((a, b) => a - b), x.shape.length, 'perm');
+    checkAxisList(
+      'transpose',
+      [...perm].sort((a, b) => a - b),
+      x.shape.length,
+      'perm',
+    );
     return aval(
       perm.map((p) => x.shape[p] as number),
       x.dtype,
@@ -130,7 +137,13 @@ export const padRule: PrimitiveRule<Primitive.Pad> = {
   jvp: ([t], _primals, _out, { widths }) => (t ? pad(t, widths, 0) : null),
   vjp: (g, [x], _out, { widths }) => {
     const starts = widths.map(([lo]) => lo);
-    return [slice(g, starts, (x as Tensor).shape.map((d, i) => d + (starts[i] as number)))];
+    return [
+      slice(
+        g,
+        starts,
+        (x as Tensor).shape.map((d, i) => d + (starts[i] as number)),
+      ),
+    ];
   },
   batch: frontBatch(Primitive.Pad, ({ widths, value }) => ({ widths: [[0, 0], ...widths], value })),
 };
@@ -219,11 +232,14 @@ export const scatterAddRule: PrimitiveRule<Primitive.ScatterAdd> = {
     requireDType('scatterAdd', indices, 'int32', 'indices');
     if (target.shape.length === 0) throw new AxisError('scatterAdd: cannot scatter into a scalar');
     checkAxis('scatterAdd', params.axis, target.shape.length);
-    if (updates.dtype !== target.dtype) throw new DTypeError(`scatterAdd: updates (${updates.dtype}) must match the target's dtype (${target.dtype})`);
+    if (updates.dtype !== target.dtype)
+      throw new DTypeError(`scatterAdd: updates (${updates.dtype}) must match the target's dtype (${target.dtype})`);
     if (target.dtype === 'bool') throw new DTypeError('scatterAdd: cannot add into a bool tensor');
     const expected = [...target.shape.slice(0, params.axis), ...indices.shape, ...target.shape.slice(params.axis + 1)];
     if (expected.length !== updates.shape.length || expected.some((d, i) => d !== updates.shape[i])) {
-      throw new ShapeError(`scatterAdd: updates have shape ${formatShape(updates.shape)}, expected ${formatShape(expected)} for target ${formatShape(target.shape)} and indices ${formatShape(indices.shape)} along axis ${params.axis}`);
+      throw new ShapeError(
+        `scatterAdd: updates have shape ${formatShape(updates.shape)}, expected ${formatShape(expected)} for target ${formatShape(target.shape)} and indices ${formatShape(indices.shape)} along axis ${params.axis}`,
+      );
     }
     return target;
   },
@@ -251,7 +267,11 @@ function mergeBatchInto(x: Tensor, axis: number): Tensor {
   return reshape(moved, [...shape.slice(0, axis), (shape[axis] as number) * (shape[axis + 1] as number), ...shape.slice(axis + 2)]);
 }
 
-function gatherBatch(values: readonly Tensor[], dims: readonly (number | null)[], { axis }: ParamsOf<Primitive.Gather>): readonly [Tensor, number | null] {
+function gatherBatch(
+  values: readonly Tensor[],
+  dims: readonly (number | null)[],
+  { axis }: ParamsOf<Primitive.Gather>,
+): readonly [Tensor, number | null] {
   const [x, indices] = values as [Tensor, Tensor];
   const [xDim, indicesDim] = [dims[0] ?? null, dims[1] ?? null];
   if (indicesDim === null) return [gather(moveAxis(x, xDim as number, 0), indices, axis + 1), 0];

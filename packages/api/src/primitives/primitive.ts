@@ -262,7 +262,8 @@ export interface PrimitiveParams {
   [Primitive.Full]: { readonly shape: readonly number[]; readonly dtype: DType; readonly value: number };
   /**
    * Input: a key, int32 [2]. Output: int32 of `shape` holding uniformly random 32 bits per element
-   * from Threefry-2x32 (counter-based, identical on every backend; see random/threefry.ts).
+   * from Threefry-2x32-20 (counter-based, identical on every backend; the stream layout is
+   * documented in packages/backend-cpu/src/kernels/random.ts, the reference implementation).
    */
   [Primitive.RandomBits]: { readonly shape: readonly number[] };
   /** Input: a key, int32 [2]. Output: floats uniform in [0, 1) of `shape` and `dtype`, from the same bits. */

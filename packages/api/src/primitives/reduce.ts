@@ -103,7 +103,11 @@ function exclusiveProduct(x: Tensor, reverse: boolean): Tensor {
   const inclusive = cumulative(x, { op: 'prod', axis: rank - 1, reverse });
   const starts = x.shape.map(() => 0);
   if (!reverse) {
-    const head = slice(inclusive, starts, x.shape.map((d, i) => (i === rank - 1 ? n - 1 : d)));
+    const head = slice(
+      inclusive,
+      starts,
+      x.shape.map((d, i) => (i === rank - 1 ? n - 1 : d)),
+    );
     return concat([one, head], rank - 1);
   }
   const tail = slice(
@@ -145,4 +149,3 @@ export const reduceRules: {
   [Primitive.Argmax]: argReduction(Primitive.Argmax),
   [Primitive.Argmin]: argReduction(Primitive.Argmin),
 };
-

@@ -1,4 +1,4 @@
-import { castRule, binaryRules, unaryRules, whereRule } from './elementwise.js';
+import { binaryRules, castRule, unaryRules, whereRule } from './elementwise.js';
 import {
   argsortRule,
   convRule,

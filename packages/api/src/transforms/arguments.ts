@@ -1,9 +1,9 @@
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { formatTreeDef, type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
+import { scalar } from '../ops/convert.js';
 import { isTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
-import { scalar } from '../ops/convert.js';
 
 // Argument handling shared by the transforms: which arguments are differentiated, their tensor
 // leaves, and putting the arguments back together around traced leaves.
@@ -37,7 +37,9 @@ export function differentiatedArguments(op: string, args: readonly unknown[], ar
   const leaves = raw.map((leaf, k) => {
     const value = typeof leaf === 'number' ? scalar(leaf, { dtype: 'float32' }) : leaf;
     if (!isTensor(value)) {
-      throw new ValueError(`${op}: the differentiated arguments must hold only tensors (in arrays and plain objects); leaf ${k} of ${formatTreeDef(def)} is ${typeof value}`);
+      throw new ValueError(
+        `${op}: the differentiated arguments must hold only tensors (in arrays and plain objects); leaf ${k} of ${formatTreeDef(def)} is ${typeof value}`,
+      );
     }
     if (!isFloating(value.dtype)) {
       throw new DTypeError(

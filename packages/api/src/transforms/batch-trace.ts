@@ -193,13 +193,17 @@ function batchedOutput(trace: BatchTrace, o: Tensor, axis: number | null, transf
   const dim = own ? o.batchDim : null;
   if (axis === null) {
     if (dim !== null) {
-      throw new ValueError(`${transform}: an output of shape ${JSON.stringify(o.shape)} varies along the mapped axis, but its outAxes entry is null`);
+      throw new ValueError(
+        `${transform}: an output of shape ${JSON.stringify(o.shape)} varies along the mapped axis, but its outAxes entry is null`,
+      );
     }
     return value;
   }
   const rank = o.shape.length + 1;
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new ValueError(`${transform}: outAxes entry ${axis} is out of range for an output of rank ${o.shape.length} (batched rank ${rank})`);
+    throw new ValueError(
+      `${transform}: outAxes entry ${axis} is out of range for an output of rank ${o.shape.length} (batched rank ${rank})`,
+    );
   }
   const target = axis < 0 ? axis + rank : axis;
   return dim === null ? moveAxis(batchToFront(value, null, trace.axisSize), 0, target) : moveAxis(value, dim, target);

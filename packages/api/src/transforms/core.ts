@@ -1,6 +1,6 @@
+import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ValueError } from '../core/errors.js';
-import type { Backend } from '../backend/spi.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
@@ -60,7 +60,12 @@ function install(): void {
 }
 
 /** @internal The hook that evaluates a primitive with no tracer among its inputs (the imperative tape installs one). */
-export type BaseBind = <P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined) => Tensor;
+export type BaseBind = <P extends Primitive>(
+  primitive: P,
+  inputs: readonly Tensor[],
+  params: ParamsOf<P>,
+  backend: Backend | undefined,
+) => Tensor;
 let baseBind: BaseBind = evalPrimitive;
 let baseRecording: () => boolean = () => false;
 
@@ -164,7 +169,12 @@ export function setStagingTrace(trace: Trace | null): Trace | null {
 }
 
 /** The traced dispatch `bind` takes while any transform or the imperative tape is active. */
-function tracedBind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
+function tracedBind<P extends Primitive>(
+  primitive: P,
+  inputs: readonly Tensor[],
+  params: ParamsOf<P>,
+  backend: Backend | undefined,
+): Tensor {
   const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return baseBind(primitive, inputs, params, backend);
   // Validate against the traced (per-example) shapes, so errors name what the user wrote.

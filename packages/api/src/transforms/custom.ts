@@ -60,7 +60,10 @@ function functionName(fn: (...args: never[]) => unknown, fallback: string): stri
  *   ([x], [t]) => [x.exp().log1p(), t.mul(x.sigmoid())],
  * );
  */
-export function customJvp<A extends unknown[], R>(fn: (...args: A) => R, rule: (primals: A, tangents: A) => readonly [R, R]): (...args: A) => R {
+export function customJvp<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  rule: (primals: A, tangents: A) => readonly [R, R],
+): (...args: A) => R {
   if (typeof fn !== 'function' || typeof rule !== 'function') throw new ValueError('customJvp: expected a function and its JVP rule');
   const name = functionName(fn, 'customJvp');
   return (...args: A): R => {
@@ -75,10 +78,12 @@ export function customJvp<A extends unknown[], R>(fn: (...args: A) => R, rule: (
       },
       jvp: (primals, tangents) => {
         const result = rule(split.rebuild(primals) as A, split.rebuild(tangents) as A);
-        if (!Array.isArray(result) || result.length !== 2) throw new ValueError(`${name}: the JVP rule must return [output, outputTangent]`);
+        if (!Array.isArray(result) || result.length !== 2)
+          throw new ValueError(`${name}: the JVP rule must return [output, outputTangent]`);
         const [outputs, def] = outputLeaves(name, 'the JVP rule output', result[0]);
         const [outTangents] = outputLeaves(name, 'the JVP rule tangent', result[1]);
-        if (outTangents.length !== outputs.length) throw new ValueError(`${name}: the JVP rule returned ${outputs.length} output(s) but ${outTangents.length} tangent(s)`);
+        if (outTangents.length !== outputs.length)
+          throw new ValueError(`${name}: the JVP rule returned ${outputs.length} output(s) but ${outTangents.length} tangent(s)`);
         outDef = def;
         return { outputs, tangents: outTangents };
       },
@@ -111,7 +116,10 @@ export interface CustomVjpRules<A extends unknown[], R, Residuals> {
  *   bwd: (_, g) => [g],
  * });
  */
-export function customVjp<A extends unknown[], R, Residuals>(fn: (...args: A) => R, rules: CustomVjpRules<A, R, Residuals>): (...args: A) => R {
+export function customVjp<A extends unknown[], R, Residuals>(
+  fn: (...args: A) => R,
+  rules: CustomVjpRules<A, R, Residuals>,
+): (...args: A) => R {
   if (typeof fn !== 'function' || typeof rules?.fwd !== 'function' || typeof rules?.bwd !== 'function') {
     throw new ValueError('customVjp: expected a function and { fwd, bwd } rules');
   }
@@ -139,7 +147,9 @@ export function customVjp<A extends unknown[], R, Residuals>(fn: (...args: A) =>
       bwd: (residuals, cotangents) => {
         const result = rules.bwd(residuals as Residuals, treeUnflatten(outDef, cotangents) as R) as readonly unknown[];
         if (!Array.isArray(result) || result.length !== args.length) {
-          throw new ValueError(`${name}: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(result) ? result.length : typeof result}`);
+          throw new ValueError(
+            `${name}: bwd must return an array with one cotangent per argument (${args.length}), got ${Array.isArray(result) ? result.length : typeof result}`,
+          );
         }
         // Align the cotangents with the tensor leaves of each argument.
         const perArgument = result.map((ct, i) => {
@@ -155,7 +165,8 @@ export function customVjp<A extends unknown[], R, Residuals>(fn: (...args: A) =>
           const value = (perArgument[argument] as unknown[])[position];
           const input = split.tensors[k] as Tensor;
           if (value === null || value === undefined || !isFloating(input.dtype)) return null;
-          if (!isTensor(value)) throw new ValueError(`${name}: bwd returned ${typeof value} where a tensor cotangent was expected for argument ${argument}`);
+          if (!isTensor(value))
+            throw new ValueError(`${name}: bwd returned ${typeof value} where a tensor cotangent was expected for argument ${argument}`);
           return value;
         });
       },

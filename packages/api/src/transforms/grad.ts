@@ -6,23 +6,27 @@ import { full, zerosLike } from '../primitives/lax.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { differentiatedArguments, normalizeArgnums, outputLeaves } from './arguments.js';
-import type { AuxOf, Gradient, GradientFor, GradOptions } from './types.js';
+import { type AuxOf, type Disposable, disposable, type Gradient, type GradientFor, type GradOptions } from './types.js';
 import { vjpFlat } from './vjp-trace.js';
 
 /**
  * Reverse-mode differentiation: evaluates `f` at `primals` and returns its output with a pullback
  * that maps a cotangent of the output (same structure) to cotangents of every argument.
  *
+ * The pullback holds the forward pass's saved values until `pullback.dispose()` or garbage
+ * collection.
+ *
  * @example
  * const [y, pullback] = vjp((x) => x.sin(), x);
  * const [dx] = pullback(ones(y.shape)); // cos(x) * 1
+ * pullback.dispose();
  */
-export function vjp<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (cotangent: R) => Gradient<A>] {
+export function vjp<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, Disposable<(cotangent: R) => Gradient<A>>] {
   if (typeof f !== 'function') throw new ValueError('vjp: expected a function as the first argument');
   const argnums = primals.map((_, i) => i);
   const args = differentiatedArguments('vjp', primals, argnums);
   let outDef = treeFlatten(null)[1];
-  const { outputs, pullback } = vjpFlat(
+  const { outputs, pullback, release } = vjpFlat(
     (xs) => {
       const [leaves, def] = outputLeaves('vjp', 'the function output', f(...(args.rebuild(xs) as A)));
       outDef = def;
@@ -41,13 +45,15 @@ export function vjp<A extends unknown[], R>(f: (...args: A) => R, ...primals: A)
       const o = outputs[i] as Tensor;
       if (!isTensor(ct) || !shapesEqual(ct.shape, o.shape) || ct.dtype !== o.dtype) {
         const got = isTensor(ct) ? `${ct.dtype} ${formatShape(ct.shape)}` : typeof ct;
-        throw new ShapeError(`vjp: cotangent leaf ${i} must be a ${o.dtype} tensor of shape ${formatShape(o.shape)} like the output, got ${got}`);
+        throw new ShapeError(
+          `vjp: cotangent leaf ${i} must be a ${o.dtype} tensor of shape ${formatShape(o.shape)} like the output, got ${got}`,
+        );
       }
     });
     const grads = pullback(cts as Tensor[]).map((g, i) => g ?? zerosLike(args.leaves[i] as Tensor));
     return treeUnflatten(args.def, grads) as Gradient<A>;
   };
-  return [out, pull];
+  return [out, disposable(pull, release)];
 }
 
 interface GradResult {
@@ -58,7 +64,9 @@ interface GradResult {
 
 function checkScalar(op: string, out: unknown): asserts out is Tensor {
   if (!isTensor(out)) {
-    throw new ValueError(`${op}: the function must return a scalar tensor, got ${Array.isArray(out) ? 'an array (pass { hasAux: true } to return [output, aux])' : typeof out}`);
+    throw new ValueError(
+      `${op}: the function must return a scalar tensor, got ${Array.isArray(out) ? 'an array (pass { hasAux: true } to return [output, aux])' : typeof out}`,
+    );
   }
   if (out.shape.length !== 0) {
     throw new ShapeError(
@@ -78,7 +86,8 @@ function gradCore(op: string, f: (...args: never[]) => unknown, options: GradOpt
     (xs) => {
       let out = (f as (...a: unknown[]) => unknown)(...differentiated.rebuild(xs));
       if (options.hasAux) {
-        if (!Array.isArray(out) || out.length !== 2) throw new ValueError(`${op}: with hasAux the function must return [output, aux], got ${typeof out}`);
+        if (!Array.isArray(out) || out.length !== 2)
+          throw new ValueError(`${op}: with hasAux the function must return [output, aux], got ${typeof out}`);
         [auxLeaves, auxDef] = treeFlatten(out[1]);
         out = out[0];
       }

@@ -1,12 +1,14 @@
 import { isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
+import { treeFlatten } from '../core/pytree.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
+import { zerosLike } from '../primitives/lax.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { Primitive as P } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
+import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Primitive as P } from '../primitives/primitive.js';
-import { zerosLike } from '../primitives/lax.js';
 
 // The reverse-mode graph shared by `vjp`/`grad` (one tape per transform level) and the imperative
 // tape (`loss.backward()`): nodes record how to send cotangents from outputs to inputs, using the
@@ -171,7 +173,10 @@ export interface BackwardOptions {
  * order, each node's VJP applied once all of its consumers have contributed. Returns the
  * accumulated cotangents of the leaves reached (nodes without inputs).
  */
-export function backwardPass(seeds: readonly { readonly edge: GradEdge; readonly cotangent: Tensor }[], options: BackwardOptions): Map<GradNode, (Tensor | null)[]> {
+export function backwardPass(
+  seeds: readonly { readonly edge: GradEdge; readonly cotangent: Tensor }[],
+  options: BackwardOptions,
+): Map<GradNode, (Tensor | null)[]> {
   const totals = new Map<GradNode, (Tensor | null)[]>();
   const accumulate = (edge: GradEdge, ct: Tensor): void => {
     let slots = totals.get(edge.node);
@@ -233,4 +238,13 @@ export class CallNode extends GradNode {
     this.rule = null;
     this.onRelease?.();
   }
+}
+
+/** Keeps the tensors of a custom rule's residuals alive until its node is released; returns the release. */
+export function retainResiduals(residuals: unknown): () => void {
+  const tensors = treeFlatten(residuals)[0].filter(isTensor);
+  for (const t of tensors) t.retain();
+  return () => {
+    for (const t of tensors) t.release();
+  };
 }

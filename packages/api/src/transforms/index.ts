@@ -1,6 +1,6 @@
+export { type CustomVjpRules, checkpoint, customJvp, customVjp, stopGradient } from './custom.js';
 export { grad, valueAndGrad, vjp } from './grad.js';
+export { hessian, type JacobianOptions, jacfwd, jacrev } from './jacobian.js';
 export { jvp, linearize } from './jvp.js';
-export { vmap, type AxisSpec, type VmapOptions } from './vmap.js';
-export { jacrev, jacfwd, hessian, type JacobianOptions } from './jacobian.js';
-export { customJvp, customVjp, checkpoint, stopGradient, type CustomVjpRules } from './custom.js';
-export type { Gradient, GradOptions } from './types.js';
+export type { Disposable, Gradient, GradOptions } from './types.js';
+export { type AxisSpec, type VmapOptions, vmap } from './vmap.js';

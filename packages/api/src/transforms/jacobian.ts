@@ -16,7 +16,13 @@ import { vjpFlat } from './vjp-trace.js';
 
 export type JacobianOptions = Omit<GradOptions, 'hasAux'>;
 
-function identityColumns(total: number, sizes: readonly number[], shapes: readonly (readonly number[])[], dtypes: readonly DType[], like: Tensor): Tensor[] {
+function identityColumns(
+  total: number,
+  sizes: readonly number[],
+  shapes: readonly (readonly number[])[],
+  dtypes: readonly DType[],
+  like: Tensor,
+): Tensor[] {
   const eye = equal(iota([total, total], 'int32', 0, like), iota([total, total], 'int32', 1, like));
   let offset = 0;
   return sizes.map((n, i) => {
@@ -27,7 +33,14 @@ function identityColumns(total: number, sizes: readonly number[], shapes: readon
 }
 
 /** Splits `stacked` along `axis` into one block per leaf, each reshaped to `outer + leafShape` (outer before or after). */
-function splitBlocks(stacked: Tensor, axis: number, sizes: readonly number[], shapes: readonly (readonly number[])[], outer: readonly number[], outerFirst: boolean): Tensor[] {
+function splitBlocks(
+  stacked: Tensor,
+  axis: number,
+  sizes: readonly number[],
+  shapes: readonly (readonly number[])[],
+  outer: readonly number[],
+  outerFirst: boolean,
+): Tensor[] {
   let offset = 0;
   return sizes.map((n, i) => {
     const starts = stacked.shape.map((_, d) => (d === axis ? offset : 0));
@@ -49,7 +62,8 @@ function assemble(outDef: TreeDef, inDef: TreeDef, blocks: Tensor[][], argnumsIs
 }
 
 function checkFloatOutputs(op: string, outputs: readonly Tensor[]): void {
-  for (const o of outputs) if (!isFloating(o.dtype)) throw new DTypeError(`${op}: the function's outputs must be floating-point, got ${o.dtype}`);
+  for (const o of outputs)
+    if (!isFloating(o.dtype)) throw new DTypeError(`${op}: the function's outputs must be floating-point, got ${o.dtype}`);
 }
 
 /**
@@ -99,7 +113,16 @@ export function jacrev<A extends unknown[], R>(f: (...args: A) => R, options: Ja
     }
     release();
     // rows[i]: [total, ...inShape_i]; block (j, i) is rows[i] restricted to output j's rows.
-    const perInput = rows.map((r, i) => splitBlocks(r, 0, outSizes, outputs.map((o) => o.shape), inShapes[i] as number[], false));
+    const perInput = rows.map((r, i) =>
+      splitBlocks(
+        r,
+        0,
+        outSizes,
+        outputs.map((o) => o.shape),
+        inShapes[i] as number[],
+        false,
+      ),
+    );
     const blocks = outputs.map((_, j) => perInput.map((p) => p[j] as Tensor));
     return assemble(outDef, diff.def, blocks, typeof (options.argnums ?? 0) === 'number');
   };
@@ -157,7 +180,14 @@ export function jacfwd<A extends unknown[], R>(f: (...args: A) => R, options: Ja
     // columns[j]: [...outShape_j, total]; block (j, i) is its slice of input i's columns.
     const blocks = columns.map((c, j) => {
       const outShape = (outputs[j] as Tensor).shape;
-      return splitBlocks(c, outShape.length, inSizes, diff.leaves.map((x) => x.shape), outShape, true);
+      return splitBlocks(
+        c,
+        outShape.length,
+        inSizes,
+        diff.leaves.map((x) => x.shape),
+        outShape,
+        true,
+      );
     });
     return assemble(outDef, diff.def, blocks, typeof (options.argnums ?? 0) === 'number');
   };

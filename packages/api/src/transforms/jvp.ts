@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { differentiatedArguments, outputLeaves } from './arguments.js';
 import { checkLive, withTrace } from './core.js';
 import { JvpTrace, JvpTracer } from './jvp-trace.js';
+import { type Disposable, disposable } from './types.js';
 import { vjpFlat } from './vjp-trace.js';
 
 /** jvp on flat lists: outputs and their tangents (zeros where an output does not vary). */
@@ -43,7 +44,9 @@ function checkTangents(op: string, primals: readonly Tensor[], tangents: readonl
     const p = primals[i] as Tensor;
     if (!isTensor(t) || !shapesEqual(t.shape, p.shape) || (isFloating(p.dtype) && t.dtype !== p.dtype)) {
       const got = isTensor(t) ? `${t.dtype} ${formatShape(t.shape)}` : typeof t;
-      throw new ShapeError(`${op}: tangent leaf ${i} must be a ${p.dtype} tensor of shape ${formatShape(p.shape)} like its primal, got ${got}`);
+      throw new ShapeError(
+        `${op}: tangent leaf ${i} must be a ${p.dtype} tensor of shape ${formatShape(p.shape)} like its primal, got ${got}`,
+      );
     }
     return t;
   });
@@ -60,7 +63,8 @@ function checkTangents(op: string, primals: readonly Tensor[], tangents: readonl
  */
 export function jvp<A extends unknown[], R>(f: (...args: A) => R, primals: A, tangents: A): [R, R] {
   if (typeof f !== 'function') throw new ValueError('jvp: expected a function as the first argument');
-  if (!Array.isArray(primals) || !Array.isArray(tangents)) throw new ValueError('jvp: primals and tangents must be arrays with one entry per argument');
+  if (!Array.isArray(primals) || !Array.isArray(tangents))
+    throw new ValueError('jvp: primals and tangents must be arrays with one entry per argument');
   const [primalLeaves, primalDef] = treeFlatten(primals);
   const [tangentLeaves, tangentDef] = treeFlatten(tangents);
   if (!treeDefsEqual(primalDef, tangentDef)) {
@@ -92,12 +96,12 @@ export function jvp<A extends unknown[], R>(f: (...args: A) => R, primals: A, ta
  * const [y, jvpAt] = linearize((x) => x.exp(), x);
  * jvpAt(v); // exp(x) * v
  */
-export function linearize<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, (...tangents: A) => R] {
+export function linearize<A extends unknown[], R>(f: (...args: A) => R, ...primals: A): [R, Disposable<(...tangents: A) => R>] {
   if (typeof f !== 'function') throw new ValueError('linearize: expected a function as the first argument');
   const argnums = primals.map((_, i) => i);
   const args = differentiatedArguments('linearize', primals, argnums);
   let outDef = treeFlatten(null)[1];
-  const { outputs, pullback } = vjpFlat(
+  const { outputs, pullback, release } = vjpFlat(
     (xs) => {
       const [leaves, def] = outputLeaves('linearize', 'the function output', f(...(args.rebuild(xs) as A)));
       outDef = def;
@@ -108,11 +112,13 @@ export function linearize<A extends unknown[], R>(f: (...args: A) => R, ...prima
   );
   // The pullback is linear in the cotangents; recording it once on a tape over the cotangents
   // gives its transpose, which is the JVP: applying it is one sweep, with no forward pass.
-  const { pullback: forward } = vjpFlat(
+  const { pullback: forward, release: releaseForward } = vjpFlat(
     (cts) => pullback(cts).map((g, i) => g ?? zerosLike(args.leaves[i] as Tensor)),
     outputs.map((o) => zerosLike(o)),
     'linearize',
   );
+  // The second tape saved what it needs; the first is no longer used.
+  release();
   const apply = (...tangents: A): R => {
     const [leaves, def] = treeFlatten(tangents);
     if (!treeDefsEqual(def, args.def)) {
@@ -122,5 +128,5 @@ export function linearize<A extends unknown[], R>(f: (...args: A) => R, ...prima
     const out = forward(ts).map((t, i) => t ?? zerosLike(outputs[i] as Tensor));
     return treeUnflatten(outDef, out) as R;
   };
-  return [treeUnflatten(outDef, outputs) as R, apply];
+  return [treeUnflatten(outDef, outputs) as R, disposable(apply, releaseForward)];
 }

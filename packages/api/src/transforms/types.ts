@@ -30,3 +30,14 @@ export type GradientFor<A extends readonly unknown[], O> = O extends { readonly 
 
 /** The aux value of a `hasAux` function's `[output, aux]`. */
 export type AuxOf<R> = R extends readonly [unknown, infer Aux] ? Aux : never;
+
+/**
+ * A pullback (or linear map) that holds a tape. Call it as often as needed; `dispose()` (or
+ * `using`) releases the values the tape saved now, instead of when it is garbage-collected.
+ */
+export type Disposable<F> = F & { dispose(): void; [Symbol.dispose](): void };
+
+/** @internal Attaches `dispose` to a function that holds a tape. */
+export function disposable<F extends (...args: never[]) => unknown>(fn: F, release: () => void): Disposable<F> {
+  return Object.assign(fn, { dispose: release, [Symbol.dispose]: release });
+}

@@ -1,13 +1,12 @@
-import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { zerosLike } from '../primitives/lax.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
+import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bindCustomJvp, bindCustomVjp, bindStopGradient, checkLive, nothingObserves, Trace, Tracer, withTrace } from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
-import { backwardPass, CallNode, type GradEdge, type GradNode, instantiate, LeafNode, recordPrimitive } from './graph.js';
-import { tidy } from '../tensor/memory.js';
+import { backwardPass, CallNode, type GradEdge, type GradNode, instantiate, LeafNode, recordPrimitive, retainResiduals } from './graph.js';
 
 /** A value under reverse-mode differentiation: its primal and where its cotangent goes (null: a constant). */
 export class VjpTracer extends Tracer {
@@ -82,7 +81,13 @@ export class VjpTrace extends Trace {
     const edges = vjpTracers.map((t) => (isFloating(t.primal.dtype) ? t.edge : null));
     if (edges.every((e) => e === null)) return bindCustomVjp(call, primals);
     const { outputs, residuals } = call.fwd(primals);
-    const node = new CallNode(call.name, edges, outputs.length, (cts) => call.bwd(residuals, instantiate(cts, outputs)));
+    const node = new CallNode(
+      call.name,
+      edges,
+      outputs.length,
+      (cts) => call.bwd(residuals, instantiate(cts, outputs)),
+      retainResiduals(residuals),
+    );
     this.nodes.push(node);
     return outputs.map((o, i) => (isFloating(o.dtype) ? this.wrap(o, { node, index: i }) : o));
   }

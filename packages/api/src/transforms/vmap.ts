@@ -33,7 +33,7 @@ const isAxis = (v: unknown): v is number | null | undefined => v === null || v =
 export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: VmapOptions = {}): (...args: A) => R {
   if (typeof f !== 'function') throw new ValueError('vmap: expected a function');
   return (...args: A): R => {
-    const inAxes = options.inAxes ?? 0;
+    const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {
       throw new ValueError(`vmap: inAxes has ${inAxes.length} entries, but the function was called with ${args.length} argument(s)`);
     }
@@ -51,14 +51,18 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
       if (axis !== null) {
         const rank = leaf.shape.length;
         if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-          throw new ShapeError(`vmap: inAxes gives axis ${axis} for an argument leaf of shape ${JSON.stringify(leaf.shape)} (rank ${rank})`);
+          throw new ShapeError(
+            `vmap: inAxes gives axis ${axis} for an argument leaf of shape ${JSON.stringify(leaf.shape)} (rank ${rank})`,
+          );
         }
         dim = axis < 0 ? axis + rank : axis;
         const n = leaf.shape[dim] as number;
         sizes.push(`${n} (leaf ${k}, axis ${dim})`);
         if (size === undefined) size = n;
         else if (size !== n) {
-          throw new ShapeError(`vmap: the mapped axes have different sizes: ${sizes.join(', ')}${options.axisSize === undefined ? '' : `; axisSize is ${options.axisSize}`}`);
+          throw new ShapeError(
+            `vmap: the mapped axes have different sizes: ${sizes.join(', ')}${options.axisSize === undefined ? '' : `; axisSize is ${options.axisSize}`}`,
+          );
         }
       }
       inputs.push(leaf);
@@ -82,7 +86,7 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
       dims,
       size,
       () => {
-        const outAxes = expandPrefix('vmap', 'outAxes', options.outAxes ?? 0, outValue, isAxis);
+        const outAxes = expandPrefix('vmap', 'outAxes', options.outAxes === undefined ? 0 : options.outAxes, outValue, isAxis);
         return outAxes.filter((_, k) => isTensor(outLeaves[k])).map((a) => a ?? null);
       },
     );

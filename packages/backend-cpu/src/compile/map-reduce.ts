@@ -4,6 +4,7 @@ import { allocateUninitialized, type MemoryLedger } from '../storage.js';
 import { type CpuHandle, isContiguous, wrap } from '../view.js';
 import { expression, numberSource, rounded } from './expression.js';
 import { broadcastStrides, coalesceLoops, rowMajor } from './layout.js';
+import { buildSimdKernel, type SimdKernel, simdCompatible } from './wasm/elementwise.js';
 
 // Fused elementwise and reduction kernels as generated JavaScript. A kernel is compiled once per
 // layout of its inputs (their strides; usually one per program), with every trip count and stride
@@ -18,6 +19,9 @@ interface Load {
 }
 
 const REDUCTIONS = new Set<Primitive>([Primitive.ReduceSum, Primitive.ReduceMax, Primitive.ReduceMin, Primitive.ReduceProd]);
+
+/** Below this many elements the generated loop beats the SIMD kernel's setup. */
+const SIMD_MIN_ELEMENTS = 64;
 
 type Generated = (data: readonly TypedArray[], offsets: readonly number[]) => void;
 
@@ -162,6 +166,14 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
   };
 
   const byLayout = new Map<string, Generated>();
+  // Float32 chains of the arithmetic the SIMD generator knows run as WebAssembly when every read
+  // is contiguous or a single broadcast value (the common case); other layouts use the loops above.
+  const simd = reduce === null && simdCompatible(ops, kernel.inputs.map((a) => a.dtype));
+  const simdByLayout = new Map<string, SimdKernel | null>();
+  const broadcastLoad = new Map<number, number>();
+  loads.forEach((load, k) => {
+    if (load.broadcast !== null) broadcastLoad.set(load.broadcast, k);
+  });
   const outputShape = (o: number): readonly number[] => (ops[o] as KernelOp).aval.shape;
   const reducedSize = sizeOf(keptShape);
 
@@ -211,6 +223,31 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
       if (total === 0) {
         if (reduce !== null) (data[data.length - 1] as TypedArray).fill(reductionIdentity(reduce.primitive, reduceDType));
         return results;
+      }
+      if (simd && total >= SIMD_MIN_ELEMENTS) {
+        let pattern = '';
+        for (const load of loads) {
+          const h = inputs[load.input] as CpuHandle;
+          pattern += sizeOf(h.shape) === 1 ? 's' : load.broadcast === null && isContiguous(h) ? 'a' : 'x';
+        }
+        if (!pattern.includes('x')) {
+          let kernelForLayout = simdByLayout.get(pattern);
+          if (kernelForLayout === undefined) {
+            kernelForLayout = buildSimdKernel(ops, mapOutputs, directLoad, broadcastLoad, { scalar: [...pattern].map((c) => c === 's') });
+            simdByLayout.set(pattern, kernelForLayout);
+          }
+          if (kernelForLayout !== null) {
+            const outCount = mapOutputs.length;
+            kernelForLayout.run(
+              data.slice(outCount) as Float32Array[],
+              offsets.slice(outCount),
+              data.slice(0, outCount) as Float32Array[],
+              offsets.slice(0, outCount),
+              total,
+            );
+            return results;
+          }
+        }
       }
       const key = keyParts.join(';');
       let fn = byLayout.get(key);

@@ -12,13 +12,19 @@ export const STATUS_PATH = `${PACKAGE_ROOT}build/flint-mkl-status.json`;
 const BUILD_COMMAND = 'node packages/backend-mkl/scripts/build.mjs (or `npm test` / `npm run build` at the workspace root)';
 const PACKAGES = 'libdnnl-dev libopenblas-dev';
 
+/** Where the addon and the build script's status file are (tests point elsewhere). */
+export interface AddonPaths {
+  readonly addon: string;
+  readonly status: string;
+}
+
 export type LoadResult = { readonly addon: Addon } | { readonly reason: string };
 
 /** Why the build script said it could not build, when it left a status file. */
-function buildFailure(): string | undefined {
-  if (!existsSync(STATUS_PATH)) return undefined;
+function buildFailure(statusPath: string): string | undefined {
+  if (!existsSync(statusPath)) return undefined;
   try {
-    const status = JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { built?: boolean; reason?: string };
+    const status = JSON.parse(readFileSync(statusPath, 'utf8')) as { built?: boolean; reason?: string };
     return status.built === false && typeof status.reason === 'string' ? status.reason : undefined;
   } catch {
     return undefined;
@@ -38,17 +44,17 @@ function missingLibraryHint(message: string): string {
  * Loads the native addon, or says why it cannot: not built (with the build script's reason when
  * it recorded one, naming the system packages to install), or built but not loadable.
  */
-export function loadAddon(): LoadResult {
-  if (!existsSync(ADDON_PATH)) {
-    const failure = buildFailure();
+export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATUS_PATH }): LoadResult {
+  if (!existsSync(paths.addon)) {
+    const failure = buildFailure(paths.status);
     if (failure !== undefined) return { reason: failure };
     return {
-      reason: `its native addon is not built (${ADDON_PATH} is missing): run ${BUILD_COMMAND}; it needs the system packages ${PACKAGES} (Debian/Ubuntu: apt-get install ${PACKAGES})`,
+      reason: `its native addon is not built (${paths.addon} is missing): run ${BUILD_COMMAND}; it needs the system packages ${PACKAGES} (Debian/Ubuntu: apt-get install ${PACKAGES})`,
     };
   }
   try {
     const require = createRequire(import.meta.url);
-    return { addon: require(ADDON_PATH) as Addon };
+    return { addon: require(paths.addon) as Addon };
   } catch (error) {
     const message = (error as Error).message;
     return { reason: `its native addon failed to load: ${message}${missingLibraryHint(message)}; rebuild with ${BUILD_COMMAND}` };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ValueError } from '@flint/api';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Json } from '../core/json.js';
+import { removeStaleTemporaryFiles } from '../io/atomic-write.js';
 import type { Metrics, TrainerEvent, TrainingControl } from '../stream/events.js';
 import { observeEvents } from '../stream/observe.js';
 import { Callback } from './callback.js';
@@ -117,6 +118,8 @@ export class ModelCheckpoint extends Callback {
               hasValidation = event.valBatches > 0;
               known = {};
               this.dirpath ??= event.control.defaultCheckpointDir;
+              // Leftovers of a process killed mid-write; the checkpoints themselves are intact.
+              event.control.waitFor(removeStaleTemporaryFiles(this.dirpath));
               const restored = event.control.registerState(this.stateKey, () => this.stateDict());
               if (restored !== undefined) this.loadStateDict(restored);
               break;

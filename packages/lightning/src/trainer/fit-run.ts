@@ -157,8 +157,9 @@ export class FitRun implements CheckpointHost {
     // Everything is captured now, at the boundary; only encoding and writing wait.
     this.profiler.start('checkpointCapture');
     const tensors: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(this.module.stateDict())) tensors[`model.${name}`] = t;
-    const optimizerStates = this.optimizers.optimizers.map((o, k) => splitTensors(o.stateDict(), `optimizer.${k}`, tensors));
+    // Off the tape: handles recorded there would keep the parameters' old values alive.
+    for (const [name, t] of Object.entries(noGrad(() => this.module.stateDict()))) tensors[`model.${name}`] = t;
+    const optimizerStates = this.optimizers.optimizers.map((o, k) => splitTensors(noGrad(() => o.stateDict()), `optimizer.${k}`, tensors));
     const extra: CheckpointExtras = {};
     guard(this.where('train', 'onSaveCheckpoint', -1), () => this.module.onSaveCheckpoint?.(extra));
     const loop: LoopState = {

@@ -1,3 +1,4 @@
+import { ValueError } from '@flint/api';
 import type { Json } from '../core/json.js';
 
 // Flint's global generator (manualSeed, randn, dropout) keeps its state, a seed and a call
@@ -45,4 +46,19 @@ export function seedGlobalRandom(seed: number): void {
   } else {
     (globalThis as Record<symbol, unknown>)[STATE_KEY] = { seed, counter: 0 };
   }
+}
+
+/**
+ * Seeds Flint's global generator (weight initialization, dropout, `randn`), as Lightning's
+ * `seed_everything`: call it before building the model so that runs repeat exactly. Data order
+ * is seeded separately, by the DataLoader's `generator`. Returns the seed.
+ *
+ * @example
+ * seedEverything(42);
+ * const model = new MyModel();
+ */
+export function seedEverything(seed: number): number {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ValueError(`seedEverything: seed must be an integer, got ${String(seed)}`);
+  seedGlobalRandom(seed);
+  return seed;
 }

@@ -125,6 +125,28 @@ describe('fusion', () => {
     expect(kinds).toEqual([Primitive.Exp, Primitive.Transpose, 'fusion(2)']);
   });
 
+  it('sees a group as one kernel: a value it computes depends on every input of the group', () => {
+    // Merging the broadcast into the second matmul's group makes it depend on the first group's
+    // tanh; the min then must not join the first group (the regression a fuzz run found), and
+    // joins the second.
+    const b = new ProgramBuilder();
+    const x = b.input(f32(3, 3));
+    const w = b.input(f32(3, 3));
+    const row = b.input(f32(3));
+    const dims = { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] };
+    const t1 = b.bind(Primitive.Tanh, [b.bind(Primitive.DotGeneral, [x, w], dims)], {});
+    const t2 = b.bind(Primitive.Tanh, [b.bind(Primitive.DotGeneral, [t1, w], dims)], {});
+    const wide = b.bind(Primitive.Broadcast, [row], { shape: [3, 3] });
+    const d = b.bind(Primitive.Sub, [t2, wide], {});
+    const m = b.bind(Primitive.Min, [t1, wide], {});
+    const after = fused(b.build('two', [d, m]));
+    const bodies = after.equations.map((q) => (q.kind === 'fusion' ? q.body.map((e) => e.primitive) : [q.primitive]));
+    expect(bodies).toEqual([
+      [Primitive.DotGeneral, Primitive.Tanh],
+      [Primitive.DotGeneral, Primitive.Tanh, Primitive.Broadcast, Primitive.Sub, Primitive.Min],
+    ]);
+  });
+
   it('leaves single ops and ops of different shapes unfused', () => {
     const b = new ProgramBuilder();
     const x = b.input(f32(4, 4));

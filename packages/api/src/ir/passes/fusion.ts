@@ -50,14 +50,6 @@ export function fuse(program: Program): Program {
     const g = groupOf.get(index);
     return g === undefined ? undefined : find(g);
   };
-  // The groups each value depends on (through any path), by original id; read through `find`.
-  const deps = new Map<Var, Set<number>>();
-  const dependsOn = (v: Var, group: number): boolean => {
-    const set = deps.get(v);
-    if (set === undefined) return false;
-    for (const g of set) if (find(g) === group) return true;
-    return false;
-  };
   const externalInputs = (group: number): Var[] => {
     const g = groups[group] as Group;
     const inside = new Set<Var>();
@@ -65,6 +57,29 @@ export function fuse(program: Program): Program {
     const out: Var[] = [];
     for (const m of g.members) for (const v of (equations[m] as PrimitiveEquation).inputs) if (!inside.has(v)) out.push(v);
     return out;
+  };
+  // Whether any of `start` depends on `target` through the program as grouped so far: a group
+  // runs as one kernel, so a value it computes depends on every input of the whole group.
+  const reaches = (start: readonly Var[], target: number): boolean => {
+    const stack = [...start];
+    const seen = new Set<Var>();
+    const seenGroups = new Set<number>();
+    while (stack.length > 0) {
+      const v = stack.pop() as Var;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      const index = producer.get(v);
+      if (index === undefined) continue;
+      const g = groupOf.get(index);
+      const root = g === undefined ? undefined : find(g);
+      if (root === target) return true;
+      if (root === undefined) stack.push(...(equations[index] as PrimitiveEquation).inputs);
+      else if (!seenGroups.has(root)) {
+        seenGroups.add(root);
+        stack.push(...externalInputs(root));
+      }
+    }
+    return false;
   };
   const newGroup = (kind: FusionKind, shape: Shape, member: number): number => {
     const id = groups.length;
@@ -74,12 +89,16 @@ export function fuse(program: Program): Program {
     return id;
   };
   // May `e` join `group`: every input is inside it or does not depend on it.
-  const canJoin = (e: PrimitiveEquation, group: number): boolean => e.inputs.every((u) => rootOfVar(u) === group || !dependsOn(u, group));
+  const canJoin = (e: PrimitiveEquation, group: number): boolean => !reaches(e.inputs.filter((u) => rootOfVar(u) !== group), group);
   const canMerge = (into: number, from: number): boolean => {
     const a = groups[into] as Group;
     const b = groups[from] as Group;
     if (a.kind === 'contraction' && b.kind === 'contraction') return false;
-    return externalInputs(from).every((u) => rootOfVar(u) === into || !dependsOn(u, into)) && externalInputs(into).every((u) => rootOfVar(u) === from || !dependsOn(u, from));
+    // Direct edges between the two are fine (they end up inside one kernel); a path through
+    // something outside both would make a cycle.
+    const fromOutside = externalInputs(from).filter((u) => rootOfVar(u) !== into);
+    const intoOutside = externalInputs(into).filter((u) => rootOfVar(u) !== from);
+    return !reaches(fromOutside, into) && !reaches(intoOutside, from);
   };
   const merge = (into: number, from: number): void => {
     const a = groups[into] as Group;
@@ -120,11 +139,6 @@ export function fuse(program: Program): Program {
         groupOf.set(index, g);
       }
     } else if (isContraction(e.primitive)) newGroup('contraction', shape, index);
-    const set = new Set<number>();
-    for (const v of e.inputs) for (const g of deps.get(v) ?? []) set.add(g);
-    const own = groupOf.get(index);
-    if (own !== undefined) set.add(own);
-    if (set.size > 0) deps.set(e.output, set);
   });
 
   // Which groups become fusions: two or more ops, at least one of them arithmetic.

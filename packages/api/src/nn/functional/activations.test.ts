@@ -1,7 +1,7 @@
 import '@flint/backend-cpu';
 import { DTypeError, type Tensor, tensor, ValueError } from '@flint/api';
-import * as nn from '../index.js';
 import { describe, expect, it } from 'vitest';
+import * as nn from '../index.js';
 import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
 
 const F = nn.functional;
@@ -22,7 +22,8 @@ function erfReference(x: number): number {
   return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * total;
 }
 
-const softplusReference = (v: number, beta = 1, threshold = 20): number => (v * beta > threshold ? v : Math.log1p(Math.exp(beta * v)) / beta);
+const softplusReference = (v: number, beta = 1, threshold = 20): number =>
+  v * beta > threshold ? v : Math.log1p(Math.exp(beta * v)) / beta;
 
 const REFERENCES: Record<string, (v: number) => number> = {
   relu: (v) => Math.max(v, 0),
@@ -78,7 +79,12 @@ describe('activations', () => {
     const x = tensor([-2, -0.5, 0.5, 3], { dtype: 'float64' });
     expect(Array.from(F.leakyRelu(x, 0.2).dataSync())).toEqual([-0.4, -0.1, 0.5, 3]);
     expect(maxDifference(F.elu(x, 2).dataSync(), [2 * Math.expm1(-2), 2 * Math.expm1(-0.5), 0.5, 3])).toBeLessThan(1e-12);
-    expect(maxDifference(F.softplus(x, 2, 1).dataSync(), [-2, -0.5, 0.5, 3].map((v) => softplusReference(v, 2, 1)))).toBeLessThan(1e-12);
+    expect(
+      maxDifference(
+        F.softplus(x, 2, 1).dataSync(),
+        [-2, -0.5, 0.5, 3].map((v) => softplusReference(v, 2, 1)),
+      ),
+    ).toBeLessThan(1e-12);
     expect(Array.from(F.hardtanh(x, -1, 2).dataSync())).toEqual([-1, -0.5, 0.5, 2]);
   });
 
@@ -108,13 +114,21 @@ describe('softmax and logSoftmax', () => {
     const expectedLast = Array.from({ length: rows }, (_, r) => softmaxRow(data.slice(r * columns, (r + 1) * columns))).flat();
     expect(maxDifference(F.softmax(x).dataSync(), expectedLast)).toBeLessThan(1e-12);
     expect(maxDifference(F.logSoftmax(x, -1).dataSync(), expectedLast.map(Math.log))).toBeLessThan(1e-12);
-    const columnsFirst = Array.from({ length: columns }, (_, c) => softmaxRow(Array.from({ length: rows }, (_, r) => data[r * columns + c] as number)));
-    const expectedFirst = Array.from({ length: rows * columns }, (_, i) => (columnsFirst[i % columns] as number[])[Math.floor(i / columns)] as number);
+    const columnsFirst = Array.from({ length: columns }, (_, c) =>
+      softmaxRow(Array.from({ length: rows }, (_, r) => data[r * columns + c] as number)),
+    );
+    const expectedFirst = Array.from(
+      { length: rows * columns },
+      (_, i) => (columnsFirst[i % columns] as number[])[Math.floor(i / columns)] as number,
+    );
     expect(maxDifference(F.softmax(x, 0).dataSync(), expectedFirst)).toBeLessThan(1e-12);
   });
 
   it('are stable for large logits', () => {
-    const x = tensor([[1000, 1000, 990], [-1000, -1010, -1000]]);
+    const x = tensor([
+      [1000, 1000, 990],
+      [-1000, -1010, -1000],
+    ]);
     const p = F.softmax(x, 1).dataSync();
     const expected = [...softmaxRow([1000, 1000, 990]), ...softmaxRow([-1000, -1010, -1000])];
     expect(maxDifference(p, expected)).toBeLessThan(1e-6);
@@ -124,7 +138,10 @@ describe('softmax and logSoftmax', () => {
   });
 
   it('handle -Infinity entries (masked positions) and give NaN for an all -Infinity row, as PyTorch', () => {
-    const x = tensor([[0, Number.NEGATIVE_INFINITY, 0], [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY]]);
+    const x = tensor([
+      [0, Number.NEGATIVE_INFINITY, 0],
+      [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY],
+    ]);
     const p = Array.from(F.softmax(x).dataSync());
     expect(p.slice(0, 3)).toEqual([0.5, 0, 0.5]);
     expect(p.slice(3).every(Number.isNaN)).toBe(true);

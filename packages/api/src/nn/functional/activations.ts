@@ -9,15 +9,15 @@ import {
   exp,
   expm1,
   greater,
+  tanh as hyperbolicTangent,
   lessEqual,
   log,
   log1p,
+  sigmoid as logistic,
   minimum,
   mul,
   neg,
-  sigmoid as logistic,
   sub,
-  tanh as hyperbolicTangent,
   where,
 } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';

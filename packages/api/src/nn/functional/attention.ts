@@ -7,8 +7,8 @@ import { add, lessEqual, logicalNot, mul, where } from '../../ops/elementwise.js
 import { matmul } from '../../ops/linalg.js';
 import { narrow, reshape, swapaxes, transpose } from '../../ops/movement.js';
 import { mean } from '../../ops/reduce.js';
-import { backendOf } from '../../transforms/core.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { backendOf } from '../../transforms/core.js';
 import { softmax } from './activations.js';
 import { checkNumber, floatTensor } from './common.js';
 import { dropout } from './dropout.js';
@@ -54,17 +54,26 @@ function maskScores(scores: Tensor, mask: Tensor): Tensor {
 }
 
 /** scaledDotProductAttention that also returns the attention weights. */
-export function attentionWithWeights(query: TensorLike, key: TensorLike, value: TensorLike, options: ScaledDotProductAttentionOptions = {}): AttentionResult {
+export function attentionWithWeights(
+  query: TensorLike,
+  key: TensorLike,
+  value: TensorLike,
+  options: ScaledDotProductAttentionOptions = {},
+): AttentionResult {
   const op = 'scaledDotProductAttention';
   const q = floatTensor(op, query, 'query');
   const k = cast(floatTensor(op, key, 'key', q), q.dtype);
   const v = cast(floatTensor(op, value, 'value', q), q.dtype);
   if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2) {
-    throw new ShapeError(`${op}: query, key and value must be [..., L, E], [..., S, E] and [..., S, Ev]; got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`);
+    throw new ShapeError(
+      `${op}: query, key and value must be [..., L, E], [..., S, E] and [..., S, Ev]; got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+    );
   }
   const embed = q.shape[q.ndim - 1] as number;
-  if (k.shape[k.ndim - 1] !== embed) throw new ShapeError(`${op}: query ${formatShape(q.shape)} and key ${formatShape(k.shape)} must have the same last dimension`);
-  if (k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]) throw new ShapeError(`${op}: key ${formatShape(k.shape)} and value ${formatShape(v.shape)} must have the same sequence length`);
+  if (k.shape[k.ndim - 1] !== embed)
+    throw new ShapeError(`${op}: query ${formatShape(q.shape)} and key ${formatShape(k.shape)} must have the same last dimension`);
+  if (k.shape[k.ndim - 2] !== v.shape[v.ndim - 2])
+    throw new ShapeError(`${op}: key ${formatShape(k.shape)} and value ${formatShape(v.shape)} must have the same sequence length`);
   const scale = options.scale === undefined || options.scale === null ? 1 / Math.sqrt(embed) : checkNumber(op, 'scale', options.scale);
   const dropoutP = checkNumber(op, 'dropoutP', options.dropoutP ?? 0, { min: 0, max: 1 });
   const hasMask = options.attnMask !== undefined && options.attnMask !== null;
@@ -87,7 +96,12 @@ export function attentionWithWeights(query: TensorLike, key: TensorLike, value: 
  * @example
  * nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }); // [..., L, Ev]
  */
-export function scaledDotProductAttention(query: TensorLike, key: TensorLike, value: TensorLike, options: ScaledDotProductAttentionOptions = {}): Tensor {
+export function scaledDotProductAttention(
+  query: TensorLike,
+  key: TensorLike,
+  value: TensorLike,
+  options: ScaledDotProductAttentionOptions = {},
+): Tensor {
   return attentionWithWeights(query, key, value, options).output;
 }
 
@@ -140,27 +154,41 @@ function additive(mask: Tensor, dtype: Tensor['dtype']): Tensor {
  * @example
  * const [out, weights] = nn.functional.multiHeadAttention(q, k, v, layerWeights, { keyPaddingMask });
  */
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, weights: MultiHeadAttentionWeights, options: MultiHeadAttentionOptions = {}): [Tensor, Tensor | null] {
+export function multiHeadAttention(
+  query: TensorLike,
+  key: TensorLike,
+  value: TensorLike,
+  weights: MultiHeadAttentionWeights,
+  options: MultiHeadAttentionOptions = {},
+): [Tensor, Tensor | null] {
   const op = 'multiHeadAttention';
   let q = floatTensor(op, query, 'query');
   let k = cast(floatTensor(op, key, 'key', q), q.dtype);
   let v = cast(floatTensor(op, value, 'value', q), q.dtype);
   const unbatched = q.ndim === 2;
   if (unbatched) {
-    if (k.ndim !== 2 || v.ndim !== 2) throw new ShapeError(`${op}: for an unbatched query [L, E], key and value must be [S, Ek] and [S, Ev]; got ${formatShape(k.shape)} and ${formatShape(v.shape)}`);
+    if (k.ndim !== 2 || v.ndim !== 2)
+      throw new ShapeError(
+        `${op}: for an unbatched query [L, E], key and value must be [S, Ek] and [S, Ev]; got ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+      );
     q = reshape(q, [q.shape[0] as number, 1, q.shape[1] as number]);
     k = reshape(k, [k.shape[0] as number, 1, k.shape[1] as number]);
     v = reshape(v, [v.shape[0] as number, 1, v.shape[1] as number]);
   } else if (q.ndim !== 3 || k.ndim !== 3 || v.ndim !== 3) {
-    throw new ShapeError(`${op}: query, key and value must be [L, N, E], [S, N, Ek] and [S, N, Ev] (or unbatched without N); got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`);
+    throw new ShapeError(
+      `${op}: query, key and value must be [L, N, E], [S, N, Ek] and [S, N, Ev] (or unbatched without N); got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+    );
   }
   const [targetLength, batch, embed] = q.shape as [number, number, number];
   const sourceLength = k.shape[0] as number;
   if (k.shape[1] !== batch || v.shape[1] !== batch || v.shape[0] !== sourceLength) {
-    throw new ShapeError(`${op}: query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)} disagree on batch size or key length`);
+    throw new ShapeError(
+      `${op}: query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)} disagree on batch size or key length`,
+    );
   }
   const heads = weights.numHeads;
-  if (!Number.isInteger(heads) || heads < 1 || embed % heads !== 0) throw new ValueError(`${op}: numHeads (${heads}) must divide the embedding size ${embed}`);
+  if (!Number.isInteger(heads) || heads < 1 || embed % heads !== 0)
+    throw new ValueError(`${op}: numHeads (${heads}) must divide the embedding size ${embed}`);
   const headDim = embed / heads;
 
   const bias = weights.inProjBias ?? null;
@@ -170,7 +198,8 @@ export function multiHeadAttention(query: TensorLike, key: TensorLike, value: Te
   let wv: Tensor;
   if (weights.inProjWeight !== undefined && weights.inProjWeight !== null) {
     const packed = weights.inProjWeight;
-    if (packed.ndim !== 2 || packed.shape[0] !== 3 * embed) throw new ShapeError(`${op}: inProjWeight must be [${3 * embed}, ${embed}], got ${formatShape(packed.shape)}`);
+    if (packed.ndim !== 2 || packed.shape[0] !== 3 * embed)
+      throw new ShapeError(`${op}: inProjWeight must be [${3 * embed}, ${embed}], got ${formatShape(packed.shape)}`);
     wq = narrow(packed, 0, 0, embed);
     wk = narrow(packed, 0, embed, embed);
     wv = narrow(packed, 0, 2 * embed, embed);
@@ -191,11 +220,14 @@ export function multiHeadAttention(query: TensorLike, key: TensorLike, value: Te
   if (options.attnMask !== undefined && options.attnMask !== null) {
     const m = options.attnMask;
     if (m.ndim === 2) {
-      if (m.shape[0] !== targetLength || m.shape[1] !== sourceLength) throw new ShapeError(`${op}: attnMask must be [${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`);
+      if (m.shape[0] !== targetLength || m.shape[1] !== sourceLength)
+        throw new ShapeError(`${op}: attnMask must be [${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`);
       mask = reshape(additive(m, q.dtype), [1, 1, targetLength, sourceLength]);
     } else if (m.ndim === 3) {
       if (m.shape[0] !== batch * heads || m.shape[1] !== targetLength || m.shape[2] !== sourceLength) {
-        throw new ShapeError(`${op}: a 3-d attnMask must be [${batch * heads}, ${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`);
+        throw new ShapeError(
+          `${op}: a 3-d attnMask must be [${batch * heads}, ${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`,
+        );
       }
       mask = reshape(additive(m, q.dtype), [batch, heads, targetLength, sourceLength]);
     } else throw new ShapeError(`${op}: attnMask must be 2-d or 3-d, got ${formatShape(m.shape)}`);

@@ -75,7 +75,11 @@ export function binaryCrossEntropy(input: TensorLike, target: TensorLike, option
  * nn.functional.binaryCrossEntropyWithLogits(tensor([2, -1]), tensor([1, 0]));
  * nn.functional.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) });
  */
-export function binaryCrossEntropyWithLogits(input: TensorLike, target: TensorLike, options: BinaryCrossEntropyWithLogitsOptions = {}): Tensor {
+export function binaryCrossEntropyWithLogits(
+  input: TensorLike,
+  target: TensorLike,
+  options: BinaryCrossEntropyWithLogitsOptions = {},
+): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
   const reduction = checkReduction(op, options.reduction);
   const x = floatTensor(op, input, 'input');

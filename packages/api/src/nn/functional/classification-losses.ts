@@ -46,18 +46,24 @@ function classLayout(op: string, input: Tensor): ClassLayout {
 function indexTarget(op: string, input: Tensor, target: TensorLike, layout: ClassLayout, ignoreIndex: number): Tensor {
   const t = toTensor(op, target, undefined, input);
   if (t.dtype !== 'int32' && t.dtype !== 'uint8') {
-    throw new DTypeError(`${op}: class-index targets must be int32 (or uint8), got ${t.dtype}${isFloating(t.dtype) ? '; pass class probabilities with the shape of the input' : ''}`);
+    throw new DTypeError(
+      `${op}: class-index targets must be int32 (or uint8), got ${t.dtype}${isFloating(t.dtype) ? '; pass class probabilities with the shape of the input' : ''}`,
+    );
   }
   const expected = input.shape.filter((_, i) => i !== layout.classAxis);
   if (!shapesEqual(t.shape, expected)) {
-    throw new ShapeError(`${op}: target of shape ${formatShape(t.shape)} does not match input ${formatShape(input.shape)}; class indices need shape ${formatShape(expected)}`);
+    throw new ShapeError(
+      `${op}: target of shape ${formatShape(t.shape)} does not match input ${formatShape(input.shape)}; class indices need shape ${formatShape(expected)}`,
+    );
   }
   const backend = t._backend;
   if (backend !== null && backend.readSync !== undefined && t.size <= 1 << 20) {
     const values = t.dataSync();
     for (const v of values) {
       if (v !== ignoreIndex && (v < 0 || v >= layout.classes)) {
-        throw new IndexError(`${op}: target ${v} is out of range for ${layout.classes} classes (valid: 0..${layout.classes - 1}, or ignoreIndex ${ignoreIndex})`);
+        throw new IndexError(
+          `${op}: target ${v} is out of range for ${layout.classes} classes (valid: 0..${layout.classes - 1}, or ignoreIndex ${ignoreIndex})`,
+        );
       }
     }
   }
@@ -81,7 +87,13 @@ interface PickedLogProbabilities {
   readonly counted: Tensor;
 }
 
-function pickLogProbabilities(logProbabilities: Tensor, target: Tensor, weight: Tensor | null, layout: ClassLayout, ignoreIndex: number): PickedLogProbabilities {
+function pickLogProbabilities(
+  logProbabilities: Tensor,
+  target: Tensor,
+  weight: Tensor | null,
+  layout: ClassLayout,
+  ignoreIndex: number,
+): PickedLogProbabilities {
   const counted = notEqual(target, ignoreIndex);
   // Ignored targets may lie outside [0, C); point them at class 0 and zero their terms.
   const safe = where(counted, target, 0);
@@ -135,12 +147,20 @@ export function crossEntropy(input: TensorLike, target: TensorLike, options: Cro
   const layout = classLayout(op, x);
   const weight = classWeight(op, options.weight, layout, x.dtype);
   const logProbabilities = logSoftmax(x, layout.classAxis);
-  const weightAlongClasses = weight === null ? null : reshape(weight, x.shape.map((d, i) => (i === layout.classAxis ? d : 1)));
+  const weightAlongClasses =
+    weight === null
+      ? null
+      : reshape(
+          weight,
+          x.shape.map((d, i) => (i === layout.classAxis ? d : 1)),
+        );
   const t = toTensor(op, target, undefined, x);
 
   if (isFloating(t.dtype)) {
     if (!shapesEqual(t.shape, x.shape)) {
-      throw new ShapeError(`${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`);
+      throw new ShapeError(
+        `${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
+      );
     }
     let probabilities = cast(t, x.dtype);
     if (smoothing > 0) probabilities = add(mul(probabilities, 1 - smoothing), smoothing / layout.classes);

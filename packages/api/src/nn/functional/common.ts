@@ -1,14 +1,12 @@
-import { type DType, isFloating, toFloating } from '../../core/dtype.js';
+import { toFloating } from '../../core/dtype.js';
 import { DTypeError, ValueError } from '../../core/errors.js';
 import { normalizeAxis } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
-import { mean, sum } from '../../ops/reduce.js';
 import { type TensorLike, toTensor } from '../../ops/convert.js';
-import { Primitive } from '../../primitives/primitive.js';
-import { backendOf, bindStopGradient } from '../../transforms/core.js';
-import { bind } from '../../tensor/dispatch.js';
+import { mean, sum } from '../../ops/reduce.js';
 import { isTensor } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { bindStopGradient } from '../../transforms/core.js';
 
 // Small helpers shared by the functional layer: operand conversion, the loss reductions, and
 // constants placed on the backend of the data they combine with.
@@ -34,25 +32,9 @@ function checkOperand(op: string, what: string, x: unknown): void {
   }
 }
 
-/** A floating tensor that must already be floating (weights, probabilities): no silent integer cast. */
-export function requireFloat(op: string, x: Tensor, what: string): Tensor {
-  if (!isFloating(x.dtype)) throw new DTypeError(`${op}: ${what} must be a floating tensor (float32 or float64), got ${x.dtype}`);
-  return x;
-}
-
-/** `x` cast to `dtype` (a convenience for optional weights that follow the input's dtype). */
-export function castTo(x: Tensor, dtype: DType): Tensor {
-  return cast(x, dtype);
-}
-
 /** The value with its derivative cut: gradients do not flow through it (JAX's stop_gradient). */
 export function stopGradient(x: Tensor): Tensor {
   return bindStopGradient(x);
-}
-
-/** A tensor of `shape` filled with `value`, on the backend under `like` (which may be traced). */
-export function fullLikeBackend(like: Tensor, shape: readonly number[], value: number, dtype: DType = like.dtype): Tensor {
-  return bind(Primitive.Full, [], { shape: [...shape], dtype, value }, backendOf(like));
 }
 
 /** How a loss combines its per-element values: their mean (the default), their sum, or none. */
@@ -79,8 +61,14 @@ export function axisOf(op: string, axis: number, rank: number): number {
 }
 
 /** Checks a number option is finite (and in a range when given). */
-export function checkNumber(op: string, what: string, value: unknown, range: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean } = {}): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ValueError(`${op}: ${what} must be a finite number, got ${JSON.stringify(value)}`);
+export function checkNumber(
+  op: string,
+  what: string,
+  value: unknown,
+  range: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean } = {},
+): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ValueError(`${op}: ${what} must be a finite number, got ${JSON.stringify(value)}`);
   const { min, max, minExclusive = false, maxExclusive = false } = range;
   const belowMin = min !== undefined && (minExclusive ? value <= min : value < min);
   const aboveMax = max !== undefined && (maxExclusive ? value >= max : value > max);

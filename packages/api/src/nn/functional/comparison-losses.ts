@@ -66,7 +66,12 @@ export interface CosineEmbeddingOptions {
  * @example
  * nn.functional.cosineEmbeddingLoss(a, b, tensor([1, -1]), { margin: 0.2 });
  */
-export function cosineEmbeddingLoss(input1: TensorLike, input2: TensorLike, target: TensorLike, options: CosineEmbeddingOptions = {}): Tensor {
+export function cosineEmbeddingLoss(
+  input1: TensorLike,
+  input2: TensorLike,
+  target: TensorLike,
+  options: CosineEmbeddingOptions = {},
+): Tensor {
   const op = 'cosineEmbeddingLoss';
   const reduction = checkReduction(op, options.reduction);
   const margin = checkNumber(op, 'margin', options.margin ?? 0);
@@ -74,7 +79,9 @@ export function cosineEmbeddingLoss(input1: TensorLike, input2: TensorLike, targ
   const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
   const y = floatTensor(op, target, 'target', x1);
   if (x1.ndim !== x2.ndim || x1.shape.some((d, i) => d !== x2.shape[i]) || (x1.ndim !== 1 && x1.ndim !== 2)) {
-    throw new ShapeError(`${op}: input1 and input2 must have the same shape, [N, D] or [D]; got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`);
+    throw new ShapeError(
+      `${op}: input1 and input2 must have the same shape, [N, D] or [D]; got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`,
+    );
   }
   const expected = x1.shape.slice(0, -1);
   if (y.ndim !== expected.length || y.shape.some((d, i) => d !== expected[i])) {

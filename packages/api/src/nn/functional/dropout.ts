@@ -1,11 +1,10 @@
 import { isFloating } from '../../core/dtype.js';
 import type { TensorLike } from '../../ops/convert.js';
-import { mul, where } from '../../ops/elementwise.js';
+import { less, mul, where } from '../../ops/elementwise.js';
 import { bernoulli } from '../../random/distributions.js';
 import { rand } from '../../random/generator.js';
-import { backendOf } from '../../transforms/core.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { less } from '../../ops/elementwise.js';
+import { backendOf } from '../../transforms/core.js';
 import { checkNumber, floatTensor } from './common.js';
 
 /** Options of dropout. */

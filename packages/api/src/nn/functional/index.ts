@@ -7,69 +7,90 @@
  * const F = nn.functional;
  * const loss = F.crossEntropy(F.linear(F.relu(F.linear(x, w1, b1)), w2, b2), labels);
  */
+
 export {
-  relu,
-  relu6,
-  hardtanh,
-  leakyRelu,
-  gelu,
-  silu,
-  elu,
-  softplus,
-  logSigmoid,
-  tanh,
-  sigmoid,
-  mish,
-  softmax,
-  logSoftmax,
-  type GeluApproximation,
-} from './activations.js';
-export { mseLoss, l1Loss, smoothL1Loss, huberLoss, type LossOptions, type SmoothL1Options, type HuberOptions } from './regression-losses.js';
-export { nllLoss, crossEntropy, type NllLossOptions, type CrossEntropyOptions } from './classification-losses.js';
-export { binaryCrossEntropy, binaryCrossEntropyWithLogits, type BinaryCrossEntropyOptions, type BinaryCrossEntropyWithLogitsOptions } from './binary-losses.js';
-export { klDiv, cosineEmbeddingLoss, marginRankingLoss, type KlDivOptions, type CosineEmbeddingOptions, type MarginRankingOptions } from './comparison-losses.js';
-export {
-  batchNorm,
-  layerNorm,
-  groupNorm,
-  rmsNorm,
-  normalize,
-  type BatchNormOptions,
-  type LayerNormOptions,
-  type GroupNormOptions,
-  type RmsNormOptions,
-  type NormalizeOptions,
-} from './normalization.js';
-export { dropout, type DropoutOptions } from './dropout.js';
-export { linear, bilinear } from './linear.js';
-export { embedding, type EmbeddingOptions } from './embedding.js';
-export {
-  scaledDotProductAttention,
-  multiHeadAttention,
-  type ScaledDotProductAttentionOptions,
-  type MultiHeadAttentionWeights,
-  type MultiHeadAttentionOptions,
-} from './attention.js';
-export type { Reduction } from './common.js';
-export {
+  type AvgPoolOptions,
+  adaptiveAvgPool1d,
+  adaptiveAvgPool2d,
+  avgPool1d,
+  avgPool2d,
+  avgPool3d,
+  type ConvOptions,
+  type ConvTransposeOptions,
   conv1d,
   conv2d,
   conv3d,
   convTranspose1d,
   convTranspose2d,
   convTranspose3d,
+  type MaxPoolOptions,
   maxPool1d,
   maxPool2d,
   maxPool3d,
-  avgPool1d,
-  avgPool2d,
-  avgPool3d,
-  adaptiveAvgPool1d,
-  adaptiveAvgPool2d,
-  type ConvOptions,
-  type ConvTransposeOptions,
-  type MaxPoolOptions,
-  type AvgPoolOptions,
 } from '../../ops/conv.js';
 export { oneHot } from '../../ops/indexing.js';
 export { pad } from '../../ops/movement.js';
+export {
+  elu,
+  type GeluApproximation,
+  gelu,
+  hardtanh,
+  leakyRelu,
+  logSigmoid,
+  logSoftmax,
+  mish,
+  relu,
+  relu6,
+  sigmoid,
+  silu,
+  softmax,
+  softplus,
+  tanh,
+} from './activations.js';
+export {
+  type MultiHeadAttentionOptions,
+  type MultiHeadAttentionWeights,
+  multiHeadAttention,
+  type ScaledDotProductAttentionOptions,
+  scaledDotProductAttention,
+} from './attention.js';
+export {
+  type BinaryCrossEntropyOptions,
+  type BinaryCrossEntropyWithLogitsOptions,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+} from './binary-losses.js';
+export { type CrossEntropyOptions, crossEntropy, type NllLossOptions, nllLoss } from './classification-losses.js';
+export type { Reduction } from './common.js';
+export {
+  type CosineEmbeddingOptions,
+  cosineEmbeddingLoss,
+  type KlDivOptions,
+  klDiv,
+  type MarginRankingOptions,
+  marginRankingLoss,
+} from './comparison-losses.js';
+export { type DropoutOptions, dropout } from './dropout.js';
+export { type EmbeddingOptions, embedding } from './embedding.js';
+export { bilinear, linear } from './linear.js';
+export {
+  type BatchNormOptions,
+  batchNorm,
+  type GroupNormOptions,
+  groupNorm,
+  type LayerNormOptions,
+  layerNorm,
+  type NormalizeOptions,
+  normalize,
+  type RmsNormOptions,
+  rmsNorm,
+} from './normalization.js';
+export {
+  type HuberOptions,
+  huberLoss,
+  type LossOptions,
+  l1Loss,
+  mseLoss,
+  type SmoothL1Options,
+  smoothL1Loss,
+} from './regression-losses.js';

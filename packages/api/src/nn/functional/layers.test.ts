@@ -2,7 +2,15 @@ import '@flint/backend-cpu';
 import { manualSeed, random, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
-import { linearReference, matmulReference, maxDifference, moments, randomValues, seededRandom, softmaxRow } from '../testing.test-support.js';
+import {
+  linearReference,
+  matmulReference,
+  maxDifference,
+  moments,
+  randomValues,
+  seededRandom,
+  softmaxRow,
+} from '../testing.test-support.js';
 
 const F = nn.functional;
 const f64 = { dtype: 'float64' } as const;
@@ -24,10 +32,14 @@ describe('normalization functions', () => {
       const [m, v] = moments(channel);
       expect(mean[ch]).toBeCloseTo(m, 12);
       expect(unbiasedVariance[ch]).toBeCloseTo(moments(channel, true)[1], 12);
-      for (let i = 0; i < n; i++) for (let j = 0; j < l; j++) {
-        const k = i * c * l + ch * l + j;
-        expect(output[k]).toBeCloseTo((((data[k] as number) - m) / Math.sqrt(v + 1e-5)) * (weight[ch] as number) + (bias[ch] as number), 10);
-      }
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < l; j++) {
+          const k = i * c * l + ch * l + j;
+          expect(output[k]).toBeCloseTo(
+            (((data[k] as number) - m) / Math.sqrt(v + 1e-5)) * (weight[ch] as number) + (bias[ch] as number),
+            10,
+          );
+        }
     }
   });
 
@@ -47,7 +59,13 @@ describe('normalization functions', () => {
   }
 
   it('batchNorm in evaluation uses the running statistics', () => {
-    const x = tensor([[1, 2], [3, 4]], f64);
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      f64,
+    );
     const out = F.batchNorm(x, tensor([1, 1], f64), tensor([4, 0.25], f64), { eps: 0 });
     expect(values(out)).toEqual([0, 2, 1, 6]);
     expect(() => F.batchNorm(x, null, null)).toThrow(/runningMean and runningVar are needed/);
@@ -58,12 +76,16 @@ describe('normalization functions', () => {
     const data = randomValues(rng, 2 * 3 * 4, -2, 2);
     const weight = randomValues(rng, 12, 0.5, 1.5);
     const bias = randomValues(rng, 12, -0.5, 0.5);
-    const out = F.layerNorm(tensor(data, { shape: [2, 3, 4], ...f64 }), [3, 4], { weight: tensor(weight, { shape: [3, 4], ...f64 }), bias: tensor(bias, { shape: [3, 4], ...f64 }) });
+    const out = F.layerNorm(tensor(data, { shape: [2, 3, 4], ...f64 }), [3, 4], {
+      weight: tensor(weight, { shape: [3, 4], ...f64 }),
+      bias: tensor(bias, { shape: [3, 4], ...f64 }),
+    });
     const expected: number[] = [];
     for (let n = 0; n < 2; n++) {
       const row = data.slice(n * 12, n * 12 + 12);
       const [m, v] = moments(row);
-      row.forEach((value, k) => expected.push(((value - m) / Math.sqrt(v + 1e-5)) * (weight[k] as number) + (bias[k] as number)));
+      for (const [k, value] of row.entries())
+        expected.push(((value - m) / Math.sqrt(v + 1e-5)) * (weight[k] as number) + (bias[k] as number));
     }
     expect(maxDifference(values(out), expected)).toBeLessThan(1e-10);
     expect(() => F.layerNorm(tensor(data, { shape: [2, 3, 4] }), [4, 3])).toThrow(/normalizedShape \[4, 3\] must match/);
@@ -74,19 +96,27 @@ describe('normalization functions', () => {
     const data = randomValues(rng, n * c * l, -2, 2);
     const weight = [1, 2, 3, 4];
     const bias = [0, 1, 0, -1];
-    const out = F.groupNorm(tensor(data, { shape: [n, c, l], ...f64 }), groups, { weight: tensor(weight, f64), bias: tensor(bias, f64), eps: 1e-3 });
+    const out = F.groupNorm(tensor(data, { shape: [n, c, l], ...f64 }), groups, {
+      weight: tensor(weight, f64),
+      bias: tensor(bias, f64),
+      eps: 1e-3,
+    });
     const expected = new Array<number>(data.length);
     const perGroup = (c / groups) * l;
-    for (let i = 0; i < n; i++) for (let g = 0; g < groups; g++) {
-      const start = i * c * l + g * perGroup;
-      const [m, v] = moments(data.slice(start, start + perGroup));
-      for (let k = 0; k < perGroup; k++) {
-        const channel = g * (c / groups) + Math.floor(k / l);
-        expected[start + k] = (((data[start + k] as number) - m) / Math.sqrt(v + 1e-3)) * (weight[channel] as number) + (bias[channel] as number);
+    for (let i = 0; i < n; i++)
+      for (let g = 0; g < groups; g++) {
+        const start = i * c * l + g * perGroup;
+        const [m, v] = moments(data.slice(start, start + perGroup));
+        for (let k = 0; k < perGroup; k++) {
+          const channel = g * (c / groups) + Math.floor(k / l);
+          expected[start + k] =
+            (((data[start + k] as number) - m) / Math.sqrt(v + 1e-3)) * (weight[channel] as number) + (bias[channel] as number);
+        }
       }
-    }
     expect(maxDifference(values(out), expected)).toBeLessThan(1e-10);
-    expect(() => F.groupNorm(tensor(data, { shape: [n, c, l] }), 3)).toThrow(/numGroups must be a positive integer dividing the 4 channels/);
+    expect(() => F.groupNorm(tensor(data, { shape: [n, c, l] }), 3)).toThrow(
+      /numGroups must be a positive integer dividing the 4 channels/,
+    );
   });
 
   it('rmsNorm divides by the root mean square, with the dtype epsilon by default', () => {
@@ -103,7 +133,22 @@ describe('normalization functions', () => {
   });
 
   it('normalize divides vectors by their p-norm', () => {
-    expect(maxDifference(values(F.normalize(tensor([[3, 4], [0, 0]], f64))), [0.6, 0.8, 0, 0])).toBeLessThan(1e-12);
+    expect(
+      maxDifference(
+        values(
+          F.normalize(
+            tensor(
+              [
+                [3, 4],
+                [0, 0],
+              ],
+              f64,
+            ),
+          ),
+        ),
+        [0.6, 0.8, 0, 0],
+      ),
+    ).toBeLessThan(1e-12);
     expect(maxDifference(values(F.normalize(tensor([[3, 4]], f64), { p: 1 })), [3 / 7, 4 / 7])).toBeLessThan(1e-12);
   });
 });
@@ -118,8 +163,15 @@ describe('linear, bilinear, embedding', () => {
     const out = F.linear(tensor(x, { shape: [2, 3, 4], ...f64 }), tensor(w, { shape: [5, 4], ...f64 }), tensor(b, f64));
     expect(out.shape).toEqual([2, 3, 5]);
     expect(maxDifference(values(out), linearReference(x, w, b, 6, 4, 5))).toBeLessThan(1e-12);
-    expect(maxDifference(values(F.linear(tensor(x, { shape: [6, 4], ...f64 }), tensor(w, { shape: [5, 4], ...f64 }))), linearReference(x, w, null, 6, 4, 5))).toBeLessThan(1e-12);
-    expect(() => F.linear(tensor(x, { shape: [6, 4] }), tensor(w, { shape: [4, 5] }))).toThrow(/linear: input \[6, 4\] must end in inFeatures = 5/);
+    expect(
+      maxDifference(
+        values(F.linear(tensor(x, { shape: [6, 4], ...f64 }), tensor(w, { shape: [5, 4], ...f64 }))),
+        linearReference(x, w, null, 6, 4, 5),
+      ),
+    ).toBeLessThan(1e-12);
+    expect(() => F.linear(tensor(x, { shape: [6, 4] }), tensor(w, { shape: [4, 5] }))).toThrow(
+      /linear: input \[6, 4\] must end in inFeatures = 5/,
+    );
   });
 
   it('bilinear computes x1ᵀ W_k x2 + b_k', () => {
@@ -128,20 +180,41 @@ describe('linear, bilinear, embedding', () => {
     const x2 = randomValues(rng, n * in2);
     const w = randomValues(rng, out * in1 * in2);
     const b = randomValues(rng, out);
-    const result = F.bilinear(tensor(x1, { shape: [n, in1], ...f64 }), tensor(x2, { shape: [n, in2], ...f64 }), tensor(w, { shape: [out, in1, in2], ...f64 }), tensor(b, f64));
+    const result = F.bilinear(
+      tensor(x1, { shape: [n, in1], ...f64 }),
+      tensor(x2, { shape: [n, in2], ...f64 }),
+      tensor(w, { shape: [out, in1, in2], ...f64 }),
+      tensor(b, f64),
+    );
     const expected: number[] = [];
-    for (let r = 0; r < n; r++) for (let k = 0; k < out; k++) {
-      let s = b[k] as number;
-      for (let i = 0; i < in1; i++) for (let j = 0; j < in2; j++) s += (x1[r * in1 + i] as number) * (w[(k * in1 + i) * in2 + j] as number) * (x2[r * in2 + j] as number);
-      expected.push(s);
-    }
+    for (let r = 0; r < n; r++)
+      for (let k = 0; k < out; k++) {
+        let s = b[k] as number;
+        for (let i = 0; i < in1; i++)
+          for (let j = 0; j < in2; j++)
+            s += (x1[r * in1 + i] as number) * (w[(k * in1 + i) * in2 + j] as number) * (x2[r * in2 + j] as number);
+        expected.push(s);
+      }
     expect(result.shape).toEqual([n, out]);
     expect(maxDifference(values(result), expected)).toBeLessThan(1e-12);
   });
 
   it('embedding looks up rows for indices of any shape', () => {
-    const table = tensor([[0, 0], [1, 2], [3, 4]], f64);
-    const out = F.embedding(tensor([[2, 1], [0, 2]]), table);
+    const table = tensor(
+      [
+        [0, 0],
+        [1, 2],
+        [3, 4],
+      ],
+      f64,
+    );
+    const out = F.embedding(
+      tensor([
+        [2, 1],
+        [0, 2],
+      ]),
+      table,
+    );
     expect(out.shape).toEqual([2, 2, 2]);
     expect(values(out)).toEqual([3, 4, 1, 2, 0, 0, 3, 4]);
     expect(values(F.embedding(tensor([1, 0]), table, { paddingIdx: 0 }))).toEqual([1, 2, 0, 0]);
@@ -183,7 +256,17 @@ describe('dropout', () => {
 });
 
 /** softmax(q kᵀ scale + mask) v for one [L, E] x [S, E] x [S, Ev] problem; mask: true = keep. */
-function attentionReference(q: number[], k: number[], v: number[], l: number, s: number, e: number, ev: number, keep?: (i: number, j: number) => boolean, scale = 1 / Math.sqrt(e)): number[] {
+function attentionReference(
+  q: number[],
+  k: number[],
+  v: number[],
+  l: number,
+  s: number,
+  e: number,
+  ev: number,
+  keep?: (i: number, j: number) => boolean,
+  scale = 1 / Math.sqrt(e),
+): number[] {
   const scores = matmulReference(q, transposeReference(k, s, e), l, e, s).map((x) => x * scale);
   const weights: number[] = [];
   for (let i = 0; i < l; i++) {
@@ -209,7 +292,19 @@ describe('scaledDotProductAttention', () => {
   const tk = tensor(k, { shape: [batch, s, e], ...f64 });
   const tv = tensor(v, { shape: [batch, s, ev], ...f64 });
   const perBatch = (keep?: (i: number, j: number) => boolean, scale?: number): number[] =>
-    Array.from({ length: batch }, (_, b) => attentionReference(q.slice(b * l * e, (b + 1) * l * e), k.slice(b * s * e, (b + 1) * s * e), v.slice(b * s * ev, (b + 1) * s * ev), l, s, e, ev, keep, scale)).flat();
+    Array.from({ length: batch }, (_, b) =>
+      attentionReference(
+        q.slice(b * l * e, (b + 1) * l * e),
+        k.slice(b * s * e, (b + 1) * s * e),
+        v.slice(b * s * ev, (b + 1) * s * ev),
+        l,
+        s,
+        e,
+        ev,
+        keep,
+        scale,
+      ),
+    ).flat();
 
   it('matches the reference without a mask, with a custom scale', () => {
     expect(maxDifference(values(F.scaledDotProductAttention(tq, tk, tv)), perBatch())).toBeLessThan(1e-12);
@@ -220,9 +315,17 @@ describe('scaledDotProductAttention', () => {
     const keep = (i: number, j: number): boolean => (i + j) % 3 !== 1;
     const mask = tensor(Array.from({ length: l }, (_, i) => Array.from({ length: s }, (_, j) => keep(i, j))));
     expect(maxDifference(values(F.scaledDotProductAttention(tq, tk, tv, { attnMask: mask })), perBatch(keep))).toBeLessThan(1e-12);
-    const additive = tensor(Array.from({ length: l }, (_, i) => Array.from({ length: s }, (_, j) => (keep(i, j) ? 0 : Number.NEGATIVE_INFINITY))), f64);
+    const additive = tensor(
+      Array.from({ length: l }, (_, i) => Array.from({ length: s }, (_, j) => (keep(i, j) ? 0 : Number.NEGATIVE_INFINITY))),
+      f64,
+    );
     expect(maxDifference(values(F.scaledDotProductAttention(tq, tk, tv, { attnMask: additive })), perBatch(keep))).toBeLessThan(1e-12);
-    expect(maxDifference(values(F.scaledDotProductAttention(tq, tk, tv, { isCausal: true })), perBatch((i, j) => j <= i))).toBeLessThan(1e-12);
+    expect(
+      maxDifference(
+        values(F.scaledDotProductAttention(tq, tk, tv, { isCausal: true })),
+        perBatch((i, j) => j <= i),
+      ),
+    ).toBeLessThan(1e-12);
     expect(() => F.scaledDotProductAttention(tq, tk, tv, { isCausal: true, attnMask: mask })).toThrow(ValueError);
     expect(() => F.scaledDotProductAttention(tq, tv, tv)).toThrow(ShapeError);
   });
@@ -240,32 +343,53 @@ describe('multiHeadAttention (functional)', () => {
     const inB = randomValues(rng, 3 * embed);
     const outW = randomValues(rng, embed * embed);
     const outB = randomValues(rng, embed);
-    const padding = [[false, false, true, false], [false, false, false, true]];
+    const padding = [
+      [false, false, true, false],
+      [false, false, false, true],
+    ];
     const [out, weights] = F.multiHeadAttention(
       tensor(query, { shape: [l, n, embed], ...f64 }),
       tensor(key, { shape: [s, n, embed], ...f64 }),
       tensor(value, { shape: [s, n, embed], ...f64 }),
-      { numHeads: heads, inProjWeight: tensor(inW, { shape: [3 * embed, embed], ...f64 }), inProjBias: tensor(inB, f64), outProjWeight: tensor(outW, { shape: [embed, embed], ...f64 }), outProjBias: tensor(outB, f64) },
+      {
+        numHeads: heads,
+        inProjWeight: tensor(inW, { shape: [3 * embed, embed], ...f64 }),
+        inProjBias: tensor(inB, f64),
+        outProjWeight: tensor(outW, { shape: [embed, embed], ...f64 }),
+        outProjBias: tensor(outB, f64),
+      },
       { keyPaddingMask: tensor(padding) },
     );
     // Reference: per batch element, project, split heads, attend, merge, project out.
-    const rowsOf = (data: number[], length: number, b: number): number[] => Array.from({ length }, (_, t) => data.slice((t * n + b) * embed, (t * n + b + 1) * embed)).flat();
+    const rowsOf = (data: number[], length: number, b: number): number[] =>
+      Array.from({ length }, (_, t) => data.slice((t * n + b) * embed, (t * n + b + 1) * embed)).flat();
     const expectedOut: number[] = new Array<number>(l * n * embed);
     const expectedWeights: number[] = [];
     for (let b = 0; b < n; b++) {
       const qp = linearReference(rowsOf(query, l, b), inW.slice(0, embed * embed), inB.slice(0, embed), l, embed, embed);
-      const kp = linearReference(rowsOf(key, s, b), inW.slice(embed * embed, 2 * embed * embed), inB.slice(embed, 2 * embed), s, embed, embed);
+      const kp = linearReference(
+        rowsOf(key, s, b),
+        inW.slice(embed * embed, 2 * embed * embed),
+        inB.slice(embed, 2 * embed),
+        s,
+        embed,
+        embed,
+      );
       const vp = linearReference(rowsOf(value, s, b), inW.slice(2 * embed * embed), inB.slice(2 * embed), s, embed, embed);
       const merged = new Array<number>(l * embed).fill(0);
       const averaged = new Array<number>(l * s).fill(0);
       for (let h = 0; h < heads; h++) {
-        const pick = (data: number[], length: number): number[] => Array.from({ length }, (_, t) => data.slice(t * embed + h * headDim, t * embed + (h + 1) * headDim)).flat();
+        const pick = (data: number[], length: number): number[] =>
+          Array.from({ length }, (_, t) => data.slice(t * embed + h * headDim, t * embed + (h + 1) * headDim)).flat();
         const keep = (_i: number, j: number): boolean => !(padding[b] as boolean[])[j];
         const headOut = attentionReference(pick(qp, l), pick(kp, s), pick(vp, s), l, s, headDim, headDim, keep);
-        for (let t = 0; t < l; t++) for (let d = 0; d < headDim; d++) merged[t * embed + h * headDim + d] = headOut[t * headDim + d] as number;
+        for (let t = 0; t < l; t++)
+          for (let d = 0; d < headDim; d++) merged[t * embed + h * headDim + d] = headOut[t * headDim + d] as number;
         const scores = matmulReference(pick(qp, l), transposeReference(pick(kp, s), s, headDim), l, headDim, s);
         for (let i = 0; i < l; i++) {
-          const row = softmaxRow(scores.slice(i * s, (i + 1) * s).map((x, j) => (keep(i, j) ? x / Math.sqrt(headDim) : Number.NEGATIVE_INFINITY)));
+          const row = softmaxRow(
+            scores.slice(i * s, (i + 1) * s).map((x, j) => (keep(i, j) ? x / Math.sqrt(headDim) : Number.NEGATIVE_INFINITY)),
+          );
           row.forEach((w, j) => {
             averaged[i * s + j] = (averaged[i * s + j] as number) + w / heads;
           });

@@ -12,7 +12,8 @@ import { floatTensor } from './common.js';
 
 function checkBias(op: string, bias: Tensor | null | undefined, size: number): Tensor | null {
   if (bias === undefined || bias === null) return null;
-  if (bias.ndim !== 1 || bias.shape[0] !== size) throw new ShapeError(`${op}: bias must have shape [${size}], got ${formatShape(bias.shape)}`);
+  if (bias.ndim !== 1 || bias.shape[0] !== size)
+    throw new ShapeError(`${op}: bias must have shape [${size}], got ${formatShape(bias.shape)}`);
   return bias;
 }
 
@@ -29,7 +30,9 @@ export function linear(input: TensorLike, weight: Tensor, bias?: Tensor | null):
   if (weight.ndim !== 2) throw new ShapeError(`${op}: weight must be [outFeatures, inFeatures], got ${formatShape(weight.shape)}`);
   const inFeatures = weight.shape[1] as number;
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inFeatures) {
-    throw new ShapeError(`${op}: input ${formatShape(x.shape)} must end in inFeatures = ${inFeatures} (weight ${formatShape(weight.shape)})`);
+    throw new ShapeError(
+      `${op}: input ${formatShape(x.shape)} must end in inFeatures = ${inFeatures} (weight ${formatShape(weight.shape)})`,
+    );
   }
   const out = dotGeneral(x, cast(weight, x.dtype), { lhsContracting: [x.ndim - 1], rhsContracting: [1] });
   const b = checkBias(op, bias, weight.shape[0] as number);
@@ -47,10 +50,17 @@ export function bilinear(input1: TensorLike, input2: TensorLike, weight: Tensor,
   const op = 'bilinear';
   const x1 = floatTensor(op, input1, 'input1');
   const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
-  if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be [outFeatures, in1Features, in2Features], got ${formatShape(weight.shape)}`);
+  if (weight.ndim !== 3)
+    throw new ShapeError(`${op}: weight must be [outFeatures, in1Features, in2Features], got ${formatShape(weight.shape)}`);
   const [outFeatures, in1, in2] = weight.shape as [number, number, number];
   const lead = x1.shape.slice(0, -1);
-  if (x1.ndim === 0 || x1.shape[x1.ndim - 1] !== in1 || x2.ndim !== x1.ndim || x2.shape[x2.ndim - 1] !== in2 || x2.shape.slice(0, -1).some((d, i) => d !== lead[i])) {
+  if (
+    x1.ndim === 0 ||
+    x1.shape[x1.ndim - 1] !== in1 ||
+    x2.ndim !== x1.ndim ||
+    x2.shape[x2.ndim - 1] !== in2 ||
+    x2.shape.slice(0, -1).some((d, i) => d !== lead[i])
+  ) {
     throw new ShapeError(
       `${op}: inputs ${formatShape(x1.shape)} and ${formatShape(x2.shape)} must share leading dimensions and end in ${in1} and ${in2} (weight ${formatShape(weight.shape)})`,
     );

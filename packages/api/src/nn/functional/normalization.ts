@@ -34,7 +34,14 @@ function checkVector(op: string, what: string, v: Tensor | null | undefined, siz
   return v;
 }
 
-function affine(op: string, y: Tensor, weight: Tensor | null | undefined, bias: Tensor | null | undefined, shape: readonly number[], reshapeTo: (v: Tensor) => Tensor): Tensor {
+function affine(
+  op: string,
+  y: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  shape: readonly number[],
+  reshapeTo: (v: Tensor) => Tensor,
+): Tensor {
   let out = y;
   for (const [what, v] of [
     ['weight', weight],
@@ -87,10 +94,18 @@ export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOpti
   const channels = x.shape[1] as number;
   const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
   const count = x.size / Math.max(channels, 1);
-  if (count <= 1) throw new ValueError(`${op}: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
+  if (count <= 1)
+    throw new ValueError(`${op}: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
   const [m, v] = moments(x, axes);
   const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
-  const output = affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+  const output = affine(
+    op,
+    normalized,
+    checkVector(op, 'weight', options.weight, channels),
+    checkVector(op, 'bias', options.bias, channels),
+    [channels],
+    (w) => alongChannels(w, x.ndim),
+  );
   const flatMean = reshape(m, [channels]);
   const unbiasedVariance = mul(reshape(v, [channels]), count / (count - 1));
   return { output, mean: flatMean, unbiasedVariance };
@@ -106,7 +121,12 @@ export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOpti
  * nn.functional.batchNorm(x, runningMean, runningVar, { weight, bias });           // inference
  * nn.functional.batchNorm(x, null, null, { training: true });                        // batch statistics
  */
-export function batchNorm(input: TensorLike, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  input: TensorLike,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  options: BatchNormOptions = {},
+): Tensor {
   const op = 'batchNorm';
   if (options.training === true) return batchNormTraining(input, options).output;
   const x = floatTensor(op, input);
@@ -119,7 +139,14 @@ export function batchNorm(input: TensorLike, runningMean: Tensor | null, running
   const m = alongChannels(cast(checkVector(op, 'runningMean', runningMean, channels) as Tensor, x.dtype), x.ndim);
   const v = alongChannels(cast(checkVector(op, 'runningVar', runningVar, channels) as Tensor, x.dtype), x.ndim);
   const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
-  return affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+  return affine(
+    op,
+    normalized,
+    checkVector(op, 'weight', options.weight, channels),
+    checkVector(op, 'bias', options.bias, channels),
+    [channels],
+    (w) => alongChannels(w, x.ndim),
+  );
 }
 
 /** Options of layerNorm. */
@@ -136,7 +163,9 @@ function trailingAxes(op: string, x: Tensor, normalizedShape: readonly number[])
   const n = normalizedShape.length;
   const tail = x.shape.slice(x.ndim - n);
   if (n === 0 || n > x.ndim || tail.some((d, i) => d !== normalizedShape[i])) {
-    throw new ShapeError(`${op}: normalizedShape ${formatShape(normalizedShape)} must match the last dimensions of the input ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `${op}: normalizedShape ${formatShape(normalizedShape)} must match the last dimensions of the input ${formatShape(x.shape)}`,
+    );
   }
   return Array.from({ length: n }, (_, i) => x.ndim - n + i);
 }
@@ -192,7 +221,14 @@ export function groupNorm(input: TensorLike, numGroups: number, options: GroupNo
   const grouped = reshape(x, [batch, numGroups, -1]);
   const [m, v] = moments(grouped, [2]);
   const normalized = reshape(mul(sub(grouped, m), rsqrt(add(v, eps))), x.shape);
-  return affine(op, normalized, checkVector(op, 'weight', options.weight, channels), checkVector(op, 'bias', options.bias, channels), [channels], (w) => alongChannels(w, x.ndim));
+  return affine(
+    op,
+    normalized,
+    checkVector(op, 'weight', options.weight, channels),
+    checkVector(op, 'bias', options.bias, channels),
+    [channels],
+    (w) => alongChannels(w, x.ndim),
+  );
 }
 
 /** Options of rmsNorm. */

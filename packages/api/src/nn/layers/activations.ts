@@ -1,5 +1,20 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import { elu, gelu, type GeluApproximation, hardtanh, leakyRelu, logSoftmax, mish, relu, relu6, sigmoid, silu, softmax, softplus, tanh } from '../functional/activations.js';
+import {
+  elu,
+  type GeluApproximation,
+  gelu,
+  hardtanh,
+  leakyRelu,
+  logSoftmax,
+  mish,
+  relu,
+  relu6,
+  sigmoid,
+  silu,
+  softmax,
+  softplus,
+  tanh,
+} from '../functional/activations.js';
 import { Module } from '../module.js';
 
 // Activation layers: parameter-free modules over the functional forms.

@@ -66,7 +66,8 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
     super();
     this.embedDim = positiveInteger('MultiheadAttention', 'embedDim', embedDim);
     this.numHeads = positiveInteger('MultiheadAttention', 'numHeads', numHeads);
-    if (embedDim % numHeads !== 0) throw new ValueError(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
+    if (embedDim % numHeads !== 0)
+      throw new ValueError(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
     this.kdim = positiveInteger('MultiheadAttention', 'kdim', options.kdim ?? embedDim);
     this.vdim = positiveInteger('MultiheadAttention', 'vdim', options.vdim ?? embedDim);
     this.dropout = probability('MultiheadAttention', 'dropout', options.dropout ?? 0);
@@ -85,7 +86,10 @@ export class MultiheadAttention extends Module<[Tensor, Tensor, Tensor, Multihea
 
   forward(query: Tensor, key: Tensor, value: Tensor, options: MultiheadAttentionForwardOptions = {}): [Tensor, Tensor | null] {
     const batched = query.ndim === 3;
-    if (query.ndim !== 2 && query.ndim !== 3) throw new ShapeError(`MultiheadAttention: query must be [L, N, E], [N, L, E] with batchFirst, or unbatched [L, E]; got ${formatShape(query.shape)}`);
+    if (query.ndim !== 2 && query.ndim !== 3)
+      throw new ShapeError(
+        `MultiheadAttention: query must be [L, N, E], [N, L, E] with batchFirst, or unbatched [L, E]; got ${formatShape(query.shape)}`,
+      );
     const toSequenceFirst = (t: Tensor): Tensor => (this.batchFirst && batched ? swapaxes(t, 0, 1) : t);
     const [output, weights] = multiHeadAttention(
       toSequenceFirst(query),

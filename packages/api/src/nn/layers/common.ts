@@ -14,7 +14,10 @@ export interface FactoryOptions {
 
 /** The init options equivalent to a layer's factory options. */
 export function initOptions(options: FactoryOptions): InitOptions {
-  return { ...(options.dtype === undefined ? {} : { dtype: options.dtype }), ...(options.backend === undefined ? {} : { backend: options.backend }) };
+  return {
+    ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+  };
 }
 
 /** A Parameter holding `value`. */

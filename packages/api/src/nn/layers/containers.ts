@@ -26,7 +26,7 @@ export class Sequential extends Module<[Tensor], Tensor> implements Iterable<Ten
     if (modules.length === 1 && first !== undefined && !isModule(first) && typeof first === 'object') {
       for (const [name, module] of Object.entries(first)) this.#add(name, module);
     } else {
-      (modules as TensorModule[]).forEach((module, i) => this.#add(String(i), module));
+      for (const [i, module] of (modules as TensorModule[]).entries()) this.#add(String(i), module);
     }
   }
 
@@ -45,7 +45,8 @@ export class Sequential extends Module<[Tensor], Tensor> implements Iterable<Ten
     const children = this.children();
     const i = index < 0 ? index + children.length : index;
     const module = children[i];
-    if (!Number.isInteger(index) || module === undefined) throw new IndexError(`Sequential.at: index ${index} is out of range for ${children.length} modules`);
+    if (!Number.isInteger(index) || module === undefined)
+      throw new IndexError(`Sequential.at: index ${index} is out of range for ${children.length} modules`);
     return module as unknown as TensorModule;
   }
 
@@ -91,7 +92,8 @@ export class ModuleList<M extends AnyModule = TensorModule> extends Module<never
   at(index: number): M {
     const i = index < 0 ? index + this.#items.length : index;
     const module = this.#items[i];
-    if (!Number.isInteger(index) || module === undefined) throw new IndexError(`ModuleList.at: index ${index} is out of range for ${this.#items.length} modules`);
+    if (!Number.isInteger(index) || module === undefined)
+      throw new IndexError(`ModuleList.at: index ${index} is out of range for ${this.#items.length} modules`);
     return module;
   }
 
@@ -142,7 +144,10 @@ export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never
 
   constructor(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]> = {}) {
     super();
-    const entries = Symbol.iterator in modules ? [...(modules as Iterable<readonly [string, M]>)] : Object.entries(modules as Readonly<Record<string, M>>);
+    const entries =
+      Symbol.iterator in modules
+        ? [...(modules as Iterable<readonly [string, M]>)]
+        : Object.entries(modules as Readonly<Record<string, M>>);
     for (const [name, module] of entries) this.set(name, module);
   }
 
@@ -154,7 +159,10 @@ export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never
   /** The module named `key`. */
   get(key: string): M {
     const module = this.#items.get(key);
-    if (module === undefined) throw new ValueError(`ModuleDict.get: no module named '${key}' (have ${[...this.#items.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`);
+    if (module === undefined)
+      throw new ValueError(
+        `ModuleDict.get: no module named '${key}' (have ${[...this.#items.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`,
+      );
     return module;
   }
 
@@ -165,7 +173,8 @@ export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never
 
   /** Adds or replaces the module named `key`; returns the dict. */
   set(key: string, module: M): this {
-    if (!isModule(module)) throw new ValueError(`ModuleDict.set: '${key}' must be a Module, got ${module === null ? 'null' : typeof module}`);
+    if (!isModule(module))
+      throw new ValueError(`ModuleDict.set: '${key}' must be a Module, got ${module === null ? 'null' : typeof module}`);
     if (this.#items.has(key)) this.replaceModule(key, module);
     else this.registerModule(key, module);
     this.#items.set(key, module);

@@ -1,5 +1,14 @@
 import { ValueError } from '../../core/errors.js';
-import { type ConvPadding, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, type SpatialArg } from '../../ops/conv.js';
+import {
+  type ConvPadding,
+  conv1d,
+  conv2d,
+  conv3d,
+  convTranspose1d,
+  convTranspose2d,
+  convTranspose3d,
+  type SpatialArg,
+} from '../../ops/conv.js';
 import { pad } from '../../ops/movement.js';
 import type { PadPair } from '../../primitives/primitive.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -58,11 +67,14 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     this.outChannels = positiveInteger(name, 'outChannels', outChannels);
     this.groups = positiveInteger(name, 'groups', options.groups ?? 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new ValueError(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
+      throw new ValueError(
+        `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`,
+      );
     }
     this.kernelSize = tuple(kernelSize, dimensions, 1);
-    if (this.kernelSize.length !== dimensions) throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
-    this.kernelSize.forEach((k) => positiveInteger(name, 'kernelSize', k));
+    if (this.kernelSize.length !== dimensions)
+      throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+    for (const k of this.kernelSize) positiveInteger(name, 'kernelSize', k);
     this.stride = tuple(options.stride, dimensions, 1);
     this.dilation = tuple(options.dilation, dimensions, 1);
     this.padding = options.padding ?? 0;
@@ -73,7 +85,10 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     const shape = [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.weight = this.registerParameter('weight', parameter(kaimingUniform(shape, { a: Math.sqrt(5), ...initOptions(options) })));
     const fanIn = (inChannels / this.groups) * this.kernelSize.reduce((a, b) => a * b, 1);
-    this.bias = this.registerParameter('bias', options.bias === false ? null : uniformParameter([outChannels], 1 / Math.sqrt(fanIn), options));
+    this.bias = this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniformParameter([outChannels], 1 / Math.sqrt(fanIn), options),
+    );
   }
 
   forward(x: Tensor): Tensor {
@@ -101,7 +116,12 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
   }
 
   override extraRepr(): string {
-    const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernelSize=${formatArgument(this.kernelSize)}`, `stride=${formatArgument(this.stride)}`];
+    const parts = [
+      `${this.inChannels}`,
+      `${this.outChannels}`,
+      `kernelSize=${formatArgument(this.kernelSize)}`,
+      `stride=${formatArgument(this.stride)}`,
+    ];
     if (this.padding !== 0) parts.push(`padding=${formatArgument(this.padding)}`);
     if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${formatArgument(this.dilation)}`);
     if (this.groups !== 1) parts.push(`groups=${this.groups}`);
@@ -181,10 +201,13 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
     this.outChannels = positiveInteger(name, 'outChannels', outChannels);
     this.groups = positiveInteger(name, 'groups', options.groups ?? 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new ValueError(`${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`);
+      throw new ValueError(
+        `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`,
+      );
     }
     this.kernelSize = tuple(kernelSize, dimensions, 1);
-    if (this.kernelSize.length !== dimensions) throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+    if (this.kernelSize.length !== dimensions)
+      throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
     this.stride = tuple(options.stride, dimensions, 1);
     this.padding = tuple(options.padding, dimensions, 0);
     this.outputPadding = tuple(options.outputPadding, dimensions, 0);
@@ -193,7 +216,10 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
     this.weight = this.registerParameter('weight', parameter(kaimingUniform(shape, { a: Math.sqrt(5), ...initOptions(options) })));
     // As PyTorch: the fan-in is computed from the weight's layout, i.e. (outChannels / groups) * prod(kernel).
     const fanIn = (outChannels / this.groups) * this.kernelSize.reduce((a, b) => a * b, 1);
-    this.bias = this.registerParameter('bias', options.bias === false ? null : uniformParameter([outChannels], 1 / Math.sqrt(fanIn), options));
+    this.bias = this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniformParameter([outChannels], 1 / Math.sqrt(fanIn), options),
+    );
   }
 
   /**
@@ -207,10 +233,16 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
       const spatial = outputSize.slice(-this.#dimensions);
       const inputSpatial = x.shape.slice(-this.#dimensions);
       outputPadding = spatial.map((target, i) => {
-        const minimum = ((inputSpatial[i] as number) - 1) * (this.stride[i] as number) - 2 * (this.padding[i] as number) + (this.dilation[i] as number) * ((this.kernelSize[i] as number) - 1) + 1;
+        const minimum =
+          ((inputSpatial[i] as number) - 1) * (this.stride[i] as number) -
+          2 * (this.padding[i] as number) +
+          (this.dilation[i] as number) * ((this.kernelSize[i] as number) - 1) +
+          1;
         const extra = target - minimum;
         if (extra < 0 || extra >= Math.max(this.stride[i] as number, this.dilation[i] as number)) {
-          throw new ValueError(`${this.constructor.name}: requested output size ${JSON.stringify(outputSize)} is not reachable from input ${JSON.stringify(x.shape)} (dimension ${i} allows ${minimum} to ${minimum + Math.max(this.stride[i] as number, this.dilation[i] as number) - 1})`);
+          throw new ValueError(
+            `${this.constructor.name}: requested output size ${JSON.stringify(outputSize)} is not reachable from input ${JSON.stringify(x.shape)} (dimension ${i} allows ${minimum} to ${minimum + Math.max(this.stride[i] as number, this.dilation[i] as number) - 1})`,
+          );
         }
         return extra;
       });
@@ -226,7 +258,12 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
   }
 
   override extraRepr(): string {
-    const parts = [`${this.inChannels}`, `${this.outChannels}`, `kernelSize=${formatArgument(this.kernelSize)}`, `stride=${formatArgument(this.stride)}`];
+    const parts = [
+      `${this.inChannels}`,
+      `${this.outChannels}`,
+      `kernelSize=${formatArgument(this.kernelSize)}`,
+      `stride=${formatArgument(this.stride)}`,
+    ];
     if (this.padding.some((p) => p !== 0)) parts.push(`padding=${formatArgument(this.padding)}`);
     if (this.outputPadding.some((p) => p !== 0)) parts.push(`outputPadding=${formatArgument(this.outputPadding)}`);
     if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${formatArgument(this.dilation)}`);

@@ -1,7 +1,8 @@
+import { isFloating } from '../../core/dtype.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { arange } from '../../ops/creation.js';
-import { mul, notEqual } from '../../ops/elementwise.js';
+import { notEqual, where } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -46,7 +47,7 @@ export class Embedding extends Module<[Tensor], Tensor> {
       const w = normal([numEmbeddings, embeddingDim], 0, 1, initOptions(options));
       if (row === null) return w;
       const backend = options.backend === undefined ? {} : { backend: options.backend };
-      return mul(w, reshape(notEqual(arange(numEmbeddings, backend), row), [numEmbeddings, 1]));
+      return where(reshape(notEqual(arange(numEmbeddings, backend), row), [numEmbeddings, 1]), w, 0);
     });
     this.weight = this.registerParameter('weight', parameter(weight));
   }
@@ -59,9 +60,10 @@ export class Embedding extends Module<[Tensor], Tensor> {
    * const embed = nn.Embedding.fromPretrained(gloveVectors);
    */
   static fromPretrained(weights: Tensor, options: { readonly freeze?: boolean; readonly paddingIdx?: number | null } = {}): Embedding {
-    if (weights.ndim !== 2) throw new ShapeError(`Embedding.fromPretrained: weights must be [numEmbeddings, embeddingDim], got ${formatShape(weights.shape)}`);
+    if (weights.ndim !== 2)
+      throw new ShapeError(`Embedding.fromPretrained: weights must be [numEmbeddings, embeddingDim], got ${formatShape(weights.shape)}`);
     const layer = new Embedding(weights.shape[0] as number, weights.shape[1] as number, {
-      dtype: weights.dtype,
+      dtype: isFloating(weights.dtype) ? weights.dtype : 'float32',
       ...(weights._backend ? { backend: weights._backend.name } : {}),
       ...(options.paddingIdx === undefined ? {} : { paddingIdx: options.paddingIdx }),
     });

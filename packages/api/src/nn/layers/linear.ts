@@ -32,8 +32,14 @@ export class Linear extends Module<[Tensor], Tensor> {
     super();
     this.inFeatures = positiveInteger('Linear', 'inFeatures', inFeatures);
     this.outFeatures = positiveInteger('Linear', 'outFeatures', outFeatures);
-    this.weight = this.registerParameter('weight', parameter(kaimingUniform([outFeatures, inFeatures], { a: Math.sqrt(5), ...initOptions(options) })));
-    this.bias = this.registerParameter('bias', options.bias === false ? null : uniformParameter([outFeatures], 1 / Math.sqrt(inFeatures), options));
+    this.weight = this.registerParameter(
+      'weight',
+      parameter(kaimingUniform([outFeatures, inFeatures], { a: Math.sqrt(5), ...initOptions(options) })),
+    );
+    this.bias = this.registerParameter(
+      'bias',
+      options.bias === false ? null : uniformParameter([outFeatures], 1 / Math.sqrt(inFeatures), options),
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -3,7 +3,7 @@ import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import { full } from '../../ops/creation.js';
-import { add, mul } from '../../ops/elementwise.js';
+import { add, div, mul, sub } from '../../ops/elementwise.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { stopGradient } from '../functional/common.js';
@@ -52,7 +52,8 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     this.numFeatures = positiveInteger(name, 'numFeatures', numFeatures);
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
-    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1)) throw new ValueError(`${name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
+    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))
+      throw new ValueError(`${name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
     this.weight = this.registerParameter('weight', this.affine ? parameter(ones([numFeatures], options)) : null);
@@ -60,7 +61,10 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     if (this.trackRunningStats) {
       this.registerBuffer('runningMean', zeros([numFeatures], options));
       this.registerBuffer('runningVar', ones([numFeatures], options));
-      this.registerBuffer('numBatchesTracked', full([], 0, { dtype: 'int32', ...(options.backend === undefined ? {} : { backend: options.backend }) }));
+      this.registerBuffer(
+        'numBatchesTracked',
+        full([], 0, { dtype: 'int32', ...(options.backend === undefined ? {} : { backend: options.backend }) }),
+      );
     } else {
       this.registerBuffer('runningMean', null);
       this.registerBuffer('runningVar', null);
@@ -98,7 +102,8 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     if (!this.ranks.includes(x.ndim)) {
       throw new ShapeError(`${name}: expected a ${this.ranks.map((r) => `${r}-d`).join(' or ')} input, got ${formatShape(x.shape)}`);
     }
-    if (x.shape[1] !== this.numFeatures) throw new ShapeError(`${name}: expected ${this.numFeatures} channels on axis 1, got input ${formatShape(x.shape)}`);
+    if (x.shape[1] !== this.numFeatures)
+      throw new ShapeError(`${name}: expected ${this.numFeatures} channels on axis 1, got input ${formatShape(x.shape)}`);
     const affine = { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps };
     const useBatchStatistics = this.training || !this.trackRunningStats;
     if (!useBatchStatistics) return batchNorm(x, this.runningMean, this.runningVar, affine);
@@ -119,10 +124,15 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     noGrad(() => {
       const count = tidy(() => add(this.numBatchesTracked, 1));
       this.setBuffer('numBatchesTracked', count);
-      // momentum null: a cumulative average, whose weight is 1 / (batches seen). That needs the
-      // count as a number; the count is read only in that mode.
-      const factor = this.momentum ?? 1 / (count.item() as number);
-      const update = (running: Tensor, batch: Tensor): Tensor => tidy(() => add(mul(running, 1 - factor), mul(cast(batch, running.dtype), factor)));
+      // momentum null: a cumulative average, whose weight is 1 / (batches seen), kept a tensor
+      // so that no value is read back.
+      const momentum = this.momentum;
+      const update = (running: Tensor, batch: Tensor): Tensor =>
+        tidy(() => {
+          const factor = momentum ?? div(1, cast(count, running.dtype));
+          const keep = typeof factor === 'number' ? 1 - factor : sub(1, factor);
+          return add(mul(running, keep), mul(cast(batch, running.dtype), factor));
+        });
       this.setBuffer('runningMean', update(this.runningMean, mean));
       this.setBuffer('runningVar', update(this.runningVar, variance));
     });
@@ -176,7 +186,7 @@ export interface LayerNormLayerOptions extends FactoryOptions {
 function normalizedShapeOf(layer: string, normalizedShape: number | readonly number[]): number[] {
   const shape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
   if (shape.length === 0) throw new ValueError(`${layer}: normalizedShape must not be empty`);
-  shape.forEach((d) => positiveInteger(layer, 'normalizedShape', d));
+  for (const d of shape) positiveInteger(layer, 'normalizedShape', d);
   return shape;
 }
 
@@ -237,7 +247,8 @@ export class GroupNorm extends Module<[Tensor], Tensor> {
     super();
     this.numGroups = positiveInteger('GroupNorm', 'numGroups', numGroups);
     this.numChannels = positiveInteger('GroupNorm', 'numChannels', numChannels);
-    if (numChannels % numGroups !== 0) throw new ValueError(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
+    if (numChannels % numGroups !== 0)
+      throw new ValueError(`GroupNorm: numChannels (${numChannels}) must be divisible by numGroups (${numGroups})`);
     this.eps = options.eps ?? 1e-5;
     const affine = options.affine ?? true;
     this.weight = this.registerParameter('weight', affine ? parameter(ones([numChannels], options)) : null);
@@ -245,7 +256,8 @@ export class GroupNorm extends Module<[Tensor], Tensor> {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.ndim < 2 || x.shape[1] !== this.numChannels) throw new ShapeError(`GroupNorm: expected [N, ${this.numChannels}, ...], got ${formatShape(x.shape)}`);
+    if (x.ndim < 2 || x.shape[1] !== this.numChannels)
+      throw new ShapeError(`GroupNorm: expected [N, ${this.numChannels}, ...], got ${formatShape(x.shape)}`);
     return groupNorm(x, this.numGroups, { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps });
   }
 
@@ -277,7 +289,10 @@ export class RMSNorm extends Module<[Tensor], Tensor> {
     super();
     this.normalizedShape = normalizedShapeOf('RMSNorm', normalizedShape);
     this.eps = options.eps ?? null;
-    this.weight = this.registerParameter('weight', options.elementwiseAffine === false ? null : parameter(ones(this.normalizedShape, options)));
+    this.weight = this.registerParameter(
+      'weight',
+      options.elementwiseAffine === false ? null : parameter(ones(this.normalizedShape, options)),
+    );
   }
 
   forward(x: Tensor): Tensor {

@@ -1,7 +1,7 @@
 import {
+  type AvgPoolOptions,
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,
-  type AvgPoolOptions,
   avgPool1d,
   avgPool2d,
   type MaxPoolOptions,
@@ -16,7 +16,11 @@ import { formatArgument } from './common.js';
 // Pooling layers over the functional pools (channels first, batched or not).
 
 function describe(kernelSize: SpatialArg, options: MaxPoolOptions & AvgPoolOptions): string {
-  const parts = [`kernelSize=${formatArgument(kernelSize)}`, `stride=${formatArgument(options.stride ?? kernelSize)}`, `padding=${formatArgument(options.padding ?? 0)}`];
+  const parts = [
+    `kernelSize=${formatArgument(kernelSize)}`,
+    `stride=${formatArgument(options.stride ?? kernelSize)}`,
+    `padding=${formatArgument(options.padding ?? 0)}`,
+  ];
   if (options.dilation !== undefined) parts.push(`dilation=${formatArgument(options.dilation)}`);
   if (options.ceilMode === true) parts.push('ceilMode=true');
   if (options.countIncludePad === false) parts.push('countIncludePad=false');

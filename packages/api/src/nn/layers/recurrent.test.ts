@@ -53,7 +53,9 @@ function recurrentReference(
           if (kind === 'lstm') {
             const c = (stateList[1] as number[][])[n] as number[];
             const g = gx.map((v, i) => v + (gh[i] as number));
-            const nextC = c.map((cv, j) => sigmoidReference(g[H + j] as number) * cv + sigmoidReference(g[j] as number) * Math.tanh(g[2 * H + j] as number));
+            const nextC = c.map(
+              (cv, j) => sigmoidReference(g[H + j] as number) * cv + sigmoidReference(g[j] as number) * Math.tanh(g[2 * H + j] as number),
+            );
             const nextH = nextC.map((cv, j) => sigmoidReference(g[3 * H + j] as number) * Math.tanh(cv));
             (stateList[0] as number[][])[n] = nextH;
             (stateList[1] as number[][])[n] = nextC;
@@ -66,7 +68,7 @@ function recurrentReference(
           ((outputs[t] as number[][])[n] as number[]).push(...((stateList[0] as number[][])[n] as number[]));
         }
       }
-      stateList.forEach((s, i) => (finals[i] as number[][][]).push(s));
+      for (const [i, s] of stateList.entries()) (finals[i] as number[][][]).push(s);
     }
     input = outputs;
   }
@@ -93,7 +95,8 @@ describe('LSTM and GRU', () => {
   const rng = seededRandom(40);
   const [steps, batch, inputSize, hidden] = [4, 2, 3, 5];
   const sequence = Array.from({ length: steps }, () => Array.from({ length: batch }, () => randomValues(rng, inputSize, -2, 2)));
-  const zeroState = (layers: number): number[][][] => Array.from({ length: layers }, () => Array.from({ length: batch }, () => new Array<number>(hidden).fill(0)));
+  const zeroState = (layers: number): number[][][] =>
+    Array.from({ length: layers }, () => Array.from({ length: batch }, () => new Array<number>(hidden).fill(0)));
 
   it('have PyTorch-named parameters of the right shapes, uniform in ±1/√hiddenSize', () => {
     manualSeed(0);
@@ -120,7 +123,10 @@ describe('LSTM and GRU', () => {
   for (const kind of ['lstm', 'gru'] as const) {
     it(`${kind.toUpperCase()} with 2 layers, both directions, matches the step-by-step reference`, () => {
       manualSeed(kind === 'lstm' ? 1 : 2);
-      const layer = kind === 'lstm' ? new nn.LSTM(inputSize, hidden, { numLayers: 2, bidirectional: true }) : new nn.GRU(inputSize, hidden, { numLayers: 2, bidirectional: true });
+      const layer =
+        kind === 'lstm'
+          ? new nn.LSTM(inputSize, hidden, { numLayers: 2, bidirectional: true })
+          : new nn.GRU(inputSize, hidden, { numLayers: 2, bidirectional: true });
       const h0 = Array.from({ length: 4 }, () => Array.from({ length: batch }, () => randomValues(rng, hidden)));
       const c0 = Array.from({ length: 4 }, () => Array.from({ length: batch }, () => randomValues(rng, hidden)));
       const x = tensor(sequence, { dtype: 'float32' });
@@ -166,6 +172,8 @@ describe('LSTM and GRU', () => {
   it('rejects inputs and states of the wrong shape', () => {
     const lstm = new nn.LSTM(3, 4);
     expect(() => lstm.forward(tensor([[[1, 2]]]))).toThrow(/must end in inputSize = 3/);
-    expect(() => lstm.forward(tensor([[[1, 2, 3]]]), [tensor([[[0, 0, 0]]]), tensor([[[0, 0, 0, 0]]])])).toThrow(/initial state 0 must have shape \[1, 1, 4\]/);
+    expect(() => lstm.forward(tensor([[[1, 2, 3]]]), [tensor([[[0, 0, 0]]]), tensor([[[0, 0, 0, 0]]])])).toThrow(
+      /initial state 0 must have shape \[1, 1, 4\]/,
+    );
   });
 });

@@ -4,8 +4,8 @@ import { cast } from '../../ops/broadcast.js';
 import { zeros } from '../../ops/creation.js';
 import { add, mul, sigmoid, sub, tanh } from '../../ops/elementwise.js';
 import { concat, narrow, reshape, stack, swapaxes, unstack } from '../../ops/movement.js';
-import { backendOf } from '../../transforms/core.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { backendOf } from '../../transforms/core.js';
 import { dropout } from '../functional/dropout.js';
 import { linear } from '../functional/linear.js';
 import { Module } from '../module.js';
@@ -92,9 +92,12 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
     const name = this.constructor.name;
     const batched = input.ndim === 3;
     if (input.ndim !== 2 && input.ndim !== 3) {
-      throw new ShapeError(`${name}: input must be [T, N, ${this.inputSize}] ([N, T, ${this.inputSize}] with batchFirst) or unbatched [T, ${this.inputSize}], got ${formatShape(input.shape)}`);
+      throw new ShapeError(
+        `${name}: input must be [T, N, ${this.inputSize}] ([N, T, ${this.inputSize}] with batchFirst) or unbatched [T, ${this.inputSize}], got ${formatShape(input.shape)}`,
+      );
     }
-    if (input.shape[input.ndim - 1] !== this.inputSize) throw new ShapeError(`${name}: input ${formatShape(input.shape)} must end in inputSize = ${this.inputSize}`);
+    if (input.shape[input.ndim - 1] !== this.inputSize)
+      throw new ShapeError(`${name}: input ${formatShape(input.shape)} must end in inputSize = ${this.inputSize}`);
     // Work sequence-first and batched: [T, N, features].
     let x = batched ? (this.batchFirst ? swapaxes(input, 0, 1) : input) : reshape(input, [input.shape[0] as number, 1, this.inputSize]);
     const steps = x.shape[0] as number;
@@ -124,7 +127,7 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
           hidden[t] = current[0] as Tensor;
         }
         outputs.push(stack(hidden, 0));
-        current.forEach((s, i) => (finals[i] as Tensor[]).push(s));
+        for (const [i, s] of current.entries()) (finals[i] as Tensor[]).push(s);
       }
       x = directions === 1 ? (outputs[0] as Tensor) : concat(outputs, 2);
       if (this.dropout > 0 && this.training && layer < this.numLayers - 1) x = dropout(x, this.dropout);

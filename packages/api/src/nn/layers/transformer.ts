@@ -66,9 +66,15 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
     const dimFeedforward = positiveInteger('TransformerEncoderLayer', 'dimFeedforward', options.dimFeedforward ?? 2048);
     const p = probability('TransformerEncoderLayer', 'dropout', options.dropout ?? 0.1);
     const bias = options.bias ?? true;
-    const factory: FactoryOptions = { ...(options.dtype === undefined ? {} : { dtype: options.dtype }), ...(options.backend === undefined ? {} : { backend: options.backend }) };
+    const factory: FactoryOptions = {
+      ...(options.dtype === undefined ? {} : { dtype: options.dtype }),
+      ...(options.backend === undefined ? {} : { backend: options.backend }),
+    };
     const eps = options.layerNormEps ?? 1e-5;
-    this.selfAttn = this.registerModule('selfAttn', new MultiheadAttention(dModel, nhead, { ...factory, dropout: p, bias, batchFirst: options.batchFirst ?? false }));
+    this.selfAttn = this.registerModule(
+      'selfAttn',
+      new MultiheadAttention(dModel, nhead, { ...factory, dropout: p, bias, batchFirst: options.batchFirst ?? false }),
+    );
     this.linear1 = this.registerModule('linear1', new Linear(dModel, dimFeedforward, { ...factory, bias }));
     this.dropout = this.registerModule('dropout', new Dropout(p));
     this.linear2 = this.registerModule('linear2', new Linear(dimFeedforward, dModel, { ...factory, bias }));
@@ -81,7 +87,8 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
     if (activation === 'relu') this.#activation = relu;
     else if (activation === 'gelu') this.#activation = (x) => gelu(x);
     else if (typeof activation === 'function') this.#activation = activation;
-    else throw new ValueError(`TransformerEncoderLayer: activation must be 'relu', 'gelu' or a function, got ${JSON.stringify(activation)}`);
+    else
+      throw new ValueError(`TransformerEncoderLayer: activation must be 'relu', 'gelu' or a function, got ${JSON.stringify(activation)}`);
     this.#activationName = typeof activation === 'string' ? activation : 'custom';
   }
 
@@ -95,7 +102,8 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
       });
       return this.dropout1.forward(out);
     };
-    const feedForward = (x: Tensor): Tensor => this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
+    const feedForward = (x: Tensor): Tensor =>
+      this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
     if (this.normFirst) {
       const x = add(src, attend(this.norm1.forward(src)));
       return add(x, feedForward(this.norm2.forward(x)));

@@ -81,6 +81,8 @@ export const ins = {
   f32x4Div: () => simd(0xe7),
   f32x4Min: () => simd(0xe8),
   f32x4Max: () => simd(0xe9),
+  f32x4Pmin: () => simd(0xea),
+  f32x4Pmax: () => simd(0xeb),
   i32x4TruncSatF32x4S: () => simd(0xf8),
 };
 

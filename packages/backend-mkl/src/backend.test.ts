@@ -1,0 +1,269 @@
+import '@flint/backend-cpu';
+import {
+  avgPool2d,
+  type Backend,
+  BackendError,
+  backendStatus,
+  bind,
+  conv2d,
+  convTranspose2d,
+  initBackend,
+  matmul,
+  maxPool2d,
+  Primitive,
+  registeredBackends,
+  type Tensor,
+  tensor,
+} from '@flint/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon, MatmulMode, type MklBackend } from './index.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-mkl: native tests skipped, the addon is unavailable: ${missing}`);
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function randomValues(count: number, seed: number): Float32Array {
+  const values = new Float32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return values;
+}
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (Number.isNaN(e)) expect(a).toBeNaN();
+    else worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
+  }
+  expect(worst).toBeLessThanOrEqual(tolerance);
+}
+
+describe('mkl registration', () => {
+  it('registers as mkl, preferred over cpu', () => {
+    const names = registeredBackends();
+    expect(names).toContain('mkl');
+    expect(names.indexOf('mkl')).toBeLessThan(names.indexOf('cpu'));
+  });
+
+  it('reports itself available exactly when the addon loads, with the fix otherwise', () => {
+    const status = backendStatus().find((s) => s.name === 'mkl');
+    expect(status?.priority).toBe(20);
+    expect(status?.available).toBe(missing === undefined);
+    if (missing !== undefined) expect(status?.reason).toMatch(/libdnnl-dev|build\.mjs|FLINT_MKL_SKIP_BUILD/);
+  });
+});
+
+describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
+  let mkl: MklBackend;
+  let created: Tensor[] = [];
+  const on = (name: 'mkl' | 'cpu', values: Float32Array | Float64Array, shape: number[]) => {
+    const t = tensor(values, { shape, backend: name, dtype: values instanceof Float64Array ? 'float64' : 'float32' });
+    created.push(t);
+    return t;
+  };
+  const keep = (t: Tensor) => {
+    created.push(t);
+    return t;
+  };
+
+  beforeAll(async () => {
+    mkl = (await initBackend('mkl')) as unknown as MklBackend;
+  });
+  afterAll(() => {
+    for (const t of created) t.dispose();
+    created = [];
+  });
+
+  it('describes the libraries it runs on', () => {
+    expect(mkl.info.onednn).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(['mkl', 'openblas']).toContain(mkl.info.blas);
+    expect(mkl.info.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  it('runs float32 and float64 matmul natively and matches the portable backend', () => {
+    for (const Type of [Float32Array, Float64Array]) {
+      const a = Type.from(randomValues(64 * 48, 1));
+      const b = Type.from(randomValues(48 * 80, 2));
+      const before = mkl.nativeRuns(Primitive.DotGeneral);
+      const fast = keep(matmul(on('mkl', a, [64, 48]), on('mkl', b, [48, 80])));
+      const reference = keep(matmul(on('cpu', a, [64, 48]), on('cpu', b, [48, 80])));
+      expect(mkl.nativeRuns(Primitive.DotGeneral)).toBe(before + 1);
+      expectClose(fast.dataSync(), reference.dataSync(), Type === Float32Array ? 1e-5 : 1e-12);
+    }
+  });
+
+  it('multiplies transposed, broadcast and batched views without copying them first', () => {
+    const a = on('mkl', randomValues(5 * 7 * 6, 3), [5, 7, 6]);
+    const b = on('mkl', randomValues(7 * 9, 4), [9, 7]);
+    const ac = on('cpu', randomValues(5 * 7 * 6, 3), [5, 7, 6]);
+    const bc = on('cpu', randomValues(7 * 9, 4), [9, 7]);
+    // [5, 6, 7] (transposed) x [7, 9] (transposed, broadcast over the batch)
+    const fast = keep(matmul(keep(a.transpose([0, 2, 1])), keep(b.transpose())));
+    const reference = keep(matmul(keep(ac.transpose([0, 2, 1])), keep(bc.transpose())));
+    expect(fast.shape).toEqual([5, 6, 9]);
+    expectClose(fast.dataSync(), reference.dataSync(), 1e-5);
+  });
+
+  it('gives the same product from CBLAS and from oneDNN', () => {
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    const a = randomValues(3 * 33 * 17, 5);
+    const b = randomValues(3 * 17 * 29, 6);
+    const layoutA = Int32Array.from([0, 3, 3, 33, 17, 33 * 17, 17, 1]);
+    const layoutB = Int32Array.from([0, 3, 3, 17, 29, 17 * 29, 29, 1]);
+    const viaBlas = new Float32Array(3 * 33 * 29);
+    const viaDnnl = new Float32Array(3 * 33 * 29);
+    expect(addon.matmul(0, a, layoutA, b, layoutB, viaBlas, MatmulMode.blas)).toBe(1);
+    expect(addon.matmul(0, a, layoutA, b, layoutB, viaDnnl, MatmulMode.onednn)).toBe(2);
+    expectClose(viaDnnl, viaBlas, 1e-5);
+    expect(viaBlas.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('convolves through oneDNN, with groups, strides, padding and dilation', () => {
+    const cases = [
+      { x: [2, 3, 9, 9], w: [4, 3, 3, 3], options: { stride: 2, padding: 1 } },
+      { x: [1, 4, 8, 7], w: [6, 2, 3, 2], options: { groups: 2, dilation: [2, 1] } },
+      { x: [1, 16, 12, 12], w: [32, 16, 1, 1], options: {} },
+    ];
+    for (const [index, kase] of cases.entries()) {
+      const xs = randomValues(
+        kase.x.reduce((p, d) => p * d, 1),
+        10 + index,
+      );
+      const ws = randomValues(
+        kase.w.reduce((p, d) => p * d, 1),
+        20 + index,
+      );
+      const before = mkl.nativeRuns(Primitive.Conv);
+      const fast = keep(conv2d(on('mkl', xs, kase.x), on('mkl', ws, kase.w), kase.options));
+      const reference = keep(conv2d(on('cpu', xs, kase.x), on('cpu', ws, kase.w), kase.options));
+      expect(mkl.nativeRuns(Primitive.Conv)).toBe(before + 1);
+      expect(fast.shape).toEqual(reference.shape);
+      expectClose(fast.dataSync(), reference.dataSync(), 1e-5);
+    }
+  });
+
+  it('leaves transposed convolutions (input dilation) to the portable kernel, with the same result', () => {
+    const xs = randomValues(1 * 2 * 5 * 5, 30);
+    const ws = randomValues(2 * 3 * 3 * 3, 31);
+    const before = mkl.nativeRuns(Primitive.Conv);
+    const fast = keep(convTranspose2d(on('mkl', xs, [1, 2, 5, 5]), on('mkl', ws, [2, 3, 3, 3]), { stride: 2 }));
+    const reference = keep(convTranspose2d(on('cpu', xs, [1, 2, 5, 5]), on('cpu', ws, [2, 3, 3, 3]), { stride: 2 }));
+    expect(mkl.nativeRuns(Primitive.Conv)).toBe(before);
+    expectClose(fast.dataSync(), reference.dataSync(), 1e-5);
+  });
+
+  it('pools through oneDNN, and leaves NaN inputs to the portable kernel so NaN propagates', () => {
+    const xs = randomValues(2 * 3 * 8 * 8, 40);
+    const before = mkl.nativeRuns(Primitive.ReduceWindow);
+    const fastMax = keep(maxPool2d(on('mkl', xs, [2, 3, 8, 8]), 3, { stride: 2, padding: 1 }));
+    const fastAverage = keep(avgPool2d(on('mkl', xs, [2, 3, 8, 8]), 2));
+    expect(mkl.nativeRuns(Primitive.ReduceWindow)).toBe(before + 2);
+    expectClose(fastMax.dataSync(), keep(maxPool2d(on('cpu', xs, [2, 3, 8, 8]), 3, { stride: 2, padding: 1 })).dataSync(), 0);
+    expectClose(fastAverage.dataSync(), keep(avgPool2d(on('cpu', xs, [2, 3, 8, 8]), 2)).dataSync(), 1e-6);
+    const withNaN = xs.slice();
+    withNaN[0] = Number.NaN;
+    const pooled = keep(maxPool2d(on('mkl', withNaN, [2, 3, 8, 8]), 2)).dataSync();
+    expect(pooled[0]).toBeNaN();
+    expect(mkl.nativeRuns(Primitive.ReduceWindow)).toBe(before + 2);
+  });
+
+  it('computes elementwise ops on transposed, broadcast and flipped views', () => {
+    const xs = randomValues(6 * 5, 50);
+    const ys = randomValues(5, 51);
+    const compute = (name: 'mkl' | 'cpu') => {
+      const x = keep(on(name, xs, [6, 5]).transpose()); // [5, 6], strides [1, 5]
+      const y = keep(keep(on(name, ys, [5, 1])).broadcastTo([5, 6])); // zero strides
+      const z = keep(keep(x.mul(y)).add(keep(x.flip(1))));
+      return [keep(z.exp()).dataSync(), keep(z.greater(y)).dataSync()] as const;
+    };
+    const before = mkl.nativeRuns(Primitive.Mul);
+    const [fastExp, fastGreater] = compute('mkl');
+    const [referenceExp, referenceGreater] = compute('cpu');
+    expect(mkl.nativeRuns(Primitive.Mul)).toBe(before + 1);
+    expectClose(fastExp, referenceExp, 1e-6);
+    expect(fastGreater).toBeInstanceOf(Uint8Array);
+    expect([...fastGreater]).toEqual([...referenceGreater]);
+  });
+
+  it('reduces views along leading and trailing axes, in double precision, propagating NaN', () => {
+    const xs = randomValues(40 * 300, 60);
+    for (const axis of [0, 1]) {
+      const fast = keep(keep(on('mkl', xs, [40, 300]).transpose()).sum(axis)).dataSync();
+      const reference = keep(keep(on('cpu', xs, [40, 300]).transpose()).sum(axis)).dataSync();
+      expectClose(fast, reference, 1e-6);
+    }
+    const withNaN = xs.slice();
+    withNaN[301] = Number.NaN;
+    const maxima = keep(on('mkl', withNaN, [40, 300]).max(1)).dataSync();
+    expect(maxima[1]).toBeNaN();
+    expect(maxima[0]).not.toBeNaN();
+  });
+
+  it('runs integer ops through the portable kernels on the same handles', () => {
+    const x = keep(tensor([1, 2, 3, 2147483647], { dtype: 'int32', backend: 'mkl' }));
+    const y = keep(x.add(1));
+    expect([...y.dataSync()]).toEqual([2, 3, 4, -2147483648]);
+    expect(mkl.nativeRuns(Primitive.Add)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reads non-contiguous views synchronously and asynchronously', async () => {
+    const x = on('mkl', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+    const t = keep(x.transpose());
+    expect([...t.dataSync()]).toEqual([1, 4, 2, 5, 3, 6]);
+    expect([...(await t.data())]).toEqual([1, 4, 2, 5, 3, 6]);
+  });
+
+  it('frees storages when their last view is disposed, and reuses pooled memory correctly', () => {
+    const baseline = mkl.memory();
+    const big = tensor(randomValues(128 * 256, 70), { shape: [128, 256], backend: 'mkl' });
+    const view = big.transpose();
+    expect(mkl.memory().buffers).toBe(baseline.buffers + 1);
+    big.dispose();
+    expect(mkl.memory().buffers).toBe(baseline.buffers + 1);
+    const doubled = view.add(view);
+    view.dispose();
+    expect(mkl.memory().buffers).toBe(baseline.buffers + 1);
+    const expected = Float32Array.from(doubled.dataSync());
+    doubled.dispose();
+    expect(mkl.memory()).toEqual(baseline);
+    // The next same-sized result reuses a pooled array; it must be fully overwritten.
+    const zeros = tensor(new Float32Array(256 * 128), { shape: [256, 128], backend: 'mkl' });
+    const again = zeros.exp();
+    expect(again.dataSync().every((v) => v === 1)).toBe(true);
+    expect(expected.some((v) => v !== 1)).toBe(true);
+    zeros.dispose();
+    again.dispose();
+    expect(mkl.memory()).toEqual(baseline);
+  });
+
+  it('turns an addon refusal into a BackendError naming the primitive, and keeps running', () => {
+    const backend = mkl as unknown as Backend<unknown>;
+    const broken = {
+      storage: { data: new Float32Array(2), refs: 1, counted: false },
+      offset: 0,
+      strides: [1],
+      shape: [4],
+      dtype: 'float32',
+      released: false,
+    };
+    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4], dtype: 'float32' })).toThrow(BackendError);
+    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4], dtype: 'float32' })).toThrow(/mkl exp/);
+    const ok = keep(tensor([0], { backend: 'mkl' }).exp());
+    expect(ok.dataSync()[0]).toBe(1);
+  });
+
+  it('evaluates through bind like every backend', () => {
+    const x = on('mkl', Float32Array.from([1, 4, 9]), [3]);
+    const y = keep(bind(Primitive.Sqrt, [x], {}));
+    expect([...y.dataSync()]).toEqual([1, 2, 3]);
+  });
+});

@@ -1,0 +1,49 @@
+import { contiguousStrides, type DType, sizeOf, type TypedArray } from '@flint/api';
+import type { CpuHandle, Storage } from '@flint/backend-cpu';
+
+/**
+ * The mkl backend's handles are the portable CPU backend's: strided views of refcounted storages
+ * holding typed arrays, which JavaScript owns and lends to the addon for the length of a call.
+ * Sharing the layout lets every primitive without a native kernel run the portable kernel on
+ * the same handles, with no conversion, and keeps movement primitives as views.
+ */
+export type MklHandle = CpuHandle;
+
+/** A handle owning a fresh contiguous storage around `data` (taken, not copied). */
+export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): MklHandle {
+  const storage: Storage = { data, refs: 1, counted: false };
+  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
+}
+
+/** The view's description for the addon: [offset, rank, ...shape, ...strides]. */
+export function layoutOf(h: MklHandle): Int32Array {
+  return layout(h.offset, h.shape, h.strides);
+}
+
+export function layout(offset: number, shape: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = shape.length;
+  const result = new Int32Array(2 + 2 * rank);
+  result[0] = offset;
+  result[1] = rank;
+  for (let i = 0; i < rank; i++) {
+    result[2 + i] = shape[i]!;
+    result[2 + rank + i] = strides[i]!;
+  }
+  return result;
+}
+
+/** Whether the view's elements are `size` consecutive storage elements in row-major order. */
+export function isContiguous(h: MklHandle): boolean {
+  let expected = 1;
+  for (let i = h.shape.length - 1; i >= 0; i--) {
+    const dim = h.shape[i]!;
+    if (dim === 0) return true;
+    if (dim !== 1 && h.strides[i] !== expected) return false;
+    expected *= dim;
+  }
+  return true;
+}
+
+export function elementCount(h: MklHandle): number {
+  return sizeOf(h.shape);
+}

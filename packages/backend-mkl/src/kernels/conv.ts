@@ -1,0 +1,32 @@
+import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
+import { layoutOf, type MklHandle, wrap } from '../handle.js';
+import { DTYPE_CODES } from '../native/codes.js';
+import type { KernelContext } from './context.js';
+
+/**
+ * float32 convolutions run through oneDNN (cached per shape). Input dilation (transposed
+ * convolutions), negative padding, float64 and anything oneDNN refuses take the portable kernel.
+ */
+export function convKernel(context: KernelContext) {
+  const fallback = context.fallback[Primitive.Conv];
+  const { addon, memory, recordNative } = context;
+  return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle => {
+    const x = inputs[0]!;
+    const w = inputs[1]!;
+    if (x.dtype !== 'float32' || params.lhsDilation.some((d) => d !== 1)) return fallback(inputs, params, out);
+    const convParams = Int32Array.from([
+      params.groups,
+      ...params.strides,
+      ...params.padding.map((p) => p[0]),
+      ...params.padding.map((p) => p[1]),
+      ...params.rhsDilation,
+    ]);
+    const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+    if (addon.conv(DTYPE_CODES.float32, x.storage.data, layoutOf(x), w.storage.data, layoutOf(w), data, convParams)) {
+      recordNative(Primitive.Conv);
+      return wrap(data, out.shape, out.dtype);
+    }
+    memory.recycle(data);
+    return fallback(inputs, params, out);
+  };
+}

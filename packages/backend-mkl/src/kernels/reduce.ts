@@ -1,0 +1,19 @@
+import { type Aval, type Kernel, type ReducePrimitive, sizeOf } from '@flint/api';
+import { layoutOf, type MklHandle, wrap } from '../handle.js';
+import { DTYPE_CODES, REDUCE_CODES } from '../native/codes.js';
+import { isFloat, type KernelContext } from './context.js';
+
+/** Float reductions run in the addon (double accumulators, in memory order, multithreaded); integer ones take the portable kernel. */
+export function reduceKernel<P extends ReducePrimitive>(op: P, context: KernelContext): Kernel<P, MklHandle> {
+  const fallback = context.fallback[op] as Kernel<P, MklHandle>;
+  const code = REDUCE_CODES.get(op)!;
+  const { addon, memory, recordNative } = context;
+  return (inputs, params, out: Aval) => {
+    const x = inputs[0]!;
+    if (!isFloat(x.dtype)) return fallback(inputs, params, out);
+    const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+    addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), Int32Array.from(params.axes), data);
+    recordNative(op);
+    return wrap(data, out.shape, out.dtype);
+  };
+}

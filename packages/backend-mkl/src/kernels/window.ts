@@ -1,0 +1,32 @@
+import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
+import { layoutOf, type MklHandle, wrap } from '../handle.js';
+import { DTYPE_CODES } from '../native/codes.js';
+import type { KernelContext } from './context.js';
+
+/**
+ * float32 pooling (windows over the spatial dims of [N, C, ...spatial]) runs through oneDNN;
+ * other windows, dtypes, NaN inputs to a max, and windows wholly in padding take the portable kernel.
+ */
+export function reduceWindowKernel(context: KernelContext) {
+  const fallback = context.fallback[Primitive.ReduceWindow];
+  const { addon, memory, recordNative } = context;
+  return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.ReduceWindow>, out: Aval): MklHandle => {
+    const x = inputs[0]!;
+    const rank = x.shape.length;
+    if (x.dtype !== 'float32' || rank < 3 || rank > 5) return fallback(inputs, params, out);
+    const poolParams = Int32Array.from([
+      ...params.window,
+      ...params.strides,
+      ...params.padding.map((p) => p[0]),
+      ...params.padding.map((p) => p[1]),
+      ...params.dilation,
+    ]);
+    const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+    if (addon.pool(params.op === 'max' ? 1 : 0, DTYPE_CODES.float32, x.storage.data, layoutOf(x), data, poolParams)) {
+      recordNative(Primitive.ReduceWindow);
+      return wrap(data, out.shape, out.dtype);
+    }
+    memory.recycle(data);
+    return fallback(inputs, params, out);
+  };
+}

@@ -1,0 +1,67 @@
+import { type DType, type TypedArray, typedArrayConstructor } from '@flint/api';
+import type { Storage } from '@flint/backend-cpu';
+
+// Arrays of freed storages of at least POOL_MIN_BYTES are kept for the next kernel asking for the
+// same type and length: a fresh multi-megabyte typed array costs a page fault per 4 KiB on first
+// touch, which can exceed the native kernel that fills it. Small arrays are left to the GC.
+const POOL_MIN_BYTES = 64 * 1024;
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The mkl backend's live storages and its pool of freed arrays. Storages are tracked in a
+ * WeakSet, not through `Storage.counted`, because the portable kernels this backend delegates
+ * to keep their own ledger in that flag.
+ */
+export class MklMemory {
+  buffers = 0;
+  bytes = 0;
+  private readonly tracked = new WeakSet<Storage>();
+  private readonly pool = new Map<string, TypedArray[]>();
+  private pooledBytes = 0;
+
+  /** Counts a storage the first time the backend sees it. */
+  track(storage: Storage): void {
+    if (this.tracked.has(storage)) return;
+    this.tracked.add(storage);
+    this.buffers++;
+    this.bytes += storage.data.byteLength;
+  }
+
+  /** Drops one reference; at zero the storage is uncounted and its array recycled. */
+  release(storage: Storage): void {
+    storage.refs--;
+    if (storage.refs !== 0 || !this.tracked.has(storage)) return;
+    this.tracked.delete(storage);
+    this.buffers--;
+    this.bytes -= storage.data.byteLength;
+    this.recycle(storage.data);
+  }
+
+  /**
+   * A typed array of `size` elements whose contents are unspecified (a recycled array keeps its
+   * old values): only for native kernels that write every element.
+   */
+  allocateUninitialized(dtype: DType, size: number): TypedArray {
+    const Constructor = typedArrayConstructor(dtype);
+    if (size * Constructor.BYTES_PER_ELEMENT >= POOL_MIN_BYTES) {
+      const reused = this.pool.get(`${Constructor.name}:${size}`)?.pop();
+      if (reused !== undefined) {
+        this.pooledBytes -= reused.byteLength;
+        return reused;
+      }
+    }
+    return new Constructor(size);
+  }
+
+  /** Returns an array no handle refers to any more to the pool. */
+  recycle(data: TypedArray): void {
+    const bytes = data.byteLength;
+    if (bytes < POOL_MIN_BYTES || this.pooledBytes + bytes > POOL_MAX_BYTES) return;
+    if (data.byteOffset !== 0 || bytes !== data.buffer.byteLength) return;
+    const key = `${data.constructor.name}:${data.length}`;
+    const list = this.pool.get(key);
+    if (list === undefined) this.pool.set(key, [data]);
+    else list.push(data);
+    this.pooledBytes += bytes;
+  }
+}

@@ -1,0 +1,197 @@
+// Throws random bad input at every function of the native addon. A memory error in the addon
+// would kill this test's process (and fail the suite); the properties also check that the
+// addon's bounds checks accept exactly the views that stay inside their buffers.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Addon } from './addon.js';
+import { loadAddon } from './load.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-mkl: fuzz tests skipped, the addon is unavailable: ${missing}`);
+
+const NAMES = ['info', 'copy', 'unary', 'binary', 'reduce', 'matmul', 'conv', 'pool'] as const;
+
+type Call = (...args: unknown[]) => unknown;
+
+/** Calls the addon; returns the exception it threw, or null. Anything thrown must be an Error. */
+function attempt(addon: Addon, name: (typeof NAMES)[number], args: readonly unknown[]): Error | null {
+  try {
+    (addon[name] as unknown as Call)(...args);
+    return null;
+  } catch (error) {
+    expect(error).toBeInstanceOf(Error);
+    return error as Error;
+  }
+}
+
+function detachedFloat32Array(): Float32Array {
+  const array = new Float32Array(8);
+  structuredClone(array.buffer, { transfer: [array.buffer] });
+  return array;
+}
+
+const EXTREMES = [-1, -(2 ** 31), 2 ** 31 - 1, 2 ** 30, 65536, 0, 1, 3];
+
+/** Integers a layout or parameter list might hold: mostly small, sometimes extreme. */
+const layoutInt = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: -4, max: 8 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...EXTREMES) },
+);
+
+const typedArray = fc.oneof(
+  fc.float32Array({ maxLength: 40 }),
+  fc.float64Array({ maxLength: 40 }),
+  fc.int32Array({ maxLength: 40 }),
+  fc.uint8Array({ maxLength: 40 }),
+  fc.constant(new Float32Array(0)),
+  fc.constant(detachedFloat32Array()),
+);
+
+const layoutArray = fc.array(layoutInt, { maxLength: 12 }).map((values) => Int32Array.from(values));
+
+/** A plausible-looking layout: [offset, rank, ...shape, ...strides], occasionally inconsistent. */
+const plausibleLayout = fc
+  .record({
+    offset: layoutInt,
+    shape: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: layoutInt }), {
+      maxLength: 4,
+    }),
+    strides: fc.array(layoutInt, { maxLength: 4 }),
+    lie: fc.boolean(),
+  })
+  .map(({ offset, shape, strides, lie }) => {
+    const rank = shape.length;
+    const padded = Array.from({ length: rank }, (_, i) => strides[i] ?? 1);
+    return Int32Array.from([offset, lie ? rank + 1 : rank, ...shape, ...padded]);
+  });
+
+const junk = fc.oneof(
+  fc.anything(),
+  typedArray,
+  layoutArray,
+  plausibleLayout,
+  fc.constantFrom(Number.NaN, Infinity, -0, 1.5, 2 ** 53, -1, 0, 1, 2, 4, 5, 100),
+);
+
+describe.skipIf(missing !== undefined)('native addon under random bad input', () => {
+  const addon = (loaded as { addon: Addon }).addon;
+
+  it.each(NAMES.map((name) => [name]))('%s never crashes on arbitrary arguments', (name) => {
+    fc.assert(
+      fc.property(fc.array(junk, { maxLength: 8 }), (args) => {
+        attempt(addon, name, args);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it.each(NAMES.filter((n) => n !== 'info').map((name) => [name]))('%s never crashes on well-typed arguments with bad values', (name) => {
+    const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
+      copy: fc.tuple(fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray),
+      unary: fc.tuple(fc.integer({ min: -1, max: 20 }), fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray),
+      binary: fc.tuple(
+        fc.integer({ min: -1, max: 16 }),
+        fc.integer({ min: -1, max: 5 }),
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+      ),
+      reduce: fc.tuple(
+        fc.integer({ min: -1, max: 4 }),
+        fc.integer({ min: -1, max: 5 }),
+        typedArray,
+        plausibleLayout,
+        layoutArray,
+        typedArray,
+      ),
+      matmul: fc.tuple(
+        fc.integer({ min: -1, max: 5 }),
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        fc.integer({ min: -1, max: 3 }),
+      ),
+      conv: fc.tuple(fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray, plausibleLayout, typedArray, layoutArray),
+      pool: fc.tuple(
+        fc.integer({ min: -1, max: 2 }),
+        fc.integer({ min: -1, max: 5 }),
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        layoutArray,
+      ),
+    };
+    fc.assert(
+      fc.property(argumentsFor[name]!, (args) => {
+        const error = attempt(addon, name, args);
+        if (error !== null) expect(error.name).toMatch(/^(TypeError|RangeError)$/);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('accepts exactly the views that stay inside their buffer, and copies them right', () => {
+    const view = fc.record({
+      length: fc.integer({ min: 0, max: 30 }),
+      offset: fc.integer({ min: -3, max: 32 }),
+      dims: fc.array(fc.record({ size: fc.integer({ min: 0, max: 4 }), stride: fc.integer({ min: -9, max: 9 }) }), { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(view, ({ length, offset, dims }) => {
+        const data = Float32Array.from({ length }, (_, i) => i);
+        const size = dims.reduce((p, d) => p * d.size, 1);
+        let low = offset;
+        let high = offset;
+        for (const d of dims) {
+          const span = (d.size - 1) * d.stride;
+          if (span < 0) low += span;
+          else high += span;
+        }
+        const inside = size === 0 || (low >= 0 && high < length);
+        const layout = Int32Array.from([offset, dims.length, ...dims.map((d) => d.size), ...dims.map((d) => d.stride)]);
+        const out = new Float32Array(size);
+        const error = attempt(addon, 'copy', [0, data, layout, out]);
+        expect(error === null).toBe(inside);
+        if (!inside) return;
+        // Reference: walk the view in row-major order.
+        const expected: number[] = [];
+        const walk = (axis: number, position: number) => {
+          if (axis === dims.length) expected.push(data[position]!);
+          else for (let i = 0; i < dims[axis]!.size; i++) walk(axis + 1, position + i * dims[axis]!.stride);
+        };
+        if (size > 0) walk(0, offset);
+        expect([...out]).toEqual(expected);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('refuses sizes of 2^31 elements and strides that overflow 64 bits', () => {
+    const data = new Float32Array(4);
+    const out = new Float32Array(4);
+    const huge = 2 ** 31 - 1;
+    expect(attempt(addon, 'copy', [0, data, Int32Array.from([0, 2, huge, 2, 0, 0]), out])?.name).toBe('RangeError');
+    expect(attempt(addon, 'copy', [0, data, Int32Array.from([0, 2, 2, 2, huge, huge]), out])?.name).toBe('RangeError');
+    expect(attempt(addon, 'copy', [0, data, Int32Array.from([0, 2, 2, 2, -huge, huge]), out])?.name).toBe('RangeError');
+    const ranked = Int32Array.from([0, 17, ...new Array<number>(34).fill(1)]);
+    expect(attempt(addon, 'copy', [0, data, ranked, new Float32Array(1)])?.name).toBe('RangeError');
+    // A view of 2^31 - 1 elements that all alias one element is in bounds, but its output is not.
+    expect(attempt(addon, 'unary', [0, 0, data, Int32Array.from([0, 1, huge, 0]), out])?.name).toBe('RangeError');
+  });
+
+  it('refuses a dtype that does not match the typed array', () => {
+    const layout = Int32Array.from([0, 1, 4, 1]);
+    expect(attempt(addon, 'unary', [0, 1, new Float32Array(4), layout, new Float64Array(4)])?.name).toBe('TypeError');
+    expect(attempt(addon, 'matmul', [2, new Int32Array(4), layout, new Int32Array(4), layout, new Int32Array(1), 0])?.name).toBe(
+      'TypeError',
+    );
+    expect(
+      attempt(addon, 'conv', [1, new Float64Array(4), layout, new Float64Array(4), layout, new Float64Array(1), new Int32Array(5)])?.name,
+    ).toBe('TypeError');
+  });
+});

@@ -1,0 +1,37 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadAddon } from './load.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'flint-mkl-load-'));
+
+describe('loadAddon', () => {
+  it('names the build step and the system packages when the addon is not built', () => {
+    const result = loadAddon({ addon: join(folder, 'missing.node'), status: join(folder, 'no-status.json') });
+    expect('reason' in result && result.reason).toMatch(/not built/);
+    expect('reason' in result && result.reason).toMatch(/libdnnl-dev libopenblas-dev/);
+    expect('reason' in result && result.reason).toMatch(/scripts\/build\.mjs/);
+  });
+
+  it("reports the build script's recorded reason", () => {
+    const status = join(folder, 'status.json');
+    writeFileSync(status, JSON.stringify({ built: false, reason: 'missing oneDNN (libdnnl-dev)' }));
+    const result = loadAddon({ addon: join(folder, 'missing.node'), status });
+    expect(result).toEqual({ reason: 'missing oneDNN (libdnnl-dev)' });
+  });
+
+  it('ignores an unreadable status file', () => {
+    const status = join(folder, 'garbage.json');
+    writeFileSync(status, '{not json');
+    const result = loadAddon({ addon: join(folder, 'missing.node'), status });
+    expect('reason' in result && result.reason).toMatch(/not built/);
+  });
+
+  it('explains an addon that exists but does not load', () => {
+    const addon = join(folder, 'broken.node');
+    writeFileSync(addon, 'not a shared library');
+    const result = loadAddon({ addon, status: join(folder, 'no-status.json') });
+    expect('reason' in result && result.reason).toMatch(/failed to load/);
+  });
+});

@@ -1,0 +1,291 @@
+// Property tests of the addon's kernels on random strided views (zero, negative and gapped
+// strides, offsets, empty dims) against naive references. Values are small integers, so float32
+// sums and products are exact whatever order a kernel adds them in.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Addon } from './addon.js';
+import { loadAddon } from './load.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-mkl: kernel property tests skipped, the addon is unavailable: ${missing}`);
+
+interface StridedView {
+  readonly data: Float32Array;
+  readonly layout: Int32Array;
+  readonly shape: number[];
+  readonly strides: number[];
+  readonly offset: number;
+}
+
+/** An in-bounds view of `shape` with random strides over a buffer of small integers. */
+function viewOf(shape: readonly number[]): fc.Arbitrary<StridedView> {
+  return fc
+    .record({
+      strides: fc.tuple(...shape.map(() => fc.integer({ min: -5, max: 6 }))),
+      slack: fc.integer({ min: 0, max: 3 }),
+      seed: fc.integer(),
+    })
+    .map(({ strides, slack, seed }) => {
+      let low = 0;
+      let high = 0;
+      shape.forEach((size, i) => {
+        const span = Math.max(0, size - 1) * strides[i]!;
+        if (span < 0) low += span;
+        else high += span;
+      });
+      const offset = -low + slack;
+      const length = offset + high + 1 + slack;
+      let state = seed >>> 0 || 1;
+      const data = Float32Array.from({ length }, () => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+        return ((state >>> 16) % 7) - 3;
+      });
+      const layout = Int32Array.from([offset, shape.length, ...shape, ...strides]);
+      return { data, layout, shape: [...shape], strides: [...strides], offset };
+    });
+}
+
+function at(v: StridedView, index: readonly number[]): number {
+  let position = v.offset;
+  index.forEach((i, d) => {
+    position += i * v.strides[d]!;
+  });
+  return v.data[position]!;
+}
+
+function forEachIndex(shape: readonly number[], visit: (index: number[]) => void): void {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const index = new Array<number>(shape.length).fill(0);
+  for (let n = 0; n < size; n++) {
+    visit(index);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d]! < shape[d]!) break;
+      index[d] = 0;
+    }
+  }
+}
+
+const dim = fc.integer({ min: 0, max: 4 });
+const positive = fc.integer({ min: 1, max: 4 });
+
+describe.skipIf(missing !== undefined)('native kernels on random strided views', () => {
+  const addon = (loaded as { addon: Addon }).addon;
+
+  it('binary ops read both operands through their strides', () => {
+    const input = fc.array(dim, { maxLength: 4 }).chain((shape) => fc.tuple(viewOf(shape), viewOf(shape), fc.constantFrom(0, 1, 2, 5, 11)));
+    fc.assert(
+      fc.property(input, ([a, b, op]) => {
+        const size = a.shape.reduce((p, d) => p * d, 1);
+        const out = op === 11 ? new Uint8Array(size) : new Float32Array(size);
+        addon.binary(op, 0, a.data, a.layout, b.data, b.layout, out);
+        const expected: number[] = [];
+        const apply = [(x: number, y: number) => x + y, (x: number, y: number) => x - y, (x: number, y: number) => x * y];
+        forEachIndex(a.shape, (index) => {
+          const x = at(a, index);
+          const y = at(b, index);
+          expected.push(op === 5 ? Math.max(x, y) : op === 11 ? Number(x < y) : apply[op]!(x, y));
+        });
+        expect([...out]).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('reductions fold any subset of axes of any view', () => {
+    const input = fc
+      .array(dim, { maxLength: 4 })
+      .chain((shape) => fc.tuple(viewOf(shape), fc.subarray(shape.map((_, i) => i)), fc.integer({ min: 0, max: 3 })));
+    fc.assert(
+      fc.property(input, ([x, axes, op]) => {
+        const kept = x.shape.filter((_, i) => !axes.includes(i));
+        const outSize = kept.reduce((p, d) => p * d, 1);
+        const out = new Float32Array(outSize);
+        addon.reduce(op, 0, x.data, x.layout, Int32Array.from(axes), out);
+        const identity = [0, -Infinity, Infinity, 1][op]!;
+        const expected = new Array<number>(outSize).fill(identity);
+        forEachIndex(x.shape, (index) => {
+          let o = 0;
+          x.shape.forEach((size, d) => {
+            if (!axes.includes(d)) o = o * size + index[d]!;
+          });
+          const v = at(x, index);
+          expected[o] = [expected[o]! + v, Math.max(expected[o]!, v), Math.min(expected[o]!, v), expected[o]! * v][op]!;
+        });
+        expect([...out]).toEqual(expected.map((v) => Math.fround(v)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matmul takes any strides through either engine', () => {
+    const input = fc
+      .tuple(dim, dim, dim, dim)
+      .chain(([batch, m, k, n]) => fc.tuple(viewOf([batch, m, k]), viewOf([batch, k, n]), fc.constantFrom(0, 1, 2)));
+    fc.assert(
+      fc.property(input, ([a, b, mode]) => {
+        const [batch, m, k] = a.shape as [number, number, number];
+        const n = b.shape[2]!;
+        const out = new Float32Array(batch * m * n).fill(Number.NaN);
+        addon.matmul(0, a.data, a.layout, b.data, b.layout, out, mode);
+        const expected: number[] = [];
+        for (let i = 0; i < batch; i++)
+          for (let r = 0; r < m; r++)
+            for (let c = 0; c < n; c++) {
+              let sum = 0;
+              for (let j = 0; j < k; j++) sum += at(a, [i, r, j]) * at(b, [i, j, c]);
+              expected.push(sum);
+            }
+        expect([...out]).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('conv matches a naive convolution, or declines without writing', () => {
+    const input = fc
+      .record({
+        spatial: fc.integer({ min: 1, max: 2 }),
+        batch: fc.integer({ min: 0, max: 2 }),
+        groups: fc.integer({ min: 1, max: 2 }),
+        perGroupIn: positive,
+        perGroupOut: positive,
+      })
+      .chain(({ spatial, batch, groups, perGroupIn, perGroupOut }) =>
+        fc.tuple(
+          fc.constant(groups),
+          fc.array(fc.integer({ min: 0, max: 6 }), { minLength: spatial, maxLength: spatial }),
+          fc.array(positive, { minLength: spatial, maxLength: spatial }),
+          fc.array(
+            fc.record({
+              stride: fc.integer({ min: 1, max: 3 }),
+              low: fc.integer({ min: -1, max: 2 }),
+              high: fc.integer({ min: -1, max: 2 }),
+              dilation: fc.integer({ min: 1, max: 2 }),
+            }),
+            {
+              minLength: spatial,
+              maxLength: spatial,
+            },
+          ),
+          fc.constant([batch, groups * perGroupIn, groups * perGroupOut]),
+        ),
+      )
+      .chain(([groups, sizes, kernel, options, [batch, channels, outChannels]]) =>
+        fc.tuple(
+          viewOf([batch!, channels!, ...sizes]),
+          viewOf([outChannels!, channels! / groups, ...kernel]),
+          fc.constant({ groups, options }),
+        ),
+      );
+    fc.assert(
+      fc.property(input, ([x, w, { groups, options }]) => {
+        const spatial = options.length;
+        const outSizes = options.map((o, d) => {
+          const span = x.shape[2 + d]! + o.low + o.high - ((w.shape[2 + d]! - 1) * o.dilation + 1);
+          return span < 0 ? 0 : Math.floor(span / o.stride) + 1;
+        });
+        const [batch, channels] = x.shape as [number, number];
+        const outChannels = w.shape[0]!;
+        const outShape = [batch, outChannels, ...outSizes];
+        const out = new Float32Array(outShape.reduce((p, d) => p * d, 1)).fill(Number.NaN);
+        const params = Int32Array.from([
+          groups,
+          ...options.map((o) => o.stride),
+          ...options.map((o) => o.low),
+          ...options.map((o) => o.high),
+          ...options.map((o) => o.dilation),
+        ]);
+        const done = addon.conv(0, x.data, x.layout, w.data, w.layout, out, params);
+        const negative = options.some((o) => o.low < 0 || o.high < 0);
+        if (!done) {
+          expect(negative).toBe(true);
+          expect(out.every(Number.isNaN)).toBe(true);
+          return;
+        }
+        const perGroupIn = channels / groups;
+        const perGroupOut = outChannels / groups;
+        const expected: number[] = [];
+        forEachIndex(outShape, ([n, o, ...position]) => {
+          const g = Math.floor(o! / perGroupOut);
+          let sum = 0;
+          forEachIndex([perGroupIn, ...w.shape.slice(2)], ([c, ...tap]) => {
+            const source: number[] = [];
+            for (let d = 0; d < spatial; d++)
+              source.push(position[d]! * options[d]!.stride - options[d]!.low + tap[d]! * options[d]!.dilation);
+            if (source.every((s, d) => s >= 0 && s < x.shape[2 + d]!))
+              sum += at(x, [n!, g * perGroupIn + c!, ...source]) * at(w, [o!, c!, ...tap]);
+          });
+          expected.push(sum);
+        });
+        expect([...out]).toEqual(expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('pooling matches a naive window reduction, or declines without writing', () => {
+    const input = fc
+      .record({
+        sizes: fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 3, maxLength: 4 }),
+        op: fc.integer({ min: 0, max: 1 }),
+      })
+      .chain(({ sizes, op }) =>
+        fc.tuple(
+          viewOf(sizes),
+          fc.constant(op),
+          fc.array(
+            fc.record({
+              window: positive,
+              stride: fc.integer({ min: 1, max: 3 }),
+              low: fc.integer({ min: -1, max: 2 }),
+              high: fc.integer({ min: 0, max: 2 }),
+              dilation: fc.integer({ min: 1, max: 2 }),
+            }),
+            {
+              minLength: sizes.length,
+              maxLength: sizes.length,
+            },
+          ),
+        ),
+      );
+    fc.assert(
+      fc.property(input, ([x, op, windows]) => {
+        const outShape = windows.map((w, d) => {
+          const span = x.shape[d]! + w.low + w.high - ((w.window - 1) * w.dilation + 1);
+          return span < 0 ? 0 : Math.floor(span / w.stride) + 1;
+        });
+        const out = new Float32Array(outShape.reduce((p, d) => p * d, 1)).fill(Number.NaN);
+        const params = Int32Array.from([
+          ...windows.map((w) => w.window),
+          ...windows.map((w) => w.stride),
+          ...windows.map((w) => w.low),
+          ...windows.map((w) => w.high),
+          ...windows.map((w) => w.dilation),
+        ]);
+        if (!addon.pool(op, 0, x.data, x.layout, out, params)) {
+          expect(out.every(Number.isNaN)).toBe(true);
+          return;
+        }
+        const expected: number[] = [];
+        forEachIndex(outShape, (position) => {
+          let value = op === 1 ? -Infinity : 0;
+          forEachIndex(
+            windows.map((w) => w.window),
+            (tap) => {
+              const source = position.map((p, d) => p * windows[d]!.stride - windows[d]!.low + tap[d]! * windows[d]!.dilation);
+              if (!source.every((s, d) => s >= 0 && s < x.shape[d]!)) return;
+              const v = at(x, source);
+              value = op === 1 ? Math.max(value, v) : value + v;
+            },
+          );
+          expected.push(value);
+        });
+        expect(out.length).toBe(expected.length);
+        const worst = Math.max(0, ...expected.map((e, i) => Math.abs(out[i]! - e) / (1 + Math.abs(e))));
+        expect(worst).toBeLessThanOrEqual(1e-5);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,118 @@
+import { contiguousStrides, type DType, sizeOf } from '@flint/api';
+
+/**
+ * One GPU allocation, shared by every view of it. `refs` counts live handles (views included);
+ * the buffer goes back to the pool when it reaches zero. `failure` resolves to the message of the
+ * first kernel that failed on the way to this buffer's contents (its own kernel or an input's),
+ * or null; reads await it so that a failed kernel never yields silently wrong numbers.
+ */
+export interface Storage {
+  readonly buffer: GPUBuffer;
+  /** Bytes of the buffer that belong to this storage (the pooled buffer may be larger). */
+  readonly byteLength: number;
+  refs: number;
+  failure: Promise<string | null> | null;
+}
+
+/**
+ * The WebGPU backend's handle: a strided view of a storage, as on the CPU backend. Element
+ * `[i0, i1, ...]` is word `offset + i0 * strides[0] + i1 * strides[1] + ...` of the buffer (4 bytes
+ * per element whatever the dtype; see layout.ts). Strides may be zero (broadcast) or negative
+ * (flip), so Reshape, Transpose, Broadcast, Slice and Flip never touch the GPU.
+ */
+export interface WebGpuHandle {
+  readonly storage: Storage;
+  readonly offset: number;
+  readonly strides: readonly number[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Set by `dispose`, so that releasing one handle twice drops only one reference. */
+  released: boolean;
+}
+
+export function wrapStorage(storage: Storage, shape: readonly number[], dtype: DType): WebGpuHandle {
+  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
+}
+
+/** Another view of `source`'s storage, holding its own reference. */
+export function view(source: WebGpuHandle, shape: readonly number[], strides: readonly number[], offset: number): WebGpuHandle {
+  source.storage.refs++;
+  return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
+}
+
+/** Whether the view's elements are words `offset .. offset + size` of its buffer in row-major order. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const dim = shape[i] as number;
+    if (dim === 0) return true;
+    if (dim !== 1 && strides[i] !== expected) return false;
+    expected *= dim;
+  }
+  return true;
+}
+
+/**
+ * Merges neighbouring dims that every operand walks as one (and drops size-1 dims), so that
+ * kernels index over as few dims as possible. `strides[k]` are operand k's strides for `shape`.
+ * A size-0 shape comes back as `[0]`.
+ */
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const dim = shape[d] as number;
+    if (dim === 0) return { shape: [0], strides: strides.map(() => [0]) };
+    if (dim === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && strides.every((s, k) => (outStrides[k] as number[])[last] === (s[d] as number) * dim);
+    if (mergeable) {
+      outShape[last] = (outShape[last] as number) * dim;
+      strides.forEach((s, k) => {
+        (outStrides[k] as number[])[last] = s[d] as number;
+      });
+    } else {
+      outShape.push(dim);
+      strides.forEach((s, k) => (outStrides[k] as number[]).push(s[d] as number));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/**
+ * Strides that let `newShape` view the same elements as (`shape`, `strides`) in row-major order,
+ * or null when no view can: each run of old dims that merges into, or splits into, new dims must
+ * itself be contiguous (NumPy's rule for a reshape without copy).
+ */
+export function reshapeStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
+  if (sizeOf(shape) === 0) return contiguousStrides(newShape);
+  const oldDims: number[] = [];
+  const oldStrides: number[] = [];
+  shape.forEach((dim, i) => {
+    if (dim !== 1) {
+      oldDims.push(dim);
+      oldStrides.push(strides[i] as number);
+    }
+  });
+  const result = new Array<number>(newShape.length).fill(1);
+  let oldAt = 0;
+  let newAt = 0;
+  while (newAt < newShape.length && oldAt < oldDims.length) {
+    let newEnd = newAt + 1;
+    let oldEnd = oldAt + 1;
+    let newProduct = newShape[newAt] as number;
+    let oldProduct = oldDims[oldAt] as number;
+    while (newProduct !== oldProduct) {
+      if (newProduct < oldProduct) newProduct *= newShape[newEnd++] as number;
+      else oldProduct *= oldDims[oldEnd++] as number;
+    }
+    for (let k = oldAt; k < oldEnd - 1; k++) {
+      if (oldStrides[k] !== (oldDims[k + 1] as number) * (oldStrides[k + 1] as number)) return null;
+    }
+    result[newEnd - 1] = oldStrides[oldEnd - 1] as number;
+    for (let k = newEnd - 1; k > newAt; k--) result[k - 1] = (result[k] as number) * (newShape[k] as number);
+    newAt = newEnd;
+    oldAt = oldEnd;
+  }
+  return result;
+}

@@ -1,0 +1,361 @@
+// WGSL helper functions, included into a shader only when one of its expressions names them.
+//
+// GPUs (SwiftShader included) flush subnormal floats to zero in arithmetic and give library
+// functions a few ulps (sin/cos only absolute accuracy), while Flint documents IEEE results. So
+// comparisons and sign operations work on the bits, multiplication and division rescale
+// subnormal operands first, and the functions whose built-ins are too coarse (sin, cos, tan,
+// tanh, erf, log1p, expm1, pow, remainder) are written out here.
+
+interface Helper {
+  readonly code: string;
+  readonly uses: readonly string[];
+}
+
+const HELPERS: Record<string, Helper> = {
+  bitsF: {
+    uses: [],
+    code: /* wgsl */ `
+fn isNanF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn isZeroF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0u; }
+fn signBitF(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }
+fn nanF() -> f32 { return bitcast<f32>(0x7fc00000u); }
+fn infF() -> f32 { return bitcast<f32>(0x7f800000u); }
+fn withSignF(x: f32, negative: bool) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0x7fffffffu) | select(0u, 0x80000000u, negative)); }
+`,
+  },
+  orderF: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// A u32 whose unsigned order is the floats' order (-0 and +0 equal); not for NaN.
+fn keyF(x: f32) -> u32 {
+  var b = bitcast<u32>(x);
+  if (b == 0x80000000u) { b = 0u; }
+  return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+fn lessF(a: f32, b: f32) -> bool { return !isNanF(a) && !isNanF(b) && keyF(a) < keyF(b); }
+fn equalF(a: f32, b: f32) -> bool { return !isNanF(a) && !isNanF(b) && keyF(a) == keyF(b); }
+// NaN propagates, as torch.maximum/minimum.
+fn maxF(a: f32, b: f32) -> f32 { if (isNanF(a)) { return a; } if (isNanF(b)) { return b; } return select(b, a, keyF(a) >= keyF(b)); }
+fn minF(a: f32, b: f32) -> f32 { if (isNanF(a)) { return a; } if (isNanF(b)) { return b; } return select(b, a, keyF(a) <= keyF(b)); }
+`,
+  },
+  splitF: {
+    uses: [],
+    code: /* wgsl */ `
+// x = m * 2^(64 * e) with m normal: subnormals are scaled up exactly from their bits, because
+// arithmetic on them would flush them to zero.
+struct SplitF { m: f32, e: i32 }
+fn splitF(x: f32) -> SplitF {
+  let b = bitcast<u32>(x);
+  let magnitude = b & 0x7fffffffu;
+  if (magnitude != 0u && magnitude < 0x00800000u) {
+    let m = f32(magnitude) * 2.5849394142282115e-26; // 2^-85: the value times 2^64
+    return SplitF(select(m, -m, (b & 0x80000000u) != 0u), -1);
+  }
+  return SplitF(x, 0);
+}
+fn scaleF(x: f32, e: i32) -> f32 {
+  var r = x;
+  for (var k = e; k > 0; k--) { r = r * 18446744073709551616.0; }
+  for (var k = e; k < 0; k++) { r = r * 5.421010862427522e-20; }
+  return r;
+}
+fn mulF(a: f32, b: f32) -> f32 { let x = splitF(a); let y = splitF(b); return scaleF(x.m * y.m, x.e + y.e); }
+fn divF(a: f32, b: f32) -> f32 { let x = splitF(a); let y = splitF(b); return scaleF(x.m / y.m, x.e - y.e); }
+`,
+  },
+  roundingF: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// floor, ceil and round of values in (-1, 1) decided on the bits (a subnormal would read as zero).
+fn floorF(x: f32) -> f32 {
+  let m = bitcast<u32>(x) & 0x7fffffffu;
+  if (m != 0u && m < 0x3f800000u) { return select(0.0, -1.0, signBitF(x)); }
+  return floor(x);
+}
+fn ceilF(x: f32) -> f32 {
+  let m = bitcast<u32>(x) & 0x7fffffffu;
+  if (m != 0u && m < 0x3f800000u) { return select(1.0, -0.0, signBitF(x)); }
+  return ceil(x);
+}
+// round() in WGSL is half-to-even, as Flint documents.
+fn roundF(x: f32) -> f32 {
+  let m = bitcast<u32>(x) & 0x7fffffffu;
+  if (m != 0u && m < 0x3f800000u) { return withSignF(select(0.0, 1.0, m > 0x3f000000u), signBitF(x)); }
+  return round(x);
+}
+fn signF(x: f32) -> f32 {
+  if (isNanF(x) || isZeroF(x)) { return x; }
+  return select(1.0, -1.0, signBitF(x));
+}
+fn castFI(x: f32) -> i32 { if (isNanF(x)) { return 0; } return i32(x); }
+`,
+  },
+  logF: {
+    uses: ['splitF'],
+    code: /* wgsl */ `
+fn logF(x: f32) -> f32 { let s = splitF(x); return log(s.m) + f32(s.e) * 44.3614195558365; } // 64 ln 2
+fn sqrtF(x: f32) -> f32 { let s = splitF(x); return sqrt(s.m) * select(1.0, 2.3283064365386963e-10, s.e < 0); } // 2^-32
+`,
+  },
+  log1pF: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// log1p(x) = 2 atanh(x / (2 + x)); near zero the odd series in s = x / (2 + x) keeps relative accuracy.
+fn log1pF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (x > 0.5 || x < -0.5) {
+    if (isInfF(x) && x > 0.0) { return x; }
+    return log(1.0 + x);
+  }
+  let s = x / (2.0 + x);
+  let s2 = s * s;
+  let series = 1.0 + s2 * (0.3333333333 + s2 * (0.2 + s2 * (0.1428571429 + s2 * (0.1111111111 + s2 * (0.0909090909 + s2 * 0.0769230769)))));
+  return 2.0 * s * series;
+}
+`,
+  },
+  expm1F: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// Near zero a Taylor polynomial (exp(x) - 1 would cancel); elsewhere exp(x) - 1 is accurate.
+fn expm1F(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (x > 0.5 || x < -0.5) {
+    if (x < -20.0) { return -1.0; }
+    return exp(x) - 1.0;
+  }
+  let p = 1.0 + x * (0.5 + x * (0.16666666666666666 + x * (0.041666666666666664 + x * (0.008333333333333333
+    + x * (0.001388888888888889 + x * (0.0001984126984126984 + x * (0.0000248015873015873 + x * 0.0000027557319223985893)))))));
+  return x * p;
+}
+`,
+  },
+  tanhF: {
+    uses: ['bitsF', 'expm1F'],
+    code: /* wgsl */ `
+fn tanhF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  let a = abs(x);
+  var t = 1.0;
+  if (a < 9.0) { let e = expm1F(2.0 * a); t = e / (e + 2.0); }
+  return withSignF(t, signBitF(x));
+}
+`,
+  },
+  logisticF: {
+    uses: [],
+    code: /* wgsl */ `
+fn logisticF(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+`,
+  },
+  trigF: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// Range reduction by pi/4 with pi/4 split in three parts (exact products for |x| < 8192), then
+// minimax polynomials on [-pi/4, pi/4]. Returns (sin, cos) of x.
+fn sinCosF(x: f32) -> vec2<f32> {
+  if (isNanF(x) || isInfF(x)) { return vec2<f32>(nanF(), nanF()); }
+  let a = abs(x);
+  var j = u32(a * 1.2732395447351628);
+  var y = f32(j);
+  if ((j & 1u) == 1u) { j = j + 1u; y = y + 1.0; }
+  j = j & 7u;
+  let z = ((a - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
+  let zz = z * z;
+  let s = ((-1.9515295891e-4 * zz + 8.3321608736e-3) * zz - 1.6666654611e-1) * zz * z + z;
+  let c = ((2.443315711809948e-5 * zz - 1.388731625493765e-3) * zz + 4.166664568298827e-2) * zz * zz - 0.5 * zz + 1.0;
+  var sinValue: f32;
+  var cosValue: f32;
+  switch (j) {
+    case 0u: { sinValue = s; cosValue = c; }
+    case 2u: { sinValue = c; cosValue = -s; }
+    case 4u: { sinValue = -s; cosValue = -c; }
+    default: { sinValue = -c; cosValue = s; }
+  }
+  if (signBitF(x)) { sinValue = -sinValue; }
+  return vec2<f32>(sinValue, cosValue);
+}
+fn sinF(x: f32) -> f32 { return sinCosF(x).x; }
+fn cosF(x: f32) -> f32 { return sinCosF(x).y; }
+fn tanF(x: f32) -> f32 { let v = sinCosF(x); return v.x / v.y; }
+`,
+  },
+  erfF: {
+    uses: ['bitsF'],
+    code: /* wgsl */ `
+// Below 2.5 the series erf(a) = 2/sqrt(pi) e^(-a^2) sum (2a^2)^n a / (1*3*...*(2n+1)) (positive
+// terms, no cancellation); above, the continued fraction of erfc.
+fn erfF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  let a = abs(x);
+  var r = 1.0;
+  if (a < 2.5) {
+    let a2 = a * a;
+    var term = a;
+    var sum = a;
+    for (var n = 1; n < 80; n++) {
+      term = term * (2.0 * a2) / f32(2 * n + 1);
+      sum = sum + term;
+      if (term < sum * 1e-8) { break; }
+    }
+    r = 1.1283791670955126 * exp(-a2) * sum;
+  } else if (a < 4.0) {
+    var f = a;
+    for (var k = 50; k >= 1; k--) { f = a + f32(k) * 0.5 / f; }
+    r = 1.0 - 0.5641895835477563 * exp(-a * a) / f;
+  }
+  return withSignF(r, signBitF(x));
+}
+`,
+  },
+  powF: {
+    uses: ['bitsF', 'splitF'],
+    code: /* wgsl */ `
+// C99 pow: pow(x, +-0) = 1 and pow(1, y) = 1 even for NaN; negative bases need integer exponents.
+fn powF(x: f32, y: f32) -> f32 {
+  if (isZeroF(y) || x == 1.0) { return 1.0; }
+  if (isNanF(x) || isNanF(y)) { return nanF(); }
+  let negative = signBitF(x) && !isZeroF(x);
+  let ax = abs(x);
+  if (isInfF(y)) {
+    if (ax == 1.0) { return 1.0; }
+    return select(0.0, infF(), (ax > 1.0) == (y > 0.0));
+  }
+  let integral = floor(y) == y;
+  if (negative && !integral) { return nanF(); }
+  let odd = integral && abs(y) < 16777216.0 && fract(y * 0.5) != 0.0;
+  var r: f32;
+  if (isZeroF(x)) {
+    r = select(infF(), 0.0, y > 0.0);
+  } else if (isInfF(x)) {
+    r = select(0.0, infF(), y > 0.0);
+  } else {
+    let s = splitF(ax);
+    r = exp2(y * (log2(s.m) + f32(s.e) * 64.0));
+  }
+  return withSignF(r, signBitF(x) && odd);
+}
+`,
+  },
+  powI: {
+    uses: [],
+    code: /* wgsl */ `
+// Integer power with two's-complement wrap-around; negative exponents truncate 1/a^|b| toward zero.
+fn powI(a: i32, b: i32) -> i32 {
+  if (b < 0) {
+    if (a == 1) { return 1; }
+    if (a == -1) { return select(1, -1, (b & 1) != 0); }
+    return 0;
+  }
+  var result = 1;
+  var base = a;
+  var e = b;
+  while (e > 0) {
+    if ((e & 1) != 0) { result = result * base; }
+    base = base * base;
+    e = e >> 1u;
+  }
+  return result;
+}
+fn powU(a: u32, b: u32) -> u32 {
+  var result = 1u;
+  var base = a;
+  var e = b;
+  while (e > 0u) {
+    if ((e & 1u) != 0u) { result = (result * base) & 255u; }
+    base = (base * base) & 255u;
+    e = e >> 1u;
+  }
+  return result;
+}
+`,
+  },
+  remainderF: {
+    uses: ['bitsF', 'splitF'],
+    code: /* wgsl */ `
+// |a| mod |b| on the bits by long division of the significands: exact, subnormals included
+// (a floating-point a - b * trunc(a / b) is not). Arguments finite, b nonzero.
+fn fmodBits(ua: u32, ub: u32) -> u32 {
+  if (ua < ub) { return ua; }
+  var ea = i32(ua >> 23u);
+  var eb = i32(ub >> 23u);
+  var ma = (ua & 0x7fffffu) | 0x800000u;
+  var mb = (ub & 0x7fffffu) | 0x800000u;
+  if (ea == 0) { ma = ua; ea = 1; while (ma < 0x800000u) { ma = ma << 1u; ea = ea - 1; } }
+  if (eb == 0) { mb = ub; eb = 1; while (mb < 0x800000u) { mb = mb << 1u; eb = eb - 1; } }
+  for (; ea > eb; ea--) {
+    if (ma >= mb) { ma = ma - mb; }
+    if (ma == 0u) { return 0u; }
+    ma = ma << 1u;
+  }
+  if (ma >= mb) { ma = ma - mb; }
+  if (ma == 0u) { return 0u; }
+  while (ma < 0x800000u) { ma = ma << 1u; ea = ea - 1; }
+  if (ea >= 1) { return (u32(ea) << 23u) | (ma & 0x7fffffu); }
+  return ma >> u32(1 - ea);
+}
+// C's fmod: the sign of a; NaN for b = 0 or infinite a.
+fn fmodF(a: f32, b: f32) -> f32 {
+  let ua = bitcast<u32>(a) & 0x7fffffffu;
+  let ub = bitcast<u32>(b) & 0x7fffffffu;
+  if (isNanF(a) || isNanF(b) || ua == 0x7f800000u || ub == 0u) { return nanF(); }
+  if (ub == 0x7f800000u) { return a; }
+  return bitcast<f32>(fmodBits(ua, ub) | (bitcast<u32>(a) & 0x80000000u));
+}
+// Python's %: the sign of the divisor.
+fn remainderF(a: f32, b: f32) -> f32 {
+  var r = fmodF(a, b);
+  if (!isZeroF(r) && !isNanF(r) && signBitF(r) != signBitF(b)) { r = r + b; }
+  return r;
+}
+// floor(a / b) from the exact remainder: (a - fmod(a, b)) / b is an integer up to rounding.
+fn floorDivideF(a: f32, b: f32) -> f32 {
+  if (isNanF(a) || isNanF(b)) { return nanF(); }
+  if (isZeroF(b) || isInfF(a) || isInfF(b)) { return floor(divF(a, b)); }
+  let r = fmodF(a, b);
+  var q: f32;
+  if (isZeroF(r)) { q = round(divF(a, b)); } else { q = round(divF(a - r, b)); }
+  if (!isZeroF(r) && signBitF(r) != signBitF(b)) { q = q - 1.0; }
+  return q;
+}
+`,
+  },
+  remainderI: {
+    uses: [],
+    code: /* wgsl */ `
+fn remainderI(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  var r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0))) { r = r + b; }
+  return r;
+}
+fn floorDivideI(a: i32, b: i32) -> i32 {
+  if (b == 0) { return 0; }
+  var q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) { q = q - 1; }
+  return q;
+}
+fn divideI(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } return a / b; }
+fn divideU(a: u32, b: u32) -> u32 { if (b == 0u) { return 0u; } return a / b; }
+fn remainderU(a: u32, b: u32) -> u32 { if (b == 0u) { return 0u; } return a % b; }
+`,
+  },
+};
+
+/** The WGSL source of the named helpers and everything they use, each once, dependencies first. */
+export function helperSource(names: Iterable<string>): string {
+  const ordered: string[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const helper = HELPERS[name];
+    if (helper === undefined) throw new Error(`unknown WGSL helper '${name}'`);
+    for (const used of helper.uses) visit(used);
+    ordered.push(helper.code);
+  };
+  for (const name of names) visit(name);
+  return ordered.join('');
+}

@@ -1,0 +1,126 @@
+import '@flint/backend-cpu';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PRIMITIVE_COUNT, Primitive, RULES } from '@flint/api';
+import { describe, expect, it } from 'vitest';
+import { compositeCases } from './cases/composites.js';
+import { primitiveCases } from './cases/index.js';
+
+// Op coverage: every differentiable primitive and public op has a property check, or is declared
+// non-differentiable (with its reason). A new op without either fails here, naming the fix.
+
+/** Primitives without inputs: nothing to differentiate or batch. */
+const NO_INPUTS = new Set<Primitive>([Primitive.Iota, Primitive.Full]);
+
+/** Public ops that are not differentiable, or take nothing to differentiate, and why. */
+const NOT_DIFFERENTIABLE: Record<string, string> = {
+  equal: 'bool output',
+  notEqual: 'bool output',
+  less: 'bool output',
+  lessEqual: 'bool output',
+  greater: 'bool output',
+  greaterEqual: 'bool output',
+  logicalAnd: 'bool output',
+  logicalOr: 'bool output',
+  logicalXor: 'bool output',
+  logicalNot: 'bool output',
+  all: 'bool output',
+  any: 'bool output',
+  sign: 'zero derivative almost everywhere',
+  floor: 'zero derivative almost everywhere',
+  ceil: 'zero derivative almost everywhere',
+  round: 'zero derivative almost everywhere',
+  floorDivide: 'zero derivative almost everywhere',
+  argmax: 'integer output',
+  argmin: 'integer output',
+  argsort: 'integer output',
+  oneHot: 'integer input',
+  zeros: 'creation: no input',
+  ones: 'creation: no input',
+  full: 'creation: no input',
+  zerosLike: 'creation: constant output',
+  onesLike: 'creation: constant output',
+  fullLike: 'creation: constant output',
+  arange: 'creation: no input',
+  linspace: 'creation: no input',
+  eye: 'creation: no input',
+  tensor: 'creation',
+  scalar: 'creation',
+  causalMask: 'creation: constant mask',
+  dropout: 'random mask (its gradient is the mask: checked in the unit tests)',
+  rand: 'random creation',
+  randn: 'random creation',
+  randint: 'random creation',
+  randperm: 'random creation',
+  manualSeed: 'not an op',
+  initialSeed: 'not an op',
+};
+
+/** Exports of the ops modules that are helpers, not ops. */
+const NOT_OPS = new Set([
+  'binaryOp',
+  'unaryOp',
+  'broadcastAll',
+  'resolveBackend',
+  'convertTypedArray',
+  'toTensor',
+  'resultDType',
+  'resolveSlice',
+]);
+
+async function publicOps(): Promise<Map<string, string>> {
+  const root = fileURLToPath(new URL('../../packages/api/src/', import.meta.url));
+  const ops = new Map<string, string>();
+  const files = readdirSync(`${root}ops`)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => `${root}ops/${f}`);
+  files.push(`${root}nn/functional/index.ts`);
+  for (const file of files) {
+    const module = (await import(file)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(module)) {
+      if (typeof value === 'function' && !NOT_OPS.has(name) && /^[a-z]/.test(name)) ops.set(name, file.slice(root.length));
+    }
+  }
+  return ops;
+}
+
+describe('gradient check coverage', () => {
+  it('every differentiable primitive has a property check, and every primitive with inputs a batching check', () => {
+    const differentiableCovered = new Set(primitiveCases.filter((c) => c.differentiable !== false).flatMap((c) => c.covers));
+    const covered = new Set(primitiveCases.flatMap((c) => c.covers));
+    const rows: string[] = [];
+    const missing: string[] = [];
+    for (let p = 0 as Primitive; p < PRIMITIVE_COUNT; p++) {
+      const rule = RULES[p];
+      const differentiable = rule.jvp !== null;
+      expect(rule.vjp !== null, `${rule.name}: a JVP rule and a VJP rule come together`).toBe(differentiable);
+      if (differentiable && !differentiableCovered.has(p))
+        missing.push(`${Primitive[p]}: differentiable but has no gradient check (add a case in test/gradcheck/cases/)`);
+      if (!NO_INPUTS.has(p) && !covered.has(p)) missing.push(`${Primitive[p]}: has no batching check`);
+      rows.push(
+        `| ${Primitive[p]} | ${differentiable ? 'yes' : 'no (declared)'} | ${differentiableCovered.has(p) ? 'yes' : '-'} | ${NO_INPUTS.has(p) ? 'no inputs' : covered.has(p) ? 'yes' : 'MISSING'} |`,
+      );
+    }
+    console.info(
+      ['| primitive | differentiable | VJP/JVP/grad-grad checks | vmap check |', '| --- | --- | --- | --- |', ...rows].join('\n'),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('every public differentiable op has a property check', async () => {
+    const ops = await publicOps();
+    const checked = new Set(compositeCases.flatMap((c) => c.ops));
+    const missing = [...ops.keys()].filter((name) => !checked.has(name) && !(name in NOT_DIFFERENTIABLE));
+    const unknown = [...checked].filter((name) => !ops.has(name));
+    console.info(
+      `public ops: ${ops.size}; with property checks: ${[...ops.keys()].filter((n) => checked.has(n)).length}; declared non-differentiable: ${Object.keys(NOT_DIFFERENTIABLE).filter((n) => ops.has(n)).length}`,
+    );
+    expect(
+      missing.map(
+        (name) =>
+          `${name} (${ops.get(name)}): add a case to test/gradcheck/cases/composites.ts, or list it in NOT_DIFFERENTIABLE with the reason`,
+      ),
+    ).toEqual([]);
+    expect(unknown, 'cases name ops that no longer exist').toEqual([]);
+  });
+});
