@@ -144,8 +144,7 @@ struct StridedLoop {
     int64_t tasks = 1;
     const int threads = threadCount();
     if (threads > 1 && total >= 2 * grain) tasks = std::min<int64_t>(total / grain, int64_t{threads} * 8);
-#pragma omp parallel for schedule(static) if (tasks > 1)
-    for (int64_t task = 0; task < tasks; task++) {
+    const auto runTask = [&](int64_t task) {
       int64_t first = total / tasks * task + std::min(task, total % tasks);
       const int64_t last = first + total / tasks + (task < total % tasks ? 1 : 0);
       int64_t row = first / inner;
@@ -172,7 +171,14 @@ struct StridedLoop {
           counter[d] = 0;
         }
       }
+    };
+    // Small loops skip the OpenMP region altogether: entering one costs microseconds.
+    if (tasks == 1) {
+      runTask(0);
+      return;
     }
+#pragma omp parallel for schedule(static)
+    for (int64_t task = 0; task < tasks; task++) runTask(task);
   }
 };
 

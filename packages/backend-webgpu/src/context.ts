@@ -50,7 +50,8 @@ export class WebGpuContext {
   /** Records `launch` writing `output` from `inputs`; the output inherits their failures. */
   launch(launch: KernelLaunch, output: Storage, inputs: readonly Storage[]): void {
     const own = this.runtime.run({ ...launch, output: output.buffer, inputs: inputs.map((s) => s.buffer) });
-    const inherited = inputs.map((s) => s.failure).filter((f): f is Promise<string | null> => f !== null);
+    // An output written by several launches (Concat's pieces) keeps the failures of all of them.
+    const inherited = [output, ...inputs].map((s) => s.failure).filter((f): f is Promise<string | null> => f !== null);
     output.failure = inherited.length === 0 ? own : firstFailure([...inherited, own]);
   }
 

@@ -1,7 +1,6 @@
 import {
   type Aval,
   type BinaryPrimitive,
-  contiguousStrides,
   type DType,
   type ParamsOf,
   Primitive,
@@ -213,6 +212,3 @@ export function castKernel(context: WebGpuContext, inputs: readonly WebGpuHandle
   const { input, output, expression } = castExpression(x.dtype, params.dtype);
   return mapKernel(context, `cast (${x.dtype} to ${params.dtype})`, [x], [input], out, output, expression);
 }
-
-/** Strides of a contiguous layout, exported for kernels that write permuted outputs. */
-export { contiguousStrides };

@@ -7,8 +7,8 @@ import { type Emitter, expInto, tanhInto } from './math.js';
 // chunks that fit in L1 (copy a chunk of each input in, run, copy the outputs' chunk out), so the
 // copies hit cache and main memory is read and written once, as by a single fused loop.
 
-/** Elements per chunk: a few operands of 8 KiB each stay in L1 together. */
-const CHUNK = 2048;
+/** Elements per chunk: a few operands of 4 KiB each stay in L1 together. */
+const CHUNK = 1024;
 
 /** The ops the SIMD generator implements (all on float32). */
 const SUPPORTED = new Set<Primitive>([

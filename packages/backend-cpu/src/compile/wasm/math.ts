@@ -15,8 +15,11 @@ export interface Emitter {
   i32(value: number): number[];
 }
 
-const EXP_HI = 88.72283935546875; // ln(FLT_MAX)
-const EXP_LO = -87.33654022216797; // ln(FLT_MIN), the smallest normal
+// Inputs are clamped to [-104, 89]: exp overflows to +Infinity above ln(FLT_MAX) = 88.72 and
+// underflows through the denormals to 0 below -103.97, both by the final multiplications
+// themselves, because 2^k is applied as two normal powers of two (k is in [-150, 128]).
+const EXP_HI = 89;
+const EXP_LO = -104;
 const LOG2E = 1.4426950408889634;
 const ROUNDER = 12582912; // 1.5 * 2^23
 const ROUNDER_BITS = 0x4b400000;
@@ -35,7 +38,7 @@ function horner(c: Emitter, r: number, coefficients: readonly number[]): number[
   return code;
 }
 
-/** 2^k for integer lanes k in [-63, 64] (a float built from its exponent bits), on the stack. */
+/** 2^k for integer lanes k in [-126, 127] (a float built from its exponent bits), on the stack. */
 function powerOfTwo(c: Emitter, k: number): number[][] {
   return [ins.localGet(k), c.i32(127), ins.i32x4Add(), ins.i32Const(23), ins.i32x4Shl()];
 }
@@ -48,12 +51,7 @@ export function expInto(x: number, out: number, c: Emitter): number[][] {
   const r = local();
   const ki = local();
   const k1 = local();
-  const overflow = local();
   return [
-    ins.localGet(x),
-    c.f32(EXP_HI),
-    ins.f32x4Gt(),
-    ins.localSet(overflow),
     // Clamp with the pseudo-min/max (one instruction each on x64; NaN still passes through,
     // as the first operand is returned when a comparison fails).
     ins.localGet(x),
@@ -97,7 +95,7 @@ export function expInto(x: number, out: number, c: Emitter): number[][] {
     ins.f32x4Add(),
     c.f32(1),
     ins.f32x4Add(),
-    // k in [-126, 128] is split in two halves, each a normal power of two.
+    // k is split in two halves, each a normal power of two.
     ins.localGet(ki),
     ins.i32Const(1),
     ins.i32x4ShrS(),
@@ -110,12 +108,6 @@ export function expInto(x: number, out: number, c: Emitter): number[][] {
     ins.localSet(ki),
     ...powerOfTwo(c, ki),
     ins.f32x4Mul(),
-    ins.localSet(out),
-    // Above ln(FLT_MAX) the result is +Infinity.
-    c.f32(Infinity),
-    ins.localGet(out),
-    ins.localGet(overflow),
-    ins.v128Bitselect(),
     ins.localSet(out),
   ];
 }

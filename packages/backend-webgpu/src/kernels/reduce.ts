@@ -1,0 +1,254 @@
+import { type Aval, type DType, type ParamsOf, Primitive, primitiveName, type ReducePrimitive, sizeOf } from '@flint/api';
+import type { WebGpuContext } from '../context.js';
+import { coalesce, type WebGpuHandle } from '../handle.js';
+import { type WgslScalar, wgslType } from '../layout.js';
+import { grid } from '../runtime.js';
+import { bindings, library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
+import { fillKernel } from './copy.js';
+
+// Reductions see the input as [kept..., reduced...] through strides (no transpose first). Short
+// rows are folded by one thread per output; longer ones by a workgroup per output: 256 threads
+// take every 256th element, then combine their partial results in workgroup memory (two passes
+// over the data would only pay for rows far longer than a workgroup can cover).
+
+interface Fold {
+  readonly identity: string;
+  readonly combine: (acc: string, value: string) => string;
+  readonly finish: (acc: string) => string;
+  readonly helpers: readonly string[];
+}
+
+const LOWEST: Record<WgslScalar, string> = { f32: 'bitcast<f32>(0xff800000u)', i32: 'bitcast<i32>(0x80000000u)', u32: '0u' };
+const HIGHEST: Record<WgslScalar | 'bool', string> = { f32: 'bitcast<f32>(0x7f800000u)', i32: '2147483647', u32: '255u', bool: '1u' };
+
+function foldOf(op: ReducePrimitive | 'sum' | 'max', dtype: DType): Fold {
+  const type = wgslType(dtype);
+  const byte = dtype === 'uint8';
+  const finish = byte ? (acc: string) => `(${acc}) & 255u` : (acc: string) => acc;
+  const zero = type === 'f32' ? '0.0' : type === 'i32' ? '0' : '0u';
+  const one = type === 'f32' ? '1.0' : type === 'i32' ? '1' : '1u';
+  switch (op) {
+    case Primitive.ReduceSum:
+    case 'sum':
+      return { identity: zero, combine: (a, v) => `${a} + ${v}`, finish, helpers: [] };
+    case Primitive.ReduceProd:
+      return { identity: one, combine: (a, v) => `${a} * ${v}`, finish, helpers: [] };
+    case Primitive.ReduceMax:
+    case 'max':
+      if (type === 'f32') return { identity: LOWEST.f32, combine: (a, v) => `maxF(${a}, ${v})`, finish, helpers: ['orderF'] };
+      return { identity: LOWEST[type], combine: (a, v) => `max(${a}, ${v})`, finish, helpers: [] };
+    case Primitive.ReduceMin:
+      if (type === 'f32') return { identity: HIGHEST.f32, combine: (a, v) => `minF(${a}, ${v})`, finish, helpers: ['orderF'] };
+      return { identity: HIGHEST[dtype === 'bool' ? 'bool' : type], combine: (a, v) => `min(${a}, ${v})`, finish, helpers: [] };
+  }
+}
+
+/** The identity's 32-bit pattern, for filling the output of an empty reduction. */
+function identityBits(op: ReducePrimitive, dtype: DType): number {
+  const float = dtype === 'float32';
+  switch (op) {
+    case Primitive.ReduceSum:
+      return 0;
+    case Primitive.ReduceProd:
+      return float ? 0x3f800000 : 1;
+    case Primitive.ReduceMax:
+      return float ? 0xff800000 | 0 : dtype === 'int32' ? -2147483648 : 0;
+    case Primitive.ReduceMin:
+      return float ? 0x7f800000 : dtype === 'int32' ? 2147483647 : dtype === 'uint8' ? 255 : 1;
+  }
+}
+
+/** Header slots of the reduction parameters. */
+const SLOTS = 9; // outputs, length, keptRank, keptShapeAt, keptStridesAt, reducedRank, reducedShapeAt, reducedStridesAt, offset
+
+const OFFSETS = `
+fn rowStart(o: i32) -> i32 { return params[8] + stridedOffset(o, params[2], params[3], params[4]); }
+fn rowOffset(r: i32) -> i32 { return stridedOffset(r, params[5], params[6], params[7]); }
+`;
+
+function threadSource(type: WgslScalar, fold: Fold): () => string {
+  return () => `${bindings(type, [type])}${library(fold.helpers)}${OFFSETS}
+${MAIN_1D} {
+  let o = ${THREAD_INDEX};
+  if (o >= params[0]) { return; }
+  let start = rowStart(o);
+  var acc = ${fold.identity};
+  for (var r = 0; r < params[1]; r++) {
+    let v = input0[start + rowOffset(r)];
+    acc = ${fold.combine('acc', 'v')};
+  }
+  result[o] = ${fold.finish('acc')};
+}
+`;
+}
+
+function groupSource(type: WgslScalar, fold: Fold): () => string {
+  return () => `${bindings(type, [type])}${library(fold.helpers)}${OFFSETS}
+var<workgroup> partial: array<${type}, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let o = i32(wid.x + wid.y * nwg.x);
+  let active = o < params[0];
+  var acc = ${fold.identity};
+  if (active) {
+    let start = rowStart(o);
+    for (var r = i32(lid); r < params[1]; r += ${WORKGROUP}) {
+      let v = input0[start + rowOffset(r)];
+      acc = ${fold.combine('acc', 'v')};
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { partial[lid] = ${fold.combine('partial[lid]', 'partial[lid + s]')}; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && active) { result[o] = ${fold.finish('partial[0]')}; }
+}
+`;
+}
+
+/** Rows no longer than this are folded by one thread each. */
+const SHORT_ROW = 64;
+
+interface RowLayout {
+  readonly outputs: number;
+  readonly length: number;
+  readonly params: ParamWriter;
+}
+
+/** The input as rows: kept dims (in order) index the rows, `reduced` dims run along them. */
+function rowLayout(x: WebGpuHandle, reduced: readonly number[], slots: number): RowLayout {
+  const kept: number[] = [];
+  for (let d = 0; d < x.shape.length; d++) if (!reduced.includes(d)) kept.push(d);
+  const keptShape = kept.map((d) => x.shape[d] as number);
+  const reducedShape = reduced.map((d) => x.shape[d] as number);
+  const keptMerged = coalesce(keptShape, [kept.map((d) => x.strides[d] as number)]);
+  const reducedMerged = coalesce(reducedShape, [reduced.map((d) => x.strides[d] as number)]);
+  const params = new ParamWriter(slots);
+  const outputs = sizeOf(keptShape);
+  const length = sizeOf(reducedShape);
+  params.set(0, outputs);
+  params.set(1, length);
+  params.set(2, keptMerged.shape.length);
+  params.section(3, keptMerged.shape);
+  params.section(4, keptMerged.strides[0] as number[]);
+  params.set(5, reducedMerged.shape.length);
+  params.section(6, reducedMerged.shape);
+  params.section(7, reducedMerged.strides[0] as number[]);
+  params.set(8, x.offset);
+  return { outputs, length, params };
+}
+
+export function reduceKernel<P extends ReducePrimitive>(op: P) {
+  const name = primitiveName(op);
+  return (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<P>, out: Aval): WebGpuHandle => {
+    const x = inputs[0] as WebGpuHandle;
+    const layout = rowLayout(x, params.axes, SLOTS);
+    const output = context.allocate(layout.outputs);
+    const label = `${name} (${x.dtype})`;
+    if (layout.outputs > 0 && layout.length === 0) fillKernel(context, label, output, layout.outputs, identityBits(op, x.dtype));
+    else if (layout.outputs > 0) {
+      const type = wgslType(x.dtype);
+      const fold = foldOf(op, x.dtype);
+      const short = layout.length <= SHORT_ROW;
+      context.launch(
+        {
+          name: label,
+          key: `${name}:${x.dtype}:${short ? 'thread' : 'group'}`,
+          source: short ? threadSource(type, fold) : groupSource(type, fold),
+          params: layout.params.words,
+          workgroups: short ? grid(layout.outputs, WORKGROUP) : grid(layout.outputs, 1),
+        },
+        output,
+        [x.storage],
+      );
+    }
+    return context.handle(output, out.shape, out.dtype);
+  };
+}
+
+/**
+ * Whether (vb, ib) replaces (va, ia) as the best so far: strictly better, or equal with a lower
+ * index (the first extreme wins whatever order partial results meet in). NaN counts as the extreme.
+ */
+function beatsSource(type: WgslScalar, isMax: boolean): string {
+  const better = isMax ? '>' : '<';
+  if (type === 'f32') {
+    return `
+fn beats(vb: f32, ib: i32, va: f32, ia: i32) -> bool {
+  if (ia < 0) { return true; }
+  let nb = isNanF(vb);
+  let na = isNanF(va);
+  if (na || nb) { return (na && nb && ib < ia) || (nb && !na); }
+  let kb = keyF(vb);
+  let ka = keyF(va);
+  return kb ${better} ka || (kb == ka && ib < ia);
+}
+`;
+  }
+  return `
+fn beats(vb: ${type}, ib: i32, va: ${type}, ia: i32) -> bool {
+  if (ia < 0) { return true; }
+  return vb ${better} va || (vb == va && ib < ia);
+}
+`;
+}
+
+function argSource(type: WgslScalar, isMax: boolean): () => string {
+  return () => `${bindings('i32', [type])}${library(type === 'f32' ? ['orderF'] : [])}${OFFSETS}${beatsSource(type, isMax)}
+var<workgroup> bestValue: array<${type}, ${WORKGROUP}>;
+var<workgroup> bestIndex: array<i32, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let o = i32(wid.x + wid.y * nwg.x);
+  let active = o < params[0];
+  var value = input0[0];
+  var index = -1;
+  if (active) {
+    let start = rowStart(o);
+    for (var r = i32(lid); r < params[1]; r += ${WORKGROUP}) {
+      let v = input0[start + rowOffset(r)];
+      if (beats(v, r, value, index)) { value = v; index = r; }
+    }
+  }
+  bestValue[lid] = value;
+  bestIndex[lid] = index;
+  workgroupBarrier();
+  for (var s = ${WORKGROUP / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s && bestIndex[lid + s] >= 0 && beats(bestValue[lid + s], bestIndex[lid + s], bestValue[lid], bestIndex[lid])) {
+      bestValue[lid] = bestValue[lid + s];
+      bestIndex[lid] = bestIndex[lid + s];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u && active) { result[o] = max(bestIndex[0], 0); }
+}
+`;
+}
+
+export function argReduceKernel(op: Primitive.Argmax | Primitive.Argmin) {
+  const name = primitiveName(op);
+  const isMax = op === Primitive.Argmax;
+  return (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: { readonly axis: number }, out: Aval): WebGpuHandle => {
+    const x = inputs[0] as WebGpuHandle;
+    const layout = rowLayout(x, [params.axis], SLOTS);
+    const output = context.allocate(layout.outputs);
+    if (layout.outputs > 0 && layout.length > 0) {
+      context.launch(
+        {
+          name: `${name} (${x.dtype})`,
+          key: `${name}:${x.dtype}`,
+          source: argSource(wgslType(x.dtype), isMax),
+          params: layout.params.words,
+          workgroups: grid(layout.outputs, 1),
+        },
+        output,
+        [x.storage],
+      );
+    } else if (layout.outputs > 0) fillKernel(context, name, output, layout.outputs, 0);
+    return context.handle(output, out.shape, out.dtype);
+  };
+}
+
+export { foldOf };
