@@ -13,8 +13,8 @@ import {
   LightningDataModule,
   LightningModule,
   ModelCheckpoint,
-  seedEverything,
   type Stage,
+  seedEverything,
   Trainer,
 } from '@flint/lightning';
 import { MnistCnn } from './mnist/model.js';

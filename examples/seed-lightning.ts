@@ -37,5 +37,7 @@ const trainer = new Trainer({ maxEpochs: 10, accelerator: 'auto', devices: 1, lo
 await trainer.fit(model, loader);
 
 console.log(`trained ${trainer.globalStep} steps; final epoch loss ${trainer.callbackMetrics.train_loss_epoch?.toFixed(5)}`);
-console.log(`weights ${JSON.stringify((await model.layer.weight.value.array()) as number[][])}, bias ${JSON.stringify(await model.layer.bias?.value.array())}`);
+console.log(
+  `weights ${JSON.stringify((await model.layer.weight.value.array()) as number[][])}, bias ${JSON.stringify(await model.layer.bias?.value.array())}`,
+);
 console.log(`logs and checkpoints in ${trainer.logDir}`);

@@ -103,15 +103,16 @@ function jobTimeoutMs(cases: number, timing: TimingOptions): number {
 
 /** Runs a native program once per case (they take positional arguments, not a job). */
 async function runNative(
-  system: SystemPlan,
+  system: string,
+  binary: string,
   cases: readonly CaseSpec[],
   timing: TimingOptions,
   outputDir: string,
 ): Promise<ChildOutcome[]> {
   const outcomes: ChildOutcome[] = [];
-  mkdirSync(path.join(outputDir, system.name), { recursive: true });
+  mkdirSync(path.join(outputDir, system), { recursive: true });
   for (const spec of cases) {
-    const relative = path.join(system.name, `${spec.id}.f32`);
+    const relative = path.join(system, `${spec.id}.f32`);
     const args = [
       spec.id,
       String(spec.params.n),
@@ -122,12 +123,7 @@ async function runNative(
         String,
       ),
     ];
-    outcomes.push(
-      await runChild(
-        { command: system.nativeBinary as string, args, cwd: path.dirname(system.nativeBinary as string) },
-        jobTimeoutMs(1, timing),
-      ),
-    );
+    outcomes.push(await runChild({ command: binary, args, cwd: path.dirname(binary) }, jobTimeoutMs(1, timing)));
   }
   return outcomes;
 }
@@ -227,31 +223,17 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
       if (!system.available) continue;
       if (system.suites && !system.suites.includes(suite)) continue;
       const t0 = performance.now();
+      const measured = system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases;
       let outcomes: ChildOutcome[];
-      if (system.kind === 'native') {
-        outcomes = await runNative(
-          system,
-          cases.filter((c) => c.kind === 'matmul'),
-          timing,
-          outputDir,
-        );
-      } else {
-        const job: Job = {
-          system: system.name,
-          cases,
-          timing,
-          outputDir,
-          ...(system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {}),
-        };
-        outcomes = [
-          await runChild(
-            (system.command as (j: Job) => ReturnType<NonNullable<SystemPlan['command']>>)(job),
-            jobTimeoutMs(cases.length, timing),
-          ),
-        ];
-      }
+      if (system.nativeBinary !== undefined) {
+        outcomes = await runNative(system.name, system.nativeBinary, measured, timing, outputDir);
+      } else if (system.command) {
+        const backend = system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {};
+        const job: Job = { system: system.name, cases, timing, outputDir, ...backend };
+        outcomes = [await runChild(system.command(job), jobTimeoutMs(cases.length, timing))];
+      } else continue;
       recordLoad(`${suite}/${system.name}`, outcomes);
-      runs.push({ system, results: collect(outcomes, system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases) });
+      runs.push({ system, results: collect(outcomes, measured) });
       log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     const referenceOutputs = await computeReferences(suite, cases, references, runs, timing, outputDir);

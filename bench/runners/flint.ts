@@ -330,9 +330,12 @@ function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, in
     return { state: adam(state, grads, learningRate), loss: value };
   };
   if (compile) {
-    const jit = need('jit', 'jit') as unknown as (
+    const jitDonating = need('jit', 'jit') as unknown as (
       f: (p: Params, m: Params, v: Params, c: T) => unknown,
+      options: { readonly donateArgnums: readonly number[] },
     ) => (p: Params, m: Params, v: Params, c: T) => unknown;
+    // The old parameters and moments are dropped after each step: donated, they are updated in place.
+    const jit = (f: (p: Params, m: Params, v: Params, c: T) => unknown) => jitDonating(f, { donateArgnums: [0, 1, 2] });
     // The step count enters as a tensor so that one compiled step serves every iteration.
     const compiled = jit((p, m, v, count) => {
       const { value, grads } = valueAndGrad(p);

@@ -1,15 +1,19 @@
 import '@flint/backend-cpu';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
+import { gradcheckBackends } from './backends.js';
 import { compositeCases } from './cases/composites.js';
 import { seeds } from './generators.js';
-import { checkSample, float64Backends } from './harness.js';
+import { checkSample } from './harness.js';
 
 // The same checks as primitives.test.ts, for composite ops through the public API.
 
 const OVERRIDE = process.env.FLINT_GRADCHECK_RUNS === undefined ? undefined : Number(process.env.FLINT_GRADCHECK_RUNS);
 
-for (const backend of float64Backends()) {
+const { used, skipped } = await gradcheckBackends();
+if (Object.keys(skipped).length > 0) console.info(`gradcheck: skipped backends ${JSON.stringify(skipped)}`);
+
+for (const backend of used) {
   describe(`gradcheck composite ops on ${backend}`, () => {
     for (const c of compositeCases) {
       it(c.name, () => {

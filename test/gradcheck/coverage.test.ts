@@ -47,7 +47,7 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
   tensor: 'creation',
   scalar: 'creation',
   causalMask: 'creation: constant mask',
-  dropout: 'random mask (its gradient is the mask: checked in the unit tests)',
+  dropout: 'random mask (with a fixed key its gradient is the mask: dropout.test.ts)',
   rand: 'random creation',
   randn: 'random creation',
   randint: 'random creation',

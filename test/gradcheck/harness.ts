@@ -1,4 +1,4 @@
-import { bind, getBackend, grad, jvp, Primitive, registeredBackends, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
+import { bind, grad, jvp, Primitive, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
 import { expect } from 'vitest';
 import { type Operand, rng, type Sample, sizeOf } from './generators.js';
 
@@ -25,17 +25,6 @@ export interface OpCase<Params = never> {
   readonly step?: number;
   readonly tolerance?: number;
   readonly numRuns?: number;
-}
-
-/** Backends that can be created synchronously and hold float64. */
-export function float64Backends(): string[] {
-  return registeredBackends().filter((name) => {
-    try {
-      return getBackend(name).capabilities.dtypes.includes('float64');
-    } catch {
-      return false;
-    }
-  });
 }
 
 export function toTensor(op: Operand, backend: string): Tensor {

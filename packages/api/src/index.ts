@@ -46,6 +46,7 @@ export * from './transforms/index.js';
 export * from './autograd/index.js';
 export { treeFlatten, treeUnflatten, treeMap, treeLeaves, treeDefsEqual, type PyTree, type TreeDef } from './core/pytree.js';
 export { jit, type JitOptions, type JittedFunction, type Lowered } from './jit/jit.js';
+export { compile, type CompilableModule, type CompiledModule, type CompileOptions } from './jit/compile.js';
 export { printProgram } from './ir/print.js';
 export type { Program, Equation, PrimitiveEquation, FusionEquation, FusionKind, Constant, MemoryPlan, Var } from './ir/program.js';
 export type { KernelProgram, KernelOp, KernelRef, CompiledKernel } from './ir/kernel.js';

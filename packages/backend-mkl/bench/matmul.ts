@@ -10,19 +10,24 @@ const size = Number(process.argv[2] ?? 1024);
 const flops = 2 * size ** 3;
 const values = Float32Array.from({ length: size * size }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
 
-function measure(label: string, run: () => void, seconds = 2): void {
+/** Runs `run` for about `seconds`; prints the best and the median run (the best resists other load on the machine). */
+function measure(label: string, run: () => void, seconds = 3): void {
   run(); // warm-up: primitive creation, engine choice, page faults
   run();
-  let runs = 0;
+  run();
+  run();
+  const times: number[] = [];
   const start = performance.now();
-  while (performance.now() - start < seconds * 1000) {
+  while (performance.now() - start < seconds * 1000 || times.length < 5) {
+    const before = performance.now();
     run();
-    runs++;
+    times.push((performance.now() - before) / 1000);
   }
-  const perRun = (performance.now() - start) / 1000 / runs;
-  console.log(
-    `${label.padEnd(28)} ${(flops / perRun / 1e9).toFixed(1).padStart(7)} GFLOP/s  (${(perRun * 1000).toFixed(2)} ms, ${runs} runs)`,
-  );
+  times.sort((a, b) => a - b);
+  const rate = (t: number) => (flops / t / 1e9).toFixed(1).padStart(6);
+  const best = times[0]!;
+  const median = times[Math.floor(times.length / 2)]!;
+  console.log(`${label.padEnd(26)} best ${rate(best)} GFLOP/s, median ${rate(median)} GFLOP/s (${times.length} runs)`);
 }
 
 for (const backend of ['mkl', 'cpu']) {

@@ -142,9 +142,9 @@ bool dnnlOperand(const View& v, dnnl::memory::desc& desc) {
 std::unique_ptr<MatmulEntry> makeMatmulEntry(const View& a, const View& b) {
   auto entry = std::make_unique<MatmulEntry>();
   const int64_t batch = a.shape[0], m = a.shape[1], n = b.shape[2];
-  if (!dnnlOperand(a, entry->aDesc) || !dnnlOperand(b, entry->bDesc)) return entry;
-  entry->cDesc = dnnl::memory::desc({batch, m, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::abc);
   try {
+    if (!dnnlOperand(a, entry->aDesc) || !dnnlOperand(b, entry->bDesc)) return entry;
+    entry->cDesc = dnnl::memory::desc({batch, m, n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::abc);
     const dnnl::matmul::desc desc(entry->aDesc, entry->bDesc, entry->cDesc);
     const dnnl::matmul::primitive_desc pd(desc, cpuEngine());
     entry->primitive = dnnl::matmul(pd);

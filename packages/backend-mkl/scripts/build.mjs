@@ -10,15 +10,17 @@
 // FLINT_MKL_PORTABLE=1 builds for any x86-64 instead of this CPU; FLINT_BOOTSTRAP_VERBOSE=1
 // shows the compiler's output.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'flint_mkl.node');
 const STATUS = join(PACKAGE_ROOT, 'build', 'flint-mkl-status.json');
+const STAMP = join(PACKAGE_ROOT, 'build', 'flint-mkl-stamp.json');
 const APT_TIMEOUT_MS = 15 * 60 * 1000;
 const BUILD_TIMEOUT_MS = 20 * 60 * 1000;
 
@@ -66,16 +68,54 @@ function missingRequirements() {
   return REQUIREMENTS.filter((requirement) => !requirement.found());
 }
 
-/** Newest modification time of the sources the addon is built from. */
-function newestSource() {
-  let newest = statSync(join(PACKAGE_ROOT, 'CMakeLists.txt')).mtimeMs;
-  const native = join(PACKAGE_ROOT, 'native');
-  for (const file of readdirSync(native)) newest = Math.max(newest, statSync(join(native, file)).mtimeMs);
-  return newest;
+/** A hash of everything the addon is compiled from. */
+function sourceHash() {
+  const hash = createHash('sha256');
+  const files = [
+    'CMakeLists.txt',
+    'package.json',
+    ...readdirSync(join(PACKAGE_ROOT, 'native'))
+      .sort()
+      .map((f) => join('native', f)),
+  ];
+  for (const file of files) hash.update(file).update(readFileSync(join(PACKAGE_ROOT, file)));
+  return hash.digest('hex');
 }
 
+/**
+ * What the CPU can run: the instruction-set flags on Linux, else the model name. An addon built
+ * with -march=native for one CPU can die of an illegal instruction on another, so the stamp
+ * records this and src/native/load.ts refuses an addon built for a different CPU.
+ */
+export function cpuSignature() {
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m);
+    if (flags) return createHash('sha256').update(flags[1].trim()).digest('hex');
+  } catch {
+    // not Linux
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+function readStamp() {
+  try {
+    return JSON.parse(readFileSync(STAMP, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the addon was built from these sources, for this CPU (or portably), by this script. */
 function upToDate() {
-  return existsSync(ADDON) && statSync(ADDON).mtimeMs >= newestSource();
+  const stamp = readStamp();
+  const portable = Boolean(process.env.FLINT_MKL_PORTABLE);
+  return (
+    existsSync(ADDON) &&
+    stamp !== null &&
+    stamp.sources === sourceHash() &&
+    stamp.portable === portable &&
+    (portable || stamp.cpu === cpuSignature())
+  );
 }
 
 function writeStatus(status) {
@@ -126,7 +166,7 @@ function cmakeJsBin() {
 
 function runCmakeJs(bin, command, verbose) {
   const args = [bin, command, '--directory', PACKAGE_ROOT, '--parallel', String(availableParallelism())];
-  if (process.env.FLINT_MKL_PORTABLE) args.push('--CDFLINT_MKL_PORTABLE=ON');
+  args.push(`--CDFLINT_MKL_PORTABLE=${process.env.FLINT_MKL_PORTABLE ? 'ON' : 'OFF'}`);
   if (!verbose) args.push('--log-level', 'warn');
   return spawnSync(process.execPath, args, {
     cwd: PACKAGE_ROOT,
@@ -168,7 +208,10 @@ export function buildMklBackend(options = {}) {
     const bin = cmakeJsBin();
     if (bin === null) return unavailable('cmake-js is not installed: run pnpm install');
     log('building the native addon (oneDNN + CBLAS) with cmake-js');
-    let result = runCmakeJs(bin, 'build', verbose);
+    // Objects compiled for another CPU or with other flags must all be recompiled.
+    const stamp = readStamp();
+    const stale = stamp !== null && (stamp.cpu !== cpuSignature() || stamp.portable !== Boolean(process.env.FLINT_MKL_PORTABLE));
+    let result = runCmakeJs(bin, stale ? 'rebuild' : 'build', verbose);
     // A configuration cached from another checkout or toolchain: start over once.
     if (result.status !== 0) result = runCmakeJs(bin, 'rebuild', verbose);
     if (result.status !== 0 || !existsSync(ADDON)) {
@@ -179,6 +222,12 @@ export function buildMklBackend(options = {}) {
       );
     }
     rmSync(STATUS, { force: true });
+    const portable = Boolean(process.env.FLINT_MKL_PORTABLE);
+    try {
+      writeFileSync(STAMP, `${JSON.stringify({ sources: sourceHash(), portable, cpu: cpuSignature() }, null, 2)}\n`);
+    } catch {
+      // Without a stamp the next run rebuilds; the addon itself is fine.
+    }
     log('native addon built');
     return { built: true };
   } catch (error) {

@@ -1,8 +1,8 @@
 import { contiguousStrides, type DType, sizeOf } from '@flint/api';
 import { isContiguous, type Storage, type WebGpuHandle, wrapStorage } from './handle.js';
+import { copyStridedKernel } from './kernels/copy.js';
 import { ELEMENT_BYTES } from './layout.js';
 import { firstFailure, type GpuRuntime } from './runtime.js';
-import { copyStridedKernel } from './kernels/copy.js';
 
 /** Live storages and their bytes, for `Backend.memory()`. */
 export class MemoryLedger {

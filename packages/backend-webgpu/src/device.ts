@@ -36,31 +36,42 @@ function importOptional(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
 }
 
-async function fileExists(path: string): Promise<boolean> {
+type Exists = (path: string) => boolean;
+
+/** `fs.existsSync` where Node's fs loads, else a check that finds nothing. */
+async function existsChecker(): Promise<Exists> {
   try {
     const fs = (await importOptional('node:fs')) as { existsSync(path: string): boolean };
-    return fs.existsSync(path);
+    return (path) => fs.existsSync(path);
   } catch {
-    return false;
+    return () => false;
   }
 }
 
-/** Why Dawn found no adapter on this Linux machine, with the fix. */
-async function diagnoseLinux(env: Record<string, string | undefined>): Promise<string> {
-  const loaders = ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib64/libvulkan.so.1', '/usr/lib/libvulkan.so.1'];
-  let hasLoader = false;
-  for (const path of loaders) if (await fileExists(path)) hasLoader = true;
-  const icd = env.VK_ICD_FILENAMES;
+const VULKAN_LOADERS = [
+  '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+  '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+  '/usr/lib64/libvulkan.so.1',
+  '/usr/lib/libvulkan.so.1',
+];
+
+/**
+ * Why Dawn found no adapter on a Linux machine, with the fix: what is missing of the Vulkan
+ * loader and a driver (ICD). `exists` checks a path (fs.existsSync; injectable for tests).
+ */
+export function diagnoseLinux(env: Record<string, string | undefined>, exists: Exists): string {
   const problems: string[] = [];
-  if (!hasLoader) problems.push('no Vulkan loader (libvulkan.so.1) was found');
+  if (!VULKAN_LOADERS.some(exists)) problems.push('no Vulkan loader (libvulkan.so.1) was found');
+  const icd = env.VK_ICD_FILENAMES;
   if (icd === undefined || icd === '') problems.push('VK_ICD_FILENAMES is unset and no SwiftShader driver was found');
-  else if (!(await fileExists(icd))) problems.push(`VK_ICD_FILENAMES names a missing file (${icd})`);
+  else if (!exists(icd)) problems.push(`VK_ICD_FILENAMES names a missing file (${icd})`);
   const found = problems.length > 0 ? `${problems.join('; ')}. ` : '';
   return `Dawn (the webgpu package) found no usable Vulkan adapter. ${found}Fix: ${NODE_FIX}`;
 }
 
 async function nodeGpu(node: NodeProcess): Promise<{ gpu: GPU; diagnose: () => Promise<string> }> {
-  if (node.platform === 'linux' && (node.env.VK_ICD_FILENAMES ?? '') === '' && (await fileExists(SWIFTSHADER_ICD))) {
+  const exists = await existsChecker();
+  if (node.platform === 'linux' && (node.env.VK_ICD_FILENAMES ?? '') === '' && exists(SWIFTSHADER_ICD)) {
     // Without a GPU driver, Dawn accepts SwiftShader (Debian's lavapipe it rejects). The Vulkan
     // loader reads this variable when Dawn creates its instance, which happens below.
     node.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
@@ -78,7 +89,7 @@ async function nodeGpu(node: NodeProcess): Promise<{ gpu: GPU; diagnose: () => P
   keptAlive.push(gpu);
   const diagnose = async (): Promise<string> =>
     node.platform === 'linux'
-      ? diagnoseLinux(node.env)
+      ? diagnoseLinux(node.env, exists)
       : `Dawn (the webgpu package) found no WebGPU adapter on ${node.platform}. Fix: install or update the GPU driver (Metal on macOS, D3D12 or Vulkan on Windows)`;
   return { gpu, diagnose };
 }

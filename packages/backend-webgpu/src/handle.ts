@@ -73,7 +73,9 @@ export function coalesce(shape: readonly number[], strides: readonly (readonly n
       });
     } else {
       outShape.push(dim);
-      strides.forEach((s, k) => (outStrides[k] as number[]).push(s[d] as number));
+      strides.forEach((s, k) => {
+        (outStrides[k] as number[]).push(s[d] as number);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };

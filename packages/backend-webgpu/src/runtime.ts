@@ -35,10 +35,27 @@ export function grid(threads: number, workgroupSize: number): [number, number, n
   return [MAX_WORKGROUPS, y, 1];
 }
 
+/** The kernels recorded since the last submit, and the submit's outcome. */
+interface Batch {
+  readonly kernels: Promise<string | null>[];
+  readonly result: Promise<string | null>;
+  settle(message: string | null): void;
+}
+
+function newBatch(): Batch {
+  let settle: (message: string | null) => void = () => undefined;
+  const result = new Promise<string | null>((resolve) => {
+    settle = resolve;
+  });
+  return { kernels: [], result, settle };
+}
+
 interface PipelineEntry {
   readonly pipeline: GPUComputePipeline;
   /** Resolves to the shader's compile or pipeline error, if any. */
   readonly failure: Promise<string | null>;
+  /** That error once known: later launches throw it at once instead of recording invalid work. */
+  invalid: string | null;
 }
 
 function errorMessage(error: GPUError | null): string | null {
@@ -65,6 +82,7 @@ export class GpuRuntime {
   private readonly pipelines = new Map<string, PipelineEntry>();
   private readonly layouts = new Map<number, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
   private pending: GPUCommandBuffer[] = [];
+  private batch = newBatch();
   private readonly paramsData = new Int32Array(PARAMS_BYTES / 4);
   private paramsUsed = 0;
   private readonly paramsBuffer: GPUBuffer;
@@ -90,6 +108,11 @@ export class GpuRuntime {
   /** Whether recorded commands are waiting for a submit. */
   get hasPending(): boolean {
     return this.pending.length > 0;
+  }
+
+  /** Kernels recorded since the last submit. */
+  get pendingKernels(): number {
+    return this.pending.length;
   }
 
   private layout(inputCount: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
@@ -121,16 +144,23 @@ export class GpuRuntime {
         compute: { module, entryPoint: 'main' },
         label: launch.key,
       });
-      const failure = device.popErrorScope().then(async (error) => {
-        if (error === null) return null;
-        const info = await module.getCompilationInfo().catch(() => null);
-        const details = info?.messages
-          .filter((m) => m.type === 'error')
-          .map((m) => `line ${m.lineNum}: ${m.message}`)
-          .join('; ');
-        return `shader ${launch.key} did not compile: ${details || error.message}`;
+      const failure = device.popErrorScope().then(
+        async (error): Promise<string | null> => {
+          if (error === null) return null;
+          const info = await module.getCompilationInfo().catch(() => null);
+          const details = info?.messages
+            .filter((m) => m.type === 'error')
+            .map((m) => `line ${m.lineNum}: ${m.message}`)
+            .join('; ');
+          return `shader ${launch.key} did not compile: ${details || error.message}`;
+        },
+        (error: Error) => `shader ${launch.key} could not be created: ${error.message}`,
+      );
+      const created: PipelineEntry = { pipeline, failure, invalid: null };
+      void failure.then((message) => {
+        created.invalid = message;
       });
-      entry = { pipeline, failure };
+      entry = created;
       this.pipelines.set(launch.key, entry);
     }
     return entry;
@@ -159,6 +189,7 @@ export class GpuRuntime {
     if (this.deviceFailure !== null) throw new BackendError(`webgpu: ${launch.name}: ${this.deviceFailure}`);
     const device = this.device;
     const entry = this.pipeline(launch);
+    if (entry.invalid !== null) throw new BackendError(`webgpu: kernel ${launch.name} cannot run: ${entry.invalid}`);
     const paramsOffset = this.writeParams(launch.params);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
@@ -181,10 +212,16 @@ export class GpuRuntime {
     const validation = device.popErrorScope();
     const memory = device.popErrorScope();
     const name = launch.name;
-    const failure = Promise.all([entry.failure, validation, memory]).then(([compile, invalid, outOfMemory]) => {
-      const message = compile ?? errorMessage(invalid) ?? errorMessage(outOfMemory);
-      return message === null ? null : `kernel ${name} failed: ${message}`;
-    });
+    const own = Promise.all([entry.failure, validation, memory]).then(
+      ([compile, invalid, outOfMemory]) => {
+        const message = compile ?? errorMessage(invalid) ?? errorMessage(outOfMemory);
+        return message === null ? null : `kernel ${name} failed: ${message}`;
+      },
+      // popErrorScope itself rejects only when the device is gone.
+      (error: Error) => `kernel ${name} failed: ${error.message}`,
+    );
+    this.batch.kernels.push(own);
+    const failure = firstFailure([own, this.batch.result]);
     if (this.pending.length >= SUBMIT_BATCH) this.flush();
     return failure;
   }
@@ -204,11 +241,20 @@ export class GpuRuntime {
       this.device.queue.writeBuffer(this.paramsBuffer, 0, this.paramsData.buffer, 0, this.paramsUsed * 4);
       this.paramsUsed = 0;
     }
+    const batch = this.batch;
+    this.batch = newBatch();
     this.device.pushErrorScope('validation');
     this.device.queue.submit(commands);
-    void this.device.popErrorScope().then((error) => {
-      if (error !== null) this.deviceFailure ??= `a batch of kernels was rejected at submit: ${error.message}`;
-    });
+    // One invalid command buffer makes the whole submit fail: every kernel of the batch then
+    // reports it (naming the kernel at fault), and later batches are unaffected.
+    this.device.popErrorScope().then(
+      async (error) => {
+        if (error === null) return batch.settle(null);
+        const cause = await firstFailure(batch.kernels);
+        batch.settle(`its batch of ${batch.kernels.length} kernels was rejected at submit (${cause ?? error.message})`);
+      },
+      (error: Error) => batch.settle(`its batch was not submitted: ${error.message}`),
+    );
     this.pool.submitted();
   }
 
@@ -222,7 +268,7 @@ export class GpuRuntime {
     const encoder = device.createCommandEncoder({ label: 'read' });
     encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, byteLength);
     device.queue.submit([encoder.finish()]);
-    const scope = device.popErrorScope();
+    const scope = device.popErrorScope().catch(() => null);
     try {
       await staging.mapAsync(MAP_MODE.READ);
     } catch (error) {

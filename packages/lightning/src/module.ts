@@ -1,11 +1,12 @@
 import { nn, type Tensor, ValueError } from '@flint/api';
 import type { Json } from './core/json.js';
 import type { BatchSource } from './trainer/batches.js';
-import type { LogOptions } from './trainer/metrics.js';
 import type { LightningOptimizer } from './trainer/lightning-optimizer.js';
+import type { LogOptions } from './trainer/metrics.js';
 import type { OptimizerConfig, OptimizerLike, SchedulerLike } from './trainer/optimizer-config.js';
 
 /** What a training, validation or test step returns: the loss, an object holding it, or nothing (skip). */
+// biome-ignore lint/suspicious/noConfusingVoidType: steps that only log are declared `(): void`, which must fit.
 export type StepOutput = Tensor | { readonly loss: Tensor; readonly [key: string]: unknown } | null | undefined | void;
 
 /** The stage a run is in, as `setup` and `teardown` are told. */
@@ -36,7 +37,9 @@ function plainCopy(owner: string, value: unknown, path: string): unknown {
     for (const [key, item] of Object.entries(value)) out[key] = plainCopy(owner, item, `${path}.${key}`);
     return out;
   }
-  throw new ValueError(`${owner}: hyperparameter ${path} is ${typeof value === 'object' ? (value as object).constructor.name : typeof value}; hyperparameters must be plain data (numbers, strings, booleans, arrays, objects)`);
+  throw new ValueError(
+    `${owner}: hyperparameter ${path} is ${typeof value === 'object' ? (value as object).constructor.name : typeof value}; hyperparameters must be plain data (numbers, strings, booleans, arrays, objects)`,
+  );
 }
 
 /**
@@ -79,7 +82,8 @@ export abstract class LightningModule<In extends unknown[] = [Tensor], Out = Ten
    * constructor's arguments, so pass them: `this.saveHyperparameters({ lr, hiddenSize })`.
    */
   saveHyperparameters(params: Readonly<Record<string, unknown>>): void {
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) throw new ValueError('saveHyperparameters: expected an object of hyperparameters');
+    if (typeof params !== 'object' || params === null || Array.isArray(params))
+      throw new ValueError('saveHyperparameters: expected an object of hyperparameters');
     this.#hparams = { ...this.#hparams, ...(plainCopy('saveHyperparameters', params, 'hparams') as Record<string, unknown>) };
   }
 
@@ -119,6 +123,7 @@ export abstract class LightningModule<In extends unknown[] = [Tensor], Out = Ten
   onTrainEpochStart?(): void;
   onTrainEpochEnd?(): void;
   /** Return -1 to skip the rest of the epoch. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing is declared `(): void`.
   onTrainBatchStart?(batch: unknown, batchIdx: number): number | void;
   onTrainBatchEnd?(outputs: StepOutput, batch: unknown, batchIdx: number): void;
   onValidationStart?(): void;

@@ -282,7 +282,7 @@ export const compositeCases: CompositeCase[] = [
     ),
     (xs) => {
       const x = x0(xs);
-      return flint.takeAlongAxis(x, x1(xs), -1).add(flint.take(x, flint.tensor([0], { dtype: 'int32' }), -1));
+      return flint.takeAlongAxis(x, x1(xs), -1).add(flint.take(x, [0], -1));
     },
   ),
   composite(
@@ -476,10 +476,11 @@ export const compositeCases: CompositeCase[] = [
       ),
     (xs) => {
       const [a, b] = [x0(xs), x1(xs)];
-      const n = a.shape[0] as number;
+      const _n = a.shape[0] as number;
       const kl = F.klDiv(F.logSoftmax(a, -1), b.div(b.sum(-1, true)));
-      const cosine = F.cosineEmbeddingLoss(a, b, flint.ones([n], { dtype: 'float64' }));
-      return kl.add(cosine).add(F.marginRankingLoss(a.sum(-1), b.sum(-1).add(10), flint.ones([n], { dtype: 'float64' })));
+      const ones = flint.onesLike(a.sum(-1));
+      const cosine = F.cosineEmbeddingLoss(a, b, ones);
+      return kl.add(cosine).add(F.marginRankingLoss(a.sum(-1), b.sum(-1).add(10), ones));
     },
     { smooth: false },
   ),
@@ -509,7 +510,7 @@ export const compositeCases: CompositeCase[] = [
       return flint.concat(
         parts.map((t, i) =>
           t
-            .mul(flint.arange(t.size, { dtype: 'float64' }).reshape(t.shape).add(i))
+            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
             .sum()
             .reshape([1]),
         ),

@@ -4,7 +4,10 @@ import { printProgram } from './print.js';
 import type { Constant, FusionEquation, FusionKind, Program, Var } from './program.js';
 
 /** An operand of a kernel op: a kernel input, the result of an earlier op, or a literal filling the op's shape. */
-export type KernelRef = { readonly kind: 'input'; readonly index: number } | { readonly kind: 'op'; readonly index: number } | { readonly kind: 'literal'; readonly value: number };
+export type KernelRef =
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'op'; readonly index: number }
+  | { readonly kind: 'literal'; readonly value: number };
 
 /** One primitive inside a fused kernel. */
 export interface KernelOp<P extends Primitive = Primitive> {
@@ -66,12 +69,23 @@ export function kernelOf(program: Program, fusion: FusionEquation, reusable: rea
     }
   });
   const ops: KernelOp[] = fusion.body.map((e, index) => {
-    const op: KernelOp = { primitive: e.primitive, params: e.params, args: e.inputs.map((v) => refs.get(v) as KernelRef), aval: e.output.aval };
+    const op: KernelOp = {
+      primitive: e.primitive,
+      params: e.params,
+      args: e.inputs.map((v) => refs.get(v) as KernelRef),
+      aval: e.output.aval,
+    };
     refs.set(e.output, { kind: 'op', index });
     return op;
   });
   const outputs = fusion.outputs.map((v) => (refs.get(v) as { index: number }).index);
-  const text = printProgram({ name: `${fusion.fusion}_kernel`, inputs: [], constants: program.constants, equations: [fusion], outputs: fusion.outputs });
+  const text = printProgram({
+    name: `${fusion.fusion}_kernel`,
+    inputs: [],
+    constants: program.constants,
+    equations: [fusion],
+    outputs: fusion.outputs,
+  });
   return { kind: fusion.fusion, inputs, ops, outputs, reusable: inputReusable, text };
 }
 

@@ -51,7 +51,11 @@ const enabled = (value: string | undefined): boolean => value !== undefined && v
  * before and after each pass is written to the console (stderr in Node); with FLINT_VERIFY_IR set,
  * each pass's result is checked for well-formedness (a pass bug then fails at the pass that made it).
  */
-export function runPasses(program: Program, context: PassContext = {}, passes: readonly Pass[] = DEFAULT_PASSES): { program: Program; records: PassRecord[] } {
+export function runPasses(
+  program: Program,
+  context: PassContext = {},
+  passes: readonly Pass[] = DEFAULT_PASSES,
+): { program: Program; records: PassRecord[] } {
   const dump = enabled(environment('FLINT_DUMP_IR'));
   const verify = enabled(environment('FLINT_VERIFY_IR'));
   const records: PassRecord[] = [];

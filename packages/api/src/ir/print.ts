@@ -22,6 +22,13 @@ function formatNumber(value: number, dtype: DType): string {
   if (value === Infinity) return 'inf';
   if (value === -Infinity) return '-inf';
   if (isFloating(dtype) && Number.isInteger(value)) return Object.is(value, -0) ? '-0.0' : `${value}.0`;
+  if (dtype === 'float32') {
+    // The shortest decimal that rounds to this float32 (0.1, not 0.10000000149011612).
+    for (let digits = 1; digits < 17; digits++) {
+      const text = value.toPrecision(digits);
+      if (Math.fround(Number(text)) === value) return String(Number(text));
+    }
+  }
   return String(value);
 }
 
@@ -96,7 +103,9 @@ export function printProgram(program: Program): string {
   });
   lines.push(`  return ${program.outputs.map(ref).join(', ')}`);
   if (memory !== undefined) {
-    lines.push(`  # memory: peak ${formatBytes(memory.peakBytes)} of intermediates; ${formatBytes(memory.reusedBytes)} may be written in place`);
+    lines.push(
+      `  # memory: peak ${formatBytes(memory.peakBytes)} of intermediates; ${formatBytes(memory.reusedBytes)} may be written in place`,
+    );
   }
   lines.push('}');
   return lines.join('\n');

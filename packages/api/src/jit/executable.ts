@@ -1,10 +1,9 @@
+import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
-import type { Backend } from '../backend/spi.js';
 import { type CompiledKernel, kernelInputVars, kernelOf } from '../ir/kernel.js';
 import type { FusionEquation, PrimitiveEquation, Program, Var } from '../ir/program.js';
 import { Primitive } from '../primitives/primitive.js';
-import { RULES } from '../primitives/rules.js';
 
 type AnyKernel = (inputs: readonly unknown[], params: unknown, out: Aval) => unknown;
 
@@ -129,7 +128,6 @@ export class Executable {
     const out = slotOf(e.output);
     const aval = e.output.aval;
     const params = e.params;
-    const name = RULES[e.primitive].name;
     const n = ins.length;
     if (n === 1) {
       const a = ins[0] as number;
@@ -144,7 +142,6 @@ export class Executable {
         slots[out] = kernel([slots[a], slots[b]], params, aval);
       };
     }
-    void name;
     return (slots) => {
       const handles = new Array<unknown>(n);
       for (let i = 0; i < n; i++) handles[i] = slots[ins[i] as number];
@@ -184,7 +181,7 @@ export class Executable {
   /** A fused group run primitive by primitive, freeing its temporaries as it goes. */
   private fallbackStep(e: FusionEquation, slotOf: (v: Var) => number): Step {
     const local = new Map<Var, number>();
-    e.inputs.forEach((v) => local.set(v, -1 - slotOf(v)));
+    for (const v of e.inputs) local.set(v, -1 - slotOf(v));
     const outputsSet = new Set(e.outputs);
     const body = e.body.map((inner, index) => {
       local.set(inner.output, index);
@@ -200,7 +197,9 @@ export class Executable {
       aval: inner.output.aval,
       args: inner.inputs.map((v) => local.get(v) as number),
       // Body temporaries that die here (not outputs of the fusion).
-      frees: body.filter((b, j) => j < index + 1 && !outputsSet.has(b.output) && lastUse.get(b.output) === index).map((b) => local.get(b.output) as number),
+      frees: body
+        .filter((b, j) => j < index + 1 && !outputsSet.has(b.output) && lastUse.get(b.output) === index)
+        .map((b) => local.get(b.output) as number),
     }));
     const outputSlots = e.outputs.map((v) => [local.get(v) as number, slotOf(v)] as const);
     const backend = this.backend;

@@ -7,12 +7,12 @@ import { type PassRecord, runPasses } from '../ir/pipeline.js';
 import { printProgram } from '../ir/print.js';
 import type { Program, Var } from '../ir/program.js';
 import { evalPrimitive } from '../tensor/dispatch.js';
-import { isTensor, untrackTensor } from '../tensor/memory.js';
+import { isTensor, keep, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
 import { Executable } from './executable.js';
 import { type CallSignature, signatureOf } from './signature.js';
-import { type JitTracer, JitTrace, StageOut } from './trace.js';
+import { JitTrace, type JitTracer, StageOut } from './trace.js';
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -77,7 +77,8 @@ interface Entry {
 function argnumSet(op: string, what: string, value: number | readonly number[] | undefined): Set<number> {
   const list = value === undefined ? [] : typeof value === 'number' ? [value] : [...value];
   for (const a of list) {
-    if (!Number.isInteger(a) || a < 0) throw new ValueError(`${op}: ${what} must be non-negative argument positions, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(a) || a < 0)
+      throw new ValueError(`${op}: ${what} must be non-negative argument positions, got ${JSON.stringify(value)}`);
   }
   return new Set(list);
 }
@@ -88,12 +89,19 @@ function trace(
   f: (...args: never[]) => unknown,
   args: readonly unknown[],
   statics: ReadonlySet<number>,
+  implicitState: boolean,
 ): { program: Program; captured: Tensor[]; outDef: TreeDef; outputs: OutputLeaf[] } | null {
   const jitTrace = pushTrace((level) => new JitTrace(level));
   const previous = setStagingTrace(jitTrace);
   try {
     const [leaves, def] = treeFlatten(args.map((a, i) => (statics.has(i) ? null : a)));
     const traced = leaves.map((leaf) => (isTensor(leaf) ? jitTrace.input(leaf) : leaf));
+    if (implicitState) {
+      // Argument 0 holds state the function reads from elsewhere (a module's parameters): its
+      // tensors, when read, are the program inputs made for them.
+      const stateCount = treeFlatten(statics.has(0) ? null : args[0])[0].length;
+      for (let i = 0; i < stateCount; i++) if (isTensor(leaves[i])) jitTrace.bindImplicit(leaves[i] as Tensor, traced[i] as JitTracer);
+    }
     const rebuilt = treeUnflatten(def, traced) as unknown[];
     for (const i of statics) rebuilt[i] = args[i];
     const result = (f as (...a: unknown[]) => unknown)(...rebuilt);
@@ -115,9 +123,16 @@ function trace(
   }
 }
 
-function compile(name: string, f: (...args: never[]) => unknown, args: readonly unknown[], statics: ReadonlySet<number>, backend: Backend): Entry | null {
+function compile(
+  name: string,
+  f: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  statics: ReadonlySet<number>,
+  backend: Backend,
+  implicitState: boolean,
+): Entry | null {
   const start = performance.now();
-  const traced = trace(name, f, args, statics);
+  const traced = trace(name, f, args, statics, implicitState);
   if (traced === null) return null;
   const created: Tensor[] = [];
   try {
@@ -125,6 +140,8 @@ function compile(name: string, f: (...args: never[]) => unknown, args: readonly 
       evaluate: (p, inputs, params) => evalPrimitive(p, inputs, params, backend),
       created,
     });
+    // Folded constants belong to the cache entry, not to a tidy scope the first call ran in.
+    for (const t of created) keep(t);
     const executable = new Executable(program, backend);
     const compileTimeMs = performance.now() - start;
     const lowered: Lowered = {
@@ -207,6 +224,18 @@ function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<nu
  * console.log(step.lower(next, x, y).toString()); // the optimized IR
  */
 export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOptions = {}): JittedFunction<A, R> {
+  return makeJitted(f, options, false);
+}
+
+/**
+ * @internal jit, where `implicitState` says that argument 0 is state the function reads without
+ * taking it as an argument (compile(module) passes the module's current parameters there).
+ */
+export function makeJitted<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JitOptions,
+  implicitState: boolean,
+): JittedFunction<A, R> {
   if (typeof f !== 'function') throw new ValueError('jit: expected a function');
   const statics = argnumSet('jit', 'staticArgnums', options.staticArgnums);
   const donated = argnumSet('jit', 'donateArgnums', options.donateArgnums);
@@ -222,7 +251,7 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       stats.hits++;
       return entry;
     }
-    const made = compile(name, f as (...args: never[]) => unknown, args, statics, backend);
+    const made = compile(name, f as (...args: never[]) => unknown, args, statics, backend, implicitState);
     if (made === null) return null;
     stats.misses++;
     entry = made;
@@ -252,7 +281,9 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     const signature = signatureOf('jit.lower', args, statics);
     const entry = signature.traced ? null : lookup(args, signature);
     if (entry === null) {
-      throw new ValueError(`jit.lower: ${name} cannot be compiled on its own here: its inputs or captured values are traced by an enclosing transform or recorded by the tape`);
+      throw new ValueError(
+        `jit.lower: ${name} cannot be compiled on its own here: its inputs or captured values are traced by an enclosing transform or recorded by the tape`,
+      );
     }
     return entry.lowered;
   };

@@ -1,5 +1,4 @@
 import '@flint/backend-cpu';
-import { CpuBackend } from '@flint/backend-cpu';
 import {
   abs,
   add,
@@ -17,12 +16,13 @@ import {
   sqrt,
   sub,
   sum,
-  tanh,
   type Tensor,
+  tanh,
   tensor,
 } from '@flint/api';
+import { CpuBackend } from '@flint/backend-cpu';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 
 // Random programs traced and run both ways: jit (all passes, fused kernels compiled by the CPU
 // backend's hook, or run op by op on a backend without it) must agree with eager evaluation.

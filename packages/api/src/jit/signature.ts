@@ -1,6 +1,6 @@
+import type { Backend } from '../backend/spi.js';
 import { BackendError, DisposedError } from '../core/errors.js';
 import { isContainer } from '../core/pytree.js';
-import type { Backend } from '../backend/spi.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tracer } from '../transforms/core.js';
@@ -71,11 +71,14 @@ export function signatureOf(op: string, args: readonly unknown[], statics: Reado
     if (isTensor(node)) {
       if (node instanceof Tracer) traced = true;
       else {
-        if (node._handle === undefined) throw new DisposedError(`${op}: argument tensor of shape [${node.shape.join(',')}] (${node.dtype}) was disposed`);
+        if (node._handle === undefined)
+          throw new DisposedError(`${op}: argument tensor of shape [${node.shape.join(',')}] (${node.dtype}) was disposed`);
         const b = node._backend as Backend;
         if (backend === null) backend = b;
         else if (b !== backend) {
-          throw new BackendError(`${op}: arguments live on different backends ('${backend.name}' and '${b.name}'); move them with t.to('${backend.name}')`);
+          throw new BackendError(
+            `${op}: arguments live on different backends ('${backend.name}' and '${b.name}'); move them with t.to('${backend.name}')`,
+          );
         }
         if (node._autograd !== null) recorded = true;
       }

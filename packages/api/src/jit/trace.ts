@@ -1,8 +1,8 @@
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ConcretizationError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
-import type { Backend } from '../backend/spi.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import { ProgramBuilder } from '../ir/builder.js';
 import type { Var } from '../ir/program.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
@@ -56,16 +56,16 @@ export class JitTrace extends Trace {
   readonly captured: Tensor[] = [];
   private readonly constants = new Map<Tensor, Var>();
   /** Tensors that become inputs instead of constants when read (compile()'s module state). */
-  private readonly implicit: ReadonlyMap<Tensor, Var>;
-
-  constructor(level: number, implicit: ReadonlyMap<Tensor, Var> = new Map()) {
-    super(level);
-    this.implicit = implicit;
-  }
+  private readonly implicit = new Map<Tensor, Var>();
 
   /** Declares an input of the program and returns its tracer. */
   input(aval: Aval): JitTracer {
     return new JitTracer(this, this.builder.input(aval));
+  }
+
+  /** Makes reads of `value` (a module's parameter, say) read the program input `tracer` stands for. */
+  bindImplicit(value: Tensor, tracer: JitTracer): void {
+    this.implicit.set(value, tracer.variable);
   }
 
   tracerOf(v: Var): JitTracer {

@@ -9,6 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, tensor, toTensor } from './convert.js';
 import { add, div } from './elementwise.js';
+import { backendOf } from '../transforms/core.js';
 
 // Convolution and pooling in PyTorch's layout (channels first: NCW, NCHW, NCDHW), written over
 // the Conv and ReduceWindow primitives. Transposed convolutions are ordinary convolutions of the
@@ -399,7 +400,7 @@ function avgPoolNd(op: string, n: number, input: TensorLike, kernelSize: Spatial
   // The divisor varies by window: count the positions of each window that lie in the input (and in
   // the padding, when it counts), by pooling a tensor of ones shaped like one channel.
   const spatialShape = g.x.shape.slice(2);
-  let ones = bind(Primitive.Full, [], { shape: spatialShape, dtype: g.x.dtype, value: 1 }, g.x._backend ?? undefined);
+  let ones = bind(Primitive.Full, [], { shape: spatialShape, dtype: g.x.dtype, value: 1 }, backendOf(g.x));
   if (countIncludePad && hasPad) ones = bind(Primitive.Pad, [ones], { widths: g.pad.map((p) => [p, p] as const), value: 1 });
   const counts = bind(Primitive.ReduceWindow, [ones], {
     op: 'sum',
@@ -509,7 +510,7 @@ function adaptiveAvgPoolNd(op: string, n: number, input: TensorLike, outputSize:
   // appending the pooled axis at the end rotates the spatial axes back into order after n steps.
   let y = x;
   for (let i = 0; i < n; i++) {
-    const m = adaptiveMatrix(sizes[i] as number, out[i] as number, x.dtype, x._backend?.name);
+    const m = adaptiveMatrix(sizes[i] as number, out[i] as number, x.dtype, backendOf(x)?.name);
     y = bind(Primitive.DotGeneral, [y, m], { lhsContracting: [2], rhsContracting: [1], lhsBatch: [], rhsBatch: [] });
   }
   return unbatch(y, unbatched);

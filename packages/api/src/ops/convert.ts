@@ -16,6 +16,7 @@ import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { isTensor } from '../tensor/memory.js';
 import { type NestedArray, Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 
 /** Anything an op accepts where a tensor is expected: a Tensor, a number or boolean, nested arrays, a typed array. */
 export type TensorLike = Tensor | number | boolean | NestedArray | TypedArray;
@@ -158,7 +159,8 @@ export function scalar(value: number | boolean, options: CreationOptions = {}): 
 export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Tensor): Tensor {
   if (isTensor(value)) return value;
   if (value === null || value === undefined) throw new ValueError(`${op}: expected a tensor or a number, got ${String(value)}`);
-  const backend = like?._backend ?? undefined;
+  // A traced `like` has no backend of its own: use the one holding the data underneath it.
+  const backend = like === undefined ? undefined : backendOf(like);
   const options: CreationOptions = { ...(dtype ? { dtype } : {}), ...(backend ? { backend: backend.name } : {}) };
   return tensor(value, options);
 }

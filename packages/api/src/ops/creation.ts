@@ -8,6 +8,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cast } from './broadcast.js';
 import { type CreationOptions, resolveBackend, type TensorLike, toTensor } from './convert.js';
 import { add, equal, less, mul, sub, where } from './elementwise.js';
+import { backendOf } from '../transforms/core.js';
 
 // Tensors made from nothing: Full and Iota are primitives without inputs, bound on the backend
 // that the options name (or the default one).
@@ -77,10 +78,10 @@ function checkFillable(op: string, value: number, dtype: DType): void {
   }
 }
 
-/** The backend of `like`, unless the options name another. Abstract (traced) tensors have none. */
+/** The backend of `like` (of the data under it, when traced), unless the options name another. */
 function likeBackend(like: Tensor, options: CreationOptions): Backend | undefined {
   if (options.backend !== undefined) return resolveBackend(options);
-  return like._backend ?? undefined;
+  return backendOf(like);
 }
 
 /**

@@ -9,6 +9,7 @@ import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, tensor, toTensor } from './convert.js';
 import { add, astype, clamp, equal, less, mul, where } from './elementwise.js';
 import { moveaxis, reshape, type SliceBound, slice, transpose, unsqueeze } from './movement.js';
+import { backendOf } from '../transforms/core.js';
 
 // Gather-based ops: NumPy indexing, take, takeAlongAxis, torch's gather and scatterAdd, oneHot,
 // repeatInterleave. The Gather primitive (numpy take along one axis) and its transpose ScatterAdd
@@ -92,7 +93,7 @@ function wrapChecked(op: string, values: ArrayLike<number>, n: number, location:
  * values, asynchronous backends) are wrapped and clamped into range instead, as JAX does.
  */
 function indexTensor(op: string, indices: TensorLike, n: number, location: string, like: Tensor): Tensor {
-  const backend = like._backend?.name;
+  const backend = backendOf(like)?.name;
   if (!isTensor(indices)) {
     if (typeof indices === 'boolean') throw new IndexError(`${op}: a boolean is not an index; use integers`);
     const host = typeof indices === 'number' ? { shape: [], values: [indices], boolean: false } : hostArray(op, indices);
@@ -116,7 +117,7 @@ function indexTensor(op: string, indices: TensorLike, n: number, location: strin
 
 /** int32 tensor of `shape` counting along `axis`, on `like`'s backend. */
 function iota(shape: readonly number[], axis: number, like: Tensor): Tensor {
-  return bind(Primitive.Iota, [], { shape: [...shape], dtype: 'int32', axis }, like._backend ?? undefined);
+  return bind(Primitive.Iota, [], { shape: [...shape], dtype: 'int32', axis }, backendOf(like));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,7 +346,7 @@ export function repeatInterleave(x: TensorLike, repeats: number | readonly numbe
   const positions = new Int32Array(total);
   let k = 0;
   for (let i = 0; i < n; i++) for (let c = 0; c < (counts[i] as number); c++) positions[k++] = i;
-  const backend = t._backend?.name;
+  const backend = backendOf(t)?.name;
   const idx = tensor(positions, { dtype: 'int32', ...(backend === undefined ? {} : { backend }) });
   return bind(Primitive.Gather, [t, idx], { axis: a });
 }

@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { abs, add, div, equal, exp, log, mul, sqrt, sub, where } from './elementwise.js';
+import { backendOf } from '../transforms/core.js';
 
 // Reductions over axes, written in the reduction primitives. Dtype rules (docs/dtypes.md):
 // sum/prod accumulate bool and uint8 in int32 (PyTorch uses int64, which Flint does not have);
@@ -326,7 +327,7 @@ function logicalReduction(op: 'all' | 'any', x: TensorLike, axis: ReductionAxes 
     // The empty conjunction is true and the empty disjunction false; built directly rather than
     // relying on what a backend takes as bool's identity for min and max.
     const shape = keep ? keptShape(t.shape, axes) : t.shape.filter((_, i) => !axes.includes(i));
-    return bind(Primitive.Full, [], { shape, dtype: 'bool', value: op === 'all' ? 1 : 0 }, t._backend ?? undefined);
+    return bind(Primitive.Full, [], { shape, dtype: 'bool', value: op === 'all' ? 1 : 0 }, backendOf(t));
   }
   // On bools, min is logical and and max is logical or.
   const result = reduceOver(op === 'all' ? Primitive.ReduceMin : Primitive.ReduceMax, truth, axes);

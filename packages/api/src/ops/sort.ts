@@ -5,6 +5,7 @@ import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { add, mul, sub } from './elementwise.js';
+import { backendOf } from '../transforms/core.js';
 
 // Sorting, written in the Argsort primitive (a stable sort) and a gather of the sorted order.
 
@@ -49,7 +50,7 @@ function takeAlongAxis(x: Tensor, order: Tensor, axis: number): Tensor {
   const size = x.size;
   if (size === 0) return x;
   const stride = contiguousStrides(shape)[axis] as number;
-  const backend = x._backend ?? undefined;
+  const backend = backendOf(x);
   const flatPosition = reshapeTo(bind(Primitive.Iota, [], { shape: [size], dtype: 'int32', axis: 0 }, backend), shape);
   const axisPosition = bind(Primitive.Iota, [], { shape: [...shape], dtype: 'int32', axis }, backend);
   const source = add(flatPosition, mul(sub(order, axisPosition), stride));

@@ -7,6 +7,7 @@ import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 
 // Counter-based keys, as in JAX: a key is an int32 tensor [2], and every random value is a pure
 // function of a key. New keys are derived, never mutated, so code that splits its keys is
@@ -129,7 +130,7 @@ export function foldIn(k: Tensor, data: number | Tensor): Tensor {
   }
   return tidy(() => {
     const hashed = streamWords(k, 2);
-    const tag = bind(Primitive.Full, [], { shape: [1], dtype: 'int32', value: FOLD_TAG }, k._backend ?? undefined);
+    const tag = bind(Primitive.Full, [], { shape: [1], dtype: 'int32', value: FOLD_TAG }, backendOf(k));
     const value = bind(Primitive.Reshape, [cast(dataTensor, 'int32')], { shape: [1] });
     const offset = bind(Primitive.Concat, [tag, value], { axis: 0 });
     return streamWords(add(hashed, offset), 2);

@@ -182,11 +182,6 @@ function tracedBind<P extends Primitive>(
   return top.processPrimitive(primitive, raiseAll(top, inputs), params, out);
 }
 
-/** @internal The base evaluation (imperative recording or eager), for custom calls with no tracer inputs. */
-export function bindBase<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
-  return baseBind(primitive, inputs, params, backend);
-}
-
 /** @internal Hooks of the imperative tape for custom calls and stopGradient at the base level. */
 export interface BaseCustomHandlers {
   customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[];
@@ -205,21 +200,21 @@ export function installBaseCustom(handlers: BaseCustomHandlers): void {
 
 /** @internal Dispatches a customJvp function call to the innermost trace among its inputs. */
 export function bindCustomJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[] {
-  const top = findTopTrace(inputs);
+  const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return baseCustom.customJvp(call, inputs);
   return top.processCustomJvp(call, raiseAll(top, inputs));
 }
 
 /** @internal Dispatches a customVjp (or checkpoint) function call. */
 export function bindCustomVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[] {
-  const top = findTopTrace(inputs);
+  const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return baseCustom.customVjp(call, inputs);
   return top.processCustomVjp(call, raiseAll(top, inputs));
 }
 
 /** @internal stopGradient of one tensor, through every level. */
 export function bindStopGradient(x: Tensor): Tensor {
-  const top = findTopTrace([x]);
+  const top = findTopTrace([x]) ?? stagingTrace;
   if (top === null) return baseCustom.stopGradient(x);
   return top.processStopGradient(raise(top, x));
 }

@@ -25,6 +25,4 @@ export interface CustomVjpCall {
    * `checkpoint`, whose rule is only a memory trade-off, false for user rules, as in JAX).
    */
   readonly differentiateFnInForwardMode: boolean;
-  /** Run `fwd` without recording it on the imperative tape (checkpoint's point; PyTorch's Function.forward). */
-  readonly forwardWithoutTape: boolean;
 }

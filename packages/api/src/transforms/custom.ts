@@ -131,7 +131,6 @@ export function customVjp<A extends unknown[], R, Residuals>(
     const call: CustomVjpCall = {
       name,
       differentiateFnInForwardMode: false,
-      forwardWithoutTape: true,
       fn: (inputs) => {
         const [leaves, def] = outputLeaves(name, 'the function output', fn(...(split.rebuild(inputs) as A)));
         outDef = def;
@@ -196,7 +195,6 @@ export function checkpoint<A extends unknown[], R>(fn: (...args: A) => R): (...a
     const call: CustomVjpCall = {
       name: 'checkpoint',
       differentiateFnInForwardMode: true,
-      forwardWithoutTape: true,
       fn: run,
       fwd: (inputs) => ({ outputs: run(inputs), residuals: inputs }),
       bwd: (residuals, cotangents) => {

@@ -1,4 +1,15 @@
-import { type Aval, type CompiledKernel, type DType, type KernelOp, type KernelProgram, type KernelRef, type ParamsOf, Primitive, sizeOf, type TypedArray } from '@flint/api';
+import {
+  type Aval,
+  type CompiledKernel,
+  type DType,
+  type KernelOp,
+  type KernelProgram,
+  type KernelRef,
+  type ParamsOf,
+  Primitive,
+  sizeOf,
+  type TypedArray,
+} from '@flint/api';
 import { erf, floatMod, floatPow, int32Pow, roundHalfEven, uint8Pow } from '../math.js';
 import { allocateUninitialized, type MemoryLedger } from '../storage.js';
 import { type CpuHandle, isContiguous, wrap } from '../view.js';
@@ -43,7 +54,11 @@ function combine(p: Primitive, dtype: DType, value: string): string {
     case Primitive.ReduceSum:
       return dtype === 'int32' ? `acc = (acc + ${value}) | 0;` : dtype === 'uint8' ? `acc = (acc + ${value}) & 255;` : `acc += ${value};`;
     case Primitive.ReduceProd:
-      return dtype === 'int32' ? `acc = Math.imul(acc, ${value});` : dtype === 'uint8' ? `acc = (acc * ${value}) & 255;` : `acc *= ${value};`;
+      return dtype === 'int32'
+        ? `acc = Math.imul(acc, ${value});`
+        : dtype === 'uint8'
+          ? `acc = (acc * ${value}) & 255;`
+          : `acc *= ${value};`;
     case Primitive.ReduceMax:
       return `{ const v = ${value}; if (v > acc || v !== v) acc = v; }`;
     default:
@@ -61,10 +76,13 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
   const reduce = kernel.kind === 'reduction' && last !== undefined && REDUCTIONS.has(last.primitive) ? last : null;
   if (kernel.kind === 'reduction' && reduce === null) return null;
   const mapOps = reduce === null ? ops : ops.slice(0, -1);
-  const shape = reduce === null ? ops[0]?.aval.shape : (() => {
-    const arg = reduce.args[0] as KernelRef;
-    return arg.kind === 'input' ? kernel.inputs[arg.index]?.shape : arg.kind === 'op' ? ops[arg.index]?.aval.shape : undefined;
-  })();
+  const shape =
+    reduce === null
+      ? ops[0]?.aval.shape
+      : (() => {
+          const arg = reduce.args[0] as KernelRef;
+          return arg.kind === 'input' ? kernel.inputs[arg.index]?.shape : arg.kind === 'op' ? ops[arg.index]?.aval.shape : undefined;
+        })();
   if (shape === undefined) return null;
   const reducedAxes = reduce === null ? [] : (reduce.params as ParamsOf<Primitive.ReduceSum>).axes;
 
@@ -72,10 +90,10 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
   const loads: Load[] = [];
   const directLoad = new Map<number, number>();
   const broadcastRead = new Set<number>();
-  const valueOf: string[] = [];
+  const sourceOf: string[] = [];
   const refSource = (ref: KernelRef): string => {
     if (ref.kind === 'literal') return numberSource(ref.value);
-    if (ref.kind === 'op') return valueOf[ref.index] as string;
+    if (ref.kind === 'op') return sourceOf[ref.index] as string;
     let load = directLoad.get(ref.index);
     if (load === undefined) {
       load = loads.length;
@@ -91,7 +109,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
       const arg = op.args[0] as KernelRef;
       if (arg.kind !== 'input') return null;
       broadcastRead.add(arg.index);
-      valueOf[j] = `l${loads.length}`;
+      sourceOf[j] = `l${loads.length}`;
       loads.push({ input: arg.index, broadcast: j });
       continue;
     }
@@ -101,7 +119,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
     const source = expression(op, args, inputDType);
     if (source === undefined) return null;
     statements.push(`const t${j} = ${source};`);
-    valueOf[j] = `t${j}`;
+    sourceOf[j] = `t${j}`;
   }
   let reduceValue = '';
   if (reduce !== null) reduceValue = refSource(reduce.args[0] as KernelRef);
@@ -109,7 +127,6 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
   // Outputs: map outputs are written at `shape`; the reduction's at the reduced shape.
   const mapOutputs = kernel.outputs.filter((o) => o !== ops.length - 1 || reduce === null);
   for (const o of mapOutputs) if ((ops[o] as KernelOp).primitive === Primitive.Broadcast) return null;
-  const outputDTypes = kernel.outputs.map((o) => (ops[o] as KernelOp).aval.dtype);
   const reduceDType = reduce?.aval.dtype ?? 'float32';
 
   const total = sizeOf(shape);
@@ -136,9 +153,11 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
     const lines: string[] = ['"use strict";'];
     for (let k = 0; k < operands; k++) lines.push(`const D${k} = data[${k}]; const p${k}_0 = offsets[${k}];`);
     const body: string[] = [];
-    loadStrides.forEach((_, k) => body.push(`const l${k} = D${mapOutputs.length + k}[p${mapOutputs.length + k}_${levels}];`));
+    for (let k = 0; k < loadStrides.length; k++) body.push(`const l${k} = D${mapOutputs.length + k}[p${mapOutputs.length + k}_${levels}];`);
     body.push(...statements);
-    mapOutputs.forEach((o, m) => body.push(`D${m}[p${m}_${levels}] = ${valueOf[o]};`));
+    mapOutputs.forEach((o, m) => {
+      body.push(`D${m}[p${m}_${levels}] = ${sourceOf[o]};`);
+    });
     if (reduce !== null) body.push(combine(reduce.primitive, reduceDType, reduceValue));
     const reduceOperand = operands - 1;
     const accInit = reduce === null ? '' : `let acc = ${numberSource(reductionIdentity(reduce.primitive, reduceDType))};`;
@@ -161,14 +180,27 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
       lines.push(`${open}${accInit}${body.join('\n')}${accStore}${close}`);
     } else lines.push(`${open}${body.join('\n')}${close}`);
     const source = lines.join('\n');
-    const factory = new Function('erf', 'roundHalfEven', 'floatMod', 'floatPow', 'int32Pow', 'uint8Pow', `return function fusedKernel(data, offsets) {\n${source}\n};`);
+    const factory = new Function(
+      'erf',
+      'roundHalfEven',
+      'floatMod',
+      'floatPow',
+      'int32Pow',
+      'uint8Pow',
+      `return function fusedKernel(data, offsets) {\n${source}\n};`,
+    );
     return factory(erf, roundHalfEven, floatMod, floatPow, int32Pow, uint8Pow) as Generated;
   };
 
   const byLayout = new Map<string, Generated>();
   // Float32 chains of the arithmetic the SIMD generator knows run as WebAssembly when every read
   // is contiguous or a single broadcast value (the common case); other layouts use the loops above.
-  const simd = reduce === null && simdCompatible(ops, kernel.inputs.map((a) => a.dtype));
+  const simd =
+    reduce === null &&
+    simdCompatible(
+      ops,
+      kernel.inputs.map((a) => a.dtype),
+    );
   const simdByLayout = new Map<string, SimdKernel | null>();
   const broadcastLoad = new Map<number, number>();
   loads.forEach((load, k) => {
@@ -209,7 +241,8 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
         const h = inputs[load.input] as CpuHandle;
         data.push(h.storage.data);
         offsets.push(h.offset);
-        const strides = load.broadcast === null ? h.strides : broadcastStrides(h.shape, h.strides, (ops[load.broadcast] as KernelOp).aval.shape);
+        const strides =
+          load.broadcast === null ? h.strides : broadcastStrides(h.shape, h.strides, (ops[load.broadcast] as KernelOp).aval.shape);
         keyParts.push(strides.join(','));
         return strides;
       });
@@ -256,7 +289,6 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
         byLayout.set(key, fn);
       }
       fn(data, offsets);
-      void outputDTypes;
       return results;
     },
   };

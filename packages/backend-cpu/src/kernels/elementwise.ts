@@ -1,234 +1,115 @@
-import { type Aval, type BinaryPrimitive, contiguousStrides, Primitive, sizeOf, type TypedArray, type UnaryPrimitive } from '@flint/api';
-import { erf, floatMod, floatPow, int32Pow, roundHalfEven, uint8Pow } from '../math.js';
+import { type Aval, type BinaryPrimitive, contiguousStrides, type DType, Primitive, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, isContiguous, wrap } from '../view.js';
-import { forEachRow, planRows } from './rows.js';
+import { rowLoop, runRows } from './loops.js';
+import { planRows } from './rows.js';
 
-// Each kernel switches on the op once and then runs a plain loop over typed arrays, so the hot
-// loop has no per-element call. Stores into Int32Array/Uint8Array wrap modulo 2^32/2^8, which is
-// exactly C's integer wrap-around for results that are exact in a double.
+// Each op is an expression over its operands x0, x1, x2, compiled into row loops specialized per
+// dtype and stride kind (see loops.ts). Stores into Int32Array/Uint8Array wrap modulo 2^32/2^8,
+// which is exactly C's integer wrap-around for results that are exact in a double.
 
-/** out[o + i] = op(x[xStart + i * xStride]) for i < n. */
-export function unaryLoop(op: UnaryPrimitive, x: TypedArray, xStart: number, xStride: number, out: TypedArray, o: number, n: number): void {
-  switch (op) {
-    case Primitive.Neg:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = -x[p]!;
-      return;
-    case Primitive.Abs:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.abs(x[p]!);
-      return;
-    case Primitive.Sign:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.sign(x[p]!);
-      return;
-    case Primitive.Exp:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.exp(x[p]!);
-      return;
-    case Primitive.Log:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.log(x[p]!);
-      return;
-    case Primitive.Log1p:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.log1p(x[p]!);
-      return;
-    case Primitive.Expm1:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.expm1(x[p]!);
-      return;
-    case Primitive.Sqrt:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.sqrt(x[p]!);
-      return;
-    case Primitive.Rsqrt:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = 1 / Math.sqrt(x[p]!);
-      return;
-    case Primitive.Sin:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.sin(x[p]!);
-      return;
-    case Primitive.Cos:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.cos(x[p]!);
-      return;
-    case Primitive.Tan:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.tan(x[p]!);
-      return;
-    case Primitive.Tanh:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.tanh(x[p]!);
-      return;
-    case Primitive.Logistic:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = 1 / (1 + Math.exp(-x[p]!));
-      return;
-    case Primitive.Erf:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = erf(x[p]!);
-      return;
-    case Primitive.Floor:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.floor(x[p]!);
-      return;
-    case Primitive.Ceil:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = Math.ceil(x[p]!);
-      return;
-    case Primitive.Round:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = roundHalfEven(x[p]!);
-      return;
-    case Primitive.Reciprocal:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = 1 / x[p]!;
-      return;
-    case Primitive.Not:
-      for (let i = 0, p = xStart; i < n; i++, p += xStride) out[o + i] = x[p] === 0 ? 1 : 0;
-      return;
+const UNARY: Record<UnaryPrimitive, string> = {
+  [Primitive.Neg]: '-x0',
+  [Primitive.Abs]: 'Math.abs(x0)',
+  [Primitive.Sign]: 'Math.sign(x0)',
+  [Primitive.Exp]: 'Math.exp(x0)',
+  [Primitive.Log]: 'Math.log(x0)',
+  [Primitive.Log1p]: 'Math.log1p(x0)',
+  [Primitive.Expm1]: 'Math.expm1(x0)',
+  [Primitive.Sqrt]: 'Math.sqrt(x0)',
+  [Primitive.Rsqrt]: '1 / Math.sqrt(x0)',
+  [Primitive.Sin]: 'Math.sin(x0)',
+  [Primitive.Cos]: 'Math.cos(x0)',
+  [Primitive.Tan]: 'Math.tan(x0)',
+  [Primitive.Tanh]: 'Math.tanh(x0)',
+  [Primitive.Logistic]: '1 / (1 + Math.exp(-x0))',
+  [Primitive.Erf]: 'erf(x0)',
+  [Primitive.Floor]: 'Math.floor(x0)',
+  [Primitive.Ceil]: 'Math.ceil(x0)',
+  [Primitive.Round]: 'roundHalfEven(x0)',
+  [Primitive.Reciprocal]: '1 / x0',
+  [Primitive.Not]: 'x0 === 0 ? 1 : 0',
+};
+
+// Integer division, modulo and floor division by zero give 0; Max/Min propagate NaN (Math.max does).
+const BINARY: Record<BinaryPrimitive, string> = {
+  [Primitive.Add]: 'x0 + x1',
+  [Primitive.Sub]: 'x0 - x1',
+  [Primitive.Mul]: 'x0 * x1',
+  [Primitive.Div]: 'x0 / x1',
+  [Primitive.Pow]: 'floatPow(x0, x1)',
+  [Primitive.Max]: 'Math.max(x0, x1)',
+  [Primitive.Min]: 'Math.min(x0, x1)',
+  [Primitive.Mod]: 'floatMod(x0, x1)',
+  [Primitive.FloorDivide]: 'Math.floor(x0 / x1)',
+  [Primitive.Equal]: 'x0 === x1 ? 1 : 0',
+  [Primitive.NotEqual]: 'x0 !== x1 ? 1 : 0',
+  [Primitive.Less]: 'x0 < x1 ? 1 : 0',
+  [Primitive.LessEqual]: 'x0 <= x1 ? 1 : 0',
+  [Primitive.Greater]: 'x0 > x1 ? 1 : 0',
+  [Primitive.GreaterEqual]: 'x0 >= x1 ? 1 : 0',
+  [Primitive.And]: 'x0 & x1',
+  [Primitive.Or]: 'x0 | x1',
+};
+
+/** Where integer inputs (int32, uint8, bool) need another expression than floats. */
+const INTEGER_BINARY: Partial<Record<BinaryPrimitive, string>> = {
+  [Primitive.Div]: 'x1 === 0 ? 0 : Math.trunc(x0 / x1)',
+  [Primitive.Mod]: 'x1 === 0 ? 0 : floatMod(x0, x1)',
+  [Primitive.FloorDivide]: 'x1 === 0 ? 0 : Math.floor(x0 / x1)',
+};
+
+function binaryExpression(op: BinaryPrimitive, dtype: DType): string {
+  if (dtype === 'int32') {
+    if (op === Primitive.Mul) return 'Math.imul(x0, x1)';
+    if (op === Primitive.Pow) return 'int32Pow(x0, x1)';
   }
+  if (dtype === 'uint8' && op === Primitive.Pow) return 'uint8Pow(x0, x1)';
+  if (dtype === 'float32' || dtype === 'float64') return BINARY[op];
+  return INTEGER_BINARY[op] ?? BINARY[op];
+}
+
+/**
+ * Runs `expression` over `operands` (of the output's shape) into a fresh row-major output: one
+ * loop call when every operand is contiguous, else one per coalesced row.
+ */
+function elementwise(expression: string, operands: readonly CpuHandle[], out: Aval): CpuHandle {
+  const n = sizeOf(out.shape);
+  const result = allocateUninitialized(out.dtype, n);
+  const arrays = operands.map((h) => h.storage.data);
+  const offsets = operands.map((h) => h.offset);
+  if (operands.every(isContiguous)) {
+    const loop = rowLoop(
+      expression,
+      out.dtype,
+      operands.map((h) => h.dtype),
+      operands.map(() => 1),
+    );
+    loop(result, 0, n, arrays[0]!, offsets[0]!, 1, arrays[1], offsets[1] ?? 0, 1, arrays[2], offsets[2] ?? 0, 1);
+  } else {
+    const plan = planRows(out.shape, [contiguousStrides(out.shape), ...operands.map((h) => h.strides)]);
+    const loop = rowLoop(
+      expression,
+      out.dtype,
+      operands.map((h) => h.dtype),
+      plan.innerStrides.slice(1),
+    );
+    runRows(loop, plan, result, arrays, offsets);
+  }
+  return wrap(result, out.shape, out.dtype);
 }
 
 export function unaryKernel(op: UnaryPrimitive): (inputs: readonly CpuHandle[], params: unknown, out: Aval) => CpuHandle {
-  return (inputs, _params, out) => {
-    const x = inputs[0]!;
-    const n = sizeOf(out.shape);
-    const result = allocateUninitialized(out.dtype, n);
-    const data = x.storage.data;
-    if (isContiguous(x)) unaryLoop(op, data, x.offset, 1, result, 0, n);
-    else {
-      const plan = planRows(out.shape, [contiguousStrides(out.shape), x.strides]);
-      const inner = plan.inner;
-      const stride = plan.innerStrides[1]!;
-      forEachRow(plan, [0, x.offset], (at) => unaryLoop(op, data, at[1]!, stride, result, at[0]!, inner));
-    }
-    return wrap(result, out.shape, out.dtype);
-  };
-}
-
-const INTEGER = 1;
-const UINT8 = 2;
-
-/**
- * out[o + i] = op(a[aStart + i * aStride], b[bStart + i * bStride]) for i < n; `kind` is 0 for floats and bool,
- * INTEGER for int32, UINT8 for uint8.
- */
-export function binaryLoop(
-  op: BinaryPrimitive,
-  a: TypedArray,
-  aStart: number,
-  aStride: number,
-  b: TypedArray,
-  bStart: number,
-  bStride: number,
-  out: TypedArray,
-  o: number,
-  n: number,
-  kind: number,
-): void {
-  switch (op) {
-    case Primitive.Add:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! + b[q]!;
-      return;
-    case Primitive.Sub:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! - b[q]!;
-      return;
-    case Primitive.Mul:
-      if (kind === INTEGER)
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = Math.imul(a[p]!, b[q]!);
-      else for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! * b[q]!;
-      return;
-    case Primitive.Div:
-      if (kind !== 0) {
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) {
-          const d = b[q]!;
-          out[o + i] = d === 0 ? 0 : Math.trunc(a[p]! / d);
-        }
-      } else for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! / b[q]!;
-      return;
-    case Primitive.Pow:
-      if (kind === INTEGER)
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = int32Pow(a[p]!, b[q]!);
-      else if (kind === UINT8)
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = uint8Pow(a[p]!, b[q]!);
-      else for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = floatPow(a[p]!, b[q]!);
-      return;
-    case Primitive.Max:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = Math.max(a[p]!, b[q]!);
-      return;
-    case Primitive.Min:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = Math.min(a[p]!, b[q]!);
-      return;
-    case Primitive.Mod:
-      if (kind !== 0) {
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) {
-          const d = b[q]!;
-          out[o + i] = d === 0 ? 0 : floatMod(a[p]!, d);
-        }
-      } else for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = floatMod(a[p]!, b[q]!);
-      return;
-    case Primitive.FloorDivide:
-      if (kind !== 0) {
-        for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) {
-          const d = b[q]!;
-          out[o + i] = d === 0 ? 0 : Math.floor(a[p]! / d);
-        }
-      } else for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = Math.floor(a[p]! / b[q]!);
-      return;
-    case Primitive.Equal:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p] === b[q] ? 1 : 0;
-      return;
-    case Primitive.NotEqual:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p] !== b[q] ? 1 : 0;
-      return;
-    case Primitive.Less:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! < b[q]! ? 1 : 0;
-      return;
-    case Primitive.LessEqual:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! <= b[q]! ? 1 : 0;
-      return;
-    case Primitive.Greater:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! > b[q]! ? 1 : 0;
-      return;
-    case Primitive.GreaterEqual:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! >= b[q]! ? 1 : 0;
-      return;
-    case Primitive.And:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! & b[q]!;
-      return;
-    case Primitive.Or:
-      for (let i = 0, p = aStart, q = bStart; i < n; i++, p += aStride, q += bStride) out[o + i] = a[p]! | b[q]!;
-      return;
-  }
-}
-
-export function integerKind(dtype: string): number {
-  return dtype === 'int32' ? INTEGER : dtype === 'uint8' ? UINT8 : 0;
+  const expression = UNARY[op];
+  return (inputs, _params, out) => elementwise(expression, inputs, out);
 }
 
 export function binaryKernel(op: BinaryPrimitive): (inputs: readonly CpuHandle[], params: unknown, out: Aval) => CpuHandle {
-  return (inputs, _params, out) => {
-    const a = inputs[0]!;
-    const b = inputs[1]!;
-    const n = sizeOf(out.shape);
-    const result = allocateUninitialized(out.dtype, n);
-    const kind = integerKind(a.dtype);
-    const aData = a.storage.data;
-    const bData = b.storage.data;
-    if (isContiguous(a) && isContiguous(b)) binaryLoop(op, aData, a.offset, 1, bData, b.offset, 1, result, 0, n, kind);
-    else {
-      const plan = planRows(out.shape, [contiguousStrides(out.shape), a.strides, b.strides]);
-      const inner = plan.inner;
-      const aStride = plan.innerStrides[1]!;
-      const bStride = plan.innerStrides[2]!;
-      forEachRow(plan, [0, a.offset, b.offset], (at) =>
-        binaryLoop(op, aData, at[1]!, aStride, bData, at[2]!, bStride, result, at[0]!, inner, kind),
-      );
-    }
-    return wrap(result, out.shape, out.dtype);
-  };
+  return (inputs, _params, out) => elementwise(binaryExpression(op, inputs[0]!.dtype), inputs, out);
 }
 
 export function whereKernel(inputs: readonly CpuHandle[], _params: unknown, out: Aval): CpuHandle {
-  const [c, x, y] = inputs as [CpuHandle, CpuHandle, CpuHandle];
-  const result = allocateUninitialized(out.dtype, sizeOf(out.shape));
-  const cData = c.storage.data;
-  const xData = x.storage.data;
-  const yData = y.storage.data;
-  const plan = planRows(out.shape, [contiguousStrides(out.shape), c.strides, x.strides, y.strides]);
-  const inner = plan.inner;
-  const [, cStride, xStride, yStride] = plan.innerStrides as [number, number, number, number];
-  forEachRow(plan, [0, c.offset, x.offset, y.offset], (at) => {
-    for (let i = 0, o = at[0]!, p = at[1]!, q = at[2]!, r = at[3]!; i < inner; i++, p += cStride, q += xStride, r += yStride) {
-      result[o + i] = cData[p] !== 0 ? xData[q]! : yData[r]!;
-    }
-  });
-  return wrap(result, out.shape, out.dtype);
+  return elementwise('x0 !== 0 ? x1 : x2', inputs, out);
 }
 
 export function castKernel(inputs: readonly CpuHandle[], _params: unknown, out: Aval): CpuHandle {

@@ -19,6 +19,13 @@ const KC = 256;
 const MC = 64;
 
 /**
+ * Writes rows [p0, p0 + kc) x all n cols of B into `out` from `at` as panels of `width` cols,
+ * [panel][kc][width], zero-filling cols past n. Lets a caller that computes B on the fly (conv's
+ * im2col) write it straight into the layout the micro-kernel reads, skipping a matrix in between.
+ */
+export type PackB = (p0: number, kc: number, width: number, out: TypedArray, at: number) => void;
+
+/**
  * C[M, N] = A[M, K] x B[K, N]; C is row-major from `cOffset` with `ldc` elements per row (n when
  * contiguous) and is overwritten. Float32
  * runs the WebAssembly SIMD kernel where available, floats otherwise a register-blocked JavaScript
@@ -40,14 +47,32 @@ export function gemm(
     for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
     return;
   }
-  const work = m * n * k;
-  if ((dtype === 'float32' || dtype === 'float64') && work >= 16384) {
+  const floating = dtype === 'float32' || dtype === 'float64';
+  if (floating && m * n * k >= 4096) gemmPackedB(m, n, k, a, (p0, kc, width, out, at) => packB(b, n, width, p0, kc, out, at), c, cOffset, ldc, dtype);
+  else gemmSimple(m, n, k, a, b, c, cOffset, ldc, dtype === 'int32');
+}
+
+/**
+ * The float gemm with B supplied by a packing function (see `PackB`); m, n, k > 0. Small products
+ * skip WebAssembly, whose fixed cost (packing all of B, copying C out) would dominate.
+ */
+export function gemmPackedB(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  pack: PackB,
+  c: TypedArray,
+  cOffset: number,
+  ldc: number,
+  dtype: string,
+): void {
+  if (m * n * k >= 16384) {
     const wasm = wasmGemm(dtype === 'float32' ? 'f32' : 'f64');
     // The JavaScript kernel, which needs far less memory, takes over when wasm memory cannot grow.
-    if (wasm !== null && gemmWasm(wasm, dtype === 'float32', m, n, k, a, b, c, cOffset, ldc)) return;
+    if (wasm !== null && gemmWasm(wasm, dtype === 'float32', m, n, k, a, pack, c, cOffset, ldc)) return;
   }
-  if ((dtype === 'float32' || dtype === 'float64') && work >= 4096) gemmBlocked(m, n, k, a, b, c, cOffset, ldc);
-  else gemmSimple(m, n, k, a, b, c, cOffset, ldc, dtype === 'int32');
+  gemmBlocked(m, n, k, a, pack, c, cOffset, ldc);
 }
 
 /** The straightforward triple loop, for small products and integers. */
@@ -113,7 +138,7 @@ function packA(
  * Packs rows [p0, p0 + kc) x all n cols of B into panels of `width` cols, [panel][kc][width],
  * zero-filling cols past n.
  */
-function packB(b: MatrixView, n: number, width: number, p0: number, kc: number, out: Float32Array | Float64Array, at: number): void {
+function packB(b: MatrixView, n: number, width: number, p0: number, kc: number, out: TypedArray, at: number): void {
   const data = b.data;
   const { rowStride, colStride } = b;
   if (Math.abs(colStride) <= Math.abs(rowStride)) {
@@ -160,7 +185,7 @@ function gemmWasm(
   n: number,
   k: number,
   a: MatrixView,
-  b: MatrixView,
+  pack: PackB,
   c: TypedArray,
   cOffset: number,
   ldc: number,
@@ -180,7 +205,7 @@ function gemmWasm(
   const aAt = bElements + cElements;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
-    packB(b, n, width, p0, kc, memory, bAt + p0 * paddedN);
+    pack(p0, kc, width, memory, bAt + p0 * paddedN);
   }
   for (let i0 = 0; i0 < m; i0 += blockRows) {
     const rows = Math.min(blockRows, Math.ceil((m - i0) / height) * height);
@@ -203,7 +228,7 @@ function gemmWasm(
  * The JavaScript kernel: packed panels in Float64Arrays and 4 x 4 register tiles of local
  * variables, accumulated over k-blocks straight into C.
  */
-function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: TypedArray, cOffset: number, ldc: number): void {
+function gemmBlocked(m: number, n: number, k: number, a: MatrixView, pack: PackB, c: TypedArray, cOffset: number, ldc: number): void {
   for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
   const paddedN = Math.ceil(n / 4) * 4;
   const blockRows = Math.min(MC, Math.ceil(m / 4) * 4);
@@ -211,7 +236,7 @@ function gemmBlocked(m: number, n: number, k: number, a: MatrixView, b: MatrixVi
   const aPack = scratchFloat64('gemm.a', blockRows * KC);
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
-    packB(b, n, 4, p0, kc, bPack, 0);
+    pack(p0, kc, 4, bPack, 0);
     for (let i0 = 0; i0 < m; i0 += blockRows) {
       const rows = Math.min(blockRows, Math.ceil((m - i0) / 4) * 4);
       packA(a, m, 4, i0, rows, p0, kc, aPack, 0);

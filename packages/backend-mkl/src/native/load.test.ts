@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAddon } from './load.js';
+import { cpuSignature, loadAddon } from './load.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'flint-mkl-load-'));
 
@@ -33,5 +33,30 @@ describe('loadAddon', () => {
     writeFileSync(addon, 'not a shared library');
     const result = loadAddon({ addon, status: join(folder, 'no-status.json') });
     expect('reason' in result && result.reason).toMatch(/failed to load/);
+  });
+});
+
+describe('loadAddon and the build stamp', () => {
+  it('refuses an addon compiled with -march=native for another CPU', () => {
+    const addon = join(folder, 'other-cpu.node');
+    writeFileSync(addon, 'never loaded');
+    const stamp = join(folder, 'stamp.json');
+    writeFileSync(stamp, JSON.stringify({ sources: 'x', portable: false, cpu: 'some other cpu' }));
+    const result = loadAddon({ addon, status: join(folder, 'no-status.json'), stamp });
+    expect('reason' in result && result.reason).toMatch(/another CPU/);
+  });
+
+  it('loads past a stamp for this CPU or a portable build', () => {
+    const addon = join(folder, 'this-cpu.node');
+    writeFileSync(addon, 'not a shared library');
+    for (const content of [
+      { portable: false, cpu: cpuSignature() },
+      { portable: true, cpu: 'elsewhere' },
+    ]) {
+      const stamp = join(folder, 'stamp-ok.json');
+      writeFileSync(stamp, JSON.stringify(content));
+      const result = loadAddon({ addon, status: join(folder, 'no-status.json'), stamp });
+      expect('reason' in result && result.reason).toMatch(/failed to load/);
+    }
   });
 });

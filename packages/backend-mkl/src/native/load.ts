@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Addon } from './addon.js';
 
@@ -8,14 +10,42 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ADDON_PATH = `${PACKAGE_ROOT}build/Release/flint_mkl.node`;
 /** Written by scripts/build.mjs when it could not build the addon: why, and the fix. */
 export const STATUS_PATH = `${PACKAGE_ROOT}build/flint-mkl-status.json`;
+/** Written by scripts/build.mjs after a build: the sources' hash and the CPU it was built for. */
+export const STAMP_PATH = `${PACKAGE_ROOT}build/flint-mkl-stamp.json`;
 
 const BUILD_COMMAND = 'node packages/backend-mkl/scripts/build.mjs (or `npm test` / `npm run build` at the workspace root)';
 const PACKAGES = 'libdnnl-dev libopenblas-dev';
 
-/** Where the addon and the build script's status file are (tests point elsewhere). */
+/** Where the addon and the build script's files are (tests point elsewhere). */
 export interface AddonPaths {
   readonly addon: string;
   readonly status: string;
+  readonly stamp?: string;
+}
+
+/** The same signature as scripts/build.mjs's `cpuSignature`: instruction-set flags on Linux, else the model. */
+export function cpuSignature(): string {
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m);
+    if (flags?.[1] !== undefined) return createHash('sha256').update(flags[1].trim()).digest('hex');
+  } catch {
+    // not Linux
+  }
+  return cpus()[0]?.model ?? 'unknown';
+}
+
+/**
+ * Whether the build stamp says the addon was compiled with -march=native on a CPU other than this
+ * one: loading it could end the process on an illegal instruction, which no exception catches.
+ */
+function builtForAnotherCpu(stampPath: string | undefined): boolean {
+  if (stampPath === undefined || !existsSync(stampPath)) return false;
+  try {
+    const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { portable?: boolean; cpu?: string };
+    return stamp.portable !== true && typeof stamp.cpu === 'string' && stamp.cpu !== cpuSignature();
+  } catch {
+    return false;
+  }
 }
 
 export type LoadResult = { readonly addon: Addon } | { readonly reason: string };
@@ -44,12 +74,17 @@ function missingLibraryHint(message: string): string {
  * Loads the native addon, or says why it cannot: not built (with the build script's reason when
  * it recorded one, naming the system packages to install), or built but not loadable.
  */
-export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATUS_PATH }): LoadResult {
+export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATUS_PATH, stamp: STAMP_PATH }): LoadResult {
   if (!existsSync(paths.addon)) {
     const failure = buildFailure(paths.status);
     if (failure !== undefined) return { reason: failure };
     return {
       reason: `its native addon is not built (${paths.addon} is missing): run ${BUILD_COMMAND}; it needs the system packages ${PACKAGES} (Debian/Ubuntu: apt-get install ${PACKAGES})`,
+    };
+  }
+  if (builtForAnotherCpu(paths.stamp)) {
+    return {
+      reason: `its native addon was compiled for another CPU's instruction set (-march=native): rebuild it here with ${BUILD_COMMAND}, or build with FLINT_MKL_PORTABLE=1 for any x86-64`,
     };
   }
   try {

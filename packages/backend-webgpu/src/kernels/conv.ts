@@ -58,7 +58,12 @@ fn store(group: i32, m: i32, n: i32, value: ${type}) {
 `;
 }
 
-export function convKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): WebGpuHandle {
+export function convKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Conv>,
+  out: Aval,
+): WebGpuHandle {
   const lhs = inputs[0] as WebGpuHandle;
   const rhs = inputs[1] as WebGpuHandle;
   const total = sizeOf(out.shape);
@@ -80,7 +85,9 @@ export function convKernel(context: WebGpuContext, inputs: readonly WebGpuHandle
     return context.handle(output, out.shape, out.dtype);
   }
   if (groups > 65535 || Math.ceil((batch * outSize) / TILE) > 65535) {
-    throw new BackendError(`webgpu: conv of ${groups} groups over ${batch * outSize} output positions exceeds the dispatch limits (65535 groups, ${65535 * TILE} positions)`);
+    throw new BackendError(
+      `webgpu: conv of ${groups} groups over ${batch * outSize} output positions exceeds the dispatch limits (65535 groups, ${65535 * TILE} positions)`,
+    );
   }
   const weights = context.packed(rhs);
   const rank = kernelSizes.length;

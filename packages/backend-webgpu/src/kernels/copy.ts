@@ -40,11 +40,9 @@ export function copyStridedKernel(
   params.section(4, merged.strides[0] as number[]);
   params.set(5, targetOffset);
   params.section(6, merged.strides[1] as number[]);
-  context.launch(
-    { name: 'copy', key: 'copy', source: COPY_SOURCE, params: params.words, workgroups: grid(total, WORKGROUP) },
-    target,
-    [source.storage],
-  );
+  context.launch({ name: 'copy', key: 'copy', source: COPY_SOURCE, params: params.words, workgroups: grid(total, WORKGROUP) }, target, [
+    source.storage,
+  ]);
 }
 
 const FILL_SOURCE = (): string => `${bindings('u32', [])}
@@ -58,9 +56,5 @@ ${MAIN_1D} {
 /** Fills the first `total` words of `target` with the 32-bit pattern `bits`. */
 export function fillKernel(context: WebGpuContext, name: string, target: Storage, total: number, bits: number): void {
   if (total === 0) return;
-  context.launch(
-    { name, key: 'fill', source: FILL_SOURCE, params: [total, bits | 0], workgroups: grid(total, WORKGROUP) },
-    target,
-    [],
-  );
+  context.launch({ name, key: 'fill', source: FILL_SOURCE, params: [total, bits | 0], workgroups: grid(total, WORKGROUP) }, target, []);
 }

@@ -66,7 +66,12 @@ fn store(batch: i32, m: i32, n: i32, value: ${type}) { result[(batch * params[1]
  * free and contracting axes each merge into one strided dim (plain, transposed, broadcast or
  * sliced matrices) are read in place; others are packed first.
  */
-export function dotGeneralKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.DotGeneral>, out: Aval): WebGpuHandle {
+export function dotGeneralKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.DotGeneral>,
+  out: Aval,
+): WebGpuHandle {
   const lhs = inputs[0] as WebGpuHandle;
   const rhs = inputs[1] as WebGpuHandle;
   const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
@@ -86,7 +91,9 @@ export function dotGeneralKernel(context: WebGpuContext, inputs: readonly WebGpu
     return context.handle(output, out.shape, out.dtype);
   }
   if (batch > 65535 || Math.ceil(m / TILE) > 65535 || Math.ceil(n / TILE) > 65535) {
-    throw new BackendError(`webgpu: dotGeneral of ${batch} x [${m}, ${k}] x [${k}, ${n}] exceeds the dispatch limits (65535 batches, ${65535 * TILE} rows or columns)`);
+    throw new BackendError(
+      `webgpu: dotGeneral of ${batch} x [${m}, ${k}] x [${k}, ${n}] exceeds the dispatch limits (65535 batches, ${65535 * TILE} rows or columns)`,
+    );
   }
   const a = asBatchedMatrix(context, lhs, lhsBatch, lhsFree, lhsContracting);
   const b = asBatchedMatrix(context, rhs, rhsBatch, rhsContracting, rhsFree);

@@ -59,14 +59,23 @@ const BINARY: Record<BinaryPrimitive, ByType> = {
   [Primitive.Pow]: { f32: e('powF(a, b)', 'powF'), i32: e('powI(a, b)', 'powI'), u32: e('powU(a, b)', 'powI') },
   [Primitive.Max]: { f32: e('maxF(a, b)', 'orderF'), i32: e('max(a, b)'), u32: e('max(a, b)'), bool: e('max(a, b)') },
   [Primitive.Min]: { f32: e('minF(a, b)', 'orderF'), i32: e('min(a, b)'), u32: e('min(a, b)'), bool: e('min(a, b)') },
-  [Primitive.Mod]: { f32: e('remainderF(a, b)', 'remainderF'), i32: e('remainderI(a, b)', 'remainderI'), u32: e('remainderU(a, b)', 'remainderI') },
+  [Primitive.Mod]: {
+    f32: e('remainderF(a, b)', 'remainderF'),
+    i32: e('remainderI(a, b)', 'remainderI'),
+    u32: e('remainderU(a, b)', 'remainderI'),
+  },
   [Primitive.FloorDivide]: {
     f32: e('floorDivideF(a, b)', 'remainderF'),
     i32: e('floorDivideI(a, b)', 'remainderI'),
     u32: e('divideU(a, b)', 'remainderI'),
   },
   [Primitive.Equal]: { f32: TRUE_IF('equalF(a, b)', 'orderF'), i32: TRUE_IF('a == b'), u32: TRUE_IF('a == b'), bool: TRUE_IF('a == b') },
-  [Primitive.NotEqual]: { f32: TRUE_IF('!equalF(a, b)', 'orderF'), i32: TRUE_IF('a != b'), u32: TRUE_IF('a != b'), bool: TRUE_IF('a != b') },
+  [Primitive.NotEqual]: {
+    f32: TRUE_IF('!equalF(a, b)', 'orderF'),
+    i32: TRUE_IF('a != b'),
+    u32: TRUE_IF('a != b'),
+    bool: TRUE_IF('a != b'),
+  },
   [Primitive.Less]: { f32: TRUE_IF('lessF(a, b)', 'orderF'), i32: TRUE_IF('a < b'), u32: TRUE_IF('a < b'), bool: TRUE_IF('a < b') },
   [Primitive.LessEqual]: {
     f32: TRUE_IF('lessF(a, b) || equalF(a, b)', 'orderF'),
@@ -207,7 +216,12 @@ function castExpression(from: DType, to: DType): { input: WgslScalar; output: Wg
   }
 }
 
-export function castKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Cast>, out: Aval): WebGpuHandle {
+export function castKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Cast>,
+  out: Aval,
+): WebGpuHandle {
   const x = inputs[0] as WebGpuHandle;
   const { input, output, expression } = castExpression(x.dtype, params.dtype);
   return mapKernel(context, `cast (${x.dtype} to ${params.dtype})`, [x], [input], out, output, expression);

@@ -1,7 +1,7 @@
 import { type Aval, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
 import { coalesce, type WebGpuHandle } from '../handle.js';
-import { wgslType } from '../layout.js';
+import { type WgslScalar, wgslType } from '../layout.js';
 import { grid } from '../runtime.js';
 import { bindings, library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
 
@@ -32,7 +32,12 @@ function merged(shape: readonly number[], strides: readonly number[]): { shape: 
   return { shape: m.shape, strides: m.strides[0] as number[] };
 }
 
-export function gatherKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Gather>, out: Aval): WebGpuHandle {
+export function gatherKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Gather>,
+  out: Aval,
+): WebGpuHandle {
   const x = inputs[0] as WebGpuHandle;
   const indices = inputs[1] as WebGpuHandle;
   const axis = params.axis;
@@ -67,7 +72,7 @@ export function gatherKernel(context: WebGpuContext, inputs: readonly WebGpuHand
   return context.handle(output, out.shape, out.dtype);
 }
 
-function scatterSource(type: string, add: string): () => string {
+function scatterSource(type: WgslScalar, add: string): () => string {
   return () => `${bindings(type, [type, 'i32', type])}${library([])}
 // params: total, size, inner, count, targetRank, targetShapeAt, targetStridesAt, targetOffset,
 //         indexOffset, updatesOffset (indices and updates are packed)

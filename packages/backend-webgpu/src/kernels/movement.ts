@@ -78,7 +78,12 @@ ${MAIN_1D} {
 }
 `;
 
-export function padKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Pad>, out: Aval): WebGpuHandle {
+export function padKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Pad>,
+  out: Aval,
+): WebGpuHandle {
   const x = inputs[0] as WebGpuHandle;
   const total = sizeOf(out.shape);
   const output = context.allocate(total);
@@ -104,7 +109,12 @@ export function padKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[
   return context.handle(output, out.shape, out.dtype);
 }
 
-export function concatKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Concat>, out: Aval): WebGpuHandle {
+export function concatKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Concat>,
+  out: Aval,
+): WebGpuHandle {
   const output = context.allocate(sizeOf(out.shape));
   const strides = contiguousStrides(out.shape);
   let offset = 0;

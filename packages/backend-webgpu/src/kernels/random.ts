@@ -68,12 +68,12 @@ function randomKernel(uniform: boolean) {
   };
 }
 
-export const randomBitsKernel: (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.RandomBits>, out: Aval) => WebGpuHandle = (
-  context,
-  inputs,
-  _params,
-  out,
-) => randomKernel(false)(context, inputs, out);
+export const randomBitsKernel: (
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.RandomBits>,
+  out: Aval,
+) => WebGpuHandle = (context, inputs, _params, out) => randomKernel(false)(context, inputs, out);
 
 export const randomUniformKernel: (
   context: WebGpuContext,

@@ -1,6 +1,6 @@
 import { type Aval, type DType, type ParamsOf, Primitive, primitiveName, type ReducePrimitive, sizeOf } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
-import { coalesce, type WebGpuHandle } from '../handle.js';
+import { coalesce, type Storage, type WebGpuHandle } from '../handle.js';
 import { type WgslScalar, wgslType } from '../layout.js';
 import { grid } from '../runtime.js';
 import { bindings, library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
@@ -18,8 +18,8 @@ interface Fold {
   readonly helpers: readonly string[];
 }
 
-const LOWEST: Record<WgslScalar, string> = { f32: 'bitcast<f32>(0xff800000u)', i32: 'bitcast<i32>(0x80000000u)', u32: '0u' };
-const HIGHEST: Record<WgslScalar | 'bool', string> = { f32: 'bitcast<f32>(0x7f800000u)', i32: '2147483647', u32: '255u', bool: '1u' };
+const LOWEST: Record<WgslScalar, string> = { f32: '-infF()', i32: 'bitcast<i32>(0x80000000u)', u32: '0u' };
+const HIGHEST: Record<WgslScalar | 'bool', string> = { f32: 'infF()', i32: '2147483647', u32: '255u', bool: '1u' };
 
 function foldOf(op: ReducePrimitive | 'sum' | 'max', dtype: DType): Fold {
   const type = wgslType(dtype);
@@ -59,7 +59,9 @@ function identityBits(op: ReducePrimitive, dtype: DType): number {
 }
 
 /** Header slots of the reduction parameters. */
-const SLOTS = 9; // outputs, length, keptRank, keptShapeAt, keptStridesAt, reducedRank, reducedShapeAt, reducedStridesAt, offset
+// outputs, length, keptRank, keptShapeAt, keptStridesAt, reducedRank, reducedShapeAt,
+// reducedStridesAt, offset, chunks per row, chunk length
+const SLOTS = 11;
 
 const OFFSETS = `
 fn rowStart(o: i32) -> i32 { return params[8] + stridedOffset(o, params[2], params[3], params[4]); }
@@ -82,17 +84,21 @@ ${MAIN_1D} {
 `;
 }
 
+// A workgroup folds one chunk of a row (the whole row unless the row is split for two passes).
 function groupSource(type: WgslScalar, fold: Fold): () => string {
   return () => `${bindings(type, [type])}${library(fold.helpers)}${OFFSETS}
 var<workgroup> partial: array<${type}, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let o = i32(wid.x + wid.y * nwg.x);
-  let active = o < params[0];
+  let piece = i32(wid.x + wid.y * nwg.x);
+  let inRange = piece < params[0] * params[9];
   var acc = ${fold.identity};
-  if (active) {
+  if (inRange) {
+    let o = piece / params[9];
+    let begin = (piece % params[9]) * params[10];
+    let end = min(params[1], begin + params[10]);
     let start = rowStart(o);
-    for (var r = i32(lid); r < params[1]; r += ${WORKGROUP}) {
+    for (var r = begin + i32(lid); r < end; r += ${WORKGROUP}) {
       let v = input0[start + rowOffset(r)];
       acc = ${fold.combine('acc', 'v')};
     }
@@ -103,13 +109,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     if (lid < s) { partial[lid] = ${fold.combine('partial[lid]', 'partial[lid + s]')}; }
     workgroupBarrier();
   }
-  if (lid == 0u && active) { result[o] = ${fold.finish('partial[0]')}; }
+  if (lid == 0u && inRange) { result[piece] = ${fold.finish('partial[0]')}; }
 }
 `;
 }
 
 /** Rows no longer than this are folded by one thread each. */
 const SHORT_ROW = 64;
+/** Rows at least this long, when there are too few to occupy the GPU, are folded in two passes. */
+const SPLIT_ROW = 8192;
+const FEW_ROWS = 64;
+const CHUNK = 2048;
 
 interface RowLayout {
   readonly outputs: number;
@@ -118,14 +128,14 @@ interface RowLayout {
 }
 
 /** The input as rows: kept dims (in order) index the rows, `reduced` dims run along them. */
-function rowLayout(x: WebGpuHandle, reduced: readonly number[], slots: number): RowLayout {
+function rowLayout(x: WebGpuHandle, reduced: readonly number[]): RowLayout {
   const kept: number[] = [];
   for (let d = 0; d < x.shape.length; d++) if (!reduced.includes(d)) kept.push(d);
   const keptShape = kept.map((d) => x.shape[d] as number);
   const reducedShape = reduced.map((d) => x.shape[d] as number);
   const keptMerged = coalesce(keptShape, [kept.map((d) => x.strides[d] as number)]);
   const reducedMerged = coalesce(reducedShape, [reduced.map((d) => x.strides[d] as number)]);
-  const params = new ParamWriter(slots);
+  const params = new ParamWriter(SLOTS);
   const outputs = sizeOf(keptShape);
   const length = sizeOf(reducedShape);
   params.set(0, outputs);
@@ -137,34 +147,79 @@ function rowLayout(x: WebGpuHandle, reduced: readonly number[], slots: number): 
   params.section(6, reducedMerged.shape);
   params.section(7, reducedMerged.strides[0] as number[]);
   params.set(8, x.offset);
+  params.set(9, 1);
+  params.set(10, length);
   return { outputs, length, params };
 }
 
-export function reduceKernel<P extends ReducePrimitive>(op: P) {
+/** Folds the `axes` of `x` into a new storage of one element per kept position. */
+function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly number[], op: ReducePrimitive): Storage {
   const name = primitiveName(op);
+  const layout = rowLayout(x, axes);
+  const label = `${name} (${x.dtype})`;
+  const split = layout.length >= SPLIT_ROW && layout.outputs < FEW_ROWS;
+  const output = split ? null : context.allocate(layout.outputs);
+  if (output === null) {
+    // Few long rows: one workgroup per row would leave most of the GPU idle, so the first pass
+    // folds chunks of every row in parallel and the second folds each row's partial results.
+    const chunks = Math.ceil(layout.length / CHUNK);
+    layout.params.set(9, chunks);
+    layout.params.set(10, CHUNK);
+    const partials = context.allocate(layout.outputs * chunks);
+    context.launch(
+      {
+        name: label,
+        key: `${name}:${x.dtype}:group`,
+        source: groupSource(wgslType(x.dtype), foldOf(op, x.dtype)),
+        params: layout.params.words,
+        workgroups: grid(layout.outputs * chunks, 1),
+      },
+      partials,
+      [x.storage],
+    );
+    const folded = reduceToStorage(context, context.handle(partials, [layout.outputs, chunks], x.dtype), [1], op);
+    context.release(partials);
+    return folded;
+  }
+  if (layout.outputs === 0) return output;
+  if (layout.length === 0) {
+    fillKernel(context, label, output, layout.outputs, identityBits(op, x.dtype));
+    return output;
+  }
+  const type = wgslType(x.dtype);
+  const fold = foldOf(op, x.dtype);
+  if (layout.length <= SHORT_ROW) {
+    context.launch(
+      {
+        name: label,
+        key: `${name}:${x.dtype}:thread`,
+        source: threadSource(type, fold),
+        params: layout.params.words,
+        workgroups: grid(layout.outputs, WORKGROUP),
+      },
+      output,
+      [x.storage],
+    );
+    return output;
+  }
+  context.launch(
+    {
+      name: label,
+      key: `${name}:${x.dtype}:group`,
+      source: groupSource(type, fold),
+      params: layout.params.words,
+      workgroups: grid(layout.outputs, 1),
+    },
+    output,
+    [x.storage],
+  );
+  return output;
+}
+
+export function reduceKernel<P extends ReducePrimitive>(op: P) {
   return (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<P>, out: Aval): WebGpuHandle => {
     const x = inputs[0] as WebGpuHandle;
-    const layout = rowLayout(x, params.axes, SLOTS);
-    const output = context.allocate(layout.outputs);
-    const label = `${name} (${x.dtype})`;
-    if (layout.outputs > 0 && layout.length === 0) fillKernel(context, label, output, layout.outputs, identityBits(op, x.dtype));
-    else if (layout.outputs > 0) {
-      const type = wgslType(x.dtype);
-      const fold = foldOf(op, x.dtype);
-      const short = layout.length <= SHORT_ROW;
-      context.launch(
-        {
-          name: label,
-          key: `${name}:${x.dtype}:${short ? 'thread' : 'group'}`,
-          source: short ? threadSource(type, fold) : groupSource(type, fold),
-          params: layout.params.words,
-          workgroups: short ? grid(layout.outputs, WORKGROUP) : grid(layout.outputs, 1),
-        },
-        output,
-        [x.storage],
-      );
-    }
-    return context.handle(output, out.shape, out.dtype);
+    return context.handle(reduceToStorage(context, x, params.axes, op), out.shape, out.dtype);
   };
 }
 
@@ -202,10 +257,10 @@ var<workgroup> bestIndex: array<i32, ${WORKGROUP}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
   let o = i32(wid.x + wid.y * nwg.x);
-  let active = o < params[0];
+  let inRange = o < params[0];
   var value = input0[0];
   var index = -1;
-  if (active) {
+  if (inRange) {
     let start = rowStart(o);
     for (var r = i32(lid); r < params[1]; r += ${WORKGROUP}) {
       let v = input0[start + rowOffset(r)];
@@ -222,7 +277,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     workgroupBarrier();
   }
-  if (lid == 0u && active) { result[o] = max(bestIndex[0], 0); }
+  if (lid == 0u && inRange) { result[o] = max(bestIndex[0], 0); }
 }
 `;
 }
@@ -232,7 +287,7 @@ export function argReduceKernel(op: Primitive.Argmax | Primitive.Argmin) {
   const isMax = op === Primitive.Argmax;
   return (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: { readonly axis: number }, out: Aval): WebGpuHandle => {
     const x = inputs[0] as WebGpuHandle;
-    const layout = rowLayout(x, [params.axis], SLOTS);
+    const layout = rowLayout(x, [params.axis]);
     const output = context.allocate(layout.outputs);
     if (layout.outputs > 0 && layout.length > 0) {
       context.launch(

@@ -69,7 +69,12 @@ ${MAIN_1D} {
 `;
 }
 
-export function cumulativeKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Cumulative>, out: Aval): WebGpuHandle {
+export function cumulativeKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Cumulative>,
+  out: Aval,
+): WebGpuHandle {
   const x = inputs[0] as WebGpuHandle;
   const total = sizeOf(x.shape);
   const length = x.shape[params.axis] as number;

@@ -33,7 +33,7 @@ ${MAIN_1D} {
   var rank = 0;
   for (var j = 0; j < length; j++) {
     let other = sortKey(input0[start + j * stride]);
-    let before = select(other < mine, other > mine, descending) || (other == mine && j < p);
+    let before = select((other < mine), (other > mine), descending) || (other == mine && j < p);
     if (before) { rank = rank + 1; }
   }
   result[run * length + rank] = p;
@@ -41,7 +41,12 @@ ${MAIN_1D} {
 `;
 }
 
-export function argsortKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Argsort>, out: Aval): WebGpuHandle {
+export function argsortKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Argsort>,
+  out: Aval,
+): WebGpuHandle {
   const x = inputs[0] as WebGpuHandle;
   const total = sizeOf(x.shape);
   const output = context.allocate(total);

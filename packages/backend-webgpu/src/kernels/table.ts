@@ -1,4 +1,4 @@
-import { type Aval, type KernelTable, type ParamsOf, Primitive } from '@flint/api';
+import { type Aval, type KernelTable, Primitive } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
 import type { WebGpuHandle } from '../handle.js';
 import { convKernel } from './conv.js';
@@ -25,8 +25,8 @@ export function webGpuKernels(context: WebGpuContext): KernelTable<WebGpuHandle>
     (inputs: readonly WebGpuHandle[], _params: unknown, out: Aval): WebGpuHandle =>
       kernel(context, inputs, out);
   const withParams =
-    <P extends Primitive>(kernel: (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: ParamsOf<P>, out: Aval) => WebGpuHandle) =>
-    (inputs: readonly WebGpuHandle[], params: ParamsOf<P>, out: Aval): WebGpuHandle =>
+    <Params>(kernel: (context: WebGpuContext, inputs: readonly WebGpuHandle[], params: Params, out: Aval) => WebGpuHandle) =>
+    (inputs: readonly WebGpuHandle[], params: Params, out: Aval): WebGpuHandle =>
       kernel(context, inputs, params, out);
   return {
     [Primitive.Neg]: simple(unaryKernel(Primitive.Neg)),

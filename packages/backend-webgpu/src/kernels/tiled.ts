@@ -15,6 +15,20 @@ const TILE_K = 16;
 
 export function tiledProductSource(type: WgslScalar, inputTypes: readonly WgslScalar[], functions: string): string {
   const zero = type === 'f32' ? '0.0' : type === 'i32' ? '0' : '0u';
+  // The 4 x 4 block lives in named registers (acc_r_c), written out rather than indexed, so that
+  // no compiler has to keep it in addressable memory.
+  const cells: [number, number][] = [];
+  for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) cells.push([r, c]);
+  const declare = cells.map(([r, c]) => `  var acc_${r}_${c} = ${zero};`).join('\n');
+  const loadRows = [0, 1, 2, 3].map((r) => `      let a${r} = tileA[ty * 4 + ${r}][k];`).join('\n');
+  const loadColumns = [0, 1, 2, 3].map((c) => `      let b${c} = tileB[k][tx * 4 + ${c}];`).join('\n');
+  const update = cells.map(([r, c]) => `      acc_${r}_${c} = acc_${r}_${c} + a${r} * b${c};`).join('\n');
+  const stores = cells
+    .map(
+      ([r, c]) =>
+        `  if (rowBase + ty * 4 + ${r} < M && columnBase + tx * 4 + ${c} < N) { store(batch, rowBase + ty * 4 + ${r}, columnBase + tx * 4 + ${c}, acc_${r}_${c}); }`,
+    )
+    .join('\n');
   return `${bindings(type, inputTypes)}${library([])}${functions}
 var<workgroup> tileA: array<array<${type}, ${TILE_K}>, ${TILE}>;
 var<workgroup> tileB: array<array<${type}, ${TILE}>, ${TILE_K}>;
@@ -29,8 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let tx = i32(lid.x);
   let ty = i32(lid.y);
   let flat = ty * 8 + tx;
-  var acc: array<array<${type}, 4>, 4>;
-  for (var r = 0; r < 4; r++) { for (var c = 0; c < 4; c++) { acc[r][c] = ${zero}; } }
+${declare}
   for (var k0 = 0; k0 < K; k0 += ${TILE_K}) {
     for (var e = 0; e < ${(TILE * TILE_K) / 64}; e++) {
       let index = flat + e * 64;
@@ -47,21 +60,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     }
     workgroupBarrier();
     for (var k = 0; k < ${TILE_K}; k++) {
-      var a: array<${type}, 4>;
-      var b: array<${type}, 4>;
-      for (var r = 0; r < 4; r++) { a[r] = tileA[ty * 4 + r][k]; }
-      for (var c = 0; c < 4; c++) { b[c] = tileB[k][tx * 4 + c]; }
-      for (var r = 0; r < 4; r++) { for (var c = 0; c < 4; c++) { acc[r][c] = acc[r][c] + a[r] * b[c]; } }
+${loadRows}
+${loadColumns}
+${update}
     }
     workgroupBarrier();
   }
-  for (var r = 0; r < 4; r++) {
-    for (var c = 0; c < 4; c++) {
-      let m = rowBase + ty * 4 + r;
-      let n = columnBase + tx * 4 + c;
-      if (m < M && n < N) { store(batch, m, n, acc[r][c]); }
-    }
-  }
+${stores}
 }
 `;
 }

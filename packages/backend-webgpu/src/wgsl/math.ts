@@ -19,8 +19,12 @@ fn isNanF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u
 fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn isZeroF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0u; }
 fn signBitF(x: f32) -> bool { return (bitcast<u32>(x) & 0x80000000u) != 0u; }
-fn nanF() -> f32 { return bitcast<f32>(0x7fc00000u); }
-fn infF() -> f32 { return bitcast<f32>(0x7f800000u); }
+// NaN and infinity must come from runtime values: a constant expression that evaluates to
+// either is a shader compile error in WGSL.
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+var<private> INF_BITS: u32 = 0x7f800000u;
+fn nanF() -> f32 { return bitcast<f32>(NAN_BITS); }
+fn infF() -> f32 { return bitcast<f32>(INF_BITS); }
 fn withSignF(x: f32, negative: bool) -> f32 { return bitcast<f32>((bitcast<u32>(x) & 0x7fffffffu) | select(0u, 0x80000000u, negative)); }
 `,
   },
@@ -76,7 +80,7 @@ fn floorF(x: f32) -> f32 {
 }
 fn ceilF(x: f32) -> f32 {
   let m = bitcast<u32>(x) & 0x7fffffffu;
-  if (m != 0u && m < 0x3f800000u) { return select(1.0, -0.0, signBitF(x)); }
+  if (m != 0u && m < 0x3f800000u) { return withSignF(select(1.0, 0.0, signBitF(x)), signBitF(x)); }
   return ceil(x);
 }
 // round() in WGSL is half-to-even, as Flint documents.
@@ -93,9 +97,18 @@ fn castFI(x: f32) -> i32 { if (isNanF(x)) { return 0; } return i32(x); }
 `,
   },
   logF: {
-    uses: ['splitF'],
+    uses: ['bitsF', 'splitF'],
     code: /* wgsl */ `
-fn logF(x: f32) -> f32 { let s = splitF(x); return log(s.m) + f32(s.e) * 44.3614195558365; } // 64 ln 2
+// The built-in log is only specified for positive finite arguments (SwiftShader returns finite
+// values for 0, negatives and infinities), so the IEEE special cases are decided first.
+fn logF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (isZeroF(x)) { return -infF(); }
+  if (signBitF(x)) { return nanF(); }
+  if (isInfF(x)) { return x; }
+  let s = splitF(x);
+  return log(s.m) + f32(s.e) * 44.3614195558365; // 64 ln 2
+}
 fn sqrtF(x: f32) -> f32 { let s = splitF(x); return sqrt(s.m) * select(1.0, 2.3283064365386963e-10, s.e < 0); } // 2^-32
 `,
   },
@@ -106,7 +119,9 @@ fn sqrtF(x: f32) -> f32 { let s = splitF(x); return sqrt(s.m) * select(1.0, 2.32
 fn log1pF(x: f32) -> f32 {
   if (isNanF(x)) { return x; }
   if (x > 0.5 || x < -0.5) {
-    if (isInfF(x) && x > 0.0) { return x; }
+    if (x == -1.0) { return -infF(); }
+    if (x < -1.0) { return nanF(); }
+    if (isInfF(x)) { return x; }
     return log(1.0 + x);
   }
   let s = x / (2.0 + x);
@@ -153,25 +168,96 @@ fn logisticF(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
   trigF: {
     uses: ['bitsF'],
     code: /* wgsl */ `
-// Range reduction by pi/4 with pi/4 split in three parts (exact products for |x| < 8192), then
-// minimax polynomials on [-pi/4, pi/4]. Returns (sin, cos) of x.
+// Range reduction to x = q * pi/2 + r with |r| <= pi/4, then minimax polynomials for sin and cos
+// on [-pi/4, pi/4]. Below 8192, pi/4 split in three parts (products with it are exact); above,
+// Payne-Hanek: x * 2/pi computed exactly enough from 2/pi's bits, so that sin(1e30) is right too.
+var<private> TWO_OVER_PI: array<u32, 10> = array<u32, 10>(0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u,
+  0x3c439041u, 0xfe5163abu, 0xdebbc561u, 0xb7246e3au, 0x424dd2e0u);
+struct Reduced { quadrant: u32, r: f32 }
+// 32 bits of the 128-bit number in 'words' (least significant first) from bit 'at'.
+fn bitsFrom(words: array<u32, 5>, at: u32) -> u32 {
+  let index = at / 32u;
+  let shift = at % 32u;
+  if (shift == 0u) { return words[index]; }
+  return (words[index] >> shift) | (words[index + 1u] << (32u - shift));
+}
+fn reduceLarge(a: f32) -> Reduced {
+  let bits = bitcast<u32>(a);
+  let e = i32(bits >> 23u) - 150; // a = m * 2^e with m a 24-bit integer
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  // 96 bits of 2/pi from bit s (bit 1 is the first after the point); earlier bits only add
+  // multiples of 4 to x * 2/pi, which do not change the quadrant.
+  let s = max(1, e - 1);
+  let word = u32(s - 1) / 32u;
+  let shift = u32(s - 1) % 32u;
+  var w: array<u32, 3>;
+  for (var j = 0u; j < 3u; j++) {
+    let high = TWO_OVER_PI[word + j];
+    let low = TWO_OVER_PI[word + j + 1u];
+    w[j] = select((high << shift) | (low >> (32u - shift)), high, shift == 0u);
+  }
+  // m * w in 16-bit columns (every partial product fits a u32), then carries.
+  var limbs = array<u32, 6>(w[2] & 0xffffu, w[2] >> 16u, w[1] & 0xffffu, w[1] >> 16u, w[0] & 0xffffu, w[0] >> 16u);
+  let m0 = m & 0xffffu;
+  let m1 = m >> 16u;
+  var columns: array<u32, 9>;
+  for (var i = 0u; i < 9u; i++) { columns[i] = 0u; }
+  for (var i = 0u; i < 6u; i++) {
+    let p0 = m0 * limbs[i];
+    let p1 = m1 * limbs[i];
+    columns[i] = columns[i] + (p0 & 0xffffu);
+    columns[i + 1u] = columns[i + 1u] + (p0 >> 16u) + (p1 & 0xffffu);
+    columns[i + 2u] = columns[i + 2u] + (p1 >> 16u);
+  }
+  for (var i = 0u; i < 8u; i++) {
+    columns[i + 1u] = columns[i + 1u] + (columns[i] >> 16u);
+    columns[i] = columns[i] & 0xffffu;
+  }
+  let product = array<u32, 5>(columns[0] | (columns[1] << 16u), columns[2] | (columns[3] << 16u),
+    columns[4] | (columns[5] << 16u), columns[6] | (columns[7] << 16u), 0u);
+  // The product's bit 'point' has weight 1: two bits above it are the quadrant, 64 below the fraction.
+  let point = u32(s + 95 - e);
+  var quadrant = bitsFrom(product, point) & 3u;
+  var high = bitsFrom(product, point - 32u);
+  var low = bitsFrom(product, point - 64u);
+  var negative = false;
+  if (high >= 0x80000000u) {
+    // A fraction above 1/2 becomes (fraction - 1) of the next quadrant, so that |r| <= pi/4.
+    quadrant = (quadrant + 1u) & 3u;
+    negative = true;
+    high = ~high;
+    low = ~low + 1u;
+    if (low == 0u) { high = high + 1u; }
+  }
+  let fraction = f32(high) * 2.3283064365386963e-10 + f32(low) * 5.421010862427522e-20;
+  let r = fraction * 1.5707963267948966;
+  return Reduced(quadrant, select(r, -r, negative));
+}
 fn sinCosF(x: f32) -> vec2<f32> {
   if (isNanF(x) || isInfF(x)) { return vec2<f32>(nanF(), nanF()); }
   let a = abs(x);
-  var j = u32(a * 1.2732395447351628);
-  var y = f32(j);
-  if ((j & 1u) == 1u) { j = j + 1u; y = y + 1.0; }
-  j = j & 7u;
-  let z = ((a - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
+  var quadrant: u32;
+  var z: f32;
+  if (a < 8192.0) {
+    var j = u32(a * 1.2732395447351628);
+    var y = f32(j);
+    if ((j & 1u) == 1u) { j = j + 1u; y = y + 1.0; }
+    quadrant = (j >> 1u) & 3u;
+    z = ((a - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
+  } else {
+    let reduced = reduceLarge(a);
+    quadrant = reduced.quadrant;
+    z = reduced.r;
+  }
   let zz = z * z;
   let s = ((-1.9515295891e-4 * zz + 8.3321608736e-3) * zz - 1.6666654611e-1) * zz * z + z;
   let c = ((2.443315711809948e-5 * zz - 1.388731625493765e-3) * zz + 4.166664568298827e-2) * zz * zz - 0.5 * zz + 1.0;
   var sinValue: f32;
   var cosValue: f32;
-  switch (j) {
+  switch (quadrant) {
     case 0u: { sinValue = s; cosValue = c; }
-    case 2u: { sinValue = c; cosValue = -s; }
-    case 4u: { sinValue = -s; cosValue = -c; }
+    case 1u: { sinValue = c; cosValue = -s; }
+    case 2u: { sinValue = -s; cosValue = -c; }
     default: { sinValue = -c; cosValue = s; }
   }
   if (signBitF(x)) { sinValue = -sinValue; }
@@ -223,14 +309,16 @@ fn powF(x: f32, y: f32) -> f32 {
     if (ax == 1.0) { return 1.0; }
     return select(0.0, infF(), (ax > 1.0) == (y > 0.0));
   }
-  let integral = floor(y) == y;
-  if (negative && !integral) { return nanF(); }
+  // A subnormal y is not an integer, though floor would flush it to one.
+  let integral = (bitcast<u32>(y) & 0x7f800000u) != 0u && floor(y) == y;
   let odd = integral && abs(y) < 16777216.0 && fract(y * 0.5) != 0.0;
   var r: f32;
   if (isZeroF(x)) {
-    r = select(infF(), 0.0, y > 0.0);
+    r = select(0.0, infF(), signBitF(y));
   } else if (isInfF(x)) {
-    r = select(0.0, infF(), y > 0.0);
+    r = select(infF(), 0.0, signBitF(y));
+  } else if (negative && !integral) {
+    return nanF();
   } else {
     let s = splitF(ax);
     r = exp2(y * (log2(s.m) + f32(s.e) * 64.0));

@@ -14,7 +14,9 @@ export function bindings(output: WgslScalar, inputs: readonly WgslScalar[]): str
     '@group(0) @binding(0) var<storage, read> params: array<i32>;',
     `@group(0) @binding(1) var<storage, read_write> result: array<${output}>;`,
   ];
-  inputs.forEach((type, i) => lines.push(`@group(0) @binding(${2 + i}) var<storage, read> input${i}: array<${type}>;`));
+  inputs.forEach((type, i) => {
+    lines.push(`@group(0) @binding(${2 + i}) var<storage, read> input${i}: array<${type}>;`);
+  });
   return `${lines.join('\n')}\n`;
 }
 

@@ -50,19 +50,26 @@ export abstract class Callback {
   protected dispatch(event: TrainerEvent): void {
     switch (event.type) {
       case 'fitStart':
-        return this.onFitStart?.(event);
+        this.onFitStart?.(event);
+        return;
       case 'epochStart':
-        return this.onTrainEpochStart?.(event);
+        this.onTrainEpochStart?.(event);
+        return;
       case 'batchEnd':
-        return this.onTrainBatchEnd?.(event);
+        this.onTrainBatchEnd?.(event);
+        return;
       case 'validationEnd':
-        return this.onValidationEnd?.(event);
+        this.onValidationEnd?.(event);
+        return;
       case 'epochEnd':
-        return this.onTrainEpochEnd?.(event);
+        this.onTrainEpochEnd?.(event);
+        return;
       case 'checkpointSaved':
-        return this.onCheckpointSaved?.(event);
+        this.onCheckpointSaved?.(event);
+        return;
       case 'fitEnd':
-        return this.onFitEnd?.(event);
+        this.onFitEnd?.(event);
+        return;
     }
   }
 }

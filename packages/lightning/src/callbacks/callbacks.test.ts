@@ -30,9 +30,14 @@ describe('ModelCheckpoint', () => {
     input.next(events.fitStart(control));
     input.next(events.validationEnd(control, 0, 10, { val_loss: 0.9 }, true)); // sanity check: ignored
     const scores = [0.8, 0.5, 0.7, 0.3];
-    scores.forEach((val_loss, epoch) => input.next(events.validationEnd(control, epoch, (epoch + 1) * 10, { val_loss })));
+    for (const [epoch, val_loss] of scores.entries()) input.next(events.validationEnd(control, epoch, (epoch + 1) * 10, { val_loss }));
     const ranked = control.saved.filter((s) => !s.path.endsWith('last.ckpt')).map((s) => s.path);
-    expect(ranked).toEqual(['/ckpt/epoch=0-val_loss=0.8.ckpt', '/ckpt/epoch=1-val_loss=0.5.ckpt', '/ckpt/epoch=2-val_loss=0.7.ckpt', '/ckpt/epoch=3-val_loss=0.3.ckpt']);
+    expect(ranked).toEqual([
+      '/ckpt/epoch=0-val_loss=0.8.ckpt',
+      '/ckpt/epoch=1-val_loss=0.5.ckpt',
+      '/ckpt/epoch=2-val_loss=0.7.ckpt',
+      '/ckpt/epoch=3-val_loss=0.3.ckpt',
+    ]);
     expect(control.removed).toEqual(['/ckpt/epoch=0-val_loss=0.8.ckpt', '/ckpt/epoch=2-val_loss=0.7.ckpt']);
     expect(control.saved.filter((s) => s.path === '/ckpt/last.ckpt')).toHaveLength(4);
     expect(callback.bestModelPath).toBe('/ckpt/epoch=3-val_loss=0.3.ckpt');
@@ -74,7 +79,15 @@ describe('ModelCheckpoint', () => {
 
   it('restores its ranking from a resumed checkpoint written to the same folder', () => {
     const callback = new ModelCheckpoint({ monitor: 'val_loss', dirpath: '/ckpt' });
-    const restored = { [callback.stateKey]: { dirpath: '/ckpt', bestModelPath: '/ckpt/a.ckpt', bestModelScore: 0.2, lastModelPath: '', bestKModels: [['/ckpt/a.ckpt', 0.2]] } };
+    const restored = {
+      [callback.stateKey]: {
+        dirpath: '/ckpt',
+        bestModelPath: '/ckpt/a.ckpt',
+        bestModelScore: 0.2,
+        lastModelPath: '',
+        bestKModels: [['/ckpt/a.ckpt', 0.2]],
+      },
+    };
     const control = new RecordingControl('/ckpt', restored);
     const { input } = drive(callback.operator());
     input.next(events.fitStart(control));
@@ -95,7 +108,8 @@ describe('EarlyStopping', () => {
     const callback = new EarlyStopping({ monitor: 'val_loss', patience: 2, minDelta: 0.05 });
     const { input } = drive(callback.operator());
     input.next(events.fitStart(control));
-    for (const [epoch, loss] of [0.5, 0.4, 0.38, 0.37].entries()) input.next(events.validationEnd(control, epoch, epoch, { val_loss: loss }));
+    for (const [epoch, loss] of [0.5, 0.4, 0.38, 0.37].entries())
+      input.next(events.validationEnd(control, epoch, epoch, { val_loss: loss }));
     expect(control.stopReason).toMatch(/Monitored metric val_loss did not improve in the last 2 records. Best score: 0.400/);
     expect(callback.stoppedEpoch).toBe(3);
     expect(callback.stateDict()).toMatchObject({ wait: 2, bestScore: 0.4 });

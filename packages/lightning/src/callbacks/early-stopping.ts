@@ -58,17 +58,23 @@ export class EarlyStopping extends Callback {
     const problems: string[] = [];
     if (typeof options !== 'object' || options === null) throw new ValueError('EarlyStopping: expected options with at least { monitor }');
     this.monitor = options.monitor;
-    if (typeof this.monitor !== 'string' || this.monitor === '') problems.push(`monitor must be a metric name, got ${JSON.stringify(options.monitor)}`);
+    if (typeof this.monitor !== 'string' || this.monitor === '')
+      problems.push(`monitor must be a metric name, got ${JSON.stringify(options.monitor)}`);
     this.mode = options.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') problems.push(`mode must be 'min' or 'max', got ${JSON.stringify(options.mode)}`);
     this.patience = options.patience ?? 3;
-    if (!Number.isInteger(this.patience) || this.patience < 0) problems.push(`patience must be an integer >= 0, got ${JSON.stringify(options.patience)}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      problems.push(`patience must be an integer >= 0, got ${JSON.stringify(options.patience)}`);
     this.minDelta = Math.abs(options.minDelta ?? 0);
     if (!Number.isFinite(this.minDelta)) problems.push(`minDelta must be a finite number, got ${JSON.stringify(options.minDelta)}`);
     this.stoppingThreshold = options.stoppingThreshold;
     this.divergenceThreshold = options.divergenceThreshold;
-    for (const [name, value] of [['stoppingThreshold', this.stoppingThreshold], ['divergenceThreshold', this.divergenceThreshold]] as const) {
-      if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value))) problems.push(`${name} must be a number, got ${JSON.stringify(value)}`);
+    for (const [name, value] of [
+      ['stoppingThreshold', this.stoppingThreshold],
+      ['divergenceThreshold', this.divergenceThreshold],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'number' || Number.isNaN(value)))
+        problems.push(`${name} must be a number, got ${JSON.stringify(value)}`);
     }
     this.checkFinite = options.checkFinite ?? true;
     this.strict = options.strict ?? true;
@@ -110,7 +116,9 @@ export class EarlyStopping extends Callback {
     const current = metrics[this.monitor];
     if (current === undefined) {
       if (!this.strict) return;
-      throw new ValueError(`EarlyStopping(monitor='${this.monitor}') could not find '${this.monitor}' among the logged metrics (${Object.keys(metrics).join(', ') || 'none'}); log it with this.log('${this.monitor}', value), or pass strict: false`);
+      throw new ValueError(
+        `EarlyStopping(monitor='${this.monitor}') could not find '${this.monitor}' among the logged metrics (${Object.keys(metrics).join(', ') || 'none'}); log it with this.log('${this.monitor}', value), or pass strict: false`,
+      );
     }
     const reason = this.evaluate(current);
     if (reason !== undefined) {

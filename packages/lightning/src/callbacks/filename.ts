@@ -10,7 +10,9 @@ export function formatCheckpointName(template: string, values: Readonly<Record<s
     const name = rawName.trim();
     const value = values[name];
     if (value === undefined) {
-      throw new ValueError(`ModelCheckpoint: the filename template '${template}' names '${name}', which is not among the metrics (${Object.keys(values).join(', ') || 'none'})`);
+      throw new ValueError(
+        `ModelCheckpoint: the filename template '${template}' names '${name}', which is not among the metrics (${Object.keys(values).join(', ') || 'none'})`,
+      );
     }
     const text = formatNumber(value, format);
     const label = name.replace(/\//g, '_');

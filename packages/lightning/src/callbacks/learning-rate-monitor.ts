@@ -24,7 +24,9 @@ export class LearningRateMonitor extends Callback {
     super();
     this.loggingInterval = options.loggingInterval ?? 'step';
     if (this.loggingInterval !== 'step' && this.loggingInterval !== 'epoch') {
-      throw new ValueError(`LearningRateMonitor: loggingInterval must be 'step' or 'epoch', got ${JSON.stringify(options.loggingInterval)}`);
+      throw new ValueError(
+        `LearningRateMonitor: loggingInterval must be 'step' or 'epoch', got ${JSON.stringify(options.loggingInterval)}`,
+      );
     }
   }
 
@@ -32,8 +34,10 @@ export class LearningRateMonitor extends Callback {
     return observeEvents(() => ({
       event: (event) => {
         this.dispatch(event);
-        if (this.loggingInterval === 'step' && event.type === 'batchEnd') return { ...event, metrics: { ...event.metrics, ...event.learningRates } };
-        if (this.loggingInterval === 'epoch' && event.type === 'epochEnd') return { ...event, metrics: { ...event.metrics, ...event.learningRates } };
+        if (this.loggingInterval === 'step' && event.type === 'batchEnd')
+          return { ...event, metrics: { ...event.metrics, ...event.learningRates } };
+        if (this.loggingInterval === 'epoch' && event.type === 'epochEnd')
+          return { ...event, metrics: { ...event.metrics, ...event.learningRates } };
         return undefined;
       },
       error: (error) => this.onException?.(error),

@@ -83,13 +83,16 @@ export class ModelCheckpoint extends Callback {
       return value;
     };
     this.filename = options.filename ?? '{epoch}-{step}';
-    if (typeof this.filename !== 'string' || this.filename === '') problems.push(`filename must be a non-empty template, got ${JSON.stringify(options.filename)}`);
+    if (typeof this.filename !== 'string' || this.filename === '')
+      problems.push(`filename must be a non-empty template, got ${JSON.stringify(options.filename)}`);
     this.monitor = options.monitor;
-    if (this.monitor !== undefined && (typeof this.monitor !== 'string' || this.monitor === '')) problems.push(`monitor must be a metric name, got ${JSON.stringify(this.monitor)}`);
+    if (this.monitor !== undefined && (typeof this.monitor !== 'string' || this.monitor === ''))
+      problems.push(`monitor must be a metric name, got ${JSON.stringify(this.monitor)}`);
     this.mode = options.mode ?? 'min';
     if (this.mode !== 'min' && this.mode !== 'max') problems.push(`mode must be 'min' or 'max', got ${JSON.stringify(options.mode)}`);
     this.saveTopK = count('saveTopK', options.saveTopK, -1, 1);
-    if (this.monitor === undefined && this.saveTopK > 1) problems.push(`saveTopK ${this.saveTopK} needs a monitor to rank checkpoints by; without one, use 1 (the latest) or -1 (all)`);
+    if (this.monitor === undefined && this.saveTopK > 1)
+      problems.push(`saveTopK ${this.saveTopK} needs a monitor to rank checkpoints by; without one, use 1 (the latest) or -1 (all)`);
     this.saveLast = options.saveLast ?? false;
     this.everyNTrainSteps = count('everyNTrainSteps', options.everyNTrainSteps, 0, 0);
     this.everyNEpochs = count('everyNEpochs', options.everyNEpochs, 1, 1);
@@ -133,13 +136,22 @@ export class ModelCheckpoint extends Callback {
             case 'validationEnd':
               if (event.sanityCheck) break;
               known = { ...known, ...event.callbackMetrics };
-              if (this.everyNTrainSteps === 0 && hasValidation && this.saveOnTrainEpochEnd !== true && (event.epoch + 1) % this.everyNEpochs === 0) {
+              if (
+                this.everyNTrainSteps === 0 &&
+                hasValidation &&
+                this.saveOnTrainEpochEnd !== true &&
+                (event.epoch + 1) % this.everyNEpochs === 0
+              ) {
                 this.save(event.control, { ...known, epoch: event.epoch, step: event.step });
               }
               break;
             case 'epochEnd':
               known = { ...known, ...event.callbackMetrics };
-              if (this.everyNTrainSteps === 0 && (!hasValidation || this.saveOnTrainEpochEnd === true) && (event.epoch + 1) % this.everyNEpochs === 0) {
+              if (
+                this.everyNTrainSteps === 0 &&
+                (!hasValidation || this.saveOnTrainEpochEnd === true) &&
+                (event.epoch + 1) % this.everyNEpochs === 0
+              ) {
                 this.save(event.control, { ...known, epoch: event.epoch, step: event.step });
               }
               break;
@@ -167,7 +179,8 @@ export class ModelCheckpoint extends Callback {
     const base = formatCheckpointName(this.filename, metrics, this.autoInsertMetricName);
     let path = join(dirpath, `${base}.ckpt`);
     // Lightning's rule: a name already taken by another kept checkpoint gets a -vN suffix.
-    for (let version = 1; this.bestKModels.has(path) && path !== this.latestPath; version++) path = join(dirpath, `${base}-v${version}.ckpt`);
+    for (let version = 1; this.bestKModels.has(path) && path !== this.latestPath; version++)
+      path = join(dirpath, `${base}-v${version}.ckpt`);
     return path;
   }
 
@@ -198,7 +211,9 @@ export class ModelCheckpoint extends Callback {
     const raw = metrics[monitor];
     if (raw === undefined) {
       const available = Object.keys(metrics).filter((k) => k !== 'epoch' && k !== 'step');
-      throw new ValueError(`ModelCheckpoint(monitor='${monitor}') could not find '${monitor}' among the logged metrics (${available.join(', ') || 'none'}); log it with this.log('${monitor}', value), or change monitor`);
+      throw new ValueError(
+        `ModelCheckpoint(monitor='${monitor}') could not find '${monitor}' among the logged metrics (${available.join(', ') || 'none'}); log it with this.log('${monitor}', value), or change monitor`,
+      );
     }
     // NaN ranks last, as Lightning ranks it.
     const score = Number.isNaN(raw) ? (this.mode === 'min' ? Infinity : -Infinity) : raw;

@@ -104,7 +104,9 @@ export class ProgressBar extends Callback {
         const mean = losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : undefined;
         const metrics = mean === undefined ? shown : { loss: mean, ...shown };
         const width = this.output.columns;
-        this.output.write(`\r\x1b[K${renderProgressLine({ epoch, maxEpochs, done, total, elapsedSeconds: (now - epochStarted) / 1000, metrics, ...(width === undefined ? {} : { width }) })}`);
+        this.output.write(
+          `\r\x1b[K${renderProgressLine({ epoch, maxEpochs, done, total, elapsedSeconds: (now - epochStarted) / 1000, metrics, ...(width === undefined ? {} : { width }) })}`,
+        );
         open = true;
       };
       const close = () => {

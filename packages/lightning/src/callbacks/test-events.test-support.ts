@@ -1,6 +1,6 @@
+import type { MonoTypeOperatorFunction } from 'rxjs';
 import { Subject } from 'rxjs';
 import type { Json } from '../core/json.js';
-import type { MonoTypeOperatorFunction } from 'rxjs';
 import type { Metrics, TrainerEvent, TrainingControl } from '../stream/events.js';
 
 /** A TrainingControl that records what operators ask of it. */
@@ -41,7 +41,9 @@ export function drive(operator: MonoTypeOperatorFunction<TrainerEvent>) {
   const output: TrainerEvent[] = [];
   const errors: unknown[] = [];
   let completed = false;
-  const subscription = input.pipe(operator).subscribe({ next: (e) => output.push(e), error: (e) => errors.push(e), complete: () => (completed = true) });
+  const subscription = input
+    .pipe(operator)
+    .subscribe({ next: (e) => output.push(e), error: (e) => errors.push(e), complete: () => (completed = true) });
   return { input, output, errors, subscription, isCompleted: () => completed };
 }
 
@@ -58,22 +60,23 @@ export const events = {
     resumedFrom: null,
     hparams: { lr: 0.1 },
   }),
-  batchEnd: (control: TrainingControl, step: number, metrics: Metrics = {}, extra: Partial<Record<string, unknown>> = {}): TrainerEvent => ({
-    type: 'batchEnd',
-    control,
-    epoch: 0,
-    step,
-    batchIdx: step - 1,
-    loss: 1 / step,
-    metrics,
-    progressBarMetrics: {},
-    learningRates: { 'lr-SGD': 0.1 },
-    batchSize: 8,
-    samplesPerSecond: 100,
-    optimizerStepped: true,
-    shouldLog: true,
-    ...extra,
-  }) as TrainerEvent,
+  batchEnd: (control: TrainingControl, step: number, metrics: Metrics = {}, extra: Partial<Record<string, unknown>> = {}): TrainerEvent =>
+    ({
+      type: 'batchEnd',
+      control,
+      epoch: 0,
+      step,
+      batchIdx: step - 1,
+      loss: 1 / step,
+      metrics,
+      progressBarMetrics: {},
+      learningRates: { 'lr-SGD': 0.1 },
+      batchSize: 8,
+      samplesPerSecond: 100,
+      optimizerStepped: true,
+      shouldLog: true,
+      ...extra,
+    }) as TrainerEvent,
   validationEnd: (control: TrainingControl, epoch: number, step: number, metrics: Metrics, sanityCheck = false): TrainerEvent => ({
     type: 'validationEnd',
     control,

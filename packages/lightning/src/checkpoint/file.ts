@@ -44,7 +44,9 @@ export async function readCheckpoint(path: string, options: { readonly backend?:
     bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new CheckpointError(`checkpoint '${path}' cannot be read: ${code === 'ENOENT' ? 'no such file' : String(error)}`, { cause: error });
+    throw new CheckpointError(`checkpoint '${path}' cannot be read: ${code === 'ENOENT' ? 'no such file' : String(error)}`, {
+      cause: error,
+    });
   }
   return decodeCheckpoint(bytes, path, options);
 }
@@ -70,7 +72,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string, options: { r
   const checked = validateCheckpointState(raw);
   if (E.isLeft(checked)) {
     const problems = checked.left;
-    throw new CheckpointError(`checkpoint '${source}': ${problems.length} problem${problems.length === 1 ? '' : 's'} in the trainer state:\n  - ${problems.join('\n  - ')}`);
+    throw new CheckpointError(
+      `checkpoint '${source}': ${problems.length} problem${problems.length === 1 ? '' : 's'} in the trainer state:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   const tensors = parseSafetensors(bytes, { source, ...(options.backend === undefined ? {} : { backend: options.backend }) });
   return { state: checked.right, tensors };

@@ -25,7 +25,11 @@ interface Line {
   done?: boolean;
 }
 
-function start(args: string[]): { process: ChildProcess; lines: Line[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+function start(args: string[]): {
+  process: ChildProcess;
+  lines: Line[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+} {
   const proc = spawn(process.execPath, ['--import', 'tsx', child, ...args], {
     cwd: packageRoot,
     env: { ...process.env, TSX_TSCONFIG_PATH: tsconfig },
@@ -48,7 +52,9 @@ function start(args: string[]): { process: ChildProcess; lines: Line[]; exited: 
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
   return { process: proc, lines, exited };
 }
 

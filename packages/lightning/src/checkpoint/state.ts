@@ -55,7 +55,9 @@ const fail = <T>(problem: string): Checked<T> => E.left([problem]);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function count(where: string, value: unknown): Checked<number> {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? E.right(value) : fail(`${where} is ${JSON.stringify(value)}, not a non-negative integer`);
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
+    ? E.right(value)
+    : fail(`${where} is ${JSON.stringify(value)}, not a non-negative integer`);
 }
 
 function record(where: string, value: unknown): Checked<Record<string, unknown>> {

@@ -52,7 +52,13 @@ describe('TFRecord framing', () => {
 
 describe('ProtoWriter', () => {
   it('writes varints, fixed-width numbers and nested messages in the wire format', () => {
-    const out = new ProtoWriter().uint64(2, 300).double(1, 1.5).float(2, 0.25).string(1, 'ab').message(5, new ProtoWriter().uint64(1, 1)).finish();
+    const out = new ProtoWriter()
+      .uint64(2, 300)
+      .double(1, 1.5)
+      .float(2, 0.25)
+      .string(1, 'ab')
+      .message(5, new ProtoWriter().uint64(1, 1))
+      .finish();
     expect([...out.subarray(0, 3)]).toEqual([0x10, 0xac, 0x02]);
     expect(out[3]).toBe(0x09);
     expect(new DataView(out.buffer, 4, 8).getFloat64(0, true)).toBe(1.5);
@@ -68,9 +74,34 @@ describe('ProtoWriter', () => {
 
 describe('toYaml', () => {
   it('writes nested plain data and quotes what YAML would misread', () => {
-    const text = toYaml({ lr: 0.001, name: 'mnist cnn', flag: true, missing: null, layers: [32, 64], opt: { betas: [0.9, 0.999], kind: 'yes' }, empty: {}, note: 'a: b' });
+    const text = toYaml({
+      lr: 0.001,
+      name: 'mnist cnn',
+      flag: true,
+      missing: null,
+      layers: [32, 64],
+      opt: { betas: [0.9, 0.999], kind: 'yes' },
+      empty: {},
+      note: 'a: b',
+    });
     expect(text).toBe(
-      ['lr: 0.001', 'name: mnist cnn', 'flag: true', 'missing: null', 'layers:', '  - 32', '  - 64', 'opt:', '  betas:', '    - 0.9', '    - 0.999', '  kind: "yes"', 'empty: {}', 'note: "a: b"', ''].join('\n'),
+      [
+        'lr: 0.001',
+        'name: mnist cnn',
+        'flag: true',
+        'missing: null',
+        'layers:',
+        '  - 32',
+        '  - 64',
+        'opt:',
+        '  betas:',
+        '    - 0.9',
+        '    - 0.999',
+        '  kind: "yes"',
+        'empty: {}',
+        'note: "a: b"',
+        '',
+      ].join('\n'),
     );
     expect(toYaml({})).toBe('{}\n');
   });

@@ -25,7 +25,8 @@ export class ProtoWriter {
   }
 
   uint64(field: number, value: number): this {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`protobuf: field ${field} needs a non-negative safe integer, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`protobuf: field ${field} needs a non-negative safe integer, got ${value}`);
     this.tag(field, WIRE_VARINT);
     this.varint(value);
     return this;

@@ -66,7 +66,9 @@ export class CSVLogger implements Logger {
     const file = this.metricsFile;
     if (this.written && this.columns.length !== before && existsSync(file)) {
       // New columns: rewrite the rows already on disk under the wider header.
-      const old = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '');
+      const old = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
       const oldHeader = (old[0] ?? '').split(',');
       const rows = old.slice(1).map((line) => {
         const cells = parseCsvLine(line);

@@ -189,7 +189,11 @@ describe('TensorBoardLogger', () => {
   it.skipIf(!existsSync('/usr/bin/python3'))('writes event files that a standard-library Python reader accepts', () => {
     const file = writeRun();
     const reader = fileURLToPath(new URL('../test-support/tfevents_reader.py', import.meta.url));
-    const events = JSON.parse(execFileSync('/usr/bin/python3', [reader, file], { encoding: 'utf8' })) as { step?: number; file_version?: string; scalars?: Record<string, number> }[];
+    const events = JSON.parse(execFileSync('/usr/bin/python3', [reader, file], { encoding: 'utf8' })) as {
+      step?: number;
+      file_version?: string;
+      scalars?: Record<string, number>;
+    }[];
     expect(events[0]?.file_version).toBe('brain.Event:2');
     expect(events.slice(1).map((e) => [e.step ?? 0, e.scalars])).toEqual([
       [1, { train_loss: 0.5, epoch: 0 }],

@@ -1,8 +1,8 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { toYaml } from '../io/yaml.js';
 import { encodeRecord, fileVersionEvent, scalarsEvent } from '../io/tfrecord.js';
+import { toYaml } from '../io/yaml.js';
 import type { Logger } from './logger.js';
 import { type FileLoggerOptions, resolveLogDir } from './version-dir.js';
 

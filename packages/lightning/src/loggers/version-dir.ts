@@ -27,7 +27,8 @@ export function nextVersion(folder: string): number {
 export function resolveLogDir(owner: string, options: FileLoggerOptions): { name: string; version: number | string; logDir: string } {
   const saveDir = options.saveDir ?? '.';
   const name = options.name ?? 'lightning_logs';
-  if (typeof saveDir !== 'string' || saveDir === '') throw new ValueError(`${owner}: saveDir must be a non-empty path, got ${JSON.stringify(options.saveDir)}`);
+  if (typeof saveDir !== 'string' || saveDir === '')
+    throw new ValueError(`${owner}: saveDir must be a non-empty path, got ${JSON.stringify(options.saveDir)}`);
   if (typeof name !== 'string') throw new ValueError(`${owner}: name must be a string, got ${JSON.stringify(options.name)}`);
   const root = name === '' ? saveDir : join(saveDir, name);
   const version = options.version ?? nextVersion(root);

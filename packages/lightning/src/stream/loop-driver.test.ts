@@ -10,6 +10,7 @@ function fakeHost(log: string[], restored: Record<string, Json> = {}): Checkpoin
       log.push(`write ${path} ${JSON.stringify(states)}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
       log.push(`written ${path}`);
+      return true;
     },
     removeCheckpoint: async (path) => {
       log.push(`remove ${path}`);
@@ -54,7 +55,9 @@ describe('loopObservable', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(log).toEqual([]);
     const losses: number[] = [];
-    await new Promise<void>((resolve) => stream.subscribe({ next: (e) => e.type === 'batchEnd' && losses.push(e.loss ?? 0), complete: resolve }));
+    await new Promise<void>((resolve) =>
+      stream.subscribe({ next: (e) => e.type === 'batchEnd' && losses.push(e.loss ?? 0), complete: resolve }),
+    );
     expect(losses).toHaveLength(10);
     await new Promise<void>((resolve) => stream.subscribe({ complete: resolve }));
     expect(log.filter((l) => l === 'finished')).toHaveLength(2);

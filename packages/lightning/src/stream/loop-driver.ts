@@ -8,9 +8,10 @@ export interface CheckpointHost {
   readonly defaultCheckpointDir: string;
   /**
    * Captures the state at this boundary synchronously (counters, RNG, the tensors to write) and
-   * returns the asynchronous write of it to `path`.
+   * returns the asynchronous write of it to `path`, which resolves to whether a file was written
+   * (runs that write nothing, such as fastDevRun, resolve to false).
    */
-  writeCheckpoint(path: string, callbackStates: Readonly<Record<string, Json>>): Promise<void>;
+  writeCheckpoint(path: string, callbackStates: Readonly<Record<string, Json>>): Promise<boolean>;
   removeCheckpoint(path: string): Promise<void>;
   /** What the checkpoint being resumed from stored for `key`. */
   restoredCallbackState(key: string): Json | undefined;
@@ -63,8 +64,8 @@ class LoopControl implements TrainingControl {
     for (const [key, save] of this.states) states[key] = save();
     const host = this.requireHost('saveCheckpoint');
     const { epoch, step } = host.position();
-    const write = host.writeCheckpoint(path, states).then(() => {
-      this.saved.push({ type: 'checkpointSaved', epoch, step, path, ...details });
+    const write = host.writeCheckpoint(path, states).then((written) => {
+      if (written) this.saved.push({ type: 'checkpointSaved', epoch, step, path, ...details });
     });
     this.waitFor(write);
     return write;
@@ -168,7 +169,10 @@ class Driver implements LoopDriver {
  * pending checkpoint writes complete. A rejection of `run` is the stream's error.
  * `onSettled` is called when the loop has really finished, whatever the subscriber did.
  */
-export function loopObservable(run: (driver: LoopDriver) => Promise<void>, onSettled?: (outcome: Promise<void>) => void): Observable<TrainerEvent> {
+export function loopObservable(
+  run: (driver: LoopDriver) => Promise<void>,
+  onSettled?: (outcome: Promise<void>) => void,
+): Observable<TrainerEvent> {
   return new Observable<TrainerEvent>((subscriber) => {
     const driver = new Driver(subscriber);
     const outcome = Promise.resolve().then(() => run(driver));

@@ -4,6 +4,7 @@ import type { TrainerEvent } from './events.js';
 /** What an operator does as the stream passes through it. */
 export interface EventObserver {
   /** Called for each event before it goes downstream; may return a replacement event. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: observers that only watch are declared `(): void`.
   event?(event: TrainerEvent): TrainerEvent | undefined | void;
   /** The stream completed (training ended normally). */
   complete?(): void;

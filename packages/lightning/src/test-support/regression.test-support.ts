@@ -1,5 +1,6 @@
 import { DataLoader, nn, optim, type Tensor, TensorDataset, tensor } from '@flint/api';
 import { LightningModule } from '../module.js';
+import type { OptimizerConfig } from '../trainer/optimizer-config.js';
 
 /**
  * A small deterministic regression problem and model for the Trainer's tests: data built from
@@ -20,9 +21,15 @@ export function regressionData(samples = 64, features = 8): { x: Tensor; y: Tens
   return { x: tensor(xs, { shape: [samples, features] }), y: tensor(ys, { shape: [samples, 1] }) };
 }
 
-export function regressionLoader(options: { samples?: number; batchSize?: number; shuffle?: boolean; seed?: number } = {}): DataLoader<[Tensor, Tensor]> {
+export function regressionLoader(
+  options: { samples?: number; batchSize?: number; shuffle?: boolean; seed?: number } = {},
+): DataLoader<[Tensor, Tensor]> {
   const { x, y } = regressionData(options.samples ?? 64);
-  return new DataLoader(new TensorDataset(x, y), { batchSize: options.batchSize ?? 8, shuffle: options.shuffle ?? true, generator: options.seed ?? 0 });
+  return new DataLoader(new TensorDataset(x, y), {
+    batchSize: options.batchSize ?? 8,
+    shuffle: options.shuffle ?? true,
+    generator: options.seed ?? 0,
+  });
 }
 
 export interface RegressorOptions {
@@ -68,11 +75,13 @@ export class Regressor extends LightningModule {
     this.log('test_loss', nn.functional.mseLoss(this.forward(x), y));
   }
 
-  override configureOptimizers() {
+  override configureOptimizers(): OptimizerConfig {
     const optimizer = new optim.Adam(this.parameters(), { lr: this.options.lr ?? 0.01 });
-    if (this.options.scheduler === 'step') return { optimizer, lrScheduler: { scheduler: new optim.StepLR(optimizer, { stepSize: 5, gamma: 0.5 }), interval: 'step' as const } };
+    if (this.options.scheduler === 'step')
+      return { optimizer, lrScheduler: { scheduler: new optim.StepLR(optimizer, { stepSize: 5, gamma: 0.5 }), interval: 'step' as const } };
     if (this.options.scheduler === 'epoch') return { optimizer, lrScheduler: new optim.StepLR(optimizer, { stepSize: 1, gamma: 0.5 }) };
-    if (this.options.scheduler === 'plateau') return { optimizer, lrScheduler: { scheduler: new optim.ReduceLROnPlateau(optimizer, { patience: 0 }), monitor: 'val_loss' } };
+    if (this.options.scheduler === 'plateau')
+      return { optimizer, lrScheduler: { scheduler: new optim.ReduceLROnPlateau(optimizer, { patience: 0 }), monitor: 'val_loss' } };
     return optimizer;
   }
 }

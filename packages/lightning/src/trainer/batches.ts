@@ -21,8 +21,10 @@ export function checkSource(owner: string, what: string, value: unknown): BatchS
   const ok =
     typeof value === 'object' &&
     value !== null &&
-    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
-  if (!ok) throw new ValueError(`${owner}: ${what} must be a DataLoader or an iterable of batches, got ${value === null ? 'null' : typeof value}`);
+    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function');
+  if (!ok)
+    throw new ValueError(`${owner}: ${what} must be a DataLoader or an iterable of batches, got ${value === null ? 'null' : typeof value}`);
   return value as BatchSource;
 }
 
@@ -37,12 +39,21 @@ interface RandomStateful {
 }
 
 function isRandomStateful(value: unknown): value is RandomStateful {
-  return typeof value === 'object' && value !== null && typeof (value as RandomStateful).getState === 'function' && typeof (value as RandomStateful).setState === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as RandomStateful).getState === 'function' &&
+    typeof (value as RandomStateful).setState === 'function'
+  );
 }
 
 /** The random source that orders a loader's samples, when it can save and restore its state. */
 function samplerRandom(source: BatchSource): RandomStateful | undefined {
-  const s = source as { batchSampler?: { sampler?: { generator?: unknown }; generator?: unknown }; sampler?: { generator?: unknown }; generator?: unknown };
+  const s = source as {
+    batchSampler?: { sampler?: { generator?: unknown }; generator?: unknown };
+    sampler?: { generator?: unknown };
+    generator?: unknown;
+  };
   for (const candidate of [s.batchSampler?.sampler?.generator, s.batchSampler?.generator, s.sampler?.generator, s.generator]) {
     if (isRandomStateful(candidate)) return candidate;
   }

@@ -77,7 +77,9 @@ export async function runEvaluation(run: EvaluationRun): Promise<{ metrics: Metr
 }
 
 /** Runs a predict loop: `predictStep` on each batch, the outputs (their tensors kept) in order. */
-export async function runPrediction(run: Omit<EvaluationRun, 'collector' | 'stepName' | 'step'> & { readonly step: (batch: unknown, batchIdx: number) => unknown }): Promise<unknown[]> {
+export async function runPrediction(
+  run: Omit<EvaluationRun, 'collector' | 'stepName' | 'step'> & { readonly step: (batch: unknown, batchIdx: number) => unknown },
+): Promise<unknown[]> {
   const { module } = run;
   const wasTraining = module.training;
   const outputs: unknown[] = [];
@@ -91,7 +93,9 @@ export async function runPrediction(run: Omit<EvaluationRun, 'collector' | 'step
         const batchIdx = batches;
         const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
         try {
-          const out = guard({ stage: 'predict', phase: 'predictStep', epoch: 0, step: 0, batchIdx }, () => noGrad(() => tidy(() => run.step(batch, batchIdx))));
+          const out = guard({ stage: 'predict', phase: 'predictStep', epoch: 0, step: 0, batchIdx }, () =>
+            noGrad(() => tidy(() => run.step(batch, batchIdx))),
+          );
           outputs.push(keepAll(out));
         } finally {
           if (owned || batch !== raw) dispose(batch);

@@ -1,7 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { dispose, isTensor, noGrad, type Tensor, tidy, ValueError } from '@flint/api';
-import { encodeCheckpoint, joinTensors, removeCheckpointFile, splitTensors, writeCheckpointFile, type CheckpointContents } from '../checkpoint/file.js';
+import {
+  type CheckpointContents,
+  encodeCheckpoint,
+  joinTensors,
+  removeCheckpointFile,
+  splitTensors,
+  writeCheckpointFile,
+} from '../checkpoint/file.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type CheckpointState, type LoopState } from '../checkpoint/state.js';
 import { CheckpointError } from '../core/errors.js';
 import { type Json, parseState, stringifyState } from '../core/json.js';
@@ -24,7 +31,14 @@ import { runEvaluation } from './evaluation.js';
 import { guard, guardAsync, wrapError } from './guard.js';
 import { keepOptimizerTensors, LightningOptimizer } from './lightning-optimizer.js';
 import { type CollectorState, type LogOptions, MetricCollector } from './metrics.js';
-import { isPlateauScheduler, learningRateNames, type OptimizerLike, type ResolvedOptimizers, type ResolvedScheduler, resolveOptimizerConfig } from './optimizer-config.js';
+import {
+  isPlateauScheduler,
+  learningRateNames,
+  type OptimizerLike,
+  type ResolvedOptimizers,
+  type ResolvedScheduler,
+  resolveOptimizerConfig,
+} from './optimizer-config.js';
 import type { ResolvedTrainerOptions } from './options.js';
 import type { Profiler } from './profiler.js';
 import { getGlobalRandomState, seedGlobalRandom, setGlobalRandomState } from './rng.js';
@@ -54,7 +68,8 @@ export interface FitRunInput {
 export function limitBatches(option: string, limit: number, length: number): number {
   if (limit <= 1) {
     if (limit === 1) return length;
-    if (!Number.isFinite(length)) throw new ValueError(`Trainer: ${option} ${limit} is a fraction, but the data loader has no length; give a whole number of batches`);
+    if (!Number.isFinite(length))
+      throw new ValueError(`Trainer: ${option} ${limit} is a fraction, but the data loader has no length; give a whole number of batches`);
     return Math.floor(length * limit);
   }
   return Math.min(limit, length);
@@ -64,7 +79,9 @@ function extractLoss(output: StepOutput, phase: string): Tensor | null {
   if (output === null || output === undefined) return null;
   if (isTensor(output)) return output;
   if (typeof output === 'object' && 'loss' in output && isTensor(output.loss)) return output.loss;
-  throw new ValueError(`${phase} must return the loss (a tensor), an object { loss, ... }, or null to skip the batch; got ${typeof output === 'object' ? `an object with keys ${Object.keys(output).join(', ')}` : typeof output}`);
+  throw new ValueError(
+    `${phase} must return the loss (a tensor), an object { loss, ... }, or null to skip the batch; got ${typeof output === 'object' ? `an object with keys ${Object.keys(output).join(', ')}` : typeof output}`,
+  );
 }
 
 /**
@@ -121,9 +138,13 @@ export class FitRun implements CheckpointHost {
     const o = this.options;
     const trainLength = sourceLength(this.train);
     let train = limitBatches('limitTrainBatches', o.limitTrainBatches, trainLength);
-    let val = this.val === undefined || this.module.validationStep === undefined ? 0 : limitBatches('limitValBatches', o.limitValBatches, sourceLength(this.val));
+    let val =
+      this.val === undefined || this.module.validationStep === undefined
+        ? 0
+        : limitBatches('limitValBatches', o.limitValBatches, sourceLength(this.val));
     if (o.overfitBatches > 0) {
-      train = o.overfitBatches >= 1 ? Math.min(o.overfitBatches, trainLength) : limitBatches('overfitBatches', o.overfitBatches, trainLength);
+      train =
+        o.overfitBatches >= 1 ? Math.min(o.overfitBatches, trainLength) : limitBatches('overfitBatches', o.overfitBatches, trainLength);
       val = this.module.validationStep === undefined ? 0 : train;
     }
     if (o.fastDevRun > 0) {
@@ -152,14 +173,20 @@ export class FitRun implements CheckpointHost {
     return removeCheckpointFile(path);
   }
 
-  writeCheckpoint(path: string, callbackStates: Readonly<Record<string, Json>>): Promise<void> {
-    if (this.options.fastDevRun > 0) return Promise.resolve();
+  writeCheckpoint(path: string, callbackStates: Readonly<Record<string, Json>>): Promise<boolean> {
+    if (this.options.fastDevRun > 0) return Promise.resolve(false);
     // Everything is captured now, at the boundary; only encoding and writing wait.
     this.profiler.start('checkpointCapture');
     const tensors: Record<string, Tensor> = {};
     // Off the tape: handles recorded there would keep the parameters' old values alive.
     for (const [name, t] of Object.entries(noGrad(() => this.module.stateDict()))) tensors[`model.${name}`] = t;
-    const optimizerStates = this.optimizers.optimizers.map((o, k) => splitTensors(noGrad(() => o.stateDict()), `optimizer.${k}`, tensors));
+    const optimizerStates = this.optimizers.optimizers.map((o, k) =>
+      splitTensors(
+        noGrad(() => o.stateDict()),
+        `optimizer.${k}`,
+        tensors,
+      ),
+    );
     const extra: CheckpointExtras = {};
     guard(this.where('train', 'onSaveCheckpoint', -1), () => this.module.onSaveCheckpoint?.(extra));
     const loop: LoopState = {
@@ -198,6 +225,7 @@ export class FitRun implements CheckpointHost {
       }
       await mkdir(dirname(path), { recursive: true });
       await writeCheckpointFile(path, bytes);
+      return true;
     })();
   }
 
@@ -250,7 +278,9 @@ export class FitRun implements CheckpointHost {
         );
       }
       if (module.automaticOptimization && this.optimizers.optimizers.length === 0) {
-        throw new ValueError('Trainer.fit: configureOptimizers returned no optimizer; automatic optimization needs one (or set automaticOptimization = false)');
+        throw new ValueError(
+          'Trainer.fit: configureOptimizers returned no optimizer; automatic optimization needs one (or set automaticOptimization = false)',
+        );
       }
       this.wrapped = this.optimizers.optimizers.map(
         (optimizer) =>
@@ -279,7 +309,8 @@ export class FitRun implements CheckpointHost {
       guard(this.where('fit', 'onFitStart', -1), () => module.onFitStart?.());
       if (!(await this.driver.boundary()) && this.driver.cancelled) return;
 
-      const sanitySteps = o.fastDevRun > 0 ? 0 : o.numSanityValSteps === -1 ? this.valBatches : Math.min(o.numSanityValSteps, this.valBatches);
+      const sanitySteps =
+        o.fastDevRun > 0 ? 0 : o.numSanityValSteps === -1 ? this.valBatches : Math.min(o.numSanityValSteps, this.valBatches);
       if (sanitySteps > 0) await this.validate(true, sanitySteps);
       if (this.driver.cancelled) return;
 
@@ -511,7 +542,12 @@ export class FitRun implements CheckpointHost {
     this.profiler.start('optimizerStep');
     this.beforeOptimizerStep(optimizer);
     const clip = this.options.gradientClipVal;
-    if (clip !== undefined) clipGradients(optimizer.paramGroups.flatMap((g) => g.params), clip, this.options.gradientClipAlgorithm);
+    if (clip !== undefined)
+      clipGradients(
+        optimizer.paramGroups.flatMap((g) => g.params),
+        clip,
+        this.options.gradientClipAlgorithm,
+      );
     optimizer.step();
     keepOptimizerTensors(optimizer);
     this.module.onBeforeZeroGrad?.(optimizer);
@@ -555,7 +591,7 @@ export class FitRun implements CheckpointHost {
   }
 
   private validationEnabled(): boolean {
-    if (this.valBatches === 0 || this.val === undefined && this.overfitCache === undefined) return false;
+    if (this.valBatches === 0 || (this.val === undefined && this.overfitCache === undefined)) return false;
     const every = this.options.checkValEveryNEpoch;
     return every === null || (this.epoch + 1) % every === 0;
   }
@@ -664,20 +700,27 @@ export class FitRun implements CheckpointHost {
         throw new CheckpointError(`checkpoint '${source}' does not fit this module: ${(error as Error).message}`, { cause: error });
       }
       if (state.optimizerStates.length !== this.optimizers.optimizers.length) {
-        throw new CheckpointError(`checkpoint '${source}' holds ${state.optimizerStates.length} optimizer states, configureOptimizers returned ${this.optimizers.optimizers.length} optimizers`);
+        throw new CheckpointError(
+          `checkpoint '${source}' holds ${state.optimizerStates.length} optimizer states, configureOptimizers returned ${this.optimizers.optimizers.length} optimizers`,
+        );
       }
       state.optimizerStates.forEach((saved, k) => {
         const missing: string[] = [];
         const dict = joinTensors(saved, tensors, missing);
-        if (missing.length > 0) throw new CheckpointError(`checkpoint '${source}': optimizer ${k}'s state names tensors the file lacks: ${missing.join(', ')}`);
+        if (missing.length > 0)
+          throw new CheckpointError(`checkpoint '${source}': optimizer ${k}'s state names tensors the file lacks: ${missing.join(', ')}`);
         try {
           (this.optimizers.optimizers[k] as OptimizerLike).loadStateDict(dict);
         } catch (error) {
-          throw new CheckpointError(`checkpoint '${source}': optimizer ${k}'s state does not fit: ${(error as Error).message}`, { cause: error });
+          throw new CheckpointError(`checkpoint '${source}': optimizer ${k}'s state does not fit: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
       });
       if (state.lrSchedulers.length !== this.optimizers.schedulers.length) {
-        throw new CheckpointError(`checkpoint '${source}' holds ${state.lrSchedulers.length} scheduler states, configureOptimizers returned ${this.optimizers.schedulers.length} schedulers`);
+        throw new CheckpointError(
+          `checkpoint '${source}' holds ${state.lrSchedulers.length} scheduler states, configureOptimizers returned ${this.optimizers.schedulers.length} schedulers`,
+        );
       }
       state.lrSchedulers.forEach((saved, k) => {
         (this.optimizers.schedulers[k] as ResolvedScheduler).scheduler.loadStateDict(saved as Record<string, unknown>);

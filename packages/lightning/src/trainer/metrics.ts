@@ -52,7 +52,10 @@ export interface MetricsOut {
 }
 
 /** The saved accumulators of an unfinished epoch, for mid-epoch resume. */
-export type CollectorState = Record<string, { reduce: string; total: number; weight: number; progBar: boolean; logger: boolean; suffixed: boolean }>;
+export type CollectorState = Record<
+  string,
+  { reduce: string; total: number; weight: number; progBar: boolean; logger: boolean; suffixed: boolean }
+>;
 
 const REDUCES = ['mean', 'sum', 'max', 'min'];
 
@@ -76,15 +79,19 @@ export class MetricCollector {
   }
 
   log(name: string, value: unknown, options: LogOptions = {}): void {
-    if (typeof name !== 'string' || name === '') throw new ValueError(`log: the metric name must be a non-empty string, got ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || name === '')
+      throw new ValueError(`log: the metric name must be a non-empty string, got ${JSON.stringify(name)}`);
     const isTrainStep = this.context === 'trainStep';
     const onStep = options.onStep ?? isTrainStep;
     const onEpoch = options.onEpoch ?? !isTrainStep;
     const reduce = options.reduce ?? 'mean';
-    if (!REDUCES.includes(reduce)) throw new ValueError(`log('${name}'): reduce must be one of ${REDUCES.join(', ')}, got ${JSON.stringify(reduce)}`);
-    if (this.context === 'epochHook' && onStep) throw new ValueError(`log('${name}'): onStep is not available in epoch-end hooks; log it with onEpoch`);
+    if (!REDUCES.includes(reduce))
+      throw new ValueError(`log('${name}'): reduce must be one of ${REDUCES.join(', ')}, got ${JSON.stringify(reduce)}`);
+    if (this.context === 'epochHook' && onStep)
+      throw new ValueError(`log('${name}'): onStep is not available in epoch-end hooks; log it with onEpoch`);
     const batchSize = options.batchSize ?? this.batchSize;
-    if (typeof batchSize !== 'number' || !(batchSize > 0)) throw new ValueError(`log('${name}'): batchSize must be a positive number, got ${JSON.stringify(batchSize)}`);
+    if (typeof batchSize !== 'number' || !(batchSize > 0))
+      throw new ValueError(`log('${name}'): batchSize must be a positive number, got ${JSON.stringify(batchSize)}`);
     this.step.push({
       name,
       value: readScalar(`log('${name}')`, value),
@@ -130,7 +137,14 @@ export class MetricCollector {
       if (e.onEpoch) {
         let acc = this.epoch.get(e.name);
         if (acc === undefined) {
-          acc = { reduce: e.reduce, total: e.reduce === 'max' ? -Infinity : e.reduce === 'min' ? Infinity : 0, weight: 0, progBar: e.progBar, logger: e.logger, suffixed };
+          acc = {
+            reduce: e.reduce,
+            total: e.reduce === 'max' ? -Infinity : e.reduce === 'min' ? Infinity : 0,
+            weight: 0,
+            progBar: e.progBar,
+            logger: e.logger,
+            suffixed,
+          };
           this.epoch.set(e.name, acc);
         }
         if (acc.reduce === 'mean') {

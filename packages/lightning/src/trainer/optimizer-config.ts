@@ -1,4 +1,4 @@
-import { optim, ValueError } from '@flint/api';
+import { optim, type Tensor, ValueError } from '@flint/api';
 
 /** What the Trainer needs of an optimizer: Flint's `optim.Optimizer`, or any object of its shape. */
 export interface OptimizerLike {
@@ -12,7 +12,8 @@ export interface OptimizerLike {
 
 /** What the Trainer needs of a learning-rate scheduler: Flint's schedulers, or any object of this shape. */
 export interface SchedulerLike {
-  step(metric?: number): void;
+  /** Epoch-based schedulers take nothing; ReduceLROnPlateau takes the monitored metric. */
+  step(metric?: number | Tensor): void;
   stateDict(): Record<string, unknown>;
   loadStateDict(state: Record<string, unknown>): void;
 }
@@ -70,11 +71,23 @@ export interface ResolvedOptimizers {
 }
 
 function isOptimizer(value: unknown): value is OptimizerLike {
-  return typeof value === 'object' && value !== null && Array.isArray((value as OptimizerLike).paramGroups) && typeof (value as OptimizerLike).step === 'function' && typeof (value as OptimizerLike).zeroGrad === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as OptimizerLike).paramGroups) &&
+    typeof (value as OptimizerLike).step === 'function' &&
+    typeof (value as OptimizerLike).zeroGrad === 'function'
+  );
 }
 
 function isScheduler(value: unknown): value is SchedulerLike {
-  return typeof value === 'object' && value !== null && typeof (value as SchedulerLike).step === 'function' && typeof (value as SchedulerLike).stateDict === 'function' && !isOptimizer(value);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SchedulerLike).step === 'function' &&
+    typeof (value as SchedulerLike).stateDict === 'function' &&
+    !isOptimizer(value)
+  );
 }
 
 function isWithScheduler(value: unknown): value is OptimizerWithScheduler {
@@ -87,20 +100,34 @@ export function isPlateauScheduler(scheduler: SchedulerLike): boolean {
 }
 
 function resolveScheduler(value: unknown, optimizerIndex: number, where: string, problems: string[]): ResolvedScheduler | undefined {
-  const config: Partial<LRSchedulerConfig> = isScheduler(value) ? { scheduler: value } : typeof value === 'object' && value !== null ? (value as LRSchedulerConfig) : {};
+  const config: Partial<LRSchedulerConfig> = isScheduler(value)
+    ? { scheduler: value }
+    : typeof value === 'object' && value !== null
+      ? (value as LRSchedulerConfig)
+      : {};
   if (!isScheduler(config.scheduler)) {
     problems.push(`${where} is not a scheduler (an object with step and stateDict) or { scheduler, interval, frequency, monitor }`);
     return undefined;
   }
   const interval = config.interval ?? 'epoch';
-  if (interval !== 'epoch' && interval !== 'step') problems.push(`${where}.interval must be 'epoch' or 'step', got ${JSON.stringify(interval)}`);
+  if (interval !== 'epoch' && interval !== 'step')
+    problems.push(`${where}.interval must be 'epoch' or 'step', got ${JSON.stringify(interval)}`);
   const frequency = config.frequency ?? 1;
-  if (!Number.isInteger(frequency) || frequency < 1) problems.push(`${where}.frequency must be an integer >= 1, got ${JSON.stringify(frequency)}`);
+  if (!Number.isInteger(frequency) || frequency < 1)
+    problems.push(`${where}.frequency must be an integer >= 1, got ${JSON.stringify(frequency)}`);
   if (config.monitor !== undefined && typeof config.monitor !== 'string') problems.push(`${where}.monitor must be a metric name`);
   if (isPlateauScheduler(config.scheduler) && config.monitor === undefined) {
     problems.push(`${where}: ReduceLROnPlateau needs a monitor; return { optimizer, lrScheduler: { scheduler, monitor: 'val_loss' } }`);
   }
-  return { scheduler: config.scheduler, interval, frequency, monitor: config.monitor, name: config.name, strict: config.strict ?? true, optimizerIndex };
+  return {
+    scheduler: config.scheduler,
+    interval,
+    frequency,
+    monitor: config.monitor,
+    name: config.name,
+    strict: config.strict ?? true,
+    optimizerIndex,
+  };
 }
 
 /** Normalizes what `configureOptimizers` returned into optimizers and scheduler configurations. */
@@ -140,7 +167,9 @@ export function resolveOptimizerConfig(value: OptimizerConfig | unknown): Resolv
       });
     }
   } else {
-    problems.push('configureOptimizers() returned something that is not an optimizer, a list of optimizers, [optimizers, schedulers], or { optimizer, lrScheduler }');
+    problems.push(
+      'configureOptimizers() returned something that is not an optimizer, a list of optimizers, [optimizers, schedulers], or { optimizer, lrScheduler }',
+    );
   }
   if (problems.length > 0) throw new ValueError(`configureOptimizers: ${problems.join('; ')}`);
   return { optimizers, schedulers };

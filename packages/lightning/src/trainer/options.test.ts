@@ -40,7 +40,15 @@ describe('Trainer options', () => {
   });
 
   it('collects every problem into one ValueError', () => {
-    const input = { maxEpochs: -3, accelerator: 'tpu', precision: '8-true', gradientClipVal: -1, limitTrainBatches: 2.5, maxEpoch: 3, devices: 4 };
+    const input = {
+      maxEpochs: -3,
+      accelerator: 'tpu',
+      precision: '8-true',
+      gradientClipVal: -1,
+      limitTrainBatches: 2.5,
+      maxEpoch: 3,
+      devices: 4,
+    };
     const checked = validateTrainerOptions(input);
     expect(E.isLeft(checked)).toBe(true);
     const problems = E.isLeft(checked) ? checked.left : [];

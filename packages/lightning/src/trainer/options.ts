@@ -111,15 +111,17 @@ type Checked<T> = E.Either<Problems, T>;
 
 const validation = E.getApplicativeValidation(RNEA.getSemigroup<string>());
 const fail = <T>(problem: string): Checked<T> => E.left([problem]);
-const show = (value: unknown): string => (typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value));
+const show = (value: unknown): string =>
+  typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
 
-function optional<T>(name: string, value: unknown, fallback: T, check: (v: unknown) => Checked<T>): Checked<T> {
+function optional<T>(value: unknown, fallback: T, check: (v: unknown) => Checked<T>): Checked<T> {
   if (value === undefined) return E.right(fallback);
   return check(value);
 }
 
 function integer(name: string, min: number, value: unknown): Checked<number> {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) return fail(`${name} must be an integer >= ${min}, got ${show(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    return fail(`${name} must be an integer >= ${min}, got ${show(value)}`);
   return E.right(value);
 }
 
@@ -136,7 +138,8 @@ function boolean(name: string, value: unknown): Checked<boolean> {
 
 /** A batch limit: a fraction in [0, 1] (of the loader's batches), or a whole count. */
 function limit(name: string, value: unknown): Checked<number> {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return fail(`${name} must be a fraction in [0, 1] or a non-negative integer count, got ${show(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    return fail(`${name} must be a fraction in [0, 1] or a non-negative integer count, got ${show(value)}`);
   if (value > 1 && !Number.isInteger(value)) return fail(`${name} must be a fraction in [0, 1] or a whole number of batches, got ${value}`);
   return E.right(value);
 }
@@ -159,14 +162,22 @@ function precision(value: unknown): Checked<Precision> {
 }
 
 function isLogger(value: unknown): value is Logger {
-  return typeof value === 'object' && value !== null && typeof (value as Logger).logMetrics === 'function' && typeof (value as Logger).logHyperparams === 'function';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Logger).logMetrics === 'function' &&
+    typeof (value as Logger).logHyperparams === 'function'
+  );
 }
 
 function loggers(value: unknown): Checked<readonly Logger[] | boolean> {
   if (typeof value === 'boolean') return E.right(value);
   const list = Array.isArray(value) ? value : [value];
   const bad = list.findIndex((l) => !isLogger(l));
-  if (bad >= 0) return fail(`logger must be true, false, a Logger (with logMetrics and logHyperparams) or a list of them; ${Array.isArray(value) ? `logger[${bad}]` : 'the value'} is ${show(list[bad])}`);
+  if (bad >= 0)
+    return fail(
+      `logger must be true, false, a Logger (with logMetrics and logHyperparams) or a list of them; ${Array.isArray(value) ? `logger[${bad}]` : 'the value'} is ${show(list[bad])}`,
+    );
   return E.right(list as Logger[]);
 }
 
@@ -179,15 +190,44 @@ function callbacks(value: unknown): Checked<readonly Callback[]> {
 
 function profiler(value: unknown): Checked<'simple' | Profiler> {
   if (value === 'simple') return E.right('simple');
-  if (typeof value === 'object' && value !== null && typeof (value as Profiler).start === 'function' && typeof (value as Profiler).stop === 'function') return E.right(value as Profiler);
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Profiler).start === 'function' &&
+    typeof (value as Profiler).stop === 'function'
+  )
+    return E.right(value as Profiler);
   return fail(`profiler must be 'simple' or a Profiler (with start and stop), got ${show(value)}`);
 }
 
 const KNOWN = [
-  'maxEpochs', 'minEpochs', 'maxSteps', 'accelerator', 'devices', 'precision', 'gradientClipVal', 'gradientClipAlgorithm',
-  'accumulateGradBatches', 'valCheckInterval', 'checkValEveryNEpoch', 'logEveryNSteps', 'limitTrainBatches', 'limitValBatches',
-  'limitTestBatches', 'limitPredictBatches', 'fastDevRun', 'overfitBatches', 'numSanityValSteps', 'enableProgressBar',
-  'enableCheckpointing', 'defaultRootDir', 'deterministic', 'seed', 'callbacks', 'logger', 'profiler',
+  'maxEpochs',
+  'minEpochs',
+  'maxSteps',
+  'accelerator',
+  'devices',
+  'precision',
+  'gradientClipVal',
+  'gradientClipAlgorithm',
+  'accumulateGradBatches',
+  'valCheckInterval',
+  'checkValEveryNEpoch',
+  'logEveryNSteps',
+  'limitTrainBatches',
+  'limitValBatches',
+  'limitTestBatches',
+  'limitPredictBatches',
+  'fastDevRun',
+  'overfitBatches',
+  'numSanityValSteps',
+  'enableProgressBar',
+  'enableCheckpointing',
+  'defaultRootDir',
+  'deterministic',
+  'seed',
+  'callbacks',
+  'logger',
+  'profiler',
 ] as const;
 
 function editDistance(a: string, b: string): number {
@@ -224,52 +264,62 @@ export function validateTrainerOptions(input: unknown): E.Either<Problems, Resol
   const o = input as Record<string, unknown>;
   const checks = {
     unknown: unknownKeys(o),
-    maxEpochs: optional('maxEpochs', o.maxEpochs, -2, (v) => (v === -1 ? E.right(-1) : integer('maxEpochs', 0, v))),
-    minEpochs: optional('minEpochs', o.minEpochs, 0, (v) => integer('minEpochs', 0, v)),
-    maxSteps: optional('maxSteps', o.maxSteps, -1, (v) => (v === -1 ? E.right(-1) : integer('maxSteps', 0, v))),
-    accelerator: optional('accelerator', o.accelerator, 'auto' as Accelerator, (v) => oneOf<Accelerator>('accelerator', ['auto', 'cpu', 'mkl', 'cuda', 'webgpu'], v)),
-    devices: optional('devices', o.devices, 1, (v) =>
-      v === 'auto' || v === 1 ? E.right(1) : fail<number>(`devices must be 1 or 'auto' (training on several devices is not supported yet), got ${show(v)}`),
+    maxEpochs: optional(o.maxEpochs, -2, (v) => (v === -1 ? E.right(-1) : integer('maxEpochs', 0, v))),
+    minEpochs: optional(o.minEpochs, 0, (v) => integer('minEpochs', 0, v)),
+    maxSteps: optional(o.maxSteps, -1, (v) => (v === -1 ? E.right(-1) : integer('maxSteps', 0, v))),
+    accelerator: optional(o.accelerator, 'auto' as Accelerator, (v) =>
+      oneOf<Accelerator>('accelerator', ['auto', 'cpu', 'mkl', 'cuda', 'webgpu'], v),
     ),
-    precision: optional('precision', o.precision, '32-true' as Precision, precision),
-    gradientClipVal: optional('gradientClipVal', o.gradientClipVal, undefined as number | undefined, (v) =>
-      typeof v === 'number' && Number.isFinite(v) && v >= 0 ? E.right(v === 0 ? undefined : v) : fail<number | undefined>(`gradientClipVal must be a finite number >= 0, got ${show(v)}`),
+    devices: optional(o.devices, 1, (v) =>
+      v === 'auto' || v === 1
+        ? E.right(1)
+        : fail<number>(`devices must be 1 or 'auto' (training on several devices is not supported yet), got ${show(v)}`),
     ),
-    gradientClipAlgorithm: optional('gradientClipAlgorithm', o.gradientClipAlgorithm, 'norm' as const, (v) => oneOf<'norm' | 'value'>('gradientClipAlgorithm', ['norm', 'value'], v)),
-    accumulateGradBatches: optional('accumulateGradBatches', o.accumulateGradBatches, 1, (v) => integer('accumulateGradBatches', 1, v)),
-    valCheckInterval: optional('valCheckInterval', o.valCheckInterval, 1, (v) =>
+    precision: optional(o.precision, '32-true' as Precision, precision),
+    gradientClipVal: optional(o.gradientClipVal, undefined as number | undefined, (v) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= 0
+        ? E.right(v === 0 ? undefined : v)
+        : fail<number | undefined>(`gradientClipVal must be a finite number >= 0, got ${show(v)}`),
+    ),
+    gradientClipAlgorithm: optional(o.gradientClipAlgorithm, 'norm' as const, (v) =>
+      oneOf<'norm' | 'value'>('gradientClipAlgorithm', ['norm', 'value'], v),
+    ),
+    accumulateGradBatches: optional(o.accumulateGradBatches, 1, (v) => integer('accumulateGradBatches', 1, v)),
+    valCheckInterval: optional(o.valCheckInterval, 1, (v) =>
       typeof v === 'number' && Number.isFinite(v) && v > 0 && (v <= 1 || Number.isInteger(v))
         ? E.right(v)
         : fail<number>(`valCheckInterval must be a fraction in (0, 1] of an epoch or a whole number of batches, got ${show(v)}`),
     ),
-    checkValEveryNEpoch: optional('checkValEveryNEpoch', o.checkValEveryNEpoch, 1 as number | null, (v) => (v === null ? E.right(null) : integer('checkValEveryNEpoch', 1, v))),
-    logEveryNSteps: optional('logEveryNSteps', o.logEveryNSteps, 50, (v) => integer('logEveryNSteps', 1, v)),
-    limitTrainBatches: optional('limitTrainBatches', o.limitTrainBatches, 1, (v) => limit('limitTrainBatches', v)),
-    limitValBatches: optional('limitValBatches', o.limitValBatches, 1, (v) => limit('limitValBatches', v)),
-    limitTestBatches: optional('limitTestBatches', o.limitTestBatches, 1, (v) => limit('limitTestBatches', v)),
-    limitPredictBatches: optional('limitPredictBatches', o.limitPredictBatches, 1, (v) => limit('limitPredictBatches', v)),
-    fastDevRun: optional('fastDevRun', o.fastDevRun, 0, (v) =>
-      typeof v === 'boolean' ? E.right(v ? 1 : 0) : integer('fastDevRun', 0, v),
+    checkValEveryNEpoch: optional(o.checkValEveryNEpoch, 1 as number | null, (v) =>
+      v === null ? E.right(null) : integer('checkValEveryNEpoch', 1, v),
     ),
-    overfitBatches: optional('overfitBatches', o.overfitBatches, 0, (v) => limit('overfitBatches', v)),
-    numSanityValSteps: optional('numSanityValSteps', o.numSanityValSteps, 2, (v) => (v === -1 ? E.right(-1) : integer('numSanityValSteps', 0, v))),
-    enableProgressBar: optional('enableProgressBar', o.enableProgressBar, true, (v) => boolean('enableProgressBar', v)),
-    enableCheckpointing: optional('enableCheckpointing', o.enableCheckpointing, true, (v) => boolean('enableCheckpointing', v)),
-    defaultRootDir: optional('defaultRootDir', o.defaultRootDir, '.', (v) =>
+    logEveryNSteps: optional(o.logEveryNSteps, 50, (v) => integer('logEveryNSteps', 1, v)),
+    limitTrainBatches: optional(o.limitTrainBatches, 1, (v) => limit('limitTrainBatches', v)),
+    limitValBatches: optional(o.limitValBatches, 1, (v) => limit('limitValBatches', v)),
+    limitTestBatches: optional(o.limitTestBatches, 1, (v) => limit('limitTestBatches', v)),
+    limitPredictBatches: optional(o.limitPredictBatches, 1, (v) => limit('limitPredictBatches', v)),
+    fastDevRun: optional(o.fastDevRun, 0, (v) => (typeof v === 'boolean' ? E.right(v ? 1 : 0) : integer('fastDevRun', 0, v))),
+    overfitBatches: optional(o.overfitBatches, 0, (v) => limit('overfitBatches', v)),
+    numSanityValSteps: optional(o.numSanityValSteps, 2, (v) => (v === -1 ? E.right(-1) : integer('numSanityValSteps', 0, v))),
+    enableProgressBar: optional(o.enableProgressBar, true, (v) => boolean('enableProgressBar', v)),
+    enableCheckpointing: optional(o.enableCheckpointing, true, (v) => boolean('enableCheckpointing', v)),
+    defaultRootDir: optional(o.defaultRootDir, '.', (v) =>
       typeof v === 'string' && v !== '' ? E.right(v) : fail<string>(`defaultRootDir must be a non-empty path, got ${show(v)}`),
     ),
-    deterministic: optional('deterministic', o.deterministic, false, (v) => boolean('deterministic', v)),
-    seed: optional('seed', o.seed, undefined as number | undefined, (v) =>
+    deterministic: optional(o.deterministic, false, (v) => boolean('deterministic', v)),
+    seed: optional(o.seed, undefined as number | undefined, (v) =>
       typeof v === 'number' && Number.isSafeInteger(v) ? E.right(v) : fail<number | undefined>(`seed must be an integer, got ${show(v)}`),
     ),
-    callbacks: optional('callbacks', o.callbacks, [] as readonly Callback[], callbacks),
-    logger: optional('logger', o.logger, true as readonly Logger[] | boolean, loggers),
-    profiler: optional('profiler', o.profiler, undefined as 'simple' | Profiler | undefined, profiler),
+    callbacks: optional(o.callbacks, [] as readonly Callback[], callbacks),
+    logger: optional(o.logger, true as readonly Logger[] | boolean, loggers),
+    profiler: optional(o.profiler, undefined as 'simple' | Profiler | undefined, profiler),
   };
   const entries = Object.entries(checks) as [string, Checked<unknown>][];
   const all = RA.sequence(validation)(entries.map(([, check]) => check));
   return E.map((values: readonly unknown[]) => {
-    const r = Object.fromEntries(entries.map(([key], i) => [key, values[i]])) as { [K in keyof typeof checks]: (typeof checks)[K] extends Checked<infer T> ? T : never };
+    const r = Object.fromEntries(entries.map(([key], i) => [key, values[i]])) as {
+      [K in keyof typeof checks]: (typeof checks)[K] extends Checked<infer T> ? T : never;
+    };
     const { unknown: _unknown, ...rest } = r;
     // Lightning: with neither limit set, 1000 epochs; with only maxSteps, epochs are unlimited.
     const maxEpochs = rest.maxEpochs === -2 ? (rest.maxSteps === -1 ? 1000 : -1) : rest.maxEpochs;
@@ -282,7 +332,9 @@ export function resolveTrainerOptions(input: unknown): ResolvedTrainerOptions {
   const checked = validateTrainerOptions(input);
   if (E.isLeft(checked)) {
     const problems = checked.left;
-    throw new ValueError(`Trainer: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the options:\n  - ${problems.join('\n  - ')}`);
+    throw new ValueError(
+      `Trainer: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the options:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return checked.right;
 }

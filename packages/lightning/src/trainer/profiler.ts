@@ -65,11 +65,15 @@ export class SimpleProfiler implements Profiler {
     const rows = [...this.actions.entries()].sort((a, b) => b[1].totalMs - a[1].totalMs);
     const total = rows.reduce((n, [, s]) => n + s.totalMs, 0);
     const width = Math.max(6, ...rows.map(([name]) => name.length));
-    const lines = [`${'Action'.padEnd(width)}  ${'calls'.padStart(8)}  ${'mean ms'.padStart(10)}  ${'total s'.padStart(10)}  ${'%'.padStart(6)}`];
+    const lines = [
+      `${'Action'.padEnd(width)}  ${'calls'.padStart(8)}  ${'mean ms'.padStart(10)}  ${'total s'.padStart(10)}  ${'%'.padStart(6)}`,
+    ];
     for (const [name, s] of rows) {
       const mean = s.calls === 0 ? 0 : s.totalMs / s.calls;
       const share = total === 0 ? 0 : (100 * s.totalMs) / total;
-      lines.push(`${name.padEnd(width)}  ${String(s.calls).padStart(8)}  ${mean.toFixed(3).padStart(10)}  ${(s.totalMs / 1000).toFixed(3).padStart(10)}  ${share.toFixed(1).padStart(6)}`);
+      lines.push(
+        `${name.padEnd(width)}  ${String(s.calls).padStart(8)}  ${mean.toFixed(3).padStart(10)}  ${(s.totalMs / 1000).toFixed(3).padStart(10)}  ${share.toFixed(1).padStart(6)}`,
+      );
     }
     return `Profiler report\n${lines.join('\n')}\n`;
   }

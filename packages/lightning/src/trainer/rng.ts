@@ -14,7 +14,12 @@ interface GeneratorState {
 
 function globalState(): GeneratorState | undefined {
   const state = (globalThis as Record<symbol, unknown>)[STATE_KEY];
-  if (typeof state === 'object' && state !== null && typeof (state as GeneratorState).seed === 'number' && typeof (state as GeneratorState).counter === 'number') {
+  if (
+    typeof state === 'object' &&
+    state !== null &&
+    typeof (state as GeneratorState).seed === 'number' &&
+    typeof (state as GeneratorState).counter === 'number'
+  ) {
     return state as GeneratorState;
   }
   return undefined;
@@ -58,7 +63,8 @@ export function seedGlobalRandom(seed: number): void {
  * const model = new MyModel();
  */
 export function seedEverything(seed: number): number {
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ValueError(`seedEverything: seed must be an integer, got ${String(seed)}`);
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed))
+    throw new ValueError(`seedEverything: seed must be an integer, got ${String(seed)}`);
   seedGlobalRandom(seed);
   return seed;
 }

@@ -15,8 +15,10 @@ function canReadSync(t: Tensor): boolean {
 export function readScalar(owner: string, value: unknown): ScalarValue {
   if (typeof value === 'number') return value;
   if (typeof value === 'boolean') return value ? 1 : 0;
-  if (!isTensor(value)) throw new ValueError(`${owner}: expected a number or a one-element tensor, got ${value === null ? 'null' : typeof value}`);
-  if (value.size !== 1) throw new ValueError(`${owner}: expected a one-element tensor, got shape [${value.shape.join(', ')}]; reduce it first (mean or sum)`);
+  if (!isTensor(value))
+    throw new ValueError(`${owner}: expected a number or a one-element tensor, got ${value === null ? 'null' : typeof value}`);
+  if (value.size !== 1)
+    throw new ValueError(`${owner}: expected a one-element tensor, got shape [${value.shape.join(', ')}]; reduce it first (mean or sum)`);
   if (canReadSync(value)) return Number(value.item());
   const held = keep(value);
   held.retain();

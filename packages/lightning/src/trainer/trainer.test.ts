@@ -18,9 +18,9 @@ import { earlyStopping } from '../operators/early-stopping.js';
 import type { BatchEndEvent, TrainerEvent } from '../stream/events.js';
 import { Regressor, regressionData, regressionLoader } from '../test-support/regression.test-support.js';
 import type { LightningOptimizer } from './lightning-optimizer.js';
+import type { TrainerOptions } from './options.js';
 import { seedGlobalRandom } from './rng.js';
 import { Trainer } from './trainer.js';
-import type { TrainerOptions } from './options.js';
 
 const quiet: TrainerOptions = { logger: false, enableProgressBar: false, enableCheckpointing: false };
 
@@ -72,7 +72,12 @@ describe('Trainer.fit$', () => {
   it('emits the typed events in order with counters, metrics and learning rates', async () => {
     seedGlobalRandom(1);
     const trainer = new Trainer({ maxEpochs: 2, numSanityValSteps: 1, logEveryNSteps: 2, ...quiet });
-    const events = await collect(trainer.fit$(new Regressor(), { trainDataloaders: regressionLoader({ samples: 32 }), valDataloaders: regressionLoader({ samples: 16, shuffle: false }) }));
+    const events = await collect(
+      trainer.fit$(new Regressor(), {
+        trainDataloaders: regressionLoader({ samples: 32 }),
+        valDataloaders: regressionLoader({ samples: 16, shuffle: false }),
+      }),
+    );
     const types = events.map((e) => (e.type === 'validationEnd' && e.sanityCheck ? 'sanity' : e.type));
     expect(types).toEqual([
       'fitStart',
@@ -93,7 +98,14 @@ describe('Trainer.fit$', () => {
       'epochEnd',
       'fitEnd',
     ]);
-    expect(events[0]).toMatchObject({ type: 'fitStart', trainBatches: 4, valBatches: 2, maxEpochs: 2, resumedFrom: null, hparams: { hidden: 16, lr: 0.01 } });
+    expect(events[0]).toMatchObject({
+      type: 'fitStart',
+      trainBatches: 4,
+      valBatches: 2,
+      maxEpochs: 2,
+      resumedFrom: null,
+      hparams: { hidden: 16, lr: 0.01 },
+    });
     const sanity = events[1];
     expect(sanity).toMatchObject({ type: 'validationEnd', batches: 1, sanityCheck: true });
     const batches = events.filter((e): e is BatchEndEvent => e.type === 'batchEnd');
@@ -151,7 +163,7 @@ describe('Trainer.fit$', () => {
 
   it('reports an error in a step as the stream error, naming the step and the batch', async () => {
     class Failing extends Regressor {
-      override trainingStep(batch: [Tensor, Tensor], batchIdx: number): Tensor {
+      override trainingStep(batch: [Tensor, Tensor]): Tensor {
         if (this.globalStep === 5) throw new RangeError('bad batch');
         return super.trainingStep(batch);
       }
@@ -190,9 +202,12 @@ describe('Trainer.fit$', () => {
     seedGlobalRandom(5);
     const trainer = new Trainer({ maxEpochs: 20, minEpochs: 3, ...quiet });
     const events = await collect(
-      trainer.fit$(new Regressor(), { trainDataloaders: regressionLoader({ samples: 16 }), valDataloaders: regressionLoader({ samples: 16, shuffle: false }) }).pipe(
-        earlyStopping({ monitor: 'val_loss', stoppingThreshold: 100 }),
-      ),
+      trainer
+        .fit$(new Regressor(), {
+          trainDataloaders: regressionLoader({ samples: 16 }),
+          valDataloaders: regressionLoader({ samples: 16, shuffle: false }),
+        })
+        .pipe(earlyStopping({ monitor: 'val_loss', stoppingThreshold: 100 })),
     );
     const end = events.at(-1);
     expect(end).toMatchObject({ type: 'fitEnd', reason: 'stopRequested', epoch: 3 });
@@ -202,16 +217,28 @@ describe('Trainer.fit$', () => {
 
   it('steps schedulers per step or per epoch, and on a monitored metric', async () => {
     seedGlobalRandom(6);
-    const epochEvents = await collect(new Trainer({ maxEpochs: 3, ...quiet }).fit$(new Regressor({ scheduler: 'epoch' }), regressionLoader({ samples: 16 })));
-    expect(epochEvents.filter((e) => e.type === 'epochEnd').map((e) => e.type === 'epochEnd' && e.learningRates['lr-Adam'])).toEqual([0.005, 0.0025, 0.00125]);
-    const stepEvents = await collect(new Trainer({ maxSteps: 11, ...quiet }).fit$(new Regressor({ scheduler: 'step' }), regressionLoader({ samples: 16 })));
+    const epochEvents = await collect(
+      new Trainer({ maxEpochs: 3, ...quiet }).fit$(new Regressor({ scheduler: 'epoch' }), regressionLoader({ samples: 16 })),
+    );
+    expect(epochEvents.filter((e) => e.type === 'epochEnd').map((e) => e.type === 'epochEnd' && e.learningRates['lr-Adam'])).toEqual([
+      0.005, 0.0025, 0.00125,
+    ]);
+    const stepEvents = await collect(
+      new Trainer({ maxSteps: 11, ...quiet }).fit$(new Regressor({ scheduler: 'step' }), regressionLoader({ samples: 16 })),
+    );
     const rates = stepEvents.filter((e): e is BatchEndEvent => e.type === 'batchEnd').map((b) => b.learningRates['lr-Adam']);
     expect(rates).toEqual([0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.005, 0.005, 0.0025, 0.0025]);
     const plateau = await collect(
-      new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor({ scheduler: 'plateau', lr: 5 }), { trainDataloaders: regressionLoader({ samples: 16 }), valDataloaders: regressionLoader({ samples: 8 }) }),
+      new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor({ scheduler: 'plateau', lr: 5 }), {
+        trainDataloaders: regressionLoader({ samples: 16 }),
+        valDataloaders: regressionLoader({ samples: 8 }),
+      }),
     );
     expect(plateau.at(-1)?.type).toBe('fitEnd');
-    const noMonitor = new Trainer({ maxEpochs: 1, ...quiet }).fit$(new Regressor({ scheduler: 'plateau' }), regressionLoader({ samples: 16 }));
+    const noMonitor = new Trainer({ maxEpochs: 1, ...quiet }).fit$(
+      new Regressor({ scheduler: 'plateau' }),
+      regressionLoader({ samples: 16 }),
+    );
     await expect(collect(noMonitor)).rejects.toThrow(/the scheduler's monitor 'val_loss' is not among the logged metrics/);
   });
 
@@ -279,16 +306,25 @@ describe('Trainer.fit$', () => {
     const model = new Regressor();
     await collect(new Trainer({ maxSteps: 2, precision: '64-true', ...quiet }).fit$(model, regressionLoader()));
     expect(model.parameters().every((p) => p.value.dtype === 'float64')).toBe(true);
-    expect(() => new Trainer({ precision: '16-mixed' })).toThrow("Trainer: precision '16-mixed' is not supported yet: needs float16/bfloat16 dtypes");
+    expect(() => new Trainer({ precision: '16-mixed' })).toThrow(
+      "Trainer: precision '16-mixed' is not supported yet: needs float16/bfloat16 dtypes",
+    );
     expect(() => new Trainer({ precision: 'bf16-mixed' })).toThrow(/not supported yet: needs float16\/bfloat16 dtypes/);
   });
 
   it('honours limits, overfitBatches and fastDevRun', async () => {
     seedGlobalRandom(11);
-    const limited = await collect(new Trainer({ maxEpochs: 1, limitTrainBatches: 0.5, limitValBatches: 2, numSanityValSteps: 0, ...quiet }).fit$(new Regressor(), { trainDataloaders: regressionLoader(), valDataloaders: regressionLoader({ samples: 24 }) }));
+    const limited = await collect(
+      new Trainer({ maxEpochs: 1, limitTrainBatches: 0.5, limitValBatches: 2, numSanityValSteps: 0, ...quiet }).fit$(new Regressor(), {
+        trainDataloaders: regressionLoader(),
+        valDataloaders: regressionLoader({ samples: 24 }),
+      }),
+    );
     expect(losses(limited)).toHaveLength(4);
     expect(limited.find((e) => e.type === 'validationEnd')).toMatchObject({ batches: 2 });
-    const overfit = await collect(new Trainer({ maxEpochs: 3, overfitBatches: 2, numSanityValSteps: 0, ...quiet }).fit$(new Regressor(), regressionLoader()));
+    const overfit = await collect(
+      new Trainer({ maxEpochs: 3, overfitBatches: 2, numSanityValSteps: 0, ...quiet }).fit$(new Regressor(), regressionLoader()),
+    );
     expect(overfit[0]).toMatchObject({ trainBatches: 2, valBatches: 2 });
     expect(losses(overfit)).toHaveLength(6);
     const fast = new Trainer({ fastDevRun: true, defaultRootDir: root });
@@ -307,10 +343,131 @@ describe('Trainer.fit$', () => {
   });
 });
 
+describe('more of the Trainer', () => {
+  it('finishes a checkpoint write that was pending when the subscriber left', async () => {
+    seedGlobalRandom(50);
+    const trainer = new Trainer({ maxEpochs: 3, ...quiet });
+    const dir = join(root, 'pending');
+    const subscription = trainer
+      .fit$(new Regressor(), regressionLoader())
+      .pipe(checkpoint({ dirpath: dir, everyNTrainSteps: 1, saveTopK: -1, filename: 'step-{step}' }))
+      .subscribe((event) => {
+        // The checkpoint operator has just asked for this step's file; leave at once.
+        if (event.type === 'batchEnd' && event.step === 3) subscription.unsubscribe();
+      });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await trainer.idle();
+    expect(trainer.globalStep).toBe(3);
+    expect(readdirSync(dir).sort()).toEqual(['step-step=1.ckpt', 'step-step=2.ckpt', 'step-step=3.ckpt']);
+    const { state, tensors } = await readCheckpoint(join(dir, 'step-step=3.ckpt'));
+    for (const t of Object.values(tensors)) t.dispose();
+    expect(state.globalStep).toBe(3);
+  });
+
+  it('selects the accelerator by backend name, and explains a missing one', async () => {
+    seedGlobalRandom(51);
+    const model = new Regressor();
+    await collect(new Trainer({ maxSteps: 1, accelerator: 'cpu', ...quiet }).fit$(model, regressionLoader()));
+    expect(model.parameters()[0]?.value.backend).toBe('cpu');
+    const missing = collect(new Trainer({ maxSteps: 1, accelerator: 'webgpu', ...quiet }).fit$(new Regressor(), regressionLoader()));
+    await expect(missing).rejects.toThrow(/accelerator 'webgpu' (needs the backend package: import '@flint\/backend-webgpu'|is unavailable)/);
+  });
+
+  it('profiles the phases of training with the simple profiler', async () => {
+    seedGlobalRandom(52);
+    const trainer = new Trainer({ maxSteps: 3, profiler: 'simple', ...quiet });
+    await collect(trainer.fit$(new Regressor(), regressionLoader()));
+    const summary = trainer.profiler.summary();
+    for (const action of ['trainingStep', 'backward', 'optimizerStep', 'fetchBatch']) expect(summary).toMatch(new RegExp(`\\n${action}\\s+3\\s`));
+  });
+
+  it('logs dictionaries, and ends an epoch when onTrainBatchStart returns -1', async () => {
+    class Short extends Regressor {
+      override trainingStep(batch: [Tensor, Tensor]): Tensor {
+        const loss = super.trainingStep(batch);
+        this.logDict({ twice: loss.mul(2), constant: 7 }, { onStep: true });
+        return loss;
+      }
+      override onTrainBatchStart(_batch: unknown, batchIdx: number): number | undefined {
+        return batchIdx === 2 ? -1 : undefined;
+      }
+    }
+    seedGlobalRandom(53);
+    const events = await collect(new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Short(), regressionLoader()));
+    const batches = events.filter((e): e is BatchEndEvent => e.type === 'batchEnd');
+    expect(batches.map((b) => b.batchIdx)).toEqual([0, 1, 0, 1]);
+    for (const b of batches) {
+      expect(b.metrics.constant).toBe(7);
+      expect(b.metrics.twice).toBeCloseTo(2 * (b.loss as number), 6);
+    }
+  });
+
+  it('trains from asynchronous datasets and from plain arrays of batches, leaving the arrays intact', async () => {
+    const { x, y } = regressionData(32);
+    const xs = x.arraySync() as number[][];
+    const ys = y.arraySync() as number[][];
+    // An asynchronous dataset hands each sample over to the loader: it makes new tensors per call.
+    const asyncDataset = { length: 32, get: async (i: number) => [tensor(xs[i] as number[]), tensor(ys[i] as number[])] as [Tensor, Tensor] };
+    seedGlobalRandom(55);
+    const fromAsync = await collect(new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor(), new DataLoader(asyncDataset, { batchSize: 8, shuffle: true, generator: 1 })));
+    expect(losses(fromAsync)).toHaveLength(8);
+    seedGlobalRandom(55);
+    const sameOrder = new DataLoader(new TensorDataset(x, y), { batchSize: 8, shuffle: true, generator: 1 });
+    expect(losses(await collect(new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor(), sameOrder)))).toEqual(losses(fromAsync));
+    const batches: [Tensor, Tensor][] = [
+      [x, y],
+      [x.mul(0.5), y],
+    ];
+    const fromArray = await collect(new Trainer({ maxEpochs: 3, ...quiet }).fit$(new Regressor(), batches));
+    expect(fromArray[0]).toMatchObject({ trainBatches: 2 });
+    expect(losses(fromArray)).toHaveLength(6);
+    expect(batches.flat().every((t) => !t.isDisposed)).toBe(true);
+  });
+
+  it('steps several optimizers in manual optimization', async () => {
+    class TwoOptimizers extends Regressor {
+      constructor() {
+        super();
+        this.automaticOptimization = false;
+      }
+      override trainingStep([x, y]: [Tensor, Tensor]): Tensor {
+        const [first, second] = this.optimizers() as LightningOptimizer[];
+        const loss = nn.functional.mseLoss(this.forward(x), y);
+        first?.zeroGrad();
+        second?.zeroGrad();
+        this.manualBackward(loss);
+        first?.step();
+        if (this.globalStep % 4 === 1) second?.step();
+        return loss;
+      }
+      override configureOptimizers() {
+        return [new optim.SGD(this.hiddenLayer.parameters(), { lr: 0.1 }), new optim.Adam(this.outputLayer.parameters(), { lr: 0.01 })];
+      }
+    }
+    seedGlobalRandom(54);
+    const trainer = new Trainer({ maxEpochs: 1, ...quiet });
+    const events = await collect(trainer.fit$(new TwoOptimizers(), regressionLoader()));
+    // Each optimizer step counts: 8 of the first, and 3 of the second (after global steps 1, 5 and 9).
+    expect(trainer.globalStep).toBe(8 + 3);
+    const rates = events.find((e): e is BatchEndEvent => e.type === 'batchEnd')?.learningRates;
+    expect(rates).toEqual({ 'lr-SGD': 0.1, 'lr-Adam': 0.01 });
+    const automatic = new (class extends TwoOptimizers {
+      constructor() {
+        super();
+        this.automaticOptimization = true;
+      }
+    })();
+    await expect(collect(new Trainer({ maxEpochs: 1, ...quiet }).fit$(automatic, regressionLoader()))).rejects.toThrow(/returned 2 optimizers; automatic optimization steps one/);
+  });
+});
+
 describe('resuming', () => {
   /** A run with everything that must be restored: shuffling, dropout, a per-step scheduler, mid-epoch validation. */
   const makeOptions = (): TrainerOptions => ({ maxEpochs: 3, valCheckInterval: 0.5, numSanityValSteps: 1, deterministic: true, ...quiet });
-  const makeData = () => ({ trainDataloaders: regressionLoader({ samples: 48, batchSize: 6, seed: 3 }), valDataloaders: regressionLoader({ samples: 12, batchSize: 6, shuffle: false }) });
+  const makeData = () => ({
+    trainDataloaders: regressionLoader({ samples: 48, batchSize: 6, seed: 3 }),
+    valDataloaders: regressionLoader({ samples: 12, batchSize: 6, shuffle: false }),
+  });
   const makeModel = (seed: number) => {
     seedGlobalRandom(seed);
     return new Regressor({ dropout: 0.2, scheduler: 'step' });
@@ -344,17 +501,26 @@ describe('resuming', () => {
     const resumed = await collect(new Trainer(makeOptions()).fit$(makeModel(99), makeData(), { ckptPath: join(dir, 'step-step=11.ckpt') }));
     expect(resumed[0]).toMatchObject({ type: 'fitStart', step: 11, epoch: 1, resumedFrom: join(dir, 'step-step=11.ckpt') });
     expect(losses(resumed)).toEqual(referenceLosses.slice(11));
-    const referenceValidation = reference.filter((e) => e.type === 'validationEnd' && !e.sanityCheck).map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
-    const resumedValidation = resumed.filter((e) => e.type === 'validationEnd' && !e.sanityCheck).map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
+    const referenceValidation = reference
+      .filter((e) => e.type === 'validationEnd' && !e.sanityCheck)
+      .map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
+    const resumedValidation = resumed
+      .filter((e) => e.type === 'validationEnd' && !e.sanityCheck)
+      .map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
     expect(resumedValidation).toEqual(referenceValidation.slice(-resumedValidation.length));
-    const epochMetrics = (events: TrainerEvent[]) => events.filter((e) => e.type === 'epochEnd').map((e) => e.type === 'epochEnd' && e.metrics.train_loss_epoch);
+    const epochMetrics = (events: TrainerEvent[]) =>
+      events.filter((e) => e.type === 'epochEnd').map((e) => e.type === 'epochEnd' && e.metrics.train_loss_epoch);
     expect(epochMetrics(resumed)).toEqual(epochMetrics(reference).slice(1));
 
     // From the checkpoint taken between batch 12's end and its validation check (valCheckInterval 0.5).
-    const atValidation = await collect(new Trainer(makeOptions()).fit$(makeModel(98), makeData(), { ckptPath: join(dir, 'step-step=12.ckpt') }));
+    const atValidation = await collect(
+      new Trainer(makeOptions()).fit$(makeModel(98), makeData(), { ckptPath: join(dir, 'step-step=12.ckpt') }),
+    );
     expect(losses(atValidation)).toEqual(referenceLosses.slice(12));
     // The validation check due after step 12 runs first, then those after steps 16, 20 and 24.
-    const validationAt = atValidation.filter((e) => e.type === 'validationEnd' && !e.sanityCheck).map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
+    const validationAt = atValidation
+      .filter((e) => e.type === 'validationEnd' && !e.sanityCheck)
+      .map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
     expect(validationAt).toEqual(referenceValidation.slice(-4));
   });
 
@@ -380,18 +546,28 @@ describe('resuming', () => {
     ]);
     for (const t of Object.values(tensors)) t.dispose();
     // Saved at the end-of-epoch validation: the epoch's last batch is done, its end hooks not yet run.
-    expect(state).toMatchObject({ format: 'flint-lightning-checkpoint', epoch: 0, globalStep: 8, loop: { epoch: 0, batchesDone: 8 }, hyperParameters: { hidden: 16, lr: 0.01 } });
+    expect(state).toMatchObject({
+      format: 'flint-lightning-checkpoint',
+      epoch: 0,
+      globalStep: 8,
+      loop: { epoch: 0, batchesDone: 8 },
+      hyperParameters: { hidden: 16, lr: 0.01 },
+    });
     expect(state.lrSchedulers).toHaveLength(1);
   });
 
   it('fails clearly on a checkpoint that does not fit the module', async () => {
     const dir = join(root, 'mismatch');
-    await collect(new Trainer({ maxSteps: 1, ...quiet }).fit$(makeModel(1), makeData()).pipe(checkpoint({ dirpath: dir, everyNTrainSteps: 1 })));
+    await collect(
+      new Trainer({ maxSteps: 1, ...quiet }).fit$(makeModel(1), makeData()).pipe(checkpoint({ dirpath: dir, everyNTrainSteps: 1 })),
+    );
     seedGlobalRandom(1);
     const other = new Regressor({ hidden: 4 });
     const run = collect(new Trainer({ maxSteps: 2, ...quiet }).fit$(other, makeData(), { ckptPath: join(dir, 'epoch=0-step=1.ckpt') }));
     await expect(run).rejects.toThrow(/does not fit this module/);
-    await expect(collect(new Trainer(quiet).fit$(other, makeData(), { ckptPath: join(dir, 'nothing.ckpt') }))).rejects.toThrow(/cannot be read: no such file/);
+    await expect(collect(new Trainer(quiet).fit$(other, makeData(), { ckptPath: join(dir, 'nothing.ckpt') }))).rejects.toThrow(
+      /cannot be read: no such file/,
+    );
   });
 });
 
@@ -407,7 +583,10 @@ describe('Trainer.fit with callbacks and loggers', () => {
       enableProgressBar: false,
       callbacks: [stopper, best, new LearningRateMonitor()],
     });
-    await trainer.fit(new Regressor(), { trainDataloaders: regressionLoader({ samples: 16 }), valDataloaders: regressionLoader({ samples: 8 }) });
+    await trainer.fit(new Regressor(), {
+      trainDataloaders: regressionLoader({ samples: 16 }),
+      valDataloaders: regressionLoader({ samples: 8 }),
+    });
     // patience 1 with a huge minDelta: the second check fails to improve.
     expect(trainer.currentEpoch).toBe(2);
     expect(stopper.stoppingReason).toMatch(/did not improve/);
@@ -495,11 +674,16 @@ describe('validate, test, predict and the data module', () => {
       [2, 1],
     ]);
     for (const p of predictions) p.dispose();
-    expect(() => trainer.validate(new (class extends LightningModule {
-      forward(x: Tensor) {
-        return x;
-      }
-    })(), data)).rejects.toThrow(ValueError);
+    expect(() =>
+      trainer.validate(
+        new (class extends LightningModule {
+          forward(x: Tensor) {
+            return x;
+          }
+        })(),
+        data,
+      ),
+    ).rejects.toThrow(ValueError);
   });
 
   it('stores the datamodule state in checkpoints and restores it on resume', async () => {
@@ -509,7 +693,9 @@ describe('validate, test, predict and the data module', () => {
     await collect(new Trainer({ maxEpochs: 1, ...quiet }).fit$(new Regressor(), first).pipe(checkpoint({ dirpath: dir, saveLast: true })));
     expect(existsSync(join(dir, 'last.ckpt'))).toBe(true);
     const second = new Data();
-    const events = await collect(new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor(), second, { ckptPath: join(dir, 'last.ckpt') }));
+    const events = await collect(
+      new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor(), second, { ckptPath: join(dir, 'last.ckpt') }),
+    );
     expect(second.restored).toEqual({ seen: 2 });
     expect(losses(events)).toHaveLength(2);
   });

@@ -14,7 +14,7 @@ import type { Metrics, TrainerEvent } from '../stream/events.js';
 import { loopObservable } from '../stream/loop-driver.js';
 import { type BatchSource, checkSource, sourceLength } from './batches.js';
 import { runEvaluation, runPrediction } from './evaluation.js';
-import { type AnyLightningModule, FitRun, limitBatches } from './fit-run.js';
+import { FitRun, limitBatches } from './fit-run.js';
 import { guardAsync } from './guard.js';
 import { MetricCollector } from './metrics.js';
 import { type Accelerator, type ResolvedTrainerOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
@@ -30,7 +30,10 @@ export type FitData<B = unknown> =
   | { readonly trainDataloaders?: BatchSource<B>; readonly valDataloaders?: BatchSource<B>; readonly datamodule?: LightningDataModule };
 
 /** Data for validate, test and predict: a datamodule, or the loader of that stage. */
-export type EvalData<B = unknown> = LightningDataModule | BatchSource<B> | { readonly dataloaders?: BatchSource<B>; readonly datamodule?: LightningDataModule };
+export type EvalData<B = unknown> =
+  | LightningDataModule
+  | BatchSource<B>
+  | { readonly dataloaders?: BatchSource<B>; readonly datamodule?: LightningDataModule };
 
 /** Options of `fit` and `fit$`. */
 export interface FitOptions {
@@ -46,7 +49,8 @@ export interface EvalOptions {
 
 type Module = LightningModule<never[], unknown>;
 
-const MIXED_PRECISION_MESSAGE = 'is not supported yet: needs float16/bfloat16 dtypes, which Flint does not have yet; use \'32-true\' (or \'64-true\')';
+const MIXED_PRECISION_MESSAGE =
+  "is not supported yet: needs float16/bfloat16 dtypes, which Flint does not have yet; use '32-true' (or '64-true')";
 
 /**
  * Lightning's Trainer: runs a LightningModule's training, validation, test and prediction loops,
@@ -85,7 +89,8 @@ export class Trainer {
   constructor(options: TrainerOptions = {}) {
     this.options = resolveTrainerOptions(options);
     const o = this.options;
-    if (o.precision === '16-mixed' || o.precision === 'bf16-mixed') throw new ValueError(`Trainer: precision '${o.precision}' ${MIXED_PRECISION_MESSAGE}`);
+    if (o.precision === '16-mixed' || o.precision === 'bf16-mixed')
+      throw new ValueError(`Trainer: precision '${o.precision}' ${MIXED_PRECISION_MESSAGE}`);
     this.profiler = o.profiler === 'simple' ? new SimpleProfiler() : (o.profiler ?? NO_PROFILER);
     this.loggers = o.logger === true ? [new CSVLogger({ saveDir: o.defaultRootDir })] : o.logger === false ? [] : [...o.logger];
     const callbacks = [...o.callbacks];
@@ -96,7 +101,10 @@ export class Trainer {
     if (o.enableProgressBar && !callbacks.some((c) => c instanceof ProgressBar)) callbacks.push(new ProgressBar());
     // Checkpointing last among the user's callbacks, as Lightning orders them, so it sees their metrics; the bar after.
     const rank = (c: Callback) => (c instanceof ProgressBar ? 2 : c instanceof ModelCheckpoint ? 1 : 0);
-    this.callbacks = callbacks.map((c, i) => [c, i] as const).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map(([c]) => c);
+    this.callbacks = callbacks
+      .map((c, i) => [c, i] as const)
+      .sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1])
+      .map(([c]) => c);
   }
 
   /** The first logger, or undefined. */
@@ -128,9 +136,16 @@ export class Trainer {
     if (accelerator === 'auto') return;
     const status = backendStatus().find((b) => b.name === accelerator);
     if (status === undefined) {
-      throw new ValueError(`Trainer: accelerator '${accelerator}' needs the backend package: import '@flint/backend-${accelerator}' (registered backends: ${backendStatus().map((b) => b.name).join(', ') || 'none'})`);
+      throw new ValueError(
+        `Trainer: accelerator '${accelerator}' needs the backend package: import '@flint/backend-${accelerator}' (registered backends: ${
+          backendStatus()
+            .map((b) => b.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
-    if (!status.available) throw new ValueError(`Trainer: accelerator '${accelerator}' is unavailable: ${status.reason ?? 'unknown reason'}`);
+    if (!status.available)
+      throw new ValueError(`Trainer: accelerator '${accelerator}' is unavailable: ${status.reason ?? 'unknown reason'}`);
     setBackend(accelerator);
     const first = module.parameters()[0];
     if (first !== undefined && first.value.backend !== accelerator) module.to(accelerator);
@@ -150,66 +165,71 @@ export class Trainer {
   fit$(module: LightningModule<never[], unknown> | LightningModule, data?: FitData, options: FitOptions = {}): Observable<TrainerEvent> {
     const target = checkModule('fit', module);
     const fitOptions = checkFitOptions(options);
-    return loopObservable(
-      async (driver) => {
-        if (this.running !== undefined) throw new ValueError('Trainer.fit: this trainer is already running a fit; wait for it (await trainer.idle()) or use another Trainer');
-        let settle: () => void = () => undefined;
-        this.running = new Promise<void>((resolve) => {
-          settle = resolve;
-        });
-        const o = this.options;
-        const where = (phase: string) => ({ stage: 'fit', phase, epoch: this.currentEpoch, step: this.globalStep, batchIdx: -1 });
-        try {
-          const resolved = resolveFitData(target, data);
-          const datamodule = resolved.datamodule;
-          if (datamodule !== undefined) {
-            await guardAsync(where('prepareData'), () => datamodule.prepareData?.());
-            await guardAsync(where('setup'), () => datamodule.setup?.('fit'));
-          }
-          await guardAsync(where('setup'), () => target.setup?.('fit'));
-          const trainSource = resolved.train ?? loaderOf(target, datamodule, 'train');
-          if (trainSource === undefined) throw new ValueError('Trainer.fit: no training data: pass a loader, a datamodule with trainDataloader(), or define trainDataloader() on the module');
-          const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
-          this.prepareModule(target);
-          const checkpoint = fitOptions.ckptPath === undefined ? undefined : await readCheckpoint(this.resolveCheckpointPath(fitOptions.ckptPath));
-          if (this.lastModule !== target) {
-            this.currentEpoch = 0;
-            this.globalStep = 0;
-          }
-          this.lastModule = target;
-          const run = new FitRun(
-            {
-              options: o,
-              module: target,
-              datamodule,
-              trainSource: checkSource('Trainer.fit', 'the training data', trainSource),
-              valSource: valSource === undefined ? undefined : checkSource('Trainer.fit', 'the validation data', valSource),
-              checkpoint,
-              checkpointPath: fitOptions.ckptPath,
-              defaultCheckpointDir: this.defaultCheckpointDir(),
-              profiler: this.profiler,
-              trainer: this,
-              onProgress: (epoch, step) => {
-                this.currentEpoch = epoch;
-                this.globalStep = step;
-              },
-            },
-            driver,
-          );
-          this.lastRun = run;
-          try {
-            await run.run();
-          } finally {
-            this.callbackMetrics = run.currentMetrics();
-            await guardAsync(where('teardown'), () => target.teardown?.('fit'));
-            if (datamodule !== undefined) await guardAsync(where('teardown'), () => datamodule.teardown?.('fit'));
-          }
-        } finally {
-          this.running = undefined;
-          settle();
+    return loopObservable(async (driver) => {
+      if (this.running !== undefined)
+        throw new ValueError(
+          'Trainer.fit: this trainer is already running a fit; wait for it (await trainer.idle()) or use another Trainer',
+        );
+      let settle: () => void = () => undefined;
+      this.running = new Promise<void>((resolve) => {
+        settle = resolve;
+      });
+      const o = this.options;
+      const where = (phase: string) => ({ stage: 'fit', phase, epoch: this.currentEpoch, step: this.globalStep, batchIdx: -1 });
+      try {
+        const resolved = resolveFitData(target, data);
+        const datamodule = resolved.datamodule;
+        if (datamodule !== undefined) {
+          await guardAsync(where('prepareData'), () => datamodule.prepareData?.());
+          await guardAsync(where('setup'), () => datamodule.setup?.('fit'));
         }
-      },
-    );
+        await guardAsync(where('setup'), () => target.setup?.('fit'));
+        const trainSource = resolved.train ?? loaderOf(target, datamodule, 'train');
+        if (trainSource === undefined)
+          throw new ValueError(
+            'Trainer.fit: no training data: pass a loader, a datamodule with trainDataloader(), or define trainDataloader() on the module',
+          );
+        const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
+        this.prepareModule(target);
+        const checkpoint =
+          fitOptions.ckptPath === undefined ? undefined : await readCheckpoint(this.resolveCheckpointPath(fitOptions.ckptPath));
+        if (this.lastModule !== target) {
+          this.currentEpoch = 0;
+          this.globalStep = 0;
+        }
+        this.lastModule = target;
+        const run = new FitRun(
+          {
+            options: o,
+            module: target,
+            datamodule,
+            trainSource: checkSource('Trainer.fit', 'the training data', trainSource),
+            valSource: valSource === undefined ? undefined : checkSource('Trainer.fit', 'the validation data', valSource),
+            checkpoint,
+            checkpointPath: fitOptions.ckptPath,
+            defaultCheckpointDir: this.defaultCheckpointDir(),
+            profiler: this.profiler,
+            trainer: this,
+            onProgress: (epoch, step) => {
+              this.currentEpoch = epoch;
+              this.globalStep = step;
+            },
+          },
+          driver,
+        );
+        this.lastRun = run;
+        try {
+          await run.run();
+        } finally {
+          this.callbackMetrics = run.currentMetrics();
+          await guardAsync(where('teardown'), () => target.teardown?.('fit'));
+          if (datamodule !== undefined) await guardAsync(where('teardown'), () => datamodule.teardown?.('fit'));
+        }
+      } finally {
+        this.running = undefined;
+        settle();
+      }
+    });
   }
 
   /**
@@ -222,7 +242,8 @@ export class Trainer {
   async fit(module: LightningModule<never[], unknown> | LightningModule, data?: FitData, options: FitOptions = {}): Promise<void> {
     const fastDevRun = this.options.fastDevRun > 0;
     const operators: MonoTypeOperatorFunction<TrainerEvent>[] = this.callbacks.map((c) => c.operator());
-    if (!fastDevRun && this.loggers.length > 0) operators.splice(operators.length - (this.options.enableProgressBar ? 1 : 0), 0, logTo([...this.loggers]));
+    if (!fastDevRun && this.loggers.length > 0)
+      operators.splice(operators.length - (this.options.enableProgressBar ? 1 : 0), 0, logTo([...this.loggers]));
     const stream = operators.reduce((source, operator) => source.pipe(operator), this.fit$(module, data, options));
     try {
       await lastValueFrom(stream, { defaultValue: undefined });
@@ -236,7 +257,8 @@ export class Trainer {
     if (path === 'best' || path === 'last') {
       const callback = this.checkpointCallback;
       const resolved = path === 'best' ? callback?.bestModelPath : callback?.lastModelPath || callback?.bestModelPath;
-      if (resolved === undefined || resolved === '') throw new ValueError(`Trainer: ckptPath '${path}' needs a ModelCheckpoint that has saved a checkpoint`);
+      if (resolved === undefined || resolved === '')
+        throw new ValueError(`Trainer: ckptPath '${path}' needs a ModelCheckpoint that has saved a checkpoint`);
       return resolved;
     }
     return path;
@@ -248,10 +270,15 @@ export class Trainer {
    */
   async saveCheckpoint(path: string): Promise<void> {
     if (this.lastRun === undefined) throw new ValueError('Trainer.saveCheckpoint: nothing to save; call fit first');
-    await this.lastRun.writeCheckpoint(path, {});
+    if (!(await this.lastRun.writeCheckpoint(path, {}))) throw new ValueError('Trainer.saveCheckpoint: fastDevRun writes no checkpoints');
   }
 
-  private async evaluate(stage: 'validate' | 'test', module: Module | undefined, data: EvalData | undefined, options: EvalOptions): Promise<Metrics[]> {
+  private async evaluate(
+    stage: 'validate' | 'test',
+    module: Module | undefined,
+    data: EvalData | undefined,
+    options: EvalOptions,
+  ): Promise<Metrics[]> {
     const target = checkModule(stage, module ?? this.lastModule);
     const stepName = stage === 'validate' ? 'validationStep' : 'testStep';
     const step = stage === 'validate' ? target.validationStep : target.testStep;
@@ -324,7 +351,11 @@ export class Trainer {
   }
 
   /** Runs `predictStep` over the data (Lightning's `trainer.predict`); the outputs, in order (their tensors are the caller's). */
-  async predict(module?: LightningModule<never[], unknown> | LightningModule, data?: EvalData, options: EvalOptions = {}): Promise<unknown[]> {
+  async predict(
+    module?: LightningModule<never[], unknown> | LightningModule,
+    data?: EvalData,
+    options: EvalOptions = {},
+  ): Promise<unknown[]> {
     const target = checkModule('predict', module ?? this.lastModule);
     const { source, datamodule } = await this.evalSource('predict', target, data);
     this.prepareModule(target);
@@ -351,7 +382,11 @@ export class Trainer {
     }
   }
 
-  private async evalSource(stage: 'validate' | 'test' | 'predict', module: Module, data: EvalData | undefined): Promise<{ source: BatchSource; datamodule: LightningDataModule | undefined }> {
+  private async evalSource(
+    stage: 'validate' | 'test' | 'predict',
+    module: Module,
+    data: EvalData | undefined,
+  ): Promise<{ source: BatchSource; datamodule: LightningDataModule | undefined }> {
     let datamodule: LightningDataModule | undefined;
     let source: BatchSource | undefined;
     if (isDataModule(data)) datamodule = data;
@@ -367,14 +402,21 @@ export class Trainer {
     await module.setup?.(stage);
     const kind = stage === 'validate' ? 'val' : stage;
     source ??= loaderOf(module, datamodule, kind);
-    if (source === undefined) throw new ValueError(`Trainer.${stage}: no data: pass a loader or a datamodule with ${kind}Dataloader(), or define ${kind}Dataloader() on the module`);
+    if (source === undefined)
+      throw new ValueError(
+        `Trainer.${stage}: no data: pass a loader or a datamodule with ${kind}Dataloader(), or define ${kind}Dataloader() on the module`,
+      );
     return { source: checkSource(`Trainer.${stage}`, 'the data', source), datamodule };
   }
 
   private async loadWeights(module: Module, ckptPath: string): Promise<void> {
     const { tensors } = await readCheckpoint(this.resolveCheckpointPath(ckptPath));
     try {
-      const weights = Object.fromEntries(Object.entries(tensors).filter(([name]) => name.startsWith('model.')).map(([name, t]) => [name.slice('model.'.length), t]));
+      const weights = Object.fromEntries(
+        Object.entries(tensors)
+          .filter(([name]) => name.startsWith('model.'))
+          .map(([name, t]) => [name.slice('model.'.length), t]),
+      );
       module.loadStateDict(weights);
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
@@ -388,8 +430,16 @@ function isIterable(value: object): boolean {
 
 function checkModule(op: string, module: unknown): Module {
   const m = module as Module | undefined;
-  if (typeof m !== 'object' || m === null || typeof m.trainingStep !== 'function' || typeof m.configureOptimizers !== 'function' || typeof m.parameters !== 'function') {
-    throw new ValueError(`Trainer.${op}: expected a LightningModule${module === undefined ? ' (none given, and no module was fitted before)' : `, got ${module === null ? 'null' : typeof module}`}`);
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.trainingStep !== 'function' ||
+    typeof m.configureOptimizers !== 'function' ||
+    typeof m.parameters !== 'function'
+  ) {
+    throw new ValueError(
+      `Trainer.${op}: expected a LightningModule${module === undefined ? ' (none given, and no module was fitted before)' : `, got ${module === null ? 'null' : typeof module}`}`,
+    );
   }
   return m;
 }
@@ -398,29 +448,47 @@ function checkFitOptions(options: unknown): FitOptions {
   if (typeof options !== 'object' || options === null) throw new ValueError('Trainer.fit: options must be an object such as { ckptPath }');
   const { ckptPath, ...rest } = options as FitOptions & Record<string, unknown>;
   const unknown = Object.keys(rest);
-  if (unknown.length > 0) throw new ValueError(`Trainer.fit: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; the fit options are { ckptPath }`);
-  if (ckptPath !== undefined && (typeof ckptPath !== 'string' || ckptPath === '')) throw new ValueError(`Trainer.fit: ckptPath must be a path, 'best' or 'last', got ${JSON.stringify(ckptPath)}`);
+  if (unknown.length > 0)
+    throw new ValueError(
+      `Trainer.fit: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; the fit options are { ckptPath }`,
+    );
+  if (ckptPath !== undefined && (typeof ckptPath !== 'string' || ckptPath === ''))
+    throw new ValueError(`Trainer.fit: ckptPath must be a path, 'best' or 'last', got ${JSON.stringify(ckptPath)}`);
   return ckptPath === undefined ? {} : { ckptPath };
 }
 
-function resolveFitData(module: Module, data: FitData | undefined): { datamodule?: LightningDataModule; train?: BatchSource; val?: BatchSource } {
+function resolveFitData(
+  module: Module,
+  data: FitData | undefined,
+): { datamodule?: LightningDataModule; train?: BatchSource; val?: BatchSource } {
   if (data === undefined) return {};
   if (isDataModule(data)) return { datamodule: data };
   if (typeof data === 'object' && data !== null && !isIterable(data)) {
     const d = data as { trainDataloaders?: BatchSource; valDataloaders?: BatchSource; datamodule?: LightningDataModule };
     const known = ['trainDataloaders', 'valDataloaders', 'datamodule'];
     const unknown = Object.keys(d).filter((k) => !known.includes(k));
-    if (unknown.length > 0) throw new ValueError(`Trainer.fit: unknown data key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; expected { trainDataloaders, valDataloaders, datamodule }`);
+    if (unknown.length > 0)
+      throw new ValueError(
+        `Trainer.fit: unknown data key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; expected { trainDataloaders, valDataloaders, datamodule }`,
+      );
     if (d.datamodule !== undefined && (d.trainDataloaders !== undefined || d.valDataloaders !== undefined)) {
       throw new ValueError('Trainer.fit: pass either a datamodule or data loaders, not both');
     }
-    return { ...(d.datamodule === undefined ? {} : { datamodule: d.datamodule }), ...(d.trainDataloaders === undefined ? {} : { train: d.trainDataloaders }), ...(d.valDataloaders === undefined ? {} : { val: d.valDataloaders }) };
+    return {
+      ...(d.datamodule === undefined ? {} : { datamodule: d.datamodule }),
+      ...(d.trainDataloaders === undefined ? {} : { train: d.trainDataloaders }),
+      ...(d.valDataloaders === undefined ? {} : { val: d.valDataloaders }),
+    };
   }
   void module;
   return { train: data as BatchSource };
 }
 
-function loaderOf(module: Module, datamodule: LightningDataModule | undefined, kind: 'train' | 'val' | 'test' | 'predict'): BatchSource | undefined {
+function loaderOf(
+  module: Module,
+  datamodule: LightningDataModule | undefined,
+  kind: 'train' | 'val' | 'test' | 'predict',
+): BatchSource | undefined {
   const method = `${kind}Dataloader` as const;
   const owner = datamodule?.[method] !== undefined ? datamodule : module[method] !== undefined ? module : undefined;
   if (owner === undefined) return undefined;

@@ -10,7 +10,8 @@ interface Facts {
   definition(v: Var): PrimitiveEquation | undefined;
 }
 
-const isLiteral = (facts: Facts, v: Var, value: number): boolean => Object.is(facts.literal(v), value) || (value === 0 && facts.literal(v) === 0);
+const isLiteral = (facts: Facts, v: Var, value: number): boolean =>
+  Object.is(facts.literal(v), value) || (value === 0 && facts.literal(v) === 0);
 
 /** Permutation applying `first` then `second` (transpose(transpose(x, first), second)). */
 function composePermutations(first: readonly number[], second: readonly number[]): number[] {
@@ -88,7 +89,8 @@ function simplify(e: PrimitiveEquation, facts: Facts): Rewrite {
     case Primitive.Broadcast: {
       if (shapesEqual(a.aval.shape, out.shape)) return a;
       const inner = facts.definition(a);
-      if (inner?.primitive === Primitive.Broadcast) return { primitive: Primitive.Broadcast, inputs: [inner.inputs[0] as Var], params: e.params };
+      if (inner?.primitive === Primitive.Broadcast)
+        return { primitive: Primitive.Broadcast, inputs: [inner.inputs[0] as Var], params: e.params };
       return null;
     }
     case Primitive.Transpose: {
@@ -156,7 +158,13 @@ export function simplifyAlgebra(program: Program): Program {
       continue;
     }
     const output = vars.make(e.output.aval);
-    const replacement = { kind: 'primitive', primitive: rewrite.primitive, params: rewrite.params, inputs: rewrite.inputs, output } as PrimitiveEquation;
+    const replacement = {
+      kind: 'primitive',
+      primitive: rewrite.primitive,
+      params: rewrite.params,
+      inputs: rewrite.inputs,
+      output,
+    } as PrimitiveEquation;
     // The replacement may simplify further against its own producers (neg of a neg).
     const again = simplify(replacement, facts);
     if (again !== null && 'id' in again) {

@@ -1,9 +1,9 @@
 import '../../index.js';
 import '@flint/backend-cpu';
 import { describe, expect, it } from 'vitest';
+import { tensor } from '../../ops/convert.js';
 import { Primitive } from '../../primitives/primitive.js';
 import { evalPrimitive } from '../../tensor/dispatch.js';
-import { tensor } from '../../ops/convert.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ProgramBuilder } from '../builder.js';
 import { printProgram } from '../print.js';
@@ -45,7 +45,11 @@ describe('constant folding', () => {
     const b = new ProgramBuilder();
     const third = b.bind(Primitive.Div, [b.literal(1, f32()), b.literal(3, f32())], {});
     const int = b.bind(Primitive.Cast, [b.literal(2.9, f32())], { dtype: 'int32' });
-    const wrapped = b.bind(Primitive.Add, [b.literal(2147483647, { shape: [], dtype: 'int32' }), b.literal(1, { shape: [], dtype: 'int32' })], {});
+    const wrapped = b.bind(
+      Primitive.Add,
+      [b.literal(2147483647, { shape: [], dtype: 'int32' }), b.literal(1, { shape: [], dtype: 'int32' })],
+      {},
+    );
     const after = foldConstants(b.build('g', [third, int, wrapped]));
     const values = after.outputs.map((v) => {
       const c = after.constants.get(v);

@@ -33,7 +33,14 @@ describe('common-subexpression elimination', () => {
     const after = eliminateCommonSubexpressions(program);
     verifyProgram(after);
     expect(printProgram(after)).toBe(
-      lines('program f(%0: f32[3]) {', '  %1: f32[3] = mul %0 2.0', '  %2: f32[3] = exp %1', '  %3: f32[3] = add %2 %2', '  return %3', '}'),
+      lines(
+        'program f(%0: f32[3]) {',
+        '  %1: f32[3] = mul %0 2.0',
+        '  %2: f32[3] = exp %1',
+        '  %3: f32[3] = add %2 %2',
+        '  return %3',
+        '}',
+      ),
     );
     expect(after.constants.size).toBe(1);
   });
@@ -45,8 +52,20 @@ describe('common-subexpression elimination', () => {
     const s1 = b.bind(Primitive.ReduceSum, [x], { axes: [1] });
     const m2 = b.bind(Primitive.Mul, [x, b.literal(2, f32(2, 3))], {});
     const m3 = b.bind(Primitive.Mul, [x, b.literal(3, f32(2, 3))], {});
-    const z = b.bind(Primitive.Pad, [x], { widths: [[0, 0], [0, 1]], value: 0 });
-    const nz = b.bind(Primitive.Pad, [x], { widths: [[0, 0], [0, 1]], value: -0 });
+    const z = b.bind(Primitive.Pad, [x], {
+      widths: [
+        [0, 0],
+        [0, 1],
+      ],
+      value: 0,
+    });
+    const nz = b.bind(Primitive.Pad, [x], {
+      widths: [
+        [0, 0],
+        [0, 1],
+      ],
+      value: -0,
+    });
     const program = b.build('g', [s0, s1, m2, m3, z, nz]);
     const after = eliminateCommonSubexpressions(program);
     expect(after).toBe(program);

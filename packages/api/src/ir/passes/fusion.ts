@@ -89,7 +89,11 @@ export function fuse(program: Program): Program {
     return id;
   };
   // May `e` join `group`: every input is inside it or does not depend on it.
-  const canJoin = (e: PrimitiveEquation, group: number): boolean => !reaches(e.inputs.filter((u) => rootOfVar(u) !== group), group);
+  const canJoin = (e: PrimitiveEquation, group: number): boolean =>
+    !reaches(
+      e.inputs.filter((u) => rootOfVar(u) !== group),
+      group,
+    );
   const canMerge = (into: number, from: number): boolean => {
     const a = groups[into] as Group;
     const b = groups[from] as Group;

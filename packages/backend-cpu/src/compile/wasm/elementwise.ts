@@ -34,7 +34,11 @@ const SUPPORTED = new Set<Primitive>([
 
 /** Whether every op and value of `ops` is float32 arithmetic the SIMD generator implements. */
 export function simdCompatible(ops: readonly KernelOp[], inputDTypes: readonly string[]): boolean {
-  return typeof WebAssembly !== 'undefined' && inputDTypes.every((d) => d === 'float32') && ops.every((op) => SUPPORTED.has(op.primitive) && op.aval.dtype === 'float32');
+  return (
+    typeof WebAssembly !== 'undefined' &&
+    inputDTypes.every((d) => d === 'float32') &&
+    ops.every((op) => SUPPORTED.has(op.primitive) && op.aval.dtype === 'float32')
+  );
 }
 
 /** What the generated module reads: per load, an array streamed in chunks or one splatted scalar. */
@@ -43,7 +47,13 @@ export interface SimdLayout {
 }
 
 export interface SimdKernel {
-  run(loads: readonly Float32Array[], loadOffsets: readonly number[], outputs: readonly Float32Array[], outputOffsets: readonly number[], total: number): void;
+  run(
+    loads: readonly Float32Array[],
+    loadOffsets: readonly number[],
+    outputs: readonly Float32Array[],
+    outputOffsets: readonly number[],
+    total: number,
+  ): void;
 }
 
 /**
@@ -141,10 +151,23 @@ export function buildSimdKernel(
       body.push(...push(a), ins.localSet(x), ...tanhInto(x, out, emitter));
     } else if (op.primitive === Primitive.Logistic) {
       // 1 / (1 + exp(-x))
-      body.push(...push(a), ins.f32x4Neg(), ins.localSet(out), ...expInto(out, out, emitter), emitter.f32(1), emitter.f32(1), ins.localGet(out), ins.f32x4Add(), ins.f32x4Div(), ins.localSet(out));
+      body.push(
+        ...push(a),
+        ins.f32x4Neg(),
+        ins.localSet(out),
+        ...expInto(out, out, emitter),
+        emitter.f32(1),
+        emitter.f32(1),
+        ins.localGet(out),
+        ins.f32x4Add(),
+        ins.f32x4Div(),
+        ins.localSet(out),
+      );
     } else return null;
   }
-  outputs.forEach((o, m) => body.push(ins.localGet(I), ins.localGet(opLocal[o] as number), ins.v128Store(outputRegion[m] as number)));
+  outputs.forEach((o, m) => {
+    body.push(ins.localGet(I), ins.localGet(opLocal[o] as number), ins.v128Store(outputRegion[m] as number));
+  });
 
   const code: number[][] = [
     ...prologue,

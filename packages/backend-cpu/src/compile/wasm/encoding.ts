@@ -98,7 +98,13 @@ function vector(items: number[][]): number[] {
  * A module exporting one function `run` (parameters `params`, no result, `v128Locals` extra v128
  * locals after `i32Locals` extra i32 locals) and its memory `memory` of `pages` 64 KiB pages.
  */
-export function moduleBytes(params: readonly number[], i32Locals: number, v128Locals: number, body: readonly number[][], pages: number): Uint8Array<ArrayBuffer> {
+export function moduleBytes(
+  params: readonly number[],
+  i32Locals: number,
+  v128Locals: number,
+  body: readonly number[][],
+  pages: number,
+): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...vector(params.map((p) => [p])), 0];
   const locals = vector([
     [...unsigned(i32Locals), I32],
@@ -118,7 +124,13 @@ export function moduleBytes(params: readonly number[], i32Locals: number, v128Lo
     ...section(1, vector([type])),
     ...section(3, vector([[0]])),
     ...section(5, vector([[0x00, ...unsigned(pages)]])),
-    ...section(7, vector([[...name('run'), 0x00, 0], [...name('memory'), 0x02, 0]])),
+    ...section(
+      7,
+      vector([
+        [...name('run'), 0x00, 0],
+        [...name('memory'), 0x02, 0],
+      ]),
+    ),
     ...section(10, vector([[...unsigned(code.length), ...code]])),
   ]);
 }

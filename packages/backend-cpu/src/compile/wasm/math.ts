@@ -20,11 +20,11 @@ export interface Emitter {
 // themselves, because 2^k is applied as two normal powers of two (k is in [-150, 128]).
 const EXP_HI = 89;
 const EXP_LO = -104;
-const LOG2E = 1.4426950408889634;
+const LOG2E = Math.LOG2E;
 const ROUNDER = 12582912; // 1.5 * 2^23
 const ROUNDER_BITS = 0x4b400000;
 const LN2_HI = 0.693359375;
-const LN2_LO = -2.12194440e-4;
+const LN2_LO = -2.1219444e-4;
 const EXP_POLY = [1.98756915e-4, 1.39819995e-3, 8.3334519e-3, 4.16657959e-2, 1.66666655e-1, 5.00000012e-1];
 const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
 
@@ -112,7 +112,7 @@ export function expInto(x: number, out: number, c: Emitter): number[][] {
   ];
 }
 
-/** tanh(local x) into local `out`. */
+/** tanh(local x) into local `out`: computed on |x|, then given x's sign (so tanh(-0) is -0). */
 export function tanhInto(x: number, out: number, c: Emitter): number[][] {
   const local = () => c.local();
   const ax = local();
@@ -123,20 +123,20 @@ export function tanhInto(x: number, out: number, c: Emitter): number[][] {
     ins.localGet(x),
     ins.f32x4Abs(),
     ins.localSet(ax),
-    // |x| < 0.625: x + x z P(z), z = x^2.
-    ins.localGet(x),
-    ins.localGet(x),
+    // |x| < 0.625: |x| + |x| z P(z), z = x^2.
+    ins.localGet(ax),
+    ins.localGet(ax),
     ins.f32x4Mul(),
     ins.localSet(z),
     ...horner(c, z, TANH_POLY),
     ins.localGet(z),
     ins.f32x4Mul(),
-    ins.localGet(x),
+    ins.localGet(ax),
     ins.f32x4Mul(),
-    ins.localGet(x),
+    ins.localGet(ax),
     ins.f32x4Add(),
     ins.localSet(small),
-    // Elsewhere: sign(x) (1 - 2 / (exp(2|x|) + 1)).
+    // Elsewhere: 1 - 2 / (exp(2|x|) + 1).
     ins.localGet(ax),
     ins.localGet(ax),
     ins.f32x4Add(),
@@ -149,10 +149,6 @@ export function tanhInto(x: number, out: number, c: Emitter): number[][] {
     ins.f32x4Add(),
     ins.f32x4Div(),
     ins.f32x4Sub(),
-    ins.localGet(x),
-    c.i32(-0x80000000),
-    ins.v128And(),
-    ins.v128Or(),
     ins.localSet(out),
     ins.localGet(small),
     ins.localGet(out),
@@ -160,6 +156,10 @@ export function tanhInto(x: number, out: number, c: Emitter): number[][] {
     c.f32(0.625),
     ins.f32x4Lt(),
     ins.v128Bitselect(),
+    ins.localGet(x),
+    c.i32(-0x80000000),
+    ins.v128And(),
+    ins.v128Or(),
     ins.localSet(out),
   ];
 }
