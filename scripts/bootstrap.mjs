@@ -2,6 +2,7 @@
 // Makes a fresh clone ready to run: the pinned pnpm, the workspace's dependencies, and the
 // TypeScript build. Every step is idempotent, so `npm test` and `npm run demo` can always call it.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { ensureSystemPackages } from './system-packages.mjs';
 
 const PNPM_VERSION = '12.4.2';
 const quiet = process.env.FLINT_BOOTSTRAP_VERBOSE ? 'inherit' : 'pipe';
@@ -40,6 +41,7 @@ function ensurePnpm() {
 const [pnpm, ...pnpmPrefix] = ensurePnpm();
 const pnpmRun = (args) => run(pnpm, [...pnpmPrefix, ...args]);
 
+ensureSystemPackages(log);
 log('installing dependencies');
 pnpmRun(['install', '--frozen-lockfile', '--reporter=append-only']);
 log('building packages');

@@ -1,4 +1,5 @@
 import { allocTypedArray, contiguousStrides, type DType, sizeOf, type TypedArray } from '@flint/api';
+import { planRows } from './kernels/rows.js';
 import { newStorage, type Storage } from './storage.js';
 
 /**
@@ -144,7 +145,11 @@ export function permutedView(h: CpuHandle, perm: readonly number[]): CpuHandle {
   };
 }
 
-/** Copies `shape` elements between two strided layouts (either may be non-contiguous). */
+/**
+ * Copies `shape` elements between two strided layouts (either may be non-contiguous). Dims are
+ * coalesced jointly first, so that a copy with size-1 or mergeable dims (pad's interleaving,
+ * concat's blocks) runs long rows rather than a counter step per element.
+ */
 export function copyBetween(
   src: TypedArray,
   srcOffset: number,
@@ -154,28 +159,26 @@ export function copyBetween(
   dstStrides: readonly number[],
   shape: readonly number[],
 ): void {
-  const rank = shape.length;
-  if (rank === 0) {
-    dst[dstOffset] = src[srcOffset]!;
-    return;
-  }
-  const total = sizeOf(shape);
-  if (total === 0) return;
-  const inner = shape[rank - 1]!;
-  const si = srcStrides[rank - 1]!;
-  const di = dstStrides[rank - 1]!;
-  const outer = total / inner;
+  const plan = planRows(shape, [srcStrides, dstStrides]);
+  if (plan.rows === 0) return;
+  const inner = plan.inner;
+  const [si, di] = plan.innerStrides as [number, number];
+  const rank = plan.outerShape.length;
+  const [outerSrc, outerDst] = plan.outerStrides as [readonly number[], readonly number[]];
+  const whole = si === 1 && di === 1 && inner >= 32 && src.constructor === dst.constructor;
   const counter = new Array<number>(rank).fill(0);
   let s = srcOffset;
   let d = dstOffset;
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0, sp = s, dp = d; i < inner; i++, sp += si, dp += di) dst[dp] = src[sp]!;
-    for (let axis = rank - 2; axis >= 0; axis--) {
-      s += srcStrides[axis]!;
-      d += dstStrides[axis]!;
-      if (++counter[axis]! < shape[axis]!) break;
-      s -= srcStrides[axis]! * shape[axis]!;
-      d -= dstStrides[axis]! * shape[axis]!;
+  for (let r = 0; r < plan.rows; r++) {
+    if (whole) dst.set(src.subarray(s, s + inner) as never, d);
+    else if (si === 1 && di === 1) for (let i = 0; i < inner; i++) dst[d + i] = src[s + i]!;
+    else for (let i = 0, sp = s, dp = d; i < inner; i++, sp += si, dp += di) dst[dp] = src[sp]!;
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      s += outerSrc[axis]!;
+      d += outerDst[axis]!;
+      if (++counter[axis]! < plan.outerShape[axis]!) break;
+      s -= outerSrc[axis]! * plan.outerShape[axis]!;
+      d -= outerDst[axis]! * plan.outerShape[axis]!;
       counter[axis] = 0;
     }
   }

@@ -7,6 +7,10 @@
 #include <string>
 #include <unordered_map>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace flint {
 
 dnnl::engine& cpuEngine();
@@ -47,6 +51,39 @@ class PrimitiveCache {
  private:
   size_t capacity_;
   std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+};
+
+/**
+ * Work (in multiply-adds or elements) below which a oneDNN primitive is created and run on one
+ * thread: each primitive execution is an OpenMP fork and join, and for small problems the join
+ * costs more than the work (on a loaded machine, a descheduled thread can hold it for milliseconds).
+ */
+constexpr double kParallelWork = 1 << 21;
+
+/**
+ * Limits the calling thread's OpenMP team to one thread for its lifetime when `serial`. oneDNN
+ * (OpenMP runtime) sizes a primitive's parallelism when it is created, so a primitive made under
+ * this scope stays serial; the scope is part of the cache key of such primitives.
+ */
+class SerialScope {
+ public:
+  explicit SerialScope(bool serial) {
+#ifdef _OPENMP
+    saved_ = omp_get_max_threads();
+    if (serial) omp_set_num_threads(1);
+#endif
+    (void)serial;
+  }
+  ~SerialScope() {
+#ifdef _OPENMP
+    omp_set_num_threads(saved_);
+#endif
+  }
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  int saved_ = 1;
 };
 
 /** Appends integers to a cache key. */

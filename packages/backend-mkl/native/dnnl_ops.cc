@@ -107,7 +107,11 @@ PrimitiveCache<PoolEntry>& poolCache() {
 
 bool containsNaN(const float* data, int64_t size) {
   bool nan = false;
-#pragma omp parallel for reduction(| : nan) if (size > 65536)
+  if (size <= 65536) {
+    for (int64_t i = 0; i < size; i++) nan = nan | (data[i] != data[i]);
+    return nan;
+  }
+#pragma omp parallel for reduction(| : nan)
   for (int64_t i = 0; i < size; i++) nan = nan | (data[i] != data[i]);
   return nan;
 }
@@ -159,9 +163,12 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   if (negativePadding) return Napi::Boolean::New(env, false);
 
   const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const double work = static_cast<double>(out.size) * static_cast<double>(w.size / outChannels);
+  const bool serial = work < kParallelWork;
+  const SerialScope scope(serial);
   std::string key;
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
-  appendKey(key, {groups});
+  appendKey(key, {groups, serial ? 1 : 0});
   for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
   ConvEntry* entry = convCache().find(key);
   if (entry == nullptr) {
@@ -246,13 +253,17 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   if (isMax && containsNaN(xData, x.size)) return Napi::Boolean::New(env, false);
 
   const std::lock_guard<std::mutex> lock(dnnlMutex());
+  double volume = 1;
+  for (int d = 2; d < rank; d++) volume *= static_cast<double>(window[d]);
+  const bool serial = static_cast<double>(out.size) * volume < kParallelWork;
+  const SerialScope scope(serial);
   const int spatial = rank - 2;
   memory::dims sWindow(window.begin() + 2, window.end()), sStrides(strides.begin() + 2, strides.end());
   memory::dims sPadLow(padLow.begin() + 2, padLow.end()), sPadHigh(padHigh.begin() + 2, padHigh.end());
   memory::dims sDilation(spatial);
   for (int d = 0; d < spatial; d++) sDilation[d] = dilation[2 + d] - 1;
   std::string key;
-  appendKey(key, {isMax ? 1 : 0});
+  appendKey(key, {isMax ? 1 : 0, serial ? 1 : 0});
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], window[d], strides[d], padLow[d], padHigh[d], dilation[d]});
   PoolEntry* entry = poolCache().find(key);
   if (entry == nullptr) {
@@ -276,11 +287,9 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   cpuStream().wait();
   if (!isMax) {
     // Average including padding divides every window by its full size; undo it for the sum.
-    float volume = 1;
-    for (int d = 2; d < rank; d++) volume *= static_cast<float>(window[d]);
+    const float scale = static_cast<float>(volume);
     float* o = out.data<float>();
-#pragma omp parallel for if (out.size > 65536)
-    for (int64_t i = 0; i < out.size; i++) o[i] *= volume;
+    for (int64_t i = 0; i < out.size; i++) o[i] *= scale;
   }
   return Napi::Boolean::New(env, true);
 }

@@ -184,6 +184,8 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
     return kModeBlas;
   }
   const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const bool serial = static_cast<double>(a.shape[0]) * a.shape[1] * a.shape[2] * b.shape[2] < kParallelWork;
+  const SerialScope scope(serial);
   const std::string key = matmulKey(a, b);
   MatmulEntry* entry = matmulCache().find(key);
   if (entry == nullptr) entry = matmulCache().insert(key, makeMatmulEntry(a, b));

@@ -55,6 +55,20 @@ suite(`webgpu backend (${started.backend === null ? `unavailable: ${started.reas
     expect(worst).toBeLessThan(1e-4);
   });
 
+  it('folds few long rows in two passes, NaN included', async () => {
+    const values = Float32Array.from({ length: 3 * 20000 }, (_, i) => Math.sin(i) * 3);
+    values[25000] = Number.NaN;
+    const onCpu = tensor(values, { shape: [3, 20000], backend: 'cpu' });
+    const onGpu = on(values, [3, 20000]);
+    const sums = await onGpu.sum(1).data();
+    const expected = onCpu.sum(1).dataSync();
+    expect(Number.isNaN(sums[1] as number)).toBe(true);
+    expect(Math.abs((sums[0] as number) - (expected[0] as number))).toBeLessThan(1e-2);
+    expect(Math.abs((sums[2] as number) - (expected[2] as number))).toBeLessThan(1e-2);
+    expect(Array.from(await onGpu.max(1).data())).toEqual(Array.from(onCpu.max(1).dataSync()));
+    expect(Array.from(await onGpu.argmax(1).data())).toEqual(Array.from(onCpu.argmax(1).dataSync()));
+  });
+
   it('records kernels without submitting them until a read, in batches', async () => {
     const queue = gpu().device.queue;
     const submit = queue.submit.bind(queue);

@@ -49,7 +49,14 @@ export class WebGpuContext {
 
   /** Records `launch` writing `output` from `inputs`; the output inherits their failures. */
   launch(launch: KernelLaunch, output: Storage, inputs: readonly Storage[]): void {
-    const own = this.runtime.run({ ...launch, output: output.buffer, inputs: inputs.map((s) => s.buffer) });
+    let own: Promise<string | null>;
+    try {
+      own = this.runtime.run({ ...launch, output: output.buffer, inputs: inputs.map((s) => s.buffer) });
+    } catch (error) {
+      // The kernel throws instead of returning its output, so nobody else will release it.
+      this.release(output);
+      throw error;
+    }
     // An output written by several launches (Concat's pieces) keeps the failures of all of them.
     const inherited = [output, ...inputs].map((s) => s.failure).filter((f): f is Promise<string | null> => f !== null);
     output.failure = inherited.length === 0 ? own : firstFailure([...inherited, own]);

@@ -24,6 +24,7 @@ import {
   type Tensor,
   tanh,
   tensor,
+  tidy,
   valueAndGrad,
   vmap,
   where,

@@ -4,6 +4,7 @@ import {
   add,
   type Backend,
   exp,
+  greater,
   jit,
   matmul,
   maximum,
@@ -19,6 +20,7 @@ import {
   type Tensor,
   tanh,
   tensor,
+  where,
 } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
 import fc from 'fast-check';
@@ -131,4 +133,54 @@ describe('random programs: jit agrees with eager', () => {
       );
     });
   }
+});
+
+// Integer and boolean programs: the generated JavaScript must reproduce int32 wrap-around,
+// comparisons and selects exactly.
+type IntStep = { readonly op: number; readonly a: number; readonly b: number; readonly value: number };
+const intStep: fc.Arbitrary<IntStep> = fc.record({ op: fc.nat(6), a: fc.nat(), b: fc.nat(), value: fc.integer({ min: -5, max: 5 }) });
+
+function intProgram(steps: readonly IntStep[]): (x: Tensor, y: Tensor) => Tensor[] {
+  return (x, y) => {
+    const values: Tensor[] = [x, y];
+    const pick = (i: number): Tensor => values[i % values.length] as Tensor;
+    for (const s of steps) {
+      const a = pick(s.a);
+      const b = pick(s.b);
+      const next = [
+        () => add(a, b),
+        () => sub(a, s.value),
+        () => mul(a, b),
+        () => maximum(a, b),
+        () => minimum(a, s.value),
+        () => where(greater(a, b), a, mul(b, 3)),
+        () => sum(a, 0, true).add(b),
+      ][s.op] as () => Tensor;
+      values.push(next());
+    }
+    return values.slice(-2);
+  };
+}
+
+describe('random integer programs: jit agrees with eager exactly', () => {
+  it('on cpu', () => {
+    fc.assert(
+      fc.property(fc.array(intStep, { minLength: 1, maxLength: 10 }), fc.constantFrom(1, 4, 70), (steps, n) => {
+        const make = () =>
+          tensor(
+            Array.from({ length: n * n }, (_, i) => ((i * 2654435761) % 2000) - 1000),
+            { shape: [n, n], dtype: 'int32' },
+          );
+        const x = make();
+        const y = make().mul(-7);
+        const f = intProgram(steps);
+        const eager = f(x, y);
+        return jit(f)(x, y).every((t, i) => {
+          const e = eager[i] as Tensor;
+          return t.dtype === e.dtype && Array.from(t.dataSync()).every((v, k) => v === e.dataSync()[k]);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

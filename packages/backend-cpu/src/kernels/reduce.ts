@@ -1,7 +1,7 @@
 import { type Aval, contiguousStrides, type ParamsOf, Primitive, type ReducePrimitive, sizeOf, type TypedArray } from '@flint/api';
 import { scratchFloat64 } from '../scratch.js';
 import { allocateUninitialized } from '../storage.js';
-import { type CpuHandle, contiguousData, permutedView, wrap } from '../view.js';
+import { type CpuHandle, wrap } from '../view.js';
 import { forEachRow, planRows } from './rows.js';
 
 /** The identity of max (the dtype's lowest value) and min (its highest). */
@@ -133,39 +133,58 @@ export function reduceKernel<P extends ReducePrimitive>(
   };
 }
 
+/**
+ * Argmax/Argmin walk the reduced axis outermost and compare whole rows of the other dims at a
+ * time, so that a reduced axis with a large stride (the leading axis of a stack) reads memory in
+ * order instead of being transposed first. `best` holds the running extreme per output.
+ */
 export function argReduceKernel(
   op: Primitive.Argmax | Primitive.Argmin,
 ): (inputs: readonly CpuHandle[], params: { readonly axis: number }, out: Aval) => CpuHandle {
   const isMax = op === Primitive.Argmax;
   return (inputs, params, out) => {
     const x = inputs[0]!;
-    const perm: number[] = [];
-    for (let i = 0; i < x.shape.length; i++) if (i !== params.axis) perm.push(i);
-    perm.push(params.axis);
-    const data = contiguousData(permutedView(x, perm));
+    const axis = params.axis;
     const outer = sizeOf(out.shape);
-    const inner = x.shape[params.axis]!;
+    const length = x.shape[axis]!;
+    const axisStride = x.strides[axis]!;
     const result = allocateUninitialized('int32', outer);
-    for (let o = 0; o < outer; o++) {
-      const base = o * inner;
-      let best = data[base]!;
-      let index = 0;
-      // NaN counts as the extreme: the first NaN wins.
-      if (!Number.isNaN(best)) {
-        for (let i = 1; i < inner; i++) {
-          const v = data[base + i]!;
-          if (Number.isNaN(v)) {
-            index = i;
-            break;
+    result.fill(0);
+    if (outer === 0 || length === 0) return wrap(result, out.shape, 'int32');
+    const rest = x.shape.filter((_, i) => i !== axis);
+    const plan = planRows(rest, [contiguousStrides(rest), x.strides.filter((_, i) => i !== axis)]);
+    const inner = plan.inner;
+    const xStride = plan.innerStrides[1]!;
+    const data = x.storage.data;
+    const best = scratchFloat64('argreduce.best', inner);
+    forEachRow(plan, [0, x.offset], (at) => {
+      const o = at[0]!;
+      const start = at[1]!;
+      for (let j = 0, p = start; j < inner; j++, p += xStride) best[j] = data[p]!;
+      for (let i = 1; i < length; i++) {
+        const base = start + i * axisStride;
+        // NaN counts as the extreme: the first NaN wins, and a NaN best is never replaced.
+        if (isMax) {
+          for (let j = 0, p = base; j < inner; j++, p += xStride) {
+            const v = data[p]!;
+            const b = best[j]!;
+            if (v > b || (v !== v && b === b)) {
+              best[j] = v;
+              result[o + j] = i;
+            }
           }
-          if (isMax ? v > best : v < best) {
-            best = v;
-            index = i;
+        } else {
+          for (let j = 0, p = base; j < inner; j++, p += xStride) {
+            const v = data[p]!;
+            const b = best[j]!;
+            if (v < b || (v !== v && b === b)) {
+              best[j] = v;
+              result[o + j] = i;
+            }
           }
         }
       }
-      result[o] = index;
-    }
+    });
     return wrap(result, out.shape, 'int32');
   };
 }

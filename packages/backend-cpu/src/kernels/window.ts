@@ -1,4 +1,4 @@
-import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
 import { scratchFloat64 } from '../scratch.js';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
@@ -19,6 +19,10 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   const outTotal = sizeOf(out.shape);
   const result = allocateUninitialized(out.dtype, outTotal);
   if (outTotal === 0) return wrap(result, out.shape, out.dtype);
+  if (isPlanePooling(x.shape, params)) {
+    planePooling(data, x.shape, out.shape, params, result);
+    return wrap(result, out.shape, out.dtype);
+  }
   const inStrides = contiguousStrides(x.shape);
   const outStrides = contiguousStrides(out.shape);
   const windowed: number[] = [];
@@ -89,4 +93,55 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   }
   result.set(accumulator as never);
   return wrap(result, out.shape, out.dtype);
+}
+
+/**
+ * Whether the window covers only the last two dims, without padding or dilation: 2-d pooling,
+ * which the plane loop below runs without the general kernel's offset tables.
+ */
+function isPlanePooling(shape: readonly number[], params: ParamsOf<Primitive.ReduceWindow>): boolean {
+  const rank = shape.length;
+  if (rank < 2 || params.window[rank - 2]! < 1 || params.window[rank - 1]! < 1) return false;
+  for (let d = 0; d < rank; d++) {
+    const [lo, hi] = params.padding[d]!;
+    if (lo !== 0 || hi !== 0 || params.dilation[d] !== 1) return false;
+    if (d < rank - 2 && (params.window[d] !== 1 || params.strides[d] !== 1)) return false;
+  }
+  return true;
+}
+
+/** 2-d window max or sum over each [H, W] plane of row-major `data`; max propagates NaN. */
+function planePooling(
+  data: TypedArray,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  params: ParamsOf<Primitive.ReduceWindow>,
+  result: TypedArray,
+): void {
+  const rank = inShape.length;
+  const [height, width] = [inShape[rank - 2]!, inShape[rank - 1]!];
+  const [outHeight, outWidth] = [outShape[rank - 2]!, outShape[rank - 1]!];
+  const [windowHeight, windowWidth] = [params.window[rank - 2]!, params.window[rank - 1]!];
+  const [strideHeight, strideWidth] = [params.strides[rank - 2]!, params.strides[rank - 1]!];
+  const planes = sizeOf(inShape) / (height * width);
+  const isMax = params.op === 'max';
+  let o = 0;
+  for (let plane = 0; plane < planes; plane++) {
+    const planeBase = plane * height * width;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const rowBase = planeBase + oh * strideHeight * width;
+      for (let ow = 0; ow < outWidth; ow++, o++) {
+        const origin = rowBase + ow * strideWidth;
+        let acc = isMax ? data[origin]! : 0;
+        for (let kh = 0; kh < windowHeight; kh++) {
+          for (let kw = 0, p = origin + kh * width; kw < windowWidth; kw++, p++) {
+            const v = data[p]!;
+            if (!isMax) acc += v;
+            else if (v > acc || v !== v) acc = v;
+          }
+        }
+        result[o] = acc;
+      }
+    }
+  }
 }

@@ -370,7 +370,9 @@ describe('more of the Trainer', () => {
     await collect(new Trainer({ maxSteps: 1, accelerator: 'cpu', ...quiet }).fit$(model, regressionLoader()));
     expect(model.parameters()[0]?.value.backend).toBe('cpu');
     const missing = collect(new Trainer({ maxSteps: 1, accelerator: 'webgpu', ...quiet }).fit$(new Regressor(), regressionLoader()));
-    await expect(missing).rejects.toThrow(/accelerator 'webgpu' (needs the backend package: import '@flint\/backend-webgpu'|is unavailable)/);
+    await expect(missing).rejects.toThrow(
+      /accelerator 'webgpu' (needs the backend package: import '@flint\/backend-webgpu'|is unavailable)/,
+    );
   });
 
   it('profiles the phases of training with the simple profiler', async () => {
@@ -378,7 +380,8 @@ describe('more of the Trainer', () => {
     const trainer = new Trainer({ maxSteps: 3, profiler: 'simple', ...quiet });
     await collect(trainer.fit$(new Regressor(), regressionLoader()));
     const summary = trainer.profiler.summary();
-    for (const action of ['trainingStep', 'backward', 'optimizerStep', 'fetchBatch']) expect(summary).toMatch(new RegExp(`\\n${action}\\s+3\\s`));
+    for (const action of ['trainingStep', 'backward', 'optimizerStep', 'fetchBatch'])
+      expect(summary).toMatch(new RegExp(`\\n${action}\\s+3\\s`));
   });
 
   it('logs dictionaries, and ends an epoch when onTrainBatchStart returns -1', async () => {
@@ -406,10 +409,21 @@ describe('more of the Trainer', () => {
     const { x, y } = regressionData(32);
     const xs = x.arraySync() as number[][];
     const ys = y.arraySync() as number[][];
-    // An asynchronous dataset hands each sample over to the loader: it makes new tensors per call.
-    const asyncDataset = { length: 32, get: async (i: number) => [tensor(xs[i] as number[]), tensor(ys[i] as number[])] as [Tensor, Tensor] };
+    // An asynchronous dataset (as one reading files) hands each sample over to the loader.
+    const asyncDataset = {
+      length: 32,
+      get: async (i: number): Promise<[Tensor, Tensor]> => {
+        await Promise.resolve();
+        return [tensor(xs[i] as number[]), tensor(ys[i] as number[])];
+      },
+    };
     seedGlobalRandom(55);
-    const fromAsync = await collect(new Trainer({ maxEpochs: 2, ...quiet }).fit$(new Regressor(), new DataLoader(asyncDataset, { batchSize: 8, shuffle: true, generator: 1 })));
+    const fromAsync = await collect(
+      new Trainer({ maxEpochs: 2, ...quiet }).fit$(
+        new Regressor(),
+        new DataLoader(asyncDataset, { batchSize: 8, shuffle: true, generator: 1 }),
+      ),
+    );
     expect(losses(fromAsync)).toHaveLength(8);
     seedGlobalRandom(55);
     const sameOrder = new DataLoader(new TensorDataset(x, y), { batchSize: 8, shuffle: true, generator: 1 });
@@ -457,7 +471,9 @@ describe('more of the Trainer', () => {
         this.automaticOptimization = true;
       }
     })();
-    await expect(collect(new Trainer({ maxEpochs: 1, ...quiet }).fit$(automatic, regressionLoader()))).rejects.toThrow(/returned 2 optimizers; automatic optimization steps one/);
+    await expect(collect(new Trainer({ maxEpochs: 1, ...quiet }).fit$(automatic, regressionLoader()))).rejects.toThrow(
+      /returned 2 optimizers; automatic optimization steps one/,
+    );
   });
 });
 
