@@ -46,4 +46,7 @@ log('installing dependencies');
 pnpmRun(['install', '--frozen-lockfile', '--reporter=append-only']);
 log('building packages');
 pnpmRun(['exec', 'tsc', '-b']);
+// The native oneDNN/CBLAS addon: built when its libraries exist, else the backend reports why not.
+const { buildMklBackend } = await import('../packages/backend-mkl/scripts/build.mjs');
+buildMklBackend();
 log('ready');
