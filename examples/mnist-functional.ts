@@ -2,7 +2,7 @@
 // user would: initialize parameters from a random key, differentiate the loss with
 // `valueAndGrad`, and update with a functional optimizer (`init` / `update` / `applyUpdates`).
 //
-//   pnpm exec tsx examples/mnist-functional.ts [epochs]
+//   pnpm exec tsx examples/mnist-functional.ts [epochs] [--max-steps N]
 import {
   DataLoader,
   dispose,
@@ -19,6 +19,7 @@ import {
 } from '@flint/api';
 import '@flint/backend-cpu';
 import { loadMnist } from '@flint/api/node';
+import { parseArguments } from './mnist/arguments.js';
 import { accuracy } from './mnist/evaluate.js';
 
 const { relu, crossEntropy } = nn.functional;
@@ -59,7 +60,7 @@ function predict(params: Params, images: Tensor): Tensor {
 const loss = (params: Params, images: Tensor, labels: Tensor): Tensor => crossEntropy(predict(params, images), labels);
 const lossAndGrad = valueAndGrad(loss);
 
-const epochs = Number(process.argv[2] ?? 3);
+const { epochs, maxSteps } = parseArguments(process.argv.slice(2));
 const train = await loadMnist({ split: 'train' });
 const test = await loadMnist({ split: 'test' });
 const loader = new DataLoader(train, { batchSize: 64, shuffle: true, generator: 0 });
@@ -82,6 +83,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     if (step % 50 === 0) console.log(`epoch ${epoch} step ${step} loss ${(value.item() as number).toFixed(4)}`);
     value.dispose();
     step++;
+    if (step === maxSteps) break;
   }
   const seconds = (performance.now() - start) / 1000;
   const testAccuracy = accuracy((x) => keep(predict(params, x)), test);

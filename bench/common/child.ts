@@ -29,6 +29,17 @@ export function writeOutput(job: Job, spec: CaseSpec, values: Float32Array | Flo
   return relative;
 }
 
+/** Joins output parts into one float32 vector (no spread: gradients have millions of values). */
+export function concatValues(parts: readonly ArrayLike<number>[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 600);
   return String(error).slice(0, 600);

@@ -229,8 +229,13 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
         outcomes = await runNative(system.name, system.nativeBinary, measured, timing, outputDir);
       } else if (system.command) {
         const backend = system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {};
-        const job: Job = { system: system.name, cases, timing, outputDir, ...backend };
-        outcomes = [await runChild(system.command(job), jobTimeoutMs(cases.length, timing))];
+        // Training cases get a fresh process each, so that each one's peak memory is its own.
+        const groups = cases.some((c) => c.training) ? cases.map((c) => [c]) : [cases];
+        outcomes = [];
+        for (const group of groups) {
+          const job: Job = { system: system.name, cases: group, timing, outputDir, ...backend };
+          outcomes.push(await runChild(system.command(job), jobTimeoutMs(group.length, timing)));
+        }
       } else continue;
       recordLoad(`${suite}/${system.name}`, outcomes);
       runs.push({ system, results: collect(outcomes, measured) });

@@ -8,7 +8,7 @@
  * that it returns a slightly wrong result: the check must then report the figure WRONG (see
  * harness/fault-injection.test.ts).
  */
-import { Absent, readJob, reportInfo } from '../common/child.js';
+import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
 import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
 import { INFO_MARKER } from '../common/protocol.js';
@@ -45,6 +45,7 @@ interface FlintApi {
   reshape(x: T, shape: readonly number[]): T;
   transpose(x: T, perm: readonly number[]): T;
   tidy<R>(fn: () => R): R;
+  keep?<K extends T>(t: K): K;
   dispose(value: unknown): void;
   setBackend(name: string): unknown;
   initBackend?(name: string): Promise<unknown>;
@@ -170,7 +171,8 @@ if (process.argv[2] === '--probe') {
       }
     }
     for (const failure of importFailures) {
-      if (!backends.some((b) => `@flint/backend-${b.name}` === failure.name)) backends.push({ name: failure.name.replace('@flint/backend-', ''), available: false, reason: failure.reason });
+      if (!backends.some((b) => `@flint/backend-${b.name}` === failure.name))
+        backends.push({ name: failure.name.replace('@flint/backend-', ''), available: false, reason: failure.reason });
     }
     process.stdout.write(`${INFO_MARKER}${JSON.stringify({ version, backends })}\n`);
   } catch (error) {
@@ -279,8 +281,10 @@ function chain(x: T): T {
   return api.maximum(y, 0);
 }
 
-function read(t: T): Float32Array {
-  return Float32Array.from(t.dataSync());
+/** The values of `t`: synchronously where the backend can, else through `data()` (WebGPU). */
+async function read(t: T): Promise<Float32Array> {
+  if (backend.capabilities.syncRead) return Float32Array.from(t.dataSync());
+  return Float32Array.from(await (t as unknown as { data(): Promise<ArrayLike<number>> }).data());
 }
 
 /** `valueAndGrad(f)(params)` as Flint returns it: [value, grads] (JAX) or { value, grad(s) }. */
@@ -330,30 +334,32 @@ function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, in
     return { state: adam(state, grads, learningRate), loss: value };
   };
   if (compile) {
-    const jitDonating = need('jit', 'jit') as unknown as (
+    const jit = need('jit', 'jit') as unknown as (
       f: (p: Params, m: Params, v: Params, c: T) => unknown,
       options: { readonly donateArgnums: readonly number[] },
     ) => (p: Params, m: Params, v: Params, c: T) => unknown;
-    // The old parameters and moments are dropped after each step: donated, they are updated in place.
-    const jit = (f: (p: Params, m: Params, v: Params, c: T) => unknown) => jitDonating(f, { donateArgnums: [0, 1, 2] });
     // The step count enters as a tensor so that one compiled step serves every iteration.
-    const compiled = jit((p, m, v, count) => {
-      const { value, grads } = valueAndGrad(p);
-      const t = count;
-      const c1 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.9))));
-      const c2 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.999))));
-      const out: { p: Params; m: Params; v: Params; loss: T } = { p: {}, m: {}, v: {}, loss: value };
-      for (const [name, w] of Object.entries(p)) {
-        const g = grads[name] as T;
-        const mNew = api.add(api.mul(m[name] as T, 0.9), api.mul(g, 0.1));
-        const vNew = api.add(api.mul(v[name] as T, 0.999), api.mul(api.mul(g, g), 0.001));
-        const step = api.div(api.mul(api.div(mNew, c1), learningRate), api.add(api.sqrt(api.div(vNew, c2)), 1e-8));
-        out.p[name] = api.sub(w, step);
-        out.m[name] = mNew;
-        out.v[name] = vNew;
-      }
-      return out;
-    });
+    const compiled = jit(
+      (p, m, v, count) => {
+        const { value, grads } = valueAndGrad(p);
+        const t = count;
+        const c1 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.9))));
+        const c2 = api.sub(ones([1]), api.exp(api.mul(t, Math.log(0.999))));
+        const out: { p: Params; m: Params; v: Params; loss: T } = { p: {}, m: {}, v: {}, loss: value };
+        for (const [name, w] of Object.entries(p)) {
+          const g = grads[name] as T;
+          const mNew = api.add(api.mul(m[name] as T, 0.9), api.mul(g, 0.1));
+          const vNew = api.add(api.mul(v[name] as T, 0.999), api.mul(api.mul(g, g), 0.001));
+          const step = api.div(api.mul(api.div(mNew, c1), learningRate), api.add(api.sqrt(api.div(vNew, c2)), 1e-8));
+          out.p[name] = api.sub(w, step);
+          out.m[name] = mNew;
+          out.v[name] = vNew;
+        }
+        return out;
+        // The old parameters and moments are dropped after each step: donated, the step updates them in place.
+      },
+      { donateArgnums: [0, 1, 2] },
+    );
     update = (state) => {
       const count = tensor(new Float32Array([state.step + 1]), [1]);
       const out = compiled(state.params, state.m, state.v, count) as { p: Params; m: Params; v: Params; loss: T };
@@ -373,16 +379,16 @@ function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, in
   return {
     note: syncNote,
     async check() {
-      const parts: number[] = [];
+      const parts: ArrayLike<number>[] = [];
       const initial = valueAndGrad(state.params);
-      for (const name of Object.keys(state.params)) parts.push(...read(initial.grads[name] as T));
+      for (const name of Object.keys(state.params)) parts.push(await read(initial.grads[name] as T));
       api.dispose([initial.value, initial.grads]);
       for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
         const value = step();
-        parts.push(read(value)[0] as number);
+        parts.push(await read(value));
         value.dispose();
       }
-      return Float32Array.from(parts);
+      return concatValues(parts);
     },
     async batch(count) {
       for (let i = 0; i < count; i++) {
@@ -419,7 +425,7 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
         note: syncNote,
         async check() {
           const c = matmul(a, b);
-          const out = read(c);
+          const out = await read(c);
           c.dispose();
           return out;
         },
@@ -445,7 +451,7 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
         note: syncNote,
         async check() {
           const y = run(x);
-          const out = read(y);
+          const out = await read(y);
           y.dispose();
           return out;
         },
@@ -466,7 +472,7 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
         note: syncNote,
         async check() {
           const c = api.add(a, b);
-          const out = read(c);
+          const out = await read(c);
           c.dispose();
           return out;
         },
@@ -497,7 +503,7 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
           note: syncNote,
           async check() {
             const y = conv2d(x, w, { padding: 1 });
-            const out = read(y);
+            const out = await read(y);
             y.dispose();
             return out;
           },
@@ -518,8 +524,8 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
         note: syncNote,
         async check() {
           const g = gradients();
-          const dx = read(g.x as T);
-          const dw = read(g.w as T);
+          const dx = await read(g.x as T);
+          const dw = await read(g.w as T);
           api.dispose(g);
           const out = new Float32Array(dx.length + dw.length);
           out.set(dx);
@@ -692,13 +698,13 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
   const backward = (t: T) => (t as unknown as { backward(): void }).backward();
 
   /** Gradients at the initial parameters, in the canonical order, then the parameters' gradients cleared. */
-  const initialGradients = (): number[] => {
-    const out: number[] = [];
+  const initialGradients = async (): Promise<ArrayLike<number>[]> => {
+    const out: ArrayLike<number>[] = [];
     const l = loss(x, y);
     backward(l);
     l.dispose();
     for (const p of Object.values(params)) {
-      out.push(...read(p.grad as T));
+      out.push(await read(p.grad as T));
       p.zeroGrad();
     }
     return out;
@@ -716,13 +722,13 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     return {
       note: syncNote,
       async check() {
-        const parts = initialGradients();
+        const parts = await initialGradients();
         for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
           const l = step(x, y);
-          parts.push(read(l)[0] as number);
+          parts.push(await read(l));
           l.dispose();
         }
-        return Float32Array.from(parts);
+        return concatValues(parts);
       },
       async batch(count) {
         for (let epoch = 0; epoch < count; epoch++) {
@@ -738,7 +744,8 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
   }
 
   const { LightningModule, Trainer } = lightning as LightningApi;
-  const recorded: number[] = [];
+  // Losses of the check steps, kept past the Trainer's step scope and read after the fit.
+  const recorded: T[] = [];
   let recording = false;
   class MlpModule extends LightningModule {
     constructor() {
@@ -750,7 +757,7 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     }
     trainingStep([xb, yb]: [T, T]): T {
       const l = loss(xb, yb);
-      if (recording) recorded.push(read(l)[0] as number);
+      if (recording) recorded.push(api.keep ? api.keep(api.add(l, 0)) : api.add(l, 0));
       return l;
     }
     configureOptimizers(): FlintOptimizer {
@@ -771,11 +778,15 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
   return {
     note: `${syncNote}; Trainer with logger, checkpoints and progress bar off`,
     async check() {
-      const parts = initialGradients();
+      const parts = await initialGradients();
       recording = true;
       await new Trainer({ ...quietOptions, maxSteps: spec.checkSteps ?? 1 }).fit(module, data);
       recording = false;
-      return Float32Array.from([...parts, ...recorded]);
+      for (const l of recorded.splice(0)) {
+        parts.push(await read(l));
+        l.dispose();
+      }
+      return concatValues(parts);
     },
     async batch(count) {
       await new Trainer({ ...quietOptions, maxEpochs: count }).fit(module, data);

@@ -4,7 +4,7 @@
  * operations are lazy, so each timed batch ends with `blockUntilReady`.
  */
 import { blockUntilReady, defaultDevice, init, jit, lax, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
-import { Absent, readJob, reportInfo } from '../common/child.js';
+import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
 import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
 import { type CaseSpec, param } from '../common/suites.js';
@@ -130,10 +130,10 @@ function trainingCase(spec: CaseSpec, initial: Params, loss: Loss, inputs: A[], 
     async check() {
       const [value, grads] = gradient(tree.ref(params), ...inputs.map((a) => a.ref)) as unknown as [A, Params];
       value.dispose();
-      const parts: number[] = [];
-      for (const name of Object.keys(params)) parts.push(...(await read(grads[name] as A)));
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) parts.push((await read(step()))[0] as number);
-      return Float32Array.from(parts);
+      const parts: ArrayLike<number>[] = [];
+      for (const name of Object.keys(params)) parts.push(await read(grads[name] as A));
+      for (let s = 0; s < (spec.checkSteps ?? 1); s++) parts.push(await read(step()));
+      return concatValues(parts);
     },
     async batch(count) {
       for (let i = 0; i < count; i++) {

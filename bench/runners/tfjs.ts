@@ -12,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 // registry that tfjs-core reads (its ESM gradient files cannot be imported by Node directly).
 import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { Absent, readJob, reportInfo } from '../common/child.js';
+import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
 import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
 import { type CaseSpec, param } from '../common/suites.js';
@@ -97,18 +97,18 @@ function trainingCase(spec: CaseSpec, trainables: Trainable[], loss: () => tf.Sc
     async check() {
       const { value, grads } = tf.variableGrads(loss, variables);
       value.dispose();
-      const parts: number[] = [];
+      const parts: ArrayLike<number>[] = [];
       for (const t of trainables) {
         const g = grads[t.variable.name] as tf.Tensor;
-        parts.push(...(t.canonical ? t.canonical(g) : (g.dataSync() as Float32Array)));
+        parts.push(t.canonical ? t.canonical(g) : (g.dataSync() as Float32Array));
       }
       tf.dispose(grads);
       for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
         const l = step();
-        parts.push((l.dataSync() as Float32Array)[0] as number);
+        parts.push(l.dataSync() as Float32Array);
         l.dispose();
       }
-      return Float32Array.from(parts);
+      return concatValues(parts);
     },
     batch(count) {
       for (let i = 0; i < count; i++) step().dispose();

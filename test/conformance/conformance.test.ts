@@ -145,6 +145,7 @@ for (const found of discovered) {
 }
 
 afterAll(() => {
-  const text = summary.write(fileURLToPath(new URL('./summary.txt', import.meta.url)), ALL_PRIMITIVES, backendNames);
+  // Written under the ignored .tmp/ folder, so a test run leaves the work tree clean.
+  const text = summary.write(fileURLToPath(new URL('../../.tmp/conformance-summary.txt', import.meta.url)), ALL_PRIMITIVES, backendNames);
   console.log(text);
 });

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { type Primitive, primitiveName } from '@flint/api';
 
 export interface Tally {
@@ -77,6 +78,7 @@ export class Summary {
       ...(failures.length > 0 ? ['', 'Failures:', ...failures] : []),
       '',
     ].join('\n');
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text);
     return text;
   }

@@ -128,28 +128,16 @@ export class DataLoader<T, B = Collated<T>> {
   }
 
   /**
-   * One batch from a dataset whose `get` may be asynchronous. Samples that arrive synchronously
-   * are read and collated inside one `tidy`, as in `fetchSync`; once a Promise appears, the
-   * samples are awaited and handed over to the loader, which releases those tensors the batch
-   * does not include.
+   * One batch from a dataset whose `get` may be asynchronous. The samples are requested outside
+   * any `tidy` scope, because an async `get` may create its tensors before its first `await` and
+   * still return them afterwards; the loader then releases the sample tensors the batch does not
+   * include.
    */
   private async fetchAsync(indices: readonly number[]): Promise<B> {
-    const attempt = tidy((): { batch: B } | { ready: T[]; pending: (T | Promise<T>)[] } => {
-      const built = this.datasetBatch(indices);
-      if (built !== undefined) return { batch: built };
-      const ready: T[] = [];
-      for (let k = 0; k < indices.length; k++) {
-        const sample = this.dataset.get(indices[k] as number);
-        if (isPromiseLike(sample)) {
-          const rest = indices.slice(k + 1).map((i) => this.dataset.get(i));
-          return { ready, pending: [sample as Promise<T>, ...rest] };
-        }
-        ready.push(sample);
-      }
-      return { batch: this.collateSamples(ready) };
-    });
-    if ('batch' in attempt) return attempt.batch;
-    const samples = [...attempt.ready, ...(await Promise.all(attempt.pending))];
+    const built = this.datasetBatch(indices);
+    if (built !== undefined) return built;
+    const requested = indices.map((i) => this.dataset.get(i));
+    const samples = requested.some(isPromiseLike) ? await Promise.all(requested) : (requested as T[]);
     const batch = tidy(() => this.collateSamples(samples));
     const kept = new Set<Tensor>();
     forEachTensor(batch, (t) => kept.add(t));

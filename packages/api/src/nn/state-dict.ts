@@ -23,8 +23,9 @@ export interface LoadStateDictResult {
 }
 
 /** A new handle on `t`'s data that its holder may dispose independently (a view, not a copy). */
+/** A new handle on the same data, outside the autograd tape: a state dict is a snapshot, not part of a graph. */
 function ownHandle(t: Tensor): Tensor {
-  return bind(Primitive.Reshape, [t], { shape: [...t.shape] });
+  return noGrad(() => bind(Primitive.Reshape, [t], { shape: [...t.shape] }));
 }
 
 interface Slot {

@@ -19,8 +19,14 @@ export type TracedBind = <P extends Primitive>(
   backend: Backend | undefined,
 ) => Tensor;
 
-// The rule table copied into a dense array: dispatch indexes it by the primitive's number.
-const RULE_ARRAY: readonly unknown[] = Array.from({ length: PRIMITIVE_COUNT }, (_, p) => RULES[p as Primitive]);
+// The rule table copied into a dense array: dispatch indexes it by the primitive's number. Built
+// on first use, because the rule modules import this one (their rules bind ops) and may still be
+// initializing when it loads.
+let ruleArray: readonly unknown[] | null = null;
+function ruleFor<P extends Primitive>(primitive: P): RuleTable[P] {
+  ruleArray ??= Array.from({ length: PRIMITIVE_COUNT }, (_, p) => RULES[p as Primitive]);
+  return ruleArray[primitive] as RuleTable[P];
+}
 
 let activeInterpreters = 0;
 let tracedBind: TracedBind | null = null;
@@ -49,7 +55,7 @@ export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[
 
 /** Eager evaluation: abstract evaluation (validation), then the backend's kernel. */
 export function evalPrimitive<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
-  const rule = RULE_ARRAY[primitive] as RuleTable[P];
+  const rule = ruleFor(primitive);
   const out = rule.abstractEval(inputs, params);
   const target = inputs.length === 0 ? (backend ?? getBackend()) : commonBackend(rule.name, inputs);
   const handles = new Array<unknown>(inputs.length);

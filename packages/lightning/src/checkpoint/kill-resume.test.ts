@@ -92,12 +92,15 @@ describe('checkpoints survive SIGKILL', () => {
         run.exited.then(() => resolve());
       });
       const outcome = await run.exited;
-      expect(outcome.signal).toBe('SIGKILL');
-      for (const [step, loss] of lossesByStep(run.lines)) resumedLosses.set(step, loss);
+      // The first kill lands a quarter of the way in; the second may find the run already done.
+      if (killAfter === 17 || outcome.signal !== null) expect(outcome.signal).toBe('SIGKILL');
+      const printed = lossesByStep(run.lines);
+      for (const [step, loss] of printed) resumedLosses.set(step, loss);
       const { state, tensors } = await readCheckpoint(join(dir, 'last.ckpt'));
       for (const t of Object.values(tensors)) t.dispose();
       expect(state.globalStep).toBeGreaterThan(0);
-      expect(state.globalStep).toBeLessThanOrEqual(killAfter + 1);
+      // A step's checkpoint is written after its loss is printed.
+      expect(state.globalStep).toBeLessThanOrEqual(Math.max(...printed.keys()));
       resumeFrom = state.globalStep;
     }
 
@@ -107,8 +110,8 @@ describe('checkpoints survive SIGKILL', () => {
     expect(done.code).toBe(0);
     expect(finish.lines.at(-1)).toEqual({ done: true });
     const resumed = lossesByStep(finish.lines);
-    expect(resumed.size).toBeGreaterThan(0);
-    expect(Math.min(...resumed.keys())).toBe((resumeFrom as number) + 1);
+    expect(resumed.size).toBe(72 - (resumeFrom as number));
+    if (resumed.size > 0) expect(Math.min(...resumed.keys())).toBe((resumeFrom as number) + 1);
     for (const [step, loss] of resumed) resumedLosses.set(step, loss);
     // Every step's loss, across three processes and two kills, equals the uninterrupted run's.
     expect([...resumedLosses.entries()].sort((a, b) => a[0] - b[0])).toEqual([...expected.entries()]);

@@ -1,0 +1,33 @@
+// Runs the README's examples as a user would (tsx over the built packages), on a short budget:
+// a few dozen training steps must already lower the loss and classify most held-out digits.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+function runExample(file: string, args: string[]): string {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: examples, encoding: 'utf8', timeout: 300_000 });
+  if (result.status !== 0) throw new Error(`${file} exited with ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+function losses(output: string): number[] {
+  return [...output.matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+}
+
+function testAccuracy(output: string): number {
+  const match = /test accuracy (\d+\.\d+)%/.exec(output);
+  if (!match) throw new Error(`no accuracy line in:\n${output}`);
+  return Number(match[1]);
+}
+
+describe.each(['mnist-loop.ts', 'mnist-functional.ts'])('%s on a short budget', (file) => {
+  it('lowers the loss and classifies most held-out digits after 60 steps', () => {
+    const output = runExample(file, ['1', '--max-steps', '60']);
+    const seen = losses(output);
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[seen.length - 1]).toBeLessThan((seen[0] as number) * 0.5);
+    expect(testAccuracy(output)).toBeGreaterThan(80);
+  }, 300_000);
+});
