@@ -1,5 +1,6 @@
-// Flint's demo: builds tensors, runs a few ops on the default backend and prints the results.
-// (Later milestones replace this with training a model on MNIST.)
+// A first look at tensors: builds a few, runs ops on the default backend and prints the results.
+//
+//   pnpm exec tsx examples/tensors.ts
 import { arange, backendStatus, getBackend, matmul, memory, tensor, tidy } from '@flint/api';
 import '@flint/backend-cpu';
 
