@@ -13,6 +13,8 @@ export default defineConfig({
       { find: /^@flint\/backend-cpu$/, replacement: src('./packages/backend-cpu/src/index.ts') },
       { find: /^@flint\/backend-webgpu$/, replacement: src('./packages/backend-webgpu/src/index.ts') },
       { find: /^@flint\/backend-mkl$/, replacement: src('./packages/backend-mkl/src/index.ts') },
+      { find: /^@flint\/backend-cuda$/, replacement: src('./packages/backend-cuda/src/index.ts') },
+      { find: /^@flint\/distributed-mpi$/, replacement: src('./packages/distributed-mpi/src/index.ts') },
       { find: /^@flint\/lightning$/, replacement: src('./packages/lightning/src/index.ts') },
     ],
   },

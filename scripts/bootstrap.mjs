@@ -49,4 +49,7 @@ pnpmRun(['exec', 'tsc', '-b']);
 // The native oneDNN/CBLAS addon: built when its libraries exist, else the backend reports why not.
 const { buildMklBackend } = await import('../packages/backend-mkl/scripts/build.mjs');
 buildMklBackend();
+// The CUDA addon: built wherever nvcc is (no GPU needed), else the backend reports why not.
+const { buildCudaBackend } = await import('../packages/backend-cuda/scripts/build.mjs');
+buildCudaBackend();
 log('ready');

@@ -51,3 +51,4 @@ export { printProgram } from './ir/print.js';
 export type { Program, Equation, PrimitiveEquation, FusionEquation, FusionKind, Constant, MemoryPlan, Var } from './ir/program.js';
 export type { KernelProgram, KernelOp, KernelRef, CompiledKernel } from './ir/kernel.js';
 export * as nn from './nn/index.js';
+export * as distributed from './distributed/index.js';

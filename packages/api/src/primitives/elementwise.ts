@@ -26,7 +26,6 @@ import {
   sign,
   sin,
   sub,
-  zerosLike,
 } from './lax.js';
 import { type BinaryPrimitive, Primitive, primitiveName, type UnaryPrimitive } from './primitive.js';
 import type { JvpRule, PrimitiveRule, VjpRule } from './rule.js';
@@ -144,14 +143,14 @@ function extremumAd<P extends Primitive.Max | Primitive.Min>(isMax: boolean): Bi
  * is special-cased, so the derivative keeps its own derivative in y elsewhere (y == 0 included).
  */
 function powBaseDerivative(x: Tensor, y: Tensor): Tensor {
-  const zero = zerosLike(y);
+  const zero = scalarLike(y, 0);
   const origin = bind(Primitive.And, [equal(x, zero), equal(y, zero)], {});
   return select(origin, zero, mul(y, pow(x, sub(y, scalarLike(y, 1)))));
 }
 
 /** d(x^y)/dy = x^y log x, taken as 0 where x == 0. */
 function powExponentDerivative(x: Tensor, out: Tensor): Tensor {
-  const zero = zerosLike(x);
+  const zero = scalarLike(x, 0);
   return select(equal(x, zero), zero, mul(out, log(x)));
 }
 
@@ -171,7 +170,7 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
   [Primitive.Div]: binary(Primitive.Div, requireNumeric, {
     jvp: ([ta, tb], [, b], out) => {
       const fromA = ta ? div(ta, b as Tensor) : null;
-      return tb ? sub(fromA ?? zerosLike(out), div(mul(tb, out), b as Tensor)) : fromA;
+      return tb ? sub(fromA ?? scalarLike(out, 0), div(mul(tb, out), b as Tensor)) : fromA;
     },
     vjp: (g, [, b], out, _params, wants) => [wants[0] ? div(g, b as Tensor) : null, wants[1] ? neg(div(mul(g, out), b as Tensor)) : null],
   }),
@@ -190,7 +189,7 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
   [Primitive.Min]: binary(Primitive.Min, any, extremumAd(false)),
   // a mod b = a - floor(a / b) * b: the floor is piecewise constant.
   [Primitive.Mod]: binary(Primitive.Mod, requireNumeric, {
-    jvp: ([ta, tb], [a, b]) => (tb ? sub(ta ?? zerosLike(tb), mul(tb, floor(div(a as Tensor, b as Tensor)))) : (ta ?? null)),
+    jvp: ([ta, tb], [a, b]) => (tb ? sub(ta ?? scalarLike(tb, 0), mul(tb, floor(div(a as Tensor, b as Tensor)))) : (ta ?? null)),
     vjp: (g, [a, b], _o, _params, wants) => [g, wants[1] ? neg(mul(g, floor(div(a as Tensor, b as Tensor)))) : null],
   }),
   [Primitive.FloorDivide]: binary(Primitive.FloorDivide, requireNumeric, null),
@@ -217,10 +216,11 @@ export const whereRule: PrimitiveRule<Primitive.Where> = {
   },
   jvp: ([, tx, ty], [condition], out) => {
     if (!tx && !ty) return null;
-    return select(condition as Tensor, tx ?? zerosLike(out), ty ?? zerosLike(out));
+    return select(condition as Tensor, tx ?? scalarLike(out, 0), ty ?? scalarLike(out, 0));
   },
   vjp: (g, [condition], _out, _params, wants) => {
-    const zero = zerosLike(g);
+    // A broadcast scalar, not a materialized tensor of zeros: select reads it as a view.
+    const zero = scalarLike(g, 0);
     return [null, wants[1] ? select(condition as Tensor, g, zero) : null, wants[2] ? select(condition as Tensor, zero, g) : null];
   },
   batch: elementwiseBatch(Primitive.Where),

@@ -25,6 +25,7 @@ import {
   reduceWindow,
   reshape,
   scalarLike,
+  scale,
   scatterAdd,
   select,
   slice,
@@ -218,15 +219,111 @@ function windowArgmaxOneHot(x: Tensor, out: Tensor, params: WindowParams): Tenso
   return cast(equal(broadcast(chosen, [k, ...out.shape]), positions), x.dtype);
 }
 
+/**
+ * The flat index in the padded input of each window's first maximum (int32 of the output's
+ * shape) when windows tile the padded input without overlap (stride == window, dilation 1: the
+ * usual max pooling); null for any other window. Every element then belongs to at most one
+ * window, so the derivatives need no per-offset slices: the windows are stacked by one
+ * transposing copy for one argmax, and a gather (JVP) or a scatter-add (VJP) follows the indices.
+ */
+function tiledArgmax(x: Tensor, out: Tensor, params: WindowParams): Tensor | null {
+  const { window, strides, dilation, padding } = params;
+  if (sizeOf(out.shape) === 0) return null;
+  for (let i = 0; i < window.length; i++) if (strides[i] !== window[i] || dilation[i] !== 1) return null;
+  const padded = x.shape.map((d, i) => d + (padding[i] as PadPair)[0] + (padding[i] as PadPair)[1]);
+  const covered = out.shape.map((o, i) => o * (window[i] as number));
+  const flatStrides = padded.map((_, i) => sizeOf(padded.slice(i + 1)));
+  const starts = windowStarts(
+    x,
+    out.shape,
+    window.map((w, i) => w * (flatStrides[i] as number)),
+  );
+  const size = sizeOf(window);
+  if (size === 1) return starts;
+  // The covered input as [..., out_i, window_i, ...] (window_i only where it exceeds 1).
+  const split: number[] = [];
+  const outAxes: number[] = [];
+  const windowAxes: number[] = [];
+  const windowShape: number[] = [];
+  covered.forEach((_, i) => {
+    outAxes.push(split.length);
+    split.push(out.shape[i] as number);
+    if ((window[i] as number) > 1) {
+      windowAxes.push(split.length);
+      split.push(window[i] as number);
+      windowShape.push(window[i] as number);
+    }
+  });
+  const tiles = reshape(
+    slice(
+      pad(x, padding, -Infinity),
+      covered.map(() => 0),
+      covered,
+    ),
+    split,
+  );
+  const stacked = reshape(transpose(tiles, [...windowAxes, ...outAxes]), [size, ...out.shape]);
+  // The first maximum in row-major window order, as the general path's argmax picks it.
+  const chosen = argmax(stacked, 0);
+  // Each window's first element, plus the flat offset of the chosen position within a window.
+  let offsets = full(windowShape, 'int32', 0, x);
+  for (let i = 0, axis = 0; i < window.length; i++) {
+    if (window[i] === 1) continue;
+    offsets = add(offsets, scale(iota(windowShape, 'int32', axis++, x), flatStrides[i] as number));
+  }
+  return add(starts, gather(reshape(offsets, [size]), chosen, 0));
+}
+
+/**
+ * sum_i index_i * steps[i] over the grid `shape` (int32), built up one axis at a time with
+ * broadcasts: no intermediate is larger than the result (an iota over the whole input would be).
+ */
+function windowStarts(like: Tensor, shape: readonly number[], steps: readonly number[]): Tensor {
+  let total: Tensor | null = null;
+  for (let i = 0; i < shape.length; i++) {
+    const n = shape[i] as number;
+    const term = scale(iota([n], 'int32', 0, like), steps[i] as number);
+    if (total === null) {
+      total = term;
+      continue;
+    }
+    const before = total.shape;
+    const grid = [...before, n];
+    total = add(broadcast(reshape(total, [...before, 1]), grid), broadcast(reshape(term, [...before.map(() => 1), n]), grid));
+  }
+  return total ?? full([], 'int32', 0, like);
+}
+
 /** Tangent of a window max: each output takes the tangent at its window's maximum. */
 export function windowMaxJvp(t: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  const flat = tiledArgmax(x, out, params);
+  if (flat === null) return windowMaxJvpGeneral(t, x, out, params);
+  const padded = pad(t, params.padding, 0);
+  return gather(reshape(padded, [sizeOf(padded.shape)]), flat, 0);
+}
+
+/** Cotangent of a window max: each output's cotangent goes to its window's maximum. */
+export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  const flat = tiledArgmax(x, out, params);
+  if (flat === null) return windowMaxVjpGeneral(g, x, out, params);
+  const padded = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);
+  const scattered = reshape(scatterAdd(full([sizeOf(padded)], g.dtype, 0, g), flat, g, 0), padded);
+  return slice(
+    scattered,
+    params.padding.map(([lo]) => lo),
+    x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0]),
+  );
+}
+
+/** @internal The JVP by per-offset strided views, for any window (overlapping, dilated). */
+export function windowMaxJvpGeneral(t: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
   const oneHot = windowArgmaxOneHot(x, out, params);
   const patches = stackPatches(pad(t, params.padding, 0), params, out.shape);
   return reduceSum(mul(patches, oneHot), [0]);
 }
 
-/** Cotangent of a window max: each output's cotangent goes to its window's maximum. */
-export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+/** @internal The VJP by per-offset strided views and their transposes, for any window. */
+export function windowMaxVjpGeneral(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
   if (sizeOf(g.shape) === 0) return zerosLike(x);
   const oneHot = windowArgmaxOneHot(x, out, params);
   const routed = mul(oneHot, broadcast(reshape(g, [1, ...g.shape]), oneHot.shape));

@@ -1,0 +1,44 @@
+// Distributed data-parallel training: collectives on tensors over a transport that a backend
+// package supplies (Open MPI for CPU tensors: `import '@flint/distributed-mpi'`), the rank
+// environment of launchers (flint-run, mpirun), and the sampler that shards data among ranks.
+// See docs/distributed.md.
+
+export {
+  allGather,
+  allGatherSync,
+  allReduce,
+  allReduceCoalescedSync,
+  allReduceSync,
+  allReduceValues,
+  barrier,
+  broadcast,
+  broadcastSync,
+  type CoalescedOptions,
+  reduceScatter,
+  reduceScatterSync,
+} from './collectives.js';
+export { defaultTimeoutSeconds, environmentRank } from './environment.js';
+export { DistributedError, MPI_NOT_INSTALLED } from './errors.js';
+export { LocalTransport } from './local-transport.js';
+export {
+  destroy,
+  type InitOptions,
+  init,
+  isInitialized,
+  processGroup,
+  rank,
+  registeredTransports,
+  registerTransport,
+  transportAvailability,
+  worldSize,
+} from './process-group.js';
+export { DistributedSampler, type DistributedSamplerOptions } from './sampler.js';
+export type {
+  RankInfo,
+  ReduceOp,
+  Transport,
+  TransportAvailability,
+  TransportOptions,
+  TransportProvider,
+  TransportReduceOp,
+} from './transport.js';

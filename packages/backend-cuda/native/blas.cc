@@ -1,0 +1,193 @@
+// Batched matmul through cuBLASLt (loaded at run time; see libraries.h).
+//
+// cuBLASLt is column-major. A row-major [m, n] product C = A B is the column-major [n, m]
+// product C^T = B^T A^T, and a row-major matrix is its transpose read column-major, so the call
+// passes B as Lt's first operand and A as its second, each marked transposed or not by which of
+// its strides is 1. TF32 is off unless configured (PyTorch's default for matmuls since 1.12):
+// float32 products then match a float32 reference to float32 rounding.
+#include <memory>
+
+#include "libraries.h"
+#include "vendor.h"
+
+namespace flint_cuda {
+
+namespace {
+
+constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+
+struct LtContext {
+  cublasLtHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  bool failed = false;
+  std::string failure;
+};
+
+LtContext& context() {
+  static LtContext instance;
+  return instance;
+}
+
+/** The largest power of two (at most 256) that divides the address: Lt must not assume more. */
+uint32_t alignmentOf(const void* pointer) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(pointer);
+  uint32_t alignment = 256;
+  while (alignment > 1 && address % alignment != 0) alignment /= 2;
+  return alignment;
+}
+
+/** How Lt sees a row-major view with strides (rowStride, columnStride) of a rows x columns matrix. */
+struct LtOperand {
+  bool transposed;
+  uint64_t rows;     // of the column-major matrix Lt reads
+  uint64_t columns;
+  int64_t ld;
+};
+
+bool ltOperand(int64_t rows, int64_t columns, int64_t rowStride, int64_t columnStride, LtOperand& result) {
+  // Read column-major, a row-major [rows, columns] matrix is [columns, rows] with ld = rowStride.
+  if (columnStride == 1 || columns == 1) {
+    const int64_t ld = rows == 1 ? (columns > 0 ? columns : 1) : rowStride;
+    if (ld < columns || ld < 1) return false;
+    result = {false, static_cast<uint64_t>(columns), static_cast<uint64_t>(rows), ld};
+    return true;
+  }
+  if (rowStride == 1 || rows == 1) {
+    const int64_t ld = columns == 1 ? (rows > 0 ? rows : 1) : columnStride;
+    if (ld < rows || ld < 1) return false;
+    result = {true, static_cast<uint64_t>(rows), static_cast<uint64_t>(columns), ld};
+    return true;
+  }
+  return false;
+}
+
+struct Descriptors {
+  const CublasLt* api;
+  cublasLtMatmulDesc_t operation = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulPreference_t preference = nullptr;
+  ~Descriptors() {
+    if (preference) api->MatmulPreferenceDestroy(preference);
+    if (c) api->MatrixLayoutDestroy(c);
+    if (b) api->MatrixLayoutDestroy(b);
+    if (a) api->MatrixLayoutDestroy(a);
+    if (operation) api->MatmulDescDestroy(operation);
+  }
+};
+
+bool layout(const CublasLt* api, cublasLtMatrixLayout_t& result, cudaDataType_t type, uint64_t rows, uint64_t columns, int64_t ld,
+            int32_t batch, int64_t batchStride) {
+  if (api->MatrixLayoutCreate(&result, type, rows, columns, ld) != kCublasSuccess) return false;
+  if (batch > 1) {
+    if (api->MatrixLayoutSetAttribute(result, kLtLayoutBatchCount, &batch, sizeof(batch)) != kCublasSuccess) return false;
+    if (api->MatrixLayoutSetAttribute(result, kLtLayoutStridedBatchOffset, &batchStride, sizeof(batchStride)) != kCublasSuccess) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                    cudaStream_t stream, std::string& why) {
+  if (dtype != kFloat32 && dtype != kFloat64) {
+    why = std::string("cuBLASLt is not used for ") + dtypeName(dtype);
+    return false;
+  }
+  if (batch == 0 || m == 0 || n == 0 || k == 0) {
+    why = "empty product";
+    return false;
+  }
+  if (batch > INT32_MAX) {
+    why = "batch too large";
+    return false;
+  }
+  const CublasLt* api = cublasLt();
+  if (api == nullptr) {
+    why = "cuBLASLt " + cublasLtStatus().reason;
+    return false;
+  }
+  LtContext& lt = context();
+  if (lt.failed) {
+    why = lt.failure;
+    return false;
+  }
+  if (lt.handle == nullptr) {
+    if (api->Create(&lt.handle) != kCublasSuccess) {
+      lt.failed = true;
+      lt.failure = "cublasLtCreate failed";
+      why = lt.failure;
+      return false;
+    }
+    // The workspace lives as long as the process, outside the allocator's statistics.
+    if (cudaMalloc(&lt.workspace, kWorkspaceBytes) != cudaSuccess) {
+      cudaGetLastError();
+      lt.workspace = nullptr;
+    }
+  }
+  // Lt's first operand is our B ([k, n] row-major), its second our A ([m, k]).
+  LtOperand first{};
+  LtOperand second{};
+  if (!ltOperand(k, n, b.strides[1], b.strides[2], first) || !ltOperand(m, k, a.strides[1], a.strides[2], second)) {
+    why = "an operand has no unit stride in its matrix dims";
+    return false;
+  }
+  const int itemSize = itemSizeOf(dtype);
+  const char* aPointer = a.base + a.offset * itemSize;
+  const char* bPointer = b.base + b.offset * itemSize;
+  const cudaDataType_t type = dtype == kFloat64 ? CUDA_R_64F : CUDA_R_32F;
+  const cublasComputeType_t compute =
+      dtype == kFloat64 ? kCublasCompute64F : (state().allowTf32 ? kCublasCompute32FFastTf32 : kCublasCompute32F);
+  Descriptors d{api};
+  const int32_t batchCount = static_cast<int32_t>(batch);
+  if (api->MatmulDescCreate(&d.operation, compute, type) != kCublasSuccess) {
+    why = "cublasLtMatmulDescCreate failed";
+    return false;
+  }
+  const int32_t transA = first.transposed ? kCublasOpT : kCublasOpN;
+  const int32_t transB = second.transposed ? kCublasOpT : kCublasOpN;
+  api->MatmulDescSetAttribute(d.operation, kLtDescTransA, &transA, sizeof(transA));
+  api->MatmulDescSetAttribute(d.operation, kLtDescTransB, &transB, sizeof(transB));
+  if (!layout(api, d.a, type, first.rows, first.columns, first.ld, batchCount, b.strides[0]) ||
+      !layout(api, d.b, type, second.rows, second.columns, second.ld, batchCount, a.strides[0]) ||
+      !layout(api, d.c, type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n, batchCount, m * n)) {
+    why = "cublasLtMatrixLayoutCreate failed";
+    return false;
+  }
+  if (api->MatmulPreferenceCreate(&d.preference) != kCublasSuccess) {
+    why = "cublasLtMatmulPreferenceCreate failed";
+    return false;
+  }
+  const uint64_t workspaceBytes = lt.workspace != nullptr ? kWorkspaceBytes : 0;
+  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMaxWorkspaceBytes, &workspaceBytes, sizeof(workspaceBytes));
+  const uint32_t alignA = alignmentOf(bPointer);
+  const uint32_t alignB = alignmentOf(aPointer);
+  const uint32_t alignC = alignmentOf(out);
+  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentA, &alignA, sizeof(alignA));
+  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentB, &alignB, sizeof(alignB));
+  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentC, &alignC, sizeof(alignC));
+  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentD, &alignC, sizeof(alignC));
+  cublasLtMatmulHeuristicResult_t heuristic{};
+  int found = 0;
+  if (api->MatmulAlgoGetHeuristic(lt.handle, d.operation, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic, &found) != kCublasSuccess ||
+      found == 0) {
+    why = "cuBLASLt has no algorithm for this layout";
+    return false;
+  }
+  const float oneF = 1.0f;
+  const float zeroF = 0.0f;
+  const double oneD = 1.0;
+  const double zeroD = 0.0;
+  const void* alpha = dtype == kFloat64 ? static_cast<const void*>(&oneD) : static_cast<const void*>(&oneF);
+  const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
+  const cublasStatus_t status = api->Matmul(lt.handle, d.operation, alpha, bPointer, d.a, aPointer, d.b, beta, out, d.c, out, d.c,
+                                            &heuristic.algo, lt.workspace, workspaceBytes, stream);
+  if (status != kCublasSuccess) {
+    why = "cublasLtMatmul returned status " + std::to_string(status);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace flint_cuda

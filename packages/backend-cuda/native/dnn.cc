@@ -1,0 +1,159 @@
+// Convolution through cuDNN's descriptor API (loaded at run time; see libraries.h), for the
+// configurations cuDNN takes: float32/float64, 2 or 3 spatial dims, contiguous operands,
+// symmetric padding, no input dilation. Everything else runs the addon's direct kernel.
+#include "libraries.h"
+#include "vendor.h"
+
+namespace flint_cuda {
+
+namespace {
+
+constexpr size_t kMaxWorkspaceBytes = size_t{512} << 20;
+
+struct DnnContext {
+  cudnnHandle_t handle = nullptr;
+  bool failed = false;
+};
+
+DnnContext& context() {
+  static DnnContext instance;
+  return instance;
+}
+
+struct Descriptors {
+  const Cudnn* api;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  ~Descriptors() {
+    if (conv) api->DestroyConvolutionDescriptor(conv);
+    if (w) api->DestroyFilterDescriptor(w);
+    if (y) api->DestroyTensorDescriptor(y);
+    if (x) api->DestroyTensorDescriptor(x);
+  }
+};
+
+bool fitsInt(int64_t value) { return value >= 0 && value <= INT32_MAX; }
+
+}  // namespace
+
+bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
+  if (dtype != kFloat32 && dtype != kFloat64) {
+    why = std::string("cuDNN is not used for ") + dtypeName(dtype);
+    return false;
+  }
+  if (p.spatial != 2 && p.spatial != 3) {
+    why = "cuDNN takes 2 or 3 spatial dims";
+    return false;
+  }
+  if (x.size == 0 || w.size == 0) {
+    why = "empty convolution";
+    return false;
+  }
+  if (!x.contiguous() || !w.contiguous()) {
+    why = "operands must be contiguous";
+    return false;
+  }
+  int pad[kMaxSpatial];
+  int stride[kMaxSpatial];
+  int dilation[kMaxSpatial];
+  for (int d = 0; d < p.spatial; d++) {
+    if (p.lhsDilation[d] != 1 || p.padLow[d] != p.padHigh[d] || p.padLow[d] < 0 || !fitsInt(p.padLow[d]) || !fitsInt(p.strides[d]) ||
+        !fitsInt(p.rhsDilation[d]) || p.outSize[d] == 0) {
+      why = "cuDNN needs symmetric non-negative padding and no input dilation";
+      return false;
+    }
+    pad[d] = static_cast<int>(p.padLow[d]);
+    stride[d] = static_cast<int>(p.strides[d]);
+    dilation[d] = static_cast<int>(p.rhsDilation[d]);
+  }
+  const Cudnn* api = cudnn();
+  if (api == nullptr) {
+    why = "cuDNN " + cudnnStatus().reason;
+    return false;
+  }
+  DnnContext& dnn = context();
+  if (dnn.failed) {
+    why = "cudnnCreate failed earlier";
+    return false;
+  }
+  if (dnn.handle == nullptr && api->Create(&dnn.handle) != kCudnnSuccess) {
+    dnn.failed = true;
+    why = "cudnnCreate failed";
+    return false;
+  }
+  if (api->SetStream(dnn.handle, stream) != kCudnnSuccess) {
+    why = "cudnnSetStream failed";
+    return false;
+  }
+  const int rank = x.rank;
+  int xDims[kMaxSpatial + 2], xStrides[kMaxSpatial + 2], wDims[kMaxSpatial + 2], yDims[kMaxSpatial + 2], yStrides[kMaxSpatial + 2];
+  for (int d = 0; d < rank; d++) {
+    xDims[d] = static_cast<int>(x.shape[d]);
+    wDims[d] = static_cast<int>(w.shape[d]);
+  }
+  yDims[0] = xDims[0];
+  yDims[1] = wDims[0];
+  for (int d = 0; d < p.spatial; d++) yDims[2 + d] = static_cast<int>(p.outSize[d]);
+  int64_t xStride = 1;
+  int64_t yStride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    xStrides[d] = static_cast<int>(xStride);
+    yStrides[d] = static_cast<int>(yStride);
+    xStride *= xDims[d];
+    yStride *= yDims[d];
+  }
+  const int type = dtype == kFloat64 ? kCudnnDataDouble : kCudnnDataFloat;
+  Descriptors desc{api};
+  const bool described =
+      api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, xDims, xStrides) == kCudnnSuccess &&
+      api->CreateTensorDescriptor(&desc.y) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.y, type, rank, yDims, yStrides) == kCudnnSuccess &&
+      api->CreateFilterDescriptor(&desc.w) == kCudnnSuccess &&
+      api->SetFilterNdDescriptor(desc.w, type, kCudnnTensorNchw, rank, wDims) == kCudnnSuccess &&
+      api->CreateConvolutionDescriptor(&desc.conv) == kCudnnSuccess &&
+      api->SetConvolutionNdDescriptor(desc.conv, p.spatial, pad, stride, dilation, kCudnnCrossCorrelation, type) == kCudnnSuccess &&
+      api->SetConvolutionGroupCount(desc.conv, static_cast<int>(p.groups)) == kCudnnSuccess &&
+      api->SetConvolutionMathType(desc.conv, dtype == kFloat32 && !state().allowTf32 ? kCudnnFmaMath : kCudnnDefaultMath) == kCudnnSuccess;
+  if (!described) {
+    why = "cuDNN refused the descriptors";
+    return false;
+  }
+  constexpr int kCandidates = 8;
+  cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
+  int returned = 0;
+  if (api->GetConvolutionForwardAlgorithm_v7(dnn.handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
+      kCudnnSuccess) {
+    why = "cuDNN found no algorithm";
+    return false;
+  }
+  for (int i = 0; i < returned; i++) {
+    const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
+    if (candidate.status != kCudnnSuccess || candidate.memory > kMaxWorkspaceBytes) continue;
+    // float32 without TF32: skip algorithms that would compute in tensor-op math.
+    if (dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath && candidate.mathType != kCudnnDefaultMath) continue;
+    size_t workspaceBlock = 0;
+    void* workspace = nullptr;
+    if (candidate.memory > 0) {
+      cudaError_t error = cudaSuccess;
+      workspace = state().allocator.allocate(candidate.memory, workspaceBlock, error);
+      if (workspace == nullptr) continue;
+    }
+    const float oneF = 1.0f;
+    const float zeroF = 0.0f;
+    const double oneD = 1.0;
+    const double zeroD = 0.0;
+    const void* alpha = dtype == kFloat64 ? static_cast<const void*>(&oneD) : static_cast<const void*>(&oneF);
+    const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
+    const int itemSize = itemSizeOf(dtype);
+    const cudnnStatus_t status =
+        api->ConvolutionForward(dnn.handle, alpha, desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize, desc.conv,
+                                candidate.algo, workspace, candidate.memory, beta, desc.y, out);
+    // Stream order keeps the workspace valid for the queued convolution.
+    state().allocator.release(workspace, workspaceBlock);
+    if (status == kCudnnSuccess) return true;
+  }
+  why = "no cuDNN algorithm ran";
+  return false;
+}
+
+}  // namespace flint_cuda

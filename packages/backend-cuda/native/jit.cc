@@ -1,0 +1,165 @@
+// Fused kernels from jit's `compile` hook: CUDA C generated in TypeScript (src/jit/), compiled here
+// by NVRTC for this device's architecture, loaded with the runtime's library API (no driver API
+// linked), and launched over a shared index space.
+//
+// The generated kernel's ABI: `extern "C" __global__ void <name>(FlintJitParams p, T0* out0, ...,
+// const U0* in0, ...)`, where FlintJitParams is declared identically in the generated prelude and
+// input k is read at p.offsets[k] + sum(coordinate[d] * p.strides[k][d]); outputs are contiguous.
+#include <memory>
+#include <unordered_map>
+
+#include "boundary.h"
+#include "libraries.h"
+#include "ops.h"
+
+namespace flint_cuda {
+
+namespace {
+
+constexpr int kJitMaxOperands = 8;
+
+struct FlintJitParams {
+  long long total;
+  int rank;
+  int shape[kMaxRank];
+  long long strides[kJitMaxOperands][kMaxRank];
+  long long offsets[kJitMaxOperands];
+};
+
+struct JitKernel {
+  cudaLibrary_t library = nullptr;
+  cudaKernel_t kernel = nullptr;
+  std::vector<int> outputs;  // dtypes
+  std::vector<int> inputs;   // dtypes
+};
+
+std::unordered_map<uint64_t, JitKernel>& kernels() {
+  static std::unordered_map<uint64_t, JitKernel> table;
+  return table;
+}
+
+uint64_t nextKernelId = 1;
+
+std::vector<int> dtypeList(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what) {
+  const std::vector<int64_t> values = paramsArg(info, index, op, what, -1);
+  std::vector<int> result;
+  for (const int64_t value : values) {
+    if (value < 0 || value >= kDTypeCount) throwRange(info.Env(), op, std::string(what) + " holds an unknown dtype code");
+    result.push_back(static_cast<int>(value));
+  }
+  return result;
+}
+
+}  // namespace
+
+Napi::Value JitCompile(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "jitCompile";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 4, op);
+  requireReady(env, op);
+  if (!info[0].IsString() || !info[1].IsString()) throwType(env, op, "source and name must be strings");
+  const std::string source = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = info[1].As<Napi::String>().Utf8Value();
+  JitKernel entry;
+  entry.outputs = dtypeList(info, 2, op, "output dtypes");
+  entry.inputs = dtypeList(info, 3, op, "input dtypes");
+  if (entry.outputs.empty() || entry.inputs.size() > static_cast<size_t>(kJitMaxOperands)) {
+    throwRange(env, op, "a fused kernel has 1 or more outputs and at most 8 inputs");
+  }
+  const Nvrtc* api = nvrtc();
+  if (api == nullptr) throw Napi::Error::New(env, "flint-cuda jitCompile: unavailable: NVRTC " + nvrtcStatus().reason);
+  if (!launching()) throw Napi::Error::New(env, "flint-cuda jitCompile: validation-only mode runs no kernels");
+  nvrtcProgram program = nullptr;
+  if (api->CreateProgram(&program, source.c_str(), (name + ".cu").c_str(), 0, nullptr, nullptr) != kNvrtcSuccess) {
+    throw Napi::Error::New(env, "flint-cuda jitCompile: nvrtcCreateProgram failed");
+  }
+  const State& s = state();
+  const std::string arch = "--gpu-architecture=sm_" + std::to_string(s.computeMajor) + std::to_string(s.computeMinor);
+  const char* options[] = {arch.c_str(), "--std=c++17", "--device-as-default-execution-space"};
+  const nvrtcResult compiled = api->CompileProgram(program, 3, options);
+  if (compiled != kNvrtcSuccess) {
+    size_t logSize = 0;
+    api->GetProgramLogSize(program, &logSize);
+    std::string log(logSize, '\0');
+    if (logSize > 0) api->GetProgramLog(program, log.data());
+    api->DestroyProgram(&program);
+    throw Napi::Error::New(env, std::string("flint-cuda jitCompile: NVRTC could not compile ") + name + ": " + api->GetErrorString(compiled) +
+                                    "\n" + log);
+  }
+  size_t cubinSize = 0;
+  api->GetCUBINSize(program, &cubinSize);
+  std::vector<char> cubin(cubinSize);
+  api->GetCUBIN(program, cubin.data());
+  api->DestroyProgram(&program);
+  checkCuda(env, "jitCompile (cudaLibraryLoadData)",
+            cudaLibraryLoadData(&entry.library, cubin.data(), nullptr, nullptr, 0, nullptr, nullptr, 0));
+  const cudaError_t found = cudaLibraryGetKernel(&entry.kernel, entry.library, name.c_str());
+  if (found != cudaSuccess) {
+    cudaLibraryUnload(entry.library);
+    throwCuda(env, "jitCompile (cudaLibraryGetKernel " + name + ")", found);
+  }
+  const uint64_t id = nextKernelId++;
+  kernels().emplace(id, entry);
+  state().counters.jitCompiles++;
+  return Napi::Number::New(env, static_cast<double>(id));
+}
+
+Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "jitLaunch";
+  const Napi::Env env = info.Env();
+  // jitLaunch(kernel, shape: Int32Array, ...inputs as (handle, layout) pairs) -> output handles
+  if (info.Length() < 2) throwType(env, op, "expected a kernel, a shape and the inputs");
+  requireReady(env, op);
+  const uint64_t id = static_cast<uint64_t>(intArg(info, 0, op, "kernel", 1, int64_t{1} << 53));
+  auto found = kernels().find(id);
+  if (found == kernels().end()) throwRange(env, op, "no compiled kernel has handle " + std::to_string(id));
+  const JitKernel& kernel = found->second;
+  if (info.Length() != 2 + 2 * kernel.inputs.size()) {
+    throwType(env, op, "the kernel takes " + std::to_string(kernel.inputs.size()) + " inputs as (handle, layout) pairs");
+  }
+  const std::vector<int64_t> shape = paramsArg(info, 1, op, "shape", -1);
+  if (shape.size() > static_cast<size_t>(kMaxRank)) throwRange(env, op, "shape has more than 16 dims");
+  FlintJitParams params{};
+  params.rank = static_cast<int>(shape.size());
+  int64_t total = 1;
+  for (size_t d = 0; d < shape.size(); d++) {
+    if (shape[d] < 0) throwRange(env, op, "shape has a negative dimension");
+    if (total != 0 && shape[d] > kMaxElements / total) throwRange(env, op, "shape has 2^31 elements or more");
+    total *= shape[d];
+    params.shape[d] = static_cast<int>(shape[d]);
+  }
+  params.total = total;
+  std::vector<View> inputs;
+  for (size_t k = 0; k < kernel.inputs.size(); k++) {
+    const View view = viewArg(info, 2 + 2 * k, 3 + 2 * k, kernel.inputs[k], op, "input");
+    bool same = view.rank == params.rank;
+    for (int d = 0; same && d < view.rank; d++) same = view.shape[d] == shape[static_cast<size_t>(d)];
+    if (!same) throwRange(env, op, "every input must have the launch shape (broadcasts as zero strides)");
+    for (int d = 0; d < view.rank; d++) params.strides[k][d] = view.strides[d];
+    params.offsets[k] = view.offset;
+    inputs.push_back(view);
+  }
+  std::vector<std::unique_ptr<Output>> outputs;
+  for (const int dtype : kernel.outputs) outputs.push_back(std::make_unique<Output>(env, op, dtype, total));
+  if (launching() && total > 0) {
+    std::vector<void*> pointers;
+    for (auto& output : outputs) pointers.push_back(output->data());
+    for (const View& view : inputs) pointers.push_back(view.base);
+    std::vector<void*> args;
+    args.push_back(&params);
+    for (void*& pointer : pointers) args.push_back(&pointer);
+    int64_t blocks = (total + 255) / 256;
+    if (blocks > 1048576) blocks = 1048576;
+    checkCuda(env, op,
+              cudaLaunchKernel(reinterpret_cast<const void*>(kernel.kernel), dim3(static_cast<unsigned>(blocks)), dim3(256), args.data(), 0,
+                               state().stream));
+    state().counters.jitLaunches++;
+  }
+  Napi::Array handles = Napi::Array::New(env, outputs.size());
+  for (size_t i = 0; i < outputs.size(); i++) handles.Set(static_cast<uint32_t>(i), outputs[i]->commit(env));
+  return handles;
+}
+
+}  // namespace flint_cuda

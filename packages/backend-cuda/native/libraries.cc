@@ -1,0 +1,203 @@
+// Run-time loading of the optional CUDA libraries (see libraries.h).
+#include "libraries.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <sstream>
+
+namespace flint_cuda {
+
+namespace {
+
+/** Folders searched after FLINT_CUDA_LIBRARY_PATH and the dynamic loader's own path. */
+const char* const kFallbackFolders[] = {
+    "/usr/local/cuda/lib64",
+    "/usr/local/cuda/targets/x86_64-linux/lib",
+    "/usr/local/cuda/targets/sbsa-linux/lib",
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/local/lib",
+    "/usr/local/nvidia/lib64",
+    "/usr/local/nvidia/lib",
+};
+
+std::vector<std::string> splitPath(const char* value) {
+  std::vector<std::string> parts;
+  if (value == nullptr) return parts;
+  std::stringstream stream(value);
+  std::string part;
+  while (std::getline(stream, part, ':')) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+/**
+ * dlopens the first of `names` found: in FLINT_CUDA_LIBRARY_PATH's folders, then by bare name
+ * (LD_LIBRARY_PATH, the ld.so cache, the system folders), then in the usual CUDA folders.
+ */
+void* openLibrary(const std::vector<std::string>& names, LibraryStatus& status) {
+  status.attempted = true;
+  const char* configured = std::getenv("FLINT_CUDA_LIBRARY_PATH");
+  const std::vector<std::string> folders = splitPath(configured);
+  std::vector<std::string> candidates;
+  for (const std::string& folder : folders)
+    for (const std::string& name : names) candidates.push_back(folder + "/" + name);
+  for (const std::string& name : names) candidates.push_back(name);
+  for (const char* folder : kFallbackFolders)
+    for (const std::string& name : names) candidates.push_back(std::string(folder) + "/" + name);
+  for (const std::string& candidate : candidates) {
+    void* handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle != nullptr) {
+      status.found = true;
+      status.path = candidate;
+      return handle;
+    }
+  }
+  std::string searched;
+  for (size_t i = 0; i < names.size(); i++) searched += (i ? ", " : "") + names[i];
+  std::string where = "FLINT_CUDA_LIBRARY_PATH (";
+  where += configured && *configured ? configured : "unset";
+  where += "), the dynamic loader's path (LD_LIBRARY_PATH, the ld.so cache)";
+  for (const char* folder : kFallbackFolders) where += std::string(", ") + folder;
+  status.reason = "not found (searched " + searched + " in " + where + ")";
+  return nullptr;
+}
+
+template <typename F>
+bool resolve(void* handle, const char* symbol, F& target, LibraryStatus& status) {
+  target = reinterpret_cast<F>(dlsym(handle, symbol));
+  if (target == nullptr) {
+    status.found = false;
+    status.reason = std::string("found at ") + status.path + " but it lacks " + symbol + " (an incompatible version)";
+    return false;
+  }
+  return true;
+}
+
+LibraryStatus& mutableStatus(int which) {
+  static LibraryStatus statuses[4];
+  return statuses[which];
+}
+
+}  // namespace
+
+const CublasLt* cublasLt() {
+  static CublasLt api{};
+  static bool loaded = [] {
+    LibraryStatus& status = mutableStatus(0);
+    void* h = openLibrary({"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"}, status);
+    if (h == nullptr) return false;
+    bool ok = resolve(h, "cublasLtGetVersion", api.GetVersion, status) && resolve(h, "cublasLtCreate", api.Create, status) &&
+              resolve(h, "cublasLtDestroy", api.Destroy, status) &&
+              resolve(h, "cublasLtMatmulDescCreate", api.MatmulDescCreate, status) &&
+              resolve(h, "cublasLtMatmulDescDestroy", api.MatmulDescDestroy, status) &&
+              resolve(h, "cublasLtMatmulDescSetAttribute", api.MatmulDescSetAttribute, status) &&
+              resolve(h, "cublasLtMatrixLayoutCreate", api.MatrixLayoutCreate, status) &&
+              resolve(h, "cublasLtMatrixLayoutDestroy", api.MatrixLayoutDestroy, status) &&
+              resolve(h, "cublasLtMatrixLayoutSetAttribute", api.MatrixLayoutSetAttribute, status) &&
+              resolve(h, "cublasLtMatmulPreferenceCreate", api.MatmulPreferenceCreate, status) &&
+              resolve(h, "cublasLtMatmulPreferenceDestroy", api.MatmulPreferenceDestroy, status) &&
+              resolve(h, "cublasLtMatmulPreferenceSetAttribute", api.MatmulPreferenceSetAttribute, status) &&
+              resolve(h, "cublasLtMatmulAlgoGetHeuristic", api.MatmulAlgoGetHeuristic, status) &&
+              resolve(h, "cublasLtMatmul", api.Matmul, status);
+    if (ok) status.version = std::to_string(api.GetVersion());
+    return ok;
+  }();
+  return loaded ? &api : nullptr;
+}
+
+const Cublas* cublas() {
+  static Cublas api{};
+  static bool loaded = [] {
+    LibraryStatus& status = mutableStatus(1);
+    void* h = openLibrary({"libcublas.so.13", "libcublas.so.12", "libcublas.so"}, status);
+    if (h == nullptr) return false;
+    return resolve(h, "cublasCreate_v2", api.Create, status) && resolve(h, "cublasDestroy_v2", api.Destroy, status);
+  }();
+  return loaded ? &api : nullptr;
+}
+
+const Cudnn* cudnn() {
+  static Cudnn api{};
+  static bool loaded = [] {
+    LibraryStatus& status = mutableStatus(2);
+    void* h = openLibrary({"libcudnn.so.9", "libcudnn.so.8", "libcudnn.so"}, status);
+    if (h == nullptr) return false;
+    bool ok = resolve(h, "cudnnGetVersion", api.GetVersion, status) &&
+              resolve(h, "cudnnGetErrorString", api.GetErrorString, status) && resolve(h, "cudnnCreate", api.Create, status) &&
+              resolve(h, "cudnnDestroy", api.Destroy, status) && resolve(h, "cudnnSetStream", api.SetStream, status) &&
+              resolve(h, "cudnnCreateTensorDescriptor", api.CreateTensorDescriptor, status) &&
+              resolve(h, "cudnnSetTensorNdDescriptor", api.SetTensorNdDescriptor, status) &&
+              resolve(h, "cudnnDestroyTensorDescriptor", api.DestroyTensorDescriptor, status) &&
+              resolve(h, "cudnnCreateFilterDescriptor", api.CreateFilterDescriptor, status) &&
+              resolve(h, "cudnnSetFilterNdDescriptor", api.SetFilterNdDescriptor, status) &&
+              resolve(h, "cudnnDestroyFilterDescriptor", api.DestroyFilterDescriptor, status) &&
+              resolve(h, "cudnnCreateConvolutionDescriptor", api.CreateConvolutionDescriptor, status) &&
+              resolve(h, "cudnnSetConvolutionNdDescriptor", api.SetConvolutionNdDescriptor, status) &&
+              resolve(h, "cudnnSetConvolutionGroupCount", api.SetConvolutionGroupCount, status) &&
+              resolve(h, "cudnnSetConvolutionMathType", api.SetConvolutionMathType, status) &&
+              resolve(h, "cudnnDestroyConvolutionDescriptor", api.DestroyConvolutionDescriptor, status) &&
+              resolve(h, "cudnnGetConvolutionForwardAlgorithm_v7", api.GetConvolutionForwardAlgorithm_v7, status) &&
+              resolve(h, "cudnnGetConvolutionForwardWorkspaceSize", api.GetConvolutionForwardWorkspaceSize, status) &&
+              resolve(h, "cudnnConvolutionForward", api.ConvolutionForward, status);
+    if (ok) status.version = std::to_string(api.GetVersion());
+    return ok;
+  }();
+  return loaded ? &api : nullptr;
+}
+
+const Nvrtc* nvrtc() {
+  static Nvrtc api{};
+  static bool loaded = [] {
+    LibraryStatus& status = mutableStatus(3);
+    void* h = openLibrary({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"}, status);
+    if (h == nullptr) return false;
+    bool ok = resolve(h, "nvrtcGetErrorString", api.GetErrorString, status) && resolve(h, "nvrtcVersion", api.Version, status) &&
+              resolve(h, "nvrtcCreateProgram", api.CreateProgram, status) &&
+              resolve(h, "nvrtcDestroyProgram", api.DestroyProgram, status) &&
+              resolve(h, "nvrtcCompileProgram", api.CompileProgram, status) &&
+              resolve(h, "nvrtcGetProgramLogSize", api.GetProgramLogSize, status) &&
+              resolve(h, "nvrtcGetProgramLog", api.GetProgramLog, status) &&
+              resolve(h, "nvrtcGetCUBINSize", api.GetCUBINSize, status) && resolve(h, "nvrtcGetCUBIN", api.GetCUBIN, status);
+    if (ok) {
+      int major = 0;
+      int minor = 0;
+      api.Version(&major, &minor);
+      status.version = std::to_string(major) + "." + std::to_string(minor);
+    }
+    return ok;
+  }();
+  return loaded ? &api : nullptr;
+}
+
+const LibraryStatus& cublasLtStatus() {
+  cublasLt();
+  return mutableStatus(0);
+}
+const LibraryStatus& cublasStatus() {
+  cublas();
+  return mutableStatus(1);
+}
+const LibraryStatus& cudnnStatus() {
+  cudnn();
+  return mutableStatus(2);
+}
+const LibraryStatus& nvrtcStatus() {
+  nvrtc();
+  return mutableStatus(3);
+}
+
+bool driverLibraryFound(std::string& reason) {
+  LibraryStatus status;
+  void* handle = openLibrary({"libcuda.so.1", "libcuda.so"}, status);
+  if (handle == nullptr) {
+    reason = "libcuda.so.1 " + status.reason;
+    return false;
+  }
+  // Kept loaded: the CUDA runtime opens the same library and shares it.
+  return true;
+}
+
+}  // namespace flint_cuda

@@ -1,0 +1,178 @@
+// The CUDA libraries the addon loads at run time with dlopen: cuBLASLt, cuBLAS, cuDNN and NVRTC.
+// The package builds without their headers and runs without them (falling back to its own
+// kernels), so the few declarations it calls are written out here, from the libraries'
+// documented C APIs; every entry point is resolved with dlsym and checked before use.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <library_types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace flint_cuda {
+
+// ---- cuBLAS / cuBLASLt (cublas_api.h, cublasLt.h) ----
+using cublasStatus_t = int;
+constexpr cublasStatus_t kCublasSuccess = 0;
+using cublasComputeType_t = int;
+constexpr cublasComputeType_t kCublasCompute32F = 68;
+constexpr cublasComputeType_t kCublasCompute32FFastTf32 = 77;
+constexpr cublasComputeType_t kCublasCompute64F = 70;
+constexpr int kCublasOpN = 0;
+constexpr int kCublasOpT = 1;
+struct cublasLtContext;
+using cublasLtHandle_t = cublasLtContext*;
+struct cublasLtMatmulDescOpaque_t;
+using cublasLtMatmulDesc_t = cublasLtMatmulDescOpaque_t*;
+struct cublasLtMatrixLayoutOpaque_t;
+using cublasLtMatrixLayout_t = cublasLtMatrixLayoutOpaque_t*;
+struct cublasLtMatmulPreferenceOpaque_t;
+using cublasLtMatmulPreference_t = cublasLtMatmulPreferenceOpaque_t*;
+struct cublasLtMatmulAlgo_t {
+  uint64_t data[8];
+};
+struct cublasLtMatmulHeuristicResult_t {
+  cublasLtMatmulAlgo_t algo;
+  size_t workspaceSize;
+  cublasStatus_t state;
+  float wavesCount;
+  int reserved[4];
+};
+// cublasLtMatmulDescAttributes_t
+constexpr int kLtDescTransA = 3;
+constexpr int kLtDescTransB = 4;
+// cublasLtMatrixLayoutAttribute_t
+constexpr int kLtLayoutBatchCount = 5;
+constexpr int kLtLayoutStridedBatchOffset = 6;
+// cublasLtMatmulPreferenceAttributes_t
+constexpr int kLtPrefMaxWorkspaceBytes = 1;
+constexpr int kLtPrefMinAlignmentA = 5;
+constexpr int kLtPrefMinAlignmentB = 6;
+constexpr int kLtPrefMinAlignmentC = 7;
+constexpr int kLtPrefMinAlignmentD = 8;
+
+struct CublasLt {
+  size_t (*GetVersion)();
+  cublasStatus_t (*Create)(cublasLtHandle_t*);
+  cublasStatus_t (*Destroy)(cublasLtHandle_t);
+  cublasStatus_t (*MatmulDescCreate)(cublasLtMatmulDesc_t*, cublasComputeType_t, cudaDataType_t);
+  cublasStatus_t (*MatmulDescDestroy)(cublasLtMatmulDesc_t);
+  cublasStatus_t (*MatmulDescSetAttribute)(cublasLtMatmulDesc_t, int, const void*, size_t);
+  cublasStatus_t (*MatrixLayoutCreate)(cublasLtMatrixLayout_t*, cudaDataType_t, uint64_t, uint64_t, int64_t);
+  cublasStatus_t (*MatrixLayoutDestroy)(cublasLtMatrixLayout_t);
+  cublasStatus_t (*MatrixLayoutSetAttribute)(cublasLtMatrixLayout_t, int, const void*, size_t);
+  cublasStatus_t (*MatmulPreferenceCreate)(cublasLtMatmulPreference_t*);
+  cublasStatus_t (*MatmulPreferenceDestroy)(cublasLtMatmulPreference_t);
+  cublasStatus_t (*MatmulPreferenceSetAttribute)(cublasLtMatmulPreference_t, int, const void*, size_t);
+  cublasStatus_t (*MatmulAlgoGetHeuristic)(cublasLtHandle_t, cublasLtMatmulDesc_t, cublasLtMatrixLayout_t, cublasLtMatrixLayout_t,
+                                           cublasLtMatrixLayout_t, cublasLtMatrixLayout_t, cublasLtMatmulPreference_t, int,
+                                           cublasLtMatmulHeuristicResult_t*, int*);
+  cublasStatus_t (*Matmul)(cublasLtHandle_t, cublasLtMatmulDesc_t, const void*, const void*, cublasLtMatrixLayout_t, const void*,
+                           cublasLtMatrixLayout_t, const void*, const void*, cublasLtMatrixLayout_t, void*, cublasLtMatrixLayout_t,
+                           const cublasLtMatmulAlgo_t*, void*, size_t, cudaStream_t);
+};
+
+struct Cublas {
+  // Resolved only to report the library; matmuls go through cuBLASLt.
+  cublasStatus_t (*Create)(void**);
+  cublasStatus_t (*Destroy)(void*);
+};
+
+// ---- cuDNN (cudnn_graph.h, cudnn_cnn.h, cudnn_ops.h; the legacy descriptor API) ----
+using cudnnStatus_t = int;
+constexpr cudnnStatus_t kCudnnSuccess = 0;
+struct cudnnContext;
+using cudnnHandle_t = cudnnContext*;
+using cudnnTensorDescriptor_t = void*;
+using cudnnFilterDescriptor_t = void*;
+using cudnnConvolutionDescriptor_t = void*;
+constexpr int kCudnnDataFloat = 0;
+constexpr int kCudnnDataDouble = 1;
+constexpr int kCudnnTensorNchw = 0;
+constexpr int kCudnnCrossCorrelation = 1;
+constexpr int kCudnnDefaultMath = 0;
+constexpr int kCudnnFmaMath = 3;
+struct cudnnConvolutionFwdAlgoPerf_t {
+  int algo;
+  cudnnStatus_t status;
+  float time;
+  size_t memory;
+  int determinism;
+  int mathType;
+  int reserved[3];
+};
+
+struct Cudnn {
+  size_t (*GetVersion)();
+  const char* (*GetErrorString)(cudnnStatus_t);
+  cudnnStatus_t (*Create)(cudnnHandle_t*);
+  cudnnStatus_t (*Destroy)(cudnnHandle_t);
+  cudnnStatus_t (*SetStream)(cudnnHandle_t, cudaStream_t);
+  cudnnStatus_t (*CreateTensorDescriptor)(cudnnTensorDescriptor_t*);
+  cudnnStatus_t (*SetTensorNdDescriptor)(cudnnTensorDescriptor_t, int, int, const int*, const int*);
+  cudnnStatus_t (*DestroyTensorDescriptor)(cudnnTensorDescriptor_t);
+  cudnnStatus_t (*CreateFilterDescriptor)(cudnnFilterDescriptor_t*);
+  cudnnStatus_t (*SetFilterNdDescriptor)(cudnnFilterDescriptor_t, int, int, int, const int*);
+  cudnnStatus_t (*DestroyFilterDescriptor)(cudnnFilterDescriptor_t);
+  cudnnStatus_t (*CreateConvolutionDescriptor)(cudnnConvolutionDescriptor_t*);
+  cudnnStatus_t (*SetConvolutionNdDescriptor)(cudnnConvolutionDescriptor_t, int, const int*, const int*, const int*, int, int);
+  cudnnStatus_t (*SetConvolutionGroupCount)(cudnnConvolutionDescriptor_t, int);
+  cudnnStatus_t (*SetConvolutionMathType)(cudnnConvolutionDescriptor_t, int);
+  cudnnStatus_t (*DestroyConvolutionDescriptor)(cudnnConvolutionDescriptor_t);
+  cudnnStatus_t (*GetConvolutionForwardAlgorithm_v7)(cudnnHandle_t, cudnnTensorDescriptor_t, cudnnFilterDescriptor_t,
+                                                     cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, int, int*,
+                                                     cudnnConvolutionFwdAlgoPerf_t*);
+  cudnnStatus_t (*GetConvolutionForwardWorkspaceSize)(cudnnHandle_t, cudnnTensorDescriptor_t, cudnnFilterDescriptor_t,
+                                                      cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, int, size_t*);
+  cudnnStatus_t (*ConvolutionForward)(cudnnHandle_t, const void*, cudnnTensorDescriptor_t, const void*, cudnnFilterDescriptor_t,
+                                      const void*, cudnnConvolutionDescriptor_t, int, void*, size_t, const void*,
+                                      cudnnTensorDescriptor_t, void*);
+};
+
+// ---- NVRTC (nvrtc.h) ----
+using nvrtcResult = int;
+constexpr nvrtcResult kNvrtcSuccess = 0;
+struct _nvrtcProgram;
+using nvrtcProgram = _nvrtcProgram*;
+
+struct Nvrtc {
+  const char* (*GetErrorString)(nvrtcResult);
+  nvrtcResult (*Version)(int*, int*);
+  nvrtcResult (*CreateProgram)(nvrtcProgram*, const char*, const char*, int, const char* const*, const char* const*);
+  nvrtcResult (*DestroyProgram)(nvrtcProgram*);
+  nvrtcResult (*CompileProgram)(nvrtcProgram, int, const char* const*);
+  nvrtcResult (*GetProgramLogSize)(nvrtcProgram, size_t*);
+  nvrtcResult (*GetProgramLog)(nvrtcProgram, char*);
+  nvrtcResult (*GetCUBINSize)(nvrtcProgram, size_t*);
+  nvrtcResult (*GetCUBIN)(nvrtcProgram, char*);
+};
+
+/** What loading one library found: the path it loaded, or why not (with the places searched). */
+struct LibraryStatus {
+  bool attempted = false;
+  bool found = false;
+  std::string path;
+  std::string version;
+  std::string reason;
+};
+
+/** Each loader tries once per process and returns null (with the status saying why) when unavailable. */
+const CublasLt* cublasLt();
+const Cublas* cublas();
+const Cudnn* cudnn();
+const Nvrtc* nvrtc();
+const LibraryStatus& cublasLtStatus();
+const LibraryStatus& cublasStatus();
+const LibraryStatus& cudnnStatus();
+const LibraryStatus& nvrtcStatus();
+
+/**
+ * Whether the CUDA driver library can be loaded, and if not, the places searched: the runtime
+ * needs it for any device work, and its absence is the usual reason the backend is unavailable.
+ */
+bool driverLibraryFound(std::string& reason);
+
+}  // namespace flint_cuda

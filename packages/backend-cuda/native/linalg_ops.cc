@@ -1,0 +1,259 @@
+// The entry points for contractions, window reductions, gather/scatter and random streams.
+#include "boundary.h"
+#include "ops.h"
+#include "vendor.h"
+
+namespace flint_cuda {
+
+namespace {
+
+enum Engine : int { kEngineAuto = 0, kEngineKernel = 1, kEngineVendor = 2 };
+
+Matrix matrixOf(const View& v) { return Matrix{v.base, v.offset, {v.strides[0], v.strides[1], v.strides[2]}}; }
+
+/** Output size of one dim of a strided, padded, dilated window (packages/api/src/primitives/linalg.ts). */
+int64_t windowOutputSize(int64_t size, int64_t window, int64_t stride, int64_t low, int64_t high, int64_t dilation,
+                         int64_t inputDilation) {
+  const int64_t dilatedInput = size == 0 ? 0 : (size - 1) * inputDilation + 1;
+  const int64_t padded = dilatedInput + low + high;
+  const int64_t dilatedWindow = (window - 1) * dilation + 1;
+  return padded < dilatedWindow ? 0 : (padded - dilatedWindow) / stride + 1;
+}
+
+int64_t checkedProduct(const Napi::Env& env, const char* op, const int64_t* dims, int count) {
+  int64_t total = 1;
+  for (int i = 0; i < count; i++) {
+    if (total != 0 && dims[i] > kMaxElements / total) throwRange(env, op, "the output would have 2^31 elements or more");
+    total *= dims[i];
+  }
+  return total;
+}
+
+}  // namespace
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "matmul";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 6, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const View a = viewArg(info, 1, 2, dtype, op, "lhs", 3);
+  const View b = viewArg(info, 3, 4, dtype, op, "rhs", 3);
+  const int engine = static_cast<int>(intArg(info, 5, op, "engine", 0, 2));
+  if (a.shape[0] != b.shape[0]) throwRange(env, op, "lhs and rhs must have the same batch size");
+  if (a.shape[2] != b.shape[1]) throwRange(env, op, "lhs columns must equal rhs rows");
+  const int64_t batch = a.shape[0];
+  const int64_t m = a.shape[1];
+  const int64_t k = a.shape[2];
+  const int64_t n = b.shape[2];
+  const int64_t dims[3] = {batch, m, n};
+  Output out(env, op, dtype, checkedProduct(env, op, dims, 3));
+  if (!launching()) return out.commit(env);
+  State& s = state();
+  if (engine != kEngineKernel) {
+    std::string why;
+    if (matmulCublasLt(dtype, out.data(), a, b, batch, m, n, k, s.stream, why)) {
+      s.counters.matmulCublasLt++;
+      return out.commit(env);
+    }
+    if (engine == kEngineVendor) throw Napi::Error::New(env, "flint-cuda matmul: cuBLASLt declined: " + why);
+  }
+  checkCuda(env, op, launchMatmul(dtype, out.data(), matrixOf(a), matrixOf(b), batch, m, n, k, s.stream));
+  s.counters.matmulKernel++;
+  return out.commit(env);
+}
+
+Napi::Value Conv(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "conv";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 7, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const View x = viewArg(info, 1, 2, dtype, op, "lhs");
+  const View w = viewArg(info, 3, 4, dtype, op, "rhs");
+  const int engine = static_cast<int>(intArg(info, 6, op, "engine", 0, 2));
+  if (x.rank < 2 || x.rank > kMaxSpatial + 2) throwRange(env, op, "lhs must have rank 2 to 10 ([N, C, ...spatial])");
+  if (w.rank != x.rank) throwRange(env, op, "rhs must have the rank of lhs");
+  ConvParams p;
+  p.spatial = x.rank - 2;
+  const std::vector<int64_t> params = paramsArg(info, 5, op, "params", 1 + 5 * p.spatial);
+  p.groups = params[0];
+  const int64_t channels = x.shape[1];
+  const int64_t outChannels = w.shape[0];
+  if (p.groups < 1 || channels % p.groups != 0 || outChannels % p.groups != 0 || w.shape[1] * p.groups != channels) {
+    throwRange(env, op, "groups must divide the channels, with rhs [O, C / groups, ...]");
+  }
+  int64_t outShape[kMaxSpatial + 2] = {x.shape[0], outChannels};
+  for (int d = 0; d < p.spatial; d++) {
+    p.strides[d] = params[1 + d];
+    p.padLow[d] = params[1 + p.spatial + d];
+    p.padHigh[d] = params[1 + 2 * p.spatial + d];
+    p.lhsDilation[d] = params[1 + 3 * p.spatial + d];
+    p.rhsDilation[d] = params[1 + 4 * p.spatial + d];
+    if (p.strides[d] < 1 || p.lhsDilation[d] < 1 || p.rhsDilation[d] < 1) throwRange(env, op, "strides and dilations must be positive");
+    p.outSize[d] = windowOutputSize(x.shape[2 + d], w.shape[2 + d], p.strides[d], p.padLow[d], p.padHigh[d], p.rhsDilation[d],
+                                    p.lhsDilation[d]);
+    outShape[2 + d] = p.outSize[d];
+  }
+  Output out(env, op, dtype, checkedProduct(env, op, outShape, x.rank));
+  if (!launching()) return out.commit(env);
+  State& s = state();
+  if (engine != kEngineKernel) {
+    std::string why;
+    if (convCudnn(dtype, out.data(), x, w, p, s.stream, why)) {
+      s.counters.convCudnn++;
+      return out.commit(env);
+    }
+    if (engine == kEngineVendor) throw Napi::Error::New(env, "flint-cuda conv: cuDNN declined: " + why);
+  }
+  Convolution c{};
+  c.spatial = p.spatial;
+  c.groups = static_cast<int32_t>(p.groups);
+  c.batch = x.shape[0];
+  c.channels = channels;
+  c.outChannels = outChannels;
+  c.total = checkedProduct(env, op, outShape, x.rank);
+  c.xOffset = x.offset;
+  c.wOffset = w.offset;
+  for (int d = 0; d < x.rank; d++) {
+    c.xStrides[d] = x.strides[d];
+    c.wStrides[d] = w.strides[d];
+  }
+  for (int d = 0; d < p.spatial; d++) {
+    c.inSize[d] = static_cast<int32_t>(x.shape[2 + d]);
+    c.kernelSize[d] = static_cast<int32_t>(w.shape[2 + d]);
+    c.outSize[d] = static_cast<int32_t>(p.outSize[d]);
+    c.stride[d] = static_cast<int32_t>(p.strides[d]);
+    c.padLow[d] = static_cast<int32_t>(p.padLow[d]);
+    c.lhsDilation[d] = static_cast<int32_t>(p.lhsDilation[d]);
+    c.rhsDilation[d] = static_cast<int32_t>(p.rhsDilation[d]);
+  }
+  checkCuda(env, op, launchConv(dtype, out.data(), x.base, w.base, c, s.stream));
+  s.counters.convKernel++;
+  return out.commit(env);
+}
+
+Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "reduceWindow";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 5, op);
+  requireReady(env, op);
+  const int code = static_cast<int>(intArg(info, 0, op, "op", 0, kWindowOpCount - 1));
+  const int dtype = dtypeArg(info, 1, op, kAllDTypes);
+  const View x = viewArg(info, 2, 3, dtype, op, "input");
+  const int rank = x.rank;
+  const std::vector<int64_t> params = paramsArg(info, 4, op, "params", 5 * rank);
+  Window win{};
+  win.rank = rank;
+  win.offset = x.offset;
+  int64_t outShape[kMaxRank];
+  for (int d = 0; d < rank; d++) {
+    const int64_t window = params[d];
+    const int64_t stride = params[rank + d];
+    const int64_t low = params[2 * rank + d];
+    const int64_t high = params[3 * rank + d];
+    const int64_t dilation = params[4 * rank + d];
+    if (window < 1 || stride < 1 || dilation < 1) throwRange(env, op, "windows, strides and dilations must be positive");
+    outShape[d] = windowOutputSize(x.shape[d], window, stride, low, high, dilation, 1);
+    win.inShape[d] = static_cast<int32_t>(x.shape[d]);
+    win.outShape[d] = static_cast<int32_t>(outShape[d]);
+    win.inStrides[d] = x.strides[d];
+    win.window[d] = static_cast<int32_t>(window);
+    win.stride[d] = static_cast<int32_t>(stride);
+    win.padLow[d] = static_cast<int32_t>(low);
+    win.dilation[d] = static_cast<int32_t>(dilation);
+  }
+  win.total = checkedProduct(env, op, outShape, rank);
+  Output out(env, op, dtype, win.total);
+  if (launching()) checkCuda(env, op, launchReduceWindow(code, dtype, out.data(), x.base, win, state().stream));
+  return out.commit(env);
+}
+
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "gather";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 5, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kAllDTypes);
+  const View x = viewArg(info, 1, 2, dtype, op, "input", 3);
+  const View indices = viewArg(info, 3, 4, kInt32, op, "indices", 1);
+  const int64_t dims[3] = {x.shape[0], indices.shape[0], x.shape[2]};
+  Output out(env, op, dtype, checkedProduct(env, op, dims, 3));
+  if (launching()) {
+    checkCuda(env, op,
+              launchGather(dtype, out.data(), matrixOf(x), reinterpret_cast<const int32_t*>(indices.base), indices.offset,
+                           indices.strides[0], x.shape[0], x.shape[1], x.shape[2], indices.shape[0], state().stream));
+  }
+  return out.commit(env);
+}
+
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "scatterAdd";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 7, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const View target = viewArg(info, 1, 2, dtype, op, "target", 3);
+  const View indices = viewArg(info, 3, 4, kInt32, op, "indices", 1);
+  const View updates = viewArg(info, 5, 6, dtype, op, "updates", 3);
+  if (updates.shape[0] != target.shape[0] || updates.shape[1] != indices.shape[0] || updates.shape[2] != target.shape[2]) {
+    throwRange(env, op, "updates must have the shape [outer, indices, inner] of the target and indices");
+  }
+  Output out(env, op, dtype, target.size);
+  if (launching()) {
+    State& s = state();
+    int64_t outStrides[3];
+    contiguousStrides(3, target.shape, outStrides);
+    const int64_t* strides[2] = {outStrides, target.strides};
+    const int64_t offsets[2] = {0, target.offset};
+    checkCuda(env, op, launchCopy(itemSizeOf(dtype), out.data(), target.base, makeWalk(3, target.shape, 2, strides, offsets), s.stream));
+    checkCuda(env, op,
+              launchScatterAdd(dtype, out.data(), matrixOf(updates), reinterpret_cast<const int32_t*>(indices.base), indices.offset,
+                               indices.strides[0], target.shape[0], target.shape[1], target.shape[2], indices.shape[0], s.stream));
+  }
+  return out.commit(env);
+}
+
+Napi::Value RandomBits(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "randomBits";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 3, op);
+  requireReady(env, op);
+  const View key = viewArg(info, 0, 1, kInt32, op, "key", 1);
+  if (key.shape[0] != 2) throwRange(env, op, "key must have 2 elements");
+  const int64_t count = intArg(info, 2, op, "count", 0, kMaxElements);
+  Output out(env, op, kInt32, count);
+  if (launching()) {
+    checkCuda(env, op,
+              launchRandomBits(out.as<int32_t>(), count, reinterpret_cast<const int32_t*>(key.base), key.offset, key.strides[0],
+                               state().stream));
+  }
+  return out.commit(env);
+}
+
+Napi::Value RandomUniform(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "randomUniform";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 4, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloats);
+  const View key = viewArg(info, 1, 2, kInt32, op, "key", 1);
+  if (key.shape[0] != 2) throwRange(env, op, "key must have 2 elements");
+  const int64_t count = intArg(info, 3, op, "count", 0, kMaxElements);
+  Output out(env, op, dtype, count);
+  if (launching()) {
+    checkCuda(env, op,
+              launchRandomUniform(dtype, out.data(), count, reinterpret_cast<const int32_t*>(key.base), key.offset, key.strides[0],
+                                  state().stream));
+  }
+  return out.commit(env);
+}
+
+}  // namespace flint_cuda

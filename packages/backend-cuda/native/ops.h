@@ -1,0 +1,55 @@
+// The functions the addon exports (registered in addon.cc; src/native/addon.ts describes them to
+// TypeScript). Each validates its arguments (boundary.h) before it touches memory or launches.
+#pragma once
+
+#include <napi.h>
+
+namespace flint_cuda {
+
+// device.cc
+Napi::Value Probe(const Napi::CallbackInfo& info);
+Napi::Value Init(const Napi::CallbackInfo& info);
+Napi::Value InitValidationOnly(const Napi::CallbackInfo& info);
+Napi::Value Libraries(const Napi::CallbackInfo& info);
+Napi::Value Memory(const Napi::CallbackInfo& info);
+Napi::Value EmptyCache(const Napi::CallbackInfo& info);
+Napi::Value Configure(const Napi::CallbackInfo& info);
+
+// transfer.cc
+Napi::Value Upload(const Napi::CallbackInfo& info);
+Napi::Value Read(const Napi::CallbackInfo& info);
+Napi::Value Free(const Napi::CallbackInfo& info);
+Napi::Value Synchronize(const Napi::CallbackInfo& info);
+
+// elementwise_ops.cc
+Napi::Value Unary(const Napi::CallbackInfo& info);
+Napi::Value Binary(const Napi::CallbackInfo& info);
+Napi::Value Where(const Napi::CallbackInfo& info);
+Napi::Value Cast(const Napi::CallbackInfo& info);
+Napi::Value Copy(const Napi::CallbackInfo& info);
+Napi::Value CopyInto(const Napi::CallbackInfo& info);
+Napi::Value Full(const Napi::CallbackInfo& info);
+/** A buffer whose contents are unspecified, for kernels that write every element (concat). */
+Napi::Value Empty(const Napi::CallbackInfo& info);
+Napi::Value Iota(const Napi::CallbackInfo& info);
+
+// reduce_ops.cc
+Napi::Value Reduce(const Napi::CallbackInfo& info);
+Napi::Value ArgReduce(const Napi::CallbackInfo& info);
+Napi::Value Cumulative(const Napi::CallbackInfo& info);
+Napi::Value Argsort(const Napi::CallbackInfo& info);
+
+// linalg_ops.cc
+Napi::Value Matmul(const Napi::CallbackInfo& info);
+Napi::Value Conv(const Napi::CallbackInfo& info);
+Napi::Value ReduceWindow(const Napi::CallbackInfo& info);
+Napi::Value Gather(const Napi::CallbackInfo& info);
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
+Napi::Value RandomBits(const Napi::CallbackInfo& info);
+Napi::Value RandomUniform(const Napi::CallbackInfo& info);
+
+// jit.cc
+Napi::Value JitCompile(const Napi::CallbackInfo& info);
+Napi::Value JitLaunch(const Napi::CallbackInfo& info);
+
+}  // namespace flint_cuda

@@ -1,0 +1,41 @@
+// The contractions that run through NVIDIA's libraries when they are present (blas.cc, dnn.cc).
+// Each returns false, having written nothing, for a configuration it does not take or when its
+// library is missing; the caller then runs the addon's own kernel.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "boundary.h"
+
+namespace flint_cuda {
+
+/**
+ * out [batch, m, n] (contiguous) = a [batch, m, k] x b [batch, k, n] through cuBLASLt, for
+ * float32 (TF32 only when configured) and float64. Views need a unit stride in one of their two
+ * matrix dims (plain or transposed matrices); `why` says what declined.
+ */
+bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                    cudaStream_t stream, std::string& why);
+
+/** Convolution parameters as they cross the boundary: per spatial dim. */
+struct ConvParams {
+  int spatial = 0;
+  int64_t groups = 1;
+  int64_t strides[kMaxSpatial] = {};
+  int64_t padLow[kMaxSpatial] = {};
+  int64_t padHigh[kMaxSpatial] = {};
+  int64_t lhsDilation[kMaxSpatial] = {};
+  int64_t rhsDilation[kMaxSpatial] = {};
+  int64_t outSize[kMaxSpatial] = {};
+};
+
+/**
+ * out (contiguous [N, O, ...]) = conv(x, w) through cuDNN, for float32/float64 with 2 or 3
+ * spatial dims, symmetric non-negative padding and no input dilation.
+ */
+bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& params, cudaStream_t stream, std::string& why);
+
+}  // namespace flint_cuda

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The CUDA backend's check on a GPU machine (the H200 this workplace lends), in one short run:
+# the conformance tables on 'cuda', the GPU checks (src/gpu.checks.ts) and the benchmarks, with
+# results written to bench/results/cuda-<date>.{json,md} and to $OUT.
+#
+# The device machine has CUDA, Python and the NVIDIA libraries (PyTorch's wheels) but no Node.js,
+# so the work is split:
+#
+#   1. here, on a machine with nvcc (no GPU needed):
+#        bash packages/backend-cuda/scripts/device-check.sh prepare
+#      builds the addon, bundles scripts/device-check.ts and its imports into one file with
+#      esbuild, and packs this machine's node binary with xz, all under packages/backend-cuda/.device/
+#      (ignored by git), then prints the device call to make;
+#   2. on the device, through the device tool's `run`, with the two prepared paths carried:
+#        command: bash packages/backend-cuda/scripts/device-check.sh run
+#        carry:   ["packages/backend-cuda/.device", "packages/backend-cuda/build/Release/flint_cuda.node"]
+#        timeout_s: 420
+#      unpacks node, points FLINT_CUDA_LIBRARY_PATH at the cuBLAS/cuDNN/NVRTC libraries it finds
+#      (Python's nvidia-* wheels, /usr/local/cuda), and runs the bundle; add `--quick` after `run`
+#      for smaller benchmarks;
+#   3. back here: bash packages/backend-cuda/scripts/device-check.sh collect <files_at folder>
+#      copies the returned results into bench/results/.
+set -euo pipefail
+
+PACKAGE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$PACKAGE/../.." && pwd)"
+DEVICE="$PACKAGE/.device"
+BUNDLE="$DEVICE/bundle/device-check.mjs"
+ADDON="$PACKAGE/build/Release/flint_cuda.node"
+
+prepare() {
+  cd "$ROOT"
+  node "$PACKAGE/scripts/build.mjs"
+  [ -f "$ADDON" ] || { echo "device-check: the addon did not build (see above)" >&2; exit 1; }
+  mkdir -p "$DEVICE/bundle"
+  # Bundled next to the package root's children, so that the sources' `new URL('../../', import.meta.url)`
+  # (the package root) finds build/Release/flint_cuda.node and native/elementwise_math.cuh.
+  pnpm exec esbuild "$PACKAGE/scripts/device-check.ts" --bundle --platform=node --format=esm --target=node20 \
+    --outfile="$BUNDLE" --log-level=warning \
+    --alias:@flint/api=./packages/api/src/index.ts \
+    --alias:@flint/backend-cpu=./packages/backend-cpu/src/index.ts \
+    --alias:@flint/backend-cuda=./packages/backend-cuda/src/index.ts \
+    --banner:js="import { createRequire as __flintCreateRequire } from 'node:module'; const require = __flintCreateRequire(import.meta.url);"
+  if [ ! -f "$DEVICE/node.xz" ] || [ "$(cat "$DEVICE/node.version" 2>/dev/null)" != "$(node --version)" ]; then
+    echo "device-check: packing $(command -v node) ($(node --version)) with xz (a minute or two)"
+    xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$DEVICE/node.xz.tmp"
+    mv "$DEVICE/node.xz.tmp" "$DEVICE/node.xz"
+    node --version > "$DEVICE/node.version"
+  fi
+  du -sh "$DEVICE" "$ADDON"
+  cat <<EOF
+device-check: prepared. Make this device call (one short run):
+  run(command: "bash packages/backend-cuda/scripts/device-check.sh run",
+      carry: ["packages/backend-cuda/.device", "packages/backend-cuda/build/Release/flint_cuda.node"],
+      timeout_s: 420)
+then: bash packages/backend-cuda/scripts/device-check.sh collect <files_at>
+EOF
+}
+
+# Folders holding the optional NVIDIA libraries on the device: Python's nvidia-* wheels (PyTorch's
+# cuBLAS, cuDNN, NVRTC) and the toolkit's own.
+library_path() {
+  local folders=()
+  local python
+  for python in python3 /opt/torch/.venv/bin/python3; do
+    command -v "$python" > /dev/null 2>&1 || continue
+    local site
+    site="$("$python" -c 'import site, sys; print("\n".join(site.getsitepackages()))' 2>/dev/null || true)"
+    local dir
+    while IFS= read -r dir; do
+      [ -d "$dir/nvidia" ] || continue
+      local lib
+      for lib in "$dir"/nvidia/*/lib; do [ -d "$lib" ] && folders+=("$lib"); done
+    done <<< "$site"
+  done
+  local cuda
+  for cuda in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$cuda" ] && folders+=("$cuda"); done
+  local IFS=:
+  echo "${folders[*]}"
+}
+
+run() {
+  cd "$ROOT"
+  local out="${OUT:-$ROOT/.tmp/device-out}"
+  mkdir -p "$out" "$ROOT/bench/results"
+  [ -f "$BUNDLE" ] && [ -f "$DEVICE/node.xz" ] || { echo "device-check: run 'prepare' first and carry packages/backend-cuda/.device" >&2; exit 1; }
+  [ -f "$ADDON" ] || { echo "device-check: carry packages/backend-cuda/build/Release/flint_cuda.node" >&2; exit 1; }
+  local node=/tmp/flint-node
+  if command -v xz > /dev/null 2>&1; then
+    xz -dc "$DEVICE/node.xz" > "$node"
+  else
+    python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$DEVICE/node.xz" "$node"
+  fi
+  chmod +x "$node"
+  export FLINT_CUDA_LIBRARY_PATH="${FLINT_CUDA_LIBRARY_PATH:-$(library_path)}"
+  echo "device-check: node $("$node" --version); FLINT_CUDA_LIBRARY_PATH=$FLINT_CUDA_LIBRARY_PATH"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>/dev/null || true
+  local status=0
+  timeout 380 "$node" "$BUNDLE" "$ROOT/bench/results" "$@" 2>&1 | tee "$out/device-check.log" || status=$?
+  cp "$ROOT"/bench/results/cuda-*.json "$ROOT"/bench/results/cuda-*.md "$out/" 2>/dev/null || true
+  echo "device-check: exit $status; files in $out: $(ls "$out" | tr '\n' ' ')"
+  return "$status"
+}
+
+collect() {
+  local from="${1:?usage: device-check.sh collect <folder the device results were fetched to>}"
+  mkdir -p "$ROOT/bench/results"
+  cp -v "$from"/cuda-*.json "$from"/cuda-*.md "$ROOT/bench/results/"
+}
+
+command="${1:-}"
+shift || true
+case "$command" in
+  prepare) prepare "$@" ;;
+  run) run "$@" ;;
+  collect) collect "$@" ;;
+  *)
+    echo "usage: device-check.sh prepare | run [--quick] | collect <folder>" >&2
+    exit 2
+    ;;
+esac

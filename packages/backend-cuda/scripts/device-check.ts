@@ -1,0 +1,307 @@
+// The CUDA backend's one-shot check on a GPU machine, bundled with esbuild (device-check.sh
+// prepare) so that it runs with a bare Node binary: the conformance tables of test/conformance
+// on 'cuda', the GPU checks of src/gpu.checks.ts, and benchmarks (matmul through cuBLASLt and the
+// own kernel, convolution through cuDNN and the direct kernel, bandwidth of elementwise ops,
+// reductions and transfers, dispatch overhead, a jit-fused chain). Results go to
+// <out>/cuda-<date>.json and .md (out: the first argument, else $OUT, else bench/results).
+//
+//   node device-check.mjs [outDir] [--quick]
+import '@flint/backend-cpu';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Backend, bind, initBackend, jit, Primitive, primitiveName, type Tensor, tensor } from '@flint/api';
+import { CASES } from '../../../test/conformance/cases/index.js';
+import type { PrimitiveTable } from '../../../test/conformance/cases/types.js';
+import { ALL_PRIMITIVES, caseDTypes, runCase } from '../../../test/conformance/harness.js';
+import type { CudaBackend } from '../src/backend.js';
+import { GPU_CHECKS } from '../src/gpu.checks.js';
+import { createCudaBackend } from '../src/index.js';
+
+interface Benchmark {
+  readonly name: string;
+  readonly medianMs: number;
+  readonly value: number;
+  readonly unit: string;
+  readonly note?: string;
+}
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outDir = args.find((a) => !a.startsWith('--')) ?? process.env.OUT ?? 'bench/results';
+const started = Date.now();
+
+function log(message: string): void {
+  process.stdout.write(`[device-check ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+async function conformance(cuda: Backend): Promise<{ passed: number; failed: number; failures: string[]; perPrimitive: Record<string, string> }> {
+  let passed = 0;
+  let failed = 0;
+  const failures: string[] = [];
+  const perPrimitive: Record<string, string> = {};
+  for (const p of ALL_PRIMITIVES) {
+    const table = CASES[p] as PrimitiveTable<Primitive>;
+    let ok = 0;
+    let bad = 0;
+    for (const kase of table.cases) {
+      for (const dtype of caseDTypes(table, kase, cuda.capabilities.dtypes)) {
+        const result = await runCase(cuda, p, table, kase, dtype);
+        if (result.failure === null) ok++;
+        else {
+          bad++;
+          failures.push(`${primitiveName(p)} ${result.label}: ${result.failure.slice(0, 600)}`);
+        }
+      }
+    }
+    passed += ok;
+    failed += bad;
+    perPrimitive[primitiveName(p)] = `${ok}/${ok + bad}`;
+  }
+  return { passed, failed, failures, perPrimitive };
+}
+
+/** Median milliseconds of `run` (which queues work) over `repeats`, after `warmup` runs, synchronizing around each. */
+async function time(cuda: CudaBackend, run: () => Tensor | Tensor[] | null, repeats: number, warmup = 2): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmup + repeats; i++) {
+    await cuda.synchronize();
+    const t0 = performance.now();
+    const out = run();
+    await cuda.synchronize();
+    const elapsed = performance.now() - t0;
+    if (i >= warmup) samples.push(elapsed);
+    for (const t of out === null ? [] : Array.isArray(out) ? out : [out]) t.dispose();
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] as number;
+}
+
+function uniform(cuda: CudaBackend, shape: number[], dtype: 'float32' | 'float64', seed: number): Tensor {
+  const key = tensor([seed, 12345], { dtype: 'int32', backend: 'cuda' });
+  const out = bind(Primitive.RandomUniform, [key], { shape, dtype }, cuda as unknown as Backend);
+  key.dispose();
+  return out;
+}
+
+async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
+  const results: Benchmark[] = [];
+  const record = (name: string, ms: number, value: number, unit: string, note?: string) => {
+    results.push({ name, medianMs: ms, value, unit, ...(note ? { note } : {}) });
+    log(`${name}: ${ms.toFixed(3)} ms, ${value.toFixed(1)} ${unit}${note ? ` (${note})` : ''}`);
+  };
+  const lt = cuda.libraries().cublasLt.found;
+  const dnn = cuda.libraries().cudnn.found;
+
+  // Matmul: GFLOP/s = 2 n^3 / time.
+  const sizes = quick ? [1024, 4096] : [1024, 4096, 8192];
+  for (const n of sizes) {
+    const a = uniform(cuda, [n, n], 'float32', 1);
+    const b = uniform(cuda, [n, n], 'float32', 2);
+    const flops = 2 * n ** 3;
+    for (const engine of lt ? (['cublasLt', 'kernel'] as const) : (['kernel'] as const)) {
+      if (engine === 'kernel' && n > 4096) continue;
+      cuda.configure({ matmulEngine: engine });
+      const ms = await time(cuda, () => a.matmul(b), 5);
+      record(`matmul f32 ${n} (${engine})`, ms, flops / ms / 1e6, 'GFLOP/s', 'TF32 off');
+    }
+    if (lt && n >= 4096) {
+      cuda.configure({ matmulEngine: 'cublasLt', allowTf32: true });
+      const ms = await time(cuda, () => a.matmul(b), 5);
+      record(`matmul f32 ${n} (cublasLt)`, ms, flops / ms / 1e6, 'GFLOP/s', 'TF32 on');
+      cuda.configure({ allowTf32: false });
+    }
+    a.dispose();
+    b.dispose();
+  }
+  {
+    const n = 2048;
+    const a = uniform(cuda, [n, n], 'float64', 3);
+    const b = uniform(cuda, [n, n], 'float64', 4);
+    for (const engine of lt ? (['cublasLt', 'kernel'] as const) : (['kernel'] as const)) {
+      cuda.configure({ matmulEngine: engine });
+      const ms = await time(cuda, () => a.matmul(b), 5);
+      record(`matmul f64 ${n} (${engine})`, ms, (2 * n ** 3) / ms / 1e6, 'GFLOP/s');
+    }
+    a.dispose();
+    b.dispose();
+  }
+  cuda.configure({ matmulEngine: 'auto' });
+
+  // Convolution: the bench suite's conv2d shape and a ResNet-like layer.
+  for (const [xShape, wShape] of [
+    [
+      [16, 32, 32, 32],
+      [64, 32, 3, 3],
+    ],
+    [
+      [32, 64, 56, 56],
+      [64, 64, 3, 3],
+    ],
+  ] as const) {
+    const x = uniform(cuda, [...xShape], 'float32', 5);
+    const w = uniform(cuda, [...wShape], 'float32', 6);
+    const params = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+    const [n, c, h, width] = xShape;
+    const flops = 2 * n * wShape[0] * h * width * c * 9;
+    for (const engine of dnn ? (['cudnn', 'kernel'] as const) : (['kernel'] as const)) {
+      cuda.configure({ convEngine: engine });
+      const ms = await time(cuda, () => bind(Primitive.Conv, [x, w], params as never, cuda as unknown as Backend), 5);
+      record(`conv2d ${xShape.join('x')} * ${wShape.join('x')} (${engine})`, ms, flops / ms / 1e6, 'GFLOP/s');
+    }
+    x.dispose();
+    w.dispose();
+  }
+  cuda.configure({ convEngine: 'auto' });
+
+  // Bandwidth: bytes read plus written.
+  const count = quick ? 1 << 24 : 1 << 26;
+  const x = uniform(cuda, [count], 'float32', 7);
+  const y = uniform(cuda, [count], 'float32', 8);
+  record(`add f32 ${count}`, ...(await bandwidth(cuda, () => x.add(y), 3 * 4 * count)));
+  record(`exp f32 ${count}`, ...(await bandwidth(cuda, () => x.exp(), 2 * 4 * count)));
+  record(`sum f32 ${count}`, ...(await bandwidth(cuda, () => x.sum(), 4 * count)));
+  const strided = x.reshape([count / 1024, 1024]).transpose();
+  record(`transpose copy f32 ${count}`, ...(await bandwidth(cuda, () => strided.add(0), 2 * 4 * count)));
+  const chain = (a: Tensor, b: Tensor) => a.mul(2).add(b).tanh().mul(a).maximum(0.25);
+  record(`eager chain of 5 ops f32 ${count}`, ...(await bandwidth(cuda, () => chain(x, y), 3 * 4 * count, 'GB/s (one-pass bytes)')));
+  if (cuda.libraries().nvrtc.found) {
+    const fused = jit(chain);
+    (fused(x, y) as Tensor).dispose();
+    record(`jit-fused chain of 5 ops f32 ${count}`, ...(await bandwidth(cuda, () => fused(x, y) as Tensor, 3 * 4 * count)));
+  }
+  strided.dispose();
+
+  // Transfers through pinned staging.
+  const host = new Float32Array(count);
+  for (let i = 0; i < count; i += 4096) host[i] = i;
+  {
+    const samples: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await cuda.synchronize();
+      const t0 = performance.now();
+      const t = tensor(host, { backend: 'cuda' });
+      await cuda.synchronize();
+      samples.push(performance.now() - t0);
+      t.dispose();
+    }
+    samples.sort((a, b) => a - b);
+    const ms = samples[2] as number;
+    record(`upload ${4 * count} bytes`, ms, (4 * count) / ms / 1e6, 'GB/s');
+  }
+  {
+    const samples: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      await cuda.synchronize();
+      const t0 = performance.now();
+      await x.data();
+      samples.push(performance.now() - t0);
+    }
+    samples.sort((a, b) => a - b);
+    const ms = samples[2] as number;
+    record(`read ${4 * count} bytes`, ms, (4 * count) / ms / 1e6, 'GB/s');
+  }
+  x.dispose();
+  y.dispose();
+
+  // Dispatch: small adds queued back to back, then one read.
+  {
+    let c = tensor([1], { backend: 'cuda' });
+    const b = tensor([1], { backend: 'cuda' });
+    const steps = 20000;
+    await c.data();
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) {
+      const next = c.add(b);
+      c.dispose();
+      c = next;
+    }
+    await c.data();
+    const ms = performance.now() - t0;
+    record('dispatch add of 1 element', ms / steps, (steps / ms) * 1000, 'ops/s');
+    c.dispose();
+    b.dispose();
+  }
+  return results;
+}
+
+async function bandwidth(cuda: CudaBackend, run: () => Tensor, bytes: number, unit = 'GB/s'): Promise<[number, number, string]> {
+  const ms = await time(cuda, run, 10, 3);
+  return [ms, bytes / ms / 1e6, unit];
+}
+
+function markdown(report: Record<string, unknown>, benches: readonly Benchmark[]): string {
+  const lines = [`# CUDA backend device check, ${String(report.date)}`, '', '```json', JSON.stringify(report.device, null, 2), '```', ''];
+  const conf = report.conformance as { passed: number; failed: number; failures: string[] } | undefined;
+  if (conf) lines.push(`Conformance: ${conf.passed} passed, ${conf.failed} failed.`, '', ...conf.failures.slice(0, 40).map((f) => `- ${f}`), '');
+  const checks = report.checks as { name: string; ok: boolean; error?: string }[] | undefined;
+  if (checks) lines.push('| GPU check | result |', '| --- | --- |', ...checks.map((c) => `| ${c.name} | ${c.ok ? 'ok' : `FAILED: ${c.error}`} |`), '');
+  lines.push('| benchmark | median ms | rate |', '| --- | --- | --- |');
+  for (const b of benches) lines.push(`| ${b.name} | ${b.medianMs.toFixed(3)} | ${b.value.toFixed(1)} ${b.unit}${b.note ? ` (${b.note})` : ''} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().slice(0, 10);
+  const base = join(outDir, `cuda-${stamp}`);
+  const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick };
+  let cuda: CudaBackend;
+  try {
+    cuda = createCudaBackend();
+  } catch (error) {
+    report.unavailable = (error as Error).message;
+    writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    log(`the cuda backend is unavailable: ${(error as Error).message}`);
+    return 2;
+  }
+  const backend = await initBackend('cuda');
+  report.device = { ...cuda.info, libraries: cuda.libraries() };
+  log(`device: ${JSON.stringify(report.device)}`);
+  const save = (benches: readonly Benchmark[]) => {
+    writeFileSync(`${base}.json`, `${JSON.stringify({ ...report, benchmarks: benches }, null, 2)}\n`);
+    writeFileSync(`${base}.md`, markdown(report, benches));
+  };
+
+  log('conformance tables on cuda');
+  const conf = await conformance(backend);
+  report.conformance = conf;
+  log(`conformance: ${conf.passed} passed, ${conf.failed} failed`);
+  for (const failure of conf.failures.slice(0, 30)) log(`  FAIL ${failure.slice(0, 300)}`);
+  save([]);
+
+  const cpu = await initBackend('cpu');
+  const checks: { name: string; ok: boolean; error?: string }[] = [];
+  for (const c of GPU_CHECKS) {
+    try {
+      await c.run({ cuda, cpu });
+      checks.push({ name: c.name, ok: true });
+      log(`check ok: ${c.name}`);
+    } catch (error) {
+      checks.push({ name: c.name, ok: false, error: (error as Error).stack?.slice(0, 800) ?? String(error) });
+      log(`check FAILED: ${c.name}: ${(error as Error).message}`);
+    }
+  }
+  report.checks = checks;
+  save([]);
+
+  let benches: Benchmark[] = [];
+  try {
+    benches = await benchmarks(cuda);
+  } catch (error) {
+    report.benchmarkError = (error as Error).stack ?? String(error);
+    log(`benchmarks stopped: ${(error as Error).message}`);
+  }
+  report.memory = cuda.deviceMemory();
+  save(benches);
+  const failedChecks = checks.filter((c) => !c.ok).length;
+  log(`done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, ${benches.length} benchmarks; results in ${base}.{json,md}`);
+  return conf.failed === 0 && failedChecks === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,253 @@
+// Checks that need a GPU, written without a test framework so that the same list runs under
+// vitest (gpu.test.ts, skipped where there is no GPU) and in the device script's bundle
+// (scripts/device-check.ts). The cross-backend conformance tables (test/conformance) check every
+// primitive's values; these check what is particular to this backend: asynchronous reads, the
+// allocator, the vendor libraries against the own kernels, bit-exact random streams, fused kernels.
+import { type Backend, bind, type DType, jit, Primitive, slice, type Tensor, type TypedArray, tensor } from '@flint/api';
+import type { CudaBackend } from './backend.js';
+
+export interface GpuCheckContext {
+  readonly cuda: CudaBackend;
+  /** The portable CPU backend, the reference. */
+  readonly cpu: Backend;
+}
+
+export interface GpuCheck {
+  readonly name: string;
+  run(context: GpuCheckContext): Promise<void>;
+}
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** A deterministic pseudo-random sequence in [-1, 1) (not the library's generator, so as not to test it with itself). */
+function values(count: number, seed: number): number[] {
+  let state = seed >>> 0 || 1;
+  return Array.from({ length: count }, () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 31 - 1;
+  });
+}
+
+function on(backend: Backend, data: readonly number[], shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  return tensor(data as number[], { shape: [...shape], dtype, backend: backend.name });
+}
+
+/** Worst |actual - expected| / (1 + |expected|), with NaN positions required to agree. */
+function worstError(actual: TypedArray, expected: TypedArray): number {
+  check(actual.length === expected.length, `length ${actual.length}, expected ${expected.length}`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    if (Number.isNaN(e) || Number.isNaN(a)) {
+      check(Number.isNaN(e) && Number.isNaN(a), `element ${i}: ${a}, expected ${e}`);
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
+  }
+  return worst;
+}
+
+function sameBits(actual: TypedArray, expected: TypedArray, what: string): void {
+  check(actual.length === expected.length, `${what}: length ${actual.length}, expected ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i] as number;
+    const e = expected[i] as number;
+    check(Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e)), `${what}: element ${i} is ${a}, expected ${e}`);
+  }
+}
+
+async function release(...tensors: Tensor[]): Promise<void> {
+  for (const t of tensors) t.dispose();
+}
+
+export const GPU_CHECKS: readonly GpuCheck[] = [
+  {
+    name: 'reads are promises and there is no readSync',
+    async run({ cuda }) {
+      check((cuda as Backend).readSync === undefined, 'readSync must be absent on an asynchronous backend');
+      check(cuda.capabilities.syncRead === false, 'capabilities.syncRead must be false');
+      const t = on(cuda, [1, 2, 3], [3]);
+      const pending = cuda.read(t._handle as never);
+      check(pending instanceof Promise, 'read must return a promise');
+      sameBits(await pending, Float32Array.of(1, 2, 3), 'read');
+      await release(t);
+    },
+  },
+  {
+    name: 'every dtype round-trips through upload and read, contiguous and as views',
+    async run({ cuda, cpu }) {
+      const data = values(24, 7).map((v) => v * 100);
+      for (const dtype of cuda.capabilities.dtypes) {
+        const source = dtype === 'bool' ? data.map((v) => (v > 0 ? 1 : 0)) : data;
+        const a = on(cuda, source, [2, 3, 4], dtype);
+        const b = on(cpu, source, [2, 3, 4], dtype);
+        sameBits(await a.data(), await b.data(), `${dtype} contiguous`);
+        const views = (t: Tensor) => [t.transpose([2, 0, 1]), slice(t, [0, 0, 3], [2, 3, 0], [1, 2, -1]), t.flip([1])];
+        const gpuViews = views(a);
+        const cpuViews = views(b);
+        for (let i = 0; i < gpuViews.length; i++) sameBits(await gpuViews[i]!.data(), await cpuViews[i]!.data(), `${dtype} view ${i}`);
+        await release(a, b, ...gpuViews, ...cpuViews);
+      }
+    },
+  },
+  {
+    name: 'random bits and uniforms equal the CPU backend bit for bit',
+    async run({ cuda, cpu }) {
+      for (const key of [
+        [0, 0],
+        [42, -7],
+        [-1, 2147483647],
+      ]) {
+        const gpuKey = on(cuda, key, [2], 'int32');
+        const cpuKey = on(cpu, key, [2], 'int32');
+        for (const [primitive, params] of [
+          [Primitive.RandomBits, { shape: [1001] }],
+          [Primitive.RandomUniform, { shape: [3, 333], dtype: 'float32' }],
+          [Primitive.RandomUniform, { shape: [513], dtype: 'float64' }],
+        ] as const) {
+          const a = bind(primitive, [gpuKey], params as never, cuda as unknown as Backend);
+          const b = bind(primitive, [cpuKey], params as never, cpu);
+          sameBits(await a.data(), await b.data(), `${Primitive[primitive]} key ${key}`);
+          await release(a, b);
+        }
+        await release(gpuKey, cpuKey);
+      }
+    },
+  },
+  {
+    name: 'matmul through cuBLASLt and through the own tiled kernel match the CPU backend',
+    async run({ cuda, cpu }) {
+      const lt = cuda.libraries().cublasLt.found;
+      for (const dtype of ['float32', 'float64'] as const) {
+        const a = values(64 * 96, 1);
+        const b = values(80 * 96, 2);
+        const tolerance = dtype === 'float32' ? 1e-4 : 1e-11;
+        for (const engine of ['kernel', 'auto'] as const) {
+          cuda.configure({ matmulEngine: engine });
+          const before = cuda.deviceMemory();
+          // rhs stored [80, 96] and used transposed: a strided view, not a copy.
+          const ga = on(cuda, a, [64, 96], dtype);
+          const gb = on(cuda, b, [80, 96], dtype);
+          const ca = on(cpu, a, [64, 96], dtype);
+          const cb = on(cpu, b, [80, 96], dtype);
+          const gpu = ga.matmul(gb.transpose());
+          const reference = ca.matmul(cb.transpose());
+          const error = worstError(await gpu.data(), await reference.data());
+          check(error < tolerance, `${dtype} ${engine}: relative error ${error}`);
+          const after = cuda.deviceMemory();
+          if (engine === 'kernel') check(after.matmulKernel > before.matmulKernel, 'the own kernel did not run');
+          if (engine === 'auto' && lt) check(after.matmulCublasLt > before.matmulCublasLt, 'cuBLASLt is present but did not run');
+          await release(ga, gb, ca, cb, gpu, reference);
+        }
+      }
+      cuda.configure({ matmulEngine: 'auto' });
+    },
+  },
+  {
+    name: 'convolution through cuDNN and through the direct kernel match the CPU backend',
+    async run({ cuda, cpu }) {
+      const dnn = cuda.libraries().cudnn.found;
+      const x = values(2 * 4 * 11 * 11, 3);
+      const w = values(6 * 2 * 3 * 3, 4);
+      const params = { strides: [2, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 2], groups: 2 } as const;
+      for (const engine of ['kernel', 'auto'] as const) {
+        cuda.configure({ convEngine: engine });
+        const before = cuda.deviceMemory();
+        const gx = on(cuda, x, [2, 4, 11, 11]);
+        const gw = on(cuda, w, [6, 2, 3, 3]);
+        const cx = on(cpu, x, [2, 4, 11, 11]);
+        const cw = on(cpu, w, [6, 2, 3, 3]);
+        const gpu = bind(Primitive.Conv, [gx, gw], params as never, cuda as unknown as Backend);
+        const reference = bind(Primitive.Conv, [cx, cw], params as never, cpu);
+        const error = worstError(await gpu.data(), await reference.data());
+        check(error < 1e-4, `conv ${engine}: relative error ${error}`);
+        const after = cuda.deviceMemory();
+        if (engine === 'kernel') check(after.convKernel > before.convKernel, 'the direct kernel did not run');
+        if (engine === 'auto' && dnn) check(after.convCudnn > before.convCudnn, 'cuDNN is present but did not run');
+        await release(gx, gw, cx, cw, gpu, reference);
+      }
+      cuda.configure({ convEngine: 'auto' });
+    },
+  },
+  {
+    name: 'the caching allocator reuses freed blocks and empties its cache',
+    async run({ cuda }) {
+      const make = () => on(cuda, values(100_000, 5), [100_000]);
+      const first = make();
+      await first.data();
+      first.dispose();
+      const before = cuda.deviceMemory();
+      check(before.cachedBytes > 0, 'a freed block must stay cached');
+      const second = make();
+      await second.data();
+      const after = cuda.deviceMemory();
+      check(after.cacheHits > before.cacheHits, 'the second buffer must come from the cache');
+      check(after.deviceAllocations === before.deviceAllocations, 'no cudaMalloc for a cached size class');
+      second.dispose();
+      cuda.emptyCache();
+      const emptied = cuda.deviceMemory();
+      check(emptied.cachedBytes === 0 && emptied.cachedBlocks === 0, 'emptyCache must free every cached block');
+      check(cuda.memory().buffers === emptied.buffers, 'the backend ledger and the addon agree on live buffers');
+    },
+  },
+  {
+    name: 'long reductions, stable argsort and scans match the CPU backend',
+    async run({ cuda, cpu }) {
+      const n = 1 << 20;
+      const data = values(n, 6);
+      const g = on(cuda, data, [n], 'float64');
+      const c = on(cpu, data, [n], 'float64');
+      const sums = [g.sum(), c.sum()];
+      const error = worstError(await sums[0]!.data(), await sums[1]!.data());
+      check(error < 1e-9, `sum of 2^20: relative error ${error}`);
+      const keys = values(5000, 8).map((v, i) => (i % 97 === 0 ? Number.NaN : Math.round(v * 20)));
+      for (const descending of [false, true]) {
+        const gk = on(cuda, keys, [5000]);
+        const ck = on(cpu, keys, [5000]);
+        const a = bind(Primitive.Argsort, [gk], { axis: 0, descending }, cuda as unknown as Backend);
+        const b = bind(Primitive.Argsort, [ck], { axis: 0, descending }, cpu);
+        sameBits(await a.data(), await b.data(), `argsort descending=${descending}`);
+        await release(gk, ck, a, b);
+      }
+      const ints = values(3 * 4000, 9).map((v) => Math.round(v * 1000));
+      const gi = on(cuda, ints, [3, 4000], 'int32');
+      const ci = on(cpu, ints, [3, 4000], 'int32');
+      const scans = [
+        bind(Primitive.Cumulative, [gi], { op: 'sum', axis: 1, reverse: true }, cuda as unknown as Backend),
+        bind(Primitive.Cumulative, [ci], { op: 'sum', axis: 1, reverse: true }, cpu),
+      ];
+      sameBits(await scans[0]!.data(), await scans[1]!.data(), 'cumulative sum');
+      await release(g, c, ...sums, gi, ci, ...scans);
+    },
+  },
+  {
+    name: 'many reads in flight settle with the right values',
+    async run({ cuda }) {
+      const tensors = Array.from({ length: 64 }, (_, i) => on(cuda, [i, i + 1, i + 2], [3]).mul(2));
+      const results = await Promise.all(tensors.map((t) => t.data()));
+      results.forEach((r, i) => sameBits(r, Float32Array.of(2 * i, 2 * i + 2, 2 * i + 4), `read ${i}`));
+      await release(...tensors);
+    },
+  },
+  {
+    name: 'a jit-fused elementwise chain matches eager evaluation (NVRTC when present)',
+    async run({ cuda }) {
+      const f = (x: Tensor, y: Tensor) => x.mul(2).add(y).tanh().mul(x).maximum(0.25);
+      const fused = jit(f);
+      const x = on(cuda, values(4096, 10), [64, 64]);
+      const y = on(cuda, values(64, 11), [64]);
+      const before = cuda.deviceMemory();
+      const eager = f(x, y);
+      const jitted = fused(x, y) as Tensor;
+      const error = worstError(await jitted.data(), await eager.data());
+      check(error < 1e-6, `fused vs eager: relative error ${error}`);
+      if (cuda.libraries().nvrtc.found) check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
+      await release(x, y, eager, jitted);
+    },
+  },
+];

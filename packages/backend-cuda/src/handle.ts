@@ -1,0 +1,125 @@
+import { contiguousStrides, type DType, sizeOf } from '@flint/api';
+
+/**
+ * One device buffer, shared by every view of it. `id` is the addon's handle for the buffer;
+ * `refs` counts live views, and the buffer goes back to the addon's caching allocator when it
+ * reaches zero.
+ */
+export interface CudaStorage {
+  readonly id: number;
+  /** Bytes the buffer holds for its elements (the allocator's block may be larger). */
+  readonly bytes: number;
+  refs: number;
+}
+
+/**
+ * The CUDA backend's handle: a strided view of a device buffer, as on the CPU and WebGPU
+ * backends. Element [i0, i1, ...] is element offset + i0 * strides[0] + ... of the buffer.
+ * Strides may be zero (broadcast) or negative (flip), so Reshape, Transpose, Broadcast, Slice
+ * and Flip launch nothing.
+ */
+export interface CudaHandle {
+  readonly storage: CudaStorage;
+  readonly offset: number;
+  readonly strides: readonly number[];
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** Set by `dispose`, so that releasing one handle twice drops only one reference. */
+  released: boolean;
+}
+
+export function wrapStorage(storage: CudaStorage, shape: readonly number[], dtype: DType): CudaHandle {
+  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
+}
+
+/** Another view of `source`'s buffer, holding its own reference. */
+export function view(source: CudaHandle, shape: readonly number[], strides: readonly number[], offset: number): CudaHandle {
+  source.storage.refs++;
+  return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
+}
+
+/** The addon's description of a view: [offset, rank, ...shape, ...strides]. */
+export function layout(offset: number, shape: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = shape.length;
+  const result = new Int32Array(2 + 2 * rank);
+  result[0] = offset;
+  result[1] = rank;
+  for (let i = 0; i < rank; i++) {
+    result[2 + i] = shape[i] as number;
+    result[2 + rank + i] = strides[i] as number;
+  }
+  return result;
+}
+
+export function layoutOf(h: CudaHandle): Int32Array {
+  return layout(h.offset, h.shape, h.strides);
+}
+
+/** Whether the view's elements are consecutive buffer elements in row-major order. */
+export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const dim = shape[i] as number;
+    if (dim === 0) return true;
+    if (dim !== 1 && strides[i] !== expected) return false;
+    expected *= dim;
+  }
+  return true;
+}
+
+/**
+ * Strides that let `newShape` view the same elements as (`shape`, `strides`) in row-major order,
+ * or null when no view can (NumPy's rule for a reshape without copy: each run of old dims that
+ * merges into, or splits into, new dims must itself be contiguous).
+ */
+export function reshapeStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
+  if (sizeOf(shape) === 0) return contiguousStrides(newShape);
+  const oldDims: number[] = [];
+  const oldStrides: number[] = [];
+  shape.forEach((dim, i) => {
+    if (dim !== 1) {
+      oldDims.push(dim);
+      oldStrides.push(strides[i] as number);
+    }
+  });
+  const result = new Array<number>(newShape.length).fill(1);
+  let oldAt = 0;
+  let newAt = 0;
+  // Leading and trailing size-1 new dims keep stride 1; they are never stepped through.
+  while (newAt < newShape.length && oldAt < oldDims.length) {
+    let newEnd = newAt + 1;
+    let oldEnd = oldAt + 1;
+    let newProduct = newShape[newAt] as number;
+    let oldProduct = oldDims[oldAt] as number;
+    while (newProduct !== oldProduct) {
+      if (newProduct < oldProduct) newProduct *= newShape[newEnd++] as number;
+      else oldProduct *= oldDims[oldEnd++] as number;
+    }
+    for (let k = oldAt; k < oldEnd - 1; k++) {
+      if (oldStrides[k] !== (oldDims[k + 1] as number) * (oldStrides[k + 1] as number)) return null;
+    }
+    result[newEnd - 1] = oldStrides[oldEnd - 1] as number;
+    for (let k = newEnd - 1; k > newAt; k--) result[k - 1] = (result[k] as number) * (newShape[k] as number);
+    newAt = newEnd;
+    oldAt = oldEnd;
+  }
+  return result;
+}
+
+/**
+ * The single stride that walks `axes` of a view as one merged dim (row-major over the axes), or
+ * null when they do not merge. Size-1 axes take any stride; no axes (or all size 1) give stride 0.
+ */
+export function mergedStride(shape: readonly number[], strides: readonly number[], axes: readonly number[]): number | null {
+  let stride = 0;
+  let expected: number | null = null;
+  for (let i = axes.length - 1; i >= 0; i--) {
+    const dim = shape[axes[i] as number] as number;
+    if (dim === 1) continue;
+    const s = strides[axes[i] as number] as number;
+    if (expected !== null && s !== expected) return null;
+    if (expected === null) stride = s;
+    expected = s * dim;
+  }
+  return stride;
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import type { CompiledKernel, DType, KernelProgram } from '@flint/api';
+import type { CudaContext } from '../context.js';
+import { type CudaHandle, layout } from '../handle.js';
+import { DTYPE_CODES } from '../native/codes.js';
+import { generateElementwise } from './codegen.js';
+
+// src/jit/ and dist/jit/ both sit two levels below the package root.
+const MATH_PATH = new URL('../../native/elementwise_math.cuh', import.meta.url);
+
+let mathSource: string | null = null;
+
+/** native/elementwise_math.cuh, the scalar semantics the addon's own kernels are compiled from. */
+export function elementwiseMath(): string {
+  if (mathSource === null) mathSource = readFileSync(MATH_PATH, 'utf8').replace('#pragma once', '');
+  return mathSource;
+}
+
+/** The strides that read `h` over `shape` (aligned to the right, zero where it is broadcast). */
+export function broadcastStrides(h: CudaHandle, shape: readonly number[]): number[] {
+  const lead = shape.length - h.shape.length;
+  return shape.map((dim, d) => {
+    const own = d - lead;
+    if (own < 0) return 0;
+    return h.shape[own] === dim ? (h.strides[own] as number) : 0;
+  });
+}
+
+/** Why the last fused kernel could not be compiled, for debugging (the jit then ran its primitives one by one). */
+export let lastCompileFailure: string | null = null;
+
+/**
+ * jit's `compile` hook: CUDA C for the fusion, compiled once per fusion signature by NVRTC and
+ * cached. Returns null (jit runs the primitives one by one) for fusions it does not generate
+ * code for, and when NVRTC rejects the code.
+ */
+export function compileFused(
+  context: CudaContext,
+  program: KernelProgram,
+  cache: Map<string, CompiledKernel<CudaHandle> | null>,
+): CompiledKernel<CudaHandle> | null {
+  const key = `${program.kind}|${program.inputs.map((a) => `${a.dtype}[${a.shape.join(',')}]`).join(';')}|${program.text}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const generated = generateElementwise(program, elementwiseMath());
+  let compiled: CompiledKernel<CudaHandle> | null = null;
+  if (generated !== null) {
+    try {
+      const codes = (dtypes: readonly DType[]) => Int32Array.from(dtypes.map((d) => DTYPE_CODES[d]));
+      const kernel = context.addon.jitCompile(
+        generated.source,
+        generated.name,
+        codes(generated.outputDTypes),
+        codes(generated.inputDTypes),
+      );
+      const shape = generated.shape;
+      const shapeArray = Int32Array.from(shape);
+      compiled = {
+        run(inputs: readonly CudaHandle[]): CudaHandle[] {
+          const args: (number | Int32Array)[] = [];
+          for (const h of inputs) args.push(h.storage.id, layout(h.offset, shape, broadcastStrides(h, shape)));
+          const ids = context.addon.jitLaunch(kernel, shapeArray, ...args);
+          return ids.map((id, k) => context.adopt(id, shape, generated.outputDTypes[k] as DType));
+        },
+      };
+    } catch (error) {
+      lastCompileFailure = (error as Error).message;
+      compiled = null;
+    }
+  }
+  cache.set(key, compiled);
+  return compiled;
+}

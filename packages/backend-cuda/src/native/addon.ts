@@ -1,0 +1,128 @@
+import type { TypedArray } from '@flint/api';
+
+/** What `probe` finds without starting the device (native/device.cc); never throws. */
+export interface ProbeResult {
+  readonly available: boolean;
+  /** Why the backend cannot start, naming what is missing and where it was searched for. */
+  readonly reason?: string;
+  readonly devices: number;
+  /** The CUDA runtime this addon was built with, e.g. 13000 for 13.0. */
+  readonly runtimeVersion: number;
+  /** The newest CUDA version the installed driver supports (0 without a driver). */
+  readonly driverVersion?: number;
+}
+
+/** The device `init` started. */
+export interface DeviceInfo {
+  readonly device: number;
+  readonly name: string;
+  /** "9.0" on Hopper. */
+  readonly computeCapability: string;
+  readonly multiprocessors: number;
+  readonly totalMemory: number;
+  readonly runtimeVersion: number;
+  readonly driverVersion: number;
+}
+
+/** One optional library: where it was loaded from, or why not. */
+export interface LibraryStatus {
+  readonly found: boolean;
+  readonly path?: string;
+  readonly version?: string;
+  /** "not found (searched ... in ...)" or "found at ... but it lacks ...". */
+  readonly reason?: string;
+}
+
+export interface LibraryReport {
+  readonly cublasLt: LibraryStatus;
+  readonly cublas: LibraryStatus;
+  readonly cudnn: LibraryStatus;
+  readonly nvrtc: LibraryStatus;
+}
+
+/** The caching allocator's statistics and which engines ran (native/device.cc, `memory`). */
+export interface NativeMemoryStats {
+  /** Live buffers JavaScript holds handles to. */
+  readonly buffers: number;
+  /** Bytes in blocks handed out (size classes, so at least the bytes asked for). */
+  readonly allocatedBytes: number;
+  readonly allocatedBlocks: number;
+  /** Bytes in freed blocks kept for reuse. */
+  readonly cachedBytes: number;
+  readonly cachedBlocks: number;
+  /** allocated + cached: what the process holds from the driver. */
+  readonly reservedBytes: number;
+  readonly peakAllocatedBytes: number;
+  /** cudaMalloc and cudaFree calls so far. */
+  readonly deviceAllocations: number;
+  readonly deviceFrees: number;
+  readonly cacheHits: number;
+  readonly cacheMisses: number;
+  readonly retriesAfterFlush: number;
+  readonly pinnedCachedBytes: number;
+  readonly pinnedLiveBytes: number;
+  readonly matmulKernel: number;
+  readonly matmulCublasLt: number;
+  readonly convKernel: number;
+  readonly convCudnn: number;
+  readonly jitCompiles: number;
+  readonly jitLaunches: number;
+}
+
+/**
+ * The addon's functions. Buffers are numbers (handles into the addon's table); a layout is an
+ * Int32Array [offset, rank, ...shape, ...strides] describing a strided view of the buffer passed
+ * before it. Functions that compute return the handle of a fresh contiguous buffer. The addon
+ * validates every argument and throws a TypeError or RangeError for anything out of contract,
+ * and an Error with `cudaError` set when CUDA fails (see native/boundary.h).
+ */
+export interface Addon {
+  probe(): ProbeResult;
+  init(device: number): DeviceInfo;
+  /** For tests on machines without a GPU: buffers live in host memory and calls stop after validation. */
+  initValidationOnly(): void;
+  libraries(): LibraryReport;
+  memory(): NativeMemoryStats;
+  emptyCache(): void;
+  configure(allowTf32: boolean): void;
+  upload(dtype: number, data: TypedArray): number;
+  read(buffer: number, dtype: number, layout: Int32Array): Promise<TypedArray>;
+  free(buffer: number): void;
+  synchronize(): Promise<void>;
+  unary(op: number, dtype: number, x: number, layout: Int32Array): number;
+  binary(op: number, dtype: number, a: number, aLayout: Int32Array, b: number, bLayout: Int32Array): number;
+  where(dtype: number, condition: number, cLayout: Int32Array, x: number, xLayout: Int32Array, y: number, yLayout: Int32Array): number;
+  cast(from: number, to: number, x: number, layout: Int32Array): number;
+  copy(dtype: number, x: number, layout: Int32Array): number;
+  copyInto(dtype: number, destination: number, dLayout: Int32Array, source: number, sLayout: Int32Array): void;
+  /** `value` holds the fill value already converted to the dtype, as its first element. */
+  full(dtype: number, count: number, value: TypedArray): number;
+  empty(dtype: number, count: number): number;
+  iota(dtype: number, shape: Int32Array, axis: number): number;
+  reduce(op: number, dtype: number, x: number, layout: Int32Array, axes: Int32Array): number;
+  argReduce(op: number, dtype: number, x: number, layout: Int32Array, axis: number): number;
+  cumulative(op: number, reverse: boolean, dtype: number, x: number, layout: Int32Array, axis: number): number;
+  argsort(descending: boolean, dtype: number, x: number, layout: Int32Array, axis: number): number;
+  /** Rank-3 views [batch, m, k] x [batch, k, n]; engine 0 auto, 1 own kernel, 2 cuBLASLt only. */
+  matmul(dtype: number, a: number, aLayout: Int32Array, b: number, bLayout: Int32Array, engine: number): number;
+  /** params: [groups, ...strides, ...padLow, ...padHigh, ...lhsDilation, ...rhsDilation]; engine as for matmul (2: cuDNN). */
+  conv(dtype: number, x: number, xLayout: Int32Array, w: number, wLayout: Int32Array, params: Int32Array, engine: number): number;
+  /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
+  reduceWindow(op: number, dtype: number, x: number, layout: Int32Array, params: Int32Array): number;
+  /** x viewed as [outer, axis, inner], indices as a rank-1 view: returns [outer, indices, inner]. */
+  gather(dtype: number, x: number, xLayout: Int32Array, indices: number, iLayout: Int32Array): number;
+  scatterAdd(
+    dtype: number,
+    target: number,
+    tLayout: Int32Array,
+    indices: number,
+    iLayout: Int32Array,
+    updates: number,
+    uLayout: Int32Array,
+  ): number;
+  randomBits(key: number, keyLayout: Int32Array, count: number): number;
+  randomUniform(dtype: number, key: number, keyLayout: Int32Array, count: number): number;
+  jitCompile(source: string, name: string, outputDTypes: Int32Array, inputDTypes: Int32Array): number;
+  /** Arguments after the shape: (handle, layout) per input. Returns one fresh handle per output. */
+  jitLaunch(kernel: number, shape: Int32Array, ...inputs: (number | Int32Array)[]): number[];
+}

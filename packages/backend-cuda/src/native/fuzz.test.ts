@@ -1,0 +1,265 @@
+// Throws random bad input at every function of the native addon in validation-only mode (buffers
+// in host memory, every check run, no kernel launched), so it runs on machines without a GPU. A
+// memory error in the addon would kill this test's process and fail the suite; the properties
+// also check that the bounds checks accept exactly the views that stay inside their buffers, and
+// that the caching allocator's statistics add up.
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Addon } from './addon.js';
+import { loadAddon } from './load.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-cuda: fuzz tests skipped, the addon is unavailable: ${missing}`);
+
+const NAMES = [
+  'upload',
+  'read',
+  'free',
+  'unary',
+  'binary',
+  'where',
+  'cast',
+  'copy',
+  'copyInto',
+  'full',
+  'empty',
+  'iota',
+  'reduce',
+  'argReduce',
+  'cumulative',
+  'argsort',
+  'matmul',
+  'conv',
+  'reduceWindow',
+  'gather',
+  'scatterAdd',
+  'randomBits',
+  'randomUniform',
+  'jitCompile',
+  'jitLaunch',
+  'configure',
+] as const;
+
+type Call = (...args: unknown[]) => unknown;
+
+/** Calls the addon; returns the exception it threw, or null. Anything thrown must be an Error. */
+function attempt(addon: Addon, name: string, args: readonly unknown[]): Error | null {
+  try {
+    const result = (addon as unknown as Record<string, Call>)[name]!(...args);
+    // Promises (read, synchronize) must settle without crashing too; their rejections are Errors.
+    if (result instanceof Promise) result.catch((error: unknown) => expect(error).toBeInstanceOf(Error));
+    return null;
+  } catch (error) {
+    expect(error).toBeInstanceOf(Error);
+    return error as Error;
+  }
+}
+
+const EXTREMES = [-1, -(2 ** 31), 2 ** 31 - 1, 2 ** 30, 65536, 0, 1, 3];
+
+const layoutInt = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: -4, max: 8 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...EXTREMES) },
+);
+
+/** A plausible-looking layout: [offset, rank, ...shape, ...strides], sometimes inconsistent. */
+const plausibleLayout = fc
+  .record({
+    offset: layoutInt,
+    shape: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: layoutInt }), {
+      maxLength: 4,
+    }),
+    strides: fc.array(layoutInt, { maxLength: 4 }),
+    lie: fc.boolean(),
+  })
+  .map(({ offset, shape, strides, lie }) => {
+    const rank = shape.length;
+    const padded = Array.from({ length: rank }, (_, i) => strides[i] ?? 1);
+    return Int32Array.from([offset, lie ? rank + 1 : rank, ...shape, ...padded]);
+  });
+
+describe.skipIf(missing !== undefined)('the addon under random bad input (validation-only mode)', () => {
+  const addon = (loaded as { addon: Addon }).addon;
+  /** Live buffers of each dtype with their element counts, for arguments that name real handles. */
+  const buffers: { id: number; dtype: number; length: number }[] = [];
+
+  beforeAll(() => {
+    addon.initValidationOnly();
+    const arrays = [
+      new Float32Array(24),
+      new Float64Array(24),
+      new Int32Array([0, 1, 1, 0, 2, 5, -1, 3]),
+      new Uint8Array(24),
+      new Uint8Array(6),
+      new Int32Array([7, 9]),
+      new Float32Array(0),
+    ];
+    const dtypes = [0, 1, 2, 3, 4, 2, 0];
+    arrays.forEach((data, i) => {
+      buffers.push({ id: addon.upload(dtypes[i]!, data), dtype: dtypes[i]!, length: data.length });
+    });
+  });
+
+  const handle = () =>
+    fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 0, max: 6 }).map((i) => buffers[i]?.id ?? 1) },
+      { weight: 1, arbitrary: fc.constantFrom(0, -1, 1e9, 2 ** 53, 0.5, Number.NaN) },
+    );
+  const dtype = fc.integer({ min: -1, max: 5 });
+  const junk = fc.oneof(
+    fc.anything(),
+    plausibleLayout,
+    fc.constantFrom(Number.NaN, Infinity, -0, 1.5, 2 ** 53, -1, 0, 1, 2, 4, 5, 100),
+    fc.integer({ min: 1, max: 8 }),
+  );
+
+  // `free` is left out here: small integers name the live buffers the other properties use.
+  it.each(NAMES.filter((n) => n !== 'free').map((name) => [name]))('%s never crashes on arbitrary arguments', (name) => {
+    fc.assert(
+      fc.property(fc.array(junk, { maxLength: 8 }), (args) => {
+        attempt(addon, name, args);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.each(NAMES.filter((n) => n !== 'configure').map((name) => [name]))(
+    '%s never crashes on well-typed arguments with bad values',
+    (name) => {
+      const h = handle();
+      const l = plausibleLayout;
+      const small = fc.integer({ min: -1, max: 20 });
+      const params = fc.array(layoutInt, { maxLength: 12 }).map((v) => Int32Array.from(v));
+      const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
+        upload: fc.tuple(dtype, fc.oneof(fc.float32Array({ maxLength: 8 }), fc.int32Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }))),
+        read: fc.tuple(h, dtype, l),
+        free: fc.tuple(fc.constantFrom(0, -1, 1e12, 0.5)),
+        unary: fc.tuple(small, dtype, h, l),
+        binary: fc.tuple(small, dtype, h, l, h, l),
+        where: fc.tuple(dtype, h, l, h, l, h, l),
+        cast: fc.tuple(dtype, dtype, h, l),
+        copy: fc.tuple(dtype, h, l),
+        copyInto: fc.tuple(dtype, h, l, h, l),
+        full: fc.tuple(dtype, fc.integer({ min: -2, max: 50 }), fc.oneof(fc.float32Array({ maxLength: 2 }), fc.uint8Array({ maxLength: 2 }))),
+        empty: fc.tuple(dtype, fc.constantFrom(-1, 0, 5, 2 ** 31, 2 ** 40)),
+        iota: fc.tuple(dtype, params, small),
+        reduce: fc.tuple(small, dtype, h, l, params),
+        argReduce: fc.tuple(small, dtype, h, l, small),
+        cumulative: fc.tuple(small, fc.boolean(), dtype, h, l, small),
+        argsort: fc.tuple(fc.boolean(), dtype, h, l, small),
+        matmul: fc.tuple(dtype, h, l, h, l, fc.integer({ min: -1, max: 3 })),
+        conv: fc.tuple(dtype, h, l, h, l, params, fc.integer({ min: -1, max: 3 })),
+        reduceWindow: fc.tuple(small, dtype, h, l, params),
+        gather: fc.tuple(dtype, h, l, h, l),
+        scatterAdd: fc.tuple(dtype, h, l, h, l, h, l),
+        randomBits: fc.tuple(h, l, fc.integer({ min: -1, max: 100 })),
+        randomUniform: fc.tuple(dtype, h, l, fc.integer({ min: -1, max: 100 })),
+        jitCompile: fc.tuple(fc.string(), fc.string(), params, params),
+        jitLaunch: fc.tuple(fc.integer({ min: 0, max: 3 }), params, h, l),
+      };
+      let accepted = 0;
+      fc.assert(
+        fc.property(argumentsFor[name]!, (args) => {
+          if (attempt(addon, name, args) === null) accepted++;
+        }),
+        { numRuns: 400 },
+      );
+      if (process.env.FLINT_CUDA_FUZZ_REPORT) console.log(`${name}: ${accepted} of 400 accepted`);
+    },
+  );
+
+  it('accepts exactly the views that stay inside their buffers', () => {
+    const target = () => buffers[0]!; // float32, 24 elements
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -30, max: 30 }),
+        fc.array(fc.record({ dim: fc.integer({ min: 0, max: 5 }), stride: fc.integer({ min: -8, max: 8 }) }), { maxLength: 3 }),
+        (offset, dims) => {
+          const layout = Int32Array.from([offset, dims.length, ...dims.map((d) => d.dim), ...dims.map((d) => d.stride)]);
+          const size = dims.reduce((p, d) => p * d.dim, 1);
+          let low = offset;
+          let high = offset;
+          for (const d of dims) {
+            const span = (d.dim - 1) * d.stride;
+            if (span < 0) low += span;
+            else high += span;
+          }
+          const inside = size === 0 || (low >= 0 && high < target().length);
+          const error = attempt(addon, 'copy', [0, target().id, layout]);
+          expect(error === null).toBe(inside);
+          if (error !== null) expect(error.message).toMatch(/reaches outside its buffer of 24 elements/);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps its buffers valid: reads return what was uploaded, through any in-bounds view', async () => {
+    const data = Float32Array.from({ length: 12 }, (_, i) => i * 1.5 - 3);
+    const id = addon.upload(0, data);
+    const transposed = await addon.read(id, 0, Int32Array.from([0, 2, 4, 3, 1, 4]));
+    expect([...transposed]).toEqual([0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11].map((i) => data[i]));
+    const flipped = await addon.read(id, 0, Int32Array.from([11, 1, 12, -1]));
+    expect([...flipped]).toEqual([...data].reverse());
+    addon.free(id);
+    expect(() => addon.free(id)).toThrow(/names no live buffer/);
+  });
+
+  it("refuses a buffer of another dtype, naming both", () => {
+    expect(() => addon.unary(0, 1, buffers[0]!.id, Int32Array.from([0, 1, 24, 1]))).toThrow(/float32 buffer, expected float64/);
+  });
+
+  it('refuses shapes that disagree, ranks over 16 and element counts of 2^31', () => {
+    const f = buffers[0]!.id;
+    expect(() => addon.binary(0, 0, f, Int32Array.from([0, 1, 4, 1]), f, Int32Array.from([0, 1, 5, 1]))).toThrow(/shape/);
+    expect(() => addon.copy(0, f, Int32Array.from([0, 17, ...new Array(34).fill(1)]))).toThrow(/rank 17/);
+    expect(() => addon.copy(0, f, Int32Array.from([0, 2, 65536, 65536, 0, 0]))).toThrow(/2\^31/);
+    expect(() => addon.matmul(0, f, Int32Array.from([0, 2, 4, 6, 6, 1]), f, Int32Array.from([0, 3, 1, 6, 4, 0, 4, 1]), 0)).toThrow(/rank 3/);
+  });
+
+  it('sizes outputs from the parameters and refuses inconsistent ones', () => {
+    const x = addon.upload(0, new Float32Array(2 * 3 * 5 * 5));
+    const w = addon.upload(0, new Float32Array(4 * 3 * 3 * 3));
+    const xLayout = Int32Array.from([0, 4, 2, 3, 5, 5, 75, 25, 5, 1]);
+    const wLayout = Int32Array.from([0, 4, 4, 3, 3, 3, 27, 9, 3, 1]);
+    const before = addon.memory().buffers;
+    const out = addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0);
+    expect(addon.memory().buffers).toBe(before + 1);
+    // 2 x 4 x 5 x 5 elements: reading past them is refused.
+    expect(() => addon.copy(0, out, Int32Array.from([0, 1, 201, 1]))).toThrow(/outside its buffer of 200 elements/);
+    expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/groups/);
+    expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/positive/);
+    for (const id of [x, w, out]) addon.free(id);
+  });
+
+  it('reuses freed blocks of the same size class and empties its cache', () => {
+    const before = addon.memory();
+    const ids = [1000, 1001, 1100, 4000].map((n) => addon.upload(0, new Float32Array(n)));
+    const allocated = addon.memory();
+    expect(allocated.buffers).toBe(before.buffers + 4);
+    // 1000 and 1001 floats share a size class (4 classes per power of two): both blocks are 4096 bytes.
+    expect(allocated.allocatedBytes - before.allocatedBytes).toBe(4096 + 4096 + 5120 + 16384);
+    for (const id of ids) addon.free(id);
+    const freed = addon.memory();
+    expect(freed.cachedBytes - before.cachedBytes).toBe(4096 + 4096 + 5120 + 16384);
+    const again = addon.upload(0, new Float32Array(1001));
+    const reused = addon.memory();
+    expect(reused.cacheHits).toBe(freed.cacheHits + 1);
+    expect(reused.deviceAllocations).toBe(freed.deviceAllocations);
+    addon.free(again);
+    addon.emptyCache();
+    const emptied = addon.memory();
+    expect(emptied.cachedBytes).toBe(0);
+    expect(emptied.cachedBlocks).toBe(0);
+    expect(emptied.peakAllocatedBytes).toBeGreaterThanOrEqual(allocated.allocatedBytes);
+  });
+
+  it('says NVRTC is unavailable, naming where it looked, when asked to compile without it', () => {
+    const report = addon.libraries();
+    if (report.nvrtc.found) return;
+    expect(() => addon.jitCompile('extern "C" __global__ void k() {}', 'k', Int32Array.from([0]), Int32Array.from([]))).toThrow(
+      /unavailable: NVRTC not found \(searched libnvrtc/,
+    );
+  });
+});

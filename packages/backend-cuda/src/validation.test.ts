@@ -1,0 +1,62 @@
+// The whole CUDA backend, TypeScript kernels and addon, on a machine without a GPU: the addon runs
+// in validation-only mode (buffers in host memory, every argument check, no kernel launched), and
+// every case of the cross-backend conformance tables is dispatched through it. Values are not
+// computed, so this checks the contract between the kernels and the addon: every layout, rank,
+// dtype and parameter list the kernels send is accepted, the outputs have the shape and dtype the
+// primitive promises, inputs are never written, and every buffer is released. The values are
+// checked by the same tables on a GPU (test/conformance, scripts/device-check.sh).
+import { type Backend, BackendError, initBackend, Primitive, primitiveName, registerBackend } from '@flint/api';
+import { describe, expect, it } from 'vitest';
+import { CASES } from '../../../test/conformance/cases/index.js';
+import type { PrimitiveTable } from '../../../test/conformance/cases/types.js';
+import { ALL_PRIMITIVES, caseDTypes, runCase } from '../../../test/conformance/harness.js';
+import { CudaBackend } from './backend.js';
+import type { Addon } from './native/addon.js';
+import { loadAddon } from './native/load.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-cuda: validation tests skipped, the addon is unavailable: ${missing}`);
+
+/** Failures that only mean "the values are not computed" in validation-only mode. */
+const VALUES_ONLY = /^\d+ of \d+ elements differ/;
+
+describe.skipIf(missing !== undefined)('every conformance case through the addon in validation-only mode', async () => {
+  const addon = (loaded as { addon: Addon }).addon;
+  addon.initValidationOnly();
+  const info = { device: -1, name: 'validation only', computeCapability: '0.0', multiprocessors: 0, totalMemory: 0, runtimeVersion: 0, driverVersion: 0 };
+  const backend = new CudaBackend(addon, info);
+  // Registered under the backend's own name, which tensors use to find their backend.
+  registerBackend({ name: 'cuda', priority: 0, create: () => backend as unknown as Backend });
+  await initBackend('cuda');
+
+  it.each(ALL_PRIMITIVES.map((p) => [primitiveName(p), p] as const))('%s: the addon accepts every case', async (_name, p) => {
+    const table = CASES[p] as PrimitiveTable<Primitive>;
+    const problems: string[] = [];
+    let ran = 0;
+    for (const kase of table.cases) {
+      for (const dtype of caseDTypes(table, kase, backend.capabilities.dtypes)) {
+        const result = await runCase(backend as unknown as Backend, p, table, kase, dtype);
+        ran++;
+        if (result.failure !== null && !VALUES_ONLY.test(result.failure)) problems.push(`${result.label}: ${result.failure}`);
+      }
+    }
+    expect(ran).toBeGreaterThan(0);
+    expect(problems, problems.join('\n')).toEqual([]);
+    // Every buffer a case made (inputs, views' storages, outputs, packed copies) was released.
+    expect(backend.memory()).toEqual({ buffers: 0, bytes: 0 });
+    expect(backend.deviceMemory().buffers).toBe(0);
+  });
+
+  it('turns a refused launch into a BackendError naming the primitive and the addon call', () => {
+    const a = backend.fromTypedArray(new Float32Array(6), [2, 3], 'float32');
+    const b = backend.fromTypedArray(new Float32Array(6), [3, 2], 'float32');
+    expect(() => backend.kernels[Primitive.Add]([a, b], {}, { shape: [2, 3], dtype: 'float32' })).toThrow(BackendError);
+    expect(() => backend.kernels[Primitive.Add]([a, b], {}, { shape: [2, 3], dtype: 'float32' })).toThrow(
+      /^cuda add: flint-cuda binary: rhs must have the first input's shape$/,
+    );
+    backend.dispose(a);
+    backend.dispose(b);
+    expect(backend.memory().buffers).toBe(0);
+  });
+});
