@@ -67,11 +67,15 @@ void hostGather(const View& view, char* out) {
 class EventWaiter : public Napi::AsyncWorker {
  public:
   EventWaiter(const Napi::Env& env, cudaEvent_t event, const char* call)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), event_(event), call_(call) {}
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), event_(event), call_(call), device_(state().device) {}
 
   Napi::Promise promise() const { return deferred_.Promise(); }
 
-  void Execute() override { error_ = cudaEventSynchronize(event_); }
+  void Execute() override {
+    // A worker thread starts on device 0: make the backend's device current before waiting.
+    error_ = cudaSetDevice(device_);
+    if (error_ == cudaSuccess) error_ = cudaEventSynchronize(event_);
+  }
 
   void OnOK() override {
     std::lock_guard<std::recursive_mutex> lock(addonMutex());
@@ -97,6 +101,7 @@ class EventWaiter : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   cudaEvent_t event_;
   const char* call_;
+  int device_;
   cudaError_t error_ = cudaSuccess;
 };
 

@@ -9,13 +9,14 @@
 import '@flint/backend-cpu';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Backend, bind, initBackend, jit, Primitive, primitiveName, type Tensor, tensor } from '@flint/api';
+import { type Backend, bind, initBackend, jit, Primitive, primitiveName, registerBackend, type Tensor, tensor } from '@flint/api';
 import { CASES } from '../../../test/conformance/cases/index.js';
 import type { PrimitiveTable } from '../../../test/conformance/cases/types.js';
 import { ALL_PRIMITIVES, caseDTypes, runCase } from '../../../test/conformance/harness.js';
-import type { CudaBackend } from '../src/backend.js';
+import { type CudaBackend, CudaBackend as CudaBackendClass } from '../src/backend.js';
 import { GPU_CHECKS } from '../src/gpu.checks.js';
 import { createCudaBackend } from '../src/index.js';
+import { loadAddon } from '../src/native/load.js';
 
 interface Benchmark {
   readonly name: string;
@@ -27,6 +28,9 @@ interface Benchmark {
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+// Runs everything against the addon's validation-only mode (no GPU; values are not computed), to
+// smoke-test this script and its bundle on the machine that prepares it.
+const validationOnly = args.includes('--validation-only');
 const outDir = args.find((a) => !a.startsWith('--')) ?? process.env.OUT ?? 'bench/results';
 const started = Date.now();
 
@@ -34,7 +38,27 @@ function log(message: string): void {
   process.stdout.write(`[device-check ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
-async function conformance(cuda: Backend): Promise<{ passed: number; failed: number; failures: string[]; perPrimitive: Record<string, string> }> {
+function validationBackend(): CudaBackend {
+  const loaded = loadAddon();
+  if ('reason' in loaded) throw new Error(loaded.reason);
+  loaded.addon.initValidationOnly();
+  const info = {
+    device: -1,
+    name: 'validation only',
+    computeCapability: '0.0',
+    multiprocessors: 0,
+    totalMemory: 0,
+    runtimeVersion: 0,
+    driverVersion: 0,
+  };
+  const backend = new CudaBackendClass(loaded.addon, info);
+  registerBackend({ name: 'cuda', priority: 0, create: () => backend as unknown as Backend });
+  return backend;
+}
+
+async function conformance(
+  cuda: Backend,
+): Promise<{ passed: number; failed: number; failures: string[]; perPrimitive: Record<string, string> }> {
   let passed = 0;
   let failed = 0;
   const failures: string[] = [];
@@ -140,7 +164,16 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   ] as const) {
     const x = uniform(cuda, [...xShape], 'float32', 5);
     const w = uniform(cuda, [...wShape], 'float32', 6);
-    const params = { strides: [1, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 1], groups: 1 };
+    const params = {
+      strides: [1, 1],
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      lhsDilation: [1, 1],
+      rhsDilation: [1, 1],
+      groups: 1,
+    };
     const [n, c, h, width] = xShape;
     const flops = 2 * n * wShape[0] * h * width * c * 9;
     for (const engine of dnn ? (['cudnn', 'kernel'] as const) : (['kernel'] as const)) {
@@ -232,11 +265,19 @@ async function bandwidth(cuda: CudaBackend, run: () => Tensor, bytes: number, un
 function markdown(report: Record<string, unknown>, benches: readonly Benchmark[]): string {
   const lines = [`# CUDA backend device check, ${String(report.date)}`, '', '```json', JSON.stringify(report.device, null, 2), '```', ''];
   const conf = report.conformance as { passed: number; failed: number; failures: string[] } | undefined;
-  if (conf) lines.push(`Conformance: ${conf.passed} passed, ${conf.failed} failed.`, '', ...conf.failures.slice(0, 40).map((f) => `- ${f}`), '');
+  if (conf)
+    lines.push(`Conformance: ${conf.passed} passed, ${conf.failed} failed.`, '', ...conf.failures.slice(0, 40).map((f) => `- ${f}`), '');
   const checks = report.checks as { name: string; ok: boolean; error?: string }[] | undefined;
-  if (checks) lines.push('| GPU check | result |', '| --- | --- |', ...checks.map((c) => `| ${c.name} | ${c.ok ? 'ok' : `FAILED: ${c.error}`} |`), '');
+  if (checks)
+    lines.push(
+      '| GPU check | result |',
+      '| --- | --- |',
+      ...checks.map((c) => `| ${c.name} | ${c.ok ? 'ok' : `FAILED: ${c.error}`} |`),
+      '',
+    );
   lines.push('| benchmark | median ms | rate |', '| --- | --- | --- |');
-  for (const b of benches) lines.push(`| ${b.name} | ${b.medianMs.toFixed(3)} | ${b.value.toFixed(1)} ${b.unit}${b.note ? ` (${b.note})` : ''} |`);
+  for (const b of benches)
+    lines.push(`| ${b.name} | ${b.medianMs.toFixed(3)} | ${b.value.toFixed(1)} ${b.unit}${b.note ? ` (${b.note})` : ''} |`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -244,10 +285,10 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const stamp = new Date().toISOString().slice(0, 10);
   const base = join(outDir, `cuda-${stamp}`);
-  const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick };
+  const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick, validationOnly };
   let cuda: CudaBackend;
   try {
-    cuda = createCudaBackend();
+    cuda = validationOnly ? validationBackend() : createCudaBackend();
   } catch (error) {
     report.unavailable = (error as Error).message;
     writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -294,7 +335,9 @@ async function main(): Promise<number> {
   report.memory = cuda.deviceMemory();
   save(benches);
   const failedChecks = checks.filter((c) => !c.ok).length;
-  log(`done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, ${benches.length} benchmarks; results in ${base}.{json,md}`);
+  log(
+    `done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, ${benches.length} benchmarks; results in ${base}.{json,md}`,
+  );
   return conf.failed === 0 && failedChecks === 0 ? 0 : 1;
 }
 

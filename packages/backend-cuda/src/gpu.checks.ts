@@ -154,7 +154,16 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       const dnn = cuda.libraries().cudnn.found;
       const x = values(2 * 4 * 11 * 11, 3);
       const w = values(6 * 2 * 3 * 3, 4);
-      const params = { strides: [2, 1], padding: [[1, 1], [1, 1]], lhsDilation: [1, 1], rhsDilation: [1, 2], groups: 2 } as const;
+      const params = {
+        strides: [2, 1],
+        padding: [
+          [1, 1],
+          [1, 1],
+        ],
+        lhsDilation: [1, 1],
+        rhsDilation: [1, 2],
+        groups: 2,
+      } as const;
       for (const engine of ['kernel', 'auto'] as const) {
         cuda.configure({ convEngine: engine });
         const before = cuda.deviceMemory();
@@ -246,7 +255,8 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       const jitted = fused(x, y) as Tensor;
       const error = worstError(await jitted.data(), await eager.data());
       check(error < 1e-6, `fused vs eager: relative error ${error}`);
-      if (cuda.libraries().nvrtc.found) check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
+      if (cuda.libraries().nvrtc.found)
+        check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
       await release(x, y, eager, jitted);
     },
   },

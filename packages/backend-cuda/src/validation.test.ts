@@ -24,7 +24,15 @@ const VALUES_ONLY = /^\d+ of \d+ elements differ/;
 describe.skipIf(missing !== undefined)('every conformance case through the addon in validation-only mode', async () => {
   const addon = (loaded as { addon: Addon }).addon;
   addon.initValidationOnly();
-  const info = { device: -1, name: 'validation only', computeCapability: '0.0', multiprocessors: 0, totalMemory: 0, runtimeVersion: 0, driverVersion: 0 };
+  const info = {
+    device: -1,
+    name: 'validation only',
+    computeCapability: '0.0',
+    multiprocessors: 0,
+    totalMemory: 0,
+    runtimeVersion: 0,
+    driverVersion: 0,
+  };
   const backend = new CudaBackend(addon, info);
   // Registered under the backend's own name, which tensors use to find their backend.
   registerBackend({ name: 'cuda', priority: 0, create: () => backend as unknown as Backend });

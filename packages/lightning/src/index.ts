@@ -53,4 +53,5 @@ export {
 } from './trainer/options.js';
 export { type Profiler, SimpleProfiler, type SimpleProfilerOptions } from './trainer/profiler.js';
 export { seedEverything } from './trainer/rng.js';
+export { DDPStrategy, type DDPStrategyOptions, SingleDeviceStrategy, type Strategy } from './strategies/index.js';
 export { type EvalData, type EvalOptions, type FitData, type FitOptions, Trainer } from './trainer/trainer.js';

@@ -6,18 +6,37 @@ import type { Tensor } from './tensor.js';
 // Memory is released three ways (DESIGN.md): `dispose()`, the end of a `tidy` scope, and a
 // FinalizationRegistry as a safety net for tensors a user forgot.
 
-interface Held {
-  readonly backend: Backend;
-  readonly handle: unknown;
-  readonly stack: string | undefined;
-}
-
 let debug = false;
 /** Called when the finalizer reclaims a tensor that was never disposed, in debug mode. */
 let leakReporter: (message: string) => void = (message) => console.warn(message);
 
-const finalizer = new FinalizationRegistry<Held>((held) => {
-  if (debug) leakReporter(`flint: a tensor was garbage-collected without dispose(); it was created at\n${held.stack ?? '(no stack)'}`);
+// One registry per backend, holding the bare handle: registering a tensor then allocates nothing
+// but the registry's own cell, which matters on the eager fast path (one per op).
+const registries = new WeakMap<Backend, FinalizationRegistry<unknown>>();
+let lastBackend: Backend | null = null;
+let lastRegistry: FinalizationRegistry<unknown> | null = null;
+
+function registryFor(backend: Backend): FinalizationRegistry<unknown> {
+  if (backend === lastBackend) return lastRegistry as FinalizationRegistry<unknown>;
+  let registry = registries.get(backend);
+  if (registry === undefined) {
+    registry = new FinalizationRegistry<unknown>((handle) => backend.dispose(handle));
+    registries.set(backend, registry);
+  }
+  lastBackend = backend;
+  lastRegistry = registry;
+  return registry;
+}
+
+interface DebugHeld {
+  readonly backend: Backend;
+  readonly handle: unknown;
+  readonly stack: string;
+}
+
+// In debug mode tensors go to this registry instead, which also knows where each was made.
+const debugFinalizer = new FinalizationRegistry<DebugHeld>((held) => {
+  leakReporter(`flint: a tensor was garbage-collected without dispose(); it was created at\n${held.stack}`);
   held.backend.dispose(held.handle);
 });
 
@@ -29,17 +48,22 @@ const scopes: Set<Tensor>[] = [];
 
 /** @internal Called by the Tensor constructor for every concrete tensor. */
 export function trackTensor(t: Tensor): void {
-  const stack = debug ? new Error().stack?.split('\n').slice(3).join('\n') : undefined;
-  finalizer.register(t, { backend: t._backend as Backend, handle: t._handle, stack }, t);
-  if (stack !== undefined) debugLive.set(t, stack);
-  const scope = scopes[scopes.length - 1];
-  if (scope !== undefined) scope.add(t);
+  const backend = t._backend as Backend;
+  if (debug) {
+    const stack = new Error().stack?.split('\n').slice(3).join('\n') ?? '(no stack)';
+    debugFinalizer.register(t, { backend, handle: t._handle, stack }, t);
+    debugLive.set(t, stack);
+  } else {
+    registryFor(backend).register(t, t._handle, t);
+  }
+  if (scopes.length !== 0) (scopes[scopes.length - 1] as Set<Tensor>).add(t);
 }
 
 /** @internal Called by `dispose()`. */
 export function untrackTensor(t: Tensor): void {
-  finalizer.unregister(t);
-  if (debug) debugLive.delete(t);
+  // A tensor made in debug mode sits in the debug registry; unregistering from both is harmless.
+  if (!registryFor(t._backend as Backend).unregister(t)) debugFinalizer.unregister(t);
+  if (debugLive.size !== 0) debugLive.delete(t);
   for (let i = scopes.length - 1; i >= 0; i--) if ((scopes[i] as Set<Tensor>).delete(t)) break;
 }
 

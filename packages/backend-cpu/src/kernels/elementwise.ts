@@ -1,7 +1,7 @@
 import { type Aval, type BinaryPrimitive, contiguousStrides, type DType, Primitive, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, isContiguous, wrap } from '../view.js';
-import { rowLoop, runRows } from './loops.js';
+import { type RowLoop, rowLoop, runRows } from './loops.js';
 import { planRows } from './rows.js';
 
 // Each op is an expression over its operands x0, x1, x2, compiled into row loops specialized per
@@ -76,16 +76,12 @@ function binaryExpression(op: BinaryPrimitive, dtype: DType): string {
 function elementwise(expression: string, operands: readonly CpuHandle[], out: Aval): CpuHandle {
   const n = sizeOf(out.shape);
   const result = allocateUninitialized(out.dtype, n);
-  const arrays = operands.map((h) => h.storage.data);
-  const offsets = operands.map((h) => h.offset);
-  if (operands.every(isContiguous)) {
-    const loop = rowLoop(
-      expression,
-      out.dtype,
-      operands.map((h) => h.dtype),
-      operands.map(() => 1),
-    );
-    loop(result, 0, n, arrays[0]!, offsets[0]!, 1, arrays[1], offsets[1] ?? 0, 1, arrays[2], offsets[2] ?? 0, 1);
+  const a = operands[0] as CpuHandle;
+  const b = operands[1];
+  const c = operands[2];
+  if (isContiguous(a) && (b === undefined || isContiguous(b)) && (c === undefined || isContiguous(c))) {
+    const loop = contiguousLoop(expression, out.dtype, operands);
+    loop(result, 0, n, a.storage.data, a.offset, 1, b?.storage.data, b?.offset ?? 0, 1, c?.storage.data, c?.offset ?? 0, 1);
   } else {
     const plan = planRows(out.shape, [contiguousStrides(out.shape), ...operands.map((h) => h.strides)]);
     const loop = rowLoop(
@@ -94,9 +90,44 @@ function elementwise(expression: string, operands: readonly CpuHandle[], out: Av
       operands.map((h) => h.dtype),
       plan.innerStrides.slice(1),
     );
-    runRows(loop, plan, result, arrays, offsets);
+    runRows(
+      loop,
+      plan,
+      result,
+      operands.map((h) => h.storage.data),
+      operands.map((h) => h.offset),
+    );
   }
   return wrap(result, out.shape, out.dtype);
+}
+
+const DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, uint8: 3, bool: 4 };
+const UNIT_STRIDES = [1, 1, 1];
+const contiguousLoops = new Map<string, (RowLoop | undefined)[]>();
+
+/**
+ * The loop for all-contiguous operands, found by a number built from the dtypes rather than by
+ * rowLoop's string key: this is the path every small eager op takes, so it must not build strings.
+ */
+function contiguousLoop(expression: string, outDtype: DType, operands: readonly CpuHandle[]): RowLoop {
+  let code = DTYPE_CODE[outDtype];
+  for (let k = 0; k < operands.length; k++) code = code * 5 + DTYPE_CODE[(operands[k] as CpuHandle).dtype];
+  let table = contiguousLoops.get(expression);
+  if (table === undefined) {
+    table = [];
+    contiguousLoops.set(expression, table);
+  }
+  let loop = table[code];
+  if (loop === undefined) {
+    loop = rowLoop(
+      expression,
+      outDtype,
+      operands.map((h) => h.dtype),
+      UNIT_STRIDES.slice(0, operands.length),
+    );
+    table[code] = loop;
+  }
+  return loop;
 }
 
 export function unaryKernel(op: UnaryPrimitive): (inputs: readonly CpuHandle[], params: unknown, out: Aval) => CpuHandle {

@@ -132,7 +132,10 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       const small = fc.integer({ min: -1, max: 20 });
       const params = fc.array(layoutInt, { maxLength: 12 }).map((v) => Int32Array.from(v));
       const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
-        upload: fc.tuple(dtype, fc.oneof(fc.float32Array({ maxLength: 8 }), fc.int32Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }))),
+        upload: fc.tuple(
+          dtype,
+          fc.oneof(fc.float32Array({ maxLength: 8 }), fc.int32Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 })),
+        ),
         read: fc.tuple(h, dtype, l),
         free: fc.tuple(fc.constantFrom(0, -1, 1e12, 0.5)),
         unary: fc.tuple(small, dtype, h, l),
@@ -141,7 +144,11 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         cast: fc.tuple(dtype, dtype, h, l),
         copy: fc.tuple(dtype, h, l),
         copyInto: fc.tuple(dtype, h, l, h, l),
-        full: fc.tuple(dtype, fc.integer({ min: -2, max: 50 }), fc.oneof(fc.float32Array({ maxLength: 2 }), fc.uint8Array({ maxLength: 2 }))),
+        full: fc.tuple(
+          dtype,
+          fc.integer({ min: -2, max: 50 }),
+          fc.oneof(fc.float32Array({ maxLength: 2 }), fc.uint8Array({ maxLength: 2 })),
+        ),
         empty: fc.tuple(dtype, fc.constantFrom(-1, 0, 5, 2 ** 31, 2 ** 40)),
         iota: fc.tuple(dtype, params, small),
         reduce: fc.tuple(small, dtype, h, l, params),
@@ -206,7 +213,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     expect(() => addon.free(id)).toThrow(/names no live buffer/);
   });
 
-  it("refuses a buffer of another dtype, naming both", () => {
+  it('refuses a buffer of another dtype, naming both', () => {
     expect(() => addon.unary(0, 1, buffers[0]!.id, Int32Array.from([0, 1, 24, 1]))).toThrow(/float32 buffer, expected float64/);
   });
 
@@ -215,7 +222,9 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     expect(() => addon.binary(0, 0, f, Int32Array.from([0, 1, 4, 1]), f, Int32Array.from([0, 1, 5, 1]))).toThrow(/shape/);
     expect(() => addon.copy(0, f, Int32Array.from([0, 17, ...new Array(34).fill(1)]))).toThrow(/rank 17/);
     expect(() => addon.copy(0, f, Int32Array.from([0, 2, 65536, 65536, 0, 0]))).toThrow(/2\^31/);
-    expect(() => addon.matmul(0, f, Int32Array.from([0, 2, 4, 6, 6, 1]), f, Int32Array.from([0, 3, 1, 6, 4, 0, 4, 1]), 0)).toThrow(/rank 3/);
+    expect(() => addon.matmul(0, f, Int32Array.from([0, 2, 4, 6, 6, 1]), f, Int32Array.from([0, 3, 1, 6, 4, 0, 4, 1]), 0)).toThrow(
+      /rank 3/,
+    );
   });
 
   it('sizes outputs from the parameters and refuses inconsistent ones', () => {

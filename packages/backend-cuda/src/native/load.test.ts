@@ -37,7 +37,15 @@ function fakeAddon(probe: ProbeResult, initCalls: number[]): Addon {
     init: (device: number) => {
       initCalls.push(device);
       if (device > 0) throw new RangeError(`flint-cuda init: device ${device} does not exist (1 found)`);
-      return { device, name: 'Fake GPU', computeCapability: '9.0', multiprocessors: 132, totalMemory: 1, runtimeVersion: 13000, driverVersion: 13000 };
+      return {
+        device,
+        name: 'Fake GPU',
+        computeCapability: '9.0',
+        multiprocessors: 132,
+        totalMemory: 1,
+        runtimeVersion: 13000,
+        driverVersion: 13000,
+      };
     },
   } as unknown as Addon;
 }

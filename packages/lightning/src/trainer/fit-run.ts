@@ -43,6 +43,8 @@ import type { ResolvedTrainerOptions } from './options.js';
 import type { Profiler } from './profiler.js';
 import { getGlobalRandomState, seedGlobalRandom, setGlobalRandomState } from './rng.js';
 import { readScalar, type ScalarValue } from './scalar.js';
+import { setSamplerEpoch } from '../strategies/shard.js';
+import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 
 /** A module as the loop handles it, whatever its forward's signature. */
 export type AnyLightningModule = LightningModule<never[], unknown>;
@@ -62,6 +64,8 @@ export interface FitRunInput {
   readonly trainer: unknown;
   /** Progress the Trainer reports (currentEpoch, globalStep) while the run goes. */
   readonly onProgress: (epoch: number, step: number) => void;
+  /** How training is spread over processes (default: one process). */
+  readonly strategy?: Strategy;
 }
 
 /** A batch count from a limit option: a fraction (<= 1) of the source's batches, or a whole count. */
@@ -123,12 +127,14 @@ export class FitRun implements CheckpointHost {
   /** Resume: the checkpoint was taken between a batch and its validation check. */
   private resumeValidationPending = false;
   private startedAt = 0;
+  private readonly strategy: Strategy;
 
   constructor(
     private readonly input: FitRunInput,
     private readonly driver: LoopDriver,
   ) {
     this.options = input.options;
+    this.strategy = input.strategy ?? new SingleDeviceStrategy();
     this.module = input.module;
     this.profiler = input.profiler;
     this.train = input.trainSource;
@@ -170,11 +176,13 @@ export class FitRun implements CheckpointHost {
   }
 
   removeCheckpoint(path: string): Promise<void> {
+    // Rank 0 owns the checkpoint files (other ranks may share its file system).
+    if (!this.strategy.isGlobalZero) return Promise.resolve();
     return removeCheckpointFile(path);
   }
 
   writeCheckpoint(path: string, callbackStates: Readonly<Record<string, Json>>): Promise<boolean> {
-    if (this.options.fastDevRun > 0) return Promise.resolve(false);
+    if (this.options.fastDevRun > 0 || !this.strategy.isGlobalZero) return Promise.resolve(false);
     // Everything is captured now, at the boundary; only encoding and writing wait.
     this.profiler.start('checkpointCapture');
     const tensors: Record<string, Tensor> = {};
@@ -271,6 +279,12 @@ export class FitRun implements CheckpointHost {
     module._link = this.link();
     try {
       if (o.seed !== undefined) seedGlobalRandom(o.seed);
+      this.strategy.broadcastModule(module);
+      if (this.strategy.worldSize > 1) {
+        const sync = (values: readonly number[], op: 'mean' | 'sum' | 'max' | 'min') => this.strategy.reduceValues(values, op);
+        this.trainCollector.syncDist = sync;
+        this.valCollector.syncDist = sync;
+      }
       this.optimizers = guard(this.where('fit', 'configureOptimizers', -1), () => resolveOptimizerConfig(module.configureOptimizers()));
       if (module.automaticOptimization && this.optimizers.optimizers.length > 1) {
         throw new ValueError(
@@ -382,6 +396,7 @@ export class FitRun implements CheckpointHost {
       this.batchesDone = 0;
       this.samplerStateAtEpochStart = getSamplerState(this.train);
     }
+    setSamplerEpoch(this.train, this.epoch);
     module.train();
     this.activeCollector = this.trainCollector;
     this.trainCollector.begin('epochHook', 1);
@@ -529,6 +544,7 @@ export class FitRun implements CheckpointHost {
   }
 
   private beforeOptimizerStep(optimizer: OptimizerLike): void {
+    this.strategy.syncGradients(optimizer.paramGroups.flatMap((group) => group.params));
     this.module.onBeforeOptimizerStep?.(optimizer);
   }
 

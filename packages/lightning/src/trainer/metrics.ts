@@ -16,7 +16,12 @@ export interface LogOptions {
   readonly reduce?: 'mean' | 'sum' | 'max' | 'min';
   /** The batch's size for the weighted mean (default: the first dimension of the batch's first tensor). */
   readonly batchSize?: number;
+  /** Under strategy 'ddp', reduce the value over all ranks (with `reduce`: the mean by default) before it is recorded (default false). */
+  readonly syncDist?: boolean;
 }
+
+/** Reduces values over the ranks of a distributed run (the strategy's `reduceValues`). */
+export type SyncDist = (values: readonly number[], op: 'mean' | 'sum' | 'max' | 'min') => number[];
 
 /** Where `log` is being called from, which sets its defaults. */
 export type LogContext = 'trainStep' | 'evalStep' | 'epochHook';
@@ -39,6 +44,7 @@ interface StepEntry {
   readonly logger: boolean;
   readonly reduce: 'mean' | 'sum' | 'max' | 'min';
   readonly batchSize: number;
+  readonly syncDist: boolean;
 }
 
 /** Step-level and reduced metrics, split by where they go. */
@@ -70,6 +76,8 @@ export class MetricCollector {
   private epoch = new Map<string, Accumulator>();
   private context: LogContext = 'trainStep';
   private batchSize = 1;
+  /** Set under a distributed strategy: how `syncDist` values are reduced over ranks. */
+  syncDist: SyncDist | undefined;
 
   /** Starts a step (or an epoch hook) whose log calls default as `context` says. */
   begin(context: LogContext, batchSize: number): void {
@@ -101,6 +109,7 @@ export class MetricCollector {
       logger: options.logger ?? true,
       reduce,
       batchSize,
+      syncDist: options.syncDist ?? false,
     });
   }
 
@@ -120,8 +129,28 @@ export class MetricCollector {
     return this.fold(this.step as (StepEntry & { value: number })[]);
   }
 
-  private fold(entries: readonly (StepEntry & { value: number })[]): MetricsOut {
+  /** Replaces `syncDist` values by their reduction over ranks: one collective per reduce kind, in log order (the same on every rank). */
+  private synchronized(entries: readonly (StepEntry & { value: number })[]): readonly (StepEntry & { value: number })[] {
+    const sync = this.syncDist;
+    if (sync === undefined || !entries.some((e) => e.syncDist)) return entries;
+    const out = [...entries];
+    for (const op of REDUCES as ('mean' | 'sum' | 'max' | 'min')[]) {
+      const positions = out.flatMap((e, i) => (e.syncDist && e.reduce === op ? [i] : []));
+      if (positions.length === 0) continue;
+      const reduced = sync(
+        positions.map((i) => (out[i] as StepEntry & { value: number }).value),
+        op,
+      );
+      positions.forEach((i, k) => {
+        out[i] = { ...(out[i] as StepEntry & { value: number }), value: reduced[k] as number };
+      });
+    }
+    return out;
+  }
+
+  private fold(unsynced: readonly (StepEntry & { value: number })[]): MetricsOut {
     this.step = [];
+    const entries = this.synchronized(unsynced);
     const logged: Record<string, number> = {};
     const progressBar: Record<string, number> = {};
     const callback: Record<string, number> = {};

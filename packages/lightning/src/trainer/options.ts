@@ -1,9 +1,10 @@
-import { ValueError } from '@flint/api';
+import { distributed, ValueError } from '@flint/api';
 import * as E from 'fp-ts/lib/Either.js';
 import * as RA from 'fp-ts/lib/ReadonlyArray.js';
 import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Callback } from '../callbacks/callback.js';
 import type { Logger } from '../loggers/logger.js';
+import type { Strategy } from '../strategies/strategy.js';
 import type { Profiler } from './profiler.js';
 
 /** Where the Trainer runs: 'auto' picks the best backend that initializes (cuda, webgpu, mkl, cpu). */
@@ -30,8 +31,12 @@ export interface TrainerOptions {
   readonly maxSteps?: number;
   /** The backend to train on (default 'auto'). */
   readonly accelerator?: Accelerator;
-  /** Devices to train on: 1 or 'auto' (multi-device training is not supported yet). */
+  /** Devices (processes) per machine: 1, 'auto', or several with strategy 'ddp' (see docs/distributed.md). */
   readonly devices?: number | 'auto';
+  /** Machines taking part (default 1); more than one needs strategy 'ddp'. */
+  readonly numNodes?: number;
+  /** 'auto' (one process), 'ddp' (distributed data parallel, launched with flint-run or mpirun), or a strategy such as `new DDPStrategy({ bucketCapMb })`. */
+  readonly strategy?: 'auto' | 'ddp' | Strategy;
   /** Default '32-true'. '16-mixed' and 'bf16-mixed' are recognized but not supported yet. */
   readonly precision?: PrecisionInput;
   /** Clip gradients before each optimizer step, at this value (by norm or by value). */
@@ -81,6 +86,8 @@ export interface ResolvedTrainerOptions {
   readonly maxSteps: number;
   readonly accelerator: Accelerator;
   readonly devices: number;
+  readonly numNodes: number;
+  readonly strategy: 'auto' | 'ddp' | Strategy;
   readonly precision: Precision;
   readonly gradientClipVal: number | undefined;
   readonly gradientClipAlgorithm: 'norm' | 'value';
@@ -200,12 +207,31 @@ function profiler(value: unknown): Checked<'simple' | Profiler> {
   return fail(`profiler must be 'simple' or a Profiler (with start and stop), got ${show(value)}`);
 }
 
+function isDistributed(value: unknown): boolean {
+  return value === 'ddp' || (typeof value === 'object' && value !== null && (value as Strategy).name === 'ddp');
+}
+
+function strategy(value: unknown): Checked<'auto' | 'ddp' | Strategy> {
+  if (value === 'auto' || value === 'ddp') return E.right(value);
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Strategy).name === 'string' &&
+    typeof (value as Strategy).syncGradients === 'function' &&
+    typeof (value as Strategy).setup === 'function'
+  )
+    return E.right(value as Strategy);
+  return fail(`strategy must be 'auto', 'ddp' or a Strategy (such as new DDPStrategy()), got ${show(value)}`);
+}
+
 const KNOWN = [
   'maxEpochs',
   'minEpochs',
   'maxSteps',
   'accelerator',
   'devices',
+  'numNodes',
+  'strategy',
   'precision',
   'gradientClipVal',
   'gradientClipAlgorithm',
@@ -270,11 +296,19 @@ export function validateTrainerOptions(input: unknown): E.Either<Problems, Resol
     accelerator: optional(o.accelerator, 'auto' as Accelerator, (v) =>
       oneOf<Accelerator>('accelerator', ['auto', 'cpu', 'mkl', 'cuda', 'webgpu'], v),
     ),
-    devices: optional(o.devices, 1, (v) =>
-      v === 'auto' || v === 1
-        ? E.right(1)
-        : fail<number>(`devices must be 1 or 'auto' (training on several devices is not supported yet), got ${show(v)}`),
+    devices: optional(o.devices, 'auto' as number | 'auto', (v) =>
+      v === 'auto' || v === 1 || (isDistributed(o.strategy) && typeof v === 'number' && Number.isInteger(v) && v > 1)
+        ? E.right(v as number | 'auto')
+        : fail<number | 'auto'>(
+            `devices must be 1 or 'auto' unless strategy is 'ddp' (several devices train with strategy: 'ddp', launched by flint-run), got ${show(v)}`,
+          ),
     ),
+    numNodes: optional(o.numNodes, 1, (v) =>
+      v === 1 || (isDistributed(o.strategy) && typeof v === 'number' && Number.isInteger(v) && v > 1)
+        ? E.right(v as number)
+        : fail<number>(`numNodes must be 1 unless strategy is 'ddp' (a positive integer), got ${show(v)}`),
+    ),
+    strategy: optional(o.strategy, 'auto' as 'auto' | 'ddp' | Strategy, strategy),
     precision: optional(o.precision, '32-true' as Precision, precision),
     gradientClipVal: optional(o.gradientClipVal, undefined as number | undefined, (v) =>
       typeof v === 'number' && Number.isFinite(v) && v >= 0
@@ -323,7 +357,9 @@ export function validateTrainerOptions(input: unknown): E.Either<Problems, Resol
     const { unknown: _unknown, ...rest } = r;
     // Lightning: with neither limit set, 1000 epochs; with only maxSteps, epochs are unlimited.
     const maxEpochs = rest.maxEpochs === -2 ? (rest.maxSteps === -1 ? 1000 : -1) : rest.maxEpochs;
-    return { ...rest, maxEpochs } as ResolvedTrainerOptions;
+    // Under DDP, 'auto' devices are the processes the launcher started on this machine.
+    const devices = rest.devices === 'auto' ? (isDistributed(rest.strategy) ? distributed.environmentRank().localWorldSize : 1) : rest.devices;
+    return { ...rest, maxEpochs, devices } as ResolvedTrainerOptions;
   })(all);
 }
 

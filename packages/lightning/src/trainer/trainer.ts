@@ -19,6 +19,9 @@ import { guardAsync } from './guard.js';
 import { MetricCollector } from './metrics.js';
 import { type Accelerator, type ResolvedTrainerOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { NO_PROFILER, type Profiler, SimpleProfiler } from './profiler.js';
+import { DDPStrategy } from '../strategies/ddp.js';
+import { StopSyncDriver } from '../strategies/stop-sync-driver.js';
+import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 
 /**
  * The data of a run: a LightningDataModule, a loader of training batches, or loaders by stage
@@ -76,6 +79,8 @@ export class Trainer {
   /** The callbacks `fit` applies: those given, plus a ModelCheckpoint and a ProgressBar unless disabled or given. */
   readonly callbacks: readonly Callback[];
   readonly profiler: Profiler;
+  /** How training is spread over processes: one process, or DDP over several. */
+  readonly strategy: Strategy;
   /** The epoch in progress (or the next to run). */
   currentEpoch = 0;
   /** Optimizer steps taken. */
@@ -92,6 +97,8 @@ export class Trainer {
     if (o.precision === '16-mixed' || o.precision === 'bf16-mixed')
       throw new ValueError(`Trainer: precision '${o.precision}' ${MIXED_PRECISION_MESSAGE}`);
     this.profiler = o.profiler === 'simple' ? new SimpleProfiler() : (o.profiler ?? NO_PROFILER);
+    this.strategy = o.strategy === 'ddp' ? new DDPStrategy() : o.strategy === 'auto' ? new SingleDeviceStrategy() : o.strategy;
+    if (this.strategy instanceof DDPStrategy) this.strategy.useSeed(o.seed);
     this.loggers = o.logger === true ? [new CSVLogger({ saveDir: o.defaultRootDir })] : o.logger === false ? [] : [...o.logger];
     const callbacks = [...o.callbacks];
     if (o.enableCheckpointing && !callbacks.some((c) => c instanceof ModelCheckpoint)) callbacks.push(new ModelCheckpoint());
@@ -191,6 +198,8 @@ export class Trainer {
           );
         const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
         this.prepareModule(target);
+        const strategy = this.strategy;
+        strategy.setup(o.devices, o.numNodes);
         const checkpoint =
           fitOptions.ckptPath === undefined ? undefined : await readCheckpoint(this.resolveCheckpointPath(fitOptions.ckptPath));
         if (this.lastModule !== target) {
@@ -203,8 +212,10 @@ export class Trainer {
             options: o,
             module: target,
             datamodule,
-            trainSource: checkSource('Trainer.fit', 'the training data', trainSource),
-            valSource: valSource === undefined ? undefined : checkSource('Trainer.fit', 'the validation data', valSource),
+            trainSource: strategy.shardSource(checkSource('Trainer.fit', 'the training data', trainSource), 'train'),
+            valSource:
+              valSource === undefined ? undefined : strategy.shardSource(checkSource('Trainer.fit', 'the validation data', valSource), 'val'),
+            strategy,
             checkpoint,
             checkpointPath: fitOptions.ckptPath,
             defaultCheckpointDir: this.defaultCheckpointDir(),
@@ -215,11 +226,15 @@ export class Trainer {
               this.globalStep = step;
             },
           },
-          driver,
+          strategy.worldSize > 1 ? new StopSyncDriver(driver, strategy) : driver,
         );
         this.lastRun = run;
         try {
           await run.run();
+        } catch (error) {
+          // Under DDP the other ranks would wait for this one in their next collective: end them all.
+          strategy.failed(error);
+          throw error;
         } finally {
           this.callbackMetrics = run.currentMetrics();
           await guardAsync(where('teardown'), () => target.teardown?.('fit'));
@@ -241,8 +256,11 @@ export class Trainer {
    */
   async fit(module: LightningModule<never[], unknown> | LightningModule, data?: FitData, options: FitOptions = {}): Promise<void> {
     const fastDevRun = this.options.fastDevRun > 0;
-    const operators: MonoTypeOperatorFunction<TrainerEvent>[] = this.callbacks.map((c) => c.operator());
-    if (!fastDevRun && this.loggers.length > 0)
+    // Under DDP only rank 0 logs and shows progress (its checkpoints are written by rank 0 alone, in FitRun).
+    const rankZero = this.strategy.isGlobalZero;
+    const callbacks = rankZero ? this.callbacks : this.callbacks.filter((c) => !(c instanceof ProgressBar));
+    const operators: MonoTypeOperatorFunction<TrainerEvent>[] = callbacks.map((c) => c.operator());
+    if (!fastDevRun && rankZero && this.loggers.length > 0)
       operators.splice(operators.length - (this.options.enableProgressBar ? 1 : 0), 0, logTo([...this.loggers]));
     const stream = operators.reduce((source, operator) => source.pipe(operator), this.fit$(module, data, options));
     try {
