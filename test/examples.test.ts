@@ -31,3 +31,28 @@ describe.each(['mnist-loop.ts', 'mnist-functional.ts'])('%s on a short budget', 
     expect(testAccuracy(output)).toBeGreaterThan(80);
   }, 300_000);
 });
+
+describe('small examples', () => {
+  it('runs the README snippet', () => {
+    const output = runExample('readme.ts', []);
+    expect(output).toContain('tensor([18., 38.])');
+    expect(output).toMatch(/\[\[2\., 4\.\],\s+\[6\., 8\.\]\]/);
+    expect(output).toMatch(/loss \d/);
+  }, 120_000);
+
+  it('runs the tensor tour and releases its buffers', () => {
+    const output = runExample('tensors.ts', []);
+    expect(output).toContain('default backend:');
+    expect(output).toMatch(/live buffers after dispose: 0/);
+  }, 120_000);
+
+  it("runs the seed's Lightning example and recovers the regression weights", () => {
+    const output = runExample('seed-lightning.ts', []);
+    const match = /weights \[\[([^\]]+)\]\], bias \[([^\]]+)\]/.exec(output);
+    if (!match) throw new Error(`no weights line in:\n${output}`);
+    const weights = (match[1] as string).split(',').map(Number);
+    const expected = [2, -1, 0.5];
+    weights.forEach((w, i) => expect(Math.abs(w - (expected[i] as number))).toBeLessThan(0.15));
+    expect(Math.abs(Number(match[2]) - 0.3)).toBeLessThan(0.15);
+  }, 300_000);
+});

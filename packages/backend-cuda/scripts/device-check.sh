@@ -25,16 +25,17 @@ set -euo pipefail
 PACKAGE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT="$(cd "$PACKAGE/../.." && pwd)"
 DEVICE="$PACKAGE/.device"
-BUNDLE="$DEVICE/bundle/device-check.mjs"
+BUNDLE="$DEVICE/dist/device-check.mjs"
 ADDON="$PACKAGE/build/Release/flint_cuda.node"
 
 prepare() {
   cd "$ROOT"
   node "$PACKAGE/scripts/build.mjs"
   [ -f "$ADDON" ] || { echo "device-check: the addon did not build (see above)" >&2; exit 1; }
-  mkdir -p "$DEVICE/bundle"
-  # Bundled next to the package root's children, so that the sources' `new URL('../../', import.meta.url)`
-  # (the package root) finds build/Release/flint_cuda.node and native/elementwise_math.cuh.
+  mkdir -p "$DEVICE/dist"
+  # Bundled two levels below the package root (in a dist/ folder, which the linter skips), so that
+  # the sources' `new URL('../../', import.meta.url)` (the package root) finds
+  # build/Release/flint_cuda.node and native/elementwise_math.cuh.
   pnpm exec esbuild "$PACKAGE/scripts/device-check.ts" --bundle --platform=node --format=esm --target=node20 \
     --outfile="$BUNDLE" --log-level=warning \
     --alias:@flint/api=./packages/api/src/index.ts \

@@ -239,7 +239,7 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     async run({ cuda }) {
       const tensors = Array.from({ length: 64 }, (_, i) => on(cuda, [i, i + 1, i + 2], [3]).mul(2));
       const results = await Promise.all(tensors.map((t) => t.data()));
-      results.forEach((r, i) => sameBits(r, Float32Array.of(2 * i, 2 * i + 2, 2 * i + 4), `read ${i}`));
+      for (const [i, r] of results.entries()) sameBits(r, Float32Array.of(2 * i, 2 * i + 2, 2 * i + 4), `read ${i}`);
       await release(...tensors);
     },
   },
