@@ -49,6 +49,9 @@ pnpmRun(['exec', 'tsc', '-b']);
 // The native oneDNN/CBLAS addon: built when its libraries exist, else the backend reports why not.
 const { buildMklBackend } = await import('../packages/backend-mkl/scripts/build.mjs');
 buildMklBackend();
+// The Open MPI transport of distributed training: built when Open MPI exists, else it reports why not.
+const { buildMpiTransport } = await import('../packages/distributed-mpi/scripts/build.mjs');
+buildMpiTransport();
 // The CUDA addon: built wherever nvcc is (no GPU needed), else the backend reports why not.
 const { buildCudaBackend } = await import('../packages/backend-cuda/scripts/build.mjs');
 buildCudaBackend();

@@ -10,6 +10,13 @@ export const SYSTEM_PACKAGES = [
   { name: 'libdnnl-dev', file: '/usr/include/dnnl.h', alt: '/usr/include/oneapi/dnnl/dnnl.h', backend: 'mkl' },
   { name: 'chromium-common', file: '/usr/lib/chromium/vk_swiftshader_icd.json', backend: 'webgpu' },
   { name: 'libvulkan1', file: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', backend: 'webgpu' },
+  {
+    name: 'libopenmpi-dev',
+    file: '/usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h',
+    alt: '/usr/include/x86_64-linux-gnu/openmpi/mpi.h',
+    backend: 'distributed-mpi',
+  },
+  { name: 'openmpi-bin', file: '/usr/bin/mpirun', alt: '/usr/bin/orterun', backend: 'distributed-mpi' },
 ];
 
 function installed(pkg) {

@@ -2,6 +2,7 @@
 // convolution, used where cuBLASLt or cuDNN is missing or declines), window reductions, gather,
 // scatter-add, and the Threefry random streams.
 #include "device_common.cuh"
+#include "threefry.cuh"
 
 namespace flint_cuda {
 
@@ -242,29 +243,6 @@ double lowestOf(double) { return -INFINITY; }
 int32_t lowestOf(int32_t) { return INT32_MIN; }
 uint8_t lowestOf(uint8_t) { return 0; }
 
-__device__ __forceinline__ uint32_t rotateLeft(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
-
-/** Threefry-2x32 with 20 rounds, exactly as packages/backend-cpu/src/kernels/random.ts computes it. */
-__device__ void threefry(uint32_t k0, uint32_t k1, uint32_t c0, uint32_t c1, uint32_t& y0, uint32_t& y1) {
-  const int rotations[8] = {13, 15, 26, 6, 17, 29, 16, 24};
-  const uint32_t ks[3] = {k0, k1, 0x1bd11bdau ^ k0 ^ k1};
-  uint32_t x0 = c0 + k0;
-  uint32_t x1 = c1 + k1;
-#pragma unroll
-  for (int round = 0; round < 20; round++) {
-    x0 += x1;
-    x1 = rotateLeft(x1, rotations[round & 7]);
-    x1 ^= x0;
-    if ((round & 3) == 3) {
-      const uint32_t s = static_cast<uint32_t>((round + 1) >> 2);
-      x0 += ks[s % 3];
-      x1 += ks[(s + 1) % 3] + s;
-    }
-  }
-  y0 = x0;
-  y1 = x1;
-}
-
 __global__ void randomBitsKernel(int32_t* out, int64_t count, const int32_t* key, int64_t keyOffset, int64_t keyStride) {
   const uint32_t k0 = static_cast<uint32_t>(key[keyOffset]);
   const uint32_t k1 = static_cast<uint32_t>(key[keyOffset + keyStride]);
@@ -273,7 +251,7 @@ __global__ void randomBitsKernel(int32_t* out, int64_t count, const int32_t* key
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < blocks; j += step) {
     uint32_t y0;
     uint32_t y1;
-    threefry(k0, k1, static_cast<uint32_t>(j), 0u, y0, y1);
+    flint_random::threefry(k0, k1, static_cast<uint32_t>(j), 0u, y0, y1);
     out[2 * j] = static_cast<int32_t>(y0);
     if (2 * j + 1 < count) out[2 * j + 1] = static_cast<int32_t>(y1);
   }
@@ -287,9 +265,9 @@ __global__ void randomUniformFloatKernel(float* out, int64_t count, const int32_
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < blocks; j += step) {
     uint32_t y0;
     uint32_t y1;
-    threefry(k0, k1, static_cast<uint32_t>(j), 0u, y0, y1);
-    out[2 * j] = static_cast<float>(y0 >> 8) * 0x1.0p-24f;
-    if (2 * j + 1 < count) out[2 * j + 1] = static_cast<float>(y1 >> 8) * 0x1.0p-24f;
+    flint_random::threefry(k0, k1, static_cast<uint32_t>(j), 0u, y0, y1);
+    out[2 * j] = flint_random::uniformFloat(y0);
+    if (2 * j + 1 < count) out[2 * j + 1] = flint_random::uniformFloat(y1);
   }
 }
 
@@ -300,8 +278,8 @@ __global__ void randomUniformDoubleKernel(double* out, int64_t count, const int3
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += step) {
     uint32_t high;
     uint32_t low;
-    threefry(k0, k1, static_cast<uint32_t>(i), 0u, high, low);
-    out[i] = (static_cast<double>(high >> 5) * 67108864.0 + static_cast<double>(low >> 6)) * 0x1.0p-53;
+    flint_random::threefry(k0, k1, static_cast<uint32_t>(i), 0u, high, low);
+    out[i] = flint_random::uniformDouble(high, low);
   }
 }
 

@@ -124,7 +124,12 @@ function cmakeJsBin() {
 function runCmakeJs(bin, command, verbose) {
   const args = [bin, command, '--directory', PACKAGE_ROOT, '--parallel', String(availableParallelism())];
   if (!verbose) args.push('--log-level', 'warn');
-  return spawnSync(process.execPath, args, { cwd: PACKAGE_ROOT, stdio: verbose ? 'inherit' : 'pipe', encoding: 'utf8', timeout: BUILD_TIMEOUT_MS });
+  return spawnSync(process.execPath, args, {
+    cwd: PACKAGE_ROOT,
+    stdio: verbose ? 'inherit' : 'pipe',
+    encoding: 'utf8',
+    timeout: BUILD_TIMEOUT_MS,
+  });
 }
 
 /**
@@ -161,7 +166,9 @@ export function buildMpiTransport(options = {}) {
     if (result.status !== 0 || !existsSync(ADDON)) {
       const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
       const cause = result.error ? result.error.message : `cmake-js exited with ${result.status}`;
-      return unavailable(`the native build failed (${cause}); run with FLINT_BOOTSTRAP_VERBOSE=1 to see why${output ? `:\n${output}` : ''}`);
+      return unavailable(
+        `the native build failed (${cause}); run with FLINT_BOOTSTRAP_VERBOSE=1 to see why${output ? `:\n${output}` : ''}`,
+      );
     }
     rmSync(STATUS, { force: true });
     try {

@@ -71,9 +71,7 @@ export class MpiTransport implements Transport {
 
   reduceScatter(data: TypedArray, op: TransportReduceOp): TypedArray {
     if (data.length % this.worldSize !== 0)
-      throw new distributed.DistributedError(
-        `reduceScatter: ${data.length} elements do not divide evenly among ${this.worldSize} ranks`,
-      );
+      throw new distributed.DistributedError(`reduceScatter: ${data.length} elements do not divide evenly among ${this.worldSize} ranks`);
     const out = new (data.constructor as new (length: number) => TypedArray)(data.length / this.worldSize);
     if (this.worldSize === 1) out.set(data);
     else this.call('reduceScatter', () => this.addon.reduceScatter(data, out, op, this.timeoutMs));

@@ -30,6 +30,7 @@ export { earlyStopping } from './operators/early-stopping.js';
 export { logTo } from './operators/log-to.js';
 export { lrMonitor } from './operators/lr-monitor.js';
 export { progressBar } from './operators/progress-bar.js';
+export { DDPStrategy, type DDPStrategyOptions, SingleDeviceStrategy, type Strategy } from './strategies/index.js';
 export * from './stream/events.js';
 export { type EventObserver, observeEvents } from './stream/observe.js';
 export type { BatchSource } from './trainer/batches.js';
@@ -53,5 +54,4 @@ export {
 } from './trainer/options.js';
 export { type Profiler, SimpleProfiler, type SimpleProfilerOptions } from './trainer/profiler.js';
 export { seedEverything } from './trainer/rng.js';
-export { DDPStrategy, type DDPStrategyOptions, SingleDeviceStrategy, type Strategy } from './strategies/index.js';
 export { type EvalData, type EvalOptions, type FitData, type FitOptions, Trainer } from './trainer/trainer.js';

@@ -138,7 +138,8 @@ function scatterShape(name: string, input: Tensor, group: Transport): number[] {
 
 function reduceScatterHost(group: Transport, data: TypedArray, op: ReduceOp): TypedArray {
   const out = group.reduceScatter(data, op === 'mean' ? 'sum' : (op as TransportReduceOp));
-  if (op === 'mean' && group.worldSize > 1) for (let i = 0; i < out.length; i++) (out as Float32Array)[i] = (out[i] as number) / group.worldSize;
+  if (op === 'mean' && group.worldSize > 1)
+    for (let i = 0; i < out.length; i++) (out as Float32Array)[i] = (out[i] as number) / group.worldSize;
   return out;
 }
 
@@ -219,7 +220,8 @@ export function allReduceCoalescedSync(tensors: readonly Tensor[], op: ReduceOp 
   const name = 'allReduceCoalesced';
   if (!Array.isArray(tensors)) throw new ValueError(`${name}: expected a list of tensors`);
   const capMb = options.bucketCapMb ?? 25;
-  if (!(typeof capMb === 'number' && capMb > 0)) throw new ValueError(`${name}: bucketCapMb must be a positive number, got ${String(capMb)}`);
+  if (!(typeof capMb === 'number' && capMb > 0))
+    throw new ValueError(`${name}: bucketCapMb must be a positive number, got ${String(capMb)}`);
   const group = processGroup(name);
   const inputs = tensors.map((t) => checkTensor(name, t));
   const results: (Tensor | undefined)[] = new Array(inputs.length);

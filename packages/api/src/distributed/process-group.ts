@@ -1,5 +1,5 @@
-import { DistributedError } from './errors.js';
 import { defaultTimeoutSeconds, environmentRank } from './environment.js';
+import { DistributedError } from './errors.js';
 import { LocalTransport } from './local-transport.js';
 import type { Transport, TransportAvailability, TransportProvider } from './transport.js';
 

@@ -42,7 +42,8 @@ export class DDPStrategy implements Strategy {
 
   constructor(options: DDPStrategyOptions = {}) {
     const bucket = options.bucketCapMb ?? 25;
-    if (!(typeof bucket === 'number' && bucket > 0)) throw new ValueError(`DDPStrategy: bucketCapMb must be a positive number, got ${String(bucket)}`);
+    if (!(typeof bucket === 'number' && bucket > 0))
+      throw new ValueError(`DDPStrategy: bucketCapMb must be a positive number, got ${String(bucket)}`);
     if (options.timeoutSeconds !== undefined && !(typeof options.timeoutSeconds === 'number' && options.timeoutSeconds > 0))
       throw new ValueError(`DDPStrategy: timeoutSeconds must be a positive number, got ${String(options.timeoutSeconds)}`);
     if (options.seed !== undefined && !(Number.isInteger(options.seed) && options.seed >= 0))
@@ -89,7 +90,9 @@ export class DDPStrategy implements Strategy {
       ...(this.timeoutSeconds === undefined ? {} : { timeoutSeconds: this.timeoutSeconds }),
     });
     if (this.group.worldSize !== expected)
-      throw new ValueError(`Trainer: strategy 'ddp' expected ${expected} processes, the '${this.group.name}' transport has ${this.group.worldSize}`);
+      throw new ValueError(
+        `Trainer: strategy 'ddp' expected ${expected} processes, the '${this.group.name}' transport has ${this.group.worldSize}`,
+      );
     if (this.seed === -1) this.seed = 0;
   }
 

@@ -14,6 +14,8 @@ import { CheckpointError } from '../core/errors.js';
 import { type Json, parseState, stringifyState } from '../core/json.js';
 import type { LightningDataModule } from '../datamodule.js';
 import type { CheckpointExtras, LightningModule, StepOutput, TrainerLink } from '../module.js';
+import { setSamplerEpoch } from '../strategies/shard.js';
+import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 import type { FitEndReason, Metrics } from '../stream/events.js';
 import type { CheckpointHost, LoopDriver } from '../stream/loop-driver.js';
 import {
@@ -43,8 +45,6 @@ import type { ResolvedTrainerOptions } from './options.js';
 import type { Profiler } from './profiler.js';
 import { getGlobalRandomState, seedGlobalRandom, setGlobalRandomState } from './rng.js';
 import { readScalar, type ScalarValue } from './scalar.js';
-import { setSamplerEpoch } from '../strategies/shard.js';
-import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 
 /** A module as the loop handles it, whatever its forward's signature. */
 export type AnyLightningModule = LightningModule<never[], unknown>;

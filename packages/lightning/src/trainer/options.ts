@@ -358,7 +358,8 @@ export function validateTrainerOptions(input: unknown): E.Either<Problems, Resol
     // Lightning: with neither limit set, 1000 epochs; with only maxSteps, epochs are unlimited.
     const maxEpochs = rest.maxEpochs === -2 ? (rest.maxSteps === -1 ? 1000 : -1) : rest.maxEpochs;
     // Under DDP, 'auto' devices are the processes the launcher started on this machine.
-    const devices = rest.devices === 'auto' ? (isDistributed(rest.strategy) ? distributed.environmentRank().localWorldSize : 1) : rest.devices;
+    const devices =
+      rest.devices === 'auto' ? (isDistributed(rest.strategy) ? distributed.environmentRank().localWorldSize : 1) : rest.devices;
     return { ...rest, maxEpochs, devices } as ResolvedTrainerOptions;
   })(all);
 }

@@ -10,6 +10,9 @@ import { CSVLogger } from '../loggers/csv-logger.js';
 import type { Logger } from '../loggers/logger.js';
 import type { LightningModule, Stage } from '../module.js';
 import { logTo } from '../operators/log-to.js';
+import { DDPStrategy } from '../strategies/ddp.js';
+import { StopSyncDriver } from '../strategies/stop-sync-driver.js';
+import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 import type { Metrics, TrainerEvent } from '../stream/events.js';
 import { loopObservable } from '../stream/loop-driver.js';
 import { type BatchSource, checkSource, sourceLength } from './batches.js';
@@ -19,9 +22,6 @@ import { guardAsync } from './guard.js';
 import { MetricCollector } from './metrics.js';
 import { type Accelerator, type ResolvedTrainerOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { NO_PROFILER, type Profiler, SimpleProfiler } from './profiler.js';
-import { DDPStrategy } from '../strategies/ddp.js';
-import { StopSyncDriver } from '../strategies/stop-sync-driver.js';
-import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 
 /**
  * The data of a run: a LightningDataModule, a loader of training batches, or loaders by stage
@@ -214,7 +214,9 @@ export class Trainer {
             datamodule,
             trainSource: strategy.shardSource(checkSource('Trainer.fit', 'the training data', trainSource), 'train'),
             valSource:
-              valSource === undefined ? undefined : strategy.shardSource(checkSource('Trainer.fit', 'the validation data', valSource), 'val'),
+              valSource === undefined
+                ? undefined
+                : strategy.shardSource(checkSource('Trainer.fit', 'the validation data', valSource), 'val'),
             strategy,
             checkpoint,
             checkpointPath: fitOptions.ckptPath,

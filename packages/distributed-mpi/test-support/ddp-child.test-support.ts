@@ -1,0 +1,88 @@
+// One process of the DDP tests: trains a tiny regression with the Trainer and prints each
+// step's loss and the final weights as JSON lines.
+//
+//   ddp <perRankBatch>          strategy 'ddp' (run under flint-run with 2 ranks)
+//   single <batch> <ranks>      one process, the order a DDP run over <ranks> ranks sees
+//   kill <perRankBatch>         like ddp, but rank 1 is killed (SIGKILL) at its third step
+//   hang <perRankBatch>         like ddp, but rank 1 stops answering at its third step
+import { DataLoader, distributed, nn, optim, type Tensor, TensorDataset, tensor } from '@flint/api';
+import '@flint/backend-cpu';
+import '@flint/distributed-mpi';
+import { LightningModule, Trainer } from '@flint/lightning';
+
+const [mode = 'ddp', batchArgument = '4', ranksArgument = '2'] = process.argv.slice(2);
+const batchSize = Number(batchArgument);
+const SEED = 11;
+const SAMPLES = 32;
+
+class Regression extends LightningModule {
+  readonly layer = this.registerModule('layer', new nn.Linear(3, 1));
+
+  forward(x: Tensor): Tensor {
+    return this.layer.forward(x);
+  }
+
+  override trainingStep([x, y]: [Tensor, Tensor]): Tensor {
+    const loss = nn.functional.mseLoss(this.forward(x), y);
+    this.log('train_loss', loss, { syncDist: true });
+    return loss;
+  }
+
+  override onTrainBatchEnd(): void {
+    if (this.globalStep !== 3 || distributed.rank() !== 1) return;
+    if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
+    if (mode === 'hang') {
+      const until = Date.now() + 120_000;
+      while (Date.now() < until) {
+        // A rank stuck in computation: it makes no further collective calls.
+      }
+    }
+  }
+
+  override configureOptimizers() {
+    return new optim.SGD(this.parameters(), { lr: 0.05, momentum: 0.9 });
+  }
+}
+
+// Fixed data: y = x . w + noise, the same in every process.
+const inputs: number[][] = [];
+const targets: number[][] = [];
+for (let i = 0; i < SAMPLES; i++) {
+  const x = [Math.sin(i), Math.cos(1.7 * i), ((i % 7) - 3) / 3];
+  inputs.push(x);
+  targets.push([0.5 * x[0]! - 1.5 * x[1]! + 2 * x[2]! + 0.1 * Math.sin(3 * i)]);
+}
+const dataset = new TensorDataset(tensor(inputs), tensor(targets));
+const single = mode === 'single';
+const loader = single
+  ? new DataLoader(dataset, {
+      batchSize,
+      sampler: new distributed.DistributedSampler(SAMPLES, { numReplicas: 1, rank: 0, seed: SEED }),
+    })
+  : new DataLoader(dataset, { batchSize, shuffle: true, generator: 1234 });
+void ranksArgument;
+
+const trainer = new Trainer({
+  maxEpochs: 2,
+  seed: SEED,
+  logger: false,
+  enableProgressBar: false,
+  enableCheckpointing: false,
+  numSanityValSteps: 0,
+  ...(single ? {} : { strategy: 'ddp' as const, devices: 2 }),
+});
+const model = new Regression();
+trainer.fit$(model, loader).subscribe({
+  next: (event) => {
+    if (event.type === 'batchEnd') process.stdout.write(`${JSON.stringify({ step: event.step, loss: event.metrics.train_loss })}\n`);
+  },
+  error: (error: unknown) => {
+    process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+    process.exit(1);
+  },
+  complete: () => {
+    const weights = Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, Array.from(t.dataSync())]));
+    process.stdout.write(`${JSON.stringify({ done: true, rank: distributed.rank(), weights })}\n`);
+    distributed.destroy();
+  },
+});
