@@ -19,7 +19,8 @@ const test = await loadMnist({ split: 'test' });
 const loader = new DataLoader(train, { batchSize: 64, shuffle: true, generator: 0 });
 
 const model = new MnistCnn();
-const optimizer = new optim.Adam(model.parameters(), { lr: 1e-3 });
+const optimizer = new optim.Adam(model.parameters(), { lr: 2e-3 });
+const scheduler = new optim.ExponentialLR(optimizer, { gamma: 0.7 });
 console.log(model.toString());
 
 for (let epoch = 0; epoch < epochs; epoch++) {
@@ -37,6 +38,7 @@ for (let epoch = 0; epoch < epochs; epoch++) {
     step++;
     if (step === maxSteps) break;
   }
+  scheduler.step();
   const seconds = (performance.now() - start) / 1000;
   model.eval();
   const testAccuracy = tidy(() => accuracy((x) => model.forward(x), test));
