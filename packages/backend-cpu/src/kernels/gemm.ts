@@ -1,6 +1,10 @@
 import type { TypedArray } from '@flint/api';
 import { scratchFloat64 } from '../scratch.js';
-import { type WasmGemm, wasmBuffer, wasmGemm } from '../wasm/gemm-wasm.js';
+import { type GemmPool, gemmPool, gemmThreadsReady, MAX_TASKS, setGemmThreads } from '../threads/gemm-pool.js';
+
+export { threadedJobs } from '../threads/gemm-pool.js';
+
+import { gemmShapes, type WasmGemm, wasmBuffer, wasmGemm } from '../wasm/gemm-wasm.js';
 
 /**
  * A matrix operand: element (i, j) is data[offset + i * rowStride + j * colStride], so transposed
@@ -17,6 +21,14 @@ export interface MatrixView {
 // (MC x KC) stay in L2 while every B panel passes over them.
 const KC = 256;
 const MC = 64;
+
+/**
+ * Products of at least this many multiply-adds (m * n * k) are split across threads; below it
+ * waking the workers costs more than they save.
+ */
+let threadedMinimum = 2 ** 20;
+/** Tasks per thread: small enough that a thread slowed by the machine leaves its share to others. */
+const TASKS_PER_THREAD = 8;
 
 /**
  * Writes rows [p0, p0 + kc) x all n cols of B into `out` from `at` as panels of `width` cols,
@@ -48,7 +60,8 @@ export function gemm(
     return;
   }
   const floating = dtype === 'float32' || dtype === 'float64';
-  if (floating && m * n * k >= 4096) gemmPackedB(m, n, k, a, (p0, kc, width, out, at) => packB(b, n, width, p0, kc, out, at), c, cOffset, ldc, dtype);
+  if (floating && m * n * k >= 4096)
+    gemmPackedB(m, n, k, a, (p0, kc, width, out, at) => packB(b, n, width, p0, kc, out, at), c, cOffset, ldc, dtype);
   else gemmSimple(m, n, k, a, b, c, cOffset, ldc, dtype === 'int32');
 }
 
@@ -68,6 +81,10 @@ export function gemmPackedB(
   dtype: string,
 ): void {
   if (m * n * k >= 16384) {
+    if (m * n * k >= threadedMinimum) {
+      const pool = gemmPool(gemmShapes());
+      if (pool !== null && gemmThreaded(pool, dtype === 'float32', m, n, k, a, pack, c, cOffset, ldc)) return;
+    }
     const wasm = wasmGemm(dtype === 'float32' ? 'f32' : 'f64');
     // The JavaScript kernel, which needs far less memory, takes over when wasm memory cannot grow.
     if (wasm !== null && gemmWasm(wasm, dtype === 'float32', m, n, k, a, pack, c, cOffset, ldc)) return;
@@ -222,6 +239,111 @@ function gemmWasm(
     }
   }
   return true;
+}
+
+/**
+ * Floats on all threads (see threads/gemm-pool.ts). The pool's shared memory holds a raw copy of
+ * A (one memory copy: threads pack their own A blocks from it, in parallel, into per-thread
+ * scratch regions), or all of A packed when its layout is too sparse to copy whole; all of B
+ * packed (as in gemmWasm; B may be computed on the fly, so only this thread can pack it); and all
+ * of C (rows padded to the tile width). The work is split into blocks of C rows x panel columns
+ * that the threads claim one at a time. Returns false (C untouched) when the memory cannot grow
+ * that far, the product does not split, or the pool failed (it then retires, and one thread
+ * computes).
+ */
+function gemmThreaded(
+  pool: GemmPool,
+  single: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  pack: PackB,
+  c: TypedArray,
+  cOffset: number,
+  ldc: number,
+): boolean {
+  const element = single ? 'f32' : 'f64';
+  const shape = pool.shapes[element];
+  const height = shape.rows;
+  const width = shape.vectors * (single ? 4 : 2);
+  const size = single ? 4 : 8;
+  const paddedM = Math.ceil(m / height) * height;
+  const paddedN = Math.ceil(n / width) * width;
+  const nPanels = paddedN / width;
+  const blockRows = Math.min(Math.floor(MC / height) * height, paddedM);
+  const rowBlocks = Math.ceil(paddedM / blockRows);
+  const wanted = TASKS_PER_THREAD * (pool.readyWorkers + 1);
+  const taskRows = Math.ceil(rowBlocks / Math.min(rowBlocks, wanted)) * blockRows;
+  const rowTasks = Math.ceil(paddedM / taskRows);
+  const chunkPanels = Math.ceil(nPanels / Math.min(nPanels, Math.max(1, Math.ceil(wanted / rowTasks))));
+  const colTasks = Math.ceil(nPanels / chunkPanels);
+  const total = rowTasks * colTasks;
+  if (total < 2 || total > MAX_TASKS) return false;
+
+  // The span of A's storage the view covers: copied whole when it is dense enough.
+  const { rowStride, colStride } = a;
+  const low = a.offset + Math.min(0, (m - 1) * rowStride) + Math.min(0, (k - 1) * colStride);
+  const high = a.offset + Math.max(0, (m - 1) * rowStride) + Math.max(0, (k - 1) * colStride) + 1;
+  const copyA = a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
+  // Regions start on 64-byte boundaries.
+  const align = (elements: number) => Math.ceil((elements * size) / 64) * (64 / size);
+  const aAt = 0;
+  const aElements = copyA ? pool.threads * blockRows * KC : k * paddedM;
+  const rawAt = align(aElements);
+  const bAt = rawAt + (copyA ? align(high - low) : 0);
+  const cAt = bAt + align(k * paddedN);
+  const buffer = pool.buffer((cAt + paddedM * paddedN) * size);
+  if (buffer === null) return false;
+  const memory = single ? new Float32Array(buffer) : new Float64Array(buffer);
+  if (copyA) memory.set(a.data.subarray(low, high) as never, rawAt);
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = Math.min(KC, k - p0);
+    pack(p0, kc, width, memory, bAt + p0 * paddedN);
+    if (!copyA) packA(a, m, height, 0, paddedM, p0, kc, memory, aAt + p0 * paddedM);
+  }
+  const job = {
+    element,
+    aAt,
+    bAt,
+    cAt,
+    paddedM,
+    paddedN,
+    k,
+    kc: KC,
+    height,
+    width,
+    blockRows,
+    taskRows,
+    chunkPanels,
+    colTasks,
+    total,
+    aRaw: copyA ? rawAt + a.offset - low : -1,
+    aRowStride: rowStride,
+    aColStride: colStride,
+    m,
+  } as const;
+  if (!pool.run(job)) return false;
+  for (let r = 0; r < m; r++) {
+    const from = cAt + r * paddedN;
+    c.set(memory.subarray(from, from + n) as never, cOffset + r * ldc);
+  }
+  return true;
+}
+
+/**
+ * Sets the threads float products use, the main thread included (1: none; undefined: back to
+ * FLINT_CPU_THREADS or the core count) and, optionally, the smallest product (m * n * k) that
+ * uses them. For tests and benchmarks.
+ */
+export function setGemmThreading(threads: number | undefined, minimum = 2 ** 20): void {
+  setGemmThreads(threads);
+  threadedMinimum = minimum;
+}
+
+/** Starts the thread pool now; resolves with the worker threads ready (0: single-threaded). */
+export function gemmThreadsStarted(): Promise<number> {
+  return gemmThreadsReady(gemmShapes());
 }
 
 /**

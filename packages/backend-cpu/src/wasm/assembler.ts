@@ -85,11 +85,18 @@ export interface FunctionSpec {
   readonly body: readonly number[][];
 }
 
-/**
- * A module exporting `functions` (no results) and its own memory as "memory" (`pages` 64 KiB
- * pages to start; growable).
- */
-export function assemble(functions: readonly FunctionSpec[], pages: number): Uint8Array<ArrayBuffer> {
+/** Where a module's memory comes from. */
+export type MemorySpec =
+  /** Its own memory of `pages` 64 KiB pages to start (growable), exported as "memory". */
+  | { readonly kind: 'own'; readonly pages: number }
+  /**
+   * A shared memory imported as env.memory (`pages` to start, at most `maximum`), so that modules
+   * instantiated on several threads compute over one memory.
+   */
+  | { readonly kind: 'shared'; readonly pages: number; readonly maximum: number };
+
+/** A module exporting `functions` (no results), over the memory `memory` describes. */
+export function assemble(functions: readonly FunctionSpec[], memory: MemorySpec): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...vector(f.params.map((p) => [p])), 0]);
   const bodies = functions.map((f) => {
     const code = [...vector(f.locals.map(([count, type]) => [...unsigned(count), type])), ...f.body.flat(), 0x0b];
@@ -105,9 +112,18 @@ export function assemble(functions: readonly FunctionSpec[], pages: number): Uin
     0x00,
     0x00,
     ...section(1, vector(types)),
+    ...(memory.kind === 'shared'
+      ? section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x03, ...unsigned(memory.pages), ...unsigned(memory.maximum)]]))
+      : []),
     ...section(3, vector(functions.map((_, i) => unsigned(i)))),
-    ...section(5, vector([[0x00, ...unsigned(pages)]])),
-    ...section(7, vector([...functions.map((f, i) => [...name(f.name), 0x00, ...unsigned(i)]), [...name('memory'), 0x02, 0]])),
+    ...(memory.kind === 'own' ? section(5, vector([[0x00, ...unsigned(memory.pages)]])) : []),
+    ...section(
+      7,
+      vector([
+        ...functions.map((f, i) => [...name(f.name), 0x00, ...unsigned(i)]),
+        ...(memory.kind === 'own' ? [[...name('memory'), 0x02, 0]] : []),
+      ]),
+    ),
     ...section(10, vector(bodies)),
   ];
   return new Uint8Array(bytes);

@@ -1,4 +1,4 @@
-import { assemble, I32, op, V128 } from './assembler.js';
+import { assemble, I32, type MemorySpec, op, V128 } from './assembler.js';
 
 // The matmul micro-kernel in WebAssembly SIMD, for f32 (4 lanes) or f64 (2 lanes). It multiplies
 // packed panels (see kernels/gemm.ts): A as [mPanels][kc][rows], B as [nPanels][kc][width] with
@@ -20,8 +20,11 @@ export function tileWidth(shape: GemmShape): number {
   return shape.vectors * (shape.element === 'f32' ? 4 : 2);
 }
 
-/** The module's bytes: exports `gemm(aPtr, bPtr, cPtr, mPanels, nPanels, kc, ldcBytes)` and `memory`. */
-export function gemmModuleBytes(shape: GemmShape): Uint8Array<ArrayBuffer> {
+/**
+ * The module's bytes: exports `gemm(aPtr, bPtr, cPtr, mPanels, nPanels, kc, ldcBytes)`, and
+ * `memory` unless the memory is an imported shared one (see `MemorySpec`).
+ */
+export function gemmModuleBytes(shape: GemmShape, memory: MemorySpec = { kind: 'own', pages: 1 }): Uint8Array<ArrayBuffer> {
   const { rows, vectors } = shape;
   const size = shape.element === 'f32' ? 4 : 8;
   const splat = shape.element === 'f32' ? op.v128Load32Splat : op.v128Load64Splat;
@@ -146,6 +149,6 @@ export function gemmModuleBytes(shape: GemmShape): Uint8Array<ArrayBuffer> {
         body,
       },
     ],
-    1,
+    memory,
   );
 }

@@ -18,6 +18,11 @@ const SHAPES: Record<'f32' | 'f64', GemmShape> = {
   f64: { element: 'f64', rows: 4, vectors: 2 },
 };
 
+/** The tile shapes in use (the thread pool compiles its shared-memory kernels with them). */
+export function gemmShapes(): Readonly<Record<'f32' | 'f64', GemmShape>> {
+  return SHAPES;
+}
+
 const instances: Record<'f32' | 'f64', WasmGemm | null | undefined> = { f32: undefined, f64: undefined };
 let disabled = false;
 /** 32-bit wasm addresses reach 4 GiB; stay well below so pointers fit a signed i32. */

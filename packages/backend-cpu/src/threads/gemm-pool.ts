@@ -1,0 +1,276 @@
+import type { GemmShape } from '../wasm/gemm-module.js';
+import { gemmModuleBytes } from '../wasm/gemm-module.js';
+import { coreCount, findSpawn, type PoolWorker, type Spawn, threadsVariable, type WorkerData } from './environment.js';
+import { CONTROL_WORDS, GEN_LIMIT, type GemmKernel, mainParticipant, TASK_BITS, Word, type Work, workerSource } from './participant.js';
+
+/** One threaded gemm: panels already packed in the pool's memory; offsets in elements. */
+export interface GemmJob {
+  readonly element: 'f32' | 'f64';
+  readonly aAt: number;
+  readonly bAt: number;
+  readonly cAt: number;
+  readonly paddedM: number;
+  readonly paddedN: number;
+  readonly k: number;
+  readonly kc: number;
+  /** The kernel's tile: rows of an A panel, columns of a B panel. */
+  readonly height: number;
+  readonly width: number;
+  readonly blockRows: number;
+  readonly taskRows: number;
+  readonly chunkPanels: number;
+  readonly colTasks: number;
+  readonly total: number;
+  /** See Word.A_RAW: -1 (A packed at aAt), or where a raw copy of A has its element (0, 0). */
+  readonly aRaw: number;
+  readonly aRowStride: number;
+  readonly aColStride: number;
+  readonly m: number;
+}
+
+/** Tasks of one job stay below this (they are numbered in the NEXT word's low bits). */
+export const MAX_TASKS = 2 ** TASK_BITS - 1;
+
+/** Seconds without any kernel call finishing, while tasks are still out, before a job is abandoned. */
+const STALL_SECONDS = 10;
+
+/**
+ * Worker threads computing gemm tasks over one shared WebAssembly memory. The main thread packs
+ * the operands into that memory, publishes a job, works on its tasks too, and waits (Atomics.wait)
+ * until every task is done. Any failure (a worker that dies or stalls, a task that traps) retires
+ * the pool for good: `run` returns false and the caller computes on one thread.
+ */
+export class GemmPool {
+  private readonly control: Int32Array;
+  private readonly work: Work;
+  private readonly workers: PoolWorker[] = [];
+  private gen = 0;
+  private retired = false;
+
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    private readonly maximumBytes: number,
+    readonly shapes: Readonly<Record<'f32' | 'f64', GemmShape>>,
+    control: SharedArrayBuffer,
+    modules: readonly WebAssembly.Module[],
+    spawn: Spawn,
+    helpers: number,
+  ) {
+    this.control = new Int32Array(control);
+    const kernels = modules.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmKernel);
+    this.work = mainParticipant(control, memory, kernels);
+    for (let i = 0; i < helpers; i++) {
+      const data: WorkerData = { memory, modules, control, thread: i + 1 };
+      try {
+        this.workers.push(spawn(workerSource, data, () => this.retire()));
+      } catch {
+        break;
+      }
+    }
+    if (this.workers.length === 0) this.retired = true;
+  }
+
+  /** A pool of `helpers` workers, or null where shared wasm memory or the kernels are unavailable. */
+  static create(spawn: Spawn, helpers: number, shapes: Readonly<Record<'f32' | 'f64', GemmShape>>): GemmPool | null {
+    try {
+      // Shared memories must declare a maximum, which is reserved up front; 32-bit hosts may
+      // refuse 2 GiB of address space, so try smaller ones.
+      for (const pages of [32767, 16384, 4096]) {
+        let memory: WebAssembly.Memory;
+        try {
+          memory = new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
+        } catch {
+          continue;
+        }
+        const spec = { kind: 'shared', pages: 1, maximum: pages } as const;
+        const modules = [
+          new WebAssembly.Module(gemmModuleBytes(shapes.f32, spec)),
+          new WebAssembly.Module(gemmModuleBytes(shapes.f64, spec)),
+        ];
+        const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+        const pool = new GemmPool(memory, pages * 65536, shapes, control, modules, spawn, helpers);
+        return pool.retired ? null : pool;
+      }
+      return null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Threads that may run a job's tasks, the main thread included (each needs its own scratch). */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Workers ready to take tasks (0 until they have started, and once the pool is retired). */
+  get readyWorkers(): number {
+    return this.retired ? 0 : Atomics.load(this.control, Word.READY);
+  }
+
+  /** Whether every worker has either started or failed to. */
+  get settled(): boolean {
+    return this.retired || Atomics.load(this.control, Word.READY) + Atomics.load(this.control, Word.FAILED) >= this.workers.length;
+  }
+
+  get usable(): boolean {
+    return this.readyWorkers > 0;
+  }
+
+  /** The memory's buffer grown to at least `bytes`, or null when it cannot grow that far. */
+  buffer(bytes: number): SharedArrayBuffer | null {
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) {
+      if (bytes > this.maximumBytes) return null;
+      try {
+        this.memory.grow(Math.ceil((bytes - have) / 65536));
+      } catch {
+        return null;
+      }
+    }
+    return this.memory.buffer as unknown as SharedArrayBuffer;
+  }
+
+  /** Runs `job` on all threads; false (the pool then retired) when it could not complete. */
+  run(job: GemmJob): boolean {
+    if (this.retired || job.total < 1 || job.total > MAX_TASKS) return false;
+    const control = this.control;
+    this.gen = (this.gen + 1) % GEN_LIMIT || 1;
+    // NEXT first: see the proof in participant.ts.
+    Atomics.store(control, Word.NEXT, this.gen << TASK_BITS);
+    Atomics.store(control, Word.DONE, 0);
+    Atomics.store(control, Word.ERROR, 0);
+    Atomics.store(control, Word.ELEMENT, job.element === 'f32' ? 0 : 1);
+    Atomics.store(control, Word.A_AT, job.aAt);
+    Atomics.store(control, Word.B_AT, job.bAt);
+    Atomics.store(control, Word.C_AT, job.cAt);
+    Atomics.store(control, Word.PADDED_M, job.paddedM);
+    Atomics.store(control, Word.PADDED_N, job.paddedN);
+    Atomics.store(control, Word.K, job.k);
+    Atomics.store(control, Word.KC, job.kc);
+    Atomics.store(control, Word.HEIGHT, job.height);
+    Atomics.store(control, Word.WIDTH, job.width);
+    Atomics.store(control, Word.BLOCK_ROWS, job.blockRows);
+    Atomics.store(control, Word.TASK_ROWS, job.taskRows);
+    Atomics.store(control, Word.CHUNK_PANELS, job.chunkPanels);
+    Atomics.store(control, Word.N_PANELS, job.paddedN / job.width);
+    Atomics.store(control, Word.COL_TASKS, job.colTasks);
+    Atomics.store(control, Word.TOTAL, job.total);
+    Atomics.store(control, Word.A_RAW, job.aRaw);
+    Atomics.store(control, Word.A_ROW_STRIDE, job.aRowStride);
+    Atomics.store(control, Word.A_COL_STRIDE, job.aColStride);
+    Atomics.store(control, Word.M, job.m);
+    Atomics.store(control, Word.GEN, this.gen);
+    Atomics.notify(control, Word.GEN);
+    this.work(this.gen);
+    if (!this.awaitDone(job.total) || Atomics.load(control, Word.ERROR) !== 0) {
+      this.retire();
+      return false;
+    }
+    jobsCompleted++;
+    return true;
+  }
+
+  private awaitDone(total: number): boolean {
+    const control = this.control;
+    let progress = Atomics.load(control, Word.PROGRESS);
+    let stalled = 0;
+    for (;;) {
+      const done = Atomics.load(control, Word.DONE);
+      if (done >= total) return true;
+      if (this.retired) return false;
+      if (Atomics.wait(control, Word.DONE, done, 1000) !== 'timed-out') continue;
+      const now = Atomics.load(control, Word.PROGRESS);
+      if (now !== progress) {
+        progress = now;
+        stalled = 0;
+      } else if (++stalled >= STALL_SECONDS) {
+        return false;
+      }
+    }
+  }
+
+  /** Stops the workers; the pool is never used again. */
+  retire(): void {
+    if (this.retired && this.workers.length === 0) return;
+    this.retired = true;
+    Atomics.store(this.control, Word.GEN, -1);
+    Atomics.notify(this.control, Word.GEN);
+    for (const worker of this.workers.splice(0)) worker.terminate();
+  }
+}
+
+/** The pool's state: not asked for yet, starting (older Node), unavailable, or started. */
+type PoolState = { kind: 'idle' } | { kind: 'starting'; ready: Promise<void> } | { kind: 'none' } | { kind: 'pool'; pool: GemmPool };
+
+let state: PoolState = { kind: 'idle' };
+/** Jobs completed on threads since the process started (tests check the threaded path ran). */
+let jobsCompleted = 0;
+
+export function threadedJobs(): number {
+  return jobsCompleted;
+}
+let requestedThreads: number | undefined;
+
+/**
+ * Threads to compute with, the main thread included: FLINT_CPU_THREADS when it is a positive
+ * integer (1 turns threading off), else the host's logical cores, at most 16.
+ */
+export function gemmThreadCount(): number {
+  if (requestedThreads !== undefined) return requestedThreads;
+  const variable = threadsVariable();
+  if (variable !== undefined && /^\s*\d+\s*$/.test(variable)) return Math.max(1, Math.min(64, Number(variable)));
+  return Math.max(1, Math.min(16, coreCount()));
+}
+
+function start(shapes: Readonly<Record<'f32' | 'f64', GemmShape>>): void {
+  const helpers = gemmThreadCount() - 1;
+  const spawn = helpers > 0 ? findSpawn() : null;
+  const settle = (found: Spawn | null) => {
+    const pool = found === null ? null : GemmPool.create(found, helpers, shapes);
+    state = pool === null ? { kind: 'none' } : { kind: 'pool', pool };
+  };
+  if (spawn instanceof Promise) {
+    const ready = spawn.then((found) => {
+      if (state.kind === 'starting' && state.ready === ready) settle(found);
+    });
+    state = { kind: 'starting', ready };
+  } else {
+    settle(spawn);
+  }
+}
+
+/**
+ * The pool when its workers are ready to help, else null. The first call starts it (workers
+ * boot in the background, in about the time of one large matmul), so the products before it is
+ * ready run on one thread: kernels are synchronous and never wait for it.
+ */
+export function gemmPool(shapes: Readonly<Record<'f32' | 'f64', GemmShape>>): GemmPool | null {
+  if (state.kind === 'idle') start(shapes);
+  return state.kind === 'pool' && state.pool.usable ? state.pool : null;
+}
+
+/**
+ * Starts the pool if needed and resolves, once every worker has started or failed, with the
+ * number of worker threads ready (0 where threads are unavailable). For tests and benchmarks
+ * that want threads from the first product.
+ */
+export async function gemmThreadsReady(shapes: Readonly<Record<'f32' | 'f64', GemmShape>>): Promise<number> {
+  gemmPool(shapes);
+  if (state.kind === 'starting') await state.ready;
+  const current = state;
+  if (current.kind !== 'pool') return 0;
+  while (!current.pool.settled) await new Promise((resolve) => setTimeout(resolve, 5));
+  return current.pool.readyWorkers;
+}
+
+/**
+ * Retires the current pool, unless it was asked for with the same `threads`; the next large
+ * product starts one with `threads` threads (the main thread included; undefined:
+ * FLINT_CPU_THREADS or the core count). For tests and benchmarks.
+ */
+export function setGemmThreads(threads: number | undefined): void {
+  if (threads === requestedThreads && state.kind !== 'none') return;
+  if (state.kind === 'pool') state.pool.retire();
+  state = { kind: 'idle' };
+  requestedThreads = threads;
+}

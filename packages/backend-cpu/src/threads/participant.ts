@@ -1,0 +1,188 @@
+// The code every thread of the gemm pool runs, the main thread included, kept as JavaScript
+// source: workers are started from a string (no separate file for a bundler to lose), and the main
+// thread builds the same function with `new Function`, so the task loop exists once.
+
+/** Int32 words of the control block, a SharedArrayBuffer every thread sees. */
+export const Word = {
+  /** Job number (1 .. 2^20 - 1, cycling); workers sleep on it. -1 tells workers to stop. */
+  GEN: 0,
+  /** (job number << TASK_BITS) | next unclaimed task; claimed by compare-exchange. */
+  NEXT: 1,
+  /** Tasks finished in the current job; the main thread sleeps on it. */
+  DONE: 2,
+  /** Workers that instantiated the kernels, and workers that failed to. */
+  READY: 3,
+  FAILED: 4,
+  /** Set when a task threw (a wasm trap); the main thread then recomputes without threads. */
+  ERROR: 5,
+  /** Bumped after every kernel call: the main thread's evidence that a slow job still moves. */
+  PROGRESS: 6,
+  // The job, written by the main thread before it publishes the job number. Offsets in elements.
+  ELEMENT: 8,
+  A_AT: 9,
+  B_AT: 10,
+  C_AT: 11,
+  PADDED_M: 12,
+  PADDED_N: 13,
+  K: 14,
+  KC: 15,
+  HEIGHT: 16,
+  WIDTH: 17,
+  BLOCK_ROWS: 18,
+  TASK_ROWS: 19,
+  CHUNK_PANELS: 20,
+  N_PANELS: 21,
+  COL_TASKS: 22,
+  TOTAL: 23,
+  /**
+   * -1 when A is packed already (at A_AT). Otherwise the index of A's element (0, 0) in a raw
+   * copy of A, read with A_ROW_STRIDE and A_COL_STRIDE; each thread then packs the A blocks of
+   * its own tasks into its scratch region, A_AT + thread * blockRows * KC.
+   */
+  A_RAW: 24,
+  A_ROW_STRIDE: 25,
+  A_COL_STRIDE: 26,
+  M: 27,
+} as const;
+
+export const CONTROL_WORDS = 32;
+/** Tasks per job stay below 2^TASK_BITS; the NEXT word's upper bits carry the job number. */
+export const TASK_BITS = 12;
+export const GEN_LIMIT = 2 ** (32 - TASK_BITS);
+
+/** A gemm kernel export: see wasm/gemm-module.ts. */
+export type GemmKernel = (aPtr: number, bPtr: number, cPtr: number, mPanels: number, nPanels: number, kc: number, ldcBytes: number) => void;
+
+/** Runs the tasks of job `gen` this thread can still claim, then returns. */
+export type Work = (gen: number) => void;
+
+/**
+ * `participant(control, memory, kernels)` returns the thread's `work(gen)`. A task is a block of
+ * C (task rows x chunk columns); the thread zeroes it in the shared memory and accumulates
+ * A x B into it over the k-blocks, from the panels the main thread packed.
+ *
+ * Why a stale worker (one still waking for an older job) cannot take a task of a newer job: the
+ * main thread stores NEXT with the new job number before it writes the job's words, every access
+ * is atomic (sequentially consistent), and a claim only succeeds while NEXT carries the job
+ * number the thread read its words for. So a thread that read any word of a newer job sees the
+ * newer NEXT and claims nothing, and the main thread starts a job only after every task of the
+ * previous one is done.
+ */
+export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels, thread) {
+  const W = ${JSON.stringify(Word)};
+  const ctrl = new Int32Array(control);
+  const TASK_MASK = ${2 ** TASK_BITS - 1};
+  return function work(gen) {
+    const tag = gen << ${TASK_BITS};
+    const word = (i) => Atomics.load(ctrl, i);
+    const element = word(W.ELEMENT);
+    const aAt = word(W.A_AT), bAt = word(W.B_AT), cAt = word(W.C_AT);
+    const paddedM = word(W.PADDED_M), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
+    const height = word(W.HEIGHT), width = word(W.WIDTH), blockRows = word(W.BLOCK_ROWS);
+    const taskRows = word(W.TASK_ROWS), chunkPanels = word(W.CHUNK_PANELS), nPanels = word(W.N_PANELS);
+    const colTasks = word(W.COL_TASKS), total = word(W.TOTAL);
+    const aRaw = word(W.A_RAW), aRowStride = word(W.A_ROW_STRIDE), aColStride = word(W.A_COL_STRIDE), m = word(W.M);
+    const scratch = aAt + thread * blockRows * KC;
+    let view = null;
+    for (;;) {
+      const v = Atomics.load(ctrl, W.NEXT);
+      if ((v & ~TASK_MASK) !== tag) return;
+      const task = v & TASK_MASK;
+      if (task >= total) return;
+      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+      try {
+        // The memory may have grown since this thread last looked: take a fresh view per job.
+        if (view === null) view = element === 0 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
+        const gemm = kernels[element];
+        const size = element === 0 ? 4 : 8;
+        const rowTask = (task / colTasks) | 0;
+        const j0 = (task - rowTask * colTasks) * chunkPanels;
+        const panels = Math.min(chunkPanels, nPanels - j0);
+        const taskEnd = Math.min(paddedM, (rowTask + 1) * taskRows);
+        for (let i0 = rowTask * taskRows; i0 < taskEnd; i0 += blockRows) {
+          const rows = Math.min(blockRows, taskEnd - i0);
+          const c0 = cAt + i0 * paddedN + j0 * width;
+          for (let r = 0; r < rows; r++) view.fill(0, c0 + r * paddedN, c0 + r * paddedN + panels * width);
+          for (let p0 = 0; p0 < k; p0 += KC) {
+            const kc = Math.min(KC, k - p0);
+            let a = aAt + p0 * paddedM + i0 * kc;
+            if (aRaw >= 0) {
+              a = scratch;
+              // As packA in kernels/gemm.ts: [panel][kc][height], rows past m zero.
+              for (let panel = 0; panel < rows; panel += height) {
+                for (let r = 0; r < height; r++) {
+                  const i = i0 + panel + r;
+                  let o = scratch + panel * kc + r;
+                  if (i >= m) {
+                    for (let p = 0; p < kc; p++, o += height) view[o] = 0;
+                    continue;
+                  }
+                  for (let p = 0, from = aRaw + i * aRowStride + p0 * aColStride; p < kc; p++, from += aColStride, o += height) view[o] = view[from];
+                }
+              }
+            }
+            gemm(a * size, (bAt + p0 * paddedN + j0 * width * kc) * size, c0 * size, rows / height, panels, kc, paddedN * size);
+            Atomics.add(ctrl, W.PROGRESS, 1);
+          }
+        }
+      } catch (error) {
+        Atomics.store(ctrl, W.ERROR, 1);
+      }
+      if (Atomics.add(ctrl, W.DONE, 1) + 1 === total) Atomics.notify(ctrl, W.DONE);
+    }
+  };
+}`;
+
+/**
+ * A worker's whole program: instantiate the kernels over the shared memory, report ready, then
+ * sleep on GEN and work each new job. In Node the data comes as workerData; in a browser as the
+ * first message.
+ */
+export function workerSource(platform: 'node' | 'browser'): string {
+  // The module name is built at run time: a literal require of a Node built-in in this string
+  // would read, to tools that scan bundles, like a static import.
+  const entry =
+    platform === 'node'
+      ? `const threadsModule = 'worker' + '_threads'; start(require(threadsModule).workerData);`
+      : `self.onmessage = (event) => { self.onmessage = null; start(event.data); };`;
+  return `'use strict';
+const participant = ${PARTICIPANT_SOURCE};
+function start(data) {
+  const ctrl = new Int32Array(data.control);
+  let work;
+  try {
+    const kernels = data.modules.map((module) => new WebAssembly.Instance(module, { env: { memory: data.memory } }).exports.gemm);
+    work = participant(data.control, data.memory, kernels, data.thread);
+  } catch (error) {
+    Atomics.add(ctrl, ${Word.FAILED}, 1);
+    Atomics.notify(ctrl, ${Word.READY});
+    return;
+  }
+  Atomics.add(ctrl, ${Word.READY}, 1);
+  Atomics.notify(ctrl, ${Word.READY});
+  let seen = 0;
+  for (;;) {
+    const gen = Atomics.load(ctrl, ${Word.GEN});
+    if (gen < 0) return;
+    if (gen !== seen) {
+      seen = gen;
+      work(gen);
+      continue;
+    }
+    Atomics.wait(ctrl, ${Word.GEN}, seen);
+  }
+}
+${entry}
+`;
+}
+
+/** The main thread's `work`, built from the same source. */
+export function mainParticipant(control: SharedArrayBuffer, memory: WebAssembly.Memory, kernels: readonly GemmKernel[]): Work {
+  const factory = new Function(`return ${PARTICIPANT_SOURCE};`)() as (
+    control: SharedArrayBuffer,
+    memory: WebAssembly.Memory,
+    kernels: readonly GemmKernel[],
+    thread: number,
+  ) => Work;
+  return factory(control, memory, kernels, 0);
+}
