@@ -3,20 +3,7 @@
 // `valueAndGrad`, and update with a functional optimizer (`init` / `update` / `applyUpdates`).
 //
 //   pnpm exec tsx examples/mnist-functional.ts [epochs] [--max-steps N]
-import {
-  DataLoader,
-  dispose,
-  keep,
-  maxPool2d,
-  nn,
-  optim,
-  random,
-  type Tensor,
-  tidy,
-  valueAndGrad,
-  conv2d,
-  matmul,
-} from '@flint/api';
+import { conv2d, DataLoader, dispose, keep, matmul, maxPool2d, nn, optim, random, type Tensor, tidy, valueAndGrad } from '@flint/api';
 import '@flint/backend-cpu';
 import { loadMnist } from '@flint/api/node';
 import { parseArguments } from './mnist/arguments.js';

@@ -2,7 +2,13 @@
 import { grad, jit, nn, optim, type Tensor, tensor, tidy } from '@flint/api';
 import '@flint/backend-cpu'; // registers the portable CPU backend
 
-const x = tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+const x = tensor(
+  [
+    [1, 2],
+    [3, 4],
+  ],
+  { dtype: 'float32' },
+);
 console.log(tidy(() => x.matmul(x.T).add(1).sum(1)).toString());
 
 // JAX style: pure functions and transforms.

@@ -4,13 +4,21 @@
 import { arange, backendStatus, getBackend, matmul, memory, tensor, tidy } from '@flint/api';
 import '@flint/backend-cpu';
 
-console.log('backends:', backendStatus().map((b) => `${b.name} (${b.available ? 'available' : b.reason})`).join(', '));
+console.log(
+  'backends:',
+  backendStatus()
+    .map((b) => `${b.name} (${b.available ? 'available' : b.reason})`)
+    .join(', '),
+);
 console.log('default backend:', getBackend().name);
 
-const x = tensor([
-  [1, 2, 3],
-  [4, 5, 6],
-], { dtype: 'float32' });
+const x = tensor(
+  [
+    [1, 2, 3],
+    [4, 5, 6],
+  ],
+  { dtype: 'float32' },
+);
 console.log('x =', x.toString());
 
 const result = tidy(() => {

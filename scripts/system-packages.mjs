@@ -30,7 +30,9 @@ export function ensureSystemPackages(log) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) {
-    log(`optional system packages missing (${missing.map((p) => p.name).join(', ')}); not root or no apt-get, so their backends will report themselves unavailable`);
+    log(
+      `optional system packages missing (${missing.map((p) => p.name).join(', ')}); not root or no apt-get, so their backends will report themselves unavailable`,
+    );
     return missing.map((p) => p.name);
   }
   const names = missing.map((p) => p.name);

@@ -52,7 +52,7 @@ describe('small examples', () => {
     if (!match) throw new Error(`no weights line in:\n${output}`);
     const weights = (match[1] as string).split(',').map(Number);
     const expected = [2, -1, 0.5];
-    weights.forEach((w, i) => expect(Math.abs(w - (expected[i] as number))).toBeLessThan(0.15));
+    for (const [i, w] of weights.entries()) expect(Math.abs(w - (expected[i] as number))).toBeLessThan(0.15);
     expect(Math.abs(Number(match[2]) - 0.3)).toBeLessThan(0.15);
   }, 300_000);
 });

@@ -10,10 +10,17 @@ import '@flint/backend-cpu';
 import { MnistCnn } from '../mnist/model.js';
 
 const steps = Number(process.argv[2] ?? 10);
-interface Entry { calls: number; ms: number }
+interface Entry {
+  calls: number;
+  ms: number;
+}
 const entries = new Map<string, Entry>();
 let recording = false;
-type Kernel = (inputs: readonly { shape: readonly number[]; strides: readonly number[] }[], params: unknown, out: { shape: readonly number[] }) => unknown;
+type Kernel = (
+  inputs: readonly { shape: readonly number[]; strides: readonly number[] }[],
+  params: unknown,
+  out: { shape: readonly number[] },
+) => unknown;
 const table = CPU_KERNELS as unknown as Record<number, Kernel>;
 for (const key of Object.keys(table)) {
   const p = Number(key);

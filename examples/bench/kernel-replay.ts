@@ -92,5 +92,8 @@ for (const call of calls.values()) {
 }
 results.sort((a, b) => b.ms - a.ms);
 const total = results.reduce((s, r) => s + r.ms, 0);
-console.log(`kernel time per step (CPU time, best of ${repeats} per call): ${total.toFixed(1)} ms over ${results.reduce((s, r) => s + r.calls, 0)} calls`);
-for (const r of results) if (r.ms >= 0.1) console.log(`${r.ms.toFixed(2).padStart(7)} ms ${String(r.calls).padStart(3)}x  ${r.name.slice(0, 200)}`);
+console.log(
+  `kernel time per step (CPU time, best of ${repeats} per call): ${total.toFixed(1)} ms over ${results.reduce((s, r) => s + r.calls, 0)} calls`,
+);
+for (const r of results)
+  if (r.ms >= 0.1) console.log(`${r.ms.toFixed(2).padStart(7)} ms ${String(r.calls).padStart(3)}x  ${r.name.slice(0, 200)}`);

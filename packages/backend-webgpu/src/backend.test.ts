@@ -19,7 +19,7 @@ const on = (
   values: number[] | Float32Array | Int32Array | Uint8Array,
   shape: number[],
   dtype?: 'float32' | 'int32' | 'uint8' | 'bool',
-): Tensor => tensor(values instanceof Array ? values : values, { shape, dtype, backend: 'webgpu' });
+): Tensor => tensor(Array.isArray(values) ? values : values, { shape, dtype, backend: 'webgpu' });
 
 suite(`webgpu backend (${started.backend === null ? `unavailable: ${started.reason}` : 'on a device'})`, () => {
   it('computes elementwise chains on strided views', async () => {

@@ -20,11 +20,7 @@ export interface TypedArrayOf {
   bool: Uint8Array;
 }
 
-type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Float64ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint8ArrayConstructor;
+type TypedArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
 
 const CONSTRUCTORS: Record<DType, TypedArrayConstructor> = {
   float32: Float32Array,

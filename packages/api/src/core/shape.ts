@@ -39,9 +39,7 @@ export function checkShape(op: string, shape: unknown, what = 'shape'): number[]
   }
   for (const dim of shape) {
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 0) {
-      throw new ShapeError(
-        `${op}: ${what} must hold non-negative integers, got ${JSON.stringify(shape)}`,
-      );
+      throw new ShapeError(`${op}: ${what} must hold non-negative integers, got ${JSON.stringify(shape)}`);
     }
   }
   const size = sizeOf(shape);

@@ -6,10 +6,10 @@ import { type PadPair, Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, tensor, toTensor } from './convert.js';
 import { add, div } from './elementwise.js';
-import { backendOf } from '../transforms/core.js';
 
 // Convolution and pooling in PyTorch's layout (channels first: NCW, NCHW, NCDHW), written over
 // the Conv and ReduceWindow primitives. Transposed convolutions are ordinary convolutions of the

@@ -59,12 +59,16 @@ function flattenNested(op: string, data: NestedArray): Flattened {
       } else if (typeof value === 'boolean') {
         out.values.push(value);
       } else {
-        throw new ShapeError(`${op}: ragged nested array: element at [${path.join(', ')}] is ${Array.isArray(value) ? 'an array' : typeof value}, expected a number or boolean at depth ${rank}`);
+        throw new ShapeError(
+          `${op}: ragged nested array: element at [${path.join(', ')}] is ${Array.isArray(value) ? 'an array' : typeof value}, expected a number or boolean at depth ${rank}`,
+        );
       }
       return;
     }
     if (!Array.isArray(value) || value.length !== shape[depth]) {
-      throw new ShapeError(`${op}: ragged nested array: element at [${path.join(', ')}] should be an array of length ${shape[depth]}, got ${Array.isArray(value) ? `length ${value.length}` : typeof value}`);
+      throw new ShapeError(
+        `${op}: ragged nested array: element at [${path.join(', ')}] should be an array of length ${shape[depth]}, got ${Array.isArray(value) ? `length ${value.length}` : typeof value}`,
+      );
     }
     for (let i = 0; i < value.length; i++) visit(value[i] as NestedArray, depth + 1, [...path, i]);
   };
@@ -91,7 +95,8 @@ function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype
 export function convertTypedArray(data: TypedArray, dtype: DType): TypedArray {
   const out = allocTypedArray(dtype, data.length);
   if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0;
-  else if (dtype === 'int32' || dtype === 'uint8') for (let i = 0; i < data.length; i++) out[i] = Number.isNaN(data[i]) ? 0 : Math.trunc(data[i] as number);
+  else if (dtype === 'int32' || dtype === 'uint8')
+    for (let i = 0; i < data.length; i++) out[i] = Number.isNaN(data[i]) ? 0 : Math.trunc(data[i] as number);
   else out.set(data);
   return out;
 }
@@ -114,7 +119,9 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
     if (!(typed instanceof Float32Array || typed instanceof Float64Array || typed instanceof Int32Array || typed instanceof Uint8Array)) {
-      throw new DTypeError(`${op}: unsupported typed array ${(typed as { constructor: { name: string } }).constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`);
+      throw new DTypeError(
+        `${op}: unsupported typed array ${(typed as { constructor: { name: string } }).constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`,
+      );
     }
     const shape = options.shape === undefined ? [typed.length] : checkShape(op, [...options.shape]);
     if (sizeOf(shape) !== typed.length) {

@@ -5,10 +5,10 @@ import { checkShape, type Shape } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 import { cast } from './broadcast.js';
 import { type CreationOptions, resolveBackend, type TensorLike, toTensor } from './convert.js';
 import { add, equal, less, mul, sub, where } from './elementwise.js';
-import { backendOf } from '../transforms/core.js';
 
 // Tensors made from nothing: Full and Iota are primitives without inputs, bound on the backend
 // that the options name (or the default one).

@@ -5,11 +5,11 @@ import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { NestedArray, Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, tensor, toTensor } from './convert.js';
 import { add, astype, clamp, equal, less, mul, where } from './elementwise.js';
 import { moveaxis, reshape, type SliceBound, slice, transpose, unsqueeze } from './movement.js';
-import { backendOf } from '../transforms/core.js';
 
 // Gather-based ops: NumPy indexing, take, takeAlongAxis, torch's gather and scatterAdd, oneHot,
 // repeatInterleave. The Gather primitive (numpy take along one axis) and its transpose ScatterAdd

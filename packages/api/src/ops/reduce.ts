@@ -4,10 +4,10 @@ import { formatShape, normalizeAxes, normalizeAxis, shapesEqual } from '../core/
 import { Primitive, type ReducePrimitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 import { cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { abs, add, div, equal, exp, log, mul, sqrt, sub, where } from './elementwise.js';
-import { backendOf } from '../transforms/core.js';
 
 // Reductions over axes, written in the reduction primitives. Dtype rules (docs/dtypes.md):
 // sum/prod accumulate bool and uint8 in int32 (PyTorch uses int64, which Flint does not have);

@@ -3,9 +3,9 @@ import { contiguousStrides, formatShape, normalizeAxis, shapesEqual } from '../c
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { backendOf } from '../transforms/core.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { add, mul, sub } from './elementwise.js';
-import { backendOf } from '../transforms/core.js';
 
 // Sorting, written in the Argsort primitive (a stable sort) and a gather of the sorted order.
 

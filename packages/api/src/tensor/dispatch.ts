@@ -1,6 +1,6 @@
-import type { Aval } from '../core/aval.js';
-import type { Backend } from '../backend/spi.js';
 import { getBackend } from '../backend/registry.js';
+import type { Backend } from '../backend/spi.js';
+import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
 import { type ParamsOf, PRIMITIVE_COUNT, type Primitive } from '../primitives/primitive.js';
 import type { RuleTable } from '../primitives/rule.js';
@@ -54,7 +54,12 @@ export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[
 }
 
 /** Eager evaluation: abstract evaluation (validation), then the backend's kernel. */
-export function evalPrimitive<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
+export function evalPrimitive<P extends Primitive>(
+  primitive: P,
+  inputs: readonly Tensor[],
+  params: ParamsOf<P>,
+  backend?: Backend,
+): Tensor {
   const rule = ruleFor(primitive);
   const out = rule.abstractEval(inputs, params);
   const target = inputs.length === 0 ? (backend ?? getBackend()) : commonBackend(rule.name, inputs);

@@ -1,6 +1,6 @@
-import { ValueError } from '../core/errors.js';
 import { createdBackends } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
+import { ValueError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
 
 // Memory is released three ways (DESIGN.md): `dispose()`, the end of a `tidy` scope, and a

@@ -53,17 +53,60 @@ declare module './tensor.js' {
   }
 }
 
-const binary = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'mod', 'floorDivide', 'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'logicalXor'] as const;
-const unary = ['logicalNot', 'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'round', 'reciprocal', 'square'] as const;
+const binary = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'mod',
+  'floorDivide',
+  'equal',
+  'notEqual',
+  'less',
+  'lessEqual',
+  'greater',
+  'greaterEqual',
+  'logicalAnd',
+  'logicalOr',
+  'logicalXor',
+] as const;
+const unary = [
+  'logicalNot',
+  'neg',
+  'abs',
+  'sign',
+  'exp',
+  'log',
+  'log1p',
+  'expm1',
+  'sqrt',
+  'rsqrt',
+  'sin',
+  'cos',
+  'tan',
+  'tanh',
+  'sigmoid',
+  'erf',
+  'floor',
+  'ceil',
+  'round',
+  'reciprocal',
+  'square',
+] as const;
 
 const proto = Tensor.prototype as unknown as Record<string, unknown>;
 for (const name of binary) {
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: installs each listed op once, at load time.
   const fn = ops[name];
   proto[name] = function (this: Tensor, other: TensorLike) {
     return fn(this, other);
   };
 }
 for (const name of unary) {
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: installs each listed op once, at load time.
   const fn = ops[name];
   proto[name] = function (this: Tensor) {
     return fn(this);

@@ -1,9 +1,9 @@
+import type { AutogradState } from '../autograd/state.js';
+import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import type { DType, TypedArray } from '../core/dtype.js';
 import { ConcretizationError, DisposedError, ValueError } from '../core/errors.js';
 import { type Shape, sizeOf } from '../core/shape.js';
-import type { Backend } from '../backend/spi.js';
-import type { AutogradState } from '../autograd/state.js';
 import { trackTensor, untrackTensor } from './memory.js';
 
 /** Nested JavaScript arrays, as `array()` returns them. */
@@ -143,7 +143,9 @@ export class Tensor implements Aval {
   /** The single element of a one-element tensor, synchronously. */
   item(): number | boolean {
     if (this.size !== 1) {
-      throw new ValueError(`item: only a tensor with one element can be converted to a number, this one has shape ${JSON.stringify(this.shape)}`);
+      throw new ValueError(
+        `item: only a tensor with one element can be converted to a number, this one has shape ${JSON.stringify(this.shape)}`,
+      );
     }
     const value = this.dataSync()[0] as number;
     return this.dtype === 'bool' ? value !== 0 : value;

@@ -1,7 +1,7 @@
 import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
 import { scratch } from '../scratch.js';
 import { allocateUninitialized } from '../storage.js';
-import { type CpuHandle, copyBetween, isContiguous, wrap, wrapPermuted } from '../view.js';
+import { type CpuHandle, copyBetween, isContiguous, wrapPermuted } from '../view.js';
 import { gemm, gemmPackedB, type PackB } from './gemm.js';
 
 /** Upper bound on im2col elements per gemm call (1 MiB of float32, about an L2 cache). */
@@ -75,7 +75,17 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
         // Integers and tiny products: the patches as a plain [rows, width] matrix (one panel).
         const columns = scratch('conv.columns', out.dtype, rows * width);
         pack(0, rows, width, columns, 0);
-        gemm(outPerGroup, width, rows, a, { data: columns, offset: 0, rowStride: width, colStride: 1 }, result, cOffset, totalColumns, out.dtype);
+        gemm(
+          outPerGroup,
+          width,
+          rows,
+          a,
+          { data: columns, offset: 0, rowStride: width, colStride: 1 },
+          result,
+          cOffset,
+          totalColumns,
+          out.dtype,
+        );
       }
     }
   }
@@ -161,14 +171,7 @@ function weightMatrix(rhs: CpuHandle, outChannels: number, rows: number): TypedA
  * Packs columns [start, start + width) of the patch matrix (element (p, j) is
  * x[columnBase[j] + groupBase + rowDelta[p]]) in the gemm's panel layout.
  */
-function patchPacker(
-  x: TypedArray,
-  columnBase: Int32Array,
-  rowDelta: Int32Array,
-  groupBase: number,
-  start: number,
-  width: number,
-): PackB {
+function patchPacker(x: TypedArray, columnBase: Int32Array, rowDelta: Int32Array, groupBase: number, start: number, width: number): PackB {
   return (p0, kc, panelWidth, out, at) => {
     for (let j0 = 0; j0 < width; j0 += panelWidth) {
       const valid = Math.min(panelWidth, width - j0);

@@ -77,13 +77,7 @@ function generate(expression: string, kinds: readonly number[]): RowLoop {
  * Runs `loop` over every row of `plan` (from `planRows` over [out, ...operands]), the output
  * row-major from 0 and each operand from its offset.
  */
-export function runRows(
-  loop: RowLoop,
-  plan: RowPlan,
-  out: TypedArray,
-  operands: readonly TypedArray[],
-  offsets: readonly number[],
-): void {
+export function runRows(loop: RowLoop, plan: RowPlan, out: TypedArray, operands: readonly TypedArray[], offsets: readonly number[]): void {
   const rows = plan.rows;
   if (rows === 0) return;
   const n = plan.inner;

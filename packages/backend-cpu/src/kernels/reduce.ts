@@ -168,7 +168,7 @@ export function argReduceKernel(
           for (let j = 0, p = base; j < inner; j++, p += xStride) {
             const v = data[p]!;
             const b = best[j]!;
-            if (v > b || (v !== v && b === b)) {
+            if (v > b || (Number.isNaN(v) && !Number.isNaN(b))) {
               best[j] = v;
               result[o + j] = i;
             }
@@ -177,7 +177,7 @@ export function argReduceKernel(
           for (let j = 0, p = base; j < inner; j++, p += xStride) {
             const v = data[p]!;
             const b = best[j]!;
-            if (v < b || (v !== v && b === b)) {
+            if (v < b || (Number.isNaN(v) && !Number.isNaN(b))) {
               best[j] = v;
               result[o + j] = i;
             }

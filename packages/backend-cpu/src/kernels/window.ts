@@ -137,7 +137,7 @@ function planePooling(
           for (let kw = 0, p = origin + kh * width; kw < windowWidth; kw++, p++) {
             const v = data[p]!;
             if (!isMax) acc += v;
-            else if (v > acc || v !== v) acc = v;
+            else if (v > acc || Number.isNaN(v)) acc = v;
           }
         }
         result[o] = acc;
