@@ -173,8 +173,13 @@ export function describeCeilings(report: Report): string {
   const c = report.ceilings;
   if (c.fmaPeakGflops === undefined && c.bandwidthGBs === undefined) return `ceilings not measured${c.reason ? ` (${c.reason})` : ''}`;
   const parts: string[] = [];
-  if (c.fmaPeakGflops !== undefined)
-    parts.push(`float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${report.machine.cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`);
+  if (c.fmaPeakGflops !== undefined) {
+    parts.push(
+      c.raisedBy
+        ? `float32 compute ceiling ${c.fmaPeakGflops} GFLOP/s, set by ${c.raisedBy}; the FMA-peak program measured ${c.fmaPeakGflopsOneCore} on one core`
+        : `float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${report.machine.cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`,
+    );
+  }
   if (c.bandwidthGBs !== undefined) parts.push(`memory bandwidth ${c.bandwidthGBs} GB/s (STREAM triad; copy ${c.copyGBs})`);
   return parts.join('; ');
 }

@@ -62,6 +62,8 @@ export interface Ceilings {
   readonly isa?: string;
   readonly bandwidthGBs?: number;
   readonly copyGBs?: number;
+  /** The figure that beat the measured FMA peak and so became the ceiling. */
+  readonly raisedBy?: string;
   readonly reason?: string;
 }
 

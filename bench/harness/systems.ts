@@ -49,11 +49,20 @@ function typescriptRunner(paths: Paths, runner: string): (job: Job) => ChildComm
   });
 }
 
+/**
+ * PyTorch's OpenMP workers spin while they wait by default. On a small virtual machine (2 vCPUs
+ * sharing a host) a spinning worker that gets descheduled stalls every parallel region: an MLP
+ * training step measured 142 ms instead of 7 ms. Passive waiting is the configuration that lets
+ * PyTorch show its real speed there, so the peer runs with it unless the user set a policy.
+ */
+const PYTHON_ENVIRONMENT: Readonly<Record<string, string>> = process.env.OMP_WAIT_POLICY ? {} : { OMP_WAIT_POLICY: 'PASSIVE' };
+
 function pythonRunner(paths: Paths): (job: Job) => ChildCommand {
   return (job) => ({
     command: pythonExecutable(),
     args: [path.join(paths.benchDir, 'peers', 'torch_bench.py'), JSON.stringify(job)],
     cwd: paths.benchDir,
+    env: PYTHON_ENVIRONMENT,
   });
 }
 
@@ -75,7 +84,14 @@ export function installedVersion(benchDir: string, specifier: string): string | 
 
 interface FlintProbe {
   readonly version?: string;
-  readonly backends: readonly { readonly name: string; readonly available: boolean; readonly reason?: string }[];
+  readonly backends: readonly {
+    readonly name: string;
+    readonly available: boolean;
+    readonly reason?: string;
+    /** The device a GPU backend runs on, and whether it is a software emulation. */
+    readonly adapter?: string;
+    readonly software?: boolean;
+  }[];
   readonly error?: string;
 }
 
@@ -120,12 +136,17 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
   }
   for (const backend of probe.backends) {
     if (flintBackends && !flintBackends.includes(backend.name)) continue;
+    // A GPU backend on a software adapter is skipped unless named with --backend (see README).
+    const skipped = backend.available && backend.software === true && !flintBackends?.includes(backend.name);
+    const reason = skipped
+      ? `skipped: runs on a software adapter (${backend.adapter}), a GPU emulated on the CPU; \`--backend ${backend.name}\` measures it`
+      : backend.reason;
     systems.push({
       name: `flint-${backend.name}`,
       kind: 'flint',
-      description: `Flint, backend '${backend.name}'`,
-      available: backend.available,
-      ...(backend.reason === undefined ? {} : { reason: backend.reason }),
+      description: `Flint, backend '${backend.name}'${backend.adapter ? ` on ${backend.adapter}` : ''}`,
+      available: backend.available && !skipped,
+      ...(reason === undefined ? {} : { reason }),
       ...(probe.version === undefined ? {} : { version: probe.version }),
       command: typescriptRunner(paths, 'flint.ts'),
     });

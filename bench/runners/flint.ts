@@ -155,20 +155,48 @@ async function loadFlint(): Promise<{ api: FlintApi; version: string | undefined
   return { api: module, version };
 }
 
+/**
+ * What a GPU backend runs on, where it says (WebGPU's `describe()` and adapter info). A software
+ * adapter (Dawn's SwiftShader on a machine without a GPU) is flagged: the harness skips it unless
+ * asked, because it emulates a GPU on the CPU at a hundredth of the CPU backends' speed.
+ */
+async function describeAdapter(flint: FlintApi, name: string): Promise<{ adapter?: string; software?: boolean }> {
+  try {
+    const instance = (flint.initBackend ? await flint.initBackend(name) : flint.getBackend(name)) as unknown as {
+      describe?(): string;
+      adapter?: { info?: { isFallbackAdapter?: boolean } };
+    };
+    const adapter = instance.describe?.();
+    if (adapter === undefined) return {};
+    const software = instance.adapter?.info?.isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|software/i.test(adapter);
+    return { adapter, software };
+  } catch {
+    return {};
+  }
+}
+
 if (process.argv[2] === '--probe') {
   try {
     const { api, version } = await loadFlint();
-    const backends = [];
+    const backends: { name: string; available: boolean; reason?: string; adapter?: string; software?: boolean }[] = [];
     for (const status of api.backendStatus()) {
-      if (status.available || !api.initBackend) backends.push(status);
-      else {
+      let available = status.available;
+      let reason = status.reason;
+      if (!available && api.initBackend) {
         try {
           await api.initBackend(status.name);
-          backends.push({ name: status.name, available: true });
+          available = true;
+          reason = undefined;
         } catch (error) {
-          backends.push({ name: status.name, available: false, reason: (error as Error).message });
+          reason = (error as Error).message;
         }
       }
+      backends.push({
+        name: status.name,
+        available,
+        ...(reason === undefined ? {} : { reason }),
+        ...(available ? await describeAdapter(api, status.name) : {}),
+      });
     }
     for (const failure of importFailures) {
       if (!backends.some((b) => `@flint/backend-${b.name}` === failure.name))
