@@ -5,6 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 
 mkdirSync('.tmp', { recursive: true });
+
+// Lint and formatting first: biome over the whole workspace (biome.json says what it covers).
+const lint = spawnSync('pnpm', ['exec', 'biome', 'check', '.'], { stdio: 'inherit' });
+if (lint.status !== 0) console.error('biome check failed: run `npm run format` and fix the remaining lint');
+
 const report = '.tmp/vitest-report.json';
 const args = ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)];
 const result = spawnSync('pnpm', args, { stdio: 'inherit' });
@@ -22,4 +27,4 @@ try {
   failed = Math.max(failed, 1);
 }
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(result.status === 0 && failed === 0 ? 0 : 1);
+process.exit(result.status === 0 && failed === 0 && lint.status === 0 ? 0 : 1);
