@@ -295,7 +295,8 @@ describe('DataLoader', () => {
       for await (const batch of new DataLoader(data, { batchSize: 8 })) dispose(batch);
       for await (const batch of new DataLoader(slow, { batchSize: 4 })) dispose(batch);
     }
-    expect(memory().buffers).toBe(before);
+    // At most as many as before: the finalizer may meanwhile reclaim tensors earlier tests dropped.
+    expect(memory().buffers).toBeLessThanOrEqual(before);
   });
 
   test('leaving an async loop early releases the batches fetched ahead', async () => {
@@ -306,6 +307,6 @@ describe('DataLoader', () => {
       break;
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(memory().buffers).toBe(before);
+    expect(memory().buffers).toBeLessThanOrEqual(before);
   });
 });
