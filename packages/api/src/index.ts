@@ -18,6 +18,7 @@ export type { Aval } from './core/aval.js';
 export * from './core/dtype.js';
 export * from './core/errors.js';
 export * from './core/shape.js';
+export * from './core/strided-layout.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export { broadcastTo, cast } from './ops/broadcast.js';

@@ -68,45 +68,6 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
 }
 
 /**
- * Strides that let `newShape` view the same elements as (`shape`, `strides`) in row-major order,
- * or null when no view can (NumPy's rule for a reshape without copy: each run of old dims that
- * merges into, or splits into, new dims must itself be contiguous).
- */
-export function reshapeStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
-  if (sizeOf(shape) === 0) return contiguousStrides(newShape);
-  const oldDims: number[] = [];
-  const oldStrides: number[] = [];
-  shape.forEach((dim, i) => {
-    if (dim !== 1) {
-      oldDims.push(dim);
-      oldStrides.push(strides[i] as number);
-    }
-  });
-  const result = new Array<number>(newShape.length).fill(1);
-  let oldAt = 0;
-  let newAt = 0;
-  // Leading and trailing size-1 new dims keep stride 1; they are never stepped through.
-  while (newAt < newShape.length && oldAt < oldDims.length) {
-    let newEnd = newAt + 1;
-    let oldEnd = oldAt + 1;
-    let newProduct = newShape[newAt] as number;
-    let oldProduct = oldDims[oldAt] as number;
-    while (newProduct !== oldProduct) {
-      if (newProduct < oldProduct) newProduct *= newShape[newEnd++] as number;
-      else oldProduct *= oldDims[oldEnd++] as number;
-    }
-    for (let k = oldAt; k < oldEnd - 1; k++) {
-      if (oldStrides[k] !== (oldDims[k + 1] as number) * (oldStrides[k + 1] as number)) return null;
-    }
-    result[newEnd - 1] = oldStrides[oldEnd - 1] as number;
-    for (let k = newEnd - 1; k > newAt; k--) result[k - 1] = (result[k] as number) * (newShape[k] as number);
-    newAt = newEnd;
-    oldAt = oldEnd;
-  }
-  return result;
-}
-
-/**
  * The single stride that walks `axes` of a view as one merged dim (row-major over the axes), or
  * null when they do not merge. Size-1 axes take any stride; no axes (or all size 1) give stride 0.
  */

@@ -1,45 +1,9 @@
-import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, reshapeStrides, sizeOf } from '@flint/api';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, copyBetween, copyStrided, view, wrap } from '../view.js';
 
 // Reshape (when the strides allow), Transpose, Broadcast, Slice and Flip return views of their
 // input's storage; Pad and Concat copy.
-
-/**
- * Strides that let `newShape` view the same elements as (`shape`, `strides`) in row-major order,
- * or null when no view can (NumPy's no-copy reshape: each group of old dims that merges into or
- * splits from new dims must itself be contiguous).
- */
-export function reshapeStrides(shape: readonly number[], strides: readonly number[], newShape: readonly number[]): number[] | null {
-  if (sizeOf(shape) === 0) return contiguousStrides(newShape);
-  const oldDims: number[] = [];
-  const oldStrides: number[] = [];
-  for (let i = 0; i < shape.length; i++) {
-    if (shape[i] !== 1) {
-      oldDims.push(shape[i]!);
-      oldStrides.push(strides[i]!);
-    }
-  }
-  const out = new Array<number>(newShape.length).fill(1);
-  let oi = 0;
-  let ni = 0;
-  while (ni < newShape.length && oi < oldDims.length) {
-    let nj = ni + 1;
-    let oj = oi + 1;
-    let newProduct = newShape[ni]!;
-    let oldProduct = oldDims[oi]!;
-    while (newProduct !== oldProduct) {
-      if (newProduct < oldProduct) newProduct *= newShape[nj++]!;
-      else oldProduct *= oldDims[oj++]!;
-    }
-    for (let k = oi; k < oj - 1; k++) if (oldStrides[k] !== oldDims[k + 1]! * oldStrides[k + 1]!) return null;
-    out[nj - 1] = oldStrides[oj - 1]!;
-    for (let k = nj - 1; k > ni; k--) out[k - 1] = out[k]! * newShape[k]!;
-    ni = nj;
-    oi = oj;
-  }
-  return out;
-}
 
 export function reshapeKernel(inputs: readonly CpuHandle[], _params: ParamsOf<Primitive.Reshape>, out: Aval): CpuHandle {
   const x = inputs[0]!;

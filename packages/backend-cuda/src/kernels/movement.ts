@@ -1,6 +1,18 @@
-import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import {
+  type Aval,
+  broadcastLayout,
+  contiguousStrides,
+  flipLayout,
+  type ParamsOf,
+  type Primitive,
+  reshapeStrides,
+  type StridedLayout,
+  sizeOf,
+  sliceLayout,
+  transposeLayout,
+} from '@flint/api';
 import type { CudaContext } from '../context.js';
-import { type CudaHandle, layout, layoutOf, reshapeStrides, view } from '../handle.js';
+import { type CudaHandle, layout, layoutOf, view } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { fillValue } from './creation.js';
 
@@ -18,46 +30,25 @@ export function reshapeKernel(context: CudaContext, inputs: readonly CudaHandle[
   return reshaped;
 }
 
+/** A view of `x`'s storage with another layout. */
+function viewAs(x: CudaHandle, layout: StridedLayout): CudaHandle {
+  return view(x, layout.shape, layout.strides, layout.offset);
+}
+
 export function transposeKernel(inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Transpose>): CudaHandle {
-  const x = inputs[0] as CudaHandle;
-  return view(
-    x,
-    params.perm.map((p) => x.shape[p] as number),
-    params.perm.map((p) => x.strides[p] as number),
-    x.offset,
-  );
+  return viewAs(inputs[0] as CudaHandle, transposeLayout(inputs[0] as CudaHandle, params.perm));
 }
 
 export function broadcastKernel(inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Broadcast>): CudaHandle {
-  const x = inputs[0] as CudaHandle;
-  const lead = params.shape.length - x.shape.length;
-  const strides = new Array<number>(params.shape.length).fill(0);
-  for (let i = 0; i < x.shape.length; i++) strides[lead + i] = x.shape[i] === params.shape[lead + i] ? (x.strides[i] as number) : 0;
-  return view(x, params.shape, strides, x.offset);
+  return viewAs(inputs[0] as CudaHandle, broadcastLayout(inputs[0] as CudaHandle, params.shape));
 }
 
 export function sliceKernel(inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Slice>, out: Aval): CudaHandle {
-  const x = inputs[0] as CudaHandle;
-  let offset = x.offset;
-  const strides = x.strides.map((stride, i) => {
-    offset += (params.starts[i] as number) * stride;
-    return stride * (params.steps[i] as number);
-  });
-  // A slice with an empty dim may start past the end; its offset is never read.
-  return view(x, out.shape, strides, sizeOf(out.shape) === 0 ? x.offset : offset);
+  return viewAs(inputs[0] as CudaHandle, sliceLayout(inputs[0] as CudaHandle, params.starts, params.steps, out.shape));
 }
 
 export function flipKernel(inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Flip>): CudaHandle {
-  const x = inputs[0] as CudaHandle;
-  let offset = x.offset;
-  const strides = [...x.strides];
-  for (const axis of params.axes) {
-    const dim = x.shape[axis] as number;
-    if (dim === 0) continue;
-    offset += (dim - 1) * (strides[axis] as number);
-    strides[axis] = -(strides[axis] as number);
-  }
-  return view(x, x.shape, strides, offset);
+  return viewAs(inputs[0] as CudaHandle, flipLayout(inputs[0] as CudaHandle, params.axes));
 }
 
 export function padKernel(context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Pad>, out: Aval): CudaHandle {

@@ -1,6 +1,18 @@
-import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
+import {
+  type Aval,
+  broadcastLayout,
+  contiguousStrides,
+  flipLayout,
+  type ParamsOf,
+  type Primitive,
+  reshapeStrides,
+  type StridedLayout,
+  sizeOf,
+  sliceLayout,
+  transposeLayout,
+} from '@flint/api';
 import type { WebGpuContext } from '../context.js';
-import { reshapeStrides, view, type WebGpuHandle } from '../handle.js';
+import { view, type WebGpuHandle } from '../handle.js';
 import { scalarBits } from '../layout.js';
 import { grid } from '../runtime.js';
 import { bindings, library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
@@ -16,46 +28,25 @@ export function reshapeKernel(context: WebGpuContext, inputs: readonly WebGpuHan
   return context.handle(context.copyContiguous(x), out.shape, out.dtype);
 }
 
+/** A view of `x`'s storage with another layout. */
+function viewAs(x: WebGpuHandle, layout: StridedLayout): WebGpuHandle {
+  return view(x, layout.shape, layout.strides, layout.offset);
+}
+
 export function transposeKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Transpose>): WebGpuHandle {
-  const x = inputs[0] as WebGpuHandle;
-  return view(
-    x,
-    params.perm.map((p) => x.shape[p] as number),
-    params.perm.map((p) => x.strides[p] as number),
-    x.offset,
-  );
+  return viewAs(inputs[0] as WebGpuHandle, transposeLayout(inputs[0] as WebGpuHandle, params.perm));
 }
 
 export function broadcastKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Broadcast>): WebGpuHandle {
-  const x = inputs[0] as WebGpuHandle;
-  const lead = params.shape.length - x.shape.length;
-  const strides = new Array<number>(params.shape.length).fill(0);
-  for (let i = 0; i < x.shape.length; i++) strides[lead + i] = x.shape[i] === params.shape[lead + i] ? (x.strides[i] as number) : 0;
-  return view(x, params.shape, strides, x.offset);
+  return viewAs(inputs[0] as WebGpuHandle, broadcastLayout(inputs[0] as WebGpuHandle, params.shape));
 }
 
 export function sliceKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Slice>, out: Aval): WebGpuHandle {
-  const x = inputs[0] as WebGpuHandle;
-  let offset = x.offset;
-  const strides = x.strides.map((stride, i) => {
-    offset += (params.starts[i] as number) * stride;
-    return stride * (params.steps[i] as number);
-  });
-  // A slice with an empty dim may start past the end; its offset is never read.
-  return view(x, out.shape, strides, sizeOf(out.shape) === 0 ? x.offset : offset);
+  return viewAs(inputs[0] as WebGpuHandle, sliceLayout(inputs[0] as WebGpuHandle, params.starts, params.steps, out.shape));
 }
 
 export function flipKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Flip>): WebGpuHandle {
-  const x = inputs[0] as WebGpuHandle;
-  let offset = x.offset;
-  const strides = [...x.strides];
-  for (const axis of params.axes) {
-    const dim = x.shape[axis] as number;
-    if (dim === 0) continue;
-    offset += (dim - 1) * (strides[axis] as number);
-    strides[axis] = -(strides[axis] as number);
-  }
-  return view(x, x.shape, strides, offset);
+  return viewAs(inputs[0] as WebGpuHandle, flipLayout(inputs[0] as WebGpuHandle, params.axes));
 }
 
 const PAD_SOURCE = (): string => `${bindings('u32', ['u32'])}${library([])}
