@@ -1,4 +1,4 @@
-import { contiguousStrides, type DType, sizeOf } from '@flint/api';
+import { contiguousStrides, type DType } from '@flint/api';
 
 /**
  * One device buffer, shared by every view of it. `id` is the addon's handle for the buffer;

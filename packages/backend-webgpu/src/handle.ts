@@ -1,4 +1,4 @@
-import { contiguousStrides, type DType, sizeOf } from '@flint/api';
+import { contiguousStrides, type DType } from '@flint/api';
 
 /**
  * One GPU allocation, shared by every view of it. `refs` counts live handles (views included);
