@@ -10,6 +10,8 @@ export const SYSTEM_PACKAGES = [
   { name: 'libdnnl-dev', file: '/usr/include/dnnl.h', alt: '/usr/include/oneapi/dnnl/dnnl.h', backend: 'mkl' },
   { name: 'chromium-common', file: '/usr/lib/chromium/vk_swiftshader_icd.json', backend: 'webgpu' },
   { name: 'libvulkan1', file: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', backend: 'webgpu' },
+  // Debian's browser, which test/browser drives (playwright-core) to run examples/browser on WebGPU.
+  { name: 'chromium', file: '/usr/bin/chromium', backend: 'webgpu (browser page test)' },
   {
     name: 'libopenmpi-dev',
     file: '/usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h',
