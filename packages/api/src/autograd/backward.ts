@@ -24,7 +24,8 @@ export interface BackwardOptions {
  * `loss.backward()`). `gradient` is required when `root` is not a single element.
  */
 export function backward(root: Tensor, gradient?: TensorLike | null, options: BackwardOptions = {}): void {
-  if (root instanceof Tracer) {
+  // compile() stages a training step's tape on its own tracers: their backward() is staged too.
+  if (root instanceof Tracer && root._autograd === null) {
     throw new ValueError(
       'backward: called on a value traced by a transform (grad, vmap, jit); inside transforms, differentiate with grad or vjp',
     );

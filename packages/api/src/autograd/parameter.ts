@@ -32,6 +32,8 @@ export class Parameter {
   private readonly accumulator = new LeafAccumulator();
   private current: Tensor;
   private requires: boolean;
+  /** While compile() traces a training step, the value may be a tracer of that trace. */
+  private staging = false;
 
   constructor(value: Tensor | TensorLike, options: ParameterOptions = {}) {
     this.name = options.name;
@@ -82,6 +84,30 @@ export class Parameter {
     return this.current.dtype;
   }
 
+  /**
+   * @internal compile()'s hook for training steps: installs `value` (made this parameter's leaf)
+   * and `grad` as they are, and returns what they replace. While `staging`, the value and the
+   * gradient may be tracers of the compiled trace, and the optimizer may assign traced values.
+   */
+  _swap(value: Tensor, grad: Tensor | null, staging: boolean): { value: Tensor; grad: Tensor | null } {
+    const previous = { value: this.current, grad: this.accumulator.slot.grad };
+    this.staging = staging;
+    if (value !== this.current && this.current._autograd?.edge.node === this.accumulator) this.current._autograd = null;
+    this.current = this.adopt(value);
+    this.accumulator.slot.grad = grad;
+    // A gradient the program made belongs to the parameter, as one made by backward() does.
+    this.accumulator.slot.ownsGrad = grad !== null && !staging;
+    return previous;
+  }
+
+  /**
+   * @internal The value stops being the tape's leaf, so that a compiled step it is donated to may
+   * write the updated value into its memory (the step installs the new value right after).
+   */
+  _releaseValue(): void {
+    if (this.current._autograd?.edge.node === this.accumulator) this.current._autograd = null;
+  }
+
   /** Frees the gradient and sets it to null. */
   zeroGrad(): void {
     const g = this.accumulator.slot.grad;
@@ -106,8 +132,14 @@ export class Parameter {
 
   private adopt(value: Tensor): Tensor {
     if (!isTensor(value)) throw new ValueError(`Parameter: value must be a Tensor, got ${typeof value}`);
-    if (value instanceof Tracer)
-      throw new ValueError('Parameter: cannot hold a value traced by a transform; pass parameters as arguments to grad/vmap instead');
+    if (value instanceof Tracer) {
+      if (!this.staging)
+        throw new ValueError('Parameter: cannot hold a value traced by a transform; pass parameters as arguments to grad/vmap instead');
+      // The compiled trace records the tape on its own tracers: the value becomes this leaf there.
+      if (this.requires && value._autograd === null)
+        value._autograd = { edge: { node: this.accumulator, index: 0 }, slot: this.accumulator.slot };
+      return value;
+    }
     if (!this.requires) return value;
     if (!isFloating(value.dtype)) throw new DTypeError(`Parameter: only floating-point tensors can require gradients, got ${value.dtype}`);
     const state = value._autograd;

@@ -7,7 +7,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { installBaseBind, installBaseCustom, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
 import { CallNode, type GradEdge, instantiate, recordPrimitive, retainResiduals } from '../transforms/graph.js';
-import { linearTranspose } from '../transforms/vjp-trace.js';
+import type { StagedCall } from '../transforms/staged-call.js';
+import { linearTranspose, recordStagedCall } from '../transforms/vjp-trace.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { isLeafState, LeafAccumulator } from './state.js';
 
@@ -111,5 +112,13 @@ installBaseCustom({
   },
   stopGradient(x: Tensor): Tensor {
     return x._autograd === null ? x : detachedView(x);
+  },
+  // A compiled call on recorded tensors: its compiled forward runs now (unrecorded), and
+  // backward() runs its compiled backward pass.
+  stagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[] {
+    const edges = inputEdges(inputs);
+    if (!anyRecorded(inputs) || edges.every((e) => e === null)) return call.run(inputs);
+    const { outputs, node } = recordStagedCall(call, inputs, edges, (forward) => noGrad(() => forward.run(inputs)), isGradEnabled);
+    return attachOutputs(outputs, inputs, node);
   },
 });

@@ -1,5 +1,5 @@
 import type { Aval } from '../core/aval.js';
-import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type Constant, type Equation, type Program, Var, VarFactory } from './program.js';
@@ -20,6 +20,9 @@ export class ProgramBuilder {
   private readonly inputVars: Var[] = [];
   private readonly constantMap = new Map<Var, Constant>();
   private readonly equationList: Equation[] = [];
+  private readonly stopped = new Set<Var>();
+  /** Whether a function with a user-defined derivative was traced into the program. */
+  customRules = false;
 
   input(aval: Aval): Var {
     const v = this.vars.make(aval);
@@ -57,6 +60,13 @@ export class ProgramBuilder {
     return output;
   }
 
+  /** `x` with its derivative cut: an identity reshape, marked (see Program.stopGradients). */
+  stopGradient(x: Var): Var {
+    const v = this.bindWithAval(Primitive.Reshape, [x], { shape: [...x.aval.shape] }, x.aval);
+    this.stopped.add(v);
+    return v;
+  }
+
   build(name: string, outputs: readonly Var[]): Program {
     return {
       name,
@@ -64,6 +74,8 @@ export class ProgramBuilder {
       constants: new Map(this.constantMap),
       equations: [...this.equationList],
       outputs: [...outputs],
+      ...(this.stopped.size > 0 ? { stopGradients: new Set(this.stopped) } : {}),
+      ...(this.customRules ? { customRules: true } : {}),
     };
   }
 }

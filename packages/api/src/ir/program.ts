@@ -81,6 +81,18 @@ export interface Program {
   readonly equations: readonly Equation[];
   readonly outputs: readonly Var[];
   readonly memory?: MemoryPlan;
+  /**
+   * Values whose derivative is cut (stopGradient), each defined by an identity reshape. Only the
+   * traced program needs them: the transforms derive the JVP, backward and batched programs of a
+   * jitted call from it. The passes may drop them (what runs computes the same values).
+   */
+  readonly stopGradients?: ReadonlySet<Var>;
+  /**
+   * Set when the traced function called a function with a user-defined derivative (customJvp,
+   * customVjp, checkpoint): the program holds its primal computation only, so transforms of the
+   * call must run the function itself.
+   */
+  readonly customRules?: boolean;
 }
 
 /** The Vars an equation defines. */

@@ -1,7 +1,9 @@
 import { ValueError } from '../core/errors.js';
+import { treeFlatten } from '../core/pytree.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type JitOptions, type JittedFunction, makeJitted } from './jit.js';
 import { JitTracer } from './trace.js';
+import { hasStagedTape, type StatefulOptimizer, TrainingCells, type TrainingState } from './training-state.js';
 
 /** What `compile` needs of a module: `nn.Module` has all of it. */
 export interface CompilableModule<In extends unknown[], Out> {
@@ -22,7 +24,16 @@ export interface CompileOptions extends JitOptions {
    * so that a compiled step sees the parameters an optimizer has replaced since.
    */
   readonly modules?: readonly StateModule[];
+  /**
+   * Optimizers the step calls `step()` on. Their per-parameter state (moments, momentum, step
+   * counts) becomes an input and an output of the compiled program, like the parameters'
+   * values and gradients.
+   */
+  readonly optimizers?: readonly StatefulOptimizer[];
 }
+
+/** Thrown while tracing a step whose result the caller's tape must record (a forward pass under the tape). */
+class NeedsCallerTape extends Error {}
 
 /** A compiled module: called like its `forward`. */
 export interface CompiledModule<In extends unknown[], Out> {
@@ -50,24 +61,119 @@ function stateOf(modules: readonly StateModule[]): Tensor[] {
   return out;
 }
 
-const shift = (argnums: number | readonly number[] | undefined): number[] | undefined =>
-  argnums === undefined ? undefined : (typeof argnums === 'number' ? [argnums] : [...argnums]).map((a) => a + 1);
+const shift = (argnums: number | readonly number[] | undefined, by = 1): number[] | undefined =>
+  argnums === undefined ? undefined : (typeof argnums === 'number' ? [argnums] : [...argnums]).map((a) => a + by);
+
+const buffersOf = (modules: readonly StateModule[]): Tensor[] =>
+  modules.flatMap((m) => (typeof m.buffers === 'function' ? m.buffers() : []));
+
+function writesBufferError(name: string): ValueError {
+  return new ValueError(
+    `compile: ${name} writes module state (a buffer) while it is traced, which a compiled call cannot do; ` +
+      'call model.eval() before compiling a model with running statistics, or write the step functionally with jit',
+  );
+}
+
+interface StepConstants {
+  readonly buffers: readonly Tensor[];
+  readonly groups: TrainingState['groups'];
+}
+
+/**
+ * A PyTorch-style training step compiled whole: the parameters' values and gradients and the
+ * optimizers' state are the program's inputs and outputs (see training-state.ts). The module
+ * buffers are read-only inputs (argument 0), the training state is donated (argument 1).
+ */
+function compileTrainingStep(
+  name: string,
+  body: (...args: unknown[]) => unknown,
+  modules: readonly StateModule[],
+  optimizers: readonly StatefulOptimizer[],
+  options: JitOptions,
+  forwardOnly: CompiledModule<unknown[], unknown>,
+): CompiledModule<unknown[], unknown> {
+  const cells = new TrainingCells(modules as never, optimizers);
+  // Argument 0: read-only inputs (module buffers, learning rates); argument 1: the donated state.
+  const step = (constants: StepConstants, state: TrainingState, ...inputs: unknown[]): [TrainingState, unknown] => {
+    const restore = cells.install(state.groups === undefined ? { ...state, groups: constants.groups } : state, true);
+    try {
+      const out = body(...inputs);
+      if (buffersOf(modules).some((t) => t instanceof JitTracer)) throw writesBufferError(name);
+      // A forward pass under the tape (no backward() inside): the caller's tape must see the call.
+      if (!cells.gradientsChanged(state) && treeFlatten(out)[0].some(hasStagedTape)) throw new NeedsCallerTape();
+      return [cells.snapshot(), out];
+    } finally {
+      restore();
+    }
+  };
+  Object.defineProperty(step, 'name', { value: name });
+  const jitted = makeJitted(
+    step,
+    { ...options, name, staticArgnums: shift(options.staticArgnums, 2), donateArgnums: [1, ...(shift(options.donateArgnums, 2) ?? [])] },
+    true,
+    true,
+  );
+  let useCallerTape = false;
+  const call = (lower: boolean, inputs: unknown[]): unknown => {
+    const { groups, ...state } = cells.read();
+    const constants: StepConstants = { buffers: buffersOf(modules), groups };
+    if (lower) return jitted.lower(constants, state, ...inputs);
+    const undo = cells.releaseValues();
+    let result: [TrainingState, unknown];
+    try {
+      result = jitted(constants, state, ...inputs);
+    } catch (error) {
+      undo();
+      throw error;
+    }
+    cells.write(result[0]);
+    return result[1];
+  };
+  const compiled = ((...inputs: unknown[]) => {
+    if (useCallerTape) return forwardOnly(...inputs);
+    try {
+      return call(false, inputs);
+    } catch (error) {
+      if (!(error instanceof NeedsCallerTape)) throw error;
+      useCallerTape = true;
+      return forwardOnly(...inputs);
+    }
+  }) as CompiledModule<unknown[], unknown>;
+  compiled.lower = (...inputs: unknown[]) => call(true, inputs) as ReturnType<CompiledModule<unknown[], unknown>['lower']>;
+  compiled.clearCache = () => {
+    jitted.clearCache();
+    forwardOnly.clearCache();
+  };
+  Object.defineProperty(compiled, 'cacheSize', { get: () => jitted.cacheSize + forwardOnly.cacheSize });
+  return compiled;
+}
 
 /**
  * jit for the imperative style. `compile(model)` returns a function called like `model.forward`
  * that runs compiled, reading the model's current parameters and buffers on every call (an
  * optimizer that replaces them between calls is seen), and recompiling when input shapes change.
- * `compile(stepFn, { modules: [model] })` does the same for any function that reads modules.
+ * Under the imperative tape the compiled call is recorded as one node, so `loss.backward()`
+ * runs its compiled backward program.
  *
- * While the imperative tape records the parameters (training without `noGrad`), the call runs
- * eagerly so that `backward()` works; compile the whole training step functionally
- * (`jit(trainStep)` with `grad`) to compile the backward pass and the update too. A forward pass
- * that writes module state (BatchNorm's running statistics in training mode) cannot be compiled:
- * call `model.eval()` first.
+ * `compile(stepFn, { modules, optimizers })` compiles a whole PyTorch-style training step:
+ * `zeroGrad()`, the forward pass, `loss.backward()` and `optimizer.step()` are traced into one
+ * program whose inputs and outputs are the parameters' values and gradients and the optimizers'
+ * state (donated, so updated in place); after each call the parameters, their `.grad` and the
+ * optimizers hold what an eager step would leave. Reading a value inside the step (`item()`)
+ * raises a ConcretizationError. A forward pass that writes module buffers (BatchNorm's running
+ * statistics in training mode) cannot be compiled: call `model.eval()` first.
  *
  * @example
  * const fast = compile(model);
  * const logits = noGrad(() => fast(x)); // traced on the first call, compiled afterwards
+ *
+ * const trainStep = compile((x: Tensor, y: Tensor) => {
+ *   optimizer.zeroGrad();
+ *   const loss = nn.functional.crossEntropy(model.forward(x), y);
+ *   loss.backward();
+ *   optimizer.step();
+ *   return loss;
+ * }, { modules: [model], optimizers: [optimizer] });
  */
 export function compile<In extends unknown[], Out>(module: CompilableModule<In, Out>, options?: JitOptions): CompiledModule<In, Out>;
 export function compile<A extends unknown[], R>(step: (...args: A) => R, options?: CompileOptions): CompiledModule<A, R>;
@@ -102,5 +208,6 @@ export function compile(target: unknown, options: CompileOptions = {}): Compiled
   compiled.lower = (...inputs: unknown[]) => jitted.lower(stateOf(modules), ...inputs);
   compiled.clearCache = () => jitted.clearCache();
   Object.defineProperty(compiled, 'cacheSize', { get: () => jitted.cacheSize });
-  return compiled;
+  if (isModule(target)) return compiled;
+  return compileTrainingStep(name, body, modules, options.optimizers ?? [], options, compiled);
 }

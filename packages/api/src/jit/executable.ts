@@ -1,3 +1,4 @@
+import { checkBackendDType } from '../backend/capabilities.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
@@ -70,6 +71,7 @@ export class Executable {
     let compiled = 0;
     let fallback = 0;
     program.equations.forEach((e, index) => {
+      for (const p of e.kind === 'primitive' ? [e] : e.body) checkBackendDType('jit', backend, p.output.aval.dtype);
       let step: Step;
       if (e.kind === 'primitive') {
         for (const v of e.inputs) literalHandle(v);
@@ -111,6 +113,7 @@ export class Executable {
   }
 
   private materializeLiteral(value: number, aval: Aval): unknown {
+    checkBackendDType('jit', this.backend, aval.dtype);
     const scalar = this.kernel(Primitive.Full)([], { shape: [], dtype: aval.dtype, value }, { shape: [], dtype: aval.dtype });
     if (aval.shape.length === 0) {
       this.madeHandles.push(scalar);

@@ -3,16 +3,15 @@ import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import { ValueError } from '../core/errors.js';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
-import { type PassRecord, runPasses } from '../ir/pipeline.js';
-import { printProgram } from '../ir/print.js';
 import type { Program, Var } from '../ir/program.js';
-import { evalPrimitive } from '../tensor/dispatch.js';
-import { isTensor, keep, untrackTensor } from '../tensor/memory.js';
+import { isTensor, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
-import { popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
-import { Executable } from './executable.js';
+import { bindStagedCall, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
 import { type CallSignature, signatureOf } from './signature.js';
+import { type CompileCounter, type Compiled, type Lowered, StagedProgram } from './staged.js';
 import { JitTrace, type JitTracer, StageOut } from './trace.js';
+
+export type { Lowered } from './staged.js';
 
 /** Options of `jit`. */
 export interface JitOptions {
@@ -31,25 +30,6 @@ export interface JitOptions {
   readonly name?: string;
 }
 
-/** A traced and optimized call of a jitted function, for inspection. */
-export interface Lowered {
-  /** The program as traced. */
-  readonly traced: Program;
-  /** The program after the passes (what runs). */
-  readonly optimized: Program;
-  /** Each pass with the program before and after it. */
-  readonly passes: readonly PassRecord[];
-  /** Milliseconds spent tracing, optimizing and compiling. */
-  readonly compileTimeMs: number;
-  /** The backend it was compiled for. */
-  readonly backend: string;
-  /** Fused kernels the backend compiled to code, and fused groups it runs op by op. */
-  readonly compiledKernels: number;
-  readonly fallbackKernels: number;
-  /** The optimized program, printed. */
-  toString(): string;
-}
-
 /** What `jit` returns: the function, compiled per input signature on first call. */
 export interface JittedFunction<A extends unknown[], R> {
   (...args: A): R;
@@ -57,8 +37,12 @@ export interface JittedFunction<A extends unknown[], R> {
   lower(...args: A): Lowered;
   /** Number of compiled signatures held. */
   readonly cacheSize: number;
-  /** Calls served from the cache, calls that compiled, and calls run as plain code under enclosing transforms. */
-  readonly stats: { readonly hits: number; readonly misses: number; readonly inline: number };
+  /**
+   * Calls served from the cache, calls that traced, calls run as plain code (a closure over an
+   * enclosing transform's value), and programs compiled (the function's own per signature and
+   * backend, and those derived from it under grad, jvp and vmap: forward, backward, JVP, batched).
+   */
+  readonly stats: { readonly hits: number; readonly misses: number; readonly inline: number; readonly compiles: number };
   /** Drops every compiled signature and the constants they hold. */
   clearCache(): void;
 }
@@ -66,12 +50,11 @@ export interface JittedFunction<A extends unknown[], R> {
 type OutputLeaf = { readonly tensor: number } | { readonly value: unknown };
 
 interface Entry {
-  readonly lowered: Lowered;
-  readonly executable: Executable;
+  readonly staged: StagedProgram;
   readonly outDef: TreeDef;
   readonly outputs: readonly OutputLeaf[];
-  readonly captured: readonly Tensor[];
-  readonly created: readonly Tensor[];
+  /** The compilation for the backend in the cache key (null for calls on tracers). */
+  readonly compiled: Compiled | null;
 }
 
 function argnumSet(op: string, what: string, value: number | readonly number[] | undefined): Set<number> {
@@ -123,52 +106,35 @@ function trace(
   }
 }
 
-function compile(
+function makeEntry(
   name: string,
   f: (...args: never[]) => unknown,
   args: readonly unknown[],
   statics: ReadonlySet<number>,
-  backend: Backend,
+  backend: Backend | null,
   implicitState: boolean,
+  counter: CompileCounter,
 ): Entry | null {
   const start = performance.now();
   const traced = trace(name, f, args, statics, implicitState);
   if (traced === null) return null;
-  const created: Tensor[] = [];
+  const staged = new StagedProgram(traced.program, traced.captured, counter, performance.now() - start);
   try {
-    const { program, records } = runPasses(traced.program, {
-      evaluate: (p, inputs, params) => evalPrimitive(p, inputs, params, backend),
-      created,
-    });
-    // Folded constants belong to the cache entry, not to a tidy scope the first call ran in.
-    for (const t of created) keep(t);
-    const executable = new Executable(program, backend);
-    const compileTimeMs = performance.now() - start;
-    const lowered: Lowered = {
-      traced: traced.program,
-      optimized: program,
-      passes: records,
-      compileTimeMs,
-      backend: backend.name,
-      compiledKernels: executable.compiledKernels,
-      fallbackKernels: executable.fallbackKernels,
-      toString: () => printProgram(program),
-    };
-    return { lowered, executable, outDef: traced.outDef, outputs: traced.outputs, captured: traced.captured, created };
+    const compiled = backend === null ? null : staged.compiled(backend);
+    return { staged, outDef: traced.outDef, outputs: traced.outputs, compiled };
   } catch (error) {
-    for (const t of traced.captured) t.release();
-    for (const t of created) t.dispose();
+    staged.dispose();
     throw error;
   }
 }
 
-function release(entry: Entry): void {
-  entry.executable.dispose();
-  for (const t of entry.captured) t.release();
-  for (const t of entry.created) t.dispose();
+function rebuildOutputs(entry: Entry, results: readonly Tensor[]): unknown {
+  const leaves = entry.outputs.map((o) => ('value' in o ? o.value : results[o.tensor]));
+  return treeUnflatten(entry.outDef, leaves);
 }
 
 function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<number>): unknown {
+  const compiled = entry.compiled as Compiled;
   const tensors = signature.tensors;
   const handles = new Array<unknown>(tensors.length);
   let owned: boolean[] | null = null;
@@ -188,7 +154,7 @@ function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<nu
       } else consumed.push(t);
     }
   }
-  const executable = entry.executable;
+  const executable = compiled.executable;
   const results = executable.run(handles, owned);
   for (const t of consumed) t.dispose();
   const backend = executable.backend;
@@ -212,8 +178,11 @@ function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<nu
  * loop unrolls into the program, while reading a tensor's value inside `f` raises a
  * ConcretizationError (use `where`, or make the argument static). Tensors `f` closes over are
  * captured as constants when it is traced: pass parameters as arguments. jit composes with
- * grad, vjp, jvp and vmap in any order: `jit(grad(f))` compiles the backward pass too, and a
- * jitted function called under grad or vmap runs inline, so the outer transform sees its ops.
+ * grad, vjp, jvp and vmap in any order: `jit(grad(f))` compiles the backward pass too, and
+ * `grad(jit(f))` runs two compiled programs (the forward pass, which also returns what the
+ * backward pass needs, and the backward pass); `jvp(jit(f))` and `vmap(jit(f))` run the compiled
+ * JVP and the compiled batched program. `loss.backward()` through a jitted call runs its
+ * compiled backward pass.
  *
  * @example
  * const step = jit((params, x, y) => {
@@ -229,12 +198,16 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
 
 /**
  * @internal jit, where `implicitState` says that argument 0 is state the function reads without
- * taking it as an argument (compile(module) passes the module's current parameters there).
+ * taking it as an argument (compile(module) passes the module's current parameters there), and
+ * `stagesTape` that the function runs the imperative tape itself (a training step compiled by
+ * compile(): its backward() is staged), so that recorded arguments do not make the call a
+ * recorded call.
  */
 export function makeJitted<A extends unknown[], R>(
   f: (...args: A) => R,
   options: JitOptions,
   implicitState: boolean,
+  stagesTape = false,
 ): JittedFunction<A, R> {
   if (typeof f !== 'function') throw new ValueError('jit: expected a function');
   const statics = argnumSet('jit', 'staticArgnums', options.staticArgnums);
@@ -243,15 +216,18 @@ export function makeJitted<A extends unknown[], R>(
   const name = options.name ?? (f.name || 'jit');
   const cache = new Map<string, Entry>();
   const stats = { hits: 0, misses: 0, inline: 0 };
-  const lookup = (args: readonly unknown[], signature: CallSignature): Entry | null => {
-    const backend = signature.backend ?? getBackend();
-    const key = `${backend.name}|${signature.key}`;
+  const counter: CompileCounter = { compiles: 0 };
+  // Calls on tracers (under grad, jvp, vmap) or on tensors the tape records are traced without a
+  // backend: the program is compiled where it finally runs, in whatever form the transforms derive.
+  const lookup = (args: readonly unknown[], signature: CallSignature, staged: boolean): Entry | null => {
+    const backend = staged ? null : (signature.backend ?? getBackend());
+    const key = `${backend?.name ?? '*'}|${signature.key}`;
     let entry = cache.get(key);
     if (entry !== undefined) {
       stats.hits++;
       return entry;
     }
-    const made = compile(name, f as (...args: never[]) => unknown, args, statics, backend, implicitState);
+    const made = makeEntry(name, f as (...args: never[]) => unknown, args, statics, backend, implicitState, counter);
     if (made === null) return null;
     stats.misses++;
     entry = made;
@@ -260,35 +236,35 @@ export function makeJitted<A extends unknown[], R>(
   };
   const jitted = ((...args: A): R => {
     const signature = signatureOf('jit', args, statics);
-    // Under grad or vmap (tracer arguments), or while the tape records these tensors, the
-    // enclosing transform must see the ops themselves: run the function as it is.
-    if (signature.traced || (signature.recorded && isGradEnabled())) {
+    // Under grad, jvp or vmap (tracer arguments), or while the tape records these tensors, the
+    // call stays a call: the transforms derive its compiled JVP, forward/backward or batched form.
+    const staged = signature.traced || (signature.recorded && isGradEnabled() && !stagesTape);
+    const entry = lookup(args, signature, staged);
+    // A function with user-defined derivatives: its program holds only their primal computation.
+    if (entry === null || (staged && entry.staged.program.customRules === true)) {
+      // The function closes over a value of an enclosing transform: run it as it is, under them.
       stats.inline++;
       return f(...args);
     }
-    const entry = lookup(args, signature);
-    if (entry === null) {
-      stats.inline++;
-      return f(...args);
-    }
+    if (staged) return rebuildOutputs(entry, bindStagedCall(entry.staged, signature.tensors)) as R;
     return execute(entry, signature, donated) as R;
   }) as JittedFunction<A, R>;
   Object.defineProperties(jitted, {
     cacheSize: { get: () => cache.size },
-    stats: { get: () => ({ ...stats }) },
+    stats: { get: () => ({ ...stats, compiles: counter.compiles }) },
   });
   jitted.lower = (...args: A): Lowered => {
     const signature = signatureOf('jit.lower', args, statics);
-    const entry = signature.traced ? null : lookup(args, signature);
-    if (entry === null) {
+    const entry = signature.traced ? null : lookup(args, signature, false);
+    if (entry === null || entry.compiled === null) {
       throw new ValueError(
         `jit.lower: ${name} cannot be compiled on its own here: its inputs or captured values are traced by an enclosing transform or recorded by the tape`,
       );
     }
-    return entry.lowered;
+    return entry.compiled.lowered;
   };
   jitted.clearCache = () => {
-    for (const entry of cache.values()) release(entry);
+    for (const entry of cache.values()) entry.staged.dispose();
     cache.clear();
   };
   return jitted;

@@ -4,10 +4,13 @@ import {
   add,
   type Backend,
   exp,
+  grad,
   greater,
   jit,
+  jvp,
   matmul,
   maximum,
+  mean,
   minimum,
   mul,
   neg,
@@ -20,6 +23,7 @@ import {
   type Tensor,
   tanh,
   tensor,
+  vmap,
   where,
 } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
@@ -130,6 +134,60 @@ describe('random programs: jit agrees with eager', () => {
           return close(compiled, eager);
         }),
         { numRuns: 60 },
+      );
+    });
+  }
+});
+
+// The same programs under grad, jvp and vmap of the jitted function: each transform derives a
+// compiled program from the jitted call (forward and backward, JVP, batched), which must agree
+// with the transform applied to the eager function.
+const loose = (a: readonly Tensor[], b: readonly Tensor[]): boolean =>
+  a.every((t, i) => {
+    const x = t.dataSync();
+    const y = (b[i] as Tensor).dataSync();
+    let scale = 1;
+    for (const q of y) if (Number.isFinite(q)) scale = Math.max(scale, Math.abs(q as number));
+    for (let k = 0; k < x.length; k++) {
+      const p = x[k] as number;
+      const q = y[k] as number;
+      if (Number.isNaN(q) ? !Number.isNaN(p) : !(p === q || Math.abs(p - q) <= 1e-4 * scale)) return false;
+    }
+    return true;
+  });
+
+describe('random programs: transforms of a jitted call agree with the transforms of eager code', () => {
+  for (const backend of ['cpu', 'cpu-without-compile']) {
+    it(`grad, jvp and vmap on ${backend}`, () => {
+      fc.assert(
+        fc.property(cases, fc.constantFrom('grad', 'jvp', 'vmap'), ({ steps, n }, transform) => {
+          const make = (shape: number[]) => tensor(randn(shape).dataSync(), { shape, backend });
+          const x = make([n, n]);
+          const y = make([n, n]);
+          const row = make([n]);
+          const w = make([n, n]).mul(0.5);
+          const f = programForTest(steps);
+          if (transform === 'grad') {
+            const loss = (a: Tensor, b: Tensor, r: Tensor, v: Tensor): Tensor =>
+              f(a, b, r, v)
+                .map((o) => mean(tanh(o)))
+                .reduce((p, q) => add(p, q));
+            const argnums = [0, 1, 3] as const;
+            const compiled = grad(jit(loss), { argnums: [...argnums] })(x, y, row, w) as Tensor[];
+            const eager = grad(loss, { argnums: [...argnums] })(x, y, row, w) as Tensor[];
+            return loose(compiled, eager);
+          }
+          if (transform === 'jvp') {
+            const tangents = [make([n, n]), make([n, n]), make([n]), make([n, n])];
+            const [out, tangent] = jvp(jit(f), [x, y, row, w], tangents);
+            const [eagerOut, eagerTangent] = jvp(f, [x, y, row, w], tangents);
+            return loose(out, eagerOut) && loose(tangent, eagerTangent);
+          }
+          const xs = make([3, n, n]);
+          const inAxes = [0, null, null, null];
+          return loose(vmap(jit(f), { inAxes })(xs, y, row, w), vmap(f, { inAxes })(xs, y, row, w));
+        }),
+        { numRuns: 45 },
       );
     });
   }

@@ -9,6 +9,8 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Trace, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
+import { type GradEdge, recordPrimitive } from '../transforms/graph.js';
+import type { StagedCall } from '../transforms/staged-call.js';
 
 /**
  * Raised inside tracing when the function reaches a value that jit cannot stage: a tracer of an
@@ -93,20 +95,45 @@ export class JitTrace extends Trace {
 
   processPrimitive<P extends Primitive>(primitive: P, tracers: readonly Tracer[], params: ParamsOf<P>, out: Aval): Tensor {
     const inputs = new Array<Var>(tracers.length);
-    for (let i = 0; i < tracers.length; i++) inputs[i] = (tracers[i] as JitTracer).variable;
-    return new JitTracer(this, this.builder.bindWithAval(primitive, inputs, params, out));
+    let edges: (GradEdge | null)[] | null = null;
+    for (let i = 0; i < tracers.length; i++) {
+      const t = tracers[i] as JitTracer;
+      inputs[i] = t.variable;
+      if (t._autograd !== null) {
+        edges ??= new Array<GradEdge | null>(tracers.length).fill(null);
+        edges[i] = t._autograd.edge;
+      }
+    }
+    const result = new JitTracer(this, this.builder.bindWithAval(primitive, inputs, params, out));
+    // A training step compiled by compile(): the imperative tape records on the traced values
+    // (parameters are leaves), so that loss.backward() inside the step is staged like any op.
+    if (edges !== null && isGradEnabled()) {
+      const node = recordPrimitive(primitive, tracers, params, result, edges);
+      if (node !== null) result._autograd = { edge: { node, index: 0 }, slot: null };
+    }
+    return result;
   }
 
-  // jit does not differentiate: user rules are for the transforms above it; the function itself is staged.
+  // jit does not differentiate: user rules are for the transforms above it; the function itself is
+  // staged, and the program notes that transforms of it must run the function (see jit.ts).
   processCustomJvp(call: CustomJvpCall, tracers: readonly Tracer[]): Tensor[] {
+    this.builder.customRules = true;
     return call.fn(tracers);
   }
 
   processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[] {
+    this.builder.customRules = true;
     return call.fn(tracers);
   }
 
+  // Kept in the program as a marked identity, so that the JVP or backward program derived from
+  // it (grad of a jitted function) cuts the derivative there too.
   processStopGradient(tracer: Tracer): Tensor {
-    return tracer;
+    return new JitTracer(this, this.builder.stopGradient((tracer as JitTracer).variable));
+  }
+
+  // A jitted function called inside another is inlined: the enclosing program is compiled as a whole.
+  processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[] {
+    return call.inline(tracers);
   }
 }

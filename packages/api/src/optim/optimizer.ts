@@ -9,6 +9,7 @@ import { withoutTape } from './no-tape.js';
 import { cloneTensor } from './ownership.js';
 import type { ParameterLike } from './parameter.js';
 import type { Buffers, UpdateRule } from './rule.js';
+import { type Scalar, scalarAdd } from './scalar.js';
 import { type OptimizerStateDict, type ParameterStateEntry, validateStateDict } from './state-dict.js';
 
 /** The hyperparameters every optimizer has. */
@@ -32,12 +33,18 @@ export type ParamGroupInput<H extends BaseHyper> = Partial<H> & { readonly param
 /** What an optimizer's constructor takes: parameters, or parameter groups. */
 export type ParamsInput<H extends BaseHyper> = Iterable<ParameterLike> | Iterable<ParamGroupInput<H>>;
 
-/** The state one parameter carries between steps. */
-interface ParameterState {
-  step: number;
-  scalars: Record<string, number>;
+/**
+ * The state one parameter carries between steps. The step count and scalar state are numbers,
+ * or rank-0 tensors once a compiled training step (jit's `compile`) has updated them: a number
+ * would be frozen into the compiled program.
+ */
+export interface ParameterState {
+  step: Scalar;
+  scalars: Record<string, Scalar>;
   buffers: Buffers;
 }
+
+const toNumber = (value: Scalar): number => (typeof value === 'number' ? value : (value.item() as number));
 
 function isParameterLike(value: unknown): value is ParameterLike {
   return typeof value === 'object' && value !== null && 'value' in value && isTensor((value as { value: unknown }).value);
@@ -168,8 +175,8 @@ export class Optimizer<H extends BaseHyper> {
       this.state.set(p, fresh);
       state = fresh;
     }
-    const step = state.step + 1;
-    const scalars = rule.advanceScalars(state.scalars, step, group) as Record<string, number>;
+    const step = scalarAdd(state.step, 1);
+    const scalars = rule.advanceScalars(state.scalars, step, group) as Record<string, Scalar>;
     const oldBuffers = state.buffers;
     const result = tidy(() => {
       const out = rule.apply({ param, grad, buffers: oldBuffers, scalars, step, lr: group.lr, hyper: group });
@@ -185,6 +192,7 @@ export class Optimizer<H extends BaseHyper> {
       kept.add(owned);
     }
     for (const t of Object.values(oldBuffers)) if (!kept.has(t)) t.dispose();
+    if (typeof state.step !== 'number') state.step.dispose();
     state.step = step;
     state.scalars = scalars;
     state.buffers = buffers;
@@ -205,7 +213,8 @@ export class Optimizer<H extends BaseHyper> {
       for (const p of group.params) {
         const s = this.state.get(p);
         if (s !== undefined) {
-          const entry: Record<string, Tensor | number> = { step: s.step, ...s.scalars };
+          const entry: Record<string, Tensor | number> = { step: toNumber(s.step) };
+          for (const [name, value] of Object.entries(s.scalars)) entry[name] = toNumber(value);
           for (const [name, t] of Object.entries(s.buffers)) entry[name] = cloneTensor(t);
           state[String(index)] = entry as ParameterStateEntry;
         }

@@ -1,3 +1,4 @@
+import { checkBackendDType } from '../backend/capabilities.js';
 import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
@@ -45,13 +46,34 @@ export function exitInterpreter(): void {
 }
 
 /**
+ * Rewrites a primitive's inputs before it is dispatched (autocast's casts), ahead of every
+ * interpreter so that the tape and jit record the casts; null when none is installed.
+ */
+export type InputHook = (primitive: Primitive, inputs: readonly Tensor[]) => readonly Tensor[];
+let inputHook: InputHook | null = null;
+
+/** @internal For amp: installs (or, with null, removes) the input hook; returns the previous one. */
+export function setInputHook(hook: InputHook | null): InputHook | null {
+  const previous = inputHook;
+  inputHook = hook;
+  return previous;
+}
+
+/**
  * The one dispatch path (DESIGN.md): every op binds a primitive here. `backend` is only consulted
  * by primitives without inputs (creation); others run where their inputs live.
  */
 export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
-  if (activeInterpreters !== 0 && tracedBind !== null) return tracedBind(primitive, inputs, params, backend);
-  return evalPrimitive(primitive, inputs, params, backend);
+  const args = inputHook === null ? inputs : inputHook(primitive, inputs);
+  if (activeInterpreters !== 0 && tracedBind !== null) return tracedBind(primitive, args, params, backend);
+  return evalPrimitive(primitive, args, params, backend);
 }
+
+/**
+ * @internal How many primitives ran eagerly, one kernel call each (compiled programs' steps are
+ * not counted): tests use it to check that transformed jit calls stay compiled.
+ */
+export const eagerDispatches = { count: 0 };
 
 /** Eager evaluation: abstract evaluation (validation), then the backend's kernel. */
 export function evalPrimitive<P extends Primitive>(
@@ -62,7 +84,9 @@ export function evalPrimitive<P extends Primitive>(
 ): Tensor {
   const rule = ruleFor(primitive);
   const out = rule.abstractEval(inputs, params);
+  eagerDispatches.count++;
   const target = inputs.length === 0 ? (backend ?? getBackend()) : commonBackend(rule.name, inputs);
+  checkBackendDType(rule.name, target, out.dtype);
   const handles = new Array<unknown>(inputs.length);
   for (let i = 0; i < inputs.length; i++) handles[i] = (inputs[i] as Tensor)._handle;
   const kernel = target.kernels[primitive] as (inputs: readonly unknown[], params: ParamsOf<P>, out: Aval) => unknown;

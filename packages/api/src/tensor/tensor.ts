@@ -1,8 +1,9 @@
 import type { AutogradState } from '../autograd/state.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
-import type { DType, TypedArray } from '../core/dtype.js';
+import { type DType, isHalf, type TypedArray } from '../core/dtype.js';
 import { ConcretizationError, DisposedError, ValueError } from '../core/errors.js';
+import { decodeHalf } from '../core/half.js';
 import { type Shape, sizeOf } from '../core/shape.js';
 import { trackTensor, untrackTensor } from './memory.js';
 
@@ -115,10 +116,13 @@ export class Tensor implements Aval {
     this.dispose();
   }
 
-  /** Resolves to a row-major copy of the elements once the backend has computed them. */
+  /**
+   * Resolves to a row-major copy of the elements once the backend has computed them. float16 and
+   * bfloat16 tensors read as a Float32Array of their (exactly representable) values.
+   */
   async data(): Promise<TypedArray> {
     const backend = this.concreteBackend('data');
-    return backend.read(this._handle);
+    return decodeStorage(this.dtype, await backend.read(this._handle));
   }
 
   /** The elements, synchronously; a BackendError on backends that can only read asynchronously. */
@@ -127,7 +131,7 @@ export class Tensor implements Aval {
     if (!backend.readSync) {
       throw new ValueError(`dataSync: backend '${backend.name}' reads asynchronously; use \`await t.data()\``);
     }
-    return backend.readSync(this._handle);
+    return decodeStorage(this.dtype, backend.readSync(this._handle));
   }
 
   /** Resolves to the elements as nested arrays (booleans for bool tensors). */
@@ -147,9 +151,33 @@ export class Tensor implements Aval {
         `item: only a tensor with one element can be converted to a number, this one has shape ${JSON.stringify(this.shape)}`,
       );
     }
+    this.concreteBackend('item'); // a traced tensor's error names item(), the call the user wrote
     const value = this.dataSync()[0] as number;
     return this.dtype === 'bool' ? value !== 0 : value;
   }
+}
+
+/**
+ * @internal The elements as the backend stores them: like `data()`, except that float16 and
+ * bfloat16 stay Uint16Array bit patterns (for writers of binary formats).
+ */
+export function readStorage(t: Tensor): Promise<TypedArray> {
+  return t.concreteBackend('data').read(t._handle);
+}
+
+/** @internal `readStorage`, synchronously. */
+export function readStorageSync(t: Tensor): TypedArray {
+  if (!isHalf(t.dtype)) return t.dataSync();
+  const backend = t.concreteBackend('dataSync');
+  if (!backend.readSync) {
+    throw new ValueError(`dataSync: backend '${backend.name}' reads asynchronously; use \`await t.data()\``);
+  }
+  return backend.readSync(t._handle);
+}
+
+/** Backend storage as users see it: half bit patterns become their float32 values. */
+export function decodeStorage(dtype: DType, data: TypedArray): TypedArray {
+  return isHalf(dtype) && data instanceof Uint16Array ? decodeHalf(dtype, data) : data;
 }
 
 function nest(data: TypedArray, shape: Shape, dtype: DType): NestedArray {

@@ -9,8 +9,9 @@ import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { bindCustomJvp, bindCustomVjp, bindStopGradient, checkLive, Trace, Tracer, withTrace } from './core.js';
+import { bindCustomJvp, bindCustomVjp, bindStagedCall, bindStopGradient, checkLive, Trace, Tracer, withTrace } from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
+import type { StagedCall } from './staged-call.js';
 
 /** A value under vmap: the batched value and the axis its batch is on (null: not batched). */
 export class BatchTracer extends Tracer {
@@ -154,6 +155,14 @@ export class BatchTrace extends Trace {
   processStopGradient(tracer: Tracer): Tensor {
     const t = tracer as BatchTracer;
     return this.wrap(bindStopGradient(t.value), t.batchDim);
+  }
+
+  // vmap of a compiled call is the compiled call of the vmapped program, batched on axis 0.
+  processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[] {
+    const { values, dims } = this.fronted(tracers);
+    const batched = dims.map((d) => d !== null);
+    if (!batched.includes(true)) return bindStagedCall(call, values);
+    return bindStagedCall(call.batch(batched, this.axisSize), values).map((o) => this.wrap(o, 0));
   }
 }
 

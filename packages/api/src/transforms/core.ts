@@ -6,6 +6,7 @@ import { RULES } from '../primitives/rules.js';
 import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
+import type { StagedCall } from './staged-call.js';
 
 // Nested trace levels, in the manner of JAX's core (Autodidax). Each active transform (jvp, vjp,
 // vmap, and later jit) owns one Trace on a stack; its level is its position. A Tracer belongs to
@@ -32,6 +33,8 @@ export abstract class Trace {
   abstract processCustomJvp(call: CustomJvpCall, tracers: readonly Tracer[]): Tensor[];
   abstract processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[];
   abstract processStopGradient(tracer: Tracer): Tensor;
+  /** A call of a jit-compiled function: derives the call's transformed form and binds it one level down. */
+  abstract processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[];
 }
 
 /**
@@ -187,11 +190,13 @@ export interface BaseCustomHandlers {
   customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[];
   customVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[];
   stopGradient(x: Tensor): Tensor;
+  stagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[];
 }
 let baseCustom: BaseCustomHandlers = {
   customJvp: (call, inputs) => call.fn(inputs),
   customVjp: (call, inputs) => call.fn(inputs),
   stopGradient: (x) => x,
+  stagedCall: (call, inputs) => call.run(inputs),
 };
 /** @internal */
 export function installBaseCustom(handlers: BaseCustomHandlers): void {
@@ -217,6 +222,13 @@ export function bindStopGradient(x: Tensor): Tensor {
   const top = findTopTrace([x]) ?? stagingTrace;
   if (top === null) return baseCustom.stopGradient(x);
   return top.processStopGradient(raise(top, x));
+}
+
+/** @internal Dispatches a call of a jit-compiled function to the innermost trace among its inputs, or runs it. */
+export function bindStagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[] {
+  const top = findTopTrace(inputs) ?? stagingTrace;
+  if (top === null) return baseCustom.stagedCall(call, inputs);
+  return top.processStagedCall(call, raiseAll(top, inputs));
 }
 
 /** A concrete tensor underneath `x` (through its tracers), if there is one: where constants for it should live. */

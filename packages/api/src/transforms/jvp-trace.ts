@@ -6,8 +6,9 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { bindCustomJvp, bindStopGradient, Trace, Tracer } from './core.js';
+import { bindCustomJvp, bindStagedCall, bindStopGradient, Trace, Tracer } from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
+import type { StagedCall } from './staged-call.js';
 
 /** A value under forward-mode differentiation: its primal and its tangent (null: a symbolic zero). */
 export class JvpTracer extends Tracer {
@@ -77,5 +78,22 @@ export class JvpTrace extends Trace {
 
   processStopGradient(tracer: Tracer): Tensor {
     return bindStopGradient((tracer as JvpTracer).primal);
+  }
+
+  // The JVP of a compiled call is the compiled JVP of its program: one call computing the
+  // outputs and their tangents together.
+  processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[] {
+    const jvpTracers = tracers as readonly JvpTracer[];
+    const primals = jvpTracers.map((t) => t.primal);
+    const varying = jvpTracers.map((t) => t.tangent !== null && isFloating(t.primal.dtype));
+    if (!varying.includes(true)) return bindStagedCall(call, primals);
+    const tangents: Tensor[] = [];
+    jvpTracers.forEach((t, i) => {
+      if (varying[i]) tangents.push(t.tangent as Tensor);
+    });
+    const results = bindStagedCall(call.jvp(varying), [...primals, ...tangents]);
+    const count = call.outputAvals.length;
+    let next = count;
+    return results.slice(0, count).map((o) => (isFloating(o.dtype) ? this.wrap(o, results[next++] as Tensor) : o));
   }
 }

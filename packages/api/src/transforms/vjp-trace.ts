@@ -4,9 +4,20 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { bindCustomJvp, bindCustomVjp, bindStopGradient, checkLive, nothingObserves, Trace, Tracer, withTrace } from './core.js';
+import {
+  bindCustomJvp,
+  bindCustomVjp,
+  bindStagedCall,
+  bindStopGradient,
+  checkLive,
+  nothingObserves,
+  Trace,
+  Tracer,
+  withTrace,
+} from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
 import { backwardPass, CallNode, type GradEdge, type GradNode, instantiate, LeafNode, recordPrimitive, retainResiduals } from './graph.js';
+import type { StagedCall } from './staged-call.js';
 
 /** A value under reverse-mode differentiation: its primal and where its cotangent goes (null: a constant). */
 export class VjpTracer extends Tracer {
@@ -95,6 +106,58 @@ export class VjpTrace extends Trace {
   processStopGradient(tracer: Tracer): Tensor {
     return bindStopGradient((tracer as VjpTracer).primal);
   }
+
+  processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[] {
+    const vjpTracers = tracers as readonly VjpTracer[];
+    const primals = vjpTracers.map((t) => t.primal);
+    const edges = vjpTracers.map((t) => (isFloating(t.primal.dtype) ? t.edge : null));
+    if (edges.every((e) => e === null)) return bindStagedCall(call, primals);
+    const { outputs, node } = recordStagedCall(call, primals, edges, (forward) => bindStagedCall(forward, primals));
+    this.nodes.push(node);
+    return outputs.map((o, i) => (isFloating(o.dtype) ? this.wrap(o, { node, index: i }) : o));
+  }
+}
+
+/**
+ * Reverse mode of a compiled call (here and on the imperative tape): runs the compiled forward
+ * call, which returns the outputs and the residuals the backward pass needs, and records a node
+ * whose backward pass is the compiled backward call on those residuals. On the tape the forward
+ * runs unrecorded: when `recordsBackward()` says the backward pass is itself recorded
+ * (`createGraph`), the node runs the joint call on the primals instead, so that second
+ * derivatives flow through the forward computation too.
+ */
+export function recordStagedCall(
+  call: StagedCall,
+  primals: readonly Tensor[],
+  edges: readonly (GradEdge | null)[],
+  runForward: (forward: StagedCall) => Tensor[],
+  recordsBackward: () => boolean = () => false,
+): { outputs: Tensor[]; node: CallNode } {
+  const split = call.vjp(edges.map((e) => e !== null));
+  const results = runForward(split.forward);
+  const outputs = results.slice(0, split.outputCount);
+  const computed = results.slice(split.outputCount);
+  const inputs = [...primals];
+  for (const t of inputs) t.retain();
+  for (const t of computed) t.retain();
+  const residuals = [...split.residualInputs.map((i) => primals[i] as Tensor), ...computed];
+  const backward = (cotangents: readonly (Tensor | null)[]): (Tensor | null)[] => {
+    const cts = split.cotangentOutputs.map((i) => cotangents[i] ?? zerosLike(outputs[i] as Tensor));
+    const grads = recordsBackward()
+      ? bindStagedCall(split.joint, [...inputs, ...cts])
+      : bindStagedCall(split.backward, [...residuals, ...cts]);
+    let next = 0;
+    return edges.map((e) => (e === null ? null : (grads[next++] as Tensor)));
+  };
+  const release = (): void => {
+    for (const t of inputs) t.release();
+    // The computed residuals belong to the node alone.
+    for (const t of computed) {
+      t.release();
+      t.dispose();
+    }
+  };
+  return { outputs, node: new CallNode(call.name, edges, outputs.length, backward, release) };
 }
 
 /** The result of running a function under a reverse-mode level. */

@@ -45,6 +45,31 @@ describe('common-subexpression elimination', () => {
     expect(after.constants.size).toBe(1);
   });
 
+  it('merges commutative operations written in either order', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(3));
+    const y = b.input(f32(3));
+    const p1 = b.bind(Primitive.Mul, [x, y], {});
+    const p2 = b.bind(Primitive.Mul, [y, x], {});
+    const d1 = b.bind(Primitive.Sub, [x, y], {});
+    const d2 = b.bind(Primitive.Sub, [y, x], {});
+    const program = b.build('f', [b.bind(Primitive.Add, [p1, p2], {}), b.bind(Primitive.Add, [d1, d2], {})]);
+    const after = eliminateCommonSubexpressions(program);
+    verifyProgram(after);
+    expect(printProgram(after)).toBe(
+      lines(
+        'program f(%0: f32[3], %1: f32[3]) {',
+        '  %2: f32[3] = mul %0 %1',
+        '  %3: f32[3] = sub %0 %1',
+        '  %4: f32[3] = sub %1 %0',
+        '  %5: f32[3] = add %2 %2',
+        '  %6: f32[3] = add %3 %4',
+        '  return %5, %6',
+        '}',
+      ),
+    );
+  });
+
   it('keeps equations that differ in params, inputs or literal values', () => {
     const b = new ProgramBuilder();
     const x = b.input(f32(2, 3));

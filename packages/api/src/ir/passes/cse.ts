@@ -1,3 +1,4 @@
+import { Primitive } from '../../primitives/primitive.js';
 import type { Var } from '../program.js';
 import { type Constant, type Equation, type Program, withChanges } from '../program.js';
 
@@ -9,10 +10,19 @@ function numberKey(value: number): string {
 const exactNumbers = (_key: string, value: unknown): unknown =>
   typeof value === 'number' && (!Number.isFinite(value) || Object.is(value, -0)) ? numberKey(value) : value;
 
+// Operations whose two operands commute exactly (IEEE addition and multiplication round the same
+// either way): `a * b` and `b * a` get one key. Backward passes write both orders often (the VJP
+// of `x * x` is `g * x + x * g`).
+const COMMUTATIVE: ReadonlySet<number> = new Set([Primitive.Add, Primitive.Mul, Primitive.Equal, Primitive.NotEqual]);
+
 /** A key equal for two equations exactly when they compute the same value from the same Vars. */
 export function equationKey(primitive: number, inputs: readonly Var[], params: unknown): string {
   let key = `${primitive}(`;
-  for (const v of inputs) key += `${v.id},`;
+  const first = inputs[0];
+  const second = inputs[1];
+  if (inputs.length === 2 && COMMUTATIVE.has(primitive) && first !== undefined && second !== undefined && second.id < first.id)
+    key += `${second.id},${first.id},`;
+  else for (const v of inputs) key += `${v.id},`;
   return `${key})${JSON.stringify(params, exactNumbers)}`;
 }
 
