@@ -1,9 +1,11 @@
 // Trains the MNIST CNN through the Lightning-style Trainer: a LightningModule around the CNN, a
 // LightningDataModule over the 8,000 training digits (7,000 to train, 1,000 to validate) and
 // the 2,000 held-out ones, a progress bar, CSV logs, the 2 best checkpoints by validation loss,
-// early stopping, and the test accuracy of the best checkpoint.
+// early stopping, and the test accuracy of the best checkpoint. The precision is the Trainer's:
+// '32-true' (default), '16-mixed' or 'bf16-mixed' (float32 weights, convolutions and linear layers
+// under autocast; needs a backend with that half dtype).
 //
-//   pnpm exec tsx examples/lightning-mnist.ts [maxEpochs]
+//   pnpm exec tsx examples/lightning-mnist.ts [maxEpochs] [precision]
 import { DataLoader, nn, optim, randomSplit, type Tensor } from '@flint/api';
 import '@flint/backend-cpu';
 import { loadMnist, type MnistDataset } from '@flint/api/node';
@@ -13,6 +15,7 @@ import {
   LightningDataModule,
   LightningModule,
   ModelCheckpoint,
+  type PrecisionInput,
   type Stage,
   seedEverything,
   Trainer,
@@ -20,6 +23,7 @@ import {
 import { MnistCnn } from './mnist/model.js';
 
 const maxEpochs = Number(process.argv[2] ?? 3);
+const precision = (process.argv[3] ?? '32-true') as PrecisionInput;
 
 class MnistData extends LightningDataModule {
   private train?: DataLoader<[Tensor, Tensor]>;
@@ -96,6 +100,7 @@ const data = new MnistData();
 const best = new ModelCheckpoint({ monitor: 'val_loss', mode: 'min', saveTopK: 2, filename: '{epoch}-{val_loss:.4f}', saveLast: true });
 const trainer = new Trainer({
   maxEpochs,
+  precision,
   logger: new CSVLogger({ saveDir: '.' }),
   callbacks: [new EarlyStopping({ monitor: 'val_loss', patience: 2 }), best],
   logEveryNSteps: 20,

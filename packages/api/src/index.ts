@@ -12,11 +12,13 @@ import './tensor/format.js';
 
 brandTensorClass(Tensor.prototype);
 
+export * as amp from './amp/index.js';
 export * from './backend/registry.js';
 export * from './backend/spi.js';
 export type { Aval } from './core/aval.js';
 export * from './core/dtype.js';
 export * from './core/errors.js';
+export * from './core/half.js';
 export * from './core/shape.js';
 export * from './core/strided-layout.js';
 export * from './data/index.js';

@@ -1,7 +1,7 @@
 import { ValueError } from '@flint/api';
 import type { Json } from './core/json.js';
 import type { Stage } from './module.js';
-import type { BatchSource } from './trainer/batches.js';
+import type { BatchSource, BatchSources } from './trainer/batches.js';
 
 /**
  * The data of an experiment in one place (Lightning's LightningDataModule): downloading or
@@ -38,8 +38,9 @@ export abstract class LightningDataModule {
   setup?(stage: Stage): void | Promise<void>;
   teardown?(stage: Stage): void | Promise<void>;
   trainDataloader?(): BatchSource;
-  valDataloader?(): BatchSource;
-  testDataloader?(): BatchSource;
+  /** One loader, or several (each validated in turn, its index passed to `validationStep`). */
+  valDataloader?(): BatchSources;
+  testDataloader?(): BatchSources;
   predictDataloader?(): BatchSource;
 
   /** State to store in checkpoints (default: none). */

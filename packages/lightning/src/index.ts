@@ -33,7 +33,7 @@ export { progressBar } from './operators/progress-bar.js';
 export { DDPStrategy, type DDPStrategyOptions, SingleDeviceStrategy, type Strategy } from './strategies/index.js';
 export * from './stream/events.js';
 export { type EventObserver, observeEvents } from './stream/observe.js';
-export type { BatchSource } from './trainer/batches.js';
+export type { BatchSource, BatchSources } from './trainer/batches.js';
 export { LightningOptimizer } from './trainer/lightning-optimizer.js';
 export type { LogOptions } from './trainer/metrics.js';
 export type {

@@ -1,6 +1,6 @@
 import { nn, type Tensor, ValueError } from '@flint/api';
 import type { Json } from './core/json.js';
-import type { BatchSource } from './trainer/batches.js';
+import type { BatchSource, BatchSources } from './trainer/batches.js';
 import type { LightningOptimizer } from './trainer/lightning-optimizer.js';
 import type { LogOptions } from './trainer/metrics.js';
 import type { OptimizerConfig, OptimizerLike, SchedulerLike } from './trainer/optimizer-config.js';
@@ -92,10 +92,14 @@ export abstract class LightningModule<In extends unknown[] = [Tensor], Out = Ten
     throw new ValueError(`${this.constructor.name}: trainingStep is not implemented; Trainer.fit needs it`);
   }
 
-  /** One validation step; log metrics here with `this.log`. */
-  validationStep?(batch: unknown, batchIdx: number): StepOutput;
-  /** One test step; log metrics here with `this.log`. */
-  testStep?(batch: unknown, batchIdx: number): StepOutput;
+  /**
+   * One validation step; log metrics here with `this.log`. With several validation loaders,
+   * `dataloaderIdx` says which one the batch comes from, and logged names get Lightning's
+   * `/dataloader_idx_<i>` suffix (with one loader it is not passed).
+   */
+  validationStep?(batch: unknown, batchIdx: number, dataloaderIdx?: number): StepOutput;
+  /** One test step; log metrics here with `this.log` (several loaders: as `validationStep`). */
+  testStep?(batch: unknown, batchIdx: number, dataloaderIdx?: number): StepOutput;
 
   /** One prediction step (default: `forward(batch)`). */
   predictStep(batch: unknown, _batchIdx: number): unknown {
@@ -109,8 +113,8 @@ export abstract class LightningModule<In extends unknown[] = [Tensor], Out = Ten
 
   // Data, when the module provides its own (Lightning allows it instead of a datamodule).
   trainDataloader?(): BatchSource;
-  valDataloader?(): BatchSource;
-  testDataloader?(): BatchSource;
+  valDataloader?(): BatchSources;
+  testDataloader?(): BatchSources;
   predictDataloader?(): BatchSource;
 
   // Hooks, in the order the Trainer calls them.

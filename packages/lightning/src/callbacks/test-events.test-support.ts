@@ -74,6 +74,9 @@ export const events = {
       batchSize: 8,
       samplesPerSecond: 100,
       optimizerStepped: true,
+      optimizerSkipped: false,
+      skippedSteps: 0,
+      gradScale: null,
       shouldLog: true,
       ...extra,
     }) as TrainerEvent,
@@ -86,6 +89,7 @@ export const events = {
     progressBarMetrics: {},
     callbackMetrics: metrics,
     batches: 2,
+    dataloaders: [{ metrics, callbackMetrics: metrics, batches: 2 }],
     sanityCheck,
   }),
   epochEnd: (control: TrainingControl, epoch: number, step: number, metrics: Metrics = {}): TrainerEvent => ({

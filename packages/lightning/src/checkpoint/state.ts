@@ -25,6 +25,8 @@ export interface LoopState {
   readonly trainAccumulators: Json;
   /** Lightning's callbackMetrics. */
   readonly callbackMetrics: Readonly<Record<string, number>>;
+  /** '16-mixed': optimizer steps the GradScaler skipped so far (absent in older checkpoints). */
+  readonly skippedSteps?: number;
 }
 
 /**
@@ -46,6 +48,8 @@ export interface CheckpointState {
   readonly hyperParameters: Readonly<Record<string, Json>>;
   /** What the module's `onSaveCheckpoint` added. */
   readonly extra: Readonly<Record<string, Json>>;
+  /** '16-mixed': the GradScaler's state (scale, growth settings and tracker), so a resumed run scales identically; null otherwise. */
+  readonly gradScaler?: Json;
 }
 
 type Problems = RNEA.ReadonlyNonEmptyArray<string>;

@@ -38,3 +38,8 @@ export function scalarsEvent(wallTime: number, step: number, scalars: Readonly<R
   }
   return new ProtoWriter().double(EVENT_WALL_TIME, wallTime).uint64(EVENT_STEP, step).message(EVENT_SUMMARY, summary).finish();
 }
+
+/** An Event holding a prepared Summary (the HParams plugin's records). */
+export function summaryEvent(wallTime: number, step: number, summary: ProtoWriter): Uint8Array {
+  return new ProtoWriter().double(EVENT_WALL_TIME, wallTime).uint64(EVENT_STEP, step).message(EVENT_SUMMARY, summary).finish();
+}

@@ -6,7 +6,8 @@ import { observeEvents } from '../stream/observe.js';
 /**
  * Sends the stream's metrics to loggers, as Lightning's Trainer does: hyperparameters at
  * `fitStart`; step metrics on `batchEnd` every `logEveryNSteps`; validation metrics at each
- * `validationEnd` (not the sanity check); epoch metrics at `epochEnd` (then `save()`); and
+ * `validationEnd` (not the sanity check); epoch metrics at `epochEnd` (then `save()`); under
+ * '16-mixed', `skipped_steps` and `grad_scale` whenever the GradScaler skips a step; and
  * `finalize` with 'success', 'failed' or 'aborted' (when the subscriber leaves early). Every row
  * has an `epoch` column.
  *
@@ -27,6 +28,13 @@ export function logTo(...loggers: (Logger | readonly Logger[])[]): MonoTypeOpera
           break;
         case 'batchEnd':
           if (event.shouldLog) log(event.metrics, event.epoch, event.step);
+          // '16-mixed': a step the GradScaler skipped is always recorded, with the reduced scale.
+          if (event.optimizerSkipped)
+            log(
+              { skipped_steps: event.skippedSteps, ...(event.gradScale === null ? {} : { grad_scale: event.gradScale }) },
+              event.epoch,
+              event.step,
+            );
           break;
         case 'validationEnd':
           if (!event.sanityCheck) log(event.metrics, event.epoch, event.step);

@@ -80,8 +80,26 @@ export interface BatchEndEvent extends EventBase {
   readonly samplesPerSecond: number;
   /** Whether an optimizer step ended with this batch (false while gradients accumulate). */
   readonly optimizerStepped: boolean;
+  /**
+   * '16-mixed': the GradScaler skipped this batch's optimizer step because a gradient was
+   * infinite or NaN (the weights did not change; the step still counts in `step`, as in Lightning).
+   */
+  readonly optimizerSkipped: boolean;
+  /** Optimizer steps skipped so far in this run ('16-mixed'; 0 otherwise). */
+  readonly skippedSteps: number;
+  /** '16-mixed': the loss scale after this batch; null in other precisions. */
+  readonly gradScale: number | null;
   /** Whether this step is due for logging (`logEveryNSteps`). */
   readonly shouldLog: boolean;
+}
+
+/** One validation loader's part of a `validationEnd` event. */
+export interface DataloaderResult {
+  /** Its metrics for loggers. */
+  readonly metrics: Metrics;
+  /** Its metrics under the names callbacks monitor. */
+  readonly callbackMetrics: Metrics;
+  readonly batches: number;
 }
 
 /** A validation run is done; `metrics` holds the values logged in validation, reduced over its batches. */
@@ -92,8 +110,13 @@ export interface ValidationEndEvent extends EventBase {
   readonly progressBarMetrics: Metrics;
   /** Every metric known at this point, training's included (Lightning's `callbackMetrics`). */
   readonly callbackMetrics: Metrics;
-  /** Validation batches run. */
+  /** Validation batches run, over all loaders. */
   readonly batches: number;
+  /**
+   * Each validation loader's results, in order: its metrics (names suffixed `/dataloader_idx_<i>`
+   * when there are several loaders, plus those logged in epoch hooks) and its batches.
+   */
+  readonly dataloaders: readonly DataloaderResult[];
   /** Whether this is the sanity check before training (its metrics are not logged, and no checkpoint or early stop follows it). */
   readonly sanityCheck: boolean;
 }

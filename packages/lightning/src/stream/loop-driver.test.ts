@@ -37,6 +37,9 @@ async function toyLoop(driver: LoopDriver, log: string[], host: CheckpointHost):
       batchSize: 1,
       samplesPerSecond: 1,
       optimizerStepped: true,
+      optimizerSkipped: false,
+      skippedSteps: 0,
+      gradScale: null,
       shouldLog: false,
     });
     if (!(await driver.boundary())) {

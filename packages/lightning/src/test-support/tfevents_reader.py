@@ -1,7 +1,9 @@
 """An independent reader of TensorBoard event files for Flint's tests, using only the standard
 library: it checks every TFRecord's masked CRC-32C (computed here bit by bit, not with a table)
-and decodes the Event / Summary protobuf fields TensorBoard's scalar dashboard reads. Prints the
-events as JSON."""
+and decodes the Event / Summary protobuf fields TensorBoard's scalar dashboard reads, and the
+HParams plugin's records (a summary value whose metadata names the plugin "hparams" and holds a
+serialized HParamsPluginData, from tensorboard/plugins/hparams/plugin_data.proto and api.proto).
+Prints the events as JSON."""
 import json
 import struct
 import sys
@@ -55,6 +57,66 @@ def fields(buf: bytes):
         yield number, wire, value
 
 
+def protobuf_value(buf: bytes):
+    """google.protobuf.Value: number_value = 2, string_value = 3, bool_value = 4."""
+    out = None
+    for number, _wire, value in fields(buf):
+        if number == 2:
+            out = struct.unpack("<d", value)[0]
+        elif number == 3:
+            out = value.decode("utf-8")
+        elif number == 4:
+            out = bool(value)
+    return out
+
+
+def decode_hparams_plugin_data(buf: bytes) -> dict:
+    """HParamsPluginData: experiment = 2, session_start_info = 3, session_end_info = 4."""
+    out = {}
+    for number, _wire, value in fields(buf):
+        if number == 2:
+            infos, tags = [], []
+            for n, _w, v in fields(value):
+                if n == 4:
+                    info = {"name": "", "type": 0}
+                    for hn, _hw, hv in fields(v):
+                        if hn == 1:
+                            info["name"] = hv.decode("utf-8")
+                        elif hn == 4:
+                            info["type"] = hv
+                    infos.append(info)
+                elif n == 5:
+                    for mn, _mw, mv in fields(v):
+                        if mn == 1:
+                            for tn, _tw, tv in fields(mv):
+                                if tn == 2:
+                                    tags.append(tv.decode("utf-8"))
+            out["experiment"] = {"hparam_infos": infos, "metric_tags": tags}
+        elif number == 3:
+            start = {"hparams": {}}
+            for n, _w, v in fields(value):
+                if n == 1:
+                    key, entry = None, None
+                    for en, _ew, ev in fields(v):
+                        if en == 1:
+                            key = ev.decode("utf-8")
+                        elif en == 2:
+                            entry = protobuf_value(ev)
+                    start["hparams"][key] = entry
+                elif n == 5:
+                    start["start_time_secs"] = struct.unpack("<d", v)[0]
+            out["session_start_info"] = start
+        elif number == 4:
+            end = {"status": 0}
+            for n, _w, v in fields(value):
+                if n == 1:
+                    end["status"] = v
+                elif n == 2:
+                    end["end_time_secs"] = struct.unpack("<d", v)[0]
+            out["session_end_info"] = end
+    return out
+
+
 def decode_event(buf: bytes) -> dict:
     event = {}
     for number, _wire, value in fields(buf):
@@ -65,18 +127,33 @@ def decode_event(buf: bytes) -> dict:
         elif number == 3:
             event["file_version"] = value.decode("utf-8")
         elif number == 5:
-            scalars = {}
+            scalars, hparams = {}, {}
             for n, _w, v in fields(value):
                 if n != 1:
                     continue
-                tag, simple = None, None
+                tag, simple, plugin, content = None, None, None, b""
                 for vn, _vw, vv in fields(v):
                     if vn == 1:
                         tag = vv.decode("utf-8")
                     elif vn == 2:
                         simple = struct.unpack("<f", vv)[0]
-                scalars[tag] = simple
-            event["scalars"] = scalars
+                    elif vn == 9:
+                        # SummaryMetadata.plugin_data = 1: PluginData(plugin_name = 1, content = 2)
+                        for mn, _mw, mv in fields(vv):
+                            if mn == 1:
+                                for pn, _pw, pv in fields(mv):
+                                    if pn == 1:
+                                        plugin = pv.decode("utf-8")
+                                    elif pn == 2:
+                                        content = pv
+                if simple is not None:
+                    scalars[tag] = simple
+                if plugin == "hparams":
+                    hparams[tag] = decode_hparams_plugin_data(content)
+            if scalars:
+                event["scalars"] = scalars
+            if hparams:
+                event["hparams"] = hparams
     return event
 
 

@@ -10,6 +10,36 @@ import type { Json } from '../core/json.js';
  */
 export type BatchSource<B = unknown> = (Iterable<B> | AsyncIterable<B>) & { readonly length?: number };
 
+/**
+ * Validation or test data: one source, or several (Lightning's list of dataloaders), each run in
+ * turn with its index passed to the step as `dataloaderIdx`.
+ */
+export type BatchSources<B = unknown> = BatchSource<B> | readonly BatchSource<B>[];
+
+function isSourceLike(value: unknown): boolean {
+  if (value instanceof DataLoader) return true;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isTensor(value)) return false;
+  return (
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function'
+  );
+}
+
+/**
+ * Whether `value` is a list of loaders rather than one loader given as an array of batches: a
+ * non-empty array whose every item is a DataLoader or another non-array iterable (an array item
+ * is a batch, as `[x, y]` is).
+ */
+export function isSourceList(value: unknown): value is readonly BatchSource[] {
+  return Array.isArray(value) && value.length > 0 && value.every(isSourceLike);
+}
+
+/** The sources of `value` (one or a list), each checked. */
+export function checkSources(owner: string, what: string, value: unknown): BatchSource[] {
+  if (isSourceList(value)) return value.map((source, i) => checkSource(owner, `${what} [${i}]`, source));
+  return [checkSource(owner, what, value)];
+}
+
 /** Batches per epoch, or Infinity when the source does not say. */
 export function sourceLength(source: BatchSource): number {
   const n = (source as { length?: unknown }).length;

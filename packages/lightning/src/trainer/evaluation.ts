@@ -1,73 +1,126 @@
 import { dispose, forEachTensor, keep, noGrad, tidy } from '@flint/api';
 import type { LightningModule, StepOutput } from '../module.js';
+import type { DataloaderResult, Metrics } from '../stream/events.js';
 import { type BatchSource, castBatchToFloat64, epochBatches, inferBatchSize, ownsBatches } from './batches.js';
 import { guard, wrapError } from './guard.js';
 import type { MetricCollector, MetricsOut } from './metrics.js';
 import type { Profiler } from './profiler.js';
 import { getGlobalRandomState, setGlobalRandomState } from './rng.js';
 
+/** One loader of an evaluation run. */
+export interface EvaluationLoader {
+  readonly source: BatchSource;
+  /** Batches to run at most. */
+  readonly limit: number;
+  /** Batches to use instead of iterating `source` (overfitBatches). */
+  readonly cached?: readonly unknown[] | undefined;
+}
+
 /** What one evaluation run needs. */
 export interface EvaluationRun {
   readonly module: LightningModule<never[], unknown>;
-  readonly source: BatchSource;
+  /** The loaders, run one after the other; with several, the step gets each one's index. */
+  readonly loaders: readonly EvaluationLoader[];
   /** For messages and the profiler: 'validate', 'test' or 'sanityCheck'. */
   readonly stage: string;
   /** The step method's name, for messages: 'validationStep' or 'testStep'. */
   readonly stepName: string;
-  readonly step: (batch: unknown, batchIdx: number) => StepOutput;
+  readonly step: (batch: unknown, batchIdx: number, dataloaderIdx?: number) => StepOutput;
   readonly onStart?: (() => void) | undefined;
   readonly onEnd?: (() => void) | undefined;
-  /** Batches to run at most. */
-  readonly limit: number;
   readonly collector: MetricCollector;
   readonly profiler: Profiler;
   readonly float64: boolean;
   readonly epoch: number;
   readonly globalStep: number;
-  /** Batches to use instead of iterating `source` (overfitBatches). */
-  readonly cached?: readonly unknown[] | undefined;
+  /** Runs a step's forward pass in the Trainer's precision (autocast for the mixed ones). */
+  readonly precisionScope?: (<T>(fn: () => T) => T) | undefined;
+}
+
+/** The outcome of an evaluation run. */
+export interface EvaluationResult {
+  /** Every loader's metrics together. */
+  readonly metrics: MetricsOut;
+  /** Batches run, over all loaders. */
+  readonly batches: number;
+  readonly dataloaders: readonly DataloaderResult[];
+}
+
+const DATALOADER_SUFFIX = /\/dataloader_idx_(\d+)/;
+
+/** The metrics that belong to loader `index`: its suffixed ones and the unsuffixed (Lightning's per-dataloader filter). */
+export function metricsForLoader(metrics: Metrics, index: number): Metrics {
+  return Object.fromEntries(
+    Object.entries(metrics).filter(([name]) => {
+      const match = DATALOADER_SUFFIX.exec(name);
+      return match === null || Number(match[1]) === index;
+    }),
+  );
 }
 
 /**
  * Runs a validation or test loop: eval mode, no tape, each step in its own memory scope, values
- * logged per batch reduced over the run. The global random state is put back afterwards, so that
+ * logged per batch reduced over the run; several loaders run one after the other, their names
+ * suffixed with `/dataloader_idx_<i>`. The global random state is put back afterwards, so that
  * evaluating never changes the numbers training draws next (and a resumed run matches).
  */
-export async function runEvaluation(run: EvaluationRun): Promise<{ metrics: MetricsOut; batches: number }> {
+export async function runEvaluation(run: EvaluationRun): Promise<EvaluationResult> {
   const { module, collector, profiler } = run;
   const wasTraining = module.training;
   const randomState = getGlobalRandomState();
   const where = (phase: string, batchIdx: number) => ({ stage: run.stage, phase, epoch: run.epoch, step: run.globalStep, batchIdx });
+  const several = run.loaders.length > 1;
+  const scope = run.precisionScope ?? (<T>(fn: () => T): T => fn());
   module.eval();
   try {
     collector.begin('epochHook', 1);
     guard(where('onEpochStart', -1), () => run.onStart?.());
-    let batches = 0;
-    const owned = run.cached === undefined && ownsBatches(run.source);
-    const iterable: AsyncIterable<unknown> | Iterable<unknown> = run.cached ?? epochBatches(run.source, () => undefined);
-    if (run.limit > 0) {
-      for await (const raw of iterable) {
-        const batchIdx = batches;
-        const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
-        try {
-          collector.begin('evalStep', inferBatchSize(batch));
-          profiler.start(run.stepName);
-          guard(where(run.stepName, batchIdx), () => noGrad(() => tidy(() => void run.step(batch, batchIdx))));
-          profiler.stop(run.stepName);
-          if (collector.hasPending) await collector.endStep();
-          else collector.endStepSync();
-        } finally {
-          if (owned || batch !== raw) dispose(batch);
+    const counts: number[] = [];
+    for (const [loaderIdx, loader] of run.loaders.entries()) {
+      const dataloaderIdx = several ? loaderIdx : undefined;
+      let batches = 0;
+      const owned = loader.cached === undefined && ownsBatches(loader.source);
+      const iterable: AsyncIterable<unknown> | Iterable<unknown> = loader.cached ?? epochBatches(loader.source, () => undefined);
+      if (loader.limit > 0) {
+        for await (const raw of iterable) {
+          const batchIdx = batches;
+          const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
+          try {
+            collector.begin('evalStep', inferBatchSize(batch), dataloaderIdx);
+            profiler.start(run.stepName);
+            guard(where(run.stepName, batchIdx), () =>
+              noGrad(() =>
+                tidy(() =>
+                  scope(() => void (dataloaderIdx === undefined ? run.step(batch, batchIdx) : run.step(batch, batchIdx, dataloaderIdx))),
+                ),
+              ),
+            );
+            profiler.stop(run.stepName);
+            if (collector.hasPending) await collector.endStep();
+            else collector.endStepSync();
+          } finally {
+            if (owned || batch !== raw) dispose(batch);
+          }
+          batches++;
+          if (batches >= loader.limit) break;
         }
-        batches++;
-        if (batches >= run.limit) break;
       }
+      counts.push(batches);
     }
     collector.begin('epochHook', 1);
     guard(where('onEpochEnd', -1), () => noGrad(() => tidy(() => run.onEnd?.())));
     if (collector.hasPending) await collector.endStep();
     else collector.endStepSync();
-    return { metrics: collector.endEpoch(), batches };
+    const metrics = collector.endEpoch();
+    return {
+      metrics,
+      batches: counts.reduce((a, b) => a + b, 0),
+      dataloaders: counts.map((batches, i) => ({
+        metrics: metricsForLoader(metrics.logged, i),
+        callbackMetrics: metricsForLoader(metrics.callback, i),
+        batches,
+      })),
+    };
   } catch (error) {
     throw wrapError(where(run.stepName, -1), error);
   } finally {
@@ -78,7 +131,8 @@ export async function runEvaluation(run: EvaluationRun): Promise<{ metrics: Metr
 
 /** Runs a predict loop: `predictStep` on each batch, the outputs (their tensors kept) in order. */
 export async function runPrediction(
-  run: Omit<EvaluationRun, 'collector' | 'stepName' | 'step'> & { readonly step: (batch: unknown, batchIdx: number) => unknown },
+  run: Omit<EvaluationRun, 'collector' | 'stepName' | 'step' | 'loaders'> &
+    EvaluationLoader & { readonly step: (batch: unknown, batchIdx: number) => unknown },
 ): Promise<unknown[]> {
   const { module } = run;
   const wasTraining = module.training;
@@ -94,7 +148,11 @@ export async function runPrediction(
         const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
         try {
           const out = guard({ stage: 'predict', phase: 'predictStep', epoch: 0, step: 0, batchIdx }, () =>
-            noGrad(() => tidy(() => run.step(batch, batchIdx))),
+            noGrad(() =>
+              tidy(() =>
+                run.precisionScope === undefined ? run.step(batch, batchIdx) : run.precisionScope(() => run.step(batch, batchIdx)),
+              ),
+            ),
           );
           outputs.push(keepAll(out));
         } finally {

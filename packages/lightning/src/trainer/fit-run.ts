@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { dispose, isTensor, noGrad, type Tensor, tidy, ValueError } from '@flint/api';
+import { type amp, dispose, isTensor, noGrad, type optim, type Tensor, tidy, ValueError } from '@flint/api';
 import {
   type CheckpointContents,
   encodeCheckpoint,
@@ -42,6 +42,7 @@ import {
   resolveOptimizerConfig,
 } from './optimizer-config.js';
 import type { ResolvedTrainerOptions } from './options.js';
+import { createGradScaler, outsideAutocast, type PrecisionScope, precisionScope } from './precision.js';
 import type { Profiler } from './profiler.js';
 import { getGlobalRandomState, seedGlobalRandom, setGlobalRandomState } from './rng.js';
 import { readScalar, type ScalarValue } from './scalar.js';
@@ -55,7 +56,8 @@ export interface FitRunInput {
   readonly module: AnyLightningModule;
   readonly datamodule: LightningDataModule | undefined;
   readonly trainSource: BatchSource;
-  readonly valSource: BatchSource | undefined;
+  /** The validation loaders (none: no validation). */
+  readonly valSources: readonly BatchSource[];
   readonly checkpoint: CheckpointContents | undefined;
   readonly checkpointPath: string | undefined;
   readonly defaultCheckpointDir: string;
@@ -98,9 +100,11 @@ export class FitRun implements CheckpointHost {
   private readonly module: AnyLightningModule;
   private readonly profiler: Profiler;
   private readonly train: BatchSource;
-  private readonly val: BatchSource | undefined;
+  private readonly val: readonly BatchSource[];
   private optimizers: ResolvedOptimizers = { optimizers: [], schedulers: [] };
   private wrapped: LightningOptimizer[] = [];
+  /** trainStep left the automatic optimizer step to finishDeferredStep (see there). */
+  private deferredStep = false;
   private lrNames: string[][] = [];
   private readonly trainCollector = new MetricCollector();
   private readonly valCollector = new MetricCollector();
@@ -118,7 +122,9 @@ export class FitRun implements CheckpointHost {
   private pendingRandomState: Json | undefined;
   private readonly restoredCallbacks: Readonly<Record<string, Json>>;
   private readonly trainBatches: number;
+  /** Validation batches per run, over all loaders, and per loader. */
   private readonly valBatches: number;
+  private readonly valLimits: readonly number[];
   private readonly owned: boolean;
   private overfitCache: unknown[] | undefined;
   private deferredStopReason: string | undefined;
@@ -128,6 +134,12 @@ export class FitRun implements CheckpointHost {
   private resumeValidationPending = false;
   private startedAt = 0;
   private readonly strategy: Strategy;
+  /** Mixed precision: the autocast scope steps run in, and ('16-mixed') the loss scaler. */
+  private readonly scope: PrecisionScope | undefined;
+  private readonly scaler: amp.GradScaler | undefined;
+  /** Optimizer steps the GradScaler skipped because gradients overflowed, and whether the last one was. */
+  private skippedSteps = 0;
+  private lastStepSkipped = false;
 
   constructor(
     private readonly input: FitRunInput,
@@ -138,27 +150,31 @@ export class FitRun implements CheckpointHost {
     this.module = input.module;
     this.profiler = input.profiler;
     this.train = input.trainSource;
-    this.val = input.valSource;
+    this.val = input.valSources;
     this.owned = ownsBatches(this.train);
     this.restoredCallbacks = input.checkpoint?.state.callbacks ?? {};
     const o = this.options;
+    this.scope = precisionScope(o.precision);
+    this.scaler = createGradScaler(o.precision);
     const trainLength = sourceLength(this.train);
     let train = limitBatches('limitTrainBatches', o.limitTrainBatches, trainLength);
     let val =
-      this.val === undefined || this.module.validationStep === undefined
-        ? 0
-        : limitBatches('limitValBatches', o.limitValBatches, sourceLength(this.val));
+      this.module.validationStep === undefined
+        ? []
+        : this.val.map((source) => limitBatches('limitValBatches', o.limitValBatches, sourceLength(source)));
     if (o.overfitBatches > 0) {
       train =
         o.overfitBatches >= 1 ? Math.min(o.overfitBatches, trainLength) : limitBatches('overfitBatches', o.overfitBatches, trainLength);
-      val = this.module.validationStep === undefined ? 0 : train;
+      // Overfitting validates on the cached training batches, as one loader.
+      val = this.module.validationStep === undefined ? [] : [train];
     }
     if (o.fastDevRun > 0) {
       train = Math.min(train, o.fastDevRun);
-      val = Math.min(val, o.fastDevRun);
+      val = val.map((n) => Math.min(n, o.fastDevRun));
     }
     this.trainBatches = train;
-    this.valBatches = val;
+    this.valLimits = val;
+    this.valBatches = val.reduce((a, b) => a + b, 0);
   }
 
   // ---- CheckpointHost ------------------------------------------------------------------------
@@ -206,6 +222,7 @@ export class FitRun implements CheckpointHost {
       validationPending: this.validationPending,
       trainAccumulators: this.trainCollector.stateDict() as unknown as Json,
       callbackMetrics: { ...this.callbackMetrics },
+      skippedSteps: this.skippedSteps,
     };
     const state: CheckpointState = {
       format: CHECKPOINT_FORMAT,
@@ -220,6 +237,7 @@ export class FitRun implements CheckpointHost {
       datamodule: this.input.datamodule?.stateDict() ?? null,
       hyperParameters: this.module.hparams as Record<string, Json>,
       extra,
+      gradScaler: this.scaler === undefined ? null : ({ ...this.scaler.stateDict() } as Json),
     };
     // A deep copy, so that nothing that changes after this boundary leaks into the file.
     const frozen = parseState(stringifyState(state)) as CheckpointState;
@@ -252,7 +270,8 @@ export class FitRun implements CheckpointHost {
       schedulers: () => run.optimizers.schedulers.map((s) => s.scheduler),
       manualBackward: (loss: Tensor) => {
         run.module.onBeforeBackward?.(loss);
-        loss.backward();
+        const scaled = run.scaler === undefined ? loss : run.scaler.scale(loss);
+        outsideAutocast(() => scaled.backward());
         run.module.onAfterBackward?.();
       },
       get currentEpoch() {
@@ -279,7 +298,7 @@ export class FitRun implements CheckpointHost {
     module._link = this.link();
     try {
       if (o.seed !== undefined) seedGlobalRandom(o.seed);
-      this.strategy.broadcastModule(module);
+      await this.strategy.broadcastModule(module);
       if (this.strategy.worldSize > 1) {
         const sync = (values: readonly number[], op: 'mean' | 'sum' | 'max' | 'min') => this.strategy.reduceValues(values, op);
         this.trainCollector.syncDist = sync;
@@ -302,6 +321,7 @@ export class FitRun implements CheckpointHost {
             optimizer,
             (opt) => this.beforeOptimizerStep(opt),
             () => this.countStep(),
+            (opt) => this.runOptimizerStep(opt),
           ),
       );
       this.lrNames = learningRateNames(this.optimizers);
@@ -323,9 +343,9 @@ export class FitRun implements CheckpointHost {
       guard(this.where('fit', 'onFitStart', -1), () => module.onFitStart?.());
       if (!(await this.driver.boundary()) && this.driver.cancelled) return;
 
-      const sanitySteps =
-        o.fastDevRun > 0 ? 0 : o.numSanityValSteps === -1 ? this.valBatches : Math.min(o.numSanityValSteps, this.valBatches);
-      if (sanitySteps > 0) await this.validate(true, sanitySteps);
+      // As in Lightning, the sanity check runs numSanityValSteps batches of each loader.
+      const sanitySteps = o.fastDevRun > 0 ? 0 : o.numSanityValSteps === -1 ? Infinity : o.numSanityValSteps;
+      if (sanitySteps > 0 && this.valBatches > 0) await this.validate(true, sanitySteps);
       if (this.driver.cancelled) return;
 
       module.train();
@@ -448,14 +468,16 @@ export class FitRun implements CheckpointHost {
           lossValue = null;
         } else {
           const isLast = batchIdx + 1 >= this.trainBatches;
+          this.lastStepSkipped = false;
           const result = this.trainStep(batch, batchIdx, batchSize, isLast);
-          stepped = result.stepped;
+          stepped = (await this.finishDeferredStep(batchIdx)) || result.stepped;
           lossValue = result.loss === null ? null : await result.loss;
         }
       } finally {
         if (owned || batch !== raw) dispose(batch);
       }
       if (skipRest) break;
+      const skipped = this.lastStepSkipped;
       this.batchesDone = batchIdx + 1;
       this.batchesSinceValidation++;
       const out = this.trainCollector.hasPending ? await this.trainCollector.endStep() : this.trainCollector.endStepSync();
@@ -477,11 +499,14 @@ export class FitRun implements CheckpointHost {
         batchSize,
         samplesPerSecond: seconds > 0 ? batchSize / seconds : 0,
         optimizerStepped: stepped,
+        optimizerSkipped: skipped,
+        skippedSteps: this.skippedSteps,
+        gradScale: this.scaler === undefined ? null : this.scaler.getScale(),
         shouldLog: stepped && this.globalStep % this.options.logEveryNSteps === 0,
       });
       if (this.validationPending) {
         if (!(await this.driver.boundary()) && this.driver.cancelled) return 'cancelled';
-        await this.validate(false, this.valBatches);
+        await this.validate(false);
       }
       const go = await this.driver.boundary();
       if (this.driver.cancelled) return 'cancelled';
@@ -502,7 +527,7 @@ export class FitRun implements CheckpointHost {
   /** Runs the validation check a checkpoint was taken just before. */
   private async resumeValidation(): Promise<'done' | 'cancelled'> {
     this.resumeValidationPending = false;
-    await this.validate(false, this.valBatches);
+    await this.validate(false);
     await this.driver.boundary();
     return this.driver.cancelled ? 'cancelled' : 'done';
   }
@@ -518,7 +543,8 @@ export class FitRun implements CheckpointHost {
     try {
       tidy(() => {
         this.profiler.start('trainingStep');
-        const output = module.trainingStep(batch, batchIdx);
+        const scope = this.scope;
+        const output = scope === undefined ? module.trainingStep(batch, batchIdx) : scope(() => module.trainingStep(batch, batchIdx));
         this.profiler.stop('trainingStep');
         const lossTensor = extractLoss(output, 'trainingStep');
         if (lossTensor !== null) loss = readScalar('trainingStep loss', lossTensor);
@@ -526,12 +552,16 @@ export class FitRun implements CheckpointHost {
           phase = 'backward';
           this.profiler.start('backward');
           module.onBeforeBackward?.(lossTensor);
-          (accumulate > 1 ? lossTensor.div(accumulate) : lossTensor).backward();
+          const averaged = accumulate > 1 ? lossTensor.div(accumulate) : lossTensor;
+          (this.scaler === undefined ? averaged : this.scaler.scale(averaged)).backward();
           module.onAfterBackward?.();
           this.profiler.stop('backward');
           if ((batchIdx + 1) % accumulate === 0 || isLast) {
             phase = 'optimizerStep';
-            this.automaticOptimizerStep();
+            // A gradient sync that must be awaited (a host transport on a backend that reads
+            // asynchronously) moves the step out of this synchronous tidy: finishDeferredStep.
+            if (this.strategy.gradientSyncIsAsync?.(this.stepParams()) === true) this.deferredStep = true;
+            else this.automaticOptimizerStep();
           }
         }
         phase = 'onTrainBatchEnd';
@@ -543,9 +573,47 @@ export class FitRun implements CheckpointHost {
     return { loss, stepped: this.globalStep > stepBefore };
   }
 
-  private beforeOptimizerStep(optimizer: OptimizerLike): void {
-    this.strategy.syncGradients(optimizer.paramGroups.flatMap((group) => group.params));
+  private stepParams(): optim.ParameterLike[] {
+    return (this.optimizers.optimizers[0] as OptimizerLike).paramGroups.flatMap((group) => group.params);
+  }
+
+  /** The automatic optimizer step trainStep deferred: awaits the strategy's gradient sync, then steps. */
+  private async finishDeferredStep(batchIdx: number): Promise<boolean> {
+    if (!this.deferredStep) return false;
+    this.deferredStep = false;
+    try {
+      await this.strategy.syncGradients(this.stepParams());
+      tidy(() => this.automaticOptimizerStep(true));
+    } catch (error) {
+      throw wrapError({ stage: 'train', phase: 'optimizerStep', epoch: this.epoch, step: this.globalStep + 1, batchIdx }, error);
+    }
+    return true;
+  }
+
+  private beforeOptimizerStep(optimizer: OptimizerLike, synced = false): void {
+    const params = optimizer.paramGroups.flatMap((group) => group.params);
+    if (!synced && this.strategy.gradientSyncIsAsync?.(params) === true)
+      throw new ValueError(
+        `Trainer: strategy '${this.strategy.name}' cannot sync gradients inside a manual optimizer step on a backend that reads asynchronously; use automatic optimization, or CUDA tensors (NCCL)`,
+      );
+    if (!synced) void this.strategy.syncGradients(params);
+    // Mixed precision: unscaled after the sync, so that the hook and clipping see the true gradients.
+    this.scaler?.unscale(optimizer);
     this.module.onBeforeOptimizerStep?.(optimizer);
+  }
+
+  /** The optimizer's step; under '16-mixed' the scaler's, which skips it when a gradient overflowed, then adjusts the scale. */
+  private runOptimizerStep(optimizer: OptimizerLike): void {
+    if (this.scaler === undefined) {
+      optimizer.step();
+      return;
+    }
+    const stepped = this.scaler.step(optimizer);
+    this.scaler.update();
+    if (!stepped) {
+      this.skippedSteps++;
+      this.lastStepSkipped = true;
+    }
   }
 
   private countStep(): void {
@@ -553,10 +621,10 @@ export class FitRun implements CheckpointHost {
     this.stepSchedulers('step');
   }
 
-  private automaticOptimizerStep(): void {
+  private automaticOptimizerStep(synced = false): void {
     const optimizer = this.optimizers.optimizers[0] as OptimizerLike;
     this.profiler.start('optimizerStep');
-    this.beforeOptimizerStep(optimizer);
+    this.beforeOptimizerStep(optimizer, synced);
     const clip = this.options.gradientClipVal;
     if (clip !== undefined)
       clipGradients(
@@ -564,7 +632,7 @@ export class FitRun implements CheckpointHost {
         clip,
         this.options.gradientClipAlgorithm,
       );
-    optimizer.step();
+    this.runOptimizerStep(optimizer);
     keepOptimizerTensors(optimizer);
     this.module.onBeforeZeroGrad?.(optimizer);
     optimizer.zeroGrad();
@@ -607,7 +675,7 @@ export class FitRun implements CheckpointHost {
   }
 
   private validationEnabled(): boolean {
-    if (this.valBatches === 0 || (this.val === undefined && this.overfitCache === undefined)) return false;
+    if (this.valBatches === 0 || (this.val.length === 0 && this.overfitCache === undefined)) return false;
     const every = this.options.checkValEveryNEpoch;
     return every === null || (this.epoch + 1) % every === 0;
   }
@@ -626,15 +694,20 @@ export class FitRun implements CheckpointHost {
     return (batchIdx + 1) % interval === 0;
   }
 
-  private async validate(sanityCheck: boolean, limit: number): Promise<void> {
+  /** One validation run over every loader (at most `perLoader` batches of each, for the sanity check). */
+  private async validate(sanityCheck: boolean, perLoader = Infinity): Promise<void> {
     const module = this.module;
     this.activeCollector = this.valCollector;
     this.profiler.start(sanityCheck ? 'sanityCheck' : 'validation');
-    const step = module.validationStep?.bind(module) as (batch: unknown, batchIdx: number) => StepOutput;
-    const { metrics, batches } = await runEvaluation({
+    const step = module.validationStep?.bind(module) as (batch: unknown, batchIdx: number, dataloaderIdx?: number) => StepOutput;
+    const sources = this.overfitCache !== undefined || this.val.length === 0 ? [this.train] : this.val;
+    const { metrics, batches, dataloaders } = await runEvaluation({
       module,
-      source: this.val ?? this.train,
-      cached: this.overfitCache,
+      loaders: sources.map((source, i) => ({
+        source,
+        cached: this.overfitCache,
+        limit: Math.min(perLoader, this.valLimits[i] ?? 0),
+      })),
       stage: sanityCheck ? 'sanityCheck' : 'validate',
       stepName: 'validationStep',
       step,
@@ -646,10 +719,10 @@ export class FitRun implements CheckpointHost {
         module.onValidationEpochEnd?.();
         module.onValidationEnd?.();
       },
-      limit,
       collector: this.valCollector,
       profiler: this.profiler,
       float64: this.options.precision === '64-true',
+      precisionScope: this.scope,
       epoch: this.epoch,
       globalStep: this.globalStep,
     });
@@ -668,6 +741,7 @@ export class FitRun implements CheckpointHost {
       progressBarMetrics: metrics.progressBar,
       callbackMetrics: sanityCheck ? { ...this.callbackMetrics, ...metrics.callback } : { ...this.callbackMetrics },
       batches,
+      dataloaders,
       sanityCheck,
     });
   }
@@ -754,6 +828,10 @@ export class FitRun implements CheckpointHost {
     this.samplerStateAtEpochStart = loop.samplerState;
     this.skipBatches = loop.batchesDone;
     this.callbackMetrics = { ...loop.callbackMetrics };
+    this.skippedSteps = loop.skippedSteps ?? 0;
+    // A checkpoint of another precision has no scaler state (or one this run does not use): start afresh.
+    if (this.scaler !== undefined && state.gradScaler !== undefined && state.gradScaler !== null)
+      this.scaler.loadStateDict(state.gradScaler as unknown as amp.GradScalerState);
     this.trainCollector.loadStateDict(loop.trainAccumulators as unknown as CollectorState);
     if (loop.batchesDone === 0) setSamplerState(this.train, loop.samplerState);
     // Restored right before the next training batch, so that what runs before it (the sanity

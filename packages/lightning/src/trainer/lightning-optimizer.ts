@@ -16,12 +16,19 @@ export class LightningOptimizer {
   readonly optimizer: OptimizerLike;
   private readonly beforeStep: (optimizer: OptimizerLike) => void;
   private readonly afterStep: () => void;
+  private readonly runStep: (optimizer: OptimizerLike) => void;
 
-  /** @internal */
-  constructor(optimizer: OptimizerLike, beforeStep: (optimizer: OptimizerLike) => void, afterStep: () => void) {
+  /** @internal `runStep` steps the optimizer (under '16-mixed', through the GradScaler). */
+  constructor(
+    optimizer: OptimizerLike,
+    beforeStep: (optimizer: OptimizerLike) => void,
+    afterStep: () => void,
+    runStep: (optimizer: OptimizerLike) => void = (o) => void o.step(),
+  ) {
     this.optimizer = optimizer;
     this.beforeStep = beforeStep;
     this.afterStep = afterStep;
+    this.runStep = runStep;
   }
 
   get paramGroups(): OptimizerLike['paramGroups'] {
@@ -32,7 +39,7 @@ export class LightningOptimizer {
   step<L>(closure?: () => L): L | undefined {
     const loss = closure?.();
     this.beforeStep(this.optimizer);
-    this.optimizer.step();
+    this.runStep(this.optimizer);
     keepOptimizerTensors(this.optimizer);
     this.afterStep();
     return loss;

@@ -76,13 +76,19 @@ export class MetricCollector {
   private epoch = new Map<string, Accumulator>();
   private context: LogContext = 'trainStep';
   private batchSize = 1;
+  private nameSuffix = '';
   /** Set under a distributed strategy: how `syncDist` values are reduced over ranks. */
   syncDist: SyncDist | undefined;
 
-  /** Starts a step (or an epoch hook) whose log calls default as `context` says. */
-  begin(context: LogContext, batchSize: number): void {
+  /**
+   * Starts a step (or an epoch hook) whose log calls default as `context` says. `dataloaderIdx`,
+   * given when an evaluation runs several loaders, suffixes every name logged in the step with
+   * `/dataloader_idx_<i>`, as Lightning does.
+   */
+  begin(context: LogContext, batchSize: number, dataloaderIdx?: number): void {
     this.context = context;
     this.batchSize = batchSize;
+    this.nameSuffix = dataloaderIdx === undefined ? '' : `/dataloader_idx_${dataloaderIdx}`;
     this.step = [];
   }
 
@@ -101,7 +107,7 @@ export class MetricCollector {
     if (typeof batchSize !== 'number' || !(batchSize > 0))
       throw new ValueError(`log('${name}'): batchSize must be a positive number, got ${JSON.stringify(batchSize)}`);
     this.step.push({
-      name,
+      name: name + this.nameSuffix,
       value: readScalar(`log('${name}')`, value),
       onStep,
       onEpoch,

@@ -37,7 +37,11 @@ export interface TrainerOptions {
   readonly numNodes?: number;
   /** 'auto' (one process), 'ddp' (distributed data parallel, launched with flint-run or mpirun), or a strategy such as `new DDPStrategy({ bucketCapMb })`. */
   readonly strategy?: 'auto' | 'ddp' | Strategy;
-  /** Default '32-true'. '16-mixed' and 'bf16-mixed' are recognized but not supported yet. */
+  /**
+   * Default '32-true'. '64-true' trains in float64. '16-mixed' and 'bf16-mixed' keep float32
+   * weights and run the forward pass under `amp.autocast` (float16 with dynamic loss scaling,
+   * or bfloat16); they need a backend with that dtype.
+   */
   readonly precision?: PrecisionInput;
   /** Clip gradients before each optimizer step, at this value (by norm or by value). */
   readonly gradientClipVal?: number;
@@ -163,6 +167,10 @@ const PRECISIONS: Readonly<Record<string, Precision>> = {
 };
 
 function precision(value: unknown): Checked<Precision> {
+  if (value === '16-true' || value === 'bf16-true')
+    return fail(
+      `precision ${show(value)} is not supported: Flint keeps float32 master weights; use '16-mixed' or 'bf16-mixed' (half compute under autocast), '32-true' or '64-true'`,
+    );
   const resolved = typeof value === 'string' || typeof value === 'number' ? PRECISIONS[String(value)] : undefined;
   if (resolved === undefined) return fail(`precision must be one of '32-true', '64-true', '16-mixed', 'bf16-mixed', got ${show(value)}`);
   return E.right(resolved);

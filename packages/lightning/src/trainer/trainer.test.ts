@@ -301,15 +301,15 @@ describe('Trainer.fit$', () => {
     for (const n of norms) expect(n).toBeLessThanOrEqual(0.0101);
   });
 
-  it('trains in float64 with 64-true precision, and refuses mixed precision clearly', async () => {
+  it("trains in float64 with 64-true precision, and refuses '16-true' clearly", async () => {
     seedGlobalRandom(10);
     const model = new Regressor();
     await collect(new Trainer({ maxSteps: 2, precision: '64-true', ...quiet }).fit$(model, regressionLoader()));
     expect(model.parameters().every((p) => p.value.dtype === 'float64')).toBe(true);
-    expect(() => new Trainer({ precision: '16-mixed' })).toThrow(
-      "Trainer: precision '16-mixed' is not supported yet: needs float16/bfloat16 dtypes",
+    expect(() => new Trainer({ precision: '16-true' as never })).toThrow(
+      "precision \"16-true\" is not supported: Flint keeps float32 master weights; use '16-mixed' or 'bf16-mixed'",
     );
-    expect(() => new Trainer({ precision: 'bf16-mixed' })).toThrow(/not supported yet: needs float16\/bfloat16 dtypes/);
+    expect(() => new Trainer({ precision: 'bf16-true' as never })).toThrow(ValueError);
   });
 
   it('honours limits, overfitBatches and fastDevRun', async () => {

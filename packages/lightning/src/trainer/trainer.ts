@@ -15,12 +15,13 @@ import { StopSyncDriver } from '../strategies/stop-sync-driver.js';
 import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 import type { Metrics, TrainerEvent } from '../stream/events.js';
 import { loopObservable } from '../stream/loop-driver.js';
-import { type BatchSource, checkSource, sourceLength } from './batches.js';
+import { type BatchSource, type BatchSources, checkSource, checkSources, isSourceList, sourceLength } from './batches.js';
 import { runEvaluation, runPrediction } from './evaluation.js';
 import { FitRun, limitBatches } from './fit-run.js';
 import { guardAsync } from './guard.js';
 import { MetricCollector } from './metrics.js';
 import { type Accelerator, type ResolvedTrainerOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { checkPrecisionBackend, precisionScope } from './precision.js';
 import { NO_PROFILER, type Profiler, SimpleProfiler } from './profiler.js';
 
 /**
@@ -30,13 +31,13 @@ import { NO_PROFILER, type Profiler, SimpleProfiler } from './profiler.js';
 export type FitData<B = unknown> =
   | LightningDataModule
   | BatchSource<B>
-  | { readonly trainDataloaders?: BatchSource<B>; readonly valDataloaders?: BatchSource<B>; readonly datamodule?: LightningDataModule };
+  | { readonly trainDataloaders?: BatchSource<B>; readonly valDataloaders?: BatchSources<B>; readonly datamodule?: LightningDataModule };
 
-/** Data for validate, test and predict: a datamodule, or the loader of that stage. */
+/** Data for validate, test and predict: a datamodule, or the loader (or, for validate and test, the loaders) of that stage. */
 export type EvalData<B = unknown> =
   | LightningDataModule
-  | BatchSource<B>
-  | { readonly dataloaders?: BatchSource<B>; readonly datamodule?: LightningDataModule };
+  | BatchSources<B>
+  | { readonly dataloaders?: BatchSources<B>; readonly datamodule?: LightningDataModule };
 
 /** Options of `fit` and `fit$`. */
 export interface FitOptions {
@@ -51,9 +52,6 @@ export interface EvalOptions {
 }
 
 type Module = LightningModule<never[], unknown>;
-
-const MIXED_PRECISION_MESSAGE =
-  "is not supported yet: needs float16/bfloat16 dtypes, which Flint does not have yet; use '32-true' (or '64-true')";
 
 /**
  * Lightning's Trainer: runs a LightningModule's training, validation, test and prediction loops,
@@ -94,8 +92,6 @@ export class Trainer {
   constructor(options: TrainerOptions = {}) {
     this.options = resolveTrainerOptions(options);
     const o = this.options;
-    if (o.precision === '16-mixed' || o.precision === 'bf16-mixed')
-      throw new ValueError(`Trainer: precision '${o.precision}' ${MIXED_PRECISION_MESSAGE}`);
     this.profiler = o.profiler === 'simple' ? new SimpleProfiler() : (o.profiler ?? NO_PROFILER);
     this.strategy = o.strategy === 'ddp' ? new DDPStrategy() : o.strategy === 'auto' ? new SingleDeviceStrategy() : o.strategy;
     if (this.strategy instanceof DDPStrategy) this.strategy.useSeed(o.seed);
@@ -161,6 +157,8 @@ export class Trainer {
   private prepareModule(module: Module): void {
     this.selectAccelerator(module);
     if (this.options.precision === '64-true') module.to('float64');
+    // Mixed precision keeps float32 master weights: autocast casts at the matmuls and convolutions.
+    checkPrecisionBackend(this.options.precision);
   }
 
   /**
@@ -196,6 +194,10 @@ export class Trainer {
           throw new ValueError(
             'Trainer.fit: no training data: pass a loader, a datamodule with trainDataloader(), or define trainDataloader() on the module',
           );
+        if (isSourceList(trainSource))
+          throw new ValueError(
+            `Trainer.fit: ${trainSource.length} training loaders given; training iterates one (several are supported for validation and test)`,
+          );
         const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
         this.prepareModule(target);
         const strategy = this.strategy;
@@ -213,10 +215,10 @@ export class Trainer {
             module: target,
             datamodule,
             trainSource: strategy.shardSource(checkSource('Trainer.fit', 'the training data', trainSource), 'train'),
-            valSource:
+            valSources:
               valSource === undefined
-                ? undefined
-                : strategy.shardSource(checkSource('Trainer.fit', 'the validation data', valSource), 'val'),
+                ? []
+                : checkSources('Trainer.fit', 'the validation data', valSource).map((source) => strategy.shardSource(source, 'val')),
             strategy,
             checkpoint,
             checkpointPath: fitOptions.ckptPath,
@@ -303,13 +305,21 @@ export class Trainer {
     const stepName = stage === 'validate' ? 'validationStep' : 'testStep';
     const step = stage === 'validate' ? target.validationStep : target.testStep;
     if (step === undefined) throw new ValueError(`Trainer.${stage}: ${target.constructor.name} has no ${stepName}`);
-    const { source, datamodule } = await this.evalSource(stage, target, data);
+    const { sources, datamodule } = await this.evalSources(stage, target, data);
     this.prepareModule(target);
     if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
+    const strategy = this.strategy;
+    // As in fit: under DDP each rank evaluates its shard, and syncDist values are reduced over ranks.
+    strategy.setup(this.options.devices, this.options.numNodes);
     const limitOption = stage === 'validate' ? 'limitValBatches' : 'limitTestBatches';
-    let limit = limitBatches(limitOption, this.options[limitOption], sourceLength(source));
-    if (this.options.fastDevRun > 0) limit = Math.min(limit, this.options.fastDevRun);
+    const loaders = sources.map((unsharded) => {
+      const source = strategy.shardSource(unsharded, 'val');
+      let limit = limitBatches(limitOption, this.options[limitOption], sourceLength(source));
+      if (this.options.fastDevRun > 0) limit = Math.min(limit, this.options.fastDevRun);
+      return { source, limit };
+    });
     const collector = new MetricCollector();
+    if (strategy.worldSize > 1) collector.syncDist = (values, op) => strategy.reduceValues(values, op);
     const link = target._link;
     target._link = {
       log: (name, value, logOptions) => collector.log(name, value, logOptions),
@@ -323,28 +333,28 @@ export class Trainer {
       trainer: this,
     };
     try {
-      const { metrics } = await runEvaluation({
+      const { metrics, dataloaders } = await runEvaluation({
         module: target,
-        source,
+        loaders,
         stage,
         stepName,
         step: step.bind(target),
         onStart: stage === 'validate' ? () => target.onValidationEpochStart?.() : () => target.onTestEpochStart?.(),
         onEnd: stage === 'validate' ? () => target.onValidationEpochEnd?.() : () => target.onTestEpochEnd?.(),
-        limit,
         collector,
         profiler: this.profiler,
         float64: this.options.precision === '64-true',
+        precisionScope: precisionScope(this.options.precision),
         epoch: this.currentEpoch,
         globalStep: this.globalStep,
       });
-      if (this.options.fastDevRun === 0) {
+      if (this.options.fastDevRun === 0 && strategy.isGlobalZero) {
         for (const logger of this.loggers) {
           logger.logMetrics({ ...metrics.logged }, this.globalStep);
           logger.save?.();
         }
       }
-      return [metrics.callback];
+      return dataloaders.map((d) => ({ ...d.callbackMetrics }));
     } finally {
       target._link = link;
       await target.teardown?.(stage);
@@ -377,7 +387,9 @@ export class Trainer {
     options: EvalOptions = {},
   ): Promise<unknown[]> {
     const target = checkModule('predict', module ?? this.lastModule);
-    const { source, datamodule } = await this.evalSource('predict', target, data);
+    const { sources, datamodule } = await this.evalSources('predict', target, data);
+    if (sources.length > 1) throw new ValueError(`Trainer.predict: ${sources.length} loaders given; predict runs one`);
+    const source = sources[0] as BatchSource;
     this.prepareModule(target);
     if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
     let limit = limitBatches('limitPredictBatches', this.options.limitPredictBatches, sourceLength(source));
@@ -393,6 +405,7 @@ export class Trainer {
         limit,
         profiler: this.profiler,
         float64: this.options.precision === '64-true',
+        precisionScope: precisionScope(this.options.precision),
         epoch: this.currentEpoch,
         globalStep: this.globalStep,
       });
@@ -402,19 +415,19 @@ export class Trainer {
     }
   }
 
-  private async evalSource(
+  private async evalSources(
     stage: 'validate' | 'test' | 'predict',
     module: Module,
     data: EvalData | undefined,
-  ): Promise<{ source: BatchSource; datamodule: LightningDataModule | undefined }> {
+  ): Promise<{ sources: BatchSource[]; datamodule: LightningDataModule | undefined }> {
     let datamodule: LightningDataModule | undefined;
-    let source: BatchSource | undefined;
+    let source: BatchSources | undefined;
     if (isDataModule(data)) datamodule = data;
     else if (data !== undefined && typeof data === 'object' && ('dataloaders' in data || 'datamodule' in data) && !isIterable(data)) {
-      const d = data as { dataloaders?: BatchSource; datamodule?: LightningDataModule };
+      const d = data as { dataloaders?: BatchSources; datamodule?: LightningDataModule };
       datamodule = d.datamodule;
       source = d.dataloaders;
-    } else if (data !== undefined) source = data as BatchSource;
+    } else if (data !== undefined) source = data as BatchSources;
     if (datamodule !== undefined) {
       await datamodule.prepareData?.();
       await datamodule.setup?.(stage);
@@ -426,7 +439,7 @@ export class Trainer {
       throw new ValueError(
         `Trainer.${stage}: no data: pass a loader or a datamodule with ${kind}Dataloader(), or define ${kind}Dataloader() on the module`,
       );
-    return { source: checkSource(`Trainer.${stage}`, 'the data', source), datamodule };
+    return { sources: checkSources(`Trainer.${stage}`, 'the data', source), datamodule };
   }
 
   private async loadWeights(module: Module, ckptPath: string): Promise<void> {
@@ -480,11 +493,11 @@ function checkFitOptions(options: unknown): FitOptions {
 function resolveFitData(
   module: Module,
   data: FitData | undefined,
-): { datamodule?: LightningDataModule; train?: BatchSource; val?: BatchSource } {
+): { datamodule?: LightningDataModule; train?: BatchSource; val?: BatchSources } {
   if (data === undefined) return {};
   if (isDataModule(data)) return { datamodule: data };
   if (typeof data === 'object' && data !== null && !isIterable(data)) {
-    const d = data as { trainDataloaders?: BatchSource; valDataloaders?: BatchSource; datamodule?: LightningDataModule };
+    const d = data as { trainDataloaders?: BatchSource; valDataloaders?: BatchSources; datamodule?: LightningDataModule };
     const known = ['trainDataloaders', 'valDataloaders', 'datamodule'];
     const unknown = Object.keys(d).filter((k) => !known.includes(k));
     if (unknown.length > 0)
@@ -508,11 +521,11 @@ function loaderOf(
   module: Module,
   datamodule: LightningDataModule | undefined,
   kind: 'train' | 'val' | 'test' | 'predict',
-): BatchSource | undefined {
+): BatchSources | undefined {
   const method = `${kind}Dataloader` as const;
   const owner = datamodule?.[method] !== undefined ? datamodule : module[method] !== undefined ? module : undefined;
   if (owner === undefined) return undefined;
-  return (owner[method] as () => BatchSource).call(owner);
+  return (owner[method] as () => BatchSources).call(owner);
 }
 
 export type { Stage };

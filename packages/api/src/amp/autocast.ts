@@ -1,0 +1,134 @@
+import { getBackend } from '../backend/registry.js';
+import { type DType, type HalfDType, isHalf } from '../core/dtype.js';
+import { DTypeError, ValueError } from '../core/errors.js';
+import { cast } from '../ops/broadcast.js';
+import type { Primitive } from '../primitives/primitive.js';
+import { setInputHook } from '../tensor/dispatch.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { CAST_FLOAT32, CAST_LOWER, policyTable } from './policy.js';
+
+/** Options of `autocast` (torch.autocast's, without the device: tensors compute where they live). */
+export interface AutocastOptions {
+  /** The lower-precision dtype matmuls and convolutions run in (default 'float16'). */
+  readonly dtype?: HalfDType;
+  /** False runs `fn` without autocast, also inside an enclosing autocast region (default true). */
+  readonly enabled?: boolean;
+}
+
+interface AutocastState {
+  readonly dtype: HalfDType;
+}
+
+const POLICY = policyTable();
+let state: AutocastState | null = null;
+
+function isEligibleForLower(dtype: DType, target: HalfDType): boolean {
+  // As in PyTorch, float64 inputs are left alone: only float32 (and the other half type) is cast down.
+  return dtype === 'float32' || (isHalf(dtype) && dtype !== target);
+}
+
+function autocastInputs(primitive: Primitive, inputs: readonly Tensor[]): readonly Tensor[] {
+  const policy = POLICY[primitive];
+  const current = state;
+  if (policy === 0 || current === null) return inputs;
+  let out: Tensor[] | undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as Tensor;
+    const dtype = input.dtype;
+    if (policy === CAST_LOWER ? isEligibleForLower(dtype, current.dtype) : policy === CAST_FLOAT32 && isHalf(dtype)) {
+      out ??= [...inputs];
+      out[i] = cast(input, policy === CAST_LOWER ? current.dtype : 'float32');
+    }
+  }
+  return out ?? inputs;
+}
+
+function resolve(op: string, options: AutocastOptions): AutocastState | null {
+  if (typeof options !== 'object' || options === null)
+    throw new ValueError(`${op}: options must be an object such as { dtype: 'bfloat16' }`);
+  const { dtype = 'float16', enabled = true, ...rest } = options;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw new ValueError(`${op}: unknown option ${unknown.map((k) => `'${k}'`).join(', ')}; expected { dtype, enabled }`);
+  if (typeof enabled !== 'boolean') throw new ValueError(`${op}: enabled must be a boolean, got ${JSON.stringify(enabled)}`);
+  if (dtype !== 'float16' && dtype !== 'bfloat16')
+    throw new DTypeError(`${op}: dtype must be 'float16' or 'bfloat16', got ${JSON.stringify(dtype)}`);
+  if (!enabled) return null;
+  const backend = getBackend();
+  if (!backend.capabilities.dtypes.includes(dtype)) {
+    throw new DTypeError(
+      `${op}: backend '${backend.name}' does not support ${dtype} (it supports ${backend.capabilities.dtypes.join(', ')}); use a backend that does, or train in float32`,
+    );
+  }
+  return { dtype };
+}
+
+function enter(next: AutocastState | null): AutocastState | null {
+  const previous = state;
+  state = next;
+  setInputHook(next === null ? null : autocastInputs);
+  return previous;
+}
+
+/**
+ * Runs `fn` under automatic mixed precision (torch.autocast): matmuls, dots, einsums, linear
+ * layers and convolutions cast their float32 inputs to `dtype` and compute in it; numerically
+ * sensitive primitives (exp, log, pow, sums and products, and so softmax, logSoftmax, the norms
+ * and the losses) cast half inputs up to float32; everything else follows type promotion. The
+ * casts are recorded like any op, so gradients flow through them: float32 parameters get
+ * float32 gradients. Run the forward pass and the loss inside, `backward()` after.
+ *
+ * `fn` runs synchronously; a promise it returns settles outside the region. A function `jit`
+ * traced outside autocast keeps the precision it was traced with: enter autocast inside it.
+ *
+ * @example
+ * const loss = amp.autocast({ dtype: 'bfloat16' }, () => nn.functional.crossEntropy(model.forward(x), y));
+ * loss.backward(); // gradients of the float32 parameters, in float32
+ */
+export function autocast<T>(options: AutocastOptions, fn: () => T): T {
+  const previous = enter(resolve('autocast', options));
+  try {
+    return fn();
+  } finally {
+    enter(previous);
+  }
+}
+
+/** An autocast region that ends when disposed: the `using` form of `autocast`. */
+export interface AutocastScope {
+  /** Ends the region, restoring the autocast state that was active when it began. */
+  [Symbol.dispose](): void;
+  dispose(): void;
+}
+
+/**
+ * Begins an autocast region that ends when the returned scope is disposed (`using`), for code
+ * that reads better without a callback.
+ *
+ * @example
+ * {
+ *   using _ = amp.autocastScope({ dtype: 'float16' });
+ *   loss = lossFn(model.forward(x), y);
+ * }
+ * loss.backward();
+ */
+export function autocastScope(options: AutocastOptions = {}): AutocastScope {
+  const previous = enter(resolve('autocastScope', options));
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    enter(previous);
+  };
+  return { dispose: end, [Symbol.dispose]: end };
+}
+
+/** Whether an autocast region is active. */
+export function isAutocastEnabled(): boolean {
+  return state !== null;
+}
+
+/** The active region's lower-precision dtype, or null outside autocast. */
+export function autocastDtype(): HalfDType | null {
+  return state?.dtype ?? null;
+}
