@@ -185,10 +185,10 @@ const BAD_CALLS: readonly BadCall[] = [
   { call: 'topk([3], 5)', run: () => topk(tensor([3, 1, 2]), 5), error: ValueError, message: ['topk', '5', '3'] },
   // Dtypes
   {
-    call: "tensor([1,2], {dtype: 'float16'})",
-    run: () => tensor([1, 2], { dtype: untyped('float16') }),
+    call: "tensor([1,2], {dtype: 'float8'})",
+    run: () => tensor([1, 2], { dtype: untyped('float8') }),
     error: DTypeError,
-    message: ['tensor', 'float16'],
+    message: ['tensor', 'float8'],
   },
   { call: "zeros([2], {dtype: 'int64'})", run: () => zeros([2], { dtype: untyped('int64') }), error: DTypeError, message: ['int64'] },
   { call: 'neg(bool tensor)', run: () => neg(tensor([true, false])), error: DTypeError, message: ['neg', 'bool'] },

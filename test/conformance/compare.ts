@@ -4,12 +4,22 @@ import { isFloatDType, type RefResult, unravel } from './reference/ndarray.js';
 
 // The smallest normal numbers: results below them may be flushed to zero by hardware that does
 // not keep subnormals (GPUs), which the suite accepts as rounding.
-const FLUSH = { float32: 2e-38, float64: 3e-308 };
+// float16 has no such flush in Flint's backends, but its subnormal spacing (2^-24) is the
+// absolute error of one rounding there.
+const FLUSH = { float32: 2e-38, float64: 3e-308, float16: 2 ** -24, bfloat16: 2e-38 };
+
+export type FloatDType = 'float32' | 'float64' | 'float16' | 'bfloat16';
+
+// Half results are computed in float32 and rounded once, so they may differ from the float64
+// reference rounded to the dtype by one unit in the last place (2^-10 relative for float16,
+// 2^-7 for bfloat16) where float32's own rounding moved a value across a tie.
+const RTOL = { float32: 1e-5, float64: 1e-12, float16: 2 ** -10, bfloat16: 2 ** -7 };
+const TRANSCENDENTAL_ATOL = { float32: 1e-6, float64: 1e-14, float16: 2 ** -24, bfloat16: 1e-6 };
 
 /** The default tolerance of each accuracy class (see `Accuracy`); exact needs no tolerance. */
-export function defaultTolerance(dtype: 'float32' | 'float64', accuracy: Accuracy): Tolerance {
-  const rtol = dtype === 'float32' ? 1e-5 : 1e-12;
-  if (accuracy === 'transcendental') return { rtol, atol: dtype === 'float32' ? 1e-6 : 1e-14 };
+export function defaultTolerance(dtype: FloatDType, accuracy: Accuracy): Tolerance {
+  const rtol = RTOL[dtype];
+  if (accuracy === 'transcendental') return { rtol, atol: TRANSCENDENTAL_ATOL[dtype] };
   if (accuracy === 'exact') return { rtol: 0, atol: 0 };
   return { rtol, atol: FLUSH[dtype] };
 }
@@ -43,7 +53,7 @@ export function compareData(
   const mismatches: Mismatch[] = [];
   const data = expected.out.data;
   const float = isFloatDType(dtype);
-  const tol = float ? (tolerance ?? defaultTolerance(dtype as 'float32' | 'float64', accuracy)) : { rtol: 0, atol: 0 };
+  const tol = float ? (tolerance ?? defaultTolerance(dtype as FloatDType, accuracy)) : { rtol: 0, atol: 0 };
   for (let i = 0; i < data.length; i++) {
     const e = data[i] as number;
     const a = actual[i] as number;

@@ -122,7 +122,12 @@ for (const found of discovered) {
     });
     continue;
   }
+  const unlisted = DTYPES.filter((d) => !backend.capabilities.dtypes.includes(d));
+  summary.markDTypesSkipped(found.name, unlisted);
   describe(`backend '${found.name}'`, () => {
+    for (const dtype of unlisted) {
+      it.skip(`${dtype} cases (skipped: '${found.name}' does not list ${dtype} in capabilities.dtypes)`, () => {});
+    }
     it.each(ALL_PRIMITIVES.map((p) => [primitiveName(p), p] as const))('%s matches the reference', async (_name, p) => {
       const table = CASES[p] as PrimitiveTable<Primitive>;
       const tally = summary.tally(p, found.name);

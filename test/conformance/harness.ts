@@ -1,10 +1,10 @@
 import { type Backend, bind, type DType, type ParamsOf, Primitive, primitiveName, type Tensor, type TypedArray, tensor } from '@flint/api';
 import type { Case, InputSpec, Layout, PerDType, PrimitiveTable } from './cases/types.js';
-import { compareData, formatMismatch } from './compare.js';
+import { compareData, type FloatDType, formatMismatch } from './compare.js';
 import { applyOnBackend, applyReference, describeLayout, sourceShape } from './layouts.js';
 import { createRng, type Rng, seedOf } from './prng.js';
 import { REFERENCE } from './reference/index.js';
-import { type RefArray, sizeOfShape, toDType } from './reference/ndarray.js';
+import { isFloatDType, type RefArray, sizeOfShape, toDType } from './reference/ndarray.js';
 import { defaultValues } from './values.js';
 
 export interface CaseRun {
@@ -21,6 +21,9 @@ export function resolve<T>(value: PerDType<T>, dtype: DType): T {
 const TYPED_ARRAY: Record<DType, string> = {
   float32: 'Float32Array',
   float64: 'Float64Array',
+  // Half tensors read as their float32 values (the storage's bit patterns stay in the backend).
+  float16: 'Float32Array',
+  bfloat16: 'Float32Array',
   int32: 'Int32Array',
   uint8: 'Uint8Array',
   bool: 'Uint8Array',
@@ -29,6 +32,8 @@ const TYPED_ARRAY: Record<DType, string> = {
 function typedArrayFor(values: readonly number[], dtype: DType): TypedArray {
   switch (dtype) {
     case 'float32':
+    case 'float16':
+    case 'bfloat16':
       return Float32Array.from(values);
     case 'float64':
       return Float64Array.from(values);
@@ -117,7 +122,7 @@ export async function runCase<P extends Primitive>(
       problems.push(`read returned ${data.length} elements, expected ${expected.out.data.length}`);
     const signedZeros = kase.signedZeros ?? table.signedZeros;
     const outDType = expected.out.dtype;
-    const tolerance = outDType === 'float32' || outDType === 'float64' ? kase.tolerance?.[outDType] : undefined;
+    const tolerance = isFloatDType(outDType) ? kase.tolerance?.[outDType as FloatDType] : undefined;
     const mismatches = compareData(data, expected, outDType, table.accuracy, signedZeros, tolerance);
     if (mismatches.length > 0) {
       const shown = mismatches.slice(0, 4).map(formatMismatch).join('; ');

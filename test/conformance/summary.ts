@@ -31,6 +31,13 @@ export class Summary {
     this.unavailable.set(backend, reason);
   }
 
+  private readonly skippedDTypes = new Map<string, readonly string[]>();
+
+  /** Records the dtypes whose cases a backend skips because it does not list them. */
+  markDTypesSkipped(backend: string, dtypes: readonly string[]): void {
+    if (dtypes.length > 0) this.skippedDTypes.set(backend, dtypes);
+  }
+
   /** A primitive x backend table of "passed/total" counts; failing cells are marked with '!'. */
   table(primitives: readonly Primitive[], backends: readonly string[]): string {
     const header = ['primitive', ...backends];
@@ -56,6 +63,9 @@ export class Summary {
     }
     out.push('', `cases passed: ${passed}, failed: ${failed} (a case counts once per dtype)`);
     for (const [name, reason] of this.unavailable) out.push(`backend '${name}' skipped: ${reason}`);
+    for (const [name, dtypes] of this.skippedDTypes) {
+      out.push(`backend '${name}' skips the ${dtypes.join(', ')} cases: not listed in its capabilities.dtypes`);
+    }
     return out.join('\n');
   }
 

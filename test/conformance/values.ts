@@ -1,9 +1,10 @@
 import type { DType } from '@flint/api';
 import type { ValueSource } from './cases/types.js';
 
-export const ALL_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
-export const FLOATS: readonly DType[] = ['float32', 'float64'];
-export const NUMERIC: readonly DType[] = ['float32', 'float64', 'int32', 'uint8'];
+export const HALF: readonly DType[] = ['float16', 'bfloat16'];
+export const ALL_DTYPES: readonly DType[] = ['float32', 'float64', ...HALF, 'int32', 'uint8', 'bool'];
+export const FLOATS: readonly DType[] = ['float32', 'float64', ...HALF];
+export const NUMERIC: readonly DType[] = ['float32', 'float64', ...HALF, 'int32', 'uint8'];
 export const INTEGERS: readonly DType[] = ['int32', 'uint8'];
 
 export const uniform =
@@ -33,6 +34,8 @@ export function defaultValues(dtype: DType): ValueSource {
   switch (dtype) {
     case 'float32':
     case 'float64':
+    case 'float16':
+    case 'bfloat16':
       return uniform(-3, 3);
     case 'int32':
       return ints(-50, 50);
@@ -53,7 +56,11 @@ export function smallValues(dtype: DType): ValueSource {
 
 /** Special and extreme floats: NaN, infinities, signed zeros, huge, tiny and subnormal values. */
 export function edgeFloats(dtype: DType): number[] {
-  const common = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 1.5, -2.5, 3, 1e30, -1e30, 1e-30, -1e-30];
+  const special = [Number.NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -0.5, 1.5, -2.5, 3];
+  // float16: its largest finite value, values that overflow it, and subnormals (below 6.1e-5).
+  if (dtype === 'float16') return [...special, 65504, -60000, 1e5, 1e-3, 3e-5, -6e-8, 1e-8];
+  const common = [...special, 1e30, -1e30, 1e-30, -1e-30];
+  if (dtype === 'bfloat16') return [...common, 1e-40, -1e-40, 3e38];
   return dtype === 'float32' ? [...common, 1e-40, -1e-40, 3e38] : [...common, 1e300, -1e300, 1e-300, -1e-300, 5e-324, -1e-310];
 }
 

@@ -2,6 +2,7 @@ import {
   type Backend,
   type BackendCapabilities,
   type DType,
+  isHalf,
   type KernelTable,
   type MemoryInfo,
   PRIMITIVE_COUNT,
@@ -10,6 +11,7 @@ import {
   type TypedArray,
 } from '@flint/api';
 import { compileKernel } from './compile/index.js';
+import { withHalfDTypes } from './kernels/half.js';
 import { CPU_KERNELS } from './kernels/table.js';
 import { allocateUninitialized, emptyPool, MemoryLedger } from './storage.js';
 import { type CpuHandle, copyData, wrap } from './view.js';
@@ -28,7 +30,7 @@ type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: S
 export class CpuBackend implements Backend<CpuHandle> {
   readonly name = 'cpu';
   readonly capabilities: BackendCapabilities = {
-    dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
+    dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'],
     syncRead: true,
   };
   readonly kernels: KernelTable<CpuHandle>;
@@ -38,9 +40,10 @@ export class CpuBackend implements Backend<CpuHandle> {
     // Each kernel is wrapped once so that the storages it creates enter this backend's ledger;
     // views return an already-counted storage and are not counted again.
     const ledger = this.ledger;
+    const table = withHalfDTypes(CPU_KERNELS);
     const wrapped = new Array<AnyKernel>(PRIMITIVE_COUNT);
     for (let p = 0; p < PRIMITIVE_COUNT; p++) {
-      const kernel = CPU_KERNELS[p as Primitive] as AnyKernel;
+      const kernel = table[p as Primitive] as AnyKernel;
       wrapped[p] = (inputs, params, out) => {
         const handle = kernel(inputs, params, out);
         ledger.track(handle.storage);
@@ -84,8 +87,12 @@ export class CpuBackend implements Backend<CpuHandle> {
     return { buffers: this.ledger.buffers, bytes: this.ledger.bytes };
   }
 
-  /** jit's lowering hook: a fused kernel becomes generated code (see compile/). */
+  /**
+   * jit's lowering hook: a fused kernel becomes generated code (see compile/). Kernels touching
+   * float16 or bfloat16 are left to the op-by-op kernels (null), which widen and round them.
+   */
   compile(kernel: Parameters<typeof compileKernel>[0]): ReturnType<typeof compileKernel> {
+    if (kernel.inputs.some((a) => isHalf(a.dtype)) || kernel.ops.some((op) => isHalf(op.aval.dtype))) return null;
     return compileKernel(kernel, this.ledger);
   }
 }

@@ -22,17 +22,26 @@ export function newStorage(data: TypedArray): Storage {
 const POOL_MIN_BYTES = 16 * 1024;
 const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
-type Kind = 'f32' | 'f64' | 'i32' | 'u8';
-const KINDS: Record<DType, Kind> = { float32: 'f32', float64: 'f64', int32: 'i32', uint8: 'u8', bool: 'u8' };
+type Kind = 'f32' | 'f64' | 'i32' | 'u8' | 'u16';
+const KINDS: Record<DType, Kind> = {
+  float32: 'f32',
+  float64: 'f64',
+  float16: 'u16',
+  bfloat16: 'u16',
+  int32: 'i32',
+  uint8: 'u8',
+  bool: 'u8',
+};
 
 function kindOf(data: TypedArray): Kind {
   if (data instanceof Float32Array) return 'f32';
   if (data instanceof Float64Array) return 'f64';
   if (data instanceof Int32Array) return 'i32';
+  if (data instanceof Uint16Array) return 'u16';
   return 'u8';
 }
 
-const pools: Record<Kind, Map<number, TypedArray[]>> = { f32: new Map(), f64: new Map(), i32: new Map(), u8: new Map() };
+const pools: Record<Kind, Map<number, TypedArray[]>> = { f32: new Map(), f64: new Map(), i32: new Map(), u8: new Map(), u16: new Map() };
 let pooledBytes = 0;
 
 /** Returns a freed storage's array to the pool (when it is large, owns its whole buffer, and there is room). */

@@ -5,7 +5,7 @@ import type { PrimitiveTable } from './types.js';
 // Creation primitives take no inputs (or only a key): the case's dtype is the output dtype.
 
 export const iotaTable: PrimitiveTable<Primitive.Iota> = {
-  dtypes: ['int32', 'float32', 'float64', 'uint8'],
+  dtypes: ['int32', 'float32', 'float64', 'float16', 'bfloat16', 'uint8'],
   accuracy: 'exact',
   signedZeros: false,
   cases: [
@@ -21,13 +21,15 @@ export const iotaTable: PrimitiveTable<Primitive.Iota> = {
 /** Fill values and how each dtype stores them (Cast's semantics: floats truncate into integers). */
 const FILLS: readonly { readonly name: string; readonly value: number; readonly dtypes: readonly DType[] }[] = [
   { name: '3.5', value: 3.5, dtypes: ALL_DTYPES },
-  { name: '-2.9 truncates toward zero', value: -2.9, dtypes: ['float32', 'float64', 'int32', 'bool'] },
+  { name: '-2.9 truncates toward zero', value: -2.9, dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'bool'] },
   { name: '0', value: 0, dtypes: ALL_DTYPES },
   { name: '200', value: 200, dtypes: ALL_DTYPES },
   { name: '-0 keeps its sign', value: -0, dtypes: ALL_DTYPES },
   { name: 'NaN', value: Number.NaN, dtypes: ALL_DTYPES },
-  { name: '-Infinity', value: -Infinity, dtypes: ['float32', 'float64', 'bool'] },
-  { name: '1e-40 (subnormal in float32)', value: 1e-40, dtypes: ['float32', 'float64', 'bool'] },
+  { name: '-Infinity', value: -Infinity, dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'bool'] },
+  { name: '1e-40 (subnormal in float32)', value: 1e-40, dtypes: ['float32', 'float64', 'bfloat16', 'bool'] },
+  { name: '70000 overflows float16', value: 70000, dtypes: ['float16', 'bfloat16'] },
+  { name: '3e-7 (subnormal in float16)', value: 3e-7, dtypes: ['float16'] },
   { name: '0.1 rounds to the dtype', value: 0.1, dtypes: FLOATS },
 ];
 

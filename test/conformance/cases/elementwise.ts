@@ -1,4 +1,5 @@
 import { type BinaryPrimitive, type DType, Primitive, type UnaryPrimitive } from '@flint/api';
+import { isFloatDType } from '../reference/ndarray.js';
 import {
   ALL_DTYPES,
   bools,
@@ -29,7 +30,7 @@ interface UnaryOptions {
   readonly domain?: (dtype: DType) => ValueSource;
   /** Further explicit values, checked in every dtype (halves for rounding, for example). */
   readonly special?: readonly number[];
-  readonly tolerance?: Partial<Record<'float32' | 'float64', Tolerance>>;
+  readonly tolerance?: Partial<Record<'float32' | 'float64' | 'float16' | 'bfloat16', Tolerance>>;
 }
 
 function unaryTable<P extends UnaryPrimitive>(options: UnaryOptions): PrimitiveTable<P> {
@@ -351,10 +352,14 @@ function castValues(from: DType, to: DType): number[] {
   if (from === 'bool') return [0, 1, 1, 0];
   if (from === 'uint8') return [0, 1, 2, 100, 127, 128, 200, 255];
   if (from === 'int32') return [...edgeInts('int32'), 16777217, 255, 256, 300, -300, 123456789];
-  if (to === 'float32' || to === 'float64' || to === 'bool') return [...edgeFloats(from), 0.1, 16777217, -123.456];
+  if (isFloatDType(to) || to === 'bool') return [...edgeFloats(from), 0.1, 16777217, -123.456];
   const inRange = [Number.NaN, 0, -0, 0.5, -0.5, 0.999, 1.7, 2.5, 100.9, 127.5, 200.3, 255.9, 1e-30, 1e-40];
   if (to === 'uint8') return inRange;
-  return [...inRange, -0.999, -1.7, -100.9, -255.9, 123456.7, -2147483.9, 1e9, -1e9, 2147483520, -2147483648];
+  const negative = [-0.999, -1.7, -100.9, -255.9];
+  // float16 tops out at 65504, and bfloat16 rounds 2^31 - 128 up to 2^31, outside int32.
+  if (from === 'float16') return [...inRange, ...negative, 1000.5, -30000, 65504];
+  if (from === 'bfloat16') return [...inRange, ...negative, 123456.7, -2147483.9, 1e9, -1e9, -2147483648];
+  return [...inRange, ...negative, 123456.7, -2147483.9, 1e9, -1e9, 2147483520, -2147483648];
 }
 
 function castCase(to: DType): Case<Primitive.Cast> {
@@ -378,7 +383,7 @@ function castRandomCase(to: DType): Case<Primitive.Cast> {
     inputs: (from) => [
       {
         shape: [4, 3],
-        values: to === 'uint8' && (from === 'float32' || from === 'float64') ? uniform(0, 255) : defaultValues(from),
+        values: to === 'uint8' && isFloatDType(from) ? uniform(0, 255) : defaultValues(from),
         layout: { transpose: [1, 0] },
       },
     ],

@@ -1,5 +1,5 @@
 import { type DType, Primitive } from '@flint/api';
-import { ALL_DTYPES, edgeValues, indices, list, NUMERIC, smallValues } from '../values.js';
+import { ALL_DTYPES, edgeValues, FLOATS, indices, list, NUMERIC, smallValues } from '../values.js';
 import type { InputSpec, PrimitiveTable } from './types.js';
 
 /** Special values must move bit for bit (NaN stays NaN, -0 stays -0). */
@@ -152,7 +152,7 @@ export const movementTables = {
       },
       {
         name: 'NaN fill',
-        dtypes: ['float32', 'float64'],
+        dtypes: FLOATS,
         inputs: [{ shape: [2, 2] }],
         params: {
           widths: [
@@ -162,7 +162,7 @@ export const movementTables = {
           value: Number.NaN,
         },
       },
-      { name: 'negative zero fill', dtypes: ['float32', 'float64'], inputs: [{ shape: [2] }], params: { widths: [[2, 2]], value: -0 } },
+      { name: 'negative zero fill', dtypes: FLOATS, inputs: [{ shape: [2] }], params: { widths: [[2, 2]], value: -0 } },
       {
         name: 'transposed input',
         inputs: [{ shape: [3, 2], layout: { transpose: [1, 0] } }],

@@ -1,5 +1,6 @@
 import { type DType, Primitive } from '@flint/api';
-import { ALL_DTYPES, bools, defaultValues, edgeInts, ints, list, NUMERIC } from '../values.js';
+import { isFloatDType } from '../reference/ndarray.js';
+import { ALL_DTYPES, bools, defaultValues, edgeInts, FLOATS, ints, list, NUMERIC } from '../values.js';
 import type { Case, InputSpec, PrimitiveTable, ValueSource } from './types.js';
 
 const NAN = Number.NaN;
@@ -18,7 +19,7 @@ const FLOAT_ROWS = [
 ];
 
 function edgeRows(dtype: DType): { shape: number[]; values: ValueSource } {
-  if (dtype === 'float32' || dtype === 'float64') return { shape: [FLOAT_ROWS.length, 4], values: list(FLOAT_ROWS.flat()) };
+  if (isFloatDType(dtype)) return { shape: [FLOAT_ROWS.length, 4], values: list(FLOAT_ROWS.flat()) };
   if (dtype === 'bool') return { shape: [4, 2], values: list([0, 0, 0, 1, 1, 0, 1, 1]) };
   const edges = edgeInts(dtype);
   return { shape: [edges.length, 2], values: list(edges.flatMap((v, i) => [v, edges[(i + 3) % edges.length] as number])) };
@@ -81,7 +82,7 @@ const ARG_CASES: Case<Primitive.Argmax>[] = [
   { name: 'flipped input', inputs: [{ shape: [3, 6], layout: { flip: [1] } }], params: { axis: 1 } },
   {
     name: 'NaN counts as the extreme',
-    dtypes: ['float32', 'float64'],
+    dtypes: FLOATS,
     inputs: [{ shape: [FLOAT_ROWS.length, 4], values: list(FLOAT_ROWS.flat()) }],
     params: { axis: 1 },
   },

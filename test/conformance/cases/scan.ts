@@ -1,5 +1,5 @@
 import type { DType, ParamsOf, Primitive } from '@flint/api';
-import { ALL_DTYPES, bools, defaultValues, ints, list, NUMERIC } from '../values.js';
+import { ALL_DTYPES, bools, defaultValues, FLOATS, ints, list, NUMERIC } from '../values.js';
 import type { Case, InputSpec, PrimitiveTable, ValueSource } from './types.js';
 
 type ScanOp = ParamsOf<Primitive.Cumulative>['op'];
@@ -50,13 +50,13 @@ function scanCases(op: ScanOp): Case<Primitive.Cumulative>[] {
     { name: `${op} along a non-empty axis of an empty tensor`, inputs: input([0, 3]), params: { op, axis: 1, reverse: true } },
     {
       name: `${op} of special values`,
-      dtypes: ['float32', 'float64'],
+      dtypes: FLOATS,
       inputs: [{ shape: [10], values: list([1, -0.5, 3, 1e-30, Infinity, -2.5, -Infinity, 0, Number.NaN, 1.5]) }],
       params: { op, axis: 0, reverse: false },
     },
     {
       name: `${op} of special values, reversed`,
-      dtypes: ['float32', 'float64'],
+      dtypes: FLOATS,
       inputs: [{ shape: [6], values: list([1, 2, Infinity, -Infinity, 3, Number.NaN]) }],
       params: { op, axis: 0, reverse: true },
     },
@@ -88,7 +88,7 @@ function argsortCases(descending: boolean): Case<Primitive.Argsort>[] {
     { name: `long row [300]${suffix}`, inputs: [{ shape: [300] }], params: { axis: 0, descending } },
     {
       name: `NaN, infinities and signed zeros${suffix}`,
-      dtypes: ['float32', 'float64'],
+      dtypes: FLOATS,
       inputs: [{ shape: [SORT_SPECIALS.length], values: list(SORT_SPECIALS) }],
       params: { axis: 0, descending },
     },

@@ -43,7 +43,7 @@ export interface CaseFor<Params> {
   readonly needs?: PerDType<readonly DType[]>;
   /** Overrides the table's signed-zero check. */
   readonly signedZeros?: boolean;
-  readonly tolerance?: Partial<Record<'float32' | 'float64', Tolerance>>;
+  readonly tolerance?: Partial<Record<'float32' | 'float64' | 'float16' | 'bfloat16', Tolerance>>;
 }
 
 /**

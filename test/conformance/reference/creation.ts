@@ -1,6 +1,6 @@
 import type { DType, ParamsOf, Primitive } from '@flint/api';
 import { castValue } from './elementwise.js';
-import { build, type RefArray, type RefResult, sizeOfShape } from './ndarray.js';
+import { build, type RefArray, type RefResult, roundToHalfFormat, sizeOfShape } from './ndarray.js';
 
 export function iotaReference(params: ParamsOf<Primitive.Iota>): RefResult {
   return { out: build(params.shape, params.dtype, (index) => index[params.axis] as number) };
@@ -68,7 +68,8 @@ export function randomBitsReference(inputs: readonly RefArray[], params: ParamsO
 /**
  * RandomUniform: float32 element i is the top 24 bits of word i times 2^-24; float64 element i
  * joins the top 27 bits of word 2i with the top 26 bits of word 2i + 1 into 53 bits times 2^-53.
- * Both are in [0, 1) and exact in their dtype.
+ * Both are in [0, 1) and exact in their dtype. float16 and bfloat16 elements are the float32
+ * ones rounded toward zero.
  */
 export function randomUniformReference(inputs: readonly RefArray[], params: ParamsOf<Primitive.RandomUniform>): RefResult {
   const n = sizeOfShape(params.shape);
@@ -84,6 +85,8 @@ export function randomUniformReference(inputs: readonly RefArray[], params: Para
   } else {
     const words = threefryWords(key, n);
     data = words.map((w) => Math.floor(w / 256) * 2 ** -24);
+    // The half dtypes round the float32 sample toward zero, so that it stays below 1.
+    if (dtype === 'float16' || dtype === 'bfloat16') data = data.map((v) => roundToHalfFormat(v, dtype, 'towardZero'));
   }
   return { out: { shape: [...params.shape], dtype, data } };
 }

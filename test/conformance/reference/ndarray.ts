@@ -81,6 +81,10 @@ export function toDType(v: number, dtype: DType): number {
       return Math.fround(v);
     case 'float64':
       return v;
+    case 'float16':
+    case 'bfloat16':
+      // Computed in float32, rounded once to the half format: the documented half semantics.
+      return roundToHalfFormat(Math.fround(v), dtype, 'nearest');
     case 'int32':
       return wrapInt32(v);
     case 'uint8':
@@ -101,7 +105,37 @@ export function wrapInt32(v: number): number {
 export const INT32 = { min: INT32_MIN, max: 2 ** 31 - 1 } as const;
 
 export function isFloatDType(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64';
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+// The half formats by their parameters: stored fraction bits, and the exponents of the smallest
+// normal and largest finite binades.
+const HALF_FORMAT = {
+  float16: { fractionBits: 10, minExponent: -14, maxExponent: 15 },
+  bfloat16: { fractionBits: 7, minExponent: -126, maxExponent: 127 },
+} as const;
+
+/**
+ * `v` rounded to float16 or bfloat16 by the definition of the format (in float64 arithmetic,
+ * exact here since it only scales by powers of two): to nearest with ties to even, or toward
+ * zero. Overflow past the largest finite value gives ±Infinity; below the smallest normal the
+ * spacing stays that of the smallest binade (subnormals).
+ */
+export function roundToHalfFormat(v: number, dtype: 'float16' | 'bfloat16', mode: 'nearest' | 'towardZero'): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const format = HALF_FORMAT[dtype];
+  const magnitude = Math.abs(v);
+  let exponent = Math.floor(Math.log2(magnitude));
+  while (2 ** exponent > magnitude) exponent--;
+  while (2 ** (exponent + 1) <= magnitude) exponent++;
+  const spacing = 2 ** (Math.max(exponent, format.minExponent) - format.fractionBits);
+  const units = magnitude / spacing;
+  let whole = Math.floor(units);
+  const fraction = units - whole;
+  if (mode === 'nearest' && (fraction > 0.5 || (fraction === 0.5 && whole % 2 === 1))) whole++;
+  const rounded = whole * spacing;
+  const result = rounded >= 2 ** (format.maxExponent + 1) ? Infinity : rounded;
+  return v < 0 ? -result : result;
 }
 
 export function isIntDType(dtype: DType): boolean {
@@ -113,6 +147,8 @@ export function dtypeRange(dtype: DType): { lowest: number; highest: number } {
   switch (dtype) {
     case 'float32':
     case 'float64':
+    case 'float16':
+    case 'bfloat16':
       return { lowest: -Infinity, highest: Infinity };
     case 'int32':
       return { lowest: INT32.min, highest: INT32.max };

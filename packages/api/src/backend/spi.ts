@@ -23,7 +23,11 @@ export type Kernel<P extends Primitive, H> = {
 export type KernelTable<H> = { readonly [P in Primitive]: Kernel<P, H> };
 
 export interface BackendCapabilities {
-  /** Dtypes the backend stores and computes in. */
+  /**
+   * Dtypes the backend stores and computes in. The api refuses every other dtype with a
+   * DTypeError naming the backend (at creation, `to()`, and before each kernel), so kernels only
+   * ever see these.
+   */
   readonly dtypes: readonly DType[];
   /** Whether `readSync` works (CPU backends) or only `read` (GPUs, workers). */
   readonly syncRead: boolean;
@@ -48,10 +52,16 @@ export interface Backend<H = unknown> {
   readonly kernels: KernelTable<H>;
   /**
    * A new handle holding a copy of `data` (row-major, `sizeOf(shape)` elements of the typed-array
-   * type of `dtype`; bool data are 0/1 bytes). The caller may reuse `data` afterwards.
+   * type of `dtype`; bool data are 0/1 bytes; float16 and bfloat16 data are a Uint16Array of bit
+   * patterns). The caller may reuse `data` afterwards. The api calls it only with a dtype the
+   * backend lists in `capabilities.dtypes`.
    */
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): H;
-  /** Resolves to a fresh row-major copy of the handle's elements once they are computed. */
+  /**
+   * Resolves to a fresh row-major copy of the handle's elements once they are computed, in the
+   * same storage types (a Uint16Array of bit patterns for float16 and bfloat16; `Tensor.data()`
+   * decodes those to float32 values).
+   */
   read(handle: H): Promise<TypedArray>;
   /** The same, synchronously; present only when `capabilities.syncRead`. */
   readSync?(handle: H): TypedArray;

@@ -7,6 +7,7 @@ import {
   dtypeOfTypedArray,
   inferDType,
   isFloating,
+  isHalf,
   isInteger,
   itemSize,
   promoteTypes,
@@ -19,11 +20,61 @@ import { DTypeError } from './errors.js';
 // The promotion table, written out in full so that a change to it is a visible decision
 // (docs/dtypes.md explains each row). Rows and columns in the order of DTYPES.
 const TABLE: Record<DType, Record<DType, DType>> = {
-  float32: { float32: 'float32', float64: 'float64', int32: 'float32', uint8: 'float32', bool: 'float32' },
-  float64: { float32: 'float64', float64: 'float64', int32: 'float64', uint8: 'float64', bool: 'float64' },
-  int32: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'int32', bool: 'int32' },
-  uint8: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'uint8' },
-  bool: { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'bool' },
+  float32: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float32',
+    bfloat16: 'float32',
+    int32: 'float32',
+    uint8: 'float32',
+    bool: 'float32',
+  },
+  float64: {
+    float32: 'float64',
+    float64: 'float64',
+    float16: 'float64',
+    bfloat16: 'float64',
+    int32: 'float64',
+    uint8: 'float64',
+    bool: 'float64',
+  },
+  float16: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'float32',
+    int32: 'float16',
+    uint8: 'float16',
+    bool: 'float16',
+  },
+  bfloat16: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float32',
+    bfloat16: 'bfloat16',
+    int32: 'bfloat16',
+    uint8: 'bfloat16',
+    bool: 'bfloat16',
+  },
+  int32: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'bfloat16',
+    int32: 'int32',
+    uint8: 'int32',
+    bool: 'int32',
+  },
+  uint8: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'bfloat16',
+    int32: 'int32',
+    uint8: 'uint8',
+    bool: 'uint8',
+  },
+  bool: { float32: 'float32', float64: 'float64', float16: 'float16', bfloat16: 'bfloat16', int32: 'int32', uint8: 'uint8', bool: 'bool' },
 };
 
 describe('promoteTypes', () => {
@@ -53,6 +104,11 @@ describe('promoteTypes', () => {
   test('int32 with float32 is float32, not float64 as in NumPy', () => {
     expect(promoteTypes('int32', 'float32')).toBe('float32');
   });
+
+  test('float16 with bfloat16 is float32, as in PyTorch', () => {
+    expect(promoteTypes('float16', 'bfloat16')).toBe('float32');
+    expect(promoteTypes('bfloat16', 'float16')).toBe('float32');
+  });
 });
 
 describe('scalars are weak', () => {
@@ -71,6 +127,8 @@ describe('scalars are weak', () => {
   const WEAK: Record<DType, Record<'bool' | 'int' | 'float', DType>> = {
     float32: { bool: 'float32', int: 'float32', float: 'float32' },
     float64: { bool: 'float64', int: 'float64', float: 'float64' },
+    float16: { bool: 'float16', int: 'float16', float: 'float16' },
+    bfloat16: { bool: 'bfloat16', int: 'bfloat16', float: 'bfloat16' },
     int32: { bool: 'int32', int: 'int32', float: 'float32' },
     uint8: { bool: 'uint8', int: 'uint8', float: 'float32' },
     bool: { bool: 'bool', int: 'int32', float: 'float32' },
@@ -121,9 +179,12 @@ describe('dtype helpers', () => {
   });
 
   test('categories and sizes', () => {
-    expect(DTYPES.filter(isFloating)).toEqual(['float32', 'float64']);
+    expect(DTYPES.filter(isFloating)).toEqual(['float32', 'float64', 'float16', 'bfloat16']);
+    expect(DTYPES.filter(isHalf)).toEqual(['float16', 'bfloat16']);
     expect(DTYPES.filter(isInteger)).toEqual(['int32', 'uint8']);
-    expect(DTYPES.map(itemSize)).toEqual([4, 8, 4, 1, 1]);
+    expect(DTYPES.map(itemSize)).toEqual([4, 8, 2, 2, 4, 1, 1]);
+    expect(toFloating('float16')).toBe('float16');
+    expect(toFloating('bfloat16')).toBe('bfloat16');
   });
 
   test('dtypeOfTypedArray reads a Uint8Array as uint8, not bool', () => {
@@ -131,13 +192,14 @@ describe('dtype helpers', () => {
     expect(dtypeOfTypedArray(new Float64Array(1))).toBe('float64');
     expect(dtypeOfTypedArray(new Int32Array(1))).toBe('int32');
     expect(dtypeOfTypedArray(new Uint8Array(1))).toBe('uint8');
+    expect(() => dtypeOfTypedArray(new Uint16Array(1))).toThrow(/Uint16Array holds float16 or bfloat16 bit patterns/);
   });
 
   test('checkDType names the op and lists the valid dtypes', () => {
     expect(checkDType('zeros', 'int32')).toBe('int32');
     expect(() => checkDType('zeros', 'int64')).toThrow(DTypeError);
     expect(() => checkDType('zeros', 'int64')).toThrow(
-      /zeros: unknown dtype "int64"; expected one of float32, float64, int32, uint8, bool/,
+      /zeros: unknown dtype "int64"; expected one of float32, float64, float16, bfloat16, int32, uint8, bool/,
     );
   });
 });

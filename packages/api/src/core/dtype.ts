@@ -1,30 +1,49 @@
 import { DTypeError } from './errors.js';
 
-/** The element types a tensor can hold. Integers are 32-bit (see DESIGN.md). */
-export type DType = 'float32' | 'float64' | 'int32' | 'uint8' | 'bool';
+/**
+ * The element types a tensor can hold. Integers are 32-bit (see DESIGN.md). `float16` (IEEE
+ * binary16) and `bfloat16` are stored as 16-bit patterns in a Uint16Array (see core/half.ts).
+ */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'uint8' | 'bool';
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'];
+
+/** The 16-bit float dtypes, whose storage holds bit patterns rather than numbers. */
+export type HalfDType = 'float16' | 'bfloat16';
 
 /** The dtype of tensors made from JavaScript floats when no dtype is given. */
 export const DEFAULT_FLOAT: DType = 'float32';
 /** The dtype of tensors made from JavaScript integers when no dtype is given. */
 export const DEFAULT_INT: DType = 'int32';
 
-export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/**
+ * The storage of a dtype at the backend SPI. A Uint16Array holds float16 or bfloat16 bit
+ * patterns; `Tensor.data()` decodes those to a Float32Array.
+ */
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
 
 export interface TypedArrayOf {
   float32: Float32Array;
   float64: Float64Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
   int32: Int32Array;
   uint8: Uint8Array;
   bool: Uint8Array;
 }
 
-type TypedArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
+type TypedArrayConstructor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor;
 
 const CONSTRUCTORS: Record<DType, TypedArrayConstructor> = {
   float32: Float32Array,
   float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
   int32: Int32Array,
   uint8: Uint8Array,
   bool: Uint8Array,
@@ -56,31 +75,46 @@ export function itemSize(dtype: DType): number {
 }
 
 export function isFloating(dtype: DType): boolean {
-  return dtype === 'float32' || dtype === 'float64';
+  return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** Whether `dtype` is float16 or bfloat16 (stored as 16-bit patterns, computed in float32). */
+export function isHalf(dtype: DType): dtype is HalfDType {
+  return dtype === 'float16' || dtype === 'bfloat16';
 }
 
 export function isInteger(dtype: DType): boolean {
   return dtype === 'int32' || dtype === 'uint8';
 }
 
-/** The dtype a typed array holds when no dtype is given (Uint8Array reads as uint8, not bool). */
+/**
+ * The dtype a typed array holds when no dtype is given (Uint8Array reads as uint8, not bool). A
+ * Uint16Array is ambiguous (float16 or bfloat16 bits): a DTypeError asks for the dtype.
+ */
 export function dtypeOfTypedArray(data: TypedArray): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof Uint16Array) {
+    throw new DTypeError('a Uint16Array holds float16 or bfloat16 bit patterns; say which with the dtype option');
+  }
   return 'uint8';
 }
 
 // Promotion follows PyTorch's categories: bool < integer < floating. Within a category the wider
 // type wins; across categories the higher category wins, keeping its own width (int32 + float32
-// is float32, where NumPy would give float64). See docs/dtypes.md.
-const CATEGORY: Record<DType, number> = { bool: 0, uint8: 1, int32: 1, float32: 2, float64: 2 };
-const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, float32: 3, float64: 4 };
+// is float32, where NumPy would give float64). float16 and bfloat16 share a rank: neither holds
+// the other, so together they give float32, as in PyTorch. See docs/dtypes.md.
+const CATEGORY: Record<DType, number> = { bool: 0, uint8: 1, int32: 1, float16: 2, bfloat16: 2, float32: 2, float64: 2 };
+const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, float16: 3, bfloat16: 3, float32: 4, float64: 5 };
 
 /** The dtype two tensors of dtypes `a` and `b` combine to. */
 export function promoteTypes(a: DType, b: DType): DType {
   if (a === b) return a;
-  return RANK[a] >= RANK[b] ? a : b;
+  const rankA = RANK[a];
+  const rankB = RANK[b];
+  if (rankA === rankB) return 'float32'; // float16 with bfloat16, the only distinct pair of equal rank
+  return rankA > rankB ? a : b;
 }
 
 /** The category of a JavaScript scalar operand: booleans, integers, or non-integral numbers. */
@@ -107,7 +141,7 @@ export function inferDType(kind: ScalarKind): DType {
   return kind === 'bool' ? 'bool' : kind === 'int' ? DEFAULT_INT : DEFAULT_FLOAT;
 }
 
-/** Float dtypes stay; others become the default float (what `exp(intTensor)` computes in). */
+/** Float dtypes (half included) stay; others become the default float (what `exp(intTensor)` computes in). */
 export function toFloating(dtype: DType): DType {
   return isFloating(dtype) ? dtype : DEFAULT_FLOAT;
 }

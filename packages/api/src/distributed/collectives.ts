@@ -1,7 +1,11 @@
-import { type DType, isFloating, type TypedArray } from '../core/dtype.js';
+import type { Backend } from '../backend/spi.js';
+import { type DType, isFloating, isHalf, type TypedArray, typedArrayConstructor } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
+import type { Shape } from '../core/shape.js';
 import { tensor } from '../ops/convert.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { type DeviceCollectives, deviceCollectivesFor, whyNoDeviceCollectives } from './device-collectives.js';
+import { DistributedError } from './errors.js';
 import { processGroup } from './process-group.js';
 import type { ReduceOp, Transport, TransportReduceOp } from './transport.js';
 
@@ -43,10 +47,33 @@ function fromHost(data: TypedArray, like: Tensor, shape: readonly number[] = lik
   return tensor(data, { dtype: like.dtype, backend: like.backend, shape });
 }
 
+/** The device collectives of `input`'s backend in this job (NCCL for CUDA tensors), if any. */
+function deviceFor(op: string, input: Tensor, group: Transport): { backend: Backend; device: DeviceCollectives } | undefined {
+  const backend = input.concreteBackend(op);
+  const device = deviceCollectivesFor(backend, group);
+  return device === undefined ? undefined : { backend, device };
+}
+
+/** A tensor around a handle a device collective returned. */
+function fromDevice(backend: Backend, handle: unknown, shape: Shape, dtype: DType): Tensor {
+  return new Tensor(shape, dtype, backend, handle);
+}
+
+/** The host copy a synchronous collective works on; a clear error where the backend cannot read synchronously. */
+function readSync(op: string, input: Tensor): TypedArray {
+  const backend = input.concreteBackend(op);
+  if (backend.readSync === undefined)
+    throw new DistributedError(
+      `${op}Sync: backend '${backend.name}' reads asynchronously and its tensors cannot use device collectives here (${whyNoDeviceCollectives(backend.name)}); use \`await distributed.${op}(...)\``,
+    );
+  return input.dataSync().slice();
+}
+
 /**
  * Reduces `t` over all ranks and returns the result on every rank, on `t`'s backend
  * (torch.distributed.all_reduce). Every rank calls it with a tensor of the same shape and dtype.
- * The tensor is read synchronously: use `allReduce` on backends that read asynchronously.
+ * CUDA tensors reduce on the device through NCCL (queued on the stream: nothing waits); other
+ * tensors are read synchronously: use `allReduce` on backends that read asynchronously.
  *
  * @example
  * const total = distributed.allReduceSync(localLoss, 'mean');
@@ -56,13 +83,17 @@ export function allReduceSync(t: Tensor, op: ReduceOp = 'sum'): Tensor {
   const input = checkTensor(name, t);
   const reduce = checkOp(name, op, input.dtype);
   const group = processGroup(name);
-  const data = input.dataSync().slice();
+  const on = deviceFor(name, input, group);
+  if (on !== undefined)
+    return fromDevice(on.backend, on.device.allReduce(input._handle, input.shape, input.dtype, reduce), input.shape, input.dtype);
+  const data = readSync(name, input);
   reduceHost(group, data, reduce);
   return fromHost(data, input);
 }
 
 /**
- * `allReduceSync` for any backend: reads `t` asynchronously first.
+ * `allReduceSync` for any backend: reads `t` asynchronously first (unless its backend reduces
+ * on the device).
  *
  * @example
  * const mean = await distributed.allReduce(metric, 'mean');
@@ -72,6 +103,7 @@ export async function allReduce(t: Tensor, op: ReduceOp = 'sum'): Promise<Tensor
   const input = checkTensor(name, t);
   const reduce = checkOp(name, op, input.dtype);
   const group = processGroup(name);
+  if (deviceFor(name, input, group) !== undefined) return allReduceSync(input, reduce);
   const data = (await input.data()).slice();
   reduceHost(group, data, reduce);
   return fromHost(data, input);
@@ -89,7 +121,10 @@ export function broadcastSync(t: Tensor, root = 0): Tensor {
   const input = checkTensor(name, t);
   const group = processGroup(name);
   const from = checkRoot(name, root, group);
-  const data = input.dataSync().slice();
+  const on = deviceFor(name, input, group);
+  if (on !== undefined)
+    return fromDevice(on.backend, on.device.broadcast(input._handle, input.shape, input.dtype, from), input.shape, input.dtype);
+  const data = readSync(name, input);
   group.broadcast(data, from);
   return fromHost(data, input);
 }
@@ -100,6 +135,7 @@ export async function broadcast(t: Tensor, root = 0): Promise<Tensor> {
   const input = checkTensor(name, t);
   const group = processGroup(name);
   const from = checkRoot(name, root, group);
+  if (deviceFor(name, input, group) !== undefined) return broadcastSync(input, from);
   const data = (await input.data()).slice();
   group.broadcast(data, from);
   return fromHost(data, input);
@@ -116,7 +152,10 @@ export function allGatherSync(t: Tensor): Tensor {
   const name = 'allGather';
   const input = checkTensor(name, t);
   const group = processGroup(name);
-  return fromHost(group.allGather(input.dataSync().slice()), input, [group.worldSize, ...input.shape]);
+  const shape = [group.worldSize, ...input.shape];
+  const on = deviceFor(name, input, group);
+  if (on !== undefined) return fromDevice(on.backend, on.device.allGather(input._handle, input.shape, input.dtype), shape, input.dtype);
+  return fromHost(group.allGather(readSync(name, input)), input, shape);
 }
 
 /** `allGatherSync` for any backend. */
@@ -124,6 +163,7 @@ export async function allGather(t: Tensor): Promise<Tensor> {
   const name = 'allGather';
   const input = checkTensor(name, t);
   const group = processGroup(name);
+  if (deviceFor(name, input, group) !== undefined) return allGatherSync(input);
   return fromHost(group.allGather((await input.data()).slice()), input, [group.worldSize, ...input.shape]);
 }
 
@@ -156,7 +196,10 @@ export function reduceScatterSync(t: Tensor, op: ReduceOp = 'sum'): Tensor {
   const reduce = checkOp(name, op, input.dtype);
   const group = processGroup(name);
   const shape = scatterShape(name, input, group);
-  return fromHost(reduceScatterHost(group, input.dataSync().slice(), reduce), input, shape);
+  const on = deviceFor(name, input, group);
+  if (on !== undefined)
+    return fromDevice(on.backend, on.device.reduceScatter(input._handle, input.shape, input.dtype, reduce), shape, input.dtype);
+  return fromHost(reduceScatterHost(group, readSync(name, input), reduce), input, shape);
 }
 
 /** `reduceScatterSync` for any backend. */
@@ -166,6 +209,7 @@ export async function reduceScatter(t: Tensor, op: ReduceOp = 'sum'): Promise<Te
   const reduce = checkOp(name, op, input.dtype);
   const group = processGroup(name);
   const shape = scatterShape(name, input, group);
+  if (deviceFor(name, input, group) !== undefined) return reduceScatterSync(input, reduce);
   return fromHost(reduceScatterHost(group, (await input.data()).slice(), reduce), input, shape);
 }
 
@@ -200,41 +244,65 @@ export interface CoalescedOptions {
   readonly bucketCapMb?: number;
 }
 
-const ARRAY_OF: Record<DType, new (length: number) => TypedArray> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
+/** The host array a bucket of `dtype` packs into (half tensors read back as float32). */
+function hostArray(dtype: DType, length: number): TypedArray {
+  return isHalf(dtype) ? new Float32Array(length) : new (typedArrayConstructor(dtype))(length);
+}
 
-/**
- * Reduces many tensors with few transport calls: tensors of one dtype are packed into buckets of
- * at most `bucketCapMb` megabytes, each bucket reduced in one call, and the results unpacked
- * (torch's DDP gradient buckets). Returns the reduced tensors in order.
- *
- * @example
- * const synced = distributed.allReduceCoalescedSync(grads, 'mean', { bucketCapMb: 25 });
- */
-export function allReduceCoalescedSync(tensors: readonly Tensor[], op: ReduceOp = 'sum', options: CoalescedOptions = {}): Tensor[] {
-  const name = 'allReduceCoalesced';
+interface CoalescedPlan {
+  readonly inputs: readonly Tensor[];
+  readonly capBytes: number;
+  readonly group: Transport;
+  /** Indices per dtype that go through the host transport, and those that reduce on a device. */
+  readonly host: Map<DType, number[]>;
+  readonly device: Map<string, { backend: Backend; device: DeviceCollectives; indices: number[] }>;
+}
+
+function planCoalesced(name: string, tensors: readonly Tensor[], op: ReduceOp, options: CoalescedOptions): CoalescedPlan {
   if (!Array.isArray(tensors)) throw new ValueError(`${name}: expected a list of tensors`);
   const capMb = options.bucketCapMb ?? 25;
   if (!(typeof capMb === 'number' && capMb > 0))
     throw new ValueError(`${name}: bucketCapMb must be a positive number, got ${String(capMb)}`);
   const group = processGroup(name);
   const inputs = tensors.map((t) => checkTensor(name, t));
-  const results: (Tensor | undefined)[] = new Array(inputs.length);
-  const capBytes = capMb * 1024 * 1024;
-  const byDType = new Map<DType, number[]>();
+  const host = new Map<DType, number[]>();
+  const device = new Map<string, { backend: Backend; device: DeviceCollectives; indices: number[] }>();
   inputs.forEach((t, i) => {
     checkOp(name, op, t.dtype);
-    const list = byDType.get(t.dtype) ?? [];
+    const on = deviceFor(name, t, group);
+    if (on !== undefined) {
+      const key = `${on.backend.name}:${t.dtype}`;
+      const entry = device.get(key) ?? { ...on, indices: [] };
+      entry.indices.push(i);
+      device.set(key, entry);
+      return;
+    }
+    const list = host.get(t.dtype) ?? [];
     list.push(i);
-    byDType.set(t.dtype, list);
+    host.set(t.dtype, list);
   });
-  for (const [dtype, indices] of byDType) {
-    const bytesPerElement = new ARRAY_OF[dtype](0).BYTES_PER_ELEMENT;
+  return { inputs, capBytes: capMb * 1024 * 1024, group, host, device };
+}
+
+/** Runs a plan: device groups queue one grouped call each, host tensors travel in buckets. */
+function runCoalesced(plan: CoalescedPlan, op: ReduceOp, hostData: (index: number) => TypedArray): Tensor[] {
+  const { inputs, group, capBytes } = plan;
+  const results: (Tensor | undefined)[] = new Array(inputs.length);
+  for (const { backend, device, indices } of plan.device.values()) {
+    const chosen = indices.map((i) => inputs[i] as Tensor);
+    const dtype = (chosen[0] as Tensor).dtype;
+    const handles = device.allReduceMany(
+      chosen.map((t) => t._handle),
+      chosen.map((t) => t.shape),
+      dtype,
+      op,
+    );
+    indices.forEach((index, k) => {
+      results[index] = fromDevice(backend, handles[k], (chosen[k] as Tensor).shape, dtype);
+    });
+  }
+  for (const [dtype, indices] of plan.host) {
+    const bytesPerElement = hostArray(dtype, 0).BYTES_PER_ELEMENT;
     let start = 0;
     while (start < indices.length) {
       // One bucket: at least one tensor, then more while under the cap.
@@ -244,12 +312,12 @@ export function allReduceCoalescedSync(tensors: readonly Tensor[], op: ReduceOp 
         elements += (inputs[indices[end] as number] as Tensor).size;
         end++;
       }
-      const bucket = new ARRAY_OF[dtype](elements);
+      const bucket = hostArray(dtype, elements);
       let offset = 0;
       for (let k = start; k < end; k++) {
-        const t = inputs[indices[k] as number] as Tensor;
-        bucket.set(t.dataSync(), offset);
-        offset += t.size;
+        const index = indices[k] as number;
+        bucket.set(hostData(index), offset);
+        offset += (inputs[index] as Tensor).size;
       }
       reduceHost(group, bucket, op);
       offset = 0;
@@ -263,4 +331,54 @@ export function allReduceCoalescedSync(tensors: readonly Tensor[], op: ReduceOp 
     }
   }
   return results as Tensor[];
+}
+
+/**
+ * Reduces many tensors with few transport calls: tensors of one dtype are packed into buckets of
+ * at most `bucketCapMb` megabytes, each bucket reduced in one call, and the results unpacked
+ * (torch's DDP gradient buckets). CUDA tensors reduce on the device in one NCCL group per dtype.
+ * Returns the reduced tensors in order.
+ *
+ * @example
+ * const synced = distributed.allReduceCoalescedSync(grads, 'mean', { bucketCapMb: 25 });
+ */
+export function allReduceCoalescedSync(tensors: readonly Tensor[], op: ReduceOp = 'sum', options: CoalescedOptions = {}): Tensor[] {
+  const name = 'allReduceCoalesced';
+  const plan = planCoalesced(name, tensors, op, options);
+  return runCoalesced(plan, op, (index) => readSync(name, plan.inputs[index] as Tensor));
+}
+
+/**
+ * `allReduceCoalescedSync` for any backend: the tensors that travel through the host are read
+ * asynchronously first (all reads in flight at once).
+ *
+ * @example
+ * const synced = await distributed.allReduceCoalesced(grads, 'mean');
+ */
+export async function allReduceCoalesced(
+  tensors: readonly Tensor[],
+  op: ReduceOp = 'sum',
+  options: CoalescedOptions = {},
+): Promise<Tensor[]> {
+  const name = 'allReduceCoalesced';
+  const plan = planCoalesced(name, tensors, op, options);
+  const hostIndices = [...plan.host.values()].flat();
+  const read = await Promise.all(hostIndices.map((i) => (plan.inputs[i] as Tensor).data()));
+  const byIndex = new Map<number, TypedArray>(hostIndices.map((index, k) => [index, read[k] as TypedArray]));
+  return runCoalesced(plan, op, (index) => byIndex.get(index) as TypedArray);
+}
+
+/**
+ * Whether `allReduceCoalescedSync` can take these tensors without waiting: each reduces on its
+ * device or lives on a backend that reads synchronously. DDP awaits the asynchronous form otherwise.
+ *
+ * @example
+ * const synced = distributed.canReduceSync(grads) ? distributed.allReduceCoalescedSync(grads) : await distributed.allReduceCoalesced(grads);
+ */
+export function canReduceSync(tensors: readonly Tensor[]): boolean {
+  const group = processGroup('canReduceSync');
+  return tensors.every((t) => {
+    const backend = t.concreteBackend('canReduceSync');
+    return backend.readSync !== undefined || deviceCollectivesFor(backend, group) !== undefined;
+  });
 }

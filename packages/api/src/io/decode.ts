@@ -27,15 +27,6 @@ function elementBytes(bytes: Uint8Array, start: number, length: number, itemSize
   return copy;
 }
 
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
-
 /** The Flint dtype and elements of one tensor, or the problem that prevents reading it. */
 export function decodeEntry(
   bytes: Uint8Array,
@@ -67,18 +58,10 @@ export function decodeEntry(
     case 'U8':
     case 'BOOL':
       return E.right({ dtype, data: raw });
-    case 'F16': {
-      const halves = new Uint16Array(buffer, raw.byteOffset, count);
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = halfToFloat(halves[i] as number);
-      return E.right({ dtype, data: out });
-    }
-    case 'BF16': {
-      const halves = new Uint16Array(buffer, raw.byteOffset, count);
-      const bits = new Uint32Array(count);
-      for (let i = 0; i < count; i++) bits[i] = (halves[i] as number) << 16;
-      return E.right({ dtype, data: new Float32Array(bits.buffer) });
-    }
+    case 'F16':
+    case 'BF16':
+      // Bit patterns, loaded as they are into a float16 or bfloat16 tensor.
+      return E.right({ dtype, data: new Uint16Array(buffer, raw.byteOffset, count) });
     case 'I8':
       return E.right({ dtype, data: Int32Array.from(new Int8Array(buffer, raw.byteOffset, count)) });
     case 'I16':

@@ -29,14 +29,16 @@ export function isSafetensorsDType(value: unknown): value is SafetensorsDType {
 export const SAFETENSORS_OF: Readonly<Record<DType, SafetensorsDType>> = {
   float32: 'F32',
   float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
   int32: 'I32',
   uint8: 'U8',
   bool: 'BOOL',
 };
 
 /**
- * The Flint dtype each readable safetensors dtype loads as. Flint's own five load unchanged; the
- * others widen (F16, BF16 to float32; I8, I16, U16 to int32) or narrow with a range check
+ * The Flint dtype each readable safetensors dtype loads as. Flint's own seven load unchanged; the
+ * others widen (I8, I16, U16 to int32) or narrow with a range check
  * (I64, U32, U64 to int32: PyTorch writes int64 for counters such as BatchNorm's
  * num_batches_tracked). FP8 is not read.
  */
@@ -46,8 +48,8 @@ export const FLINT_DTYPE_OF: Readonly<Partial<Record<SafetensorsDType, DType>>> 
   I32: 'int32',
   U8: 'uint8',
   BOOL: 'bool',
-  F16: 'float32',
-  BF16: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
   I8: 'int32',
   I16: 'int32',
   U16: 'int32',

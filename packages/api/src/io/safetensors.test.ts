@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  bfloat16Bits,
+  bfloat16Value,
+  float16Bits,
+  float16Value,
   parseSafetensors,
   parseSafetensorsHeader,
   SafetensorsError,
@@ -68,8 +72,11 @@ describe('serializeSafetensors / parseSafetensors', () => {
       mask: tensor([true, false, true]),
       empty: tensor(new Float32Array(0), { shape: [0, 4] }),
       scalar: tensor(2.5),
+      f16: tensor([0.1, -65504, 2 ** -24, Number.NaN], { dtype: 'float16' }),
+      bf16: tensor([[0.1, 3e38]], { dtype: 'bfloat16' }),
     };
     const bytes = serializeSafetensors(tensors, { format: 'pt', note: 'é ✓' });
+    expect(parseSafetensorsHeader(bytes).tensors.find((e) => e.name === 'f16')?.dtype).toBe('F16');
     const header = parseSafetensorsHeader(bytes);
     expect(header.metadata).toEqual({ format: 'pt', note: 'é ✓' });
     expect(header.dataStart % 8).toBe(0);
@@ -113,8 +120,9 @@ describe('serializeSafetensors / parseSafetensors', () => {
     expect(values(t.x)).toEqual([1.5, -2]);
     expect(t.count?.dtype).toBe('int32');
     expect(values(t.count)).toEqual([5, -7]);
-    expect(t.half?.dtype).toBe('float32');
+    expect(t.half?.dtype).toBe('float16');
     expect(values(t.half)).toEqual([1, -2]);
+    expect(t.brain?.dtype).toBe('bfloat16');
     expect(values(t.brain)).toEqual([1.5]);
     expect(values(t.wide)).toEqual([65535]);
   });
@@ -263,6 +271,12 @@ describe.skipIf(pythonReason !== '')(
       expect(loaded.mask?.arraySync()).toEqual([true, false, true]);
       expect(loaded.empty?.shape).toEqual([0, 4]);
       expect(loaded.scalar?.shape).toEqual([]);
+      expect(loaded.half?.dtype).toBe('float16');
+      expect(values(loaded.half)).toEqual([1, -0.5, 65504, 2 ** -24]);
+      expect(loaded.brain?.dtype).toBe('bfloat16');
+      // 3e38 rounds to the nearest bfloat16, 0x7f62 (3.0041e38), in Python as in Flint.
+      expect(values(loaded.brain)).toEqual([1.5, -2, bfloat16Value(0x7f62)]);
+      expect(values(tensor([3e38], { dtype: 'bfloat16' }))).toEqual([bfloat16Value(0x7f62)]);
     });
 
     test('Python (and torch, when installed) reads a file written by Flint', () => {
@@ -279,6 +293,8 @@ describe.skipIf(pythonReason !== '')(
         i: tensor([-5, 6], { dtype: 'int32' }),
         u: tensor([9], { dtype: 'uint8' }),
         m: tensor([false, true]),
+        h: tensor([0.1, -65504, 2 ** -24], { dtype: 'float16' }),
+        b: tensor([0.1, 1e38], { dtype: 'bfloat16' }),
       };
       writeFileSync(path, serializeSafetensors(tensors, { format: 'pt' }));
       const run = spawnSync(PYTHON, [SCRIPT, 'read', path], { encoding: 'utf8' });
@@ -294,6 +310,12 @@ describe.skipIf(pythonReason !== '')(
       expect(result.tensors.i).toEqual({ dtype: 'I32', shape: [2], values: [-5, 6] });
       expect(result.tensors.u).toEqual({ dtype: 'U8', shape: [1], values: [9] });
       expect(result.tensors.m).toEqual({ dtype: 'BOOL', shape: [2], values: [false, true] });
+      expect(result.tensors.h).toEqual({ dtype: 'F16', shape: [3], values: [float16Value(float16Bits(0.1)), -65504, 2 ** -24] });
+      expect(result.tensors.b).toEqual({
+        dtype: 'BF16',
+        shape: [2],
+        values: [bfloat16Value(bfloat16Bits(0.1)), bfloat16Value(bfloat16Bits(1e38))],
+      });
       expect(result.torch).not.toBe(false);
     });
   },

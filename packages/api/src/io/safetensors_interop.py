@@ -11,7 +11,7 @@ import math
 import struct
 import sys
 
-FORMATS = {"F64": "d", "F32": "f", "I64": "q", "I32": "i", "I16": "h", "I8": "b", "U8": "B", "BOOL": "?", "U16": "H", "U32": "I"}
+FORMATS = {"F64": "d", "F32": "f", "F16": "e", "BF16": "H", "I64": "q", "I32": "i", "I16": "h", "I8": "b", "U8": "B", "BOOL": "?", "U16": "H", "U32": "I"}
 SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1}
 
 FIXTURE = [
@@ -23,14 +23,28 @@ FIXTURE = [
     ("mask", "BOOL", [3], [True, False, True]),
     ("empty", "F32", [0, 4], []),
     ("scalar", "F32", [], [2.5]),
+    ("half", "F16", [4], [1.0, -0.5, 65504.0, 2.0**-24]),
+    ("brain", "BF16", [3], [1.5, -2.0, 3.0e38]),
 ]
+
+
+def bfloat16_bits(value):
+    """The bfloat16 bit pattern of a float32 value, rounded to nearest even (values here are finite)."""
+    (bits,) = struct.unpack("<I", struct.pack("<f", value))
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF
+
+
+def bfloat16_value(bits):
+    (value,) = struct.unpack("<f", struct.pack("<I", bits << 16))
+    return value
 
 
 def write(path):
     header = {"__metadata__": {"format": "pt", "writer": "python-struct"}}
     data = b""
     for name, dtype, shape, values in FIXTURE:
-        blob = struct.pack("<" + FORMATS[dtype] * len(values), *values)
+        stored = [bfloat16_bits(v) for v in values] if dtype == "BF16" else values
+        blob = struct.pack("<" + FORMATS[dtype] * len(values), *stored)
         header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(blob)]}
         data += blob
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -61,6 +75,8 @@ def read(path):
         count = math.prod(info["shape"])
         assert count * SIZES[info["dtype"]] == end - begin, "byte length of " + name
         values = list(struct.unpack("<" + FORMATS[info["dtype"]] * count, data[begin:end]))
+        if info["dtype"] == "BF16":
+            values = [bfloat16_value(v) for v in values]
         out[name] = {"dtype": info["dtype"], "shape": info["shape"], "values": values}
         position = end
     assert position == len(data), "trailing bytes"
@@ -68,7 +84,7 @@ def read(path):
     try:
         import torch
 
-        dtypes = {"F64": torch.float64, "F32": torch.float32, "I32": torch.int32, "U8": torch.uint8, "BOOL": torch.bool, "I64": torch.int64}
+        dtypes = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I32": torch.int32, "U8": torch.uint8, "BOOL": torch.bool, "I64": torch.int64}
         torch_agrees = True
         for name, info in entries:
             begin, end = info["data_offsets"]

@@ -1,7 +1,7 @@
 import type { TypedArray } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { isTensor } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { readStorage, readStorageSync, type Tensor } from '../tensor/tensor.js';
 import { LITTLE_ENDIAN, swapBytes } from './decode.js';
 import { SAFETENSORS_ITEM_SIZE, SAFETENSORS_OF } from './dtypes.js';
 import { SafetensorsError, type SafetensorsProblem } from './errors.js';
@@ -92,7 +92,7 @@ export function serializeSafetensors(tensors: TensorRecord, metadata?: Readonly<
   const ordered = layoutOrder(checkInput(tensors, metadata));
   return encode(
     ordered,
-    ordered.map(([, t]) => t.dataSync()),
+    ordered.map(([, t]) => readStorageSync(t)),
     metadata,
   );
 }
@@ -105,6 +105,6 @@ export function serializeSafetensors(tensors: TensorRecord, metadata?: Readonly<
  */
 export async function serializeSafetensorsAsync(tensors: TensorRecord, metadata?: Readonly<Record<string, string>>): Promise<Uint8Array> {
   const ordered = layoutOrder(checkInput(tensors, metadata));
-  const data = await Promise.all(ordered.map(([, t]) => t.data()));
+  const data = await Promise.all(ordered.map(([, t]) => readStorage(t)));
   return encode(ordered, data, metadata);
 }

@@ -9,7 +9,15 @@ import type { Equation, PrimitiveEquation, Program, Var } from './program.js';
 // constants, then equation outputs), so a printed program does not depend on the ids a pass
 // happened to allocate; literal constants print inline as numbers.
 
-const SHORT_DTYPE: Record<DType, string> = { float32: 'f32', float64: 'f64', int32: 'i32', uint8: 'u8', bool: 'bool' };
+const SHORT_DTYPE: Record<DType, string> = {
+  float32: 'f32',
+  float64: 'f64',
+  float16: 'f16',
+  bfloat16: 'bf16',
+  int32: 'i32',
+  uint8: 'u8',
+  bool: 'bool',
+};
 
 /** `f32[128,784]`. */
 export function formatAval(aval: Aval): string {

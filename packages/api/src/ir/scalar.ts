@@ -1,5 +1,6 @@
 import type { DType } from '../core/dtype.js';
 import { isFloating } from '../core/dtype.js';
+import { roundToHalf } from '../core/half.js';
 import { Primitive } from '../primitives/primitive.js';
 
 // Elementwise primitives evaluated on single numbers, for folding literal constants at compile
@@ -14,6 +15,9 @@ export function roundTo(dtype: DType, value: number): number {
       return Math.fround(value);
     case 'float64':
       return value;
+    case 'float16':
+    case 'bfloat16':
+      return roundToHalf(dtype, value);
     case 'int32':
       return value | 0;
     case 'uint8':

@@ -429,7 +429,7 @@ export function truncNormal<T extends InitTarget>(target: T, mean = 0, std = 1, 
   const value = tidy(() => {
     const u = sampleUniform(template, 2 * low - 1, 2 * high - 1, options.key);
     // Keep away from ±1, where erfinv is infinite.
-    const limit = template.dtype === 'float64' ? 1 - 1e-15 : 1 - 1e-7;
+    const limit = { float64: 1 - 1e-15, float16: 1 - 2 ** -11, bfloat16: 1 - 2 ** -8 }[template.dtype as string] ?? 1 - 1e-7;
     const standard = erfinv(clamp(u, -limit, limit));
     return clamp(add(mul(standard, std * Math.SQRT2), mean), a, b);
   });

@@ -1,3 +1,4 @@
+import { checkBackendDType } from '../backend/capabilities.js';
 import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import {
@@ -6,6 +7,7 @@ import {
   type DType,
   dtypeOfTypedArray,
   inferDType,
+  isHalf,
   promoteTypes,
   promoteWithScalar,
   type ScalarKind,
@@ -13,6 +15,7 @@ import {
   type TypedArray,
 } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
+import { encodeHalf } from '../core/half.js';
 import { checkShape, sizeOf } from '../core/shape.js';
 import { isTensor } from '../tensor/memory.js';
 import { type NestedArray, Tensor } from '../tensor/tensor.js';
@@ -79,6 +82,7 @@ function flattenNested(op: string, data: NestedArray): Flattened {
 }
 
 function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype: DType): TypedArray {
+  if (isHalf(dtype)) return encodeHalf(dtype, fillTypedArray(op, values, 'float32') as Float32Array);
   const out = allocTypedArray(dtype, values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -91,8 +95,13 @@ function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype
   return out;
 }
 
-/** Converts typed-array data to `dtype` with Flint's cast semantics (truncation, != 0 for bool). */
+/**
+ * Converts typed-array values to `dtype` with Flint's cast semantics (truncation, != 0 for bool,
+ * round to nearest even for float16 and bfloat16, whose result is bit patterns). `data` holds
+ * values, never half bit patterns.
+ */
 export function convertTypedArray(data: TypedArray, dtype: DType): TypedArray {
+  if (isHalf(dtype)) return encodeHalf(dtype, data);
   const out = allocTypedArray(dtype, data.length);
   if (dtype === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] !== 0 ? 1 : 0;
   else if (dtype === 'int32' || dtype === 'uint8')
@@ -118,9 +127,23 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
   }
   if (ArrayBuffer.isView(data)) {
     const typed = data as TypedArray;
-    if (!(typed instanceof Float32Array || typed instanceof Float64Array || typed instanceof Int32Array || typed instanceof Uint8Array)) {
+    if (
+      !(
+        typed instanceof Float32Array ||
+        typed instanceof Float64Array ||
+        typed instanceof Int32Array ||
+        typed instanceof Uint8Array ||
+        typed instanceof Uint16Array
+      )
+    ) {
       throw new DTypeError(
-        `${op}: unsupported typed array ${(typed as { constructor: { name: string } }).constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array`,
+        `${op}: unsupported typed array ${(typed as { constructor: { name: string } }).constructor.name}; use Float32Array, Float64Array, Int32Array, Uint8Array, or Uint16Array (float16/bfloat16 bits)`,
+      );
+    }
+    // A Uint16Array is storage, not values: the bit patterns of the float16 or bfloat16 dtype given.
+    if (typed instanceof Uint16Array && (requested === undefined || !isHalf(requested))) {
+      throw new DTypeError(
+        `${op}: a Uint16Array holds float16 or bfloat16 bit patterns; pass { dtype: 'float16' } or { dtype: 'bfloat16' }, got ${requested ?? 'no dtype'}`,
       );
     }
     const shape = options.shape === undefined ? [typed.length] : checkShape(op, [...options.shape]);
@@ -128,7 +151,8 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
       throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} needs ${sizeOf(shape)} elements, the typed array has ${typed.length}`);
     }
     const dtype = requested ?? dtypeOfTypedArray(typed);
-    const converted = dtype === dtypeOfTypedArray(typed) ? typed : convertTypedArray(typed, dtype);
+    checkBackendDType(op, backend, dtype);
+    const converted = typed instanceof Uint16Array || dtype === dtypeOfTypedArray(typed) ? typed : convertTypedArray(typed, dtype);
     return withRequiresGrad(new Tensor(shape, dtype, backend, backend.fromTypedArray(converted, shape, dtype)), options);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
@@ -136,6 +160,7 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
   }
   const flat = flattenNested(op, data);
   const dtype = requested ?? inferDType(flat.kind);
+  checkBackendDType(op, backend, dtype);
   let shape = flat.shape;
   if (options.shape !== undefined) {
     shape = checkShape(op, [...options.shape]);

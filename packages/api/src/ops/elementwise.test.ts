@@ -206,7 +206,15 @@ describe('binary arithmetic', () => {
   });
 
   test('each dtype with itself keeps its dtype; two bools compute in int32', () => {
-    const want: Record<DType, DType> = { float32: 'float32', float64: 'float64', int32: 'int32', uint8: 'uint8', bool: 'int32' };
+    const want: Record<DType, DType> = {
+      float32: 'float32',
+      float64: 'float64',
+      float16: 'float16',
+      bfloat16: 'bfloat16',
+      int32: 'int32',
+      uint8: 'uint8',
+      bool: 'int32',
+    };
     for (const dtype of DTYPES) {
       const x = tensor([1, 0, 1], { dtype });
       expectTensor(add(x, x), [3], want[dtype], [2, 0, 2]);

@@ -1,4 +1,4 @@
-import { type DType, toFloating } from '../core/dtype.js';
+import { type DType, isHalf, toFloating } from '../core/dtype.js';
 import { AxisError, ValueError } from '../core/errors.js';
 import { formatShape, normalizeAxes, normalizeAxis, shapesEqual } from '../core/shape.js';
 import { Primitive, type ReducePrimitive } from '../primitives/primitive.js';
@@ -132,11 +132,24 @@ export function mean(x: TensorLike, axis?: ReductionAxes, keepdims?: boolean): T
   const t = toTensor('mean', x);
   const axes = reductionAxes('mean', t, axis);
   const keep = checkKeepdims('mean', keepdims);
-  const floating = cast(t, toFloating(t.dtype));
+  const floating = cast(t, statisticsDType(t.dtype));
   const count = reducedCount(t.shape, axes);
   const total = reduceOver(Primitive.ReduceSum, floating, axes);
   // 0 / 0 gives the NaN that the mean of an empty set should be.
-  return finish(count === 1 ? total : div(total, count), t.shape, axes, keep);
+  return toResultDType(finish(count === 1 ? total : div(total, count), t.shape, axes, keep), t.dtype);
+}
+
+/**
+ * The dtype mean and variance compute in: float16 and bfloat16 sum in float32 and round once at
+ * the end, as PyTorch does, so that a sum beyond the half range (65504 for float16) does not turn
+ * the mean into Infinity.
+ */
+function statisticsDType(dtype: DType): DType {
+  return isHalf(dtype) ? 'float32' : toFloating(dtype);
+}
+
+function toResultDType(result: Tensor, inputDType: DType): Tensor {
+  return isHalf(inputDType) ? cast(result, inputDType) : result;
 }
 
 function maxLike(
@@ -251,14 +264,14 @@ function varianceOf(op: string, x: TensorLike, axis: ReductionAxes | undefined, 
   const t = toTensor(op, x);
   const axes = reductionAxes(op, t, axis);
   const { keepdims, correction } = varianceOptions(op, options);
-  const floating = cast(t, toFloating(t.dtype));
+  const floating = cast(t, statisticsDType(t.dtype));
   const count = reducedCount(t.shape, axes);
   // Two passes (mean, then squared deviations) rather than E[x^2] - E[x]^2, which cancels badly.
   const centered = sub(floating, div(floatSumKept(floating, axes), count));
   const squares = reduceOver(Primitive.ReduceSum, mul(centered, centered), axes);
   // As PyTorch: with no degrees of freedom left the divisor is 0, giving inf or NaN.
   const result = div(squares, Math.max(0, count - correction));
-  return finish(result, t.shape, axes, keepdims);
+  return toResultDType(finish(result, t.shape, axes, keepdims), t.dtype);
 }
 
 /**

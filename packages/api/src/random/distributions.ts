@@ -20,7 +20,7 @@ function shapeArg(op: string, shape: Shape | number | undefined): number[] {
 
 function floatDType(op: string, dtype: DType | undefined): DType {
   const d = dtype === undefined ? DEFAULT_FLOAT : checkDType(op, dtype);
-  if (!isFloating(d)) throw new DTypeError(`${op}: dtype must be floating (float32 or float64), got ${d}`);
+  if (!isFloating(d)) throw new DTypeError(`${op}: dtype must be floating (float32, float64, float16 or bfloat16), got ${d}`);
   return d;
 }
 

@@ -73,7 +73,7 @@ function draw<T>(backend: string | undefined, sample: (k: Tensor) => T): T {
 
 function floatOption(op: string, options: GeneratorOptions): DType {
   const dtype = options.dtype === undefined ? 'float32' : checkDType(op, options.dtype);
-  if (!isFloating(dtype)) throw new DTypeError(`${op}: dtype must be floating (float32 or float64), got ${dtype}`);
+  if (!isFloating(dtype)) throw new DTypeError(`${op}: dtype must be floating (float32, float64, float16 or bfloat16), got ${dtype}`);
   return dtype;
 }
 

@@ -1,6 +1,6 @@
-import type { DType, TypedArray } from '../core/dtype.js';
+import { type DType, isFloating, type TypedArray } from '../core/dtype.js';
 import { formatShape, type Shape, sizeOf } from '../core/shape.js';
-import { Tensor } from './tensor.js';
+import { decodeStorage, Tensor } from './tensor.js';
 
 // Printing in PyTorch's style (torch/_tensor_str.py): one formatter per tensor chooses integer,
 // fixed or scientific notation from the magnitudes present, every element is padded to one width
@@ -70,7 +70,7 @@ class Formatter {
     private readonly dtype: DType,
     private readonly s: Settings,
   ) {
-    this.floating = dtype === 'float32' || dtype === 'float64';
+    this.floating = isFloating(dtype);
     if (!this.floating) {
       for (let i = 0; i < values.length; i++) this.width = Math.max(this.width, this.plain(values[i] as number).length);
       return;
@@ -270,13 +270,13 @@ declare module './tensor.js' {
 Tensor.prototype.toString = function (this: Tensor, options: PrintOptions = {}): string {
   const backend = this._backend;
   if (backend === null || this._handle === undefined || backend.readSync === undefined) return describe(this);
-  return formatTensor(backend.readSync(this._handle), this.shape, this.dtype, backend.name, options);
+  return formatTensor(decodeStorage(this.dtype, backend.readSync(this._handle)), this.shape, this.dtype, backend.name, options);
 };
 
 Tensor.prototype.toStringAsync = async function (this: Tensor, options: PrintOptions = {}): Promise<string> {
   const backend = this._backend;
   if (backend === null || this._handle === undefined) return describe(this);
-  return formatTensor(await backend.read(this._handle), this.shape, this.dtype, backend.name, options);
+  return formatTensor(decodeStorage(this.dtype, await backend.read(this._handle)), this.shape, this.dtype, backend.name, options);
 };
 
 // Node's console.log and util.inspect call this hook; the symbol is global, so no Node import.

@@ -50,6 +50,17 @@ declare module './tensor.js' {
     clamp(min?: TensorLike, max?: TensorLike): Tensor;
     cast(dtype: DType): Tensor;
     astype(dtype: DType): Tensor;
+    /**
+     * `astype('float16')`, as `torch.Tensor.half()`: rounds to nearest even.
+     *
+     * @example
+     * tensor([0.1]).half().item(); // 0.0999755859375
+     */
+    half(): Tensor;
+    /** `astype('bfloat16')`, as `torch.Tensor.bfloat16()`. */
+    bfloat16(): Tensor;
+    /** `astype('float32')`, as `torch.Tensor.float()`. */
+    float(): Tensor;
   }
 }
 
@@ -122,3 +133,12 @@ Tensor.prototype.cast = function (dtype) {
   return ops.astype(this, dtype);
 };
 Tensor.prototype.astype = Tensor.prototype.cast;
+Tensor.prototype.half = function () {
+  return ops.astype(this, 'float16');
+};
+Tensor.prototype.bfloat16 = function () {
+  return ops.astype(this, 'bfloat16');
+};
+Tensor.prototype.float = function () {
+  return ops.astype(this, 'float32');
+};

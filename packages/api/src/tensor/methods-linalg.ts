@@ -1,3 +1,4 @@
+import { checkBackendDType } from '../backend/capabilities.js';
 import { getBackend, initBackend } from '../backend/registry.js';
 import { isDType } from '../core/dtype.js';
 import { BackendError } from '../core/errors.js';
@@ -53,6 +54,7 @@ Tensor.prototype.to = function (this: Tensor, target: string): Tensor {
   const source = this.concreteBackend('to');
   const destination = getBackend(target);
   if (destination === source) return this;
+  checkBackendDType('to', destination, this.dtype);
   if (source.readSync === undefined) {
     throw new BackendError(
       `to: backend '${source.name}' reads asynchronously, so the tensor cannot move synchronously; use \`await t.toAsync('${target}')\``,
@@ -67,6 +69,7 @@ Tensor.prototype.toAsync = async function (this: Tensor, target: string): Promis
   const source = this.concreteBackend('toAsync');
   const destination = await initBackend(target);
   if (destination === source) return this;
+  checkBackendDType('toAsync', destination, this.dtype);
   const data = await source.read(this._handle);
   return new Tensor(this.shape, this.dtype, destination, destination.fromTypedArray(data, this.shape, this.dtype));
 };

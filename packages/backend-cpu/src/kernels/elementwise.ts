@@ -101,7 +101,7 @@ function elementwise(expression: string, operands: readonly CpuHandle[], out: Av
   return wrap(result, out.shape, out.dtype);
 }
 
-const DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, uint8: 3, bool: 4 };
+const DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, uint8: 3, bool: 4, float16: 5, bfloat16: 6 };
 const UNIT_STRIDES = [1, 1, 1];
 const contiguousLoops = new Map<string, (RowLoop | undefined)[]>();
 
@@ -111,7 +111,7 @@ const contiguousLoops = new Map<string, (RowLoop | undefined)[]>();
  */
 function contiguousLoop(expression: string, outDtype: DType, operands: readonly CpuHandle[]): RowLoop {
   let code = DTYPE_CODE[outDtype];
-  for (let k = 0; k < operands.length; k++) code = code * 5 + DTYPE_CODE[(operands[k] as CpuHandle).dtype];
+  for (let k = 0; k < operands.length; k++) code = code * 7 + DTYPE_CODE[(operands[k] as CpuHandle).dtype];
   let table = contiguousLoops.get(expression);
   if (table === undefined) {
     table = [];

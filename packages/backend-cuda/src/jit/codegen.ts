@@ -18,6 +18,9 @@ const MAX_RANK = 16;
 const C_TYPES: Readonly<Record<DType, string>> = {
   float32: 'float',
   float64: 'double',
+  // Never generated: the backend's compile hook declines fusions with half dtypes (they run op by op).
+  float16: '__half',
+  bfloat16: '__nv_bfloat16',
   int32: 'int',
   uint8: 'unsigned char',
   bool: 'unsigned char',

@@ -3,7 +3,16 @@ import { type BinaryPrimitive, type DType, Primitive, type ReducePrimitive, type
 // The integer codes the addon understands (native/shared.h); the addon checks every code it
 // receives, so a mismatch is an exception, never a wrong kernel.
 
-export const DTYPE_CODES: Readonly<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, uint8: 3, bool: 4 };
+export const DTYPE_CODES: Readonly<Record<DType, number>> = {
+  float32: 0,
+  float64: 1,
+  int32: 2,
+  uint8: 3,
+  bool: 4,
+  // Bit patterns in Uint16Arrays (native/elementwise_math.cuh: Float16, BFloat16).
+  float16: 5,
+  bfloat16: 6,
+};
 
 export const UNARY_CODES: Readonly<Record<UnaryPrimitive, number>> = {
   [Primitive.Neg]: 0,

@@ -3,7 +3,16 @@ import { type DType, Primitive } from '@flint/api';
 // The integer codes the addon understands (native/common.h and native/ops.h); the addon checks
 // every code it receives, so a mismatch is an exception, never a wrong kernel.
 
-export const DTYPE_CODES: Readonly<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, uint8: 3, bool: 4 };
+export const DTYPE_CODES: Readonly<Record<DType, number>> = {
+  float32: 0,
+  float64: 1,
+  int32: 2,
+  uint8: 3,
+  bool: 4,
+  // Reserved for the half kernels; the addon rejects them until it has those.
+  float16: 5,
+  bfloat16: 6,
+};
 
 /** Unary primitives the addon computes for float32/float64, with their codes. */
 export const UNARY_CODES: ReadonlyMap<Primitive, number> = new Map([
@@ -45,6 +54,23 @@ export const BINARY_CODES: ReadonlyMap<Primitive, number> = new Map([
   [Primitive.LessEqual, 12],
   [Primitive.Greater, 13],
   [Primitive.GreaterEqual, 14],
+]);
+
+/** Binary primitives the addon computes for int32/uint8 (and bool: max, min, comparisons, and, or). */
+export const INTEGER_BINARY_CODES: ReadonlyMap<Primitive, number> = new Map([
+  [Primitive.Add, 0],
+  [Primitive.Sub, 1],
+  [Primitive.Mul, 2],
+  [Primitive.Max, 5],
+  [Primitive.Min, 6],
+  [Primitive.Equal, 9],
+  [Primitive.NotEqual, 10],
+  [Primitive.Less, 11],
+  [Primitive.LessEqual, 12],
+  [Primitive.Greater, 13],
+  [Primitive.GreaterEqual, 14],
+  [Primitive.And, 15],
+  [Primitive.Or, 16],
 ]);
 
 export const REDUCE_CODES: ReadonlyMap<Primitive, number> = new Map([

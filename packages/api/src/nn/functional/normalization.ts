@@ -13,7 +13,7 @@ import { checkNumber, floatTensor } from './common.js';
 
 /** Machine epsilon of a float dtype: RMSNorm's default epsilon, as torch.finfo(dtype).eps. */
 export function machineEpsilon(dtype: Tensor['dtype']): number {
-  return dtype === 'float64' ? Number.EPSILON : 2 ** -23;
+  return dtype === 'float64' ? Number.EPSILON : dtype === 'float16' ? 2 ** -10 : dtype === 'bfloat16' ? 2 ** -7 : 2 ** -23;
 }
 
 /** Mean and biased variance over `axes`, kept as size-1 axes. */
