@@ -43,6 +43,13 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add("randomUniform", RandomUniform);
   add("jitCompile", JitCompile);
   add("jitLaunch", JitLaunch);
+  add("ncclLibrary", NcclLibrary);
+  add("ncclUniqueId", NcclUniqueId);
+  add("ncclInit", NcclInit);
+  add("ncclCollective", NcclCollective);
+  add("ncclGroup", NcclGroup);
+  add("ncclStatus", NcclStatus);
+  add("ncclDestroy", NcclDestroy);
   return exports;
 }
 

@@ -91,7 +91,7 @@ bool layout(const CublasLt* api, cublasLtMatrixLayout_t& result, cudaDataType_t 
 
 bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,
                     cudaStream_t stream, std::string& why) {
-  if (dtype != kFloat32 && dtype != kFloat64) {
+  if (dtype != kFloat32 && dtype != kFloat64 && dtype != kFloat16 && dtype != kBFloat16) {
     why = std::string("cuBLASLt is not used for ") + dtypeName(dtype);
     return false;
   }
@@ -136,12 +136,19 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   const int itemSize = itemSizeOf(dtype);
   const char* aPointer = a.base + a.offset * itemSize;
   const char* bPointer = b.base + b.offset * itemSize;
-  const cudaDataType_t type = dtype == kFloat64 ? CUDA_R_64F : CUDA_R_32F;
+  // float16 and bfloat16 run on the tensor cores with float32 accumulation and float scalars;
+  // float32 uses TF32 tensor cores only when configured (off by default, as PyTorch).
+  const bool half = dtype == kFloat16 || dtype == kBFloat16;
+  const cudaDataType_t type = dtype == kFloat64   ? CUDA_R_64F
+                              : dtype == kFloat16 ? CUDA_R_16F
+                              : dtype == kBFloat16 ? CUDA_R_16BF
+                                                   : CUDA_R_32F;
   const cublasComputeType_t compute =
-      dtype == kFloat64 ? kCublasCompute64F : (state().allowTf32 ? kCublasCompute32FFastTf32 : kCublasCompute32F);
+      dtype == kFloat64 ? kCublasCompute64F : (state().allowTf32 && !half ? kCublasCompute32FFastTf32 : kCublasCompute32F);
+  const cudaDataType_t scaleType = dtype == kFloat64 ? CUDA_R_64F : CUDA_R_32F;
   Descriptors d{api};
   const int32_t batchCount = static_cast<int32_t>(batch);
-  if (api->MatmulDescCreate(&d.operation, compute, type) != kCublasSuccess) {
+  if (api->MatmulDescCreate(&d.operation, compute, scaleType) != kCublasSuccess) {
     why = "cublasLtMatmulDescCreate failed";
     return false;
   }

@@ -18,6 +18,10 @@ const char* dtypeName(int dtype) {
       return "uint8";
     case kBool:
       return "bool";
+    case kFloat16:
+      return "float16";
+    case kBFloat16:
+      return "bfloat16";
     default:
       return "unknown";
   }

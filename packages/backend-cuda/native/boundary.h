@@ -39,9 +39,10 @@ int64_t intArg(const Napi::CallbackInfo& info, size_t index, const char* op, con
 bool boolArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what);
 /** A dtype code, restricted to the dtypes in the bit mask `allowed`. */
 int dtypeArg(const Napi::CallbackInfo& info, size_t index, const char* op, unsigned allowed);
-constexpr unsigned kAllDTypes = 0x1f;
-constexpr unsigned kNumeric = (1u << kFloat32) | (1u << kFloat64) | (1u << kInt32) | (1u << kUint8);
-constexpr unsigned kFloats = (1u << kFloat32) | (1u << kFloat64);
+constexpr unsigned kHalves = (1u << kFloat16) | (1u << kBFloat16);
+constexpr unsigned kAllDTypes = (1u << kDTypeCount) - 1;
+constexpr unsigned kNumeric = (1u << kFloat32) | (1u << kFloat64) | (1u << kInt32) | (1u << kUint8) | kHalves;
+constexpr unsigned kFloats = (1u << kFloat32) | (1u << kFloat64) | kHalves;
 
 /** An Int32Array of exactly `expected` entries (any count when expected < 0), copied out. */
 std::vector<int64_t> paramsArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t expected);

@@ -136,6 +136,7 @@ Napi::Value Libraries(const Napi::CallbackInfo& info) {
   result.Set("cublas", libraryObject(env, cublasStatus()));
   result.Set("cudnn", libraryObject(env, cudnnStatus()));
   result.Set("nvrtc", libraryObject(env, nvrtcStatus()));
+  result.Set("nccl", libraryObject(env, ncclStatus()));
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "elementwise_math.cuh"
 #include "shared.h"
 
 namespace flint_cuda {
@@ -60,10 +61,15 @@ cudaError_t runWalk(const Walk& w, F f, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
+// One definition of each (the elementwise ones), so that calls on the half types, which live in
+// flint_math, are not ambiguous through argument-dependent lookup.
+using flint_math::isNan;
+using flint_math::maxPropagating;
+using flint_math::minPropagating;
+using Float16 = flint_math::Float16;
+using BFloat16 = flint_math::BFloat16;
 template <typename T>
-__device__ __forceinline__ bool isNan(T v) {
-  return v != v;
-}
+using Compute = typename flint_math::Compute<T>::type;
 
 /** The coordinate-to-offset sum of index `i` over a shape/strides pair of `rank` dims. */
 __device__ __forceinline__ int64_t offsetOf(int64_t i, int rank, const int32_t* shape, const int64_t* strides) {
@@ -126,20 +132,6 @@ __device__ __forceinline__ uint8_t wrapMul(uint8_t a, uint8_t b) {
   return static_cast<uint8_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
 }
 
-/** NaN-propagating max/min (torch.maximum); for integers plain max/min. */
-template <typename T>
-__device__ __forceinline__ T maxPropagating(T a, T b) {
-  if (isNan(a)) return a;
-  if (isNan(b)) return b;
-  return b > a ? b : a;
-}
-template <typename T>
-__device__ __forceinline__ T minPropagating(T a, T b) {
-  if (isNan(a)) return a;
-  if (isNan(b)) return b;
-  return b < a ? b : a;
-}
-
 /** Calls f(T{}) with T the C++ type of a numeric dtype (bool stored as uint8). */
 template <typename F>
 cudaError_t dispatchNumeric(int dtype, F f) {
@@ -153,6 +145,10 @@ cudaError_t dispatchNumeric(int dtype, F f) {
     case kUint8:
     case kBool:
       return f(uint8_t{});
+    case kFloat16:
+      return f(Float16{});
+    case kBFloat16:
+      return f(BFloat16{});
     default:
       return cudaErrorInvalidValue;
   }

@@ -72,7 +72,7 @@ template <typename T>
 __global__ void iotaKernel(T* out, int64_t total, int64_t length, int64_t inner) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += step) {
-    out[i] = static_cast<T>((i / inner) % length);
+    out[i] = static_cast<T>(static_cast<long long>((i / inner) % length));
   }
 }
 
@@ -97,6 +97,10 @@ cudaError_t castFrom(int to, void* out, const From* in, const Walk& walk, cudaSt
       return runWalk<2>(walk, CastFunctor<From, uint8_t>{static_cast<uint8_t*>(out), in, false}, stream);
     case kBool:
       return runWalk<2>(walk, CastFunctor<From, uint8_t>{static_cast<uint8_t*>(out), in, true}, stream);
+    case kFloat16:
+      return runWalk<2>(walk, CastFunctor<From, Float16>{static_cast<Float16*>(out), in, false}, stream);
+    case kBFloat16:
+      return runWalk<2>(walk, CastFunctor<From, BFloat16>{static_cast<BFloat16*>(out), in, false}, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -131,6 +135,8 @@ cudaError_t launchWhere(int dtype, void* out, const void* condition, const void*
       return whereFor<uint64_t>(out, condition, x, y, walk, stream);
     case 4:
       return whereFor<uint32_t>(out, condition, x, y, walk, stream);
+    case 2:
+      return whereFor<uint16_t>(out, condition, x, y, walk, stream);
     default:
       return whereFor<uint8_t>(out, condition, x, y, walk, stream);
   }
@@ -147,6 +153,10 @@ cudaError_t launchCast(int from, int to, void* out, const void* in, const Walk& 
     case kUint8:
     case kBool:
       return castFrom<uint8_t>(to, out, static_cast<const uint8_t*>(in), walk, stream);
+    case kFloat16:
+      return castFrom<Float16>(to, out, static_cast<const Float16*>(in), walk, stream);
+    case kBFloat16:
+      return castFrom<BFloat16>(to, out, static_cast<const BFloat16*>(in), walk, stream);
     default:
       return cudaErrorInvalidValue;
   }
@@ -158,6 +168,8 @@ cudaError_t launchCopy(int itemSize, void* out, const void* in, const Walk& walk
       return runWalk<2>(walk, CopyFunctor<uint64_t>{static_cast<uint64_t*>(out), static_cast<const uint64_t*>(in)}, stream);
     case 4:
       return runWalk<2>(walk, CopyFunctor<uint32_t>{static_cast<uint32_t*>(out), static_cast<const uint32_t*>(in)}, stream);
+    case 2:
+      return runWalk<2>(walk, CopyFunctor<uint16_t>{static_cast<uint16_t*>(out), static_cast<const uint16_t*>(in)}, stream);
     case 1:
       return runWalk<2>(walk, CopyFunctor<uint8_t>{static_cast<uint8_t*>(out), static_cast<const uint8_t*>(in)}, stream);
     default:
@@ -174,6 +186,10 @@ cudaError_t launchFill(int itemSize, void* out, int64_t count, uint64_t pattern,
     case 4:
       fillKernel<uint32_t><<<blocksFor(count), kBlock, 0, stream>>>(static_cast<uint32_t*>(out), count,
                                                                      static_cast<uint32_t>(pattern));
+      break;
+    case 2:
+      fillKernel<uint16_t><<<blocksFor(count), kBlock, 0, stream>>>(static_cast<uint16_t*>(out), count,
+                                                                     static_cast<uint16_t>(pattern));
       break;
     case 1:
       return cudaMemsetAsync(out, static_cast<int>(pattern & 255u), static_cast<size_t>(count), stream);

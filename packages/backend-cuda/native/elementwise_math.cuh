@@ -251,9 +251,119 @@ __device__ __forceinline__ double binaryOf(int op, double a, double b) { return 
 __device__ __forceinline__ int binaryOf(int op, int a, int b) { return binaryInt32(op, a, b); }
 __device__ __forceinline__ unsigned char binaryOf(int op, unsigned char a, unsigned char b) { return binaryUint8(op, a, b); }
 
+
+// ---- float16 and bfloat16 -------------------------------------------------------------------
+// Stored as 16-bit patterns; every op computes in float and rounds once on store (round to
+// nearest even, overflow to Infinity, NaN kept quiet with its top payload bits), bit for bit as
+// packages/api/src/core/half.ts encodes, so the GPU, the CPU backend and JavaScript agree.
+
+__device__ __forceinline__ unsigned int bitsOfFloat(float f) {
+  union {
+    float f;
+    unsigned int u;
+  } v;
+  v.f = f;
+  return v.u;
+}
+
+__device__ __forceinline__ float floatOfBits(unsigned int u) {
+  union {
+    float f;
+    unsigned int u;
+  } v;
+  v.u = u;
+  return v.f;
+}
+
+__device__ __forceinline__ unsigned short float16FromFloat(float value) {
+  const unsigned int x = bitsOfFloat(value);
+  const unsigned int sign = (x >> 16) & 0x8000u;
+  const unsigned int abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) return static_cast<unsigned short>(abs == 0x7f800000u ? (sign | 0x7c00u) : (sign | 0x7e00u | ((abs >> 13) & 0x3ffu)));
+  if (abs >= 0x477ff000u) return static_cast<unsigned short>(sign | 0x7c00u);  // 65520 and above round to Infinity
+  if (abs >= 0x38800000u) {
+    const unsigned int rounded = abs + 0xfffu + ((abs >> 13) & 1u);
+    return static_cast<unsigned short>(sign | ((rounded >> 13) - 0x1c000u));
+  }
+  if (abs <= 0x33000000u) return static_cast<unsigned short>(sign);  // 2^-25 and below: zero
+  const unsigned int exponent = abs >> 23;
+  const unsigned int mantissa = (abs & 0x7fffffu) | 0x800000u;
+  const unsigned int shift = 126u - exponent;  // 14..24
+  unsigned int result = mantissa >> shift;
+  const unsigned int remainder = mantissa & ((1u << shift) - 1u);
+  const unsigned int halfway = 1u << (shift - 1u);
+  if (remainder > halfway || (remainder == halfway && (result & 1u) == 1u)) result++;
+  return static_cast<unsigned short>(sign | result);
+}
+
+__device__ __forceinline__ float float16ToFloat(unsigned short h) {
+  const unsigned int sign = (static_cast<unsigned int>(h) & 0x8000u) << 16;
+  const unsigned int exponent = (h >> 10) & 0x1fu;
+  const unsigned int mantissa = h & 0x3ffu;
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;  // 2^-24, exact
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  if (exponent == 0x1fu) return floatOfBits(sign | 0x7f800000u | (mantissa << 13));
+  return floatOfBits(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+__device__ __forceinline__ unsigned short bfloat16FromFloat(float value) {
+  const unsigned int x = bitsOfFloat(value);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<unsigned short>(((x >> 16) | 0x40u) & 0xffffu);
+  return static_cast<unsigned short>(((x + 0x7fffu + ((x >> 16) & 1u)) >> 16) & 0xffffu);
+}
+
+__device__ __forceinline__ float bfloat16ToFloat(unsigned short h) { return floatOfBits(static_cast<unsigned int>(h) << 16); }
+
+/** A float16 element (the layout of CUDA's __half): converts to float, and from numbers by rounding. */
+struct Float16 {
+  unsigned short bits;
+  Float16() = default;
+  __device__ explicit Float16(float v) : bits(float16FromFloat(v)) {}
+  __device__ explicit Float16(double v) : bits(float16FromFloat(static_cast<float>(v))) {}
+  __device__ explicit Float16(int v) : bits(float16FromFloat(static_cast<float>(v))) {}
+  __device__ explicit Float16(long long v) : bits(float16FromFloat(static_cast<float>(v))) {}
+  __device__ operator float() const { return float16ToFloat(bits); }
+};
+
+/** A bfloat16 element (the layout of CUDA's __nv_bfloat16). */
+struct BFloat16 {
+  unsigned short bits;
+  BFloat16() = default;
+  __device__ explicit BFloat16(float v) : bits(bfloat16FromFloat(v)) {}
+  __device__ explicit BFloat16(double v) : bits(bfloat16FromFloat(static_cast<float>(v))) {}
+  __device__ explicit BFloat16(int v) : bits(bfloat16FromFloat(static_cast<float>(v))) {}
+  __device__ explicit BFloat16(long long v) : bits(bfloat16FromFloat(static_cast<float>(v))) {}
+  __device__ operator float() const { return bfloat16ToFloat(bits); }
+};
+
+/** The type a dtype computes in: float for the half dtypes, itself otherwise. */
+template <typename T>
+struct Compute {
+  using type = T;
+};
+template <>
+struct Compute<Float16> {
+  using type = float;
+};
+template <>
+struct Compute<BFloat16> {
+  using type = float;
+};
+
+__device__ __forceinline__ Float16 unaryOf(int op, Float16 x) { return Float16(unaryFloat<float>(op, static_cast<float>(x))); }
+__device__ __forceinline__ BFloat16 unaryOf(int op, BFloat16 x) { return BFloat16(unaryFloat<float>(op, static_cast<float>(x))); }
+__device__ __forceinline__ Float16 binaryOf(int op, Float16 a, Float16 b) {
+  return Float16(binaryFloat<float>(op, static_cast<float>(a), static_cast<float>(b)));
+}
+__device__ __forceinline__ BFloat16 binaryOf(int op, BFloat16 a, BFloat16 b) {
+  return BFloat16(binaryFloat<float>(op, static_cast<float>(a), static_cast<float>(b)));
+}
+
 /** Comparisons (and And/Or on non-bool inputs) write bool as 0/1. */
 template <typename T>
-__device__ __forceinline__ unsigned char compare(int op, T a, T b) {
+__device__ __forceinline__ unsigned char compareValues(int op, T a, T b) {
   switch (op) {
     case kEqual:
       return a == b;
@@ -274,6 +384,12 @@ __device__ __forceinline__ unsigned char compare(int op, T a, T b) {
     default:
       return 0;
   }
+}
+
+template <typename T>
+__device__ __forceinline__ unsigned char compare(int op, T a, T b) {
+  using C = typename Compute<T>::type;
+  return compareValues<C>(op, static_cast<C>(a), static_cast<C>(b));
 }
 
 /** A double truncated toward zero as a 64-bit integer (NaN gives 0; out of range saturates). */
@@ -304,12 +420,23 @@ template <>
 __device__ __forceinline__ unsigned char castTo<unsigned char>(double v) {
   return static_cast<unsigned char>(static_cast<unsigned long long>(truncated(v)));
 }
+// A double becomes float first, then the half dtype (as core/half.ts encodes numbers).
+template <>
+__device__ __forceinline__ Float16 castTo<Float16>(double v) {
+  return Float16(static_cast<float>(v));
+}
+template <>
+__device__ __forceinline__ BFloat16 castTo<BFloat16>(double v) {
+  return BFloat16(static_cast<float>(v));
+}
 
 /** Cast of any value to any dtype's C type; `toBool` makes it `!= 0` (NaN is true, as in Python). */
 template <typename To, typename From>
 __device__ __forceinline__ To cast(From v, bool toBool) {
-  if (toBool) return static_cast<To>(v != From(0) ? 1 : 0);
-  return castTo<To>(static_cast<double>(v));
+  using C = typename Compute<From>::type;
+  const C value = static_cast<C>(v);
+  if (toBool) return static_cast<To>(value != C(0) ? 1 : 0);
+  return castTo<To>(static_cast<double>(value));
 }
 template <>
 __device__ __forceinline__ unsigned char cast<unsigned char, int>(int v, bool toBool) {

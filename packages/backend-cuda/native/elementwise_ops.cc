@@ -176,6 +176,7 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   const napi_typedarray_type expected = dtype == kFloat32   ? napi_float32_array
                                         : dtype == kFloat64 ? napi_float64_array
                                         : dtype == kInt32   ? napi_int32_array
+                                        : (dtype == kFloat16 || dtype == kBFloat16) ? napi_uint16_array
                                                             : napi_uint8_array;
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != expected) {
     throwType(env, op, std::string("value must be a typed array of ") + dtypeName(dtype));

@@ -77,7 +77,7 @@ bool resolve(void* handle, const char* symbol, F& target, LibraryStatus& status)
 }
 
 LibraryStatus& mutableStatus(int which) {
-  static LibraryStatus statuses[4];
+  static LibraryStatus statuses[5];
   return statuses[which];
 }
 
@@ -172,6 +172,32 @@ const Nvrtc* nvrtc() {
   return loaded ? &api : nullptr;
 }
 
+const Nccl* nccl() {
+  static Nccl api{};
+  static bool loaded = [] {
+    LibraryStatus& status = mutableStatus(4);
+    void* h = openLibrary({"libnccl.so.2", "libnccl.so"}, status);
+    if (h == nullptr) return false;
+    bool ok = resolve(h, "ncclGetVersion", api.GetVersion, status) && resolve(h, "ncclGetUniqueId", api.GetUniqueId, status) &&
+              resolve(h, "ncclCommInitRank", api.CommInitRank, status) && resolve(h, "ncclCommDestroy", api.CommDestroy, status) &&
+              resolve(h, "ncclCommAbort", api.CommAbort, status) &&
+              resolve(h, "ncclCommGetAsyncError", api.CommGetAsyncError, status) &&
+              resolve(h, "ncclGetErrorString", api.GetErrorString, status) && resolve(h, "ncclAllReduce", api.AllReduce, status) &&
+              resolve(h, "ncclBroadcast", api.Broadcast, status) && resolve(h, "ncclAllGather", api.AllGather, status) &&
+              resolve(h, "ncclReduceScatter", api.ReduceScatter, status) && resolve(h, "ncclGroupStart", api.GroupStart, status) &&
+              resolve(h, "ncclGroupEnd", api.GroupEnd, status);
+    if (ok) {
+      api.GetVersion(&api.version);
+      // NCCL encodes 2.x.y as 20000 + 100 x + y since 2.9 (and as 1000 x ... before).
+      const int v = api.version;
+      status.version = v >= 10000 ? std::to_string(v / 10000) + "." + std::to_string((v / 100) % 100) + "." + std::to_string(v % 100)
+                                  : std::to_string(v);
+    }
+    return ok;
+  }();
+  return loaded ? &api : nullptr;
+}
+
 const LibraryStatus& cublasLtStatus() {
   cublasLt();
   return mutableStatus(0);
@@ -187,6 +213,11 @@ const LibraryStatus& cudnnStatus() {
 const LibraryStatus& nvrtcStatus() {
   nvrtc();
   return mutableStatus(3);
+}
+
+const LibraryStatus& ncclStatus() {
+  nccl();
+  return mutableStatus(4);
 }
 
 bool driverLibraryFound(std::string& reason) {

@@ -1,4 +1,5 @@
-// The CUDA libraries the addon loads at run time with dlopen: cuBLASLt, cuBLAS, cuDNN and NVRTC.
+// The CUDA libraries the addon loads at run time with dlopen: cuBLASLt, cuBLAS, cuDNN, NVRTC and
+// NCCL.
 // The package builds without their headers and runs without them (falling back to its own
 // kernels), so the few declarations it calls are written out here, from the libraries'
 // documented C APIs; every entry point is resolved with dlsym and checked before use.
@@ -150,6 +151,43 @@ struct Nvrtc {
   nvrtcResult (*GetCUBIN)(nvrtcProgram, char*);
 };
 
+// ---- NCCL (nccl.h, 2.x) ----
+using ncclResult_t = int;
+constexpr ncclResult_t kNcclSuccess = 0;
+constexpr ncclResult_t kNcclInProgress = 7;
+struct ncclComm;
+using ncclComm_t = ncclComm*;
+constexpr int kNcclUniqueIdBytes = 128;
+struct ncclUniqueId {
+  char internal[kNcclUniqueIdBytes];
+};
+// ncclDataType_t
+constexpr int kNcclUint8 = 1;
+constexpr int kNcclInt32 = 2;
+constexpr int kNcclFloat16 = 6;
+constexpr int kNcclFloat32 = 7;
+constexpr int kNcclFloat64 = 8;
+constexpr int kNcclBfloat16 = 9;
+// ncclRedOp_t: ncclSum, ncclProd, ncclMax, ncclMin, ncclAvg (2.10+); the addon's op codes match.
+constexpr int kNcclAvg = 4;
+
+struct Nccl {
+  ncclResult_t (*GetVersion)(int*);
+  ncclResult_t (*GetUniqueId)(ncclUniqueId*);
+  ncclResult_t (*CommInitRank)(ncclComm_t*, int, ncclUniqueId, int);
+  ncclResult_t (*CommDestroy)(ncclComm_t);
+  ncclResult_t (*CommAbort)(ncclComm_t);
+  ncclResult_t (*CommGetAsyncError)(ncclComm_t, ncclResult_t*);
+  const char* (*GetErrorString)(ncclResult_t);
+  ncclResult_t (*AllReduce)(const void*, void*, size_t, int, int, ncclComm_t, cudaStream_t);
+  ncclResult_t (*Broadcast)(const void*, void*, size_t, int, int, ncclComm_t, cudaStream_t);
+  ncclResult_t (*AllGather)(const void*, void*, size_t, int, ncclComm_t, cudaStream_t);
+  ncclResult_t (*ReduceScatter)(const void*, void*, size_t, int, int, ncclComm_t, cudaStream_t);
+  ncclResult_t (*GroupStart)();
+  ncclResult_t (*GroupEnd)();
+  int version;  // e.g. 22104 for 2.21.4
+};
+
 /** What loading one library found: the path it loaded, or why not (with the places searched). */
 struct LibraryStatus {
   bool attempted = false;
@@ -164,10 +202,15 @@ const CublasLt* cublasLt();
 const Cublas* cublas();
 const Cudnn* cudnn();
 const Nvrtc* nvrtc();
+const Nccl* nccl();
 const LibraryStatus& cublasLtStatus();
 const LibraryStatus& cublasStatus();
 const LibraryStatus& cudnnStatus();
 const LibraryStatus& nvrtcStatus();
+const LibraryStatus& ncclStatus();
+
+/** Why NCCL collectives stopped (a timeout, an asynchronous NCCL error), or empty: reads fail with it. */
+std::string ncclFailure();
 
 /**
  * Whether the CUDA driver library can be loaded, and if not, the places searched: the runtime

@@ -21,6 +21,15 @@ template <>
 struct Accumulator<uint8_t> {
   using type = uint32_t;
 };
+// The half dtypes multiply and accumulate in float, rounding once on store.
+template <>
+struct Accumulator<Float16> {
+  using type = float;
+};
+template <>
+struct Accumulator<BFloat16> {
+  using type = float;
+};
 
 constexpr int kTileM = 64;
 constexpr int kTileN = 64;
@@ -165,7 +174,8 @@ __global__ void reduceWindowKernel(T* out, const T* in, Window win, T identity) 
       position[d] = static_cast<int32_t>(rest % win.outShape[d]);
       rest /= win.outShape[d];
     }
-    T acc = identity;
+    using A = Compute<T>;
+    A acc = static_cast<A>(identity);
     for (int64_t t = 0; t < taps; t++) {
       int64_t at = win.offset;
       int64_t tapRest = t;
@@ -181,10 +191,10 @@ __global__ void reduceWindowKernel(T* out, const T* in, Window win, T identity) 
         at += p * win.inStrides[d];
       }
       if (!inside) continue;  // padding holds the identity
-      const T v = in[at];
+      const A v = static_cast<A>(in[at]);
       acc = MAX ? maxPropagating(acc, v) : wrapAdd(acc, v);
     }
-    out[index] = acc;
+    out[index] = static_cast<T>(acc);
   }
 }
 
@@ -220,6 +230,25 @@ __device__ __forceinline__ void atomicAddValue(uint8_t* at, uint8_t v) {
   } while (assumed != old);
 }
 
+/** A 16-bit float added (in float, rounded once) through a compare-and-swap of its aligned 32-bit word. */
+template <typename Half>
+__device__ __forceinline__ void atomicAddHalf(Half* at, Half v) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(at);
+  unsigned int* word = reinterpret_cast<unsigned int*>(address & ~static_cast<uintptr_t>(3));
+  const unsigned int shift = static_cast<unsigned int>(address & 2) * 8;
+  unsigned int old = *word;
+  unsigned int assumed;
+  do {
+    assumed = old;
+    Half current;
+    current.bits = static_cast<unsigned short>((assumed >> shift) & 0xffffu);
+    const Half sum(static_cast<float>(current) + static_cast<float>(v));
+    old = atomicCAS(word, assumed, (assumed & ~(0xffffu << shift)) | (static_cast<unsigned int>(sum.bits) << shift));
+  } while (assumed != old);
+}
+__device__ __forceinline__ void atomicAddValue(Float16* at, Float16 v) { atomicAddHalf(at, v); }
+__device__ __forceinline__ void atomicAddValue(BFloat16* at, BFloat16 v) { atomicAddHalf(at, v); }
+
 template <typename T>
 __global__ void scatterAddKernel(T* out, Matrix updates, const int32_t* indices, int64_t indexOffset, int64_t indexStride,
                                  int64_t outer, int64_t axisLength, int64_t inner, int64_t count) {
@@ -242,6 +271,16 @@ float lowestOf(float) { return -INFINITY; }
 double lowestOf(double) { return -INFINITY; }
 int32_t lowestOf(int32_t) { return INT32_MIN; }
 uint8_t lowestOf(uint8_t) { return 0; }
+Float16 lowestOf(Float16) {
+  Float16 value;
+  value.bits = 0xfc00;  // -Infinity
+  return value;
+}
+BFloat16 lowestOf(BFloat16) {
+  BFloat16 value;
+  value.bits = 0xff80;  // -Infinity
+  return value;
+}
 
 __global__ void randomBitsKernel(int32_t* out, int64_t count, const int32_t* key, int64_t keyOffset, int64_t keyStride) {
   const uint32_t k0 = static_cast<uint32_t>(key[keyOffset]);
@@ -268,6 +307,28 @@ __global__ void randomUniformFloatKernel(float* out, int64_t count, const int32_
     flint_random::threefry(k0, k1, static_cast<uint32_t>(j), 0u, y0, y1);
     out[2 * j] = flint_random::uniformFloat(y0);
     if (2 * j + 1 < count) out[2 * j + 1] = flint_random::uniformFloat(y1);
+  }
+}
+
+/**
+ * float32 samples rounded to a half dtype toward zero, so that they stay below 1 (the CPU
+ * backend's rule: round to nearest, then step back one pattern where that rounded up).
+ */
+template <typename Half>
+__global__ void randomUniformHalfKernel(Half* out, int64_t count, const int32_t* key, int64_t keyOffset, int64_t keyStride) {
+  const uint32_t k0 = static_cast<uint32_t>(key[keyOffset]);
+  const uint32_t k1 = static_cast<uint32_t>(key[keyOffset + keyStride]);
+  const int64_t blocks = (count + 1) / 2;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < blocks; j += step) {
+    uint32_t y[2];
+    flint_random::threefry(k0, k1, static_cast<uint32_t>(j), 0u, y[0], y[1]);
+    for (int h = 0; h < 2 && 2 * j + h < count; h++) {
+      const float u = flint_random::uniformFloat(y[h]);
+      Half rounded(u);
+      if (static_cast<float>(rounded) > u) rounded.bits = static_cast<unsigned short>(rounded.bits - 1);
+      out[2 * j + h] = rounded;
+    }
   }
 }
 
@@ -364,6 +425,12 @@ cudaError_t launchRandomUniform(int dtype, void* out, int64_t count, const int32
   } else if (dtype == kFloat32) {
     randomUniformFloatKernel<<<blocksFor((count + 1) / 2), kBlock, 0, stream>>>(static_cast<float*>(out), count, key, keyOffset,
                                                                                 keyStride);
+  } else if (dtype == kFloat16) {
+    randomUniformHalfKernel<Float16><<<blocksFor((count + 1) / 2), kBlock, 0, stream>>>(static_cast<Float16*>(out), count, key,
+                                                                                         keyOffset, keyStride);
+  } else if (dtype == kBFloat16) {
+    randomUniformHalfKernel<BFloat16><<<blocksFor((count + 1) / 2), kBlock, 0, stream>>>(static_cast<BFloat16*>(out), count, key,
+                                                                                           keyOffset, keyStride);
   } else {
     return cudaErrorInvalidValue;
   }

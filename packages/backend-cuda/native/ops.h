@@ -48,6 +48,15 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
 Napi::Value RandomBits(const Napi::CallbackInfo& info);
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);
 
+// nccl.cc
+Napi::Value NcclLibrary(const Napi::CallbackInfo& info);
+Napi::Value NcclUniqueId(const Napi::CallbackInfo& info);
+Napi::Value NcclInit(const Napi::CallbackInfo& info);
+Napi::Value NcclCollective(const Napi::CallbackInfo& info);
+Napi::Value NcclGroup(const Napi::CallbackInfo& info);
+Napi::Value NcclStatus(const Napi::CallbackInfo& info);
+Napi::Value NcclDestroy(const Napi::CallbackInfo& info);
+
 // jit.cc
 Napi::Value JitCompile(const Napi::CallbackInfo& info);
 Napi::Value JitLaunch(const Napi::CallbackInfo& info);

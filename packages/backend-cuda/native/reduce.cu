@@ -38,53 +38,56 @@ __device__ __forceinline__ int64_t keptOffset(const Reduction& r, int64_t o) {
   return r.offset + offsetOf(o, r.keptRank, r.keptShape, r.keptStrides);
 }
 
+// The kernels read In, accumulate in A (float for the half dtypes) and write Out.
+
 /** One thread folds each output's elements in order. */
-template <typename T, int OP>
-__global__ void reduceThreadKernel(T* out, const T* in, Reduction r, T identity) {
+template <typename In, typename Out, typename A, int OP>
+__global__ void reduceThreadKernel(Out* out, const In* in, Reduction r, A identity) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; o < r.outer; o += step) {
     const int64_t base = keptOffset(r, o);
-    T acc = identity;
-    for (int64_t j = 0; j < r.inner; j++) acc = combine<T, OP>(acc, in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]);
-    out[o] = acc;
+    A acc = identity;
+    for (int64_t j = 0; j < r.inner; j++)
+      acc = combine<A, OP>(acc, static_cast<A>(in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]));
+    out[o] = static_cast<Out>(acc);
   }
 }
 
 /** A warp per output: lanes stride through the elements, then combine by shuffles. */
-template <typename T, int OP>
-__global__ void reduceWarpKernel(T* out, const T* in, Reduction r, T identity) {
+template <typename In, typename Out, typename A, int OP>
+__global__ void reduceWarpKernel(Out* out, const In* in, Reduction r, A identity) {
   const int lane = threadIdx.x & 31;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
   for (int64_t o = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5); o < r.outer; o += warps) {
     const int64_t base = keptOffset(r, o);
-    T acc = identity;
+    A acc = identity;
     for (int64_t j = lane; j < r.inner; j += 32) {
-      acc = combine<T, OP>(acc, in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]);
+      acc = combine<A, OP>(acc, static_cast<A>(in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]));
     }
-    acc = warpCombine<T, OP>(acc);
-    if (lane == 0) out[o] = acc;
+    acc = warpCombine<A, OP>(acc);
+    if (lane == 0) out[o] = static_cast<Out>(acc);
   }
 }
 
 /** First pass of a long-row reduction: block (c, o) folds chunk c of row o into partial[o * chunks + c]. */
-template <typename T, int OP>
-__global__ void reduceChunkKernel(T* partial, const T* in, Reduction r, T identity, int64_t chunkLength) {
-  __shared__ T warpResults[kWarpsPerBlock];
+template <typename In, typename A, int OP>
+__global__ void reduceChunkKernel(A* partial, const In* in, Reduction r, A identity, int64_t chunkLength) {
+  __shared__ A warpResults[kWarpsPerBlock];
   const int64_t chunks = gridDim.x;
   const int64_t o = blockIdx.y;
   const int64_t first = blockIdx.x * chunkLength;
   const int64_t last = min(first + chunkLength, r.inner);
   const int64_t base = keptOffset(r, o);
-  T acc = identity;
+  A acc = identity;
   for (int64_t j = first + threadIdx.x; j < last; j += blockDim.x) {
-    acc = combine<T, OP>(acc, in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]);
+    acc = combine<A, OP>(acc, static_cast<A>(in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]));
   }
-  acc = warpCombine<T, OP>(acc);
+  acc = warpCombine<A, OP>(acc);
   if ((threadIdx.x & 31) == 0) warpResults[threadIdx.x >> 5] = acc;
   __syncthreads();
   if (threadIdx.x < 32) {
     acc = threadIdx.x < kWarpsPerBlock ? warpResults[threadIdx.x] : identity;
-    acc = warpCombine<T, OP>(acc);
+    acc = warpCombine<A, OP>(acc);
     if (threadIdx.x == 0) partial[o * chunks + blockIdx.x] = acc;
   }
 }
@@ -98,14 +101,14 @@ int64_t chunkCount(const Reduction& r) {
   return chunks > 4096 ? 4096 : chunks;
 }
 
-template <typename T, int OP>
-cudaError_t reduceWith(T* out, const T* in, const Reduction& r, T identity, void* scratch, cudaStream_t stream) {
+template <typename T, typename A, int OP>
+cudaError_t reduceWith(T* out, const T* in, const Reduction& r, A identity, void* scratch, cudaStream_t stream) {
   if (r.outer == 0) return cudaSuccess;
   if (useChunks(r)) {
     const int64_t chunks = chunkCount(r);
     const int64_t chunkLength = (r.inner + chunks - 1) / chunks;
-    T* partial = static_cast<T*>(scratch);
-    reduceChunkKernel<T, OP><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(r.outer)), kBlock, 0, stream>>>(
+    A* partial = static_cast<A*>(scratch);
+    reduceChunkKernel<T, A, OP><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(r.outer)), kBlock, 0, stream>>>(
         partial, in, r, identity, chunkLength);
     Reduction second{};
     second.keptRank = 1;
@@ -116,11 +119,11 @@ cudaError_t reduceWith(T* out, const T* in, const Reduction& r, T identity, void
     second.reducedStrides[0] = 1;
     second.outer = r.outer;
     second.inner = chunks;
-    reduceWarpKernel<T, OP><<<blocksFor(r.outer * 32), kBlock, 0, stream>>>(out, partial, second, identity);
+    reduceWarpKernel<A, T, A, OP><<<blocksFor(r.outer * 32), kBlock, 0, stream>>>(out, partial, second, identity);
   } else if (r.inner <= 32) {
-    reduceThreadKernel<T, OP><<<blocksFor(r.outer), kBlock, 0, stream>>>(out, in, r, identity);
+    reduceThreadKernel<T, T, A, OP><<<blocksFor(r.outer), kBlock, 0, stream>>>(out, in, r, identity);
   } else {
-    reduceWarpKernel<T, OP><<<blocksFor(r.outer * 32), kBlock, 0, stream>>>(out, in, r, identity);
+    reduceWarpKernel<T, T, A, OP><<<blocksFor(r.outer * 32), kBlock, 0, stream>>>(out, in, r, identity);
   }
   return cudaGetLastError();
 }
@@ -155,8 +158,9 @@ __device__ __forceinline__ bool beats(T a, int32_t ai, T b, int32_t bi) {
   return MAX ? b > a : b < a;
 }
 
-template <typename T, bool MAX>
-__global__ void argReduceKernel(int32_t* out, const T* in, Reduction r) {
+template <typename In, bool MAX>
+__global__ void argReduceKernel(int32_t* out, const In* in, Reduction r) {
+  using T = Compute<In>;
   const int lane = threadIdx.x & 31;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
   const int64_t stride = r.reducedStrides[0];
@@ -165,7 +169,7 @@ __global__ void argReduceKernel(int32_t* out, const T* in, Reduction r) {
     T best = T(0);
     int32_t bestIndex = INT32_MAX;
     for (int64_t j = lane; j < r.inner; j += 32) {
-      const T v = in[base + j * stride];
+      const T v = static_cast<T>(in[base + j * stride]);
       if (bestIndex == INT32_MAX || beats<T, MAX>(best, bestIndex, v, static_cast<int32_t>(j))) {
         best = v;
         bestIndex = static_cast<int32_t>(j);
@@ -190,6 +194,15 @@ struct ScanAccumulator {
 // float32 sums and products accumulate in double, as the CPU backend does.
 template <>
 struct ScanAccumulator<float> {
+  using type = double;
+};
+// The half dtypes run the float32 scan (the CPU backend widens them to float32): double too.
+template <>
+struct ScanAccumulator<Float16> {
+  using type = double;
+};
+template <>
+struct ScanAccumulator<BFloat16> {
   using type = double;
 };
 
@@ -283,24 +296,27 @@ __global__ void mergePassKernel(T* dstKeys, int32_t* dstIndices, const T* keys, 
 
 size_t reduceScratchBytes(int dtype, const Reduction& r) {
   if (!useChunks(r)) return 0;
-  return static_cast<size_t>(r.outer * chunkCount(r)) * static_cast<size_t>(itemSizeOf(dtype));
+  // Partial results are accumulators: float for the half dtypes.
+  const int accumulatorSize = (dtype == kFloat16 || dtype == kBFloat16) ? 4 : itemSizeOf(dtype);
+  return static_cast<size_t>(r.outer * chunkCount(r)) * static_cast<size_t>(accumulatorSize);
 }
 
 cudaError_t launchReduce(int op, int dtype, void* out, const void* in, const Reduction& r, void* scratch, cudaStream_t stream) {
   return dispatchNumeric(dtype, [&](auto zero) {
     using T = decltype(zero);
+    using A = Compute<T>;
     T* o = static_cast<T*>(out);
     const T* x = static_cast<const T*>(in);
-    const T identity = identityOf<T>(op, dtype);
+    const A identity = identityOf<A>(op, dtype);
     switch (op) {
       case kReduceSum:
-        return reduceWith<T, kReduceSum>(o, x, r, identity, scratch, stream);
+        return reduceWith<T, A, kReduceSum>(o, x, r, identity, scratch, stream);
       case kReduceProd:
-        return reduceWith<T, kReduceProd>(o, x, r, identity, scratch, stream);
+        return reduceWith<T, A, kReduceProd>(o, x, r, identity, scratch, stream);
       case kReduceMax:
-        return reduceWith<T, kReduceMax>(o, x, r, identity, scratch, stream);
+        return reduceWith<T, A, kReduceMax>(o, x, r, identity, scratch, stream);
       case kReduceMin:
-        return reduceWith<T, kReduceMin>(o, x, r, identity, scratch, stream);
+        return reduceWith<T, A, kReduceMin>(o, x, r, identity, scratch, stream);
       default:
         return cudaErrorInvalidValue;
     }

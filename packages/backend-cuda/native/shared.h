@@ -10,7 +10,8 @@
 namespace flint_cuda {
 
 // Matches src/native/codes.ts.
-enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4, kDTypeCount = 5 };
+// float16 and bfloat16 are stored as their 16-bit patterns (__half, __nv_bfloat16 on the device).
+enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4, kFloat16 = 5, kBFloat16 = 6, kDTypeCount = 7 };
 
 enum UnaryOp : int {
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
@@ -34,7 +35,9 @@ constexpr int kMaxSpatial = 8;
 
 inline bool isComparison(int op) { return op >= kEqual && op <= kOr; }
 
-inline int itemSizeOf(int dtype) { return dtype == kFloat64 ? 8 : (dtype == kFloat32 || dtype == kInt32) ? 4 : 1; }
+inline int itemSizeOf(int dtype) {
+  return dtype == kFloat64 ? 8 : (dtype == kFloat32 || dtype == kInt32) ? 4 : (dtype == kFloat16 || dtype == kBFloat16) ? 2 : 1;
+}
 
 /**
  * A walk over a row-major index space of `total` elements shared by `operands` strided operands

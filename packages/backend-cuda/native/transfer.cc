@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "boundary.h"
+#include "libraries.h"
 #include "ops.h"
 
 namespace flint_cuda {
@@ -19,6 +20,9 @@ napi_typedarray_type arrayTypeOf(int dtype) {
       return napi_float64_array;
     case kInt32:
       return napi_int32_array;
+    case kFloat16:
+    case kBFloat16:
+      return napi_uint16_array;  // bit patterns
     default:
       return napi_uint8_array;
   }
@@ -32,6 +36,9 @@ const char* arrayNameOf(int dtype) {
       return "Float64Array";
     case kInt32:
       return "Int32Array";
+    case kFloat16:
+    case kBFloat16:
+      return "Uint16Array (bit patterns)";
     default:
       return "Uint8Array";
   }
@@ -81,6 +88,15 @@ class EventWaiter : public Napi::AsyncWorker {
     std::lock_guard<std::recursive_mutex> lock(addonMutex());
     Napi::Env env = Env();
     releaseEvent(event_);
+    // After an aborted NCCL collective the stream's results cannot be trusted: say why instead.
+    const std::string collectivesFailed = ncclFailure();
+    if (error_ == cudaSuccess && !collectivesFailed.empty()) {
+      settleFailure();
+      Napi::Error failure = Napi::Error::New(env, std::string("flint-cuda ") + call_ + ": NCCL collectives failed: " + collectivesFailed);
+      failure.Set("ncclError", Napi::String::New(env, "FAILED"));
+      deferred_.Reject(failure.Value());
+      return;
+    }
     if (error_ != cudaSuccess) {
       settleFailure();
       try {

@@ -14,7 +14,8 @@ namespace flint_cuda {
 
 /**
  * out [batch, m, n] (contiguous) = a [batch, m, k] x b [batch, k, n] through cuBLASLt, for
- * float32 (TF32 only when configured) and float64. Views need a unit stride in one of their two
+ * float32 (TF32 only when configured), float64, and float16/bfloat16 (tensor cores, float32
+ * accumulation). Views need a unit stride in one of their two
  * matrix dims (plain or transposed matrices); `why` says what declined.
  */
 bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,

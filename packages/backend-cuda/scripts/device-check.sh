@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The CUDA backend's check on a GPU machine (the H200 this workplace lends), in one short run:
-# the conformance tables on 'cuda', the GPU checks (src/gpu.checks.ts) and the benchmarks, with
-# results written to bench/results/cuda-<date>.{json,md} and to $OUT.
+# The CUDA backend's check on a GPU machine (the H200 this workplace lends), in one short run
+# (under 6 minutes): the conformance tables on 'cuda' (float16 and bfloat16 cases included), the
+# GPU checks (src/gpu.checks.ts; among them NCCL on one rank: ids, init, every collective, a
+# group, destroy; two ranks would need two GPUs), the benchmarks (bf16/f16 matmuls on the tensor
+# cores among them), and a bf16 8192 matmul checked and timed against PyTorch
+# (scripts/torch-compare.py), with results written to bench/results/cuda-<date>.{json,md} and
+# to $OUT.
 #
 # The device machine has CUDA, Python and the NVIDIA libraries (PyTorch's wheels) but no Node.js,
 # so the work is split:
@@ -14,7 +18,7 @@
 #   2. on the device, through the device tool's `run`, with the two prepared paths carried:
 #        command: bash packages/backend-cuda/scripts/device-check.sh run
 #        carry:   ["packages/backend-cuda/.device", "packages/backend-cuda/build/Release/flint_cuda.node"]
-#        timeout_s: 420
+#        timeout_s: 380
 #      unpacks node, points FLINT_CUDA_LIBRARY_PATH at the cuBLAS/cuDNN/NVRTC libraries it finds
 #      (Python's nvidia-* wheels, /usr/local/cuda), and runs the bundle; add `--quick` after `run`
 #      for smaller benchmarks;
@@ -53,7 +57,7 @@ prepare() {
 device-check: prepared. Make this device call (one short run):
   run(command: "bash packages/backend-cuda/scripts/device-check.sh run",
       carry: ["packages/backend-cuda/.device", "packages/backend-cuda/build/Release/flint_cuda.node"],
-      timeout_s: 420)
+      timeout_s: 380)
 then: bash packages/backend-cuda/scripts/device-check.sh collect <files_at>
 EOF
 }
@@ -97,7 +101,19 @@ run() {
   echo "device-check: node $("$node" --version); FLINT_CUDA_LIBRARY_PATH=$FLINT_CUDA_LIBRARY_PATH"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2>/dev/null || true
   local status=0
-  timeout 380 "$node" "$BUNDLE" "$ROOT/bench/results" "$@" 2>&1 | tee "$out/device-check.log" || status=$?
+  local compare=/tmp/flint-torch-compare
+  rm -rf "$compare"
+  FLINT_TORCH_COMPARE="$compare" timeout 290 "$node" "$BUNDLE" "$ROOT/bench/results" "$@" 2>&1 | tee "$out/device-check.log" || status=$?
+  local python
+  for python in /opt/torch/.venv/bin/python3 python3; do
+    command -v "$python" > /dev/null 2>&1 && "$python" -c 'import torch' > /dev/null 2>&1 || continue
+    if [ -f "$compare/meta.json" ]; then
+      timeout 50 "$python" "$PACKAGE/scripts/torch-compare.py" "$compare" 2>&1 | tee "$out/torch-compare.json" || status=1
+      grep -q '"ok": true' "$out/torch-compare.json" || status=1
+    fi
+    break
+  done
+  rm -rf "$compare"
   cp "$ROOT"/bench/results/cuda-*.json "$ROOT"/bench/results/cuda-*.md "$out/" 2>/dev/null || true
   echo "device-check: exit $status; files in $out: $(ls "$out" | tr '\n' ' ')"
   return "$status"

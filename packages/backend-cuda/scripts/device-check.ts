@@ -100,7 +100,7 @@ async function time(cuda: CudaBackend, run: () => Tensor | Tensor[] | null, repe
   return samples[Math.floor(samples.length / 2)] as number;
 }
 
-function uniform(cuda: CudaBackend, shape: number[], dtype: 'float32' | 'float64', seed: number): Tensor {
+function uniform(cuda: CudaBackend, shape: number[], dtype: 'float32' | 'float64' | 'float16' | 'bfloat16', seed: number): Tensor {
   const key = tensor([seed, 12345], { dtype: 'int32', backend: 'cuda' });
   const out = bind(Primitive.RandomUniform, [key], { shape, dtype }, cuda as unknown as Backend);
   key.dispose();
@@ -148,6 +148,33 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
     }
     a.dispose();
     b.dispose();
+  }
+  // Half matmuls on the tensor cores (float32 accumulation). The bf16 operands and product are
+  // left in FLINT_TORCH_COMPARE (device-check.sh) for scripts/torch-compare.py, which checks the
+  // product against torch's and times torch on the same matrices.
+  if (lt) {
+    cuda.configure({ matmulEngine: 'cublasLt' });
+    const n = quick ? 4096 : 8192;
+    for (const dtype of ['bfloat16', 'float16'] as const) {
+      const a = uniform(cuda, [n, n], dtype, 11);
+      const b = uniform(cuda, [n, n], dtype, 12);
+      const ms = await time(cuda, () => a.matmul(b), 5);
+      record(`matmul ${dtype} ${n} (cublasLt)`, ms, (2 * n ** 3) / ms / 1e6, 'GFLOP/s', 'tensor cores, f32 accumulation');
+      const folder = process.env.FLINT_TORCH_COMPARE;
+      if (dtype === 'bfloat16' && folder) {
+        mkdirSync(folder, { recursive: true });
+        const c = a.matmul(b);
+        const bits = (t: Tensor) => cuda.read(t._handle as never);
+        const [aBits, bBits, cBits] = await Promise.all([bits(a), bits(b), bits(c)]);
+        writeFileSync(join(folder, 'a.bin'), aBits as Uint16Array);
+        writeFileSync(join(folder, 'b.bin'), bBits as Uint16Array);
+        writeFileSync(join(folder, 'c.bin'), cBits as Uint16Array);
+        writeFileSync(join(folder, 'meta.json'), JSON.stringify({ n, dtype, flintMs: ms }));
+        c.dispose();
+      }
+      a.dispose();
+      b.dispose();
+    }
   }
   cuda.configure({ matmulEngine: 'auto' });
 

@@ -6,6 +6,7 @@ import {
   type CompiledKernel,
   type DType,
   FlintError,
+  isHalf,
   type KernelProgram,
   type KernelTable,
   type MemoryInfo,
@@ -66,7 +67,10 @@ function wrapError(call: string, error: unknown): FlintError {
  */
 export class CudaBackend implements Backend<CudaHandle> {
   readonly name = 'cuda';
-  readonly capabilities: BackendCapabilities = { dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'], syncRead: false };
+  readonly capabilities: BackendCapabilities = {
+    dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'],
+    syncRead: false,
+  };
   readonly kernels: KernelTable<CudaHandle>;
   /** The device the backend runs on. */
   readonly info: DeviceInfo;
@@ -169,6 +173,8 @@ export class CudaBackend implements Backend<CudaHandle> {
 
   compile(kernel: KernelProgram): CompiledKernel<CudaHandle> | null {
     if (!this.fusion || !this.libraries().nvrtc.found) return null;
+    // The generated CUDA C has no half types: those fusions run primitive by primitive.
+    if (kernel.inputs.some((a) => isHalf(a.dtype)) || kernel.ops.some((op) => isHalf(op.aval.dtype))) return null;
     return compileFused(this.context, kernel, this.compiled);
   }
 }

@@ -3,8 +3,10 @@
 // (scripts/device-check.ts). The cross-backend conformance tables (test/conformance) check every
 // primitive's values; these check what is particular to this backend: asynchronous reads, the
 // allocator, the vendor libraries against the own kernels, bit-exact random streams, fused kernels.
-import { type Backend, bind, type DType, jit, Primitive, slice, type Tensor, type TypedArray, tensor } from '@flint/api';
+import { type Backend, bind, type DType, distributed, jit, Primitive, slice, type Tensor, type TypedArray, tensor } from '@flint/api';
 import type { CudaBackend } from './backend.js';
+import { createNcclCollectives, ncclAvailability } from './distributed/nccl.js';
+import type { CudaHandle } from './handle.js';
 
 export interface GpuCheckContext {
   readonly cuda: CudaBackend;
@@ -109,6 +111,9 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
           [Primitive.RandomBits, { shape: [1001] }],
           [Primitive.RandomUniform, { shape: [3, 333], dtype: 'float32' }],
           [Primitive.RandomUniform, { shape: [513], dtype: 'float64' }],
+          // Rounded toward zero from the float32 samples, on both backends.
+          [Primitive.RandomUniform, { shape: [777], dtype: 'float16' }],
+          [Primitive.RandomUniform, { shape: [777], dtype: 'bfloat16' }],
         ] as const) {
           const a = bind(primitive, [gpuKey], params as never, cuda as unknown as Backend);
           const b = bind(primitive, [cpuKey], params as never, cpu);
@@ -123,10 +128,11 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     name: 'matmul through cuBLASLt and through the own tiled kernel match the CPU backend',
     async run({ cuda, cpu }) {
       const lt = cuda.libraries().cublasLt.found;
-      for (const dtype of ['float32', 'float64'] as const) {
+      for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
         const a = values(64 * 96, 1);
         const b = values(80 * 96, 2);
-        const tolerance = dtype === 'float32' ? 1e-4 : 1e-11;
+        // The half products accumulate in float32 on both sides, in different orders: one step of rounding apart.
+        const tolerance = { float32: 1e-4, float64: 1e-11, float16: 2e-3, bfloat16: 1.6e-2 }[dtype];
         for (const engine of ['kernel', 'auto'] as const) {
           cuda.configure({ matmulEngine: engine });
           const before = cuda.deviceMemory();
@@ -258,6 +264,49 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       if (cuda.libraries().nvrtc.found)
         check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
       await release(x, y, eager, jitted);
+    },
+  },
+  {
+    // Two ranks need two GPUs; one rank still runs every NCCL call on the stream (ids, init,
+    // each collective, a group, destroy), ordered after the kernel that made its input.
+    name: 'NCCL on one rank: every collective on the stream, after the kernels that made its input',
+    async run({ cuda }) {
+      const availability = ncclAvailability(cuda.context.addon);
+      if (!availability.available) {
+        console.log(`NCCL check skipped: ${availability.reason}`);
+        return;
+      }
+      const nccl = createNcclCollectives(cuda, new distributed.LocalTransport(), { timeoutSeconds: 60 });
+      // Reads a collective's result and frees it.
+      const take = async (h: CudaHandle) => {
+        const read = await cuda.read(h);
+        cuda.dispose(h);
+        return read;
+      };
+      try {
+        const data = values(1 << 20, 12);
+        const x = on(cuda, data, [1024, 1024]).mul(2);
+        const expected = Float32Array.from(data, (v) => Math.fround(2 * v));
+        const handle = x._handle as CudaHandle;
+        const shape = [1024, 1024];
+        for (const op of ['sum', 'mean', 'max', 'min'] as const)
+          sameBits(await take(nccl.allReduce(handle, shape, 'float32', op)), expected, `allReduce ${op}`);
+        sameBits(await take(nccl.broadcast(handle, shape, 'float32', 0)), expected, 'broadcast');
+        sameBits(await take(nccl.allGather(handle, shape, 'float32')), expected, 'allGather');
+        sameBits(await take(nccl.reduceScatter(handle, shape, 'float32', 'sum')), expected, 'reduceScatter');
+        const many = nccl.allReduceMany([handle, handle], [shape, shape], 'float32', 'sum');
+        for (const h of many) sameBits(await take(h), expected, 'grouped allReduce');
+        for (const dtype of cuda.capabilities.dtypes) {
+          const t = on(cuda, [1, 0, 3, 4], [4], dtype);
+          const h = t._handle as CudaHandle;
+          sameBits(await take(nccl.allReduce(h, [4], dtype, 'max')), await cuda.read(h), `allReduce ${dtype}`);
+          await release(t);
+        }
+        check(cuda.context.addon.ncclStatus().failure === undefined, 'the NCCL watchdog reported a failure');
+        await release(x);
+      } finally {
+        nccl.finalize();
+      }
     },
   },
 ];

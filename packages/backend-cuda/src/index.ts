@@ -9,8 +9,9 @@
  * import { backendStatus } from '@flint/api';
  * backendStatus(); // [{ name: 'cuda', available: false, reason: 'no CUDA driver: libcuda.so.1 not found (searched ...)' }, ...]
  */
-import { type Backend, registerBackend } from '@flint/api';
+import { type Backend, distributed, registerBackend } from '@flint/api';
 import { CudaBackend } from './backend.js';
+import { ncclProvider } from './distributed/nccl.js';
 import { loadAddon, startDevice } from './native/load.js';
 
 let created: CudaBackend | null = null;
@@ -31,8 +32,11 @@ export function createCudaBackend(): CudaBackend {
 
 // The registry stores backends with opaque handles; only this backend ever receives its own.
 registerBackend({ name: 'cuda', priority: 40, create: () => createCudaBackend() as unknown as Backend });
+// CUDA tensors in a distributed job reduce on the device through NCCL (loaded when first used).
+distributed.registerDeviceCollectives(ncclProvider);
 
 export { CudaBackend, type CudaOptions } from './backend.js';
+export { createNcclCollectives, NcclCollectives, ncclAvailability, ncclProvider } from './distributed/nccl.js';
 export type { CudaHandle } from './handle.js';
-export type { Addon, DeviceInfo, LibraryReport, LibraryStatus, NativeMemoryStats, ProbeResult } from './native/addon.js';
+export type { Addon, DeviceInfo, LibraryReport, LibraryStatus, NativeMemoryStats, NcclStatus, ProbeResult } from './native/addon.js';
 export { ADDON_PATH, loadAddon } from './native/load.js';

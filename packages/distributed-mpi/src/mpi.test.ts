@@ -46,9 +46,10 @@ describe.skipIf(reason !== undefined)('the MPI transport, 2 ranks on loopback', 
     expect(results[1]?.scattered).toEqual([9, 12]);
   });
 
-  it('DDP with batch B per rank gives the losses and weights of one process with batch 2B', async () => {
+  /** A 2-rank DDP run in `mode` against one process with batch 2B: the same losses and weights. */
+  async function expectDdpMatchesOneProcess(mode: 'ddp' | 'async'): Promise<Record<string, unknown>[]> {
     const [ddp, single] = await Promise.all([
-      flintRun(['--nproc', '2', '--timeout', '30', fixture('ddp-child'), 'ddp', '4']),
+      flintRun(['--nproc', '2', '--timeout', '30', fixture('ddp-child'), mode, '4']),
       runNode(['--import', 'tsx', fixture('ddp-child'), 'single', '8'], JOB_MS),
     ]);
     expect(ddp.code, ddp.stderr).toBe(0);
@@ -81,6 +82,17 @@ describe.skipIf(reason !== undefined)('the MPI transport, 2 ranks on loopback', 
         for (const [i, v] of values.entries()) expect(weights[name]?.[i]).toBeCloseTo(v, 5);
       }
     }
+    return done;
+  }
+
+  it('DDP with batch B per rank gives the losses and weights of one process with batch 2B', async () => {
+    const done = await expectDdpMatchesOneProcess('ddp');
+    expect(done.map((d) => d.backend)).toEqual(['cpu', 'cpu']);
+  });
+
+  it('DDP on a backend that reads only asynchronously (as webgpu) syncs with await data() and matches too', async () => {
+    const done = await expectDdpMatchesOneProcess('async');
+    expect(done.map((d) => d.backend)).toEqual(['async-cpu', 'async-cpu']);
   });
 
   it('a rank killed mid-run makes the job fail instead of hang', async () => {

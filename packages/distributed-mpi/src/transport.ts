@@ -21,6 +21,7 @@ export class MpiTransport implements Transport {
   readonly localWorldSize: number;
   /** Open MPI's version string. */
   readonly version: string;
+  readonly timeoutSeconds: number;
   private readonly timeoutMs: number;
 
   constructor(
@@ -33,6 +34,7 @@ export class MpiTransport implements Transport {
     this.localRank = info.localRank;
     this.localWorldSize = info.localWorldSize;
     this.version = info.version.trim();
+    this.timeoutSeconds = options.timeoutSeconds;
     this.timeoutMs = options.timeoutSeconds * 1000;
   }
 

@@ -5,13 +5,42 @@
 //   single <batch> <ranks>      one process, the order a DDP run over <ranks> ranks sees
 //   kill <perRankBatch>         like ddp, but rank 1 is killed (SIGKILL) at its third step
 //   hang <perRankBatch>         like ddp, but rank 1 stops answering at its third step
-import { DataLoader, distributed, nn, optim, type Tensor, TensorDataset, tensor } from '@flint/api';
+//   async <perRankBatch>        like ddp, on a backend that reads only asynchronously (as webgpu)
+import {
+  type Backend,
+  DataLoader,
+  distributed,
+  getBackend,
+  nn,
+  optim,
+  registerBackend,
+  setBackend,
+  type Tensor,
+  TensorDataset,
+  tensor,
+} from '@flint/api';
 import '@flint/backend-cpu';
 import '@flint/distributed-mpi';
 import { LightningModule, Trainer } from '@flint/lightning';
 
 const [mode = 'ddp', batchArgument = '4', ranksArgument = '2'] = process.argv.slice(2);
 const batchSize = Number(batchArgument);
+
+if (mode === 'async') {
+  // The cpu backend without readSync: DDP must read gradients and weights with `await data()`.
+  const cpu = getBackend('cpu');
+  const asyncCpu: Backend = {
+    name: 'async-cpu',
+    capabilities: { ...cpu.capabilities, syncRead: false },
+    kernels: cpu.kernels,
+    fromTypedArray: (data, shape, dtype) => cpu.fromTypedArray(data, shape, dtype),
+    read: (handle) => cpu.read(handle),
+    dispose: (handle) => cpu.dispose(handle),
+    memory: () => cpu.memory(),
+  };
+  registerBackend({ name: 'async-cpu', priority: -100, create: () => asyncCpu });
+  setBackend('async-cpu');
+}
 const SEED = 11;
 const SAMPLES = 32;
 
@@ -80,9 +109,11 @@ trainer.fit$(model, loader).subscribe({
     process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
     process.exit(1);
   },
-  complete: () => {
-    const weights = Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, Array.from(t.dataSync())]));
-    process.stdout.write(`${JSON.stringify({ done: true, rank: distributed.rank(), weights })}\n`);
+  complete: async () => {
+    const entries = await Promise.all(Object.entries(model.stateDict()).map(async ([name, t]) => [name, Array.from(await t.data())]));
+    process.stdout.write(
+      `${JSON.stringify({ done: true, rank: distributed.rank(), backend: model.layer.weight.value.backend, weights: Object.fromEntries(entries) })}\n`,
+    );
     distributed.destroy();
   },
 });

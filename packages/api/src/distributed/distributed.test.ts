@@ -79,9 +79,7 @@ describe('init', () => {
   });
 
   it('names the package to import when a transport is not registered', () => {
-    expect(() => distributed.init({ transport: 'nccl' })).toThrow(
-      /the 'nccl' transport is not registered: import '@flint\/distributed-nccl'/,
-    );
+    expect(() => distributed.init({ transport: 'nccl' })).toThrow(/NCCL is not a host transport: import '@flint\/backend-cuda'/);
     expect(distributed.transportAvailability('nccl').available).toBe(false);
   });
 

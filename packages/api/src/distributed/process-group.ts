@@ -1,3 +1,4 @@
+import { finalizeDeviceCollectives } from './device-collectives.js';
 import { defaultTimeoutSeconds, environmentRank } from './environment.js';
 import { DistributedError } from './errors.js';
 import { LocalTransport } from './local-transport.js';
@@ -32,6 +33,11 @@ export function registeredTransports(): string[] {
 export function transportAvailability(name: string): TransportAvailability {
   const provider = providers.get(name);
   if (provider === undefined) {
+    if (name === 'nccl')
+      return {
+        available: false,
+        reason: `NCCL is not a host transport: import '@flint/backend-cuda' and CUDA tensors reduce through NCCL under the job's transport ('mpi')`,
+      };
     return { available: false, reason: `the '${name}' transport is not registered: import '@flint/distributed-${name}'` };
   }
   return provider.availability();
@@ -39,7 +45,7 @@ export function transportAvailability(name: string): TransportAvailability {
 
 /** Options of `init`. */
 export interface InitOptions {
-  /** The transport ('mpi', 'nccl'); by default the one whose launcher started this process, else a local job of one process. */
+  /** The host transport ('mpi'); by default the one whose launcher started this process, else a local job of one process. */
   readonly transport?: string;
   /** How long a collective waits for the other ranks before failing (default: FLINT_DISTRIBUTED_TIMEOUT, else 300 seconds). */
   readonly timeoutSeconds?: number;
@@ -132,5 +138,9 @@ export function worldSize(): number {
 export function destroy(): void {
   const transport = current;
   current = undefined;
-  transport?.finalize();
+  try {
+    finalizeDeviceCollectives();
+  } finally {
+    transport?.finalize();
+  }
 }

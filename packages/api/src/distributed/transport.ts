@@ -1,6 +1,7 @@
-// The transport SPI: what a distributed backend (Open MPI for CPU tensors, NCCL for CUDA
-// tensors) implements. Transports move host typed arrays; the tensor-level collectives in
-// collectives.ts read tensors into host memory, call the transport, and build the results.
+// The transport SPI: what a host transport (Open MPI) implements. Transports move host typed
+// arrays; the tensor-level collectives in collectives.ts read tensors into host memory, call the
+// transport, and build the results, unless the tensor's backend has device collectives
+// (device-collectives.ts: NCCL for CUDA tensors), which run on its buffers instead.
 
 import type { TypedArray } from '../core/dtype.js';
 
@@ -29,8 +30,10 @@ export interface RankInfo {
  * stopped calling), after which the transport is broken and the job should end (`abort`).
  */
 export interface Transport extends RankInfo {
-  /** The transport's name: 'mpi', 'nccl', 'local'. */
+  /** The transport's name: 'mpi', 'local'. */
   readonly name: string;
+  /** How long a collective waits for the other ranks (seconds); device collectives inherit it. */
+  readonly timeoutSeconds?: number;
   /** Reduces `data` over all ranks, in place. */
   allReduce(data: TypedArray, op: TransportReduceOp): void;
   /** Overwrites `data` on every rank with the root's. */

@@ -1,4 +1,14 @@
-import { type Aval, type DType, type ParamsOf, type Primitive, sizeOf, type TypedArray, typedArrayConstructor } from '@flint/api';
+import {
+  type Aval,
+  type DType,
+  encodeHalf,
+  isHalf,
+  type ParamsOf,
+  type Primitive,
+  sizeOf,
+  type TypedArray,
+  typedArrayConstructor,
+} from '@flint/api';
 import type { CudaContext } from '../context.js';
 import type { CudaHandle } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
@@ -6,9 +16,11 @@ import { DTYPE_CODES } from '../native/codes.js';
 /**
  * `value` converted to `dtype` as a one-element typed array: a typed-array store converts as the
  * CPU backend's fill does (floats round, integers truncate and wrap, NaN gives 0), and bool is
- * `value != 0` (NaN is true, as in Python).
+ * `value != 0` (NaN is true, as in Python); float16 and bfloat16 are their bit patterns.
  */
 export function fillValue(value: number, dtype: DType): TypedArray {
+  // The half dtypes travel as bit patterns, rounded as core/half.ts rounds.
+  if (isHalf(dtype)) return encodeHalf(dtype, [value]);
   const array = new (typedArrayConstructor(dtype))(1);
   array[0] = dtype === 'bool' ? (value !== 0 ? 1 : 0) : value;
   return array;

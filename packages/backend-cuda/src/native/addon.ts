@@ -38,6 +38,20 @@ export interface LibraryReport {
   readonly cublas: LibraryStatus;
   readonly cudnn: LibraryStatus;
   readonly nvrtc: LibraryStatus;
+  readonly nccl: LibraryStatus;
+}
+
+/** The NCCL communicator's state (native/nccl.cc, `ncclStatus`). */
+export interface NcclStatus {
+  readonly initialized: boolean;
+  /** True in validation-only mode: arguments are checked, nothing is sent. */
+  readonly simulated: boolean;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Collectives queued whose completion the watchdog has not seen yet. */
+  readonly pending: number;
+  /** Why collectives stopped (a timeout or an NCCL error); every later call and read fails with it. */
+  readonly failure?: string;
 }
 
 /** The caching allocator's statistics and which engines ran (native/device.cc, `memory`). */
@@ -125,4 +139,19 @@ export interface Addon {
   jitCompile(source: string, name: string, outputDTypes: Int32Array, inputDTypes: Int32Array): number;
   /** Arguments after the shape: (handle, layout) per input. Returns one fresh handle per output. */
   jitLaunch(kernel: number, shape: Int32Array, ...inputs: (number | Int32Array)[]): number[];
+  /** Loads libnccl.so.2 (no GPU needed): where it was found, or why not. */
+  ncclLibrary(): LibraryStatus;
+  /** The 128-byte ncclUniqueId that rank 0 makes and sends to the others. */
+  ncclUniqueId(): Uint8Array;
+  /** Joins the communicator (ncclCommInitRank, given up after `timeoutSeconds`). */
+  ncclInit(id: Uint8Array, rank: number, worldSize: number, timeoutSeconds: number): void;
+  /**
+   * One collective on a contiguous view into a fresh buffer; kind 0 allReduce, 1 broadcast,
+   * 2 allGather, 3 reduceScatter; op 0 sum, 1 prod, 2 max, 3 min, 4 avg.
+   */
+  ncclCollective(kind: number, op: number, dtype: number, buffer: number, layout: Int32Array, root: number): number;
+  /** ncclGroupStart (true) / ncclGroupEnd (false). */
+  ncclGroup(begin: boolean): void;
+  ncclStatus(): NcclStatus;
+  ncclDestroy(): void;
 }

@@ -39,6 +39,8 @@ const NAMES = [
   'jitCompile',
   'jitLaunch',
   'configure',
+  'ncclCollective',
+  'ncclGroup',
 ] as const;
 
 type Call = (...args: unknown[]) => unknown;
@@ -94,19 +96,23 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       new Uint8Array(6),
       new Int32Array([7, 9]),
       new Float32Array(0),
+      new Uint16Array(12),
+      new Uint16Array(8),
     ];
-    const dtypes = [0, 1, 2, 3, 4, 2, 0];
+    const dtypes = [0, 1, 2, 3, 4, 2, 0, 5, 6];
     arrays.forEach((data, i) => {
       buffers.push({ id: addon.upload(dtypes[i]!, data), dtype: dtypes[i]!, length: data.length });
     });
+    // A simulated communicator (rank 0 of 2), so NCCL calls get past it to their argument checks.
+    addon.ncclInit(new Uint8Array(128), 0, 2, 5);
   });
 
   const handle = () =>
     fc.oneof(
-      { weight: 4, arbitrary: fc.integer({ min: 0, max: 6 }).map((i) => buffers[i]?.id ?? 1) },
+      { weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }).map((i) => buffers[i]?.id ?? 1) },
       { weight: 1, arbitrary: fc.constantFrom(0, -1, 1e9, 2 ** 53, 0.5, Number.NaN) },
     );
-  const dtype = fc.integer({ min: -1, max: 5 });
+  const dtype = fc.integer({ min: -1, max: 7 });
   const junk = fc.oneof(
     fc.anything(),
     plausibleLayout,
@@ -134,7 +140,12 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
         upload: fc.tuple(
           dtype,
-          fc.oneof(fc.float32Array({ maxLength: 8 }), fc.int32Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 })),
+          fc.oneof(
+            fc.float32Array({ maxLength: 8 }),
+            fc.int32Array({ maxLength: 8 }),
+            fc.uint8Array({ maxLength: 8 }),
+            fc.uint16Array({ maxLength: 8 }),
+          ),
         ),
         read: fc.tuple(h, dtype, l),
         free: fc.tuple(fc.constantFrom(0, -1, 1e12, 0.5)),
@@ -164,6 +175,8 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         randomUniform: fc.tuple(dtype, h, l, fc.integer({ min: -1, max: 100 })),
         jitCompile: fc.tuple(fc.string(), fc.string(), params, params),
         jitLaunch: fc.tuple(fc.integer({ min: 0, max: 3 }), params, h, l),
+        ncclCollective: fc.tuple(fc.integer({ min: -1, max: 4 }), fc.integer({ min: -1, max: 5 }), dtype, h, l, small),
+        ncclGroup: fc.tuple(fc.boolean()),
       };
       let accepted = 0;
       fc.assert(

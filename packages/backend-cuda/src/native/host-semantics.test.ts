@@ -11,7 +11,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Backend, bind, type DType, initBackend, Primitive, tensor } from '@flint/api';
+import {
+  type Backend,
+  bfloat16Bits,
+  bind,
+  type DType,
+  decodeHalf,
+  float16Bits,
+  initBackend,
+  isFloating,
+  isHalf,
+  Primitive,
+  roundToHalf,
+  tensor,
+} from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BINARY_CODES, UNARY_CODES } from './codes.js';
 
@@ -38,9 +51,48 @@ const VALUES: Record<DType, number[]> = {
   int32: [0, 1, -1, 2, -2, 3, 7, -7, 100, -100, 2147483647, -2147483648, 13],
   uint8: [0, 1, 2, 3, 7, 100, 200, 255],
   bool: [0, 1],
+  // Rounded to the dtype on the way in, on both sides; 65520 and 1e30 overflow float16, 3e-8 is
+  // a float16 subnormal and 1e-30 underflows it.
+  float16: [
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    -0.5,
+    1.5,
+    2.5,
+    -2.5,
+    3,
+    -7.25,
+    100,
+    65504,
+    65520,
+    3e-8,
+    1e-30,
+    1e30,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    0.1,
+    2,
+    7,
+  ],
+  bfloat16: [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 3, -7.25, 100, 1e-30, 1e30, 3e38, Number.NaN, Infinity, -Infinity, 0.1, 2, 7],
 };
 
-const C_TYPE: Record<DType, string> = { float32: 'float', float64: 'double', int32: 'int', uint8: 'unsigned char', bool: 'unsigned char' };
+const C_TYPE: Record<DType, string> = {
+  float32: 'float',
+  float64: 'double',
+  int32: 'int',
+  uint8: 'unsigned char',
+  bool: 'unsigned char',
+  float16: 'Float16',
+  bfloat16: 'BFloat16',
+};
+const HALVES: DType[] = ['float16', 'bfloat16'];
+/** One unit in the last place of the half dtypes, relative: transcendentals may round differently once. */
+const HALF_ULP: Partial<Record<DType, number>> = { float16: 2 ** -10, bfloat16: 2 ** -7 };
 
 const FLOAT_ONLY = new Set<Primitive>([
   Primitive.Exp,
@@ -69,18 +121,18 @@ const COMPARISONS = new Set<Primitive>([
 
 function unaryDTypes(p: Primitive): DType[] {
   if (p === Primitive.Not) return ['bool'];
-  if (FLOAT_ONLY.has(p)) return ['float32', 'float64'];
-  return ['float32', 'float64', 'int32', 'uint8'];
+  if (FLOAT_ONLY.has(p)) return ['float32', 'float64', ...HALVES];
+  return ['float32', 'float64', 'int32', 'uint8', ...HALVES];
 }
 
 function binaryDTypes(p: Primitive): DType[] {
   if (p === Primitive.And || p === Primitive.Or) return ['bool'];
-  if (COMPARISONS.has(p) || p === Primitive.Max || p === Primitive.Min) return ['float32', 'float64', 'int32', 'uint8', 'bool'];
-  return ['float32', 'float64', 'int32', 'uint8'];
+  if (COMPARISONS.has(p) || p === Primitive.Max || p === Primitive.Min) return ['float32', 'float64', 'int32', 'uint8', 'bool', ...HALVES];
+  return ['float32', 'float64', 'int32', 'uint8', ...HALVES];
 }
 
 function cLiteral(value: number, dtype: DType): string {
-  if (dtype !== 'float32' && dtype !== 'float64') return String(value);
+  if (dtype !== 'float32' && dtype !== 'float64' && !HALVES.includes(dtype)) return String(value);
   if (Number.isNaN(value)) return 'NAN';
   if (value === Infinity) return 'INFINITY';
   if (value === -Infinity) return '-INFINITY';
@@ -112,7 +164,27 @@ ${jobs.map((job) => `  printf("%s", "${job.key}");\n${job.code}\n  printf("\\n")
 
 const unaryPrimitives = Object.keys(UNARY_CODES).map(Number) as (keyof typeof UNARY_CODES)[];
 const binaryPrimitives = Object.keys(BINARY_CODES).map(Number) as (keyof typeof BINARY_CODES)[];
-const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool'];
+const DTYPES: DType[] = ['float32', 'float64', 'int32', 'uint8', 'bool', 'float16', 'bfloat16'];
+
+/**
+ * float32 bit patterns for the conversion checks: the edges of both half formats (ties, the
+ * largest finite values, subnormals, NaN payloads) and pseudo-random patterns of every exponent.
+ */
+function conversionInputs(): number[] {
+  const edges = [
+    0, 0x80000000, 0x3f800000, 0x477fe000, 0x477ff000, 0x477fefff, 0x47800000, 0x38800000, 0x387fffff, 0x33000000, 0x33000001, 0x33800000,
+    0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7f800001, 0x7fbfffff, 0x3f808000, 0x3f818000, 0x3f807fff, 0x3f808001, 0x7f7fffff,
+    0x7f7f8000, 0x00000001, 0x00800000, 0x3dcccccd, 0x3f801000, 0x3f803000,
+  ];
+  let state = 0x9e3779b9;
+  const random = Array.from({ length: 4000 }, () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  });
+  return [...edges, ...random];
+}
 
 function jobs(): Job[] {
   const list: Job[] = [];
@@ -149,6 +221,15 @@ function jobs(): Job[] {
       });
     }
   }
+  const inputs = conversionInputs();
+  list.push({
+    key: 'halfbits encode float',
+    code: `  { const unsigned xs[] = {${inputs.map((u) => `${u}u`).join(', ')}}; for (unsigned i = 0; i < ${inputs.length}; i++) { put(float16FromFloat(floatOfBits(xs[i]))); put(bfloat16FromFloat(floatOfBits(xs[i]))); } }`,
+  });
+  list.push({
+    key: 'halfbits decode all',
+    code: '  for (unsigned h = 0; h < 65536; h++) { put(bitsOfFloat(float16ToFloat((unsigned short)h))); put(bitsOfFloat(bfloat16ToFloat((unsigned short)h))); }',
+  });
   for (const [k0, k1] of [
     [0, 0],
     [42, -7],
@@ -209,7 +290,7 @@ describe.skipIf(compiler === null)('the kernels’ scalar semantics, compiled fo
     async (_name, dtype, p) => {
       const actual = results.get(`unary ${p} ${dtype}`) as number[];
       const expected = await onCpu(p, [{ values: VALUES[dtype], dtype }]);
-      const tolerance = TRANSCENDENTAL.has(p) ? (dtype === 'float32' ? 3e-7 : 1e-14) : 0;
+      const tolerance = TRANSCENDENTAL.has(p) ? (HALF_ULP[dtype] ?? (dtype === 'float32' ? 3e-7 : 1e-14)) : 0;
       const wrong = expected.flatMap((e, i) =>
         same(actual[i] as number, e, tolerance) ? [] : [`${VALUES[dtype][i]} -> ${actual[i]}, expected ${e}`],
       );
@@ -228,7 +309,7 @@ describe.skipIf(compiler === null)('the kernels’ scalar semantics, compiled fo
         { values: left, dtype },
         { values: right, dtype },
       ]);
-      const tolerance = TRANSCENDENTAL.has(p) && (dtype === 'float32' || dtype === 'float64') ? (dtype === 'float32' ? 3e-7 : 1e-14) : 0;
+      const tolerance = TRANSCENDENTAL.has(p) && isFloating(dtype) ? (HALF_ULP[dtype] ?? (dtype === 'float32' ? 3e-7 : 1e-14)) : 0;
       // Left undefined by the conformance tables: modulo and floor division by or of infinities.
       const undefinedCase = (a: number, b: number) =>
         (p === Primitive.Mod || p === Primitive.FloorDivide) && (!Number.isFinite(a) || !Number.isFinite(b));
@@ -251,7 +332,11 @@ describe.skipIf(compiler === null)('the kernels’ scalar semantics, compiled fo
       const actual = results.get(`cast ${from} ${to}`) as number[];
       const expected = await onCpu(Primitive.Cast, [{ values: VALUES[from], dtype: from }], { dtype: to });
       // Left undefined: float-to-integer casts out of the integer's range.
-      const outOfRange = (v: number) => (to === 'int32' || to === 'uint8') && (!Number.isFinite(v) || Math.abs(v) >= 2 ** 31);
+      // (A value rounded to a half dtype first: 65520 is Infinity in float16.)
+      const outOfRange = (value: number) => {
+        const v = isHalf(from) ? roundToHalf(from, value) : value;
+        return (to === 'int32' || to === 'uint8') && (!Number.isFinite(v) || Math.abs(v) >= 2 ** 31);
+      };
       const wrong = expected.flatMap((e, i) =>
         outOfRange(VALUES[from][i] as number) || same(actual[i] as number, e, 0)
           ? []
@@ -260,6 +345,33 @@ describe.skipIf(compiler === null)('the kernels’ scalar semantics, compiled fo
       expect(wrong).toEqual([]);
     },
   );
+
+  it('encodes float32 to float16 and bfloat16 bit for bit as core/half.ts does (edges, NaN payloads, 4000 random patterns)', () => {
+    const inputs = conversionInputs();
+    const actual = results.get('halfbits encode float') as number[];
+    expect(actual).toHaveLength(2 * inputs.length);
+    const floats = new Float32Array(new Uint32Array(inputs).buffer);
+    const wrong: string[] = [];
+    inputs.forEach((u, i) => {
+      const f16 = float16Bits(floats[i] as number);
+      const bf16 = bfloat16Bits(floats[i] as number);
+      if (actual[2 * i] !== f16 || actual[2 * i + 1] !== bf16)
+        wrong.push(
+          `0x${u.toString(16)}: float16 0x${actual[2 * i]?.toString(16)} (expected 0x${f16.toString(16)}), bfloat16 0x${actual[2 * i + 1]?.toString(16)} (expected 0x${bf16.toString(16)})`,
+        );
+    });
+    expect(wrong).toEqual([]);
+  });
+
+  it('decodes all 65536 patterns of both formats to the float32 bits core/half.ts gives', () => {
+    const actual = results.get('halfbits decode all') as number[];
+    const patterns = Uint16Array.from({ length: 65536 }, (_, h) => h);
+    const f16 = new Uint32Array(decodeHalf('float16', patterns).buffer);
+    const bf16 = new Uint32Array(decodeHalf('bfloat16', patterns).buffer);
+    let mismatches = 0;
+    for (let h = 0; h < 65536; h++) if (actual[2 * h] !== f16[h] || actual[2 * h + 1] !== bf16[h]) mismatches++;
+    expect(mismatches).toBe(0);
+  });
 
   it.each([
     [0, 0],

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Addon, ProbeResult } from './addon.js';
-import { loadAddon, startDevice } from './load.js';
+import { deviceIndex, loadAddon, startDevice } from './load.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'flint-cuda-load-'));
 
@@ -69,5 +69,14 @@ describe('startDevice', () => {
   it('names the device when init fails', () => {
     const result = startDevice(fakeAddon({ available: true, devices: 1, runtimeVersion: 13000 }, []), 3);
     expect('reason' in result && result.reason).toMatch(/device 3 could not be started: .*does not exist/);
+  });
+});
+
+describe('deviceIndex', () => {
+  it('takes FLINT_CUDA_DEVICE, else the launcher’s local rank modulo the devices, else 0', () => {
+    expect(deviceIndex(8, { FLINT_CUDA_DEVICE: '3', OMPI_COMM_WORLD_LOCAL_RANK: '1' })).toBe(3);
+    expect(deviceIndex(8, { OMPI_COMM_WORLD_LOCAL_RANK: '5', OMPI_COMM_WORLD_SIZE: '8' })).toBe(5);
+    expect(deviceIndex(2, { LOCAL_RANK: '3', WORLD_SIZE: '4', RANK: '3' })).toBe(1);
+    expect(deviceIndex(1, {})).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { distributed } from '@flint/api';
 import type { Addon, DeviceInfo } from './addon.js';
 
 // src/native/ and dist/native/ both sit two levels below the package root.
@@ -59,10 +60,18 @@ export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATU
   return result;
 }
 
-/** The device index to use: FLINT_CUDA_DEVICE, else 0. */
-export function deviceIndex(): number {
-  const value = Number(process.env.FLINT_CUDA_DEVICE ?? '0');
-  return Number.isInteger(value) && value >= 0 ? value : 0;
+/**
+ * The device index to use: FLINT_CUDA_DEVICE, else the launcher's local rank modulo the device
+ * count (so the ranks of a `flint-run` job on one machine take one GPU each, as NCCL needs),
+ * else 0.
+ */
+export function deviceIndex(devices = 1, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  if (env.FLINT_CUDA_DEVICE !== undefined && env.FLINT_CUDA_DEVICE !== '') {
+    const value = Number(env.FLINT_CUDA_DEVICE);
+    return Number.isInteger(value) && value >= 0 ? value : 0;
+  }
+  const { localRank } = distributed.environmentRank(env);
+  return devices > 0 ? localRank % devices : 0;
 }
 
 export type StartResult = { readonly info: DeviceInfo } | { readonly reason: string };
@@ -71,9 +80,10 @@ export type StartResult = { readonly info: DeviceInfo } | { readonly reason: str
  * Starts the device: `probe` first, which names what is missing (no driver, a driver too old
  * for this build's runtime, no GPU) without throwing, then `init`.
  */
-export function startDevice(addon: Addon, device = deviceIndex()): StartResult {
+export function startDevice(addon: Addon, chosen?: number): StartResult {
   const probe = addon.probe();
   if (!probe.available) return { reason: probe.reason ?? 'no usable CUDA device' };
+  const device = chosen ?? deviceIndex(probe.devices);
   try {
     return { info: addon.init(device) };
   } catch (error) {

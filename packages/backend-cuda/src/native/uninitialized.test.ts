@@ -39,6 +39,10 @@ const FUNCTIONS = [
   'randomUniform',
   'jitCompile',
   'jitLaunch',
+  'ncclUniqueId',
+  'ncclInit',
+  'ncclCollective',
+  'ncclGroup',
 ] as const;
 
 describe.skipIf(missing !== undefined)('the addon without an initialized device', () => {
@@ -54,7 +58,7 @@ describe.skipIf(missing !== undefined)('the addon without an initialized device'
     } catch {
       return; // no ldd on this system
     }
-    expect(linked).not.toMatch(/libcuda\.so|libcudart|libcublas|libcudnn|libnvrtc/);
+    expect(linked).not.toMatch(/libcuda\.so|libcudart|libcublas|libcudnn|libnvrtc|libnccl/);
   });
 
   it('probes without throwing and says what is missing when there is no GPU', () => {
@@ -66,7 +70,7 @@ describe.skipIf(missing !== undefined)('the addon without an initialized device'
 
   it('reports each optional library as found with its path, or missing with the places searched', () => {
     const report = addon.libraries();
-    expect(Object.keys(report).sort()).toEqual(['cublas', 'cublasLt', 'cudnn', 'nvrtc']);
+    expect(Object.keys(report).sort()).toEqual(['cublas', 'cublasLt', 'cudnn', 'nccl', 'nvrtc']);
     for (const status of Object.values(report)) {
       if (status.found) expect(status.path).toMatch(/\.so/);
       else expect(status.reason).toMatch(/not found \(searched .*\.so.* in FLINT_CUDA_LIBRARY_PATH|lacks/);

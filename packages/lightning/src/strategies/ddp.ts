@@ -96,17 +96,19 @@ export class DDPStrategy implements Strategy {
     if (this.seed === -1) this.seed = 0;
   }
 
-  broadcastModule(module: LightningModule<never[], unknown>): void {
+  async broadcastModule(module: LightningModule<never[], unknown>): Promise<void> {
     const group = this.requireGroup();
     if (group.worldSize === 1) return;
-    noGrad(() => {
-      for (const parameter of module.parameters()) {
-        const synced = distributed.broadcastSync(parameter.value, 0);
-        const old = parameter.value;
-        parameter.value = keep(synced);
-        old.dispose();
-      }
-    });
+    const parameters = [...module.parameters()];
+    // CUDA tensors broadcast on the device (NCCL) and CPU tensors read synchronously; other
+    // backends (webgpu) are read asynchronously first.
+    const sync = distributed.canReduceSync(parameters.map((p) => p.value));
+    for (const parameter of parameters) {
+      const synced = sync ? noGrad(() => distributed.broadcastSync(parameter.value, 0)) : await distributed.broadcast(parameter.value, 0);
+      const old = parameter.value;
+      parameter.value = keep(synced);
+      old.dispose();
+    }
   }
 
   shardSource(source: BatchSource, kind: 'train' | 'val'): BatchSource {
@@ -114,9 +116,21 @@ export class DDPStrategy implements Strategy {
     return shardLoader(source, kind, group.rank, group.worldSize, Math.max(this.seed, 0));
   }
 
-  syncGradients(params: readonly optim.ParameterLike[]): void {
+  gradientSyncIsAsync(params: readonly optim.ParameterLike[]): boolean {
+    const group = this.requireGroup();
+    if (group.worldSize === 1 || params.length === 0) return false;
+    return !distributed.canReduceSync(params.map((p) => p.grad ?? p.value));
+  }
+
+  /**
+   * Averages the gradients over the ranks in buckets: synchronously where every gradient reduces
+   * on its device (NCCL) or reads synchronously (cpu, mkl), else reading them with `await data()`
+   * (webgpu) and resolving once the averaged gradients are in place.
+   */
+  syncGradients(params: readonly optim.ParameterLike[]): void | Promise<void> {
     const group = this.requireGroup();
     if (group.worldSize === 1 || params.length === 0) return;
+    const wait = this.gradientSyncIsAsync(params);
     // A parameter some rank did not use has no gradient there: agree first on which have one,
     // so that every rank packs the same buckets.
     const present = distributed.allReduceValues(
@@ -124,16 +138,23 @@ export class DDPStrategy implements Strategy {
       'max',
     );
     const holders = params.filter((_, i) => present[i] === 1);
-    noGrad(() => {
-      const grads: Tensor[] = holders.map((p) => p.grad ?? zeros(p.value.shape, { dtype: p.value.dtype, backend: p.value.backend }));
-      const synced = distributed.allReduceCoalescedSync(grads, 'mean', { bucketCapMb: this.bucketCapMb });
+    const grads: Tensor[] = noGrad(() =>
+      holders.map((p) => p.grad ?? zeros(p.value.shape, { dtype: p.value.dtype, backend: p.value.backend })),
+    );
+    const install = (synced: readonly Tensor[]) => {
       holders.forEach((holder, i) => {
         const old = holder.grad;
         holder.grad = keep(synced[i] as Tensor);
         if (old !== null) old.dispose();
         else (grads[i] as Tensor).dispose();
       });
-    });
+    };
+    const options = { bucketCapMb: this.bucketCapMb };
+    if (!wait) {
+      install(noGrad(() => distributed.allReduceCoalescedSync(grads, 'mean', options)));
+      return;
+    }
+    return distributed.allReduceCoalesced(grads, 'mean', options).then(install);
   }
 
   reduceValues(values: readonly number[], op: distributed.ReduceOp): number[] {

@@ -16,12 +16,20 @@ export interface Strategy {
   readonly isGlobalZero: boolean;
   /** Joins the job and checks it matches `devices` x `numNodes`; called at the start of a fit. */
   setup(devices: number, numNodes: number): void;
-  /** Gives every rank rank 0's weights (after the module is on its device). */
-  broadcastModule(module: LightningModule<never[], unknown>): void;
+  /** Gives every rank rank 0's weights (after the module is on its device); awaited. */
+  broadcastModule(module: LightningModule<never[], unknown>): void | Promise<void>;
   /** The source this rank iterates: its shard of a DataLoader's samples. */
   shardSource(source: BatchSource, kind: 'train' | 'val'): BatchSource;
-  /** Averages the gradients of `params` over all ranks (after backward, before the optimizer step). */
-  syncGradients(params: readonly optim.ParameterLike[]): void;
+  /**
+   * Averages the gradients of `params` over all ranks (after backward, before the optimizer
+   * step). Returns a promise exactly when `gradientSyncIsAsync(params)` says so.
+   */
+  syncGradients(params: readonly optim.ParameterLike[]): void | Promise<void>;
+  /**
+   * Whether `syncGradients` must be awaited for these parameters (their backend reads
+   * asynchronously and no device collective covers it); the Trainer then steps after the await.
+   */
+  gradientSyncIsAsync?(params: readonly optim.ParameterLike[]): boolean;
   /** Reduces logged values over all ranks (`log(..., { syncDist: true })`). */
   reduceValues(values: readonly number[], op: distributed.ReduceOp): number[];
   /** Whether any rank asked to stop: all ranks stop together. */
