@@ -3,7 +3,9 @@ import {
   type Backend,
   type BackendCapabilities,
   BackendError,
+  type CompiledKernel,
   type DType,
+  type KernelProgram,
   type KernelTable,
   type MemoryInfo,
   PRIMITIVE_COUNT,
@@ -13,11 +15,13 @@ import {
   sizeOf,
   type TypedArray,
 } from '@flint/api';
+import { FusedKernelCache, type FusedKernelStats } from './compile/index.js';
 import { MemoryLedger, WebGpuContext } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { isContiguous, type WebGpuHandle } from './handle.js';
+import { withFloat16 } from './kernels/half.js';
 import { webGpuKernels } from './kernels/table.js';
-import { checkStorable, ELEMENT_BYTES, fromWords, toWords, WEBGPU_DTYPES } from './layout.js';
+import { checkStorable, ELEMENT_BYTES, fromWords, isWordDType, toWords, WEBGPU_DTYPES } from './layout.js';
 import { GpuRuntime } from './runtime.js';
 
 type AnyKernel = (inputs: readonly WebGpuHandle[], params: unknown, out: Aval) => WebGpuHandle;
@@ -36,7 +40,7 @@ type AnyKernel = (inputs: readonly WebGpuHandle[], params: unknown, out: Aval) =
  */
 export class WebGpuBackend implements Backend<WebGpuHandle> {
   readonly name = 'webgpu';
-  readonly capabilities: BackendCapabilities = { dtypes: WEBGPU_DTYPES, syncRead: false };
+  readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<WebGpuHandle>;
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
@@ -45,31 +49,63 @@ export class WebGpuBackend implements Backend<WebGpuHandle> {
   /** @internal What kernels use: allocation, launches, failure tracking. */
   readonly context: WebGpuContext;
   private readonly ledger = new MemoryLedger();
+  private readonly fused: FusedKernelCache;
   // Held so that Dawn's instance lives as long as this backend (see device.ts).
   private readonly gpu: GPU;
 
-  constructor(acquired: AcquiredDevice) {
+  /** Whether this device holds float16 (adapters with 'shader-f16'; see docs/backend-webgpu.md). */
+  readonly float16: boolean;
+
+  /**
+   * `options.float16` overrides whether float16 is offered (tests use it to run the float16 path
+   * on adapters without 'shader-f16'; the conversions it uses need no WGSL extension).
+   */
+  constructor(acquired: AcquiredDevice, options: { readonly float16?: boolean } = {}) {
     this.adapter = acquired.adapter;
     this.device = acquired.device;
     this.gpu = acquired.gpu;
+    this.float16 = options.float16 ?? this.device.features.has('shader-f16');
+    this.capabilities = { dtypes: this.float16 ? [...WEBGPU_DTYPES, 'float16'] : WEBGPU_DTYPES, syncRead: false };
     this.runtime = new GpuRuntime(this.device);
     this.context = new WebGpuContext(this.runtime, this.ledger);
     const table = webGpuKernels(this.context);
-    // float64 has no WGSL type: refused here, by name, whatever the primitive.
+    const float16 = this.float16;
+    // float64, bfloat16 (and float16 without shader-f16) have no WGSL type: refused here, by
+    // name, whatever the primitive.
     const checked = new Array<AnyKernel>(PRIMITIVE_COUNT);
     for (let p = 0; p < PRIMITIVE_COUNT; p++) {
-      const kernel = table[p as Primitive] as AnyKernel;
+      const plain = table[p as Primitive] as AnyKernel;
+      const kernel = float16 ? withFloat16(this.context, p as Primitive, plain) : plain;
       const name = primitiveName(p as Primitive);
       checked[p] = (inputs, params, out) => {
-        if (out.dtype === 'float64') checkStorable(name, out.dtype);
+        if (!isWordDType(out.dtype)) checkStorable(name, out.dtype, float16);
         return kernel(inputs, params, out);
       };
     }
     this.kernels = checked as unknown as KernelTable<WebGpuHandle>;
+    this.fused = new FusedKernelCache(this.context);
+  }
+
+  /**
+   * jit's lowering hook: a fused group (elementwise chain, producers into a reduction, matmul or
+   * conv with its epilogue) as generated WGSL (see src/compile), or null for jit's op-by-op fallback.
+   */
+  compile(kernel: KernelProgram): CompiledKernel<WebGpuHandle> | null {
+    return this.fused.compile(kernel);
+  }
+
+  /** How jit's fused kernels were served: generated, found in the cache, or left to the fallback. */
+  get fusedKernels(): FusedKernelStats {
+    return this.fused.statistics;
+  }
+
+  /** GPU dispatches recorded since the backend was created (for tests and profiling). */
+  get dispatches(): number {
+    return this.runtime.launches;
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): WebGpuHandle {
-    checkStorable('tensor', dtype);
+    checkStorable('tensor', dtype, this.float16);
     const storage = this.context.allocate(data.length);
     this.runtime.write(storage.buffer, toWords(data, dtype));
     return this.context.handle(storage, [...shape], dtype);

@@ -62,6 +62,32 @@ export class WebGpuContext {
     output.failure = inherited.length === 0 ? own : firstFailure([...inherited, own]);
   }
 
+  /**
+   * Records a fused launch writing several `outputs` (the first at binding 1, the others after the
+   * inputs); every output inherits the inputs' failures and the launch's own. `fresh` are the
+   * outputs allocated for this launch (released if it cannot be recorded).
+   */
+  launchMany(launch: KernelLaunch, outputs: readonly Storage[], inputs: readonly Storage[], fresh: readonly Storage[] = outputs): void {
+    const [first, ...rest] = outputs as [Storage, ...Storage[]];
+    let own: Promise<string | null>;
+    try {
+      own = this.runtime.run({
+        ...launch,
+        output: first.buffer,
+        inputs: inputs.map((s) => s.buffer),
+        extraOutputs: rest.map((s) => s.buffer),
+      });
+    } catch (error) {
+      // Outputs written into inputs belong to the caller, so only `fresh` ones are released.
+      for (const output of fresh) this.release(output);
+      throw error;
+    }
+    // An output written into an input's buffer keeps that buffer's earlier failure as well.
+    const inherited = [...outputs, ...inputs].map((s) => s.failure).filter((f): f is Promise<string | null> => f !== null);
+    const failure = inherited.length === 0 ? own : firstFailure([...inherited, own]);
+    for (const output of outputs) output.failure = failure;
+  }
+
   /** A fresh contiguous storage holding the view's elements in row-major order. */
   copyContiguous(handle: WebGpuHandle): Storage {
     const size = sizeOf(handle.shape);

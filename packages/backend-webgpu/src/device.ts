@@ -101,7 +101,7 @@ export interface AcquiredDevice {
   readonly gpu: GPU;
 }
 
-/** Requests an adapter and a device with the adapter's largest buffer limits. */
+/** Requests an adapter and a device with the adapter's largest buffer limits (and shader-f16 where offered). */
 export async function acquireDevice(): Promise<AcquiredDevice> {
   let gpu: GPU;
   let diagnose: () => Promise<string>;
@@ -123,7 +123,10 @@ export async function acquireDevice(): Promise<AcquiredDevice> {
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter === null) throw new Error(await diagnose());
   const limits = adapter.limits;
+  // float16 is offered where the adapter has shader-f16 (see backend.ts).
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({
+    requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,

@@ -14,6 +14,8 @@ export interface Launch {
   readonly params: readonly number[];
   readonly output: GPUBuffer;
   readonly inputs: readonly GPUBuffer[];
+  /** Further outputs (fused kernels), bound read-write after the inputs. */
+  readonly extraOutputs?: readonly GPUBuffer[];
   readonly workgroups: readonly [number, number, number];
 }
 
@@ -80,7 +82,9 @@ export async function firstFailure(failures: readonly (Promise<string | null> | 
 export class GpuRuntime {
   readonly pool: BufferPool;
   private readonly pipelines = new Map<string, PipelineEntry>();
-  private readonly layouts = new Map<number, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  private readonly layouts = new Map<string, { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout }>();
+  /** Kernels recorded since the runtime was created (dispatches; for tests and profiling). */
+  launches = 0;
   private pending: GPUCommandBuffer[] = [];
   private batch = newBatch();
   private readonly paramsData = new Int32Array(PARAMS_BYTES / 4);
@@ -115,8 +119,9 @@ export class GpuRuntime {
     return this.pending.length;
   }
 
-  private layout(inputCount: number): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
-    let layout = this.layouts.get(inputCount);
+  private layout(inputCount: number, extraOutputs = 0): { group: GPUBindGroupLayout; pipeline: GPUPipelineLayout } {
+    const key = `${inputCount}+${extraOutputs}`;
+    let layout = this.layouts.get(key);
     if (layout === undefined) {
       const entries: GPUBindGroupLayoutEntry[] = [
         { binding: 0, visibility: SHADER_STAGE.COMPUTE, buffer: { type: 'read-only-storage' } },
@@ -125,9 +130,12 @@ export class GpuRuntime {
       for (let i = 0; i < inputCount; i++) {
         entries.push({ binding: 2 + i, visibility: SHADER_STAGE.COMPUTE, buffer: { type: 'read-only-storage' } });
       }
+      for (let j = 0; j < extraOutputs; j++) {
+        entries.push({ binding: 2 + inputCount + j, visibility: SHADER_STAGE.COMPUTE, buffer: { type: 'storage' } });
+      }
       const group = this.device.createBindGroupLayout({ entries });
       layout = { group, pipeline: this.device.createPipelineLayout({ bindGroupLayouts: [group] }) };
-      this.layouts.set(inputCount, layout);
+      this.layouts.set(key, layout);
     }
     return layout;
   }
@@ -140,7 +148,7 @@ export class GpuRuntime {
       const code = launch.source();
       const module = device.createShaderModule({ code, label: launch.key });
       const pipeline = device.createComputePipeline({
-        layout: this.layout(launch.inputs.length).pipeline,
+        layout: this.layout(launch.inputs.length, launch.extraOutputs?.length ?? 0).pipeline,
         compute: { module, entryPoint: 'main' },
         label: launch.key,
       });
@@ -191,6 +199,7 @@ export class GpuRuntime {
     const entry = this.pipeline(launch);
     if (entry.invalid !== null) throw new BackendError(`webgpu: kernel ${launch.name} cannot run: ${entry.invalid}`);
     const paramsOffset = this.writeParams(launch.params);
+    this.launches++;
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     const entries: GPUBindGroupEntry[] = [
@@ -200,7 +209,11 @@ export class GpuRuntime {
     launch.inputs.forEach((buffer, i) => {
       entries.push({ binding: 2 + i, resource: { buffer } });
     });
-    const bindGroup = device.createBindGroup({ layout: this.layout(launch.inputs.length).group, entries });
+    const extra = launch.extraOutputs ?? [];
+    extra.forEach((buffer, j) => {
+      entries.push({ binding: 2 + launch.inputs.length + j, resource: { buffer } });
+    });
+    const bindGroup = device.createBindGroup({ layout: this.layout(launch.inputs.length, extra.length).group, entries });
     const encoder = device.createCommandEncoder({ label: launch.name });
     const pass = encoder.beginComputePass();
     pass.setPipeline(entry.pipeline);

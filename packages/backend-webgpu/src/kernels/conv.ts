@@ -1,6 +1,6 @@
 import { type Aval, BackendError, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
-import type { WebGpuHandle } from '../handle.js';
+import type { Storage, WebGpuHandle } from '../handle.js';
 import { wgslType } from '../layout.js';
 import { ParamWriter } from '../wgsl/shader.js';
 import { fillKernel } from './copy.js';
@@ -20,7 +20,19 @@ const SLOTS = 20;
 // 16 output sizes, 17 strides, 18 low padding, 19 input dilation, and (after them) rhs dilation
 // and x spatial strides at params[19] + rank and params[19] + 2 * rank.
 
+/** The linear output index of the product element (group, m, n) (see the store below). */
+export const CONV_OUTPUT_INDEX = '(n / params[6] * params[9] + group * params[7] + m) * params[6] + n % params[6]';
+
 function convFunctions(type: string, zero: string, finish: string): string {
+  return `${convLoaders(type, zero)}
+fn store(group: i32, m: i32, n: i32, value: ${type}) {
+  result[${CONV_OUTPUT_INDEX}] = ${finish};
+}
+`;
+}
+
+/** loadA (weights, input1) and loadB (input taps, input0) of the implicit GEMM. */
+export function convLoaders(type: string, zero: string): string {
   return `
 fn loadA(group: i32, m: i32, k: i32) -> ${type} {
   return input1[params[13] + (group * params[7] + m) * params[3] + k];
@@ -50,26 +62,28 @@ fn loadB(group: i32, k: i32, n: i32) -> ${type} {
   }
   return input0[offset];
 }
-fn store(group: i32, m: i32, n: i32, value: ${type}) {
-  let outSize = params[6];
-  let image = n / outSize;
-  result[(image * params[9] + group * params[7] + m) * outSize + n % outSize] = ${finish};
-}
 `;
 }
 
-export function convKernel(
+/** A Conv as one launch of the tiled kernel: its packed weights, parameters and grid. */
+export interface ConvPlan {
+  readonly weights: { storage: Storage; offset: number; temporary: boolean };
+  readonly params: readonly number[];
+  readonly workgroups: readonly [number, number, number];
+}
+
+/**
+ * Prepares the implicit-GEMM launch of a Conv (packing the weights when they are a view), or
+ * null when the product has no depth (the output is zeros). The caller releases the weights when
+ * `temporary` after recording the launch.
+ */
+export function planConv(
   context: WebGpuContext,
-  inputs: readonly WebGpuHandle[],
+  lhs: WebGpuHandle,
+  rhs: WebGpuHandle,
   params: ParamsOf<Primitive.Conv>,
   out: Aval,
-): WebGpuHandle {
-  const lhs = inputs[0] as WebGpuHandle;
-  const rhs = inputs[1] as WebGpuHandle;
-  const total = sizeOf(out.shape);
-  const output = context.allocate(total);
-  const label = `conv (${out.dtype})`;
-  if (total === 0) return context.handle(output, out.shape, out.dtype);
+): ConvPlan | null {
   const [batch, channels] = lhs.shape as [number, number];
   const outChannels = rhs.shape[0] as number;
   const groups = params.groups;
@@ -80,10 +94,7 @@ export function convKernel(
   const outSizes = out.shape.slice(2);
   const outSize = sizeOf(outSizes);
   const depth = channelsPerGroup * kernelSize;
-  if (depth === 0) {
-    fillKernel(context, label, output, total, 0);
-    return context.handle(output, out.shape, out.dtype);
-  }
+  if (depth === 0) return null;
   if (groups > 65535 || Math.ceil((batch * outSize) / TILE) > 65535) {
     throw new BackendError(
       `webgpu: conv of ${groups} groups over ${batch * outSize} output positions exceeds the dispatch limits (65535 groups, ${65535 * TILE} positions)`,
@@ -114,6 +125,32 @@ export function convKernel(
     params.padding.map((p) => p[0]),
   );
   writer.section(19, [...params.lhsDilation, ...params.rhsDilation, ...lhs.strides.slice(2)]);
+  return { weights, params: writer.words, workgroups: [Math.ceil((batch * outSize) / TILE), Math.ceil(outPerGroup / TILE), groups] };
+}
+
+export function convKernel(
+  context: WebGpuContext,
+  inputs: readonly WebGpuHandle[],
+  params: ParamsOf<Primitive.Conv>,
+  out: Aval,
+): WebGpuHandle {
+  const lhs = inputs[0] as WebGpuHandle;
+  const rhs = inputs[1] as WebGpuHandle;
+  const total = sizeOf(out.shape);
+  const output = context.allocate(total);
+  const label = `conv (${out.dtype})`;
+  if (total === 0) return context.handle(output, out.shape, out.dtype);
+  let plan: ConvPlan | null;
+  try {
+    plan = planConv(context, lhs, rhs, params, out);
+  } catch (error) {
+    context.release(output);
+    throw error;
+  }
+  if (plan === null) {
+    fillKernel(context, label, output, total, 0);
+    return context.handle(output, out.shape, out.dtype);
+  }
   const type = wgslType(out.dtype);
   const zero = type === 'f32' ? '0.0' : type === 'i32' ? '0' : '0u';
   context.launch(
@@ -121,12 +158,12 @@ export function convKernel(
       name: label,
       key: `conv:${out.dtype}`,
       source: () => tiledProductSource(type, [type, type], convFunctions(type, zero, out.dtype === 'uint8' ? 'value & 255u' : 'value')),
-      params: writer.words,
-      workgroups: [Math.ceil((batch * outSize) / TILE), Math.ceil(outPerGroup / TILE), groups],
+      params: plan.params,
+      workgroups: plan.workgroups,
     },
     output,
-    [lhs.storage, weights.storage],
+    [lhs.storage, plan.weights.storage],
   );
-  if (weights.temporary) context.release(weights.storage);
+  if (plan.weights.temporary) context.release(plan.weights.storage);
   return context.handle(output, out.shape, out.dtype);
 }

@@ -22,11 +22,11 @@ export interface Expression {
 
 const e = (code: string, ...helpers: string[]): Expression => ({ code, helpers });
 
-type ByType = Partial<Record<WgslScalar | 'bool', Expression>>;
+export type ByType = Partial<Record<WgslScalar | 'bool', Expression>>;
 
 const SAME_AS_INPUT = e('a');
 
-const UNARY: Record<UnaryPrimitive, ByType> = {
+export const UNARY: Record<UnaryPrimitive, ByType> = {
   [Primitive.Neg]: { f32: e('bitcast<f32>(bitcast<u32>(a) ^ 0x80000000u)'), i32: e('-a'), u32: e('(0u - a) & 255u') },
   [Primitive.Abs]: { f32: e('bitcast<f32>(bitcast<u32>(a) & 0x7fffffffu)'), i32: e('abs(a)'), u32: SAME_AS_INPUT },
   [Primitive.Sign]: { f32: e('signF(a)', 'roundingF'), i32: e('sign(a)'), u32: e('min(a, 1u)') },
@@ -51,7 +51,7 @@ const UNARY: Record<UnaryPrimitive, ByType> = {
 
 const TRUE_IF = (condition: string, ...helpers: string[]): Expression => e(`select(0u, 1u, ${condition})`, ...helpers);
 
-const BINARY: Record<BinaryPrimitive, ByType> = {
+export const BINARY: Record<BinaryPrimitive, ByType> = {
   [Primitive.Add]: { f32: e('a + b'), i32: e('a + b'), u32: e('(a + b) & 255u') },
   [Primitive.Sub]: { f32: e('a - b'), i32: e('a - b'), u32: e('(a - b) & 255u') },
   [Primitive.Mul]: { f32: e('mulF(a, b)', 'splitF'), i32: e('a * b'), u32: e('(a * b) & 255u') },
@@ -99,7 +99,7 @@ function column(dtype: DType): WgslScalar | 'bool' {
   return dtype === 'bool' ? 'bool' : wgslType(dtype);
 }
 
-function lookup(table: ByType, op: string, dtype: DType): Expression {
+export function lookup(table: ByType, op: string, dtype: DType): Expression {
   const expression = table[column(dtype)];
   // Abstract evaluation refuses these dtypes before a kernel runs; this guards the table itself.
   if (expression === undefined) throw new Error(`webgpu: no WGSL expression for ${op} on ${dtype}`);
@@ -194,7 +194,7 @@ export function whereKernel(context: WebGpuContext, inputs: readonly WebGpuHandl
   return mapKernel(context, `where (${out.dtype})`, inputs, ['u32', 'u32', 'u32'], out, 'u32', e('select(c, b, a != 0u)'));
 }
 
-function castExpression(from: DType, to: DType): { input: WgslScalar; output: WgslScalar; expression: Expression } {
+export function castExpression(from: DType, to: DType): { input: WgslScalar; output: WgslScalar; expression: Expression } {
   if (from === to) return { input: 'u32', output: 'u32', expression: SAME_AS_INPUT };
   const input = wgslType(from);
   const output = wgslType(to);
@@ -212,7 +212,9 @@ function castExpression(from: DType, to: DType): { input: WgslScalar; output: Wg
       if (fromFloat) return { input, output, expression: TRUE_IF('!isZeroF(a)', 'bitsF') };
       return { input, output, expression: from === 'int32' ? TRUE_IF('a != 0') : TRUE_IF('a != 0u') };
     case 'float64':
-      throw new Error('unreachable: float64 is refused before kernels run');
+    case 'float16':
+    case 'bfloat16':
+      throw new Error(`unreachable: ${to} is refused before kernels run`);
   }
 }
 

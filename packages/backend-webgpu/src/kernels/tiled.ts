@@ -14,6 +14,11 @@ export const TILE = 32;
 const TILE_K = 16;
 
 export function tiledProductSource(type: WgslScalar, inputTypes: readonly WgslScalar[], functions: string): string {
+  return tiledProductWithBindings(type, bindings(type, inputTypes), functions);
+}
+
+/** As tiledProductSource, with the caller's bindings (fused kernels declare several outputs). */
+export function tiledProductWithBindings(type: WgslScalar, declarations: string, functions: string): string {
   const zero = type === 'f32' ? '0.0' : type === 'i32' ? '0' : '0u';
   // The 4 x 4 block lives in named registers (acc_r_c), written out rather than indexed, so that
   // no compiler has to keep it in addressable memory.
@@ -29,7 +34,7 @@ export function tiledProductSource(type: WgslScalar, inputTypes: readonly WgslSc
         `  if (rowBase + ty * 4 + ${r} < M && columnBase + tx * 4 + ${c} < N) { store(batch, rowBase + ty * 4 + ${r}, columnBase + tx * 4 + ${c}, acc_${r}_${c}); }`,
     )
     .join('\n');
-  return `${bindings(type, inputTypes)}${library([])}${functions}
+  return `${declarations}${library([])}${functions}
 var<workgroup> tileA: array<array<${type}, ${TILE_K}>, ${TILE}>;
 var<workgroup> tileB: array<array<${type}, ${TILE}>, ${TILE_K}>;
 @compute @workgroup_size(8, 8)

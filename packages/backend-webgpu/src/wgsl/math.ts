@@ -12,6 +12,71 @@ interface Helper {
 }
 
 const HELPERS: Record<string, Helper> = {
+  halfF: {
+    uses: [],
+    code: /* wgsl */ `
+// float16 bit patterns (the low 16 bits of a u32 word) to and from f32, on the bits: exact
+// (subnormals included, which arithmetic conversions may flush) and rounding to nearest-even,
+// as Flint's CPU conversion does, on every adapter.
+fn halfToFloat(h: u32) -> f32 {
+  let sign = (h & 0x8000u) << 16u;
+  let exponent = (h >> 10u) & 0x1fu;
+  let mantissa = h & 0x3ffu;
+  if (exponent == 0x1fu) { return bitcast<f32>(sign | 0x7f800000u | (mantissa << 13u)); }
+  if (exponent != 0u) { return bitcast<f32>(sign | ((exponent + 112u) << 23u) | (mantissa << 13u)); }
+  if (mantissa == 0u) { return bitcast<f32>(sign); }
+  var m = mantissa;
+  var e = 113u;
+  loop {
+    m = m << 1u;
+    e = e - 1u;
+    if ((m & 0x400u) != 0u) { break; }
+  }
+  return bitcast<f32>(sign | (e << 23u) | ((m & 0x3ffu) << 13u));
+}
+fn floatToHalf(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  let sign = (bits >> 16u) & 0x8000u;
+  let exponent = (bits >> 23u) & 0xffu;
+  let mantissa = bits & 0x7fffffu;
+  if (exponent == 0xffu) {
+    if (mantissa != 0u) { return sign | 0x7e00u | (mantissa >> 13u); }
+    return sign | 0x7c00u;
+  }
+  let e = i32(exponent) - 112;
+  if (e >= 31) { return sign | 0x7c00u; }
+  if (e <= 0) {
+    if (e < -10) { return sign; }
+    let full = mantissa | 0x800000u;
+    let shift = u32(14 - e);
+    var half = full >> shift;
+    let rest = full & ((1u << shift) - 1u);
+    let halfway = 1u << (shift - 1u);
+    if (rest > halfway || (rest == halfway && (half & 1u) == 1u)) { half = half + 1u; }
+    return sign | half;
+  }
+  var half = (u32(e) << 10u) | (mantissa >> 13u);
+  let rest = mantissa & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u) == 1u)) { half = half + 1u; }
+  return sign | half;
+}
+// Rounded toward zero instead (uniform samples, which must stay below 1); finite inputs only.
+fn floatToHalfTowardZero(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  let sign = (bits >> 16u) & 0x8000u;
+  let e = i32((bits >> 23u) & 0xffu) - 112;
+  let full = (bits & 0x7fffffu) | 0x800000u;
+  if (e >= 31) { return sign | 0x7bffu; }
+  if (e <= 0) {
+    if (e < -10) { return sign; }
+    return sign | (full >> u32(14 - e));
+  }
+  return sign | (u32(e) << 10u) | ((bits & 0x7fffffu) >> 13u);
+}
+// An f32 result rounded to the nearest float16, as an f32 (what storing and reloading gives).
+fn roundHalfF(x: f32) -> f32 { return halfToFloat(floatToHalf(x)); }
+`,
+  },
   bitsF: {
     uses: [],
     code: /* wgsl */ `
