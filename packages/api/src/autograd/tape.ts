@@ -115,9 +115,9 @@ installBaseCustom({
   },
   // A compiled call on recorded tensors: its compiled forward runs now (unrecorded), and
   // backward() runs its compiled backward pass.
-  stagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[] {
+  stagedCall(call: StagedCall, inputs: readonly Tensor[], consumable?: readonly boolean[] | null): Tensor[] {
     const edges = inputEdges(inputs);
-    if (!anyRecorded(inputs) || edges.every((e) => e === null)) return call.run(inputs);
+    if (!anyRecorded(inputs) || edges.every((e) => e === null)) return call.run(inputs, consumable);
     const { outputs, node } = recordStagedCall(call, inputs, edges, (forward) => noGrad(() => forward.run(inputs)), isGradEnabled);
     return attachOutputs(outputs, inputs, node);
   },

@@ -93,6 +93,12 @@ export interface Program {
    * call must run the function itself.
    */
   readonly customRules?: boolean;
+  /**
+   * Per input: the caller hands it over on every call (jit's donated arguments, the residuals a
+   * backward program consumes), so the memory plan counts writing an output into it as reuse.
+   * What a call actually hands over is decided when it runs.
+   */
+  readonly donatedInputs?: readonly boolean[];
 }
 
 /** The Vars an equation defines. */

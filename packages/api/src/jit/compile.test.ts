@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { compile, jit, matmul, mul, nn, noGrad, randn, sum, type Tensor, ValueError } from '@flint/api';
+import { compile, jit, matmul, mul, nn, noGrad, randn, sum, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 const maxDifference = (a: Tensor, b: Tensor): number => {
@@ -48,18 +48,35 @@ describe('compile', () => {
     });
   });
 
-  it('explains that a forward pass writing module state cannot be compiled', () => {
+  it('threads a buffer the forward pass writes (the module holds the update), and refuses parameter assignments', () => {
     class Counter extends nn.Module<[Tensor], Tensor> {
       constructor() {
         super();
-        this.registerBuffer('total', randn([2]));
+        this.registerBuffer('total', tensor([1, 2]));
       }
       forward(x: Tensor): Tensor {
         this.setBuffer('total', this.getBuffer('total').add(sum(x)));
         return x.mul(2);
       }
     }
-    expect(() => noGrad(() => compile(new Counter())(randn([2])))).toThrow(ValueError);
+    const counter = new Counter();
+    const compiled = compile(counter);
+    noGrad(() => {
+      for (let i = 0; i < 3; i++) compiled(tensor([1, 2]));
+    });
+    expect(Array.from(counter.getBuffer('total').dataSync())).toEqual([10, 11]);
+    // Writes of a module in eval mode are threaded too, without donating the buffer it read.
+    counter.eval();
+    noGrad(() => compiled(tensor([1, 1])));
+    expect(Array.from(counter.getBuffer('total').dataSync())).toEqual([12, 13]);
+    class Assigns extends nn.Module<[Tensor], Tensor> {
+      readonly w = this.registerParameter('w', new nn.Parameter(tensor([1.5, 2])));
+      forward(x: Tensor): Tensor {
+        this.w.value = x;
+        return x;
+      }
+    }
+    expect(() => noGrad(() => compile(new Assigns())(randn([2])))).toThrow(ValueError);
     expect(jit).toBeTypeOf('function');
   });
 });

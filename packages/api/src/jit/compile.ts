@@ -2,6 +2,7 @@ import { ValueError } from '../core/errors.js';
 import { treeFlatten } from '../core/pytree.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type JitOptions, type JittedFunction, makeJitted } from './jit.js';
+import { type BufferArguments, type BufferResults, type BufferTree, ModuleBuffers } from './module-buffers.js';
 import { JitTracer } from './trace.js';
 import { hasStagedTape, type StatefulOptimizer, TrainingCells, type TrainingState } from './training-state.js';
 
@@ -10,11 +11,9 @@ export interface CompilableModule<In extends unknown[], Out> {
   forward(...inputs: In): Out;
   /** Its parameters: cells whose `value` an optimizer replaces between calls. */
   parameters(): readonly { readonly value: Tensor }[];
-  /** Its buffers (running statistics), if any. */
-  buffers?(): readonly Tensor[];
 }
 
-type StateModule = Pick<CompilableModule<never[], unknown>, 'parameters' | 'buffers'>;
+type StateModule = Pick<CompilableModule<never[], unknown>, 'parameters'> & BufferTree;
 
 /** Options of `compile`: jit's, plus the modules a step function reads. */
 export interface CompileOptions extends JitOptions {
@@ -52,37 +51,25 @@ function isModule(value: unknown): value is CompilableModule<unknown[], unknown>
   );
 }
 
-function stateOf(modules: readonly StateModule[]): Tensor[] {
+function parametersOf(modules: readonly StateModule[]): Tensor[] {
   const out: Tensor[] = [];
-  for (const m of modules) {
-    for (const p of m.parameters()) out.push(p.value);
-    if (typeof m.buffers === 'function') out.push(...m.buffers());
-  }
+  for (const m of modules) for (const p of m.parameters()) out.push(p.value);
   return out;
 }
 
 const shift = (argnums: number | readonly number[] | undefined, by = 1): number[] | undefined =>
   argnums === undefined ? undefined : (typeof argnums === 'number' ? [argnums] : [...argnums]).map((a) => a + by);
 
-const buffersOf = (modules: readonly StateModule[]): Tensor[] =>
-  modules.flatMap((m) => (typeof m.buffers === 'function' ? m.buffers() : []));
-
-function writesBufferError(name: string): ValueError {
-  return new ValueError(
-    `compile: ${name} writes module state (a buffer) while it is traced, which a compiled call cannot do; ` +
-      'call model.eval() before compiling a model with running statistics, or write the step functionally with jit',
-  );
-}
-
 interface StepConstants {
-  readonly buffers: readonly Tensor[];
+  readonly kept: BufferArguments['kept'];
   readonly groups: TrainingState['groups'];
 }
 
 /**
- * A PyTorch-style training step compiled whole: the parameters' values and gradients and the
- * optimizers' state are the program's inputs and outputs (see training-state.ts). The module
- * buffers are read-only inputs (argument 0), the training state is donated (argument 1).
+ * A PyTorch-style training step compiled whole: the parameters' values and gradients, the
+ * optimizers' state and the buffers of modules in training mode are the program's inputs and
+ * outputs (see training-state.ts and module-buffers.ts), donated (argument 1); the buffers of
+ * modules in evaluation mode and the learning rates are read-only inputs (argument 0).
  */
 function compileTrainingStep(
   name: string,
@@ -93,16 +80,22 @@ function compileTrainingStep(
   forwardOnly: CompiledModule<unknown[], unknown>,
 ): CompiledModule<unknown[], unknown> {
   const cells = new TrainingCells(modules as never, optimizers);
-  // Argument 0: read-only inputs (module buffers, learning rates); argument 1: the donated state.
-  const step = (constants: StepConstants, state: TrainingState, ...inputs: unknown[]): [TrainingState, unknown] => {
+  const buffers = new ModuleBuffers(modules);
+  // Argument 0: read-only inputs (learning rates, buffers of modules in eval mode); argument 1: the donated state.
+  const step = (
+    constants: StepConstants,
+    [state, donatedBuffers]: [TrainingState, Tensor[]],
+    ...inputs: unknown[]
+  ): [TrainingState, BufferResults, unknown] => {
     const restore = cells.install(state.groups === undefined ? { ...state, groups: constants.groups } : state, true);
+    const restoreBuffers = buffers.install({ donated: donatedBuffers, kept: constants.kept });
     try {
       const out = body(...inputs);
-      if (buffersOf(modules).some((t) => t instanceof JitTracer)) throw writesBufferError(name);
       // A forward pass under the tape (no backward() inside): the caller's tape must see the call.
       if (!cells.gradientsChanged(state) && treeFlatten(out)[0].some(hasStagedTape)) throw new NeedsCallerTape();
-      return [cells.snapshot(), out];
+      return [cells.snapshot(), buffers.snapshot(), out];
     } finally {
+      restoreBuffers();
       restore();
     }
   };
@@ -116,18 +109,21 @@ function compileTrainingStep(
   let useCallerTape = false;
   const call = (lower: boolean, inputs: unknown[]): unknown => {
     const { groups, ...state } = cells.read();
-    const constants: StepConstants = { buffers: buffersOf(modules), groups };
-    if (lower) return jitted.lower(constants, state, ...inputs);
+    const current = buffers.read();
+    const constants: StepConstants = { kept: current.kept, groups };
+    const donated: [TrainingState, Tensor[]] = [state, current.donated];
+    if (lower) return jitted.lower(constants, donated, ...inputs);
     const undo = cells.releaseValues();
-    let result: [TrainingState, unknown];
+    let result: [TrainingState, BufferResults, unknown];
     try {
-      result = jitted(constants, state, ...inputs);
+      result = jitted(constants, donated, ...inputs);
     } catch (error) {
       undo();
       throw error;
     }
     cells.write(result[0]);
-    return result[1];
+    buffers.write(current, result[1]);
+    return result[2];
   };
   const compiled = ((...inputs: unknown[]) => {
     if (useCallerTape) return forwardOnly(...inputs);
@@ -160,8 +156,9 @@ function compileTrainingStep(
  * program whose inputs and outputs are the parameters' values and gradients and the optimizers'
  * state (donated, so updated in place); after each call the parameters, their `.grad` and the
  * optimizers hold what an eager step would leave. Reading a value inside the step (`item()`)
- * raises a ConcretizationError. A forward pass that writes module buffers (BatchNorm's running
- * statistics in training mode) cannot be compiled: call `model.eval()` first.
+ * raises a ConcretizationError. Module buffers are threaded the same way, in both forms: a
+ * forward pass that updates them (BatchNorm's running statistics in training mode) returns the
+ * new values from the program, and the modules hold them after the call.
  *
  * @example
  * const fast = compile(model);
@@ -188,24 +185,45 @@ export function compile(target: unknown, options: CompileOptions = {}): Compiled
     body = target as (...args: unknown[]) => unknown;
   } else throw new ValueError('compile: expected a module (an object with forward() and parameters()) or a function');
   const name = options.name ?? (isModule(target) ? (target.constructor?.name ?? 'module') : body.name || 'step');
-  const withState = (state: readonly Tensor[], ...inputs: unknown[]): unknown => {
-    const out = body(...inputs);
-    const after = stateOf(modules);
-    if (after.length !== state.length || after.some((t, i) => t !== state[i] && t instanceof JitTracer)) {
-      throw new ValueError(
-        `compile: ${name} writes module state (a parameter or buffer) while it is traced, which a compiled call cannot do; ` +
-          'call model.eval() before compiling a model with running statistics, or write the step functionally with jit',
-      );
+  const buffers = new ModuleBuffers(modules);
+  // Argument 0: the parameters (read where the function reads them); 1: the buffers of modules in
+  // training mode (donated: the forward pass updates them); 2: the others, read-only.
+  const withState = (
+    parameters: readonly Tensor[],
+    donatedBuffers: Tensor[],
+    kept: BufferArguments['kept'],
+    ...inputs: unknown[]
+  ): [BufferResults, unknown] => {
+    const restore = buffers.install({ donated: donatedBuffers, kept });
+    try {
+      const out = body(...inputs);
+      const after = parametersOf(modules);
+      if (after.length !== parameters.length || after.some((t, i) => t !== parameters[i] && t instanceof JitTracer)) {
+        throw new ValueError(
+          `compile: ${name} assigns a parameter while it is traced, which a compiled forward pass cannot do; ` +
+            'update parameters in a training step compiled with compile(step, { modules, optimizers }), or outside the compiled call',
+        );
+      }
+      return [buffers.snapshot(), out];
+    } finally {
+      restore();
     }
-    return out;
   };
   const jitted = makeJitted(
     withState,
-    { ...options, name, staticArgnums: shift(options.staticArgnums), donateArgnums: shift(options.donateArgnums) },
+    { ...options, name, staticArgnums: shift(options.staticArgnums, 3), donateArgnums: [1, ...(shift(options.donateArgnums, 3) ?? [])] },
     true,
   );
-  const compiled = ((...inputs: unknown[]) => jitted(stateOf(modules), ...inputs)) as CompiledModule<unknown[], unknown>;
-  compiled.lower = (...inputs: unknown[]) => jitted.lower(stateOf(modules), ...inputs);
+  const compiled = ((...inputs: unknown[]) => {
+    const current = buffers.read();
+    const [results, out] = jitted(parametersOf(modules), current.donated, current.kept, ...inputs);
+    buffers.write(current, results);
+    return out;
+  }) as CompiledModule<unknown[], unknown>;
+  compiled.lower = (...inputs: unknown[]) => {
+    const current = buffers.read();
+    return jitted.lower(parametersOf(modules), current.donated, current.kept, ...inputs);
+  };
   compiled.clearCache = () => jitted.clearCache();
   Object.defineProperty(compiled, 'cacheSize', { get: () => jitted.cacheSize });
   if (isModule(target)) return compiled;

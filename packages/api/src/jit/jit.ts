@@ -114,11 +114,13 @@ function makeEntry(
   backend: Backend | null,
   implicitState: boolean,
   counter: CompileCounter,
+  donatedInputs: readonly boolean[] | null,
 ): Entry | null {
   const start = performance.now();
   const traced = trace(name, f, args, statics, implicitState);
   if (traced === null) return null;
-  const staged = new StagedProgram(traced.program, traced.captured, counter, performance.now() - start);
+  const program = donatedInputs === null ? traced.program : { ...traced.program, donatedInputs };
+  const staged = new StagedProgram(program, traced.captured, counter, performance.now() - start);
   try {
     const compiled = backend === null ? null : staged.compiled(backend);
     return { staged, outDef: traced.outDef, outputs: traced.outputs, compiled };
@@ -227,7 +229,9 @@ export function makeJitted<A extends unknown[], R>(
       stats.hits++;
       return entry;
     }
-    const made = makeEntry(name, f as (...args: never[]) => unknown, args, statics, backend, implicitState, counter);
+    // Direct calls consume the donated arguments: the memory plan may count on their buffers.
+    const donatedInputs = backend !== null && donated.size > 0 ? signature.argumentOf.map((a) => donated.has(a)) : null;
+    const made = makeEntry(name, f as (...args: never[]) => unknown, args, statics, backend, implicitState, counter, donatedInputs);
     if (made === null) return null;
     stats.misses++;
     entry = made;

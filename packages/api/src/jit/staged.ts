@@ -8,15 +8,16 @@ import { printProgram } from '../ir/print.js';
 import type { Program, Var } from '../ir/program.js';
 import { full, zerosLike } from '../primitives/lax.js';
 import { bind, evalPrimitive } from '../tensor/dispatch.js';
-import { keep } from '../tensor/memory.js';
+import { keep, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { vmapFlat } from '../transforms/batch-trace.js';
 import { bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
 import { jvpFlat } from '../transforms/jvp.js';
-import type { StagedCall, StagedVjp } from '../transforms/staged-call.js';
+import type { SpecializedCall, StagedCall, StagedVjp } from '../transforms/staged-call.js';
 import { vjpFlat } from '../transforms/vjp-trace.js';
 import { Executable } from './executable.js';
 import { splitJoint } from './partial-eval.js';
+import { specializeZeros } from './symbolic-zeros.js';
 import { JitTrace, type JitTracer } from './trace.js';
 
 /** A traced and optimized call of a jitted function, for inspection. */
@@ -116,6 +117,8 @@ export class StagedProgram implements StagedCall {
   private readonly compiledFor = new Map<Backend, Compiled>();
   private readonly derived = new Map<string, StagedProgram>();
   private readonly splits = new Map<string, StagedVjp>();
+  /** The backward and joint calls specialized to symbolic-zero cotangents, per split. */
+  private readonly specialized: Map<string, SpecializedCall>[] = [];
   private disposed = false;
 
   constructor(
@@ -167,9 +170,10 @@ export class StagedProgram implements StagedCall {
     return entry;
   }
 
-  run(inputs: readonly Tensor[]): Tensor[] {
+  run(inputs: readonly Tensor[], consumable: readonly boolean[] | null = null): Tensor[] {
     let backend: Backend | null = null;
     const handles = new Array<unknown>(inputs.length);
+    let owned: boolean[] | null = null;
     for (let i = 0; i < inputs.length; i++) {
       const t = inputs[i] as Tensor;
       if (t._handle === undefined)
@@ -185,7 +189,19 @@ export class StagedProgram implements StagedCall {
     }
     const target = backend ?? getBackend();
     const { executable } = this.compiled(target);
-    const results = executable.run(handles, null);
+    if (consumable !== null) {
+      // As jit's donation: the handle moves into the program only when nothing else can reach the data.
+      owned = inputs.map((t, i) => {
+        const alone =
+          consumable[i] === true && t._retainCount === 0 && t._autograd === null && inputs.indexOf(t) === i && inputs.lastIndexOf(t) === i;
+        if (alone) {
+          t._handle = undefined;
+          untrackTensor(t);
+        }
+        return alone;
+      });
+    }
+    const results = executable.run(handles, owned);
     return this.outputAvals.map((a, i) => new Tensor(a.shape, a.dtype, target, results[i]));
   }
 
@@ -248,7 +264,12 @@ export class StagedProgram implements StagedCall {
       });
       return [...outputs, ...wantedGrads];
     });
-    const parts = splitJoint(joint.program, n, outputCount);
+    const split0 = splitJoint(joint.program, n, outputCount);
+    // The computed residuals are dead after the backward call, which is handed them to consume.
+    const residualsDonated = split0.backward.inputs.map(
+      (_, i) => i >= split0.residualInputs.length && i < split0.backward.inputs.length - cotangentOutputs.length,
+    );
+    const parts = { ...split0, backward: { ...split0.backward, donatedInputs: residualsDonated } };
     const traceTime = performance.now() - start;
     // The three calls read the joint trace's captured constants; each holds them until disposed.
     for (const t of joint.captured) {
@@ -256,6 +277,23 @@ export class StagedProgram implements StagedCall {
       t.retain();
     }
     const gradientsOnly = { ...joint.program, name: `${this.name}.joint`, outputs: joint.program.outputs.slice(outputCount) };
+    const specialized = new Map<string, SpecializedCall>();
+    this.specialized.push(specialized);
+    const specialize = (zeroCotangents: readonly boolean[], jointCall: boolean): SpecializedCall => {
+      const specializedKey = `${jointCall ? 'joint' : 'backward'}:${maskKey(zeroCotangents)}`;
+      let made = specialized.get(specializedKey);
+      if (made !== undefined) return made;
+      const base = jointCall ? gradientsOnly : parts.backward;
+      // Both programs take the cotangents last, and are linear in them.
+      const first = base.inputs.length - cotangentOutputs.length;
+      const linear = base.inputs.map((_, i) => i >= first);
+      const zero = base.inputs.map((_, i) => i >= first && zeroCotangents[i - first] === true);
+      const { program, zeroOutputs } = specializeZeros(base, linear, zero);
+      for (const t of joint.captured) t.retain();
+      made = { call: new StagedProgram(program, [...joint.captured], this.counter), zeroOutputs };
+      specialized.set(specializedKey, made);
+      return made;
+    };
     split = {
       forward: new StagedProgram(parts.forward, joint.captured, this.counter, traceTime),
       backward: new StagedProgram(parts.backward, [...joint.captured], this.counter),
@@ -263,6 +301,7 @@ export class StagedProgram implements StagedCall {
       outputCount,
       residualInputs: parts.residualInputs,
       cotangentOutputs,
+      specialize,
     };
     this.splits.set(key, split);
     return split;
@@ -284,7 +323,9 @@ export class StagedProgram implements StagedCall {
       (s.backward as StagedProgram).dispose();
       (s.joint as StagedProgram).dispose();
     }
+    for (const calls of this.specialized) for (const c of calls.values()) (c.call as StagedProgram).dispose();
     this.derived.clear();
     this.splits.clear();
+    this.specialized.length = 0;
   }
 }

@@ -22,7 +22,40 @@ export function functionalCall<In extends unknown[], Out>(
   tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
   ...inputs: In
 ): Out {
-  const op = 'functionalCall';
+  return callWith('functionalCall', module, tensors, inputs, null);
+}
+
+/**
+ * `functionalCall` that returns the buffers the forward pass updated instead of discarding them:
+ * `[output, buffers]`, where `buffers` maps the name of every buffer the pass replaced (BatchNorm's
+ * running statistics and batch count in training mode) to its new value. The module is left as
+ * it was. With it a training step stays a pure function of parameters and buffers, and so can be
+ * differentiated (return the buffers as auxiliary output) and compiled with `jit`.
+ *
+ * @example
+ * const lossOf = (p: Record<string, Tensor>, b: Record<string, Tensor>) => {
+ *   const [logits, updated] = nn.functionalCallWithBuffers(model, { ...p, ...b }, x);
+ *   return [nn.functional.crossEntropy(logits, y), { ...b, ...updated }];
+ * };
+ * const [[loss, buffers], grads] = valueAndGrad(lossOf, { hasAux: true })(params, model.bufferValues());
+ */
+export function functionalCallWithBuffers<In extends unknown[], Out>(
+  module: Module<In, Out>,
+  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
+  ...inputs: In
+): [Out, Record<string, Tensor>] {
+  const updated: Record<string, Tensor> = {};
+  const output = callWith('functionalCallWithBuffers', module, tensors, inputs, updated);
+  return [output, updated];
+}
+
+function callWith<In extends unknown[], Out>(
+  op: string,
+  module: Module<In, Out>,
+  tensors: Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>,
+  inputs: In,
+  updated: Record<string, Tensor> | null,
+): Out {
   const root = module as unknown as AnyModule;
   if (typeof tensors !== 'object' || tensors === null)
     throw new ValueError(`${op}: expected an object of tensors by name, got ${tensors === null ? 'null' : typeof tensors}`);
@@ -45,12 +78,12 @@ export function functionalCall<In extends unknown[], Out>(
   }
 
   // Every buffer of the tree is restored afterwards, given or not, so that the call has no effect.
-  const originalBuffers: [AnyModule, string, Tensor | null][] = [];
-  for (const owner of root.modules()) {
+  const originalBuffers: [AnyModule, string, Tensor | null, string][] = [];
+  for (const [path, owner] of root.namedModules()) {
     for (const [name, value] of owner._ownEntries().buffers) {
       // Lent as well: the forward pass may replace them (running statistics) but must not free them.
       lend(value);
-      originalBuffers.push([owner, name, value]);
+      originalBuffers.push([owner, name, value, path === '' ? name : `${path}.${name}`]);
     }
   }
   const shadowed: Parameter[] = [];
@@ -71,10 +104,14 @@ export function functionalCall<In extends unknown[], Out>(
   } finally {
     functionalCallDepth--;
     for (let i = shadowed.length - 1; i >= 0; i--) unshadow(shadowed[i] as Parameter);
-    for (const [owner, name, original] of originalBuffers) {
+    const given = new Map<string, Tensor>(entries as [string, Tensor][]);
+    for (const [owner, name, original, path] of originalBuffers) {
       const during = owner._swapBuffer(name, original);
-      // A buffer the forward pass replaced (running statistics) was made for this call: discard it.
-      if (during !== null && during !== original && !isLent(during)) during.dispose();
+      const replaced = during !== null && during !== (given.get(path) ?? original);
+      // A buffer the forward pass replaced (running statistics) was made for this call: returned
+      // when asked for, discarded otherwise.
+      if (replaced && updated !== null) updated[path] = during;
+      else if (during !== null && during !== original && !isLent(during)) during.dispose();
       if (original !== null) giveBack(original);
     }
     for (const [, value] of entries as [string, Tensor][]) giveBack(value);

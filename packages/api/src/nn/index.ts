@@ -11,7 +11,7 @@
 
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue, type GradientHolder } from './clip-grad.js';
 export * as functional from './functional/index.js';
-export { functionalCall } from './functional-call.js';
+export { functionalCall, functionalCallWithBuffers } from './functional-call.js';
 export * as init from './init.js';
 export {
   ELU,

@@ -265,6 +265,19 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return out;
   }
 
+  /**
+   * The buffers' current tensors by dotted name (the module keeps them): with `parameterValues()`,
+   * the state `functionalCallWithBuffers` takes.
+   *
+   * @example
+   * const [out, updated] = nn.functionalCallWithBuffers(model, { ...model.parameterValues(), ...model.bufferValues() }, x);
+   */
+  bufferValues(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, b] of this.namedBuffers()) out[name] = b;
+    return out;
+  }
+
   /** Total number of parameter elements (each shared parameter counted once). */
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.value.size, 0);

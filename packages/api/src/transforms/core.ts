@@ -190,13 +190,13 @@ export interface BaseCustomHandlers {
   customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[];
   customVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[];
   stopGradient(x: Tensor): Tensor;
-  stagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[];
+  stagedCall(call: StagedCall, inputs: readonly Tensor[], consumable?: readonly boolean[] | null): Tensor[];
 }
 let baseCustom: BaseCustomHandlers = {
   customJvp: (call, inputs) => call.fn(inputs),
   customVjp: (call, inputs) => call.fn(inputs),
   stopGradient: (x) => x,
-  stagedCall: (call, inputs) => call.run(inputs),
+  stagedCall: (call, inputs, consumable) => call.run(inputs, consumable),
 };
 /** @internal */
 export function installBaseCustom(handlers: BaseCustomHandlers): void {
@@ -224,10 +224,14 @@ export function bindStopGradient(x: Tensor): Tensor {
   return top.processStopGradient(raise(top, x));
 }
 
-/** @internal Dispatches a call of a jit-compiled function to the innermost trace among its inputs, or runs it. */
-export function bindStagedCall(call: StagedCall, inputs: readonly Tensor[]): Tensor[] {
+/**
+ * @internal Dispatches a call of a jit-compiled function to the innermost trace among its inputs,
+ * or runs it. `consumable` (inputs the caller hands over, see StagedCall.run) applies only where
+ * the call runs on concrete tensors: a trace never consumes its values.
+ */
+export function bindStagedCall(call: StagedCall, inputs: readonly Tensor[], consumable?: readonly boolean[] | null): Tensor[] {
   const top = findTopTrace(inputs) ?? stagingTrace;
-  if (top === null) return baseCustom.stagedCall(call, inputs);
+  if (top === null) return baseCustom.stagedCall(call, inputs, consumable);
   return top.processStagedCall(call, raiseAll(top, inputs));
 }
 

@@ -199,7 +199,7 @@ export function checkpoint<A extends unknown[], R>(fn: (...args: A) => R): (...a
       fwd: (inputs) => ({ outputs: run(inputs), residuals: inputs }),
       bwd: (residuals, cotangents) => {
         const { pullback, release } = vjpFlat(run, residuals as Tensor[], 'checkpoint');
-        const cts = pullback(cotangents);
+        const cts = pullback(cotangents, true);
         release();
         return cts;
       },

@@ -99,7 +99,7 @@ function gradCore(op: string, f: (...args: never[]) => unknown, options: GradOpt
     op,
   );
   const value = outputs[0] as Tensor;
-  const grads = pullback([full([], value.dtype, 1, value)]).map((g, i) => g ?? zerosLike(differentiated.leaves[i] as Tensor));
+  const grads = pullback([full([], value.dtype, 1, value)], true).map((g, i) => g ?? zerosLike(differentiated.leaves[i] as Tensor));
   release();
   const perArgument = treeUnflatten(differentiated.def, grads) as unknown[];
   let next = 1;

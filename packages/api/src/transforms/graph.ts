@@ -30,8 +30,12 @@ export abstract class GradNode {
   abstract readonly name: string;
   /** True once `release()` has dropped the saved values. */
   released = false;
-  /** Input cotangents from output cotangents (absent outputs instantiated by the caller as needed). */
-  abstract backward(cotangents: readonly (Tensor | null)[]): readonly (Tensor | null)[];
+  /**
+   * Input cotangents from output cotangents (absent outputs instantiated by the caller as needed).
+   * `lastUse`: the node is released right after (the graph is not retained), so the values it
+   * saved may be consumed.
+   */
+  abstract backward(cotangents: readonly (Tensor | null)[], lastUse?: boolean): readonly (Tensor | null)[];
   /** Drops the values saved for the backward pass. */
   release(): void {
     this.released = true;
@@ -196,7 +200,7 @@ export function backwardPass(
     options.onReady?.(node, cts);
     if (node.inputs.length === 0) continue;
     if (node.released) throw new ValueError(RELEASED_MESSAGE);
-    const inputCts = node.backward(cts);
+    const inputCts = node.backward(cts, !options.retainGraph);
     if (!options.retainGraph) node.release();
     totals.delete(node); // only leaves' totals are wanted after the sweep
     for (let j = 0; j < node.inputs.length; j++) {
@@ -215,21 +219,21 @@ export function instantiate(cotangents: readonly (Tensor | null)[], outputs: rea
 
 /** A recorded call of a user-defined rule (customVjp, customJvp, checkpoint). */
 export class CallNode extends GradNode {
-  private rule: ((cotangents: readonly (Tensor | null)[]) => readonly (Tensor | null)[]) | null;
+  private rule: ((cotangents: readonly (Tensor | null)[], lastUse: boolean) => readonly (Tensor | null)[]) | null;
   constructor(
     readonly name: string,
     readonly inputs: readonly (GradEdge | null)[],
     readonly outputs: number,
-    rule: (cotangents: readonly (Tensor | null)[]) => readonly (Tensor | null)[],
+    rule: (cotangents: readonly (Tensor | null)[], lastUse: boolean) => readonly (Tensor | null)[],
     /** Frees what the rule holds (a nested tape) when this node is released. */
     private readonly onRelease?: () => void,
   ) {
     super();
     this.rule = rule;
   }
-  backward(cotangents: readonly (Tensor | null)[]): readonly (Tensor | null)[] {
+  backward(cotangents: readonly (Tensor | null)[], lastUse = false): readonly (Tensor | null)[] {
     if (this.rule === null) throw new ValueError(RELEASED_MESSAGE);
-    const result = this.rule(cotangents);
+    const result = this.rule(cotangents, lastUse);
     return this.inputs.map((edge, i) => (edge === null ? null : (result[i] ?? null)));
   }
   override release(): void {

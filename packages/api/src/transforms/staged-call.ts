@@ -12,8 +12,12 @@ export interface StagedCall {
   readonly name: string;
   readonly inputAvals: readonly Aval[];
   readonly outputAvals: readonly Aval[];
-  /** Runs the compiled program on concrete tensors (no tracer among them). */
-  run(inputs: readonly Tensor[]): Tensor[];
+  /**
+   * Runs the compiled program on concrete tensors (no tracer among them). `consumable[i]` says
+   * the caller hands input i over (it is dead after the call): the program frees it after its
+   * last use or writes an output into its memory, and the tensor is left without data.
+   */
+  run(inputs: readonly Tensor[], consumable?: readonly boolean[] | null): Tensor[];
   /** Binds the program's primitives one by one (inside an enclosing jit trace: staged into it). */
   inline(inputs: readonly Tensor[]): Tensor[];
   /**
@@ -50,4 +54,18 @@ export interface StagedVjp {
    * the tape runs the forward call unrecorded, so its residuals carry no derivative.
    */
   readonly joint: StagedCall;
+  /**
+   * `backward` (or, with `joint`, the joint call) specialized to the output cotangents that are
+   * symbolic zeros (`zeroCotangents`, one per `cotangentOutputs`): its inputs lack those
+   * cotangents, and the input cotangents that come out zero are not computed (`zeroOutputs`,
+   * one per wanted input; the call returns the others). Cached per mask.
+   */
+  specialize(zeroCotangents: readonly boolean[], joint: boolean): SpecializedCall;
+}
+
+/** A backward call specialized to symbolic-zero cotangents. */
+export interface SpecializedCall {
+  readonly call: StagedCall;
+  /** Per output of the unspecialized call: zero, so not returned. */
+  readonly zeroOutputs: readonly boolean[];
 }

@@ -124,7 +124,9 @@ export class VjpTrace extends Trace {
  * whose backward pass is the compiled backward call on those residuals. On the tape the forward
  * runs unrecorded: when `recordsBackward()` says the backward pass is itself recorded
  * (`createGraph`), the node runs the joint call on the primals instead, so that second
- * derivatives flow through the forward computation too.
+ * derivatives flow through the forward computation too. Output cotangents that never arrive are
+ * symbolic zeros: the backward call is specialized to them instead of being given zeros. On the
+ * node's last use the computed residuals (the node's alone) are donated to the backward call.
  */
 export function recordStagedCall(
   call: StagedCall,
@@ -140,17 +142,41 @@ export function recordStagedCall(
   const inputs = [...primals];
   for (const t of inputs) t.retain();
   for (const t of computed) t.retain();
+  let consumed = false;
   const residuals = [...split.residualInputs.map((i) => primals[i] as Tensor), ...computed];
-  const backward = (cotangents: readonly (Tensor | null)[]): (Tensor | null)[] => {
-    const cts = split.cotangentOutputs.map((i) => cotangents[i] ?? zerosLike(outputs[i] as Tensor));
-    const grads = recordsBackward()
-      ? bindStagedCall(split.joint, [...inputs, ...cts])
-      : bindStagedCall(split.backward, [...residuals, ...cts]);
+  const backward = (cotangents: readonly (Tensor | null)[], lastUse: boolean): (Tensor | null)[] => {
+    // Cotangents that never arrived are symbolic zeros: the backward call is specialized to them.
+    const zeros = split.cotangentOutputs.map((i) => (cotangents[i] ?? null) === null);
+    if (zeros.every((z) => z)) return edges.map(() => null);
+    const cts = split.cotangentOutputs.filter((_, k) => !zeros[k]).map((i) => cotangents[i] as Tensor);
+    const joint = recordsBackward();
+    const { call: derived, zeroOutputs } = zeros.some((z) => z)
+      ? split.specialize(zeros, joint)
+      : { call: joint ? split.joint : split.backward, zeroOutputs: null };
+    let grads: Tensor[];
+    if (joint) grads = bindStagedCall(derived, [...inputs, ...cts]);
+    else if (lastUse && computed.length > 0) {
+      // The computed residuals are dead after this call: the backward program may free them
+      // early or write its results into their memory.
+      for (const t of computed) t.release();
+      consumed = true;
+      const consumable = [...split.residualInputs.map(() => false), ...computed.map(() => true), ...cts.map(() => false)];
+      try {
+        grads = bindStagedCall(derived, [...residuals, ...cts], consumable);
+      } finally {
+        for (const t of computed) t.dispose();
+      }
+    } else grads = bindStagedCall(derived, [...residuals, ...cts]);
     let next = 0;
-    return edges.map((e) => (e === null ? null : (grads[next++] as Tensor)));
+    let wanted = 0;
+    return edges.map((e) => {
+      if (e === null) return null;
+      return zeroOutputs?.[wanted++] === true ? null : (grads[next++] as Tensor);
+    });
   };
   const release = (): void => {
     for (const t of inputs) t.release();
+    if (consumed) return;
     // The computed residuals belong to the node alone.
     for (const t of computed) {
       t.release();
@@ -166,9 +192,10 @@ export interface FlatVjp {
   readonly outputs: Tensor[];
   /**
    * Input cotangents (null: zero) from output cotangents (null: zero). May be called many times;
-   * the tape is kept until the pullback is garbage-collected.
+   * the tape is kept until the pullback is garbage-collected. `final`: this is the last call
+   * (`release()` follows), so the sweep may consume what the tape saved.
    */
-  readonly pullback: (cotangents: readonly (Tensor | null)[]) => (Tensor | null)[];
+  readonly pullback: (cotangents: readonly (Tensor | null)[], final?: boolean) => (Tensor | null)[];
   /** Releases the tape's saved values now (otherwise when the pullback is garbage-collected). */
   readonly release: () => void;
 }
@@ -196,14 +223,14 @@ export function vjpFlat(fn: (inputs: Tensor[]) => readonly Tensor[], primals: re
         outputs.push(own ? o.primal : o);
         edges.push(own ? o.edge : null);
       }
-      const pullback = (cotangents: readonly (Tensor | null)[]): (Tensor | null)[] => {
+      const pullback = (cotangents: readonly (Tensor | null)[], final = false): (Tensor | null)[] => {
         const sweep = (): (Tensor | null)[] => {
           const seeds: { edge: GradEdge; cotangent: Tensor }[] = [];
           edges.forEach((edge, i) => {
             const ct = cotangents[i];
             if (edge && ct) seeds.push({ edge, cotangent: ct });
           });
-          const totals = backwardPass(seeds, { retainGraph: true });
+          const totals = backwardPass(seeds, { retainGraph: !final });
           return leaves.map((leaf) => totals.get(leaf)?.[0] ?? null);
         };
         if (!nothingObserves()) return sweep();

@@ -92,4 +92,20 @@ describe('memory planning', () => {
     );
     expect(program.memory?.reusable[1]).toEqual([true, false]);
   });
+  it('counts writing into an input as reuse only when the caller donates it', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(1024));
+    const e = b.bind(Primitive.Exp, [x], {});
+    const y = b.bind(Primitive.Mul, [e, b.literal(2, e.aval)], {});
+    const fused = fuse(b.build('h', [y]));
+    const kept = planMemory(fused);
+    const donated = planMemory({ ...fused, donatedInputs: [true] });
+    // Either way the kernel may write into %0 (the runtime checks the donation).
+    expect(kept.memory?.reusable[0]).toEqual([true, false]);
+    expect(donated.memory?.reusable[0]).toEqual([true, false]);
+    expect(kept.memory?.reusedBytes).toBe(0);
+    expect(kept.memory?.peakBytes).toBe(4096);
+    expect(donated.memory?.reusedBytes).toBe(4096);
+    expect(donated.memory?.peakBytes).toBe(0);
+  });
 });

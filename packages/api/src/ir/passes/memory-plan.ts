@@ -30,6 +30,7 @@ export function planMemory(program: Program): Program {
     else (freeAfter[last] as Var[]).push(v);
   }
   const isInput = new Set(program.inputs);
+  const donated = new Set(program.inputs.filter((_, i) => program.donatedInputs?.[i] === true));
   let live = 0;
   let peak = 0;
   let reused = 0;
@@ -55,7 +56,7 @@ export function planMemory(program: Program): Program {
         reusable[i] = flags;
         // Only intermediates are sure to be reused; a program input only when the caller donates it.
         e.inputs.forEach((v, j) => {
-          if (flags[j] && !isInput.has(v)) shared += bytesOf(v);
+          if (flags[j] && (!isInput.has(v) || donated.has(v))) shared += bytesOf(v);
         });
         reused += shared;
       }

@@ -116,9 +116,12 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
     const name = this.constructor.name;
     const mean = stopGradient(batchMean);
     const variance = stopGradient(batchVariance);
-    if ((mean._backend === null || variance._backend === null) && !insideFunctionalCall()) {
+    // Traced statistics may replace the running ones only where someone threads the update out of
+    // the trace: compile(), whose slots then hold traced buffers, or functionalCall.
+    const threaded = this.runningMean._backend === null || insideFunctionalCall();
+    if ((mean._backend === null || variance._backend === null) && !threaded) {
       throw new ValueError(
-        `${name}: the running statistics cannot be updated from values traced by vmap or jit; call the model through nn.functionalCall (which discards the update), switch it to eval(), or build it with trackRunningStats: false`,
+        `${name}: the running statistics cannot be updated from values traced by vmap or jit; compile the model or the training step with compile() (which threads the buffers through the program), call it through nn.functionalCallWithBuffers (which returns the update), switch it to eval(), or build it with trackRunningStats: false`,
       );
     }
     noGrad(() => {
