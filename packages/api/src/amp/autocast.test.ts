@@ -165,6 +165,19 @@ describe('autocast', () => {
     expect(f.lower(x(), w()).toString()).toContain('float16');
   });
 
+  it('checks half support on the backend the tensors live on, not the default backend', () => {
+    const onHalf = [x(), w()] as const;
+    useBackendWithoutHalf();
+    try {
+      // The default backend has no float16; the tensors' backend (half-emulated) has.
+      const product = amp.autocast({ dtype: 'float16' }, () => matmul(...onHalf));
+      expect(product.dtype).toBe('float16');
+      expect(product.backend).toBe(onHalf[0].backend);
+    } finally {
+      useHalfEmulation();
+    }
+  });
+
   it('rejects bad options and backends without half dtypes clearly', () => {
     expect(() => amp.autocast({ dtype: 'float64' as never }, () => 0)).toThrow(DTypeError);
     expect(() => amp.autocast({ dtype: 'float64' as never }, () => 0)).toThrow(
@@ -174,7 +187,11 @@ describe('autocast', () => {
     expect(amp.autocast({ enabled: false }, () => 1)).toBe(1);
     useBackendWithoutHalf();
     try {
-      expect(() => amp.autocast({ dtype: 'float16' }, () => 0)).toThrow("autocast: backend 'no-half' does not support float16");
+      // Checked where the inputs live, when a matmul would cast them: entering is fine.
+      expect(amp.autocast({ dtype: 'float16' }, () => 0)).toBe(0);
+      expect(() => amp.autocast({ dtype: 'float16' }, () => matmul(x(), w()))).toThrow(
+        "autocast: backend 'no-half' does not support float16",
+      );
     } finally {
       useHalfEmulation();
     }

@@ -1,7 +1,22 @@
 import '@flint/backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValueError } from '../core/errors.js';
-import { amp, getBackend, matmul, optim, Parameter, setBackend, sum, type Tensor, tensor } from '../index.js';
+import {
+  amp,
+  compile,
+  getBackend,
+  matmul,
+  mean,
+  memory,
+  nn,
+  optim,
+  Parameter,
+  setBackend,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+} from '../index.js';
 import { useHalfEmulation } from './half-emulation.test-support.js';
 
 let previous: string;
@@ -161,5 +176,68 @@ describe('GradScaler', () => {
     restored.loadStateDict(JSON.parse(JSON.stringify(state)));
     expect(restored.stateDict()).toEqual(state);
     expect(() => restored.loadStateDict({ ...state, growthTracker: -1 })).toThrow(ValueError);
+  });
+
+  it('frees the old gradients and its scalar when it unscales: no buffer is left for the collector', () => {
+    const p = new Parameter(tensor(w0));
+    const optimizer = new optim.SGD([p], { lr: 0.1 });
+    const scaler = new amp.GradScaler({ initScale: 4 });
+    for (let i = 0; i < 3; i++) {
+      tidy(() => scaler.scale(sum(matmul(x(), p.value))).backward());
+      const before = memory().buffers;
+      scaler.unscale(optimizer);
+      expect(memory().buffers).toBe(before);
+      scaler.step(optimizer);
+      scaler.update();
+      optimizer.zeroGrad();
+    }
+  });
+
+  it("refuses half gradients, naming the parameter and dtype, as PyTorch's 'Attempting to unscale FP16 gradients.'", () => {
+    const p = new Parameter(tensor(w0), { name: 'weight' });
+    const optimizer = new optim.SGD([p], { lr: 0.1 });
+    const scaler = new amp.GradScaler();
+    p.grad = tensor(w0).astype('float16');
+    expect(() => scaler.unscale(optimizer)).toThrow(ValueError);
+    expect(() => scaler.step(optimizer)).toThrow(
+      "GradScaler.unscale: attempting to unscale float16 gradients (parameter 'weight' has a float16 gradient)",
+    );
+    expect(p.value.arraySync()).toEqual(w0);
+  });
+
+  it('says so when the optimizer has no gradients, and never grows the scale past float32', () => {
+    const p = new Parameter(tensor(w0));
+    const optimizer = new optim.SGD([p], { lr: 0.1 });
+    expect(() => new amp.GradScaler().step(optimizer)).toThrow('GradScaler.step: no inf checks were recorded for this optimizer');
+    const scaler = new amp.GradScaler({ initScale: 2 ** 127, growthInterval: 1 });
+    for (let i = 0; i < 3; i++) {
+      setGrad(p, [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ]);
+      expect(scaler.step(optimizer)).toBe(true);
+      scaler.update();
+      expect(scaler.getScale()).toBe(2 ** 127);
+    }
+  });
+
+  it('fails inside compile with an error that names GradScaler.step, not a bare concretization error', () => {
+    const model = new nn.Linear(3, 2);
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const scaler = new amp.GradScaler();
+    const step = compile(
+      (input: Tensor) => {
+        optimizer.zeroGrad();
+        const loss = mean(model.forward(input));
+        scaler.scale(loss).backward();
+        scaler.step(optimizer);
+        scaler.update();
+        return loss;
+      },
+      { modules: [model], optimizers: [optimizer] },
+    );
+    expect(() => step(x())).toThrow(ValueError);
+    expect(() => step(x())).toThrow(/GradScaler\.step: .*jit or compile/);
   });
 });

@@ -1,6 +1,6 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { isHalf } from '../core/dtype.js';
-import { ValueError } from '../core/errors.js';
+import { ConcretizationError, ValueError } from '../core/errors.js';
 import { sum } from '../ops/reduce.js';
 import type { ParameterLike } from '../optim/parameter.js';
 import { keep, tidy } from '../tensor/memory.js';
@@ -39,6 +39,8 @@ export interface GradScalerState {
 interface OptimizerRecord {
   stage: 'unscaled' | 'stepped';
   foundInf: boolean;
+  /** How many gradients the overflow check read: 0 when no parameter had one. */
+  checked: number;
 }
 
 function positive(name: string, value: number, check: (v: number) => boolean, expected: string): number {
@@ -125,15 +127,17 @@ export class GradScaler {
     if (record?.stage === 'stepped') throw new ValueError('GradScaler.unscale: called after step(); call update() first');
     const inverse = 1 / this.scaleValue;
     const params = optimizer.paramGroups.flatMap((group) => group.params).filter((p) => p.grad !== null);
+    checkFloat32Gradients(optimizer, params);
     const foundInf = noGrad(() => {
       for (const p of params) {
         const old = p.grad as Tensor;
-        p.grad = keep(old.mul(inverse));
+        // In a scope, so the scalar operand is freed now rather than when the collector runs.
+        p.grad = keep(tidy(() => old.mul(inverse)));
         old.dispose();
       }
       return !allFinite(params.map((p) => p.grad as Tensor));
     });
-    this.records.set(optimizer, { stage: 'unscaled', foundInf });
+    this.records.set(optimizer, { stage: 'unscaled', foundInf, checked: params.length });
   }
 
   /**
@@ -149,6 +153,11 @@ export class GradScaler {
     if (before?.stage === 'stepped') throw new ValueError('GradScaler.step: already called on this optimizer since the last update()');
     if (before === undefined) this.unscale(optimizer);
     const record = this.records.get(optimizer) as OptimizerRecord;
+    if (record.checked === 0) {
+      throw new ValueError(
+        'GradScaler.step: no inf checks were recorded for this optimizer: none of its parameters has a gradient; call backward() on scaler.scale(loss) before step()',
+      );
+    }
     record.stage = 'stepped';
     if (record.foundInf) return false;
     optimizer.step();
@@ -177,7 +186,9 @@ export class GradScaler {
         this.scaleValue *= this.backoffFactor;
         this.growthTracker = 0;
       } else if (++this.growthTracker === this.growthInterval) {
-        this.scaleValue *= this.growthFactor;
+        // As PyTorch: a scale that would grow past float32's range stays where it is.
+        const grown = this.scaleValue * this.growthFactor;
+        if (Number.isFinite(grown) && grown <= FLOAT32_MAX) this.scaleValue = grown;
         this.growthTracker = 0;
       }
     }
@@ -216,6 +227,27 @@ export class GradScaler {
   }
 }
 
+/** The largest finite float32, beyond which the scale (a float32 in PyTorch) would be infinite. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Refuses half gradients, as PyTorch does ("Attempting to unscale FP16 gradients."): their
+ * scaled values overflow, and unscaling them in place loses what the scale protected. Parameters
+ * stay float32 under autocast; only their activations are half.
+ */
+function checkFloat32Gradients(optimizer: ScalableOptimizer, params: readonly ParameterLike[]): void {
+  const all = optimizer.paramGroups.flatMap((group) => group.params);
+  for (const p of params) {
+    const dtype = (p.grad as Tensor).dtype;
+    if (!isHalf(dtype)) continue;
+    const name = (p as { name?: unknown }).name;
+    const which = typeof name === 'string' && name !== '' ? `'${name}'` : `${all.indexOf(p)}`;
+    throw new ValueError(
+      `GradScaler.unscale: attempting to unscale ${dtype} gradients (parameter ${which} has a ${dtype} gradient); keep the parameters in float32 and let autocast cast the activations`,
+    );
+  }
+}
+
 /**
  * Whether every element of `grads` is finite, with one read: x * 0 is 0 for finite x and NaN
  * for an infinity or a NaN, and a sum of zeros cannot overflow.
@@ -232,6 +264,13 @@ function allFinite(grads: readonly Tensor[]): boolean {
   });
   try {
     return Number.isFinite(probe.item() as number);
+  } catch (error) {
+    if (error instanceof ConcretizationError) {
+      throw new ValueError(
+        "GradScaler.step: the inf/NaN check reads the gradients' values, which a function traced by jit or compile does not have yet; run the steps that use GradScaler eagerly, outside jit/compile (bfloat16 autocast needs no GradScaler)",
+      );
+    }
+    throw error;
   } finally {
     probe.dispose();
   }

@@ -5,4 +5,4 @@
  */
 export { type AutocastOptions, type AutocastScope, autocast, autocastDtype, autocastScope, isAutocastEnabled } from './autocast.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState, type ScalableOptimizer } from './grad-scaler.js';
-export { FLOAT32_PRIMITIVES, LOWER_PRECISION_PRIMITIVES } from './policy.js';
+export { FLOAT32_OPS, FLOAT32_PRIMITIVES, LOWER_PRECISION_PRIMITIVES } from './policy.js';

@@ -30,6 +30,36 @@ export const FLOAT32_PRIMITIVES: readonly Primitive[] = [
   Primitive.Cumulative,
 ];
 
+/**
+ * Ops that run whole in float32 under autocast (PyTorch's float32 list at the op level: layer_norm,
+ * group_norm, batch_norm, rms_norm, the regression, classification and embedding losses,
+ * softmax / log_softmax, cosine_similarity, normalize). Casting only their primitives is not
+ * enough: the subtractions and squares between them (`x - mean`, `(x - mean)²`, `d²`) would run
+ * in half and overflow past 65504. Each op calls `runInFloat32` (amp/autocast.ts) with its
+ * name from this list: its half inputs are cast up, and autocast is suspended inside it.
+ * An op missing from the list runs unchanged, its primitives following `FLOAT32_PRIMITIVES`.
+ */
+export const FLOAT32_OPS: readonly string[] = [
+  'layerNorm',
+  'groupNorm',
+  'batchNorm',
+  'rmsNorm',
+  'normalize',
+  'softmax',
+  'logSoftmax',
+  'mseLoss',
+  'l1Loss',
+  'smoothL1Loss',
+  'huberLoss',
+  'crossEntropy',
+  'nllLoss',
+  'binaryCrossEntropy',
+  'binaryCrossEntropyWithLogits',
+  'klDiv',
+  'cosineEmbeddingLoss',
+  'marginRankingLoss',
+];
+
 /** What autocast does with a primitive's inputs: nothing, cast down to the autocast dtype, or cast up to float32. */
 export const CAST_NONE = 0;
 export const CAST_LOWER = 1;

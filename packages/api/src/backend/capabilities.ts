@@ -10,6 +10,6 @@ import type { Backend } from './spi.js';
 export function checkBackendDType(op: string, backend: Backend, dtype: DType): void {
   if (backend.capabilities.dtypes.includes(dtype)) return;
   throw new DTypeError(
-    `${op}: ${dtype} is not offered by the '${backend.name}' backend (it offers ${backend.capabilities.dtypes.join(', ')}); cast with astype() first, or use a backend that lists ${dtype}`,
+    `${op}: ${dtype} is not offered by the '${backend.name}' backend (it offers ${backend.capabilities.dtypes.join(', ')}); convert the data to a dtype it offers first (astype() on a backend that has ${dtype}), or use a backend that lists ${dtype}`,
   );
 }

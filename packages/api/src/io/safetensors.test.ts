@@ -5,12 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type Backend,
   bfloat16Bits,
   bfloat16Value,
   float16Bits,
   float16Value,
+  getBackend,
   parseSafetensors,
   parseSafetensorsHeader,
+  registerBackend,
   SafetensorsError,
   serializeSafetensors,
   serializeSafetensorsAsync,
@@ -125,6 +128,32 @@ describe('serializeSafetensors / parseSafetensors', () => {
     expect(t.brain?.dtype).toBe('bfloat16');
     expect(values(t.brain)).toEqual([1.5]);
     expect(values(t.wide)).toEqual([65535]);
+  });
+
+  test('F16 and BF16 load as float32 on a backend without half dtypes, exactly', () => {
+    registerBackend({
+      name: 'io-no-half',
+      priority: -10,
+      create: () => {
+        const cpu = getBackend('cpu');
+        const dtypes = cpu.capabilities.dtypes.filter((d) => d !== 'float16' && d !== 'bfloat16');
+        return Object.create(cpu, { name: { value: 'io-no-half' }, capabilities: { value: { ...cpu.capabilities, dtypes } } }) as Backend;
+      },
+    });
+    const bytes = serializeSafetensors({
+      half: tensor([1.5, -65504, 2 ** -24], { dtype: 'float16' }),
+      brain: tensor([[0.1, 3e38]], { dtype: 'bfloat16' }),
+      x: tensor([2, 3], { dtype: 'float32' }),
+    });
+    const t = parseSafetensors(bytes, { backend: 'io-no-half' });
+    expect(t.half?.dtype).toBe('float32');
+    expect(values(t.half)).toEqual([1.5, -65504, 2 ** -24]);
+    expect(t.brain?.dtype).toBe('float32');
+    expect(t.brain?.shape).toEqual([1, 2]);
+    expect(values(t.brain)).toEqual([bfloat16Value(bfloat16Bits(0.1)), bfloat16Value(bfloat16Bits(3e38))]);
+    expect(values(t.x)).toEqual([2, 3]);
+    // Where the backend has them, the half dtypes are kept.
+    expect(parseSafetensors(bytes).half?.dtype).toBe('float16');
   });
 
   test('I64 values outside int32 are a clear error with their offset', () => {

@@ -13,6 +13,7 @@ import { logTo } from '../operators/log-to.js';
 import type { BatchEndEvent, TrainerEvent } from '../stream/events.js';
 import { Regressor, regressionLoader } from '../test-support/regression.test-support.js';
 import type { Precision, TrainerOptions } from './options.js';
+import { checkPrecisionBackend } from './precision.js';
 import { seedGlobalRandom } from './rng.js';
 import { Trainer } from './trainer.js';
 
@@ -190,6 +191,20 @@ describe('mixed precision training', () => {
     } finally {
       useHalfEmulation();
     }
+  });
+
+  it('checks half support where the model lives, not on the default backend', () => {
+    const onHalf = new MixedRegressor();
+    useBackendWithoutHalf();
+    try {
+      expect(() => checkPrecisionBackend('16-mixed', onHalf)).not.toThrow();
+      expect(() => checkPrecisionBackend('bf16-mixed', new MixedRegressor())).toThrow(
+        "Trainer: precision 'bf16-mixed' computes in bfloat16, which backend 'no-half' does not support",
+      );
+    } finally {
+      useHalfEmulation();
+    }
+    expect(() => checkPrecisionBackend('16-mixed', new MixedRegressor())).not.toThrow();
   });
 
   it('16-mixed in manual optimization: manualBackward scales, and the optimizer step goes through the scaler', async () => {

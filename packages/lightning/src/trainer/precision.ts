@@ -26,11 +26,21 @@ export function createGradScaler(precision: Precision): amp.GradScaler | undefin
   return precision === '16-mixed' ? new amp.GradScaler() : undefined;
 }
 
-/** Fails clearly, before training starts, when the backend cannot compute in the precision's dtype. */
-export function checkPrecisionBackend(precision: Precision): void {
+/** What `checkPrecisionBackend` reads of a module: where its parameters live. */
+interface ModuleWithParameters {
+  parameters(): readonly { readonly value: { readonly backend: string } }[];
+}
+
+/**
+ * Fails clearly, before training starts, when the backend cannot compute in the precision's
+ * dtype: the backend the module's parameters live on (autocast casts them there), or the
+ * default backend for a module without parameters.
+ */
+export function checkPrecisionBackend(precision: Precision, module?: ModuleWithParameters): void {
   const dtype = mixedDtype(precision);
   if (dtype === undefined) return;
-  const backend = getBackend();
+  const first = module?.parameters()[0];
+  const backend = getBackend(first?.value.backend);
   if (!backend.capabilities.dtypes.includes(dtype)) {
     throw new ValueError(
       `Trainer: precision '${precision}' computes in ${dtype}, which backend '${backend.name}' does not support (it supports ${backend.capabilities.dtypes.join(', ')}); choose an accelerator with ${dtype}, or precision '32-true'`,

@@ -158,7 +158,7 @@ export class Trainer {
     this.selectAccelerator(module);
     if (this.options.precision === '64-true') module.to('float64');
     // Mixed precision keeps float32 master weights: autocast casts at the matmuls and convolutions.
-    checkPrecisionBackend(this.options.precision);
+    checkPrecisionBackend(this.options.precision, module);
   }
 
   /**

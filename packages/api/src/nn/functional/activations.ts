@@ -1,3 +1,4 @@
+import { runInFloat32 } from '../../amp/autocast.js';
 import { ValueError } from '../../core/errors.js';
 import type { TensorLike } from '../../ops/convert.js';
 import {
@@ -203,11 +204,13 @@ function stableShift(t: Tensor, axis: number): Tensor {
  */
 export function softmax(x: TensorLike, axis = -1): Tensor {
   const op = 'softmax';
-  const t = floatTensor(op, x);
-  if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
-  const a = axisOf(op, axis, t.ndim);
-  const e = exp(sub(t, stableShift(t, a)));
-  return div(e, sum(e, a, true));
+  return runInFloat32(op, [x], (x) => {
+    const t = floatTensor(op, x);
+    if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
+    const a = axisOf(op, axis, t.ndim);
+    const e = exp(sub(t, stableShift(t, a)));
+    return div(e, sum(e, a, true));
+  });
 }
 
 /**
@@ -219,9 +222,11 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
  */
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
   const op = 'logSoftmax';
-  const t = floatTensor(op, x);
-  if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
-  const a = axisOf(op, axis, t.ndim);
-  const shifted = sub(t, stableShift(t, a));
-  return sub(shifted, log(sum(exp(shifted), a, true)));
+  return runInFloat32(op, [x], (x) => {
+    const t = floatTensor(op, x);
+    if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
+    const a = axisOf(op, axis, t.ndim);
+    const shifted = sub(t, stableShift(t, a));
+    return sub(shifted, log(sum(exp(shifted), a, true)));
+  });
 }

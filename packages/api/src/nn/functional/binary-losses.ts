@@ -1,3 +1,4 @@
+import { runInFloat32 } from '../../amp/autocast.js';
 import { ShapeError } from '../../core/errors.js';
 import { broadcastShapes, formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
@@ -57,13 +58,15 @@ function clampedLog(p: Tensor): Tensor {
  */
 export function binaryCrossEntropy(input: TensorLike, target: TensorLike, options: BinaryCrossEntropyOptions = {}): Tensor {
   const op = 'binaryCrossEntropy';
-  const reduction = checkReduction(op, options.reduction);
-  const x = floatTensor(op, input, 'input');
-  const y = sameShapeTarget(op, x, target);
-  const weight = elementWeight(op, 'weight', options.weight, x);
-  const terms = add(mul(y, clampedLog(x)), mul(sub(1, y), clampedLog(sub(1, x))));
-  const loss = neg(weight === null ? terms : mul(terms, weight));
-  return reduceLoss(loss, reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const reduction = checkReduction(op, options.reduction);
+    const x = floatTensor(op, input, 'input');
+    const y = sameShapeTarget(op, x, target);
+    const weight = elementWeight(op, 'weight', options.weight, x);
+    const terms = add(mul(y, clampedLog(x)), mul(sub(1, y), clampedLog(sub(1, x))));
+    const loss = neg(weight === null ? terms : mul(terms, weight));
+    return reduceLoss(loss, reduction);
+  });
 }
 
 /**
@@ -81,15 +84,17 @@ export function binaryCrossEntropyWithLogits(
   options: BinaryCrossEntropyWithLogitsOptions = {},
 ): Tensor {
   const op = 'binaryCrossEntropyWithLogits';
-  const reduction = checkReduction(op, options.reduction);
-  const x = floatTensor(op, input, 'input');
-  const y = sameShapeTarget(op, x, target);
-  const weight = elementWeight(op, 'weight', options.weight, x);
-  const posWeight = elementWeight(op, 'posWeight', options.posWeight, x);
-  // log(1 - σ(x)) = log σ(x) - x, so the negative term is (1 - y)(x - log σ(x)).
-  const logistic = logSigmoid(x);
-  const positiveScale = posWeight === null ? null : add(mul(sub(posWeight, 1), y), 1);
-  const loss0 = sub(mul(sub(1, y), x), positiveScale === null ? logistic : mul(positiveScale, logistic));
-  const loss = weight === null ? loss0 : mul(loss0, weight);
-  return reduceLoss(loss, reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const reduction = checkReduction(op, options.reduction);
+    const x = floatTensor(op, input, 'input');
+    const y = sameShapeTarget(op, x, target);
+    const weight = elementWeight(op, 'weight', options.weight, x);
+    const posWeight = elementWeight(op, 'posWeight', options.posWeight, x);
+    // log(1 - σ(x)) = log σ(x) - x, so the negative term is (1 - y)(x - log σ(x)).
+    const logistic = logSigmoid(x);
+    const positiveScale = posWeight === null ? null : add(mul(sub(posWeight, 1), y), 1);
+    const loss0 = sub(mul(sub(1, y), x), positiveScale === null ? logistic : mul(positiveScale, logistic));
+    const loss = weight === null ? loss0 : mul(loss0, weight);
+    return reduceLoss(loss, reduction);
+  });
 }

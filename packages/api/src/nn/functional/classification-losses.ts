@@ -1,3 +1,4 @@
+import { runInFloat32 } from '../../amp/autocast.js';
 import { isFloating } from '../../core/dtype.js';
 import { DTypeError, IndexError, ShapeError } from '../../core/errors.js';
 import { formatShape, shapesEqual } from '../../core/shape.js';
@@ -114,15 +115,17 @@ function pickLogProbabilities(
  */
 export function nllLoss(input: TensorLike, target: TensorLike, options: NllLossOptions = {}): Tensor {
   const op = 'nllLoss';
-  const reduction = checkReduction(op, options.reduction);
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  const x = floatTensor(op, input, 'input');
-  const layout = classLayout(op, x);
-  const y = indexTarget(op, x, target, layout, ignoreIndex);
-  const weight = classWeight(op, options.weight, layout, x.dtype);
-  const { losses, weights } = pickLogProbabilities(x, y, weight, layout, ignoreIndex);
-  if (reduction === 'mean') return div(sum(losses), sum(weights));
-  return reduceLoss(losses, reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const reduction = checkReduction(op, options.reduction);
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    const x = floatTensor(op, input, 'input');
+    const layout = classLayout(op, x);
+    const y = indexTarget(op, x, target, layout, ignoreIndex);
+    const weight = classWeight(op, options.weight, layout, x.dtype);
+    const { losses, weights } = pickLogProbabilities(x, y, weight, layout, ignoreIndex);
+    if (reduction === 'mean') return div(sum(losses), sum(weights));
+    return reduceLoss(losses, reduction);
+  });
 }
 
 /**
@@ -140,43 +143,45 @@ export function nllLoss(input: TensorLike, target: TensorLike, options: NllLossO
  */
 export function crossEntropy(input: TensorLike, target: TensorLike, options: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
-  const reduction = checkReduction(op, options.reduction);
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  const smoothing = checkNumber(op, 'labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1 });
-  const x = floatTensor(op, input, 'input');
-  const layout = classLayout(op, x);
-  const weight = classWeight(op, options.weight, layout, x.dtype);
-  const logProbabilities = logSoftmax(x, layout.classAxis);
-  const weightAlongClasses =
-    weight === null
-      ? null
-      : reshape(
-          weight,
-          x.shape.map((d, i) => (i === layout.classAxis ? d : 1)),
+  return runInFloat32(op, [input, target], (input, target) => {
+    const reduction = checkReduction(op, options.reduction);
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    const smoothing = checkNumber(op, 'labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1 });
+    const x = floatTensor(op, input, 'input');
+    const layout = classLayout(op, x);
+    const weight = classWeight(op, options.weight, layout, x.dtype);
+    const logProbabilities = logSoftmax(x, layout.classAxis);
+    const weightAlongClasses =
+      weight === null
+        ? null
+        : reshape(
+            weight,
+            x.shape.map((d, i) => (i === layout.classAxis ? d : 1)),
+          );
+    const t = toTensor(op, target, undefined, x);
+
+    if (isFloating(t.dtype)) {
+      if (!shapesEqual(t.shape, x.shape)) {
+        throw new ShapeError(
+          `${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
         );
-  const t = toTensor(op, target, undefined, x);
-
-  if (isFloating(t.dtype)) {
-    if (!shapesEqual(t.shape, x.shape)) {
-      throw new ShapeError(
-        `${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
-      );
+      }
+      let probabilities = cast(t, x.dtype);
+      if (smoothing > 0) probabilities = add(mul(probabilities, 1 - smoothing), smoothing / layout.classes);
+      const terms = mul(logProbabilities, weightAlongClasses === null ? probabilities : mul(probabilities, weightAlongClasses));
+      // As PyTorch: 'mean' divides by the number of targets, whatever the weights.
+      return reduceLoss(neg(sum(terms, layout.classAxis)), reduction);
     }
-    let probabilities = cast(t, x.dtype);
-    if (smoothing > 0) probabilities = add(mul(probabilities, 1 - smoothing), smoothing / layout.classes);
-    const terms = mul(logProbabilities, weightAlongClasses === null ? probabilities : mul(probabilities, weightAlongClasses));
-    // As PyTorch: 'mean' divides by the number of targets, whatever the weights.
-    return reduceLoss(neg(sum(terms, layout.classAxis)), reduction);
-  }
 
-  const y = indexTarget(op, x, t, layout, ignoreIndex);
-  const { losses, weights, counted } = pickLogProbabilities(logProbabilities, y, weight, layout, ignoreIndex);
-  const nll = reduction === 'mean' ? div(sum(losses), sum(weights)) : reduceLoss(losses, reduction);
-  if (smoothing === 0) return nll;
-  // The uniform part: -sum_c w_c log p_c per target, zero where ignored, normalized like the
-  // likelihood part under 'mean' (by the counted targets' weights), then scaled by s / C.
-  const weighted = weightAlongClasses === null ? logProbabilities : mul(logProbabilities, weightAlongClasses);
-  const uniform = where(counted, neg(sum(weighted, layout.classAxis)), 0);
-  const smooth = reduction === 'mean' ? div(sum(uniform), sum(weights)) : reduceLoss(uniform, reduction);
-  return add(mul(nll, 1 - smoothing), mul(smooth, smoothing / layout.classes));
+    const y = indexTarget(op, x, t, layout, ignoreIndex);
+    const { losses, weights, counted } = pickLogProbabilities(logProbabilities, y, weight, layout, ignoreIndex);
+    const nll = reduction === 'mean' ? div(sum(losses), sum(weights)) : reduceLoss(losses, reduction);
+    if (smoothing === 0) return nll;
+    // The uniform part: -sum_c w_c log p_c per target, zero where ignored, normalized like the
+    // likelihood part under 'mean' (by the counted targets' weights), then scaled by s / C.
+    const weighted = weightAlongClasses === null ? logProbabilities : mul(logProbabilities, weightAlongClasses);
+    const uniform = where(counted, neg(sum(weighted, layout.classAxis)), 0);
+    const smooth = reduction === 'mean' ? div(sum(uniform), sum(weights)) : reduceLoss(uniform, reduction);
+    return add(mul(nll, 1 - smoothing), mul(smooth, smoothing / layout.classes));
+  });
 }

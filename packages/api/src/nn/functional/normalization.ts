@@ -1,3 +1,5 @@
+import { runInFloat32 } from '../../amp/autocast.js';
+import { isHalf } from '../../core/dtype.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
@@ -16,11 +18,26 @@ export function machineEpsilon(dtype: Tensor['dtype']): number {
   return dtype === 'float64' ? Number.EPSILON : dtype === 'float16' ? 2 ** -10 : dtype === 'bfloat16' ? 2 ** -7 : 2 ** -23;
 }
 
-/** Mean and biased variance over `axes`, kept as size-1 axes. */
+/** `x` widened to float32 when it is float16 or bfloat16, the dtype its statistics are taken in. */
+function statisticsInput(x: Tensor): Tensor {
+  return isHalf(x.dtype) ? cast(x, 'float32') : x;
+}
+
+/**
+ * Mean and biased variance over `axes`, kept as size-1 axes. A half input's statistics are taken
+ * and kept in float32, as PyTorch's CPU kernels accumulate half in float: its centred squares
+ * overflow float16 once a deviation passes 256.
+ */
 function moments(x: Tensor, axes: readonly number[]): [Tensor, Tensor] {
-  const m = mean(x, axes, true);
-  const centered = sub(x, m);
+  const wide = statisticsInput(x);
+  const m = mean(wide, axes, true);
+  const centered = sub(wide, m);
   return [m, mean(mul(centered, centered), axes, true)];
+}
+
+/** `(x - mean) / sqrt(variance + eps)`, computed in the statistics' dtype and rounded back to `x`'s. */
+function standardize(x: Tensor, m: Tensor, v: Tensor, eps: number): Tensor {
+  return cast(mul(sub(statisticsInput(x), m), rsqrt(add(v, eps))), x.dtype);
 }
 
 /** Reshapes a per-channel vector [C] to broadcast along axis 1 of a rank-`rank` tensor. */
@@ -72,9 +89,9 @@ export interface BatchNormOptions {
 /** The statistics one training step of batch normalization computed. */
 export interface BatchStatistics {
   readonly output: Tensor;
-  /** Per channel, shape [C]. */
+  /** Per channel, shape [C]; float32 for a half input. */
   readonly mean: Tensor;
-  /** Unbiased (n - 1) variance per channel, shape [C]: what the running variance averages. */
+  /** Unbiased (n - 1) variance per channel, shape [C]: what the running variance averages; float32 for a half input. */
   readonly unbiasedVariance: Tensor;
 }
 
@@ -88,6 +105,10 @@ function checkBatchInput(op: string, x: Tensor): void {
  */
 export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOptions, 'training'> = {}): BatchStatistics {
   const op = 'batchNorm';
+  return runInFloat32(op, [input], (input) => batchNormTrainingImpl(op, input, options));
+}
+
+function batchNormTrainingImpl(op: string, input: TensorLike, options: Omit<BatchNormOptions, 'training'>): BatchStatistics {
   const x = floatTensor(op, input);
   checkBatchInput(op, x);
   const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
@@ -97,7 +118,7 @@ export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOpti
   if (count <= 1)
     throw new ValueError(`${op}: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
   const [m, v] = moments(x, axes);
-  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
+  const normalized = standardize(x, m, v, eps);
   const output = affine(
     op,
     normalized,
@@ -129,6 +150,18 @@ export function batchNorm(
 ): Tensor {
   const op = 'batchNorm';
   if (options.training === true) return batchNormTraining(input, options).output;
+  return runInFloat32(op, [input, runningMean, runningVar], (input, runningMean, runningVar) =>
+    batchNormInference(op, input, runningMean, runningVar, options),
+  );
+}
+
+function batchNormInference(
+  op: string,
+  input: TensorLike,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  options: BatchNormOptions,
+): Tensor {
   const x = floatTensor(op, input);
   checkBatchInput(op, x);
   const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
@@ -182,13 +215,14 @@ function shapeList(normalizedShape: number | readonly number[]): number[] {
  */
 export function layerNorm(input: TensorLike, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
   const op = 'layerNorm';
-  const x = floatTensor(op, input);
-  const shape = shapeList(normalizedShape);
-  const axes = trailingAxes(op, x, shape);
-  const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
-  const [m, v] = moments(x, axes);
-  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
-  return affine(op, normalized, options.weight, options.bias, shape, (w) => w);
+  return runInFloat32(op, [input], (input) => {
+    const x = floatTensor(op, input);
+    const shape = shapeList(normalizedShape);
+    const axes = trailingAxes(op, x, shape);
+    const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+    const [m, v] = moments(x, axes);
+    return affine(op, standardize(x, m, v, eps), options.weight, options.bias, shape, (w) => w);
+  });
 }
 
 /** Options of groupNorm. */
@@ -210,6 +244,10 @@ export interface GroupNormOptions {
  */
 export function groupNorm(input: TensorLike, numGroups: number, options: GroupNormOptions = {}): Tensor {
   const op = 'groupNorm';
+  return runInFloat32(op, [input], (input) => groupNormImpl(op, input, numGroups, options));
+}
+
+function groupNormImpl(op: string, input: TensorLike, numGroups: number, options: GroupNormOptions): Tensor {
   const x = floatTensor(op, input);
   if (x.ndim < 2) throw new ShapeError(`${op}: input must be [N, C, ...], got ${formatShape(x.shape)}`);
   const channels = x.shape[1] as number;
@@ -220,7 +258,7 @@ export function groupNorm(input: TensorLike, numGroups: number, options: GroupNo
   const batch = x.shape[0] as number;
   const grouped = reshape(x, [batch, numGroups, -1]);
   const [m, v] = moments(grouped, [2]);
-  const normalized = reshape(mul(sub(grouped, m), rsqrt(add(v, eps))), x.shape);
+  const normalized = reshape(standardize(grouped, m, v, eps), x.shape);
   return affine(
     op,
     normalized,
@@ -248,12 +286,17 @@ export interface RmsNormOptions {
  */
 export function rmsNorm(input: TensorLike, normalizedShape: number | readonly number[], options: RmsNormOptions = {}): Tensor {
   const op = 'rmsNorm';
-  const x = floatTensor(op, input);
-  const shape = shapeList(normalizedShape);
-  const axes = trailingAxes(op, x, shape);
-  const eps = options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
-  const normalized = mul(x, rsqrt(add(mean(mul(x, x), axes, true), eps)));
-  return affine(op, normalized, options.weight, null, shape, (w) => w);
+  return runInFloat32(op, [input], (input) => {
+    const x = floatTensor(op, input);
+    const shape = shapeList(normalizedShape);
+    const axes = trailingAxes(op, x, shape);
+    const eps =
+      options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
+    // A half input's mean square is taken in float32, where squares past 256 do not overflow.
+    const wide = statisticsInput(x);
+    const normalized = cast(mul(wide, rsqrt(add(mean(mul(wide, wide), axes, true), eps))), x.dtype);
+    return affine(op, normalized, options.weight, null, shape, (w) => w);
+  });
 }
 
 /** Options of normalize. */
@@ -274,10 +317,12 @@ export interface NormalizeOptions {
  */
 export function normalize(input: TensorLike, options: NormalizeOptions = {}): Tensor {
   const op = 'normalize';
-  const x = floatTensor(op, input);
-  const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
-  const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
-  const axis = options.axis ?? 1;
-  const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
-  return div(x, maximum(norm, eps));
+  return runInFloat32(op, [input], (input) => {
+    const x = floatTensor(op, input);
+    const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
+    const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
+    const axis = options.axis ?? 1;
+    const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
+    return div(x, maximum(norm, eps));
+  });
 }

@@ -1,3 +1,4 @@
+import { runInFloat32 } from '../../amp/autocast.js';
 import { ValueError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';
 import type { TensorLike } from '../../ops/convert.js';
@@ -14,6 +15,8 @@ export interface LossOptions {
   readonly reduction?: Reduction;
 }
 
+// Under autocast each loss runs whole in float32 (PyTorch's float32 list): a half difference
+// squared overflows past 256.
 function operands(op: string, input: TensorLike, target: TensorLike): [Tensor, Tensor] {
   const x = floatTensor(op, input, 'input');
   const y = floatTensor(op, target, 'target', x);
@@ -30,8 +33,10 @@ function operands(op: string, input: TensorLike, target: TensorLike): [Tensor, T
 export function mseLoss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
   const op = 'mseLoss';
   const reduction = checkReduction(op, options.reduction);
-  const [x, y] = operands(op, input, target);
-  return reduceLoss(square(sub(x, y)), reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const [x, y] = operands(op, input, target);
+    return reduceLoss(square(sub(x, y)), reduction);
+  });
 }
 
 /**
@@ -43,8 +48,10 @@ export function mseLoss(input: TensorLike, target: TensorLike, options: LossOpti
 export function l1Loss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
   const op = 'l1Loss';
   const reduction = checkReduction(op, options.reduction);
-  const [x, y] = operands(op, input, target);
-  return reduceLoss(abs(sub(x, y)), reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const [x, y] = operands(op, input, target);
+    return reduceLoss(abs(sub(x, y)), reduction);
+  });
 }
 
 /** Options of smoothL1Loss. */
@@ -64,11 +71,13 @@ export function smoothL1Loss(input: TensorLike, target: TensorLike, options: Smo
   const op = 'smoothL1Loss';
   const reduction = checkReduction(op, options.reduction);
   const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
-  const [x, y] = operands(op, input, target);
-  const distance = abs(sub(x, y));
-  if (beta === 0) return reduceLoss(distance, reduction);
-  const quadratic = mul(square(sub(x, y)), 0.5 / beta);
-  return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const [x, y] = operands(op, input, target);
+    const distance = abs(sub(x, y));
+    if (beta === 0) return reduceLoss(distance, reduction);
+    const quadratic = mul(square(sub(x, y)), 0.5 / beta);
+    return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+  });
 }
 
 /** Options of huberLoss. */
@@ -89,10 +98,12 @@ export function huberLoss(input: TensorLike, target: TensorLike, options: HuberO
   const reduction = checkReduction(op, options.reduction);
   const delta = checkNumber(op, 'delta', options.delta ?? 1);
   if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
-  const [x, y] = operands(op, input, target);
-  const difference = sub(x, y);
-  const distance = abs(difference);
-  const quadratic = mul(square(difference), 0.5);
-  const linear = mul(sub(distance, 0.5 * delta), delta);
-  return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+  return runInFloat32(op, [input, target], (input, target) => {
+    const [x, y] = operands(op, input, target);
+    const difference = sub(x, y);
+    const distance = abs(difference);
+    const quadratic = mul(square(difference), 0.5);
+    const linear = mul(sub(distance, 0.5 * delta), delta);
+    return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+  });
 }
