@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^@flint\/api$/, replacement: src('./packages/api/src/index.ts') },
       { find: /^@flint\/api\/node$/, replacement: src('./packages/api/src/node/index.ts') },
+      { find: /^@flint\/api\/strided-backend$/, replacement: src('./packages/api/src/backend/strided-backend/index.ts') },
       { find: /^@flint\/backend-cpu$/, replacement: src('./packages/backend-cpu/src/index.ts') },
       { find: /^@flint\/backend-webgpu$/, replacement: src('./packages/backend-webgpu/src/index.ts') },
       { find: /^@flint\/backend-mkl$/, replacement: src('./packages/backend-mkl/src/index.ts') },

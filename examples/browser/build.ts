@@ -20,6 +20,7 @@ export const PAGE_DIRECTORY = join(here, 'dist');
 /** The packages the page imports, bundled from their sources (one copy of @flint/api, whose registry every backend joins). */
 const SOURCES: Readonly<Record<string, string>> = {
   '@flint/api': join(packages, 'api/src/index.ts'),
+  '@flint/api/strided-backend': join(packages, 'api/src/backend/strided-backend/index.ts'),
   '@flint/backend-cpu': join(packages, 'backend-cpu/src/index.ts'),
   '@flint/backend-webgpu': join(packages, 'backend-webgpu/src/index.ts'),
 };

@@ -17,11 +17,11 @@ import {
   type TypedArray,
   typedArrayConstructor,
 } from '@flint/api';
+import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { CudaContext } from './context.js';
 import { type CudaHandle, layoutOf } from './handle.js';
 import { compileFused } from './jit/compile.js';
 import { cudaKernels } from './kernels/table.js';
-import { MemoryLedger } from './memory.js';
 import type { Addon, DeviceInfo, LibraryReport, NativeMemoryStats } from './native/addon.js';
 import { DTYPE_CODES, Engine } from './native/codes.js';
 
@@ -130,9 +130,7 @@ export class CudaBackend implements Backend<CudaHandle> {
   }
 
   dispose(handle: CudaHandle): void {
-    if (handle.released) return;
-    handle.released = true;
-    this.context.release(handle.storage);
+    disposeHandle(handle, (storage) => this.context.release(storage));
   }
 
   memory(): MemoryInfo {

@@ -1,6 +1,6 @@
 import { contiguousStrides, type DType, itemSize, sizeOf } from '@flint/api';
+import type { MemoryLedger } from '@flint/api/strided-backend';
 import { type CudaHandle, type CudaStorage, isContiguous, layout, layoutOf, mergedStride, wrapStorage } from './handle.js';
-import type { MemoryLedger } from './memory.js';
 import type { Addon } from './native/addon.js';
 import { DTYPE_CODES } from './native/codes.js';
 

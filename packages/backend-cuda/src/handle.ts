@@ -1,4 +1,6 @@
-import { contiguousStrides, type DType } from '@flint/api';
+import type { StridedHandle } from '@flint/api/strided-backend';
+
+export { isContiguous, view, wrapStorage } from '@flint/api/strided-backend';
 
 /**
  * One device buffer, shared by every view of it. `id` is the addon's handle for the buffer;
@@ -14,29 +16,10 @@ export interface CudaStorage {
 
 /**
  * The CUDA backend's handle: a strided view of a device buffer, as on the CPU and WebGPU
- * backends. Element [i0, i1, ...] is element offset + i0 * strides[0] + ... of the buffer.
- * Strides may be zero (broadcast) or negative (flip), so Reshape, Transpose, Broadcast, Slice
- * and Flip launch nothing.
+ * backends (the shared StridedHandle). Strides may be zero (broadcast) or negative (flip), so
+ * Reshape, Transpose, Broadcast, Slice and Flip launch nothing.
  */
-export interface CudaHandle {
-  readonly storage: CudaStorage;
-  readonly offset: number;
-  readonly strides: readonly number[];
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-  /** Set by `dispose`, so that releasing one handle twice drops only one reference. */
-  released: boolean;
-}
-
-export function wrapStorage(storage: CudaStorage, shape: readonly number[], dtype: DType): CudaHandle {
-  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
-}
-
-/** Another view of `source`'s buffer, holding its own reference. */
-export function view(source: CudaHandle, shape: readonly number[], strides: readonly number[], offset: number): CudaHandle {
-  source.storage.refs++;
-  return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
-}
+export type CudaHandle = StridedHandle<CudaStorage>;
 
 /** The addon's description of a view: [offset, rank, ...shape, ...strides]. */
 export function layout(offset: number, shape: readonly number[], strides: readonly number[]): Int32Array {
@@ -53,18 +36,6 @@ export function layout(offset: number, shape: readonly number[], strides: readon
 
 export function layoutOf(h: CudaHandle): Int32Array {
   return layout(h.offset, h.shape, h.strides);
-}
-
-/** Whether the view's elements are consecutive buffer elements in row-major order. */
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const dim = shape[i] as number;
-    if (dim === 0) return true;
-    if (dim !== 1 && strides[i] !== expected) return false;
-    expected *= dim;
-  }
-  return true;
 }
 
 /**

@@ -15,8 +15,9 @@ import {
   sizeOf,
   type TypedArray,
 } from '@flint/api';
+import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { FusedKernelCache, type FusedKernelStats } from './compile/index.js';
-import { MemoryLedger, WebGpuContext } from './context.js';
+import { WebGpuContext } from './context.js';
 import type { AcquiredDevice } from './device.js';
 import { isContiguous, type WebGpuHandle } from './handle.js';
 import { withFloat16 } from './kernels/half.js';
@@ -134,9 +135,7 @@ export class WebGpuBackend implements Backend<WebGpuHandle> {
   }
 
   dispose(handle: WebGpuHandle): void {
-    if (handle.released) return;
-    handle.released = true;
-    this.context.release(handle.storage);
+    disposeHandle(handle, (storage) => this.context.release(storage));
   }
 
   memory(): MemoryInfo {

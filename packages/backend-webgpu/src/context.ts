@@ -1,14 +1,9 @@
 import { contiguousStrides, type DType, sizeOf } from '@flint/api';
+import type { MemoryLedger } from '@flint/api/strided-backend';
 import { isContiguous, type Storage, type WebGpuHandle, wrapStorage } from './handle.js';
 import { copyStridedKernel } from './kernels/copy.js';
 import { ELEMENT_BYTES } from './layout.js';
 import { firstFailure, type GpuRuntime } from './runtime.js';
-
-/** Live storages and their bytes, for `Backend.memory()`. */
-export class MemoryLedger {
-  buffers = 0;
-  bytes = 0;
-}
 
 /** A launch as kernels describe it: the runtime's Launch with storages instead of raw buffers. */
 export interface KernelLaunch {

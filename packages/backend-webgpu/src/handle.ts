@@ -1,4 +1,6 @@
-import { contiguousStrides, type DType } from '@flint/api';
+import type { StridedHandle } from '@flint/api/strided-backend';
+
+export { isContiguous, view, wrapStorage } from '@flint/api/strided-backend';
 
 /**
  * One GPU allocation, shared by every view of it. `refs` counts live handles (views included);
@@ -15,42 +17,12 @@ export interface Storage {
 }
 
 /**
- * The WebGPU backend's handle: a strided view of a storage, as on the CPU backend. Element
- * `[i0, i1, ...]` is word `offset + i0 * strides[0] + i1 * strides[1] + ...` of the buffer (4 bytes
- * per element whatever the dtype; see layout.ts). Strides may be zero (broadcast) or negative
- * (flip), so Reshape, Transpose, Broadcast, Slice and Flip never touch the GPU.
+ * The WebGPU backend's handle: a strided view of a storage, as on the CPU and CUDA backends (the
+ * shared StridedHandle). Offset and strides count 4-byte words, one per element whatever the
+ * dtype (see layout.ts). Strides may be zero (broadcast) or negative (flip), so Reshape,
+ * Transpose, Broadcast, Slice and Flip never touch the GPU.
  */
-export interface WebGpuHandle {
-  readonly storage: Storage;
-  readonly offset: number;
-  readonly strides: readonly number[];
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-  /** Set by `dispose`, so that releasing one handle twice drops only one reference. */
-  released: boolean;
-}
-
-export function wrapStorage(storage: Storage, shape: readonly number[], dtype: DType): WebGpuHandle {
-  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
-}
-
-/** Another view of `source`'s storage, holding its own reference. */
-export function view(source: WebGpuHandle, shape: readonly number[], strides: readonly number[], offset: number): WebGpuHandle {
-  source.storage.refs++;
-  return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
-}
-
-/** Whether the view's elements are words `offset .. offset + size` of its buffer in row-major order. */
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const dim = shape[i] as number;
-    if (dim === 0) return true;
-    if (dim !== 1 && strides[i] !== expected) return false;
-    expected *= dim;
-  }
-  return true;
-}
+export type WebGpuHandle = StridedHandle<Storage>;
 
 /**
  * Merges neighbouring dims that every operand walks as one (and drops size-1 dims), so that

@@ -1,23 +1,17 @@
 import '@flint/backend-cpu';
 import {
-  abs,
   add,
   type Backend,
-  exp,
   grad,
   greater,
   jit,
   jvp,
-  matmul,
   maximum,
   mean,
   minimum,
   mul,
-  neg,
   randn,
   registerBackend,
-  sigmoid,
-  sqrt,
   sub,
   sum,
   type Tensor,
@@ -29,6 +23,7 @@ import {
 import { CpuBackend } from '@flint/backend-cpu';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
+import { programForTest, stepArbitrary as sharedStepArbitrary } from '../../../../test/support/random-programs.test-support.js';
 
 // Random programs traced and run both ways: jit (all passes, fused kernels compiled by the CPU
 // backend's hook, or run op by op on a backend without it) must agree with eager evaluation.
@@ -40,67 +35,7 @@ registerBackend({
   create: () => Object.create(new CpuBackend(), { name: { value: 'cpu-without-compile' }, compile: { value: undefined } }) as Backend,
 });
 
-type Step =
-  | { readonly kind: 'unary'; readonly op: number; readonly a: number }
-  | { readonly kind: 'binary'; readonly op: number; readonly a: number; readonly b: number }
-  | { readonly kind: 'scalar'; readonly op: number; readonly a: number; readonly value: number }
-  | { readonly kind: 'row'; readonly op: number; readonly a: number }
-  | { readonly kind: 'sum'; readonly a: number; readonly axis: number }
-  | { readonly kind: 'matmul'; readonly a: number }
-  | { readonly kind: 'transpose'; readonly a: number };
-
-const UNARY = [tanh, sigmoid, neg, abs, (x: Tensor) => sqrt(abs(x)), (x: Tensor) => exp(tanh(x))];
-const BINARY = [add, sub, mul, maximum, minimum];
-
-export const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('unary' as const), op: fc.nat(UNARY.length - 1), a: fc.nat() }),
-  fc.record({ kind: fc.constant('binary' as const), op: fc.nat(BINARY.length - 1), a: fc.nat(), b: fc.nat() }),
-  fc.record({
-    kind: fc.constant('scalar' as const),
-    op: fc.nat(BINARY.length - 1),
-    a: fc.nat(),
-    value: fc.oneof(fc.constantFrom(0, 1, -1, 2), fc.double({ min: -3, max: 3, noNaN: true })),
-  }),
-  fc.record({ kind: fc.constant('row' as const), op: fc.nat(BINARY.length - 1), a: fc.nat() }),
-  fc.record({ kind: fc.constant('sum' as const), a: fc.nat(), axis: fc.nat(1) }),
-  fc.record({ kind: fc.constant('matmul' as const), a: fc.nat() }),
-  fc.record({ kind: fc.constant('transpose' as const), a: fc.nat() }),
-);
-
-/** Runs the steps on square [n, n] values (sums keep dims so every value stays broadcastable). */
-export function programForTest(steps: readonly Step[]): (x: Tensor, y: Tensor, row: Tensor, w: Tensor) => Tensor[] {
-  return (x, y, row, w) => {
-    const values: Tensor[] = [x, y];
-    const pick = (i: number): Tensor => values[i % values.length] as Tensor;
-    for (const s of steps) {
-      const a = pick(s.a);
-      switch (s.kind) {
-        case 'unary':
-          values.push((UNARY[s.op] as (t: Tensor) => Tensor)(a));
-          break;
-        case 'binary':
-          values.push((BINARY[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, pick(s.b)));
-          break;
-        case 'scalar':
-          values.push((BINARY[s.op] as (p: Tensor, q: number) => Tensor)(a, s.value));
-          break;
-        case 'row':
-          values.push((BINARY[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, row));
-          break;
-        case 'sum':
-          values.push(sum(a, s.axis, true).mul(0.25).add(a));
-          break;
-        case 'matmul':
-          values.push(tanh(matmul(a, w)));
-          break;
-        case 'transpose':
-          values.push(a.transpose());
-          break;
-      }
-    }
-    return values.slice(-3);
-  };
-}
+const stepArbitrary = sharedStepArbitrary();
 
 function close(a: readonly Tensor[], b: readonly Tensor[]): boolean {
   return a.every((t, i) => {

@@ -5,81 +5,19 @@
 // that the caching allocator's statistics add up.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { attempt, layoutArray, plausibleLayout } from '../../../../test/support/native-fuzz.test-support.js';
 import type { Addon } from './addon.js';
+import { DEVICE_FUNCTIONS } from './addon-functions.test-support.js';
 import { loadAddon } from './load.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-cuda: fuzz tests skipped, the addon is unavailable: ${missing}`);
 
-const NAMES = [
-  'upload',
-  'read',
-  'free',
-  'unary',
-  'binary',
-  'where',
-  'cast',
-  'copy',
-  'copyInto',
-  'full',
-  'empty',
-  'iota',
-  'reduce',
-  'argReduce',
-  'cumulative',
-  'argsort',
-  'matmul',
-  'conv',
-  'reduceWindow',
-  'gather',
-  'scatterAdd',
-  'randomBits',
-  'randomUniform',
-  'jitCompile',
-  'jitLaunch',
-  'configure',
-  'ncclCollective',
-  'ncclGroup',
-] as const;
-
-type Call = (...args: unknown[]) => unknown;
-
-/** Calls the addon; returns the exception it threw, or null. Anything thrown must be an Error. */
-function attempt(addon: Addon, name: string, args: readonly unknown[]): Error | null {
-  try {
-    const result = (addon as unknown as Record<string, Call>)[name]!(...args);
-    // Promises (read, synchronize) must settle without crashing too; their rejections are Errors.
-    if (result instanceof Promise) result.catch((error: unknown) => expect(error).toBeInstanceOf(Error));
-    return null;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as Error;
-  }
-}
-
-const EXTREMES = [-1, -(2 ** 31), 2 ** 31 - 1, 2 ** 30, 65536, 0, 1, 3];
-
-const layoutInt = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: -4, max: 8 }) },
-  { weight: 1, arbitrary: fc.constantFrom(...EXTREMES) },
-);
-
-/** A plausible-looking layout: [offset, rank, ...shape, ...strides], sometimes inconsistent. */
-const plausibleLayout = fc
-  .record({
-    offset: layoutInt,
-    shape: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: layoutInt }), {
-      maxLength: 4,
-    }),
-    strides: fc.array(layoutInt, { maxLength: 4 }),
-    lie: fc.boolean(),
-  })
-  .map(({ offset, shape, strides, lie }) => {
-    const rank = shape.length;
-    const padded = Array.from({ length: rank }, (_, i) => strides[i] ?? 1);
-    return Int32Array.from([offset, lie ? rank + 1 : rank, ...shape, ...padded]);
-  });
+// Functions without arguments, and the NCCL setup the suite itself does once, are not fuzzed;
+// `configure` needs no device but checks its arguments.
+const NOT_FUZZED: readonly string[] = ['emptyCache', 'synchronize', 'ncclUniqueId', 'ncclInit'];
+const NAMES = [...DEVICE_FUNCTIONS.filter((name) => !NOT_FUZZED.includes(name)), 'configure'] as const;
 
 describe.skipIf(missing !== undefined)('the addon under random bad input (validation-only mode)', () => {
   const addon = (loaded as { addon: Addon }).addon;
@@ -136,7 +74,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       const h = handle();
       const l = plausibleLayout;
       const small = fc.integer({ min: -1, max: 20 });
-      const params = fc.array(layoutInt, { maxLength: 12 }).map((v) => Int32Array.from(v));
+      const params = layoutArray;
       const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
         upload: fc.tuple(
           dtype,

@@ -5,45 +5,12 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Addon } from './addon.js';
+import { DEVICE_FUNCTIONS } from './addon-functions.test-support.js';
 import { ADDON_PATH, loadAddon } from './load.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-cuda: addon tests skipped, the addon is unavailable: ${missing}`);
-
-const FUNCTIONS = [
-  'emptyCache',
-  'upload',
-  'read',
-  'free',
-  'synchronize',
-  'unary',
-  'binary',
-  'where',
-  'cast',
-  'copy',
-  'copyInto',
-  'full',
-  'empty',
-  'iota',
-  'reduce',
-  'argReduce',
-  'cumulative',
-  'argsort',
-  'matmul',
-  'conv',
-  'reduceWindow',
-  'gather',
-  'scatterAdd',
-  'randomBits',
-  'randomUniform',
-  'jitCompile',
-  'jitLaunch',
-  'ncclUniqueId',
-  'ncclInit',
-  'ncclCollective',
-  'ncclGroup',
-] as const;
 
 describe.skipIf(missing !== undefined)('the addon without an initialized device', () => {
   const addon = (loaded as { addon: Addon }).addon;
@@ -83,7 +50,7 @@ describe.skipIf(missing !== undefined)('the addon without an initialized device'
     expect(stats.allocatedBytes).toBe(0);
   });
 
-  it.each(FUNCTIONS.map((name) => [name]))('%s throws an Error before init, whatever its arguments', (name) => {
+  it.each(DEVICE_FUNCTIONS.map((name) => [name]))('%s throws an Error before init, whatever its arguments', (name) => {
     fc.assert(
       fc.property(fc.array(fc.anything(), { maxLength: 8 }), (args) => {
         let thrown: unknown = null;

@@ -1,30 +1,10 @@
 // Random programs traced by jit on the WebGPU backend: every fused kernel (chains over broadcast
 // and transposed views, reductions with prologues, matmuls with epilogues, several outputs) must
 // agree with eager evaluation. Skipped without an adapter. Small sizes: SwiftShader is slow.
-import {
-  abs,
-  add,
-  equal,
-  exp,
-  greater,
-  initBackend,
-  jit,
-  matmul,
-  maximum,
-  minimum,
-  mul,
-  neg,
-  sigmoid,
-  sqrt,
-  sub,
-  sum,
-  type Tensor,
-  tanh,
-  tensor,
-  where,
-} from '@flint/api';
+import { initBackend, jit, type Tensor, tensor } from '@flint/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { programForTest, stepArbitrary } from '../../../../test/support/random-programs.test-support.js';
 import type { WebGpuBackend } from '../backend.js';
 import '../index.js';
 
@@ -37,73 +17,7 @@ const started = await initBackend('webgpu').then(
 );
 const suite = started === null ? describe.skip : describe;
 
-type Step =
-  | { readonly kind: 'unary'; readonly op: number; readonly a: number }
-  | { readonly kind: 'binary'; readonly op: number; readonly a: number; readonly b: number }
-  | { readonly kind: 'scalar'; readonly op: number; readonly a: number; readonly value: number }
-  | { readonly kind: 'row'; readonly op: number; readonly a: number }
-  | { readonly kind: 'sum'; readonly a: number; readonly axis: number }
-  | { readonly kind: 'matmul'; readonly a: number }
-  | { readonly kind: 'select'; readonly a: number; readonly b: number }
-  | { readonly kind: 'transpose'; readonly a: number };
-
-const UNARY = [tanh, sigmoid, neg, abs, (x: Tensor) => sqrt(abs(x)), (x: Tensor) => exp(tanh(x))];
-const BINARY = [add, sub, mul, maximum, minimum];
-
-const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('unary' as const), op: fc.nat(UNARY.length - 1), a: fc.nat() }),
-  fc.record({ kind: fc.constant('binary' as const), op: fc.nat(BINARY.length - 1), a: fc.nat(), b: fc.nat() }),
-  fc.record({
-    kind: fc.constant('scalar' as const),
-    op: fc.nat(BINARY.length - 1),
-    a: fc.nat(),
-    value: fc.oneof(fc.constantFrom(0, 1, -1, 2, Number.POSITIVE_INFINITY), fc.double({ min: -3, max: 3, noNaN: true })),
-  }),
-  fc.record({ kind: fc.constant('row' as const), op: fc.nat(BINARY.length - 1), a: fc.nat() }),
-  fc.record({ kind: fc.constant('sum' as const), a: fc.nat(), axis: fc.nat(1) }),
-  fc.record({ kind: fc.constant('matmul' as const), a: fc.nat() }),
-  fc.record({ kind: fc.constant('select' as const), a: fc.nat(), b: fc.nat() }),
-  fc.record({ kind: fc.constant('transpose' as const), a: fc.nat() }),
-);
-
-function program(steps: readonly Step[]): (x: Tensor, y: Tensor, row: Tensor, w: Tensor) => Tensor[] {
-  return (x, y, row, w) => {
-    const values: Tensor[] = [x, y];
-    const pick = (i: number): Tensor => values[i % values.length] as Tensor;
-    for (const s of steps) {
-      const a = pick(s.a);
-      switch (s.kind) {
-        case 'unary':
-          values.push((UNARY[s.op] as (t: Tensor) => Tensor)(a));
-          break;
-        case 'binary':
-          values.push((BINARY[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, pick(s.b)));
-          break;
-        case 'scalar':
-          values.push((BINARY[s.op] as (p: Tensor, q: number) => Tensor)(a, s.value));
-          break;
-        case 'row':
-          values.push((BINARY[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, row));
-          break;
-        case 'sum':
-          values.push(sum(a, s.axis, true).mul(0.25).add(a));
-          break;
-        case 'matmul':
-          values.push(tanh(matmul(a, w)));
-          break;
-        case 'select': {
-          const b = pick(s.b);
-          values.push(where(greater(a, b), sub(a, b), where(equal(a, b), a, mul(b, 0.5))));
-          break;
-        }
-        case 'transpose':
-          values.push(a.transpose());
-          break;
-      }
-    }
-    return values.slice(-3);
-  };
-}
+const step = stepArbitrary({ select: true, infinity: true });
 
 async function close(a: readonly Tensor[], b: readonly Tensor[]): Promise<boolean> {
   for (let i = 0; i < a.length; i++) {
@@ -145,7 +59,7 @@ suite('random programs on webgpu: jit agrees with eager', () => {
           const y = make([n, n], 2);
           const row = make([n], 3);
           const w = make([n, n], 4).mul(0.5);
-          const f = program(steps);
+          const f = programForTest(steps);
           const jitted = jit(f);
           compiled += jitted.lower(x, y, row, w).compiledKernels;
           return close(jitted(x, y, row, w), f(x, y, row, w));

@@ -1,53 +1,13 @@
-import {
-  type Aval,
-  broadcastLayout,
-  contiguousStrides,
-  flipLayout,
-  type ParamsOf,
-  type Primitive,
-  reshapeStrides,
-  type StridedLayout,
-  sizeOf,
-  sliceLayout,
-  transposeLayout,
-} from '@flint/api';
+import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
-import { view, type WebGpuHandle } from '../handle.js';
+import type { WebGpuHandle } from '../handle.js';
 import { scalarBits } from '../layout.js';
 import { grid } from '../runtime.js';
 import { bindings, library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
 import { copyStridedKernel } from './copy.js';
 
-// Reshape (when the strides allow), Transpose, Broadcast, Slice and Flip are views: they record
-// no GPU work at all. Pad and Concat write new buffers with raw-word kernels.
-
-export function reshapeKernel(context: WebGpuContext, inputs: readonly WebGpuHandle[], out: Aval): WebGpuHandle {
-  const x = inputs[0] as WebGpuHandle;
-  const strides = reshapeStrides(x.shape, x.strides, out.shape);
-  if (strides !== null) return view(x, out.shape, strides, x.offset);
-  return context.handle(context.copyContiguous(x), out.shape, out.dtype);
-}
-
-/** A view of `x`'s storage with another layout. */
-function viewAs(x: WebGpuHandle, layout: StridedLayout): WebGpuHandle {
-  return view(x, layout.shape, layout.strides, layout.offset);
-}
-
-export function transposeKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Transpose>): WebGpuHandle {
-  return viewAs(inputs[0] as WebGpuHandle, transposeLayout(inputs[0] as WebGpuHandle, params.perm));
-}
-
-export function broadcastKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Broadcast>): WebGpuHandle {
-  return viewAs(inputs[0] as WebGpuHandle, broadcastLayout(inputs[0] as WebGpuHandle, params.shape));
-}
-
-export function sliceKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Slice>, out: Aval): WebGpuHandle {
-  return viewAs(inputs[0] as WebGpuHandle, sliceLayout(inputs[0] as WebGpuHandle, params.starts, params.steps, out.shape));
-}
-
-export function flipKernel(inputs: readonly WebGpuHandle[], params: ParamsOf<Primitive.Flip>): WebGpuHandle {
-  return viewAs(inputs[0] as WebGpuHandle, flipLayout(inputs[0] as WebGpuHandle, params.axes));
-}
+// The movement views live in @flint/api/strided-backend. Pad and Concat write new buffers with
+// raw-word kernels.
 
 const PAD_SOURCE = (): string => `${bindings('u32', ['u32'])}${library([])}
 // params: total, rank, outShapeAt, lowAt, inShapeAt, inStridesAt, inOffset, fill bits
