@@ -180,6 +180,34 @@ describe('generated JavaScript kernels', () => {
     }
   });
 
+  it('splits reductions of exp/log producers into a SIMD elementwise kernel and the reduction, for any layout', () => {
+    const data = Array.from({ length: 70 * 90 }, (_, i) => Math.sin(i * 0.37) * 4);
+    const x = tensor(data, { shape: [70, 90], dtype: 'float32' });
+    const transposed = eager(Primitive.Transpose, [tensor(data, { shape: [90, 70], dtype: 'float32' })], { perm: [1, 0] });
+    for (const input0 of [x, transposed]) {
+      const e = aval([70, 90], 'float32');
+      const ops: KernelOp[] = [
+        { primitive: Primitive.Sub, params: {}, args: [input(0), literal(1)], aval: e },
+        { primitive: Primitive.Exp, params: {}, args: [op(0)], aval: e },
+        { primitive: Primitive.ReduceSum, params: { axes: [1] }, args: [op(1)], aval: aval([70], 'float32') },
+      ];
+      const k = kernel('reduction', [input0], ops, [1, 2]);
+      const [mapped, reduced] = run(k, [input0]) as Tensor[];
+      const exps = eager(Primitive.Exp, [
+        eager(Primitive.Sub, [input0, eager(Primitive.Broadcast, [tensor(1).astype('float32')], { shape: [70, 90] })]),
+      ]);
+      const sums = values(eager(Primitive.ReduceSum, [exps], { axes: [1] }));
+      const want = values(exps);
+      values(mapped as Tensor).forEach((v, i) => {
+        const w = want[i] as number;
+        expect(Math.abs(v - w)).toBeLessThanOrEqual(3e-7 * Math.abs(w));
+      });
+      values(reduced as Tensor).forEach((v, i) => {
+        expect(Math.abs(v - (sums[i] as number))).toBeLessThanOrEqual(1e-6 * Math.abs(sums[i] as number));
+      });
+    }
+  });
+
   it('gives the reduction identity for empty inputs and wraps int32 sums', () => {
     const empty = tensor([], { shape: [0, 3], dtype: 'float32' });
     const out = aval([3], 'float32');
@@ -230,13 +258,24 @@ describe('WebAssembly SIMD kernels', () => {
     Infinity,
     -Infinity,
     Number.NaN,
+    1e-40,
+    -1e-40,
+    1e-45,
+    1.1754942e-38,
+    1.1754944e-38,
+    3e38,
+    -3e38,
+    0.70710677,
+    Math.SQRT1_2,
+    1.0000001,
+    0.99999994,
   ];
   const size = 4096;
   const data = new Float32Array(size);
   for (let i = 0; i < size; i++) data[i] = i < special.length ? (special[i] as number) : Math.sin(i * 12.9898) * 30;
   const x = tensor(data);
 
-  for (const p of [Primitive.Exp, Primitive.Tanh, Primitive.Logistic]) {
+  for (const p of [Primitive.Exp, Primitive.Tanh, Primitive.Logistic, Primitive.Log, Primitive.Sign]) {
     it(`${Primitive[p]} is within a few float32 ulps of the op-by-op kernel, with its special values`, () => {
       const k = kernel('elementwise', [x], [{ primitive: p, params: {}, args: [input(0)], aval: x }], [0]);
       const got = values(run(k, [x])[0] as Tensor);
@@ -249,6 +288,78 @@ describe('WebAssembly SIMD kernels', () => {
       });
     });
   }
+
+  it('exp, log, tanh, logistic and sign stay within 3 float32 ulps of Math.* on random bit patterns (NaN, infinities, subnormals included)', () => {
+    const count = 65536;
+    const bits = new Uint32Array(count);
+    let state = 12345;
+    for (let i = 0; i < count; i++) {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      bits[i] = state;
+    }
+    const xs = new Float32Array(bits.buffer);
+    const w = tensor(xs);
+    const reference: [Primitive, (v: number) => number][] = [
+      [Primitive.Exp, Math.exp],
+      [Primitive.Log, Math.log],
+      [Primitive.Tanh, Math.tanh],
+      [Primitive.Logistic, (v) => 1 / (1 + Math.exp(-v))],
+      [Primitive.Sign, Math.sign],
+    ];
+    for (const [p, f] of reference) {
+      const k = kernel('elementwise', [w], [{ primitive: p, params: {}, args: [input(0)], aval: w }], [0]);
+      const got = values(run(k, [w])[0] as Tensor);
+      let worst = 0;
+      got.forEach((g, i) => {
+        const want = Math.fround(f(xs[i] as number));
+        if (Number.isNaN(want)) expect(g, `${Primitive[p]}(${xs[i]})`).toBeNaN();
+        else if (!Number.isFinite(want) || want === 0) expect(g, `${Primitive[p]}(${xs[i]})`).toBe(want);
+        else
+          worst = Math.max(
+            worst,
+            Math.abs(g - f(xs[i] as number)) / 2 ** (Math.floor(Math.log2(Math.max(Math.abs(want), 2 ** -126))) - 23),
+          );
+      });
+      expect(worst, Primitive[p]).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it('max and min by a literal (one pseudo-max/min instruction) keep NaN and the sign of zeros exactly', () => {
+    const edge = [0, -0, Number.NaN, 1, -1, 0.5, -0.5, Infinity, -Infinity, 3, -3, 1e-45];
+    const v = tensor(Array.from({ length: 96 }, (_, i) => edge[i % edge.length] as number)).astype('float32');
+    for (const p of [Primitive.Max, Primitive.Min]) {
+      for (const c of [0, -0, 0.5, -3, Infinity]) {
+        for (const literalFirst of [false, true]) {
+          const args = literalFirst ? [literal(c), input(0)] : [input(0), literal(c)];
+          const k = kernel('elementwise', [v], [{ primitive: p, params: {}, args, aval: v }], [0]);
+          const got = values(run(k, [v])[0] as Tensor);
+          const want = Array.from(v.dataSync(), (x) => (p === Primitive.Max ? Math.max(x, c) : Math.min(x, c)));
+          got.forEach((g, i) => {
+            expect(Object.is(g, want[i]), `${Primitive[p]}(${v.dataSync()[i]}, ${c}) = ${g}`).toBe(true);
+          });
+        }
+      }
+    }
+  });
+
+  it('log is within 2 float32 ulps of Math.log over every binade, subnormals included', () => {
+    const count = 278 * 64;
+    const wide = new Float32Array(count);
+    // 64 mantissas per power of two from 2^-149 to 2^128 (the last binade overflows to Infinity).
+    for (let i = 0; i < count; i++) wide[i] = 2 ** ((i >> 6) - 149) * (1 + ((i * 0.618034) % 1));
+    const w = tensor(wide);
+    const k = kernel('elementwise', [w], [{ primitive: Primitive.Log, params: {}, args: [input(0)], aval: w }], [0]);
+    const got = values(run(k, [w])[0] as Tensor);
+    got.forEach((g, i) => {
+      const v = wide[i] as number;
+      if (!Number.isFinite(v)) expect(g).toBe(Number.POSITIVE_INFINITY);
+      else {
+        const want = Math.log(v);
+        const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(want), 2 ** -126))) - 23);
+        expect(Math.abs(g - want) / ulp, `x=${v}`).toBeLessThanOrEqual(2);
+      }
+    });
+  });
 
   it('computes arithmetic chains exactly as float32 op-by-op kernels, with scalar and contiguous inputs', () => {
     const y = tensor(Array.from({ length: size }, (_, i) => (i % 13) - 6)).astype('float32');

@@ -17,6 +17,10 @@ export function rounded(dtype: DType, expr: string): string {
       return `((${expr}) & 255)`;
     case 'bool':
       return `((${expr}) ? 1 : 0)`;
+    case 'float16':
+    case 'bfloat16':
+      // compile() returns null for kernels with half dtypes, so generated code never stores them.
+      throw new Error(`rounded: no generated code for ${dtype}`);
   }
 }
 

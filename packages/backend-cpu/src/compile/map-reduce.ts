@@ -15,7 +15,9 @@ import { allocateUninitialized, type MemoryLedger } from '../storage.js';
 import { type CpuHandle, isContiguous, wrap } from '../view.js';
 import { expression, numberSource, rounded } from './expression.js';
 import { broadcastStrides, coalesceLoops, rowMajor } from './layout.js';
-import { buildSimdKernel, type SimdKernel, simdCompatible } from './wasm/elementwise.js';
+import { generateSimd, simdCompatible } from './wasm/elementwise.js';
+import { type SimdKernel, singleThreadKernel } from './wasm/simd-kernel.js';
+import { threadedKernel } from './wasm/threaded-kernel.js';
 
 // Fused elementwise and reduction kernels as generated JavaScript. A kernel is compiled once per
 // layout of its inputs (their strides; usually one per program), with every trip count and stride
@@ -201,7 +203,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
       ops,
       kernel.inputs.map((a) => a.dtype),
     );
-  const simdByLayout = new Map<string, SimdKernel | null>();
+  const simdByLayout = new Map<string, { single: SimdKernel; threaded: ReturnType<typeof threadedKernel> } | null>();
   const broadcastLoad = new Map<number, number>();
   loads.forEach((load, k) => {
     if (load.broadcast !== null) broadcastLoad.set(load.broadcast, k);
@@ -266,18 +268,21 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
         if (!pattern.includes('x')) {
           let kernelForLayout = simdByLayout.get(pattern);
           if (kernelForLayout === undefined) {
-            kernelForLayout = buildSimdKernel(ops, mapOutputs, directLoad, broadcastLoad, { scalar: [...pattern].map((c) => c === 's') });
+            const program = generateSimd(ops, mapOutputs, directLoad, broadcastLoad, { scalar: [...pattern].map((c) => c === 's') });
+            const single = program === null ? null : singleThreadKernel(program);
+            kernelForLayout = program === null || single === null ? null : { single, threaded: threadedKernel(program) };
             simdByLayout.set(pattern, kernelForLayout);
           }
           if (kernelForLayout !== null) {
             const outCount = mapOutputs.length;
-            kernelForLayout.run(
+            const args = [
               data.slice(outCount) as Float32Array[],
               offsets.slice(outCount),
               data.slice(0, outCount) as Float32Array[],
               offsets.slice(0, outCount),
               total,
-            );
+            ] as const;
+            if (!kernelForLayout.threaded.run(...args)) kernelForLayout.single.run(...args);
             return results;
           }
         }

@@ -1,7 +1,17 @@
 import type { GemmShape } from '../wasm/gemm-module.js';
 import { gemmModuleBytes } from '../wasm/gemm-module.js';
 import { coreCount, findSpawn, type PoolWorker, type Spawn, threadsVariable, type WorkerData } from './environment.js';
-import { CONTROL_WORDS, GEN_LIMIT, type GemmKernel, mainParticipant, TASK_BITS, Word, type Work, workerSource } from './participant.js';
+import {
+  CONTROL_WORDS,
+  GEN_LIMIT,
+  type GemmKernel,
+  JobKind,
+  mainParticipant,
+  TASK_BITS,
+  Word,
+  type Work,
+  workerSource,
+} from './participant.js';
 
 /** One threaded gemm: panels already packed in the pool's memory; offsets in elements. */
 export interface GemmJob {
@@ -26,6 +36,24 @@ export interface GemmJob {
   readonly aRowStride: number;
   readonly aColStride: number;
   readonly m: number;
+}
+
+/**
+ * One threaded run of a generated elementwise kernel (compile/wasm/elementwise.ts) over arrays
+ * in the pool's memory. Addresses and sizes in bytes.
+ */
+export interface MapJob {
+  /** Identifies the kernel: threads keep instances of recent kernels by it. */
+  readonly kernel: number;
+  readonly codeAt: number;
+  readonly codeBytes: number;
+  readonly paramsAt: number;
+  readonly paramCount: number;
+  readonly taskBytes: number;
+  readonly end: number;
+  readonly total: number;
+  /** Where the int32 done flag of each task is (zeroed here before the job starts). */
+  readonly flagsAt: number;
 }
 
 /** Tasks of one job stay below this (they are numbered in the NEXT word's low bits). */
@@ -134,11 +162,7 @@ export class GemmPool {
   run(job: GemmJob): boolean {
     if (this.retired || job.total < 1 || job.total > MAX_TASKS) return false;
     const control = this.control;
-    this.gen = (this.gen + 1) % GEN_LIMIT || 1;
-    // NEXT first: see the proof in participant.ts.
-    Atomics.store(control, Word.NEXT, this.gen << TASK_BITS);
-    Atomics.store(control, Word.DONE, 0);
-    Atomics.store(control, Word.ERROR, 0);
+    this.nextGeneration();
     Atomics.store(control, Word.ELEMENT, job.element === 'f32' ? 0 : 1);
     Atomics.store(control, Word.A_AT, job.aAt);
     Atomics.store(control, Word.B_AT, job.bAt);
@@ -159,24 +183,102 @@ export class GemmPool {
     Atomics.store(control, Word.A_ROW_STRIDE, job.aRowStride);
     Atomics.store(control, Word.A_COL_STRIDE, job.aColStride);
     Atomics.store(control, Word.M, job.m);
-    Atomics.store(control, Word.GEN, this.gen);
-    Atomics.notify(control, Word.GEN);
-    this.work(this.gen);
-    if (!this.awaitDone(job.total) || Atomics.load(control, Word.ERROR) !== 0) {
-      this.retire();
-      return false;
-    }
+    Atomics.store(control, Word.KIND, JobKind.GEMM);
+    if (!this.publishAndWork(job.total, null)) return false;
     jobsCompleted++;
     return true;
   }
 
+  /**
+   * Runs a map job on all threads. `feed` runs on this thread once the job is published: it
+   * copies the inputs in, calling `copied(bytes)` as each prefix of every input is in place (the
+   * tasks wait for their range). False (the pool then retired) when the job could not complete.
+   */
+  runMap(job: MapJob, feed: (copied: (bytes: number) => void) => void, drain: (finished: (task: number) => boolean) => void): boolean {
+    if (this.retired || job.total < 1 || job.total > MAX_TASKS) return false;
+    const control = this.control;
+    this.nextGeneration();
+    Atomics.store(control, Word.KIND, JobKind.MAP);
+    Atomics.store(control, Word.MAP_KERNEL, job.kernel);
+    Atomics.store(control, Word.MAP_CODE_AT, job.codeAt);
+    Atomics.store(control, Word.MAP_CODE_BYTES, job.codeBytes);
+    Atomics.store(control, Word.MAP_PARAMS_AT, job.paramsAt);
+    Atomics.store(control, Word.MAP_PARAM_COUNT, job.paramCount);
+    Atomics.store(control, Word.MAP_TASK_BYTES, job.taskBytes);
+    Atomics.store(control, Word.MAP_END, job.end);
+    Atomics.store(control, Word.MAP_COPIED, 0);
+    Atomics.store(control, Word.MAP_FLAGS_AT, job.flagsAt);
+    Atomics.store(control, Word.TOTAL, job.total);
+    const flags = new Int32Array(this.memory.buffer, job.flagsAt, job.total);
+    flags.fill(0);
+    const copied = (bytes: number) => {
+      Atomics.store(control, Word.MAP_COPIED, bytes);
+      Atomics.notify(control, Word.MAP_COPIED);
+    };
+    // Once this thread finds no task left to claim, it copies finished outputs out, in order.
+    // A task that failed sets no flag but ERROR, which ends the wait (the job is then discarded).
+    const finished = (task: number): boolean => {
+      const done = () => Atomics.load(flags, task) === 1;
+      return done() || (this.awaitProgress(() => done() || Atomics.load(control, Word.ERROR) !== 0) && done());
+    };
+    if (
+      !this.publishAndWork(
+        job.total,
+        () => feed(copied),
+        () => drain(finished),
+      )
+    )
+      return false;
+    mapJobsCompleted++;
+    return true;
+  }
+
+  /** Starts a job: a new job number in NEXT first (see the proof in participant.ts), progress reset. */
+  private nextGeneration(): void {
+    const control = this.control;
+    this.gen = (this.gen + 1) % GEN_LIMIT || 1;
+    Atomics.store(control, Word.NEXT, this.gen << TASK_BITS);
+    Atomics.store(control, Word.DONE, 0);
+    Atomics.store(control, Word.ERROR, 0);
+  }
+
+  /** Wakes the workers for the job whose words are written, works on it too, and waits for it. */
+  private publishAndWork(total: number, before: (() => void) | null, after: (() => void) | null = null): boolean {
+    const control = this.control;
+    Atomics.store(control, Word.GEN, this.gen);
+    Atomics.notify(control, Word.GEN);
+    let fed = true;
+    if (before !== null) {
+      try {
+        before();
+      } catch {
+        fed = false;
+        // Tasks waiting for input that never comes: let them through; the job is discarded.
+        Atomics.store(control, Word.MAP_COPIED, 0x7fffffff);
+        Atomics.notify(control, Word.MAP_COPIED);
+      }
+    }
+    this.work(this.gen);
+    if (after !== null && fed && Atomics.load(control, Word.ERROR) === 0) after();
+    if (!this.awaitDone(total) || Atomics.load(control, Word.ERROR) !== 0 || !fed) {
+      this.retire();
+      return false;
+    }
+    return true;
+  }
+
   private awaitDone(total: number): boolean {
+    return this.awaitProgress(() => Atomics.load(this.control, Word.DONE) >= total);
+  }
+
+  /** Sleeps on DONE until `ready()`; false when the pool retired or the job stalled meanwhile. */
+  private awaitProgress(ready: () => boolean): boolean {
     const control = this.control;
     let progress = Atomics.load(control, Word.PROGRESS);
     let stalled = 0;
     for (;;) {
       const done = Atomics.load(control, Word.DONE);
-      if (done >= total) return true;
+      if (ready()) return true;
       if (this.retired) return false;
       if (Atomics.wait(control, Word.DONE, done, 1000) !== 'timed-out') continue;
       const now = Atomics.load(control, Word.PROGRESS);
@@ -208,6 +310,12 @@ let jobsCompleted = 0;
 
 export function threadedJobs(): number {
   return jobsCompleted;
+}
+/** Map jobs completed on threads since the process started. */
+let mapJobsCompleted = 0;
+
+export function threadedMapJobs(): number {
+  return mapJobsCompleted;
 }
 let requestedThreads: number | undefined;
 

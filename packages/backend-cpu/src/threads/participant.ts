@@ -43,12 +43,36 @@ export const Word = {
   A_ROW_STRIDE: 25,
   A_COL_STRIDE: 26,
   M: 27,
+  /** What the job is: JobKind.GEMM (the words above) or JobKind.MAP (the words below). */
+  KIND: 28,
+  // A map job: a generated elementwise kernel run(begin, end, ...params) over byte ranges of
+  // arrays in the shared memory (see compile/wasm/elementwise.ts). Addresses in bytes.
+  /** The kernel's number: threads keep the instances of recent kernels by it. */
+  MAP_KERNEL: 29,
+  /** The kernel's module bytes, for threads that have not instantiated it yet. */
+  MAP_CODE_AT: 30,
+  MAP_CODE_BYTES: 31,
+  /** The kernel's parameters after begin and end: int32 words. */
+  MAP_PARAMS_AT: 32,
+  MAP_PARAM_COUNT: 33,
+  /** Bytes per task, and the end of the last task. */
+  MAP_TASK_BYTES: 34,
+  MAP_END: 35,
+  /** Bytes of every streamed input the main thread has copied in so far: tasks wait for theirs. */
+  MAP_COPIED: 36,
+  /** An int32 flag per task, zeroed by the main thread, set to 1 when the task is done. */
+  MAP_FLAGS_AT: 37,
 } as const;
 
-export const CONTROL_WORDS = 32;
+/** Values of Word.KIND. */
+export const JobKind = { GEMM: 0, MAP: 1 } as const;
+
+export const CONTROL_WORDS = 40;
 /** Tasks per job stay below 2^TASK_BITS; the NEXT word's upper bits carry the job number. */
 export const TASK_BITS = 12;
 export const GEN_LIMIT = 2 ** (32 - TASK_BITS);
+/** Map kernels each thread keeps instantiated. */
+const MAP_KERNELS_KEPT = 64;
 
 /** A gemm kernel export: see wasm/gemm-module.ts. */
 export type GemmKernel = (aPtr: number, bPtr: number, cPtr: number, mPanels: number, nPanels: number, kc: number, ldcBytes: number) => void;
@@ -72,9 +96,60 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
   const W = ${JSON.stringify(Word)};
   const ctrl = new Int32Array(control);
   const TASK_MASK = ${2 ** TASK_BITS - 1};
+  // Map kernels by number, oldest first; a few dozen are kept.
+  const mapKernels = new Map();
+  function mapKernel(word) {
+    const id = word(W.MAP_KERNEL);
+    let run = mapKernels.get(id);
+    if (run === undefined) {
+      // slice(): a module compiles from an unshared copy of its bytes.
+      const bytes = new Uint8Array(memory.buffer, word(W.MAP_CODE_AT), word(W.MAP_CODE_BYTES)).slice();
+      run = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports.run;
+      mapKernels.set(id, run);
+      if (mapKernels.size > ${MAP_KERNELS_KEPT}) mapKernels.delete(mapKernels.keys().next().value);
+    }
+    return run;
+  }
+  function mapWork(tag, word) {
+    const taskBytes = word(W.MAP_TASK_BYTES), end = word(W.MAP_END), total = word(W.TOTAL);
+    const paramsAt = word(W.MAP_PARAMS_AT), count = word(W.MAP_PARAM_COUNT), flags = word(W.MAP_FLAGS_AT) >> 2;
+    let run = null;
+    let args = null;
+    let words = null;
+    for (;;) {
+      const v = Atomics.load(ctrl, W.NEXT);
+      if ((v & ~TASK_MASK) !== tag) return;
+      const task = v & TASK_MASK;
+      if (task >= total) return;
+      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+      try {
+        if (run === null) {
+          run = mapKernel(word);
+          words = new Int32Array(memory.buffer);
+          args = [0, 0, ...words.subarray(paramsAt >> 2, (paramsAt >> 2) + count)];
+        }
+        const begin = task * taskBytes;
+        const stop = Math.min(end, begin + taskBytes);
+        for (let copied = Atomics.load(ctrl, W.MAP_COPIED); copied < stop; copied = Atomics.load(ctrl, W.MAP_COPIED)) {
+          Atomics.wait(ctrl, W.MAP_COPIED, copied, 1);
+        }
+        args[0] = begin;
+        args[1] = stop;
+        run(...args);
+        Atomics.store(words, flags + task, 1);
+        Atomics.add(ctrl, W.PROGRESS, 1);
+      } catch (error) {
+        Atomics.store(ctrl, W.ERROR, 1);
+      }
+      // Every task is announced: the main thread copies finished outputs out while others run.
+      Atomics.add(ctrl, W.DONE, 1);
+      Atomics.notify(ctrl, W.DONE);
+    }
+  }
   return function work(gen) {
     const tag = gen << ${TASK_BITS};
     const word = (i) => Atomics.load(ctrl, i);
+    if (word(W.KIND) === ${JobKind.MAP}) return mapWork(tag, word);
     const element = word(W.ELEMENT);
     const aAt = word(W.A_AT), bAt = word(W.B_AT), cAt = word(W.C_AT);
     const paddedM = word(W.PADDED_M), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
