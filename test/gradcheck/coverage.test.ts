@@ -65,6 +65,7 @@ const NOT_OPS = new Set([
   'convertTypedArray',
   'toTensor',
   'resultDType',
+  'scalarNumberOf',
   'resolveSlice',
 ]);
 

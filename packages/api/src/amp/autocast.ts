@@ -89,8 +89,9 @@ function enter(next: AutocastState | null): AutocastState | null {
  * casts are recorded like any op, so gradients flow through them: float32 parameters get
  * float32 gradients. Run the forward pass and the loss inside, `backward()` after.
  *
- * `fn` runs synchronously; a promise it returns settles outside the region. A function `jit`
- * traced outside autocast keeps the precision it was traced with: enter autocast inside it.
+ * `fn` runs synchronously; a promise it returns settles outside the region. The autocast dtype is
+ * part of `jit`'s cache key, so a jitted function called inside and outside autocast compiles
+ * once for each.
  *
  * @example
  * const loss = amp.autocast({ dtype: 'bfloat16' }, () => nn.functional.crossEntropy(model.forward(x), y));

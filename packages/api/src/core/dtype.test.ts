@@ -12,6 +12,7 @@ import {
   itemSize,
   promoteTypes,
   promoteWithScalar,
+  resultTypeOf,
   scalarKind,
   toFloating,
 } from './dtype.js';
@@ -144,6 +145,108 @@ describe('scalars are weak', () => {
   test('a scalar never widens a tensor within its category (float32 stays float32)', () => {
     expect(promoteWithScalar('float32', 'float')).toBe('float32');
     expect(promoteWithScalar('uint8', 'int')).toBe('uint8');
+  });
+});
+
+// A dimensioned tensor (row) with a 0-dim tensor (column), by PyTorch's result_type rules
+// (torch is not importable here, so the table is written from its documented rules: the 0-dim
+// operand counts only when its category is higher, and then with its own dtype). Cells that differ
+// from the two-tensor table are where the 0-dim operand acts as a scalar.
+const ZERO_DIM: Record<DType, Record<DType, DType>> = {
+  float32: {
+    float32: 'float32',
+    float64: 'float32',
+    float16: 'float32',
+    bfloat16: 'float32',
+    int32: 'float32',
+    uint8: 'float32',
+    bool: 'float32',
+  },
+  float64: {
+    float32: 'float64',
+    float64: 'float64',
+    float16: 'float64',
+    bfloat16: 'float64',
+    int32: 'float64',
+    uint8: 'float64',
+    bool: 'float64',
+  },
+  float16: {
+    float32: 'float16',
+    float64: 'float16',
+    float16: 'float16',
+    bfloat16: 'float16',
+    int32: 'float16',
+    uint8: 'float16',
+    bool: 'float16',
+  },
+  bfloat16: {
+    float32: 'bfloat16',
+    float64: 'bfloat16',
+    float16: 'bfloat16',
+    bfloat16: 'bfloat16',
+    int32: 'bfloat16',
+    uint8: 'bfloat16',
+    bool: 'bfloat16',
+  },
+  int32: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'bfloat16',
+    int32: 'int32',
+    uint8: 'int32',
+    bool: 'int32',
+  },
+  uint8: {
+    float32: 'float32',
+    float64: 'float64',
+    float16: 'float16',
+    bfloat16: 'bfloat16',
+    int32: 'uint8',
+    uint8: 'uint8',
+    bool: 'uint8',
+  },
+  bool: { float32: 'float32', float64: 'float64', float16: 'float16', bfloat16: 'bfloat16', int32: 'int32', uint8: 'uint8', bool: 'bool' },
+};
+
+describe('0-dim tensors promote like scalars next to dimensioned ones', () => {
+  const dim = (dtype: DType) => ({ dtype, rank: 1 });
+  const zero = (dtype: DType) => ({ dtype, rank: 0 });
+  for (const a of DTYPES) {
+    for (const b of DTYPES) {
+      test(`${a}[n] with ${b}[] gives ${ZERO_DIM[a][b]}`, () => {
+        expect(resultTypeOf([dim(a), zero(b)])).toBe(ZERO_DIM[a][b]);
+        expect(resultTypeOf([zero(b), dim(a)])).toBe(ZERO_DIM[a][b]);
+      });
+    }
+  }
+
+  test('operands of one priority promote as tensors: two 0-dim or two dimensioned tensors use the full table', () => {
+    for (const a of DTYPES) {
+      for (const b of DTYPES) {
+        expect(resultTypeOf([zero(a), zero(b)])).toBe(TABLE[a][b]);
+        expect(resultTypeOf([dim(a), { dtype: b, rank: 3 }])).toBe(TABLE[a][b]);
+      }
+    }
+  });
+
+  test('a 0-dim tensor with a JavaScript scalar promotes as a tensor with a scalar', () => {
+    for (const dtype of DTYPES) {
+      for (const kind of ['bool', 'int', 'float'] as const) {
+        expect(resultTypeOf([zero(dtype), { scalar: kind }])).toBe(promoteWithScalar(dtype, kind));
+      }
+    }
+  });
+
+  test('several 0-dim operands of the higher category decide together; scalars come last', () => {
+    expect(resultTypeOf([dim('int32'), zero('float16'), zero('float64')])).toBe('float64');
+    expect(resultTypeOf([dim('int32'), zero('float16'), zero('bfloat16')])).toBe('float32');
+    expect(resultTypeOf([dim('bool'), zero('uint8'), { scalar: 'float' }])).toBe('float32');
+    expect(resultTypeOf([dim('uint8'), zero('int32'), { scalar: 'float' }])).toBe('float32');
+    expect(resultTypeOf([dim('float16'), zero('float64'), { scalar: 'float' }])).toBe('float16');
+    expect(resultTypeOf([zero('int32'), { scalar: 'float' }, { scalar: 'int' }])).toBe('float32');
+    expect(() => resultTypeOf([])).toThrow(DTypeError);
   });
 });
 

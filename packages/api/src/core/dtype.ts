@@ -131,9 +131,51 @@ export function scalarKind(value: number | boolean): ScalarKind {
  * lifts the result to its own category at that category's default width.
  */
 export function promoteWithScalar(tensorDType: DType, kind: ScalarKind): DType {
-  const scalarCategory = kind === 'bool' ? 0 : kind === 'int' ? 1 : 2;
-  if (scalarCategory <= CATEGORY[tensorDType]) return tensorDType;
-  return scalarCategory === 1 ? DEFAULT_INT : DEFAULT_FLOAT;
+  return combineCategories(tensorDType, inferDType(kind));
+}
+
+/**
+ * PyTorch's combine_categories: the dtype operands of a higher priority (`higher`, already
+ * promoted among themselves) combine to with those of a lower priority (`lower`). The lower ones
+ * only count when their category is above the higher ones', and then with their own dtype
+ * (`int32` with a lower `float64` gives float64; `float16` with a lower `float64` stays float16).
+ * The priorities are dimensioned tensors, then 0-dim tensors, then JavaScript scalars.
+ */
+export function combineCategories(higher: DType, lower: DType): DType {
+  if (CATEGORY[higher] === 2) return higher;
+  if (higher === 'bool' || CATEGORY[lower] === 2) return promoteTypes(higher, lower);
+  return higher;
+}
+
+/** An operand as promotion sees it: a tensor's dtype and rank, or a JavaScript scalar's kind. */
+export type PromotionOperand = { readonly dtype: DType; readonly rank: number } | { readonly scalar: ScalarKind };
+
+/**
+ * The dtype operands combine to, as torch.result_type: dimensioned tensors promote among
+ * themselves; 0-dim tensors and then JavaScript scalars ("wrapped numbers", inferred at the
+ * default widths) count only where their category is higher (see `combineCategories`). So a
+ * 0-dim tensor acts as a scalar next to dimensioned ones (`float16[3]` with `float32[]` gives
+ * float16) but keeps its dtype when it lifts the category (`int32[3]` with `float64[]` gives
+ * float64), and a scalar only lifts at its default width (`int32[]` with `0.5` gives float32).
+ *
+ * @example
+ * resultTypeOf([{ dtype: 'float16', rank: 1 }, { dtype: 'float32', rank: 0 }]); // 'float16'
+ */
+export function resultTypeOf(operands: readonly PromotionOperand[]): DType {
+  let dimensioned: DType | undefined;
+  let zeroDim: DType | undefined;
+  let scalar: DType | undefined;
+  const promote = (acc: DType | undefined, dtype: DType): DType => (acc === undefined ? dtype : promoteTypes(acc, dtype));
+  for (const operand of operands) {
+    if ('scalar' in operand) scalar = promote(scalar, inferDType(operand.scalar));
+    else if (operand.rank > 0) dimensioned = promote(dimensioned, operand.dtype);
+    else zeroDim = promote(zeroDim, operand.dtype);
+  }
+  const combine = (higher: DType | undefined, lower: DType | undefined): DType | undefined =>
+    higher === undefined ? lower : lower === undefined ? higher : combineCategories(higher, lower);
+  const result = combine(dimensioned, combine(zeroDim, scalar));
+  if (result === undefined) throw new DTypeError('resultTypeOf: no operands to promote');
+  return result;
 }
 
 /** The dtype that JavaScript values infer when a tensor is built without a dtype. */

@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { ConcretizationError, compile, mean, memory, nn, optim, randn, sub, type Tensor } from '@flint/api';
+import { ConcretizationError, compile, mean, memory, nn, optim, randn, sub, type Tensor, tidy } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { eagerDispatches } from '../tensor/dispatch.js';
 
@@ -149,5 +149,30 @@ describe('compile(trainStep) with loss.backward() and optimizer.step() inside', 
     expect(() => step(randn([4, 3]))).toThrow(/item/);
     // The parameters are left as they were.
     expect((model.parameters()[0] as nn.Parameter).value).toBe(before);
+  });
+
+  it('a compiled step inside tidy leaves the parameters, gradients and optimizer state alive', () => {
+    const [model] = twinModels();
+    const optimizer = new optim.Adam(model.parameters(), { lr: 0.01 });
+    const step = compile(
+      (x: Tensor, y: Tensor) => {
+        optimizer.zeroGrad();
+        const loss = mean(sub(model.forward(x), y).square());
+        loss.backward();
+        optimizer.step();
+        return loss;
+      },
+      { modules: [model], optimizers: [optimizer] },
+    );
+    const x = randn([8, 6]);
+    const y = randn([8, 3]);
+    const losses: number[] = [];
+    for (let i = 0; i < 4; i++) losses.push(tidy(() => (step(x, y) as Tensor).item() as number));
+    expect((losses[3] as number) < (losses[0] as number)).toBe(true);
+    for (const p of model.parameters()) {
+      expect(p.value.isDisposed).toBe(false);
+      expect(p.grad?.isDisposed).toBe(false);
+      for (const t of Object.values(optimizer.state.get(p)?.buffers ?? {})) expect(t.isDisposed).toBe(false);
+    }
   });
 });

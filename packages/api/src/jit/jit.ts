@@ -4,9 +4,11 @@ import type { Backend } from '../backend/spi.js';
 import { ValueError } from '../core/errors.js';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
 import type { Program, Var } from '../ir/program.js';
+import { generatorArguments, setTracedGenerator, type TracedGenerator } from '../random/generator.js';
 import { isTensor, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
-import { bindStagedCall, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
+import { backendOf, bindStagedCall, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
+import { dispatchStateKey } from './dispatch-state.js';
 import { type CallSignature, signatureOf } from './signature.js';
 import { type CompileCounter, type Compiled, type Lowered, StagedProgram } from './staged.js';
 import { JitTrace, type JitTracer, StageOut } from './trace.js';
@@ -51,6 +53,11 @@ type OutputLeaf = { readonly tensor: number } | { readonly value: unknown };
 
 interface Entry {
   readonly staged: StagedProgram;
+  /**
+   * How many times the function drew from the global generator while traced: the program then
+   * takes the generator's key and counter as two inputs after the arguments' tensors.
+   */
+  readonly draws: number;
   readonly outDef: TreeDef;
   readonly outputs: readonly OutputLeaf[];
   /** The compilation for the backend in the cache key (null for calls on tracers). */
@@ -73,9 +80,19 @@ function trace(
   args: readonly unknown[],
   statics: ReadonlySet<number>,
   implicitState: boolean,
-): { program: Program; captured: Tensor[]; outDef: TreeDef; outputs: OutputLeaf[] } | null {
+): { program: Program; captured: Tensor[]; outDef: TreeDef; outputs: OutputLeaf[]; draws: number } | null {
   const jitTrace = pushTrace((level) => new JitTrace(level));
   const previous = setStagingTrace(jitTrace);
+  // The global generator is state the program threads: draws read two inputs made on the first one.
+  let generatorInputs: { key: Tensor; counter: Tensor } | null = null;
+  const generator: TracedGenerator = {
+    draws: 0,
+    inputs: () => {
+      generatorInputs ??= { key: jitTrace.input({ shape: [2], dtype: 'int32' }), counter: jitTrace.input({ shape: [], dtype: 'int32' }) };
+      return generatorInputs;
+    },
+  };
+  const previousGenerator = setTracedGenerator(generator);
   try {
     const [leaves, def] = treeFlatten(args.map((a, i) => (statics.has(i) ? null : a)));
     const traced = leaves.map((leaf) => (isTensor(leaf) ? jitTrace.input(leaf) : leaf));
@@ -95,12 +112,14 @@ function trace(
       outVars.push((raise(jitTrace, leaf) as JitTracer).variable);
       return { tensor: outVars.length - 1 };
     });
-    return { program: jitTrace.builder.build(name, outVars), captured: jitTrace.captured, outDef, outputs };
+    const draws = generatorInputs === null ? 0 : generator.draws;
+    return { program: jitTrace.builder.build(name, outVars), captured: jitTrace.captured, outDef, outputs, draws };
   } catch (error) {
     for (const t of jitTrace.captured) t.release();
     if (error instanceof StageOut) return null;
     throw error;
   } finally {
+    setTracedGenerator(previousGenerator);
     setStagingTrace(previous);
     popTrace(jitTrace);
   }
@@ -119,11 +138,16 @@ function makeEntry(
   const start = performance.now();
   const traced = trace(name, f, args, statics, implicitState);
   if (traced === null) return null;
-  const program = donatedInputs === null ? traced.program : { ...traced.program, donatedInputs };
+  const inputCount = traced.program.inputs.length;
+  // The generator's inputs (last, when the function draws) are never donated.
+  const program =
+    donatedInputs === null
+      ? traced.program
+      : { ...traced.program, donatedInputs: [...donatedInputs, ...new Array<boolean>(inputCount - donatedInputs.length).fill(false)] };
   const staged = new StagedProgram(program, traced.captured, counter, performance.now() - start);
   try {
     const compiled = backend === null ? null : staged.compiled(backend);
-    return { staged, outDef: traced.outDef, outputs: traced.outputs, compiled };
+    return { staged, draws: traced.draws, outDef: traced.outDef, outputs: traced.outputs, compiled };
   } catch (error) {
     staged.dispose();
     throw error;
@@ -135,15 +159,16 @@ function rebuildOutputs(entry: Entry, results: readonly Tensor[]): unknown {
   return treeUnflatten(entry.outDef, leaves);
 }
 
-function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<number>): unknown {
+function execute(entry: Entry, signature: CallSignature, donated: ReadonlySet<number>, generator: readonly Tensor[]): unknown {
   const compiled = entry.compiled as Compiled;
   const tensors = signature.tensors;
-  const handles = new Array<unknown>(tensors.length);
+  const handles = new Array<unknown>(tensors.length + generator.length);
   let owned: boolean[] | null = null;
   const consumed: Tensor[] = [];
   for (let i = 0; i < tensors.length; i++) handles[i] = (tensors[i] as Tensor)._handle;
+  for (let i = 0; i < generator.length; i++) handles[tensors.length + i] = (generator[i] as Tensor)._handle;
   if (donated.size > 0) {
-    owned = new Array<boolean>(tensors.length).fill(false);
+    owned = new Array<boolean>(handles.length).fill(false);
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i] as Tensor;
       if (!donated.has(signature.argumentOf[i] as number)) continue;
@@ -223,7 +248,7 @@ export function makeJitted<A extends unknown[], R>(
   // backend: the program is compiled where it finally runs, in whatever form the transforms derive.
   const lookup = (args: readonly unknown[], signature: CallSignature, staged: boolean): Entry | null => {
     const backend = staged ? null : (signature.backend ?? getBackend());
-    const key = `${backend?.name ?? '*'}|${signature.key}`;
+    const key = `${backend?.name ?? '*'}|${dispatchStateKey()}|${signature.key}`;
     let entry = cache.get(key);
     if (entry !== undefined) {
       stats.hits++;
@@ -250,8 +275,20 @@ export function makeJitted<A extends unknown[], R>(
       stats.inline++;
       return f(...args);
     }
-    if (staged) return rebuildOutputs(entry, bindStagedCall(entry.staged, signature.tensors)) as R;
-    return execute(entry, signature, donated) as R;
+    if (entry.draws === 0) {
+      if (staged) return rebuildOutputs(entry, bindStagedCall(entry.staged, signature.tensors)) as R;
+      return execute(entry, signature, donated, []) as R;
+    }
+    // The program draws: it gets the generator's key and counter, and the generator moves past its draws.
+    const first = signature.tensors[0];
+    const backend = signature.backend ?? (first === undefined ? undefined : backendOf(first)) ?? getBackend();
+    const generator = generatorArguments(entry.draws, backend);
+    try {
+      if (staged) return rebuildOutputs(entry, bindStagedCall(entry.staged, [...signature.tensors, ...generator.inputs])) as R;
+      return execute(entry, signature, donated, generator.inputs) as R;
+    } finally {
+      generator.release();
+    }
   }) as JittedFunction<A, R>;
   Object.defineProperties(jitted, {
     cacheSize: { get: () => cache.size },

@@ -15,6 +15,7 @@ import { bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '.
 import { jvpFlat } from '../transforms/jvp.js';
 import type { SpecializedCall, StagedCall, StagedVjp } from '../transforms/staged-call.js';
 import { vjpFlat } from '../transforms/vjp-trace.js';
+import { dispatchStateKey } from './dispatch-state.js';
 import { Executable } from './executable.js';
 import { splitJoint } from './partial-eval.js';
 import { specializeZeros } from './symbolic-zeros.js';
@@ -224,7 +225,7 @@ export class StagedProgram implements StagedCall {
     const n = this.inputAvals.length;
     const tangentAvals = this.inputAvals.filter((_, i) => varying[i]);
     const floatingOutputs = this.outputAvals.map((a, i) => (isFloating(a.dtype) ? i : -1)).filter((i) => i >= 0);
-    return this.derive(`jvp:${maskKey(varying)}`, `${this.name}.jvp`, [...this.inputAvals, ...tangentAvals], (xs) => {
+    return this.derive(`jvp:${maskKey(varying)}:${dispatchStateKey()}`, `${this.name}.jvp`, [...this.inputAvals, ...tangentAvals], (xs) => {
       const primals = xs.slice(0, n);
       let next = n;
       const tangents = varying.map((v) => (v ? (xs[next++] as Tensor) : null));
@@ -236,13 +237,14 @@ export class StagedProgram implements StagedCall {
   batch(batched: readonly boolean[], axisSize: number): StagedCall {
     const avals = this.inputAvals.map((a, i) => (batched[i] ? { shape: [axisSize, ...a.shape], dtype: a.dtype } : a));
     const dims = batched.map((b) => (b ? 0 : null));
-    return this.derive(`batch:${maskKey(batched)}:${axisSize}`, `${this.name}.vmap`, avals, (xs) =>
+    return this.derive(`batch:${maskKey(batched)}:${axisSize}:${dispatchStateKey()}`, `${this.name}.vmap`, avals, (xs) =>
       vmapFlat((inputs) => this.inline(inputs), xs, dims, axisSize),
     );
   }
 
   vjp(wanted: readonly boolean[]): StagedVjp {
-    const key = maskKey(wanted);
+    // Derived calls are traced now, under the autocast state of this call: keyed on it.
+    const key = `${maskKey(wanted)}:${dispatchStateKey()}`;
     let split = this.splits.get(key);
     if (split !== undefined) return split;
     const n = this.inputAvals.length;

@@ -5,6 +5,8 @@ import { ConcretizationError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { ProgramBuilder } from '../ir/builder.js';
 import type { Var } from '../ir/program.js';
+import { roundTo } from '../ir/scalar.js';
+import { scalarNumberOf } from '../ops/convert.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Trace, Tracer } from '../transforms/core.js';
@@ -82,7 +84,11 @@ export class JitTrace extends Trace {
     let v = this.constants.get(value);
     if (v === undefined) {
       const backend = value.concreteBackend('jit');
-      if (value.size === 1 && backend.readSync !== undefined) v = this.builder.literal(value.dataSync()[0] as number, value);
+      // A JavaScript scalar (the 0.1 of `mul(g, 0.1)`) is a literal on every backend, also on one
+      // that cannot read it back; other one-element tensors are read where that is possible.
+      const scalar = scalarNumberOf(value);
+      if (scalar !== undefined) v = this.builder.literal(roundTo(value.dtype, scalar), value);
+      else if (value.size === 1 && backend.readSync !== undefined) v = this.builder.literal(value.dataSync()[0] as number, value);
       else {
         v = this.builder.tensor(value);
         value.retain();

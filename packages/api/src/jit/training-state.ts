@@ -177,8 +177,19 @@ export class TrainingCells {
     };
   }
 
-  /** Writes the state a compiled step returned into the cells. */
+  /**
+   * Writes the state a compiled step returned into the cells. The cells own it from then on, as
+   * after an eager step: a `tidy` around the call must not free it.
+   */
   write(state: TrainingState): void {
+    for (const t of state.values) keep(t);
+    for (const g of state.grads) if (g !== null) keep(g);
+    for (const slots of state.optimizers) {
+      for (const s of slots) {
+        if (s === null) continue;
+        for (const value of [s.step, ...Object.values(s.scalars), ...Object.values(s.buffers)]) if (isTensor(value)) keep(value);
+      }
+    }
     this.install(state, false);
   }
 }

@@ -8,8 +8,9 @@ import {
   dtypeOfTypedArray,
   inferDType,
   isHalf,
+  type PromotionOperand,
   promoteTypes,
-  promoteWithScalar,
+  resultTypeOf,
   type ScalarKind,
   scalarKind,
   type TypedArray,
@@ -194,22 +195,34 @@ export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Te
   // A traced `like` has no backend of its own: use the one holding the data underneath it.
   const backend = like === undefined ? undefined : backendOf(like);
   const options: CreationOptions = { ...(dtype ? { dtype } : {}), ...(backend ? { backend: backend.name } : {}) };
-  return tensor(value, options);
+  const made = tensor(value, options);
+  if (typeof value === 'number' || typeof value === 'boolean') scalarNumbers.set(made, Number(value));
+  return made;
 }
 
-/** The dtype two operands combine to, treating JavaScript scalars as "weak" (see docs/dtypes.md). */
+// The JavaScript numbers operands were made from, so that jit stages them as literals without
+// reading the tensor back (a backend may have no synchronous read).
+const scalarNumbers = new WeakMap<Tensor, number>();
+
+/** @internal The number `toTensor` made `t` from, if it made `t` from a JavaScript scalar. */
+export function scalarNumberOf(t: Tensor): number | undefined {
+  return scalarNumbers.get(t);
+}
+
+/**
+ * The dtype two operands combine to, as PyTorch's result_type: JavaScript scalars are "weak", and
+ * a 0-dim tensor next to a dimensioned one counts only where its category is higher (see
+ * docs/dtypes.md). Nested and typed arrays promote as the dimensioned tensors they convert to.
+ */
 export function resultDType(a: TensorLike, b: TensorLike): DType {
-  const ta = isTensor(a);
-  const tb = isTensor(b);
-  if (ta && tb) return promoteTypes(a.dtype, b.dtype);
-  if (ta) return weakPromote(a.dtype, b);
-  if (tb) return weakPromote(b.dtype, a);
-  return promoteTypes(dtypeOfValue(a), dtypeOfValue(b));
+  if (isTensor(a) && isTensor(b) && a.shape.length > 0 === b.shape.length > 0) return promoteTypes(a.dtype, b.dtype);
+  return resultTypeOf([promotionOperand(a), promotionOperand(b)]);
 }
 
-function weakPromote(dtype: DType, value: TensorLike): DType {
-  if (typeof value === 'number' || typeof value === 'boolean') return promoteWithScalar(dtype, scalarKind(value));
-  return promoteTypes(dtype, dtypeOfValue(value));
+function promotionOperand(value: TensorLike): PromotionOperand {
+  if (isTensor(value)) return { dtype: value.dtype, rank: value.shape.length };
+  if (typeof value === 'number' || typeof value === 'boolean') return { scalar: scalarKind(value) };
+  return { dtype: dtypeOfValue(value), rank: 1 };
 }
 
 function dtypeOfValue(value: TensorLike): DType {

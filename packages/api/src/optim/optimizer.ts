@@ -3,7 +3,7 @@ import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
 import { add } from '../ops/elementwise.js';
-import { isTensor, tidy } from '../tensor/memory.js';
+import { isTensor, keep, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { withoutTape } from './no-tape.js';
 import { cloneTensor } from './ownership.js';
@@ -193,10 +193,13 @@ export class Optimizer<H extends BaseHyper> {
     }
     for (const t of Object.values(oldBuffers)) if (!kept.has(t)) t.dispose();
     if (typeof state.step !== 'number') state.step.dispose();
+    // What the step stores outlives the step: a `tidy` around it must not free the new state.
+    for (const t of kept) keep(t);
+    for (const value of [step, ...Object.values(scalars)]) if (isTensor(value)) keep(value);
     state.step = step;
     state.scalars = scalars;
     state.buffers = buffers;
-    p.value = result.value;
+    p.value = keep(result.value);
     if (result.value !== param) param.dispose();
   }
 

@@ -521,4 +521,28 @@ describe('with autograd Parameters', () => {
     expect(fitted[0]).toBeCloseTo(1, 1);
     expect(fitted[1]).toBeCloseTo(2, 1);
   });
+
+  test('step() inside tidy keeps the new parameters and state, which the next step reads', () => {
+    const w = new Parameter(tensor([[0.5], [-0.3]]));
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const optimizer = new optim.Adam([w], { lr: 0.05 });
+    const eager = new Parameter(tensor([[0.5], [-0.3]]));
+    const reference = new optim.Adam([eager], { lr: 0.05 });
+    for (let i = 0; i < 3; i++) {
+      tidy(() => {
+        optimizer.zeroGrad();
+        x.matmul(w.value).square().mean().backward();
+        optimizer.step();
+      });
+      reference.zeroGrad();
+      x.matmul(eager.value).square().mean().backward();
+      reference.step();
+    }
+    expect(w.value.isDisposed).toBe(false);
+    for (const t of Object.values(optimizer.state.get(w)?.buffers ?? {})) expect(t.isDisposed).toBe(false);
+    expect([...w.value.dataSync()]).toEqual([...eager.value.dataSync()]);
+  });
 });

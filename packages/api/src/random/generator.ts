@@ -1,8 +1,11 @@
+import type { Backend } from '../backend/spi.js';
 import { checkDType, type DType, isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
 import type { CreationOptions } from '../ops/convert.js';
+import { tensor } from '../ops/convert.js';
+import { add } from '../ops/elementwise.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { normal, permutation, randint as randintWithKey, uniform } from './distributions.js';
@@ -11,10 +14,14 @@ import { foldIn, key } from './keys.js';
 // A seeded global generator for PyTorch-style code. It holds a seed and a call counter rather than
 // a key tensor: call i draws from foldIn(key(seed), i), which is the same sequence a held key
 // split once per call would give in spirit, but needs no tensor kept alive across `tidy` scopes,
-// no synchronous read, and works on whichever backend each call asks for. Inside jit, a call's
-// counter is fixed when the function is traced; pass keys explicitly (the `random` namespace)
-// for randomness that changes per compiled call.
-
+// no synchronous read, and works on whichever backend each call asks for.
+//
+// Inside jit the generator is state the compiled program threads, as compile() threads
+// parameters and module buffers: while a function is traced, its draws read two program inputs
+// (the base key and the counter at the call) instead of the numbers of the moment, so draw k of
+// the trace is foldIn(key, counter + k); each call passes the generator's current key and counter
+// and advances the counter by the number of draws the trace made. A compiled call thus draws what
+// the same code run eagerly would draw, and fresh values on every call (Dropout's masks).
 /** PyTorch's default CPU seed, so unseeded programs are reproducible as they are in PyTorch. */
 const DEFAULT_SEED = 67280421310721;
 
@@ -57,7 +64,57 @@ export function initialSeed(): number {
   return state.seed;
 }
 
+/**
+ * @internal The generator as a jit trace sees it: draws read the program's generator inputs,
+ * which `inputs` makes on the first draw, and `draws` counts them.
+ */
+export interface TracedGenerator {
+  inputs(): { readonly key: Tensor; readonly counter: Tensor };
+  draws: number;
+}
+
+let traced: TracedGenerator | null = null;
+
+/** @internal jit's hook: makes the generator's draws read a trace's inputs (null: the global state); returns the previous one. */
+export function setTracedGenerator(next: TracedGenerator | null): TracedGenerator | null {
+  const previous = traced;
+  traced = next;
+  return previous;
+}
+
+/**
+ * @internal The generator inputs of a compiled call whose program draws `draws` times: the base
+ * key (int32 [2], on `backend`) and the counter of its first draw (int32 []), after which the
+ * generator is advanced past those draws. Inside a jit trace they are that trace's own inputs,
+ * so a compiled call nested in a traced function draws from the enclosing program's stream.
+ * `release` frees the tensors made here.
+ */
+export function generatorArguments(draws: number, backend: Backend): { readonly inputs: Tensor[]; release(): void } {
+  if (traced !== null) {
+    const { key: base, counter } = traced.inputs();
+    const offset = traced.draws;
+    traced.draws += draws;
+    return { inputs: [base, offset === 0 ? counter : add(counter, offset)], release: () => {} };
+  }
+  const inputs = [
+    key(state.seed, { backend: backend.name }),
+    tensor(new Int32Array([state.counter | 0]), { shape: [], backend: backend.name }),
+  ];
+  state.counter += draws;
+  return {
+    inputs,
+    release: () => {
+      for (const t of inputs) t.dispose();
+    },
+  };
+}
+
 function nextKey(backend: string | undefined): Tensor {
+  if (traced !== null) {
+    const { key: base, counter } = traced.inputs();
+    const index = traced.draws++;
+    return tidy(() => foldIn(base, index === 0 ? counter : add(counter, index)));
+  }
   const index = state.counter++;
   return tidy(() => foldIn(key(state.seed, backend === undefined ? {} : { backend }), index));
 }

@@ -108,4 +108,26 @@ describe('memory planning', () => {
     expect(donated.memory?.reusedBytes).toBe(4096);
     expect(donated.memory?.peakBytes).toBe(0);
   });
+
+  it('offers every input that dies at a kernel, so that a donated one behind a kept one is written', () => {
+    // p - g * lr with p donated and g kept by the caller: both die at the kernel; g comes first.
+    const b = new ProgramBuilder();
+    const p = b.input(f32(256));
+    const g = b.input(f32(256));
+    const scaled = b.bind(Primitive.Mul, [g, b.literal(0.1, g.aval)], {});
+    const next = b.bind(Primitive.Sub, [p, scaled], {});
+    const program = planMemory({ ...fuse(b.build('update', [next])), donatedInputs: [true, false] });
+    const fusion = program.equations[0];
+    expect(fusion?.kind).toBe('fusion');
+    const flags = program.memory?.reusable[0] as boolean[];
+    expect(fusion?.inputs.map((v, i) => [v === p || v === g ? (v === p ? 'p' : 'g') : 'literal', flags[i]])).toEqual(
+      expect.arrayContaining([
+        ['p', true],
+        ['g', true],
+      ]),
+    );
+    // Only the donated p is sure to be reused: its bytes count, once.
+    expect(program.memory?.reusedBytes).toBe(1024);
+    expect(printProgram(program)).toContain('# may write into %1 %0');
+  });
 });

@@ -44,19 +44,32 @@ export function planMemory(program: Program): Program {
     }
     let shared = 0;
     if (e.kind === 'fusion') {
-      const taken = new Set<Var>();
-      const flags = e.inputs.map((v) => {
-        if (pinned.has(v) || lastUse.get(v) !== i || e.inputs.indexOf(v) !== e.inputs.lastIndexOf(v)) return false;
-        const match = outputs.find((o) => !taken.has(o) && o.aval.dtype === v.aval.dtype && shapesEqual(o.aval.shape, v.aval.shape));
-        if (match === undefined) return false;
-        taken.add(match);
-        return true;
-      });
+      // Every input that dies here and has some output's shape and dtype is offered: which of
+      // them the caller owns (donated inputs, intermediates) is known only at run time, and the
+      // backend picks among the consumable ones. Offering only the first candidate would miss
+      // the donated parameter of `p - g * lr` behind the gradient g the caller keeps.
+      const flags = e.inputs.map(
+        (v) =>
+          !pinned.has(v) &&
+          lastUse.get(v) === i &&
+          e.inputs.indexOf(v) === e.inputs.lastIndexOf(v) &&
+          outputs.some((o) => o.aval.dtype === v.aval.dtype && shapesEqual(o.aval.shape, v.aval.shape)),
+      );
       if (flags.some((f) => f)) {
         reusable[i] = flags;
-        // Only intermediates are sure to be reused; a program input only when the caller donates it.
+        // Only intermediates are sure to be reused, and program inputs when the caller donates
+        // them; each output takes at most one input, those sure ones first.
+        const sure = (j: number): boolean => {
+          const v = e.inputs[j] as Var;
+          return flags[j] === true && (!isInput.has(v) || donated.has(v));
+        };
+        const taken = new Set<Var>();
         e.inputs.forEach((v, j) => {
-          if (flags[j] && (!isInput.has(v) || donated.has(v))) shared += bytesOf(v);
+          if (!sure(j)) return;
+          const match = outputs.find((o) => !taken.has(o) && o.aval.dtype === v.aval.dtype && shapesEqual(o.aval.shape, v.aval.shape));
+          if (match === undefined) return;
+          taken.add(match);
+          shared += bytesOf(v);
         });
         reused += shared;
       }

@@ -13,8 +13,8 @@ export interface DropoutOptions {
   readonly training?: boolean;
   /**
    * A random key (from `random.key` / `random.split`) for the mask. Without one, the global
-   * generator (`manualSeed`) draws it, as in PyTorch; pass keys for masks that differ per call
-   * under `jit`.
+   * generator (`manualSeed`) draws it, as in PyTorch; under `jit` and `compile` the generator's
+   * state is threaded through the compiled program, so each call draws a fresh mask.
    */
   readonly key?: Tensor;
 }

@@ -1,0 +1,57 @@
+import '@flint/backend-cpu';
+import { type Backend, getBackend, jit, mul, registerBackend, setBackend, sub, type Tensor, tensor } from '@flint/api';
+import { CpuBackend } from '@flint/backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// JavaScript scalars in ops (the 0.1 of `p - g * 0.1`) are literals of the program on every
+// backend: a backend that cannot read a tensor back synchronously (WebGPU) must not get them as
+// captured tensors broadcast to full shape, a buffer and a binding each.
+
+registerBackend({
+  name: 'cpu-no-sync-read',
+  priority: -1,
+  // The CPU backend under another name, without readSync: it stands in for an asynchronous backend.
+  create: () => {
+    const cpu = new CpuBackend();
+    return Object.create(cpu, {
+      name: { value: 'cpu-no-sync-read' },
+      readSync: { value: undefined },
+      capabilities: { value: { ...cpu.capabilities, syncRead: false } },
+    }) as Backend;
+  },
+});
+
+describe('JavaScript scalars in jitted functions', () => {
+  // The default backend, as WebGPU is in a browser: scalars written in the function are made there.
+  let previous = '';
+  beforeAll(() => {
+    previous = getBackend().name;
+    setBackend('cpu-no-sync-read');
+  });
+  afterAll(() => {
+    setBackend(previous);
+  });
+
+  it('are literals on a backend without synchronous reads', async () => {
+    const update = jit((p: Tensor, g: Tensor) => sub(p, mul(g, 0.1)));
+    const p = tensor([1, 2, 3, 4], { backend: 'cpu-no-sync-read' });
+    const g = tensor([10, 20, 30, 40], { backend: 'cpu-no-sync-read' });
+    const lowered = update.lower(p, g);
+    const constants = [...lowered.traced.constants.values()];
+    expect(constants.filter((c) => c.kind === 'tensor')).toHaveLength(0);
+    expect(constants.filter((c) => c.kind === 'literal').map((c) => (c.kind === 'literal' ? c.value : null))).toEqual([Math.fround(0.1)]);
+    expect(lowered.toString()).toContain('0.1');
+    const values = (await update(p, g).array()) as number[];
+    values.forEach((v, i) => {
+      expect(v).toBeCloseTo([0, 0, 0, 0][i] as number, 6);
+    });
+  });
+
+  it('keep their integer meaning in integer ops', async () => {
+    const f = jit((x: Tensor) => mul(x, 3));
+    const x = tensor([1, 2], { dtype: 'int32', backend: 'cpu-no-sync-read' });
+    const constants = [...f.lower(x).traced.constants.values()];
+    expect(constants).toEqual([{ kind: 'literal', value: 3 }]);
+    expect(await f(x).array()).toEqual([3, 6]);
+  });
+});
