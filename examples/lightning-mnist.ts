@@ -58,7 +58,7 @@ class MnistData extends LightningDataModule {
 }
 
 class LitMnist extends LightningModule {
-  readonly cnn = this.registerModule('cnn', new MnistCnn());
+  readonly cnn = new MnistCnn();
 
   constructor(readonly lr = 1e-3) {
     super();

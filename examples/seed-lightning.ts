@@ -8,7 +8,7 @@ import '@flint/backend-cpu';
 import { LightningModule, seedEverything, Trainer } from '@flint/lightning';
 
 class LitRegression extends LightningModule {
-  readonly layer = this.registerModule('layer', new nn.Linear(3, 1));
+  readonly layer = new nn.Linear(3, 1);
 
   forward(x: Tensor): Tensor {
     return this.layer.forward(x);

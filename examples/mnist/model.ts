@@ -5,11 +5,11 @@ import { nn, type Tensor } from '@flint/api';
 const { relu } = nn.functional;
 
 export class MnistCnn extends nn.Module {
-  readonly conv1 = this.registerModule('conv1', new nn.Conv2d(1, 16, 3));
-  readonly conv2 = this.registerModule('conv2', new nn.Conv2d(16, 32, 3));
-  readonly pool = this.registerModule('pool', new nn.MaxPool2d(2));
-  readonly fc1 = this.registerModule('fc1', new nn.Linear(32 * 5 * 5, 128));
-  readonly fc2 = this.registerModule('fc2', new nn.Linear(128, 10));
+  readonly conv1 = new nn.Conv2d(1, 16, 3);
+  readonly conv2 = new nn.Conv2d(16, 32, 3);
+  readonly pool = new nn.MaxPool2d(2);
+  readonly fc1 = new nn.Linear(32 * 5 * 5, 128);
+  readonly fc2 = new nn.Linear(128, 10);
 
   forward(images: Tensor): Tensor {
     let x = this.pool.forward(relu(this.conv1.forward(images)));

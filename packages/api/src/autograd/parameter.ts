@@ -3,7 +3,7 @@ import { isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import { type CreationOptions, type TensorLike, tensor } from '../ops/convert.js';
-import { isTensor } from '../tensor/memory.js';
+import { isTensor, keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tracer } from '../transforms/core.js';
 import { LeafAccumulator } from './state.js';
@@ -41,7 +41,9 @@ export class Parameter {
     const initial = isTensor(value)
       ? value
       : tensor(value, { dtype: options.dtype ?? 'float32', ...(options.backend ? { backend: options.backend } : {}) });
-    this.current = this.adopt(initial);
+    // A parameter is long-lived state: its tensor outlives an enclosing `tidy` (a model built
+    // inside one keeps its weights, whether or not a module registered them yet).
+    this.current = keep(this.adopt(initial));
   }
 
   /** The current tensor. Assigning takes the new tensor over (it becomes this parameter's leaf). */

@@ -8,11 +8,20 @@ import { isLent } from './lent.js';
 import { isParameter, type Parameter } from './parameter.js';
 import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictOf } from './state-dict.js';
 
-// Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. JavaScript has
-// no __setattr__ to discover them, so a module registers each one (registerParameter,
-// registerBuffer, registerModule) and keeps a typed field for it. Parameters are mutable cells
-// holding immutable tensors: an optimizer step or `loadStateDict` replaces the tensor in the cell,
-// and every field that holds the cell sees the new value.
+// Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. PyTorch finds
+// them in __setattr__; JavaScript has no such hook, and class field initializers run after the base
+// constructor, so a module adopts its fields lazily instead: every enumeration (children,
+// parameters, stateDict, to, train, functionalCall, ...) first looks at the module's own
+// enumerable fields and registers, under the field's name, each Module or Parameter not already
+// registered explicitly. A field adopted that way is followed: reassigning it replaces the entry
+// (null empties it), as __setattr__ would. Explicit registration (registerParameter,
+// registerBuffer, registerModule) is still there for names that differ from the field, for
+// buffers (a Tensor field is not necessarily state), for #private fields (which reflection cannot
+// see), and for containers; it wins over a field holding the same object. Entries are ordered by
+// assignment, as PyTorch's dicts are: a field's position among the own fields, and an explicit
+// registration's position at the time it ran. Parameters are mutable cells holding immutable
+// tensors: an optimizer step or `loadStateDict` replaces the tensor in the cell, and every field
+// that holds the cell sees the new value.
 
 /** Any module, whatever its forward's signature. */
 export type AnyModule = Module<never[], unknown>;
@@ -28,14 +37,30 @@ function checkName(owner: AnyModule, kind: string, name: string): void {
   }
 }
 
+type EntryKind = 'parameter' | 'submodule';
+
+function kindOf(value: unknown): EntryKind | null {
+  return isParameter(value) ? 'parameter' : value instanceof Module ? 'submodule' : null;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value;
+  return `a ${value.constructor?.name ?? 'object'}`;
+}
+
+/** An entry with no recorded position sorts last (it cannot happen for a registered one). */
+const UNRANKED = Number.MAX_SAFE_INTEGER;
+
 /**
- * The base class of every layer and model (torch.nn.Module). Subclasses register their
- * parameters, buffers and submodules in the constructor and implement `forward`.
+ * The base class of every layer and model (torch.nn.Module). Subclasses keep their submodules and
+ * parameters in fields, which the module registers under the fields' names, and implement
+ * `forward`. Buffers, #private fields and names that differ from the field are registered
+ * explicitly (`registerBuffer`, `registerModule`, `registerParameter`).
  *
  * @example
  * class TwoLayer extends nn.Module<[Tensor], Tensor> {
- *   readonly hidden = this.registerModule('hidden', new nn.Linear(4, 8));
- *   readonly out = this.registerModule('out', new nn.Linear(8, 2));
+ *   readonly hidden = new nn.Linear(4, 8);
+ *   readonly out = new nn.Linear(8, 2);
  *   forward(x: Tensor): Tensor {
  *     return this.out.forward(nn.functional.relu(this.hidden.forward(x)));
  *   }
@@ -50,12 +75,126 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, AnyModule | null>();
+  /** Parameter and submodule names adopted from fields: their entries follow the field. */
+  readonly #adopted = new Set<string>();
+  /** Each parameter's and submodule's place in assignment order (see #discover). */
+  readonly #rank = new Map<string, number>();
+  /** What the field of an explicitly registered name held when it was registered. */
+  readonly #fieldAtRegistration = new Map<string, unknown>();
 
   /** The computation the module performs. */
   abstract forward(...inputs: In): Out;
 
+  #fields(): Record<string, unknown> {
+    return this as unknown as Record<string, unknown>;
+  }
+
+  #mapOf(kind: EntryKind): Map<string, AnyModule | Parameter | null> {
+    return (kind === 'parameter' ? this.#parameters : this.#modules) as Map<string, AnyModule | Parameter | null>;
+  }
+
+  /** Forgets an adopted entry (an explicit registration takes its name or its object over). */
+  #release(name: string): void {
+    this.#parameters.delete(name);
+    this.#modules.delete(name);
+    this.#adopted.delete(name);
+    this.#rank.delete(name);
+  }
+
+  /**
+   * Records an explicit registration's place and drops adopted entries it supersedes. A field
+   * initializer runs before its field exists, so the count of own fields at this point is the
+   * position the field holding the registered entry (if any) will take.
+   */
+  #noteExplicit(name: string, value: unknown): void {
+    this.#rank.set(name, 2 * Object.keys(this).length);
+    this.#fieldAtRegistration.set(name, Object.getOwnPropertyDescriptor(this, name)?.value);
+    if (value === null) return;
+    for (const adopted of [...this.#adopted]) {
+      if (this.#parameters.get(adopted) === value || this.#modules.get(adopted) === value) this.#release(adopted);
+    }
+  }
+
+  /**
+   * Adopts the own enumerable fields holding a Module or Parameter (PyTorch's __setattr__, run
+   * lazily), follows reassigned ones, and keeps the entries in assignment order.
+   */
+  #discover(): void {
+    const fields = this.#fields();
+    let reorder = false;
+    for (const name of [...this.#adopted]) {
+      if (!Object.hasOwn(this, name)) this.#release(name);
+    }
+    const explicit = new Set<unknown>();
+    for (const [name, value] of [...this.#parameters, ...this.#modules]) {
+      if (value !== null && !this.#adopted.has(name)) explicit.add(value);
+    }
+    const keys = Object.keys(this);
+    for (const [index, name] of keys.entries()) {
+      const value = fields[name];
+      if (value === this) continue;
+      const kind = kindOf(value);
+      const registered: EntryKind | 'buffer' | null = this.#parameters.has(name)
+        ? 'parameter'
+        : this.#modules.has(name)
+          ? 'submodule'
+          : this.#buffers.has(name)
+            ? 'buffer'
+            : null;
+      if (this.#adopted.has(name) && registered !== null && registered !== 'buffer') {
+        reorder = this.#follow(name, registered, value, kind) || reorder;
+      } else if (registered === null) {
+        if (kind === null || explicit.has(value)) continue;
+        if (kind === 'parameter') keep((value as Parameter).value);
+        this.#mapOf(kind).set(name, value as AnyModule | Parameter);
+        this.#adopted.add(name);
+        this.#rank.set(name, 2 * index + 1);
+        reorder = true;
+      } else if (registered !== 'buffer') {
+        // An explicitly registered name whose field was assigned something else since: the
+        // assignment replaces the entry, as in PyTorch, and the field is followed from now on.
+        const current = this.#mapOf(registered).get(name);
+        if (value === current || value === this.#fieldAtRegistration.get(name)) continue;
+        if (value !== null && value !== undefined && kind !== registered) continue;
+        this.#adopted.add(name);
+        reorder = this.#follow(name, registered, value, kind) || reorder;
+      }
+    }
+    if (reorder) {
+      const rankOf = (name: string): number => this.#rank.get(name) ?? UNRANKED;
+      for (const map of [this.#parameters, this.#modules] as Map<string, unknown>[]) {
+        const entries = [...map].sort(([a], [b]) => rankOf(a) - rankOf(b));
+        map.clear();
+        for (const [name, value] of entries) map.set(name, value);
+      }
+    }
+  }
+
+  /** Makes an adopted entry hold what its field holds now. Returns whether it changed kind. */
+  #follow(name: string, registered: EntryKind, value: unknown, kind: EntryKind | null): boolean {
+    if (value === null || value === undefined) {
+      this.#mapOf(registered).set(name, null);
+      return false;
+    }
+    if (kind === null) {
+      throw new ValueError(
+        `${this.constructor.name}: field '${name}' holds ${describeValue(value)}, but '${name}' is a registered ${registered}; assign a ${registered === 'parameter' ? 'Parameter' : 'Module'} or null`,
+      );
+    }
+    if (kind === 'parameter') keep((value as Parameter).value);
+    if (kind === registered) {
+      this.#mapOf(kind).set(name, value as AnyModule | Parameter);
+      return false;
+    }
+    this.#mapOf(registered).delete(name);
+    this.#mapOf(kind).set(name, value as AnyModule | Parameter);
+    return true;
+  }
+
   #checkFree(kind: string, name: string): void {
     checkName(this as unknown as AnyModule, kind, name);
+    // An explicit registration takes a name over from a field adopted under it.
+    if (this.#adopted.has(name)) this.#release(name);
     const taken = this.#parameters.has(name)
       ? 'a parameter'
       : this.#buffers.has(name)
@@ -77,6 +216,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       throw new ValueError(`${this.constructor.name}.registerParameter: '${name}' must be a Parameter (or null), got ${typeof parameter}`);
     }
     if (parameter !== null && isTensor(parameter.value)) keep(parameter.value);
+    this.#noteExplicit(name, parameter);
     this.#parameters.set(name, parameter);
     return parameter;
   }
@@ -99,6 +239,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     this.#checkFree('submodule', name);
     if (module !== null && !(module instanceof Module))
       throw new ValueError(`${this.constructor.name}.registerModule: '${name}' must be a Module (or null)`);
+    this.#noteExplicit(name, module);
     this.#modules.set(name, module);
     return module;
   }
@@ -112,6 +253,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Removes a registered submodule (containers use it). */
   protected removeModule(name: string): void {
     this.#modules.delete(name);
+    this.#adopted.delete(name);
+    this.#rank.delete(name);
+    this.#fieldAtRegistration.delete(name);
   }
 
   /** The value of buffer `name` (this module's own). */
@@ -147,6 +291,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     let module: AnyModule = this as unknown as AnyModule;
     if (target === '') return module;
     for (const part of target.split('.')) {
+      module.#discover();
       const child = module.#modules.get(part);
       if (child === undefined || child === null)
         throw new ValueError(`${this.constructor.name}.getSubmodule: '${target}' has no submodule '${part}'`);
@@ -159,6 +304,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   getParameter(target: string): Parameter {
     const cut = target.lastIndexOf('.');
     const owner = this.getSubmodule(cut < 0 ? '' : target.slice(0, cut));
+    owner.#discover();
     const parameter = owner.#parameters.get(target.slice(cut + 1));
     if (parameter === undefined || parameter === null)
       throw new ValueError(`${this.constructor.name}.getParameter: no parameter '${target}'`);
@@ -167,6 +313,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** Direct submodules with their names (skipping null ones). */
   namedChildren(): [string, AnyModule][] {
+    this.#discover();
     const out: [string, AnyModule][] = [];
     for (const [name, module] of this.#modules) if (module !== null) out.push([name, module]);
     return out;
@@ -184,6 +331,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const visit = (module: AnyModule, path: string): void => {
       if (seen.has(module)) return;
       seen.add(module);
+      module.#discover();
       out.push([path, module]);
       for (const [name, child] of module.#modules) if (child !== null) visit(child, path === '' ? name : `${path}.${name}`);
     };
@@ -206,6 +354,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const out: [string, Parameter][] = [];
     const seen = new Set<Parameter>();
     for (const [path, module] of modules) {
+      module.#discover();
       for (const [name, parameter] of module.#parameters) {
         if (parameter === null || seen.has(parameter)) continue;
         seen.add(parameter);
@@ -251,6 +400,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** @internal This module's own entries, for the state-dict and functional-call machinery. */
   _ownEntries(): { parameters: [string, Parameter][]; buffers: [string, Tensor, boolean][] } {
+    this.#discover();
     const parameters: [string, Parameter][] = [];
     for (const [name, p] of this.#parameters) if (p !== null) parameters.push([name, p]);
     const buffers: [string, Tensor, boolean][] = [];

@@ -69,10 +69,11 @@ export class Sequential extends Module<[Tensor], Tensor> implements Iterable<Ten
 
 /**
  * A list of modules registered as submodules '0', '1', ... (torch.nn.ModuleList), so their
- * parameters belong to the owner. It has no forward: the owner decides how to call them.
+ * parameters belong to the owner (a plain array field is not discovered, as in PyTorch). It has
+ * no forward: the owner decides how to call them.
  *
  * @example
- * readonly layers = this.registerModule('layers', new nn.ModuleList(Array.from({ length: 4 }, () => new nn.Linear(64, 64))));
+ * readonly layers = new nn.ModuleList(Array.from({ length: 4 }, () => new nn.Linear(64, 64))); // a field: registered as 'layers'
  * for (const layer of this.layers) x = layer.forward(x);
  */
 export class ModuleList<M extends AnyModule = TensorModule> extends Module<never[], never> implements Iterable<M> {
