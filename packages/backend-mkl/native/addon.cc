@@ -12,7 +12,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
   exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
   exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("integerBinary", Napi::Function::New(env, IntegerBinary, "integerBinary"));
+  exports.Set("cast", Napi::Function::New(env, Cast, "cast"));
+  exports.Set("where", Napi::Function::New(env, Where, "where"));
+  exports.Set("argReduce", Napi::Function::New(env, ArgReduce, "argReduce"));
+  exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
+  exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd, "scatterAdd"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("fused", Napi::Function::New(env, Fused, "fused"));
+  exports.Set("matmulPostOps", Napi::Function::New(env, MatmulPostOps, "matmulPostOps"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("pool", Napi::Function::New(env, Pool, "pool"));
   return exports;

@@ -21,7 +21,8 @@
 namespace flint {
 
 // Matches the dtype codes of src/native/codes.ts.
-enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4, kDTypeCount = 5 };
+// float16 and bfloat16 travel as their 16-bit patterns in Uint16Arrays.
+enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4, kFloat16 = 5, kBFloat16 = 6, kDTypeCount = 7 };
 
 constexpr int kMaxRank = 16;
 // Flint's sizes are 32-bit (DESIGN.md): no view may hold 2^31 elements or more.

@@ -35,6 +35,9 @@ void copyToContiguous(const View& view, void* out) {
     case 4:
       copyElements(view, static_cast<uint32_t*>(out));
       return;
+    case 2:
+      copyElements(view, static_cast<uint16_t*>(out));
+      return;
     default:
       copyElements(view, static_cast<uint8_t*>(out));
       return;
@@ -51,7 +54,7 @@ const void* contiguousOrCopy(const View& view, std::vector<char>& storage) {
 // copy(dtype, data, layout, out): out receives the view's elements in row-major order.
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   checkArgs(info, 4, "copy");
-  const int dtype = dtypeArg(info, 0, "copy", 0x1f);
+  const int dtype = dtypeArg(info, 0, "copy", 0x7f);
   const View view = viewArg(info, 1, 2, dtype, "copy", "input");
   const Output out = outputArg(info, 3, dtype, view.size, "copy");
   if (view.size > 0) copyToContiguous(view, out.base);

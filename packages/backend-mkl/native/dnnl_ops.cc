@@ -6,6 +6,7 @@
 #include "common.h"
 #include "dnnl_context.h"
 #include "ops.h"
+#include "post_ops.h"
 
 namespace flint {
 
@@ -88,6 +89,7 @@ struct Staged {
 struct ConvEntry {
   dnnl::convolution_forward primitive;
   Staged src, weights, dst;
+  std::vector<memory::desc> operandDescs;  // binary post-ops' operands, in order
 };
 
 PrimitiveCache<ConvEntry>& convCache() {
@@ -118,13 +120,16 @@ bool containsNaN(const float* data, int64_t size) {
 
 }  // namespace
 
-// conv(dtype, x, xLayout, w, wLayout, out, params): x [N, C, ...spatial], w [O, C/groups,
-// ...kernel], out contiguous [N, O, ...outSpatial]; params [groups, ...strides, ...padLow,
-// ...padHigh, ...kernelDilation]. Returns false when it leaves the case to the caller.
+// conv(dtype, x, xLayout, w, wLayout, out, params): float32 or bfloat16 (Uint16Array bits);
+// x [N, C, ...spatial], w [O, C/groups, ...kernel], out contiguous [N, O, ...outSpatial];
+// params [groups, ...strides, ...padLow, ...padHigh, ...kernelDilation]. Two more arguments,
+// postOps and operands (float32 only; see post_ops.h; layout 0 operands hold one value per output
+// channel), apply an epilogue before the result is stored. Returns false when it leaves the case
+// to the caller.
 Napi::Value Conv(const Napi::CallbackInfo& info) {
-  checkArgs(info, 7, "conv");
+  if (info.Length() != 9) checkArgs(info, 7, "conv");
   const Napi::Env env = info.Env();
-  const int dtype = dtypeArg(info, 0, "conv", 1u << kFloat32);
+  const int dtype = dtypeArg(info, 0, "conv", (1u << kFloat32) | (1u << kBFloat16));
   const View x = viewArg(info, 1, 2, dtype, "conv", "input");
   const View w = viewArg(info, 3, 4, dtype, "conv", "kernel");
   const int rank = x.rank;
@@ -155,9 +160,17 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     outSize *= count;
   }
   const Output out = outputArg(info, 5, dtype, outSize, "conv");
+  const bool fused = info.Length() == 9;
+  PostOpList postOps;
+  if (fused) {
+    if (dtype != kFloat32) throwType(env, "conv", "post-ops take float32 only");
+    postOps = postOpsArg(info, 7, "conv", outChannels, outSize);
+  }
   if (out.size == 0) return Napi::Boolean::New(env, true);
+  // An empty sum followed by post-ops is left to the caller's generic path.
+  if (fused && (x.size == 0 || w.size == 0)) return Napi::Boolean::New(env, false);
   if (x.size == 0 || w.size == 0) {  // every output is an empty sum
-    std::memset(out.base, 0, static_cast<size_t>(out.size) * sizeof(float));
+    std::memset(out.base, 0, static_cast<size_t>(out.size) * itemSize(dtype));
     return Napi::Boolean::New(env, true);
   }
   if (negativePadding) return Napi::Boolean::New(env, false);
@@ -168,8 +181,9 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const SerialScope scope(serial);
   std::string key;
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
-  appendKey(key, {groups, serial ? 1 : 0});
+  appendKey(key, {groups, serial ? 1 : 0, dtype});
   for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
+  if (fused) key += "post:" + postOps.key;
   ConvEntry* entry = convCache().find(key);
   if (entry == nullptr) {
     auto made = std::make_unique<ConvEntry>();
@@ -179,18 +193,29 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     for (int d = 1; d < rank; d++) weightDims.push_back(w.shape[d]);
     memory::dims dnnlDilation(spatial);
     for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
-    const auto f32 = memory::data_type::f32;
-    const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
-    const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
-    const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
+    // bfloat16 data accumulate in float32 inside oneDNN and are rounded once on store.
+    const auto type = dtype == kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
+    const memory::desc anySrc(srcDims, type, memory::format_tag::any);
+    const memory::desc anyWeights(weightDims, type, memory::format_tag::any);
+    const memory::desc anyDst(dstDims, type, memory::format_tag::any);
     try {
       const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                  anySrc, anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
-      const dnnl::convolution_forward::primitive_desc pd(desc, cpuEngine());
+      // Post-ops: a per-channel operand is [1, O, 1, ...], a full one the output's shape, both plain.
+      dnnl::primitive_attr attr;
+      if (fused) {
+        memory::dims channelDims(static_cast<size_t>(rank), 1);
+        channelDims[1] = outChannels;
+        const auto operandDesc = [&](int layout) {
+          return memory::desc(layout == 0 ? channelDims : dstDims, type, plainTag(rank));
+        };
+        attr.set_post_ops(makePostOps(postOps.ops, operandDesc, made->operandDescs));
+      }
+      const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
       made->primitive = dnnl::convolution_forward(pd);
-      made->src.prepare(memory::desc(srcDims, f32, plainTag(rank)), pd.src_desc(), false);
-      made->weights.prepare(memory::desc(weightDims, f32, plainTag(static_cast<int>(weightDims.size()))), pd.weights_desc(), false);
-      made->dst.prepare(memory::desc(dstDims, f32, plainTag(rank)), pd.dst_desc(), true);
+      made->src.prepare(memory::desc(srcDims, type, plainTag(rank)), pd.src_desc(), false);
+      made->weights.prepare(memory::desc(weightDims, type, plainTag(static_cast<int>(weightDims.size()))), pd.weights_desc(), false);
+      made->dst.prepare(memory::desc(dstDims, type, plainTag(rank)), pd.dst_desc(), true);
     } catch (const dnnl::error&) {
       return Napi::Boolean::New(env, false);
     }
@@ -202,7 +227,9 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const memory src = entry->src.input(xData);
   const memory weights = entry->weights.input(wData);
   const memory dst = entry->dst.output(out.base);
-  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (fused) addPostOpArguments(postOps, entry->operandDescs, args);
+  entry->primitive.execute(cpuStream(), args);
   entry->dst.finish(out.base);
   cpuStream().wait();
   return Napi::Boolean::New(env, true);

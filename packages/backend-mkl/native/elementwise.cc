@@ -211,7 +211,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 // binary(op, dtype, a, aLayout, b, bLayout, out): a and b of one shape; comparisons write bool.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   checkArgs(info, 7, "binary");
-  const int op = static_cast<int>(intArg(info, 0, "binary", "op", 0, kBinaryOpCount - 1));
+  const int op = static_cast<int>(intArg(info, 0, "binary", "op", 0, kGreaterEqual));
   const int dtype = dtypeArg(info, 1, "binary", kFloatDTypes);
   const View a = viewArg(info, 2, 3, dtype, "binary", "lhs");
   const View b = viewArg(info, 4, 5, dtype, "binary", "rhs");

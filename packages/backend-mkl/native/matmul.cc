@@ -4,10 +4,14 @@
 // between the two, timing each, and later calls use the faster one.
 #include <chrono>
 #include <climits>
+#include <cmath>
+#include <unordered_map>
+#include <vector>
 
 #include "common.h"
 #include "dnnl_context.h"
 #include "ops.h"
+#include "post_ops.h"
 
 #ifdef FLINT_BLAS_MKL
 #include <mkl_cblas.h>
@@ -124,7 +128,7 @@ PrimitiveCache<MatmulEntry>& matmulCache() {
  * A oneDNN memory descriptor for a rank-3 operand whose matrices BLAS could read in place: a
  * zero batch stride (broadcast) becomes a batch dim of 1, which oneDNN's matmul broadcasts.
  */
-bool dnnlOperand(const View& v, dnnl::memory::desc& desc) {
+bool dnnlOperand(const View& v, dnnl::memory::desc& desc, dnnl::memory::data_type type = dnnl::memory::data_type::f32) {
   const int64_t batch = v.shape[0], rows = v.shape[1], cols = v.shape[2];
   const BlasMatrix layout = blasMatrix(rows, cols, v.strides[1], v.strides[2]);
   if (!layout.usable) return false;
@@ -135,7 +139,7 @@ bool dnnlOperand(const View& v, dnnl::memory::desc& desc) {
   const int64_t extent = (rows - 1) * rowStride + (cols - 1) * colStride + 1;
   if (batch > 1 && !broadcast && v.strides[0] < extent) return false;
   const int64_t batchStride = batch > 1 && !broadcast ? v.strides[0] : extent;
-  desc = dnnl::memory::desc({broadcast ? 1 : batch, rows, cols}, dnnl::memory::data_type::f32, {batchStride, rowStride, colStride});
+  desc = dnnl::memory::desc({broadcast ? 1 : batch, rows, cols}, type, {batchStride, rowStride, colStride});
   return true;
 }
 
@@ -214,15 +218,136 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
   return engine;
 }
 
+struct FusedMatmulEntry {
+  dnnl::matmul primitive;
+  dnnl::memory::desc aDesc, bDesc, cDesc;
+  std::vector<dnnl::memory::desc> operandDescs;  // per binary post-op, in order
+};
+
+PrimitiveCache<FusedMatmulEntry>& fusedMatmulCache() {
+  static PrimitiveCache<FusedMatmulEntry> cache(256);
+  return cache;
+}
+
+/** The fused primitive, or null when oneDNN cannot take the layouts or the post-ops. */
+std::unique_ptr<FusedMatmulEntry> makeFusedMatmulEntry(const View& a, const View& b, const std::vector<PostOp>& ops) {
+  auto entry = std::make_unique<FusedMatmulEntry>();
+  const int64_t batch = a.shape[0], m = a.shape[1], n = b.shape[2];
+  if (!dnnlOperand(a, entry->aDesc) || !dnnlOperand(b, entry->bDesc)) return nullptr;
+  using tag = dnnl::memory::format_tag;
+  using dt = dnnl::memory::data_type;
+  entry->cDesc = dnnl::memory::desc({batch, m, n}, dt::f32, tag::abc);
+  try {
+    const auto operandDesc = [&](int layout) {
+      return layout == 0 ? dnnl::memory::desc({1, 1, n}, dt::f32, tag::abc) : dnnl::memory::desc({batch, m, n}, dt::f32, tag::abc);
+    };
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(makePostOps(ops, operandDesc, entry->operandDescs));
+    const dnnl::matmul::desc desc(entry->aDesc, entry->bDesc, entry->cDesc);
+    const dnnl::matmul::primitive_desc pd(desc, attr, cpuEngine());
+    entry->primitive = dnnl::matmul(pd);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+  return entry;
+}
+
+/** bfloat16 operands and result, float32 accumulation: oneDNN's bf16 matmul (AVX-512 BF16 or AMX where the CPU has them). */
+struct HalfMatmulEntry {
+  dnnl::matmul primitive;
+  dnnl::memory::desc aDesc, bDesc, cDesc;
+};
+
+PrimitiveCache<HalfMatmulEntry>& halfMatmulCache() {
+  static PrimitiveCache<HalfMatmulEntry> cache(256);
+  return cache;
+}
+
+/** Returns false when oneDNN cannot take the layouts (the caller then widens to float32). */
+bool bfloat16Matmul(const View& a, const View& b, uint16_t* c) {
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const bool serial = static_cast<double>(a.shape[0]) * a.shape[1] * a.shape[2] * b.shape[2] < kParallelWork;
+  const SerialScope scope(serial);
+  std::string key = matmulKey(a, b);
+  key += serial ? "s" : "p";
+  HalfMatmulEntry* entry = halfMatmulCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<HalfMatmulEntry>();
+    using dt = dnnl::memory::data_type;
+    if (!dnnlOperand(a, made->aDesc, dt::bf16) || !dnnlOperand(b, made->bDesc, dt::bf16)) return false;
+    made->cDesc = dnnl::memory::desc({a.shape[0], a.shape[1], b.shape[2]}, dt::bf16, dnnl::memory::format_tag::abc);
+    try {
+      const dnnl::matmul::desc desc(made->aDesc, made->bDesc, made->cDesc);
+      made->primitive = dnnl::matmul(dnnl::matmul::primitive_desc(desc, cpuEngine()));
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    entry = halfMatmulCache().insert(key, std::move(made));
+  }
+  dnnl::memory am(entry->aDesc, cpuEngine(), const_cast<uint16_t*>(a.data<uint16_t>() + a.offset));
+  dnnl::memory bm(entry->bDesc, cpuEngine(), const_cast<uint16_t*>(b.data<uint16_t>() + b.offset));
+  dnnl::memory cm(entry->cDesc, cpuEngine(), c);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  cpuStream().wait();
+  return true;
+}
+
 }  // namespace
+
+// matmulPostOps(a, aLayout, b, bLayout, out, postOps, operands): float32 [batch, m, k] x
+// [batch, k, n] -> out [batch, m, n] through oneDNN's matmul with post-ops applied in order to
+// the product. postOps is a Float64Array of [kind, alpha, beta, operandLayout] per op (kinds:
+// 0 alpha * x + beta, 1 relu, 2 tanh, 3 logistic, 4 add, 5 mul; add and mul take the next array
+// of `operands`, contiguous float32 of n elements (layout 0: a row) or batch * m * n (layout 1)).
+// Returns false, leaving `out` alone, when oneDNN cannot take the layouts.
+Napi::Value MatmulPostOps(const Napi::CallbackInfo& info) {
+  checkArgs(info, 7, "matmulPostOps");
+  const Napi::Env env = info.Env();
+  const View a = viewArg(info, 0, 1, kFloat32, "matmulPostOps", "lhs");
+  const View b = viewArg(info, 2, 3, kFloat32, "matmulPostOps", "rhs");
+  if (a.rank != 3 || b.rank != 3) throwRange(env, "matmulPostOps", "lhs and rhs must be rank 3 ([batch, m, k] and [batch, k, n])");
+  if (a.shape[0] != b.shape[0]) throwRange(env, "matmulPostOps", "lhs and rhs batch sizes differ");
+  if (a.shape[2] != b.shape[1]) throwRange(env, "matmulPostOps", "lhs columns and rhs rows differ");
+  const int64_t batch = a.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2];
+  if (m > INT_MAX || n > INT_MAX || k > INT_MAX) throwRange(env, "matmulPostOps", "dimensions must be below 2^31");
+  const __int128 outSize = static_cast<__int128>(batch) * m * n;
+  if (outSize > kMaxElements) throwRange(env, "matmulPostOps", "the output would have 2^31 elements or more");
+  const Output out = outputArg(info, 4, kFloat32, static_cast<int64_t>(outSize), "matmulPostOps");
+  const PostOpList list = postOpsArg(info, 5, "matmulPostOps", n, static_cast<int64_t>(outSize));
+  std::string key;
+  appendKey(key, {a.shape[0], a.shape[1], a.shape[2], b.shape[2], a.strides[0], a.strides[1], a.strides[2], b.strides[0],
+                  b.strides[1], b.strides[2]});
+  key += list.key;
+  if (out.size == 0) return Napi::Boolean::New(env, true);
+  if (k == 0) return Napi::Boolean::New(env, false);  // an empty product: the caller's generic path fills zeros
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const bool serial = static_cast<double>(batch) * m * k * n < kParallelWork;
+  const SerialScope scope(serial);
+  key += serial ? "s" : "p";
+  FusedMatmulEntry* entry = fusedMatmulCache().find(key);
+  if (entry == nullptr) {
+    std::unique_ptr<FusedMatmulEntry> made = makeFusedMatmulEntry(a, b, list.ops);
+    if (made == nullptr) return Napi::Boolean::New(env, false);
+    entry = fusedMatmulCache().insert(key, std::move(made));
+  }
+  dnnl::memory am(entry->aDesc, cpuEngine(), const_cast<float*>(a.data<float>() + a.offset));
+  dnnl::memory bm(entry->bDesc, cpuEngine(), const_cast<float*>(b.data<float>() + b.offset));
+  dnnl::memory cm(entry->cDesc, cpuEngine(), out.data<float>());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}};
+  addPostOpArguments(list, entry->operandDescs, args);
+  entry->primitive.execute(cpuStream(), args);
+  cpuStream().wait();
+  return Napi::Boolean::New(env, true);
+}
 
 // matmul(dtype, a, aLayout, b, bLayout, out, mode): a [batch, m, k], b [batch, k, n], out
 // contiguous [batch, m, n]; mode 0 picks the faster engine per shape, 1 forces CBLAS, 2 oneDNN.
-// Returns the engine that ran (1 CBLAS, 2 oneDNN).
+// Returns the engine that ran (1 CBLAS, 2 oneDNN). bfloat16 (Uint16Array bits) runs oneDNN only,
+// accumulating in float32, and returns 0, leaving `out` alone, for layouts oneDNN refuses.
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   checkArgs(info, 7, "matmul");
   const Napi::Env env = info.Env();
-  const int dtype = dtypeArg(info, 0, "matmul", (1u << kFloat32) | (1u << kFloat64));
+  const int dtype = dtypeArg(info, 0, "matmul", (1u << kFloat32) | (1u << kFloat64) | (1u << kBFloat16));
   const View a = viewArg(info, 1, 2, dtype, "matmul", "lhs");
   const View b = viewArg(info, 3, 4, dtype, "matmul", "rhs");
   const int mode = static_cast<int>(intArg(info, 6, "matmul", "mode", 0, 2));
@@ -238,6 +363,11 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   if (k == 0) {
     std::memset(out.base, 0, static_cast<size_t>(out.size) * itemSize(dtype));
     return Napi::Number::New(env, kModeBlas);
+  }
+  if (dtype == kBFloat16) {
+    if (mode == kModeBlas) throwType(env, "matmul", "CBLAS has no bfloat16 matmul");
+    // 0: oneDNN could not take the layouts; the caller widens to float32 instead.
+    return Napi::Number::New(env, bfloat16Matmul(a, b, out.data<uint16_t>()) ? kModeDnnl : 0);
   }
   if (dtype == kFloat64) {
     if (mode == kModeDnnl) throwType(env, "matmul", "oneDNN's matmul takes float32 only");

@@ -13,7 +13,7 @@ enum UnaryOp : int {
 };
 enum BinaryOp : int {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
-  kGreaterEqual, kBinaryOpCount
+  kGreaterEqual, kAnd, kOr, kBinaryOpCount
 };
 enum ReduceOp : int { kReduceSum, kReduceMax, kReduceMin, kReduceProd, kReduceOpCount };
 
@@ -24,6 +24,14 @@ Napi::Value Reduce(const Napi::CallbackInfo& info);
 Napi::Value Matmul(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value Pool(const Napi::CallbackInfo& info);
+Napi::Value Fused(const Napi::CallbackInfo& info);
+Napi::Value MatmulPostOps(const Napi::CallbackInfo& info);
+Napi::Value Cast(const Napi::CallbackInfo& info);
+Napi::Value IntegerBinary(const Napi::CallbackInfo& info);
+Napi::Value Where(const Napi::CallbackInfo& info);
+Napi::Value ArgReduce(const Napi::CallbackInfo& info);
+Napi::Value Gather(const Napi::CallbackInfo& info);
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
 Napi::Value DnnlInfo(const Napi::CallbackInfo& info);
 
 }  // namespace flint

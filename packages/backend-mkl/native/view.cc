@@ -17,6 +17,10 @@ const char* dtypeName(int dtype) {
       return "uint8";
     case kBool:
       return "bool";
+    case kFloat16:
+      return "float16";
+    case kBFloat16:
+      return "bfloat16";
     default:
       return "unknown";
   }
@@ -29,6 +33,9 @@ size_t itemSize(int dtype) {
       return 4;
     case kFloat64:
       return 8;
+    case kFloat16:
+    case kBFloat16:
+      return 2;
     default:
       return 1;
   }
@@ -42,6 +49,9 @@ static napi_typedarray_type arrayTypeOf(int dtype) {
       return napi_float64_array;
     case kInt32:
       return napi_int32_array;
+    case kFloat16:
+    case kBFloat16:
+      return napi_uint16_array;
     default:
       return napi_uint8_array;
   }
@@ -55,6 +65,9 @@ static const char* arrayNameOf(int dtype) {
       return "Float64Array";
     case kInt32:
       return "Int32Array";
+    case kFloat16:
+    case kBFloat16:
+      return "Uint16Array";
     default:
       return "Uint8Array";
   }

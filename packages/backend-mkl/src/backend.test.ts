@@ -177,11 +177,12 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
   });
 
   it('computes elementwise ops on transposed, broadcast and flipped views', () => {
-    const xs = randomValues(6 * 5, 50);
-    const ys = randomValues(5, 51);
+    // Large enough for the native kernels (small ones run the portable kernels).
+    const xs = randomValues(60 * 50, 50);
+    const ys = randomValues(50, 51);
     const compute = (name: 'mkl' | 'cpu') => {
-      const x = keep(on(name, xs, [6, 5]).transpose()); // [5, 6], strides [1, 5]
-      const y = keep(keep(on(name, ys, [5, 1])).broadcastTo([5, 6])); // zero strides
+      const x = keep(on(name, xs, [60, 50]).transpose()); // [50, 60], strides [1, 50]
+      const y = keep(keep(on(name, ys, [50, 1])).broadcastTo([50, 60])); // zero strides
       const z = keep(keep(x.mul(y)).add(keep(x.flip(1))));
       return [keep(z.exp()).dataSync(), keep(z.greater(y)).dataSync()] as const;
     };
@@ -251,12 +252,12 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
       storage: { data: new Float32Array(2), refs: 1, counted: false },
       offset: 0,
       strides: [1],
-      shape: [4],
+      shape: [4096],
       dtype: 'float32',
       released: false,
     };
-    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4], dtype: 'float32' })).toThrow(BackendError);
-    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4], dtype: 'float32' })).toThrow(/mkl exp/);
+    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4096], dtype: 'float32' })).toThrow(BackendError);
+    expect(() => backend.kernels[Primitive.Exp]([broken], {}, { shape: [4096], dtype: 'float32' })).toThrow(/mkl exp/);
     const ok = keep(tensor([0], { backend: 'mkl' }).exp());
     expect(ok.dataSync()[0]).toBe(1);
   });

@@ -3,8 +3,10 @@ import {
   type Backend,
   type BackendCapabilities,
   BackendError,
+  type CompiledKernel,
   type DType,
   FlintError,
+  type KernelProgram,
   type KernelTable,
   type MemoryInfo,
   PRIMITIVE_COUNT,
@@ -16,6 +18,7 @@ import {
   typedArrayConstructor,
 } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
+import { type CompileContext, compileMklKernel } from './compile/index.js';
 import { isContiguous, layoutOf, type MklHandle, wrap } from './handle.js';
 import type { AnyKernel } from './kernels/context.js';
 import { mklKernels } from './kernels/table.js';
@@ -37,25 +40,32 @@ import { DTYPE_CODES } from './native/codes.js';
  */
 export class MklBackend implements Backend<MklHandle> {
   readonly name = 'mkl';
-  readonly capabilities: BackendCapabilities = {
-    dtypes: ['float32', 'float64', 'int32', 'uint8', 'bool'],
-    syncRead: true,
-  };
+  readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */
   readonly info: NativeInfo;
   private readonly memoryLedger = new MklMemory();
   private readonly nativeRunCounts = new Float64Array(PRIMITIVE_COUNT);
+  private readonly compileContext: CompileContext;
+  private fusedRunCount = 0;
 
   constructor(private readonly addon: Addon) {
     this.info = addon.info();
+    // float16 (and bfloat16 on CPUs without it) widen to float32 in the portable kernels, as
+    // PyTorch's CPU backend computes them; bfloat16 is listed only where oneDNN computes it
+    // natively, so that choosing it on this backend is a speed decision that pays.
+    this.capabilities = {
+      dtypes: ['float32', 'float64', 'float16', ...(this.info.bfloat16 ? (['bfloat16'] as const) : []), 'int32', 'uint8', 'bool'],
+      syncRead: true,
+    };
     // The portable kernels are borrowed from a private CpuBackend: same handles, no conversion.
-    const fallback = new CpuBackend().kernels as unknown as KernelTable<MklHandle>;
+    const portable = new CpuBackend();
+    const fallback = portable.kernels as unknown as KernelTable<MklHandle>;
     const counts = this.nativeRunCounts;
     const recordNative = (primitive: Primitive) => {
       counts[primitive] = (counts[primitive] ?? 0) + 1;
     };
-    const table = mklKernels({ addon, memory: this.memoryLedger, fallback, recordNative });
+    const table = mklKernels({ addon, memory: this.memoryLedger, fallback, recordNative, bfloat16: this.info.bfloat16 });
     const memory = this.memoryLedger;
     const wrapped = new Array<AnyKernel>(PRIMITIVE_COUNT);
     for (let p = 0; p < PRIMITIVE_COUNT; p++) {
@@ -77,6 +87,30 @@ export class MklBackend implements Backend<MklHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<MklHandle>;
+    this.compileContext = {
+      addon,
+      memory,
+      kernels: this.kernels,
+      // The handles are the portable backend's, so its generated code runs on them as they are.
+      portable: (kernel) => portable.compile(kernel) as CompiledKernel<MklHandle> | null,
+      recordFused: () => {
+        this.fusedRunCount++;
+      },
+    };
+  }
+
+  /**
+   * jit's lowering hook: contractions with their epilogues as oneDNN post-ops (or the addon's
+   * matmul/conv followed by generated code), elementwise chains and reductions as the portable
+   * backend's generated code (see compile/).
+   */
+  compile(kernel: KernelProgram): CompiledKernel<MklHandle> | null {
+    return compileMklKernel(kernel, this.compileContext);
+  }
+
+  /** How many compiled contractions ran with their epilogue as oneDNN post-ops (for tests and profiling). */
+  get fusedRuns(): number {
+    return this.fusedRunCount;
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): MklHandle {

@@ -4,7 +4,8 @@ import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
 
 /**
- * float32 convolutions run through oneDNN (cached per shape). Input dilation (transposed
+ * float32 convolutions run through oneDNN (cached per shape), and bfloat16 ones where the CPU
+ * computes bfloat16 natively (float32 accumulation, one rounding per result). Input dilation (transposed
  * convolutions), negative padding, float64 and anything oneDNN refuses take the portable kernel.
  */
 export function convKernel(context: KernelContext) {
@@ -13,20 +14,26 @@ export function convKernel(context: KernelContext) {
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle => {
     const x = inputs[0]!;
     const w = inputs[1]!;
-    if (x.dtype !== 'float32' || params.lhsDilation.some((d) => d !== 1)) return fallback(inputs, params, out);
-    const convParams = Int32Array.from([
-      params.groups,
-      ...params.strides,
-      ...params.padding.map((p) => p[0]),
-      ...params.padding.map((p) => p[1]),
-      ...params.rhsDilation,
-    ]);
+    const dtype = x.dtype === 'bfloat16' && context.bfloat16 ? 'bfloat16' : x.dtype;
+    if ((dtype !== 'float32' && dtype !== 'bfloat16') || params.lhsDilation.some((d) => d !== 1)) return fallback(inputs, params, out);
+    const convParams = convParamsOf(params);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    if (addon.conv(DTYPE_CODES.float32, x.storage.data, layoutOf(x), w.storage.data, layoutOf(w), data, convParams)) {
+    if (addon.conv(DTYPE_CODES[dtype], x.storage.data, layoutOf(x), w.storage.data, layoutOf(w), data, convParams)) {
       recordNative(Primitive.Conv);
       return wrap(data, out.shape, out.dtype);
     }
     memory.recycle(data);
     return fallback(inputs, params, out);
   };
+}
+
+/** The addon's encoding of conv params: [groups, ...strides, ...padLow, ...padHigh, ...kernelDilation]. */
+export function convParamsOf(params: ParamsOf<Primitive.Conv>): Int32Array {
+  return Int32Array.from([
+    params.groups,
+    ...params.strides,
+    ...params.padding.map((p) => p[0]),
+    ...params.padding.map((p) => p[1]),
+    ...params.rhsDilation,
+  ]);
 }

@@ -1,7 +1,7 @@
 import { type Aval, type BinaryPrimitive, type Kernel, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
-import { BINARY_CODES, DTYPE_CODES, UNARY_CODES } from '../native/codes.js';
-import { isFloat, type KernelContext } from './context.js';
+import { BINARY_CODES, DTYPE_CODES, INTEGER_BINARY_CODES, UNARY_CODES } from '../native/codes.js';
+import { isFloat, isInteger, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
 
 /**
  * Unary float32/float64 ops run in the addon (vectorized, multithreaded loops); integer and bool
@@ -14,26 +14,43 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
   const { addon, memory, recordNative } = context;
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
-    if (!isFloat(x.dtype)) return fallback(inputs, params, out);
-    const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+    const size = sizeOf(out.shape);
+    if (!isFloat(x.dtype) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    const data = memory.allocateUninitialized(out.dtype, size);
     addon.unary(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(op);
     return wrap(data, out.shape, out.dtype);
   };
 }
 
-/** Binary float32/float64 ops (arithmetic and comparisons) run in the addon; the rest take the portable kernel. */
+/**
+ * Binary ops run in the addon: float32/float64 arithmetic and comparisons, and int32/uint8/bool
+ * wrapping arithmetic, max/min, comparisons and bitwise and/or. Integer division, modulo and
+ * powers, and arithmetic on bool, take the portable kernel.
+ */
 export function binaryKernel<P extends BinaryPrimitive>(op: P, context: KernelContext): Kernel<P, MklHandle> {
   const fallback = context.fallback[op] as Kernel<P, MklHandle>;
   const code = BINARY_CODES.get(op);
-  if (code === undefined) return fallback;
+  const integerCode = INTEGER_BINARY_CODES.get(op);
+  if (code === undefined && integerCode === undefined) return fallback;
   const { addon, memory, recordNative } = context;
   return (inputs, params, out: Aval) => {
     const a = inputs[0]!;
     const b = inputs[1]!;
-    if (!isFloat(a.dtype)) return fallback(inputs, params, out);
-    const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);
+    const size = sizeOf(out.shape);
+    if (size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (code !== undefined && isFloat(a.dtype)) {
+      const data = memory.allocateUninitialized(out.dtype, size);
+      addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);
+      recordNative(op);
+      return wrap(data, out.shape, out.dtype);
+    }
+    if (integerCode === undefined || !isInteger(a.dtype)) return fallback(inputs, params, out);
+    const data = memory.allocateUninitialized(out.dtype, size);
+    if (!addon.integerBinary(integerCode, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data)) {
+      memory.recycle(data);
+      return fallback(inputs, params, out);
+    }
     recordNative(op);
     return wrap(data, out.shape, out.dtype);
   };

@@ -1,7 +1,7 @@
 import { type Aval, type Kernel, type ReducePrimitive, sizeOf } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES, REDUCE_CODES } from '../native/codes.js';
-import { isFloat, type KernelContext } from './context.js';
+import { isFloat, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
 
 /** Float reductions run in the addon (double accumulators, in memory order, multithreaded); integer ones take the portable kernel. */
 export function reduceKernel<P extends ReducePrimitive>(op: P, context: KernelContext): Kernel<P, MklHandle> {
@@ -10,7 +10,7 @@ export function reduceKernel<P extends ReducePrimitive>(op: P, context: KernelCo
   const { addon, memory, recordNative } = context;
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
-    if (!isFloat(x.dtype)) return fallback(inputs, params, out);
+    if (!isFloat(x.dtype) || sizeOf(x.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), Int32Array.from(params.axes), data);
     recordNative(op);

@@ -4,6 +4,7 @@ import type { KernelContext } from './context.js';
 import { convKernel } from './conv.js';
 import { dotGeneralKernel } from './dot.js';
 import { binaryKernel, unaryKernel } from './elementwise.js';
+import { argReduceKernel, castKernel, fullKernel, gatherKernel, reshapeKernel, scatterAddKernel, whereKernel } from './indexing.js';
 import { reduceKernel } from './reduce.js';
 import { reduceWindowKernel } from './window.js';
 
@@ -49,6 +50,16 @@ export function mklKernels(context: KernelContext): KernelTable<MklHandle> {
     [Primitive.LessEqual]: binaryKernel(Primitive.LessEqual, context),
     [Primitive.Greater]: binaryKernel(Primitive.Greater, context),
     [Primitive.GreaterEqual]: binaryKernel(Primitive.GreaterEqual, context),
+    [Primitive.And]: binaryKernel(Primitive.And, context),
+    [Primitive.Or]: binaryKernel(Primitive.Or, context),
+    [Primitive.Where]: whereKernel(context),
+    [Primitive.Cast]: castKernel(context),
+    [Primitive.Argmax]: argReduceKernel(Primitive.Argmax, context),
+    [Primitive.Argmin]: argReduceKernel(Primitive.Argmin, context),
+    [Primitive.Reshape]: reshapeKernel(context),
+    [Primitive.Gather]: gatherKernel(context),
+    [Primitive.ScatterAdd]: scatterAddKernel(context),
+    [Primitive.Full]: fullKernel(context),
     [Primitive.ReduceSum]: reduceKernel(Primitive.ReduceSum, context),
     [Primitive.ReduceMax]: reduceKernel(Primitive.ReduceMax, context),
     [Primitive.ReduceMin]: reduceKernel(Primitive.ReduceMin, context),

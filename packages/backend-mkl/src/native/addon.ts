@@ -25,11 +25,90 @@ export interface Addon {
   copy(dtype: number, data: TypedArray, layout: Int32Array, out: TypedArray): void;
   unary(op: number, dtype: number, data: TypedArray, layout: Int32Array, out: TypedArray): void;
   binary(op: number, dtype: number, a: TypedArray, aLayout: Int32Array, b: TypedArray, bLayout: Int32Array, out: TypedArray): void;
+  /** int32/uint8/bool; returns false, leaving `out` alone, for an op it does not compute. */
+  integerBinary(
+    op: number,
+    dtype: number,
+    a: TypedArray,
+    aLayout: Int32Array,
+    b: TypedArray,
+    bLayout: Int32Array,
+    out: TypedArray,
+  ): boolean;
+  cast(fromDtype: number, data: TypedArray, layout: Int32Array, toDtype: number, out: TypedArray): void;
+  where(
+    dtype: number,
+    cond: Uint8Array,
+    condLayout: Int32Array,
+    a: TypedArray,
+    aLayout: Int32Array,
+    b: TypedArray,
+    bLayout: Int32Array,
+    out: TypedArray,
+  ): void;
+  /** op 1 argmax, 0 argmin; out int32 of the view's shape without `axis`. */
+  argReduce(op: number, dtype: number, data: TypedArray, layout: Int32Array, axis: number, out: Int32Array): void;
+  /** Returns false, leaving `out` alone, when an index is out of range. */
+  gather(
+    dtype: number,
+    data: TypedArray,
+    layout: Int32Array,
+    indices: Int32Array,
+    indicesLayout: Int32Array,
+    axis: number,
+    out: TypedArray,
+  ): boolean;
+  /** Returns false, leaving `out` alone, when an index is out of range. */
+  scatterAdd(
+    dtype: number,
+    target: TypedArray,
+    targetLayout: Int32Array,
+    indices: Int32Array,
+    indicesLayout: Int32Array,
+    updates: TypedArray,
+    updatesLayout: Int32Array,
+    axis: number,
+    out: TypedArray,
+  ): boolean;
   reduce(op: number, dtype: number, data: TypedArray, layout: Int32Array, axes: Int32Array, out: TypedArray): void;
   /** Returns the engine that ran: 1 CBLAS, 2 oneDNN. */
   matmul(dtype: number, a: TypedArray, aLayout: Int32Array, b: TypedArray, bLayout: Int32Array, out: TypedArray, mode: number): number;
-  /** Returns false, leaving `out` alone, for a configuration it does not take. */
-  conv(dtype: number, x: TypedArray, xLayout: Int32Array, w: TypedArray, wLayout: Int32Array, out: TypedArray, params: Int32Array): boolean;
+  /**
+   * A fused elementwise program (see compile/elementwise.ts and native/fused.cc) over inputs given
+   * as (data, layout) pairs, writing the output arrays that follow them.
+   */
+  fused(program: Int32Array, literals: Float64Array, ...arrays: (TypedArray | Int32Array)[]): void;
+  /**
+   * float32 matmul through oneDNN with post-ops: `postOps` holds [kind, alpha, beta, operand
+   * layout] per op (0 alpha * x + beta, 1 relu, 2 tanh, 3 logistic, 4 add, 5 mul; add and mul read
+   * the next of `operands`: n elements for layout 0, the whole output for 1). Returns false,
+   * leaving `out` alone, when oneDNN cannot take the layouts.
+   */
+  matmulPostOps(
+    a: Float32Array,
+    aLayout: Int32Array,
+    b: Float32Array,
+    bLayout: Int32Array,
+    out: Float32Array,
+    postOps: Float64Array,
+    operands: readonly Float32Array[],
+  ): boolean;
+  /**
+   * Returns false, leaving `out` alone, for a configuration it does not take. With `postOps` and
+   * `operands` (float32 only; as for matmulPostOps, layout 0 operands hold one value per output
+   * channel) the epilogue runs inside the convolution.
+   */
+  conv(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    w: TypedArray,
+    wLayout: Int32Array,
+    out: TypedArray,
+    params: Int32Array,
+    postOps?: Float64Array,
+    operands?: readonly Float32Array[],
+  ): boolean;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */
   pool(op: number, dtype: number, x: TypedArray, xLayout: Int32Array, out: TypedArray, params: Int32Array): boolean;
 }

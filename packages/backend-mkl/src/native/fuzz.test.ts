@@ -10,7 +10,24 @@ const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-mkl: fuzz tests skipped, the addon is unavailable: ${missing}`);
 
-const NAMES = ['info', 'copy', 'unary', 'binary', 'reduce', 'matmul', 'conv', 'pool'] as const;
+const NAMES = [
+  'info',
+  'copy',
+  'unary',
+  'binary',
+  'integerBinary',
+  'cast',
+  'where',
+  'argReduce',
+  'gather',
+  'scatterAdd',
+  'reduce',
+  'matmul',
+  'matmulPostOps',
+  'fused',
+  'conv',
+  'pool',
+] as const;
 
 type Call = (...args: unknown[]) => unknown;
 
@@ -44,6 +61,7 @@ const typedArray = fc.oneof(
   fc.float64Array({ maxLength: 40 }),
   fc.int32Array({ maxLength: 40 }),
   fc.uint8Array({ maxLength: 40 }),
+  fc.uint16Array({ maxLength: 40 }),
   fc.constant(new Float32Array(0)),
   fc.constant(detachedFloat32Array()),
 );
@@ -64,6 +82,68 @@ const plausibleLayout = fc
     const rank = shape.length;
     const padded = Array.from({ length: rank }, (_, i) => strides[i] ?? 1);
     return Int32Array.from([offset, lie ? rank + 1 : rank, ...shape, ...padded]);
+  });
+
+/** Index arrays: mostly in a small range, sometimes negative or huge. */
+const indexArray = fc.oneof(
+  fc.array(fc.integer({ min: -2, max: 6 }), { maxLength: 12 }).map((v) => Int32Array.from(v)),
+  fc.int32Array({ maxLength: 12 }),
+);
+
+/** [kind, alpha, beta, layout] quadruples, sometimes out of range or truncated. */
+const postOps = fc
+  .array(fc.tuple(fc.integer({ min: -1, max: 7 }), fc.double(), fc.double(), fc.integer({ min: -1, max: 2 })), { maxLength: 4 })
+  .chain((ops) => fc.tuple(fc.constant(ops.flat()), fc.integer({ min: -1, max: 1 })))
+  .map(([flat, trim]) => Float64Array.from(trim < 0 ? flat.slice(0, -1) : flat));
+
+/**
+ * A fused program: a header that usually agrees with what follows ([inputs, outputs, registers,
+ * instructions, rank, ...shape, ...input dtypes, ...(register, dtype), ...(op, dst, a, b, c)]),
+ * register numbers and op codes that may be out of range, and inputs and outputs of any kind.
+ */
+const fusedArguments = fc
+  .record({
+    inputs: fc.integer({ min: 0, max: 3 }),
+    outputs: fc.integer({ min: 0, max: 2 }),
+    registers: fc.integer({ min: -1, max: 12 }),
+    shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
+    dtypes: fc.array(fc.constantFrom(0, 4, 1, 7), { minLength: 3, maxLength: 3 }),
+    targets: fc.array(fc.integer({ min: -1, max: 13 }), { minLength: 4, maxLength: 4 }),
+    instructions: fc.array(fc.array(fc.integer({ min: -1, max: 50 }), { minLength: 5, maxLength: 5 }), { maxLength: 4 }),
+    literals: fc.array(fc.double(), { maxLength: 3 }),
+    lie: fc.integer({ min: -1, max: 1 }),
+    arrays: fc.array(fc.oneof(typedArray, plausibleLayout), { maxLength: 8 }),
+    strides: fc.array(fc.array(fc.integer({ min: -3, max: 4 }), { minLength: 3, maxLength: 3 }), { minLength: 3, maxLength: 3 }),
+    offsets: fc.array(fc.integer({ min: -2, max: 10 }), { minLength: 3, maxLength: 3 }),
+    lengths: fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 5, maxLength: 5 }),
+    structured: fc.boolean(),
+  })
+  .map((r) => {
+    const size = r.shape.reduce((p, d) => p * d, 1);
+    // Inputs and outputs that match the header's counts and dtypes, with strides and offsets that
+    // may reach outside their arrays, and outputs of the right or a wrong length.
+    const matching: unknown[] = [];
+    for (let i = 0; i < r.inputs; i++) {
+      const length = r.lengths[i]!;
+      matching.push(r.dtypes[i] === 4 ? new Uint8Array(length) : new Float32Array(length));
+      matching.push(Int32Array.from([r.offsets[i]!, r.shape.length, ...r.shape, ...r.shape.map((_, d) => r.strides[i]![d]!)]));
+    }
+    for (let o = 0; o < r.outputs; o++) {
+      const length = r.lie === 0 ? size : r.lengths[3 + o]!;
+      matching.push((r.dtypes[(2 * o + 1) % 3] ?? 0) === 4 ? new Uint8Array(length) : new Float32Array(length));
+    }
+    const program = [
+      r.inputs,
+      r.outputs,
+      r.registers,
+      r.instructions.length + r.lie,
+      r.shape.length,
+      ...r.shape,
+      ...r.dtypes.slice(0, r.inputs),
+      ...r.targets.slice(0, 2 * r.outputs).flatMap((t, i) => (i % 2 === 0 ? [t] : [r.dtypes[i % 3] ?? 0])),
+      ...r.instructions.flat(),
+    ];
+    return [Int32Array.from(program), Float64Array.from(r.literals), ...(r.structured ? matching : r.arrays)];
   });
 
 const junk = fc.oneof(
@@ -108,7 +188,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         typedArray,
       ),
       matmul: fc.tuple(
-        fc.integer({ min: -1, max: 5 }),
+        fc.integer({ min: -1, max: 7 }),
         typedArray,
         plausibleLayout,
         typedArray,
@@ -116,7 +196,70 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         typedArray,
         fc.integer({ min: -1, max: 3 }),
       ),
-      conv: fc.tuple(fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray, plausibleLayout, typedArray, layoutArray),
+      integerBinary: fc.tuple(
+        fc.integer({ min: -1, max: 17 }),
+        fc.integer({ min: -1, max: 7 }),
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+      ),
+      cast: fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, fc.integer({ min: -1, max: 7 }), typedArray),
+      where: fc.tuple(
+        fc.integer({ min: -1, max: 7 }),
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+      ),
+      argReduce: fc.tuple(
+        fc.integer({ min: -1, max: 2 }),
+        fc.integer({ min: -1, max: 7 }),
+        typedArray,
+        plausibleLayout,
+        layoutInt,
+        typedArray,
+      ),
+      gather: fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, indexArray, plausibleLayout, layoutInt, typedArray),
+      scatterAdd: fc.tuple(
+        fc.integer({ min: -1, max: 7 }),
+        typedArray,
+        plausibleLayout,
+        indexArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        layoutInt,
+        typedArray,
+      ),
+      matmulPostOps: fc.tuple(
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        plausibleLayout,
+        typedArray,
+        fc.oneof(postOps, typedArray),
+        fc.array(typedArray, { maxLength: 3 }),
+      ),
+      fused: fusedArguments,
+      conv: fc.oneof(
+        fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, typedArray, plausibleLayout, typedArray, layoutArray),
+        fc.tuple(
+          fc.integer({ min: -1, max: 7 }),
+          typedArray,
+          plausibleLayout,
+          typedArray,
+          plausibleLayout,
+          typedArray,
+          layoutArray,
+          fc.oneof(postOps, typedArray),
+          fc.array(typedArray, { maxLength: 3 }),
+        ),
+      ),
       pool: fc.tuple(
         fc.integer({ min: -1, max: 2 }),
         fc.integer({ min: -1, max: 5 }),

@@ -21,6 +21,13 @@ describe('loadAddon', () => {
     expect(result).toEqual({ reason: 'missing oneDNN (libdnnl-dev)' });
   });
 
+  it('puts idle OpenMP workers to sleep unless the user chose a wait policy', () => {
+    const chosen = process.env.OMP_WAIT_POLICY;
+    const result = loadAddon();
+    if ('reason' in result) return; // nothing was loaded, so nothing was configured
+    expect(process.env.OMP_WAIT_POLICY).toBe(chosen ?? 'PASSIVE');
+  });
+
   it('ignores an unreadable status file', () => {
     const status = join(folder, 'garbage.json');
     writeFileSync(status, '{not json');

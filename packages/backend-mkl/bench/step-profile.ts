@@ -1,0 +1,215 @@
+// Per-primitive eager time of the bench's MLP and CNN steps on mkl.
+import * as api from '@flint/api';
+import '@flint/backend-mkl';
+import { PRIMITIVE_COUNT, primitiveName } from '@flint/api';
+
+const backend = api.setBackend('mkl') as unknown as {
+  kernels: unknown[];
+  compile(k: api.KernelProgram): api.CompiledKernel<unknown> | null;
+};
+const compiledTimes = new Map<string, { ms: number; n: number }>();
+const compileHook = backend.compile.bind(backend);
+backend.compile = (kernel) => {
+  const compiled = compileHook(kernel);
+  if (compiled === null) return null;
+  const label = `${kernel.kind} ${kernel.ops
+    .map((o) => primitiveName(o.primitive))
+    .join(',')
+    .slice(0, 60)} ${JSON.stringify(kernel.ops[0]!.aval.shape)}`;
+  return {
+    run(inputs, consumable) {
+      if (!profiling) return compiled.run(inputs, consumable);
+      const t0 = performance.now();
+      const r = compiled.run(inputs, consumable);
+      const entry = compiledTimes.get(label) ?? { ms: 0, n: 0 };
+      entry.ms += performance.now() - t0;
+      entry.n++;
+      compiledTimes.set(label, entry);
+      return r;
+    },
+  };
+};
+const kernels = backend.kernels as ((...a: unknown[]) => unknown)[];
+const times = new Float64Array(PRIMITIVE_COUNT);
+const counts = new Float64Array(PRIMITIVE_COUNT);
+let profiling = false;
+const details = new Map<string, { ms: number; n: number }>();
+for (let p = 0; p < PRIMITIVE_COUNT; p++) {
+  const k = kernels[p]!;
+  kernels[p] = (...args: unknown[]) => {
+    if (!profiling) return k(...args);
+    const t0 = performance.now();
+    const r = k(...args);
+    const ms = performance.now() - t0;
+    times[p]! += ms;
+    counts[p]! += 1;
+    if (process.env.DETAIL === primitiveName(p as never)) {
+      const inputs = args[0] as { shape: number[]; strides: number[] }[];
+      const label = `${JSON.stringify(inputs.map((h) => [h.shape, h.strides]))} ${JSON.stringify(args[1])}`;
+      const entry = details.get(label) ?? { ms: 0, n: 0 };
+      entry.ms += ms;
+      entry.n++;
+      details.set(label, entry);
+    }
+    return r;
+  };
+}
+type T = api.Tensor;
+type Params = Record<string, T>;
+let s = 1;
+const rand = (n: number, scale = 1) => {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    a[i] = ((s / 2147483648) * 2 - 1) * scale;
+  }
+  return a;
+};
+const which = process.argv[2] ?? 'cnn';
+const t = (d: Float32Array, shape: number[]) => api.tensor(d, { shape });
+// As bench/runners/flint.ts writes it.
+const logSoftmax = (x: T) => {
+  const shifted = api.sub(x, api.max(x, -1, true));
+  return api.sub(shifted, api.log(api.sum(api.exp(shifted), -1, true)));
+};
+const ce = (logits: T, y: T, b: number) => api.div(api.neg(api.sum(api.mul(y, logSoftmax(logits)))), b);
+const relu = (x: T) => api.maximum(x, 0);
+let params: Params;
+let loss: (p: Params) => T;
+if (which === 'cnn') {
+  const b = 64,
+    img = 28,
+    c1 = 32,
+    c2 = 64,
+    hidden = 128,
+    classes = 10,
+    flat = c2 * 7 * 7;
+  const x = t(rand(b * img * img), [b, 1, img, img]);
+  const yd = new Float32Array(b * classes);
+  for (let i = 0; i < b; i++) yd[i * classes + (i % classes)] = 1;
+  const y = t(yd, [b, classes]);
+  params = {
+    k1: t(rand(c1 * 9, 1 / 3), [c1, 1, 3, 3]),
+    kb1: api.zeros([c1]),
+    k2: t(rand(c2 * c1 * 9, 0.05), [c2, c1, 3, 3]),
+    kb2: api.zeros([c2]),
+    w3: t(rand(flat * hidden, 0.02), [flat, hidden]),
+    b3: api.zeros([hidden]),
+    w4: t(rand(hidden * classes, 0.1), [hidden, classes]),
+    b4: api.zeros([classes]),
+  };
+  loss = (p) => {
+    const a1 = api.maxPool2d(relu(api.conv2d(x, p.k1!, { padding: 1, bias: p.kb1! })), 2);
+    const a2 = api.maxPool2d(relu(api.conv2d(a1, p.k2!, { padding: 1, bias: p.kb2! })), 2);
+    const h = relu(api.add(api.matmul(api.reshape(a2, [b, flat]), p.w3!), p.b3!));
+    return ce(api.add(api.matmul(h, p.w4!), p.b4!), y, b);
+  };
+} else {
+  const b = 128,
+    i0 = 784,
+    h = 512,
+    c = 10;
+  const x = t(rand(b * i0), [b, i0]);
+  const yd = new Float32Array(b * c);
+  for (let i = 0; i < b; i++) yd[i * c + (i % c)] = 1;
+  const y = t(yd, [b, c]);
+  params = {
+    w1: t(rand(i0 * h, 0.03), [i0, h]),
+    b1: api.zeros([h]),
+    w2: t(rand(h * h, 0.04), [h, h]),
+    b2: api.zeros([h]),
+    w3: t(rand(h * c, 0.04), [h, c]),
+    b3: api.zeros([c]),
+  };
+  loss = (p) => {
+    const h1 = relu(api.add(api.matmul(x, p.w1!), p.b1!));
+    const h2 = relu(api.add(api.matmul(h1, p.w2!), p.b2!));
+    return ce(api.add(api.matmul(h2, p.w3!), p.b3!), y, b);
+  };
+}
+const vg = api.valueAndGrad(loss);
+let m: Params = Object.fromEntries(Object.entries(params).map(([k, w]) => [k, api.zeros(w.shape)]));
+let v: Params = Object.fromEntries(Object.entries(params).map(([k, w]) => [k, api.zeros(w.shape)]));
+let step = 0;
+const adamStep = () => {
+  const prev = { params, m, v };
+  const next = api.tidy(() => {
+    const [value, grads] = vg(params) as unknown as [T, Params];
+    step++;
+    const c1 = 1 - 0.9 ** step,
+      c2 = 1 - 0.999 ** step;
+    const np: Params = {},
+      nm: Params = {},
+      nv: Params = {};
+    for (const [name, p] of Object.entries(params)) {
+      const g = grads[name]!;
+      const mN = api.add(api.mul(m[name]!, 0.9), api.mul(g, 0.1));
+      const vN = api.add(api.mul(v[name]!, 0.999), api.mul(api.mul(g, g), 0.001));
+      const den = api.add(api.sqrt(api.div(vN, c2)), 1e-8);
+      np[name] = api.sub(p, api.div(api.mul(mN, 1e-3 / c1), den));
+      nm[name] = mN;
+      nv[name] = vN;
+    }
+    return { np, nm, nv, value };
+  });
+  api.dispose([prev.params, prev.m, prev.v]);
+  params = next.np;
+  m = next.nm;
+  v = next.nv;
+  return next.value;
+};
+const useJit = process.argv[4] === 'jit';
+const jitted = api.jit(
+  (p: Params, m0: Params, v0: Params, count: T) => {
+    const [value, grads] = vg(p) as unknown as [T, Params];
+    const c1 = api.sub(1, api.exp(api.mul(count, Math.log(0.9))));
+    const c2 = api.sub(1, api.exp(api.mul(count, Math.log(0.999))));
+    const out = { p: {} as Params, m: {} as Params, v: {} as Params, value };
+    for (const [name, w] of Object.entries(p)) {
+      const g = grads[name]!;
+      const mN = api.add(api.mul(m0[name]!, 0.9), api.mul(g, 0.1));
+      const vN = api.add(api.mul(v0[name]!, 0.999), api.mul(api.mul(g, g), 0.001));
+      out.p[name] = api.sub(w, api.div(api.mul(api.div(mN, c1), 1e-3), api.add(api.sqrt(api.div(vN, c2)), 1e-8)));
+      out.m[name] = mN;
+      out.v[name] = vN;
+    }
+    return out;
+  },
+  { donateArgnums: [0, 1, 2] },
+);
+const jitStep = () => {
+  step++;
+  const count = api.tensor(new Float32Array([step]), { shape: [1] });
+  const out = jitted(params, m, v, count) as unknown as { p: Params; m: Params; v: Params; value: T };
+  count.dispose();
+  params = out.p;
+  m = out.m;
+  v = out.v;
+  return out.value;
+};
+const run = useJit ? jitStep : adamStep;
+for (let i = 0; i < 3; i++) run().dispose();
+const N = Number(process.argv[3] ?? 10);
+profiling = true;
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+for (let i = 0; i < N; i++) run().dispose();
+const wall = (performance.now() - t0) / N;
+const cpu = process.cpuUsage(cpu0);
+profiling = false;
+const rows = [...times]
+  .map((ms, p) => ({ p: primitiveName(p as never), ms: ms / N, n: counts[p]! / N }))
+  .filter((r) => r.n > 0)
+  .sort((a, b) => b.ms - a.ms);
+let total = 0;
+for (const r of rows) total += r.ms;
+console.log(
+  `${which}: step ${wall.toFixed(2)} ms wall, cpu ${((cpu.user + cpu.system) / 1000 / N).toFixed(2)} ms, kernels ${total.toFixed(2)} ms`,
+);
+for (const r of rows) console.log(`  ${r.p.padEnd(14)} ${r.ms.toFixed(3).padStart(8)} ms  x${r.n}`);
+for (const [label, e] of details) console.log(`  ${(e.ms / N).toFixed(3)} ms x${e.n / N} ${label}`);
+const fused = [...compiledTimes].map(([label, e]) => ({ label, ms: e.ms / N, n: e.n / N })).sort((a, b) => b.ms - a.ms);
+let fusedTotal = 0;
+for (const f of fused) fusedTotal += f.ms;
+if (fused.length > 0) console.log(`compiled kernels ${fusedTotal.toFixed(2)} ms`);
+for (const f of fused.slice(0, 25)) console.log(`  ${f.ms.toFixed(3).padStart(8)} ms x${f.n} ${f.label}`);

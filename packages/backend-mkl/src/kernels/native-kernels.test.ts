@@ -1,0 +1,204 @@
+import '@flint/backend-cpu';
+import { bind, conv2d, initBackend, matmul, Primitive, type Tensor, tensor } from '@flint/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon, type MklBackend } from '../index.js';
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+if (missing !== undefined) console.log(`backend-mkl: native kernel tests skipped, the addon is unavailable: ${missing}`);
+
+function randomValues(count: number, seed: number): Float32Array {
+  const values = new Float32Array(count);
+  let state = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    values[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return values;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** `values` repeated `times` times: the native kernels take tensors of 2048 elements and more. */
+const tile = (values: readonly number[], times: number) => range(values.length * times).map((i) => values[i % values.length]!);
+const TIMES = 512;
+
+/** The same tensor (values, shape, dtype) on mkl and on cpu. */
+function pair(values: ArrayLike<number>, shape: number[], dtype: 'float32' | 'int32' | 'uint8' | 'bool' = 'float32'): [Tensor, Tensor] {
+  const data = dtype === 'float32' ? Float32Array.from(values) : dtype === 'int32' ? Int32Array.from(values) : Uint8Array.from(values);
+  return [tensor(data, { shape, dtype, backend: 'mkl' }), tensor(data, { shape, dtype, backend: 'cpu' })];
+}
+
+describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmetic', () => {
+  let mkl: MklBackend;
+  beforeAll(async () => {
+    mkl = (await initBackend('mkl')) as unknown as MklBackend;
+  });
+
+  /** Runs `primitive` on both backends; checks the native path ran and the results agree exactly. */
+  function same(primitive: Primitive, inputs: [Tensor, Tensor][], params: object): ArrayLike<number> {
+    const before = mkl.nativeRuns(primitive);
+    const fast = bind(primitive, inputs.map(([m]) => m) as never, params as never);
+    const reference = bind(primitive, inputs.map(([, c]) => c) as never, params as never);
+    expect(mkl.nativeRuns(primitive)).toBe(before + 1);
+    expect(fast.dtype).toBe(reference.dtype);
+    expect([...fast.dataSync()]).toEqual([...reference.dataSync()]);
+    return fast.dataSync();
+  }
+
+  it('adds, multiplies and compares int32 with wrap-around, on transposed views', () => {
+    const a = pair(tile([2147483647, -5, 7, 0, 3, -2147483648], TIMES), [2 * TIMES, 3], 'int32');
+    const b = pair(tile([1, 6, -7, 9, 3, -1], TIMES), [3, 2 * TIMES], 'int32');
+    const bt: [Tensor, Tensor] = [b[0].transpose(), b[1].transpose()];
+    expect(same(Primitive.Add, [a, bt], {})[0]).toBe(-2147483648);
+    same(Primitive.Mul, [a, bt], {});
+    same(Primitive.Sub, [a, bt], {});
+    same(Primitive.Max, [a, bt], {});
+    same(Primitive.Less, [a, bt], {});
+    const u = pair(tile([250, 3, 9, 1], TIMES), [4 * TIMES], 'uint8');
+    const v = pair(tile([10, 3, 200, 0], TIMES), [4 * TIMES], 'uint8');
+    expect([...same(Primitive.Add, [u, v], {})].slice(0, 4)).toEqual([4, 6, 209, 1]);
+    const p = pair(tile([1, 0, 1, 0], TIMES), [4 * TIMES], 'bool');
+    const q = pair(tile([1, 1, 0, 0], TIMES), [4 * TIMES], 'bool');
+    expect([...same(Primitive.And, [p, q], {})].slice(0, 4)).toEqual([1, 0, 0, 0]);
+    expect([...same(Primitive.Or, [p, q], {})].slice(0, 4)).toEqual([1, 1, 1, 0]);
+  });
+
+  it('casts between every dtype as typed-array stores do (truncation, wrap-around, NaN to 0, NaN is true)', () => {
+    const x = pair(tile([1.7, -1.7, Number.NaN, 3e9, -0, 255.5, 256, Number.POSITIVE_INFINITY], TIMES), [8 * TIMES]);
+    expect([...same(Primitive.Cast, [x], { dtype: 'int32' })].slice(0, 8)).toEqual([1, -1, 0, -1294967296, 0, 255, 256, 0]);
+    expect([...same(Primitive.Cast, [x], { dtype: 'uint8' })].slice(0, 8)).toEqual([1, 255, 0, 0, 0, 255, 0, 0]);
+    expect([...same(Primitive.Cast, [x], { dtype: 'bool' })].slice(0, 8)).toEqual([1, 1, 1, 1, 0, 1, 1, 1]);
+    same(Primitive.Cast, [pair(tile([5, -3, 0], 2 * TIMES), [6 * TIMES], 'int32')], { dtype: 'float32' });
+    same(Primitive.Cast, [pair(tile([1, 0, 1], 2 * TIMES), [6 * TIMES], 'bool')], { dtype: 'float32' });
+  });
+
+  it('selects with where on broadcast operands', () => {
+    const c = pair(tile([1, 0, 1, 0, 0, 1], TIMES), [2 * TIMES, 3], 'bool');
+    const a = pair(randomValues(6 * TIMES, 1), [2 * TIMES, 3]);
+    const s = pair([7], [1, 1]);
+    const sb: [Tensor, Tensor] = [s[0].broadcastTo([2 * TIMES, 3]), s[1].broadcastTo([2 * TIMES, 3])];
+    same(Primitive.Where, [c, a, sb], {});
+  });
+
+  it('finds the first maximum and minimum along any axis, NaN first', () => {
+    const values = randomValues(16 * 20 * 12, 2);
+    values[7] = Number.NaN;
+    values[30] = values[31]!;
+    const x = pair(values, [16, 20, 12]);
+    for (const axis of [0, 1, 2]) {
+      same(Primitive.Argmax, [x], { axis });
+      same(Primitive.Argmin, [x], { axis });
+    }
+    const xt: [Tensor, Tensor] = [x[0].transpose([2, 0, 1]), x[1].transpose([2, 0, 1])];
+    same(Primitive.Argmax, [xt], { axis: 0 });
+    same(Primitive.Argmax, [pair(tile([3, 9, 9, 1], TIMES), [4, TIMES], 'int32')], { axis: 0 });
+  });
+
+  it('gathers and scatter-adds along an axis, with repeated indices', () => {
+    const x = pair(randomValues(3 * 4 * 2, 3), [3, 4, 2]);
+    const indices = pair([3, 0, 3, 1, 2], [5], 'int32');
+    same(Primitive.Gather, [x, indices], { axis: 1 });
+    const updates = pair(randomValues(3 * 5 * 2, 4), [3, 5, 2]);
+    same(Primitive.ScatterAdd, [x, indices, updates], { axis: 1 });
+    const ints = pair(range(12), [12], 'int32');
+    const at = pair([11, 0, 11], [3], 'int32');
+    same(Primitive.ScatterAdd, [ints, at, pair([2147483647, 5, 1], [3], 'int32')], { axis: 0 });
+  });
+
+  it('copies non-contiguous reshapes in the addon and keeps contiguous ones as views', () => {
+    const x = pair(randomValues(4 * 6, 5), [4, 6]);
+    const xt: [Tensor, Tensor] = [x[0].transpose(), x[1].transpose()];
+    same(Primitive.Reshape, [xt], { shape: [24] });
+    const before = mkl.nativeRuns(Primitive.Reshape);
+    x[0].reshape([6, 4]).dispose();
+    expect(mkl.nativeRuns(Primitive.Reshape)).toBe(before);
+  });
+
+  it('computes convs with kernels larger than their output (weight gradients) as the portable kernel does', () => {
+    const cases = [
+      {
+        x: [3, 5, 12, 12],
+        w: [4, 5, 10, 10],
+        params: {
+          strides: [1, 1],
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+          rhsDilation: [1, 1],
+        },
+      },
+      {
+        x: [2, 3, 15, 13],
+        w: [6, 3, 6, 5],
+        params: {
+          strides: [1, 2],
+          padding: [
+            [0, 2],
+            [1, 0],
+          ],
+          rhsDilation: [2, 1],
+        },
+      },
+      {
+        x: [4, 8, 14, 14],
+        w: [8, 8, 7, 7],
+        params: {
+          strides: [2, 2],
+          padding: [
+            [1, 1],
+            [1, 1],
+          ],
+          rhsDilation: [2, 2],
+        },
+      },
+    ];
+    for (const [index, kase] of cases.entries()) {
+      const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+      const x = pair(randomValues(size(kase.x), 30 + index), kase.x);
+      // A transposed view, as the weight-gradient rule passes it.
+      const wRaw = pair(randomValues(size(kase.w), 40 + index), [kase.w[1]!, kase.w[0]!, ...kase.w.slice(2)]);
+      const w: [Tensor, Tensor] = [wRaw[0].transpose([1, 0, 2, 3]), wRaw[1].transpose([1, 0, 2, 3])];
+      const params = { ...kase.params, lhsDilation: [1, 1], groups: 1 };
+      const before = mkl.nativeRuns(Primitive.Conv);
+      const fast = bind(Primitive.Conv, [x[0], w[0]], params as never).dataSync();
+      const reference = bind(Primitive.Conv, [x[1], w[1]], params as never).dataSync();
+      expect(mkl.nativeRuns(Primitive.Conv)).toBe(before + 1);
+      expect(fast.length).toBe(reference.length);
+      let worst = 0;
+      for (let i = 0; i < fast.length; i++) worst = Math.max(worst, Math.abs(fast[i]! - reference[i]!) / (1 + Math.abs(reference[i]!)));
+      expect(worst).toBeLessThan(1e-4);
+    }
+  });
+
+  it('lists bfloat16 exactly when the CPU computes it, and multiplies and convolves it in oneDNN', () => {
+    expect(mkl.capabilities.dtypes.includes('bfloat16')).toBe(mkl.info.bfloat16);
+    if (!mkl.info.bfloat16) {
+      console.log('backend-mkl: bfloat16 kernels not checked: this CPU has neither AVX-512 BF16 nor AMX');
+      return;
+    }
+    const a = tensor(randomValues(33 * 40, 6), { shape: [33, 40], backend: 'mkl' }).bfloat16();
+    const b = tensor(randomValues(40 * 17, 7), { shape: [40, 17], backend: 'mkl' }).bfloat16();
+    const before = mkl.nativeRuns(Primitive.DotGeneral);
+    const product = matmul(a, b.transpose().transpose());
+    expect(mkl.nativeRuns(Primitive.DotGeneral)).toBe(before + 1);
+    expect(product.dtype).toBe('bfloat16');
+    // The exact product of the rounded inputs, rounded once: within bfloat16's half ulp (2^-9).
+    const reference = matmul(a.float(), b.float()).dataSync();
+    const got = product.dataSync();
+    for (let i = 0; i < got.length; i++)
+      expect(Math.abs(got[i]! - reference[i]!)).toBeLessThanOrEqual(Math.abs(reference[i]!) * 2 ** -8 + 1e-6);
+    const x = tensor(randomValues(2 * 3 * 8 * 8, 8), { shape: [2, 3, 8, 8], backend: 'mkl' }).bfloat16();
+    const w = tensor(randomValues(4 * 3 * 3 * 3, 9), { shape: [4, 3, 3, 3], backend: 'mkl' }).bfloat16();
+    const convBefore = mkl.nativeRuns(Primitive.Conv);
+    const y = conv2d(x, w, { padding: 1 });
+    expect(mkl.nativeRuns(Primitive.Conv)).toBe(convBefore + 1);
+    const yReference = conv2d(x.float(), w.float(), { padding: 1 }).dataSync();
+    const yGot = y.dataSync();
+    for (let i = 0; i < yGot.length; i++)
+      expect(Math.abs(yGot[i]! - yReference[i]!)).toBeLessThanOrEqual(Math.abs(yReference[i]!) * 2 ** -8 + 1e-6);
+  });
+});
