@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildNativeAddon, CMAKE_AND_COMPILER } from '../../../scripts/native-build.mjs';
+import { buildNativeAddon, CMAKE_AND_COMPILER } from '@flint/native-build';
 
 const BUILD_TIMEOUT_MS = 30 * 60 * 1000;
 

@@ -10,7 +10,7 @@
 // FLINT_BOOTSTRAP_VERBOSE=1 shows the compiler's output.
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { buildNativeAddon, CMAKE_AND_COMPILER, commandWorks } from '../../../scripts/native-build.mjs';
+import { buildNativeAddon, CMAKE_AND_COMPILER, commandWorks } from '@flint/native-build';
 
 const BUILD_TIMEOUT_MS = 10 * 60 * 1000;
 const MPI_FIX = 'MPI is not installed: apt-get install libopenmpi-dev openmpi-bin';

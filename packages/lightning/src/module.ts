@@ -50,7 +50,7 @@ function plainCopy(owner: string, value: unknown, path: string): unknown {
  *
  * @example
  * class Regressor extends LightningModule {
- *   readonly layer = this.registerModule('layer', new nn.Linear(3, 1));
+ *   readonly layer = new nn.Linear(3, 1);
  *   forward(x: Tensor): Tensor {
  *     return this.layer.forward(x);
  *   }

@@ -3,6 +3,7 @@
 // addon's bounds checks accept exactly the views that stay inside their buffers.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { attempt, layoutArray, layoutInt, plausibleLayout } from '../../../../test/support/native-fuzz.test-support.js';
 import type { Addon } from './addon.js';
 import { loadAddon } from './load.js';
 
@@ -29,32 +30,11 @@ const NAMES = [
   'pool',
 ] as const;
 
-type Call = (...args: unknown[]) => unknown;
-
-/** Calls the addon; returns the exception it threw, or null. Anything thrown must be an Error. */
-function attempt(addon: Addon, name: (typeof NAMES)[number], args: readonly unknown[]): Error | null {
-  try {
-    (addon[name] as unknown as Call)(...args);
-    return null;
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as Error;
-  }
-}
-
 function detachedFloat32Array(): Float32Array {
   const array = new Float32Array(8);
   structuredClone(array.buffer, { transfer: [array.buffer] });
   return array;
 }
-
-const EXTREMES = [-1, -(2 ** 31), 2 ** 31 - 1, 2 ** 30, 65536, 0, 1, 3];
-
-/** Integers a layout or parameter list might hold: mostly small, sometimes extreme. */
-const layoutInt = fc.oneof(
-  { weight: 6, arbitrary: fc.integer({ min: -4, max: 8 }) },
-  { weight: 1, arbitrary: fc.constantFrom(...EXTREMES) },
-);
 
 const typedArray = fc.oneof(
   fc.float32Array({ maxLength: 40 }),
@@ -65,24 +45,6 @@ const typedArray = fc.oneof(
   fc.constant(new Float32Array(0)),
   fc.constant(detachedFloat32Array()),
 );
-
-const layoutArray = fc.array(layoutInt, { maxLength: 12 }).map((values) => Int32Array.from(values));
-
-/** A plausible-looking layout: [offset, rank, ...shape, ...strides], occasionally inconsistent. */
-const plausibleLayout = fc
-  .record({
-    offset: layoutInt,
-    shape: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: layoutInt }), {
-      maxLength: 4,
-    }),
-    strides: fc.array(layoutInt, { maxLength: 4 }),
-    lie: fc.boolean(),
-  })
-  .map(({ offset, shape, strides, lie }) => {
-    const rank = shape.length;
-    const padded = Array.from({ length: rank }, (_, i) => strides[i] ?? 1);
-    return Int32Array.from([offset, lie ? rank + 1 : rank, ...shape, ...padded]);
-  });
 
 /** Index arrays: mostly in a small range, sometimes negative or huge. */
 const indexArray = fc.oneof(
@@ -167,107 +129,29 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
   });
 
   it.each(NAMES.filter((n) => n !== 'info').map((name) => [name]))('%s never crashes on well-typed arguments with bad values', (name) => {
+    // An operation or dtype code up to `max`, and -1; a typed array with a layout that may not fit it.
+    const code = (max: number) => fc.integer({ min: -1, max });
+    const view = [typedArray, plausibleLayout] as const;
+    const postOpsAndOperands = [fc.oneof(postOps, typedArray), fc.array(typedArray, { maxLength: 3 })] as const;
     const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
-      copy: fc.tuple(fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray),
-      unary: fc.tuple(fc.integer({ min: -1, max: 20 }), fc.integer({ min: -1, max: 5 }), typedArray, plausibleLayout, typedArray),
-      binary: fc.tuple(
-        fc.integer({ min: -1, max: 16 }),
-        fc.integer({ min: -1, max: 5 }),
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-      ),
-      reduce: fc.tuple(
-        fc.integer({ min: -1, max: 4 }),
-        fc.integer({ min: -1, max: 5 }),
-        typedArray,
-        plausibleLayout,
-        layoutArray,
-        typedArray,
-      ),
-      matmul: fc.tuple(
-        fc.integer({ min: -1, max: 7 }),
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        fc.integer({ min: -1, max: 3 }),
-      ),
-      integerBinary: fc.tuple(
-        fc.integer({ min: -1, max: 17 }),
-        fc.integer({ min: -1, max: 7 }),
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-      ),
-      cast: fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, fc.integer({ min: -1, max: 7 }), typedArray),
-      where: fc.tuple(
-        fc.integer({ min: -1, max: 7 }),
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-      ),
-      argReduce: fc.tuple(
-        fc.integer({ min: -1, max: 2 }),
-        fc.integer({ min: -1, max: 7 }),
-        typedArray,
-        plausibleLayout,
-        layoutInt,
-        typedArray,
-      ),
-      gather: fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, indexArray, plausibleLayout, layoutInt, typedArray),
-      scatterAdd: fc.tuple(
-        fc.integer({ min: -1, max: 7 }),
-        typedArray,
-        plausibleLayout,
-        indexArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        layoutInt,
-        typedArray,
-      ),
-      matmulPostOps: fc.tuple(
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        fc.oneof(postOps, typedArray),
-        fc.array(typedArray, { maxLength: 3 }),
-      ),
+      copy: fc.tuple(code(5), ...view, typedArray),
+      unary: fc.tuple(code(20), code(5), ...view, typedArray),
+      binary: fc.tuple(code(16), code(5), ...view, ...view, typedArray),
+      reduce: fc.tuple(code(4), code(5), ...view, layoutArray, typedArray),
+      matmul: fc.tuple(code(7), ...view, ...view, typedArray, code(3)),
+      integerBinary: fc.tuple(code(17), code(7), ...view, ...view, typedArray),
+      cast: fc.tuple(code(7), ...view, code(7), typedArray),
+      where: fc.tuple(code(7), ...view, ...view, ...view, typedArray),
+      argReduce: fc.tuple(code(2), code(7), ...view, layoutInt, typedArray),
+      gather: fc.tuple(code(7), ...view, indexArray, plausibleLayout, layoutInt, typedArray),
+      scatterAdd: fc.tuple(code(7), ...view, indexArray, plausibleLayout, ...view, layoutInt, typedArray),
+      matmulPostOps: fc.tuple(...view, ...view, typedArray, ...postOpsAndOperands),
       fused: fusedArguments,
       conv: fc.oneof(
-        fc.tuple(fc.integer({ min: -1, max: 7 }), typedArray, plausibleLayout, typedArray, plausibleLayout, typedArray, layoutArray),
-        fc.tuple(
-          fc.integer({ min: -1, max: 7 }),
-          typedArray,
-          plausibleLayout,
-          typedArray,
-          plausibleLayout,
-          typedArray,
-          layoutArray,
-          fc.oneof(postOps, typedArray),
-          fc.array(typedArray, { maxLength: 3 }),
-        ),
+        fc.tuple(code(7), ...view, ...view, typedArray, layoutArray),
+        fc.tuple(code(7), ...view, ...view, typedArray, layoutArray, ...postOpsAndOperands),
       ),
-      pool: fc.tuple(
-        fc.integer({ min: -1, max: 2 }),
-        fc.integer({ min: -1, max: 5 }),
-        typedArray,
-        plausibleLayout,
-        typedArray,
-        layoutArray,
-      ),
+      pool: fc.tuple(code(2), code(5), ...view, typedArray, layoutArray),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {

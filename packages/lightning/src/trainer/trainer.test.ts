@@ -39,7 +39,7 @@ const losses = (events: readonly TrainerEvent[]) => events.filter((e): e is Batc
 describe('the seed example', () => {
   it('trains a linear model on the MSE loss with Adam through the Trainer', async () => {
     class Model extends LightningModule {
-      readonly layer = this.registerModule('layer', new nn.Linear(3, 1));
+      readonly layer = new nn.Linear(3, 1);
       forward(x: Tensor): Tensor {
         return this.layer.forward(x);
       }

@@ -1,5 +1,6 @@
-// The build of one native addon with cmake-js, shared by backend-cuda, backend-mkl and
-// distributed-mpi. It never fails its caller: where the addon cannot be built it records why in
+// @flint/native-build: the build of one native addon with cmake-js, shared by backend-cuda,
+// backend-mkl and distributed-mpi (a package of its own, so that their published scripts/build.mjs
+// resolve it like any dependency). It never fails its caller: where the addon cannot be built it records why in
 // build/flint-<id>-status.json (the package reports that reason when asked to start), prints
 // it, and returns `{ built: false, reason }`, so the rest of Flint still builds and works.
 //
@@ -10,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const APT_TIMEOUT_MS = 15 * 60 * 1000;
@@ -96,7 +97,11 @@ export function buildNativeAddon(spec, options = {}) {
   const addon = join(root, 'build', 'Release', `flint_${spec.id}.node`);
   const statusFile = join(root, 'build', `flint-${spec.id}-status.json`);
   const stampFile = join(root, 'build', `flint-${spec.id}-stamp.json`);
-  const buildCommand = `node packages/${root.split('/').filter(Boolean).at(-1)}/scripts/build.mjs`;
+  // Relative to where the build was started (the repository root for the bootstrap), else the
+  // whole path (an installed package, started from its own folder by `npm run build:native`).
+  const script = join(root, 'scripts', 'build.mjs');
+  const fromHere = relative(process.cwd(), script);
+  const buildCommand = `node ${fromHere.startsWith('..') || isAbsolute(fromHere) ? script : fromHere}`;
   const log = (message) => process.stderr.write(`[${spec.logName}] ${message}\n`);
 
   const unavailable = (reason) => {
