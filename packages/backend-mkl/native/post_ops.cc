@@ -2,6 +2,8 @@
 #include "post_ops.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <unordered_map>
 
 #include "dnnl_context.h"
@@ -18,6 +20,7 @@ PostOpList postOpsArg(const Napi::CallbackInfo& info, size_t index, const char* 
   if (!info[index + 1].IsArray()) throwType(env, op, "operands must be an array of Float32Array");
   const Napi::Array operandArray = info[index + 1].As<Napi::Array>();
   PostOpList list;
+  bool linearSeen = false;
   for (size_t i = 0; i < encoded.ElementLength(); i += 4) {
     const double kind = encoded[i], alpha = encoded[i + 1], beta = encoded[i + 2], layout = encoded[i + 3];
     if (!(kind >= 0 && kind < kPostKinds && kind == std::floor(kind))) throwRange(env, op, "unknown post-op kind");
@@ -25,6 +28,12 @@ PostOpList postOpsArg(const Napi::CallbackInfo& info, size_t index, const char* 
     postOp.kind = static_cast<int>(kind);
     postOp.alpha = static_cast<float>(alpha);
     postOp.beta = static_cast<float>(beta);
+    if (postOp.kind == kPostLinear) {
+      // oneDNN 2.6 computes a chain with two eltwise_linear post-ops wrong (2x + 1 then 3x gave 6x),
+      // so the caller must fold consecutive ones and leave other chains unfused.
+      if (linearSeen) throwRange(env, op, "postOps may hold at most one linear (alpha * x + beta) op");
+      linearSeen = true;
+    }
     if (postOp.kind == kPostAdd || postOp.kind == kPostMul) {
       if (layout != 0 && layout != 1) throwRange(env, op, "an operand layout must be 0 (a row) or 1 (full)");
       postOp.operand = static_cast<int>(layout);
@@ -41,8 +50,12 @@ PostOpList postOpsArg(const Napi::CallbackInfo& info, size_t index, const char* 
       list.operands.push_back(operand.Data());
     }
     list.ops.push_back(postOp);
-    appendKey(list.key, {postOp.kind, postOp.operand});
-    list.key += std::to_string(postOp.alpha) + ';' + std::to_string(postOp.beta) + ';';
+    // The exact bits: a decimal rendering (std::to_string keeps 6 decimals) makes different scales
+    // share one cached primitive, whose constants are baked in.
+    uint32_t alphaBits = 0, betaBits = 0;
+    std::memcpy(&alphaBits, &postOp.alpha, sizeof alphaBits);
+    std::memcpy(&betaBits, &postOp.beta, sizeof betaBits);
+    appendKey(list.key, {postOp.kind, postOp.operand, alphaBits, betaBits});
   }
   if (list.operands.size() != operandArray.Length()) throwRange(env, op, "more operands than binary post-ops");
   return list;

@@ -29,7 +29,8 @@ struct PostOpList {
 /**
  * The post-ops at argument `index` (a Float64Array of quadruples) and their operands at `index + 1`
  * (an array of Float32Array, one per add or mul: `rowSize` elements for layout 0, `fullSize` for
- * layout 1). Throws a TypeError or RangeError for anything else.
+ * layout 1). Throws a TypeError or RangeError for anything else, and for a list with two linear
+ * ops (oneDNN 2.6 computes those wrong; fold consecutive ones first).
  */
 PostOpList postOpsArg(const Napi::CallbackInfo& info, size_t index, const char* op, int64_t rowSize, int64_t fullSize);
 

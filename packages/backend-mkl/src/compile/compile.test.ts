@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { add, initBackend, jit, matmul, maximum, mul, nn, type Tensor, tanh, tensor, where } from '@flint/api';
+import { add, div, initBackend, jit, matmul, maximum, mul, neg, nn, type Tensor, tanh, tensor, where } from '@flint/api';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
@@ -88,6 +88,65 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
     const { eager, compiled } = both(f as (...a: Tensor[]) => Tensor, [x, w]);
     expect(mkl.fusedRuns).toBe(before);
     expect(maxRelativeError(compiled, eager)).toBeLessThan(1e-5);
+  });
+
+  it('fuses neg, a scaling and a division by a power of two exactly as eager computes them, -0 included', () => {
+    const x = on(randomValues(16 * 24, 36), [16, 24]);
+    const zero = on(new Float32Array(24 * 8), [24, 8]);
+    const w = on(randomValues(24 * 8, 37), [24, 8]);
+    const cases: [(x: Tensor, w: Tensor) => Tensor, Tensor][] = [
+      [(x, w) => neg(matmul(x, w)), zero],
+      [(x, w) => mul(matmul(x, w), -3), zero],
+      [(x, w) => div(matmul(x, w), 4), w],
+      [(x, w) => div(neg(matmul(x, w)), -0.25), w],
+    ];
+    for (const [f, rhs] of cases) {
+      const before = mkl.fusedRuns;
+      const { eager, compiled } = both(f as (...a: Tensor[]) => Tensor, [x, rhs]);
+      expect(mkl.fusedRuns).toBe(before + 1);
+      expect(compiled.every((v, i) => Object.is(v, eager[i]))).toBe(true);
+    }
+    expect(Object.is(neg(matmul(x, zero)).dataSync()[0], -0)).toBe(true);
+  });
+
+  it('leaves a division by a literal without an exact reciprocal unfused, equal to eager bit for bit', () => {
+    const x = on(randomValues(16 * 24, 38), [16, 24]);
+    const w = on(randomValues(24 * 8, 39), [24, 8]);
+    const before = mkl.fusedRuns;
+    const { eager, compiled } = both((x, w) => div(matmul(x!, w!), 3), [x, w]);
+    expect(mkl.fusedRuns).toBe(before);
+    expect(compiled.every((v, i) => Object.is(v, eager[i]))).toBe(true);
+  });
+
+  it('keeps two jitted epilogues whose scales agree to 6 decimals apart', () => {
+    const x = on(randomValues(16 * 24, 40), [16, 24]);
+    const w = on(randomValues(24 * 8, 41), [24, 8]);
+    for (const scale of [1.5e-7, 4.5e-7, 0.0012341, 0.0012344]) {
+      const { eager, compiled } = both((x, w) => mul(matmul(x!, w!), scale), [x, w]);
+      expect(
+        maxRelativeError(
+          compiled.map((v) => v / scale),
+          eager.map((v) => v / scale),
+        ),
+      ).toBeLessThan(1e-5);
+    }
+  });
+
+  it('keeps the literals 0 and -0 of one fused elementwise kernel apart', () => {
+    const x = on(
+      Float32Array.from({ length: 64 }, (_, i) => i - 20),
+      [64],
+    );
+    const f = jit((t: Tensor) => {
+      const shifted = add(t, 1);
+      return [div(shifted, 0), div(shifted, -0), mul(shifted, -0)] as const;
+    });
+    const results = f(x).map((r) => r.dataSync());
+    const eager = [div(add(x, 1), 0), div(add(x, 1), -0), mul(add(x, 1), -0)].map((r) => r.dataSync());
+    expect(results[0]![25]).toBe(Number.POSITIVE_INFINITY);
+    expect(results[1]![25]).toBe(Number.NEGATIVE_INFINITY);
+    expect(Object.is(results[2]![25], -0)).toBe(true);
+    for (let r = 0; r < 3; r++) expect(results[r]!.every((v, i) => Object.is(v, eager[r]![i]))).toBe(true);
   });
 
   it('runs an epilogue with two outputs (ReLU and its mask) as a fused pass after the matmul', () => {

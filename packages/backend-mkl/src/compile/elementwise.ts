@@ -88,7 +88,8 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
   const loads: Load[] = [];
   const loadOf = new Map<string, number>();
   const literals: number[] = [];
-  const literalOf = new Map<number, number>();
+  // Keyed so that -0 and 0 stay apart (a Map alone treats them as one key): x / -0 is -Infinity.
+  const literalOf = new Map<number | '-0', number>();
   // Registers are numbered after the program is built: loads, then literals, then op results.
   type Operand = { kind: 'load' | 'literal' | 'op'; index: number };
   const opOperand: (Operand | null)[] = [];
@@ -107,11 +108,12 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
   const operand = (ref: KernelRef): Operand | null => {
     if (ref.kind === 'input') return sameShape(kernel.inputs[ref.index]!.shape, shape) ? load(ref.index, false) : null;
     if (ref.kind === 'op') return opOperand[ref.index] ?? null;
-    let index = literalOf.get(ref.value);
+    const key = Object.is(ref.value, -0) ? '-0' : ref.value;
+    let index = literalOf.get(key);
     if (index === undefined) {
       index = literals.length;
       literals.push(ref.value);
-      literalOf.set(ref.value, index);
+      literalOf.set(key, index);
     }
     return { kind: 'literal', index };
   };

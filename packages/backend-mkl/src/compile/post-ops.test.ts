@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Addon } from '../native/addon.js';
 import { loadAddon } from '../native/load.js';
-import { linearCount, mergeLinear } from './post-ops.js';
+import { hasExactReciprocal, linearCount, mergeLinear } from './post-ops.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
@@ -119,5 +119,92 @@ describe.skipIf(missing !== undefined)('oneDNN post-ops', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  // The cached primitive bakes the constants in, so its key must tell apart any two float32 values.
+  it('keys cached primitives on the exact constants: scales equal to 6 decimals stay apart', () => {
+    const [m, k, n] = [3, 4, 5];
+    const a = values(m * k, 40);
+    const b = values(k * n, 41);
+    const layoutA = Int32Array.from([0, 3, 1, m, k, m * k, k, 1]);
+    const layoutB = Int32Array.from([0, 3, 1, k, n, k * n, n, 1]);
+    const product = (i: number, j: number) => {
+      let value = 0;
+      for (let p = 0; p < k; p++) value += a[i * k + p]! * b[p * n + j]!;
+      return value;
+    };
+    for (const [alpha, beta] of [
+      [1.5e-7, 0],
+      [4.5e-7, 0],
+      [1, 0.0012341],
+      [1, 0.0012344],
+      [1, 1.5e-7],
+      [1, 4.5e-7],
+    ] as const) {
+      const out = new Float32Array(m * n);
+      expect(addon.matmulPostOps(a, layoutA, b, layoutB, out, Float64Array.from([0, alpha, beta, 0]), [])).toBe(true);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          const expected = Math.fround(alpha) * product(i, j) + Math.fround(beta);
+          expect(Math.abs(out[i * n + j]! - expected)).toBeLessThanOrEqual(1e-5 * Math.abs(expected));
+        }
+    }
+    const x = values(16, 42);
+    const w = values(4, 43);
+    const layoutX = Int32Array.from([0, 4, 1, 1, 4, 4, 16, 16, 4, 1]);
+    const layoutW = Int32Array.from([0, 4, 1, 1, 2, 2, 4, 4, 2, 1]);
+    const params = Int32Array.from([1, 1, 1, 0, 0, 0, 0, 1, 1]);
+    const outputs = [1.5e-7, 4.5e-7].map((alpha) => {
+      const out = new Float32Array(9);
+      expect(addon.conv(0, x, layoutX, w, layoutW, out, params, Float64Array.from([0, alpha, 0, 0]), [])).toBe(true);
+      return out;
+    });
+    for (let i = 0; i < 9; i++) expect(outputs[1]![i]! / outputs[0]![i]!).toBeCloseTo(3, 4);
+  });
+
+  it('refuses two linear post-ops in one list with a RangeError (oneDNN 2.6 computes them wrong)', () => {
+    const layout = Int32Array.from([0, 3, 1, 2, 2, 4, 2, 1]);
+    const twoLinear = [Float64Array.from([0, 2, 1, 0, 0, 3, 0, 0]), Float64Array.from([0, 2, 1, 0, 1, 0, 0, 0, 0, 3, 0, 0])];
+    for (const encoded of twoLinear) {
+      expect(() => addon.matmulPostOps(new Float32Array(4), layout, new Float32Array(4), layout, new Float32Array(4), encoded, [])).toThrow(
+        /matmulPostOps.*at most one linear/,
+      );
+      const layoutX = Int32Array.from([0, 4, 1, 1, 2, 2, 4, 4, 2, 1]);
+      const layoutW = Int32Array.from([0, 4, 1, 1, 1, 1, 1, 1, 1, 1]);
+      const params = Int32Array.from([1, 1, 1, 0, 0, 0, 0, 1, 1]);
+      expect(() =>
+        addon.conv(0, new Float32Array(4), layoutX, new Float32Array(1), layoutW, new Float32Array(4), params, encoded, []),
+      ).toThrow(RangeError);
+    }
+    // One linear op among others is fine.
+    const out = new Float32Array(4);
+    const one = Float64Array.from([0, 2, 1, 0, 1, 0, 0, 0]);
+    expect(addon.matmulPostOps(Float32Array.from([1, 0, 0, 1]), layout, Float32Array.from([1, -2, 3, -4]), layout, out, one, [])).toBe(
+      true,
+    );
+    expect([...out]).toEqual([3, 0, 7, 0]);
+  });
+});
+
+describe('post-op planning helpers', () => {
+  const sign = (values: Float64Array) => [...values].map((v) => (Object.is(v, -0) ? '-0' : String(v)));
+
+  it('folds linear ops keeping the sign of zero results, and leaves apart what one op cannot express', () => {
+    // neg then neg: x again, -0 stays -0.
+    expect(sign(mergeLinear([0, -1, -0, 0, 0, -1, -0, 0]))).toEqual(['0', '1', '-0', '0']);
+    // x * 2 then + 0: every zero becomes +0.
+    expect(sign(mergeLinear([0, 2, -0, 0, 0, 1, 0, 0]))).toEqual(['0', '2', '0', '0']);
+    // x + 0 then * 3: zeros are +0, as 3 * (x + 0) gives.
+    expect(sign(mergeLinear([0, 1, 0, 0, 0, 3, -0, 0]))).toEqual(['0', '3', '0', '0']);
+    // x + 0 then neg: always -0 at zero, which no alpha * x + beta gives: two ops.
+    expect(linearCount(mergeLinear([0, 1, 0, 0, 0, -1, -0, 0]))).toBe(2);
+    // Nonzero offsets fold as before.
+    expect([...mergeLinear([0, 2, 1, 0, 0, 3, 0.5, 0])]).toEqual([0, 6, 3.5, 0]);
+  });
+
+  it('takes a division as a multiplication only by an exact float32 reciprocal', () => {
+    for (const c of [1, 2, -4, 0.5, 2 ** -20, 2 ** 126, 2 ** -126]) expect(hasExactReciprocal(c)).toBe(true);
+    for (const c of [0, -0, 3, 0.1, 1.5, 2 ** 127 * 1.5, 2 ** -128, 2 ** 128, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(hasExactReciprocal(c)).toBe(false);
   });
 });

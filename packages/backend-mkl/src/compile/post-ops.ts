@@ -108,8 +108,9 @@ function planPostOps(kernel: KernelProgram): Plan | null {
     const other = op.args[1 - position];
     const literal = other?.kind === 'literal' ? other.value : null;
     switch (op.primitive) {
+      // A beta of -0 adds nothing (x + -0 is x for every x) where +0 would turn -0 into +0.
       case Primitive.Neg:
-        encoded.push(LINEAR, -1, 0, 0);
+        encoded.push(LINEAR, -1, -0, 0);
         break;
       case Primitive.Tanh:
         encoded.push(TANH, 0, 0, 0);
@@ -124,7 +125,7 @@ function planPostOps(kernel: KernelProgram): Plan | null {
       case Primitive.Add:
       case Primitive.Mul: {
         if (literal !== null) {
-          encoded.push(LINEAR, op.primitive === Primitive.Add ? 1 : literal, op.primitive === Primitive.Add ? literal : 0, 0);
+          encoded.push(LINEAR, op.primitive === Primitive.Add ? 1 : literal, op.primitive === Primitive.Add ? literal : -0, 0);
           break;
         }
         const operand = other === undefined ? null : binary(other);
@@ -138,8 +139,9 @@ function planPostOps(kernel: KernelProgram): Plan | null {
         encoded.push(LINEAR, position === 0 ? 1 : -1, position === 0 ? -literal : literal, 0);
         break;
       case Primitive.Div:
-        if (literal === null || position !== 0 || literal === 0) return null;
-        encoded.push(LINEAR, 1 / literal, 0, 0);
+        // x / c equals x * (1 / c) only when the reciprocal is exact in float32.
+        if (literal === null || position !== 0 || !hasExactReciprocal(literal)) return null;
+        encoded.push(LINEAR, 1 / literal, -0, 0);
         break;
       default:
         return null;
@@ -148,8 +150,17 @@ function planPostOps(kernel: KernelProgram): Plan | null {
   }
   if (current !== last || encoded.length === 0) return null;
   const merged = mergeLinear(encoded);
+  // Two linear ops left: the addon refuses them (oneDNN 2.6 computes such chains wrong).
   if (linearCount(merged) > 1) return null;
   return { encoded: merged, operands };
+}
+
+/** Whether `1 / c` is exact in float32: c is a float32 power of two whose reciprocal float32 holds. */
+export function hasExactReciprocal(c: number): boolean {
+  const magnitude = Math.abs(c);
+  if (magnitude === 0 || !Number.isFinite(magnitude) || Math.fround(magnitude) !== magnitude) return false;
+  const exponent = Math.round(Math.log2(magnitude));
+  return 2 ** exponent === magnitude && Math.fround(2 ** -exponent) === 2 ** -exponent;
 }
 
 /** How many `alpha * x + beta` post-ops a list holds. */
@@ -164,6 +175,11 @@ export function linearCount(encoded: Float64Array): number {
  * where the chain rounded per op). oneDNN 2.6 computes a chain holding two linear post-ops wrong
  * (`2x + 1` then `3x` gave `6x`; with a relu or a binary op between them the offsets were lost
  * too), so after folding, a chain with more than one is not fused (planPostOps).
+ *
+ * A zero beta is exact about the sign of a zero result: -0 passes the sign of `alpha * x` through,
+ * +0 makes every zero +0. Two such ops fold into one that keeps that, except `+ 0` followed by a
+ * scaling by a negative or zero factor (always -0, or the sign of the first op's result), which
+ * no single `alpha * x + beta` computes: those two are left apart.
  */
 export function mergeLinear(encoded: readonly number[]): Float64Array {
   const merged: number[] = [];
@@ -172,13 +188,24 @@ export function mergeLinear(encoded: readonly number[]): Float64Array {
     const previous = merged.length - 4;
     if (kind === LINEAR && previous >= 0 && merged[previous] === LINEAR) {
       const [a1, b1] = [merged[previous + 1]!, merged[previous + 2]!];
-      merged[previous + 1] = alpha * a1;
-      merged[previous + 2] = alpha * b1 + beta;
-      continue;
+      const folded = foldedBeta(b1, alpha, beta);
+      if (folded !== null) {
+        merged[previous + 1] = alpha * a1;
+        merged[previous + 2] = folded;
+        continue;
+      }
     }
     merged.push(kind, alpha, beta, layout);
   }
   return Float64Array.from(merged);
+}
+
+/** The beta of `alpha * (a1 * x + b1) + beta` as one linear op, or null when none is exact about zeros. */
+function foldedBeta(b1: number, alpha: number, beta: number): number | null {
+  if (b1 !== 0 || beta !== 0) return alpha * b1 + beta;
+  if (!Object.is(beta, -0)) return 0;
+  if (Object.is(b1, -0)) return -0;
+  return alpha > 0 ? 0 : null;
 }
 
 /** The operand's values as a contiguous Float32Array of exactly its size: its own array when it is one. */

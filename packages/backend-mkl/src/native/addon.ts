@@ -81,8 +81,8 @@ export interface Addon {
   /**
    * float32 matmul through oneDNN with post-ops: `postOps` holds [kind, alpha, beta, operand
    * layout] per op (0 alpha * x + beta, 1 relu, 2 tanh, 3 logistic, 4 add, 5 mul; add and mul read
-   * the next of `operands`: n elements for layout 0, the whole output for 1). Returns false,
-   * leaving `out` alone, when oneDNN cannot take the layouts.
+   * the next of `operands`: n elements for layout 0, the whole output for 1; at most one linear
+   * op, else a RangeError). Returns false, leaving `out` alone, when oneDNN cannot take the layouts.
    */
   matmulPostOps(
     a: Float32Array,
