@@ -72,6 +72,31 @@ describe('the global generator threaded through compiled programs', () => {
     });
   });
 
+  it('a jitted call that draws, on concrete tensors inside another traced function, joins its stream', () => {
+    const constant = randn([32]);
+    const inner = jit((t: Tensor) => F.dropout(t, 0.5));
+    // Compiled for concrete calls first: the cached entry must still be staged under the trace.
+    inner(constant);
+    const body = (t: Tensor) => [t.add(inner(constant)), F.dropout(t, 0.5)];
+    const x = randn([32]);
+    manualSeed(17);
+    const eager = [body(x), body(x)];
+    const eagerNext = randn([4]);
+    const outer = jit(body);
+    manualSeed(17);
+    const compiled = [outer(x), outer(x)];
+    const compiledNext = randn([4]);
+    compiled.forEach((outs, call) => {
+      outs.forEach((c, i) => {
+        expect(Array.from(c.dataSync())).toEqual(Array.from(((eager[call] as Tensor[])[i] as Tensor).dataSync()));
+      });
+    });
+    const first = (call: number) => Array.from(((compiled[call] as Tensor[])[0] as Tensor).dataSync());
+    expect(first(0)).not.toEqual(first(1));
+    expect(Array.from(compiledNext.dataSync())).toEqual(Array.from(eagerNext.dataSync()));
+    expect(outer.stats.misses).toBe(1);
+  });
+
   it('grad(jit(f)) differentiates through the mask the forward call drew', () => {
     const x = randn([64]);
     const f = jit((t: Tensor) => sum(F.dropout(t, 0.5)));

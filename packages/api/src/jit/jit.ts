@@ -4,7 +4,7 @@ import type { Backend } from '../backend/spi.js';
 import { ValueError } from '../core/errors.js';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
 import type { Program, Var } from '../ir/program.js';
-import { generatorArguments, setTracedGenerator, type TracedGenerator } from '../random/generator.js';
+import { generatorArguments, isGeneratorTraced, setTracedGenerator, type TracedGenerator } from '../random/generator.js';
 import { isTensor, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backendOf, bindStagedCall, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
@@ -269,8 +269,11 @@ export function makeJitted<A extends unknown[], R>(
     // call stays a call: the transforms derive its compiled JVP, forward/backward or batched form.
     const staged = signature.traced || (signature.recorded && isGradEnabled() && !stagesTape);
     const entry = lookup(args, signature, staged);
+    // A call on concrete tensors inside a traced function still reads that trace's generator
+    // inputs when its program draws: it is staged into the enclosing program like a traced call.
+    const stagedCall = staged || (entry !== null && entry.draws > 0 && isGeneratorTraced());
     // A function with user-defined derivatives: its program holds only their primal computation.
-    if (entry === null || (staged && entry.staged.program.customRules === true)) {
+    if (entry === null || (stagedCall && entry.staged.program.customRules === true)) {
       // The function closes over a value of an enclosing transform: run it as it is, under them.
       stats.inline++;
       return f(...args);
@@ -284,7 +287,7 @@ export function makeJitted<A extends unknown[], R>(
     const backend = signature.backend ?? (first === undefined ? undefined : backendOf(first)) ?? getBackend();
     const generator = generatorArguments(entry.draws, backend);
     try {
-      if (staged) return rebuildOutputs(entry, bindStagedCall(entry.staged, [...signature.tensors, ...generator.inputs])) as R;
+      if (stagedCall) return rebuildOutputs(entry, bindStagedCall(entry.staged, [...signature.tensors, ...generator.inputs])) as R;
       return execute(entry, signature, donated, generator.inputs) as R;
     } finally {
       generator.release();

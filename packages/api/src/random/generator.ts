@@ -82,12 +82,61 @@ export function setTracedGenerator(next: TracedGenerator | null): TracedGenerato
   return previous;
 }
 
+/** @internal Whether the global generator's draws currently read a jit trace's inputs. */
+export function isGeneratorTraced(): boolean {
+  return traced !== null;
+}
+
+/**
+ * @internal Where the global generator stands: the seed and counter of the eager generator, or
+ * the trace's generator and how many draws the trace had made (`counter`). A class, so that
+ * pytrees of residuals holding one treat it as a leaf.
+ */
+export class GeneratorPosition {
+  constructor(
+    readonly traced: TracedGenerator | null,
+    readonly seed: number,
+    readonly counter: number,
+  ) {}
+}
+
+/** @internal The generator's current position, for `replayGenerator`. */
+export function generatorPosition(): GeneratorPosition {
+  return traced === null ? new GeneratorPosition(null, state.seed, state.counter) : new GeneratorPosition(traced, state.seed, traced.draws);
+}
+
+/**
+ * @internal Runs `fn` with the generator moved back to `position`, so that its draws repeat
+ * those made from there (checkpoint's recomputation, as PyTorch's preserve_rng_state), then puts
+ * the generator back where it was: draws after it are those of a run without the replay.
+ */
+export function replayGenerator<T>(position: GeneratorPosition, fn: () => T): T {
+  const previousTraced = traced;
+  const { seed, counter } = state;
+  const replayed = position.traced;
+  const replayedDraws = replayed?.draws ?? 0;
+  traced = replayed;
+  if (replayed === null) {
+    state.seed = position.seed;
+    state.counter = position.counter;
+  } else replayed.draws = position.counter;
+  try {
+    return fn();
+  } finally {
+    if (replayed !== null) replayed.draws = replayedDraws;
+    traced = previousTraced;
+    state.seed = seed;
+    state.counter = counter;
+  }
+}
+
 /**
  * @internal The generator inputs of a compiled call whose program draws `draws` times: the base
  * key (int32 [2], on `backend`) and the counter of its first draw (int32 []), after which the
  * generator is advanced past those draws. Inside a jit trace they are that trace's own inputs,
- * so a compiled call nested in a traced function draws from the enclosing program's stream.
- * `release` frees the tensors made here.
+ * so a compiled call nested in a traced function draws from the enclosing program's stream (the
+ * caller must then stage the call into that trace, even on concrete arguments: the inputs are
+ * tracers). `release` frees the tensors made here.
  */
 export function generatorArguments(draws: number, backend: Backend): { readonly inputs: Tensor[]; release(): void } {
   if (traced !== null) {

@@ -1,5 +1,21 @@
 import '@flint/backend-cpu';
-import { checkpoint, customJvp, customVjp, grad, jvp, stopGradient, type Tensor, tensor, ValueError, vjp, vmap } from '@flint/api';
+import {
+  checkpoint,
+  customJvp,
+  customVjp,
+  grad,
+  jit,
+  jvp,
+  manualSeed,
+  nn,
+  randn,
+  stopGradient,
+  type Tensor,
+  tensor,
+  ValueError,
+  vjp,
+  vmap,
+} from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 const f64 = (data: number | number[] | number[][]): Tensor => tensor(data, { dtype: 'float64' });
@@ -123,6 +139,49 @@ describe('checkpoint', () => {
     close(jvp(f, [f64([2])], [f64([1])])[1], [12]);
     close(vmap(grad((x: Tensor) => f(x)))(f64([1, 2])), [3, 12]);
     close(grad(grad((x: Tensor) => f(x)))(f64(2)), [12]);
+  });
+});
+
+describe('checkpoint and the global generator', () => {
+  // Dropout's mask is drawn in the forward pass and again in the recomputation: the
+  // recomputation must draw the same mask, and leave the generator where the run without
+  // checkpoint leaves it.
+  const block = (x: Tensor) => nn.functional.dropout(x, 0.5).mul(x);
+  const x = tensor(Array.from({ length: 64 }, (_, i) => Math.sin(i) + 1.5));
+  const plain = (t: Tensor) => block(t).sum();
+  const remat = (t: Tensor) => checkpoint(block)(t).sum();
+  /** The gradient `run` computes after `manualSeed(seed)`, and the next draw of the generator. */
+  const seeded = (seed: number, run: () => Tensor): [number[], number[]] => {
+    manualSeed(seed);
+    const gradient = values(run());
+    return [gradient, values(randn([4]))];
+  };
+
+  it('the recomputation replays the forward mask, eagerly and under jit', () => {
+    const expected = seeded(3, () => grad(plain)(x));
+    expect(expected[0].filter((v) => v === 0).length).toBeGreaterThan(10);
+    expect(seeded(3, () => grad(remat)(x))).toEqual(expected);
+    expect(seeded(3, () => jit(grad(remat))(x))).toEqual(expected);
+    expect(seeded(3, () => grad(jit(remat))(x))).toEqual(expected);
+  });
+
+  it('a pullback run after other draws, and backward() on the tape, replay the forward mask', () => {
+    manualSeed(4);
+    const [, plainPullback] = vjp(block, x);
+    const plainNext = values(randn([4]));
+    const plainGradient = values(plainPullback(tensor(new Array<number>(64).fill(1), { dtype: 'float32' }))[0]);
+    manualSeed(4);
+    const [, pullback] = vjp(checkpoint(block), x);
+    const next = values(randn([4]));
+    expect(values(pullback(tensor(new Array<number>(64).fill(1), { dtype: 'float32' }))[0])).toEqual(plainGradient);
+    expect(next).toEqual(plainNext);
+
+    const leaf = tensor(Array.from(x.dataSync()), { requiresGrad: true });
+    manualSeed(5);
+    remat(leaf).backward();
+    const tapeNext = values(randn([4]));
+    expect(values(leaf.grad as Tensor)).toEqual(seeded(5, () => grad(plain)(x))[0]);
+    expect(tapeNext).toEqual(seeded(5, () => grad(plain)(x))[1]);
   });
 });
 

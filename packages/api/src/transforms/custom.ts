@@ -1,6 +1,7 @@
 import { isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { type TreeDef, treeFlatten, treeFlattenUpTo, treeUnflatten } from '../core/pytree.js';
+import { type GeneratorPosition, generatorPosition, replayGenerator } from '../random/generator.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { outputLeaves } from './arguments.js';
@@ -196,12 +197,20 @@ export function checkpoint<A extends unknown[], R>(fn: (...args: A) => R): (...a
       name: 'checkpoint',
       differentiateFnInForwardMode: true,
       fn: run,
-      fwd: (inputs) => ({ outputs: run(inputs), residuals: inputs }),
+      // The recomputation must draw what the forward pass drew (Dropout's mask): the forward
+      // pass records where the global generator stood, and the backward pass replays from there.
+      fwd: (inputs) => {
+        const position = generatorPosition();
+        return { outputs: run(inputs), residuals: [inputs, position] };
+      },
       bwd: (residuals, cotangents) => {
-        const { pullback, release } = vjpFlat(run, residuals as Tensor[], 'checkpoint');
-        const cts = pullback(cotangents, true);
-        release();
-        return cts;
+        const [inputs, position] = residuals as [Tensor[], GeneratorPosition];
+        return replayGenerator(position, () => {
+          const { pullback, release } = vjpFlat(run, inputs, 'checkpoint');
+          const cts = pullback(cotangents, true);
+          release();
+          return cts;
+        });
       },
     };
     const outs = bindCustomVjp(call, split.tensors);
