@@ -55,5 +55,7 @@ export { printProgram } from './ir/print.js';
 export type { Constant, Equation, FusionEquation, FusionKind, MemoryPlan, PrimitiveEquation, Program, Var } from './ir/program.js';
 export { type CompilableModule, type CompiledModule, type CompileOptions, compile } from './jit/compile.js';
 export { type JitOptions, type JittedFunction, jit, type Lowered } from './jit/jit.js';
+// torch.relu: also at the top level, as the activation most models call between layers.
+export { relu } from './nn/functional/activations.js';
 export * as nn from './nn/index.js';
 export * from './transforms/index.js';

@@ -3,7 +3,7 @@ import { add, div, mul, neg, sqrt } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
 import { scalarAdd, scalarDiv, scalarMul, scalarSub } from './scalar.js';
 
@@ -46,7 +46,7 @@ export const adagradRule: UpdateRule<AdagradHyper> = {
 };
 
 /** Options of `Adagrad` / `adagrad` (PyTorch's defaults: lr 1e-2, eps 1e-10). */
-export type AdagradOptions = Partial<AdagradHyper>;
+export type AdagradOptions = Partial<AdagradHyper> & StepOptions;
 
 /**
  * Adagrad (Duchi et al.), as torch.optim.Adagrad.

@@ -3,7 +3,7 @@ import { add, div, maximum, mul, neg, sqrt } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
 import { scalarDiv, scalarMul, scalarOneMinusPow, scalarSqrt } from './scalar.js';
 
@@ -70,7 +70,7 @@ export const adamRule = makeAdamRule('Adam', false);
 export const adamWRule = makeAdamRule('AdamW', true);
 
 /** Options of `Adam` / `adam` (PyTorch's defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8). */
-export type AdamOptions = Partial<AdamHyper>;
+export type AdamOptions = Partial<AdamHyper> & StepOptions;
 type FunctionalOptions<O> = Omit<O, 'lr'> & { readonly lr?: LearningRate };
 
 /**

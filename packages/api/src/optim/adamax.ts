@@ -3,7 +3,7 @@ import { abs, add, div, maximum, mul, neg } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
 import { scalarDiv, scalarMul, scalarOneMinusPow } from './scalar.js';
 
@@ -45,7 +45,7 @@ export const adamaxRule: UpdateRule<AdamaxHyper> = {
 };
 
 /** Options of `Adamax` / `adamax` (PyTorch's defaults: lr 2e-3, betas [0.9, 0.999], eps 1e-8). */
-export type AdamaxOptions = Partial<AdamaxHyper>;
+export type AdamaxOptions = Partial<AdamaxHyper> & StepOptions;
 
 /**
  * Adamax, the infinity-norm variant of Adam, as torch.optim.Adamax.

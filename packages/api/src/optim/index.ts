@@ -7,7 +7,7 @@ export { Adam, type AdamHyper, type AdamOptions, AdamW, adam, adamw } from './ad
 export { Adamax, type AdamaxHyper, type AdamaxOptions, adamax } from './adamax.js';
 export { applyUpdates, type GradientTransformation, type LearningRate, type OptimizerState } from './functional.js';
 export { NAdam, type NAdamHyper, type NAdamOptions, nadam } from './nadam.js';
-export { type BaseHyper, Optimizer, type ParamGroup, type ParamGroupInput, type ParamsInput } from './optimizer.js';
+export { type BaseHyper, Optimizer, type ParamGroup, type ParamGroupInput, type ParamsInput, type StepOptions } from './optimizer.js';
 export type { ParameterLike } from './parameter.js';
 export { RMSprop, type RMSpropHyper, type RMSpropOptions, rmsprop } from './rmsprop.js';
 export {

@@ -3,7 +3,7 @@ import { add, div, mul, neg, sqrt } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBetas, checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
 import { type Scalar, scalarAdd, scalarDiv, scalarMul, scalarOneMinusPow, scalarPow, scalarSub } from './scalar.js';
 
@@ -72,7 +72,7 @@ export const nadamRule: UpdateRule<NAdamHyper> = {
 };
 
 /** Options of `NAdam` / `nadam` (PyTorch's defaults: lr 2e-3, betas [0.9, 0.999], momentumDecay 4e-3). */
-export type NAdamOptions = Partial<NAdamHyper>;
+export type NAdamOptions = Partial<NAdamHyper> & StepOptions;
 
 /**
  * Adam with Nesterov momentum (Dozat), as torch.optim.NAdam.

@@ -5,12 +5,23 @@ import { cast } from '../ops/broadcast.js';
 import { add } from '../ops/elementwise.js';
 import { isTensor, keep, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { FusedUpdates } from './fused.js';
 import { withoutTape } from './no-tape.js';
 import { cloneTensor } from './ownership.js';
 import type { ParameterLike } from './parameter.js';
 import type { Buffers, UpdateRule } from './rule.js';
 import { type Scalar, scalarAdd } from './scalar.js';
 import { type OptimizerStateDict, type ParameterStateEntry, validateStateDict } from './state-dict.js';
+
+/** Options of every imperative optimizer's constructor besides its hyperparameters. */
+export interface StepOptions {
+  /**
+   * Run each parameter's update as one compiled, fused kernel that writes the parameter and its
+   * state in place (PyTorch's `fused=True`), on backends with a jit compile hook. Default true;
+   * false runs the update op by op.
+   */
+  readonly fused?: boolean;
+}
 
 /** The hyperparameters every optimizer has. */
 export interface BaseHyper {
@@ -68,9 +79,17 @@ export class Optimizer<H extends BaseHyper> {
   readonly state = new Map<ParameterLike, ParameterState>();
   /** @internal */
   protected readonly rule: UpdateRule<H>;
+  /** Whether `step()` runs each update as one fused kernel (see `StepOptions.fused`). */
+  fused: boolean;
+  private fusedUpdates: FusedUpdates<H> | null = null;
 
-  constructor(params: ParamsInput<H>, defaults: H, rule: UpdateRule<H>) {
+  constructor(params: ParamsInput<H>, options: H & StepOptions, rule: UpdateRule<H>) {
     this.rule = rule;
+    const { fused, ...rest } = options;
+    if (fused !== undefined && typeof fused !== 'boolean')
+      throw new ValueError(`${rule.name}: option fused must be a boolean, got ${JSON.stringify(fused)}`);
+    this.fused = fused ?? true;
+    const defaults = rest as unknown as H;
     rule.validate(defaults);
     this.defaults = Object.freeze({ ...defaults });
     const items = [...(params as Iterable<unknown>)];
@@ -148,8 +167,12 @@ export class Optimizer<H extends BaseHyper> {
   step<L = undefined>(closure?: () => L): L | undefined {
     const loss = closure === undefined ? undefined : closure();
     withoutTape(() => {
-      for (const group of this.paramGroups) {
-        for (const p of group.params) this.updateParameter(group, p);
+      try {
+        for (const group of this.paramGroups) {
+          for (const p of group.params) this.updateParameter(group, p);
+        }
+      } finally {
+        this.fusedUpdates?.endStep();
       }
     });
     return loss;
@@ -178,10 +201,8 @@ export class Optimizer<H extends BaseHyper> {
     const step = scalarAdd(state.step, 1);
     const scalars = rule.advanceScalars(state.scalars, step, group) as Record<string, Scalar>;
     const oldBuffers = state.buffers;
-    const result = tidy(() => {
-      const out = rule.apply({ param, grad, buffers: oldBuffers, scalars, step, lr: group.lr, hyper: group });
-      return { value: cast(add(param, out.update), param.dtype), buffers: out.buffers };
-    });
+    const result =
+      this.fusedUpdate(group, param, grad, oldBuffers, step, scalars) ?? this.eagerUpdate(group, param, grad, oldBuffers, step, scalars);
     // The rule may hand back its inputs (a buffer left as it was, or the gradient itself as a
     // first momentum buffer); the optimizer keeps its own handle to whatever it stores.
     const buffers: Record<string, Tensor> = {};
@@ -191,6 +212,7 @@ export class Optimizer<H extends BaseHyper> {
       buffers[name] = owned;
       kept.add(owned);
     }
+    // Donated to a fused update, the old value and buffers are disposed already; dispose() is idempotent.
     for (const t of Object.values(oldBuffers)) if (!kept.has(t)) t.dispose();
     if (typeof state.step !== 'number') state.step.dispose();
     // What the step stores outlives the step: a `tidy` around it must not free the new state.
@@ -201,6 +223,46 @@ export class Optimizer<H extends BaseHyper> {
     state.buffers = buffers;
     p.value = keep(result.value);
     if (result.value !== param) param.dispose();
+  }
+
+  /** @internal How many updates ran fused (served or traced by the compiled updates). */
+  get fusedUpdateCount(): number {
+    const stats = this.fusedUpdates?.stats;
+    return stats === undefined ? 0 : stats.hits + stats.misses;
+  }
+
+  private eagerUpdate(
+    group: ParamGroup<H>,
+    param: Tensor,
+    grad: Tensor,
+    buffers: Buffers,
+    step: Scalar,
+    scalars: Record<string, Scalar>,
+  ): { value: Tensor; buffers: Buffers } {
+    return tidy(() => {
+      const out = this.rule.apply({ param, grad, buffers, scalars, step, lr: group.lr, hyper: group });
+      return { value: cast(add(param, out.update), param.dtype), buffers: out.buffers };
+    });
+  }
+
+  // One compiled kernel per update, when the backend compiles and the values are concrete; null
+  // leaves the update to the op-by-op path.
+  private fusedUpdate(
+    group: ParamGroup<H>,
+    param: Tensor,
+    grad: Tensor,
+    buffers: Buffers,
+    step: Scalar,
+    scalars: Record<string, Scalar>,
+  ): { value: Tensor; buffers: Buffers } | null {
+    if (!this.fused) return null;
+    const names = this.rule.bufferNames(group);
+    // Buffers missing for these options (momentum turned on mid-run) take the rule's eager path once.
+    if (names.length !== Object.keys(buffers).length || names.some((n) => buffers[n] === undefined)) return null;
+    this.fusedUpdates ??= new FusedUpdates(this.rule);
+    const fused = this.fusedUpdates;
+    if (!fused.accepts(param, grad, buffers, step, group.lr, scalars)) return null;
+    return fused.run(param, grad, buffers, step as number, group.lr, scalars, group, Object.keys(this.defaults));
   }
 
   /**
@@ -272,10 +334,12 @@ export class Optimizer<H extends BaseHyper> {
     });
   }
 
-  /** Releases the optimizer's state tensors (not the parameters). */
+  /** Releases the optimizer's state tensors (not the parameters) and its compiled updates. */
   dispose(): void {
     for (const s of this.state.values()) for (const t of Object.values(s.buffers)) t.dispose();
     this.state.clear();
+    this.fusedUpdates?.dispose();
+    this.fusedUpdates = null;
   }
 
   [Symbol.dispose](): void {

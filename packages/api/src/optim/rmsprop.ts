@@ -3,7 +3,7 @@ import { add, div, mul, neg, sqrt, sub } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { UpdateRule } from './rule.js';
 import { scalarMul } from './scalar.js';
 
@@ -72,7 +72,7 @@ export const rmspropRule: UpdateRule<RMSpropHyper> = {
 };
 
 /** Options of `RMSprop` / `rmsprop` (PyTorch's defaults: lr 1e-2, alpha 0.99, eps 1e-8). */
-export type RMSpropOptions = Partial<RMSpropHyper>;
+export type RMSpropOptions = Partial<RMSpropHyper> & StepOptions;
 
 /**
  * RMSprop (Hinton), optionally centered and with momentum, as torch.optim.RMSprop.

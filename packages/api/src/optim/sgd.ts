@@ -4,7 +4,7 @@ import { add, mul, neg } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkBoolean, checkNonNegative } from './checks.js';
 import { functionalOptimizer, type GradientTransformation, type LearningRate } from './functional.js';
-import { Optimizer, type ParamsInput } from './optimizer.js';
+import { Optimizer, type ParamsInput, type StepOptions } from './optimizer.js';
 import type { Buffers, RuleOutput, UpdateRule } from './rule.js';
 import { onFirstStep, scalarMul } from './scalar.js';
 
@@ -60,7 +60,7 @@ export const sgdRule: UpdateRule<SGDHyper> = {
 };
 
 /** Options of `SGD` / `sgd` (PyTorch's defaults: lr 1e-3, no momentum, no weight decay). */
-export type SGDOptions = Partial<SGDHyper>;
+export type SGDOptions = Partial<SGDHyper> & StepOptions;
 
 /**
  * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight

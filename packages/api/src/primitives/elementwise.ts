@@ -117,24 +117,28 @@ export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = 
   [Primitive.Not]: unary(Primitive.Not, requireBool, null),
 };
 
-/** Where a tie goes half to each side, as in JAX and PyTorch's maximum/minimum. */
-function extremumWeights(a: Tensor, b: Tensor, isMax: boolean): [Tensor, Tensor] {
-  const half = scale(cast(equal(a, b), a.dtype), 0.5);
-  const aWins = cast(isMax ? greater(a, b) : greater(b, a), a.dtype);
-  const bWins = cast(isMax ? greater(b, a) : greater(a, b), a.dtype);
-  return [add(aWins, half), add(bWins, half)];
+/**
+ * The part of `t` (a cotangent or tangent) that flows to one operand of max/min: all of it
+ * where that operand wins, half where they tie (as in JAX and PyTorch's maximum/minimum), none
+ * elsewhere or at NaN. Selects, not casts and products, so that maximum(x, 0) differentiates in
+ * a handful of elementwise ops for the operand that needs it.
+ */
+function extremumShare(t: Tensor, a: Tensor, b: Tensor, isMax: boolean, forA: boolean): Tensor {
+  const wins = forA === isMax ? greater(a, b) : greater(b, a);
+  return select(wins, t, select(equal(a, b), scale(t, 0.5), scalarLike(t, 0)));
 }
 
 function extremumAd<P extends Primitive.Max | Primitive.Min>(isMax: boolean): BinaryAd<P> {
   return {
-    jvp: ([ta, tb], [a, b]) => {
-      const [wa, wb] = extremumWeights(a as Tensor, b as Tensor, isMax);
-      return addMaybe(ta ? mul(ta, wa) : null, tb ? mul(tb, wb) : null);
-    },
-    vjp: (g, [a, b], _out, _params, wants) => {
-      const [wa, wb] = extremumWeights(a as Tensor, b as Tensor, isMax);
-      return [wants[0] ? mul(g, wa) : null, wants[1] ? mul(g, wb) : null];
-    },
+    jvp: ([ta, tb], [a, b]) =>
+      addMaybe(
+        ta ? extremumShare(ta, a as Tensor, b as Tensor, isMax, true) : null,
+        tb ? extremumShare(tb, a as Tensor, b as Tensor, isMax, false) : null,
+      ),
+    vjp: (g, [a, b], _out, _params, wants) => [
+      wants[0] ? extremumShare(g, a as Tensor, b as Tensor, isMax, true) : null,
+      wants[1] ? extremumShare(g, a as Tensor, b as Tensor, isMax, false) : null,
+    ],
   };
 }
 

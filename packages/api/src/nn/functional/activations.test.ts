@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { DTypeError, type Tensor, tensor, ValueError } from '@flint/api';
+import { DTypeError, grad, jvp, maximum, minimum, sum, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
@@ -94,6 +94,21 @@ describe('activations', () => {
     expect(Array.from(out.dataSync())).toEqual([0, 0, 4]);
     expect(Number.isNaN(F.relu(tensor([Number.NaN])).dataSync()[0])).toBe(true);
     expect(() => F.relu(tensor([true]))).toThrow(DTypeError);
+  });
+
+  it('derivatives at the kinks follow PyTorch, forward and reverse', () => {
+    const x = tensor([-2, 0, 3], { dtype: 'float64' });
+    const slopes = (f: (t: Tensor) => Tensor) => Array.from(grad((t: Tensor) => sum(f(t)))(x).dataSync());
+    expect(slopes(F.relu)).toEqual([0, 0, 1]);
+    expect(slopes((t) => F.leakyRelu(t, 0.2))).toEqual([0.2, 0.2, 1]);
+    expect(slopes(F.relu6)).toEqual([0, 0, 1]);
+    // torch.maximum / torch.minimum split a tie's gradient evenly.
+    expect(slopes((t) => maximum(t, 0))).toEqual([0, 0.5, 1]);
+    expect(slopes((t) => minimum(t, 0))).toEqual([1, 0.5, 0]);
+    const [, tangent] = jvp((t: Tensor) => maximum(t, 0), [x], [tensor([1, 1, 1], { dtype: 'float64' })]);
+    expect(Array.from(tangent.dataSync())).toEqual([0, 0.5, 1]);
+    expect(F.leakyRelu(x, 0.2).dtype).toBe('float64');
+    expect(Array.from(F.leakyRelu(x, 0.2).dataSync())).toEqual([-0.4, 0, 3]);
   });
 
   it('reject bad options with the op name', () => {

@@ -1,6 +1,6 @@
 import { runInFloat32 } from '../../amp/autocast.js';
 import { ValueError } from '../../core/errors.js';
-import type { TensorLike } from '../../ops/convert.js';
+import { type TensorLike, toTensor } from '../../ops/convert.js';
 import {
   abs,
   add,
@@ -75,7 +75,9 @@ export function hardtanh(x: TensorLike, minValue = -1, maxValue = 1): Tensor {
 export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
   checkNumber('leakyRelu', 'negativeSlope', negativeSlope);
   const t = floatTensor('leakyRelu', x);
-  return where(greater(t, 0), t, mul(t, negativeSlope));
+  // x times a slope picked by sign: the derivative is one product with that constant slope.
+  const slope = where(greater(t, 0), toTensor('leakyRelu', 1, t.dtype, t), toTensor('leakyRelu', negativeSlope, t.dtype, t));
+  return mul(t, slope);
 }
 
 /** How GELU is computed: exactly with erf, or with PyTorch's tanh approximation. */

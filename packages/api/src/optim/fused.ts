@@ -1,0 +1,133 @@
+import type { Backend } from '../backend/spi.js';
+import { type JittedFunction, jit } from '../jit/jit.js';
+import { cast } from '../ops/broadcast.js';
+import { full } from '../ops/creation.js';
+import { add } from '../ops/elementwise.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Tracer } from '../transforms/core.js';
+import type { Buffers, UpdateRule } from './rule.js';
+import type { Scalar } from './scalar.js';
+
+// The eager step of an optimizer runs each parameter's update as one jitted pure function, so
+// that a backend's compile hook fuses the dozen elementwise ops of an update into one pass that
+// writes the parameter and its buffers in place (they are donated), as PyTorch's fused=True.
+// Hyperparameters that may change every step (lr, the step count, scalar state) enter as
+// rank-0 tensors; the others are static, part of the cache key, so a new value recompiles.
+
+/** The update of one parameter as a pure function: the new parameter and buffers. */
+type FusedUpdate = JittedFunction<
+  [Tensor, Tensor, Buffers, Record<string, Tensor>, Tensor, Tensor, Record<string, unknown>],
+  [Tensor, Record<string, Tensor>]
+>;
+
+/**
+ * A scheduler that moves a static hyperparameter (momentum, betas) every step would recompile
+ * every step: past this many distinct static settings the optimizer stops fusing.
+ */
+const MAX_STATIC_SETTINGS = 8;
+
+/** Per-optimizer fused updates: one jitted function, its cache keyed by shape, dtype and settings. */
+export class FusedUpdates<H> {
+  private readonly update: FusedUpdate;
+  private readonly settings = new Set<string>();
+  private enabled = true;
+  /** Rank-0 tensors of this step() call, by backend, dtype and value: shared by the parameters. */
+  private readonly scalarTensors = new Map<string, Tensor>();
+
+  constructor(private readonly rule: UpdateRule<H>) {
+    const apply = (
+      param: Tensor,
+      grad: Tensor,
+      buffers: Buffers,
+      scalars: Record<string, Tensor>,
+      step: Tensor,
+      lr: Tensor,
+      hyper: Record<string, unknown>,
+    ): [Tensor, Record<string, Tensor>] => {
+      const out = this.rule.apply({ param, grad, buffers, scalars, step, lr, hyper: hyper as H });
+      return [cast(add(param, out.update), param.dtype), { ...out.buffers }];
+    };
+    this.update = jit(apply, { staticArgnums: 6, donateArgnums: [0, 2], name: `${rule.name}.step` });
+  }
+
+  /**
+   * Whether this update can run fused: concrete tensors on a backend with a compile hook, of a
+   * dtype the scalars can share without changing the promotion, and plain-number hyperparameters
+   * (inside compile()'s trace they are tracers: the step is then traced op by op, and fused with
+   * the rest of the training step).
+   */
+  accepts(param: Tensor, grad: Tensor, buffers: Buffers, step: Scalar, lr: Scalar, scalars: Record<string, Scalar>): boolean {
+    if (!this.enabled || typeof step !== 'number' || typeof lr !== 'number') return false;
+    if (param instanceof Tracer || grad instanceof Tracer) return false;
+    const backend = param._backend as Backend | null;
+    if (backend === null || typeof backend.compile !== 'function' || grad._backend !== backend) return false;
+    if ((param.dtype !== 'float32' && param.dtype !== 'float64') || grad.dtype !== param.dtype) return false;
+    for (const t of Object.values(buffers)) if (t instanceof Tracer || t._backend !== backend || t.dtype !== param.dtype) return false;
+    for (const v of Object.values(scalars)) if (typeof v !== 'number') return false;
+    return true;
+  }
+
+  /**
+   * Runs the update; the caller has checked `accepts`. Consumes `param` and `buffers` (their
+   * memory may hold the results). Returns null when this optimizer has stopped fusing.
+   */
+  run(
+    param: Tensor,
+    grad: Tensor,
+    buffers: Buffers,
+    step: number,
+    lr: number,
+    scalars: Record<string, Scalar>,
+    hyper: H,
+    hyperNames: readonly string[],
+  ): { value: Tensor; buffers: Record<string, Tensor> } | null {
+    const statics: Record<string, unknown> = {};
+    // Only the optimizer's own options: groups also hold params and schedulers' bookkeeping.
+    for (const name of hyperNames) if (name !== 'lr') statics[name] = (hyper as Record<string, unknown>)[name];
+    const key = JSON.stringify(statics);
+    if (!this.settings.has(key)) {
+      if (this.settings.size >= MAX_STATIC_SETTINGS) {
+        this.enabled = false;
+        this.update.clearCache();
+        return null;
+      }
+      this.settings.add(key);
+    }
+    const scalarInputs: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(scalars)) scalarInputs[name] = this.scalar(param, value as number);
+    // The parameter's tensor is dropped by the step: its link to the tape's leaf must not keep the
+    // program from writing the new value into its memory.
+    param._autograd = null;
+    const [value, next] = this.update(param, grad, buffers, scalarInputs, this.scalar(param, step), this.scalar(param, lr), statics);
+    return { value, buffers: next };
+  }
+
+  /** Calls served by the compiled updates, and programs traced (one per shape, dtype and setting). */
+  get stats(): { readonly hits: number; readonly misses: number } {
+    const { hits, misses } = this.update.stats;
+    return { hits, misses };
+  }
+
+  /** Frees the rank-0 tensors made during one step() call. */
+  endStep(): void {
+    for (const t of this.scalarTensors.values()) t.dispose();
+    this.scalarTensors.clear();
+  }
+
+  /** Drops the compiled updates. */
+  dispose(): void {
+    this.endStep();
+    this.update.clearCache();
+  }
+
+  private scalar(like: Tensor, value: number): Tensor {
+    const backend = like._backend as Backend;
+    const key = `${backend.name}|${like.dtype}|${value}`;
+    let t = this.scalarTensors.get(key);
+    if (t === undefined) {
+      t = full([], value, { dtype: like.dtype, backend: backend.name });
+      this.scalarTensors.set(key, t);
+    }
+    return t;
+  }
+}
