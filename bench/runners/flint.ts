@@ -354,7 +354,62 @@ function adam(state: TrainState, grads: Params, learningRate: number): TrainStat
   return { params, m, v, step: t };
 }
 
+/**
+ * An eager training step as a PyTorch user writes it, and as the torch peer runs it: Parameters,
+ * `loss.backward()` and the library's `optim.Adam` (whose step each backend may fuse).
+ */
+function imperativeTrainingCase(spec: CaseSpec, initial: Params, loss: (p: Params) => T, inputs: T[]): PreparedCase | null {
+  const Parameter = api.Parameter;
+  const Adam = api.optim?.Adam;
+  if (!Parameter || !Adam) return null;
+  const params = Object.fromEntries(Object.entries(initial).map(([name, w]) => [name, new Parameter(w)]));
+  const optimizer = new Adam(Object.values(params), { lr: param(spec, 'learningRate'), betas: [0.9, 0.999] as const, eps: 1e-8 });
+  const values = (): Params => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.value]));
+  const backward = (t: T) => (t as unknown as { backward(): void }).backward();
+  const step = (): T => {
+    optimizer.zeroGrad();
+    const value = loss(values());
+    backward(value);
+    optimizer.step();
+    return value;
+  };
+  return {
+    note: `${syncNote}; Parameters, backward(), optim.Adam`,
+    async check() {
+      const parts: ArrayLike<number>[] = [];
+      const first = loss(values());
+      backward(first);
+      first.dispose();
+      for (const p of Object.values(params)) {
+        parts.push(await read(p.grad as T));
+        p.zeroGrad();
+      }
+      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
+        const value = step();
+        parts.push(await read(value));
+        value.dispose();
+      }
+      return concatValues(parts);
+    },
+    async batch(count) {
+      for (let i = 0; i < count; i++) {
+        const value = step();
+        if (i === count - 1) await settle(value);
+        value.dispose();
+      }
+    },
+    dispose() {
+      for (const p of Object.values(params)) p.dispose();
+      api.dispose(inputs);
+    },
+  };
+}
+
 function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, inputs: T[], compile: boolean): PreparedCase {
+  if (!compile) {
+    const imperative = imperativeTrainingCase(spec, params, loss, inputs);
+    if (imperative) return imperative;
+  }
   const valueAndGrad = valueAndGradOf(loss);
   const learningRate = param(spec, 'learningRate');
   let update = (state: TrainState): { state: TrainState; loss: T } => {
