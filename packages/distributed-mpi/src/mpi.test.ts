@@ -1,4 +1,7 @@
 import '@flint/backend-cpu';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { distributed } from '@flint/api';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: the launcher is plain JavaScript, without declarations.
@@ -95,12 +98,40 @@ describe.skipIf(reason !== undefined)('the MPI transport, 2 ranks on loopback', 
     expect(done.map((d) => d.backend)).toEqual(['async-cpu', 'async-cpu']);
   });
 
-  it('a rank killed mid-run makes the job fail instead of hang', async () => {
-    const job = await flintRun(['--nproc', '2', '--timeout', '20', fixture('ddp-child'), 'kill', '4']);
-    expect(job.timedOut).toBe(false);
-    expect(job.code).not.toBe(0);
-    expect(jsonLines(job.stdout).some((l) => l.done === true)).toBe(false);
-    expect(`${job.stdout}${job.stderr}`).toMatch(/rank 1[\s\S]*(signal 9|Killed)/);
+  it('a rank killed mid-run makes the job fail instead of hang, and leaves the last checkpoint intact', async () => {
+    const checkpoints = mkdtempSync(join(tmpdir(), 'flint-ddp-kill-'));
+    try {
+      const job = await flintRun(['--nproc', '2', '--timeout', '20', fixture('ddp-child'), 'kill', '4'], {
+        FLINT_TEST_CHECKPOINT_DIR: checkpoints,
+      });
+      expect(job.timedOut).toBe(false);
+      expect(job.code).not.toBe(0);
+      const lines = jsonLines(job.stdout);
+      expect(lines.some((l) => l.done === true)).toBe(false);
+      expect(`${job.stdout}${job.stderr}`).toMatch(/rank 1[\s\S]*(signal 9|Killed)/);
+
+      // Rank 0 wrote a checkpoint after every step; without rank 1 (killed after step 3) it cannot finish step 4.
+      const completed = new Map(
+        lines.filter((l) => 'completed' in l).map((l) => [l.completed as number, l.weights as Record<string, number[]>]),
+      );
+      expect(completed.size).toBeGreaterThan(0);
+      const last = join(checkpoints, 'last.ckpt');
+      expect(existsSync(last), `no last.ckpt among ${readdirSync(checkpoints).join(', ')}`).toBe(true);
+      const read = await runNode(['--import', 'tsx', fixture('read-checkpoint'), last], JOB_MS);
+      expect(read.code, read.stderr).toBe(0);
+      const [loaded] = jsonLines(read.stdout);
+      const step = loaded?.globalStep as number;
+      expect(step).toBeGreaterThanOrEqual(1);
+      expect(step).toBeLessThanOrEqual(3);
+      // It holds exactly the weights rank 0 had when that step completed.
+      const expected = completed.get(step);
+      expect(expected, `step ${step} of last.ckpt is not a step rank 0 completed (${[...completed.keys()].join(', ')})`).toBeDefined();
+      const weights = loaded?.weights as Record<string, number[]>;
+      expect(Object.keys(weights).sort()).toEqual(['layer.bias', 'layer.weight']);
+      for (const [name, values] of Object.entries(expected ?? {})) expect(weights[name]).toEqual(values);
+    } finally {
+      rmSync(checkpoints, { recursive: true, force: true });
+    }
   });
 
   it('a rank that stops answering makes the others fail with a timeout error', async () => {

@@ -3,7 +3,9 @@
 //
 //   ddp <perRankBatch>          strategy 'ddp' (run under flint-run with 2 ranks)
 //   single <batch> <ranks>      one process, the order a DDP run over <ranks> ranks sees
-//   kill <perRankBatch>         like ddp, but rank 1 is killed (SIGKILL) at its third step
+//   kill <perRankBatch>         like ddp, but rank 1 is killed (SIGKILL) at its third step; with
+//                               FLINT_TEST_CHECKPOINT_DIR set, a checkpoint (last.ckpt) is written
+//                               after every step, and rank 0 prints each completed step's weights
 //   hang <perRankBatch>         like ddp, but rank 1 stops answering at its third step
 //   async <perRankBatch>        like ddp, on a backend that reads only asynchronously (as webgpu)
 import {
@@ -21,10 +23,11 @@ import {
 } from '@flint/api';
 import '@flint/backend-cpu';
 import '@flint/distributed-mpi';
-import { LightningModule, Trainer } from '@flint/lightning';
+import { checkpoint, LightningModule, Trainer } from '@flint/lightning';
 
 const [mode = 'ddp', batchArgument = '4', ranksArgument = '2'] = process.argv.slice(2);
 const batchSize = Number(batchArgument);
+const checkpointDir = mode === 'kill' ? process.env.FLINT_TEST_CHECKPOINT_DIR : undefined;
 
 if (mode === 'async') {
   // The cpu backend without readSync: DDP must read gradients and weights with `await data()`.
@@ -58,6 +61,11 @@ class Regression extends LightningModule {
   }
 
   override onTrainBatchEnd(): void {
+    if (checkpointDir !== undefined && distributed.rank() === 0) {
+      // What a checkpoint of this step must hold, to compare with the file the killed job leaves.
+      const weights = Object.fromEntries(Object.entries(this.stateDict()).map(([name, t]) => [name, Array.from(t.dataSync())]));
+      process.stdout.write(`${JSON.stringify({ completed: this.globalStep, weights })}\n`);
+    }
     if (this.globalStep !== 3 || distributed.rank() !== 1) return;
     if (mode === 'kill') process.kill(process.pid, 'SIGKILL');
     if (mode === 'hang') {
@@ -101,7 +109,10 @@ const trainer = new Trainer({
   ...(single ? {} : { strategy: 'ddp' as const, devices: 2 }),
 });
 const model = new Regression();
-trainer.fit$(model, loader).subscribe({
+// fit$ applies no callbacks: checkpointing is piped in as an operator.
+const events = trainer.fit$(model, loader);
+const run = checkpointDir === undefined ? events : events.pipe(checkpoint({ dirpath: checkpointDir, everyNTrainSteps: 1, saveLast: true }));
+run.subscribe({
   next: (event) => {
     if (event.type === 'batchEnd') process.stdout.write(`${JSON.stringify({ step: event.step, loss: event.metrics.train_loss })}\n`);
   },
