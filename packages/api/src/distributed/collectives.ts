@@ -59,14 +59,18 @@ function fromDevice(backend: Backend, handle: unknown, shape: Shape, dtype: DTyp
   return new Tensor(shape, dtype, backend, handle);
 }
 
-/** The host copy a synchronous collective works on; a clear error where the backend cannot read synchronously. */
+/**
+ * The host copy a synchronous collective works on (reads return fresh copies, per the backend
+ * SPI, so the collective may write into it); a clear error where the backend cannot read
+ * synchronously.
+ */
 function readSync(op: string, input: Tensor): TypedArray {
   const backend = input.concreteBackend(op);
   if (backend.readSync === undefined)
     throw new DistributedError(
       `${op}Sync: backend '${backend.name}' reads asynchronously and its tensors cannot use device collectives here (${whyNoDeviceCollectives(backend.name)}); use \`await distributed.${op}(...)\``,
     );
-  return input.dataSync().slice();
+  return input.dataSync();
 }
 
 /**
@@ -104,7 +108,7 @@ export async function allReduce(t: Tensor, op: ReduceOp = 'sum'): Promise<Tensor
   const reduce = checkOp(name, op, input.dtype);
   const group = processGroup(name);
   if (deviceFor(name, input, group) !== undefined) return allReduceSync(input, reduce);
-  const data = (await input.data()).slice();
+  const data = await input.data();
   reduceHost(group, data, reduce);
   return fromHost(data, input);
 }
@@ -136,7 +140,7 @@ export async function broadcast(t: Tensor, root = 0): Promise<Tensor> {
   const group = processGroup(name);
   const from = checkRoot(name, root, group);
   if (deviceFor(name, input, group) !== undefined) return broadcastSync(input, from);
-  const data = (await input.data()).slice();
+  const data = await input.data();
   group.broadcast(data, from);
   return fromHost(data, input);
 }
@@ -164,7 +168,7 @@ export async function allGather(t: Tensor): Promise<Tensor> {
   const input = checkTensor(name, t);
   const group = processGroup(name);
   if (deviceFor(name, input, group) !== undefined) return allGatherSync(input);
-  return fromHost(group.allGather((await input.data()).slice()), input, [group.worldSize, ...input.shape]);
+  return fromHost(group.allGather(await input.data()), input, [group.worldSize, ...input.shape]);
 }
 
 function scatterShape(name: string, input: Tensor, group: Transport): number[] {
@@ -210,7 +214,7 @@ export async function reduceScatter(t: Tensor, op: ReduceOp = 'sum'): Promise<Te
   const group = processGroup(name);
   const shape = scatterShape(name, input, group);
   if (deviceFor(name, input, group) !== undefined) return reduceScatterSync(input, reduce);
-  return fromHost(reduceScatterHost(group, (await input.data()).slice(), reduce), input, shape);
+  return fromHost(reduceScatterHost(group, await input.data(), reduce), input, shape);
 }
 
 /**
