@@ -12,14 +12,20 @@ import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictO
 // them in __setattr__; JavaScript has no such hook, and class field initializers run after the base
 // constructor, so a module adopts its fields lazily instead: every enumeration (children,
 // parameters, stateDict, to, train, functionalCall, ...) first looks at the module's own
-// enumerable fields and registers, under the field's name, each Module or Parameter not already
-// registered explicitly. A field adopted that way is followed: reassigning it replaces the entry
-// (null empties it), as __setattr__ would. Explicit registration (registerParameter,
-// registerBuffer, registerModule) is still there for names that differ from the field, for
-// buffers (a Tensor field is not necessarily state), for #private fields (which reflection cannot
-// see), and for containers; it wins over a field holding the same object. Entries are ordered by
-// assignment, as PyTorch's dicts are: a field's position among the own fields, and an explicit
-// registration's position at the time it ran. Parameters are mutable cells holding immutable
+// enumerable data fields (accessors are never invoked) and registers, under the field's name, each
+// Module or Parameter not already registered explicitly. A field adopted that way is followed:
+// reassigning it replaces the entry (null empties it), as __setattr__ would; so is the field of a
+// name registered explicitly, once it is assigned something other than what it held at
+// registration. Explicit registration (registerParameter, registerBuffer, registerModule) is
+// still there for names that differ from the field, for buffers (a Tensor field is not
+// necessarily state), for #private fields (which reflection cannot see), and for containers; it
+// wins over a field holding the same object, and refuses a name whose field holds another one (the
+// two would disagree). Entries are ordered by assignment, as PyTorch's dicts are: a field's
+// position among the own fields, and an explicit registration's position at the time it ran.
+// Enumeration runs often (compile reads parameters() on every call), so a module remembers its own
+// fields as it last saw them and skips discovery while they are unchanged. A module tree may not
+// contain a cycle (a child holding its parent in a field): every recursive traversal refuses one
+// with a ValueError rather than recursing forever. Parameters are mutable cells holding immutable
 // tensors: an optimizer step or `loadStateDict` replaces the tensor in the cell, and every field
 // that holds the cell sees the new value.
 
@@ -51,6 +57,33 @@ function describeValue(value: unknown): string {
 /** An entry with no recorded position sorts last (it cannot happen for a registered one). */
 const UNRANKED = Number.MAX_SAFE_INTEGER;
 
+/** Stands for an accessor property in a field snapshot: its value is never read. */
+const ACCESSOR: unique symbol = Symbol('accessor');
+
+/** The module's own enumerable fields as discovery last saw them. */
+interface FieldSnapshot {
+  readonly keys: readonly string[];
+  readonly values: readonly unknown[];
+}
+
+/** The value of an own data property, or undefined for an accessor or a missing one. */
+function ownDataValue(object: object, name: string): unknown {
+  const descriptor = Object.getOwnPropertyDescriptor(object, name);
+  return descriptor !== undefined && 'value' in descriptor ? descriptor.value : undefined;
+}
+
+function placeOf(path: string): string {
+  return path === '' ? 'the root' : `'${path}'`;
+}
+
+/** The error every recursive traversal raises on a module that contains itself. */
+function cycleError(root: AnyModule, path: string, module: AnyModule, enclosingPath: string): ValueError {
+  return new ValueError(
+    `${root.constructor.name}: the module tree has a cycle: submodule '${path}' is the ${module.constructor.name} at ${placeOf(enclosingPath)}, which encloses it. ` +
+      'A field holding a Module registers it as a child; keep a reference to an enclosing module in a #private field (or a non-enumerable property)',
+  );
+}
+
 /**
  * The base class of every layer and model (torch.nn.Module). Subclasses keep their submodules and
  * parameters in fields, which the module registers under the fields' names, and implement
@@ -75,30 +108,30 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, AnyModule | null>();
-  /** Parameter and submodule names adopted from fields: their entries follow the field. */
-  readonly #adopted = new Set<string>();
+  /** Parameter and submodule names whose entries follow their field (adopted, or reassigned since registration). */
+  readonly #followed = new Set<string>();
   /** Each parameter's and submodule's place in assignment order (see #discover). */
   readonly #rank = new Map<string, number>();
   /** What the field of an explicitly registered name held when it was registered. */
   readonly #fieldAtRegistration = new Map<string, unknown>();
+  /** The own fields after the last discovery; null when the registries changed since. */
+  #snapshot: FieldSnapshot | null = null;
 
   /** The computation the module performs. */
   abstract forward(...inputs: In): Out;
-
-  #fields(): Record<string, unknown> {
-    return this as unknown as Record<string, unknown>;
-  }
 
   #mapOf(kind: EntryKind): Map<string, AnyModule | Parameter | null> {
     return (kind === 'parameter' ? this.#parameters : this.#modules) as Map<string, AnyModule | Parameter | null>;
   }
 
-  /** Forgets an adopted entry (an explicit registration takes its name or its object over). */
+  /** Forgets a followed entry (an explicit registration takes its name or its object over). */
   #release(name: string): void {
+    this.#snapshot = null;
     this.#parameters.delete(name);
     this.#modules.delete(name);
-    this.#adopted.delete(name);
+    this.#followed.delete(name);
     this.#rank.delete(name);
+    this.#fieldAtRegistration.delete(name);
   }
 
   /**
@@ -107,31 +140,53 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * position the field holding the registered entry (if any) will take.
    */
   #noteExplicit(name: string, value: unknown): void {
+    this.#snapshot = null;
     this.#rank.set(name, 2 * Object.keys(this).length);
-    this.#fieldAtRegistration.set(name, Object.getOwnPropertyDescriptor(this, name)?.value);
+    this.#fieldAtRegistration.set(name, ownDataValue(this, name));
     if (value === null) return;
-    for (const adopted of [...this.#adopted]) {
-      if (this.#parameters.get(adopted) === value || this.#modules.get(adopted) === value) this.#release(adopted);
+    for (const followed of this.#followed) {
+      if (this.#parameters.get(followed) === value || this.#modules.get(followed) === value) this.#release(followed);
     }
   }
 
+  /** Whether the own fields are what the last discovery saw (the registries unchanged since). */
+  #unchangedSince(snapshot: FieldSnapshot | null, keys: readonly string[]): boolean {
+    if (snapshot === null || snapshot.keys.length !== keys.length) return false;
+    const fields = this as unknown as Record<string, unknown>;
+    for (let i = 0; i < keys.length; i++) {
+      const name = keys[i] as string;
+      if (name !== snapshot.keys[i]) return false;
+      const seen = snapshot.values[i];
+      // A property seen as an accessor is not read: only redefining it could change it.
+      if (seen === ACCESSOR) continue;
+      const value = fields[name];
+      if (value !== seen && !Object.is(value, seen)) return false;
+    }
+    return true;
+  }
+
   /**
-   * Adopts the own enumerable fields holding a Module or Parameter (PyTorch's __setattr__, run
-   * lazily), follows reassigned ones, and keeps the entries in assignment order.
+   * Adopts the own enumerable data fields holding a Module or Parameter (PyTorch's __setattr__,
+   * run lazily), follows reassigned ones, and keeps the entries in assignment order.
    */
   #discover(): void {
-    const fields = this.#fields();
+    const keys = Object.keys(this);
+    if (this.#unchangedSince(this.#snapshot, keys)) return;
+    this.#snapshot = null;
     let reorder = false;
-    for (const name of [...this.#adopted]) {
+    for (const name of this.#followed) {
       if (!Object.hasOwn(this, name)) this.#release(name);
     }
-    const explicit = new Set<unknown>();
-    for (const [name, value] of [...this.#parameters, ...this.#modules]) {
-      if (value !== null && !this.#adopted.has(name)) explicit.add(value);
-    }
-    const keys = Object.keys(this);
+    let explicit: Set<unknown> | null = null;
+    const values: unknown[] = [];
     for (const [index, name] of keys.entries()) {
-      const value = fields[name];
+      const descriptor = Object.getOwnPropertyDescriptor(this, name);
+      if (descriptor === undefined || !('value' in descriptor)) {
+        values.push(ACCESSOR);
+        continue;
+      }
+      const value: unknown = descriptor.value;
+      values.push(value);
       if (value === this) continue;
       const kind = kindOf(value);
       const registered: EntryKind | 'buffer' | null = this.#parameters.has(name)
@@ -141,24 +196,26 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
           : this.#buffers.has(name)
             ? 'buffer'
             : null;
-      if (this.#adopted.has(name) && registered !== null && registered !== 'buffer') {
-        reorder = this.#follow(name, registered, value, kind) || reorder;
-      } else if (registered === null) {
-        if (kind === null || explicit.has(value)) continue;
+      if (registered === 'buffer') continue;
+      if (registered === null) {
+        if (kind === null) continue;
+        explicit ??= this.#explicitValues();
+        if (explicit.has(value)) continue;
         if (kind === 'parameter') keep((value as Parameter).value);
         this.#mapOf(kind).set(name, value as AnyModule | Parameter);
-        this.#adopted.add(name);
+        this.#followed.add(name);
         this.#rank.set(name, 2 * index + 1);
         reorder = true;
-      } else if (registered !== 'buffer') {
+        continue;
+      }
+      if (!this.#followed.has(name)) {
         // An explicitly registered name whose field was assigned something else since: the
         // assignment replaces the entry, as in PyTorch, and the field is followed from now on.
         const current = this.#mapOf(registered).get(name);
         if (value === current || value === this.#fieldAtRegistration.get(name)) continue;
-        if (value !== null && value !== undefined && kind !== registered) continue;
-        this.#adopted.add(name);
-        reorder = this.#follow(name, registered, value, kind) || reorder;
+        this.#followed.add(name);
       }
+      reorder = this.#follow(name, registered, value, kind) || reorder;
     }
     if (reorder) {
       const rankOf = (name: string): number => this.#rank.get(name) ?? UNRANKED;
@@ -168,9 +225,19 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         for (const [name, value] of entries) map.set(name, value);
       }
     }
+    this.#snapshot = { keys, values };
   }
 
-  /** Makes an adopted entry hold what its field holds now. Returns whether it changed kind. */
+  /** The objects registered explicitly (under names not following a field): not adopted again. */
+  #explicitValues(): Set<unknown> {
+    const explicit = new Set<unknown>();
+    for (const map of [this.#parameters, this.#modules] as Map<string, unknown>[]) {
+      for (const [name, value] of map) if (value !== null && !this.#followed.has(name)) explicit.add(value);
+    }
+    return explicit;
+  }
+
+  /** Makes a followed entry hold what its field holds now. Returns whether it changed kind. */
   #follow(name: string, registered: EntryKind, value: unknown, kind: EntryKind | null): boolean {
     if (value === null || value === undefined) {
       this.#mapOf(registered).set(name, null);
@@ -191,18 +258,32 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return true;
   }
 
-  #checkFree(kind: string, name: string): void {
+  /**
+   * Checks that `name` can be registered: a valid name, not taken, and not a field holding another
+   * object (the field and the entry would disagree: forward would use one, parameters() the
+   * other; PyTorch refuses an existing attribute too).
+   */
+  #checkFree(method: string, kind: string, name: string, value: unknown): void {
     checkName(this as unknown as AnyModule, kind, name);
-    // An explicit registration takes a name over from a field adopted under it.
-    if (this.#adopted.has(name)) this.#release(name);
-    const taken = this.#parameters.has(name)
-      ? 'a parameter'
-      : this.#buffers.has(name)
-        ? 'a buffer'
-        : this.#modules.has(name)
-          ? 'a submodule'
-          : null;
+    // A name followed from a field is taken over by an explicit registration of what it holds.
+    const taken = this.#followed.has(name)
+      ? null
+      : this.#parameters.has(name)
+        ? 'a parameter'
+        : this.#buffers.has(name)
+          ? 'a buffer'
+          : this.#modules.has(name)
+            ? 'a submodule'
+            : null;
     if (taken !== null) throw new ValueError(`${this.constructor.name}: cannot register ${kind} '${name}': the name is already ${taken}`);
+    const field = ownDataValue(this, name);
+    if (field !== undefined && field !== null && field !== value) {
+      throw new ValueError(
+        `${this.constructor.name}.${method}: cannot register ${kind} '${name}': the field '${name}' already holds ${describeValue(field)}, a different object. ` +
+          `Register the object the field holds, assign the field the registered one (this.${name} = this.${method}('${name}', ...)), or use another name`,
+      );
+    }
+    if (this.#followed.has(name)) this.#release(name);
   }
 
   /**
@@ -211,7 +292,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * The parameter's tensor is kept out of any enclosing `tidy` scope: the module owns it.
    */
   registerParameter<P extends Parameter | null>(name: string, parameter: P): P {
-    this.#checkFree('parameter', name);
+    this.#checkFree('registerParameter', 'parameter', name, parameter);
     if (parameter !== null && !isParameter(parameter)) {
       throw new ValueError(`${this.constructor.name}.registerParameter: '${name}' must be a Parameter (or null), got ${typeof parameter}`);
     }
@@ -226,17 +307,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * statistics). Persistent buffers (the default) are part of `stateDict()`.
    */
   registerBuffer(name: string, value: Tensor | null, options: { readonly persistent?: boolean } = {}): void {
-    this.#checkFree('buffer', name);
+    this.#checkFree('registerBuffer', 'buffer', name, value);
     if (value !== null && !isTensor(value))
       throw new ValueError(`${this.constructor.name}.registerBuffer: '${name}' must be a Tensor (or null)`);
     if (value !== null) keep(value);
+    this.#snapshot = null;
     this.#buffers.set(name, value);
     if (options.persistent === false) this.#nonPersistent.add(name);
   }
 
   /** Registers a submodule (torch's add_module) and returns it. */
   registerModule<M extends AnyModule | null>(name: string, module: M): M {
-    this.#checkFree('submodule', name);
+    this.#checkFree('registerModule', 'submodule', name, module);
     if (module !== null && !(module instanceof Module))
       throw new ValueError(`${this.constructor.name}.registerModule: '${name}' must be a Module (or null)`);
     this.#noteExplicit(name, module);
@@ -247,13 +329,15 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Replaces a registered submodule (containers use it). */
   protected replaceModule(name: string, module: AnyModule | null): void {
     if (!this.#modules.has(name)) throw new ValueError(`${this.constructor.name}: no submodule named '${name}'`);
+    this.#snapshot = null;
     this.#modules.set(name, module);
   }
 
   /** Removes a registered submodule (containers use it). */
   protected removeModule(name: string): void {
+    this.#snapshot = null;
     this.#modules.delete(name);
-    this.#adopted.delete(name);
+    this.#followed.delete(name);
     this.#rank.delete(name);
     this.#fieldAtRegistration.delete(name);
   }
@@ -326,16 +410,25 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 
   /** This module and every submodule below it, depth first, each once, with dotted names. */
   namedModules(prefix = ''): [string, AnyModule][] {
+    const root = this as unknown as AnyModule;
     const out: [string, AnyModule][] = [];
     const seen = new Set<AnyModule>();
+    // The modules being visited, by path: meeting one again below itself is a cycle.
+    const open = new Map<AnyModule, string>();
     const visit = (module: AnyModule, path: string): void => {
-      if (seen.has(module)) return;
+      if (seen.has(module)) {
+        const enclosing = open.get(module);
+        if (enclosing !== undefined) throw cycleError(root, path, module, enclosing);
+        return;
+      }
       seen.add(module);
+      open.set(module, path);
       module.#discover();
       out.push([path, module]);
       for (const [name, child] of module.#modules) if (child !== null) visit(child, path === '' ? name : `${path}.${name}`);
+      open.delete(module);
     };
-    visit(this as unknown as AnyModule, prefix);
+    visit(root, prefix);
     return out;
   }
 
@@ -353,8 +446,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const modules: [string, AnyModule][] = options.recurse === false ? [[prefix, this as unknown as AnyModule]] : this.namedModules(prefix);
     const out: [string, Parameter][] = [];
     const seen = new Set<Parameter>();
+    // namedModules has discovered every module it lists; recurse: false lists only this one.
+    if (options.recurse === false) this.#discover();
     for (const [path, module] of modules) {
-      module.#discover();
       for (const [name, parameter] of module.#parameters) {
         if (parameter === null || seen.has(parameter)) continue;
         seen.add(parameter);
@@ -448,10 +542,22 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this.train(false);
   }
 
-  /** Calls `fn` on every submodule (children first) and then on this module, as torch's apply. */
+  /**
+   * Calls `fn` on every submodule (children first) and then on this module, as torch's apply (a
+   * module shared by two parents is visited under each). A cycle in the tree is a ValueError.
+   */
   apply(fn: (module: AnyModule) => void): this {
-    for (const child of this.children()) child.apply(fn);
-    fn(this as unknown as AnyModule);
+    const root = this as unknown as AnyModule;
+    const open = new Map<AnyModule, string>();
+    const visit = (module: AnyModule, path: string): void => {
+      const enclosing = open.get(module);
+      if (enclosing !== undefined) throw cycleError(root, path, module, enclosing);
+      open.set(module, path);
+      for (const [name, child] of module.namedChildren()) visit(child, path === '' ? name : `${path}.${name}`);
+      open.delete(module);
+      fn(module);
+    };
+    visit(root, '');
     return this;
   }
 
@@ -568,7 +674,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * ```
    */
   toString(): string {
-    return formatModule(this as unknown as AnyModule, '');
+    const root = this as unknown as AnyModule;
+    return formatModule(root, '', { root, path: '', open: new Map() });
   }
 }
 
@@ -577,7 +684,23 @@ function countSuffix(module: AnyModule): string {
   return n === 0 ? '' : `  # ${n.toLocaleString('en-US')} parameter${n === 1 ? '' : 's'}`;
 }
 
-function formatModule(module: AnyModule, indent: string): string {
+/** Where formatModule is in the tree: the modules enclosing it, to refuse a cycle. */
+interface FormatPlace {
+  readonly root: AnyModule;
+  readonly path: string;
+  readonly open: Map<AnyModule, string>;
+}
+
+function formatModule(module: AnyModule, indent: string, place: FormatPlace): string {
+  const enclosing = place.open.get(module);
+  if (enclosing !== undefined) throw cycleError(place.root, place.path, module, enclosing);
+  place.open.set(module, place.path);
+  const text = formatInside(module, indent, place);
+  place.open.delete(module);
+  return text;
+}
+
+function formatInside(module: AnyModule, indent: string, place: FormatPlace): string {
   const name = module.constructor.name;
   const extra = module.extraRepr();
   const children = module.namedChildren();
@@ -586,7 +709,10 @@ function formatModule(module: AnyModule, indent: string): string {
   // As PyTorch: the extra representation goes on its own line inside, before the children.
   const lines = [`${name}(${countSuffix(module)}`];
   if (extra !== '') lines.push(`${inner}${extra}`);
-  for (const [childName, child] of children) lines.push(`${inner}(${childName}): ${formatModule(child, inner)}`);
+  for (const [childName, child] of children) {
+    const path = place.path === '' ? childName : `${place.path}.${childName}`;
+    lines.push(`${inner}(${childName}): ${formatModule(child, inner, { ...place, path })}`);
+  }
   lines.push(`${indent})`);
   return lines.join('\n');
 }

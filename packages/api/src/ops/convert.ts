@@ -210,13 +210,14 @@ export function scalarNumberOf(t: Tensor): number | undefined {
 }
 
 /**
- * The dtype two operands combine to, as PyTorch's result_type: JavaScript scalars are "weak", and
+ * The dtype operands combine to, as PyTorch's result_type: JavaScript scalars are "weak", and
  * a 0-dim tensor next to a dimensioned one counts only where its category is higher (see
  * docs/dtypes.md). Nested and typed arrays promote as the dimensioned tensors they convert to.
  */
-export function resultDType(a: TensorLike, b: TensorLike): DType {
-  if (isTensor(a) && isTensor(b) && a.shape.length > 0 === b.shape.length > 0) return promoteTypes(a.dtype, b.dtype);
-  return resultTypeOf([promotionOperand(a), promotionOperand(b)]);
+export function resultDType(a: TensorLike, b: TensorLike, ...more: TensorLike[]): DType {
+  if (more.length === 0 && isTensor(a) && isTensor(b) && a.shape.length > 0 === b.shape.length > 0) return promoteTypes(a.dtype, b.dtype);
+  // More operands (clamp's input and bounds) promote all at once, as torch.result_type does.
+  return resultTypeOf([promotionOperand(a), promotionOperand(b), ...more.map(promotionOperand)]);
 }
 
 function promotionOperand(value: TensorLike): PromotionOperand {

@@ -16,6 +16,7 @@ import {
   expm1,
   floor,
   floorDivide,
+  grad,
   greater,
   greaterEqual,
   less,
@@ -32,6 +33,7 @@ import {
   mul,
   neg,
   notEqual,
+  ones,
   pow,
   reciprocal,
   round,
@@ -43,12 +45,14 @@ import {
   sqrt,
   square,
   sub,
+  sum,
   type Tensor,
   tan,
   tanh,
   tensor,
   ValueError,
   where,
+  zeros,
 } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
@@ -386,6 +390,28 @@ describe('maximum, minimum and clamp', () => {
     expectTensor(clamp(tensor([nan, 0]), 0, 1), [2], 'float32', [nan, 0]);
     expectTensor(clamp(tensor([0, 5, 10]), 6, 4), [3], 'int32', [4, 4, 4]);
     expectTensor(clamp(tensor([0, 5]), 0.5, 2), [2], 'float32', [0.5, 2]);
+  });
+
+  test('clamp promotes the input and both bounds at once, as torch.clamp', () => {
+    // Pairwise, int32[1] with float16[] would be float16 (4097 rounds to 4096) before float64[].
+    const ints = tensor([4097], { dtype: 'int32' });
+    const wide = clamp(ints, zeros([], { dtype: 'float16' }), tensor(1e6, { dtype: 'float64' }));
+    expectTensor(wide, [1], 'float64', [4097]);
+    expect(clamp(ints, tensor(1e6, { dtype: 'float64' }), zeros([], { dtype: 'float16' })).dtype).toBe('float64');
+    // Within a category the 0-dim bounds do not widen the input; JavaScript scalars are weak.
+    expect(clamp(ones([2], { dtype: 'float16' }), tensor(0, { dtype: 'float64' }), tensor(1, { dtype: 'float32' })).dtype).toBe('float16');
+    expect(clamp(ones([2], { dtype: 'uint8' }), 0, 10).dtype).toBe('uint8');
+    expect(clamp(ones([2], { dtype: 'int32' }), 0, 0.5).dtype).toBe('float32');
+    // A dimensioned bound promotes fully, and broadcasts the result.
+    expectTensor(clamp(tensor(3, { dtype: 'int32' }), ones([2], { dtype: 'float64' }), 2), [2], 'float64', [2, 2]);
+    expectTensor(clamp(tensor([true, false]), true, true), [2], 'bool', [1, 1]);
+    expect(() => clamp(ones([2], { dtype: 'uint8' }), 0, 256)).toThrow(/^clamp: the scalar 256 does not fit in uint8/);
+    expect(() => clamp(ones([2]), 'a' as unknown as number)).toThrow(/^clamp: min must be a tensor/);
+  });
+
+  test('clamp differentiates to the input in its own dtype', () => {
+    const g = grad((x: Tensor) => sum(clamp(x, tensor(0, { dtype: 'float64' }), tensor(1, { dtype: 'float64' }))))(tensor([0.5, 2]));
+    expectTensor(g, [2], 'float32', [1, 0]);
   });
 });
 
