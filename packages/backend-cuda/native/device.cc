@@ -166,6 +166,8 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("matmulCublasLt", static_cast<double>(s.counters.matmulCublasLt));
   set("convKernel", static_cast<double>(s.counters.convKernel));
   set("convCudnn", static_cast<double>(s.counters.convCudnn));
+  set("poolKernel", static_cast<double>(s.counters.poolKernel));
+  set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
   set("jitCompiles", static_cast<double>(s.counters.jitCompiles));
   set("jitLaunches", static_cast<double>(s.counters.jitLaunches));
   return result;

@@ -35,6 +35,36 @@ struct Descriptors {
 
 bool fitsInt(int64_t value) { return value >= 0 && value <= INT32_MAX; }
 
+// The shared handle, bound to `stream`; null with `why` set when cuDNN cannot serve.
+cudnnHandle_t boundHandle(const Cudnn* api, cudaStream_t stream, std::string& why) {
+  DnnContext& dnn = context();
+  if (dnn.failed) {
+    why = "cudnnCreate failed earlier";
+    return nullptr;
+  }
+  if (dnn.handle == nullptr && api->Create(&dnn.handle) != kCudnnSuccess) {
+    dnn.failed = true;
+    why = "cudnnCreate failed";
+    return nullptr;
+  }
+  if (api->SetStream(dnn.handle, stream) != kCudnnSuccess) {
+    why = "cudnnSetStream failed";
+    return nullptr;
+  }
+  return dnn.handle;
+}
+
+struct PoolDescriptors {
+  const Cudnn* api;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnPoolingDescriptor_t pool = nullptr;
+  ~PoolDescriptors() {
+    if (pool) api->DestroyPoolingDescriptor(pool);
+    if (y) api->DestroyTensorDescriptor(y);
+    if (x) api->DestroyTensorDescriptor(x);
+  }
+};
+
 }  // namespace
 
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
@@ -72,20 +102,8 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
     why = "cuDNN " + cudnnStatus().reason;
     return false;
   }
-  DnnContext& dnn = context();
-  if (dnn.failed) {
-    why = "cudnnCreate failed earlier";
-    return false;
-  }
-  if (dnn.handle == nullptr && api->Create(&dnn.handle) != kCudnnSuccess) {
-    dnn.failed = true;
-    why = "cudnnCreate failed";
-    return false;
-  }
-  if (api->SetStream(dnn.handle, stream) != kCudnnSuccess) {
-    why = "cudnnSetStream failed";
-    return false;
-  }
+  cudnnHandle_t handle = boundHandle(api, stream, why);
+  if (handle == nullptr) return false;
   const int rank = x.rank;
   int xDims[kMaxSpatial + 2], xStrides[kMaxSpatial + 2], wDims[kMaxSpatial + 2], yDims[kMaxSpatial + 2], yStrides[kMaxSpatial + 2];
   for (int d = 0; d < rank; d++) {
@@ -121,7 +139,7 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
   constexpr int kCandidates = 8;
   cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
   int returned = 0;
-  if (api->GetConvolutionForwardAlgorithm_v7(dnn.handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
+  if (api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
       kCudnnSuccess) {
     why = "cuDNN found no algorithm";
     return false;
@@ -146,7 +164,7 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
     const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
     const int itemSize = itemSizeOf(dtype);
     const cudnnStatus_t status =
-        api->ConvolutionForward(dnn.handle, alpha, desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize, desc.conv,
+        api->ConvolutionForward(handle, alpha, desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize, desc.conv,
                                 candidate.algo, workspace, candidate.memory, beta, desc.y, out);
     // Stream order keeps the workspace valid for the queued convolution.
     state().allocator.release(workspace, workspaceBlock);
@@ -154,6 +172,109 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
   }
   why = "no cuDNN algorithm ran";
   return false;
+}
+
+bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cudaStream_t stream, std::string& why) {
+  if (dtype != kFloat32 && dtype != kFloat64) {
+    why = std::string("cuDNN pooling is not used for ") + dtypeName(dtype);
+    return false;
+  }
+  const int spatial = x.rank - 2;
+  if (spatial < 1 || spatial > 3) {
+    why = "cuDNN pools [N, C, ...] with 1 to 3 spatial dims";
+    return false;
+  }
+  if (x.size == 0 || !x.contiguous()) {
+    why = "the input must be non-empty and contiguous";
+    return false;
+  }
+  for (int d = 0; d < 2; d++) {
+    if (p.window[d] != 1 || p.strides[d] != 1 || p.padLow[d] != 0 || p.padHigh[d] != 0 || p.dilation[d] != 1) {
+      why = "cuDNN pools only the spatial dims (a unit window over N and C)";
+      return false;
+    }
+  }
+  for (int d = 0; d < x.rank; d++) {
+    if (!fitsInt(x.shape[d]) || !fitsInt(p.outShape[d]) || p.outShape[d] == 0) {
+      why = "dims must be non-zero and fit in int";
+      return false;
+    }
+  }
+  // A 1-d pooling runs as 2-d with a unit leading spatial dim; cuDNN takes 4-d and 5-d tensors.
+  const int lead = spatial == 1 ? 1 : 0;
+  const int rank = x.rank + lead;
+  int windowDims[3], pad[3], stride[3];
+  int xDims[5], yDims[5], xStrides[5], yStrides[5];
+  xDims[0] = static_cast<int>(x.shape[0]);
+  xDims[1] = static_cast<int>(x.shape[1]);
+  yDims[0] = xDims[0];
+  yDims[1] = xDims[1];
+  if (lead) {
+    windowDims[0] = 1;
+    pad[0] = 0;
+    stride[0] = 1;
+    xDims[2] = 1;
+    yDims[2] = 1;
+  }
+  for (int d = 0; d < spatial; d++) {
+    const int at = 2 + d;
+    if (p.dilation[at] != 1 || p.padLow[at] != p.padHigh[at] || p.padLow[at] >= p.window[at] || !fitsInt(p.window[at]) ||
+        !fitsInt(p.strides[at]) || !fitsInt(p.padLow[at])) {
+      why = "cuDNN pooling needs no dilation and symmetric padding smaller than the window";
+      return false;
+    }
+    windowDims[lead + d] = static_cast<int>(p.window[at]);
+    pad[lead + d] = static_cast<int>(p.padLow[at]);
+    stride[lead + d] = static_cast<int>(p.strides[at]);
+    xDims[2 + lead + d] = static_cast<int>(x.shape[at]);
+    yDims[2 + lead + d] = static_cast<int>(p.outShape[at]);
+  }
+  int64_t xStride = 1;
+  int64_t yStride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    if (!fitsInt(xStride) || !fitsInt(yStride)) {
+      why = "strides must fit in int";
+      return false;
+    }
+    xStrides[d] = static_cast<int>(xStride);
+    yStrides[d] = static_cast<int>(yStride);
+    xStride *= xDims[d];
+    yStride *= yDims[d];
+  }
+  const Cudnn* api = cudnn();
+  if (api == nullptr) {
+    why = "cuDNN " + cudnnStatus().reason;
+    return false;
+  }
+  if (api->CreatePoolingDescriptor == nullptr || api->SetPoolingNdDescriptor == nullptr || api->DestroyPoolingDescriptor == nullptr ||
+      api->PoolingForward == nullptr) {
+    why = "the loaded cuDNN lacks the pooling functions";
+    return false;
+  }
+  cudnnHandle_t handle = boundHandle(api, stream, why);
+  if (handle == nullptr) return false;
+  const int type = dtype == kFloat64 ? kCudnnDataDouble : kCudnnDataFloat;
+  PoolDescriptors desc{api};
+  const bool described =
+      api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, xDims, xStrides) == kCudnnSuccess &&
+      api->CreateTensorDescriptor(&desc.y) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.y, type, rank, yDims, yStrides) == kCudnnSuccess &&
+      api->CreatePoolingDescriptor(&desc.pool) == kCudnnSuccess &&
+      api->SetPoolingNdDescriptor(desc.pool, kCudnnPoolingMax, kCudnnPropagateNan, rank - 2, windowDims, pad, stride) == kCudnnSuccess;
+  if (!described) {
+    why = "cuDNN refused the pooling descriptors";
+    return false;
+  }
+  const float oneF = 1.0f;
+  const float zeroF = 0.0f;
+  const double oneD = 1.0;
+  const double zeroD = 0.0;
+  const void* alpha = dtype == kFloat64 ? static_cast<const void*>(&oneD) : static_cast<const void*>(&oneF);
+  const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
+  if (api->PoolingForward(handle, desc.pool, alpha, desc.x, x.base + x.offset * itemSizeOf(dtype), beta, desc.y, out) != kCudnnSuccess) {
+    why = "cudnnPoolingForward failed";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace flint_cuda

@@ -143,6 +143,13 @@ const Cudnn* cudnn() {
               resolve(h, "cudnnGetConvolutionForwardWorkspaceSize", api.GetConvolutionForwardWorkspaceSize, status) &&
               resolve(h, "cudnnConvolutionForward", api.ConvolutionForward, status);
     if (ok) status.version = std::to_string(api.GetVersion());
+    if (ok) {
+      // Optional: missing pooling symbols only send pooling to the own kernel.
+      api.CreatePoolingDescriptor = reinterpret_cast<decltype(api.CreatePoolingDescriptor)>(dlsym(h, "cudnnCreatePoolingDescriptor"));
+      api.SetPoolingNdDescriptor = reinterpret_cast<decltype(api.SetPoolingNdDescriptor)>(dlsym(h, "cudnnSetPoolingNdDescriptor"));
+      api.DestroyPoolingDescriptor = reinterpret_cast<decltype(api.DestroyPoolingDescriptor)>(dlsym(h, "cudnnDestroyPoolingDescriptor"));
+      api.PoolingForward = reinterpret_cast<decltype(api.PoolingForward)>(dlsym(h, "cudnnPoolingForward"));
+    }
     return ok;
   }();
   return loaded ? &api : nullptr;

@@ -90,12 +90,15 @@ using cudnnHandle_t = cudnnContext*;
 using cudnnTensorDescriptor_t = void*;
 using cudnnFilterDescriptor_t = void*;
 using cudnnConvolutionDescriptor_t = void*;
+using cudnnPoolingDescriptor_t = void*;
 constexpr int kCudnnDataFloat = 0;
 constexpr int kCudnnDataDouble = 1;
 constexpr int kCudnnTensorNchw = 0;
 constexpr int kCudnnCrossCorrelation = 1;
 constexpr int kCudnnDefaultMath = 0;
 constexpr int kCudnnFmaMath = 3;
+constexpr int kCudnnPoolingMax = 0;
+constexpr int kCudnnPropagateNan = 1;
 struct cudnnConvolutionFwdAlgoPerf_t {
   int algo;
   cudnnStatus_t status;
@@ -131,6 +134,12 @@ struct Cudnn {
   cudnnStatus_t (*ConvolutionForward)(cudnnHandle_t, const void*, cudnnTensorDescriptor_t, const void*, cudnnFilterDescriptor_t,
                                       const void*, cudnnConvolutionDescriptor_t, int, void*, size_t, const void*,
                                       cudnnTensorDescriptor_t, void*);
+  // Pooling: resolved on their own, so a library without them still serves convolutions (null then).
+  cudnnStatus_t (*CreatePoolingDescriptor)(cudnnPoolingDescriptor_t*);
+  cudnnStatus_t (*SetPoolingNdDescriptor)(cudnnPoolingDescriptor_t, int, int, int, const int*, const int*, const int*);
+  cudnnStatus_t (*DestroyPoolingDescriptor)(cudnnPoolingDescriptor_t);
+  cudnnStatus_t (*PoolingForward)(cudnnHandle_t, cudnnPoolingDescriptor_t, const void*, cudnnTensorDescriptor_t, const void*,
+                                  const void*, cudnnTensorDescriptor_t, void*);
 };
 
 // ---- NVRTC (nvrtc.h) ----

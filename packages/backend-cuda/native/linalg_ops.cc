@@ -139,13 +139,15 @@ Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "reduceWindow";
   const Napi::Env env = info.Env();
-  checkArgs(info, 5, op);
+  checkArgs(info, 6, op);
   requireReady(env, op);
   const int code = static_cast<int>(intArg(info, 0, op, "op", 0, kWindowOpCount - 1));
   const int dtype = dtypeArg(info, 1, op, kAllDTypes);
   const View x = viewArg(info, 2, 3, dtype, op, "input");
   const int rank = x.rank;
   const std::vector<int64_t> params = paramsArg(info, 4, op, "params", 5 * rank);
+  const int engine = static_cast<int>(intArg(info, 5, op, "engine", 0, 2));
+  PoolParams pool;
   Window win{};
   win.rank = rank;
   win.offset = x.offset;
@@ -158,6 +160,12 @@ Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
     const int64_t dilation = params[4 * rank + d];
     if (window < 1 || stride < 1 || dilation < 1) throwRange(env, op, "windows, strides and dilations must be positive");
     outShape[d] = windowOutputSize(x.shape[d], window, stride, low, high, dilation, 1);
+    pool.window[d] = window;
+    pool.strides[d] = stride;
+    pool.padLow[d] = low;
+    pool.padHigh[d] = high;
+    pool.dilation[d] = dilation;
+    pool.outShape[d] = outShape[d];
     win.inShape[d] = static_cast<int32_t>(x.shape[d]);
     win.outShape[d] = static_cast<int32_t>(outShape[d]);
     win.inStrides[d] = x.strides[d];
@@ -168,7 +176,18 @@ Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
   }
   win.total = checkedProduct(env, op, outShape, rank);
   Output out(env, op, dtype, win.total);
-  if (launching()) checkCuda(env, op, launchReduceWindow(code, dtype, out.data(), x.base, win, state().stream));
+  if (!launching()) return out.commit(env);
+  State& s = state();
+  if (engine != kEngineKernel) {
+    std::string why = "cuDNN pools only max windows";
+    if (code == kWindowMax && maxPoolCudnn(dtype, out.data(), x, pool, s.stream, why)) {
+      s.counters.poolCudnn++;
+      return out.commit(env);
+    }
+    if (engine == kEngineVendor) throw Napi::Error::New(env, "flint-cuda reduceWindow: cuDNN declined: " + why);
+  }
+  checkCuda(env, op, launchReduceWindow(code, dtype, out.data(), x.base, win, s.stream));
+  s.counters.poolKernel++;
   return out.commit(env);
 }
 

@@ -95,6 +95,8 @@ struct EngineCounters {
   int64_t matmulCublasLt = 0;
   int64_t convKernel = 0;
   int64_t convCudnn = 0;
+  int64_t poolKernel = 0;
+  int64_t poolCudnn = 0;
   int64_t jitLaunches = 0;
   int64_t jitCompiles = 0;
 };

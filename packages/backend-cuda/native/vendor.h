@@ -39,4 +39,22 @@ struct ConvParams {
  */
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& params, cudaStream_t stream, std::string& why);
 
+/** A reduceWindow's parameters per dim of its input (any rank up to 16). */
+struct PoolParams {
+  int64_t window[kMaxRank] = {};
+  int64_t strides[kMaxRank] = {};
+  int64_t padLow[kMaxRank] = {};
+  int64_t padHigh[kMaxRank] = {};
+  int64_t dilation[kMaxRank] = {};
+  int64_t outShape[kMaxRank] = {};
+};
+
+/**
+ * out (contiguous) = max pooling of x through cuDNN (NaN propagating), for float32/float64
+ * [N, C, ...spatial] with 1 to 3 spatial dims, a unit window over N and C, symmetric padding
+ * smaller than the window and no dilation. Window sums stay on the own kernel: cuDNN only
+ * averages, and scaling an average back to a sum is not exact.
+ */
+bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& params, cudaStream_t stream, std::string& why);
+
 }  // namespace flint_cuda

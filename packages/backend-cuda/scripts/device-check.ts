@@ -1,7 +1,7 @@
 // The CUDA backend's one-shot check on a GPU machine, bundled with esbuild (device-check.sh
 // prepare) so that it runs with a bare Node binary: the conformance tables of test/conformance
 // on 'cuda', the GPU checks of src/gpu.checks.ts, and benchmarks (matmul through cuBLASLt and the
-// own kernel, convolution through cuDNN and the direct kernel, bandwidth of elementwise ops,
+// own kernel, convolution and max pooling through cuDNN and the own kernels, bandwidth of elementwise ops,
 // reductions and transfers, dispatch overhead, a jit-fused chain). Results go to
 // <out>/cuda-<date>.json and .md (out: the first argument, else $OUT, else bench/results).
 //
@@ -212,6 +212,31 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
     w.dispose();
   }
   cuda.configure({ convEngine: 'auto' });
+
+  // Max pooling (ResNet's stem pool): bytes read plus written, through cuDNN and the own kernel.
+  {
+    const x = uniform(cuda, [32, 64, 112, 112], 'float32', 7);
+    const params = {
+      op: 'max',
+      window: [1, 1, 3, 3],
+      strides: [1, 1, 2, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [1, 1],
+      ],
+      dilation: [1, 1, 1, 1],
+    };
+    const bytes = 4 * (32 * 64 * 112 * 112 + 32 * 64 * 56 * 56);
+    for (const engine of dnn ? (['cudnn', 'kernel'] as const) : (['kernel'] as const)) {
+      cuda.configure({ poolEngine: engine });
+      const ms = await time(cuda, () => bind(Primitive.ReduceWindow, [x], params as never, cuda as unknown as Backend), 5);
+      record(`max pool 3x3/2 32x64x112x112 (${engine})`, ms, bytes / ms / 1e6, 'GB/s');
+    }
+    x.dispose();
+  }
+  cuda.configure({ poolEngine: 'auto' });
 
   // Bandwidth: bytes read plus written.
   const count = quick ? 1 << 24 : 1 << 26;

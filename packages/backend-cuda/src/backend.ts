@@ -38,6 +38,11 @@ export interface CudaOptions {
   readonly matmulEngine?: 'auto' | 'kernel' | 'cublasLt';
   /** 'auto' (cuDNN when present and it takes the configuration), 'kernel' or 'cudnn'. */
   readonly convEngine?: 'auto' | 'kernel' | 'cudnn';
+  /**
+   * Max pooling (reduceWindow 'max'): 'auto' (cuDNN when present and it takes the configuration),
+   * 'kernel' or 'cudnn' (throws when cuDNN is missing or declines). Window sums always run the own kernel.
+   */
+  readonly poolEngine?: 'auto' | 'kernel' | 'cudnn';
   /** Whether jit's fused kernels are compiled with NVRTC (when present). Default true. */
   readonly fusion?: boolean;
 }
@@ -79,6 +84,7 @@ export class CudaBackend implements Backend<CudaHandle> {
   private readonly ledger = new MemoryLedger();
   private matmulEngine: Engine = Engine.auto;
   private convEngine: Engine = Engine.auto;
+  private poolEngine: Engine = Engine.auto;
   private fusion = true;
   private readonly compiled = new Map<string, CompiledKernel<CudaHandle> | null>();
   private libraryReport: LibraryReport | null = null;
@@ -92,6 +98,7 @@ export class CudaBackend implements Backend<CudaHandle> {
     const table = cudaKernels(this.context, {
       matmulEngine: () => this.matmulEngine,
       convEngine: () => this.convEngine,
+      poolEngine: () => this.poolEngine,
       cudnnPresent: () => this.libraries().cudnn.found,
     });
     const wrapped = new Array<AnyKernel>(PRIMITIVE_COUNT);
@@ -166,6 +173,7 @@ export class CudaBackend implements Backend<CudaHandle> {
     if (options.allowTf32 !== undefined) this.addon.configure(options.allowTf32);
     if (options.matmulEngine !== undefined) this.matmulEngine = ENGINES[options.matmulEngine];
     if (options.convEngine !== undefined) this.convEngine = ENGINES[options.convEngine];
+    if (options.poolEngine !== undefined) this.poolEngine = ENGINES[options.poolEngine];
     if (options.fusion !== undefined) this.fusion = options.fusion;
   }
 

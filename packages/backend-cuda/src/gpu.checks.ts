@@ -190,6 +190,52 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     },
   },
   {
+    name: 'max pooling through cuDNN and through the own kernel match the CPU backend, window sums stay on the kernel',
+    async run({ cuda, cpu }) {
+      const dnn = cuda.libraries().cudnn.found;
+      const data = values(2 * 3 * 9 * 9, 6);
+      data[17] = Number.NaN;
+      const padded = (spatial: number) => [[0, 0], [0, 0], ...new Array(spatial).fill([1, 1])] as const;
+      const cases = [
+        { shape: [2, 3, 9, 9], op: 'max', window: [1, 1, 3, 3], strides: [1, 1, 2, 2], padding: padded(2) },
+        { shape: [2, 3, 81], op: 'max', window: [1, 1, 4], strides: [1, 1, 3], padding: padded(1) },
+        { shape: [2, 3, 9, 9], op: 'sum', window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: padded(2) },
+      ] as const;
+      for (const kase of cases) {
+        const params = {
+          op: kase.op,
+          window: kase.window,
+          strides: kase.strides,
+          padding: kase.padding,
+          dilation: kase.window.map(() => 1),
+        };
+        for (const engine of ['kernel', 'auto'] as const) {
+          cuda.configure({ poolEngine: engine });
+          const before = cuda.deviceMemory();
+          const gx = on(cuda, data, kase.shape);
+          const cx = on(cpu, data, kase.shape);
+          const gpu = bind(Primitive.ReduceWindow, [gx], params as never, cuda as unknown as Backend);
+          const reference = bind(Primitive.ReduceWindow, [cx], params as never, cpu);
+          const got = await gpu.data();
+          const expected = await reference.data();
+          // NaN propagates through both paths at the same places.
+          for (let i = 0; i < expected.length; i++) {
+            check(Number.isNaN(got[i] as number) === Number.isNaN(expected[i] as number), `pool ${kase.op} ${engine}: NaN at ${i} differs`);
+          }
+          const finite = (a: TypedArray) => Float32Array.from(a as Float32Array, (v) => (Number.isNaN(v) ? 0 : v));
+          const error = worstError(finite(got), finite(expected));
+          check(error < 1e-5, `pool ${kase.op} ${engine}: relative error ${error}`);
+          const after = cuda.deviceMemory();
+          const viaCudnn = engine === 'auto' && dnn && kase.op === 'max';
+          if (viaCudnn) check(after.poolCudnn > before.poolCudnn, 'cuDNN is present but max pooling did not run through it');
+          else check(after.poolKernel > before.poolKernel, `the own kernel did not run for ${kase.op} (${engine})`);
+          await release(gx, cx, gpu, reference);
+        }
+      }
+      cuda.configure({ poolEngine: 'auto' });
+    },
+  },
+  {
     name: 'the caching allocator reuses freed blocks and empties its cache',
     async run({ cuda }) {
       const make = () => on(cuda, values(100_000, 5), [100_000]);

@@ -67,4 +67,53 @@ describe.skipIf(missing !== undefined)('every conformance case through the addon
     backend.dispose(b);
     expect(backend.memory().buffers).toBe(0);
   });
+
+  it('packs a strided view for cuDNN max pooling, passes the engine and releases the packed copy', () => {
+    const calls: { op: number; layout: Int32Array; engine: number }[] = [];
+    const recording: Addon = Object.create(addon);
+    recording.reduceWindow = (op, dtype, x, layout, params, engine) => {
+      calls.push({ op, layout: layout.slice(), engine });
+      return addon.reduceWindow(op, dtype, x, layout, params, engine);
+    };
+    const pooled = new CudaBackend(recording, info);
+    const report = addon.libraries();
+    // As if cuDNN were installed: the kernel then hands the addon a contiguous input.
+    pooled.libraries = () => ({ ...report, cudnn: { ...report.cudnn, found: true } });
+    const x = pooled.fromTypedArray(new Float32Array(2 * 3 * 6 * 5), [2, 3, 6, 5], 'float32');
+    const view = pooled.kernels[Primitive.Transpose]([x], { perm: [0, 1, 3, 2] }, { shape: [2, 3, 5, 6], dtype: 'float32' });
+    const params = {
+      op: 'max',
+      window: [1, 1, 3, 3],
+      strides: [1, 1, 2, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [1, 1],
+      ],
+      dilation: [1, 1, 1, 1],
+    } as const;
+    const out = { shape: [2, 3, 3, 3], dtype: 'float32' } as const;
+    for (const [engine, code] of [
+      ['auto', 0],
+      ['kernel', 1],
+      ['cudnn', 2],
+    ] as const) {
+      pooled.configure({ poolEngine: engine });
+      const y = pooled.kernels[Primitive.ReduceWindow]([view], params, out);
+      expect(y.shape).toEqual([2, 3, 3, 3]);
+      expect(calls.at(-1)?.engine).toBe(code);
+      // [offset, rank, ...shape, ...strides]: packed row-major [2, 3, 5, 6].
+      expect(Array.from(calls.at(-1)?.layout ?? [])).toEqual([0, 4, 2, 3, 5, 6, 90, 30, 6, 1]);
+      pooled.dispose(y);
+    }
+    // Window sums never go to cuDNN, so the view is passed as it is.
+    const sum = pooled.kernels[Primitive.ReduceWindow]([view], { ...params, op: 'sum' }, out);
+    expect(calls.at(-1)?.op).toBe(0);
+    expect(Array.from(calls.at(-1)?.layout ?? [])).toEqual([0, 4, 2, 3, 5, 6, 90, 30, 1, 5]);
+    pooled.dispose(sum);
+    pooled.dispose(view);
+    pooled.dispose(x);
+    expect(pooled.memory()).toEqual({ buffers: 0, bytes: 0 });
+  });
 });

@@ -17,6 +17,7 @@ import { reduceWindowKernel } from './window.js';
 export interface KernelOptions {
   readonly matmulEngine: () => Engine;
   readonly convEngine: () => Engine;
+  readonly poolEngine: () => Engine;
   readonly cudnnPresent: () => boolean;
 }
 
@@ -40,7 +41,7 @@ export function cudaKernels(context: CudaContext, options: KernelOptions): Kerne
     scatterAdd: scatterAddKernel,
     dotGeneral: dotGeneralKernel(options.matmulEngine),
     conv: convKernel(options.convEngine, options.cudnnPresent),
-    reduceWindow: reduceWindowKernel,
+    reduceWindow: reduceWindowKernel(options.poolEngine, options.cudnnPresent),
     cumulative: cumulativeKernel,
     argsort: argsortKernel,
     iota: iotaKernel,

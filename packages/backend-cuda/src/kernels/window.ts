@@ -1,23 +1,35 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
-import { DTYPE_CODES, WINDOW_CODES } from '../native/codes.js';
+import { DTYPE_CODES, type Engine, WINDOW_CODES } from '../native/codes.js';
 
-/** Pooling and window sums: one thread per output element over its (dilated, strided, padded) window. */
-export function reduceWindowKernel(
-  context: CudaContext,
-  inputs: readonly CudaHandle[],
-  params: ParamsOf<Primitive.ReduceWindow>,
-  out: Aval,
-): CudaHandle {
-  const x = inputs[0] as CudaHandle;
-  const window = Int32Array.from([
-    ...params.window,
-    ...params.strides,
-    ...params.padding.map((p) => p[0]),
-    ...params.padding.map((p) => p[1]),
-    ...params.dilation,
-  ]);
-  const id = context.addon.reduceWindow(WINDOW_CODES[params.op], DTYPE_CODES[x.dtype], x.storage.id, layoutOf(x), window);
-  return context.adopt(id, out.shape, out.dtype);
+/**
+ * Pooling and window sums. Max pooling of float32/float64 [N, C, ...] over 1 to 3 spatial dims
+ * with symmetric padding below the window and no dilation runs through cuDNN when it is present
+ * (the input packed to contiguous for it); everything else, window sums included, runs the
+ * addon's kernel: one thread per output element over its (dilated, strided, padded) window.
+ */
+export function reduceWindowKernel(engine: () => Engine, cudnnPresent: () => boolean) {
+  return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.ReduceWindow>, out: Aval): CudaHandle => {
+    let x = inputs[0] as CudaHandle;
+    let temporary: CudaHandle | null = null;
+    if (params.op === 'max' && cudnnPresent() && (x.dtype === 'float32' || x.dtype === 'float64')) {
+      const packed = context.packed(x);
+      if (packed.temporary) temporary = packed.handle;
+      x = packed.handle;
+    }
+    const window = Int32Array.from([
+      ...params.window,
+      ...params.strides,
+      ...params.padding.map((p) => p[0]),
+      ...params.padding.map((p) => p[1]),
+      ...params.dilation,
+    ]);
+    try {
+      const id = context.addon.reduceWindow(WINDOW_CODES[params.op], DTYPE_CODES[x.dtype], x.storage.id, layoutOf(x), window, engine());
+      return context.adopt(id, out.shape, out.dtype);
+    } finally {
+      if (temporary !== null) context.release(temporary.storage);
+    }
+  };
 }

@@ -79,6 +79,8 @@ export interface NativeMemoryStats {
   readonly matmulCublasLt: number;
   readonly convKernel: number;
   readonly convCudnn: number;
+  readonly poolKernel: number;
+  readonly poolCudnn: number;
   readonly jitCompiles: number;
   readonly jitLaunches: number;
 }
@@ -122,7 +124,8 @@ export interface Addon {
   /** params: [groups, ...strides, ...padLow, ...padHigh, ...lhsDilation, ...rhsDilation]; engine as for matmul (2: cuDNN). */
   conv(dtype: number, x: number, xLayout: Int32Array, w: number, wLayout: Int32Array, params: Int32Array, engine: number): number;
   /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
-  reduceWindow(op: number, dtype: number, x: number, layout: Int32Array, params: Int32Array): number;
+  /** `engine`: 0 auto (cuDNN for max pooling it takes), 1 the own kernel, 2 cuDNN or throw. */
+  reduceWindow(op: number, dtype: number, x: number, layout: Int32Array, params: Int32Array, engine: number): number;
   /** x viewed as [outer, axis, inner], indices as a rank-1 view: returns [outer, indices, inner]. */
   gather(dtype: number, x: number, xLayout: Int32Array, indices: number, iLayout: Int32Array): number;
   scatterAdd(

@@ -106,7 +106,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         argsort: fc.tuple(fc.boolean(), dtype, h, l, small),
         matmul: fc.tuple(dtype, h, l, h, l, fc.integer({ min: -1, max: 3 })),
         conv: fc.tuple(dtype, h, l, h, l, params, fc.integer({ min: -1, max: 3 })),
-        reduceWindow: fc.tuple(small, dtype, h, l, params),
+        reduceWindow: fc.tuple(small, dtype, h, l, params, fc.integer({ min: -1, max: 3 })),
         gather: fc.tuple(dtype, h, l, h, l),
         scatterAdd: fc.tuple(dtype, h, l, h, l, h, l),
         randomBits: fc.tuple(h, l, fc.integer({ min: -1, max: 100 })),
@@ -191,6 +191,27 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/groups/);
     expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/positive/);
     for (const id of [x, w, out]) addon.free(id);
+  });
+
+  it('sizes pooling outputs for every engine and refuses an unknown engine or bad windows', () => {
+    const x = addon.upload(0, new Float32Array(2 * 3 * 7 * 7));
+    const layout = Int32Array.from([0, 4, 2, 3, 7, 7, 147, 49, 7, 1]);
+    // window [1, 1, 3, 3], strides [1, 1, 2, 2], padding 1 each side of the spatial dims, no dilation.
+    const params = Int32Array.from([1, 1, 3, 3, 1, 1, 2, 2, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]);
+    for (const engine of [0, 1, 2]) {
+      const out = addon.reduceWindow(1, 0, x, layout, params, engine);
+      // 2 x 3 x 4 x 4 elements: reading past them is refused.
+      expect(() => addon.copy(0, out, Int32Array.from([0, 1, 97, 1]))).toThrow(/outside its buffer of 96 elements/);
+      addon.free(out);
+    }
+    expect(() => addon.reduceWindow(1, 0, x, layout, params, 3)).toThrow(/engine must be an integer in \[0, 2\]/);
+    expect(() => addon.reduceWindow(1, 0, x, layout, params, 0.5)).toThrow(/engine/);
+    expect(() => addon.reduceWindow(1, 0, x, layout, params.subarray(0, 16), 0)).toThrow(/params/);
+    const zeroWindow = params.slice();
+    zeroWindow[2] = 0;
+    expect(() => addon.reduceWindow(1, 0, x, layout, zeroWindow, 0)).toThrow(/positive/);
+    expect(() => addon.reduceWindow(2, 0, x, layout, params, 0)).toThrow(/op must be an integer/);
+    addon.free(x);
   });
 
   it('reuses freed blocks of the same size class and empties its cache', () => {
