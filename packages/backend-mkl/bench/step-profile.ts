@@ -73,9 +73,14 @@ const logSoftmax = (x: T) => {
   return api.sub(shifted, api.log(api.sum(api.exp(shifted), -1, true)));
 };
 const ce = (logits: T, y: T, b: number) => api.div(api.neg(api.sum(api.mul(y, logSoftmax(logits)))), b);
-const relu = (x: T) => api.maximum(x, 0);
+// `imperative` mode writes the step as bench/runners/flint.ts's eager case does (relu, logSoftmax).
+const imperative = process.argv[4] === 'imperative';
+const relu = (x: T) => (imperative ? api.relu(x) : api.maximum(x, 0));
 let params: Params;
 let loss: (p: Params) => T;
+let logitsOf: (p: Params) => T;
+let yTarget: T;
+let batchSize: number;
 if (which === 'cnn') {
   const b = 64,
     img = 28,
@@ -98,12 +103,15 @@ if (which === 'cnn') {
     w4: t(rand(hidden * classes, 0.1), [hidden, classes]),
     b4: api.zeros([classes]),
   };
-  loss = (p) => {
+  yTarget = y;
+  batchSize = b;
+  logitsOf = (p) => {
     const a1 = api.maxPool2d(relu(api.conv2d(x, p.k1!, { padding: 1, bias: p.kb1! })), 2);
     const a2 = api.maxPool2d(relu(api.conv2d(a1, p.k2!, { padding: 1, bias: p.kb2! })), 2);
     const h = relu(api.add(api.matmul(api.reshape(a2, [b, flat]), p.w3!), p.b3!));
-    return ce(api.add(api.matmul(h, p.w4!), p.b4!), y, b);
+    return api.add(api.matmul(h, p.w4!), p.b4!);
   };
+  loss = (p) => ce(logitsOf(p), y, b);
 } else {
   const b = 128,
     i0 = 784,
@@ -121,11 +129,14 @@ if (which === 'cnn') {
     w3: t(rand(h * c, 0.04), [h, c]),
     b3: api.zeros([c]),
   };
-  loss = (p) => {
+  yTarget = y;
+  batchSize = b;
+  logitsOf = (p) => {
     const h1 = relu(api.add(api.matmul(x, p.w1!), p.b1!));
     const h2 = relu(api.add(api.matmul(h1, p.w2!), p.b2!));
-    return ce(api.add(api.matmul(h2, p.w3!), p.b3!), y, b);
+    return api.add(api.matmul(h2, p.w3!), p.b3!);
   };
+  loss = (p) => ce(logitsOf(p), y, b);
 }
 const vg = api.valueAndGrad(loss);
 let m: Params = Object.fromEntries(Object.entries(params).map(([k, w]) => [k, api.zeros(w.shape)]));
@@ -187,7 +198,43 @@ const jitStep = () => {
   v = out.v;
   return out.value;
 };
-const run = useJit ? jitStep : adamStep;
+// As the bench's eager case: Parameters, backward(), optim.Adam.
+const imperativeStep = (() => {
+  if (!imperative) return adamStep;
+  const cells = Object.fromEntries(Object.entries(params).map(([k, w]) => [k, new api.Parameter(w)]));
+  const optimizer = new api.optim.Adam(Object.values(cells), { lr: 1e-3, betas: [0.9, 0.999] as const, eps: 1e-8 });
+  const values = (): Params => Object.fromEntries(Object.entries(cells).map(([k, p]) => [k, p.value]));
+  const step = () => {
+    optimizer.zeroGrad();
+    const value = api.div(api.neg(api.sum(api.mul(yTarget, logSoftmax(logitsOf(values()))))), batchSize);
+    value.backward();
+    optimizer.step();
+    return value;
+  };
+  // TIDY=1 frees the step's intermediates when it ends (the pool then recycles them) instead of
+  // leaving them to the garbage collector.
+  return process.env.TIDY === '1' ? () => api.tidy(step) : step;
+})();
+const run = useJit ? jitStep : imperativeStep;
+// Fresh arrays of pool size (misses) versus pooled ones, to see whether a step recycles its buffers.
+const ledger = (backend as unknown as { memoryLedger: { allocateUninitialized(d: string, n: number): ArrayLike<number> } }).memoryLedger;
+const allocate = ledger.allocateUninitialized.bind(ledger);
+let poolMisses = 0;
+let poolMissBytes = 0;
+let poolCalls = 0;
+ledger.allocateUninitialized = (dtype, size) => {
+  const before = (ledger as unknown as { pooledBytes: number }).pooledBytes;
+  const r = allocate(dtype, size);
+  if (profiling && size >= 16384) {
+    poolCalls++;
+    if ((ledger as unknown as { pooledBytes: number }).pooledBytes === before) {
+      poolMisses++;
+      poolMissBytes += size * 4;
+      if (process.env.SHOW_MISSES) console.log(`fresh ${dtype} ${size}`);
+    }
+  }
+  return r;
+};
 for (let i = 0; i < 3; i++) run().dispose();
 const N = Number(process.argv[3] ?? 10);
 profiling = true;
@@ -213,3 +260,6 @@ let fusedTotal = 0;
 for (const f of fused) fusedTotal += f.ms;
 if (fused.length > 0) console.log(`compiled kernels ${fusedTotal.toFixed(2)} ms`);
 for (const f of fused.slice(0, 25)) console.log(`  ${f.ms.toFixed(3).padStart(8)} ms x${f.n} ${f.label}`);
+console.log(
+  `pool: ${(poolCalls / N).toFixed(1)} large allocations per step, ${(poolMisses / N).toFixed(1)} fresh (${(poolMissBytes / N / 1048576).toFixed(2)} MiB)`,
+);

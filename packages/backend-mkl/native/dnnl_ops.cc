@@ -107,6 +107,120 @@ PrimitiveCache<PoolEntry>& poolCache() {
   return cache;
 }
 
+struct WeightGradEntry {
+  dnnl::convolution_backward_weights primitive;
+  Staged src, diffDst, diffWeights;
+};
+
+PrimitiveCache<WeightGradEntry>& weightGradCache() {
+  static PrimitiveCache<WeightGradEntry> cache(256);
+  return cache;
+}
+
+/**
+ * The view's first element and its strides in elements when oneDNN can read it in place (every
+ * dim of more than one element has a positive stride), else a contiguous copy in `storage`.
+ */
+const float* stridedOrCopy(const View& view, std::vector<char>& storage, memory::dims& strides) {
+  bool inPlace = true;
+  for (int d = 0; d < view.rank; d++) inPlace = inPlace && (view.shape[d] == 1 || view.strides[d] > 0);
+  strides.assign(static_cast<size_t>(view.rank), 0);
+  if (inPlace) {
+    int64_t dense = 1;
+    for (int d = view.rank - 1; d >= 0; d--) {
+      strides[d] = view.shape[d] == 1 ? dense : view.strides[d];
+      dense *= view.shape[d];
+    }
+    return view.data<float>() + view.offset;
+  }
+  int64_t dense = 1;
+  for (int d = view.rank - 1; d >= 0; d--) {
+    strides[d] = dense;
+    dense *= view.shape[d];
+  }
+  return static_cast<const float*>(contiguousOrCopy(view, storage));
+}
+
+/**
+ * A float32 convolution whose kernel is spatially larger than its output is how autodiff writes
+ * a weight gradient: out[b, o, p] = sum over c, k of x[b, c, p * stride + k * dilation - padLow]
+ * w[o, c, k] is, read with x's two leading dims swapped (c as the batch, b as the input channel)
+ * and w's too (c as the batch, o as the output channel), oneDNN's convolution_backward_weights
+ * with the roles of stride and dilation exchanged, diff_weights [o, b, p] being `out` transposed.
+ * oneDNN's forward convolution takes such kernels for ordinary ones and runs them several times
+ * slower. Returns false (output untouched) when oneDNN refuses the case. The caller holds the lock.
+ */
+bool weightGradConv(const View& x, const View& w, const Output& out, const memory::dims& dstDims, const memory::dims& strides,
+                    const memory::dims& padLow, const memory::dims& dilation, bool serial) {
+  const int spatial = x.rank - 2;
+  memory::dims xStrides, wStrides;
+  std::vector<char> xStorage, wStorage;
+  const float* xData = stridedOrCopy(x, xStorage, xStrides);
+  const float* wData = stridedOrCopy(w, wStorage, wStrides);
+  const int64_t batch = x.shape[0], channels = x.shape[1], outChannels = w.shape[0];
+  memory::dims srcDims{channels, batch}, srcStrides{xStrides[1], xStrides[0]};
+  memory::dims diffDstDims{channels, outChannels}, diffDstStrides{wStrides[1], wStrides[0]};
+  memory::dims weightDims{outChannels, batch};
+  memory::dims bwStrides(spatial), bwDilation(spatial), bwPadHigh(spatial);
+  int64_t outVolume = 1;
+  for (int d = 0; d < spatial; d++) {
+    const int64_t input = x.shape[2 + d], taps = w.shape[2 + d], outLength = dstDims[2 + d];
+    srcDims.push_back(input);
+    srcStrides.push_back(xStrides[2 + d]);
+    diffDstDims.push_back(taps);
+    diffDstStrides.push_back(wStrides[2 + d]);
+    weightDims.push_back(outLength);
+    outVolume *= outLength;
+    bwStrides[d] = dilation[d];
+    bwDilation[d] = strides[d] - 1;
+    // The high padding that makes oneDNN's shapes agree; the taps past the input read zeros
+    // either way, so only a negative one (a conv that drops trailing input) is left to the caller.
+    bwPadHigh[d] = (taps - 1) * dilation[d] + (outLength - 1) * strides[d] + 1 - input - padLow[d];
+    if (bwPadHigh[d] < 0) return false;
+  }
+  memory::dims weightStrides(static_cast<size_t>(x.rank));
+  weightStrides[0] = outVolume;
+  weightStrides[1] = outChannels * outVolume;
+  for (int64_t d = spatial - 1, step = 1; d >= 0; d--) {
+    weightStrides[2 + d] = step;
+    step *= weightDims[2 + d];
+  }
+  std::string key = "bw";
+  for (int d = 0; d < x.rank; d++) appendKey(key, {srcDims[d], srcStrides[d], diffDstDims[d], diffDstStrides[d], weightDims[d]});
+  appendKey(key, {serial ? 1 : 0});
+  for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], dilation[d]});
+  WeightGradEntry* entry = weightGradCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<WeightGradEntry>();
+    const auto f32 = memory::data_type::f32;
+    try {
+      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
+      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
+      const memory::desc anyDiffDst(diffDstDims, f32, memory::format_tag::any);
+      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
+                                                    anyWeights, anyDiffDst, bwStrides, bwDilation, padLow, bwPadHigh);
+      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
+      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDiffDst, bwStrides,
+                                                          bwDilation, padLow, bwPadHigh);
+      const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpuEngine(), hint);
+      made->primitive = dnnl::convolution_backward_weights(pd);
+      made->src.prepare(memory::desc(srcDims, f32, srcStrides), pd.src_desc(), false);
+      made->diffDst.prepare(memory::desc(diffDstDims, f32, diffDstStrides), pd.diff_dst_desc(), false);
+      made->diffWeights.prepare(memory::desc(weightDims, f32, weightStrides), pd.diff_weights_desc(), true);
+    } catch (const dnnl::error&) {
+      return false;
+    }
+    entry = weightGradCache().insert(key, std::move(made));
+  }
+  const memory src = entry->src.input(const_cast<float*>(xData));
+  const memory diffDst = entry->diffDst.input(const_cast<float*>(wData));
+  const memory diffWeights = entry->diffWeights.output(out.base);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights}});
+  entry->diffWeights.finish(out.base);
+  cpuStream().wait();
+  return true;
+}
+
 bool containsNaN(const float* data, int64_t size) {
   bool nan = false;
   if (size <= 65536) {
@@ -179,6 +293,12 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const double work = static_cast<double>(out.size) * static_cast<double>(w.size / outChannels);
   const bool serial = work < kParallelWork;
   const SerialScope scope(serial);
+  int64_t taps = 1;
+  for (int d = 2; d < rank; d++) taps *= w.shape[d];
+  if (!fused && groups == 1 && dtype == kFloat32 && taps > out.size / (batch * outChannels) &&
+      weightGradConv(x, w, out, dstDims, strides, padLow, dilation, serial)) {
+    return Napi::Boolean::New(env, true);
+  }
   std::string key;
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
   appendKey(key, {groups, serial ? 1 : 0, dtype});

@@ -36,9 +36,17 @@ void whereLoop(const View& c, const View& a, const View& b, T* out) {
     const T* q = right + at[2];
     T* o = out + at[3];
     const int64_t sk = step[0], sp = step[1], sq = step[2];
+    // ReLU's and max pooling's backward passes select between a gradient and a broadcast zero:
+    // a scalar branch of its own lets the compiler vectorize the select as for contiguous runs.
     if (sk == 1 && sp == 1 && sq == 1)
       for (int64_t i = 0; i < n; i++) o[i] = k[i] != 0 ? p[i] : q[i];
-    else
+    else if (sk == 1 && sp == 1 && sq == 0) {
+      const T r = q[0];
+      for (int64_t i = 0; i < n; i++) o[i] = k[i] != 0 ? p[i] : r;
+    } else if (sk == 1 && sp == 0 && sq == 1) {
+      const T l = p[0];
+      for (int64_t i = 0; i < n; i++) o[i] = k[i] != 0 ? l : q[i];
+    } else
       for (int64_t i = 0; i < n; i++) o[i] = k[i * sk] != 0 ? p[i * sp] : q[i * sq];
   });
 }

@@ -50,7 +50,12 @@ export class MklMemory {
         return reused;
       }
     }
-    return new Constructor(size);
+    const bytes = size * Constructor.BYTES_PER_ELEMENT;
+    if (bytes < POOL_MIN_BYTES) return new Constructor(size);
+    // A typed array's constructor zero-fills (calloc) memory the kernel overwrites anyway; a
+    // large unsafe Buffer is malloc'ed, its own ArrayBuffer (offset 0), and so poolable.
+    const fresh = Buffer.allocUnsafe(bytes);
+    return new Constructor(fresh.buffer, fresh.byteOffset, size);
   }
 
   /** Returns an array no handle refers to any more to the pool. */

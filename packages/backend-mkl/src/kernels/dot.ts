@@ -23,6 +23,14 @@ function mergedStride(shape: readonly number[], strides: readonly number[], axes
   return stride;
 }
 
+/** FLINT_MKL_MATMUL=blas|onednn pins every float32 product to one engine (default: the faster per shape). */
+const ENGINE: MatmulMode =
+  process.env.FLINT_MKL_MATMUL === 'blas'
+    ? MatmulMode.blas
+    : process.env.FLINT_MKL_MATMUL === 'onednn'
+      ? MatmulMode.onednn
+      : MatmulMode.auto;
+
 const product = (shape: readonly number[], axes: readonly number[]) => axes.reduce((p, a) => p * shape[a]!, 1);
 
 export interface Rank3 {
@@ -82,7 +90,15 @@ export function dotGeneralKernel(context: KernelContext) {
     const a = asRank3(context.memory, context.addon, lhs, lhsBatch, lhsFree, lhsContracting);
     const b = asRank3(context.memory, context.addon, rhs, rhsBatch, rhsContracting, rhsFree);
     const data = context.memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    const engine = context.addon.matmul(DTYPE_CODES[lhs.dtype], a.data, a.layout, b.data, b.layout, data, MatmulMode.auto);
+    const engine = context.addon.matmul(
+      DTYPE_CODES[lhs.dtype],
+      a.data,
+      a.layout,
+      b.data,
+      b.layout,
+      data,
+      lhs.dtype === 'float32' ? ENGINE : MatmulMode.auto,
+    );
     if (a.packed) context.memory.recycle(a.data);
     if (b.packed) context.memory.recycle(b.data);
     if (engine === 0) {

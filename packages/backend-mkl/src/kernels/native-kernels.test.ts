@@ -81,6 +81,15 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
     const s = pair([7], [1, 1]);
     const sb: [Tensor, Tensor] = [s[0].broadcastTo([2 * TIMES, 3]), s[1].broadcastTo([2 * TIMES, 3])];
     same(Primitive.Where, [c, a, sb], {});
+    // The scalar on either side (ReLU's backward pass: a gradient or a broadcast zero), in each width.
+    same(Primitive.Where, [c, sb, a], {});
+    const ints = pair(tile([3, -4, 5], 2 * TIMES), [2 * TIMES, 3], 'int32');
+    const zero = pair([0], [1, 1], 'int32');
+    const zb: [Tensor, Tensor] = [zero[0].broadcastTo([2 * TIMES, 3]), zero[1].broadcastTo([2 * TIMES, 3])];
+    expect([...same(Primitive.Where, [c, ints, zb], {})].slice(0, 6)).toEqual([3, 0, 5, 0, 0, 5]);
+    expect([...same(Primitive.Where, [c, zb, ints], {})].slice(0, 6)).toEqual([0, -4, 0, 3, -4, 0]);
+    const bytes = pair(tile([1, 0, 1], 2 * TIMES), [2 * TIMES, 3], 'bool');
+    same(Primitive.Where, [c, bytes, pair([1], [1, 1], 'bool').map((t) => t.broadcastTo([2 * TIMES, 3])) as [Tensor, Tensor]], {});
   });
 
   it('finds the first maximum and minimum along any axis, NaN first', () => {
@@ -171,6 +180,13 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       let worst = 0;
       for (let i = 0; i < fast.length; i++) worst = Math.max(worst, Math.abs(fast[i]! - reference[i]!) / (1 + Math.abs(reference[i]!)));
       expect(worst).toBeLessThan(1e-4);
+      // The input as the rule passes it too (a transposed view), read in place by oneDNN.
+      const xRaw = pair(randomValues(size(kase.x), 50 + index), [kase.x[1]!, kase.x[0]!, ...kase.x.slice(2)]);
+      const xT: [Tensor, Tensor] = [xRaw[0].transpose([1, 0, 2, 3]), xRaw[1].transpose([1, 0, 2, 3])];
+      const fastT = bind(Primitive.Conv, [xT[0], w[0]], params as never).dataSync();
+      const referenceT = bind(Primitive.Conv, [xT[1], w[1]], params as never).dataSync();
+      for (let i = 0; i < fastT.length; i++)
+        expect(Math.abs(fastT[i]! - referenceT[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(referenceT[i]!)));
     }
   });
 

@@ -91,8 +91,9 @@ export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATU
     // OpenMP workers that spin between parallel regions take the cores the JavaScript thread and
     // other processes need: on a loaded 2-core machine they made training steps several times
     // slower. Sleeping workers (PASSIVE) cost a wake-up per region instead. libgomp reads the
-    // variable when the addon loads it, so it is set first, unless the user chose a policy.
-    if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    // variable when the addon loads it, so it is set first, unless the user chose a policy or a
+    // spin count (GOMP_SPINCOUNT only counts when no policy is set).
+    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
     const require = createRequire(import.meta.url);
     return { addon: require(paths.addon) as Addon };
   } catch (error) {
