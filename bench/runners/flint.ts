@@ -8,9 +8,11 @@
  * that it returns a slightly wrong result: the check must then report the figure WRONG (see
  * harness/fault-injection.test.ts).
  */
+import { repeatedCase, trainingCheck } from '../common/cases.js';
 import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
-import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
+import { cnnModel, conv2dInputs, type Initial, materialize, mlpModel, transformerModel } from '../common/models.js';
+import { symmetricArray } from '../common/prng.js';
 import { INFO_MARKER } from '../common/protocol.js';
 import { type CaseSpec, param } from '../common/suites.js';
 
@@ -315,6 +317,20 @@ async function read(t: T): Promise<Float32Array> {
   return Float32Array.from(await (t as unknown as { data(): Promise<ArrayLike<number>> }).data());
 }
 
+async function readAndDispose(t: T): Promise<Float32Array> {
+  const out = await read(t);
+  t.dispose();
+  return out;
+}
+
+/** A case whose iteration returns one tensor: read for the check, settled after the last timed iteration. */
+function tensorCase(run: () => T, dispose: () => void, note = syncNote): PreparedCase {
+  return repeatedCase({ note, run, output: readAndDispose, release: (t) => t.dispose(), settle, dispose });
+}
+
+const fromInitial = (initial: Initial): T =>
+  'data' in initial ? tensor(initial.data, initial.shape) : initial.fill === 1 ? ones(initial.shape) : zeros(initial.shape);
+
 /** `valueAndGrad(f)(params)` as Flint returns it: [value, grads] (JAX) or { value, grad(s) }. */
 function valueAndGradOf(loss: (p: Params) => T): (p: Params) => { value: T; grads: Params } {
   const make = need('valueAndGrad', 'valueAndGrad (autodiff)') as unknown as (f: (p: Params) => T) => (p: Params) => unknown;
@@ -373,34 +389,26 @@ function imperativeTrainingCase(spec: CaseSpec, initial: Params, loss: (p: Param
     optimizer.step();
     return value;
   };
+  const timed = tensorCase(
+    step,
+    () => {
+      for (const p of Object.values(params)) p.dispose();
+      api.dispose(inputs);
+    },
+    `${syncNote}; Parameters, backward(), optim.Adam`,
+  );
   return {
-    note: `${syncNote}; Parameters, backward(), optim.Adam`,
+    ...timed,
     async check() {
-      const parts: ArrayLike<number>[] = [];
+      const gradients: ArrayLike<number>[] = [];
       const first = loss(values());
       backward(first);
       first.dispose();
       for (const p of Object.values(params)) {
-        parts.push(await read(p.grad as T));
+        gradients.push(await read(p.grad as T));
         p.zeroGrad();
       }
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
-        const value = step();
-        parts.push(await read(value));
-        value.dispose();
-      }
-      return concatValues(parts);
-    },
-    async batch(count) {
-      for (let i = 0; i < count; i++) {
-        const value = step();
-        if (i === count - 1) await settle(value);
-        value.dispose();
-      }
-    },
-    dispose() {
-      for (const p of Object.values(params)) p.dispose();
-      api.dispose(inputs);
+      return trainingCheck(spec, gradients, timed.check);
     },
   };
 }
@@ -459,29 +467,15 @@ function trainingCase(spec: CaseSpec, params: Params, loss: (p: Params) => T, in
     state = next.state;
     return next.loss;
   };
+  const timed = tensorCase(step, () => api.dispose([state.params, state.m, state.v, inputs]));
   return {
-    note: syncNote,
+    ...timed,
     async check() {
-      const parts: ArrayLike<number>[] = [];
+      const gradients: ArrayLike<number>[] = [];
       const initial = valueAndGrad(state.params);
-      for (const name of Object.keys(state.params)) parts.push(await read(initial.grads[name] as T));
+      for (const name of Object.keys(state.params)) gradients.push(await read(initial.grads[name] as T));
       api.dispose([initial.value, initial.grads]);
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
-        const value = step();
-        parts.push(await read(value));
-        value.dispose();
-      }
-      return concatValues(parts);
-    },
-    async batch(count) {
-      for (let i = 0; i < count; i++) {
-        const value = step();
-        if (i === count - 1) await settle(value);
-        value.dispose();
-      }
-    },
-    dispose() {
-      api.dispose([state.params, state.m, state.v, inputs]);
+      return trainingCheck(spec, gradients, timed.check);
     },
   };
 }
@@ -504,23 +498,10 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
       const n = param(spec, 'n');
       const a = tensor(symmetricArray(seed + 1, n * n), [n, n]);
       const b = tensor(symmetricArray(seed + 2, n * n), [n, n]);
-      return {
-        note: syncNote,
-        async check() {
-          const c = matmul(a, b);
-          const out = await read(c);
-          c.dispose();
-          return out;
-        },
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const c = matmul(a, b);
-            if (i === count - 1) await settle(c);
-            c.dispose();
-          }
-        },
-        dispose: () => api.dispose([a, b]),
-      };
+      return tensorCase(
+        () => matmul(a, b),
+        () => api.dispose([a, b]),
+      );
     }
     case 'elementwise-eager':
     case 'elementwise-jit': {
@@ -530,23 +511,10 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
         spec.kind === 'elementwise-jit'
           ? (need('jit') as unknown as (f: (x: T) => T) => (x: T) => T)(chain)
           : (input: T) => api.tidy(() => chain(input));
-      return {
-        note: syncNote,
-        async check() {
-          const y = run(x);
-          const out = await read(y);
-          y.dispose();
-          return out;
-        },
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const y = run(x);
-            if (i === count - 1) await settle(y);
-            y.dispose();
-          }
-        },
-        dispose: () => x.dispose(),
-      };
+      return tensorCase(
+        () => run(x),
+        () => x.dispose(),
+      );
     }
     case 'dispatch-add': {
       const a = tensor(symmetricArray(seed + 1, 1), [1]);
@@ -575,73 +543,39 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
     case 'conv2d-forward':
     case 'conv2d-backward': {
       const conv2d = need('conv2d');
-      const n = param(spec, 'batch');
-      const c = param(spec, 'inChannels');
-      const o = param(spec, 'outChannels');
-      const s = param(spec, 'size');
-      const x = tensor(symmetricArray(seed + 1, n * c * s * s), [n, c, s, s]);
-      const w = tensor(symmetricArray(seed + 2, o * c * 9, initScale(c * 9)), [o, c, 3, 3]);
+      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const x = tensor(inputs.x, [n, c, s, s]);
+      const w = tensor(inputs.w, [o, c, 3, 3]);
       if (spec.kind === 'conv2d-forward') {
-        return {
-          note: syncNote,
-          async check() {
-            const y = conv2d(x, w, { padding: 1 });
-            const out = await read(y);
-            y.dispose();
-            return out;
-          },
-          async batch(count) {
-            for (let i = 0; i < count; i++) {
-              const y = conv2d(x, w, { padding: 1 });
-              if (i === count - 1) await settle(y);
-              y.dispose();
-            }
-          },
-          dispose: () => api.dispose([x, w]),
-        };
+        return tensorCase(
+          () => conv2d(x, w, { padding: 1 }),
+          () => api.dispose([x, w]),
+        );
       }
-      const r = tensor(symmetricArray(seed + 3, n * o * s * s), [n, o, s, s]);
+      const r = tensor(inputs.cotangent(), [n, o, s, s]);
       const valueAndGrad = valueAndGradOf((p) => api.sum(api.mul(conv2d(p.x as T, p.w as T, { padding: 1 }), r)));
-      const gradients = () => api.tidy(() => valueAndGrad({ x, w }).grads);
-      return {
+      return repeatedCase({
         note: syncNote,
-        async check() {
-          const g = gradients();
+        run: () => api.tidy(() => valueAndGrad({ x, w }).grads),
+        async output(g) {
           const dx = await read(g.x as T);
           const dw = await read(g.w as T);
           api.dispose(g);
-          const out = new Float32Array(dx.length + dw.length);
-          out.set(dx);
-          out.set(dw, dx.length);
-          return out;
+          return concatValues([dx, dw]);
         },
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const g = gradients();
-            if (i === count - 1) await settle(g.w as T);
-            api.dispose(g);
-          }
-        },
+        settle: (g) => settle(g.w as T),
+        release: (g) => api.dispose(g),
         dispose: () => api.dispose([x, w, r]),
-      };
+      });
     }
     case 'mlp-step':
     case 'mlp-step-jit': {
       const matmul = need('matmul');
-      const batch = param(spec, 'batch');
-      const inputs = param(spec, 'inputs');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
-      const x = tensor(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
-      const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const params: Params = {
-        w1: tensor(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]),
-        b1: zeros([hidden]),
-        w2: tensor(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]),
-        b2: zeros([hidden]),
-        w3: tensor(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]),
-        b3: zeros([classes]),
-      };
+      const model = mlpModel(spec);
+      const batch = model.batch;
+      const x = tensor(model.x.data, model.x.shape);
+      const y = tensor(model.y.data, model.y.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const loss = (p: Params) => {
         const h1 = relu(api.add(matmul(x, p.w1 as T), p.b1 as T));
         const h2 = relu(api.add(matmul(h1, p.w2 as T), p.b2 as T));
@@ -653,25 +587,10 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
       const matmul = need('matmul');
       const conv2d = need('conv2d');
       const maxPool2d = need('maxPool2d');
-      const batch = param(spec, 'batch');
-      const image = param(spec, 'image');
-      const c1 = param(spec, 'channels1');
-      const c2 = param(spec, 'channels2');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
-      const flat = c2 * (image / 4) * (image / 4);
-      const x = tensor(symmetricArray(seed + 1, batch * image * image), [batch, 1, image, image]);
-      const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const params: Params = {
-        k1: tensor(symmetricArray(seed + 11, c1 * 9, initScale(9)), [c1, 1, 3, 3]),
-        kb1: zeros([c1]),
-        k2: tensor(symmetricArray(seed + 12, c2 * c1 * 9, initScale(c1 * 9)), [c2, c1, 3, 3]),
-        kb2: zeros([c2]),
-        w3: tensor(symmetricArray(seed + 13, flat * hidden, initScale(flat)), [flat, hidden]),
-        b3: zeros([hidden]),
-        w4: tensor(symmetricArray(seed + 14, hidden * classes, initScale(hidden)), [hidden, classes]),
-        b4: zeros([classes]),
-      };
+      const { batch, flat, ...model } = cnnModel(spec);
+      const x = tensor(model.x.data, model.x.shape);
+      const y = tensor(model.y.data, model.y.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const loss = (p: Params) => {
         const a1 = maxPool2d(relu(conv2d(x, p.k1 as T, { padding: 1, bias: p.kb1 as T })), 2);
         const a2 = maxPool2d(relu(conv2d(a1, p.k2 as T, { padding: 1, bias: p.kb2 as T })), 2);
@@ -682,34 +601,10 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
     }
     case 'transformer-step': {
       const matmul = need('matmul');
-      const batch = param(spec, 'batch');
-      const tokens = param(spec, 'tokens');
-      const d = param(spec, 'model');
-      const heads = param(spec, 'heads');
-      const ffn = param(spec, 'ffn');
-      const dh = d / heads;
-      const rows = batch * tokens;
-      const x = tensor(symmetricArray(seed + 1, rows * d), [rows, d]);
-      const target = tensor(symmetricArray(seed + 2, rows * d), [rows, d]);
-      const matrix = (s: number, r: number, c: number) => tensor(symmetricArray(seed + s, r * c, initScale(r)), [r, c]);
-      const params: Params = {
-        wq: matrix(11, d, d),
-        wk: matrix(12, d, d),
-        wv: matrix(13, d, d),
-        wo: matrix(14, d, d),
-        w1: matrix(15, d, ffn),
-        w2: matrix(16, ffn, d),
-        bq: zeros([d]),
-        bk: zeros([d]),
-        bv: zeros([d]),
-        bo: zeros([d]),
-        b1: zeros([ffn]),
-        b2: zeros([d]),
-        g1: ones([d]),
-        n1: zeros([d]),
-        g2: ones([d]),
-        n2: zeros([d]),
-      };
+      const { batch, tokens, d, heads, dh, rows, ...model } = transformerModel(spec);
+      const x = tensor(model.x.data, model.x.shape);
+      const target = tensor(model.target.data, model.target.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const splitHeads = (t: T) => api.transpose(api.reshape(t, [batch, tokens, heads, dh]), [0, 2, 1, 3]);
       const loss = (p: Params) => {
         const h = layerNorm(x, p.g1 as T, p.n1 as T);
@@ -752,24 +647,13 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     if (typeof lightning.Trainer !== 'function' || typeof lightning.LightningModule !== 'function')
       throw new Absent('Flint has no Trainer yet');
   }
-  const seed = spec.params.seed ?? 0;
-  const batch = param(spec, 'batch');
-  const inputs = param(spec, 'inputs');
-  const hidden = param(spec, 'hidden');
-  const classes = param(spec, 'classes');
+  const model = mlpModel(spec);
+  const batch = model.batch;
   const batches = param(spec, 'batches');
   const learningRate = param(spec, 'learningRate');
-  const x = tensor(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
-  const y = tensor(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-  const parameter = (data: Float32Array, shape: readonly number[]) => new Parameter(tensor(data, shape));
-  const params: Record<string, FlintParameter> = {
-    w1: parameter(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]),
-    b1: new Parameter(zeros([hidden])),
-    w2: parameter(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]),
-    b2: new Parameter(zeros([hidden])),
-    w3: parameter(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]),
-    b3: new Parameter(zeros([classes])),
-  };
+  const x = tensor(model.x.data, model.x.shape);
+  const y = tensor(model.y.data, model.y.shape);
+  const params: Record<string, FlintParameter> = materialize(model.params, (initial) => new Parameter(fromInitial(initial)));
   const value = (name: string) => (params[name] as FlintParameter).value;
   const loss = (xb: T, yb: T) => {
     const h1 = relu(api.add(matmul(xb, value('w1')), value('b1')));
@@ -804,15 +688,7 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     };
     return {
       note: syncNote,
-      async check() {
-        const parts = await initialGradients();
-        for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
-          const l = step(x, y);
-          parts.push(await read(l));
-          l.dispose();
-        }
-        return concatValues(parts);
-      },
+      check: async () => trainingCheck(spec, await initialGradients(), () => readAndDispose(step(x, y))),
       async batch(count) {
         for (let epoch = 0; epoch < count; epoch++) {
           for (const [xb, yb] of data) {

@@ -4,9 +4,11 @@
  * operations are lazy, so each timed batch ends with `blockUntilReady`.
  */
 import { blockUntilReady, defaultDevice, init, jit, lax, nn, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
+import { repeatedCase, trainingCheck } from '../common/cases.js';
 import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
-import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
+import { cnnModel, conv2dInputs, type Initial, materialize, mlpModel, transformerModel } from '../common/models.js';
+import { symmetricArray } from '../common/prng.js';
 import { type CaseSpec, param } from '../common/suites.js';
 
 type A = np.Array;
@@ -27,6 +29,25 @@ function array(data: Float32Array, shape: number[]): A {
 async function read(a: A): Promise<Float32Array> {
   return Float32Array.from((await a.data()) as Float32Array);
 }
+
+/**
+ * A case whose iteration returns one array: read (consumed) for the check; every timed iteration
+ * is awaited, so that the lazy queue never grows past one.
+ */
+function arrayCase(run: () => A, dispose: () => void, note = NOTE): PreparedCase {
+  return repeatedCase({
+    note,
+    run,
+    output: read,
+    settle: (y) => y.blockUntilReady(),
+    settleEvery: true,
+    release: (y) => y.dispose(),
+    dispose,
+  });
+}
+
+const fromInitial = (initial: Initial): A =>
+  'data' in initial ? array(initial.data, initial.shape) : initial.fill === 1 ? np.ones(initial.shape) : np.zeros(initial.shape);
 
 function chain(x: A): A {
   let y = x.ref.mul(0.5);
@@ -125,26 +146,26 @@ function trainingCase(spec: CaseSpec, initial: Params, loss: Loss, inputs: A[], 
     return value;
   };
 
-  return {
+  const timed = repeatedCase({
     note: compile ? `jit, ${NOTE}` : NOTE,
-    async check() {
-      const [value, grads] = gradient(tree.ref(params), ...inputs.map((a) => a.ref)) as unknown as [A, Params];
-      value.dispose();
-      const parts: ArrayLike<number>[] = [];
-      for (const name of Object.keys(params)) parts.push(await read(grads[name] as A));
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) parts.push(await read(step()));
-      return concatValues(parts);
-    },
-    async batch(count) {
-      for (let i = 0; i < count; i++) {
-        const value = step();
-        await blockUntilReady([value, params]);
-        value.dispose();
-      }
-    },
+    run: step,
+    output: read,
+    settle: (value) => blockUntilReady([value, params]),
+    settleEvery: true,
+    release: (value) => value.dispose(),
     dispose() {
       tree.dispose([params, m, v, inputs]);
       compiled?.dispose();
+    },
+  });
+  return {
+    ...timed,
+    async check() {
+      const [value, grads] = gradient(tree.ref(params), ...inputs.map((a) => a.ref)) as unknown as [A, Params];
+      value.dispose();
+      const gradients: ArrayLike<number>[] = [];
+      for (const name of Object.keys(params)) gradients.push(await read(grads[name] as A));
+      return trainingCheck(spec, gradients, timed.check);
     },
   };
 }
@@ -156,18 +177,10 @@ function implement(spec: CaseSpec): PreparedCase {
       const n = param(spec, 'n');
       const a = array(symmetricArray(seed + 1, n * n), [n, n]);
       const b = array(symmetricArray(seed + 2, n * n), [n, n]);
-      return {
-        note: NOTE,
-        check: () => read(np.matmul(a.ref, b.ref)),
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const c = np.matmul(a.ref, b.ref);
-            await c.blockUntilReady();
-            c.dispose();
-          }
-        },
-        dispose: () => tree.dispose([a, b]),
-      };
+      return arrayCase(
+        () => np.matmul(a.ref, b.ref),
+        () => tree.dispose([a, b]),
+      );
     }
     case 'elementwise-eager':
     case 'elementwise-jit': {
@@ -175,21 +188,14 @@ function implement(spec: CaseSpec): PreparedCase {
       const x = np.array(symmetricArray(seed + 1, size));
       const compiled = spec.kind === 'elementwise-jit' ? jit(chain) : undefined;
       const run = (input: A) => (compiled ? compiled(input) : chain(input));
-      return {
-        note: compiled ? `jit, ${NOTE}` : NOTE,
-        check: () => read(run(x.ref)),
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const y = run(x.ref);
-            await y.blockUntilReady();
-            y.dispose();
-          }
-        },
-        dispose() {
+      return arrayCase(
+        () => run(x.ref),
+        () => {
           x.dispose();
           compiled?.dispose();
         },
-      };
+        compiled ? `jit, ${NOTE}` : NOTE,
+      );
     }
     case 'dispatch-add': {
       const a = np.array(symmetricArray(seed + 1, 1));
@@ -208,12 +214,9 @@ function implement(spec: CaseSpec): PreparedCase {
     }
     case 'conv2d-forward':
     case 'conv2d-backward': {
-      const n = param(spec, 'batch');
-      const c = param(spec, 'inChannels');
-      const o = param(spec, 'outChannels');
-      const s = param(spec, 'size');
-      const x = array(symmetricArray(seed + 1, n * c * s * s), [n, c, s, s]);
-      const w = array(symmetricArray(seed + 2, o * c * 9, initScale(c * 9)), [o, c, 3, 3]);
+      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const x = array(inputs.x, [n, c, s, s]);
+      const w = array(inputs.w, [o, c, 3, 3]);
       const conv = (xv: A, wv: A) =>
         lax.conv(
           xv,
@@ -225,63 +228,38 @@ function implement(spec: CaseSpec): PreparedCase {
           ],
         );
       if (spec.kind === 'conv2d-forward') {
-        return {
-          note: NOTE,
-          check: () => read(conv(x.ref, w.ref)),
-          async batch(count) {
-            for (let i = 0; i < count; i++) {
-              const y = conv(x.ref, w.ref);
-              await y.blockUntilReady();
-              y.dispose();
-            }
-          },
-          dispose: () => tree.dispose([x, w]),
-        };
+        return arrayCase(
+          () => conv(x.ref, w.ref),
+          () => tree.dispose([x, w]),
+        );
       }
-      const r = array(symmetricArray(seed + 3, n * o * s * s), [n, o, s, s]);
+      const r = array(inputs.cotangent(), [n, o, s, s]);
       const gradients = valueAndGrad((p: { x: A; w: A }, rv: A) => np.sum(conv(p.x, p.w).mul(rv)));
-      const run = () => {
-        const [value, g] = gradients({ x: x.ref, w: w.ref }, r.ref) as unknown as [A, { x: A; w: A }];
-        value.dispose();
-        return g;
-      };
-      return {
+      return repeatedCase({
         note: NOTE,
-        async check() {
-          const g = run();
+        run() {
+          const [value, g] = gradients({ x: x.ref, w: w.ref }, r.ref) as unknown as [A, { x: A; w: A }];
+          value.dispose();
+          return g;
+        },
+        async output(g) {
           const dx = await read(g.x);
           const dw = await read(g.w);
-          const out = new Float32Array(dx.length + dw.length);
-          out.set(dx);
-          out.set(dw, dx.length);
-          return out;
+          return concatValues([dx, dw]);
         },
-        async batch(count) {
-          for (let i = 0; i < count; i++) {
-            const g = run();
-            await blockUntilReady(g);
-            tree.dispose(g);
-          }
-        },
+        settle: (g) => blockUntilReady(g),
+        settleEvery: true,
+        release: (g) => tree.dispose(g),
         dispose: () => tree.dispose([x, w, r]),
-      };
+      });
     }
     case 'mlp-step':
     case 'mlp-step-jit': {
-      const batch = param(spec, 'batch');
-      const inputs = param(spec, 'inputs');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
-      const x = array(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
-      const y = array(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const params: Params = {
-        w1: array(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]),
-        b1: np.zeros([hidden]),
-        w2: array(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]),
-        b2: np.zeros([hidden]),
-        w3: array(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]),
-        b3: np.zeros([classes]),
-      };
+      const model = mlpModel(spec);
+      const batch = model.batch;
+      const x = array(model.x.data, model.x.shape);
+      const y = array(model.y.data, model.y.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const loss: Loss = (p, [xv, yv]) => {
         const h1 = nn.relu(np.matmul(xv as A, p.w1 as A).add(p.b1 as A));
         const h2 = nn.relu(np.matmul(h1, p.w2 as A).add(p.b2 as A));
@@ -290,25 +268,10 @@ function implement(spec: CaseSpec): PreparedCase {
       return trainingCase(spec, params, loss, [x, y], spec.kind === 'mlp-step-jit');
     }
     case 'cnn-step': {
-      const batch = param(spec, 'batch');
-      const image = param(spec, 'image');
-      const c1 = param(spec, 'channels1');
-      const c2 = param(spec, 'channels2');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
-      const flat = c2 * (image / 4) * (image / 4);
-      const x = array(symmetricArray(seed + 1, batch * image * image), [batch, 1, image, image]);
-      const y = array(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const params: Params = {
-        k1: array(symmetricArray(seed + 11, c1 * 9, initScale(9)), [c1, 1, 3, 3]),
-        kb1: np.zeros([c1]),
-        k2: array(symmetricArray(seed + 12, c2 * c1 * 9, initScale(c1 * 9)), [c2, c1, 3, 3]),
-        kb2: np.zeros([c2]),
-        w3: array(symmetricArray(seed + 13, flat * hidden, initScale(flat)), [flat, hidden]),
-        b3: np.zeros([hidden]),
-        w4: array(symmetricArray(seed + 14, hidden * classes, initScale(hidden)), [hidden, classes]),
-        b4: np.zeros([classes]),
-      };
+      const { batch, c1, c2, flat, ...model } = cnnModel(spec);
+      const x = array(model.x.data, model.x.shape);
+      const y = array(model.y.data, model.y.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const same: [number, number][] = [
         [1, 1],
         [1, 1],
@@ -322,34 +285,10 @@ function implement(spec: CaseSpec): PreparedCase {
       return trainingCase(spec, params, loss, [x, y], false);
     }
     case 'transformer-step': {
-      const batch = param(spec, 'batch');
-      const tokens = param(spec, 'tokens');
-      const d = param(spec, 'model');
-      const heads = param(spec, 'heads');
-      const ffn = param(spec, 'ffn');
-      const dh = d / heads;
-      const rows = batch * tokens;
-      const x = array(symmetricArray(seed + 1, rows * d), [rows, d]);
-      const target = array(symmetricArray(seed + 2, rows * d), [rows, d]);
-      const matrix = (s: number, r: number, c: number) => array(symmetricArray(seed + s, r * c, initScale(r)), [r, c]);
-      const params: Params = {
-        wq: matrix(11, d, d),
-        wk: matrix(12, d, d),
-        wv: matrix(13, d, d),
-        wo: matrix(14, d, d),
-        w1: matrix(15, d, ffn),
-        w2: matrix(16, ffn, d),
-        bq: np.zeros([d]),
-        bk: np.zeros([d]),
-        bv: np.zeros([d]),
-        bo: np.zeros([d]),
-        b1: np.zeros([ffn]),
-        b2: np.zeros([d]),
-        g1: np.ones([d]),
-        n1: np.zeros([d]),
-        g2: np.ones([d]),
-        n2: np.zeros([d]),
-      };
+      const { batch, tokens, d, heads, dh, rows, ...model } = transformerModel(spec);
+      const x = array(model.x.data, model.x.shape);
+      const target = array(model.target.data, model.target.shape);
+      const params: Params = materialize(model.params, fromInitial);
       const splitHeads = (t: A) => np.transpose(t.reshape([batch, tokens, heads, dh]), [0, 2, 1, 3]);
       const loss: Loss = (p, [xv, tv]) => {
         const xIn = xv as A;

@@ -12,9 +12,11 @@ import '@tensorflow/tfjs-backend-cpu';
 // registry that tfjs-core reads (its ESM gradient files cannot be imported by Node directly).
 import '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { repeatedCase, trainingCheck } from '../common/cases.js';
 import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
-import { initScale, labels, oneHot, symmetricArray } from '../common/prng.js';
+import { cnnModel, conv2dInputs, type Initial, materialize, mlpModel, transformerModel } from '../common/models.js';
+import { symmetricArray } from '../common/prng.js';
 import { type CaseSpec, param } from '../common/suites.js';
 
 const job = readJob();
@@ -55,6 +57,22 @@ function toOihwData(w: tf.Tensor4D): Float32Array {
   return tf.tidy(() => tf.transpose(w, [3, 2, 0, 1])).dataSync() as Float32Array;
 }
 
+function dataAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  const out = t.dataSync() as Float32Array;
+  t.dispose();
+  return Promise.resolve(out);
+}
+
+/** A case whose iteration returns one tensor; kernels are synchronous, so nothing is awaited. */
+function tensorCase(run: () => tf.Tensor, dispose: () => void, output = dataAndDispose): PreparedCase {
+  return repeatedCase({ note: SYNC_NOTE, run, output, release: (t) => t.dispose(), dispose });
+}
+
+const variableOf = (initial: Initial): tf.Variable =>
+  tf.variable(
+    'data' in initial ? tf.tensor(initial.data, initial.shape) : initial.fill === 1 ? tf.ones(initial.shape) : tf.zeros(initial.shape),
+  );
+
 function chain(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     let y = tf.mul(x, 0.5);
@@ -92,37 +110,25 @@ function trainingCase(spec: CaseSpec, trainables: Trainable[], loss: () => tf.Sc
   const variables = trainables.map((t) => t.variable);
   const optimizer = tf.train.adam(param(spec, 'learningRate'), 0.9, 0.999, 1e-8);
   const step = () => optimizer.minimize(loss, true, variables) as tf.Scalar;
+  const timed = tensorCase(step, () => {
+    optimizer.dispose();
+    for (const v of variables) v.dispose();
+    for (const t of extra) t.dispose();
+  });
   return {
-    note: SYNC_NOTE,
+    ...timed,
     async check() {
       const { value, grads } = tf.variableGrads(loss, variables);
       value.dispose();
-      const parts: ArrayLike<number>[] = [];
+      const gradients: ArrayLike<number>[] = [];
       for (const t of trainables) {
         const g = grads[t.variable.name] as tf.Tensor;
-        parts.push(t.canonical ? t.canonical(g) : (g.dataSync() as Float32Array));
+        gradients.push(t.canonical ? t.canonical(g) : (g.dataSync() as Float32Array));
       }
       tf.dispose(grads);
-      for (let s = 0; s < (spec.checkSteps ?? 1); s++) {
-        const l = step();
-        parts.push(l.dataSync() as Float32Array);
-        l.dispose();
-      }
-      return concatValues(parts);
-    },
-    batch(count) {
-      for (let i = 0; i < count; i++) step().dispose();
-    },
-    dispose() {
-      optimizer.dispose();
-      for (const v of variables) v.dispose();
-      for (const t of extra) t.dispose();
+      return trainingCheck(spec, gradients, timed.check);
     },
   };
-}
-
-function zerosVariable(shape: number[]): tf.Variable {
-  return tf.variable(tf.zeros(shape));
 }
 
 const plain = (variable: tf.Variable): Trainable => ({ variable });
@@ -134,39 +140,18 @@ function implement(spec: CaseSpec): PreparedCase {
       const n = param(spec, 'n');
       const a = tf.tensor2d(symmetricArray(seed + 1, n * n), [n, n]);
       const b = tf.tensor2d(symmetricArray(seed + 2, n * n), [n, n]);
-      return {
-        note: SYNC_NOTE,
-        async check() {
-          const c = tf.matMul(a, b);
-          const out = c.dataSync() as Float32Array;
-          c.dispose();
-          return out;
-        },
-        batch(count) {
-          for (let i = 0; i < count; i++) tf.matMul(a, b).dispose();
-        },
-        dispose() {
-          a.dispose();
-          b.dispose();
-        },
-      };
+      return tensorCase(
+        () => tf.matMul(a, b),
+        () => tf.dispose([a, b]),
+      );
     }
     case 'elementwise-eager': {
       const size = param(spec, 'size');
       const x = tf.tensor1d(symmetricArray(seed + 1, size));
-      return {
-        note: SYNC_NOTE,
-        async check() {
-          const y = chain(x);
-          const out = y.dataSync() as Float32Array;
-          y.dispose();
-          return out;
-        },
-        batch(count) {
-          for (let i = 0; i < count; i++) chain(x).dispose();
-        },
-        dispose: () => x.dispose(),
-      };
+      return tensorCase(
+        () => chain(x),
+        () => x.dispose(),
+      );
     }
     case 'elementwise-jit':
     case 'mlp-step-jit':
@@ -199,94 +184,62 @@ function implement(spec: CaseSpec): PreparedCase {
     }
     case 'conv2d-forward':
     case 'conv2d-backward': {
-      const n = param(spec, 'batch');
-      const c = param(spec, 'inChannels');
-      const o = param(spec, 'outChannels');
-      const s = param(spec, 'size');
-      const x = nhwc(symmetricArray(seed + 1, n * c * s * s), n, c, s, s);
-      const w = hwio(symmetricArray(seed + 2, o * c * 9, initScale(c * 9)), o, c, 3, 3);
+      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const x = nhwc(inputs.x, n, c, s, s);
+      const w = hwio(inputs.w, o, c, 3, 3);
       if (spec.kind === 'conv2d-forward') {
-        return {
-          note: SYNC_NOTE,
-          async check() {
-            const y = tf.conv2d(x, w, 1, 'same');
-            const out = toNchwData(y);
+        return tensorCase(
+          () => tf.conv2d(x, w, 1, 'same'),
+          () => tf.dispose([x, w]),
+          async (y) => {
+            const out = toNchwData(y as tf.Tensor4D);
             y.dispose();
             return out;
           },
-          batch(count) {
-            for (let i = 0; i < count; i++) tf.conv2d(x, w, 1, 'same').dispose();
-          },
-          dispose() {
-            x.dispose();
-            w.dispose();
-          },
-        };
+        );
       }
-      const r = nhwc(symmetricArray(seed + 3, n * o * s * s), n, o, s, s);
+      const r = nhwc(inputs.cotangent(), n, o, s, s);
       const gradients = tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
         tf.sum(tf.mul(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, 1, 'same'), r)),
       );
-      return {
+      return repeatedCase({
         note: SYNC_NOTE,
-        async check() {
-          const [dx, dw] = gradients([x, w]) as [tf.Tensor4D, tf.Tensor4D];
-          const dxData = toNchwData(dx);
-          const dwData = toOihwData(dw);
-          dx.dispose();
-          dw.dispose();
-          const out = new Float32Array(dxData.length + dwData.length);
-          out.set(dxData);
-          out.set(dwData, dxData.length);
-          return out;
+        run: () => gradients([x, w]) as tf.Tensor4D[],
+        async output([dx, dw]) {
+          const dxData = toNchwData(dx as tf.Tensor4D);
+          const dwData = toOihwData(dw as tf.Tensor4D);
+          tf.dispose([dx as tf.Tensor4D, dw as tf.Tensor4D]);
+          return concatValues([dxData, dwData]);
         },
-        batch(count) {
-          for (let i = 0; i < count; i++) for (const g of gradients([x, w])) g.dispose();
-        },
-        dispose() {
-          x.dispose();
-          w.dispose();
-          r.dispose();
-        },
-      };
+        release: (g) => tf.dispose(g),
+        dispose: () => tf.dispose([x, w, r]),
+      });
     }
     case 'mlp-step': {
-      const batch = param(spec, 'batch');
-      const inputs = param(spec, 'inputs');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
-      const x = tf.tensor2d(symmetricArray(seed + 1, batch * inputs), [batch, inputs]);
-      const y = tf.tensor2d(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const w1 = tf.variable(tf.tensor2d(symmetricArray(seed + 11, inputs * hidden, initScale(inputs)), [inputs, hidden]));
-      const b1 = zerosVariable([hidden]);
-      const w2 = tf.variable(tf.tensor2d(symmetricArray(seed + 12, hidden * hidden, initScale(hidden)), [hidden, hidden]));
-      const b2 = zerosVariable([hidden]);
-      const w3 = tf.variable(tf.tensor2d(symmetricArray(seed + 13, hidden * classes, initScale(hidden)), [hidden, classes]));
-      const b3 = zerosVariable([classes]);
+      const model = mlpModel(spec);
+      const batch = model.batch;
+      const x = tf.tensor2d(model.x.data, [batch, model.x.shape[1] as number]);
+      const y = tf.tensor2d(model.y.data, [batch, model.y.shape[1] as number]);
+      const variables = materialize(model.params, variableOf);
+      const { w1, b1, w2, b2, w3, b3 } = variables;
       const loss = () => {
         const h1 = tf.relu(tf.add(tf.matMul(x, w1), b1));
         const h2 = tf.relu(tf.add(tf.matMul(h1, w2), b2));
         return crossEntropy(tf.add(tf.matMul(h2, w3), b3) as tf.Tensor2D, y, batch);
       };
-      return trainingCase(spec, [w1, b1, w2, b2, w3, b3].map(plain), loss, [x, y]);
+      return trainingCase(spec, Object.values(variables).map(plain), loss, [x, y]);
     }
     case 'cnn-step': {
-      const batch = param(spec, 'batch');
-      const image = param(spec, 'image');
-      const c1 = param(spec, 'channels1');
-      const c2 = param(spec, 'channels2');
-      const hidden = param(spec, 'hidden');
-      const classes = param(spec, 'classes');
+      const { batch, image, c1, c2, hidden, flat, params, ...model } = cnnModel(spec);
       const q = image / 4;
-      const flat = c2 * q * q;
-      const x = nhwc(symmetricArray(seed + 1, batch * image * image), batch, 1, image, image);
-      const y = tf.tensor2d(oneHot(labels(seed + 2, batch, classes), classes), [batch, classes]);
-      const k1 = tf.variable(hwio(symmetricArray(seed + 11, c1 * 9, initScale(9)), c1, 1, 3, 3));
-      const kb1 = zerosVariable([c1]);
-      const k2 = tf.variable(hwio(symmetricArray(seed + 12, c2 * c1 * 9, initScale(c1 * 9)), c2, c1, 3, 3));
-      const kb2 = zerosVariable([c2]);
+      const x = nhwc(model.x.data, batch, 1, image, image);
+      const y = tf.tensor2d(model.y.data, [batch, model.y.shape[1] as number]);
+      const k1 = tf.variable(hwio(params.k1.data, c1, 1, 3, 3));
+      const kb1 = variableOf(params.kb1);
+      const k2 = tf.variable(hwio(params.k2.data, c2, c1, 3, 3));
+      const kb2 = variableOf(params.kb2);
       // Rows of the dense weight follow NCHW flattening (c, h, w); channels-last flattens (h, w, c).
-      const w3Canonical = symmetricArray(seed + 13, flat * hidden, initScale(flat));
+      const w3Canonical = params.w3.data;
       const w3Data = new Float32Array(flat * hidden);
       for (let c = 0; c < c2; c++) {
         for (let p = 0; p < q * q; p++) {
@@ -294,9 +247,9 @@ function implement(spec: CaseSpec): PreparedCase {
         }
       }
       const w3 = tf.variable(tf.tensor2d(w3Data, [flat, hidden]));
-      const b3 = zerosVariable([hidden]);
-      const w4 = tf.variable(tf.tensor2d(symmetricArray(seed + 14, hidden * classes, initScale(hidden)), [hidden, classes]));
-      const b4 = zerosVariable([classes]);
+      const b3 = variableOf(params.b3);
+      const w4 = variableOf(params.w4);
+      const b4 = variableOf(params.b4);
       const loss = () => {
         const a1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, k1 as tf.Tensor4D, 1, 'same'), kb1)) as tf.Tensor4D, 2, 2, 'valid');
         const a2 = tf.maxPool(tf.relu(tf.add(tf.conv2d(a1, k2 as tf.Tensor4D, 1, 'same'), kb2)) as tf.Tensor4D, 2, 2, 'valid');
@@ -319,32 +272,11 @@ function implement(spec: CaseSpec): PreparedCase {
       return trainingCase(spec, [kernel(k1), plain(kb1), kernel(k2), plain(kb2), dense, plain(b3), plain(w4), plain(b4)], loss, [x, y]);
     }
     case 'transformer-step': {
-      const batch = param(spec, 'batch');
-      const tokens = param(spec, 'tokens');
-      const d = param(spec, 'model');
-      const heads = param(spec, 'heads');
-      const ffn = param(spec, 'ffn');
-      const dh = d / heads;
-      const rows = batch * tokens;
-      const x = tf.tensor2d(symmetricArray(seed + 1, rows * d), [rows, d]);
-      const target = tf.tensor2d(symmetricArray(seed + 2, rows * d), [rows, d]);
-      const matrix = (s: number, r: number, c: number) => tf.variable(tf.tensor2d(symmetricArray(seed + s, r * c, initScale(r)), [r, c]));
-      const wq = matrix(11, d, d);
-      const wk = matrix(12, d, d);
-      const wv = matrix(13, d, d);
-      const wo = matrix(14, d, d);
-      const w1 = matrix(15, d, ffn);
-      const w2 = matrix(16, ffn, d);
-      const bq = zerosVariable([d]);
-      const bk = zerosVariable([d]);
-      const bv = zerosVariable([d]);
-      const bo = zerosVariable([d]);
-      const b1 = zerosVariable([ffn]);
-      const b2 = zerosVariable([d]);
-      const g1 = tf.variable(tf.ones([d]));
-      const n1 = zerosVariable([d]);
-      const g2 = tf.variable(tf.ones([d]));
-      const n2 = zerosVariable([d]);
+      const { batch, tokens, d, heads, dh, rows, ...model } = transformerModel(spec);
+      const x = tf.tensor2d(model.x.data, [rows, d]);
+      const target = tf.tensor2d(model.target.data, [rows, d]);
+      const variables = materialize(model.params, variableOf);
+      const { wq, wk, wv, wo, w1, w2, bq, bk, bv, bo, b1, b2, g1, n1, g2, n2 } = variables;
       const splitHeads = (t: tf.Tensor) =>
         tf.reshape(tf.transpose(tf.reshape(t, [batch, tokens, heads, dh]), [0, 2, 1, 3]), [batch * heads, tokens, dh]) as tf.Tensor3D;
       const loss = () => {
@@ -362,7 +294,7 @@ function implement(spec: CaseSpec): PreparedCase {
         const diff = tf.sub(tf.add(x1, f), target);
         return tf.mean(tf.mul(diff, diff)) as tf.Scalar;
       };
-      return trainingCase(spec, [wq, wk, wv, wo, w1, w2, bq, bk, bv, bo, b1, b2, g1, n1, g2, n2].map(plain), loss, [x, target]);
+      return trainingCase(spec, Object.values(variables).map(plain), loss, [x, target]);
     }
     case 'trainer-hand-loop':
     case 'trainer-fit':
