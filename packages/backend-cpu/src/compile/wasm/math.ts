@@ -38,6 +38,42 @@ function horner(c: Emitter, r: number, coefficients: readonly number[]): number[
   return code;
 }
 
+/**
+ * The range reduction of exp and expm1: local y = k ln 2 + r with k = round(y log2 e). k is found
+ * by the 1.5 * 2^23 trick: adding it rounds to an integer (ties to even) held in the low mantissa
+ * bits, so local `ki` receives k + ROUNDER_BITS as integer lanes without a conversion, local `k`
+ * receives k as a float, and local `r` receives y - k ln 2 with ln 2 split in two parts, so that r
+ * is exact.
+ */
+function reduceByLn2(c: Emitter, y: number, k: number, ki: number, r: number): number[][] {
+  return [
+    ins.localGet(y),
+    c.f32(LOG2E),
+    ins.f32x4Mul(),
+    c.f32(ROUNDER),
+    ins.f32x4Add(),
+    ins.localTee(ki),
+    c.f32(ROUNDER),
+    ins.f32x4Sub(),
+    ins.localSet(k),
+    ins.localGet(y),
+    ins.localGet(k),
+    c.f32(LN2_HI),
+    ins.f32x4Mul(),
+    ins.f32x4Sub(),
+    ins.localGet(k),
+    c.f32(LN2_LO),
+    ins.f32x4Mul(),
+    ins.f32x4Sub(),
+    ins.localSet(r),
+  ];
+}
+
+/** expm1(r) = r + r^2 P(r) for a reduced |r| <= ln(2)/2, left on the stack. */
+function expm1Reduced(c: Emitter, r: number): number[][] {
+  return [...horner(c, r, EXP_POLY), ins.localGet(r), ins.f32x4Mul(), ins.localGet(r), ins.f32x4Mul(), ins.localGet(r), ins.f32x4Add()];
+}
+
 /** 2^k for integer lanes k in [-126, 127] (a float built from its exponent bits), on the stack. */
 function powerOfTwo(c: Emitter, k: number): number[][] {
   return [ins.localGet(k), c.i32(127), ins.i32x4Add(), ins.i32Const(23), ins.i32x4Shl()];
@@ -60,39 +96,13 @@ export function expInto(x: number, out: number, c: Emitter): number[][] {
     c.f32(EXP_LO),
     ins.f32x4Pmax(),
     ins.localSet(xc),
-    // k = round(x log2 e) by the 1.5 * 2^23 trick: adding it rounds to an integer (ties to
-    // even) held in the low mantissa bits, which give k as an integer without a conversion.
-    ins.localGet(xc),
-    c.f32(LOG2E),
-    ins.f32x4Mul(),
-    c.f32(ROUNDER),
-    ins.f32x4Add(),
-    ins.localTee(ki),
-    c.f32(ROUNDER),
-    ins.f32x4Sub(),
-    ins.localSet(k),
+    ...reduceByLn2(c, xc, k, ki, r),
     ins.localGet(ki),
     c.i32(ROUNDER_BITS),
     ins.i32x4Sub(),
     ins.localSet(ki),
-    ins.localGet(xc),
-    ins.localGet(k),
-    c.f32(LN2_HI),
-    ins.f32x4Mul(),
-    ins.f32x4Sub(),
-    ins.localGet(k),
-    c.f32(LN2_LO),
-    ins.f32x4Mul(),
-    ins.f32x4Sub(),
-    ins.localSet(r),
-    // p = poly(r) r^2 + r + 1
-    ...horner(c, r, EXP_POLY),
-    ins.localGet(r),
-    ins.f32x4Mul(),
-    ins.localGet(r),
-    ins.f32x4Mul(),
-    ins.localGet(r),
-    ins.f32x4Add(),
+    // p = expm1(r) + 1
+    ...expm1Reduced(c, r),
     c.f32(1),
     ins.f32x4Add(),
     // k is split in two halves, each a normal power of two.
@@ -137,34 +147,9 @@ export function tanhInto(x: number, out: number, c: Emitter): number[][] {
     c.f32(-88),
     ins.f32x4Pmax(),
     ins.localSet(y),
-    // k = round(y log2 e), as in expInto.
-    ins.localGet(y),
-    c.f32(LOG2E),
-    ins.f32x4Mul(),
-    c.f32(ROUNDER),
-    ins.f32x4Add(),
-    ins.localTee(ki),
-    c.f32(ROUNDER),
-    ins.f32x4Sub(),
-    ins.localSet(k),
-    ins.localGet(y),
-    ins.localGet(k),
-    c.f32(LN2_HI),
-    ins.f32x4Mul(),
-    ins.f32x4Sub(),
-    ins.localGet(k),
-    c.f32(LN2_LO),
-    ins.f32x4Mul(),
-    ins.f32x4Sub(),
-    ins.localSet(r),
-    // q = r + r^2 P(r) = expm1(r), left on the stack.
-    ...horner(c, r, EXP_POLY),
-    ins.localGet(r),
-    ins.f32x4Mul(),
-    ins.localGet(r),
-    ins.f32x4Mul(),
-    ins.localGet(r),
-    ins.f32x4Add(),
+    ...reduceByLn2(c, y, k, ki, r),
+    // q = expm1(r), left on the stack.
+    ...expm1Reduced(c, r),
     // t = 2^k (k in [-127, 0]; the exponent field k + 127 is 0 for k = -127, t = 0).
     ins.localGet(ki),
     c.i32(ROUNDER_BITS - 127),
