@@ -112,12 +112,16 @@ struct MatmulEntry {
   dnnl::matmul primitive;
   dnnl::memory::desc aDesc, bDesc, cDesc;
   int choice = 0;  // 0 undecided, 1 BLAS, 2 oneDNN
-  int trials = 0;  // calls timed so far, alternating engines
-  double bestSeconds[3] = {0, 1e300, 1e300};  // fastest time seen per engine
+  int trials = 0;  // trial calls so far: a run of oneDNN calls, then a run of CBLAS calls
+  double bestSeconds[3] = {0, 1e300, 1e300};  // fastest steady call seen per engine
 };
 
-// Calls of a new shape alternate engines until each has run this often; the faster then stays.
-constexpr int kTrialsPerEngine = 2;
+// The first calls of a new shape are trials: kTrialsPerEngine consecutive calls of oneDNN, then
+// as many of CBLAS; the engine whose fastest call after the first of its run was faster stays.
+// Runs rather than alternation, and the first call of each run not counted, time each engine in
+// its steady state: a oneDNN call right after a CBLAS call finds OpenBLAS's threads still spinning
+// and its own asleep (OMP_WAIT_POLICY=PASSIVE), which alternation measured instead.
+constexpr int kTrialsPerEngine = 3;
 
 PrimitiveCache<MatmulEntry>& matmulCache() {
   static PrimitiveCache<MatmulEntry> cache(512);
@@ -207,11 +211,12 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
   }
   // A trial: one engine, timed. Taking each engine's best of a few calls keeps one slow call
   // (page faults, another process) from deciding.
-  const int engine = entry->trials % 2 == 0 ? kModeDnnl : kModeBlas;
+  const int position = entry->trials % kTrialsPerEngine;
+  const int engine = entry->trials < kTrialsPerEngine ? kModeDnnl : kModeBlas;
   const auto start = std::chrono::steady_clock::now();
   if (engine == kModeDnnl) dnnlMatmul(*entry, a, b, c);
   else blasMatmul<float>(a, b, c);
-  entry->bestSeconds[engine] = std::min(entry->bestSeconds[engine], secondsSince(start));
+  if (position > 0) entry->bestSeconds[engine] = std::min(entry->bestSeconds[engine], secondsSince(start));
   if (++entry->trials >= 2 * kTrialsPerEngine) {
     entry->choice = entry->bestSeconds[kModeDnnl] <= entry->bestSeconds[kModeBlas] ? kModeDnnl : kModeBlas;
   }
