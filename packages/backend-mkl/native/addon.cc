@@ -7,6 +7,7 @@
 namespace flint {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pinBlasToCallingThread();
   exports.Set("info", Napi::Function::New(env, DnnlInfo, "info"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
   exports.Set("unary", Napi::Function::New(env, Unary, "unary"));

@@ -1,7 +1,13 @@
 // Batched matrix products [batch, m, k] x [batch, k, n] -> [batch, m, n] (DotGeneral after the
-// TypeScript side has merged its axes). Two engines: CBLAS (MKL or OpenBLAS) gemm per batch, and
-// oneDNN's matmul primitive (float32). The first calls of each shape and layout alternate
-// between the two, timing each, and later calls use the faster one.
+// TypeScript side has merged its axes). Two engines: CBLAS (MKL or OpenBLAS) gemm, and oneDNN's
+// matmul primitive (float32). The first calls of each shape and layout try both, timing each,
+// and later calls use the faster one.
+//
+// Both engines run on one thread pool, OpenMP's: CBLAS is pinned to the calling thread and the
+// addon splits a product over the OpenMP team itself. Left to its own pthreads, OpenBLAS kept a
+// worker spinning for tens of milliseconds after every call, on the core OpenMP's worker needed
+// for the next elementwise kernel: on 2 cores an MLP training step ran its matmuls at one core's
+// speed and its small kernels several times slower than alone.
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -15,6 +21,7 @@
 
 #ifdef FLINT_BLAS_MKL
 #include <mkl_cblas.h>
+#include <mkl_service.h>
 #else
 #include <cblas.h>
 #endif
@@ -62,22 +69,74 @@ View matrixOf(const View& v, int64_t batch) {
 }
 
 template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c);
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc);
 
 template <>
 void gemm<float>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-                 float* c) {
+                 float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
               static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
-              static_cast<int>(n));
+              static_cast<int>(ldc));
 }
 
 template <>
 void gemm<double>(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b, int64_t ldb,
-                  double* c) {
+                  double* c, int64_t ldc) {
   cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
               static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c,
-              static_cast<int>(n));
+              static_cast<int>(ldc));
+}
+
+/** One gemm operand: its first element, layout and leading dimension. */
+template <typename T>
+struct GemmOperand {
+  const T* data;
+  BlasMatrix layout;
+};
+
+/**
+ * Rows [first, last) of a [rows, cols] operand (columns of its transpose), or columns
+ * [first, last) when `columns`: the same matrix read from a later first element.
+ */
+template <typename T>
+const T* slice(const GemmOperand<T>& operand, int64_t first, bool columns) {
+  const bool alongLeading = columns == operand.layout.transposed;  // the slice steps over whole leading-dim runs
+  return operand.data + (alongLeading ? first * operand.layout.ld : first);
+}
+
+// Splits are multiples of this many rows or columns (one AVX-512 register of floats): slices
+// then start on the kernels' natural tile boundaries.
+constexpr int64_t kSplitAlign = 16;
+
+/**
+ * c[m, n] = a[m, k] x b[k, n] with the work split over the OpenMP team: the larger of m and n is
+ * cut into one slice per thread, and each thread runs CBLAS (single-threaded) on its slice.
+ */
+template <typename T>
+void parallelGemm(int64_t m, int64_t n, int64_t k, const GemmOperand<T>& a, const GemmOperand<T>& b, T* c) {
+  const bool splitRows = m >= n;
+  const int64_t extent = splitRows ? m : n;
+  const int64_t threads = threadCount();
+  const int64_t blocks = (extent + kSplitAlign - 1) / kSplitAlign;
+  const int64_t tasks = static_cast<double>(m) * n * k < kParallelWork ? 1 : std::min<int64_t>(threads, blocks);
+  const auto run = [&](int64_t task) {
+    const int64_t first = std::min(extent, blocks * task / tasks * kSplitAlign);
+    const int64_t last = std::min(extent, blocks * (task + 1) / tasks * kSplitAlign);
+    if (first >= last) return;
+    if (splitRows) {
+      gemm<T>(a.layout.transposed, b.layout.transposed, last - first, n, k, slice(a, first, false), a.layout.ld, b.data,
+              b.layout.ld, c + first * n, n);
+    } else {
+      gemm<T>(a.layout.transposed, b.layout.transposed, m, last - first, k, a.data, a.layout.ld, slice(b, first, true),
+              b.layout.ld, c + first, n);
+    }
+  };
+  if (tasks == 1) {
+    run(0);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(tasks))
+  for (int64_t task = 0; task < tasks; task++) run(task);
 }
 
 /** A matrix operand ready for gemm: its own memory when BLAS can read it, else a packed copy. */
@@ -97,12 +156,29 @@ const T* blasOperand(const View& v, int64_t batch, BlasMatrix& layout, std::vect
 template <typename T>
 void blasMatmul(const View& a, const View& b, T* c) {
   const int64_t batch = a.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2];
+  const int64_t threads = threadCount();
+  const bool batchParallel = batch >= threads && threads > 1 && static_cast<double>(batch) * m * n * k >= kParallelWork;
+  if (batchParallel) {
+    // Whole products per thread, each with its own packing storage.
+#pragma omp parallel
+    {
+      std::vector<char> aStorage, bStorage;
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < batch; i++) {
+        GemmOperand<T> pa{nullptr, {}}, pb{nullptr, {}};
+        pa.data = blasOperand<T>(a, i, pa.layout, aStorage);
+        pb.data = blasOperand<T>(b, i, pb.layout, bStorage);
+        gemm<T>(pa.layout.transposed, pb.layout.transposed, m, n, k, pa.data, pa.layout.ld, pb.data, pb.layout.ld, c + i * m * n, n);
+      }
+    }
+    return;
+  }
   std::vector<char> aStorage, bStorage;
   for (int64_t i = 0; i < batch; i++) {
-    BlasMatrix la, lb;
-    const T* pa = blasOperand<T>(a, i, la, aStorage);
-    const T* pb = blasOperand<T>(b, i, lb, bStorage);
-    gemm<T>(la.transposed, lb.transposed, m, n, k, pa, la.ld, pb, lb.ld, c + i * m * n);
+    GemmOperand<T> pa{nullptr, {}}, pb{nullptr, {}};
+    pa.data = blasOperand<T>(a, i, pa.layout, aStorage);
+    pb.data = blasOperand<T>(b, i, pb.layout, bStorage);
+    parallelGemm<T>(m, n, k, pa, pb, c + i * m * n);
   }
 }
 
@@ -298,6 +374,14 @@ bool bfloat16Matmul(const View& a, const View& b, uint16_t* c) {
 }
 
 }  // namespace
+
+void pinBlasToCallingThread() {
+#ifdef FLINT_BLAS_MKL
+  mkl_set_num_threads(1);
+#else
+  openblas_set_num_threads(1);
+#endif
+}
 
 // matmulPostOps(a, aLayout, b, bLayout, out, postOps, operands): float32 [batch, m, k] x
 // [batch, k, n] -> out [batch, m, n] through oneDNN's matmul with post-ops applied in order to

@@ -34,4 +34,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info);
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
 Napi::Value DnnlInfo(const Napi::CallbackInfo& info);
 
+/** Makes CBLAS compute on the calling thread only (the addon splits products over OpenMP itself). */
+void pinBlasToCallingThread();
+
 }  // namespace flint

@@ -127,6 +127,50 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     expect(viaBlas.some((v) => v !== 0)).toBe(true);
   });
 
+  it('splits large CBLAS products over the threads by rows, by columns and by batch, on every layout', () => {
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    // Each product is above the parallel threshold (2^21 multiply-adds), with extents that are
+    // not multiples of the 16-wide split: tall (rows split), wide (columns split), batched.
+    const shapes = [
+      { batch: 1, m: 301, k: 97, n: 83 },
+      { batch: 1, m: 45, k: 211, n: 263 },
+      { batch: 4, m: 70, k: 90, n: 110 },
+    ];
+    for (const { batch, m, k, n } of shapes) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ] as const) {
+        const a = randomValues(batch * m * k, m + k);
+        const b = randomValues(batch * k * n, k + n);
+        // Element (i, j) of A at i * m-stride + j * k-stride: a transposed operand is stored [k, m].
+        const aStrides = ta ? [1, m] : [k, 1];
+        const bStrides = tb ? [1, k] : [n, 1];
+        const layoutA = Int32Array.from([0, 3, batch, m, k, m * k, ...aStrides]);
+        const layoutB = Int32Array.from([0, 3, batch, k, n, k * n, ...bStrides]);
+        for (const [dtype, Type] of [
+          [0, Float32Array],
+          [1, Float64Array],
+        ] as const) {
+          const out = new Type(batch * m * n);
+          addon.matmul(dtype, Type.from(a), layoutA, Type.from(b), layoutB, out, MatmulMode.blas);
+          const expected = new Float64Array(batch * m * n);
+          for (let s = 0; s < batch; s++)
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++) {
+                let sum = 0;
+                for (let t = 0; t < k; t++)
+                  sum += a[s * m * k + i * aStrides[0]! + t * aStrides[1]!]! * b[s * k * n + t * bStrides[0]! + j * bStrides[1]!]!;
+                expected[s * m * n + i * n + j] = sum;
+              }
+          expectClose(out, expected, Type === Float32Array ? 1e-5 : 1e-12);
+        }
+      }
+    }
+  });
+
   it('convolves through oneDNN, with groups, strides, padding and dilation', () => {
     const cases = [
       { x: [2, 3, 9, 9], w: [4, 3, 3, 3], options: { stride: 2, padding: 1 } },

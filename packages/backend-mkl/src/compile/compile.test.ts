@@ -214,6 +214,9 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
     const addon = (loaded as { addon: { fused: (...args: unknown[]) => void } }).addon;
     const native = addon.fused;
     let passes = 0;
+    // Chains of one op are not fusion groups, and chains with exp or tanh run as the portable
+    // backend's SIMD kernel: every other chain must make at least one native fused pass.
+    let nativeChains = 0;
     addon.fused = (...args: unknown[]) => {
       passes++;
       native(...args);
@@ -221,6 +224,7 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...names), { minLength: 1, maxLength: 6 }), (chain) => {
         const f = (a: Tensor, b: Tensor, r: Tensor) => chain.reduce((value, name) => steps[name]!(value, b, r), a);
+        if (chain.length > 1 && !chain.includes('exp') && !chain.includes('tanh')) nativeChains++;
         const eager = f(x, y, row).dataSync();
         const compiled = jit(f)(x, y, row).dataSync();
         expect(maxRelativeError(compiled, eager)).toBeLessThan(2e-6);
@@ -228,7 +232,7 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
       { numRuns: 40 },
     );
     addon.fused = native;
-    // Chains of one op are not fusion groups; the rest must run natively.
-    expect(passes).toBeGreaterThan(20);
+    expect(nativeChains).toBeGreaterThan(0);
+    expect(passes).toBeGreaterThanOrEqual(nativeChains);
   });
 });
