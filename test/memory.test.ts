@@ -1,11 +1,14 @@
 // Memory management across the api and a real backend: tidy scopes keep long loops flat, dispose,
 // `using` and keep behave as documented, debug mode finds leaks, and the finalizer is a safety net.
 import '@flint/backend-cpu';
+import '@flint/backend-mkl';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
   add,
+  backendStatus,
   dispose,
+  getBackend,
   keep,
   liveTensors,
   matmul,
@@ -215,5 +218,51 @@ describe('debug mode', () => {
     expect(reports.length).toBeGreaterThan(0);
     expect(live()).toEqual(before);
     expect(reports.join('\n')).toContain('makeForgottenTensor');
+  });
+});
+
+describe('the finalizer leaves the arrays of undisposed tensors to the garbage collector', () => {
+  const backends = backendStatus()
+    .filter((s) => s.available && (s.name === 'cpu' || s.name === 'mkl'))
+    .map((s) => s.name);
+
+  it.each(backends)('%s: a synchronous loop that never disposes keeps its memory bounded', (backend) => {
+    // 150 undisposed results of 8 MiB each: 1.2 GiB if anything held their arrays until the
+    // finalizer runs, which it never does before this synchronous loop ends.
+    const x = tensor(new Float32Array(1 << 21), { backend });
+    const start = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    for (let i = 0; i < 150; i++) {
+      x.add(i);
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - start);
+    }
+    expect(peak).toBeLessThan(512 * 2 ** 20);
+    x.dispose();
+  });
+
+  it.each(backends)('%s: the accounts of collected tensors and views are settled', async (backend) => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const accounts = () => getBackend(backend).memory();
+    // Tensors earlier tests forgot are settled first, so that the baseline is this test's own.
+    for (let attempt = 0, last = -1; attempt < 100 && accounts().buffers !== last; attempt++) {
+      last = accounts().buffers;
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const before = accounts();
+    (() => {
+      for (let i = 0; i < 10; i++) {
+        const t = tensor(new Float32Array(8192).fill(i), { shape: [64, 128], backend });
+        transpose(t); // a view sharing t's storage, also forgotten
+        t.add(1);
+      }
+    })();
+    expect(accounts().buffers).toBeGreaterThan(before.buffers);
+    for (let attempt = 0; attempt < 100 && accounts().buffers !== before.buffers; attempt++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(accounts()).toEqual(before);
   });
 });

@@ -13,7 +13,7 @@ import {
 import { compileKernel } from './compile/index.js';
 import { withHalfDTypes } from './kernels/half.js';
 import { CPU_KERNELS } from './kernels/table.js';
-import { allocateUninitialized, emptyPool, MemoryLedger } from './storage.js';
+import { allocateUninitialized, emptyPool, MemoryLedger, type StorageLife } from './storage.js';
 import { type CpuHandle, copyData, wrap } from './view.js';
 
 type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: Shape; dtype: DType }) => CpuHandle;
@@ -73,6 +73,15 @@ export class CpuBackend implements Backend<CpuHandle> {
     if (handle.released) return;
     handle.released = true;
     this.ledger.release(handle.storage);
+  }
+
+  /** What the api's finalizer holds for an undisposed tensor: its storage's accounts, not its array. */
+  finalizerToken(handle: CpuHandle): object {
+    return handle.storage.life;
+  }
+
+  releaseFinalized(token: object): void {
+    this.ledger.dropReference(token as StorageLife);
   }
 
   /**

@@ -15,5 +15,5 @@ registerBackend({ name: 'cpu', priority: 10, create: () => new CpuBackend() });
 export { CpuBackend } from './backend.js';
 /** @internal Whether the portable jit hook runs these fused ops as WebAssembly SIMD (backend-mkl's choice of code generator). */
 export { simdCompatible } from './compile/wasm/elementwise.js';
-export type { Storage } from './storage.js';
+export { newStorage, type Storage, type StorageLife } from './storage.js';
 export type { CpuHandle } from './view.js';

@@ -22,7 +22,7 @@ describe('view primitives', () => {
       bind(Primitive.Reshape, [x], { shape: [3, 2] }),
     ];
     for (const v of views) expect(handle(v).storage).toBe(handle(x).storage);
-    expect(handle(x).storage.refs).toBe(6);
+    expect(handle(x).storage.life.refs).toBe(6);
     expect(values(views[0]!)).toEqual([0, 3, 1, 4, 2, 5]);
     expect(values(views[1]!)).toEqual([0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 5]);
     expect(handle(views[1]!).strides[0]).toBe(0);

@@ -1,18 +1,27 @@
 import { type DType, type TypedArray, typedArrayConstructor } from '@flint/api';
 
 /**
- * One allocation: a typed array shared by every view of it. `refs` counts the live handles
- * (views included); the storage is freed when it reaches zero. `counted` records whether the
+ * A storage's accounts, kept apart from its array: `refs` counts the live handles (views
+ * included), and the storage is freed when it reaches zero; `counted` records whether the
  * backend's memory ledger has seen it, so views (which reuse a storage) are not counted twice.
+ * The api's finalizer holds this object, not the handle, for a tensor nobody disposed
+ * (`Backend.finalizerToken`): the array is then left to the garbage collector, which frees it
+ * even in a synchronous loop that never lets the finalizer run.
  */
-export interface Storage {
-  readonly data: TypedArray;
+export interface StorageLife {
   refs: number;
   counted: boolean;
+  readonly bytes: number;
+}
+
+/** One allocation: a typed array shared by every view of it, and its accounts. */
+export interface Storage {
+  readonly data: TypedArray;
+  readonly life: StorageLife;
 }
 
 export function newStorage(data: TypedArray): Storage {
-  return { data, refs: 1, counted: false };
+  return { data, life: { refs: 1, counted: false, bytes: data.byteLength } };
 }
 
 // Freed storages of at least POOL_MIN_BYTES go to a pool and back out to kernels asking for the
@@ -92,21 +101,31 @@ export class MemoryLedger {
 
   /** Counts a storage the first time the backend sees it. */
   track(storage: Storage): void {
-    if (storage.counted) return;
-    storage.counted = true;
+    const life = storage.life;
+    if (life.counted) return;
+    life.counted = true;
     this.buffers++;
-    this.bytes += storage.data.byteLength;
+    this.bytes += life.bytes;
   }
 
   /** Drops one reference; at zero the storage is uncounted and its array recycled. */
   release(storage: Storage): void {
-    storage.refs--;
-    if (storage.refs !== 0) return;
-    if (storage.counted) {
-      storage.counted = false;
+    if (this.dropReference(storage.life)) recycle(storage.data);
+  }
+
+  /**
+   * Drops one reference; at zero the storage is uncounted. Returns whether that was the last one.
+   * Alone (without `release`), for a handle whose tensor was garbage-collected undisposed: its
+   * array may be gone already, so it is not recycled.
+   */
+  dropReference(life: StorageLife): boolean {
+    life.refs--;
+    if (life.refs !== 0) return false;
+    if (life.counted) {
+      life.counted = false;
       this.buffers--;
-      this.bytes -= storage.data.byteLength;
+      this.bytes -= life.bytes;
     }
-    recycle(storage.data);
+    return true;
   }
 }

@@ -24,7 +24,7 @@ export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): 
 
 /** Another view of `source`'s storage; it holds its own reference. */
 export function view(source: CpuHandle, shape: readonly number[], strides: readonly number[], offset: number): CpuHandle {
-  source.storage.refs++;
+  source.storage.life.refs++;
   return { storage: source.storage, offset, strides, shape, dtype: source.dtype, released: false };
 }
 

@@ -16,6 +16,7 @@ import {
   tensor,
 } from '@flint/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newStorage } from '@flint/backend-cpu';
 import { loadAddon, MatmulMode, type MklBackend } from './index.js';
 
 const loaded = loadAddon();
@@ -293,7 +294,7 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
   it('turns an addon refusal into a BackendError naming the primitive, and keeps running', () => {
     const backend = mkl as unknown as Backend<unknown>;
     const broken = {
-      storage: { data: new Float32Array(2), refs: 1, counted: false },
+      storage: newStorage(new Float32Array(2)),
       offset: 0,
       strides: [1],
       shape: [4096],

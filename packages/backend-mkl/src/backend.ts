@@ -17,7 +17,7 @@ import {
   type TypedArray,
   typedArrayConstructor,
 } from '@flint/api';
-import { CpuBackend } from '@flint/backend-cpu';
+import { CpuBackend, type StorageLife } from '@flint/backend-cpu';
 import { type CompileContext, compileMklKernel } from './compile/index.js';
 import { isContiguous, layoutOf, type MklHandle, wrap } from './handle.js';
 import type { AnyKernel } from './kernels/context.js';
@@ -139,6 +139,15 @@ export class MklBackend implements Backend<MklHandle> {
     if (handle.released) return;
     handle.released = true;
     this.memoryLedger.release(handle.storage);
+  }
+
+  /** What the api's finalizer holds for an undisposed tensor: its storage's accounts, not its array. */
+  finalizerToken(handle: MklHandle): object {
+    return handle.storage.life;
+  }
+
+  releaseFinalized(token: object): void {
+    this.memoryLedger.dropReference(token as StorageLife);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { contiguousStrides, type DType, sizeOf, type TypedArray } from '@flint/api';
-import type { CpuHandle, Storage } from '@flint/backend-cpu';
+import { type CpuHandle, newStorage } from '@flint/backend-cpu';
 
 /**
  * The mkl backend's handles are the portable CPU backend's: strided views of refcounted storages
@@ -11,8 +11,7 @@ export type MklHandle = CpuHandle;
 
 /** A handle owning a fresh contiguous storage around `data` (taken, not copied). */
 export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): MklHandle {
-  const storage: Storage = { data, refs: 1, counted: false };
-  return { storage, offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
+  return { storage: newStorage(data), offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
 }
 
 /** The view's description for the addon: [offset, rank, ...shape, ...strides]. */

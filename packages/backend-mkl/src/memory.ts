@@ -1,5 +1,5 @@
 import { type DType, type TypedArray, typedArrayConstructor } from '@flint/api';
-import type { Storage } from '@flint/backend-cpu';
+import type { Storage, StorageLife } from '@flint/backend-cpu';
 
 // Arrays of freed storages of at least POOL_MIN_BYTES are kept for the next kernel asking for the
 // same type and length: a fresh multi-megabyte typed array costs a page fault per 4 KiB on first
@@ -8,33 +8,43 @@ const POOL_MIN_BYTES = 64 * 1024;
 const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
- * The mkl backend's live storages and its pool of freed arrays. Storages are tracked in a
- * WeakSet, not through `Storage.counted`, because the portable kernels this backend delegates
- * to keep their own ledger in that flag.
+ * The mkl backend's live storages and its pool of freed arrays. Storages are tracked by their
+ * accounts (`Storage.life`) in a WeakSet, not through `StorageLife.counted`, because the portable
+ * kernels this backend delegates to keep their own ledger in that flag.
  */
 export class MklMemory {
   buffers = 0;
   bytes = 0;
-  private readonly tracked = new WeakSet<Storage>();
+  private readonly tracked = new WeakSet<StorageLife>();
   private readonly pool = new Map<string, TypedArray[]>();
   private pooledBytes = 0;
 
   /** Counts a storage the first time the backend sees it. */
   track(storage: Storage): void {
-    if (this.tracked.has(storage)) return;
-    this.tracked.add(storage);
+    const life = storage.life;
+    if (this.tracked.has(life)) return;
+    this.tracked.add(life);
     this.buffers++;
-    this.bytes += storage.data.byteLength;
+    this.bytes += life.bytes;
   }
 
   /** Drops one reference; at zero the storage is uncounted and its array recycled. */
   release(storage: Storage): void {
-    storage.refs--;
-    if (storage.refs !== 0 || !this.tracked.has(storage)) return;
-    this.tracked.delete(storage);
+    if (this.dropReference(storage.life)) this.recycle(storage.data);
+  }
+
+  /**
+   * Drops one reference; at zero a tracked storage is uncounted. Returns whether it was tracked and
+   * that was its last reference. Alone (without `release`), for a handle whose tensor was
+   * garbage-collected undisposed: its array may be gone already, so it is not recycled.
+   */
+  dropReference(life: StorageLife): boolean {
+    life.refs--;
+    if (life.refs !== 0 || !this.tracked.has(life)) return false;
+    this.tracked.delete(life);
     this.buffers--;
-    this.bytes -= storage.data.byteLength;
-    this.recycle(storage.data);
+    this.bytes -= life.bytes;
+    return true;
   }
 
   /**

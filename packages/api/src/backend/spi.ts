@@ -67,6 +67,17 @@ export interface Backend<H = unknown> {
   readSync?(handle: H): TypedArray;
   /** Releases the handle. A buffer is freed when its last handle (views included) is released. */
   dispose(handle: H): void;
+  /**
+   * Optional, for backends whose buffers the JavaScript garbage collector frees by itself (typed
+   * arrays): what the api's safety-net finalizer holds for a tensor nobody disposed, in place of
+   * its handle. Holding the handle would keep the buffer alive until the finalizer runs, and a
+   * synchronous training loop never yields to the event loop that runs it: every intermediate of
+   * every step stayed allocated. The token must not reach the buffer; `releaseFinalized(token)` is
+   * called once the tensor was collected, to settle the backend's accounts.
+   */
+  finalizerToken?(handle: H): object;
+  /** Releases what `finalizerToken` returned for a tensor that was garbage-collected undisposed. */
+  releaseFinalized?(token: object): void;
   memory(): MemoryInfo;
   /**
    * jit's lowering hook (optional): compiles one fused kernel (an elementwise chain, elementwise

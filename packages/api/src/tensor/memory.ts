@@ -10,17 +10,29 @@ let debug = false;
 /** Called when the finalizer reclaims a tensor that was never disposed, in debug mode. */
 let leakReporter: (message: string) => void = (message) => console.warn(message);
 
-// One registry per backend, holding the bare handle: registering a tensor then allocates nothing
-// but the registry's own cell, which matters on the eager fast path (one per op).
+// One registry per backend, holding the bare handle (or the backend's finalizer token, which lets
+// the garbage collector free the buffer itself): registering a tensor then allocates nothing but
+// the registry's own cell, which matters on the eager fast path (one per op).
 const registries = new WeakMap<Backend, FinalizationRegistry<unknown>>();
 let lastBackend: Backend | null = null;
 let lastRegistry: FinalizationRegistry<unknown> | null = null;
+
+/** What the finalizer holds for a tensor: the backend's token where it has one, else the handle. */
+function heldFor(backend: Backend, handle: unknown): unknown {
+  return backend.finalizerToken ? backend.finalizerToken(handle) : handle;
+}
+
+/** Settles what `heldFor` returned, once its tensor was garbage-collected undisposed. */
+function releaseHeld(backend: Backend, held: unknown): void {
+  if (backend.releaseFinalized) backend.releaseFinalized(held as object);
+  else backend.dispose(held);
+}
 
 function registryFor(backend: Backend): FinalizationRegistry<unknown> {
   if (backend === lastBackend) return lastRegistry as FinalizationRegistry<unknown>;
   let registry = registries.get(backend);
   if (registry === undefined) {
-    registry = new FinalizationRegistry<unknown>((handle) => backend.dispose(handle));
+    registry = new FinalizationRegistry<unknown>((held) => releaseHeld(backend, held));
     registries.set(backend, registry);
   }
   lastBackend = backend;
@@ -30,14 +42,15 @@ function registryFor(backend: Backend): FinalizationRegistry<unknown> {
 
 interface DebugHeld {
   readonly backend: Backend;
-  readonly handle: unknown;
+  /** The handle, or the backend's finalizer token. */
+  readonly held: unknown;
   readonly stack: string;
 }
 
 // In debug mode tensors go to this registry instead, which also knows where each was made.
 const debugFinalizer = new FinalizationRegistry<DebugHeld>((held) => {
   leakReporter(`flint: a tensor was garbage-collected without dispose(); it was created at\n${held.stack}`);
-  held.backend.dispose(held.handle);
+  releaseHeld(held.backend, held.held);
 });
 
 /** Tensors alive while debug mode is on, with the stack where each was made. */
@@ -51,10 +64,10 @@ export function trackTensor(t: Tensor): void {
   const backend = t._backend as Backend;
   if (debug) {
     const stack = new Error().stack?.split('\n').slice(3).join('\n') ?? '(no stack)';
-    debugFinalizer.register(t, { backend, handle: t._handle, stack }, t);
+    debugFinalizer.register(t, { backend, held: heldFor(backend, t._handle), stack }, t);
     debugLive.set(t, stack);
   } else {
-    registryFor(backend).register(t, t._handle, t);
+    registryFor(backend).register(t, heldFor(backend, t._handle), t);
   }
   if (scopes.length !== 0) (scopes[scopes.length - 1] as Set<Tensor>).add(t);
 }

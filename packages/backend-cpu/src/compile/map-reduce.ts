@@ -226,7 +226,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
         for (let i = 0; i < inputs.length && handle === undefined; i++) {
           const candidate = inputs[i] as CpuHandle;
           if (!consumable[i] || taken.has(i) || broadcastRead.has(i) || candidate.dtype !== dtype) continue;
-          if (candidate.storage.refs !== 1 || !isContiguous(candidate) || !sameShape(candidate.shape, outputShape(o))) continue;
+          if (candidate.storage.life.refs !== 1 || !isContiguous(candidate) || !sameShape(candidate.shape, outputShape(o))) continue;
           taken.add(i);
           handle = candidate;
         }

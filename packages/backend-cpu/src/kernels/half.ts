@@ -32,8 +32,8 @@ function involvesHalf(inputs: readonly CpuHandle[], out: Aval): boolean {
 
 /** Drops a temporary handle's reference without the backend's ledger (it never saw it). */
 function releaseTemporary(h: CpuHandle): void {
-  h.storage.refs--;
-  if (h.storage.refs === 0) recycle(h.storage.data);
+  h.storage.life.refs--;
+  if (h.storage.life.refs === 0) recycle(h.storage.data);
 }
 
 /**

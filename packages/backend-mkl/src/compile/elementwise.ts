@@ -181,7 +181,7 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
         for (let i = 0; i < inputs.length; i++) {
           const candidate = inputs[i]!;
           if (!consumable[i] || !kernel.reusable[i] || taken.has(i) || broadcastRead.has(i) || candidate.dtype !== o.dtype) continue;
-          if (candidate.storage.refs !== 1 || !isContiguous(candidate) || !sameShape(candidate.shape, shape)) continue;
+          if (candidate.storage.life.refs !== 1 || !isContiguous(candidate) || !sameShape(candidate.shape, shape)) continue;
           taken.add(i);
           const data = candidate.storage.data;
           args.push(candidate.offset === 0 && data.length === size ? data : data.subarray(candidate.offset, candidate.offset + size));
