@@ -9,6 +9,8 @@ export interface Options {
   readonly systems?: readonly string[];
   readonly quick: boolean;
   readonly repeats?: number;
+  /** How many times each suite's systems run, round-robin, their samples pooled (default 1). */
+  readonly rounds: number;
   readonly budgetSeconds?: number;
   readonly outDir?: string;
   readonly quietWaitSeconds: number;
@@ -25,6 +27,8 @@ suites: ${SUITE_NAMES.join(' ')} (default: all)
   --systems <list>         only these systems, by name or prefix: flint, tfjs, jax-js, torch, numpy, openblas, onednn
   --quick                  small shapes and few samples: a smoke run (results go to bench/.build/results)
   --repeats <n>            timed samples per figure (default 10; quick 3)
+  --rounds <n>             run each suite's systems n times, taking turns, and pool their samples (default 1):
+                           a machine whose speed drifts over seconds (a shared host) then biases no system
   --budget <seconds>       time per figure after which sampling stops once 3 samples exist (default 3)
   --out <dir>              folder for the JSON, Markdown and SVG results (default bench/results)
   --quiet-wait <seconds>   how long to wait for other processes to go quiet (default 60; quick 5)
@@ -45,6 +49,7 @@ export function parseOptions(argv: readonly string[]): Options {
   const systems: string[] = [];
   let quick = false;
   let repeats: number | undefined;
+  let rounds = 1;
   let budgetSeconds: number | undefined;
   let outDir: string | undefined;
   let quietWait: number | undefined;
@@ -77,6 +82,9 @@ export function parseOptions(argv: readonly string[]): Options {
         break;
       case '--repeats':
         repeats = Math.max(1, Math.round(positiveNumber(flag, next())));
+        break;
+      case '--rounds':
+        rounds = Math.max(1, Math.round(positiveNumber(flag, next())));
         break;
       case '--budget':
         budgetSeconds = positiveNumber(flag, next());
@@ -114,6 +122,7 @@ export function parseOptions(argv: readonly string[]): Options {
     ...(systems.length ? { systems } : {}),
     quick,
     ...(repeats === undefined ? {} : { repeats }),
+    rounds,
     ...(budgetSeconds === undefined ? {} : { budgetSeconds }),
     ...(outDir === undefined ? {} : { outDir }),
     quietWaitSeconds: quietWait ?? (quick ? 5 : 60),

@@ -165,6 +165,30 @@ interface SystemRun {
   readonly results: Map<string, CaseResult>;
 }
 
+/**
+ * One system's results over several rounds as one: the samples of every round where the first
+ * round succeeded (its output is the one checked), the largest peak memory, the mean core use.
+ */
+export function poolRounds(rounds: readonly Map<string, CaseResult>[]): Map<string, CaseResult> {
+  const pooled = new Map<string, CaseResult>();
+  for (const [id, first] of rounds[0] ?? new Map<string, CaseResult>()) {
+    const ok = rounds.map((r) => r.get(id)).filter((r): r is CaseResult => r?.status === 'ok' && r.samplesMs !== undefined);
+    if (first.status !== 'ok' || ok.length < 2) {
+      pooled.set(id, first);
+      continue;
+    }
+    const cores = ok.map((r) => r.coresUsed).filter((c): c is number => c !== undefined);
+    const peaks = ok.map((r) => r.peakStepBytes).filter((p): p is number => p !== undefined);
+    pooled.set(id, {
+      ...first,
+      samplesMs: ok.flatMap((r) => r.samplesMs ?? []),
+      ...(cores.length ? { coresUsed: cores.reduce((a, b) => a + b, 0) / cores.length } : {}),
+      ...(peaks.length ? { peakStepBytes: Math.max(...peaks) } : {}),
+    });
+  }
+  return pooled;
+}
+
 function collect(outcomes: readonly ChildOutcome[], cases: readonly CaseSpec[]): Map<string, CaseResult> {
   const results = new Map<string, CaseResult>();
   for (const outcome of outcomes) for (const r of outcome.results) results.set(r.id, r);
@@ -250,10 +274,35 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
 
   for (const suite of options.suites) {
     const cases = suiteCases(suite, options.quick);
-    const runs: SystemRun[] = [];
-    for (const system of discovered) {
-      if (!system.available) continue;
-      if (system.suites && !system.suites.includes(suite)) continue;
+    const measuring = discovered.filter((system) => system.available && (!system.suites || system.suites.includes(suite)));
+    const perSystem = new Map<SystemPlan, Map<string, CaseResult>[]>();
+    for (let round = 0; round < options.rounds; round++) {
+      // Each round starts with the next system, so that no system always runs first (or last).
+      for (let i = 0; i < measuring.length; i++) {
+        const system = measuring[(i + round) % measuring.length] as SystemPlan;
+        const results = await measureSystem(suite, system, cases, round);
+        if (results) perSystem.set(system, [...(perSystem.get(system) ?? []), results]);
+      }
+    }
+    const runs: SystemRun[] = measuring.flatMap((system) => {
+      const rounds = perSystem.get(system);
+      return rounds ? [{ system, results: poolRounds(rounds) }] : [];
+    });
+    const referenceOutputs = await computeReferences(suite, cases, references, runs, timing, outputDir);
+    const suiteReport = buildSuite(suite, cases, runs, referenceOutputs, outputDir);
+    computeRatios(suiteReport, ceilings);
+    report.suites.push(suiteReport);
+    log(terminalTable({ ...report, suites: [suiteReport] }));
+  }
+
+  /** One system's run of a suite's cases (null: nothing to run it with). */
+  async function measureSystem(
+    suite: SuiteName,
+    system: SystemPlan,
+    cases: readonly CaseSpec[],
+    round: number,
+  ): Promise<Map<string, CaseResult> | null> {
+    {
       const t0 = performance.now();
       const measured = system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases;
       let outcomes: ChildOutcome[];
@@ -268,16 +317,12 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
           const job: Job = { system: system.name, cases: group, timing, outputDir, ...backend };
           outcomes.push(await runChild(system.command(job), jobTimeoutMs(group.length, timing)));
         }
-      } else continue;
+      } else return null;
       recordLoad(`${suite}/${system.name}`, outcomes);
-      runs.push({ system, results: collect(outcomes, measured) });
-      log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const roundNote = options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : '';
+      log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${roundNote}`);
+      return collect(outcomes, measured);
     }
-    const referenceOutputs = await computeReferences(suite, cases, references, runs, timing, outputDir);
-    const suiteReport = buildSuite(suite, cases, runs, referenceOutputs, outputDir);
-    computeRatios(suiteReport, ceilings);
-    report.suites.push(suiteReport);
-    log(terminalTable({ ...report, suites: [suiteReport] }));
   }
 
   if (options.ceilings) {
