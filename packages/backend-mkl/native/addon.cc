@@ -22,6 +22,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("fused", Napi::Function::New(env, Fused, "fused"));
   exports.Set("matmulPostOps", Napi::Function::New(env, MatmulPostOps, "matmulPostOps"));
+  exports.Set("loadKernel", Napi::Function::New(env, LoadKernel, "loadKernel"));
+  exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("pool", Napi::Function::New(env, Pool, "pool"));
   return exports;

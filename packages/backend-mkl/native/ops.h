@@ -26,6 +26,8 @@ Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value Pool(const Napi::CallbackInfo& info);
 Napi::Value Fused(const Napi::CallbackInfo& info);
 Napi::Value MatmulPostOps(const Napi::CallbackInfo& info);
+Napi::Value LoadKernel(const Napi::CallbackInfo& info);
+Napi::Value RunKernel(const Napi::CallbackInfo& info);
 Napi::Value Cast(const Napi::CallbackInfo& info);
 Napi::Value IntegerBinary(const Napi::CallbackInfo& info);
 Napi::Value Where(const Napi::CallbackInfo& info);

@@ -15,8 +15,8 @@ import {
   type Tensor,
   tensor,
 } from '@flint/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newStorage } from '@flint/backend-cpu';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, MatmulMode, type MklBackend } from './index.js';
 
 const loaded = loadAddon();

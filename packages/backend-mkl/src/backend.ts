@@ -19,6 +19,7 @@ import {
 } from '@flint/api';
 import { CpuBackend, type StorageLife } from '@flint/backend-cpu';
 import { type CompileContext, compileMklKernel } from './compile/index.js';
+import { KernelCache } from './compile/kernel-cache.js';
 import { isContiguous, layoutOf, type MklHandle, wrap } from './handle.js';
 import type { AnyKernel } from './kernels/context.js';
 import { mklKernels } from './kernels/table.js';
@@ -91,6 +92,7 @@ export class MklBackend implements Backend<MklHandle> {
       addon,
       memory,
       kernels: this.kernels,
+      generated: new KernelCache(addon),
       // The handles are the portable backend's, so its generated code runs on them as they are.
       portable: (kernel) => portable.compile(kernel) as CompiledKernel<MklHandle> | null,
       recordFused: () => {

@@ -2,10 +2,13 @@ import { type Aval, type CompiledKernel, type KernelOp, type KernelProgram, type
 import type { MklHandle } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import { compileFusedElementwise } from './elementwise.js';
+import type { KernelCache } from './kernel-cache.js';
 import { compilePostOps, type PostOpsContext } from './post-ops.js';
 
 export interface ContractionContext extends PostOpsContext {
   readonly memory: MklMemory;
+  /** Compiled C versions of elementwise programs (codegen.ts), for epilogues. */
+  readonly generated: KernelCache;
   /** This backend's kernels (their outputs are counted in its ledger). */
   readonly kernels: KernelTable<MklHandle>;
   readonly portable: (kernel: KernelProgram) => CompiledKernel<MklHandle> | null;

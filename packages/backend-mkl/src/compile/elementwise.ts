@@ -12,15 +12,22 @@ import { isContiguous, layout, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
+import { kernelSource, OperandKind } from './codegen.js';
+import type { GeneratedKernel, KernelCache } from './kernel-cache.js';
 
 // jit's elementwise fusion groups as one native pass (native/fused.cc): a register program the
 // addon runs over the output in chunks on every core, reading strided and broadcast inputs in
 // place. Values are float32 (bool as 0/1) and each op rounds to float32, so the result equals the
-// eager native kernels' exactly.
+// eager native kernels' exactly. Where every input is read whole or as one broadcast element (an
+// optimizer's update, an activation chain), the same program is also generated as C
+// (codegen.ts) and compiled in the background (kernel-cache.ts); calls whose full inputs are
+// contiguous run that instead, with the same results.
 
 export interface FusedContext {
   readonly addon: Addon;
   readonly memory: MklMemory;
+  /** Compiled C versions of the programs (codegen.ts), used once they are ready. */
+  readonly generated: KernelCache;
 }
 
 // Op codes of native/fused.cc.
@@ -166,6 +173,7 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
   const literalArray = Float64Array.from(literals);
   const broadcastRead = new Set(loads.filter((l) => l.broadcast).map((l) => l.input));
   const { addon, memory } = context;
+  const generated = generatedKernel(kernel, loads, program, literalArray, context.generated);
   return {
     run(inputs, consumable) {
       const args: (TypedArray | Int32Array)[] = [];
@@ -192,8 +200,33 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
         args.push(handle.storage.data);
         return handle;
       });
-      addon.fused(program, literalArray, ...args);
+      const id = generated?.id() ?? null;
+      if (id !== null && loads.every((l) => l.broadcast || isContiguous(inputs[l.input]!))) addon.runKernel(id, ...args);
+      else addon.fused(program, literalArray, ...args);
       return results;
     },
   };
+}
+
+/**
+ * The program's compiled C form when every load reads an input whole or broadcasts a single
+ * element; null for other broadcasts (rows, columns), which only the register program reads.
+ */
+function generatedKernel(
+  kernel: KernelProgram,
+  loads: readonly Load[],
+  program: Int32Array,
+  literals: Float64Array,
+  cache: KernelCache,
+): GeneratedKernel | null {
+  const kinds: OperandKind[] = [];
+  for (const l of loads) {
+    const input = kernel.inputs[l.input]!;
+    const bool = input.dtype === 'bool';
+    if (!l.broadcast) kinds.push(bool ? OperandKind.fullBool : OperandKind.fullFloat);
+    else if (sizeOf(input.shape) === 1) kinds.push(bool ? OperandKind.scalarBool : OperandKind.scalarFloat);
+    else return null;
+  }
+  const source = kernelSource(program, literals, kinds);
+  return source === null ? null : cache.kernel(source);
 }

@@ -79,6 +79,16 @@ export interface Addon {
    */
   fused(program: Int32Array, literals: Float64Array, ...arrays: (TypedArray | Int32Array)[]): void;
   /**
+   * Loads a generated kernel (compile/codegen.ts, compiled into a shared object) and returns its
+   * id; throws when the file is not one.
+   */
+  loadKernel(path: string): number;
+  /**
+   * Runs a loaded kernel: inputs as (data, layout) pairs (full inputs contiguous, scalar inputs
+   * with zero strides, as its signature says), then the output arrays.
+   */
+  runKernel(id: number, ...arrays: (TypedArray | Int32Array)[]): void;
+  /**
    * float32 matmul through oneDNN with post-ops: `postOps` holds [kind, alpha, beta, operand
    * layout] per op (0 alpha * x + beta, 1 relu, 2 tanh, 3 logistic, 4 add, 5 mul; add and mul read
    * the next of `operands`: n elements for layout 0, the whole output for 1; at most one linear
