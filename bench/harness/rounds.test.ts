@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { CaseResult } from '../common/protocol.js';
 import { poolRounds } from './main.js';
 
-const ok = (samplesMs: number[], extra: Partial<CaseResult> = {}): CaseResult => ({ id: 'a', status: 'ok', output: 'x/a.f32', samplesMs, ...extra });
+const ok = (samplesMs: number[], extra: Partial<CaseResult> = {}): CaseResult => ({
+  id: 'a',
+  status: 'ok',
+  output: 'x/a.f32',
+  samplesMs,
+  ...extra,
+});
 
 describe('poolRounds', () => {
   it("pools every round's samples, the largest peak and the mean core use", () => {
@@ -19,6 +25,8 @@ describe('poolRounds', () => {
   it("keeps the first round's failure, and ignores later failed rounds", () => {
     const failed: CaseResult = { id: 'a', status: 'error', reason: 'boom' };
     expect(poolRounds([new Map([['a', failed]]), new Map([['a', ok([1])]])]).get('a')).toEqual(failed);
-    expect(poolRounds([new Map([['a', ok([1])]]), new Map([['a', failed]]), new Map([['a', ok([2])]])]).get('a')?.samplesMs).toEqual([1, 2]);
+    expect(poolRounds([new Map([['a', ok([1])]]), new Map([['a', failed]]), new Map([['a', ok([2])]])]).get('a')?.samplesMs).toEqual([
+      1, 2,
+    ]);
   });
 });
