@@ -18,23 +18,11 @@ import {
 import { newStorage } from '@flint/backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, MatmulMode, type MklBackend } from './index.js';
+import { randomValues } from './values.test-support.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-mkl: native tests skipped, the addon is unavailable: ${missing}`);
-
-/** Deterministic pseudo-random floats in [-1, 1). */
-function randomValues(count: number, seed: number): Float32Array {
-  const values = new Float32Array(count);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return values;
-}
 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
   expect(actual.length).toBe(expected.length);

@@ -39,27 +39,13 @@ import {
 } from '@flint/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Addon, loadAddon } from '../index.js';
+import { awkwardValues } from '../values.test-support.js';
 import { kernelSource, OperandKind } from './codegen.js';
 import { COMPILER_FLAGS } from './kernel-cache.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-mkl: generated-kernel tests skipped, the addon is unavailable: ${missing}`);
-
-/** Inputs with the values that tell implementations apart: NaN, infinities, signed zeros, denormals, ties. */
-function awkwardValues(count: number, seed: number): Float32Array {
-  const special = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-40, -1e-40, 0.5, -0.5, 1.5, 2.5, 3e38];
-  const values = new Float32Array(count);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    const r = (state >>> 0) / 2 ** 32;
-    values[i] = r < 0.1 ? (special[Math.floor(r * 120)] ?? 0) : (r * 2 - 1) * 8;
-  }
-  return values;
-}
 
 /** Element-for-element identity, NaN equal to NaN and -0 distinct from 0. */
 function expectIdentical(actual: ArrayLike<number>, expected: ArrayLike<number>): void {
