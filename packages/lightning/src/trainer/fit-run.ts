@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type amp, dispose, isTensor, noGrad, type optim, type Tensor, tidy, ValueError } from '@flint/api';
+import { type amp, dispose, forEachTensor, isTensor, keep, noGrad, type optim, type Tensor, tidy, ValueError } from '@flint/api';
 import {
   type CheckpointContents,
   encodeCheckpoint,
@@ -105,6 +105,11 @@ export class FitRun implements CheckpointHost {
   private wrapped: LightningOptimizer[] = [];
   /** trainStep left the automatic optimizer step to finishDeferredStep (see there). */
   private deferredStep = false;
+  /**
+   * The batch-end hook of a deferred step: Lightning calls on_train_batch_end after the optimizer
+   * step, so it waits for the step, with the training step's outputs kept alive until it has run.
+   */
+  private deferredBatchEnd: { readonly run: () => void; readonly release: () => void } | undefined;
   private lrNames: string[][] = [];
   private readonly trainCollector = new MetricCollector();
   private readonly valCollector = new MetricCollector();
@@ -564,6 +569,22 @@ export class FitRun implements CheckpointHost {
             else this.automaticOptimizerStep();
           }
         }
+        if (this.deferredStep && module.onTrainBatchEnd) {
+          forEachTensor(output, keep);
+          const hook = module.onTrainBatchEnd.bind(module);
+          const release = () => dispose(output);
+          this.deferredBatchEnd = {
+            run: () => {
+              try {
+                tidy(() => hook(output, batch, batchIdx));
+              } finally {
+                release();
+              }
+            },
+            release,
+          };
+          return;
+        }
         phase = 'onTrainBatchEnd';
         module.onTrainBatchEnd?.(output, batch, batchIdx);
       });
@@ -581,11 +602,19 @@ export class FitRun implements CheckpointHost {
   private async finishDeferredStep(batchIdx: number): Promise<boolean> {
     if (!this.deferredStep) return false;
     this.deferredStep = false;
+    const batchEnd = this.deferredBatchEnd;
+    this.deferredBatchEnd = undefined;
     try {
       await this.strategy.syncGradients(this.stepParams());
       tidy(() => this.automaticOptimizerStep(true));
     } catch (error) {
+      batchEnd?.release();
       throw wrapError({ stage: 'train', phase: 'optimizerStep', epoch: this.epoch, step: this.globalStep + 1, batchIdx }, error);
+    }
+    try {
+      batchEnd?.run();
+    } catch (error) {
+      throw wrapError({ stage: 'train', phase: 'onTrainBatchEnd', epoch: this.epoch, step: this.globalStep, batchIdx }, error);
     }
     return true;
   }
