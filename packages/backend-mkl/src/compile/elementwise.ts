@@ -11,7 +11,7 @@ import {
 import { isContiguous, layout, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
-import { DTYPE_CODES } from '../native/codes.js';
+import { DTYPE_CODES, UNARY_CODES } from '../native/codes.js';
 import { kernelSource, OperandKind } from './codegen.js';
 import type { GeneratedKernel, KernelCache } from './kernel-cache.js';
 
@@ -30,29 +30,9 @@ export interface FusedContext {
   readonly generated: KernelCache;
 }
 
-// Op codes of native/fused.cc.
-const UNARY_OPS = new Map<Primitive, number>([
-  [Primitive.Neg, 0],
-  [Primitive.Abs, 1],
-  [Primitive.Sign, 2],
-  [Primitive.Exp, 3],
-  [Primitive.Log, 4],
-  [Primitive.Log1p, 5],
-  [Primitive.Expm1, 6],
-  [Primitive.Sqrt, 7],
-  [Primitive.Rsqrt, 8],
-  [Primitive.Sin, 9],
-  [Primitive.Cos, 10],
-  [Primitive.Tan, 11],
-  [Primitive.Tanh, 12],
-  [Primitive.Logistic, 13],
-  [Primitive.Erf, 14],
-  [Primitive.Floor, 15],
-  [Primitive.Ceil, 16],
-  [Primitive.Round, 17],
-  [Primitive.Reciprocal, 18],
-  [Primitive.Not, 19],
-]);
+// Op codes of native/fused.cc: the unary ops numbered as the eager kernels number them
+// (native/ops.h), then not; the binary ops from 32, the select at 48.
+const UNARY_OPS = new Map<Primitive, number>([...UNARY_CODES, [Primitive.Not, 19]]);
 const TO_BOOL = 20;
 const COPY = 21;
 const BINARY_OPS = new Map<Primitive, number>([
