@@ -10,6 +10,7 @@ import {
   dispose,
   getBackend,
   keep,
+  keepOwned,
   liveTensors,
   matmul,
   memory,
@@ -264,5 +265,27 @@ describe('the finalizer leaves the arrays of undisposed tensors to the garbage c
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(accounts()).toEqual(before);
+  });
+});
+
+describe('keepOwned', () => {
+  it('keeps what the innermost scope made and returns it, leaving other tensors to their owners', () => {
+    const outside = tensor([1, 2]);
+    let made: Tensor[] = [];
+    let product: Tensor | undefined;
+    tidy(() => {
+      product = outside.mul(2);
+      const discarded = outside.add(1);
+      made = keepOwned({ product, outside, nested: [product] });
+      expect(discarded.isDisposed).toBe(false);
+    });
+    expect(made).toEqual([product]);
+    expect(product?.isDisposed).toBe(false);
+    expect(Array.from(product?.dataSync() ?? [])).toEqual([2, 4]);
+    dispose(made);
+    expect(product?.isDisposed).toBe(true);
+    expect(outside.isDisposed).toBe(false);
+    expect(keepOwned(outside)).toEqual([]);
+    outside.dispose();
   });
 });

@@ -305,16 +305,18 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
     {
       const t0 = performance.now();
       const measured = system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases;
+      // Later rounds write their outputs apart: the first round's are the ones checked.
+      const roundDir = round === 0 ? outputDir : path.join(outputDir, `round-${round + 1}`);
       let outcomes: ChildOutcome[];
       if (system.nativeBinary !== undefined) {
-        outcomes = await runNative(system.name, system.nativeBinary, measured, timing, outputDir);
+        outcomes = await runNative(system.name, system.nativeBinary, measured, timing, roundDir);
       } else if (system.command) {
         const backend = system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {};
         // Training cases get a fresh process each, so that each one's peak memory is its own.
         const groups = cases.some((c) => c.training) ? cases.map((c) => [c]) : [cases];
         outcomes = [];
         for (const group of groups) {
-          const job: Job = { system: system.name, cases: group, timing, outputDir, ...backend };
+          const job: Job = { system: system.name, cases: group, timing, outputDir: roundDir, ...backend };
           outcomes.push(await runChild(system.command(job), jobTimeoutMs(group.length, timing)));
         }
       } else return null;

@@ -42,7 +42,7 @@ export * as random from './random/index.js';
 export { bind, evalPrimitive } from './tensor/dispatch.js';
 export * from './tensor/format.js';
 export type { BackendMemory, DebugOptions } from './tensor/memory.js';
-export { dispose, forEachTensor, isTensor, keep, liveTensors, memory, setDebug, tidy } from './tensor/memory.js';
+export { dispose, forEachTensor, isTensor, keep, keepOwned, liveTensors, memory, setDebug, tidy } from './tensor/memory.js';
 export { type NestedArray, Tensor } from './tensor/tensor.js';
 
 import './autograd/methods.js';

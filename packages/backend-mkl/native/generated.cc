@@ -90,13 +90,13 @@ Napi::Value LoadKernel(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(kernels().size() - 1));
 }
 
-// runKernel(id, ...inputs as (data, layout) pairs, ...outputs): runs a loaded kernel over every
-// element. A full input must be a contiguous view of the outputs' size, a scalar input a view
-// whose strides are all zero (one element, read at its offset); outputs are contiguous arrays of
-// that size. The size is the first full view's, or 1 when every input is a scalar.
+// runKernel(id, size, ...inputs as (data, layout) pairs, ...outputs): runs a loaded kernel over
+// `size` elements. A full input must be a contiguous view of `size` elements, a scalar input a
+// view whose strides are all zero (one element, read at its offset); outputs are contiguous
+// arrays of `size` elements.
 Napi::Value RunKernel(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() < 1) throwType(env, "runKernel", "expected a kernel id");
+  if (info.Length() < 2) throwType(env, "runKernel", "expected a kernel id and a size");
   LoadedKernel* kernel;
   {
     const std::lock_guard<std::mutex> lock(kernelsMutex());
@@ -104,28 +104,26 @@ Napi::Value RunKernel(const Napi::CallbackInfo& info) {
     kernel = kernels()[static_cast<size_t>(id)].get();
   }
   const size_t inputCount = kernel->inputs.size(), outputCount = kernel->outputs.size();
-  if (info.Length() != 1 + 2 * inputCount + outputCount)
-    throwType(env, "runKernel", "expected " + std::to_string(1 + 2 * inputCount + outputCount) + " arguments");
+  if (info.Length() != 2 + 2 * inputCount + outputCount)
+    throwType(env, "runKernel", "expected " + std::to_string(2 + 2 * inputCount + outputCount) + " arguments");
+  const int64_t size = intArg(info, 1, "runKernel", "size", 0, kMaxElements);
   std::vector<const void*> inputs(inputCount);
-  int64_t size = -1;
   for (size_t i = 0; i < inputCount; i++) {
     const int32_t kind = kernel->inputs[i];
-    const View view = viewArg(info, 1 + 2 * i, 2 + 2 * i, dtypeOf(kind), "runKernel", "input");
+    const View view = viewArg(info, 2 + 2 * i, 3 + 2 * i, dtypeOf(kind), "runKernel", "input");
     if (isScalar(kind)) {
       for (int d = 0; d < view.rank; d++)
         if (view.strides[d] != 0 && view.shape[d] != 1) throwRange(env, "runKernel", "a scalar input must have zero strides");
       if (view.size == 0) throwRange(env, "runKernel", "a scalar input must hold an element");
     } else {
       if (!view.contiguous()) throwRange(env, "runKernel", "a full input must be contiguous");
-      if (size >= 0 && view.size != size) throwRange(env, "runKernel", "the full inputs' sizes differ");
-      size = view.size;
+      if (view.size != size) throwRange(env, "runKernel", "a full input must have `size` elements");
     }
     inputs[i] = view.base + view.offset * static_cast<int64_t>(itemSize(view.dtype));
   }
-  if (size < 0) size = 1;
   std::vector<void*> outputs(outputCount);
   for (size_t o = 0; o < outputCount; o++) {
-    const Output out = outputArg(info, 1 + 2 * inputCount + o, dtypeOf(kernel->outputs[o]), size, "runKernel");
+    const Output out = outputArg(info, 2 + 2 * inputCount + o, dtypeOf(kernel->outputs[o]), size, "runKernel");
     outputs[o] = out.base;
   }
   if (size == 0) return env.Undefined();

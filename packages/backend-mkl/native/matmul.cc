@@ -158,21 +158,33 @@ void blasMatmul(const View& a, const View& b, T* c) {
   const int64_t batch = a.shape[0], m = a.shape[1], k = a.shape[2], n = b.shape[2];
   const int64_t threads = threadCount();
   const bool batchParallel = batch >= threads && threads > 1 && static_cast<double>(batch) * m * n * k >= kParallelWork;
+#ifdef _OPENMP
   if (batchParallel) {
-    // Whole products per thread, each with its own packing storage.
-#pragma omp parallel
+    // Whole products per thread, each with its own packing storage, sized before the threads
+    // start (every batch has the same layout): an allocation failing inside a parallel region
+    // would end the process instead of becoming a JavaScript exception.
+    const View a0 = matrixOf(a, 0), b0 = matrixOf(b, 0);
+    const bool packA = !blasMatrix(m, k, a0.strides[0], a0.strides[1]).usable;
+    const bool packB = !blasMatrix(k, n, b0.strides[0], b0.strides[1]).usable;
+    std::vector<std::vector<char>> aStorage(static_cast<size_t>(threads)), bStorage(static_cast<size_t>(threads));
+    for (int64_t t = 0; t < threads; t++) {
+      if (packA) aStorage[static_cast<size_t>(t)].resize(static_cast<size_t>(m * k) * sizeof(T));
+      if (packB) bStorage[static_cast<size_t>(t)].resize(static_cast<size_t>(k * n) * sizeof(T));
+    }
+#pragma omp parallel num_threads(static_cast<int>(threads))
     {
-      std::vector<char> aStorage, bStorage;
+      const size_t self = static_cast<size_t>(omp_get_thread_num());
 #pragma omp for schedule(static)
       for (int64_t i = 0; i < batch; i++) {
         GemmOperand<T> pa{nullptr, {}}, pb{nullptr, {}};
-        pa.data = blasOperand<T>(a, i, pa.layout, aStorage);
-        pb.data = blasOperand<T>(b, i, pb.layout, bStorage);
+        pa.data = blasOperand<T>(a, i, pa.layout, aStorage[self]);
+        pb.data = blasOperand<T>(b, i, pb.layout, bStorage[self]);
         gemm<T>(pa.layout.transposed, pb.layout.transposed, m, n, k, pa.data, pa.layout.ld, pb.data, pb.layout.ld, c + i * m * n, n);
       }
     }
     return;
   }
+#endif
   std::vector<char> aStorage, bStorage;
   for (int64_t i = 0; i < batch; i++) {
     GemmOperand<T> pa{nullptr, {}}, pb{nullptr, {}};
@@ -376,10 +388,17 @@ bool bfloat16Matmul(const View& a, const View& b, uint16_t* c) {
 }  // namespace
 
 void pinBlasToCallingThread() {
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+#endif
 #ifdef FLINT_BLAS_MKL
   mkl_set_num_threads(1);
 #else
   openblas_set_num_threads(1);
+#endif
+#ifdef _OPENMP
+  // An OpenMP build of OpenBLAS sets OpenMP's team size itself: the addon's own loops keep theirs.
+  omp_set_num_threads(threads);
 #endif
 }
 

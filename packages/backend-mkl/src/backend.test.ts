@@ -160,6 +160,33 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     }
   });
 
+  it('packs operands CBLAS cannot read in place, per thread, when the batch is split over the threads', () => {
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    const [batch, m, k, n] = [4, 70, 90, 110];
+    // A reads every other element (neither stride is 1): each product packs a copy of its matrix.
+    const a = randomValues(batch * m * k * 2, 21);
+    const b = randomValues(batch * k * n, 22);
+    const out = new Float32Array(batch * m * n);
+    addon.matmul(
+      0,
+      a,
+      Int32Array.from([0, 3, batch, m, k, 2 * m * k, 2 * k, 2]),
+      b,
+      Int32Array.from([0, 3, batch, k, n, k * n, n, 1]),
+      out,
+      MatmulMode.blas,
+    );
+    const expected = new Float64Array(batch * m * n);
+    for (let s = 0; s < batch; s++)
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let t = 0; t < k; t++) sum += a[s * 2 * m * k + i * 2 * k + 2 * t]! * b[s * k * n + t * n + j]!;
+          expected[s * m * n + i * n + j] = sum;
+        }
+    expectClose(out, expected, 1e-5);
+  });
+
   it('convolves through oneDNN, with groups, strides, padding and dilation', () => {
     const cases = [
       { x: [2, 3, 9, 9], w: [4, 3, 3, 3], options: { stride: 2, padding: 1 } },

@@ -142,6 +142,29 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/**
+ * Keeps the tensors of a pytree that the innermost `tidy` scope made (those it would dispose at
+ * its end) and returns them; tensors made outside the scope (its inputs, parameters) are left
+ * alone. For code that must hold a scope's results past its end and later free exactly those.
+ *
+ * @example
+ * let made: Tensor[] = [];
+ * tidy(() => {
+ *   const out = { y: x.mul(2), x }; // y is made here, x comes from outside
+ *   made = keepOwned(out); // [y]
+ * });
+ * dispose(made); // frees y, never x
+ */
+export function keepOwned(value: unknown): Tensor[] {
+  const scope = scopes[scopes.length - 1];
+  const owned: Tensor[] = [];
+  if (scope === undefined) return owned;
+  forEachTensor(value, (t) => {
+    if (scope.delete(t)) owned.push(t);
+  });
+  return owned;
+}
+
 /** Disposes every tensor in a pytree. */
 export function dispose(value: unknown): void {
   forEachTensor(value, (t) => t.dispose());

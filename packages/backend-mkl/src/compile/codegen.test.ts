@@ -1,11 +1,12 @@
 import '@flint/backend-cpu';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   abs,
   add,
+  broadcastTo,
   cast,
   ceil,
   cos,
@@ -118,6 +119,18 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     expectIdentical(compiled[1]!, eager[1]!);
   });
 
+  it('runs a program whose only inputs are broadcast single elements, and one of zero elements', () => {
+    const s = on(Float32Array.of(2.5), [1, 1]);
+    const f = (s: Tensor) => mul(add(broadcastTo(s, [50, 40]), 1), s);
+    const before = runs;
+    const compiled = jit(f)(s).dataSync();
+    expect(runs).toBeGreaterThan(before);
+    expect(compiled).toHaveLength(2000);
+    expectIdentical(compiled, f(s).dataSync());
+    const empty = on(new Float32Array(0), [0, 3]);
+    expect(jit((x: Tensor) => mul(add(x, 1), 2))(empty).shape).toEqual([0, 3]);
+  });
+
   it('falls back to the register program for non-contiguous inputs and row broadcasts', () => {
     const x = on(awkwardValues(64 * 48, 4), [64, 48]);
     const row = on(awkwardValues(48, 5), [48]);
@@ -185,7 +198,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     writeFileSync(path.join(folder, 'ops.c'), source ?? '');
     execFileSync(process.env.CC ?? 'cc', [...COMPILER_FLAGS, '-o', path.join(folder, 'ops.so'), path.join(folder, 'ops.c'), '-lm']);
     const actual = outputs();
-    addon.runKernel(addon.loadKernel(path.join(folder, 'ops.so')), x, full, y, full, c, full, ...actual);
+    addon.runKernel(addon.loadKernel(path.join(folder, 'ops.so')), size, x, full, y, full, c, full, ...actual);
     shown.forEach((k, o) => {
       const mismatch = Array.from(actual[o]!).findIndex((v, i) => !Object.is(v, expected[o]![i]));
       expect(mismatch, `op ${ops[k]![0]} (#${k}) differs at ${mismatch} (x ${x[mismatch]}, y ${y[mismatch]})`).toBe(-1);
@@ -208,8 +221,26 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     );
     execFileSync(process.env.CC ?? 'cc', [...COMPILER_FLAGS, '-o', path.join(folder, 'fma.so'), path.join(folder, 'fma.c'), '-lm']);
     const actual = new Float32Array(size);
-    addon.runKernel(addon.loadKernel(path.join(folder, 'fma.so')), x, full, y, full, actual);
+    addon.runKernel(addon.loadKernel(path.join(folder, 'fma.so')), size, x, full, y, full, actual);
     expectIdentical(actual, expected);
+  });
+
+  it('leaves a kernel whose compilation fails to the register program, and marks it failed for later processes', () => {
+    const saved = process.env.CC;
+    process.env.CC = 'false';
+    try {
+      const x = on(awkwardValues(3000, 11), [3000]);
+      const f = (x: Tensor) => mul(sub(x, 0.987654), 3);
+      const before = runs;
+      expectIdentical(jit(f)(x).dataSync(), f(x).dataSync());
+      expect(runs).toBe(before);
+      const folder = path.join(process.env.FLINT_CACHE_DIR as string, 'mkl-kernels');
+      expect(readdirSync(folder).some((name) => name.endsWith('.failed'))).toBe(true);
+      expect(readdirSync(folder).some((name) => name.endsWith('.c'))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.CC;
+      else process.env.CC = saved;
+    }
   });
 
   it('refuses files that are not kernels and arguments that break the signature, without crashing', () => {
@@ -234,14 +265,18 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     const out = new Float32Array(4);
     const fullLayout = Int32Array.from([0, 1, 4, 1]);
     const scalarLayout = Int32Array.from([0, 1, 4, 0]);
-    addon.runKernel(id, full, fullLayout, scalar, scalarLayout, out);
+    addon.runKernel(id, 4, full, fullLayout, scalar, scalarLayout, out);
     expect(Array.from(out)).toEqual([11, 12, 13, 14]);
-    expect(() => addon.runKernel(1e9, full, fullLayout, scalar, scalarLayout, out)).toThrow(RangeError);
-    expect(() => addon.runKernel(id, full, fullLayout, scalar, scalarLayout)).toThrow(/expected 6 arguments/);
-    expect(() => addon.runKernel(id, new Float32Array(8), Int32Array.from([0, 1, 4, 2]), scalar, scalarLayout, out)).toThrow(/contiguous/);
-    expect(() => addon.runKernel(id, full, fullLayout, new Float32Array(4), Int32Array.from([0, 1, 4, 1]), out)).toThrow(/zero strides/);
-    expect(() => addon.runKernel(id, full, fullLayout, scalar, scalarLayout, new Float32Array(3))).toThrow();
-    expect(() => addon.runKernel(id, new Int32Array(4), fullLayout, scalar, scalarLayout, out)).toThrow();
-    expect(() => addon.runKernel(id, full, Int32Array.from([2, 1, 4, 1]), scalar, scalarLayout, out)).toThrow();
+    expect(() => addon.runKernel(1e9, 4, full, fullLayout, scalar, scalarLayout, out)).toThrow(RangeError);
+    expect(() => addon.runKernel(id, 4, full, fullLayout, scalar, scalarLayout)).toThrow(/expected 7 arguments/);
+    expect(() => addon.runKernel(id, 4, new Float32Array(8), Int32Array.from([0, 1, 4, 2]), scalar, scalarLayout, out)).toThrow(
+      /contiguous/,
+    );
+    expect(() => addon.runKernel(id, 4, full, fullLayout, new Float32Array(4), Int32Array.from([0, 1, 4, 1]), out)).toThrow(/zero strides/);
+    expect(() => addon.runKernel(id, 4, full, fullLayout, scalar, scalarLayout, new Float32Array(3))).toThrow();
+    expect(() => addon.runKernel(id, 5, full, fullLayout, scalar, scalarLayout, out)).toThrow(/`size` elements/);
+    expect(() => addon.runKernel(id, -1, full, fullLayout, scalar, scalarLayout, out)).toThrow(RangeError);
+    expect(() => addon.runKernel(id, 4, new Int32Array(4), fullLayout, scalar, scalarLayout, out)).toThrow();
+    expect(() => addon.runKernel(id, 4, full, Int32Array.from([2, 1, 4, 1]), scalar, scalarLayout, out)).toThrow();
   });
 });

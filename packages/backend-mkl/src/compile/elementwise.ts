@@ -181,7 +181,7 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
         return handle;
       });
       const id = generated?.id() ?? null;
-      if (id !== null && loads.every((l) => l.broadcast || isContiguous(inputs[l.input]!))) addon.runKernel(id, ...args);
+      if (id !== null && loads.every((l) => l.broadcast || isContiguous(inputs[l.input]!))) addon.runKernel(id, size, ...args);
       else addon.fused(program, literalArray, ...args);
       return results;
     },

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import path from 'node:path';
 import type { Addon } from '../native/addon.js';
@@ -18,7 +18,9 @@ import type { Addon } from '../native/addon.js';
 // - 'off': never (FLINT_MKL_CODEGEN=off), as when no C compiler is installed.
 //
 // FLINT_MKL_CODEGEN chooses the mode, FLINT_CACHE_DIR the folder (default
-// $XDG_CACHE_HOME/flint/mkl-kernels or ~/.cache/flint/mkl-kernels), CC the compiler (default cc).
+// $XDG_CACHE_HOME/flint/mkl-kernels or ~/.cache/flint/mkl-kernels), CC the compiler (default cc,
+// words split on spaces: "ccache gcc"). A kernel whose compilation failed leaves a `.failed`
+// marker and is not compiled again on this machine (delete the folder to retry).
 
 export type CodegenMode = 'async' | 'sync' | 'off';
 
@@ -37,8 +39,22 @@ export function codegenMode(): CodegenMode {
 }
 
 function cacheFolder(): string {
-  if (process.env.FLINT_CACHE_DIR) return path.join(process.env.FLINT_CACHE_DIR, 'mkl-kernels');
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'flint', 'mkl-kernels');
+  if (process.env.FLINT_CACHE_DIR) return path.resolve(process.env.FLINT_CACHE_DIR, 'mkl-kernels');
+  return path.resolve(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'flint', 'mkl-kernels');
+}
+
+/**
+ * What a `-march=native` object depends on besides its source: the CPU's model and instruction
+ * set extensions (a cache folder may be shared by machines: a network home, a container image).
+ */
+function machineKey(): string {
+  let flags = '';
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    // no /proc (not Linux): the model string alone
+  }
+  return [process.arch, cpus()[0]?.model ?? '', flags].join('\n');
 }
 
 /** One kernel's compiled form: absent until compiled and loaded. */
@@ -56,6 +72,8 @@ class Entry implements GeneratedKernel {
   constructor(
     readonly cache: KernelCache,
     readonly source: string,
+    /** The compiler's command words (CC when the kernel was first asked for). */
+    readonly compiler: readonly string[],
     readonly files: { source: string; library: string; failed: string },
   ) {}
 
@@ -74,7 +92,7 @@ export class KernelCache {
   private inFlight: Entry | null = null;
   private runsSinceLook = 0;
   private disabled: boolean;
-  private readonly compiler = process.env.CC ?? 'cc';
+  private readonly machine = machineKey();
 
   constructor(private readonly addon: Addon) {
     this.disabled = codegenMode() === 'off';
@@ -85,12 +103,18 @@ export class KernelCache {
     if (this.disabled) return null;
     const existing = this.entries.get(source);
     if (existing) return existing;
+    const compiler = (process.env.CC ?? 'cc').trim().split(/\s+/);
     const key = createHash('sha256')
-      .update([source, this.compiler, ...COMPILER_FLAGS, process.arch, cpus()[0]?.model ?? ''].join('\n'))
+      .update([source, ...compiler, ...COMPILER_FLAGS, this.machine].join('\n'))
       .digest('hex')
       .slice(0, 32);
     const base = path.join(cacheFolder(), `k${key}`);
-    const entry = new Entry(this, source, { source: `${base}.c`, library: `${base}.so`, failed: `${base}.failed` });
+    // The source file is per process: two processes may compile the same kernel at once.
+    const entry = new Entry(this, source, compiler, {
+      source: `${base}.${process.pid}.c`,
+      library: `${base}.so`,
+      failed: `${base}.failed`,
+    });
     this.entries.set(source, entry);
     return entry;
   }
@@ -111,6 +135,10 @@ export class KernelCache {
       this.load(entry);
       return;
     }
+    if (existsSync(entry.files.failed)) {
+      entry.state = 'failed';
+      return;
+    }
     const mode = codegenMode();
     if (mode === 'sync') this.compileNow(entry);
     else if (mode === 'async' && entry.runs >= RUNS_BEFORE_COMPILING) {
@@ -126,13 +154,12 @@ export class KernelCache {
     // The shell renames the finished library into place (atomically, so a run never loads half a
     // file), or leaves a marker when the compiler fails: runs look for either file.
     const script =
-      '"$FLINT_CC" "$@" -o "$FLINT_TMP" "$FLINT_SRC" -lm 2>/dev/null && mv -f "$FLINT_TMP" "$FLINT_OUT" || touch "$FLINT_FAILED"';
+      '"$@" -o "$FLINT_TMP" "$FLINT_SRC" -lm 2>/dev/null && mv -f -- "$FLINT_TMP" "$FLINT_OUT" || touch -- "$FLINT_FAILED"; rm -f -- "$FLINT_SRC"';
     try {
-      const child = spawn('/bin/sh', ['-c', script, 'flint-cc', ...COMPILER_FLAGS], {
+      const child = spawn('/bin/sh', ['-c', script, 'flint-cc', ...next.compiler, ...COMPILER_FLAGS], {
         stdio: 'ignore',
         env: {
           ...process.env,
-          FLINT_CC: this.compiler,
           FLINT_SRC: next.files.source,
           FLINT_TMP: `${next.files.library}.${process.pid}.tmp`,
           FLINT_OUT: next.files.library,
@@ -159,12 +186,20 @@ export class KernelCache {
   private compileNow(entry: Entry): void {
     if (!this.writeSource(entry)) return;
     const temporary = `${entry.files.library}.${process.pid}.tmp`;
+    const [command = 'cc', ...prefix] = entry.compiler;
     try {
-      execFileSync(this.compiler, [...COMPILER_FLAGS, '-o', temporary, entry.files.source, '-lm'], { stdio: 'ignore' });
+      execFileSync(command, [...prefix, ...COMPILER_FLAGS, '-o', temporary, entry.files.source, '-lm'], { stdio: 'ignore' });
       renameSync(temporary, entry.files.library);
       this.load(entry);
     } catch {
       entry.state = 'failed';
+      try {
+        writeFileSync(entry.files.failed, '');
+      } catch {
+        // the marker only saves a later process the attempt
+      }
+    } finally {
+      rmSync(entry.files.source, { force: true });
     }
   }
 
@@ -186,7 +221,9 @@ export class KernelCache {
       entry.loadedId = this.addon.loadKernel(entry.files.library);
       entry.state = 'loaded';
     } catch {
+      // A damaged or foreign file: removed, so that a later process compiles the kernel again.
       entry.state = 'failed';
+      rmSync(entry.files.library, { force: true });
     }
   }
 }

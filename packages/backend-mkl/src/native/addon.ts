@@ -84,10 +84,10 @@ export interface Addon {
    */
   loadKernel(path: string): number;
   /**
-   * Runs a loaded kernel: inputs as (data, layout) pairs (full inputs contiguous, scalar inputs
-   * with zero strides, as its signature says), then the output arrays.
+   * Runs a loaded kernel over `size` elements: inputs as (data, layout) pairs (full inputs
+   * contiguous, scalar inputs with zero strides, as its signature says), then the output arrays.
    */
-  runKernel(id: number, ...arrays: (TypedArray | Int32Array)[]): void;
+  runKernel(id: number, size: number, ...arrays: (TypedArray | Int32Array)[]): void;
   /**
    * float32 matmul through oneDNN with post-ops: `postOps` holds [kind, alpha, beta, operand
    * layout] per op (0 alpha * x + beta, 1 relu, 2 tanh, 3 logistic, 4 add, 5 mul; add and mul read

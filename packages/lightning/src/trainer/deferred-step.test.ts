@@ -4,7 +4,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { StepOutput } from '../module.js';
 import { SingleDeviceStrategy } from '../strategies/strategy.js';
-import { Regressor, regressionLoader } from '../test-support/regression.test-support.js';
+import { Regressor, regressionData, regressionLoader } from '../test-support/regression.test-support.js';
 import { Trainer } from './trainer.js';
 
 /** A one-process strategy whose gradient sync must be awaited, as DDP's host transport on an asynchronous backend. */
@@ -64,5 +64,33 @@ describe('a gradient sync that must be awaited', () => {
     for (const loss of model.seenLosses) expect(Number.isFinite(loss)).toBe(true);
     // The outputs kept for the hook were released after it.
     expect(left).toBe(reference);
+  });
+
+  it('keeps the batch tensors a step returns: the hook frees only what the step made', async () => {
+    class ReturnsTarget extends OrderedRegressor {
+      override trainingStep([x, y]: [Tensor, Tensor]): StepOutput {
+        return { loss: super.trainingStep([x, y]), target: y };
+      }
+      override onTrainBatchEnd(outputs: StepOutput): void {
+        this.order.push('batchEnd');
+        this.seenLosses.push((outputs as { loss: Tensor }).loss.item() as number);
+      }
+    }
+    const model = new ReturnsTarget();
+    // A plain array: the Trainer does not own these batches, and they serve both epochs.
+    const batches = [regressionData(16)].map(({ x, y }) => [x, y] as [Tensor, Tensor]);
+    const trainer = new Trainer({
+      maxEpochs: 2,
+      strategy: new AwaitedSyncStrategy(model.order),
+      logger: false,
+      enableProgressBar: false,
+      enableCheckpointing: false,
+    });
+    await lastValueFrom(trainer.fit$(model, { trainDataloaders: batches }).pipe(toArray()));
+    expect(model.seenLosses).toHaveLength(2);
+    for (const [x, y] of batches) {
+      expect(x.isDisposed).toBe(false);
+      expect(y.isDisposed).toBe(false);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type amp, dispose, forEachTensor, isTensor, keep, noGrad, type optim, type Tensor, tidy, ValueError } from '@flint/api';
+import { type amp, dispose, isTensor, keepOwned, noGrad, type optim, type Tensor, tidy, ValueError } from '@flint/api';
 import {
   type CheckpointContents,
   encodeCheckpoint,
@@ -570,9 +570,11 @@ export class FitRun implements CheckpointHost {
           }
         }
         if (this.deferredStep && module.onTrainBatchEnd) {
-          forEachTensor(output, keep);
+          // Only what the step made is held and freed later: batch tensors and parameters in the
+          // output belong to others.
+          const made = keepOwned(output);
           const hook = module.onTrainBatchEnd.bind(module);
-          const release = () => dispose(output);
+          const release = () => dispose(made);
           this.deferredBatchEnd = {
             run: () => {
               try {
