@@ -183,6 +183,25 @@ struct StridedLoop {
   }
 };
 
+/**
+ * Calls body(first, last) over consecutive pieces of [0, total), one per thread, once the call
+ * touches at least two grains of `work` elements (entering an OpenMP region costs microseconds,
+ * more than a small loop); below that, one call over the whole range.
+ */
+template <typename Body>
+void parallelRanges(int64_t total, int64_t work, Body body, int64_t grain = 32768) {
+  if (total <= 0) return;
+  const int threads = threadCount();
+  int64_t tasks = 1;
+  if (threads > 1 && work >= 2 * grain) tasks = std::min<int64_t>({int64_t{threads}, work / grain, total});
+  if (tasks <= 1) {
+    body(int64_t{0}, total);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t task = 0; task < tasks; task++) body(total * task / tasks, total * (task + 1) / tasks);
+}
+
 /** Copies a view's elements into `out` (row-major, contiguous), any dtype. */
 void copyToContiguous(const View& view, void* out);
 

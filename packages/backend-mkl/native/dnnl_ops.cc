@@ -1,7 +1,9 @@
-// Convolution and pooling through oneDNN primitives (float32), cached per shape. Each returns
-// false, without touching the output, for a configuration it leaves to the portable kernels
-// (negative padding, NaN in a max pool, windows wholly in padding, layouts oneDNN refuses).
+// Convolution through oneDNN primitives (float32), cached per shape, and pooling in plain loops.
+// Each returns false, without touching the output, for a configuration it leaves to the portable
+// kernels (negative padding, windows over the batch or channel dims, layouts oneDNN refuses).
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "common.h"
 #include "dnnl_context.h"
@@ -94,16 +96,6 @@ struct ConvEntry {
 
 PrimitiveCache<ConvEntry>& convCache() {
   static PrimitiveCache<ConvEntry> cache(256);
-  return cache;
-}
-
-struct PoolEntry {
-  dnnl::pooling_v2_forward primitive;
-  memory::desc src, dst;
-};
-
-PrimitiveCache<PoolEntry>& poolCache() {
-  static PrimitiveCache<PoolEntry> cache(256);
   return cache;
 }
 
@@ -221,15 +213,134 @@ bool weightGradConv(const View& x, const View& w, const Output& out, const memor
   return true;
 }
 
-bool containsNaN(const float* data, int64_t size) {
-  bool nan = false;
-  if (size <= 65536) {
-    for (int64_t i = 0; i < size; i++) nan = nan | (data[i] != data[i]);
-    return nan;
+/**
+ * A pooling over up to three spatial dims, each described by its sizes and window (dims a
+ * lower-rank pool lacks are size 1 with a window of 1).
+ */
+struct PoolShape {
+  int64_t in[3], out[3], window[3], stride[3], padLow[3], dilation[3];
+};
+
+/**
+ * The taps of dim `d` that fall inside the input for output position `o`: [first, last) of the
+ * window's taps (padding holds the identity, so those taps are skipped, as the portable kernel does).
+ */
+inline void tapRange(const PoolShape& p, int d, int64_t o, int64_t& first, int64_t& last) {
+  const int64_t origin = o * p.stride[d] - p.padLow[d];
+  first = 0;
+  last = p.window[d];
+  while (first < last && origin + first * p.dilation[d] < 0) first++;
+  while (last > first && origin + (last - 1) * p.dilation[d] >= p.in[d]) last--;
+}
+
+/**
+ * ReduceWindow's max (NaN propagates: a NaN tap replaces the running value; starting from -Inf,
+ * the identity a window wholly in padding keeps) or sum (accumulated in double in window
+ * row-major order and rounded once), over contiguous [planes, ...spatial] float32 data: the
+ * portable kernel's definition, so both backends agree bit for bit. oneDNN's pooling does not
+ * propagate NaN (inputs had to be scanned for it first) and, serial below kParallelWork as the
+ * CNN's pools were, took about twice as long as these loops, which share planes out over threads.
+ */
+template <bool IsMax>
+void poolPlanes(const float* x, float* out, int64_t planes, const PoolShape& p) {
+  using Acc = std::conditional_t<IsMax, float, double>;
+  const int64_t inPlane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t outPlane = p.out[0] * p.out[1] * p.out[2];
+  const int64_t outWidth = p.out[2];
+  const auto step = [](Acc acc, float v) -> Acc {
+    if constexpr (IsMax) {
+      // A select of bits: with a conditional the compiler branches in scalar loops, and random
+      // activations mispredict half of those branches.
+      const uint32_t take = 0u - static_cast<uint32_t>((v > acc) | (v != v));
+      uint32_t a, b;
+      std::memcpy(&a, &acc, 4);
+      std::memcpy(&b, &v, 4);
+      const uint32_t bits = (b & take) | (a & ~take);
+      float result;
+      std::memcpy(&result, &bits, 4);
+      return result;
+    } else {
+      return acc + static_cast<double>(v);
+    }
+  };
+  // The taps of each output column along the last dim, computed once per call.
+  std::vector<int64_t> columnTaps(static_cast<size_t>(2 * outWidth));
+  bool interior = true;  // no window reaches padding
+  for (int64_t o = 0; o < outWidth; o++) {
+    tapRange(p, 2, o, columnTaps[2 * o], columnTaps[2 * o + 1]);
+    interior = interior && columnTaps[2 * o] == 0 && columnTaps[2 * o + 1] == p.window[2];
   }
-#pragma omp parallel for reduction(| : nan)
-  for (int64_t i = 0; i < size; i++) nan = nan | (data[i] != data[i]);
-  return nan;
+  for (int d = 0; d < 2; d++) {
+    for (int64_t o = 0; o < p.out[d]; o++) {
+      int64_t first, last;
+      tapRange(p, d, o, first, last);
+      interior = interior && first == 0 && last == p.window[d];
+    }
+  }
+  // 2x2 windows of stride 2 over planes (the usual max pool) read two input rows per output row.
+  const bool square = interior && p.in[0] == 1 && p.out[0] == 1 && p.window[0] == 1 && p.window[1] == 2 && p.window[2] == 2 &&
+                      p.stride[1] == 2 && p.stride[2] == 2 && p.dilation[1] == 1 && p.dilation[2] == 1;
+  const bool pairwise = square && p.in[1] == 2 * p.out[1] && p.in[2] == 2 * outWidth;
+  parallelRanges(planes, planes * inPlane, [&](int64_t firstPlane, int64_t lastPlane) {
+    std::vector<float> pairs(pairwise ? static_cast<size_t>(inPlane / 2) : 0);
+    for (int64_t plane = firstPlane; plane < lastPlane; plane++) {
+      const float* in = x + plane * inPlane;
+      float* target = out + plane * outPlane;
+      if (IsMax && pairwise) {
+        // Each window's row pairs reduce first, over the plane's whole flat range (a loop long
+        // enough to vectorize); the step is associative (a later NaN wins, else the first
+        // maximum), so pairing the taps (a, b), (c, d) keeps the serial order's result bits.
+        float* pair = pairs.data();
+        const int64_t count = inPlane / 2;
+        for (int64_t j = 0; j < count; j++) pair[j] = step(in[2 * j], in[2 * j + 1]);
+        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
+          const float* top = pair + 2 * oh * outWidth;
+          const float* bottom = top + outWidth;
+          for (int64_t ow = 0; ow < outWidth; ow++) target[ow] = step(top[ow], bottom[ow]);
+        }
+        continue;
+      }
+      if (square) {
+        const int64_t inWidth = p.in[2];
+        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
+          const float* top = in + 2 * oh * inWidth;
+          const float* bottom = top + inWidth;
+          for (int64_t ow = 0; ow < outWidth; ow++) {
+            // A max may start from its first tap (step(-Inf, v) is v, bit for bit); a sum starts
+            // from 0, as the portable kernel does (0 + -0 is +0).
+            Acc value = IsMax ? static_cast<Acc>(top[2 * ow]) : step(Acc{0}, top[2 * ow]);
+            value = step(value, top[2 * ow + 1]);
+            value = step(value, bottom[2 * ow]);
+            value = step(value, bottom[2 * ow + 1]);
+            target[ow] = static_cast<float>(value);
+          }
+        }
+        continue;
+      }
+      for (int64_t od = 0; od < p.out[0]; od++) {
+        int64_t d0, d1;
+        tapRange(p, 0, od, d0, d1);
+        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
+          int64_t h0, h1;
+          tapRange(p, 1, oh, h0, h1);
+          for (int64_t ow = 0; ow < outWidth; ow++) {
+            const int64_t w0 = columnTaps[2 * ow], w1 = columnTaps[2 * ow + 1];
+            const int64_t column = ow * p.stride[2] - p.padLow[2];
+            Acc value = IsMax ? static_cast<Acc>(-INFINITY) : Acc{0};
+            for (int64_t kd = d0; kd < d1; kd++) {
+              const int64_t depth = od * p.stride[0] - p.padLow[0] + kd * p.dilation[0];
+              for (int64_t kh = h0; kh < h1; kh++) {
+                const int64_t height = oh * p.stride[1] - p.padLow[1] + kh * p.dilation[1];
+                const float* row = in + (depth * p.in[1] + height) * p.in[2] + column;
+                for (int64_t kw = w0; kw < w1; kw++) value = step(value, row[kw * p.dilation[2]]);
+              }
+            }
+            target[ow] = static_cast<float>(value);
+          }
+        }
+      }
+    }
+  });
 }
 
 }  // namespace
@@ -384,60 +495,24 @@ Napi::Value Pool(const Napi::CallbackInfo& info) {
   }
   const Output out = outputArg(info, 4, dtype, outSize, "pool");
   if (out.size == 0) return Napi::Boolean::New(env, true);
-  if (!supported || x.size == 0) return Napi::Boolean::New(env, false);
-  // A max window wholly in padding must give -Inf (the identity), which oneDNN does not promise.
-  for (int d = 2; isMax && d < rank; d++) {
-    for (int64_t o = 0; o < dstDims[d]; o++) {
-      const int64_t first = o * strides[d] - padLow[d];
-      bool touches = false;
-      for (int64_t j = 0; j < window[d] && !touches; j++) touches = first + j * dilation[d] >= 0 && first + j * dilation[d] < x.shape[d];
-      if (!touches) return Napi::Boolean::New(env, false);
-    }
-  }
+  if (!supported) return Napi::Boolean::New(env, false);
   std::vector<char> xStorage;
   const float* xData = static_cast<const float*>(contiguousOrCopy(x, xStorage));
-  // oneDNN's max does not propagate NaN the way ReduceWindow promises.
-  if (isMax && containsNaN(xData, x.size)) return Napi::Boolean::New(env, false);
-
-  const std::lock_guard<std::mutex> lock(dnnlMutex());
-  double volume = 1;
-  for (int d = 2; d < rank; d++) volume *= static_cast<double>(window[d]);
-  const bool serial = static_cast<double>(out.size) * volume < kParallelWork;
-  const SerialScope scope(serial);
+  PoolShape shape;
   const int spatial = rank - 2;
-  memory::dims sWindow(window.begin() + 2, window.end()), sStrides(strides.begin() + 2, strides.end());
-  memory::dims sPadLow(padLow.begin() + 2, padLow.end()), sPadHigh(padHigh.begin() + 2, padHigh.end());
-  memory::dims sDilation(spatial);
-  for (int d = 0; d < spatial; d++) sDilation[d] = dilation[2 + d] - 1;
-  std::string key;
-  appendKey(key, {isMax ? 1 : 0, serial ? 1 : 0});
-  for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], window[d], strides[d], padLow[d], padHigh[d], dilation[d]});
-  PoolEntry* entry = poolCache().find(key);
-  if (entry == nullptr) {
-    auto made = std::make_unique<PoolEntry>();
-    memory::dims srcDims(x.shape, x.shape + rank);
-    made->src = memory::desc(srcDims, memory::data_type::f32, plainTag(rank));
-    made->dst = memory::desc(dstDims, memory::data_type::f32, plainTag(rank));
-    try {
-      const auto algorithm = isMax ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_include_padding;
-      const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, made->src, made->dst, sStrides,
-                                                sWindow, sDilation, sPadLow, sPadHigh);
-      made->primitive = dnnl::pooling_v2_forward(dnnl::pooling_v2_forward::primitive_desc(desc, cpuEngine()));
-    } catch (const dnnl::error&) {
-      return Napi::Boolean::New(env, false);
-    }
-    entry = poolCache().insert(key, std::move(made));
+  for (int s = 0; s < 3; s++) {
+    const int d = s - (3 - spatial) + 2;
+    const bool present = s >= 3 - spatial;
+    shape.in[s] = present ? x.shape[d] : 1;
+    shape.out[s] = present ? dstDims[d] : 1;
+    shape.window[s] = present ? window[d] : 1;
+    shape.stride[s] = present ? strides[d] : 1;
+    shape.padLow[s] = present ? padLow[d] : 0;
+    shape.dilation[s] = present ? dilation[d] : 1;
   }
-  memory src(entry->src, cpuEngine(), const_cast<float*>(xData));
-  memory dst(entry->dst, cpuEngine(), out.base);
-  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
-  cpuStream().wait();
-  if (!isMax) {
-    // Average including padding divides every window by its full size; undo it for the sum.
-    const float scale = static_cast<float>(volume);
-    float* o = out.data<float>();
-    for (int64_t i = 0; i < out.size; i++) o[i] *= scale;
-  }
+  const int64_t planes = x.shape[0] * x.shape[1];
+  if (isMax) poolPlanes<true>(xData, out.data<float>(), planes, shape);
+  else poolPlanes<false>(xData, out.data<float>(), planes, shape);
   return Napi::Boolean::New(env, true);
 }
 

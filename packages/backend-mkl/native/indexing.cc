@@ -2,7 +2,9 @@
 // gather and scatter-add along an axis. Index values are data, so each one is checked before
 // any memory is touched: an index out of range makes the call return false (the TypeScript side
 // then runs the portable kernel, which defines that case), never a stray read or write.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "common.h"
 #include "ops.h"
@@ -94,17 +96,22 @@ void argReduceLoop(const View& x, int axis, int32_t* out) {
             best[j] = base[(first + j) * s];
             o[first + j] = 0;
           }
+          // Selects without branches (bitwise | and &, not || and &&): random data mispredict
+          // half of the branches, and the select vectorizes where the row is contiguous.
           for (int64_t i = 1; i < length; i++) {
-            const T* row = base + i * axisStride;
-            for (int64_t j = 0; j < count; j++) {
-              const T v = row[(first + j) * s];
+            const T* row = base + i * axisStride + first * s;
+            int32_t* index = o + first;
+            const auto step = [&](int64_t j, T v) {
               const T b = best[j];
               const bool better = IsMax ? v > b : v < b;
-              if (better || (isNaN(v) && !isNaN(b))) {
-                best[j] = v;
-                o[first + j] = static_cast<int32_t>(i);
-              }
-            }
+              const bool take = better | (isNaN(v) & !isNaN(b));
+              best[j] = take ? v : b;
+              index[j] = take ? static_cast<int32_t>(i) : index[j];
+            };
+            if (s == 1)
+              for (int64_t j = 0; j < count; j++) step(j, row[j]);
+            else
+              for (int64_t j = 0; j < count; j++) step(j, row[j * s]);
           }
         }
       },
@@ -135,28 +142,38 @@ void splitAt(const View& v, int axis, int64_t& outer, int64_t& size, int64_t& in
 }
 
 bool indicesInRange(const int32_t* indices, int64_t count, int64_t size) {
-  bool ok = true;
-  for (int64_t j = 0; j < count; j++) ok = ok && indices[j] >= 0 && indices[j] < size;
-  return ok;
+  // One unsigned comparison per index and no early exit, so the check vectorizes.
+  // Sizes are below 2^31, and a negative index becomes a large unsigned one.
+  const uint32_t limit = static_cast<uint32_t>(size);
+  uint32_t bad = 0;
+  for (int64_t j = 0; j < count; j++) bad |= static_cast<uint32_t>(static_cast<uint32_t>(indices[j]) >= limit);
+  return bad == 0;
 }
 
 template <typename T>
 void gatherLoop(const T* data, const int32_t* indices, int64_t count, int64_t outer, int64_t size, int64_t inner, T* out) {
-  const auto row = [&](int64_t o) {
-    T* target = out + o * count * inner;
-    const T* source = data + o * size * inner;
-    for (int64_t j = 0; j < count; j++) {
-      const T* from = source + static_cast<int64_t>(indices[j]) * inner;
-      if (inner == 1) target[j] = *from;
-      else std::memcpy(target + j * inner, from, static_cast<size_t>(inner) * sizeof(T));
+  // Each (outer, j) pair writes its own output row whatever the indices hold, so the flat range of
+  // pairs splits over threads even when `outer` is 1 (max pooling's derivatives gather a small
+  // table by one index per output).
+  parallelRanges(outer * count, outer * count * inner, [&](int64_t first, int64_t last) {
+    int64_t o = first / count;
+    int64_t j = first % count;
+    while (first < last) {
+      const int64_t n = std::min(count - j, last - first);
+      T* target = out + (o * count + j) * inner;
+      const T* source = data + o * size * inner;
+      const int32_t* at = indices + j;
+      if (inner == 1) {
+        for (int64_t k = 0; k < n; k++) target[k] = source[at[k]];
+      } else {
+        for (int64_t k = 0; k < n; k++)
+          std::memcpy(target + k * inner, source + static_cast<int64_t>(at[k]) * inner, static_cast<size_t>(inner) * sizeof(T));
+      }
+      first += n;
+      j = 0;
+      o++;
     }
-  };
-  if (outer > 1 && outer * count * inner >= 65536 && threadCount() > 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < outer; o++) row(o);
-  } else {
-    for (int64_t o = 0; o < outer; o++) row(o);
-  }
+  });
 }
 
 template <typename T>
@@ -165,25 +182,94 @@ T wrappingAdd(T a, T b) {
   else return a + b;
 }
 
+/** The indices in consecutive chunks, each with the least and greatest index it holds. */
+struct IndexChunks {
+  static constexpr int64_t kSize = 2048;
+  std::vector<int32_t> low, high;
+};
+
+/**
+ * Adds, in order of j, every update whose index lies in [low, high) to row `o` of `out`,
+ * skipping the chunks of indices that cannot reach that range.
+ */
 template <typename T>
-void scatterAddLoop(const int32_t* indices, int64_t count, const T* updates, int64_t outer, int64_t size, int64_t inner, T* out) {
-  // Rows of different `outer` never collide, so they may run in parallel; within one row, repeated
-  // indices accumulate in order.
-  const auto row = [&](int64_t o) {
-    T* target = out + o * size * inner;
-    const T* source = updates + o * count * inner;
-    for (int64_t j = 0; j < count; j++) {
-      T* to = target + static_cast<int64_t>(indices[j]) * inner;
+void scatterAddRange(const int32_t* indices, int64_t count, const IndexChunks& chunks, const T* updates, int64_t o, int64_t size,
+                     int64_t inner, T* out, int64_t low, int64_t high) {
+  T* target = out + o * size * inner;
+  const T* source = updates + o * count * inner;
+  for (size_t c = 0; c < chunks.low.size(); c++) {
+    if (chunks.high[c] < low || chunks.low[c] >= high) continue;
+    const int64_t first = static_cast<int64_t>(c) * IndexChunks::kSize;
+    const int64_t last = std::min(count, first + IndexChunks::kSize);
+    if (inner == 1) {
+      for (int64_t j = first; j < last; j++) {
+        const int64_t at = indices[j];
+        if (at >= low && at < high) target[at] = wrappingAdd(target[at], source[j]);
+      }
+      continue;
+    }
+    for (int64_t j = first; j < last; j++) {
+      const int64_t at = indices[j];
+      if (at < low || at >= high) continue;
+      T* to = target + at * inner;
       const T* from = source + j * inner;
       for (int64_t i = 0; i < inner; i++) to[i] = wrappingAdd(to[i], from[i]);
     }
-  };
-  if (outer > 1 && outer * count * inner >= 65536 && threadCount() > 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < outer; o++) row(o);
-  } else {
-    for (int64_t o = 0; o < outer; o++) row(o);
   }
+}
+
+/**
+ * out = target, then every update added at its index in order of j (repeated indices accumulate
+ * in that order). `target` is null when `out` already holds it; `fill` (when `target` is null)
+ * means `out` is to be filled with target[0] first, for a target that is one broadcast value.
+ */
+template <typename T>
+void scatterAddLoop(const int32_t* indices, int64_t count, const T* updates, int64_t outer, int64_t size, int64_t inner, const T* target,
+                    const T* fill, T* out) {
+  IndexChunks chunks;
+  const int64_t chunkCount = (count + IndexChunks::kSize - 1) / IndexChunks::kSize;
+  chunks.low.resize(static_cast<size_t>(chunkCount));
+  chunks.high.resize(static_cast<size_t>(chunkCount));
+  parallelRanges(chunkCount, count, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; c++) {
+      const int32_t* at = indices + c * IndexChunks::kSize;
+      const int64_t n = std::min(IndexChunks::kSize, count - c * IndexChunks::kSize);
+      int32_t low = at[0], high = at[0];
+      for (int64_t j = 1; j < n; j++) {
+        low = std::min(low, at[j]);
+        high = std::max(high, at[j]);
+      }
+      chunks.low[static_cast<size_t>(c)] = low;
+      chunks.high[static_cast<size_t>(c)] = high;
+    }
+  });
+  // Each task owns a slice [low, high) of the scattered axis in every row of `outer`: it copies
+  // (or fills) the target's slice, then applies in order of j the updates that land in it, so no
+  // element has two writers and repeated indices accumulate in the serial loop's order (the same
+  // bits). Indices that come roughly in order (a pool's windows) leave each task few chunks to scan.
+  const int64_t work = outer * size * inner + outer * count * inner;
+  const int threads = threadCount();
+  const bool parallel = threads > 1 && work >= 65536;
+  const auto slice = [&](int64_t o, int64_t low, int64_t high) {
+    const int64_t at = (o * size + low) * inner;
+    if (target != nullptr) std::memcpy(out + at, target + at, static_cast<size_t>((high - low) * inner) * sizeof(T));
+    else if (fill != nullptr) std::fill(out + at, out + at + (high - low) * inner, *fill);
+    scatterAddRange(indices, count, chunks, updates, o, size, inner, out, low, high);
+  };
+  // Rows of different `outer` never collide: many rows are shared out whole.
+  if (parallel && outer >= 4 * int64_t{threads}) {
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < outer; o++) slice(o, 0, size);
+    return;
+  }
+  const int64_t parts = parallel ? std::max<int64_t>(1, std::min<int64_t>(threads, size)) : 1;
+  if (parts == 1) {
+    for (int64_t o = 0; o < outer; o++) slice(o, 0, size);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < parts; p++)
+    for (int64_t o = 0; o < outer; o++) slice(o, size * p / parts, size * (p + 1) / parts);
 }
 
 }  // namespace
@@ -296,20 +382,32 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   const int32_t* indices = static_cast<const int32_t*>(contiguousOrCopy(idx, indexStorage));
   if (!indicesInRange(indices, idx.size, size)) return Napi::Boolean::New(env, false);
   if (out.size == 0) return Napi::Boolean::New(env, true);
-  copyToContiguous(target, out.base);
+  // A contiguous target is copied, and a broadcast value (max pooling's gradient starts as a
+  // broadcast zero) filled, slice by slice by the threads that then scatter into it.
+  const char* targetData = nullptr;
+  const char* fillValue = nullptr;
+  bool broadcastValue = true;
+  for (int d = 0; d < target.rank; d++) broadcastValue = broadcastValue && (target.strides[d] == 0 || target.shape[d] == 1);
+  if (broadcastValue) fillValue = target.base + target.offset * static_cast<int64_t>(itemSize(dtype));
+  else if (target.contiguous()) targetData = target.base + target.offset * static_cast<int64_t>(itemSize(dtype));
+  else copyToContiguous(target, out.base);
   const void* u = contiguousOrCopy(updates, updateStorage);
   switch (dtype) {
     case kFloat32:
-      scatterAddLoop(indices, idx.size, static_cast<const float*>(u), outer, size, inner, out.data<float>());
+      scatterAddLoop(indices, idx.size, static_cast<const float*>(u), outer, size, inner, reinterpret_cast<const float*>(targetData),
+                     reinterpret_cast<const float*>(fillValue), out.data<float>());
       break;
     case kFloat64:
-      scatterAddLoop(indices, idx.size, static_cast<const double*>(u), outer, size, inner, out.data<double>());
+      scatterAddLoop(indices, idx.size, static_cast<const double*>(u), outer, size, inner, reinterpret_cast<const double*>(targetData),
+                     reinterpret_cast<const double*>(fillValue), out.data<double>());
       break;
     case kInt32:
-      scatterAddLoop(indices, idx.size, static_cast<const int32_t*>(u), outer, size, inner, out.data<int32_t>());
+      scatterAddLoop(indices, idx.size, static_cast<const int32_t*>(u), outer, size, inner, reinterpret_cast<const int32_t*>(targetData),
+                     reinterpret_cast<const int32_t*>(fillValue), out.data<int32_t>());
       break;
     default:
-      scatterAddLoop(indices, idx.size, static_cast<const uint8_t*>(u), outer, size, inner, out.data<uint8_t>());
+      scatterAddLoop(indices, idx.size, static_cast<const uint8_t*>(u), outer, size, inner, reinterpret_cast<const uint8_t*>(targetData),
+                     reinterpret_cast<const uint8_t*>(fillValue), out.data<uint8_t>());
       break;
   }
   return Napi::Boolean::New(env, true);

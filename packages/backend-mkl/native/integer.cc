@@ -31,6 +31,11 @@ void integerLoop(const View& a, const View& b, U* out, F f) {
     else if (sp == 1 && sq == 0) {
       const T v = q[0];
       for (int64_t i = 0; i < n; i++) o[i] = f(p[i], v);
+    } else if (sp == 0 && sq == 1) {
+      // A broadcast left operand, as in max pooling's index arithmetic (window origins plus
+      // offsets): a loop of its own vectorizes where the strided one cannot.
+      const T v = p[0];
+      for (int64_t i = 0; i < n; i++) o[i] = f(v, q[i]);
     } else
       for (int64_t i = 0; i < n; i++) o[i] = f(p[i * sp], q[i * sq]);
   });

@@ -307,7 +307,10 @@ export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowPa
   const flat = tiledArgmax(x, out, params);
   if (flat === null) return windowMaxVjpGeneral(g, x, out, params);
   const padded = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);
-  const scattered = reshape(scatterAdd(full([sizeOf(padded)], g.dtype, 0, g), flat, g, 0), padded);
+  // A broadcast zero, not a filled array: backends read it as a view, so none writes and reads
+  // back a zero array the size of the input first.
+  const zeros = broadcast(full([1], g.dtype, 0, g), [sizeOf(padded)]);
+  const scattered = reshape(scatterAdd(zeros, flat, g, 0), padded);
   return slice(
     scattered,
     params.padding.map(([lo]) => lo),

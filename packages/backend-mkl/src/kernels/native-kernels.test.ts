@@ -44,8 +44,15 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
     const reference = bind(primitive, inputs.map(([, c]) => c) as never, params as never);
     expect(mkl.nativeRuns(primitive)).toBe(before + 1);
     expect(fast.dtype).toBe(reference.dtype);
-    expect([...fast.dataSync()]).toEqual([...reference.dataSync()]);
-    return fast.dataSync();
+    // The first differing element (Object.is: -0 and NaN count), not a diff of arrays of a
+    // million elements, which would take minutes to print.
+    const got = fast.dataSync();
+    const want = reference.dataSync();
+    expect(got.length).toBe(want.length);
+    let first = -1;
+    for (let i = 0; i < got.length && first < 0; i++) if (!Object.is(got[i], want[i])) first = i;
+    expect(first < 0 ? 'equal' : `element ${first}: ${got[first]} instead of ${want[first]}`).toBe('equal');
+    return got;
   }
 
   it('adds, multiplies and compares int32 with wrap-around, on transposed views', () => {
@@ -115,6 +122,297 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
     const ints = pair(range(12), [12], 'int32');
     const at = pair([11, 0, 11], [3], 'int32');
     same(Primitive.ScatterAdd, [ints, at, pair([2147483647, 5, 1], [3], 'int32')], { axis: 0 });
+  });
+
+  /** A float32 tensor of [N, C, H, W] whose values repeat (ties) and hold NaN, -0, +0 and -Inf. */
+  function activations(shape: number[], seed: number): [Tensor, Tensor] {
+    const count = shape.reduce((p, d) => p * d, 1);
+    const values = randomValues(count, seed).map((v) => Math.round(v * 8) / 8);
+    for (let i = 0; i < count; i += 97) values[i] = Number.NaN;
+    for (let i = 5; i < count; i += 89) values[i] = -0;
+    for (let i = 6; i < count; i += 83) values[i] = 0;
+    for (let i = 11; i < count; i += 61) values[i] = Number.NEGATIVE_INFINITY;
+    return pair(values, shape);
+  }
+
+  const poolParams = (op: 'max' | 'sum', window: number[], strides: number[], padding: [number, number][], dilation: number[]) => ({
+    op,
+    window: [1, 1, ...window],
+    strides: [1, 1, ...strides],
+    padding: [[0, 0] as [number, number], [0, 0] as [number, number], ...padding],
+    dilation: [1, 1, ...dilation],
+  });
+
+  it('pools max and sum in the addon bit for bit as the portable kernel (NaN, -0 ties, -Inf, padding)', () => {
+    const none: [number, number][] = [
+      [0, 0],
+      [0, 0],
+    ];
+    // The CNN's two pools, then odd sizes that leave a row and a column out.
+    for (const [index, shape] of [
+      [64, 32, 28, 28],
+      [64, 64, 14, 14],
+      [3, 5, 7, 9],
+      [2, 3, 1, 5],
+    ].entries()) {
+      const x = activations(shape, 60 + index);
+      same(Primitive.ReduceWindow, [x], poolParams('max', [2, 2], [2, 2], none, [1, 1]));
+      same(Primitive.ReduceWindow, [x], poolParams('sum', [2, 2], [2, 2], none, [1, 1]));
+    }
+    const x = activations([2, 3, 9, 8], 70);
+    // Overlapping windows with padding, dilation, windows wholly in padding (-Inf and 0).
+    same(
+      Primitive.ReduceWindow,
+      [x],
+      poolParams(
+        'max',
+        [3, 3],
+        [2, 2],
+        [
+          [1, 1],
+          [1, 1],
+        ],
+        [1, 1],
+      ),
+    );
+    same(
+      Primitive.ReduceWindow,
+      [x],
+      poolParams(
+        'sum',
+        [3, 2],
+        [1, 3],
+        [
+          [2, 0],
+          [0, 2],
+        ],
+        [2, 1],
+      ),
+    );
+    const edges = same(
+      Primitive.ReduceWindow,
+      [x],
+      poolParams(
+        'max',
+        [1, 1],
+        [4, 4],
+        [
+          [3, 3],
+          [3, 3],
+        ],
+        [1, 1],
+      ),
+    );
+    expect(edges[0]).toBe(Number.NEGATIVE_INFINITY);
+    same(
+      Primitive.ReduceWindow,
+      [x],
+      poolParams(
+        'sum',
+        [1, 2],
+        [5, 5],
+        [
+          [4, 4],
+          [4, 4],
+        ],
+        [1, 1],
+      ),
+    );
+    // A transposed input view (copied first), and pools over one and three spatial dims.
+    const xt: [Tensor, Tensor] = [x[0].transpose([0, 1, 3, 2]), x[1].transpose([0, 1, 3, 2])];
+    same(Primitive.ReduceWindow, [xt], poolParams('max', [2, 2], [2, 2], none, [1, 1]));
+    const line = activations([4, 6, 33], 71);
+    same(Primitive.ReduceWindow, [line], {
+      op: 'max',
+      window: [1, 1, 3],
+      strides: [1, 1, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [1, 1],
+      ],
+      dilation: [1, 1, 1],
+    });
+    const volume = activations([2, 3, 5, 6, 7], 72);
+    const params3d = {
+      window: [1, 1, 2, 2, 3],
+      strides: [1, 1, 2, 1, 2],
+      padding: [
+        [0, 0],
+        [0, 0],
+        [1, 0],
+        [0, 0],
+        [1, 1],
+      ] as [number, number][],
+      dilation: [1, 1, 1, 2, 1],
+    };
+    same(Primitive.ReduceWindow, [volume], { op: 'max', ...params3d });
+    same(Primitive.ReduceWindow, [volume], { op: 'sum', ...params3d });
+  });
+
+  it('keeps the first of tied maxima (-0 or +0) and NaN in a window, as the portable kernel does', () => {
+    // Windows (row-major taps): [-0, +0, -1, -2], [+0, -0, -1, -0], [NaN, 1, 2, NaN], [-Inf x 4].
+    const plane = [-0, 0, 0, -0, Number.NaN, 1, ...Array(2).fill(Number.NEGATIVE_INFINITY)];
+    const below = [-1, -2, -1, -0, 2, Number.NaN, ...Array(2).fill(Number.NEGATIVE_INFINITY)];
+    const values = tile([...plane, ...below], 256);
+    const x = pair(values, [256, 1, 2, 8]);
+    const none: [number, number][] = [
+      [0, 0],
+      [0, 0],
+    ];
+    const pooled = same(Primitive.ReduceWindow, [x], poolParams('max', [2, 2], [2, 2], none, [1, 1]));
+    expect(Object.is(pooled[0], -0)).toBe(true);
+    expect(Object.is(pooled[1], 0)).toBe(true);
+    expect(pooled[2]).toBeNaN();
+    expect(pooled[3]).toBe(Number.NEGATIVE_INFINITY);
+  });
+
+  it("gathers max pooling's window table by one index per output, and large rows, in parallel", () => {
+    const table = pair([0, 1, 28, 29], [4], 'int32');
+    const chosen = pair(
+      Int32Array.from(randomValues(64 * 32 * 14 * 14, 80), (v) => Math.floor((v + 1) * 2) % 4),
+      [64, 32, 14, 14],
+      'int32',
+    );
+    same(Primitive.Gather, [table, chosen], { axis: 0 });
+    // Several outer rows, rows of more than one element, an odd count, a transposed index view.
+    const x = pair(randomValues(3 * 50 * 7, 81), [3, 50, 7]);
+    const raw = pair(
+      Int32Array.from(randomValues(1201 * 3, 82), (v) => Math.floor((v + 1) * 25) % 50),
+      [3, 1201],
+      'int32',
+    );
+    same(Primitive.Gather, [x, [raw[0].transpose(), raw[1].transpose()]], { axis: 1 });
+    same(
+      Primitive.Gather,
+      [
+        pair(randomValues(5000, 83), [5000]),
+        pair(
+          Int32Array.from(randomValues(70001, 84), (v) => Math.floor((v + 1) * 2500) % 5000),
+          [70001],
+          'int32',
+        ),
+      ],
+      { axis: 0 },
+    );
+  });
+
+  it('scatter-adds in parallel with the serial order of repeated indices (bit for bit)', () => {
+    // Max pooling's backward pass: 401408 window maxima into a zero [64*32*28*28] gradient.
+    const [n, c, h] = [64, 32, 28];
+    const o = h / 2;
+    const flat = Int32Array.from({ length: n * c * o * o }, (_, i) => {
+      const ow = i % o;
+      const oh = Math.floor(i / o) % o;
+      const plane = Math.floor(i / (o * o));
+      return plane * h * h + 2 * oh * h + 2 * ow + [0, 1, h, h + 1][(i * 7) % 4]!;
+    });
+    const zeros = pair(new Float32Array(n * c * h * h), [n * c * h * h]);
+    same(Primitive.ScatterAdd, [zeros, pair(flat, [flat.length], 'int32'), pair(randomValues(flat.length, 90), [flat.length])], {
+      axis: 0,
+    });
+    // The same from a broadcast value (the VJP's zeros are one broadcast element), filled in place.
+    const value = pair([2.5], [1]);
+    const broadcastTarget: [Tensor, Tensor] = [value[0].broadcastTo([n * c * h * h]), value[1].broadcastTo([n * c * h * h])];
+    same(Primitive.ScatterAdd, [broadcastTarget, pair(flat, [flat.length], 'int32'), pair(randomValues(flat.length, 89), [flat.length])], {
+      axis: 0,
+    });
+    // Many updates onto few targets, across the threads' slices: float sums depend on the order.
+    const count = 100000;
+    const crowded = Int32Array.from(randomValues(count, 91), (v, j) => (j % 3 === 0 ? Math.floor((v + 1) * 3) % 6 : 9000 + (j % 1000)));
+    const updates = pair(
+      randomValues(count, 92).map((v, j) => v * 10 ** (j % 7)),
+      [count],
+    );
+    const base = pair(randomValues(10000, 93), [10000]);
+    same(Primitive.ScatterAdd, [base, pair(crowded, [count], 'int32'), updates], { axis: 0 });
+    // A transposed target, rows of 5 along the last axis, 3 outer rows (fewer than the slices' rule).
+    const target = pair(randomValues(6 * 3 * 5, 94), [6, 3, 5]);
+    const targetT: [Tensor, Tensor] = [target[0].transpose([1, 0, 2]), target[1].transpose([1, 0, 2])];
+    const at = Int32Array.from(randomValues(5000, 95), (v) => Math.floor((v + 1) * 3) % 6);
+    same(Primitive.ScatterAdd, [targetT, pair(at, [5000], 'int32'), pair(randomValues(3 * 5000 * 5, 96), [3, 5000, 5])], { axis: 1 });
+    // Many outer rows (whole rows per thread), int32 wrapping and uint8.
+    const many = pair(
+      range(40 * 8).map((i) => 2147483600 + i),
+      [40, 8],
+      'int32',
+    );
+    const at8 = Int32Array.from(randomValues(3000, 97), (v) => Math.floor((v + 1) * 4) % 8);
+    same(
+      Primitive.ScatterAdd,
+      [
+        many,
+        pair(at8, [3000], 'int32'),
+        pair(
+          range(40 * 3000).map((i) => i % 1000),
+          [40, 3000],
+          'int32',
+        ),
+      ],
+      { axis: 1 },
+    );
+    const seven = pair([7], [1, 1], 'int32');
+    same(
+      Primitive.ScatterAdd,
+      [
+        [seven[0].broadcastTo([40, 8]), seven[1].broadcastTo([40, 8])],
+        pair(at8, [3000], 'int32'),
+        pair(
+          range(40 * 3000).map((i) => i % 1000),
+          [40, 3000],
+          'int32',
+        ),
+      ],
+      { axis: 1 },
+    );
+    const bytes = pair(
+      range(40 * 8).map((i) => i % 256),
+      [40, 8],
+      'uint8',
+    );
+    same(
+      Primitive.ScatterAdd,
+      [
+        bytes,
+        pair(at8, [3000], 'int32'),
+        pair(
+          range(40 * 3000).map((i) => i % 200),
+          [40, 3000],
+          'uint8',
+        ),
+      ],
+      { axis: 1 },
+    );
+  });
+
+  it('adds int32 window origins broadcast along the last dim to per-column offsets', () => {
+    for (const [index, [n, c, h]] of [
+      [64, 32, 14],
+      [3, 5, 13],
+    ].entries()) {
+      const rows = pair(
+        Int32Array.from(randomValues(n! * c! * h!, 100 + index), (v) => Math.floor(v * 1e9)),
+        [n!, c!, h!, 1],
+        'int32',
+      );
+      const cols = pair(
+        Int32Array.from(randomValues(h!, 110 + index), (v) => Math.floor(v * 2e9)),
+        [1, 1, 1, h!],
+        'int32',
+      );
+      const shape = [n!, c!, h!, h!];
+      const left: [Tensor, Tensor] = [rows[0].broadcastTo(shape), rows[1].broadcastTo(shape)];
+      const right: [Tensor, Tensor] = [cols[0].broadcastTo(shape), cols[1].broadcastTo(shape)];
+      same(Primitive.Add, [left, right], {});
+      same(Primitive.Sub, [left, right], {});
+      same(Primitive.Sub, [right, left], {});
+      const dense = pair(
+        Int32Array.from(randomValues(n! * c! * h! * h!, 120 + index), (v) => Math.floor(v * 4)),
+        shape,
+        'int32',
+      );
+      same(Primitive.Sub, [left, dense], {});
+    }
   });
 
   it('copies non-contiguous reshapes in the addon and keeps contiguous ones as views', () => {

@@ -4,8 +4,9 @@ import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
 
 /**
- * float32 pooling (windows over the spatial dims of [N, C, ...spatial]) runs through oneDNN;
- * other windows, dtypes, NaN inputs to a max, and windows wholly in padding take the portable kernel.
+ * float32 pooling (windows over the spatial dims of [N, C, ...spatial]) runs in the addon's loops,
+ * which compute what the portable kernel computes (NaN propagation, -Inf for windows wholly in
+ * padding, sums in double); other windows and dtypes take the portable kernel.
  */
 export function reduceWindowKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.ReduceWindow];
