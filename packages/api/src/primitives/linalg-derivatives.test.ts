@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { grad, jvp, type Tensor, tensor } from '@flint/api';
+import { grad, jvp, nn, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { bind } from '../tensor/dispatch.js';
 import { windowMaxJvp, windowMaxJvpGeneral, windowMaxVjp, windowMaxVjpGeneral } from './linalg-derivatives.js';
@@ -164,5 +164,32 @@ describe('window max derivatives on non-overlapping windows', () => {
       ],
     );
     expect(values(tangent as Tensor)).toEqual([20, 30]);
+  });
+});
+
+describe('dotGeneral cotangents', () => {
+  /** The strides of a tensor's view on the cpu backend (its handle's layout). */
+  const strides = (t: Tensor): readonly number[] => (t._handle as { strides: readonly number[] }).strides;
+  const x = tensor(
+    Array.from({ length: 6 * 4 }, (_, i) => Math.sin(i)),
+    { shape: [6, 4] },
+  );
+
+  it("come out contiguous in the weight's own layout, for x @ w (w [in, out]) and for linear (w [out, in])", () => {
+    const w = tensor(
+      Array.from({ length: 4 * 3 }, (_, i) => Math.cos(i)),
+      { shape: [4, 3] },
+    );
+    const wt = tensor(w.transpose().dataSync() as Float32Array, { shape: [3, 4] });
+    const plain = grad((w: Tensor) => x.matmul(w).square().sum())(w);
+    const linear = grad((wt: Tensor) => nn.functional.linear(x, wt).square().sum())(wt);
+    expect(strides(plain)).toEqual([3, 1]);
+    expect(strides(linear)).toEqual([4, 1]);
+    // The same gradient either way, laid out as each weight is.
+    const a = plain.dataSync();
+    const b = linear.transpose().dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i] as number, 5);
+    const dx = grad((x: Tensor) => x.matmul(w).square().sum())(x);
+    expect(strides(dx)).toEqual([4, 1]);
   });
 });

@@ -48,33 +48,88 @@ function freeAxes(rank: number, contracting: readonly number[], batch: readonly 
   return range(rank).filter((a) => !contracting.includes(a) && !batch.includes(a));
 }
 
+const isIdentity = (perm: readonly number[]): boolean => perm.every((p, i) => p === i);
+
+/**
+ * The permutation that takes a cotangent computed as [batch, first, second] to its operand's
+ * axis order: the operand's batch axes come first in the product, then `first`, then `second`
+ * (the latter two in the order each axis list gives).
+ */
+function operandOrder(rank: number, batch: readonly number[], first: readonly number[], second: readonly number[]): number[] {
+  const perm = new Array<number>(rank);
+  batch.forEach((a, i) => {
+    perm[a] = i;
+  });
+  first.forEach((a, i) => {
+    perm[a] = batch.length + i;
+  });
+  second.forEach((a, i) => {
+    perm[a] = batch.length + first.length + i;
+  });
+  return perm;
+}
+
+/**
+ * An operand's cotangent is the product of g with the other operand, and either may come first:
+ * [batch, operand free, operand contracting] or [batch, operand contracting, operand free]. The
+ * one already in the operand's axis order needs no transpose, so its result is contiguous: a
+ * weight's gradient in `x @ w` (w [in, out]) as in `x @ w.T` (w [out, in]), which the kernels
+ * that read it next (an optimizer's fused update) read at full speed instead of strided.
+ */
+function contractWith(
+  g: Tensor,
+  other: Tensor,
+  gContracting: readonly number[],
+  otherContracting: readonly number[],
+  otherBatch: readonly number[],
+  freeFirst: number[],
+  contractingFirst: number[],
+): Tensor {
+  const nb = otherBatch.length;
+  if (isIdentity(freeFirst) || !isIdentity(contractingFirst)) {
+    const y = dotGeneral(g, other, {
+      lhsContracting: gContracting,
+      rhsContracting: otherContracting,
+      lhsBatch: range(nb),
+      rhsBatch: [...otherBatch],
+    });
+    return transpose(y, freeFirst);
+  }
+  const y = dotGeneral(other, g, {
+    lhsContracting: otherContracting,
+    rhsContracting: gContracting,
+    lhsBatch: [...otherBatch],
+    rhsBatch: range(nb),
+  });
+  return transpose(y, contractingFirst);
+}
+
 /**
  * Cotangent of dotGeneral's lhs: contract g's rhs-free dims with rhs's free dims (batching the
- * batch dims), giving [batch, lhs free, rhs contracting (ascending)], then permute to lhs's layout.
+ * batch dims), giving [batch, lhs free, rhs contracting (ascending)] (or the two groups the other
+ * way round, whichever is lhs's own order), then permute to lhs's layout.
  */
 export function dotTransposeLhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: DotParams): Tensor {
   const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
   const nb = lhsBatch.length;
   const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
   const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
-  const y = dotGeneral(g, rhs, {
-    lhsContracting: rhsFree.map((_, k) => nb + lhsFree.length + k),
-    rhsContracting: rhsFree,
-    lhsBatch: range(nb),
-    rhsBatch: [...rhsBatch],
-  });
   const sortedContracting = ascending(rhsContracting);
-  const perm = new Array<number>(lhs.shape.length);
-  lhsBatch.forEach((a, i) => {
-    perm[a] = i;
-  });
-  lhsFree.forEach((a, k) => {
-    perm[a] = nb + k;
-  });
-  lhsContracting.forEach((a, i) => {
-    perm[a] = nb + lhsFree.length + sortedContracting.indexOf(rhsContracting[i] as number);
-  });
-  return transpose(y, perm);
+  // lhs's contracting axes in the order rhs's matching axes appear in the product.
+  const contractingInProduct = [...lhsContracting].sort(
+    (a, b) =>
+      sortedContracting.indexOf(rhsContracting[lhsContracting.indexOf(a)] as number) -
+      sortedContracting.indexOf(rhsContracting[lhsContracting.indexOf(b)] as number),
+  );
+  return contractWith(
+    g,
+    rhs,
+    rhsFree.map((_, k) => nb + lhsFree.length + k),
+    rhsFree,
+    rhsBatch,
+    operandOrder(lhs.shape.length, lhsBatch, lhsFree, contractingInProduct),
+    operandOrder(lhs.shape.length, lhsBatch, contractingInProduct, lhsFree),
+  );
 }
 
 /** Cotangent of dotGeneral's rhs, symmetrically: [batch, rhs free, lhs contracting (ascending)]. */
@@ -83,24 +138,21 @@ export function dotTransposeRhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: Dot
   const nb = lhsBatch.length;
   const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
   const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
-  const y = dotGeneral(g, lhs, {
-    lhsContracting: lhsFree.map((_, k) => nb + k),
-    rhsContracting: lhsFree,
-    lhsBatch: range(nb),
-    rhsBatch: [...lhsBatch],
-  });
   const sortedContracting = ascending(lhsContracting);
-  const perm = new Array<number>(rhs.shape.length);
-  rhsBatch.forEach((a, i) => {
-    perm[a] = i;
-  });
-  rhsFree.forEach((a, k) => {
-    perm[a] = nb + k;
-  });
-  rhsContracting.forEach((a, i) => {
-    perm[a] = nb + rhsFree.length + sortedContracting.indexOf(lhsContracting[i] as number);
-  });
-  return transpose(y, perm);
+  const contractingInProduct = [...rhsContracting].sort(
+    (a, b) =>
+      sortedContracting.indexOf(lhsContracting[rhsContracting.indexOf(a)] as number) -
+      sortedContracting.indexOf(lhsContracting[rhsContracting.indexOf(b)] as number),
+  );
+  return contractWith(
+    g,
+    lhs,
+    lhsFree.map((_, k) => nb + k),
+    lhsFree,
+    lhsBatch,
+    operandOrder(rhs.shape.length, rhsBatch, rhsFree, contractingInProduct),
+    operandOrder(rhs.shape.length, rhsBatch, contractingInProduct, rhsFree),
+  );
 }
 
 type ConvParams = ParamsOf<Primitive.Conv>;
