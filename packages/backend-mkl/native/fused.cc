@@ -265,8 +265,9 @@ Napi::Value Fused(const Napi::CallbackInfo& info) {
     }
   };
   const int threads = threadCount();
-  // Below this many elements the OpenMP fork and join costs more than the arithmetic.
-  if (threads <= 1 || size < 32768) {
+  // Below this many elements waking the OpenMP worker costs more than the arithmetic (as the
+  // eager loops' grain in elementwise.cc).
+  if (threads <= 1 || size < 262144) {
     runChunks(0, chunks);
   } else {
     const int64_t tasks = std::min<int64_t>(chunks, threads);

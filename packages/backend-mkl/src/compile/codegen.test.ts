@@ -85,9 +85,9 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
   const on = (values: Float32Array, shape: number[]) => tensor(values, { shape, backend: 'mkl' });
 
   it('computes every op of the register program bit for bit as the eager kernels, on every thread', () => {
-    // 40000 elements: above the size from which the kernel runs split over the threads.
-    const x = on(awkwardValues(40000, 1), [200, 200]);
-    const y = on(awkwardValues(40000, 2), [200, 200]);
+    // 300000 elements: above the size from which the kernel runs split over the threads (262144).
+    const x = on(awkwardValues(300000, 1), [600, 500]);
+    const y = on(awkwardValues(300000, 2), [600, 500]);
     const s = on(Float32Array.of(0.75), []);
     const chains: [string, (x: Tensor, y: Tensor, s: Tensor) => Tensor][] = [
       ['arithmetic', (x, y, s) => sub(div(mul(add(x, y), s), add(y, 3)), neg(x))],
@@ -167,7 +167,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
 
   it('generates every op code of the register program as the register program computes it', () => {
     // One program: inputs x, y (float32) and c (bool); each op writes its own register, all outputs.
-    const size = 40000;
+    const size = 300000;
     const unary = Array.from({ length: 22 }, (_, i) => i);
     const binary = Array.from({ length: 15 }, (_, i) => 32 + i);
     const ops = [...unary.map((code) => [code, 0, 0, 0]), ...binary.map((code) => [code, 0, 1, 0]), [48, 2, 0, 1]] as const;
