@@ -23,7 +23,7 @@ void contiguousStridesOf(const View& view, int64_t* strides) {
 // cheap elements (a bias add on [128, 512] took 68-74 us on two threads, 30 us on one; a scalar
 // multiply 92-97 against 20-34 us). Transcendental functions cost far more per element than a
 // load, so they go parallel sooner.
-constexpr int64_t kCheapGrain = 131072;
+constexpr int64_t kCheapGrain = 65536;
 constexpr int64_t kCostlyGrain = 4096;
 
 template <typename T, typename U, typename F>

@@ -189,9 +189,9 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
   const T* in = x.data<T>();
   const int64_t start[2] = {x.offset, 0};
   const int64_t smallestReducedStride = r.rank == 0 ? 0 : std::llabs(r.strides[r.rank - 1]);
-  // Threads from 128K input elements each, as for the moves (common.h): a bias gradient (the sum
+  // Threads from 64K input elements each, as for the moves (common.h): a bias gradient (the sum
   // of a [128, 512] activation over its rows) ran faster on one thread than waking a second.
-  const int64_t grain = std::max<int64_t>(1, 131072 / std::max<int64_t>(1, r.total));
+  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, r.total));
   outputs.forEachRun(
       start,
       [&](const int64_t* at, const int64_t* step, int64_t n) {

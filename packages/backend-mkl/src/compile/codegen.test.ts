@@ -85,7 +85,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
   const on = (values: Float32Array, shape: number[]) => tensor(values, { shape, backend: 'mkl' });
 
   it('computes every op of the register program bit for bit as the eager kernels, on every thread', () => {
-    // 300000 elements: above the size from which the kernel runs split over the threads (262144).
+    // 300000 elements: above the size from which the kernel runs split over the threads (131072).
     const x = on(awkwardValues(300000, 1), [600, 500]);
     const y = on(awkwardValues(300000, 2), [600, 500]);
     const s = on(Float32Array.of(0.75), []);
