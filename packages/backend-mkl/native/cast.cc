@@ -32,11 +32,7 @@ To convert(From v, int toDtype) {
 template <typename From, typename To>
 void castLoop(const View& x, To* out, int toDtype) {
   int64_t outStrides[kMaxRank];
-  int64_t stride = 1;
-  for (int d = x.rank - 1; d >= 0; d--) {
-    outStrides[d] = stride;
-    stride *= x.shape[d];
-  }
+  contiguousStrides(x.rank, x.shape, outStrides);
   const int64_t* strides[2] = {x.strides, outStrides};
   const StridedLoop<2> loop(x.rank, x.shape, strides);
   const From* in = x.data<From>();

@@ -94,6 +94,14 @@ Output outputArg(const Napi::CallbackInfo& info, size_t index, int dtype, int64_
 int threadCount();
 
 /**
+ * Elements per thread before a cheap loop (moves, selects, arithmetic) splits over the threads:
+ * waking a sleeping OpenMP worker costs more than 64K elements of such work. ReLU's select on a
+ * [128, 512] activation took 125-149 us on one thread against 181-227 us on two (a grain of
+ * 32768), a bias add 30 us against 68-74 us.
+ */
+constexpr int64_t kLoopGrain = 65536;
+
+/**
  * A strided loop over `rank` dims shared by K operands. The dims are coalesced (size-1 dims
  * dropped, neighbours merged where every operand allows), and `forEachRun` hands the body runs
  * of consecutive inner elements, splitting the flat index range across threads.
@@ -134,13 +142,10 @@ struct StridedLoop {
   /**
    * Calls body(offsets, innerStrides, count) for runs of consecutive inner elements, where
    * offsets[k] is operand k's element offset (relative to `start`) of the run's first element.
-   * Runs are split over threads once the loop has at least `grain` elements per thread. The
-   * default is for moves and selects (where, cast, copy): waking a sleeping OpenMP worker costs
-   * more than moving 64K elements, so ReLU's select on a [128, 512] activation ran faster on one
-   * thread (relu 125-149 us against 181-227 us with a grain of 32768, four alternating runs).
+   * Runs are split over threads once the loop has at least `grain` elements per thread.
    */
   template <typename Body>
-  void forEachRun(const int64_t* start, Body body, int64_t grain = 65536) const {
+  void forEachRun(const int64_t* start, Body body, int64_t grain = kLoopGrain) const {
     if (total == 0) return;
     const int64_t inner = shape[rank - 1];
     int64_t innerStrides[K];
@@ -185,6 +190,48 @@ struct StridedLoop {
     for (int64_t task = 0; task < tasks; task++) runTask(task);
   }
 };
+
+/** Row-major strides of a contiguous array of `rank` dims of `shape` (an output's). */
+inline void contiguousStrides(int rank, const int64_t* shape, int64_t* strides) {
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d];
+  }
+}
+
+/**
+ * out = f(a, b) elementwise over two views of one shape, into a contiguous output. The common
+ * layouts get loops of their own that the compiler vectorizes: both operands contiguous, or one
+ * a broadcast element along the run (a bias, a scalar; a broadcast left operand as in max
+ * pooling's index arithmetic, window origins plus offsets).
+ */
+template <typename T, typename U, typename F>
+void binaryLoop(const View& a, const View& b, U* out, F f) {
+  int64_t outStrides[kMaxRank];
+  contiguousStrides(a.rank, a.shape, outStrides);
+  const int64_t* strides[3] = {a.strides, b.strides, outStrides};
+  const StridedLoop<3> loop(a.rank, a.shape, strides);
+  const T* left = a.data<T>();
+  const T* right = b.data<T>();
+  const int64_t start[3] = {a.offset, b.offset, 0};
+  loop.forEachRun(start, [&](const int64_t* at, const int64_t* step, int64_t n) {
+    const T* p = left + at[0];
+    const T* q = right + at[1];
+    U* o = out + at[2];
+    const int64_t sp = step[0], sq = step[1];
+    if (sp == 1 && sq == 1)
+      for (int64_t i = 0; i < n; i++) o[i] = f(p[i], q[i]);
+    else if (sp == 1 && sq == 0) {
+      const T v = q[0];
+      for (int64_t i = 0; i < n; i++) o[i] = f(p[i], v);
+    } else if (sp == 0 && sq == 1) {
+      const T v = p[0];
+      for (int64_t i = 0; i < n; i++) o[i] = f(v, q[i]);
+    } else
+      for (int64_t i = 0; i < n; i++) o[i] = f(p[i * sp], q[i * sq]);
+  });
+}
 
 /**
  * Calls body(first, last) over consecutive pieces of [0, total), one per thread, once the call

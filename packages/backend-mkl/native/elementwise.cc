@@ -11,25 +11,15 @@ namespace flint {
 
 namespace {
 
-void contiguousStridesOf(const View& view, int64_t* strides) {
-  int64_t stride = 1;
-  for (int d = view.rank - 1; d >= 0; d--) {
-    strides[d] = stride;
-    stride *= view.shape[d];
-  }
-}
-
-// Elements per thread before a loop splits: waking a sleeping OpenMP worker costs more than 64K
-// cheap elements (a bias add on [128, 512] took 68-74 us on two threads, 30 us on one; a scalar
-// multiply 92-97 against 20-34 us). Transcendental functions cost far more per element than a
-// load, so they go parallel sooner.
-constexpr int64_t kCheapGrain = 65536;
+// Cheap ops split as every loop does (kLoopGrain, common.h); transcendental functions cost far
+// more per element than a load, so they go parallel sooner.
+constexpr int64_t kCheapGrain = kLoopGrain;
 constexpr int64_t kCostlyGrain = 4096;
 
 template <typename T, typename U, typename F>
 void unaryLoop(const View& x, U* out, int64_t grain, F f) {
   int64_t outStrides[kMaxRank];
-  contiguousStridesOf(x, outStrides);
+  contiguousStrides(x.rank, x.shape, outStrides);
   const int64_t* strides[2] = {x.strides, outStrides};
   const StridedLoop<2> loop(x.rank, x.shape, strides);
   const T* in = x.data<T>();
@@ -98,38 +88,6 @@ void unaryOp(int op, const View& x, T* out) {
     default:
       return;
   }
-}
-
-template <typename T, typename U, typename F>
-void binaryLoop(const View& a, const View& b, U* out, F f) {
-  int64_t outStrides[kMaxRank];
-  contiguousStridesOf(a, outStrides);
-  const int64_t* strides[3] = {a.strides, b.strides, outStrides};
-  const StridedLoop<3> loop(a.rank, a.shape, strides);
-  const T* left = a.data<T>();
-  const T* right = b.data<T>();
-  const int64_t start[3] = {a.offset, b.offset, 0};
-  loop.forEachRun(
-      start,
-      [&](const int64_t* at, const int64_t* step, int64_t n) {
-        const T* p = left + at[0];
-        const T* q = right + at[1];
-        U* o = out + at[2];
-        const int64_t sp = step[0];
-        const int64_t sq = step[1];
-        // The common layouts get loops the compiler can vectorize.
-        if (sp == 1 && sq == 1)
-          for (int64_t i = 0; i < n; i++) o[i] = f(p[i], q[i]);
-        else if (sp == 1 && sq == 0) {
-          const T v = q[0];
-          for (int64_t i = 0; i < n; i++) o[i] = f(p[i], v);
-        } else if (sp == 0 && sq == 1) {
-          const T v = p[0];
-          for (int64_t i = 0; i < n; i++) o[i] = f(v, q[i]);
-        } else
-          for (int64_t i = 0; i < n; i++) o[i] = f(p[i * sp], q[i * sq]);
-      },
-      kCheapGrain);
 }
 
 template <typename T>

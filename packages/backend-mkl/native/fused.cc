@@ -267,7 +267,7 @@ Napi::Value Fused(const Napi::CallbackInfo& info) {
   const int threads = threadCount();
   // Below this many elements waking the OpenMP worker costs more than the arithmetic (as the
   // eager loops' grain in elementwise.cc).
-  if (threads <= 1 || size < 131072) {
+  if (threads <= 1 || size < 2 * kLoopGrain) {
     runChunks(0, chunks);
   } else {
     const int64_t tasks = std::min<int64_t>(chunks, threads);

@@ -43,7 +43,7 @@ std::vector<std::unique_ptr<LoadedKernel>>& kernels() {
 
 constexpr int32_t kMaxOperands = 512;
 // Below this many elements waking the OpenMP worker costs more than the arithmetic (as fused.cc).
-constexpr int64_t kParallelElements = 131072;
+constexpr int64_t kParallelElements = 2 * kLoopGrain;
 
 bool isScalar(int32_t kind) { return kind == kScalarFloat || kind == kScalarBool; }
 int dtypeOf(int32_t kind) { return kind == kFullBool || kind == kScalarBool ? kBool : kFloat32; }

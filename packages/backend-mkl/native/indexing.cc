@@ -13,19 +13,11 @@ namespace flint {
 
 namespace {
 
-void contiguousStridesOf(const View& view, int64_t* strides) {
-  int64_t stride = 1;
-  for (int d = view.rank - 1; d >= 0; d--) {
-    strides[d] = stride;
-    stride *= view.shape[d];
-  }
-}
-
 /** where by element size: a select copies bits, so one loop per width serves every dtype. */
 template <typename T>
 void whereLoop(const View& c, const View& a, const View& b, T* out) {
   int64_t outStrides[kMaxRank];
-  contiguousStridesOf(a, outStrides);
+  contiguousStrides(a.rank, a.shape, outStrides);
   const int64_t* strides[4] = {c.strides, a.strides, b.strides, outStrides};
   const StridedLoop<4> loop(a.rank, a.shape, strides);
   const uint8_t* cond = c.data<uint8_t>();
@@ -73,7 +65,7 @@ void argReduceLoop(const View& x, int axis, int32_t* out) {
     rest.rank++;
   }
   int64_t outStrides[kMaxRank];
-  contiguousStridesOf(rest, outStrides);
+  contiguousStrides(rest.rank, rest.shape, outStrides);
   const int64_t* strides[2] = {rest.strides, outStrides};
   const StridedLoop<2> loop(rest.rank, rest.shape, strides);
   const int64_t length = x.shape[axis];

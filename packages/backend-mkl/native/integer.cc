@@ -8,39 +8,6 @@ namespace flint {
 
 namespace {
 
-template <typename T, typename U, typename F>
-void integerLoop(const View& a, const View& b, U* out, F f) {
-  int64_t outStrides[kMaxRank];
-  int64_t stride = 1;
-  for (int d = a.rank - 1; d >= 0; d--) {
-    outStrides[d] = stride;
-    stride *= a.shape[d];
-  }
-  const int64_t* strides[3] = {a.strides, b.strides, outStrides};
-  const StridedLoop<3> loop(a.rank, a.shape, strides);
-  const T* left = a.data<T>();
-  const T* right = b.data<T>();
-  const int64_t start[3] = {a.offset, b.offset, 0};
-  loop.forEachRun(start, [&](const int64_t* at, const int64_t* step, int64_t n) {
-    const T* p = left + at[0];
-    const T* q = right + at[1];
-    U* o = out + at[2];
-    const int64_t sp = step[0], sq = step[1];
-    if (sp == 1 && sq == 1)
-      for (int64_t i = 0; i < n; i++) o[i] = f(p[i], q[i]);
-    else if (sp == 1 && sq == 0) {
-      const T v = q[0];
-      for (int64_t i = 0; i < n; i++) o[i] = f(p[i], v);
-    } else if (sp == 0 && sq == 1) {
-      // A broadcast left operand, as in max pooling's index arithmetic (window origins plus
-      // offsets): a loop of its own vectorizes where the strided one cannot.
-      const T v = p[0];
-      for (int64_t i = 0; i < n; i++) o[i] = f(v, q[i]);
-    } else
-      for (int64_t i = 0; i < n; i++) o[i] = f(p[i * sp], q[i * sq]);
-  });
-}
-
 template <typename T>
 bool integerOp(int op, const View& a, const View& b, void* out) {
   T* o = static_cast<T*>(out);
@@ -49,43 +16,43 @@ bool integerOp(int op, const View& a, const View& b, void* out) {
   using W = uint32_t;
   switch (op) {
     case kAdd:
-      integerLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) + static_cast<W>(y)); });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) + static_cast<W>(y)); });
       return true;
     case kSub:
-      integerLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) - static_cast<W>(y)); });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) - static_cast<W>(y)); });
       return true;
     case kMul:
-      integerLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) * static_cast<W>(y)); });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(static_cast<W>(x) * static_cast<W>(y)); });
       return true;
     case kMax:
-      integerLoop<T>(a, b, o, [](T x, T y) { return x > y ? x : y; });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return x > y ? x : y; });
       return true;
     case kMin:
-      integerLoop<T>(a, b, o, [](T x, T y) { return x < y ? x : y; });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return x < y ? x : y; });
       return true;
     case kEqual:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x == y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x == y; });
       return true;
     case kNotEqual:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x != y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x != y; });
       return true;
     case kLess:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x < y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x < y; });
       return true;
     case kLessEqual:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x <= y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x <= y; });
       return true;
     case kGreater:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x > y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x > y; });
       return true;
     case kGreaterEqual:
-      integerLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x >= y; });
+      binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x >= y; });
       return true;
     case kAnd:
-      integerLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(x & y); });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(x & y); });
       return true;
     case kOr:
-      integerLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(x | y); });
+      binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(x | y); });
       return true;
     default:
       return false;

@@ -178,11 +178,7 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
     keptRank++;
   }
   int64_t outStrides[kMaxRank];
-  int64_t stride = 1;
-  for (int d = keptRank - 1; d >= 0; d--) {
-    outStrides[d] = stride;
-    stride *= keptShape[d];
-  }
+  contiguousStrides(keptRank, keptShape, outStrides);
   const int64_t* strides[2] = {keptStrides, outStrides};
   const StridedLoop<2> outputs(keptRank, keptShape, strides);
   const double identity = identityOf(op);
@@ -191,7 +187,7 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
   const int64_t smallestReducedStride = r.rank == 0 ? 0 : std::llabs(r.strides[r.rank - 1]);
   // Threads from 64K input elements each, as for the moves (common.h): a bias gradient (the sum
   // of a [128, 512] activation over its rows) ran faster on one thread than waking a second.
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, r.total));
+  const int64_t grain = std::max<int64_t>(1, kLoopGrain / std::max<int64_t>(1, r.total));
   outputs.forEachRun(
       start,
       [&](const int64_t* at, const int64_t* step, int64_t n) {
