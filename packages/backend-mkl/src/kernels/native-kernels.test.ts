@@ -2,22 +2,11 @@ import '@flint/backend-cpu';
 import { bind, conv2d, initBackend, matmul, Primitive, type Tensor, tensor } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
+import { randomValues } from '../values.test-support.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-mkl: native kernel tests skipped, the addon is unavailable: ${missing}`);
-
-function randomValues(count: number, seed: number): Float32Array {
-  const values = new Float32Array(count);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    values[i] = ((state >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return values;
-}
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
