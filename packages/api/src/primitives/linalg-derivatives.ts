@@ -69,89 +69,67 @@ function operandOrder(rank: number, batch: readonly number[], first: readonly nu
   return perm;
 }
 
+/** One operand of a dotGeneral: its value and the params that concern it. */
+interface DotOperand {
+  readonly value: Tensor;
+  readonly contracting: readonly number[];
+  readonly batch: readonly number[];
+}
+
 /**
- * An operand's cotangent is the product of g with the other operand, and either may come first:
- * [batch, operand free, operand contracting] or [batch, operand contracting, operand free]. The
- * one already in the operand's axis order needs no transpose, so its result is contiguous: a
- * weight's gradient in `x @ w` (w [in, out]) as in `x @ w.T` (w [out, in]), which the kernels
- * that read it next (an optimizer's fused update) read at full speed instead of strided.
+ * The cotangent of `self`, one operand of a dotGeneral whose output cotangent is g ([batch, lhs
+ * free, rhs free]; `otherIsLhs` says which side `other` was): g contracted with the other
+ * operand over the other's free dims. Either may come first in that product, giving [batch,
+ * self free, self contracting] or [batch, self contracting, self free]; the one already in self's
+ * axis order needs no transpose, so it comes out contiguous. A weight's gradient is then
+ * contiguous for `x.matmul(w)` (w [in, out]) as for `linear` (w [out, in], contracted on its
+ * dim 1), and the kernels that read it next (an optimizer's fused update) read it unstrided.
  */
-function contractWith(
-  g: Tensor,
-  other: Tensor,
-  gContracting: readonly number[],
-  otherContracting: readonly number[],
-  otherBatch: readonly number[],
-  freeFirst: number[],
-  contractingFirst: number[],
-): Tensor {
-  const nb = otherBatch.length;
+function dotCotangent(g: Tensor, self: DotOperand, other: DotOperand, otherIsLhs: boolean): Tensor {
+  const nb = self.batch.length;
+  const rank = self.value.shape.length;
+  const selfFree = freeAxes(rank, self.contracting, self.batch);
+  const otherFree = freeAxes(other.value.shape.length, other.contracting, other.batch);
+  const gOtherFree = otherFree.map((_, k) => nb + (otherIsLhs ? 0 : selfFree.length) + k);
+  // Self's contracting axes in the order the product keeps their partners: ascending in other.
+  const contractingInProduct = ascending(other.contracting).map((a) => self.contracting[other.contracting.indexOf(a)] as number);
+  const freeFirst = operandOrder(rank, self.batch, selfFree, contractingInProduct);
+  const contractingFirst = operandOrder(rank, self.batch, contractingInProduct, selfFree);
   if (isIdentity(freeFirst) || !isIdentity(contractingFirst)) {
-    const y = dotGeneral(g, other, {
-      lhsContracting: gContracting,
-      rhsContracting: otherContracting,
+    const y = dotGeneral(g, other.value, {
+      lhsContracting: gOtherFree,
+      rhsContracting: otherFree,
       lhsBatch: range(nb),
-      rhsBatch: [...otherBatch],
+      rhsBatch: [...other.batch],
     });
     return transpose(y, freeFirst);
   }
-  const y = dotGeneral(other, g, {
-    lhsContracting: otherContracting,
-    rhsContracting: gContracting,
-    lhsBatch: [...otherBatch],
+  const y = dotGeneral(other.value, g, {
+    lhsContracting: otherFree,
+    rhsContracting: gOtherFree,
+    lhsBatch: [...other.batch],
     rhsBatch: range(nb),
   });
   return transpose(y, contractingFirst);
 }
 
-/**
- * Cotangent of dotGeneral's lhs: contract g's rhs-free dims with rhs's free dims (batching the
- * batch dims), giving [batch, lhs free, rhs contracting (ascending)] (or the two groups the other
- * way round, whichever is lhs's own order), then permute to lhs's layout.
- */
+/** Cotangent of dotGeneral's lhs (see dotCotangent). */
 export function dotTransposeLhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: DotParams): Tensor {
-  const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
-  const nb = lhsBatch.length;
-  const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
-  const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
-  const sortedContracting = ascending(rhsContracting);
-  // lhs's contracting axes in the order rhs's matching axes appear in the product.
-  const contractingInProduct = [...lhsContracting].sort(
-    (a, b) =>
-      sortedContracting.indexOf(rhsContracting[lhsContracting.indexOf(a)] as number) -
-      sortedContracting.indexOf(rhsContracting[lhsContracting.indexOf(b)] as number),
-  );
-  return contractWith(
+  return dotCotangent(
     g,
-    rhs,
-    rhsFree.map((_, k) => nb + lhsFree.length + k),
-    rhsFree,
-    rhsBatch,
-    operandOrder(lhs.shape.length, lhsBatch, lhsFree, contractingInProduct),
-    operandOrder(lhs.shape.length, lhsBatch, contractingInProduct, lhsFree),
+    { value: lhs, contracting: params.lhsContracting, batch: params.lhsBatch },
+    { value: rhs, contracting: params.rhsContracting, batch: params.rhsBatch },
+    false,
   );
 }
 
-/** Cotangent of dotGeneral's rhs, symmetrically: [batch, rhs free, lhs contracting (ascending)]. */
+/** Cotangent of dotGeneral's rhs (see dotCotangent). */
 export function dotTransposeRhs(g: Tensor, lhs: Tensor, rhs: Tensor, params: DotParams): Tensor {
-  const { lhsContracting, rhsContracting, lhsBatch, rhsBatch } = params;
-  const nb = lhsBatch.length;
-  const lhsFree = freeAxes(lhs.shape.length, lhsContracting, lhsBatch);
-  const rhsFree = freeAxes(rhs.shape.length, rhsContracting, rhsBatch);
-  const sortedContracting = ascending(lhsContracting);
-  const contractingInProduct = [...rhsContracting].sort(
-    (a, b) =>
-      sortedContracting.indexOf(lhsContracting[rhsContracting.indexOf(a)] as number) -
-      sortedContracting.indexOf(lhsContracting[rhsContracting.indexOf(b)] as number),
-  );
-  return contractWith(
+  return dotCotangent(
     g,
-    lhs,
-    lhsFree.map((_, k) => nb + k),
-    lhsFree,
-    lhsBatch,
-    operandOrder(rhs.shape.length, rhsBatch, rhsFree, contractingInProduct),
-    operandOrder(rhs.shape.length, rhsBatch, contractingInProduct, rhsFree),
+    { value: rhs, contracting: params.rhsContracting, batch: params.rhsBatch },
+    { value: lhs, contracting: params.lhsContracting, batch: params.lhsBatch },
+    true,
   );
 }
 
