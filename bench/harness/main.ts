@@ -302,29 +302,27 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
     cases: readonly CaseSpec[],
     round: number,
   ): Promise<Map<string, CaseResult> | null> {
-    {
-      const t0 = performance.now();
-      const measured = system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases;
-      // Later rounds write their outputs apart: the first round's are the ones checked.
-      const roundDir = round === 0 ? outputDir : path.join(outputDir, `round-${round + 1}`);
-      let outcomes: ChildOutcome[];
-      if (system.nativeBinary !== undefined) {
-        outcomes = await runNative(system.name, system.nativeBinary, measured, timing, roundDir);
-      } else if (system.command) {
-        const backend = system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {};
-        // Training cases get a fresh process each, so that each one's peak memory is its own.
-        const groups = cases.some((c) => c.training) ? cases.map((c) => [c]) : [cases];
-        outcomes = [];
-        for (const group of groups) {
-          const job: Job = { system: system.name, cases: group, timing, outputDir: roundDir, ...backend };
-          outcomes.push(await runChild(system.command(job), jobTimeoutMs(group.length, timing)));
-        }
-      } else return null;
-      recordLoad(`${suite}/${system.name}`, outcomes);
-      const roundNote = options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : '';
-      log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${roundNote}`);
-      return collect(outcomes, measured);
-    }
+    const t0 = performance.now();
+    const measured = system.kind === 'native' ? cases.filter((c) => c.kind === 'matmul') : cases;
+    // Later rounds write their outputs apart: the first round's are the ones checked.
+    const roundDir = round === 0 ? outputDir : path.join(outputDir, `round-${round + 1}`);
+    let outcomes: ChildOutcome[];
+    if (system.nativeBinary !== undefined) {
+      outcomes = await runNative(system.name, system.nativeBinary, measured, timing, roundDir);
+    } else if (system.command) {
+      const backend = system.kind === 'flint' ? { backend: system.name.slice('flint-'.length) } : {};
+      // Training cases get a fresh process each, so that each one's peak memory is its own.
+      const groups = cases.some((c) => c.training) ? cases.map((c) => [c]) : [cases];
+      outcomes = [];
+      for (const group of groups) {
+        const job: Job = { system: system.name, cases: group, timing, outputDir: roundDir, ...backend };
+        outcomes.push(await runChild(system.command(job), jobTimeoutMs(group.length, timing)));
+      }
+    } else return null;
+    recordLoad(`${suite}/${system.name}`, outcomes);
+    const roundNote = options.rounds > 1 ? ` (round ${round + 1} of ${options.rounds})` : '';
+    log(`  [${suite}] ${system.name} done in ${((performance.now() - t0) / 1000).toFixed(1)} s${roundNote}`);
+    return collect(outcomes, measured);
   }
 
   if (options.ceilings) {
