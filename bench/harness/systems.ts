@@ -50,12 +50,14 @@ function typescriptRunner(paths: Paths, runner: string): (job: Job) => ChildComm
 }
 
 /**
- * PyTorch's OpenMP workers spin while they wait by default. On a small virtual machine (2 vCPUs
- * sharing a host) a spinning worker that gets descheduled stalls every parallel region: an MLP
- * training step measured 142 ms instead of 7 ms. Passive waiting is the configuration that lets
- * PyTorch show its real speed there, so the peer runs with it unless the user set a policy.
+ * PyTorch's OpenMP workers spin while they wait by default, for milliseconds. On a small virtual
+ * machine (2 vCPUs sharing a host) a spinning worker that gets descheduled stalls every parallel
+ * region: an MLP training step measured 142 ms instead of 7 ms. The peer runs with the bounded
+ * spin Flint's mkl backend sets for itself (OPENMP_SPIN_COUNT in backend-mkl's native/load.ts),
+ * so that both wait alike, unless the user chose a policy or a spin count.
  */
-const PYTHON_ENVIRONMENT: Readonly<Record<string, string>> = process.env.OMP_WAIT_POLICY ? {} : { OMP_WAIT_POLICY: 'PASSIVE' };
+const PYTHON_ENVIRONMENT: Readonly<Record<string, string>> =
+  process.env.OMP_WAIT_POLICY || process.env.GOMP_SPINCOUNT ? {} : { GOMP_SPINCOUNT: '3000' };
 
 function pythonRunner(paths: Paths): (job: Job) => ChildCommand {
   return (job) => ({

@@ -338,7 +338,7 @@ def main():
         return
     torch = torch_setup()
     dtype = torch.float64 if SYSTEM.endswith("-f64") else torch.float32
-    notes = ["OMP_WAIT_POLICY=%s" % os.environ.get("OMP_WAIT_POLICY", "default")]
+    notes = ["OMP_WAIT_POLICY=%s" % os.environ.get("OMP_WAIT_POLICY", "default"), "GOMP_SPINCOUNT=%s" % os.environ.get("GOMP_SPINCOUNT", "default")]
     report_info({"system": SYSTEM, "version": torch.__version__, "threads": torch.get_num_threads(), "notes": notes})
     run_cases(JOB, torch_case_factory(torch, dtype))
 

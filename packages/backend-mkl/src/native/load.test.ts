@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuSignature, loadAddon } from './load.js';
+import { cpuSignature, loadAddon, OPENMP_SPIN_COUNT } from './load.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'flint-mkl-load-'));
 
@@ -21,11 +21,13 @@ describe('loadAddon', () => {
     expect(result).toEqual({ reason: 'missing oneDNN (libdnnl-dev)' });
   });
 
-  it('puts idle OpenMP workers to sleep unless the user chose a wait policy', () => {
-    const chosen = process.env.OMP_WAIT_POLICY;
+  it("bounds idle OpenMP workers' spin unless the user chose a wait policy or a spin count", () => {
+    const policy = process.env.OMP_WAIT_POLICY;
+    const spin = process.env.GOMP_SPINCOUNT;
     const result = loadAddon();
     if ('reason' in result) return; // nothing was loaded, so nothing was configured
-    expect(process.env.OMP_WAIT_POLICY).toBe(chosen ?? 'PASSIVE');
+    expect(process.env.OMP_WAIT_POLICY).toBe(policy);
+    expect(process.env.GOMP_SPINCOUNT).toBe(policy === undefined && spin === undefined ? OPENMP_SPIN_COUNT : spin);
   });
 
   it('ignores an unreadable status file', () => {

@@ -71,6 +71,18 @@ function missingLibraryHint(message: string): string {
 }
 
 /**
+ * How long (in pause instructions, about 26 ns each on the 2-core EPYC VM) an idle OpenMP worker
+ * spins for the next parallel region before it sleeps. libgomp's default (300,000, several
+ * milliseconds) took the core the JavaScript thread and other processes needed: on a loaded
+ * 2-core machine training steps ran several times slower. Sleeping at once (OMP_WAIT_POLICY=PASSIVE)
+ * costs a wake-up of about 50 us per region instead: a 256x256 matmul took 269 us against 161 us
+ * with this spin (oneDNN's own C program: 146 us). About 80 us covers the gap between back-to-back
+ * kernels; with another process keeping one core busy the eager MLP step was 8% slower than
+ * PASSIVE (9.0 -> 9.8 ms), against 30% at 10,000.
+ */
+export const OPENMP_SPIN_COUNT = '3000';
+
+/**
  * Loads the native addon, or says why it cannot: not built (with the build script's reason when
  * it recorded one, naming the system packages to install), or built but not loadable.
  */
@@ -88,12 +100,11 @@ export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATU
     };
   }
   try {
-    // OpenMP workers that spin between parallel regions take the cores the JavaScript thread and
-    // other processes need: on a loaded 2-core machine they made training steps several times
-    // slower. Sleeping workers (PASSIVE) cost a wake-up per region instead. libgomp reads the
-    // variable when the addon loads it, so it is set first, unless the user chose a policy or a
-    // spin count (GOMP_SPINCOUNT only counts when no policy is set).
-    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    // libgomp reads its wait policy when the addon loads it, so it is chosen first (unless the
+    // user chose a policy or a spin count): a bounded spin, see OPENMP_SPIN_COUNT.
+    if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+      process.env.GOMP_SPINCOUNT = OPENMP_SPIN_COUNT;
+    }
     const require = createRequire(import.meta.url);
     return { addon: require(paths.addon) as Addon };
   } catch (error) {
