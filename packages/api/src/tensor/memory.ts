@@ -165,6 +165,17 @@ export function keepOwned(value: unknown): Tensor[] {
   return owned;
 }
 
+/**
+ * @internal Returns `result` after disposing `temporaries`: the intermediates a composite op made
+ * (never its inputs or its result). Freed now, a large intermediate goes back to its backend's pool
+ * for the next op instead of waiting for the garbage collector; a backward pass that saved one
+ * keeps it until its graph is released (`retain`).
+ */
+export function releasing<T>(result: T, ...temporaries: Tensor[]): T {
+  for (const t of temporaries) t.dispose();
+  return result;
+}
+
 /** Disposes every tensor in a pytree. */
 export function dispose(value: unknown): void {
   forEachTensor(value, (t) => t.dispose());

@@ -23,6 +23,7 @@ import {
 } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { max, sum } from '../../ops/reduce.js';
+import { releasing } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
 
@@ -38,7 +39,8 @@ import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from '.
  */
 export function relu(x: TensorLike): Tensor {
   const t = numericTensor('relu', x);
-  return where(lessEqual(t, 0), 0, t);
+  const negative = lessEqual(t, 0);
+  return releasing(where(negative, 0, t), negative);
 }
 
 /**
@@ -193,8 +195,11 @@ export function mish(x: TensorLike): Tensor {
  * invariant to the shift, so its derivative through the shift is exactly zero anyway).
  */
 function stableShift(t: Tensor, axis: number): Tensor {
-  const peak = stopGradient(max(t, axis, true));
-  return where(equal(abs(peak), Number.POSITIVE_INFINITY), 0, peak);
+  const reduced = max(t, axis, true);
+  const peak = stopGradient(reduced);
+  const magnitude = abs(peak);
+  const infinite = equal(magnitude, Number.POSITIVE_INFINITY);
+  return releasing(where(infinite, 0, peak), reduced, peak, magnitude, infinite);
 }
 
 /**
@@ -210,8 +215,11 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
-    const e = exp(sub(t, stableShift(t, a)));
-    return div(e, sum(e, a, true));
+    const shift = stableShift(t, a);
+    const shifted = sub(t, shift);
+    const e = exp(shifted);
+    const total = sum(e, a, true);
+    return releasing(div(e, total), shift, shifted, e, total);
   });
 }
 
@@ -228,7 +236,11 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
-    const shifted = sub(t, stableShift(t, a));
-    return sub(shifted, log(sum(exp(shifted), a, true)));
+    const shift = stableShift(t, a);
+    const shifted = sub(t, shift);
+    const e = exp(shifted);
+    const total = sum(e, a, true);
+    const logTotal = log(total);
+    return releasing(sub(shifted, logTotal), shift, shifted, e, total, logTotal);
   });
 }
