@@ -1,7 +1,7 @@
 /** The loop every TypeScript runner runs: per case, check once, then time, then report. */
 import { Absent, errorMessage, reportCase, writeOutput } from './child.js';
 import { withPeakMemory } from './memory.js';
-import type { Job } from './protocol.js';
+import { caseTiming, type Job } from './protocol.js';
 import type { CaseSpec } from './suites.js';
 import { measure } from './timing.js';
 
@@ -43,7 +43,7 @@ export async function runCases(job: Job, implement: Implement, classify?: Classi
         reportCase({ id: spec.id, status: 'ok', output });
         continue;
       }
-      const measurement = await measure((count) => prepared?.batch(count), job.timing, caseStart, firstRunMs);
+      const measurement = await measure((count) => prepared?.batch(count), caseTiming(job.timing, spec.training), caseStart, firstRunMs);
       reportCase({
         id: spec.id,
         status: 'ok',

@@ -74,6 +74,14 @@ def write_output(job, spec, values):
     return relative
 
 
+def case_timing(timing, training):
+    """bench/common/protocol.ts: caseTiming, the longer warm-up of training steps."""
+    if not training:
+        return timing
+    extra = max(0, timing["trainingWarmupMs"] - timing["warmupMs"])
+    return dict(timing, warmupMs=timing["warmupMs"] + extra, budgetMs=timing["budgetMs"] + 2 * extra)
+
+
 def measure(batch, timing, case_start, first_run_ms):
     """bench/common/timing.ts: measure, with the same rules."""
     now = lambda: time.perf_counter() * 1000.0
@@ -171,7 +179,7 @@ def run_cases(job, implement):
             if job.get("referenceOnly"):
                 report_case({"id": spec["id"], "status": "ok", "output": output})
                 continue
-            samples, inner, cores = measure(prepared["batch"], job["timing"], case_start, first_run_ms)
+            samples, inner, cores = measure(prepared["batch"], case_timing(job["timing"], spec.get("training")), case_start, first_run_ms)
             result = {"id": spec["id"], "status": "ok", "output": output, "samplesMs": samples, "inner": inner}
             if cores is not None:
                 result["coresUsed"] = cores

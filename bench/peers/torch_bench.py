@@ -112,12 +112,15 @@ def torch_case_factory(torch, dtype):
     def training(spec, params, loss_fn):
         optimizer = torch.optim.Adam(list(params.values()), lr=p(spec, "learningRate"), betas=(0.9, 0.999), eps=1e-8)
 
-        def step():
+        # The closure form, as Flint's runner writes the step (the same work: zero, forward, backward, update).
+        def closure():
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn()
             loss.backward()
-            optimizer.step()
             return loss
+
+        def step():
+            return optimizer.step(closure)
 
         def check():
             gradients = torch.autograd.grad(loss_fn(), list(params.values()))

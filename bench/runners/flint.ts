@@ -88,6 +88,8 @@ interface FlintParameter {
 interface FlintOptimizer {
   zeroGrad(): void;
   step(): void;
+  /** PyTorch's closure form: runs `closure` (which recomputes the loss and calls backward) and returns its result. */
+  step<L>(closure: () => L): L;
 }
 
 /** The part of @flint/lightning the Trainer case uses. */
@@ -372,7 +374,10 @@ function adam(state: TrainState, grads: Params, learningRate: number): TrainStat
 
 /**
  * An eager training step as a PyTorch user writes it, and as the torch peer runs it: Parameters,
- * `loss.backward()` and the library's `optim.Adam` (whose step each backend may fuse).
+ * `loss.backward()` and the library's `optim.Adam` (whose step each backend may fuse), in
+ * `optimizer.step(closure)` form. Flint runs the closure as a `tidy` scope, releasing the forward
+ * pass's activations when it returns, as PyTorch's reference counting does; a loop written
+ * without a closure leaves them to the garbage collector (docs/backend-mkl.md, "Speed").
  */
 function imperativeTrainingCase(spec: CaseSpec, initial: Params, loss: (p: Params) => T, inputs: T[]): PreparedCase | null {
   const Parameter = api.Parameter;
@@ -382,20 +387,20 @@ function imperativeTrainingCase(spec: CaseSpec, initial: Params, loss: (p: Param
   const optimizer = new Adam(Object.values(params), { lr: param(spec, 'learningRate'), betas: [0.9, 0.999] as const, eps: 1e-8 });
   const values = (): Params => Object.fromEntries(Object.entries(params).map(([name, p]) => [name, p.value]));
   const backward = (t: T) => (t as unknown as { backward(): void }).backward();
-  const step = (): T => {
-    optimizer.zeroGrad();
-    const value = loss(values());
-    backward(value);
-    optimizer.step();
-    return value;
-  };
+  const step = (): T =>
+    optimizer.step(() => {
+      optimizer.zeroGrad();
+      const value = loss(values());
+      backward(value);
+      return value;
+    });
   const timed = tensorCase(
     step,
     () => {
       for (const p of Object.values(params)) p.dispose();
       api.dispose(inputs);
     },
-    `${syncNote}; Parameters, backward(), optim.Adam`,
+    `${syncNote}; Parameters, backward(), optim.Adam, step(closure)`,
   );
   return {
     ...timed,

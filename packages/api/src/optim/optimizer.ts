@@ -158,14 +158,26 @@ export class Optimizer<H extends BaseHyper> {
   /**
    * Updates every parameter that has a gradient. `closure`, when given, is called first (with
    * the tape active: it recomputes the loss and calls `backward()`) and its result returned.
+   * The closure runs as a `tidy` scope: the tensors it makes (the forward pass's activations) are
+   * released when it returns, except what it returns and the parameters' values and gradients,
+   * as PyTorch frees a closure's temporaries when it returns. Without a scope, a synchronous
+   * training loop leaves every activation to the garbage collector.
    *
    * @example
    * optimizer.zeroGrad();
    * loss.backward();
    * optimizer.step();
+   *
+   * @example
+   * const loss = optimizer.step(() => {
+   *   optimizer.zeroGrad();
+   *   const loss = lossFn(model.forward(x), y);
+   *   loss.backward();
+   *   return loss;
+   * });
    */
   step<L = undefined>(closure?: () => L): L | undefined {
-    const loss = closure === undefined ? undefined : closure();
+    const loss = closure === undefined ? undefined : tidy(() => this.keepingParameters(closure()));
     withoutTape(() => {
       try {
         for (const group of this.paramGroups) {
@@ -176,6 +188,17 @@ export class Optimizer<H extends BaseHyper> {
       }
     });
     return loss;
+  }
+
+  /** Keeps the parameters' values and gradients (which a closure may have set) out of the enclosing `tidy` scopes; returns `result`. */
+  private keepingParameters<L>(result: L): L {
+    for (const group of this.paramGroups) {
+      for (const p of group.params) {
+        keep(p.value);
+        if (p.grad) keep(p.grad);
+      }
+    }
+    return result;
   }
 
   private updateParameter(group: ParamGroup<H>, p: ParameterLike): void {
