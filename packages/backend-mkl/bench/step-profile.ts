@@ -1,4 +1,5 @@
-// Per-primitive eager time of the bench's MLP and CNN steps on mkl.
+// Per-primitive eager time of the bench's MLP, CNN and transformer steps on mkl (WARMUP=n untimed steps first,
+// default 3: V8 optimizes the step's functions over its first hundred or so steps).
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
 import { PRIMITIVE_COUNT, primitiveName } from '@flint/api';
@@ -112,6 +113,57 @@ if (which === 'cnn') {
     return api.add(api.matmul(h, p.w4!), p.b4!);
   };
   loss = (p) => ce(logitsOf(p), y, b);
+} else if (which === 'transformer') {
+  // As bench/runners/flint.ts's transformer step: pre-LN encoder layer, 4 heads, d 256, ffn 1024, 8 x 128 tokens.
+  const batch = 8,
+    tokens = 128,
+    d = 256,
+    heads = 4,
+    dh = 64,
+    ffn = 1024,
+    rows = batch * tokens;
+  const x = t(rand(rows * d), [rows, d]);
+  const target = t(rand(rows * d), [rows, d]);
+  params = {
+    wq: t(rand(d * d, 0.06), [d, d]),
+    wk: t(rand(d * d, 0.06), [d, d]),
+    wv: t(rand(d * d, 0.06), [d, d]),
+    wo: t(rand(d * d, 0.06), [d, d]),
+    w1: t(rand(d * ffn, 0.06), [d, ffn]),
+    w2: t(rand(ffn * d, 0.03), [ffn, d]),
+    bq: api.zeros([d]),
+    bk: api.zeros([d]),
+    bv: api.zeros([d]),
+    bo: api.zeros([d]),
+    b1: api.zeros([ffn]),
+    b2: api.zeros([d]),
+    g1: api.ones([d]),
+    n1: api.zeros([d]),
+    g2: api.ones([d]),
+    n2: api.zeros([d]),
+  };
+  const layerNorm = (v: T, gain: T, bias: T) => {
+    const centered = api.sub(v, api.mean(v, -1, true));
+    const variance = api.mean(api.mul(centered, centered), -1, true);
+    return api.add(api.mul(api.mul(centered, api.rsqrt(api.add(variance, 1e-5))), gain), bias);
+  };
+  const splitHeads = (v: T) => api.transpose(api.reshape(v, [batch, tokens, heads, dh]), [0, 2, 1, 3]);
+  const forward = (p: Params) => {
+    const h = layerNorm(x, p.g1!, p.n1!);
+    const q = splitHeads(api.add(api.matmul(h, p.wq!), p.bq!));
+    const k = splitHeads(api.add(api.matmul(h, p.wk!), p.bk!));
+    const v = splitHeads(api.add(api.matmul(h, p.wv!), p.bv!));
+    const scores = api.mul(api.matmul(q, api.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(dh));
+    const context = api.reshape(api.transpose(api.matmul(api.nn.functional.softmax(scores, -1), v), [0, 2, 1, 3]), [rows, d]);
+    const x1 = api.add(x, api.add(api.matmul(context, p.wo!), p.bo!));
+    const f = api.add(api.matmul(relu(api.add(api.matmul(layerNorm(x1, p.g2!, p.n2!), p.w1!), p.b1!)), p.w2!), p.b2!);
+    const diff = api.sub(api.add(x1, f), target);
+    return api.mean(api.mul(diff, diff));
+  };
+  yTarget = target;
+  batchSize = rows;
+  logitsOf = forward;
+  loss = forward;
 } else {
   const b = 128,
     i0 = 784,
@@ -206,7 +258,8 @@ const imperativeStep = (() => {
   const values = (): Params => Object.fromEntries(Object.entries(cells).map(([k, p]) => [k, p.value]));
   const step = () => {
     optimizer.zeroGrad();
-    const value = api.div(api.neg(api.sum(api.mul(yTarget, logSoftmax(logitsOf(values()))))), batchSize);
+    const value =
+      which === 'transformer' ? loss(values()) : api.div(api.neg(api.sum(api.mul(yTarget, logSoftmax(logitsOf(values()))))), batchSize);
     value.backward();
     optimizer.step();
     return value;
@@ -235,8 +288,9 @@ ledger.allocateUninitialized = (dtype, size) => {
   }
   return r;
 };
-for (let i = 0; i < 3; i++) run().dispose();
+for (let i = 0; i < Number(process.env.WARMUP ?? 3); i++) run().dispose();
 const N = Number(process.argv[3] ?? 10);
+if (process.env.MARK) console.log('=== MEASURE START');
 profiling = true;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
