@@ -3,12 +3,10 @@
 // step without a scope leaves its activations (fresh memory, page faults, collector work).
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
+import { sineTensor } from './inputs.js';
 
 api.setBackend('mkl');
-const n = 64 * 32 * 28 * 28;
-const d = new Float32Array(n);
-for (let i = 0; i < n; i++) d[i] = Math.sin(i * 0.37);
-const x = api.tensor(d, { shape: [64, 32, 28, 28] });
+const x = sineTensor([64, 32, 28, 28]);
 const mask = api.lessEqual(x, 0);
 const cases: [string, () => api.Tensor][] = [
   ['lessEqual', () => api.lessEqual(x, 0)],

@@ -1,14 +1,9 @@
 // Times each matmul of the bench's MLP step on its own (operand layouts as the step's backward pass has them).
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
+import { sineTensor as rand } from './inputs.js';
 
 api.setBackend('mkl');
-const rand = (shape: number[]) => {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37);
-  return api.tensor(a, { shape });
-};
 // [label, lhs shape, rhs shape, transpose lhs, transpose rhs]
 const cases: [string, number[], number[], boolean, boolean][] = [
   ['x@w1 128x784x512', [128, 784], [784, 512], false, false],

@@ -1,14 +1,9 @@
 // Times the transformer step's matmul layouts on their own.
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
+import { sineTensor as rand } from './inputs.js';
 
 api.setBackend('mkl');
-const rand = (shape: number[]) => {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37);
-  return api.tensor(a, { shape });
-};
 const h = rand([1024, 256]),
   w = rand([256, 256]),
   g = rand([1024, 256]);
