@@ -684,13 +684,14 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
 
   if (spec.kind === 'trainer-hand-loop') {
     const optimizer = new Adam(Object.values(params), adamOptions);
-    const step = (xb: T, yb: T): T => {
-      optimizer.zeroGrad();
-      const l = loss(xb, yb);
-      backward(l);
-      optimizer.step();
-      return l;
-    };
+    // In step(closure) form, as the eager training cases: its tidy scope matches the Trainer's per-step scope.
+    const step = (xb: T, yb: T): T =>
+      optimizer.step(() => {
+        optimizer.zeroGrad();
+        const l = loss(xb, yb);
+        backward(l);
+        return l;
+      });
     return {
       note: syncNote,
       check: async () => trainingCheck(spec, await initialGradients(), () => readAndDispose(step(x, y))),
