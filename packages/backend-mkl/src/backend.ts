@@ -4,10 +4,12 @@ import {
   type BackendCapabilities,
   BackendError,
   type CompiledKernel,
+  type CompositeKernels,
   type DType,
   FlintError,
   type KernelProgram,
   type KernelTable,
+  type LayerNormCotangents,
   type MemoryInfo,
   PRIMITIVE_COUNT,
   type Primitive,
@@ -21,6 +23,7 @@ import { CpuBackend, type StorageLife } from '@flint/backend-cpu';
 import { type CompileContext, compileMklKernel } from './compile/index.js';
 import { KernelCache } from './compile/kernel-cache.js';
 import { isContiguous, layoutOf, type MklHandle, wrap } from './handle.js';
+import { type CompositeName, mklComposites } from './kernels/composites.js';
 import type { AnyKernel } from './kernels/context.js';
 import { mklKernels } from './kernels/table.js';
 import { MklMemory } from './memory.js';
@@ -43,12 +46,22 @@ export class MklBackend implements Backend<MklHandle> {
   readonly name = 'mkl';
   readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<MklHandle>;
+  /** oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, which eager dispatch uses for those composites. */
+  readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */
   readonly info: NativeInfo;
   private readonly memoryLedger = new MklMemory();
   private readonly nativeRunCounts = new Float64Array(PRIMITIVE_COUNT);
   private readonly compileContext: CompileContext;
   private fusedRunCount = 0;
+  private readonly compositeRunCounts: Record<CompositeName, number> = {
+    softmax: 0,
+    logSoftmax: 0,
+    softmaxBackward: 0,
+    logSoftmaxBackward: 0,
+    layerNorm: 0,
+    layerNormBackward: 0,
+  };
 
   constructor(private readonly addon: Addon) {
     this.info = addon.info();
@@ -88,6 +101,21 @@ export class MklBackend implements Backend<MklHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<MklHandle>;
+    // FLINT_MKL_COMPOSITES=off leaves softmax and layer norm to their composites (a diagnostic,
+    // and how bench/composites.ts measures what the fused kernels save).
+    this.composites =
+      process.env.FLINT_MKL_COMPOSITES === 'off'
+        ? {}
+        : trackedComposites(
+            mklComposites({
+              addon,
+              memory,
+              recordComposite: (name) => {
+                this.compositeRunCounts[name]++;
+              },
+            }),
+            memory,
+          );
     this.compileContext = {
       addon,
       memory,
@@ -160,7 +188,61 @@ export class MklBackend implements Backend<MklHandle> {
     return this.nativeRunCounts[primitive] ?? 0;
   }
 
+  /** How many times a composite ran as one fused oneDNN kernel (for tests and profiling). */
+  compositeRuns(name: CompositeName): number {
+    return this.compositeRunCounts[name];
+  }
+
   memory(): MemoryInfo {
     return { buffers: this.memoryLedger.buffers, bytes: this.memoryLedger.bytes };
   }
+}
+
+/**
+ * The composite kernels with their results entered in the backend's ledger, and the addon's
+ * exceptions (arguments the api validated, refused: a Flint bug) reported as BackendErrors, as
+ * the primitives' kernels are.
+ */
+function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemory): CompositeKernels<MklHandle> {
+  const tracked = <A extends unknown[]>(name: string, kernel: (...args: A) => MklHandle | null) => {
+    return (...args: A): MklHandle | null => {
+      let handle: MklHandle | null;
+      try {
+        handle = kernel(...args);
+      } catch (error) {
+        if (error instanceof FlintError) throw error;
+        throw new BackendError(`mkl ${name}: the native kernel failed: ${(error as Error).message}`);
+      }
+      if (handle !== null) memory.track(handle.storage);
+      return handle;
+    };
+  };
+  const { softmax, softmaxBackward, layerNorm, layerNormBackward } = kernels;
+  return {
+    ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels)) }),
+    ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels)) }),
+    ...(layerNorm === undefined ? {} : { layerNorm: tracked('layerNorm', layerNorm.bind(kernels)) }),
+    ...(layerNormBackward === undefined ? {} : { layerNormBackward: trackedCotangents(layerNormBackward.bind(kernels), memory) }),
+  };
+}
+
+/** The fused layer norm backward pass with its results entered in the ledger and addon errors reported as BackendErrors. */
+function trackedCotangents(
+  kernel: NonNullable<CompositeKernels<MklHandle>['layerNormBackward']>,
+  memory: MklMemory,
+): NonNullable<CompositeKernels<MklHandle>['layerNormBackward']> {
+  return (...args) => {
+    let result: LayerNormCotangents<MklHandle> | null;
+    try {
+      result = kernel(...args);
+    } catch (error) {
+      if (error instanceof FlintError) throw error;
+      throw new BackendError(`mkl layerNormBackward: the native kernel failed: ${(error as Error).message}`);
+    }
+    if (result === null) return null;
+    for (const handle of [result.input, result.weight, result.bias]) {
+      if (handle !== null) memory.track(handle.storage);
+    }
+    return result;
+  };
 }

@@ -26,6 +26,7 @@ registerBackend({
 
 export { MklBackend } from './backend.js';
 export type { MklHandle } from './handle.js';
+export type { CompositeName } from './kernels/composites.js';
 export type { Addon, NativeInfo } from './native/addon.js';
 export { MatmulMode } from './native/codes.js';
 export { ADDON_PATH, loadAddon } from './native/load.js';

@@ -22,6 +22,58 @@ export type Kernel<P extends Primitive, H> = {
  */
 export type KernelTable<H> = { readonly [P in Primitive]: Kernel<P, H> };
 
+/**
+ * A backend's own kernels for composite ops (optional, each one optional): eager dispatch calls
+ * them instead of the composite's primitives when every input is concrete (no transform is
+ * tracing it), and differentiates the result with the composite's analytic derivative. Inputs
+ * are the backend's handles, already validated by the op; `out` is the result's shape and dtype.
+ * A kernel returns null to decline (a dtype, layout or rank it does not take), and the op then
+ * runs its composite, as it does on backends without the kernel. Like `kernels`, a composite
+ * kernel must not keep or release its inputs.
+ */
+export interface CompositeKernels<H> {
+  /**
+   * Softmax of `x` along `axis` (`0 <= axis < rank`, rank at least 1), or log-softmax when `log`:
+   * a slice holding NaN, or all -Infinity, gives NaN, as the composite does.
+   */
+  softmax?(x: H, axis: number, log: boolean, out: Aval): H | null;
+  /**
+   * The input's cotangent of softmax along `axis` from its output `y` and the output's cotangent
+   * `g` (same shape and dtype): `y * (g - sum(g * y))`, or for log-softmax `g - exp(y) * sum(g)`.
+   * Used by a backward pass that nothing records (no `createGraph`, no transform), where the
+   * derivative need not be differentiable again.
+   */
+  softmaxBackward?(y: H, g: H, axis: number, log: boolean, out: Aval): H | null;
+  /**
+   * Layer normalization over the last `normalizedDims` dims of `x` (1 to rank): the mean and the
+   * biased variance of each slice, `(x - mean) / sqrt(variance + eps) * weight + bias`. `weight`
+   * and `bias` are null or have the shape of those dims and `x`'s dtype; `eps >= 0`.
+   */
+  layerNorm?(x: H, weight: H | null, bias: H | null, normalizedDims: number, eps: number, out: Aval): H | null;
+  /**
+   * The cotangents of `layerNorm(x, weight, bias, normalizedDims, eps)` from the output's
+   * cotangent `g` (`x`'s shape): the input's (`out`: `x`'s shape and dtype), the weight's when a
+   * weight is given and the bias's when `withBias` (the normalized dims' shape; null otherwise).
+   * Used, as `softmaxBackward`, by a backward pass that nothing records.
+   */
+  layerNormBackward?(
+    x: H,
+    weight: H | null,
+    g: H,
+    normalizedDims: number,
+    eps: number,
+    withBias: boolean,
+    out: Aval,
+  ): LayerNormCotangents<H> | null;
+}
+
+/** What `CompositeKernels.layerNormBackward` computes. */
+export interface LayerNormCotangents<H> {
+  readonly input: H;
+  readonly weight: H | null;
+  readonly bias: H | null;
+}
+
 export interface BackendCapabilities {
   /**
    * Dtypes the backend stores and computes in. The api refuses every other dtype with a
@@ -86,6 +138,8 @@ export interface Backend<H = unknown> {
    * primitives one by one through `kernels`, as it does on backends without the hook.
    */
   compile?(kernel: KernelProgram): CompiledKernel<H> | null;
+  /** Fused kernels for composite ops (softmax, layer norm), used by eager dispatch; see CompositeKernels. */
+  readonly composites?: CompositeKernels<H>;
 }
 
 /** What the registry knows about a backend before it is created. */

@@ -171,6 +171,15 @@ export function setStagingTrace(trace: Trace | null): Trace | null {
   return previous;
 }
 
+/**
+ * Whether an op on `inputs` runs eagerly on their data at the base level: no input is a tracer of
+ * a transform and jit is not staging. Only then may an op use a backend's fused kernel for a
+ * composite instead of binding its primitives (which transforms must see).
+ */
+export function runsEagerly(inputs: readonly Tensor[]): boolean {
+  return stagingTrace === null && findTopTrace(inputs) === null;
+}
+
 /** The traced dispatch `bind` takes while any transform or the imperative tape is active. */
 function tracedBind<P extends Primitive>(
   primitive: P,

@@ -119,6 +119,60 @@ export interface Addon {
     postOps?: Float64Array,
     operands?: readonly Float32Array[],
   ): boolean;
+  /**
+   * float32 softmax (log 0) or log-softmax (log 1) of the view along `axis`, through oneDNN:
+   * `out` is contiguous with the view's shape. A slice holding NaN, or all -Infinity, gives NaN.
+   */
+  softmax(dtype: number, x: TypedArray, xLayout: Int32Array, axis: number, log: number, out: TypedArray): void;
+  /**
+   * float32 input cotangent of softmax (log 0) or log-softmax (log 1) along `axis` from its output
+   * `y` and the output's cotangent `g` (views of one shape), through oneDNN: `out` is contiguous.
+   */
+  softmaxBackward(
+    dtype: number,
+    y: TypedArray,
+    yLayout: Int32Array,
+    g: TypedArray,
+    gLayout: Int32Array,
+    axis: number,
+    log: number,
+    out: TypedArray,
+  ): void;
+  /**
+   * float32 layer normalization over the view's last `normalizedDims` dims, through oneDNN;
+   * `weight` and `bias` (each with its layout, or both null) have those dims' shape.
+   */
+  layerNorm(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    normalizedDims: number,
+    weight: TypedArray | null,
+    weightLayout: Int32Array | null,
+    bias: TypedArray | null,
+    biasLayout: Int32Array | null,
+    eps: number,
+    out: TypedArray,
+  ): void;
+  /**
+   * float32 cotangents of layerNorm from the output's cotangent `g` (the input's shape): the
+   * input's into `out`; the weight's into `weightOut` (given exactly when `weight` is), the bias's
+   * into `biasOut` unless it is null.
+   */
+  layerNormBackward(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    normalizedDims: number,
+    weight: TypedArray | null,
+    weightLayout: Int32Array | null,
+    g: TypedArray,
+    gLayout: Int32Array,
+    eps: number,
+    out: TypedArray,
+    weightOut: TypedArray | null,
+    biasOut: TypedArray | null,
+  ): void;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */
   pool(op: number, dtype: number, x: TypedArray, xLayout: Int32Array, out: TypedArray, params: Int32Array): boolean;
 }

@@ -28,6 +28,10 @@ const NAMES = [
   'fused',
   'conv',
   'pool',
+  'softmax',
+  'softmaxBackward',
+  'layerNorm',
+  'layerNormBackward',
 ] as const;
 
 function detachedFloat32Array(): Float32Array {
@@ -132,6 +136,8 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
     // An operation or dtype code up to `max`, and -1; a typed array with a layout that may not fit it.
     const code = (max: number) => fc.integer({ min: -1, max });
     const view = [typedArray, plausibleLayout] as const;
+    // An absent weight or bias is null with a null layout; one of the two alone is an error.
+    const optionalView = [fc.oneof(typedArray, fc.constant(null)), fc.oneof(plausibleLayout, fc.constant(null))] as const;
     const postOpsAndOperands = [fc.oneof(postOps, typedArray), fc.array(typedArray, { maxLength: 3 })] as const;
     const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
       copy: fc.tuple(code(5), ...view, typedArray),
@@ -152,6 +158,28 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         fc.tuple(code(7), ...view, ...view, typedArray, layoutArray, ...postOpsAndOperands),
       ),
       pool: fc.tuple(code(2), code(5), ...view, typedArray, layoutArray),
+      softmax: fc.tuple(code(7), ...view, layoutInt, code(2), typedArray),
+      softmaxBackward: fc.tuple(code(7), ...view, ...view, layoutInt, code(2), typedArray),
+      layerNorm: fc.tuple(
+        code(7),
+        ...view,
+        layoutInt,
+        ...optionalView,
+        ...optionalView,
+        fc.oneof(fc.double(), fc.constantFrom(1e-5, 0, -1)),
+        typedArray,
+      ),
+      layerNormBackward: fc.tuple(
+        code(7),
+        ...view,
+        layoutInt,
+        ...optionalView,
+        ...view,
+        fc.oneof(fc.double(), fc.constantFrom(1e-5, 0, -1)),
+        typedArray,
+        fc.oneof(typedArray, fc.constant(null)),
+        fc.oneof(typedArray, fc.constant(null)),
+      ),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {

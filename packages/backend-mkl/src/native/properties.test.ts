@@ -118,6 +118,187 @@ describe.skipIf(missing !== undefined)('native kernels on random strided views',
     );
   });
 
+  it('softmax and log-softmax read any view along any axis', () => {
+    const input = fc
+      .array(positive, { minLength: 1, maxLength: 4 })
+      .chain((shape) => fc.tuple(viewOf(shape), fc.integer({ min: 0, max: shape.length - 1 }), fc.boolean()));
+    fc.assert(
+      fc.property(input, ([x, axis, log]) => {
+        const size = x.shape.reduce((p, d) => p * d, 1);
+        const out = new Float32Array(size).fill(Number.NaN);
+        addon.softmax(0, x.data, x.layout, axis, log ? 1 : 0, out);
+        let n = 0;
+        forEachIndex(x.shape, (index) => {
+          let peak = -Infinity;
+          let total = 0;
+          const row = (visit: (v: number) => void) => {
+            for (let i = 0; i < x.shape[axis]!; i++)
+              visit(
+                at(
+                  x,
+                  index.map((v, d) => (d === axis ? i : v)),
+                ),
+              );
+          };
+          row((v) => {
+            peak = Math.max(peak, v);
+          });
+          row((v) => {
+            total += Math.exp(v - peak);
+          });
+          const v = at(x, index) - peak;
+          const expected = log ? v - Math.log(total) : Math.exp(v) / total;
+          expect(Math.abs(out[n++]! - expected)).toBeLessThanOrEqual(1e-5);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the softmax backward pass reads any views along any axis', () => {
+    const input = fc
+      .array(positive, { minLength: 1, maxLength: 4 })
+      .chain((shape) => fc.tuple(viewOf(shape), viewOf(shape), fc.integer({ min: 0, max: shape.length - 1 }), fc.boolean()));
+    fc.assert(
+      fc.property(input, ([y, g, axis, log]) => {
+        const size = y.shape.reduce((p, d) => p * d, 1);
+        const out = new Float32Array(size).fill(Number.NaN);
+        // Any values stand in for the output: the formula holds for them as for a softmax's.
+        addon.softmaxBackward(0, y.data, y.layout, g.data, g.layout, axis, log ? 1 : 0, out);
+        let n = 0;
+        forEachIndex(y.shape, (index) => {
+          let total = 0;
+          for (let i = 0; i < y.shape[axis]!; i++) {
+            const along = index.map((v, d) => (d === axis ? i : v));
+            total += log ? at(g, along) : at(g, along) * at(y, along);
+          }
+          const expected = log ? at(g, index) - Math.exp(at(y, index)) * total : at(y, index) * (at(g, index) - total);
+          expect(Math.abs(out[n++]! - expected)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(expected)));
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('layer normalization reads any view, weight and bias', () => {
+    const input = fc
+      .array(positive, { minLength: 1, maxLength: 4 })
+      .chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: 1, max: shape.length })))
+      .chain(([shape, normalizedDims]) => {
+        const tail = shape.slice(shape.length - normalizedDims);
+        return fc.tuple(viewOf(shape), fc.constant(normalizedDims), fc.option(viewOf(tail)), fc.option(viewOf(tail)));
+      });
+    fc.assert(
+      fc.property(input, ([x, normalizedDims, weight, bias]) => {
+        const size = x.shape.reduce((p, d) => p * d, 1);
+        const out = new Float32Array(size).fill(Number.NaN);
+        const eps = 0.5;
+        addon.layerNorm(
+          0,
+          x.data,
+          x.layout,
+          normalizedDims,
+          weight?.data ?? null,
+          weight?.layout ?? null,
+          bias?.data ?? null,
+          bias?.layout ?? null,
+          eps,
+          out,
+        );
+        const lead = x.shape.length - normalizedDims;
+        const tailShape = x.shape.slice(lead);
+        let n = 0;
+        forEachIndex(x.shape, (index) => {
+          const values: number[] = [];
+          forEachIndex(tailShape, (tail) => values.push(at(x, [...index.slice(0, lead), ...tail])));
+          const mean = values.reduce((a, b) => a + b, 0) / values.length;
+          const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+          const tail = index.slice(lead);
+          const scale = weight === null ? 1 : at(weight, tail);
+          const shift = bias === null ? 0 : at(bias, tail);
+          const expected = ((at(x, index) - mean) / Math.sqrt(variance + eps)) * scale + shift;
+          expect(Math.abs(out[n++]! - expected)).toBeLessThanOrEqual(1e-5);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the layer normalization backward pass reads any views', () => {
+    const input = fc
+      .array(positive, { minLength: 1, maxLength: 4 })
+      .chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: 1, max: shape.length })))
+      .chain(([shape, normalizedDims]) =>
+        fc.tuple(
+          viewOf(shape),
+          viewOf(shape),
+          fc.constant(normalizedDims),
+          fc.option(viewOf(shape.slice(shape.length - normalizedDims))),
+          fc.boolean(),
+        ),
+      );
+    fc.assert(
+      fc.property(input, ([x, g, normalizedDims, weight, withBias]) => {
+        const size = x.shape.reduce((p, d) => p * d, 1);
+        const lead = x.shape.length - normalizedDims;
+        const tailShape = x.shape.slice(lead);
+        const length = tailShape.reduce((p, d) => p * d, 1);
+        const out = new Float32Array(size).fill(Number.NaN);
+        const weightOut = weight === null ? null : new Float32Array(length).fill(Number.NaN);
+        const biasOut = withBias ? new Float32Array(length).fill(Number.NaN) : null;
+        const eps = 0.5;
+        addon.layerNormBackward(
+          0,
+          x.data,
+          x.layout,
+          normalizedDims,
+          weight?.data ?? null,
+          weight?.layout ?? null,
+          g.data,
+          g.layout,
+          eps,
+          out,
+          weightOut,
+          biasOut,
+        );
+        // Reference: x̂ = (x - mean) r, h = g w; dx = r (h - mean(h) - x̂ mean(h x̂)); dw = sum g x̂; db = sum g.
+        const expectedWeight = new Array<number>(length).fill(0);
+        const expectedBias = new Array<number>(length).fill(0);
+        const expected: number[] = [];
+        forEachIndex(x.shape.slice(0, lead), (leading) => {
+          const xs: number[] = [];
+          const gs: number[] = [];
+          const ws: number[] = [];
+          forEachIndex(tailShape, (tail) => {
+            xs.push(at(x, [...leading, ...tail]));
+            gs.push(at(g, [...leading, ...tail]));
+            ws.push(weight === null ? 1 : at(weight, tail));
+          });
+          const mean = xs.reduce((a, b) => a + b, 0) / length;
+          const r = 1 / Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / length + eps);
+          const normalized = xs.map((v) => (v - mean) * r);
+          const h = gs.map((v, i) => v * ws[i]!);
+          const hMean = h.reduce((a, b) => a + b, 0) / length;
+          const projection = h.reduce((a, v, i) => a + v * normalized[i]!, 0) / length;
+          h.forEach((v, i) => {
+            expected.push(r * (v - hMean - normalized[i]! * projection));
+            expectedWeight[i]! += gs[i]! * normalized[i]!;
+            expectedBias[i]! += gs[i]!;
+          });
+        });
+        const close = (actual: ArrayLike<number>, wanted: readonly number[]) => {
+          wanted.forEach((w, i) => {
+            expect(Math.abs(actual[i]! - w)).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(w)));
+          });
+        };
+        close(out, expected);
+        if (weightOut !== null) close(weightOut, expectedWeight);
+        if (biasOut !== null) close(biasOut, expectedBias);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('matmul takes any strides through either engine', () => {
     const input = fc
       .tuple(dim, dim, dim, dim)

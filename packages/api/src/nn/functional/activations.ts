@@ -26,6 +26,7 @@ import { max, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
+import { fusedSoftmax } from './fused-composite.js';
 
 // Activation functions as composites of elementwise ops. Branches that could overflow on the
 // side `where` discards (exp of a large input) are fed a clamped input, so that the discarded
@@ -204,7 +205,8 @@ function stableShift(t: Tensor, axis: number): Tensor {
 
 /**
  * `exp(x) / sum(exp(x))` along `axis` (default the last), computed stably by subtracting the
- * maximum first. A slice that is all -Infinity gives NaN, as in PyTorch.
+ * maximum first. A slice that is all -Infinity gives NaN, as in PyTorch. Eagerly, on a backend with
+ * a fused softmax kernel (Backend.composites: oneDNN's on mkl), that kernel computes it.
  *
  * @example
  * nn.functional.softmax(tensor([1, 2, 3])); // [0.0900, 0.2447, 0.6652]
@@ -215,6 +217,8 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
+    const fused = fusedSoftmax(t, a, false);
+    if (fused !== null) return fused;
     const shift = stableShift(t, a);
     const shifted = sub(t, shift);
     const e = exp(shifted);
@@ -225,7 +229,8 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
 
 /**
  * `log(softmax(x))` along `axis` (default the last), as `x - logSumExp(x)` computed stably:
- * exact for inputs whose softmax underflows to 0.
+ * exact for inputs whose softmax underflows to 0. Eagerly, on a backend with a fused kernel
+ * (Backend.composites), that kernel computes it.
  *
  * @example
  * nn.functional.logSoftmax(tensor([0, 0])); // [-0.6931, -0.6931]
@@ -236,6 +241,8 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
+    const fused = fusedSoftmax(t, a, true);
+    if (fused !== null) return fused;
     const shift = stableShift(t, a);
     const shifted = sub(t, shift);
     const e = exp(shifted);

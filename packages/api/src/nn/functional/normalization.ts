@@ -9,6 +9,7 @@ import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
+import { fusedLayerNorm } from './fused-composite.js';
 
 // Normalization layers as functions. Statistics use the biased variance (divide by n), as the
 // layers of PyTorch do when normalizing; BatchNorm's running variance uses the unbiased one.
@@ -51,15 +52,8 @@ function checkVector(op: string, what: string, v: Tensor | null | undefined, siz
   return v;
 }
 
-function affine(
-  op: string,
-  y: Tensor,
-  weight: Tensor | null | undefined,
-  bias: Tensor | null | undefined,
-  shape: readonly number[],
-  reshapeTo: (v: Tensor) => Tensor,
-): Tensor {
-  let out = y;
+/** Checks that a layer's weight and bias (when given) have the shape they scale and shift. */
+function checkAffine(op: string, weight: Tensor | null | undefined, bias: Tensor | null | undefined, shape: readonly number[]): void {
   for (const [what, v] of [
     ['weight', weight],
     ['bias', bias],
@@ -68,6 +62,24 @@ function affine(
     if (v.ndim !== shape.length || v.shape.some((d, i) => d !== shape[i])) {
       throw new ShapeError(`${op}: ${what} must have shape ${formatShape(shape)}, got ${formatShape(v.shape)}`);
     }
+  }
+}
+
+function affine(
+  op: string,
+  y: Tensor,
+  weight: Tensor | null | undefined,
+  bias: Tensor | null | undefined,
+  shape: readonly number[],
+  reshapeTo: (v: Tensor) => Tensor,
+): Tensor {
+  checkAffine(op, weight, bias, shape);
+  let out = y;
+  for (const [what, v] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
+    if (v === undefined || v === null) continue;
     const broadcastable = reshapeTo(cast(v, y.dtype));
     out = what === 'weight' ? mul(out, broadcastable) : add(out, broadcastable);
   }
@@ -209,6 +221,8 @@ function shapeList(normalizedShape: number | readonly number[]): number[] {
 
 /**
  * Layer normalization over the trailing `normalizedShape` dimensions (torch.nn.functional.layer_norm).
+ * Eagerly, on a backend with a fused kernel (Backend.composites: oneDNN's on mkl), that kernel
+ * computes it.
  *
  * @example
  * nn.functional.layerNorm(x, [x.shape.at(-1)!], { weight, bias });
@@ -220,6 +234,9 @@ export function layerNorm(input: TensorLike, normalizedShape: number | readonly 
     const shape = shapeList(normalizedShape);
     const axes = trailingAxes(op, x, shape);
     const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+    checkAffine(op, options.weight, options.bias, shape);
+    const fused = fusedLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps);
+    if (fused !== null) return fused;
     const [m, v] = moments(x, axes);
     return affine(op, standardize(x, m, v, eps), options.weight, options.bias, shape, (w) => w);
   });

@@ -1,0 +1,115 @@
+// Softmax and layer norm on mkl through oneDNN's fused kernels (Backend.composites) against the
+// composites of primitives they replace, forward and forward + backward (the imperative tape):
+//   pnpm exec tsx packages/backend-mkl/bench/composites.ts [rounds=3]
+// Each round runs one process per mode, alternately (FLINT_MKL_COMPOSITES=off turns the fused
+// kernels off), so that load on the machine falls on both alike; it prints each process's median
+// and the median over the rounds.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import '@flint/backend-cpu';
+import { nn, type Tensor, tensor, tidy } from '@flint/api';
+import '../src/index.js';
+
+interface Case {
+  readonly label: string;
+  readonly run: () => void;
+}
+
+function values(count: number, seed: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state / 2 ** 32) * 6 - 3;
+  });
+}
+
+function cases(): Case[] {
+  const scores = [8, 4, 128, 128];
+  const x = tensor(values(8 * 4 * 128 * 128, 1), { shape: scores, backend: 'mkl' });
+  const xRecorded = tensor(values(8 * 4 * 128 * 128, 1), { shape: scores, backend: 'mkl', requiresGrad: true });
+  const g = tensor(values(8 * 4 * 128 * 128, 2), { shape: scores, backend: 'mkl' });
+  const h = tensor(values(1024 * 256, 3), { shape: [1024, 256], backend: 'mkl' });
+  const hRecorded = tensor(values(1024 * 256, 3), { shape: [1024, 256], backend: 'mkl', requiresGrad: true });
+  const hCotangent = tensor(values(1024 * 256, 4), { shape: [1024, 256], backend: 'mkl' });
+  const weight = tensor(values(256, 5), { backend: 'mkl', requiresGrad: true });
+  const bias = tensor(values(256, 6), { backend: 'mkl', requiresGrad: true });
+  const clear = (...leaves: Tensor[]) => {
+    for (const leaf of leaves) {
+      leaf.grad?.dispose();
+      leaf.grad = null;
+    }
+  };
+  return [
+    { label: 'softmax [8,4,128,128] forward', run: () => nn.functional.softmax(x, -1).dispose() },
+    {
+      label: 'softmax [8,4,128,128] fwd+bwd',
+      run: () => {
+        tidy(() => nn.functional.softmax(xRecorded, -1).backward(g));
+        clear(xRecorded);
+      },
+    },
+    {
+      label: 'layerNorm [1024,256] forward',
+      run: () => tidy(() => nn.functional.layerNorm(h.detach(), [256], { weight: weight.detach(), bias: bias.detach() })).dispose(),
+    },
+    {
+      label: 'layerNorm [1024,256] fwd+bwd',
+      run: () => {
+        tidy(() => nn.functional.layerNorm(hRecorded, [256], { weight, bias }).backward(hCotangent));
+        clear(hRecorded, weight, bias);
+      },
+    },
+  ];
+}
+
+/** Milliseconds per call, median of the calls made in about `seconds` after a warm-up. */
+function median(run: () => void, seconds = 2): number {
+  for (let i = 0; i < 5; i++) run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000 || times.length < 10) {
+    const before = performance.now();
+    run();
+    times.push(performance.now() - before);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+if (process.env.COMPOSITES_BENCH_CHILD === '1') {
+  const result: Record<string, number> = {};
+  for (const { label, run } of cases()) result[label] = median(run);
+  console.log(JSON.stringify(result));
+} else {
+  const rounds = Number(process.argv[2] ?? 3);
+  const self = fileURLToPath(import.meta.url);
+  const collected: Record<'fused' | 'composite', Record<string, number[]>> = { fused: {}, composite: {} };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of ['fused', 'composite'] as const) {
+      const child = spawnSync(process.execPath, [...process.execArgv, self], {
+        env: { ...process.env, COMPOSITES_BENCH_CHILD: '1', FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
+        encoding: 'utf8',
+      });
+      if (child.status !== 0) throw new Error(`benchmark process failed: ${child.stderr}`);
+      const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+      for (const [label, ms] of Object.entries(result)) {
+        const list = collected[mode][label] ?? [];
+        list.push(ms);
+        collected[mode][label] = list;
+      }
+      console.log(
+        `round ${round + 1} ${mode.padEnd(9)} ${Object.values(result)
+          .map((ms) => ms.toFixed(3).padStart(8))
+          .join(' ')} ms`,
+      );
+    }
+  }
+  const middle = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  for (const label of Object.keys(collected.fused)) {
+    const fused = middle(collected.fused[label]!);
+    const composite = middle(collected.composite[label]!);
+    console.log(
+      `${label.padEnd(32)} fused ${fused.toFixed(3)} ms, composite ${composite.toFixed(3)} ms (${(composite / fused).toFixed(2)}x)`,
+    );
+  }
+}

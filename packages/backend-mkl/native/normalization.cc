@@ -1,0 +1,450 @@
+// Softmax, log-softmax and layer normalization, forward and backward, through oneDNN primitives
+// (float32), cached per shape: the fused kernels eager dispatch uses for those composites (the
+// api's Backend.composites; the backward ones serve backward passes nothing records). oneDNN's
+// plain-layout jit kernels want the reduced axis innermost and dense, so other views are packed
+// first (its reference kernels, which take any layout, ran a [32, 128, 128] softmax over the
+// middle axis 70 times slower than the jit one over the last).
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <tuple>
+
+#include "common.h"
+#include "dnnl_context.h"
+#include "ops.h"
+
+namespace flint {
+
+using dnnl::memory;
+
+namespace {
+
+struct SoftmaxEntry {
+  dnnl::softmax_v2_forward primitive;
+};
+
+PrimitiveCache<SoftmaxEntry>& softmaxCache() {
+  static PrimitiveCache<SoftmaxEntry> cache(256);
+  return cache;
+}
+
+struct SoftmaxBackwardEntry {
+  dnnl::softmax_v2_backward primitive;
+};
+
+PrimitiveCache<SoftmaxBackwardEntry>& softmaxBackwardCache() {
+  static PrimitiveCache<SoftmaxBackwardEntry> cache(256);
+  return cache;
+}
+
+struct LayerNormEntry {
+  dnnl::layer_normalization_forward primitive;
+};
+
+PrimitiveCache<LayerNormEntry>& layerNormCache() {
+  static PrimitiveCache<LayerNormEntry> cache(256);
+  return cache;
+}
+
+/**
+ * Whether `values` hold a NaN, read as bits: the compiler vectorizes this loop, where a float
+ * self-comparison reduced into a bool ran element by element (as long as the softmax itself).
+ */
+bool anyNaN(const float* values, int64_t count) {
+  uint32_t found = 0;
+  for (int64_t i = 0; i < count; i++) {
+    uint32_t bits;
+    std::memcpy(&bits, values + i, sizeof bits);
+    found |= static_cast<uint32_t>((bits & 0x7fffffffu) > 0x7f800000u);
+  }
+  return found != 0;
+}
+
+/**
+ * oneDNN's softmax ignores a NaN when it takes the row's maximum, so a NaN input gave NaN in its
+ * own place and zeros elsewhere; the composite (and PyTorch) give a row of NaN. Rows of `out`
+ * holding a NaN whose input row holds one too are filled with NaN. The scan over the output costs
+ * one read of it (a tenth of the softmax's time); rows without NaN are left as they are.
+ */
+void propagateNaN(const float* in, float* out, int64_t rows, int64_t length) {
+  parallelRanges(rows, rows * length, [&](int64_t first, int64_t last) {
+    for (int64_t r = first; r < last; r++) {
+      float* o = out + r * length;
+      if (anyNaN(o, length) && anyNaN(in + r * length, length)) std::fill(o, o + length, std::numeric_limits<float>::quiet_NaN());
+    }
+  });
+}
+
+/** `view` with dim `axis` moved last: rows of the reduced axis, in the order softmax writes them. */
+View axisLast(const View& view, int axis) {
+  View moved = view;
+  int next = 0;
+  for (int d = 0; d < view.rank; d++) {
+    if (d == axis) continue;
+    moved.shape[next] = view.shape[d];
+    moved.strides[next] = view.strides[d];
+    next++;
+  }
+  moved.shape[next] = view.shape[axis];
+  moved.strides[next] = view.strides[axis];
+  return moved;
+}
+
+dnnl::softmax_v2_forward::primitive_desc softmaxForwardDesc(int64_t rows, int64_t length, bool log);
+
+/** The whole (rows, length) softmax of contiguous float32 rows through a cached oneDNN primitive. The caller holds the lock. */
+void runSoftmax(const float* in, float* out, int64_t rows, int64_t length, bool log) {
+  const bool serial = static_cast<double>(rows) * static_cast<double>(length) < kParallelWork;
+  const SerialScope scope(serial);
+  std::string key;
+  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0});
+  SoftmaxEntry* entry = softmaxCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<SoftmaxEntry>();
+    made->primitive = dnnl::softmax_v2_forward(softmaxForwardDesc(rows, length, log));
+    entry = softmaxCache().insert(key, std::move(made));
+  }
+  const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  const memory src(rowsDesc, cpuEngine(), const_cast<float*>(in));
+  const memory dst(rowsDesc, cpuEngine(), out);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  cpuStream().wait();
+  propagateNaN(in, out, rows, length);
+}
+
+struct LayerNormBackwardEntry {
+  dnnl::layer_normalization_backward primitive;
+};
+
+PrimitiveCache<LayerNormBackwardEntry>& layerNormBackwardCache() {
+  static PrimitiveCache<LayerNormBackwardEntry> cache(256);
+  return cache;
+}
+
+/**
+ * The mean and biased variance of each of `rows` contiguous rows, accumulated in double (two
+ * passes: the variance of values far from zero keeps its digits), as oneDNN's backward pass
+ * takes them. Rows split over the threads; `omp simd` lets the sums vectorize.
+ */
+void rowMoments(const float* x, int64_t rows, int64_t length, float* mean, float* variance) {
+  parallelRanges(rows, rows * length, [&](int64_t first, int64_t last) {
+    for (int64_t r = first; r < last; r++) {
+      const float* row = x + r * length;
+      double sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t i = 0; i < length; i++) sum += row[i];
+      const double average = sum / static_cast<double>(length);
+      double squares = 0;
+#pragma omp simd reduction(+ : squares)
+      for (int64_t i = 0; i < length; i++) {
+        const double centered = row[i] - average;
+        squares += centered * centered;
+      }
+      mean[r] = static_cast<float>(average);
+      variance[r] = static_cast<float>(squares / static_cast<double>(length));
+    }
+  });
+}
+
+/** The softmax's forward primitive descriptor for (rows, length) rows: the primitive, or the backward pass's hint. */
+dnnl::softmax_v2_forward::primitive_desc softmaxForwardDesc(int64_t rows, int64_t length, bool log) {
+  const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  const dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_training,
+                                            log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, rowsDesc,
+                                            rowsDesc, 1);
+  return dnnl::softmax_v2_forward::primitive_desc(desc, cpuEngine());
+}
+
+/**
+ * The softmax's (or log-softmax's) input cotangent from its output `y` and the output's
+ * cotangent `g`, contiguous (rows, length) rows, through a cached oneDNN primitive. The caller
+ * holds the lock.
+ */
+void runSoftmaxBackward(const float* y, const float* g, float* out, int64_t rows, int64_t length, bool log) {
+  const bool serial = static_cast<double>(rows) * static_cast<double>(length) < kParallelWork;
+  const SerialScope scope(serial);
+  std::string key;
+  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0});
+  SoftmaxBackwardEntry* entry = softmaxBackwardCache().find(key);
+  const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  if (entry == nullptr) {
+    auto made = std::make_unique<SoftmaxBackwardEntry>();
+    const dnnl::softmax_v2_backward::desc desc(log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, rowsDesc,
+                                               rowsDesc, rowsDesc, 1);
+    made->primitive = dnnl::softmax_v2_backward(
+        dnnl::softmax_v2_backward::primitive_desc(desc, cpuEngine(), softmaxForwardDesc(rows, length, log)));
+    entry = softmaxBackwardCache().insert(key, std::move(made));
+  }
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_DST, memory(rowsDesc, cpuEngine(), const_cast<float*>(y))},
+                                         {DNNL_ARG_DIFF_DST, memory(rowsDesc, cpuEngine(), const_cast<float*>(g))},
+                                         {DNNL_ARG_DIFF_SRC, memory(rowsDesc, cpuEngine(), out)}});
+  cpuStream().wait();
+}
+
+/**
+ * Moves contiguous rows (the view's dims with `axis` last) into `out` in the view's own dim
+ * order: read in that order, the rows' axis has stride 1 and the other dims the row-major
+ * strides of the rows.
+ */
+void rowsToOutput(const float* rows, const View& shapeOf, int axis, char* out) {
+  View staged;
+  staged.base = reinterpret_cast<char*>(const_cast<float*>(rows));
+  staged.length = shapeOf.size;
+  staged.dtype = kFloat32;
+  staged.rank = shapeOf.rank;
+  int64_t stride = shapeOf.shape[axis];
+  for (int d = shapeOf.rank - 1; d >= 0; d--) {
+    staged.shape[d] = shapeOf.shape[d];
+    if (d == axis) {
+      staged.strides[d] = 1;
+      continue;
+    }
+    staged.strides[d] = stride;
+    stride *= shapeOf.shape[d];
+  }
+  staged.size = shapeOf.size;
+  copyToContiguous(staged, out);
+}
+
+/** The number of elements after `axis`: when more than one, the output's rows are not the softmax's. */
+int64_t innerSize(const View& view, int axis) {
+  int64_t inner = 1;
+  for (int d = axis + 1; d < view.rank; d++) inner *= view.shape[d];
+  return inner;
+}
+
+/** An optional view argument: null (both the array and its layout) or a float32 view. */
+bool optionalView(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutIndex, const char* op, const char* what, View& view) {
+  const bool absent = info[dataIndex].IsNull() || info[dataIndex].IsUndefined();
+  const bool layoutAbsent = info[layoutIndex].IsNull() || info[layoutIndex].IsUndefined();
+  if (absent != layoutAbsent) throwType(info.Env(), op, std::string(what) + " and its layout must both be given or both be null");
+  if (absent) return false;
+  view = viewArg(info, dataIndex, layoutIndex, kFloat32, op, what);
+  return true;
+}
+
+}  // namespace
+
+// softmax(dtype, x, xLayout, axis, log, out): out (contiguous, x's shape) = softmax of the view
+// along `axis`, or log-softmax when log is 1. float32 only. A slice holding NaN gives NaN; a
+// slice all -Infinity gives NaN; -Infinity entries give 0 (log: -Infinity).
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  const char* op = "softmax";
+  checkArgs(info, 6, op);
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View x = viewArg(info, 1, 2, dtype, op, "input");
+  if (x.rank < 1) throwRange(env, op, "input must have rank 1 or more");
+  const int axis = static_cast<int>(intArg(info, 3, op, "axis", 0, x.rank - 1));
+  const bool log = intArg(info, 4, op, "log", 0, 1) == 1;
+  const Output out = outputArg(info, 5, dtype, x.size, op);
+  if (x.size == 0) return env.Undefined();
+  const int64_t length = x.shape[axis];
+  const int64_t rows = x.size / length;
+  // With elements after the axis, the softmax's rows are computed apart and moved into place.
+  const bool moved = innerSize(x, axis) != 1;
+  std::vector<char> packed;
+  const float* in = static_cast<const float*>(contiguousOrCopy(axisLast(x, axis), packed));
+  std::vector<float> staging(moved ? static_cast<size_t>(x.size) : 0);
+  float* target = moved ? staging.data() : out.data<float>();
+  {
+    const std::lock_guard<std::mutex> lock(dnnlMutex());
+    runSoftmax(in, target, rows, length, log);
+  }
+  if (moved) rowsToOutput(staging.data(), x, axis, out.base);
+  return env.Undefined();
+}
+
+// softmaxBackward(dtype, y, yLayout, g, gLayout, axis, log, out): out (contiguous, y's shape) =
+// the input cotangent of softmax along `axis`, y * (g - sum(g * y)), from its output y and the
+// output's cotangent g (views of one shape); of log-softmax when log is 1, g - exp(y) * sum(g).
+// float32 only.
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  const char* op = "softmaxBackward";
+  checkArgs(info, 8, op);
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View y = viewArg(info, 1, 2, dtype, op, "output");
+  const View g = viewArg(info, 3, 4, dtype, op, "cotangent");
+  if (y.rank < 1) throwRange(env, op, "output must have rank 1 or more");
+  bool sameShape = g.rank == y.rank;
+  for (int d = 0; sameShape && d < y.rank; d++) sameShape = g.shape[d] == y.shape[d];
+  if (!sameShape) throwRange(env, op, "the cotangent must have the output's shape");
+  const int axis = static_cast<int>(intArg(info, 5, op, "axis", 0, y.rank - 1));
+  const bool log = intArg(info, 6, op, "log", 0, 1) == 1;
+  const Output out = outputArg(info, 7, dtype, y.size, op);
+  if (y.size == 0) return env.Undefined();
+  const int64_t length = y.shape[axis];
+  const int64_t rows = y.size / length;
+  const bool moved = innerSize(y, axis) != 1;
+  std::vector<char> yPacked, gPacked;
+  const float* yRows = static_cast<const float*>(contiguousOrCopy(axisLast(y, axis), yPacked));
+  const float* gRows = static_cast<const float*>(contiguousOrCopy(axisLast(g, axis), gPacked));
+  std::vector<float> staging(moved ? static_cast<size_t>(y.size) : 0);
+  float* target = moved ? staging.data() : out.data<float>();
+  {
+    const std::lock_guard<std::mutex> lock(dnnlMutex());
+    runSoftmaxBackward(yRows, gRows, target, rows, length, log);
+  }
+  if (moved) rowsToOutput(staging.data(), y, axis, out.base);
+  return env.Undefined();
+}
+
+// layerNorm(dtype, x, xLayout, normalizedDims, weight, weightLayout, bias, biasLayout, eps, out):
+// out (contiguous, x's shape) = (x - mean) / sqrt(variance + eps) * weight + bias, the mean and
+// the biased variance taken over the last `normalizedDims` dims. weight and bias are null or
+// views of exactly those dims' shape. float32 only.
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  const char* op = "layerNorm";
+  checkArgs(info, 10, op);
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View x = viewArg(info, 1, 2, dtype, op, "input");
+  if (x.rank < 1) throwRange(env, op, "input must have rank 1 or more");
+  const int normalizedDims = static_cast<int>(intArg(info, 3, op, "normalizedDims", 1, x.rank));
+  View weight, bias;
+  const bool hasWeight = optionalView(info, 4, 5, op, "weight", weight);
+  const bool hasBias = optionalView(info, 6, 7, op, "bias", bias);
+  for (const auto& [present, view, what] : {std::tuple{hasWeight, &weight, "weight"}, std::tuple{hasBias, &bias, "bias"}}) {
+    if (!present) continue;
+    bool matches = view->rank == normalizedDims;
+    for (int d = 0; matches && d < normalizedDims; d++) matches = view->shape[d] == x.shape[x.rank - normalizedDims + d];
+    if (!matches) throwRange(env, op, std::string(what) + " must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
+  }
+  if (!info[8].IsNumber()) throwType(env, op, "eps must be a number");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(eps) || eps < 0) throwRange(env, op, "eps must be a finite number >= 0");
+  const Output out = outputArg(info, 9, dtype, x.size, op);
+  if (x.size == 0) return env.Undefined();
+  int64_t length = 1;
+  for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
+  const int64_t rows = x.size / length;
+  std::vector<char> xStorage, weightStorage, biasStorage;
+  const float* in = static_cast<const float*>(contiguousOrCopy(x, xStorage));
+  const float* scale = hasWeight ? static_cast<const float*>(contiguousOrCopy(weight, weightStorage)) : nullptr;
+  const float* shift = hasBias ? static_cast<const float*>(contiguousOrCopy(bias, biasStorage)) : nullptr;
+
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const bool serial = static_cast<double>(x.size) < kParallelWork;
+  const SerialScope scope(serial);
+  const float epsilon = static_cast<float>(eps);
+  uint32_t epsilonBits = 0;
+  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
+  std::string key;
+  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  LayerNormEntry* entry = layerNormCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<LayerNormEntry>();
+    const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+    auto flags = static_cast<dnnl::normalization_flags>(0);
+    if (hasWeight) flags = flags | dnnl::normalization_flags::use_scale;
+    if (hasBias) flags = flags | dnnl::normalization_flags::use_shift;
+    const dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_inference, rowsDesc, epsilon, flags);
+    made->primitive = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(desc, cpuEngine()));
+    entry = layerNormCache().insert(key, std::move(made));
+  }
+  const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc vectorDesc({length}, memory::data_type::f32, memory::format_tag::a);
+  std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, memory(rowsDesc, cpuEngine(), const_cast<float*>(in))},
+                                            {DNNL_ARG_DST, memory(rowsDesc, cpuEngine(), out.base)}};
+  if (hasWeight) arguments.emplace(DNNL_ARG_SCALE, memory(vectorDesc, cpuEngine(), const_cast<float*>(scale)));
+  if (hasBias) arguments.emplace(DNNL_ARG_SHIFT, memory(vectorDesc, cpuEngine(), const_cast<float*>(shift)));
+  entry->primitive.execute(cpuStream(), arguments);
+  cpuStream().wait();
+  return env.Undefined();
+}
+
+// layerNormBackward(dtype, x, xLayout, normalizedDims, weight, weightLayout, g, gLayout, eps, out,
+// weightOut, biasOut): the cotangents of layerNorm(x, weight, bias) from the output's cotangent g
+// (x's shape): the input's into out (contiguous, x's shape); the weight's into weightOut when a
+// weight is given (null otherwise), the bias's into biasOut unless it is null (each holding the
+// normalized dims' element count). float32 only.
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  const char* op = "layerNormBackward";
+  checkArgs(info, 12, op);
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View x = viewArg(info, 1, 2, dtype, op, "input");
+  if (x.rank < 1) throwRange(env, op, "input must have rank 1 or more");
+  const int normalizedDims = static_cast<int>(intArg(info, 3, op, "normalizedDims", 1, x.rank));
+  View weight;
+  const bool hasWeight = optionalView(info, 4, 5, op, "weight", weight);
+  if (hasWeight) {
+    bool matches = weight.rank == normalizedDims;
+    for (int d = 0; matches && d < normalizedDims; d++) matches = weight.shape[d] == x.shape[x.rank - normalizedDims + d];
+    if (!matches) throwRange(env, op, "weight must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
+  }
+  const View g = viewArg(info, 6, 7, dtype, op, "cotangent");
+  bool sameShape = g.rank == x.rank;
+  for (int d = 0; sameShape && d < x.rank; d++) sameShape = g.shape[d] == x.shape[d];
+  if (!sameShape) throwRange(env, op, "the cotangent must have the input's shape");
+  if (!info[8].IsNumber()) throwType(env, op, "eps must be a number");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(eps) || eps < 0) throwRange(env, op, "eps must be a finite number >= 0");
+  const Output out = outputArg(info, 9, dtype, x.size, op);
+  int64_t length = 1;
+  for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
+  const bool weightAbsent = info[10].IsNull() || info[10].IsUndefined();
+  if (weightAbsent == hasWeight) throwType(env, op, "weightOut must be given exactly when a weight is");
+  const Output weightOut = hasWeight ? outputArg(info, 10, dtype, length, op) : Output{};
+  const bool withBias = !(info[11].IsNull() || info[11].IsUndefined());
+  const Output biasOut = withBias ? outputArg(info, 11, dtype, length, op) : Output{};
+  if (x.size == 0) {
+    // Sums over no rows: the weight's and bias's cotangents are zero.
+    if (hasWeight) std::fill(weightOut.data<float>(), weightOut.data<float>() + weightOut.size, 0.0f);
+    if (withBias) std::fill(biasOut.data<float>(), biasOut.data<float>() + biasOut.size, 0.0f);
+    return env.Undefined();
+  }
+  const int64_t rows = x.size / length;
+  std::vector<char> xStorage, weightStorage, gStorage;
+  const float* in = static_cast<const float*>(contiguousOrCopy(x, xStorage));
+  const float* scale = hasWeight ? static_cast<const float*>(contiguousOrCopy(weight, weightStorage)) : nullptr;
+  const float* cotangent = static_cast<const float*>(contiguousOrCopy(g, gStorage));
+  std::vector<float> mean(static_cast<size_t>(rows)), variance(static_cast<size_t>(rows));
+  std::vector<float> shift(withBias ? static_cast<size_t>(length) : 0);  // read by no formula, but oneDNN wants it bound
+  rowMoments(in, rows, length, mean.data(), variance.data());
+
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const bool serial = static_cast<double>(x.size) < kParallelWork;
+  const SerialScope scope(serial);
+  const float epsilon = static_cast<float>(eps);
+  uint32_t epsilonBits = 0;
+  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
+  std::string key;
+  appendKey(key, {rows, length, hasWeight ? 1 : 0, withBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc statisticsDesc({rows}, memory::data_type::f32, memory::format_tag::a);
+  const memory::desc vectorDesc({length}, memory::data_type::f32, memory::format_tag::a);
+  LayerNormBackwardEntry* entry = layerNormBackwardCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<LayerNormBackwardEntry>();
+    auto flags = static_cast<dnnl::normalization_flags>(0);
+    if (hasWeight) flags = flags | dnnl::normalization_flags::use_scale;
+    if (withBias) flags = flags | dnnl::normalization_flags::use_shift;
+    const dnnl::layer_normalization_forward::primitive_desc hint(
+        dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, rowsDesc, statisticsDesc, epsilon, flags),
+        cpuEngine());
+    const dnnl::layer_normalization_backward::desc desc(dnnl::prop_kind::backward, rowsDesc, rowsDesc, statisticsDesc, epsilon, flags);
+    made->primitive = dnnl::layer_normalization_backward(dnnl::layer_normalization_backward::primitive_desc(desc, cpuEngine(), hint));
+    entry = layerNormBackwardCache().insert(key, std::move(made));
+  }
+  std::unordered_map<int, memory> arguments{
+      {DNNL_ARG_SRC, memory(rowsDesc, cpuEngine(), const_cast<float*>(in))},
+      {DNNL_ARG_MEAN, memory(statisticsDesc, cpuEngine(), mean.data())},
+      {DNNL_ARG_VARIANCE, memory(statisticsDesc, cpuEngine(), variance.data())},
+      {DNNL_ARG_DIFF_DST, memory(rowsDesc, cpuEngine(), const_cast<float*>(cotangent))},
+      {DNNL_ARG_DIFF_SRC, memory(rowsDesc, cpuEngine(), out.base)}};
+  if (hasWeight) {
+    arguments.emplace(DNNL_ARG_SCALE, memory(vectorDesc, cpuEngine(), const_cast<float*>(scale)));
+    arguments.emplace(DNNL_ARG_DIFF_SCALE, memory(vectorDesc, cpuEngine(), weightOut.base));
+  }
+  if (withBias) {
+    arguments.emplace(DNNL_ARG_SHIFT, memory(vectorDesc, cpuEngine(), shift.data()));
+    arguments.emplace(DNNL_ARG_DIFF_SHIFT, memory(vectorDesc, cpuEngine(), biasOut.base));
+  }
+  entry->primitive.execute(cpuStream(), arguments);
+  cpuStream().wait();
+  return env.Undefined();
+}
+
+}  // namespace flint

@@ -1,0 +1,328 @@
+import '@flint/backend-cpu';
+import { grad, initBackend, jit, jvp, memory, nn, type Tensor, tensor, tidy, vmap } from '@flint/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon, type MklBackend } from '../index.js';
+import { randomValues } from '../values.test-support.js';
+
+// The fused softmax, log-softmax and layer norm on mkl against the composites on the portable
+// backend: values, first and second derivatives through every route (tape, grad, jvp, vmap,
+// jit), declines, and extreme inputs.
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+
+type BackendName = 'mkl' | 'cpu';
+const BACKENDS: readonly BackendName[] = ['mkl', 'cpu'];
+
+function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (Number.isNaN(e)) expect(a, `element ${i}`).toBeNaN();
+    else if (!Number.isFinite(e)) expect(a, `element ${i}`).toBe(e);
+    else worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
+  }
+  expect(worst).toBeLessThanOrEqual(tolerance);
+}
+
+/** Runs `fn` on each backend (inside tidy) and returns what it read. */
+function onBoth(fn: (backend: BackendName) => Float32Array[]): Record<BackendName, Float32Array[]> {
+  const results = {} as Record<BackendName, Float32Array[]>;
+  for (const backend of BACKENDS) results[backend] = tidy(() => fn(backend));
+  return results;
+}
+
+function expectAgree(fn: (backend: BackendName) => Float32Array[], tolerance = 2e-6): void {
+  const { mkl, cpu } = onBoth(fn);
+  expect(mkl.length).toBe(cpu.length);
+  mkl.forEach((values, i) => {
+    expectClose(values, cpu[i]!, tolerance);
+  });
+}
+
+const read = (t: Tensor) => t.dataSync() as Float32Array;
+
+describe.skipIf(missing !== undefined)('fused composites on mkl', () => {
+  let mkl: MklBackend;
+  beforeAll(async () => {
+    mkl = (await initBackend('mkl')) as unknown as MklBackend;
+  });
+
+  const input = (backend: BackendName, shape: number[], seed: number, options: { requiresGrad?: boolean; scale?: number } = {}) => {
+    const values = randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ).map((v) => v * (options.scale ?? 3));
+    return tensor(values, { shape, backend, requiresGrad: options.requiresGrad ?? false });
+  };
+
+  describe('softmax and logSoftmax', () => {
+    const shapes = [[7], [5, 9], [3, 4, 6], [2, 3, 4, 5]];
+    for (const log of [false, true]) {
+      const op = log ? nn.functional.logSoftmax : nn.functional.softmax;
+      const name = log ? 'logSoftmax' : 'softmax';
+      // oneDNN's log-softmax takes its log and exp as polynomial approximations: within 4e-6 of
+      // the float64 result where the composite is within 5e-7, so its comparisons allow more.
+      const tolerance = log ? 1e-5 : 2e-6;
+      const derivativeTolerance = log ? 5e-5 : 1e-5;
+
+      it(`${name}: agrees with the composite over every axis of ranks 1 to 4, and runs fused`, () => {
+        for (const shape of shapes) {
+          for (let axis = -shape.length; axis < shape.length; axis++) {
+            const before = mkl.compositeRuns(name);
+            expectAgree((backend) => [read(op(input(backend, shape, 11 + axis), axis))], tolerance);
+            expect(mkl.compositeRuns(name)).toBe(before + 1);
+          }
+        }
+      });
+
+      it(`${name}: takes transposed and sliced views`, () => {
+        const before = mkl.compositeRuns(name);
+        expectAgree((backend) => {
+          const x = input(backend, [6, 5, 4], 3);
+          const transposed = x.transpose([2, 0, 1]);
+          const sliced = x.slice([1, 0, 1], [5, 5, 4]);
+          return [read(op(transposed, -1)), read(op(transposed, 1)), read(op(sliced, -1)), read(op(sliced, 0))];
+        }, tolerance);
+        expect(mkl.compositeRuns(name)).toBe(before + 4);
+      });
+
+      it(`${name}: matches the composite on -Infinity, NaN, +Infinity and large magnitudes`, () => {
+        const rows = [
+          [1, 2, Number.NEGATIVE_INFINITY, 3], // -inf gives 0 (log: -inf)
+          [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY], // NaN
+          [1, Number.NaN, 2, 3], // NaN everywhere
+          [1, Number.POSITIVE_INFINITY, 2, 3],
+          [1e30, -1e30, 3e38, -3e38],
+          [1e4, 1e4 + 1, -1e4, 1e4 - 1],
+        ];
+        const { mkl: fused, cpu: composite } = onBoth((backend) => [read(op(tensor(rows, { backend }), -1))]);
+        expectClose(fused[0]!, composite[0]!, tolerance);
+        const allNegative = Array.from(fused[0]!.slice(4, 8));
+        expect(allNegative.every(Number.isNaN)).toBe(true);
+        const withNaN = Array.from(fused[0]!.slice(8, 12));
+        expect(withNaN.every(Number.isNaN)).toBe(true);
+        expect(fused[0]![2]).toBe(log ? Number.NEGATIVE_INFINITY : 0);
+      });
+
+      it(`${name}: gradients by backward(), by grad(), and second derivatives, equal the composite's`, () => {
+        const shape = [4, 6, 5];
+        for (const axis of [-1, 1]) {
+          expectAgree((backend) => {
+            const x = input(backend, shape, 5, { requiresGrad: true });
+            const cotangent = input(backend, shape, 6);
+            const direction = input(backend, shape, 7);
+            op(x, axis).mul(cotangent).sum().backward({ createGraph: true });
+            const first = x.grad as Tensor;
+            x.grad = null;
+            first.mul(direction).sum().backward();
+            const second = x.grad as unknown as Tensor;
+            const plain = input(backend, shape, 5);
+            const f = (t: Tensor) => op(t, axis).mul(cotangent).sum();
+            const viaGrad = grad(f)(plain);
+            const viaGradOfGrad = grad((t: Tensor) => grad(f)(t).mul(direction).sum())(plain);
+            return [read(first), read(second), read(viaGrad), read(viaGradOfGrad)];
+          }, derivativeTolerance);
+        }
+      });
+
+      it(`${name}: a plain backward() runs the fused backward kernel, one with createGraph does not`, () => {
+        const backwardName = log ? 'logSoftmaxBackward' : 'softmaxBackward';
+        for (const [shape, axis] of [
+          [[6, 9], -1],
+          [[3, 4, 5], 1],
+          [[5, 4], 0],
+        ] as const) {
+          const before = mkl.compositeRuns(backwardName);
+          expectAgree((backend) => {
+            const x = input(backend, [...shape], 14, { requiresGrad: true });
+            op(x.transpose().transpose(), axis).backward(input(backend, [...shape], 15));
+            return [read(x.grad as Tensor)];
+          }, derivativeTolerance);
+          expect(mkl.compositeRuns(backwardName)).toBe(before + 1);
+        }
+        const before = mkl.compositeRuns(backwardName);
+        tidy(() => {
+          const x = input('mkl', [4, 5], 16, { requiresGrad: true });
+          op(x, -1).square().sum().backward({ createGraph: true });
+        });
+        expect(mkl.compositeRuns(backwardName)).toBe(before);
+      });
+
+      it(`${name}: third derivatives through the tape equal the composite's`, () => {
+        expectAgree((backend) => {
+          const x = input(backend, [3, 5], 8, { requiresGrad: true });
+          const cotangent = input(backend, [3, 5], 9);
+          op(x, -1).mul(cotangent).sum().backward({ createGraph: true });
+          const first = x.grad as Tensor;
+          x.grad = null;
+          first.square().sum().backward({ createGraph: true });
+          const second = x.grad as unknown as Tensor;
+          x.grad = null;
+          second.sin().sum().backward();
+          return [read(second), read(x.grad as unknown as Tensor)];
+        }, 10 * derivativeTolerance);
+      });
+
+      it(`${name}: under jvp, vmap and jit the transforms see the composite's primitives`, () => {
+        const before = mkl.compositeRuns(name);
+        expectAgree((backend) => {
+          const x = input(backend, [4, 7], 12);
+          const t = input(backend, [4, 7], 13);
+          const [y, dy] = jvp((v: Tensor) => op(v, -1), [x], [t]);
+          const batched = vmap((v: Tensor) => op(v, 0), { inAxes: [1] })(x);
+          const compiled = jit((v: Tensor) => op(v.mul(2), -1).add(1));
+          return [read(y), read(dy), read(batched), read(compiled(x)), read(compiled(x))];
+        });
+        expect(mkl.compositeRuns(name)).toBe(before);
+      });
+
+      it(`${name}: declines float64, which runs the composite`, () => {
+        const before = mkl.compositeRuns(name);
+        const values = Float64Array.from(randomValues(20, 4));
+        const results = BACKENDS.map((backend) => tidy(() => op(tensor(values, { shape: [4, 5], backend, dtype: 'float64' })).dataSync()));
+        expect(mkl.compositeRuns(name)).toBe(before);
+        expectClose(results[0]!, results[1]!, 1e-14);
+      });
+    }
+  });
+
+  describe('layerNorm', () => {
+    const cases = [
+      { shape: [6, 10], normalized: [10] },
+      { shape: [2, 3, 4, 5], normalized: [4, 5] },
+      { shape: [8], normalized: [8] },
+    ];
+    for (const { shape, normalized } of cases) {
+      for (const affine of ['none', 'weight', 'bias', 'both'] as const) {
+        it(`agrees with the composite on ${JSON.stringify(shape)} over ${JSON.stringify(normalized)} with ${affine}, gradients and second derivatives included`, () => {
+          const before = mkl.compositeRuns('layerNorm');
+          expectAgree((backend) => {
+            const x = input(backend, shape, 21, { requiresGrad: true });
+            const weight = affine === 'weight' || affine === 'both' ? input(backend, normalized, 22, { requiresGrad: true }) : null;
+            const bias = affine === 'bias' || affine === 'both' ? input(backend, normalized, 23, { requiresGrad: true }) : null;
+            const cotangent = input(backend, shape, 24);
+            const y = nn.functional.layerNorm(x, normalized, { weight, bias });
+            y.mul(cotangent).sum().backward({ createGraph: true });
+            const gx = x.grad as Tensor;
+            const gw = weight?.grad ?? null;
+            const outputs = [read(y), read(gx), ...(gw === null ? [] : [read(gw)]), ...(bias === null ? [] : [read(bias.grad as Tensor)])];
+            x.grad = null;
+            if (weight !== null) weight.grad = null;
+            // Second order: d/dx and d/dweight of <gx, v> (+ <gw, u>).
+            let objective = gx.mul(input(backend, shape, 25)).sum();
+            if (gw !== null) objective = objective.add(gw.mul(input(backend, normalized, 26)).sum());
+            objective.backward();
+            outputs.push(read(x.grad as unknown as Tensor));
+            if (weight !== null) outputs.push(read(weight.grad as unknown as Tensor));
+            return outputs;
+          }, 2e-5);
+          expect(mkl.compositeRuns('layerNorm')).toBe(before + 1);
+        });
+      }
+    }
+
+    it('a plain backward() runs the fused backward kernel and agrees with the composite', () => {
+      for (const { shape, normalized } of cases) {
+        for (const affine of ['none', 'weight', 'bias', 'both'] as const) {
+          const before = mkl.compositeRuns('layerNormBackward');
+          expectAgree((backend) => {
+            const x = input(backend, shape, 27, { requiresGrad: true });
+            const weight = affine === 'weight' || affine === 'both' ? input(backend, normalized, 28, { requiresGrad: true }) : null;
+            const bias = affine === 'bias' || affine === 'both' ? input(backend, normalized, 29, { requiresGrad: true }) : null;
+            // A transposed cotangent: the kernel packs it.
+            const cotangent = input(backend, [...shape].reverse(), 30).transpose();
+            nn.functional.layerNorm(x.add(500), normalized, { weight, bias, eps: 1e-3 }).backward(cotangent);
+            return [read(x.grad as Tensor), ...[weight, bias].flatMap((t) => (t === null ? [] : [read(t.grad as Tensor)]))];
+          }, 2e-4);
+          expect(mkl.compositeRuns('layerNormBackward')).toBe(before + 1);
+        }
+      }
+    });
+
+    it('takes transposed views and inputs far from zero, and weight and bias views', () => {
+      const before = mkl.compositeRuns('layerNorm');
+      expectAgree((backend) => {
+        const x = input(backend, [7, 12], 31).add(1000);
+        const weightSource = input(backend, [2, 12], 32);
+        const weight = weightSource.slice([1, 0], [2, 12]).reshape([12]);
+        const transposed = input(backend, [9, 7], 33).transpose();
+        return [
+          read(nn.functional.layerNorm(x, [12], { weight, bias: weightSource.slice([0, 0], [1, 12]).reshape([12]) })),
+          read(nn.functional.layerNorm(transposed, 9, { eps: 0.1 })),
+        ];
+      }, 1e-4);
+      expect(mkl.compositeRuns('layerNorm')).toBe(before + 2);
+    });
+
+    it('grad, jvp, vmap and jit run the composite and agree', () => {
+      const before = mkl.compositeRuns('layerNorm');
+      expectAgree((backend) => {
+        const x = input(backend, [5, 8], 41);
+        const weight = input(backend, [8], 42);
+        const bias = input(backend, [8], 43);
+        const f = (v: Tensor, w: Tensor) => nn.functional.layerNorm(v, [8], { weight: w, bias }).square().sum();
+        const [gx, gw] = grad(f, { argnums: [0, 1] })(x, weight);
+        const [, tangent] = jvp((v: Tensor) => nn.functional.layerNorm(v, [8], { weight, bias }), [x], [input(backend, [5, 8], 44)]);
+        const batched = vmap((v: Tensor) => nn.functional.layerNorm(v, [5]), { inAxes: [1] })(x);
+        const compiled = jit((v: Tensor) => nn.functional.layerNorm(v, [8], { weight, bias }));
+        return [read(gx), read(gw), read(tangent), read(batched), read(compiled(x))];
+      }, 2e-5);
+      expect(mkl.compositeRuns('layerNorm')).toBe(before);
+    });
+
+    it('declines float64 and weights of another dtype, which run the composite', () => {
+      const before = mkl.compositeRuns('layerNorm');
+      const values = Float64Array.from(randomValues(24, 5));
+      const results = BACKENDS.map((backend) =>
+        tidy(() => nn.functional.layerNorm(tensor(values, { shape: [4, 6], backend, dtype: 'float64' }), [6]).dataSync()),
+      );
+      expectClose(results[0]!, results[1]!, 1e-12);
+      tidy(() => {
+        const x = tensor(randomValues(24, 6), { shape: [4, 6], backend: 'mkl' });
+        nn.functional.layerNorm(x, [6], { weight: tensor(Float64Array.from([1, 2, 3, 4, 5, 6]), { backend: 'mkl', dtype: 'float64' }) });
+      });
+      expect(mkl.compositeRuns('layerNorm')).toBe(before);
+    });
+
+    it('keeps the composite errors for bad weights', () => {
+      const x = tensor(randomValues(12, 7), { shape: [3, 4], backend: 'mkl' });
+      expect(() => nn.functional.layerNorm(x, [4], { weight: tensor([1, 2, 3], { backend: 'mkl' }) })).toThrow(
+        'layerNorm: weight must have shape [4], got [3]',
+      );
+      x.dispose();
+    });
+  });
+
+  describe('memory', () => {
+    it('frees what the fused forward and backward passes made, saved values included', () => {
+      const buffers = () => memory().backends.find((b) => b.backend === 'mkl')?.buffers ?? 0;
+      const x = tensor(randomValues(64 * 128, 51), { shape: [64, 128], backend: 'mkl', requiresGrad: true });
+      const weight = tensor(randomValues(128, 52), { backend: 'mkl', requiresGrad: true });
+      let start = buffers();
+      for (let i = 0; i < 4; i++) {
+        // The first step may leave constants the api caches per backend (scalars such as eps).
+        if (i === 1) start = buffers();
+        tidy(() => {
+          const y = nn.functional.layerNorm(nn.functional.logSoftmax(nn.functional.softmax(x, 0), -1), [128], { weight });
+          y.square().sum().backward();
+        });
+        for (const leaf of [x, weight]) {
+          leaf.grad?.dispose();
+          leaf.grad = null;
+        }
+      }
+      // A saved value still retained by a graph would survive its tidy scope.
+      expect(buffers()).toBe(start);
+      // Unrecorded (the graph of a recorded one keeps its output until backward() releases it).
+      const y = nn.functional.softmax(x.detach());
+      expect(buffers()).toBe(start + 1);
+      y.dispose();
+      expect(buffers()).toBe(start);
+      x.dispose();
+      weight.dispose();
+    });
+  });
+});

@@ -1,0 +1,100 @@
+import { type Aval, type CompositeKernels, type LayerNormCotangents, sizeOf } from '@flint/api';
+import { layoutOf, type MklHandle, wrap } from '../handle.js';
+import type { MklMemory } from '../memory.js';
+import type { Addon } from '../native/addon.js';
+import { DTYPE_CODES } from '../native/codes.js';
+
+/** The composites the addon computes in one oneDNN primitive each. */
+export type CompositeName = 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'logSoftmaxBackward' | 'layerNorm' | 'layerNormBackward';
+
+/** What the composite kernels need: the addon, the backend's memory, and a counter of their runs. */
+export interface CompositeContext {
+  readonly addon: Addon;
+  readonly memory: MklMemory;
+  /** Counts a run of the fused kernel (for tests and profiling). */
+  readonly recordComposite: (name: CompositeName) => void;
+}
+
+/**
+ * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization
+ * (native/normalization.cc) for float32
+ * views of any layout (the addon packs what oneDNN cannot read in place); every other dtype is
+ * declined, and the api runs the composite. Float16 and bfloat16 are declined too: the composites
+ * take their statistics in float32 and round once, as the portable kernels do.
+ */
+export function mklComposites(context: CompositeContext): CompositeKernels<MklHandle> {
+  const { addon, memory, recordComposite } = context;
+  const float32 = DTYPE_CODES.float32;
+  return {
+    softmax(x: MklHandle, axis: number, log: boolean, out: Aval): MklHandle | null {
+      if (x.dtype !== 'float32' || out.dtype !== 'float32' || x.shape.length === 0) return null;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      addon.softmax(float32, x.storage.data, layoutOf(x), axis, log ? 1 : 0, data);
+      recordComposite(log ? 'logSoftmax' : 'softmax');
+      return wrap(data, out.shape, out.dtype);
+    },
+    softmaxBackward(y: MklHandle, g: MklHandle, axis: number, log: boolean, out: Aval): MklHandle | null {
+      if (y.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32' || y.shape.length === 0) return null;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      addon.softmaxBackward(float32, y.storage.data, layoutOf(y), g.storage.data, layoutOf(g), axis, log ? 1 : 0, data);
+      recordComposite(log ? 'logSoftmaxBackward' : 'softmaxBackward');
+      return wrap(data, out.shape, out.dtype);
+    },
+    layerNorm(x: MklHandle, weight: MklHandle | null, bias: MklHandle | null, normalizedDims: number, eps: number, out: Aval) {
+      if (x.dtype !== 'float32' || out.dtype !== 'float32') return null;
+      if ((weight !== null && weight.dtype !== 'float32') || (bias !== null && bias.dtype !== 'float32')) return null;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      addon.layerNorm(
+        float32,
+        x.storage.data,
+        layoutOf(x),
+        normalizedDims,
+        weight?.storage.data ?? null,
+        weight === null ? null : layoutOf(weight),
+        bias?.storage.data ?? null,
+        bias === null ? null : layoutOf(bias),
+        eps,
+        data,
+      );
+      recordComposite('layerNorm');
+      return wrap(data, out.shape, out.dtype);
+    },
+    layerNormBackward(
+      x: MklHandle,
+      weight: MklHandle | null,
+      g: MklHandle,
+      normalizedDims: number,
+      eps: number,
+      withBias: boolean,
+      out: Aval,
+    ): LayerNormCotangents<MklHandle> | null {
+      if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
+      if (weight !== null && weight.dtype !== 'float32') return null;
+      const vectorShape = x.shape.slice(x.shape.length - normalizedDims);
+      const vectorSize = sizeOf(vectorShape);
+      const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      const weightOut = weight === null ? null : memory.allocateUninitialized('float32', vectorSize);
+      const biasOut = withBias ? memory.allocateUninitialized('float32', vectorSize) : null;
+      addon.layerNormBackward(
+        float32,
+        x.storage.data,
+        layoutOf(x),
+        normalizedDims,
+        weight?.storage.data ?? null,
+        weight === null ? null : layoutOf(weight),
+        g.storage.data,
+        layoutOf(g),
+        eps,
+        input,
+        weightOut,
+        biasOut,
+      );
+      recordComposite('layerNormBackward');
+      return {
+        input: wrap(input, out.shape, out.dtype),
+        weight: weightOut === null ? null : wrap(weightOut, vectorShape, 'float32'),
+        bias: biasOut === null ? null : wrap(biasOut, vectorShape, 'float32'),
+      };
+    },
+  };
+}
