@@ -61,6 +61,14 @@ interface FlintApi {
   relu?(x: T): T;
   logSoftmax?(x: T, axis?: number): T;
   softmax?(x: T, axis?: number): T;
+  /** The library's functional layers, as PyTorch's runner calls torch.nn.functional. */
+  nn?: {
+    functional?: {
+      logSoftmax?(x: T, axis?: number): T;
+      softmax?(x: T, axis?: number): T;
+      layerNorm?(x: T, normalizedShape: readonly number[], options: { weight?: T; bias?: T; eps?: number }): T;
+    };
+  };
   logSumExp?(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
   zeros?(shape: readonly number[], options?: { backend?: string }): T;
   ones?(shape: readonly number[], options?: { backend?: string }): T;
@@ -288,14 +296,18 @@ const ones = (shape: readonly number[]) => tensor(new Float32Array(shape.reduce(
 const relu = (x: T) => (api.relu ? api.relu(x) : api.maximum(x, 0));
 const rsqrt = (x: T) => (api.rsqrt ? api.rsqrt(x) : api.div(ones([1]), api.sqrt(x)));
 
+// The library's own softmax, log-softmax and layer norm where it has them (the torch peer calls
+// torch.nn.functional's), else the same math written in primitives.
 function logSoftmax(x: T): T {
-  if (api.logSoftmax) return api.logSoftmax(x, -1);
+  const library = api.nn?.functional?.logSoftmax ?? api.logSoftmax;
+  if (library) return library(x, -1);
   const shifted = api.sub(x, api.max(x, -1, true));
   return api.sub(shifted, api.log(api.sum(api.exp(shifted), -1, true)));
 }
 
 function softmax(x: T): T {
-  if (api.softmax) return api.softmax(x, -1);
+  const library = api.nn?.functional?.softmax ?? api.softmax;
+  if (library) return library(x, -1);
   const e = api.exp(api.sub(x, api.max(x, -1, true)));
   return api.div(e, api.sum(e, -1, true));
 }
@@ -490,6 +502,8 @@ function crossEntropy(logits: T, targets: T, batch: number): T {
 }
 
 function layerNorm(x: T, gain: T, bias: T): T {
+  const library = api.nn?.functional?.layerNorm;
+  if (library) return library(x, [x.shape[x.shape.length - 1] as number], { weight: gain, bias, eps: 1e-5 });
   const centered = api.sub(x, api.mean(x, -1, true));
   const variance = api.mean(api.mul(centered, centered), -1, true);
   return api.add(api.mul(api.mul(centered, rsqrt(api.add(variance, 1e-5))), gain), bias);
