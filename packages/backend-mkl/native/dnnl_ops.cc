@@ -8,6 +8,7 @@
 #include "common.h"
 #include "dnnl_context.h"
 #include "ops.h"
+#include "vector_math.h"
 #include "post_ops.h"
 
 namespace flint {
@@ -552,6 +553,11 @@ Napi::Value DnnlInfo(const Napi::CallbackInfo& info) {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   result.Set("isa", isaName(isa));
   result.Set("bfloat16", isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx);
+#ifdef FLINT_VECTOR_MATH
+  result.Set("vectorMath", true);
+#else
+  result.Set("vectorMath", false);
+#endif
   return result;
 }
 

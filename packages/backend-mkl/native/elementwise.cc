@@ -3,9 +3,11 @@
 // are plain loops over the C library's functions: contiguous runs are written so that -O3 with
 // the host's instruction set vectorizes the arithmetic ones, and long loops run on every core.
 #include <cmath>
+#include <type_traits>
 
 #include "common.h"
 #include "ops.h"
+#include "vector_math.h"
 
 namespace flint {
 
@@ -16,8 +18,12 @@ namespace {
 constexpr int64_t kCheapGrain = kLoopGrain;
 constexpr int64_t kCostlyGrain = 4096;
 
-template <typename T, typename U, typename F>
-void unaryLoop(const View& x, U* out, int64_t grain, F f) {
+/** unaryLoop's default for contiguous runs: `f` on each element, which -O3 vectorizes where `f` allows. */
+struct PerElement {};
+
+/** `f` over the view into `out`; contiguous runs go through `run(in, out, n)` when one is given. */
+template <typename T, typename U, typename F, typename Run = PerElement>
+void unaryLoop(const View& x, U* out, int64_t grain, F f, Run run = Run{}) {
   int64_t outStrides[kMaxRank];
   contiguousStrides(x.rank, x.shape, outStrides);
   const int64_t* strides[2] = {x.strides, outStrides};
@@ -30,13 +36,35 @@ void unaryLoop(const View& x, U* out, int64_t grain, F f) {
         const T* a = in + at[0];
         U* o = out + at[1];
         const int64_t s = step[0];
-        if (s == 1)
-          for (int64_t i = 0; i < n; i++) o[i] = f(a[i]);
-        else
+        if (s == 1) {
+          if constexpr (std::is_same_v<Run, PerElement>) {
+            for (int64_t i = 0; i < n; i++) o[i] = f(a[i]);
+          } else {
+            run(a, o, n);
+          }
+        } else
           for (int64_t i = 0; i < n; i++) o[i] = f(a[i * s]);
       },
       grain);
 }
+
+/**
+ * A transcendental op: float32 contiguous runs through libmvec's `vector` where the build has it
+ * (vector_math.h), everything else through `scalar`.
+ */
+#ifdef FLINT_VECTOR_MATH
+template <typename T, MathVector (*vector)(MathVector), typename F>
+void mathLoop(const View& x, T* out, F scalar) {
+  if constexpr (std::is_same_v<T, float>) {
+    return unaryLoop<T>(x, out, kCostlyGrain, scalar, [](const float* a, float* o, int64_t n) { vectorRun<vector>(a, o, n); });
+  } else {
+    return unaryLoop<T>(x, out, kCostlyGrain, scalar);
+  }
+}
+#define FLINT_MATH_LOOP(name, scalar) mathLoop<T, FLINT_MVEC(name)>(x, out, scalar)
+#else
+#define FLINT_MATH_LOOP(name, scalar) unaryLoop<T>(x, out, kCostlyGrain, scalar)
+#endif
 
 template <typename T>
 T signOf(T v) {
@@ -53,29 +81,29 @@ void unaryOp(int op, const View& x, T* out) {
     case kSign:
       return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return signOf(v); });
     case kExp:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::exp(v); });
+      return FLINT_MATH_LOOP(expf, [](T v) { return std::exp(v); });
     case kLog:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::log(v); });
+      return FLINT_MATH_LOOP(logf, [](T v) { return std::log(v); });
     case kLog1p:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::log1p(v); });
+      return FLINT_MATH_LOOP(log1pf, [](T v) { return std::log1p(v); });
     case kExpm1:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::expm1(v); });
+      return FLINT_MATH_LOOP(expm1f, [](T v) { return std::expm1(v); });
     case kSqrt:
       return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::sqrt(v); });
     case kRsqrt:
       return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return T(1) / std::sqrt(v); });
     case kSin:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::sin(v); });
+      return FLINT_MATH_LOOP(sinf, [](T v) { return std::sin(v); });
     case kCos:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::cos(v); });
+      return FLINT_MATH_LOOP(cosf, [](T v) { return std::cos(v); });
     case kTan:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::tan(v); });
+      return FLINT_MATH_LOOP(tanf, [](T v) { return std::tan(v); });
     case kTanh:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::tanh(v); });
+      return FLINT_MATH_LOOP(tanhf, [](T v) { return std::tanh(v); });
     case kLogistic:
       return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case kErf:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return std::erf(v); });
+      return FLINT_MATH_LOOP(erff, [](T v) { return std::erf(v); });
     case kFloor:
       return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::floor(v); });
     case kCeil:

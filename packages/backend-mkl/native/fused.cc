@@ -8,6 +8,7 @@
 
 #include "common.h"
 #include "ops.h"
+#include "vector_math.h"
 
 namespace flint {
 
@@ -114,6 +115,14 @@ inline void map2(float* d, const float* a, const float* b, int64_t n, F f) {
   for (int64_t i = 0; i < n; i++) d[i] = f(a[i], b[i]);
 }
 
+// Transcendental ops through libmvec where the build has it, as the eager kernels compute them
+// (native/elementwise.cc), so that a fused program agrees with them bit for bit.
+#ifdef FLINT_VECTOR_MATH
+#define FLINT_FUSED_MATH(name, scalar) vectorRun<FLINT_MVEC(name)>(a, d, n)
+#else
+#define FLINT_FUSED_MATH(name, scalar) map1(d, a, n, scalar)
+#endif
+
 void execute(const Instruction& in, float* r, int64_t n) {
   float* d = r + in.dst * kChunk;
   const float* a = r + in.a * kChunk;
@@ -123,18 +132,18 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFNeg: return map1(d, a, n, [](float x) { return -x; });
     case kFAbs: return map1(d, a, n, [](float x) { return std::fabs(x); });
     case kFSign: return map1(d, a, n, signOf);
-    case kFExp: return map1(d, a, n, [](float x) { return std::exp(x); });
-    case kFLog: return map1(d, a, n, [](float x) { return std::log(x); });
-    case kFLog1p: return map1(d, a, n, [](float x) { return std::log1p(x); });
-    case kFExpm1: return map1(d, a, n, [](float x) { return std::expm1(x); });
+    case kFExp: return FLINT_FUSED_MATH(expf, [](float x) { return std::exp(x); });
+    case kFLog: return FLINT_FUSED_MATH(logf, [](float x) { return std::log(x); });
+    case kFLog1p: return FLINT_FUSED_MATH(log1pf, [](float x) { return std::log1p(x); });
+    case kFExpm1: return FLINT_FUSED_MATH(expm1f, [](float x) { return std::expm1(x); });
     case kFSqrt: return map1(d, a, n, [](float x) { return std::sqrt(x); });
     case kFRsqrt: return map1(d, a, n, [](float x) { return 1.0f / std::sqrt(x); });
-    case kFSin: return map1(d, a, n, [](float x) { return std::sin(x); });
-    case kFCos: return map1(d, a, n, [](float x) { return std::cos(x); });
-    case kFTan: return map1(d, a, n, [](float x) { return std::tan(x); });
-    case kFTanh: return map1(d, a, n, [](float x) { return std::tanh(x); });
+    case kFSin: return FLINT_FUSED_MATH(sinf, [](float x) { return std::sin(x); });
+    case kFCos: return FLINT_FUSED_MATH(cosf, [](float x) { return std::cos(x); });
+    case kFTan: return FLINT_FUSED_MATH(tanf, [](float x) { return std::tan(x); });
+    case kFTanh: return FLINT_FUSED_MATH(tanhf, [](float x) { return std::tanh(x); });
     case kFLogistic: return map1(d, a, n, [](float x) { return 1.0f / (1.0f + std::exp(-x)); });
-    case kFErf: return map1(d, a, n, [](float x) { return std::erf(x); });
+    case kFErf: return FLINT_FUSED_MATH(erff, [](float x) { return std::erf(x); });
     case kFFloor: return map1(d, a, n, [](float x) { return std::floor(x); });
     case kFCeil: return map1(d, a, n, [](float x) { return std::ceil(x); });
     case kFRound: return map1(d, a, n, [](float x) { return std::nearbyint(x); });

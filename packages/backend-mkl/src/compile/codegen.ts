@@ -36,6 +36,13 @@ const UNARY: Record<number, (a: string) => string> = {
   21: (a) => a,
 };
 
+/**
+ * The unary codes (exp, log, log1p, expm1, sin, cos, tan, tanh, erf) that an addon built with glibc's
+ * vector math library computes through it (NativeInfo.vectorMath): a C loop of scalar calls would
+ * round them differently, so the generator leaves programs holding them to the register program.
+ */
+export const VECTOR_MATH_CODES: ReadonlySet<number> = new Set([3, 4, 5, 6, 9, 10, 11, 12, 14]);
+
 const compare = (operator: string) => (a: string, b: string) => `(${a} ${operator} ${b} ? 1.0f : 0.0f)`;
 const BINARY: Record<number, (a: string, b: string) => string> = {
   32: (a, b) => `${a} + ${b}`,
@@ -71,9 +78,15 @@ function floatLiteral(value: number): string {
  * The C source of `program` (fused.cc's layout: [inputCount, outputCount, registerCount,
  * instructionCount, rank, ...shape, ...inputDtypes, ...(outputRegister, outputDtype),
  * ...(op, dst, a, b, c)]) with its literals, reading input i as `kinds[i]`. Null when the
- * program holds an op this generator does not know.
+ * program holds an op this generator does not know, or with `vectorMath` one the addon computes
+ * through glibc's vector math library.
  */
-export function kernelSource(program: Int32Array, literals: Float64Array, kinds: readonly OperandKind[]): string | null {
+export function kernelSource(
+  program: Int32Array,
+  literals: Float64Array,
+  kinds: readonly OperandKind[],
+  vectorMath = false,
+): string | null {
   const [inputCount, outputCount, , instructionCount, rank] = program as unknown as number[] as [number, number, number, number, number];
   let at = 5 + rank + inputCount;
   const outputs: { register: number; bool: boolean }[] = [];
@@ -91,6 +104,7 @@ export function kernelSource(program: Int32Array, literals: Float64Array, kinds:
   for (let k = 0; k < instructionCount; k++, at += 5) {
     const [code, dst, a, b, c] = [program[at]!, program[at + 1]!, program[at + 2]!, program[at + 3]!, program[at + 4]!];
     let expression: string;
+    if (vectorMath && VECTOR_MATH_CODES.has(code)) return null;
     if (code === WHERE) expression = `(${reg(a)} != 0.0f ? ${reg(b)} : ${reg(c)})`;
     else if (UNARY[code]) expression = UNARY[code](reg(a));
     else if (BINARY[code]) expression = BINARY[code](reg(a), reg(b));

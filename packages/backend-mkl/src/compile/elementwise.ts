@@ -153,7 +153,7 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
   const literalArray = Float64Array.from(literals);
   const broadcastRead = new Set(loads.filter((l) => l.broadcast).map((l) => l.input));
   const { addon, memory } = context;
-  const generated = generatedKernel(kernel, loads, program, literalArray, context.generated);
+  const generated = generatedKernel(kernel, loads, program, literalArray, context.generated, addon.info().vectorMath);
   return {
     run(inputs, consumable) {
       const args: (TypedArray | Int32Array)[] = [];
@@ -198,6 +198,7 @@ function generatedKernel(
   program: Int32Array,
   literals: Float64Array,
   cache: KernelCache,
+  vectorMath: boolean,
 ): GeneratedKernel | null {
   const kinds: OperandKind[] = [];
   for (const l of loads) {
@@ -207,6 +208,6 @@ function generatedKernel(
     else if (sizeOf(input.shape) === 1) kinds.push(bool ? OperandKind.scalarBool : OperandKind.scalarFloat);
     else return null;
   }
-  const source = kernelSource(program, literals, kinds);
+  const source = kernelSource(program, literals, kinds, vectorMath);
   return source === null ? null : cache.kernel(source);
 }

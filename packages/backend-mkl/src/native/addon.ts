@@ -12,6 +12,11 @@ export interface NativeInfo {
   readonly isa: string;
   /** Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX). */
   readonly bfloat16: boolean;
+  /**
+   * Whether float32 exp, log, log1p, expm1, sin, cos, tan, tanh and erf run through glibc's vector
+   * math library (native/vector_math.h) in the eager kernels and the fused register program.
+   */
+  readonly vectorMath: boolean;
 }
 
 /**
