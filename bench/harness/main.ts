@@ -27,7 +27,7 @@ import {
 } from './report.js';
 import { type ChildOutcome, lastLines, runChild } from './spawn.js';
 import { suiteChart } from './svg.js';
-import { discoverSystems, JS_REFERENCE_KINDS, type Paths, referenceSystems, type SystemPlan } from './systems.js';
+import { discoverSystems, JS_REFERENCE_KINDS, OPENMP_ENVIRONMENT, type Paths, referenceSystems, type SystemPlan } from './systems.js';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -155,7 +155,7 @@ async function runNative(
         String,
       ),
     ];
-    outcomes.push(await runChild({ command: binary, args, cwd: path.dirname(binary) }, jobTimeoutMs(1, timing)));
+    outcomes.push(await runChild({ command: binary, args, cwd: path.dirname(binary), env: OPENMP_ENVIRONMENT }, jobTimeoutMs(1, timing)));
   }
   return outcomes;
 }

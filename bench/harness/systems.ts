@@ -50,21 +50,22 @@ function typescriptRunner(paths: Paths, runner: string): (job: Job) => ChildComm
 }
 
 /**
- * PyTorch's OpenMP workers spin while they wait by default, for milliseconds. On a small virtual
- * machine (2 vCPUs sharing a host) a spinning worker that gets descheduled stalls every parallel
- * region: an MLP training step measured 142 ms instead of 7 ms. The peer runs with the bounded
- * spin Flint's mkl backend sets for itself (OPENMP_SPIN_COUNT in backend-mkl's native/load.ts),
- * so that both wait alike, unless the user chose a policy or a spin count.
+ * libgomp's workers spin while they wait by default, for milliseconds. On a small virtual machine
+ * (2 vCPUs sharing a host) a spinning worker that gets descheduled stalls every parallel region:
+ * PyTorch's MLP training step measured 142 ms instead of 7 ms. The OpenMP peers (PyTorch, the
+ * oneDNN C program) run with the bounded spin Flint's mkl backend sets for itself
+ * (OPENMP_SPIN_COUNT in backend-mkl's src/native/load.ts, on the same condition), so that all
+ * wait alike, unless the user chose a policy or a spin count.
  */
-const PYTHON_ENVIRONMENT: Readonly<Record<string, string>> =
-  process.env.OMP_WAIT_POLICY || process.env.GOMP_SPINCOUNT ? {} : { GOMP_SPINCOUNT: '3000' };
+export const OPENMP_ENVIRONMENT: Readonly<Record<string, string>> =
+  process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '3000' } : {};
 
 function pythonRunner(paths: Paths): (job: Job) => ChildCommand {
   return (job) => ({
     command: pythonExecutable(),
     args: [path.join(paths.benchDir, 'peers', 'torch_bench.py'), JSON.stringify(job)],
     cwd: paths.benchDir,
-    env: PYTHON_ENVIRONMENT,
+    env: OPENMP_ENVIRONMENT,
   });
 }
 

@@ -78,7 +78,7 @@ def case_timing(timing, training):
     """bench/common/protocol.ts: caseTiming, the longer warm-up of training steps."""
     if not training:
         return timing
-    extra = max(0, timing["trainingWarmupMs"] - timing["warmupMs"])
+    extra = max(0, timing.get("trainingWarmupMs", timing["warmupMs"]) - timing["warmupMs"])
     return dict(timing, warmupMs=timing["warmupMs"] + extra, budgetMs=timing["budgetMs"] + 2 * extra)
 
 

@@ -97,7 +97,9 @@ int threadCount();
  * Elements per thread before a cheap loop (moves, selects, arithmetic) splits over the threads:
  * waking a sleeping OpenMP worker costs more than 64K elements of such work. ReLU's select on a
  * [128, 512] activation took 125-149 us on one thread against 181-227 us on two (a grain of
- * 32768), a bias add 30 us against 68-74 us.
+ * 32768), a bias add 30 us against 68-74 us. Measured while idle workers slept at once
+ * (OMP_WAIT_POLICY=PASSIVE); they now spin about 80 us first (GOMP_SPINCOUNT, src/native/load.ts),
+ * which makes a region right after another cheaper, not one after a longer gap.
  */
 constexpr int64_t kLoopGrain = 65536;
 

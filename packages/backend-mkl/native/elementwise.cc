@@ -2,6 +2,7 @@
 // approximate exp/tanh/logistic with clamped polynomials that lose NaN and infinities, so these
 // are plain loops over the C library's functions: contiguous runs are written so that -O3 with
 // the host's instruction set vectorizes the arithmetic ones, and long loops run on every core.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 
@@ -21,7 +22,13 @@ constexpr int64_t kCostlyGrain = 4096;
 /** unaryLoop's default for contiguous runs: `f` on each element, which -O3 vectorizes where `f` allows. */
 struct PerElement {};
 
-/** `f` over the view into `out`; contiguous runs go through `run(in, out, n)` when one is given. */
+/** Elements of a strided run gathered at a time for a run function (a multiple of the vector width). */
+constexpr int64_t kGatherBlock = 256;
+
+/**
+ * `f` over the view into `out`; with a `run(in, out, n)` function every run goes through it,
+ * strided runs gathered into a contiguous block first.
+ */
 template <typename T, typename U, typename F, typename Run = PerElement>
 void unaryLoop(const View& x, U* out, int64_t grain, F f, Run run = Run{}) {
   int64_t outStrides[kMaxRank];
@@ -36,14 +43,23 @@ void unaryLoop(const View& x, U* out, int64_t grain, F f, Run run = Run{}) {
         const T* a = in + at[0];
         U* o = out + at[1];
         const int64_t s = step[0];
-        if (s == 1) {
-          if constexpr (std::is_same_v<Run, PerElement>) {
+        if constexpr (std::is_same_v<Run, PerElement>) {
+          if (s == 1)
             for (int64_t i = 0; i < n; i++) o[i] = f(a[i]);
-          } else {
-            run(a, o, n);
+          else
+            for (int64_t i = 0; i < n; i++) o[i] = f(a[i * s]);
+        } else if (s == 1) {
+          run(a, o, n);
+        } else {
+          // Gathered into a contiguous block first, so that every layout takes the same function
+          // and gives the same bits (the output is contiguous).
+          T gathered[kGatherBlock];
+          for (int64_t first = 0; first < n; first += kGatherBlock) {
+            const int64_t count = std::min<int64_t>(kGatherBlock, n - first);
+            for (int64_t i = 0; i < count; i++) gathered[i] = a[(first + i) * s];
+            run(gathered, o + first, count);
           }
-        } else
-          for (int64_t i = 0; i < n; i++) o[i] = f(a[i * s]);
+        }
       },
       grain);
 }

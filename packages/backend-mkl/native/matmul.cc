@@ -207,8 +207,8 @@ struct MatmulEntry {
 // The first calls of a new shape are trials: kTrialsPerEngine consecutive calls of oneDNN, then
 // as many of CBLAS; the engine whose fastest call after the first of its run was faster stays.
 // Runs rather than alternation, and the first call of each run not counted, time each engine in
-// its steady state: a oneDNN call right after a CBLAS call finds OpenBLAS's threads still spinning
-// and its own asleep (OMP_WAIT_POLICY=PASSIVE), which alternation measured instead.
+// its steady state: alternation measured each engine right after the other one (when CBLAS ran on
+// OpenBLAS's own threads, a oneDNN call found them still spinning and OpenMP's workers asleep).
 constexpr int kTrialsPerEngine = 3;
 
 PrimitiveCache<MatmulEntry>& matmulCache() {

@@ -418,6 +418,16 @@ describe('imperative optimizer behavior', () => {
     });
     expect(manualGrad!.isDisposed).toBe(false);
     expect(cell.value.dataSync()[0]).toBeCloseTo(2, 6);
+    // A closure that throws after assigning a gradient leaves it alive too.
+    let thrownGrad: Tensor | null = null;
+    expect(() =>
+      sgd.step(() => {
+        thrownGrad = tensor([1], { dtype: 'float32' });
+        cell.grad = thrownGrad;
+        throw new Error('loss diverged');
+      }),
+    ).toThrow('loss diverged');
+    expect(thrownGrad!.isDisposed).toBe(false);
   });
 
   test('memory stays flat over thousands of steps', () => {
