@@ -15,7 +15,7 @@ function formatRatio(value: number | undefined, against?: string): string {
   return against ? `${text}x ${against}` : `${text}x`;
 }
 
-function formatPercent(value: number | undefined): string {
+export function formatPercent(value: number | undefined): string {
   if (value === undefined) return '';
   const p = value * 100;
   return `${p >= 100 ? p.toFixed(0) : p.toPrecision(p >= 10 ? 3 : 2)}%`;

@@ -1,7 +1,7 @@
 /** Keeps bench/README.md's "Latest results" section pointing at the newest full run. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatTime } from './format.js';
+import { formatPercent, formatTime } from './format.js';
 import type { Figure, Report } from './report.js';
 
 const START = '<!-- latest-results:start -->';
@@ -37,7 +37,7 @@ function describeFigure(f: Figure): string {
     f.status === 'wrong' ? 'WRONG' : undefined,
     f.bestPeer ? `${ratio(f.vsBestPeer)} ${f.bestPeer}` : undefined,
     f.vsBaseline !== undefined ? `${ratio(f.vsBaseline)} its baseline` : undefined,
-    f.ofCeiling === undefined ? undefined : `${(f.ofCeiling * 100).toPrecision(2)}% of ceiling`,
+    f.ofCeiling === undefined ? undefined : `${formatPercent(f.ofCeiling)} of ceiling`,
   ].filter((d) => d !== undefined);
   return `${f.system} ${formatTime(f.medianMs)}${details.length ? ` (${details.join(', ')})` : ''}`;
 }
