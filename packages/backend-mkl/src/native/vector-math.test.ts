@@ -72,7 +72,9 @@ describe.skipIf(missing !== undefined)('transcendental float32 kernels', () => {
         addon.unary(code, DTYPE_CODES.float32, x, contiguous(length), out);
         for (let i = 0; i < length; i++) {
           const expected = reference(x[i]!);
-          expect(close(out[i]!, expected), `${primitiveName(primitive)} of ${x[i]} (length ${length}): ${out[i]} against ${expected}`).toBe(true);
+          expect(close(out[i]!, expected), `${primitiveName(primitive)} of ${x[i]} (length ${length}): ${out[i]} against ${expected}`).toBe(
+            true,
+          );
         }
         expect(Array.from(buffer.subarray(length)), `${primitiveName(primitive)}, length ${length}`).toEqual(new Array(16).fill(12345));
       }
