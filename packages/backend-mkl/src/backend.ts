@@ -121,6 +121,7 @@ export class MklBackend implements Backend<MklHandle> {
       memory,
       kernels: this.kernels,
       generated: new KernelCache(addon),
+      vectorMath: this.info.vectorMath,
       // The handles are the portable backend's, so its generated code runs on them as they are.
       portable: (kernel) => portable.compile(kernel) as CompiledKernel<MklHandle> | null,
       recordFused: () => {

@@ -9,6 +9,8 @@ export interface ContractionContext extends PostOpsContext {
   readonly memory: MklMemory;
   /** Compiled C versions of elementwise programs (codegen.ts), for epilogues. */
   readonly generated: KernelCache;
+  /** The addon computes the transcendental ops through glibc's vector math (NativeInfo.vectorMath). */
+  readonly vectorMath: boolean;
   /** This backend's kernels (their outputs are counted in its ledger). */
   readonly kernels: KernelTable<MklHandle>;
   readonly portable: (kernel: KernelProgram) => CompiledKernel<MklHandle> | null;

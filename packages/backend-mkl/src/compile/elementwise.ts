@@ -28,6 +28,8 @@ export interface FusedContext {
   readonly memory: MklMemory;
   /** Compiled C versions of the programs (codegen.ts), used once they are ready. */
   readonly generated: KernelCache;
+  /** The addon computes the transcendental ops through glibc's vector math (NativeInfo.vectorMath). */
+  readonly vectorMath: boolean;
 }
 
 // Op codes of native/fused.cc: the unary ops numbered as the eager kernels number them
@@ -153,7 +155,7 @@ export function compileFusedElementwise(kernel: KernelProgram, context: FusedCon
   const literalArray = Float64Array.from(literals);
   const broadcastRead = new Set(loads.filter((l) => l.broadcast).map((l) => l.input));
   const { addon, memory } = context;
-  const generated = generatedKernel(kernel, loads, program, literalArray, context.generated, addon.info().vectorMath);
+  const generated = generatedKernel(kernel, loads, program, literalArray, context.generated, context.vectorMath);
   return {
     run(inputs, consumable) {
       const args: (TypedArray | Int32Array)[] = [];
