@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <tuple>
 
 #include "common.h"
 #include "dnnl_context.h"
@@ -290,6 +289,34 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+namespace {
+
+/** Throws unless `view` has the shape of the input's last `normalizedDims` dims. */
+void checkNormalizedShape(Napi::Env env, const char* op, const char* what, const View& view, const View& x, int normalizedDims) {
+  bool matches = view.rank == normalizedDims;
+  for (int d = 0; matches && d < normalizedDims; d++) matches = view.shape[d] == x.shape[x.rank - normalizedDims + d];
+  if (!matches) throwRange(env, op, std::string(what) + " must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
+}
+
+/** Argument `index` as layer norm's epsilon: a finite number >= 0, rounded to float32 as oneDNN takes it. */
+float epsilonArg(const Napi::CallbackInfo& info, int index, const char* op) {
+  if (!info[index].IsNumber()) throwType(info.Env(), op, "eps must be a number");
+  const double eps = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(eps) || eps < 0) throwRange(info.Env(), op, "eps must be a finite number >= 0");
+  return static_cast<float>(eps);
+}
+
+/** A primitive cache key for rows of `length` elements normalized with `epsilon` (its float32 bits) and the given flags. */
+std::string layerNormKey(int64_t rows, int64_t length, bool hasWeight, bool hasBias, bool serial, float epsilon) {
+  uint32_t epsilonBits = 0;
+  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
+  std::string key;
+  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  return key;
+}
+
+}  // namespace
+
 // layerNorm(dtype, x, xLayout, normalizedDims, weight, weightLayout, bias, biasLayout, eps, out):
 // out (contiguous, x's shape) = (x - mean) / sqrt(variance + eps) * weight + bias, the mean and
 // the biased variance taken over the last `normalizedDims` dims. weight and bias are null or
@@ -305,15 +332,9 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   View weight, bias;
   const bool hasWeight = optionalView(info, 4, 5, op, "weight", weight);
   const bool hasBias = optionalView(info, 6, 7, op, "bias", bias);
-  for (const auto& [present, view, what] : {std::tuple{hasWeight, &weight, "weight"}, std::tuple{hasBias, &bias, "bias"}}) {
-    if (!present) continue;
-    bool matches = view->rank == normalizedDims;
-    for (int d = 0; matches && d < normalizedDims; d++) matches = view->shape[d] == x.shape[x.rank - normalizedDims + d];
-    if (!matches) throwRange(env, op, std::string(what) + " must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
-  }
-  if (!info[8].IsNumber()) throwType(env, op, "eps must be a number");
-  const double eps = info[8].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(eps) || eps < 0) throwRange(env, op, "eps must be a finite number >= 0");
+  if (hasWeight) checkNormalizedShape(env, op, "weight", weight, x, normalizedDims);
+  if (hasBias) checkNormalizedShape(env, op, "bias", bias, x, normalizedDims);
+  const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
   if (x.size == 0) return env.Undefined();
   int64_t length = 1;
@@ -327,11 +348,7 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const std::lock_guard<std::mutex> lock(dnnlMutex());
   const bool serial = static_cast<double>(x.size) < kParallelWork;
   const SerialScope scope(serial);
-  const float epsilon = static_cast<float>(eps);
-  uint32_t epsilonBits = 0;
-  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
-  std::string key;
-  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  const std::string key = layerNormKey(rows, length, hasWeight, hasBias, serial, epsilon);
   LayerNormEntry* entry = layerNormCache().find(key);
   if (entry == nullptr) {
     auto made = std::make_unique<LayerNormEntry>();
@@ -369,18 +386,12 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const int normalizedDims = static_cast<int>(intArg(info, 3, op, "normalizedDims", 1, x.rank));
   View weight;
   const bool hasWeight = optionalView(info, 4, 5, op, "weight", weight);
-  if (hasWeight) {
-    bool matches = weight.rank == normalizedDims;
-    for (int d = 0; matches && d < normalizedDims; d++) matches = weight.shape[d] == x.shape[x.rank - normalizedDims + d];
-    if (!matches) throwRange(env, op, "weight must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
-  }
+  if (hasWeight) checkNormalizedShape(env, op, "weight", weight, x, normalizedDims);
   const View g = viewArg(info, 6, 7, dtype, op, "cotangent");
   bool sameShape = g.rank == x.rank;
   for (int d = 0; sameShape && d < x.rank; d++) sameShape = g.shape[d] == x.shape[d];
   if (!sameShape) throwRange(env, op, "the cotangent must have the input's shape");
-  if (!info[8].IsNumber()) throwType(env, op, "eps must be a number");
-  const double eps = info[8].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(eps) || eps < 0) throwRange(env, op, "eps must be a finite number >= 0");
+  const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
   int64_t length = 1;
   for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
@@ -407,11 +418,7 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const std::lock_guard<std::mutex> lock(dnnlMutex());
   const bool serial = static_cast<double>(x.size) < kParallelWork;
   const SerialScope scope(serial);
-  const float epsilon = static_cast<float>(eps);
-  uint32_t epsilonBits = 0;
-  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
-  std::string key;
-  appendKey(key, {rows, length, hasWeight ? 1 : 0, withBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  const std::string key = layerNormKey(rows, length, hasWeight, withBias, serial, epsilon);
   const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
   const memory::desc statisticsDesc({rows}, memory::data_type::f32, memory::format_tag::a);
   const memory::desc vectorDesc({length}, memory::data_type::f32, memory::format_tag::a);
