@@ -205,45 +205,32 @@ export class MklBackend implements Backend<MklHandle> {
  * the primitives' kernels are.
  */
 function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemory): CompositeKernels<MklHandle> {
-  const tracked = <A extends unknown[]>(name: string, kernel: (...args: A) => MklHandle | null) => {
-    return (...args: A): MklHandle | null => {
-      let handle: MklHandle | null;
+  const tracked = <A extends unknown[], R>(
+    name: string,
+    kernel: (...args: A) => R,
+    handles: (result: R) => readonly (MklHandle | null)[],
+  ) => {
+    return (...args: A): R => {
+      let result: R;
       try {
-        handle = kernel(...args);
+        result = kernel(...args);
       } catch (error) {
         if (error instanceof FlintError) throw error;
         throw new BackendError(`mkl ${name}: the native kernel failed: ${(error as Error).message}`);
       }
-      if (handle !== null) memory.track(handle.storage);
-      return handle;
+      for (const handle of handles(result)) if (handle !== null) memory.track(handle.storage);
+      return result;
     };
   };
+  const single = (handle: MklHandle | null) => [handle];
+  const cotangents = (result: LayerNormCotangents<MklHandle> | null) => (result === null ? [] : [result.input, result.weight, result.bias]);
   const { softmax, softmaxBackward, layerNorm, layerNormBackward } = kernels;
   return {
-    ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels)) }),
-    ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels)) }),
-    ...(layerNorm === undefined ? {} : { layerNorm: tracked('layerNorm', layerNorm.bind(kernels)) }),
-    ...(layerNormBackward === undefined ? {} : { layerNormBackward: trackedCotangents(layerNormBackward.bind(kernels), memory) }),
-  };
-}
-
-/** The fused layer norm backward pass with its results entered in the ledger and addon errors reported as BackendErrors. */
-function trackedCotangents(
-  kernel: NonNullable<CompositeKernels<MklHandle>['layerNormBackward']>,
-  memory: MklMemory,
-): NonNullable<CompositeKernels<MklHandle>['layerNormBackward']> {
-  return (...args) => {
-    let result: LayerNormCotangents<MklHandle> | null;
-    try {
-      result = kernel(...args);
-    } catch (error) {
-      if (error instanceof FlintError) throw error;
-      throw new BackendError(`mkl layerNormBackward: the native kernel failed: ${(error as Error).message}`);
-    }
-    if (result === null) return null;
-    for (const handle of [result.input, result.weight, result.bias]) {
-      if (handle !== null) memory.track(handle.storage);
-    }
-    return result;
+    ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),
+    ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels), single) }),
+    ...(layerNorm === undefined ? {} : { layerNorm: tracked('layerNorm', layerNorm.bind(kernels), single) }),
+    ...(layerNormBackward === undefined
+      ? {}
+      : { layerNormBackward: tracked('layerNormBackward', layerNormBackward.bind(kernels), cotangents) }),
   };
 }
