@@ -326,34 +326,21 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       [40, 8],
       'int32',
     );
-    const at8 = Int32Array.from(randomValues(3000, 97), (v) => Math.floor((v + 1) * 4) % 8);
-    same(
-      Primitive.ScatterAdd,
-      [
-        many,
-        pair(at8, [3000], 'int32'),
-        pair(
-          range(40 * 3000).map((i) => i % 1000),
-          [40, 3000],
-          'int32',
-        ),
-      ],
-      { axis: 1 },
+    const rowIndices = pair(
+      Int32Array.from(randomValues(3000, 97), (v) => Math.floor((v + 1) * 4) % 8),
+      [3000],
+      'int32',
     );
+    const rowUpdates = pair(
+      range(40 * 3000).map((i) => i % 1000),
+      [40, 3000],
+      'int32',
+    );
+    same(Primitive.ScatterAdd, [many, rowIndices, rowUpdates], { axis: 1 });
     const seven = pair([7], [1, 1], 'int32');
-    same(
-      Primitive.ScatterAdd,
-      [
-        [seven[0].broadcastTo([40, 8]), seven[1].broadcastTo([40, 8])],
-        pair(at8, [3000], 'int32'),
-        pair(
-          range(40 * 3000).map((i) => i % 1000),
-          [40, 3000],
-          'int32',
-        ),
-      ],
-      { axis: 1 },
-    );
+    same(Primitive.ScatterAdd, [[seven[0].broadcastTo([40, 8]), seven[1].broadcastTo([40, 8])], rowIndices, rowUpdates], {
+      axis: 1,
+    });
     const bytes = pair(
       range(40 * 8).map((i) => i % 256),
       [40, 8],
@@ -363,7 +350,7 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       Primitive.ScatterAdd,
       [
         bytes,
-        pair(at8, [3000], 'int32'),
+        rowIndices,
         pair(
           range(40 * 3000).map((i) => i % 200),
           [40, 3000],
