@@ -2,6 +2,7 @@ import type { Aval } from '../core/aval.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { CompositeCall, CompositeRegion } from './composite.js';
 import { type Constant, type Equation, type Program, Var, VarFactory } from './program.js';
 
 /**
@@ -21,6 +22,7 @@ export class ProgramBuilder {
   private readonly constantMap = new Map<Var, Constant>();
   private readonly equationList: Equation[] = [];
   private readonly stopped = new Set<Var>();
+  private readonly regions: CompositeRegion[] = [];
   /** Whether a function with a user-defined derivative was traced into the program. */
   customRules = false;
 
@@ -67,6 +69,21 @@ export class ProgramBuilder {
     return v;
   }
 
+  /** How many equations the program has so far: where a composite's equations will start. */
+  get equationCount(): number {
+    return this.equationList.length;
+  }
+
+  /** Records that the equations from index `first` on compute `outputs = call(inputs)`. */
+  composite(call: CompositeCall, inputs: readonly Var[], outputs: readonly Var[], first: number): void {
+    const defines: Var[] = [];
+    for (let i = first; i < this.equationList.length; i++) {
+      const e = this.equationList[i] as Equation;
+      if (e.kind === 'primitive') defines.push(e.output);
+    }
+    this.regions.push({ call, inputs: [...inputs], outputs: [...outputs], defines });
+  }
+
   build(name: string, outputs: readonly Var[]): Program {
     return {
       name,
@@ -76,6 +93,7 @@ export class ProgramBuilder {
       outputs: [...outputs],
       ...(this.stopped.size > 0 ? { stopGradients: new Set(this.stopped) } : {}),
       ...(this.customRules ? { customRules: true } : {}),
+      ...(this.regions.length > 0 ? { composites: [...this.regions] } : {}),
     };
   }
 }

@@ -3,6 +3,9 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { printProgram } from './print.js';
 import type { Constant, FusionEquation, FusionKind, Program, Var } from './program.js';
 
+/** The kinds of fused kernel a backend's compile hook receives (composites go to Backend.composites). */
+export type KernelKind = Exclude<FusionKind, 'composite'>;
+
 /** An operand of a kernel op: a kernel input, the result of an earlier op, or a literal filling the op's shape. */
 export type KernelRef =
   | { readonly kind: 'input'; readonly index: number }
@@ -28,7 +31,7 @@ export interface KernelOp<P extends Primitive = Primitive> {
  *    epilogue with the shape of op 0's result.
  */
 export interface KernelProgram {
-  readonly kind: FusionKind;
+  readonly kind: KernelKind;
   readonly inputs: readonly Aval[];
   readonly ops: readonly KernelOp[];
   /** The ops whose results the kernel returns, in order. */
@@ -56,6 +59,8 @@ export interface CompiledKernel<H> {
 
 /** The self-contained kernel description of a fusion equation of `program`. */
 export function kernelOf(program: Program, fusion: FusionEquation, reusable: readonly boolean[] | null): KernelProgram {
+  const kind = fusion.fusion;
+  if (kind === 'composite') throw new Error('flint internal error: a composite equation is not a compiled kernel');
   const refs = new Map<Var, KernelRef>();
   const inputs: Aval[] = [];
   const inputReusable: boolean[] = [];
@@ -86,7 +91,7 @@ export function kernelOf(program: Program, fusion: FusionEquation, reusable: rea
     equations: [fusion],
     outputs: fusion.outputs,
   });
-  return { kind: fusion.fusion, inputs, ops, outputs, reusable: inputReusable, text };
+  return { kind, inputs, ops, outputs, reusable: inputReusable, text };
 }
 
 /** The kernel-input positions of a fusion's non-literal inputs, in order. */

@@ -1,4 +1,5 @@
 import { simplifyAlgebra } from './passes/algebraic.js';
+import { formComposites } from './passes/composites.js';
 import { foldConstants } from './passes/constant-folding.js';
 import type { PassContext } from './passes/context.js';
 import { eliminateCommonSubexpressions } from './passes/cse.js';
@@ -16,12 +17,13 @@ export interface Pass {
 }
 
 /**
- * The passes jit runs, in order. Cleanup runs first so that later passes see less; constant
+ * The passes jit runs, in order. Composites form first, on the Vars as traced. Cleanup runs first so that later passes see less; constant
  * folding precedes algebraic simplification (which looks for literals such as the 1 of x * 1);
  * simplification can expose duplicates and dead values, so CSE and DCE run again; fusion sees the
  * final arithmetic, and memory planning the final kernels.
  */
 export const DEFAULT_PASSES: readonly Pass[] = [
+  { name: 'composite formation', run: formComposites },
   { name: 'dead-code elimination', run: eliminateDeadCode },
   { name: 'common-subexpression elimination', run: eliminateCommonSubexpressions },
   { name: 'constant folding', run: foldConstants },

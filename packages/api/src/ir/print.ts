@@ -2,6 +2,7 @@ import type { Aval } from '../core/aval.js';
 import type { DType } from '../core/dtype.js';
 import { isFloating } from '../core/dtype.js';
 import { primitiveName } from '../primitives/primitive.js';
+import { formatCompositeCall } from './composite.js';
 import type { Equation, PrimitiveEquation, Program, Var } from './program.js';
 
 // The readable form of a program, as `jit(f).lower(...args).toString()` shows it and as the
@@ -93,7 +94,8 @@ export function printProgram(program: Program): string {
     if (e.kind === 'primitive') lines.push(primitiveLine(e, '  '));
     else {
       const outputs = e.outputs.map(typed).join(', ');
-      lines.push(`  ${outputs} = ${e.fusion} fusion(${e.inputs.map(ref).join(' ')}) {`);
+      const kind = e.composite === undefined ? `${e.fusion} fusion` : `composite ${formatCompositeCall(e.composite)}`;
+      lines.push(`  ${outputs} = ${kind}(${e.inputs.map(ref).join(' ')}) {`);
       for (const inner of e.body) lines.push(primitiveLine(inner, '    '));
       lines.push('  }');
     }

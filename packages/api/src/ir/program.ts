@@ -1,6 +1,7 @@
 import type { Aval } from '../core/aval.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { CompositeCall, CompositeRegion } from './composite.js';
 
 // Flint's jit IR: a program in SSA form. Every value is a `Var`, defined once (a program input, a
 // constant, or the output of one equation) and never reassigned; equations are listed in an order
@@ -35,9 +36,11 @@ export interface PrimitiveEquation<P extends Primitive = Primitive> {
 /**
  * The shapes of fused kernel the fusion pass forms (each one kernel on a backend with a compile
  * hook): a chain of elementwise ops over one shape; elementwise producers feeding one reduction;
- * a contraction (dotGeneral or conv) with an elementwise epilogue on its output.
+ * a contraction (dotGeneral or conv) with an elementwise epilogue on its output. A 'composite'
+ * (made by the composite-formation pass, not by fusion) is a softmax or layer norm that the
+ * backend's fused kernel computes, its body the primitives that compute it where the kernel declines.
  */
-export type FusionKind = 'elementwise' | 'reduction' | 'contraction';
+export type FusionKind = 'elementwise' | 'reduction' | 'contraction' | 'composite';
 
 /**
  * Several primitives run as one kernel. `body` is in SSA order and reads only `inputs` (every Var
@@ -50,6 +53,11 @@ export interface FusionEquation {
   readonly inputs: readonly Var[];
   readonly body: readonly PrimitiveEquation[];
   readonly outputs: readonly Var[];
+  /**
+   * For a 'composite': which one. Its kernel's arguments are the first `compositeArity(call)`
+   * inputs, and its results are `outputs`, in order; the body is kept whole.
+   */
+  readonly composite?: CompositeCall;
 }
 
 export type Equation = PrimitiveEquation | FusionEquation;
@@ -93,6 +101,8 @@ export interface Program {
    * call must run the function itself.
    */
   readonly customRules?: boolean;
+  /** Composites traced into the program (softmax, layer norm), for the composite-formation pass. */
+  readonly composites?: readonly CompositeRegion[];
   /**
    * Per input: the caller hands it over on every call (jit's donated arguments, the residuals a
    * backward program consumes), so the memory plan counts writing an output into it as reuse.
@@ -104,6 +114,17 @@ export interface Program {
 /** The Vars an equation defines. */
 export function definedBy(equation: Equation): readonly Var[] {
   return equation.kind === 'primitive' ? [equation.output] : equation.outputs;
+}
+
+/**
+ * `e` reading `rename(v)` for each Var v it reads, a fusion's body included (its own Vars are
+ * never renamed); `e` itself when nothing changes.
+ */
+export function renameInputs(e: Equation, rename: (v: Var) => Var): Equation {
+  const inputs = e.inputs.map(rename);
+  if (inputs.every((v, i) => v === e.inputs[i])) return e;
+  if (e.kind === 'primitive') return { ...e, inputs };
+  return { ...e, inputs, body: e.body.map((inner) => ({ ...inner, inputs: inner.inputs.map(rename) })) };
 }
 
 /** A fresh-id source for passes that create Vars: one past the largest id in `program`. */

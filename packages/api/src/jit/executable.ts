@@ -1,7 +1,9 @@
 import { checkBackendDType } from '../backend/capabilities.js';
+import { runCompositeKernel } from '../backend/composite-kernels.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
+import { compositeArity } from '../ir/composite.js';
 import { type CompiledKernel, kernelInputVars, kernelOf } from '../ir/kernel.js';
 import type { FusionEquation, PrimitiveEquation, Program, Var } from '../ir/program.js';
 import { Primitive } from '../primitives/primitive.js';
@@ -76,6 +78,9 @@ export class Executable {
       if (e.kind === 'primitive') {
         for (const v of e.inputs) literalHandle(v);
         step = this.primitiveStep(e, slotOf);
+      } else if (e.composite !== undefined) {
+        for (const v of e.inputs) literalHandle(v);
+        step = this.compositeStep(e, slotOf);
       } else {
         const kernel = kernelOf(program, e, memory?.reusable[index] ?? null);
         let compiledKernel: CompiledKernel<unknown> | null = null;
@@ -178,6 +183,29 @@ export class Executable {
         // An input the kernel wrote into now lives on as an output: its slot must not free it.
         for (let i = 0; i < n; i++) if (consumable[i] && results.includes(handles[i])) slots[ins[i] as number] = undefined;
       }
+    };
+  }
+
+  /**
+   * A composite (softmax, layer norm) by the backend's fused kernel, or by its primitives on a
+   * call where the kernel declines.
+   */
+  private compositeStep(e: FusionEquation, slotOf: (v: Var) => number): Step {
+    const call = e.composite as NonNullable<FusionEquation['composite']>;
+    const ins = e.inputs.slice(0, compositeArity(call)).map(slotOf);
+    const outs = e.outputs.map(slotOf);
+    const avals = e.outputs.map((v) => v.aval);
+    const primitives = this.fallbackStep(e, slotOf);
+    const kernels = this.backend.composites;
+    return (slots, owned) => {
+      const handles = new Array<unknown>(ins.length);
+      for (let i = 0; i < ins.length; i++) handles[i] = slots[ins[i] as number];
+      const results = runCompositeKernel(kernels, call, handles, avals);
+      if (results === null) {
+        primitives(slots, owned);
+        return;
+      }
+      for (let j = 0; j < outs.length; j++) slots[outs[j] as number] = results[j];
     };
   }
 

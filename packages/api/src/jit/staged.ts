@@ -1,3 +1,4 @@
+import { hasCompositeKernel } from '../backend/composite-kernels.js';
 import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
@@ -145,6 +146,7 @@ export class StagedProgram implements StagedCall {
       const { program, records } = runPasses(this.program, {
         evaluate: (p, inputs, params) => evalPrimitive(p, inputs, params, backend),
         created,
+        composites: (call) => hasCompositeKernel(backend.composites, call),
       });
       // Folded constants belong to the compilation, not to a tidy scope the first call ran in.
       for (const t of created) keep(t);

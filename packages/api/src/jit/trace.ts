@@ -4,12 +4,13 @@ import type { Aval } from '../core/aval.js';
 import { ConcretizationError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { ProgramBuilder } from '../ir/builder.js';
+import type { CompositeCall } from '../ir/composite.js';
 import type { Var } from '../ir/program.js';
 import { roundTo } from '../ir/scalar.js';
 import { scalarNumberOf } from '../ops/convert.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Trace, Tracer } from '../transforms/core.js';
+import { raise, Trace, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
 import { type GradEdge, recordPrimitive } from '../transforms/graph.js';
 import type { StagedCall } from '../transforms/staged-call.js';
@@ -128,8 +129,24 @@ export class JitTrace extends Trace {
   }
 
   processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[] {
-    this.builder.customRules = true;
+    // A rule that only computes fn's own derivative another way leaves the program's transforms free to differentiate fn.
+    if (call.ruleIsDerivative !== true) this.builder.customRules = true;
     return call.fn(tracers);
+  }
+
+  // The composite's primitives are staged as they are, and the program notes which Vars they
+  // define, for the composite-formation pass (ir/passes/composites.ts).
+  override processComposite(call: CompositeCall, inputs: readonly Tensor[], compute: () => Tensor[]): Tensor[] {
+    const variables = inputs.map((x) => (raise(this, x) as JitTracer).variable);
+    const first = this.builder.equationCount;
+    const outputs = compute();
+    const results: Var[] = [];
+    for (const o of outputs) {
+      if (!(o instanceof JitTracer) || o._trace !== this) return outputs;
+      results.push(o.variable);
+    }
+    this.builder.composite(call, variables, results, first);
+    return outputs;
   }
 
   // Kept in the program as a marked identity, so that the JVP or backward program derived from

@@ -106,6 +106,7 @@ export class BatchTrace extends Trace {
     const batched: CustomVjpCall = {
       name: call.name,
       differentiateFnInForwardMode: call.differentiateFnInForwardMode,
+      ...(call.ruleIsDerivative === true ? { ruleIsDerivative: true } : {}),
       fn: (inputs) => vmapFlat((xs) => call.fn(xs), inputs, dims, size),
       fwd: (inputs) => {
         // The residuals are a pytree: its tensor leaves come out of the vmap batched on axis 0.

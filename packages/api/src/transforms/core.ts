@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ValueError } from '../core/errors.js';
+import type { CompositeCall } from '../ir/composite.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
@@ -35,6 +36,14 @@ export abstract class Trace {
   abstract processStopGradient(tracer: Tracer): Tensor;
   /** A call of a jit-compiled function: derives the call's transformed form and binds it one level down. */
   abstract processStagedCall(call: StagedCall, tracers: readonly Tracer[]): Tensor[];
+
+  /**
+   * A composite (softmax, layer norm) computed by `compute` from its primitives on `inputs`. A
+   * transform sees those primitives; jit also notes which composite they compute (see ir/composite.ts).
+   */
+  processComposite(_call: CompositeCall, _inputs: readonly Tensor[], compute: () => Tensor[]): Tensor[] {
+    return compute();
+  }
 }
 
 /**
@@ -224,6 +233,16 @@ export function bindCustomVjp(call: CustomVjpCall, inputs: readonly Tensor[]): T
   const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return baseCustom.customVjp(call, inputs);
   return top.processCustomVjp(call, raiseAll(top, inputs));
+}
+
+/**
+ * @internal A composite that `compute` computes from its primitives on `inputs`, offered to the
+ * innermost trace among them so that jit can hand the whole composite to a backend's fused kernel.
+ */
+export function stageComposite(call: CompositeCall, inputs: readonly Tensor[], compute: () => Tensor[]): Tensor[] {
+  const top = findTopTrace(inputs) ?? stagingTrace;
+  if (top === null) return compute();
+  return top.processComposite(call, inputs, compute);
 }
 
 /** @internal stopGradient of one tensor, through every level. */

@@ -25,4 +25,10 @@ export interface CustomVjpCall {
    * `checkpoint`, whose rule is only a memory trade-off, false for user rules, as in JAX).
    */
   readonly differentiateFnInForwardMode: boolean;
+  /**
+   * The rule computes exactly the derivative of `fn`, only faster (a composite's analytic VJP):
+   * jit stages such a call as `fn`, and transforms of the compiled program may differentiate
+   * `fn`'s primitives instead of calling the rule.
+   */
+  readonly ruleIsDerivative?: boolean;
 }

@@ -1,6 +1,15 @@
 import { shapesEqual } from '../../core/shape.js';
 import { type ParamsOf, Primitive } from '../../primitives/primitive.js';
-import { type Constant, type Equation, type PrimitiveEquation, type Program, type Var, VarFactory, withChanges } from '../program.js';
+import {
+  type Constant,
+  type Equation,
+  type PrimitiveEquation,
+  type Program,
+  renameInputs,
+  type Var,
+  VarFactory,
+  withChanges,
+} from '../program.js';
 
 /** A rewrite: the Var that replaces the equation's output, a new equation to emit instead, or null to keep it. */
 type Rewrite = Var | { readonly primitive: Primitive; readonly inputs: readonly Var[]; readonly params: object } | null;
@@ -139,8 +148,7 @@ export function simplifyAlgebra(program: Program): Program {
   const equations: Equation[] = [];
   let changed = false;
   for (const original of program.equations) {
-    const inputs = original.inputs.map(sub);
-    const e = inputs.some((v, i) => v !== original.inputs[i]) ? ({ ...original, inputs } as Equation) : original;
+    const e = renameInputs(original, sub);
     changed ||= e !== original;
     if (e.kind === 'fusion') {
       equations.push(e);

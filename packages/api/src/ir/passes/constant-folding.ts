@@ -3,7 +3,16 @@ import { sizeOf } from '../../core/shape.js';
 import { type ParamsOf, Primitive } from '../../primitives/primitive.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { isElementwise, isMovement } from '../classify.js';
-import { type Constant, type Equation, type PrimitiveEquation, type Program, type Var, VarFactory, withChanges } from '../program.js';
+import {
+  type Constant,
+  type Equation,
+  type PrimitiveEquation,
+  type Program,
+  renameInputs,
+  type Var,
+  VarFactory,
+  withChanges,
+} from '../program.js';
 import { evaluateScalar, roundTo } from '../scalar.js';
 import { DEFAULT_FOLD_LIMIT, type PassContext } from './context.js';
 
@@ -67,8 +76,8 @@ export function foldConstants(program: Program, context: PassContext = {}): Prog
     return t;
   };
   for (const original of program.equations) {
-    const inputs = original.inputs.map(sub);
-    const e = inputs.some((v, i) => v !== original.inputs[i]) ? ({ ...original, inputs } as Equation) : original;
+    const e = renameInputs(original, sub);
+    const inputs = e.inputs;
     if (e.kind === 'fusion' || !inputs.every((v) => constants.has(v))) {
       equations.push(e);
       continue;

@@ -1,5 +1,6 @@
 import type { ParamsOf, Primitive } from '../../primitives/primitive.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import type { CompositeCall } from '../composite.js';
 
 /** What the passes may use besides the program itself. All fields are optional: passes on bare IR (tests) work without them. */
 export interface PassContext {
@@ -12,6 +13,8 @@ export interface PassContext {
   readonly foldLimit?: number;
   /** Tensors the passes created; whoever owns the compiled program disposes them with it. */
   readonly created?: Tensor[];
+  /** Whether the target backend has a fused kernel for a composite (jit: Backend.composites). Without it, no composite forms. */
+  readonly composites?: (call: CompositeCall) => boolean;
 }
 
 export const DEFAULT_FOLD_LIMIT = 16384;

@@ -1,6 +1,6 @@
 import { Primitive } from '../../primitives/primitive.js';
 import type { Var } from '../program.js';
-import { type Constant, type Equation, type Program, withChanges } from '../program.js';
+import { type Constant, type Equation, type Program, renameInputs, withChanges } from '../program.js';
 
 function numberKey(value: number): string {
   return Object.is(value, -0) ? '-0' : String(value);
@@ -50,11 +50,12 @@ export function eliminateCommonSubexpressions(program: Program): Program {
   const equations: Equation[] = [];
   let changed = constants.size !== program.constants.size;
   for (const e of program.equations) {
-    const inputs = e.inputs.map(sub);
-    const inputsChanged = inputs.some((v, i) => v !== e.inputs[i]);
-    if (e.kind === 'fusion') {
-      // Fusions run after this pass; only their inputs are renamed.
-      equations.push(inputsChanged ? { ...e, inputs, body: e.body.map((b) => ({ ...b, inputs: b.inputs.map(sub) })) } : e);
+    const renamed = renameInputs(e, sub);
+    const inputs = renamed.inputs;
+    const inputsChanged = renamed !== e;
+    if (renamed.kind === 'fusion' || e.kind === 'fusion') {
+      // A composite (formed before this pass) is only renamed; other fusions form after it.
+      equations.push(renamed);
       changed ||= inputsChanged;
       continue;
     }

@@ -3,7 +3,7 @@ import { type Constant, type Equation, type PrimitiveEquation, type Program, typ
 /**
  * Dead-code elimination: equations none of whose outputs reach the program's outputs are
  * removed, then the constants nothing reads. Inside a fusion, outputs nothing reads are dropped
- * and so are the body equations that only fed them. Every primitive is pure (random bits are a
+ * and so are the body equations that only fed them (a composite's kernel computes all its outputs: it stays whole). Every primitive is pure (random bits are a
  * function of their key), so removing an unused one never changes a result.
  */
 export function eliminateDeadCode(program: Program): Program {
@@ -19,6 +19,12 @@ export function eliminateDeadCode(program: Program): Program {
     }
     const outputs = e.outputs.filter((v) => live.has(v));
     if (outputs.length === 0) continue;
+    if (e.fusion === 'composite') {
+      // Its kernel computes every output: the equation stays whole (the memory plan frees unread outputs at once).
+      for (const v of e.inputs) live.add(v);
+      kept.push(e);
+      continue;
+    }
     const bodyLive = new Set<Var>(outputs);
     const body: PrimitiveEquation[] = [];
     for (let j = e.body.length - 1; j >= 0; j--) {

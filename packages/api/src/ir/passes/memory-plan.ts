@@ -43,8 +43,8 @@ export function planMemory(program: Program): Program {
       (freeAfter[lastUse.get(v) ?? i] as Var[]).push(v);
     }
     let shared = 0;
-    if (e.kind === 'fusion') {
-      // Every input that dies here and has some output's shape and dtype is offered: which of
+    if (e.kind === 'fusion' && e.fusion !== 'composite') {
+      // (A composite's kernel writes fresh outputs.) Every input that dies here and has some output's shape and dtype is offered: which of
       // them the caller owns (donated inputs, intermediates) is known only at run time, and the
       // backend picks among the consumable ones. Offering only the first candidate would miss
       // the donated parameter of `p - g * lr` behind the gradient g the caller keeps.

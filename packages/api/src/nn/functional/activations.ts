@@ -26,7 +26,7 @@ import { max, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
-import { fusedSoftmax } from './fused-composite.js';
+import { compositeSoftmax } from './fused-composite.js';
 
 // Activation functions as composites of elementwise ops. Branches that could overflow on the
 // side `where` discards (exp of a large input) are fed a clamped input, so that the discarded
@@ -217,13 +217,13 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
-    const fused = fusedSoftmax(t, a, false);
-    if (fused !== null) return fused;
-    const shift = stableShift(t, a);
-    const shifted = sub(t, shift);
-    const e = exp(shifted);
-    const total = sum(e, a, true);
-    return releasing(div(e, total), shift, shifted, e, total);
+    return compositeSoftmax(t, a, false, (t) => {
+      const shift = stableShift(t, a);
+      const shifted = sub(t, shift);
+      const e = exp(shifted);
+      const total = sum(e, a, true);
+      return releasing(div(e, total), shift, shifted, e, total);
+    });
   });
 }
 
@@ -241,13 +241,13 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
     const t = floatTensor(op, x);
     if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
     const a = axisOf(op, axis, t.ndim);
-    const fused = fusedSoftmax(t, a, true);
-    if (fused !== null) return fused;
-    const shift = stableShift(t, a);
-    const shifted = sub(t, shift);
-    const e = exp(shifted);
-    const total = sum(e, a, true);
-    const logTotal = log(total);
-    return releasing(sub(shifted, logTotal), shift, shifted, e, total, logTotal);
+    return compositeSoftmax(t, a, true, (t) => {
+      const shift = stableShift(t, a);
+      const shifted = sub(t, shift);
+      const e = exp(shifted);
+      const total = sum(e, a, true);
+      const logTotal = log(total);
+      return releasing(sub(shifted, logTotal), shift, shifted, e, total, logTotal);
+    });
   });
 }

@@ -11,6 +11,7 @@ import {
   type TypedArray,
   tensor,
   tidy,
+  valueAndGrad,
   vmap,
 } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
@@ -220,36 +221,46 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       expect(recorded).toMatchObject({ softmax: 1, softmaxBackward: 1 });
     });
 
-    it(`${name}: grad, jvp, vmap and jit bind the composite's primitives`, () => {
-      const made = counted(() =>
-        expectAgree((backend) => {
-          const x = input(backend, [3, 5], 6);
-          const f = (t: Tensor) =>
-            op(t, -1)
-              .mul(input(backend, [3, 5], 7))
-              .sum();
-          const compiled = jit(f);
-          return [
-            grad(f)(x),
-            jvp((t: Tensor) => op(t, -1), [x], [input(backend, [3, 5], 8)])[1],
-            vmap((t: Tensor) => op(t, 0), { inAxes: [1] })(x),
-            compiled(x),
-            grad(compiled)(x),
-          ];
-        }),
-      );
-      expect(made).toMatchObject({ softmax: 0, softmaxBackward: 0 });
+    it(`${name}: under grad, jvp, vmap and jit the derivatives agree, and grad and jit reach the kernels`, () => {
+      const made: Record<string, typeof calls> = {};
+      expectAgree((backend) => {
+        const x = input(backend, [3, 5], 6);
+        const f = (t: Tensor) =>
+          op(t, -1)
+            .mul(input(backend, [3, 5], 7))
+            .sum();
+        const compiled = jit(grad(f));
+        const results: Tensor[] = [];
+        const run = (label: string, fn: () => Tensor) => {
+          const count = counted(() => results.push(fn()));
+          if (backend === 'cpu-fused') made[label] = count;
+        };
+        run('grad', () => grad(f)(x));
+        run('jvp', () => jvp((t: Tensor) => op(t, -1), [x], [input(backend, [3, 5], 8)])[1] as Tensor);
+        run('vmap', () => vmap((t: Tensor) => op(t, 0), { inAxes: [1] })(x));
+        run('jit', () => jit(f)(x));
+        run('jit(grad)', () => compiled(x));
+        run('grad(jit)', () => grad(jit(f))(x));
+        return results;
+      });
+      // grad: the forward kernel one level down; its backward pass is the analytic VJP in ops (the
+      // tape may record what a functional sweep computes, so it does not take the unrecorded kernel).
+      expect(made.grad).toMatchObject({ softmax: 1, softmaxBackward: 0 });
+      // jvp and vmap differentiate or batch the composite's primitives.
+      expect(made.jvp).toMatchObject({ softmax: 0, softmaxBackward: 0 });
+      expect(made.vmap).toMatchObject({ softmax: 0, softmaxBackward: 0 });
+      // jit hands the traced composite, and the backward pass grad staged, to the kernels.
+      expect(made.jit).toMatchObject({ softmax: 1, softmaxBackward: 0 });
+      expect(made['jit(grad)']).toMatchObject({ softmax: 1, softmaxBackward: 1 });
     });
 
     it(`${name}: jit stages a softmax of a captured constant and keeps grad(jit(f)) compiled`, () => {
       const constant = input('cpu-fused', [2, 3], 9);
       const f = jit((t: Tensor) => t.mul(op(constant, -1)).sum());
       const x = input('cpu-fused', [2, 3], 10);
-      const made = counted(() => {
-        f(x);
-        grad(f)(x);
-      });
-      expect(made.softmax).toBe(0);
+      const made = counted(() => f(x));
+      expect(made.softmax).toBe(1);
+      grad(f)(x);
       expect(f.stats.inline).toBe(0);
     });
 
@@ -300,6 +311,35 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       );
       expect(recorded).toMatchObject({ layerNorm: 1, layerNormBackward: 0 });
     }
+  });
+
+  it('layerNorm: jit(valueAndGrad) hands the forward and backward passes to the kernels, which decline float64, and agrees', () => {
+    const made: Record<string, typeof calls> = {};
+    expectAgree((backend) => {
+      const x = input(backend, [3, 2, 4], 19);
+      const weight = input(backend, [2, 4], 20);
+      const bias = input(backend, [2, 4], 21);
+      const target = input(backend, [3, 2, 4], 22);
+      const loss = (x: Tensor, w: Tensor, b: Tensor) => nn.functional.layerNorm(x, [2, 4], { weight: w, bias: b }).mul(target).sum();
+      const step = jit(valueAndGrad(loss, { argnums: [0, 1, 2] }));
+      let results: Tensor[] = [];
+      const count = counted(() => {
+        const [value, gradients] = step(x, weight, bias) as [Tensor, Tensor[]];
+        results = [value, ...gradients];
+      });
+      if (backend === 'cpu-fused') made.float32 = count;
+      // grad alone never reads the forward pass's output: dead code, only the backward kernel runs.
+      const gradOnly = counted(() => jit(grad(loss, { argnums: [0, 1, 2] }))(x, weight, bias));
+      if (backend === 'cpu-fused') made.gradOnly = gradOnly;
+      const wide = (t: Tensor) => t.astype('float64');
+      const declined = counted(() => jit(valueAndGrad(loss, { argnums: [0, 1, 2] }))(wide(x), wide(weight), wide(bias)));
+      if (backend === 'cpu-fused') made.float64 = declined;
+      return results;
+    }, 1e-4);
+    expect(made.float32).toMatchObject({ layerNorm: 1, layerNormBackward: 1, declined: 0 });
+    expect(made.gradOnly).toMatchObject({ layerNorm: 0, layerNormBackward: 1 });
+    expect(made.float64).toMatchObject({ layerNorm: 0, layerNormBackward: 0 });
+    expect(made.float64?.declined).toBeGreaterThan(0);
   });
 
   it('layerNorm: a weight of another dtype runs the composite, and shapes are checked first', () => {

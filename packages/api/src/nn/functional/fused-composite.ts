@@ -1,33 +1,69 @@
-import type { CompositeKernels } from '../../backend/spi.js';
+import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Aval } from '../../core/aval.js';
+import type { CompositeCall } from '../../ir/composite.js';
 import { add, exp, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { bindCustomVjp, nothingObserves, runsEagerly } from '../../transforms/core.js';
+import { bindCustomVjp, nothingObserves, runsEagerly, stageComposite } from '../../transforms/core.js';
 import type { CustomVjpCall } from '../../transforms/custom-call.js';
 
-// Softmax, log-softmax and layer norm through a backend's fused kernels (Backend.composites), in
-// eager mode only: when a transform traces an input (grad, jvp, vmap, jit), the op binds its
-// composite's primitives as before, so that every transform sees primitives (jit fuses them) and
-// no transform meets a custom rule. Eagerly, the fused result is a custom-VJP call at the base
-// level: when the imperative tape records an input it records one node whose backward pass is
-// the composite's analytic derivative, written in ordinary ops, and `createGraph` records that
-// backward pass in turn, so every order of derivative is exact. A backward pass nothing records
-// may run the backend's fused backward kernel instead.
+// Softmax, log-softmax and layer norm as composites with an analytic VJP (PyTorch's
+// softmax_backward_data, native_layer_norm_backward), computed by a backend's fused kernels
+// (Backend.composites) where it has them:
+//  - Eagerly, the fused forward kernel computes the op, recorded as one custom-VJP node at the
+//    base level. The backward pass is the analytic VJP in ordinary ops, and `createGraph` records
+//    it in turn, so every order of derivative is exact. A backward pass nothing records may run
+//    the backend's fused backward kernel instead.
+//  - Eagerly on a backend without the kernel, the composite's primitives run (and the tape
+//    records them) as for any composite.
+//  - Under a transform, the op is a custom-VJP call whose rule is that analytic VJP and whose
+//    function is the primitives: forward mode and vmap see through it, reverse mode saves only
+//    the output (and the input for layer norm). jit stages the primitives marked as a composite
+//    region (stageComposite), backward passes included, so that a compiled program runs the
+//    backend's fused kernel where nothing else reads the composite's intermediate values.
 
-/** A composite's fused kernel applied to its inputs' handles: the result's handle, or null (undefined) to decline. */
-type RunKernel = (kernels: CompositeKernels<unknown>, handles: readonly unknown[]) => unknown;
-
-/** The VJP from the inputs (their recorded tensors), the output the kernel computed and its cotangent. */
+/** The VJP from the inputs (their recorded tensors), the output and its cotangent: one cotangent (or null) per input. */
 type CompositeVjp = (inputs: readonly Tensor[], output: Tensor, cotangent: Tensor) => (Tensor | null)[];
+
+/** A forward composite: which one, and how it is computed and differentiated in ordinary ops. */
+interface Composite {
+  readonly call: CompositeCall;
+  /** The composite's primitives on its inputs. */
+  readonly decompose: (inputs: readonly Tensor[]) => Tensor;
+  readonly vjp: CompositeVjp;
+}
+
+/** The composite of `inputs`, computed as the module comment says. */
+function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
+  const out: Aval = { shape: (inputs[0] as Tensor).shape, dtype: (inputs[0] as Tensor).dtype };
+  const fused = runFused(op, inputs, out);
+  if (fused !== null) return fused;
+  if (runsEagerly(inputs)) return op.decompose(inputs);
+  const call: CustomVjpCall = {
+    name: op.call.name,
+    differentiateFnInForwardMode: true,
+    ruleIsDerivative: true,
+    fn: (xs) => stageComposite(op.call, xs, () => [op.decompose(xs)]),
+    // One level down the inputs may be concrete: the fused kernel then computes the output.
+    fwd: (xs) => {
+      const output = composite(op, xs);
+      return { outputs: [output], residuals: [xs, output] };
+    },
+    bwd: (residuals, cotangents) => {
+      const [xs, output] = residuals as [Tensor[], Tensor];
+      return op.vjp(xs, output, cotangents[0] as Tensor);
+    },
+  };
+  return bindCustomVjp(call, inputs)[0] as Tensor;
+}
 
 /**
  * The composite computed by the inputs' backend's fused kernel, or null when it does not apply:
  * an input is traced by a transform (or jit is staging), the inputs live on different backends or
  * were disposed (the composite then raises the error), or the backend lacks the kernel or declines.
  */
-function runFused(name: string, inputs: readonly Tensor[], out: Aval, run: RunKernel, vjp: CompositeVjp): Tensor | null {
+function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor | null {
   const backend = (inputs[0] as Tensor)._backend;
   const kernels = backend?.composites;
   if (backend === null || kernels === undefined || !runsEagerly(inputs)) return null;
@@ -37,127 +73,115 @@ function runFused(name: string, inputs: readonly Tensor[], out: Aval, run: RunKe
     if (input._backend !== backend || input._handle === undefined) return null;
     handles[i] = input._handle;
   }
-  const handle = run(kernels, handles);
-  if (handle === null || handle === undefined) return null;
-  const output = new Tensor(out.shape, out.dtype, backend, handle);
+  const results = runCompositeKernel(kernels, op.call, handles, [out]);
+  if (results === null) return null;
+  const output = new Tensor(out.shape, out.dtype, backend, results[0]);
   const call: CustomVjpCall = {
-    name,
+    name: op.call.name,
     // No trace meets this call (see runsEagerly); a forward-mode trace would differentiate `fn`.
     differentiateFnInForwardMode: true,
     fn: () => [output],
     // The residual is the output itself: on the tape it is the very tensor that gets the node's
     // edge, so that a recorded backward pass (createGraph) differentiates through it to the inputs.
     fwd: () => ({ outputs: [output], residuals: [inputs, output] }),
-    bwd: (_residuals, cotangents) => vjp(inputs, output, cotangents[0] as Tensor),
+    bwd: (_residuals, cotangents) => op.vjp(inputs, output, cotangents[0] as Tensor),
   };
   return bindCustomVjp(call, inputs)[0] as Tensor;
 }
 
 /**
- * Softmax (or log-softmax, `log`) of `x` along `axis` (already normalized, rank at least 1) by
- * the backend's fused kernel, or null when the caller must run the composite.
+ * A backward composite's cotangents by the backend's fused kernel, when nothing records this
+ * backward pass (a plain `backward()`: its result is never differentiated again) and the
+ * backend takes it; else null.
  */
-export function fusedSoftmax(x: Tensor, axis: number, log: boolean): Tensor | null {
-  const out: Aval = { shape: x.shape, dtype: x.dtype };
-  return runFused(
-    log ? 'logSoftmax' : 'softmax',
+function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
+  const backend = (inputs[0] as Tensor)._backend;
+  if (backend === null || backend.composites === undefined || !nothingObserves()) return null;
+  const dtype = (inputs[0] as Tensor).dtype;
+  for (const t of inputs) if (t._backend !== backend || t.dtype !== dtype || t._handle === undefined) return null;
+  const results = runCompositeKernel(
+    backend.composites,
+    call,
+    inputs.map((t) => t._handle),
+    outputs,
+  );
+  return results === null ? null : results.map((h, i) => new Tensor((outputs[i] as Aval).shape, dtype, backend, h));
+}
+
+/**
+ * Softmax (or log-softmax, `log`) of `x` along `axis` (already normalized, rank at least 1);
+ * `decompose` computes it in primitives.
+ */
+export function compositeSoftmax(x: Tensor, axis: number, log: boolean, decompose: (x: Tensor) => Tensor): Tensor {
+  return composite(
+    { call: { name: 'softmax', axis, log }, decompose: ([t]) => decompose(t as Tensor), vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis) },
     [x],
-    out,
-    (kernels, [handle]) => kernels.softmax?.(handle, axis, log, out),
-    log ? logSoftmaxVjp(axis) : softmaxVjp(axis),
   );
 }
 
 /**
- * The backend's fused softmax backward pass, when nothing records this backward pass (a plain
- * `backward()`: its result is never differentiated again) and the backend takes it; else null.
+ * The softmax backward pass from the output `y` and its cotangent `g`: the fused kernel when it
+ * applies, else `ops` marked as the composite (jit hands it to the kernel).
  */
-function fusedSoftmaxBackward(y: Tensor, g: Tensor, axis: number, log: boolean): Tensor | null {
-  const backend = y._backend;
-  const kernel = backend?.composites?.softmaxBackward;
-  if (backend === null || kernel === undefined || !nothingObserves()) return null;
-  if (g._backend !== backend || g.dtype !== y.dtype || y._handle === undefined || g._handle === undefined) return null;
-  const out: Aval = { shape: y.shape, dtype: y.dtype };
-  const handle = kernel.call(backend.composites, y._handle, g._handle, axis, log, out);
-  return handle === null ? null : new Tensor(out.shape, out.dtype, backend, handle);
+function softmaxBackward(y: Tensor, g: Tensor, axis: number, log: boolean, ops: () => Tensor): Tensor {
+  const call: CompositeCall = { name: 'softmaxBackward', axis, log };
+  const fused = runFusedBackward(call, [y, g], [y]);
+  if (fused !== null) return fused[0] as Tensor;
+  return stageComposite(call, [y, g], () => [ops()])[0] as Tensor;
 }
 
 /** d softmax: `y * (g - sum(g * y))` along the axis. */
 function softmaxVjp(axis: number): CompositeVjp {
-  return (_inputs, y, g) => {
-    const fused = fusedSoftmaxBackward(y, g, axis, false);
-    if (fused !== null) return [fused];
-    const weighted = mul(g, y);
-    const total = sum(weighted, axis, true);
-    const centered = sub(g, total);
-    return [releasing(mul(y, centered), weighted, total, centered)];
-  };
+  return (_inputs, y, g) => [
+    softmaxBackward(y, g, axis, false, () => {
+      const weighted = mul(g, y);
+      const total = sum(weighted, axis, true);
+      const centered = sub(g, total);
+      return releasing(mul(y, centered), weighted, total, centered);
+    }),
+  ];
 }
 
 /** d logSoftmax: `g - exp(y) * sum(g)` along the axis. */
 function logSoftmaxVjp(axis: number): CompositeVjp {
-  return (_inputs, y, g) => {
-    const fused = fusedSoftmaxBackward(y, g, axis, true);
-    if (fused !== null) return [fused];
-    const probabilities = exp(y);
-    const total = sum(g, axis, true);
-    const scaled = mul(probabilities, total);
-    return [releasing(sub(g, scaled), probabilities, total, scaled)];
-  };
+  return (_inputs, y, g) => [
+    softmaxBackward(y, g, axis, true, () => {
+      const probabilities = exp(y);
+      const total = sum(g, axis, true);
+      const scaled = mul(probabilities, total);
+      return releasing(sub(g, scaled), probabilities, total, scaled);
+    }),
+  ];
 }
 
 /**
- * Layer normalization of `x` over its last `normalizedDims` dims by the backend's fused kernel,
- * or null when the caller must run the composite. `weight` and `bias` (null when absent) are
- * already checked to have those dims' shape; they must also have `x`'s dtype.
+ * Layer normalization of `x` over its last `normalizedDims` dims; `decompose` computes it in
+ * primitives. `weight` and `bias` (null when absent) are already checked to have those dims' shape.
  */
-export function fusedLayerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, normalizedDims: number, eps: number): Tensor | null {
-  if ((weight !== null && weight.dtype !== x.dtype) || (bias !== null && bias.dtype !== x.dtype)) return null;
-  const out: Aval = { shape: x.shape, dtype: x.dtype };
+export function compositeLayerNorm(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  normalizedDims: number,
+  eps: number,
+  decompose: (x: Tensor, weight: Tensor | null, bias: Tensor | null) => Tensor,
+): Tensor {
+  // The kernels take one dtype; mixed dtypes promote in the primitives.
+  if ((weight !== null && weight.dtype !== x.dtype) || (bias !== null && bias.dtype !== x.dtype)) return decompose(x, weight, bias);
+  const hasWeight = weight !== null;
+  const hasBias = bias !== null;
   const inputs = [x];
   if (weight !== null) inputs.push(weight);
   if (bias !== null) inputs.push(bias);
-  return runFused(
-    'layerNorm',
+  return composite(
+    {
+      call: { name: 'layerNorm', normalizedDims, eps, hasWeight, hasBias },
+      decompose: (xs) =>
+        decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
+      vjp: layerNormVjp(hasWeight, hasBias, normalizedDims, eps),
+    },
     inputs,
-    out,
-    (kernels, handles) =>
-      kernels.layerNorm?.(
-        handles[0],
-        weight === null ? null : handles[1],
-        bias === null ? null : handles[weight === null ? 1 : 2],
-        normalizedDims,
-        eps,
-        out,
-      ),
-    layerNormVjp(weight !== null, bias !== null, normalizedDims, eps),
   );
-}
-
-/** The backend's fused layer norm backward pass, when nothing records this backward pass and the backend takes it; else null. */
-function fusedLayerNormBackward(
-  x: Tensor,
-  weight: Tensor | null,
-  g: Tensor,
-  normalizedDims: number,
-  eps: number,
-  withBias: boolean,
-): (Tensor | null)[] | null {
-  const backend = x._backend;
-  const kernels = backend?.composites;
-  if (backend === null || kernels?.layerNormBackward === undefined || !nothingObserves()) return null;
-  for (const t of weight === null ? [x, g] : [x, g, weight]) {
-    if (t._backend !== backend || t.dtype !== x.dtype || t._handle === undefined) return null;
-  }
-  const out: Aval = { shape: x.shape, dtype: x.dtype };
-  const result = kernels.layerNormBackward(x._handle, weight?._handle ?? null, g._handle, normalizedDims, eps, withBias, out);
-  if (result === null) return null;
-  const vectorShape = x.shape.slice(x.ndim - normalizedDims);
-  const vector = (handle: unknown) => new Tensor(vectorShape, x.dtype, backend, handle);
-  const cotangents: (Tensor | null)[] = [new Tensor(out.shape, out.dtype, backend, result.input)];
-  if (weight !== null) cotangents.push(result.weight === null ? null : vector(result.weight));
-  if (withBias) cotangents.push(result.bias === null ? null : vector(result.bias));
-  return cotangents;
 }
 
 /**
@@ -171,34 +195,49 @@ function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: numb
   return (inputs, _y, g) => {
     const x = inputs[0] as Tensor;
     const weight = hasWeight ? (inputs[1] as Tensor) : null;
-    const fused = fusedLayerNormBackward(x, weight, g, normalizedDims, eps, hasBias);
-    if (fused !== null) return fused;
-    const axes = Array.from({ length: normalizedDims }, (_, i) => x.ndim - normalizedDims + i);
-    const leading = Array.from({ length: x.ndim - normalizedDims }, (_, i) => i);
-    const average = mean(x, axes, true);
-    const centered = sub(x, average);
-    const squares = mul(centered, centered);
-    const variance = mean(squares, axes, true);
-    const shifted = add(variance, eps);
-    const r = rsqrt(shifted);
-    const normalized = mul(centered, r);
-    const h = weight === null ? g : mul(g, weight);
-    const hMean = mean(h, axes, true);
-    const hNormalized = mul(h, normalized);
-    const projection = mean(hNormalized, axes, true);
-    const along = mul(normalized, projection);
-    const difference = sub(h, hMean);
-    const corrected = sub(difference, along);
-    const gx = mul(corrected, r);
-    const cotangents: (Tensor | null)[] = [gx];
-    const temporaries = [average, centered, squares, variance, shifted, r, hMean, hNormalized, projection, along, difference, corrected];
-    if (h !== g) temporaries.push(h);
-    if (hasWeight) {
-      const product = mul(g, normalized);
-      cotangents.push(leading.length === 0 ? product : sum(product, leading));
-      if (leading.length !== 0) temporaries.push(product);
-    }
-    if (hasBias) cotangents.push(leading.length === 0 ? g : sum(g, leading));
-    return releasing(cotangents, ...temporaries, normalized);
+    const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias };
+    const arguments_ = weight === null ? [x, g] : [x, weight, g];
+    const vector: Aval = { shape: x.shape.slice(x.ndim - normalizedDims), dtype: x.dtype };
+    const outputs: Aval[] = [x];
+    if (hasWeight) outputs.push(vector);
+    if (hasBias) outputs.push(vector);
+    const cotangents =
+      runFusedBackward(call, arguments_, outputs) ??
+      stageComposite(call, arguments_, () => layerNormCotangents(x, weight, g, hasBias, normalizedDims, eps));
+    const result: (Tensor | null)[] = [cotangents[0] as Tensor];
+    if (hasWeight) result.push(cotangents[1] as Tensor);
+    if (hasBias) result.push(cotangents[hasWeight ? 2 : 1] as Tensor);
+    return result;
   };
+}
+
+/** The cotangents of layer norm's input, and of its weight and bias where present, in ordinary ops (see layerNormVjp). */
+function layerNormCotangents(x: Tensor, weight: Tensor | null, g: Tensor, hasBias: boolean, normalizedDims: number, eps: number): Tensor[] {
+  const axes = Array.from({ length: normalizedDims }, (_, i) => x.ndim - normalizedDims + i);
+  const leading = Array.from({ length: x.ndim - normalizedDims }, (_, i) => i);
+  const average = mean(x, axes, true);
+  const centered = sub(x, average);
+  const squares = mul(centered, centered);
+  const variance = mean(squares, axes, true);
+  const shifted = add(variance, eps);
+  const r = rsqrt(shifted);
+  const normalized = mul(centered, r);
+  const h = weight === null ? g : mul(g, weight);
+  const hMean = mean(h, axes, true);
+  const hNormalized = mul(h, normalized);
+  const projection = mean(hNormalized, axes, true);
+  const along = mul(normalized, projection);
+  const difference = sub(h, hMean);
+  const corrected = sub(difference, along);
+  const gx = mul(corrected, r);
+  const cotangents: Tensor[] = [gx];
+  const temporaries = [average, centered, squares, variance, shifted, r, hMean, hNormalized, projection, along, difference, corrected];
+  if (h !== g) temporaries.push(h);
+  if (weight !== null) {
+    const product = mul(g, normalized);
+    cotangents.push(leading.length === 0 ? product : sum(product, leading));
+    if (leading.length !== 0) temporaries.push(product);
+  }
+  if (hasBias) cotangents.push(leading.length === 0 ? g : sum(g, leading));
+  return releasing(cotangents, ...temporaries, normalized);
 }

@@ -9,7 +9,7 @@ import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
-import { fusedLayerNorm } from './fused-composite.js';
+import { compositeLayerNorm } from './fused-composite.js';
 
 // Normalization layers as functions. Statistics use the biased variance (divide by n), as the
 // layers of PyTorch do when normalizing; BatchNorm's running variance uses the unbiased one.
@@ -235,10 +235,10 @@ export function layerNorm(input: TensorLike, normalizedShape: number | readonly 
     const axes = trailingAxes(op, x, shape);
     const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
     checkAffine(op, options.weight, options.bias, shape);
-    const fused = fusedLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps);
-    if (fused !== null) return fused;
-    const [m, v] = moments(x, axes);
-    return affine(op, standardize(x, m, v, eps), options.weight, options.bias, shape, (w) => w);
+    return compositeLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps, (x, weight, bias) => {
+      const [m, v] = moments(x, axes);
+      return affine(op, standardize(x, m, v, eps), weight, bias, shape, (w) => w);
+    });
   });
 }
 

@@ -1,0 +1,57 @@
+import type { Var } from './program.js';
+
+// Composites that a backend may compute with one fused kernel (Backend.composites) and that jit
+// hands to that kernel. While jit traces, such a composite is recorded as its ordinary primitives
+// plus a region saying which Vars it defines; the composite-formation pass turns a region into
+// one equation where nothing outside reads its intermediate values. A region is a fact about
+// Vars ("outputs = softmax(inputs)"), so it stays true in any program that holds those Vars.
+
+/** Which composite, with the parameters its kernel takes. */
+export type CompositeCall =
+  | { readonly name: 'softmax'; readonly axis: number; readonly log: boolean }
+  /** Inputs [y, g]: the softmax's output and its cotangent; output: the input's cotangent. */
+  | { readonly name: 'softmaxBackward'; readonly axis: number; readonly log: boolean }
+  /** Inputs [x, weight?, bias?]. */
+  | LayerNormCall<'layerNorm'>
+  /** Inputs [x, weight?, g]; outputs: the cotangents of x, then of the weight and the bias where present. */
+  | LayerNormCall<'layerNormBackward'>;
+
+interface LayerNormCall<N extends string> {
+  readonly name: N;
+  readonly normalizedDims: number;
+  readonly eps: number;
+  readonly hasWeight: boolean;
+  readonly hasBias: boolean;
+}
+
+/** How many inputs the composite's kernel takes (they come first in a composite equation's inputs). */
+export function compositeArity(call: CompositeCall): number {
+  switch (call.name) {
+    case 'softmax':
+      return 1;
+    case 'softmaxBackward':
+      return 2;
+    case 'layerNorm':
+      return 1 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
+    case 'layerNormBackward':
+      return 2 + (call.hasWeight ? 1 : 0);
+  }
+}
+
+/** The call as it prints in IR dumps: `softmax(axis=1, log=false)`. */
+export function formatCompositeCall(call: CompositeCall): string {
+  const { name, ...params } = call;
+  return `${name}(${Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ')})`;
+}
+
+/** A composite traced into a program: `outputs = call(inputs)`, computed by the equations defining `defines`. */
+export interface CompositeRegion {
+  readonly call: CompositeCall;
+  /** The kernel's arguments, in its order. */
+  readonly inputs: readonly Var[];
+  readonly outputs: readonly Var[];
+  /** Every Var the composite's primitives defined, outputs included. */
+  readonly defines: readonly Var[];
+}
