@@ -80,4 +80,19 @@ describe('composite formation', () => {
     expect(composite.body[0]?.inputs[0]).toBe(program.inputs[0]);
     expect(composite.body).toHaveLength(5);
   });
+
+  it('keeps fusion from grouping an op with a producer it reaches through a composite (a cycle)', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(2, 3));
+    const a = b.bind(Primitive.Exp, [x], {});
+    const first = b.equationCount;
+    const total = b.bind(Primitive.Reshape, [b.bind(Primitive.ReduceSum, [a], { axes: [1] })], { shape: [2, 1] });
+    const y = b.bind(Primitive.Div, [a, b.bind(Primitive.Broadcast, [total], { shape: [2, 3] })], {});
+    b.composite(SOFTMAX, [a], [y], first);
+    // add(a, y) may not join exp's group: y, computed by the composite, reads a.
+    const out = b.bind(Primitive.Add, [a, y], {});
+    const { program } = runPasses(b.build('h', [b.bind(Primitive.Neg, [out], {})]), everyKernel);
+    verifyProgram(program);
+    expect(printProgram(program)).toContain('composite softmax');
+  });
 });

@@ -2,7 +2,7 @@ import { type Shape, shapesEqual } from '../../core/shape.js';
 import { Primitive } from '../../primitives/primitive.js';
 import { isContraction, isElementwise, isFusibleReduction } from '../classify.js';
 import type { Equation, FusionEquation, FusionKind, PrimitiveEquation, Program, Var } from '../program.js';
-import { withChanges } from '../program.js';
+import { definedBy, withChanges } from '../program.js';
 
 interface Group {
   kind: FusionKind;
@@ -27,9 +27,10 @@ interface Group {
  */
 export function fuse(program: Program): Program {
   const equations = program.equations;
+  // Every equation's outputs, composites' included: dependence runs through a composite too.
   const producer = new Map<Var, number>();
   equations.forEach((e, i) => {
-    if (e.kind === 'primitive') producer.set(e.output, i);
+    for (const v of definedBy(e)) producer.set(v, i);
   });
   const groups: Group[] = [];
   const parent: number[] = [];
@@ -73,7 +74,7 @@ export function fuse(program: Program): Program {
       const g = groupOf.get(index);
       const root = g === undefined ? undefined : find(g);
       if (root === target) return true;
-      if (root === undefined) stack.push(...(equations[index] as PrimitiveEquation).inputs);
+      if (root === undefined) stack.push(...(equations[index] as Equation).inputs);
       else if (!seenGroups.has(root)) {
         seenGroups.add(root);
         stack.push(...externalInputs(root));
