@@ -1,6 +1,7 @@
 import '@flint/backend-cpu';
 import { memory, optim, Parameter, type Tensor, tensor, tidy } from '@flint/api';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { adamRule } from './adam.js';
 
 // The fused step (one compiled update per parameter) against the op-by-op step it replaces.
 
@@ -114,6 +115,23 @@ describe('fused optimizer steps', () => {
     // Eight settings ran fused (two parameters each); the rest ran op by op.
     expect(fused.count).toBe(16);
     for (const [i, x] of fused.values.entries()) expect(Math.abs(x - (eager.values[i] as number))).toBeLessThan(1e-6);
+  });
+
+  test('a new optimizer of the same rule reuses the compiled updates (as every Trainer.fit makes one)', () => {
+    const traced = vi.spyOn(adamRule, 'apply');
+    try {
+      const first = run((c, fused) => new optim.Adam(c, { lr: 0.01, fused }), true, 3);
+      const tracesOfFirst = traced.mock.calls.length;
+      const second = run((c, fused) => new optim.Adam(c, { lr: 0.02, fused }), true, 3);
+      expect(first.count).toBe(6);
+      expect(second.count).toBe(6);
+      // lr is an input, not a setting: the second optimizer traced nothing.
+      expect(traced.mock.calls.length).toBe(tracesOfFirst);
+      run((c, fused) => new optim.Adam(c, { lr: 0.01, betas: [0.8, 0.99], fused }), true, 1);
+      expect(traced.mock.calls.length).toBeGreaterThan(tracesOfFirst);
+    } finally {
+      traced.mockRestore();
+    }
   });
 
   test('rejects a fused option that is not a boolean', () => {

@@ -262,8 +262,7 @@ export class Optimizer<H extends BaseHyper> {
 
   /** @internal How many updates ran fused (served or traced by the compiled updates). */
   get fusedUpdateCount(): number {
-    const stats = this.fusedUpdates?.stats;
-    return stats === undefined ? 0 : stats.hits + stats.misses;
+    return this.fusedUpdates?.runs ?? 0;
   }
 
   private eagerUpdate(
