@@ -2,7 +2,7 @@ import type { Backend } from '../backend/spi.js';
 import { isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
-import { evalPrimitive } from '../tensor/dispatch.js';
+import { bind, evalPrimitive } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { installBaseBind, installBaseCustom, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
@@ -47,8 +47,9 @@ function recordingBind<P extends Primitive>(
   return out;
 }
 
-/** A new tensor object viewing the same data, outside the tape. */
+/** A new tensor object viewing the same data, outside the tape (a tracer's is staged by its trace, unrecorded). */
 export function detachedView(x: Tensor): Tensor {
+  if (x instanceof Tracer) return noGrad(() => bind(Primitive.Reshape, [x], { shape: [...x.shape] }));
   return evalPrimitive(Primitive.Reshape, [x], { shape: [...x.shape] });
 }
 
@@ -90,26 +91,35 @@ function attachOutputs(outputs: readonly Tensor[], inputs: readonly Tensor[], no
   });
 }
 
+/**
+ * A customVjp call on the tape, as PyTorch's autograd.Function: the forward pass (`fwd`) runs
+ * unrecorded and one node runs `bwd` on backward(). Null when the tape records none of the inputs.
+ * The base level and compile()'s staged tape (jit/trace.ts) share it.
+ */
+export function recordCustomVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[] | null {
+  if (!anyRecorded(inputs)) return null;
+  const { outputs, residuals } = noGrad(() => call.fwd(inputs));
+  const node = new CallNode(
+    call.name,
+    inputEdges(inputs),
+    outputs.length,
+    (cts) => call.bwd(residuals, instantiate(cts, outputs)),
+    retainResiduals(residuals),
+  );
+  return attachOutputs(outputs, inputs, node);
+}
+
+/** A customJvp call on the tape: one node running the transpose of the JVP rule. Null when the tape records none of the inputs. */
+export function recordCustomJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[] | null {
+  if (!anyRecorded(inputs)) return null;
+  const { outputs, transpose, release } = linearTranspose(call, inputs);
+  const node = new CallNode(call.name, inputEdges(inputs), outputs.length, transpose, release);
+  return attachOutputs(outputs, inputs, node);
+}
+
 installBaseCustom({
-  customVjp(call: CustomVjpCall, inputs: readonly Tensor[]): Tensor[] {
-    if (!anyRecorded(inputs)) return call.fn(inputs);
-    // As PyTorch's autograd.Function: the forward pass is not recorded, the node runs `bwd`.
-    const { outputs, residuals } = noGrad(() => call.fwd(inputs));
-    const node = new CallNode(
-      call.name,
-      inputEdges(inputs),
-      outputs.length,
-      (cts) => call.bwd(residuals, instantiate(cts, outputs)),
-      retainResiduals(residuals),
-    );
-    return attachOutputs(outputs, inputs, node);
-  },
-  customJvp(call: CustomJvpCall, inputs: readonly Tensor[]): Tensor[] {
-    if (!anyRecorded(inputs)) return call.fn(inputs);
-    const { outputs, transpose, release } = linearTranspose(call, inputs);
-    const node = new CallNode(call.name, inputEdges(inputs), outputs.length, transpose, release);
-    return attachOutputs(outputs, inputs, node);
-  },
+  customVjp: (call, inputs) => recordCustomVjp(call, inputs) ?? call.fn(inputs),
+  customJvp: (call, inputs) => recordCustomJvp(call, inputs) ?? call.fn(inputs),
   stopGradient(x: Tensor): Tensor {
     return x._autograd === null ? x : detachedView(x);
   },

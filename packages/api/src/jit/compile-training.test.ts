@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { ConcretizationError, compile, mean, memory, nn, optim, randn, sub, type Tensor, tidy } from '@flint/api';
+import { ConcretizationError, compile, customJvp, customVjp, mean, memory, nn, optim, randn, sub, type Tensor, tidy } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { eagerDispatches } from '../tensor/dispatch.js';
 
@@ -128,6 +128,30 @@ describe('compile(trainStep) with loss.backward() and optimizer.step() inside', 
     model.parameters().forEach((p, i) => {
       expect(maxDifference(p.grad as Tensor, compiledGrads[i] as Tensor)).toBeLessThan(1e-6);
     });
+  });
+
+  it("takes a customVjp's and a customJvp's rule on its tape, as eager backward() does", () => {
+    // Rules that scale the derivative on purpose: differentiating the function instead would give 1.
+    const tripled = customVjp((x: Tensor) => x.mul(1), { fwd: (x: Tensor) => [x.mul(1), null], bwd: (_r: null, g: Tensor) => [g.mul(3)] });
+    const halved = customJvp(
+      (x: Tensor) => x.mul(1),
+      (primals: Tensor[], tangents: Tensor[]) => [primals[0]!.mul(1), tangents[0]!.mul(0.5)],
+    );
+    const gradient = (f: (x: Tensor) => Tensor, staged: boolean): number[] => {
+      const model = new nn.Linear(2, 1);
+      const weight = model.parameters()[0] as nn.Parameter;
+      const step = () => {
+        weight.grad = null;
+        f(weight.value).sum().backward();
+        return weight.grad as unknown as Tensor;
+      };
+      const grad = staged ? (compile(step, { modules: [model] })() as Tensor) : step();
+      return Array.from(grad.dataSync());
+    };
+    expect(gradient(tripled, false)).toEqual([3, 3]);
+    expect(gradient(tripled, true)).toEqual([3, 3]);
+    expect(gradient(halved, false)).toEqual([0.5, 0.5]);
+    expect(gradient(halved, true)).toEqual([0.5, 0.5]);
   });
 
   it('raises a ConcretizationError naming the op when the step reads a traced value', () => {

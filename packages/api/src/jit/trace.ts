@@ -1,4 +1,5 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
+import { recordCustomJvp, recordCustomVjp } from '../autograd/tape.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ConcretizationError } from '../core/errors.js';
@@ -122,16 +123,17 @@ export class JitTrace extends Trace {
   }
 
   // jit does not differentiate: user rules are for the transforms above it; the function itself is
-  // staged, and the program notes that transforms of it must run the function (see jit.ts).
+  // staged, and the program notes that transforms of it must run the function (see jit.ts). Where
+  // compile()'s tape records the inputs, the rule goes on the tape, as eager backward() takes it.
   processCustomJvp(call: CustomJvpCall, tracers: readonly Tracer[]): Tensor[] {
     this.builder.customRules = true;
-    return call.fn(tracers);
+    return recordCustomJvp(call, tracers) ?? call.fn(tracers);
   }
 
   processCustomVjp(call: CustomVjpCall, tracers: readonly Tracer[]): Tensor[] {
     // A rule that only computes fn's own derivative another way leaves the program's transforms free to differentiate fn.
     if (call.ruleIsDerivative !== true) this.builder.customRules = true;
-    return call.fn(tracers);
+    return recordCustomVjp(call, tracers) ?? call.fn(tracers);
   }
 
   // The composite's primitives are staged as they are, and the program notes which Vars they

@@ -2,10 +2,12 @@ import {
   type Aval,
   type Backend,
   type CompositeKernels,
+  compile,
   grad,
   jit,
   jvp,
   type LayerNormCotangents,
+  Parameter,
   registerBackend,
   type Tensor,
   type TypedArray,
@@ -340,6 +342,30 @@ describe('composite kernels of a backend (Backend.composites)', () => {
     expect(made.gradOnly).toMatchObject({ layerNorm: 0, layerNormBackward: 1 });
     expect(made.float64).toMatchObject({ layerNorm: 0, layerNormBackward: 0 });
     expect(made.float64?.declined).toBeGreaterThan(0);
+  });
+
+  it('softmax in a step compiled with compile(): its tape takes the analytic VJP, and both passes reach the kernels', () => {
+    const made: Record<string, typeof calls> = {};
+    expectAgree((backend) => {
+      const weight = new Parameter(input(backend, [5, 4], 23));
+      const x = input(backend, [3, 5], 24);
+      const target = input(backend, [3, 4], 25);
+      const step = () => {
+        weight.grad = null;
+        nn.functional.softmax(x.matmul(weight.value), -1).mul(target).sum().backward();
+        return weight.grad as unknown as Tensor;
+      };
+      const module = new nn.Module();
+      module.registerParameter('weight', weight);
+      const compiled = compile(step, { modules: [module] });
+      let gradient: Tensor | null = null;
+      const count = counted(() => {
+        gradient = compiled() as Tensor;
+      });
+      if (backend === 'cpu-fused') made.compiled = count;
+      return [gradient as unknown as Tensor];
+    });
+    expect(made.compiled).toMatchObject({ softmax: 1, softmaxBackward: 1 });
   });
 
   it('layerNorm: a weight of another dtype runs the composite, and shapes are checked first', () => {
