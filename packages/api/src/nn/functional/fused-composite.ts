@@ -15,11 +15,10 @@ import type { CustomVjpCall } from '../../transforms/custom-call.js';
 //    base level. The backward pass is the analytic VJP in ordinary ops, and `createGraph` records
 //    it in turn, so every order of derivative is exact. A backward pass nothing records may run
 //    the backend's fused backward kernel instead.
-//  - Eagerly on a backend without the kernel, the composite's primitives run (and the tape
-//    records them) as for any composite.
-//  - Under a transform, the op is a custom-VJP call whose rule is that analytic VJP and whose
-//    function is the primitives: forward mode and vmap see through it, reverse mode saves only
-//    the output (and the input for layer norm). jit stages the primitives marked as a composite
+//  - Otherwise (a transform traces an input, or the backend lacks or declines the kernel), the op
+//    is a custom-VJP call whose rule is that analytic VJP and whose function is the primitives:
+//    forward mode and vmap see through it, reverse mode (the tape included) saves only the output
+//    (and the inputs for layer norm). jit stages the primitives marked as a composite
 //    region (stageComposite), backward passes included, so that a compiled program runs the
 //    backend's fused kernel where nothing else reads the composite's intermediate values.
 
@@ -39,7 +38,8 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
   const out: Aval = { shape: (inputs[0] as Tensor).shape, dtype: (inputs[0] as Tensor).dtype };
   const fused = runFused(op, inputs, out);
   if (fused !== null) return fused;
-  if (runsEagerly(inputs)) return op.decompose(inputs);
+  // On data the kernel has just declined these inputs (or the backend has none): do not ask it again.
+  const declined = runsEagerly(inputs);
   const call: CustomVjpCall = {
     name: op.call.name,
     differentiateFnInForwardMode: true,
@@ -47,7 +47,7 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
     fn: (xs) => stageComposite(op.call, xs, () => [op.decompose(xs)]),
     // One level down the inputs may be concrete: the fused kernel then computes the output.
     fwd: (xs) => {
-      const output = composite(op, xs);
+      const output = declined ? op.decompose(xs) : composite(op, xs);
       return { outputs: [output], residuals: [xs, output] };
     },
     bwd: (residuals, cotangents) => {
