@@ -4,6 +4,10 @@
 // plain-layout jit kernels want the reduced axis innermost and dense, so other views are packed
 // first (its reference kernels, which take any layout, ran a [32, 128, 128] softmax over the
 // middle axis 70 times slower than the jit one over the last).
+//
+// A configuration oneDNN refuses to create a primitive for (a dnnl::error from its primitive
+// descriptor or primitive) makes the entry point return false, leaving its outputs alone: the
+// TypeScript kernel then declines and the api runs the composite. Bad arguments still throw.
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -43,6 +47,36 @@ struct LayerNormEntry {
 PrimitiveCache<LayerNormEntry>& layerNormCache() {
   static PrimitiveCache<LayerNormEntry> cache(256);
   return cache;
+}
+
+/**
+ * Set by `refuseNormalizationPrimitives` (a test hook): the calling thread's softmax and layer
+ * norm primitives are then refused as oneDNN refuses a configuration it does not take, so that
+ * tests reach the decline path (with oneDNN 2.6 no float32 shape of these ops does). Part of the
+ * cache keys, so that other threads' primitives and refusals are not mixed with these.
+ */
+thread_local bool refusingForTesting = false;
+
+/**
+ * The cached entry for `key`, its primitive made by `make` on a miss; null when oneDNN refuses
+ * the configuration (a dnnl::error while making it). The refusal is cached too (an entry whose
+ * primitive is empty), so later calls of the configuration decline without asking oneDNN again.
+ * The caller holds the lock.
+ */
+template <typename Entry, typename Make>
+Entry* findOrMake(PrimitiveCache<Entry>& cache, const std::string& key, Make make) {
+  Entry* entry = cache.find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<Entry>();
+    try {
+      if (refusingForTesting) throw dnnl::error(dnnl_unimplemented, "refused for testing (refuseNormalizationPrimitives)");
+      made->primitive = make();
+    } catch (const dnnl::error&) {
+      // A configuration this oneDNN build does not take: the entry stays empty.
+    }
+    entry = cache.insert(key, std::move(made));
+  }
+  return entry->primitive ? entry : nullptr;
 }
 
 /**
@@ -91,24 +125,25 @@ View axisLast(const View& view, int axis) {
 
 dnnl::softmax_v2_forward::primitive_desc softmaxForwardDesc(int64_t rows, int64_t length, bool log);
 
-/** The whole (rows, length) softmax of contiguous float32 rows through a cached oneDNN primitive. The caller holds the lock. */
-void runSoftmax(const float* in, float* out, int64_t rows, int64_t length, bool log) {
+/**
+ * The whole (rows, length) softmax of contiguous float32 rows through a cached oneDNN primitive;
+ * false, leaving `out` alone, when oneDNN refuses the configuration. The caller holds the lock.
+ */
+bool runSoftmax(const float* in, float* out, int64_t rows, int64_t length, bool log) {
   const bool serial = static_cast<double>(rows) * static_cast<double>(length) < kParallelWork;
   const SerialScope scope(serial);
   std::string key;
-  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0});
-  SoftmaxEntry* entry = softmaxCache().find(key);
-  if (entry == nullptr) {
-    auto made = std::make_unique<SoftmaxEntry>();
-    made->primitive = dnnl::softmax_v2_forward(softmaxForwardDesc(rows, length, log));
-    entry = softmaxCache().insert(key, std::move(made));
-  }
+  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0, refusingForTesting ? 1 : 0});
+  SoftmaxEntry* entry =
+      findOrMake(softmaxCache(), key, [&] { return dnnl::softmax_v2_forward(softmaxForwardDesc(rows, length, log)); });
+  if (entry == nullptr) return false;
   const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
   const memory src(rowsDesc, cpuEngine(), const_cast<float*>(in));
   const memory dst(rowsDesc, cpuEngine(), out);
   entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
   cpuStream().wait();
   propagateNaN(in, out, rows, length);
+  return true;
 }
 
 struct LayerNormBackwardEntry {
@@ -156,28 +191,27 @@ dnnl::softmax_v2_forward::primitive_desc softmaxForwardDesc(int64_t rows, int64_
 
 /**
  * The softmax's (or log-softmax's) input cotangent from its output `y` and the output's
- * cotangent `g`, contiguous (rows, length) rows, through a cached oneDNN primitive. The caller
- * holds the lock.
+ * cotangent `g`, contiguous (rows, length) rows, through a cached oneDNN primitive; false, leaving
+ * `out` alone, when oneDNN refuses the configuration. The caller holds the lock.
  */
-void runSoftmaxBackward(const float* y, const float* g, float* out, int64_t rows, int64_t length, bool log) {
+bool runSoftmaxBackward(const float* y, const float* g, float* out, int64_t rows, int64_t length, bool log) {
   const bool serial = static_cast<double>(rows) * static_cast<double>(length) < kParallelWork;
   const SerialScope scope(serial);
   std::string key;
-  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0});
-  SoftmaxBackwardEntry* entry = softmaxBackwardCache().find(key);
+  appendKey(key, {rows, length, log ? 1 : 0, serial ? 1 : 0, refusingForTesting ? 1 : 0});
   const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
-  if (entry == nullptr) {
-    auto made = std::make_unique<SoftmaxBackwardEntry>();
+  SoftmaxBackwardEntry* entry = findOrMake(softmaxBackwardCache(), key, [&] {
     const dnnl::softmax_v2_backward::desc desc(log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, rowsDesc,
                                                rowsDesc, rowsDesc, 1);
-    made->primitive = dnnl::softmax_v2_backward(
+    return dnnl::softmax_v2_backward(
         dnnl::softmax_v2_backward::primitive_desc(desc, cpuEngine(), softmaxForwardDesc(rows, length, log)));
-    entry = softmaxBackwardCache().insert(key, std::move(made));
-  }
+  });
+  if (entry == nullptr) return false;
   entry->primitive.execute(cpuStream(), {{DNNL_ARG_DST, memory(rowsDesc, cpuEngine(), const_cast<float*>(y))},
                                          {DNNL_ARG_DIFF_DST, memory(rowsDesc, cpuEngine(), const_cast<float*>(g))},
                                          {DNNL_ARG_DIFF_SRC, memory(rowsDesc, cpuEngine(), out)}});
   cpuStream().wait();
+  return true;
 }
 
 /**
@@ -226,7 +260,8 @@ bool optionalView(const Napi::CallbackInfo& info, size_t dataIndex, size_t layou
 
 // softmax(dtype, x, xLayout, axis, log, out): out (contiguous, x's shape) = softmax of the view
 // along `axis`, or log-softmax when log is 1. float32 only. A slice holding NaN gives NaN; a
-// slice all -Infinity gives NaN; -Infinity entries give 0 (log: -Infinity).
+// slice all -Infinity gives NaN; -Infinity entries give 0 (log: -Infinity). Returns true, or
+// false, leaving `out` alone, when oneDNN refuses the configuration.
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const char* op = "softmax";
   checkArgs(info, 6, op);
@@ -237,7 +272,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const int axis = static_cast<int>(intArg(info, 3, op, "axis", 0, x.rank - 1));
   const bool log = intArg(info, 4, op, "log", 0, 1) == 1;
   const Output out = outputArg(info, 5, dtype, x.size, op);
-  if (x.size == 0) return env.Undefined();
+  if (x.size == 0) return Napi::Boolean::New(env, true);
   const int64_t length = x.shape[axis];
   const int64_t rows = x.size / length;
   // With elements after the axis, the softmax's rows are computed apart and moved into place.
@@ -248,16 +283,16 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   float* target = moved ? staging.data() : out.data<float>();
   {
     const std::lock_guard<std::mutex> lock(dnnlMutex());
-    runSoftmax(in, target, rows, length, log);
+    if (!runSoftmax(in, target, rows, length, log)) return Napi::Boolean::New(env, false);
   }
   if (moved) rowsToOutput(staging.data(), x, axis, out.base);
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 // softmaxBackward(dtype, y, yLayout, g, gLayout, axis, log, out): out (contiguous, y's shape) =
 // the input cotangent of softmax along `axis`, y * (g - sum(g * y)), from its output y and the
 // output's cotangent g (views of one shape); of log-softmax when log is 1, g - exp(y) * sum(g).
-// float32 only.
+// float32 only. Returns true, or false, leaving `out` alone, when oneDNN refuses the configuration.
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const char* op = "softmaxBackward";
   checkArgs(info, 8, op);
@@ -272,7 +307,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const int axis = static_cast<int>(intArg(info, 5, op, "axis", 0, y.rank - 1));
   const bool log = intArg(info, 6, op, "log", 0, 1) == 1;
   const Output out = outputArg(info, 7, dtype, y.size, op);
-  if (y.size == 0) return env.Undefined();
+  if (y.size == 0) return Napi::Boolean::New(env, true);
   const int64_t length = y.shape[axis];
   const int64_t rows = y.size / length;
   const bool moved = innerSize(y, axis) != 1;
@@ -283,10 +318,10 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   float* target = moved ? staging.data() : out.data<float>();
   {
     const std::lock_guard<std::mutex> lock(dnnlMutex());
-    runSoftmaxBackward(yRows, gRows, target, rows, length, log);
+    if (!runSoftmaxBackward(yRows, gRows, target, rows, length, log)) return Napi::Boolean::New(env, false);
   }
   if (moved) rowsToOutput(staging.data(), y, axis, out.base);
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 namespace {
@@ -306,12 +341,20 @@ float epsilonArg(const Napi::CallbackInfo& info, int index, const char* op) {
   return static_cast<float>(eps);
 }
 
+/** oneDNN's flags for a layer norm with or without a weight (scale) and a bias (shift). */
+dnnl::normalization_flags normalizationFlags(bool scale, bool shift) {
+  auto flags = static_cast<dnnl::normalization_flags>(0);
+  if (scale) flags = flags | dnnl::normalization_flags::use_scale;
+  if (shift) flags = flags | dnnl::normalization_flags::use_shift;
+  return flags;
+}
+
 /** A primitive cache key for rows of `length` elements normalized with `epsilon` (its float32 bits) and the given flags. */
 std::string layerNormKey(int64_t rows, int64_t length, bool hasWeight, bool hasBias, bool serial, float epsilon) {
   uint32_t epsilonBits = 0;
   std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
   std::string key;
-  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits});
+  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits, refusingForTesting ? 1 : 0});
   return key;
 }
 
@@ -320,7 +363,8 @@ std::string layerNormKey(int64_t rows, int64_t length, bool hasWeight, bool hasB
 // layerNorm(dtype, x, xLayout, normalizedDims, weight, weightLayout, bias, biasLayout, eps, out):
 // out (contiguous, x's shape) = (x - mean) / sqrt(variance + eps) * weight + bias, the mean and
 // the biased variance taken over the last `normalizedDims` dims. weight and bias are null or
-// views of exactly those dims' shape. float32 only.
+// views of exactly those dims' shape. float32 only. Returns true, or false, leaving `out` alone,
+// when oneDNN refuses the configuration.
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const char* op = "layerNorm";
   checkArgs(info, 10, op);
@@ -336,7 +380,7 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   if (hasBias) checkNormalizedShape(env, op, "bias", bias, x, normalizedDims);
   const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
-  if (x.size == 0) return env.Undefined();
+  if (x.size == 0) return Napi::Boolean::New(env, true);
   int64_t length = 1;
   for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
   const int64_t rows = x.size / length;
@@ -349,18 +393,13 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const bool serial = static_cast<double>(x.size) < kParallelWork;
   const SerialScope scope(serial);
   const std::string key = layerNormKey(rows, length, hasWeight, hasBias, serial, epsilon);
-  LayerNormEntry* entry = layerNormCache().find(key);
-  if (entry == nullptr) {
-    auto made = std::make_unique<LayerNormEntry>();
-    const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
-    auto flags = static_cast<dnnl::normalization_flags>(0);
-    if (hasWeight) flags = flags | dnnl::normalization_flags::use_scale;
-    if (hasBias) flags = flags | dnnl::normalization_flags::use_shift;
-    const dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_inference, rowsDesc, epsilon, flags);
-    made->primitive = dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(desc, cpuEngine()));
-    entry = layerNormCache().insert(key, std::move(made));
-  }
   const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
+  LayerNormEntry* entry = findOrMake(layerNormCache(), key, [&] {
+    const dnnl::layer_normalization_forward::desc desc(dnnl::prop_kind::forward_inference, rowsDesc, epsilon,
+                                                       normalizationFlags(hasWeight, hasBias));
+    return dnnl::layer_normalization_forward(dnnl::layer_normalization_forward::primitive_desc(desc, cpuEngine()));
+  });
+  if (entry == nullptr) return Napi::Boolean::New(env, false);
   const memory::desc vectorDesc({length}, memory::data_type::f32, memory::format_tag::a);
   std::unordered_map<int, memory> arguments{{DNNL_ARG_SRC, memory(rowsDesc, cpuEngine(), const_cast<float*>(in))},
                                             {DNNL_ARG_DST, memory(rowsDesc, cpuEngine(), out.base)}};
@@ -368,14 +407,15 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   if (hasBias) arguments.emplace(DNNL_ARG_SHIFT, memory(vectorDesc, cpuEngine(), const_cast<float*>(shift)));
   entry->primitive.execute(cpuStream(), arguments);
   cpuStream().wait();
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
 }
 
 // layerNormBackward(dtype, x, xLayout, normalizedDims, weight, weightLayout, g, gLayout, eps, out,
 // weightOut, biasOut): the cotangents of layerNorm(x, weight, bias) from the output's cotangent g
 // (x's shape): the input's into out (contiguous, x's shape); the weight's into weightOut when a
 // weight is given (null otherwise), the bias's into biasOut unless it is null (each holding the
-// normalized dims' element count). float32 only.
+// normalized dims' element count). float32 only. Returns true, or false, leaving the outputs
+// alone, when oneDNN refuses the configuration.
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const char* op = "layerNormBackward";
   checkArgs(info, 12, op);
@@ -404,7 +444,7 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
     // Sums over no rows: the weight's and bias's cotangents are zero.
     if (hasWeight) std::fill(weightOut.data<float>(), weightOut.data<float>() + weightOut.size, 0.0f);
     if (withBias) std::fill(biasOut.data<float>(), biasOut.data<float>() + biasOut.size, 0.0f);
-    return env.Undefined();
+    return Napi::Boolean::New(env, true);
   }
   const int64_t rows = x.size / length;
   std::vector<char> xStorage, weightStorage, gStorage;
@@ -422,19 +462,15 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const memory::desc rowsDesc({rows, length}, memory::data_type::f32, memory::format_tag::ab);
   const memory::desc statisticsDesc({rows}, memory::data_type::f32, memory::format_tag::a);
   const memory::desc vectorDesc({length}, memory::data_type::f32, memory::format_tag::a);
-  LayerNormBackwardEntry* entry = layerNormBackwardCache().find(key);
-  if (entry == nullptr) {
-    auto made = std::make_unique<LayerNormBackwardEntry>();
-    auto flags = static_cast<dnnl::normalization_flags>(0);
-    if (hasWeight) flags = flags | dnnl::normalization_flags::use_scale;
-    if (withBias) flags = flags | dnnl::normalization_flags::use_shift;
+  LayerNormBackwardEntry* entry = findOrMake(layerNormBackwardCache(), key, [&] {
+    const dnnl::normalization_flags flags = normalizationFlags(hasWeight, withBias);
     const dnnl::layer_normalization_forward::primitive_desc hint(
         dnnl::layer_normalization_forward::desc(dnnl::prop_kind::forward_training, rowsDesc, statisticsDesc, epsilon, flags),
         cpuEngine());
     const dnnl::layer_normalization_backward::desc desc(dnnl::prop_kind::backward, rowsDesc, rowsDesc, statisticsDesc, epsilon, flags);
-    made->primitive = dnnl::layer_normalization_backward(dnnl::layer_normalization_backward::primitive_desc(desc, cpuEngine(), hint));
-    entry = layerNormBackwardCache().insert(key, std::move(made));
-  }
+    return dnnl::layer_normalization_backward(dnnl::layer_normalization_backward::primitive_desc(desc, cpuEngine(), hint));
+  });
+  if (entry == nullptr) return Napi::Boolean::New(env, false);
   std::unordered_map<int, memory> arguments{
       {DNNL_ARG_SRC, memory(rowsDesc, cpuEngine(), const_cast<float*>(in))},
       {DNNL_ARG_MEAN, memory(statisticsDesc, cpuEngine(), mean.data())},
@@ -451,7 +487,17 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   }
   entry->primitive.execute(cpuStream(), arguments);
   cpuStream().wait();
-  return env.Undefined();
+  return Napi::Boolean::New(env, true);
+}
+
+// refuseNormalizationPrimitives(on): a test hook. While on, the calling thread's softmax, softmax
+// backward, layer norm and layer norm backward calls find oneDNN refusing their primitives, as it
+// refuses a configuration it does not take, and return false (see refusingForTesting).
+Napi::Value RefuseNormalizationPrimitives(const Napi::CallbackInfo& info) {
+  checkArgs(info, 1, "refuseNormalizationPrimitives");
+  if (!info[0].IsBoolean()) throwType(info.Env(), "refuseNormalizationPrimitives", "on must be a boolean");
+  refusingForTesting = info[0].As<Napi::Boolean>().Value();
+  return info.Env().Undefined();
 }
 
 }  // namespace flint

@@ -1,4 +1,4 @@
-import { type Aval, type CompositeKernels, type LayerNormCotangents, sizeOf } from '@flint/api';
+import { type Aval, type CompositeKernels, type LayerNormCotangents, sizeOf, type TypedArray } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
@@ -20,23 +20,32 @@ export interface CompositeContext {
  * (native/normalization.cc) for float32
  * views of any layout (the addon packs what oneDNN cannot read in place); every other dtype is
  * declined, and the api runs the composite. Float16 and bfloat16 are declined too: the composites
- * take their statistics in float32 and round once, as the portable kernels do.
+ * take their statistics in float32 and round once, as the portable kernels do. So is a
+ * configuration oneDNN refuses to create a primitive for (the addon returns false); the outputs
+ * allocated for it go back to the pool.
  */
 export function mklComposites(context: CompositeContext): CompositeKernels<MklHandle> {
   const { addon, memory, recordComposite } = context;
   const float32 = DTYPE_CODES.float32;
+  /** Declines after the addon refused: the outputs allocated for it, untouched, go back to the pool. */
+  const declined = (...outputs: (TypedArray | null)[]): null => {
+    for (const output of outputs) if (output !== null) memory.recycle(output);
+    return null;
+  };
   return {
     softmax(x: MklHandle, axis: number, log: boolean, out: Aval): MklHandle | null {
       if (x.dtype !== 'float32' || out.dtype !== 'float32' || x.shape.length === 0) return null;
       const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      addon.softmax(float32, x.storage.data, layoutOf(x), axis, log ? 1 : 0, data);
+      if (!addon.softmax(float32, x.storage.data, layoutOf(x), axis, log ? 1 : 0, data)) return declined(data);
       recordComposite(log ? 'logSoftmax' : 'softmax');
       return wrap(data, out.shape, out.dtype);
     },
     softmaxBackward(y: MklHandle, g: MklHandle, axis: number, log: boolean, out: Aval): MklHandle | null {
       if (y.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32' || y.shape.length === 0) return null;
       const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      addon.softmaxBackward(float32, y.storage.data, layoutOf(y), g.storage.data, layoutOf(g), axis, log ? 1 : 0, data);
+      if (!addon.softmaxBackward(float32, y.storage.data, layoutOf(y), g.storage.data, layoutOf(g), axis, log ? 1 : 0, data)) {
+        return declined(data);
+      }
       recordComposite(log ? 'logSoftmaxBackward' : 'softmaxBackward');
       return wrap(data, out.shape, out.dtype);
     },
@@ -44,7 +53,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
       if (x.dtype !== 'float32' || out.dtype !== 'float32') return null;
       if ((weight !== null && weight.dtype !== 'float32') || (bias !== null && bias.dtype !== 'float32')) return null;
       const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      addon.layerNorm(
+      const ran = addon.layerNorm(
         float32,
         x.storage.data,
         layoutOf(x),
@@ -56,6 +65,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
         eps,
         data,
       );
+      if (!ran) return declined(data);
       recordComposite('layerNorm');
       return wrap(data, out.shape, out.dtype);
     },
@@ -75,7 +85,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
       const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
       const weightOut = weight === null ? null : memory.allocateUninitialized('float32', vectorSize);
       const biasOut = withBias ? memory.allocateUninitialized('float32', vectorSize) : null;
-      addon.layerNormBackward(
+      const ran = addon.layerNormBackward(
         float32,
         x.storage.data,
         layoutOf(x),
@@ -89,6 +99,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
         weightOut,
         biasOut,
       );
+      if (!ran) return declined(input, weightOut, biasOut);
       recordComposite('layerNormBackward');
       return {
         input: wrap(input, out.shape, out.dtype),

@@ -127,8 +127,10 @@ export interface Addon {
   /**
    * float32 softmax (log 0) or log-softmax (log 1) of the view along `axis`, through oneDNN:
    * `out` is contiguous with the view's shape. A slice holding NaN, or all -Infinity, gives NaN.
+   * Returns false, leaving `out` alone, when oneDNN refuses to create the primitive (as do the
+   * other three normalization functions); bad arguments throw.
    */
-  softmax(dtype: number, x: TypedArray, xLayout: Int32Array, axis: number, log: number, out: TypedArray): void;
+  softmax(dtype: number, x: TypedArray, xLayout: Int32Array, axis: number, log: number, out: TypedArray): boolean;
   /**
    * float32 input cotangent of softmax (log 0) or log-softmax (log 1) along `axis` from its output
    * `y` and the output's cotangent `g` (views of one shape), through oneDNN: `out` is contiguous.
@@ -142,7 +144,7 @@ export interface Addon {
     axis: number,
     log: number,
     out: TypedArray,
-  ): void;
+  ): boolean;
   /**
    * float32 layer normalization over the view's last `normalizedDims` dims, through oneDNN;
    * `weight` and `bias` (each with its layout, or both null) have those dims' shape.
@@ -158,7 +160,7 @@ export interface Addon {
     biasLayout: Int32Array | null,
     eps: number,
     out: TypedArray,
-  ): void;
+  ): boolean;
   /**
    * float32 cotangents of layerNorm from the output's cotangent `g` (the input's shape): the
    * input's into `out`; the weight's into `weightOut` (given exactly when `weight` is), the bias's
@@ -177,7 +179,13 @@ export interface Addon {
     out: TypedArray,
     weightOut: TypedArray | null,
     biasOut: TypedArray | null,
-  ): void;
+  ): boolean;
+  /**
+   * A test hook: while `on`, the calling thread's softmax, softmaxBackward, layerNorm and
+   * layerNormBackward find oneDNN refusing their primitives and return false, as for a
+   * configuration oneDNN does not take (oneDNN 2.6 refuses no float32 shape of theirs).
+   */
+  refuseNormalizationPrimitives(on: boolean): void;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */
   pool(op: number, dtype: number, x: TypedArray, xLayout: Int32Array, out: TypedArray, params: Int32Array): boolean;
 }

@@ -2,7 +2,7 @@
 // would kill this test's process (and fail the suite); the properties also check that the
 // addon's bounds checks accept exactly the views that stay inside their buffers.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { attempt, layoutArray, layoutInt, plausibleLayout } from '../../../../test/support/native-fuzz.test-support.js';
 import type { Addon } from './addon.js';
 import { loadAddon } from './load.js';
@@ -32,6 +32,7 @@ const NAMES = [
   'softmaxBackward',
   'layerNorm',
   'layerNormBackward',
+  'refuseNormalizationPrimitives',
 ] as const;
 
 function detachedFloat32Array(): Float32Array {
@@ -122,6 +123,8 @@ const junk = fc.oneof(
 
 describe.skipIf(missing !== undefined)('native addon under random bad input', () => {
   const addon = (loaded as { addon: Addon }).addon;
+  // The test hook's fuzzing may leave it on: the other functions' calls must run, not decline.
+  afterEach(() => addon.refuseNormalizationPrimitives(false));
 
   it.each(NAMES.map((name) => [name]))('%s never crashes on arbitrary arguments', (name) => {
     fc.assert(
@@ -180,6 +183,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         fc.oneof(typedArray, fc.constant(null)),
         fc.oneof(typedArray, fc.constant(null)),
       ),
+      refuseNormalizationPrimitives: fc.tuple(fc.oneof(fc.boolean(), fc.constantFrom(0, 1, null))),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {
