@@ -22,9 +22,11 @@ const BUILD_TIMEOUT_MS = 20 * 60 * 1000;
 const REQUIREMENTS = [
   ...CMAKE_AND_COMPILER,
   {
-    name: 'oneDNN',
+    // softmax_v2 came in oneDNN 2.6; oneDNN 3 dropped the operation descriptors the addon uses.
+    // CMakeLists.txt checks the version CMake finds too; this names the package before CMake runs.
+    name: 'oneDNN 2.6 or a later 2.x',
     aptPackage: 'libdnnl-dev',
-    found: () => headerFound(['oneapi/dnnl/dnnl.hpp'], [process.env.DNNLROOT, process.env.DNNL_ROOT]),
+    found: () => oneDnnSuitable([process.env.DNNLROOT, process.env.DNNL_ROOT]),
   },
   {
     name: 'a CBLAS (Intel MKL or OpenBLAS)',
@@ -37,11 +39,31 @@ const REQUIREMENTS = [
   },
 ];
 
-function headerFound(relativePaths, roots) {
+/** The first of `relativePaths` found under the usual include folders and those of `roots`, or null. */
+function findHeader(relativePaths, roots) {
   const includeDirs = ['/usr/include', '/usr/local/include', '/opt/homebrew/include', '/opt/intel/oneapi/mkl/latest/include'];
   for (const root of roots) if (root) includeDirs.push(join(root, 'include'));
   for (const prefix of (process.env.CMAKE_PREFIX_PATH ?? '').split(':')) if (prefix) includeDirs.push(join(prefix, 'include'));
-  return includeDirs.some((dir) => relativePaths.some((path) => existsSync(join(dir, path))));
+  for (const dir of includeDirs) for (const path of relativePaths) if (existsSync(join(dir, path))) return join(dir, path);
+  return null;
+}
+
+function headerFound(relativePaths, roots) {
+  return findHeader(relativePaths, roots) !== null;
+}
+
+/** Whether oneDNN's headers are there and say 2.6 or a later 2.x (`dnnl_version.h`). */
+function oneDnnSuitable(roots) {
+  const header = findHeader(['oneapi/dnnl/dnnl_version.h'], roots);
+  if (header === null) return false;
+  try {
+    const text = readFileSync(header, 'utf8');
+    const major = Number(/#define\s+DNNL_VERSION_MAJOR\s+(\d+)/.exec(text)?.[1]);
+    const minor = Number(/#define\s+DNNL_VERSION_MINOR\s+(\d+)/.exec(text)?.[1]);
+    return major === 2 && minor >= 6;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ describe('loadAddon', () => {
     const result = loadAddon({ addon: join(folder, 'missing.node'), status: join(folder, 'no-status.json') });
     expect('reason' in result && result.reason).toMatch(/not built/);
     expect('reason' in result && result.reason).toMatch(/libdnnl-dev libopenblas-dev/);
+    expect('reason' in result && result.reason).toMatch(/oneDNN 2\.6 or a later 2\.x/);
     expect('reason' in result && result.reason).toMatch(/scripts\/build\.mjs/);
   });
 

@@ -91,7 +91,7 @@ export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATU
     const failure = buildFailure(paths.status);
     if (failure !== undefined) return { reason: failure };
     return {
-      reason: `its native addon is not built (${paths.addon} is missing): run ${BUILD_COMMAND}; it needs the system packages ${PACKAGES} (Debian/Ubuntu: apt-get install ${PACKAGES})`,
+      reason: `its native addon is not built (${paths.addon} is missing): run ${BUILD_COMMAND}; it needs the system packages ${PACKAGES} (Debian/Ubuntu: apt-get install ${PACKAGES}), oneDNN 2.6 or a later 2.x`,
     };
   }
   if (builtForAnotherCpu(paths.stamp)) {
