@@ -24,22 +24,24 @@ std::mutex& dnnlMutex();
 
 /**
  * Primitives (and the primitive descriptors behind them) keyed by a description of shapes,
- * strides and parameters. Creating a oneDNN primitive JIT-compiles a kernel, which costs far
- * more than running it on small inputs, so each shape pays that once. The cache is cleared when
- * it grows past `capacity`, which bounds its memory for programs that see endless shapes.
+ * strides and parameters: a string, or a small struct with its own hash where the key is built
+ * on every call of a hot path (matmul). Creating a oneDNN primitive JIT-compiles a kernel, which
+ * costs far more than running it on small inputs, so each shape pays that once. The cache is
+ * cleared when it grows past `capacity`, which bounds its memory for programs that see endless
+ * shapes.
  */
-template <typename Entry>
+template <typename Entry, typename Key = std::string, typename Hash = std::hash<Key>>
 class PrimitiveCache {
  public:
   explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {}
 
   /** The entry for `key`, or null. */
-  Entry* find(const std::string& key) {
+  Entry* find(const Key& key) {
     auto found = entries_.find(key);
     return found == entries_.end() ? nullptr : found->second.get();
   }
 
-  Entry* insert(const std::string& key, std::unique_ptr<Entry> entry) {
+  Entry* insert(const Key& key, std::unique_ptr<Entry> entry) {
     if (entries_.size() >= capacity_) entries_.clear();
     Entry* raw = entry.get();
     entries_[key] = std::move(entry);
@@ -50,7 +52,7 @@ class PrimitiveCache {
 
  private:
   size_t capacity_;
-  std::unordered_map<std::string, std::unique_ptr<Entry>> entries_;
+  std::unordered_map<Key, std::unique_ptr<Entry>, Hash> entries_;
 };
 
 /**
@@ -67,22 +69,24 @@ constexpr double kParallelWork = 1 << 21;
  */
 class SerialScope {
  public:
-  explicit SerialScope(bool serial) {
+  explicit SerialScope(bool serial) : serial_(serial) {
 #ifdef _OPENMP
-    saved_ = omp_get_max_threads();
-    if (serial) omp_set_num_threads(1);
+    if (serial_) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
 #endif
-    (void)serial;
   }
   ~SerialScope() {
 #ifdef _OPENMP
-    omp_set_num_threads(saved_);
+    if (serial_) omp_set_num_threads(saved_);
 #endif
   }
   SerialScope(const SerialScope&) = delete;
   SerialScope& operator=(const SerialScope&) = delete;
 
  private:
+  bool serial_;
   int saved_ = 1;
 };
 

@@ -194,15 +194,42 @@ void blasMatmul(const View& a, const View& b, T* c) {
   }
 }
 
-/** oneDNN's matmul for one shape and layout; absent when oneDNN cannot take the layout. */
+/**
+ * oneDNN's matmul for one shape and layout; absent when oneDNN cannot take the layout. The three
+ * memory objects are made with the primitive and get each call's pointers (set_data_handle), and
+ * the execution arguments point at them: a call then allocates nothing (three memory objects and
+ * a map of arguments per call took about a microsecond, as long as oneDNN's own execution of a
+ * 4x4 product).
+ */
 struct MatmulEntry {
   bool dnnlUsable = false;
   dnnl::matmul primitive;
   dnnl::memory::desc aDesc, bDesc, cDesc;
+  dnnl::memory aMemory, bMemory, cMemory;
+  dnnl_exec_arg_t arguments[3] = {};
   int choice = 0;  // 0 undecided, 1 BLAS, 2 oneDNN
   int trials = 0;  // trial calls so far: a run of oneDNN calls, then a run of CBLAS calls
   double bestSeconds[3] = {0, 1e300, 1e300};  // fastest steady call seen per engine
 };
+
+/** A float32 product's cache key: the rank-3 operands' shapes and strides (a's three dims, b's columns, both strides). */
+struct MatmulKey {
+  int64_t values[10];
+  bool operator==(const MatmulKey& other) const { return std::equal(values, values + 10, other.values); }
+};
+
+struct MatmulKeyHash {
+  size_t operator()(const MatmulKey& key) const {
+    uint64_t hash = 14695981039346656037ull;  // FNV-1a over the integers
+    for (const int64_t v : key.values) hash = (hash ^ static_cast<uint64_t>(v)) * 1099511628211ull;
+    return static_cast<size_t>(hash);
+  }
+};
+
+MatmulKey matmulKeyOf(const View& a, const View& b) {
+  return {{a.shape[0], a.shape[1], a.shape[2], b.shape[2], a.strides[0], a.strides[1], a.strides[2], b.strides[0], b.strides[1],
+           b.strides[2]}};
+}
 
 // The first calls of a new shape are trials: kTrialsPerEngine consecutive calls of oneDNN, then
 // as many of CBLAS; the engine whose fastest call after the first of its run was faster stays.
@@ -211,8 +238,8 @@ struct MatmulEntry {
 // OpenBLAS's own threads, a oneDNN call found them still spinning and OpenMP's workers asleep).
 constexpr int kTrialsPerEngine = 3;
 
-PrimitiveCache<MatmulEntry>& matmulCache() {
-  static PrimitiveCache<MatmulEntry> cache(512);
+PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash>& matmulCache() {
+  static PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash> cache(512);
   return cache;
 }
 
@@ -244,6 +271,12 @@ std::unique_ptr<MatmulEntry> makeMatmulEntry(const View& a, const View& b) {
     const dnnl::matmul::desc desc(entry->aDesc, entry->bDesc, entry->cDesc);
     const dnnl::matmul::primitive_desc pd(desc, cpuEngine());
     entry->primitive = dnnl::matmul(pd);
+    entry->aMemory = dnnl::memory(entry->aDesc, cpuEngine(), DNNL_MEMORY_NONE);
+    entry->bMemory = dnnl::memory(entry->bDesc, cpuEngine(), DNNL_MEMORY_NONE);
+    entry->cMemory = dnnl::memory(entry->cDesc, cpuEngine(), DNNL_MEMORY_NONE);
+    entry->arguments[0] = {DNNL_ARG_SRC, entry->aMemory.get()};
+    entry->arguments[1] = {DNNL_ARG_WEIGHTS, entry->bMemory.get()};
+    entry->arguments[2] = {DNNL_ARG_DST, entry->cMemory.get()};
     entry->dnnlUsable = true;
   } catch (const dnnl::error&) {
     entry->dnnlUsable = false;  // a layout this oneDNN build does not take: BLAS only
@@ -251,12 +284,15 @@ std::unique_ptr<MatmulEntry> makeMatmulEntry(const View& a, const View& b) {
   return entry;
 }
 
+/** Runs the entry's primitive on this call's operands. The caller holds the lock (the entry's memory objects are shared). */
 void dnnlMatmul(MatmulEntry& entry, const View& a, const View& b, float* c) {
   // oneDNN addresses each operand from its first element; views reach it through their offset.
-  dnnl::memory am(entry.aDesc, cpuEngine(), const_cast<float*>(a.data<float>() + a.offset));
-  dnnl::memory bm(entry.bDesc, cpuEngine(), const_cast<float*>(b.data<float>() + b.offset));
-  dnnl::memory cm(entry.cDesc, cpuEngine(), c);
-  entry.primitive.execute(cpuStream(), {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+  entry.aMemory.set_data_handle(const_cast<float*>(a.data<float>() + a.offset));
+  entry.bMemory.set_data_handle(const_cast<float*>(b.data<float>() + b.offset));
+  entry.cMemory.set_data_handle(c);
+  // The C API takes the arguments as they are; the C++ execute() builds them from a map per call.
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(entry.primitive.get(), cpuStream().get(), 3, entry.arguments),
+                          "could not execute a matmul primitive");
   cpuStream().wait();
 }
 
@@ -282,7 +318,7 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
   const std::lock_guard<std::mutex> lock(dnnlMutex());
   const bool serial = static_cast<double>(a.shape[0]) * a.shape[1] * a.shape[2] * b.shape[2] < kParallelWork;
   const SerialScope scope(serial);
-  const std::string key = matmulKey(a, b);
+  const MatmulKey key = matmulKeyOf(a, b);
   MatmulEntry* entry = matmulCache().find(key);
   if (entry == nullptr) entry = matmulCache().insert(key, makeMatmulEntry(a, b));
   if (!entry->dnnlUsable) {

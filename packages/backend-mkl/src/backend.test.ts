@@ -116,6 +116,25 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     expect(viaBlas.some((v) => v !== 0)).toBe(true);
   });
 
+  it('reads the arrays and offsets of every call through a cached oneDNN product', () => {
+    // The cached primitive keeps its memory objects and gets each call's pointers: calls of one
+    // shape and layout on other arrays, at other offsets, into other outputs must not see the
+    // previous call's.
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    for (let call = 0; call < 4; call++) {
+      const offset = 7 * call;
+      const a = randomValues(offset + 9 * 13, 20 + call);
+      const b = randomValues(offset + 13 * 11, 30 + call);
+      const layoutA = Int32Array.from([offset, 3, 1, 9, 13, 9 * 13, 13, 1]);
+      const layoutB = Int32Array.from([offset, 3, 1, 13, 11, 13 * 11, 11, 1]);
+      const viaBlas = new Float32Array(9 * 11);
+      const viaDnnl = new Float32Array(9 * 11);
+      expect(addon.matmul(0, a, layoutA, b, layoutB, viaBlas, MatmulMode.blas)).toBe(1);
+      expect(addon.matmul(0, a, layoutA, b, layoutB, viaDnnl, MatmulMode.onednn)).toBe(2);
+      expectClose(viaDnnl, viaBlas, 1e-5);
+    }
+  });
+
   it('splits large CBLAS products over the threads by rows, by columns and by batch, on every layout', () => {
     const addon = (loaded as { addon: import('./index.js').Addon }).addon;
     // Each product is above the parallel threshold (2^21 multiply-adds), with extents that are
