@@ -105,33 +105,30 @@ int dtypeArg(const Napi::CallbackInfo& info, size_t index, const char* op, unsig
   return dtype;
 }
 
-/** The typed array at `index` when it has `type`; throws otherwise. */
-static Napi::TypedArray typedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type,
-                                      const char* typeName, const char* op, const char* what) {
+/**
+ * The elements of the typed array at `index` when it has `type`; throws otherwise. `length`
+ * receives its element count. One napi_get_typedarray_info call reads the type, the length and
+ * the data (Napi::TypedArray's constructor would read the type in a call of its own).
+ */
+static char* typedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, const char* typeName,
+                           const char* op, const char* what, int64_t& length) {
   const Napi::Value value = info[index];
   if (!value.IsTypedArray()) throwType(info.Env(), op, std::string(what) + " must be a " + typeName);
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  if (array.TypedArrayType() != type) throwType(info.Env(), op, std::string(what) + " must be a " + typeName);
-  return array;
-}
-
-static char* typedArrayData(const Napi::CallbackInfo& info, const Napi::TypedArray& array, int64_t& length) {
-  napi_typedarray_type type;
+  napi_typedarray_type actual;
   size_t count = 0;
   void* data = nullptr;
-  napi_value buffer;
-  size_t byteOffset = 0;
-  const napi_status status = napi_get_typedarray_info(info.Env(), array, &type, &count, &data, &buffer, &byteOffset);
+  const napi_status status = napi_get_typedarray_info(info.Env(), value, &actual, &count, &data, nullptr, nullptr);
   if (status != napi_ok) throw Napi::Error::New(info.Env(), "flint-mkl: could not read a typed array");
+  if (actual != type) throwType(info.Env(), op, std::string(what) + " must be a " + typeName);
   // A detached buffer reports no data; treat it as empty so every non-empty view fails its bounds check.
   length = data == nullptr ? 0 : static_cast<int64_t>(count);
   return static_cast<char*>(data);
 }
 
 std::vector<int64_t> paramsArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t expected) {
-  Napi::TypedArray array = typedArrayArg(info, index, napi_int32_array, "Int32Array", op, what);
   int64_t length = 0;
-  const int32_t* data = reinterpret_cast<const int32_t*>(typedArrayData(info, array, length));
+  const int32_t* data =
+      reinterpret_cast<const int32_t*>(typedArrayArg(info, index, napi_int32_array, "Int32Array", op, what, length));
   if (expected >= 0 && length != expected) {
     throwRange(info.Env(), op, std::string(what) + " must have " + std::to_string(expected) + " entries, got " + std::to_string(length));
   }
@@ -142,14 +139,16 @@ View viewArg(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutInde
   const Napi::Env env = info.Env();
   View view;
   view.dtype = dtype;
-  Napi::TypedArray array = typedArrayArg(info, dataIndex, arrayTypeOf(dtype), arrayNameOf(dtype), op, what);
-  view.base = typedArrayData(info, array, view.length);
+  view.base = typedArrayArg(info, dataIndex, arrayTypeOf(dtype), arrayNameOf(dtype), op, what, view.length);
+  // The layout is read in place (a view is read on every call of every kernel: no copy, no allocation).
   const std::string layoutName = std::string(what) + " layout";
-  const std::vector<int64_t> layout = paramsArg(info, layoutIndex, op, layoutName.c_str(), -1);
-  if (layout.size() < 2) throwRange(env, op, layoutName + " must hold [offset, rank, ...shape, ...strides]");
+  int64_t layoutLength = 0;
+  const int32_t* layout = reinterpret_cast<const int32_t*>(
+      typedArrayArg(info, layoutIndex, napi_int32_array, "Int32Array", op, layoutName.c_str(), layoutLength));
+  if (layoutLength < 2) throwRange(env, op, layoutName + " must hold [offset, rank, ...shape, ...strides]");
   const int64_t rank = layout[1];
   if (rank < 0 || rank > kMaxRank) throwRange(env, op, std::string(what) + " rank " + std::to_string(rank) + " is outside [0, 16]");
-  if (static_cast<int64_t>(layout.size()) != 2 + 2 * rank) {
+  if (layoutLength != 2 + 2 * rank) {
     throwRange(env, op, layoutName + " of rank " + std::to_string(rank) + " must have " + std::to_string(2 + 2 * rank) + " entries");
   }
   view.offset = layout[0];
@@ -181,11 +180,10 @@ View viewArg(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutInde
 }
 
 Output outputArg(const Napi::CallbackInfo& info, size_t index, int dtype, int64_t size, const char* op) {
-  Napi::TypedArray array = typedArrayArg(info, index, arrayTypeOf(dtype), arrayNameOf(dtype), op, "output");
   Output out;
   out.dtype = dtype;
   int64_t length = 0;
-  out.base = typedArrayData(info, array, length);
+  out.base = typedArrayArg(info, index, arrayTypeOf(dtype), arrayNameOf(dtype), op, "output", length);
   if (length != size) {
     throwRange(info.Env(), op, "output must have " + std::to_string(size) + " elements, got " + std::to_string(length));
   }
