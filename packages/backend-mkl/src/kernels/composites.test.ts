@@ -406,6 +406,18 @@ describe.skipIf(missing !== undefined)('fused composites on mkl', () => {
       expectAgree(step, 1e-4);
       expect(runs()).toEqual(before.map((count) => count + 1));
     });
+
+    it('declines under jit too, whose composite equations then run their bodies', () => {
+      const forward = jit((v: Tensor) => nn.functional.layerNorm(nn.functional.softmax(v, -1), [24]).add(nn.functional.logSoftmax(v, 0)));
+      const names = ['softmax', 'logSoftmax', 'layerNorm'] as const;
+      const runs = () => names.map((name) => mkl.compositeRuns(name));
+      const before = runs();
+      refusing(() => expectAgree((backend) => [read(forward(input(backend, [12, 24], 72)))], 2e-5));
+      expect(runs()).toEqual(before);
+      // The same compiled function reaches the kernels once the hook is off.
+      expectAgree((backend) => [read(forward(input(backend, [12, 24], 72)))], 1e-5);
+      expect(runs()).toEqual(before.map((count) => count + 1));
+    });
   });
 
   describe('memory', () => {
