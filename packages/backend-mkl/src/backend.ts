@@ -46,7 +46,7 @@ export class MklBackend implements Backend<MklHandle> {
   readonly name = 'mkl';
   readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<MklHandle>;
-  /** oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, which eager dispatch uses for those composites. */
+  /** oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, which eager dispatch and jit use for those composites. */
   readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */
   readonly info: NativeInfo;

@@ -1,6 +1,7 @@
 import type { Aval } from '../core/aval.js';
+import { BackendError } from '../core/errors.js';
 import type { CompositeCall } from '../ir/composite.js';
-import type { CompositeKernels } from './spi.js';
+import type { Backend, CompositeKernels } from './spi.js';
 
 // One way to call a backend's fused composite kernels (Backend.composites) from a CompositeCall:
 // eager dispatch (nn/functional/fused-composite.ts) and jit's composite equations share it.
@@ -11,16 +12,19 @@ export function hasCompositeKernel(kernels: CompositeKernels<unknown> | undefine
 }
 
 /**
- * Runs `call`'s kernel on `handles` (the call's arguments, see CompositeCall). `outputs` are the
- * results' avals, in order. Returns the results' handles, or null when the backend has no such
- * kernel or declines.
+ * Runs `call`'s kernel on `handles` (the call's arguments, see CompositeCall) on `backend`.
+ * `outputs` are the results' avals, in order. Returns the results' handles, one per output, or
+ * null when the backend has no such kernel or declines. A layer norm backward kernel that leaves
+ * out a cotangent it owes breaks the SPI's contract: what it returned is released and a
+ * BackendError says so.
  */
 export function runCompositeKernel<H>(
-  kernels: CompositeKernels<H> | undefined,
+  backend: Backend<H>,
   call: CompositeCall,
   handles: readonly H[],
   outputs: readonly Aval[],
 ): H[] | null {
+  const kernels = backend.composites;
   if (kernels === undefined) return null;
   const out = outputs[0] as Aval;
   const single = (h: H | null | undefined): H[] | null => (h === null || h === undefined ? null : [h]);
@@ -39,10 +43,16 @@ export function runCompositeKernel<H>(
       const g = handles[call.hasWeight ? 2 : 1] as H;
       const result = kernels.layerNormBackward?.(handles[0] as H, weight, g, call.normalizedDims, call.eps, call.hasBias, out);
       if (result === null || result === undefined) return null;
-      const cotangents: H[] = [result.input];
-      if (call.hasWeight && result.weight !== null) cotangents.push(result.weight);
-      if (call.hasBias && result.bias !== null) cotangents.push(result.bias);
-      return cotangents;
+      const owed = [result.input, call.hasWeight ? result.weight : undefined, call.hasBias ? result.bias : undefined];
+      const extra = [call.hasWeight ? null : result.weight, call.hasBias ? null : result.bias];
+      for (const h of extra) if (h !== null) backend.dispose(h);
+      if (owed.some((h) => h === null)) {
+        for (const h of owed) if (h !== null && h !== undefined) backend.dispose(h);
+        throw new BackendError(
+          `${backend.name}: composites.layerNormBackward returned no cotangent for the ${call.hasWeight && result.weight === null ? 'weight' : 'bias'} although one was asked for`,
+        );
+      }
+      return owed.filter((h): h is H => h !== undefined);
     }
   }
 }

@@ -25,8 +25,10 @@ export type KernelTable<H> = { readonly [P in Primitive]: Kernel<P, H> };
 /**
  * A backend's own kernels for composite ops (optional, each one optional): eager dispatch calls
  * them instead of the composite's primitives when every input is concrete (no transform is
- * tracing it), and differentiates the result with the composite's analytic derivative. Inputs
- * are the backend's handles, already validated by the op; `out` is the result's shape and dtype.
+ * tracing it), and differentiates the result with the composite's analytic derivative; a
+ * jit-compiled program calls them for the composite equations it formed (jit/executable.ts), on
+ * any handles of the program (broadcast literals, donated buffers). Inputs are the backend's
+ * handles, already validated by the op; `out` is the result's shape and dtype.
  * A kernel returns null to decline (a dtype, layout or rank it does not take), and the op then
  * runs its composite, as it does on backends without the kernel. Like `kernels`, a composite
  * kernel must not keep or release its inputs.
@@ -41,7 +43,7 @@ export interface CompositeKernels<H> {
    * The input's cotangent of softmax along `axis` from its output `y` and the output's cotangent
    * `g` (same shape and dtype): `y * (g - sum(g * y))`, or for log-softmax `g - exp(y) * sum(g)`.
    * Used by a backward pass that nothing records (no `createGraph`, no transform), where the
-   * derivative need not be differentiable again.
+   * derivative need not be differentiable again, and by jit-compiled backward passes.
    */
   softmaxBackward?(y: H, g: H, axis: number, log: boolean, out: Aval): H | null;
   /**
@@ -138,7 +140,7 @@ export interface Backend<H = unknown> {
    * primitives one by one through `kernels`, as it does on backends without the hook.
    */
   compile?(kernel: KernelProgram): CompiledKernel<H> | null;
-  /** Fused kernels for composite ops (softmax, layer norm), used by eager dispatch; see CompositeKernels. */
+  /** Fused kernels for composite ops (softmax, layer norm), used by eager dispatch and jit; see CompositeKernels. */
   readonly composites?: CompositeKernels<H>;
 }
 

@@ -196,11 +196,11 @@ export class Executable {
     const outs = e.outputs.map(slotOf);
     const avals = e.outputs.map((v) => v.aval);
     const primitives = this.fallbackStep(e, slotOf);
-    const kernels = this.backend.composites;
+    const backend = this.backend;
     return (slots, owned) => {
       const handles = new Array<unknown>(ins.length);
       for (let i = 0; i < ins.length; i++) handles[i] = slots[ins[i] as number];
-      const results = runCompositeKernel(kernels, call, handles, avals);
+      const results = runCompositeKernel(backend, call, handles, avals);
       if (results === null) {
         primitives(slots, owned);
         return;

@@ -100,6 +100,28 @@ describe('jit', () => {
     expect(traces).toBe(4);
   });
 
+  it('keeps at most maxCacheSize signatures, dropping the least recently used', () => {
+    let traces = 0;
+    const f = jit(
+      (x: Tensor) => {
+        traces++;
+        return mul(x, 2);
+      },
+      { maxCacheSize: 2 },
+    );
+    f(randn([1]));
+    f(randn([2]));
+    f(randn([1])); // [1] is now the most recent: [2] goes when [3] comes
+    f(randn([3]));
+    expect(f.cacheSize).toBe(2);
+    expect(traces).toBe(3);
+    f(randn([1]));
+    expect(traces).toBe(3);
+    f(randn([2]));
+    expect(traces).toBe(4);
+    expect(() => jit((x: Tensor) => x, { maxCacheSize: 0 })).toThrow('jit: maxCacheSize must be a positive integer, got 0');
+  });
+
   it('unrolls JavaScript control flow on static arguments and shapes at trace time', () => {
     const power = jit(
       (x: Tensor, n: number) => {

@@ -30,6 +30,8 @@ export interface JitOptions {
   readonly donateArgnums?: number | readonly number[];
   /** The name printed in the IR (default: the function's name). */
   readonly name?: string;
+  /** Past this many compiled signatures the least recently used one is dropped (default: no limit). */
+  readonly maxCacheSize?: number;
 }
 
 /** What `jit` returns: the function, compiled per input signature on first call. */
@@ -241,6 +243,10 @@ export function makeJitted<A extends unknown[], R>(
   const donated = argnumSet('jit', 'donateArgnums', options.donateArgnums);
   for (const a of donated) if (statics.has(a)) throw new ValueError(`jit: argument ${a} cannot be both static and donated`);
   const name = options.name ?? (f.name || 'jit');
+  const maxCacheSize = options.maxCacheSize;
+  if (maxCacheSize !== undefined && (!Number.isInteger(maxCacheSize) || maxCacheSize < 1)) {
+    throw new ValueError(`jit: maxCacheSize must be a positive integer, got ${maxCacheSize}`);
+  }
   const cache = new Map<string, Entry>();
   const stats = { hits: 0, misses: 0, inline: 0 };
   const counter: CompileCounter = { compiles: 0 };
@@ -252,6 +258,11 @@ export function makeJitted<A extends unknown[], R>(
     let entry = cache.get(key);
     if (entry !== undefined) {
       stats.hits++;
+      if (maxCacheSize !== undefined) {
+        // Most recently used last: a Map iterates in insertion order.
+        cache.delete(key);
+        cache.set(key, entry);
+      }
       return entry;
     }
     // Direct calls consume the donated arguments: the memory plan may count on their buffers.
@@ -261,6 +272,11 @@ export function makeJitted<A extends unknown[], R>(
     stats.misses++;
     entry = made;
     cache.set(key, entry);
+    if (maxCacheSize !== undefined && cache.size > maxCacheSize) {
+      const [oldestKey, oldest] = cache.entries().next().value as [string, Entry];
+      cache.delete(oldestKey);
+      oldest.staged.dispose();
+    }
     return entry;
   };
   const jitted = ((...args: A): R => {

@@ -34,8 +34,12 @@ const MAX_STATIC_SETTINGS = 8;
  */
 const sharedUpdates = new WeakMap<object, FusedUpdate>();
 
-/** Past this many compiled programs a rule's shared cache starts over, so that it stays bounded. */
-const MAX_SHARED_PROGRAMS = 256;
+/**
+ * A rule's shared cache drops its least recently used program past this many (so that it stays
+ * bounded): a step whose parameters need more distinct programs than this would retrace some
+ * every step.
+ */
+const MAX_SHARED_PROGRAMS = 4096;
 
 function sharedUpdate<H>(rule: UpdateRule<H>): FusedUpdate {
   let update = sharedUpdates.get(rule);
@@ -52,7 +56,7 @@ function sharedUpdate<H>(rule: UpdateRule<H>): FusedUpdate {
       const out = rule.apply({ param, grad, buffers, scalars, step, lr, hyper: hyper as H });
       return [cast(add(param, out.update), param.dtype), { ...out.buffers }];
     };
-    update = jit(apply, { staticArgnums: 6, donateArgnums: [0, 2], name: `${rule.name}.step` });
+    update = jit(apply, { staticArgnums: 6, donateArgnums: [0, 2], name: `${rule.name}.step`, maxCacheSize: MAX_SHARED_PROGRAMS });
     sharedUpdates.set(rule, update);
   }
   return update;
@@ -118,7 +122,6 @@ export class FusedUpdates<H> {
     // The parameter's tensor is dropped by the step: its link to the tape's leaf must not keep the
     // program from writing the new value into its memory.
     param._autograd = null;
-    if (this.update.cacheSize >= MAX_SHARED_PROGRAMS) this.update.clearCache();
     const [value, next] = this.update(param, grad, buffers, scalarInputs, this.scalar(param, step), this.scalar(param, lr), statics);
     this.count++;
     return { value, buffers: next };

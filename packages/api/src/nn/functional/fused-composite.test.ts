@@ -7,6 +7,7 @@ import {
   jit,
   jvp,
   type LayerNormCotangents,
+  memory,
   Parameter,
   registerBackend,
   type Tensor,
@@ -138,6 +139,24 @@ registerBackend({
   },
 });
 
+// A backend whose layer norm backward kernel breaks the SPI's contract: no weight cotangent.
+registerBackend({
+  name: 'cpu-broken',
+  priority: -1,
+  create: () => {
+    const cpu = new CpuBackend();
+    const reference = referenceKernels(cpu);
+    const composites: CompositeKernels<Handle> = {
+      layerNormBackward(x, weight, g, normalizedDims, eps, withBias, out) {
+        const result = reference.layerNormBackward?.(x, weight, g, normalizedDims, eps, withBias, out) ?? null;
+        if (result?.weight) cpu.dispose(result.weight);
+        return result === null ? null : { ...result, weight: null };
+      },
+    };
+    return Object.assign(cpu, { name: 'cpu-broken', composites }) as unknown as Backend;
+  },
+});
+
 function values(count: number, seed: number): Float32Array {
   let state = seed;
   return Float32Array.from({ length: count }, () => {
@@ -254,6 +273,8 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       // jit hands the traced composite, and the backward pass grad staged, to the kernels.
       expect(made.jit).toMatchObject({ softmax: 1, softmaxBackward: 0 });
       expect(made['jit(grad)']).toMatchObject({ softmax: 1, softmaxBackward: 1 });
+      // The programs derived for grad(jit(f)) are re-traced from primitives: no regions, no kernels.
+      expect(made['grad(jit)']).toMatchObject({ softmax: 0, softmaxBackward: 0 });
     });
 
     it(`${name}: jit stages a softmax of a captured constant and keeps grad(jit(f)) compiled`, () => {
@@ -367,6 +388,19 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       return [gradient as unknown as Tensor];
     });
     expect(made.compiled).toMatchObject({ softmax: 1, softmaxBackward: 1 });
+  });
+
+  it('layerNorm: a backward kernel that leaves out a cotangent it owes raises a BackendError and keeps nothing', () => {
+    const x = tensor(values(8, 30), { shape: [2, 4], backend: 'cpu-broken', requiresGrad: true });
+    const weight = tensor(values(4, 31), { shape: [4], backend: 'cpu-broken', requiresGrad: true });
+    const bias = tensor(values(4, 32), { shape: [4], backend: 'cpu-broken', requiresGrad: true });
+    const live = () => memory().backends.find((b) => b.backend === 'cpu-broken')?.buffers ?? 0;
+    const before = live();
+    expect(() => tidy(() => nn.functional.layerNorm(x, [4], { weight, bias }).sum().backward())).toThrow(
+      'cpu-broken: composites.layerNormBackward returned no cotangent for the weight although one was asked for',
+    );
+    expect(x.grad).toBeNull();
+    expect(live()).toBe(before);
   });
 
   it('layerNorm: a weight of another dtype runs the composite, and shapes are checked first', () => {

@@ -22,16 +22,28 @@ import type { CustomVjpCall } from '../../transforms/custom-call.js';
 //    region (stageComposite), backward passes included, so that a compiled program runs the
 //    backend's fused kernel where nothing else reads the composite's intermediate values.
 
-/** The VJP from the inputs (their recorded tensors), the output and its cotangent: one cotangent (or null) per input. */
-type CompositeVjp = (inputs: readonly Tensor[], output: Tensor, cotangent: Tensor) => (Tensor | null)[];
+/**
+ * The VJP from what it saved of the forward pass (see Composite.saves) and the output's
+ * cotangent: one cotangent (or null) per input.
+ */
+type CompositeVjp = (saved: Saved, cotangent: Tensor) => (Tensor | null)[];
+
+/** What a composite's backward pass reads: the inputs (their recorded tensors) or the output. */
+type Saved = { readonly inputs: readonly Tensor[] } | { readonly output: Tensor };
 
 /** A forward composite: which one, and how it is computed and differentiated in ordinary ops. */
 interface Composite {
   readonly call: CompositeCall;
   /** The composite's primitives on its inputs. */
   readonly decompose: (inputs: readonly Tensor[]) => Tensor;
+  /** What the VJP reads, so that only that is kept until the backward pass. */
+  readonly saves: 'inputs' | 'output';
   readonly vjp: CompositeVjp;
 }
+
+/** What `op` keeps of a forward pass for its backward pass. */
+const savedOf = (op: Composite, inputs: readonly Tensor[], output: Tensor): Saved =>
+  op.saves === 'inputs' ? { inputs: [...inputs] } : { output };
 
 /** The composite of `inputs`, computed as the module comment says. */
 function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
@@ -48,12 +60,9 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
     // One level down the inputs may be concrete: the fused kernel then computes the output.
     fwd: (xs) => {
       const output = declined ? op.decompose(xs) : composite(op, xs);
-      return { outputs: [output], residuals: [xs, output] };
+      return { outputs: [output], residuals: savedOf(op, xs, output) };
     },
-    bwd: (residuals, cotangents) => {
-      const [xs, output] = residuals as [Tensor[], Tensor];
-      return op.vjp(xs, output, cotangents[0] as Tensor);
-    },
+    bwd: (residuals, cotangents) => op.vjp(residuals as Saved, cotangents[0] as Tensor),
   };
   return bindCustomVjp(call, inputs)[0] as Tensor;
 }
@@ -73,7 +82,7 @@ function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor |
     if (input._backend !== backend || input._handle === undefined) return null;
     handles[i] = input._handle;
   }
-  const results = runCompositeKernel(kernels, op.call, handles, [out]);
+  const results = runCompositeKernel(backend, op.call, handles, [out]);
   if (results === null) return null;
   const output = new Tensor(out.shape, out.dtype, backend, results[0]);
   const call: CustomVjpCall = {
@@ -81,10 +90,10 @@ function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor |
     // No trace meets this call (see runsEagerly); a forward-mode trace would differentiate `fn`.
     differentiateFnInForwardMode: true,
     fn: () => [output],
-    // The residual is the output itself: on the tape it is the very tensor that gets the node's
+    // A saved output is the output itself: on the tape it is the very tensor that gets the node's
     // edge, so that a recorded backward pass (createGraph) differentiates through it to the inputs.
-    fwd: () => ({ outputs: [output], residuals: [inputs, output] }),
-    bwd: (_residuals, cotangents) => op.vjp(inputs, output, cotangents[0] as Tensor),
+    fwd: () => ({ outputs: [output], residuals: savedOf(op, inputs, output) }),
+    bwd: (residuals, cotangents) => op.vjp(residuals as Saved, cotangents[0] as Tensor),
   };
   return bindCustomVjp(call, inputs)[0] as Tensor;
 }
@@ -100,7 +109,7 @@ function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], output
   const dtype = (inputs[0] as Tensor).dtype;
   for (const t of inputs) if (t._backend !== backend || t.dtype !== dtype || t._handle === undefined) return null;
   const results = runCompositeKernel(
-    backend.composites,
+    backend,
     call,
     inputs.map((t) => t._handle),
     outputs,
@@ -114,7 +123,12 @@ function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], output
  */
 export function compositeSoftmax(x: Tensor, axis: number, log: boolean, decompose: (x: Tensor) => Tensor): Tensor {
   return composite(
-    { call: { name: 'softmax', axis, log }, decompose: ([t]) => decompose(t as Tensor), vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis) },
+    {
+      call: { name: 'softmax', axis, log },
+      decompose: ([t]) => decompose(t as Tensor),
+      saves: 'output',
+      vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis),
+    },
     [x],
   );
 }
@@ -132,26 +146,32 @@ function softmaxBackward(y: Tensor, g: Tensor, axis: number, log: boolean, ops: 
 
 /** d softmax: `y * (g - sum(g * y))` along the axis. */
 function softmaxVjp(axis: number): CompositeVjp {
-  return (_inputs, y, g) => [
-    softmaxBackward(y, g, axis, false, () => {
-      const weighted = mul(g, y);
-      const total = sum(weighted, axis, true);
-      const centered = sub(g, total);
-      return releasing(mul(y, centered), weighted, total, centered);
-    }),
-  ];
+  return (saved, g) => {
+    const y = (saved as { output: Tensor }).output;
+    return [
+      softmaxBackward(y, g, axis, false, () => {
+        const weighted = mul(g, y);
+        const total = sum(weighted, axis, true);
+        const centered = sub(g, total);
+        return releasing(mul(y, centered), weighted, total, centered);
+      }),
+    ];
+  };
 }
 
 /** d logSoftmax: `g - exp(y) * sum(g)` along the axis. */
 function logSoftmaxVjp(axis: number): CompositeVjp {
-  return (_inputs, y, g) => [
-    softmaxBackward(y, g, axis, true, () => {
-      const probabilities = exp(y);
-      const total = sum(g, axis, true);
-      const scaled = mul(probabilities, total);
-      return releasing(sub(g, scaled), probabilities, total, scaled);
-    }),
-  ];
+  return (saved, g) => {
+    const y = (saved as { output: Tensor }).output;
+    return [
+      softmaxBackward(y, g, axis, true, () => {
+        const probabilities = exp(y);
+        const total = sum(g, axis, true);
+        const scaled = mul(probabilities, total);
+        return releasing(sub(g, scaled), probabilities, total, scaled);
+      }),
+    ];
+  };
 }
 
 /**
@@ -178,6 +198,7 @@ export function compositeLayerNorm(
       call: { name: 'layerNorm', normalizedDims, eps, hasWeight, hasBias },
       decompose: (xs) =>
         decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
+      saves: 'inputs',
       vjp: layerNormVjp(hasWeight, hasBias, normalizedDims, eps),
     },
     inputs,
@@ -192,7 +213,8 @@ export function compositeLayerNorm(
  * `sum(g * xhat)` and the bias's `sum(g)` over the leading dims.
  */
 function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: number, eps: number): CompositeVjp {
-  return (inputs, _y, g) => {
+  return (saved, g) => {
+    const inputs = (saved as { inputs: readonly Tensor[] }).inputs;
     const x = inputs[0] as Tensor;
     const weight = hasWeight ? (inputs[1] as Tensor) : null;
     const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias };
