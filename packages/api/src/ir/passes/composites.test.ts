@@ -95,4 +95,22 @@ describe('composite formation', () => {
     verifyProgram(program);
     expect(printProgram(program)).toContain('composite softmax');
   });
+
+  it('lets common-subexpression elimination merge two composites of one call on the same Vars', () => {
+    const b = new ProgramBuilder();
+    const x = b.input(f32(2, 3));
+    const softmaxOf = (input: Var): Var => {
+      const first = b.equationCount;
+      const exp = b.bind(Primitive.Exp, [input], {});
+      const total = b.bind(Primitive.Reshape, [b.bind(Primitive.ReduceSum, [exp], { axes: [1] })], { shape: [2, 1] });
+      const y = b.bind(Primitive.Div, [exp, b.bind(Primitive.Broadcast, [total], { shape: [2, 3] })], {});
+      b.composite(SOFTMAX, [input], [y], first);
+      return y;
+    };
+    const out = b.bind(Primitive.Add, [softmaxOf(x), softmaxOf(x)], {});
+    const { program } = runPasses(b.build('twice', [out]), everyKernel);
+    verifyProgram(program);
+    const composites = program.equations.filter((e) => e.kind === 'fusion' && e.composite !== undefined);
+    expect(composites).toHaveLength(1);
+  });
 });

@@ -1,4 +1,5 @@
 import { Primitive } from '../../primitives/primitive.js';
+import { compositeArity } from '../composite.js';
 import type { Var } from '../program.js';
 import { type Constant, type Equation, type Program, renameInputs, withChanges } from '../program.js';
 
@@ -29,8 +30,9 @@ export function equationKey(primitive: number, inputs: readonly Var[], params: u
 /**
  * Common-subexpression elimination by value numbering: an equation that applies the same
  * primitive with the same params to the same Vars as an earlier one is dropped and its output
- * replaced by the earlier output. Literals of one value, dtype and shape are merged first, and
- * tensor constants holding the same tensor, so that `x * 2` written twice becomes one product.
+ * replaced by the earlier output (a composite equation likewise, all its outputs). Literals of one
+ * value, dtype and shape are merged first, and tensor constants holding the same tensor, so that
+ * `x * 2` written twice becomes one product.
  */
 export function eliminateCommonSubexpressions(program: Program): Program {
   const replace = new Map<Var, Var>();
@@ -47,6 +49,7 @@ export function eliminateCommonSubexpressions(program: Program): Program {
     }
   }
   const seen = new Map<string, Var>();
+  const seenComposites = new Map<string, readonly Var[]>();
   const equations: Equation[] = [];
   let changed = constants.size !== program.constants.size;
   for (const e of program.equations) {
@@ -54,7 +57,23 @@ export function eliminateCommonSubexpressions(program: Program): Program {
     const inputs = renamed.inputs;
     const inputsChanged = renamed !== e;
     if (renamed.kind === 'fusion' || e.kind === 'fusion') {
-      // A composite (formed before this pass) is only renamed; other fusions form after it.
+      // A composite (formed before this pass) computes its outputs from its kernel's arguments
+      // alone: a second one of the same call on the same Vars is the first. Other fusions form
+      // after this pass.
+      const call = renamed.kind === 'fusion' ? renamed.composite : undefined;
+      if (call !== undefined && renamed.kind === 'fusion') {
+        const key = `composite ${JSON.stringify(call, exactNumbers)}(${inputs
+          .slice(0, compositeArity(call))
+          .map((v) => v.id)
+          .join(',')})`;
+        const previous = seenComposites.get(key);
+        if (previous !== undefined) {
+          renamed.outputs.forEach((v, i) => replace.set(v, previous[i] as Var));
+          changed = true;
+          continue;
+        }
+        seenComposites.set(key, renamed.outputs);
+      }
       equations.push(renamed);
       changed ||= inputsChanged;
       continue;
