@@ -68,7 +68,7 @@ export function eliminateCommonSubexpressions(program: Program): Program {
           .join(',')})`;
         const previous = seenComposites.get(key);
         if (previous !== undefined) {
-          renamed.outputs.forEach((v, i) => replace.set(v, previous[i] as Var));
+          for (let i = 0; i < renamed.outputs.length; i++) replace.set(renamed.outputs[i] as Var, previous[i] as Var);
           changed = true;
           continue;
         }
