@@ -47,6 +47,8 @@ struct View {
     return reinterpret_cast<T*>(base);
   }
   bool contiguous() const;
+  /** Whether `other` has this view's rank and dims (strides and dtype aside). */
+  bool sameShape(const View& other) const;
 };
 
 /** A contiguous output typed array of exactly `size` elements of `dtype`. */

@@ -220,9 +220,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 1, "binary", kFloatDTypes);
   const View a = viewArg(info, 2, 3, dtype, "binary", "lhs");
   const View b = viewArg(info, 4, 5, dtype, "binary", "rhs");
-  bool same = a.rank == b.rank;
-  for (int d = 0; same && d < a.rank; d++) same = a.shape[d] == b.shape[d];
-  if (!same) throwRange(info.Env(), "binary", "lhs and rhs must have the same shape");
+  if (!a.sameShape(b)) throwRange(info.Env(), "binary", "lhs and rhs must have the same shape");
   const Output out = outputArg(info, 6, isComparison(op) ? kBool : dtype, a.size, "binary");
   if (a.size == 0) return info.Env().Undefined();
   if (dtype == kFloat32) binaryOp<float>(op, a, b, out.base);

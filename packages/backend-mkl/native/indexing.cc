@@ -274,9 +274,7 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   const View c = viewArg(info, 1, 2, kBool, "where", "condition");
   const View a = viewArg(info, 3, 4, dtype, "where", "lhs");
   const View b = viewArg(info, 5, 6, dtype, "where", "rhs");
-  bool same = a.rank == b.rank && a.rank == c.rank;
-  for (int d = 0; same && d < a.rank; d++) same = a.shape[d] == b.shape[d] && a.shape[d] == c.shape[d];
-  if (!same) throwRange(info.Env(), "where", "condition, lhs and rhs must have the same shape");
+  if (!a.sameShape(b) || !a.sameShape(c)) throwRange(info.Env(), "where", "condition, lhs and rhs must have the same shape");
   const Output out = outputArg(info, 7, dtype, a.size, "where");
   if (a.size == 0) return info.Env().Undefined();
   switch (itemSize(dtype)) {

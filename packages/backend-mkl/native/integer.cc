@@ -72,9 +72,7 @@ Napi::Value IntegerBinary(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 1, "integerBinary", (1u << kInt32) | (1u << kUint8) | (1u << kBool));
   const View a = viewArg(info, 2, 3, dtype, "integerBinary", "lhs");
   const View b = viewArg(info, 4, 5, dtype, "integerBinary", "rhs");
-  bool same = a.rank == b.rank;
-  for (int d = 0; same && d < a.rank; d++) same = a.shape[d] == b.shape[d];
-  if (!same) throwRange(info.Env(), "integerBinary", "lhs and rhs must have the same shape");
+  if (!a.sameShape(b)) throwRange(info.Env(), "integerBinary", "lhs and rhs must have the same shape");
   const Output out = outputArg(info, 6, isComparison(op) ? kBool : dtype, a.size, "integerBinary");
   const Napi::Env env = info.Env();
   if (dtype == kBool && (op == kAdd || op == kSub || op == kMul)) return Napi::Boolean::New(env, false);

@@ -8,6 +8,7 @@
 // A configuration oneDNN refuses to create a primitive for (a dnnl::error from its primitive
 // descriptor or primitive) makes the entry point return false, leaving its outputs alone: the
 // TypeScript kernel then declines and the api runs the composite. Bad arguments still throw.
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -239,11 +240,37 @@ void rowsToOutput(const float* rows, const View& shapeOf, int axis, char* out) {
   copyToContiguous(staged, out);
 }
 
-/** The number of elements after `axis`: when more than one, the output's rows are not the softmax's. */
-int64_t innerSize(const View& view, int axis) {
-  int64_t inner = 1;
-  for (int d = axis + 1; d < view.rank; d++) inner *= view.shape[d];
-  return inner;
+/** The number of elements in the view's last `dims` dims. */
+int64_t trailingSize(const View& view, int dims) {
+  int64_t size = 1;
+  for (int d = view.rank - dims; d < view.rank; d++) size *= view.shape[d];
+  return size;
+}
+
+/**
+ * Runs `kernel(rows, target, rowCount, length)` on the rows of the same-shaped float32 `inputs`
+ * along `axis` (each read with the axis last: in place where it lies so, else packed), then puts
+ * the result into `out` (contiguous, the inputs' shape): directly when nothing follows the axis,
+ * else from a staging buffer, moved back into the inputs' order. Holds oneDNN's lock while the
+ * kernel runs. Returns what the kernel returned (false: oneDNN refused; `out` is left alone).
+ */
+template <size_t Count, typename Kernel>
+bool alongAxis(const std::array<const View*, Count>& inputs, int axis, const Output& out, Kernel kernel) {
+  const View& shape = *inputs[0];
+  const int64_t length = shape.shape[axis];
+  // With elements after the axis, the kernel's rows are computed apart and moved into place.
+  const bool moved = trailingSize(shape, shape.rank - axis - 1) != 1;
+  std::array<std::vector<char>, Count> packed;
+  std::array<const float*, Count> rows{};
+  for (size_t i = 0; i < Count; i++) rows[i] = static_cast<const float*>(contiguousOrCopy(axisLast(*inputs[i], axis), packed[i]));
+  std::vector<float> staging(moved ? static_cast<size_t>(shape.size) : 0);
+  float* target = moved ? staging.data() : out.data<float>();
+  {
+    const std::lock_guard<std::mutex> lock(dnnlMutex());
+    if (!kernel(rows, target, shape.size / length, length)) return false;
+  }
+  if (moved) rowsToOutput(staging.data(), shape, axis, out.base);
+  return true;
 }
 
 /** An optional view argument: null (both the array and its layout) or a float32 view. */
@@ -273,20 +300,10 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const bool log = intArg(info, 4, op, "log", 0, 1) == 1;
   const Output out = outputArg(info, 5, dtype, x.size, op);
   if (x.size == 0) return Napi::Boolean::New(env, true);
-  const int64_t length = x.shape[axis];
-  const int64_t rows = x.size / length;
-  // With elements after the axis, the softmax's rows are computed apart and moved into place.
-  const bool moved = innerSize(x, axis) != 1;
-  std::vector<char> packed;
-  const float* in = static_cast<const float*>(contiguousOrCopy(axisLast(x, axis), packed));
-  std::vector<float> staging(moved ? static_cast<size_t>(x.size) : 0);
-  float* target = moved ? staging.data() : out.data<float>();
-  {
-    const std::lock_guard<std::mutex> lock(dnnlMutex());
-    if (!runSoftmax(in, target, rows, length, log)) return Napi::Boolean::New(env, false);
-  }
-  if (moved) rowsToOutput(staging.data(), x, axis, out.base);
-  return Napi::Boolean::New(env, true);
+  const bool ran = alongAxis<1>({&x}, axis, out, [&](const std::array<const float*, 1>& rows, float* target, int64_t count, int64_t length) {
+    return runSoftmax(rows[0], target, count, length, log);
+  });
+  return Napi::Boolean::New(env, ran);
 }
 
 // softmaxBackward(dtype, y, yLayout, g, gLayout, axis, log, out): out (contiguous, y's shape) =
@@ -301,27 +318,15 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const View y = viewArg(info, 1, 2, dtype, op, "output");
   const View g = viewArg(info, 3, 4, dtype, op, "cotangent");
   if (y.rank < 1) throwRange(env, op, "output must have rank 1 or more");
-  bool sameShape = g.rank == y.rank;
-  for (int d = 0; sameShape && d < y.rank; d++) sameShape = g.shape[d] == y.shape[d];
-  if (!sameShape) throwRange(env, op, "the cotangent must have the output's shape");
+  if (!g.sameShape(y)) throwRange(env, op, "the cotangent must have the output's shape");
   const int axis = static_cast<int>(intArg(info, 5, op, "axis", 0, y.rank - 1));
   const bool log = intArg(info, 6, op, "log", 0, 1) == 1;
   const Output out = outputArg(info, 7, dtype, y.size, op);
   if (y.size == 0) return Napi::Boolean::New(env, true);
-  const int64_t length = y.shape[axis];
-  const int64_t rows = y.size / length;
-  const bool moved = innerSize(y, axis) != 1;
-  std::vector<char> yPacked, gPacked;
-  const float* yRows = static_cast<const float*>(contiguousOrCopy(axisLast(y, axis), yPacked));
-  const float* gRows = static_cast<const float*>(contiguousOrCopy(axisLast(g, axis), gPacked));
-  std::vector<float> staging(moved ? static_cast<size_t>(y.size) : 0);
-  float* target = moved ? staging.data() : out.data<float>();
-  {
-    const std::lock_guard<std::mutex> lock(dnnlMutex());
-    if (!runSoftmaxBackward(yRows, gRows, target, rows, length, log)) return Napi::Boolean::New(env, false);
-  }
-  if (moved) rowsToOutput(staging.data(), y, axis, out.base);
-  return Napi::Boolean::New(env, true);
+  const bool ran = alongAxis<2>({&y, &g}, axis, out, [&](const std::array<const float*, 2>& rows, float* target, int64_t count, int64_t length) {
+    return runSoftmaxBackward(rows[0], rows[1], target, count, length, log);
+  });
+  return Napi::Boolean::New(env, ran);
 }
 
 namespace {
@@ -381,8 +386,7 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
   if (x.size == 0) return Napi::Boolean::New(env, true);
-  int64_t length = 1;
-  for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
+  const int64_t length = trailingSize(x, normalizedDims);
   const int64_t rows = x.size / length;
   std::vector<char> xStorage, weightStorage, biasStorage;
   const float* in = static_cast<const float*>(contiguousOrCopy(x, xStorage));
@@ -428,13 +432,10 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const bool hasWeight = optionalView(info, 4, 5, op, "weight", weight);
   if (hasWeight) checkNormalizedShape(env, op, "weight", weight, x, normalizedDims);
   const View g = viewArg(info, 6, 7, dtype, op, "cotangent");
-  bool sameShape = g.rank == x.rank;
-  for (int d = 0; sameShape && d < x.rank; d++) sameShape = g.shape[d] == x.shape[d];
-  if (!sameShape) throwRange(env, op, "the cotangent must have the input's shape");
+  if (!g.sameShape(x)) throwRange(env, op, "the cotangent must have the input's shape");
   const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
-  int64_t length = 1;
-  for (int d = x.rank - normalizedDims; d < x.rank; d++) length *= x.shape[d];
+  const int64_t length = trailingSize(x, normalizedDims);
   const bool weightAbsent = info[10].IsNull() || info[10].IsUndefined();
   if (weightAbsent == hasWeight) throwType(env, op, "weightOut must be given exactly when a weight is");
   const Output weightOut = hasWeight ? outputArg(info, 10, dtype, length, op) : Output{};

@@ -191,6 +191,13 @@ Output outputArg(const Napi::CallbackInfo& info, size_t index, int dtype, int64_
   return out;
 }
 
+bool View::sameShape(const View& other) const {
+  if (rank != other.rank) return false;
+  for (int d = 0; d < rank; d++)
+    if (shape[d] != other.shape[d]) return false;
+  return true;
+}
+
 bool View::contiguous() const {
   int64_t expected = 1;
   for (int d = rank - 1; d >= 0; d--) {
