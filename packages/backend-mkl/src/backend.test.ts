@@ -18,23 +18,11 @@ import {
 import { newStorage } from '@flint/backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, MatmulMode, type MklBackend } from './index.js';
-import { randomValues } from './values.test-support.js';
+import { expectClose, randomValues } from './values.test-support.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
 if (missing !== undefined) console.log(`backend-mkl: native tests skipped, the addon is unavailable: ${missing}`);
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    const a = actual[i]!;
-    if (Number.isNaN(e)) expect(a).toBeNaN();
-    else worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
-  }
-  expect(worst).toBeLessThanOrEqual(tolerance);
-}
 
 describe('mkl registration', () => {
   it('registers as mkl, preferred over cpu', () => {

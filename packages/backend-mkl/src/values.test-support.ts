@@ -1,4 +1,22 @@
-// Deterministic inputs for this package's tests (not part of the build).
+// Deterministic inputs for this package's tests, and how they compare results (not part of the build).
+import { expect } from 'vitest';
+
+/**
+ * Expects `actual` to hold `expected` within `tolerance`, relative to 1 + |expected|: NaN where
+ * expected is NaN, the same infinity where it is infinite.
+ */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (Number.isNaN(e)) expect(a, `element ${i}`).toBeNaN();
+    else if (!Number.isFinite(e)) expect(a, `element ${i}`).toBe(e);
+    else worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
+  }
+  expect(worst).toBeLessThanOrEqual(tolerance);
+}
 
 /** Pseudo-random floats in [-1, 1) from a 32-bit xorshift seeded with `seed`. */
 export function randomValues(count: number, seed: number): Float32Array {

@@ -3,7 +3,7 @@ import { grad, initBackend, jit, jvp, memory, nn, type Tensor, tensor, tidy, vma
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
 import type { Addon } from '../native/addon.js';
-import { randomValues } from '../values.test-support.js';
+import { expectClose, randomValues } from '../values.test-support.js';
 
 // The fused softmax, log-softmax and layer norm on mkl against the composites on the portable
 // backend: values, first and second derivatives through every route (tape, grad, jvp, vmap,
@@ -14,19 +14,6 @@ const missing = 'reason' in loaded ? loaded.reason : undefined;
 
 type BackendName = 'mkl' | 'cpu';
 const BACKENDS: readonly BackendName[] = ['mkl', 'cpu'];
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i]!;
-    const a = actual[i]!;
-    if (Number.isNaN(e)) expect(a, `element ${i}`).toBeNaN();
-    else if (!Number.isFinite(e)) expect(a, `element ${i}`).toBe(e);
-    else worst = Math.max(worst, Math.abs(a - e) / (1 + Math.abs(e)));
-  }
-  expect(worst).toBeLessThanOrEqual(tolerance);
-}
 
 /** Runs `fn` on each backend (inside tidy) and returns what it read. */
 function onBoth(fn: (backend: BackendName) => Float32Array[]): Record<BackendName, Float32Array[]> {
