@@ -1,4 +1,5 @@
 import { runCompositeKernel } from '../../backend/composite-kernels.js';
+import type { Backend } from '../../backend/spi.js';
 import type { Aval } from '../../core/aval.js';
 import type { CompositeCall } from '../../ir/composite.js';
 import { add, exp, mul, rsqrt, sub } from '../../ops/elementwise.js';
@@ -73,15 +74,10 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
  * were disposed (the composite then raises the error), or the backend lacks the kernel or declines.
  */
 function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor | null {
-  const backend = (inputs[0] as Tensor)._backend;
-  const kernels = backend?.composites;
-  if (backend === null || kernels === undefined || !runsEagerly(inputs)) return null;
-  const handles = new Array<unknown>(inputs.length);
-  for (let i = 0; i < inputs.length; i++) {
-    const input = inputs[i] as Tensor;
-    if (input._backend !== backend || input._handle === undefined) return null;
-    handles[i] = input._handle;
-  }
+  if (!runsEagerly(inputs)) return null;
+  const operands = kernelOperands(inputs, false);
+  if (operands === null) return null;
+  const { backend, handles } = operands;
   const results = runCompositeKernel(backend, op.call, handles, [out]);
   if (results === null) return null;
   const output = new Tensor(out.shape, out.dtype, backend, results[0]);
@@ -104,17 +100,30 @@ function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor |
  * backend takes it; else null.
  */
 function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
-  const backend = (inputs[0] as Tensor)._backend;
-  if (backend === null || backend.composites === undefined || !nothingObserves()) return null;
+  if (!nothingObserves()) return null;
+  const operands = kernelOperands(inputs, true);
+  if (operands === null) return null;
+  const { backend, handles } = operands;
   const dtype = (inputs[0] as Tensor).dtype;
-  for (const t of inputs) if (t._backend !== backend || t.dtype !== dtype || t._handle === undefined) return null;
-  const results = runCompositeKernel(
-    backend,
-    call,
-    inputs.map((t) => t._handle),
-    outputs,
-  );
+  const results = runCompositeKernel(backend, call, handles, outputs);
   return results === null ? null : results.map((h, i) => new Tensor((outputs[i] as Aval).shape, dtype, backend, h));
+}
+
+/**
+ * The first input's backend, when it has composite kernels, and every input's handle, when all
+ * live on it (and, with `sameDType`, share the first one's dtype); else null.
+ */
+function kernelOperands(inputs: readonly Tensor[], sameDType: boolean): { backend: Backend; handles: unknown[] } | null {
+  const first = inputs[0] as Tensor;
+  const backend = first._backend;
+  if (backend === null || backend.composites === undefined) return null;
+  const handles = new Array<unknown>(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i] as Tensor;
+    if (input._backend !== backend || input._handle === undefined || (sameDType && input.dtype !== first.dtype)) return null;
+    handles[i] = input._handle;
+  }
+  return { backend, handles };
 }
 
 /**
