@@ -9,7 +9,7 @@ import {
   FlintError,
   type KernelProgram,
   type KernelTable,
-  type LayerNormCotangents,
+  type NormalizationCotangents,
   type MemoryInfo,
   PRIMITIVE_COUNT,
   type Primitive,
@@ -223,7 +223,7 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
     };
   };
   const single = (handle: MklHandle | null) => [handle];
-  const cotangents = (result: LayerNormCotangents<MklHandle> | null) => (result === null ? [] : [result.input, result.weight, result.bias]);
+  const cotangents = (result: NormalizationCotangents<MklHandle> | null) => (result === null ? [] : [result.input, result.weight, result.bias]);
   const { softmax, softmaxBackward, layerNorm, layerNormBackward } = kernels;
   return {
     ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),

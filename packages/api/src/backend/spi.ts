@@ -66,14 +66,54 @@ export interface CompositeKernels<H> {
     eps: number,
     withBias: boolean,
     out: Aval,
-  ): LayerNormCotangents<H> | null;
+  ): NormalizationCotangents<H> | null;
+  /**
+   * Batch normalization with the batch's statistics (training mode) over the channel axis 1 of
+   * `x` ([N, C, ...], rank at least 2): per channel, the mean and the biased variance over every
+   * other dim, and `(x - mean) / sqrt(variance + eps) * weight + bias`. `weight` and `bias` are
+   * null or [C] in `x`'s dtype; `eps >= 0`; `x` holds at least one element per channel. Returns
+   * the output (`out`: `x`'s shape and dtype) and the statistics ([C], `x`'s dtype).
+   */
+  batchNorm?(x: H, weight: H | null, bias: H | null, eps: number, out: Aval): BatchNormResults<H> | null;
+  /**
+   * Batch normalization with given statistics (inference mode): `(x - mean) / sqrt(variance +
+   * eps) * weight + bias` along the channel axis 1 of `x` ([N, C, ...]); `mean`, `variance` and,
+   * where given, `weight` and `bias` are [C] in `x`'s dtype.
+   */
+  batchNormInference?(x: H, mean: H, variance: H, weight: H | null, bias: H | null, eps: number, out: Aval): H | null;
+  /**
+   * The cotangents of `batchNorm(x, weight, bias, eps)`'s output from its cotangent `g` (`x`'s
+   * shape), given the statistics that forward pass returned (`mean`, `variance`: [C]): with
+   * `r = 1 / sqrt(variance + eps)`, `xhat = (x - mean) * r` and `h = g * weight`, the input's
+   * is `r * (h - mean(h) - xhat * mean(h * xhat))` (means per channel, over every other dim;
+   * `out`: `x`'s shape and dtype); the weight's `sum(g * xhat)` when a weight is given and the
+   * bias's `sum(g)` when `withBias` (both [C], per channel; null otherwise). Used, as
+   * `softmaxBackward`, by a backward pass that nothing records, and by jit.
+   */
+  batchNormBackward?(
+    x: H,
+    mean: H,
+    variance: H,
+    weight: H | null,
+    g: H,
+    eps: number,
+    withBias: boolean,
+    out: Aval,
+  ): NormalizationCotangents<H> | null;
 }
 
-/** What `CompositeKernels.layerNormBackward` computes. */
-export interface LayerNormCotangents<H> {
+/** What `CompositeKernels.layerNormBackward` and `batchNormBackward` compute: the cotangents of the input, the weight and the bias. */
+export interface NormalizationCotangents<H> {
   readonly input: H;
   readonly weight: H | null;
   readonly bias: H | null;
+}
+
+/** What `CompositeKernels.batchNorm` computes: the output, and the batch's mean and biased variance per channel. */
+export interface BatchNormResults<H> {
+  readonly output: H;
+  readonly mean: H;
+  readonly variance: H;
 }
 
 export interface BackendCapabilities {

@@ -1,4 +1,4 @@
-import { type Aval, type CompositeKernels, type LayerNormCotangents, sizeOf, type TypedArray } from '@flint/api';
+import { type Aval, type CompositeKernels, type NormalizationCotangents, sizeOf, type TypedArray } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
@@ -77,7 +77,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
       eps: number,
       withBias: boolean,
       out: Aval,
-    ): LayerNormCotangents<MklHandle> | null {
+    ): NormalizationCotangents<MklHandle> | null {
       if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
       if (weight !== null && weight.dtype !== 'float32') return null;
       const vectorShape = x.shape.slice(x.shape.length - normalizedDims);

@@ -6,7 +6,7 @@ import {
   grad,
   jit,
   jvp,
-  type LayerNormCotangents,
+  type NormalizationCotangents,
   memory,
   Parameter,
   registerBackend,
@@ -99,7 +99,7 @@ function referenceKernels(cpu: CpuBackend): CompositeKernels<Handle> {
       }
       return make(y, out);
     },
-    layerNormBackward(x, weight, gHandle, normalizedDims, eps, withBias, out): LayerNormCotangents<Handle> | null {
+    layerNormBackward(x, weight, gHandle, normalizedDims, eps, withBias, out): NormalizationCotangents<Handle> | null {
       if (declines(x.dtype, gHandle.dtype)) return null;
       calls.layerNormBackward++;
       const v = read(x);
