@@ -520,6 +520,28 @@ export const compositeCases: CompositeCase[] = [
     { numRuns: 4, tolerance: 1e-5 },
   ),
   composite(
+    'batchNorm with weight and bias, through its output and its batch statistics',
+    ['batchNormTraining'],
+    fc
+      .tuple(fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([n, spatial]) =>
+        fc
+          .tuple(distinctOperand([n, 3, ...new Array<number>(spatial).fill(2)], 0.1), floatOperand([3]), floatOperand([3]))
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const [x, weight, bias] = xs as [Tensor, Tensor, Tensor];
+      const { output, mean, unbiasedVariance } = F.batchNormTraining(x, { weight, bias, eps: 0.01 });
+      const ramp = (t: Tensor) =>
+        t
+          .mul(flint.cumsum(flint.onesLike(t), -1))
+          .sum()
+          .reshape([1]);
+      return flint.concat([ramp(output), ramp(mean), ramp(unbiasedVariance)], 0);
+    },
+    { numRuns: 4, tolerance: 1e-5 },
+  ),
+  composite(
     'embedding',
     ['embedding'],
     fc

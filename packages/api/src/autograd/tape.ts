@@ -6,7 +6,7 @@ import { bind, evalPrimitive } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { installBaseBind, installBaseCustom, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
-import { CallNode, type GradEdge, instantiate, recordPrimitive, retainResiduals } from '../transforms/graph.js';
+import { CallNode, type GradEdge, recordPrimitive, retainResiduals, runCustomVjpRule } from '../transforms/graph.js';
 import type { StagedCall } from '../transforms/staged-call.js';
 import { linearTranspose, recordStagedCall } from '../transforms/vjp-trace.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
@@ -103,7 +103,7 @@ export function recordCustomVjp(call: CustomVjpCall, inputs: readonly Tensor[]):
     call.name,
     inputEdges(inputs),
     outputs.length,
-    (cts) => call.bwd(residuals, instantiate(cts, outputs)),
+    (cts) => runCustomVjpRule(call, residuals, cts, outputs),
     retainResiduals(residuals),
   );
   return attachOutputs(outputs, inputs, node);

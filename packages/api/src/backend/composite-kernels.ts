@@ -1,7 +1,7 @@
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
 import type { CompositeCall } from '../ir/composite.js';
-import type { Backend, CompositeKernels } from './spi.js';
+import type { Backend, CompositeKernels, NormalizationCotangents } from './spi.js';
 
 // One way to call a backend's fused composite kernels (Backend.composites) from a CompositeCall:
 // eager dispatch (nn/functional/fused-composite.ts) and jit's composite equations share it.
@@ -14,9 +14,8 @@ export function hasCompositeKernel(kernels: CompositeKernels<unknown> | undefine
 /**
  * Runs `call`'s kernel on `handles` (the call's arguments, see CompositeCall) on `backend`.
  * `outputs` are the results' avals, in order. Returns the results' handles, one per output, or
- * null when the backend has no such kernel or declines. A layer norm backward kernel that leaves
- * out a cotangent it owes breaks the SPI's contract: what it returned is released and a
- * BackendError says so.
+ * null when the backend has no such kernel or declines (see owedCotangents for the backward
+ * normalizations).
  */
 export function runCompositeKernel<H>(
   backend: Backend<H>,
@@ -42,17 +41,45 @@ export function runCompositeKernel<H>(
       const weight = call.hasWeight ? (handles[1] as H) : null;
       const g = handles[call.hasWeight ? 2 : 1] as H;
       const result = kernels.layerNormBackward?.(handles[0] as H, weight, g, call.normalizedDims, call.eps, call.hasBias, out);
-      if (result === null || result === undefined) return null;
-      const owed = [result.input, call.hasWeight ? result.weight : undefined, call.hasBias ? result.bias : undefined];
-      const extra = [call.hasWeight ? null : result.weight, call.hasBias ? null : result.bias];
-      for (const h of extra) if (h !== null) backend.dispose(h);
-      if (owed.some((h) => h === null)) {
-        for (const h of owed) if (h !== null && h !== undefined) backend.dispose(h);
-        throw new BackendError(
-          `${backend.name}: composites.layerNormBackward returned no cotangent for the ${call.hasWeight && result.weight === null ? 'weight' : 'bias'} although one was asked for`,
-        );
-      }
-      return owed.filter((h): h is H => h !== undefined);
+      return owedCotangents(backend, 'layerNormBackward', call, result);
+    }
+    case 'batchNorm': {
+      const weight = call.hasWeight ? (handles[1] as H) : null;
+      const bias = call.hasBias ? (handles[call.hasWeight ? 2 : 1] as H) : null;
+      const result = kernels.batchNorm?.(handles[0] as H, weight, bias, call.eps, out);
+      return result === null || result === undefined ? null : [result.output, result.mean, result.variance];
+    }
+    case 'batchNormBackward': {
+      const [x, mean, variance] = handles as [H, H, H];
+      const weight = call.hasWeight ? (handles[3] as H) : null;
+      const g = handles[call.hasWeight ? 4 : 3] as H;
+      const result = kernels.batchNormBackward?.(x, mean, variance, weight, g, call.eps, call.hasBias, out);
+      return owedCotangents(backend, 'batchNormBackward', call, result);
     }
   }
+}
+
+/**
+ * The cotangents a normalization's backward kernel owes `call` (the input's, then the weight's
+ * and the bias's where the call has them), or null when it declined. Cotangents it computed
+ * unasked are released; one it leaves out breaks the SPI's contract: what it returned is released
+ * and a BackendError says so.
+ */
+function owedCotangents<H>(
+  backend: Backend<H>,
+  kernel: string,
+  call: { readonly hasWeight: boolean; readonly hasBias: boolean },
+  result: NormalizationCotangents<H> | null | undefined,
+): H[] | null {
+  if (result === null || result === undefined) return null;
+  const owed = [result.input, call.hasWeight ? result.weight : undefined, call.hasBias ? result.bias : undefined];
+  const extra = [call.hasWeight ? null : result.weight, call.hasBias ? null : result.bias];
+  for (const h of extra) if (h !== null) backend.dispose(h);
+  if (owed.some((h) => h === null)) {
+    for (const h of owed) if (h !== null && h !== undefined) backend.dispose(h);
+    throw new BackendError(
+      `${backend.name}: composites.${kernel} returned no cotangent for the ${call.hasWeight && result.weight === null ? 'weight' : 'bias'} although one was asked for`,
+    );
+  }
+  return owed.filter((h): h is H => h !== undefined);
 }

@@ -14,11 +14,21 @@ export type CompositeCall =
   /** Inputs [x, weight?, bias?]. */
   | LayerNormCall<'layerNorm'>
   /** Inputs [x, weight?, g]; outputs: the cotangents of x, then of the weight and the bias where present. */
-  | LayerNormCall<'layerNormBackward'>;
+  | LayerNormCall<'layerNormBackward'>
+  /** Batch norm with the batch's statistics. Inputs [x, weight?, bias?]; outputs: the output, the mean and the biased variance per channel. */
+  | BatchNormCall<'batchNorm'>
+  /** Inputs [x, mean, variance, weight?, g]; outputs: the cotangents of x, then of the weight and the bias where present. */
+  | BatchNormCall<'batchNormBackward'>;
 
-interface LayerNormCall<N extends string> {
-  readonly name: N;
+interface LayerNormCall<N extends string> extends AffineNormalization<N> {
   readonly normalizedDims: number;
+}
+
+type BatchNormCall<N extends string> = AffineNormalization<N>;
+
+/** A normalization's parameters: its epsilon, and whether it has a weight (scale) and a bias (shift). */
+interface AffineNormalization<N extends string> {
+  readonly name: N;
   readonly eps: number;
   readonly hasWeight: boolean;
   readonly hasBias: boolean;
@@ -35,6 +45,10 @@ export function compositeArity(call: CompositeCall): number {
       return 1 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
     case 'layerNormBackward':
       return 2 + (call.hasWeight ? 1 : 0);
+    case 'batchNorm':
+      return 1 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
+    case 'batchNormBackward':
+      return 4 + (call.hasWeight ? 1 : 0);
   }
 }
 

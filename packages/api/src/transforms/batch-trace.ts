@@ -142,7 +142,8 @@ export class BatchTrace extends Trace {
             const cts = call.bwd(tree, xs.slice(k));
             return exampleAvals.map((a, i) => cts[i] ?? full(a.shape, a.dtype, 0, xs[0]));
           },
-          [...tensorLeaves, ...cotangents],
+          // Instantiated: this call does not take symbolic zeros.
+          [...tensorLeaves, ...(cotangents as readonly Tensor[])],
           [...tensorLeaves.map(() => 0), ...cotangents.map(() => 0)],
           size,
         );

@@ -18,8 +18,18 @@ export interface CustomVjpCall {
   fn(inputs: readonly Tensor[]): Tensor[];
   /** The outputs and whatever the backward rule needs (a pytree that may hold tensors). */
   fwd(inputs: readonly Tensor[]): { readonly outputs: Tensor[]; readonly residuals: unknown };
-  /** One cotangent (or null for zero) per input, from the residuals and the outputs' cotangents (all instantiated). */
-  bwd(residuals: unknown, cotangents: readonly Tensor[]): (Tensor | null)[];
+  /**
+   * One cotangent (or null for zero) per input, from the residuals and the outputs' cotangents:
+   * all instantiated, unless `symbolicZeros`.
+   */
+  bwd(residuals: unknown, cotangents: readonly (Tensor | null)[]): (Tensor | null)[];
+  /**
+   * `bwd` gets null for an output that received no cotangent instead of a tensor of zeros (JAX's
+   * `symbolic_zeros`): a rule whose extra outputs are seldom differentiated (batch norm's
+   * statistics) then skips their terms, and a backend kernel that takes only the main output's
+   * cotangent still applies.
+   */
+  readonly symbolicZeros?: boolean;
   /**
    * Under forward mode, run `fn` and differentiate through its ops instead of raising (true for
    * `checkpoint`, whose rule is only a memory trade-off, false for user rules, as in JAX).

@@ -9,6 +9,7 @@ import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { CustomVjpCall } from './custom-call.js';
 
 // The reverse-mode graph shared by `vjp`/`grad` (one tape per transform level) and the imperative
 // tape (`loss.backward()`): nodes record how to send cotangents from outputs to inputs, using the
@@ -215,6 +216,16 @@ export function backwardPass(
 /** Zeros for the outputs that received no cotangent. */
 export function instantiate(cotangents: readonly (Tensor | null)[], outputs: readonly Tensor[]): Tensor[] {
   return outputs.map((o, i) => cotangents[i] ?? zerosLike(o));
+}
+
+/** Runs a custom-VJP call's rule on the outputs' cotangents, instantiated unless the call takes symbolic zeros. */
+export function runCustomVjpRule(
+  call: CustomVjpCall,
+  residuals: unknown,
+  cotangents: readonly (Tensor | null)[],
+  outputs: readonly Tensor[],
+): (Tensor | null)[] {
+  return call.bwd(residuals, call.symbolicZeros === true ? cotangents : instantiate(cotangents, outputs));
 }
 
 /** A recorded call of a user-defined rule (customVjp, customJvp, checkpoint). */

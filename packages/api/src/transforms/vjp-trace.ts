@@ -16,7 +16,16 @@ import {
   withTrace,
 } from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
-import { backwardPass, CallNode, type GradEdge, type GradNode, instantiate, LeafNode, recordPrimitive, retainResiduals } from './graph.js';
+import {
+  backwardPass,
+  CallNode,
+  type GradEdge,
+  type GradNode,
+  LeafNode,
+  recordPrimitive,
+  retainResiduals,
+  runCustomVjpRule,
+} from './graph.js';
 import type { StagedCall } from './staged-call.js';
 
 /** A value under reverse-mode differentiation: its primal and where its cotangent goes (null: a constant). */
@@ -96,7 +105,7 @@ export class VjpTrace extends Trace {
       call.name,
       edges,
       outputs.length,
-      (cts) => call.bwd(residuals, instantiate(cts, outputs)),
+      (cts) => runCustomVjpRule(call, residuals, cts, outputs),
       retainResiduals(residuals),
     );
     this.nodes.push(node);

@@ -24,32 +24,34 @@ import type { CustomVjpCall } from '../../transforms/custom-call.js';
 //    backend's fused kernel where nothing else reads the composite's intermediate values.
 
 /**
- * The VJP from what it saved of the forward pass (see Composite.saves) and the output's
- * cotangent: one cotangent (or null) per input.
+ * The VJP from what the composite saved of its forward pass (Composite.saves) and the outputs'
+ * cotangents (null for an output that received none, where the composite takes symbolic zeros;
+ * else all instantiated): one cotangent (or null) per input.
  */
-type CompositeVjp = (saved: Saved, cotangent: Tensor) => (Tensor | null)[];
-
-/** What a composite's backward pass reads: the inputs (their recorded tensors) or the output. */
-type Saved = { readonly inputs: readonly Tensor[] } | { readonly output: Tensor };
+type CompositeVjp = (saved: readonly Tensor[], cotangents: readonly (Tensor | null)[]) => (Tensor | null)[];
 
 /** A forward composite: which one, and how it is computed and differentiated in ordinary ops. */
-interface Composite {
+export interface Composite {
   readonly call: CompositeCall;
+  /** The outputs' shapes and dtypes. */
+  readonly outputs: (inputs: readonly Tensor[]) => Aval[];
   /** The composite's primitives on its inputs. */
-  readonly decompose: (inputs: readonly Tensor[]) => Tensor;
-  /** What the VJP reads, so that only that is kept until the backward pass. */
-  readonly saves: 'inputs' | 'output';
+  readonly decompose: (inputs: readonly Tensor[]) => Tensor[];
+  /**
+   * What the VJP reads, so that only that is kept until the backward pass. A saved output must
+   * be the output tensor itself: on the tape it is the very tensor that gets the node's edge, so
+   * that a recorded backward pass (createGraph) differentiates through it to the inputs.
+   */
+  readonly saves: (inputs: readonly Tensor[], outputs: readonly Tensor[]) => Tensor[];
   readonly vjp: CompositeVjp;
+  /** The VJP takes null for outputs without a cotangent (see CustomVjpCall.symbolicZeros). */
+  readonly symbolicZeros?: boolean;
 }
 
-/** What `op` keeps of a forward pass for its backward pass. */
-const savedOf = (op: Composite, inputs: readonly Tensor[], output: Tensor): Saved =>
-  op.saves === 'inputs' ? { inputs: [...inputs] } : { output };
-
 /** The composite of `inputs`, computed as the module comment says. */
-function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
-  const out: Aval = { shape: (inputs[0] as Tensor).shape, dtype: (inputs[0] as Tensor).dtype };
-  const fused = runFused(op, inputs, out);
+export function composite(op: Composite, inputs: readonly Tensor[]): Tensor[] {
+  const outputs = op.outputs(inputs);
+  const fused = runFused(op, inputs, outputs);
   if (fused !== null) return fused;
   // On data the kernel has just declined these inputs (or the backend has none): do not ask it again.
   const declined = runsEagerly(inputs);
@@ -57,15 +59,16 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
     name: op.call.name,
     differentiateFnInForwardMode: true,
     ruleIsDerivative: true,
-    fn: (xs) => stageComposite(op.call, xs, () => [op.decompose(xs)]),
+    symbolicZeros: op.symbolicZeros,
+    fn: (xs) => stageComposite(op.call, xs, () => op.decompose(xs)),
     // One level down the inputs may be concrete: the fused kernel then computes the output.
     fwd: (xs) => {
-      const output = declined ? op.decompose(xs) : composite(op, xs);
-      return { outputs: [output], residuals: savedOf(op, xs, output) };
+      const results = declined ? op.decompose(xs) : composite(op, xs);
+      return { outputs: results, residuals: op.saves(xs, results) };
     },
-    bwd: (residuals, cotangents) => op.vjp(residuals as Saved, cotangents[0] as Tensor),
+    bwd: (residuals, cotangents) => op.vjp(residuals as Tensor[], cotangents),
   };
-  return bindCustomVjp(call, inputs)[0] as Tensor;
+  return bindCustomVjp(call, inputs);
 }
 
 /**
@@ -73,25 +76,24 @@ function composite(op: Composite, inputs: readonly Tensor[]): Tensor {
  * an input is traced by a transform (or jit is staging), the inputs live on different backends or
  * were disposed (the composite then raises the error), or the backend lacks the kernel or declines.
  */
-function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor | null {
+function runFused(op: Composite, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
   if (!runsEagerly(inputs)) return null;
   const operands = kernelOperands(inputs, false);
   if (operands === null) return null;
   const { backend, handles } = operands;
-  const results = runCompositeKernel(backend, op.call, handles, [out]);
+  const results = runCompositeKernel(backend, op.call, handles, outputs);
   if (results === null) return null;
-  const output = new Tensor(out.shape, out.dtype, backend, results[0]);
+  const tensors = results.map((h, i) => new Tensor((outputs[i] as Aval).shape, (outputs[i] as Aval).dtype, backend, h));
   const call: CustomVjpCall = {
     name: op.call.name,
     // No trace meets this call (see runsEagerly); a forward-mode trace would differentiate `fn`.
     differentiateFnInForwardMode: true,
-    fn: () => [output],
-    // A saved output is the output itself: on the tape it is the very tensor that gets the node's
-    // edge, so that a recorded backward pass (createGraph) differentiates through it to the inputs.
-    fwd: () => ({ outputs: [output], residuals: savedOf(op, inputs, output) }),
-    bwd: (residuals, cotangents) => op.vjp(residuals as Saved, cotangents[0] as Tensor),
+    symbolicZeros: op.symbolicZeros,
+    fn: () => tensors,
+    fwd: () => ({ outputs: tensors, residuals: op.saves(inputs, tensors) }),
+    bwd: (residuals, cotangents) => op.vjp(residuals as Tensor[], cotangents),
   };
-  return bindCustomVjp(call, inputs)[0] as Tensor;
+  return bindCustomVjp(call, inputs);
 }
 
 /**
@@ -99,7 +101,7 @@ function runFused(op: Composite, inputs: readonly Tensor[], out: Aval): Tensor |
  * backward pass (a plain `backward()`: its result is never differentiated again) and the
  * backend takes it; else null.
  */
-function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
+export function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
   if (!nothingObserves()) return null;
   const operands = kernelOperands(inputs, true);
   if (operands === null) return null;
@@ -134,13 +136,19 @@ export function compositeSoftmax(x: Tensor, axis: number, log: boolean, decompos
   return composite(
     {
       call: { name: 'softmax', axis, log },
-      decompose: ([t]) => decompose(t as Tensor),
-      saves: 'output',
+      outputs: sameAsFirstInput,
+      decompose: ([t]) => [decompose(t as Tensor)],
+      saves: (_, [y]) => [y as Tensor],
       vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis),
     },
     [x],
-  );
+  )[0] as Tensor;
 }
+
+/** One output with the first input's shape and dtype. */
+const sameAsFirstInput = (inputs: readonly Tensor[]): Aval[] => [
+  { shape: (inputs[0] as Tensor).shape, dtype: (inputs[0] as Tensor).dtype },
+];
 
 /**
  * The softmax backward pass from the output `y` and its cotangent `g`: the fused kernel when it
@@ -155,8 +163,9 @@ function softmaxBackward(y: Tensor, g: Tensor, axis: number, log: boolean, ops: 
 
 /** d softmax: `y * (g - sum(g * y))` along the axis. */
 function softmaxVjp(axis: number): CompositeVjp {
-  return (saved, g) => {
-    const y = (saved as { output: Tensor }).output;
+  return ([output], [cotangent]) => {
+    const y = output as Tensor;
+    const g = cotangent as Tensor;
     return [
       softmaxBackward(y, g, axis, false, () => {
         const weighted = mul(g, y);
@@ -170,8 +179,9 @@ function softmaxVjp(axis: number): CompositeVjp {
 
 /** d logSoftmax: `g - exp(y) * sum(g)` along the axis. */
 function logSoftmaxVjp(axis: number): CompositeVjp {
-  return (saved, g) => {
-    const y = (saved as { output: Tensor }).output;
+  return ([output], [cotangent]) => {
+    const y = output as Tensor;
+    const g = cotangent as Tensor;
     return [
       softmaxBackward(y, g, axis, true, () => {
         const probabilities = exp(y);
@@ -205,13 +215,15 @@ export function compositeLayerNorm(
   return composite(
     {
       call: { name: 'layerNorm', normalizedDims, eps, hasWeight, hasBias },
-      decompose: (xs) =>
+      outputs: sameAsFirstInput,
+      decompose: (xs) => [
         decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
-      saves: 'inputs',
+      ],
+      saves: (xs) => [...xs],
       vjp: layerNormVjp(hasWeight, hasBias, normalizedDims, eps),
     },
     inputs,
-  );
+  )[0] as Tensor;
 }
 
 /**
@@ -222,8 +234,8 @@ export function compositeLayerNorm(
  * `sum(g * xhat)` and the bias's `sum(g)` over the leading dims.
  */
 function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: number, eps: number): CompositeVjp {
-  return (saved, g) => {
-    const inputs = (saved as { inputs: readonly Tensor[] }).inputs;
+  return (inputs, [cotangent]) => {
+    const g = cotangent as Tensor;
     const x = inputs[0] as Tensor;
     const weight = hasWeight ? (inputs[1] as Tensor) : null;
     const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias };

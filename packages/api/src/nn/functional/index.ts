@@ -75,7 +75,9 @@ export { type EmbeddingOptions, embedding } from './embedding.js';
 export { bilinear, linear } from './linear.js';
 export {
   type BatchNormOptions,
+  type BatchStatistics,
   batchNorm,
+  batchNormTraining,
   type GroupNormOptions,
   groupNorm,
   type LayerNormOptions,

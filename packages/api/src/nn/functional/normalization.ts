@@ -9,6 +9,7 @@ import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
+import { alongChannels, compositeBatchNorm } from './fused-batch-norm.js';
 import { compositeLayerNorm } from './fused-composite.js';
 
 // Normalization layers as functions. Statistics use the biased variance (divide by n), as the
@@ -39,11 +40,6 @@ function moments(x: Tensor, axes: readonly number[]): [Tensor, Tensor] {
 /** `(x - mean) / sqrt(variance + eps)`, computed in the statistics' dtype and rounded back to `x`'s. */
 function standardize(x: Tensor, m: Tensor, v: Tensor, eps: number): Tensor {
   return cast(mul(sub(statisticsInput(x), m), rsqrt(add(v, eps))), x.dtype);
-}
-
-/** Reshapes a per-channel vector [C] to broadcast along axis 1 of a rank-`rank` tensor. */
-function alongChannels(v: Tensor, rank: number): Tensor {
-  return reshape(v, [1, v.shape[0] as number, ...new Array<number>(Math.max(0, rank - 2)).fill(1)]);
 }
 
 function checkVector(op: string, what: string, v: Tensor | null | undefined, size: number): Tensor | null {
@@ -129,19 +125,15 @@ function batchNormTrainingImpl(op: string, input: TensorLike, options: Omit<Batc
   const count = x.size / Math.max(channels, 1);
   if (count <= 1)
     throw new ValueError(`${op}: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
-  const [m, v] = moments(x, axes);
-  const normalized = standardize(x, m, v, eps);
-  const output = affine(
-    op,
-    normalized,
-    checkVector(op, 'weight', options.weight, channels),
-    checkVector(op, 'bias', options.bias, channels),
-    [channels],
-    (w) => alongChannels(w, x.ndim),
-  );
-  const flatMean = reshape(m, [channels]);
-  const unbiasedVariance = mul(reshape(v, [channels]), count / (count - 1));
-  return { output, mean: flatMean, unbiasedVariance };
+  const weight = checkVector(op, 'weight', options.weight, channels);
+  const bias = checkVector(op, 'bias', options.bias, channels);
+  const { output, mean, variance } = compositeBatchNorm(x, weight, bias, eps, (x, weight, bias) => {
+    const [m, v] = moments(x, axes);
+    const normalized = standardize(x, m, v, eps);
+    const output = affine(op, normalized, weight, bias, [channels], (w) => alongChannels(w, x.ndim));
+    return [output, reshape(m, [channels]), reshape(v, [channels])];
+  });
+  return { output, mean, unbiasedVariance: mul(variance, count / (count - 1)) };
 }
 
 /**

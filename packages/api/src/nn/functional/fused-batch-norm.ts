@@ -1,0 +1,163 @@
+import type { Aval } from '../../core/aval.js';
+import { isHalf } from '../../core/dtype.js';
+import type { CompositeCall } from '../../ir/composite.js';
+import { broadcastTo } from '../../ops/broadcast.js';
+import { add, div, mul, rsqrt, sub } from '../../ops/elementwise.js';
+import { reshape } from '../../ops/movement.js';
+import { mean, sum } from '../../ops/reduce.js';
+import { releasing } from '../../tensor/memory.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { stageComposite } from '../../transforms/core.js';
+import { composite, runFusedBackward } from './fused-composite.js';
+
+// Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
+// native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as
+// softmax and layer norm are (see fused-composite.ts). Its outputs are the normalized input and
+// the per-channel mean and biased variance, which a layer averages into its running statistics.
+// The VJP takes symbolic zeros: the statistics are seldom differentiated, and when they are not,
+// the backward pass is the output's alone, which the backend's backward kernel computes. It saves
+// the statistics (outputs, so that a recorded backward pass differentiates through them) instead
+// of recomputing them from the input.
+
+/** What batchNorm computes: the output, and the batch's mean and biased variance per channel. */
+export interface BatchNormParts {
+  readonly output: Tensor;
+  readonly mean: Tensor;
+  readonly variance: Tensor;
+}
+
+/** Reshapes a per-channel vector [C] to broadcast along axis 1 of a rank-`rank` tensor. */
+export function alongChannels(v: Tensor, rank: number): Tensor {
+  return reshape(v, [1, v.shape[0] as number, ...new Array<number>(Math.max(0, rank - 2)).fill(1)]);
+}
+
+/** Every axis of a rank-`rank` tensor but the channel axis 1: what batch norm's statistics reduce. */
+function statisticsAxes(rank: number): number[] {
+  return Array.from({ length: rank }, (_, i) => i).filter((i) => i !== 1);
+}
+
+/**
+ * Batch normalization with the batch's statistics of `x` ([N, C, ...], at least two values per
+ * channel, already checked), `weight` and `bias` null or [C]; `decompose` computes the output and
+ * the statistics in primitives. Half inputs, whose statistics are float32, and weights of another
+ * dtype run `decompose` as it is.
+ */
+export function compositeBatchNorm(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  decompose: (x: Tensor, weight: Tensor | null, bias: Tensor | null) => Tensor[],
+): BatchNormParts {
+  const parts = (list: readonly Tensor[]): BatchNormParts => ({
+    output: list[0] as Tensor,
+    mean: list[1] as Tensor,
+    variance: list[2] as Tensor,
+  });
+  if (isHalf(x.dtype) || (weight !== null && weight.dtype !== x.dtype) || (bias !== null && bias.dtype !== x.dtype)) {
+    return parts(decompose(x, weight, bias));
+  }
+  const hasWeight = weight !== null;
+  const hasBias = bias !== null;
+  const inputs = [x];
+  if (weight !== null) inputs.push(weight);
+  if (bias !== null) inputs.push(bias);
+  const vector: Aval = { shape: [x.shape[1] as number], dtype: x.dtype };
+  return parts(
+    composite(
+      {
+        call: { name: 'batchNorm', eps, hasWeight, hasBias },
+        outputs: () => [{ shape: x.shape, dtype: x.dtype }, vector, vector],
+        decompose: (xs) =>
+          decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
+        saves: (xs, [, m, v]) => [xs[0] as Tensor, m as Tensor, v as Tensor, ...(hasWeight ? [xs[1] as Tensor] : [])],
+        vjp: (saved, cotangents) => batchNormVjp(saved, cotangents, hasWeight, hasBias, eps),
+        symbolicZeros: true,
+      },
+      inputs,
+    ),
+  );
+}
+
+/**
+ * d batchNorm from the saved [x, mean, variance, weight?] and the cotangents of the output, the
+ * mean and the variance (null where none came): the output's part by the backend's backward
+ * kernel when it applies, else by batchNormCotangents marked as the composite; the statistics'
+ * parts, `gMean / n` and `gVariance * 2 (x - mean) / n` with n values per channel, in ops.
+ */
+function batchNormVjp(
+  saved: readonly Tensor[],
+  [g, gMean, gVariance]: readonly (Tensor | null)[],
+  hasWeight: boolean,
+  hasBias: boolean,
+  eps: number,
+): (Tensor | null)[] {
+  const [x, m, v, weight] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];
+  let gx: Tensor | null = null;
+  const result: (Tensor | null)[] = [];
+  if (hasWeight) result.push(null);
+  if (hasBias) result.push(null);
+  if (g !== undefined && g !== null) {
+    const call: CompositeCall = { name: 'batchNormBackward', eps, hasWeight, hasBias };
+    const arguments_ = weight === undefined ? [x, m, v, g] : [x, m, v, weight, g];
+    const vector: Aval = { shape: m.shape, dtype: x.dtype };
+    const outputs: Aval[] = [x];
+    if (hasWeight) outputs.push(vector);
+    if (hasBias) outputs.push(vector);
+    const cotangents =
+      runFusedBackward(call, arguments_, outputs) ??
+      stageComposite(call, arguments_, () => batchNormCotangents(x, m, v, weight ?? null, g, hasBias, eps));
+    gx = cotangents[0] as Tensor;
+    result.splice(0, result.length, ...cotangents.slice(1));
+  }
+  const statistics = statisticsCotangent(x, m, gMean ?? null, gVariance ?? null);
+  if (statistics !== null) gx = gx === null ? statistics : releasing(add(gx, statistics), gx, statistics);
+  return [gx, ...result];
+}
+
+/** The input's cotangent through the batch mean and biased variance, or null when neither has a cotangent. */
+function statisticsCotangent(x: Tensor, m: Tensor, gMean: Tensor | null, gVariance: Tensor | null): Tensor | null {
+  const count = x.size / (x.shape[1] as number);
+  let total: Tensor | null = null;
+  if (gVariance !== null) {
+    const centered = sub(x, alongChannels(m, x.ndim));
+    total = releasing(mul(centered, alongChannels(mul(gVariance, 2 / count), x.ndim)), centered);
+  }
+  if (gMean !== null) {
+    const shift = alongChannels(div(gMean, count), x.ndim);
+    total = total === null ? broadcastTo(shift, x.shape) : releasing(add(total, shift), total);
+  }
+  return total;
+}
+
+/**
+ * The cotangents of batch norm's input, and of its weight and bias where present, from the
+ * output's cotangent `g` and the forward pass's statistics, in ordinary ops: with
+ * `r = 1 / sqrt(variance + eps)`, `xhat = (x - mean) * r` and `h = g * weight`, the input's is
+ * `r * (h - mean(h) - xhat * mean(h * xhat))`, the weight's `sum(g * xhat)` and the bias's
+ * `sum(g)`, means and sums per channel.
+ */
+function batchNormCotangents(x: Tensor, m: Tensor, v: Tensor, weight: Tensor | null, g: Tensor, hasBias: boolean, eps: number): Tensor[] {
+  const axes = statisticsAxes(x.ndim);
+  const shifted = add(v, eps);
+  const r = alongChannels(rsqrt(shifted), x.ndim);
+  const centered = sub(x, alongChannels(m, x.ndim));
+  const normalized = mul(centered, r);
+  const h = weight === null ? g : mul(g, alongChannels(weight, x.ndim));
+  const hMean = mean(h, axes, true);
+  const hNormalized = mul(h, normalized);
+  const projection = mean(hNormalized, axes, true);
+  const along = mul(normalized, projection);
+  const difference = sub(h, hMean);
+  const corrected = sub(difference, along);
+  const cotangents: Tensor[] = [mul(corrected, r)];
+  const temporaries = [shifted, centered, hMean, hNormalized, projection, along, difference, corrected];
+  if (h !== g) temporaries.push(h);
+  if (weight !== null) {
+    const product = mul(g, normalized);
+    cotangents.push(sum(product, axes));
+    temporaries.push(product);
+  }
+  if (hasBias) cotangents.push(sum(g, axes));
+  return releasing(cotangents, ...temporaries, normalized);
+}
