@@ -73,7 +73,8 @@ export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
   activateTape();
 }
 
-function anyRecorded(inputs: readonly Tensor[]): boolean {
+/** Whether the tape records an op on `inputs` now: grad mode is on and one of them carries autograd state. */
+export function anyRecorded(inputs: readonly Tensor[]): boolean {
   return isGradEnabled() && inputs.some((x) => x._autograd !== null);
 }
 

@@ -49,6 +49,12 @@ export function runCompositeKernel<H>(
       const result = kernels.batchNorm?.(handles[0] as H, weight, bias, call.eps, out);
       return result === null || result === undefined ? null : [result.output, result.mean, result.variance];
     }
+    case 'batchNormInference': {
+      const [x, mean, variance] = handles as [H, H, H];
+      const weight = call.hasWeight ? (handles[3] as H) : null;
+      const bias = call.hasBias ? (handles[call.hasWeight ? 4 : 3] as H) : null;
+      return single(kernels.batchNormInference?.(x, mean, variance, weight, bias, call.eps, out));
+    }
     case 'batchNormBackward': {
       const [x, mean, variance] = handles as [H, H, H];
       const weight = call.hasWeight ? (handles[3] as H) : null;

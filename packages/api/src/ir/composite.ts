@@ -18,7 +18,9 @@ export type CompositeCall =
   /** Batch norm with the batch's statistics. Inputs [x, weight?, bias?]; outputs: the output, the mean and the biased variance per channel. */
   | BatchNormCall<'batchNorm'>
   /** Inputs [x, mean, variance, weight?, g]; outputs: the cotangents of x, then of the weight and the bias where present. */
-  | BatchNormCall<'batchNormBackward'>;
+  | BatchNormCall<'batchNormBackward'>
+  /** Batch norm with given statistics. Inputs [x, mean, variance, weight?, bias?]. */
+  | BatchNormCall<'batchNormInference'>;
 
 interface LayerNormCall<N extends string> extends AffineNormalization<N> {
   readonly normalizedDims: number;
@@ -49,6 +51,8 @@ export function compositeArity(call: CompositeCall): number {
       return 1 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
     case 'batchNormBackward':
       return 4 + (call.hasWeight ? 1 : 0);
+    case 'batchNormInference':
+      return 3 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
   }
 }
 

@@ -1,4 +1,4 @@
-import { compile, grad, jit, jvp, type Tensor, tensor, valueAndGrad, vmap } from '@flint/api';
+import { compile, grad, jit, jvp, noGrad, type Tensor, tensor, valueAndGrad, vmap } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { type calls, counted, expectAgree, input } from './fused-composite.test-support.js';
@@ -128,6 +128,35 @@ describe('batch norm on a backend with composite kernels (Backend.composites)', 
       return [gradient as unknown as Tensor, layer.runningMean, layer.runningVar];
     }, 1e-4);
     expect(made.compiled).toMatchObject({ batchNorm: 1, batchNormBackward: 1 });
+  });
+
+  it('inference: the kernel computes what nothing differentiates; recorded or traced calls run the primitives, and agree', () => {
+    const made: Record<string, typeof calls> = {};
+    expectAgree((backend) => {
+      const x = input(backend, [3, 2, 4], 17);
+      const [mean, variance] = [input(backend, [2], 18), input(backend, [2], 19).abs()];
+      const weight = input(backend, [2], 20, true);
+      const bias = input(backend, [2], 21);
+      const infer = (x: Tensor) => F.batchNorm(x, mean, variance, { weight, bias, eps: 0.1 });
+      const results: Tensor[] = [];
+      const run = (label: string, fn: () => Tensor[]) => {
+        const count = counted(() => results.push(...fn()));
+        if (backend === 'cpu-fused') made[label] = count;
+      };
+      run('noGrad', () => noGrad(() => [infer(x), F.batchNorm(x, mean, variance)]));
+      run('recorded', () => {
+        const y = infer(x);
+        y.mul(input(backend, [3, 2, 4], 22))
+          .sum()
+          .backward();
+        return [y, weight.grad as Tensor];
+      });
+      run('jit', () => [jit(infer)(x)]);
+      return results;
+    });
+    expect(made.noGrad).toMatchObject({ batchNormInference: 2 });
+    expect(made.recorded).toMatchObject({ batchNormInference: 0 });
+    expect(made.jit).toMatchObject({ batchNormInference: 0 });
   });
 
   it('float64 is declined and a weight of another dtype runs the composite; shapes are checked first', () => {

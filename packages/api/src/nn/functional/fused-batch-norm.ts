@@ -1,3 +1,5 @@
+import { anyRecorded } from '../../autograd/tape.js';
+import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Aval } from '../../core/aval.js';
 import { isHalf } from '../../core/dtype.js';
 import type { CompositeCall } from '../../ir/composite.js';
@@ -6,9 +8,9 @@ import { add, div, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import { stageComposite } from '../../transforms/core.js';
-import { composite, runFusedBackward } from './fused-composite.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { runsEagerly, stageComposite } from '../../transforms/core.js';
+import { composite, kernelOperands, runFusedBackward } from './fused-composite.js';
 
 // Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
 // native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as
@@ -160,4 +162,34 @@ function batchNormCotangents(x: Tensor, m: Tensor, v: Tensor, weight: Tensor | n
   }
   if (hasBias) cotangents.push(sum(g, axes));
   return releasing(cotangents, ...temporaries, normalized);
+}
+
+/**
+ * Batch normalization with given statistics (inference mode) of `x` ([N, C, ...]); `mean`,
+ * `variance`, `weight` and `bias` are [C] (the latter two may be null), already checked.
+ * It is one elementwise pass: the backend's `batchNormInference` kernel computes it when nothing
+ * differentiates it (no transform traces an input, and the tape records none, as in an
+ * evaluation loop under `noGrad`); otherwise `decompose`'s primitives do, which jit fuses into
+ * one kernel and the tape differentiates only where an input needs it (a frozen layer's
+ * statistics do not).
+ */
+export function batchNormWithStatistics(
+  x: Tensor,
+  mean: Tensor,
+  variance: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  decompose: () => Tensor,
+): Tensor {
+  const inputs = [x, mean, variance];
+  if (weight !== null) inputs.push(weight);
+  if (bias !== null) inputs.push(bias);
+  if (isHalf(x.dtype) || inputs.some((t) => t.dtype !== x.dtype) || !runsEagerly(inputs) || anyRecorded(inputs)) return decompose();
+  const operands = kernelOperands(inputs, true);
+  if (operands === null) return decompose();
+  const call: CompositeCall = { name: 'batchNormInference', eps, hasWeight: weight !== null, hasBias: bias !== null };
+  const out: Aval = { shape: x.shape, dtype: x.dtype };
+  const results = runCompositeKernel(operands.backend, call, operands.handles, [out]);
+  return results === null ? decompose() : new Tensor(out.shape, out.dtype, operands.backend, results[0]);
 }

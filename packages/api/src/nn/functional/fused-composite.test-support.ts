@@ -27,6 +27,7 @@ export const calls = {
   layerNormBackward: 0,
   batchNorm: 0,
   batchNormBackward: 0,
+  batchNormInference: 0,
   declined: 0,
 };
 
@@ -141,6 +142,21 @@ export function referenceKernels(cpu: CpuBackend): CompositeKernels<Handle> {
       });
       const vector = { shape: [x.shape[1] as number], dtype: out.dtype };
       return { output: make(y, out), mean: make(mean, vector), variance: make(variance, vector) };
+    },
+    batchNormInference(x, meanHandle, varianceHandle, weight, bias, eps, out) {
+      const given = [meanHandle, varianceHandle, weight, bias].flatMap((h) => (h === null ? [] : [h.dtype]));
+      if (declines(x.dtype, ...given)) return null;
+      calls.batchNormInference++;
+      const v = read(x);
+      const [mean, variance] = [read(meanHandle), read(varianceHandle)];
+      const w = weight === null ? null : read(weight);
+      const b = bias === null ? null : read(bias);
+      const y = new Float64Array(v.length);
+      forEachChannel(x.shape, (c, i) => {
+        const r = 1 / Math.sqrt((variance[c] as number) + eps);
+        y[i] = ((v[i] as number) - (mean[c] as number)) * r * (w === null ? 1 : (w[c] as number)) + (b === null ? 0 : (b[c] as number));
+      });
+      return make(y, out);
     },
     batchNormBackward(x, meanHandle, varianceHandle, weight, gHandle, eps, withBias, out): NormalizationCotangents<Handle> | null {
       if (declines(x.dtype, gHandle.dtype, meanHandle.dtype, varianceHandle.dtype)) return null;

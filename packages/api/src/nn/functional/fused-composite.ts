@@ -115,7 +115,7 @@ export function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[],
  * The first input's backend, when it has composite kernels, and every input's handle, when all
  * live on it (and, with `sameDType`, share the first one's dtype); else null.
  */
-function kernelOperands(inputs: readonly Tensor[], sameDType: boolean): { backend: Backend; handles: unknown[] } | null {
+export function kernelOperands(inputs: readonly Tensor[], sameDType: boolean): { backend: Backend; handles: unknown[] } | null {
   const first = inputs[0] as Tensor;
   const backend = first._backend;
   if (backend === null || backend.composites === undefined) return null;

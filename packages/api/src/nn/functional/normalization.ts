@@ -9,7 +9,7 @@ import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
-import { alongChannels, compositeBatchNorm } from './fused-batch-norm.js';
+import { alongChannels, batchNormWithStatistics, compositeBatchNorm } from './fused-batch-norm.js';
 import { compositeLayerNorm } from './fused-composite.js';
 
 // Normalization layers as functions. Statistics use the biased variance (divide by n), as the
@@ -173,17 +173,14 @@ function batchNormInference(
   if (runningMean === null || runningVar === null) {
     throw new ValueError(`${op}: runningMean and runningVar are needed when not training`);
   }
-  const m = alongChannels(cast(checkVector(op, 'runningMean', runningMean, channels) as Tensor, x.dtype), x.ndim);
-  const v = alongChannels(cast(checkVector(op, 'runningVar', runningVar, channels) as Tensor, x.dtype), x.ndim);
-  const normalized = mul(sub(x, m), rsqrt(add(v, eps)));
-  return affine(
-    op,
-    normalized,
-    checkVector(op, 'weight', options.weight, channels),
-    checkVector(op, 'bias', options.bias, channels),
-    [channels],
-    (w) => alongChannels(w, x.ndim),
-  );
+  const mean = cast(checkVector(op, 'runningMean', runningMean, channels) as Tensor, x.dtype);
+  const variance = cast(checkVector(op, 'runningVar', runningVar, channels) as Tensor, x.dtype);
+  const weight = checkVector(op, 'weight', options.weight, channels);
+  const bias = checkVector(op, 'bias', options.bias, channels);
+  return batchNormWithStatistics(x, mean, variance, weight, bias, eps, () => {
+    const normalized = mul(sub(x, alongChannels(mean, x.ndim)), rsqrt(add(alongChannels(variance, x.ndim), eps)));
+    return affine(op, normalized, weight, bias, [channels], (w) => alongChannels(w, x.ndim));
+  });
 }
 
 /** Options of layerNorm. */
