@@ -64,6 +64,7 @@ describe('composite kernels of a backend (Backend.composites)', () => {
           if (backend === 'cpu-fused') made[label] = count;
         };
         run('grad', () => grad(f)(x));
+        run('grad(grad)', () => grad((t: Tensor) => grad(f)(t).square().sum())(x));
         run('jvp', () => jvp((t: Tensor) => op(t, -1), [x], [input(backend, [3, 5], 8)])[1] as Tensor);
         run('vmap', () => vmap((t: Tensor) => op(t, 0), { inAxes: [1] })(x));
         run('jit', () => jit(f)(x));
@@ -71,9 +72,10 @@ describe('composite kernels of a backend (Backend.composites)', () => {
         run('grad(jit)', () => grad(jit(f))(x));
         return results;
       });
-      // grad: the forward kernel one level down; its backward pass is the analytic VJP in ops (the
-      // tape may record what a functional sweep computes, so it does not take the unrecorded kernel).
-      expect(made.grad).toMatchObject({ softmax: 1, softmaxBackward: 0 });
+      // grad: the forward kernel one level down; its sweep at top level, which nothing records,
+      // the backward kernel. Under grad(grad) the inner sweep is traced: the analytic VJP in ops.
+      expect(made.grad).toMatchObject({ softmax: 1, softmaxBackward: 1 });
+      expect(made['grad(grad)']).toMatchObject({ softmax: 1 });
       // jvp and vmap differentiate or batch the composite's primitives.
       expect(made.jvp).toMatchObject({ softmax: 0, softmaxBackward: 0 });
       expect(made.vmap).toMatchObject({ softmax: 0, softmaxBackward: 0 });

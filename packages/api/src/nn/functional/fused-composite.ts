@@ -1,3 +1,4 @@
+import { anyRecorded } from '../../autograd/tape.js';
 import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Backend } from '../../backend/spi.js';
 import type { Aval } from '../../core/aval.js';
@@ -6,7 +7,7 @@ import { add, exp, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { bindCustomVjp, nothingObserves, runsEagerly, stageComposite } from '../../transforms/core.js';
+import { bindCustomVjp, runsEagerly, stageComposite } from '../../transforms/core.js';
 import type { CustomVjpCall } from '../../transforms/custom-call.js';
 
 // Softmax, log-softmax and layer norm as composites with an analytic VJP (PyTorch's
@@ -97,12 +98,13 @@ function runFused(op: Composite, inputs: readonly Tensor[], outputs: readonly Av
 }
 
 /**
- * A backward composite's cotangents by the backend's fused kernel, when nothing records this
- * backward pass (a plain `backward()`: its result is never differentiated again) and the
- * backend takes it; else null.
+ * A backward composite's cotangents by the backend's fused kernel, when nothing can differentiate
+ * them (no transform traces an input, jit is not staging, and the tape records none of them: a
+ * plain `backward()`, or the sweep of a functional `grad` at top level, whose result is never
+ * differentiated again) and the backend takes it; else null.
  */
 export function runFusedBackward(call: CompositeCall, inputs: readonly Tensor[], outputs: readonly Aval[]): Tensor[] | null {
-  if (!nothingObserves()) return null;
+  if (!runsEagerly(inputs) || anyRecorded(inputs)) return null;
   const operands = kernelOperands(inputs, true);
   if (operands === null) return null;
   const { backend, handles } = operands;
