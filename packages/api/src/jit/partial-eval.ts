@@ -1,3 +1,4 @@
+import { wholeRegions } from '../ir/passes/composites.js';
 import type { Equation, Program, Var } from '../ir/program.js';
 
 // Splits the joint program of reverse mode (primals and output cotangents in; outputs and input
@@ -52,6 +53,12 @@ export function splitJoint(joint: Program, primalCount: number, outputCount: num
       definition.set(v, e);
     }
   }
+  // A composite region computed from a cotangent (a backward pass's softmaxBackward) runs whole on
+  // the backward side, where its kernel then forms: parts of it that read only primals
+  // (log-softmax's exp(y)) are not split off into the forward program as residuals.
+  for (const { region } of wholeRegions(joint, () => true)) {
+    if (region.outputs.every((v) => kind.get(v) === UNKNOWN)) for (const v of region.defines) kind.set(v, UNKNOWN);
+  }
   const primalIndex = new Map<Var, number>();
   joint.inputs.forEach((v, i) => {
     if (i < primalCount) primalIndex.set(v, i);
@@ -102,6 +109,8 @@ export function splitJoint(joint: Program, primalCount: number, outputCount: num
     equations: forwardList,
     outputs: forwardOutputs,
     ...(joint.stopGradients ? { stopGradients: joint.stopGradients } : {}),
+    // Regions are facts about Vars: each half forms those it holds whole.
+    ...(joint.composites ? { composites: joint.composites } : {}),
   };
   const backward: Program = {
     name: `${joint.name}.backward`,
@@ -110,6 +119,7 @@ export function splitJoint(joint: Program, primalCount: number, outputCount: num
     equations: backwardList,
     outputs: backwardOutputs,
     ...(joint.stopGradients ? { stopGradients: joint.stopGradients } : {}),
+    ...(joint.composites ? { composites: joint.composites } : {}),
   };
   return { forward, backward, residualInputs: residualInputList };
 }

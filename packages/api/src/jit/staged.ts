@@ -4,9 +4,10 @@ import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { BackendError, DisposedError } from '../core/errors.js';
+import { type WholeRegion, wholeRegions } from '../ir/passes/composites.js';
 import { type PassRecord, runPasses } from '../ir/pipeline.js';
 import { printProgram } from '../ir/print.js';
-import type { Program, Var } from '../ir/program.js';
+import type { PrimitiveEquation, Program, Var } from '../ir/program.js';
 import { full, zerosLike } from '../primitives/lax.js';
 import { bind, evalPrimitive } from '../tensor/dispatch.js';
 import { keep, untrackTensor } from '../tensor/memory.js';
@@ -16,6 +17,7 @@ import { bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '.
 import { jvpFlat } from '../transforms/jvp.js';
 import type { SpecializedCall, StagedCall, StagedVjp } from '../transforms/staged-call.js';
 import { vjpFlat } from '../transforms/vjp-trace.js';
+import { bindCompositeRegion } from './composite-binders.js';
 import { dispatchStateKey } from './dispatch-state.js';
 import { Executable } from './executable.js';
 import { splitJoint } from './partial-eval.js';
@@ -78,7 +80,11 @@ export function traceFlat(
   }
 }
 
-/** Binds a program's equations one by one on `inputs` (under a jit trace: re-staged there). */
+/**
+ * Binds a program's equations one by one on `inputs` (under a jit trace: re-staged there). A whole
+ * composite region (a softmax, a layer norm...) is bound as one op (bindCompositeRegion), so
+ * that the programs derived from this one keep it.
+ */
 export function evaluateProgram(program: Program, inputs: readonly Tensor[]): Tensor[] {
   const values = new Map<Var, Tensor>();
   program.inputs.forEach((v, i) => {
@@ -96,13 +102,43 @@ export function evaluateProgram(program: Program, inputs: readonly Tensor[]): Te
     return t;
   };
   const stopped = program.stopGradients;
-  for (const e of program.equations) {
-    const body = e.kind === 'primitive' ? [e] : e.body;
-    for (const inner of body) {
-      const out = bind(inner.primitive, inner.inputs.map(read), inner.params);
-      values.set(inner.output, stopped?.has(inner.output) ? bindStopGradient(out) : out);
-    }
+  const evaluate = (e: PrimitiveEquation, read: (v: Var) => Tensor): Tensor => {
+    const out = bind(e.primitive, e.inputs.map(read), e.params);
+    return stopped?.has(e.output) ? bindStopGradient(out) : out;
+  };
+  // Regions by their first equation; their other equations are skipped.
+  const regionAt = new Map<number, WholeRegion>();
+  const inRegion = new Set<number>();
+  for (const whole of wholeRegions(program, () => true)) {
+    regionAt.set(whole.members[0] as number, whole);
+    for (const i of whole.members) inRegion.add(i);
   }
+  program.equations.forEach((e, index) => {
+    const whole = regionAt.get(index);
+    if (whole !== undefined) {
+      const { region, members } = whole;
+      const body = (xs: readonly Tensor[]): Tensor[] => {
+        const local = new Map<Var, Tensor>();
+        region.inputs.forEach((v, i) => {
+          local.set(v, xs[i] as Tensor);
+        });
+        const readLocal = (v: Var): Tensor => local.get(v) ?? read(v);
+        for (const i of members) {
+          const member = program.equations[i] as PrimitiveEquation;
+          local.set(member.output, evaluate(member, readLocal));
+        }
+        return region.outputs.map(readLocal);
+      };
+      const results = bindCompositeRegion(region.call, region.inputs.map(read), body);
+      region.outputs.forEach((v, i) => {
+        values.set(v, results[i] as Tensor);
+      });
+      return;
+    }
+    if (inRegion.has(index)) return;
+    const body = e.kind === 'primitive' ? [e] : e.body;
+    for (const inner of body) values.set(inner.output, evaluate(inner, read));
+  });
   return program.outputs.map(read);
 }
 

@@ -94,6 +94,12 @@ describe('batch norm on a backend with composite kernels (Backend.composites)', 
         const [value, gradients] = jit(valueAndGrad(f, { argnums: [0, 1, 2] }))(x, weight, bias) as [Tensor, Tensor[]];
         return [value, ...gradients];
       });
+      run('grad(jit)', () => grad(jit(f), { argnums: [0, 1, 2] })(x, weight, bias) as Tensor[]);
+      run('backward() through jit', () => {
+        const [xr, wr, br] = [x, weight, bias].map((t) => t.detach().requiresGrad_()) as [Tensor, Tensor, Tensor];
+        jit(f)(xr, wr, br).backward();
+        return [xr.grad as Tensor, wr.grad as Tensor, br.grad as Tensor];
+      });
       run(
         'jit(grad) with the statistics',
         () => jit(grad((x: Tensor, w: Tensor) => loss(backend, x, w, null, true), { argnums: [0, 1] }))(x, weight) as Tensor[],
@@ -106,6 +112,9 @@ describe('batch norm on a backend with composite kernels (Backend.composites)', 
     expect(made.vmap).toMatchObject({ batchNorm: 0, batchNormBackward: 0 });
     expect(made['jit(valueAndGrad)']).toMatchObject({ batchNorm: 1, batchNormBackward: 1 });
     expect(made['jit(grad) with the statistics']).toMatchObject({ batchNorm: 1, batchNormBackward: 1 });
+    // The forward and backward programs derived from jit(f) bind its region again as batch norm.
+    expect(made['grad(jit)']).toMatchObject({ batchNorm: 1, batchNormBackward: 1 });
+    expect(made['backward() through jit']).toMatchObject({ batchNorm: 1, batchNormBackward: 1 });
   });
 
   it('a BatchNorm2d training step compiled with compile() reaches both kernels and updates the running statistics alike', () => {

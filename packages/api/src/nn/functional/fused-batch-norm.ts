@@ -3,6 +3,7 @@ import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Aval } from '../../core/aval.js';
 import { isHalf } from '../../core/dtype.js';
 import type { CompositeCall } from '../../ir/composite.js';
+import { registerCompositeBinder } from '../../jit/composite-binders.js';
 import { broadcastTo } from '../../ops/broadcast.js';
 import { add, div, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
@@ -10,7 +11,7 @@ import { mean, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { runsEagerly, stageComposite } from '../../transforms/core.js';
-import { composite, kernelOperands, runFusedBackward } from './fused-composite.js';
+import { type Composite, composite, kernelOperands, runFusedBackward } from './fused-composite.js';
 
 // Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
 // native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as
@@ -64,22 +65,31 @@ export function compositeBatchNorm(
   const inputs = [x];
   if (weight !== null) inputs.push(weight);
   if (bias !== null) inputs.push(bias);
-  const vector: Aval = { shape: [x.shape[1] as number], dtype: x.dtype };
-  return parts(
-    composite(
-      {
-        call: { name: 'batchNorm', eps, hasWeight, hasBias },
-        outputs: () => [{ shape: x.shape, dtype: x.dtype }, vector, vector],
-        decompose: (xs) =>
-          decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
-        saves: (xs, [, m, v]) => [xs[0] as Tensor, m as Tensor, v as Tensor, ...(hasWeight ? [xs[1] as Tensor] : [])],
-        vjp: (saved, cotangents) => batchNormVjp(saved, cotangents, hasWeight, hasBias, eps),
-        symbolicZeros: true,
-      },
-      inputs,
-    ),
+  const op = batchNormComposite({ name: 'batchNorm', eps, hasWeight, hasBias }, (xs) =>
+    decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
   );
+  return parts(composite(op, inputs));
 }
+
+function batchNormComposite(
+  call: Extract<CompositeCall, { name: 'batchNorm' }>,
+  decompose: (inputs: readonly Tensor[]) => Tensor[],
+): Composite {
+  const { eps, hasWeight, hasBias } = call;
+  return {
+    call,
+    outputs: ([x]) => {
+      const vector: Aval = { shape: [(x as Tensor).shape[1] as number], dtype: (x as Tensor).dtype };
+      return [{ shape: (x as Tensor).shape, dtype: (x as Tensor).dtype }, vector, vector];
+    },
+    decompose,
+    saves: (xs, [, m, v]) => [xs[0] as Tensor, m as Tensor, v as Tensor, ...(hasWeight ? [xs[1] as Tensor] : [])],
+    vjp: (saved, cotangents) => batchNormVjp(saved, cotangents, hasWeight, hasBias, eps),
+    symbolicZeros: true,
+  };
+}
+
+registerCompositeBinder('batchNorm', (call, inputs, body) => composite(batchNormComposite(call, body), inputs));
 
 /**
  * d batchNorm from the saved [x, mean, variance, weight?] and the cotangents of the output, the

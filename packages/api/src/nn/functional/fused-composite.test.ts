@@ -82,8 +82,8 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       // jit hands the traced composite, and the backward pass grad staged, to the kernels.
       expect(made.jit).toMatchObject({ softmax: 1, softmaxBackward: 0 });
       expect(made['jit(grad)']).toMatchObject({ softmax: 1, softmaxBackward: 1 });
-      // The programs derived for grad(jit(f)) are re-traced from primitives: no regions, no kernels.
-      expect(made['grad(jit)']).toMatchObject({ softmax: 0, softmaxBackward: 0 });
+      // The programs derived for grad(jit(f)) bind the traced region again as the op: both kernels.
+      expect(made['grad(jit)']).toMatchObject({ softmax: 1, softmaxBackward: 1 });
     });
 
     it(`${name}: jit stages a softmax of a captured constant and keeps grad(jit(f)) compiled`, () => {
@@ -164,12 +164,22 @@ describe('composite kernels of a backend (Backend.composites)', () => {
       // grad alone never reads the forward pass's output: dead code, only the backward kernel runs.
       const gradOnly = counted(() => jit(grad(loss, { argnums: [0, 1, 2] }))(x, weight, bias));
       if (backend === 'cpu-fused') made.gradOnly = gradOnly;
+      let derived: Tensor[] = [];
+      const gradOfJit = counted(() => {
+        derived = grad(jit(loss), { argnums: [0, 1, 2] })(x, weight, bias) as Tensor[];
+      });
+      if (backend === 'cpu-fused') made.gradOfJit = gradOfJit;
+      // Inlined into another jitted function, the inner program's region is bound again too.
+      const inlined = counted(() => jit((x: Tensor, w: Tensor, b: Tensor) => jit(loss)(x, w, b).mul(2))(x, weight, bias));
+      if (backend === 'cpu-fused') made.inlined = inlined;
       const wide = (t: Tensor) => t.astype('float64');
       const declined = counted(() => jit(valueAndGrad(loss, { argnums: [0, 1, 2] }))(wide(x), wide(weight), wide(bias)));
       if (backend === 'cpu-fused') made.float64 = declined;
-      return results;
+      return [...results, ...derived];
     }, 1e-4);
     expect(made.float32).toMatchObject({ layerNorm: 1, layerNormBackward: 1, declined: 0 });
+    expect(made.gradOfJit).toMatchObject({ layerNorm: 1, layerNormBackward: 1 });
+    expect(made.inlined).toMatchObject({ layerNorm: 1 });
     expect(made.gradOnly).toMatchObject({ layerNorm: 0, layerNormBackward: 1 });
     expect(made.float64).toMatchObject({ layerNorm: 0, layerNormBackward: 0 });
     expect(made.float64?.declined).toBeGreaterThan(0);

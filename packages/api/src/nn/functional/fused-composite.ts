@@ -3,6 +3,7 @@ import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Backend } from '../../backend/spi.js';
 import type { Aval } from '../../core/aval.js';
 import type { CompositeCall } from '../../ir/composite.js';
+import { registerCompositeBinder } from '../../jit/composite-binders.js';
 import { add, exp, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
@@ -136,16 +137,22 @@ export function kernelOperands(inputs: readonly Tensor[], sameDType: boolean): {
  */
 export function compositeSoftmax(x: Tensor, axis: number, log: boolean, decompose: (x: Tensor) => Tensor): Tensor {
   return composite(
-    {
-      call: { name: 'softmax', axis, log },
-      outputs: sameAsFirstInput,
-      decompose: ([t]) => [decompose(t as Tensor)],
-      saves: (_, [y]) => [y as Tensor],
-      vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis),
-    },
+    softmaxComposite(axis, log, ([t]) => [decompose(t as Tensor)]),
     [x],
   )[0] as Tensor;
 }
+
+function softmaxComposite(axis: number, log: boolean, decompose: (inputs: readonly Tensor[]) => Tensor[]): Composite {
+  return {
+    call: { name: 'softmax', axis, log },
+    outputs: sameAsFirstInput,
+    decompose,
+    saves: (_, [y]) => [y as Tensor],
+    vjp: log ? logSoftmaxVjp(axis) : softmaxVjp(axis),
+  };
+}
+
+registerCompositeBinder('softmax', (call, inputs, body) => composite(softmaxComposite(call.axis, call.log, body), inputs));
 
 /** One output with the first input's shape and dtype. */
 const sameAsFirstInput = (inputs: readonly Tensor[]): Aval[] => [
@@ -214,19 +221,26 @@ export function compositeLayerNorm(
   const inputs = [x];
   if (weight !== null) inputs.push(weight);
   if (bias !== null) inputs.push(bias);
-  return composite(
-    {
-      call: { name: 'layerNorm', normalizedDims, eps, hasWeight, hasBias },
-      outputs: sameAsFirstInput,
-      decompose: (xs) => [
-        decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
-      ],
-      saves: (xs) => [...xs],
-      vjp: layerNormVjp(hasWeight, hasBias, normalizedDims, eps),
-    },
-    inputs,
-  )[0] as Tensor;
+  const call: LayerNormCall = { name: 'layerNorm', normalizedDims, eps, hasWeight, hasBias };
+  const op = layerNormComposite(call, (xs) => [
+    decompose(xs[0] as Tensor, hasWeight ? (xs[1] as Tensor) : null, hasBias ? (xs[hasWeight ? 2 : 1] as Tensor) : null),
+  ]);
+  return composite(op, inputs)[0] as Tensor;
 }
+
+type LayerNormCall = Extract<CompositeCall, { name: 'layerNorm' }>;
+
+function layerNormComposite(call: LayerNormCall, decompose: (inputs: readonly Tensor[]) => Tensor[]): Composite {
+  return {
+    call,
+    outputs: sameAsFirstInput,
+    decompose,
+    saves: (xs) => [...xs],
+    vjp: layerNormVjp(call.hasWeight, call.hasBias, call.normalizedDims, call.eps),
+  };
+}
+
+registerCompositeBinder('layerNorm', (call, inputs, body) => composite(layerNormComposite(call, body), inputs));
 
 /**
  * d layerNorm. The statistics are recomputed from the recorded input (the kernel keeps none), so
