@@ -185,6 +185,21 @@ describe('composite kernels of a backend (Backend.composites)', () => {
     expect(made.float64?.declined).toBeGreaterThan(0);
   });
 
+  it('layerNorm over all of its dims with a bias: the backward kernel forms under jit, the bias cotangent being g', () => {
+    const made: Record<string, typeof calls> = {};
+    expectAgree((backend) => {
+      const loss = (x: Tensor, w: Tensor, b: Tensor) => nn.functional.layerNorm(x, [2, 3], { weight: w, bias: b }).square().sum();
+      const args = [input(backend, [2, 3], 26), input(backend, [2, 3], 27), input(backend, [2, 3], 28)] as const;
+      let results: Tensor[] = [];
+      const count = counted(() => {
+        results = jit(grad(loss, { argnums: [0, 1, 2] }))(...args) as Tensor[];
+      });
+      if (backend === 'cpu-fused') made.jit = count;
+      return [...results, ...(grad(loss, { argnums: [0, 1, 2] })(...args) as Tensor[])];
+    }, 1e-4);
+    expect(made.jit).toMatchObject({ layerNorm: 1, layerNormBackward: 1 });
+  });
+
   it('softmax in a step compiled with compile(): its tape takes the analytic VJP, and both passes reach the kernels', () => {
     const made: Record<string, typeof calls> = {};
     expectAgree((backend) => {

@@ -254,18 +254,22 @@ function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: numb
     const g = cotangent as Tensor;
     const x = inputs[0] as Tensor;
     const weight = hasWeight ? (inputs[1] as Tensor) : null;
-    const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias };
+    // Normalized over all of its dims, the bias's cotangent is `g` itself: the composite leaves it
+    // out, since a region cannot return its own input.
+    const biasIsG = hasBias && x.ndim === normalizedDims;
+    const withBias = hasBias && !biasIsG;
+    const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias: withBias };
     const arguments_ = weight === null ? [x, g] : [x, weight, g];
     const vector: Aval = { shape: x.shape.slice(x.ndim - normalizedDims), dtype: x.dtype };
     const outputs: Aval[] = [x];
     if (hasWeight) outputs.push(vector);
-    if (hasBias) outputs.push(vector);
+    if (withBias) outputs.push(vector);
     const cotangents =
       runFusedBackward(call, arguments_, outputs) ??
-      stageComposite(call, arguments_, () => layerNormCotangents(x, weight, g, hasBias, normalizedDims, eps));
+      stageComposite(call, arguments_, () => layerNormCotangents(x, weight, g, withBias, normalizedDims, eps));
     const result: (Tensor | null)[] = [cotangents[0] as Tensor];
     if (hasWeight) result.push(cotangents[1] as Tensor);
-    if (hasBias) result.push(cotangents[hasWeight ? 2 : 1] as Tensor);
+    if (hasBias) result.push(biasIsG ? g : (cotangents[hasWeight ? 2 : 1] as Tensor));
     return result;
   };
 }
@@ -297,6 +301,6 @@ function layerNormCotangents(x: Tensor, weight: Tensor | null, g: Tensor, hasBia
     cotangents.push(leading.length === 0 ? product : sum(product, leading));
     if (leading.length !== 0) temporaries.push(product);
   }
-  if (hasBias) cotangents.push(leading.length === 0 ? g : sum(g, leading));
+  if (hasBias) cotangents.push(sum(g, leading)); // leading dims exist: see layerNormVjp
   return releasing(cotangents, ...temporaries, normalized);
 }
