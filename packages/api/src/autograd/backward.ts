@@ -53,15 +53,16 @@ export function backward(root: Tensor, gradient?: TensorLike | null, options: Ba
   // Tensors the caller handed in: never freed when a later accumulation replaces them.
   const foreign = new Set<Tensor>();
   if (given !== null) foreign.add(given);
-  const sweep = (): void => {
+  const sweep = (freeCotangents: boolean): void => {
     const seed = given === null ? full(root.shape, root.dtype, 1, root) : cast(given, root.dtype);
     backwardPass([{ edge: state.edge, cotangent: seed }], {
       retainGraph,
       onReady: (node, cotangents) => visitSlots(node, cotangents, foreign),
+      freeCotangents,
     });
   };
-  if (createGraph) enableGrad(sweep);
-  else noGrad(() => (nothingObserves() ? tidy(sweep) : sweep()));
+  if (createGraph) enableGrad(() => sweep(false));
+  else noGrad(() => (nothingObserves() ? tidy(() => sweep(true)) : sweep(false)));
 }
 
 /** Runs a node's hooks and stores retained gradients (leaves' `.grad`) once its cotangents are complete. */

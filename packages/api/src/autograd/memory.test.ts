@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { grad, memory, noGrad, Parameter, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
+import { customVjp, grad, memory, noGrad, Parameter, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 // The tape is released after backward, and transforms free what they make: memory stays flat
@@ -56,5 +56,82 @@ describe('memory over many iterations', () => {
       });
     });
     expect(late).toBe(early);
+  });
+});
+
+describe('a backward pass frees each intermediate cotangent once it has consumed it', () => {
+  /** An identity whose backward rule shows `inspect` the cotangent it receives, then scales it by `factor`. */
+  const probe = (inspect: (g: Tensor) => void, factor = 1, constant: Tensor | null = null) =>
+    customVjp((x: Tensor) => x.mul(1), {
+      fwd: (x: Tensor) => [x.mul(1), null],
+      bwd: (_: null, g: Tensor) => {
+        inspect(g);
+        return [constant ?? g.mul(factor)];
+      },
+    });
+
+  it('backward(): the cotangent of an upper node is gone when a lower node runs; seeds, hooks and leaf gradients stay', () => {
+    const x = tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+    const seed = tensor([1, 1, 1], { dtype: 'float64' });
+    let upper: Tensor | null = null;
+    let upperDisposedBelow: boolean | null = null;
+    let hooked: Tensor | null = null;
+    tidy(() => {
+      const a = probe(() => {
+        upperDisposedBelow = (upper as Tensor).isDisposed;
+      })(x.exp());
+      const b = a.tanh();
+      b.registerHook((g) => {
+        hooked = g;
+      });
+      const c = probe((g) => {
+        upper = g;
+      }, 2)(b.square());
+      c.mul(3).backward(seed);
+    });
+    expect(upperDisposedBelow).toBe(true);
+    expect(seed.isDisposed).toBe(false);
+    expect(hooked === null ? null : (hooked as Tensor).isDisposed).toBe(false);
+    // d/dx of 6 * tanh(exp(x))^2, per element.
+    const expected = [1, 2, 3].map((v) => 6 * 2 * Math.tanh(Math.exp(v)) * (1 - Math.tanh(Math.exp(v)) ** 2) * Math.exp(v));
+    const got = Array.from(x.grad?.dataSync() ?? []);
+    got.forEach((g, i) => {
+      expect(g).toBeCloseTo(expected[i] as number, 10);
+    });
+  });
+
+  it('a rule that returns a tensor made outside the sweep (a captured constant) does not lose it', () => {
+    const constant = tensor([0.5, 0.5], { dtype: 'float64' });
+    const x = tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    tidy(() =>
+      probe(
+        () => {},
+        1,
+        constant,
+      )(x.mul(3))
+        .sum()
+        .backward(),
+    );
+    expect(constant.isDisposed).toBe(false);
+    expect(Array.from(x.grad?.dataSync() ?? [])).toEqual([1.5, 1.5]);
+  });
+
+  it('grad: the same inside a sweep that nothing records', () => {
+    let upper: Tensor | null = null;
+    let upperDisposedBelow: boolean | null = null;
+    const f = (x: Tensor) =>
+      probe((g) => {
+        upper = g;
+      }, 2)(
+        probe(() => {
+          upperDisposedBelow = (upper as Tensor).isDisposed;
+        })(x.exp()).sin(),
+      ).sum();
+    const g = noGrad(() => grad(f)(tensor([0.5, 1], { dtype: 'float64' })));
+    expect(upperDisposedBelow).toBe(true);
+    const expected = [0.5, 1].map((v) => 2 * Math.cos(Math.exp(v)) * Math.exp(v));
+    Array.from(g.dataSync()).forEach((v, i) => {
+      expect(v).toBeCloseTo(expected[i] as number, 10);
+    });
   });
 });

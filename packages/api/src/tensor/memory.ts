@@ -136,6 +136,15 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * @internal Whether the innermost `tidy` scope made `t` and will dispose it at its end (not kept,
+ * not returned yet): code running in a scope of its own may then dispose it earlier.
+ */
+export function madeByInnermostScope(t: Tensor): boolean {
+  const scope = scopes[scopes.length - 1];
+  return scope !== undefined && scope.has(t);
+}
+
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
   for (const scope of scopes) scope.delete(t);

@@ -7,7 +7,7 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { Primitive as P } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor } from '../tensor/memory.js';
+import { isTensor, madeByInnermostScope } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { CustomVjpCall } from './custom-call.js';
 
@@ -171,6 +171,16 @@ export interface BackwardOptions {
   readonly retainGraph: boolean;
   /** Called with a node's complete output cotangents before it runs (hooks, retained grads, leaves). */
   readonly onReady?: (node: GradNode, cotangents: (Tensor | null)[]) => void;
+  /**
+   * The sweep runs in a `tidy` scope of its own: free each cotangent that scope made once the
+   * sweep has consumed it (the node it flows into has run, or it was added into a total), as
+   * PyTorch's engine drops its gradient buffers, instead of at the scope's end. The peak of a
+   * backward pass is then the saved values plus the cotangents in flight, not all of them. Never
+   * freed early: the seeds, the leaves' totals (returned), tensors kept (a hook's, a gradient
+   * stored in `.grad`) or made outside the scope (a rule's captured constant), and residuals a
+   * recorded node retains (their disposal waits for the node).
+   */
+  readonly freeCotangents?: boolean;
 }
 
 /**
@@ -183,6 +193,23 @@ export function backwardPass(
   options: BackwardOptions,
 ): Map<GradNode, (Tensor | null)[]> {
   const totals = new Map<GradNode, (Tensor | null)[]>();
+  const freeing = options.freeCotangents === true;
+  // How many total slots hold each cotangent (one tensor may flow into several edges).
+  const holders = new Map<Tensor, number>();
+  const seedTensors = new Set(seeds.map((s) => s.cotangent));
+  const hold = (t: Tensor): void => {
+    holders.set(t, (holders.get(t) ?? 0) + 1);
+  };
+  /** Frees `t` when no slot holds it and nothing else may read it. */
+  const drop = (t: Tensor): void => {
+    const count = (holders.get(t) ?? 0) - 1;
+    if (count > 0) {
+      holders.set(t, count);
+      return;
+    }
+    holders.delete(t);
+    if (freeing && !seedTensors.has(t) && madeByInnermostScope(t)) t.dispose();
+  };
   const accumulate = (edge: GradEdge, ct: Tensor): void => {
     let slots = totals.get(edge.node);
     if (slots === undefined) {
@@ -190,7 +217,10 @@ export function backwardPass(
       totals.set(edge.node, slots);
     }
     const previous = slots[edge.index] ?? null;
-    slots[edge.index] = previous === null ? ct : bind(P.Add, [previous, ct], {});
+    const next = previous === null ? ct : bind(P.Add, [previous, ct], {});
+    slots[edge.index] = next;
+    hold(next);
+    if (previous !== null) drop(previous);
   };
   for (const { edge, cotangent } of seeds) accumulate(edge, cotangent);
   const order = topologicalOrder(seeds.map((s) => s.edge.node));
@@ -198,6 +228,8 @@ export function backwardPass(
     const node = order[i] as GradNode;
     const cts = totals.get(node);
     if (cts === undefined) continue;
+    // What the slots held before hooks could replace them: what this node's run consumes.
+    const consumed = freeing ? cts.filter((t): t is Tensor => t !== null) : [];
     options.onReady?.(node, cts);
     if (node.inputs.length === 0) continue;
     if (node.released) throw new ValueError(RELEASED_MESSAGE);
@@ -209,6 +241,10 @@ export function backwardPass(
       const ct = inputCts[j];
       if (edge && ct) accumulate(edge, ct);
     }
+    if (!freeing) continue;
+    for (const t of consumed) drop(t);
+    // A result that no edge took, or that only went into a sum, is held by no slot.
+    for (const ct of inputCts) if (ct && !holders.has(ct)) drop(ct);
   }
   return totals;
 }

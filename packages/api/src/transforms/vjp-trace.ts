@@ -233,19 +233,19 @@ export function vjpFlat(fn: (inputs: Tensor[]) => readonly Tensor[], primals: re
         edges.push(own ? o.edge : null);
       }
       const pullback = (cotangents: readonly (Tensor | null)[], final = false): (Tensor | null)[] => {
-        const sweep = (): (Tensor | null)[] => {
+        const sweep = (freeCotangents = false): (Tensor | null)[] => {
           const seeds: { edge: GradEdge; cotangent: Tensor }[] = [];
           edges.forEach((edge, i) => {
             const ct = cotangents[i];
             if (edge && ct) seeds.push({ edge, cotangent: ct });
           });
-          const totals = backwardPass(seeds, { retainGraph: !final });
+          const totals = backwardPass(seeds, { retainGraph: !final, freeCotangents });
           return leaves.map((leaf) => totals.get(leaf)?.[0] ?? null);
         };
         if (!nothingObserves()) return sweep();
         // At top level nothing else sees the sweep's intermediate cotangents: free them now
         // (the returned cotangents join the caller's tidy scope, if any).
-        return tidy(sweep);
+        return tidy(() => sweep(true));
       };
       const nodes = trace.nodes;
       tapeFinalizer.register(pullback, nodes, nodes);
