@@ -142,7 +142,7 @@ export function tidy<T>(fn: () => T): T {
  */
 export function madeByInnermostScope(t: Tensor): boolean {
   const scope = scopes[scopes.length - 1];
-  return scope !== undefined && scope.has(t);
+  return scope?.has(t) === true;
 }
 
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
