@@ -116,7 +116,7 @@ describe('a backward pass frees each intermediate cotangent once it has consumed
     expect(Array.from(x.grad?.dataSync() ?? [])).toEqual([1.5, 1.5]);
   });
 
-  it('grad: the same inside a sweep that nothing records', () => {
+  it('grad at top level with grad mode on: the same, and a gradient the tape records can still be differentiated', () => {
     let upper: Tensor | null = null;
     let upperDisposedBelow: boolean | null = null;
     const f = (x: Tensor) =>
@@ -127,11 +127,25 @@ describe('a backward pass frees each intermediate cotangent once it has consumed
           upperDisposedBelow = (upper as Tensor).isDisposed;
         })(x.exp()).sin(),
       ).sum();
-    const g = noGrad(() => grad(f)(tensor([0.5, 1], { dtype: 'float64' })));
+    const g = grad(f)(tensor([0.5, 1], { dtype: 'float64' }));
     expect(upperDisposedBelow).toBe(true);
     const expected = [0.5, 1].map((v) => 2 * Math.cos(Math.exp(v)) * Math.exp(v));
     Array.from(g.dataSync()).forEach((v, i) => {
       expect(v).toBeCloseTo(expected[i] as number, 10);
+    });
+    // A closed-over leaf the tape records: grad's sweep is recorded, and its result differentiated.
+    const w = tensor([0.3, -0.7], { dtype: 'float64', requiresGrad: true });
+    const x = tensor([0.5, 2], { dtype: 'float64' });
+    const gx = grad((x: Tensor) => x.mul(w).exp().sin().sum())(x);
+    gx.sum().backward();
+    // d/dw of sum(cos(exp(x w)) exp(x w) w), elementwise.
+    const dw = [0, 1].map((i) => {
+      const [xi, wi] = [[0.5, 2][i] as number, [0.3, -0.7][i] as number];
+      const e = Math.exp(xi * wi);
+      return -Math.sin(e) * e * xi * e * wi + Math.cos(e) * e * xi * wi + Math.cos(e) * e;
+    });
+    Array.from(w.grad?.dataSync() ?? []).forEach((v, i) => {
+      expect(v).toBeCloseTo(dw[i] as number, 10);
     });
   });
 });

@@ -100,6 +100,14 @@ export function nothingObserves(): boolean {
   return stack.length === 0 && !baseRecording();
 }
 
+/**
+ * Whether no transform is active (no trace on the stack, jit not staging): values computed now
+ * are concrete. The imperative tape may still record them; whatever its nodes save they retain.
+ */
+export function atBaseLevel(): boolean {
+  return stack.length === 0;
+}
+
 /** @internal Opens a new transform level on top of the stack. */
 export function pushTrace<T extends Trace>(make: (level: number) => T): T {
   install();

@@ -5,12 +5,12 @@ import { bind } from '../tensor/dispatch.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
+  atBaseLevel,
   bindCustomJvp,
   bindCustomVjp,
   bindStagedCall,
   bindStopGradient,
   checkLive,
-  nothingObserves,
   Trace,
   Tracer,
   withTrace,
@@ -242,9 +242,10 @@ export function vjpFlat(fn: (inputs: Tensor[]) => readonly Tensor[], primals: re
           const totals = backwardPass(seeds, { retainGraph: !final, freeCotangents });
           return leaves.map((leaf) => totals.get(leaf)?.[0] ?? null);
         };
-        if (!nothingObserves()) return sweep();
-        // At top level nothing else sees the sweep's intermediate cotangents: free them now
-        // (the returned cotangents join the caller's tidy scope, if any).
+        if (!atBaseLevel()) return sweep();
+        // At top level no transform sees the sweep's intermediate cotangents, and what a node the
+        // tape records in it saves is retained: free them as they are consumed (the returned
+        // cotangents join the caller's tidy scope, if any).
         return tidy(() => sweep(true));
       };
       const nodes = trace.nodes;
