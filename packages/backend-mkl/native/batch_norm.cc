@@ -8,14 +8,15 @@
 //
 // Layout: oneDNN 2.6's batch norm on the plain layout (nchw) is its `ncsp_bnorm`, a C++ loop,
 // and a 3-D description [N, C, S] even gets its reference kernel; its jit kernels take the
-// channel-blocked layouts (nChw16c, nChw8c) and nhwc. In a C program on one thread, the training
-// forward pass on [64, 32, 28, 28] took 3.5-3.9 ms on nchw, 1.3-1.7 ms reordered into nChw16c,
-// run there (0.38-0.41 ms of it) and reordered back, and 2.6-2.9 ms the same way through nhwc; the
-// backward pass 4.5-4.8 ms against 2.7-2.9 ms through nChw16c; on [128, 256] the forward pass
-// 0.22 ms against 0.02 ms. So the primitives run on the first blocked layout whose implementation
-// is a jit kernel (nChw8c first for at most 8 channels: less padding, and [64, 3, 32, 32] took
-// 0.30 ms that way against 0.41 through nChw16c), in place in the staging buffer, or on the plain
-// layout where none is (a CPU without AVX2).
+// channel-blocked layouts (nChw16c, nChw8c) and nhwc. bench/onednn-batch-norm.cc, one thread:
+// the training forward and backward passes on [64, 32, 28, 28] took 4.1-5.0 and 4.6-5.1 ms on
+// nchw, 1.4-1.6 and 2.3-2.6 ms reordered into nChw16c, run there (0.40 and 0.44-0.49 ms of that)
+// and reordered back, 3.1-3.4 and 4.8-4.9 ms the same way through nhwc; on [128, 256] 0.22-0.29
+// and 0.14 ms on nchw against 0.025 and 0.038 ms through nChw16c. So the primitives run on the
+// first blocked layout whose implementation is a jit kernel (nChw8c first for at most 8 channels:
+// less padding, and [64, 3, 32, 32] took 0.37-0.38 and 0.37-0.39 ms that way, 0.47-0.50 and
+// 0.76-0.87 ms through nChw16c), in place in a cached staging buffer, or on the plain layout where
+// none is (a CPU without AVX2).
 //
 // NaN and infinities: oneDNN's results are the composite's (a NaN or an infinity in a channel's
 // input makes its statistics and output NaN, a NaN or infinite cotangent its cotangents) except
@@ -113,8 +114,18 @@ auto fastestDesc(const Geometry& geometry, Describe describe) -> decltype(descri
   return describe(geometry.plain());
 }
 
+/**
+ * Element reads and writes per input element (the reorders into the blocked layout and back, the
+ * statistics, the normalization): batch norm's work, which decides, as for the other primitives,
+ * whether it runs on one thread (below kParallelWork). Counted by elements alone, the CNN shapes
+ * ran serial: forward and backward on [64, 32, 28, 28] took 4.6-5.3 ms on one thread and 2.9-3.2
+ * ms on two, [64, 64, 14, 14] 2.1-2.7 against 1.1 ms, [32, 32, 16, 16] (262,144 elements, the
+ * threshold now) 0.47-0.52 against 0.34-0.42 ms; [128, 256] (32,768) gained nothing.
+ */
+constexpr double kAccessesPerElement = 8;
+
 /** Whether a call on `geometry` creates and runs its primitive on one thread (see kParallelWork). */
-bool runsSerial(const Geometry& geometry) { return static_cast<double>(geometry.size()) < kParallelWork; }
+bool runsSerial(const Geometry& geometry) { return static_cast<double>(geometry.size()) * kAccessesPerElement < kParallelWork; }
 
 /** A primitive cache key: the pass (0 training, 1 inference, 2 backward), the geometry, flags and epsilon. */
 std::string batchNormKey(int pass, const Geometry& geometry, bool hasWeight, bool hasBias, bool serial, float epsilon) {
