@@ -15,11 +15,37 @@
 
 #include "common.h"
 #include "dnnl_context.h"
+#include "normalization.h"
 #include "ops.h"
 
 namespace flint {
 
 using dnnl::memory;
+
+thread_local bool refusingForTesting = false;
+
+bool optionalView(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutIndex, const char* op, const char* what, View& view) {
+  const bool absent = info[dataIndex].IsNull() || info[dataIndex].IsUndefined();
+  const bool layoutAbsent = info[layoutIndex].IsNull() || info[layoutIndex].IsUndefined();
+  if (absent != layoutAbsent) throwType(info.Env(), op, std::string(what) + " and its layout must both be given or both be null");
+  if (absent) return false;
+  view = viewArg(info, dataIndex, layoutIndex, kFloat32, op, what);
+  return true;
+}
+
+float epsilonArg(const Napi::CallbackInfo& info, int index, const char* op) {
+  if (!info[index].IsNumber()) throwType(info.Env(), op, "eps must be a number");
+  const double eps = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(eps) || eps < 0) throwRange(info.Env(), op, "eps must be a finite number >= 0");
+  return static_cast<float>(eps);
+}
+
+dnnl::normalization_flags normalizationFlags(bool scale, bool shift, dnnl::normalization_flags extra) {
+  auto flags = extra;
+  if (scale) flags = flags | dnnl::normalization_flags::use_scale;
+  if (shift) flags = flags | dnnl::normalization_flags::use_shift;
+  return flags;
+}
 
 namespace {
 
@@ -48,36 +74,6 @@ struct LayerNormEntry {
 PrimitiveCache<LayerNormEntry>& layerNormCache() {
   static PrimitiveCache<LayerNormEntry> cache(256);
   return cache;
-}
-
-/**
- * Set by `refuseNormalizationPrimitives` (a test hook): the calling thread's softmax and layer
- * norm primitives are then refused as oneDNN refuses a configuration it does not take, so that
- * tests reach the decline path (with oneDNN 2.6 no float32 shape of these ops does). Part of the
- * cache keys, so that other threads' primitives and refusals are not mixed with these.
- */
-thread_local bool refusingForTesting = false;
-
-/**
- * The cached entry for `key`, its primitive made by `make` on a miss; null when oneDNN refuses
- * the configuration (a dnnl::error while making it). The refusal is cached too (an entry whose
- * primitive is empty), so later calls of the configuration decline without asking oneDNN again.
- * The caller holds the lock.
- */
-template <typename Entry, typename Make>
-Entry* findOrMake(PrimitiveCache<Entry>& cache, const std::string& key, Make make) {
-  Entry* entry = cache.find(key);
-  if (entry == nullptr) {
-    auto made = std::make_unique<Entry>();
-    try {
-      if (refusingForTesting) throw dnnl::error(dnnl_unimplemented, "refused for testing (refuseNormalizationPrimitives)");
-      made->primitive = make();
-    } catch (const dnnl::error&) {
-      // A configuration this oneDNN build does not take: the entry stays empty.
-    }
-    entry = cache.insert(key, std::move(made));
-  }
-  return entry->primitive ? entry : nullptr;
 }
 
 /**
@@ -273,16 +269,6 @@ bool alongAxis(const std::array<const View*, Count>& inputs, int axis, const Out
   return true;
 }
 
-/** An optional view argument: null (both the array and its layout) or a float32 view. */
-bool optionalView(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutIndex, const char* op, const char* what, View& view) {
-  const bool absent = info[dataIndex].IsNull() || info[dataIndex].IsUndefined();
-  const bool layoutAbsent = info[layoutIndex].IsNull() || info[layoutIndex].IsUndefined();
-  if (absent != layoutAbsent) throwType(info.Env(), op, std::string(what) + " and its layout must both be given or both be null");
-  if (absent) return false;
-  view = viewArg(info, dataIndex, layoutIndex, kFloat32, op, what);
-  return true;
-}
-
 }  // namespace
 
 // softmax(dtype, x, xLayout, axis, log, out): out (contiguous, x's shape) = softmax of the view
@@ -338,28 +324,10 @@ void checkNormalizedShape(Napi::Env env, const char* op, const char* what, const
   if (!matches) throwRange(env, op, std::string(what) + " must have the shape of the input's last " + std::to_string(normalizedDims) + " dims");
 }
 
-/** Argument `index` as layer norm's epsilon: a finite number >= 0, rounded to float32 as oneDNN takes it. */
-float epsilonArg(const Napi::CallbackInfo& info, int index, const char* op) {
-  if (!info[index].IsNumber()) throwType(info.Env(), op, "eps must be a number");
-  const double eps = info[index].As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(eps) || eps < 0) throwRange(info.Env(), op, "eps must be a finite number >= 0");
-  return static_cast<float>(eps);
-}
-
-/** oneDNN's flags for a layer norm with or without a weight (scale) and a bias (shift). */
-dnnl::normalization_flags normalizationFlags(bool scale, bool shift) {
-  auto flags = static_cast<dnnl::normalization_flags>(0);
-  if (scale) flags = flags | dnnl::normalization_flags::use_scale;
-  if (shift) flags = flags | dnnl::normalization_flags::use_shift;
-  return flags;
-}
-
 /** A primitive cache key for rows of `length` elements normalized with `epsilon` (its float32 bits) and the given flags. */
 std::string layerNormKey(int64_t rows, int64_t length, bool hasWeight, bool hasBias, bool serial, float epsilon) {
-  uint32_t epsilonBits = 0;
-  std::memcpy(&epsilonBits, &epsilon, sizeof epsilonBits);
   std::string key;
-  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonBits, refusingForTesting ? 1 : 0});
+  appendKey(key, {rows, length, hasWeight ? 1 : 0, hasBias ? 1 : 0, serial ? 1 : 0, epsilonKey(epsilon), refusingForTesting ? 1 : 0});
   return key;
 }
 
@@ -492,8 +460,9 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
 }
 
 // refuseNormalizationPrimitives(on): a test hook. While on, the calling thread's softmax, softmax
-// backward, layer norm and layer norm backward calls find oneDNN refusing their primitives, as it
-// refuses a configuration it does not take, and return false (see refusingForTesting).
+// backward, layer norm, layer norm backward and the three batch norm calls find oneDNN refusing
+// their primitives, as it refuses a configuration it does not take, and return false (see
+// refusingForTesting in normalization.h).
 Napi::Value RefuseNormalizationPrimitives(const Napi::CallbackInfo& info) {
   checkArgs(info, 1, "refuseNormalizationPrimitives");
   if (!info[0].IsBoolean()) throwType(info.Env(), "refuseNormalizationPrimitives", "on must be a boolean");

@@ -39,6 +39,9 @@ Napi::Value Softmax(const Napi::CallbackInfo& info);
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);
 Napi::Value LayerNorm(const Napi::CallbackInfo& info);
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info);
+Napi::Value BatchNorm(const Napi::CallbackInfo& info);
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info);
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
 Napi::Value RefuseNormalizationPrimitives(const Napi::CallbackInfo& info);
 
 /** Makes CBLAS compute on the calling thread only (the addon splits products over OpenMP itself). */

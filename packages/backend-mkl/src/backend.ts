@@ -3,14 +3,15 @@ import {
   type Backend,
   type BackendCapabilities,
   BackendError,
+  type BatchNormResults,
   type CompiledKernel,
   type CompositeKernels,
   type DType,
   FlintError,
   type KernelProgram,
   type KernelTable,
-  type NormalizationCotangents,
   type MemoryInfo,
+  type NormalizationCotangents,
   PRIMITIVE_COUNT,
   type Primitive,
   primitiveName,
@@ -46,7 +47,11 @@ export class MklBackend implements Backend<MklHandle> {
   readonly name = 'mkl';
   readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<MklHandle>;
-  /** oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, which eager dispatch and jit use for those composites. */
+  /**
+   * oneDNN's softmax, log-softmax (and their backward passes), layer normalization and batch
+   * normalization (training, inference, backward), which eager dispatch and jit use for those
+   * composites.
+   */
   readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */
   readonly info: NativeInfo;
@@ -61,6 +66,9 @@ export class MklBackend implements Backend<MklHandle> {
     logSoftmaxBackward: 0,
     layerNorm: 0,
     layerNormBackward: 0,
+    batchNorm: 0,
+    batchNormInference: 0,
+    batchNormBackward: 0,
   };
 
   constructor(private readonly addon: Addon) {
@@ -101,7 +109,7 @@ export class MklBackend implements Backend<MklHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<MklHandle>;
-    // FLINT_MKL_COMPOSITES=off leaves softmax and layer norm to their composites (a diagnostic,
+    // FLINT_MKL_COMPOSITES=off leaves softmax, layer norm and batch norm to their composites (a diagnostic,
     // and how bench/composites.ts measures what the fused kernels save).
     this.composites =
       process.env.FLINT_MKL_COMPOSITES === 'off'
@@ -223,8 +231,10 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
     };
   };
   const single = (handle: MklHandle | null) => [handle];
-  const cotangents = (result: NormalizationCotangents<MklHandle> | null) => (result === null ? [] : [result.input, result.weight, result.bias]);
-  const { softmax, softmaxBackward, layerNorm, layerNormBackward } = kernels;
+  const cotangents = (result: NormalizationCotangents<MklHandle> | null) =>
+    result === null ? [] : [result.input, result.weight, result.bias];
+  const statistics = (result: BatchNormResults<MklHandle> | null) => (result === null ? [] : [result.output, result.mean, result.variance]);
+  const { softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormInference, batchNormBackward } = kernels;
   return {
     ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),
     ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels), single) }),
@@ -232,5 +242,12 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
     ...(layerNormBackward === undefined
       ? {}
       : { layerNormBackward: tracked('layerNormBackward', layerNormBackward.bind(kernels), cotangents) }),
+    ...(batchNorm === undefined ? {} : { batchNorm: tracked('batchNorm', batchNorm.bind(kernels), statistics) }),
+    ...(batchNormInference === undefined
+      ? {}
+      : { batchNormInference: tracked('batchNormInference', batchNormInference.bind(kernels), single) }),
+    ...(batchNormBackward === undefined
+      ? {}
+      : { batchNormBackward: tracked('batchNormBackward', batchNormBackward.bind(kernels), cotangents) }),
   };
 }

@@ -1,11 +1,20 @@
-import { type Aval, type CompositeKernels, type NormalizationCotangents, sizeOf, type TypedArray } from '@flint/api';
+import { type Aval, type BatchNormResults, type CompositeKernels, type NormalizationCotangents, sizeOf, type TypedArray } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
 
 /** The composites the addon computes in one oneDNN primitive each. */
-export type CompositeName = 'softmax' | 'logSoftmax' | 'softmaxBackward' | 'logSoftmaxBackward' | 'layerNorm' | 'layerNormBackward';
+export type CompositeName =
+  | 'softmax'
+  | 'logSoftmax'
+  | 'softmaxBackward'
+  | 'logSoftmaxBackward'
+  | 'layerNorm'
+  | 'layerNormBackward'
+  | 'batchNorm'
+  | 'batchNormInference'
+  | 'batchNormBackward';
 
 /** What the composite kernels need: the addon, the backend's memory, and a counter of their runs. */
 export interface CompositeContext {
@@ -16,8 +25,8 @@ export interface CompositeContext {
 }
 
 /**
- * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization
- * (native/normalization.cc) for float32
+ * oneDNN's softmax, log-softmax (and their backward passes), layer normalization
+ * (native/normalization.cc) and batch normalization (native/batch_norm.cc) for float32
  * views of any layout (the addon packs what oneDNN cannot read in place); every other dtype is
  * declined, and the api runs the composite. Float16 and bfloat16 are declined too: the composites
  * take their statistics in float32 and round once, as the portable kernels do. So is a
@@ -32,6 +41,10 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
     for (const output of outputs) if (output !== null) memory.recycle(output);
     return null;
   };
+  /** Whether every handle given is float32 (null: an absent weight or bias). */
+  const allFloat32 = (...handles: (MklHandle | null)[]) => handles.every((h) => h === null || h.dtype === 'float32');
+  /** An optional [C] operand as the addon takes it: the array and its layout, or both null. */
+  const optional = (h: MklHandle | null) => [h?.storage.data ?? null, h === null ? null : layoutOf(h)] as const;
   return {
     softmax(x: MklHandle, axis: number, log: boolean, out: Aval): MklHandle | null {
       if (x.dtype !== 'float32' || out.dtype !== 'float32' || x.shape.length === 0) return null;
@@ -105,6 +118,88 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
         input: wrap(input, out.shape, out.dtype),
         weight: weightOut === null ? null : wrap(weightOut, vectorShape, 'float32'),
         bias: biasOut === null ? null : wrap(biasOut, vectorShape, 'float32'),
+      };
+    },
+    batchNorm(x: MklHandle, weight: MklHandle | null, bias: MklHandle | null, eps: number, out: Aval): BatchNormResults<MklHandle> | null {
+      if (!allFloat32(x, weight, bias) || out.dtype !== 'float32' || x.shape.length < 2) return null;
+      const channels = x.shape[1]!;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      const mean = memory.allocateUninitialized('float32', channels);
+      const variance = memory.allocateUninitialized('float32', channels);
+      const ran = addon.batchNorm(float32, x.storage.data, layoutOf(x), ...optional(weight), ...optional(bias), eps, data, mean, variance);
+      if (!ran) return declined(data, mean, variance);
+      recordComposite('batchNorm');
+      return {
+        output: wrap(data, out.shape, out.dtype),
+        mean: wrap(mean, [channels], 'float32'),
+        variance: wrap(variance, [channels], 'float32'),
+      };
+    },
+    batchNormInference(
+      x: MklHandle,
+      mean: MklHandle,
+      variance: MklHandle,
+      weight: MklHandle | null,
+      bias: MklHandle | null,
+      eps: number,
+      out: Aval,
+    ): MklHandle | null {
+      if (!allFloat32(x, mean, variance, weight, bias) || out.dtype !== 'float32' || x.shape.length < 2) return null;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      const ran = addon.batchNormInference(
+        float32,
+        x.storage.data,
+        layoutOf(x),
+        mean.storage.data,
+        layoutOf(mean),
+        variance.storage.data,
+        layoutOf(variance),
+        ...optional(weight),
+        ...optional(bias),
+        eps,
+        data,
+      );
+      if (!ran) return declined(data);
+      recordComposite('batchNormInference');
+      return wrap(data, out.shape, out.dtype);
+    },
+    batchNormBackward(
+      x: MklHandle,
+      mean: MklHandle,
+      variance: MklHandle,
+      weight: MklHandle | null,
+      g: MklHandle,
+      eps: number,
+      withBias: boolean,
+      out: Aval,
+    ): NormalizationCotangents<MklHandle> | null {
+      if (!allFloat32(x, mean, variance, weight, g) || out.dtype !== 'float32' || x.shape.length < 2) return null;
+      const channels = x.shape[1]!;
+      const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      const weightOut = weight === null ? null : memory.allocateUninitialized('float32', channels);
+      const biasOut = withBias ? memory.allocateUninitialized('float32', channels) : null;
+      const ran = addon.batchNormBackward(
+        float32,
+        x.storage.data,
+        layoutOf(x),
+        mean.storage.data,
+        layoutOf(mean),
+        variance.storage.data,
+        layoutOf(variance),
+        ...optional(weight),
+        g.storage.data,
+        layoutOf(g),
+        eps,
+        input,
+        weightOut,
+        biasOut,
+      );
+      if (!ran) return declined(input, weightOut, biasOut);
+      recordComposite('batchNormBackward');
+      return {
+        input: wrap(input, out.shape, out.dtype),
+        weight: weightOut === null ? null : wrap(weightOut, [channels], 'float32'),
+        bias: biasOut === null ? null : wrap(biasOut, [channels], 'float32'),
       };
     },
   };

@@ -128,7 +128,7 @@ export interface Addon {
    * float32 softmax (log 0) or log-softmax (log 1) of the view along `axis`, through oneDNN:
    * `out` is contiguous with the view's shape. A slice holding NaN, or all -Infinity, gives NaN.
    * Returns false, leaving `out` alone, when oneDNN refuses to create the primitive (as do the
-   * other three normalization functions); bad arguments throw.
+   * other normalization functions, batch norm's included); bad arguments throw.
    */
   softmax(dtype: number, x: TypedArray, xLayout: Int32Array, axis: number, log: number, out: TypedArray): boolean;
   /**
@@ -181,9 +181,74 @@ export interface Addon {
     biasOut: TypedArray | null,
   ): boolean;
   /**
-   * A test hook: while `on`, the calling thread's softmax, softmaxBackward, layerNorm and
-   * layerNormBackward find oneDNN refusing their primitives and return false, as for a
-   * configuration oneDNN does not take (oneDNN 2.6 refuses no float32 shape of theirs).
+   * float32 batch normalization with the batch's statistics over the channel axis 1 of `x`
+   * ([N, C, ...], rank at least 2), through oneDNN (native/batch_norm.cc): `meanOut` and
+   * `varianceOut` (C elements each) receive each channel's mean and biased variance over every
+   * other dim, `out` (contiguous, x's shape) `(x - mean) / sqrt(variance + eps) * weight + bias`;
+   * `weight` and `bias` (each with its layout, or both null) are [C]. With no element per channel
+   * the statistics are NaN.
+   */
+  batchNorm(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    weight: TypedArray | null,
+    weightLayout: Int32Array | null,
+    bias: TypedArray | null,
+    biasLayout: Int32Array | null,
+    eps: number,
+    out: TypedArray,
+    meanOut: TypedArray,
+    varianceOut: TypedArray,
+  ): boolean;
+  /**
+   * float32 batch normalization with given statistics (`mean`, `variance`: [C]) along the channel
+   * axis 1 of `x`, through oneDNN: `out` (contiguous) `(x - mean) / sqrt(variance + eps) * weight +
+   * bias`; `weight` and `bias` are [C] or both null with their layouts.
+   */
+  batchNormInference(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    mean: TypedArray,
+    meanLayout: Int32Array,
+    variance: TypedArray,
+    varianceLayout: Int32Array,
+    weight: TypedArray | null,
+    weightLayout: Int32Array | null,
+    bias: TypedArray | null,
+    biasLayout: Int32Array | null,
+    eps: number,
+    out: TypedArray,
+  ): boolean;
+  /**
+   * float32 cotangents of batchNorm's output from its cotangent `g` (x's shape), given the
+   * statistics the forward pass returned (`mean`, `variance`: [C]), through oneDNN: the input's
+   * into `out`; the weight's into `weightOut` (given exactly when `weight` is), the bias's into
+   * `biasOut` unless it is null (C elements each; zeros with no element per channel).
+   */
+  batchNormBackward(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    mean: TypedArray,
+    meanLayout: Int32Array,
+    variance: TypedArray,
+    varianceLayout: Int32Array,
+    weight: TypedArray | null,
+    weightLayout: Int32Array | null,
+    g: TypedArray,
+    gLayout: Int32Array,
+    eps: number,
+    out: TypedArray,
+    weightOut: TypedArray | null,
+    biasOut: TypedArray | null,
+  ): boolean;
+  /**
+   * A test hook: while `on`, the calling thread's softmax, softmaxBackward, layerNorm,
+   * layerNormBackward, batchNorm, batchNormInference and batchNormBackward find oneDNN refusing
+   * their primitives and return false, as for a configuration oneDNN does not take (oneDNN 2.6
+   * refuses no float32 shape of theirs).
    */
   refuseNormalizationPrimitives(on: boolean): void;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */

@@ -32,6 +32,9 @@ const NAMES = [
   'softmaxBackward',
   'layerNorm',
   'layerNormBackward',
+  'batchNorm',
+  'batchNormInference',
+  'batchNormBackward',
   'refuseNormalizationPrimitives',
 ] as const;
 
@@ -113,6 +116,83 @@ const fusedArguments = fc
     return [Int32Array.from(program), Float64Array.from(r.literals), ...(r.structured ? matching : r.arrays)];
   });
 
+/** A contiguous layout of `shape`, or one whose offset reaches past its array's end. */
+function contiguousLayout(shape: readonly number[], outside: boolean): Int32Array {
+  const strides: number[] = [];
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = stride;
+    stride *= shape[d]!;
+  }
+  return Int32Array.from([outside ? 1 : 0, shape.length, ...shape, ...strides]);
+}
+
+/**
+ * Batch norm's arguments built consistent (an [N, C, ...] input and cotangent, [C] statistics,
+ * weight and bias, outputs of the right lengths, values with NaN and infinities) with at most one
+ * of them wrong (another length, a layout past its array, a null, a wrong typed array) and an
+ * eps that may be negative or NaN: so that calls reach the kernels, empty dims included, as well
+ * as each check.
+ */
+function batchNormArguments(name: 'batchNorm' | 'batchNormInference' | 'batchNormBackward') {
+  return fc
+    .record({
+      shape: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 5 }),
+      values: fc.array(fc.float(), { minLength: 1, maxLength: 8 }),
+      weight: fc.boolean(),
+      bias: fc.boolean(),
+      eps: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(1e-5, 0, 0.5) },
+        { weight: 1, arbitrary: fc.oneof(fc.constantFrom(-1, Number.NaN, Number.POSITIVE_INFINITY), fc.double()) },
+      ),
+      wrong: fc.integer({ min: 0, max: 20 }),
+      replacement: fc.oneof(
+        typedArray,
+        plausibleLayout,
+        fc.constant(null),
+        fc.constant(new Float32Array(3)),
+        fc.constant(new Float64Array(8)),
+      ),
+      outside: fc.integer({ min: 0, max: 4 }).map((v) => v === 0),
+    })
+    .map((r) => {
+      const channels = r.shape[1] ?? 0;
+      const size = r.shape.reduce((p, d) => p * d, 1);
+      const filled = (length: number) => Float32Array.from({ length }, (_, i) => r.values[i % r.values.length]!);
+      const view = (shape: readonly number[]) => [filled(shape.reduce((p, d) => p * d, 1)), contiguousLayout(shape, false)];
+      const optional = (present: boolean) => (present ? view([channels]) : [null, null]);
+      const x = [filled(size), contiguousLayout(r.shape, r.outside)];
+      const statistics = [...view([channels]), ...view([channels])];
+      const args: unknown[] =
+        name === 'batchNorm'
+          ? [
+              0,
+              ...x,
+              ...optional(r.weight),
+              ...optional(r.bias),
+              r.eps,
+              new Float32Array(size),
+              new Float32Array(channels),
+              new Float32Array(channels),
+            ]
+          : name === 'batchNormInference'
+            ? [0, ...x, ...statistics, ...optional(r.weight), ...optional(r.bias), r.eps, new Float32Array(size)]
+            : [
+                0,
+                ...x,
+                ...statistics,
+                ...optional(r.weight),
+                ...view(r.shape),
+                r.eps,
+                new Float32Array(size),
+                r.weight ? new Float32Array(channels) : null,
+                r.bias ? new Float32Array(channels) : null,
+              ];
+      if (r.wrong < args.length) args[r.wrong] = r.replacement;
+      return args;
+    });
+}
+
 const junk = fc.oneof(
   fc.anything(),
   typedArray,
@@ -142,6 +222,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
     // An absent weight or bias is null with a null layout; one of the two alone is an error.
     const optionalView = [fc.oneof(typedArray, fc.constant(null)), fc.oneof(plausibleLayout, fc.constant(null))] as const;
     const postOpsAndOperands = [fc.oneof(postOps, typedArray), fc.array(typedArray, { maxLength: 3 })] as const;
+    const epsilon = fc.oneof(fc.double(), fc.constantFrom(1e-5, 0, -1));
     const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
       copy: fc.tuple(code(5), ...view, typedArray),
       unary: fc.tuple(code(20), code(5), ...view, typedArray),
@@ -182,6 +263,29 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         typedArray,
         fc.oneof(typedArray, fc.constant(null)),
         fc.oneof(typedArray, fc.constant(null)),
+      ),
+      batchNorm: fc.oneof(
+        fc.tuple(code(7), ...view, ...optionalView, ...optionalView, epsilon, typedArray, typedArray, typedArray),
+        batchNormArguments('batchNorm'),
+      ),
+      batchNormInference: fc.oneof(
+        fc.tuple(code(7), ...view, ...view, ...view, ...optionalView, ...optionalView, epsilon, typedArray),
+        batchNormArguments('batchNormInference'),
+      ),
+      batchNormBackward: fc.oneof(
+        fc.tuple(
+          code(7),
+          ...view,
+          ...view,
+          ...view,
+          ...optionalView,
+          ...view,
+          epsilon,
+          typedArray,
+          fc.oneof(typedArray, fc.constant(null)),
+          fc.oneof(typedArray, fc.constant(null)),
+        ),
+        batchNormArguments('batchNormBackward'),
       ),
       refuseNormalizationPrimitives: fc.tuple(fc.oneof(fc.boolean(), fc.constantFrom(0, 1, null))),
     };

@@ -301,6 +301,185 @@ describe.skipIf(missing !== undefined)('native kernels on random strided views',
     );
   });
 
+  describe('batch normalization', () => {
+    // [N, C, ...spatial] of ranks 2 to 5; channel counts past 8 and 16 too (oneDNN's blocked
+    // layouts pad them), and empty dims (statistics over no elements).
+    const batchShape = fc
+      .tuple(dim, fc.oneof(dim, fc.constantFrom(9, 17, 20)), fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }))
+      .map(([n, c, spatial]) => [n, c, ...spatial]);
+    /** A [C] view holding values >= 0 (a variance): the view's buffer, mapped. */
+    const nonNegative = (v: StridedView): StridedView => ({ ...v, data: v.data.map((x) => Math.abs(x) + 0.25) });
+    const eps = 0.5;
+    /** x's values of channel c, in row-major order of the other dims. */
+    const channelValues = (v: StridedView, c: number): number[] => {
+      const values: number[] = [];
+      forEachIndex(v.shape, (index) => {
+        if (index[1] === c) values.push(at(v, index));
+      });
+      return values;
+    };
+    const close = (actual: number, expected: number, tolerance = 1e-4) => {
+      if (Number.isNaN(expected)) expect(actual).toBeNaN();
+      else expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance * (1 + Math.abs(expected)));
+    };
+    const optionalArguments = (v: StridedView | null) => [v?.data ?? null, v?.layout ?? null] as const;
+
+    it('training: the batch statistics and the output, on any views, weight and bias', () => {
+      const input = batchShape.chain((shape) => fc.tuple(viewOf(shape), fc.option(viewOf([shape[1]!])), fc.option(viewOf([shape[1]!]))));
+      fc.assert(
+        fc.property(input, ([x, weight, bias]) => {
+          const size = x.shape.reduce((p, d) => p * d, 1);
+          const channels = x.shape[1]!;
+          const out = new Float32Array(size).fill(Number.NaN);
+          const mean = new Float32Array(channels).fill(-7);
+          const variance = new Float32Array(channels).fill(-7);
+          const ran = addon.batchNorm(
+            0,
+            x.data,
+            x.layout,
+            ...optionalArguments(weight),
+            ...optionalArguments(bias),
+            eps,
+            out,
+            mean,
+            variance,
+          );
+          expect(ran).toBe(true);
+          const statistics: [number, number][] = [];
+          for (let c = 0; c < channels; c++) {
+            const values = channelValues(x, c);
+            const m = values.reduce((a, b) => a + b, 0) / values.length;
+            const v = values.reduce((a, b) => a + (b - m) ** 2, 0) / values.length;
+            statistics.push([m, v]);
+            close(mean[c]!, m);
+            close(variance[c]!, v);
+          }
+          let n = 0;
+          forEachIndex(x.shape, (index) => {
+            const c = index[1]!;
+            const [m, v] = statistics[c]!;
+            const scale = weight === null ? 1 : at(weight, [c]);
+            const shift = bias === null ? 0 : at(bias, [c]);
+            close(out[n++]!, ((at(x, index) - m) / Math.sqrt(v + eps)) * scale + shift);
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('inference: given statistics, on any views', () => {
+      const input = batchShape.chain((shape) =>
+        fc.tuple(
+          viewOf(shape),
+          viewOf([shape[1]!]),
+          viewOf([shape[1]!]).map(nonNegative),
+          fc.option(viewOf([shape[1]!])),
+          fc.option(viewOf([shape[1]!])),
+        ),
+      );
+      fc.assert(
+        fc.property(input, ([x, mean, variance, weight, bias]) => {
+          const size = x.shape.reduce((p, d) => p * d, 1);
+          const out = new Float32Array(size).fill(Number.NaN);
+          const ran = addon.batchNormInference(
+            0,
+            x.data,
+            x.layout,
+            mean.data,
+            mean.layout,
+            variance.data,
+            variance.layout,
+            ...optionalArguments(weight),
+            ...optionalArguments(bias),
+            eps,
+            out,
+          );
+          expect(ran).toBe(true);
+          let n = 0;
+          forEachIndex(x.shape, (index) => {
+            const c = index[1]!;
+            const scale = weight === null ? 1 : at(weight, [c]);
+            const shift = bias === null ? 0 : at(bias, [c]);
+            close(out[n++]!, ((at(x, index) - at(mean, [c])) / Math.sqrt(at(variance, [c]) + eps)) * scale + shift);
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('backward: the input, weight and bias cotangents, on any views', () => {
+      const input = batchShape.chain((shape) =>
+        fc.tuple(
+          viewOf(shape),
+          viewOf(shape),
+          viewOf([shape[1]!]),
+          viewOf([shape[1]!]).map(nonNegative),
+          fc.option(viewOf([shape[1]!])),
+          fc.boolean(),
+        ),
+      );
+      fc.assert(
+        fc.property(input, ([x, g, mean, variance, weight, withBias]) => {
+          const size = x.shape.reduce((p, d) => p * d, 1);
+          const channels = x.shape[1]!;
+          const out = new Float32Array(size).fill(Number.NaN);
+          const weightOut = weight === null ? null : new Float32Array(channels).fill(Number.NaN);
+          const biasOut = withBias ? new Float32Array(channels).fill(Number.NaN) : null;
+          const ran = addon.batchNormBackward(
+            0,
+            x.data,
+            x.layout,
+            mean.data,
+            mean.layout,
+            variance.data,
+            variance.layout,
+            ...optionalArguments(weight),
+            g.data,
+            g.layout,
+            eps,
+            out,
+            weightOut,
+            biasOut,
+          );
+          expect(ran).toBe(true);
+          // The formula holds for any statistics, not only the batch's: with r = 1 / sqrt(variance
+          // + eps), x̂ = (x - mean) r, h = g w: dx = r (h - mean(h) - x̂ mean(h x̂)), dw = sum g x̂, db = sum g.
+          const perChannel: { r: number; hMean: number; projection: number }[] = [];
+          for (let c = 0; c < channels; c++) {
+            const r = 1 / Math.sqrt(at(variance, [c]) + eps);
+            const w = weight === null ? 1 : at(weight, [c]);
+            const xs = channelValues(x, c);
+            const gs = channelValues(g, c);
+            const normalized = xs.map((v) => (v - at(mean, [c])) * r);
+            const count = xs.length;
+            const hMean = gs.reduce((a, v) => a + v * w, 0) / count;
+            const projection = gs.reduce((a, v, i) => a + v * w * normalized[i]!, 0) / count;
+            perChannel.push({ r, hMean, projection });
+            if (weightOut !== null)
+              close(
+                weightOut[c]!,
+                gs.reduce((a, v, i) => a + v * normalized[i]!, 0),
+              );
+            if (biasOut !== null)
+              close(
+                biasOut[c]!,
+                gs.reduce((a, v) => a + v, 0),
+              );
+          }
+          let n = 0;
+          forEachIndex(x.shape, (index) => {
+            const c = index[1]!;
+            const { r, hMean, projection } = perChannel[c]!;
+            const w = weight === null ? 1 : at(weight, [c]);
+            const normalized = (at(x, index) - at(mean, [c])) * r;
+            close(out[n++]!, r * (at(g, index) * w - hMean - normalized * projection));
+          });
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+
   it('matmul takes any strides through either engine', () => {
     const input = fc
       .tuple(dim, dim, dim, dim)

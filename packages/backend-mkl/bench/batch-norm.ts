@@ -1,0 +1,194 @@
+// Batch norm in training mode on mkl: the fused oneDNN kernels (Backend.composites.batchNorm and
+// batchNormBackward, called on handles as eager dispatch calls them) against the composite of
+// primitives (nn.functional.batchNorm with `training`, its backward pass through the tape), and
+// PyTorch's torch.nn.functional.batch_norm, at shapes of a small CNN:
+//   pnpm exec tsx packages/backend-mkl/bench/batch-norm.ts [rounds=3]
+// Each round runs one process per system, in turn (the composite with FLINT_MKL_COMPOSITES=off,
+// so that it stays the composite once the api calls the kernels; PyTorch with as many threads as
+// cores and the spin count the mkl backend sets), so that load on the machine falls on all alike;
+// it prints each process's medians and the median over the rounds.
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import '@flint/backend-cpu';
+import { nn, type Tensor, tensor, tidy } from '@flint/api';
+import { MklBackend } from '../src/backend.js';
+import type { MklHandle } from '../src/handle.js';
+import { loadAddon } from '../src/index.js';
+
+const SHAPES = [
+  [64, 32, 28, 28],
+  [64, 64, 14, 14],
+  [128, 256],
+];
+const MODES = ['fused', 'composite', 'torch'] as const;
+type Mode = (typeof MODES)[number];
+
+function values(count: number, seed: number): Float32Array {
+  let state = seed;
+  return Float32Array.from({ length: count }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state / 2 ** 32) * 6 - 3;
+  });
+}
+
+/** Milliseconds per call, median of the calls made in about `seconds` after a warm-up. */
+function median(run: () => void, seconds = 2): number {
+  for (let i = 0; i < 5; i++) run();
+  const times: number[] = [];
+  const start = performance.now();
+  while (performance.now() - start < seconds * 1000 || times.length < 10) {
+    const before = performance.now();
+    run();
+    times.push(performance.now() - before);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+const label = (shape: readonly number[], pass: string) => `[${shape.join(',')}] ${pass}`;
+
+function fusedCases(): Record<string, () => void> {
+  const loaded = loadAddon();
+  if ('reason' in loaded) throw new Error(loaded.reason);
+  const mkl = new MklBackend(loaded.addon);
+  const kernels = mkl.composites as Required<MklBackend['composites']>;
+  const cases: Record<string, () => void> = {};
+  for (const shape of SHAPES) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const channels = shape[1]!;
+    const x = mkl.fromTypedArray(values(size, 1), shape, 'float32');
+    const g = mkl.fromTypedArray(values(size, 2), shape, 'float32');
+    const weight = mkl.fromTypedArray(values(channels, 3), [channels], 'float32');
+    const bias = mkl.fromTypedArray(values(channels, 4), [channels], 'float32');
+    const out = { shape, dtype: 'float32' } as const;
+    const dispose = (...handles: (MklHandle | null)[]) => {
+      for (const h of handles) if (h !== null) mkl.dispose(h);
+    };
+    cases[label(shape, 'forward')] = () => {
+      const { output, mean, variance } = kernels.batchNorm(x, weight, bias, 1e-5, out)!;
+      dispose(output, mean, variance);
+    };
+    cases[label(shape, 'fwd+bwd')] = () => {
+      const { output, mean, variance } = kernels.batchNorm(x, weight, bias, 1e-5, out)!;
+      const cotangents = kernels.batchNormBackward(x, mean, variance, weight, g, 1e-5, true, out)!;
+      dispose(output, mean, variance, cotangents.input, cotangents.weight, cotangents.bias);
+    };
+  }
+  return cases;
+}
+
+function compositeCases(): Record<string, () => void> {
+  const cases: Record<string, () => void> = {};
+  for (const shape of SHAPES) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const channels = shape[1]!;
+    const x = tensor(values(size, 1), { shape, backend: 'mkl' });
+    const xRecorded = tensor(values(size, 1), { shape, backend: 'mkl', requiresGrad: true });
+    const g = tensor(values(size, 2), { shape, backend: 'mkl' });
+    const weight = tensor(values(channels, 3), { backend: 'mkl', requiresGrad: true });
+    const bias = tensor(values(channels, 4), { backend: 'mkl', requiresGrad: true });
+    const clear = (...leaves: Tensor[]) => {
+      for (const leaf of leaves) {
+        leaf.grad?.dispose();
+        leaf.grad = null;
+      }
+    };
+    cases[label(shape, 'forward')] = () =>
+      tidy(() => nn.functional.batchNorm(x, null, null, { training: true, weight: weight.detach(), bias: bias.detach() })).dispose();
+    cases[label(shape, 'fwd+bwd')] = () => {
+      tidy(() => nn.functional.batchNorm(xRecorded, null, null, { training: true, weight, bias }).backward(g));
+      clear(xRecorded, weight, bias);
+    };
+  }
+  return cases;
+}
+
+const TORCH = `
+import json, os, sys, time, torch
+torch.set_num_threads(os.cpu_count() or 1)
+shapes = json.loads(sys.argv[1])
+def median(run, seconds=2.0):
+    for _ in range(5): run()
+    times = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or len(times) < 10:
+        before = time.perf_counter(); run(); times.append((time.perf_counter() - before) * 1e3)
+    times.sort(); return times[len(times) // 2]
+def values(count, seed):
+    state, out = seed, []
+    for _ in range(count):
+        state = (state * 1103515245 + 12345) % 2**32
+        out.append(state / 2**32 * 6 - 3)
+    return torch.tensor(out, dtype=torch.float32)
+result = {}
+for shape in shapes:
+    size, channels = 1, shape[1]
+    for d in shape: size *= d
+    x = values(size, 1).reshape(shape)
+    x_recorded = x.clone().requires_grad_(True)
+    g = values(size, 2).reshape(shape)
+    weight = values(channels, 3).requires_grad_(True)
+    bias = values(channels, 4).requires_grad_(True)
+    name = '[' + ','.join(str(d) for d in shape) + ']'
+    def forward():
+        with torch.no_grad(): torch.nn.functional.batch_norm(x, None, None, weight, bias, training=True)
+    def both():
+        torch.nn.functional.batch_norm(x_recorded, None, None, weight, bias, training=True).backward(g)
+        x_recorded.grad = None; weight.grad = None; bias.grad = None
+    result[name + ' forward'] = median(forward)
+    result[name + ' fwd+bwd'] = median(both)
+print(json.dumps(result))
+`;
+
+function runChild(mode: Mode): Record<string, number> {
+  const self = fileURLToPath(import.meta.url);
+  const spin = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '3000' } : {};
+  const child =
+    mode === 'torch'
+      ? spawnSync(process.env.FLINT_BENCH_PYTHON ?? '/usr/bin/python3', ['-c', TORCH, JSON.stringify(SHAPES)], {
+          env: { ...process.env, ...spin },
+          encoding: 'utf8',
+        })
+      : spawnSync(process.execPath, [...process.execArgv, self], {
+          env: { ...process.env, BATCH_NORM_BENCH_CHILD: mode, FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
+          encoding: 'utf8',
+        });
+  if (child.status !== 0) throw new Error(`${mode} benchmark process failed: ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+}
+
+const childMode = process.env.BATCH_NORM_BENCH_CHILD;
+if (childMode !== undefined) {
+  const cases = childMode === 'fused' ? fusedCases() : compositeCases();
+  const result: Record<string, number> = {};
+  for (const [name, run] of Object.entries(cases)) result[name] = median(run);
+  console.log(JSON.stringify(result));
+} else {
+  const rounds = Number(process.argv[2] ?? 3);
+  console.log(`${cpus().length} cores; one process per system and round, in turn`);
+  const collected: Record<Mode, Record<string, number[]>> = { fused: {}, composite: {}, torch: {} };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of MODES) {
+      const result = runChild(mode);
+      for (const [name, ms] of Object.entries(result)) {
+        const list = collected[mode][name] ?? [];
+        list.push(ms);
+        collected[mode][name] = list;
+      }
+      console.log(
+        `round ${round + 1} ${mode.padEnd(9)} ${Object.values(result)
+          .map((ms) => ms.toFixed(3).padStart(8))
+          .join(' ')} ms`,
+      );
+    }
+  }
+  const middle = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  for (const name of Object.keys(collected.fused)) {
+    const [fused, composite, torch] = MODES.map((mode) => middle(collected[mode][name]!));
+    console.log(
+      `${name.padEnd(26)} fused ${fused!.toFixed(3)} ms, composite ${composite!.toFixed(3)} ms (${(composite! / fused!).toFixed(2)}x), ` +
+        `PyTorch ${torch!.toFixed(3)} ms (${(torch! / fused!).toFixed(2)}x)`,
+    );
+  }
+}
