@@ -1,20 +1,17 @@
-// Batch norm in training mode on mkl: the fused oneDNN kernels (Backend.composites.batchNorm and
-// batchNormBackward, called on handles as eager dispatch calls them) against the composite of
-// primitives (nn.functional.batchNorm with `training`, its backward pass through the tape), and
+// Batch norm in training mode on mkl: nn.functional.batchNorm with `training` (forward, and forward
+// + backward through the tape) with the fused oneDNN kernels (Backend.composites.batchNorm and
+// batchNormBackward) against the composite of primitives (FLINT_MKL_COMPOSITES=off) and
 // PyTorch's torch.nn.functional.batch_norm, at shapes of a small CNN:
 //   pnpm exec tsx packages/backend-mkl/bench/batch-norm.ts [rounds=3]
-// Each round runs one process per system, in turn (the composite with FLINT_MKL_COMPOSITES=off,
-// so that it stays the composite once the api calls the kernels; PyTorch with as many threads as
-// cores and the spin count the mkl backend sets), so that load on the machine falls on all alike;
-// it prints each process's medians and the median over the rounds.
+// Each round runs one process per system, in turn (PyTorch with as many threads as cores and the
+// spin count the mkl backend sets), so that load on the machine falls on all alike; it prints
+// each process's medians and the median over the rounds.
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
-import { MklBackend } from '../src/backend.js';
-import type { MklHandle } from '../src/handle.js';
-import { loadAddon } from '../src/index.js';
+import '../src/index.js';
 
 const SHAPES = [
   [64, 32, 28, 28],
@@ -48,37 +45,8 @@ function median(run: () => void, seconds = 2): number {
 
 const label = (shape: readonly number[], pass: string) => `[${shape.join(',')}] ${pass}`;
 
-function fusedCases(): Record<string, () => void> {
-  const loaded = loadAddon();
-  if ('reason' in loaded) throw new Error(loaded.reason);
-  const mkl = new MklBackend(loaded.addon);
-  const kernels = mkl.composites as Required<MklBackend['composites']>;
-  const cases: Record<string, () => void> = {};
-  for (const shape of SHAPES) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const channels = shape[1]!;
-    const x = mkl.fromTypedArray(values(size, 1), shape, 'float32');
-    const g = mkl.fromTypedArray(values(size, 2), shape, 'float32');
-    const weight = mkl.fromTypedArray(values(channels, 3), [channels], 'float32');
-    const bias = mkl.fromTypedArray(values(channels, 4), [channels], 'float32');
-    const out = { shape, dtype: 'float32' } as const;
-    const dispose = (...handles: (MklHandle | null)[]) => {
-      for (const h of handles) if (h !== null) mkl.dispose(h);
-    };
-    cases[label(shape, 'forward')] = () => {
-      const { output, mean, variance } = kernels.batchNorm(x, weight, bias, 1e-5, out)!;
-      dispose(output, mean, variance);
-    };
-    cases[label(shape, 'fwd+bwd')] = () => {
-      const { output, mean, variance } = kernels.batchNorm(x, weight, bias, 1e-5, out)!;
-      const cotangents = kernels.batchNormBackward(x, mean, variance, weight, g, 1e-5, true, out)!;
-      dispose(output, mean, variance, cotangents.input, cotangents.weight, cotangents.bias);
-    };
-  }
-  return cases;
-}
-
-function compositeCases(): Record<string, () => void> {
+/** nn.functional.batchNorm with `training`, forward and forward + backward (the tape), as a user calls it. */
+function apiCases(): Record<string, () => void> {
   const cases: Record<string, () => void> = {};
   for (const shape of SHAPES) {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -160,7 +128,7 @@ function runChild(mode: Mode): Record<string, number> {
 
 const childMode = process.env.BATCH_NORM_BENCH_CHILD;
 if (childMode !== undefined) {
-  const cases = childMode === 'fused' ? fusedCases() : compositeCases();
+  const cases = apiCases();
   const result: Record<string, number> = {};
   for (const [name, run] of Object.entries(cases)) result[name] = median(run);
   console.log(JSON.stringify(result));
