@@ -7,11 +7,11 @@ import { registerCompositeBinder } from '../../jit/composite-binders.js';
 import { broadcastTo } from '../../ops/broadcast.js';
 import { add, div, mul, rsqrt, sub } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
-import { mean, sum } from '../../ops/reduce.js';
+import { sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { runsEagerly, stageComposite } from '../../transforms/core.js';
-import { type Composite, composite, kernelOperands, runFusedBackward } from './fused-composite.js';
+import { type Composite, composite, kernelOperands, normalizedInputCotangent, runFusedBackward } from './fused-composite.js';
 
 // Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
 // native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as
@@ -156,14 +156,8 @@ function batchNormCotangents(x: Tensor, m: Tensor, v: Tensor, weight: Tensor | n
   const centered = sub(x, alongChannels(m, x.ndim));
   const normalized = mul(centered, r);
   const h = weight === null ? g : mul(g, alongChannels(weight, x.ndim));
-  const hMean = mean(h, axes, true);
-  const hNormalized = mul(h, normalized);
-  const projection = mean(hNormalized, axes, true);
-  const along = mul(normalized, projection);
-  const difference = sub(h, hMean);
-  const corrected = sub(difference, along);
-  const cotangents: Tensor[] = [mul(corrected, r)];
-  const temporaries = [shifted, centered, hMean, hNormalized, projection, along, difference, corrected];
+  const cotangents: Tensor[] = [normalizedInputCotangent(h, normalized, r, axes)];
+  const temporaries = [shifted, centered];
   if (h !== g) temporaries.push(h);
   if (weight !== null) {
     const product = mul(g, normalized);

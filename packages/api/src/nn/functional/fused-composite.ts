@@ -274,6 +274,22 @@ function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: numb
   };
 }
 
+/**
+ * A normalization's input cotangent `r * (h - mean(h) - xhat * mean(h * xhat))`, means over
+ * `axes` (what the statistics reduce), from `h` (the output's cotangent times the weight), the
+ * normalized input `xhat` and `r = 1 / sqrt(variance + eps)` (broadcastable): layer norm's and
+ * batch norm's backward passes in ordinary ops.
+ */
+export function normalizedInputCotangent(h: Tensor, normalized: Tensor, r: Tensor, axes: readonly number[]): Tensor {
+  const hMean = mean(h, [...axes], true);
+  const hNormalized = mul(h, normalized);
+  const projection = mean(hNormalized, [...axes], true);
+  const along = mul(normalized, projection);
+  const difference = sub(h, hMean);
+  const corrected = sub(difference, along);
+  return releasing(mul(corrected, r), hMean, hNormalized, projection, along, difference, corrected);
+}
+
 /** The cotangents of layer norm's input, and of its weight and bias where present, in ordinary ops (see layerNormVjp). */
 function layerNormCotangents(x: Tensor, weight: Tensor | null, g: Tensor, hasBias: boolean, normalizedDims: number, eps: number): Tensor[] {
   const axes = Array.from({ length: normalizedDims }, (_, i) => x.ndim - normalizedDims + i);
@@ -286,15 +302,8 @@ function layerNormCotangents(x: Tensor, weight: Tensor | null, g: Tensor, hasBia
   const r = rsqrt(shifted);
   const normalized = mul(centered, r);
   const h = weight === null ? g : mul(g, weight);
-  const hMean = mean(h, axes, true);
-  const hNormalized = mul(h, normalized);
-  const projection = mean(hNormalized, axes, true);
-  const along = mul(normalized, projection);
-  const difference = sub(h, hMean);
-  const corrected = sub(difference, along);
-  const gx = mul(corrected, r);
-  const cotangents: Tensor[] = [gx];
-  const temporaries = [average, centered, squares, variance, shifted, r, hMean, hNormalized, projection, along, difference, corrected];
+  const cotangents: Tensor[] = [normalizedInputCotangent(h, normalized, r, axes)];
+  const temporaries = [average, centered, squares, variance, shifted, r];
   if (h !== g) temporaries.push(h);
   if (weight !== null) {
     const product = mul(g, normalized);
