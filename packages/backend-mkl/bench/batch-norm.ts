@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
+import { alternate, childMedians, medianMs } from './alternating.js';
 
 const SHAPES = [
   [64, 32, 28, 28],
@@ -27,20 +28,6 @@ function values(count: number, seed: number): Float32Array {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     return (state / 2 ** 32) * 6 - 3;
   });
-}
-
-/** Milliseconds per call, median of the calls made in about `seconds` after a warm-up. */
-function median(run: () => void, seconds = 2): number {
-  for (let i = 0; i < 5; i++) run();
-  const times: number[] = [];
-  const start = performance.now();
-  while (performance.now() - start < seconds * 1000 || times.length < 10) {
-    const before = performance.now();
-    run();
-    times.push(performance.now() - before);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
 }
 
 const label = (shape: readonly number[], pass: string) => `[${shape.join(',')}] ${pass}`;
@@ -122,41 +109,22 @@ function runChild(mode: Mode): Record<string, number> {
           env: { ...process.env, BATCH_NORM_BENCH_CHILD: mode, FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
           encoding: 'utf8',
         });
-  if (child.status !== 0) throw new Error(`${mode} benchmark process failed: ${child.stderr}`);
-  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
+  return childMedians(child, mode);
 }
 
-const childMode = process.env.BATCH_NORM_BENCH_CHILD;
-if (childMode !== undefined) {
-  const cases = apiCases();
+if (process.env.BATCH_NORM_BENCH_CHILD !== undefined) {
   const result: Record<string, number> = {};
-  for (const [name, run] of Object.entries(cases)) result[name] = median(run);
+  for (const [name, run] of Object.entries(apiCases())) result[name] = medianMs(run);
   console.log(JSON.stringify(result));
 } else {
-  const rounds = Number(process.argv[2] ?? 3);
   console.log(`${cpus().length} cores; one process per system and round, in turn`);
-  const collected: Record<Mode, Record<string, number[]>> = { fused: {}, composite: {}, torch: {} };
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of MODES) {
-      const result = runChild(mode);
-      for (const [name, ms] of Object.entries(result)) {
-        const list = collected[mode][name] ?? [];
-        list.push(ms);
-        collected[mode][name] = list;
-      }
-      console.log(
-        `round ${round + 1} ${mode.padEnd(9)} ${Object.values(result)
-          .map((ms) => ms.toFixed(3).padStart(8))
-          .join(' ')} ms`,
-      );
-    }
-  }
-  const middle = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-  for (const name of Object.keys(collected.fused)) {
-    const [fused, composite, torch] = MODES.map((mode) => middle(collected[mode][name]!));
+  const medians = alternate(Number(process.argv[2] ?? 3), MODES, runChild);
+  for (const [name, fused] of Object.entries(medians.fused)) {
+    const composite = medians.composite[name] as number;
+    const torch = medians.torch[name] as number;
     console.log(
-      `${name.padEnd(26)} fused ${fused!.toFixed(3)} ms, composite ${composite!.toFixed(3)} ms (${(composite! / fused!).toFixed(2)}x), ` +
-        `PyTorch ${torch!.toFixed(3)} ms (${(torch! / fused!).toFixed(2)}x)`,
+      `${name.padEnd(26)} fused ${fused.toFixed(3)} ms, composite ${composite.toFixed(3)} ms (${(composite / fused).toFixed(2)}x), ` +
+        `PyTorch ${torch.toFixed(3)} ms (${(torch / fused).toFixed(2)}x)`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
+import { alternate, childMedians, medianMs } from './alternating.js';
 
 interface Case {
   readonly label: string;
@@ -62,52 +63,23 @@ function cases(): Case[] {
   ];
 }
 
-/** Milliseconds per call, median of the calls made in about `seconds` after a warm-up. */
-function median(run: () => void, seconds = 2): number {
-  for (let i = 0; i < 5; i++) run();
-  const times: number[] = [];
-  const start = performance.now();
-  while (performance.now() - start < seconds * 1000 || times.length < 10) {
-    const before = performance.now();
-    run();
-    times.push(performance.now() - before);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
 if (process.env.COMPOSITES_BENCH_CHILD === '1') {
   const result: Record<string, number> = {};
-  for (const { label, run } of cases()) result[label] = median(run);
+  for (const { label, run } of cases()) result[label] = medianMs(run);
   console.log(JSON.stringify(result));
 } else {
-  const rounds = Number(process.argv[2] ?? 3);
   const self = fileURLToPath(import.meta.url);
-  const collected: Record<'fused' | 'composite', Record<string, number[]>> = { fused: {}, composite: {} };
-  for (let round = 0; round < rounds; round++) {
-    for (const mode of ['fused', 'composite'] as const) {
-      const child = spawnSync(process.execPath, [...process.execArgv, self], {
+  const medians = alternate(Number(process.argv[2] ?? 3), ['fused', 'composite'] as const, (mode) =>
+    childMedians(
+      spawnSync(process.execPath, [...process.execArgv, self], {
         env: { ...process.env, COMPOSITES_BENCH_CHILD: '1', FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
         encoding: 'utf8',
-      });
-      if (child.status !== 0) throw new Error(`benchmark process failed: ${child.stderr}`);
-      const result = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
-      for (const [label, ms] of Object.entries(result)) {
-        const list = collected[mode][label] ?? [];
-        list.push(ms);
-        collected[mode][label] = list;
-      }
-      console.log(
-        `round ${round + 1} ${mode.padEnd(9)} ${Object.values(result)
-          .map((ms) => ms.toFixed(3).padStart(8))
-          .join(' ')} ms`,
-      );
-    }
-  }
-  const middle = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-  for (const label of Object.keys(collected.fused)) {
-    const fused = middle(collected.fused[label]!);
-    const composite = middle(collected.composite[label]!);
+      }),
+      mode,
+    ),
+  );
+  for (const [label, fused] of Object.entries(medians.fused)) {
+    const composite = medians.composite[label] as number;
     console.log(
       `${label.padEnd(32)} fused ${fused.toFixed(3)} ms, composite ${composite.toFixed(3)} ms (${(composite / fused).toFixed(2)}x)`,
     );
