@@ -61,7 +61,10 @@ describe.skipIf(missing !== undefined)('batch norm on mkl through oneDNN', () =>
         const weight = input(backend, [channels], 2, true);
         const bias = input(backend, [channels], 3, true);
         const { output, mean, unbiasedVariance } = nn.functional.batchNormTraining(x, { weight, bias });
-        output.mul(input(backend, shape, 4)).sum().backward();
+        output
+          .mul(input(backend, shape, 4))
+          .sum()
+          .backward();
         return [output, mean, unbiasedVariance, x.grad as Tensor, weight.grad as Tensor, bias.grad as Tensor];
       }, 2e-5);
       expect(since(before)).toMatchObject({ forward: 1, backward: 1 });
@@ -108,7 +111,13 @@ describe.skipIf(missing !== undefined)('batch norm on mkl through oneDNN', () =>
     const before = runs();
     expectAgree((backend) => {
       const layer = new nn.BatchNorm1d(6, { backend });
-      for (let i = 0; i < 3; i++) tidy(() => layer.forward(input(backend, [10, 6], 10 + i)).sum().backward());
+      for (let i = 0; i < 3; i++)
+        tidy(() =>
+          layer
+            .forward(input(backend, [10, 6], 10 + i))
+            .sum()
+            .backward(),
+        );
       layer.eval();
       return [noGrad(() => layer.forward(input(backend, [10, 6], 20))), layer.runningMean, layer.runningVar, layer.weight?.grad as Tensor];
     }, 2e-5);

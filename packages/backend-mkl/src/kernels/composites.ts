@@ -93,11 +93,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
     ): NormalizationCotangents<MklHandle> | null {
       if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
       if (weight !== null && weight.dtype !== 'float32') return null;
-      const vectorShape = x.shape.slice(x.shape.length - normalizedDims);
-      const vectorSize = sizeOf(vectorShape);
-      const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      const weightOut = weight === null ? null : memory.allocateUninitialized('float32', vectorSize);
-      const biasOut = withBias ? memory.allocateUninitialized('float32', vectorSize) : null;
+      const outputs = cotangentOutputs(memory, out, x.shape.slice(x.shape.length - normalizedDims), weight !== null, withBias);
       const ran = addon.layerNormBackward(
         float32,
         x.storage.data,
@@ -108,17 +104,13 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
         g.storage.data,
         layoutOf(g),
         eps,
-        input,
-        weightOut,
-        biasOut,
+        outputs.input,
+        outputs.weight,
+        outputs.bias,
       );
-      if (!ran) return declined(input, weightOut, biasOut);
+      if (!ran) return declined(outputs.input, outputs.weight, outputs.bias);
       recordComposite('layerNormBackward');
-      return {
-        input: wrap(input, out.shape, out.dtype),
-        weight: weightOut === null ? null : wrap(weightOut, vectorShape, 'float32'),
-        bias: biasOut === null ? null : wrap(biasOut, vectorShape, 'float32'),
-      };
+      return outputs.wrapped();
     },
     batchNorm(x: MklHandle, weight: MklHandle | null, bias: MklHandle | null, eps: number, out: Aval): BatchNormResults<MklHandle> | null {
       if (!allFloat32(x, weight, bias) || out.dtype !== 'float32' || x.shape.length < 2) return null;
@@ -174,10 +166,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
       out: Aval,
     ): NormalizationCotangents<MklHandle> | null {
       if (!allFloat32(x, mean, variance, weight, g) || out.dtype !== 'float32' || x.shape.length < 2) return null;
-      const channels = x.shape[1]!;
-      const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      const weightOut = weight === null ? null : memory.allocateUninitialized('float32', channels);
-      const biasOut = withBias ? memory.allocateUninitialized('float32', channels) : null;
+      const outputs = cotangentOutputs(memory, out, [x.shape[1]!], weight !== null, withBias);
       const ran = addon.batchNormBackward(
         float32,
         x.storage.data,
@@ -190,17 +179,31 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
         g.storage.data,
         layoutOf(g),
         eps,
-        input,
-        weightOut,
-        biasOut,
+        outputs.input,
+        outputs.weight,
+        outputs.bias,
       );
-      if (!ran) return declined(input, weightOut, biasOut);
+      if (!ran) return declined(outputs.input, outputs.weight, outputs.bias);
       recordComposite('batchNormBackward');
-      return {
-        input: wrap(input, out.shape, out.dtype),
-        weight: weightOut === null ? null : wrap(weightOut, [channels], 'float32'),
-        bias: biasOut === null ? null : wrap(biasOut, [channels], 'float32'),
-      };
+      return outputs.wrapped();
     },
   };
+}
+
+/**
+ * Pooled arrays for a normalization's cotangents, which its backward kernel writes whole: the
+ * input's (`out`'s size), and the weight's and the bias's (`vectorShape`) where asked for;
+ * `wrapped` makes them handles.
+ */
+function cotangentOutputs(memory: MklMemory, out: Aval, vectorShape: readonly number[], withWeight: boolean, withBias: boolean) {
+  const vectorSize = sizeOf(vectorShape);
+  const input = memory.allocateUninitialized('float32', sizeOf(out.shape));
+  const weight = withWeight ? memory.allocateUninitialized('float32', vectorSize) : null;
+  const bias = withBias ? memory.allocateUninitialized('float32', vectorSize) : null;
+  const wrapped = (): NormalizationCotangents<MklHandle> => ({
+    input: wrap(input, out.shape, out.dtype),
+    weight: weight === null ? null : wrap(weight, [...vectorShape], 'float32'),
+    bias: bias === null ? null : wrap(bias, [...vectorShape], 'float32'),
+  });
+  return { input, weight, bias, wrapped };
 }
