@@ -1,7 +1,8 @@
-// oneDNN's batch norm (training forward and backward) on each layout it could run in, for the
-// choice native/batch_norm.cc makes: plain nchw as the callers' arrays lie, or nhwc, nChw8c,
-// nChw16c with the reorders from and back to nchw that the addon would add (printed with and
-// without them), and the implementation oneDNN picks for each.
+// oneDNN's batch norm (training forward and backward) on each layout it could run in: plain nchw
+// as the callers' arrays lie, or nhwc, nChw8c, nChw16c with the reorders from and back to nchw
+// that the addon would add (printed with and without them), and the implementation oneDNN picks
+// for each. native/batch_norm.cc ran the fastest of these until its loops over nchw replaced them
+// (docs/backend-mkl.md, "Batch norm").
 //   g++ -O2 -std=c++17 -fopenmp packages/backend-mkl/bench/onednn-batch-norm.cc -ldnnl -o /tmp/onednn-batch-norm
 //   OMP_NUM_THREADS=1 /tmp/onednn-batch-norm 64 32 28 28  64 64 14 14  128 256 1 1
 // Arguments: N C H W for each shape (rank 2 as N C 1 1). Medians of 60 calls after 5.

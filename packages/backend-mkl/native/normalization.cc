@@ -460,9 +460,9 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
 }
 
 // refuseNormalizationPrimitives(on): a test hook. While on, the calling thread's softmax, softmax
-// backward, layer norm, layer norm backward and the three batch norm calls find oneDNN refusing
-// their primitives, as it refuses a configuration it does not take, and return false (see
-// refusingForTesting in normalization.h).
+// backward, layer norm and layer norm backward find oneDNN refusing their primitives, as it
+// refuses a configuration it does not take, and return false (see refusingForTesting in
+// normalization.h). Batch norm's loops (batch_norm.cc) create no primitive.
 Napi::Value RefuseNormalizationPrimitives(const Napi::CallbackInfo& info) {
   checkArgs(info, 1, "refuseNormalizationPrimitives");
   if (!info[0].IsBoolean()) throwType(info.Env(), "refuseNormalizationPrimitives", "on must be a boolean");

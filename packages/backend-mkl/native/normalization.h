@@ -1,6 +1,7 @@
-// What the normalization kernels share (softmax and layer norm in normalization.cc, batch norm in
-// batch_norm.cc): the cache lookup that turns oneDNN's refusal of a configuration into a decline,
-// the test hook that simulates one, and the checks of their optional and epsilon arguments.
+// What the normalization kernels share: the cache lookup that turns oneDNN's refusal of a
+// configuration into a decline and the test hook that simulates one (softmax and layer norm in
+// normalization.cc), and the checks of their optional and epsilon arguments (batch norm's loops in
+// batch_norm.cc too).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,8 @@
 namespace flint {
 
 /**
- * Set by `refuseNormalizationPrimitives` (a test hook): the calling thread's softmax, layer norm
- * and batch norm primitives are then refused as oneDNN refuses a configuration it does not take,
+ * Set by `refuseNormalizationPrimitives` (a test hook): the calling thread's softmax and layer
+ * norm primitives are then refused as oneDNN refuses a configuration it does not take,
  * so that tests reach the decline path (with oneDNN 2.6 no float32 shape of these ops does). Part
  * of the cache keys, so that other threads' primitives and refusals are not mixed with these.
  */

@@ -48,9 +48,9 @@ export class MklBackend implements Backend<MklHandle> {
   readonly capabilities: BackendCapabilities;
   readonly kernels: KernelTable<MklHandle>;
   /**
-   * oneDNN's softmax, log-softmax (and their backward passes), layer normalization and batch
-   * normalization (training, inference, backward), which eager dispatch and jit use for those
-   * composites.
+   * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, and the
+   * addon's batch normalization loops (training, inference, backward), which eager dispatch and
+   * jit use for those composites.
    */
   readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */

@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
 import { expectClose, randomValues } from '../values.test-support.js';
 
-// The api's batch norm on mkl, which reaches oneDNN's batch_normalization primitives through
-// Backend.composites, against the composite on the portable backend: eager calls, backward(),
+// The api's batch norm on mkl, which reaches the addon's batch norm loops (native/batch_norm.cc)
+// through Backend.composites, against the composite on the portable backend: eager calls, backward(),
 // grad, jit and compile(), the BatchNorm2d layer's training and evaluation. The kernels alone are
 // checked in batch-norm.test.ts.
 
@@ -32,7 +32,7 @@ const input = (backend: BackendName, shape: number[], seed: number, requiresGrad
     { shape, backend, requiresGrad },
   );
 
-describe.skipIf(missing !== undefined)('batch norm on mkl through oneDNN', () => {
+describe.skipIf(missing !== undefined)('batch norm on mkl through the fused kernels', () => {
   let mkl: MklBackend;
   beforeAll(async () => {
     mkl = (await initBackend('mkl')) as unknown as MklBackend;

@@ -4,7 +4,7 @@ import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
 
-/** The composites the addon computes in one oneDNN primitive each. */
+/** The composites the addon computes in one call each (a oneDNN primitive, or batch norm's loops). */
 export type CompositeName =
   | 'softmax'
   | 'logSoftmax'
@@ -25,13 +25,13 @@ export interface CompositeContext {
 }
 
 /**
- * oneDNN's softmax, log-softmax (and their backward passes), layer normalization
- * (native/normalization.cc) and batch normalization (native/batch_norm.cc) for float32
- * views of any layout (the addon packs what oneDNN cannot read in place); every other dtype is
+ * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization
+ * (native/normalization.cc), and the addon's batch normalization loops (native/batch_norm.cc), for
+ * float32 views of any layout (the addon packs what it cannot read in place); every other dtype is
  * declined, and the api runs the composite. Float16 and bfloat16 are declined too: the composites
  * take their statistics in float32 and round once, as the portable kernels do. So is a
- * configuration oneDNN refuses to create a primitive for (the addon returns false); the outputs
- * allocated for it go back to the pool.
+ * configuration oneDNN refuses to create a primitive for (the addon returns false; batch norm's
+ * loops never do); the outputs allocated for it go back to the pool.
  */
 export function mklComposites(context: CompositeContext): CompositeKernels<MklHandle> {
   const { addon, memory, recordComposite } = context;

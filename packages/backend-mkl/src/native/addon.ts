@@ -182,11 +182,11 @@ export interface Addon {
   ): boolean;
   /**
    * float32 batch normalization with the batch's statistics over the channel axis 1 of `x`
-   * ([N, C, ...], rank at least 2), through oneDNN (native/batch_norm.cc): `meanOut` and
+   * ([N, C, ...], rank at least 2), as loops over its plain layout (native/batch_norm.cc): `meanOut` and
    * `varianceOut` (C elements each) receive each channel's mean and biased variance over every
    * other dim, `out` (contiguous, x's shape) `(x - mean) / sqrt(variance + eps) * weight + bias`;
    * `weight` and `bias` (each with its layout, or both null) are [C]. With no element per channel
-   * the statistics are NaN.
+   * the statistics are NaN. Returns true (it never declines).
    */
   batchNorm(
     dtype: number,
@@ -203,8 +203,8 @@ export interface Addon {
   ): boolean;
   /**
    * float32 batch normalization with given statistics (`mean`, `variance`: [C]) along the channel
-   * axis 1 of `x`, through oneDNN: `out` (contiguous) `(x - mean) / sqrt(variance + eps) * weight +
-   * bias`; `weight` and `bias` are [C] or both null with their layouts.
+   * axis 1 of `x`, a loop: `out` (contiguous) `(x - mean) / sqrt(variance + eps) * weight + bias`;
+   * `weight` and `bias` are [C] or both null with their layouts. Returns true.
    */
   batchNormInference(
     dtype: number,
@@ -223,9 +223,9 @@ export interface Addon {
   ): boolean;
   /**
    * float32 cotangents of batchNorm's output from its cotangent `g` (x's shape), given the
-   * statistics the forward pass returned (`mean`, `variance`: [C]), through oneDNN: the input's
-   * into `out`; the weight's into `weightOut` (given exactly when `weight` is), the bias's into
-   * `biasOut` unless it is null (C elements each; zeros with no element per channel).
+   * statistics the forward pass returned (`mean`, `variance`: [C]), as loops: the input's into
+   * `out`; the weight's into `weightOut` (given exactly when `weight` is), the bias's into
+   * `biasOut` unless it is null (C elements each; zeros with no element per channel). Returns true.
    */
   batchNormBackward(
     dtype: number,
@@ -245,10 +245,10 @@ export interface Addon {
     biasOut: TypedArray | null,
   ): boolean;
   /**
-   * A test hook: while `on`, the calling thread's softmax, softmaxBackward, layerNorm,
-   * layerNormBackward, batchNorm, batchNormInference and batchNormBackward find oneDNN refusing
-   * their primitives and return false, as for a configuration oneDNN does not take (oneDNN 2.6
-   * refuses no float32 shape of theirs).
+   * A test hook: while `on`, the calling thread's softmax, softmaxBackward, layerNorm and
+   * layerNormBackward find oneDNN refusing their primitives and return false, as for a
+   * configuration oneDNN does not take (oneDNN 2.6 refuses no float32 shape of theirs). Batch
+   * norm's three calls are loops and create no primitive: the hook does not reach them.
    */
   refuseNormalizationPrimitives(on: boolean): void;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */

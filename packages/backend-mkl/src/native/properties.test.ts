@@ -478,6 +478,143 @@ describe.skipIf(missing !== undefined)('native kernels on random strided views',
         { numRuns: 300 },
       );
     });
+
+    it('all three past the parallel threshold: channels whole per thread, split by samples, rows of channels', () => {
+      // From 131,072 elements the kernels run on every thread: the threads take channels whole and
+      // split the rest by samples (C = 1, 3 and 5 on two threads), or split samples read as rows
+      // of channels (rank 2; S = 9; S = 25, which sums along rows and writes on planes). [3, 3, 7, 8]
+      // is on planes below the threshold. The views are packed first, as any non-contiguous one.
+      const shapes = fc.constantFrom(
+        [128, 1, 32, 32],
+        [128, 3, 32, 32],
+        [48, 5, 24, 24],
+        [4096, 40],
+        [512, 30, 3, 3],
+        [300, 20, 5, 5],
+        [3, 3, 7, 8],
+      );
+      const input = shapes.chain((shape) => {
+        const vector = viewOf([shape[1]!]);
+        return fc.tuple(viewOf(shape), viewOf(shape), fc.option(vector), fc.option(vector), vector, vector.map(nonNegative));
+      });
+      /** A view's values, row-major, and each element's channel. */
+      const dense = (v: StridedView) => {
+        const values: number[] = [];
+        const channel: number[] = [];
+        forEachIndex(v.shape, (index) => {
+          values.push(at(v, index));
+          channel.push(index[1]!);
+        });
+        return { values, channel };
+      };
+      /** The largest error relative to 1 + |expected|, over all elements. */
+      const worst = (actual: ArrayLike<number>, expected: readonly number[]) =>
+        expected.reduce((w, e, i) => Math.max(w, Math.abs(actual[i]! - e) / (1 + Math.abs(e))), 0);
+      fc.assert(
+        fc.property(input, ([x, g, weight, bias, givenMean, givenVariance]) => {
+          const size = x.shape.reduce((p, d) => p * d, 1);
+          const channels = x.shape[1]!;
+          const count = size / channels;
+          const xs = dense(x);
+          const gs = dense(g).values;
+          const scale = (c: number) => (weight === null ? 1 : at(weight, [c]));
+          const shift = (c: number) => (bias === null ? 0 : at(bias, [c]));
+          const perChannel = (term: (i: number) => number) => {
+            const sums = new Array<number>(channels).fill(0);
+            xs.values.forEach((_, i) => {
+              sums[xs.channel[i]!]! += term(i);
+            });
+            return sums;
+          };
+          // Training: the statistics and the output.
+          const out = new Float32Array(size);
+          const mean = new Float32Array(channels);
+          const variance = new Float32Array(channels);
+          expect(
+            addon.batchNorm(0, x.data, x.layout, ...optionalArguments(weight), ...optionalArguments(bias), eps, out, mean, variance),
+          ).toBe(true);
+          const m = perChannel((i) => xs.values[i]!).map((s) => s / count);
+          const v = perChannel((i) => (xs.values[i]! - m[xs.channel[i]!]!) ** 2).map((s) => s / count);
+          expect(worst(mean, m)).toBeLessThanOrEqual(1e-5);
+          expect(worst(variance, v)).toBeLessThanOrEqual(1e-5);
+          const normalized = (i: number, mu: (c: number) => number, sigma2: (c: number) => number) => {
+            const c = xs.channel[i]!;
+            return (xs.values[i]! - mu(c)) / Math.sqrt(sigma2(c) + eps);
+          };
+          const trained = xs.values.map(
+            (_, i) =>
+              normalized(
+                i,
+                (c) => m[c]!,
+                (c) => v[c]!,
+              ) *
+                scale(xs.channel[i]!) +
+              shift(xs.channel[i]!),
+          );
+          expect(worst(out, trained)).toBeLessThanOrEqual(1e-4);
+          // Inference with the given statistics.
+          const mu = (c: number) => at(givenMean, [c]);
+          const sigma2 = (c: number) => at(givenVariance, [c]);
+          const args = (view: StridedView) => [view.data, view.layout] as const;
+          expect(
+            addon.batchNormInference(
+              0,
+              x.data,
+              x.layout,
+              ...args(givenMean),
+              ...args(givenVariance),
+              ...optionalArguments(weight),
+              ...optionalArguments(bias),
+              eps,
+              out,
+            ),
+          ).toBe(true);
+          const inferred = xs.values.map((_, i) => normalized(i, mu, sigma2) * scale(xs.channel[i]!) + shift(xs.channel[i]!));
+          expect(worst(out, inferred)).toBeLessThanOrEqual(1e-4);
+          // Backward from the given statistics: dx = r (h - mean(h) - x̂ mean(h x̂)), dw = sum g x̂, db = sum g.
+          const weightOut = weight === null ? null : new Float32Array(channels);
+          const biasOut = new Float32Array(channels);
+          expect(
+            addon.batchNormBackward(
+              0,
+              x.data,
+              x.layout,
+              ...args(givenMean),
+              ...args(givenVariance),
+              ...optionalArguments(weight),
+              g.data,
+              g.layout,
+              eps,
+              out,
+              weightOut,
+              biasOut,
+            ),
+          ).toBe(true);
+          const xhat = xs.values.map((_, i) => normalized(i, mu, sigma2));
+          const hMean = perChannel((i) => gs[i]! * scale(xs.channel[i]!)).map((s) => s / count);
+          const projection = perChannel((i) => gs[i]! * scale(xs.channel[i]!) * xhat[i]!).map((s) => s / count);
+          const input = xs.values.map((_, i) => {
+            const c = xs.channel[i]!;
+            return (gs[i]! * scale(c) - hMean[c]! - xhat[i]! * projection[c]!) / Math.sqrt(sigma2(c) + eps);
+          });
+          expect(worst(out, input)).toBeLessThanOrEqual(1e-4);
+          if (weightOut !== null)
+            expect(
+              worst(
+                weightOut,
+                perChannel((i) => gs[i]! * xhat[i]!),
+              ),
+            ).toBeLessThanOrEqual(1e-4);
+          expect(
+            worst(
+              biasOut,
+              perChannel((i) => gs[i]!),
+            ),
+          ).toBeLessThanOrEqual(1e-5);
+        }),
+        { numRuns: 14 },
+      );
+    });
   });
 
   it('matmul takes any strides through either engine', () => {
