@@ -1,7 +1,8 @@
-// Batch norm in training mode on mkl: nn.functional.batchNorm with `training` (forward, and forward
-// + backward through the tape) with the fused oneDNN kernels (Backend.composites.batchNorm and
-// batchNormBackward) against the composite of primitives (FLINT_MKL_COMPOSITES=off) and
-// PyTorch's torch.nn.functional.batch_norm, at shapes of a small CNN:
+// Batch norm on mkl: nn.functional.batchNorm with `training` (forward, and forward + backward
+// through the tape) and with running statistics (inference, nothing recorded) with the fused
+// kernels (Backend.composites.batchNorm, batchNormBackward and batchNormInference) against the
+// composite of primitives (FLINT_MKL_COMPOSITES=off) and PyTorch's
+// torch.nn.functional.batch_norm, at shapes of a small CNN:
 //   pnpm exec tsx packages/backend-mkl/bench/batch-norm.ts [rounds=3]
 // Each round runs one process per system, in turn (PyTorch with as many threads as cores and the
 // spin count the mkl backend sets), so that load on the machine falls on all alike; it prints
@@ -32,7 +33,7 @@ function values(count: number, seed: number): Float32Array {
 
 const label = (shape: readonly number[], pass: string) => `[${shape.join(',')}] ${pass}`;
 
-/** nn.functional.batchNorm with `training`, forward and forward + backward (the tape), as a user calls it. */
+/** nn.functional.batchNorm as a user calls it: training, forward and forward + backward (the tape); inference. */
 function apiCases(): Record<string, () => void> {
   const cases: Record<string, () => void> = {};
   for (const shape of SHAPES) {
@@ -43,6 +44,8 @@ function apiCases(): Record<string, () => void> {
     const g = tensor(values(size, 2), { shape, backend: 'mkl' });
     const weight = tensor(values(channels, 3), { backend: 'mkl', requiresGrad: true });
     const bias = tensor(values(channels, 4), { backend: 'mkl', requiresGrad: true });
+    const runningMean = tensor(values(channels, 5), { backend: 'mkl' });
+    const runningVar = tensor(values(channels, 6).map(Math.abs), { backend: 'mkl' });
     const clear = (...leaves: Tensor[]) => {
       for (const leaf of leaves) {
         leaf.grad?.dispose();
@@ -55,6 +58,8 @@ function apiCases(): Record<string, () => void> {
       tidy(() => nn.functional.batchNorm(xRecorded, null, null, { training: true, weight, bias }).backward(g));
       clear(xRecorded, weight, bias);
     };
+    cases[label(shape, 'inference')] = () =>
+      tidy(() => nn.functional.batchNorm(x, runningMean, runningVar, { weight: weight.detach(), bias: bias.detach() })).dispose();
   }
   return cases;
 }
@@ -85,14 +90,18 @@ for shape in shapes:
     g = values(size, 2).reshape(shape)
     weight = values(channels, 3).requires_grad_(True)
     bias = values(channels, 4).requires_grad_(True)
+    running_mean, running_var = values(channels, 5), values(channels, 6).abs()
     name = '[' + ','.join(str(d) for d in shape) + ']'
     def forward():
         with torch.no_grad(): torch.nn.functional.batch_norm(x, None, None, weight, bias, training=True)
     def both():
         torch.nn.functional.batch_norm(x_recorded, None, None, weight, bias, training=True).backward(g)
         x_recorded.grad = None; weight.grad = None; bias.grad = None
+    def inference():
+        with torch.no_grad(): torch.nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training=False)
     result[name + ' forward'] = median(forward)
     result[name + ' fwd+bwd'] = median(both)
+    result[name + ' inference'] = median(inference)
 print(json.dumps(result))
 `;
 
