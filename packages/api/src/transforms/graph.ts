@@ -194,21 +194,23 @@ export function backwardPass(
 ): Map<GradNode, (Tensor | null)[]> {
   const totals = new Map<GradNode, (Tensor | null)[]>();
   const freeing = options.freeCotangents === true;
-  // How many total slots hold each cotangent (one tensor may flow into several edges).
+  // How many total slots hold each cotangent (one tensor may flow into several edges); counted
+  // only when freeing.
   const holders = new Map<Tensor, number>();
-  const seedTensors = new Set(seeds.map((s) => s.cotangent));
+  const seedTensors = freeing ? new Set(seeds.map((s) => s.cotangent)) : null;
   const hold = (t: Tensor): void => {
-    holders.set(t, (holders.get(t) ?? 0) + 1);
+    if (freeing) holders.set(t, (holders.get(t) ?? 0) + 1);
   };
   /** Frees `t` when no slot holds it and nothing else may read it. */
   const drop = (t: Tensor): void => {
+    if (!freeing) return;
     const count = (holders.get(t) ?? 0) - 1;
     if (count > 0) {
       holders.set(t, count);
       return;
     }
     holders.delete(t);
-    if (freeing && !seedTensors.has(t) && madeByInnermostScope(t)) t.dispose();
+    if (!seedTensors?.has(t) && madeByInnermostScope(t)) t.dispose();
   };
   const accumulate = (edge: GradEdge, ct: Tensor): void => {
     let slots = totals.get(edge.node);
