@@ -11,7 +11,14 @@ import { sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { runsEagerly, stageComposite } from '../../transforms/core.js';
-import { type Composite, composite, kernelOperands, normalizedInputCotangent, runFusedBackward } from './fused-composite.js';
+import {
+  type Composite,
+  composite,
+  cotangentAvals,
+  kernelOperands,
+  normalizedInputCotangent,
+  runFusedBackward,
+} from './fused-composite.js';
 
 // Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
 // native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as
@@ -105,26 +112,19 @@ function batchNormVjp(
   eps: number,
 ): (Tensor | null)[] {
   const [x, m, v, weight] = saved as [Tensor, Tensor, Tensor, Tensor | undefined];
-  let gx: Tensor | null = null;
-  const result: (Tensor | null)[] = [];
-  if (hasWeight) result.push(null);
-  if (hasBias) result.push(null);
+  // The input's cotangent, then the weight's and the bias's where present (null: none came).
+  let cotangents: (Tensor | null)[] = [null, ...(hasWeight ? [null] : []), ...(hasBias ? [null] : [])];
   if (g !== undefined && g !== null) {
     const call: CompositeCall = { name: 'batchNormBackward', eps, hasWeight, hasBias };
     const arguments_ = weight === undefined ? [x, m, v, g] : [x, m, v, weight, g];
-    const vector: Aval = { shape: m.shape, dtype: x.dtype };
-    const outputs: Aval[] = [x];
-    if (hasWeight) outputs.push(vector);
-    if (hasBias) outputs.push(vector);
-    const cotangents =
-      runFusedBackward(call, arguments_, outputs) ??
+    cotangents =
+      runFusedBackward(call, arguments_, cotangentAvals(x, { shape: m.shape, dtype: x.dtype }, hasWeight, hasBias)) ??
       stageComposite(call, arguments_, () => batchNormCotangents(x, m, v, weight ?? null, g, hasBias, eps));
-    gx = cotangents[0] as Tensor;
-    result.splice(0, result.length, ...cotangents.slice(1));
   }
   const statistics = statisticsCotangent(x, m, gMean ?? null, gVariance ?? null);
-  if (statistics !== null) gx = gx === null ? statistics : releasing(add(gx, statistics), gx, statistics);
-  return [gx, ...result];
+  const gx = cotangents[0] ?? null;
+  if (statistics !== null) cotangents[0] = gx === null ? statistics : releasing(add(gx, statistics), gx, statistics);
+  return cotangents;
 }
 
 /** The input's cotangent through the batch mean and biased variance, or null when neither has a cotangent. */
@@ -189,7 +189,8 @@ export function batchNormWithStatistics(
   const inputs = [x, mean, variance];
   if (weight !== null) inputs.push(weight);
   if (bias !== null) inputs.push(bias);
-  if (isHalf(x.dtype) || inputs.some((t) => t.dtype !== x.dtype) || !runsEagerly(inputs) || anyRecorded(inputs)) return decompose();
+  if (isHalf(x.dtype) || !runsEagerly(inputs) || anyRecorded(inputs)) return decompose();
+  // Null also where the statistics or the weight have another dtype than x: the kernel takes one.
   const operands = kernelOperands(inputs, true);
   if (operands === null) return decompose();
   const call: CompositeCall = { name: 'batchNormInference', eps, hasWeight: weight !== null, hasBias: bias !== null };

@@ -261,17 +261,19 @@ function layerNormVjp(hasWeight: boolean, hasBias: boolean, normalizedDims: numb
     const call: CompositeCall = { name: 'layerNormBackward', normalizedDims, eps, hasWeight, hasBias: withBias };
     const arguments_ = weight === null ? [x, g] : [x, weight, g];
     const vector: Aval = { shape: x.shape.slice(x.ndim - normalizedDims), dtype: x.dtype };
-    const outputs: Aval[] = [x];
-    if (hasWeight) outputs.push(vector);
-    if (withBias) outputs.push(vector);
     const cotangents =
-      runFusedBackward(call, arguments_, outputs) ??
+      runFusedBackward(call, arguments_, cotangentAvals(x, vector, hasWeight, withBias)) ??
       stageComposite(call, arguments_, () => layerNormCotangents(x, weight, g, withBias, normalizedDims, eps));
     const result: (Tensor | null)[] = [cotangents[0] as Tensor];
     if (hasWeight) result.push(cotangents[1] as Tensor);
     if (hasBias) result.push(biasIsG ? g : (cotangents[hasWeight ? 2 : 1] as Tensor));
     return result;
   };
+}
+
+/** The shapes of a normalization's cotangents: the input's, then the weight's and the bias's (`vector`) where asked for. */
+export function cotangentAvals(x: Aval, vector: Aval, withWeight: boolean, withBias: boolean): Aval[] {
+  return [x, ...(withWeight ? [vector] : []), ...(withBias ? [vector] : [])];
 }
 
 /**
