@@ -1,5 +1,4 @@
-// The process's oneDNN CPU engine and stream, a bounded cache of primitives keyed by shape, and
-// the staging of operands between the callers' plain arrays and the layouts primitives want.
+// The process's oneDNN CPU engine and stream, and a bounded cache of primitives keyed by shape.
 #pragma once
 
 #include <dnnl.hpp>
@@ -89,44 +88,6 @@ class SerialScope {
  private:
   bool serial_;
   int saved_ = 1;
-};
-
-/**
- * A user-layout memory bound to `data`, and the layout the primitive wants: when they differ, a
- * cached reorder moves data between them through a cached buffer.
- */
-struct Staged {
-  dnnl::memory::desc user;
-  dnnl::memory::desc wanted;
-  bool reorders = false;
-  dnnl::reorder reorder;
-  dnnl::memory staging;
-
-  void prepare(const dnnl::memory::desc& userDesc, const dnnl::memory::desc& wantedDesc, bool toUser) {
-    user = userDesc;
-    wanted = wantedDesc;
-    reorders = user != wanted;
-    if (!reorders) return;
-    staging = dnnl::memory(wanted, cpuEngine());
-    reorder = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), wanted, cpuEngine(), user))
-                     : dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), user, cpuEngine(), wanted));
-  }
-
-  /** The memory the primitive reads: the user's data itself, or the staged copy of it. */
-  dnnl::memory input(void* data) {
-    dnnl::memory userMemory(user, cpuEngine(), data);
-    if (!reorders) return userMemory;
-    reorder.execute(cpuStream(), userMemory, staging);
-    return staging;
-  }
-
-  /** The memory the primitive writes; `finish` moves it into the user's data. */
-  dnnl::memory output(void* data) { return reorders ? staging : dnnl::memory(user, cpuEngine(), data); }
-  void finish(void* data) {
-    if (!reorders) return;
-    dnnl::memory userMemory(user, cpuEngine(), data);
-    reorder.execute(cpuStream(), staging, userMemory);
-  }
 };
 
 /** Appends integers to a cache key. */

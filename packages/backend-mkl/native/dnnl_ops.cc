@@ -51,6 +51,44 @@ int64_t windowCount(int64_t size, int64_t low, int64_t high, int64_t window, int
   return span < 0 ? 0 : span / stride + 1;
 }
 
+/**
+ * A user-layout memory bound to `data`, and the layout the primitive wants: when they differ, a
+ * cached reorder moves data between them through a cached buffer.
+ */
+struct Staged {
+  memory::desc user;
+  memory::desc wanted;
+  bool reorders = false;
+  dnnl::reorder reorder;
+  memory staging;
+
+  void prepare(const memory::desc& userDesc, const memory::desc& wantedDesc, bool toUser) {
+    user = userDesc;
+    wanted = wantedDesc;
+    reorders = user != wanted;
+    if (!reorders) return;
+    staging = memory(wanted, cpuEngine());
+    reorder = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), wanted, cpuEngine(), user))
+                     : dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), user, cpuEngine(), wanted));
+  }
+
+  /** The memory the primitive reads: the user's data itself, or the staged copy of it. */
+  memory input(void* data) {
+    memory userMemory(user, cpuEngine(), data);
+    if (!reorders) return userMemory;
+    reorder.execute(cpuStream(), userMemory, staging);
+    return staging;
+  }
+
+  /** The memory the primitive writes; `finish` moves it into the user's data. */
+  memory output(void* data) { return reorders ? staging : memory(user, cpuEngine(), data); }
+  void finish(void* data) {
+    if (!reorders) return;
+    memory userMemory(user, cpuEngine(), data);
+    reorder.execute(cpuStream(), staging, userMemory);
+  }
+};
+
 struct ConvEntry {
   dnnl::convolution_forward primitive;
   Staged src, weights, dst;

@@ -40,11 +40,28 @@ float epsilonArg(const Napi::CallbackInfo& info, int index, const char* op) {
   return static_cast<float>(eps);
 }
 
-dnnl::normalization_flags normalizationFlags(bool scale, bool shift, dnnl::normalization_flags extra) {
-  auto flags = extra;
+dnnl::normalization_flags normalizationFlags(bool scale, bool shift) {
+  auto flags = static_cast<dnnl::normalization_flags>(0);
   if (scale) flags = flags | dnnl::normalization_flags::use_scale;
   if (shift) flags = flags | dnnl::normalization_flags::use_shift;
   return flags;
+}
+
+ParameterCotangents parameterCotangentArgs(const Napi::CallbackInfo& info, size_t weightIndex, int dtype, int64_t size, bool hasWeight,
+                                           const char* op) {
+  ParameterCotangents outputs;
+  const bool weightAbsent = info[weightIndex].IsNull() || info[weightIndex].IsUndefined();
+  if (weightAbsent == hasWeight) throwType(info.Env(), op, "weightOut must be given exactly when a weight is");
+  outputs.hasWeight = hasWeight;
+  if (hasWeight) outputs.weight = outputArg(info, weightIndex, dtype, size, op);
+  outputs.hasBias = !(info[weightIndex + 1].IsNull() || info[weightIndex + 1].IsUndefined());
+  if (outputs.hasBias) outputs.bias = outputArg(info, weightIndex + 1, dtype, size, op);
+  return outputs;
+}
+
+void ParameterCotangents::zero() const {
+  if (hasWeight) std::fill(weightData(), weightData() + weight.size, 0.0f);
+  if (hasBias) std::fill(biasData(), biasData() + bias.size, 0.0f);
 }
 
 namespace {
@@ -404,15 +421,10 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const float epsilon = epsilonArg(info, 8, op);
   const Output out = outputArg(info, 9, dtype, x.size, op);
   const int64_t length = trailingSize(x, normalizedDims);
-  const bool weightAbsent = info[10].IsNull() || info[10].IsUndefined();
-  if (weightAbsent == hasWeight) throwType(env, op, "weightOut must be given exactly when a weight is");
-  const Output weightOut = hasWeight ? outputArg(info, 10, dtype, length, op) : Output{};
-  const bool withBias = !(info[11].IsNull() || info[11].IsUndefined());
-  const Output biasOut = withBias ? outputArg(info, 11, dtype, length, op) : Output{};
+  const ParameterCotangents parameters = parameterCotangentArgs(info, 10, dtype, length, hasWeight, op);
+  const bool withBias = parameters.hasBias;
   if (x.size == 0) {
-    // Sums over no rows: the weight's and bias's cotangents are zero.
-    if (hasWeight) std::fill(weightOut.data<float>(), weightOut.data<float>() + weightOut.size, 0.0f);
-    if (withBias) std::fill(biasOut.data<float>(), biasOut.data<float>() + biasOut.size, 0.0f);
+    parameters.zero();  // sums over no rows
     return Napi::Boolean::New(env, true);
   }
   const int64_t rows = x.size / length;
@@ -448,11 +460,11 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
       {DNNL_ARG_DIFF_SRC, memory(rowsDesc, cpuEngine(), out.base)}};
   if (hasWeight) {
     arguments.emplace(DNNL_ARG_SCALE, memory(vectorDesc, cpuEngine(), const_cast<float*>(scale)));
-    arguments.emplace(DNNL_ARG_DIFF_SCALE, memory(vectorDesc, cpuEngine(), weightOut.base));
+    arguments.emplace(DNNL_ARG_DIFF_SCALE, memory(vectorDesc, cpuEngine(), parameters.weight.base));
   }
   if (withBias) {
     arguments.emplace(DNNL_ARG_SHIFT, memory(vectorDesc, cpuEngine(), shift.data()));
-    arguments.emplace(DNNL_ARG_DIFF_SHIFT, memory(vectorDesc, cpuEngine(), biasOut.base));
+    arguments.emplace(DNNL_ARG_DIFF_SHIFT, memory(vectorDesc, cpuEngine(), parameters.bias.base));
   }
   entry->primitive.execute(cpuStream(), arguments);
   cpuStream().wait();

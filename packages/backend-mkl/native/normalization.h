@@ -8,7 +8,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <type_traits>
 
 #include "common.h"
 #include "dnnl_context.h"
@@ -24,9 +23,7 @@ namespace flint {
 extern thread_local bool refusingForTesting;
 
 /**
- * The cached entry for `key`, its primitive made by `make` on a miss (`make()`, or `make(entry)`
- * when the entry holds more than its primitive to prepare, such as staged operands); null when
- * oneDNN refuses the configuration (a dnnl::error while making it). The refusal is cached too (an
+ * The cached entry for `key`, its primitive made by `make()` on a miss; null when oneDNN refuses the configuration (a dnnl::error while making it). The refusal is cached too (an
  * entry whose primitive is empty), so later calls of the configuration decline without asking
  * oneDNN again. The caller holds the lock.
  */
@@ -37,11 +34,7 @@ Entry* findOrMake(PrimitiveCache<Entry>& cache, const std::string& key, Make mak
     auto made = std::make_unique<Entry>();
     try {
       if (refusingForTesting) throw dnnl::error(dnnl_unimplemented, "refused for testing (refuseNormalizationPrimitives)");
-      if constexpr (std::is_invocable_v<Make, Entry&>) {
-        made->primitive = make(*made);
-      } else {
-        made->primitive = make();
-      }
+      made->primitive = make();
     } catch (const dnnl::error&) {
       // A configuration this oneDNN build does not take: the entry stays empty.
     }
@@ -63,8 +56,26 @@ inline int64_t epsilonKey(float epsilon) {
   return bits;
 }
 
-/** oneDNN's flags for a normalization with or without a weight (scale) and a bias (shift), plus `extra`. */
-dnnl::normalization_flags normalizationFlags(bool scale, bool shift,
-                                             dnnl::normalization_flags extra = static_cast<dnnl::normalization_flags>(0));
+/** oneDNN's flags for a normalization with or without a weight (scale) and a bias (shift). */
+dnnl::normalization_flags normalizationFlags(bool scale, bool shift);
+
+/**
+ * The weight's and the bias's cotangent outputs of a normalization's backward pass, arguments
+ * `weightIndex` and `weightIndex + 1`: the weight's given exactly when the pass has a weight, the
+ * bias's optional (null), `size` elements each.
+ */
+struct ParameterCotangents {
+  Output weight;
+  Output bias;
+  bool hasWeight = false;
+  bool hasBias = false;
+
+  float* weightData() const { return hasWeight ? weight.data<float>() : nullptr; }
+  float* biasData() const { return hasBias ? bias.data<float>() : nullptr; }
+  /** Writes zeros into both: the sums over no elements. */
+  void zero() const;
+};
+ParameterCotangents parameterCotangentArgs(const Napi::CallbackInfo& info, size_t weightIndex, int dtype, int64_t size, bool hasWeight,
+                                           const char* op);
 
 }  // namespace flint
