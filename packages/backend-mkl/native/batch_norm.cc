@@ -70,6 +70,22 @@ float* floatsOf(const View& view, std::vector<char>& storage) {
   return static_cast<float*>(const_cast<void*>(contiguousOrCopy(view, storage)));
 }
 
+/**
+ * A per-channel argument (statistics, weight, bias; array and layout at `index`, `index + 1`),
+ * checked to be [C], as contiguous floats; null where `optional` and absent (both null).
+ */
+float* channelArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t channels, bool optional,
+                  std::vector<char>& storage) {
+  View view;
+  if (optional) {
+    if (!optionalView(info, index, index + 1, op, what, view)) return nullptr;
+  } else {
+    view = viewArg(info, index, index + 1, kFloat32, op, what);
+  }
+  checkChannels(info.Env(), op, what, view, channels);
+  return floatsOf(view, storage);
+}
+
 // -------------------------------------------------------------------------------------------------
 // Loops over the plain layout [N, C, S]: channel c of sample n is the plane of S contiguous elements
 // at (n * C + c) * S. Sums are taken in double (as the composite's reductions), elementwise steps
@@ -696,11 +712,9 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
   const View x = viewArg(info, 1, 2, dtype, op, "input");
   const Geometry geometry = geometryOf(env, op, x);
-  View weight, bias;
-  const bool hasWeight = optionalView(info, 3, 4, op, "weight", weight);
-  const bool hasBias = optionalView(info, 5, 6, op, "bias", bias);
-  if (hasWeight) checkChannels(env, op, "weight", weight, geometry.channels);
-  if (hasBias) checkChannels(env, op, "bias", bias, geometry.channels);
+  std::vector<char> weightStorage, biasStorage;
+  const float* scale = channelArg(info, 3, op, "weight", geometry.channels, true, weightStorage);
+  const float* shift = channelArg(info, 5, op, "bias", geometry.channels, true, biasStorage);
   const float epsilon = epsilonArg(info, 7, op);
   const Output out = outputArg(info, 8, dtype, x.size, op);
   const Output meanOut = outputArg(info, 9, dtype, geometry.channels, op);
@@ -712,10 +726,8 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(env, true);
   }
   if (x.size == 0) return Napi::Boolean::New(env, true);
-  std::vector<char> xStorage, weightStorage, biasStorage;
+  std::vector<char> xStorage;
   float* in = floatsOf(x, xStorage);
-  float* scale = hasWeight ? floatsOf(weight, weightStorage) : nullptr;
-  float* shift = hasBias ? floatsOf(bias, biasStorage) : nullptr;
   float* means = meanOut.data<float>();
   float* variances = varianceOut.data<float>();
   forwardLoop(geometry, epsilon, Normalize{in, out.data<float>(), scale, shift}, means, variances);
@@ -734,24 +746,16 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
   const View x = viewArg(info, 1, 2, dtype, op, "input");
   const Geometry geometry = geometryOf(env, op, x);
-  const View mean = viewArg(info, 3, 4, dtype, op, "mean");
-  const View variance = viewArg(info, 5, 6, dtype, op, "variance");
-  checkChannels(env, op, "mean", mean, geometry.channels);
-  checkChannels(env, op, "variance", variance, geometry.channels);
-  View weight, bias;
-  const bool hasWeight = optionalView(info, 7, 8, op, "weight", weight);
-  const bool hasBias = optionalView(info, 9, 10, op, "bias", bias);
-  if (hasWeight) checkChannels(env, op, "weight", weight, geometry.channels);
-  if (hasBias) checkChannels(env, op, "bias", bias, geometry.channels);
+  std::vector<char> meanStorage, varianceStorage, weightStorage, biasStorage;
+  const float* means = channelArg(info, 3, op, "mean", geometry.channels, false, meanStorage);
+  const float* variances = channelArg(info, 5, op, "variance", geometry.channels, false, varianceStorage);
+  const float* scale = channelArg(info, 7, op, "weight", geometry.channels, true, weightStorage);
+  const float* shift = channelArg(info, 9, op, "bias", geometry.channels, true, biasStorage);
   const float epsilon = epsilonArg(info, 11, op);
   const Output out = outputArg(info, 12, dtype, x.size, op);
   if (x.size == 0) return Napi::Boolean::New(env, true);
-  std::vector<char> xStorage, meanStorage, varianceStorage, weightStorage, biasStorage;
+  std::vector<char> xStorage;
   float* in = floatsOf(x, xStorage);
-  float* means = floatsOf(mean, meanStorage);
-  float* variances = floatsOf(variance, varianceStorage);
-  float* scale = hasWeight ? floatsOf(weight, weightStorage) : nullptr;
-  float* shift = hasBias ? floatsOf(bias, biasStorage) : nullptr;
   inferenceLoop(geometry, epsilon, Normalize{in, out.data<float>(), scale, shift}, means, variances);
   return Napi::Boolean::New(env, true);
 }
@@ -770,36 +774,24 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
   const View x = viewArg(info, 1, 2, dtype, op, "input");
   const Geometry geometry = geometryOf(env, op, x);
-  const View mean = viewArg(info, 3, 4, dtype, op, "mean");
-  const View variance = viewArg(info, 5, 6, dtype, op, "variance");
-  checkChannels(env, op, "mean", mean, geometry.channels);
-  checkChannels(env, op, "variance", variance, geometry.channels);
-  View weight;
-  const bool hasWeight = optionalView(info, 7, 8, op, "weight", weight);
-  if (hasWeight) checkChannels(env, op, "weight", weight, geometry.channels);
+  std::vector<char> meanStorage, varianceStorage, weightStorage;
+  const float* means = channelArg(info, 3, op, "mean", geometry.channels, false, meanStorage);
+  const float* variances = channelArg(info, 5, op, "variance", geometry.channels, false, varianceStorage);
+  const float* scale = channelArg(info, 7, op, "weight", geometry.channels, true, weightStorage);
   const View g = viewArg(info, 9, 10, dtype, op, "cotangent");
   if (!g.sameShape(x)) throwRange(env, op, "the cotangent must have the input's shape");
   const float epsilon = epsilonArg(info, 11, op);
   const Output out = outputArg(info, 12, dtype, x.size, op);
-  const bool weightAbsent = info[13].IsNull() || info[13].IsUndefined();
-  if (weightAbsent == hasWeight) throwType(env, op, "weightOut must be given exactly when a weight is");
-  const Output weightOut = hasWeight ? outputArg(info, 13, dtype, geometry.channels, op) : Output{};
-  const bool withBias = !(info[14].IsNull() || info[14].IsUndefined());
-  const Output biasOut = withBias ? outputArg(info, 14, dtype, geometry.channels, op) : Output{};
+  const ParameterCotangents parameters = parameterCotangentArgs(info, 13, dtype, geometry.channels, scale != nullptr, op);
   if (x.size == 0) {
-    // Sums over no elements: the weight's and bias's cotangents are zero.
-    if (hasWeight) std::fill(weightOut.data<float>(), weightOut.data<float>() + weightOut.size, 0.0f);
-    if (withBias) std::fill(biasOut.data<float>(), biasOut.data<float>() + biasOut.size, 0.0f);
+    parameters.zero();  // sums over no elements
     return Napi::Boolean::New(env, true);
   }
-  std::vector<char> xStorage, meanStorage, varianceStorage, weightStorage, gStorage;
+  std::vector<char> xStorage, gStorage;
   float* in = floatsOf(x, xStorage);
-  float* means = floatsOf(mean, meanStorage);
-  float* variances = floatsOf(variance, varianceStorage);
-  float* scale = hasWeight ? floatsOf(weight, weightStorage) : nullptr;
   float* cotangent = floatsOf(g, gStorage);
-  backwardLoop(Backward{geometry, epsilon, in, cotangent, means, variances, scale, out.data<float>(),
-                        hasWeight ? weightOut.data<float>() : nullptr, withBias ? biasOut.data<float>() : nullptr});
+  backwardLoop(Backward{geometry, epsilon, in, cotangent, means, variances, scale, out.data<float>(), parameters.weightData(),
+                        parameters.biasData()});
   return Napi::Boolean::New(env, true);
 }
 
