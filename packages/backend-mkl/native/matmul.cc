@@ -194,6 +194,22 @@ void blasMatmul(const View& a, const View& b, T* c) {
   }
 }
 
+// The first calls of a new shape are trials: kTrialsPerEngine consecutive calls of oneDNN, then
+// as many of CBLAS; the engine whose fastest call after the first of its run was faster stays.
+// Runs rather than alternation, and the first call of each run not counted, time each engine in
+// its steady state: alternation measured each engine right after the other one (when CBLAS ran on
+// OpenBLAS's own threads, a oneDNN call found them still spinning and OpenMP's workers asleep).
+constexpr int kTrialsPerEngine = 3;
+
+// A choice is reviewed: after kFirstReview calls, then after four times as many each time, both
+// engines run a trial again, and the one whose fastest steady call over all reviews is faster is
+// chosen. A process's first calls run while it is still starting (V8 compiling on another thread,
+// the other OpenMP worker descheduled: a 256x256 product took 460 us for its first 100 ms, then
+// 150 us), so first trials alone picked CBLAS in one process of four where oneDNN is 13% faster.
+// The fastest call only falls with more samples, so the choice settles; the reviews cost a few
+// calls at spacings that grow geometrically.
+constexpr int64_t kFirstReview = 32;
+
 /**
  * oneDNN's matmul for one shape and layout; absent when oneDNN cannot take the layout. The three
  * memory objects are made with the primitive and get each call's pointers (set_data_handle), and
@@ -207,9 +223,11 @@ struct MatmulEntry {
   dnnl::memory::desc aDesc, bDesc, cDesc;
   dnnl::memory aMemory, bMemory, cMemory;
   dnnl_exec_arg_t arguments[3] = {};
-  int choice = 0;  // 0 undecided, 1 BLAS, 2 oneDNN
-  int trials = 0;  // trial calls so far: a run of oneDNN calls, then a run of CBLAS calls
-  double bestSeconds[3] = {0, 1e300, 1e300};  // fastest steady call seen per engine
+  int choice = 0;  // 0 undecided (trials under way), 1 BLAS, 2 oneDNN
+  int trials = 0;  // trial calls of the current review: a run of oneDNN calls, then a run of CBLAS calls
+  double bestSeconds[3] = {0, 1e300, 1e300};  // fastest steady call seen per engine, over every review
+  int64_t callsSinceChoice = 0;
+  int64_t nextReview = kFirstReview;  // calls after a choice at which both engines are tried again
 };
 
 /** A float32 product's cache key: the rank-3 operands' shapes and strides (a's three dims, b's columns, both strides). */
@@ -231,12 +249,6 @@ MatmulKey matmulKeyOf(const View& a, const View& b) {
            b.strides[2]}};
 }
 
-// The first calls of a new shape are trials: kTrialsPerEngine consecutive calls of oneDNN, then
-// as many of CBLAS; the engine whose fastest call after the first of its run was faster stays.
-// Runs rather than alternation, and the first call of each run not counted, time each engine in
-// its steady state: alternation measured each engine right after the other one (when CBLAS ran on
-// OpenBLAS's own threads, a oneDNN call found them still spinning and OpenMP's workers asleep).
-constexpr int kTrialsPerEngine = 3;
 
 PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash>& matmulCache() {
   static PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash> cache(512);
@@ -325,7 +337,16 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
     blasMatmul<float>(a, b, c);
     return kModeBlas;
   }
-  if (mode == kModeDnnl || entry->choice == kModeDnnl) {
+  if (mode == kModeDnnl) {
+    dnnlMatmul(*entry, a, b, c);
+    return kModeDnnl;
+  }
+  if (entry->choice != 0 && ++entry->callsSinceChoice >= entry->nextReview) {
+    entry->choice = 0;  // review: trial both engines again
+    entry->trials = 0;
+    entry->nextReview *= 4;
+  }
+  if (entry->choice == kModeDnnl) {
     dnnlMatmul(*entry, a, b, c);
     return kModeDnnl;
   }
@@ -343,6 +364,7 @@ int floatMatmul(const View& a, const View& b, float* c, int mode) {
   if (position > 0) entry->bestSeconds[engine] = std::min(entry->bestSeconds[engine], secondsSince(start));
   if (++entry->trials >= 2 * kTrialsPerEngine) {
     entry->choice = entry->bestSeconds[kModeDnnl] <= entry->bestSeconds[kModeBlas] ? kModeDnnl : kModeBlas;
+    entry->callsSinceChoice = 0;
   }
   return engine;
 }

@@ -104,6 +104,27 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     expect(viaBlas.some((v) => v !== 0)).toBe(true);
   });
 
+  it('tries both engines on a new shape, keeps the faster, and tries both again after 32 calls', () => {
+    // A process's first calls are slowed by its own start-up, so a choice made on them alone is
+    // reviewed: each review is a run of oneDNN calls, then a run of CBLAS calls, as at first.
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    const a = randomValues(37 * 41, 7);
+    const b = randomValues(41 * 43, 8);
+    const layoutA = Int32Array.from([0, 3, 1, 37, 41, 37 * 41, 41, 1]);
+    const layoutB = Int32Array.from([0, 3, 1, 41, 43, 41 * 43, 43, 1]);
+    const out = new Float32Array(37 * 43);
+    const engines = Array.from({ length: 6 + 32 + 6 + 4 }, () => addon.matmul(0, a, layoutA, b, layoutB, out, MatmulMode.auto));
+    const trial = [2, 2, 2, 1, 1, 1];
+    expect(engines.slice(0, 6)).toEqual(trial);
+    const chosen = engines[6];
+    expect(engines.slice(6, 6 + 31)).toEqual(Array(31).fill(chosen));
+    expect(engines.slice(37, 43)).toEqual(trial);
+    expect(new Set(engines.slice(43)).size).toBe(1);
+    const viaBlas = new Float32Array(37 * 43);
+    addon.matmul(0, a, layoutA, b, layoutB, viaBlas, MatmulMode.blas);
+    expectClose(out, viaBlas, 1e-5);
+  });
+
   it('reads the arrays and offsets of every call through a cached oneDNN product', () => {
     // The cached primitive keeps its memory objects and gets each call's pointers: calls of one
     // shape and layout on other arrays, at other offsets, into other outputs must not see the
