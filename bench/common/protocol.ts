@@ -86,7 +86,7 @@ export function defaultTiming(quick: boolean): TimingOptions {
     ? { warmup: 2, warmupMs: 50, trainingWarmupMs: 50, repeats: 3, minSamples: 2, budgetMs: 300, minSampleMs: 5, maxCaseMs: 5_000 }
     : {
         warmup: 2,
-        warmupMs: 500,
+        warmupMs: 1_000,
         trainingWarmupMs: 3_000,
         repeats: 10,
         minSamples: 3,
