@@ -24,5 +24,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The suite runs several test files at once, whose load would shrink the mkl backend's
+    // OpenMP team in the middle of a test (backend-mkl's src/native/team.ts): the tests keep the
+    // whole team, so that the threaded paths run and results do not depend on the neighbours'
+    // load. team.test.ts tests the sizer, backend.test.ts the addon's smaller teams.
+    env: { FLINT_MKL_ADAPTIVE_THREADS: '0' },
   },
 });

@@ -2,11 +2,13 @@
 // describes them to TypeScript).
 #include <napi.h>
 
+#include "common.h"
 #include "ops.h"
 
 namespace flint {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  initialThreadCount();
   pinBlasToCallingThread();
   exports.Set("info", Napi::Function::New(env, DnnlInfo, "info"));
   exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
@@ -20,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
   exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd, "scatterAdd"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("setTeamSize", Napi::Function::New(env, SetTeamSize, "setTeamSize"));
   exports.Set("fused", Napi::Function::New(env, Fused, "fused"));
   exports.Set("matmulPostOps", Napi::Function::New(env, MatmulPostOps, "matmulPostOps"));
   exports.Set("loadKernel", Napi::Function::New(env, LoadKernel, "loadKernel"));

@@ -92,8 +92,11 @@ View viewArg(const Napi::CallbackInfo& info, size_t dataIndex, size_t layoutInde
 /** The output typed array at `index`: `dtype`'s kind, exactly `size` elements. */
 Output outputArg(const Napi::CallbackInfo& info, size_t index, int dtype, int64_t size, const char* op);
 
-/** Threads the parallel loops may use. */
+/** Threads the calling thread's parallel loops may use: its OpenMP team size. */
 int threadCount();
+
+/** The team size the process started with (OMP_NUM_THREADS, else all cores): setTeamSize's upper bound. */
+int initialThreadCount();
 
 /**
  * Elements per thread before a cheap loop (moves, selects, arithmetic) splits over the threads:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dnnl.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,16 @@ dnnl::stream& cpuStream();
  */
 std::mutex& dnnlMutex();
 
+/** Adds a primitive cache's clear function to those clearPrimitiveCaches calls. */
+void registerPrimitiveCache(std::function<void()> clear);
+
+/**
+ * Empties every primitive cache. oneDNN (OpenMP runtime) sizes a primitive's parallelism when it
+ * is created, so a new team size (setTeamSize) takes effect only through new primitives. The
+ * caller holds dnnlMutex.
+ */
+void clearPrimitiveCaches();
+
 /**
  * Primitives (and the primitive descriptors behind them) keyed by a description of shapes,
  * strides and parameters: a string, or a small struct with its own hash where the key is built
@@ -33,7 +44,9 @@ std::mutex& dnnlMutex();
 template <typename Entry, typename Key = std::string, typename Hash = std::hash<Key>>
 class PrimitiveCache {
  public:
-  explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {}
+  explicit PrimitiveCache(size_t capacity) : capacity_(capacity) {
+    registerPrimitiveCache([this] { entries_.clear(); });
+  }
 
   /** The entry for `key`, or null. */
   Entry* find(const Key& key) {

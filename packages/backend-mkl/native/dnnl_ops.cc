@@ -550,6 +550,7 @@ Napi::Value DnnlInfo(const Napi::CallbackInfo& info) {
   result.Set("onednn", std::to_string(version->major) + "." + std::to_string(version->minor) + "." + std::to_string(version->patch));
   result.Set("blas", FLINT_BLAS_VENDOR);
   result.Set("threads", threadCount());
+  result.Set("maxThreads", initialThreadCount());
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   result.Set("isa", isaName(isa));
   result.Set("bfloat16", isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx);

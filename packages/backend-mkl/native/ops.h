@@ -35,6 +35,7 @@ Napi::Value ArgReduce(const Napi::CallbackInfo& info);
 Napi::Value Gather(const Napi::CallbackInfo& info);
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
 Napi::Value DnnlInfo(const Napi::CallbackInfo& info);
+Napi::Value SetTeamSize(const Napi::CallbackInfo& info);
 Napi::Value Softmax(const Napi::CallbackInfo& info);
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);
 Napi::Value LayerNorm(const Napi::CallbackInfo& info);

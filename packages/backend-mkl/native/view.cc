@@ -216,4 +216,9 @@ int threadCount() {
 #endif
 }
 
+int initialThreadCount() {
+  static const int initial = threadCount();  // latched when the addon loads (Init calls this first)
+  return initial;
+}
+
 }  // namespace flint

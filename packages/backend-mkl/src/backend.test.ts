@@ -125,6 +125,53 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     expectClose(out, viaBlas, 1e-5);
   });
 
+  it('runs on a smaller OpenMP team when told, with the same results, and refuses sizes outside 1 to the initial team', () => {
+    const addon = (loaded as { addon: import('./index.js').Addon }).addon;
+    const { maxThreads } = addon.info();
+    expect(maxThreads).toBeGreaterThanOrEqual(1);
+    expect(() => addon.setTeamSize(0)).toThrow(RangeError);
+    expect(() => addon.setTeamSize(maxThreads + 1)).toThrow(RangeError);
+    expect(() => addon.setTeamSize(Number.NaN)).toThrow(/setTeamSize/);
+    expect(() => addon.setTeamSize('2' as unknown as number)).toThrow(TypeError);
+    // Above the parallel threshold, through both engines and a cached convolution: the results
+    // of one thread match those of the whole team, and the caches serve the new team.
+    const product = (mode: number) => {
+      const a = randomValues(192 * 160, 40);
+      const b = randomValues(160 * 224, 41);
+      const out = new Float32Array(192 * 224);
+      addon.matmul(
+        0,
+        a,
+        Int32Array.from([0, 3, 1, 192, 160, 192 * 160, 160, 1]),
+        b,
+        Int32Array.from([0, 3, 1, 160, 224, 160 * 224, 224, 1]),
+        out,
+        mode,
+      );
+      return out;
+    };
+    const convolved = () => {
+      const x = on('mkl', randomValues(4 * 8 * 20 * 20, 42), [4, 8, 20, 20]);
+      const k = on('mkl', randomValues(16 * 8 * 3 * 3, 43), [16, 8, 3, 3]);
+      const y = conv2d(x, k, { padding: 1 });
+      const values = y.dataSync().slice();
+      for (const t of [x, k, y]) t.dispose();
+      return values;
+    };
+    const whole = { blas: product(MatmulMode.blas), dnnl: product(MatmulMode.onednn), conv: convolved() };
+    try {
+      expect(addon.setTeamSize(1)).toBe(maxThreads);
+      expect(addon.info().threads).toBe(1);
+      expectClose(product(MatmulMode.blas), whole.blas, 1e-5);
+      expectClose(product(MatmulMode.onednn), whole.dnnl, 1e-5);
+      expectClose(convolved(), whole.conv, 1e-5);
+    } finally {
+      addon.setTeamSize(maxThreads);
+    }
+    expect(addon.info().threads).toBe(maxThreads);
+    expectClose(product(MatmulMode.onednn), whole.dnnl, 1e-5);
+  });
+
   it('reads the arrays and offsets of every call through a cached oneDNN product', () => {
     // The cached primitive keeps its memory objects and gets each call's pointers: calls of one
     // shape and layout on other arrays, at other offsets, into other outputs must not see the

@@ -30,6 +30,7 @@ import { mklKernels } from './kernels/table.js';
 import { MklMemory } from './memory.js';
 import type { Addon, NativeInfo } from './native/addon.js';
 import { DTYPE_CODES } from './native/codes.js';
+import { TeamSizer } from './native/team.js';
 
 /**
  * Flint's native CPU backend: oneDNN and CBLAS (Intel MKL or OpenBLAS) through a Node-API addon,
@@ -59,6 +60,8 @@ export class MklBackend implements Backend<MklHandle> {
   private readonly nativeRunCounts = new Float64Array(PRIMITIVE_COUNT);
   private readonly compileContext: CompileContext;
   private fusedRunCount = 0;
+  /** Resizes the kernels' OpenMP team to the cores other processes leave free; absent when off. */
+  private readonly teamSizer: TeamSizer | undefined;
   private readonly compositeRunCounts: Record<CompositeName, number> = {
     softmax: 0,
     logSoftmax: 0,
@@ -84,6 +87,8 @@ export class MklBackend implements Backend<MklHandle> {
     const portable = new CpuBackend();
     const fallback = portable.kernels as unknown as KernelTable<MklHandle>;
     const counts = this.nativeRunCounts;
+    const team = adaptiveTeam(addon, this.info);
+    this.teamSizer = team;
     const recordNative = (primitive: Primitive) => {
       counts[primitive] = (counts[primitive] ?? 0) + 1;
     };
@@ -97,6 +102,7 @@ export class MklBackend implements Backend<MklHandle> {
       // exception from the addon here means inputs the api validated were refused: a Flint bug,
       // reported as a BackendError naming the primitive.
       wrapped[p] = (inputs, params, out: Aval) => {
+        team?.tick();
         let handle: MklHandle;
         try {
           handle = kernel(inputs, params, out);
@@ -119,6 +125,7 @@ export class MklBackend implements Backend<MklHandle> {
               addon,
               memory,
               recordComposite: (name) => {
+                team?.tick();
                 this.compositeRunCounts[name]++;
               },
             }),
@@ -133,6 +140,7 @@ export class MklBackend implements Backend<MklHandle> {
       // The handles are the portable backend's, so its generated code runs on them as they are.
       portable: (kernel) => portable.compile(kernel) as CompiledKernel<MklHandle> | null,
       recordFused: () => {
+        team?.tick();
         this.fusedRunCount++;
       },
     };
@@ -187,6 +195,11 @@ export class MklBackend implements Backend<MklHandle> {
 
   releaseFinalized(token: object): void {
     this.memoryLedger.dropReference(token as StorageLife);
+  }
+
+  /** How many OpenMP threads the kernels use now: all of `info.maxThreads` unless other processes keep cores busy. */
+  get teamSize(): number {
+    return this.teamSizer?.size ?? this.info.maxThreads;
   }
 
   /**
@@ -250,4 +263,13 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
       ? {}
       : { batchNormBackward: tracked('batchNormBackward', batchNormBackward.bind(kernels), cotangents) }),
   };
+}
+
+/**
+ * The sizer of the kernels' OpenMP team (native/team.ts), unless there is one thread to size or
+ * FLINT_MKL_ADAPTIVE_THREADS=0 keeps the team whole (for measurements that compare thread counts).
+ */
+function adaptiveTeam(addon: Addon, info: NativeInfo): TeamSizer | undefined {
+  if (process.env.FLINT_MKL_ADAPTIVE_THREADS === '0' || info.maxThreads <= 1) return undefined;
+  return new TeamSizer(addon, info.maxThreads);
 }

@@ -6,8 +6,10 @@ export interface NativeInfo {
   readonly onednn: string;
   /** The CBLAS it links: "mkl" or "openblas". */
   readonly blas: string;
-  /** Threads of the OpenMP loops (all cores unless OMP_NUM_THREADS says otherwise). */
+  /** Threads of the calling thread's OpenMP loops now (see `setTeamSize`). */
   readonly threads: number;
+  /** Threads the process started with: all cores unless OMP_NUM_THREADS says otherwise. */
+  readonly maxThreads: number;
   /** The instruction set oneDNN dispatches to, e.g. "avx512_core_bf16". */
   readonly isa: string;
   /** Whether the CPU computes bfloat16 natively (AVX-512 BF16 or AMX). */
@@ -27,6 +29,11 @@ export interface NativeInfo {
  */
 export interface Addon {
   info(): NativeInfo;
+  /**
+   * Runs the calling thread's kernels on `threads` OpenMP threads (1 to `maxThreads`) from now on,
+   * dropping the cached oneDNN primitives when the size changes; returns the previous size.
+   */
+  setTeamSize(threads: number): number;
   copy(dtype: number, data: TypedArray, layout: Int32Array, out: TypedArray): void;
   unary(op: number, dtype: number, data: TypedArray, layout: Int32Array, out: TypedArray): void;
   binary(op: number, dtype: number, a: TypedArray, aLayout: Int32Array, b: TypedArray, bLayout: Int32Array, out: TypedArray): void;

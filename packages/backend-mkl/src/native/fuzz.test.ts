@@ -36,6 +36,7 @@ const NAMES = [
   'batchNormInference',
   'batchNormBackward',
   'refuseNormalizationPrimitives',
+  'setTeamSize',
 ] as const;
 
 function detachedFloat32Array(): Float32Array {
@@ -203,8 +204,12 @@ const junk = fc.oneof(
 
 describe.skipIf(missing !== undefined)('native addon under random bad input', () => {
   const addon = (loaded as { addon: Addon }).addon;
-  // The test hook's fuzzing may leave it on: the other functions' calls must run, not decline.
-  afterEach(() => addon.refuseNormalizationPrimitives(false));
+  // The test hook's fuzzing may leave it on, and setTeamSize's a smaller team: the other
+  // functions' calls must run, not decline, on the whole team.
+  afterEach(() => {
+    addon.refuseNormalizationPrimitives(false);
+    addon.setTeamSize(addon.info().maxThreads);
+  });
 
   it.each(NAMES.map((name) => [name]))('%s never crashes on arbitrary arguments', (name) => {
     fc.assert(
@@ -288,6 +293,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         batchNormArguments('batchNormBackward'),
       ),
       refuseNormalizationPrimitives: fc.tuple(fc.oneof(fc.boolean(), fc.constantFrom(0, 1, null))),
+      setTeamSize: fc.tuple(fc.oneof(fc.integer({ min: -2, max: 40 }), fc.double(), fc.constantFrom(null, '1', 2 ** 40))),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {

@@ -72,15 +72,16 @@ function missingLibraryHint(message: string): string {
 
 /**
  * How long (in pause instructions, about 26 ns each on the 2-core EPYC VM) an idle OpenMP worker
- * spins for the next parallel region before it sleeps. libgomp's default (300,000, several
- * milliseconds) took the core the JavaScript thread and other processes needed: on a loaded
- * 2-core machine training steps ran several times slower. Sleeping at once (OMP_WAIT_POLICY=PASSIVE)
- * costs a wake-up of about 50 us per region instead: a 256x256 matmul took 269 us against 161 us
- * with this spin (oneDNN's own C program: 146 us). About 80 us covers the gap between back-to-back
- * kernels; with another process keeping one core busy the eager MLP step was 8% slower than
- * PASSIVE (9.0 -> 9.8 ms), against 30% at 10,000.
+ * spins for the next parallel region before it sleeps: about 0.8 ms. A sleeping worker must be
+ * woken for the next kernel (about 50 us, more when its virtual CPU has gone idle), and an eager
+ * training step leaves gaps of JavaScript between its kernels that a short spin does not bridge:
+ * the eager MLP step took 3.0 ms with this spin against 3.3 ms at 3,000 (alternated runs, idle
+ * machine). A long spin holds a core that another process may need, which made the same step
+ * three times slower (17 ms) while another process kept a core busy; the team sizer
+ * (native/team.ts) gives that core up instead (5.4 ms; 5.2 with no spin at all). libgomp's
+ * default is 300,000.
  */
-export const OPENMP_SPIN_COUNT = '3000';
+export const OPENMP_SPIN_COUNT = '30000';
 
 /**
  * Loads the native addon, or says why it cannot: not built (with the build script's reason when
