@@ -149,3 +149,29 @@ describe('a backward pass frees each intermediate cotangent once it has consumed
     });
   });
 });
+
+describe('a backward pass frees what each rule made and did not return', () => {
+  it('the temporaries of one rule are gone before the next rule runs; its cotangents flow on', () => {
+    // The upper rule makes a temporary (a product it does not return); the lower rule checks it is gone.
+    let temporary: Tensor | null = null;
+    let temporaryDisposedBelow: boolean | null = null;
+    const upper = customVjp((x: Tensor) => x.mul(1), {
+      fwd: (x: Tensor) => [x.mul(1), null],
+      bwd: (_: null, g: Tensor) => {
+        temporary = g.mul(10);
+        return [temporary.sub(g.mul(9))];
+      },
+    });
+    const lower = customVjp((x: Tensor) => x.mul(1), {
+      fwd: (x: Tensor) => [x.mul(1), null],
+      bwd: (_: null, g: Tensor) => {
+        temporaryDisposedBelow = (temporary as Tensor).isDisposed;
+        return [g.mul(2)];
+      },
+    });
+    const x = tensor([1, 2], { dtype: 'float64', requiresGrad: true });
+    tidy(() => upper(lower(x).square()).sum().backward());
+    expect(temporaryDisposedBelow).toBe(true);
+    expect(Array.from(x.grad?.dataSync() ?? [])).toEqual([4, 8]);
+  });
+});

@@ -15,6 +15,7 @@ import {
   maxPool1d,
   maxPool2d,
   maxPool3d,
+  memory,
   ShapeError,
   type Tensor,
   tensor,
@@ -294,6 +295,16 @@ describe('conv2d', () => {
     );
     expect(conv2d(toTensor(x), toTensor(w), { padding: 'valid' }).shape).toEqual([1, 3, 3, 3]);
     expect(() => conv2d(toTensor(x), toTensor(w), { padding: 'same', stride: 2 })).toThrow(/padding='same' needs stride 1/);
+  });
+
+  it('frees the unbiased output once the bias is added: a call leaves one buffer, its result', () => {
+    const x = toTensor(random([2, 2, 5, 5], 5));
+    const w = toTensor(random([3, 2, 3, 3], 6));
+    const bias = tensor([1, -2, 0.5], { dtype: 'float64' });
+    const before = memory().buffers;
+    const out = conv2d(x, w, { bias, padding: 1 });
+    expect(memory().buffers - before).toBe(1);
+    out.dispose();
   });
 
   it('adds the bias per output channel and accepts unbatched input', () => {

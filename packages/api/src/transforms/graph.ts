@@ -7,7 +7,7 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { Primitive as P } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor, madeByInnermostScope } from '../tensor/memory.js';
+import { isTensor, madeByInnermostScope, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { CustomVjpCall } from './custom-call.js';
 
@@ -235,7 +235,10 @@ export function backwardPass(
     options.onReady?.(node, cts);
     if (node.inputs.length === 0) continue;
     if (node.released) throw new ValueError(RELEASED_MESSAGE);
-    const inputCts = node.backward(cts, !options.retainGraph);
+    // Freeing, the rule runs in a scope of its own: what it made and did not return (index
+    // arithmetic, a transposed copy, a recomputed forward value) is freed when it returns, not
+    // when the whole sweep ends. A value a recorded node saved is retained and survives.
+    const inputCts = freeing ? tidy(() => node.backward(cts, !options.retainGraph)) : node.backward(cts, !options.retainGraph);
     if (!options.retainGraph) node.release();
     totals.delete(node); // only leaves' totals are wanted after the sweep
     for (let j = 0; j < node.inputs.length; j++) {
