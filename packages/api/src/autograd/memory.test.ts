@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { customVjp, grad, memory, noGrad, Parameter, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
+import { conv2d, customVjp, grad, jvp, memory, nn, noGrad, Parameter, type Tensor, tensor, tidy, vjp, vmap } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 // The tape is released after backward, and transforms free what they make: memory stays flat
@@ -173,5 +173,62 @@ describe('a backward pass frees what each rule made and did not return', () => {
     tidy(() => upper(lower(x).square()).sum().backward());
     expect(temporaryDisposedBelow).toBe(true);
     expect(Array.from(x.grad?.dataSync() ?? [])).toEqual([4, 8]);
+  });
+});
+
+describe('a recorded node retains only the values its rule reads', () => {
+  it("linear and conv2d under grad leave one buffer, their output: the product before the bias is freed, as PyTorch's addmm never makes it", () => {
+    const x = tensor([0.5, -1, 2, 0.25, 1, 3], { dtype: 'float64', shape: [2, 3] });
+    const w = new Parameter(tensor([0.1, 0.2, 0.3, -0.4, 0.5, 0.6], { dtype: 'float64', shape: [2, 3] }));
+    const b = new Parameter(tensor([1, -1], { dtype: 'float64' }));
+    const image = tensor(
+      Array.from({ length: 2 * 4 * 4 }, (_, i) => Math.sin(i)),
+      { dtype: 'float64', shape: [1, 2, 4, 4] },
+    );
+    const k = new Parameter(
+      tensor(
+        Array.from({ length: 3 * 2 * 9 }, (_, i) => Math.cos(i)),
+        { dtype: 'float64', shape: [3, 2, 3, 3] },
+      ),
+    );
+    const kb = new Parameter(tensor([0.5, 0, -0.5], { dtype: 'float64' }));
+    tidy(() => {
+      let before = memory().buffers;
+      const y = nn.functional.linear(x, w.value, b.value);
+      expect(memory().buffers - before).toBe(1);
+      before = memory().buffers;
+      const z = conv2d(image, k.value, { padding: 1, bias: kb.value });
+      expect(memory().buffers - before).toBe(1);
+      y.square().sum().add(z.square().sum()).backward();
+    });
+    // d/dW of sum((x W^T + b)^2) = 2 (x W^T + b)^T x; d/db = 2 sum over rows of (x W^T + b).
+    const xs = [
+      [0.5, -1, 2],
+      [0.25, 1, 3],
+    ];
+    const ws = [
+      [0.1, 0.2, 0.3],
+      [-0.4, 0.5, 0.6],
+    ];
+    const ys = xs.map((row) => ws.map((wRow, j) => wRow.reduce((s, v, i) => s + v * (row[i] as number), 0) + [1, -1][j]!));
+    const dw = ws.flatMap((_, j) => [0, 1, 2].map((i) => 2 * ys.reduce((s, y, r) => s + (y[j] as number) * (xs[r]![i] as number), 0)));
+    Array.from(w.grad?.dataSync() ?? []).forEach((v, i) => {
+      expect(v).toBeCloseTo(dw[i] as number, 10);
+    });
+    expect(Array.from(b.grad?.dataSync() ?? [])).toEqual(
+      [0, 1].map((j) => expect.closeTo(2 * ys.reduce((s, y) => s + (y[j] as number), 0), 10)),
+    );
+    expect(kb.grad?.shape).toEqual([3]);
+  });
+
+  it('tidy keeps the values of a tracer it returns, one level down (grad and jvp through a scope)', () => {
+    const x = tensor([0.5, -2], { dtype: 'float64' });
+    const scoped = (v: Tensor) => tidy(() => v.mul(3).add(1));
+    expect(Array.from(grad((v: Tensor) => scoped(v).square().sum())(x).dataSync())).toEqual(
+      [0.5, -2].map((v) => expect.closeTo(6 * (3 * v + 1), 12)),
+    );
+    const [value, tangent] = jvp(scoped, [x], [tensor([1, 1], { dtype: 'float64' })]);
+    expect(Array.from(value.dataSync())).toEqual([2.5, -5]);
+    expect(Array.from(tangent.dataSync())).toEqual([3, 3]);
   });
 });

@@ -28,7 +28,7 @@ import {
   sub,
 } from './lax.js';
 import { type BinaryPrimitive, Primitive, primitiveName, type UnaryPrimitive } from './primitive.js';
-import type { JvpRule, PrimitiveRule, VjpRule } from './rule.js';
+import { type JvpRule, type PrimitiveRule, READS_INPUTS, READS_NOTHING, type VjpReads, type VjpRule } from './rule.js';
 
 // Elementwise primitives: shape and dtype preserved (comparisons and logic give bool). Broadcasting
 // and type promotion happen in the ops layer, so these see equal shapes and dtypes.
@@ -70,6 +70,7 @@ function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: Un
 interface BinaryAd<P extends Primitive> {
   readonly jvp: JvpRule<P>;
   readonly vjp: VjpRule<P>;
+  readonly vjpReads?: VjpReads;
 }
 
 function binary<P extends BinaryPrimitive>(p: P, check: InputCheck, ad: BinaryAd<P> | null, outBool = false): PrimitiveRule<P> {
@@ -85,6 +86,7 @@ function binary<P extends BinaryPrimitive>(p: P, check: InputCheck, ad: BinaryAd
     },
     jvp: ad?.jvp ?? null,
     vjp: ad?.vjp ?? null,
+    ...(ad?.vjpReads === undefined ? {} : { vjpReads: ad.vjpReads }),
     batch: elementwiseBatch(p),
   };
 }
@@ -162,14 +164,17 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
   [Primitive.Add]: binary(Primitive.Add, requireNumeric, {
     jvp: ([ta, tb]) => addMaybe(ta ?? null, tb ?? null),
     vjp: (g) => [g, g],
+    vjpReads: READS_NOTHING,
   }),
   [Primitive.Sub]: binary(Primitive.Sub, requireNumeric, {
     jvp: ([ta, tb]) => (tb ? (ta ? sub(ta, tb) : neg(tb)) : (ta ?? null)),
     vjp: (g, _p, _o, _params, wants) => [g, wants[1] ? neg(g) : null],
+    vjpReads: READS_NOTHING,
   }),
   [Primitive.Mul]: binary(Primitive.Mul, requireNumeric, {
     jvp: ([ta, tb], [a, b]) => addMaybe(ta ? mul(ta, b as Tensor) : null, tb ? mul(a as Tensor, tb) : null),
     vjp: (g, [a, b], _o, _params, wants) => [wants[0] ? mul(g, b as Tensor) : null, wants[1] ? mul(a as Tensor, g) : null],
+    vjpReads: READS_INPUTS,
   }),
   [Primitive.Div]: binary(Primitive.Div, requireNumeric, {
     jvp: ([ta, tb], [, b], out) => {
@@ -227,6 +232,7 @@ export const whereRule: PrimitiveRule<Primitive.Where> = {
     const zero = scalarLike(g, 0);
     return [null, wants[1] ? select(condition as Tensor, g, zero) : null, wants[2] ? select(condition as Tensor, zero, g) : null];
   },
+  vjpReads: { inputs: [0], output: false },
   batch: elementwiseBatch(Primitive.Where),
 };
 
@@ -241,5 +247,6 @@ export const castRule: PrimitiveRule<Primitive.Cast> = {
   // Only float-to-float casts carry derivatives; the dispatch drops integer and bool outputs.
   jvp: ([t], _primals, out) => (t ? cast(t, out.dtype) : null),
   vjp: (g, [x]) => [isFloating((x as Tensor).dtype) ? cast(g, (x as Tensor).dtype) : null],
+  vjpReads: READS_NOTHING,
   batch: passThroughBatch(Primitive.Cast),
 };

@@ -19,7 +19,7 @@ import {
   windowSumTranspose,
 } from './linalg-derivatives.js';
 import { Primitive } from './primitive.js';
-import type { PrimitiveRule } from './rule.js';
+import { type PrimitiveRule, READS_INPUTS } from './rule.js';
 
 function distinctAxes(op: string, what: string, axes: readonly number[], rank: number): void {
   for (const a of axes) checkAxis(op, a, rank);
@@ -60,6 +60,7 @@ export const dotGeneralRule: PrimitiveRule<Primitive.DotGeneral> = {
     wants[0] ? dotTransposeLhs(g, lhs as Tensor, rhs as Tensor, params) : null,
     wants[1] ? dotTransposeRhs(g, lhs as Tensor, rhs as Tensor, params) : null,
   ],
+  vjpReads: READS_INPUTS,
   batch: dotGeneralBatch,
 };
 
@@ -135,6 +136,7 @@ export const convRule: PrimitiveRule<Primitive.Conv> = {
     wants[0] ? convTransposeLhs(g, x as Tensor, w as Tensor, params) : null,
     wants[1] ? convTransposeRhs(g, x as Tensor, w as Tensor, params) : null,
   ],
+  vjpReads: READS_INPUTS,
   batch: convBatch,
 };
 

@@ -24,7 +24,7 @@ import {
   zerosLike,
 } from './lax.js';
 import { type ParamsOf, Primitive } from './primitive.js';
-import type { PrimitiveRule } from './rule.js';
+import { type PrimitiveRule, READS_NOTHING } from './rule.js';
 
 export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
   name: 'reshape',
@@ -41,6 +41,7 @@ export const reshapeRule: PrimitiveRule<Primitive.Reshape> = {
   },
   jvp: ([t], _primals, _out, { shape }) => (t ? reshape(t, shape) : null),
   vjp: (g, [x]) => [reshape(g, (x as Tensor).shape)],
+  vjpReads: READS_NOTHING,
   batch: frontBatch(Primitive.Reshape, ({ shape }, x) => ({ shape: [x.shape[0] as number, ...shape] })),
 };
 
@@ -64,6 +65,7 @@ export const transposeRule: PrimitiveRule<Primitive.Transpose> = {
   },
   jvp: ([t], _primals, _out, { perm }) => (t ? transpose(t, perm) : null),
   vjp: (g, _primals, _out, { perm }) => [transpose(g, inversePermutation(perm))],
+  vjpReads: READS_NOTHING,
   batch: frontBatch(Primitive.Transpose, ({ perm }) => ({ perm: [0, ...perm.map((p) => p + 1)] })),
 };
 
@@ -80,6 +82,7 @@ export const broadcastRule: PrimitiveRule<Primitive.Broadcast> = {
   },
   jvp: ([t], _primals, _out, { shape }) => (t ? broadcast(t, shape) : null),
   vjp: (g, [x]) => [sumToShape(g, (x as Tensor).shape)],
+  vjpReads: READS_NOTHING,
   batch: (values, dims, { shape }, axisSize) => {
     const x = batchToFront(values[0] as Tensor, dims[0] ?? null, axisSize);
     const ones = new Array<number>(shape.length - (x.shape.length - 1)).fill(1);

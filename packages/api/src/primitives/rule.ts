@@ -56,7 +56,26 @@ export interface PrimitiveRule<P extends Primitive> {
   abstractEval(inputs: readonly Aval[], params: ParamsOf<P>): Aval;
   readonly jvp: JvpRule<P> | null;
   readonly vjp: VjpRule<P> | null;
+  /**
+   * The values the VJP rule reads beyond their shapes and dtypes; absent: every input and the
+   * output. A recorded node retains only these, so that a value nothing else needs is freed when
+   * its tensor is disposed (a composite's intermediate, such as a product before its bias add),
+   * as PyTorch saves only what a backward function uses.
+   */
+  readonly vjpReads?: VjpReads;
   readonly batch: BatchRule<P>;
 }
+
+/** Which of a primitive's values its VJP rule reads: input positions, and whether the output. */
+export interface VjpReads {
+  readonly inputs: readonly number[];
+  readonly output: boolean;
+}
+
+/** A VJP rule that reads only shapes and dtypes (sums, differences, reshapes, broadcasts). */
+export const READS_NOTHING: VjpReads = { inputs: [], output: false };
+
+/** A VJP rule that reads both inputs of a binary primitive but not its output (products). */
+export const READS_INPUTS: VjpReads = { inputs: [0, 1], output: false };
 
 export type RuleTable = { readonly [P in Primitive]: PrimitiveRule<P> };

@@ -127,13 +127,24 @@ export function tidy<T>(fn: () => T): T {
     throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside tidy)');
   }
   const kept = new Set<Tensor>();
-  forEachTensor(result, (t) => kept.add(t));
+  forEachTensor(result, (t) => withWrapped(t, (held) => kept.add(held)));
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
     if (kept.has(t)) outer?.add(t);
     else t.dispose();
   }
   return result;
+}
+
+/**
+ * Visits `t` and, when it is a transform's tracer, the tensors it wraps one level down and
+ * further: a returned or kept tracer's values must outlive the scope with it. (Nodes of a
+ * backward pass retain only what their rules read, so nothing else keeps them alive.)
+ */
+function withWrapped(t: Tensor, visit: (t: Tensor) => void): void {
+  visit(t);
+  const wrapped = (t as { _wrapped?: () => (Tensor | null)[] })._wrapped?.();
+  if (wrapped !== undefined) for (const w of wrapped) if (w !== null) withWrapped(w, visit);
 }
 
 /**
@@ -147,7 +158,9 @@ export function madeByInnermostScope(t: Tensor): boolean {
 
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
-  for (const scope of scopes) scope.delete(t);
+  withWrapped(t, (held) => {
+    for (const scope of scopes) scope.delete(held);
+  });
   return t;
 }
 
@@ -168,9 +181,11 @@ export function keepOwned(value: unknown): Tensor[] {
   const scope = scopes[scopes.length - 1];
   const owned: Tensor[] = [];
   if (scope === undefined) return owned;
-  forEachTensor(value, (t) => {
-    if (scope.delete(t)) owned.push(t);
-  });
+  forEachTensor(value, (t) =>
+    withWrapped(t, (held) => {
+      if (scope.delete(held)) owned.push(held);
+    }),
+  );
   return owned;
 }
 

@@ -60,6 +60,14 @@ export abstract class Tracer extends Tensor {
 
   /** @internal A tensor one level down that this tracer wraps (its primal or batched value), if any. */
   abstract _lower(): Tensor | null;
+
+  /**
+   * @internal Every tensor one level down that this tracer holds (its primal, and a JVP tracer's
+   * tangent): what `tidy` keeps with a returned tracer, whose values live one level down.
+   */
+  _wrapped(): (Tensor | null)[] {
+    return [this._lower()];
+  }
 }
 
 const stack: Trace[] = [];

@@ -65,6 +65,8 @@ export class PrimitiveNode<Q extends Primitive> extends GradNode {
   readonly name: string;
   private primals: readonly Tensor[] | null;
   private out: Tensor | null;
+  /** The values the rule reads (`vjpReads`), retained until the node is released. */
+  private saved: readonly Tensor[];
 
   constructor(
     readonly primitive: Q,
@@ -77,9 +79,12 @@ export class PrimitiveNode<Q extends Primitive> extends GradNode {
     this.name = RULES[primitive].name;
     this.primals = primals;
     this.out = out;
-    // Saved values outlive `dispose()` and `tidy` until the graph is released.
-    for (let i = 0; i < primals.length; i++) (primals[i] as Tensor).retain();
-    out.retain();
+    // Saved values outlive `dispose()` and `tidy` until the graph is released; the others are
+    // held for their shapes and dtypes only, and freed when disposed.
+    const reads = RULES[primitive].vjpReads;
+    this.saved =
+      reads === undefined ? [...primals, out] : [...reads.inputs.map((i) => primals[i] as Tensor), ...(reads.output ? [out] : [])];
+    for (const t of this.saved) t.retain();
   }
 
   backward(cotangents: readonly (Tensor | null)[]): readonly (Tensor | null)[] {
@@ -107,12 +112,10 @@ export class PrimitiveNode<Q extends Primitive> extends GradNode {
   override release(): void {
     if (this.released) return;
     super.release();
-    const primals = this.primals;
-    const out = this.out;
     this.primals = null;
     this.out = null;
-    if (primals !== null) for (const p of primals) p.release();
-    out?.release();
+    for (const t of this.saved) t.release();
+    this.saved = [];
   }
 }
 

@@ -22,6 +22,9 @@ export class JvpTracer extends Tracer {
   _lower(): Tensor {
     return this.primal;
   }
+  override _wrapped(): (Tensor | null)[] {
+    return [this.primal, this.tangent];
+  }
 }
 
 /** Forward mode: every primitive computes its primal one level down, then its tangent by its JVP rule. */

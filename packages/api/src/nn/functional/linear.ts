@@ -5,6 +5,7 @@ import type { TensorLike } from '../../ops/convert.js';
 import { add } from '../../ops/elementwise.js';
 import { dotGeneral } from '../../ops/linalg.js';
 import { reshape } from '../../ops/movement.js';
+import { releasing } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floatTensor } from './common.js';
 
@@ -36,7 +37,9 @@ export function linear(input: TensorLike, weight: Tensor, bias?: Tensor | null):
   }
   const out = dotGeneral(x, cast(weight, x.dtype), { lhsContracting: [x.ndim - 1], rhsContracting: [1] });
   const b = checkBias(op, bias, weight.shape[0] as number);
-  return b === null ? out : add(out, cast(b, out.dtype));
+  // The product before the bias is this op's intermediate (the sum's rule reads neither operand):
+  // freed now, as PyTorch's addmm never makes it.
+  return b === null ? out : releasing(add(out, cast(b, out.dtype)), out);
 }
 
 /**
