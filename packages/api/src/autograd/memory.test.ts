@@ -221,6 +221,19 @@ describe('a recorded node retains only the values its rule reads', () => {
     expect(kb.grad?.shape).toEqual([3]);
   });
 
+  it('a disposed input of tanh (whose rule reads its output) is freed at once; the gradient is unchanged', () => {
+    const x = tensor([0.5, -1.5], { dtype: 'float64', requiresGrad: true });
+    tidy(() => {
+      const h = x.mul(2);
+      const y = h.tanh();
+      const before = memory().buffers;
+      h.dispose();
+      expect(memory().buffers).toBe(before - 1);
+      y.sum().backward();
+    });
+    expect(Array.from(x.grad?.dataSync() ?? [])).toEqual([0.5, -1.5].map((v) => expect.closeTo(2 * (1 - Math.tanh(2 * v) ** 2), 12)));
+  });
+
   it('tidy keeps the values of a tracer it returns, one level down (grad and jvp through a scope)', () => {
     const x = tensor([0.5, -2], { dtype: 'float64' });
     const scoped = (v: Tensor) => tidy(() => v.mul(3).add(1));

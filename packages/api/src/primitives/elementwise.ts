@@ -42,7 +42,16 @@ type InputCheck = (op: string, a: Aval) => void;
  */
 type UnaryDerivative = ((x: Tensor, out: Tensor) => Tensor) | 'linear' | null;
 
-function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: UnaryDerivative): PrimitiveRule<P> {
+/** A unary rule whose derivative reads its input (sin, log). */
+const READS_INPUT: VjpReads = { inputs: [0], output: false };
+/** A unary rule whose derivative reads only its output (exp, tanh, sqrt). */
+const READS_OUTPUT: VjpReads = { inputs: [], output: true };
+
+/**
+ * `reads` says which of `derivative`'s arguments it uses (absent: both); a linear primitive reads
+ * neither.
+ */
+function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: UnaryDerivative, reads?: VjpReads): PrimitiveRule<P> {
   const name = primitiveName(p);
   let jvp: JvpRule<P> | null = null;
   let vjp: VjpRule<P> | null = null;
@@ -63,6 +72,7 @@ function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: Un
     },
     jvp,
     vjp,
+    ...(derivative === 'linear' ? { vjpReads: READS_NOTHING } : reads === undefined ? {} : { vjpReads: reads }),
     batch: passThroughBatch(p),
   };
 }
@@ -98,24 +108,24 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = {
   [Primitive.Neg]: unary(Primitive.Neg, requireNumeric, 'linear'),
-  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x)),
+  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x), READS_INPUT),
   [Primitive.Sign]: unary(Primitive.Sign, requireNumeric, null),
-  [Primitive.Exp]: unary(Primitive.Exp, requireFloat, (_, out) => out),
-  [Primitive.Log]: unary(Primitive.Log, requireFloat, (x) => reciprocal(x)),
-  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat, (x) => reciprocal(add(x, scalarLike(x, 1)))),
-  [Primitive.Expm1]: unary(Primitive.Expm1, requireFloat, (_, out) => add(out, scalarLike(out, 1))),
-  [Primitive.Sqrt]: unary(Primitive.Sqrt, requireFloat, (_, out) => div(scalarLike(out, 0.5), out)),
+  [Primitive.Exp]: unary(Primitive.Exp, requireFloat, (_, out) => out, READS_OUTPUT),
+  [Primitive.Log]: unary(Primitive.Log, requireFloat, (x) => reciprocal(x), READS_INPUT),
+  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat, (x) => reciprocal(add(x, scalarLike(x, 1))), READS_INPUT),
+  [Primitive.Expm1]: unary(Primitive.Expm1, requireFloat, (_, out) => add(out, scalarLike(out, 1)), READS_OUTPUT),
+  [Primitive.Sqrt]: unary(Primitive.Sqrt, requireFloat, (_, out) => div(scalarLike(out, 0.5), out), READS_OUTPUT),
   [Primitive.Rsqrt]: unary(Primitive.Rsqrt, requireFloat, (x, out) => scale(div(out, x), -0.5)),
-  [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x)),
-  [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x))),
-  [Primitive.Tan]: unary(Primitive.Tan, requireFloat, (_, out) => add(scalarLike(out, 1), mul(out, out))),
-  [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat, (_, out) => sub(scalarLike(out, 1), mul(out, out))),
-  [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat, (_, out) => mul(out, sub(scalarLike(out, 1), out))),
-  [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI)),
+  [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x), READS_INPUT),
+  [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x)), READS_INPUT),
+  [Primitive.Tan]: unary(Primitive.Tan, requireFloat, (_, out) => add(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
+  [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat, (_, out) => sub(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
+  [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat, (_, out) => mul(out, sub(scalarLike(out, 1), out)), READS_OUTPUT),
+  [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI), READS_INPUT),
   [Primitive.Floor]: unary(Primitive.Floor, requireNumeric, null),
   [Primitive.Ceil]: unary(Primitive.Ceil, requireNumeric, null),
   [Primitive.Round]: unary(Primitive.Round, requireNumeric, null),
-  [Primitive.Reciprocal]: unary(Primitive.Reciprocal, requireFloat, (_, out) => neg(mul(out, out))),
+  [Primitive.Reciprocal]: unary(Primitive.Reciprocal, requireFloat, (_, out) => neg(mul(out, out)), READS_OUTPUT),
   [Primitive.Not]: unary(Primitive.Not, requireBool, null),
 };
 
