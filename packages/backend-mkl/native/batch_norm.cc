@@ -237,6 +237,16 @@ void forEachRow(const Geometry& geometry, int64_t tasks, Visit visit) {
   });
 }
 
+/** Calls visit(at, c) for each plane (one sample's channel c, starting at `at`), the planes split over `tasks`. */
+template <typename Visit>
+void forEachPlane(const Geometry& geometry, int64_t tasks, Visit visit) {
+  const int64_t planes = geometry.batch * geometry.channels;
+  forEachTask(tasks, [&](int64_t t) {
+    const auto [p0, p1] = shareOf(planes, tasks, t);
+    for (int64_t p = p0; p < p1; p++) visit(p * geometry.spatial, p % geometry.channels);
+  });
+}
+
 // ------------------------------------------------------------------------------ normalization ---
 
 /** r = 1 / sqrt(variance + eps), in float32 as the composite's rsqrt(variance + eps). */
@@ -291,14 +301,7 @@ void normalizeAll(const Geometry& geometry, const Normalize& pass, const std::ve
                   int64_t tasks) {
   const int64_t spatial = geometry.spatial;
   if (spatial >= kWriteRowsBelow) {
-    const int64_t planes = geometry.batch * geometry.channels;
-    forEachTask(tasks, [&](int64_t t) {
-      const auto [p0, p1] = shareOf(planes, tasks, t);
-      for (int64_t p = p0; p < p1; p++) {
-        const int64_t c = p % geometry.channels;
-        normalizePlane(pass, p * spatial, spatial, c, means[c], rs[c]);
-      }
-    });
+    forEachPlane(geometry, tasks, [&](int64_t at, int64_t c) { normalizePlane(pass, at, spatial, c, means[c], rs[c]); });
     return;
   }
   const int64_t length = geometry.channels * spatial;
@@ -580,13 +583,9 @@ void gradientAll(const Backward& pass, const std::vector<Coefficients>& coeffici
   const Geometry& geometry = pass.geometry;
   const int64_t spatial = geometry.spatial;
   if (spatial >= kWriteRowsBelow) {
-    const int64_t planes = geometry.batch * geometry.channels;
-    forEachTask(tasks, [&](int64_t t) {
-      const auto [p0, p1] = shareOf(planes, tasks, t);
-      for (int64_t p = p0; p < p1; p++) {
-        const Coefficients& k = coefficients[p % geometry.channels];
-        if (k.ordinary) gradientRun(pass.x + p * spatial, pass.g + p * spatial, pass.dx + p * spatial, spatial, k);
-      }
+    forEachPlane(geometry, tasks, [&](int64_t at, int64_t c) {
+      const Coefficients& k = coefficients[c];
+      if (k.ordinary) gradientRun(pass.x + at, pass.g + at, pass.dx + at, spatial, k);
     });
     return;
   }

@@ -556,40 +556,15 @@ describe.skipIf(missing !== undefined)('native kernels on random strided views',
           const mu = (c: number) => at(givenMean, [c]);
           const sigma2 = (c: number) => at(givenVariance, [c]);
           const args = (view: StridedView) => [view.data, view.layout] as const;
-          expect(
-            addon.batchNormInference(
-              0,
-              x.data,
-              x.layout,
-              ...args(givenMean),
-              ...args(givenVariance),
-              ...optionalArguments(weight),
-              ...optionalArguments(bias),
-              eps,
-              out,
-            ),
-          ).toBe(true);
+          // What inference and the backward pass both take first: dtype, input, statistics, weight.
+          const fromStatistics = [0, x.data, x.layout, ...args(givenMean), ...args(givenVariance), ...optionalArguments(weight)] as const;
+          expect(addon.batchNormInference(...fromStatistics, ...optionalArguments(bias), eps, out)).toBe(true);
           const inferred = xs.values.map((_, i) => normalized(i, mu, sigma2) * scale(xs.channel[i]!) + shift(xs.channel[i]!));
           expect(worst(out, inferred)).toBeLessThanOrEqual(1e-4);
           // Backward from the given statistics: dx = r (h - mean(h) - x̂ mean(h x̂)), dw = sum g x̂, db = sum g.
           const weightOut = weight === null ? null : new Float32Array(channels);
           const biasOut = new Float32Array(channels);
-          expect(
-            addon.batchNormBackward(
-              0,
-              x.data,
-              x.layout,
-              ...args(givenMean),
-              ...args(givenVariance),
-              ...optionalArguments(weight),
-              g.data,
-              g.layout,
-              eps,
-              out,
-              weightOut,
-              biasOut,
-            ),
-          ).toBe(true);
+          expect(addon.batchNormBackward(...fromStatistics, g.data, g.layout, eps, out, weightOut, biasOut)).toBe(true);
           const xhat = xs.values.map((_, i) => normalized(i, mu, sigma2));
           const hMean = perChannel((i) => gs[i]! * scale(xs.channel[i]!)).map((s) => s / count);
           const projection = perChannel((i) => gs[i]! * scale(xs.channel[i]!) * xhat[i]!).map((s) => s / count);
