@@ -249,7 +249,6 @@ MatmulKey matmulKeyOf(const View& a, const View& b) {
            b.strides[2]}};
 }
 
-
 PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash>& matmulCache() {
   static PrimitiveCache<MatmulEntry, MatmulKey, MatmulKeyHash> cache(512);
   return cache;

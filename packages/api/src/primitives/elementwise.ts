@@ -42,8 +42,8 @@ type InputCheck = (op: string, a: Aval) => void;
  */
 type UnaryDerivative = ((x: Tensor, out: Tensor) => Tensor) | 'linear' | null;
 
-/** A unary rule whose derivative reads its input (sin, log). */
-const READS_INPUT: VjpReads = { inputs: [0], output: false };
+/** A rule that reads its first input only (sin and log their input, where its condition). */
+const READS_FIRST_INPUT: VjpReads = { inputs: [0], output: false };
 /** A unary rule whose derivative reads only its output (exp, tanh, sqrt). */
 const READS_OUTPUT: VjpReads = { inputs: [], output: true };
 
@@ -108,20 +108,20 @@ const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
 export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = {
   [Primitive.Neg]: unary(Primitive.Neg, requireNumeric, 'linear'),
-  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x), READS_INPUT),
+  [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x), READS_FIRST_INPUT),
   [Primitive.Sign]: unary(Primitive.Sign, requireNumeric, null),
   [Primitive.Exp]: unary(Primitive.Exp, requireFloat, (_, out) => out, READS_OUTPUT),
-  [Primitive.Log]: unary(Primitive.Log, requireFloat, (x) => reciprocal(x), READS_INPUT),
-  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat, (x) => reciprocal(add(x, scalarLike(x, 1))), READS_INPUT),
+  [Primitive.Log]: unary(Primitive.Log, requireFloat, (x) => reciprocal(x), READS_FIRST_INPUT),
+  [Primitive.Log1p]: unary(Primitive.Log1p, requireFloat, (x) => reciprocal(add(x, scalarLike(x, 1))), READS_FIRST_INPUT),
   [Primitive.Expm1]: unary(Primitive.Expm1, requireFloat, (_, out) => add(out, scalarLike(out, 1)), READS_OUTPUT),
   [Primitive.Sqrt]: unary(Primitive.Sqrt, requireFloat, (_, out) => div(scalarLike(out, 0.5), out), READS_OUTPUT),
   [Primitive.Rsqrt]: unary(Primitive.Rsqrt, requireFloat, (x, out) => scale(div(out, x), -0.5)),
-  [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x), READS_INPUT),
-  [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x)), READS_INPUT),
+  [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x), READS_FIRST_INPUT),
+  [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x)), READS_FIRST_INPUT),
   [Primitive.Tan]: unary(Primitive.Tan, requireFloat, (_, out) => add(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
   [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat, (_, out) => sub(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
   [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat, (_, out) => mul(out, sub(scalarLike(out, 1), out)), READS_OUTPUT),
-  [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI), READS_INPUT),
+  [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI), READS_FIRST_INPUT),
   [Primitive.Floor]: unary(Primitive.Floor, requireNumeric, null),
   [Primitive.Ceil]: unary(Primitive.Ceil, requireNumeric, null),
   [Primitive.Round]: unary(Primitive.Round, requireNumeric, null),
@@ -242,7 +242,7 @@ export const whereRule: PrimitiveRule<Primitive.Where> = {
     const zero = scalarLike(g, 0);
     return [null, wants[1] ? select(condition as Tensor, g, zero) : null, wants[2] ? select(condition as Tensor, zero, g) : null];
   },
-  vjpReads: { inputs: [0], output: false },
+  vjpReads: READS_FIRST_INPUT,
   batch: elementwiseBatch(Primitive.Where),
 };
 

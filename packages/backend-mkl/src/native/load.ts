@@ -75,11 +75,11 @@ function missingLibraryHint(message: string): string {
  * spins for the next parallel region before it sleeps: about 0.8 ms. A sleeping worker must be
  * woken for the next kernel (about 50 us, more when its virtual CPU has gone idle), and an eager
  * training step leaves gaps of JavaScript between its kernels that a short spin does not bridge:
- * the eager MLP step took 3.0 ms with this spin against 3.3 ms at 3,000 (alternated runs, idle
- * machine). A long spin holds a core that another process may need, which made the same step
- * three times slower (17 ms) while another process kept a core busy; the team sizer
- * (native/team.ts) gives that core up instead (5.4 ms; 5.2 with no spin at all). libgomp's
- * default is 300,000.
+ * over eight alternated pairs of runs on an idle machine the eager MLP step averaged 4.88 ms with
+ * this spin against 5.14 ms at 3,000, a difference within the machine's noise. A long spin
+ * holds a core that another process may need, which made the same step three times slower
+ * (17 ms) while another process kept a core busy; the team sizer (native/team.ts) gives that
+ * core up instead (5.4 ms; 5.2 with no spin at all). libgomp's default is 300,000.
  */
 export const OPENMP_SPIN_COUNT = '30000';
 

@@ -29,13 +29,22 @@ const YIELD_THRESHOLD = 0.4;
 /** Kernel calls between two looks at the clock (a look costs more than a tiny kernel's dispatch). */
 const CALLS_PER_LOOK = 16;
 
+/** One look at the machine: when (wall seconds), its CPU times and CPU count, and this process's CPU seconds. */
+interface Sample {
+  readonly at: number;
+  readonly busy: number;
+  readonly total: number;
+  readonly cpus: number;
+  readonly process: number;
+}
+
 /**
  * Sizes the OpenMP team to the cores other processes leave free. OpenMP splits a kernel's work
  * evenly over its threads, so when another process keeps one of two cores busy the thread that
  * shares that core holds up every kernel: the eager MLP training step took 6.6 ms on two threads
- * that waited a short while before sleeping, and 5.4 ms on one thread. On an idle machine two
- * threads that wait longer before sleeping took 3.3 ms against 4.3 (OPENMP_SPIN_COUNT in
- * load.ts): the team then has the machine to itself and may keep its threads awake.
+ * that waited a short while before sleeping, and 5.4 ms on one thread. On an idle machine the
+ * team has the machine to itself and may keep its threads awake longer (OPENMP_SPIN_COUNT in
+ * load.ts); beside a busy process that long wait alone made the step three times slower.
  *
  * Every window (a quarter second of kernel calls) it measures other processes' CPU use (the
  * machine's busy time less this process's own, which counts the team's waiting threads) and asks
@@ -45,7 +54,7 @@ const CALLS_PER_LOOK = 16;
  */
 export class TeamSizer {
   private countdown = CALLS_PER_LOOK;
-  private windowStart: { at: number; busy: number; total: number; process: number } | undefined;
+  private windowStart: Sample | undefined;
   private team: number;
   private pending: number;
 
@@ -83,15 +92,12 @@ export class TeamSizer {
     }
   }
 
-  private sample(): { at: number; busy: number; total: number; process: number; cpus: number } | undefined {
+  private sample(): Sample | undefined {
     const machine = this.probe.machine();
     return machine === undefined ? undefined : { at: this.probe.now(), ...machine, process: this.probe.process() };
   }
 
-  private wantedTeam(
-    start: { at: number; busy: number; total: number; process: number },
-    end: { at: number; busy: number; total: number; process: number; cpus: number },
-  ): number | undefined {
+  private wantedTeam(start: Sample, end: Sample): number | undefined {
     const seconds = end.at - start.at;
     const total = end.total - start.total;
     if (!(seconds > 0) || !(total > 0)) return undefined;
