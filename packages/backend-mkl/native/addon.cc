@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("pool", Napi::Function::New(env, Pool, "pool"));
+  exports.Set("windowMaxBackward", Napi::Function::New(env, WindowMaxBackward, "windowMaxBackward"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
   exports.Set("layerNorm", Napi::Function::New(env, LayerNorm, "layerNorm"));

@@ -259,6 +259,12 @@ void parallelRanges(int64_t total, int64_t work, Body body, int64_t grain = 3276
   for (int64_t task = 0; task < tasks; task++) body(total * task / tasks, total * (task + 1) / tasks);
 }
 
+/** Output length of a window of `window` taps dilated by `dilation` slid by `stride` over a padded dim. */
+inline int64_t windowCount(int64_t size, int64_t low, int64_t high, int64_t window, int64_t stride, int64_t dilation) {
+  const int64_t span = size + low + high - ((window - 1) * dilation + 1);
+  return span < 0 ? 0 : span / stride + 1;
+}
+
 /** Copies a view's elements into `out` (row-major, contiguous), any dtype. */
 void copyToContiguous(const View& view, void* out);
 

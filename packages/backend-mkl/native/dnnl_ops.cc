@@ -1,9 +1,8 @@
-// Convolution through oneDNN primitives (float32), cached per shape, and pooling in plain loops.
-// Each returns false, without touching the output, for a configuration it leaves to the portable
-// kernels (negative padding, windows over the batch or channel dims, layouts oneDNN refuses).
+// Convolution through oneDNN primitives (float32 and bfloat16), cached per shape; pooling is in
+// pool.cc. Each returns false, without touching the output, for a configuration it leaves to the
+// portable kernels (negative padding, layouts oneDNN refuses).
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 
 #include "common.h"
 #include "dnnl_context.h"
@@ -43,12 +42,6 @@ memory::format_tag plainTag(int rank) {
     default:
       return memory::format_tag::abcdef;
   }
-}
-
-/** Output length of a window of `window` taps dilated by `dilation` slid by `stride` over a padded dim. */
-int64_t windowCount(int64_t size, int64_t low, int64_t high, int64_t window, int64_t stride, int64_t dilation) {
-  const int64_t span = size + low + high - ((window - 1) * dilation + 1);
-  return span < 0 ? 0 : span / stride + 1;
 }
 
 /**
@@ -214,136 +207,6 @@ bool weightGradConv(const View& x, const View& w, const Output& out, const memor
   return true;
 }
 
-/**
- * A pooling over up to three spatial dims, each described by its sizes and window (dims a
- * lower-rank pool lacks are size 1 with a window of 1).
- */
-struct PoolShape {
-  int64_t in[3], out[3], window[3], stride[3], padLow[3], dilation[3];
-};
-
-/**
- * The taps of dim `d` that fall inside the input for output position `o`: [first, last) of the
- * window's taps (padding holds the identity, so those taps are skipped, as the portable kernel does).
- */
-inline void tapRange(const PoolShape& p, int d, int64_t o, int64_t& first, int64_t& last) {
-  const int64_t origin = o * p.stride[d] - p.padLow[d];
-  first = 0;
-  last = p.window[d];
-  while (first < last && origin + first * p.dilation[d] < 0) first++;
-  while (last > first && origin + (last - 1) * p.dilation[d] >= p.in[d]) last--;
-}
-
-/**
- * ReduceWindow's max (NaN propagates: a NaN tap replaces the running value; starting from -Inf,
- * the identity a window wholly in padding keeps) or sum (accumulated in double in window
- * row-major order and rounded once), over contiguous [planes, ...spatial] float32 data: the
- * portable kernel's definition, so both backends agree bit for bit. oneDNN's pooling does not
- * propagate NaN (inputs had to be scanned for it first) and, serial below kParallelWork as the
- * CNN's pools were, took about twice as long as these loops, which share planes out over threads.
- */
-template <bool IsMax>
-void poolPlanes(const float* x, float* out, int64_t planes, const PoolShape& p) {
-  using Acc = std::conditional_t<IsMax, float, double>;
-  const int64_t inPlane = p.in[0] * p.in[1] * p.in[2];
-  const int64_t outPlane = p.out[0] * p.out[1] * p.out[2];
-  const int64_t outWidth = p.out[2];
-  const auto step = [](Acc acc, float v) -> Acc {
-    if constexpr (IsMax) {
-      // A select of bits: with a conditional the compiler branches in scalar loops, and random
-      // activations mispredict half of those branches.
-      const uint32_t take = 0u - static_cast<uint32_t>((v > acc) | (v != v));
-      uint32_t a, b;
-      std::memcpy(&a, &acc, 4);
-      std::memcpy(&b, &v, 4);
-      const uint32_t bits = (b & take) | (a & ~take);
-      float result;
-      std::memcpy(&result, &bits, 4);
-      return result;
-    } else {
-      return acc + static_cast<double>(v);
-    }
-  };
-  // The taps of each output column along the last dim, computed once per call.
-  std::vector<int64_t> columnTaps(static_cast<size_t>(2 * outWidth));
-  bool interior = true;  // no window reaches padding
-  for (int64_t o = 0; o < outWidth; o++) {
-    tapRange(p, 2, o, columnTaps[2 * o], columnTaps[2 * o + 1]);
-    interior = interior && columnTaps[2 * o] == 0 && columnTaps[2 * o + 1] == p.window[2];
-  }
-  for (int d = 0; d < 2; d++) {
-    for (int64_t o = 0; o < p.out[d]; o++) {
-      int64_t first, last;
-      tapRange(p, d, o, first, last);
-      interior = interior && first == 0 && last == p.window[d];
-    }
-  }
-  // 2x2 windows of stride 2 over planes (the usual max pool) read two input rows per output row.
-  const bool square = interior && p.in[0] == 1 && p.out[0] == 1 && p.window[0] == 1 && p.window[1] == 2 && p.window[2] == 2 &&
-                      p.stride[1] == 2 && p.stride[2] == 2 && p.dilation[1] == 1 && p.dilation[2] == 1;
-  const bool pairwise = square && p.in[1] == 2 * p.out[1] && p.in[2] == 2 * outWidth;
-  parallelRanges(planes, planes * inPlane, [&](int64_t firstPlane, int64_t lastPlane) {
-    std::vector<float> pairs(pairwise ? static_cast<size_t>(inPlane / 2) : 0);
-    for (int64_t plane = firstPlane; plane < lastPlane; plane++) {
-      const float* in = x + plane * inPlane;
-      float* target = out + plane * outPlane;
-      if (IsMax && pairwise) {
-        // Each window's row pairs reduce first, over the plane's whole flat range (a loop long
-        // enough to vectorize); the step is associative (a later NaN wins, else the first
-        // maximum), so pairing the taps (a, b), (c, d) keeps the serial order's result bits.
-        float* pair = pairs.data();
-        const int64_t count = inPlane / 2;
-        for (int64_t j = 0; j < count; j++) pair[j] = step(in[2 * j], in[2 * j + 1]);
-        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
-          const float* top = pair + 2 * oh * outWidth;
-          const float* bottom = top + outWidth;
-          for (int64_t ow = 0; ow < outWidth; ow++) target[ow] = step(top[ow], bottom[ow]);
-        }
-        continue;
-      }
-      if (square) {
-        const int64_t inWidth = p.in[2];
-        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
-          const float* top = in + 2 * oh * inWidth;
-          const float* bottom = top + inWidth;
-          for (int64_t ow = 0; ow < outWidth; ow++) {
-            // A max may start from its first tap (step(-Inf, v) is v, bit for bit); a sum starts
-            // from 0, as the portable kernel does (0 + -0 is +0).
-            Acc value = IsMax ? static_cast<Acc>(top[2 * ow]) : step(Acc{0}, top[2 * ow]);
-            value = step(value, top[2 * ow + 1]);
-            value = step(value, bottom[2 * ow]);
-            value = step(value, bottom[2 * ow + 1]);
-            target[ow] = static_cast<float>(value);
-          }
-        }
-        continue;
-      }
-      for (int64_t od = 0; od < p.out[0]; od++) {
-        int64_t d0, d1;
-        tapRange(p, 0, od, d0, d1);
-        for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
-          int64_t h0, h1;
-          tapRange(p, 1, oh, h0, h1);
-          for (int64_t ow = 0; ow < outWidth; ow++) {
-            const int64_t w0 = columnTaps[2 * ow], w1 = columnTaps[2 * ow + 1];
-            const int64_t column = ow * p.stride[2] - p.padLow[2];
-            Acc value = IsMax ? static_cast<Acc>(-INFINITY) : Acc{0};
-            for (int64_t kd = d0; kd < d1; kd++) {
-              const int64_t depth = od * p.stride[0] - p.padLow[0] + kd * p.dilation[0];
-              for (int64_t kh = h0; kh < h1; kh++) {
-                const int64_t height = oh * p.stride[1] - p.padLow[1] + kh * p.dilation[1];
-                const float* row = in + (depth * p.in[1] + height) * p.in[2] + column;
-                for (int64_t kw = w0; kw < w1; kw++) value = step(value, row[kw * p.dilation[2]]);
-              }
-            }
-            target[ow] = static_cast<float>(value);
-          }
-        }
-      }
-    }
-  });
-}
-
 }  // namespace
 
 // conv(dtype, x, xLayout, w, wLayout, out, params): float32 or bfloat16 (Uint16Array bits);
@@ -464,56 +327,6 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   entry->primitive.execute(cpuStream(), args);
   entry->dst.finish(out.base);
   cpuStream().wait();
-  return Napi::Boolean::New(env, true);
-}
-
-// pool(op, dtype, x, xLayout, out, params): op 0 sum, 1 max; params [...window, ...strides,
-// ...padLow, ...padHigh, ...dilation] over every dim (ReduceWindow's). Pools over the spatial
-// dims of [N, C, ...spatial]; returns false when it leaves the case to the caller.
-Napi::Value Pool(const Napi::CallbackInfo& info) {
-  checkArgs(info, 6, "pool");
-  const Napi::Env env = info.Env();
-  const bool isMax = intArg(info, 0, "pool", "op", 0, 1) == 1;
-  const int dtype = dtypeArg(info, 1, "pool", 1u << kFloat32);
-  const View x = viewArg(info, 2, 3, dtype, "pool", "input");
-  const int rank = x.rank;
-  const std::vector<int64_t> params = paramsArg(info, 5, "pool", "params", 5 * rank);
-  memory::dims window(rank), strides(rank), padLow(rank), padHigh(rank), dilation(rank), dstDims(rank);
-  int64_t outSize = 1;
-  bool supported = rank >= 3 && rank <= 5;
-  for (int d = 0; d < rank; d++) {
-    window[d] = params[d];
-    strides[d] = params[rank + d];
-    padLow[d] = params[2 * rank + d];
-    padHigh[d] = params[3 * rank + d];
-    dilation[d] = params[4 * rank + d];
-    if (window[d] < 1 || strides[d] < 1 || dilation[d] < 1) throwRange(env, "pool", "windows, strides and dilations must be at least 1");
-    dstDims[d] = windowCount(x.shape[d], padLow[d], padHigh[d], window[d], strides[d], dilation[d]);
-    if (dstDims[d] != 0 && outSize > kMaxElements / dstDims[d]) throwRange(env, "pool", "the output would have 2^31 elements or more");
-    outSize *= dstDims[d];
-    supported = supported && padLow[d] >= 0 && padHigh[d] >= 0;
-    if (d < 2) supported = supported && window[d] == 1 && strides[d] == 1 && padLow[d] == 0 && padHigh[d] == 0;
-  }
-  const Output out = outputArg(info, 4, dtype, outSize, "pool");
-  if (out.size == 0) return Napi::Boolean::New(env, true);
-  if (!supported) return Napi::Boolean::New(env, false);
-  std::vector<char> xStorage;
-  const float* xData = static_cast<const float*>(contiguousOrCopy(x, xStorage));
-  PoolShape shape;
-  const int spatial = rank - 2;
-  for (int s = 0; s < 3; s++) {
-    const int d = s - (3 - spatial) + 2;
-    const bool present = s >= 3 - spatial;
-    shape.in[s] = present ? x.shape[d] : 1;
-    shape.out[s] = present ? dstDims[d] : 1;
-    shape.window[s] = present ? window[d] : 1;
-    shape.stride[s] = present ? strides[d] : 1;
-    shape.padLow[s] = present ? padLow[d] : 0;
-    shape.dilation[s] = present ? dilation[d] : 1;
-  }
-  const int64_t planes = x.shape[0] * x.shape[1];
-  if (isMax) poolPlanes<true>(xData, out.data<float>(), planes, shape);
-  else poolPlanes<false>(xData, out.data<float>(), planes, shape);
   return Napi::Boolean::New(env, true);
 }
 

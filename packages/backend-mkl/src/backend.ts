@@ -72,6 +72,7 @@ export class MklBackend implements Backend<MklHandle> {
     batchNorm: 0,
     batchNormInference: 0,
     batchNormBackward: 0,
+    windowMaxBackward: 0,
   };
 
   constructor(private readonly addon: Addon) {
@@ -247,7 +248,8 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
   const cotangents = (result: NormalizationCotangents<MklHandle> | null) =>
     result === null ? [] : [result.input, result.weight, result.bias];
   const statistics = (result: BatchNormResults<MklHandle> | null) => (result === null ? [] : [result.output, result.mean, result.variance]);
-  const { softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormInference, batchNormBackward } = kernels;
+  const { softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormInference, batchNormBackward, windowMaxBackward } =
+    kernels;
   return {
     ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),
     ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels), single) }),
@@ -262,6 +264,9 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
     ...(batchNormBackward === undefined
       ? {}
       : { batchNormBackward: tracked('batchNormBackward', batchNormBackward.bind(kernels), cotangents) }),
+    ...(windowMaxBackward === undefined
+      ? {}
+      : { windowMaxBackward: tracked('windowMaxBackward', windowMaxBackward.bind(kernels), single) }),
   };
 }
 

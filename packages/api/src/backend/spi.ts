@@ -1,8 +1,11 @@
 import type { Aval } from '../core/aval.js';
 import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
+import type { WindowGeometry } from '../ir/composite.js';
 import type { CompiledKernel, KernelProgram } from '../ir/kernel.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+
+export type { WindowGeometry };
 
 /**
  * One primitive's kernel on a backend. `inputs` are the backend's own handles, already checked
@@ -100,6 +103,16 @@ export interface CompositeKernels<H> {
     withBias: boolean,
     out: Aval,
   ): NormalizationCotangents<H> | null;
+  /**
+   * Max pooling's backward pass (the VJP of ReduceWindow's max with this geometry): `x`'s
+   * cotangent (`out`: its shape and dtype), zero but at each window's first maximum, which
+   * receives the window's cotangent from `g` (the pool's output shape, `x`'s dtype), summed where
+   * windows overlap. The first maximum is argmax's over the window in row-major order with the
+   * padding read as -Infinity: a NaN counts as the maximum (the first NaN wins), and a window whose
+   * taps inside are all -Infinity goes to its first tap, dropped when that is padding. Used, as
+   * `softmaxBackward`, by a backward pass that nothing records, and by jit.
+   */
+  windowMaxBackward?(x: H, g: H, geometry: WindowGeometry, out: Aval): H | null;
 }
 
 /** What `CompositeKernels.layerNormBackward` and `batchNormBackward` compute: the cotangents of the input, the weight and the bias. */

@@ -1,3 +1,4 @@
+import type { PadPair } from '../primitives/primitive.js';
 import type { Var } from './program.js';
 
 // Composites that a backend may compute with one fused kernel (Backend.composites) and that jit
@@ -20,7 +21,20 @@ export type CompositeCall =
   /** Inputs [x, mean, variance, weight?, g]; outputs: the cotangents of x, then of the weight and the bias where present. */
   | BatchNormCall<'batchNormBackward'>
   /** Batch norm with given statistics. Inputs [x, mean, variance, weight?, bias?]. */
-  | BatchNormCall<'batchNormInference'>;
+  | BatchNormCall<'batchNormInference'>
+  /**
+   * Max pooling's backward pass (ReduceWindow max's VJP). Inputs [x, g]: the pooled input and the
+   * cotangent of the pool's output; output: x's cotangent.
+   */
+  | ({ readonly name: 'windowMaxBackward' } & WindowGeometry);
+
+/** A window's geometry over every dim of its input, as ReduceWindow takes it. */
+export interface WindowGeometry {
+  readonly window: readonly number[];
+  readonly strides: readonly number[];
+  readonly padding: readonly PadPair[];
+  readonly dilation: readonly number[];
+}
 
 interface LayerNormCall<N extends string> extends AffineNormalization<N> {
   readonly normalizedDims: number;
@@ -53,6 +67,8 @@ export function compositeArity(call: CompositeCall): number {
       return 4 + (call.hasWeight ? 1 : 0);
     case 'batchNormInference':
       return 3 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
+    case 'windowMaxBackward':
+      return 2;
   }
 }
 

@@ -1,6 +1,9 @@
+import { runFusedBackward } from '../autograd/fused-backward.js';
 import { sizeOf } from '../core/shape.js';
+import type { CompositeCall } from '../ir/composite.js';
 import { bind } from '../tensor/dispatch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { stageComposite } from '../transforms/core.js';
 import {
   add,
   argmax,
@@ -332,8 +335,21 @@ export function windowMaxJvp(t: Tensor, x: Tensor, out: Tensor, params: WindowPa
   return gather(reshape(padded, [sizeOf(padded.shape)]), flat, 0);
 }
 
-/** Cotangent of a window max: each output's cotangent goes to its window's maximum. */
+/**
+ * Cotangent of a window max: each output's cotangent goes to its window's maximum. A backward
+ * composite (CompositeCall 'windowMaxBackward'): the backend's kernel computes it in a backward
+ * pass nothing records, and jit hands the region to it; elsewhere the ops below.
+ */
 export function windowMaxVjp(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
+  const { window, strides, padding, dilation } = params;
+  const call: CompositeCall = { name: 'windowMaxBackward', window, strides, padding, dilation };
+  const fused = runFusedBackward(call, [x, g], [x]);
+  if (fused !== null) return fused[0] as Tensor;
+  return stageComposite(call, [x, g], () => [windowMaxVjpOps(g, x, out, params)])[0] as Tensor;
+}
+
+/** windowMaxVjp in ops: by the windows' flat argmax where windows tile the input, else per window offset. */
+function windowMaxVjpOps(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
   const flat = tiledArgmax(x, out, params);
   if (flat === null) return windowMaxVjpGeneral(g, x, out, params);
   const padded = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);

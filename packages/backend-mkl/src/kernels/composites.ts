@@ -1,8 +1,17 @@
-import { type Aval, type BatchNormResults, type CompositeKernels, type NormalizationCotangents, sizeOf, type TypedArray } from '@flint/api';
+import {
+  type Aval,
+  type BatchNormResults,
+  type CompositeKernels,
+  type NormalizationCotangents,
+  sizeOf,
+  type TypedArray,
+  type WindowGeometry,
+} from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
+import { poolParams } from './window.js';
 
 /** The composites the addon computes in one call each (a oneDNN primitive, or batch norm's loops). */
 export type CompositeName =
@@ -14,7 +23,8 @@ export type CompositeName =
   | 'layerNormBackward'
   | 'batchNorm'
   | 'batchNormInference'
-  | 'batchNormBackward';
+  | 'batchNormBackward'
+  | 'windowMaxBackward';
 
 /** What the composite kernels need: the addon, the backend's memory, and a counter of their runs. */
 export interface CompositeContext {
@@ -186,6 +196,15 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
       if (!ran) return declined(outputs.input, outputs.weight, outputs.bias);
       recordComposite('batchNormBackward');
       return outputs.wrapped();
+    },
+    windowMaxBackward(x: MklHandle, g: MklHandle, geometry: WindowGeometry, out: Aval): MklHandle | null {
+      if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
+      const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
+      if (!addon.windowMaxBackward(float32, x.storage.data, layoutOf(x), g.storage.data, layoutOf(g), data, poolParams(geometry))) {
+        return declined(data);
+      }
+      recordComposite('windowMaxBackward');
+      return wrap(data, out.shape, out.dtype);
     },
   };
 }

@@ -260,4 +260,20 @@ export interface Addon {
   refuseNormalizationPrimitives(on: boolean): void;
   /** Returns false, leaving `out` alone, for a configuration it does not take. */
   pool(op: number, dtype: number, x: TypedArray, xLayout: Int32Array, out: TypedArray, params: Int32Array): boolean;
+  /**
+   * Max pooling's backward pass: `out` (x's size, contiguous) is zero but at each window's first
+   * maximum (argmax's rule: row-major window order, the first NaN wins; a -Inf maximum ties with
+   * the padding, which wins when it comes first), which receives that window's cotangent from
+   * `g` (the pool's output shape), summed where windows overlap. `params` as pool's. Returns
+   * false, leaving `out` alone, for a configuration pool does not take.
+   */
+  windowMaxBackward(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    g: TypedArray,
+    gLayout: Int32Array,
+    out: TypedArray,
+    params: Int32Array,
+  ): boolean;
 }

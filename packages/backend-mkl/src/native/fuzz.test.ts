@@ -28,6 +28,7 @@ const NAMES = [
   'fused',
   'conv',
   'pool',
+  'windowMaxBackward',
   'softmax',
   'softmaxBackward',
   'layerNorm',
@@ -194,6 +195,62 @@ function batchNormArguments(name: 'batchNorm' | 'batchNormInference' | 'batchNor
     });
 }
 
+/**
+ * Max pooling's backward arguments built consistent (an [N, C, ...spatial] input with NaN and
+ * infinities, windows with strides, padding and dilation, a cotangent of the pool's output shape
+ * and an output of the input's size) with at most one of them wrong (another length or shape, a
+ * layout past its array, a window over the channels, negative padding, a wrong typed array): so
+ * that calls reach the loops, empty dims included, as well as each check.
+ */
+const windowMaxBackwardArguments = fc
+  .record({
+    shape: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 3, maxLength: 5 }),
+    values: fc.array(fc.float(), { minLength: 1, maxLength: 8 }),
+    window: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }),
+    strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }),
+    padding: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 6, maxLength: 6 }),
+    dilation: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 3, maxLength: 3 }),
+    wrong: fc.integer({ min: 0, max: 12 }),
+    replacement: fc.oneof(
+      typedArray,
+      plausibleLayout,
+      fc.constant(null),
+      fc.constant(new Float32Array(3)),
+      fc.constant(new Float64Array(8)),
+    ),
+    badParams: fc.oneof(fc.constant(null), fc.record({ at: fc.integer({ min: 0, max: 24 }), value: fc.constantFrom(-1, 0, 2, 2 ** 30) })),
+    outside: fc.integer({ min: 0, max: 4 }).map((v) => v === 0),
+  })
+  .map((r) => {
+    const rank = r.shape.length;
+    const spatial = (values: readonly number[], identity: number) => r.shape.map((_, d) => (d < 2 ? identity : values[d - 2]!));
+    const window = spatial(r.window, 1);
+    const strides = spatial(r.strides, 1);
+    const padLow = spatial(r.padding.slice(0, 3), 0);
+    const padHigh = spatial(r.padding.slice(3), 0);
+    const dilation = spatial(r.dilation, 1);
+    const outShape = r.shape.map((size, d) => {
+      const span = size + padLow[d]! + padHigh[d]! - ((window[d]! - 1) * dilation[d]! + 1);
+      return span < 0 ? 0 : Math.floor(span / strides[d]!) + 1;
+    });
+    const params = [...window, ...strides, ...padLow, ...padHigh, ...dilation];
+    if (r.badParams !== null) params[r.badParams.at % (5 * rank)] = r.badParams.value;
+    const filled = (shape: readonly number[]) =>
+      Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => r.values[i % r.values.length]!);
+    const size = r.shape.reduce((p, d) => p * d, 1);
+    const args: unknown[] = [
+      0,
+      filled(r.shape),
+      contiguousLayout(r.shape, r.outside),
+      filled(outShape),
+      contiguousLayout(outShape, false),
+      new Float32Array(size),
+      Int32Array.from(params),
+    ];
+    if (r.wrong < args.length) args[r.wrong] = r.replacement;
+    return args;
+  });
+
 const junk = fc.oneof(
   fc.anything(),
   typedArray,
@@ -247,6 +304,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
         fc.tuple(code(7), ...view, ...view, typedArray, layoutArray, ...postOpsAndOperands),
       ),
       pool: fc.tuple(code(2), code(5), ...view, typedArray, layoutArray),
+      windowMaxBackward: fc.oneof(fc.tuple(code(5), ...view, ...view, typedArray, layoutArray), windowMaxBackwardArguments),
       softmax: fc.tuple(code(7), ...view, layoutInt, code(2), typedArray),
       softmaxBackward: fc.tuple(code(7), ...view, ...view, layoutInt, code(2), typedArray),
       layerNorm: fc.tuple(

@@ -1,3 +1,4 @@
+import { kernelOperands, runFusedBackward } from '../../autograd/fused-backward.js';
 import { anyRecorded } from '../../autograd/tape.js';
 import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Aval } from '../../core/aval.js';
@@ -11,14 +12,7 @@ import { sum } from '../../ops/reduce.js';
 import { releasing } from '../../tensor/memory.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { runsEagerly, stageComposite } from '../../transforms/core.js';
-import {
-  type Composite,
-  composite,
-  cotangentAvals,
-  kernelOperands,
-  normalizedInputCotangent,
-  runFusedBackward,
-} from './fused-composite.js';
+import { type Composite, composite, cotangentAvals, normalizedInputCotangent } from './fused-composite.js';
 
 // Batch normalization with the batch's statistics as a composite (PyTorch's native_batch_norm and
 // native_batch_norm_backward), computed by a backend's fused kernels where it has them, exactly as

@@ -1,0 +1,188 @@
+import '@flint/backend-cpu';
+import { grad, initBackend, jit, nn, type Tensor, tensor, tidy } from '@flint/api';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon, type MklBackend } from '../index.js';
+import { DTYPE_CODES } from '../native/codes.js';
+import { expectClose, randomValues } from '../values.test-support.js';
+
+// Max pooling's backward pass on mkl, which reaches the addon's loops (native/pool.cc) through
+// Backend.composites.windowMaxBackward, against the ops on the portable backend: windows of every
+// kind (strides, padding, dilation, ceil mode, overlap), ties, NaN and -Infinity; backward(),
+// grad and jit; a recorded backward pass, which must stay differentiable, keeps the ops.
+
+const loaded = loadAddon();
+const missing = 'reason' in loaded ? loaded.reason : undefined;
+
+type BackendName = 'mkl' | 'cpu';
+
+interface PoolCase {
+  readonly spatial: number[];
+  readonly batch: number;
+  readonly channels: number;
+  readonly kernel: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  readonly dilation: number[];
+  readonly ceilMode: boolean;
+  /** Values from a handful (ties, NaN, -Infinity), or spread floats. */
+  readonly values: number[] | null;
+  readonly seed: number;
+}
+
+const pool = (x: Tensor, c: PoolCase) => {
+  const options = { stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode };
+  if (c.spatial.length === 1) return nn.functional.maxPool1d(x, c.kernel, options);
+  if (c.spatial.length === 2) return nn.functional.maxPool2d(x, c.kernel, options);
+  return nn.functional.maxPool3d(x, c.kernel, options);
+};
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function inputValues(c: PoolCase, count: number): Float32Array {
+  const spread = randomValues(count, c.seed);
+  if (c.values === null) return spread;
+  const few = c.values;
+  return spread.map((v) => few[Math.floor(((v + 1) / 2) * few.length) % few.length] as number);
+}
+
+/** x's cotangent of sum(maxPool(x) * weights) (weights vary, so that each window's cotangent differs). */
+function poolGradient(backend: BackendName, c: PoolCase): Float32Array {
+  return tidy(() => {
+    const shape = [c.batch, c.channels, ...c.spatial];
+    const x = tensor(inputValues(c, size(shape)), { shape, backend });
+    const outShape = pool(x, c).shape;
+    const weights = tensor(randomValues(size(outShape), c.seed + 1), { shape: outShape, backend });
+    const gradient = grad((t: Tensor) => pool(t, c).mul(weights).sum())(x) as Tensor;
+    return gradient.dataSync() as Float32Array;
+  });
+}
+
+/** 2x2 windows of stride 2 over the last two of `rank` spatial dims, 1 over a third. */
+function usualWindows(rank: number) {
+  const last2 = (two: number, other: number) => Array.from({ length: rank }, (_, i) => (i >= rank - 2 ? two : other));
+  return { kernel: last2(2, 1), stride: last2(2, 1), padding: last2(0, 0), dilation: last2(1, 1) };
+}
+
+const poolCase: fc.Arbitrary<PoolCase> = fc.integer({ min: 1, max: 3 }).chain((rank) => {
+  const dims = (min: number, max: number) => fc.array(fc.integer({ min, max }), { minLength: rank, maxLength: rank });
+  return fc
+    .record({
+      spatial: dims(1, 7),
+      batch: fc.integer({ min: 1, max: 3 }),
+      channels: fc.integer({ min: 1, max: 3 }),
+      kernel: dims(1, 3),
+      stride: dims(1, 3),
+      padding: dims(0, 1),
+      dilation: dims(1, 2),
+      ceilMode: fc.boolean(),
+      values: fc.oneof(
+        fc.constant(null),
+        fc.constant([1, 2, 2, 0]),
+        fc.constant([Number.NEGATIVE_INFINITY, -1, Number.NaN, 3]),
+        fc.constant([Number.NEGATIVE_INFINITY]),
+      ),
+      seed: fc.integer({ min: 1, max: 1000 }),
+      // The usual pool (2x2 windows of stride 2 over the last two dims), which has its own loop.
+      usual: fc.boolean(),
+    })
+    .map(({ usual, ...c }) => (usual && rank >= 2 ? { ...c, ...usualWindows(rank) } : c))
+    .map((c) => ({
+      ...c,
+      // Padding at most half the dilated kernel (as PyTorch), and windows that fit the padded input.
+      padding: c.padding.map((p, i) => Math.min(p, Math.floor(((c.kernel[i]! - 1) * c.dilation[i]! + 1) / 2))),
+      spatial: c.spatial.map((s, i) => Math.max(s, (c.kernel[i]! - 1) * c.dilation[i]! + 1)),
+    }));
+});
+
+describe.skipIf(missing !== undefined)('max pooling backward on mkl through the fused kernel', () => {
+  let mkl: MklBackend;
+  beforeAll(async () => {
+    mkl = (await initBackend('mkl')) as unknown as MklBackend;
+  });
+  const runs = () => mkl.compositeRuns('windowMaxBackward');
+
+  it('agrees with the ops on cpu for any window, ties, NaN and -Infinity included', () => {
+    fc.assert(
+      fc.property(poolCase, (c) => {
+        const before = runs();
+        const fused = poolGradient('mkl', c);
+        expect(runs() - before).toBe(1);
+        // Overlapping windows sum their cotangents in another order than the ops: a few ulps.
+        expectClose(fused, poolGradient('cpu', c), 1e-6);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('sends a window whose taps inside are all -Infinity to its first tap, dropped when that is padding', () => {
+    const c: PoolCase = {
+      spatial: [4],
+      batch: 1,
+      channels: 1,
+      kernel: [3],
+      stride: [1],
+      padding: [1],
+      dilation: [1],
+      ceilMode: false,
+      values: [Number.NEGATIVE_INFINITY],
+      seed: 1,
+    };
+    const fused = poolGradient('mkl', c);
+    expectClose(fused, poolGradient('cpu', c), 0);
+    // Windows at -1..1 (padding first: dropped), 0..2, 1..3 and 2..4 (x[0], x[1], x[2] first).
+    expect(fused[3]).toBe(0);
+    expect(fused.slice(0, 3).every((v) => v !== 0)).toBe(true);
+  });
+
+  it('backward() and jit(grad) run the kernel; a backward pass that is differentiated again runs the ops', () => {
+    const shape = [4, 3, 8, 8];
+    const data = randomValues(size(shape), 7);
+    const results = (['mkl', 'cpu'] as const).map((backend) =>
+      tidy(() => {
+        const counts: number[] = [];
+        const x = tensor(data, { shape, backend, requiresGrad: true });
+        const loss = (t: Tensor) => nn.functional.maxPool2d(t, 2).square().sum();
+        let before = runs();
+        loss(x).backward();
+        counts.push(runs() - before);
+        const imperative = (x.grad as Tensor).dataSync() as Float32Array;
+        // (On an input that requires grad, jit runs the program as ops the tape can record.)
+        const constant = tensor(data, { shape, backend });
+        before = runs();
+        const jitted = (jit(grad(loss))(constant) as Tensor).dataSync() as Float32Array;
+        counts.push(runs() - before);
+        // Second order: d/dx sum(grad(loss)(x)) = 2 at each window's maximum.
+        before = runs();
+        const second = (grad((t: Tensor) => (grad(loss)(t) as Tensor).sum())(x) as Tensor).dataSync() as Float32Array;
+        counts.push(runs() - before);
+        return { counts, values: [imperative, jitted, second] };
+      }),
+    );
+    const [onMkl, onCpu] = results as [(typeof results)[0], (typeof results)[0]];
+    expect(onMkl.counts).toEqual([1, 1, 0]);
+    onMkl.values.forEach((values, i) => {
+      expectClose(values, onCpu.values[i] as Float32Array, 0);
+    });
+    expect(onMkl.values[2]?.filter((v) => v === 2).length).toBe(size(shape) / 4);
+  });
+
+  it('the addon refuses a cotangent whose shape is not the pool output shape, naming both', () => {
+    const addon = (loaded as { addon: import('../native/addon.js').Addon }).addon;
+    const x = new Float32Array(16);
+    const layout = (shape: number[]) => Int32Array.from([0, shape.length, ...shape, ...shape.map((_, d) => size(shape.slice(d + 1)))]);
+    const params = Int32Array.from([1, 1, 2, 2, 1, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    const call = (gShape: number[]) =>
+      addon.windowMaxBackward(
+        DTYPE_CODES.float32,
+        x,
+        layout([1, 1, 4, 4]),
+        new Float32Array(size(gShape)),
+        layout(gShape),
+        new Float32Array(16),
+        params,
+      );
+    expect(call([1, 1, 2, 2])).toBe(true);
+    expect(() => call([1, 1, 3, 2])).toThrow(/cotangent's shape \[1, 1, 3, 2\] is not the pool's output shape \[1, 1, 2, 2\]/);
+  });
+});
