@@ -4,7 +4,7 @@ import type { Aval } from '../core/aval.js';
 import type { CompositeCall } from '../ir/composite.js';
 import { Tensor } from '../tensor/tensor.js';
 import { runsEagerly } from '../transforms/core.js';
-import { anyRecorded } from './tape.js';
+import { anyRecorded } from './grad-mode.js';
 
 // Backward composites (softmax's, the normalizations', max pooling's) computed by a backend's
 // fused kernel (Backend.composites) in a backward pass nothing differentiates again; elsewhere

@@ -1,3 +1,5 @@
+import type { Tensor } from '../tensor/tensor.js';
+
 let enabled = true;
 
 /** Whether the imperative tape records operations now (false inside `noGrad`). */
@@ -40,4 +42,9 @@ export function noGrad<T>(fn: () => T): T {
  */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
+}
+
+/** Whether the tape records an op on `inputs` now: grad mode is on and one of them carries autograd state. */
+export function anyRecorded(inputs: readonly Tensor[]): boolean {
+  return isGradEnabled() && inputs.some((x) => x._autograd !== null);
 }

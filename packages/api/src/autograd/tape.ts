@@ -9,7 +9,7 @@ import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js'
 import { CallNode, type GradEdge, recordPrimitive, retainResiduals, runCustomVjpRule } from '../transforms/graph.js';
 import type { StagedCall } from '../transforms/staged-call.js';
 import { linearTranspose, recordStagedCall } from '../transforms/vjp-trace.js';
-import { isGradEnabled, noGrad } from './grad-mode.js';
+import { anyRecorded, isGradEnabled, noGrad } from './grad-mode.js';
 import { isLeafState, LeafAccumulator } from './state.js';
 
 // The imperative tape is the base level of the trace stack: when no transform's tracer is among
@@ -71,11 +71,6 @@ export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
   }
   t._autograd = { edge: { node: accumulator, index: 0 }, slot: accumulator.slot };
   activateTape();
-}
-
-/** Whether the tape records an op on `inputs` now: grad mode is on and one of them carries autograd state. */
-export function anyRecorded(inputs: readonly Tensor[]): boolean {
-  return isGradEnabled() && inputs.some((x) => x._autograd !== null);
 }
 
 function inputEdges(inputs: readonly Tensor[]): (GradEdge | null)[] {

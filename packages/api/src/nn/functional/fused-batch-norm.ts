@@ -1,5 +1,5 @@
 import { kernelOperands, runFusedBackward } from '../../autograd/fused-backward.js';
-import { anyRecorded } from '../../autograd/tape.js';
+import { anyRecorded } from '../../autograd/grad-mode.js';
 import { runCompositeKernel } from '../../backend/composite-kernels.js';
 import type { Aval } from '../../core/aval.js';
 import { isHalf } from '../../core/dtype.js';
