@@ -1,10 +1,12 @@
 // Casts between every pair of dtypes on strided views, with the conversions JavaScript's typed
 // array stores make (what the portable kernels compute): floats to integers truncate toward zero
 // and wrap modulo 2^32 or 2^8, NaN and infinities become 0, anything non-zero (NaN included) is
-// true as a bool.
+// true as a bool. float16 and bfloat16 convert through float32 (half.h), as the portable kernels
+// do: a double or an int32 is rounded to float32 first, then to the half dtype.
 #include <cmath>
 
 #include "common.h"
+#include "half.h"
 #include "ops.h"
 
 namespace flint {
@@ -29,8 +31,9 @@ To convert(From v, int toDtype) {
   else return static_cast<To>(v);
 }
 
-template <typename From, typename To>
-void castLoop(const View& x, To* out, int toDtype) {
+/** `f` of each element of the view into `out` (contiguous). */
+template <typename From, typename To, typename F>
+void castLoop(const View& x, To* out, F f) {
   int64_t outStrides[kMaxRank];
   contiguousStrides(x.rank, x.shape, outStrides);
   const int64_t* strides[2] = {x.strides, outStrides};
@@ -42,34 +45,46 @@ void castLoop(const View& x, To* out, int toDtype) {
     To* o = out + at[1];
     const int64_t s = step[0];
     if (s == 1)
-      for (int64_t i = 0; i < n; i++) o[i] = convert<From, To>(a[i], toDtype);
+      for (int64_t i = 0; i < n; i++) o[i] = f(a[i]);
     else
-      for (int64_t i = 0; i < n; i++) o[i] = convert<From, To>(a[i * s], toDtype);
+      for (int64_t i = 0; i < n; i++) o[i] = f(a[i * s]);
   });
+}
+
+/** The view's elements, each read by `load` (a plain value or a decoded half), converted to `out`'s dtype. */
+template <typename From, typename Load>
+void castTo(const View& x, const Output& out, Load load) {
+  const int to = out.dtype;
+  switch (to) {
+    case kFloat32:
+      return castLoop<From>(x, out.data<float>(), [&](From v) { return convert<decltype(load(v)), float>(load(v), to); });
+    case kFloat64:
+      return castLoop<From>(x, out.data<double>(), [&](From v) { return convert<decltype(load(v)), double>(load(v), to); });
+    case kInt32:
+      return castLoop<From>(x, out.data<int32_t>(), [&](From v) { return convert<decltype(load(v)), int32_t>(load(v), to); });
+    case kFloat16:
+      return castLoop<From>(x, out.data<uint16_t>(), [&](From v) { return Float16::store(static_cast<float>(load(v))); });
+    case kBFloat16:
+      return castLoop<From>(x, out.data<uint16_t>(), [&](From v) { return BFloat16::store(static_cast<float>(load(v))); });
+    default:
+      return castLoop<From>(x, out.data<uint8_t>(), [&](From v) { return convert<decltype(load(v)), uint8_t>(load(v), to); });
+  }
 }
 
 template <typename From>
 void castFrom(const View& x, const Output& out) {
-  switch (out.dtype) {
-    case kFloat32:
-      return castLoop<From, float>(x, out.data<float>(), out.dtype);
-    case kFloat64:
-      return castLoop<From, double>(x, out.data<double>(), out.dtype);
-    case kInt32:
-      return castLoop<From, int32_t>(x, out.data<int32_t>(), out.dtype);
-    default:
-      return castLoop<From, uint8_t>(x, out.data<uint8_t>(), out.dtype);
-  }
+  castTo<From>(x, out, [](From v) { return v; });
 }
 
 }  // namespace
 
-// cast(fromDtype, data, layout, toDtype, out): out (contiguous) receives the view's elements converted.
+// cast(fromDtype, data, layout, toDtype, out): out (contiguous) receives the view's elements converted; any
+// two dtypes.
 Napi::Value Cast(const Napi::CallbackInfo& info) {
   checkArgs(info, 5, "cast");
-  const int from = dtypeArg(info, 0, "cast", 0x1f);
+  const int from = dtypeArg(info, 0, "cast", 0x7f);
   const View x = viewArg(info, 1, 2, from, "cast", "input");
-  const int to = dtypeArg(info, 3, "cast", 0x1f);
+  const int to = dtypeArg(info, 3, "cast", 0x7f);
   const Output out = outputArg(info, 4, to, x.size, "cast");
   if (x.size == 0) return info.Env().Undefined();
   switch (from) {
@@ -81,6 +96,12 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
       break;
     case kInt32:
       castFrom<int32_t>(x, out);
+      break;
+    case kFloat16:
+      castTo<uint16_t>(x, out, [](uint16_t v) { return Float16::load(v); });
+      break;
+    case kBFloat16:
+      castTo<uint16_t>(x, out, [](uint16_t v) { return BFloat16::load(v); });
       break;
     default:
       castFrom<uint8_t>(x, out);

@@ -1,12 +1,16 @@
-// Elementwise unary and binary ops on float32/float64 strided views. oneDNN's eltwise primitives
+// Elementwise unary and binary ops on float32/float64 strided views, and on float16/bfloat16 ones
+// through their float32 ops (half.h: each element decoded, computed, rounded once on store). oneDNN's eltwise primitives
 // approximate exp/tanh/logistic with clamped polynomials that lose NaN and infinities, so these
 // are plain loops over the C library's functions: contiguous runs are written so that -O3 with
 // the host's instruction set vectorizes the arithmetic ones, and long loops run on every core.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "common.h"
+#include "float_ops.h"
+#include "half.h"
 #include "ops.h"
 #include "vector_math.h"
 
@@ -77,9 +81,6 @@ void mathLoop(const View& x, T* out, F scalar) {
     return unaryLoop<T>(x, out, kCostlyGrain, scalar);
   }
 }
-#define FLINT_MATH_LOOP(name, scalar) mathLoop<T, FLINT_MVEC(name)>(x, out, scalar)
-#else
-#define FLINT_MATH_LOOP(name, scalar) unaryLoop<T>(x, out, kCostlyGrain, scalar)
 #endif
 
 template <typename T>
@@ -87,63 +88,69 @@ T signOf(T v) {
   return v > 0 ? T(1) : v < 0 ? T(-1) : v;  // keeps NaN and signed zeros
 }
 
-template <typename T>
-void unaryOp(int op, const View& x, T* out) {
+/**
+ * Unary op `op` computed in T on elements stored as Codec says (Plain<T>, or a half dtype's bits
+ * computed in float32).
+ */
+template <typename T, typename Codec = Plain<T>>
+void unaryOp(int op, const View& x, typename Codec::Stored* out) {
+  using Stored = typename Codec::Stored;
+  // f on each element, through the codec (which compiles away for float32 and float64).
+  const auto loop = [&](int64_t grain, auto f) {
+    unaryLoop<Stored>(x, out, grain, [f](Stored v) { return Codec::store(f(Codec::load(v))); });
+  };
+  // A transcendental function: libmvec's vector form on float32 runs where the build has it.
+#ifdef FLINT_VECTOR_MATH
+#define FLINT_MATH_LOOP(name, scalar)                                                        \
+  if constexpr (std::is_same_v<Codec, Plain<T>>) return mathLoop<T, FLINT_MVEC(name)>(x, out, scalar); \
+  else return loop(kCostlyGrain, scalar)
+#else
+#define FLINT_MATH_LOOP(name, scalar) return loop(kCostlyGrain, scalar)
+#endif
   switch (op) {
     case kNeg:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return -v; });
+      return loop(kCheapGrain, [](T v) { return -v; });
     case kAbs:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::fabs(v); });
+      return loop(kCheapGrain, [](T v) { return std::fabs(v); });
     case kSign:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return signOf(v); });
+      return loop(kCheapGrain, [](T v) { return signOf(v); });
     case kExp:
-      return FLINT_MATH_LOOP(expf, [](T v) { return std::exp(v); });
+      FLINT_MATH_LOOP(expf, [](T v) { return std::exp(v); });
     case kLog:
-      return FLINT_MATH_LOOP(logf, [](T v) { return std::log(v); });
+      FLINT_MATH_LOOP(logf, [](T v) { return std::log(v); });
     case kLog1p:
-      return FLINT_MATH_LOOP(log1pf, [](T v) { return std::log1p(v); });
+      FLINT_MATH_LOOP(log1pf, [](T v) { return std::log1p(v); });
     case kExpm1:
-      return FLINT_MATH_LOOP(expm1f, [](T v) { return std::expm1(v); });
+      FLINT_MATH_LOOP(expm1f, [](T v) { return std::expm1(v); });
     case kSqrt:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::sqrt(v); });
+      return loop(kCheapGrain, [](T v) { return std::sqrt(v); });
     case kRsqrt:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return T(1) / std::sqrt(v); });
+      return loop(kCheapGrain, [](T v) { return T(1) / std::sqrt(v); });
     case kSin:
-      return FLINT_MATH_LOOP(sinf, [](T v) { return std::sin(v); });
+      FLINT_MATH_LOOP(sinf, [](T v) { return std::sin(v); });
     case kCos:
-      return FLINT_MATH_LOOP(cosf, [](T v) { return std::cos(v); });
+      FLINT_MATH_LOOP(cosf, [](T v) { return std::cos(v); });
     case kTan:
-      return FLINT_MATH_LOOP(tanf, [](T v) { return std::tan(v); });
+      FLINT_MATH_LOOP(tanf, [](T v) { return std::tan(v); });
     case kTanh:
-      return FLINT_MATH_LOOP(tanhf, [](T v) { return std::tanh(v); });
+      FLINT_MATH_LOOP(tanhf, [](T v) { return std::tanh(v); });
     case kLogistic:
-      return unaryLoop<T>(x, out, kCostlyGrain, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+      return loop(kCostlyGrain, [](T v) { return logistic(v); });
     case kErf:
-      return FLINT_MATH_LOOP(erff, [](T v) { return std::erf(v); });
+      FLINT_MATH_LOOP(erff, [](T v) { return std::erf(v); });
     case kFloor:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::floor(v); });
+      return loop(kCheapGrain, [](T v) { return std::floor(v); });
     case kCeil:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::ceil(v); });
+      return loop(kCheapGrain, [](T v) { return std::ceil(v); });
     case kRound:
       // The default rounding mode is to nearest, ties to even: NumPy's and PyTorch's round.
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return std::nearbyint(v); });
+      return loop(kCheapGrain, [](T v) { return std::nearbyint(v); });
     case kReciprocal:
-      return unaryLoop<T>(x, out, kCheapGrain, [](T v) { return T(1) / v; });
+      return loop(kCheapGrain, [](T v) { return T(1) / v; });
     default:
       return;
   }
-}
-
-template <typename T>
-T maxPropagatingNaN(T a, T b) {
-  const T larger = a > b ? a : b;
-  return a != a ? a : larger;  // b NaN already wins the comparison above
-}
-
-template <typename T>
-T minPropagatingNaN(T a, T b) {
-  const T smaller = a < b ? a : b;
-  return a != a ? a : smaller;
+#undef FLINT_MATH_LOOP
 }
 
 /** Python's % for floats: the remainder takes the divisor's sign. */
@@ -153,42 +160,48 @@ T floatMod(T a, T b) {
   return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
 }
 
-template <typename T>
+/** Binary op `op` computed in T on elements stored as Codec says (see unaryOp); comparisons write bool. */
+template <typename T, typename Codec = Plain<T>>
 void binaryOp(int op, const View& a, const View& b, void* out) {
-  T* o = static_cast<T*>(out);
-  uint8_t* flags = static_cast<uint8_t*>(out);
+  using Stored = typename Codec::Stored;
+  const auto arithmetic = [&](auto f) {
+    binaryLoop<Stored>(a, b, static_cast<Stored*>(out), [f](Stored x, Stored y) { return Codec::store(f(Codec::load(x), Codec::load(y))); });
+  };
+  const auto compare = [&](auto f) {
+    binaryLoop<Stored>(a, b, static_cast<uint8_t*>(out), [f](Stored x, Stored y) -> uint8_t { return f(Codec::load(x), Codec::load(y)); });
+  };
   switch (op) {
     case kAdd:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return x + y; });
+      return arithmetic([](T x, T y) { return x + y; });
     case kSub:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return x - y; });
+      return arithmetic([](T x, T y) { return x - y; });
     case kMul:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return x * y; });
+      return arithmetic([](T x, T y) { return x * y; });
     case kDiv:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return x / y; });
+      return arithmetic([](T x, T y) { return x / y; });
     case kPow:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return std::pow(x, y); });
+      return arithmetic([](T x, T y) { return std::pow(x, y); });
     case kMax:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return maxPropagatingNaN(x, y); });
+      return arithmetic([](T x, T y) { return maxPropagatingNaN(x, y); });
     case kMin:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return minPropagatingNaN(x, y); });
+      return arithmetic([](T x, T y) { return minPropagatingNaN(x, y); });
     case kMod:
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return floatMod(x, y); });
+      return arithmetic([](T x, T y) { return floatMod(x, y); });
     case kFloorDivide:
       // In double: a float32 quotient can round up to the next integer before the floor.
-      return binaryLoop<T>(a, b, o, [](T x, T y) { return static_cast<T>(std::floor(double(x) / double(y))); });
+      return arithmetic([](T x, T y) { return static_cast<T>(std::floor(double(x) / double(y))); });
     case kEqual:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x == y; });
+      return compare([](T x, T y) -> uint8_t { return x == y; });
     case kNotEqual:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x != y; });
+      return compare([](T x, T y) -> uint8_t { return x != y; });
     case kLess:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x < y; });
+      return compare([](T x, T y) -> uint8_t { return x < y; });
     case kLessEqual:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x <= y; });
+      return compare([](T x, T y) -> uint8_t { return x <= y; });
     case kGreater:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x > y; });
+      return compare([](T x, T y) -> uint8_t { return x > y; });
     case kGreaterEqual:
-      return binaryLoop<T>(a, b, flags, [](T x, T y) -> uint8_t { return x >= y; });
+      return compare([](T x, T y) -> uint8_t { return x >= y; });
     default:
       return;
   }
@@ -198,9 +211,9 @@ bool isComparison(int op) { return op >= kEqual && op <= kGreaterEqual; }
 
 }  // namespace
 
-constexpr unsigned kFloatDTypes = (1u << kFloat32) | (1u << kFloat64);
+constexpr unsigned kFloatDTypes = (1u << kFloat32) | (1u << kFloat64) | (1u << kFloat16) | (1u << kBFloat16);
 
-// unary(op, dtype, data, layout, out)
+// unary(op, dtype, data, layout, out): float32, float64, float16 or bfloat16 (Uint16Array bits)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   checkArgs(info, 5, "unary");
   const int op = static_cast<int>(intArg(info, 0, "unary", "op", 0, kUnaryOpCount - 1));
@@ -208,8 +221,20 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const View x = viewArg(info, 2, 3, dtype, "unary", "input");
   const Output out = outputArg(info, 4, dtype, x.size, "unary");
   if (x.size == 0) return info.Env().Undefined();
-  if (dtype == kFloat32) unaryOp<float>(op, x, out.data<float>());
-  else unaryOp<double>(op, x, out.data<double>());
+  switch (dtype) {
+    case kFloat32:
+      unaryOp<float>(op, x, out.data<float>());
+      break;
+    case kFloat64:
+      unaryOp<double>(op, x, out.data<double>());
+      break;
+    case kFloat16:
+      unaryOp<float, Float16>(op, x, out.data<uint16_t>());
+      break;
+    default:
+      unaryOp<float, BFloat16>(op, x, out.data<uint16_t>());
+      break;
+  }
   return info.Env().Undefined();
 }
 
@@ -223,8 +248,20 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   if (!a.sameShape(b)) throwRange(info.Env(), "binary", "lhs and rhs must have the same shape");
   const Output out = outputArg(info, 6, isComparison(op) ? kBool : dtype, a.size, "binary");
   if (a.size == 0) return info.Env().Undefined();
-  if (dtype == kFloat32) binaryOp<float>(op, a, b, out.base);
-  else binaryOp<double>(op, a, b, out.base);
+  switch (dtype) {
+    case kFloat32:
+      binaryOp<float>(op, a, b, out.base);
+      break;
+    case kFloat64:
+      binaryOp<double>(op, a, b, out.base);
+      break;
+    case kFloat16:
+      binaryOp<float, Float16>(op, a, b, out.base);
+      break;
+    default:
+      binaryOp<float, BFloat16>(op, a, b, out.base);
+      break;
+  }
   return info.Env().Undefined();
 }
 

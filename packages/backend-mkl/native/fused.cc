@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "common.h"
+#include "float_ops.h"
 #include "ops.h"
 #include "vector_math.h"
 
@@ -97,14 +98,6 @@ void load(const Input& in, int64_t start, int64_t count, float* to) {
 }
 
 inline float signOf(float v) { return v > 0 ? 1.0f : v < 0 ? -1.0f : v; }
-inline float maxNaN(float a, float b) {
-  const float larger = a > b ? a : b;
-  return a != a ? a : larger;
-}
-inline float minNaN(float a, float b) {
-  const float smaller = a < b ? a : b;
-  return a != a ? a : smaller;
-}
 
 template <typename F>
 inline void map1(float* d, const float* a, int64_t n, F f) {
@@ -142,7 +135,7 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFCos: return FLINT_FUSED_MATH(cosf, [](float x) { return std::cos(x); });
     case kFTan: return FLINT_FUSED_MATH(tanf, [](float x) { return std::tan(x); });
     case kFTanh: return FLINT_FUSED_MATH(tanhf, [](float x) { return std::tanh(x); });
-    case kFLogistic: return map1(d, a, n, [](float x) { return 1.0f / (1.0f + std::exp(-x)); });
+    case kFLogistic: return map1(d, a, n, logistic<float>);
     case kFErf: return FLINT_FUSED_MATH(erff, [](float x) { return std::erf(x); });
     case kFFloor: return map1(d, a, n, [](float x) { return std::floor(x); });
     case kFCeil: return map1(d, a, n, [](float x) { return std::ceil(x); });
@@ -156,8 +149,8 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFMul: return map2(d, a, b, n, [](float x, float y) { return x * y; });
     case kFDiv: return map2(d, a, b, n, [](float x, float y) { return x / y; });
     case kFPow: return map2(d, a, b, n, [](float x, float y) { return std::pow(x, y); });
-    case kFMax: return map2(d, a, b, n, maxNaN);
-    case kFMin: return map2(d, a, b, n, minNaN);
+    case kFMax: return map2(d, a, b, n, maxPropagatingNaN<float>);
+    case kFMin: return map2(d, a, b, n, minPropagatingNaN<float>);
     case kFEqual: return map2(d, a, b, n, [](float x, float y) { return x == y ? 1.0f : 0.0f; });
     case kFNotEqual: return map2(d, a, b, n, [](float x, float y) { return x != y ? 1.0f : 0.0f; });
     case kFLess: return map2(d, a, b, n, [](float x, float y) { return x < y ? 1.0f : 0.0f; });

@@ -266,11 +266,11 @@ void scatterAddLoop(const int32_t* indices, int64_t count, const T* updates, int
 
 }  // namespace
 
-// where(dtype, cond, condLayout, a, aLayout, b, bLayout, out): cond bool; a, b and out of dtype;
-// all three views of one shape.
+// where(dtype, cond, condLayout, a, aLayout, b, bLayout, out): cond bool; a, b and out of dtype
+// (any: elements move as bits); all three views of one shape.
 Napi::Value Where(const Napi::CallbackInfo& info) {
   checkArgs(info, 8, "where");
-  const int dtype = dtypeArg(info, 0, "where", 0x1f);
+  const int dtype = dtypeArg(info, 0, "where", 0x7f);
   const View c = viewArg(info, 1, 2, kBool, "where", "condition");
   const View a = viewArg(info, 3, 4, dtype, "where", "lhs");
   const View b = viewArg(info, 5, 6, dtype, "where", "rhs");
@@ -283,6 +283,9 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
       break;
     case 4:
       whereLoop<uint32_t>(c, a, b, out.data<uint32_t>());
+      break;
+    case 2:
+      whereLoop<uint16_t>(c, a, b, out.data<uint16_t>());
       break;
     default:
       whereLoop<uint8_t>(c, a, b, out.data<uint8_t>());

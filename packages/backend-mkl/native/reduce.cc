@@ -1,5 +1,7 @@
-// Sum, max, min and product over a set of axes of a float32/float64 strided view. Accumulation is
-// in double (as the portable backend does), so float32 sums keep their accuracy over long rows.
+// Sum, max, min and product over a set of axes of a float32/float64 strided view, or a
+// float16/bfloat16 one (each element decoded, half.h; each result rounded to float32, then to the
+// half dtype, as the portable kernels store it). Accumulation is in double (as the portable
+// backend does), so float32 sums keep their accuracy over long rows.
 // Two walks: when the reduced elements of one output are adjacent in memory, each output folds
 // its own elements; when the outputs are the adjacent ones (reducing a leading axis), a row of
 // accumulators takes one input row at a time, so both read memory in order.
@@ -7,6 +9,7 @@
 #include <limits>
 
 #include "common.h"
+#include "half.h"
 #include "ops.h"
 
 namespace flint {
@@ -26,23 +29,29 @@ double identityOf(int op) {
   }
 }
 
+/** An element as a double, decoded as Codec says. */
+template <typename Codec>
+double valueAt(const typename Codec::Stored* p, int64_t i) {
+  return static_cast<double>(Codec::load(p[i]));
+}
+
 /** Folds n elements p[0], p[s], ... into acc; NaN propagates through max and min. */
-template <typename T>
-double foldRun(int op, const T* p, int64_t s, int64_t n, double acc) {
+template <typename Codec>
+double foldRun(int op, const typename Codec::Stored* p, int64_t s, int64_t n, double acc) {
   switch (op) {
     case kReduceSum: {
       double sum = 0;
       if (s == 1) {
 #pragma omp simd reduction(+ : sum)
-        for (int64_t i = 0; i < n; i++) sum += static_cast<double>(p[i]);
+        for (int64_t i = 0; i < n; i++) sum += valueAt<Codec>(p, i);
       } else {
-        for (int64_t i = 0; i < n; i++) sum += static_cast<double>(p[i * s]);
+        for (int64_t i = 0; i < n; i++) sum += valueAt<Codec>(p, i * s);
       }
       return acc + sum;
     }
     case kReduceProd: {
       double product = 1;
-      for (int64_t i = 0; i < n; i++) product *= static_cast<double>(p[i * s]);
+      for (int64_t i = 0; i < n; i++) product *= valueAt<Codec>(p, i * s);
       return acc * product;
     }
     case kReduceMax: {
@@ -51,13 +60,13 @@ double foldRun(int op, const T* p, int64_t s, int64_t n, double acc) {
       if (s == 1) {
 #pragma omp simd reduction(max : best) reduction(| : nan)
         for (int64_t i = 0; i < n; i++) {
-          const double v = p[i];
+          const double v = valueAt<Codec>(p, i);
           best = v > best ? v : best;
           nan = nan | (v != v);
         }
       } else {
         for (int64_t i = 0; i < n; i++) {
-          const double v = p[i * s];
+          const double v = valueAt<Codec>(p, i * s);
           best = v > best ? v : best;
           nan = nan | (v != v);
         }
@@ -70,13 +79,13 @@ double foldRun(int op, const T* p, int64_t s, int64_t n, double acc) {
       if (s == 1) {
 #pragma omp simd reduction(min : best) reduction(| : nan)
         for (int64_t i = 0; i < n; i++) {
-          const double v = p[i];
+          const double v = valueAt<Codec>(p, i);
           best = v < best ? v : best;
           nan = nan | (v != v);
         }
       } else {
         for (int64_t i = 0; i < n; i++) {
-          const double v = p[i * s];
+          const double v = valueAt<Codec>(p, i * s);
           best = v < best ? v : best;
           nan = nan | (v != v);
         }
@@ -87,24 +96,24 @@ double foldRun(int op, const T* p, int64_t s, int64_t n, double acc) {
 }
 
 /** acc[i] = op(acc[i], p[i * s]) for i < n. */
-template <typename T>
-void foldColumns(int op, const T* p, int64_t s, int64_t n, double* acc) {
+template <typename Codec>
+void foldColumns(int op, const typename Codec::Stored* p, int64_t s, int64_t n, double* acc) {
   switch (op) {
     case kReduceSum:
-      for (int64_t i = 0; i < n; i++) acc[i] += static_cast<double>(p[i * s]);
+      for (int64_t i = 0; i < n; i++) acc[i] += valueAt<Codec>(p, i * s);
       return;
     case kReduceProd:
-      for (int64_t i = 0; i < n; i++) acc[i] *= static_cast<double>(p[i * s]);
+      for (int64_t i = 0; i < n; i++) acc[i] *= valueAt<Codec>(p, i * s);
       return;
     case kReduceMax:
       for (int64_t i = 0; i < n; i++) {
-        const double v = p[i * s];
+        const double v = valueAt<Codec>(p, i * s);
         acc[i] = v > acc[i] || v != v ? v : acc[i];
       }
       return;
     default:
       for (int64_t i = 0; i < n; i++) {
-        const double v = p[i * s];
+        const double v = valueAt<Codec>(p, i * s);
         acc[i] = v < acc[i] || v != v ? v : acc[i];
       }
       return;
@@ -165,8 +174,11 @@ void forEachReducedRun(const ReducedDims& r, Body body) {
   }
 }
 
-template <typename T>
-void reduce(int op, const View& x, const bool* reduced, T* out) {
+template <typename Codec>
+void reduce(int op, const View& x, const bool* reduced, typename Codec::Stored* out) {
+  using Stored = typename Codec::Stored;
+  // A result as stored: rounded to the element type (float32 first for a half dtype).
+  const auto stored = [](double acc) { return Codec::store(static_cast<decltype(Codec::load(Stored{}))>(acc)); };
   const ReducedDims r = reducedDims(x, reduced);
   int keptRank = 0;
   int64_t keptShape[kMaxRank];
@@ -182,7 +194,7 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
   const int64_t* strides[2] = {keptStrides, outStrides};
   const StridedLoop<2> outputs(keptRank, keptShape, strides);
   const double identity = identityOf(op);
-  const T* in = x.data<T>();
+  const Stored* in = x.data<Stored>();
   const int64_t start[2] = {x.offset, 0};
   const int64_t smallestReducedStride = r.rank == 0 ? 0 : std::llabs(r.strides[r.rank - 1]);
   // Threads from 64K input elements each, as for the moves (common.h): a bias gradient (the sum
@@ -203,19 +215,19 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
           }
           if (!acc.empty()) {
             forEachReducedRun(r, [&](int64_t offset, int64_t innerStride, int64_t count) {
-              for (int64_t j = 0; j < count; j++) foldColumns(op, in + at[0] + offset + j * innerStride, outputStride, n, acc.data());
+              for (int64_t j = 0; j < count; j++) foldColumns<Codec>(op, in + at[0] + offset + j * innerStride, outputStride, n, acc.data());
             });
-            for (int64_t i = 0; i < n; i++) out[at[1] + i] = static_cast<T>(acc[static_cast<size_t>(i)]);
+            for (int64_t i = 0; i < n; i++) out[at[1] + i] = stored(acc[static_cast<size_t>(i)]);
             return;
           }
         }
         for (int64_t i = 0; i < n; i++) {
-          const T* base = in + at[0] + i * outputStride;
+          const Stored* base = in + at[0] + i * outputStride;
           double acc = identity;
           forEachReducedRun(r, [&](int64_t offset, int64_t innerStride, int64_t count) {
-            acc = foldRun(op, base + offset, innerStride, count, acc);
+            acc = foldRun<Codec>(op, base + offset, innerStride, count, acc);
           });
-          out[at[1] + i] = static_cast<T>(acc);
+          out[at[1] + i] = stored(acc);
         }
       },
       grain);
@@ -227,7 +239,7 @@ void reduce(int op, const View& x, const bool* reduced, T* out) {
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   checkArgs(info, 6, "reduce");
   const int op = static_cast<int>(intArg(info, 0, "reduce", "op", 0, kReduceOpCount - 1));
-  const int dtype = dtypeArg(info, 1, "reduce", (1u << kFloat32) | (1u << kFloat64));
+  const int dtype = dtypeArg(info, 1, "reduce", (1u << kFloat32) | (1u << kFloat64) | (1u << kFloat16) | (1u << kBFloat16));
   const View x = viewArg(info, 2, 3, dtype, "reduce", "input");
   const std::vector<int64_t> axes = paramsArg(info, 4, "reduce", "axes", -1);
   bool reduced[kMaxRank] = {};
@@ -242,8 +254,20 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
     if (!reduced[d]) outSize *= x.shape[d];
   const Output out = outputArg(info, 5, dtype, outSize, "reduce");
   if (outSize == 0) return info.Env().Undefined();
-  if (dtype == kFloat32) reduce<float>(op, x, reduced, out.data<float>());
-  else reduce<double>(op, x, reduced, out.data<double>());
+  switch (dtype) {
+    case kFloat32:
+      reduce<Plain<float>>(op, x, reduced, out.data<float>());
+      break;
+    case kFloat64:
+      reduce<Plain<double>>(op, x, reduced, out.data<double>());
+      break;
+    case kFloat16:
+      reduce<Float16>(op, x, reduced, out.data<uint16_t>());
+      break;
+    default:
+      reduce<BFloat16>(op, x, reduced, out.data<uint16_t>());
+      break;
+  }
   return info.Env().Undefined();
 }
 

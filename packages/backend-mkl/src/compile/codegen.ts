@@ -25,7 +25,7 @@ const UNARY: Record<number, (a: string) => string> = {
   10: (a) => `cosf(${a})`,
   11: (a) => `tanf(${a})`,
   12: (a) => `tanhf(${a})`,
-  13: (a) => `1.0f / (1.0f + expf(-${a}))`,
+  13: (a) => `flint_logistic(${a})`,
   14: (a) => `erff(${a})`,
   15: (a) => `floorf(${a})`,
   16: (a) => `ceilf(${a})`,
@@ -50,9 +50,10 @@ const BINARY: Record<number, (a: string, b: string) => string> = {
   34: (a, b) => `${a} * ${b}`,
   35: (a, b) => `${a} / ${b}`,
   36: (a, b) => `powf(${a}, ${b})`,
-  // NaN in the first operand wins; a NaN second operand wins through the failed comparison.
-  37: (a, b) => `(${a} != ${a} ? ${a} : (${a} > ${b} ? ${a} : ${b}))`,
-  38: (a, b) => `(${a} != ${a} ? ${a} : (${a} < ${b} ? ${a} : ${b}))`,
+  // NaN in the first operand wins; a NaN second operand wins through the failed comparison; of
+  // two zeros, max takes -0 only when both are (a + b), min +0 only when both are (-(-a - b)).
+  37: (a, b) => `(${a} != ${a} ? ${a} : (${a} > ${b} ? ${a} : (${a} == ${b} && ${a} == 0.0f ? ${a} + ${b} : ${b})))`,
+  38: (a, b) => `(${a} != ${a} ? ${a} : (${a} < ${b} ? ${a} : (${a} == ${b} && ${a} == 0.0f ? -(-${a} - ${b}) : ${b})))`,
   39: compare('=='),
   40: compare('!='),
   41: compare('<'),
@@ -127,6 +128,8 @@ export function kernelSource(
   return [
     '#include <math.h>',
     '#include <stdint.h>',
+    // native/float_ops.h's logistic: exp(-|x|) never overflows.
+    'static inline float flint_logistic(float x) { const float e = expf(-fabsf(x)); return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e); }',
     `const int32_t flint_kernel_signature[] = {${signature.join(', ')}};`,
     'void flint_kernel(int64_t begin, int64_t end, const void* const* in, void* const* out) {',
     ...declarations.map((d) => `  ${d}`),

@@ -1,11 +1,13 @@
 import { type Aval, type BinaryPrimitive, type Kernel, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { BINARY_CODES, DTYPE_CODES, INTEGER_BINARY_CODES, UNARY_CODES } from '../native/codes.js';
-import { isFloat, isInteger, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
+import { isFloat, isHalfDType, isInteger, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
 
 /**
- * Unary float32/float64 ops run in the addon (vectorized, multithreaded loops); integer and bool
- * inputs, and ops the addon lacks, take the portable kernel.
+ * Unary float32/float64 ops run in the addon (vectorized, multithreaded loops), and float16/bfloat16
+ * ones through their float32 ops (each element decoded, computed, rounded once on store, as the
+ * portable kernels compute them); integer and bool inputs, and ops the addon lacks, take the
+ * portable kernel.
  */
 export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelContext): Kernel<P, MklHandle> {
   const fallback = context.fallback[op] as Kernel<P, MklHandle>;
@@ -15,7 +17,7 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
     const size = sizeOf(out.shape);
-    if (!isFloat(x.dtype) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (!(isFloat(x.dtype) || isHalfDType(x.dtype)) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, size);
     addon.unary(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(op);
@@ -24,7 +26,8 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
 }
 
 /**
- * Binary ops run in the addon: float32/float64 arithmetic and comparisons, and int32/uint8/bool
+ * Binary ops run in the addon: float32/float64/float16/bfloat16 arithmetic and comparisons (the
+ * half dtypes computed as unaryKernel says), and int32/uint8/bool
  * wrapping arithmetic, max/min, comparisons and bitwise and/or. Integer division, modulo and
  * powers, and arithmetic on bool, take the portable kernel.
  */
@@ -39,7 +42,7 @@ export function binaryKernel<P extends BinaryPrimitive>(op: P, context: KernelCo
     const b = inputs[1]!;
     const size = sizeOf(out.shape);
     if (size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
-    if (code !== undefined && isFloat(a.dtype)) {
+    if (code !== undefined && (isFloat(a.dtype) || isHalfDType(a.dtype))) {
       const data = memory.allocateUninitialized(out.dtype, size);
       addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);
       recordNative(op);

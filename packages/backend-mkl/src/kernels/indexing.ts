@@ -3,7 +3,8 @@ import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { isHalfDType, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
 
-// Selection, conversion and indexing in the addon for every dtype. These run on the portable
+// Selection, conversion and indexing in the addon (where, casts and reshaping copies for every
+// dtype, float16 and bfloat16 included; argmax, gather and scatter-add for all but those). These ran on the portable
 // path in the backward passes of max pooling and ReLU (argmax, casts of masks, gathers and
 // scatter-adds over whole activations), where a JavaScript loop per element dominated the step.
 
@@ -12,7 +13,7 @@ export function whereKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Where];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Where>, out: Aval): MklHandle => {
     const [c, a, b] = inputs as [MklHandle, MklHandle, MklHandle];
-    if (isHalfDType(out.dtype) || sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.where(
       DTYPE_CODES[out.dtype],
@@ -34,7 +35,7 @@ export function castKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Cast];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Cast>, out: Aval): MklHandle => {
     const x = inputs[0]!;
-    if (isHalfDType(x.dtype) || isHalfDType(out.dtype) || sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.cast(DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), DTYPE_CODES[out.dtype], data);
     recordNative(Primitive.Cast);
@@ -114,7 +115,7 @@ export function reshapeKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Reshape];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Reshape>, out: Aval): MklHandle => {
     const x = inputs[0]!;
-    if (isHalfDType(x.dtype) || reshapeStrides(x.shape, x.strides, out.shape) !== null) return fallback(inputs, params, out);
+    if (reshapeStrides(x.shape, x.strides, out.shape) !== null) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.copy(DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(Primitive.Reshape);
