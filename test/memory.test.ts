@@ -268,6 +268,50 @@ describe('the finalizer leaves the arrays of undisposed tensors to the garbage c
   });
 });
 
+describe('tensors that leave their tidy scopes undisposed still have the finalizer', () => {
+  const backends = backendStatus()
+    .filter((s) => s.available && (s.name === 'cpu' || s.name === 'mkl'))
+    .map((s) => s.name);
+
+  // A tensor made inside a scope is given to the finalizer only when it outlives the scopes
+  // (tensor/memory.ts): returned from the outermost one, kept, keepOwned, or retained by a
+  // backward pass's graph when the scope ends. Each such tensor here is then forgotten.
+  it.each(backends)('%s: returned, kept, keepOwned and graph-retained tensors are settled once collected', async (backend) => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const accounts = () => getBackend(backend).memory();
+    const settle = async (until: () => boolean) => {
+      for (let attempt = 0; attempt < 100 && !until(); attempt++) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    let last = -1;
+    await settle(() => {
+      const now = accounts().buffers;
+      const same = now === last;
+      last = now;
+      return same;
+    });
+    const before = accounts();
+    (() => {
+      const make = (i: number) => tensor(new Float32Array(4096).fill(i), { shape: [64, 64], backend });
+      tidy(() => make(1).add(1));
+      tidy(() => {
+        keep(make(2).mul(2));
+        keepOwned({ kept: make(3).sub(1) });
+        // The product saves its inputs for the backward pass: their dispose at the scope's end is
+        // deferred, and the graph is then dropped without a backward pass.
+        const leaf = tensor(new Float32Array(4096).fill(4), { shape: [64, 64], backend, requiresGrad: true });
+        leaf.mul(make(5)).sum();
+      });
+    })();
+    expect(accounts().buffers).toBeGreaterThan(before.buffers);
+    await settle(() => accounts().buffers === before.buffers);
+    expect(accounts()).toEqual(before);
+  });
+});
+
 describe('keepOwned', () => {
   it('keeps what the innermost scope made and returns it, leaving other tensors to their owners', () => {
     const outside = tensor([1, 2]);

@@ -38,6 +38,11 @@ export class Tensor implements Aval {
   _retainCount = 0;
   /** @internal `dispose()` was called while retained. */
   _disposeRequested = false;
+  /**
+   * @internal Whether the backend's FinalizationRegistry holds this tensor (tensor/memory.ts): a
+   * tensor made inside a `tidy` scope is registered only if it outlives the scopes undisposed.
+   */
+  _finalizerRegistered = false;
 
   /** @internal Use `tensor()`, `zeros()` and the other creation functions. */
   constructor(shape: Shape, dtype: DType, backend: Backend | null, handle: unknown) {
