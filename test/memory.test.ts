@@ -276,7 +276,7 @@ describe('tensors that leave their tidy scopes undisposed still have the finaliz
   // A tensor made inside a scope is given to the finalizer only when it outlives the scopes
   // (tensor/memory.ts): returned from the outermost one, kept, keepOwned, or retained by a
   // backward pass's graph when the scope ends. Each such tensor here is then forgotten.
-  it.each(backends)('%s: returned, kept, keepOwned and graph-retained tensors are settled once collected', async (backend) => {
+  it.each(backends)('%s: returned, kept, keepOwned, graph-retained and async-scope tensors are settled once collected', async (backend) => {
     v8.setFlagsFromString('--expose_gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const accounts = () => getBackend(backend).memory();
@@ -305,6 +305,8 @@ describe('tensors that leave their tidy scopes undisposed still have the finaliz
         const leaf = tensor(new Float32Array(4096).fill(4), { shape: [64, 64], backend, requiresGrad: true });
         leaf.mul(make(5)).sum();
       });
+      // An async function: what it made before its first await is left to it, with the finalizer.
+      expect(() => tidy((async () => make(6).add(1)) as never)).toThrow(/Promise/);
     })();
     expect(accounts().buffers).toBeGreaterThan(before.buffers);
     await settle(() => accounts().buffers === before.buffers);

@@ -29,12 +29,40 @@ struct PoolShape {
  * window's taps (padding holds the identity, so those taps are skipped, as the portable kernel does).
  */
 inline void tapRange(const PoolShape& p, int d, int64_t o, int64_t& first, int64_t& last) {
+  // In closed form, not tap by tap: a window of 2^30 taps would take seconds per output.
   const int64_t origin = o * p.stride[d] - p.padLow[d];
-  first = 0;
-  last = p.window[d];
-  while (first < last && origin + first * p.dilation[d] < 0) first++;
-  while (last > first && origin + (last - 1) * p.dilation[d] >= p.in[d]) last--;
+  const int64_t dilation = p.dilation[d];
+  first = std::min<int64_t>(p.window[d], origin >= 0 ? 0 : (-origin + dilation - 1) / dilation);
+  const int64_t room = p.in[d] - 1 - origin;  // how far past the origin a tap may lie inside
+  last = std::max<int64_t>(first, room < 0 ? 0 : std::min<int64_t>(p.window[d], room / dilation + 1));
 }
+
+/** Each output position's taps inside the input along one dim: [first, last) of the window's taps. */
+struct TapRanges {
+  std::vector<int64_t> first, last;
+  TapRanges(const PoolShape& p, int d) : first(p.out[d]), last(p.out[d]) {
+    for (int64_t o = 0; o < p.out[d]; o++) tapRange(p, d, o, first[o], last[o]);
+  }
+};
+
+/** The taps of every output position along each of the three dims, and which fast paths apply. */
+struct PoolPlan {
+  TapRanges taps[3];
+  /** No window reaches padding. */
+  bool interior = true;
+  /** 2x2 windows of stride 2 over planes (the usual max pool), none reaching padding. */
+  bool square = false;
+  /** Square, and the windows tile the plane: every element lies in exactly one window. */
+  bool tiled = false;
+
+  explicit PoolPlan(const PoolShape& p) : taps{TapRanges(p, 0), TapRanges(p, 1), TapRanges(p, 2)} {
+    for (int d = 0; d < 3; d++)
+      for (int64_t o = 0; o < p.out[d]; o++) interior = interior && taps[d].first[o] == 0 && taps[d].last[o] == p.window[d];
+    square = interior && p.in[0] == 1 && p.out[0] == 1 && p.window[0] == 1 && p.window[1] == 2 && p.window[2] == 2 && p.stride[1] == 2 &&
+             p.stride[2] == 2 && p.dilation[1] == 1 && p.dilation[2] == 1;
+    tiled = square && p.in[1] == 2 * p.out[1] && p.in[2] == 2 * p.out[2];
+  }
+};
 
 /**
  * ReduceWindow's max (NaN propagates: a NaN tap replaces the running value; starting from -Inf,
@@ -66,24 +94,12 @@ void poolPlanes(const float* x, float* out, int64_t planes, const PoolShape& p) 
       return acc + static_cast<double>(v);
     }
   };
-  // The taps of each output column along the last dim, computed once per call.
-  std::vector<int64_t> columnTaps(static_cast<size_t>(2 * outWidth));
-  bool interior = true;  // no window reaches padding
-  for (int64_t o = 0; o < outWidth; o++) {
-    tapRange(p, 2, o, columnTaps[2 * o], columnTaps[2 * o + 1]);
-    interior = interior && columnTaps[2 * o] == 0 && columnTaps[2 * o + 1] == p.window[2];
-  }
-  for (int d = 0; d < 2; d++) {
-    for (int64_t o = 0; o < p.out[d]; o++) {
-      int64_t first, last;
-      tapRange(p, d, o, first, last);
-      interior = interior && first == 0 && last == p.window[d];
-    }
-  }
-  // 2x2 windows of stride 2 over planes (the usual max pool) read two input rows per output row.
-  const bool square = interior && p.in[0] == 1 && p.out[0] == 1 && p.window[0] == 1 && p.window[1] == 2 && p.window[2] == 2 &&
-                      p.stride[1] == 2 && p.stride[2] == 2 && p.dilation[1] == 1 && p.dilation[2] == 1;
-  const bool pairwise = square && p.in[1] == 2 * p.out[1] && p.in[2] == 2 * outWidth;
+  // The usual max pool (square) reads two input rows per output row.
+  const PoolPlan plan(p);
+  const TapRanges& depths = plan.taps[0];
+  const TapRanges& rows = plan.taps[1];
+  const TapRanges& columns = plan.taps[2];
+  const bool square = plan.square, pairwise = plan.tiled;
   parallelRanges(planes, planes * inPlane, [&](int64_t firstPlane, int64_t lastPlane) {
     std::vector<float> pairs(pairwise ? static_cast<size_t>(inPlane / 2) : 0);
     for (int64_t plane = firstPlane; plane < lastPlane; plane++) {
@@ -121,13 +137,11 @@ void poolPlanes(const float* x, float* out, int64_t planes, const PoolShape& p) 
         continue;
       }
       for (int64_t od = 0; od < p.out[0]; od++) {
-        int64_t d0, d1;
-        tapRange(p, 0, od, d0, d1);
+        const int64_t d0 = depths.first[od], d1 = depths.last[od];
         for (int64_t oh = 0; oh < p.out[1]; oh++, target += outWidth) {
-          int64_t h0, h1;
-          tapRange(p, 1, oh, h0, h1);
+          const int64_t h0 = rows.first[oh], h1 = rows.last[oh];
           for (int64_t ow = 0; ow < outWidth; ow++) {
-            const int64_t w0 = columnTaps[2 * ow], w1 = columnTaps[2 * ow + 1];
+            const int64_t w0 = columns.first[ow], w1 = columns.last[ow];
             const int64_t column = ow * p.stride[2] - p.padLow[2];
             Acc value = IsMax ? static_cast<Acc>(-INFINITY) : Acc{0};
             for (int64_t kd = d0; kd < d1; kd++) {
@@ -153,14 +167,6 @@ void poolPlanes(const float* x, float* out, int64_t planes, const PoolShape& p) 
  */
 inline bool replacesBest(float v, float best) { return v > best || (v != v && best == best); }
 
-/** Each output position's taps inside the input along one dim: [first, last) of the window's taps. */
-struct TapRanges {
-  std::vector<int64_t> first, last;
-  TapRanges(const PoolShape& p, int d) : first(p.out[d]), last(p.out[d]) {
-    for (int64_t o = 0; o < p.out[d]; o++) tapRange(p, d, o, first[o], last[o]);
-  }
-};
-
 /**
  * Max pooling's backward pass over contiguous [planes, ...spatial] float32 data: each plane's
  * cotangent `dx` is zero but at each window's first maximum, which receives the window's
@@ -173,17 +179,13 @@ struct TapRanges {
 void windowMaxBackwardPlanes(const float* x, const float* g, float* dx, int64_t planes, const PoolShape& p) {
   const int64_t inPlane = p.in[0] * p.in[1] * p.in[2];
   const int64_t outPlane = p.out[0] * p.out[1] * p.out[2];
-  const TapRanges depths(p, 0), rows(p, 1), columns(p, 2);
-  bool interior = true;  // no window reaches padding
-  for (int d = 0; d < 3; d++) {
-    const TapRanges& taps = d == 0 ? depths : d == 1 ? rows : columns;
-    for (int64_t o = 0; o < p.out[d]; o++) interior = interior && taps.first[o] == 0 && taps.last[o] == p.window[d];
-  }
-  // 2x2 windows of stride 2 over planes (the usual max pool): each window's four taps are
-  // written at once (the cotangent or 0), and when the windows tile the plane nothing else is.
-  const bool square = interior && p.in[0] == 1 && p.out[0] == 1 && p.window[0] == 1 && p.window[1] == 2 && p.window[2] == 2 &&
-                      p.stride[1] == 2 && p.stride[2] == 2 && p.dilation[1] == 1 && p.dilation[2] == 1;
-  const bool tiled = square && p.in[1] == 2 * p.out[1] && p.in[2] == 2 * p.out[2];
+  const PoolPlan plan(p);
+  const TapRanges& depths = plan.taps[0];
+  const TapRanges& rows = plan.taps[1];
+  const TapRanges& columns = plan.taps[2];
+  // The usual max pool (square): each window's four taps are written at once (the cotangent or
+  // 0), and when the windows tile the plane nothing else is.
+  const bool square = plan.square, tiled = plan.tiled;
   parallelRanges(planes, planes * (inPlane + outPlane), [&](int64_t firstPlane, int64_t lastPlane) {
     for (int64_t plane = firstPlane; plane < lastPlane; plane++) {
       const float* in = x + plane * inPlane;
@@ -206,7 +208,7 @@ void windowMaxBackwardPlanes(const float* x, const float* g, float* dx, int64_t 
               best = take ? taps[t] : best;
               k = take ? t + 1 : k;
             }
-            const float cotangent = grad[ow];
+            const float cotangent = grad[ow] + 0.0f;  // -0 lands as +0, as it does added to the zeros elsewhere
             topTarget[2 * ow] = k == 0 ? cotangent : 0.0f;
             topTarget[2 * ow + 1] = k == 1 ? cotangent : 0.0f;
             bottomTarget[2 * ow] = k == 2 ? cotangent : 0.0f;

@@ -72,11 +72,11 @@ export function compositeArity(call: CompositeCall): number {
   }
 }
 
-/** The call as it prints in IR dumps: `softmax(axis=1, log=false)`. */
+/** The call as it prints in IR dumps: `softmax(axis=1, log=false)`, `windowMaxBackward(window=[1,1,2,2], ...)`. */
 export function formatCompositeCall(call: CompositeCall): string {
   const { name, ...params } = call;
   return `${name}(${Object.entries(params)
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? JSON.stringify(v) : v}`)
     .join(', ')})`;
 }
 

@@ -8,7 +8,6 @@ import {
   add,
   argmax,
   broadcast,
-  cast,
   concat,
   conv,
   cumulative,
@@ -242,14 +241,18 @@ function stackPatches(padded: Tensor, params: WindowParams, out: readonly number
   return concat(patches, 0);
 }
 
-/** One-hot [K, ...out] of the first maximum within each window (the position max pooling picks). */
-function windowArgmaxOneHot(x: Tensor, out: Tensor, params: WindowParams): Tensor {
+/**
+ * A bool mask [K, ...out] of the first maximum within each window (the position max pooling
+ * picks). The derivatives select through it rather than multiply by it: an infinite or NaN
+ * cotangent must leave the other positions 0, not 0 * Infinity.
+ */
+function windowArgmaxMask(x: Tensor, out: Tensor, params: WindowParams): Tensor {
   const padded = pad(x, params.padding, -Infinity);
   const patches = stackPatches(padded, params, out.shape);
   const chosen = reshape(argmax(patches, 0), [1, ...out.shape]);
   const k = patches.shape[0] as number;
   const positions = iota([k, ...out.shape], 'int32', 0, x);
-  return cast(equal(broadcast(chosen, [k, ...out.shape]), positions), x.dtype);
+  return equal(broadcast(chosen, [k, ...out.shape]), positions);
 }
 
 /**
@@ -366,16 +369,17 @@ function windowMaxVjpOps(g: Tensor, x: Tensor, out: Tensor, params: WindowParams
 
 /** @internal The JVP by per-offset strided views, for any window (overlapping, dilated). */
 export function windowMaxJvpGeneral(t: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
-  const oneHot = windowArgmaxOneHot(x, out, params);
+  const mask = windowArgmaxMask(x, out, params);
   const patches = stackPatches(pad(t, params.padding, 0), params, out.shape);
-  return reduceSum(mul(patches, oneHot), [0]);
+  return reduceSum(select(mask, patches, scalarLike(patches, 0)), [0]);
 }
 
 /** @internal The VJP by per-offset strided views and their transposes, for any window. */
 export function windowMaxVjpGeneral(g: Tensor, x: Tensor, out: Tensor, params: WindowParams): Tensor {
   if (sizeOf(g.shape) === 0) return zerosLike(x);
-  const oneHot = windowArgmaxOneHot(x, out, params);
-  const routed = mul(oneHot, broadcast(reshape(g, [1, ...g.shape]), oneHot.shape));
+  const mask = windowArgmaxMask(x, out, params);
+  const spread = broadcast(reshape(g, [1, ...g.shape]), mask.shape);
+  const routed = select(mask, spread, scalarLike(spread, 0));
   const paddedShape = x.shape.map((d, i) => d + (params.padding[i] as PadPair)[0] + (params.padding[i] as PadPair)[1]);
   let total: Tensor | null = null;
   patchSpecs(params, out.shape).forEach(({ starts }, index) => {

@@ -146,22 +146,50 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } catch (error) {
     scopes.pop();
-    for (const t of scope) disposeAtScopeEnd(t);
+    try {
+      endScope(scope, null);
+    } catch {
+      // The function's own error is the one to report.
+    }
     throw error;
   }
   scopes.pop();
   if (result instanceof Promise) {
+    // The function runs on after its first await and may use what it made before it: those
+    // tensors are left to it, with the finalizer.
+    for (const t of scope) registerFinalizer(t);
     throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside tidy)');
   }
   const kept = new Set<Tensor>();
-  forEachTensor(result, (t) => withWrapped(t, (held) => kept.add(held)));
-  const outer = scopes[scopes.length - 1];
-  for (const t of scope) {
-    if (!kept.has(t)) disposeAtScopeEnd(t);
-    else if (outer !== undefined) outer.add(t);
-    else registerFinalizer(t);
+  try {
+    forEachTensor(result, (t) => withWrapped(t, (held) => kept.add(held)));
+  } catch (error) {
+    for (const t of scope) registerFinalizer(t);
+    throw error;
   }
+  endScope(scope, kept);
   return result;
+}
+
+/**
+ * Ends a scope: disposes its tensors but those `kept`, which join the enclosing scope (or get the
+ * finalizer when no scope encloses it). Every tensor is handled even when disposing one throws
+ * (a backend's error): that one gets the finalizer, and the first error is thrown at the end.
+ */
+function endScope(scope: Set<Tensor>, kept: Set<Tensor> | null): void {
+  const outer = scopes[scopes.length - 1];
+  let failure: { readonly error: unknown } | null = null;
+  for (const t of scope) {
+    try {
+      if (kept === null || !kept.has(t)) disposeAtScopeEnd(t);
+      else if (outer !== undefined) outer.add(t);
+      else registerFinalizer(t);
+    } catch (error) {
+      registerFinalizer(t);
+      failure ??= { error };
+    }
+  }
+  if (failure !== null) throw failure.error;
 }
 
 /**

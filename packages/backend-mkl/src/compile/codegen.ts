@@ -128,7 +128,8 @@ export function kernelSource(
   return [
     '#include <math.h>',
     '#include <stdint.h>',
-    // native/float_ops.h's logistic: exp(-|x|) never overflows.
+    // Mirrors native/float_ops.h's logistic (exp(-|x|) never overflows); codegen.test.ts checks
+    // that the generated kernels compute what the register program does.
     'static inline float flint_logistic(float x) { const float e = expf(-fabsf(x)); return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e); }',
     `const int32_t flint_kernel_signature[] = {${signature.join(', ')}};`,
     'void flint_kernel(int64_t begin, int64_t end, const void* const* in, void* const* out) {',

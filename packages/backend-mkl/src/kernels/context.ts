@@ -34,6 +34,11 @@ export function isHalfDType(dtype: string): boolean {
   return dtype === 'float16' || dtype === 'bfloat16';
 }
 
+/** The float dtypes the addon's elementwise ops and reductions compute: float32, float64, and the half dtypes through float32. */
+export function isNativeFloat(dtype: string): boolean {
+  return isFloat(dtype) || isHalfDType(dtype);
+}
+
 /**
  * Below this many elements an elementwise op or reduction runs the portable kernel: crossing
  * into the addon (argument checks, layout arrays) costs a few microseconds, more than a

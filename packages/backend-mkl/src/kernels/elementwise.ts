@@ -1,7 +1,7 @@
 import { type Aval, type BinaryPrimitive, type Kernel, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { BINARY_CODES, DTYPE_CODES, INTEGER_BINARY_CODES, UNARY_CODES } from '../native/codes.js';
-import { isFloat, isHalfDType, isInteger, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
+import { isInteger, isNativeFloat, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
 
 /**
  * Unary float32/float64 ops run in the addon (vectorized, multithreaded loops), and float16/bfloat16
@@ -17,7 +17,7 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
     const size = sizeOf(out.shape);
-    if (!(isFloat(x.dtype) || isHalfDType(x.dtype)) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (!isNativeFloat(x.dtype) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, size);
     addon.unary(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(op);
@@ -42,7 +42,7 @@ export function binaryKernel<P extends BinaryPrimitive>(op: P, context: KernelCo
     const b = inputs[1]!;
     const size = sizeOf(out.shape);
     if (size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
-    if (code !== undefined && (isFloat(a.dtype) || isHalfDType(a.dtype))) {
+    if (code !== undefined && isNativeFloat(a.dtype)) {
       const data = memory.allocateUninitialized(out.dtype, size);
       addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);
       recordNative(op);

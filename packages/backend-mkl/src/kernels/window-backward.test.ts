@@ -27,6 +27,8 @@ interface PoolCase {
   readonly ceilMode: boolean;
   /** Values from a handful (ties, NaN, -Infinity), or spread floats. */
   readonly values: number[] | null;
+  /** Some cotangents are ±Infinity or NaN: a window's other taps must still get 0. */
+  readonly specialCotangents?: boolean;
   readonly seed: number;
 }
 
@@ -52,7 +54,10 @@ function poolGradient(backend: BackendName, c: PoolCase): Float32Array {
     const shape = [c.batch, c.channels, ...c.spatial];
     const x = tensor(inputValues(c, size(shape)), { shape, backend });
     const outShape = pool(x, c).shape;
-    const weights = tensor(randomValues(size(outShape), c.seed + 1), { shape: outShape, backend });
+    const cotangents = randomValues(size(outShape), c.seed + 1);
+    if (c.specialCotangents)
+      for (let i = 0; i < cotangents.length; i += 5) cotangents[i] = [Infinity, -Infinity, Number.NaN][i % 3] as number;
+    const weights = tensor(cotangents, { shape: outShape, backend });
     const gradient = grad((t: Tensor) => pool(t, c).mul(weights).sum())(x) as Tensor;
     return gradient.dataSync() as Float32Array;
   });
@@ -83,6 +88,7 @@ const poolCase: fc.Arbitrary<PoolCase> = fc.integer({ min: 1, max: 3 }).chain((r
         fc.constant([Number.NEGATIVE_INFINITY]),
       ),
       seed: fc.integer({ min: 1, max: 1000 }),
+      specialCotangents: fc.boolean(),
       // The usual pool (2x2 windows of stride 2 over the last two dims), which has its own loop.
       usual: fc.boolean(),
     })
@@ -184,5 +190,25 @@ describe.skipIf(missing !== undefined)('max pooling backward on mkl through the 
       );
     expect(call([1, 1, 2, 2])).toBe(true);
     expect(() => call([1, 1, 3, 2])).toThrow(/cotangent's shape \[1, 1, 3, 2\] is not the pool's output shape \[1, 1, 2, 2\]/);
+  });
+
+  it('takes windows of 2^30 taps (mostly padding) in time proportional to the taps inside', () => {
+    // Each output's taps inside the input are found in closed form: walking 2^30 taps per output
+    // row took minutes (the test's timeout fails it).
+    const addon = (loaded as { addon: import('../native/addon.js').Addon }).addon;
+    const big = 2 ** 30;
+    const x = Float32Array.from({ length: 16 }, (_, i) => (i * 7) % 5);
+    const layout = (shape: number[]) => Int32Array.from([0, shape.length, ...shape, ...shape.map((_, d) => size(shape.slice(d + 1)))]);
+    const params = Int32Array.from([1, 1, big, 2, 1, 1, big, 2, 0, 0, big - 2, 0, 0, 0, big - 2, 0, 1, 1, 1, 1]);
+    const pooled = new Float32Array(4);
+    expect(addon.pool(1, DTYPE_CODES.float32, x, layout([1, 1, 4, 4]), pooled, params)).toBe(true);
+    // Two windows down (padding 2^30 - 2 on both sides), each reaching two rows of the input:
+    // the maxima of the 2x2 blocks of 0 2 4 1 / 3 0 2 4 / 1 3 0 2 / 4 1 3 0.
+    expect(Array.from(pooled)).toEqual([3, 4, 4, 3]);
+    const dx = new Float32Array(16);
+    expect(
+      addon.windowMaxBackward(DTYPE_CODES.float32, x, layout([1, 1, 4, 4]), new Float32Array(4).fill(1), layout([1, 1, 2, 2]), dx, params),
+    ).toBe(true);
+    expect(dx.reduce((a, b) => a + b, 0)).toBe(4);
   });
 });

@@ -9,7 +9,8 @@ export const DTYPE_CODES: Readonly<Record<DType, number>> = {
   int32: 2,
   uint8: 3,
   bool: 4,
-  // 16-bit patterns in Uint16Arrays: elementwise ops, casts, where, copies and bfloat16 matmul and conv.
+  // 16-bit patterns in Uint16Arrays: elementwise ops, casts, where, reductions, copies, and bfloat16
+  // matmul and conv.
   float16: 5,
   bfloat16: 6,
 };
