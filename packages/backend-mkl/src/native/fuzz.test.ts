@@ -118,6 +118,15 @@ const fusedArguments = fc
     return [Int32Array.from(program), Float64Array.from(r.literals), ...(r.structured ? matching : r.arrays)];
   });
 
+/** What replaces one argument of a call built consistent: another array or layout, a null, a wrong typed array. */
+const wrongArgument = fc.oneof(
+  typedArray,
+  plausibleLayout,
+  fc.constant(null),
+  fc.constant(new Float32Array(3)),
+  fc.constant(new Float64Array(8)),
+);
+
 /** A contiguous layout of `shape`, or one whose offset reaches past its array's end. */
 function contiguousLayout(shape: readonly number[], outside: boolean): Int32Array {
   const strides: number[] = [];
@@ -148,13 +157,7 @@ function batchNormArguments(name: 'batchNorm' | 'batchNormInference' | 'batchNor
         { weight: 1, arbitrary: fc.oneof(fc.constantFrom(-1, Number.NaN, Number.POSITIVE_INFINITY), fc.double()) },
       ),
       wrong: fc.integer({ min: 0, max: 20 }),
-      replacement: fc.oneof(
-        typedArray,
-        plausibleLayout,
-        fc.constant(null),
-        fc.constant(new Float32Array(3)),
-        fc.constant(new Float64Array(8)),
-      ),
+      replacement: wrongArgument,
       outside: fc.integer({ min: 0, max: 4 }).map((v) => v === 0),
     })
     .map((r) => {
@@ -211,13 +214,7 @@ const windowMaxBackwardArguments = fc
     padding: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 6, maxLength: 6 }),
     dilation: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 3, maxLength: 3 }),
     wrong: fc.integer({ min: 0, max: 12 }),
-    replacement: fc.oneof(
-      typedArray,
-      plausibleLayout,
-      fc.constant(null),
-      fc.constant(new Float32Array(3)),
-      fc.constant(new Float64Array(8)),
-    ),
+    replacement: wrongArgument,
     badParams: fc.oneof(fc.constant(null), fc.record({ at: fc.integer({ min: 0, max: 24 }), value: fc.constantFrom(-1, 0, 2, 2 ** 30) })),
     outside: fc.integer({ min: 0, max: 4 }).map((v) => v === 0),
   })
