@@ -1,6 +1,8 @@
 // What the mkl benchmarks that compare systems in separate processes share: each round runs one
 // process per system in turn, so that load on the machine falls on all alike, and the figure of a
 // case is the median over the rounds of each process's median.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** Milliseconds per call, median of the calls made in about `seconds` after a warm-up. */
 export function medianMs(run: () => void, seconds = 2): number {
@@ -50,7 +52,34 @@ export function alternate<S extends string>(
 }
 
 /** The last line a benchmark child process printed, parsed as its medians by case. */
-export function childMedians(child: { readonly status: number | null; readonly stdout: string; readonly stderr: string }, what: string) {
+function childMedians(child: { readonly status: number | null; readonly stdout: string; readonly stderr: string }, what: string) {
   if (child.status !== 0) throw new Error(`${what} benchmark process failed: ${child.stderr}`);
   return JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Record<string, number>;
+}
+
+/**
+ * Runs the benchmark script at `scriptUrl` (its `import.meta.url`) again in a child process, with
+ * `env` added to this one's, and returns the medians it printed.
+ */
+export function scriptMedians(scriptUrl: string, env: Record<string, string>, what: string): Record<string, number> {
+  const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(scriptUrl)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  return childMedians(child, what);
+}
+
+/**
+ * Runs a PyTorch script (`python -c script ...args`, the Python FLINT_BENCH_PYTHON names, else
+ * Debian's) and returns the medians it printed. Unless OMP_WAIT_POLICY or GOMP_SPINCOUNT is set,
+ * PyTorch gets GOMP_SPINCOUNT=3000, its better setting (docs/backend-mkl.md, "OpenMP and loaded
+ * machines").
+ */
+export function torchMedians(script: string, args: readonly string[], what = 'torch'): Record<string, number> {
+  const spin = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '3000' } : {};
+  const child = spawnSync(process.env.FLINT_BENCH_PYTHON ?? '/usr/bin/python3', ['-c', script, ...args], {
+    env: { ...process.env, ...spin },
+    encoding: 'utf8',
+  });
+  return childMedians(child, what);
 }

@@ -4,12 +4,10 @@
 //   pnpm exec tsx packages/backend-mkl/bench/autocast.ts [rounds=3]
 // Each round runs one process per system in turn (PyTorch with as many threads as cores and the
 // spin count the mkl backend sets); prints each process's medians and the median over the rounds.
-import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import * as api from '@flint/api';
 import '../src/index.js';
-import { alternate, childMedians, medianMs } from './alternating.js';
+import { alternate, medianMs, scriptMedians, torchMedians } from './alternating.js';
 
 const SYSTEMS = ['flint', 'torch'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -105,16 +103,7 @@ print(json.dumps({'float32': median(step(False)), 'bfloat16 autocast': median(st
 `;
 
 function runChild(system: System): Record<string, number> {
-  const self = fileURLToPath(import.meta.url);
-  const spin = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '3000' } : {};
-  const child =
-    system === 'torch'
-      ? spawnSync(process.env.FLINT_BENCH_PYTHON ?? '/usr/bin/python3', ['-c', TORCH], {
-          env: { ...process.env, ...spin },
-          encoding: 'utf8',
-        })
-      : spawnSync(process.execPath, [...process.execArgv, self], { env: { ...process.env, AUTOCAST_BENCH_CHILD: '1' }, encoding: 'utf8' });
-  return childMedians(child, system);
+  return system === 'torch' ? torchMedians(TORCH, []) : scriptMedians(import.meta.url, { AUTOCAST_BENCH_CHILD: '1' }, system);
 }
 
 if (process.env.AUTOCAST_BENCH_CHILD !== undefined) {

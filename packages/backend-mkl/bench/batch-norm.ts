@@ -7,13 +7,11 @@
 // Each round runs one process per system, in turn (PyTorch with as many threads as cores and the
 // spin count the mkl backend sets), so that load on the machine falls on all alike; it prints
 // each process's medians and the median over the rounds.
-import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
-import { alternate, childMedians, medianMs } from './alternating.js';
+import { alternate, medianMs, scriptMedians, torchMedians } from './alternating.js';
 
 const SHAPES = [
   [64, 32, 28, 28],
@@ -106,19 +104,8 @@ print(json.dumps(result))
 `;
 
 function runChild(mode: Mode): Record<string, number> {
-  const self = fileURLToPath(import.meta.url);
-  const spin = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined ? { GOMP_SPINCOUNT: '3000' } : {};
-  const child =
-    mode === 'torch'
-      ? spawnSync(process.env.FLINT_BENCH_PYTHON ?? '/usr/bin/python3', ['-c', TORCH, JSON.stringify(SHAPES)], {
-          env: { ...process.env, ...spin },
-          encoding: 'utf8',
-        })
-      : spawnSync(process.execPath, [...process.execArgv, self], {
-          env: { ...process.env, BATCH_NORM_BENCH_CHILD: mode, FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
-          encoding: 'utf8',
-        });
-  return childMedians(child, mode);
+  if (mode === 'torch') return torchMedians(TORCH, [JSON.stringify(SHAPES)]);
+  return scriptMedians(import.meta.url, { BATCH_NORM_BENCH_CHILD: mode, FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' }, mode);
 }
 
 if (process.env.BATCH_NORM_BENCH_CHILD !== undefined) {

@@ -4,12 +4,10 @@
 // Each round runs one process per mode, alternately (FLINT_MKL_COMPOSITES=off turns the fused
 // kernels off), so that load on the machine falls on both alike; it prints each process's median
 // and the median over the rounds.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
-import { alternate, childMedians, medianMs } from './alternating.js';
+import { alternate, medianMs, scriptMedians } from './alternating.js';
 
 interface Case {
   readonly label: string;
@@ -68,15 +66,8 @@ if (process.env.COMPOSITES_BENCH_CHILD === '1') {
   for (const { label, run } of cases()) result[label] = medianMs(run);
   console.log(JSON.stringify(result));
 } else {
-  const self = fileURLToPath(import.meta.url);
   const medians = alternate(Number(process.argv[2] ?? 3), ['fused', 'composite'] as const, (mode) =>
-    childMedians(
-      spawnSync(process.execPath, [...process.execArgv, self], {
-        env: { ...process.env, COMPOSITES_BENCH_CHILD: '1', FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' },
-        encoding: 'utf8',
-      }),
-      mode,
-    ),
+    scriptMedians(import.meta.url, { COMPOSITES_BENCH_CHILD: '1', FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' }, mode),
   );
   for (const [label, fused] of Object.entries(medians.fused)) {
     const composite = medians.composite[label] as number;

@@ -5,7 +5,6 @@
 // the host's instruction set vectorizes the arithmetic ones, and long loops run on every core.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <type_traits>
 
 #include "common.h"
@@ -89,12 +88,13 @@ T signOf(T v) {
 }
 
 /**
- * Unary op `op` computed in T on elements stored as Codec says (Plain<T>, or a half dtype's bits
- * computed in float32).
+ * Unary op `op` on elements stored as Codec says (Plain<float>, Plain<double>, or a half dtype's
+ * bits computed in float32).
  */
-template <typename T, typename Codec = Plain<T>>
+template <typename Codec>
 void unaryOp(int op, const View& x, typename Codec::Stored* out) {
   using Stored = typename Codec::Stored;
+  using T = ComputeType<Codec>;
   // f on each element, through the codec (which compiles away for float32 and float64).
   const auto loop = [&](int64_t grain, auto f) {
     unaryLoop<Stored>(x, out, grain, [f](Stored v) { return Codec::store(f(Codec::load(v))); });
@@ -160,10 +160,11 @@ T floatMod(T a, T b) {
   return r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
 }
 
-/** Binary op `op` computed in T on elements stored as Codec says (see unaryOp); comparisons write bool. */
-template <typename T, typename Codec = Plain<T>>
+/** Binary op `op` on elements stored as Codec says (see unaryOp); comparisons write bool. */
+template <typename Codec>
 void binaryOp(int op, const View& a, const View& b, void* out) {
   using Stored = typename Codec::Stored;
+  using T = ComputeType<Codec>;
   const auto arithmetic = [&](auto f) {
     binaryLoop<Stored>(a, b, static_cast<Stored*>(out), [f](Stored x, Stored y) { return Codec::store(f(Codec::load(x), Codec::load(y))); });
   };
@@ -221,20 +222,10 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const View x = viewArg(info, 2, 3, dtype, "unary", "input");
   const Output out = outputArg(info, 4, dtype, x.size, "unary");
   if (x.size == 0) return info.Env().Undefined();
-  switch (dtype) {
-    case kFloat32:
-      unaryOp<float>(op, x, out.data<float>());
-      break;
-    case kFloat64:
-      unaryOp<double>(op, x, out.data<double>());
-      break;
-    case kFloat16:
-      unaryOp<float, Float16>(op, x, out.data<uint16_t>());
-      break;
-    default:
-      unaryOp<float, BFloat16>(op, x, out.data<uint16_t>());
-      break;
-  }
+  withFloatCodec(dtype, [&](auto codec) {
+    using Codec = decltype(codec);
+    unaryOp<Codec>(op, x, out.data<typename Codec::Stored>());
+  });
   return info.Env().Undefined();
 }
 
@@ -248,20 +239,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   if (!a.sameShape(b)) throwRange(info.Env(), "binary", "lhs and rhs must have the same shape");
   const Output out = outputArg(info, 6, isComparison(op) ? kBool : dtype, a.size, "binary");
   if (a.size == 0) return info.Env().Undefined();
-  switch (dtype) {
-    case kFloat32:
-      binaryOp<float>(op, a, b, out.base);
-      break;
-    case kFloat64:
-      binaryOp<double>(op, a, b, out.base);
-      break;
-    case kFloat16:
-      binaryOp<float, Float16>(op, a, b, out.base);
-      break;
-    default:
-      binaryOp<float, BFloat16>(op, a, b, out.base);
-      break;
-  }
+  withFloatCodec(dtype, [&](auto codec) { binaryOp<decltype(codec)>(op, a, b, out.base); });
   return info.Env().Undefined();
 }
 

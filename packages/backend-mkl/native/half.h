@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common.h"
+
 namespace flint {
 
 inline uint32_t floatBits(float value) {
@@ -86,5 +88,27 @@ struct Float16 {
   static float load(uint16_t v) { return float16ToFloat(v); }
   static uint16_t store(float v) { return floatToFloat16(v); }
 };
+
+/** The type a Codec's elements are computed in: float32, float64, or float32 for the half dtypes. */
+template <typename Codec>
+using ComputeType = decltype(Codec::load(typename Codec::Stored{}));
+
+/**
+ * Calls `f` with the Codec of a float dtype code (kFloat32, kFloat64, kFloat16, kBFloat16; the
+ * caller has checked it): the one switch the elementwise ops and reductions share.
+ */
+template <typename F>
+void withFloatCodec(int dtype, F f) {
+  switch (dtype) {
+    case kFloat32:
+      return f(Plain<float>{});
+    case kFloat64:
+      return f(Plain<double>{});
+    case kFloat16:
+      return f(Float16{});
+    default:
+      return f(BFloat16{});
+  }
+}
 
 }  // namespace flint

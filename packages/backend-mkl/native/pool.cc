@@ -343,9 +343,7 @@ Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info) {
     throwRange(env, "windowMaxBackward", "the cotangent's shape " + formatDims(g.shape, g.rank) + " is not the pool's output shape " +
                                              formatDims(call.outDims.data(), x.rank));
   }
-  int64_t inSize = 1;
-  for (int d = 0; d < x.rank; d++) inSize *= x.shape[d];
-  const Output out = outputArg(info, 5, dtype, inSize, "windowMaxBackward");
+  const Output out = outputArg(info, 5, dtype, x.size, "windowMaxBackward");
   if (out.size == 0) return Napi::Boolean::New(env, true);
   if (!call.supported) return Napi::Boolean::New(env, false);
   std::vector<char> xStorage, gStorage;

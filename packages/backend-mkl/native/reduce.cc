@@ -178,7 +178,7 @@ template <typename Codec>
 void reduce(int op, const View& x, const bool* reduced, typename Codec::Stored* out) {
   using Stored = typename Codec::Stored;
   // A result as stored: rounded to the element type (float32 first for a half dtype).
-  const auto stored = [](double acc) { return Codec::store(static_cast<decltype(Codec::load(Stored{}))>(acc)); };
+  const auto stored = [](double acc) { return Codec::store(static_cast<ComputeType<Codec>>(acc)); };
   const ReducedDims r = reducedDims(x, reduced);
   int keptRank = 0;
   int64_t keptShape[kMaxRank];
@@ -254,20 +254,10 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
     if (!reduced[d]) outSize *= x.shape[d];
   const Output out = outputArg(info, 5, dtype, outSize, "reduce");
   if (outSize == 0) return info.Env().Undefined();
-  switch (dtype) {
-    case kFloat32:
-      reduce<Plain<float>>(op, x, reduced, out.data<float>());
-      break;
-    case kFloat64:
-      reduce<Plain<double>>(op, x, reduced, out.data<double>());
-      break;
-    case kFloat16:
-      reduce<Float16>(op, x, reduced, out.data<uint16_t>());
-      break;
-    default:
-      reduce<BFloat16>(op, x, reduced, out.data<uint16_t>());
-      break;
-  }
+  withFloatCodec(dtype, [&](auto codec) {
+    using Codec = decltype(codec);
+    reduce<Codec>(op, x, reduced, out.data<typename Codec::Stored>());
+  });
   return info.Env().Undefined();
 }
 

@@ -67,16 +67,17 @@ const scopes: Set<Tensor>[] = [];
  * garbage collection).
  */
 export function trackTensor(t: Tensor): void {
+  const scope = scopes[scopes.length - 1];
   if (debug) {
     const backend = t._backend as Backend;
     const stack = new Error().stack?.split('\n').slice(3).join('\n') ?? '(no stack)';
     debugFinalizer.register(t, { backend, held: heldFor(backend, t._handle), stack }, t);
     debugLive.set(t, stack);
     t._finalizerRegistered = true;
-  } else if (scopes.length === 0) {
+  } else if (scope === undefined) {
     registerFinalizer(t);
   }
-  if (scopes.length !== 0) (scopes[scopes.length - 1] as Set<Tensor>).add(t);
+  scope?.add(t);
 }
 
 /** Gives a live tensor that no scope will dispose to its backend's finalizer, once. */
