@@ -57,6 +57,13 @@ function childMedians(child: { readonly status: number | null; readonly stdout: 
   return JSON.parse(child.stdout.trim().split('\n').at(-1) as string) as Record<string, number>;
 }
 
+/** In a benchmark's child process: prints each case's median (medianMs) as the one JSON line the parent reads. */
+export function printMedians(cases: Readonly<Record<string, () => void>>): void {
+  const result: Record<string, number> = {};
+  for (const [name, run] of Object.entries(cases)) result[name] = medianMs(run);
+  console.log(JSON.stringify(result));
+}
+
 /**
  * Runs the benchmark script at `scriptUrl` (its `import.meta.url`) again in a child process, with
  * `env` added to this one's, and returns the medians it printed.

@@ -7,7 +7,7 @@
 import { cpus } from 'node:os';
 import * as api from '@flint/api';
 import '../src/index.js';
-import { alternate, medianMs, scriptMedians, torchMedians } from './alternating.js';
+import { alternate, printMedians, scriptMedians, torchMedians } from './alternating.js';
 
 const SYSTEMS = ['flint', 'torch'] as const;
 type System = (typeof SYSTEMS)[number];
@@ -107,9 +107,7 @@ function runChild(system: System): Record<string, number> {
 }
 
 if (process.env.AUTOCAST_BENCH_CHILD !== undefined) {
-  const result: Record<string, number> = {};
-  for (const [name, run] of Object.entries(flintCases())) result[name] = medianMs(run);
-  console.log(JSON.stringify(result));
+  printMedians(flintCases());
 } else {
   console.log(`${cpus().length} cores; one process per system and round, in turn`);
   const medians = alternate(Number(process.argv[2] ?? 3), SYSTEMS, runChild);

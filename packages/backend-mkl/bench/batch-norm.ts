@@ -11,7 +11,7 @@ import { cpus } from 'node:os';
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
-import { alternate, medianMs, scriptMedians, torchMedians } from './alternating.js';
+import { alternate, printMedians, scriptMedians, torchMedians } from './alternating.js';
 
 const SHAPES = [
   [64, 32, 28, 28],
@@ -109,9 +109,7 @@ function runChild(mode: Mode): Record<string, number> {
 }
 
 if (process.env.BATCH_NORM_BENCH_CHILD !== undefined) {
-  const result: Record<string, number> = {};
-  for (const [name, run] of Object.entries(apiCases())) result[name] = medianMs(run);
-  console.log(JSON.stringify(result));
+  printMedians(apiCases());
 } else {
   console.log(`${cpus().length} cores; one process per system and round, in turn`);
   const medians = alternate(Number(process.argv[2] ?? 3), MODES, runChild);

@@ -7,7 +7,7 @@
 import '@flint/backend-cpu';
 import { nn, type Tensor, tensor, tidy } from '@flint/api';
 import '../src/index.js';
-import { alternate, medianMs, scriptMedians } from './alternating.js';
+import { alternate, printMedians, scriptMedians } from './alternating.js';
 
 interface Case {
   readonly label: string;
@@ -62,9 +62,7 @@ function cases(): Case[] {
 }
 
 if (process.env.COMPOSITES_BENCH_CHILD === '1') {
-  const result: Record<string, number> = {};
-  for (const { label, run } of cases()) result[label] = medianMs(run);
-  console.log(JSON.stringify(result));
+  printMedians(Object.fromEntries(cases().map(({ label, run }) => [label, run])));
 } else {
   const medians = alternate(Number(process.argv[2] ?? 3), ['fused', 'composite'] as const, (mode) =>
     scriptMedians(import.meta.url, { COMPOSITES_BENCH_CHILD: '1', FLINT_MKL_COMPOSITES: mode === 'fused' ? 'on' : 'off' }, mode),

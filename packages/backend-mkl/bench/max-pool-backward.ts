@@ -10,21 +10,22 @@ import * as api from '@flint/api';
 import type { MklBackend } from '../src/index.js';
 import '../src/index.js';
 import { middle } from './alternating.js';
+import { seededValues } from './inputs.js';
 
 type T = api.Tensor;
 const rounds = Number(process.argv[2] ?? 8);
 const backend = api.setBackend('mkl') as unknown as MklBackend & { composites: { windowMaxBackward?: unknown } };
 const kernel = backend.composites.windowMaxBackward;
 
-let seed = 1;
-const random = (shape: readonly number[], scale = 1) => {
-  const a = new Float32Array(shape.reduce((p, d) => p * d, 1));
-  for (let i = 0; i < a.length; i++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    a[i] = ((seed / 2147483648) * 2 - 1) * scale;
-  }
-  return api.tensor(a, { shape: [...shape] });
-};
+const values = seededValues();
+const random = (shape: readonly number[], scale = 1) =>
+  api.tensor(
+    values(
+      shape.reduce((p, d) => p * d, 1),
+      scale,
+    ),
+    { shape: [...shape] },
+  );
 const F = api.nn.functional;
 
 const cases: Record<string, () => void> = {};

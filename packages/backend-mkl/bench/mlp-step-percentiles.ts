@@ -5,18 +5,11 @@
 // (docs/backend-mkl.md, "OpenMP and loaded machines"; DUMP=1 prints the steady steps' times).
 import * as api from '@flint/api';
 import '../src/index.js';
+import { seededValues } from './inputs.js';
 
 type T = api.Tensor;
 api.setBackend('mkl');
-let seed = 1;
-const random = (n: number, scale = 1) => {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    a[i] = ((seed / 2147483648) * 2 - 1) * scale;
-  }
-  return a;
-};
+const random = seededValues();
 const tensor = (data: Float32Array, shape: number[]) => api.tensor(data, { shape });
 const batch = 128;
 const inputs = 784;

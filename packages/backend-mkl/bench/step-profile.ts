@@ -3,6 +3,7 @@
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
 import { PRIMITIVE_COUNT, primitiveName } from '@flint/api';
+import { seededValues } from './inputs.js';
 
 const backend = api.setBackend('mkl') as unknown as {
   kernels: unknown[];
@@ -57,15 +58,7 @@ for (let p = 0; p < PRIMITIVE_COUNT; p++) {
 }
 type T = api.Tensor;
 type Params = Record<string, T>;
-let s = 1;
-const rand = (n: number, scale = 1) => {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    a[i] = ((s / 2147483648) * 2 - 1) * scale;
-  }
-  return a;
-};
+const rand = seededValues();
 const which = process.argv[2] ?? 'cnn';
 const t = (d: Float32Array, shape: number[]) => api.tensor(d, { shape });
 // As bench/runners/flint.ts writes it.
