@@ -34,7 +34,15 @@ export * from './ops/movement.js';
 export * from './ops/reduce.js';
 export * from './ops/sort.js';
 export * as optim from './optim/index.js';
-export type { BinaryPrimitive, PadPair, ParamsOf, PrimitiveParams, ReducePrimitive, UnaryPrimitive } from './primitives/primitive.js';
+export type {
+  BinaryPrimitive,
+  PadPair,
+  ParamsOf,
+  PrimitiveParams,
+  ReducePrimitive,
+  UnaryPrimitive,
+  WindowGeometry,
+} from './primitives/primitive.js';
 export { PRIMITIVE_COUNT, Primitive, primitiveName } from './primitives/primitive.js';
 export type { PrimitiveRule, RuleTable } from './primitives/rule.js';
 export { RULES } from './primitives/rules.js';

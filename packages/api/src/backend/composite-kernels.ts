@@ -62,10 +62,8 @@ export function runCompositeKernel<H>(
       const result = kernels.batchNormBackward?.(x, mean, variance, weight, g, call.eps, call.hasBias, out);
       return owedCotangents(backend, 'batchNormBackward', call, result);
     }
-    case 'windowMaxBackward': {
-      const { window, strides, padding, dilation } = call;
-      return single(kernels.windowMaxBackward?.(handles[0] as H, handles[1] as H, { window, strides, padding, dilation }, out));
-    }
+    case 'windowMaxBackward':
+      return single(kernels.windowMaxBackward?.(handles[0] as H, handles[1] as H, call, out));
   }
 }
 

@@ -1,11 +1,8 @@
 import type { Aval } from '../core/aval.js';
 import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
-import type { WindowGeometry } from '../ir/composite.js';
 import type { CompiledKernel, KernelProgram } from '../ir/kernel.js';
-import type { ParamsOf, Primitive } from '../primitives/primitive.js';
-
-export type { WindowGeometry };
+import type { ParamsOf, Primitive, WindowGeometry } from '../primitives/primitive.js';
 
 /**
  * One primitive's kernel on a backend. `inputs` are the backend's own handles, already checked

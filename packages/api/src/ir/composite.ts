@@ -1,4 +1,4 @@
-import type { PadPair } from '../primitives/primitive.js';
+import type { WindowGeometry } from '../primitives/primitive.js';
 import type { Var } from './program.js';
 
 // Composites that a backend may compute with one fused kernel (Backend.composites) and that jit
@@ -27,14 +27,6 @@ export type CompositeCall =
    * cotangent of the pool's output; output: x's cotangent.
    */
   | ({ readonly name: 'windowMaxBackward' } & WindowGeometry);
-
-/** A window's geometry over every dim of its input, as ReduceWindow takes it. */
-export interface WindowGeometry {
-  readonly window: readonly number[];
-  readonly strides: readonly number[];
-  readonly padding: readonly PadPair[];
-  readonly dilation: readonly number[];
-}
 
 interface LayerNormCall<N extends string> extends AffineNormalization<N> {
   readonly normalizedDims: number;

@@ -132,6 +132,14 @@ export type ReducePrimitive = Primitive.ReduceSum | Primitive.ReduceMax | Primit
 /** A [low, high] amount of padding for one dimension. */
 export type PadPair = readonly [number, number];
 
+/** A window's geometry over every dim of its input: ReduceWindow's, and max pooling's backward composite's. */
+export interface WindowGeometry {
+  readonly window: readonly number[];
+  readonly strides: readonly number[];
+  readonly padding: readonly PadPair[];
+  readonly dilation: readonly number[];
+}
+
 type NoParams = Record<string, never>;
 
 /**
@@ -245,13 +253,7 @@ export interface PrimitiveParams {
    * Window reduction over every dim (window 1 leaves a dim alone): padding takes the reduction's
    * identity (-Inf for max, 0 for sum), out dim = floor((padded - dilated window) / stride) + 1.
    */
-  [Primitive.ReduceWindow]: {
-    readonly op: 'sum' | 'max';
-    readonly window: readonly number[];
-    readonly strides: readonly number[];
-    readonly padding: readonly PadPair[];
-    readonly dilation: readonly number[];
-  };
+  [Primitive.ReduceWindow]: WindowGeometry & { readonly op: 'sum' | 'max' };
   /** Inclusive scan along `axis`; `reverse` scans from the end. */
   [Primitive.Cumulative]: { readonly op: 'sum' | 'prod' | 'max' | 'min'; readonly axis: number; readonly reverse: boolean };
   /** Stable argsort (int32) along `axis`; NaN sorts last ascending, first descending (as PyTorch). */
