@@ -155,16 +155,15 @@ export function tidy<T>(fn: () => T): T {
     throw error;
   }
   scopes.pop();
-  if (result instanceof Promise) {
-    // The function runs on after its first await and may use what it made before it: those
-    // tensors are left to it, with the finalizer.
-    for (const t of scope) registerFinalizer(t);
-    throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside tidy)');
-  }
   const kept = new Set<Tensor>();
   try {
+    if (result instanceof Promise) {
+      throw new ValueError('tidy: the function returned a Promise; tidy scopes must be synchronous (await outside tidy)');
+    }
     forEachTensor(result, (t) => withWrapped(t, (held) => kept.add(held)));
   } catch (error) {
+    // An async function runs on after its first await and may use what it made before it; a
+    // result whose walk threw may hold any of them: the scope's tensors are left alive, with the finalizer.
     for (const t of scope) registerFinalizer(t);
     throw error;
   }
