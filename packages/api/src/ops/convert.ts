@@ -194,9 +194,21 @@ export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Te
   if (value === null || value === undefined) throw new ValueError(`${op}: expected a tensor or a number, got ${String(value)}`);
   // A traced `like` has no backend of its own: use the one holding the data underneath it.
   const backend = like === undefined ? undefined : backendOf(like);
+  if (typeof value === 'number' || typeof value === 'boolean') return scalarOperand(value, dtype, backend ?? getBackend());
   const options: CreationOptions = { ...(dtype ? { dtype } : {}), ...(backend ? { backend: backend.name } : {}) };
-  const made = tensor(value, options);
-  if (typeof value === 'number' || typeof value === 'boolean') scalarNumbers.set(made, Number(value));
+  return tensor(value, options);
+}
+
+/**
+ * `tensor(value, { dtype, backend })` for a JavaScript scalar, the operand of `x.mul(2)` or
+ * `where(mask, 0, x)`: made directly (no nested-array walk, no options), since an op pays it on
+ * every call.
+ */
+function scalarOperand(value: number | boolean, requested: DType | undefined, backend: Backend): Tensor {
+  const dtype = requested ?? inferDType(scalarKind(value));
+  checkBackendDType('tensor', backend, dtype);
+  const made = new Tensor([], dtype, backend, backend.fromTypedArray(fillTypedArray('tensor', [value], dtype), [], dtype));
+  scalarNumbers.set(made, Number(value));
   return made;
 }
 

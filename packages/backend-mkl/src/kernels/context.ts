@@ -40,15 +40,32 @@ export function isNativeFloat(dtype: string): boolean {
 }
 
 /**
- * Below this many elements an elementwise op or reduction runs the portable kernel: crossing
- * into the addon (argument checks, layout arrays) costs a few microseconds, more than a
- * JavaScript loop over so few elements, and it would make a one-element add several times
- * slower than on the portable backend. `FLINT_MKL_NATIVE_MIN_ELEMENTS` overrides it.
+ * Below these many elements an op runs the portable kernel: crossing into the addon (argument
+ * checks, layout arrays) costs two to four microseconds, more than a JavaScript loop over so few
+ * elements, and sending everything there would make a one-element add several times slower than
+ * on the portable backend. Where the two cross depends on what the loop does per element
+ * (bench/kernel-thresholds.ts times both sides, alternating):
+ * - `cheap`: arithmetic, comparisons, where and casts, which the JavaScript loop keeps up with
+ *   to about 1000 elements;
+ * - `costly`: the transcendental functions (exp, log, tanh, pow...) and the half dtypes, which
+ *   cost the JavaScript loop ~10 ns an element: the addon wins from about 256;
+ * - `reduction`: the addon wins from 256 to 1024 elements, by axis.
+ * `FLINT_MKL_NATIVE_MIN_ELEMENTS` sets all three.
  */
-export const NATIVE_MIN_ELEMENTS = nativeMinElements(process.env.FLINT_MKL_NATIVE_MIN_ELEMENTS);
+export const NATIVE_MIN = nativeThresholds(process.env.FLINT_MKL_NATIVE_MIN_ELEMENTS);
 
-/** The threshold, or `value` when it is a non-negative integer (0 sends every op to the addon: for testing the native kernels on small cases). */
-function nativeMinElements(value: string | undefined): number {
+/** The measured thresholds, or `value` for all three when it is a non-negative integer (0 sends every op to the addon: for testing the native kernels on small cases). */
+function nativeThresholds(value: string | undefined): { readonly cheap: number; readonly costly: number; readonly reduction: number } {
   const parsed = value === undefined ? Number.NaN : Number(value);
-  return Number.isInteger(parsed) && parsed >= 0 ? parsed : 2048;
+  if (Number.isInteger(parsed) && parsed >= 0) return { cheap: parsed, costly: parsed, reduction: parsed };
+  return { cheap: 1024, costly: 256, reduction: 512 };
+}
+
+/**
+ * The size from which an elementwise op, cast or where runs in the addon: NATIVE_MIN.costly for a
+ * transcendental function or when `dtype` or `other` is a half dtype (the portable half kernels
+ * decode and round every element, which costs as much), else NATIVE_MIN.cheap.
+ */
+export function elementwiseThreshold(costly: boolean, dtype: string, other: string = dtype): number {
+  return costly || isHalfDType(dtype) || isHalfDType(other) ? NATIVE_MIN.costly : NATIVE_MIN.cheap;
 }

@@ -1,7 +1,22 @@
-import { type Aval, type BinaryPrimitive, type Kernel, sizeOf, type UnaryPrimitive } from '@flint/api';
+import { type Aval, type BinaryPrimitive, type Kernel, Primitive, sizeOf, type UnaryPrimitive } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { BINARY_CODES, DTYPE_CODES, INTEGER_BINARY_CODES, UNARY_CODES } from '../native/codes.js';
-import { isInteger, isNativeFloat, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
+import { elementwiseThreshold, isInteger, isNativeFloat, type KernelContext } from './context.js';
+
+/** Ops whose portable loop calls a transcendental function per element (NATIVE_MIN.costly in context.ts). */
+const COSTLY: ReadonlySet<Primitive> = new Set([
+  Primitive.Exp,
+  Primitive.Log,
+  Primitive.Log1p,
+  Primitive.Expm1,
+  Primitive.Sin,
+  Primitive.Cos,
+  Primitive.Tan,
+  Primitive.Tanh,
+  Primitive.Logistic,
+  Primitive.Erf,
+  Primitive.Pow,
+]);
 
 /**
  * Unary float32/float64 ops run in the addon (vectorized, multithreaded loops), and float16/bfloat16
@@ -14,10 +29,12 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
   const code = UNARY_CODES.get(op);
   if (code === undefined) return fallback;
   const { addon, memory, recordNative } = context;
+  const costly = COSTLY.has(op);
+  const threshold = (dtype: string) => elementwiseThreshold(costly, dtype);
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
     const size = sizeOf(out.shape);
-    if (!isNativeFloat(x.dtype) || size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (!isNativeFloat(x.dtype) || size < threshold(x.dtype)) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, size);
     addon.unary(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(op);
@@ -37,11 +54,13 @@ export function binaryKernel<P extends BinaryPrimitive>(op: P, context: KernelCo
   const integerCode = INTEGER_BINARY_CODES.get(op);
   if (code === undefined && integerCode === undefined) return fallback;
   const { addon, memory, recordNative } = context;
+  const costly = COSTLY.has(op);
+  const threshold = (dtype: string) => elementwiseThreshold(costly, dtype);
   return (inputs, params, out: Aval) => {
     const a = inputs[0]!;
     const b = inputs[1]!;
     const size = sizeOf(out.shape);
-    if (size < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (size < threshold(a.dtype)) return fallback(inputs, params, out);
     if (code !== undefined && isNativeFloat(a.dtype)) {
       const data = memory.allocateUninitialized(out.dtype, size);
       addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);

@@ -1,7 +1,7 @@
 import { type Aval, type ParamsOf, Primitive, reshapeStrides, sizeOf } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
-import { isHalfDType, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
+import { elementwiseThreshold, isHalfDType, type KernelContext, NATIVE_MIN } from './context.js';
 
 // Selection, conversion and indexing in the addon (where, casts and reshaping copies for every
 // dtype, float16 and bfloat16 included; argmax, gather and scatter-add for all but those). These ran on the portable
@@ -13,7 +13,7 @@ export function whereKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Where];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Where>, out: Aval): MklHandle => {
     const [c, a, b] = inputs as [MklHandle, MklHandle, MklHandle];
-    if (sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (sizeOf(out.shape) < elementwiseThreshold(false, out.dtype)) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.where(
       DTYPE_CODES[out.dtype],
@@ -35,7 +35,7 @@ export function castKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Cast];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Cast>, out: Aval): MklHandle => {
     const x = inputs[0]!;
-    if (sizeOf(out.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (sizeOf(out.shape) < elementwiseThreshold(false, x.dtype, out.dtype)) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.cast(DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), DTYPE_CODES[out.dtype], data);
     recordNative(Primitive.Cast);
@@ -49,7 +49,7 @@ export function argReduceKernel(op: Primitive.Argmax | Primitive.Argmin, context
   const fallback = context.fallback[op];
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Argmax>, out: Aval): MklHandle => {
     const x = inputs[0]!;
-    if (isHalfDType(x.dtype) || sizeOf(x.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (isHalfDType(x.dtype) || sizeOf(x.shape) < NATIVE_MIN.reduction) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized('int32', sizeOf(out.shape)) as Int32Array;
     addon.argReduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), params.axis, data);
     recordNative(op);

@@ -1,7 +1,7 @@
 import { type Aval, type Kernel, type ReducePrimitive, sizeOf } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES, REDUCE_CODES } from '../native/codes.js';
-import { isNativeFloat, type KernelContext, NATIVE_MIN_ELEMENTS } from './context.js';
+import { isNativeFloat, type KernelContext, NATIVE_MIN } from './context.js';
 
 /**
  * Float reductions run in the addon (double accumulators, in memory order, multithreaded; float16
@@ -14,7 +14,7 @@ export function reduceKernel<P extends ReducePrimitive>(op: P, context: KernelCo
   const { addon, memory, recordNative } = context;
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
-    if (!isNativeFloat(x.dtype) || sizeOf(x.shape) < NATIVE_MIN_ELEMENTS) return fallback(inputs, params, out);
+    if (!isNativeFloat(x.dtype) || sizeOf(x.shape) < NATIVE_MIN.reduction) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
     addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), Int32Array.from(params.axes), data);
     recordNative(op);
