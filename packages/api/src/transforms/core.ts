@@ -68,6 +68,22 @@ export abstract class Tracer extends Tensor {
   _wrapped(): (Tensor | null)[] {
     return [this._lower()];
   }
+
+  /**
+   * A tracer has no data of its own: retaining it retains the values it wraps, down to the
+   * concrete ones. A graph node that saves a tracer (grad under vmap saves batched values) reads
+   * them when its pullback runs, after the `tidy` scope that made them may have ended.
+   */
+  override retain(): void {
+    super.retain();
+    for (const t of this._wrapped()) t?.retain();
+  }
+
+  override release(): void {
+    if (this._retainCount === 0) return;
+    super.release();
+    for (const t of this._wrapped()) t?.release();
+  }
 }
 
 const stack: Trace[] = [];

@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { grad, jvp, ShapeError, type Tensor, tensor, ValueError, vmap } from '@flint/api';
+import { grad, jvp, ShapeError, type Tensor, tensor, tidy, ValueError, vjp, vmap } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 const f64 = (data: number | number[] | number[][] | number[][][]): Tensor => tensor(data, { dtype: 'float64' });
@@ -61,6 +61,17 @@ describe('vmap', () => {
     close(perExample, [-2, -4, -6, -8, -10, -12]);
     const total = grad((weights: Tensor) => vmap((x: Tensor) => loss(weights, x))(xs).sum())(w);
     close(total, [-18, -24]);
+  });
+
+  it('per-example gradients of a function that uses tidy: the pullback still reads the batched values the scope made', () => {
+    // grad under vmap saves batched tracers; the tidy scope ends before the pullback runs, and
+    // retaining a tracer must keep the concrete values it wraps alive.
+    const loss = (x: Tensor) => tidy(() => x.mul(x.exp()).sum());
+    const perExample = vmap(grad(loss))(xs);
+    const expected = values(xs).map((v) => Math.exp(v) * (1 + v));
+    close(perExample, expected);
+    const pulled = vmap((x: Tensor) => vjp((v: Tensor) => tidy(() => v.mul(v.exp())), x)[1](f64([1, 1]))[0] as Tensor)(xs);
+    close(pulled, expected);
   });
 
   it('composes with jvp', () => {
