@@ -71,6 +71,26 @@ describe('tidy keeps long loops flat', () => {
     expect(live()).toEqual(before);
   });
 
+  it('an op frees the operands it converts (a scalar, a cast, a broadcast view) when it returns, outside any scope', () => {
+    const ints = tensor(
+      Int32Array.from({ length: 1000 }, (_, i) => i),
+      { shape: [10, 100] },
+    );
+    const row = tensor(new Float64Array(100).fill(0.5), { shape: [100] });
+    const before = live();
+    // The int32 operand is cast to float64 (8000 bytes) and the row broadcast to [10, 100].
+    const y = add(ints, row);
+    expect(live()).toEqual({ buffers: before.buffers + 1, bytes: before.bytes + 1000 * 8 });
+    // 2 becomes a rank-0 tensor, broadcast too.
+    const z = add(y, 2);
+    expect(live()).toEqual({ buffers: before.buffers + 2, bytes: before.bytes + 2 * 1000 * 8 });
+    expect(z.dtype).toBe('float64');
+    expect(z.dataSync()[999]).toBe(999 + 0.5 + 2);
+    dispose([y, z]);
+    expect(live()).toEqual(before);
+    dispose([ints, row]);
+  });
+
   it('memory() reports the backend that holds the buffers', () => {
     const t = tensor([1, 2, 3]);
     expect(memory().backends.map((b) => b.backend)).toContain('cpu');

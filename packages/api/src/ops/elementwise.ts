@@ -3,7 +3,7 @@ import { DTypeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, shapesEqual } from '../core/shape.js';
 import { type BinaryPrimitive, Primitive, type UnaryPrimitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor } from '../tensor/memory.js';
+import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { resultDType, type TensorLike, toTensor } from './convert.js';
@@ -68,11 +68,15 @@ export function binaryOp(op: string, primitive: BinaryPrimitive, a: TensorLike, 
   checkOperand(op, 'the second operand', b);
   const dtype = checkedComputeDType(op, a, b, family);
   const like = isTensor(a) ? a : isTensor(b) ? b : undefined;
-  const ta = toTensor(op, a, dtype, like);
-  const tb = toTensor(op, b, dtype, like);
-  // Shapes are checked before any cast runs, so a bad call costs no kernel.
-  const shape = broadcastShapes(op, ta.shape, tb.shape);
-  return bind(primitive, [broadcastTo(cast(ta, dtype), shape), broadcastTo(cast(tb, dtype), shape)], {});
+  // The operands made here (a scalar's tensor, casts, broadcast views) are freed when the op
+  // returns, not left to the finalizer: a cast of a large tensor goes back to its pool at once.
+  return tidy(() => {
+    const ta = toTensor(op, a, dtype, like);
+    const tb = toTensor(op, b, dtype, like);
+    // Shapes are checked before any cast runs, so a bad call costs no kernel.
+    const shape = broadcastShapes(op, ta.shape, tb.shape);
+    return bind(primitive, [broadcastTo(cast(ta, dtype), shape), broadcastTo(cast(tb, dtype), shape)], {});
+  });
 }
 
 /** Binds a unary elementwise primitive; 'float' ops lift integer inputs to float32 as PyTorch does. */
