@@ -8,9 +8,11 @@ import {
   add,
   backendStatus,
   dispose,
+  exp,
   getBackend,
   keep,
   keepOwned,
+  lessEqual,
   liveTensors,
   matmul,
   memory,
@@ -21,6 +23,7 @@ import {
   tensor,
   tidy,
   transpose,
+  where,
   zeros,
 } from '@flint/api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,7 +89,14 @@ describe('tidy keeps long loops flat', () => {
     expect(live()).toEqual({ buffers: before.buffers + 2, bytes: before.bytes + 2 * 1000 * 8 });
     expect(z.dtype).toBe('float64');
     expect(z.dataSync()[999]).toBe(999 + 0.5 + 2);
-    dispose([y, z]);
+    // A unary op casts int32 to float32 first; where broadcasts its scalar and its mask.
+    const e = exp(ints);
+    expect(live()).toEqual({ buffers: before.buffers + 3, bytes: before.bytes + 2 * 1000 * 8 + 1000 * 4 });
+    const mask = lessEqual(row, 0);
+    const w = where(mask, 0, z);
+    expect(live().buffers).toBe(before.buffers + 5);
+    expect(w.dataSync()[999]).toBe(999 + 0.5 + 2);
+    dispose([y, z, e, mask, w]);
     expect(live()).toEqual(before);
     dispose([ints, row]);
   });

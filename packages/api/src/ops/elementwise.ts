@@ -82,13 +82,17 @@ export function binaryOp(op: string, primitive: BinaryPrimitive, a: TensorLike, 
 /** Binds a unary elementwise primitive; 'float' ops lift integer inputs to float32 as PyTorch does. */
 export function unaryOp(op: string, primitive: UnaryPrimitive, x: TensorLike, family: 'same' | 'float' | 'logical' | 'numeric'): Tensor {
   checkOperand(op, 'the input', x);
-  const t = toTensor(op, x);
-  if (family === 'float') return bind(primitive, [cast(t, toFloating(t.dtype))], {});
-  if (family === 'logical') return bind(primitive, [cast(t, 'bool')], {});
-  if (family === 'numeric' && t.dtype === 'bool') {
-    throw new DTypeError(`${op}: not defined for bool tensors; cast to a numeric dtype first`);
-  }
-  return bind(primitive, [t], {});
+  const computeIn = (t: Tensor): DType => {
+    if (family === 'numeric' && t.dtype === 'bool')
+      throw new DTypeError(`${op}: not defined for bool tensors; cast to a numeric dtype first`);
+    return family === 'float' ? toFloating(t.dtype) : family === 'logical' ? 'bool' : t.dtype;
+  };
+  if (isTensor(x) && computeIn(x) === x.dtype) return bind(primitive, [x], {});
+  // A converted input (made from JavaScript values, or cast) is freed when the op returns.
+  return tidy(() => {
+    const t = toTensor(op, x);
+    return bind(primitive, [cast(t, computeIn(t))], {});
+  });
 }
 
 /**
@@ -291,15 +295,18 @@ export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tens
   checkOperand('where', 'y', y);
   const dtype = checkedComputeDType('where', x, y, 'same');
   const like = isTensor(x) ? x : isTensor(y) ? y : isTensor(condition) ? condition : undefined;
-  const c = toTensor('where', condition, undefined, like);
-  const tx = toTensor('where', x, dtype, like);
-  const ty = toTensor('where', y, dtype, like);
-  const shape = broadcastShapes('where', c.shape, tx.shape, ty.shape);
-  return bind(
-    Primitive.Where,
-    [broadcastTo(cast(c, 'bool'), shape), broadcastTo(cast(tx, dtype), shape), broadcastTo(cast(ty, dtype), shape)],
-    {},
-  );
+  // The operands made here (scalars, casts, broadcast views) are freed when the op returns.
+  return tidy(() => {
+    const c = toTensor('where', condition, undefined, like);
+    const tx = toTensor('where', x, dtype, like);
+    const ty = toTensor('where', y, dtype, like);
+    const shape = broadcastShapes('where', c.shape, tx.shape, ty.shape);
+    return bind(
+      Primitive.Where,
+      [broadcastTo(cast(c, 'bool'), shape), broadcastTo(cast(tx, dtype), shape), broadcastTo(cast(ty, dtype), shape)],
+      {},
+    );
+  });
 }
 
 /**
