@@ -4,7 +4,7 @@ import { formatShape, type Shape, shapesEqual, sizeOf } from '../core/shape.js';
 import { windowOutputSize } from '../primitives/linalg.js';
 import { type PadPair, Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor, releasing } from '../tensor/memory.js';
+import { isTensor, releasing, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
@@ -453,7 +453,7 @@ export function maxPool3d(input: TensorLike, kernelSize: SpatialArg, options: Ma
  * avgPool1d(x, 3, { stride: 1, padding: 1 });
  */
 export function avgPool1d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return avgPoolNd('avgPool1d', 1, input, kernelSize, options);
+  return tidy(() => avgPoolNd('avgPool1d', 1, input, kernelSize, options));
 }
 
 /**
@@ -464,7 +464,7 @@ export function avgPool1d(input: TensorLike, kernelSize: SpatialArg, options: Av
  * avgPool2d(x, 2);
  */
 export function avgPool2d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return avgPoolNd('avgPool2d', 2, input, kernelSize, options);
+  return tidy(() => avgPoolNd('avgPool2d', 2, input, kernelSize, options));
 }
 
 /**
@@ -474,7 +474,7 @@ export function avgPool2d(input: TensorLike, kernelSize: SpatialArg, options: Av
  * avgPool3d(volume, 2);
  */
 export function avgPool3d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return avgPoolNd('avgPool3d', 3, input, kernelSize, options);
+  return tidy(() => avgPoolNd('avgPool3d', 3, input, kernelSize, options));
 }
 
 /**
@@ -526,7 +526,7 @@ function adaptiveAvgPoolNd(op: string, n: number, input: TensorLike, outputSize:
  * adaptiveAvgPool1d(x, 1); // global average over W
  */
 export function adaptiveAvgPool1d(input: TensorLike, outputSize: number | readonly (number | null)[]): Tensor {
-  return adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, input, outputSize);
+  return tidy(() => adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, input, outputSize));
 }
 
 /**
@@ -538,5 +538,5 @@ export function adaptiveAvgPool1d(input: TensorLike, outputSize: number | readon
  * adaptiveAvgPool2d(features, [7, 7]);
  */
 export function adaptiveAvgPool2d(input: TensorLike, outputSize: number | readonly (number | null)[]): Tensor {
-  return adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, input, outputSize);
+  return tidy(() => adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, input, outputSize));
 }

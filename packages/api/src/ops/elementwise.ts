@@ -321,33 +321,35 @@ export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tens
  * clamp(tensor([4097], { dtype: 'int32' }), 0, tensor(1e6, { dtype: 'float64' })).dtype; // 'float64'
  */
 export function clamp(x: TensorLike, min?: TensorLike, max?: TensorLike): Tensor {
-  checkOperand('clamp', 'the input', x);
-  const hasMin = min !== undefined && min !== null;
-  const hasMax = max !== undefined && max !== null;
-  if (hasMin) checkOperand('clamp', 'min', min);
-  if (hasMax) checkOperand('clamp', 'max', max);
-  if (!hasMin && !hasMax) return toTensor('clamp', x);
-  const bounds = [...(hasMin ? [min] : []), ...(hasMax ? [max] : [])] as [TensorLike, ...TensorLike[]];
-  // One dtype for all three: promoting pairwise (x with min, then with max) would let a 0-dim
-  // bound that only counts in the three-way promotion narrow the result (int32 with float16 is
-  // float16, where int32 with float16 and float64 is float64).
-  const dtype = resultDType(x, ...bounds);
-  const outOfRange = scalarOutOfRange(dtype, [x, ...bounds]);
-  if (outOfRange !== undefined) {
-    throw new ValueError(
-      `clamp: the scalar ${outOfRange} does not fit in ${dtype}, the dtype the input and bounds promote to; cast the input to a wider dtype first, e.g. x.astype('${dtype === 'uint8' ? 'int32' : 'float64'}')`,
-    );
-  }
-  const like = isTensor(x) ? x : isTensor(min) ? min : isTensor(max) ? max : undefined;
-  const tx = toTensor('clamp', x, dtype, like);
-  const tMin = hasMin ? toTensor('clamp', min, dtype, like) : undefined;
-  const tMax = hasMax ? toTensor('clamp', max, dtype, like) : undefined;
-  const shape = broadcastShapes('clamp', tx.shape, ...(tMin ? [tMin.shape] : []), ...(tMax ? [tMax.shape] : []));
-  const operand = (t: Tensor): Tensor => broadcastTo(cast(t, dtype), shape);
-  let out = operand(tx);
-  if (tMin !== undefined) out = bind(Primitive.Max, [out, operand(tMin)], {});
-  if (tMax !== undefined) out = bind(Primitive.Min, [out, operand(tMax)], {});
-  return out;
+  return tidy(() => {
+    checkOperand('clamp', 'the input', x);
+    const hasMin = min !== undefined && min !== null;
+    const hasMax = max !== undefined && max !== null;
+    if (hasMin) checkOperand('clamp', 'min', min);
+    if (hasMax) checkOperand('clamp', 'max', max);
+    if (!hasMin && !hasMax) return toTensor('clamp', x);
+    const bounds = [...(hasMin ? [min] : []), ...(hasMax ? [max] : [])] as [TensorLike, ...TensorLike[]];
+    // One dtype for all three: promoting pairwise (x with min, then with max) would let a 0-dim
+    // bound that only counts in the three-way promotion narrow the result (int32 with float16 is
+    // float16, where int32 with float16 and float64 is float64).
+    const dtype = resultDType(x, ...bounds);
+    const outOfRange = scalarOutOfRange(dtype, [x, ...bounds]);
+    if (outOfRange !== undefined) {
+      throw new ValueError(
+        `clamp: the scalar ${outOfRange} does not fit in ${dtype}, the dtype the input and bounds promote to; cast the input to a wider dtype first, e.g. x.astype('${dtype === 'uint8' ? 'int32' : 'float64'}')`,
+      );
+    }
+    const like = isTensor(x) ? x : isTensor(min) ? min : isTensor(max) ? max : undefined;
+    const tx = toTensor('clamp', x, dtype, like);
+    const tMin = hasMin ? toTensor('clamp', min, dtype, like) : undefined;
+    const tMax = hasMax ? toTensor('clamp', max, dtype, like) : undefined;
+    const shape = broadcastShapes('clamp', tx.shape, ...(tMin ? [tMin.shape] : []), ...(tMax ? [tMax.shape] : []));
+    const operand = (t: Tensor): Tensor => broadcastTo(cast(t, dtype), shape);
+    let out = operand(tx);
+    if (tMin !== undefined) out = bind(Primitive.Max, [out, operand(tMin)], {});
+    if (tMax !== undefined) out = bind(Primitive.Min, [out, operand(tMax)], {});
+    return out;
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { ConcretizationError, DTypeError, IndexError, ShapeError, ValueError } f
 import { broadcastShapes, contiguousStrides, formatShape, normalizeAxis, shapesEqual, sizeOf } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor } from '../tensor/memory.js';
+import { isTensor, tidy } from '../tensor/memory.js';
 import type { NestedArray, Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
@@ -278,23 +278,27 @@ export interface OneHotOptions {
  * oneHot(tensor([0, 2]), 3); // [[1, 0, 0], [0, 0, 1]]
  */
 export function oneHot(indices: TensorLike, numClasses?: number, options: OneHotOptions = {}): Tensor {
-  const op = 'oneHot';
-  const t = toTensor(op, indices);
-  if (t.dtype !== 'int32' && t.dtype !== 'uint8') throw new DTypeError(`${op}: indices must be integers (int32 or uint8), got ${t.dtype}`);
-  const dtype = checkDType(op, options.dtype ?? 'float32');
-  const data = readNow(t);
-  let classes = numClasses;
-  if (classes === undefined) {
-    if (data === null)
-      throw new ConcretizationError(`${op}: numClasses is needed when the indices cannot be read (traced or on an asynchronous backend)`);
-    classes = data.length === 0 ? 0 : Math.max(...Array.from(data)) + 1;
-  }
-  if (!Number.isInteger(classes) || classes < 0)
-    throw new ValueError(`${op}: numClasses must be a non-negative integer, got ${numClasses}`);
-  if (data !== null) {
-    for (const v of data) if (v < 0 || v >= classes) throw new IndexError(`${op}: class index ${v} is out of range for ${classes} classes`);
-  }
-  return astype(equal(unsqueeze(t, -1), iota([classes], 0, t)), dtype);
+  return tidy(() => {
+    const op = 'oneHot';
+    const t = toTensor(op, indices);
+    if (t.dtype !== 'int32' && t.dtype !== 'uint8')
+      throw new DTypeError(`${op}: indices must be integers (int32 or uint8), got ${t.dtype}`);
+    const dtype = checkDType(op, options.dtype ?? 'float32');
+    const data = readNow(t);
+    let classes = numClasses;
+    if (classes === undefined) {
+      if (data === null)
+        throw new ConcretizationError(`${op}: numClasses is needed when the indices cannot be read (traced or on an asynchronous backend)`);
+      classes = data.length === 0 ? 0 : Math.max(...Array.from(data)) + 1;
+    }
+    if (!Number.isInteger(classes) || classes < 0)
+      throw new ValueError(`${op}: numClasses must be a non-negative integer, got ${numClasses}`);
+    if (data !== null) {
+      for (const v of data)
+        if (v < 0 || v >= classes) throw new IndexError(`${op}: class index ${v} is out of range for ${classes} classes`);
+    }
+    return astype(equal(unsqueeze(t, -1), iota([classes], 0, t)), dtype);
+  });
 }
 
 /**

@@ -1,9 +1,9 @@
-import { type DType, promoteTypes } from '../core/dtype.js';
+import { type DType, isFloating, promoteTypes } from '../core/dtype.js';
 import { DTypeError, ShapeError } from '../core/errors.js';
 import { formatShape, normalizeAxis, type Shape, shapesEqual } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
-import { isTensor } from '../tensor/memory.js';
+import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
@@ -46,6 +46,13 @@ function contractionDType(op: string, dtypes: readonly DType[]): DType {
  * matmul(zeros([8, 2, 3]), zeros([3, 4])).shape;         // [8, 2, 4]
  */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {
+  // Float operands of one dtype with no batch on the right contract as they are; otherwise the
+  // promoted and broadcast operands made on the way are freed when the product returns.
+  if (isTensor(a) && isTensor(b) && a.dtype === b.dtype && isFloating(a.dtype) && b.shape.length <= 2) return matmulOf(a, b);
+  return tidy(() => matmulOf(a, b));
+}
+
+function matmulOf(a: TensorLike, b: TensorLike): Tensor {
   const op = 'matmul';
   const [x, y] = promotePair(op, a, b);
   const rx = x.shape.length;

@@ -3,6 +3,7 @@ import { AxisError, ValueError } from '../core/errors.js';
 import { formatShape, normalizeAxes, normalizeAxis, shapesEqual } from '../core/shape.js';
 import { Primitive, type ReducePrimitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
+import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { cast } from './broadcast.js';
@@ -129,14 +130,16 @@ function floatSumKept(t: Tensor, axes: readonly number[]): Tensor {
  * mean(tensor([[1, 2], [3, 5]]), 0); // [2, 3.5] (float32)
  */
 export function mean(x: TensorLike, axis?: ReductionAxes, keepdims?: boolean): Tensor {
-  const t = toTensor('mean', x);
-  const axes = reductionAxes('mean', t, axis);
-  const keep = checkKeepdims('mean', keepdims);
-  const floating = cast(t, statisticsDType(t.dtype));
-  const count = reducedCount(t.shape, axes);
-  const total = reduceOver(Primitive.ReduceSum, floating, axes);
-  // 0 / 0 gives the NaN that the mean of an empty set should be.
-  return toResultDType(finish(count === 1 ? total : div(total, count), t.shape, axes, keep), t.dtype);
+  return tidy(() => {
+    const t = toTensor('mean', x);
+    const axes = reductionAxes('mean', t, axis);
+    const keep = checkKeepdims('mean', keepdims);
+    const floating = cast(t, statisticsDType(t.dtype));
+    const count = reducedCount(t.shape, axes);
+    const total = reduceOver(Primitive.ReduceSum, floating, axes);
+    // 0 / 0 gives the NaN that the mean of an empty set should be.
+    return toResultDType(finish(count === 1 ? total : div(total, count), t.shape, axes, keep), t.dtype);
+  });
 }
 
 /**
@@ -285,7 +288,7 @@ function varianceOf(op: string, x: TensorLike, axis: ReductionAxes | undefined, 
  * variance(tensor([[1, 2], [3, 4]]), 1, { correction: 0, keepdims: true }); // [[0.25], [0.25]]
  */
 export function variance(x: TensorLike, axis?: ReductionAxes, options?: boolean | VarianceOptions): Tensor {
-  return varianceOf('var', x, axis, options);
+  return tidy(() => varianceOf('var', x, axis, options));
 }
 
 export { variance as var };
@@ -298,7 +301,7 @@ export { variance as var };
  * std(tensor([2, 4, 4, 4, 5, 5, 7, 9]), undefined, { correction: 0 }); // 2
  */
 export function std(x: TensorLike, axis?: ReductionAxes, options?: boolean | VarianceOptions): Tensor {
-  return sqrt(varianceOf('std', x, axis, options));
+  return tidy(() => sqrt(varianceOf('std', x, axis, options)));
 }
 
 /**
@@ -312,23 +315,25 @@ export function std(x: TensorLike, axis?: ReductionAxes, options?: boolean | Var
  * logSumExp(tensor([[0, 0], [1, 1]]), 1);    // [0.6931, 1.6931]
  */
 export function logSumExp(x: TensorLike, axis?: ReductionAxes, keepdims?: boolean): Tensor {
-  const t = toTensor('logSumExp', x);
-  const axes = reductionAxes('logSumExp', t, axis);
-  const keep = checkKeepdims('logSumExp', keepdims);
-  const floating = cast(t, toFloating(t.dtype));
-  if (axes.length === 0) return floating;
-  const kept = keptShape(t.shape, axes);
-  const peak = reshapeTo(bind(Primitive.ReduceMax, [floating], { axes }), kept);
-  // An infinite maximum would make x - max NaN (inf - inf); shifting by 0 there instead gives the
-  // right limit: exp(-inf) = 0 -> log 0 = -inf, and exp(inf) = inf -> inf.
-  const shift = where(equal(abs(peak), Number.POSITIVE_INFINITY), 0, peak);
-  const result = add(log(floatSumKept(exp(sub(floating, shift)), axes)), shift);
-  return keep
-    ? result
-    : reshapeTo(
-        result,
-        t.shape.filter((_, i) => !axes.includes(i)),
-      );
+  return tidy(() => {
+    const t = toTensor('logSumExp', x);
+    const axes = reductionAxes('logSumExp', t, axis);
+    const keep = checkKeepdims('logSumExp', keepdims);
+    const floating = cast(t, toFloating(t.dtype));
+    if (axes.length === 0) return floating;
+    const kept = keptShape(t.shape, axes);
+    const peak = reshapeTo(bind(Primitive.ReduceMax, [floating], { axes }), kept);
+    // An infinite maximum would make x - max NaN (inf - inf); shifting by 0 there instead gives the
+    // right limit: exp(-inf) = 0 -> log 0 = -inf, and exp(inf) = inf -> inf.
+    const shift = where(equal(abs(peak), Number.POSITIVE_INFINITY), 0, peak);
+    const result = add(log(floatSumKept(exp(sub(floating, shift)), axes)), shift);
+    return keep
+      ? result
+      : reshapeTo(
+          result,
+          t.shape.filter((_, i) => !axes.includes(i)),
+        );
+  });
 }
 
 function logicalReduction(op: 'all' | 'any', x: TensorLike, axis: ReductionAxes | undefined, keepdims: boolean | undefined): Tensor {

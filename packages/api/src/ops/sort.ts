@@ -2,6 +2,7 @@ import { AxisError, ValueError } from '../core/errors.js';
 import { contiguousStrides, formatShape, normalizeAxis, shapesEqual } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
+import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { type TensorLike, toTensor } from './convert.js';
@@ -78,9 +79,11 @@ function leading(x: Tensor, axis: number, k: number): Tensor {
  * argsort(tensor([[3, 1], [0, 5]]), 0, true);   // [[0, 1], [1, 0]]
  */
 export function argsort(x: TensorLike, axis = -1, descending = false): Tensor {
-  const { t, view, axis: a } = sortInput('argsort', x, axis);
-  const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('argsort', 'descending', descending) });
-  return reshapeTo(order, t.shape);
+  return tidy(() => {
+    const { t, view, axis: a } = sortInput('argsort', x, axis);
+    const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('argsort', 'descending', descending) });
+    return reshapeTo(order, t.shape);
+  });
 }
 
 /**
@@ -93,9 +96,11 @@ export function argsort(x: TensorLike, axis = -1, descending = false): Tensor {
  * tensor([3, 1, 2]).sort(-1, true);              // [3, 2, 1]
  */
 export function sort(x: TensorLike, axis = -1, descending = false): Tensor {
-  const { t, view, axis: a } = sortInput('sort', x, axis);
-  const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('sort', 'descending', descending) });
-  return reshapeTo(takeAlongAxis(view, order, a), t.shape);
+  return tidy(() => {
+    const { t, view, axis: a } = sortInput('sort', x, axis);
+    const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('sort', 'descending', descending) });
+    return reshapeTo(takeAlongAxis(view, order, a), t.shape);
+  });
 }
 
 /**
@@ -107,17 +112,19 @@ export function sort(x: TensorLike, axis = -1, descending = false): Tensor {
  * const { values, indices } = topk(tensor([1, 9, 3, 7]), 2); // values [9, 7], indices [1, 3]
  */
 export function topk(x: TensorLike, k: number, axis = -1, largest = true): TopK {
-  const { t, view, axis: a } = sortInput('topk', x, axis);
-  const length = view.shape[a] as number;
-  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > length) {
-    throw new ValueError(
-      `topk: k must be an integer from 0 to ${length} (the size of axis ${a} of shape ${formatShape(t.shape)}), got ${JSON.stringify(k)}`,
-    );
-  }
-  const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('topk', 'largest', largest) });
-  const values = leading(takeAlongAxis(view, order, a), a, k);
-  const indices = leading(order, a, k);
-  // A scalar's top 1 is itself, shaped as the input (k = 0 leaves an empty vector).
-  if (t.shape.length === 0 && k === 1) return { values: reshapeTo(values, t.shape), indices: reshapeTo(indices, t.shape) };
-  return { values, indices };
+  return tidy(() => {
+    const { t, view, axis: a } = sortInput('topk', x, axis);
+    const length = view.shape[a] as number;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > length) {
+      throw new ValueError(
+        `topk: k must be an integer from 0 to ${length} (the size of axis ${a} of shape ${formatShape(t.shape)}), got ${JSON.stringify(k)}`,
+      );
+    }
+    const order = bind(Primitive.Argsort, [view], { axis: a, descending: checkFlag('topk', 'largest', largest) });
+    const values = leading(takeAlongAxis(view, order, a), a, k);
+    const indices = leading(order, a, k);
+    // A scalar's top 1 is itself, shaped as the input (k = 0 leaves an empty vector).
+    if (t.shape.length === 0 && k === 1) return { values: reshapeTo(values, t.shape), indices: reshapeTo(indices, t.shape) };
+    return { values, indices };
+  });
 }

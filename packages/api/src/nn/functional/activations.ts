@@ -23,7 +23,7 @@ import {
 } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { max, sum } from '../../ops/reduce.js';
-import { releasing } from '../../tensor/memory.js';
+import { releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
 import { compositeSoftmax } from './fused-composite.js';
@@ -61,12 +61,14 @@ export function relu6(x: TensorLike): Tensor {
  * nn.functional.hardtanh(tensor([-2, 0.5, 2])); // [-1, 0.5, 1]
  */
 export function hardtanh(x: TensorLike, minValue = -1, maxValue = 1): Tensor {
-  const op = 'hardtanh';
-  checkNumber(op, 'minValue', minValue);
-  checkNumber(op, 'maxValue', maxValue);
-  if (minValue > maxValue) throw new ValueError(`${op}: minValue (${minValue}) must not exceed maxValue (${maxValue})`);
-  const t = floatTensor(op, x);
-  return where(lessEqual(t, minValue), minValue, where(greater(t, maxValue), maxValue, t));
+  return tidy(() => {
+    const op = 'hardtanh';
+    checkNumber(op, 'minValue', minValue);
+    checkNumber(op, 'maxValue', maxValue);
+    if (minValue > maxValue) throw new ValueError(`${op}: minValue (${minValue}) must not exceed maxValue (${maxValue})`);
+    const t = floatTensor(op, x);
+    return where(lessEqual(t, minValue), minValue, where(greater(t, maxValue), maxValue, t));
+  });
 }
 
 /**
@@ -76,11 +78,13 @@ export function hardtanh(x: TensorLike, minValue = -1, maxValue = 1): Tensor {
  * nn.functional.leakyRelu(tensor([-10, 5]), 0.1); // [-1, 5]
  */
 export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
-  checkNumber('leakyRelu', 'negativeSlope', negativeSlope);
-  const t = floatTensor('leakyRelu', x);
-  // x times a slope picked by sign: the derivative is one product with that constant slope.
-  const slope = where(greater(t, 0), toTensor('leakyRelu', 1, t.dtype, t), toTensor('leakyRelu', negativeSlope, t.dtype, t));
-  return mul(t, slope);
+  return tidy(() => {
+    checkNumber('leakyRelu', 'negativeSlope', negativeSlope);
+    const t = floatTensor('leakyRelu', x);
+    // x times a slope picked by sign: the derivative is one product with that constant slope.
+    const slope = where(greater(t, 0), toTensor('leakyRelu', 1, t.dtype, t), toTensor('leakyRelu', negativeSlope, t.dtype, t));
+    return mul(t, slope);
+  });
 }
 
 /** How GELU is computed: exactly with erf, or with PyTorch's tanh approximation. */
@@ -95,15 +99,17 @@ export type GeluApproximation = 'none' | 'tanh';
  * nn.functional.gelu(tensor([1]), 'tanh');  // [0.8412]
  */
 export function gelu(x: TensorLike, approximate: GeluApproximation = 'none'): Tensor {
-  const op = 'gelu';
-  if (approximate !== 'none' && approximate !== 'tanh') {
-    throw new ValueError(`${op}: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
-  }
-  const t = floatTensor(op, x);
-  if (approximate === 'none') return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
-  const cube = mul(mul(t, t), t);
-  const inner = mul(add(t, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
-  return mul(mul(t, 0.5), add(hyperbolicTangent(inner), 1));
+  return tidy(() => {
+    const op = 'gelu';
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw new ValueError(`${op}: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+    }
+    const t = floatTensor(op, x);
+    if (approximate === 'none') return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
+    const cube = mul(mul(t, t), t);
+    const inner = mul(add(t, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
+    return mul(mul(t, 0.5), add(hyperbolicTangent(inner), 1));
+  });
 }
 
 /**
@@ -113,8 +119,10 @@ export function gelu(x: TensorLike, approximate: GeluApproximation = 'none'): Te
  * nn.functional.silu(tensor([0, 1])); // [0, 0.7311]
  */
 export function silu(x: TensorLike): Tensor {
-  const t = floatTensor('silu', x);
-  return mul(t, logistic(t));
+  return tidy(() => {
+    const t = floatTensor('silu', x);
+    return mul(t, logistic(t));
+  });
 }
 
 /**
@@ -124,9 +132,11 @@ export function silu(x: TensorLike): Tensor {
  * nn.functional.elu(tensor([-1, 2])); // [-0.6321, 2]
  */
 export function elu(x: TensorLike, alpha = 1): Tensor {
-  checkNumber('elu', 'alpha', alpha);
-  const t = floatTensor('elu', x);
-  return where(greater(t, 0), t, mul(expm1(minimum(t, 0)), alpha));
+  return tidy(() => {
+    checkNumber('elu', 'alpha', alpha);
+    const t = floatTensor('elu', x);
+    return where(greater(t, 0), t, mul(expm1(minimum(t, 0)), alpha));
+  });
 }
 
 /**
@@ -137,14 +147,16 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
  * nn.functional.softplus(tensor([0])); // [0.6931]
  */
 export function softplus(x: TensorLike, beta = 1, threshold = 20): Tensor {
-  const op = 'softplus';
-  checkNumber(op, 'beta', beta);
-  if (beta === 0) throw new ValueError(`${op}: beta must be non-zero`);
-  checkNumber(op, 'threshold', threshold);
-  const t = floatTensor(op, x);
-  const scaled = beta === 1 ? t : mul(t, beta);
-  const smooth = log1p(exp(minimum(scaled, threshold)));
-  return where(greater(scaled, threshold), t, beta === 1 ? smooth : mul(smooth, 1 / beta));
+  return tidy(() => {
+    const op = 'softplus';
+    checkNumber(op, 'beta', beta);
+    if (beta === 0) throw new ValueError(`${op}: beta must be non-zero`);
+    checkNumber(op, 'threshold', threshold);
+    const t = floatTensor(op, x);
+    const scaled = beta === 1 ? t : mul(t, beta);
+    const smooth = log1p(exp(minimum(scaled, threshold)));
+    return where(greater(scaled, threshold), t, beta === 1 ? smooth : mul(smooth, 1 / beta));
+  });
 }
 
 /**
@@ -154,9 +166,11 @@ export function softplus(x: TensorLike, beta = 1, threshold = 20): Tensor {
  * nn.functional.logSigmoid(tensor([0])); // [-0.6931]
  */
 export function logSigmoid(x: TensorLike): Tensor {
-  const t = floatTensor('logSigmoid', x);
-  // -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): exact everywhere, and exp never overflows.
-  return sub(minimum(t, 0), log1p(exp(neg(abs(t)))));
+  return tidy(() => {
+    const t = floatTensor('logSigmoid', x);
+    // -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): exact everywhere, and exp never overflows.
+    return sub(minimum(t, 0), log1p(exp(neg(abs(t)))));
+  });
 }
 
 /**
@@ -186,8 +200,10 @@ export function sigmoid(x: TensorLike): Tensor {
  * nn.functional.mish(tensor([1])); // [0.8651]
  */
 export function mish(x: TensorLike): Tensor {
-  const t = floatTensor('mish', x);
-  return mul(t, hyperbolicTangent(softplus(t)));
+  return tidy(() => {
+    const t = floatTensor('mish', x);
+    return mul(t, hyperbolicTangent(softplus(t)));
+  });
 }
 
 /**
@@ -212,17 +228,19 @@ function stableShift(t: Tensor, axis: number): Tensor {
  * nn.functional.softmax(tensor([1, 2, 3])); // [0.0900, 0.2447, 0.6652]
  */
 export function softmax(x: TensorLike, axis = -1): Tensor {
-  const op = 'softmax';
-  return runInFloat32(op, [x], (x) => {
-    const t = floatTensor(op, x);
-    if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
-    const a = axisOf(op, axis, t.ndim);
-    return compositeSoftmax(t, a, false, (t) => {
-      const shift = stableShift(t, a);
-      const shifted = sub(t, shift);
-      const e = exp(shifted);
-      const total = sum(e, a, true);
-      return releasing(div(e, total), shift, shifted, e, total);
+  return tidy(() => {
+    const op = 'softmax';
+    return runInFloat32(op, [x], (x) => {
+      const t = floatTensor(op, x);
+      if (t.ndim === 0) return reshape(softmax(reshape(t, [1]), 0), []);
+      const a = axisOf(op, axis, t.ndim);
+      return compositeSoftmax(t, a, false, (t) => {
+        const shift = stableShift(t, a);
+        const shifted = sub(t, shift);
+        const e = exp(shifted);
+        const total = sum(e, a, true);
+        return releasing(div(e, total), shift, shifted, e, total);
+      });
     });
   });
 }
@@ -236,18 +254,20 @@ export function softmax(x: TensorLike, axis = -1): Tensor {
  * nn.functional.logSoftmax(tensor([0, 0])); // [-0.6931, -0.6931]
  */
 export function logSoftmax(x: TensorLike, axis = -1): Tensor {
-  const op = 'logSoftmax';
-  return runInFloat32(op, [x], (x) => {
-    const t = floatTensor(op, x);
-    if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
-    const a = axisOf(op, axis, t.ndim);
-    return compositeSoftmax(t, a, true, (t) => {
-      const shift = stableShift(t, a);
-      const shifted = sub(t, shift);
-      const e = exp(shifted);
-      const total = sum(e, a, true);
-      const logTotal = log(total);
-      return releasing(sub(shifted, logTotal), shift, shifted, e, total, logTotal);
+  return tidy(() => {
+    const op = 'logSoftmax';
+    return runInFloat32(op, [x], (x) => {
+      const t = floatTensor(op, x);
+      if (t.ndim === 0) return reshape(logSoftmax(reshape(t, [1]), 0), []);
+      const a = axisOf(op, axis, t.ndim);
+      return compositeSoftmax(t, a, true, (t) => {
+        const shift = stableShift(t, a);
+        const shifted = sub(t, shift);
+        const e = exp(shifted);
+        const total = sum(e, a, true);
+        const logTotal = log(total);
+        return releasing(sub(shifted, logTotal), shift, shifted, e, total, logTotal);
+      });
     });
   });
 }

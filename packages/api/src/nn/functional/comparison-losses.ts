@@ -5,6 +5,7 @@ import { cast } from '../../ops/broadcast.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { add, div, equal, exp, log, maximum, mul, neg, sqrt, sub, where } from '../../ops/elementwise.js';
 import { sum } from '../../ops/reduce.js';
+import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
 
@@ -29,28 +30,30 @@ export interface KlDivOptions {
  * nn.functional.klDiv(logp, targetProbabilities, { reduction: 'batchmean' });
  */
 export function klDiv(input: TensorLike, target: TensorLike, options: KlDivOptions = {}): Tensor {
-  const op = 'klDiv';
-  return runInFloat32(op, [input, target], (input, target) => {
-    const reduction = checkReduction(op, options.reduction, ['mean', 'batchmean', 'sum', 'none']);
-    const x = floatTensor(op, input, 'input');
-    const y = cast(floatTensor(op, target, 'target', x), x.dtype);
-    broadcastShapes(op, x.shape, y.shape);
-    let pointwise: Tensor;
-    if (options.logTarget === true) {
-      // A target log-probability of -Infinity (probability 0) contributes 0, not 0 * -Infinity.
-      const zero = equal(y, Number.NEGATIVE_INFINITY);
-      pointwise = where(zero, 0, mul(exp(y), sub(where(zero, 0, y), x)));
-    } else {
-      // xlogy(y, y) - y x, with 0 log 0 = 0 and a finite derivative there.
-      const zero = equal(y, 0);
-      const yLogY = where(zero, 0, mul(y, log(where(zero, 1, y))));
-      pointwise = sub(yLogY, mul(y, x));
-    }
-    if (reduction === 'batchmean') {
-      const batch = pointwise.ndim === 0 ? 1 : (pointwise.shape[0] as number);
-      return div(sum(pointwise), batch);
-    }
-    return reduceLoss(pointwise, reduction);
+  return tidy(() => {
+    const op = 'klDiv';
+    return runInFloat32(op, [input, target], (input, target) => {
+      const reduction = checkReduction(op, options.reduction, ['mean', 'batchmean', 'sum', 'none']);
+      const x = floatTensor(op, input, 'input');
+      const y = cast(floatTensor(op, target, 'target', x), x.dtype);
+      broadcastShapes(op, x.shape, y.shape);
+      let pointwise: Tensor;
+      if (options.logTarget === true) {
+        // A target log-probability of -Infinity (probability 0) contributes 0, not 0 * -Infinity.
+        const zero = equal(y, Number.NEGATIVE_INFINITY);
+        pointwise = where(zero, 0, mul(exp(y), sub(where(zero, 0, y), x)));
+      } else {
+        // xlogy(y, y) - y x, with 0 log 0 = 0 and a finite derivative there.
+        const zero = equal(y, 0);
+        const yLogY = where(zero, 0, mul(y, log(where(zero, 1, y))));
+        pointwise = sub(yLogY, mul(y, x));
+      }
+      if (reduction === 'batchmean') {
+        const batch = pointwise.ndim === 0 ? 1 : (pointwise.shape[0] as number);
+        return div(sum(pointwise), batch);
+      }
+      return reduceLoss(pointwise, reduction);
+    });
   });
 }
 
@@ -75,31 +78,33 @@ export function cosineEmbeddingLoss(
   target: TensorLike,
   options: CosineEmbeddingOptions = {},
 ): Tensor {
-  const op = 'cosineEmbeddingLoss';
-  return runInFloat32(op, [input1, input2, target], (input1, input2, target) => {
-    const reduction = checkReduction(op, options.reduction);
-    const margin = checkNumber(op, 'margin', options.margin ?? 0);
-    const x1 = floatTensor(op, input1, 'input1');
-    const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
-    const y = floatTensor(op, target, 'target', x1);
-    if (x1.ndim !== x2.ndim || x1.shape.some((d, i) => d !== x2.shape[i]) || (x1.ndim !== 1 && x1.ndim !== 2)) {
-      throw new ShapeError(
-        `${op}: input1 and input2 must have the same shape, [N, D] or [D]; got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`,
-      );
-    }
-    const expected = x1.shape.slice(0, -1);
-    if (y.ndim !== expected.length || y.shape.some((d, i) => d !== expected[i])) {
-      throw new ShapeError(`${op}: target must have shape ${formatShape(expected)} (one label per pair), got ${formatShape(y.shape)}`);
-    }
-    const axis = x1.ndim - 1;
-    // PyTorch adds 1e-12 to each squared norm, so zero vectors give cos 0 rather than NaN.
-    const dotProduct = sum(mul(x1, x2), axis);
-    const squared1 = add(sum(mul(x1, x1), axis), 1e-12);
-    const squared2 = add(sum(mul(x2, x2), axis), 1e-12);
-    const cosine = div(dotProduct, sqrt(mul(squared1, squared2)));
-    const similar = where(equal(y, 1), sub(1, cosine), 0);
-    const dissimilar = where(equal(y, -1), maximum(sub(cosine, margin), 0), 0);
-    return reduceLoss(add(similar, dissimilar), reduction);
+  return tidy(() => {
+    const op = 'cosineEmbeddingLoss';
+    return runInFloat32(op, [input1, input2, target], (input1, input2, target) => {
+      const reduction = checkReduction(op, options.reduction);
+      const margin = checkNumber(op, 'margin', options.margin ?? 0);
+      const x1 = floatTensor(op, input1, 'input1');
+      const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
+      const y = floatTensor(op, target, 'target', x1);
+      if (x1.ndim !== x2.ndim || x1.shape.some((d, i) => d !== x2.shape[i]) || (x1.ndim !== 1 && x1.ndim !== 2)) {
+        throw new ShapeError(
+          `${op}: input1 and input2 must have the same shape, [N, D] or [D]; got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`,
+        );
+      }
+      const expected = x1.shape.slice(0, -1);
+      if (y.ndim !== expected.length || y.shape.some((d, i) => d !== expected[i])) {
+        throw new ShapeError(`${op}: target must have shape ${formatShape(expected)} (one label per pair), got ${formatShape(y.shape)}`);
+      }
+      const axis = x1.ndim - 1;
+      // PyTorch adds 1e-12 to each squared norm, so zero vectors give cos 0 rather than NaN.
+      const dotProduct = sum(mul(x1, x2), axis);
+      const squared1 = add(sum(mul(x1, x1), axis), 1e-12);
+      const squared2 = add(sum(mul(x2, x2), axis), 1e-12);
+      const cosine = div(dotProduct, sqrt(mul(squared1, squared2)));
+      const similar = where(equal(y, 1), sub(1, cosine), 0);
+      const dissimilar = where(equal(y, -1), maximum(sub(cosine, margin), 0), 0);
+      return reduceLoss(add(similar, dissimilar), reduction);
+    });
   });
 }
 
@@ -118,14 +123,16 @@ export interface MarginRankingOptions {
  * nn.functional.marginRankingLoss(tensor([1, 2]), tensor([2, 0]), tensor([1, 1]), { margin: 0.5 }); // 0.75
  */
 export function marginRankingLoss(input1: TensorLike, input2: TensorLike, target: TensorLike, options: MarginRankingOptions = {}): Tensor {
-  const op = 'marginRankingLoss';
-  return runInFloat32(op, [input1, input2, target], (input1, input2, target) => {
-    const reduction = checkReduction(op, options.reduction);
-    const margin = checkNumber(op, 'margin', options.margin ?? 0);
-    const x1 = floatTensor(op, input1, 'input1');
-    const x2 = floatTensor(op, input2, 'input2', x1);
-    const y = floatTensor(op, target, 'target', x1);
-    broadcastShapes(op, x1.shape, x2.shape, y.shape);
-    return reduceLoss(maximum(add(mul(neg(y), sub(x1, x2)), margin), 0), reduction);
+  return tidy(() => {
+    const op = 'marginRankingLoss';
+    return runInFloat32(op, [input1, input2, target], (input1, input2, target) => {
+      const reduction = checkReduction(op, options.reduction);
+      const margin = checkNumber(op, 'margin', options.margin ?? 0);
+      const x1 = floatTensor(op, input1, 'input1');
+      const x2 = floatTensor(op, input2, 'input2', x1);
+      const y = floatTensor(op, target, 'target', x1);
+      broadcastShapes(op, x1.shape, x2.shape, y.shape);
+      return reduceLoss(maximum(add(mul(neg(y), sub(x1, x2)), margin), 0), reduction);
+    });
   });
 }

@@ -3,6 +3,7 @@ import type { TensorLike } from '../../ops/convert.js';
 import { less, mul, where } from '../../ops/elementwise.js';
 import { bernoulli } from '../../random/distributions.js';
 import { rand } from '../../random/generator.js';
+import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { backendOf } from '../../transforms/core.js';
 import { checkNumber, floatTensor } from './common.js';
@@ -37,11 +38,13 @@ export function keepMask(like: Tensor, shape: readonly number[], keep: number, k
  * nn.functional.dropout(x, 0.1, { training: false });          // x itself
  */
 export function dropout(input: TensorLike, p = 0.5, options: DropoutOptions = {}): Tensor {
-  const op = 'dropout';
-  checkNumber(op, 'p', p, { min: 0, max: 1 });
-  const x = floatTensor(op, input);
-  if (options.training === false || p === 0) return x;
-  if (p === 1) return where(false, x, 0);
-  const mask = keepMask(x, x.shape, 1 - p, options.key);
-  return where(mask, mul(x, 1 / (1 - p)), 0);
+  return tidy(() => {
+    const op = 'dropout';
+    checkNumber(op, 'p', p, { min: 0, max: 1 });
+    const x = floatTensor(op, input);
+    if (options.training === false || p === 0) return x;
+    if (p === 1) return where(false, x, 0);
+    const mask = keepMask(x, x.shape, 1 - p, options.key);
+    return where(mask, mul(x, 1 / (1 - p)), 0);
+  });
 }

@@ -5,7 +5,7 @@ import type { TensorLike } from '../../ops/convert.js';
 import { add } from '../../ops/elementwise.js';
 import { dotGeneral } from '../../ops/linalg.js';
 import { reshape } from '../../ops/movement.js';
-import { releasing } from '../../tensor/memory.js';
+import { releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floatTensor } from './common.js';
 
@@ -50,30 +50,32 @@ export function linear(input: TensorLike, weight: Tensor, bias?: Tensor | null):
  * nn.functional.bilinear(a, b, w); // [N, in1], [N, in2] -> [N, out]
  */
 export function bilinear(input1: TensorLike, input2: TensorLike, weight: Tensor, bias?: Tensor | null): Tensor {
-  const op = 'bilinear';
-  const x1 = floatTensor(op, input1, 'input1');
-  const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
-  if (weight.ndim !== 3)
-    throw new ShapeError(`${op}: weight must be [outFeatures, in1Features, in2Features], got ${formatShape(weight.shape)}`);
-  const [outFeatures, in1, in2] = weight.shape as [number, number, number];
-  const lead = x1.shape.slice(0, -1);
-  if (
-    x1.ndim === 0 ||
-    x1.shape[x1.ndim - 1] !== in1 ||
-    x2.ndim !== x1.ndim ||
-    x2.shape[x2.ndim - 1] !== in2 ||
-    x2.shape.slice(0, -1).some((d, i) => d !== lead[i])
-  ) {
-    throw new ShapeError(
-      `${op}: inputs ${formatShape(x1.shape)} and ${formatShape(x2.shape)} must share leading dimensions and end in ${in1} and ${in2} (weight ${formatShape(weight.shape)})`,
-    );
-  }
-  const rows = lead.reduce((a, b) => a * b, 1);
-  const a = reshape(x1, [rows, in1]);
-  const b = reshape(x2, [rows, in2]);
-  // [rows, in1] . [out, in1, in2] -> [rows, out, in2], then a batched contraction with b over in2.
-  const partial = dotGeneral(a, cast(weight, x1.dtype), { lhsContracting: [1], rhsContracting: [1] });
-  const out = dotGeneral(partial, b, { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] });
-  const withBias = checkBias(op, bias, outFeatures);
-  return reshape(withBias === null ? out : add(out, cast(withBias, out.dtype)), [...lead, outFeatures]);
+  return tidy(() => {
+    const op = 'bilinear';
+    const x1 = floatTensor(op, input1, 'input1');
+    const x2 = cast(floatTensor(op, input2, 'input2', x1), x1.dtype);
+    if (weight.ndim !== 3)
+      throw new ShapeError(`${op}: weight must be [outFeatures, in1Features, in2Features], got ${formatShape(weight.shape)}`);
+    const [outFeatures, in1, in2] = weight.shape as [number, number, number];
+    const lead = x1.shape.slice(0, -1);
+    if (
+      x1.ndim === 0 ||
+      x1.shape[x1.ndim - 1] !== in1 ||
+      x2.ndim !== x1.ndim ||
+      x2.shape[x2.ndim - 1] !== in2 ||
+      x2.shape.slice(0, -1).some((d, i) => d !== lead[i])
+    ) {
+      throw new ShapeError(
+        `${op}: inputs ${formatShape(x1.shape)} and ${formatShape(x2.shape)} must share leading dimensions and end in ${in1} and ${in2} (weight ${formatShape(weight.shape)})`,
+      );
+    }
+    const rows = lead.reduce((a, b) => a * b, 1);
+    const a = reshape(x1, [rows, in1]);
+    const b = reshape(x2, [rows, in2]);
+    // [rows, in1] . [out, in1, in2] -> [rows, out, in2], then a batched contraction with b over in2.
+    const partial = dotGeneral(a, cast(weight, x1.dtype), { lhsContracting: [1], rhsContracting: [1] });
+    const out = dotGeneral(partial, b, { lhsContracting: [2], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] });
+    const withBias = checkBias(op, bias, outFeatures);
+    return reshape(withBias === null ? out : add(out, cast(withBias, out.dtype)), [...lead, outFeatures]);
+  });
 }

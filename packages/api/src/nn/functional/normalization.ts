@@ -7,6 +7,7 @@ import type { TensorLike } from '../../ops/convert.js';
 import { abs, add, div, maximum, mul, pow, rsqrt, sqrt, sub } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { mean, sum } from '../../ops/reduce.js';
+import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
 import { alongChannels, batchNormWithStatistics, compositeBatchNorm } from './fused-batch-norm.js';
@@ -152,11 +153,13 @@ export function batchNorm(
   runningVar: Tensor | null,
   options: BatchNormOptions = {},
 ): Tensor {
-  const op = 'batchNorm';
-  if (options.training === true) return batchNormTraining(input, options).output;
-  return runInFloat32(op, [input, runningMean, runningVar], (input, runningMean, runningVar) =>
-    batchNormInference(op, input, runningMean, runningVar, options),
-  );
+  return tidy(() => {
+    const op = 'batchNorm';
+    if (options.training === true) return batchNormTraining(input, options).output;
+    return runInFloat32(op, [input, runningMean, runningVar], (input, runningMean, runningVar) =>
+      batchNormInference(op, input, runningMean, runningVar, options),
+    );
+  });
 }
 
 function batchNormInference(
@@ -217,16 +220,18 @@ function shapeList(normalizedShape: number | readonly number[]): number[] {
  * nn.functional.layerNorm(x, [x.shape.at(-1)!], { weight, bias });
  */
 export function layerNorm(input: TensorLike, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
-  const op = 'layerNorm';
-  return runInFloat32(op, [input], (input) => {
-    const x = floatTensor(op, input);
-    const shape = shapeList(normalizedShape);
-    const axes = trailingAxes(op, x, shape);
-    const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
-    checkAffine(op, options.weight, options.bias, shape);
-    return compositeLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps, (x, weight, bias) => {
-      const [m, v] = moments(x, axes);
-      return affine(op, standardize(x, m, v, eps), weight, bias, shape, (w) => w);
+  return tidy(() => {
+    const op = 'layerNorm';
+    return runInFloat32(op, [input], (input) => {
+      const x = floatTensor(op, input);
+      const shape = shapeList(normalizedShape);
+      const axes = trailingAxes(op, x, shape);
+      const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+      checkAffine(op, options.weight, options.bias, shape);
+      return compositeLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps, (x, weight, bias) => {
+        const [m, v] = moments(x, axes);
+        return affine(op, standardize(x, m, v, eps), weight, bias, shape, (w) => w);
+      });
     });
   });
 }
@@ -249,8 +254,10 @@ export interface GroupNormOptions {
  * nn.functional.groupNorm(x, 4, { weight, bias });
  */
 export function groupNorm(input: TensorLike, numGroups: number, options: GroupNormOptions = {}): Tensor {
-  const op = 'groupNorm';
-  return runInFloat32(op, [input], (input) => groupNormImpl(op, input, numGroups, options));
+  return tidy(() => {
+    const op = 'groupNorm';
+    return runInFloat32(op, [input], (input) => groupNormImpl(op, input, numGroups, options));
+  });
 }
 
 function groupNormImpl(op: string, input: TensorLike, numGroups: number, options: GroupNormOptions): Tensor {
@@ -291,17 +298,19 @@ export interface RmsNormOptions {
  * nn.functional.rmsNorm(x, [512], { weight });
  */
 export function rmsNorm(input: TensorLike, normalizedShape: number | readonly number[], options: RmsNormOptions = {}): Tensor {
-  const op = 'rmsNorm';
-  return runInFloat32(op, [input], (input) => {
-    const x = floatTensor(op, input);
-    const shape = shapeList(normalizedShape);
-    const axes = trailingAxes(op, x, shape);
-    const eps =
-      options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
-    // A half input's mean square is taken in float32, where squares past 256 do not overflow.
-    const wide = statisticsInput(x);
-    const normalized = cast(mul(wide, rsqrt(add(mean(mul(wide, wide), axes, true), eps))), x.dtype);
-    return affine(op, normalized, options.weight, null, shape, (w) => w);
+  return tidy(() => {
+    const op = 'rmsNorm';
+    return runInFloat32(op, [input], (input) => {
+      const x = floatTensor(op, input);
+      const shape = shapeList(normalizedShape);
+      const axes = trailingAxes(op, x, shape);
+      const eps =
+        options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
+      // A half input's mean square is taken in float32, where squares past 256 do not overflow.
+      const wide = statisticsInput(x);
+      const normalized = cast(mul(wide, rsqrt(add(mean(mul(wide, wide), axes, true), eps))), x.dtype);
+      return affine(op, normalized, options.weight, null, shape, (w) => w);
+    });
   });
 }
 
@@ -322,13 +331,15 @@ export interface NormalizeOptions {
  * nn.functional.normalize(embeddings, { axis: -1 });
  */
 export function normalize(input: TensorLike, options: NormalizeOptions = {}): Tensor {
-  const op = 'normalize';
-  return runInFloat32(op, [input], (input) => {
-    const x = floatTensor(op, input);
-    const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
-    const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
-    const axis = options.axis ?? 1;
-    const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
-    return div(x, maximum(norm, eps));
+  return tidy(() => {
+    const op = 'normalize';
+    return runInFloat32(op, [input], (input) => {
+      const x = floatTensor(op, input);
+      const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
+      const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
+      const axis = options.axis ?? 1;
+      const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
+      return div(x, maximum(norm, eps));
+    });
   });
 }

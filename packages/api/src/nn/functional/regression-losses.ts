@@ -3,6 +3,7 @@ import { ValueError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { abs, less, lessEqual, mul, square, sub, where } from '../../ops/elementwise.js';
+import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
 
@@ -31,11 +32,13 @@ function operands(op: string, input: TensorLike, target: TensorLike): [Tensor, T
  * nn.functional.mseLoss(tensor([1, 2]), tensor([1, 4])); // 2
  */
 export function mseLoss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
-  const op = 'mseLoss';
-  const reduction = checkReduction(op, options.reduction);
-  return runInFloat32(op, [input, target], (input, target) => {
-    const [x, y] = operands(op, input, target);
-    return reduceLoss(square(sub(x, y)), reduction);
+  return tidy(() => {
+    const op = 'mseLoss';
+    const reduction = checkReduction(op, options.reduction);
+    return runInFloat32(op, [input, target], (input, target) => {
+      const [x, y] = operands(op, input, target);
+      return reduceLoss(square(sub(x, y)), reduction);
+    });
   });
 }
 
@@ -46,11 +49,13 @@ export function mseLoss(input: TensorLike, target: TensorLike, options: LossOpti
  * nn.functional.l1Loss(tensor([1, 2]), tensor([0, 4])); // 1.5
  */
 export function l1Loss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
-  const op = 'l1Loss';
-  const reduction = checkReduction(op, options.reduction);
-  return runInFloat32(op, [input, target], (input, target) => {
-    const [x, y] = operands(op, input, target);
-    return reduceLoss(abs(sub(x, y)), reduction);
+  return tidy(() => {
+    const op = 'l1Loss';
+    const reduction = checkReduction(op, options.reduction);
+    return runInFloat32(op, [input, target], (input, target) => {
+      const [x, y] = operands(op, input, target);
+      return reduceLoss(abs(sub(x, y)), reduction);
+    });
   });
 }
 
@@ -68,15 +73,17 @@ export interface SmoothL1Options extends LossOptions {
  * nn.functional.smoothL1Loss(tensor([0, 3]), tensor([0.5, 0]), { reduction: 'none' }); // [0.125, 2.5]
  */
 export function smoothL1Loss(input: TensorLike, target: TensorLike, options: SmoothL1Options = {}): Tensor {
-  const op = 'smoothL1Loss';
-  const reduction = checkReduction(op, options.reduction);
-  const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
-  return runInFloat32(op, [input, target], (input, target) => {
-    const [x, y] = operands(op, input, target);
-    const distance = abs(sub(x, y));
-    if (beta === 0) return reduceLoss(distance, reduction);
-    const quadratic = mul(square(sub(x, y)), 0.5 / beta);
-    return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+  return tidy(() => {
+    const op = 'smoothL1Loss';
+    const reduction = checkReduction(op, options.reduction);
+    const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
+    return runInFloat32(op, [input, target], (input, target) => {
+      const [x, y] = operands(op, input, target);
+      const distance = abs(sub(x, y));
+      if (beta === 0) return reduceLoss(distance, reduction);
+      const quadratic = mul(square(sub(x, y)), 0.5 / beta);
+      return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+    });
   });
 }
 
@@ -94,16 +101,18 @@ export interface HuberOptions extends LossOptions {
  * nn.functional.huberLoss(tensor([0, 3]), tensor([0.5, 0]), { delta: 2, reduction: 'none' }); // [0.125, 4]
  */
 export function huberLoss(input: TensorLike, target: TensorLike, options: HuberOptions = {}): Tensor {
-  const op = 'huberLoss';
-  const reduction = checkReduction(op, options.reduction);
-  const delta = checkNumber(op, 'delta', options.delta ?? 1);
-  if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
-  return runInFloat32(op, [input, target], (input, target) => {
-    const [x, y] = operands(op, input, target);
-    const difference = sub(x, y);
-    const distance = abs(difference);
-    const quadratic = mul(square(difference), 0.5);
-    const linear = mul(sub(distance, 0.5 * delta), delta);
-    return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+  return tidy(() => {
+    const op = 'huberLoss';
+    const reduction = checkReduction(op, options.reduction);
+    const delta = checkNumber(op, 'delta', options.delta ?? 1);
+    if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
+    return runInFloat32(op, [input, target], (input, target) => {
+      const [x, y] = operands(op, input, target);
+      const difference = sub(x, y);
+      const distance = abs(difference);
+      const quadratic = mul(square(difference), 0.5);
+      const linear = mul(sub(distance, 0.5 * delta), delta);
+      return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+    });
   });
 }

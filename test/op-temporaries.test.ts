@@ -1,0 +1,98 @@
+import '@flint/backend-cpu';
+import * as api from '@flint/api';
+import { describe, expect, it } from 'vitest';
+
+// An op called outside any `tidy` scope leaves behind only what it returns: the intermediates
+// of a composite (a softmax's maxima and sums, a loss's per-element terms, casts and broadcast
+// views of its operands) are freed when it returns. Left to the finalizer, they would hold their
+// memory until the garbage collector runs finalizers, which a synchronous training loop on a
+// GPU backend never lets it do.
+
+const F = api.nn.functional;
+api.setBackend('cpu');
+const values = (n: number, scale = 1) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + 1) * scale);
+const x = api.tensor(values(24), { shape: [4, 6] });
+const probabilities = api.sigmoid(x);
+const logProbabilities = F.logSoftmax(x, 1);
+const distribution = F.softmax(x, 1);
+const ints = api.tensor(
+  Int32Array.from({ length: 24 }, (_, i) => i - 12),
+  { shape: [4, 6] },
+);
+const labels = api.tensor(Int32Array.from([0, 5, 2, 3]), { shape: [4] });
+const images = api.tensor(values(2 * 3 * 8 * 8), { shape: [2, 3, 8, 8] });
+const kernels = api.tensor(values(4 * 3 * 3 * 3, 0.3), { shape: [4, 3, 3, 3] });
+const bias4 = api.tensor(values(4, 0.1), { shape: [4] });
+const weight6 = api.tensor(values(6 * 6, 0.2), { shape: [6, 6] });
+const bias6 = api.tensor(values(6, 0.1), { shape: [6] });
+const tokens = api.tensor(values(2 * 5 * 6), { shape: [2, 5, 6] });
+const signs = api.tensor(Float32Array.from([1, -1, 1, -1]), { shape: [4] });
+const sequences = api.tensor(values(2 * 3 * 8), { shape: [2, 3, 8] });
+const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18, 6] }), outProjWeight: weight6 };
+const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
+
+const ops: Record<string, () => unknown> = {
+  mean: () => api.mean(x),
+  'mean of int32': () => api.mean(ints, 1),
+  variance: () => api.variance(x, 1),
+  std: () => api.std(x),
+  logSumExp: () => api.logSumExp(x, -1),
+  clamp: () => api.clamp(x, -0.5, 0.5),
+  'clamp of int32 by floats': () => api.clamp(ints, -1.5, 2.5),
+  'matmul of int32 and float32': () => api.matmul(ints, api.transpose(x)),
+  softmax: () => F.softmax(x, -1),
+  logSoftmax: () => F.logSoftmax(x, -1),
+  gelu: () => F.gelu(x),
+  'gelu (tanh)': () => F.gelu(x, 'tanh'),
+  silu: () => F.silu(x),
+  elu: () => F.elu(x),
+  softplus: () => F.softplus(x),
+  mish: () => F.mish(x),
+  leakyRelu: () => F.leakyRelu(x),
+  logSigmoid: () => F.logSigmoid(x),
+  hardtanh: () => F.hardtanh(x),
+  mseLoss: () => F.mseLoss(x, probabilities),
+  l1Loss: () => F.l1Loss(x, probabilities),
+  smoothL1Loss: () => F.smoothL1Loss(x, probabilities),
+  huberLoss: () => F.huberLoss(x, probabilities),
+  crossEntropy: () => F.crossEntropy(x, labels),
+  'crossEntropy with label smoothing': () => F.crossEntropy(x, labels, { labelSmoothing: 0.1 }),
+  nllLoss: () => F.nllLoss(logProbabilities, labels),
+  binaryCrossEntropy: () => F.binaryCrossEntropy(probabilities, probabilities),
+  binaryCrossEntropyWithLogits: () => F.binaryCrossEntropyWithLogits(x, probabilities),
+  klDiv: () => F.klDiv(logProbabilities, distribution),
+  linear: () => F.linear(x, weight6, bias6),
+  layerNorm: () => F.layerNorm(x, [6]),
+  rmsNorm: () => F.rmsNorm(x, [6]),
+  groupNorm: () => F.groupNorm(images, 3),
+  'batchNorm (training)': () => F.batchNorm(images, null, null, { training: true }),
+  normalize: () => F.normalize(x),
+  'conv2d with bias': () => F.conv2d(images, kernels, { padding: 1, bias: bias4 }),
+  maxPool2d: () => F.maxPool2d(images, 2),
+  avgPool2d: () => F.avgPool2d(images, 2),
+  multiHeadAttention: () => F.multiHeadAttention(tokens, tokens, tokens, { numHeads: 2, ...projections }),
+  cosineEmbeddingLoss: () => F.cosineEmbeddingLoss(x, probabilities, signs),
+  marginRankingLoss: () => F.marginRankingLoss(signs, signs, signs),
+  'dropout (training)': () => F.dropout(x, 0.5, { training: true }),
+  bilinear: () => F.bilinear(x, probabilities, bilinearWeight),
+  avgPool1d: () => F.avgPool1d(sequences, 2),
+  adaptiveAvgPool2d: () => F.adaptiveAvgPool2d(images, 2),
+  oneHot: () => F.oneHot(labels, 6),
+  sort: () => api.sort(x, 1),
+  topk: () => api.topk(x, 2, 1),
+  scaledDotProductAttention: () => F.scaledDotProductAttention(tokens, tokens, tokens, { isCausal: true }),
+};
+
+describe('ops outside a tidy scope leave only their results', () => {
+  for (const [name, run] of Object.entries(ops)) {
+    it(name, () => {
+      const before = api.memory();
+      api.dispose(run());
+      const after = api.memory();
+      expect({ buffers: after.buffers, bytes: after.bytes }, `${name} left intermediates behind`).toEqual({
+        buffers: before.buffers,
+        bytes: before.bytes,
+      });
+    });
+  }
+});
