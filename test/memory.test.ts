@@ -6,6 +6,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import {
   add,
+  amp,
   backendStatus,
   dispose,
   exp,
@@ -16,6 +17,7 @@ import {
   liveTensors,
   matmul,
   memory,
+  Parameter,
   reshape,
   setDebug,
   sum,
@@ -99,6 +101,33 @@ describe('tidy keeps long loops flat', () => {
     dispose([y, z, e, mask, w]);
     expect(live()).toEqual(before);
     dispose([ints, row]);
+  });
+
+  it('autocast frees its casts when the op returns, and keeps those a backward pass saved until it has run', () => {
+    const a = tensor([
+      [0.5, -1.25, 2],
+      [1, 0.75, -0.5],
+    ]);
+    const aT = transpose(a);
+    const before = live();
+    const product = amp.autocast({ dtype: 'bfloat16' }, () => matmul(a, aT));
+    // Only the product: the bfloat16 copies of the operands are gone.
+    expect(live().buffers - before.buffers).toBe(1);
+    product.dispose();
+    const initial = tensor([
+      [0.25, 1],
+      [-0.5, 0.125],
+      [2, -1],
+    ]);
+    const p = new Parameter(initial);
+    const loss = tidy(() => amp.autocast({ dtype: 'bfloat16' }, () => matmul(a, p.value).sum()));
+    loss.backward();
+    // The gradient of sum(a @ W) is a's column sums, repeated along W's columns.
+    expect(p.grad?.dtype).toBe('float32');
+    expect(Array.from(p.grad?.dataSync() ?? [])).toEqual([1.5, 1.5, -0.5, -0.5, 1.5, 1.5]);
+    dispose([loss, p.grad, p.value, initial]);
+    expect(live()).toEqual(before);
+    dispose([a, aT]);
   });
 
   it('memory() reports the backend that holds the buffers', () => {

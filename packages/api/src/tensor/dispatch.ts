@@ -64,7 +64,17 @@ export function setInputHook(hook: InputHook | null): InputHook | null {
  * by primitives without inputs (creation); others run where their inputs live.
  */
 export function bind<P extends Primitive>(primitive: P, inputs: readonly Tensor[], params: ParamsOf<P>, backend?: Backend): Tensor {
-  const args = inputHook === null ? inputs : inputHook(primitive, inputs);
+  if (inputHook === null) return dispatch(primitive, inputs, params, backend);
+  const args = inputHook(primitive, inputs);
+  try {
+    return dispatch(primitive, args, params, backend);
+  } finally {
+    // The hook's casts belong to this call: freed now, or once a backward pass that saved them is done.
+    if (args !== inputs) for (let i = 0; i < args.length; i++) if (args[i] !== inputs[i]) (args[i] as Tensor).dispose();
+  }
+}
+
+function dispatch<P extends Primitive>(primitive: P, args: readonly Tensor[], params: ParamsOf<P>, backend: Backend | undefined): Tensor {
   if (activeInterpreters !== 0 && tracedBind !== null) return tracedBind(primitive, args, params, backend);
   return evalPrimitive(primitive, args, params, backend);
 }
