@@ -124,7 +124,8 @@ export function getBackend(name?: string): Backend {
 function resolveChoice(name: string): Backend {
   if (name === 'auto') return pickAuto();
   // Every op that turns a number into a tensor names its backend: a created one is returned
-  // without listing the factories (registering a name again removes its created backend).
+  // without listing the factories (registering a name again removes its created backend, and
+  // nothing else unregisters a factory).
   const created = state.created.get(name);
   if (created !== undefined) return created;
   const factory = factories().find((f) => f.name === name);

@@ -40,7 +40,7 @@ const SPECIAL = [
   Number.POSITIVE_INFINITY,
   Number.NEGATIVE_INFINITY,
 ];
-/** The native kernels take tensors of 2048 elements and more. */
+/** Past every size below which an op takes the portable kernel (NATIVE_MIN in context.ts). */
 const SIZE = 4096;
 
 /** SPECIAL, then spread values (seeded), SIZE in all. */

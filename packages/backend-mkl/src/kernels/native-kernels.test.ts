@@ -10,7 +10,7 @@ if (missing !== undefined) console.log(`backend-mkl: native kernel tests skipped
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
-/** `values` repeated `times` times: the native kernels take tensors of 2048 elements and more. */
+/** `values` repeated `times` times: past every size below which an op takes the portable kernel (NATIVE_MIN in context.ts). */
 const tile = (values: readonly number[], times: number) => range(values.length * times).map((i) => values[i % values.length]!);
 const TIMES = 512;
 
