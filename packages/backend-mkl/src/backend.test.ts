@@ -382,6 +382,23 @@ describe.skipIf(missing !== undefined)('mkl backend (native addon)', () => {
     expect(mkl.memory()).toEqual(baseline);
   });
 
+  it('pools small results too: a freed 2 KiB array owns its buffer and serves the next result of its size', () => {
+    const x = tensor(randomValues(512, 71), { shape: [512], backend: 'mkl' });
+    const arrayOf = (t: Tensor) => (t._handle as { storage: { data: Float32Array } }).storage.data;
+    const first = x.exp();
+    const array = arrayOf(first);
+    // Its own ArrayBuffer, not a slice of Node's shared Buffer slab (which the pool could not take back).
+    expect(array.byteOffset).toBe(0);
+    expect(array.buffer.byteLength).toBe(512 * 4);
+    first.dispose();
+    // sin, like exp, runs in the addon from 256 elements (NATIVE_MIN.costly).
+    const second = x.sin();
+    expect(arrayOf(second)).toBe(array);
+    expectClose(second.dataSync(), Float64Array.from(x.dataSync(), Math.sin), 1e-6);
+    second.dispose();
+    x.dispose();
+  });
+
   it('turns an addon refusal into a BackendError naming the primitive, and keeps running', () => {
     const backend = mkl as unknown as Backend<unknown>;
     const broken = {

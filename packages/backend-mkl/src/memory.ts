@@ -3,8 +3,11 @@ import type { Storage, StorageLife } from '@flint/backend-cpu';
 
 // Arrays of freed storages of at least POOL_MIN_BYTES are kept for the next kernel asking for the
 // same type and length: a fresh multi-megabyte typed array costs a page fault per 4 KiB on first
-// touch, which can exceed the native kernel that fills it. Small arrays are left to the GC.
-const POOL_MIN_BYTES = 64 * 1024;
+// touch, which can exceed the native kernel that fills it, and even a small one costs an
+// ArrayBuffer, a zero-filled allocation and work for the garbage collector (a bias's gradient, a
+// batch of logits: about 0.7 us each, 40 us of the eager MLP step before they were pooled too).
+// The smallest are left to the GC.
+const POOL_MIN_BYTES = 1024;
 const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
@@ -16,7 +19,8 @@ export class MklMemory {
   buffers = 0;
   bytes = 0;
   private readonly tracked = new WeakSet<StorageLife>();
-  private readonly pool = new Map<string, TypedArray[]>();
+  /** Freed arrays by constructor, then by length. */
+  private readonly pool = new Map<unknown, Map<number, TypedArray[]>>();
   private pooledBytes = 0;
 
   /** Counts a storage the first time the backend sees it. */
@@ -54,7 +58,7 @@ export class MklMemory {
   allocateUninitialized(dtype: DType, size: number): TypedArray {
     const Constructor = typedArrayConstructor(dtype);
     if (size * Constructor.BYTES_PER_ELEMENT >= POOL_MIN_BYTES) {
-      const reused = this.pool.get(`${Constructor.name}:${size}`)?.pop();
+      const reused = this.pool.get(Constructor)?.get(size)?.pop();
       if (reused !== undefined) {
         this.pooledBytes -= reused.byteLength;
         return reused;
@@ -62,9 +66,10 @@ export class MklMemory {
     }
     const bytes = size * Constructor.BYTES_PER_ELEMENT;
     if (bytes < POOL_MIN_BYTES) return new Constructor(size);
-    // A typed array's constructor zero-fills (calloc) memory the kernel overwrites anyway; a
-    // large unsafe Buffer is malloc'ed, its own ArrayBuffer (offset 0), and so poolable.
-    const fresh = Buffer.allocUnsafe(bytes);
+    // A typed array's constructor zero-fills (calloc) memory the kernel overwrites anyway; an
+    // unsafe Buffer is malloc'ed. allocUnsafeSlow, not allocUnsafe: below 4 KiB that one carves
+    // the array out of Node's shared slab, which the pool cannot take back.
+    const fresh = Buffer.allocUnsafeSlow(bytes);
     return new Constructor(fresh.buffer, fresh.byteOffset, size);
   }
 
@@ -73,9 +78,13 @@ export class MklMemory {
     const bytes = data.byteLength;
     if (bytes < POOL_MIN_BYTES || this.pooledBytes + bytes > POOL_MAX_BYTES) return;
     if (data.byteOffset !== 0 || bytes !== data.buffer.byteLength) return;
-    const key = `${data.constructor.name}:${data.length}`;
-    const list = this.pool.get(key);
-    if (list === undefined) this.pool.set(key, [data]);
+    let byLength = this.pool.get(data.constructor);
+    if (byLength === undefined) {
+      byLength = new Map();
+      this.pool.set(data.constructor, byLength);
+    }
+    const list = byLength.get(data.length);
+    if (list === undefined) byLength.set(data.length, [data]);
     else list.push(data);
     this.pooledBytes += bytes;
   }
