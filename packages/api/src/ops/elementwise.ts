@@ -79,19 +79,23 @@ export function binaryOp(op: string, primitive: BinaryPrimitive, a: TensorLike, 
   });
 }
 
+type UnaryFamily = 'same' | 'float' | 'logical' | 'numeric';
+
+/** The dtype a unary op of `family` computes `t` in; numeric ops refuse bool. */
+function unaryComputeDType(op: string, family: UnaryFamily, t: Tensor): DType {
+  if (family === 'numeric' && t.dtype === 'bool')
+    throw new DTypeError(`${op}: not defined for bool tensors; cast to a numeric dtype first`);
+  return family === 'float' ? toFloating(t.dtype) : family === 'logical' ? 'bool' : t.dtype;
+}
+
 /** Binds a unary elementwise primitive; 'float' ops lift integer inputs to float32 as PyTorch does. */
-export function unaryOp(op: string, primitive: UnaryPrimitive, x: TensorLike, family: 'same' | 'float' | 'logical' | 'numeric'): Tensor {
+export function unaryOp(op: string, primitive: UnaryPrimitive, x: TensorLike, family: UnaryFamily): Tensor {
   checkOperand(op, 'the input', x);
-  const computeIn = (t: Tensor): DType => {
-    if (family === 'numeric' && t.dtype === 'bool')
-      throw new DTypeError(`${op}: not defined for bool tensors; cast to a numeric dtype first`);
-    return family === 'float' ? toFloating(t.dtype) : family === 'logical' ? 'bool' : t.dtype;
-  };
-  if (isTensor(x) && computeIn(x) === x.dtype) return bind(primitive, [x], {});
+  if (isTensor(x) && unaryComputeDType(op, family, x) === x.dtype) return bind(primitive, [x], {});
   // A converted input (made from JavaScript values, or cast) is freed when the op returns.
   return tidy(() => {
     const t = toTensor(op, x);
-    return bind(primitive, [cast(t, computeIn(t))], {});
+    return bind(primitive, [cast(t, unaryComputeDType(op, family, t))], {});
   });
 }
 
@@ -294,6 +298,19 @@ export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tens
   checkOperand('where', 'x', x);
   checkOperand('where', 'y', y);
   const dtype = checkedComputeDType('where', x, y, 'same');
+  // Fast path, as binaryOp's: a bool condition and two operands of the compute dtype, all of one shape.
+  if (
+    isTensor(condition) &&
+    isTensor(x) &&
+    isTensor(y) &&
+    condition.dtype === 'bool' &&
+    x.dtype === dtype &&
+    y.dtype === dtype &&
+    shapesEqual(condition.shape, x.shape) &&
+    shapesEqual(x.shape, y.shape)
+  ) {
+    return bind(Primitive.Where, [condition, x, y], {});
+  }
   const like = isTensor(x) ? x : isTensor(y) ? y : isTensor(condition) ? condition : undefined;
   // The operands made here (scalars, casts, broadcast views) are freed when the op returns.
   return tidy(() => {

@@ -30,11 +30,10 @@ export function unaryKernel<P extends UnaryPrimitive>(op: P, context: KernelCont
   if (code === undefined) return fallback;
   const { addon, memory, recordNative } = context;
   const costly = COSTLY.has(op);
-  const threshold = (dtype: string) => elementwiseThreshold(costly, dtype);
   return (inputs, params, out: Aval) => {
     const x = inputs[0]!;
     const size = sizeOf(out.shape);
-    if (!isNativeFloat(x.dtype) || size < threshold(x.dtype)) return fallback(inputs, params, out);
+    if (!isNativeFloat(x.dtype) || size < elementwiseThreshold(costly, x.dtype)) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, size);
     addon.unary(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), data);
     recordNative(op);
@@ -55,12 +54,11 @@ export function binaryKernel<P extends BinaryPrimitive>(op: P, context: KernelCo
   if (code === undefined && integerCode === undefined) return fallback;
   const { addon, memory, recordNative } = context;
   const costly = COSTLY.has(op);
-  const threshold = (dtype: string) => elementwiseThreshold(costly, dtype);
   return (inputs, params, out: Aval) => {
     const a = inputs[0]!;
     const b = inputs[1]!;
     const size = sizeOf(out.shape);
-    if (size < threshold(a.dtype)) return fallback(inputs, params, out);
+    if (size < elementwiseThreshold(costly, a.dtype)) return fallback(inputs, params, out);
     if (code !== undefined && isNativeFloat(a.dtype)) {
       const data = memory.allocateUninitialized(out.dtype, size);
       addon.binary(code, DTYPE_CODES[a.dtype], a.storage.data, layoutOf(a), b.storage.data, layoutOf(b), data);
