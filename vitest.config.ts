@@ -20,7 +20,6 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
@@ -29,5 +28,31 @@ export default defineConfig({
     // whole team, so that the threaded paths run and results do not depend on the neighbours'
     // load. team.test.ts tests the sizer, backend.test.ts the addon's smaller teams.
     env: { FLINT_MKL_ADAPTIVE_THREADS: '0' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'flint', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'] },
+      },
+      {
+        // The CUDA backend on its CPU emulation (packages/backend-cuda/scripts/build-emulation.mjs,
+        // built by the bootstrap): the conformance tables, the half gradients and the GPU checks
+        // run its kernels on the CPU, where a machine has no GPU. Where the emulation could not be
+        // built, they skip with its build's reason.
+        extends: true,
+        test: {
+          name: 'cuda-emulation',
+          include: [
+            'test/conformance/conformance.test.ts',
+            'test/conformance/half-gradients.test.ts',
+            'packages/backend-cuda/src/gpu.test.ts',
+          ],
+          env: {
+            FLINT_MKL_ADAPTIVE_THREADS: '0',
+            FLINT_CUDA_ADDON: src('./packages/backend-cuda/build-emulation/Release/flint_cuda.node'),
+            FLINT_TEST_BACKENDS: 'cuda',
+          },
+        },
+      },
+    ],
   },
 });

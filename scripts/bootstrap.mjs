@@ -55,4 +55,8 @@ buildMpiTransport();
 // The CUDA addon: built wherever nvcc is (no GPU needed), else the backend reports why not.
 const { buildCudaBackend } = await import('../packages/backend-cuda/scripts/build.mjs');
 buildCudaBackend();
+// Its CPU emulation, for the tests of its kernels on machines without a GPU (the cuda-emulation
+// project in vitest.config.ts): built wherever the CUDA toolkit's headers are.
+const { buildCudaEmulation } = await import('../packages/backend-cuda/scripts/build-emulation.mjs');
+buildCudaEmulation();
 log('ready');

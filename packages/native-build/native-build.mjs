@@ -79,8 +79,11 @@ function cmakeJsBin(packageRoot) {
  *   and the FLINT_<ID>_SKIP_BUILD and FLINT_<ID>_NO_INSTALL variables.
  * - `logName`: the log prefix; `subject`: what becomes unavailable; `fallback`: what happens then;
  *   `description`: what the addon is built with, for the log (unless the configuration says).
+ * - `buildDir`: the package-relative build folder (default 'build'), so one package can build two
+ *   variants of its addon (backend-cuda's CPU emulation) side by side.
+ * - `script`: the package-relative script that builds it (default scripts/build.mjs), for messages.
  * - `buildTimeoutMs`, `requirements` (name, aptPackage, found()), `sources` (package-relative
- *   files to hash; default CMakeLists.txt, package.json and every file of native/).
+ *   files to hash; default CMakeLists.txt, package.json and every file under native/).
  * - `configuration()`: optional, run first; `{ unavailable: reason }` or `{ fingerprint,
  *   stamp, defines, description }`: strings added to the sources' hash, fields recorded in the
  *   stamp (a previous build whose stamp differs in one is recompiled from scratch), cmake-js
@@ -94,12 +97,13 @@ export function buildNativeAddon(spec, options = {}) {
   const verbose = options.verbose ?? Boolean(process.env.FLINT_BOOTSTRAP_VERBOSE);
   const root = fileURLToPath(spec.packageUrl);
   const variable = (name) => `FLINT_${spec.id.toUpperCase()}_${name}`;
-  const addon = join(root, 'build', 'Release', `flint_${spec.id}.node`);
-  const statusFile = join(root, 'build', `flint-${spec.id}-status.json`);
-  const stampFile = join(root, 'build', `flint-${spec.id}-stamp.json`);
+  const buildDir = spec.buildDir ?? 'build';
+  const addon = join(root, buildDir, 'Release', `flint_${spec.id}.node`);
+  const statusFile = join(root, buildDir, `flint-${spec.id}-status.json`);
+  const stampFile = join(root, buildDir, `flint-${spec.id}-stamp.json`);
   // Relative to where the build was started (the repository root for the bootstrap), else the
   // whole path (an installed package, started from its own folder by `npm run build:native`).
-  const script = join(root, 'scripts', 'build.mjs');
+  const script = join(root, spec.script ?? join('scripts', 'build.mjs'));
   const fromHere = relative(process.cwd(), script);
   const buildCommand = `node ${fromHere.startsWith('..') || isAbsolute(fromHere) ? script : fromHere}`;
   const log = (message) => process.stderr.write(`[${spec.logName}] ${message}\n`);
@@ -121,9 +125,10 @@ export function buildNativeAddon(spec, options = {}) {
     const files = spec.sources ?? [
       'CMakeLists.txt',
       'package.json',
-      ...readdirSync(join(root, 'native'))
-        .sort()
-        .map((f) => join('native', f)),
+      ...readdirSync(join(root, 'native'), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => relative(root, join(entry.parentPath ?? entry.path, entry.name)))
+        .sort(),
     ];
     for (const file of files) hash.update(file).update(readFileSync(join(root, file)));
     for (const part of fingerprint) hash.update(part);
@@ -133,7 +138,17 @@ export function buildNativeAddon(spec, options = {}) {
   const missingRequirements = () => spec.requirements.filter((requirement) => !requirement.found());
 
   const runCmakeJs = (bin, command, defines) => {
-    const args = [bin, command, '--directory', root, '--parallel', String(availableParallelism()), ...defines];
+    const args = [
+      bin,
+      command,
+      '--directory',
+      root,
+      '--out',
+      join(root, buildDir),
+      '--parallel',
+      String(availableParallelism()),
+      ...defines,
+    ];
     if (!verbose) args.push('--log-level', 'warn');
     return spawnSync(process.execPath, args, {
       cwd: root,

@@ -17,6 +17,7 @@ import {
   registeredBackends,
 } from '@flint/api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isSelectedBackend, selectedBackends } from '../support/backend-selection.js';
 import { CASES } from './cases/index.js';
 import type { PrimitiveTable } from './cases/types.js';
 import { ALL_PRIMITIVES, caseDTypes, resolve, runCase } from './harness.js';
@@ -50,7 +51,7 @@ async function importBackendPackages(): Promise<Map<string, string>> {
 
 async function discoverBackends(): Promise<Discovered[]> {
   const found: Discovered[] = [];
-  for (const name of registeredBackends()) {
+  for (const name of registeredBackends().filter(isSelectedBackend)) {
     try {
       found.push({ name, backend: await initBackend(name) });
     } catch (error) {
@@ -63,6 +64,8 @@ async function discoverBackends(): Promise<Discovered[]> {
 const importFailures = await importBackendPackages();
 const discovered = await discoverBackends();
 const summary = new Summary();
+// A run limited to some backends (FLINT_TEST_BACKENDS) writes its own summary beside the full one.
+const summaryName = `conformance-summary${[...(selectedBackends() ?? [])].map((name) => `-${name}`).join('')}.txt`;
 const backendNames = discovered.map((d) => d.name);
 
 describe('conformance tables', () => {
@@ -151,6 +154,6 @@ for (const found of discovered) {
 
 afterAll(() => {
   // Written under the ignored .tmp/ folder, so a test run leaves the work tree clean.
-  const text = summary.write(fileURLToPath(new URL('../../.tmp/conformance-summary.txt', import.meta.url)), ALL_PRIMITIVES, backendNames);
+  const text = summary.write(fileURLToPath(new URL(`../../.tmp/${summaryName}`, import.meta.url)), ALL_PRIMITIVES, backendNames);
   console.log(text);
 });

@@ -18,6 +18,7 @@ import {
   tensor,
 } from '@flint/api';
 import { describe, expect, it } from 'vitest';
+import { isSelectedBackend } from '../support/backend-selection.js';
 
 const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
 for (const folder of readdirSync(PACKAGES).filter((f) => f.startsWith('backend-'))) {
@@ -25,7 +26,7 @@ for (const folder of readdirSync(PACKAGES).filter((f) => f.startsWith('backend-'
   if (existsSync(entry)) await import(/* @vite-ignore */ pathToFileURL(entry).href).catch(() => undefined);
 }
 const backends: { name: string; backend?: Backend; reason?: string }[] = [];
-for (const name of registeredBackends()) {
+for (const name of registeredBackends().filter(isSelectedBackend)) {
   try {
     backends.push({ name, backend: await initBackend(name) });
   } catch (error) {

@@ -2,6 +2,7 @@ import '@flint/backend-cpu';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { initBackend, registeredBackends } from '@flint/api';
+import { isSelectedBackend } from '../support/backend-selection.js';
 
 // The backends the gradient checks run on: every workspace backend package is imported (which
 // registers it), and those that start on this machine, hold float64 (finite differences need it)
@@ -28,6 +29,10 @@ export async function gradcheckBackends(): Promise<BackendChoice> {
   }
   const used: string[] = [];
   for (const name of registeredBackends()) {
+    if (!isSelectedBackend(name)) {
+      skipped[name] = 'not named in FLINT_TEST_BACKENDS';
+      continue;
+    }
     try {
       const backend = await initBackend(name);
       if (!backend.capabilities.dtypes.includes('float64')) skipped[name] = 'no float64';

@@ -228,6 +228,10 @@ const LibraryStatus& ncclStatus() {
 }
 
 bool driverLibraryFound(std::string& reason) {
+#ifdef FLINT_CUDA_EMULATION
+  // The emulated runtime (native/emulation/runtime.cc) needs no driver.
+  return true;
+#else
   LibraryStatus status;
   void* handle = openLibrary({"libcuda.so.1", "libcuda.so"}, status);
   if (handle == nullptr) {
@@ -236,6 +240,7 @@ bool driverLibraryFound(std::string& reason) {
   }
   // Kept loaded: the CUDA runtime opens the same library and shares it.
   return true;
+#endif
 }
 
 }  // namespace flint_cuda

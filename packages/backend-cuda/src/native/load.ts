@@ -20,6 +20,16 @@ export interface AddonPaths {
 
 export type LoadResult = { readonly addon: Addon } | { readonly reason: string };
 
+/**
+ * The addon to load: FLINT_CUDA_ADDON when set (tests point it at the CPU emulation in
+ * build-emulation/, see scripts/build-emulation.mjs), else the one scripts/build.mjs builds.
+ */
+export function defaultAddonPaths(env: Readonly<Record<string, string | undefined>> = process.env): AddonPaths {
+  const chosen = env.FLINT_CUDA_ADDON;
+  if (chosen === undefined || chosen === '') return { addon: ADDON_PATH, status: STATUS_PATH };
+  return { addon: chosen, status: `${chosen.replace(/\/Release\/[^/]+$/, '')}/flint-cuda-status.json` };
+}
+
 function buildFailure(statusPath: string): string | undefined {
   if (!existsSync(statusPath)) return undefined;
   try {
@@ -36,7 +46,7 @@ const loaded = new Map<string, LoadResult>();
  * Loads the native addon, or says why it cannot: not built (with the build script's reason when
  * it recorded one), or built but not loadable. Loading starts nothing on the GPU.
  */
-export function loadAddon(paths: AddonPaths = { addon: ADDON_PATH, status: STATUS_PATH }): LoadResult {
+export function loadAddon(paths: AddonPaths = defaultAddonPaths()): LoadResult {
   const cached = loaded.get(paths.addon);
   if (cached !== undefined && 'addon' in cached) return cached;
   let result: LoadResult;

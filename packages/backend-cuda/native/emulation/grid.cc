@@ -1,0 +1,293 @@
+// The emulation build's grid: every CUDA thread of a block is a fiber (ucontext) on the calling
+// thread, and blocks run one after another. A fiber runs until it finishes or waits at a barrier
+// (__syncthreads, or a warp shuffle's exchange); a barrier opens once every live thread of its
+// scope waits at it. When no thread can run and no barrier can open, the kernel has a barrier
+// some threads never reach (a hang or undefined behaviour on a GPU): the launch fails with
+// cudaErrorLaunchFailure and a report on stderr naming the kernel, the block and the waits.
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "emulated_device.h"
+
+uint3 threadIdx;
+uint3 blockIdx;
+dim3 blockDim;
+dim3 gridDim;
+
+namespace flint_emu {
+
+void setLastError(cudaError_t error);  // runtime.cc
+
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr int kWarp = 32;
+
+enum class FiberState { kRunnable, kAtBlockBarrier, kAtWarpBarrier, kDone };
+
+struct Fiber {
+  ucontext_t context;
+  FiberState state = FiberState::kRunnable;
+  unsigned mask = 0;  // of the warp barrier it waits at
+};
+
+/** Raised inside a fiber to leave it after a reported failure; caught by the fiber's entry. */
+struct Abandoned {};
+
+struct Block {
+  const char* kernel = "";
+  const std::function<void()>* body = nullptr;
+  std::vector<Fiber> fibers;
+  std::vector<std::unique_ptr<char[]>> stacks;
+  ucontext_t scheduler;
+  int current = 0;
+  int threads = 0;
+  bool failed = false;
+  // Per warp: the values deposited for a shuffle, 8 bytes a lane.
+  std::vector<uint64_t> exchange;
+  std::vector<unsigned char> votes;
+};
+
+Block block;
+std::mutex launchMutex;
+
+void fiberEntry() {
+  try {
+    (*block.body)();
+  } catch (const Abandoned&) {
+    // the block failed; nothing more to do on this thread
+  }
+  block.fibers[block.current].state = FiberState::kDone;
+  // uc_link returns to the scheduler.
+}
+
+void setBuiltins(int linear) {
+  threadIdx.x = static_cast<unsigned>(linear) % blockDim.x;
+  threadIdx.y = (static_cast<unsigned>(linear) / blockDim.x) % blockDim.y;
+  threadIdx.z = static_cast<unsigned>(linear) / (blockDim.x * blockDim.y);
+}
+
+/** Parks the running fiber in `state` and returns when the scheduler resumes it. */
+void wait(FiberState state, unsigned mask = 0) {
+  Fiber& fiber = block.fibers[block.current];
+  fiber.state = state;
+  fiber.mask = mask;
+  swapcontext(&fiber.context, &block.scheduler);
+  if (block.failed) throw Abandoned{};
+}
+
+const char* waitName(FiberState state) {
+  return state == FiberState::kAtBlockBarrier ? "__syncthreads" : state == FiberState::kAtWarpBarrier ? "a warp shuffle" : "nothing";
+}
+
+/** The waiting threads as runs: "threads 0-15 at a warp shuffle, 16-31 at __syncthreads". */
+std::string describeWaits() {
+  std::string text;
+  for (int t = 0; t < block.threads;) {
+    const FiberState s = block.fibers[t].state;
+    int end = t + 1;
+    while (end < block.threads && block.fibers[end].state == s) end++;
+    if (s != FiberState::kDone) {
+      text += text.empty() ? "threads " : ", ";
+      text += std::to_string(t) + (end - 1 > t ? "-" + std::to_string(end - 1) : "") + " at " + waitName(s);
+    }
+    t = end;
+  }
+  return text;
+}
+
+void fail(const std::string& why) {
+  std::fprintf(stderr, "[flint-cuda emulation] kernel %s, block (%u, %u, %u): %s\n", block.kernel, blockIdx.x, blockIdx.y,
+               blockIdx.z, why.c_str());
+  block.failed = true;
+}
+
+/** Opens the barriers every live thread of their scope waits at; false when none could open. */
+bool releaseBarriers() {
+  bool released = false;
+  int live = 0;
+  int atBlock = 0;
+  for (const Fiber& f : block.fibers) {
+    if (f.state != FiberState::kDone) live++;
+    if (f.state == FiberState::kAtBlockBarrier) atBlock++;
+  }
+  if (live > 0 && atBlock == live) {
+    for (Fiber& f : block.fibers) {
+      if (f.state == FiberState::kAtBlockBarrier) f.state = FiberState::kRunnable;
+    }
+    return true;
+  }
+  for (int first = 0; first < block.threads; first += kWarp) {
+    const int end = first + kWarp < block.threads ? first + kWarp : block.threads;
+    int waiting = 0;
+    int warpLive = 0;
+    for (int t = first; t < end; t++) {
+      if (block.fibers[t].state != FiberState::kDone) warpLive++;
+      if (block.fibers[t].state == FiberState::kAtWarpBarrier) waiting++;
+    }
+    if (waiting == 0 || waiting != warpLive) continue;
+    for (int t = first; t < end; t++) {
+      Fiber& f = block.fibers[t];
+      if (f.state != FiberState::kAtWarpBarrier) continue;
+      // A lane the mask names must take part: one that has finished never will.
+      for (int lane = 0; lane < end - first; lane++) {
+        if ((f.mask >> lane & 1u) != 0 && block.fibers[first + lane].state == FiberState::kDone) {
+          fail("a warp shuffle's mask names lane " + std::to_string(lane) + " of warp " + std::to_string(first / kWarp) +
+               ", which has finished");
+          return false;
+        }
+      }
+      f.state = FiberState::kRunnable;
+    }
+    released = true;
+  }
+  return released;
+}
+
+void prepareStacks(int threads) {
+  while (static_cast<int>(block.stacks.size()) < threads) block.stacks.emplace_back(new char[kStackBytes]);
+  block.fibers.assign(static_cast<size_t>(threads), Fiber{});
+  block.exchange.assign(static_cast<size_t>((threads + kWarp - 1) / kWarp * kWarp), 0);
+  block.votes.assign(block.exchange.size(), 0);
+}
+
+void runBlock() {
+  for (int t = 0; t < block.threads; t++) {
+    Fiber& f = block.fibers[t];
+    f.state = FiberState::kRunnable;
+    getcontext(&f.context);
+    f.context.uc_stack.ss_sp = block.stacks[t].get();
+    f.context.uc_stack.ss_size = kStackBytes;
+    f.context.uc_link = &block.scheduler;
+    makecontext(&f.context, fiberEntry, 0);
+  }
+  for (;;) {
+    bool ran = false;
+    for (int t = 0; t < block.threads; t++) {
+      if (block.fibers[t].state != FiberState::kRunnable) continue;
+      block.current = t;
+      setBuiltins(t);
+      swapcontext(&block.scheduler, &block.fibers[t].context);
+      ran = true;
+      if (block.failed) break;
+    }
+    if (block.failed) break;
+    bool done = true;
+    for (const Fiber& f : block.fibers) done = done && f.state == FiberState::kDone;
+    if (done) return;
+    if (releaseBarriers() || ran) continue;
+    if (!block.failed) fail("no thread can go on: " + describeWaits() + " (a barrier some threads never reach)");
+    break;
+  }
+  // Let the waiting fibers unwind (each throws Abandoned from its wait).
+  for (int t = 0; t < block.threads; t++) {
+    if (block.fibers[t].state == FiberState::kDone) continue;
+    block.current = t;
+    swapcontext(&block.scheduler, &block.fibers[t].context);
+  }
+}
+
+}  // namespace
+
+void launch(const char* kernel, const std::function<void()>& body, dim3 grid, dim3 blockShape, size_t sharedBytes,
+            cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(launchMutex);
+  const uint64_t threads = static_cast<uint64_t>(blockShape.x) * blockShape.y * blockShape.z;
+  const bool geometryOk = threads > 0 && threads <= 1024 && blockShape.z <= 64 && grid.x > 0 && grid.y > 0 && grid.z > 0 &&
+                          grid.x <= 2147483647u && grid.y <= 65535 && grid.z <= 65535 && sharedBytes <= 48 * 1024;
+  if (!geometryOk) {
+    std::fprintf(stderr,
+                 "[flint-cuda emulation] kernel %s: invalid launch geometry: grid (%u, %u, %u), block (%u, %u, %u), %zu "
+                 "bytes of shared memory\n",
+                 kernel, grid.x, grid.y, grid.z, blockShape.x, blockShape.y, blockShape.z, sharedBytes);
+    setLastError(cudaErrorInvalidConfiguration);
+    return;
+  }
+  block.kernel = kernel;
+  block.body = &body;
+  block.threads = static_cast<int>(threads);
+  block.failed = false;
+  prepareStacks(block.threads);
+  gridDim = grid;
+  blockDim = blockShape;
+  for (unsigned z = 0; z < grid.z; z++) {
+    for (unsigned y = 0; y < grid.y; y++) {
+      for (unsigned x = 0; x < grid.x; x++) {
+        blockIdx.x = x;
+        blockIdx.y = y;
+        blockIdx.z = z;
+        runBlock();
+        if (block.failed) {
+          setLastError(cudaErrorLaunchFailure);
+          return;
+        }
+      }
+    }
+  }
+}
+
+void syncBlock() { wait(FiberState::kAtBlockBarrier); }
+
+void shuffle(unsigned mask, const void* in, void* out, size_t size, ShuffleKind kind, int lane, int width) {
+  const int self = block.current;
+  const int first = self / kWarp * kWarp;
+  const int laneId = self - first;
+  if (size > sizeof(uint64_t) || width <= 0 || width > kWarp || (width & (width - 1)) != 0) {
+    fail("a warp shuffle of " + std::to_string(size) + " bytes with width " + std::to_string(width) + " (unsupported)");
+    throw Abandoned{};
+  }
+  if ((mask >> laneId & 1u) == 0) {
+    fail("lane " + std::to_string(laneId) + " calls a warp shuffle its mask leaves out");
+    throw Abandoned{};
+  }
+  std::memcpy(&block.exchange[static_cast<size_t>(self)], in, size);
+  wait(FiberState::kAtWarpBarrier, mask);
+  // Sources follow CUDA's rules: within the lane's segment of `width` lanes; out of range, its own value.
+  const int segment = laneId / width * width;
+  int source = laneId;
+  switch (kind) {
+    case ShuffleKind::kIndex:
+      source = segment + (lane % width + width) % width;
+      break;
+    case ShuffleKind::kUp:
+      source = laneId - lane >= segment ? laneId - lane : laneId;
+      break;
+    case ShuffleKind::kDown:
+      source = laneId + lane < segment + width ? laneId + lane : laneId;
+      break;
+    case ShuffleKind::kXor:
+      source = (laneId ^ lane) < segment + width ? laneId ^ lane : laneId;
+      break;
+  }
+  if (first + source >= block.threads || (mask >> source & 1u) == 0) {
+    fail("lane " + std::to_string(laneId) + " reads lane " + std::to_string(source) +
+         " in a warp shuffle, which takes no part in it (its value is undefined on a GPU)");
+    throw Abandoned{};
+  }
+  std::memcpy(out, &block.exchange[static_cast<size_t>(first + source)], size);
+  // Every lane reads before any lane deposits for the next shuffle.
+  wait(FiberState::kAtWarpBarrier, mask);
+}
+
+unsigned ballot(unsigned mask, bool predicate) {
+  const int self = block.current;
+  const int first = self / kWarp * kWarp;
+  block.votes[static_cast<size_t>(self)] = predicate ? 1 : 0;
+  wait(FiberState::kAtWarpBarrier, mask);
+  unsigned bits = 0;
+  for (int lane = 0; lane < kWarp && first + lane < block.threads; lane++) {
+    if ((mask >> lane & 1u) != 0 && block.fibers[first + lane].state != FiberState::kDone && block.votes[first + lane] != 0)
+      bits |= 1u << lane;
+  }
+  wait(FiberState::kAtWarpBarrier, mask);
+  return bits;
+}
+
+}  // namespace flint_emu

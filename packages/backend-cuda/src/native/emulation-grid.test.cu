@@ -1,0 +1,104 @@
+// Kernels for emulation.test.ts: each checks one rule of the CPU emulation's grid
+// (native/emulation/grid.cc), or breaks one, and main() prints a line per check.
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <vector>
+
+namespace {
+
+/** A block reduction as the addon's kernels do it: shuffles within warps, shared memory across them. */
+__global__ void blockSum(const int* in, int* out, int n) {
+  __shared__ int partial[32];
+  int v = 0;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) v += in[blockIdx.x * n + i];
+  for (int delta = 16; delta > 0; delta /= 2) v += __shfl_down_sync(0xffffffffu, v, delta);
+  if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0;
+    for (int delta = 16; delta > 0; delta /= 2) v += __shfl_down_sync(0xffffffffu, v, delta);
+    if (threadIdx.x == 0) out[blockIdx.x] = v;
+  }
+}
+
+/** Each lane's value after shuffles of every kind, to compare with CUDA's rules. */
+__global__ void shuffles(int* out) {
+  const int lane = threadIdx.x;
+  out[lane] = __shfl_down_sync(0xffffffffu, lane, 5);
+  out[32 + lane] = __shfl_up_sync(0xffffffffu, lane, 3);
+  out[64 + lane] = __shfl_xor_sync(0xffffffffu, lane, 6);
+  out[96 + lane] = __shfl_sync(0xffffffffu, lane, 7);
+  out[128 + lane] = __shfl_down_sync(0xffffffffu, lane, 1, 8);
+  out[160 + lane] = static_cast<int>(__ballot_sync(0xffffffffu, lane % 3 == 0));
+}
+
+/** Writes its coordinates, over a 2-D grid of 2-D blocks. */
+__global__ void coordinates(int* out) {
+  const int x = blockIdx.x * blockDim.x + threadIdx.x;
+  const int y = blockIdx.y * blockDim.y + threadIdx.y;
+  out[y * gridDim.x * blockDim.x + x] = y * 1000 + x;
+}
+
+/** Half of a warp waits at a full-mask shuffle, the other half at the block's barrier: a hang on a GPU. */
+__global__ void divergentBarrier(int* out) {
+  int v = static_cast<int>(threadIdx.x);
+  if (threadIdx.x < 16) v = __shfl_down_sync(0xffffffffu, v, 1);
+  else __syncthreads();
+  out[threadIdx.x] = v;
+}
+
+/** Lanes 16 and up leave before a full-mask shuffle. */
+__global__ void shuffleAfterExit(int* out) {
+  if (threadIdx.x >= 16) return;
+  out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<int>(threadIdx.x), 1);
+}
+
+void report(const char* check, cudaError_t error) { std::printf("%s %s\n", check, cudaGetErrorName(error)); }
+
+}  // namespace
+
+int main() {
+  int* device = nullptr;
+  cudaMalloc(reinterpret_cast<void**>(&device), 4096 * sizeof(int));
+  std::vector<int> host(4096);
+
+  // blockSum over 3 blocks of 256 threads, each summing 1000 values.
+  std::vector<int> values(3000);
+  for (int i = 0; i < 3000; i++) values[i] = i % 97 - 40;
+  int* in = nullptr;
+  cudaMalloc(reinterpret_cast<void**>(&in), values.size() * sizeof(int));
+  cudaMemcpyAsync(in, values.data(), values.size() * sizeof(int), cudaMemcpyHostToDevice, nullptr);
+  blockSum<<<3, 256, 0, nullptr>>>(in, device, 1000);
+  report("blockSum", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 3 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("blockSum values %d %d %d\n", host[0], host[1], host[2]);
+
+  shuffles<<<1, 32>>>(device);
+  report("shuffles", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 192 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("shuffles values");
+  for (int i = 0; i < 192; i++) std::printf(" %d", host[i]);
+  std::printf("\n");
+
+  coordinates<<<dim3(3, 2), dim3(4, 5)>>>(device);
+  report("coordinates", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 120 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("coordinates values");
+  for (int i = 0; i < 120; i++) std::printf(" %d", host[i]);
+  std::printf("\n");
+
+  divergentBarrier<<<1, 32>>>(device);
+  report("divergentBarrier", cudaGetLastError());
+  blockSum<<<1, 64>>>(in, device, 64);
+  report("afterFailure", cudaGetLastError());
+  shuffleAfterExit<<<1, 32>>>(device);
+  report("shuffleAfterExit", cudaGetLastError());
+  blockSum<<<1, 2048>>>(in, device, 1000);
+  report("tooManyThreads", cudaGetLastError());
+  report("errorIsCleared", cudaGetLastError());
+  report("copyPastTheEnd", cudaMemcpyAsync(host.data(), device, 4097 * sizeof(int), cudaMemcpyDeviceToHost, nullptr));
+  report("copyFromHost", cudaMemcpyAsync(host.data(), host.data() + 8, 4, cudaMemcpyDeviceToHost, nullptr));
+  report("freeTwice", (cudaFree(in), cudaFree(in)));
+  return 0;
+}

@@ -1,0 +1,137 @@
+// The CPU emulation that runs the addon's kernels on machines without a GPU (native/emulation/,
+// scripts/build-emulation.mjs; the cuda-emulation project of vitest.config.ts runs the conformance
+// tables and the GPU checks on it). Here: the launch rewriting, and the grid's rules, checked with
+// the kernels of emulation-grid.test.cu compiled by the host compiler: values that follow CUDA's
+// (block reductions, every shuffle, 2-D grids), and the failures a GPU would hang on or refuse
+// (threads that can never meet at a barrier, a shuffle naming a finished lane, a bad launch
+// geometry, copies outside an allocation), reported instead of hanging or passing silently.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { toolkitInclude } from '../../scripts/build-emulation.mjs';
+import { emulationSource } from '../../scripts/emulation-source.mjs';
+
+const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
+
+describe('emulationSource', () => {
+  it('turns each launch into a flint_emu::launch call with the kernel, its arguments and its geometry', () => {
+    const source = 'void f() {\n  kernel<T, 4><<<blocksFor(n), kBlock, 0, stream>>>(out,\n      a, g(b, c));\n  x<<<1, 32>>>(y);\n}\n';
+    const out = emulationSource(source, '/p/k.cu');
+    expect(out).toBe(
+      '#line 1 "/p/k.cu"\nvoid f() {\n  ::flint_emu::launch("kernel<T, 4>", [=]() { kernel<T, 4>(out,\n      a, g(b, c)); }, blocksFor(n), kBlock, 0, stream);\n  ::flint_emu::launch("x", [=]() { x(y); }, 1, 32);\n}\n',
+    );
+    // The lines after the directive are the source's, one for one (compiler messages point into the .cu file).
+    expect(out.split('\n').length - 1).toBe(source.split('\n').length);
+  });
+
+  it('names what is malformed', () => {
+    expect(() => emulationSource('k<<<1, 2>>> ;', 'a.cu')).toThrow(/a\.cu: no argument list after >>>/);
+    expect(() => emulationSource('k<<<1, 2>>>(a, (b);', 'a.cu')).toThrow(/unclosed argument list/);
+  });
+});
+
+const toolkit = toolkitInclude();
+const compilerFound = (() => {
+  try {
+    execFileSync('g++', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const missing = toolkit === null ? "the CUDA toolkit's headers" : !compilerFound ? 'g++' : null;
+if (missing !== null) console.log(`backend-cuda: the emulated grid's checks are skipped: ${missing} not found`);
+
+describe.skipIf(missing !== null)('the emulated grid', () => {
+  const run = (() => {
+    let result: { lines: Map<string, string>; stderr: string } | null = null;
+    return () => {
+      if (result !== null) return result;
+      const folder = mkdtempSync(join(tmpdir(), 'flint-cuda-emulation-'));
+      const input = fileURLToPath(new URL('./emulation-grid.test.cu', import.meta.url));
+      const source = join(folder, 'grid-test.cc');
+      writeFileSync(source, emulationSource(readFileSync(input, 'utf8'), input));
+      const binary = join(folder, 'grid-test');
+      const emulation = join(PACKAGE, 'native', 'emulation');
+      execFileSync(
+        'g++',
+        [
+          '-std=c++17',
+          '-O1',
+          '-I',
+          emulation,
+          '-I',
+          toolkit?.include ?? '',
+          '-o',
+          binary,
+          source,
+          join(emulation, 'grid.cc'),
+          join(emulation, 'runtime.cc'),
+        ],
+        { stdio: 'pipe' },
+      );
+      const stdoutPath = join(folder, 'stdout.txt');
+      const stderrPath = join(folder, 'stderr.txt');
+      execFileSync('sh', ['-c', `"${binary}" > "${stdoutPath}" 2> "${stderrPath}"`]);
+      const lines = new Map<string, string>();
+      for (const line of readFileSync(stdoutPath, 'utf8').trim().split('\n')) {
+        const space = line.indexOf(' ');
+        const [check, rest] = [line.slice(0, space), line.slice(space + 1)];
+        lines.set(rest.startsWith('values ') ? `${check} values` : check, rest.replace(/^values /, ''));
+      }
+      result = { lines, stderr: readFileSync(stderrPath, 'utf8') };
+      return result;
+    };
+  })();
+  const numbers = (check: string) => (run().lines.get(`${check} values`) ?? '').split(' ').map(Number);
+
+  it('a block reduction over shuffles and shared memory gives each block its sum', () => {
+    expect(run().lines.get('blockSum')).toBe('cudaSuccess');
+    const values = Array.from({ length: 3000 }, (_, i) => (i % 97) - 40);
+    const sums = [0, 1, 2].map((b) => values.slice(b * 1000, b * 1000 + 1000).reduce((a, v) => a + v, 0));
+    expect(numbers('blockSum')).toEqual(sums);
+  });
+
+  it('shuffles read the lanes CUDA names, and a lane out of range reads its own value', () => {
+    const lanes = Array.from({ length: 32 }, (_, i) => i);
+    const width8Down = lanes.map((l) => ((l % 8) + 1 < 8 ? l + 1 : l));
+    const ballot = lanes.reduce((bits, l) => (l % 3 === 0 ? bits | (1 << l) : bits), 0);
+    expect(numbers('shuffles')).toEqual([
+      ...lanes.map((l) => (l + 5 < 32 ? l + 5 : l)),
+      ...lanes.map((l) => (l >= 3 ? l - 3 : l)),
+      ...lanes.map((l) => l ^ 6),
+      ...lanes.map(() => 7),
+      ...width8Down,
+      ...lanes.map(() => ballot | 0),
+    ]);
+  });
+
+  it('2-D grids of 2-D blocks see their coordinates', () => {
+    expect(numbers('coordinates')).toEqual(Array.from({ length: 120 }, (_, i) => Math.floor(i / 12) * 1000 + (i % 12)));
+  });
+
+  it('threads that can never meet fail the launch with a report naming the kernel and the waits, and the next launch runs', () => {
+    expect(run().lines.get('divergentBarrier')).toBe('cudaErrorLaunchFailure');
+    expect(run().stderr).toContain(
+      'kernel divergentBarrier, block (0, 0, 0): no thread can go on: threads 0-15 at a warp shuffle, 16-31 at __syncthreads',
+    );
+    expect(run().lines.get('afterFailure')).toBe('cudaSuccess');
+  });
+
+  it('a full-mask shuffle after some lanes finished fails the launch', () => {
+    expect(run().lines.get('shuffleAfterExit')).toBe('cudaErrorLaunchFailure');
+    expect(run().stderr).toContain("a warp shuffle's mask names lane 16 of warp 0, which has finished");
+  });
+
+  it('refuses what the runtime refuses: a block of 2048 threads, copies outside an allocation, a second free', () => {
+    const { lines } = run();
+    expect(lines.get('tooManyThreads')).toBe('cudaErrorInvalidConfiguration');
+    expect(lines.get('errorIsCleared')).toBe('cudaSuccess');
+    expect(lines.get('copyPastTheEnd')).toBe('cudaErrorInvalidValue');
+    expect(lines.get('copyFromHost')).toBe('cudaErrorInvalidValue');
+    expect(lines.get('freeTwice')).toBe('cudaErrorInvalidValue');
+  });
+});
