@@ -35,9 +35,10 @@ export default defineConfig({
       },
       {
         // The CUDA backend on its CPU emulation (packages/backend-cuda/scripts/build-emulation.mjs,
-        // built by the bootstrap): the conformance tables, the half gradients and the GPU checks
-        // run its kernels on the CPU, where a machine has no GPU. Where the emulation could not be
-        // built, they skip with its build's reason.
+        // built by the bootstrap): the conformance tables, the half gradients, the GPU checks and
+        // jit's fused kernels (compiled by the emulated NVRTC) run its kernels on the CPU, where a
+        // machine has no GPU. Where the emulation could not be built, they skip with its build's
+        // reason.
         extends: true,
         test: {
           name: 'cuda-emulation',
@@ -45,6 +46,7 @@ export default defineConfig({
             'test/conformance/conformance.test.ts',
             'test/conformance/half-gradients.test.ts',
             'packages/backend-cuda/src/gpu.test.ts',
+            'packages/backend-cuda/src/jit/random-programs.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',

@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <sstream>
 
+#ifdef FLINT_CUDA_EMULATION
+#include "emulation/nvrtc.h"
+#endif
+
 namespace flint_cuda {
 
 namespace {
@@ -156,6 +160,16 @@ const Cudnn* cudnn() {
 }
 
 const Nvrtc* nvrtc() {
+#ifdef FLINT_CUDA_EMULATION
+  // The host compiler stands in for NVRTC (native/emulation/nvrtc.cc).
+  LibraryStatus& emulated = mutableStatus(3);
+  if (!emulated.attempted) {
+    emulated.attempted = true;
+    emulated.found = true;
+    emulated.path = "emulated: the host C++ compiler ($CXX, else c++)";
+  }
+  return &flint_emu::emulatedNvrtc();
+#else
   static Nvrtc api{};
   static bool loaded = [] {
     LibraryStatus& status = mutableStatus(3);
@@ -177,6 +191,7 @@ const Nvrtc* nvrtc() {
     return ok;
   }();
   return loaded ? &api : nullptr;
+#endif
 }
 
 const Nccl* nccl() {

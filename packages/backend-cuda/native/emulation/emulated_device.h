@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <type_traits>
+#include <utility>
 
 // The toolkit's host_defines.h maps these to attributes the host compiler ignores or rejects.
 #undef __global__
@@ -40,12 +42,18 @@
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 
+constexpr int warpSize = 32;
+
+namespace flint_emu {
+enum class ShuffleKind { kIndex, kUp, kDown, kXor };
+}  // namespace flint_emu
+
+#ifndef FLINT_EMU_JIT
 // The built-in variables, set by the scheduler before it resumes a thread.
 extern uint3 threadIdx;
 extern uint3 blockIdx;
 extern dim3 blockDim;
 extern dim3 gridDim;
-constexpr int warpSize = 32;
 
 namespace flint_emu {
 
@@ -60,13 +68,48 @@ void launch(const char* kernel, const std::function<void()>& body, dim3 grid, di
 /** Waits until every live thread of the block arrives. */
 void syncBlock();
 
-enum class ShuffleKind { kIndex, kUp, kDown, kXor };
 /** A warp shuffle of `size` bytes: every live lane deposits `in`, then reads its source lane's value into `out`. */
 void shuffle(unsigned mask, const void* in, void* out, size_t size, ShuffleKind kind, int lane, int width);
 /** A warp vote: the bits of the live lanes whose `predicate` holds. */
 unsigned ballot(unsigned mask, bool predicate);
 
 }  // namespace flint_emu
+#else
+// A kernel compiled at run time (the emulated NVRTC, nvrtc.cc) is a shared library of its own,
+// loaded privately: it reaches the addon's built-in variables and grid functions through these
+// pointers, which the emulated cudaLibraryLoadData sets (runtime.cc).
+extern "C" {
+uint3* flint_emu_threadIdx = nullptr;
+uint3* flint_emu_blockIdx = nullptr;
+dim3* flint_emu_blockDim = nullptr;
+dim3* flint_emu_gridDim = nullptr;
+void (*flint_emu_syncBlock)() = nullptr;
+void (*flint_emu_shuffle)(unsigned, const void*, void*, size_t, flint_emu::ShuffleKind, int, int) = nullptr;
+unsigned (*flint_emu_ballot)(unsigned, bool) = nullptr;
+}
+#define threadIdx (*flint_emu_threadIdx)
+#define blockIdx (*flint_emu_blockIdx)
+#define blockDim (*flint_emu_blockDim)
+#define gridDim (*flint_emu_gridDim)
+
+namespace flint_emu {
+inline void syncBlock() { flint_emu_syncBlock(); }
+inline void shuffle(unsigned mask, const void* in, void* out, size_t size, ShuffleKind kind, int lane, int width) {
+  flint_emu_shuffle(mask, in, out, size, kind, lane, width);
+}
+inline unsigned ballot(unsigned mask, bool predicate) { return flint_emu_ballot(mask, predicate); }
+
+/** Calls `kernel` with its arguments read from `args` (cudaLaunchKernel's array of pointers to each). */
+template <typename... P, size_t... I>
+void callWithArguments(void (*kernel)(P...), void** args, std::index_sequence<I...>) {
+  kernel(*static_cast<std::remove_cv_t<std::remove_reference_t<P>>*>(args[I])...);
+}
+template <typename... P>
+void callWithArguments(void (*kernel)(P...), void** args) {
+  callWithArguments(kernel, args, std::index_sequence_for<P...>{});
+}
+}  // namespace flint_emu
+#endif
 
 inline void __syncthreads() { flint_emu::syncBlock(); }
 inline void __syncwarp(unsigned = 0xffffffffu) {}

@@ -3,9 +3,10 @@
 // at once: a copy or a kernel is done when its call returns, so every event has completed. What a
 // real runtime would refuse is refused here too, loudly: copies and fills must lie inside one
 // live allocation, frees must name one, and a launch's failure stays the last error until read.
-// Run-time compiled kernels (NVRTC's cubins) cannot run on the CPU: loading one fails, and the
-// addon then reports NVRTC's fused kernels as unavailable as it does without NVRTC.
+// Run-time compiled kernels come from the emulated NVRTC (nvrtc.cc) as shared libraries: loading
+// one opens it and hands it the grid; launching one runs it on the emulated grid.
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,9 @@
 #include <map>
 #include <mutex>
 #include <string>
+
+#include "emulated_device.h"
+#include "nvrtc.h"
 
 namespace flint_emu {
 
@@ -221,12 +225,79 @@ cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
 cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
 
-cudaError_t cudaLibraryLoadData(cudaLibrary_t*, const void*, cudaJitOption*, void**, unsigned int, cudaLibraryOption*, void**,
-                                unsigned int) {
-  return cudaErrorNotSupported;
+}  // extern "C"
+
+// What the emulated library and kernel handles point at.
+struct CUlib_st {
+  void* library;
+};
+struct CUkern_st {
+  void (*entry)(void**);
+  std::string name;
+};
+
+namespace flint_emu {
+namespace {
+
+/** Points the loaded kernel library's `flint_emu_<name>` pointer at `value`; false when it has none. */
+template <typename T>
+bool bind(void* library, const char* name, T value) {
+  void* slot = dlsym(library, name);
+  if (slot == nullptr) return false;
+  *static_cast<T*>(slot) = value;
+  return true;
 }
-cudaError_t cudaLibraryGetKernel(cudaKernel_t*, cudaLibrary_t, const char*) { return cudaErrorNotSupported; }
-cudaError_t cudaLibraryUnload(cudaLibrary_t) { return cudaErrorNotSupported; }
-cudaError_t cudaLaunchKernel(const void*, dim3, dim3, void**, size_t, cudaStream_t) { return cudaErrorNotSupported; }
+
+}  // namespace
+}  // namespace flint_emu
+
+extern "C" {
+
+cudaError_t cudaLibraryLoadData(cudaLibrary_t* library, const void* code, cudaJitOption*, void**, unsigned int, cudaLibraryOption*,
+                                void**, unsigned int) {
+  const std::string record(static_cast<const char*>(code));
+  const std::string magic = std::string(flint_emu::kEmulatedCubinMagic) + '\n';
+  if (record.compare(0, magic.size(), magic) != 0)
+    return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: not a cubin of the emulated NVRTC");
+  const std::string path = record.substr(magic.size());
+  void* opened = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // The mapping outlives the file; nothing else reads it.
+  std::remove(path.c_str());
+  if (opened == nullptr) return flint_emu::report(cudaErrorInvalidValue, std::string("cudaLibraryLoadData: ") + dlerror());
+  const bool bound = flint_emu::bind(opened, "flint_emu_threadIdx", &threadIdx) && flint_emu::bind(opened, "flint_emu_blockIdx", &blockIdx) &&
+                     flint_emu::bind(opened, "flint_emu_blockDim", &blockDim) && flint_emu::bind(opened, "flint_emu_gridDim", &gridDim) &&
+                     flint_emu::bind(opened, "flint_emu_syncBlock", &flint_emu::syncBlock) &&
+                     flint_emu::bind(opened, "flint_emu_shuffle", &flint_emu::shuffle) &&
+                     flint_emu::bind(opened, "flint_emu_ballot", &flint_emu::ballot);
+  if (!bound) {
+    dlclose(opened);
+    return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: " + path + " lacks the emulated grid's pointers");
+  }
+  *library = new CUlib_st{opened};
+  return cudaSuccess;
+}
+
+cudaError_t cudaLibraryGetKernel(cudaKernel_t* kernel, cudaLibrary_t library, const char* name) {
+  if (library == nullptr || name == nullptr) return cudaErrorInvalidValue;
+  const std::string entry = std::string(flint_emu::kEmulatedEntryPrefix) + name;
+  void* found = dlsym(library->library, entry.c_str());
+  if (found == nullptr) return cudaErrorSymbolNotFound;
+  *kernel = new CUkern_st{reinterpret_cast<void (*)(void**)>(found), name};
+  return cudaSuccess;
+}
+
+cudaError_t cudaLibraryUnload(cudaLibrary_t library) {
+  if (library == nullptr) return cudaErrorInvalidValue;
+  dlclose(library->library);
+  delete library;
+  return cudaSuccess;
+}
+
+cudaError_t cudaLaunchKernel(const void* function, dim3 grid, dim3 block, void** args, size_t sharedBytes, cudaStream_t stream) {
+  // The addon launches only kernels it got from cudaLibraryGetKernel.
+  const CUkern_st* kernel = static_cast<const CUkern_st*>(function);
+  flint_emu::launch(kernel->name.c_str(), [&]() { kernel->entry(args); }, grid, block, sharedBytes, stream);
+  return cudaGetLastError();
+}
 
 }  // extern "C"

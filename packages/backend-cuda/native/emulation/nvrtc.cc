@@ -1,0 +1,195 @@
+// NVRTC for the emulation build: a fused kernel's CUDA C (src/jit/codegen.ts) is compiled by the
+// host C++ compiler into a shared library, with emulated_device.h in front of it and an entry per
+// kernel that takes an argument array, and its "cubin" is a record naming that library. The emulated
+// cudaLibraryLoadData, cudaLibraryGetKernel and cudaLaunchKernel (runtime.cc) open it and run the
+// kernel on the emulated grid. The compiler is $CXX, else c++; its output is the program's log.
+#include "nvrtc.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef FLINT_EMU_INCLUDE_DIR
+#error "FLINT_EMU_INCLUDE_DIR (native/emulation) must be defined by the build"
+#endif
+#ifndef FLINT_EMU_CUDA_INCLUDE_DIR
+#error "FLINT_EMU_CUDA_INCLUDE_DIR (the CUDA toolkit's headers) must be defined by the build"
+#endif
+
+// The program the addon's nvrtcProgram handles point at.
+struct flint_cuda::_nvrtcProgram {
+  std::string source;
+  std::string name;
+  std::string log;
+  std::string record;
+};
+
+namespace flint_emu {
+
+namespace {
+
+using flint_cuda::nvrtcProgram;
+using Program = flint_cuda::_nvrtcProgram;
+
+constexpr int kSuccess = 0;
+constexpr int kErrorInvalidInput = 3;
+constexpr int kErrorInvalidProgram = 4;
+constexpr int kErrorCompilation = 6;
+
+/** The names of the `__global__ void NAME(` functions of `source`. */
+std::vector<std::string> kernelNames(const std::string& source) {
+  std::vector<std::string> names;
+  for (size_t at = source.find("__global__"); at != std::string::npos; at = source.find("__global__", at + 1)) {
+    size_t i = at + std::strlen("__global__");
+    while (i < source.size() && std::isspace(static_cast<unsigned char>(source[i]))) i++;
+    if (source.compare(i, 4, "void") != 0) continue;
+    i += 4;
+    while (i < source.size() && std::isspace(static_cast<unsigned char>(source[i]))) i++;
+    const size_t start = i;
+    while (i < source.size() && (std::isalnum(static_cast<unsigned char>(source[i])) || source[i] == '_')) i++;
+    if (i > start) names.push_back(source.substr(start, i - start));
+  }
+  return names;
+}
+
+std::string folder() {
+  static std::string path = [] {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/flint-cuda-emulated-nvrtc-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    const char* made = mkdtemp(buffer.data());
+    // Emptied as each library is opened; the folder itself goes at exit.
+    if (made != nullptr) std::atexit([] { rmdir(folder().c_str()); });
+    return std::string(made != nullptr ? made : "/tmp");
+  }();
+  return path;
+}
+
+int compile(Program& program) {
+  static int serial = 0;
+  const std::string stem = folder() + "/" + program.name + "-" + std::to_string(getpid()) + "-" + std::to_string(++serial);
+  {
+    std::ofstream out(stem + ".cc");
+    out << "#define FLINT_EMU_JIT 1\n#include \"emulated_device.h\"\n#line 1 \"" << program.name << "\"\n" << program.source;
+    // An entry per kernel that takes cudaLaunchKernel's argument array (runtime.cc calls it).
+    out << "\n";
+    for (const std::string& kernel : kernelNames(program.source)) {
+      out << "extern \"C\" void " << kEmulatedEntryPrefix << kernel << "(void** args) { flint_emu::callWithArguments(" << kernel
+          << ", args); }\n";
+    }
+    if (!out) {
+      program.log = "could not write " + stem + ".cc";
+      return kErrorCompilation;
+    }
+  }
+  const char* cxx = std::getenv("CXX");
+  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") +
+                              " -std=c++17 -O1 -shared -fPIC -w -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "' -o '" +
+                              stem + ".so' '" + stem + ".cc' > '" + stem + ".log' 2>&1";
+  const int status = std::system(command.c_str());
+  {
+    std::ifstream log(stem + ".log");
+    std::stringstream text;
+    text << log.rdbuf();
+    program.log = text.str();
+  }
+  // Only the library stays, until cudaLibraryLoadData has opened it.
+  std::remove((stem + ".cc").c_str());
+  std::remove((stem + ".log").c_str());
+  if (status != 0) return kErrorCompilation;
+  if (kernelNames(program.source).empty()) {
+    program.log += "emulated NVRTC: the program has no __global__ void function";
+    return kErrorCompilation;
+  }
+  program.record = std::string(kEmulatedCubinMagic) + '\n' + stem + ".so";
+  return kSuccess;
+}
+
+const char* errorString(int result) {
+  switch (result) {
+    case kSuccess:
+      return "NVRTC_SUCCESS";
+    case kErrorInvalidInput:
+      return "NVRTC_ERROR_INVALID_INPUT";
+    case kErrorInvalidProgram:
+      return "NVRTC_ERROR_INVALID_PROGRAM";
+    case kErrorCompilation:
+      return "NVRTC_ERROR_COMPILATION (emulated: the host compiler failed, see the log)";
+    default:
+      return "NVRTC_ERROR";
+  }
+}
+
+int version(int* major, int* minor) {
+  *major = 0;
+  *minor = 0;
+  return kSuccess;
+}
+
+int createProgram(nvrtcProgram* out, const char* source, const char* name, int, const char* const*, const char* const*) {
+  if (out == nullptr || source == nullptr) return kErrorInvalidInput;
+  Program* program = new Program{source, name != nullptr ? name : "kernel", "", ""};
+  // A name ending in .cu names a file: keep the stem for the generated files.
+  if (program->name.size() > 3 && program->name.compare(program->name.size() - 3, 3, ".cu") == 0) program->name.resize(program->name.size() - 3);
+  for (char& c : program->name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) c = '_';
+  }
+  *out = program;
+  return kSuccess;
+}
+
+int destroyProgram(nvrtcProgram* program) {
+  if (program == nullptr || *program == nullptr) return kErrorInvalidProgram;
+  delete *program;
+  *program = nullptr;
+  return kSuccess;
+}
+
+int compileProgram(nvrtcProgram program, int, const char* const*) {
+  if (program == nullptr) return kErrorInvalidProgram;
+  return compile(*program);
+}
+
+int logSize(nvrtcProgram program, size_t* size) {
+  if (program == nullptr) return kErrorInvalidProgram;
+  *size = program->log.size() + 1;
+  return kSuccess;
+}
+
+int programLog(nvrtcProgram program, char* out) {
+  if (program == nullptr) return kErrorInvalidProgram;
+  const std::string& text = program->log;
+  std::memcpy(out, text.c_str(), text.size() + 1);
+  return kSuccess;
+}
+
+int cubinSize(nvrtcProgram program, size_t* size) {
+  if (program == nullptr) return kErrorInvalidProgram;
+  *size = program->record.size() + 1;
+  return kSuccess;
+}
+
+int cubinBytes(nvrtcProgram program, char* out) {
+  if (program == nullptr) return kErrorInvalidProgram;
+  const std::string& record = program->record;
+  std::memcpy(out, record.c_str(), record.size() + 1);
+  return kSuccess;
+}
+
+}  // namespace
+
+const flint_cuda::Nvrtc& emulatedNvrtc() {
+  static const flint_cuda::Nvrtc api{errorString, version, createProgram, destroyProgram, compileProgram, logSize, programLog, cubinSize, cubinBytes};
+  return api;
+}
+
+}  // namespace flint_emu
