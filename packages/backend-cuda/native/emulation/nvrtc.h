@@ -3,7 +3,7 @@
 // the emulated cudaLibraryLoadData (runtime.cc).
 #pragma once
 
-#include "libraries.h"
+#include "../libraries.h"
 
 namespace flint_emu {
 
