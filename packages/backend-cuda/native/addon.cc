@@ -37,6 +37,14 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add("matmul", Matmul);
   add("conv", Conv);
   add("reduceWindow", ReduceWindow);
+  add("windowMaxBackward", WindowMaxBackward);
+  add("softmax", Softmax);
+  add("softmaxBackward", SoftmaxBackward);
+  add("layerNorm", LayerNorm);
+  add("layerNormBackward", LayerNormBackward);
+  add("batchNorm", BatchNorm);
+  add("batchNormInference", BatchNormInference);
+  add("batchNormBackward", BatchNormBackward);
   add("gather", Gather);
   add("scatterAdd", ScatterAdd);
   add("randomBits", RandomBits);

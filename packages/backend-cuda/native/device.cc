@@ -168,6 +168,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("convCudnn", static_cast<double>(s.counters.convCudnn));
   set("poolKernel", static_cast<double>(s.counters.poolKernel));
   set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
+  set("compositeKernel", static_cast<double>(s.counters.compositeKernel));
   set("jitCompiles", static_cast<double>(s.counters.jitCompiles));
   set("jitLaunches", static_cast<double>(s.counters.jitLaunches));
   return result;

@@ -135,20 +135,17 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   return out.commit(env);
 }
 
-Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::recursive_mutex> lock(addonMutex());
-  const char* op = "reduceWindow";
+namespace {
+
+/**
+ * The window geometry of argument `index` (window, strides, low and high padding, dilation per
+ * dim of `x`), checked, as the kernels' Window and as cuDNN's PoolParams.
+ */
+void windowArg(const Napi::CallbackInfo& info, size_t index, const char* op, const View& x, Window& win, PoolParams& pool) {
   const Napi::Env env = info.Env();
-  checkArgs(info, 6, op);
-  requireReady(env, op);
-  const int code = static_cast<int>(intArg(info, 0, op, "op", 0, kWindowOpCount - 1));
-  const int dtype = dtypeArg(info, 1, op, kAllDTypes);
-  const View x = viewArg(info, 2, 3, dtype, op, "input");
   const int rank = x.rank;
-  const std::vector<int64_t> params = paramsArg(info, 4, op, "params", 5 * rank);
-  const int engine = static_cast<int>(intArg(info, 5, op, "engine", 0, 2));
-  PoolParams pool;
-  Window win{};
+  const std::vector<int64_t> params = paramsArg(info, index, op, "params", 5 * rank);
+  win = Window{};
   win.rank = rank;
   win.offset = x.offset;
   int64_t outShape[kMaxRank];
@@ -175,6 +172,23 @@ Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
     win.dilation[d] = static_cast<int32_t>(dilation);
   }
   win.total = checkedProduct(env, op, outShape, rank);
+}
+
+}  // namespace
+
+Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "reduceWindow";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 6, op);
+  requireReady(env, op);
+  const int code = static_cast<int>(intArg(info, 0, op, "op", 0, kWindowOpCount - 1));
+  const int dtype = dtypeArg(info, 1, op, kAllDTypes);
+  const View x = viewArg(info, 2, 3, dtype, op, "input");
+  PoolParams pool;
+  Window win;
+  windowArg(info, 4, op, x, win, pool);
+  const int engine = static_cast<int>(intArg(info, 5, op, "engine", 0, 2));
   Output out(env, op, dtype, win.total);
   if (!launching()) return out.commit(env);
   State& s = state();
@@ -189,6 +203,33 @@ Napi::Value ReduceWindow(const Napi::CallbackInfo& info) {
   checkCuda(env, op, launchReduceWindow(code, dtype, out.data(), x.base, win, s.stream));
   s.counters.poolKernel++;
   return out.commit(env);
+}
+
+// windowMaxBackward(dtype, x, layout, g, layout, params) -> dx: max pooling's backward pass.
+Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "windowMaxBackward";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 6, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, (1u << kFloat32) | (1u << kFloat64));
+  const View x = viewArg(info, 1, 2, dtype, op, "input");
+  const View g = viewArg(info, 3, 4, dtype, op, "cotangent");
+  PoolParams pool;
+  Window win;
+  windowArg(info, 5, op, x, win, pool);
+  if (!g.contiguous() || g.rank != x.rank) throwRange(env, op, "the cotangent must be contiguous and of the input's rank");
+  for (int d = 0; d < x.rank; d++) {
+    if (g.shape[d] != win.outShape[d]) throwRange(env, op, "the cotangent must have the pooled output's shape");
+  }
+  Output dx(env, op, dtype, x.size);
+  if (!launching()) return dx.commit(env);
+  Scratch winners(env, op, static_cast<size_t>(win.total) * sizeof(int64_t));
+  checkCuda(env, op,
+            launchWindowMaxBackward(dtype, dx.data(), x.base, g.base + g.offset * itemSizeOf(dtype), win, x.size, winners.data(),
+                                    state().stream));
+  state().counters.compositeKernel++;
+  return dx.commit(env);
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {

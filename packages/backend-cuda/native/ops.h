@@ -43,10 +43,20 @@ Napi::Value Argsort(const Napi::CallbackInfo& info);
 Napi::Value Matmul(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value ReduceWindow(const Napi::CallbackInfo& info);
+Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info);
 Napi::Value Gather(const Napi::CallbackInfo& info);
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info);
 Napi::Value RandomBits(const Napi::CallbackInfo& info);
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);
+
+// normalization_ops.cc (the composite ops' kernels)
+Napi::Value Softmax(const Napi::CallbackInfo& info);
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);
+Napi::Value LayerNorm(const Napi::CallbackInfo& info);
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info);
+Napi::Value BatchNorm(const Napi::CallbackInfo& info);
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info);
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
 
 // nccl.cc
 Napi::Value NcclLibrary(const Napi::CallbackInfo& info);

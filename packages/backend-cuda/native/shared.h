@@ -144,6 +144,38 @@ cudaError_t launchMatmul(int dtype, void* out, const Matrix& a, const Matrix& b,
                          int64_t k, cudaStream_t stream);
 cudaError_t launchConv(int dtype, void* out, const void* x, const void* w, const Convolution& conv, cudaStream_t stream);
 cudaError_t launchReduceWindow(int op, int dtype, void* out, const void* in, const Window& window, cudaStream_t stream);
+
+// The composite ops' kernels (normalization.cu), on contiguous float32 or float64 operands.
+/** Softmax (or log-softmax) of x viewed as [outer, length, inner] along its middle dim. */
+cudaError_t launchSoftmax(int dtype, bool log, void* out, const void* x, int64_t outer, int64_t length, int64_t inner,
+                          cudaStream_t stream);
+/** The input's cotangent of softmax from its output y and the output's cotangent g. */
+cudaError_t launchSoftmaxBackward(int dtype, bool log, void* out, const void* y, const void* g, int64_t outer, int64_t length,
+                                  int64_t inner, cudaStream_t stream);
+/** Layer norm of `rows` rows of `width`; weight and bias are [width] or null. */
+cudaError_t launchLayerNorm(int dtype, void* out, const void* x, const void* weight, const void* bias, int64_t rows, int64_t width,
+                            double eps, cudaStream_t stream);
+size_t layerNormBackwardScratchBytes(int dtype, int64_t rows, int64_t width);
+/** dWeight and dBias may be null (not wanted); `scratch` holds layerNormBackwardScratchBytes bytes. */
+cudaError_t launchLayerNormBackward(int dtype, void* dx, void* dWeight, void* dBias, const void* x, const void* weight, const void* g,
+                                    int64_t rows, int64_t width, double eps, void* scratch, cudaStream_t stream);
+/** Batch norm of x [batch, channels, spatial] with the batch's statistics, written to mean and variance [channels]. */
+cudaError_t launchBatchNorm(int dtype, void* out, void* mean, void* variance, const void* x, const void* weight, const void* bias,
+                            int64_t batch, int64_t channels, int64_t spatial, double eps, cudaStream_t stream);
+cudaError_t launchBatchNormInference(int dtype, void* out, const void* x, const void* mean, const void* variance, const void* weight,
+                                     const void* bias, int64_t batch, int64_t channels, int64_t spatial, double eps,
+                                     cudaStream_t stream);
+cudaError_t launchBatchNormBackward(int dtype, void* dx, void* dWeight, void* dBias, const void* x, const void* mean,
+                                    const void* variance, const void* weight, const void* g, int64_t batch, int64_t channels,
+                                    int64_t spatial, double eps, cudaStream_t stream);
+/**
+ * Max pooling's backward pass: dx (contiguous, `inputs` elements of x's shape) from g (the
+ * window's contiguous output shape) and x (any strides, `window.offset` included); `winners`
+ * holds window.total int64 values of scratch.
+ */
+cudaError_t launchWindowMaxBackward(int dtype, void* dx, const void* x, const void* g, const Window& window, int64_t inputs,
+                                    void* winners, cudaStream_t stream);
+
 /**
  * Gather along an axis of x viewed as [outer, axisLength, inner]: out[o, j, i] = x[o, indices[j],
  * i] for j < count. Indices outside [0, axisLength) write 0 instead of reading out of bounds.

@@ -97,6 +97,8 @@ struct EngineCounters {
   int64_t convCudnn = 0;
   int64_t poolKernel = 0;
   int64_t poolCudnn = 0;
+  /** Runs of the composite ops' kernels (normalization.cu): softmax, layer and batch norm, max pooling's backward. */
+  int64_t compositeKernel = 0;
   int64_t jitLaunches = 0;
   int64_t jitCompiles = 0;
 };

@@ -4,6 +4,7 @@ import {
   type BackendCapabilities,
   BackendError,
   type CompiledKernel,
+  type CompositeKernels,
   type DType,
   FlintError,
   isHalf,
@@ -21,6 +22,7 @@ import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { CudaContext } from './context.js';
 import { type CudaHandle, layoutOf } from './handle.js';
 import { compileFused } from './jit/compile.js';
+import { cudaComposites } from './kernels/composites.js';
 import { cudaKernels } from './kernels/table.js';
 import type { Addon, DeviceInfo, LibraryReport, NativeMemoryStats } from './native/addon.js';
 import { DTYPE_CODES, Engine } from './native/codes.js';
@@ -45,6 +47,12 @@ export interface CudaOptions {
   readonly poolEngine?: 'auto' | 'kernel' | 'cudnn';
   /** Whether jit's fused kernels are compiled with NVRTC (when present). Default true. */
   readonly fusion?: boolean;
+  /**
+   * Whether softmax, layer norm, batch norm and max pooling's backward pass run the addon's fused
+   * kernels (`composites`). Default true; false runs the api's composites of primitives (for
+   * comparisons and diagnosis).
+   */
+  readonly composites?: boolean;
 }
 
 const ENGINES = { auto: Engine.auto, kernel: Engine.kernel, cublasLt: Engine.vendor, cudnn: Engine.vendor } as const;
@@ -77,6 +85,8 @@ export class CudaBackend implements Backend<CudaHandle> {
     syncRead: false,
   };
   readonly kernels: KernelTable<CudaHandle>;
+  /** The composite ops' fused kernels (see CudaOptions.composites). */
+  readonly composites: CompositeKernels<CudaHandle>;
   /** The device the backend runs on. */
   readonly info: DeviceInfo;
   /** @internal */
@@ -86,6 +96,7 @@ export class CudaBackend implements Backend<CudaHandle> {
   private convEngine: Engine = Engine.auto;
   private poolEngine: Engine = Engine.auto;
   private fusion = true;
+  private compositesOn = true;
   private readonly compiled = new Map<string, CompiledKernel<CudaHandle> | null>();
   private libraryReport: LibraryReport | null = null;
 
@@ -116,6 +127,23 @@ export class CudaBackend implements Backend<CudaHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<CudaHandle>;
+    this.composites = this.wrapComposites(cudaComposites(this.context));
+  }
+
+  /** The composite kernels, declining while they are switched off and reporting failures as BackendErrors naming the op. */
+  private wrapComposites(kernels: CompositeKernels<CudaHandle>): CompositeKernels<CudaHandle> {
+    const wrapped: Record<string, unknown> = {};
+    for (const [name, kernel] of Object.entries(kernels) as [string, (...args: unknown[]) => unknown][]) {
+      wrapped[name] = (...args: unknown[]) => {
+        if (!this.compositesOn) return null;
+        try {
+          return kernel(...args);
+        } catch (error) {
+          throw wrapError(name, error);
+        }
+      };
+    }
+    return wrapped as CompositeKernels<CudaHandle>;
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): CudaHandle {
@@ -175,6 +203,7 @@ export class CudaBackend implements Backend<CudaHandle> {
     if (options.convEngine !== undefined) this.convEngine = ENGINES[options.convEngine];
     if (options.poolEngine !== undefined) this.poolEngine = ENGINES[options.poolEngine];
     if (options.fusion !== undefined) this.fusion = options.fusion;
+    if (options.composites !== undefined) this.compositesOn = options.composites;
   }
 
   compile(kernel: KernelProgram): CompiledKernel<CudaHandle> | null {

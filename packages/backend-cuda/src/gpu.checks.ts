@@ -3,7 +3,21 @@
 // (scripts/device-check.ts). The cross-backend conformance tables (test/conformance) check every
 // primitive's values; these check what is particular to this backend: asynchronous reads, the
 // allocator, the vendor libraries against the own kernels, bit-exact random streams, fused kernels.
-import { type Backend, bind, type DType, distributed, jit, Primitive, slice, type Tensor, type TypedArray, tensor } from '@flint/api';
+import {
+  type Backend,
+  bind,
+  type DType,
+  distributed,
+  jit,
+  maxPool2d,
+  nn,
+  Primitive,
+  slice,
+  type Tensor,
+  type TypedArray,
+  tensor,
+  tidy,
+} from '@flint/api';
 import type { CudaBackend } from './backend.js';
 import { createNcclCollectives, ncclAvailability } from './distributed/nccl.js';
 import type { CudaHandle } from './handle.js';
@@ -310,6 +324,62 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       if (cuda.libraries().nvrtc.found)
         check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
       await release(x, y, eager, jitted);
+    },
+  },
+  {
+    // kernels/composites.test.ts checks them case by case (on the CPU emulation where there is no GPU).
+    name: 'the composite kernels (softmax, layer norm, batch norm, max pooling backward) match the api composites on the CPU backend',
+    async run({ cuda, cpu }) {
+      const before = cuda.deviceMemory().compositeKernel;
+      const results = async (backend: Backend) => {
+        const tensors = tidy(() => {
+          const param = (shape: number[], seed: number) =>
+            tensor(
+              values(
+                shape.reduce((a, b) => a * b, 1),
+                seed,
+              ),
+              { shape, backend: backend.name, requiresGrad: true },
+            );
+          const x = param([16, 300], 21);
+          const soft = nn.functional.softmax(x, -1);
+          const logSoft = nn.functional.logSoftmax(x, 0);
+          const h = param([8, 12, 64], 22);
+          const w = param([64], 23);
+          const b = param([64], 24);
+          const normed = nn.functional.layerNorm(h, [64], { weight: w, bias: b });
+          const image = param([32, 8, 12, 12], 25);
+          const scale = param([8], 26);
+          const { output: batched, mean, unbiasedVariance } = nn.functional.batchNormTraining(image, { weight: scale });
+          const pooled = maxPool2d(batched, 3, { stride: 2, padding: 1 });
+          const loss = soft
+            .mul(logSoft)
+            .sum()
+            .add(normed.square().mean())
+            .add(pooled.mul(on(backend, values(pooled.size, 27), pooled.shape)).sum());
+          loss.backward();
+          return [
+            soft,
+            logSoft,
+            normed,
+            batched,
+            mean,
+            unbiasedVariance,
+            pooled,
+            ...[x, h, w, b, image, scale].map((p) => p.grad as Tensor),
+          ];
+        });
+        const read = await Promise.all(tensors.map((t) => t.data()));
+        await release(...tensors);
+        return read;
+      };
+      const onCuda = await results(cuda);
+      const onCpu = await results(cpu);
+      for (const [i, r] of onCuda.entries()) {
+        const error = worstError(r, onCpu[i] as TypedArray);
+        check(error < 5e-5, `output ${i}: relative error ${error}`);
+      }
+      check(cuda.deviceMemory().compositeKernel >= before + 8, 'the composite kernels did not run');
     },
   },
   {

@@ -81,6 +81,8 @@ export interface NativeMemoryStats {
   readonly convCudnn: number;
   readonly poolKernel: number;
   readonly poolCudnn: number;
+  /** Runs of the composite ops' own kernels (softmax, layer and batch norm, max pooling's backward). */
+  readonly compositeKernel: number;
   readonly jitCompiles: number;
   readonly jitLaunches: number;
 }
@@ -126,6 +128,77 @@ export interface Addon {
   /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
   /** `engine`: 0 auto (cuDNN for max pooling it takes), 1 the own kernel, 2 cuDNN or throw. */
   reduceWindow(op: number, dtype: number, x: number, layout: Int32Array, params: Int32Array, engine: number): number;
+  /** Max pooling's backward pass: x's cotangent from the pooled output's (g, contiguous); params as for reduceWindow. */
+  windowMaxBackward(dtype: number, x: number, xLayout: Int32Array, g: number, gLayout: Int32Array, params: Int32Array): number;
+  // The composite ops' kernels (native/normalization_ops.cc): float32 or float64 operands, all
+  // contiguous; an absent weight or bias is null with a null layout; `eps` >= 0.
+  softmax(dtype: number, x: number, layout: Int32Array, axis: number, log: boolean): number;
+  softmaxBackward(dtype: number, y: number, yLayout: Int32Array, g: number, gLayout: Int32Array, axis: number, log: boolean): number;
+  layerNorm(
+    dtype: number,
+    x: number,
+    xLayout: Int32Array,
+    weight: number | null,
+    wLayout: Int32Array | null,
+    bias: number | null,
+    bLayout: Int32Array | null,
+    normalizedDims: number,
+    eps: number,
+  ): number;
+  /** Returns [dx, dWeight (null without a weight), dBias (null unless withBias)]. */
+  layerNormBackward(
+    dtype: number,
+    x: number,
+    xLayout: Int32Array,
+    weight: number | null,
+    wLayout: Int32Array | null,
+    g: number,
+    gLayout: Int32Array,
+    normalizedDims: number,
+    eps: number,
+    withBias: boolean,
+  ): [number, number | null, number | null];
+  /** Returns [output, mean, biased variance]. */
+  batchNorm(
+    dtype: number,
+    x: number,
+    xLayout: Int32Array,
+    weight: number | null,
+    wLayout: Int32Array | null,
+    bias: number | null,
+    bLayout: Int32Array | null,
+    eps: number,
+  ): [number, number, number];
+  batchNormInference(
+    dtype: number,
+    x: number,
+    xLayout: Int32Array,
+    mean: number,
+    mLayout: Int32Array,
+    variance: number,
+    vLayout: Int32Array,
+    weight: number | null,
+    wLayout: Int32Array | null,
+    bias: number | null,
+    bLayout: Int32Array | null,
+    eps: number,
+  ): number;
+  /** Returns [dx, dWeight (null without a weight), dBias (null unless withBias)]. */
+  batchNormBackward(
+    dtype: number,
+    x: number,
+    xLayout: Int32Array,
+    mean: number,
+    mLayout: Int32Array,
+    variance: number,
+    vLayout: Int32Array,
+    weight: number | null,
+    wLayout: Int32Array | null,
+    g: number,
+    gLayout: Int32Array,
+    eps: number,
+    withBias: boolean,
+  ): [number, number | null, number | null];
   /** x viewed as [outer, axis, inner], indices as a rank-1 view: returns [outer, indices, inner]. */
   gather(dtype: number, x: number, xLayout: Int32Array, indices: number, iLayout: Int32Array): number;
   scatterAdd(

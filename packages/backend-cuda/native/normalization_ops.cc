@@ -1,0 +1,274 @@
+// The entry points of the composite ops' kernels (normalization.cu): softmax, layer norm and
+// batch norm, forward and backward. Operands are contiguous float32 or float64 views (the
+// TypeScript side packs others); shapes are checked against each other here.
+#include <cmath>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "boundary.h"
+#include "ops.h"
+
+namespace flint_cuda {
+
+namespace {
+
+constexpr unsigned kFloat32Or64 = (1u << kFloat32) | (1u << kFloat64);
+
+/** A contiguous view, or a TypeError naming it. */
+View contiguousArg(const Napi::CallbackInfo& info, size_t handleIndex, size_t layoutIndex, int dtype, const char* op, const char* what) {
+  const View view = viewArg(info, handleIndex, layoutIndex, dtype, op, what);
+  if (!view.contiguous()) throwRange(info.Env(), op, std::string(what) + " must be contiguous (pack it first)");
+  return view;
+}
+
+/** An optional operand (null, or a contiguous view of `shape`): its data, or null. */
+const void* optionalArg(const Napi::CallbackInfo& info, size_t handleIndex, size_t layoutIndex, int dtype, const char* op,
+                        const char* what, int rank, const int64_t* shape) {
+  if (info[handleIndex].IsNull()) {
+    if (!info[layoutIndex].IsNull()) throwType(info.Env(), op, std::string(what) + " is null but its layout is not");
+    return nullptr;
+  }
+  const View view = contiguousArg(info, handleIndex, layoutIndex, dtype, op, what);
+  bool same = view.rank == rank;
+  for (int d = 0; same && d < rank; d++) same = view.shape[d] == shape[d];
+  if (!same) throwRange(info.Env(), op, std::string(what) + " does not have the shape it must have");
+  return view.base + view.offset * itemSizeOf(dtype);
+}
+
+const void* dataOf(const View& v) { return v.base + v.offset * itemSizeOf(v.dtype); }
+
+void requireSameShape(const Napi::Env& env, const char* op, const View& a, const View& b, const char* what) {
+  bool same = a.rank == b.rank;
+  for (int d = 0; same && d < a.rank; d++) same = a.shape[d] == b.shape[d];
+  if (!same) throwRange(env, op, std::string(what) + " must have the input's shape");
+}
+
+double epsArg(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  if (!info[index].IsNumber()) throwType(info.Env(), op, "eps must be a number");
+  const double eps = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(eps) || eps < 0) throwRange(info.Env(), op, "eps must be finite and at least 0");
+  return eps;
+}
+
+int64_t productOf(const int64_t* dims, int from, int to) {
+  int64_t p = 1;
+  for (int d = from; d < to; d++) p *= dims[d];
+  return p;
+}
+
+/** [N, C, ...]: the batch, the channels and the product of the rest. */
+void channelGeometry(const Napi::Env& env, const char* op, const View& x, int64_t& batch, int64_t& channels, int64_t& spatial) {
+  if (x.rank < 2) throwRange(env, op, "the input must have rank 2 or more ([N, C, ...])");
+  batch = x.shape[0];
+  channels = x.shape[1];
+  spatial = productOf(x.shape, 2, x.rank);
+  if (channels > 0 && batch * spatial == 0) throwRange(env, op, "each channel needs at least one element");
+}
+
+/** Commits the outputs given (null for absent ones) into an array of handles and nulls. */
+Napi::Value commitAll(const Napi::Env& env, std::initializer_list<Output*> outputs) {
+  Napi::Array result = Napi::Array::New(env, outputs.size());
+  uint32_t i = 0;
+  for (Output* out : outputs) result.Set(i++, out != nullptr ? out->commit(env) : env.Null());
+  return result;
+}
+
+void countRun() { state().counters.compositeKernel++; }
+
+}  // namespace
+
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "softmax";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 5, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  if (x.rank < 1) throwRange(env, op, "the input must have rank 1 or more");
+  const int axis = static_cast<int>(intArg(info, 3, op, "axis", 0, x.rank - 1));
+  const bool log = boolArg(info, 4, op, "log");
+  Output out(env, op, dtype, x.size);
+  if (!launching()) return out.commit(env);
+  checkCuda(env, op,
+            launchSoftmax(dtype, log, out.data(), dataOf(x), productOf(x.shape, 0, axis), x.shape[axis],
+                          productOf(x.shape, axis + 1, x.rank), state().stream));
+  countRun();
+  return out.commit(env);
+}
+
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "softmaxBackward";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 7, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View y = contiguousArg(info, 1, 2, dtype, op, "output");
+  const View g = contiguousArg(info, 3, 4, dtype, op, "cotangent");
+  requireSameShape(env, op, y, g, "the cotangent");
+  if (y.rank < 1) throwRange(env, op, "the output must have rank 1 or more");
+  const int axis = static_cast<int>(intArg(info, 5, op, "axis", 0, y.rank - 1));
+  const bool log = boolArg(info, 6, op, "log");
+  Output out(env, op, dtype, y.size);
+  if (!launching()) return out.commit(env);
+  checkCuda(env, op,
+            launchSoftmaxBackward(dtype, log, out.data(), dataOf(y), dataOf(g), productOf(y.shape, 0, axis), y.shape[axis],
+                                  productOf(y.shape, axis + 1, y.rank), state().stream));
+  countRun();
+  return out.commit(env);
+}
+
+// layerNorm(dtype, x, layout, weight | null, layout | null, bias | null, layout | null, normalizedDims, eps)
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "layerNorm";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 9, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  const int normalized = static_cast<int>(intArg(info, 7, op, "normalizedDims", 1, x.rank < 1 ? 1 : x.rank));
+  if (normalized > x.rank) throwRange(env, op, "normalizedDims exceeds the input's rank");
+  const int64_t* tail = x.shape + (x.rank - normalized);
+  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", normalized, tail);
+  const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", normalized, tail);
+  const double eps = epsArg(info, 8, op);
+  const int64_t width = productOf(tail, 0, normalized);
+  Output out(env, op, dtype, x.size);
+  if (!launching()) return out.commit(env);
+  checkCuda(env, op,
+            launchLayerNorm(dtype, out.data(), dataOf(x), weight, bias, width == 0 ? 0 : x.size / width, width, eps, state().stream));
+  countRun();
+  return out.commit(env);
+}
+
+// layerNormBackward(dtype, x, layout, weight | null, layout | null, g, layout, normalizedDims, eps, withBias) -> [dx, dw | null, db | null]
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "layerNormBackward";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 10, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  const View g = contiguousArg(info, 5, 6, dtype, op, "cotangent");
+  requireSameShape(env, op, x, g, "the cotangent");
+  const int normalized = static_cast<int>(intArg(info, 7, op, "normalizedDims", 1, x.rank < 1 ? 1 : x.rank));
+  if (normalized > x.rank) throwRange(env, op, "normalizedDims exceeds the input's rank");
+  const int64_t* tail = x.shape + (x.rank - normalized);
+  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", normalized, tail);
+  const double eps = epsArg(info, 8, op);
+  const bool withBias = boolArg(info, 9, op, "withBias");
+  const int64_t width = productOf(tail, 0, normalized);
+  const int64_t rows = width == 0 ? 0 : x.size / width;
+  Output dx(env, op, dtype, x.size);
+  std::unique_ptr<Output> dWeight = weight != nullptr ? std::make_unique<Output>(env, op, dtype, width) : nullptr;
+  std::unique_ptr<Output> dBias = withBias ? std::make_unique<Output>(env, op, dtype, width) : nullptr;
+  if (launching()) {
+    Scratch scratch(env, op, layerNormBackwardScratchBytes(dtype, rows, width));
+    checkCuda(env, op,
+              launchLayerNormBackward(dtype, dx.data(), dWeight ? dWeight->data() : nullptr, dBias ? dBias->data() : nullptr,
+                                      dataOf(x), weight, dataOf(g), rows, width, eps, scratch.data(), state().stream));
+    // A width of zero leaves the parameters' cotangents (of no elements) and rows of zero leave sums of nothing.
+    if (rows == 0 && width > 0) {
+      if (dWeight) checkCuda(env, op, cudaMemsetAsync(dWeight->data(), 0, static_cast<size_t>(width * itemSizeOf(dtype)), state().stream));
+      if (dBias) checkCuda(env, op, cudaMemsetAsync(dBias->data(), 0, static_cast<size_t>(width * itemSizeOf(dtype)), state().stream));
+    }
+    countRun();
+  }
+  return commitAll(env, {&dx, dWeight.get(), dBias.get()});
+}
+
+// batchNorm(dtype, x, layout, weight | null, layout | null, bias | null, layout | null, eps) -> [out, mean, variance]
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "batchNorm";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 8, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  int64_t batch = 0;
+  int64_t channels = 0;
+  int64_t spatial = 0;
+  channelGeometry(env, op, x, batch, channels, spatial);
+  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", 1, &channels);
+  const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", 1, &channels);
+  const double eps = epsArg(info, 7, op);
+  Output out(env, op, dtype, x.size);
+  Output mean(env, op, dtype, channels);
+  Output variance(env, op, dtype, channels);
+  if (launching()) {
+    checkCuda(env, op,
+              launchBatchNorm(dtype, out.data(), mean.data(), variance.data(), dataOf(x), weight, bias, batch, channels, spatial, eps,
+                              state().stream));
+    countRun();
+  }
+  return commitAll(env, {&out, &mean, &variance});
+}
+
+// batchNormInference(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, bias | null, layout | null, eps)
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "batchNormInference";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 12, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  int64_t batch = 0;
+  int64_t channels = 0;
+  int64_t spatial = 0;
+  channelGeometry(env, op, x, batch, channels, spatial);
+  const void* mean = optionalArg(info, 3, 4, dtype, op, "mean", 1, &channels);
+  const void* variance = optionalArg(info, 5, 6, dtype, op, "variance", 1, &channels);
+  if (mean == nullptr || variance == nullptr) throwType(env, op, "mean and variance are required");
+  const void* weight = optionalArg(info, 7, 8, dtype, op, "weight", 1, &channels);
+  const void* bias = optionalArg(info, 9, 10, dtype, op, "bias", 1, &channels);
+  const double eps = epsArg(info, 11, op);
+  Output out(env, op, dtype, x.size);
+  if (!launching()) return out.commit(env);
+  checkCuda(env, op,
+            launchBatchNormInference(dtype, out.data(), dataOf(x), mean, variance, weight, bias, batch, channels, spatial, eps,
+                                     state().stream));
+  countRun();
+  return out.commit(env);
+}
+
+// batchNormBackward(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, g, layout, eps, withBias)
+//   -> [dx, dw | null, db | null]
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "batchNormBackward";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 13, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
+  const View x = contiguousArg(info, 1, 2, dtype, op, "input");
+  int64_t batch = 0;
+  int64_t channels = 0;
+  int64_t spatial = 0;
+  channelGeometry(env, op, x, batch, channels, spatial);
+  const void* mean = optionalArg(info, 3, 4, dtype, op, "mean", 1, &channels);
+  const void* variance = optionalArg(info, 5, 6, dtype, op, "variance", 1, &channels);
+  if (mean == nullptr || variance == nullptr) throwType(env, op, "mean and variance are required");
+  const void* weight = optionalArg(info, 7, 8, dtype, op, "weight", 1, &channels);
+  const View g = contiguousArg(info, 9, 10, dtype, op, "cotangent");
+  requireSameShape(env, op, x, g, "the cotangent");
+  const double eps = epsArg(info, 11, op);
+  const bool withBias = boolArg(info, 12, op, "withBias");
+  Output dx(env, op, dtype, x.size);
+  std::unique_ptr<Output> dWeight = weight != nullptr ? std::make_unique<Output>(env, op, dtype, channels) : nullptr;
+  std::unique_ptr<Output> dBias = withBias ? std::make_unique<Output>(env, op, dtype, channels) : nullptr;
+  if (launching()) {
+    checkCuda(env, op,
+              launchBatchNormBackward(dtype, dx.data(), dWeight ? dWeight->data() : nullptr, dBias ? dBias->data() : nullptr,
+                                      dataOf(x), mean, variance, weight, dataOf(g), batch, channels, spatial, eps, state().stream));
+    countRun();
+  }
+  return commitAll(env, {&dx, dWeight.get(), dBias.get()});
+}
+
+}  // namespace flint_cuda

@@ -1,0 +1,191 @@
+import type { Aval, BatchNormResults, CompositeKernels, DType, NormalizationCotangents, WindowGeometry } from '@flint/api';
+import type { CudaContext } from '../context.js';
+import { type CudaHandle, layoutOf } from '../handle.js';
+import { DTYPE_CODES } from '../native/codes.js';
+
+/**
+ * The composite ops' kernels (api's Backend.composites) on the GPU: softmax and log-softmax, layer
+ * norm and batch norm with their backward passes, and max pooling's backward pass, each one or
+ * two launches of the addon's kernels (native/normalization.cu) instead of a dozen primitives.
+ * Float32 and float64 only: every other dtype is declined and the api runs the composite (the
+ * api already runs softmax and the normalizations of half inputs in float32). Views the kernels
+ * cannot read in place are packed first.
+ */
+export function cudaComposites(context: CudaContext): CompositeKernels<CudaHandle> {
+  const { addon } = context;
+  const takes = (dtype: DType) => dtype === 'float32' || dtype === 'float64';
+  const allTaken = (...handles: (CudaHandle | null)[]) => handles.every((h) => h === null || takes(h.dtype));
+
+  /** Runs `body` on contiguous versions of `handles` (null stays null), releasing the packed copies after. */
+  function withPacked<R>(handles: readonly (CudaHandle | null)[], body: (packed: (CudaHandle | null)[]) => R): R {
+    const temporaries: CudaHandle[] = [];
+    const packed = handles.map((h) => {
+      if (h === null) return null;
+      const p = context.packed(h);
+      if (p.temporary) temporaries.push(p.handle);
+      return p.handle;
+    });
+    try {
+      return body(packed);
+    } finally {
+      for (const t of temporaries) context.release(t.storage);
+    }
+  }
+  const id = (h: CudaHandle | null) => (h === null ? null : h.storage.id);
+  const layoutOrNull = (h: CudaHandle | null) => (h === null ? null : layoutOf(h));
+  const code = (h: CudaHandle) => DTYPE_CODES[h.dtype];
+  const adoptOrNull = (handle: number | null, shape: readonly number[], dtype: DType) =>
+    handle === null ? null : context.adopt(handle, shape, dtype);
+
+  return {
+    softmax(x, axis, log, out) {
+      if (!takes(x.dtype) || x.shape.length === 0) return null;
+      return withPacked([x], ([p]) => {
+        const px = p as CudaHandle;
+        return context.adopt(addon.softmax(code(px), px.storage.id, layoutOf(px), axis, log), out.shape, out.dtype);
+      });
+    },
+    softmaxBackward(y, g, axis, log, out) {
+      if (!allTaken(y, g) || y.shape.length === 0) return null;
+      return withPacked([y, g], ([py, pg]) => {
+        const [a, b] = [py as CudaHandle, pg as CudaHandle];
+        return context.adopt(
+          addon.softmaxBackward(code(a), a.storage.id, layoutOf(a), b.storage.id, layoutOf(b), axis, log),
+          out.shape,
+          out.dtype,
+        );
+      });
+    },
+    layerNorm(x, weight, bias, normalizedDims, eps, out) {
+      if (!allTaken(x, weight, bias)) return null;
+      return withPacked([x, weight, bias], ([px, pw, pb]) => {
+        const a = px as CudaHandle;
+        const result = addon.layerNorm(
+          code(a),
+          a.storage.id,
+          layoutOf(a),
+          id(pw ?? null),
+          layoutOrNull(pw ?? null),
+          id(pb ?? null),
+          layoutOrNull(pb ?? null),
+          normalizedDims,
+          eps,
+        );
+        return context.adopt(result, out.shape, out.dtype);
+      });
+    },
+    layerNormBackward(x, weight, g, normalizedDims, eps, withBias, out): NormalizationCotangents<CudaHandle> | null {
+      if (!allTaken(x, weight, g)) return null;
+      const paramShape = x.shape.slice(x.shape.length - normalizedDims);
+      return withPacked([x, weight, g], ([px, pw, pg]) => {
+        const [a, gg] = [px as CudaHandle, pg as CudaHandle];
+        const [dx, dw, db] = addon.layerNormBackward(
+          code(a),
+          a.storage.id,
+          layoutOf(a),
+          id(pw ?? null),
+          layoutOrNull(pw ?? null),
+          gg.storage.id,
+          layoutOf(gg),
+          normalizedDims,
+          eps,
+          withBias,
+        );
+        return {
+          input: context.adopt(dx, out.shape, out.dtype),
+          weight: adoptOrNull(dw, paramShape, x.dtype),
+          bias: adoptOrNull(db, paramShape, x.dtype),
+        };
+      });
+    },
+    batchNorm(x, weight, bias, eps, out): BatchNormResults<CudaHandle> | null {
+      if (!allTaken(x, weight, bias)) return null;
+      const channels = [x.shape[1] as number];
+      return withPacked([x, weight, bias], ([px, pw, pb]) => {
+        const a = px as CudaHandle;
+        const [output, mean, variance] = addon.batchNorm(
+          code(a),
+          a.storage.id,
+          layoutOf(a),
+          id(pw ?? null),
+          layoutOrNull(pw ?? null),
+          id(pb ?? null),
+          layoutOrNull(pb ?? null),
+          eps,
+        );
+        return {
+          output: context.adopt(output, out.shape, out.dtype),
+          mean: context.adopt(mean, channels, x.dtype),
+          variance: context.adopt(variance, channels, x.dtype),
+        };
+      });
+    },
+    batchNormInference(x, mean, variance, weight, bias, eps, out) {
+      if (!allTaken(x, mean, variance, weight, bias)) return null;
+      return withPacked([x, mean, variance, weight, bias], ([px, pm, pv, pw, pb]) => {
+        const [a, m, v] = [px as CudaHandle, pm as CudaHandle, pv as CudaHandle];
+        const result = addon.batchNormInference(
+          code(a),
+          a.storage.id,
+          layoutOf(a),
+          m.storage.id,
+          layoutOf(m),
+          v.storage.id,
+          layoutOf(v),
+          id(pw ?? null),
+          layoutOrNull(pw ?? null),
+          id(pb ?? null),
+          layoutOrNull(pb ?? null),
+          eps,
+        );
+        return context.adopt(result, out.shape, out.dtype);
+      });
+    },
+    batchNormBackward(x, mean, variance, weight, g, eps, withBias, out): NormalizationCotangents<CudaHandle> | null {
+      if (!allTaken(x, mean, variance, weight, g)) return null;
+      const channels = [x.shape[1] as number];
+      return withPacked([x, mean, variance, weight, g], ([px, pm, pv, pw, pg]) => {
+        const [a, m, v, gg] = [px as CudaHandle, pm as CudaHandle, pv as CudaHandle, pg as CudaHandle];
+        const [dx, dw, db] = addon.batchNormBackward(
+          code(a),
+          a.storage.id,
+          layoutOf(a),
+          m.storage.id,
+          layoutOf(m),
+          v.storage.id,
+          layoutOf(v),
+          id(pw ?? null),
+          layoutOrNull(pw ?? null),
+          gg.storage.id,
+          layoutOf(gg),
+          eps,
+          withBias,
+        );
+        return {
+          input: context.adopt(dx, out.shape, out.dtype),
+          weight: adoptOrNull(dw, channels, x.dtype),
+          bias: adoptOrNull(db, channels, x.dtype),
+        };
+      });
+    },
+    windowMaxBackward(x, g, geometry: WindowGeometry, out: Aval) {
+      if (!allTaken(x, g)) return null;
+      const params = Int32Array.from([
+        ...geometry.window,
+        ...geometry.strides,
+        ...geometry.padding.map((p) => p[0]),
+        ...geometry.padding.map((p) => p[1]),
+        ...geometry.dilation,
+      ]);
+      // x is read in place through its strides; the cotangent must be contiguous.
+      return withPacked([g], ([pg]) => {
+        const gg = pg as CudaHandle;
+        return context.adopt(
+          addon.windowMaxBackward(code(x), x.storage.id, layoutOf(x), gg.storage.id, layoutOf(gg), params),
+          out.shape,
+          out.dtype,
+        );
+      });
+    },
+  };
+}
