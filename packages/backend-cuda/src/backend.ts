@@ -7,7 +7,6 @@ import {
   type CompositeKernels,
   type DType,
   FlintError,
-  isHalf,
   type KernelProgram,
   type KernelTable,
   type MemoryInfo,
@@ -208,8 +207,6 @@ export class CudaBackend implements Backend<CudaHandle> {
 
   compile(kernel: KernelProgram): CompiledKernel<CudaHandle> | null {
     if (!this.fusion || !this.libraries().nvrtc.found) return null;
-    // The generated CUDA C has no half types: those fusions run primitive by primitive.
-    if (kernel.inputs.some((a) => isHalf(a.dtype)) || kernel.ops.some((op) => isHalf(op.aval.dtype))) return null;
     return compileFused(this.context, kernel, this.compiled);
   }
 }

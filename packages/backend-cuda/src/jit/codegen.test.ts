@@ -94,6 +94,21 @@ describe('CUDA C for fused elementwise kernels', () => {
     }
   });
 
+  it.skipIf(nvcc === undefined)('compiles float16 and bfloat16 chains, their literals and casts included', () => {
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const half = x.cast(dtype);
+      const chain = (a: Tensor) => a.mul(0.1).add(1).exp().maximum(a).cast('float32').add(2).cast(dtype).less(a);
+      const found = programsOf(chain, half).filter((p) => p.kind === 'elementwise');
+      expect(found.length).toBeGreaterThan(0);
+      for (const [i, program] of found.entries()) {
+        const generated = generateElementwise(program, elementwiseMath(), `flint_${dtype}_${i}`);
+        expect(generated).not.toBeNull();
+        expect(generated!.source).toContain(`flint_math::${dtype === 'float16' ? 'Float16' : 'BFloat16'}`);
+        expect(() => compileToPtx(generated!.source, `${dtype}${i}`)).not.toThrow();
+      }
+    }
+  });
+
   it('declines programs it does not generate code for', () => {
     const reduction = programsOf((a: Tensor) => a.exp().sum(1), x).find((p) => p.kind !== 'elementwise');
     if (reduction !== undefined) expect(generateElementwise(reduction, elementwiseMath())).toBeNull();

@@ -18,9 +18,10 @@ const MAX_RANK = 16;
 const C_TYPES: Readonly<Record<DType, string>> = {
   float32: 'float',
   float64: 'double',
-  // Never generated: the backend's compile hook declines fusions with half dtypes (they run op by op).
-  float16: '__half',
-  bfloat16: '__nv_bfloat16',
+  // native/elementwise_math.cuh's element types, laid out as CUDA's __half and __nv_bfloat16:
+  // each op computes in float and rounds to the half dtype, as the addon's own kernels do.
+  float16: 'flint_math::Float16',
+  bfloat16: 'flint_math::BFloat16',
   int32: 'int',
   uint8: 'unsigned char',
   bool: 'unsigned char',
@@ -53,6 +54,10 @@ export function literal(value: number, dtype: DType): string {
     if (Object.is(value, -0)) return `(${type})(-0.0)`;
     // 17 significant digits name the double exactly; a float32 literal then rounds once from it.
     return `(${type})(${value.toPrecision(17)})`;
+  }
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    // Rounded to float first, then to the half dtype, as core/half.ts encodes numbers.
+    return `${C_TYPES[dtype]}(${literal(value, 'float32')})`;
   }
   if (dtype === 'bool') return value !== 0 ? '(unsigned char)1' : '(unsigned char)0';
   const converted = dtype === 'int32' ? new Int32Array([value])[0] : new Uint8Array([value])[0];
