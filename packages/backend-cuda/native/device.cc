@@ -169,6 +169,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("poolKernel", static_cast<double>(s.counters.poolKernel));
   set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
   set("compositeKernel", static_cast<double>(s.counters.compositeKernel));
+  set("normCudnn", static_cast<double>(s.counters.normCudnn));
   set("jitCompiles", static_cast<double>(s.counters.jitCompiles));
   set("jitLaunches", static_cast<double>(s.counters.jitLaunches));
   return result;

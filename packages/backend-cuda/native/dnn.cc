@@ -35,8 +35,20 @@ struct Descriptors {
 
 bool fitsInt(int64_t value) { return value >= 0 && value <= INT32_MAX; }
 
-// The shared handle, bound to `stream`; null with `why` set when cuDNN cannot serve.
-cudnnHandle_t boundHandle(const Cudnn* api, cudaStream_t stream, std::string& why) {
+struct PoolDescriptors {
+  const Cudnn* api;
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnPoolingDescriptor_t pool = nullptr;
+  ~PoolDescriptors() {
+    if (pool) api->DestroyPoolingDescriptor(pool);
+    if (y) api->DestroyTensorDescriptor(y);
+    if (x) api->DestroyTensorDescriptor(x);
+  }
+};
+
+}  // namespace
+
+cudnnHandle_t boundCudnnHandle(const Cudnn* api, cudaStream_t stream, std::string& why) {
   DnnContext& dnn = context();
   if (dnn.failed) {
     why = "cudnnCreate failed earlier";
@@ -53,19 +65,6 @@ cudnnHandle_t boundHandle(const Cudnn* api, cudaStream_t stream, std::string& wh
   }
   return dnn.handle;
 }
-
-struct PoolDescriptors {
-  const Cudnn* api;
-  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
-  cudnnPoolingDescriptor_t pool = nullptr;
-  ~PoolDescriptors() {
-    if (pool) api->DestroyPoolingDescriptor(pool);
-    if (y) api->DestroyTensorDescriptor(y);
-    if (x) api->DestroyTensorDescriptor(x);
-  }
-};
-
-}  // namespace
 
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
   if (dtype != kFloat32 && dtype != kFloat64) {
@@ -102,7 +101,7 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
     why = "cuDNN " + cudnnStatus().reason;
     return false;
   }
-  cudnnHandle_t handle = boundHandle(api, stream, why);
+  cudnnHandle_t handle = boundCudnnHandle(api, stream, why);
   if (handle == nullptr) return false;
   const int rank = x.rank;
   int xDims[kMaxSpatial + 2], xStrides[kMaxSpatial + 2], wDims[kMaxSpatial + 2], yDims[kMaxSpatial + 2], yStrides[kMaxSpatial + 2];
@@ -251,7 +250,7 @@ bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cuda
     why = "the loaded cuDNN lacks the pooling functions";
     return false;
   }
-  cudnnHandle_t handle = boundHandle(api, stream, why);
+  cudnnHandle_t handle = boundCudnnHandle(api, stream, why);
   if (handle == nullptr) return false;
   const int type = dtype == kFloat64 ? kCudnnDataDouble : kCudnnDataFloat;
   PoolDescriptors desc{api};

@@ -153,6 +153,12 @@ const Cudnn* cudnn() {
       api.SetPoolingNdDescriptor = reinterpret_cast<decltype(api.SetPoolingNdDescriptor)>(dlsym(h, "cudnnSetPoolingNdDescriptor"));
       api.DestroyPoolingDescriptor = reinterpret_cast<decltype(api.DestroyPoolingDescriptor)>(dlsym(h, "cudnnDestroyPoolingDescriptor"));
       api.PoolingForward = reinterpret_cast<decltype(api.PoolingForward)>(dlsym(h, "cudnnPoolingForward"));
+      api.BatchNormalizationForwardTraining = reinterpret_cast<decltype(api.BatchNormalizationForwardTraining)>(
+          dlsym(h, "cudnnBatchNormalizationForwardTraining"));
+      api.BatchNormalizationForwardInference = reinterpret_cast<decltype(api.BatchNormalizationForwardInference)>(
+          dlsym(h, "cudnnBatchNormalizationForwardInference"));
+      api.BatchNormalizationBackward =
+          reinterpret_cast<decltype(api.BatchNormalizationBackward)>(dlsym(h, "cudnnBatchNormalizationBackward"));
     }
     return ok;
   }();

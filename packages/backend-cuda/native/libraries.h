@@ -140,7 +140,21 @@ struct Cudnn {
   cudnnStatus_t (*DestroyPoolingDescriptor)(cudnnPoolingDescriptor_t);
   cudnnStatus_t (*PoolingForward)(cudnnHandle_t, cudnnPoolingDescriptor_t, const void*, cudnnTensorDescriptor_t, const void*,
                                   const void*, cudnnTensorDescriptor_t, void*);
+  // Batch normalization (cudnn_ops.h, cudnnBatchNormMode_t): optional as pooling is.
+  cudnnStatus_t (*BatchNormalizationForwardTraining)(cudnnHandle_t, int, const void*, const void*, cudnnTensorDescriptor_t,
+                                                     const void*, cudnnTensorDescriptor_t, void*, cudnnTensorDescriptor_t,
+                                                     const void*, const void*, double, void*, void*, double, void*, void*);
+  cudnnStatus_t (*BatchNormalizationForwardInference)(cudnnHandle_t, int, const void*, const void*, cudnnTensorDescriptor_t,
+                                                      const void*, cudnnTensorDescriptor_t, void*, cudnnTensorDescriptor_t,
+                                                      const void*, const void*, const void*, const void*, double);
+  cudnnStatus_t (*BatchNormalizationBackward)(cudnnHandle_t, int, const void*, const void*, const void*, const void*,
+                                              cudnnTensorDescriptor_t, const void*, cudnnTensorDescriptor_t, const void*,
+                                              cudnnTensorDescriptor_t, void*, cudnnTensorDescriptor_t, const void*, void*, void*,
+                                              double, const void*, const void*);
 };
+constexpr int kCudnnBatchNormSpatial = 1;
+/** cudnn.h's CUDNN_BN_MIN_EPSILON was 1e-5 before cuDNN 7.5 (0 since): smaller eps runs the own kernel. */
+constexpr double kCudnnBatchNormMinEpsilon = 1e-5;
 
 // ---- NVRTC (nvrtc.h) ----
 using nvrtcResult = int;

@@ -395,6 +395,12 @@ __global__ void windowGatherKernel(T* dx, const T* g, const int64_t* winners, Wi
   }
 }
 
+template <typename T>
+__global__ void scaleKernel(T* data, int64_t count, T factor) {
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += step) data[i] = data[i] * factor;
+}
+
 template <typename F>
 cudaError_t dispatchFloat(int dtype, F f) {
   switch (dtype) {
@@ -530,6 +536,15 @@ cudaError_t launchBatchNormBackward(int dtype, void* dx, void* dWeight, void* dB
         static_cast<T*>(dx), static_cast<T*>(dWeight), static_cast<T*>(dBias), static_cast<const T*>(x), static_cast<const T*>(mean),
         static_cast<const T*>(variance), static_cast<const T*>(weight), static_cast<const T*>(g), batch, channels, spatial,
         static_cast<T>(eps));
+    return cudaGetLastError();
+  });
+}
+
+cudaError_t launchScale(int dtype, void* data, int64_t count, double factor, cudaStream_t stream) {
+  if (count == 0) return cudaSuccess;
+  return dispatchFloat(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    scaleKernel<T><<<blocksFor(count), kBlock, 0, stream>>>(static_cast<T*>(data), count, static_cast<T>(factor));
     return cudaGetLastError();
   });
 }

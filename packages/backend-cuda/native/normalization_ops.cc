@@ -1,6 +1,8 @@
 // The entry points of the composite ops' kernels (normalization.cu): softmax, layer norm and
 // batch norm, forward and backward. Operands are contiguous float32 or float64 views (the
-// TypeScript side packs others); shapes are checked against each other here.
+// TypeScript side packs others); shapes are checked against each other here. Batch norm runs
+// through cuDNN when it is present and takes the configuration (dnn_batch_norm.cc), as PyTorch
+// does on NCHW tensors, unless the engine argument asks for the own kernels.
 #include <cmath>
 #include <initializer_list>
 #include <memory>
@@ -8,6 +10,7 @@
 
 #include "boundary.h"
 #include "ops.h"
+#include "vendor.h"
 
 namespace flint_cuda {
 
@@ -75,6 +78,54 @@ Napi::Value commitAll(const Napi::Env& env, std::initializer_list<Output*> outpu
 }
 
 void countRun() { state().counters.compositeKernel++; }
+
+enum Engine : int { kEngineAuto = 0, kEngineKernel = 1, kEngineVendor = 2 };
+
+/**
+ * [channels] of ones and of zeros, for cuDNN's scale and bias where the op has none (it needs
+ * both); filled on the stream, released at the end of the call (stream order keeps them valid).
+ */
+class UnitParameters {
+ public:
+  UnitParameters(const Napi::Env& env, const char* op, int dtype, int64_t channels)
+      : bytes_(static_cast<size_t>(channels) * static_cast<size_t>(itemSizeOf(dtype))),
+        ones_(env, op, bytes_),
+        zeros_(env, op, bytes_),
+        dtype_(dtype),
+        channels_(channels) {}
+  const void* ones() {
+    if (!onesFilled_) {
+      const uint64_t pattern = dtype_ == kFloat64 ? 0x3ff0000000000000ull : 0x3f800000ull;
+      launchFill(itemSizeOf(dtype_), ones_.data(), channels_, pattern, state().stream);
+      onesFilled_ = true;
+    }
+    return ones_.data();
+  }
+  const void* zeros() {
+    if (!zerosFilled_) {
+      cudaMemsetAsync(zeros_.data(), 0, bytes_, state().stream);
+      zerosFilled_ = true;
+    }
+    return zeros_.data();
+  }
+
+ private:
+  size_t bytes_;
+  Scratch ones_;
+  Scratch zeros_;
+  int dtype_;
+  int64_t channels_;
+  bool onesFilled_ = false;
+  bool zerosFilled_ = false;
+};
+
+/** Whether to try cuDNN: asked for, or left to auto with cuDNN present. */
+bool tryCudnn(int engine) { return engine != kEngineKernel && cudnn() != nullptr; }
+
+/** After cuDNN declined: throws when cuDNN was required, else counts nothing (the own kernel runs). */
+void declinedCudnn(const Napi::Env& env, const char* op, int engine, const std::string& why) {
+  if (engine == kEngineVendor) throw Napi::Error::New(env, std::string("flint-cuda ") + op + ": cuDNN declined: " + why);
+}
 
 }  // namespace
 
@@ -181,12 +232,12 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   return commitAll(env, {&dx, dWeight.get(), dBias.get()});
 }
 
-// batchNorm(dtype, x, layout, weight | null, layout | null, bias | null, layout | null, eps) -> [out, mean, variance]
+// batchNorm(dtype, x, layout, weight | null, layout | null, bias | null, layout | null, eps, engine) -> [out, mean, variance]
 Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "batchNorm";
   const Napi::Env env = info.Env();
-  checkArgs(info, 8, op);
+  checkArgs(info, 9, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
@@ -197,24 +248,37 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", 1, &channels);
   const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", 1, &channels);
   const double eps = epsArg(info, 7, op);
+  const int engine = static_cast<int>(intArg(info, 8, op, "engine", 0, 2));
   Output out(env, op, dtype, x.size);
   Output mean(env, op, dtype, channels);
   Output variance(env, op, dtype, channels);
-  if (launching()) {
-    checkCuda(env, op,
-              launchBatchNorm(dtype, out.data(), mean.data(), variance.data(), dataOf(x), weight, bias, batch, channels, spatial, eps,
-                              state().stream));
-    countRun();
+  if (!launching()) return commitAll(env, {&out, &mean, &variance});
+  State& s = state();
+  if (tryCudnn(engine) || engine == kEngineVendor) {
+    UnitParameters units(env, op, dtype, channels);
+    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(),
+                       bias != nullptr ? bias : units.zeros()};
+    std::string why;
+    if (batchNormCudnn(args, out.data(), mean.data(), variance.data(), s.stream, why)) {
+      s.counters.normCudnn++;
+      return commitAll(env, {&out, &mean, &variance});
+    }
+    declinedCudnn(env, op, engine, why);
   }
+  checkCuda(env, op,
+            launchBatchNorm(dtype, out.data(), mean.data(), variance.data(), dataOf(x), weight, bias, batch, channels, spatial, eps,
+                            s.stream));
+  countRun();
   return commitAll(env, {&out, &mean, &variance});
 }
 
-// batchNormInference(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, bias | null, layout | null, eps)
+// batchNormInference(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, bias | null, layout | null, eps,
+//                    engine)
 Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "batchNormInference";
   const Napi::Env env = info.Env();
-  checkArgs(info, 12, op);
+  checkArgs(info, 13, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
@@ -228,22 +292,34 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   const void* weight = optionalArg(info, 7, 8, dtype, op, "weight", 1, &channels);
   const void* bias = optionalArg(info, 9, 10, dtype, op, "bias", 1, &channels);
   const double eps = epsArg(info, 11, op);
+  const int engine = static_cast<int>(intArg(info, 12, op, "engine", 0, 2));
   Output out(env, op, dtype, x.size);
   if (!launching()) return out.commit(env);
+  State& s = state();
+  if (tryCudnn(engine) || engine == kEngineVendor) {
+    UnitParameters units(env, op, dtype, channels);
+    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(),
+                       bias != nullptr ? bias : units.zeros()};
+    std::string why;
+    if (batchNormInferenceCudnn(args, mean, variance, out.data(), s.stream, why)) {
+      s.counters.normCudnn++;
+      return out.commit(env);
+    }
+    declinedCudnn(env, op, engine, why);
+  }
   checkCuda(env, op,
-            launchBatchNormInference(dtype, out.data(), dataOf(x), mean, variance, weight, bias, batch, channels, spatial, eps,
-                                     state().stream));
+            launchBatchNormInference(dtype, out.data(), dataOf(x), mean, variance, weight, bias, batch, channels, spatial, eps, s.stream));
   countRun();
   return out.commit(env);
 }
 
-// batchNormBackward(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, g, layout, eps, withBias)
-//   -> [dx, dw | null, db | null]
+// batchNormBackward(dtype, x, layout, mean, layout, variance, layout, weight | null, layout | null, g, layout, eps, withBias,
+//                   engine) -> [dx, dw | null, db | null]
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "batchNormBackward";
   const Napi::Env env = info.Env();
-  checkArgs(info, 13, op);
+  checkArgs(info, 14, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
@@ -259,15 +335,30 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   requireSameShape(env, op, x, g, "the cotangent");
   const double eps = epsArg(info, 11, op);
   const bool withBias = boolArg(info, 12, op, "withBias");
+  const int engine = static_cast<int>(intArg(info, 13, op, "engine", 0, 2));
   Output dx(env, op, dtype, x.size);
   std::unique_ptr<Output> dWeight = weight != nullptr ? std::make_unique<Output>(env, op, dtype, channels) : nullptr;
   std::unique_ptr<Output> dBias = withBias ? std::make_unique<Output>(env, op, dtype, channels) : nullptr;
-  if (launching()) {
-    checkCuda(env, op,
-              launchBatchNormBackward(dtype, dx.data(), dWeight ? dWeight->data() : nullptr, dBias ? dBias->data() : nullptr,
-                                      dataOf(x), mean, variance, weight, dataOf(g), batch, channels, spatial, eps, state().stream));
-    countRun();
+  if (!launching()) return commitAll(env, {&dx, dWeight.get(), dBias.get()});
+  State& s = state();
+  if (tryCudnn(engine) || engine == kEngineVendor) {
+    UnitParameters units(env, op, dtype, channels);
+    // cuDNN writes both parameter cotangents: unwanted ones go to scratch.
+    Scratch unwanted(env, op, static_cast<size_t>(2 * channels * itemSizeOf(dtype)));
+    char* spare = static_cast<char*>(unwanted.data());
+    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(), nullptr};
+    std::string why;
+    if (batchNormBackwardCudnn(args, dataOf(g), dx.data(), dWeight ? dWeight->data() : spare,
+                               dBias ? dBias->data() : spare + channels * itemSizeOf(dtype), s.stream, why)) {
+      s.counters.normCudnn++;
+      return commitAll(env, {&dx, dWeight.get(), dBias.get()});
+    }
+    declinedCudnn(env, op, engine, why);
   }
+  checkCuda(env, op,
+            launchBatchNormBackward(dtype, dx.data(), dWeight ? dWeight->data() : nullptr, dBias ? dBias->data() : nullptr, dataOf(x),
+                                    mean, variance, weight, dataOf(g), batch, channels, spatial, eps, s.stream));
+  countRun();
   return commitAll(env, {&dx, dWeight.get(), dBias.get()});
 }
 

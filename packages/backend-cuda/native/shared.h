@@ -168,6 +168,8 @@ cudaError_t launchBatchNormInference(int dtype, void* out, const void* x, const 
 cudaError_t launchBatchNormBackward(int dtype, void* dx, void* dWeight, void* dBias, const void* x, const void* mean,
                                     const void* variance, const void* weight, const void* g, int64_t batch, int64_t channels,
                                     int64_t spatial, double eps, cudaStream_t stream);
+/** data[i] *= factor for `count` contiguous float32 or float64 elements. */
+cudaError_t launchScale(int dtype, void* data, int64_t count, double factor, cudaStream_t stream);
 /**
  * Max pooling's backward pass: dx (contiguous, `inputs` elements of x's shape) from g (the
  * window's contiguous output shape) and x (any strides, `window.offset` included); `winners`

@@ -99,6 +99,8 @@ struct EngineCounters {
   int64_t poolCudnn = 0;
   /** Runs of the composite ops' kernels (normalization.cu): softmax, layer and batch norm, max pooling's backward. */
   int64_t compositeKernel = 0;
+  /** Batch norms (forward, inference, backward) that ran through cuDNN. */
+  int64_t normCudnn = 0;
   int64_t jitLaunches = 0;
   int64_t jitCompiles = 0;
 };

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "boundary.h"
+#include "libraries.h"
 
 namespace flint_cuda {
 
@@ -38,6 +39,33 @@ struct ConvParams {
  * spatial dims, symmetric non-negative padding and no input dilation.
  */
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& params, cudaStream_t stream, std::string& why);
+
+/** cuDNN's shared handle (created on first use), bound to `stream`; null with `why` set when cuDNN cannot serve. */
+cudnnHandle_t boundCudnnHandle(const Cudnn* api, cudaStream_t stream, std::string& why);
+
+/** Batch norm over x [batch, channels, spatial] (contiguous): its operands, as the composite kernels take them. */
+struct BatchNormArgs {
+  int dtype = kFloat32;
+  int64_t batch = 0, channels = 0, spatial = 0;
+  double eps = 0;
+  const void* x = nullptr;
+  /** [channels]; cuDNN needs both, so the caller passes ones and zeros for absent ones. */
+  const void* weight = nullptr;
+  const void* bias = nullptr;
+};
+
+/**
+ * Batch norm with the batch's statistics through cuDNN (spatial mode): the output, the mean and
+ * the biased variance (cuDNN's unbiased running variance of this batch alone, rescaled). For
+ * float32/float64, eps of at least 1e-5 and at least 2 elements per channel.
+ */
+bool batchNormCudnn(const BatchNormArgs& args, void* out, void* mean, void* variance, cudaStream_t stream, std::string& why);
+/** Batch norm with given statistics through cuDNN. */
+bool batchNormInferenceCudnn(const BatchNormArgs& args, const void* mean, const void* variance, void* out, cudaStream_t stream,
+                             std::string& why);
+/** Batch norm's backward pass through cuDNN (statistics recomputed from x); dWeight and dBias are [channels] scratch if unwanted. */
+bool batchNormBackwardCudnn(const BatchNormArgs& args, const void* g, void* dx, void* dWeight, void* dBias, cudaStream_t stream,
+                            std::string& why);
 
 /** A reduceWindow's parameters per dim of its input (any rank up to 16). */
 struct PoolParams {

@@ -44,6 +44,12 @@ export interface CudaOptions {
    * 'kernel' or 'cudnn' (throws when cuDNN is missing or declines). Window sums always run the own kernel.
    */
   readonly poolEngine?: 'auto' | 'kernel' | 'cudnn';
+  /**
+   * Batch norm's fused kernels (forward, inference, backward): 'auto' (cuDNN when present and it
+   * takes the configuration: float32/float64, eps of at least 1e-5), 'kernel' or 'cudnn' (throws
+   * when cuDNN is missing or declines). Softmax and layer norm always run the own kernels.
+   */
+  readonly normEngine?: 'auto' | 'kernel' | 'cudnn';
   /** Whether jit's fused kernels are compiled with NVRTC (when present). Default true. */
   readonly fusion?: boolean;
   /**
@@ -94,6 +100,7 @@ export class CudaBackend implements Backend<CudaHandle> {
   private matmulEngine: Engine = Engine.auto;
   private convEngine: Engine = Engine.auto;
   private poolEngine: Engine = Engine.auto;
+  private normEngine: Engine = Engine.auto;
   private fusion = true;
   private compositesOn = true;
   private readonly compiled = new Map<string, CompiledKernel<CudaHandle> | null>();
@@ -126,7 +133,7 @@ export class CudaBackend implements Backend<CudaHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<CudaHandle>;
-    this.composites = this.wrapComposites(cudaComposites(this.context));
+    this.composites = this.wrapComposites(cudaComposites(this.context, () => this.normEngine));
   }
 
   /** The composite kernels, declining while they are switched off and reporting failures as BackendErrors naming the op. */
@@ -201,6 +208,7 @@ export class CudaBackend implements Backend<CudaHandle> {
     if (options.matmulEngine !== undefined) this.matmulEngine = ENGINES[options.matmulEngine];
     if (options.convEngine !== undefined) this.convEngine = ENGINES[options.convEngine];
     if (options.poolEngine !== undefined) this.poolEngine = ENGINES[options.poolEngine];
+    if (options.normEngine !== undefined) this.normEngine = ENGINES[options.normEngine];
     if (options.fusion !== undefined) this.fusion = options.fusion;
     if (options.composites !== undefined) this.compositesOn = options.composites;
   }

@@ -383,6 +383,41 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     },
   },
   {
+    name: 'batch norm through cuDNN matches the own kernels (forward, inference, backward)',
+    async run({ cuda }) {
+      if (!cuda.libraries().cudnn.found) {
+        console.log(`cuDNN batch norm check skipped: ${cuda.libraries().cudnn.reason ?? 'cuDNN not found'}`);
+        return;
+      }
+      const results = async (engine: 'kernel' | 'cudnn') => {
+        cuda.configure({ normEngine: engine });
+        try {
+          const tensors = tidy(() => {
+            const x = tensor(values(32 * 8 * 12 * 12, 31), { shape: [32, 8, 12, 12], backend: 'cuda', requiresGrad: true });
+            const w = tensor(values(8, 32), { backend: 'cuda', requiresGrad: true });
+            const { output, mean, unbiasedVariance } = nn.functional.batchNormTraining(x, { weight: w });
+            output.backward(on(cuda, values(output.size, 33), output.shape));
+            const inference = nn.functional.batchNorm(x.detach(), mean, unbiasedVariance, { weight: w.detach() });
+            return [output, mean, unbiasedVariance, x.grad as Tensor, w.grad as Tensor, inference];
+          });
+          const read = await Promise.all(tensors.map((t) => t.data()));
+          await release(...tensors);
+          return read;
+        } finally {
+          cuda.configure({ normEngine: 'auto' });
+        }
+      };
+      const before = cuda.deviceMemory().normCudnn;
+      const viaCudnn = await results('cudnn');
+      check(cuda.deviceMemory().normCudnn >= before + 3, 'cuDNN ran no batch norm');
+      const viaKernel = await results('kernel');
+      for (const [i, r] of viaCudnn.entries()) {
+        const error = worstError(r, viaKernel[i] as TypedArray);
+        check(error < 5e-5, `output ${i}: cuDNN vs the own kernel, relative error ${error}`);
+      }
+    },
+  },
+  {
     // Two ranks need two GPUs; one rank still runs every NCCL call on the stream (ids, init,
     // each collective, a group, destroy), ordered after the kernel that made its input.
     name: 'NCCL on one rank: every collective on the stream, after the kernels that made its input',

@@ -260,6 +260,21 @@ describe.skipIf(started === null)('the composite kernels on cuda', () => {
     await expectAgree('float16 softmax', (b) => [nn.functional.softmax(input(b, [4, 6], 63).cast('float16'), -1).cast('float32')], 1e-3);
   });
 
+  it('batch norm asked to run through cuDNN says why it cannot where cuDNN is missing; auto falls back to the own kernels', async () => {
+    if (cuda.libraries().cudnn.found) return; // gpu.checks.ts compares the engines where cuDNN is present
+    cuda.configure({ normEngine: 'cudnn' });
+    try {
+      const x = input('cuda', [4, 3, 5], 71);
+      expect(() => nn.functional.batchNormTraining(x)).toThrow(/cuda batchNorm: .*cuDNN declined: cuDNN .*not found/);
+      x.dispose();
+    } finally {
+      cuda.configure({ normEngine: 'auto' });
+    }
+    const before = runs();
+    await expectAgree('auto without cuDNN', (b) => [nn.functional.batchNormTraining(input(b, [4, 3, 5], 72)).output]);
+    expect(runs()).toBe(before + 1);
+  });
+
   it('refuses what crosses the boundary out of contract, with the reason', () => {
     const addon = cuda.context.addon;
     const x = cuda.fromTypedArray(Float32Array.from(values(12, 1)), [3, 4], 'float32');
@@ -285,7 +300,12 @@ describe.skipIf(started === null)('the composite kernels on cuda', () => {
         1e-5,
       ),
     ).toThrow(/weight does not have the shape/);
-    expect(() => addon.batchNorm(0, x.storage.id, Int32Array.from([0, 1, 12, 1]), null, null, null, null, 1e-5)).toThrow(/rank 2 or more/);
+    expect(() => addon.batchNorm(0, x.storage.id, Int32Array.from([0, 1, 12, 1]), null, null, null, null, 1e-5, 0)).toThrow(
+      /rank 2 or more/,
+    );
+    expect(() => addon.batchNorm(0, x.storage.id, Int32Array.from([0, 2, 3, 4, 4, 1]), null, null, null, null, 1e-5, 3)).toThrow(
+      /engine must be an integer in \[0, 2\]/,
+    );
     cuda.dispose(x);
   });
 });

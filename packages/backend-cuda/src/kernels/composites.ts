@@ -1,7 +1,7 @@
 import type { Aval, BatchNormResults, CompositeKernels, DType, NormalizationCotangents, WindowGeometry } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
-import { DTYPE_CODES } from '../native/codes.js';
+import { DTYPE_CODES, type Engine } from '../native/codes.js';
 
 /**
  * The composite ops' kernels (api's Backend.composites) on the GPU: softmax and log-softmax, layer
@@ -9,9 +9,10 @@ import { DTYPE_CODES } from '../native/codes.js';
  * two launches of the addon's kernels (native/normalization.cu) instead of a dozen primitives.
  * Float32 and float64 only: every other dtype is declined and the api runs the composite (the
  * api already runs softmax and the normalizations of half inputs in float32). Views the kernels
- * cannot read in place are packed first.
+ * cannot read in place are packed first. Batch norm goes through cuDNN as `normEngine` says
+ * (the addon falls back to its kernels where cuDNN is missing or declines, unless it is required).
  */
-export function cudaComposites(context: CudaContext): CompositeKernels<CudaHandle> {
+export function cudaComposites(context: CudaContext, normEngine: () => Engine): CompositeKernels<CudaHandle> {
   const { addon } = context;
   const takes = (dtype: DType) => dtype === 'float32' || dtype === 'float64';
   const allTaken = (...handles: (CudaHandle | null)[]) => handles.every((h) => h === null || takes(h.dtype));
@@ -112,6 +113,7 @@ export function cudaComposites(context: CudaContext): CompositeKernels<CudaHandl
           id(pb ?? null),
           layoutOrNull(pb ?? null),
           eps,
+          normEngine(),
         );
         return {
           output: context.adopt(output, out.shape, out.dtype),
@@ -137,6 +139,7 @@ export function cudaComposites(context: CudaContext): CompositeKernels<CudaHandl
           id(pb ?? null),
           layoutOrNull(pb ?? null),
           eps,
+          normEngine(),
         );
         return context.adopt(result, out.shape, out.dtype);
       });
@@ -160,6 +163,7 @@ export function cudaComposites(context: CudaContext): CompositeKernels<CudaHandl
           layoutOf(gg),
           eps,
           withBias,
+          normEngine(),
         );
         return {
           input: context.adopt(dx, out.shape, out.dtype),

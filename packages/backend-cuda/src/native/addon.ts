@@ -83,6 +83,8 @@ export interface NativeMemoryStats {
   readonly poolCudnn: number;
   /** Runs of the composite ops' own kernels (softmax, layer and batch norm, max pooling's backward). */
   readonly compositeKernel: number;
+  /** Batch norms (forward, inference, backward) that ran through cuDNN. */
+  readonly normCudnn: number;
   readonly jitCompiles: number;
   readonly jitLaunches: number;
 }
@@ -131,7 +133,8 @@ export interface Addon {
   /** Max pooling's backward pass: x's cotangent from the pooled output's (g, contiguous); params as for reduceWindow. */
   windowMaxBackward(dtype: number, x: number, xLayout: Int32Array, g: number, gLayout: Int32Array, params: Int32Array): number;
   // The composite ops' kernels (native/normalization_ops.cc): float32 or float64 operands, all
-  // contiguous; an absent weight or bias is null with a null layout; `eps` >= 0.
+  // contiguous; an absent weight or bias is null with a null layout; `eps` >= 0. Batch norm's
+  // `engine`: 0 auto (cuDNN when present and it takes the configuration), 1 the own kernels, 2 cuDNN or throw.
   softmax(dtype: number, x: number, layout: Int32Array, axis: number, log: boolean): number;
   softmaxBackward(dtype: number, y: number, yLayout: Int32Array, g: number, gLayout: Int32Array, axis: number, log: boolean): number;
   layerNorm(
@@ -168,6 +171,7 @@ export interface Addon {
     bias: number | null,
     bLayout: Int32Array | null,
     eps: number,
+    engine: number,
   ): [number, number, number];
   batchNormInference(
     dtype: number,
@@ -182,6 +186,7 @@ export interface Addon {
     bias: number | null,
     bLayout: Int32Array | null,
     eps: number,
+    engine: number,
   ): number;
   /** Returns [dx, dWeight (null without a weight), dBias (null unless withBias)]. */
   batchNormBackward(
@@ -198,6 +203,7 @@ export interface Addon {
     gLayout: Int32Array,
     eps: number,
     withBias: boolean,
+    engine: number,
   ): [number, number | null, number | null];
   /** x viewed as [outer, axis, inner], indices as a rank-1 view: returns [outer, indices, inner]. */
   gather(dtype: number, x: number, xLayout: Int32Array, indices: number, iLayout: Int32Array): number;

@@ -75,6 +75,9 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       const l = plausibleLayout;
       const small = fc.integer({ min: -1, max: 20 });
       const params = layoutArray;
+      const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
+      const eps = fc.constantFrom(0, 1e-5, -1, Number.NaN, Number.POSITIVE_INFINITY, 0.1);
+      const engine = fc.integer({ min: -1, max: 3 });
       const argumentsFor: Record<string, fc.Arbitrary<unknown[]>> = {
         upload: fc.tuple(
           dtype,
@@ -107,6 +110,14 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         matmul: fc.tuple(dtype, h, l, h, l, fc.integer({ min: -1, max: 3 })),
         conv: fc.tuple(dtype, h, l, h, l, params, fc.integer({ min: -1, max: 3 })),
         reduceWindow: fc.tuple(small, dtype, h, l, params, fc.integer({ min: -1, max: 3 })),
+        windowMaxBackward: fc.tuple(dtype, h, l, h, l, params),
+        softmax: fc.tuple(dtype, h, l, small, fc.boolean()),
+        softmaxBackward: fc.tuple(dtype, h, l, h, l, small, fc.boolean()),
+        layerNorm: fc.tuple(dtype, h, l, maybe(h), maybe(l), maybe(h), maybe(l), small, eps),
+        layerNormBackward: fc.tuple(dtype, h, l, maybe(h), maybe(l), h, l, small, eps, fc.boolean()),
+        batchNorm: fc.tuple(dtype, h, l, maybe(h), maybe(l), maybe(h), maybe(l), eps, engine),
+        batchNormInference: fc.tuple(dtype, h, l, h, l, h, l, maybe(h), maybe(l), maybe(h), maybe(l), eps, engine),
+        batchNormBackward: fc.tuple(dtype, h, l, h, l, h, l, maybe(h), maybe(l), h, l, eps, fc.boolean(), engine),
         gather: fc.tuple(dtype, h, l, h, l),
         scatterAdd: fc.tuple(dtype, h, l, h, l, h, l),
         randomBits: fc.tuple(h, l, fc.integer({ min: -1, max: 100 })),
