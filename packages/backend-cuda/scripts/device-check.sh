@@ -2,10 +2,17 @@
 # The CUDA backend's check on a GPU machine (the H200 this workplace lends), in one short run
 # (under 6 minutes): the conformance tables on 'cuda' (float16 and bfloat16 cases included), the
 # GPU checks (src/gpu.checks.ts; among them NCCL on one rank: ids, init, every collective, a
-# group, destroy; two ranks would need two GPUs), the benchmarks (bf16/f16 matmuls on the tensor
-# cores among them), and a bf16 8192 matmul checked and timed against PyTorch
-# (scripts/torch-compare.py), with results written to bench/results/cuda-<date>.{json,md} and
-# to $OUT.
+# group, destroy; two ranks would need two GPUs), the gradient checks against the CPU backend
+# (test/gradcheck/cross-backend.ts), issue 10's measurements and the benchmarks (bf16/f16 matmuls
+# on the tensor cores among them), a bf16 8192 matmul checked and timed against PyTorch
+# (scripts/torch-compare.py), and PyTorch on the issue's workloads with the ratios
+# (scripts/torch-bench.py), with results written to bench/results/cuda-<date>{,-torch}.{json,md}
+# and to $OUT.
+#
+# Rehearsal without a GPU, on the CPU emulation of the addon (scripts/build-emulation.mjs):
+#   FLINT_CUDA_ADDON=$PWD/packages/backend-cuda/build-emulation/Release/flint_cuda.node \
+#     node packages/backend-cuda/.device/dist/device-check.mjs /tmp/dc --rehearsal
+#   python3 packages/backend-cuda/scripts/torch-bench.py /tmp/dc/cuda-<date>.json /tmp/dc/torch --device cpu
 #
 # The device machine has CUDA, Python and the NVIDIA libraries (PyTorch's wheels) but no Node.js,
 # so the work is split:
@@ -43,6 +50,8 @@ prepare() {
   pnpm exec esbuild "$PACKAGE/scripts/device-check.ts" --bundle --platform=node --format=esm --target=node20 \
     --outfile="$BUNDLE" --log-level=warning \
     --alias:@flint/api=./packages/api/src/index.ts \
+    --alias:@flint/api/strided-backend=./packages/api/src/backend/strided-backend/index.ts \
+    --alias:@flint/api/node=./packages/api/src/node/index.ts \
     --alias:@flint/backend-cpu=./packages/backend-cpu/src/index.ts \
     --alias:@flint/backend-cuda=./packages/backend-cuda/src/index.ts \
     --banner:js="import { createRequire as __flintCreateRequire } from 'node:module'; const require = __flintCreateRequire(import.meta.url);"
@@ -103,18 +112,25 @@ run() {
   local status=0
   local compare=/tmp/flint-torch-compare
   rm -rf "$compare"
-  FLINT_TORCH_COMPARE="$compare" timeout 290 "$node" "$BUNDLE" "$ROOT/bench/results" "$@" 2>&1 | tee "$out/device-check.log" || status=$?
+  FLINT_TORCH_COMPARE="$compare" timeout 190 "$node" "$BUNDLE" "$ROOT/bench/results" "$@" 2>&1 | tee "$out/device-check.log" || status=$?
+  local report
+  report="$(ls -t "$ROOT"/bench/results/cuda-*.json 2>/dev/null | grep -v -- '-torch.json' | head -1 || true)"
   local python
   for python in /opt/torch/.venv/bin/python3 python3; do
     command -v "$python" > /dev/null 2>&1 && "$python" -c 'import torch' > /dev/null 2>&1 || continue
     if [ -f "$compare/meta.json" ]; then
-      timeout 50 "$python" "$PACKAGE/scripts/torch-compare.py" "$compare" 2>&1 | tee "$out/torch-compare.json" || status=1
+      timeout 40 "$python" "$PACKAGE/scripts/torch-compare.py" "$compare" 2>&1 | tee "$out/torch-compare.json" || status=1
       grep -q '"ok": true' "$out/torch-compare.json" || status=1
+    fi
+    # PyTorch on the same workloads (eager and torch.compile) and the issue's ratios.
+    if [ -n "$report" ]; then
+      timeout 120 "$python" "$PACKAGE/scripts/torch-bench.py" "$report" "${report%.json}-torch" 2>&1 | tee "$out/torch-bench.log" || status=1
     fi
     break
   done
   rm -rf "$compare"
   cp "$ROOT"/bench/results/cuda-*.json "$ROOT"/bench/results/cuda-*.md "$out/" 2>/dev/null || true
+  # Deleted when the device goes back: each run's results are fetched from $OUT.
   echo "device-check: exit $status; files in $out: $(ls "$out" | tr '\n' ' ')"
   return "$status"
 }

@@ -5,18 +5,32 @@
 // reductions and transfers, dispatch overhead, a jit-fused chain). Results go to
 // <out>/cuda-<date>.json and .md (out: the first argument, else $OUT, else bench/results).
 //
-//   node device-check.mjs [outDir] [--quick]
+// It also takes the measurements issue 10 asks for side by side with PyTorch (`issue` in the
+// report; scripts/torch-bench.py times PyTorch on the same GPU and writes the ratios): a fused
+// chain of 10 elementwise ops against the device-to-device copy bandwidth, the CNN and transformer
+// training steps (device-models.ts), and the launch overhead of eager small ops.
+//
+//   node device-check.mjs [outDir] [--quick] [--rehearsal]
+//
+// --rehearsal runs the conformance tables, the checks and the issue's measurements at toy sizes
+// and skips the other benchmarks: for the CPU emulation of the addon (FLINT_CUDA_ADDON), which
+// rehearses the whole script on a machine without a GPU.
 import '@flint/backend-cpu';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Backend, bind, initBackend, jit, Primitive, primitiveName, registerBackend, type Tensor, tensor } from '@flint/api';
+import { type Backend, bind, initBackend, jit, Primitive, primitiveName, registerBackend, type Tensor, tensor, tidy } from '@flint/api';
 import { CASES } from '../../../test/conformance/cases/index.js';
 import type { PrimitiveTable } from '../../../test/conformance/cases/types.js';
 import { ALL_PRIMITIVES, caseDTypes, runCase } from '../../../test/conformance/harness.js';
+import { compositeCases } from '../../../test/gradcheck/cases/composites.js';
+import { primitiveCases } from '../../../test/gradcheck/cases/index.js';
+import { compareGradients } from '../../../test/gradcheck/cross-backend.js';
+import type { OpCase } from '../../../test/gradcheck/harness.js';
 import { type CudaBackend, CudaBackend as CudaBackendClass } from '../src/backend.js';
 import { GPU_CHECKS } from '../src/gpu.checks.js';
 import { createCudaBackend } from '../src/index.js';
 import { loadAddon } from '../src/native/load.js';
+import { CNN_PARAMS, cnnStep, TRANSFORMER_PARAMS, type TrainingStep, transformerStep } from './device-models.js';
 
 interface Benchmark {
   readonly name: string;
@@ -31,6 +45,7 @@ const quick = args.includes('--quick');
 // Runs everything against the addon's validation-only mode (no GPU; values are not computed), to
 // smoke-test this script and its bundle on the machine that prepares it.
 const validationOnly = args.includes('--validation-only');
+const rehearsal = args.includes('--rehearsal');
 const outDir = args.find((a) => !a.startsWith('--')) ?? process.env.OUT ?? 'bench/results';
 const started = Date.now();
 
@@ -309,6 +324,81 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   return results;
 }
 
+/** The issue's 10-op elementwise chain: two inputs read, one output written. */
+export function chainOfTen(x: Tensor, y: Tensor): Tensor {
+  return x.mul(2).add(y).tanh().mul(x).maximum(0.25).sub(y).abs().sqrt().add(1).log();
+}
+
+/** Median milliseconds of a training step (synchronized), after warm-up steps. */
+async function timeStep(cuda: CudaBackend, make: () => TrainingStep, repeats: number): Promise<number> {
+  const training = make();
+  try {
+    return await time(cuda, () => training.step(), repeats, 3);
+  } finally {
+    training.dispose();
+  }
+}
+
+/**
+ * What issue 10 compares with PyTorch on the same GPU (torch-bench.py reads these from the
+ * report): copy bandwidth and the fused chain of 10 ops, the training steps, and the launch
+ * overhead of eager small ops.
+ */
+async function issueMeasurements(cuda: CudaBackend): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  const count = rehearsal ? 1 << 12 : quick ? 1 << 24 : 1 << 28;
+  out.elements = count;
+  const x = uniform(cuda, [count], 'float32', 21);
+  const y = uniform(cuda, [count], 'float32', 22);
+  // The addon's copy kernel on a contiguous view: a plain device-to-device copy.
+  const copy = () => {
+    cuda.dispose(cuda.context.copyContiguous(x._handle as never));
+    return null;
+  };
+  out.copyMs = await time(cuda, copy, 10, 3);
+  out.copyGBs = (2 * 4 * count) / (out.copyMs as number) / 1e6;
+  out.eagerChainMs = await time(cuda, () => tidy(() => chainOfTen(x, y)), 5, 2);
+  if (cuda.libraries().nvrtc.found) {
+    const fused = jit(chainOfTen);
+    (fused(x, y) as Tensor).dispose();
+    out.fusedChainMs = await time(cuda, () => fused(x, y) as Tensor, 10, 3);
+    out.fusedChainGBs = (3 * 4 * count) / (out.fusedChainMs as number) / 1e6;
+    out.fusedOverCopy = (out.fusedChainGBs as number) / (out.copyGBs as number);
+  } else {
+    out.fusedChain = 'NVRTC not found: no fused kernels';
+  }
+  x.dispose();
+  y.dispose();
+  log(
+    `issue: copy ${(out.copyGBs as number).toFixed(1)} GB/s; fused chain of 10 ${out.fusedChainGBs ?? '-'} GB/s (${out.fusedOverCopy ?? '-'} of copy)`,
+  );
+
+  const cnn = rehearsal ? { ...CNN_PARAMS, batch: 2, image: 8, channels1: 2, channels2: 4, hidden: 8 } : CNN_PARAMS;
+  const encoder = rehearsal ? { ...TRANSFORMER_PARAMS, batch: 2, tokens: 4, model: 16, heads: 2, ffn: 32 } : TRANSFORMER_PARAMS;
+  out.cnnShape = JSON.stringify(cnn);
+  out.transformerShape = JSON.stringify(encoder);
+  out.cnnStepMs = await timeStep(cuda, () => cnnStep('cuda', cnn), rehearsal ? 2 : 10);
+  out.transformerStepMs = await timeStep(cuda, () => transformerStep('cuda', encoder), rehearsal ? 2 : 10);
+  log(`issue: CNN step ${(out.cnnStepMs as number).toFixed(3)} ms, transformer step ${(out.transformerStepMs as number).toFixed(3)} ms`);
+
+  // Launch overhead: eager adds of one element, queued back to back, one read at the end.
+  const steps = rehearsal ? 200 : 20000;
+  let c = tensor([1], { backend: 'cuda' });
+  const one = tensor([1], { backend: 'cuda' });
+  await c.data();
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) {
+    const next = c.add(one);
+    c.dispose();
+    c = next;
+  }
+  await c.data();
+  out.smallOpMicroseconds = ((performance.now() - t0) * 1000) / steps;
+  c.dispose();
+  one.dispose();
+  return out;
+}
+
 async function bandwidth(cuda: CudaBackend, run: () => Tensor, bytes: number, unit = 'GB/s'): Promise<[number, number, string]> {
   const ms = await time(cuda, run, 10, 3);
   return [ms, bytes / ms / 1e6, unit];
@@ -327,6 +417,21 @@ function markdown(report: Record<string, unknown>, benches: readonly Benchmark[]
       ...checks.map((c) => `| ${c.name} | ${c.ok ? 'ok' : `FAILED: ${c.error}`} |`),
       '',
     );
+  const gradients = report.gradients as { checked: number; failures: string[] } | undefined;
+  if (gradients)
+    lines.push(
+      `Gradient checks against the CPU backend: ${gradients.checked - gradients.failures.length} of ${gradients.checked} samples agree.`,
+      '',
+      ...gradients.failures.slice(0, 40).map((f) => `- ${f}`),
+      '',
+    );
+  const issue = report.issue as Record<string, number | string> | undefined;
+  if (issue) {
+    lines.push('| issue 10 measurement (Flint) | value |', '| --- | --- |');
+    for (const [name, value] of Object.entries(issue))
+      lines.push(`| ${name} | ${typeof value === 'number' ? value.toPrecision(4) : value} |`);
+    lines.push('', 'PyTorch on the same GPU, and the ratios: torch-bench.json / .md beside this file.', '');
+  }
   lines.push('| benchmark | median ms | rate |', '| --- | --- | --- |');
   for (const b of benches)
     lines.push(`| ${b.name} | ${b.medianMs.toFixed(3)} | ${b.value.toFixed(1)} ${b.unit}${b.note ? ` (${b.note})` : ''} |`);
@@ -337,7 +442,7 @@ async function main(): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const stamp = new Date().toISOString().slice(0, 10);
   const base = join(outDir, `cuda-${stamp}`);
-  const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick, validationOnly };
+  const report: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick, validationOnly, rehearsal };
   let cuda: CudaBackend;
   try {
     cuda = validationOnly ? validationBackend() : createCudaBackend();
@@ -377,9 +482,28 @@ async function main(): Promise<number> {
   report.checks = checks;
   save([]);
 
+  // Gradient checks: every differentiable primitive's and composite op's VJP, JVP and backward()
+  // in float64 against the CPU backend's (test/gradcheck/cross-backend.ts).
+  log('gradient checks on cuda against the CPU backend');
+  const gradients = await compareGradients('cuda', 'cpu', [...primitiveCases, ...(compositeCases as unknown as OpCase<never>[])], {
+    samples: quick || rehearsal ? 2 : 3,
+  });
+  report.gradients = gradients;
+  log(`gradients: ${gradients.checked} samples, ${gradients.failures.length} failures`);
+  for (const failure of gradients.failures.slice(0, 20)) log(`  FAIL ${failure.slice(0, 300)}`);
+  save([]);
+
+  try {
+    report.issue = await issueMeasurements(cuda);
+  } catch (error) {
+    report.issueError = (error as Error).stack ?? String(error);
+    log(`the issue's measurements stopped: ${(error as Error).message}`);
+  }
+  save([]);
+
   let benches: Benchmark[] = [];
   try {
-    benches = await benchmarks(cuda);
+    if (!rehearsal) benches = await benchmarks(cuda);
   } catch (error) {
     report.benchmarkError = (error as Error).stack ?? String(error);
     log(`benchmarks stopped: ${(error as Error).message}`);
@@ -388,9 +512,9 @@ async function main(): Promise<number> {
   save(benches);
   const failedChecks = checks.filter((c) => !c.ok).length;
   log(
-    `done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, ${benches.length} benchmarks; results in ${base}.{json,md}`,
+    `done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, gradients ${gradients.checked - gradients.failures.length}/${gradients.checked}, ${benches.length} benchmarks; results in ${base}.{json,md}`,
   );
-  return conf.failed === 0 && failedChecks === 0 ? 0 : 1;
+  return conf.failed === 0 && failedChecks === 0 && gradients.failures.length === 0 ? 0 : 1;
 }
 
 main().then(

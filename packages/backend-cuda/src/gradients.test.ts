@@ -1,0 +1,34 @@
+// Gradient checks on cuda (test/gradcheck/cross-backend.ts): every differentiable primitive's and
+// composite op's VJP, JVP and backward() in float64 equal the portable CPU backend's, whose rules
+// the finite-difference suites check. Runs on a GPU, or on the CPU emulation (the cuda-emulation
+// project of vitest.config.ts); skipped with the reason elsewhere. The device check runs the same
+// comparison on the GPU.
+import '@flint/backend-cpu';
+import { describe, expect, it } from 'vitest';
+import { compositeCases } from '../../../test/gradcheck/cases/composites.js';
+import { primitiveCases } from '../../../test/gradcheck/cases/index.js';
+import { compareGradients } from '../../../test/gradcheck/cross-backend.js';
+import type { OpCase } from '../../../test/gradcheck/harness.js';
+import { createCudaBackend } from './index.js';
+
+let reason = '';
+try {
+  createCudaBackend();
+} catch (error) {
+  reason = (error as Error).message;
+  console.log(`backend-cuda: gradient checks skipped: ${reason}`);
+}
+
+describe.skipIf(reason !== '')('gradients on cuda equal the CPU backend’s', () => {
+  it('every differentiable primitive', async () => {
+    const { checked, failures } = await compareGradients('cuda', 'cpu', primitiveCases, { samples: 3 });
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('every composite op', async () => {
+    const { checked, failures } = await compareGradients('cuda', 'cpu', compositeCases as unknown as OpCase<never>[], { samples: 2 });
+    expect(failures).toEqual([]);
+    expect(checked).toBeGreaterThan(20);
+  });
+});
