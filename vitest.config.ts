@@ -49,6 +49,7 @@ export default defineConfig({
             'packages/backend-cuda/src/jit/random-programs.test.ts',
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
+            'packages/backend-cuda/src/device-check.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',

@@ -39,22 +39,30 @@ DEVICE="$PACKAGE/.device"
 BUNDLE="$DEVICE/dist/device-check.mjs"
 ADDON="$PACKAGE/build/Release/flint_cuda.node"
 
-prepare() {
+# Bundles scripts/device-check.ts and its imports into one file ($1) with esbuild.
+bundle() {
+  local target="${1:-$BUNDLE}"
   cd "$ROOT"
-  node "$PACKAGE/scripts/build.mjs"
-  [ -f "$ADDON" ] || { echo "device-check: the addon did not build (see above)" >&2; exit 1; }
-  mkdir -p "$DEVICE/dist"
+  mkdir -p "$(dirname "$target")"
   # Bundled two levels below the package root (in a dist/ folder, which the linter skips), so that
   # the sources' `new URL('../../', import.meta.url)` (the package root) finds
-  # build/Release/flint_cuda.node and native/elementwise_math.cuh.
+  # build/Release/flint_cuda.node and native/elementwise_math.cuh. Subpath aliases come first in
+  # meaning: esbuild maps the longest one that matches.
   pnpm exec esbuild "$PACKAGE/scripts/device-check.ts" --bundle --platform=node --format=esm --target=node20 \
-    --outfile="$BUNDLE" --log-level=warning \
+    --outfile="$target" --log-level=warning \
     --alias:@flint/api=./packages/api/src/index.ts \
     --alias:@flint/api/strided-backend=./packages/api/src/backend/strided-backend/index.ts \
     --alias:@flint/api/node=./packages/api/src/node/index.ts \
     --alias:@flint/backend-cpu=./packages/backend-cpu/src/index.ts \
     --alias:@flint/backend-cuda=./packages/backend-cuda/src/index.ts \
     --banner:js="import { createRequire as __flintCreateRequire } from 'node:module'; const require = __flintCreateRequire(import.meta.url);"
+}
+
+prepare() {
+  cd "$ROOT"
+  node "$PACKAGE/scripts/build.mjs"
+  [ -f "$ADDON" ] || { echo "device-check: the addon did not build (see above)" >&2; exit 1; }
+  bundle "$BUNDLE"
   if [ ! -f "$DEVICE/node.xz" ] || [ "$(cat "$DEVICE/node.version" 2>/dev/null)" != "$(node --version)" ]; then
     echo "device-check: packing $(command -v node) ($(node --version)) with xz (a minute or two)"
     xz -T0 -6 -c "$(readlink -f "$(command -v node)")" > "$DEVICE/node.xz.tmp"
@@ -145,10 +153,11 @@ command="${1:-}"
 shift || true
 case "$command" in
   prepare) prepare "$@" ;;
+  bundle) bundle "$@" ;;
   run) run "$@" ;;
   collect) collect "$@" ;;
   *)
-    echo "usage: device-check.sh prepare | run [--quick] | collect <folder>" >&2
+    echo "usage: device-check.sh prepare | bundle [file] | run [--quick] | collect <folder>" >&2
     exit 2
     ;;
 esac

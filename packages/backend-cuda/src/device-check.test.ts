@@ -1,0 +1,43 @@
+// The device script, rehearsed: scripts/device-check.sh bundles scripts/device-check.ts with
+// esbuild exactly as `prepare` does for the GPU machine, and the bundle runs with --rehearsal on
+// this backend (the CPU emulation in the cuda-emulation project of vitest.config.ts, or a GPU):
+// conformance, GPU checks, gradient checks and issue 10's measurements at toy sizes must all pass
+// and land in the report. A bundle that no longer builds, or a phase that throws, fails here
+// instead of in the few minutes a GPU machine is lent.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createCudaBackend } from './index.js';
+
+const PACKAGE = fileURLToPath(new URL('../', import.meta.url));
+let reason = '';
+try {
+  createCudaBackend();
+} catch (error) {
+  reason = (error as Error).message;
+  console.log(`backend-cuda: device-check rehearsal skipped: ${reason}`);
+}
+
+describe.skipIf(reason !== '')('the device check, rehearsed', () => {
+  it('bundles, runs every phase and reports them', () => {
+    // Two levels below the package root, where the bundle finds the addon and the CUDA C sources.
+    const bundle = join(PACKAGE, '.device', 'rehearsal', 'device-check.mjs');
+    execFileSync('bash', [join(PACKAGE, 'scripts', 'device-check.sh'), 'bundle', bundle], { stdio: 'pipe' });
+    expect(existsSync(bundle)).toBe(true);
+    const out = mkdtempSync(join(tmpdir(), 'flint-device-check-'));
+    const run = spawnSync(process.execPath, [bundle, out, '--rehearsal'], { encoding: 'utf8', env: process.env, timeout: 240_000 });
+    expect(run.stdout, run.stderr).toMatch(/done: conformance (\d+)\/\1, checks (\d+)\/\2, gradients (\d+)\/\3/);
+    expect(run.status, run.stdout.slice(-2000)).toBe(0);
+    const reportFile = readdirSync(out).find((f) => f.startsWith('cuda-') && f.endsWith('.json'));
+    const report = JSON.parse(readFileSync(join(out, reportFile as string), 'utf8'));
+    expect(report.rehearsal).toBe(true);
+    expect(report.conformance.failed).toBe(0);
+    expect(report.gradients.failures).toEqual([]);
+    expect(report.issue.cnnStepMs).toBeGreaterThan(0);
+    expect(report.issue.transformerStepMs).toBeGreaterThan(0);
+    expect(report.issue.copyGBs).toBeGreaterThan(0);
+  }, 300_000);
+});
