@@ -24,7 +24,7 @@ try {
 describe.skipIf(reason !== '')('the device check, rehearsed', () => {
   it('bundles, runs every phase and reports them', () => {
     // Two levels below the package root, where the bundle finds the addon and the CUDA C sources.
-    const bundle = join(PACKAGE, '.device', 'rehearsal', 'device-check.mjs');
+    const bundle = join(PACKAGE, '.device', 'dist', 'device-check-rehearsal.mjs');
     execFileSync('bash', [join(PACKAGE, 'scripts', 'device-check.sh'), 'bundle', bundle], { stdio: 'pipe' });
     expect(existsSync(bundle)).toBe(true);
     const out = mkdtempSync(join(tmpdir(), 'flint-device-check-'));
