@@ -38,7 +38,8 @@ constexpr int kTileK = 16;
 /**
  * out[b] = a[b] x b[b] for row-major out [batch, m, n]. Each 256-thread block computes a 64x64
  * tile, 4x4 outputs per thread, staging 64x16 and 16x64 slices of the operands in shared memory.
- * The operands may have any strides (transposed, broadcast, sliced).
+ * The operands may have any strides (transposed, broadcast, sliced). Blocks loop over batches
+ * (grid z) and row tiles (grid y) beyond the grid's 65535 limit on those dims.
  */
 template <typename T>
 __global__ void __launch_bounds__(256) matmulKernel(T* out, Matrix a, Matrix b, int64_t batch, int64_t m, int64_t n, int64_t k) {
@@ -50,9 +51,9 @@ __global__ void __launch_bounds__(256) matmulKernel(T* out, Matrix a, Matrix b, 
   const int tid = threadIdx.x;
   const int tx = tid & 15;
   const int ty = tid >> 4;
-  const int64_t rowBase = static_cast<int64_t>(blockIdx.y) * kTileM;
   const int64_t colBase = static_cast<int64_t>(blockIdx.x) * kTileN;
   for (int64_t z = blockIdx.z; z < batch; z += gridDim.z) {
+  for (int64_t rowBase = static_cast<int64_t>(blockIdx.y) * kTileM; rowBase < m; rowBase += static_cast<int64_t>(gridDim.y) * kTileM) {
     const int64_t aBase = a.offset + z * a.strides[0];
     const int64_t bBase = b.offset + z * b.strides[0];
     Acc acc[4][4];
@@ -101,6 +102,7 @@ __global__ void __launch_bounds__(256) matmulKernel(T* out, Matrix a, Matrix b, 
         if (col < n) out[(z * m + row) * n + col] = static_cast<T>(acc[i][j]);
       }
     }
+  }
   }
 }
 
@@ -353,7 +355,8 @@ cudaError_t launchMatmul(int dtype, void* out, const Matrix& a, const Matrix& b,
     using T = decltype(zero);
     T* o = static_cast<T*>(out);
     if (k == 0) return cudaMemsetAsync(o, 0, static_cast<size_t>(batch * m * n) * sizeof(T), stream);
-    const dim3 grid(static_cast<unsigned>((n + kTileN - 1) / kTileN), static_cast<unsigned>((m + kTileM - 1) / kTileM),
+    const int64_t rowTiles = (m + kTileM - 1) / kTileM;
+    const dim3 grid(static_cast<unsigned>((n + kTileN - 1) / kTileN), static_cast<unsigned>(rowTiles < 65535 ? rowTiles : 65535),
                     static_cast<unsigned>(batch < 65535 ? batch : 65535));
     matmulKernel<T><<<grid, 256, 0, stream>>>(o, a, b, batch, m, n, k);
     return cudaGetLastError();

@@ -200,18 +200,26 @@ __global__ void layerNormBackwardKernel(T* dx, T* statistics, const T* x, const 
 
 // The weight's and bias's cotangents of layer norm: sums over rows per column, in two passes
 // (chunks of rows into `partial` [chunks, 2, width], then the chunks in order), so that a few
-// columns over many rows still fill the device.
+// columns over many rows still fill the device. Chunks of 64 rows, more where that would make more
+// than 65535 of them (the grid's y limit).
 constexpr int64_t kRowsPerChunk = 64;
+constexpr int64_t kMaxChunks = 65535;
+
+int64_t rowsPerChunk(int64_t rows) {
+  const int64_t spread = (rows + kMaxChunks - 1) / kMaxChunks;
+  return spread > kRowsPerChunk ? spread : kRowsPerChunk;
+}
 
 template <typename T>
-__global__ void layerNormParamPartialKernel(T* partial, const T* x, const T* g, const T* statistics, int64_t rows, int64_t width) {
+__global__ void layerNormParamPartialKernel(T* partial, const T* x, const T* g, const T* statistics, int64_t rows, int64_t width,
+                                            int64_t perChunk) {
   const int64_t column = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t chunk = blockIdx.y;
   if (column >= width) return;
   T sumGX = 0;
   T sumG = 0;
-  const int64_t end = (chunk + 1) * kRowsPerChunk < rows ? (chunk + 1) * kRowsPerChunk : rows;
-  for (int64_t r = chunk * kRowsPerChunk; r < end; r++) {
+  const int64_t end = (chunk + 1) * perChunk < rows ? (chunk + 1) * perChunk : rows;
+  for (int64_t r = chunk * perChunk; r < end; r++) {
     const T gv = g[r * width + column];
     sumGX += gv * ((x[r * width + column] - statistics[2 * r]) * statistics[2 * r + 1]);
     sumG += gv;
@@ -467,7 +475,7 @@ cudaError_t launchLayerNorm(int dtype, void* out, const void* x, const void* wei
 }
 
 size_t layerNormBackwardScratchBytes(int dtype, int64_t rows, int64_t width) {
-  const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
+  const int64_t chunks = (rows + rowsPerChunk(rows) - 1) / rowsPerChunk(rows);
   return static_cast<size_t>(itemSizeOf(dtype)) * static_cast<size_t>(2 * rows + 2 * chunks * width);
 }
 
@@ -485,10 +493,11 @@ cudaError_t launchLayerNormBackward(int dtype, void* dx, void* dWeight, void* dB
                                                                            static_cast<T>(eps));
     cudaError_t error = cudaGetLastError();
     if (error != cudaSuccess || (dWeight == nullptr && dBias == nullptr)) return error;
-    const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
+    const int64_t perChunk = rowsPerChunk(rows);
+    const int64_t chunks = (rows + perChunk - 1) / perChunk;
     const unsigned columnBlocks = static_cast<unsigned>((width + kBlock - 1) / kBlock);
-    layerNormParamPartialKernel<T><<<dim3(columnBlocks, static_cast<unsigned>(chunks)), kBlock, 0, stream>>>(partial, xx, gg,
-                                                                                                           statistics, rows, width);
+    layerNormParamPartialKernel<T><<<dim3(columnBlocks, static_cast<unsigned>(chunks)), kBlock, 0, stream>>>(
+        partial, xx, gg, statistics, rows, width, perChunk);
     error = cudaGetLastError();
     if (error != cudaSuccess) return error;
     layerNormParamTotalKernel<T><<<columnBlocks, kBlock, 0, stream>>>(static_cast<T*>(dWeight), static_cast<T*>(dBias), partial,
