@@ -2,8 +2,9 @@
 // batch and every spatial position), as PyTorch uses it on NCHW tensors. x [N, C, S] is described
 // as the 4-d NCHW tensor [N, C, S, 1]; the statistics as [1, C, 1, 1]. Declines (the caller runs
 // the own kernels of normalization.cu) for other dtypes, eps below cuDNN's old minimum, a single
-// element per channel (the unbiased variance cuDNN reports would divide by zero), dims past int,
-// or a library without the entry points.
+// element per channel (the unbiased variance cuDNN reports would divide by zero), sizes past
+// cuDNN's 32-bit indexing (PyTorch's limits: fewer than 2^31 elements, a batch of at most 880801
+// in training and 65535 in inference), or a library without the entry points.
 #include <cmath>
 
 #include "shared.h"
@@ -12,6 +13,10 @@
 namespace flint_cuda {
 
 namespace {
+
+// cuDNN's batch norm kernels index with 32 bits; PyTorch sends it these batches at most.
+constexpr int64_t kTrainingMaxBatch = 880801;
+constexpr int64_t kInferenceMaxBatch = 65535;
 
 struct NormDescriptors {
   const Cudnn* api;
@@ -24,7 +29,7 @@ struct NormDescriptors {
 
 /** The library and handle for `args`, with the descriptors made; null with `why` set when cuDNN does not take them. */
 cudnnHandle_t prepare(const BatchNormArgs& args, const Cudnn*& api, NormDescriptors& desc, cudaStream_t stream, std::string& why,
-                      bool (*present)(const Cudnn*)) {
+                      bool (*present)(const Cudnn*), int64_t maxBatch) {
   api = cudnn();
   if (api == nullptr) {
     why = "cuDNN " + cudnnStatus().reason;
@@ -43,9 +48,11 @@ cudnnHandle_t prepare(const BatchNormArgs& args, const Cudnn*& api, NormDescript
     return nullptr;
   }
   const int64_t limit = 2147483647;
-  if (args.batch > limit || args.channels > limit || args.spatial > limit || args.channels == 0 ||
-      args.batch * args.spatial < 2) {
-    why = "cuDNN batch norm needs dims that fit in int and at least 2 elements per channel";
+  // Each factor is below 2^31 (checked at the boundary), so the products fit in int64.
+  if (args.channels == 0 || args.batch * args.spatial < 2 || args.batch * args.channels * args.spatial >= limit ||
+      args.batch > maxBatch) {
+    why = "cuDNN batch norm takes fewer than 2^31 elements, a batch of at most " + std::to_string(maxBatch) +
+          " and at least 2 elements per channel";
     return nullptr;
   }
   cudnnHandle_t handle = boundCudnnHandle(api, stream, why);
@@ -83,7 +90,7 @@ bool batchNormCudnn(const BatchNormArgs& args, void* out, void* mean, void* vari
   const Cudnn* api = nullptr;
   NormDescriptors desc{nullptr};
   cudnnHandle_t handle =
-      prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationForwardTraining != nullptr; });
+      prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationForwardTraining != nullptr; }, kTrainingMaxBatch);
   if (handle == nullptr) return false;
   // With an average factor of 1 the running statistics are this batch's: the mean, and the
   // unbiased variance. They start at zero (cuDNN reads them: 0 * garbage could be NaN).
@@ -114,7 +121,7 @@ bool batchNormInferenceCudnn(const BatchNormArgs& args, const void* mean, const 
   const Cudnn* api = nullptr;
   NormDescriptors desc{nullptr};
   cudnnHandle_t handle =
-      prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationForwardInference != nullptr; });
+      prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationForwardInference != nullptr; }, kInferenceMaxBatch);
   if (handle == nullptr) return false;
   const Scaling scaling;
   const cudnnStatus_t status = api->BatchNormalizationForwardInference(handle, kCudnnBatchNormSpatial, scaling.one(args.dtype),
@@ -131,7 +138,7 @@ bool batchNormBackwardCudnn(const BatchNormArgs& args, const void* g, void* dx, 
                             std::string& why) {
   const Cudnn* api = nullptr;
   NormDescriptors desc{nullptr};
-  cudnnHandle_t handle = prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationBackward != nullptr; });
+  cudnnHandle_t handle = prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationBackward != nullptr; }, kTrainingMaxBatch);
   if (handle == nullptr) return false;
   const Scaling scaling;
   const void* one = scaling.one(args.dtype);

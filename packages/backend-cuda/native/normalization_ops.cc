@@ -60,13 +60,17 @@ int64_t productOf(const int64_t* dims, int from, int to) {
   return p;
 }
 
-/** [N, C, ...]: the batch, the channels and the product of the rest. */
-void channelGeometry(const Napi::Env& env, const char* op, const View& x, int64_t& batch, int64_t& channels, int64_t& spatial) {
+/**
+ * [N, C, ...]: the batch, the channels and the product of the rest. Statistics of the batch need
+ * at least one element per channel (`statistics`); normalizing by given ones takes an empty batch.
+ */
+void channelGeometry(const Napi::Env& env, const char* op, const View& x, bool statistics, int64_t& batch, int64_t& channels,
+                     int64_t& spatial) {
   if (x.rank < 2) throwRange(env, op, "the input must have rank 2 or more ([N, C, ...])");
   batch = x.shape[0];
   channels = x.shape[1];
   spatial = productOf(x.shape, 2, x.rank);
-  if (channels > 0 && batch * spatial == 0) throwRange(env, op, "each channel needs at least one element");
+  if (statistics && channels > 0 && batch * spatial == 0) throwRange(env, op, "each channel needs at least one element");
 }
 
 /** Commits the outputs given (null for absent ones) into an array of handles and nulls. */
@@ -244,7 +248,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   int64_t batch = 0;
   int64_t channels = 0;
   int64_t spatial = 0;
-  channelGeometry(env, op, x, batch, channels, spatial);
+  channelGeometry(env, op, x, true, batch, channels, spatial);
   const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", 1, &channels);
   const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", 1, &channels);
   const double eps = epsArg(info, 7, op);
@@ -285,7 +289,7 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   int64_t batch = 0;
   int64_t channels = 0;
   int64_t spatial = 0;
-  channelGeometry(env, op, x, batch, channels, spatial);
+  channelGeometry(env, op, x, false, batch, channels, spatial);
   const void* mean = optionalArg(info, 3, 4, dtype, op, "mean", 1, &channels);
   const void* variance = optionalArg(info, 5, 6, dtype, op, "variance", 1, &channels);
   if (mean == nullptr || variance == nullptr) throwType(env, op, "mean and variance are required");
@@ -326,7 +330,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   int64_t batch = 0;
   int64_t channels = 0;
   int64_t spatial = 0;
-  channelGeometry(env, op, x, batch, channels, spatial);
+  channelGeometry(env, op, x, true, batch, channels, spatial);
   const void* mean = optionalArg(info, 3, 4, dtype, op, "mean", 1, &channels);
   const void* variance = optionalArg(info, 5, 6, dtype, op, "variance", 1, &channels);
   if (mean == nullptr || variance == nullptr) throwType(env, op, "mean and variance are required");

@@ -122,10 +122,26 @@ function uniform(cuda: CudaBackend, shape: number[], dtype: 'float32' | 'float64
   return out;
 }
 
-async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
+/**
+ * Seconds into the run after which no further benchmark section starts: device-check.sh stops
+ * the script at 190 s, and what was measured must reach the report first.
+ */
+const DEADLINE_SECONDS = 175;
+
+class DeadlinePassed extends Error {}
+
+/** Throws DeadlinePassed once the run is past its deadline (between benchmark sections). */
+function checkpoint(section: string): void {
+  if (!rehearsal && (Date.now() - started) / 1000 > DEADLINE_SECONDS)
+    throw new DeadlinePassed(`the ${DEADLINE_SECONDS} s deadline passed before ${section}`);
+}
+
+/** The benchmarks, each handed to `progress` with those before it as it is recorded (so the report keeps them if the run is cut short). */
+async function benchmarks(cuda: CudaBackend, progress: (so: readonly Benchmark[]) => void): Promise<Benchmark[]> {
   const results: Benchmark[] = [];
   const record = (name: string, ms: number, value: number, unit: string, note?: string) => {
     results.push({ name, medianMs: ms, value, unit, ...(note ? { note } : {}) });
+    progress(results);
     log(`${name}: ${ms.toFixed(3)} ms, ${value.toFixed(1)} ${unit}${note ? ` (${note})` : ''}`);
   };
   const lt = cuda.libraries().cublasLt.found;
@@ -152,6 +168,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
     a.dispose();
     b.dispose();
   }
+  checkpoint('the float64 matmul');
   {
     const n = 2048;
     const a = uniform(cuda, [n, n], 'float64', 3);
@@ -164,6 +181,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
     a.dispose();
     b.dispose();
   }
+  checkpoint('the half matmuls');
   // Half matmuls on the tensor cores (float32 accumulation). The bf16 operands and product are
   // left in FLINT_TORCH_COMPARE (device-check.sh) for scripts/torch-compare.py, which checks the
   // product against torch's and times torch on the same matrices.
@@ -193,6 +211,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   }
   cuda.configure({ matmulEngine: 'auto' });
 
+  checkpoint('the convolutions');
   // Convolution: the bench suite's conv2d shape and a ResNet-like layer.
   for (const [xShape, wShape] of [
     [
@@ -228,6 +247,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   }
   cuda.configure({ convEngine: 'auto' });
 
+  checkpoint('max pooling');
   // Max pooling (ResNet's stem pool): bytes read plus written, through cuDNN and the own kernel.
   {
     const x = uniform(cuda, [32, 64, 112, 112], 'float32', 7);
@@ -253,6 +273,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   }
   cuda.configure({ poolEngine: 'auto' });
 
+  checkpoint('the bandwidth benchmarks');
   // Bandwidth: bytes read plus written.
   const count = quick ? 1 << 24 : 1 << 26;
   const x = uniform(cuda, [count], 'float32', 7);
@@ -271,6 +292,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   }
   strided.dispose();
 
+  checkpoint('the transfers');
   // Transfers through pinned staging.
   const host = new Float32Array(count);
   for (let i = 0; i < count; i += 4096) host[i] = i;
@@ -303,6 +325,7 @@ async function benchmarks(cuda: CudaBackend): Promise<Benchmark[]> {
   x.dispose();
   y.dispose();
 
+  checkpoint('the dispatch rate');
   // Dispatch: small adds queued back to back, then one read.
   {
     let c = tensor([1], { backend: 'cuda' });
@@ -503,9 +526,13 @@ async function main(): Promise<number> {
 
   let benches: Benchmark[] = [];
   try {
-    if (!rehearsal) benches = await benchmarks(cuda);
+    if (!rehearsal)
+      await benchmarks(cuda, (so) => {
+        benches = [...so];
+        save(benches);
+      });
   } catch (error) {
-    report.benchmarkError = (error as Error).stack ?? String(error);
+    report.benchmarkError = error instanceof DeadlinePassed ? error.message : ((error as Error).stack ?? String(error));
     log(`benchmarks stopped: ${(error as Error).message}`);
   }
   report.memory = cuda.deviceMemory();

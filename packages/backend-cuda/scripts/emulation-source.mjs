@@ -2,7 +2,8 @@
 // Turns a .cu file into C++ for the CPU emulation build (CMakeLists.txt, FLINT_CUDA_EMULATION):
 // every launch `kernel<<<grid, block, shared, stream>>>(args);` becomes
 // `::flint_emu::launch("kernel", [=]() { kernel(args); }, grid, block, shared, stream);`, each
-// thread of the grid then calling the kernel with its own copy of the arguments, as on a GPU.
+// thread of the grid then calling the kernel with its own copy of the arguments, as on a GPU, and
+// each `__shared__` array is registered to be poisoned before every block.
 // Line breaks are kept where they were and a #line directive names the .cu file, so the host
 // compiler's messages point into the original source.
 //
@@ -37,8 +38,20 @@ function closingParenthesis(source, open) {
   throw new Error(`unclosed argument list of the launch at offset ${open}`);
 }
 
+/**
+ * Each `__shared__ T name[...]...;` also registers the array with the grid, which fills it with
+ * 0xff bytes (NaN, -1) before every block: a kernel that reads shared memory it never wrote sees
+ * garbage, as on a GPU, instead of the zeros or the last block's values a static array would hold.
+ */
+function registerShared(source) {
+  return source.replace(/__shared__\s+([^;{}()]+?)\s+(\w+)((?:\s*\[[^\]]+\])+)\s*;/g, (declaration, _type, name) => {
+    return `${declaration} static ::flint_emu::SharedArray ${name}FlintEmuShared(&${name}, sizeof(${name}));`;
+  });
+}
+
 /** The emulation build's C++ for the CUDA source `source` read from `path`. */
-export function emulationSource(source, path) {
+export function emulationSource(input, path) {
+  const source = registerShared(input);
   let out = '';
   let from = 0;
   for (;;) {

@@ -68,6 +68,14 @@ void launch(const char* kernel, const std::function<void()>& body, dim3 grid, di
 /** Waits until every live thread of the block arrives. */
 void syncBlock();
 
+/**
+ * A kernel's `__shared__` array (a static in the emulation): registered when a thread first
+ * reaches its declaration, filled with 0xff bytes then and before every later block.
+ */
+struct SharedArray {
+  SharedArray(void* data, size_t bytes);
+};
+
 /** A warp shuffle of `size` bytes: every live lane deposits `in`, then reads its source lane's value into `out`. */
 void shuffle(unsigned mask, const void* in, void* out, size_t size, ShuffleKind kind, int lane, int width);
 /** A warp vote: the bits of the live lanes whose `predicate` holds. */

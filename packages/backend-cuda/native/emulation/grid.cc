@@ -4,7 +4,9 @@
 // scope waits at it. When no thread can run and no barrier can open, the kernel has a barrier
 // some threads never reach (a hang or undefined behaviour on a GPU): the launch fails with
 // cudaErrorLaunchFailure and a report on stderr naming the kernel, the block and the waits.
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -41,11 +43,41 @@ struct Fiber {
 /** Raised inside a fiber to leave it after a reported failure; caught by the fiber's entry. */
 struct Abandoned {};
 
+/**
+ * A fiber's stack, mapped with an inaccessible guard page below it (stacks grow down), so that a
+ * kernel overflowing its stack faults instead of corrupting the neighbouring fiber's.
+ */
+class FiberStack {
+ public:
+  FiberStack() {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    mapped_ = kStackBytes + page;
+    void* base = mmap(nullptr, mapped_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) {
+      std::fprintf(stderr, "[flint-cuda emulation] could not map a fiber stack\n");
+      std::abort();
+    }
+    mprotect(base, page, PROT_NONE);
+    base_ = static_cast<char*>(base);
+    lowest_ = base_ + page;
+  }
+  ~FiberStack() { munmap(base_, mapped_); }
+  FiberStack(const FiberStack&) = delete;
+  FiberStack& operator=(const FiberStack&) = delete;
+  /** The usable stack's lowest address (what ucontext's ss_sp takes), above the guard page. */
+  char* lowest() const { return lowest_; }
+
+ private:
+  char* base_ = nullptr;
+  char* lowest_ = nullptr;
+  size_t mapped_ = 0;
+};
+
 struct Block {
   const char* kernel = "";
   const std::function<void()>* body = nullptr;
   std::vector<Fiber> fibers;
-  std::vector<std::unique_ptr<char[]>> stacks;
+  std::vector<std::unique_ptr<FiberStack>> stacks;
   ucontext_t scheduler;
   int current = 0;
   int threads = 0;
@@ -57,6 +89,16 @@ struct Block {
 
 Block block;
 std::mutex launchMutex;
+
+/** Every `__shared__` array seen so far: poisoned before each block. */
+std::vector<std::pair<void*, size_t>>& sharedArrays() {
+  static std::vector<std::pair<void*, size_t>> arrays;
+  return arrays;
+}
+
+void poisonShared() {
+  for (const auto& [data, bytes] : sharedArrays()) std::memset(data, 0xff, bytes);
+}
 
 void fiberEntry() {
   try {
@@ -136,7 +178,12 @@ bool releaseBarriers() {
     for (int t = first; t < end; t++) {
       Fiber& f = block.fibers[t];
       if (f.state != FiberState::kAtWarpBarrier) continue;
-      // A lane the mask names must take part: one that has finished never will.
+      // A lane the mask names must exist and take part: one that has finished never will.
+      if ((f.mask >> (end - first)) != 0 && end - first < kWarp) {
+        fail("a warp shuffle's mask names lanes past the last thread of warp " + std::to_string(first / kWarp) + " (" +
+             std::to_string(end - first) + " threads)");
+        return false;
+      }
       for (int lane = 0; lane < end - first; lane++) {
         if ((f.mask >> lane & 1u) != 0 && block.fibers[first + lane].state == FiberState::kDone) {
           fail("a warp shuffle's mask names lane " + std::to_string(lane) + " of warp " + std::to_string(first / kWarp) +
@@ -152,18 +199,19 @@ bool releaseBarriers() {
 }
 
 void prepareStacks(int threads) {
-  while (static_cast<int>(block.stacks.size()) < threads) block.stacks.emplace_back(new char[kStackBytes]);
+  while (static_cast<int>(block.stacks.size()) < threads) block.stacks.emplace_back(new FiberStack());
   block.fibers.assign(static_cast<size_t>(threads), Fiber{});
   block.exchange.assign(static_cast<size_t>((threads + kWarp - 1) / kWarp * kWarp), 0);
   block.votes.assign(block.exchange.size(), 0);
 }
 
 void runBlock() {
+  poisonShared();
   for (int t = 0; t < block.threads; t++) {
     Fiber& f = block.fibers[t];
     f.state = FiberState::kRunnable;
     getcontext(&f.context);
-    f.context.uc_stack.ss_sp = block.stacks[t].get();
+    f.context.uc_stack.ss_sp = block.stacks[t]->lowest();
     f.context.uc_stack.ss_size = kStackBytes;
     f.context.uc_link = &block.scheduler;
     makecontext(&f.context, fiberEntry, 0);
@@ -234,6 +282,12 @@ void launch(const char* kernel, const std::function<void()>& body, dim3 grid, di
 }
 
 void syncBlock() { wait(FiberState::kAtBlockBarrier); }
+
+SharedArray::SharedArray(void* data, size_t bytes) {
+  // Reached by the block's first thread before any thread writes the array.
+  std::memset(data, 0xff, bytes);
+  sharedArrays().emplace_back(data, bytes);
+}
 
 void shuffle(unsigned mask, const void* in, void* out, size_t size, ShuffleKind kind, int lane, int width) {
   const int self = block.current;

@@ -210,6 +210,12 @@ describe.skipIf(started === null)('the composite kernels on cuda', () => {
     expect(runs()).toBe(before + 2);
   });
 
+  it('batch norm with running statistics takes an empty batch', async () => {
+    await expectAgree('batchNorm inference, empty batch', (b) => [
+      nn.functional.batchNorm(tensor(new Float32Array(0), { shape: [0, 3, 4], backend: b }), input(b, [3], 47), input(b, [3], 48).abs()),
+    ]);
+  });
+
   it('max pooling backward: overlapping, padded, dilated and 3-d windows, ties, NaN and -Infinity as the composite', async () => {
     const tricky = [
       [1, 1, 0, Number.NaN, 2, 2],

@@ -54,6 +54,17 @@ __global__ void shuffleAfterExit(int* out) {
   out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<int>(threadIdx.x), 1);
 }
 
+/** Block 1 writes its shared array, blocks 0 and 2 read theirs without writing: poison, not zeros or block 1's values. */
+__global__ void uninitializedShared(int* out) {
+  __shared__ int scratch[32];
+  if (blockIdx.x == 1) scratch[threadIdx.x] = 7;
+  __syncthreads();
+  out[blockIdx.x * 32 + threadIdx.x] = scratch[threadIdx.x];
+}
+
+/** A full-mask shuffle in a block of 20 threads: lanes 20 to 31 do not exist. */
+__global__ void maskPastPartialWarp(int* out) { out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<int>(threadIdx.x), 1); }
+
 void report(const char* check, cudaError_t error) { std::printf("%s %s\n", check, cudaGetErrorName(error)); }
 
 }  // namespace
@@ -87,6 +98,15 @@ int main() {
   std::printf("coordinates values");
   for (int i = 0; i < 120; i++) std::printf(" %d", host[i]);
   std::printf("\n");
+
+  uninitializedShared<<<3, 32>>>(device);
+  report("uninitializedShared", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 96 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("uninitializedShared values");
+  for (int i = 0; i < 96; i++) std::printf(" %d", host[i]);
+  std::printf("\n");
+  maskPastPartialWarp<<<1, 20>>>(device);
+  report("maskPastPartialWarp", cudaGetLastError());
 
   divergentBarrier<<<1, 32>>>(device);
   report("divergentBarrier", cudaGetLastError());

@@ -2,9 +2,10 @@
 // scripts/build-emulation.mjs; the cuda-emulation project of vitest.config.ts runs the conformance
 // tables and the GPU checks on it). Here: the launch rewriting, and the grid's rules, checked with
 // the kernels of emulation-grid.test.cu compiled by the host compiler: values that follow CUDA's
-// (block reductions, every shuffle, 2-D grids), and the failures a GPU would hang on or refuse
-// (threads that can never meet at a barrier, a shuffle naming a finished lane, a bad launch
-// geometry, copies outside an allocation), reported instead of hanging or passing silently.
+// (block reductions, every shuffle, 2-D grids), shared memory that reads as garbage until written,
+// and the failures a GPU would hang on or refuse (threads that can never meet at a barrier, a
+// shuffle naming a finished or missing lane, a bad launch geometry, copies outside an allocation),
+// reported instead of hanging or passing silently.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,12 @@ describe('emulationSource', () => {
     );
     // The lines after the directive are the source's, one for one (compiler messages point into the .cu file).
     expect(out.split('\n').length - 1).toBe(source.split('\n').length);
+  });
+
+  it('registers each __shared__ array on the line that declares it', () => {
+    expect(emulationSource('  __shared__ T tile[16][65];\n', 'k.cu')).toBe(
+      '#line 1 "k.cu"\n  __shared__ T tile[16][65]; static ::flint_emu::SharedArray tileFlintEmuShared(&tile, sizeof(tile));\n',
+    );
   });
 
   it('names what is malformed', () => {
@@ -119,6 +126,16 @@ describe.skipIf(missing !== null)('the emulated grid', () => {
       'kernel divergentBarrier, block (0, 0, 0): no thread can go on: threads 0-15 at a warp shuffle, 16-31 at __syncthreads',
     );
     expect(run().lines.get('afterFailure')).toBe('cudaSuccess');
+  });
+
+  it('shared memory a block never wrote reads as 0xff bytes, in the first block and after another block wrote it', () => {
+    expect(run().lines.get('uninitializedShared')).toBe('cudaSuccess');
+    expect(numbers('uninitializedShared')).toEqual([...Array(32).fill(-1), ...Array(32).fill(7), ...Array(32).fill(-1)]);
+  });
+
+  it('a full-mask shuffle in a partial warp fails the launch', () => {
+    expect(run().lines.get('maskPastPartialWarp')).toBe('cudaErrorLaunchFailure');
+    expect(run().stderr).toContain('mask names lanes past the last thread of warp 0 (20 threads)');
   });
 
   it('a full-mask shuffle after some lanes finished fails the launch', () => {
