@@ -50,10 +50,13 @@ export default defineConfig({
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
             'packages/backend-cuda/src/device-check.test.ts',
+            'packages/backend-cuda/src/distributed/ddp-nccl.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',
             FLINT_CUDA_ADDON: src('./packages/backend-cuda/build-emulation/Release/flint_cuda.node'),
+            // The emulation's NCCL (libnccl.so.2), for the collectives on emulated device buffers.
+            FLINT_CUDA_LIBRARY_PATH: src('./packages/backend-cuda/build-emulation/emulated-nccl'),
             FLINT_TEST_BACKENDS: 'cuda',
           },
         },

@@ -8,6 +8,9 @@
 //                               after every step, and rank 0 prints each completed step's weights
 //   hang <perRankBatch>         like ddp, but rank 1 stops answering at its third step
 //   async <perRankBatch>        like ddp, on a backend that reads only asynchronously (as webgpu)
+//
+// FLINT_TEST_BACKEND=cuda runs any mode on the 'cuda' backend, whose gradients go through NCCL (on
+// GPUs, or on the CPU emulation with its NCCL, as backend-cuda's tests run it).
 import {
   type Backend,
   DataLoader,
@@ -29,6 +32,10 @@ const [mode = 'ddp', batchArgument = '4', ranksArgument = '2'] = process.argv.sl
 const batchSize = Number(batchArgument);
 const checkpointDir = mode === 'kill' ? process.env.FLINT_TEST_CHECKPOINT_DIR : undefined;
 
+if (process.env.FLINT_TEST_BACKEND === 'cuda') {
+  await import('@flint/backend-cuda');
+  setBackend('cuda');
+}
 if (mode === 'async') {
   // The cpu backend without readSync: DDP must read gradients and weights with `await data()`.
   const cpu = getBackend('cpu');
