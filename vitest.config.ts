@@ -51,6 +51,7 @@ export default defineConfig({
             'packages/backend-cuda/src/gradients.test.ts',
             'packages/backend-cuda/src/device-check.test.ts',
             'packages/backend-cuda/src/distributed/ddp-nccl.test.ts',
+            'packages/backend-cuda/src/lightning.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',

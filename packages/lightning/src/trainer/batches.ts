@@ -160,15 +160,40 @@ export function inferBatchSize(batch: unknown): number {
   return size ?? 1;
 }
 
-/** The batch with its floating tensors cast to float64 ('64-true' precision). Owned originals are released. */
-export function castBatchToFloat64<B>(batch: B, owned: boolean): B {
+/** What a step's batch must be: on the accelerator's backend (when one was chosen), and in float64 for '64-true'. */
+export interface BatchTarget {
+  /** The backend every tensor of the batch must live on; undefined leaves them where they are ('auto'). */
+  readonly backend?: string | undefined;
+  readonly float64: boolean;
+}
+
+/** The target of a Trainer's accelerator and precision. */
+export function batchTarget(accelerator: string, precision: string): BatchTarget {
+  return { backend: accelerator === 'auto' ? undefined : accelerator, float64: precision === '64-true' };
+}
+
+/**
+ * The batch a step sees (Lightning's transfer of batches to the device): tensors on another
+ * backend moved to the target's, floating ones cast to float64 for '64-true'. Returns the batch
+ * (the same object when nothing changes) and the tensors it made; owned originals that were
+ * replaced are released. The caller then disposes the whole batch when it owns it, else only
+ * `created`.
+ */
+export function prepareBatch<B>(batch: B, owned: boolean, target: BatchTarget): { batch: B; created: Tensor[] } {
   const originals: Tensor[] = [];
+  const created: Tensor[] = [];
+  let changed = false;
   const mapped = tidy(() => {
     const map = (value: unknown): unknown => {
       if (isTensor(value)) {
-        if (!isFloating(value.dtype) || value.dtype === 'float64') return value;
+        let out = value;
+        if (target.backend !== undefined && out.backend !== target.backend) out = out.to(target.backend);
+        if (target.float64 && isFloating(out.dtype) && out.dtype !== 'float64') out = cast(out, 'float64');
+        if (out === value) return value;
+        changed = true;
         originals.push(value);
-        return cast(value, 'float64');
+        created.push(out);
+        return out;
       }
       if (Array.isArray(value)) return value.map(map);
       if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
@@ -178,6 +203,7 @@ export function castBatchToFloat64<B>(batch: B, owned: boolean): B {
     };
     return map(batch) as B;
   });
+  if (!changed) return { batch, created };
   if (owned) dispose(originals);
-  return mapped;
+  return { batch: mapped, created };
 }

@@ -1,7 +1,7 @@
 import { dispose, forEachTensor, keep, noGrad, tidy } from '@flint/api';
 import type { LightningModule, StepOutput } from '../module.js';
 import type { DataloaderResult, Metrics } from '../stream/events.js';
-import { type BatchSource, castBatchToFloat64, epochBatches, inferBatchSize, ownsBatches } from './batches.js';
+import { type BatchSource, type BatchTarget, epochBatches, inferBatchSize, ownsBatches, prepareBatch } from './batches.js';
 import { guard, wrapError } from './guard.js';
 import type { MetricCollector, MetricsOut } from './metrics.js';
 import type { Profiler } from './profiler.js';
@@ -30,7 +30,8 @@ export interface EvaluationRun {
   readonly onEnd?: (() => void) | undefined;
   readonly collector: MetricCollector;
   readonly profiler: Profiler;
-  readonly float64: boolean;
+  /** The backend and dtype batches are brought to before their step. */
+  readonly target: BatchTarget;
   readonly epoch: number;
   readonly globalStep: number;
   /** Runs a step's forward pass in the Trainer's precision (autocast for the mixed ones). */
@@ -84,7 +85,8 @@ export async function runEvaluation(run: EvaluationRun): Promise<EvaluationResul
       if (loader.limit > 0) {
         for await (const raw of iterable) {
           const batchIdx = batches;
-          const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
+          const prepared = prepareBatch(raw, owned, run.target);
+          const batch = prepared.batch;
           try {
             collector.begin('evalStep', inferBatchSize(batch), dataloaderIdx);
             profiler.start(run.stepName);
@@ -99,7 +101,7 @@ export async function runEvaluation(run: EvaluationRun): Promise<EvaluationResul
             if (collector.hasPending) await collector.endStep();
             else collector.endStepSync();
           } finally {
-            if (owned || batch !== raw) dispose(batch);
+            dispose(owned ? batch : prepared.created);
           }
           batches++;
           if (batches >= loader.limit) break;
@@ -145,7 +147,8 @@ export async function runPrediction(
     if (run.limit > 0) {
       for await (const raw of epochBatches(run.source, () => undefined)) {
         const batchIdx = batches;
-        const batch = run.float64 ? castBatchToFloat64(raw, owned) : raw;
+        const prepared = prepareBatch(raw, owned, run.target);
+        const batch = prepared.batch;
         try {
           const out = guard({ stage: 'predict', phase: 'predictStep', epoch: 0, step: 0, batchIdx }, () =>
             noGrad(() =>
@@ -156,7 +159,7 @@ export async function runPrediction(
           );
           outputs.push(keepAll(out));
         } finally {
-          if (owned || batch !== raw) dispose(batch);
+          dispose(owned ? batch : prepared.created);
         }
         batches++;
         if (batches >= run.limit) break;

@@ -20,11 +20,12 @@ import type { FitEndReason, Metrics } from '../stream/events.js';
 import type { CheckpointHost, LoopDriver } from '../stream/loop-driver.js';
 import {
   type BatchSource,
-  castBatchToFloat64,
+  batchTarget,
   epochBatches,
   getSamplerState,
   inferBatchSize,
   ownsBatches,
+  prepareBatch,
   setSamplerState,
   sourceLength,
 } from './batches.js';
@@ -459,7 +460,8 @@ export class FitRun implements CheckpointHost {
         setGlobalRandomState(this.pendingRandomState);
         this.pendingRandomState = undefined;
       }
-      const batch = this.options.precision === '64-true' ? castBatchToFloat64(raw, owned) : raw;
+      const prepared = prepareBatch(raw, owned, batchTarget(this.options.accelerator, this.options.precision));
+      const batch = prepared.batch;
       let stepped: boolean;
       let skipRest = false;
       let lossValue: number | null;
@@ -479,7 +481,7 @@ export class FitRun implements CheckpointHost {
           lossValue = result.loss === null ? null : await result.loss;
         }
       } finally {
-        if (owned || batch !== raw) dispose(batch);
+        dispose(owned ? batch : prepared.created);
       }
       if (skipRest) break;
       const skipped = this.lastStepSkipped;
@@ -752,7 +754,7 @@ export class FitRun implements CheckpointHost {
       },
       collector: this.valCollector,
       profiler: this.profiler,
-      float64: this.options.precision === '64-true',
+      target: batchTarget(this.options.accelerator, this.options.precision),
       precisionScope: this.scope,
       epoch: this.epoch,
       globalStep: this.globalStep,

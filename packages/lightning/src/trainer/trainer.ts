@@ -15,7 +15,7 @@ import { StopSyncDriver } from '../strategies/stop-sync-driver.js';
 import { SingleDeviceStrategy, type Strategy } from '../strategies/strategy.js';
 import type { Metrics, TrainerEvent } from '../stream/events.js';
 import { loopObservable } from '../stream/loop-driver.js';
-import { type BatchSource, type BatchSources, checkSource, checkSources, isSourceList, sourceLength } from './batches.js';
+import { type BatchSource, type BatchSources, batchTarget, checkSource, checkSources, isSourceList, sourceLength } from './batches.js';
 import { runEvaluation, runPrediction } from './evaluation.js';
 import { FitRun, limitBatches } from './fit-run.js';
 import { guardAsync } from './guard.js';
@@ -343,7 +343,7 @@ export class Trainer {
         onEnd: stage === 'validate' ? () => target.onValidationEpochEnd?.() : () => target.onTestEpochEnd?.(),
         collector,
         profiler: this.profiler,
-        float64: this.options.precision === '64-true',
+        target: batchTarget(this.options.accelerator, this.options.precision),
         precisionScope: precisionScope(this.options.precision),
         epoch: this.currentEpoch,
         globalStep: this.globalStep,
@@ -404,7 +404,7 @@ export class Trainer {
         onEnd: () => target.onPredictEpochEnd?.(),
         limit,
         profiler: this.profiler,
-        float64: this.options.precision === '64-true',
+        target: batchTarget(this.options.accelerator, this.options.precision),
         precisionScope: precisionScope(this.options.precision),
         epoch: this.currentEpoch,
         globalStep: this.globalStep,
