@@ -102,3 +102,25 @@ export function programForTest(steps: readonly Step[]): (x: Tensor, y: Tensor, r
     return values.slice(-3);
   };
 }
+
+/**
+ * Whether jit's results `a` equal eager evaluation's `b`, output by output: NaN where the other
+ * has NaN, else within `tolerance` relative (0: bit for bit, as the half dtypes must be).
+ */
+export async function resultsAgree(a: readonly Tensor[], b: readonly Tensor[], tolerance = 1e-5): Promise<boolean> {
+  for (let i = 0; i < a.length; i++) {
+    const x = await (a[i] as Tensor).data();
+    const y = await (b[i] as Tensor).data();
+    for (let k = 0; k < y.length; k++) {
+      const p = x[k] as number;
+      const q = y[k] as number;
+      if (Number.isNaN(q) ? !Number.isNaN(p) : !(p === q || Math.abs(p - q) <= tolerance * Math.max(1, Math.abs(q)))) return false;
+    }
+  }
+  return true;
+}
+
+/** Deterministic values in [-1.5, 1.5] from a seed: the programs' inputs. */
+export function programData(size: number, seed: number): Float32Array {
+  return Float32Array.from({ length: size }, (_, i) => Math.sin((i + 1) * 12.9898 + seed * 78.233) * 1.5);
+}

@@ -123,12 +123,25 @@ class UnitParameters {
   bool zerosFilled_ = false;
 };
 
-/** Whether to try cuDNN: asked for, or left to auto with cuDNN present. */
-bool tryCudnn(int engine) { return engine != kEngineKernel && cudnn() != nullptr; }
-
-/** After cuDNN declined: throws when cuDNN was required, else counts nothing (the own kernel runs). */
-void declinedCudnn(const Napi::Env& env, const char* op, int engine, const std::string& why) {
+/**
+ * Runs `viaCudnn(args, why)` when the engine lets batch norm go through cuDNN (asked for, or auto
+ * with cuDNN present), with ones and zeros standing in for an absent scale or bias: true when
+ * cuDNN ran it (counted), false when the own kernel must; throws when cuDNN was required and
+ * declined.
+ */
+template <typename Run>
+bool ranThroughCudnn(const Napi::Env& env, const char* op, int engine, BatchNormArgs args, Run viaCudnn) {
+  if (engine == kEngineKernel || (engine == kEngineAuto && cudnn() == nullptr)) return false;
+  UnitParameters units(env, op, args.dtype, args.channels);
+  if (args.weight == nullptr) args.weight = units.ones();
+  if (args.bias == nullptr) args.bias = units.zeros();
+  std::string why;
+  if (viaCudnn(args, why)) {
+    state().counters.normCudnn++;
+    return true;
+  }
   if (engine == kEngineVendor) throw Napi::Error::New(env, std::string("flint-cuda ") + op + ": cuDNN declined: " + why);
+  return false;
 }
 
 }  // namespace
@@ -258,17 +271,11 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   Output variance(env, op, dtype, channels);
   if (!launching()) return commitAll(env, {&out, &mean, &variance});
   State& s = state();
-  if (tryCudnn(engine) || engine == kEngineVendor) {
-    UnitParameters units(env, op, dtype, channels);
-    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(),
-                       bias != nullptr ? bias : units.zeros()};
-    std::string why;
-    if (batchNormCudnn(args, out.data(), mean.data(), variance.data(), s.stream, why)) {
-      s.counters.normCudnn++;
-      return commitAll(env, {&out, &mean, &variance});
-    }
-    declinedCudnn(env, op, engine, why);
-  }
+  const BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight, bias};
+  if (ranThroughCudnn(env, op, engine, args, [&](const BatchNormArgs& a, std::string& why) {
+        return batchNormCudnn(a, out.data(), mean.data(), variance.data(), s.stream, why);
+      }))
+    return commitAll(env, {&out, &mean, &variance});
   checkCuda(env, op,
             launchBatchNorm(dtype, out.data(), mean.data(), variance.data(), dataOf(x), weight, bias, batch, channels, spatial, eps,
                             s.stream));
@@ -300,17 +307,11 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
   Output out(env, op, dtype, x.size);
   if (!launching()) return out.commit(env);
   State& s = state();
-  if (tryCudnn(engine) || engine == kEngineVendor) {
-    UnitParameters units(env, op, dtype, channels);
-    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(),
-                       bias != nullptr ? bias : units.zeros()};
-    std::string why;
-    if (batchNormInferenceCudnn(args, mean, variance, out.data(), s.stream, why)) {
-      s.counters.normCudnn++;
-      return out.commit(env);
-    }
-    declinedCudnn(env, op, engine, why);
-  }
+  const BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight, bias};
+  if (ranThroughCudnn(env, op, engine, args, [&](const BatchNormArgs& a, std::string& why) {
+        return batchNormInferenceCudnn(a, mean, variance, out.data(), s.stream, why);
+      }))
+    return out.commit(env);
   checkCuda(env, op,
             launchBatchNormInference(dtype, out.data(), dataOf(x), mean, variance, weight, bias, batch, channels, spatial, eps, s.stream));
   countRun();
@@ -345,20 +346,15 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   std::unique_ptr<Output> dBias = withBias ? std::make_unique<Output>(env, op, dtype, channels) : nullptr;
   if (!launching()) return commitAll(env, {&dx, dWeight.get(), dBias.get()});
   State& s = state();
-  if (tryCudnn(engine) || engine == kEngineVendor) {
-    UnitParameters units(env, op, dtype, channels);
-    // cuDNN writes both parameter cotangents: unwanted ones go to scratch.
-    Scratch unwanted(env, op, static_cast<size_t>(2 * channels * itemSizeOf(dtype)));
-    char* spare = static_cast<char*>(unwanted.data());
-    BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight != nullptr ? weight : units.ones(), nullptr};
-    std::string why;
-    if (batchNormBackwardCudnn(args, dataOf(g), dx.data(), dWeight ? dWeight->data() : spare,
-                               dBias ? dBias->data() : spare + channels * itemSizeOf(dtype), s.stream, why)) {
-      s.counters.normCudnn++;
-      return commitAll(env, {&dx, dWeight.get(), dBias.get()});
-    }
-    declinedCudnn(env, op, engine, why);
-  }
+  const BatchNormArgs args{dtype, batch, channels, spatial, eps, dataOf(x), weight, nullptr};
+  if (ranThroughCudnn(env, op, engine, args, [&](const BatchNormArgs& a, std::string& why) {
+        // cuDNN writes both parameter cotangents: unwanted ones go to scratch.
+        Scratch unwanted(env, op, static_cast<size_t>(2 * channels * itemSizeOf(dtype)));
+        char* spare = static_cast<char*>(unwanted.data());
+        return batchNormBackwardCudnn(a, dataOf(g), dx.data(), dWeight ? dWeight->data() : spare,
+                                      dBias ? dBias->data() : spare + channels * itemSizeOf(dtype), s.stream, why);
+      }))
+    return commitAll(env, {&dx, dWeight.get(), dBias.get()});
   checkCuda(env, op,
             launchBatchNormBackward(dtype, dx.data(), dWeight ? dWeight->data() : nullptr, dBias ? dBias->data() : nullptr, dataOf(x),
                                     mean, variance, weight, dataOf(g), batch, channels, spatial, eps, s.stream));

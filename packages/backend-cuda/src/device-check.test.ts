@@ -10,18 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createCudaBackend } from './index.js';
+import { cudaUnavailable } from './cuda-availability.test-support.js';
 
 const PACKAGE = fileURLToPath(new URL('../', import.meta.url));
-let reason = '';
-try {
-  createCudaBackend();
-} catch (error) {
-  reason = (error as Error).message;
-  console.log(`backend-cuda: device-check rehearsal skipped: ${reason}`);
-}
 
-describe.skipIf(reason !== '')('the device check, rehearsed', () => {
+describe.skipIf(cudaUnavailable('device-check rehearsal') !== undefined)('the device check, rehearsed', () => {
   it('bundles, runs every phase and reports them', () => {
     // Two levels below the package root, where the bundle finds the addon and the CUDA C sources.
     const bundle = join(PACKAGE, '.device', 'dist', 'device-check-rehearsal.mjs');

@@ -9,17 +9,9 @@ import { compositeCases } from '../../../test/gradcheck/cases/composites.js';
 import { primitiveCases } from '../../../test/gradcheck/cases/index.js';
 import { compareGradients } from '../../../test/gradcheck/cross-backend.js';
 import type { OpCase } from '../../../test/gradcheck/harness.js';
-import { createCudaBackend } from './index.js';
+import { cudaUnavailable } from './cuda-availability.test-support.js';
 
-let reason = '';
-try {
-  createCudaBackend();
-} catch (error) {
-  reason = (error as Error).message;
-  console.log(`backend-cuda: gradient checks skipped: ${reason}`);
-}
-
-describe.skipIf(reason !== '')('gradients on cuda equal the CPU backend’s', () => {
+describe.skipIf(cudaUnavailable('gradient checks') !== undefined)('gradients on cuda equal the CPU backend’s', () => {
   it('every differentiable primitive', async () => {
     const { checked, failures } = await compareGradients('cuda', 'cpu', primitiveCases, { samples: 3 });
     expect(failures).toEqual([]);

@@ -7,15 +7,7 @@ import '@flint/backend-cpu';
 import { DataLoader, manualSeed, nn, optim, setBackend, type Tensor, TensorDataset, tensor } from '@flint/api';
 import { LightningModule, Trainer } from '@flint/lightning';
 import { describe, expect, it } from 'vitest';
-import { createCudaBackend } from './index.js';
-
-let reason = '';
-try {
-  createCudaBackend();
-} catch (error) {
-  reason = (error as Error).message;
-  console.log(`backend-cuda: Trainer tests skipped: ${reason}`);
-}
+import { cudaUnavailable } from './cuda-availability.test-support.js';
 
 class Classifier extends LightningModule {
   readonly hidden = this.registerModule('hidden', new nn.Linear(6, 16));
@@ -68,7 +60,7 @@ async function train(accelerator: 'cuda' | 'cpu', precision: '32-true' | 'bf16-m
   return { losses, backend: model.parameters()[0]?.value.backend ?? '' };
 }
 
-describe.skipIf(reason !== '')("the Trainer on the 'cuda' accelerator", () => {
+describe.skipIf(cudaUnavailable('Trainer tests') !== undefined)("the Trainer on the 'cuda' accelerator", () => {
   it('trains in float32 as on the CPU backend, with its parameters on the device', async () => {
     const [onCuda, onCpu] = [await train('cuda', '32-true'), await train('cpu', '32-true')];
     expect(onCuda.backend).toBe('cuda');

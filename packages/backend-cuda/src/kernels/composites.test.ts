@@ -8,18 +8,7 @@ import '@flint/backend-cpu';
 import { initBackend, maxPool2d, maxPool3d, nn, type Tensor, tensor, tidy } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CudaBackend } from '../backend.js';
-import { createCudaBackend } from '../index.js';
-
-let reason = '';
-const started: CudaBackend | null = (() => {
-  try {
-    return createCudaBackend();
-  } catch (error) {
-    reason = (error as Error).message;
-    console.log(`backend-cuda: composite kernel tests skipped: ${reason}`);
-    return null;
-  }
-})();
+import { cudaUnavailable } from '../cuda-availability.test-support.js';
 
 type Name = 'cuda' | 'cpu';
 
@@ -67,7 +56,7 @@ async function expectAgree(label: string, fn: (backend: Name) => Tensor[], toler
   });
 }
 
-describe.skipIf(started === null)('the composite kernels on cuda', () => {
+describe.skipIf(cudaUnavailable('composite kernel tests') !== undefined)('the composite kernels on cuda', () => {
   let cuda: CudaBackend;
   beforeAll(async () => {
     cuda = (await initBackend('cuda')) as unknown as CudaBackend;
