@@ -47,6 +47,7 @@ export default defineConfig({
             'test/conformance/half-gradients.test.ts',
             'packages/backend-cuda/src/gpu.test.ts',
             'packages/backend-cuda/src/jit/random-programs.test.ts',
+            'packages/backend-cuda/src/jit/reductions.test.ts',
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
             'packages/backend-cuda/src/device-check.test.ts',

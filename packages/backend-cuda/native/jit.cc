@@ -5,6 +5,8 @@
 // The generated kernel's ABI: `extern "C" __global__ void <name>(FlintJitParams p, T0* out0, ...,
 // const U0* in0, ...)`, where FlintJitParams is declared identically in the generated prelude and
 // input k is read at p.offsets[k] + sum(coordinate[d] * p.strides[k][d]); outputs are contiguous.
+// An elementwise kernel writes an output element per index of the launch shape (a thread each); a
+// reduction kernel, an output per `reduced` consecutive indices (a warp each).
 #include <memory>
 #include <unordered_map>
 
@@ -31,6 +33,9 @@ struct JitKernel {
   cudaKernel_t kernel = nullptr;
   std::vector<int> outputs;  // dtypes
   std::vector<int> inputs;   // dtypes
+  // 0: an output element per index of the launch shape, a thread each; else each output folds
+  // this many consecutive indices (a reduction's row), a warp each.
+  int64_t reduced = 0;
 };
 
 std::unordered_map<uint64_t, JitKernel>& kernels() {
@@ -56,7 +61,7 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "jitCompile";
   const Napi::Env env = info.Env();
-  checkArgs(info, 4, op);
+  checkArgs(info, 5, op);
   requireReady(env, op);
   if (!info[0].IsString() || !info[1].IsString()) throwType(env, op, "source and name must be strings");
   const std::string source = info[0].As<Napi::String>().Utf8Value();
@@ -64,6 +69,7 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   JitKernel entry;
   entry.outputs = dtypeList(info, 2, op, "output dtypes");
   entry.inputs = dtypeList(info, 3, op, "input dtypes");
+  entry.reduced = intArg(info, 4, op, "reduced", 0, kMaxElements);
   if (entry.outputs.empty() || entry.inputs.size() > static_cast<size_t>(kJitMaxOperands)) {
     throwRange(env, op, "a fused kernel has 1 or more outputs and at most 8 inputs");
   }
@@ -131,6 +137,9 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     params.shape[d] = static_cast<int>(shape[d]);
   }
   params.total = total;
+  if (kernel.reduced > 0 && total % kernel.reduced != 0)
+    throwRange(env, op, "the launch shape's size is not a multiple of the reduced elements (" + std::to_string(kernel.reduced) + ")");
+  const int64_t outputElements = kernel.reduced > 0 ? total / kernel.reduced : total;
   std::vector<View> inputs;
   for (size_t k = 0; k < kernel.inputs.size(); k++) {
     const View view = viewArg(info, 2 + 2 * k, 3 + 2 * k, kernel.inputs[k], op, "input");
@@ -142,7 +151,7 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     inputs.push_back(view);
   }
   std::vector<std::unique_ptr<Output>> outputs;
-  for (const int dtype : kernel.outputs) outputs.push_back(std::make_unique<Output>(env, op, dtype, total));
+  for (const int dtype : kernel.outputs) outputs.push_back(std::make_unique<Output>(env, op, dtype, outputElements));
   if (launching() && total > 0) {
     std::vector<void*> pointers;
     for (auto& output : outputs) pointers.push_back(output->data());
@@ -150,7 +159,8 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     std::vector<void*> args;
     args.push_back(&params);
     for (void*& pointer : pointers) args.push_back(&pointer);
-    int64_t blocks = (total + 255) / 256;
+    const int64_t threads = kernel.reduced > 0 ? outputElements * 32 : total;
+    int64_t blocks = (threads + 255) / 256;
     if (blocks > 1048576) blocks = 1048576;
     checkCuda(env, op,
               cudaLaunchKernel(reinterpret_cast<const void*>(kernel.kernel), dim3(static_cast<unsigned>(blocks)), dim3(256), args.data(), 0,

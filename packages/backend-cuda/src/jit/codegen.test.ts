@@ -9,7 +9,7 @@ import { type Backend, jit, type KernelProgram, registerBackend, type Tensor, te
 import { CpuBackend } from '@flint/backend-cpu';
 import { describe, expect, it } from 'vitest';
 import { nvccCandidates } from '../../scripts/build.mjs';
-import { generateElementwise, literal } from './codegen.js';
+import { generateElementwise, generateReduction, literal } from './codegen.js';
 import { broadcastStrides, elementwiseMath } from './compile.js';
 
 const cpu = new CpuBackend();
@@ -109,9 +109,36 @@ describe('CUDA C for fused elementwise kernels', () => {
     }
   });
 
+  it.skipIf(nvcc === undefined)('compiles reductions with their prologue, in every float dtype and int32', () => {
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'int32'] as const) {
+      const input = dtype === 'int32' ? tensor([1, -2, 3, 7, 0, 4], { shape: [2, 3], dtype, backend: 'spy' }) : x.cast(dtype);
+      for (const [name, reduce] of [
+        ['sum', (t: Tensor) => t.add(t).sum(1)],
+        ['max', (t: Tensor) => t.abs().max(0)],
+        ['prod', (t: Tensor) => t.mul(t).prod()],
+      ] as const) {
+        const found = programsOf(reduce, input).filter((p) => p.kind === 'reduction');
+        expect(found.length, `${name} ${dtype}`).toBeGreaterThan(0);
+        for (const [i, program] of found.entries()) {
+          const generated = generateReduction(program, elementwiseMath(), `flint_${name}_${dtype}_${i}`);
+          expect(generated, `${name} ${dtype}`).not.toBeNull();
+          expect(() => compileToPtx(generated!.source, `${name}${dtype}${i}`)).not.toThrow();
+        }
+      }
+    }
+  });
+
   it('declines programs it does not generate code for', () => {
-    const reduction = programsOf((a: Tensor) => a.exp().sum(1), x).find((p) => p.kind !== 'elementwise');
-    if (reduction !== undefined) expect(generateElementwise(reduction, elementwiseMath())).toBeNull();
+    const reduction = programsOf((a: Tensor) => a.exp().sum(1), x).find((p) => p.kind === 'reduction');
+    expect(reduction).toBeDefined();
+    expect(generateElementwise(reduction as KernelProgram, elementwiseMath())).toBeNull();
+    // A reduction whose prologue value the program also returns stays op by op.
+    const mapped = programsOf((a: Tensor) => {
+      const e = a.exp();
+      return e.add(e.sum(1, true));
+    }, x).find((p) => p.kind === 'reduction' && p.outputs.length > 1);
+    expect(mapped).toBeDefined();
+    expect(generateReduction(mapped as KernelProgram, elementwiseMath())).toBeNull();
   });
 });
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { CompiledKernel, DType, KernelProgram } from '@flint/api';
+import type { CompiledKernel, DType, KernelOp, KernelProgram } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layout } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
-import { generateElementwise } from './codegen.js';
+import { generateElementwise, generateReduction } from './codegen.js';
 
 // src/jit/ and dist/jit/ both sit two levels below the package root.
 const MATH_PATH = new URL('../../native/elementwise_math.cuh', import.meta.url);
@@ -30,9 +30,10 @@ export function broadcastStrides(h: CudaHandle, shape: readonly number[]): numbe
 export let lastCompileFailure: string | null = null;
 
 /**
- * jit's `compile` hook: CUDA C for the fusion, compiled once per fusion signature by NVRTC and
- * cached. Returns null (jit runs the primitives one by one) for fusions it does not generate
- * code for, and when NVRTC rejects the code.
+ * jit's `compile` hook: CUDA C for the fusion (elementwise chains, and reductions with their
+ * elementwise prologue), compiled once per fusion signature by NVRTC and cached. Returns null
+ * (jit runs the primitives one by one) for fusions it does not generate code for, and when NVRTC
+ * rejects the code.
  */
 export function compileFused(
   context: CudaContext,
@@ -42,7 +43,8 @@ export function compileFused(
   const key = `${program.kind}|${program.inputs.map((a) => `${a.dtype}[${a.shape.join(',')}]`).join(';')}|${program.text}`;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  const generated = generateElementwise(program, elementwiseMath());
+  const generated =
+    program.kind === 'reduction' ? generateReduction(program, elementwiseMath()) : generateElementwise(program, elementwiseMath());
   let compiled: CompiledKernel<CudaHandle> | null = null;
   if (generated !== null) {
     try {
@@ -52,15 +54,32 @@ export function compileFused(
         generated.name,
         codes(generated.outputDTypes),
         codes(generated.inputDTypes),
+        generated.reduced,
       );
-      const shape = generated.shape;
-      const shapeArray = Int32Array.from(shape);
+      // The ops' shape, and the launch's: its axes in the kernel's order (a reduction's kept axes first).
+      const { order } = generated;
+      const opShape = order.reduce<number[]>((s, axis, i) => {
+        s[axis] = generated.shape[i] as number;
+        return s;
+      }, []);
+      const shapeArray = Int32Array.from(generated.shape);
+      const outputShapes = program.outputs.map((index) => (program.ops[index] as KernelOp).aval.shape);
       compiled = {
         run(inputs: readonly CudaHandle[]): CudaHandle[] {
           const args: (number | Int32Array)[] = [];
-          for (const h of inputs) args.push(h.storage.id, layout(h.offset, shape, broadcastStrides(h, shape)));
+          for (const h of inputs) {
+            const strides = broadcastStrides(h, opShape);
+            args.push(
+              h.storage.id,
+              layout(
+                h.offset,
+                generated.shape,
+                order.map((axis) => strides[axis] as number),
+              ),
+            );
+          }
           const ids = context.addon.jitLaunch(kernel, shapeArray, ...args);
-          return ids.map((id, k) => context.adopt(id, shape, generated.outputDTypes[k] as DType));
+          return ids.map((id, k) => context.adopt(id, outputShapes[k] as number[], generated.outputDTypes[k] as DType));
         },
       };
     } catch (error) {

@@ -1,0 +1,85 @@
+// jit's reduction fusions on cuda (jit/codegen.ts generateReduction): an elementwise prologue and
+// its reduceSum/Max/Min/Prod in one kernel, a warp per output. Each case runs jit and eager on
+// cuda and needs the same values (float32 within rounding of the summation order, integers,
+// halves and maxima exactly), and counts that the fused kernel ran. On a GPU with NVRTC, or on the
+// CPU emulation (the cuda-emulation project of vitest.config.ts); skipped with the reason elsewhere.
+import { type DType, jit, type Tensor, tensor } from '@flint/api';
+import { describe, expect, it } from 'vitest';
+import type { CudaBackend } from '../backend.js';
+import { cudaUnavailable } from '../cuda-availability.test-support.js';
+import { createCudaBackend } from '../index.js';
+
+const reason = cudaUnavailable('jit reduction tests');
+
+function values(count: number, seed: number): number[] {
+  return Array.from({ length: count }, (_, i) => Math.sin((i + 1) * 12.9898 + seed * 78.233) * 3);
+}
+
+describe.skipIf(reason !== undefined)('reduction fusions on cuda', () => {
+  const cuda = () => createCudaBackend() as CudaBackend;
+
+  /** jit(f)(x) against f(x) on cuda, within `tolerance` relative; returns the fused kernels it launched. */
+  async function expectFused(f: (x: Tensor) => Tensor, x: Tensor, tolerance: number): Promise<number> {
+    const before = cuda().deviceMemory().jitLaunches;
+    const fused = jit(f);
+    const got = Array.from(await (fused(x) as Tensor).data(), Number);
+    const launched = cuda().deviceMemory().jitLaunches - before;
+    const expected = Array.from(await f(x).data(), Number);
+    expect(got.length).toBe(expected.length);
+    for (let i = 0; i < expected.length; i++) {
+      const [a, e] = [got[i] as number, expected[i] as number];
+      if (Number.isNaN(e)) expect(a, `element ${i}`).toBeNaN();
+      else expect(Math.abs(a - e), `element ${i}: ${a} vs ${e}`).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(e)));
+    }
+    return launched;
+  }
+
+  const reductions: [string, (t: Tensor, axis?: number) => Tensor][] = [
+    ['sum', (t, axis) => (axis === undefined ? t.sum() : t.sum(axis))],
+    ['max', (t, axis) => (axis === undefined ? t.max() : t.max(axis))],
+    ['min', (t, axis) => (axis === undefined ? t.min() : t.min(axis))],
+    ['prod', (t, axis) => (axis === undefined ? t.mul(0.3).prod() : t.mul(0.3).prod(axis))],
+  ];
+
+  for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+    it(`every reduction of a prologue, over rows longer and shorter than a warp and strided ones (${dtype})`, async () => {
+      const long = tensor(values(300, 1), { shape: [3, 100], backend: 'cuda' }).cast(dtype as DType);
+      const strided = tensor(values(630, 2), { shape: [70, 9], backend: 'cuda' }).cast(dtype as DType);
+      for (const [name, reduce] of reductions) {
+        // Exact for max/min; sums and products differ from the op-by-op kernel only in their order.
+        const tolerance = name === 'max' || name === 'min' ? 0 : dtype === 'float64' ? 1e-12 : dtype === 'float32' ? 2e-6 : 2e-2;
+        const prologue = (t: Tensor) => t.mul(1.5).tanh().add(t);
+        expect(await expectFused((t) => reduce(prologue(t), 1), long, tolerance), `${name} of rows of 100`).toBeGreaterThan(0);
+        expect(await expectFused((t) => reduce(prologue(t), 0), strided, tolerance), `${name} down columns`).toBeGreaterThan(0);
+      }
+      expect(await expectFused((t) => t.abs().sum(), long, dtype === 'float64' ? 1e-12 : 2e-2), 'a sum of everything').toBeGreaterThan(0);
+    });
+  }
+
+  it('maxima propagate NaN and empty broadcasts read through zero strides', async () => {
+    const x = tensor([1, Number.NaN, 3, 4, 5, 6], { shape: [2, 3], backend: 'cuda' });
+    const row = tensor([10, 20, 30], { backend: 'cuda' });
+    expect(await expectFused((t) => t.add(row).max(1), x, 0)).toBeGreaterThan(0);
+    expect(await expectFused((t) => t.mul(row).sum(0), x, 0)).toBeGreaterThan(0);
+  });
+
+  it('int32 sums wrap around as the own reduction does', async () => {
+    const x = tensor([2147483647, 5, -3, 2147483000], { shape: [2, 2], dtype: 'int32', backend: 'cuda' });
+    expect(await expectFused((t) => t.add(t).sum(1), x, 0)).toBeGreaterThan(0);
+  });
+
+  it('sums uint8 (into int32, as eager does) and leaves a prologue value the program also returns to the op-by-op kernels', async () => {
+    const bytes = tensor([1, 200, 100, 3], { shape: [2, 2], dtype: 'uint8', backend: 'cuda' });
+    await expectFused((t) => t.add(t).sum(1), bytes, 0);
+    const x = tensor(values(12, 5), { shape: [3, 4], backend: 'cuda' });
+    const both = jit((t: Tensor) => {
+      const e = t.exp();
+      return [e, e.sum(1)];
+    });
+    const [e, s] = both(x) as Tensor[];
+    const [eager, eagerSum] = [x.exp(), x.exp().sum(1)];
+    expect(Array.from(await (e as Tensor).data())).toEqual(Array.from(await eager.data()));
+    const sums = await (s as Tensor).data();
+    for (const [i, v] of (await eagerSum.data()).entries()) expect(Math.abs((sums[i] as number) - v)).toBeLessThan(1e-5);
+  });
+});
