@@ -252,7 +252,7 @@ const FEW_ROWS = 64;
 /**
  * CUDA C for a 'reduction' KernelProgram (elementwise ops over the reduction's input shape, then
  * one reduceSum/Max/Min/Prod), or null for programs it does not take (other outputs than the
- * reduction, uint8 and bool reductions, empty rows, and a few very long rows, which the own
+ * reduction, reductions into uint8 or bool (a uint8 sum is int32 and fuses), empty rows, and a few very long rows, which the own
  * chunked reduction spreads over more of the device). A warp takes each output: its lanes
  * evaluate the ops at the row's elements (the launch shape has the kept axes first and the
  * reduced ones last, `order`, so that an output's elements are one run of `reduced` linear
