@@ -6,7 +6,7 @@
 // const U0* in0, ...)`, where FlintJitParams is declared identically in the generated prelude and
 // input k is read at p.offsets[k] + sum(coordinate[d] * p.strides[k][d]); outputs are contiguous.
 // An elementwise kernel writes an output element per index of the launch shape (a thread each); a
-// reduction kernel, an output per `reduced` consecutive indices (a warp each).
+// reduction kernel, an output per `reduced` consecutive indices (a thread or a warp each).
 #include <memory>
 #include <unordered_map>
 
@@ -34,8 +34,9 @@ struct JitKernel {
   std::vector<int> outputs;  // dtypes
   std::vector<int> inputs;   // dtypes
   // 0: an output element per index of the launch shape, a thread each; else each output folds
-  // this many consecutive indices (a reduction's row), a warp each.
+  // this many consecutive indices (a reduction's row) with `lanes` threads (1, or a warp of 32).
   int64_t reduced = 0;
+  int lanes = 1;
 };
 
 std::unordered_map<uint64_t, JitKernel>& kernels() {
@@ -61,7 +62,7 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "jitCompile";
   const Napi::Env env = info.Env();
-  checkArgs(info, 5, op);
+  checkArgs(info, 6, op);
   requireReady(env, op);
   if (!info[0].IsString() || !info[1].IsString()) throwType(env, op, "source and name must be strings");
   const std::string source = info[0].As<Napi::String>().Utf8Value();
@@ -70,6 +71,8 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   entry.outputs = dtypeList(info, 2, op, "output dtypes");
   entry.inputs = dtypeList(info, 3, op, "input dtypes");
   entry.reduced = intArg(info, 4, op, "reduced", 0, kMaxElements);
+  entry.lanes = static_cast<int>(intArg(info, 5, op, "lanes", 1, 32));
+  if (entry.lanes != 1 && entry.lanes != 32) throwRange(env, op, "lanes must be 1 or 32");
   if (entry.outputs.empty() || entry.inputs.size() > static_cast<size_t>(kJitMaxOperands)) {
     throwRange(env, op, "a fused kernel has 1 or more outputs and at most 8 inputs");
   }
@@ -159,7 +162,7 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     std::vector<void*> args;
     args.push_back(&params);
     for (void*& pointer : pointers) args.push_back(&pointer);
-    const int64_t threads = kernel.reduced > 0 ? outputElements * 32 : total;
+    const int64_t threads = kernel.reduced > 0 ? outputElements * kernel.lanes : total;
     int64_t blocks = (threads + 255) / 256;
     if (blocks > 1048576) blocks = 1048576;
     checkCuda(env, op,

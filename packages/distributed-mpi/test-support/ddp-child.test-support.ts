@@ -32,9 +32,13 @@ const [mode = 'ddp', batchArgument = '4', ranksArgument = '2'] = process.argv.sl
 const batchSize = Number(batchArgument);
 const checkpointDir = mode === 'kill' ? process.env.FLINT_TEST_CHECKPOINT_DIR : undefined;
 
+/** The cuda backend's addon, when FLINT_TEST_BACKEND=cuda (for its NCCL status). */
+let cuda: { ncclStatus(): { initialized: boolean; worldSize: number } } | undefined;
 if (process.env.FLINT_TEST_BACKEND === 'cuda') {
-  await import('@flint/backend-cuda');
+  const { loadAddon } = await import('@flint/backend-cuda');
   setBackend('cuda');
+  const loaded = loadAddon();
+  if ('addon' in loaded) cuda = loaded.addon;
 }
 if (mode === 'async') {
   // The cpu backend without readSync: DDP must read gradients and weights with `await data()`.
@@ -129,8 +133,10 @@ run.subscribe({
   },
   complete: async () => {
     const entries = await Promise.all(Object.entries(model.stateDict()).map(async ([name, t]) => [name, Array.from(await t.data())]));
+    // On cuda: whether the gradients went through an NCCL communicator (the device collectives).
+    const nccl = cuda === undefined ? undefined : (({ initialized, worldSize }) => ({ initialized, worldSize }))(cuda.ncclStatus());
     process.stdout.write(
-      `${JSON.stringify({ done: true, rank: distributed.rank(), backend: model.layer.weight.value.backend, weights: Object.fromEntries(entries) })}\n`,
+      `${JSON.stringify({ done: true, rank: distributed.rank(), backend: model.layer.weight.value.backend, weights: Object.fromEntries(entries), nccl })}\n`,
     );
     distributed.destroy();
   },

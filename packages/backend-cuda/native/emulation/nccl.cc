@@ -9,13 +9,18 @@
 // sends rank 0 its call and its input, rank 0 checks that the calls agree, reduces in rank order
 // (so every run gives the same bits) and sends each rank its result. A peer that dies closes its
 // socket: the collective then fails with ncclRemoteError, and the addon reports it; a peer that
-// stops answering fails it after FLINT_EMU_NCCL_TIMEOUT seconds (default 60).
+// stops answering fails it after FLINT_EMU_NCCL_TIMEOUT seconds (default 60). Unlike NCCL's, these
+// collectives are done when their call returns: the addon's watchdog (deadlines on queued
+// collectives) has nothing to follow here, and ncclCommAbort only cuts the sockets, so that a
+// collective running on another thread ends with an error instead of using a freed communicator.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -25,6 +30,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "emulated_device.h"
@@ -79,17 +85,23 @@ struct ncclComm {
   int rank = 0;
   int size = 1;
   std::vector<int> peers;  // rank 0: a socket per other rank; others: peers[0], the socket to rank 0
-  int asyncError = kSuccess;
-  std::string lastError;
+  // Read by the addon's watchdog thread while a collective may be failing on another.
+  std::atomic<int> asyncError{kSuccess};
 };
 
 namespace {
 
+/** Cuts every socket of the communicator, so that peers blocked on it fail at once instead of waiting for the timeout. */
+void cut(ncclComm* comm) {
+  for (int fd : comm->peers)
+    if (fd >= 0) shutdown(fd, SHUT_RDWR);
+}
+
 int fail(ncclComm* comm, int code, const std::string& why) {
   std::fprintf(stderr, "[flint-cuda emulated NCCL] rank %d: %s\n", comm != nullptr ? comm->rank : -1, why.c_str());
   if (comm != nullptr) {
-    comm->asyncError = code;
-    comm->lastError = why;
+    cut(comm);
+    comm->asyncError.store(code);
   }
   return code;
 }
@@ -97,7 +109,11 @@ int fail(ncclComm* comm, int code, const std::string& why) {
 /** Waits until `fd` is readable (or writable), up to the timeout; false on timeout or error. */
 bool ready(int fd, bool writing) {
   pollfd p{fd, static_cast<short>(writing ? POLLOUT : POLLIN), 0};
-  return poll(&p, 1, static_cast<int>(timeoutSeconds() * 1000)) == 1 && (p.revents & (writing ? POLLOUT : POLLIN)) != 0;
+  int result;
+  do {
+    result = poll(&p, 1, static_cast<int>(timeoutSeconds() * 1000));
+  } while (result < 0 && errno == EINTR);
+  return result == 1 && (p.revents & (writing ? POLLOUT : POLLIN)) != 0;
 }
 
 bool sendAll(int fd, const void* data, size_t bytes) {
@@ -105,6 +121,7 @@ bool sendAll(int fd, const void* data, size_t bytes) {
   while (bytes > 0) {
     if (!ready(fd, true)) return false;
     const ssize_t sent = send(fd, p, bytes, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0) return false;
     p += sent;
     bytes -= static_cast<size_t>(sent);
@@ -117,6 +134,7 @@ bool receiveAll(int fd, void* data, size_t bytes) {
   while (bytes > 0) {
     if (!ready(fd, false)) return false;
     const ssize_t got = recv(fd, p, bytes, 0);
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return false;  // 0: the peer closed (it exited or died)
     p += got;
     bytes -= static_cast<size_t>(got);
@@ -126,14 +144,25 @@ bool receiveAll(int fd, void* data, size_t bytes) {
 
 std::string socketPath(const char* id) { return std::string("/tmp/") + (id + sizeof(kMagic) - 1) + ".sock"; }
 
+/** The type integers are summed and multiplied in: their unsigned twin, so that they wrap as NCCL's do. */
+template <typename T, bool = std::is_integral<T>::value>
+struct Wrapping {
+  using type = T;
+};
+template <typename T>
+struct Wrapping<T, true> {
+  using type = typename std::make_unsigned<T>::type;
+};
+
 template <typename T>
 T combine(T a, T b, int op) {
+  using Wide = typename Wrapping<T>::type;
   switch (op) {
     case kSum:
     case kAvg:
-      return static_cast<T>(a + b);
+      return static_cast<T>(static_cast<Wide>(a) + static_cast<Wide>(b));
     case kProd:
-      return static_cast<T>(a * b);
+      return static_cast<T>(static_cast<Wide>(a) * static_cast<Wide>(b));
     case kMax:
       return flint_math::maxPropagating(a, b);
     default:
@@ -196,7 +225,7 @@ bool reduce(void* out, const std::vector<const void*>& inputs, int64_t count, in
 /** One collective on every rank: `inputCount` elements in, `outputCount` out. */
 int collective(ncclComm* comm, Header call, const void* input, int64_t inputCount, void* output, int64_t outputCount) {
   if (comm == nullptr) return kInvalidArgument;
-  if (comm->asyncError != kSuccess) return comm->asyncError;
+  if (comm->asyncError.load() != kSuccess) return comm->asyncError.load();
   const size_t item = itemSize(call.dtype);
   const size_t inBytes = static_cast<size_t>(inputCount) * item;
   const size_t outBytes = static_cast<size_t>(outputCount) * item;
@@ -303,7 +332,7 @@ __attribute__((visibility("default"))) int ncclCommInitRank(ncclComm** out, int 
   std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds());
   if (rank == 0) {
-    const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    const int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     unlink(path.c_str());
     if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(listener, size) != 0) {
       delete comm;
@@ -311,9 +340,12 @@ __attribute__((visibility("default"))) int ncclCommInitRank(ncclComm** out, int 
     }
     comm->peers.assign(static_cast<size_t>(size), -1);
     for (int joined = 1; joined < size; joined++) {
-      const int fd = ready(listener, false) ? accept(listener, nullptr, nullptr) : -1;
+      const int fd = ready(listener, false) ? accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
       int32_t theirs = -1;
       if (fd < 0 || !receiveAll(fd, &theirs, sizeof theirs) || theirs < 1 || theirs >= size || comm->peers[theirs] != -1) {
+        if (fd >= 0) close(fd);
+        for (int peer : comm->peers)
+          if (peer >= 0) close(peer);
         close(listener);
         unlink(path.c_str());
         delete comm;
@@ -326,7 +358,7 @@ __attribute__((visibility("default"))) int ncclCommInitRank(ncclComm** out, int 
   } else {
     int fd = -1;
     while (std::chrono::steady_clock::now() < deadline) {
-      fd = socket(AF_UNIX, SOCK_STREAM, 0);
+      fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) break;
       close(fd);
       fd = -1;
@@ -352,11 +384,19 @@ __attribute__((visibility("default"))) int ncclCommDestroy(ncclComm* comm) {
   return kSuccess;
 }
 
-__attribute__((visibility("default"))) int ncclCommAbort(ncclComm* comm) { return ncclCommDestroy(comm); }
+// The addon's watchdog may abort while a collective runs on the JavaScript thread: the sockets are
+// cut (the collective fails at once) and the communicator is left allocated, since that thread may
+// still read it. A process aborts at most once, so this leaks one small object.
+__attribute__((visibility("default"))) int ncclCommAbort(ncclComm* comm) {
+  if (comm == nullptr) return kInvalidArgument;
+  cut(comm);
+  comm->asyncError.store(kRemoteError);
+  return kSuccess;
+}
 
 __attribute__((visibility("default"))) int ncclCommGetAsyncError(ncclComm* comm, int* error) {
   if (comm == nullptr) return kInvalidArgument;
-  *error = comm->asyncError;
+  *error = comm->asyncError.load();
   return kSuccess;
 }
 

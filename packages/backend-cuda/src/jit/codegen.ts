@@ -13,6 +13,8 @@ export interface GeneratedKernel {
   readonly order: readonly number[];
   /** Elements each output folds (a reduction's row), or 0 for an elementwise kernel (an output element per index). */
   readonly reduced: number;
+  /** Threads per output: 1, or 32 for a reduction whose rows are longer than a warp (a warp per output). */
+  readonly lanes: number;
 }
 
 /** At most this many inputs (native/jit.cc's FlintJitParams holds their strides). */
@@ -208,6 +210,7 @@ ${program.outputs.map((index, k) => `    out${k}[i] = ${code.names[index]};`).jo
     shape,
     order: shape.map((_, i) => i),
     reduced: 0,
+    lanes: 1,
   };
 }
 
@@ -245,18 +248,24 @@ const ACCUMULATORS: Partial<Record<DType, string>> = {
   int32: 'int',
 };
 
-/** Rows of at least this many elements, when there are few of them, go to the own chunked reduction instead. */
-const LONG_ROW = 1 << 16;
-const FEW_ROWS = 64;
+/**
+ * Rows of at least this many elements, when there are fewer than FEW_ROWS of them, go to the own
+ * reduction, whose chunked pass spreads them over the device (native/reduce.cu's useChunks).
+ */
+const LONG_ROW = 4 * 16384;
+const FEW_ROWS = 512;
+/** Rows up to a warp long take a thread each (as the own reduction's), longer ones a warp each. */
+const WARP = 32;
 
 /**
  * CUDA C for a 'reduction' KernelProgram (elementwise ops over the reduction's input shape, then
  * one reduceSum/Max/Min/Prod), or null for programs it does not take (other outputs than the
  * reduction, reductions into uint8 or bool (a uint8 sum is int32 and fuses), empty rows, and a few very long rows, which the own
- * chunked reduction spreads over more of the device). A warp takes each output: its lanes
- * evaluate the ops at the row's elements (the launch shape has the kept axes first and the
- * reduced ones last, `order`, so that an output's elements are one run of `reduced` linear
- * indices), fold them, and combine the lanes' results down a shuffle tree.
+ * chunked reduction spreads over more of the device). A thread takes each output whose row is
+ * at most a warp long, a warp each longer one (as the own reduction): it evaluates the ops at the
+ * row's elements (the launch shape has the kept axes first and the reduced ones last, `order`, so
+ * that an output's elements are one run of `reduced` linear indices) and folds them; a warp's
+ * lanes then combine their results down a shuffle tree.
  */
 export function generateReduction(program: KernelProgram, math: string, name = 'flint_fused_reduction'): GeneratedKernel | null {
   if (program.kind !== 'reduction' || program.inputs.length > MAX_INPUTS) return null;
@@ -279,17 +288,31 @@ export function generateReduction(program: KernelProgram, math: string, name = '
   const value = argument.kind === 'input' ? `x${argument.index}` : (code.names[argument.index] as string);
   const outputDType = reduction.aval.dtype;
   const store = isHalf(outputDType) ? `${C_TYPES[outputDType]}(acc)` : 'acc';
-  const body = `  const long long inner = ${reduced}LL;
+  const foldElement = (indent: string) => `${indent}const long long i = row * inner + j;
+    LOADS
+${code.lines.map((line) => `${indent.slice(4)}${line}`).join('\n')}
+${indent}acc = ${combination.combine('acc', `(${accumulator})${value}`)};`;
+  const lanes = reduced > WARP ? WARP : 1;
+  const body =
+    lanes === 1
+      ? `  const long long inner = ${reduced}LL;
+  const long long outer = p.total / inner;
+  const long long step = (long long)gridDim.x * blockDim.x;
+  for (long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; row < outer; row += step) {
+    ${accumulator} acc = ${combination.identity};
+    for (long long j = 0; j < inner; j++) {
+${foldElement('      ')}
+    }
+    out0[row] = ${store};
+  }`
+      : `  const long long inner = ${reduced}LL;
   const long long outer = p.total / inner;
   const int lane = threadIdx.x & 31;
   const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
   for (long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < outer; row += warps) {
     ${accumulator} acc = ${combination.identity};
     for (long long j = lane; j < inner; j += 32) {
-      const long long i = row * inner + j;
-    LOADS
-${code.lines.map((line) => `  ${line}`).join('\n')}
-      acc = ${combination.combine('acc', `(${accumulator})${value}`)};
+${foldElement('      ')}
     }
     for (int delta = 16; delta > 0; delta >>= 1) {
       const ${accumulator} other = __shfl_down_sync(0xffffffffu, acc, delta);
@@ -307,5 +330,6 @@ ${code.lines.map((line) => `  ${line}`).join('\n')}
     shape: order.map((a) => shape[a] as number),
     order,
     reduced,
+    lanes,
   };
 }

@@ -55,6 +55,7 @@ export function compileFused(
         codes(generated.outputDTypes),
         codes(generated.inputDTypes),
         generated.reduced,
+        generated.lanes,
       );
       // The ops' shape, and the launch's: its axes in the kernel's order (a reduction's kept axes first).
       const { order } = generated;

@@ -218,8 +218,11 @@ export interface Addon {
   ): number;
   randomBits(key: number, keyLayout: Int32Array, count: number): number;
   randomUniform(dtype: number, key: number, keyLayout: Int32Array, count: number): number;
-  /** `reduced`: 0 for an elementwise kernel (an output element per index), else the elements each output folds (a warp per output). */
-  jitCompile(source: string, name: string, outputDTypes: Int32Array, inputDTypes: Int32Array, reduced: number): number;
+  /**
+   * `reduced`: 0 for an elementwise kernel (an output element per index), else the elements each
+   * output folds; `lanes`: the threads each output takes (1, or 32: a warp).
+   */
+  jitCompile(source: string, name: string, outputDTypes: Int32Array, inputDTypes: Int32Array, reduced: number, lanes: number): number;
   /** Arguments after the shape: (handle, layout) per input. Returns one fresh handle per output. */
   jitLaunch(kernel: number, shape: Int32Array, ...inputs: (number | Int32Array)[]): number[];
   /** Loads libnccl.so.2 (no GPU needed): where it was found, or why not. */

@@ -122,7 +122,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         scatterAdd: fc.tuple(dtype, h, l, h, l, h, l),
         randomBits: fc.tuple(h, l, fc.integer({ min: -1, max: 100 })),
         randomUniform: fc.tuple(dtype, h, l, fc.integer({ min: -1, max: 100 })),
-        jitCompile: fc.tuple(fc.string(), fc.string(), params, params, fc.integer({ min: -1, max: 40 })),
+        jitCompile: fc.tuple(fc.string(), fc.string(), params, params, fc.integer({ min: -1, max: 40 }), fc.constantFrom(0, 1, 32, 33)),
         jitLaunch: fc.tuple(fc.integer({ min: 0, max: 3 }), params, h, l),
         ncclCollective: fc.tuple(fc.integer({ min: -1, max: 4 }), fc.integer({ min: -1, max: 5 }), dtype, h, l, small),
         ncclGroup: fc.tuple(fc.boolean()),
@@ -250,7 +250,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
   it('says NVRTC is unavailable, naming where it looked, when asked to compile without it', () => {
     const report = addon.libraries();
     if (report.nvrtc.found) return;
-    expect(() => addon.jitCompile('extern "C" __global__ void k() {}', 'k', Int32Array.from([0]), Int32Array.from([]), 0)).toThrow(
+    expect(() => addon.jitCompile('extern "C" __global__ void k() {}', 'k', Int32Array.from([0]), Int32Array.from([]), 0, 1)).toThrow(
       /unavailable: NVRTC not found \(searched libnvrtc/,
     );
   });

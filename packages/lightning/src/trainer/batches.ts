@@ -1,4 +1,4 @@
-import { cast, DataLoader, dispose, isFloating, isTensor, type Tensor, tidy, ValueError } from '@flint/api';
+import { cast, DataLoader, dispose, getBackend, isFloating, isTensor, type Tensor, tidy, ValueError } from '@flint/api';
 import type { Json } from '../core/json.js';
 
 /**
@@ -174,36 +174,77 @@ export function batchTarget(accelerator: string, precision: string): BatchTarget
 
 /**
  * The batch a step sees (Lightning's transfer of batches to the device): tensors on another
- * backend moved to the target's, floating ones cast to float64 for '64-true'. Returns the batch
- * (the same object when nothing changes) and the tensors it made; owned originals that were
- * replaced are released. The caller then disposes the whole batch when it owns it, else only
- * `created`.
+ * backend moved to the target's (awaiting the read where their backend reads only
+ * asynchronously, as webgpu and cuda do), floating ones cast to float64 for '64-true'. Returns
+ * the batch (the same object when nothing changes) and the tensors it made; owned originals that
+ * were replaced are released. The caller then disposes the whole batch when it owns it, else only
+ * `created`. On failure, what it made is released.
  */
-export function prepareBatch<B>(batch: B, owned: boolean, target: BatchTarget): { batch: B; created: Tensor[] } {
+export async function prepareBatch<B>(batch: B, owned: boolean, target: BatchTarget): Promise<{ batch: B; created: Tensor[] }> {
   const originals: Tensor[] = [];
   const created: Tensor[] = [];
-  let changed = false;
-  const mapped = tidy(() => {
-    const map = (value: unknown): unknown => {
-      if (isTensor(value)) {
-        let out = value;
-        if (target.backend !== undefined && out.backend !== target.backend) out = out.to(target.backend);
-        if (target.float64 && isFloating(out.dtype) && out.dtype !== 'float64') out = cast(out, 'float64');
-        if (out === value) return value;
-        changed = true;
-        originals.push(value);
-        created.push(out);
-        return out;
-      }
-      if (Array.isArray(value)) return value.map(map);
-      if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, map(v)]));
-      }
-      return value;
-    };
-    return map(batch) as B;
-  });
-  if (!changed) return { batch, created };
-  if (owned) dispose(originals);
-  return { batch: mapped, created };
+  // Moves first (a move off an asynchronous backend is awaited), then the casts.
+  const moved = new Map<Tensor, Tensor>();
+  const collect = (value: unknown): void => {
+    if (isTensor(value)) {
+      if (target.backend !== undefined && value.backend !== target.backend) moved.set(value, value);
+    } else if (Array.isArray(value)) for (const item of value) collect(item);
+    else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+      for (const item of Object.values(value)) collect(item);
+    }
+  };
+  collect(batch);
+  try {
+    for (const t of moved.keys()) {
+      const copy = hasSyncRead(t) ? t.to(target.backend as string) : await t.toAsync(target.backend as string);
+      moved.set(t, copy);
+      created.push(copy);
+    }
+    let changed = moved.size > 0;
+    const mapped = tidy(() => {
+      const map = (value: unknown): unknown => {
+        if (isTensor(value)) {
+          const there = moved.get(value) ?? value;
+          if (!(target.float64 && isFloating(there.dtype) && there.dtype !== 'float64')) {
+            if (there !== value) originals.push(value);
+            return there;
+          }
+          changed = true;
+          const cast64 = cast(there, 'float64');
+          originals.push(value);
+          created.push(cast64);
+          return cast64;
+        }
+        if (Array.isArray(value)) return value.map(map);
+        if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+          return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, map(v)]));
+        }
+        return value;
+      };
+      return map(batch) as B;
+    });
+    if (!changed) return { batch, created };
+    // A moved copy that was then cast is an intermediate: only the cast reaches the step.
+    for (const copy of moved.values()) if (!containsTensor(mapped, copy)) copy.dispose();
+    if (owned) dispose([...new Set(originals)]);
+    return { batch: mapped, created: created.filter((t) => !t.isDisposed) };
+  } catch (error) {
+    dispose(created);
+    throw error;
+  }
+}
+
+/** Whether `t`'s backend reads synchronously, so that moving it needs no await. */
+function hasSyncRead(t: Tensor): boolean {
+  return getBackend(t.backend).readSync !== undefined;
+}
+
+/** Whether `tensor` appears in the (nested) batch. */
+function containsTensor(value: unknown, tensor: Tensor): boolean {
+  if (value === tensor) return true;
+  if (Array.isArray(value)) return value.some((item) => containsTensor(item, tensor));
+  if (typeof value === 'object' && value !== null && !isTensor(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.values(value).some((item) => containsTensor(item, tensor));
+  }
+  return false;
 }

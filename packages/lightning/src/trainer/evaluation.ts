@@ -1,4 +1,4 @@
-import { dispose, forEachTensor, keep, noGrad, tidy } from '@flint/api';
+import { dispose, forEachTensor, keep, noGrad, type Tensor, tidy } from '@flint/api';
 import type { LightningModule, StepOutput } from '../module.js';
 import type { DataloaderResult, Metrics } from '../stream/events.js';
 import { type BatchSource, type BatchTarget, epochBatches, inferBatchSize, ownsBatches, prepareBatch } from './batches.js';
@@ -85,9 +85,10 @@ export async function runEvaluation(run: EvaluationRun): Promise<EvaluationResul
       if (loader.limit > 0) {
         for await (const raw of iterable) {
           const batchIdx = batches;
-          const prepared = prepareBatch(raw, owned, run.target);
-          const batch = prepared.batch;
+          let batch = raw;
+          let created: Tensor[] = [];
           try {
+            ({ batch, created } = await prepareBatch(raw, owned, run.target));
             collector.begin('evalStep', inferBatchSize(batch), dataloaderIdx);
             profiler.start(run.stepName);
             guard(where(run.stepName, batchIdx), () =>
@@ -101,7 +102,7 @@ export async function runEvaluation(run: EvaluationRun): Promise<EvaluationResul
             if (collector.hasPending) await collector.endStep();
             else collector.endStepSync();
           } finally {
-            dispose(owned ? batch : prepared.created);
+            dispose(owned ? batch : created);
           }
           batches++;
           if (batches >= loader.limit) break;
@@ -147,9 +148,10 @@ export async function runPrediction(
     if (run.limit > 0) {
       for await (const raw of epochBatches(run.source, () => undefined)) {
         const batchIdx = batches;
-        const prepared = prepareBatch(raw, owned, run.target);
-        const batch = prepared.batch;
+        let batch = raw;
+        let created: Tensor[] = [];
         try {
+          ({ batch, created } = await prepareBatch(raw, owned, run.target));
           const out = guard({ stage: 'predict', phase: 'predictStep', epoch: 0, step: 0, batchIdx }, () =>
             noGrad(() =>
               tidy(() =>
@@ -159,7 +161,7 @@ export async function runPrediction(
           );
           outputs.push(keepAll(out));
         } finally {
-          dispose(owned ? batch : prepared.created);
+          dispose(owned ? batch : created);
         }
         batches++;
         if (batches >= run.limit) break;

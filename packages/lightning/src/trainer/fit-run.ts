@@ -460,13 +460,14 @@ export class FitRun implements CheckpointHost {
         setGlobalRandomState(this.pendingRandomState);
         this.pendingRandomState = undefined;
       }
-      const prepared = prepareBatch(raw, owned, batchTarget(this.options.accelerator, this.options.precision));
-      const batch = prepared.batch;
+      let batch = raw;
+      let created: Tensor[] = [];
       let stepped: boolean;
       let skipRest = false;
       let lossValue: number | null;
       let batchSize: number;
       try {
+        ({ batch, created } = await prepareBatch(raw, owned, batchTarget(this.options.accelerator, this.options.precision)));
         batchSize = inferBatchSize(batch);
         const start = guard(this.where('train', 'onTrainBatchStart', batchIdx), () => module.onTrainBatchStart?.(batch, batchIdx));
         if (start === -1) {
@@ -481,7 +482,7 @@ export class FitRun implements CheckpointHost {
           lossValue = result.loss === null ? null : await result.loss;
         }
       } finally {
-        dispose(owned ? batch : prepared.created);
+        dispose(owned ? batch : created);
       }
       if (skipRest) break;
       const skipped = this.lastStepSkipped;
