@@ -83,6 +83,34 @@ Napi::Value commitAll(const Napi::Env& env, std::initializer_list<Output*> outpu
 
 void countRun() { state().counters.compositeKernel++; }
 
+/** x viewed as [outer, length, inner] around `axis` (argument `axisIndex`, checked against x's rank). */
+struct Slices {
+  int64_t outer = 0, length = 0, inner = 0;
+};
+
+Slices slicesArg(const Napi::CallbackInfo& info, size_t axisIndex, const char* op, const View& x, const char* what) {
+  if (x.rank < 1) throwRange(info.Env(), op, std::string("the ") + what + " must have rank 1 or more");
+  const int axis = static_cast<int>(intArg(info, axisIndex, op, "axis", 0, x.rank - 1));
+  return Slices{productOf(x.shape, 0, axis), x.shape[axis], productOf(x.shape, axis + 1, x.rank)};
+}
+
+/** Layer norm's rows: the last `normalized` dims of x (argument `dimsIndex`) are a row's `width` elements. */
+struct Rows {
+  int normalized = 0;
+  const int64_t* tail = nullptr;
+  int64_t width = 0, count = 0;
+};
+
+Rows rowsArg(const Napi::CallbackInfo& info, size_t dimsIndex, const char* op, const View& x) {
+  Rows rows;
+  rows.normalized = static_cast<int>(intArg(info, dimsIndex, op, "normalizedDims", 1, x.rank < 1 ? 1 : x.rank));
+  if (rows.normalized > x.rank) throwRange(info.Env(), op, "normalizedDims exceeds the input's rank");
+  rows.tail = x.shape + (x.rank - rows.normalized);
+  rows.width = productOf(rows.tail, 0, rows.normalized);
+  rows.count = rows.width == 0 ? 0 : x.size / rows.width;
+  return rows;
+}
+
 enum Engine : int { kEngineAuto = 0, kEngineKernel = 1, kEngineVendor = 2 };
 
 /**
@@ -154,14 +182,11 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
-  if (x.rank < 1) throwRange(env, op, "the input must have rank 1 or more");
-  const int axis = static_cast<int>(intArg(info, 3, op, "axis", 0, x.rank - 1));
+  const Slices slices = slicesArg(info, 3, op, x, "input");
   const bool log = boolArg(info, 4, op, "log");
   Output out(env, op, dtype, x.size);
   if (!launching()) return out.commit(env);
-  checkCuda(env, op,
-            launchSoftmax(dtype, log, out.data(), dataOf(x), productOf(x.shape, 0, axis), x.shape[axis],
-                          productOf(x.shape, axis + 1, x.rank), state().stream));
+  checkCuda(env, op, launchSoftmax(dtype, log, out.data(), dataOf(x), slices.outer, slices.length, slices.inner, state().stream));
   countRun();
   return out.commit(env);
 }
@@ -176,14 +201,12 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const View y = contiguousArg(info, 1, 2, dtype, op, "output");
   const View g = contiguousArg(info, 3, 4, dtype, op, "cotangent");
   requireSameShape(env, op, y, g, "the cotangent");
-  if (y.rank < 1) throwRange(env, op, "the output must have rank 1 or more");
-  const int axis = static_cast<int>(intArg(info, 5, op, "axis", 0, y.rank - 1));
+  const Slices slices = slicesArg(info, 5, op, y, "output");
   const bool log = boolArg(info, 6, op, "log");
   Output out(env, op, dtype, y.size);
   if (!launching()) return out.commit(env);
   checkCuda(env, op,
-            launchSoftmaxBackward(dtype, log, out.data(), dataOf(y), dataOf(g), productOf(y.shape, 0, axis), y.shape[axis],
-                                  productOf(y.shape, axis + 1, y.rank), state().stream));
+            launchSoftmaxBackward(dtype, log, out.data(), dataOf(y), dataOf(g), slices.outer, slices.length, slices.inner, state().stream));
   countRun();
   return out.commit(env);
 }
@@ -197,17 +220,13 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kFloat32Or64);
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
-  const int normalized = static_cast<int>(intArg(info, 7, op, "normalizedDims", 1, x.rank < 1 ? 1 : x.rank));
-  if (normalized > x.rank) throwRange(env, op, "normalizedDims exceeds the input's rank");
-  const int64_t* tail = x.shape + (x.rank - normalized);
-  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", normalized, tail);
-  const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", normalized, tail);
+  const Rows rows = rowsArg(info, 7, op, x);
+  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", rows.normalized, rows.tail);
+  const void* bias = optionalArg(info, 5, 6, dtype, op, "bias", rows.normalized, rows.tail);
   const double eps = epsArg(info, 8, op);
-  const int64_t width = productOf(tail, 0, normalized);
   Output out(env, op, dtype, x.size);
   if (!launching()) return out.commit(env);
-  checkCuda(env, op,
-            launchLayerNorm(dtype, out.data(), dataOf(x), weight, bias, width == 0 ? 0 : x.size / width, width, eps, state().stream));
+  checkCuda(env, op, launchLayerNorm(dtype, out.data(), dataOf(x), weight, bias, rows.count, rows.width, eps, state().stream));
   countRun();
   return out.commit(env);
 }
@@ -223,14 +242,12 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   const View x = contiguousArg(info, 1, 2, dtype, op, "input");
   const View g = contiguousArg(info, 5, 6, dtype, op, "cotangent");
   requireSameShape(env, op, x, g, "the cotangent");
-  const int normalized = static_cast<int>(intArg(info, 7, op, "normalizedDims", 1, x.rank < 1 ? 1 : x.rank));
-  if (normalized > x.rank) throwRange(env, op, "normalizedDims exceeds the input's rank");
-  const int64_t* tail = x.shape + (x.rank - normalized);
-  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", normalized, tail);
+  const Rows layout = rowsArg(info, 7, op, x);
+  const void* weight = optionalArg(info, 3, 4, dtype, op, "weight", layout.normalized, layout.tail);
   const double eps = epsArg(info, 8, op);
   const bool withBias = boolArg(info, 9, op, "withBias");
-  const int64_t width = productOf(tail, 0, normalized);
-  const int64_t rows = width == 0 ? 0 : x.size / width;
+  const int64_t width = layout.width;
+  const int64_t rows = layout.count;
   Output dx(env, op, dtype, x.size);
   std::unique_ptr<Output> dWeight = weight != nullptr ? std::make_unique<Output>(env, op, dtype, width) : nullptr;
   std::unique_ptr<Output> dBias = withBias ? std::make_unique<Output>(env, op, dtype, width) : nullptr;
