@@ -101,4 +101,15 @@ describe("the Trainer's batches", () => {
     for (const t of [x, y, steps]) expect(disposed(t)).toBe(false);
     expect(Array.from(steps.dataSync()).slice(0, 3)).toEqual([0, 1, 2]);
   });
+
+  it('leaves the batches of an array source usable after overfitBatches training', async () => {
+    const { Trainer } = await import('./trainer.js');
+    const { Regressor, regressionData } = await import('../test-support/regression.test-support.js');
+    const { lastValueFrom, toArray } = await import('rxjs');
+    const { x, y } = regressionData(16);
+    const trainer = new Trainer({ maxEpochs: 2, overfitBatches: 1, logger: false, enableProgressBar: false, enableCheckpointing: false });
+    await lastValueFrom(trainer.fit$(new Regressor(), [[x, y]] as never).pipe(toArray()));
+    expect(disposed(x)).toBe(false);
+    expect(disposed(y)).toBe(false);
+  });
 });

@@ -373,7 +373,8 @@ export class FitRun implements CheckpointHost {
       await this.driver.boundary();
     } finally {
       module._link = undefined;
-      if (this.overfitCache !== undefined) dispose(this.overfitCache);
+      // The cached batches are the Trainer's only when it owns its source's batches (a DataLoader's).
+      if (this.overfitCache !== undefined && this.owned) dispose(this.overfitCache);
     }
   }
 
