@@ -348,7 +348,7 @@ async function benchmarks(cuda: CudaBackend, progress: (so: readonly Benchmark[]
 }
 
 /** The 10-op elementwise chain: two inputs read, one output written. */
-export function chainOfTen(x: Tensor, y: Tensor): Tensor {
+function chainOfTen(x: Tensor, y: Tensor): Tensor {
   return x.mul(2).add(y).tanh().mul(x).maximum(0.25).sub(y).abs().sqrt().add(1).log();
 }
 

@@ -211,36 +211,22 @@ inline float __expf(float x) { return std::exp(x); }
 inline float __logf(float x) { return std::log(x); }
 inline float __fdividef(float a, float b) { return a / b; }
 inline float __saturatef(float x) { return x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x; }
-inline int __float_as_int(float x) {
-  int bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
+namespace flint_emu {
+/** The bits of `from` read as a `To` of the same size (the CUDA reinterpretation intrinsics). */
+template <typename To, typename From>
+inline To bitsAs(From from) {
+  static_assert(sizeof(To) == sizeof(From), "a reinterpretation keeps the size");
+  To to;
+  std::memcpy(&to, &from, sizeof to);
+  return to;
 }
-inline unsigned __float_as_uint(float x) {
-  unsigned bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-inline float __int_as_float(int bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-inline float __uint_as_float(unsigned bits) {
-  float x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-inline long long __double_as_longlong(double x) {
-  long long bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-inline double __longlong_as_double(long long bits) {
-  double x;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
+}  // namespace flint_emu
+inline int __float_as_int(float x) { return flint_emu::bitsAs<int>(x); }
+inline unsigned __float_as_uint(float x) { return flint_emu::bitsAs<unsigned>(x); }
+inline float __int_as_float(int bits) { return flint_emu::bitsAs<float>(bits); }
+inline float __uint_as_float(unsigned bits) { return flint_emu::bitsAs<float>(bits); }
+inline long long __double_as_longlong(double x) { return flint_emu::bitsAs<long long>(x); }
+inline double __longlong_as_double(long long bits) { return flint_emu::bitsAs<double>(bits); }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
 inline int __ffs(int x) { return __builtin_ffs(x); }

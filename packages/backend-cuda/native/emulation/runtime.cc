@@ -27,7 +27,6 @@ cudaError_t lastError = cudaSuccess;
 // Live allocations by address: device memory and pinned host memory.
 std::map<const char*, size_t> deviceBlocks;
 std::map<const char*, size_t> hostBlocks;
-int currentDevice = 0;
 constexpr size_t kEmulatedMemory = size_t{16} << 30;
 
 cudaError_t report(cudaError_t error, const std::string& what) {
@@ -130,7 +129,6 @@ cudaError_t cudaGetDeviceCount(int* count) {
 cudaError_t cudaSetDevice(int device) {
   std::lock_guard<std::mutex> lock(mutex);
   if (device != 0) return flint_emu::report(cudaErrorInvalidDevice, "cudaSetDevice(" + std::to_string(device) + "): one device");
-  flint_emu::currentDevice = device;
   return cudaSuccess;
 }
 

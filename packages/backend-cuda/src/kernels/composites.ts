@@ -2,6 +2,7 @@ import type { Aval, BatchNormResults, CompositeKernels, DType, NormalizationCota
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine } from '../native/codes.js';
+import { windowParams } from './window.js';
 
 /**
  * The composite ops' kernels (api's Backend.composites) on the GPU: softmax and log-softmax, layer
@@ -32,8 +33,11 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
       for (const t of temporaries) context.release(t.storage);
     }
   }
-  const id = (h: CudaHandle | null) => (h === null ? null : h.storage.id);
-  const layoutOrNull = (h: CudaHandle | null) => (h === null ? null : layoutOf(h));
+  /** A handle as the addon takes it: its buffer and layout. */
+  const operand = (h: CudaHandle): readonly [number, Int32Array] => [h.storage.id, layoutOf(h)];
+  /** An optional weight or bias as the addon takes it: its buffer and layout, or both null. */
+  const optional = (h: CudaHandle | null | undefined): readonly [number | null, Int32Array | null] =>
+    h == null ? [null, null] : operand(h);
   const code = (h: CudaHandle) => DTYPE_CODES[h.dtype];
   const adoptOrNull = (handle: number | null, shape: readonly number[], dtype: DType) =>
     handle === null ? null : context.adopt(handle, shape, dtype);
@@ -43,35 +47,21 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
       if (!takes(x.dtype) || x.shape.length === 0) return null;
       return withPacked([x], ([p]) => {
         const px = p as CudaHandle;
-        return context.adopt(addon.softmax(code(px), px.storage.id, layoutOf(px), axis, log), out.shape, out.dtype);
+        return context.adopt(addon.softmax(code(px), ...operand(px), axis, log), out.shape, out.dtype);
       });
     },
     softmaxBackward(y, g, axis, log, out) {
       if (!allTaken(y, g) || y.shape.length === 0) return null;
       return withPacked([y, g], ([py, pg]) => {
         const [a, b] = [py as CudaHandle, pg as CudaHandle];
-        return context.adopt(
-          addon.softmaxBackward(code(a), a.storage.id, layoutOf(a), b.storage.id, layoutOf(b), axis, log),
-          out.shape,
-          out.dtype,
-        );
+        return context.adopt(addon.softmaxBackward(code(a), ...operand(a), ...operand(b), axis, log), out.shape, out.dtype);
       });
     },
     layerNorm(x, weight, bias, normalizedDims, eps, out) {
       if (!allTaken(x, weight, bias)) return null;
       return withPacked([x, weight, bias], ([px, pw, pb]) => {
         const a = px as CudaHandle;
-        const result = addon.layerNorm(
-          code(a),
-          a.storage.id,
-          layoutOf(a),
-          id(pw ?? null),
-          layoutOrNull(pw ?? null),
-          id(pb ?? null),
-          layoutOrNull(pb ?? null),
-          normalizedDims,
-          eps,
-        );
+        const result = addon.layerNorm(code(a), ...operand(a), ...optional(pw), ...optional(pb), normalizedDims, eps);
         return context.adopt(result, out.shape, out.dtype);
       });
     },
@@ -82,12 +72,9 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
         const [a, gg] = [px as CudaHandle, pg as CudaHandle];
         const [dx, dw, db] = addon.layerNormBackward(
           code(a),
-          a.storage.id,
-          layoutOf(a),
-          id(pw ?? null),
-          layoutOrNull(pw ?? null),
-          gg.storage.id,
-          layoutOf(gg),
+          ...operand(a),
+          ...optional(pw),
+          ...operand(gg),
           normalizedDims,
           eps,
           withBias,
@@ -104,17 +91,7 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
       const channels = [x.shape[1] as number];
       return withPacked([x, weight, bias], ([px, pw, pb]) => {
         const a = px as CudaHandle;
-        const [output, mean, variance] = addon.batchNorm(
-          code(a),
-          a.storage.id,
-          layoutOf(a),
-          id(pw ?? null),
-          layoutOrNull(pw ?? null),
-          id(pb ?? null),
-          layoutOrNull(pb ?? null),
-          eps,
-          normEngine(),
-        );
+        const [output, mean, variance] = addon.batchNorm(code(a), ...operand(a), ...optional(pw), ...optional(pb), eps, normEngine());
         return {
           output: context.adopt(output, out.shape, out.dtype),
           mean: context.adopt(mean, channels, x.dtype),
@@ -128,16 +105,11 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
         const [a, m, v] = [px as CudaHandle, pm as CudaHandle, pv as CudaHandle];
         const result = addon.batchNormInference(
           code(a),
-          a.storage.id,
-          layoutOf(a),
-          m.storage.id,
-          layoutOf(m),
-          v.storage.id,
-          layoutOf(v),
-          id(pw ?? null),
-          layoutOrNull(pw ?? null),
-          id(pb ?? null),
-          layoutOrNull(pb ?? null),
+          ...operand(a),
+          ...operand(m),
+          ...operand(v),
+          ...optional(pw),
+          ...optional(pb),
           eps,
           normEngine(),
         );
@@ -151,16 +123,11 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
         const [a, m, v, gg] = [px as CudaHandle, pm as CudaHandle, pv as CudaHandle, pg as CudaHandle];
         const [dx, dw, db] = addon.batchNormBackward(
           code(a),
-          a.storage.id,
-          layoutOf(a),
-          m.storage.id,
-          layoutOf(m),
-          v.storage.id,
-          layoutOf(v),
-          id(pw ?? null),
-          layoutOrNull(pw ?? null),
-          gg.storage.id,
-          layoutOf(gg),
+          ...operand(a),
+          ...operand(m),
+          ...operand(v),
+          ...optional(pw),
+          ...operand(gg),
           eps,
           withBias,
           normEngine(),
@@ -174,21 +141,11 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
     },
     windowMaxBackward(x, g, geometry: WindowGeometry, out: Aval) {
       if (!allTaken(x, g)) return null;
-      const params = Int32Array.from([
-        ...geometry.window,
-        ...geometry.strides,
-        ...geometry.padding.map((p) => p[0]),
-        ...geometry.padding.map((p) => p[1]),
-        ...geometry.dilation,
-      ]);
+      const params = windowParams(geometry);
       // x is read in place through its strides; the cotangent must be contiguous.
       return withPacked([g], ([pg]) => {
         const gg = pg as CudaHandle;
-        return context.adopt(
-          addon.windowMaxBackward(code(x), x.storage.id, layoutOf(x), gg.storage.id, layoutOf(gg), params),
-          out.shape,
-          out.dtype,
-        );
+        return context.adopt(addon.windowMaxBackward(code(x), ...operand(x), ...operand(gg), params), out.shape, out.dtype);
       });
     },
   };

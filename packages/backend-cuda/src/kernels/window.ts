@@ -1,7 +1,18 @@
-import type { Aval, ParamsOf, Primitive } from '@flint/api';
+import type { Aval, ParamsOf, Primitive, WindowGeometry } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine, WINDOW_CODES } from '../native/codes.js';
+
+/** A window's geometry as the addon takes it: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
+export function windowParams(geometry: WindowGeometry): Int32Array {
+  return Int32Array.from([
+    ...geometry.window,
+    ...geometry.strides,
+    ...geometry.padding.map((p) => p[0]),
+    ...geometry.padding.map((p) => p[1]),
+    ...geometry.dilation,
+  ]);
+}
 
 /**
  * Pooling and window sums. Max pooling of float32/float64 [N, C, ...] over 1 to 3 spatial dims
@@ -18,15 +29,15 @@ export function reduceWindowKernel(engine: () => Engine, cudnnPresent: () => boo
       if (packed.temporary) temporary = packed.handle;
       x = packed.handle;
     }
-    const window = Int32Array.from([
-      ...params.window,
-      ...params.strides,
-      ...params.padding.map((p) => p[0]),
-      ...params.padding.map((p) => p[1]),
-      ...params.dilation,
-    ]);
     try {
-      const id = context.addon.reduceWindow(WINDOW_CODES[params.op], DTYPE_CODES[x.dtype], x.storage.id, layoutOf(x), window, engine());
+      const id = context.addon.reduceWindow(
+        WINDOW_CODES[params.op],
+        DTYPE_CODES[x.dtype],
+        x.storage.id,
+        layoutOf(x),
+        windowParams(params),
+        engine(),
+      );
       return context.adopt(id, out.shape, out.dtype);
     } finally {
       if (temporary !== null) context.release(temporary.storage);
