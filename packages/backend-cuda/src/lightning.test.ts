@@ -4,7 +4,7 @@
 // bf16 autocast (the half matmuls and casts on the device), and its parameters live on the device. Runs on a GPU, or on the
 // CPU emulation (the cuda-emulation project of vitest.config.ts); skipped with the reason elsewhere.
 import '@flint/backend-cpu';
-import { DataLoader, manualSeed, nn, optim, setBackend, type Tensor, TensorDataset, tensor } from '@flint/api';
+import { DataLoader, getBackend, manualSeed, nn, optim, setBackend, type Tensor, TensorDataset, tensor } from '@flint/api';
 import { LightningModule, Trainer } from '@flint/lightning';
 import { describe, expect, it } from 'vitest';
 import { cudaUnavailable } from './cuda-availability.test-support.js';
@@ -28,8 +28,11 @@ class Classifier extends LightningModule {
   }
 }
 
-/** Losses of every step and the final parameters' backend, trained on `accelerator`. */
-async function train(accelerator: 'cuda' | 'cpu', precision: '32-true' | 'bf16-mixed'): Promise<{ losses: number[]; backend: string }> {
+/** Losses of every step, the parameters' backend during the steps and after the run, trained on `accelerator`. */
+async function train(
+  accelerator: 'cuda' | 'cpu',
+  precision: '32-true' | 'bf16-mixed',
+): Promise<{ losses: number[]; during: string; after: string }> {
   // The module is built on the CPU (a Trainer makes its accelerator the default backend) and moved by the Trainer.
   setBackend('cpu');
   manualSeed(7);
@@ -48,22 +51,27 @@ async function train(accelerator: 'cuda' | 'cpu', precision: '32-true' | 'bf16-m
     enableCheckpointing: false,
   });
   const losses: number[] = [];
+  let during = '';
   await new Promise<void>((resolve, reject) => {
     trainer.fit$(model, loader).subscribe({
       next: (event) => {
         if (event.type === 'batchEnd') losses.push(event.metrics.loss as number);
+        during = model.parameters()[0]?.value.backend ?? '';
       },
       error: reject,
       complete: resolve,
     });
   });
-  return { losses, backend: model.parameters()[0]?.value.backend ?? '' };
+  return { losses, during, after: model.parameters()[0]?.value.backend ?? '' };
 }
 
 describe.skipIf(cudaUnavailable('Trainer tests') !== undefined)("the Trainer on the 'cuda' accelerator", () => {
-  it('trains in float32 as on the CPU backend, with its parameters on the device', async () => {
+  it('trains in float32 as on the CPU backend, with its parameters on the device until the run ends', async () => {
     const [onCuda, onCpu] = [await train('cuda', '32-true'), await train('cpu', '32-true')];
-    expect(onCuda.backend).toBe('cuda');
+    expect(onCuda.during).toBe('cuda');
+    // As Lightning's teardown, the run hands the module back where it was built.
+    expect(onCuda.after).toBe('cpu');
+    expect(getBackend().name).toBe('cpu');
     expect(onCuda.losses).toHaveLength(12);
     for (const [i, loss] of onCpu.losses.entries()) expect(onCuda.losses[i]).toBeCloseTo(loss, 4);
     expect(onCuda.losses.at(-1)).toBeLessThan(onCuda.losses[0] as number);
@@ -71,7 +79,7 @@ describe.skipIf(cudaUnavailable('Trainer tests') !== undefined)("the Trainer on 
 
   it('trains under bf16 autocast as on the CPU backend', async () => {
     const [onCuda, onCpu] = [await train('cuda', 'bf16-mixed'), await train('cpu', 'bf16-mixed')];
-    expect(onCuda.backend).toBe('cuda');
+    expect(onCuda.during).toBe('cuda');
     expect(onCuda.losses).toHaveLength(12);
     for (const [i, loss] of onCpu.losses.entries()) expect(onCuda.losses[i]).toBeCloseTo(loss, 2);
     expect(onCuda.losses.at(-1)).toBeLessThan(onCuda.losses[0] as number);

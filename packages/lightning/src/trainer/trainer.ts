@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { backendStatus, setBackend, ValueError } from '@flint/api';
+import { backendStatus, getBackend, setBackend, ValueError } from '@flint/api';
 import { lastValueFrom, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { Callback } from '../callbacks/callback.js';
 import { ModelCheckpoint } from '../callbacks/model-checkpoint.js';
@@ -134,9 +134,15 @@ export class Trainer {
     return join(this.logDir ?? this.options.defaultRootDir, 'checkpoints');
   }
 
-  private selectAccelerator(module: Module): void {
+  /**
+   * Puts the run on the accelerator: makes it the default backend (tensors a step creates land
+   * there) and moves the module to it. The returned function undoes both when the run ends, as
+   * Lightning's teardown moves the model back to the CPU: code after `fit` finds the default
+   * backend and the module's parameters where they were before it.
+   */
+  private async selectAccelerator(module: Module): Promise<() => Promise<void>> {
     const accelerator: Accelerator = this.options.accelerator;
-    if (accelerator === 'auto') return;
+    if (accelerator === 'auto') return async () => undefined;
     const status = backendStatus().find((b) => b.name === accelerator);
     if (status === undefined) {
       throw new ValueError(
@@ -149,16 +155,35 @@ export class Trainer {
     }
     if (!status.available)
       throw new ValueError(`Trainer: accelerator '${accelerator}' is unavailable: ${status.reason ?? 'unknown reason'}`);
+    const previousDefault = getBackend().name;
+    const home = module.parameters()[0]?.value.backend;
+    const restore = async () => {
+      setBackend(previousDefault);
+      if (home !== undefined && home !== accelerator) await module.toAsync(home);
+    };
     setBackend(accelerator);
-    const first = module.parameters()[0];
-    if (first !== undefined && first.value.backend !== accelerator) module.to(accelerator);
+    try {
+      // toAsync both ways: reading parameters off an asynchronous backend (webgpu) has to wait.
+      if (home !== undefined && home !== accelerator) await module.toAsync(accelerator);
+    } catch (error) {
+      await restore();
+      throw error;
+    }
+    return restore;
   }
 
-  private prepareModule(module: Module): void {
-    this.selectAccelerator(module);
-    if (this.options.precision === '64-true') module.to('float64');
-    // Mixed precision keeps float32 master weights: autocast casts at the matmuls and convolutions.
-    checkPrecisionBackend(this.options.precision, module);
+  /** Readies the module for a run; the returned function restores its placement (see selectAccelerator). */
+  private async prepareModule(module: Module): Promise<() => Promise<void>> {
+    const restorePlacement = await this.selectAccelerator(module);
+    try {
+      if (this.options.precision === '64-true') module.to('float64');
+      // Mixed precision keeps float32 master weights: autocast casts at the matmuls and convolutions.
+      checkPrecisionBackend(this.options.precision, module);
+    } catch (error) {
+      await restorePlacement();
+      throw error;
+    }
+    return restorePlacement;
   }
 
   /**
@@ -180,6 +205,7 @@ export class Trainer {
         settle = resolve;
       });
       const o = this.options;
+      let restorePlacement: () => Promise<void> = async () => undefined;
       const where = (phase: string) => ({ stage: 'fit', phase, epoch: this.currentEpoch, step: this.globalStep, batchIdx: -1 });
       try {
         const resolved = resolveFitData(target, data);
@@ -199,7 +225,7 @@ export class Trainer {
             `Trainer.fit: ${trainSource.length} training loaders given; training iterates one (several are supported for validation and test)`,
           );
         const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
-        this.prepareModule(target);
+        restorePlacement = await this.prepareModule(target);
         const strategy = this.strategy;
         strategy.setup(o.devices, o.numNodes);
         const checkpoint =
@@ -245,8 +271,12 @@ export class Trainer {
           if (datamodule !== undefined) await guardAsync(where('teardown'), () => datamodule.teardown?.('fit'));
         }
       } finally {
-        this.running = undefined;
-        settle();
+        try {
+          await restorePlacement();
+        } finally {
+          this.running = undefined;
+          settle();
+        }
       }
     });
   }
@@ -306,7 +336,23 @@ export class Trainer {
     const step = stage === 'validate' ? target.validationStep : target.testStep;
     if (step === undefined) throw new ValueError(`Trainer.${stage}: ${target.constructor.name} has no ${stepName}`);
     const { sources, datamodule } = await this.evalSources(stage, target, data);
-    this.prepareModule(target);
+    const restorePlacement = await this.prepareModule(target);
+    try {
+      return await this.evaluatePrepared(stage, target, step.bind(target), datamodule, sources, options);
+    } finally {
+      await restorePlacement();
+    }
+  }
+
+  private async evaluatePrepared(
+    stage: 'validate' | 'test',
+    target: Module,
+    step: NonNullable<Module['testStep']>,
+    datamodule: LightningDataModule | undefined,
+    sources: BatchSource[],
+    options: EvalOptions,
+  ): Promise<Metrics[]> {
+    const stepName = stage === 'validate' ? 'validationStep' : 'testStep';
     if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
     const strategy = this.strategy;
     // As in fit: under DDP each rank evaluates its shard, and syncDist values are reduced over ranks.
@@ -338,7 +384,7 @@ export class Trainer {
         loaders,
         stage,
         stepName,
-        step: step.bind(target),
+        step,
         onStart: stage === 'validate' ? () => target.onValidationEpochStart?.() : () => target.onTestEpochStart?.(),
         onEnd: stage === 'validate' ? () => target.onValidationEpochEnd?.() : () => target.onTestEpochEnd?.(),
         collector,
@@ -390,8 +436,13 @@ export class Trainer {
     const { sources, datamodule } = await this.evalSources('predict', target, data);
     if (sources.length > 1) throw new ValueError(`Trainer.predict: ${sources.length} loaders given; predict runs one`);
     const source = sources[0] as BatchSource;
-    this.prepareModule(target);
-    if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
+    const restorePlacement = await this.prepareModule(target);
+    try {
+      if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
+    } catch (error) {
+      await restorePlacement();
+      throw error;
+    }
     let limit = limitBatches('limitPredictBatches', this.options.limitPredictBatches, sourceLength(source));
     if (this.options.fastDevRun > 0) limit = Math.min(limit, this.options.fastDevRun);
     try {
@@ -412,6 +463,7 @@ export class Trainer {
     } finally {
       await target.teardown?.('predict');
       await datamodule?.teardown?.('predict');
+      await restorePlacement();
     }
   }
 

@@ -1,0 +1,85 @@
+// Where a run puts the module and the default backend, and that it puts them back: the Trainer
+// makes its accelerator the default backend and moves the module there for the run, and when the
+// run ends (done or failed) the default backend and the module's parameters are where they were,
+// as Lightning's teardown moves a model back to the CPU.
+import '@flint/backend-cpu';
+import { type Backend, getBackend, registerBackend, setBackend, type Tensor } from '@flint/api';
+import { CpuBackend } from '@flint/backend-cpu';
+import { lastValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Regressor, regressionLoader } from '../test-support/regression.test-support.js';
+import type { TrainerOptions } from './options.js';
+import { seedGlobalRandom } from './rng.js';
+import { Trainer } from './trainer.js';
+
+// The CPU backend without synchronous reads stands in for an asynchronous one (webgpu): moving a
+// module off it has to wait for its data.
+registerBackend({
+  name: 'cpu-async',
+  priority: -1,
+  create: () => {
+    const cpu = new CpuBackend();
+    return Object.create(cpu, {
+      name: { value: 'cpu-async' },
+      readSync: { value: undefined },
+      capabilities: { value: { ...cpu.capabilities, syncRead: false } },
+    }) as Backend;
+  },
+});
+
+const quiet: TrainerOptions = { logger: false, enableProgressBar: false, enableCheckpointing: false, maxSteps: 3 };
+
+/** A Regressor that records where its parameters and the default backend are during each step. */
+class Recording extends Regressor {
+  readonly seen: string[] = [];
+  failAt = -1;
+  override trainingStep(batch: [Tensor, Tensor], batchIdx: number): Tensor {
+    this.seen.push(`${this.parameters()[0]?.value.backend}/${getBackend().name}`);
+    if (batchIdx === this.failAt) throw new Error('planted failure');
+    return super.trainingStep(batch, batchIdx);
+  }
+}
+
+async function weights(model: Regressor): Promise<number[]> {
+  return Array.from((await model.parameters()[0]?.value.data()) as Float32Array);
+}
+
+afterEach(() => {
+  setBackend('cpu');
+});
+
+describe("the Trainer's accelerator placement", () => {
+  it('runs on the accelerator, then leaves the module and the default backend where they were', async () => {
+    setBackend('cpu-async');
+    seedGlobalRandom(61);
+    const model = new Recording();
+    const before = await weights(model);
+    await lastValueFrom(new Trainer({ ...quiet, accelerator: 'cpu' }).fit$(model, regressionLoader()));
+    expect(model.seen).toEqual(['cpu/cpu', 'cpu/cpu', 'cpu/cpu']);
+    expect(getBackend().name).toBe('cpu-async');
+    expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+    // The trained values came back, not the ones from before the run.
+    expect(await weights(model)).not.toEqual(before);
+  });
+
+  it('puts them back after a run that fails, and after validation', async () => {
+    setBackend('cpu-async');
+    seedGlobalRandom(62);
+    const model = new Recording();
+    model.failAt = 1;
+    const trainer = new Trainer({ ...quiet, accelerator: 'cpu' });
+    await expect(lastValueFrom(trainer.fit$(model, regressionLoader()))).rejects.toThrow(/planted failure/);
+    expect(model.seen).toEqual(['cpu/cpu', 'cpu/cpu']);
+    expect(getBackend().name).toBe('cpu-async');
+    expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+
+    const seenDuringValidation: string[] = [];
+    model.validationStep = () => {
+      seenDuringValidation.push(`${model.parameters()[0]?.value.backend}/${getBackend().name}`);
+    };
+    await trainer.validate(model, regressionLoader({ samples: 16 }));
+    expect(seenDuringValidation).toEqual(['cpu/cpu', 'cpu/cpu']);
+    expect(getBackend().name).toBe('cpu-async');
+    expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+  });
+});
