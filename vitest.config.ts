@@ -63,6 +63,34 @@ export default defineConfig({
           },
         },
       },
+      {
+        // The same emulated device with the emulation's cuBLASLt and cuDNN (emulated-vendor/:
+        // CPU stand-ins written from NVIDIA's documented APIs, strict about their arguments), so
+        // that the addon's vendor paths (blas.cc, dnn.cc, dnn_batch_norm.cc) run here: matmuls,
+        // convolutions, max pooling and batch norm go through them wherever cuDNN and cuBLASLt
+        // would serve them on a GPU, and the GPU checks compare them with the own kernels.
+        extends: true,
+        test: {
+          name: 'cuda-emulation-vendor',
+          include: [
+            'test/conformance/conformance.test.ts',
+            'packages/backend-cuda/src/gpu.test.ts',
+            'packages/backend-cuda/src/kernels/composites.test.ts',
+            'packages/backend-cuda/src/gradients.test.ts',
+          ],
+          env: {
+            FLINT_MKL_ADAPTIVE_THREADS: '0',
+            FLINT_CUDA_ADDON: src('./packages/backend-cuda/build-emulation/Release/flint_cuda.node'),
+            FLINT_CUDA_LIBRARY_PATH: [
+              src('./packages/backend-cuda/build-emulation/emulated-vendor'),
+              src('./packages/backend-cuda/build-emulation/emulated-nccl'),
+            ].join(':'),
+            // A call the emulated libraries refuse fails its test instead of running the own kernel.
+            FLINT_CUDA_STRICT_VENDOR: '1',
+            FLINT_TEST_BACKENDS: 'cuda',
+          },
+        },
+      },
     ],
   },
 });

@@ -117,8 +117,7 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
     if (api->Create(&lt.handle) != kCublasSuccess) {
       lt.failed = true;
       lt.failure = "cublasLtCreate failed";
-      why = lt.failure;
-      return false;
+      return vendorFailure(why, lt.failure);
     }
     // The workspace lives as long as the process, outside the allocator's statistics.
     if (cudaMalloc(&lt.workspace, kWorkspaceBytes) != cudaSuccess) {
@@ -148,24 +147,19 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   const cudaDataType_t scaleType = dtype == kFloat64 ? CUDA_R_64F : CUDA_R_32F;
   Descriptors d{api};
   const int32_t batchCount = static_cast<int32_t>(batch);
-  if (api->MatmulDescCreate(&d.operation, compute, scaleType) != kCublasSuccess) {
-    why = "cublasLtMatmulDescCreate failed";
-    return false;
-  }
+  if (api->MatmulDescCreate(&d.operation, compute, scaleType) != kCublasSuccess) return vendorFailure(why, "cublasLtMatmulDescCreate failed");
   const int32_t transA = first.transposed ? kCublasOpT : kCublasOpN;
   const int32_t transB = second.transposed ? kCublasOpT : kCublasOpN;
-  api->MatmulDescSetAttribute(d.operation, kLtDescTransA, &transA, sizeof(transA));
-  api->MatmulDescSetAttribute(d.operation, kLtDescTransB, &transB, sizeof(transB));
+  if (api->MatmulDescSetAttribute(d.operation, kLtDescTransA, &transA, sizeof(transA)) != kCublasSuccess ||
+      api->MatmulDescSetAttribute(d.operation, kLtDescTransB, &transB, sizeof(transB)) != kCublasSuccess) {
+    return vendorFailure(why, "cublasLtMatmulDescSetAttribute refused the transposes");
+  }
   if (!layout(api, d.a, type, first.rows, first.columns, first.ld, batchCount, b.strides[0]) ||
       !layout(api, d.b, type, second.rows, second.columns, second.ld, batchCount, a.strides[0]) ||
       !layout(api, d.c, type, static_cast<uint64_t>(n), static_cast<uint64_t>(m), n, batchCount, m * n)) {
-    why = "cublasLtMatrixLayoutCreate failed";
-    return false;
+    return vendorFailure(why, "cublasLtMatrixLayoutCreate failed");
   }
-  if (api->MatmulPreferenceCreate(&d.preference) != kCublasSuccess) {
-    why = "cublasLtMatmulPreferenceCreate failed";
-    return false;
-  }
+  if (api->MatmulPreferenceCreate(&d.preference) != kCublasSuccess) return vendorFailure(why, "cublasLtMatmulPreferenceCreate failed");
   const uint64_t workspaceBytes = lt.workspace != nullptr ? kWorkspaceBytes : 0;
   api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMaxWorkspaceBytes, &workspaceBytes, sizeof(workspaceBytes));
   const uint32_t alignA = alignmentOf(bPointer);
@@ -179,8 +173,7 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   int found = 0;
   if (api->MatmulAlgoGetHeuristic(lt.handle, d.operation, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic, &found) != kCublasSuccess ||
       found == 0) {
-    why = "cuBLASLt has no algorithm for this layout";
-    return false;
+    return vendorFailure(why, "cuBLASLt has no algorithm for this layout");
   }
   const float oneF = 1.0f;
   const float zeroF = 0.0f;
@@ -190,10 +183,7 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
   const cublasStatus_t status = api->Matmul(lt.handle, d.operation, alpha, bPointer, d.a, aPointer, d.b, beta, out, d.c, out, d.c,
                                             &heuristic.algo, lt.workspace, workspaceBytes, stream);
-  if (status != kCublasSuccess) {
-    why = "cublasLtMatmul returned status " + std::to_string(status);
-    return false;
-  }
+  if (status != kCublasSuccess) return vendorFailure(why, "cublasLtMatmul returned status " + std::to_string(status));
   return true;
 }
 

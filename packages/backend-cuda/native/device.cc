@@ -170,6 +170,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
   set("compositeKernel", static_cast<double>(s.counters.compositeKernel));
   set("normCudnn", static_cast<double>(s.counters.normCudnn));
+  set("vendorFailures", static_cast<double>(s.counters.vendorFailures));
   set("jitCompiles", static_cast<double>(s.counters.jitCompiles));
   set("jitLaunches", static_cast<double>(s.counters.jitLaunches));
   return result;

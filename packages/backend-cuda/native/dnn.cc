@@ -1,6 +1,8 @@
-// Convolution through cuDNN's descriptor API (loaded at run time; see libraries.h), for the
-// configurations cuDNN takes: float32/float64, 2 or 3 spatial dims, contiguous operands,
-// symmetric padding, no input dilation. Everything else runs the addon's direct kernel.
+// Convolution and max pooling through cuDNN's descriptor API (loaded at run time; see
+// libraries.h), for the configurations cuDNN takes: float32/float64 and float16/bfloat16, 2 or 3
+// spatial dims, contiguous operands, symmetric padding, no input dilation. The half types run in
+// cuDNN's "pseudo half" configurations (half data, float compute, on the tensor cores), as
+// PyTorch's half convolutions do. Everything else runs the addon's own kernels.
 #include "libraries.h"
 #include "vendor.h"
 
@@ -35,6 +37,24 @@ struct Descriptors {
 
 bool fitsInt(int64_t value) { return value >= 0 && value <= INT32_MAX; }
 
+bool takenByCudnn(int dtype) { return dtype == kFloat32 || dtype == kFloat64 || dtype == kFloat16 || dtype == kBFloat16; }
+
+bool isHalf(int dtype) { return dtype == kFloat16 || dtype == kBFloat16; }
+
+/** cudnnDataType_t of a dtype cuDNN takes. */
+int cudnnType(int dtype) {
+  switch (dtype) {
+    case kFloat64:
+      return kCudnnDataDouble;
+    case kFloat16:
+      return kCudnnDataHalf;
+    case kBFloat16:
+      return kCudnnDataBfloat16;
+    default:
+      return kCudnnDataFloat;
+  }
+}
+
 struct PoolDescriptors {
   const Cudnn* api;
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
@@ -56,18 +76,18 @@ cudnnHandle_t boundCudnnHandle(const Cudnn* api, cudaStream_t stream, std::strin
   }
   if (dnn.handle == nullptr && api->Create(&dnn.handle) != kCudnnSuccess) {
     dnn.failed = true;
-    why = "cudnnCreate failed";
+    vendorFailure(why, "cudnnCreate failed");
     return nullptr;
   }
   if (api->SetStream(dnn.handle, stream) != kCudnnSuccess) {
-    why = "cudnnSetStream failed";
+    vendorFailure(why, "cudnnSetStream failed");
     return nullptr;
   }
   return dnn.handle;
 }
 
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
-  if (dtype != kFloat32 && dtype != kFloat64) {
+  if (!takenByCudnn(dtype)) {
     why = std::string("cuDNN is not used for ") + dtypeName(dtype);
     return false;
   }
@@ -120,7 +140,11 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
     xStride *= xDims[d];
     yStride *= yDims[d];
   }
-  const int type = dtype == kFloat64 ? kCudnnDataDouble : kCudnnDataFloat;
+  const int type = cudnnType(dtype);
+  // The half types accumulate in float (PSEUDO_HALF_CONFIG, PSEUDO_BFLOAT16_CONFIG) on the tensor
+  // cores; float32 keeps FMA math unless TF32 is allowed.
+  const int computeType = isHalf(dtype) ? kCudnnDataFloat : type;
+  const int mathType = isHalf(dtype) ? kCudnnTensorOpMath : dtype == kFloat32 && !state().allowTf32 ? kCudnnFmaMath : kCudnnDefaultMath;
   Descriptors desc{api};
   const bool described =
       api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, xDims, xStrides) == kCudnnSuccess &&
@@ -128,21 +152,18 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
       api->CreateFilterDescriptor(&desc.w) == kCudnnSuccess &&
       api->SetFilterNdDescriptor(desc.w, type, kCudnnTensorNchw, rank, wDims) == kCudnnSuccess &&
       api->CreateConvolutionDescriptor(&desc.conv) == kCudnnSuccess &&
-      api->SetConvolutionNdDescriptor(desc.conv, p.spatial, pad, stride, dilation, kCudnnCrossCorrelation, type) == kCudnnSuccess &&
+      api->SetConvolutionNdDescriptor(desc.conv, p.spatial, pad, stride, dilation, kCudnnCrossCorrelation, computeType) == kCudnnSuccess &&
       api->SetConvolutionGroupCount(desc.conv, static_cast<int>(p.groups)) == kCudnnSuccess &&
-      api->SetConvolutionMathType(desc.conv, dtype == kFloat32 && !state().allowTf32 ? kCudnnFmaMath : kCudnnDefaultMath) == kCudnnSuccess;
-  if (!described) {
-    why = "cuDNN refused the descriptors";
-    return false;
-  }
+      api->SetConvolutionMathType(desc.conv, mathType) == kCudnnSuccess;
+  if (!described) return vendorFailure(why, "cuDNN refused the convolution descriptors");
   constexpr int kCandidates = 8;
   cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
   int returned = 0;
   if (api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
       kCudnnSuccess) {
-    why = "cuDNN found no algorithm";
-    return false;
+    return vendorFailure(why, "cudnnGetConvolutionForwardAlgorithm_v7 failed");
   }
+  std::string failed;
   for (int i = 0; i < returned; i++) {
     const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
     if (candidate.status != kCudnnSuccess || candidate.memory > kMaxWorkspaceBytes) continue;
@@ -155,26 +176,24 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
       workspace = state().allocator.allocate(candidate.memory, workspaceBlock, error);
       if (workspace == nullptr) continue;
     }
-    const float oneF = 1.0f;
-    const float zeroF = 0.0f;
-    const double oneD = 1.0;
-    const double zeroD = 0.0;
-    const void* alpha = dtype == kFloat64 ? static_cast<const void*>(&oneD) : static_cast<const void*>(&oneF);
-    const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
+    const CudnnScaling scaling;
     const int itemSize = itemSizeOf(dtype);
-    const cudnnStatus_t status =
-        api->ConvolutionForward(handle, alpha, desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize, desc.conv,
-                                candidate.algo, workspace, candidate.memory, beta, desc.y, out);
+    const cudnnStatus_t status = api->ConvolutionForward(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.w,
+                                                         w.base + w.offset * itemSize, desc.conv, candidate.algo, workspace,
+                                                         candidate.memory, scaling.zero(dtype), desc.y, out);
     // Stream order keeps the workspace valid for the queued convolution.
     state().allocator.release(workspace, workspaceBlock);
     if (status == kCudnnSuccess) return true;
+    failed += (failed.empty() ? "" : ", ") + std::string("algorithm ") + std::to_string(candidate.algo) + ": " + api->GetErrorString(status);
   }
-  why = "no cuDNN algorithm ran";
+  // Candidates skipped by choice (workspace, math type) are a decline; ones cuDNN refused to run are a failure.
+  if (!failed.empty()) return vendorFailure(why, "cudnnConvolutionForward failed (" + failed + ")");
+  why = "no cuDNN algorithm suits (workspace or math type)";
   return false;
 }
 
 bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cudaStream_t stream, std::string& why) {
-  if (dtype != kFloat32 && dtype != kFloat64) {
+  if (!takenByCudnn(dtype)) {
     why = std::string("cuDNN pooling is not used for ") + dtypeName(dtype);
     return false;
   }
@@ -252,26 +271,18 @@ bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cuda
   }
   cudnnHandle_t handle = boundCudnnHandle(api, stream, why);
   if (handle == nullptr) return false;
-  const int type = dtype == kFloat64 ? kCudnnDataDouble : kCudnnDataFloat;
+  const int type = cudnnType(dtype);
   PoolDescriptors desc{api};
   const bool described =
       api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, xDims, xStrides) == kCudnnSuccess &&
       api->CreateTensorDescriptor(&desc.y) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.y, type, rank, yDims, yStrides) == kCudnnSuccess &&
       api->CreatePoolingDescriptor(&desc.pool) == kCudnnSuccess &&
       api->SetPoolingNdDescriptor(desc.pool, kCudnnPoolingMax, kCudnnPropagateNan, rank - 2, windowDims, pad, stride) == kCudnnSuccess;
-  if (!described) {
-    why = "cuDNN refused the pooling descriptors";
-    return false;
-  }
-  const float oneF = 1.0f;
-  const float zeroF = 0.0f;
-  const double oneD = 1.0;
-  const double zeroD = 0.0;
-  const void* alpha = dtype == kFloat64 ? static_cast<const void*>(&oneD) : static_cast<const void*>(&oneF);
-  const void* beta = dtype == kFloat64 ? static_cast<const void*>(&zeroD) : static_cast<const void*>(&zeroF);
-  if (api->PoolingForward(handle, desc.pool, alpha, desc.x, x.base + x.offset * itemSizeOf(dtype), beta, desc.y, out) != kCudnnSuccess) {
-    why = "cudnnPoolingForward failed";
-    return false;
+  if (!described) return vendorFailure(why, "cuDNN refused the pooling descriptors");
+  const CudnnScaling scaling;
+  if (api->PoolingForward(handle, desc.pool, scaling.one(dtype), desc.x, x.base + x.offset * itemSizeOf(dtype), scaling.zero(dtype), desc.y,
+                          out) != kCudnnSuccess) {
+    return vendorFailure(why, "cudnnPoolingForward failed");
   }
   return true;
 }

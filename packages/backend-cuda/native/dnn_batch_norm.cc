@@ -70,19 +70,11 @@ cudnnHandle_t prepare(const BatchNormArgs& args, const Cudnn*& api, NormDescript
                          api->CreateTensorDescriptor(&desc.stats) == kCudnnSuccess &&
                          api->SetTensorNdDescriptor(desc.stats, type, 4, statDims, statStrides) == kCudnnSuccess;
   if (!described) {
-    why = "cuDNN refused the batch norm descriptors";
+    vendorFailure(why, "cuDNN refused the batch norm descriptors");
     return nullptr;
   }
   return handle;
 }
-
-/** alpha = 1 and beta = 0 in the data's type, as cuDNN's scaling arguments take them. */
-struct Scaling {
-  float floats[2] = {1.0f, 0.0f};
-  double doubles[2] = {1.0, 0.0};
-  const void* one(int dtype) const { return dtype == kFloat64 ? static_cast<const void*>(&doubles[0]) : &floats[0]; }
-  const void* zero(int dtype) const { return dtype == kFloat64 ? static_cast<const void*>(&doubles[1]) : &floats[1]; }
-};
 
 }  // namespace
 
@@ -99,14 +91,11 @@ bool batchNormCudnn(const BatchNormArgs& args, void* out, void* mean, void* vari
     why = "could not clear the statistics";
     return false;
   }
-  const Scaling scaling;
+  const CudnnScaling scaling;
   const cudnnStatus_t status = api->BatchNormalizationForwardTraining(
       handle, kCudnnBatchNormSpatial, scaling.one(args.dtype), scaling.zero(args.dtype), desc.x, args.x, desc.x, out, desc.stats,
       args.weight, args.bias, 1.0, mean, variance, args.eps, nullptr, nullptr);
-  if (status != kCudnnSuccess) {
-    why = std::string("cudnnBatchNormalizationForwardTraining: ") + api->GetErrorString(status);
-    return false;
-  }
+  if (status != kCudnnSuccess) return vendorFailure(why, std::string("cudnnBatchNormalizationForwardTraining: ") + api->GetErrorString(status));
   // The api's statistics use the biased variance: n / (n - 1) back out.
   const double count = static_cast<double>(args.batch) * static_cast<double>(args.spatial);
   if (launchScale(args.dtype, variance, args.channels, (count - 1) / count, stream) != cudaSuccess) {
@@ -123,14 +112,11 @@ bool batchNormInferenceCudnn(const BatchNormArgs& args, const void* mean, const 
   cudnnHandle_t handle =
       prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationForwardInference != nullptr; }, kInferenceMaxBatch);
   if (handle == nullptr) return false;
-  const Scaling scaling;
+  const CudnnScaling scaling;
   const cudnnStatus_t status = api->BatchNormalizationForwardInference(handle, kCudnnBatchNormSpatial, scaling.one(args.dtype),
                                                                        scaling.zero(args.dtype), desc.x, args.x, desc.x, out, desc.stats,
                                                                        args.weight, args.bias, mean, variance, args.eps);
-  if (status != kCudnnSuccess) {
-    why = std::string("cudnnBatchNormalizationForwardInference: ") + api->GetErrorString(status);
-    return false;
-  }
+  if (status != kCudnnSuccess) return vendorFailure(why, std::string("cudnnBatchNormalizationForwardInference: ") + api->GetErrorString(status));
   return true;
 }
 
@@ -140,17 +126,14 @@ bool batchNormBackwardCudnn(const BatchNormArgs& args, const void* g, void* dx, 
   NormDescriptors desc{nullptr};
   cudnnHandle_t handle = prepare(args, api, desc, stream, why, [](const Cudnn* a) { return a->BatchNormalizationBackward != nullptr; }, kTrainingMaxBatch);
   if (handle == nullptr) return false;
-  const Scaling scaling;
+  const CudnnScaling scaling;
   const void* one = scaling.one(args.dtype);
   const void* zero = scaling.zero(args.dtype);
   // No saved statistics: cuDNN recomputes the batch's from x, which are the ones the forward pass used.
   const cudnnStatus_t status = api->BatchNormalizationBackward(handle, kCudnnBatchNormSpatial, one, zero, one, zero, desc.x, args.x,
                                                                desc.x, g, desc.x, dx, desc.stats, args.weight, dWeight, dBias, args.eps,
                                                                nullptr, nullptr);
-  if (status != kCudnnSuccess) {
-    why = std::string("cudnnBatchNormalizationBackward: ") + api->GetErrorString(status);
-    return false;
-  }
+  if (status != kCudnnSuccess) return vendorFailure(why, std::string("cudnnBatchNormalizationBackward: ") + api->GetErrorString(status));
   return true;
 }
 

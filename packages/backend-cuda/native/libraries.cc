@@ -8,6 +8,7 @@
 
 #ifdef FLINT_CUDA_EMULATION
 #include "emulation/nvrtc.h"
+#include "emulation/vendor_emulation.h"
 #endif
 
 namespace flint_cuda {
@@ -56,6 +57,11 @@ void* openLibrary(const std::vector<std::string>& names, LibraryStatus& status) 
     if (handle != nullptr) {
       status.found = true;
       status.path = candidate;
+#ifdef FLINT_CUDA_EMULATION
+      // The emulated vendor libraries check operands against the emulated runtime's allocations.
+      using Attach = void (*)(flint_emu::LiveRangeCheck);
+      if (auto attach = reinterpret_cast<Attach>(dlsym(handle, flint_emu::kAttachSymbol))) attach(flint_emu::liveDeviceRange);
+#endif
       return handle;
     }
   }

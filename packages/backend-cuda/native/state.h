@@ -101,6 +101,12 @@ struct EngineCounters {
   int64_t compositeKernel = 0;
   /** Batch norms (forward, inference, backward) that ran through cuDNN. */
   int64_t normCudnn = 0;
+  /**
+   * Calls into cuBLASLt or cuDNN that failed after the addon chose them (the library refused its
+   * arguments or found no algorithm): the op then ran the own kernel. Zero when the addon calls
+   * them right; FLINT_CUDA_STRICT_VENDOR=1 turns each into an error (see vendorFailure).
+   */
+  int64_t vendorFailures = 0;
   int64_t jitLaunches = 0;
   int64_t jitCompiles = 0;
 };

@@ -35,10 +35,31 @@ struct ConvParams {
 };
 
 /**
- * out (contiguous [N, O, ...]) = conv(x, w) through cuDNN, for float32/float64 with 2 or 3
- * spatial dims, symmetric non-negative padding and no input dilation.
+ * out (contiguous [N, O, ...]) = conv(x, w) through cuDNN, for float32/float64 and
+ * float16/bfloat16 (float accumulation) with 2 or 3 spatial dims, symmetric non-negative padding
+ * and no input dilation.
  */
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& params, cudaStream_t stream, std::string& why);
+
+/**
+ * Records that a cuBLASLt or cuDNN call failed after the addon chose the library for an op (as
+ * opposed to declining it beforehand): sets `why`, counts it (EngineCounters::vendorFailures) and
+ * returns false, so the op runs the own kernel. With FLINT_CUDA_STRICT_VENDOR=1 it throws instead
+ * (the tests on the emulated libraries set it), so a call the library refuses fails its test rather
+ * than passing on the fallback.
+ */
+bool vendorFailure(std::string& why, const std::string& failure);
+
+/**
+ * cuDNN's scaling arguments 1 and 0 (alpha and beta), as it reads them: double for double data,
+ * float for every other type, the half types included.
+ */
+struct CudnnScaling {
+  float floats[2] = {1.0f, 0.0f};
+  double doubles[2] = {1.0, 0.0};
+  const void* one(int dtype) const { return dtype == kFloat64 ? static_cast<const void*>(&doubles[0]) : &floats[0]; }
+  const void* zero(int dtype) const { return dtype == kFloat64 ? static_cast<const void*>(&doubles[1]) : &floats[1]; }
+};
 
 /** cuDNN's shared handle (created on first use), bound to `stream`; null with `why` set when cuDNN cannot serve. */
 cudnnHandle_t boundCudnnHandle(const Cudnn* api, cudaStream_t stream, std::string& why);
@@ -78,7 +99,7 @@ struct PoolParams {
 };
 
 /**
- * out (contiguous) = max pooling of x through cuDNN (NaN propagating), for float32/float64
+ * out (contiguous) = max pooling of x through cuDNN (NaN propagating), for the float types
  * [N, C, ...spatial] with 1 to 3 spatial dims, a unit window over N and C, symmetric padding
  * smaller than the window and no dilation. Window sums stay on the own kernel: cuDNN only
  * averages, and scaling an average back to a sum is not exact.

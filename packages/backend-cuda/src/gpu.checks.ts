@@ -169,6 +169,71 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     },
   },
   {
+    // cuBLASLt reads row-major views as transposed column-major matrices (native/blas.cc): every
+    // pair of orientations, batches with a broadcast operand (batch stride 0), leading dimensions
+    // wider than the matrix and views at odd offsets (pointers aligned to 4 bytes, not 16) must
+    // come out right, and through cuBLASLt where it is present.
+    name: 'matmul layouts through cuBLASLt: every transpose pair, broadcast batches, offset views',
+    async run({ cuda, cpu }) {
+      const lt = cuda.libraries().cublasLt.found;
+      const [batch, m, k, n] = [3, 17, 24, 9];
+      // Stored with an extra row and column: slicing them off leaves a view whose leading
+      // dimension exceeds its width, at an odd offset when the first row goes.
+      const stored = (rows: number, columns: number, transposed: boolean, batched: boolean, seed: number) => {
+        const shape = transposed ? [columns, rows] : [rows, columns];
+        const full = batched ? [batch, shape[0]! + 1, shape[1]! + 1] : [shape[0]! + 1, shape[1]! + 1];
+        return {
+          data: values(
+            full.reduce((x, y) => x * y, 1),
+            seed,
+          ),
+          full,
+          transposed,
+          batched,
+        };
+      };
+      const view = (backend: Backend, s: ReturnType<typeof stored>, offset: boolean, dtype: DType) => {
+        let t = on(backend, s.data, s.full, dtype);
+        const rank = s.full.length;
+        const starts = s.full.map((_, d) => (d === rank - 2 && offset ? 1 : 0));
+        const stops = s.full.map((size, d) => (d === rank - 1 || (d === rank - 2 && !offset) ? size - 1 : size));
+        t = slice(t, starts, stops);
+        return s.transposed ? t.transpose(rank === 3 ? [0, 2, 1] : [1, 0]) : t;
+      };
+      for (const dtype of ['float32', 'bfloat16'] as const) {
+        const tolerance = dtype === 'float32' ? 1e-4 : 1.6e-2;
+        for (const [aT, bT, aBatched, offset] of [
+          [false, false, true, false],
+          [true, false, true, false],
+          [false, true, true, true],
+          [true, true, false, true],
+          [false, false, false, true],
+          [true, false, true, true],
+        ] as const) {
+          const label = `${dtype} a${aT ? 'ᵀ' : ''}${aBatched ? ' batched' : ''} b${bT ? 'ᵀ' : ''} (b batched: ${!aBatched})${offset ? ', offset views' : ''}`;
+          const sa = stored(m, k, aT, aBatched, 11);
+          const sb = stored(k, n, bT, !aBatched, 12);
+          const before = cuda.deviceMemory();
+          const [ga, gb, ca, cb] = [
+            view(cuda, sa, offset, dtype),
+            view(cuda, sb, offset, dtype),
+            view(cpu, sa, offset, dtype),
+            view(cpu, sb, offset, dtype),
+          ];
+          const gpu = ga.matmul(gb);
+          const reference = ca.matmul(cb);
+          check(gpu.shape.join() === [batch, m, n].join(), `${label}: shape ${gpu.shape}`);
+          const error = worstError(await gpu.data(), await reference.data());
+          check(error < tolerance, `${label}: relative error ${error}`);
+          const after = cuda.deviceMemory();
+          if (lt) check(after.matmulCublasLt > before.matmulCublasLt, `${label}: cuBLASLt is present but did not run`);
+          check(after.vendorFailures === before.vendorFailures, `${label}: a cuBLASLt call failed`);
+          await release(ga, gb, ca, cb, gpu, reference);
+        }
+      }
+    },
+  },
+  {
     name: 'convolution through cuDNN and through the direct kernel match the CPU backend',
     async run({ cuda, cpu }) {
       const dnn = cuda.libraries().cudnn.found;
@@ -184,21 +249,25 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         rhsDilation: [1, 2],
         groups: 2,
       } as const;
-      for (const engine of ['kernel', 'auto'] as const) {
-        cuda.configure({ convEngine: engine });
-        const before = cuda.deviceMemory();
-        const gx = on(cuda, x, [2, 4, 11, 11]);
-        const gw = on(cuda, w, [6, 2, 3, 3]);
-        const cx = on(cpu, x, [2, 4, 11, 11]);
-        const cw = on(cpu, w, [6, 2, 3, 3]);
-        const gpu = bind(Primitive.Conv, [gx, gw], params as never, cuda as unknown as Backend);
-        const reference = bind(Primitive.Conv, [cx, cw], params as never, cpu);
-        const error = worstError(await gpu.data(), await reference.data());
-        check(error < 1e-4, `conv ${engine}: relative error ${error}`);
-        const after = cuda.deviceMemory();
-        if (engine === 'kernel') check(after.convKernel > before.convKernel, 'the direct kernel did not run');
-        if (engine === 'auto' && dnn) check(after.convCudnn > before.convCudnn, 'cuDNN is present but did not run');
-        await release(gx, gw, cx, cw, gpu, reference);
+      // The half types accumulate in float32 on every path, in different orders: a step of rounding apart.
+      const tolerances = { float32: 1e-4, float64: 1e-11, float16: 2e-3, bfloat16: 1.6e-2 };
+      for (const [dtype, tolerance] of Object.entries(tolerances) as [keyof typeof tolerances, number][]) {
+        for (const engine of ['kernel', 'auto'] as const) {
+          cuda.configure({ convEngine: engine });
+          const before = cuda.deviceMemory();
+          const gx = on(cuda, x, [2, 4, 11, 11], dtype);
+          const gw = on(cuda, w, [6, 2, 3, 3], dtype);
+          const cx = on(cpu, x, [2, 4, 11, 11], dtype);
+          const cw = on(cpu, w, [6, 2, 3, 3], dtype);
+          const gpu = bind(Primitive.Conv, [gx, gw], params as never, cuda as unknown as Backend);
+          const reference = bind(Primitive.Conv, [cx, cw], params as never, cpu);
+          const error = worstError(await gpu.data(), await reference.data());
+          check(error < tolerance, `conv ${dtype} ${engine}: relative error ${error}`);
+          const after = cuda.deviceMemory();
+          if (engine === 'kernel') check(after.convKernel > before.convKernel, `${dtype}: the direct kernel did not run`);
+          if (engine === 'auto' && dnn) check(after.convCudnn > before.convCudnn, `${dtype}: cuDNN is present but did not run`);
+          await release(gx, gw, cx, cw, gpu, reference);
+        }
       }
       cuda.configure({ convEngine: 'auto' });
     },
@@ -214,6 +283,9 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         { shape: [2, 3, 9, 9], op: 'max', window: [1, 1, 3, 3], strides: [1, 1, 2, 2], padding: padded(2) },
         { shape: [2, 3, 81], op: 'max', window: [1, 1, 4], strides: [1, 1, 3], padding: padded(1) },
         { shape: [2, 3, 9, 9], op: 'sum', window: [1, 1, 2, 2], strides: [1, 1, 2, 2], padding: padded(2) },
+        // Maxima are exact in every type: the half types agree with the CPU's to the bit.
+        { shape: [2, 3, 9, 9], op: 'max', window: [1, 1, 3, 3], strides: [1, 1, 2, 2], padding: padded(2), dtype: 'float16' },
+        { shape: [2, 3, 81], op: 'max', window: [1, 1, 4], strides: [1, 1, 3], padding: padded(1), dtype: 'bfloat16' },
       ] as const;
       for (const kase of cases) {
         const params = {
@@ -226,8 +298,9 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         for (const engine of ['kernel', 'auto'] as const) {
           cuda.configure({ poolEngine: engine });
           const before = cuda.deviceMemory();
-          const gx = on(cuda, data, kase.shape);
-          const cx = on(cpu, data, kase.shape);
+          const dtype = 'dtype' in kase ? kase.dtype : 'float32';
+          const gx = on(cuda, data, kase.shape, dtype);
+          const cx = on(cpu, data, kase.shape, dtype);
           const gpu = bind(Primitive.ReduceWindow, [gx], params as never, cuda as unknown as Backend);
           const reference = bind(Primitive.ReduceWindow, [cx], params as never, cpu);
           const got = await gpu.data();

@@ -17,6 +17,7 @@
 
 #include "emulated_device.h"
 #include "nvrtc.h"
+#include "vendor_emulation.h"
 
 namespace flint_emu {
 
@@ -54,6 +55,11 @@ void* allocate(std::map<const char*, size_t>& blocks, size_t bytes) {
 }
 
 }  // namespace
+
+bool liveDeviceRange(const void* address, size_t bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return deviceRange(address, bytes);
+}
 
 void setLastError(cudaError_t error) {
   std::lock_guard<std::mutex> lock(mutex);

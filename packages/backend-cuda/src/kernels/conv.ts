@@ -2,9 +2,10 @@ import type { Aval, ParamsOf, Primitive } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine } from '../native/codes.js';
+import { cudnnTakes } from './cudnn-dtypes.js';
 
 /**
- * N-d convolution: cuDNN for float32/float64 with 2 or 3 spatial dims, symmetric padding and no
+ * N-d convolution: cuDNN for the float types with 2 or 3 spatial dims, symmetric padding and no
  * input dilation when it is present (operands packed to contiguous for it), else the addon's
  * direct kernel, which takes any view and every configuration of the primitive.
  */
@@ -12,7 +13,7 @@ export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
   return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): CudaHandle => {
     let [x, w] = inputs as [CudaHandle, CudaHandle];
     const temporaries: CudaHandle[] = [];
-    if (cudnnPresent() && (x.dtype === 'float32' || x.dtype === 'float64')) {
+    if (cudnnPresent() && cudnnTakes(x.dtype)) {
       const px = context.packed(x);
       const pw = context.packed(w);
       if (px.temporary) temporaries.push(px.handle);

@@ -2,6 +2,7 @@ import type { Aval, ParamsOf, Primitive, WindowGeometry } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine, WINDOW_CODES } from '../native/codes.js';
+import { cudnnTakes } from './cudnn-dtypes.js';
 
 /** A window's geometry as the addon takes it: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
 export function windowParams(geometry: WindowGeometry): Int32Array {
@@ -15,7 +16,7 @@ export function windowParams(geometry: WindowGeometry): Int32Array {
 }
 
 /**
- * Pooling and window sums. Max pooling of float32/float64 [N, C, ...] over 1 to 3 spatial dims
+ * Pooling and window sums. Max pooling of the float types [N, C, ...] over 1 to 3 spatial dims
  * with symmetric padding below the window and no dilation runs through cuDNN when it is present
  * (the input packed to contiguous for it); everything else, window sums included, runs the
  * addon's kernel: one thread per output element over its (dilated, strided, padded) window.
@@ -24,7 +25,7 @@ export function reduceWindowKernel(engine: () => Engine, cudnnPresent: () => boo
   return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.ReduceWindow>, out: Aval): CudaHandle => {
     let x = inputs[0] as CudaHandle;
     let temporary: CudaHandle | null = null;
-    if (params.op === 'max' && cudnnPresent() && (x.dtype === 'float32' || x.dtype === 'float64')) {
+    if (params.op === 'max' && cudnnPresent() && cudnnTakes(x.dtype)) {
       const packed = context.packed(x);
       if (packed.temporary) temporary = packed.handle;
       x = packed.handle;

@@ -85,6 +85,8 @@ export interface NativeMemoryStats {
   readonly compositeKernel: number;
   /** Batch norms (forward, inference, backward) that ran through cuDNN. */
   readonly normCudnn: number;
+  /** cuBLASLt/cuDNN calls that failed after the addon chose them (the op then ran the own kernel). */
+  readonly vendorFailures: number;
   readonly jitCompiles: number;
   readonly jitLaunches: number;
 }
