@@ -48,6 +48,7 @@ export default defineConfig({
             'packages/backend-cuda/src/gpu.test.ts',
             'packages/backend-cuda/src/jit/random-programs.test.ts',
             'packages/backend-cuda/src/jit/reductions.test.ts',
+            'packages/backend-cuda/src/jit/contraction.test.ts',
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
             'packages/backend-cuda/src/device-check.test.ts',
@@ -77,6 +78,7 @@ export default defineConfig({
             'packages/backend-cuda/src/gpu.test.ts',
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
+            'packages/backend-cuda/src/jit/contraction.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',

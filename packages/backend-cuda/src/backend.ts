@@ -21,6 +21,7 @@ import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { CudaContext } from './context.js';
 import { type CudaHandle, layoutOf } from './handle.js';
 import { compileFused } from './jit/compile.js';
+import { compileContraction } from './jit/contraction.js';
 import { cudaComposites } from './kernels/composites.js';
 import { cudaKernels } from './kernels/table.js';
 import type { Addon, DeviceInfo, LibraryReport, NativeMemoryStats } from './native/addon.js';
@@ -215,6 +216,8 @@ export class CudaBackend implements Backend<CudaHandle> {
 
   compile(kernel: KernelProgram): CompiledKernel<CudaHandle> | null {
     if (!this.fusion || !this.libraries().nvrtc.found) return null;
-    return compileFused(this.context, kernel, this.compiled);
+    const elementwise = (program: KernelProgram) => compileFused(this.context, program, this.compiled);
+    if (kernel.kind === 'contraction') return compileContraction(this.context, this.kernels, kernel, elementwise);
+    return elementwise(kernel);
   }
 }

@@ -1,5 +1,5 @@
 import type { Aval } from '../core/aval.js';
-import type { ParamsOf, Primitive } from '../primitives/primitive.js';
+import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { printProgram } from './print.js';
 import type { Constant, FusionEquation, FusionKind, Program, Var } from './program.js';
 
@@ -97,4 +97,61 @@ export function kernelOf(program: Program, fusion: FusionEquation, reusable: rea
 /** The kernel-input positions of a fusion's non-literal inputs, in order. */
 export function kernelInputVars(program: Program, fusion: FusionEquation): Var[] {
   return fusion.inputs.filter((v) => program.constants.get(v)?.kind !== 'literal');
+}
+
+/**
+ * A 'contraction' kernel taken apart for a backend that runs the contraction with its own kernel
+ * and the epilogue after it: the contraction (op 0, a dotGeneral or conv of kernel inputs `lhs`
+ * and `rhs`), and the epilogue as an 'elementwise' kernel whose input 0 is the contraction's
+ * result and whose other inputs are the kernel's, in order (null when there are no other ops).
+ */
+export interface SplitContraction {
+  readonly head: KernelOp;
+  readonly lhs: number;
+  readonly rhs: number;
+  readonly epilogue: KernelProgram | null;
+  /** Whether the contraction's result is itself one of the kernel's outputs (else the epilogue may consume it). */
+  readonly resultIsOutput: boolean;
+  /** The kernel's outputs in order, from the contraction's result and the epilogue's outputs. */
+  assemble<H>(result: H, epilogueOutputs: readonly H[]): H[];
+}
+
+/** A ref of the contraction's epilogue seen as its own kernel, whose input 0 is the contraction's result. */
+function epilogueRef(ref: KernelRef): KernelRef {
+  if (ref.kind === 'literal') return ref;
+  if (ref.kind === 'input') return { kind: 'input', index: ref.index + 1 };
+  return ref.index === 0 ? { kind: 'input', index: 0 } : { kind: 'op', index: ref.index - 1 };
+}
+
+/** `kernel` as its contraction and epilogue (see SplitContraction), or null when op 0 is not a contraction of two inputs. */
+export function splitContraction(kernel: KernelProgram): SplitContraction | null {
+  const head = kernel.ops[0];
+  if (kernel.kind !== 'contraction' || head === undefined) return null;
+  if (head.primitive !== Primitive.DotGeneral && head.primitive !== Primitive.Conv) return null;
+  const [lhs, rhs] = head.args as [KernelRef | undefined, KernelRef | undefined];
+  if (lhs?.kind !== 'input' || rhs?.kind !== 'input') return null;
+  const resultIsOutput = kernel.outputs.includes(0);
+  const ops = kernel.ops.slice(1).map((op) => ({ ...op, args: op.args.map(epilogueRef) }));
+  const epilogue: KernelProgram | null =
+    ops.length === 0
+      ? null
+      : {
+          kind: 'elementwise',
+          inputs: [head.aval, ...kernel.inputs],
+          ops,
+          outputs: kernel.outputs.filter((o) => o !== 0).map((o) => o - 1),
+          reusable: [!resultIsOutput, ...kernel.reusable],
+          text: kernel.text,
+        };
+  return {
+    head,
+    lhs: lhs.index,
+    rhs: rhs.index,
+    epilogue,
+    resultIsOutput,
+    assemble<H>(result: H, epilogueOutputs: readonly H[]): H[] {
+      let next = 0;
+      return kernel.outputs.map((o) => (o === 0 ? result : (epilogueOutputs[next++] as H)));
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import { type Aval, type CompiledKernel, type KernelOp, type KernelProgram, type KernelRef, type KernelTable, Primitive } from '@flint/api';
+import { type Aval, type CompiledKernel, type KernelProgram, type KernelTable, splitContraction } from '@flint/api';
 import type { MklHandle } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import { compileFusedElementwise } from './elementwise.js';
@@ -18,42 +18,23 @@ export interface ContractionContext extends PostOpsContext {
 
 type ContractionKernel = (inputs: readonly MklHandle[], params: never, out: Aval) => MklHandle;
 
-/** A ref of the contraction's epilogue seen as its own kernel, whose input 0 is the contraction's result. */
-function shiftRef(ref: KernelRef): KernelRef {
-  if (ref.kind === 'literal') return ref;
-  if (ref.kind === 'input') return { kind: 'input', index: ref.index + 1 };
-  return ref.index === 0 ? { kind: 'input', index: 0 } : { kind: 'op', index: ref.index - 1 };
-}
-
 /**
  * A contraction with its epilogue: oneDNN post-ops when the epilogue is one (see post-ops.ts),
  * else the addon's matmul or conv writes the result and the epilogue runs over it right after as
  * generated code, in place while the result is still in cache.
  */
 export function compileContraction(kernel: KernelProgram, context: ContractionContext): CompiledKernel<MklHandle> | null {
-  const head = kernel.ops[0];
-  if (head === undefined || (head.primitive !== Primitive.DotGeneral && head.primitive !== Primitive.Conv)) return null;
-  const [lhs, rhs] = head.args as [KernelRef | undefined, KernelRef | undefined];
-  if (lhs?.kind !== 'input' || rhs?.kind !== 'input') return null;
+  const split = splitContraction(kernel);
+  if (split === null) return null;
+  const { head, lhs, rhs, epilogue: epilogueKernel, resultIsOutput } = split;
   const { memory } = context;
   const contract = context.kernels[head.primitive] as unknown as ContractionKernel;
   const params = head.params;
-  const resultIsOutput = kernel.outputs.includes(0);
-  const epilogueOps: KernelOp[] = kernel.ops.slice(1).map((op) => ({ ...op, args: op.args.map(shiftRef) }));
-  const epilogueOutputs = kernel.outputs.filter((o) => o !== 0).map((o) => o - 1);
-  const epilogueKernel: KernelProgram = {
-    kind: 'elementwise',
-    inputs: [head.aval, ...kernel.inputs],
-    ops: epilogueOps,
-    outputs: epilogueOutputs,
-    reusable: [!resultIsOutput, ...kernel.reusable],
-    text: kernel.text,
-  };
-  const epilogue = epilogueOps.length === 0 ? null : (compileFusedElementwise(epilogueKernel, context) ?? context.portable(epilogueKernel));
-  if (epilogueOps.length > 0 && epilogue === null) return null;
+  const epilogue = epilogueKernel === null ? null : (compileFusedElementwise(epilogueKernel, context) ?? context.portable(epilogueKernel));
+  if (epilogueKernel !== null && epilogue === null) return null;
   const generic: CompiledKernel<MklHandle> = {
     run(inputs, consumable) {
-      const result = contract([inputs[lhs.index] as MklHandle, inputs[rhs.index] as MklHandle], params as never, head.aval);
+      const result = contract([inputs[lhs] as MklHandle, inputs[rhs] as MklHandle], params as never, head.aval);
       if (epilogue === null) return [result];
       const after = epilogue.run([result, ...inputs], [!resultIsOutput, ...consumable]);
       for (const output of after) memory.track(output.storage);
@@ -61,8 +42,7 @@ export function compileContraction(kernel: KernelProgram, context: ContractionCo
         result.released = true;
         memory.release(result.storage);
       }
-      let next = 0;
-      return kernel.outputs.map((o) => (o === 0 ? result : (after[next++] as MklHandle)));
+      return split.assemble(result, after);
     },
   };
   return compilePostOps(kernel, context, generic) ?? generic;
