@@ -2,8 +2,10 @@
 // recorded (see vendor.h).
 #include "vendor.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "state.h"
@@ -20,6 +22,17 @@ bool strictVendor() {
   return strict;
 }
 
+/**
+ * Says each distinct failure once on stderr, as PyTorch's warn-once does: a library refusing a call
+ * the addon made is rare and worth seeing (on a first GPU run above all), but not once per op.
+ */
+void warnOnce(const std::string& failure) {
+  static std::set<std::string> said;
+  constexpr size_t kMostSaid = 16;
+  if (said.size() >= kMostSaid || !said.insert(failure).second) return;
+  std::fprintf(stderr, "[flint-cuda] a vendor library call failed; the op ran the own kernel: %s\n", failure.c_str());
+}
+
 }  // namespace
 
 bool vendorFailure(std::string& why, const std::string& failure) {
@@ -27,6 +40,7 @@ bool vendorFailure(std::string& why, const std::string& failure) {
   state().counters.vendorFailures++;
   // Thrown through the N-API entry point as a JS error (NODE_ADDON_API_CPP_EXCEPTIONS_ALL).
   if (strictVendor()) throw std::runtime_error("a vendor library call failed (FLINT_CUDA_STRICT_VENDOR=1): " + failure);
+  warnOnce(failure);
   return false;
 }
 

@@ -535,11 +535,12 @@ async function main(): Promise<number> {
     report.benchmarkError = error instanceof DeadlinePassed ? error.message : ((error as Error).stack ?? String(error));
     log(`benchmarks stopped: ${(error as Error).message}`);
   }
-  report.memory = cuda.deviceMemory();
+  const memory = cuda.deviceMemory();
+  report.memory = memory;
   save(benches);
   const failedChecks = checks.filter((c) => !c.ok).length;
   log(
-    `done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, gradients ${gradients.checked - gradients.failures.length}/${gradients.checked}, ${benches.length} benchmarks; results in ${base}.{json,md}`,
+    `done: conformance ${conf.passed}/${conf.passed + conf.failed}, checks ${checks.length - failedChecks}/${checks.length}, gradients ${gradients.checked - gradients.failures.length}/${gradients.checked}, ${benches.length} benchmarks, ${memory.vendorFailures} failed vendor calls (stderr names them); results in ${base}.{json,md}`,
   );
   return conf.failed === 0 && failedChecks === 0 && gradients.failures.length === 0 ? 0 : 1;
 }
