@@ -1,25 +1,13 @@
 import '@flint/backend-cpu';
-import { type Backend, getBackend, jit, mul, registerBackend, setBackend, sub, type Tensor, tensor } from '@flint/api';
-import { CpuBackend } from '@flint/backend-cpu';
+import { getBackend, jit, mul, setBackend, sub, type Tensor, tensor } from '@flint/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
 
 // JavaScript scalars in ops (the 0.1 of `p - g * 0.1`) are literals of the program on every
 // backend: a backend that cannot read a tensor back synchronously (WebGPU) must not get them as
 // captured tensors broadcast to full shape, a buffer and a binding each.
 
-registerBackend({
-  name: 'cpu-no-sync-read',
-  priority: -1,
-  // The CPU backend under another name, without readSync: it stands in for an asynchronous backend.
-  create: () => {
-    const cpu = new CpuBackend();
-    return Object.create(cpu, {
-      name: { value: 'cpu-no-sync-read' },
-      readSync: { value: undefined },
-      capabilities: { value: { ...cpu.capabilities, syncRead: false } },
-    }) as Backend;
-  },
-});
+registerAsyncCpuBackend('cpu-no-sync-read');
 
 describe('JavaScript scalars in jitted functions', () => {
   // The default backend, as WebGPU is in a browser: scalars written in the function are made there.

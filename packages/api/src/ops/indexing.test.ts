@@ -1,6 +1,5 @@
 import {
   AxisError,
-  type Backend,
   ConcretizationError,
   DTypeError,
   gather,
@@ -10,7 +9,6 @@ import {
   type NestedArray,
   newAxis,
   oneHot,
-  registerBackend,
   repeatInterleave,
   ShapeError,
   scatterAdd,
@@ -20,8 +18,8 @@ import {
   tensor,
   ValueError,
 } from '@flint/api';
-import { CpuBackend } from '@flint/backend-cpu';
 import { describe, expect, test } from 'vitest';
+import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
 
 // Reference implementations over flat arrays, written point by point (each output element is
 // traced back to its source), independently of the gather-based ops under test.
@@ -639,19 +637,7 @@ describe('repeatInterleave', () => {
 });
 
 describe('indices that cannot be read synchronously', () => {
-  // The CPU backend without readSync stands in for an asynchronous backend (GPU, worker).
-  registerBackend({
-    name: 'cpu-async',
-    priority: 0,
-    create: () => {
-      const cpu = new CpuBackend();
-      return Object.create(cpu, {
-        name: { value: 'cpu-async' },
-        readSync: { value: undefined },
-        capabilities: { value: { ...cpu.capabilities, syncRead: false } },
-      }) as Backend;
-    },
-  });
+  registerAsyncCpuBackend('cpu-async');
   const onAsync = (data: NestedArray, dtype?: 'int32' | 'bool') => tensor(data, { backend: 'cpu-async', ...(dtype ? { dtype } : {}) });
 
   test('integer indices are wrapped and clamped into range (as JAX does) instead of checked', async () => {

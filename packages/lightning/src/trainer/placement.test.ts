@@ -3,29 +3,17 @@
 // run ends (done or failed) the default backend and the module's parameters are where they were,
 // as Lightning's teardown moves a model back to the CPU.
 import '@flint/backend-cpu';
-import { type Backend, getBackend, registerBackend, setBackend, type Tensor } from '@flint/api';
-import { CpuBackend } from '@flint/backend-cpu';
+import { getBackend, setBackend, type Tensor } from '@flint/api';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
 import { Regressor, regressionLoader } from '../test-support/regression.test-support.js';
 import type { TrainerOptions } from './options.js';
 import { seedGlobalRandom } from './rng.js';
 import { Trainer } from './trainer.js';
 
-// The CPU backend without synchronous reads stands in for an asynchronous one (webgpu): moving a
-// module off it has to wait for its data.
-registerBackend({
-  name: 'cpu-async',
-  priority: -1,
-  create: () => {
-    const cpu = new CpuBackend();
-    return Object.create(cpu, {
-      name: { value: 'cpu-async' },
-      readSync: { value: undefined },
-      capabilities: { value: { ...cpu.capabilities, syncRead: false } },
-    }) as Backend;
-  },
-});
+// An asynchronous backend (as webgpu): moving a module off it has to wait for its data.
+registerAsyncCpuBackend('cpu-async');
 
 const quiet: TrainerOptions = { logger: false, enableProgressBar: false, enableCheckpointing: false, maxSteps: 3 };
 

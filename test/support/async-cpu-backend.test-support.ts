@@ -1,0 +1,22 @@
+import { type Backend, registerBackend } from '@flint/api';
+import { CpuBackend } from '@flint/backend-cpu';
+
+/**
+ * Registers the portable CPU backend under `name` without synchronous reads: it stands in for an
+ * asynchronous backend (WebGPU, a GPU, a worker) in tests that must not read data back
+ * synchronously. Its priority is below every real backend, so `auto` never picks it.
+ */
+export function registerAsyncCpuBackend(name: string): void {
+  registerBackend({
+    name,
+    priority: -1,
+    create: () => {
+      const cpu = new CpuBackend();
+      return Object.create(cpu, {
+        name: { value: name },
+        readSync: { value: undefined },
+        capabilities: { value: { ...cpu.capabilities, syncRead: false } },
+      }) as Backend;
+    },
+  });
+}
