@@ -140,6 +140,20 @@ export function setBackend(name: string): Backend {
   return backend;
 }
 
+/**
+ * Makes `name` the default backend until the returned function is called, which puts back the
+ * choice from before: the backend `setBackend` had chosen, or none (the default is then resolved
+ * from `FLINT_BACKEND` or `auto` when next needed, as if this had never run). For code that
+ * switches the default for a while, as the Trainer does for its accelerator.
+ */
+export function setBackendScoped(name: string): () => void {
+  const previous = state.current;
+  setBackend(name);
+  return () => {
+    state.current = previous;
+  };
+}
+
 export interface BackendStatus {
   readonly name: string;
   readonly priority: number;

@@ -605,7 +605,13 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       for (const p of module.#parameters.values()) if (p !== null) tensors.push(p.value, ...(p.grad ? [p.grad] : []));
       for (const b of module.#buffers.values()) if (b !== null) tensors.push(b);
     }
-    for (const t of tensors) if (!moved.has(t)) moved.set(t, await t.toAsync(target));
+    try {
+      for (const t of tensors) if (!moved.has(t)) moved.set(t, await t.toAsync(target));
+    } catch (error) {
+      // The module keeps its tensors: the copies made before the failure are nobody's.
+      for (const [original, copy] of moved) if (copy !== original) copy.dispose();
+      throw error;
+    }
     this.#convertAll((t) => moved.get(t) ?? t);
     return this;
   }

@@ -70,4 +70,33 @@ describe("the Trainer's accelerator placement", () => {
     expect(getBackend().name).toBe('cpu-async');
     expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
   });
+
+  it('keeps the accelerator the default until the last of two overlapping runs ends', async () => {
+    setBackend('cpu-async');
+    seedGlobalRandom(63);
+    const [long, short] = [new Recording(), new Recording()];
+    // The short run starts first: its end must not take the default from the long one.
+    await Promise.all([
+      lastValueFrom(new Trainer({ ...quiet, accelerator: 'cpu', maxSteps: 2 }).fit$(short, regressionLoader())),
+      lastValueFrom(new Trainer({ ...quiet, accelerator: 'cpu', maxSteps: 6 }).fit$(long, regressionLoader())),
+    ]);
+    expect(short.seen).toHaveLength(2);
+    // The long run's later steps came after the short run ended: the default stayed on the accelerator.
+    expect(long.seen).toEqual(new Array(6).fill('cpu/cpu'));
+    expect(getBackend().name).toBe('cpu-async');
+    for (const model of [long, short]) expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+  });
+
+  it('puts them back when a teardown hook fails after predict', async () => {
+    setBackend('cpu-async');
+    seedGlobalRandom(64);
+    const model = new Recording();
+    model.teardown = () => {
+      throw new Error('planted teardown failure');
+    };
+    const trainer = new Trainer({ ...quiet, accelerator: 'cpu' });
+    await expect(trainer.predict(model, regressionLoader({ samples: 8 }))).rejects.toThrow(/planted teardown failure/);
+    expect(getBackend().name).toBe('cpu-async');
+    expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+  });
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { backendStatus, getBackend, setBackend, ValueError } from '@flint/api';
+import { backendStatus, ValueError } from '@flint/api';
 import { lastValueFrom, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
 import type { Callback } from '../callbacks/callback.js';
 import { ModelCheckpoint } from '../callbacks/model-checkpoint.js';
@@ -21,6 +21,7 @@ import { FitRun, limitBatches } from './fit-run.js';
 import { guardAsync } from './guard.js';
 import { MetricCollector } from './metrics.js';
 import { type Accelerator, type ResolvedTrainerOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { claimDefaultBackend, claimModulePlacement } from './placement.js';
 import { checkPrecisionBackend, precisionScope } from './precision.js';
 import { NO_PROFILER, type Profiler, SimpleProfiler } from './profiler.js';
 
@@ -138,7 +139,8 @@ export class Trainer {
    * Puts the run on the accelerator: makes it the default backend (tensors a step creates land
    * there) and moves the module to it. The returned function undoes both when the run ends, as
    * Lightning's teardown moves the model back to the CPU: code after `fit` finds the default
-   * backend and the module's parameters where they were before it.
+   * backend and the module's parameters where they were before it (placement.ts counts runs that
+   * overlap, so the last one to end restores).
    */
   private async selectAccelerator(module: Module): Promise<() => Promise<void>> {
     const accelerator: Accelerator = this.options.accelerator;
@@ -155,21 +157,17 @@ export class Trainer {
     }
     if (!status.available)
       throw new ValueError(`Trainer: accelerator '${accelerator}' is unavailable: ${status.reason ?? 'unknown reason'}`);
-    const previousDefault = getBackend().name;
-    const home = module.parameters()[0]?.value.backend;
-    const restore = async () => {
-      setBackend(previousDefault);
-      if (home !== undefined && home !== accelerator) await module.toAsync(home);
-    };
-    setBackend(accelerator);
+    const releaseDefault = claimDefaultBackend(accelerator);
     try {
-      // toAsync both ways: reading parameters off an asynchronous backend (webgpu) has to wait.
-      if (home !== undefined && home !== accelerator) await module.toAsync(accelerator);
+      const releaseModule = await claimModulePlacement(module, accelerator);
+      return async () => {
+        releaseDefault();
+        await releaseModule();
+      };
     } catch (error) {
-      await restore();
+      releaseDefault();
       throw error;
     }
-    return restore;
   }
 
   /** Readies the module for a run; the returned function restores its placement (see selectAccelerator). */
@@ -206,6 +204,7 @@ export class Trainer {
       });
       const o = this.options;
       let restorePlacement: () => Promise<void> = async () => undefined;
+      let failed = false;
       const where = (phase: string) => ({ stage: 'fit', phase, epoch: this.currentEpoch, step: this.globalStep, batchIdx: -1 });
       try {
         const resolved = resolveFitData(target, data);
@@ -270,9 +269,12 @@ export class Trainer {
           await guardAsync(where('teardown'), () => target.teardown?.('fit'));
           if (datamodule !== undefined) await guardAsync(where('teardown'), () => datamodule.teardown?.('fit'));
         }
+      } catch (error) {
+        failed = true;
+        throw error;
       } finally {
         try {
-          await restorePlacement();
+          await endPlacement(restorePlacement, failed);
         } finally {
           this.running = undefined;
           settle();
@@ -337,10 +339,14 @@ export class Trainer {
     if (step === undefined) throw new ValueError(`Trainer.${stage}: ${target.constructor.name} has no ${stepName}`);
     const { sources, datamodule } = await this.evalSources(stage, target, data);
     const restorePlacement = await this.prepareModule(target);
+    let failed = false;
     try {
       return await this.evaluatePrepared(stage, target, step.bind(target), datamodule, sources, options);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      await restorePlacement();
+      await endPlacement(restorePlacement, failed);
     }
   }
 
@@ -437,12 +443,24 @@ export class Trainer {
     if (sources.length > 1) throw new ValueError(`Trainer.predict: ${sources.length} loaders given; predict runs one`);
     const source = sources[0] as BatchSource;
     const restorePlacement = await this.prepareModule(target);
+    let failed = false;
     try {
-      if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
+      return await this.predictPrepared(target, source, datamodule, options);
     } catch (error) {
-      await restorePlacement();
+      failed = true;
       throw error;
+    } finally {
+      await endPlacement(restorePlacement, failed);
     }
+  }
+
+  private async predictPrepared(
+    target: Module,
+    source: BatchSource,
+    datamodule: LightningDataModule | undefined,
+    options: EvalOptions,
+  ): Promise<unknown[]> {
+    if (options.ckptPath !== undefined) await this.loadWeights(target, options.ckptPath);
     let limit = limitBatches('limitPredictBatches', this.options.limitPredictBatches, sourceLength(source));
     if (this.options.fastDevRun > 0) limit = Math.min(limit, this.options.fastDevRun);
     try {
@@ -463,7 +481,6 @@ export class Trainer {
     } finally {
       await target.teardown?.('predict');
       await datamodule?.teardown?.('predict');
-      await restorePlacement();
     }
   }
 
@@ -506,6 +523,20 @@ export class Trainer {
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
+  }
+}
+
+/**
+ * Ends a run's placement (the default backend and the module back where they were). After a
+ * failed run, a failure to move back is said on stderr and the run's own error goes on; after a
+ * run that succeeded it is the error.
+ */
+async function endPlacement(restorePlacement: () => Promise<void>, runFailed: boolean): Promise<void> {
+  if (!runFailed) return restorePlacement();
+  try {
+    await restorePlacement();
+  } catch (error) {
+    console.error(`Trainer: after the run failed, its module could not be moved back: ${(error as Error).message}`);
   }
 }
 
