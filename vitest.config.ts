@@ -79,6 +79,7 @@ export default defineConfig({
             'packages/backend-cuda/src/kernels/composites.test.ts',
             'packages/backend-cuda/src/gradients.test.ts',
             'packages/backend-cuda/src/jit/contraction.test.ts',
+            'packages/backend-cuda/src/native/emulated-vendor.test.ts',
           ],
           env: {
             FLINT_MKL_ADAPTIVE_THREADS: '0',

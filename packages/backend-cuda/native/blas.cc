@@ -161,20 +161,28 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   }
   if (api->MatmulPreferenceCreate(&d.preference) != kCublasSuccess) return vendorFailure(why, "cublasLtMatmulPreferenceCreate failed");
   const uint64_t workspaceBytes = lt.workspace != nullptr ? kWorkspaceBytes : 0;
-  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMaxWorkspaceBytes, &workspaceBytes, sizeof(workspaceBytes));
   const uint32_t alignA = alignmentOf(bPointer);
   const uint32_t alignB = alignmentOf(aPointer);
   const uint32_t alignC = alignmentOf(out);
-  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentA, &alignA, sizeof(alignA));
-  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentB, &alignB, sizeof(alignB));
-  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentC, &alignC, sizeof(alignC));
-  api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentD, &alignC, sizeof(alignC));
+  // Unset, the alignments default to 256 bytes: an algorithm chosen then could fault on a view at an offset.
+  if (api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMaxWorkspaceBytes, &workspaceBytes, sizeof(workspaceBytes)) != kCublasSuccess ||
+      api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentA, &alignA, sizeof(alignA)) != kCublasSuccess ||
+      api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentB, &alignB, sizeof(alignB)) != kCublasSuccess ||
+      api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentC, &alignC, sizeof(alignC)) != kCublasSuccess ||
+      api->MatmulPreferenceSetAttribute(d.preference, kLtPrefMinAlignmentD, &alignC, sizeof(alignC)) != kCublasSuccess) {
+    return vendorFailure(why, "cublasLtMatmulPreferenceSetAttribute refused the workspace or an alignment");
+  }
   cublasLtMatmulHeuristicResult_t heuristic{};
   int found = 0;
-  if (api->MatmulAlgoGetHeuristic(lt.handle, d.operation, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic, &found) != kCublasSuccess ||
-      found == 0) {
-    return vendorFailure(why, "cuBLASLt has no algorithm for this layout");
+  const cublasStatus_t searched =
+      api->MatmulAlgoGetHeuristic(lt.handle, d.operation, d.a, d.b, d.c, d.c, d.preference, 1, &heuristic, &found);
+  // No algorithm (NOT_SUPPORTED, or none returned) is cuBLASLt declining this problem, as it may
+  // for some alignments and sizes; any other status means it refused the call as made.
+  if (searched == kCublasNotSupported || (searched == kCublasSuccess && found == 0)) {
+    why = "cuBLASLt has no algorithm for this problem";
+    return false;
   }
+  if (searched != kCublasSuccess) return vendorFailure(why, "cublasLtMatmulAlgoGetHeuristic returned status " + std::to_string(searched));
   const float oneF = 1.0f;
   const float zeroF = 0.0f;
   const double oneD = 1.0;

@@ -167,8 +167,11 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
   for (int i = 0; i < returned; i++) {
     const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
     if (candidate.status != kCudnnSuccess || candidate.memory > kMaxWorkspaceBytes) continue;
-    // float32 without TF32: skip algorithms that would compute in tensor-op math.
-    if (dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath && candidate.mathType != kCudnnDefaultMath) continue;
+    // float32 without TF32: FMA math only (the default math type lets Ampere and later use TF32).
+    if (dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath) continue;
+    // cuDNN picks the kernels by the algorithm and the descriptor's math type together (since 7.4):
+    // run each candidate with the math type it was ranked under, as PyTorch does.
+    if (api->SetConvolutionMathType(desc.conv, candidate.mathType) != kCudnnSuccess) continue;
     size_t workspaceBlock = 0;
     void* workspace = nullptr;
     if (candidate.memory > 0) {

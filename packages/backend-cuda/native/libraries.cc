@@ -52,18 +52,26 @@ void* openLibrary(const std::vector<std::string>& names, LibraryStatus& status) 
   for (const std::string& name : names) candidates.push_back(name);
   for (const char* folder : kFallbackFolders)
     for (const std::string& name : names) candidates.push_back(std::string(folder) + "/" + name);
+  std::string skipped;
   for (const std::string& candidate : candidates) {
     void* handle = dlopen(candidate.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (handle != nullptr) {
-      status.found = true;
-      status.path = candidate;
+    if (handle == nullptr) continue;
 #ifdef FLINT_CUDA_EMULATION
-      // The emulated vendor libraries check operands against the emulated runtime's allocations.
-      using Attach = void (*)(flint_emu::LiveRangeCheck);
-      if (auto attach = reinterpret_cast<Attach>(dlsym(handle, flint_emu::kAttachSymbol))) attach(flint_emu::liveDeviceRange);
-#endif
-      return handle;
+    // The emulated addon's "device" memory is host memory: only the emulation's own libraries
+    // (native/emulation/) can work on it. They check operands against the emulated runtime's
+    // allocations; a real NVIDIA library found on the way is passed over.
+    using Attach = void (*)(flint_emu::LiveRangeCheck);
+    auto attach = reinterpret_cast<Attach>(dlsym(handle, flint_emu::kAttachSymbol));
+    if (attach == nullptr) {
+      dlclose(handle);
+      skipped += (skipped.empty() ? "" : ", ") + candidate;
+      continue;
     }
+    attach(flint_emu::liveDeviceRange);
+#endif
+    status.found = true;
+    status.path = candidate;
+    return handle;
   }
   std::string searched;
   for (size_t i = 0; i < names.size(); i++) searched += (i ? ", " : "") + names[i];
@@ -72,6 +80,7 @@ void* openLibrary(const std::vector<std::string>& names, LibraryStatus& status) 
   where += "), the dynamic loader's path (LD_LIBRARY_PATH, the ld.so cache)";
   for (const char* folder : kFallbackFolders) where += std::string(", ") + folder;
   status.reason = "not found (searched " + searched + " in " + where + ")";
+  if (!skipped.empty()) status.reason += "; passed over, not the emulation's own: " + skipped;
   return nullptr;
 }
 

@@ -18,6 +18,7 @@ namespace flint_cuda {
 // ---- cuBLAS / cuBLASLt (cublas_api.h, cublasLt.h) ----
 using cublasStatus_t = int;
 constexpr cublasStatus_t kCublasSuccess = 0;
+constexpr cublasStatus_t kCublasNotSupported = 15;
 using cublasComputeType_t = int;
 constexpr cublasComputeType_t kCublasCompute32F = 68;
 constexpr cublasComputeType_t kCublasCompute32FFastTf32 = 77;

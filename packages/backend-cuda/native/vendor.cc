@@ -30,7 +30,7 @@ void warnOnce(const std::string& failure) {
   static std::set<std::string> said;
   constexpr size_t kMostSaid = 16;
   if (said.size() >= kMostSaid || !said.insert(failure).second) return;
-  std::fprintf(stderr, "[flint-cuda] a vendor library call failed; the op ran the own kernel: %s\n", failure.c_str());
+  std::fprintf(stderr, "[flint-cuda] a vendor library call failed: %s\n", failure.c_str());
 }
 
 }  // namespace

@@ -103,7 +103,8 @@ export function kernelInputVars(program: Program, fusion: FusionEquation): Var[]
  * A 'contraction' kernel taken apart for a backend that runs the contraction with its own kernel
  * and the epilogue after it: the contraction (op 0, a dotGeneral or conv of kernel inputs `lhs`
  * and `rhs`), and the epilogue as an 'elementwise' kernel whose input 0 is the contraction's
- * result and whose other inputs are the kernel's, in order (null when there are no other ops).
+ * result and whose other inputs are the kernel inputs it reads, in order (null when there are no
+ * other ops).
  */
 export interface SplitContraction {
   readonly head: KernelOp;
@@ -112,15 +113,10 @@ export interface SplitContraction {
   readonly epilogue: KernelProgram | null;
   /** Whether the contraction's result is itself one of the kernel's outputs (else the epilogue may consume it). */
   readonly resultIsOutput: boolean;
+  /** The epilogue's arguments (handles, or flags such as `consumable`): the result's, then those of the inputs it reads. */
+  epilogueArgs<T>(result: T, inputs: readonly T[]): T[];
   /** The kernel's outputs in order, from the contraction's result and the epilogue's outputs. */
   assemble<H>(result: H, epilogueOutputs: readonly H[]): H[];
-}
-
-/** A ref of the contraction's epilogue seen as its own kernel, whose input 0 is the contraction's result. */
-function epilogueRef(ref: KernelRef): KernelRef {
-  if (ref.kind === 'literal') return ref;
-  if (ref.kind === 'input') return { kind: 'input', index: ref.index + 1 };
-  return ref.index === 0 ? { kind: 'input', index: 0 } : { kind: 'op', index: ref.index - 1 };
 }
 
 /** `kernel` as its contraction and epilogue (see SplitContraction), or null when op 0 is not a contraction of two inputs. */
@@ -131,16 +127,28 @@ export function splitContraction(kernel: KernelProgram): SplitContraction | null
   const [lhs, rhs] = head.args as [KernelRef | undefined, KernelRef | undefined];
   if (lhs?.kind !== 'input' || rhs?.kind !== 'input') return null;
   const resultIsOutput = kernel.outputs.includes(0);
+  // The epilogue reads the result as its input 0 and only the kernel inputs its ops name (the
+  // contraction's operands often not), renumbered in order after it.
+  const read = [...new Set(kernel.ops.slice(1).flatMap((op) => op.args.filter((a) => a.kind === 'input').map((a) => a.index)))].sort(
+    (a, b) => a - b,
+  );
+  const renumbered = new Map(read.map((index, i) => [index, i + 1]));
+  const epilogueRef = (ref: KernelRef): KernelRef => {
+    if (ref.kind === 'literal') return ref;
+    if (ref.kind === 'input') return { kind: 'input', index: renumbered.get(ref.index) as number };
+    return ref.index === 0 ? { kind: 'input', index: 0 } : { kind: 'op', index: ref.index - 1 };
+  };
   const ops = kernel.ops.slice(1).map((op) => ({ ...op, args: op.args.map(epilogueRef) }));
+  const epilogueArgs = <T>(result: T, inputs: readonly T[]): T[] => [result, ...read.map((index) => inputs[index] as T)];
   const epilogue: KernelProgram | null =
     ops.length === 0
       ? null
       : {
           kind: 'elementwise',
-          inputs: [head.aval, ...kernel.inputs],
+          inputs: epilogueArgs(head.aval, kernel.inputs),
           ops,
           outputs: kernel.outputs.filter((o) => o !== 0).map((o) => o - 1),
-          reusable: [!resultIsOutput, ...kernel.reusable],
+          reusable: epilogueArgs(!resultIsOutput, kernel.reusable),
           text: kernel.text,
         };
   return {
@@ -149,6 +157,7 @@ export function splitContraction(kernel: KernelProgram): SplitContraction | null
     rhs: rhs.index,
     epilogue,
     resultIsOutput,
+    epilogueArgs,
     assemble<H>(result: H, epilogueOutputs: readonly H[]): H[] {
       let next = 0;
       return kernel.outputs.map((o) => (o === 0 ? result : (epilogueOutputs[next++] as H)));

@@ -34,7 +34,12 @@
 #include <vector>
 
 #include "emulated_device.h"
+#include "vendor_emulation.h"
 #include "../elementwise_math.cuh"
+
+// Its buffers are the emulated runtime's host memory, read directly: the attach only marks it as
+// one of the emulation's libraries (libraries.cc opens no other under the emulation).
+FLINT_EMULATED_LIBRARY_ATTACH
 
 namespace {
 

@@ -29,7 +29,7 @@ export function compileContraction(
       if (epilogue === null) return [result];
       let after: CudaHandle[];
       try {
-        after = epilogue.run([result, ...inputs], []);
+        after = epilogue.run(split.epilogueArgs(result, inputs), []);
       } catch (error) {
         context.release(result.storage);
         throw error;

@@ -36,7 +36,7 @@ export function compileContraction(kernel: KernelProgram, context: ContractionCo
     run(inputs, consumable) {
       const result = contract([inputs[lhs] as MklHandle, inputs[rhs] as MklHandle], params as never, head.aval);
       if (epilogue === null) return [result];
-      const after = epilogue.run([result, ...inputs], [!resultIsOutput, ...consumable]);
+      const after = epilogue.run(split.epilogueArgs(result, inputs), split.epilogueArgs(!resultIsOutput, consumable));
       for (const output of after) memory.track(output.storage);
       if (!resultIsOutput && !after.includes(result) && !result.released) {
         result.released = true;
