@@ -300,6 +300,35 @@ export class Optimizer<H extends BaseHyper> {
   }
 
   /**
+   * Moves the optimizer's state (its buffers, and steps and scalars held as tensors) to another
+   * backend, as Lightning moves optimizers with their module; the replaced tensors are disposed.
+   * Move the parameters with their module (`Module.toAsync`): this moves only what the optimizer
+   * holds. All or nothing: when a move fails, the state stays where it was.
+   */
+  async toAsync(target: string): Promise<this> {
+    const moved = new Map<Tensor, Tensor>();
+    const move = async (t: Tensor) => {
+      if (!moved.has(t)) moved.set(t, t.backend === target ? t : keep(await t.toAsync(target)));
+    };
+    try {
+      for (const s of this.state.values()) {
+        for (const value of [s.step, ...Object.values(s.scalars), ...Object.values(s.buffers)]) if (isTensor(value)) await move(value);
+      }
+    } catch (error) {
+      for (const [original, copy] of moved) if (copy !== original) copy.dispose();
+      throw error;
+    }
+    const swap = <T extends Scalar | Tensor>(value: T): T => (isTensor(value) ? (moved.get(value) as T) : value);
+    for (const s of this.state.values()) {
+      s.step = swap(s.step);
+      s.scalars = Object.fromEntries(Object.entries(s.scalars).map(([name, value]) => [name, swap(value)]));
+      s.buffers = Object.fromEntries(Object.entries(s.buffers).map(([name, t]) => [name, swap(t)]));
+    }
+    for (const [original, copy] of moved) if (copy !== original) original.dispose();
+    return this;
+  }
+
+  /**
    * The optimizer's state: per-parameter steps and buffers (keyed by the parameter's index across
    * groups, in order), and each group's options. The tensors are copies that belong to the caller.
    */

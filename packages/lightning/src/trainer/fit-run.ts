@@ -261,6 +261,11 @@ export class FitRun implements CheckpointHost {
     })();
   }
 
+  /** Moves the optimizers' state (Adam's moments, ...) to `target`, as Lightning moves optimizers with their module. */
+  async moveOptimizerState(target: string): Promise<void> {
+    for (const optimizer of this.optimizers.optimizers) await optimizer.toAsync?.(target);
+  }
+
   /** Lightning's callbackMetrics as they stand. */
   currentMetrics(): Record<string, number> {
     return { ...this.callbackMetrics };

@@ -7,6 +7,8 @@ export interface OptimizerLike {
   zeroGrad(): void;
   stateDict(): unknown;
   loadStateDict(state: unknown): void;
+  /** Moves the optimizer's state to another backend (Flint's optimizers have it; the Trainer moves it home after a run). */
+  toAsync?(target: string): Promise<unknown>;
   readonly name?: string;
 }
 

@@ -3,7 +3,7 @@
 // run ends (done or failed) the default backend and the module's parameters are where they were,
 // as Lightning's teardown moves a model back to the CPU.
 import '@flint/backend-cpu';
-import { getBackend, setBackend, type Tensor } from '@flint/api';
+import { getBackend, type optim, setBackend, type Tensor } from '@flint/api';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
@@ -21,6 +21,12 @@ const quiet: TrainerOptions = { logger: false, enableProgressBar: false, enableC
 class Recording extends Regressor {
   readonly seen: string[] = [];
   failAt = -1;
+  optimizer: optim.Optimizer | undefined;
+  override configureOptimizers() {
+    const config = super.configureOptimizers();
+    this.optimizer = config as optim.Optimizer;
+    return config;
+  }
   override trainingStep(batch: [Tensor, Tensor], batchIdx: number): Tensor {
     this.seen.push(`${this.parameters()[0]?.value.backend}/${getBackend().name}`);
     if (batchIdx === this.failAt) throw new Error('planted failure');
@@ -46,6 +52,10 @@ describe("the Trainer's accelerator placement", () => {
     expect(model.seen).toEqual(['cpu/cpu', 'cpu/cpu', 'cpu/cpu']);
     expect(getBackend().name).toBe('cpu-async');
     expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
+    // The optimizer's state came home with the module, as Lightning's teardown moves optimizers.
+    const buffers = [...(model.optimizer?.state.values() ?? [])].flatMap((s) => Object.values(s.buffers));
+    expect(buffers.length).toBeGreaterThan(0);
+    expect(buffers.every((t) => t.backend === 'cpu-async')).toBe(true);
     // The trained values came back, not the ones from before the run.
     expect(await weights(model)).not.toEqual(before);
   });

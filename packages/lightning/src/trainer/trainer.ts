@@ -258,6 +258,15 @@ export class Trainer {
           strategy.worldSize > 1 ? new StopSyncDriver(driver, strategy) : driver,
         );
         this.lastRun = run;
+        if (o.accelerator !== 'auto') {
+          const restoreModule = restorePlacement;
+          restorePlacement = async () => {
+            await restoreModule();
+            // The optimizers' state follows the module home, so a fit leaves nothing on the accelerator.
+            const home = target.parameters()[0]?.value.backend;
+            if (home !== undefined) await run.moveOptimizerState(home);
+          };
+        }
         try {
           await run.run();
         } catch (error) {
