@@ -35,6 +35,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add("cumulative", Cumulative);
   add("argsort", Argsort);
   add("matmul", Matmul);
+  add("matmulBias", MatmulBias);
   add("conv", Conv);
   add("reduceWindow", ReduceWindow);
   add("windowMaxBackward", WindowMaxBackward);

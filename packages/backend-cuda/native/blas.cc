@@ -90,7 +90,7 @@ bool layout(const CublasLt* api, cublasLtMatrixLayout_t& result, cudaDataType_t 
 }  // namespace
 
 bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,
-                    cudaStream_t stream, std::string& why) {
+                    cudaStream_t stream, std::string& why, const void* bias) {
   if (dtype != kFloat32 && dtype != kFloat64 && dtype != kFloat16 && dtype != kBFloat16) {
     why = std::string("cuBLASLt is not used for ") + dtypeName(dtype);
     return false;
@@ -153,6 +153,13 @@ bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t 
   if (api->MatmulDescSetAttribute(d.operation, kLtDescTransA, &transA, sizeof(transA)) != kCublasSuccess ||
       api->MatmulDescSetAttribute(d.operation, kLtDescTransB, &transB, sizeof(transB)) != kCublasSuccess) {
     return vendorFailure(why, "cublasLtMatmulDescSetAttribute refused the transposes");
+  }
+  // Column-major, the product is [n, m]: a bias over its n rows is one value per output column
+  // of ours, added to every row, as a row bias (x W + b) is. Its type defaults to D's.
+  if (bias != nullptr &&
+      (api->MatmulDescSetAttribute(d.operation, kLtDescEpilogue, &kLtEpilogueBias, sizeof(kLtEpilogueBias)) != kCublasSuccess ||
+       api->MatmulDescSetAttribute(d.operation, kLtDescBiasPointer, &bias, sizeof(bias)) != kCublasSuccess)) {
+    return vendorFailure(why, "cublasLtMatmulDescSetAttribute refused the bias epilogue");
   }
   if (!layout(api, d.a, type, first.rows, first.columns, first.ld, batchCount, b.strides[0]) ||
       !layout(api, d.b, type, second.rows, second.columns, second.ld, batchCount, a.strides[0]) ||

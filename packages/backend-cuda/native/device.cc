@@ -164,6 +164,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("pinnedLiveBytes", static_cast<double>(s.pinned.liveBytes()));
   set("matmulKernel", static_cast<double>(s.counters.matmulKernel));
   set("matmulCublasLt", static_cast<double>(s.counters.matmulCublasLt));
+  set("matmulBiasEpilogue", static_cast<double>(s.counters.matmulBiasEpilogue));
   set("convKernel", static_cast<double>(s.counters.convKernel));
   set("convCudnn", static_cast<double>(s.counters.convCudnn));
   set("poolKernel", static_cast<double>(s.counters.poolKernel));

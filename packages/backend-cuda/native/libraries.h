@@ -46,6 +46,10 @@ struct cublasLtMatmulHeuristicResult_t {
 // cublasLtMatmulDescAttributes_t
 constexpr int kLtDescTransA = 3;
 constexpr int kLtDescTransB = 4;
+constexpr int kLtDescEpilogue = 7;
+constexpr int kLtDescBiasPointer = 8;
+// cublasLtEpilogue_t: CUBLASLT_EPILOGUE_BIAS adds a vector of D's rows to every column.
+constexpr uint32_t kLtEpilogueBias = 4;
 // cublasLtMatrixLayoutAttribute_t
 constexpr int kLtLayoutBatchCount = 5;
 constexpr int kLtLayoutStridedBatchOffset = 6;

@@ -64,6 +64,40 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return out.commit(env);
 }
 
+// matmulBias(dtype, lhs, layout, rhs, layout, bias, layout) -> id | null: matmul with a bias of
+// rhs's columns added to every row in cuBLASLt's epilogue (jit's contraction fusions); null,
+// having launched nothing, when cuBLASLt does not take it (the caller then runs the matmul and the
+// addition apart).
+Napi::Value MatmulBias(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "matmulBias";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 7, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const View a = viewArg(info, 1, 2, dtype, op, "lhs", 3);
+  const View b = viewArg(info, 3, 4, dtype, op, "rhs", 3);
+  const View bias = viewArg(info, 5, 6, dtype, op, "bias", 1);
+  if (a.shape[0] != b.shape[0]) throwRange(env, op, "lhs and rhs must have the same batch size");
+  if (a.shape[2] != b.shape[1]) throwRange(env, op, "lhs columns must equal rhs rows");
+  if (bias.shape[0] != b.shape[2]) throwRange(env, op, "the bias must have one element per rhs column");
+  if (!bias.contiguous()) throwRange(env, op, "the bias must be contiguous");
+  const int64_t batch = a.shape[0];
+  const int64_t m = a.shape[1];
+  const int64_t k = a.shape[2];
+  const int64_t n = b.shape[2];
+  const int64_t dims[3] = {batch, m, n};
+  Output out(env, op, dtype, checkedProduct(env, op, dims, 3));
+  if (!launching()) return out.commit(env);
+  State& s = state();
+  std::string why;
+  const void* biasPointer = bias.base + bias.offset * itemSizeOf(dtype);
+  if (!matmulCublasLt(dtype, out.data(), a, b, batch, m, n, k, s.stream, why, biasPointer)) return env.Null();
+  s.counters.matmulCublasLt++;
+  s.counters.matmulBiasEpilogue++;
+  return out.commit(env);
+}
+
 Napi::Value Conv(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "conv";

@@ -41,6 +41,7 @@ Napi::Value Argsort(const Napi::CallbackInfo& info);
 
 // linalg_ops.cc
 Napi::Value Matmul(const Napi::CallbackInfo& info);
+Napi::Value MatmulBias(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value ReduceWindow(const Napi::CallbackInfo& info);
 Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info);

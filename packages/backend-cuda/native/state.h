@@ -93,6 +93,8 @@ class PinnedPool {
 struct EngineCounters {
   int64_t matmulKernel = 0;
   int64_t matmulCublasLt = 0;
+  /** Of those, matmuls that added a bias in cuBLASLt's epilogue (jit's contraction fusions). */
+  int64_t matmulBiasEpilogue = 0;
   int64_t convKernel = 0;
   int64_t convCudnn = 0;
   int64_t poolKernel = 0;

@@ -17,10 +17,12 @@ namespace flint_cuda {
  * out [batch, m, n] (contiguous) = a [batch, m, k] x b [batch, k, n] through cuBLASLt, for
  * float32 (TF32 only when configured), float64, and float16/bfloat16 (tensor cores, float32
  * accumulation). Views need a unit stride in one of their two
- * matrix dims (plain or transposed matrices); `why` says what declined.
+ * matrix dims (plain or transposed matrices); `why` says what declined. With `bias` (n
+ * contiguous elements of the dtype, in device memory), every row of the product gets it added in
+ * the matmul's store (cuBLASLt's BIAS epilogue, before rounding to the dtype).
  */
 bool matmulCublasLt(int dtype, void* out, const View& a, const View& b, int64_t batch, int64_t m, int64_t n, int64_t k,
-                    cudaStream_t stream, std::string& why);
+                    cudaStream_t stream, std::string& why, const void* bias = nullptr);
 
 /** Convolution parameters as they cross the boundary: per spatial dim. */
 struct ConvParams {

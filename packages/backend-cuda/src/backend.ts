@@ -217,7 +217,10 @@ export class CudaBackend implements Backend<CudaHandle> {
   compile(kernel: KernelProgram): CompiledKernel<CudaHandle> | null {
     if (!this.fusion || !this.libraries().nvrtc.found) return null;
     const elementwise = (program: KernelProgram) => compileFused(this.context, program, this.compiled);
-    if (kernel.kind === 'contraction') return compileContraction(this.context, this.kernels, kernel, elementwise);
+    if (kernel.kind === 'contraction') {
+      const ltEpilogue = () => this.matmulEngine !== Engine.kernel && this.libraries().cublasLt.found;
+      return compileContraction(this.context, this.kernels, kernel, elementwise, ltEpilogue);
+    }
     return elementwise(kernel);
   }
 }

@@ -234,6 +234,29 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     },
   },
   {
+    // jit's contraction fusions hand a matmul + bias row to cuBLASLt's BIAS epilogue (jit/contraction.ts).
+    name: "matmul + bias in cuBLASLt's epilogue (jit) matches the CPU backend",
+    async run({ cuda, cpu }) {
+      const lt = cuda.libraries().cublasLt.found;
+      const linear = jit((x: Tensor, w: Tensor, b: Tensor) => x.matmul(w.transpose()).add(b));
+      for (const dtype of ['float32', 'bfloat16'] as const) {
+        const tolerance = dtype === 'float32' ? 1e-4 : 1.6e-2;
+        const [x, w, b] = [values(4 * 33 * 40, 21), values(24 * 40, 22), values(24, 23)];
+        const before = cuda.deviceMemory();
+        const gpu = [on(cuda, x, [4, 33, 40], dtype), on(cuda, w, [24, 40], dtype), on(cuda, b, [24], dtype)] as const;
+        const ref = [on(cpu, x, [4, 33, 40], dtype), on(cpu, w, [24, 40], dtype), on(cpu, b, [24], dtype)] as const;
+        const got = linear(...gpu);
+        const expected = ref[0].matmul(ref[1].transpose()).add(ref[2]);
+        const error = worstError(await got.data(), await expected.data());
+        check(error < tolerance, `${dtype}: relative error ${error}`);
+        const after = cuda.deviceMemory();
+        if (lt) check(after.matmulBiasEpilogue > before.matmulBiasEpilogue, `${dtype}: cuBLASLt is present but did not take the bias`);
+        check(after.vendorFailures === before.vendorFailures, `${dtype}: a cuBLASLt call failed`);
+        await release(...gpu, ...ref, got, expected);
+      }
+    },
+  },
+  {
     name: 'convolution through cuDNN and through the direct kernel match the CPU backend',
     async run({ cuda, cpu }) {
       const dnn = cuda.libraries().cudnn.found;

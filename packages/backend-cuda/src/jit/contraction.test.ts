@@ -94,4 +94,36 @@ describe.skipIf(cuda === null)('jit contraction fusions on cuda', () => {
     for (let i = 0; i < 5; i++) for (const t of g(x, w)) t.dispose();
     expect(backend.deviceMemory().buffers).toBe(before);
   });
+
+  it("matmul + bias: the bias in cuBLASLt's epilogue where present (one launch), else a fused epilogue", async () => {
+    const backend = cuda as CudaBackend;
+    const lt = backend.libraries().cublasLt.found;
+    // A batched product with a transposed weight (a strided view) and a bias of the output's columns.
+    const [x, w, b] = [on([3, 10, 16], 10), on([12, 16], 11), on([12], 12)];
+    for (const order of ['result first', 'bias first'] as const) {
+      const f = (x: Tensor, w: Tensor, b: Tensor) => {
+        const y = matmul(x, w.transpose());
+        return [order === 'result first' ? add(y, b) : add(b, y)];
+      };
+      const jitted = jit(f);
+      expect(jitted.lower(x, w, b).compiledKernels).toBe(1);
+      const eager = f(x, w, b);
+      const before = backend.deviceMemory();
+      const compiled = jitted(x, w, b);
+      const after = backend.deviceMemory();
+      expect(after.matmulBiasEpilogue - before.matmulBiasEpilogue, order).toBe(lt ? 1 : 0);
+      expect(after.jitLaunches - before.jitLaunches, order).toBe(lt ? 0 : 1);
+      expect(await worstError(compiled[0] as Tensor, eager[0] as Tensor)).toBeLessThan(1e-5);
+      for (const t of [...compiled, ...eager]) t.dispose();
+    }
+    // A bias of the rows, not the columns, is no bias epilogue: the generic path serves it.
+    const rows = on([10, 1], 13);
+    const before = backend.deviceMemory();
+    const g = jit((x: Tensor, w: Tensor, r: Tensor) => [add(matmul(x, w.transpose()), r)]);
+    const [out] = g(x, w, rows);
+    expect(backend.deviceMemory().matmulBiasEpilogue).toBe(before.matmulBiasEpilogue);
+    const [expected] = [add(matmul(x, w.transpose()), rows)];
+    expect(await worstError(out as Tensor, expected as Tensor)).toBeLessThan(1e-5);
+    for (const t of [out as Tensor, expected as Tensor]) t.dispose();
+  });
 });

@@ -24,6 +24,7 @@ export const DEVICE_FUNCTIONS = [
   'cumulative',
   'argsort',
   'matmul',
+  'matmulBias',
   'conv',
   'reduceWindow',
   'windowMaxBackward',

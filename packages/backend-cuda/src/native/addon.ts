@@ -77,6 +77,8 @@ export interface NativeMemoryStats {
   readonly pinnedLiveBytes: number;
   readonly matmulKernel: number;
   readonly matmulCublasLt: number;
+  /** Of those, matmuls that added a bias in cuBLASLt's epilogue. */
+  readonly matmulBiasEpilogue: number;
   readonly convKernel: number;
   readonly convCudnn: number;
   readonly poolKernel: number;
@@ -127,6 +129,16 @@ export interface Addon {
   argsort(descending: boolean, dtype: number, x: number, layout: Int32Array, axis: number): number;
   /** Rank-3 views [batch, m, k] x [batch, k, n]; engine 0 auto, 1 own kernel, 2 cuBLASLt only. */
   matmul(dtype: number, a: number, aLayout: Int32Array, b: number, bLayout: Int32Array, engine: number): number;
+  /** matmul + bias[n] added to every row in cuBLASLt's epilogue; null (nothing launched) when cuBLASLt does not take it. */
+  matmulBias(
+    dtype: number,
+    a: number,
+    aLayout: Int32Array,
+    b: number,
+    bLayout: Int32Array,
+    bias: number,
+    biasLayout: Int32Array,
+  ): number | null;
   /** params: [groups, ...strides, ...padLow, ...padHigh, ...lhsDilation, ...rhsDilation]; engine as for matmul (2: cuDNN). */
   conv(dtype: number, x: number, xLayout: Int32Array, w: number, wLayout: Int32Array, params: Int32Array, engine: number): number;
   /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */

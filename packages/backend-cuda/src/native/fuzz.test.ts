@@ -108,6 +108,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         cumulative: fc.tuple(small, fc.boolean(), dtype, h, l, small),
         argsort: fc.tuple(fc.boolean(), dtype, h, l, small),
         matmul: fc.tuple(dtype, h, l, h, l, fc.integer({ min: -1, max: 3 })),
+        matmulBias: fc.tuple(dtype, h, l, h, l, h, l),
         conv: fc.tuple(dtype, h, l, h, l, params, fc.integer({ min: -1, max: 3 })),
         reduceWindow: fc.tuple(small, dtype, h, l, params, fc.integer({ min: -1, max: 3 })),
         windowMaxBackward: fc.tuple(dtype, h, l, h, l, params),
