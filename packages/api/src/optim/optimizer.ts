@@ -1,4 +1,4 @@
-import { isFloating } from '../core/dtype.js';
+import { isDType, isFloating } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
@@ -306,6 +306,7 @@ export class Optimizer<H extends BaseHyper> {
    * holds. All or nothing: when a move fails, the state stays where it was.
    */
   async toAsync(target: string): Promise<this> {
+    if (isDType(target)) throw new ValueError(`${this.constructor.name}.toAsync: takes a backend name, got the dtype ${target}`);
     const moved = new Map<Tensor, Tensor>();
     const move = async (t: Tensor) => {
       if (!moved.has(t)) moved.set(t, t.backend === target ? t : keep(await t.toAsync(target)));
@@ -318,13 +319,22 @@ export class Optimizer<H extends BaseHyper> {
       for (const [original, copy] of moved) if (copy !== original) copy.dispose();
       throw error;
     }
-    const swap = <T extends Scalar | Tensor>(value: T): T => (isTensor(value) ? (moved.get(value) as T) : value);
+    // A step taken while the copies were made (an optimizer shared with a run) stored new tensors:
+    // they stay, and the copies of what it replaced are dropped.
+    const used = new Set<Tensor>();
+    const swap = <T extends Scalar | Tensor>(value: T): T => {
+      if (!isTensor(value)) return value;
+      const copy = moved.get(value);
+      if (copy === undefined) return value;
+      used.add(copy);
+      return copy as T;
+    };
     for (const s of this.state.values()) {
       s.step = swap(s.step);
       s.scalars = Object.fromEntries(Object.entries(s.scalars).map(([name, value]) => [name, swap(value)]));
       s.buffers = Object.fromEntries(Object.entries(s.buffers).map(([name, t]) => [name, swap(t)]));
     }
-    for (const [original, copy] of moved) if (copy !== original) original.dispose();
+    for (const [original, copy] of moved) if (copy !== original) (used.has(copy) ? original : copy).dispose();
     return this;
   }
 

@@ -337,6 +337,9 @@ export class FitRun implements CheckpointHost {
       );
       this.lrNames = learningRateNames(this.optimizers);
       if (this.input.checkpoint !== undefined) this.restore(this.input.checkpoint);
+      // An optimizer kept from an earlier fit (configureOptimizers returning the same one) had its
+      // state moved home when that fit ended: bring it to the accelerator with the module.
+      if (o.accelerator !== 'auto') await this.moveOptimizerState(o.accelerator);
       this.driver.attach(this);
       module.zeroGrad();
 

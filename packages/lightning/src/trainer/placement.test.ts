@@ -109,4 +109,24 @@ describe("the Trainer's accelerator placement", () => {
     expect(getBackend().name).toBe('cpu-async');
     expect(model.parameters().every((p) => p.value.backend === 'cpu-async')).toBe(true);
   });
+
+  it('takes an optimizer kept from an earlier fit to the accelerator and home again', async () => {
+    setBackend('cpu-async');
+    seedGlobalRandom(65);
+    class Reusing extends Recording {
+      kept: ReturnType<Regressor['configureOptimizers']> | undefined;
+      override configureOptimizers() {
+        this.kept ??= super.configureOptimizers();
+        return this.kept;
+      }
+    }
+    const model = new Reusing();
+    for (let fit = 0; fit < 2; fit++) {
+      await lastValueFrom(new Trainer({ ...quiet, accelerator: 'cpu' }).fit$(model, regressionLoader()));
+      const buffers = [...(model.optimizer?.state.values() ?? [])].flatMap((s) => Object.values(s.buffers));
+      expect(buffers.length).toBeGreaterThan(0);
+      expect(buffers.every((t) => t.backend === 'cpu-async')).toBe(true);
+    }
+    expect(model.seen).toEqual(new Array(6).fill('cpu/cpu'));
+  });
 });

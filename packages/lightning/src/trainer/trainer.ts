@@ -224,6 +224,8 @@ export class Trainer {
             `Trainer.fit: ${trainSource.length} training loaders given; training iterates one (several are supported for validation and test)`,
           );
         const valSource = resolved.val ?? loaderOf(target, datamodule, 'val');
+        // Where the module lives before the run: its optimizers' state goes there when the run ends.
+        const home = target.parameters()[0]?.value.backend;
         restorePlacement = await this.prepareModule(target);
         const strategy = this.strategy;
         strategy.setup(o.devices, o.numNodes);
@@ -263,7 +265,6 @@ export class Trainer {
           restorePlacement = async () => {
             await restoreModule();
             // The optimizers' state follows the module home, so a fit leaves nothing on the accelerator.
-            const home = target.parameters()[0]?.value.backend;
             if (home !== undefined) await run.moveOptimizerState(home);
           };
         }
