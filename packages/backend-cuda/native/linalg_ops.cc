@@ -31,6 +31,24 @@ int64_t checkedProduct(const Napi::Env& env, const char* op, const int64_t* dims
 
 }  // namespace
 
+namespace {
+
+/** A product's operands as the matmul entry points take them: [batch, m, k] and [batch, k, n] views, checked. */
+struct MatmulOperands {
+  View a, b;
+  int64_t batch, m, k, n;
+};
+
+MatmulOperands matmulOperandsArg(const Napi::CallbackInfo& info, const char* op, int dtype) {
+  const View a = viewArg(info, 1, 2, dtype, op, "lhs", 3);
+  const View b = viewArg(info, 3, 4, dtype, op, "rhs", 3);
+  if (a.shape[0] != b.shape[0]) throwRange(info.Env(), op, "lhs and rhs must have the same batch size");
+  if (a.shape[2] != b.shape[1]) throwRange(info.Env(), op, "lhs columns must equal rhs rows");
+  return {a, b, a.shape[0], a.shape[1], a.shape[2], b.shape[2]};
+}
+
+}  // namespace
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "matmul";
@@ -38,15 +56,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   checkArgs(info, 6, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kNumeric);
-  const View a = viewArg(info, 1, 2, dtype, op, "lhs", 3);
-  const View b = viewArg(info, 3, 4, dtype, op, "rhs", 3);
+  const auto [a, b, batch, m, k, n] = matmulOperandsArg(info, op, dtype);
   const int engine = static_cast<int>(intArg(info, 5, op, "engine", 0, 2));
-  if (a.shape[0] != b.shape[0]) throwRange(env, op, "lhs and rhs must have the same batch size");
-  if (a.shape[2] != b.shape[1]) throwRange(env, op, "lhs columns must equal rhs rows");
-  const int64_t batch = a.shape[0];
-  const int64_t m = a.shape[1];
-  const int64_t k = a.shape[2];
-  const int64_t n = b.shape[2];
   const int64_t dims[3] = {batch, m, n};
   Output out(env, op, dtype, checkedProduct(env, op, dims, 3));
   if (!launching()) return out.commit(env);
@@ -75,17 +86,10 @@ Napi::Value MatmulBias(const Napi::CallbackInfo& info) {
   checkArgs(info, 7, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kNumeric);
-  const View a = viewArg(info, 1, 2, dtype, op, "lhs", 3);
-  const View b = viewArg(info, 3, 4, dtype, op, "rhs", 3);
+  const auto [a, b, batch, m, k, n] = matmulOperandsArg(info, op, dtype);
   const View bias = viewArg(info, 5, 6, dtype, op, "bias", 1);
-  if (a.shape[0] != b.shape[0]) throwRange(env, op, "lhs and rhs must have the same batch size");
-  if (a.shape[2] != b.shape[1]) throwRange(env, op, "lhs columns must equal rhs rows");
-  if (bias.shape[0] != b.shape[2]) throwRange(env, op, "the bias must have one element per rhs column");
+  if (bias.shape[0] != n) throwRange(env, op, "the bias must have one element per rhs column");
   if (!bias.contiguous()) throwRange(env, op, "the bias must be contiguous");
-  const int64_t batch = a.shape[0];
-  const int64_t m = a.shape[1];
-  const int64_t k = a.shape[2];
-  const int64_t n = b.shape[2];
   const int64_t dims[3] = {batch, m, n};
   Output out(env, op, dtype, checkedProduct(env, op, dims, 3));
   if (!launching()) return out.commit(env);
