@@ -71,12 +71,17 @@ export function compileContraction(
   if (epilogueKernel !== null && epilogue === null) return null;
   const contract = kernels[head.primitive] as unknown as ContractionKernel;
   const bias = biasInput(kernel, split);
+  // A decline comes from the problem (shapes and dtypes are fixed per kernel, layouts seldom
+  // change between calls): once cuBLASLt declines, later calls go straight to the exact fallback.
+  let biasDeclined = false;
   const withBias = (inputs: readonly CudaHandle[]): CudaHandle | null => {
-    if (bias === null || !ltEpilogue()) return null;
+    if (bias === null || biasDeclined || !ltEpilogue()) return null;
     const packed = context.packed(inputs[bias] as CudaHandle);
     try {
       const params = head.params as ParamsOf<Primitive.DotGeneral>;
-      return dotGeneralWithBias(context, inputs[lhs] as CudaHandle, inputs[rhs] as CudaHandle, packed.handle, params, head.aval);
+      const out = dotGeneralWithBias(context, inputs[lhs] as CudaHandle, inputs[rhs] as CudaHandle, packed.handle, params, head.aval);
+      biasDeclined = out === null;
+      return out;
     } finally {
       if (packed.temporary) context.release(packed.handle.storage);
     }
