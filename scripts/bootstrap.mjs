@@ -57,6 +57,8 @@ const { buildCudaBackend } = await import('../packages/backend-cuda/scripts/buil
 buildCudaBackend();
 // Its CPU emulation, for the tests of its kernels on machines without a GPU (the cuda-emulation
 // project in vitest.config.ts): built wherever the CUDA toolkit's headers are.
+// Its sanitized build runs the same kernels under AddressSanitizer (src/native/sanitized.test.ts).
 const { buildCudaEmulation } = await import('../packages/backend-cuda/scripts/build-emulation.mjs');
 buildCudaEmulation();
+buildCudaEmulation({ asan: true });
 log('ready');

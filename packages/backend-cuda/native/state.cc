@@ -1,7 +1,21 @@
 // The caching allocators and the process-wide state (see state.h).
 #include "state.h"
 
+#include <algorithm>
 #include <cstdlib>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+// Under AddressSanitizer (the emulation's --asan build, whose "device" memory is host memory) a
+// block is addressable up to the bytes asked for while it is handed out, and not at all while it
+// is cached: a kernel that reads or writes past its buffer, or into a released one, faults, where
+// the size classes would otherwise hide it.
+#define FLINT_POISON(pointer, bytes) ASAN_POISON_MEMORY_REGION(pointer, bytes)
+#define FLINT_UNPOISON(pointer, bytes) ASAN_UNPOISON_MEMORY_REGION(pointer, bytes)
+#else
+#define FLINT_POISON(pointer, bytes) ((void)(pointer), (void)(bytes))
+#define FLINT_UNPOISON(pointer, bytes) ((void)(pointer), (void)(bytes))
+#endif
 
 namespace flint_cuda {
 
@@ -45,7 +59,8 @@ void* DeviceAllocator::rawAllocate(size_t bytes, cudaError_t& error) {
   return ptr;
 }
 
-void DeviceAllocator::rawFree(void* ptr) {
+void DeviceAllocator::rawFree(void* ptr, size_t blockBytes) {
+  FLINT_UNPOISON(ptr, blockBytes);
   if (host_) std::free(ptr);
   else cudaFree(ptr);
   stats_.deviceFrees++;
@@ -77,6 +92,12 @@ void* DeviceAllocator::allocate(size_t bytes, size_t& blockBytes, cudaError_t& e
   stats_.allocatedBytes += static_cast<int64_t>(blockBytes);
   stats_.allocatedBlocks++;
   if (stats_.allocatedBytes > stats_.peakAllocatedBytes) stats_.peakAllocatedBytes = stats_.allocatedBytes;
+  // Addressable to the next 4 bytes: atomics on the half types (scatterAdd) compare-and-swap the
+  // aligned 32-bit word holding the element, as CUDA's own atomicAdd on __half does, and that
+  // word may reach 2 bytes past a half buffer's end. A real block is padded well past it.
+  const size_t addressable = std::min(blockBytes, (bytes + 3) / 4 * 4);
+  FLINT_UNPOISON(ptr, addressable);
+  FLINT_POISON(static_cast<char*>(ptr) + addressable, blockBytes - addressable);
   return ptr;
 }
 
@@ -84,6 +105,7 @@ void DeviceAllocator::release(void* ptr, size_t blockBytes) {
   if (ptr == nullptr) return;
   stats_.allocatedBytes -= static_cast<int64_t>(blockBytes);
   stats_.allocatedBlocks--;
+  FLINT_POISON(ptr, blockBytes);
   free_[blockBytes].push_back(ptr);
   stats_.cachedBytes += static_cast<int64_t>(blockBytes);
   stats_.cachedBlocks++;
@@ -92,7 +114,7 @@ void DeviceAllocator::release(void* ptr, size_t blockBytes) {
 void DeviceAllocator::emptyCache() {
   if (!host_ && state().stream != nullptr) cudaStreamSynchronize(state().stream);
   for (auto& [size, blocks] : free_) {
-    for (void* ptr : blocks) rawFree(ptr);
+    for (void* ptr : blocks) rawFree(ptr, size);
   }
   free_.clear();
   stats_.cachedBytes = 0;

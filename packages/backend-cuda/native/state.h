@@ -58,7 +58,7 @@ class DeviceAllocator {
 
  private:
   void* rawAllocate(size_t bytes, cudaError_t& error);
-  void rawFree(void* ptr);
+  void rawFree(void* ptr, size_t blockBytes);
   bool host_ = false;
   std::unordered_map<size_t, std::vector<void*>> free_;
   AllocatorStats stats_;

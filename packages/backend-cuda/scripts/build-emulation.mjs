@@ -6,15 +6,31 @@
 // FLINT_CUDA_ADDON to check the kernels' values and the addon's bookkeeping on machines without a
 // GPU (src/emulation.test.ts); it is never picked up otherwise. Like build.mjs it never fails its
 // caller: where it cannot build, it records why in build-emulation/flint-cuda-status.json.
+// With --asan it builds the same under AddressSanitizer into build-emulation-asan/ (buffers
+// allocated to the byte, the caching allocator's blocks poisoned past what was asked for and
+// while cached), for src/native/sanitized.test.ts, which runs it in a node started with libasan
+// preloaded: a kernel reading or writing past its buffer then faults, naming the kernel.
 //
-//   node packages/backend-cuda/scripts/build-emulation.mjs
+//   node packages/backend-cuda/scripts/build-emulation.mjs [--asan]
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildNativeAddon, CMAKE_AND_COMPILER } from '@flint/native-build';
 import { nvccCandidates } from './build.mjs';
 
 export const EMULATION_DIR = 'build-emulation';
+export const SANITIZED_EMULATION_DIR = 'build-emulation-asan';
+
+/** The host compiler's AddressSanitizer runtime (libasan.so), which the sanitized emulation needs preloaded, or null. */
+export function asanRuntime() {
+  try {
+    const path = execFileSync(process.env.CXX || 'c++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).trim();
+    return isAbsolute(path) && existsSync(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The CUDA toolkit's include folder (it holds cuda_runtime_api.h), found next to an nvcc, or null. */
 export function toolkitInclude() {
@@ -26,8 +42,14 @@ export function toolkitInclude() {
   return null;
 }
 
-function configuration() {
+function configuration(asan) {
   if (process.platform !== 'linux') return { unavailable: `the CUDA emulation builds on Linux only, not ${process.platform}` };
+  if (asan && asanRuntime() === null) {
+    return {
+      unavailable:
+        "the host compiler has no AddressSanitizer runtime (c++ -print-file-name=libasan.so found none; Debian's gcc brings libasan)",
+    };
+  }
   const toolkit = toolkitInclude();
   if (toolkit === null) {
     return {
@@ -37,33 +59,44 @@ function configuration() {
   }
   return {
     // The launch rewriter shapes the compiled kernels as much as their sources do.
-    fingerprint: ['emulation', toolkit.root, readFileSync(new URL('./emulation-source.mjs', import.meta.url), 'utf8')],
-    stamp: { toolkit: toolkit.root, emulation: true },
-    defines: ['--CDFLINT_CUDA_EMULATION=ON', `--CDCUDAToolkit_ROOT=${toolkit.root}`, `--CDFLINT_NODE=${process.execPath}`],
-    description: 'the CPU emulation, with the host compiler, about a minute',
+    fingerprint: [
+      'emulation',
+      asan ? 'asan' : 'plain',
+      toolkit.root,
+      readFileSync(new URL('./emulation-source.mjs', import.meta.url), 'utf8'),
+    ],
+    stamp: { toolkit: toolkit.root, emulation: true, asan },
+    defines: [
+      '--CDFLINT_CUDA_EMULATION=ON',
+      `--CDFLINT_CUDA_EMULATION_ASAN=${asan ? 'ON' : 'OFF'}`,
+      `--CDCUDAToolkit_ROOT=${toolkit.root}`,
+      `--CDFLINT_NODE=${process.execPath}`,
+    ],
+    description: `the CPU emulation${asan ? ' under AddressSanitizer' : ''}, with the host compiler, about a minute`,
   };
 }
 
-/** Builds the emulation addon when it is missing or older than its sources; never throws. */
+/** Builds the emulation addon (`asan`: the sanitized one) when it is missing or older than its sources; never throws. */
 export function buildCudaEmulation(options = {}) {
+  const asan = options.asan === true;
   const packageUrl = new URL('../', import.meta.url);
   return buildNativeAddon(
     {
       packageUrl,
       id: 'cuda',
-      buildDir: EMULATION_DIR,
+      buildDir: asan ? SANITIZED_EMULATION_DIR : EMULATION_DIR,
       script: join('scripts', 'build-emulation.mjs'),
-      logName: 'backend-cuda emulation',
-      subject: 'CPU emulation of the cuda backend (used by tests only)',
+      logName: asan ? 'backend-cuda emulation (asan)' : 'backend-cuda emulation',
+      subject: `CPU emulation of the cuda backend${asan ? ' under AddressSanitizer' : ''} (used by tests only)`,
       buildTimeoutMs: 20 * 60 * 1000,
       requirements: CMAKE_AND_COMPILER,
-      configuration,
+      configuration: () => configuration(asan),
     },
     options,
   );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  buildCudaEmulation();
+  buildCudaEmulation({ asan: process.argv.includes('--asan') });
   process.exit(0);
 }

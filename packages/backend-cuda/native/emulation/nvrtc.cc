@@ -61,7 +61,9 @@ std::vector<std::string> kernelNames(const std::string& source) {
 }
 
 std::string folder() {
-  static std::string path = [] {
+  // Never destroyed: the exit handler below reads it after static destructors have run (a static
+  // std::string would be freed by then, as AddressSanitizer showed).
+  static const std::string* path = [] {
     const char* base = std::getenv("TMPDIR");
     std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/flint-cuda-emulated-nvrtc-XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
@@ -69,9 +71,9 @@ std::string folder() {
     const char* made = mkdtemp(buffer.data());
     // Emptied as each library is opened; the folder itself goes at exit.
     if (made != nullptr) std::atexit([] { rmdir(folder().c_str()); });
-    return std::string(made != nullptr ? made : "/tmp");
+    return new std::string(made != nullptr ? made : "/tmp");
   }();
-  return path;
+  return *path;
 }
 
 int compile(Program& program) {
@@ -92,7 +94,13 @@ int compile(Program& program) {
     }
   }
   const char* cxx = std::getenv("CXX");
-  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") +
+#ifdef __SANITIZE_ADDRESS__
+  // Fused kernels are checked as the addon's own are (see runtime.cc's allocate).
+  constexpr const char* kSanitize = " -fsanitize=address";
+#else
+  constexpr const char* kSanitize = "";
+#endif
+  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") + kSanitize +
                               " -std=c++17 -O1 -shared -fPIC -w -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "' -o '" +
                               stem + ".so' '" + stem + ".cc' > '" + stem + ".log' 2>&1";
   const int status = std::system(command.c_str());
