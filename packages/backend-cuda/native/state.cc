@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) && defined(FLINT_CUDA_EMULATION)
 #include <sanitizer/asan_interface.h>
 // Under AddressSanitizer (the emulation's --asan build, whose "device" memory is host memory) a
 // block is addressable up to the bytes asked for while it is handed out, and not at all while it

@@ -3,7 +3,7 @@
 // against eager evaluation, with the launches counted and the buffers accounted for. Needs the
 // backend and NVRTC: on a GPU, or on the CPU emulation (both cuda-emulation projects of
 // vitest.config.ts, the second with the emulated cuBLASLt and cuDNN); skipped elsewhere.
-import { add, conv2d, jit, matmul, maximum, mul, nn, type Tensor, tensor } from '@flint/api';
+import { add, conv2d, jit, matmul, maximum, mul, nn, slice, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import type { CudaBackend } from '../backend.js';
 import { createCudaBackend } from '../index.js';
@@ -125,5 +125,21 @@ describe.skipIf(cuda === null)('jit contraction fusions on cuda', () => {
     const [expected] = [add(matmul(x, w.transpose()), rows)];
     expect(await worstError(out as Tensor, expected as Tensor)).toBeLessThan(1e-5);
     for (const t of [out as Tensor, expected as Tensor]) t.dispose();
+  });
+
+  it('a call cuBLASLt declines (a layout it cannot read) does not keep later calls from its epilogue', async () => {
+    const backend = cuda as CudaBackend;
+    if (!backend.libraries().cublasLt.found) return; // the epilogue needs cuBLASLt: the vendor project has it
+    const linear = jit((x: Tensor, w: Tensor, b: Tensor) => [add(matmul(x, w), b)]);
+    const [w, b] = [on([16, 12], 14), on([12], 15)];
+    // Every other column of a wider tensor: no unit stride in its matrix dims, which cuBLASLt declines.
+    const wide = on([10, 32], 16);
+    const strided = slice(wide, [0, 0], [10, 32], [1, 2]);
+    const plain = on([10, 16], 17);
+    const before = backend.deviceMemory().matmulBiasEpilogue;
+    for (const t of linear(strided, w, b)) t.dispose();
+    expect(backend.deviceMemory().matmulBiasEpilogue).toBe(before);
+    for (const t of linear(plain, w, b)) t.dispose();
+    expect(backend.deviceMemory().matmulBiasEpilogue).toBe(before + 1);
   });
 });

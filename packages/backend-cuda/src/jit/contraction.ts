@@ -71,16 +71,23 @@ export function compileContraction(
   if (epilogueKernel !== null && epilogue === null) return null;
   const contract = kernels[head.primitive] as unknown as ContractionKernel;
   const bias = biasInput(kernel, split);
-  // A decline comes from the problem (shapes and dtypes are fixed per kernel, layouts seldom
-  // change between calls): once cuBLASLt declines, later calls go straight to the exact fallback.
-  let biasDeclined = false;
+  // Shapes and dtypes are fixed per kernel; what else a decline depends on (the operands' strides,
+  // and their alignment through the offsets) is the key: calls like one cuBLASLt declined go
+  // straight to the exact fallback instead of packing and asking again.
+  const declined = new Set<string>();
+  const layoutKey = (inputs: readonly CudaHandle[]) =>
+    [inputs[lhs] as CudaHandle, inputs[rhs] as CudaHandle, inputs[bias as number] as CudaHandle]
+      .map((h) => `${h.strides.join(',')}@${h.offset % 64}`)
+      .join('|');
   const withBias = (inputs: readonly CudaHandle[]): CudaHandle | null => {
-    if (bias === null || biasDeclined || !ltEpilogue()) return null;
+    if (bias === null || !ltEpilogue()) return null;
+    const key = layoutKey(inputs);
+    if (declined.has(key)) return null;
     const packed = context.packed(inputs[bias] as CudaHandle);
     try {
       const params = head.params as ParamsOf<Primitive.DotGeneral>;
       const out = dotGeneralWithBias(context, inputs[lhs] as CudaHandle, inputs[rhs] as CudaHandle, packed.handle, params, head.aval);
-      biasDeclined = out === null;
+      if (out === null) declined.add(key);
       return out;
     } finally {
       if (packed.temporary) context.release(packed.handle.storage);

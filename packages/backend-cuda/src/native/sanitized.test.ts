@@ -58,6 +58,9 @@ describe.skipIf(missing !== undefined)('the kernels under AddressSanitizer', () 
     expect(run.status, run.stdout.slice(-2000)).toBe(0);
     const reportFile = readdirSync(out).find((f) => f.startsWith('cuda-') && f.endsWith('.json'));
     const results = JSON.parse(readFileSync(join(out, reportFile as string), 'utf8'));
+    // The fused kernels ran too, compiled by the emulated NVRTC with -fsanitize=address.
+    expect(results.device.libraries.nvrtc.found).toBe(true);
+    expect(results.memory.jitCompiles).toBeGreaterThan(0);
     expect(results.device.libraries.cudnn.path).toBe(join(BUILD, 'emulated-vendor', 'libcudnn.so.9'));
   }, 480_000);
 });
