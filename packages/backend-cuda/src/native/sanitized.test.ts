@@ -26,7 +26,15 @@ function unavailable(): string | undefined {
     const reason = existsSync(status) ? (JSON.parse(readFileSync(status, 'utf8')) as { reason?: string }).reason : undefined;
     return `the sanitized emulation is not built (${reason ?? 'run node packages/backend-cuda/scripts/build-emulation.mjs --asan'})`;
   }
-  if (asanRuntime() === null) return 'the host compiler has no AddressSanitizer runtime (libasan.so) to preload';
+  const runtime = asanRuntime();
+  if (runtime === null) return 'the host compiler has no AddressSanitizer runtime (libasan.so) to preload';
+  // ASan needs its shadow memory where the kernel's address layout allows it (not, for instance,
+  // with vm.mmap_rnd_bits above 28 for gcc 12's runtime): a node that cannot even start says so.
+  const probe = spawnSync(process.execPath, ['-e', '0'], {
+    encoding: 'utf8',
+    env: { ...process.env, LD_PRELOAD: runtime, ASAN_OPTIONS: 'detect_leaks=0' },
+  });
+  if (probe.status !== 0) return `AddressSanitizer cannot start a node here: ${probe.stderr.trim().split('\n').pop() ?? probe.status}`;
   return undefined;
 }
 
