@@ -43,7 +43,7 @@ export type {
   UnaryPrimitive,
   WindowGeometry,
 } from './primitives/primitive.js';
-export { PRIMITIVE_COUNT, Primitive, primitiveName } from './primitives/primitive.js';
+export { PRIMITIVE_COUNT, Primitive, packWindowGeometry, primitiveName } from './primitives/primitive.js';
 export type { PrimitiveRule, RuleTable } from './primitives/rule.js';
 export { RULES } from './primitives/rules.js';
 export * as random from './random/index.js';

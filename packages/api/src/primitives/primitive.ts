@@ -140,6 +140,20 @@ export interface WindowGeometry {
   readonly dilation: readonly number[];
 }
 
+/**
+ * A window's geometry as one array, section by section: [...window, ...strides, ...padLow,
+ * ...padHigh, ...dilation]. The form the native backends' addons (mkl, cuda) take it in.
+ */
+export function packWindowGeometry(geometry: WindowGeometry): Int32Array {
+  return Int32Array.from([
+    ...geometry.window,
+    ...geometry.strides,
+    ...geometry.padding.map((p) => p[0]),
+    ...geometry.padding.map((p) => p[1]),
+    ...geometry.dilation,
+  ]);
+}
+
 type NoParams = Record<string, never>;
 
 /**

@@ -1,8 +1,15 @@
-import type { Aval, BatchNormResults, CompositeKernels, DType, NormalizationCotangents, WindowGeometry } from '@flint/api';
+import {
+  type Aval,
+  type BatchNormResults,
+  type CompositeKernels,
+  type DType,
+  type NormalizationCotangents,
+  packWindowGeometry,
+  type WindowGeometry,
+} from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine } from '../native/codes.js';
-import { windowParams } from './window.js';
 
 /**
  * The composite ops' kernels (api's Backend.composites) on the GPU: softmax and log-softmax, layer
@@ -141,7 +148,7 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
     },
     windowMaxBackward(x, g, geometry: WindowGeometry, out: Aval) {
       if (!allTaken(x, g)) return null;
-      const params = windowParams(geometry);
+      const params = packWindowGeometry(geometry);
       // x is read in place through its strides; the cotangent must be contiguous.
       return withPacked([g], ([pg]) => {
         const gg = pg as CudaHandle;

@@ -1,19 +1,8 @@
-import type { Aval, ParamsOf, Primitive, WindowGeometry } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, packWindowGeometry } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine, WINDOW_CODES } from '../native/codes.js';
 import { cudnnTakes } from './cudnn-dtypes.js';
-
-/** A window's geometry as the addon takes it: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
-export function windowParams(geometry: WindowGeometry): Int32Array {
-  return Int32Array.from([
-    ...geometry.window,
-    ...geometry.strides,
-    ...geometry.padding.map((p) => p[0]),
-    ...geometry.padding.map((p) => p[1]),
-    ...geometry.dilation,
-  ]);
-}
 
 /**
  * Pooling and window sums. Max pooling of the float types [N, C, ...] over 1 to 3 spatial dims
@@ -36,7 +25,7 @@ export function reduceWindowKernel(engine: () => Engine, cudnnPresent: () => boo
         DTYPE_CODES[x.dtype],
         x.storage.id,
         layoutOf(x),
-        windowParams(params),
+        packWindowGeometry(params),
         engine(),
       );
       return context.adopt(id, out.shape, out.dtype);

@@ -3,6 +3,7 @@ import {
   type BatchNormResults,
   type CompositeKernels,
   type NormalizationCotangents,
+  packWindowGeometry,
   sizeOf,
   type TypedArray,
   type WindowGeometry,
@@ -11,7 +12,6 @@ import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
-import { poolParams } from './window.js';
 
 /** The composites the addon computes in one call each (a oneDNN primitive, or batch norm's loops). */
 export type CompositeName =
@@ -200,7 +200,7 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
     windowMaxBackward(x: MklHandle, g: MklHandle, geometry: WindowGeometry, out: Aval): MklHandle | null {
       if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
       const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      if (!addon.windowMaxBackward(float32, x.storage.data, layoutOf(x), g.storage.data, layoutOf(g), data, poolParams(geometry))) {
+      if (!addon.windowMaxBackward(float32, x.storage.data, layoutOf(x), g.storage.data, layoutOf(g), data, packWindowGeometry(geometry))) {
         return declined(data);
       }
       recordComposite('windowMaxBackward');

@@ -1,4 +1,4 @@
-import { type Aval, type ParamsOf, Primitive, sizeOf, type WindowGeometry } from '@flint/api';
+import { type Aval, type ParamsOf, Primitive, packWindowGeometry, sizeOf } from '@flint/api';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
@@ -16,22 +16,11 @@ export function reduceWindowKernel(context: KernelContext) {
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank < 3 || rank > 5) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    if (addon.pool(params.op === 'max' ? 1 : 0, DTYPE_CODES.float32, x.storage.data, layoutOf(x), data, poolParams(params))) {
+    if (addon.pool(params.op === 'max' ? 1 : 0, DTYPE_CODES.float32, x.storage.data, layoutOf(x), data, packWindowGeometry(params))) {
       recordNative(Primitive.ReduceWindow);
       return wrap(data, out.shape, out.dtype);
     }
     memory.recycle(data);
     return fallback(inputs, params, out);
   };
-}
-
-/** A window's geometry as the addon's pool and windowMaxBackward take it: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
-export function poolParams(geometry: WindowGeometry): Int32Array {
-  return Int32Array.from([
-    ...geometry.window,
-    ...geometry.strides,
-    ...geometry.padding.map((p) => p[0]),
-    ...geometry.padding.map((p) => p[1]),
-    ...geometry.dilation,
-  ]);
 }

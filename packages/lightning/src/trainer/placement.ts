@@ -24,8 +24,9 @@ const modules = new WeakMap<Module, ModulePlacement>();
 
 /** Makes `accelerator` the default backend for a run; the returned function ends the run's claim. */
 export function claimDefaultBackend(accelerator: string): () => void {
-  if (defaultRuns === 0) restoreDefault = setBackendScoped(accelerator);
-  else setBackendScoped(accelerator);
+  const restore = setBackendScoped(accelerator);
+  // Only the first claim's restore puts back the default from before every overlapping run.
+  if (defaultRuns === 0) restoreDefault = restore;
   defaultRuns++;
   let released = false;
   return () => {
