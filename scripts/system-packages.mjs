@@ -8,6 +8,10 @@ import { existsSync } from 'node:fs';
 export const SYSTEM_PACKAGES = [
   { name: 'libopenblas-dev', file: '/usr/include/x86_64-linux-gnu/cblas.h', alt: '/usr/include/cblas.h', backend: 'mkl' },
   { name: 'libdnnl-dev', file: '/usr/include/dnnl.h', alt: '/usr/include/oneapi/dnnl/dnnl.h', backend: 'mkl' },
+  // Debian's oneDNN is built with its OpenCL GPU runtime, so its CMake package (dnnl-config.cmake)
+  // asks for OpenCL's headers and library even though the addon uses only the CPU engine; apt
+  // names it as a recommendation only, which --no-install-recommends leaves out.
+  { name: 'ocl-icd-opencl-dev', file: '/usr/include/CL/cl.h', alt: '/usr/include/CL/opencl.h', backend: 'mkl' },
   { name: 'chromium-common', file: '/usr/lib/chromium/vk_swiftshader_icd.json', backend: 'webgpu' },
   { name: 'libvulkan1', file: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', backend: 'webgpu' },
   // Debian's browser, which test/browser drives (playwright-core) to run examples/browser on WebGPU.

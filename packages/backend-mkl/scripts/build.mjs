@@ -29,6 +29,14 @@ const REQUIREMENTS = [
     found: () => oneDnnSuitable([process.env.DNNLROOT, process.env.DNNL_ROOT]),
   },
   {
+    // Debian's oneDNN is built with its OpenCL GPU runtime, and its CMake package then asks for
+    // OpenCL's headers and library (find_package(OpenCL REQUIRED)), though the addon uses only
+    // the CPU engine. apt only recommends them with libdnnl-dev.
+    name: "OpenCL's headers and library (oneDNN's CMake package asks for them)",
+    aptPackage: 'ocl-icd-opencl-dev',
+    found: () => !oneDnnAsksForOpenCl([process.env.DNNLROOT, process.env.DNNL_ROOT]) || headerFound(['CL/cl.h'], []),
+  },
+  {
     name: 'a CBLAS (Intel MKL or OpenBLAS)',
     aptPackage: 'libopenblas-dev',
     found: () =>
@@ -64,6 +72,22 @@ function oneDnnSuitable(roots) {
   } catch {
     return false;
   }
+}
+
+/** Whether the oneDNN CMake package CMake will find was built with the OpenCL GPU runtime. */
+function oneDnnAsksForOpenCl(roots) {
+  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/local/lib', '/usr/lib64'];
+  for (const root of roots) if (root) libDirs.unshift(join(root, 'lib'), join(root, 'lib64'));
+  for (const dir of libDirs) {
+    const config = join(dir, 'cmake', 'dnnl', 'dnnl-config.cmake');
+    if (!existsSync(config)) continue;
+    try {
+      return /set\(DNNL_GPU_RUNTIME\s+"OCL"\)/.test(readFileSync(config, 'utf8'));
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 /**
