@@ -25,13 +25,22 @@ export const SYSTEM_PACKAGES = [
   { name: 'openmpi-bin', file: '/usr/bin/mpirun', alt: '/usr/bin/orterun', backend: 'distributed-mpi' },
 ];
 
+/**
+ * What only the test suite needs (scripts/test.mjs installs it, the demo does not): PyTorch, the
+ * reference of the differential tests (nn layers, optimizers, schedulers, safetensors files),
+ * which skip, saying so, where /usr/bin/python3 cannot import it.
+ */
+export const TEST_PACKAGES = [
+  { name: 'python3-torch', file: '/usr/lib/python3/dist-packages/torch/__init__.py', backend: 'the differential tests against PyTorch' },
+];
+
 function installed(pkg) {
   return existsSync(pkg.file) || (pkg.alt !== undefined && existsSync(pkg.alt));
 }
 
-/** Installs the missing packages with apt-get; returns the names still missing afterwards. */
-export function ensureSystemPackages(log) {
-  const missing = SYSTEM_PACKAGES.filter((p) => !installed(p));
+/** Installs the missing ones of `packages` with apt-get; returns the names still missing afterwards. */
+export function ensureSystemPackages(log, packages = SYSTEM_PACKAGES) {
+  const missing = packages.filter((p) => !installed(p));
   if (missing.length === 0 || process.env.FLINT_SKIP_APT === '1') return missing.map((p) => p.name);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
@@ -48,7 +57,7 @@ export function ensureSystemPackages(log) {
   if (update.status === 0) {
     spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...names], { stdio: 'inherit', env, timeout: 900_000 });
   }
-  const still = SYSTEM_PACKAGES.filter((p) => !installed(p)).map((p) => p.name);
-  if (still.length > 0) log(`still missing after apt-get: ${still.join(', ')} (their backends will report themselves unavailable)`);
+  const still = packages.filter((p) => !installed(p)).map((p) => p.name);
+  if (still.length > 0) log(`still missing after apt-get: ${still.join(', ')} (what needs them reports itself unavailable or skips)`);
   return still;
 }

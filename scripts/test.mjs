@@ -3,8 +3,10 @@
 // ("tests: N passed, N failed, N skipped") that CI reads.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { ensureSystemPackages, TEST_PACKAGES } from './system-packages.mjs';
 
 mkdirSync('.tmp', { recursive: true });
+ensureSystemPackages((message) => process.stderr.write(`[test] ${message}\n`), TEST_PACKAGES);
 
 // Lint and formatting first: biome over the whole workspace (biome.json says what it covers).
 const lint = spawnSync('pnpm', ['exec', 'biome', 'check', '.'], { stdio: 'inherit' });
