@@ -3,6 +3,25 @@ import { defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
+/** The suites that run the CUDA backend's own kernels (and jit's fused ones) with their values checked. */
+const cudaKernelSuites = [
+  'test/conformance/conformance.test.ts',
+  'test/conformance/half-gradients.test.ts',
+  'packages/backend-cuda/src/gpu.test.ts',
+  'packages/backend-cuda/src/jit/random-programs.test.ts',
+  'packages/backend-cuda/src/jit/reductions.test.ts',
+  'packages/backend-cuda/src/jit/contraction.test.ts',
+  'packages/backend-cuda/src/kernels/composites.test.ts',
+  'packages/backend-cuda/src/gradients.test.ts',
+];
+const cudaEmulationEnv = {
+  FLINT_MKL_ADAPTIVE_THREADS: '0',
+  FLINT_CUDA_ADDON: src('./packages/backend-cuda/build-emulation/Release/flint_cuda.node'),
+  // The emulation's NCCL (libnccl.so.2), for the collectives on emulated device buffers.
+  FLINT_CUDA_LIBRARY_PATH: src('./packages/backend-cuda/build-emulation/emulated-nccl'),
+  FLINT_TEST_BACKENDS: 'cuda',
+};
+
 // Tests import the packages' TypeScript sources directly, so `npm test` needs no build for them;
 // the packaging tests in test/ check the built, packed packages separately.
 export default defineConfig({
@@ -43,25 +62,25 @@ export default defineConfig({
         test: {
           name: 'cuda-emulation',
           include: [
-            'test/conformance/conformance.test.ts',
-            'test/conformance/half-gradients.test.ts',
-            'packages/backend-cuda/src/gpu.test.ts',
-            'packages/backend-cuda/src/jit/random-programs.test.ts',
-            'packages/backend-cuda/src/jit/reductions.test.ts',
-            'packages/backend-cuda/src/jit/contraction.test.ts',
-            'packages/backend-cuda/src/kernels/composites.test.ts',
-            'packages/backend-cuda/src/gradients.test.ts',
+            ...cudaKernelSuites,
             'packages/backend-cuda/src/device-check.test.ts',
             'packages/backend-cuda/src/distributed/ddp-nccl.test.ts',
             'packages/backend-cuda/src/lightning.test.ts',
           ],
-          env: {
-            FLINT_MKL_ADAPTIVE_THREADS: '0',
-            FLINT_CUDA_ADDON: src('./packages/backend-cuda/build-emulation/Release/flint_cuda.node'),
-            // The emulation's NCCL (libnccl.so.2), for the collectives on emulated device buffers.
-            FLINT_CUDA_LIBRARY_PATH: src('./packages/backend-cuda/build-emulation/emulated-nccl'),
-            FLINT_TEST_BACKENDS: 'cuda',
-          },
+          env: cudaEmulationEnv,
+        },
+      },
+      {
+        // The same kernels in another order: each block's warps reversed, every warp running ahead
+        // of the next up to a block barrier, lanes reversed, blocks reversed (grid.cc's
+        // FLINT_CUDA_EMULATION_SCHEDULE). A GPU promises no order, and the default schedule
+        // (ascending, round by round) hides races whose reader comes after its writer and
+        // shared memory reused before a slower warp has read it.
+        extends: true,
+        test: {
+          name: 'cuda-emulation-reordered',
+          include: cudaKernelSuites,
+          env: { ...cudaEmulationEnv, FLINT_CUDA_EMULATION_SCHEDULE: 'reverse,warps' },
         },
       },
       {

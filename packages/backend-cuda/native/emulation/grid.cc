@@ -8,6 +8,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -81,6 +82,7 @@ struct Block {
   ucontext_t scheduler;
   int current = 0;
   int threads = 0;
+  uint64_t linear = 0;  // the block's index in the grid, x fastest
   bool failed = false;
   // Per warp: the values deposited for a shuffle, 8 bytes a lane.
   std::vector<uint64_t> exchange;
@@ -89,6 +91,78 @@ struct Block {
 
 Block block;
 std::mutex launchMutex;
+
+/**
+ * The order the scheduler runs a block's threads in (each round, up to their next barrier) and
+ * a grid's blocks in: FLINT_CUDA_EMULATION_SCHEDULE = forward (the default), reverse, or
+ * shuffle[:seed]. A GPU promises no order, so a kernel whose results change with it has a race:
+ * two threads that touch the same memory between barriers (a missing __syncthreads or
+ * __syncwarp, a write-after-read), or blocks that depend on each other. Running threads in
+ * ascending order hides every race whose later thread only reads what an earlier one wrote;
+ * reversed, each such pair runs the other way round. With ",warps" each warp runs ahead of the
+ * next up to a block barrier (its shuffles do not wait for the other warps), which shows the
+ * write-after-read races of shared memory reused between two barriers-free phases.
+ */
+struct Schedule {
+  enum Kind { kForward, kReverse, kShuffle } kind = kForward;
+  uint64_t seed = 0;
+  /** ",warps": the order is the warps', and each runs ahead to its next block barrier. */
+  bool warpsRunAhead = false;
+};
+
+const Schedule& schedule() {
+  static const Schedule chosen = [] {
+    Schedule s;
+    const char* env = std::getenv("FLINT_CUDA_EMULATION_SCHEDULE");
+    std::string value = env == nullptr ? "" : env;
+    const std::string warpsSuffix = ",warps";
+    if (value.size() >= warpsSuffix.size() && value.compare(value.size() - warpsSuffix.size(), warpsSuffix.size(), warpsSuffix) == 0) {
+      s.warpsRunAhead = true;
+      value.resize(value.size() - warpsSuffix.size());
+    }
+    char* end = nullptr;
+    if (value.empty() || value == "forward") {
+      s.kind = Schedule::kForward;
+    } else if (value == "reverse") {
+      s.kind = Schedule::kReverse;
+    } else if (value == "shuffle") {
+      s.kind = Schedule::kShuffle;
+      s.seed = 1;
+    } else if (value.rfind("shuffle:", 0) == 0 && value.size() > 8 && (s.seed = std::strtoull(value.c_str() + 8, &end, 10), *end == 0)) {
+      s.kind = Schedule::kShuffle;
+    } else {
+      std::fprintf(stderr,
+                   "[flint-cuda emulation] FLINT_CUDA_EMULATION_SCHEDULE=%s: expected forward, reverse or shuffle[:seed], "
+                   "optionally followed by ,warps\n",
+                   env);
+      std::abort();
+    }
+    return s;
+  }();
+  return chosen;
+}
+
+/** splitmix64: the shuffled schedule's random numbers, seeded per launch, block and round. */
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/** Puts 0..n-1 into `order` in the schedule's order; `salt` varies a shuffle between calls. */
+void scheduleOrder(std::vector<uint32_t>& order, uint32_t n, uint64_t salt) {
+  order.resize(n);
+  for (uint32_t i = 0; i < n; i++) order[i] = schedule().kind == Schedule::kReverse ? n - 1 - i : i;
+  if (schedule().kind != Schedule::kShuffle) return;
+  uint64_t state = mix(schedule().seed ^ mix(salt));
+  for (uint32_t i = n; i > 1; i--) {
+    state = mix(state);
+    std::swap(order[i - 1], order[state % i]);
+  }
+}
+
+uint64_t launchCount = 0;
 
 /** Every `__shared__` array seen so far: poisoned before each block. */
 std::vector<std::pair<void*, size_t>>& sharedArrays() {
@@ -205,6 +279,15 @@ void prepareStacks(int threads) {
   block.votes.assign(block.exchange.size(), 0);
 }
 
+/** Runs thread `t` up to its next barrier or its end; false when it was not runnable. */
+bool runThread(uint32_t t) {
+  if (block.fibers[t].state != FiberState::kRunnable) return false;
+  block.current = static_cast<int>(t);
+  setBuiltins(static_cast<int>(t));
+  swapcontext(&block.scheduler, &block.fibers[t].context);
+  return true;
+}
+
 void runBlock() {
   poisonShared();
   for (int t = 0; t < block.threads; t++) {
@@ -216,15 +299,37 @@ void runBlock() {
     f.context.uc_link = &block.scheduler;
     makecontext(&f.context, fiberEntry, 0);
   }
-  for (;;) {
+  std::vector<uint32_t> order;
+  std::vector<uint32_t> lanes;
+  const uint32_t warps = static_cast<uint32_t>((block.threads + kWarp - 1) / kWarp);
+  for (uint64_t round = 0;; round++) {
     bool ran = false;
-    for (int t = 0; t < block.threads; t++) {
-      if (block.fibers[t].state != FiberState::kRunnable) continue;
-      block.current = t;
-      setBuiltins(t);
-      swapcontext(&block.scheduler, &block.fibers[t].context);
-      ran = true;
-      if (block.failed) break;
+    const uint64_t salt = mix(launchCount) ^ mix(block.linear) ^ round;
+    if (!schedule().warpsRunAhead) {
+      scheduleOrder(order, static_cast<uint32_t>(block.threads), salt);
+      for (uint32_t t : order) {
+        ran = runThread(t) || ran;
+        if (block.failed) break;
+      }
+    } else {
+      // Each warp in turn runs as far as it can (its shuffles open as soon as its lanes are
+      // there) before the next starts: one warp far ahead of the others, as a GPU may run them.
+      scheduleOrder(order, warps, salt);
+      for (uint32_t w : order) {
+        const uint32_t first = w * kWarp;
+        const uint32_t count = std::min<uint32_t>(kWarp, static_cast<uint32_t>(block.threads) - first);
+        for (uint64_t pass = 0; !block.failed; pass++) {
+          scheduleOrder(lanes, count, salt ^ mix(w) ^ (pass << 32));
+          bool warpRan = false;
+          for (uint32_t lane : lanes) {
+            warpRan = runThread(first + lane) || warpRan;
+            if (block.failed) break;
+          }
+          ran = ran || warpRan;
+          if (!warpRan && !releaseBarriers()) break;
+        }
+        if (block.failed) break;
+      }
     }
     if (block.failed) break;
     bool done = true;
@@ -265,18 +370,29 @@ void launch(const char* kernel, const std::function<void()>& body, dim3 grid, di
   prepareStacks(block.threads);
   gridDim = grid;
   blockDim = blockShape;
-  for (unsigned z = 0; z < grid.z; z++) {
-    for (unsigned y = 0; y < grid.y; y++) {
-      for (unsigned x = 0; x < grid.x; x++) {
-        blockIdx.x = x;
-        blockIdx.y = y;
-        blockIdx.z = z;
-        runBlock();
-        if (block.failed) {
-          setLastError(cudaErrorLaunchFailure);
-          return;
-        }
-      }
+  launchCount++;
+  const uint64_t blocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
+  std::vector<uint32_t> blockOrder;
+  // A forward schedule needs no list of blocks (a grid can have 2^31 of them).
+  if (schedule().kind != Schedule::kForward) {
+    if (blocks > (1ull << 28)) {
+      std::fprintf(stderr, "[flint-cuda emulation] kernel %s: %llu blocks are too many for a reordered schedule\n", kernel,
+                   static_cast<unsigned long long>(blocks));
+      setLastError(cudaErrorInvalidConfiguration);
+      return;
+    }
+    scheduleOrder(blockOrder, static_cast<uint32_t>(blocks), mix(launchCount));
+  }
+  for (uint64_t i = 0; i < blocks; i++) {
+    const uint64_t linear = blockOrder.empty() ? i : blockOrder[i];
+    blockIdx.x = static_cast<unsigned>(linear % grid.x);
+    blockIdx.y = static_cast<unsigned>(linear / grid.x % grid.y);
+    blockIdx.z = static_cast<unsigned>(linear / grid.x / grid.y);
+    block.linear = linear;
+    runBlock();
+    if (block.failed) {
+      setLastError(cudaErrorLaunchFailure);
+      return;
     }
   }
 }

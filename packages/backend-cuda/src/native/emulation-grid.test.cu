@@ -65,6 +65,39 @@ __global__ void uninitializedShared(int* out) {
 /** A full-mask shuffle in a block of 20 threads: lanes 20 to 31 do not exist. */
 __global__ void maskPastPartialWarp(int* out) { out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<int>(threadIdx.x), 1); }
 
+/**
+ * The order threads run in: each takes a ticket, waits at a warp shuffle, and takes another.
+ * out[2 t] and out[2 t + 1] are global thread t's two tickets.
+ */
+__global__ void tickets(int* out, int* counter) {
+  const int t = blockIdx.x * blockDim.x + threadIdx.x;
+  out[2 * t] = atomicAdd(counter, 1);
+  __shfl_sync(0xffffffffu, 0, 0);
+  out[2 * t + 1] = atomicAdd(counter, 1);
+}
+
+/**
+ * Two block sums (of 1s, then of 2s) through the same shared array, with no barrier between the
+ * first sum's reads and the second's writes: a write-after-read race, right only when every warp
+ * has read the first sum before any warp writes the second.
+ */
+__global__ void reusedPartials(int* out) {
+  __shared__ int partial[32];
+  const int warps = blockDim.x / 32;
+  int sums[2];
+  for (int round = 0; round < 2; round++) {
+    int v = round + 1;
+    for (int delta = 16; delta > 0; delta /= 2) v += __shfl_down_sync(0xffffffffu, v, delta);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+    __syncthreads();
+    sums[round] = 0;
+    for (int w = 0; w < warps; w++) sums[round] += partial[w];
+    // (the missing __syncthreads)
+  }
+  out[2 * threadIdx.x] = sums[0];
+  out[2 * threadIdx.x + 1] = sums[1];
+}
+
 void report(const char* check, cudaError_t error) { std::printf("%s %s\n", check, cudaGetErrorName(error)); }
 
 }  // namespace
@@ -97,6 +130,23 @@ int main() {
   cudaMemcpyAsync(host.data(), device, 120 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
   std::printf("coordinates values");
   for (int i = 0; i < 120; i++) std::printf(" %d", host[i]);
+  std::printf("\n");
+
+  int* counter = nullptr;
+  cudaMalloc(reinterpret_cast<void**>(&counter), sizeof(int));
+  cudaMemsetAsync(counter, 0, sizeof(int), nullptr);
+  tickets<<<2, 64>>>(device, counter);
+  report("tickets", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 256 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("tickets values");
+  for (int i = 0; i < 256; i++) std::printf(" %d", host[i]);
+  std::printf("\n");
+
+  reusedPartials<<<1, 128>>>(device);
+  report("reusedPartials", cudaGetLastError());
+  cudaMemcpyAsync(host.data(), device, 256 * sizeof(int), cudaMemcpyDeviceToHost, nullptr);
+  std::printf("reusedPartials values");
+  for (int i = 0; i < 256; i++) std::printf(" %d", host[i]);
   std::printf("\n");
 
   uninitializedShared<<<3, 32>>>(device);

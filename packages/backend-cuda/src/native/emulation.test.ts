@@ -53,47 +53,61 @@ const missing = toolkit === null ? "the CUDA toolkit's headers" : !compilerFound
 if (missing !== null) console.log(`backend-cuda: the emulated grid's checks are skipped: ${missing} not found`);
 
 describe.skipIf(missing !== null)('the emulated grid', () => {
-  const run = (() => {
-    let result: { lines: Map<string, string>; stderr: string } | null = null;
-    return () => {
-      if (result !== null) return result;
-      const folder = mkdtempSync(join(tmpdir(), 'flint-cuda-emulation-'));
-      const input = fileURLToPath(new URL('./emulation-grid.test.cu', import.meta.url));
-      const source = join(folder, 'grid-test.cc');
-      writeFileSync(source, emulationSource(readFileSync(input, 'utf8'), input));
-      const binary = join(folder, 'grid-test');
-      const emulation = join(PACKAGE, 'native', 'emulation');
-      execFileSync(
-        'g++',
-        [
-          '-std=c++17',
-          '-O1',
-          '-I',
-          emulation,
-          '-I',
-          toolkit?.include ?? '',
-          '-o',
-          binary,
-          source,
-          join(emulation, 'grid.cc'),
-          join(emulation, 'runtime.cc'),
-        ],
-        { stdio: 'pipe' },
-      );
-      const stdoutPath = join(folder, 'stdout.txt');
-      const stderrPath = join(folder, 'stderr.txt');
-      execFileSync('sh', ['-c', `"${binary}" > "${stdoutPath}" 2> "${stderrPath}"`]);
-      const lines = new Map<string, string>();
-      for (const line of readFileSync(stdoutPath, 'utf8').trim().split('\n')) {
-        const space = line.indexOf(' ');
-        const [check, rest] = [line.slice(0, space), line.slice(space + 1)];
-        lines.set(rest.startsWith('values ') ? `${check} values` : check, rest.replace(/^values /, ''));
-      }
-      result = { lines, stderr: readFileSync(stderrPath, 'utf8') };
-      return result;
-    };
-  })();
-  const numbers = (check: string) => (run().lines.get(`${check} values`) ?? '').split(' ').map(Number);
+  const results = new Map<string, { lines: Map<string, string>; stderr: string }>();
+  let folder = '';
+  /** Builds the test program once, then runs it once per schedule (FLINT_CUDA_EMULATION_SCHEDULE). */
+  const run = (schedule = 'forward') => {
+    const known = results.get(schedule);
+    if (known !== undefined) return known;
+    const binary = folder === '' ? build() : join(folder, 'grid-test');
+    const stdoutPath = join(folder, `stdout-${results.size}.txt`);
+    const stderrPath = join(folder, `stderr-${results.size}.txt`);
+    execFileSync('sh', ['-c', `"${binary}" > "${stdoutPath}" 2> "${stderrPath}"`], {
+      env: { ...process.env, FLINT_CUDA_EMULATION_SCHEDULE: schedule },
+    });
+    const lines = new Map<string, string>();
+    for (const line of readFileSync(stdoutPath, 'utf8').trim().split('\n')) {
+      const space = line.indexOf(' ');
+      const [check, rest] = [line.slice(0, space), line.slice(space + 1)];
+      lines.set(rest.startsWith('values ') ? `${check} values` : check, rest.replace(/^values /, ''));
+    }
+    const result = { lines, stderr: readFileSync(stderrPath, 'utf8') };
+    results.set(schedule, result);
+    return result;
+  };
+  /** Compiles emulation-grid.test.cu with the emulation's grid and runtime into a program in `folder`. */
+  const build = () => {
+    folder = mkdtempSync(join(tmpdir(), 'flint-cuda-emulation-'));
+    const input = fileURLToPath(new URL('./emulation-grid.test.cu', import.meta.url));
+    const source = join(folder, 'grid-test.cc');
+    writeFileSync(source, emulationSource(readFileSync(input, 'utf8'), input));
+    const binary = join(folder, 'grid-test');
+    const emulation = join(PACKAGE, 'native', 'emulation');
+    execFileSync(
+      'g++',
+      [
+        '-std=c++17',
+        '-O1',
+        '-I',
+        emulation,
+        '-I',
+        toolkit?.include ?? '',
+        '-o',
+        binary,
+        source,
+        join(emulation, 'grid.cc'),
+        join(emulation, 'runtime.cc'),
+      ],
+      { stdio: 'pipe' },
+    );
+    return binary;
+  };
+  const numbers = (check: string, schedule?: string) => (run(schedule).lines.get(`${check} values`) ?? '').split(' ').map(Number);
+  /** Each global thread's [first, second] ticket from the `tickets` kernel (2 blocks of 64 threads). */
+  const tickets = (schedule: string) => {
+    const values = numbers('tickets', schedule);
+    return Array.from({ length: 128 }, (_, t) => [values[2 * t] as number, values[2 * t + 1] as number]);
+  };
 
   it('a block reduction over shuffles and shared memory gives each block its sum', () => {
     expect(run().lines.get('blockSum')).toBe('cudaSuccess');
@@ -141,6 +155,55 @@ describe.skipIf(missing !== null)('the emulated grid', () => {
   it('a full-mask shuffle after some lanes finished fails the launch', () => {
     expect(run().lines.get('shuffleAfterExit')).toBe('cudaErrorLaunchFailure');
     expect(run().stderr).toContain("a warp shuffle's mask names lane 16 of warp 0, which has finished");
+  });
+
+  it("by default runs a block's threads in ascending order, each up to its next barrier, and blocks one after another", () => {
+    expect(run().lines.get('tickets')).toBe('cudaSuccess');
+    // Block 0's threads take tickets 0-63, wait at the shuffle, then take 64-127; block 1 follows.
+    expect(tickets('forward')).toEqual(Array.from({ length: 128 }, (_, t) => [(t >> 6) * 128 + (t % 64), (t >> 6) * 128 + 64 + (t % 64)]));
+  });
+
+  it('FLINT_CUDA_EMULATION_SCHEDULE=reverse runs threads and blocks in descending order', () => {
+    expect(tickets('reverse')).toEqual(
+      Array.from({ length: 128 }, (_, t) => [(1 - (t >> 6)) * 128 + 63 - (t % 64), (1 - (t >> 6)) * 128 + 64 + 63 - (t % 64)]),
+    );
+  });
+
+  it('shuffle:<seed> runs them in an order that changes with the seed and repeats with it', () => {
+    const [a, again, b] = [tickets('shuffle:1'), tickets('shuffle:1'), tickets('shuffle:2')];
+    expect(a).toEqual(again);
+    expect(a).not.toEqual(b);
+    expect(a).not.toEqual(tickets('forward'));
+    // Still a schedule: every ticket once, and a thread's second after its warp's first ones.
+    expect(a.flat().sort((x, y) => x - y)).toEqual(Array.from({ length: 256 }, (_, i) => i));
+    for (let warp = 0; warp < 4; warp++) {
+      const lanes = a.slice(warp * 32, warp * 32 + 32);
+      expect(Math.min(...lanes.map(([, second]) => second as number))).toBeGreaterThan(
+        Math.max(...lanes.map(([first]) => first as number)),
+      );
+    }
+  });
+
+  it('",warps" lets each warp run ahead of the next: its shuffles open without waiting for the other warps', () => {
+    expect(tickets('forward,warps')).toEqual(
+      Array.from({ length: 128 }, (_, t) => [(t >> 5) * 64 + (t % 32), (t >> 5) * 64 + 32 + (t % 32)]),
+    );
+  });
+
+  it('a write-after-read race on reused shared memory passes in the default order and fails with ",warps"', () => {
+    const right = Array.from({ length: 128 }, () => [128, 256]).flat();
+    expect(numbers('reusedPartials', 'forward')).toEqual(right);
+    // Warp 0 writes the second sum's partial before warps 1-3 have read the first sum.
+    expect(numbers('reusedPartials', 'forward,warps')).not.toEqual(right);
+    expect(numbers('reusedPartials', 'reverse,warps')).not.toEqual(right);
+  });
+
+  it('an unknown schedule stops the program, naming the variable and what it takes', () => {
+    expect(() => run('backwards')).toThrow();
+    const stderr = readFileSync(join(folder, `stderr-${results.size}.txt`), 'utf8');
+    expect(stderr).toContain(
+      'FLINT_CUDA_EMULATION_SCHEDULE=backwards: expected forward, reverse or shuffle[:seed], optionally followed by ,warps',
+    );
   });
 
   it('refuses what the runtime refuses: a block of 2048 threads, copies outside an allocation, a second free', () => {
