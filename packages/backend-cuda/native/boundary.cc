@@ -220,37 +220,41 @@ void contiguousStrides(int rank, const int64_t* shape, int64_t* strides) {
   }
 }
 
-Walk makeWalk(int rank, const int64_t* shape, int operands, const int64_t* const* strides, const int64_t* offsets) {
-  Walk walk{};
-  walk.operands = operands;
-  walk.total = 1;
-  for (int d = 0; d < rank; d++) walk.total *= shape[d];
-  for (int k = 0; k < operands; k++) walk.offsets[k] = offsets[k];
+int coalesceDims(int rank, const int64_t* shape, int operands, const int64_t* const* strides, int32_t* outShape, int64_t* const* outStrides) {
   int out = 0;
   for (int d = 0; d < rank; d++) {
     const int64_t dim = shape[d];
     if (dim == 1) continue;
     if (out > 0) {
       bool merge = true;
-      for (int k = 0; k < operands; k++) merge = merge && walk.strides[k][out - 1] == strides[k][d] * dim;
+      for (int k = 0; k < operands; k++) merge = merge && outStrides[k][out - 1] == strides[k][d] * dim;
       if (merge) {
-        walk.shape[out - 1] = static_cast<int32_t>(walk.shape[out - 1] * dim);
-        for (int k = 0; k < operands; k++) walk.strides[k][out - 1] = strides[k][d];
+        outShape[out - 1] = static_cast<int32_t>(outShape[out - 1] * dim);
+        for (int k = 0; k < operands; k++) outStrides[k][out - 1] = strides[k][d];
         continue;
       }
     }
-    walk.shape[out] = static_cast<int32_t>(dim);
-    for (int k = 0; k < operands; k++) walk.strides[k][out] = strides[k][d];
+    outShape[out] = static_cast<int32_t>(dim);
+    for (int k = 0; k < operands; k++) outStrides[k][out] = strides[k][d];
     out++;
   }
   if (out == 0) {
+    outShape[0] = 1;
+    for (int k = 0; k < operands; k++) outStrides[k][0] = 1;
     out = 1;
-    walk.shape[0] = 1;
-    for (int k = 0; k < operands; k++) walk.strides[k][0] = 1;
   }
-  walk.rank = out;
-  walk.contiguous = out == 1;
-  for (int k = 0; k < operands && walk.contiguous; k++) walk.contiguous = walk.strides[k][0] == 1;
+  return out;
+}
+
+Walk makeWalk(int rank, const int64_t* shape, int operands, const int64_t* const* strides, const int64_t* offsets) {
+  Walk walk{};
+  walk.operands = operands;
+  walk.total = 1;
+  for (int d = 0; d < rank; d++) walk.total *= shape[d];
+  for (int k = 0; k < operands; k++) walk.offsets[k] = offsets[k];
+  int64_t* rows[kMaxOperands];
+  for (int k = 0; k < operands; k++) rows[k] = walk.strides[k];
+  walk.rank = coalesceDims(rank, shape, operands, strides, walk.shape, rows);
   return walk;
 }
 

@@ -25,9 +25,10 @@ inline unsigned blocksFor(int64_t total) {
 /** The element offsets of index i of a walk for its first K operands. */
 template <int K>
 __device__ __forceinline__ void walkOffsets(const Walk& w, int64_t i, int64_t* off) {
-  if (w.contiguous) {
+  if (w.rank == 1) {
+    // Contiguous, strided and broadcast (stride 0) operands of one coalesced dim: no division.
 #pragma unroll
-    for (int k = 0; k < K; k++) off[k] = w.offsets[k] + i;
+    for (int k = 0; k < K; k++) off[k] = w.offsets[k] + i * w.strides[k][0];
     return;
   }
 #pragma unroll

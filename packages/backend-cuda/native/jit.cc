@@ -4,7 +4,8 @@
 //
 // The generated kernel's ABI: `extern "C" __global__ void <name>(FlintJitParams p, T0* out0, ...,
 // const U0* in0, ...)`, where FlintJitParams is declared identically in the generated prelude and
-// input k is read at p.offsets[k] + sum(coordinate[d] * p.strides[k][d]); outputs are contiguous.
+// input k is read at p.offsets[k] + sum(coordinate[d] * p.strides[k][d]) over the launch shape's dims
+// coalesced (coalesceDims: rank 1 where they allow); outputs are contiguous.
 // An elementwise kernel writes an output element per index of the launch shape (a thread each); a
 // reduction kernel, an output per `reduced` consecutive indices (a thread or a warp each).
 #include <memory>
@@ -20,12 +21,13 @@ namespace {
 
 constexpr int kJitMaxOperands = 8;
 
+// Declared as the generated prelude's (long long is int64_t's size and alignment there).
 struct FlintJitParams {
-  long long total;
-  int rank;
-  int shape[kMaxRank];
-  long long strides[kJitMaxOperands][kMaxRank];
-  long long offsets[kJitMaxOperands];
+  int64_t total;
+  int32_t rank;
+  int32_t shape[kMaxRank];
+  int64_t strides[kJitMaxOperands][kMaxRank];
+  int64_t offsets[kJitMaxOperands];
 };
 
 struct JitKernel {
@@ -130,15 +132,14 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
   }
   const std::vector<int64_t> shape = paramsArg(info, 1, op, "shape", -1);
   if (shape.size() > static_cast<size_t>(kMaxRank)) throwRange(env, op, "shape has more than 16 dims");
-  FlintJitParams params{};
-  params.rank = static_cast<int>(shape.size());
+  const int rank = static_cast<int>(shape.size());
   int64_t total = 1;
   for (size_t d = 0; d < shape.size(); d++) {
     if (shape[d] < 0) throwRange(env, op, "shape has a negative dimension");
     if (total != 0 && shape[d] > kMaxElements / total) throwRange(env, op, "shape has 2^31 elements or more");
     total *= shape[d];
-    params.shape[d] = static_cast<int>(shape[d]);
   }
+  FlintJitParams params{};
   params.total = total;
   if (kernel.reduced > 0 && total % kernel.reduced != 0)
     throwRange(env, op, "the launch shape's size is not a multiple of the reduced elements (" + std::to_string(kernel.reduced) + ")");
@@ -146,13 +147,21 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
   std::vector<View> inputs;
   for (size_t k = 0; k < kernel.inputs.size(); k++) {
     const View view = viewArg(info, 2 + 2 * k, 3 + 2 * k, kernel.inputs[k], op, "input");
-    bool same = view.rank == params.rank;
+    bool same = view.rank == rank;
     for (int d = 0; same && d < view.rank; d++) same = view.shape[d] == shape[static_cast<size_t>(d)];
     if (!same) throwRange(env, op, "every input must have the launch shape (broadcasts as zero strides)");
-    for (int d = 0; d < view.rank; d++) params.strides[k][d] = view.strides[d];
     params.offsets[k] = view.offset;
     inputs.push_back(view);
   }
+  // The kernels reach inputs through row-major index i only, so the launch takes the coalesced
+  // dims: most fused kernels then see rank 1 and compute offsets without dividing.
+  const int64_t* strides[kJitMaxOperands];
+  int64_t* rows[kJitMaxOperands];
+  for (size_t k = 0; k < inputs.size(); k++) {
+    strides[k] = inputs[k].strides;
+    rows[k] = params.strides[k];
+  }
+  params.rank = coalesceDims(rank, shape.data(), static_cast<int>(inputs.size()), strides, params.shape, rows);
   std::vector<std::unique_ptr<Output>> outputs;
   for (const int dtype : kernel.outputs) outputs.push_back(std::make_unique<Output>(env, op, dtype, outputElements));
   if (launching() && total > 0) {

@@ -42,23 +42,27 @@ inline int itemSizeOf(int dtype) {
 /**
  * A walk over a row-major index space of `total` elements shared by `operands` strided operands
  * (operand 0 is the one written). Element i of the space is element offsets[k] + sum(c_d *
- * strides[k][d]) of operand k, where c is i's coordinate. `contiguous` says every operand is the
- * plain run offsets[k] + i.
+ * strides[k][d]) of operand k, where c is i's coordinate. Its dims are coalesced, so rank 1
+ * (element offsets[k] + i * strides[k][0]) covers every contiguous, strided or broadcast run.
  */
 struct Walk {
   int32_t rank;
   int32_t operands;
   int64_t total;
-  bool contiguous;
   int32_t shape[kMaxRank];
   int64_t strides[kMaxOperands][kMaxRank];
   int64_t offsets[kMaxOperands];
 };
 
 /**
- * Builds a walk for `operands` views of one shape, dropping size-1 dims and merging neighbours
- * that every operand steps through as one (so most walks end with rank 1 or 2).
+ * The dims of `operands` views of one shape with size-1 dims dropped and neighbours that every
+ * operand steps through as one merged (so most end with rank 1 or 2), into `outShape` and each
+ * `outStrides[k]`; returns the new rank, at least 1. Row-major index i reaches the same element
+ * of every operand before and after, so a kernel that walks indices can take either.
  */
+int coalesceDims(int rank, const int64_t* shape, int operands, const int64_t* const* strides, int32_t* outShape, int64_t* const* outStrides);
+
+/** Builds a walk for `operands` views of one shape, its dims coalesced (coalesceDims). */
 Walk makeWalk(int rank, const int64_t* shape, int operands, const int64_t* const* strides, const int64_t* offsets);
 
 /** A reduction: `outer` output elements (a walk of the kept dims), each over `inner` elements. */
