@@ -1,10 +1,11 @@
 // libcudnn.so.9 for the CPU emulation: the part of cuDNN's legacy descriptor API the addon opens
 // (native/libraries.h, struct Cudnn) - handles, tensor / filter / convolution / pooling
-// descriptors, the forward convolution with its algorithm query and workspace, max and average
-// pooling, and batch normalization (forward training, inference, backward) - computed on the CPU
-// from NVIDIA's documented semantics, written without looking at how the addon calls it. Its
-// point is to be strict: what the documentation refuses (wrong output dims, channel or group
-// mismatches, type configurations outside the supported tables, too small a workspace, optional
+// descriptors, the forward convolution and the backward filter and data convolutions with their
+// algorithm queries and workspaces, max and average pooling, and batch normalization (forward
+// training, inference, backward) - computed on the CPU from NVIDIA's documented semantics, written
+// without looking at how the addon calls it. Its point is to be strict: what the documentation
+// refuses (wrong output dims, channel or group mismatches, type configurations outside the
+// supported tables, algorithms outside their documented limits, too small a workspace, optional
 // pointers given singly, an epsilon under CUDNN_BN_MIN_EPSILON, scaling parameters of the wrong
 // width or in device memory, operands reaching outside their allocation) fails here with the
 // status cuDNN 9 documents and one line on stderr, instead of first showing on a rare GPU run.
@@ -13,14 +14,23 @@
 // and the API reference): status codes are cuDNN 9's (BAD_PARAM 2000, NOT_SUPPORTED 3000, ...,
 // with sub-codes); tensors have 4 to CUDNN_DIM_MAX (8) dims, filters at least 3; convolutions take
 // 4D or 5D tensors; output dims are 1 + (in + 2 pad - ((k - 1) dilation + 1)) / stride for
-// convolutions and 1 + (in + 2 pad - window) / stride for pooling; alpha and beta are host
-// scalars, float for half / float / bfloat16 data and double for double data, and beta == 0 means
-// the destination is not read; batch normalization's parameter tensors are float (double for
-// double data) with dims 1xCx1x1(x1) (spatial) or 1xCxHxW(xD) (per activation).
+// convolutions and 1 + (in + 2 pad - window) / stride for pooling, and the backward convolutions
+// take a dy of exactly the forward output dims of (x or dx, w or dw); the backward algorithm
+// enums (filter ALGO_0, ALGO_1, FFT, ALGO_3, WINOGRAD - "not implemented" -, WINOGRAD_NONFUSED,
+// FFT_TILING = 0..6; data ALGO_0, ALGO_1, FFT, FFT_TILING, WINOGRAD, WINOGRAD_NONFUSED = 0..5;
+// filter ALGO_0 and ALGO_3 and data ALGO_0 non-deterministic) and the shared layout of the three
+// AlgoPerf structs are cudnn_ops.h's and cudnn_cnn.h's; the FFT algorithms need stride 1,
+// dilation 1 and a filter larger than the padding (FFT: a padded input of 256 or less;
+// FFT_TILING: a filter of 32 or less); alpha and beta are host scalars, float for half / float /
+// bfloat16 data and double for double data, and beta == 0 means the destination is not read;
+// batch normalization's parameter tensors are float (double for double data) with dims
+// 1xCx1x1(x1) (spatial) or 1xCxHxW(xD) (per activation).
 // Where cuDNN's results depend on hardware, the emulation takes the documented worst case: float
-// convolutions whose math type is not CUDNN_FMA_MATH round x and w to TF32 (as on Ampere and
-// later; NVIDIA_TF32_OVERRIDE=0 turns that off, as for cuDNN), and TRUE_HALF_CONFIG accumulates in
-// half precision. Otherwise sums are accumulated in double and rounded once to the data type.
+// convolutions whose math type is not CUDNN_FMA_MATH round their multiplied operands (x and w
+// forward, x and dy for the filter gradient, w and dy for the data gradient) to TF32 (as on
+// Ampere and later; NVIDIA_TF32_OVERRIDE=0 turns that off, as for cuDNN), and TRUE_HALF_CONFIG
+// accumulates in half precision. Otherwise sums are accumulated in double and rounded once to the
+// data type.
 //
 // Every call runs to completion before it returns (the emulated streams do the same). Objects
 // live in a registry under one lock, so a destroyed or foreign pointer is refused without being
@@ -31,6 +41,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -80,7 +91,7 @@ constexpr int kBnPerActivation = 0, kBnSpatialPersistent = 2;
 constexpr double kBnMinEpsilon = 0.0;  // CUDNN_BN_MIN_EPSILON in cuDNN 9's cudnn_ops.h
 constexpr int kFwdAlgoCount = 8;       // CUDNN_CONVOLUTION_FWD_ALGO_COUNT
 constexpr int kAlgoImplicitGemm = 0, kAlgoImplicitPrecompGemm = 1, kAlgoGemm = 2;
-constexpr int kDeterministic = 1;
+constexpr int kNonDeterministic = 0, kDeterministic = 1;  // cudnnDeterminism_t
 constexpr int64_t kMaxElements = int64_t{1} << 31;  // "2 Giga-elements"
 
 /** Prints the one line a failure leaves on stderr and returns its status. */
@@ -424,12 +435,24 @@ struct ConvGeometry {
   int64_t filterTaps = 1, outPositions = 1;
 };
 
-int convGeometry(const char* fn, const TensorDesc& x, const FilterDesc& w, const ConvDesc& conv, ConvGeometry& g) {
+/**
+ * The names a call gives the forward convolution's three operands, for its messages: the backward
+ * calls check the same forward relation between (x or dx), (w or dw) and (y or dy).
+ */
+struct ConvRoles {
+  const char *x, *w, *y;
+};
+constexpr ConvRoles kForwardRoles{"xDesc", "wDesc", "yDesc"};
+constexpr ConvRoles kBwdFilterRoles{"xDesc", "dwDesc", "dyDesc"};
+constexpr ConvRoles kBwdDataRoles{"dxDesc", "wDesc", "dyDesc"};
+
+int convGeometry(const char* fn, const TensorDesc& x, const FilterDesc& w, const ConvDesc& conv, ConvGeometry& g,
+                 const ConvRoles& roles = kForwardRoles) {
   if (x.dtype != w.dtype)
-    return fail(fn, kBadParam, "xDesc's data type is %s but wDesc's is %s", dataTypeName(x.dtype), dataTypeName(w.dtype));
-  if (x.nbDims != w.nbDims) return fail(fn, kBadParam, "xDesc has %d dims but wDesc has %d", x.nbDims, w.nbDims);
+    return fail(fn, kBadParam, "%s's data type is %s but %s's is %s", roles.x, dataTypeName(x.dtype), roles.w, dataTypeName(w.dtype));
+  if (x.nbDims != w.nbDims) return fail(fn, kBadParam, "%s has %d dims but %s has %d", roles.x, x.nbDims, roles.w, w.nbDims);
   if (x.nbDims != conv.spatial + 2)
-    return fail(fn, kBadParam, "xDesc has %d dims but the convolution descriptor has %d spatial dims (needs %d + 2)", x.nbDims,
+    return fail(fn, kBadParam, "%s has %d dims but the convolution descriptor has %d spatial dims (needs %d + 2)", roles.x, x.nbDims,
                 conv.spatial, conv.spatial);
   g.nbDims = x.nbDims;
   g.spatial = conv.spatial;
@@ -439,7 +462,7 @@ int convGeometry(const char* fn, const TensorDesc& x, const FilterDesc& w, const
   g.cPerGroup = w.dims[1];
   g.groups = conv.groups;
   if (g.c != g.cPerGroup * g.groups)
-    return fail(fn, kBadParam, "x has %lld channels but the filter takes %lld per group x %lld groups = %lld", (long long)g.c,
+    return fail(fn, kBadParam, "%s has %lld channels but the filter takes %lld per group x %lld groups = %lld", roles.x, (long long)g.c,
                 (long long)g.cPerGroup, (long long)g.groups, (long long)(g.cPerGroup * g.groups));
   if (g.k % g.groups != 0)
     return fail(fn, kBadParam, "the filter's %lld output channels are not a multiple of the group count %lld", (long long)g.k,
@@ -462,22 +485,22 @@ int convGeometry(const char* fn, const TensorDesc& x, const FilterDesc& w, const
   return kSuccess;
 }
 
-/** Checks y against the geometry: cuDNN computes y's dims and refuses any others. */
-int checkConvOutput(const char* fn, const ConvGeometry& g, const TensorDesc& x, const TensorDesc& y) {
-  if (y.nbDims != x.nbDims) return fail(fn, kBadParam, "yDesc has %d dims but xDesc has %d", y.nbDims, x.nbDims);
+/** Checks y (or dy) against the geometry: cuDNN computes y's dims and refuses any others. */
+int checkConvOutput(const char* fn, const ConvGeometry& g, const TensorDesc& x, const TensorDesc& y, const ConvRoles& roles = kForwardRoles) {
+  if (y.nbDims != x.nbDims) return fail(fn, kBadParam, "%s has %d dims but %s has %d", roles.y, y.nbDims, roles.x, x.nbDims);
   if (y.dtype != x.dtype)
-    return fail(fn, kBadParam, "yDesc's data type is %s but xDesc's is %s", dataTypeName(y.dtype), dataTypeName(x.dtype));
+    return fail(fn, kBadParam, "%s's data type is %s but %s's is %s", roles.y, dataTypeName(y.dtype), roles.x, dataTypeName(x.dtype));
   if (x.nbDims != 4 && x.nbDims != 5)
     return fail(fn, kNotSupported, "convolutions take 4D or 5D tensors, not %dD", x.nbDims);
   int64_t expected[kDimMax] = {g.n, g.k};
   for (int i = 0; i < g.spatial; ++i) expected[i + 2] = g.out[i];
   if (y.dims[0] != g.n || y.dims[1] != g.k)
-    return fail(fn, kBadParamShapeMismatch, "yDesc's dims are %s but the convolution gives %s", listText(y.dims, y.nbDims).c_str(),
+    return fail(fn, kBadParamShapeMismatch, "%s's dims are %s but the convolution gives %s", roles.y, listText(y.dims, y.nbDims).c_str(),
                 listText(expected, y.nbDims).c_str());
   for (int i = 0; i < g.spatial; ++i)
     if (y.dims[i + 2] != g.out[i])
-      return fail(fn, kNotSupportedShape, "yDesc's dims are %s but the convolution gives %s (1 + (in + 2 pad - ((k - 1) dilation + 1)) / stride)",
-                  listText(y.dims, y.nbDims).c_str(), listText(expected, y.nbDims).c_str());
+      return fail(fn, kNotSupportedShape, "%s's dims are %s but the convolution of %s gives %s (1 + (in + 2 pad - ((k - 1) dilation + 1)) / stride)",
+                  roles.y, listText(y.dims, y.nbDims).c_str(), roles.x, listText(expected, y.nbDims).c_str());
   return kSuccess;
 }
 
@@ -542,18 +565,23 @@ struct ConvCall {
   Precision precision = Precision::kExact;
 };
 
-int prepareConvolution(const char* fn, const void* xDesc, const void* wDesc, const void* convDesc, const void* yDesc, ConvCall& call) {
+/**
+ * Reads and checks the descriptors of the forward relation y = conv(x, w); the backward calls pass
+ * theirs in the same roles (dx for x, dw for w, dy for y) with their own names for messages.
+ */
+int prepareConvolution(const char* fn, const void* xDesc, const void* wDesc, const void* convDesc, const void* yDesc, ConvCall& call,
+                       const ConvRoles& roles = kForwardRoles) {
   Object x, w, conv, y;
   int status;
-  if ((status = snapshot(fn, "xDesc", xDesc, Kind::kTensor, x)) || (status = snapshot(fn, "wDesc", wDesc, Kind::kFilter, w)) ||
+  if ((status = snapshot(fn, roles.x, xDesc, Kind::kTensor, x)) || (status = snapshot(fn, roles.w, wDesc, Kind::kFilter, w)) ||
       (status = snapshot(fn, "convDesc", convDesc, Kind::kConvolution, conv)) ||
-      (status = snapshot(fn, "yDesc", yDesc, Kind::kTensor, y)))
+      (status = snapshot(fn, roles.y, yDesc, Kind::kTensor, y)))
     return status;
   call.x = x.tensor;
   call.w = w.filter;
   call.conv = conv.conv;
   call.y = y.tensor;
-  if ((status = convGeometry(fn, call.x, call.w, call.conv, call.g)) || (status = checkConvOutput(fn, call.g, call.x, call.y)))
+  if ((status = convGeometry(fn, call.x, call.w, call.conv, call.g, roles)) || (status = checkConvOutput(fn, call.g, call.x, call.y, roles)))
     return status;
   return convConfiguration(fn, call.x.dtype, call.conv, &call.precision);
 }
@@ -573,42 +601,77 @@ void unravel(int64_t index, int count, const int64_t* dims, int64_t* coords) {
   }
 }
 
-void runConvolution(const ConvCall& call, const void* x, const void* w, void* y, double alpha, double beta) {
+/** Reads an operand as the configuration's arithmetic does: FLOAT_CONFIG off CUDNN_FMA_MATH in TF32. */
+double readOperand(Precision precision, double v) { return precision == Precision::kTf32Inputs ? toTf32(v) : v; }
+
+/** sum += term in the configuration's accumulator (half precision for TRUE_HALF_CONFIG, else double). */
+void accumulate(Precision precision, double& sum, double term) {
+  sum += term;
+  if (precision == Precision::kHalfAccumulate) sum = toHalf(sum);
+}
+
+/** A tensor of dims [n][c][spatial...], read densely in that order as the arithmetic reads it. */
+std::vector<double> loadDenseTensor(const TensorDesc& t, const void* p, Precision precision) {
+  std::vector<int64_t> spatial = offsetTable(t.nbDims, t.dims, t.strides, 2);
+  int64_t positions = int64_t(spatial.size());
+  std::vector<double> values(size_t(t.dims[0] * t.dims[1] * positions));
+  for (int64_t n = 0; n < t.dims[0]; ++n)
+    for (int64_t c = 0; c < t.dims[1]; ++c)
+      for (int64_t q = 0; q < positions; ++q)
+        values[size_t((n * t.dims[1] + c) * positions + q)] =
+            readOperand(precision, loadElement(p, t.dtype, n * t.strides[0] + c * t.strides[1] + spatial[size_t(q)]));
+  return values;
+}
+
+/**
+ * The filter tap that the row-major tap t of the applied kernel reads: CUDNN_CONVOLUTION mirrors the
+ * filter in every spatial dim (all taps reversed), CUDNN_CROSS_CORRELATION reads it as it is.
+ */
+int64_t storedTap(const ConvCall& call, int64_t t) { return call.conv.mode == kConvolution ? call.g.filterTaps - 1 - t : t; }
+
+/** The filter densely as the applied kernel, [k][c][tap] with its taps in row-major order. */
+std::vector<double> loadDenseFilter(const ConvCall& call, const void* w) {
   const ConvGeometry& g = call.g;
-  const int s = g.spatial;
-  auto input = [&](double v) { return call.precision == Precision::kTf32Inputs ? toTf32(v) : v; };
-  // The input, densely as [n][c][spatial], and the filter as [k][c][tap] with its taps in
-  // row-major order, mirrored for CUDNN_CONVOLUTION (cross-correlation reads them as they are).
-  std::vector<int64_t> xSpatial = offsetTable(call.x.nbDims, call.x.dims, call.x.strides, 2);
-  int64_t inPositions = int64_t(xSpatial.size());
-  std::vector<double> xs(size_t(g.n * g.c * inPositions));
-  for (int64_t n = 0; n < g.n; ++n)
-    for (int64_t c = 0; c < g.c; ++c)
-      for (int64_t p = 0; p < inPositions; ++p)
-        xs[size_t((n * g.c + c) * inPositions + p)] =
-            input(loadElement(x, call.x.dtype, n * call.x.strides[0] + c * call.x.strides[1] + xSpatial[size_t(p)]));
-  std::vector<double> ws(size_t(g.k * g.cPerGroup * g.filterTaps));
+  std::vector<double> values(size_t(g.k * g.cPerGroup * g.filterTaps));
   for (int64_t k = 0; k < g.k; ++k)
     for (int64_t c = 0; c < g.cPerGroup; ++c)
-      for (int64_t t = 0; t < g.filterTaps; ++t) {
-        int64_t source = call.conv.mode == kConvolution ? g.filterTaps - 1 - t : t;
-        ws[size_t((k * g.cPerGroup + c) * g.filterTaps + t)] = input(loadElement(w, call.w.dtype, filterOffset(call, k, c, source)));
-      }
-  // For each output position, the input positions of its taps (-1 in the padding).
+      for (int64_t t = 0; t < g.filterTaps; ++t)
+        values[size_t((k * g.cPerGroup + c) * g.filterTaps + t)] =
+            readOperand(call.precision, loadElement(w, call.w.dtype, filterOffset(call, k, c, storedTap(call, t))));
+  return values;
+}
+
+/** For each output position and tap, the row-major input position it reads (-1 in the padding). */
+std::vector<int64_t> tapPositions(const ConvGeometry& g) {
   std::vector<int64_t> taps(size_t(g.outPositions * g.filterTaps));
   int64_t outCoord[kDimMax], tapCoord[kDimMax];
   for (int64_t o = 0; o < g.outPositions; ++o) {
-    unravel(o, s, g.out, outCoord);
+    unravel(o, g.spatial, g.out, outCoord);
     for (int64_t t = 0; t < g.filterTaps; ++t) {
-      unravel(t, s, g.filter, tapCoord);
+      unravel(t, g.spatial, g.filter, tapCoord);
       int64_t position = 0;
-      for (int i = 0; i < s && position >= 0; ++i) {
+      for (int i = 0; i < g.spatial && position >= 0; ++i) {
         int64_t at = outCoord[i] * g.stride[i] - g.pad[i] + tapCoord[i] * g.dilation[i];
         position = at < 0 || at >= g.in[i] ? -1 : position * g.in[i] + at;
       }
       taps[size_t(o * g.filterTaps + t)] = position;
     }
   }
+  return taps;
+}
+
+int64_t inPositions(const ConvGeometry& g) {
+  int64_t positions = 1;
+  for (int i = 0; i < g.spatial; ++i) positions *= g.in[i];
+  return positions;
+}
+
+/** y = alpha * conv(x, w) + beta * y: y[n][k][o] sums x[n][group's c][tap position] * w[k][c][tap]. */
+void runConvolution(const ConvCall& call, const void* x, const void* w, void* y, double alpha, double beta) {
+  const ConvGeometry& g = call.g;
+  std::vector<double> xs = loadDenseTensor(call.x, x, call.precision), ws = loadDenseFilter(call, w);
+  std::vector<int64_t> taps = tapPositions(g);
+  int64_t inCount = inPositions(g);
   std::vector<int64_t> ySpatial = offsetTable(call.y.nbDims, call.y.dims, call.y.strides, 2);
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t k = 0; k < g.k; ++k) {
@@ -616,18 +679,305 @@ void runConvolution(const ConvCall& call, const void* x, const void* w, void* y,
       for (int64_t o = 0; o < g.outPositions; ++o) {
         double sum = 0;
         for (int64_t c = 0; c < g.cPerGroup; ++c) {
-          const double* image = &xs[size_t((n * g.c + group * g.cPerGroup + c) * inPositions)];
+          const double* image = &xs[size_t((n * g.c + group * g.cPerGroup + c) * inCount)];
           const double* filter = &ws[size_t((k * g.cPerGroup + c) * g.filterTaps)];
           for (int64_t t = 0; t < g.filterTaps; ++t) {
             int64_t position = taps[size_t(o * g.filterTaps + t)];
-            if (position < 0) continue;
-            sum += image[position] * filter[t];
-            if (call.precision == Precision::kHalfAccumulate) sum = toHalf(sum);
+            if (position >= 0) accumulate(call.precision, sum, image[position] * filter[t]);
           }
         }
         blendStore(y, call.y.dtype, n * call.y.strides[0] + k * call.y.strides[1] + ySpatial[size_t(o)], sum, alpha, beta);
       }
     }
+}
+
+/**
+ * dw = alpha * dL/dw + beta * dw for the forward y = conv(x, w) and dL/dy = dy: each applied tap
+ * (k, c, t) sums x[n][group's c][tap position] * dy[n][k][o] over images and output positions, and
+ * lands on the stored tap it came from (mirrored back for CUDNN_CONVOLUTION).
+ */
+void runBackwardFilter(const ConvCall& call, const void* x, const void* dy, void* dw, double alpha, double beta) {
+  const ConvGeometry& g = call.g;
+  std::vector<double> xs = loadDenseTensor(call.x, x, call.precision), dys = loadDenseTensor(call.y, dy, call.precision);
+  std::vector<int64_t> taps = tapPositions(g);
+  int64_t inCount = inPositions(g);
+  for (int64_t k = 0; k < g.k; ++k) {
+    int64_t group = k / g.kPerGroup;
+    for (int64_t c = 0; c < g.cPerGroup; ++c)
+      for (int64_t t = 0; t < g.filterTaps; ++t) {
+        double sum = 0;
+        for (int64_t n = 0; n < g.n; ++n) {
+          const double* image = &xs[size_t((n * g.c + group * g.cPerGroup + c) * inCount)];
+          const double* gradient = &dys[size_t((n * g.k + k) * g.outPositions)];
+          for (int64_t o = 0; o < g.outPositions; ++o) {
+            int64_t position = taps[size_t(o * g.filterTaps + t)];
+            if (position >= 0) accumulate(call.precision, sum, image[position] * gradient[o]);
+          }
+        }
+        blendStore(dw, call.w.dtype, filterOffset(call, k, c, storedTap(call, t)), sum, alpha, beta);
+      }
+  }
+}
+
+/**
+ * dx = alpha * dL/dx + beta * dx, the forward's transpose applied to dy: every product
+ * w[k][c][tap] * dy[n][k][o] adds to the input position that tap read (none from the padding).
+ */
+void runBackwardData(const ConvCall& call, const void* w, const void* dy, void* dx, double alpha, double beta) {
+  const ConvGeometry& g = call.g;
+  std::vector<double> ws = loadDenseFilter(call, w), dys = loadDenseTensor(call.y, dy, call.precision);
+  std::vector<int64_t> taps = tapPositions(g);
+  int64_t inCount = inPositions(g);
+  std::vector<double> dxs(size_t(g.n * g.c * inCount), 0.0);
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t k = 0; k < g.k; ++k) {
+      int64_t group = k / g.kPerGroup;
+      const double* gradient = &dys[size_t((n * g.k + k) * g.outPositions)];
+      for (int64_t o = 0; o < g.outPositions; ++o)
+        for (int64_t c = 0; c < g.cPerGroup; ++c) {
+          double* image = &dxs[size_t((n * g.c + group * g.cPerGroup + c) * inCount)];
+          const double* filter = &ws[size_t((k * g.cPerGroup + c) * g.filterTaps)];
+          for (int64_t t = 0; t < g.filterTaps; ++t) {
+            int64_t position = taps[size_t(o * g.filterTaps + t)];
+            if (position >= 0) accumulate(call.precision, image[position], filter[t] * gradient[o]);
+          }
+        }
+    }
+  std::vector<int64_t> dxSpatial = offsetTable(call.x.nbDims, call.x.dims, call.x.strides, 2);
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t c = 0; c < g.c; ++c)
+      for (int64_t q = 0; q < inCount; ++q)
+        blendStore(dx, call.x.dtype, n * call.x.strides[0] + c * call.x.strides[1] + dxSpatial[size_t(q)],
+                   dxs[size_t((n * g.c + c) * inCount + q)], alpha, beta);
+}
+
+// ---- backward convolutions: algorithms and workspaces ----
+
+/**
+ * How an algorithm computes, which decides what it supports and the workspace it needs. The
+ * emulation computes every supported one the same exact way; it offers a subset of what cuDNN
+ * documents (a real cuDNN's support varies with the GPU too), never more.
+ */
+enum class Method {
+  kImplicitSum,       // ALGO_0: sums of matrix products with atomic adds, no workspace (non-deterministic)
+  kGemm,              // ALGO_1: explicit matrix products over an unfolded (im2col / col2im) buffer
+  kSplitGemm,         // backward filter ALGO_3: partial sums of dw per batch slice (non-deterministic)
+  kFft,               // FFT: transforms of whole padded planes
+  kFftTiling,         // FFT_TILING: transforms of 32-wide tiles
+  kWinograd,          // backward data WINOGRAD: not offered here
+  kWinogradNonfused,  // WINOGRAD_NONFUSED: not offered here
+  kNotImplemented,    // backward filter WINOGRAD: "not implemented" in cuDNN itself (cudnn_ops.h)
+};
+
+/** One cudnnConvolutionBwdFilterAlgo_t or cudnnConvolutionBwdDataAlgo_t value. */
+struct BwdAlgo {
+  int value;
+  const char* name;
+  Method method;
+  bool deterministic;  // cudnn_ops.h marks filter ALGO_0 and ALGO_3, and data ALGO_0, non-deterministic
+};
+
+// Indexed by value: cudnn_ops.h of cuDNN 9 (CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT = 7, _DATA_ALGO_COUNT = 6).
+constexpr BwdAlgo kBwdFilterAlgos[] = {
+    {0, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0", Method::kImplicitSum, false},
+    {1, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1", Method::kGemm, true},
+    {2, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT", Method::kFft, true},
+    {3, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3", Method::kSplitGemm, false},
+    {4, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD", Method::kNotImplemented, true},
+    {5, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED", Method::kWinogradNonfused, true},
+    {6, "CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING", Method::kFftTiling, true},
+};
+constexpr BwdAlgo kBwdDataAlgos[] = {
+    {0, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_0", Method::kImplicitSum, false},
+    {1, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_1", Method::kGemm, true},
+    {2, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT", Method::kFft, true},
+    {3, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING", Method::kFftTiling, true},
+    {4, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD", Method::kWinograd, true},
+    {5, "CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED", Method::kWinogradNonfused, true},
+};
+
+struct BwdAlgoTable {
+  const char* typeName;
+  const BwdAlgo* algos;
+  int count;
+};
+constexpr BwdAlgoTable kBwdFilterTable{"cudnnConvolutionBwdFilterAlgo_t", kBwdFilterAlgos, 7};
+constexpr BwdAlgoTable kBwdDataTable{"cudnnConvolutionBwdDataAlgo_t", kBwdDataAlgos, 6};
+
+/**
+ * The emulation's "heuristic" ranking of the methods it offers: the workspace-hungry GEMM first, so
+ * that callers exercise the workspace, then the FFTs (where the problem allows them), then the
+ * non-deterministic ones.
+ */
+constexpr Method kBwdPreference[] = {Method::kGemm, Method::kFftTiling, Method::kFft, Method::kSplitGemm, Method::kImplicitSum};
+
+/** Whether the spatial dims of t are packed (innermost stride 1, each outer one the span of the inner). */
+bool spatiallyPacked(const TensorDesc& t) {
+  int64_t expected = 1;
+  for (int i = t.nbDims - 1; i >= 2; --i) {
+    if (t.dims[i] > 1 && t.strides[i] != expected) return false;
+    expected *= t.dims[i];
+  }
+  return true;
+}
+
+/** The documented limits of the FFT methods: 2D, NCHW filter, HW-packed planes, stride and dilation 1, ... */
+std::string fftLimits(const ConvCall& call, Method method) {
+  const ConvGeometry& g = call.g;
+  char why[256];
+  bool floatConfig = call.x.dtype == kDataFloat, pseudoHalf = call.x.dtype == kDataHalf && call.conv.computeType == kDataFloat;
+  if (g.spatial != 2) return "the FFT algorithms here take 2D convolutions only";
+  if (!floatConfig && !pseudoHalf) return "the FFT algorithms take FLOAT_CONFIG and PSEUDO_HALF_CONFIG only";
+  if (call.w.format != kFormatNchw) return "the FFT algorithms take NCHW filters only";
+  if (!spatiallyPacked(call.x) || !spatiallyPacked(call.y)) return "the FFT algorithms take HW-packed x and dy planes only";
+  for (int i = 0; i < g.spatial; ++i) {
+    if (g.stride[i] != 1) return "the FFT algorithms need filter strides of 1";
+    if (g.dilation[i] != 1) return "the FFT algorithms need dilations of 1";
+    if (g.filter[i] <= g.pad[i]) {
+      std::snprintf(why, sizeof why, "spatial dim %d: the filter (%lld) must be larger than the padding (%lld)", i, (long long)g.filter[i],
+                    (long long)g.pad[i]);
+      return why;
+    }
+    if (method == Method::kFft && g.in[i] + 2 * g.pad[i] > 256) {
+      std::snprintf(why, sizeof why, "spatial dim %d: FFT needs the padded input (%lld + 2 x %lld) to be 256 or less", i, (long long)g.in[i],
+                    (long long)g.pad[i]);
+      return why;
+    }
+    if (method == Method::kFftTiling && g.filter[i] > 32) {
+      std::snprintf(why, sizeof why, "spatial dim %d: FFT_TILING needs a filter of 32 or less, not %lld", i, (long long)g.filter[i]);
+      return why;
+    }
+  }
+  return "";
+}
+
+/** Why an algorithm cannot compute this convolution here, or "" when it can. */
+std::string unsupportedBecause(const BwdAlgo& algo, const ConvCall& call) {
+  switch (algo.method) {
+    case Method::kImplicitSum:
+    case Method::kGemm: return "";
+    case Method::kSplitGemm:
+      // A subset of ALGO_3's documented support: NCHW filters, 2D, no dilation, not TRUE_HALF_CONFIG.
+      if (call.g.spatial != 2 || call.w.format != kFormatNchw) return "ALGO_3 takes 2D convolutions with NCHW filters only";
+      for (int i = 0; i < call.g.spatial; ++i)
+        if (call.g.dilation[i] != 1) return "ALGO_3 needs dilations of 1";
+      if (call.precision == Precision::kHalfAccumulate) return "ALGO_3 does not take TRUE_HALF_CONFIG";
+      return "";
+    case Method::kFft:
+    case Method::kFftTiling: return fftLimits(call, algo.method);
+    case Method::kWinograd:
+    case Method::kWinogradNonfused: return "the Winograd algorithms are not offered by this emulation";
+    case Method::kNotImplemented: return "cuDNN does not implement it (cudnn_ops.h: \"not implemented\")";
+  }
+  return "unknown algorithm";
+}
+
+/** Bytes of the spectra an FFT method keeps: the padded x planes, the dy planes and the filters, in complex float. */
+size_t fftWorkspaceBytes(const ConvGeometry& g, bool tiled) {
+  int64_t bins = 1;  // a real-to-complex transform keeps half of the innermost dim, plus one
+  for (int i = 0; i < g.spatial; ++i) {
+    int64_t extent = g.in[i] + 2 * g.pad[i];
+    if (tiled) extent = std::min<int64_t>(extent, 32);
+    bins *= i == g.spatial - 1 ? extent / 2 + 1 : extent;
+  }
+  int64_t planes = g.n * g.c + g.n * g.k + g.k * g.cPerGroup;
+  return size_t(planes * bins) * 8;
+}
+
+/**
+ * The workspace a supported algorithm needs: none for ALGO_0; one image-group's unfolded columns for
+ * ALGO_1 (im2col for the filter gradient, the col2im buffer for the data gradient); partial sums of dw
+ * for up to four batch slices in the compute type for ALGO_3; spectra for the FFTs.
+ */
+size_t bwdWorkspaceBytes(const BwdAlgo& algo, const ConvCall& call) {
+  const ConvGeometry& g = call.g;
+  switch (algo.method) {
+    case Method::kGemm: return size_t(g.cPerGroup * g.filterTaps * g.outPositions) * elementBytes(call.x.dtype);
+    case Method::kSplitGemm:
+      return size_t(g.k * g.cPerGroup * g.filterTaps * std::min<int64_t>(g.n, 4)) * (call.x.dtype == kDataDouble ? 8 : 4);
+    case Method::kFft: return fftWorkspaceBytes(g, false);
+    case Method::kFftTiling: return fftWorkspaceBytes(g, true);
+    default: return 0;
+  }
+}
+
+/** The algorithm named by value, when it is one of the type's values and supports this convolution here. */
+int checkBwdAlgo(const char* fn, const BwdAlgoTable& table, int value, const ConvCall& call, const BwdAlgo** out) {
+  if (value < 0 || value >= table.count)
+    return fail(fn, kBadParam, "algo %d is not a %s value (0 to %d)", value, table.typeName, table.count - 1);
+  const BwdAlgo& algo = table.algos[value];
+  std::string why = unsupportedBecause(algo, call);
+  if (!why.empty()) return fail(fn, kNotSupported, "%s does not support this convolution: %s", algo.name, why.c_str());
+  *out = &algo;
+  return kSuccess;
+}
+
+/** cudnnConvolution{Fwd,BwdFilter,BwdData}AlgoPerf_t: the three share this layout (cudnn_cnn.h). */
+struct AlgoPerf {
+  int algo;
+  int status;
+  float time;
+  size_t memory;
+  int determinism;
+  int mathType;
+  int reserved[3];
+};
+static_assert(sizeof(AlgoPerf) == 48 && offsetof(AlgoPerf, memory) == 16 && offsetof(AlgoPerf, determinism) == 24,
+              "cudnnConvolution*AlgoPerf_t's layout");
+
+/**
+ * Fills perfResults as cudnnGetConvolutionBackward*Algorithm_v7 does: at most requestedAlgoCount
+ * entries, the supported ones first in the emulation's ranking, then the others with status
+ * CUDNN_STATUS_NOT_SUPPORTED, as real results list algorithms a configuration cannot use.
+ */
+int rankBwdAlgorithms(const BwdAlgoTable& table, const ConvCall& call, int requested, AlgoPerf* results) {
+  std::vector<const BwdAlgo*> order;
+  for (Method method : kBwdPreference)
+    for (int i = 0; i < table.count; ++i)
+      if (table.algos[i].method == method && unsupportedBecause(table.algos[i], call).empty()) order.push_back(&table.algos[i]);
+  size_t supported = order.size();
+  for (int i = 0; i < table.count; ++i)
+    if (!unsupportedBecause(table.algos[i], call).empty()) order.push_back(&table.algos[i]);
+  int count = std::min(requested, table.count);
+  for (int i = 0; i < count; ++i) {
+    bool ok = size_t(i) < supported;
+    AlgoPerf r{};
+    r.algo = order[size_t(i)]->value;
+    r.status = ok ? kSuccess : kNotSupported;
+    r.time = ok ? 0.25f * float(i + 1) : -1.0f;
+    r.memory = ok ? bwdWorkspaceBytes(*order[size_t(i)], call) : 0;
+    r.determinism = order[size_t(i)]->deterministic ? kDeterministic : kNonDeterministic;
+    r.mathType = call.conv.mathType;
+    results[i] = r;
+  }
+  return count;
+}
+
+/** Checks that the workspace given is at least what the algorithm needs (before any operand is read). */
+int checkWorkspaceSize(const char* fn, int algo, size_t given, size_t needed) {
+  if (given >= needed) return kSuccess;
+  return fail(fn, kBadParamSizeInsufficient, "algo %d needs %zu bytes of workspace but %zu were given", algo, needed, given);
+}
+
+/**
+ * Checks a workspace of `given` bytes (when any are given: non-null, inside one live allocation,
+ * disjoint from every operand), then scribbles over the `needed` bytes the algorithm uses, as the
+ * GPU's cuDNN leaves its scratch there too.
+ */
+int useWorkspace(const char* fn, void* workSpace, size_t given, size_t needed, std::initializer_list<Extent> operands) {
+  if (given == 0) return kSuccess;
+  if (workSpace == nullptr) return fail(fn, kBadParamNull, "workSpace is null but workSpaceSizeInBytes is %zu", given);
+  if (!flint_emu::vendor::deviceRange(workSpace, given))
+    return fail(fn, kExecutionFailed, "workSpace (%p, %zu bytes) does not lie inside one live device allocation", workSpace, given);
+  int status = checkDisjoint(fn, {"workSpace", workSpace, given}, operands);
+  if (status) return status;
+  std::memset(workSpace, 0xa5, needed);
+  return kSuccess;
+}
+
+/** The extent a filter operand's descriptor makes a call touch (filters are dense). */
+Extent filterExtent(const char* name, const void* p, const ConvCall& call) {
+  return {name, p, size_t(call.g.k * call.g.cPerGroup * call.g.filterTaps) * elementBytes(call.w.dtype)};
 }
 
 // ---- pooling ----
@@ -1071,20 +1421,6 @@ CUDNN_API int cudnnGetConvolutionNdForwardOutputDim(const void* convDesc, const 
 
 // Forward convolution.
 
-namespace {
-/** cudnnConvolutionFwdAlgoPerf_t (cudnn_cnn.h). */
-struct FwdAlgoPerf {
-  int algo;
-  int status;
-  float time;
-  size_t memory;
-  int determinism;
-  int mathType;
-  int reserved[3];
-};
-static_assert(sizeof(FwdAlgoPerf) == 48, "cudnnConvolutionFwdAlgoPerf_t's layout");
-}  // namespace
-
 CUDNN_API int cudnnGetConvolutionForwardAlgorithm_v7(void* handle, const void* srcDesc, const void* filterDesc, const void* convDesc,
                                                      const void* destDesc, int requestedAlgoCount, int* returnedAlgoCount,
                                                      void* perfResults) {
@@ -1101,9 +1437,9 @@ CUDNN_API int cudnnGetConvolutionForwardAlgorithm_v7(void* handle, const void* s
   // as NOT_SUPPORTED, as real results list algorithms a configuration cannot use.
   const int order[kFwdAlgoCount] = {kAlgoImplicitPrecompGemm, kAlgoImplicitGemm, kAlgoGemm, 3, 4, 5, 6, 7};
   int count = std::min(requestedAlgoCount, kFwdAlgoCount);
-  auto* results = static_cast<FwdAlgoPerf*>(perfResults);
+  auto* results = static_cast<AlgoPerf*>(perfResults);
   for (int i = 0; i < count; ++i) {
-    FwdAlgoPerf r{};
+    AlgoPerf r{};
     r.algo = order[i];
     bool ok = algoImplemented(r.algo);
     r.status = ok ? kSuccess : kNotSupported;
@@ -1140,25 +1476,131 @@ CUDNN_API int cudnnConvolutionForward(void* handle, const void* alpha, const voi
   ConvCall call;
   if ((status = prepareConvolution(fn, xDesc, wDesc, convDesc, yDesc, call)) || (status = checkAlgo(fn, algo))) return status;
   size_t needed = workspaceBytes(algo, call.g, call.x.dtype);
-  if (workSpaceSizeInBytes < needed)
-    return fail(fn, kBadParamSizeInsufficient, "algo %d needs %zu bytes of workspace but %zu were given", algo, needed, workSpaceSizeInBytes);
+  if ((status = checkWorkspaceSize(fn, algo, workSpaceSizeInBytes, needed))) return status;
   double a, b;
   if ((status = readScalar(fn, "alpha", alpha, call.x.dtype, &a)) || (status = readScalar(fn, "beta", beta, call.x.dtype, &b))) return status;
-  Extent xe{"x", x, tensorBytes(call.x)}, ye{"y", y, tensorBytes(call.y)};
-  Extent we{"w", w, size_t(call.g.k * call.g.cPerGroup * call.g.filterTaps) * elementBytes(call.w.dtype)};
-  Extent workspace{"workSpace", workSpace, workSpaceSizeInBytes};
+  Extent xe{"x", x, tensorBytes(call.x)}, ye{"y", y, tensorBytes(call.y)}, we = filterExtent("w", w, call);
   if ((status = checkOperand(fn, xe, elementBytes(call.x.dtype))) || (status = checkOperand(fn, we, elementBytes(call.w.dtype))) ||
       (status = checkOperand(fn, ye, elementBytes(call.y.dtype))) || (status = checkOutputLayout(fn, "y", call.y)) ||
-      (status = checkDisjoint(fn, ye, {xe, we})))
+      (status = checkDisjoint(fn, ye, {xe, we})) || (status = useWorkspace(fn, workSpace, workSpaceSizeInBytes, needed, {xe, we, ye})))
     return status;
-  if (workSpaceSizeInBytes > 0) {
-    if (workSpace == nullptr) return fail(fn, kBadParamNull, "workSpace is null but workSpaceSizeInBytes is %zu", workSpaceSizeInBytes);
-    if (!flint_emu::vendor::deviceRange(workSpace, workSpaceSizeInBytes))
-      return fail(fn, kExecutionFailed, "workSpace (%p, %zu bytes) does not lie inside one live device allocation", workSpace, workSpaceSizeInBytes);
-    if ((status = checkDisjoint(fn, workspace, {xe, we, ye}))) return status;
-    std::memset(workSpace, 0xa5, needed);  // the GPU's cuDNN leaves its scratch in the workspace too
-  }
   runConvolution(call, x, w, y, a, b);
+  return kSuccess;
+}
+
+// Backward convolutions: the filter gradient (dw from x and dy) and the data gradient (dx from w
+// and dy) of the forward y = conv(x, w), with the same descriptor checks, configurations, scaling
+// parameters and operand checks as the forward, and their own algorithms and workspaces.
+
+CUDNN_API int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void* handle, const void* srcDesc, const void* diffDesc, const void* convDesc,
+                                                            const void* gradDesc, int requestedAlgoCount, int* returnedAlgoCount,
+                                                            void* perfResults) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  if (returnedAlgoCount == nullptr || perfResults == nullptr) return fail(fn, kBadParamNull, "returnedAlgoCount or perfResults is null");
+  if (requestedAlgoCount <= 0) return fail(fn, kBadParam, "requestedAlgoCount %d is not positive", requestedAlgoCount);
+  ConvCall call;
+  if ((status = prepareConvolution(fn, srcDesc, gradDesc, convDesc, diffDesc, call, kBwdFilterRoles))) return status;
+  *returnedAlgoCount = rankBwdAlgorithms(kBwdFilterTable, call, requestedAlgoCount, static_cast<AlgoPerf*>(perfResults));
+  return kSuccess;
+}
+
+CUDNN_API int cudnnGetConvolutionBackwardFilterWorkspaceSize(void* handle, const void* xDesc, const void* dyDesc, const void* convDesc,
+                                                             const void* gradDesc, int algo, size_t* sizeInBytes) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  if (sizeInBytes == nullptr) return fail(fn, kBadParamNull, "sizeInBytes is null");
+  ConvCall call;
+  const BwdAlgo* chosen = nullptr;
+  if ((status = prepareConvolution(fn, xDesc, gradDesc, convDesc, dyDesc, call, kBwdFilterRoles)) ||
+      (status = checkBwdAlgo(fn, kBwdFilterTable, algo, call, &chosen)))
+    return status;
+  *sizeInBytes = bwdWorkspaceBytes(*chosen, call);
+  return kSuccess;
+}
+
+CUDNN_API int cudnnConvolutionBackwardFilter(void* handle, const void* alpha, const void* xDesc, const void* x, const void* dyDesc,
+                                             const void* dy, const void* convDesc, int algo, void* workSpace, size_t workSpaceSizeInBytes,
+                                             const void* beta, const void* dwDesc, void* dw) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  ConvCall call;
+  const BwdAlgo* chosen = nullptr;
+  if ((status = prepareConvolution(fn, xDesc, dwDesc, convDesc, dyDesc, call, kBwdFilterRoles)) ||
+      (status = checkBwdAlgo(fn, kBwdFilterTable, algo, call, &chosen)))
+    return status;
+  size_t needed = bwdWorkspaceBytes(*chosen, call);
+  if ((status = checkWorkspaceSize(fn, algo, workSpaceSizeInBytes, needed))) return status;
+  double a, b;
+  if ((status = readScalar(fn, "alpha", alpha, call.x.dtype, &a)) || (status = readScalar(fn, "beta", beta, call.x.dtype, &b))) return status;
+  Extent xe{"x", x, tensorBytes(call.x)}, dye{"dy", dy, tensorBytes(call.y)}, dwe = filterExtent("dw", dw, call);
+  if ((status = checkOperand(fn, xe, elementBytes(call.x.dtype))) || (status = checkOperand(fn, dye, elementBytes(call.y.dtype))) ||
+      (status = checkOperand(fn, dwe, elementBytes(call.w.dtype))) || (status = checkDisjoint(fn, dwe, {xe, dye})) ||
+      (status = useWorkspace(fn, workSpace, workSpaceSizeInBytes, needed, {xe, dye, dwe})))
+    return status;
+  runBackwardFilter(call, x, dy, dw, a, b);
+  return kSuccess;
+}
+
+CUDNN_API int cudnnGetConvolutionBackwardDataAlgorithm_v7(void* handle, const void* filterDesc, const void* diffDesc, const void* convDesc,
+                                                          const void* gradDesc, int requestedAlgoCount, int* returnedAlgoCount,
+                                                          void* perfResults) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  if (returnedAlgoCount == nullptr || perfResults == nullptr) return fail(fn, kBadParamNull, "returnedAlgoCount or perfResults is null");
+  if (requestedAlgoCount <= 0) return fail(fn, kBadParam, "requestedAlgoCount %d is not positive", requestedAlgoCount);
+  ConvCall call;
+  if ((status = prepareConvolution(fn, gradDesc, filterDesc, convDesc, diffDesc, call, kBwdDataRoles))) return status;
+  *returnedAlgoCount = rankBwdAlgorithms(kBwdDataTable, call, requestedAlgoCount, static_cast<AlgoPerf*>(perfResults));
+  return kSuccess;
+}
+
+CUDNN_API int cudnnGetConvolutionBackwardDataWorkspaceSize(void* handle, const void* wDesc, const void* dyDesc, const void* convDesc,
+                                                           const void* dxDesc, int algo, size_t* sizeInBytes) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  if (sizeInBytes == nullptr) return fail(fn, kBadParamNull, "sizeInBytes is null");
+  ConvCall call;
+  const BwdAlgo* chosen = nullptr;
+  if ((status = prepareConvolution(fn, dxDesc, wDesc, convDesc, dyDesc, call, kBwdDataRoles)) ||
+      (status = checkBwdAlgo(fn, kBwdDataTable, algo, call, &chosen)))
+    return status;
+  *sizeInBytes = bwdWorkspaceBytes(*chosen, call);
+  return kSuccess;
+}
+
+CUDNN_API int cudnnConvolutionBackwardData(void* handle, const void* alpha, const void* wDesc, const void* w, const void* dyDesc,
+                                           const void* dy, const void* convDesc, int algo, void* workSpace, size_t workSpaceSizeInBytes,
+                                           const void* beta, const void* dxDesc, void* dx) {
+  const char* fn = __func__;
+  HandleUse use;
+  int status;
+  if ((status = use.acquire(fn, handle))) return status;
+  ConvCall call;
+  const BwdAlgo* chosen = nullptr;
+  if ((status = prepareConvolution(fn, dxDesc, wDesc, convDesc, dyDesc, call, kBwdDataRoles)) ||
+      (status = checkBwdAlgo(fn, kBwdDataTable, algo, call, &chosen)))
+    return status;
+  size_t needed = bwdWorkspaceBytes(*chosen, call);
+  if ((status = checkWorkspaceSize(fn, algo, workSpaceSizeInBytes, needed))) return status;
+  double a, b;
+  if ((status = readScalar(fn, "alpha", alpha, call.x.dtype, &a)) || (status = readScalar(fn, "beta", beta, call.x.dtype, &b))) return status;
+  Extent we = filterExtent("w", w, call), dye{"dy", dy, tensorBytes(call.y)}, dxe{"dx", dx, tensorBytes(call.x)};
+  if ((status = checkOperand(fn, we, elementBytes(call.w.dtype))) || (status = checkOperand(fn, dye, elementBytes(call.y.dtype))) ||
+      (status = checkOperand(fn, dxe, elementBytes(call.x.dtype))) || (status = checkOutputLayout(fn, "dx", call.x)) ||
+      (status = checkDisjoint(fn, dxe, {we, dye})) || (status = useWorkspace(fn, workSpace, workSpaceSizeInBytes, needed, {we, dye, dxe})))
+    return status;
+  runBackwardData(call, w, dy, dx, a, b);
   return kSuccess;
 }
 
