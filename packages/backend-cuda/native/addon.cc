@@ -37,6 +37,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add("matmul", Matmul);
   add("matmulBias", MatmulBias);
   add("conv", Conv);
+  add("convBackwardFilter", ConvBackwardFilter);
+  add("convBackwardData", ConvBackwardData);
   add("reduceWindow", ReduceWindow);
   add("windowMaxBackward", WindowMaxBackward);
   add("softmax", Softmax);

@@ -167,6 +167,8 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("matmulBiasEpilogue", static_cast<double>(s.counters.matmulBiasEpilogue));
   set("convKernel", static_cast<double>(s.counters.convKernel));
   set("convCudnn", static_cast<double>(s.counters.convCudnn));
+  set("convCudnnBackwardFilter", static_cast<double>(s.counters.convCudnnBackwardFilter));
+  set("convCudnnBackwardData", static_cast<double>(s.counters.convCudnnBackwardData));
   set("poolKernel", static_cast<double>(s.counters.poolKernel));
   set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
   set("compositeKernel", static_cast<double>(s.counters.compositeKernel));

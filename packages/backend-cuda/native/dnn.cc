@@ -1,6 +1,7 @@
-// Convolution and max pooling through cuDNN's descriptor API (loaded at run time; see
-// libraries.h), for the configurations cuDNN takes: float32/float64 and float16/bfloat16, 2 or 3
-// spatial dims, contiguous operands, symmetric padding, no input dilation. The half types run in
+// Convolution (forward, and the backward filter and data passes that convolution gradients map
+// to) and max pooling through cuDNN's descriptor API (loaded at run time; see libraries.h), for
+// the configurations cuDNN takes: float32/float64 and float16/bfloat16, 2 or 3 spatial dims,
+// contiguous operands, symmetric padding, no input dilation in the forward. The half types run in
 // cuDNN's "pseudo half" configurations (half data, float compute, on the tensor cores), as
 // PyTorch's half convolutions do. Everything else runs the addon's own kernels.
 #include "libraries.h"
@@ -86,83 +87,83 @@ cudnnHandle_t boundCudnnHandle(const Cudnn* api, cudaStream_t stream, std::strin
   return dnn.handle;
 }
 
-bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
+namespace {
+
+/**
+ * A convolution as cuDNN describes it, whichever direction runs: input x [N, C, ...], filter w
+ * [K, C / groups, ...] and output y [N, K, ...] (all contiguous), and the forward's geometry.
+ */
+struct CudnnConvolution {
+  int dtype = kFloat32;
+  int spatial = 2;
+  int groups = 1;
+  int xDims[kMaxSpatial + 2] = {};
+  int wDims[kMaxSpatial + 2] = {};
+  int yDims[kMaxSpatial + 2] = {};
+  int pad[kMaxSpatial] = {};
+  int stride[kMaxSpatial] = {};
+  int dilation[kMaxSpatial] = {};
+};
+
+/** Row-major strides of `dims`, false when one does not fit in int. */
+bool rowMajor(int rank, const int* dims, int* strides) {
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    if (!fitsInt(stride)) return false;
+    strides[d] = static_cast<int>(stride);
+    stride *= dims[d];
+  }
+  return fitsInt(stride);
+}
+
+/** Whether cuDNN can take the dtype and rank at all; `why` says why not. */
+bool cudnnTakesConvolution(int dtype, int spatial, std::string& why) {
   if (!takenByCudnn(dtype)) {
     why = std::string("cuDNN is not used for ") + dtypeName(dtype);
     return false;
   }
-  if (p.spatial != 2 && p.spatial != 3) {
+  if (spatial != 2 && spatial != 3) {
     why = "cuDNN takes 2 or 3 spatial dims";
     return false;
   }
-  if (x.size == 0 || w.size == 0) {
-    why = "empty convolution";
+  return true;
+}
+
+/**
+ * Creates the descriptors of `c`. The half types accumulate in float (PSEUDO_HALF_CONFIG,
+ * PSEUDO_BFLOAT16_CONFIG) on the tensor cores; float32 keeps FMA math unless TF32 is allowed.
+ */
+bool describe(const Cudnn* api, const CudnnConvolution& c, Descriptors& desc, std::string& why) {
+  const int rank = c.spatial + 2;
+  int xStrides[kMaxSpatial + 2], yStrides[kMaxSpatial + 2];
+  if (!rowMajor(rank, c.xDims, xStrides) || !rowMajor(rank, c.yDims, yStrides)) {
+    why = "cuDNN needs tensors whose strides fit in int";
     return false;
   }
-  if (!x.contiguous() || !w.contiguous()) {
-    why = "operands must be contiguous";
-    return false;
-  }
-  int pad[kMaxSpatial];
-  int stride[kMaxSpatial];
-  int dilation[kMaxSpatial];
-  for (int d = 0; d < p.spatial; d++) {
-    if (p.lhsDilation[d] != 1 || p.padLow[d] != p.padHigh[d] || p.padLow[d] < 0 || !fitsInt(p.padLow[d]) || !fitsInt(p.strides[d]) ||
-        !fitsInt(p.rhsDilation[d]) || p.outSize[d] == 0) {
-      why = "cuDNN needs symmetric non-negative padding and no input dilation";
-      return false;
-    }
-    pad[d] = static_cast<int>(p.padLow[d]);
-    stride[d] = static_cast<int>(p.strides[d]);
-    dilation[d] = static_cast<int>(p.rhsDilation[d]);
-  }
-  const Cudnn* api = cudnn();
-  if (api == nullptr) {
-    why = "cuDNN " + cudnnStatus().reason;
-    return false;
-  }
-  cudnnHandle_t handle = boundCudnnHandle(api, stream, why);
-  if (handle == nullptr) return false;
-  const int rank = x.rank;
-  int xDims[kMaxSpatial + 2], xStrides[kMaxSpatial + 2], wDims[kMaxSpatial + 2], yDims[kMaxSpatial + 2], yStrides[kMaxSpatial + 2];
-  for (int d = 0; d < rank; d++) {
-    xDims[d] = static_cast<int>(x.shape[d]);
-    wDims[d] = static_cast<int>(w.shape[d]);
-  }
-  yDims[0] = xDims[0];
-  yDims[1] = wDims[0];
-  for (int d = 0; d < p.spatial; d++) yDims[2 + d] = static_cast<int>(p.outSize[d]);
-  int64_t xStride = 1;
-  int64_t yStride = 1;
-  for (int d = rank - 1; d >= 0; d--) {
-    xStrides[d] = static_cast<int>(xStride);
-    yStrides[d] = static_cast<int>(yStride);
-    xStride *= xDims[d];
-    yStride *= yDims[d];
-  }
-  const int type = cudnnType(dtype);
-  // The half types accumulate in float (PSEUDO_HALF_CONFIG, PSEUDO_BFLOAT16_CONFIG) on the tensor
-  // cores; float32 keeps FMA math unless TF32 is allowed.
-  const int computeType = isHalf(dtype) ? kCudnnDataFloat : type;
-  const int mathType = isHalf(dtype) ? kCudnnTensorOpMath : dtype == kFloat32 && !state().allowTf32 ? kCudnnFmaMath : kCudnnDefaultMath;
-  Descriptors desc{api};
+  const int type = cudnnType(c.dtype);
+  const int computeType = isHalf(c.dtype) ? kCudnnDataFloat : type;
+  const int mathType = isHalf(c.dtype) ? kCudnnTensorOpMath : c.dtype == kFloat32 && !state().allowTf32 ? kCudnnFmaMath : kCudnnDefaultMath;
   const bool described =
-      api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, xDims, xStrides) == kCudnnSuccess &&
-      api->CreateTensorDescriptor(&desc.y) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.y, type, rank, yDims, yStrides) == kCudnnSuccess &&
+      api->CreateTensorDescriptor(&desc.x) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.x, type, rank, c.xDims, xStrides) == kCudnnSuccess &&
+      api->CreateTensorDescriptor(&desc.y) == kCudnnSuccess && api->SetTensorNdDescriptor(desc.y, type, rank, c.yDims, yStrides) == kCudnnSuccess &&
       api->CreateFilterDescriptor(&desc.w) == kCudnnSuccess &&
-      api->SetFilterNdDescriptor(desc.w, type, kCudnnTensorNchw, rank, wDims) == kCudnnSuccess &&
+      api->SetFilterNdDescriptor(desc.w, type, kCudnnTensorNchw, rank, c.wDims) == kCudnnSuccess &&
       api->CreateConvolutionDescriptor(&desc.conv) == kCudnnSuccess &&
-      api->SetConvolutionNdDescriptor(desc.conv, p.spatial, pad, stride, dilation, kCudnnCrossCorrelation, computeType) == kCudnnSuccess &&
-      api->SetConvolutionGroupCount(desc.conv, static_cast<int>(p.groups)) == kCudnnSuccess &&
-      api->SetConvolutionMathType(desc.conv, mathType) == kCudnnSuccess;
+      api->SetConvolutionNdDescriptor(desc.conv, c.spatial, c.pad, c.stride, c.dilation, kCudnnCrossCorrelation, computeType) == kCudnnSuccess &&
+      api->SetConvolutionGroupCount(desc.conv, c.groups) == kCudnnSuccess && api->SetConvolutionMathType(desc.conv, mathType) == kCudnnSuccess;
   if (!described) return vendorFailure(why, "cuDNN refused the convolution descriptors");
-  constexpr int kCandidates = 8;
-  cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
-  int returned = 0;
-  if (api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
-      kCudnnSuccess) {
-    return vendorFailure(why, "cudnnGetConvolutionForwardAlgorithm_v7 failed");
-  }
+  return true;
+}
+
+/**
+ * Runs the first of cuDNN's ranked `candidates` that suits and succeeds: `run(algo, workspace,
+ * bytes)` makes the call. Candidates cuDNN ranks as unsupported, wanting more than 512 MiB of
+ * workspace, or (float32 without TF32) not in FMA math are passed over; that is a decline, while
+ * a call cuDNN refuses is a failure (vendorFailure).
+ */
+template <typename Run>
+bool runRanked(const Cudnn* api, int dtype, Descriptors& desc, const cudnnConvolutionFwdAlgoPerf_t* candidates, int returned,
+               const char* call, Run run, std::string& why) {
   std::string failed;
   for (int i = 0; i < returned; i++) {
     const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
@@ -179,20 +180,164 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
       workspace = state().allocator.allocate(candidate.memory, workspaceBlock, error);
       if (workspace == nullptr) continue;
     }
-    const CudnnScaling scaling;
-    const int itemSize = itemSizeOf(dtype);
-    const cudnnStatus_t status = api->ConvolutionForward(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.w,
-                                                         w.base + w.offset * itemSize, desc.conv, candidate.algo, workspace,
-                                                         candidate.memory, scaling.zero(dtype), desc.y, out);
+    const cudnnStatus_t status = run(candidate.algo, workspace, candidate.memory);
     // Stream order keeps the workspace valid for the queued convolution.
     state().allocator.release(workspace, workspaceBlock);
     if (status == kCudnnSuccess) return true;
     failed += (failed.empty() ? "" : ", ") + std::string("algorithm ") + std::to_string(candidate.algo) + ": " + api->GetErrorString(status);
   }
-  // Candidates skipped by choice (workspace, math type) are a decline; ones cuDNN refused to run are a failure.
-  if (!failed.empty()) return vendorFailure(why, "cudnnConvolutionForward failed (" + failed + ")");
+  if (!failed.empty()) return vendorFailure(why, std::string(call) + " failed (" + failed + ")");
   why = "no cuDNN algorithm suits (workspace or math type)";
   return false;
+}
+
+constexpr int kCandidates = 8;
+
+/** cuDNN and its handle for `call`, or null with `why` set (the library, or these functions, missing). */
+const Cudnn* cudnnFor(bool (*has)(const Cudnn&), cudaStream_t stream, cudnnHandle_t& handle, std::string& why) {
+  const Cudnn* api = cudnn();
+  if (api == nullptr) {
+    why = "cuDNN " + cudnnStatus().reason;
+    return nullptr;
+  }
+  if (!has(*api)) {
+    why = "the loaded cuDNN lacks the backward convolutions";
+    return nullptr;
+  }
+  handle = boundCudnnHandle(api, stream, why);
+  return handle == nullptr ? nullptr : api;
+}
+
+}  // namespace
+
+bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& p, cudaStream_t stream, std::string& why) {
+  if (!cudnnTakesConvolution(dtype, p.spatial, why)) return false;
+  if (x.size == 0 || w.size == 0) {
+    why = "empty convolution";
+    return false;
+  }
+  if (!x.contiguous() || !w.contiguous()) {
+    why = "operands must be contiguous";
+    return false;
+  }
+  CudnnConvolution c;
+  c.dtype = dtype;
+  c.spatial = p.spatial;
+  c.groups = static_cast<int>(p.groups);
+  for (int d = 0; d < p.spatial; d++) {
+    if (p.lhsDilation[d] != 1 || p.padLow[d] != p.padHigh[d] || p.padLow[d] < 0 || !fitsInt(p.padLow[d]) || !fitsInt(p.strides[d]) ||
+        !fitsInt(p.rhsDilation[d]) || p.outSize[d] == 0) {
+      why = "cuDNN needs symmetric non-negative padding and no input dilation";
+      return false;
+    }
+    c.pad[d] = static_cast<int>(p.padLow[d]);
+    c.stride[d] = static_cast<int>(p.strides[d]);
+    c.dilation[d] = static_cast<int>(p.rhsDilation[d]);
+  }
+  for (int d = 0; d < x.rank; d++) {
+    c.xDims[d] = static_cast<int>(x.shape[d]);
+    c.wDims[d] = static_cast<int>(w.shape[d]);
+  }
+  c.yDims[0] = c.xDims[0];
+  c.yDims[1] = c.wDims[0];
+  for (int d = 0; d < p.spatial; d++) c.yDims[2 + d] = static_cast<int>(p.outSize[d]);
+  cudnnHandle_t handle = nullptr;
+  const Cudnn* api = cudnnFor([](const Cudnn&) { return true; }, stream, handle, why);
+  if (api == nullptr) return false;
+  Descriptors desc{api};
+  if (!describe(api, c, desc, why)) return false;
+  cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
+  int returned = 0;
+  if (api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
+      kCudnnSuccess) {
+    return vendorFailure(why, "cudnnGetConvolutionForwardAlgorithm_v7 failed");
+  }
+  const CudnnScaling scaling;
+  const int itemSize = itemSizeOf(dtype);
+  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionForward", [&](int algo, void* workspace, size_t bytes) {
+    return api->ConvolutionForward(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize,
+                                   desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.y, out);
+  }, why);
+}
+
+namespace {
+
+/** Fills `c` from a backward convolution's operands and forward geometry; false with `why` when cuDNN cannot take it. */
+bool backwardConvolution(int dtype, const ConvGeometry& g, CudnnConvolution& c, std::string& why) {
+  if (!cudnnTakesConvolution(dtype, g.spatial, why)) return false;
+  c.dtype = dtype;
+  c.spatial = g.spatial;
+  c.groups = 1;
+  const int rank = g.spatial + 2;
+  for (int d = 0; d < rank; d++) {
+    if (!fitsInt(g.xDims[d]) || !fitsInt(g.wDims[d]) || !fitsInt(g.yDims[d]) || g.xDims[d] == 0 || g.wDims[d] == 0 || g.yDims[d] == 0) {
+      why = "cuDNN needs non-empty dims that fit in int";
+      return false;
+    }
+    c.xDims[d] = static_cast<int>(g.xDims[d]);
+    c.wDims[d] = static_cast<int>(g.wDims[d]);
+    c.yDims[d] = static_cast<int>(g.yDims[d]);
+  }
+  for (int d = 0; d < g.spatial; d++) {
+    if (!fitsInt(g.pad[d]) || !fitsInt(g.stride[d]) || !fitsInt(g.dilation[d])) {
+      why = "cuDNN needs geometry that fits in int";
+      return false;
+    }
+    c.pad[d] = static_cast<int>(g.pad[d]);
+    c.stride[d] = static_cast<int>(g.stride[d]);
+    c.dilation[d] = static_cast<int>(g.dilation[d]);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool convBackwardFilterCudnn(int dtype, void* dw, const View& x, const View& dy, const ConvGeometry& g, cudaStream_t stream,
+                             std::string& why) {
+  CudnnConvolution c;
+  if (!backwardConvolution(dtype, g, c, why)) return false;
+  cudnnHandle_t handle = nullptr;
+  const Cudnn* api = cudnnFor([](const Cudnn& a) { return a.GetConvolutionBackwardFilterAlgorithm_v7 != nullptr && a.ConvolutionBackwardFilter != nullptr; },
+                              stream, handle, why);
+  if (api == nullptr) return false;
+  Descriptors desc{api};
+  if (!describe(api, c, desc, why)) return false;
+  cudnnConvolutionBwdFilterAlgoPerf_t candidates[kCandidates];
+  int returned = 0;
+  if (api->GetConvolutionBackwardFilterAlgorithm_v7(handle, desc.x, desc.y, desc.conv, desc.w, kCandidates, &returned, candidates) !=
+      kCudnnSuccess) {
+    return vendorFailure(why, "cudnnGetConvolutionBackwardFilterAlgorithm_v7 failed");
+  }
+  const CudnnScaling scaling;
+  const int itemSize = itemSizeOf(dtype);
+  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionBackwardFilter", [&](int algo, void* workspace, size_t bytes) {
+    return api->ConvolutionBackwardFilter(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.y,
+                                          dy.base + dy.offset * itemSize, desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.w, dw);
+  }, why);
+}
+
+bool convBackwardDataCudnn(int dtype, void* dx, const View& w, const View& dy, const ConvGeometry& g, cudaStream_t stream,
+                           std::string& why) {
+  CudnnConvolution c;
+  if (!backwardConvolution(dtype, g, c, why)) return false;
+  cudnnHandle_t handle = nullptr;
+  const Cudnn* api = cudnnFor([](const Cudnn& a) { return a.GetConvolutionBackwardDataAlgorithm_v7 != nullptr && a.ConvolutionBackwardData != nullptr; },
+                              stream, handle, why);
+  if (api == nullptr) return false;
+  Descriptors desc{api};
+  if (!describe(api, c, desc, why)) return false;
+  cudnnConvolutionBwdDataAlgoPerf_t candidates[kCandidates];
+  int returned = 0;
+  if (api->GetConvolutionBackwardDataAlgorithm_v7(handle, desc.w, desc.y, desc.conv, desc.x, kCandidates, &returned, candidates) !=
+      kCudnnSuccess) {
+    return vendorFailure(why, "cudnnGetConvolutionBackwardDataAlgorithm_v7 failed");
+  }
+  const CudnnScaling scaling;
+  const int itemSize = itemSizeOf(dtype);
+  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionBackwardData", [&](int algo, void* workspace, size_t bytes) {
+    return api->ConvolutionBackwardData(handle, scaling.one(dtype), desc.w, w.base + w.offset * itemSize, desc.y, dy.base + dy.offset * itemSize,
+                                        desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.x, dx);
+  }, why);
 }
 
 bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cudaStream_t stream, std::string& why) {

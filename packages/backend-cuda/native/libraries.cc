@@ -163,7 +163,15 @@ const Cudnn* cudnn() {
               resolve(h, "cudnnConvolutionForward", api.ConvolutionForward, status);
     if (ok) status.version = std::to_string(api.GetVersion());
     if (ok) {
-      // Optional: missing pooling symbols only send pooling to the own kernel.
+      // Optional: missing backward convolutions run as forward ones; missing pooling symbols only
+      // send pooling to the own kernel.
+      api.GetConvolutionBackwardFilterAlgorithm_v7 = reinterpret_cast<decltype(api.GetConvolutionBackwardFilterAlgorithm_v7)>(
+          dlsym(h, "cudnnGetConvolutionBackwardFilterAlgorithm_v7"));
+      api.ConvolutionBackwardFilter =
+          reinterpret_cast<decltype(api.ConvolutionBackwardFilter)>(dlsym(h, "cudnnConvolutionBackwardFilter"));
+      api.GetConvolutionBackwardDataAlgorithm_v7 = reinterpret_cast<decltype(api.GetConvolutionBackwardDataAlgorithm_v7)>(
+          dlsym(h, "cudnnGetConvolutionBackwardDataAlgorithm_v7"));
+      api.ConvolutionBackwardData = reinterpret_cast<decltype(api.ConvolutionBackwardData)>(dlsym(h, "cudnnConvolutionBackwardData"));
       api.CreatePoolingDescriptor = reinterpret_cast<decltype(api.CreatePoolingDescriptor)>(dlsym(h, "cudnnCreatePoolingDescriptor"));
       api.SetPoolingNdDescriptor = reinterpret_cast<decltype(api.SetPoolingNdDescriptor)>(dlsym(h, "cudnnSetPoolingNdDescriptor"));
       api.DestroyPoolingDescriptor = reinterpret_cast<decltype(api.DestroyPoolingDescriptor)>(dlsym(h, "cudnnDestroyPoolingDescriptor"));

@@ -107,6 +107,7 @@ constexpr int kCudnnTensorOpMath = 1;
 constexpr int kCudnnFmaMath = 3;
 constexpr int kCudnnPoolingMax = 0;
 constexpr int kCudnnPropagateNan = 1;
+/** One ranked algorithm: cudnnConvolution{Fwd,BwdFilter,BwdData}AlgoPerf_t share this layout. */
 struct cudnnConvolutionFwdAlgoPerf_t {
   int algo;
   cudnnStatus_t status;
@@ -116,6 +117,8 @@ struct cudnnConvolutionFwdAlgoPerf_t {
   int mathType;
   int reserved[3];
 };
+using cudnnConvolutionBwdFilterAlgoPerf_t = cudnnConvolutionFwdAlgoPerf_t;
+using cudnnConvolutionBwdDataAlgoPerf_t = cudnnConvolutionFwdAlgoPerf_t;
 
 struct Cudnn {
   size_t (*GetVersion)();
@@ -142,6 +145,20 @@ struct Cudnn {
   cudnnStatus_t (*ConvolutionForward)(cudnnHandle_t, const void*, cudnnTensorDescriptor_t, const void*, cudnnFilterDescriptor_t,
                                       const void*, cudnnConvolutionDescriptor_t, int, void*, size_t, const void*,
                                       cudnnTensorDescriptor_t, void*);
+  // The backward convolutions (cudnn_cnn.h): resolved on their own as pooling is (null when
+  // missing: convolution gradients then run as forward convolutions).
+  cudnnStatus_t (*GetConvolutionBackwardFilterAlgorithm_v7)(cudnnHandle_t, cudnnTensorDescriptor_t, cudnnTensorDescriptor_t,
+                                                            cudnnConvolutionDescriptor_t, cudnnFilterDescriptor_t, int, int*,
+                                                            cudnnConvolutionBwdFilterAlgoPerf_t*);
+  cudnnStatus_t (*ConvolutionBackwardFilter)(cudnnHandle_t, const void*, cudnnTensorDescriptor_t, const void*, cudnnTensorDescriptor_t,
+                                             const void*, cudnnConvolutionDescriptor_t, int, void*, size_t, const void*,
+                                             cudnnFilterDescriptor_t, void*);
+  cudnnStatus_t (*GetConvolutionBackwardDataAlgorithm_v7)(cudnnHandle_t, cudnnFilterDescriptor_t, cudnnTensorDescriptor_t,
+                                                          cudnnConvolutionDescriptor_t, cudnnTensorDescriptor_t, int, int*,
+                                                          cudnnConvolutionBwdDataAlgoPerf_t*);
+  cudnnStatus_t (*ConvolutionBackwardData)(cudnnHandle_t, const void*, cudnnFilterDescriptor_t, const void*, cudnnTensorDescriptor_t,
+                                           const void*, cudnnConvolutionDescriptor_t, int, void*, size_t, const void*,
+                                           cudnnTensorDescriptor_t, void*);
   // Pooling: resolved on their own, so a library without them still serves convolutions (null then).
   cudnnStatus_t (*CreatePoolingDescriptor)(cudnnPoolingDescriptor_t*);
   cudnnStatus_t (*SetPoolingNdDescriptor)(cudnnPoolingDescriptor_t, int, int, int, const int*, const int*, const int*);

@@ -176,6 +176,111 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
 namespace {
 
 /**
+ * The forward convolution behind a backward pass (arguments 1-5: the two operands' (handle,
+ * layout) pairs and the geometry [stride, pad, dilation, size] per spatial dim, `size` being the
+ * filter's (backward filter) or the input's (backward data) spatial dims): checked, with the
+ * operands, as ConvGeometry. The first operand is x (filter pass) or w (data pass).
+ */
+struct BackwardArgs {
+  View operand;
+  View dy;
+  ConvGeometry geometry;
+};
+
+BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dtype, bool filterPass) {
+  const Napi::Env env = info.Env();
+  const char* operandName = filterPass ? "x" : "w";
+  BackwardArgs a{viewArg(info, 1, 2, dtype, op, operandName), viewArg(info, 3, 4, dtype, op, "dy"), {}};
+  const View& v = a.operand;
+  const View& dy = a.dy;
+  if (v.rank < 4 || v.rank > kMaxSpatial + 2) throwRange(env, op, std::string(operandName) + " must have rank 4 or 5 ([N, C, ...spatial])");
+  if (dy.rank != v.rank) throwRange(env, op, std::string("dy must have the rank of ") + operandName);
+  if (!v.contiguous() || !dy.contiguous()) throwRange(env, op, std::string(operandName) + " and dy must be contiguous");
+  ConvGeometry& g = a.geometry;
+  g.spatial = v.rank - 2;
+  const std::vector<int64_t> params = paramsArg(info, 5, op, "geometry", 4 * g.spatial);
+  if (filterPass) {
+    if (dy.shape[0] != v.shape[0]) throwRange(env, op, "x and dy must have the same batch (dim 0)");
+    g.xDims[0] = v.shape[0];
+    g.xDims[1] = v.shape[1];
+    g.wDims[0] = dy.shape[1];
+    g.wDims[1] = v.shape[1];
+  } else {
+    if (dy.shape[1] != v.shape[0]) throwRange(env, op, "dy must have one channel per filter (w's dim 0)");
+    g.xDims[0] = dy.shape[0];
+    g.xDims[1] = v.shape[1];
+    g.wDims[0] = v.shape[0];
+    g.wDims[1] = v.shape[1];
+  }
+  g.yDims[0] = dy.shape[0];
+  g.yDims[1] = dy.shape[1];
+  for (int d = 0; d < g.spatial; d++) {
+    g.stride[d] = params[d];
+    g.pad[d] = params[g.spatial + d];
+    g.dilation[d] = params[2 * g.spatial + d];
+    const int64_t size = params[3 * g.spatial + d];
+    if (g.stride[d] < 1 || g.dilation[d] < 1) throwRange(env, op, "strides and dilations must be positive");
+    if (g.pad[d] < 0) throwRange(env, op, "padding must not be negative");
+    if (size < 1) throwRange(env, op, "the spatial sizes must be positive");
+    g.xDims[2 + d] = filterPass ? v.shape[2 + d] : size;
+    g.wDims[2 + d] = filterPass ? size : v.shape[2 + d];
+    g.yDims[2 + d] = dy.shape[2 + d];
+    const int64_t span = g.xDims[2 + d] + 2 * g.pad[d] - ((g.wDims[2 + d] - 1) * g.dilation[d] + 1);
+    if (span < 0 || span / g.stride[d] + 1 != dy.shape[2 + d]) {
+      throwRange(env, op, "dy's spatial dim " + std::to_string(d) + " is " + std::to_string(dy.shape[2 + d]) + ", but the forward convolution (input " +
+                              std::to_string(g.xDims[2 + d]) + ", filter " + std::to_string(g.wDims[2 + d]) + ", pad " + std::to_string(g.pad[d]) +
+                              ", stride " + std::to_string(g.stride[d]) + ", dilation " + std::to_string(g.dilation[d]) + ") gives " +
+                              std::to_string(span < 0 ? 0 : span / g.stride[d] + 1));
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+// convBackwardFilter(dtype, x, layout, dy, layout, geometry) -> id | null: the filter gradient dw
+// [K, C, ...] of the forward convolution of x [N, C, ...] whose output gradient is dy [N, K, ...],
+// through cuDNN (contiguous operands, one group, symmetric padding); null, having launched nothing,
+// when cuDNN does not take it. Convolution gradients reach it from the TypeScript side
+// (src/kernels/conv-gradients.ts), which recognizes them among the convolutions autodiff emits.
+Napi::Value ConvBackwardFilter(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "convBackwardFilter";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 6, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const BackwardArgs a = backwardArgs(info, op, dtype, true);
+  Output out(env, op, dtype, checkedProduct(env, op, a.geometry.wDims, a.operand.rank));
+  if (!launching()) return out.commit(env);
+  std::string why;
+  if (!convBackwardFilterCudnn(dtype, out.data(), a.operand, a.dy, a.geometry, state().stream, why)) return env.Null();
+  state().counters.convCudnnBackwardFilter++;
+  return out.commit(env);
+}
+
+// convBackwardData(dtype, w, layout, dy, layout, geometry) -> id | null: the input gradient dx
+// [N, C, ...] of the forward convolution with filter w [K, C, ...] whose output gradient is dy
+// [N, K, ...], through cuDNN; null when cuDNN does not take it (as convBackwardFilter).
+Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::recursive_mutex> lock(addonMutex());
+  const char* op = "convBackwardData";
+  const Napi::Env env = info.Env();
+  checkArgs(info, 6, op);
+  requireReady(env, op);
+  const int dtype = dtypeArg(info, 0, op, kNumeric);
+  const BackwardArgs a = backwardArgs(info, op, dtype, false);
+  Output out(env, op, dtype, checkedProduct(env, op, a.geometry.xDims, a.operand.rank));
+  if (!launching()) return out.commit(env);
+  std::string why;
+  if (!convBackwardDataCudnn(dtype, out.data(), a.operand, a.dy, a.geometry, state().stream, why)) return env.Null();
+  state().counters.convCudnnBackwardData++;
+  return out.commit(env);
+}
+
+namespace {
+
+/**
  * The window geometry of argument `index` (window, strides, low and high padding, dilation per
  * dim of `x`), checked, as the kernels' Window and as cuDNN's PoolParams.
  */

@@ -43,6 +43,8 @@ Napi::Value Argsort(const Napi::CallbackInfo& info);
 Napi::Value Matmul(const Napi::CallbackInfo& info);
 Napi::Value MatmulBias(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
+Napi::Value ConvBackwardFilter(const Napi::CallbackInfo& info);
+Napi::Value ConvBackwardData(const Napi::CallbackInfo& info);
 Napi::Value ReduceWindow(const Napi::CallbackInfo& info);
 Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info);
 Napi::Value Gather(const Napi::CallbackInfo& info);

@@ -44,6 +44,30 @@ struct ConvParams {
 bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvParams& params, cudaStream_t stream, std::string& why);
 
 /**
+ * A forward convolution's shapes and geometry, for its backward passes: x [N, C, ...] (or dx),
+ * w [K, C, ...] (one group), y [N, K, ...] (or dy), and per spatial dim the symmetric padding,
+ * stride and dilation. The caller has checked that y's spatial dims are the forward's
+ * (in + 2 pad - ((k - 1) dilation + 1)) / stride + 1.
+ */
+struct ConvGeometry {
+  int spatial = 2;
+  int64_t xDims[kMaxSpatial + 2] = {};
+  int64_t wDims[kMaxSpatial + 2] = {};
+  int64_t yDims[kMaxSpatial + 2] = {};
+  int64_t pad[kMaxSpatial] = {};
+  int64_t stride[kMaxSpatial] = {};
+  int64_t dilation[kMaxSpatial] = {};
+};
+
+/** dw (contiguous [K, C, ...]) = the forward's filter gradient from x and dy (contiguous), through cuDNN. */
+bool convBackwardFilterCudnn(int dtype, void* dw, const View& x, const View& dy, const ConvGeometry& geometry, cudaStream_t stream,
+                             std::string& why);
+
+/** dx (contiguous [N, C, ...]) = the forward's input gradient from w and dy (contiguous), through cuDNN. */
+bool convBackwardDataCudnn(int dtype, void* dx, const View& w, const View& dy, const ConvGeometry& geometry, cudaStream_t stream,
+                           std::string& why);
+
+/**
  * Records that a cuBLASLt or cuDNN call failed after the addon chose the library for an op (as
  * opposed to declining it beforehand): sets `why`, counts it (EngineCounters::vendorFailures) and
  * returns false, so the op runs the own kernel. With FLINT_CUDA_STRICT_VENDOR=1 it throws instead

@@ -6,6 +6,8 @@
 import {
   type Backend,
   bind,
+  conv2d,
+  conv3d,
   type DType,
   distributed,
   jit,
@@ -17,6 +19,7 @@ import {
   type TypedArray,
   tensor,
   tidy,
+  vjp,
 } from '@flint/api';
 import type { CudaBackend } from './backend.js';
 import { createNcclCollectives, ncclAvailability } from './distributed/nccl.js';
@@ -293,6 +296,56 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         }
       }
       cuda.configure({ convEngine: 'auto' });
+    },
+  },
+  {
+    name: "convolution gradients through cuDNN's backward filter and data passes match the CPU backend",
+    async run({ cuda, cpu }) {
+      const dnn = cuda.libraries().cudnn.found;
+      // Strides, dilations, uneven padding (dy positions the high side leaves out), 3-d, 1x1.
+      const cases = [
+        { x: [2, 3, 9, 9], w: [4, 3, 3, 3], stride: 1, padding: 1, dilation: 1 },
+        { x: [2, 3, 9, 8], w: [4, 3, 3, 2], stride: 2, padding: 1, dilation: 1 },
+        { x: [1, 2, 10, 10], w: [3, 2, 3, 3], stride: 3, padding: 2, dilation: 2 },
+        { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1 },
+        { x: [1, 2, 5, 6, 5], w: [3, 2, 3, 3, 2], stride: 2, padding: 1, dilation: 1 },
+      ];
+      const tolerances = { float32: 1e-4, float64: 1e-11, float16: 4e-3, bfloat16: 3e-2 };
+      for (const [dtype, tolerance] of Object.entries(tolerances) as [keyof typeof tolerances, number][]) {
+        for (const [i, kase] of cases.entries()) {
+          const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+          const xs = values(size(kase.x), 30 + i);
+          const ws = values(size(kase.w), 40 + i);
+          const options = { stride: kase.stride, padding: kase.padding, dilation: kase.dilation };
+          const conv = (x: Tensor, w: Tensor) => (kase.x.length === 4 ? conv2d(x, w, options) : conv3d(x, w, options));
+          // A cotangent that differs per output element, so that every dy position counts.
+          const gradients = (backend: Backend) => {
+            const [x, w] = [on(backend, xs, kase.x, dtype), on(backend, ws, kase.w, dtype)];
+            const [y, pullback] = vjp(conv, x, w);
+            const dy = on(backend, values(size(y.shape as number[]), 50 + i), y.shape as number[], dtype);
+            const [dx, dw] = pullback(dy) as [Tensor, Tensor];
+            pullback.dispose();
+            return { dx, dw, all: [x, w, y, dy, dx, dw] };
+          };
+          const before = cuda.deviceMemory();
+          const gpu = gradients(cuda as unknown as Backend);
+          const after = cuda.deviceMemory();
+          const ref = gradients(cpu);
+          const dxError = worstError(await gpu.dx.data(), await ref.dx.data());
+          const dwError = worstError(await gpu.dw.data(), await ref.dw.data());
+          check(dxError < tolerance, `${dtype} case ${i}: dx relative error ${dxError}`);
+          check(dwError < tolerance * size(kase.x) ** 0.5, `${dtype} case ${i}: dw relative error ${dwError}`);
+          if (dnn) {
+            check(
+              after.convCudnnBackwardFilter > before.convCudnnBackwardFilter,
+              `${dtype} case ${i}: the filter gradient did not go to cuDNN`,
+            );
+            check(after.convCudnnBackwardData > before.convCudnnBackwardData, `${dtype} case ${i}: the input gradient did not go to cuDNN`);
+          }
+          check(after.vendorFailures === before.vendorFailures, `${dtype} case ${i}: a cuDNN call failed`);
+          await release(...gpu.all, ...ref.all);
+        }
+      }
     },
   },
   {

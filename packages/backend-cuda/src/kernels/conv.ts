@@ -1,19 +1,25 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
-import { DTYPE_CODES, type Engine } from '../native/codes.js';
+import { DTYPE_CODES, Engine } from '../native/codes.js';
+import { asDataGradient, asFilterGradient } from './conv-gradients.js';
 import { cudnnTakes } from './cudnn-dtypes.js';
 
 /**
  * N-d convolution: cuDNN for the float types with 2 or 3 spatial dims, symmetric padding and no
  * input dilation when it is present (operands packed to contiguous for it), else the addon's
- * direct kernel, which takes any view and every configuration of the primitive.
+ * direct kernel, which takes any view and every configuration of the primitive. Autodiff's
+ * gradient convolutions go to cuDNN's backward passes where they are recognised
+ * (conv-gradients.ts).
  */
 export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
   return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): CudaHandle => {
     let [x, w] = inputs as [CudaHandle, CudaHandle];
+    const vendor = engine() !== Engine.kernel && cudnnPresent() && cudnnTakes(x.dtype);
+    const gradient = vendor ? backwardPass(context, x, w, params, out) : null;
+    if (gradient !== null) return gradient;
     const temporaries: CudaHandle[] = [];
-    if (cudnnPresent() && cudnnTakes(x.dtype)) {
+    if (vendor) {
       const px = context.packed(x);
       const pw = context.packed(w);
       if (px.temporary) temporaries.push(px.handle);
@@ -36,4 +42,21 @@ export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
       for (const t of temporaries) context.release(t.storage);
     }
   };
+}
+
+/** The convolution through cuDNN's backward filter or data pass when it is one of autodiff's gradients (null otherwise, or when cuDNN declines). */
+function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): CudaHandle | null {
+  const code = DTYPE_CODES[x.dtype];
+  const filter = asFilterGradient(x, w, params, out);
+  if (filter !== null) {
+    const id = context.addon.convBackwardFilter(code, x.storage.id, filter.first, w.storage.id, filter.dy, filter.geometry);
+    if (id === null) return null;
+    // cuDNN writes dw [K, C, ...]; the convolution's output is its view [C, K, ...].
+    const dw = context.adopt(id, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
+    return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
+  }
+  const data = asDataGradient(x, w, params, out);
+  if (data === null) return null;
+  const id = context.addon.convBackwardData(code, w.storage.id, data.first, x.storage.id, data.dy, data.geometry);
+  return id === null ? null : context.adopt(id, out.shape, out.dtype);
 }

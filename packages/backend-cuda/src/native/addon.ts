@@ -81,6 +81,9 @@ export interface NativeMemoryStats {
   readonly matmulBiasEpilogue: number;
   readonly convKernel: number;
   readonly convCudnn: number;
+  /** Convolution gradients through cudnnConvolutionBackwardFilter and cudnnConvolutionBackwardData. */
+  readonly convCudnnBackwardFilter: number;
+  readonly convCudnnBackwardData: number;
   readonly poolKernel: number;
   readonly poolCudnn: number;
   /** Runs of the composite ops' own kernels (softmax, layer and batch norm, max pooling's backward). */
@@ -141,6 +144,15 @@ export interface Addon {
   ): number | null;
   /** params: [groups, ...strides, ...padLow, ...padHigh, ...lhsDilation, ...rhsDilation]; engine as for matmul (2: cuDNN). */
   conv(dtype: number, x: number, xLayout: Int32Array, w: number, wLayout: Int32Array, params: Int32Array, engine: number): number;
+  /**
+   * The filter gradient dw [K, C, ...filter] of the forward convolution of x [N, C, ...] whose
+   * output gradient is dy [N, K, ...] (both contiguous, one group), through cuDNN; geometry:
+   * [...strides, ...pads (symmetric), ...dilations, ...filter]. Null (nothing launched) when cuDNN
+   * does not take it.
+   */
+  convBackwardFilter(dtype: number, x: number, xLayout: Int32Array, dy: number, dyLayout: Int32Array, geometry: Int32Array): number | null;
+  /** The input gradient dx [N, C, ...input] from w [K, C, ...] and dy, as convBackwardFilter; geometry ends with the input's spatial dims. */
+  convBackwardData(dtype: number, w: number, wLayout: Int32Array, dy: number, dyLayout: Int32Array, geometry: Int32Array): number | null;
   /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
   /** `engine`: 0 auto (cuDNN for max pooling it takes), 1 the own kernel, 2 cuDNN or throw. */
   reduceWindow(op: number, dtype: number, x: number, layout: Int32Array, params: Int32Array, engine: number): number;

@@ -1,0 +1,85 @@
+// Which of the convolutions autodiff emits conv-gradients.ts recognises as cuDNN's backward passes,
+// with what forward geometry: the api's gradient rules (primitives/linalg-derivatives.ts) are
+// traced on the cuda backend and every convolution reaching its kernel table is inspected. The
+// values are checked elsewhere (gpu.checks.ts, against the CPU backend, with cuDNN or its
+// emulation). Runs on a GPU or the CPU emulation; skipped with the reason elsewhere.
+import { type Aval, conv2d, conv3d, convTranspose2d, initBackend, type ParamsOf, Primitive, type Tensor, tensor, vjp } from '@flint/api';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { CudaBackend } from '../backend.js';
+import { cudaUnavailable } from '../cuda-availability.test-support.js';
+import type { CudaHandle } from '../handle.js';
+import { asDataGradient, asFilterGradient } from './conv-gradients.js';
+
+type Seen = { filter: number[] | null; data: number[] | null };
+
+describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== undefined)(
+  'convolution gradients recognised for cuDNN',
+  () => {
+    let cuda: CudaBackend;
+    const seen: Seen[] = [];
+    beforeAll(async () => {
+      cuda = (await initBackend('cuda')) as unknown as CudaBackend;
+      const table = cuda.kernels as unknown as Record<number, (...args: unknown[]) => unknown>;
+      const conv = table[Primitive.Conv] as (...args: unknown[]) => unknown;
+      table[Primitive.Conv] = (...args: unknown[]) => {
+        const [inputs, params, out] = args as [CudaHandle[], ParamsOf<Primitive.Conv>, Aval];
+        const [x, w] = inputs as [CudaHandle, CudaHandle];
+        const geometry = (found: { geometry: Int32Array } | null) => (found === null ? null : Array.from(found.geometry));
+        seen.push({ filter: geometry(asFilterGradient(x, w, params, out)), data: geometry(asDataGradient(x, w, params, out)) });
+        return conv(...args);
+      };
+    });
+
+    const filled = (shape: number[]) =>
+      tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i)),
+        { shape, backend: 'cuda' },
+      );
+
+    /** The convolutions of f's forward pass and of its pullback, in order. */
+    function traced(f: (x: Tensor, w: Tensor) => Tensor, xShape: number[], wShape: number[]): Seen[] {
+      seen.length = 0;
+      const [x, w] = [filled(xShape), filled(wShape)];
+      const [y, pullback] = vjp(f, x, w);
+      const gradients = pullback(filled(y.shape as number[])) as Tensor[];
+      pullback.dispose();
+      for (const t of [x, w, y, ...gradients]) t.dispose();
+      return [...seen];
+    }
+
+    it('a 2-d convolution: the forward is neither pass; dx is the data pass, dw the filter pass, with its geometry', () => {
+      // Geometry: [...strides, ...pads, ...dilations, ...sizes] of the forward convolution.
+      const [forward, dx, dw] = traced((x, w) => conv2d(x, w, { stride: 1, padding: 1 }), [2, 3, 8, 8], [4, 3, 3, 3]);
+      expect(forward).toEqual({ filter: null, data: null });
+      expect(dx).toEqual({ filter: null, data: [1, 1, 1, 1, 1, 1, 8, 8] });
+      expect(dw).toEqual({ filter: [1, 1, 1, 1, 1, 1, 3, 3], data: null });
+    });
+
+    it('strides, dilations, padding the stride leaves uneven, non-square filters and 3-d', () => {
+      const strided = traced((x, w) => conv2d(x, w, { stride: [2, 3], padding: [1, 2], dilation: [1, 2] }), [1, 2, 9, 10], [3, 2, 3, 2]);
+      expect(strided.slice(1)).toEqual([
+        { filter: null, data: [2, 3, 1, 2, 1, 2, 9, 10] },
+        { filter: [2, 3, 1, 2, 1, 2, 3, 2], data: null },
+      ]);
+      const volume = traced((x, w) => conv3d(x, w, { stride: 2, padding: 1 }), [1, 2, 5, 6, 5], [3, 2, 3, 3, 2]);
+      expect(volume.slice(1)).toEqual([
+        { filter: null, data: [2, 2, 2, 1, 1, 1, 1, 1, 1, 5, 6, 5] },
+        { filter: [2, 2, 2, 1, 1, 1, 1, 1, 1, 3, 3, 2], data: null },
+      ]);
+    });
+
+    it('a transposed convolution is a data pass in its forward', () => {
+      seen.length = 0;
+      const y = convTranspose2d(filled([1, 4, 5, 5]), filled([4, 3, 3, 3]), { stride: 2, padding: 1 });
+      expect(y.shape).toEqual([1, 3, 9, 9]);
+      y.dispose();
+      expect(seen[0]?.data).toEqual([2, 2, 1, 1, 1, 1, 9, 9]);
+    });
+
+    it('grouped convolutions stay on the forward path (their gradients need packed operands)', () => {
+      const grouped = traced((x, w) => conv2d(x, w, { padding: 1, groups: 2 }), [1, 4, 6, 6], [4, 2, 3, 3]);
+      expect(grouped).toHaveLength(3);
+      expect(grouped.every((s) => s.filter === null && s.data === null)).toBe(true);
+    });
+  },
+);

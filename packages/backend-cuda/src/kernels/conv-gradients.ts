@@ -1,0 +1,139 @@
+import type { Aval, ParamsOf, Primitive } from '@flint/api';
+import { type CudaHandle, isContiguous, layout } from '../handle.js';
+
+// Autodiff writes a convolution's gradients as convolutions too (the api's convTransposeLhs and
+// convTransposeRhs in primitives/linalg-derivatives.ts), over views of the forward's operands:
+// the filter gradient convolves x and dy with their batch and channel dims swapped, the input
+// gradient convolves dy with the filter flipped and its channel dims swapped. Here those
+// convolutions are recognised by their operands' layouts, as XLA's GPU backend rewrites its
+// gradient convolutions into cuDNN calls, and handed to cuDNN's backward passes, which are made
+// for them: the filter gradient as a forward convolution has a filter as large as the image and
+// a tiny output, and the input gradient of a strided convolution needs input dilation, which
+// cuDNN's forward pass does not take. The rewrite is exact for any convolution of that shape,
+// whatever produced it: each pattern below is the forward convolution's backward pass by algebra.
+
+/** A view's layout as the addon takes it. */
+interface ViewLayout {
+  readonly offset: number;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** A backward pass for the addon: its two operands and [...strides, ...pads, ...dilations, ...sizes]. */
+export interface BackwardConvolution {
+  readonly first: Int32Array;
+  readonly dy: Int32Array;
+  readonly geometry: Int32Array;
+}
+
+const swapped = <T>(values: readonly T[]): T[] => [values[1] as T, values[0] as T, ...values.slice(2)];
+
+/** The tensor a view with dims 0 and 1 swapped shows, when that tensor is contiguous. */
+function unswapped(h: CudaHandle): ViewLayout | null {
+  const shape = swapped(h.shape);
+  const strides = swapped(h.strides);
+  return isContiguous(shape, strides) ? { offset: h.offset, shape, strides } : null;
+}
+
+/** The filter a view shows flipped in its spatial dims and with dims 0 and 1 swapped, when that filter is contiguous. */
+function unflippedUnswapped(h: CudaHandle): ViewLayout | null {
+  const shape = swapped(h.shape);
+  const strides = swapped(h.strides);
+  let offset = h.offset;
+  for (let d = 2; d < shape.length; d++) {
+    const size = shape[d] as number;
+    if (size === 1) continue;
+    const stride = strides[d] as number;
+    if (stride >= 0) return null;
+    offset += (size - 1) * stride;
+    strides[d] = -stride;
+  }
+  return isContiguous(shape, strides) ? { offset, shape, strides } : null;
+}
+
+/** The forward output size of one spatial dim, or -1 when the filter does not fit. */
+function forwardSize(input: number, filter: number, pad: number, stride: number, dilation: number): number {
+  const span = input + 2 * pad - ((filter - 1) * dilation + 1);
+  return span < 0 ? -1 : Math.floor(span / stride) + 1;
+}
+
+const toLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);
+
+/** Whether cuDNN's backward passes could take the convolution at all: one group, 2 or 3 spatial dims, nothing empty. */
+function candidate(x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): boolean {
+  const spatial = x.shape.length - 2;
+  const nonEmpty = (shape: readonly number[]) => shape.every((d) => d > 0);
+  return params.groups === 1 && (spatial === 2 || spatial === 3) && nonEmpty(x.shape) && nonEmpty(w.shape) && nonEmpty(out.shape);
+}
+
+/**
+ * conv(lhs, rhs) as a filter gradient: lhs is x [N, C, ...] seen as [C, N, ...], rhs is dy
+ * [N, K, ...] seen as [K, N, ...], and the output [C, K, ...filter] is dw [K, C, ...filter] seen
+ * with dims 0 and 1 swapped. The forward's stride is this convolution's kernel dilation and its
+ * dilation this one's stride; its padding is this one's low padding (cuDNN's is symmetric: the
+ * high side only decides which dy positions exist, and dy's size is checked against it).
+ */
+export function asFilterGradient(
+  lhs: CudaHandle,
+  rhs: CudaHandle,
+  params: ParamsOf<Primitive.Conv>,
+  out: Aval,
+): BackwardConvolution | null {
+  if (!candidate(lhs, rhs, params, out) || params.lhsDilation.some((d) => d !== 1)) return null;
+  const x = unswapped(lhs);
+  const dy = unswapped(rhs);
+  if (x === null || dy === null) return null;
+  const spatial = lhs.shape.length - 2;
+  const geometry: number[][] = [[], [], [], []];
+  for (let d = 0; d < spatial; d++) {
+    const [stride, dilation, pad, filter] = [
+      params.rhsDilation[d],
+      params.strides[d],
+      params.padding[d]?.[0],
+      out.shape[2 + d],
+    ] as number[];
+    if ((pad as number) < 0) return null;
+    if (forwardSize(x.shape[2 + d] as number, filter as number, pad as number, stride as number, dilation as number) !== dy.shape[2 + d])
+      return null;
+    geometry[0]?.push(stride as number);
+    geometry[1]?.push(pad as number);
+    geometry[2]?.push(dilation as number);
+    geometry[3]?.push(filter as number);
+  }
+  return { first: toLayout(x), dy: toLayout(dy), geometry: Int32Array.from(geometry.flat()) };
+}
+
+/**
+ * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (contiguous) dilated by the
+ * forward's stride, rhs is the filter w [K, C, ...] flipped and seen as [C, K, ...], and the
+ * output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
+ * this convolution's low padding; its dilation is this one's kernel dilation.
+ */
+export function asDataGradient(lhs: CudaHandle, rhs: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
+  if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1) || !isContiguous(lhs.shape, lhs.strides)) return null;
+  const w = unflippedUnswapped(rhs);
+  if (w === null) return null;
+  const spatial = lhs.shape.length - 2;
+  const geometry: number[][] = [[], [], [], []];
+  for (let d = 0; d < spatial; d++) {
+    const [stride, dilation, low, input, filter] = [
+      params.lhsDilation[d],
+      params.rhsDilation[d],
+      params.padding[d]?.[0],
+      out.shape[2 + d],
+      w.shape[2 + d],
+    ] as number[];
+    const pad = ((filter as number) - 1) * (dilation as number) - (low as number);
+    if (pad < 0) return null;
+    if (forwardSize(input as number, filter as number, pad, stride as number, dilation as number) !== lhs.shape[2 + d]) return null;
+    geometry[0]?.push(stride as number);
+    geometry[1]?.push(pad);
+    geometry[2]?.push(dilation as number);
+    geometry[3]?.push(input as number);
+  }
+  return {
+    first: toLayout(w),
+    dy: toLayout({ offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }),
+    geometry: Int32Array.from(geometry.flat()),
+  };
+}
