@@ -157,8 +157,8 @@ bool describe(const Cudnn* api, const CudnnConvolution& c, Descriptors& desc, st
 
 /**
  * Runs the first of cuDNN's ranked `candidates` that suits and succeeds: `run(algo, workspace,
- * bytes)` makes the call. Candidates cuDNN ranks as unsupported, wanting more than 512 MiB of
- * workspace, or (float32 without TF32) not in FMA math are passed over; that is a decline, while
+ * bytes)` makes the call. Candidates cuDNN ranks as unsupported, not deterministic, wanting more
+ * than 512 MiB of workspace, or (float32 without TF32) not in FMA math are passed over; that is a decline, while
  * a call cuDNN refuses is a failure (vendorFailure).
  */
 template <typename Run>
@@ -168,6 +168,9 @@ bool runRanked(const Cudnn* api, int dtype, Descriptors& desc, const cudnnConvol
   for (int i = 0; i < returned; i++) {
     const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
     if (candidate.status != kCudnnSuccess || candidate.memory > kMaxWorkspaceBytes) continue;
+    // Results that repeat exactly: no algorithm that accumulates with atomics (some backward
+    // filter and data ones); where only those are ranked, the convolution runs another way.
+    if (candidate.determinism == kCudnnNonDeterministic) continue;
     // float32 without TF32: FMA math only (the default math type lets Ampere and later use TF32).
     if (dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath) continue;
     // cuDNN picks the kernels by the algorithm and the descriptor's math type together (since 7.4):
@@ -187,7 +190,7 @@ bool runRanked(const Cudnn* api, int dtype, Descriptors& desc, const cudnnConvol
     failed += (failed.empty() ? "" : ", ") + std::string("algorithm ") + std::to_string(candidate.algo) + ": " + api->GetErrorString(status);
   }
   if (!failed.empty()) return vendorFailure(why, std::string(call) + " failed (" + failed + ")");
-  why = "no cuDNN algorithm suits (workspace or math type)";
+  why = "no cuDNN algorithm suits (workspace, determinism or math type)";
   return false;
 }
 

@@ -118,6 +118,7 @@ struct cudnnConvolutionFwdAlgoPerf_t {
   int reserved[3];
 };
 using cudnnConvolutionBwdFilterAlgoPerf_t = cudnnConvolutionFwdAlgoPerf_t;
+constexpr int kCudnnNonDeterministic = 0;  // cudnnDeterminism_t
 using cudnnConvolutionBwdDataAlgoPerf_t = cudnnConvolutionFwdAlgoPerf_t;
 
 struct Cudnn {

@@ -193,7 +193,7 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
   BackwardArgs a{viewArg(info, 1, 2, dtype, op, operandName), viewArg(info, 3, 4, dtype, op, "dy"), {}};
   const View& v = a.operand;
   const View& dy = a.dy;
-  if (v.rank < 4 || v.rank > kMaxSpatial + 2) throwRange(env, op, std::string(operandName) + " must have rank 4 or 5 ([N, C, ...spatial])");
+  if (v.rank < 4 || v.rank > 5) throwRange(env, op, std::string(operandName) + " must have rank 4 or 5 ([N, C, ...spatial])");
   if (dy.rank != v.rank) throwRange(env, op, std::string("dy must have the rank of ") + operandName);
   if (!v.contiguous() || !dy.contiguous()) throwRange(env, op, std::string(operandName) + " and dy must be contiguous");
   ConvGeometry& g = a.geometry;

@@ -352,15 +352,50 @@ function chainOfTen(x: Tensor, y: Tensor): Tensor {
   return x.mul(2).add(y).tanh().mul(x).maximum(0.25).sub(y).abs().sqrt().add(1).log();
 }
 
-/** Median milliseconds of a training step (synchronized), after warm-up steps. */
-async function timeStep(cuda: CudaBackend, make: () => TrainingStep, repeats: number): Promise<number> {
+/**
+ * A training step timed (median milliseconds, synchronized, after warm-up steps), and one more
+ * step profiled: how long issuing it took on the host (when that is most of the step, the step
+ * waits on JavaScript and launches, not on the GPU) and which engines it ran (the addon's counters
+ * that moved: cuDNN or the own kernels, cuBLASLt, composite kernels, device allocations, which
+ * should be none once the caching allocator is warm).
+ */
+async function timeStep(cuda: CudaBackend, make: () => TrainingStep, repeats: number): Promise<{ ms: number; profile: string }> {
   const training = make();
   try {
-    return await time(cuda, () => training.step(), repeats, 3);
+    const ms = await time(cuda, () => training.step(), repeats, 3);
+    await cuda.synchronize();
+    const before = cuda.deviceMemory() as unknown as Record<string, number>;
+    const t0 = performance.now();
+    const loss = training.step();
+    const issued = performance.now() - t0;
+    await cuda.synchronize();
+    const total = performance.now() - t0;
+    loss.dispose();
+    const after = cuda.deviceMemory() as unknown as Record<string, number>;
+    const moved = STEP_COUNTERS.filter((key) => (after[key] ?? 0) !== (before[key] ?? 0));
+    const counts = Object.fromEntries(moved.map((key) => [key, (after[key] ?? 0) - (before[key] ?? 0)]));
+    return { ms, profile: JSON.stringify({ issuedMs: issued, totalMs: total, ...counts }) };
   } finally {
     training.dispose();
   }
 }
+
+/** The addon's counters a training step's profile reports (NativeMemoryStats). */
+const STEP_COUNTERS = [
+  'matmulKernel',
+  'matmulCublasLt',
+  'convKernel',
+  'convCudnn',
+  'convCudnnBackwardFilter',
+  'convCudnnBackwardData',
+  'poolKernel',
+  'poolCudnn',
+  'compositeKernel',
+  'normCudnn',
+  'vendorFailures',
+  'jitLaunches',
+  'deviceAllocations',
+] as const;
 
 /**
  * What issue 10 compares with PyTorch on the same GPU (torch-bench.py reads these from the
@@ -400,9 +435,14 @@ async function issueMeasurements(cuda: CudaBackend): Promise<Record<string, numb
   const encoder = rehearsal ? { ...TRANSFORMER_PARAMS, batch: 2, tokens: 4, model: 16, heads: 2, ffn: 32 } : TRANSFORMER_PARAMS;
   out.cnnShape = JSON.stringify(cnn);
   out.transformerShape = JSON.stringify(encoder);
-  out.cnnStepMs = await timeStep(cuda, () => cnnStep('cuda', cnn), rehearsal ? 2 : 10);
-  out.transformerStepMs = await timeStep(cuda, () => transformerStep('cuda', encoder), rehearsal ? 2 : 10);
-  log(`issue: CNN step ${(out.cnnStepMs as number).toFixed(3)} ms, transformer step ${(out.transformerStepMs as number).toFixed(3)} ms`);
+  const cnnTimed = await timeStep(cuda, () => cnnStep('cuda', cnn), rehearsal ? 2 : 10);
+  const encoderTimed = await timeStep(cuda, () => transformerStep('cuda', encoder), rehearsal ? 2 : 10);
+  out.cnnStepMs = cnnTimed.ms;
+  out.cnnStepProfile = cnnTimed.profile;
+  out.transformerStepMs = encoderTimed.ms;
+  out.transformerStepProfile = encoderTimed.profile;
+  log(`issue: CNN step ${cnnTimed.ms.toFixed(3)} ms, transformer step ${encoderTimed.ms.toFixed(3)} ms`);
+  log(`issue: one CNN step: ${cnnTimed.profile}; one transformer step: ${encoderTimed.profile}`);
 
   // Launch overhead: eager adds of one element, queued back to back, one read at the end.
   const steps = rehearsal ? 200 : 20000;

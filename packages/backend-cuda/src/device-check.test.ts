@@ -32,5 +32,17 @@ describe.skipIf(cudaUnavailable('device-check rehearsal') !== undefined)('the de
     expect(report.issue.cnnStepMs).toBeGreaterThan(0);
     expect(report.issue.transformerStepMs).toBeGreaterThan(0);
     expect(report.issue.copyGBs).toBeGreaterThan(0);
+    // One profiled step each: its host time within its total, the engines it ran, and no device
+    // allocation once the caching allocator has seen the steps before it.
+    for (const key of ['cnnStepProfile', 'transformerStepProfile']) {
+      const profile = JSON.parse(report.issue[key]);
+      expect(profile.issuedMs, key).toBeGreaterThan(0);
+      expect(profile.totalMs, key).toBeGreaterThanOrEqual(profile.issuedMs);
+      expect(profile.deviceAllocations ?? 0, key).toBe(0);
+      expect(profile.vendorFailures ?? 0, key).toBe(0);
+    }
+    const [cnn, encoder] = [JSON.parse(report.issue.cnnStepProfile), JSON.parse(report.issue.transformerStepProfile)];
+    expect((cnn.convKernel ?? 0) + (cnn.convCudnn ?? 0)).toBeGreaterThan(0);
+    expect(encoder.compositeKernel).toBeGreaterThan(0);
   }, 300_000);
 });

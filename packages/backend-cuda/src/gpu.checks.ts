@@ -302,9 +302,12 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     name: "convolution gradients through cuDNN's backward filter and data passes match the CPU backend",
     async run({ cuda, cpu }) {
       const dnn = cuda.libraries().cudnn.found;
-      // Strides, dilations, uneven padding (dy positions the high side leaves out), 3-d, 1x1.
+      // Strides, dilations, uneven padding (dy positions the high side leaves out), 3-d, 1x1, one
+      // channel in and out (size-1 dims, which make many views contiguous).
       const cases = [
         { x: [2, 3, 9, 9], w: [4, 3, 3, 3], stride: 1, padding: 1, dilation: 1 },
+        { x: [1, 2, 10, 9], w: [3, 2, 3, 3], stride: 2, padding: 1, dilation: 1 },
+        { x: [3, 1, 8, 8], w: [1, 1, 3, 3], stride: 1, padding: 1, dilation: 1 },
         { x: [2, 3, 9, 8], w: [4, 3, 3, 2], stride: 2, padding: 1, dilation: 1 },
         { x: [1, 2, 10, 10], w: [3, 2, 3, 3], stride: 3, padding: 2, dilation: 2 },
         { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1 },
@@ -334,7 +337,8 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
           const dxError = worstError(await gpu.dx.data(), await ref.dx.data());
           const dwError = worstError(await gpu.dw.data(), await ref.dw.data());
           check(dxError < tolerance, `${dtype} case ${i}: dx relative error ${dxError}`);
-          check(dwError < tolerance * size(kase.x) ** 0.5, `${dtype} case ${i}: dw relative error ${dwError}`);
+          // dw sums over the batch and the image: a few roundings more than dx.
+          check(dwError < 4 * tolerance, `${dtype} case ${i}: dw relative error ${dwError}`);
           if (dnn) {
             check(
               after.convCudnnBackwardFilter > before.convCudnnBackwardFilter,

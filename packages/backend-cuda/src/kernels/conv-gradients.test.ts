@@ -76,6 +76,20 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       expect(seen[0]?.data).toEqual([2, 2, 1, 1, 1, 1, 9, 9]);
     });
 
+    it('forward convolutions whose size-1 dims make their operands read as swapped or flipped stay forward', () => {
+      // One input channel: x [N, 1, H, W] is contiguous with N and C swapped, but its output is the
+      // image, not a filter. A 1x1 filter with one output channel reads as flipped and swapped.
+      for (const [x, w, padding] of [
+        [[8, 1, 28, 28], [32, 1, 3, 3], 1],
+        [[1, 16, 20, 20], [1, 16, 3, 3], 0],
+        [[2, 4, 6, 6], [1, 4, 1, 1], 0],
+      ] as [number[], number[], number][]) {
+        seen.length = 0;
+        conv2d(filled(x), filled(w), { padding }).dispose();
+        expect(seen, `${x} * ${w}`).toEqual([{ filter: null, data: null }]);
+      }
+    });
+
     it('grouped convolutions stay on the forward path (their gradients need packed operands)', () => {
       const grouped = traced((x, w) => conv2d(x, w, { padding: 1, groups: 2 }), [1, 4, 6, 6], [4, 2, 3, 3]);
       expect(grouped).toHaveLength(3);

@@ -59,6 +59,8 @@ function forwardSize(input: number, filter: number, pad: number, stride: number,
 
 const toLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);
 
+const spatialVolume = (shape: readonly number[]): number => shape.slice(2).reduce((a, b) => a * b, 1);
+
 /** Whether cuDNN's backward passes could take the convolution at all: one group, 2 or 3 spatial dims, nothing empty. */
 function candidate(x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): boolean {
   const spatial = x.shape.length - 2;
@@ -80,6 +82,10 @@ export function asFilterGradient(
   out: Aval,
 ): BackwardConvolution | null {
   if (!candidate(lhs, rhs, params, out) || params.lhsDilation.some((d) => d !== 1)) return null;
+  // A filter gradient's "filter" is dy, at least as large as its output (the filter): a forward
+  // convolution with one input channel (whose x is contiguous with N and C swapped) is the
+  // opposite, and stays on the forward pass, made for it.
+  if (spatialVolume(out.shape) > spatialVolume(rhs.shape)) return null;
   const x = unswapped(lhs);
   const dy = unswapped(rhs);
   if (x === null || dy === null) return null;
@@ -111,6 +117,9 @@ export function asFilterGradient(
  */
 export function asDataGradient(lhs: CudaHandle, rhs: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
   if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1) || !isContiguous(lhs.shape, lhs.strides)) return null;
+  // A contiguous filter is a forward convolution's own (a 1x1 one with one channel in or out
+  // also reads as flipped and swapped): it stays on the forward pass.
+  if (isContiguous(rhs.shape, rhs.strides)) return null;
   const w = unflippedUnswapped(rhs);
   if (w === null) return null;
   const spatial = lhs.shape.length - 2;

@@ -26,6 +26,8 @@ export const DEVICE_FUNCTIONS = [
   'matmul',
   'matmulBias',
   'conv',
+  'convBackwardFilter',
+  'convBackwardData',
   'reduceWindow',
   'windowMaxBackward',
   'softmax',

@@ -110,6 +110,8 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         matmul: fc.tuple(dtype, h, l, h, l, fc.integer({ min: -1, max: 3 })),
         matmulBias: fc.tuple(dtype, h, l, h, l, h, l),
         conv: fc.tuple(dtype, h, l, h, l, params, fc.integer({ min: -1, max: 3 })),
+        convBackwardFilter: fc.tuple(dtype, h, l, h, l, params),
+        convBackwardData: fc.tuple(dtype, h, l, h, l, params),
         reduceWindow: fc.tuple(small, dtype, h, l, params, fc.integer({ min: -1, max: 3 })),
         windowMaxBackward: fc.tuple(dtype, h, l, h, l, params),
         softmax: fc.tuple(dtype, h, l, small, fc.boolean()),
@@ -203,6 +205,33 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/groups/);
     expect(() => addon.conv(0, x, xLayout, w, wLayout, Int32Array.from([1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 0)).toThrow(/positive/);
     for (const id of [x, w, out]) addon.free(id);
+  });
+
+  it("sizes the backward convolutions' outputs from the forward's geometry and refuses a dy of another size", () => {
+    // The forward: x [2, 3, 9, 9] * w [4, 3, 3, 3], stride 2, pad 1, dilation 1 -> dy [2, 4, 5, 5].
+    const x = addon.upload(0, new Float32Array(2 * 3 * 9 * 9));
+    const w = addon.upload(0, new Float32Array(4 * 3 * 3 * 3));
+    const dy = addon.upload(0, new Float32Array(2 * 4 * 5 * 5));
+    const xLayout = Int32Array.from([0, 4, 2, 3, 9, 9, 243, 81, 9, 1]);
+    const wLayout = Int32Array.from([0, 4, 4, 3, 3, 3, 27, 9, 3, 1]);
+    const dyLayout = Int32Array.from([0, 4, 2, 4, 5, 5, 100, 25, 5, 1]);
+    const geometry = (size: number) => Int32Array.from([2, 2, 1, 1, 1, 1, size, size]);
+    const dw = addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, geometry(3)) as number;
+    const dx = addon.convBackwardData(0, w, wLayout, dy, dyLayout, geometry(9)) as number;
+    // dw is 4 x 3 x 3 x 3 and dx 2 x 3 x 9 x 9 elements: reading past them is refused.
+    expect(() => addon.copy(0, dw, Int32Array.from([0, 1, 109, 1]))).toThrow(/outside its buffer of 108 elements/);
+    expect(() => addon.copy(0, dx, Int32Array.from([0, 1, 487, 1]))).toThrow(/outside its buffer of 486 elements/);
+    // An input of 12 makes the forward's output 6, not dy's 5; a filter of 4 makes it 4.
+    expect(() => addon.convBackwardData(0, w, wLayout, dy, dyLayout, geometry(12))).toThrow(
+      /dy's spatial dim 0 is 5, but the forward convolution \(input 12/,
+    );
+    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, geometry(4))).toThrow(/gives 4/);
+    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([2, 2, -1, 1, 1, 1, 3, 3]))).toThrow(/padding/);
+    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, Int32Array.from([0, 4, 2, 4, 5, 5, 1, 2, 8, 40]), geometry(3))).toThrow(
+      /contiguous/,
+    );
+    expect(() => addon.convBackwardData(0, x, xLayout, dy, dyLayout, geometry(9))).toThrow(/one channel per filter/);
+    for (const id of [x, w, dy, dw, dx]) addon.free(id);
   });
 
   it('sizes pooling outputs for every engine and refuses an unknown engine or bad windows', () => {
