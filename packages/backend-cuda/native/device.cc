@@ -169,6 +169,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   set("convCudnn", static_cast<double>(s.counters.convCudnn));
   set("convCudnnBackwardFilter", static_cast<double>(s.counters.convCudnnBackwardFilter));
   set("convCudnnBackwardData", static_cast<double>(s.counters.convCudnnBackwardData));
+  set("dnnAlgorithmQueries", static_cast<double>(s.counters.dnnAlgorithmQueries));
   set("poolKernel", static_cast<double>(s.counters.poolKernel));
   set("poolCudnn", static_cast<double>(s.counters.poolCudnn));
   set("compositeKernel", static_cast<double>(s.counters.compositeKernel));

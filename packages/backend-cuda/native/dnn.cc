@@ -4,6 +4,9 @@
 // contiguous operands, symmetric padding, no input dilation in the forward. The half types run in
 // cuDNN's "pseudo half" configurations (half data, float compute, on the tensor cores), as
 // PyTorch's half convolutions do. Everything else runs the addon's own kernels.
+#include <string>
+#include <unordered_map>
+
 #include "libraries.h"
 #include "vendor.h"
 
@@ -155,38 +158,108 @@ bool describe(const Cudnn* api, const CudnnConvolution& c, Descriptors& desc, st
   return true;
 }
 
+/** An algorithm with the math type it was ranked under and the workspace it wants. */
+struct Algorithm {
+  int algo = 0;
+  int mathType = 0;
+  size_t memory = 0;
+};
+
+constexpr cudnnStatus_t kNotRun = -1;
+
 /**
- * Runs the first of cuDNN's ranked `candidates` that suits and succeeds: `run(algo, workspace,
- * bytes)` makes the call. Candidates cuDNN ranks as unsupported, not deterministic, wanting more
- * than 512 MiB of workspace, or (float32 without TF32) not in FMA math are passed over; that is a decline, while
- * a call cuDNN refuses is a failure (vendorFailure).
+ * Runs `a` through `run(algo, workspace, bytes)`: cuDNN picks the kernels by the algorithm and
+ * the descriptor's math type together (since 7.4), so each runs with the math type it was ranked
+ * under, as PyTorch does. kNotRun when it could not be set up (math type, workspace).
  */
 template <typename Run>
-bool runRanked(const Cudnn* api, int dtype, Descriptors& desc, const cudnnConvolutionFwdAlgoPerf_t* candidates, int returned,
-               const char* call, Run run, std::string& why) {
+cudnnStatus_t runAlgorithm(const Cudnn* api, Descriptors& desc, const Algorithm& a, Run run) {
+  if (api->SetConvolutionMathType(desc.conv, a.mathType) != kCudnnSuccess) return kNotRun;
+  size_t workspaceBlock = 0;
+  void* workspace = nullptr;
+  if (a.memory > 0) {
+    cudaError_t error = cudaSuccess;
+    workspace = state().allocator.allocate(a.memory, workspaceBlock, error);
+    if (workspace == nullptr) return kNotRun;
+  }
+  const cudnnStatus_t status = run(a.algo, workspace, a.memory);
+  // Stream order keeps the workspace valid for the queued convolution.
+  state().allocator.release(workspace, workspaceBlock);
+  return status;
+}
+
+/**
+ * The algorithm that ran for each problem (direction, dtype, dims, geometry, TF32 setting), so
+ * that cuDNN's heuristics are asked once per problem: cuDNN 9 answers the legacy query by building
+ * an operation graph each call, tens of microseconds, per convolution of every training step.
+ * PyTorch keeps such a cache too. Bounded: emptied when full.
+ */
+std::unordered_map<std::string, Algorithm>& chosenAlgorithms() {
+  static std::unordered_map<std::string, Algorithm> chosen;
+  return chosen;
+}
+
+constexpr size_t kMaxChosenAlgorithms = 4096;
+
+std::string problemKey(const char* call, const CudnnConvolution& c) {
+  std::string key = call;
+  const auto add = [&key](int64_t value) { key += ',' + std::to_string(value); };
+  add(c.dtype);
+  add(c.spatial);
+  add(c.groups);
+  add(state().allowTf32 ? 1 : 0);
+  for (int d = 0; d < c.spatial + 2; d++) {
+    add(c.xDims[d]);
+    add(c.wDims[d]);
+    add(c.yDims[d]);
+  }
+  for (int d = 0; d < c.spatial; d++) {
+    add(c.pad[d]);
+    add(c.stride[d]);
+    add(c.dilation[d]);
+  }
+  return key;
+}
+
+constexpr int kCandidates = 8;
+
+/**
+ * Runs convolution `c` (described in `desc`) through `call`: the algorithm that ran for this
+ * problem before, else the first of cuDNN's ranked candidates (`query(candidates, &returned)`)
+ * that suits and succeeds, remembered. Candidates ranked unsupported, not deterministic (some
+ * backward algorithms accumulate with atomics, and results should repeat exactly), wanting more
+ * than 512 MiB of workspace, or (float32 without TF32) not in FMA math are passed over; that is a
+ * decline, while a call cuDNN refuses is a failure (vendorFailure).
+ */
+template <typename Query, typename Run>
+bool runConvolution(const Cudnn* api, const CudnnConvolution& c, Descriptors& desc, const char* call, const char* queryName, Query query,
+                    Run run, std::string& why) {
+  auto& chosen = chosenAlgorithms();
+  const std::string key = problemKey(call, c);
+  const auto known = chosen.find(key);
+  if (known != chosen.end()) {
+    if (runAlgorithm(api, desc, known->second, run) == kCudnnSuccess) return true;
+    chosen.erase(known);  // ask cuDNN again below
+  }
+  cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
+  int returned = 0;
+  state().counters.dnnAlgorithmQueries++;
+  if (query(candidates, &returned) != kCudnnSuccess) return vendorFailure(why, std::string(queryName) + " failed");
   std::string failed;
   for (int i = 0; i < returned; i++) {
     const cudnnConvolutionFwdAlgoPerf_t& candidate = candidates[i];
     if (candidate.status != kCudnnSuccess || candidate.memory > kMaxWorkspaceBytes) continue;
-    // Results that repeat exactly: no algorithm that accumulates with atomics (some backward
-    // filter and data ones); where only those are ranked, the convolution runs another way.
     if (candidate.determinism == kCudnnNonDeterministic) continue;
     // float32 without TF32: FMA math only (the default math type lets Ampere and later use TF32).
-    if (dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath) continue;
-    // cuDNN picks the kernels by the algorithm and the descriptor's math type together (since 7.4):
-    // run each candidate with the math type it was ranked under, as PyTorch does.
-    if (api->SetConvolutionMathType(desc.conv, candidate.mathType) != kCudnnSuccess) continue;
-    size_t workspaceBlock = 0;
-    void* workspace = nullptr;
-    if (candidate.memory > 0) {
-      cudaError_t error = cudaSuccess;
-      workspace = state().allocator.allocate(candidate.memory, workspaceBlock, error);
-      if (workspace == nullptr) continue;
+    if (c.dtype == kFloat32 && !state().allowTf32 && candidate.mathType != kCudnnFmaMath) continue;
+    const Algorithm algorithm{candidate.algo, candidate.mathType, candidate.memory};
+    const cudnnStatus_t status = runAlgorithm(api, desc, algorithm, run);
+    if (status == kNotRun) continue;
+    if (status == kCudnnSuccess) {
+      if (chosen.size() >= kMaxChosenAlgorithms) chosen.clear();
+      chosen.emplace(key, algorithm);
+      return true;
     }
-    const cudnnStatus_t status = run(candidate.algo, workspace, candidate.memory);
-    // Stream order keeps the workspace valid for the queued convolution.
-    state().allocator.release(workspace, workspaceBlock);
-    if (status == kCudnnSuccess) return true;
     failed += (failed.empty() ? "" : ", ") + std::string("algorithm ") + std::to_string(candidate.algo) + ": " + api->GetErrorString(status);
   }
   if (!failed.empty()) return vendorFailure(why, std::string(call) + " failed (" + failed + ")");
@@ -194,7 +267,6 @@ bool runRanked(const Cudnn* api, int dtype, Descriptors& desc, const cudnnConvol
   return false;
 }
 
-constexpr int kCandidates = 8;
 
 /** cuDNN and its handle for `call`, or null with `why` set (the library, or these functions, missing). */
 const Cudnn* cudnnFor(bool (*has)(const Cudnn&), cudaStream_t stream, cudnnHandle_t& handle, std::string& why) {
@@ -249,18 +321,16 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
   if (api == nullptr) return false;
   Descriptors desc{api};
   if (!describe(api, c, desc, why)) return false;
-  cudnnConvolutionFwdAlgoPerf_t candidates[kCandidates];
-  int returned = 0;
-  if (api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, &returned, candidates) !=
-      kCudnnSuccess) {
-    return vendorFailure(why, "cudnnGetConvolutionForwardAlgorithm_v7 failed");
-  }
   const CudnnScaling scaling;
   const int itemSize = itemSizeOf(dtype);
-  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionForward", [&](int algo, void* workspace, size_t bytes) {
+  const auto query = [&](cudnnConvolutionFwdAlgoPerf_t* candidates, int* returned) {
+    return api->GetConvolutionForwardAlgorithm_v7(handle, desc.x, desc.w, desc.conv, desc.y, kCandidates, returned, candidates);
+  };
+  const auto run = [&](int algo, void* workspace, size_t bytes) {
     return api->ConvolutionForward(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.w, w.base + w.offset * itemSize,
                                    desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.y, out);
-  }, why);
+  };
+  return runConvolution(api, c, desc, "cudnnConvolutionForward", "cudnnGetConvolutionForwardAlgorithm_v7", query, run, why);
 }
 
 namespace {
@@ -305,18 +375,16 @@ bool convBackwardFilterCudnn(int dtype, void* dw, const View& x, const View& dy,
   if (api == nullptr) return false;
   Descriptors desc{api};
   if (!describe(api, c, desc, why)) return false;
-  cudnnConvolutionBwdFilterAlgoPerf_t candidates[kCandidates];
-  int returned = 0;
-  if (api->GetConvolutionBackwardFilterAlgorithm_v7(handle, desc.x, desc.y, desc.conv, desc.w, kCandidates, &returned, candidates) !=
-      kCudnnSuccess) {
-    return vendorFailure(why, "cudnnGetConvolutionBackwardFilterAlgorithm_v7 failed");
-  }
   const CudnnScaling scaling;
   const int itemSize = itemSizeOf(dtype);
-  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionBackwardFilter", [&](int algo, void* workspace, size_t bytes) {
+  const auto query = [&](cudnnConvolutionBwdFilterAlgoPerf_t* candidates, int* returned) {
+    return api->GetConvolutionBackwardFilterAlgorithm_v7(handle, desc.x, desc.y, desc.conv, desc.w, kCandidates, returned, candidates);
+  };
+  const auto run = [&](int algo, void* workspace, size_t bytes) {
     return api->ConvolutionBackwardFilter(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.y,
                                           dy.base + dy.offset * itemSize, desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.w, dw);
-  }, why);
+  };
+  return runConvolution(api, c, desc, "cudnnConvolutionBackwardFilter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", query, run, why);
 }
 
 bool convBackwardDataCudnn(int dtype, void* dx, const View& w, const View& dy, const ConvGeometry& g, cudaStream_t stream,
@@ -329,18 +397,16 @@ bool convBackwardDataCudnn(int dtype, void* dx, const View& w, const View& dy, c
   if (api == nullptr) return false;
   Descriptors desc{api};
   if (!describe(api, c, desc, why)) return false;
-  cudnnConvolutionBwdDataAlgoPerf_t candidates[kCandidates];
-  int returned = 0;
-  if (api->GetConvolutionBackwardDataAlgorithm_v7(handle, desc.w, desc.y, desc.conv, desc.x, kCandidates, &returned, candidates) !=
-      kCudnnSuccess) {
-    return vendorFailure(why, "cudnnGetConvolutionBackwardDataAlgorithm_v7 failed");
-  }
   const CudnnScaling scaling;
   const int itemSize = itemSizeOf(dtype);
-  return runRanked(api, dtype, desc, candidates, returned, "cudnnConvolutionBackwardData", [&](int algo, void* workspace, size_t bytes) {
+  const auto query = [&](cudnnConvolutionBwdDataAlgoPerf_t* candidates, int* returned) {
+    return api->GetConvolutionBackwardDataAlgorithm_v7(handle, desc.w, desc.y, desc.conv, desc.x, kCandidates, returned, candidates);
+  };
+  const auto run = [&](int algo, void* workspace, size_t bytes) {
     return api->ConvolutionBackwardData(handle, scaling.one(dtype), desc.w, w.base + w.offset * itemSize, desc.y, dy.base + dy.offset * itemSize,
                                         desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.x, dx);
-  }, why);
+  };
+  return runConvolution(api, c, desc, "cudnnConvolutionBackwardData", "cudnnGetConvolutionBackwardDataAlgorithm_v7", query, run, why);
 }
 
 bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cudaStream_t stream, std::string& why) {

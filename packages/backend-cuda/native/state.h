@@ -99,6 +99,8 @@ struct EngineCounters {
   int64_t convCudnn = 0;
   int64_t convCudnnBackwardFilter = 0;  // convolution gradients through cudnnConvolutionBackward{Filter,Data}
   int64_t convCudnnBackwardData = 0;
+  /** cuDNN convolution algorithm queries (once per problem: dnn.cc remembers what ran). */
+  int64_t dnnAlgorithmQueries = 0;
   int64_t poolKernel = 0;
   int64_t poolCudnn = 0;
   /** Runs of the composite ops' kernels (normalization.cu): softmax, layer and batch norm, max pooling's backward. */

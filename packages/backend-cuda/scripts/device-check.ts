@@ -388,6 +388,7 @@ const STEP_COUNTERS = [
   'convCudnn',
   'convCudnnBackwardFilter',
   'convCudnnBackwardData',
+  'dnnAlgorithmQueries',
   'poolKernel',
   'poolCudnn',
   'compositeKernel',

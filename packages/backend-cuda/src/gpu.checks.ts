@@ -292,7 +292,15 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
           const after = cuda.deviceMemory();
           if (engine === 'kernel') check(after.convKernel > before.convKernel, `${dtype}: the direct kernel did not run`);
           if (engine === 'auto' && dnn) check(after.convCudnn > before.convCudnn, `${dtype}: cuDNN is present but did not run`);
-          await release(gx, gw, cx, cw, gpu, reference);
+          // The same problem again: cuDNN runs the algorithm it ran, without being asked again.
+          const again = bind(Primitive.Conv, [gx, gw], params as never, cuda as unknown as Backend);
+          check(worstError(await again.data(), await gpu.data()) === 0, `conv ${dtype} ${engine}: a second run differs`);
+          const last = cuda.deviceMemory();
+          check(
+            last.dnnAlgorithmQueries === after.dnnAlgorithmQueries,
+            `${dtype}: cuDNN's algorithms were queried again for the same problem`,
+          );
+          await release(gx, gw, cx, cw, gpu, reference, again);
         }
       }
       cuda.configure({ convEngine: 'auto' });

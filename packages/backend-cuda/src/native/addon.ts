@@ -84,6 +84,8 @@ export interface NativeMemoryStats {
   /** Convolution gradients through cudnnConvolutionBackwardFilter and cudnnConvolutionBackwardData. */
   readonly convCudnnBackwardFilter: number;
   readonly convCudnnBackwardData: number;
+  /** cuDNN convolution algorithm queries: one per problem, the addon remembers what ran. */
+  readonly dnnAlgorithmQueries: number;
   readonly poolKernel: number;
   readonly poolCudnn: number;
   /** Runs of the composite ops' own kernels (softmax, layer and batch norm, max pooling's backward). */
