@@ -37,6 +37,12 @@ registerBackend({
 
 const stepArbitrary = sharedStepArbitrary();
 
+/**
+ * Whether jit's results are eager's within float32 rounding: up to 12 steps, with matmuls of 40
+ * terms whose sums jit may order differently (fused contractions), compound to about 1e-5 of the
+ * intermediate values' scale (seed 727957608 gave 1.006e-5 after four matmuls and a tanh). A wrong
+ * op, axis or operand is off by O(1).
+ */
 function close(a: readonly Tensor[], b: readonly Tensor[]): boolean {
   return a.every((t, i) => {
     const u = b[i] as Tensor;
@@ -45,7 +51,7 @@ function close(a: readonly Tensor[], b: readonly Tensor[]): boolean {
     for (let k = 0; k < x.length; k++) {
       const p = x[k] as number;
       const q = y[k] as number;
-      if (Number.isNaN(q) ? !Number.isNaN(p) : Math.abs(p - q) > 1e-5 * Math.max(1, Math.abs(q))) return false;
+      if (Number.isNaN(q) ? !Number.isNaN(p) : Math.abs(p - q) > 1e-4 * Math.max(1, Math.abs(q))) return false;
     }
     return true;
   });
