@@ -242,7 +242,8 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
 // [K, C, ...] of the forward convolution of x [N, C, ...] whose output gradient is dy [N, K, ...],
 // through cuDNN (contiguous operands, one group, symmetric padding); null, having launched nothing,
 // when cuDNN does not take it. Convolution gradients reach it from the TypeScript side
-// (src/kernels/conv-gradients.ts), which recognizes them among the convolutions autodiff emits.
+// (the api's strided-backend/conv-gradients.ts), which recognizes them among the convolutions
+// autodiff emits.
 Napi::Value ConvBackwardFilter(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "convBackwardFilter";

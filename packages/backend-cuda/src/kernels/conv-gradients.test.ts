@@ -1,14 +1,14 @@
-// Which of the convolutions autodiff emits conv-gradients.ts recognises as cuDNN's backward passes,
+// Which of the convolutions autodiff emits the api's conv-gradients.ts (strided-backend) recognises as cuDNN's backward passes,
 // with what forward geometry: the api's gradient rules (primitives/linalg-derivatives.ts) are
 // traced on the cuda backend and every convolution reaching its kernel table is inspected. The
 // values are checked elsewhere (gpu.checks.ts, against the CPU backend, with cuDNN or its
 // emulation). Runs on a GPU or the CPU emulation; skipped with the reason elsewhere.
 import { type Aval, conv2d, conv3d, convTranspose2d, initBackend, type ParamsOf, Primitive, type Tensor, tensor, vjp } from '@flint/api';
+import { asDataGradient, asFilterGradient } from '@flint/api/strided-backend';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CudaBackend } from '../backend.js';
 import { cudaUnavailable } from '../cuda-availability.test-support.js';
 import type { CudaHandle } from '../handle.js';
-import { asDataGradient, asFilterGradient } from './conv-gradients.js';
 
 type Seen = { filter: number[] | null; data: number[] | null };
 
@@ -24,7 +24,7 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       table[Primitive.Conv] = (...args: unknown[]) => {
         const [inputs, params, out] = args as [CudaHandle[], ParamsOf<Primitive.Conv>, Aval];
         const [x, w] = inputs as [CudaHandle, CudaHandle];
-        const geometry = (found: { geometry: Int32Array } | null) => (found === null ? null : Array.from(found.geometry));
+        const geometry = (found: { geometry: readonly number[] } | null) => (found === null ? null : [...found.geometry]);
         seen.push({ filter: geometry(asFilterGradient(x, w, params, out)), data: geometry(asDataGradient(x, w, params, out)) });
         return conv(...args);
       };

@@ -1,8 +1,8 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
+import { asDataGradient, asFilterGradient, type ViewLayout } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
-import { type CudaHandle, layoutOf } from '../handle.js';
+import { type CudaHandle, layout, layoutOf } from '../handle.js';
 import { DTYPE_CODES, Engine } from '../native/codes.js';
-import { asDataGradient, asFilterGradient } from './conv-gradients.js';
 import { cudnnTakes } from './cudnn-dtypes.js';
 
 /**
@@ -10,7 +10,7 @@ import { cudnnTakes } from './cudnn-dtypes.js';
  * input dilation when it is present (operands packed to contiguous for it), else the addon's
  * direct kernel, which takes any view and every configuration of the primitive. Autodiff's
  * gradient convolutions go to cuDNN's backward passes where they are recognised
- * (conv-gradients.ts).
+ * (the api's strided-backend/conv-gradients.ts).
  */
 export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
   return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): CudaHandle => {
@@ -49,7 +49,14 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   const code = DTYPE_CODES[x.dtype];
   const filter = asFilterGradient(x, w, params, out);
   if (filter !== null) {
-    const id = context.addon.convBackwardFilter(code, x.storage.id, filter.first, w.storage.id, filter.dy, filter.geometry);
+    const id = context.addon.convBackwardFilter(
+      code,
+      x.storage.id,
+      viewLayout(filter.first),
+      w.storage.id,
+      viewLayout(filter.dy),
+      geometry(filter.geometry),
+    );
     if (id === null) return null;
     // cuDNN writes dw [K, C, ...]; the convolution's output is its view [C, K, ...].
     const dw = context.adopt(id, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
@@ -57,6 +64,16 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   }
   const data = asDataGradient(x, w, params, out);
   if (data === null) return null;
-  const id = context.addon.convBackwardData(code, w.storage.id, data.first, x.storage.id, data.dy, data.geometry);
+  const id = context.addon.convBackwardData(
+    code,
+    w.storage.id,
+    viewLayout(data.first),
+    x.storage.id,
+    viewLayout(data.dy),
+    geometry(data.geometry),
+  );
   return id === null ? null : context.adopt(id, out.shape, out.dtype);
 }
+
+const viewLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);
+const geometry = (values: readonly number[]): Int32Array => Int32Array.from(values);

@@ -1,42 +1,49 @@
-import type { Aval, ParamsOf, Primitive } from '@flint/api';
-import { type CudaHandle, isContiguous, layout } from '../handle.js';
+import type { Aval } from '../../core/aval.js';
+import type { ParamsOf, Primitive } from '../../primitives/primitive.js';
+import { isContiguous } from './handle.js';
 
 // Autodiff writes a convolution's gradients as convolutions too (the api's convTransposeLhs and
 // convTransposeRhs in primitives/linalg-derivatives.ts), over views of the forward's operands:
 // the filter gradient convolves x and dy with their batch and channel dims swapped, the input
 // gradient convolves dy with the filter flipped and its channel dims swapped. Here those
 // convolutions are recognised by their operands' layouts, as XLA's GPU backend rewrites its
-// gradient convolutions into cuDNN calls, and handed to cuDNN's backward passes, which are made
-// for them: the filter gradient as a forward convolution has a filter as large as the image and
-// a tiny output, and the input gradient of a strided convolution needs input dilation, which
-// cuDNN's forward pass does not take. The rewrite is exact for any convolution of that shape,
-// whatever produced it: each pattern below is the forward convolution's backward pass by algebra.
+// gradient convolutions into cuDNN calls, so that a backend can hand them to its vendor library's
+// backward passes (cuDNN's, oneDNN's), which are made for them: the filter gradient as a forward
+// convolution has a filter as large as the image and a tiny output, and the input gradient of a
+// strided convolution needs input dilation, which forward passes do not take. The rewrite is
+// exact for any convolution of that shape, whatever produced it: each pattern below is the
+// forward convolution's backward pass by algebra.
 
-/** A view's layout as the addon takes it. */
-interface ViewLayout {
+/** A strided view: the backends' handles are, and the layouts these functions return. */
+export interface ViewLayout {
   readonly offset: number;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
 }
 
-/** A backward pass for the addon: its two operands and [...strides, ...pads, ...dilations, ...sizes]. */
+/**
+ * A backward pass: its first operand (x for the filter pass, w for the data pass) and dy, as
+ * contiguous views of the convolution's operands' storages, and the forward convolution's geometry
+ * [...strides, ...pads (symmetric), ...dilations, ...sizes], `sizes` being the filter's spatial
+ * dims (filter pass) or the input's (data pass).
+ */
 export interface BackwardConvolution {
-  readonly first: Int32Array;
-  readonly dy: Int32Array;
-  readonly geometry: Int32Array;
+  readonly first: ViewLayout;
+  readonly dy: ViewLayout;
+  readonly geometry: readonly number[];
 }
 
 const swapped = <T>(values: readonly T[]): T[] => [values[1] as T, values[0] as T, ...values.slice(2)];
 
 /** The tensor a view with dims 0 and 1 swapped shows, when that tensor is contiguous. */
-function unswapped(h: CudaHandle): ViewLayout | null {
+function unswapped(h: ViewLayout): ViewLayout | null {
   const shape = swapped(h.shape);
   const strides = swapped(h.strides);
   return isContiguous(shape, strides) ? { offset: h.offset, shape, strides } : null;
 }
 
 /** The filter a view shows flipped in its spatial dims and with dims 0 and 1 swapped, when that filter is contiguous. */
-function unflippedUnswapped(h: CudaHandle): ViewLayout | null {
+function unflippedUnswapped(h: ViewLayout): ViewLayout | null {
   const shape = swapped(h.shape);
   const strides = swapped(h.strides);
   let offset = h.offset;
@@ -57,12 +64,10 @@ function forwardSize(input: number, filter: number, pad: number, stride: number,
   return span < 0 ? -1 : Math.floor(span / stride) + 1;
 }
 
-const toLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);
-
 const spatialVolume = (shape: readonly number[]): number => shape.slice(2).reduce((a, b) => a * b, 1);
 
 /** Whether cuDNN's backward passes could take the convolution at all: one group, 2 or 3 spatial dims, nothing empty. */
-function candidate(x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): boolean {
+function candidate(x: ViewLayout, w: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): boolean {
   const spatial = x.shape.length - 2;
   const nonEmpty = (shape: readonly number[]) => shape.every((d) => d > 0);
   return params.groups === 1 && (spatial === 2 || spatial === 3) && nonEmpty(x.shape) && nonEmpty(w.shape) && nonEmpty(out.shape);
@@ -76,8 +81,8 @@ function candidate(x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv
  * high side only decides which dy positions exist, and dy's size is checked against it).
  */
 export function asFilterGradient(
-  lhs: CudaHandle,
-  rhs: CudaHandle,
+  lhs: ViewLayout,
+  rhs: ViewLayout,
   params: ParamsOf<Primitive.Conv>,
   out: Aval,
 ): BackwardConvolution | null {
@@ -106,7 +111,7 @@ export function asFilterGradient(
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(filter as number);
   }
-  return { first: toLayout(x), dy: toLayout(dy), geometry: Int32Array.from(geometry.flat()) };
+  return { first: x, dy, geometry: geometry.flat() };
 }
 
 /**
@@ -115,7 +120,7 @@ export function asFilterGradient(
  * output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
  * this convolution's low padding; its dilation is this one's kernel dilation.
  */
-export function asDataGradient(lhs: CudaHandle, rhs: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
+export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
   if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1) || !isContiguous(lhs.shape, lhs.strides)) return null;
   // A contiguous filter is a forward convolution's own (a 1x1 one with one channel in or out
   // also reads as flipped and swapped): it stays on the forward pass.
@@ -140,9 +145,5 @@ export function asDataGradient(lhs: CudaHandle, rhs: CudaHandle, params: ParamsO
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(input as number);
   }
-  return {
-    first: toLayout(w),
-    dy: toLayout({ offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }),
-    geometry: Int32Array.from(geometry.flat()),
-  };
+  return { first: w, dy: { offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }, geometry: geometry.flat() };
 }
