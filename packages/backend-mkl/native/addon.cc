@@ -28,6 +28,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadKernel", Napi::Function::New(env, LoadKernel, "loadKernel"));
   exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
+  exports.Set("convBackwardData", Napi::Function::New(env, ConvBackwardData, "convBackwardData"));
   exports.Set("pool", Napi::Function::New(env, Pool, "pool"));
   exports.Set("windowMaxBackward", Napi::Function::New(env, WindowMaxBackward, "windowMaxBackward"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));

@@ -103,6 +103,16 @@ PrimitiveCache<WeightGradEntry>& weightGradCache() {
   return cache;
 }
 
+struct DataGradEntry {
+  dnnl::convolution_backward_data primitive;
+  Staged diffDst, weights, diffSrc;
+};
+
+PrimitiveCache<DataGradEntry>& dataGradCache() {
+  static PrimitiveCache<DataGradEntry> cache(256);
+  return cache;
+}
+
 /**
  * The view's first element and its strides in elements when oneDNN can read it in place (every
  * dim of more than one element has a positive stride), else a contiguous copy in `storage`.
@@ -373,6 +383,101 @@ Napi::Value DnnlInfo(const Napi::CallbackInfo& info) {
   result.Set("vectorMath", false);
 #endif
   return result;
+}
+
+}  // namespace flint
+
+namespace flint {
+
+// convBackwardData(dtype, w, wLayout, dy, dyLayout, out, geometry): the input gradient dx (out,
+// contiguous [N, C, ...input]) of the forward convolution of a [N, C, ...input] input with the
+// float32 filter w [K, C, ...kernel] (one group) whose output gradient is dy [N, K, ...], through
+// oneDNN's convolution_backward_data, cached per shape; geometry [...strides, ...padLow,
+// ...dilations, ...inputSize] per spatial dim. Autodiff writes this as a convolution with input
+// dilation, which oneDNN's forward convolution does not take; src/kernels/conv.ts recognises it
+// (the api's strided-backend/conv-gradients.ts). Returns false, leaving out alone, when oneDNN
+// refuses the case; bad arguments throw.
+Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
+  checkArgs(info, 7, "convBackwardData");
+  const char* op = "convBackwardData";
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View w = viewArg(info, 1, 2, dtype, op, "filter");
+  const View dy = viewArg(info, 3, 4, dtype, op, "dy");
+  const int rank = w.rank;
+  if (rank < 3 || rank > 5) throwRange(env, op, "the filter must have 1 to 3 spatial dims");
+  if (dy.rank != rank) throwRange(env, op, "dy must have the filter's rank");
+  if (dy.shape[1] != w.shape[0]) throwRange(env, op, "dy must have one channel per filter (the filter's dim 0)");
+  const int spatial = rank - 2;
+  const std::vector<int64_t> geometry = paramsArg(info, 6, op, "geometry", 4 * spatial);
+  memory::dims strides(spatial), padLow(spatial), padHigh(spatial), dilation(spatial);
+  memory::dims srcDims{dy.shape[0], w.shape[1]};
+  int64_t outSize = dy.shape[0] * w.shape[1];
+  for (int d = 0; d < spatial; d++) {
+    strides[d] = geometry[d];
+    padLow[d] = geometry[spatial + d];
+    dilation[d] = geometry[2 * spatial + d];
+    const int64_t input = geometry[3 * spatial + d];
+    if (strides[d] < 1 || dilation[d] < 1 || padLow[d] < 0 || input < 1) {
+      throwRange(env, op, "strides, dilations and input sizes must be positive and padding not negative");
+    }
+    // The high padding that makes the forward's output dy's size (oneDNN pads each side on its
+    // own): it only decides which dy positions exist, and positions past the input read zeros.
+    // A negative one (a forward that drops trailing input) is left to the caller.
+    const int64_t extent = (w.shape[2 + d] - 1) * dilation[d] + 1;
+    padHigh[d] = (dy.shape[2 + d] - 1) * strides[d] + extent - input - padLow[d];
+    if (padHigh[d] < 0) return Napi::Boolean::New(env, false);
+    srcDims.push_back(input);
+    if (outSize > kMaxElements / input) throwRange(env, op, "the output would have 2^31 elements or more");
+    outSize *= input;
+  }
+  const Output out = outputArg(info, 5, dtype, outSize, op);
+  if (out.size == 0 || w.size == 0 || dy.size == 0) return Napi::Boolean::New(env, false);
+
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const double work = static_cast<double>(dy.size) * static_cast<double>(w.size / w.shape[0]);
+  const SerialScope scope(work < kParallelWork);
+  memory::dims wStrides, dyStrides;
+  std::vector<char> wStorage, dyStorage;
+  const float* wData = stridedOrCopy(w, wStorage, wStrides);
+  const float* dyData = stridedOrCopy(dy, dyStorage, dyStrides);
+  memory::dims weightDims(w.shape, w.shape + rank), dstDims(dy.shape, dy.shape + rank);
+  memory::dims dnnlDilation(spatial);
+  for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
+  std::string key = "bd";
+  for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], weightDims[d], wStrides[d], dstDims[d], dyStrides[d]});
+  appendKey(key, {work < kParallelWork ? 1 : 0});
+  for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
+  DataGradEntry* entry = dataGradCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<DataGradEntry>();
+    const auto f32 = memory::data_type::f32;
+    try {
+      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
+      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
+      const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
+      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
+                                                    anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
+      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
+      const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDst, strides,
+                                                       dnnlDilation, padLow, padHigh);
+      const dnnl::convolution_backward_data::primitive_desc pd(desc, cpuEngine(), hint);
+      made->primitive = dnnl::convolution_backward_data(pd);
+      made->diffDst.prepare(memory::desc(dstDims, f32, dyStrides), pd.diff_dst_desc(), false);
+      made->weights.prepare(memory::desc(weightDims, f32, wStrides), pd.weights_desc(), false);
+      made->diffSrc.prepare(memory::desc(srcDims, f32, plainTag(rank)), pd.diff_src_desc(), true);
+    } catch (const dnnl::error&) {
+      return Napi::Boolean::New(env, false);
+    }
+    entry = dataGradCache().insert(key, std::move(made));
+  }
+  const memory diffDst = entry->diffDst.input(const_cast<float*>(dyData));
+  const memory weights = entry->weights.input(const_cast<float*>(wData));
+  const memory diffSrc = entry->diffSrc.output(out.base);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+  entry->diffSrc.finish(out.base);
+  cpuStream().wait();
+  return Napi::Boolean::New(env, true);
 }
 
 }  // namespace flint

@@ -64,15 +64,21 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   }
   const data = asDataGradient(x, w, params, out);
   if (data === null) return null;
-  const id = context.addon.convBackwardData(
-    code,
-    w.storage.id,
-    viewLayout(data.first),
-    x.storage.id,
-    viewLayout(data.dy),
-    geometry(data.geometry),
-  );
-  return id === null ? null : context.adopt(id, out.shape, out.dtype);
+  // cuDNN reads dy dense: a broadcast or strided cotangent is packed first.
+  const dy = context.packed(x);
+  try {
+    const id = context.addon.convBackwardData(
+      code,
+      w.storage.id,
+      viewLayout(data.first),
+      dy.handle.storage.id,
+      layoutOf(dy.handle),
+      geometry(data.geometry),
+    );
+    return id === null ? null : context.adopt(id, out.shape, out.dtype);
+  } finally {
+    if (dy.temporary) context.release(dy.handle.storage);
+  }
 }
 
 const viewLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);

@@ -1,12 +1,17 @@
 import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
-import { layoutOf, type MklHandle, wrap } from '../handle.js';
+import { asDataGradient } from '@flint/api/strided-backend';
+import { layout, layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
 
 /**
  * float32 convolutions run through oneDNN (cached per shape), and bfloat16 ones where the CPU
- * computes bfloat16 natively (float32 accumulation, one rounding per result). Input dilation (transposed
- * convolutions), negative padding, float64 and anything oneDNN refuses take the portable kernel.
+ * computes bfloat16 natively (float32 accumulation, one rounding per result). Autodiff's input
+ * gradients (a convolution of dy with the filter flipped and its channels swapped, with input
+ * dilation for a strided forward: the api's strided-backend/conv-gradients.ts) and transposed
+ * convolutions, in float32, run as oneDNN's backward-data pass (the addon's weight-gradient path
+ * recognises filter gradients itself). Other input dilation, negative padding, float64 and
+ * anything oneDNN refuses take the portable kernel.
  */
 export function convKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Conv];
@@ -14,6 +19,8 @@ export function convKernel(context: KernelContext) {
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle => {
     const x = inputs[0]!;
     const w = inputs[1]!;
+    const gradient = x.dtype === 'float32' ? inputGradient(context, x, w, params, out) : null;
+    if (gradient !== null) return gradient;
     const dtype = x.dtype === 'bfloat16' && context.bfloat16 ? 'bfloat16' : x.dtype;
     if ((dtype !== 'float32' && dtype !== 'bfloat16') || params.lhsDilation.some((d) => d !== 1)) return fallback(inputs, params, out);
     const convParams = convParamsOf(params);
@@ -36,4 +43,27 @@ export function convParamsOf(params: ParamsOf<Primitive.Conv>): Int32Array {
     ...params.padding.map((p) => p[1]),
     ...params.rhsDilation,
   ]);
+}
+
+/** The convolution through oneDNN's backward-data pass when it is an input gradient (null otherwise, or when oneDNN declines). */
+function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle | null {
+  const pass = asDataGradient(x, w, params, out);
+  if (pass === null) return null;
+  const data = context.memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+  const [filter, dy] = [pass.first, pass.dy];
+  const done = context.addon.convBackwardData(
+    DTYPE_CODES.float32,
+    w.storage.data,
+    layout(filter.offset, filter.shape, filter.strides),
+    x.storage.data,
+    layout(dy.offset, dy.shape, dy.strides),
+    data,
+    Int32Array.from(pass.geometry),
+  );
+  if (!done) {
+    context.memory.recycle(data);
+    return null;
+  }
+  context.recordNative(Primitive.Conv);
+  return wrap(data, out.shape, out.dtype);
 }

@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { bind, conv2d, initBackend, matmul, Primitive, type Tensor, tensor } from '@flint/api';
+import { bind, conv2d, conv3d, convTranspose2d, initBackend, matmul, Primitive, type Tensor, tensor, vjp } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
 import { randomValues } from '../values.test-support.js';
@@ -462,6 +462,52 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       for (let i = 0; i < fastT.length; i++)
         expect(Math.abs(fastT[i]! - referenceT[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(referenceT[i]!)));
     }
+  });
+
+  it("runs convolution input gradients and transposed convolutions as oneDNN's backward-data pass, as the portable kernel computes them", () => {
+    // Strides (input dilation in the gradient's convolution), dilations, padding the stride leaves
+    // uneven, non-square kernels, 3-d, and a broadcast cotangent (a sum's), which oneDNN reads packed.
+    const cases = [
+      { x: [2, 3, 9, 9], w: [4, 3, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: false },
+      { x: [1, 2, 10, 9], w: [3, 2, 3, 2], stride: [2, 3], padding: [1, 2], dilation: [1, 2], broadcast: true },
+      { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1, broadcast: false },
+      { x: [1, 2, 5, 6, 5], w: [3, 2, 3, 3, 2], stride: 2, padding: 1, dilation: 1, broadcast: false },
+    ];
+    const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
+    const worstError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      expect(a.length).toBe(b.length);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+      return worst;
+    };
+    for (const [index, kase] of cases.entries()) {
+      const x = pair(randomValues(size(kase.x), 60 + index), kase.x);
+      const w = pair(randomValues(size(kase.w), 70 + index), kase.w);
+      const options = { stride: kase.stride, padding: kase.padding, dilation: kase.dilation } as never;
+      const conv = (a: Tensor, b: Tensor) => (kase.x.length === 4 ? conv2d(a, b, options) : conv3d(a, b, options));
+      const dx = ([xs, ws]: [Tensor, Tensor], backend: string) => {
+        const [y, pullback] = vjp((a: Tensor) => conv(a, ws), xs);
+        const shape = y.shape as number[];
+        const dy = kase.broadcast
+          ? tensor([1.5], { backend }).broadcastTo(shape)
+          : tensor(Float32Array.from(randomValues(size(shape), 80 + index)), { shape, backend });
+        const [gradient] = pullback(dy) as [Tensor];
+        pullback.dispose();
+        return gradient.dataSync();
+      };
+      const before = mkl.nativeRuns(Primitive.Conv);
+      const fast = dx([x[0], w[0]], 'mkl');
+      // The forward and the input gradient both ran natively (the latter needs input dilation when strided).
+      expect(mkl.nativeRuns(Primitive.Conv), `case ${index}`).toBe(before + 2);
+      expect(worstError(fast, dx([x[1], w[1]], 'cpu')), `case ${index}`).toBeLessThan(1e-5);
+    }
+    // A transposed convolution's forward is the same pass.
+    const x = pair(randomValues(2 * 4 * 5 * 5, 90), [2, 4, 5, 5]);
+    const w = pair(randomValues(4 * 3 * 3 * 3, 91), [4, 3, 3, 3]);
+    const before = mkl.nativeRuns(Primitive.Conv);
+    const fast = convTranspose2d(x[0], w[0], { stride: 2, padding: 1, outputPadding: 1 }).dataSync();
+    expect(mkl.nativeRuns(Primitive.Conv)).toBe(before + 1);
+    expect(worstError(fast, convTranspose2d(x[1], w[1], { stride: 2, padding: 1, outputPadding: 1 }).dataSync())).toBeLessThan(1e-5);
   });
 
   it('lists bfloat16 exactly when the CPU computes it, and multiplies and convolves it in oneDNN', () => {

@@ -132,6 +132,21 @@ export interface Addon {
     operands?: readonly Float32Array[],
   ): boolean;
   /**
+   * The float32 input gradient `out` (contiguous [N, C, ...input]) of the forward convolution with
+   * filter w [K, C, ...] (one group) whose output gradient is dy [N, K, ...], through oneDNN's
+   * convolution_backward_data; geometry [...strides, ...padLow, ...dilations, ...inputSize].
+   * Returns false, leaving `out` alone, when oneDNN does not take it.
+   */
+  convBackwardData(
+    dtype: number,
+    w: TypedArray,
+    wLayout: Int32Array,
+    dy: TypedArray,
+    dyLayout: Int32Array,
+    out: TypedArray,
+    geometry: Int32Array,
+  ): boolean;
+  /**
    * float32 softmax (log 0) or log-softmax (log 1) of the view along `axis`, through oneDNN:
    * `out` is contiguous with the view's shape. A slice holding NaN, or all -Infinity, gives NaN.
    * Returns false, leaving `out` alone, when oneDNN refuses to create the primitive (as do the

@@ -115,13 +115,14 @@ export function asFilterGradient(
 }
 
 /**
- * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (contiguous) dilated by the
+ * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (any view: the backend packs it
+ * if its library needs it dense; a loss's broadcast cotangent often is not) dilated by the
  * forward's stride, rhs is the filter w [K, C, ...] flipped and seen as [C, K, ...], and the
  * output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
  * this convolution's low padding; its dilation is this one's kernel dilation.
  */
 export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
-  if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1) || !isContiguous(lhs.shape, lhs.strides)) return null;
+  if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1)) return null;
   // A contiguous filter is a forward convolution's own (a 1x1 one with one channel in or out
   // also reads as flipped and swapped): it stays on the forward pass.
   if (isContiguous(rhs.shape, rhs.strides)) return null;
