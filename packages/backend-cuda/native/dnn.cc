@@ -365,48 +365,59 @@ bool backwardConvolution(int dtype, const ConvGeometry& g, CudnnConvolution& c, 
 
 }  // namespace
 
-bool convBackwardFilterCudnn(int dtype, void* dw, const View& x, const View& dy, const ConvGeometry& g, cudaStream_t stream,
-                             std::string& why) {
+namespace {
+
+/**
+ * What both backward passes do before their call: `c` from the geometry, cuDNN and its handle
+ * when the loaded library has the pass's functions (`has`), the descriptors; then `pass(api,
+ * handle, c, desc)` queries and runs.
+ */
+template <typename Pass>
+bool backwardPass(int dtype, const ConvGeometry& g, bool (*has)(const Cudnn&), cudaStream_t stream, std::string& why, Pass pass) {
   CudnnConvolution c;
   if (!backwardConvolution(dtype, g, c, why)) return false;
   cudnnHandle_t handle = nullptr;
-  const Cudnn* api = cudnnFor([](const Cudnn& a) { return a.GetConvolutionBackwardFilterAlgorithm_v7 != nullptr && a.ConvolutionBackwardFilter != nullptr; },
-                              stream, handle, why);
+  const Cudnn* api = cudnnFor(has, stream, handle, why);
   if (api == nullptr) return false;
   Descriptors desc{api};
   if (!describe(api, c, desc, why)) return false;
-  const CudnnScaling scaling;
-  const int itemSize = itemSizeOf(dtype);
-  const auto query = [&](cudnnConvolutionBwdFilterAlgoPerf_t* candidates, int* returned) {
-    return api->GetConvolutionBackwardFilterAlgorithm_v7(handle, desc.x, desc.y, desc.conv, desc.w, kCandidates, returned, candidates);
-  };
-  const auto run = [&](int algo, void* workspace, size_t bytes) {
-    return api->ConvolutionBackwardFilter(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.y,
-                                          dy.base + dy.offset * itemSize, desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.w, dw);
-  };
-  return runConvolution(api, c, desc, "cudnnConvolutionBackwardFilter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", query, run, why);
+  return pass(api, handle, c, desc);
+}
+
+}  // namespace
+
+bool convBackwardFilterCudnn(int dtype, void* dw, const View& x, const View& dy, const ConvGeometry& g, cudaStream_t stream,
+                             std::string& why) {
+  const auto has = [](const Cudnn& a) { return a.GetConvolutionBackwardFilterAlgorithm_v7 != nullptr && a.ConvolutionBackwardFilter != nullptr; };
+  return backwardPass(dtype, g, has, stream, why, [&](const Cudnn* api, cudnnHandle_t handle, const CudnnConvolution& c, Descriptors& desc) {
+    const CudnnScaling scaling;
+    const int itemSize = itemSizeOf(dtype);
+    const auto query = [&](cudnnConvolutionBwdFilterAlgoPerf_t* candidates, int* returned) {
+      return api->GetConvolutionBackwardFilterAlgorithm_v7(handle, desc.x, desc.y, desc.conv, desc.w, kCandidates, returned, candidates);
+    };
+    const auto run = [&](int algo, void* workspace, size_t bytes) {
+      return api->ConvolutionBackwardFilter(handle, scaling.one(dtype), desc.x, x.base + x.offset * itemSize, desc.y,
+                                            dy.base + dy.offset * itemSize, desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.w, dw);
+    };
+    return runConvolution(api, c, desc, "cudnnConvolutionBackwardFilter", "cudnnGetConvolutionBackwardFilterAlgorithm_v7", query, run, why);
+  });
 }
 
 bool convBackwardDataCudnn(int dtype, void* dx, const View& w, const View& dy, const ConvGeometry& g, cudaStream_t stream,
                            std::string& why) {
-  CudnnConvolution c;
-  if (!backwardConvolution(dtype, g, c, why)) return false;
-  cudnnHandle_t handle = nullptr;
-  const Cudnn* api = cudnnFor([](const Cudnn& a) { return a.GetConvolutionBackwardDataAlgorithm_v7 != nullptr && a.ConvolutionBackwardData != nullptr; },
-                              stream, handle, why);
-  if (api == nullptr) return false;
-  Descriptors desc{api};
-  if (!describe(api, c, desc, why)) return false;
-  const CudnnScaling scaling;
-  const int itemSize = itemSizeOf(dtype);
-  const auto query = [&](cudnnConvolutionBwdDataAlgoPerf_t* candidates, int* returned) {
-    return api->GetConvolutionBackwardDataAlgorithm_v7(handle, desc.w, desc.y, desc.conv, desc.x, kCandidates, returned, candidates);
-  };
-  const auto run = [&](int algo, void* workspace, size_t bytes) {
-    return api->ConvolutionBackwardData(handle, scaling.one(dtype), desc.w, w.base + w.offset * itemSize, desc.y, dy.base + dy.offset * itemSize,
-                                        desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.x, dx);
-  };
-  return runConvolution(api, c, desc, "cudnnConvolutionBackwardData", "cudnnGetConvolutionBackwardDataAlgorithm_v7", query, run, why);
+  const auto has = [](const Cudnn& a) { return a.GetConvolutionBackwardDataAlgorithm_v7 != nullptr && a.ConvolutionBackwardData != nullptr; };
+  return backwardPass(dtype, g, has, stream, why, [&](const Cudnn* api, cudnnHandle_t handle, const CudnnConvolution& c, Descriptors& desc) {
+    const CudnnScaling scaling;
+    const int itemSize = itemSizeOf(dtype);
+    const auto query = [&](cudnnConvolutionBwdDataAlgoPerf_t* candidates, int* returned) {
+      return api->GetConvolutionBackwardDataAlgorithm_v7(handle, desc.w, desc.y, desc.conv, desc.x, kCandidates, returned, candidates);
+    };
+    const auto run = [&](int algo, void* workspace, size_t bytes) {
+      return api->ConvolutionBackwardData(handle, scaling.one(dtype), desc.w, w.base + w.offset * itemSize, desc.y,
+                                          dy.base + dy.offset * itemSize, desc.conv, algo, workspace, bytes, scaling.zero(dtype), desc.x, dx);
+    };
+    return runConvolution(api, c, desc, "cudnnConvolutionBackwardData", "cudnnGetConvolutionBackwardDataAlgorithm_v7", query, run, why);
+  });
 }
 
 bool maxPoolCudnn(int dtype, void* out, const View& x, const PoolParams& p, cudaStream_t stream, std::string& why) {

@@ -1492,35 +1492,49 @@ CUDNN_API int cudnnConvolutionForward(void* handle, const void* alpha, const voi
 // and dy) of the forward y = conv(x, w), with the same descriptor checks, configurations, scaling
 // parameters and operand checks as the forward, and their own algorithms and workspaces.
 
-CUDNN_API int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void* handle, const void* srcDesc, const void* diffDesc, const void* convDesc,
-                                                            const void* gradDesc, int requestedAlgoCount, int* returnedAlgoCount,
-                                                            void* perfResults) {
-  const char* fn = __func__;
+namespace {
+
+/** The algorithm query both backward directions share, with the descriptors in the forward's roles (x, w, y). */
+int queryBwdAlgorithms(const char* fn, void* handle, const void* xDesc, const void* wDesc, const void* convDesc, const void* yDesc,
+                       const ConvRoles& roles, const BwdAlgoTable& table, int requestedAlgoCount, int* returnedAlgoCount, void* perfResults) {
   HandleUse use;
   int status;
   if ((status = use.acquire(fn, handle))) return status;
   if (returnedAlgoCount == nullptr || perfResults == nullptr) return fail(fn, kBadParamNull, "returnedAlgoCount or perfResults is null");
   if (requestedAlgoCount <= 0) return fail(fn, kBadParam, "requestedAlgoCount %d is not positive", requestedAlgoCount);
   ConvCall call;
-  if ((status = prepareConvolution(fn, srcDesc, gradDesc, convDesc, diffDesc, call, kBwdFilterRoles))) return status;
-  *returnedAlgoCount = rankBwdAlgorithms(kBwdFilterTable, call, requestedAlgoCount, static_cast<AlgoPerf*>(perfResults));
+  if ((status = prepareConvolution(fn, xDesc, wDesc, convDesc, yDesc, call, roles))) return status;
+  *returnedAlgoCount = rankBwdAlgorithms(table, call, requestedAlgoCount, static_cast<AlgoPerf*>(perfResults));
   return kSuccess;
 }
 
-CUDNN_API int cudnnGetConvolutionBackwardFilterWorkspaceSize(void* handle, const void* xDesc, const void* dyDesc, const void* convDesc,
-                                                             const void* gradDesc, int algo, size_t* sizeInBytes) {
-  const char* fn = __func__;
+/** The workspace query both backward directions share, the descriptors as for queryBwdAlgorithms. */
+int bwdWorkspaceSize(const char* fn, void* handle, const void* xDesc, const void* wDesc, const void* convDesc, const void* yDesc,
+                     const ConvRoles& roles, const BwdAlgoTable& table, int algo, size_t* sizeInBytes) {
   HandleUse use;
   int status;
   if ((status = use.acquire(fn, handle))) return status;
   if (sizeInBytes == nullptr) return fail(fn, kBadParamNull, "sizeInBytes is null");
   ConvCall call;
   const BwdAlgo* chosen = nullptr;
-  if ((status = prepareConvolution(fn, xDesc, gradDesc, convDesc, dyDesc, call, kBwdFilterRoles)) ||
-      (status = checkBwdAlgo(fn, kBwdFilterTable, algo, call, &chosen)))
+  if ((status = prepareConvolution(fn, xDesc, wDesc, convDesc, yDesc, call, roles)) || (status = checkBwdAlgo(fn, table, algo, call, &chosen)))
     return status;
   *sizeInBytes = bwdWorkspaceBytes(*chosen, call);
   return kSuccess;
+}
+
+}  // namespace
+
+CUDNN_API int cudnnGetConvolutionBackwardFilterAlgorithm_v7(void* handle, const void* srcDesc, const void* diffDesc, const void* convDesc,
+                                                            const void* gradDesc, int requestedAlgoCount, int* returnedAlgoCount,
+                                                            void* perfResults) {
+  return queryBwdAlgorithms(__func__, handle, srcDesc, gradDesc, convDesc, diffDesc, kBwdFilterRoles, kBwdFilterTable, requestedAlgoCount,
+                            returnedAlgoCount, perfResults);
+}
+
+CUDNN_API int cudnnGetConvolutionBackwardFilterWorkspaceSize(void* handle, const void* xDesc, const void* dyDesc, const void* convDesc,
+                                                             const void* gradDesc, int algo, size_t* sizeInBytes) {
+  return bwdWorkspaceSize(__func__, handle, xDesc, gradDesc, convDesc, dyDesc, kBwdFilterRoles, kBwdFilterTable, algo, sizeInBytes);
 }
 
 CUDNN_API int cudnnConvolutionBackwardFilter(void* handle, const void* alpha, const void* xDesc, const void* x, const void* dyDesc,
@@ -1551,32 +1565,13 @@ CUDNN_API int cudnnConvolutionBackwardFilter(void* handle, const void* alpha, co
 CUDNN_API int cudnnGetConvolutionBackwardDataAlgorithm_v7(void* handle, const void* filterDesc, const void* diffDesc, const void* convDesc,
                                                           const void* gradDesc, int requestedAlgoCount, int* returnedAlgoCount,
                                                           void* perfResults) {
-  const char* fn = __func__;
-  HandleUse use;
-  int status;
-  if ((status = use.acquire(fn, handle))) return status;
-  if (returnedAlgoCount == nullptr || perfResults == nullptr) return fail(fn, kBadParamNull, "returnedAlgoCount or perfResults is null");
-  if (requestedAlgoCount <= 0) return fail(fn, kBadParam, "requestedAlgoCount %d is not positive", requestedAlgoCount);
-  ConvCall call;
-  if ((status = prepareConvolution(fn, gradDesc, filterDesc, convDesc, diffDesc, call, kBwdDataRoles))) return status;
-  *returnedAlgoCount = rankBwdAlgorithms(kBwdDataTable, call, requestedAlgoCount, static_cast<AlgoPerf*>(perfResults));
-  return kSuccess;
+  return queryBwdAlgorithms(__func__, handle, gradDesc, filterDesc, convDesc, diffDesc, kBwdDataRoles, kBwdDataTable, requestedAlgoCount,
+                            returnedAlgoCount, perfResults);
 }
 
 CUDNN_API int cudnnGetConvolutionBackwardDataWorkspaceSize(void* handle, const void* wDesc, const void* dyDesc, const void* convDesc,
                                                            const void* dxDesc, int algo, size_t* sizeInBytes) {
-  const char* fn = __func__;
-  HandleUse use;
-  int status;
-  if ((status = use.acquire(fn, handle))) return status;
-  if (sizeInBytes == nullptr) return fail(fn, kBadParamNull, "sizeInBytes is null");
-  ConvCall call;
-  const BwdAlgo* chosen = nullptr;
-  if ((status = prepareConvolution(fn, dxDesc, wDesc, convDesc, dyDesc, call, kBwdDataRoles)) ||
-      (status = checkBwdAlgo(fn, kBwdDataTable, algo, call, &chosen)))
-    return status;
-  *sizeInBytes = bwdWorkspaceBytes(*chosen, call);
-  return kSuccess;
+  return bwdWorkspaceSize(__func__, handle, dxDesc, wDesc, convDesc, dyDesc, kBwdDataRoles, kBwdDataTable, algo, sizeInBytes);
 }
 
 CUDNN_API int cudnnConvolutionBackwardData(void* handle, const void* alpha, const void* wDesc, const void* w, const void* dyDesc,
