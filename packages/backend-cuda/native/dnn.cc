@@ -340,7 +340,11 @@ bool backwardConvolution(int dtype, const ConvGeometry& g, CudnnConvolution& c, 
   if (!cudnnTakesConvolution(dtype, g.spatial, why)) return false;
   c.dtype = dtype;
   c.spatial = g.spatial;
-  c.groups = 1;
+  if (!fitsInt(g.groups)) {
+    why = "cuDNN needs a group count that fits in int";
+    return false;
+  }
+  c.groups = static_cast<int>(g.groups);
   const int rank = g.spatial + 2;
   for (int d = 0; d < rank; d++) {
     if (!fitsInt(g.xDims[d]) || !fitsInt(g.wDims[d]) || !fitsInt(g.yDims[d]) || g.xDims[d] == 0 || g.wDims[d] == 0 || g.yDims[d] == 0) {

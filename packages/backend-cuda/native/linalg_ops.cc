@@ -177,7 +177,7 @@ namespace {
 
 /**
  * The forward convolution behind a backward pass (arguments 1-5: the two operands' (handle,
- * layout) pairs and the geometry [stride, pad, dilation, size] per spatial dim, `size` being the
+ * layout) pairs and the geometry [groups, then stride, pad, dilation, size per spatial dim], `size` being the
  * filter's (backward filter) or the input's (backward data) spatial dims): checked, with the
  * operands, as ConvGeometry. The first operand is x (filter pass) or w (data pass).
  */
@@ -198,8 +198,10 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
   if (!v.contiguous() || !dy.contiguous()) throwRange(env, op, std::string(operandName) + " and dy must be contiguous");
   ConvGeometry& g = a.geometry;
   g.spatial = v.rank - 2;
-  const std::vector<int64_t> params = paramsArg(info, 5, op, "geometry", 4 * g.spatial);
+  const std::vector<int64_t> params = paramsArg(info, 5, op, "geometry", 1 + 4 * g.spatial);
+  g.groups = params[0];
   if (filterPass) {
+    if (g.groups != 1) throwRange(env, op, "the filter pass takes one group");
     if (dy.shape[0] != v.shape[0]) throwRange(env, op, "x and dy must have the same batch (dim 0)");
     g.xDims[0] = v.shape[0];
     g.xDims[1] = v.shape[1];
@@ -207,18 +209,21 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
     g.wDims[1] = v.shape[1];
   } else {
     if (dy.shape[1] != v.shape[0]) throwRange(env, op, "dy must have one channel per filter (w's dim 0)");
+    if (g.groups < 1 || v.shape[0] % g.groups != 0 || v.shape[1] > kMaxElements / g.groups) {
+      throwRange(env, op, "groups must be positive and divide the filters (w's dim 0)");
+    }
     g.xDims[0] = dy.shape[0];
-    g.xDims[1] = v.shape[1];
+    g.xDims[1] = v.shape[1] * g.groups;
     g.wDims[0] = v.shape[0];
     g.wDims[1] = v.shape[1];
   }
   g.yDims[0] = dy.shape[0];
   g.yDims[1] = dy.shape[1];
   for (int d = 0; d < g.spatial; d++) {
-    g.stride[d] = params[d];
-    g.pad[d] = params[g.spatial + d];
-    g.dilation[d] = params[2 * g.spatial + d];
-    const int64_t size = params[3 * g.spatial + d];
+    g.stride[d] = params[1 + d];
+    g.pad[d] = params[1 + g.spatial + d];
+    g.dilation[d] = params[1 + 2 * g.spatial + d];
+    const int64_t size = params[1 + 3 * g.spatial + d];
     if (g.stride[d] < 1 || g.dilation[d] < 1) throwRange(env, op, "strides and dilations must be positive");
     if (g.pad[d] < 0) throwRange(env, op, "padding must not be negative");
     if (size < 1) throwRange(env, op, "the spatial sizes must be positive");
@@ -261,8 +266,8 @@ Napi::Value ConvBackwardFilter(const Napi::CallbackInfo& info) {
 }
 
 // convBackwardData(dtype, w, layout, dy, layout, geometry) -> id | null: the input gradient dx
-// [N, C, ...] of the forward convolution with filter w [K, C, ...] whose output gradient is dy
-// [N, K, ...], through cuDNN; null when cuDNN does not take it (as convBackwardFilter).
+// [N, C, ...] of the forward convolution with filter w [K, C / groups, ...] whose output gradient
+// is dy [N, K, ...], through cuDNN; null when cuDNN does not take it (as convBackwardFilter).
 Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "convBackwardData";

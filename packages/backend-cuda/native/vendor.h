@@ -45,12 +45,13 @@ bool convCudnn(int dtype, void* out, const View& x, const View& w, const ConvPar
 
 /**
  * A forward convolution's shapes and geometry, for its backward passes: x [N, C, ...] (or dx),
- * w [K, C, ...] (one group), y [N, K, ...] (or dy), and per spatial dim the symmetric padding,
+ * w [K, C / groups, ...], y [N, K, ...] (or dy), and per spatial dim the symmetric padding,
  * stride and dilation. The caller has checked that y's spatial dims are the forward's
  * (in + 2 pad - ((k - 1) dilation + 1)) / stride + 1.
  */
 struct ConvGeometry {
   int spatial = 2;
+  int64_t groups = 1;  // w is then [K, C / groups, ...]
   int64_t xDims[kMaxSpatial + 2] = {};
   int64_t wDims[kMaxSpatial + 2] = {};
   int64_t yDims[kMaxSpatial + 2] = {};

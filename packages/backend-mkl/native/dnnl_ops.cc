@@ -391,9 +391,9 @@ namespace flint {
 
 // convBackwardData(dtype, w, wLayout, dy, dyLayout, out, geometry): the input gradient dx (out,
 // contiguous [N, C, ...input]) of the forward convolution of a [N, C, ...input] input with the
-// float32 filter w [K, C, ...kernel] (one group) whose output gradient is dy [N, K, ...], through
-// oneDNN's convolution_backward_data, cached per shape; geometry [...strides, ...padLow,
-// ...dilations, ...inputSize] per spatial dim. Autodiff writes this as a convolution with input
+// float32 filter w [K, C / groups, ...kernel] whose output gradient is dy [N, K, ...], through
+// oneDNN's convolution_backward_data, cached per shape; geometry [groups, ...strides, ...padLow,
+// ...dilations, ...inputSize]. Autodiff writes this as a convolution with input
 // dilation, which oneDNN's forward convolution does not take; src/kernels/conv.ts recognises it
 // (the api's strided-backend/conv-gradients.ts). Returns false, leaving out alone, when oneDNN
 // refuses the case; bad arguments throw.
@@ -409,15 +409,19 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   if (dy.rank != rank) throwRange(env, op, "dy must have the filter's rank");
   if (dy.shape[1] != w.shape[0]) throwRange(env, op, "dy must have one channel per filter (the filter's dim 0)");
   const int spatial = rank - 2;
-  const std::vector<int64_t> geometry = paramsArg(info, 6, op, "geometry", 4 * spatial);
+  const std::vector<int64_t> geometry = paramsArg(info, 6, op, "geometry", 1 + 4 * spatial);
+  const int64_t groups = geometry[0];
+  if (groups < 1 || w.shape[0] % groups != 0 || w.shape[1] > kMaxElements / groups) {
+    throwRange(env, op, "groups must be positive and divide the filters (the filter's dim 0)");
+  }
   memory::dims strides(spatial), padLow(spatial), padHigh(spatial), dilation(spatial);
-  memory::dims srcDims{dy.shape[0], w.shape[1]};
-  int64_t outSize = dy.shape[0] * w.shape[1];
+  memory::dims srcDims{dy.shape[0], w.shape[1] * groups};
+  int64_t outSize = dy.shape[0] * w.shape[1] * groups;
   for (int d = 0; d < spatial; d++) {
-    strides[d] = geometry[d];
-    padLow[d] = geometry[spatial + d];
-    dilation[d] = geometry[2 * spatial + d];
-    const int64_t input = geometry[3 * spatial + d];
+    strides[d] = geometry[1 + d];
+    padLow[d] = geometry[1 + spatial + d];
+    dilation[d] = geometry[1 + 2 * spatial + d];
+    const int64_t input = geometry[1 + 3 * spatial + d];
     if (strides[d] < 1 || dilation[d] < 1 || padLow[d] < 0 || input < 1) {
       throwRange(env, op, "strides, dilations and input sizes must be positive and padding not negative");
     }
@@ -442,10 +446,17 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
   const float* wData = stridedOrCopy(w, wStorage, wStrides);
   const float* dyData = stridedOrCopy(dy, dyStorage, dyStrides);
   memory::dims weightDims(w.shape, w.shape + rank), dstDims(dy.shape, dy.shape + rank);
+  if (groups > 1) {
+    // oneDNN's grouped weights are [groups, K / groups, C / groups, ...]: the filter's dim 0 split.
+    weightDims.insert(weightDims.begin(), groups);
+    weightDims[1] /= groups;
+    wStrides.insert(wStrides.begin(), wStrides[0] * weightDims[1]);
+  }
   memory::dims dnnlDilation(spatial);
   for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
   std::string key = "bd";
-  for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], weightDims[d], wStrides[d], dstDims[d], dyStrides[d]});
+  for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], dstDims[d], dyStrides[d]});
+  for (size_t d = 0; d < weightDims.size(); d++) appendKey(key, {weightDims[d], wStrides[d]});
   appendKey(key, {work < kParallelWork ? 1 : 0});
   for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
   DataGradEntry* entry = dataGradCache().find(key);

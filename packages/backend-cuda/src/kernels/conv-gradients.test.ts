@@ -51,20 +51,20 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       // Geometry: [...strides, ...pads, ...dilations, ...sizes] of the forward convolution.
       const [forward, dx, dw] = traced((x, w) => conv2d(x, w, { stride: 1, padding: 1 }), [2, 3, 8, 8], [4, 3, 3, 3]);
       expect(forward).toEqual({ filter: null, data: null });
-      expect(dx).toEqual({ filter: null, data: [1, 1, 1, 1, 1, 1, 8, 8] });
-      expect(dw).toEqual({ filter: [1, 1, 1, 1, 1, 1, 3, 3], data: null });
+      expect(dx).toEqual({ filter: null, data: [1, 1, 1, 1, 1, 1, 1, 8, 8] });
+      expect(dw).toEqual({ filter: [1, 1, 1, 1, 1, 1, 1, 3, 3], data: null });
     });
 
     it('strides, dilations, padding the stride leaves uneven, non-square filters and 3-d', () => {
       const strided = traced((x, w) => conv2d(x, w, { stride: [2, 3], padding: [1, 2], dilation: [1, 2] }), [1, 2, 9, 10], [3, 2, 3, 2]);
       expect(strided.slice(1)).toEqual([
-        { filter: null, data: [2, 3, 1, 2, 1, 2, 9, 10] },
-        { filter: [2, 3, 1, 2, 1, 2, 3, 2], data: null },
+        { filter: null, data: [1, 2, 3, 1, 2, 1, 2, 9, 10] },
+        { filter: [1, 2, 3, 1, 2, 1, 2, 3, 2], data: null },
       ]);
       const volume = traced((x, w) => conv3d(x, w, { stride: 2, padding: 1 }), [1, 2, 5, 6, 5], [3, 2, 3, 3, 2]);
       expect(volume.slice(1)).toEqual([
-        { filter: null, data: [2, 2, 2, 1, 1, 1, 1, 1, 1, 5, 6, 5] },
-        { filter: [2, 2, 2, 1, 1, 1, 1, 1, 1, 3, 3, 2], data: null },
+        { filter: null, data: [1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 5, 6, 5] },
+        { filter: [1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 3, 3, 2], data: null },
       ]);
     });
 
@@ -73,7 +73,7 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       const y = convTranspose2d(filled([1, 4, 5, 5]), filled([4, 3, 3, 3]), { stride: 2, padding: 1 });
       expect(y.shape).toEqual([1, 3, 9, 9]);
       y.dispose();
-      expect(seen[0]?.data).toEqual([2, 2, 1, 1, 1, 1, 9, 9]);
+      expect(seen[0]?.data).toEqual([1, 2, 2, 1, 1, 1, 1, 9, 9]);
     });
 
     it('forward convolutions whose size-1 dims make their operands read as swapped or flipped stay forward', () => {
@@ -90,10 +90,14 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       }
     });
 
-    it('grouped convolutions stay on the forward path (their gradients need packed operands)', () => {
+    it('grouped convolutions: a depthwise input gradient is a data pass; other grouped gradients pack their operands and stay forward', () => {
       const grouped = traced((x, w) => conv2d(x, w, { padding: 1, groups: 2 }), [1, 4, 6, 6], [4, 2, 3, 3]);
       expect(grouped).toHaveLength(3);
       expect(grouped.every((s) => s.filter === null && s.data === null)).toBe(true);
+      // One input channel per group, with a channel multiplier of 2: w [8, 1, 3, 3] over 4 groups.
+      const depthwise = traced((x, w) => conv2d(x, w, { stride: 2, padding: 1, groups: 4 }), [2, 4, 9, 9], [8, 1, 3, 3]);
+      expect(depthwise.map((s) => s.data)).toEqual([null, [4, 2, 2, 1, 1, 1, 1, 9, 9], null]);
+      expect(depthwise.every((s) => s.filter === null)).toBe(true);
     });
   },
 );

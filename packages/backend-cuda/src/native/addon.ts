@@ -149,11 +149,11 @@ export interface Addon {
   /**
    * The filter gradient dw [K, C, ...filter] of the forward convolution of x [N, C, ...] whose
    * output gradient is dy [N, K, ...] (both contiguous, one group), through cuDNN; geometry:
-   * [...strides, ...pads (symmetric), ...dilations, ...filter]. Null (nothing launched) when cuDNN
-   * does not take it.
+   * [groups (1), ...strides, ...pads (symmetric), ...dilations, ...filter]. Null (nothing
+   * launched) when cuDNN does not take it.
    */
   convBackwardFilter(dtype: number, x: number, xLayout: Int32Array, dy: number, dyLayout: Int32Array, geometry: Int32Array): number | null;
-  /** The input gradient dx [N, C, ...input] from w [K, C, ...] and dy, as convBackwardFilter; geometry ends with the input's spatial dims. */
+  /** The input gradient dx [N, C, ...input] from w [K, C / groups, ...] and dy, as convBackwardFilter; geometry ends with the input's spatial dims. */
   convBackwardData(dtype: number, w: number, wLayout: Int32Array, dy: number, dyLayout: Int32Array, geometry: Int32Array): number | null;
   /** params: [...window, ...strides, ...padLow, ...padHigh, ...dilation]. */
   /** `engine`: 0 auto (cuDNN for max pooling it takes), 1 the own kernel, 2 cuDNN or throw. */

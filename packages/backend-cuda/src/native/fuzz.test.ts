@@ -215,7 +215,7 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     const xLayout = Int32Array.from([0, 4, 2, 3, 9, 9, 243, 81, 9, 1]);
     const wLayout = Int32Array.from([0, 4, 4, 3, 3, 3, 27, 9, 3, 1]);
     const dyLayout = Int32Array.from([0, 4, 2, 4, 5, 5, 100, 25, 5, 1]);
-    const geometry = (size: number) => Int32Array.from([2, 2, 1, 1, 1, 1, size, size]);
+    const geometry = (size: number) => Int32Array.from([1, 2, 2, 1, 1, 1, 1, size, size]);
     const dw = addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, geometry(3)) as number;
     const dx = addon.convBackwardData(0, w, wLayout, dy, dyLayout, geometry(9)) as number;
     // dw is 4 x 3 x 3 x 3 and dx 2 x 3 x 9 x 9 elements: reading past them is refused.
@@ -226,12 +226,22 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
       /dy's spatial dim 0 is 5, but the forward convolution \(input 12/,
     );
     expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, geometry(4))).toThrow(/gives 4/);
-    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([2, 2, -1, 1, 1, 1, 3, 3]))).toThrow(/padding/);
+    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([1, 2, 2, -1, 1, 1, 1, 3, 3]))).toThrow(/padding/);
     expect(() => addon.convBackwardFilter(0, x, xLayout, dy, Int32Array.from([0, 4, 2, 4, 5, 5, 1, 2, 8, 40]), geometry(3))).toThrow(
       /contiguous/,
     );
     expect(() => addon.convBackwardData(0, x, xLayout, dy, dyLayout, geometry(9))).toThrow(/one channel per filter/);
+    expect(() => addon.convBackwardData(0, w, wLayout, dy, dyLayout, Int32Array.from([3, 2, 2, 1, 1, 1, 1, 9, 9]))).toThrow(
+      /divide the filters/,
+    );
+    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([2, 2, 2, 1, 1, 1, 1, 3, 3]))).toThrow(/one group/);
+    // Two groups: w [4, 3, 3, 3] is then the filter of a 6-channel input.
+    const dx2 = addon.convBackwardData(0, w, wLayout, dy, dyLayout, Int32Array.from([2, 2, 2, 1, 1, 1, 1, 9, 9])) as number;
+    expect(() => addon.copy(0, dx2, Int32Array.from([0, 1, 973, 1]))).toThrow(/outside its buffer of 972 elements/);
+    addon.free(dx2);
     for (const id of [x, w, dy, dw, dx]) addon.free(id);
+    // The next test counts the cache's blocks from an empty cache.
+    addon.emptyCache();
   });
 
   it('sizes pooling outputs for every engine and refuses an unknown engine or bad windows', () => {

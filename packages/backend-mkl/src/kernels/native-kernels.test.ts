@@ -472,6 +472,9 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       { x: [1, 2, 10, 9], w: [3, 2, 3, 2], stride: [2, 3], padding: [1, 2], dilation: [1, 2], broadcast: true },
       { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1, broadcast: false },
       { x: [1, 2, 5, 6, 5], w: [3, 2, 3, 3, 2], stride: 2, padding: 1, dilation: 1, broadcast: false },
+      // Depthwise, with a channel multiplier, and grouped with one output channel per group.
+      { x: [2, 4, 9, 9], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: false, groups: 4 },
+      { x: [2, 6, 8, 8], w: [3, 2, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: true, groups: 3 },
     ];
     const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
     const worstError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -483,7 +486,12 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
     for (const [index, kase] of cases.entries()) {
       const x = pair(randomValues(size(kase.x), 60 + index), kase.x);
       const w = pair(randomValues(size(kase.w), 70 + index), kase.w);
-      const options = { stride: kase.stride, padding: kase.padding, dilation: kase.dilation } as never;
+      const options = {
+        stride: kase.stride,
+        padding: kase.padding,
+        dilation: kase.dilation,
+        groups: 'groups' in kase ? kase.groups : 1,
+      } as never;
       const conv = (a: Tensor, b: Tensor) => (kase.x.length === 4 ? conv2d(a, b, options) : conv3d(a, b, options));
       const dx = ([xs, ws]: [Tensor, Tensor], backend: string) => {
         const [y, pullback] = vjp((a: Tensor) => conv(a, ws), xs);

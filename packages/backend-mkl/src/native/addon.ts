@@ -133,8 +133,8 @@ export interface Addon {
   ): boolean;
   /**
    * The float32 input gradient `out` (contiguous [N, C, ...input]) of the forward convolution with
-   * filter w [K, C, ...] (one group) whose output gradient is dy [N, K, ...], through oneDNN's
-   * convolution_backward_data; geometry [...strides, ...padLow, ...dilations, ...inputSize].
+   * filter w [K, C / groups, ...] whose output gradient is dy [N, K, ...], through oneDNN's
+   * convolution_backward_data; geometry [groups, ...strides, ...padLow, ...dilations, ...inputSize].
    * Returns false, leaving `out` alone, when oneDNN does not take it.
    */
   convBackwardData(

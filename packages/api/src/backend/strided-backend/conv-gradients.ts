@@ -23,9 +23,9 @@ export interface ViewLayout {
 
 /**
  * A backward pass: its first operand (x for the filter pass, w for the data pass) and dy, as
- * contiguous views of the convolution's operands' storages, and the forward convolution's geometry
- * [...strides, ...pads (symmetric), ...dilations, ...sizes], `sizes` being the filter's spatial
- * dims (filter pass) or the input's (data pass).
+ * views of the convolution's operands' storages (the first contiguous), and the forward
+ * convolution's geometry [groups, ...strides, ...pads (symmetric), ...dilations, ...sizes],
+ * `sizes` being the filter's spatial dims (filter pass) or the input's (data pass).
  */
 export interface BackwardConvolution {
   readonly first: ViewLayout;
@@ -66,11 +66,36 @@ function forwardSize(input: number, filter: number, pad: number, stride: number,
 
 const spatialVolume = (shape: readonly number[]): number => shape.slice(2).reduce((a, b) => a * b, 1);
 
-/** Whether cuDNN's backward passes could take the convolution at all: one group, 2 or 3 spatial dims, nothing empty. */
-function candidate(x: ViewLayout, w: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): boolean {
+/** Whether the libraries' backward passes could take the convolution at all: 2 or 3 spatial dims, nothing empty. */
+function candidate(x: ViewLayout, w: ViewLayout, out: Aval): boolean {
   const spatial = x.shape.length - 2;
   const nonEmpty = (shape: readonly number[]) => shape.every((d) => d > 0);
-  return params.groups === 1 && (spatial === 2 || spatial === 3) && nonEmpty(x.shape) && nonEmpty(w.shape) && nonEmpty(out.shape);
+  return (spatial === 2 || spatial === 3) && nonEmpty(x.shape) && nonEmpty(w.shape) && nonEmpty(out.shape);
+}
+
+/**
+ * The filter w [K, C / groups, ...] of a grouped forward whose flipped, channel-swapped filter
+ * (autodiff's [C, K / groups, ...]) a view shows, when that view is w's memory itself: the
+ * reshapes autodiff makes stay views only with one channel per group on one side (depthwise
+ * convolutions, and their channel multipliers), and then w is that memory unflipped, contiguous.
+ */
+function groupedFilter(h: ViewLayout, groups: number): ViewLayout | null {
+  const [inChannels, outPerGroup] = h.shape as [number, number];
+  const inPerGroup = inChannels / groups;
+  if (outPerGroup !== 1 && inPerGroup !== 1) return null;
+  const strides = [...h.strides];
+  let offset = h.offset;
+  for (let d = 2; d < h.shape.length; d++) {
+    const size = h.shape[d] as number;
+    if (size === 1) continue;
+    if ((strides[d] as number) >= 0) return null;
+    offset += (size - 1) * (strides[d] as number);
+    strides[d] = -(strides[d] as number);
+  }
+  if (!isContiguous(h.shape, strides)) return null;
+  const shape = [groups * outPerGroup, inPerGroup, ...h.shape.slice(2)];
+  const dense = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  return { offset, shape, strides: dense };
 }
 
 /**
@@ -86,7 +111,7 @@ export function asFilterGradient(
   params: ParamsOf<Primitive.Conv>,
   out: Aval,
 ): BackwardConvolution | null {
-  if (!candidate(lhs, rhs, params, out) || params.lhsDilation.some((d) => d !== 1)) return null;
+  if (params.groups !== 1 || !candidate(lhs, rhs, out) || params.lhsDilation.some((d) => d !== 1)) return null;
   // A filter gradient's "filter" is dy, at least as large as its output (the filter): a forward
   // convolution with one input channel (whose x is contiguous with N and C swapped) is the
   // opposite, and stays on the forward pass, made for it.
@@ -111,22 +136,22 @@ export function asFilterGradient(
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(filter as number);
   }
-  return { first: x, dy, geometry: geometry.flat() };
+  return { first: x, dy, geometry: [1, ...geometry.flat()] };
 }
 
 /**
  * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (any view: the backend packs it
  * if its library needs it dense; a loss's broadcast cotangent often is not) dilated by the
- * forward's stride, rhs is the filter w [K, C, ...] flipped and seen as [C, K, ...], and the
- * output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
+ * forward's stride, rhs is the filter w [K, C, ...] flipped and seen as [C, K, ...] (grouped:
+ * [C, K / groups, ...], see groupedFilter), and the output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
  * this convolution's low padding; its dilation is this one's kernel dilation.
  */
 export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
-  if (!candidate(lhs, rhs, params, out) || params.strides.some((s) => s !== 1)) return null;
+  if (!candidate(lhs, rhs, out) || params.strides.some((s) => s !== 1)) return null;
   // A contiguous filter is a forward convolution's own (a 1x1 one with one channel in or out
   // also reads as flipped and swapped): it stays on the forward pass.
   if (isContiguous(rhs.shape, rhs.strides)) return null;
-  const w = unflippedUnswapped(rhs);
+  const w = params.groups === 1 ? unflippedUnswapped(rhs) : groupedFilter(rhs, params.groups);
   if (w === null) return null;
   const spatial = lhs.shape.length - 2;
   const geometry: number[][] = [[], [], [], []];
@@ -146,5 +171,5 @@ export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsO
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(input as number);
   }
-  return { first: w, dy: { offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }, geometry: geometry.flat() };
+  return { first: w, dy: { offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }, geometry: [params.groups, ...geometry.flat()] };
 }
