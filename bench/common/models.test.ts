@@ -50,6 +50,23 @@ describe('shared models', () => {
     expect(conv.cotangent().length).toBe(conv.n * conv.o * conv.s * conv.s);
   });
 
+  it('give the strided convolution a cotangent of the strided output shape', () => {
+    for (const quick of [true, false]) {
+      const cases = suiteCases('conv2d', quick);
+      expect(cases.map((c) => c.id)).toEqual(['conv2d-forward', 'conv2d-backward', 'conv2d-backward-stride2']);
+      const plain = conv2dInputs(cases[1] as (typeof cases)[number]);
+      expect([plain.stride, plain.so]).toEqual([1, plain.s]);
+      const strided = cases[2] as (typeof cases)[number];
+      expect(strided.kind).toBe('conv2d-backward');
+      const conv = conv2dInputs(strided);
+      expect(conv.stride).toBe(2);
+      expect(conv.so).toBe(Math.floor((conv.s - 1) / 2) + 1);
+      expect(conv.so).toBe(quick ? 6 : 16);
+      expect(conv.cotangent().length).toBe(conv.n * conv.o * conv.so * conv.so);
+      expect(strided.flops).toBe(3 * 2 * conv.n * conv.o * conv.c * 9 * conv.so * conv.so);
+    }
+  });
+
   it('materialize keeps the keys and their order', () => {
     const made = materialize({ b: { shape: [2], fill: 0 }, a: { shape: [1], fill: 1 } } as Record<string, Initial>, (i) => i.shape[0]);
     expect(Object.entries(made)).toEqual([

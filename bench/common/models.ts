@@ -29,8 +29,9 @@ export function materialize<P extends Record<string, Initial>, R>(params: P, mak
 }
 
 /**
- * conv2d suite: x[n,c,s,s] (NCHW), w[o,c,3,3] (OIHW) and, for the backward case only (hence a
- * function), the cotangent r[n,o,s,s].
+ * conv2d suite: x[n,c,s,s] (NCHW), w[o,c,3,3] (OIHW), padding 1, `stride` (param, default 1) and,
+ * for the backward cases only (hence a function), the cotangent r[n,o,so,so] of the output, whose
+ * side is so = floor((s + 2 - 3) / stride) + 1.
  */
 export function conv2dInputs(spec: CaseSpec) {
   const seed = spec.params.seed ?? 0;
@@ -38,14 +39,18 @@ export function conv2dInputs(spec: CaseSpec) {
   const c = param(spec, 'inChannels');
   const o = param(spec, 'outChannels');
   const s = param(spec, 'size');
+  const stride = spec.params.stride ?? 1;
+  const so = Math.floor((s + 2 - 3) / stride) + 1;
   return {
     n,
     c,
     o,
     s,
+    stride,
+    so,
     x: symmetricArray(seed + 1, n * c * s * s),
     w: symmetricArray(seed + 2, o * c * 9, initScale(c * 9)),
-    cotangent: () => symmetricArray(seed + 3, n * o * s * s),
+    cotangent: () => symmetricArray(seed + 3, n * o * so * so),
   };
 }
 

@@ -111,6 +111,9 @@ function convCases(quick: boolean): CaseSpec[] {
   const p = quick ? { batch: 2, inChannels: 4, outChannels: 8, size: 12 } : { batch: 16, inChannels: 32, outChannels: 64, size: 32 };
   const forward = 2 * p.batch * p.outChannels * p.inChannels * 9 * p.size * p.size;
   const shape = `x[${p.batch},${p.inChannels},${p.size},${p.size}] * w[${p.outChannels},${p.inChannels},3,3], pad 1`;
+  // Stride 2 (padding 1, 3x3): each side of the output is floor((size + 2 - 3) / 2) + 1.
+  const strided = Math.floor((p.size - 1) / 2) + 1;
+  const stridedForward = 2 * p.batch * p.outChannels * p.inChannels * 9 * strided * strided;
   return [
     {
       id: 'conv2d-forward',
@@ -128,6 +131,15 @@ function convCases(quick: boolean): CaseSpec[] {
       title: `conv2d forward+backward (grads of input and weight) ${shape}`,
       params: { ...p, seed: 400 },
       flops: 3 * forward,
+      tolerance: 2e-5,
+    },
+    {
+      id: 'conv2d-backward-stride2',
+      suite: 'conv2d',
+      kind: 'conv2d-backward',
+      title: `conv2d forward+backward (grads of input and weight), stride 2 ${shape}`,
+      params: { ...p, stride: 2, seed: 401 },
+      flops: 3 * stridedForward,
       tolerance: 2e-5,
     },
   ];

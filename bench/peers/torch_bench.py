@@ -202,6 +202,8 @@ def torch_case_factory(torch, dtype):
             return {"check": lambda: out(torch.add(a, b)), "batch": batch, "note": "synchronous kernels"}
         if kind in ("conv2d-forward", "conv2d-backward"):
             n, c, o, s = p(spec, "batch"), p(spec, "inChannels"), p(spec, "outChannels"), p(spec, "size")
+            stride = spec["params"].get("stride", 1)
+            so = (s + 2 - 3) // stride + 1
             x = t(symmetric(seed + 1, n * c * s * s), (n, c, s, s))
             w = t(symmetric(seed + 2, o * c * 9, init_scale(c * 9)), (o, c, 3, 3))
             if kind == "conv2d-forward":
@@ -209,15 +211,15 @@ def torch_case_factory(torch, dtype):
                 def batch(count):
                     with torch.no_grad():
                         for _ in range(count):
-                            F.conv2d(x, w, padding=1)
+                            F.conv2d(x, w, padding=1, stride=stride)
 
-                return {"check": lambda: out(F.conv2d(x, w, padding=1)), "batch": batch, "note": "synchronous kernels"}
-            r = t(symmetric(seed + 3, n * o * s * s), (n, o, s, s))
+                return {"check": lambda: out(F.conv2d(x, w, padding=1, stride=stride)), "batch": batch, "note": "synchronous kernels"}
+            r = t(symmetric(seed + 3, n * o * so * so), (n, o, so, so))
             x.requires_grad_(True)
             w.requires_grad_(True)
 
             def gradients():
-                loss = (F.conv2d(x, w, padding=1) * r).sum()
+                loss = (F.conv2d(x, w, padding=1, stride=stride) * r).sum()
                 return torch.autograd.grad(loss, [x, w])
 
             def batch(count):

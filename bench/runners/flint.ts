@@ -562,17 +562,17 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
     case 'conv2d-forward':
     case 'conv2d-backward': {
       const conv2d = need('conv2d');
-      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const { n, c, o, s, stride, so, ...inputs } = conv2dInputs(spec);
       const x = tensor(inputs.x, [n, c, s, s]);
       const w = tensor(inputs.w, [o, c, 3, 3]);
       if (spec.kind === 'conv2d-forward') {
         return tensorCase(
-          () => conv2d(x, w, { padding: 1 }),
+          () => conv2d(x, w, { padding: 1, stride }),
           () => api.dispose([x, w]),
         );
       }
-      const r = tensor(inputs.cotangent(), [n, o, s, s]);
-      const valueAndGrad = valueAndGradOf((p) => api.sum(api.mul(conv2d(p.x as T, p.w as T, { padding: 1 }), r)));
+      const r = tensor(inputs.cotangent(), [n, o, so, so]);
+      const valueAndGrad = valueAndGradOf((p) => api.sum(api.mul(conv2d(p.x as T, p.w as T, { padding: 1, stride }), r)));
       return repeatedCase({
         note: syncNote,
         run: () => api.tidy(() => valueAndGrad({ x, w }).grads),

@@ -214,14 +214,14 @@ function implement(spec: CaseSpec): PreparedCase {
     }
     case 'conv2d-forward':
     case 'conv2d-backward': {
-      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const { n, c, o, s, stride, so, ...inputs } = conv2dInputs(spec);
       const x = array(inputs.x, [n, c, s, s]);
       const w = array(inputs.w, [o, c, 3, 3]);
       const conv = (xv: A, wv: A) =>
         lax.conv(
           xv,
           wv,
-          [1, 1],
+          [stride, stride],
           [
             [1, 1],
             [1, 1],
@@ -233,7 +233,7 @@ function implement(spec: CaseSpec): PreparedCase {
           () => tree.dispose([x, w]),
         );
       }
-      const r = array(inputs.cotangent(), [n, o, s, s]);
+      const r = array(inputs.cotangent(), [n, o, so, so]);
       const gradients = valueAndGrad((p: { x: A; w: A }, rv: A) => np.sum(conv(p.x, p.w).mul(rv)));
       return repeatedCase({
         note: NOTE,

@@ -184,12 +184,17 @@ function implement(spec: CaseSpec): PreparedCase {
     }
     case 'conv2d-forward':
     case 'conv2d-backward': {
-      const { n, c, o, s, ...inputs } = conv2dInputs(spec);
+      const { n, c, o, s, stride, so, ...inputs } = conv2dInputs(spec);
       const x = nhwc(inputs.x, n, c, s, s);
       const w = hwio(inputs.w, o, c, 3, 3);
+      // A number pads every side by that much, as PyTorch's padding=1. 'same' is the same padding
+      // at stride 1 only (kept there: the wasm backend hands XNNPACK its own flag for it); at
+      // stride 2 TensorFlow's 'same' pads the odd row and column at the end only.
+      const pad = stride === 1 ? 'same' : 1;
+      const strides: [number, number] = [stride, stride];
       if (spec.kind === 'conv2d-forward') {
         return tensorCase(
-          () => tf.conv2d(x, w, 1, 'same'),
+          () => tf.conv2d(x, w, strides, pad),
           () => tf.dispose([x, w]),
           async (y) => {
             const out = toNchwData(y as tf.Tensor4D);
@@ -198,9 +203,9 @@ function implement(spec: CaseSpec): PreparedCase {
           },
         );
       }
-      const r = nhwc(inputs.cotangent(), n, o, s, s);
+      const r = nhwc(inputs.cotangent(), n, o, so, so);
       const gradients = tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
-        tf.sum(tf.mul(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, 1, 'same'), r)),
+        tf.sum(tf.mul(tf.conv2d(xv as tf.Tensor4D, wv as tf.Tensor4D, strides, pad), r)),
       );
       return repeatedCase({
         note: SYNC_NOTE,
