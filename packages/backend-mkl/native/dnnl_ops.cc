@@ -172,6 +172,9 @@ bool weightGradConv(const View& x, const View& w, const Output& out, const memor
     // The high padding that makes oneDNN's shapes agree; the taps past the input read zeros
     // either way, so only a negative one (a conv that drops trailing input) is left to the caller.
     bwPadHigh[d] = (taps - 1) * dilation[d] + (outLength - 1) * strides[d] + 1 - input - padLow[d];
+    // Short of one (backward) stride below zero, the last window ends before the input does: 0
+    // gives the same shapes (as in convBackwardData below).
+    if (bwPadHigh[d] < 0 && bwPadHigh[d] > -bwStrides[d]) bwPadHigh[d] = 0;
     if (bwPadHigh[d] < 0) return false;
   }
   memory::dims weightStrides(static_cast<size_t>(x.rank));
@@ -272,7 +275,9 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     std::memset(out.base, 0, static_cast<size_t>(out.size) * itemSize(dtype));
     return Napi::Boolean::New(env, true);
   }
-  if (negativePadding) return Napi::Boolean::New(env, false);
+  bool negativeLow = false;
+  for (int d = 0; d < spatial; d++) negativeLow = negativeLow || padLow[d] < 0;
+  if (negativeLow) return Napi::Boolean::New(env, false);
 
   const std::lock_guard<std::mutex> lock(dnnlMutex());
   const double work = static_cast<double>(out.size) * static_cast<double>(w.size / outChannels);
@@ -280,10 +285,13 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
   const SerialScope scope(serial);
   int64_t taps = 1;
   for (int d = 2; d < rank; d++) taps *= w.shape[d];
+  // A weight gradient recomputes its high padding (weightGradConv): autodiff's is negative where
+  // the forward's last window ends before the input does (stride 2 over an even size, unpadded).
   if (!fused && groups == 1 && dtype == kFloat32 && taps > out.size / (batch * outChannels) &&
       weightGradConv(x, w, out, dstDims, strides, padLow, dilation, serial)) {
     return Napi::Boolean::New(env, true);
   }
+  if (negativePadding) return Napi::Boolean::New(env, false);
   std::string key;
   for (int d = 0; d < rank; d++) appendKey(key, {x.shape[d], w.shape[d]});
   appendKey(key, {groups, serial ? 1 : 0, dtype});
@@ -427,9 +435,12 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
     }
     // The high padding that makes the forward's output dy's size (oneDNN pads each side on its
     // own): it only decides which dy positions exist, and positions past the input read zeros.
-    // A negative one (a forward that drops trailing input) is left to the caller.
+    // Short of one stride below zero, the last window ends before the input does (a stride-2
+    // convolution of an even size without padding): 0 gives the same dy. Lower, the forward
+    // would drop trailing input: left to the caller.
     const int64_t extent = (w.shape[2 + d] - 1) * dilation[d] + 1;
     padHigh[d] = (dy.shape[2 + d] - 1) * strides[d] + extent - input - padLow[d];
+    if (padHigh[d] < 0 && padHigh[d] > -strides[d]) padHigh[d] = 0;
     if (padHigh[d] < 0) return Napi::Boolean::New(env, false);
     srcDims.push_back(input);
     if (outSize > kMaxElements / input) throwRange(env, op, "the output would have 2^31 elements or more");

@@ -38,6 +38,7 @@ enum class FiberState { kRunnable, kAtBlockBarrier, kAtWarpBarrier, kDone };
 struct Fiber {
   ucontext_t context;
   FiberState state = FiberState::kRunnable;
+  bool started = false;  // has run at least once in this block
   unsigned mask = 0;  // of the warp barrier it waits at
 };
 
@@ -283,6 +284,7 @@ void prepareStacks(int threads) {
 bool runThread(uint32_t t) {
   if (block.fibers[t].state != FiberState::kRunnable) return false;
   block.current = static_cast<int>(t);
+  block.fibers[t].started = true;
   setBuiltins(static_cast<int>(t));
   swapcontext(&block.scheduler, &block.fibers[t].context);
   return true;
@@ -293,6 +295,7 @@ void runBlock() {
   for (int t = 0; t < block.threads; t++) {
     Fiber& f = block.fibers[t];
     f.state = FiberState::kRunnable;
+    f.started = false;
     getcontext(&f.context);
     f.context.uc_stack.ss_sp = block.stacks[t]->lowest();
     f.context.uc_stack.ss_size = kStackBytes;
@@ -339,9 +342,11 @@ void runBlock() {
     if (!block.failed) fail("no thread can go on: " + describeWaits() + " (a barrier some threads never reach)");
     break;
   }
-  // Let the waiting fibers unwind (each throws Abandoned from its wait).
+  // Let the waiting fibers unwind (each throws Abandoned from its wait). One that never ran (a
+  // reordered schedule may fail a block before some warps start) has nothing to unwind: running
+  // it would run the kernel after the failure.
   for (int t = 0; t < block.threads; t++) {
-    if (block.fibers[t].state == FiberState::kDone) continue;
+    if (block.fibers[t].state == FiberState::kDone || !block.fibers[t].started) continue;
     block.current = t;
     swapcontext(&block.scheduler, &block.fibers[t].context);
   }

@@ -475,6 +475,10 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       // Depthwise, with a channel multiplier, and grouped with one output channel per group.
       { x: [2, 4, 9, 9], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: false, groups: 4 },
       { x: [2, 6, 8, 8], w: [3, 2, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: true, groups: 3 },
+      // The last window ends before the input does (even sizes, stride 2, no padding: ResNet's
+      // 1x1 shortcut): the high padding is taken as 0.
+      { x: [2, 4, 8, 8], w: [6, 4, 1, 1], stride: 2, padding: 0, dilation: 1, broadcast: false },
+      { x: [1, 3, 10, 10], w: [4, 3, 3, 3], stride: 2, padding: 0, dilation: 1, broadcast: false },
     ];
     const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
     const worstError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -493,21 +497,23 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
         groups: 'groups' in kase ? kase.groups : 1,
       } as never;
       const conv = (a: Tensor, b: Tensor) => (kase.x.length === 4 ? conv2d(a, b, options) : conv3d(a, b, options));
-      const dx = ([xs, ws]: [Tensor, Tensor], backend: string) => {
-        const [y, pullback] = vjp((a: Tensor) => conv(a, ws), xs);
+      const gradients = ([xs, ws]: [Tensor, Tensor], backend: string) => {
+        const [y, pullback] = vjp(conv, xs, ws);
         const shape = y.shape as number[];
         const dy = kase.broadcast
           ? tensor([1.5], { backend }).broadcastTo(shape)
           : tensor(Float32Array.from(randomValues(size(shape), 80 + index)), { shape, backend });
-        const [gradient] = pullback(dy) as [Tensor];
+        const [dx, dw] = pullback(dy) as [Tensor, Tensor];
         pullback.dispose();
-        return gradient.dataSync();
+        return [dx.dataSync(), dw.dataSync()];
       };
       const before = mkl.nativeRuns(Primitive.Conv);
-      const fast = dx([x[0], w[0]], 'mkl');
-      // The forward and the input gradient both ran natively (the latter needs input dilation when strided).
-      expect(mkl.nativeRuns(Primitive.Conv), `case ${index}`).toBe(before + 2);
-      expect(worstError(fast, dx([x[1], w[1]], 'cpu')), `case ${index}`).toBeLessThan(1e-5);
+      const [fastDx, fastDw] = gradients([x[0], w[0]], 'mkl');
+      // The forward and both gradients ran natively (the input gradient needs input dilation when strided).
+      expect(mkl.nativeRuns(Primitive.Conv), `case ${index}`).toBe(before + 3);
+      const [dx, dw] = gradients([x[1], w[1]], 'cpu');
+      expect(worstError(fastDx!, dx!), `case ${index}: dx`).toBeLessThan(1e-5);
+      expect(worstError(fastDw!, dw!), `case ${index}: dw`).toBeLessThan(1e-4);
     }
     // A transposed convolution's forward is the same pass.
     const x = pair(randomValues(2 * 4 * 5 * 5, 90), [2, 4, 5, 5]);
