@@ -308,9 +308,15 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
     // bfloat16 data accumulate in float32 inside oneDNN and are rounded once on store.
     const auto type = dtype == kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
-    const memory::desc anySrc(srcDims, type, memory::format_tag::any);
+    // A float32 1x1 convolution without post-ops takes the user's plain NCHW arrays: left free
+    // (format_tag::any), oneDNN picks NHWC kernels and reorders x and the output around them,
+    // and for a 1x1 filter the reorders cost more than the convolution (x [16, 64, 56, 56] by
+    // w [128, 64, 1, 1], stride 2: 4.6 ms reordering x, 2.7 ms convolving, 2.3 ms reordering
+    // back). On plain arrays it runs as a GEMM: 1.2 to 2x faster over five ResNet-like shapes.
+    const bool plain = taps == 1 && !fused && dtype == kFloat32;
+    const memory::desc anySrc(srcDims, type, plain ? plainTag(rank) : memory::format_tag::any);
     const memory::desc anyWeights(weightDims, type, memory::format_tag::any);
-    const memory::desc anyDst(dstDims, type, memory::format_tag::any);
+    const memory::desc anyDst(dstDims, type, plain ? plainTag(rank) : memory::format_tag::any);
     try {
       const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                  anySrc, anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
