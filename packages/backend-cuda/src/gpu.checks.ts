@@ -14,6 +14,7 @@ import {
   maxPool2d,
   nn,
   Primitive,
+  sizeOf,
   slice,
   type Tensor,
   type TypedArray,
@@ -326,9 +327,8 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       const tolerances = { float32: 1e-4, float64: 1e-11, float16: 4e-3, bfloat16: 3e-2 };
       for (const [dtype, tolerance] of Object.entries(tolerances) as [keyof typeof tolerances, number][]) {
         for (const [i, kase] of cases.entries()) {
-          const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-          const xs = values(size(kase.x), 30 + i);
-          const ws = values(size(kase.w), 40 + i);
+          const xs = values(sizeOf(kase.x), 30 + i);
+          const ws = values(sizeOf(kase.w), 40 + i);
           const groups = 'groups' in kase ? (kase.groups as number) : 1;
           const options = { stride: kase.stride, padding: kase.padding, dilation: kase.dilation, groups };
           const conv = (x: Tensor, w: Tensor) => (kase.x.length === 4 ? conv2d(x, w, options) : conv3d(x, w, options));
@@ -336,7 +336,7 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
           const gradients = (backend: Backend) => {
             const [x, w] = [on(backend, xs, kase.x, dtype), on(backend, ws, kase.w, dtype)];
             const [y, pullback] = vjp(conv, x, w);
-            const dy = on(backend, values(size(y.shape as number[]), 50 + i), y.shape as number[], dtype);
+            const dy = on(backend, values(sizeOf(y.shape as number[]), 50 + i), y.shape as number[], dtype);
             const [dx, dw] = pullback(dy) as [Tensor, Tensor];
             pullback.dispose();
             return { dx, dw, all: [x, w, y, dy, dx, dw] };

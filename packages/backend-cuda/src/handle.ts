@@ -1,4 +1,4 @@
-import type { StridedHandle } from '@flint/api/strided-backend';
+import type { StridedHandle, ViewLayout } from '@flint/api/strided-backend';
 
 export { isContiguous, view, wrapStorage } from '@flint/api/strided-backend';
 
@@ -34,7 +34,8 @@ export function layout(offset: number, shape: readonly number[], strides: readon
   return result;
 }
 
-export function layoutOf(h: CudaHandle): Int32Array {
+/** The addon's description of a view: a handle, or a layout such as conv-gradients.ts returns. */
+export function layoutOf(h: ViewLayout): Int32Array {
   return layout(h.offset, h.shape, h.strides);
 }
 

@@ -114,6 +114,20 @@ PrimitiveCache<DataGradEntry>& dataGradCache() {
 }
 
 /**
+ * The high padding of one spatial dim that gives a forward convolution of `input` elements
+ * (low padding `padLow`, windows spanning `extent`, stride `stride`) exactly `outputs` outputs,
+ * as oneDNN's backward passes need their shapes to agree (it pads each side on its own). It only
+ * decides which output positions exist: positions past the input read zeros either way. Short of
+ * one stride below zero, the last window ends before the input does (stride 2 over an even size
+ * without padding), and 0 gives the same outputs. Negative when the forward would drop trailing
+ * input, which the callers leave to the portable kernel.
+ */
+int64_t agreeingPadHigh(int64_t input, int64_t padLow, int64_t extent, int64_t stride, int64_t outputs) {
+  const int64_t padHigh = (outputs - 1) * stride + extent - input - padLow;
+  return padHigh < 0 && padHigh > -stride ? 0 : padHigh;
+}
+
+/**
  * The view's first element and its strides in elements when oneDNN can read it in place (every
  * dim of more than one element has a positive stride), else a contiguous copy in `storage`.
  */
@@ -169,12 +183,9 @@ bool weightGradConv(const View& x, const View& w, const Output& out, const memor
     outVolume *= outLength;
     bwStrides[d] = dilation[d];
     bwDilation[d] = strides[d] - 1;
-    // The high padding that makes oneDNN's shapes agree; the taps past the input read zeros
-    // either way, so only a negative one (a conv that drops trailing input) is left to the caller.
-    bwPadHigh[d] = (taps - 1) * dilation[d] + (outLength - 1) * strides[d] + 1 - input - padLow[d];
-    // Short of one (backward) stride below zero, the last window ends before the input does: 0
-    // gives the same shapes (as in convBackwardData below).
-    if (bwPadHigh[d] < 0 && bwPadHigh[d] > -bwStrides[d]) bwPadHigh[d] = 0;
+    // The forward oneDNN is told of: `taps` outputs at stride bwStrides, windows of `outLength`
+    // at dilation `strides`.
+    bwPadHigh[d] = agreeingPadHigh(input, padLow[d], (outLength - 1) * strides[d] + 1, bwStrides[d], taps);
     if (bwPadHigh[d] < 0) return false;
   }
   memory::dims weightStrides(static_cast<size_t>(x.rank));
@@ -439,14 +450,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
     if (strides[d] < 1 || dilation[d] < 1 || padLow[d] < 0 || input < 1) {
       throwRange(env, op, "strides, dilations and input sizes must be positive and padding not negative");
     }
-    // The high padding that makes the forward's output dy's size (oneDNN pads each side on its
-    // own): it only decides which dy positions exist, and positions past the input read zeros.
-    // Short of one stride below zero, the last window ends before the input does (a stride-2
-    // convolution of an even size without padding): 0 gives the same dy. Lower, the forward
-    // would drop trailing input: left to the caller.
-    const int64_t extent = (w.shape[2 + d] - 1) * dilation[d] + 1;
-    padHigh[d] = (dy.shape[2 + d] - 1) * strides[d] + extent - input - padLow[d];
-    if (padHigh[d] < 0 && padHigh[d] > -strides[d]) padHigh[d] = 0;
+    padHigh[d] = agreeingPadHigh(input, padLow[d], (w.shape[2 + d] - 1) * dilation[d] + 1, strides[d], dy.shape[2 + d]);
     if (padHigh[d] < 0) return Napi::Boolean::New(env, false);
     srcDims.push_back(input);
     if (outSize > kMaxElements / input) throwRange(env, op, "the output would have 2^31 elements or more");

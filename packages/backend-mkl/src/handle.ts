@@ -15,7 +15,7 @@ export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): 
 }
 
 /** The view's description for the addon: [offset, rank, ...shape, ...strides]. */
-export function layoutOf(h: MklHandle): Int32Array {
+export function layoutOf(h: Pick<MklHandle, 'offset' | 'shape' | 'strides'>): Int32Array {
   return layout(h.offset, h.shape, h.strides);
 }
 

@@ -1,7 +1,7 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
-import { asDataGradient, asFilterGradient, type ViewLayout } from '@flint/api/strided-backend';
+import { asDataGradient, asFilterGradient } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
-import { type CudaHandle, layout, layoutOf } from '../handle.js';
+import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, Engine } from '../native/codes.js';
 import { cudnnTakes } from './cudnn-dtypes.js';
 
@@ -52,10 +52,10 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
     const id = context.addon.convBackwardFilter(
       code,
       x.storage.id,
-      viewLayout(filter.first),
+      layoutOf(filter.first),
       w.storage.id,
-      viewLayout(filter.dy),
-      geometry(filter.geometry),
+      layoutOf(filter.dy),
+      Int32Array.from(filter.geometry),
     );
     if (id === null) return null;
     // cuDNN writes dw [K, C, ...]; the convolution's output is its view [C, K, ...].
@@ -70,16 +70,13 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
     const id = context.addon.convBackwardData(
       code,
       w.storage.id,
-      viewLayout(data.first),
+      layoutOf(data.first),
       dy.handle.storage.id,
       layoutOf(dy.handle),
-      geometry(data.geometry),
+      Int32Array.from(data.geometry),
     );
     return id === null ? null : context.adopt(id, out.shape, out.dtype);
   } finally {
     if (dy.temporary) context.release(dy.handle.storage);
   }
 }
-
-const viewLayout = (v: ViewLayout): Int32Array => layout(v.offset, v.shape, v.strides);
-const geometry = (values: readonly number[]): Int32Array => Int32Array.from(values);

@@ -1,6 +1,6 @@
 import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
 import { asDataGradient } from '@flint/api/strided-backend';
-import { layout, layoutOf, type MklHandle, wrap } from '../handle.js';
+import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
 
@@ -54,9 +54,9 @@ function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, param
   const done = context.addon.convBackwardData(
     DTYPE_CODES.float32,
     w.storage.data,
-    layout(filter.offset, filter.shape, filter.strides),
+    layoutOf(filter),
     x.storage.data,
-    layout(dy.offset, dy.shape, dy.strides),
+    layoutOf(dy),
     data,
     Int32Array.from(pass.geometry),
   );

@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { bind, conv2d, conv3d, convTranspose2d, initBackend, matmul, Primitive, type Tensor, tensor, vjp } from '@flint/api';
+import { bind, conv2d, conv3d, convTranspose2d, initBackend, matmul, Primitive, sizeOf, type Tensor, tensor, vjp } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
 import { randomValues } from '../values.test-support.js';
@@ -480,7 +480,6 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       { x: [2, 4, 8, 8], w: [6, 4, 1, 1], stride: 2, padding: 0, dilation: 1, broadcast: false },
       { x: [1, 3, 10, 10], w: [4, 3, 3, 3], stride: 2, padding: 0, dilation: 1, broadcast: false },
     ];
-    const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
     const worstError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
       expect(a.length).toBe(b.length);
       let worst = 0;
@@ -488,8 +487,8 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       return worst;
     };
     for (const [index, kase] of cases.entries()) {
-      const x = pair(randomValues(size(kase.x), 60 + index), kase.x);
-      const w = pair(randomValues(size(kase.w), 70 + index), kase.w);
+      const x = pair(randomValues(sizeOf(kase.x), 60 + index), kase.x);
+      const w = pair(randomValues(sizeOf(kase.w), 70 + index), kase.w);
       const options = {
         stride: kase.stride,
         padding: kase.padding,
@@ -502,7 +501,7 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
         const shape = y.shape as number[];
         const dy = kase.broadcast
           ? tensor([1.5], { backend }).broadcastTo(shape)
-          : tensor(Float32Array.from(randomValues(size(shape), 80 + index)), { shape, backend });
+          : tensor(Float32Array.from(randomValues(sizeOf(shape), 80 + index)), { shape, backend });
         const [dx, dw] = pullback(dy) as [Tensor, Tensor];
         pullback.dispose();
         return [dx.dataSync(), dw.dataSync()];

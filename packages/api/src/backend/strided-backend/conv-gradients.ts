@@ -1,4 +1,5 @@
 import type { Aval } from '../../core/aval.js';
+import { contiguousStrides } from '../../core/shape.js';
 import type { ParamsOf, Primitive } from '../../primitives/primitive.js';
 import { isContiguous } from './handle.js';
 
@@ -42,20 +43,25 @@ function unswapped(h: ViewLayout): ViewLayout | null {
   return isContiguous(shape, strides) ? { offset: h.offset, shape, strides } : null;
 }
 
-/** The filter a view shows flipped in its spatial dims and with dims 0 and 1 swapped, when that filter is contiguous. */
-function unflippedUnswapped(h: ViewLayout): ViewLayout | null {
-  const shape = swapped(h.shape);
-  const strides = swapped(h.strides);
+/** The view a view shows flipped in every spatial dim (each of more than one element has a negative stride), or null. */
+function unflipped(h: ViewLayout): ViewLayout | null {
+  const strides = [...h.strides];
   let offset = h.offset;
-  for (let d = 2; d < shape.length; d++) {
-    const size = shape[d] as number;
+  for (let d = 2; d < h.shape.length; d++) {
+    const size = h.shape[d] as number;
     if (size === 1) continue;
     const stride = strides[d] as number;
     if (stride >= 0) return null;
     offset += (size - 1) * stride;
     strides[d] = -stride;
   }
-  return isContiguous(shape, strides) ? { offset, shape, strides } : null;
+  return { offset, shape: h.shape, strides };
+}
+
+/** The filter a view shows flipped in its spatial dims and with dims 0 and 1 swapped, when that filter is contiguous. */
+function unflippedUnswapped(h: ViewLayout): ViewLayout | null {
+  const filter = unflipped(h);
+  return filter === null ? null : unswapped(filter);
 }
 
 /** The forward output size of one spatial dim, or -1 when the filter does not fit. */
@@ -83,19 +89,10 @@ function groupedFilter(h: ViewLayout, groups: number): ViewLayout | null {
   const [inChannels, outPerGroup] = h.shape as [number, number];
   const inPerGroup = inChannels / groups;
   if (outPerGroup !== 1 && inPerGroup !== 1) return null;
-  const strides = [...h.strides];
-  let offset = h.offset;
-  for (let d = 2; d < h.shape.length; d++) {
-    const size = h.shape[d] as number;
-    if (size === 1) continue;
-    if ((strides[d] as number) >= 0) return null;
-    offset += (size - 1) * (strides[d] as number);
-    strides[d] = -(strides[d] as number);
-  }
-  if (!isContiguous(h.shape, strides)) return null;
+  const filter = unflipped(h);
+  if (filter === null || !isContiguous(filter.shape, filter.strides)) return null;
   const shape = [groups * outPerGroup, inPerGroup, ...h.shape.slice(2)];
-  const dense = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  return { offset, shape, strides: dense };
+  return { offset: filter.offset, shape, strides: contiguousStrides(shape) };
 }
 
 /**
