@@ -321,8 +321,11 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         { x: [1, 2, 10, 10], w: [3, 2, 3, 3], stride: 3, padding: 2, dilation: 2 },
         { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1 },
         { x: [1, 2, 5, 6, 5], w: [3, 2, 3, 3, 2], stride: 2, padding: 1, dilation: 1 },
-        // Depthwise with a channel multiplier: only its input gradient has a backward pass.
+        // Depthwise with a channel multiplier, and grouped with channels on both sides (whose
+        // filter autodiff copies and the data pass packs back): only their input gradients have
+        // a backward pass, which a stride makes the fast way.
         { x: [2, 4, 9, 9], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, groups: 4 },
+        { x: [2, 6, 9, 8], w: [4, 3, 3, 3], stride: 2, padding: 1, dilation: 1, groups: 2 },
       ];
       const tolerances = { float32: 1e-4, float64: 1e-11, float16: 4e-3, bfloat16: 3e-2 };
       for (const [dtype, tolerance] of Object.entries(tolerances) as [keyof typeof tolerances, number][]) {

@@ -1,5 +1,5 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
-import { asDataGradient, asFilterGradient } from '@flint/api/strided-backend';
+import { asDataGradient, asFilterGradient, filterOf } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, Engine } from '../native/codes.js';
@@ -64,13 +64,15 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   }
   const data = asDataGradient(x, w, params, out);
   if (data === null) return null;
-  // cuDNN reads dy dense: a broadcast or strided cotangent is packed first.
+  // cuDNN reads dy and the filter dense: a broadcast or strided cotangent is packed first, and so
+  // is a filter autodiff's reshape copied with its channels regrouped (a grouped convolution).
   const dy = context.packed(x);
+  const packedFilter = context.packed({ ...w, offset: data.first.offset, shape: data.first.shape, strides: data.first.strides });
   try {
     const id = context.addon.convBackwardData(
       code,
-      w.storage.id,
-      layoutOf(data.first),
+      packedFilter.handle.storage.id,
+      layoutOf(filterOf(packedFilter.handle)),
       dy.handle.storage.id,
       layoutOf(dy.handle),
       Int32Array.from(data.geometry),
@@ -78,5 +80,6 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
     return id === null ? null : context.adopt(id, out.shape, out.dtype);
   } finally {
     if (dy.temporary) context.release(dy.handle.storage);
+    if (packedFilter.temporary) context.release(packedFilter.handle.storage);
   }
 }

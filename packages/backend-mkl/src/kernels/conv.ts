@@ -1,5 +1,5 @@
 import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
-import { asDataGradient } from '@flint/api/strided-backend';
+import { asDataGradient, filterOf, isContiguous } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
@@ -49,19 +49,27 @@ export function convParamsOf(params: ParamsOf<Primitive.Conv>): Int32Array {
 function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle | null {
   const pass = asDataGradient(x, w, params, out);
   if (pass === null) return null;
-  const data = context.memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-  const [filter, dy] = [pass.first, pass.dy];
-  const done = context.addon.convBackwardData(
+  const { memory, addon } = context;
+  // A filter autodiff's reshape copied with its channels regrouped (a grouped convolution) is
+  // packed back into the forward filter first: a copy of the filter, which is small.
+  const packed = isContiguous(pass.first.shape, pass.first.strides)
+    ? null
+    : memory.allocateUninitialized('float32', sizeOf(pass.first.shape));
+  if (packed !== null) addon.copy(DTYPE_CODES.float32, w.storage.data, layoutOf(pass.first), packed);
+  const filter = filterOf(packed === null ? pass.first : { ...pass.first, offset: 0 });
+  const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+  const done = addon.convBackwardData(
     DTYPE_CODES.float32,
-    w.storage.data,
+    packed ?? w.storage.data,
     layoutOf(filter),
     x.storage.data,
-    layoutOf(dy),
+    layoutOf(pass.dy),
     data,
     Int32Array.from(pass.geometry),
   );
+  if (packed !== null) memory.recycle(packed);
   if (!done) {
-    context.memory.recycle(data);
+    memory.recycle(data);
     return null;
   }
   context.recordNative(Primitive.Conv);

@@ -475,6 +475,8 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
       // Depthwise, with a channel multiplier, and grouped with one output channel per group.
       { x: [2, 4, 9, 9], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: false, groups: 4 },
       { x: [2, 6, 8, 8], w: [3, 2, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: true, groups: 3 },
+      // Grouped with channels on both sides: autodiff's regrouped filter is a copy, packed back.
+      { x: [2, 6, 9, 8], w: [4, 3, 3, 3], stride: 2, padding: 1, dilation: 1, broadcast: false, groups: 2 },
       // The last window ends before the input does (even sizes, stride 2, no padding: ResNet's
       // 1x1 shortcut): the high padding is taken as 0.
       { x: [2, 4, 8, 8], w: [6, 4, 1, 1], stride: 2, padding: 0, dilation: 1, broadcast: false },
@@ -521,6 +523,13 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
     const fast = convTranspose2d(x[0], w[0], { stride: 2, padding: 1, outputPadding: 1 }).dataSync();
     expect(mkl.nativeRuns(Primitive.Conv)).toBe(before + 1);
     expect(worstError(fast, convTranspose2d(x[1], w[1], { stride: 2, padding: 1, outputPadding: 1 }).dataSync())).toBeLessThan(1e-5);
+    // Grouped, with channels on both sides of each group: its regrouped filter is packed.
+    const grouped = { stride: 2, padding: 1, outputPadding: 1, groups: 2 };
+    const wg = pair(randomValues(4 * 3 * 3 * 3, 92), [4, 3, 3, 3]);
+    const groupedBefore = mkl.nativeRuns(Primitive.Conv);
+    const fastGrouped = convTranspose2d(x[0], wg[0], grouped).dataSync();
+    expect(mkl.nativeRuns(Primitive.Conv)).toBe(groupedBefore + 1);
+    expect(worstError(fastGrouped, convTranspose2d(x[1], wg[1], grouped).dataSync())).toBeLessThan(1e-5);
   });
 
   it('lists bfloat16 exactly when the CPU computes it, and multiplies and convolves it in oneDNN', () => {

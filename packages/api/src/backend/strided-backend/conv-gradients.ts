@@ -23,10 +23,12 @@ export interface ViewLayout {
 }
 
 /**
- * A backward pass: its first operand (x for the filter pass, w for the data pass) and dy, as
- * views of the convolution's operands' storages (the first contiguous), and the forward
- * convolution's geometry [groups, ...strides, ...pads (symmetric), ...dilations, ...sizes],
- * `sizes` being the filter's spatial dims (filter pass) or the input's (data pass).
+ * A backward pass: its first operand and dy, as views of the convolution's operands' storages,
+ * and the forward convolution's geometry [groups, ...strides, ...pads (symmetric),
+ * ...dilations, ...sizes], `sizes` being the filter's spatial dims (filter pass) or the input's
+ * (data pass). The filter pass's first operand is x, contiguous; the data pass's is the filter
+ * w seen as [groups, K / groups, C / groups, ...], which the backend packs when it is not
+ * contiguous and hands its library as filterOf(packed).
  */
 export interface BackwardConvolution {
   readonly first: ViewLayout;
@@ -43,25 +45,38 @@ function unswapped(h: ViewLayout): ViewLayout | null {
   return isContiguous(shape, strides) ? { offset: h.offset, shape, strides } : null;
 }
 
-/** The view a view shows flipped in every spatial dim (each of more than one element has a negative stride), or null. */
-function unflipped(h: ViewLayout): ViewLayout | null {
-  const strides = [...h.strides];
-  let offset = h.offset;
-  for (let d = 2; d < h.shape.length; d++) {
-    const size = h.shape[d] as number;
-    if (size === 1) continue;
-    const stride = strides[d] as number;
-    if (stride >= 0) return null;
-    offset += (size - 1) * stride;
-    strides[d] = -stride;
-  }
-  return { offset, shape: h.shape, strides };
+/**
+ * The forward filter w [K, C / groups, ...] that an input gradient's filter operand rhs
+ * [C, K / groups, ...] shows flipped in its spatial dims and with its channels swapped within
+ * each group, as the view [groups, K / groups, C / groups, ...] of rhs's memory that reads it
+ * (splitting rhs's dim 0 into groups is always a view). Where autodiff's operand is a view of w
+ * (a plain or depthwise filter) this view is w itself, contiguous; where autodiff's reshape had to
+ * copy (more than one channel per group on both sides), or the operand was never flipped, it is
+ * not, and the backend packs it: a copy of the filter, which is small.
+ */
+function forwardFilter(rhs: ViewLayout, groups: number): ViewLayout {
+  const [inChannels, outPerGroup, ...kernel] = rhs.shape as [number, number, ...number[]];
+  const [inStride, outStride, ...kernelStrides] = rhs.strides as [number, number, ...number[]];
+  const inPerGroup = inChannels / groups;
+  let offset = rhs.offset;
+  kernel.forEach((size, d) => {
+    offset += (size - 1) * (kernelStrides[d] as number);
+  });
+  return {
+    offset,
+    shape: [groups, outPerGroup, inPerGroup, ...kernel],
+    strides: [inPerGroup * inStride, outStride, inStride, ...kernelStrides.map((stride) => -stride)],
+  };
 }
 
-/** The filter a view shows flipped in its spatial dims and with dims 0 and 1 swapped, when that filter is contiguous. */
-function unflippedUnswapped(h: ViewLayout): ViewLayout | null {
-  const filter = unflipped(h);
-  return filter === null ? null : unswapped(filter);
+/**
+ * The filter [K, C / groups, ...] a data pass hands its library: `first` of asDataGradient once
+ * it is contiguous (as found, or packed by the backend), its groups merged into dim 0.
+ */
+export function filterOf(first: ViewLayout): ViewLayout {
+  const [groups, outPerGroup, ...rest] = first.shape as [number, number, ...number[]];
+  const shape = [groups * outPerGroup, ...rest];
+  return { offset: first.offset, shape, strides: contiguousStrides(shape) };
 }
 
 /** The forward output size of one spatial dim, or -1 when the filter does not fit. */
@@ -77,22 +92,6 @@ function candidate(x: ViewLayout, w: ViewLayout, out: Aval): boolean {
   const spatial = x.shape.length - 2;
   const nonEmpty = (shape: readonly number[]) => shape.every((d) => d > 0);
   return (spatial === 2 || spatial === 3) && nonEmpty(x.shape) && nonEmpty(w.shape) && nonEmpty(out.shape);
-}
-
-/**
- * The filter w [K, C / groups, ...] of a grouped forward whose flipped, channel-swapped filter
- * (autodiff's [C, K / groups, ...]) a view shows, when that view is w's memory itself: the
- * reshapes autodiff makes stay views only with one channel per group on one side (depthwise
- * convolutions, and their channel multipliers), and then w is that memory unflipped, contiguous.
- */
-function groupedFilter(h: ViewLayout, groups: number): ViewLayout | null {
-  const [inChannels, outPerGroup] = h.shape as [number, number];
-  const inPerGroup = inChannels / groups;
-  if (outPerGroup !== 1 && inPerGroup !== 1) return null;
-  const filter = unflipped(h);
-  if (filter === null || !isContiguous(filter.shape, filter.strides)) return null;
-  const shape = [groups * outPerGroup, inPerGroup, ...h.shape.slice(2)];
-  return { offset: filter.offset, shape, strides: contiguousStrides(shape) };
 }
 
 /**
@@ -139,17 +138,22 @@ export function asFilterGradient(
 /**
  * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (any view: the backend packs it
  * if its library needs it dense; a loss's broadcast cotangent often is not) dilated by the
- * forward's stride, rhs is the filter w [K, C, ...] flipped and seen as [C, K, ...] (grouped:
- * [C, K / groups, ...], see groupedFilter), and the output is dx [N, C, ...]. The forward's padding is the dilated filter's extent less one less
- * this convolution's low padding; its dilation is this one's kernel dilation.
+ * forward's stride, rhs is the filter w [K, C / groups, ...] flipped and seen as
+ * [C, K / groups, ...] (see forwardFilter), and the output is dx [N, C, ...]. The forward's
+ * padding is the dilated filter's extent less one less this convolution's low padding; its
+ * dilation is this one's kernel dilation.
  */
 export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
   if (!candidate(lhs, rhs, out) || params.strides.some((s) => s !== 1)) return null;
-  // A contiguous filter is a forward convolution's own (a 1x1 one with one channel in or out
-  // also reads as flipped and swapped): it stays on the forward pass.
-  if (isContiguous(rhs.shape, rhs.strides)) return null;
-  const w = params.groups === 1 ? unflippedUnswapped(rhs) : groupedFilter(rhs, params.groups);
-  if (w === null) return null;
+  const w = forwardFilter(rhs, params.groups);
+  // Without input dilation (a stride-1 forward) the forward pass does the same work: a filter
+  // that would have to be packed stays there, and so does a contiguous operand, a forward
+  // convolution's own filter (a 1x1 one with one channel in or out also reads as flipped and
+  // swapped). With input dilation, which forward passes do not take, the data pass is the fast
+  // way whatever the filter costs to pack (a strided grouped convolution's input gradient, a
+  // grouped transposed convolution).
+  const inMemory = isContiguous(w.shape, w.strides);
+  if (params.lhsDilation.every((d) => d === 1) && (!inMemory || isContiguous(rhs.shape, rhs.strides))) return null;
   const spatial = lhs.shape.length - 2;
   const geometry: number[][] = [[], [], [], []];
   for (let d = 0; d < spatial; d++) {
@@ -158,7 +162,7 @@ export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsO
       params.rhsDilation[d],
       params.padding[d]?.[0],
       out.shape[2 + d],
-      w.shape[2 + d],
+      rhs.shape[2 + d],
     ] as number[];
     const pad = ((filter as number) - 1) * (dilation as number) - (low as number);
     if (pad < 0) return null;
