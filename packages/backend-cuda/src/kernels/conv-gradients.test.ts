@@ -74,6 +74,12 @@ describe.skipIf(cudaUnavailable('convolution-gradient recognition tests') !== un
       expect(y.shape).toEqual([1, 3, 9, 9]);
       y.dispose();
       expect(seen[0]?.data).toEqual([1, 2, 2, 1, 1, 1, 1, 9, 9]);
+      // Its gradients: dx is a strided forward convolution; dw convolves x dilated by the stride
+      // with dy, a "filter" as large as the image, which is no data pass.
+      const [forward, dx, dw] = traced((a, b) => convTranspose2d(a, b, { stride: 2, padding: 1 }), [1, 4, 5, 5], [4, 3, 3, 3]);
+      expect(forward?.data).toEqual([1, 2, 2, 1, 1, 1, 1, 9, 9]);
+      expect(dx).toEqual({ filter: null, data: null });
+      expect(dw).toEqual({ filter: null, data: null });
     });
 
     it('forward convolutions whose size-1 dims make their operands read as swapped or flipped stay forward', () => {

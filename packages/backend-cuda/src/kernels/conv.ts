@@ -67,8 +67,9 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   // cuDNN reads dy and the filter dense: a broadcast or strided cotangent is packed first, and so
   // is a filter autodiff's reshape copied with its channels regrouped (a grouped convolution).
   const dy = context.packed(x);
-  const packedFilter = context.packed({ ...w, offset: data.first.offset, shape: data.first.shape, strides: data.first.strides });
+  let packedFilter: { handle: CudaHandle; temporary: boolean } | null = null;
   try {
+    packedFilter = context.packed({ ...w, offset: data.first.offset, shape: data.first.shape, strides: data.first.strides });
     const id = context.addon.convBackwardData(
       code,
       packedFilter.handle.storage.id,
@@ -80,6 +81,6 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
     return id === null ? null : context.adopt(id, out.shape, out.dtype);
   } finally {
     if (dy.temporary) context.release(dy.handle.storage);
-    if (packedFilter.temporary) context.release(packedFilter.handle.storage);
+    if (packedFilter?.temporary) context.release(packedFilter.handle.storage);
   }
 }

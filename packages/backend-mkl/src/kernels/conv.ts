@@ -58,20 +58,22 @@ function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, param
   if (packed !== null) addon.copy(DTYPE_CODES.float32, w.storage.data, layoutOf(pass.first), packed);
   const filter = filterOf(packed === null ? pass.first : { ...pass.first, offset: 0 });
   const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-  const done = addon.convBackwardData(
-    DTYPE_CODES.float32,
-    packed ?? w.storage.data,
-    layoutOf(filter),
-    x.storage.data,
-    layoutOf(pass.dy),
-    data,
-    Int32Array.from(pass.geometry),
-  );
-  if (packed !== null) memory.recycle(packed);
-  if (!done) {
-    memory.recycle(data);
-    return null;
+  let done = false;
+  try {
+    done = addon.convBackwardData(
+      DTYPE_CODES.float32,
+      packed ?? w.storage.data,
+      layoutOf(filter),
+      x.storage.data,
+      layoutOf(pass.dy),
+      data,
+      Int32Array.from(pass.geometry),
+    );
+  } finally {
+    if (packed !== null) memory.recycle(packed);
+    if (!done) memory.recycle(data);
   }
+  if (!done) return null;
   context.recordNative(Primitive.Conv);
   return wrap(data, out.shape, out.dtype);
 }

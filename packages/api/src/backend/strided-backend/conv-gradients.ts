@@ -145,6 +145,11 @@ export function asFilterGradient(
  */
 export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsOf<Primitive.Conv>, out: Aval): BackwardConvolution | null {
   if (!candidate(lhs, rhs, out) || params.strides.some((s) => s !== 1)) return null;
+  // A data pass's filter is smaller than its output, the image: a convolution whose "filter" is
+  // larger (a transposed convolution's filter gradient, whose rhs is dy and which has input
+  // dilation too) would read as a data pass with a filter as large as the image, which oneDNN
+  // ran 20 to 180 times slower than the portable kernel (review).
+  if (spatialVolume(rhs.shape) > spatialVolume(out.shape)) return null;
   const w = forwardFilter(rhs, params.groups);
   // Without input dilation (a stride-1 forward) the forward pass does the same work: a filter
   // that would have to be packed stays there, and so does a contiguous operand, a forward
