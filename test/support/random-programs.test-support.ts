@@ -1,6 +1,7 @@
 // The random programs that jit must run exactly as eager code does, shared by the api's jit suite
 // (CPU) and the WebGPU backend's fused-kernel suite: chains of elementwise ops over broadcast and
-// transposed views, reductions feeding elementwise ops, matmuls with epilogues, several outputs.
+// transposed views, reductions feeding elementwise ops (rank-0 ones too), matmuls with epilogues,
+// several outputs.
 import {
   abs,
   add,
@@ -28,6 +29,7 @@ export type Step =
   | { readonly kind: 'scalar'; readonly op: number; readonly a: number; readonly value: number }
   | { readonly kind: 'row'; readonly op: number; readonly a: number }
   | { readonly kind: 'sum'; readonly a: number; readonly axis: number }
+  | { readonly kind: 'total'; readonly a: number }
   | { readonly kind: 'matmul'; readonly a: number }
   | { readonly kind: 'select'; readonly a: number; readonly b: number }
   | { readonly kind: 'transpose'; readonly a: number };
@@ -56,6 +58,7 @@ export function stepArbitrary(options: StepOptions = {}): fc.Arbitrary<Step> {
     }),
     fc.record({ kind: fc.constant('row' as const), op: fc.nat(BINARY.length - 1), a: fc.nat() }),
     fc.record({ kind: fc.constant('sum' as const), a: fc.nat(), axis: fc.nat(1) }),
+    fc.record({ kind: fc.constant('total' as const), a: fc.nat() }),
     fc.record({ kind: fc.constant('matmul' as const), a: fc.nat() }),
   ];
   if (options.select) steps.push(fc.record({ kind: fc.constant('select' as const), a: fc.nat(), b: fc.nat() }));
@@ -85,6 +88,10 @@ export function programForTest(steps: readonly Step[]): (x: Tensor, y: Tensor, r
           break;
         case 'sum':
           values.push(sum(a, s.axis, true).mul(0.25).add(a));
+          break;
+        case 'total':
+          // A rank-0 value, computed on and broadcast back (scalar arithmetic jit may sink into the kernel).
+          values.push(add(a, tanh(sub(mul(sum(a), 0.1), 0.5))));
           break;
         case 'matmul':
           values.push(tanh(matmul(a, w)));

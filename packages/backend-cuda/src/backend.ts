@@ -89,6 +89,8 @@ export class CudaBackend implements Backend<CudaHandle> {
   readonly capabilities: BackendCapabilities = {
     dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'],
     syncRead: false,
+    // A launch costs microseconds; recomputing an optimizer's bias corrections per element, nothing.
+    recomputeScalars: true,
   };
   readonly kernels: KernelTable<CudaHandle>;
   /** The composite ops' fused kernels (see CudaOptions.composites). */

@@ -13,6 +13,8 @@ import {
   jit,
   maxPool2d,
   nn,
+  optim,
+  Parameter,
   Primitive,
   sizeOf,
   slice,
@@ -493,6 +495,40 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       if (cuda.libraries().nvrtc.found)
         check(cuda.deviceMemory().jitLaunches > before.jitLaunches, 'NVRTC is present but no fused kernel ran');
       await release(x, y, eager, jitted);
+    },
+  },
+  {
+    name: "Adam's fused update is one launch per parameter (its scalars sunk into the kernel) and matches the CPU backend",
+    async run({ cuda, cpu }) {
+      const train = async (backend: Backend) => {
+        const parameters = [new Parameter(on(backend, values(96, 12), [8, 12])), new Parameter(on(backend, values(5, 13), [5]))];
+        const optimizer = new optim.Adam(parameters, { lr: 0.01, weightDecay: 0.1 });
+        const launches: number[] = [];
+        for (let step = 0; step < 3; step++) {
+          optimizer.zeroGrad();
+          const [w, b] = parameters.map((p) => p.value as Tensor) as [Tensor, Tensor];
+          const loss = tidy(() => w.tanh().sum().add(b.mul(b).sum()));
+          loss.backward();
+          loss.dispose();
+          const before = backend === cpu ? 0 : cuda.deviceMemory().jitLaunches;
+          optimizer.step();
+          if (backend !== cpu) launches.push(cuda.deviceMemory().jitLaunches - before);
+        }
+        const result = await Promise.all(parameters.map((p) => (p.value as Tensor).data()));
+        for (const p of parameters) p.dispose();
+        return { launches, result };
+      };
+      const gpu = await train(cuda as unknown as Backend);
+      const reference = await train(cpu);
+      for (const [i, values] of gpu.result.entries()) {
+        const error = worstError(values, reference.result[i] as TypedArray);
+        check(error < 1e-5, `parameter ${i}: relative error ${error} after three steps`);
+      }
+      if (cuda.libraries().nvrtc.found)
+        check(
+          gpu.launches.every((n) => n === 2),
+          `fused kernels per step ${gpu.launches} (want 2: one per parameter)`,
+        );
     },
   },
   {

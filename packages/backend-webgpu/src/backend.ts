@@ -66,7 +66,8 @@ export class WebGpuBackend implements Backend<WebGpuHandle> {
     this.device = acquired.device;
     this.gpu = acquired.gpu;
     this.float16 = options.float16 ?? this.device.features.has('shader-f16');
-    this.capabilities = { dtypes: this.float16 ? [...WEBGPU_DTYPES, 'float16'] : WEBGPU_DTYPES, syncRead: false };
+    // A dispatch costs tens of microseconds; recomputing rank-0 arithmetic per element, nothing.
+    this.capabilities = { dtypes: this.float16 ? [...WEBGPU_DTYPES, 'float16'] : WEBGPU_DTYPES, syncRead: false, recomputeScalars: true };
     this.runtime = new GpuRuntime(this.device);
     this.context = new WebGpuContext(this.runtime, this.ledger);
     const table = webGpuKernels(this.context);

@@ -135,6 +135,13 @@ export interface BackendCapabilities {
   readonly dtypes: readonly DType[];
   /** Whether `readSync` works (CPU backends) or only `read` (GPUs, workers). */
   readonly syncRead: boolean;
+  /**
+   * Whether jit's fused kernels should recompute, per element, the single-element values they
+   * read (an optimizer's bias corrections from its step count) instead of running that arithmetic
+   * as kernels of its own: true where a kernel launch costs more than a few operations per element
+   * (GPUs), left out on CPUs, where the launch is a function call and the recomputation is not free.
+   */
+  readonly recomputeScalars?: boolean;
 }
 
 export interface MemoryInfo {

@@ -6,6 +6,7 @@ import { eliminateCommonSubexpressions } from './passes/cse.js';
 import { eliminateDeadCode } from './passes/dead-code.js';
 import { fuse } from './passes/fusion.js';
 import { planMemory } from './passes/memory-plan.js';
+import { sinkScalars } from './passes/scalar-sinking.js';
 import { printProgram } from './print.js';
 import type { Program } from './program.js';
 import { verifyProgram } from './verify.js';
@@ -20,7 +21,8 @@ export interface Pass {
  * The passes jit runs, in order. Composites form first, on the Vars as traced. Cleanup runs first so that later passes see less; constant
  * folding precedes algebraic simplification (which looks for literals such as the 1 of x * 1);
  * simplification can expose duplicates and dead values, so CSE and DCE run again; fusion sees the
- * final arithmetic, and memory planning the final kernels.
+ * final arithmetic, scalar sinking (on backends that ask for it) moves rank-0 arithmetic into the
+ * kernels that read it, and memory planning sees the final kernels.
  */
 export const DEFAULT_PASSES: readonly Pass[] = [
   { name: 'composite formation', run: formComposites },
@@ -31,6 +33,7 @@ export const DEFAULT_PASSES: readonly Pass[] = [
   { name: 'common-subexpression elimination', run: eliminateCommonSubexpressions },
   { name: 'dead-code elimination', run: eliminateDeadCode },
   { name: 'fusion', run: fuse },
+  { name: 'scalar sinking', run: sinkScalars },
   { name: 'memory planning', run: planMemory },
 ];
 

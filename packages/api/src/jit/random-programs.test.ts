@@ -22,7 +22,7 @@ import {
 } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { programForTest, stepArbitrary as sharedStepArbitrary } from '../../../../test/support/random-programs.test-support.js';
 
 // Random programs traced and run both ways: jit (all passes, fused kernels compiled by the CPU
@@ -33,6 +33,20 @@ registerBackend({
   priority: -1,
   // The CPU backend under another name, without the compile hook: every fused group runs op by op.
   create: () => Object.create(new CpuBackend(), { name: { value: 'cpu-without-compile' }, compile: { value: undefined } }) as Backend,
+});
+
+registerBackend({
+  name: 'cpu-recomputing-scalars',
+  priority: -1,
+  // The CPU backend under another name, asking jit to sink rank-0 arithmetic into the kernels
+  // that read it, as the GPU backends do (ir/passes/scalar-sinking.ts).
+  create: () => {
+    const cpu = new CpuBackend();
+    return Object.create(cpu, {
+      name: { value: 'cpu-recomputing-scalars' },
+      capabilities: { value: { ...cpu.capabilities, recomputeScalars: true } },
+    }) as Backend;
+  },
 });
 
 const stepArbitrary = sharedStepArbitrary();
@@ -60,8 +74,9 @@ function close(a: readonly Tensor[], b: readonly Tensor[]): boolean {
 const cases = fc.record({ steps: fc.array(stepArbitrary, { minLength: 1, maxLength: 12 }), n: fc.constantFrom(1, 3, 8, 40) });
 
 describe('random programs: jit agrees with eager', () => {
-  for (const backend of ['cpu', 'cpu-without-compile']) {
+  for (const backend of ['cpu', 'cpu-without-compile', 'cpu-recomputing-scalars']) {
     it(`on ${backend}`, () => {
+      let sunk = 0;
       fc.assert(
         fc.property(cases, ({ steps, n }) => {
           const make = (shape: number[]) => tensor(randn(shape).dataSync(), { shape, backend });
@@ -71,11 +86,15 @@ describe('random programs: jit agrees with eager', () => {
           const w = make([n, n]).mul(0.5);
           const f = programForTest(steps);
           const eager = f(x, y, row, w);
-          const compiled = jit(f)(x, y, row, w);
-          return close(compiled, eager);
+          const jitted = jit(f);
+          const sinking = jitted.lower(x, y, row, w).passes.find((p) => p.name === 'scalar sinking');
+          if (sinking !== undefined && sinking.after !== sinking.before) sunk++;
+          return close(jitted(x, y, row, w), eager);
         }),
         { numRuns: 60 },
       );
+      // The programs reduce to scalars and broadcast them back often enough to exercise the pass.
+      expect(sunk > 0).toBe(backend === 'cpu-recomputing-scalars');
     });
   }
 });
@@ -98,7 +117,7 @@ const loose = (a: readonly Tensor[], b: readonly Tensor[]): boolean =>
   });
 
 describe('random programs: transforms of a jitted call agree with the transforms of eager code', () => {
-  for (const backend of ['cpu', 'cpu-without-compile']) {
+  for (const backend of ['cpu', 'cpu-without-compile', 'cpu-recomputing-scalars']) {
     it(`grad, jvp and vmap on ${backend}`, () => {
       fc.assert(
         fc.property(cases, fc.constantFrom('grad', 'jvp', 'vmap'), ({ steps, n }, transform) => {

@@ -183,6 +183,7 @@ export class StagedProgram implements StagedCall {
         evaluate: (p, inputs, params) => evalPrimitive(p, inputs, params, backend),
         created,
         composites: (call) => hasCompositeKernel(backend.composites, call),
+        recomputeScalars: backend.capabilities.recomputeScalars === true,
       });
       // Folded constants belong to the compilation, not to a tidy scope the first call ran in.
       for (const t of created) keep(t);

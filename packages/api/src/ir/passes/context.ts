@@ -15,6 +15,8 @@ export interface PassContext {
   readonly created?: Tensor[];
   /** Whether the target backend has a fused kernel for a composite (jit: Backend.composites). Without it, no composite forms. */
   readonly composites?: (call: CompositeCall) => boolean;
+  /** Whether fused kernels recompute the single-element values they read (BackendCapabilities.recomputeScalars; passes/scalar-sinking.ts). */
+  readonly recomputeScalars?: boolean;
 }
 
 export const DEFAULT_FOLD_LIMIT = 16384;
