@@ -201,12 +201,14 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
   const std::vector<int64_t> params = paramsArg(info, 5, op, "geometry", 1 + 4 * g.spatial);
   g.groups = params[0];
   if (filterPass) {
-    if (g.groups != 1) throwRange(env, op, "the filter pass takes one group");
     if (dy.shape[0] != v.shape[0]) throwRange(env, op, "x and dy must have the same batch (dim 0)");
+    if (g.groups < 1 || v.shape[1] % g.groups != 0 || dy.shape[1] % g.groups != 0) {
+      throwRange(env, op, "groups must be positive and divide x's channels and dy's (dim 1)");
+    }
     g.xDims[0] = v.shape[0];
     g.xDims[1] = v.shape[1];
     g.wDims[0] = dy.shape[1];
-    g.wDims[1] = v.shape[1];
+    g.wDims[1] = v.shape[1] / g.groups;
   } else {
     if (dy.shape[1] != v.shape[0]) throwRange(env, op, "dy must have one channel per filter (w's dim 0)");
     if (g.groups < 1 || v.shape[0] % g.groups != 0 || v.shape[1] > kMaxElements / g.groups) {
@@ -244,8 +246,8 @@ BackwardArgs backwardArgs(const Napi::CallbackInfo& info, const char* op, int dt
 }  // namespace
 
 // convBackwardFilter(dtype, x, layout, dy, layout, geometry) -> id | null: the filter gradient dw
-// [K, C, ...] of the forward convolution of x [N, C, ...] whose output gradient is dy [N, K, ...],
-// through cuDNN (contiguous operands, one group, symmetric padding); null, having launched nothing,
+// [K, C / groups, ...] of the forward convolution of x [N, C, ...] whose output gradient is dy
+// [N, K, ...], through cuDNN (contiguous operands, symmetric padding); null, having launched nothing,
 // when cuDNN does not take it. Convolution gradients reach it from the TypeScript side
 // (the api's strided-backend/conv-gradients.ts), which recognizes them among the convolutions
 // autodiff emits.

@@ -324,8 +324,7 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         { x: [2, 4, 7, 7], w: [5, 4, 1, 1], stride: 2, padding: 0, dilation: 1 },
         { x: [1, 2, 5, 6, 5], w: [3, 2, 3, 3, 2], stride: 2, padding: 1, dilation: 1 },
         // Depthwise with a channel multiplier, and grouped with channels on both sides (whose
-        // filter autodiff copies and the data pass packs back): only their input gradients have
-        // a backward pass, which a stride makes the fast way.
+        // filter and x autodiff copies and the backward passes pack back).
         { x: [2, 4, 9, 9], w: [8, 1, 3, 3], stride: 2, padding: 1, dilation: 1, groups: 4 },
         { x: [2, 6, 9, 8], w: [4, 3, 3, 3], stride: 2, padding: 1, dilation: 1, groups: 2 },
       ];
@@ -356,12 +355,10 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
           // dw sums over the batch and the image: a few roundings more than dx.
           check(dwError < 4 * tolerance, `${dtype} case ${i}: dw relative error ${dwError}`);
           if (dnn) {
-            if (groups === 1) {
-              check(
-                after.convCudnnBackwardFilter > before.convCudnnBackwardFilter,
-                `${dtype} case ${i}: the filter gradient did not go to cuDNN`,
-              );
-            }
+            check(
+              after.convCudnnBackwardFilter > before.convCudnnBackwardFilter,
+              `${dtype} case ${i}: the filter gradient did not go to cuDNN`,
+            );
             check(after.convCudnnBackwardData > before.convCudnnBackwardData, `${dtype} case ${i}: the input gradient did not go to cuDNN`);
           }
           check(after.vendorFailures === before.vendorFailures, `${dtype} case ${i}: a cuDNN call failed`);

@@ -29,6 +29,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
   exports.Set("conv", Napi::Function::New(env, Conv, "conv"));
   exports.Set("convBackwardData", Napi::Function::New(env, ConvBackwardData, "convBackwardData"));
+  exports.Set("convBackwardWeights", Napi::Function::New(env, ConvBackwardWeights, "convBackwardWeights"));
   exports.Set("pool", Napi::Function::New(env, Pool, "pool"));
   exports.Set("windowMaxBackward", Napi::Function::New(env, WindowMaxBackward, "windowMaxBackward"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));

@@ -513,3 +513,101 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace flint
+
+namespace flint {
+
+// convBackwardWeights(dtype, x, xLayout, dy, dyLayout, out, geometry): the filter gradient dw
+// (out, contiguous [K, C / groups, ...filter]) of the forward convolution of the float32 input
+// x [N, C, ...] whose output gradient is dy [N, K, ...], through oneDNN's
+// convolution_backward_weights, cached per shape; geometry [groups, ...strides, ...padLow,
+// ...dilations, ...filterSize]. src/kernels/conv.ts sends grouped convolutions' filter
+// gradients here (the api's strided-backend/conv-gradients.ts recognises them); conv's own
+// weightGradConv serves one group. Returns false, leaving out alone, when oneDNN refuses the
+// case; bad arguments throw.
+Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
+  checkArgs(info, 7, "convBackwardWeights");
+  const char* op = "convBackwardWeights";
+  const Napi::Env env = info.Env();
+  const int dtype = dtypeArg(info, 0, op, 1u << kFloat32);
+  const View x = viewArg(info, 1, 2, dtype, op, "x");
+  const View dy = viewArg(info, 3, 4, dtype, op, "dy");
+  const int rank = x.rank;
+  if (rank < 3 || rank > 5) throwRange(env, op, "x must have 1 to 3 spatial dims");
+  if (dy.rank != rank) throwRange(env, op, "dy must have x's rank");
+  if (dy.shape[0] != x.shape[0]) throwRange(env, op, "x and dy must have the same batch (dim 0)");
+  const int spatial = rank - 2;
+  const std::vector<int64_t> geometry = paramsArg(info, 6, op, "geometry", 1 + 4 * spatial);
+  const int64_t groups = geometry[0];
+  const int64_t channels = x.shape[1], filters = dy.shape[1];
+  if (groups < 1 || channels % groups != 0 || filters % groups != 0) {
+    throwRange(env, op, "groups must be positive and divide x's channels and dy's (dim 1)");
+  }
+  memory::dims strides(spatial), padLow(spatial), padHigh(spatial), dilation(spatial);
+  // oneDNN's grouped weights are [groups, K / groups, C / groups, ...]: dw's dim 0 split.
+  memory::dims weightDims = groups > 1 ? memory::dims{groups, filters / groups, channels / groups} : memory::dims{filters, channels};
+  int64_t outSize = filters * (channels / groups);
+  for (int d = 0; d < spatial; d++) {
+    strides[d] = geometry[1 + d];
+    padLow[d] = geometry[1 + spatial + d];
+    dilation[d] = geometry[1 + 2 * spatial + d];
+    const int64_t taps = geometry[1 + 3 * spatial + d];
+    if (strides[d] < 1 || dilation[d] < 1 || padLow[d] < 0 || taps < 1) {
+      throwRange(env, op, "strides, dilations and filter sizes must be positive and padding not negative");
+    }
+    padHigh[d] = agreeingPadHigh(x.shape[2 + d], padLow[d], (taps - 1) * dilation[d] + 1, strides[d], dy.shape[2 + d]);
+    if (padHigh[d] < 0) return Napi::Boolean::New(env, false);
+    weightDims.push_back(taps);
+    if (outSize > kMaxElements / taps) throwRange(env, op, "the output would have 2^31 elements or more");
+    outSize *= taps;
+  }
+  const Output out = outputArg(info, 5, dtype, outSize, op);
+  if (out.size == 0 || x.size == 0 || dy.size == 0) return Napi::Boolean::New(env, false);
+
+  const std::lock_guard<std::mutex> lock(dnnlMutex());
+  const double work = static_cast<double>(dy.size) * static_cast<double>(out.size / filters);
+  const SerialScope scope(work < kParallelWork);
+  memory::dims xStrides, dyStrides;
+  std::vector<char> xStorage, dyStorage;
+  const float* xData = stridedOrCopy(x, xStorage, xStrides);
+  const float* dyData = stridedOrCopy(dy, dyStorage, dyStrides);
+  const memory::dims srcDims(x.shape, x.shape + rank), dstDims(dy.shape, dy.shape + rank);
+  memory::dims dnnlDilation(spatial);
+  for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
+  std::string key = "bw-groups";
+  for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], xStrides[d], dstDims[d], dyStrides[d]});
+  for (const int64_t dim : weightDims) appendKey(key, {dim});
+  appendKey(key, {work < kParallelWork ? 1 : 0});
+  for (int d = 0; d < spatial; d++) appendKey(key, {strides[d], padLow[d], padHigh[d], dilation[d]});
+  WeightGradEntry* entry = weightGradCache().find(key);
+  if (entry == nullptr) {
+    auto made = std::make_unique<WeightGradEntry>();
+    const auto f32 = memory::data_type::f32;
+    try {
+      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
+      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
+      const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
+      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
+                                                    anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
+      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
+      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDst, strides,
+                                                          dnnlDilation, padLow, padHigh);
+      const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpuEngine(), hint);
+      made->primitive = dnnl::convolution_backward_weights(pd);
+      made->src.prepare(memory::desc(srcDims, f32, xStrides), pd.src_desc(), false);
+      made->diffDst.prepare(memory::desc(dstDims, f32, dyStrides), pd.diff_dst_desc(), false);
+      made->diffWeights.prepare(memory::desc(weightDims, f32, plainTag(static_cast<int>(weightDims.size()))), pd.diff_weights_desc(), true);
+    } catch (const dnnl::error&) {
+      return Napi::Boolean::New(env, false);
+    }
+    entry = weightGradCache().insert(key, std::move(made));
+  }
+  const memory src = entry->src.input(const_cast<float*>(xData));
+  const memory diffDst = entry->diffDst.input(const_cast<float*>(dyData));
+  const memory diffWeights = entry->diffWeights.output(out.base);
+  entry->primitive.execute(cpuStream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_WEIGHTS, diffWeights}});
+  entry->diffWeights.finish(out.base);
+  cpuStream().wait();
+  return Napi::Boolean::New(env, true);
+}
+
+}  // namespace flint

@@ -24,6 +24,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info);
 Napi::Value Matmul(const Napi::CallbackInfo& info);
 Napi::Value Conv(const Napi::CallbackInfo& info);
 Napi::Value ConvBackwardData(const Napi::CallbackInfo& info);
+Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info);
 Napi::Value Pool(const Napi::CallbackInfo& info);
 Napi::Value WindowMaxBackward(const Napi::CallbackInfo& info);
 Napi::Value Fused(const Napi::CallbackInfo& info);

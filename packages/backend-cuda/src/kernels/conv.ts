@@ -1,5 +1,5 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
-import { asDataGradient, asFilterGradient, filterOf } from '@flint/api/strided-backend';
+import { asDataGradient, asFilterGradient, operandOf } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, Engine } from '../native/codes.js';
@@ -49,16 +49,24 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   const code = DTYPE_CODES[x.dtype];
   const filter = asFilterGradient(x, w, params, out);
   if (filter !== null) {
-    const id = context.addon.convBackwardFilter(
-      code,
-      x.storage.id,
-      layoutOf(filter.first),
-      w.storage.id,
-      layoutOf(filter.dy),
-      Int32Array.from(filter.geometry),
-    );
+    // A grouped convolution's x, which autodiff's reshape copied with its groups apart, is packed
+    // back into x's layout (a copy of x); otherwise x is read in place.
+    const input = context.packed({ ...x, offset: filter.first.offset, shape: filter.first.shape, strides: filter.first.strides });
+    let id: number | null;
+    try {
+      id = context.addon.convBackwardFilter(
+        code,
+        input.handle.storage.id,
+        layoutOf(operandOf(filter, input.handle)),
+        w.storage.id,
+        layoutOf(filter.dy),
+        Int32Array.from(filter.geometry),
+      );
+    } finally {
+      if (input.temporary) context.release(input.handle.storage);
+    }
     if (id === null) return null;
-    // cuDNN writes dw [K, C, ...]; the convolution's output is its view [C, K, ...].
+    // cuDNN writes dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
     const dw = context.adopt(id, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
     return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
   }
@@ -73,7 +81,7 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
     const id = context.addon.convBackwardData(
       code,
       packedFilter.handle.storage.id,
-      layoutOf(filterOf(packedFilter.handle)),
+      layoutOf(operandOf(data, packedFilter.handle)),
       dy.handle.storage.id,
       layoutOf(dy.handle),
       Int32Array.from(data.geometry),

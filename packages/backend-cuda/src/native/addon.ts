@@ -147,10 +147,10 @@ export interface Addon {
   /** params: [groups, ...strides, ...padLow, ...padHigh, ...lhsDilation, ...rhsDilation]; engine as for matmul (2: cuDNN). */
   conv(dtype: number, x: number, xLayout: Int32Array, w: number, wLayout: Int32Array, params: Int32Array, engine: number): number;
   /**
-   * The filter gradient dw [K, C, ...filter] of the forward convolution of x [N, C, ...] whose
-   * output gradient is dy [N, K, ...] (both contiguous, one group), through cuDNN; geometry:
-   * [groups (1), ...strides, ...pads (symmetric), ...dilations, ...filter]. Null (nothing
-   * launched) when cuDNN does not take it.
+   * The filter gradient dw [K, C / groups, ...filter] of the forward convolution of x [N, C, ...]
+   * whose output gradient is dy [N, K, ...] (both contiguous), through cuDNN; geometry: [groups,
+   * ...strides, ...pads (symmetric), ...dilations, ...filter]. Null (nothing launched) when cuDNN
+   * does not take it.
    */
   convBackwardFilter(dtype: number, x: number, xLayout: Int32Array, dy: number, dyLayout: Int32Array, geometry: Int32Array): number | null;
   /** The input gradient dx [N, C, ...input] from w [K, C / groups, ...] and dy, as convBackwardFilter; geometry ends with the input's spatial dims. */

@@ -234,7 +234,12 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
     expect(() => addon.convBackwardData(0, w, wLayout, dy, dyLayout, Int32Array.from([3, 2, 2, 1, 1, 1, 1, 9, 9]))).toThrow(
       /divide the filters/,
     );
-    expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([2, 2, 2, 1, 1, 1, 1, 3, 3]))).toThrow(/one group/);
+    // Groups must divide x's 3 channels and dy's 4.
+    for (const groups of [0, 2, 3]) {
+      expect(() => addon.convBackwardFilter(0, x, xLayout, dy, dyLayout, Int32Array.from([groups, 2, 2, 1, 1, 1, 1, 3, 3]))).toThrow(
+        /divide x's channels and dy's/,
+      );
+    }
     // Two groups: w [4, 3, 3, 3] is then the filter of a 6-channel input.
     const dx2 = addon.convBackwardData(0, w, wLayout, dy, dyLayout, Int32Array.from([2, 2, 2, 1, 1, 1, 1, 9, 9])) as number;
     expect(() => addon.copy(0, dx2, Int32Array.from([0, 1, 973, 1]))).toThrow(/outside its buffer of 972 elements/);

@@ -1,5 +1,5 @@
 import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
-import { asDataGradient, filterOf, isContiguous } from '@flint/api/strided-backend';
+import { asDataGradient, asFilterGradient, type BackwardConvolution, isContiguous, operandOf } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
@@ -9,9 +9,9 @@ import type { KernelContext } from './context.js';
  * computes bfloat16 natively (float32 accumulation, one rounding per result). Autodiff's input
  * gradients (a convolution of dy with the filter flipped and its channels swapped, with input
  * dilation for a strided forward: the api's strided-backend/conv-gradients.ts) and transposed
- * convolutions, in float32, run as oneDNN's backward-data pass (the addon's weight-gradient path
- * recognises filter gradients itself). Other input dilation, negative padding, float64 and
- * anything oneDNN refuses take the portable kernel.
+ * convolutions, in float32, run as oneDNN's backward-data pass; grouped filter gradients as its
+ * backward-weights pass (the addon's weight-gradient path recognises one group's itself). Other
+ * input dilation, negative padding, float64 and anything oneDNN refuses take the portable kernel.
  */
 export function convKernel(context: KernelContext) {
   const fallback = context.fallback[Primitive.Conv];
@@ -19,7 +19,8 @@ export function convKernel(context: KernelContext) {
   return (inputs: readonly MklHandle[], params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle => {
     const x = inputs[0]!;
     const w = inputs[1]!;
-    const gradient = x.dtype === 'float32' ? inputGradient(context, x, w, params, out) : null;
+    const gradient =
+      x.dtype === 'float32' ? (inputGradient(context, x, w, params, out) ?? groupedFilterGradient(context, x, w, params, out)) : null;
     if (gradient !== null) return gradient;
     const dtype = x.dtype === 'bfloat16' && context.bfloat16 ? 'bfloat16' : x.dtype;
     if ((dtype !== 'float32' && dtype !== 'bfloat16') || params.lhsDilation.some((d) => d !== 1)) return fallback(inputs, params, out);
@@ -45,35 +46,83 @@ export function convParamsOf(params: ParamsOf<Primitive.Conv>): Int32Array {
   ]);
 }
 
+/**
+ * A backward pass's first operand as oneDNN reads it: in place, or packed (a copy) when autodiff's
+ * reshapes copied it with its groups apart; `release` frees the copy.
+ */
+function firstOperand(context: KernelContext, storage: MklHandle, pass: BackwardConvolution) {
+  const { memory, addon } = context;
+  const first = pass.first;
+  if (isContiguous(first.shape, first.strides)) return { data: storage.storage.data, layout: layoutOf(operandOf(pass)), release: () => {} };
+  const packed = memory.allocateUninitialized('float32', sizeOf(first.shape));
+  addon.copy(DTYPE_CODES.float32, storage.storage.data, layoutOf(first), packed);
+  return { data: packed, layout: layoutOf(operandOf(pass, { ...first, offset: 0 })), release: () => memory.recycle(packed) };
+}
+
 /** The convolution through oneDNN's backward-data pass when it is an input gradient (null otherwise, or when oneDNN declines). */
 function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle | null {
   const pass = asDataGradient(x, w, params, out);
   if (pass === null) return null;
   const { memory, addon } = context;
-  // A filter autodiff's reshape copied with its channels regrouped (a grouped convolution) is
-  // packed back into the forward filter first: a copy of the filter, which is small.
-  const packed = isContiguous(pass.first.shape, pass.first.strides)
-    ? null
-    : memory.allocateUninitialized('float32', sizeOf(pass.first.shape));
-  if (packed !== null) addon.copy(DTYPE_CODES.float32, w.storage.data, layoutOf(pass.first), packed);
-  const filter = filterOf(packed === null ? pass.first : { ...pass.first, offset: 0 });
+  const filter = firstOperand(context, w, pass);
   const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
   let done = false;
   try {
     done = addon.convBackwardData(
       DTYPE_CODES.float32,
-      packed ?? w.storage.data,
-      layoutOf(filter),
+      filter.data,
+      filter.layout,
       x.storage.data,
       layoutOf(pass.dy),
       data,
       Int32Array.from(pass.geometry),
     );
   } finally {
-    if (packed !== null) memory.recycle(packed);
+    filter.release();
     if (!done) memory.recycle(data);
   }
   if (!done) return null;
   context.recordNative(Primitive.Conv);
   return wrap(data, out.shape, out.dtype);
+}
+
+/**
+ * A grouped convolution's filter gradient through oneDNN's backward-weights pass (null otherwise,
+ * or when oneDNN declines): autodiff copied x with its groups apart, which is packed back; one
+ * group's the addon's conv recognises itself (weightGradConv), reading x in place.
+ */
+function groupedFilterGradient(
+  context: KernelContext,
+  x: MklHandle,
+  w: MklHandle,
+  params: ParamsOf<Primitive.Conv>,
+  out: Aval,
+): MklHandle | null {
+  if (params.groups === 1) return null;
+  const pass = asFilterGradient(x, w, params, out);
+  if (pass === null) return null;
+  const { memory, addon } = context;
+  const input = firstOperand(context, x, pass);
+  // oneDNN writes dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
+  const dwShape = [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)];
+  const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
+  let done = false;
+  try {
+    done = addon.convBackwardWeights(
+      DTYPE_CODES.float32,
+      input.data,
+      input.layout,
+      w.storage.data,
+      layoutOf(pass.dy),
+      data,
+      Int32Array.from(pass.geometry),
+    );
+  } finally {
+    input.release();
+    if (!done) memory.recycle(data);
+  }
+  if (!done) return null;
+  context.recordNative(Primitive.Conv);
+  const dw = wrap(data, dwShape, out.dtype);
+  return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
 }

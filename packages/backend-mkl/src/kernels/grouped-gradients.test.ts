@@ -1,9 +1,9 @@
 // Grouped convolutions' gradients on mkl against the portable cpu backend, over random
 // geometries: the input gradient of a strided grouped convolution (and a grouped transposed
 // convolution) runs oneDNN's backward-data pass with the filter autodiff's reshape copied packed
-// back into the forward's layout (the api's strided-backend/conv-gradients.ts), so every way of
-// splitting channels into groups, strides, dilations and paddings must give the portable
-// kernel's values.
+// back into the forward's layout, and the filter gradient oneDNN's backward-weights pass with x
+// packed back likewise (the api's strided-backend/conv-gradients.ts), so every way of splitting
+// channels into groups, strides, dilations and paddings must give the portable kernel's values.
 import '@flint/backend-cpu';
 import { conv2d, convTranspose2d, initBackend, Primitive, sizeOf, type Tensor, tensor, vjp } from '@flint/api';
 import fc from 'fast-check';
@@ -38,12 +38,22 @@ const worstError = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 describe.skipIf(missing !== undefined)('grouped convolution gradients on mkl', () => {
   let mkl: MklBackend;
+  /** Backward-weights passes oneDNN ran (the addon's convBackwardWeights, counted by a wrapper). */
+  let weightPasses = 0;
   beforeAll(async () => {
     mkl = (await initBackend('mkl')) as unknown as MklBackend;
+    const addon = (mkl as unknown as { addon: { convBackwardWeights: (...args: unknown[]) => boolean } }).addon;
+    const run = addon.convBackwardWeights.bind(addon);
+    addon.convBackwardWeights = (...args: unknown[]) => {
+      const done = run(...args);
+      if (done) weightPasses++;
+      return done;
+    };
   });
 
-  it('match the portable kernel, the strided input gradients through the backward-data pass', () => {
+  it('match the portable kernel, the strided input gradients through the backward-data pass and the filter gradients through the backward-weights pass', () => {
     let dataPasses = 0;
+    let filterPasses = 0;
     fc.assert(
       fc.property(geometry, (g) => {
         const channels = g.groups * g.inPerGroup;
@@ -75,7 +85,11 @@ describe.skipIf(missing !== undefined)('grouped convolution gradients on mkl', (
           expect(mkl.nativeRuns(Primitive.Conv)).toBe(before + 2);
           dataPasses++;
         }
+        const beforeDw = weightPasses;
         const fastDw = gradient('mkl', 1);
+        // The filter gradient ran oneDNN's backward-weights pass (x packed back), unless the
+        // forward drops trailing input (left to the forward convolution).
+        if (weightPasses === beforeDw + 1) filterPasses++;
         const [dx, dw] = [gradient('cpu', 0), gradient('cpu', 1)];
         expect(worstError(fastDx!, dx!), 'dx').toBeLessThan(1e-5);
         expect(worstError(fastDw!, dw!), 'dw').toBeLessThan(1e-4);
@@ -83,6 +97,7 @@ describe.skipIf(missing !== undefined)('grouped convolution gradients on mkl', (
       { numRuns: 60, seed: 20261201 },
     );
     expect(dataPasses).toBeGreaterThan(20);
+    expect(filterPasses).toBeGreaterThan(40);
   });
 
   it('runs grouped transposed convolutions as the backward-data pass, as the portable kernel computes them', () => {

@@ -147,6 +147,21 @@ export interface Addon {
     geometry: Int32Array,
   ): boolean;
   /**
+   * The float32 filter gradient `out` (contiguous [K, C / groups, ...filter]) of the forward
+   * convolution of x [N, C, ...] whose output gradient is dy [N, K, ...], through oneDNN's
+   * convolution_backward_weights; geometry [groups, ...strides, ...padLow, ...dilations,
+   * ...filterSize]. Returns false, leaving `out` alone, when oneDNN does not take it.
+   */
+  convBackwardWeights(
+    dtype: number,
+    x: TypedArray,
+    xLayout: Int32Array,
+    dy: TypedArray,
+    dyLayout: Int32Array,
+    out: TypedArray,
+    geometry: Int32Array,
+  ): boolean;
+  /**
    * float32 softmax (log 0) or log-softmax (log 1) of the view along `axis`, through oneDNN:
    * `out` is contiguous with the view's shape. A slice holding NaN, or all -Infinity, gives NaN.
    * Returns false, leaving `out` alone, when oneDNN refuses to create the primitive (as do the

@@ -26,11 +26,14 @@ export interface ViewLayout {
  * A backward pass: its first operand and dy, as views of the convolution's operands' storages,
  * and the forward convolution's geometry [groups, ...strides, ...pads (symmetric),
  * ...dilations, ...sizes], `sizes` being the filter's spatial dims (filter pass) or the input's
- * (data pass). The filter pass's first operand is x, contiguous; the data pass's is the filter
- * w seen as [groups, K / groups, C / groups, ...], which the backend packs when it is not
- * contiguous and hands its library as filterOf(packed).
+ * (data pass). dy is x [N, K, ...] contiguous for the filter pass, any view for the data pass.
+ * The first operand is x (filter pass) seen as [N, groups, C / groups, ...], or the filter w
+ * (data pass) seen as [groups, K / groups, C / groups, ...]: the backend packs it when it is not
+ * contiguous (autodiff's reshapes copied a grouped operand with its channels regrouped), and
+ * hands its library operandOf(pass, packed), the two group dims merged.
  */
 export interface BackwardConvolution {
+  readonly pass: 'filter' | 'data';
   readonly first: ViewLayout;
   readonly dy: ViewLayout;
   readonly geometry: readonly number[];
@@ -70,12 +73,13 @@ function forwardFilter(rhs: ViewLayout, groups: number): ViewLayout {
 }
 
 /**
- * The filter [K, C / groups, ...] a data pass hands its library: `first` of asDataGradient once
- * it is contiguous (as found, or packed by the backend), its groups merged into dim 0.
+ * A backward pass's first operand as its library reads it, [N, C, ...] (filter pass) or
+ * [K, C / groups, ...] (data pass): `first` once it is contiguous (as found, or packed by the
+ * backend), its two group dims merged.
  */
-export function filterOf(first: ViewLayout): ViewLayout {
-  const [groups, outPerGroup, ...rest] = first.shape as [number, number, ...number[]];
-  const shape = [groups * outPerGroup, ...rest];
+export function operandOf(pass: BackwardConvolution, first: ViewLayout = pass.first): ViewLayout {
+  const at = pass.pass === 'filter' ? 1 : 0;
+  const shape = [...first.shape.slice(0, at), (first.shape[at] as number) * (first.shape[at + 1] as number), ...first.shape.slice(at + 2)];
   return { offset: first.offset, shape, strides: contiguousStrides(shape) };
 }
 
@@ -95,11 +99,32 @@ function candidate(x: ViewLayout, w: ViewLayout, out: Aval): boolean {
 }
 
 /**
- * conv(lhs, rhs) as a filter gradient: lhs is x [N, C, ...] seen as [C, N, ...], rhs is dy
- * [N, K, ...] seen as [K, N, ...], and the output [C, K, ...filter] is dw [K, C, ...filter] seen
- * with dims 0 and 1 swapped. The forward's stride is this convolution's kernel dilation and its
- * dilation this one's stride; its padding is this one's low padding (cuDNN's is symmetric: the
- * high side only decides which dy positions exist, and dy's size is checked against it).
+ * The input x [N, C, ...] that a filter gradient's lhs [C / groups, groups * N, ...] shows (x's
+ * batch and channel dims swapped, and for a grouped convolution each group's images after the
+ * previous group's), as the view [N, groups, C / groups, ...] of lhs's memory that reads it. One
+ * group: x itself when autodiff's operand is a view of it (contiguous). Grouped: autodiff's
+ * reshape copied x, and this view of the copy is not contiguous: the backend packs it, a copy
+ * of x (cheaper than the forward convolution with a filter as large as the image that the
+ * convolution is otherwise).
+ */
+function forwardInput(lhs: ViewLayout, groups: number): ViewLayout {
+  const [inPerGroup, columns, ...spatial] = lhs.shape as [number, number, ...number[]];
+  const [channelStride, batchStride, ...spatialStrides] = lhs.strides as [number, number, ...number[]];
+  const batch = columns / groups;
+  return {
+    offset: lhs.offset,
+    shape: [batch, groups, inPerGroup, ...spatial],
+    strides: [batchStride, batch * batchStride, channelStride, ...spatialStrides],
+  };
+}
+
+/**
+ * conv(lhs, rhs) as a filter gradient: lhs is x [N, C, ...] seen as [C, N, ...] (grouped:
+ * [C / groups, groups * N, ...], see forwardInput), rhs is dy [N, K, ...] seen as [K, N, ...],
+ * and the output [C / groups, K, ...filter] is dw [K, C / groups, ...filter] seen with dims 0 and
+ * 1 swapped. The forward's stride is this convolution's kernel dilation and its dilation this
+ * one's stride; its padding is this one's low padding (cuDNN's is symmetric: the high side only
+ * decides which dy positions exist, and dy's size is checked against it).
  */
 export function asFilterGradient(
   lhs: ViewLayout,
@@ -107,14 +132,16 @@ export function asFilterGradient(
   params: ParamsOf<Primitive.Conv>,
   out: Aval,
 ): BackwardConvolution | null {
-  if (params.groups !== 1 || !candidate(lhs, rhs, out) || params.lhsDilation.some((d) => d !== 1)) return null;
+  if (!candidate(lhs, rhs, out) || params.lhsDilation.some((d) => d !== 1)) return null;
   // A filter gradient's "filter" is dy, at least as large as its output (the filter): a forward
   // convolution with one input channel (whose x is contiguous with N and C swapped) is the
   // opposite, and stays on the forward pass, made for it.
   if (spatialVolume(out.shape) > spatialVolume(rhs.shape)) return null;
-  const x = unswapped(lhs);
+  const x = forwardInput(lhs, params.groups);
   const dy = unswapped(rhs);
-  if (x === null || dy === null) return null;
+  // One group: x must be autodiff's view (a forward convolution's operands seldom read so, but
+  // where they do, packing x would cost more than the forward pass saves).
+  if (dy === null || (params.groups === 1 && !isContiguous(x.shape, x.strides))) return null;
   const spatial = lhs.shape.length - 2;
   const geometry: number[][] = [[], [], [], []];
   for (let d = 0; d < spatial; d++) {
@@ -125,14 +152,14 @@ export function asFilterGradient(
       out.shape[2 + d],
     ] as number[];
     if ((pad as number) < 0) return null;
-    if (forwardSize(x.shape[2 + d] as number, filter as number, pad as number, stride as number, dilation as number) !== dy.shape[2 + d])
+    if (forwardSize(x.shape[3 + d] as number, filter as number, pad as number, stride as number, dilation as number) !== dy.shape[2 + d])
       return null;
     geometry[0]?.push(stride as number);
     geometry[1]?.push(pad as number);
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(filter as number);
   }
-  return { first: x, dy, geometry: [1, ...geometry.flat()] };
+  return { pass: 'filter', first: x, dy, geometry: [params.groups, ...geometry.flat()] };
 }
 
 /**
@@ -177,5 +204,10 @@ export function asDataGradient(lhs: ViewLayout, rhs: ViewLayout, params: ParamsO
     geometry[2]?.push(dilation as number);
     geometry[3]?.push(input as number);
   }
-  return { first: w, dy: { offset: lhs.offset, shape: lhs.shape, strides: lhs.strides }, geometry: [params.groups, ...geometry.flat()] };
+  return {
+    pass: 'data',
+    first: w,
+    dy: { offset: lhs.offset, shape: lhs.shape, strides: lhs.strides },
+    geometry: [params.groups, ...geometry.flat()],
+  };
 }
