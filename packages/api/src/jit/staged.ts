@@ -4,6 +4,7 @@ import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { BackendError, DisposedError } from '../core/errors.js';
+import type { KernelProgram } from '../ir/kernel.js';
 import { type WholeRegion, wholeRegions } from '../ir/passes/composites.js';
 import { type PassRecord, runPasses } from '../ir/pipeline.js';
 import { printProgram } from '../ir/print.js';
@@ -54,6 +55,15 @@ export interface Compiled {
 /** Counts shared by a jitted function and every call derived from it. */
 export interface CompileCounter {
   compiles: number;
+}
+
+/** Whether `backend` compiles `kernel` (as the executor asks it: a throw is a decline). */
+function compilesKernel(backend: Backend, kernel: KernelProgram): boolean {
+  try {
+    return (backend.compile?.(kernel) ?? null) !== null;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -184,6 +194,7 @@ export class StagedProgram implements StagedCall {
         created,
         composites: (call) => hasCompositeKernel(backend.composites, call),
         recomputeScalars: backend.capabilities.recomputeScalars === true,
+        compiles: (kernel) => compilesKernel(backend, kernel),
       });
       // Folded constants belong to the compilation, not to a tidy scope the first call ran in.
       for (const t of created) keep(t);

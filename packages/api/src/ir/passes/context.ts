@@ -1,6 +1,7 @@
 import type { ParamsOf, Primitive } from '../../primitives/primitive.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { CompositeCall } from '../composite.js';
+import type { KernelProgram } from '../kernel.js';
 
 /** What the passes may use besides the program itself. All fields are optional: passes on bare IR (tests) work without them. */
 export interface PassContext {
@@ -17,6 +18,11 @@ export interface PassContext {
   readonly composites?: (call: CompositeCall) => boolean;
   /** Whether fused kernels recompute the single-element values they read (BackendCapabilities.recomputeScalars; passes/scalar-sinking.ts). */
   readonly recomputeScalars?: boolean;
+  /**
+   * Whether the target backend compiles a kernel (its `compile` hook returns one: jit caches what
+   * it compiled). Passes that rewrite kernels ask before they make one the backend might decline.
+   */
+  readonly compiles?: (kernel: KernelProgram) => boolean;
 }
 
 export const DEFAULT_FOLD_LIMIT = 16384;
