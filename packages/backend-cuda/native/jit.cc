@@ -39,6 +39,9 @@ struct JitKernel {
   // this many consecutive indices (a reduction's row) with `lanes` threads (1, or a warp of 32).
   int64_t reduced = 0;
   int lanes = 1;
+  // Per output: an element per index of the launch shape even when `reduced` is set (a
+  // reduction's prologue values, which the kernel writes as it computes them).
+  std::vector<bool> full;
 };
 
 std::unordered_map<uint64_t, JitKernel>& kernels() {
@@ -64,7 +67,7 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "jitCompile";
   const Napi::Env env = info.Env();
-  checkArgs(info, 6, op);
+  checkArgs(info, 7, op);
   requireReady(env, op);
   if (!info[0].IsString() || !info[1].IsString()) throwType(env, op, "source and name must be strings");
   const std::string source = info[0].As<Napi::String>().Utf8Value();
@@ -78,6 +81,14 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   if (entry.outputs.empty() || entry.inputs.size() > static_cast<size_t>(kJitMaxOperands)) {
     throwRange(env, op, "a fused kernel has 1 or more outputs and at most 8 inputs");
   }
+  const std::vector<int64_t> full = paramsArg(info, 6, op, "full outputs", static_cast<int>(entry.outputs.size()));
+  bool folded = false;
+  for (const int64_t flag : full) {
+    if (flag != 0 && flag != 1) throwRange(env, op, "full outputs must be 0 or 1 per output");
+    entry.full.push_back(flag == 1 || entry.reduced == 0);
+    folded = folded || flag == 0;
+  }
+  if (entry.reduced > 0 && !folded) throwRange(env, op, "a reduction kernel has an output of one element per row");
   const Nvrtc* api = nvrtc();
   if (api == nullptr) throw Napi::Error::New(env, "flint-cuda jitCompile: unavailable: NVRTC " + nvrtcStatus().reason);
   if (!launching()) throw Napi::Error::New(env, "flint-cuda jitCompile: validation-only mode runs no kernels");
@@ -163,7 +174,9 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
   }
   params.rank = coalesceDims(rank, shape.data(), static_cast<int>(inputs.size()), strides, params.shape, rows);
   std::vector<std::unique_ptr<Output>> outputs;
-  for (const int dtype : kernel.outputs) outputs.push_back(std::make_unique<Output>(env, op, dtype, outputElements));
+  for (size_t k = 0; k < kernel.outputs.size(); k++) {
+    outputs.push_back(std::make_unique<Output>(env, op, kernel.outputs[k], kernel.full[k] ? total : outputElements));
+  }
   if (launching() && total > 0) {
     std::vector<void*> pointers;
     for (auto& output : outputs) pointers.push_back(output->data());

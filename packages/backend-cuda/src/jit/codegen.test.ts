@@ -116,6 +116,14 @@ describe('CUDA C for fused elementwise kernels', () => {
         ['sum', (t: Tensor) => t.add(t).sum(1)],
         ['max', (t: Tensor) => t.abs().max(0)],
         ['prod', (t: Tensor) => t.mul(t).prod()],
+        // A prologue value the program also uses: a further output of the same kernel.
+        [
+          'mapped',
+          (t: Tensor) => {
+            const e = t.add(t);
+            return e.mul(e.sum(1, true));
+          },
+        ],
       ] as const) {
         const found = programsOf(reduce, input).filter((p) => p.kind === 'reduction');
         expect(found.length, `${name} ${dtype}`).toBeGreaterThan(0);
@@ -132,13 +140,17 @@ describe('CUDA C for fused elementwise kernels', () => {
     const reduction = programsOf((a: Tensor) => a.exp().sum(1), x).find((p) => p.kind === 'reduction');
     expect(reduction).toBeDefined();
     expect(generateElementwise(reduction as KernelProgram, elementwiseMath())).toBeNull();
-    // A reduction whose prologue value the program also returns stays op by op.
+  });
+
+  it('writes a prologue value the program also uses as a further output, row-major, beside the reduction', () => {
     const mapped = programsOf((a: Tensor) => {
       const e = a.exp();
       return e.add(e.sum(1, true));
     }, x).find((p) => p.kind === 'reduction' && p.outputs.length > 1);
     expect(mapped).toBeDefined();
-    expect(generateReduction(mapped as KernelProgram, elementwiseMath())).toBeNull();
+    const generated = generateReduction(mapped as KernelProgram, elementwiseMath());
+    expect(generated?.full).toEqual((mapped as KernelProgram).outputs.map((index) => index !== (mapped as KernelProgram).ops.length - 1));
+    expect(generated?.source).toMatch(/\[element\] = /);
   });
 });
 

@@ -15,6 +15,12 @@ export interface GeneratedKernel {
   readonly reduced: number;
   /** Threads per output: 1, or 32 for a reduction whose rows are longer than a warp (a warp per output). */
   readonly lanes: number;
+  /**
+   * Per output: whether it has an element per index of the launch shape (every output of an
+   * elementwise kernel; a reduction's prologue values, written row-major in the ops' shape)
+   * rather than one per reduced row.
+   */
+  readonly full: readonly boolean[];
 }
 
 /** At most this many inputs (native/jit.cc's FlintJitParams holds their strides). */
@@ -217,6 +223,7 @@ ${program.outputs.map((index, k) => `    out${k}[i] = ${code.names[index]};`).jo
     order: shape.map((_, i) => i),
     reduced: 0,
     lanes: 1,
+    full: outputDTypes.map(() => true),
   };
 }
 
@@ -265,19 +272,21 @@ const WARP = 32;
 
 /**
  * CUDA C for a 'reduction' KernelProgram (elementwise ops over the reduction's input shape, then
- * one reduceSum/Max/Min/Prod), or null for programs it does not take (other outputs than the
- * reduction, reductions into uint8 or bool (a uint8 sum is int32 and fuses), empty rows, and a few very long rows, which the own
+ * one reduceSum/Max/Min/Prod), or null for programs it does not take (reductions into uint8 or
+ * bool (a uint8 sum is int32 and fuses), empty rows, and a few very long rows, which the own
  * chunked reduction spreads over more of the device). A thread takes each output whose row is
  * at most a warp long, a warp each longer one (as the own reduction): it evaluates the ops at the
  * row's elements (the launch shape has the kept axes first and the reduced ones last, `order`, so
  * that an output's elements are one run of `reduced` linear indices) and folds them; a warp's
- * lanes then combine their results down a shuffle tree.
+ * lanes then combine their results down a shuffle tree. Prologue values used outside the kernel
+ * (`y = x * s` returned beside `sum(y)`) are further outputs, written as they are computed, each
+ * element once, at its row-major index in the ops' shape.
  */
 export function generateReduction(program: KernelProgram, math: string, name = 'flint_fused_reduction'): GeneratedKernel | null {
   if (program.kind !== 'reduction' || program.inputs.length > MAX_INPUTS) return null;
   const last = program.ops.length - 1;
   const reduction = program.ops[last];
-  if (reduction === undefined || program.outputs.length !== 1 || program.outputs[0] !== last) return null;
+  if (reduction === undefined || !program.outputs.includes(last)) return null;
   const combination = fold(reduction.primitive, reduction.aval.dtype);
   const accumulator = ACCUMULATORS[reduction.aval.dtype];
   if (combination === null || accumulator === undefined) return null;
@@ -294,10 +303,30 @@ export function generateReduction(program: KernelProgram, math: string, name = '
   const value = argument.kind === 'input' ? `x${argument.index}` : (code.names[argument.index] as string);
   const outputDType = reduction.aval.dtype;
   const store = isHalf(outputDType) ? `${C_TYPES[outputDType]}(acc)` : 'acc';
+  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const order = [...kept, ...axes];
+  // The reduced output's slot, and each prologue output's; a prologue value is written at its
+  // element's row-major index: the row's offset over the kept axes plus the row element's.
+  const slot = program.outputs.indexOf(last);
+  const prologue = program.outputs.map((index, k) => ({ index, k })).filter(({ index }) => index !== last);
+  const rowMajor = shape.map((_, d) => shape.slice(d + 1).reduce((p, n) => p * n, 1));
+  const offsetOf = (linear: string, target: string, dims: readonly number[], indent: string) =>
+    `${indent}{\n${indent}  long long rest = ${linear};\n${[...dims]
+      .reverse()
+      .map((d) => `${indent}  ${target} += (rest % ${shape[d]}LL) * ${rowMajor[d]}LL;\n${indent}  rest /= ${shape[d]}LL;`)
+      .join('\n')}\n${indent}}`;
+  const rowStart = (indent: string) =>
+    prologue.length === 0 ? '' : `\n${indent}long long rowOffset = 0;\n${offsetOf('row', 'rowOffset', kept, indent)}`;
+  const writePrologue = (indent: string) =>
+    prologue.length === 0
+      ? ''
+      : `\n${indent}long long element = rowOffset;\n${offsetOf('j', 'element', axes, indent)}\n${prologue
+          .map(({ index, k }) => `${indent}out${k}[element] = ${code.names[index]};`)
+          .join('\n')}`;
   const foldElement = (indent: string) => `${indent}const long long i = row * inner + j;
     LOADS
 ${code.lines.map((line) => `${indent.slice(4)}${line}`).join('\n')}
-${indent}acc = ${combination.combine('acc', `(${accumulator})${value}`)};`;
+${indent}acc = ${combination.combine('acc', `(${accumulator})${value}`)};${writePrologue(indent)}`;
   const lanes = reduced > WARP ? WARP : 1;
   const body =
     lanes === 1
@@ -305,18 +334,18 @@ ${indent}acc = ${combination.combine('acc', `(${accumulator})${value}`)};`;
   const long long outer = p.total / inner;
   const long long step = (long long)gridDim.x * blockDim.x;
   for (long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x; row < outer; row += step) {
-    ${accumulator} acc = ${combination.identity};
+    ${accumulator} acc = ${combination.identity};${rowStart('    ')}
     for (long long j = 0; j < inner; j++) {
 ${foldElement('      ')}
     }
-    out0[row] = ${store};
+    out${slot}[row] = ${store};
   }`
       : `  const long long inner = ${reduced}LL;
   const long long outer = p.total / inner;
   const int lane = threadIdx.x & 31;
   const long long warps = ((long long)gridDim.x * blockDim.x) >> 5;
   for (long long row = ((long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < outer; row += warps) {
-    ${accumulator} acc = ${combination.identity};
+    ${accumulator} acc = ${combination.identity};${rowStart('    ')}
     for (long long j = lane; j < inner; j += 32) {
 ${foldElement('      ')}
     }
@@ -324,18 +353,18 @@ ${foldElement('      ')}
       const ${accumulator} other = __shfl_down_sync(0xffffffffu, acc, delta);
       acc = ${combination.combine('acc', 'other')};
     }
-    if (lane == 0) out0[row] = ${store};
+    if (lane == 0) out${slot}[row] = ${store};
   }`;
-  const kept = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const order = [...kept, ...axes];
+  const outputDTypes = program.outputs.map((index) => program.ops[index]?.aval.dtype as DType);
   return {
     name,
-    source: kernelSource(program, math, name, [outputDType], body),
-    outputDTypes: [outputDType],
+    source: kernelSource(program, math, name, outputDTypes, body),
+    outputDTypes,
     inputDTypes: program.inputs.map((input) => input.dtype),
     shape: order.map((a) => shape[a] as number),
     order,
     reduced,
     lanes,
+    full: program.outputs.map((index) => index !== last),
   };
 }

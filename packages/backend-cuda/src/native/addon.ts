@@ -250,7 +250,16 @@ export interface Addon {
    * `reduced`: 0 for an elementwise kernel (an output element per index), else the elements each
    * output folds; `lanes`: the threads each output takes (1, or 32: a warp).
    */
-  jitCompile(source: string, name: string, outputDTypes: Int32Array, inputDTypes: Int32Array, reduced: number, lanes: number): number;
+  jitCompile(
+    source: string,
+    name: string,
+    outputDTypes: Int32Array,
+    inputDTypes: Int32Array,
+    reduced: number,
+    lanes: number,
+    /** Per output, 1 when it has an element per index of the launch shape (a reduction's prologue value), 0 for one per reduced row. */
+    fullOutputs: Int32Array,
+  ): number;
   /** Arguments after the shape: (handle, layout) per input. Returns one fresh handle per output. */
   jitLaunch(kernel: number, shape: Int32Array, ...inputs: (number | Int32Array)[]): number[];
   /** Loads libnccl.so.2 (no GPU needed): where it was found, or why not. */

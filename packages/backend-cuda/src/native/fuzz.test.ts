@@ -295,8 +295,22 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
   it('says NVRTC is unavailable, naming where it looked, when asked to compile without it', () => {
     const report = addon.libraries();
     if (report.nvrtc.found) return;
-    expect(() => addon.jitCompile('extern "C" __global__ void k() {}', 'k', Int32Array.from([0]), Int32Array.from([]), 0, 1)).toThrow(
-      /unavailable: NVRTC not found \(searched libnvrtc/,
+    const compile = (full: number[], reduced = 0) =>
+      addon.jitCompile(
+        'extern "C" __global__ void k() {}',
+        'k',
+        Int32Array.from(full.map(() => 0)),
+        Int32Array.from([]),
+        reduced,
+        1,
+        Int32Array.from(full),
+      );
+    expect(() => compile([1])).toThrow(/unavailable: NVRTC not found \(searched libnvrtc/);
+    // The outputs' kinds are checked first: one flag per output, 0 or 1, and a reduction folds one.
+    expect(() => compile([1, 1], 4)).toThrow(/one element per row/);
+    expect(() => compile([2])).toThrow(/0 or 1 per output/);
+    expect(() => addon.jitCompile('', 'k', Int32Array.from([0, 0]), Int32Array.from([]), 0, 1, Int32Array.from([1]))).toThrow(
+      /full outputs/,
     );
   });
 });
