@@ -10,6 +10,7 @@ const cudaKernelSuites = [
   'packages/backend-cuda/src/gpu.test.ts',
   'packages/backend-cuda/src/jit/random-programs.test.ts',
   'packages/backend-cuda/src/jit/reductions.test.ts',
+  'packages/backend-cuda/src/jit/donation.test.ts',
   'packages/backend-cuda/src/jit/contraction.test.ts',
   'packages/backend-cuda/src/kernels/composites.test.ts',
   'packages/backend-cuda/src/gradients.test.ts',

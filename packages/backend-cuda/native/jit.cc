@@ -127,18 +127,66 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
+namespace {
+
+/**
+ * jitLaunch's `into` (argument `index`): per output, the buffer to write it into, or 0 for a
+ * fresh one; checked so that writing cannot corrupt what the kernel reads or another output: an
+ * elementwise kernel's output only, a distinct live buffer holding exactly the launch's elements
+ * of the output's dtype, and where an input views it, that view is the whole buffer contiguous in
+ * the launch shape (each element then read at the index it is written, before it is).
+ */
+std::vector<uint64_t> outputBuffers(const Napi::CallbackInfo& info, size_t index, const char* op, const JitKernel& kernel,
+                                    const std::vector<View>& inputs, int rank, const int64_t* shape, int64_t total) {
+  const Napi::Env env = info.Env();
+  if (!info[index].IsArray()) throwType(env, op, "the output buffers must be an array of handles (0: a fresh buffer)");
+  const Napi::Array array = info[index].As<Napi::Array>();
+  if (array.Length() != kernel.outputs.size()) throwRange(env, op, "the output buffers must name one handle (or 0) per output");
+  std::vector<uint64_t> into;
+  for (uint32_t k = 0; k < array.Length(); k++) {
+    const Napi::Value value = array.Get(k);
+    const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    if (!(number >= 0 && number <= 9007199254740992.0) || number != static_cast<double>(static_cast<uint64_t>(number))) {
+      throwType(env, op, "an output buffer must be a handle or 0");
+    }
+    const uint64_t id = static_cast<uint64_t>(number);
+    into.push_back(id);
+    if (id == 0) continue;
+    if (kernel.reduced > 0) throwRange(env, op, "only an elementwise kernel writes into a given buffer");
+    for (uint32_t other = 0; other < k; other++) {
+      if (into[other] == id) throwRange(env, op, "two outputs name the same buffer");
+    }
+    const Buffer& buffer = bufferOf(env, id, op, "an output buffer");
+    if (buffer.bytes != static_cast<size_t>(total) * static_cast<size_t>(itemSizeOf(kernel.outputs[k]))) {
+      throwRange(env, op, "an output buffer must hold exactly the launch's " + std::to_string(total) + " elements of the output's dtype");
+    }
+    for (const View& view : inputs) {
+      if (view.base != buffer.ptr) continue;
+      bool whole = view.offset == 0 && view.rank == rank && view.contiguous();
+      for (int d = 0; whole && d < rank; d++) whole = view.shape[d] == shape[d];
+      if (!whole) throwRange(env, op, "an output buffer that an input reads must be read whole, contiguous, at the index it is written");
+    }
+  }
+  return into;
+}
+
+}  // namespace
+
 Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "jitLaunch";
   const Napi::Env env = info.Env();
-  // jitLaunch(kernel, shape: Int32Array, ...inputs as (handle, layout) pairs) -> output handles
-  if (info.Length() < 2) throwType(env, op, "expected a kernel, a shape and the inputs");
+  // jitLaunch(kernel, shape: Int32Array, into: number[], ...inputs as (handle, layout) pairs) ->
+  // output handles. `into` names, per output, a buffer to write it into (0: a fresh one): a donated
+  // input's, which the kernel overwrites element by element after reading it (its view must be
+  // the whole buffer, contiguous, read at the index it is written), or one it does not read.
+  if (info.Length() < 3) throwType(env, op, "expected a kernel, a shape, the output buffers and the inputs");
   requireReady(env, op);
   const uint64_t id = static_cast<uint64_t>(intArg(info, 0, op, "kernel", 1, int64_t{1} << 53));
   auto found = kernels().find(id);
   if (found == kernels().end()) throwRange(env, op, "no compiled kernel has handle " + std::to_string(id));
   const JitKernel& kernel = found->second;
-  if (info.Length() != 2 + 2 * kernel.inputs.size()) {
+  if (info.Length() != 3 + 2 * kernel.inputs.size()) {
     throwType(env, op, "the kernel takes " + std::to_string(kernel.inputs.size()) + " inputs as (handle, layout) pairs");
   }
   const std::vector<int64_t> shape = paramsArg(info, 1, op, "shape", -1);
@@ -157,7 +205,7 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
   const int64_t outputElements = kernel.reduced > 0 ? total / kernel.reduced : total;
   std::vector<View> inputs;
   for (size_t k = 0; k < kernel.inputs.size(); k++) {
-    const View view = viewArg(info, 2 + 2 * k, 3 + 2 * k, kernel.inputs[k], op, "input");
+    const View view = viewArg(info, 3 + 2 * k, 4 + 2 * k, kernel.inputs[k], op, "input");
     bool same = view.rank == rank;
     for (int d = 0; same && d < view.rank; d++) same = view.shape[d] == shape[static_cast<size_t>(d)];
     if (!same) throwRange(env, op, "every input must have the launch shape (broadcasts as zero strides)");
@@ -173,13 +221,14 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     rows[k] = params.strides[k];
   }
   params.rank = coalesceDims(rank, shape.data(), static_cast<int>(inputs.size()), strides, params.shape, rows);
+  const std::vector<uint64_t> into = outputBuffers(info, 2, op, kernel, inputs, rank, shape.data(), total);
   std::vector<std::unique_ptr<Output>> outputs;
   for (size_t k = 0; k < kernel.outputs.size(); k++) {
-    outputs.push_back(std::make_unique<Output>(env, op, kernel.outputs[k], kernel.full[k] ? total : outputElements));
+    outputs.push_back(into[k] != 0 ? nullptr : std::make_unique<Output>(env, op, kernel.outputs[k], kernel.full[k] ? total : outputElements));
   }
   if (launching() && total > 0) {
     std::vector<void*> pointers;
-    for (auto& output : outputs) pointers.push_back(output->data());
+    for (size_t k = 0; k < outputs.size(); k++) pointers.push_back(into[k] != 0 ? state().buffers.at(into[k]).ptr : outputs[k]->data());
     for (const View& view : inputs) pointers.push_back(view.base);
     std::vector<void*> args;
     args.push_back(&params);
@@ -193,7 +242,9 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     state().counters.jitLaunches++;
   }
   Napi::Array handles = Napi::Array::New(env, outputs.size());
-  for (size_t i = 0; i < outputs.size(); i++) handles.Set(static_cast<uint32_t>(i), outputs[i]->commit(env));
+  for (size_t i = 0; i < outputs.size(); i++) {
+    handles.Set(static_cast<uint32_t>(i), into[i] != 0 ? Napi::Number::New(env, static_cast<double>(into[i])) : outputs[i]->commit(env));
+  }
   return handles;
 }
 

@@ -495,7 +495,7 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
     },
   },
   {
-    name: "Adam's fused update is one launch per parameter (its scalars sunk into the kernel) and matches the CPU backend",
+    name: "Adam's fused update is one launch per parameter (its scalars sunk into the kernel), in place, and matches the CPU backend",
     async run({ cuda, cpu }) {
       const train = async (backend: Backend) => {
         const parameters = [new Parameter(on(backend, values(96, 12), [8, 12])), new Parameter(on(backend, values(5, 13), [5]))];
@@ -515,17 +515,35 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
         for (const p of parameters) p.dispose();
         return { launches, result };
       };
-      const gpu = await train(cuda as unknown as Backend);
+      // Count the outputs the fused kernels wrote into buffers they were handed (the parameter and
+      // its moments, donated to the update) rather than fresh ones.
+      const addon = (cuda as unknown as { addon: { jitLaunch: (...args: unknown[]) => number[] } }).addon;
+      const launch = addon.jitLaunch;
+      let written = 0;
+      let fresh = 0;
+      addon.jitLaunch = (...args: unknown[]) => {
+        for (const id of args[2] as number[]) id === 0 ? fresh++ : written++;
+        return launch.apply(addon, args);
+      };
+      let gpu: Awaited<ReturnType<typeof train>>;
+      try {
+        gpu = await train(cuda as unknown as Backend);
+      } finally {
+        addon.jitLaunch = launch;
+      }
       const reference = await train(cpu);
       for (const [i, values] of gpu.result.entries()) {
         const error = worstError(values, reference.result[i] as TypedArray);
         check(error < 1e-5, `parameter ${i}: relative error ${error} after three steps`);
       }
-      if (cuda.libraries().nvrtc.found)
+      if (cuda.libraries().nvrtc.found) {
         check(
           gpu.launches.every((n) => n === 2),
           `fused kernels per step ${gpu.launches} (want 2: one per parameter)`,
         );
+        // Three steps of two parameters, each update writing the parameter and two moments in place.
+        check(written === 18 && fresh === 0, `updates wrote ${written} outputs in place and ${fresh} into fresh buffers (want 18 and 0)`);
+      }
     },
   },
   {

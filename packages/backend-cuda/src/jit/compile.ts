@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { CompiledKernel, DType, KernelOp, KernelProgram } from '@flint/api';
+import { type CompiledKernel, type DType, itemSize, type KernelOp, type KernelProgram, sizeOf } from '@flint/api';
 import type { CudaContext } from '../context.js';
-import { type CudaHandle, layout } from '../handle.js';
+import { type CudaHandle, isContiguous, layout } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { generateElementwise, generateReduction } from './codegen.js';
 
@@ -67,7 +67,8 @@ export function compileFused(
       const shapeArray = Int32Array.from(generated.shape);
       const outputShapes = program.outputs.map((index) => (program.ops[index] as KernelOp).aval.shape);
       compiled = {
-        run(inputs: readonly CudaHandle[]): CudaHandle[] {
+        run(inputs: readonly CudaHandle[], consumable: readonly boolean[] = []): CudaHandle[] {
+          const into = generated.reduced === 0 ? donatedOutputs(inputs, consumable, outputShapes, generated.outputDTypes) : [];
           const args: (number | Int32Array)[] = [];
           for (const h of inputs) {
             const strides = broadcastStrides(h, opShape);
@@ -80,8 +81,14 @@ export function compileFused(
               ),
             );
           }
-          const ids = context.addon.jitLaunch(kernel, shapeArray, ...args);
-          return ids.map((id, k) => context.adopt(id, outputShapes[k] as number[], generated.outputDTypes[k] as DType));
+          const ids = context.addon.jitLaunch(
+            kernel,
+            shapeArray,
+            generated.outputDTypes.map((_, k) => into[k]?.storage.id ?? 0),
+            ...args,
+          );
+          // An output written into a donated input is that input's handle, returned as it is.
+          return ids.map((id, k) => into[k] ?? context.adopt(id, outputShapes[k] as number[], generated.outputDTypes[k] as DType));
         },
       };
     } catch (error) {
@@ -91,4 +98,36 @@ export function compileFused(
   }
   cache.set(key, compiled);
   return compiled;
+}
+
+/**
+ * Per output, a consumable input (the caller hands it over and never reads it again) whose
+ * buffer the output can be written into: a whole buffer nothing else views, contiguous, of the
+ * output's shape and dtype. An elementwise kernel reads each element before it writes the same
+ * index, so the update `p - lr * g` writes into p's buffer, as PyTorch's in-place optimizers do.
+ */
+function donatedOutputs(
+  inputs: readonly CudaHandle[],
+  consumable: readonly boolean[],
+  shapes: readonly (readonly number[])[],
+  dtypes: readonly DType[],
+): (CudaHandle | undefined)[] {
+  const taken = new Set<number>();
+  return shapes.map((shape, k) => {
+    const index = inputs.findIndex(
+      (h, i) =>
+        consumable[i] === true &&
+        !taken.has(i) &&
+        h.storage.refs === 1 &&
+        h.offset === 0 &&
+        h.dtype === dtypes[k] &&
+        h.storage.bytes === sizeOf(shape) * itemSize(h.dtype) &&
+        h.shape.length === shape.length &&
+        h.shape.every((d, axis) => d === shape[axis]) &&
+        isContiguous(h.shape, h.strides),
+    );
+    if (index < 0) return undefined;
+    taken.add(index);
+    return inputs[index];
+  });
 }

@@ -260,8 +260,13 @@ export interface Addon {
     /** Per output, 1 when it has an element per index of the launch shape (a reduction's prologue value), 0 for one per reduced row. */
     fullOutputs: Int32Array,
   ): number;
-  /** Arguments after the shape: (handle, layout) per input. Returns one fresh handle per output. */
-  jitLaunch(kernel: number, shape: Int32Array, ...inputs: (number | Int32Array)[]): number[];
+  /**
+   * `into`: per output, a buffer to write it into (a donated input's, read whole at the index it
+   * is written, or one the kernel does not read; elementwise kernels only), or 0 for a fresh one.
+   * Arguments after it: (handle, layout) per input. Returns one handle per output: `into`'s, or a
+   * fresh one.
+   */
+  jitLaunch(kernel: number, shape: Int32Array, into: number[], ...inputs: (number | Int32Array)[]): number[];
   /** Loads libnccl.so.2 (no GPU needed): where it was found, or why not. */
   ncclLibrary(): LibraryStatus;
   /** The 128-byte ncclUniqueId that rank 0 makes and sends to the others. */
