@@ -39,6 +39,9 @@ struct JitKernel {
   // this many consecutive indices (a reduction's row) with `lanes` threads (1, or a warp of 32).
   int64_t reduced = 0;
   int lanes = 1;
+  // The launch shape the source was generated for: a reduction's prologue outputs are written at
+  // indices computed from it, so every launch must use it (jitLaunch checks).
+  std::vector<int64_t> shape;
   // Per output: an element per index of the launch shape even when `reduced` is set (a
   // reduction's prologue values, which the kernel writes as it computes them).
   std::vector<bool> full;
@@ -67,7 +70,7 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
   std::lock_guard<std::recursive_mutex> lock(addonMutex());
   const char* op = "jitCompile";
   const Napi::Env env = info.Env();
-  checkArgs(info, 7, op);
+  checkArgs(info, 8, op);
   requireReady(env, op);
   if (!info[0].IsString() || !info[1].IsString()) throwType(env, op, "source and name must be strings");
   const std::string source = info[0].As<Napi::String>().Utf8Value();
@@ -89,6 +92,8 @@ Napi::Value JitCompile(const Napi::CallbackInfo& info) {
     folded = folded || flag == 0;
   }
   if (entry.reduced > 0 && !folded) throwRange(env, op, "a reduction kernel has an output of one element per row");
+  entry.shape = paramsArg(info, 7, op, "launch shape", -1);
+  if (entry.shape.size() > static_cast<size_t>(kMaxRank)) throwRange(env, op, "the launch shape has more than 16 dims");
   const Nvrtc* api = nvrtc();
   if (api == nullptr) throw Napi::Error::New(env, "flint-cuda jitCompile: unavailable: NVRTC " + nvrtcStatus().reason);
   if (!launching()) throw Napi::Error::New(env, "flint-cuda jitCompile: validation-only mode runs no kernels");
@@ -157,7 +162,7 @@ std::vector<uint64_t> outputBuffers(const Napi::CallbackInfo& info, size_t index
       if (into[other] == id) throwRange(env, op, "two outputs name the same buffer");
     }
     const Buffer& buffer = bufferOf(env, id, op, "an output buffer");
-    if (buffer.bytes != static_cast<size_t>(total) * static_cast<size_t>(itemSizeOf(kernel.outputs[k]))) {
+    if (buffer.dtype != kernel.outputs[k] || buffer.elements != total) {
       throwRange(env, op, "an output buffer must hold exactly the launch's " + std::to_string(total) + " elements of the output's dtype");
     }
     for (const View& view : inputs) {
@@ -190,7 +195,7 @@ Napi::Value JitLaunch(const Napi::CallbackInfo& info) {
     throwType(env, op, "the kernel takes " + std::to_string(kernel.inputs.size()) + " inputs as (handle, layout) pairs");
   }
   const std::vector<int64_t> shape = paramsArg(info, 1, op, "shape", -1);
-  if (shape.size() > static_cast<size_t>(kMaxRank)) throwRange(env, op, "shape has more than 16 dims");
+  if (shape != kernel.shape) throwRange(env, op, "the shape must be the launch shape the kernel was compiled for");
   const int rank = static_cast<int>(shape.size());
   int64_t total = 1;
   for (size_t d = 0; d < shape.size(); d++) {

@@ -149,12 +149,23 @@ function sameShape(program: KernelProgram, count: number, shape: readonly number
  * as native/jit.cc declares it) and `body`, the kernel's code, which finds its inputs' element
  * offsets for linear index `i` with `OFFSETS(i)` and loads them into x0, x1, ... with `LOADS`.
  */
-function kernelSource(program: KernelProgram, math: string, name: string, outputDTypes: readonly DType[], body: string): string {
+function kernelSource(
+  program: KernelProgram,
+  math: string,
+  name: string,
+  outputDTypes: readonly DType[],
+  body: string,
+  mayAlias: boolean,
+): string {
   const inputDTypes = program.inputs.map((input) => input.dtype);
+  // An elementwise kernel may write an output into an input's buffer (a donated argument, see
+  // compile.ts): its pointers then alias, and without __restrict__ the compiler keeps every load
+  // of an element before the stores the source puts after it.
+  const restrict = mayAlias ? '' : ' __restrict__';
   const parameters = [
     'FlintJitParams p',
-    ...outputDTypes.map((dtype, k) => `${C_TYPES[dtype]}* __restrict__ out${k}`),
-    ...inputDTypes.map((dtype, k) => `const ${C_TYPES[dtype]}* __restrict__ in${k}`),
+    ...outputDTypes.map((dtype, k) => `${C_TYPES[dtype]}*${restrict} out${k}`),
+    ...inputDTypes.map((dtype, k) => `const ${C_TYPES[dtype]}*${restrict} in${k}`),
   ];
   const offsets = inputDTypes.map((_, k) => `o${k}`);
   // The addon coalesces the launch's dims (native/jit.cc), so most launches have rank 1 and take
@@ -216,7 +227,7 @@ ${program.outputs.map((index, k) => `    out${k}[i] = ${code.names[index]};`).jo
   }`;
   return {
     name,
-    source: kernelSource(program, math, name, outputDTypes, body),
+    source: kernelSource(program, math, name, outputDTypes, body, true),
     outputDTypes,
     inputDTypes: program.inputs.map((input) => input.dtype),
     shape,
@@ -358,7 +369,7 @@ ${foldElement('      ')}
   const outputDTypes = program.outputs.map((index) => program.ops[index]?.aval.dtype as DType);
   return {
     name,
-    source: kernelSource(program, math, name, outputDTypes, body),
+    source: kernelSource(program, math, name, outputDTypes, body, false),
     outputDTypes,
     inputDTypes: program.inputs.map((input) => input.dtype),
     shape: order.map((a) => shape[a] as number),

@@ -57,6 +57,7 @@ export function compileFused(
         generated.reduced,
         generated.lanes,
         Int32Array.from(generated.full.map((full) => (full ? 1 : 0))),
+        Int32Array.from(generated.shape),
       );
       // The ops' shape, and the launch's: its axes in the kernel's order (a reduction's kept axes first).
       const { order } = generated;

@@ -55,11 +55,12 @@ describe.skipIf(reason !== undefined)('fused kernels writing into donated buffer
       return launch(...args);
     };
     try {
+      // float32 (integer JavaScript numbers would make int32 tensors).
       const x = tensor(
         Array.from({ length: 12 }, (_, i) => i),
-        { shape: [3, 4], backend: 'cuda' },
+        { shape: [3, 4], dtype: 'float32', backend: 'cuda' },
       );
-      const y = tensor([1, 2, 3, 4], { backend: 'cuda' });
+      const y = tensor([1, 2, 3, 4], { dtype: 'float32', backend: 'cuda' });
       (jit((a: Tensor, b: Tensor) => a.mul(2).add(b))(x, y) as Tensor).dispose();
       expect(captured).not.toBeNull();
       const [kernel, shape, , ...pairs] = captured as unknown as [number, Int32Array, number[], ...(number | Int32Array)[]];
@@ -70,17 +71,24 @@ describe.skipIf(reason !== undefined)('fused kernels writing into donated buffer
       expect(() => run([1e12])).toThrow(/names no live buffer/);
       // y is broadcast over the launch (zero strides): writing into it would clobber what later elements read.
       expect(() => run([yId])).toThrow(/launch's 12 elements/);
-      // Twelve float64 elements are twice the bytes of the float32 output.
+      // Twelve elements of another dtype, of another size or of the same size (read as the wrong type).
       const wide = tensor(
         Array.from({ length: 12 }, (_, i) => i),
         { shape: [3, 4], dtype: 'float64', backend: 'cuda' },
       );
-      expect(() => run([storageOf(wide).id])).toThrow(/exactly the launch's 12 elements of the output's dtype/);
+      const ints = tensor(
+        Array.from({ length: 12 }, (_, i) => i),
+        { shape: [3, 4], dtype: 'int32', backend: 'cuda' },
+      );
+      for (const other of [wide, ints])
+        expect(() => run([storageOf(other).id])).toThrow(/exactly the launch's 12 elements of the output's dtype/);
+      // The kernel was generated for its launch shape: another is refused.
+      expect(() => addon.jitLaunch(kernel, Int32Array.from([2, 4]), [0], xId, xLayout, yId, yLayout)).toThrow(/compiled for/);
       // x read through a transposed view of its buffer: an element is read at another index than it is written.
       const transposed = Int32Array.from([0, 2, 3, 4, 1, 3]);
       const xT = tensor(
         Array.from({ length: 12 }, (_, i) => i),
-        { shape: [4, 3], backend: 'cuda' },
+        { shape: [4, 3], dtype: 'float32', backend: 'cuda' },
       );
       expect(() => addon.jitLaunch(kernel, shape, [storageOf(xT).id], storageOf(xT).id, transposed, yId, yLayout)).toThrow(
         /read whole, contiguous/,
@@ -88,7 +96,7 @@ describe.skipIf(reason !== undefined)('fused kernels writing into donated buffer
       // x itself, read whole: allowed, and the result is its buffer.
       const [out] = run([xId]);
       expect(out).toBe(xId);
-      for (const t of [x, y, wide, xT]) t.dispose();
+      for (const t of [x, y, wide, ints, xT]) t.dispose();
     } finally {
       addon.jitLaunch = launch;
     }

@@ -259,6 +259,8 @@ export interface Addon {
     lanes: number,
     /** Per output, 1 when it has an element per index of the launch shape (a reduction's prologue value), 0 for one per reduced row. */
     fullOutputs: Int32Array,
+    /** The launch shape the source was generated for; every jitLaunch of the kernel must use it. */
+    shape: Int32Array,
   ): number;
   /**
    * `into`: per output, a buffer to write it into (a donated input's, read whole at the index it

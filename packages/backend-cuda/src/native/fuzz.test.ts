@@ -304,13 +304,14 @@ describe.skipIf(missing !== undefined)('the addon under random bad input (valida
         reduced,
         1,
         Int32Array.from(full),
+        Int32Array.from([4]),
       );
     expect(() => compile([1])).toThrow(/unavailable: NVRTC not found \(searched libnvrtc/);
     // The outputs' kinds are checked first: one flag per output, 0 or 1, and a reduction folds one.
     expect(() => compile([1, 1], 4)).toThrow(/one element per row/);
     expect(() => compile([2])).toThrow(/0 or 1 per output/);
-    expect(() => addon.jitCompile('', 'k', Int32Array.from([0, 0]), Int32Array.from([]), 0, 1, Int32Array.from([1]))).toThrow(
-      /full outputs/,
-    );
+    expect(() =>
+      addon.jitCompile('', 'k', Int32Array.from([0, 0]), Int32Array.from([]), 0, 1, Int32Array.from([1]), Int32Array.from([4])),
+    ).toThrow(/full outputs/);
   });
 });
