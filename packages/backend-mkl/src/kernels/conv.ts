@@ -1,4 +1,4 @@
-import { type Aval, type ParamsOf, Primitive, sizeOf } from '@flint/api';
+import { type Aval, type ParamsOf, Primitive, sizeOf, type TypedArray } from '@flint/api';
 import { asDataGradient, asFilterGradient, type BackwardConvolution, isContiguous, operandOf } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
@@ -59,31 +59,47 @@ function firstOperand(context: KernelContext, storage: MklHandle, pass: Backward
   return { data: packed, layout: layoutOf(operandOf(pass, { ...first, offset: 0 })), release: () => memory.recycle(packed) };
 }
 
-/** The convolution through oneDNN's backward-data pass when it is an input gradient (null otherwise, or when oneDNN declines). */
-function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle | null {
-  const pass = asDataGradient(x, w, params, out);
-  if (pass === null) return null;
+/**
+ * Runs a backward pass through the addon's `entry` (oneDNN's backward-data or backward-weights
+ * pass) into a fresh buffer of `out`'s size, its first operand read from `first` (packed when it
+ * must be) and dy from `dy`: the buffer, or null (nothing kept) when oneDNN declines.
+ */
+function runPass(
+  context: KernelContext,
+  pass: BackwardConvolution,
+  first: MklHandle,
+  dy: MklHandle,
+  out: Aval,
+  entry: 'convBackwardData' | 'convBackwardWeights',
+): TypedArray | null {
   const { memory, addon } = context;
-  const filter = firstOperand(context, w, pass);
+  const operand = firstOperand(context, first, pass);
   const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
   let done = false;
   try {
-    done = addon.convBackwardData(
+    done = addon[entry](
       DTYPE_CODES.float32,
-      filter.data,
-      filter.layout,
-      x.storage.data,
+      operand.data,
+      operand.layout,
+      dy.storage.data,
       layoutOf(pass.dy),
       data,
       Int32Array.from(pass.geometry),
     );
   } finally {
-    filter.release();
+    operand.release();
     if (!done) memory.recycle(data);
   }
   if (!done) return null;
   context.recordNative(Primitive.Conv);
-  return wrap(data, out.shape, out.dtype);
+  return data;
+}
+
+/** The convolution through oneDNN's backward-data pass when it is an input gradient (null otherwise, or when oneDNN declines). */
+function inputGradient(context: KernelContext, x: MklHandle, w: MklHandle, params: ParamsOf<Primitive.Conv>, out: Aval): MklHandle | null {
+  const pass = asDataGradient(x, w, params, out);
+  const data = pass === null ? null : runPass(context, pass, w, x, out, 'convBackwardData');
+  return data === null ? null : wrap(data, out.shape, out.dtype);
 }
 
 /**
@@ -98,31 +114,10 @@ function groupedFilterGradient(
   params: ParamsOf<Primitive.Conv>,
   out: Aval,
 ): MklHandle | null {
-  if (params.groups === 1) return null;
-  const pass = asFilterGradient(x, w, params, out);
-  if (pass === null) return null;
-  const { memory, addon } = context;
-  const input = firstOperand(context, x, pass);
-  // oneDNN writes dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
-  const dwShape = [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)];
-  const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-  let done = false;
-  try {
-    done = addon.convBackwardWeights(
-      DTYPE_CODES.float32,
-      input.data,
-      input.layout,
-      w.storage.data,
-      layoutOf(pass.dy),
-      data,
-      Int32Array.from(pass.geometry),
-    );
-  } finally {
-    input.release();
-    if (!done) memory.recycle(data);
-  }
-  if (!done) return null;
-  context.recordNative(Primitive.Conv);
-  const dw = wrap(data, dwShape, out.dtype);
+  const pass = params.groups === 1 ? null : asFilterGradient(x, w, params, out);
+  const data = pass === null ? null : runPass(context, pass, x, w, out, 'convBackwardWeights');
+  if (data === null) return null;
+  // oneDNN wrote dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
+  const dw = wrap(data, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
   return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
 }
