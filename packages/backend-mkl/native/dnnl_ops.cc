@@ -127,6 +127,43 @@ int64_t agreeingPadHigh(int64_t input, int64_t padLow, int64_t extent, int64_t s
   return padHigh < 0 && padHigh > -stride ? 0 : padHigh;
 }
 
+/** A convolution's dilations as oneDNN counts them: the gaps between taps (dilation - 1). */
+memory::dims gapsOf(const memory::dims& dilation) {
+  memory::dims gaps(dilation.size());
+  for (size_t d = 0; d < dilation.size(); d++) gaps[d] = dilation[d] - 1;
+  return gaps;
+}
+
+/**
+ * A float32 convolution as oneDNN's backward passes are made from it: src, weights and dst dims
+ * (their layouts left to oneDNN), the forward's geometry (dilation counted as gaps), and the
+ * forward convolution each backward pass takes as its hint. The passes throw dnnl::error where
+ * oneDNN refuses the problem.
+ */
+struct BackwardProblem {
+  memory::dims src, weights, dst, strides, gaps, padLow, padHigh;
+
+  memory::desc any(const memory::dims& dims) const { return memory::desc(dims, memory::data_type::f32, memory::format_tag::any); }
+
+  dnnl::convolution_forward::primitive_desc hint() const {
+    const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, any(src),
+                                                  any(weights), any(dst), strides, gaps, padLow, padHigh);
+    return dnnl::convolution_forward::primitive_desc(forward, cpuEngine());
+  }
+
+  dnnl::convolution_backward_data::primitive_desc dataPass() const {
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, any(src), any(weights), any(dst), strides,
+                                                     gaps, padLow, padHigh);
+    return dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), hint());
+  }
+
+  dnnl::convolution_backward_weights::primitive_desc weightsPass() const {
+    const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, any(src), any(weights), any(dst), strides,
+                                                        gaps, padLow, padHigh);
+    return dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(), hint());
+  }
+};
+
 /**
  * The view's first element and its strides in elements when oneDNN can read it in place (every
  * dim of more than one element has a positive stride), else a contiguous copy in `storage`.
@@ -204,15 +241,7 @@ bool weightGradConv(const View& x, const View& w, const Output& out, const memor
     auto made = std::make_unique<WeightGradEntry>();
     const auto f32 = memory::data_type::f32;
     try {
-      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
-      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
-      const memory::desc anyDiffDst(diffDstDims, f32, memory::format_tag::any);
-      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
-                                                    anyWeights, anyDiffDst, bwStrides, bwDilation, padLow, bwPadHigh);
-      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
-      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDiffDst, bwStrides,
-                                                          bwDilation, padLow, bwPadHigh);
-      const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpuEngine(), hint);
+      const auto pd = BackwardProblem{srcDims, weightDims, diffDstDims, bwStrides, bwDilation, padLow, bwPadHigh}.weightsPass();
       made->primitive = dnnl::convolution_backward_weights(pd);
       made->src.prepare(memory::desc(srcDims, f32, srcStrides), pd.src_desc(), false);
       made->diffDst.prepare(memory::desc(diffDstDims, f32, diffDstStrides), pd.diff_dst_desc(), false);
@@ -315,8 +344,7 @@ Napi::Value Conv(const Napi::CallbackInfo& info) {
     if (groups > 1) weightDims = {groups, outChannels / groups};
     else weightDims = {outChannels};
     for (int d = 1; d < rank; d++) weightDims.push_back(w.shape[d]);
-    memory::dims dnnlDilation(spatial);
-    for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
+    const memory::dims dnnlDilation = gapsOf(dilation);
     // bfloat16 data accumulate in float32 inside oneDNN and are rounded once on store.
     const auto type = dtype == kBFloat16 ? memory::data_type::bf16 : memory::data_type::f32;
     // A float32 1x1 convolution without post-ops takes the user's plain NCHW arrays: left free
@@ -473,8 +501,6 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
     weightDims[1] /= groups;
     wStrides.insert(wStrides.begin(), wStrides[0] * weightDims[1]);
   }
-  memory::dims dnnlDilation(spatial);
-  for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
   std::string key = "bd";
   for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], dstDims[d], dyStrides[d]});
   for (size_t d = 0; d < weightDims.size(); d++) appendKey(key, {weightDims[d], wStrides[d]});
@@ -485,15 +511,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
     auto made = std::make_unique<DataGradEntry>();
     const auto f32 = memory::data_type::f32;
     try {
-      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
-      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
-      const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
-      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
-                                                    anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
-      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
-      const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDst, strides,
-                                                       dnnlDilation, padLow, padHigh);
-      const dnnl::convolution_backward_data::primitive_desc pd(desc, cpuEngine(), hint);
+      const auto pd = BackwardProblem{srcDims, weightDims, dstDims, strides, gapsOf(dilation), padLow, padHigh}.dataPass();
       made->primitive = dnnl::convolution_backward_data(pd);
       made->diffDst.prepare(memory::desc(dstDims, f32, dyStrides), pd.diff_dst_desc(), false);
       made->weights.prepare(memory::desc(weightDims, f32, wStrides), pd.weights_desc(), false);
@@ -571,8 +589,6 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
   const float* xData = stridedOrCopy(x, xStorage, xStrides);
   const float* dyData = stridedOrCopy(dy, dyStorage, dyStrides);
   const memory::dims srcDims(x.shape, x.shape + rank), dstDims(dy.shape, dy.shape + rank);
-  memory::dims dnnlDilation(spatial);
-  for (int d = 0; d < spatial; d++) dnnlDilation[d] = dilation[d] - 1;  // oneDNN counts the gaps
   std::string key = "bw-groups";
   for (int d = 0; d < rank; d++) appendKey(key, {srcDims[d], xStrides[d], dstDims[d], dyStrides[d]});
   for (const int64_t dim : weightDims) appendKey(key, {dim});
@@ -583,15 +599,7 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo& info) {
     auto made = std::make_unique<WeightGradEntry>();
     const auto f32 = memory::data_type::f32;
     try {
-      const memory::desc anySrc(srcDims, f32, memory::format_tag::any);
-      const memory::desc anyWeights(weightDims, f32, memory::format_tag::any);
-      const memory::desc anyDst(dstDims, f32, memory::format_tag::any);
-      const dnnl::convolution_forward::desc forward(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, anySrc,
-                                                    anyWeights, anyDst, strides, dnnlDilation, padLow, padHigh);
-      const dnnl::convolution_forward::primitive_desc hint(forward, cpuEngine());
-      const dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, anySrc, anyWeights, anyDst, strides,
-                                                          dnnlDilation, padLow, padHigh);
-      const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpuEngine(), hint);
+      const auto pd = BackwardProblem{srcDims, weightDims, dstDims, strides, gapsOf(dilation), padLow, padHigh}.weightsPass();
       made->primitive = dnnl::convolution_backward_weights(pd);
       made->src.prepare(memory::desc(srcDims, f32, xStrides), pd.src_desc(), false);
       made->diffDst.prepare(memory::desc(dstDims, f32, dyStrides), pd.diff_dst_desc(), false);
