@@ -1,5 +1,12 @@
 import type { Aval, ParamsOf, Primitive } from '@flint/api';
-import { asDataGradient, asFilterGradient, operandOf } from '@flint/api/strided-backend';
+import {
+  asDataGradient,
+  asFilterGradient,
+  type BackwardConvolution,
+  filterPassOutput,
+  filterPassShape,
+  operandOf,
+} from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, Engine } from '../native/codes.js';
@@ -44,51 +51,52 @@ export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
   };
 }
 
+/**
+ * Runs `call` on a backward pass's first operand as cuDNN reads it, dense: `of`'s memory seen
+ * through `pass.first`, packed when it is not contiguous (autodiff's reshapes copied a grouped
+ * operand with its groups apart), the copy released afterwards.
+ */
+function withFirstOperand<T>(
+  context: CudaContext,
+  pass: BackwardConvolution,
+  of: CudaHandle,
+  call: (handle: CudaHandle, layout: Int32Array) => T,
+): T {
+  const first = context.packed({ ...of, offset: pass.first.offset, shape: pass.first.shape, strides: pass.first.strides });
+  try {
+    return call(first.handle, layoutOf(operandOf(pass, first.handle)));
+  } finally {
+    if (first.temporary) context.release(first.handle.storage);
+  }
+}
+
 /** The convolution through cuDNN's backward filter or data pass when it is one of autodiff's gradients (null otherwise, or when cuDNN declines). */
 function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params: ParamsOf<Primitive.Conv>, out: Aval): CudaHandle | null {
   const code = DTYPE_CODES[x.dtype];
   const filter = asFilterGradient(x, w, params, out);
   if (filter !== null) {
-    // A grouped convolution's x, which autodiff's reshape copied with its groups apart, is packed
-    // back into x's layout (a copy of x); otherwise x is read in place.
-    const input = context.packed({ ...x, offset: filter.first.offset, shape: filter.first.shape, strides: filter.first.strides });
-    let id: number | null;
-    try {
-      id = context.addon.convBackwardFilter(
-        code,
-        input.handle.storage.id,
-        layoutOf(operandOf(filter, input.handle)),
-        w.storage.id,
-        layoutOf(filter.dy),
-        Int32Array.from(filter.geometry),
-      );
-    } finally {
-      if (input.temporary) context.release(input.handle.storage);
-    }
-    if (id === null) return null;
-    // cuDNN writes dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
-    const dw = context.adopt(id, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
-    return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
+    const id = withFirstOperand(context, filter, x, (input, layout) =>
+      context.addon.convBackwardFilter(code, input.storage.id, layout, w.storage.id, layoutOf(filter.dy), Int32Array.from(filter.geometry)),
+    );
+    return id === null ? null : filterPassOutput(context.adopt(id, filterPassShape(out), out.dtype));
   }
   const data = asDataGradient(x, w, params, out);
   if (data === null) return null;
-  // cuDNN reads dy and the filter dense: a broadcast or strided cotangent is packed first, and so
-  // is a filter autodiff's reshape copied with its channels regrouped (a grouped convolution).
+  // cuDNN reads dy dense too: a broadcast or strided cotangent is packed first.
   const dy = context.packed(x);
-  let packedFilter: { handle: CudaHandle; temporary: boolean } | null = null;
   try {
-    packedFilter = context.packed({ ...w, offset: data.first.offset, shape: data.first.shape, strides: data.first.strides });
-    const id = context.addon.convBackwardData(
-      code,
-      packedFilter.handle.storage.id,
-      layoutOf(operandOf(data, packedFilter.handle)),
-      dy.handle.storage.id,
-      layoutOf(dy.handle),
-      Int32Array.from(data.geometry),
+    const id = withFirstOperand(context, data, w, (filterHandle, layout) =>
+      context.addon.convBackwardData(
+        code,
+        filterHandle.storage.id,
+        layout,
+        dy.handle.storage.id,
+        layoutOf(dy.handle),
+        Int32Array.from(data.geometry),
+      ),
     );
     return id === null ? null : context.adopt(id, out.shape, out.dtype);
   } finally {
     if (dy.temporary) context.release(dy.handle.storage);
-    if (packedFilter?.temporary) context.release(packedFilter.handle.storage);
   }
 }

@@ -1,5 +1,13 @@
 import { type Aval, type ParamsOf, Primitive, sizeOf, type TypedArray } from '@flint/api';
-import { asDataGradient, asFilterGradient, type BackwardConvolution, isContiguous, operandOf } from '@flint/api/strided-backend';
+import {
+  asDataGradient,
+  asFilterGradient,
+  type BackwardConvolution,
+  filterPassOutput,
+  filterPassShape,
+  isContiguous,
+  operandOf,
+} from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
@@ -117,7 +125,5 @@ function groupedFilterGradient(
   const pass = params.groups === 1 ? null : asFilterGradient(x, w, params, out);
   const data = pass === null ? null : runPass(context, pass, x, w, out, 'convBackwardWeights');
   if (data === null) return null;
-  // oneDNN wrote dw [K, C / groups, ...]; the convolution's output is its view [C / groups, K, ...].
-  const dw = wrap(data, [out.shape[1] as number, out.shape[0] as number, ...out.shape.slice(2)], out.dtype);
-  return { ...dw, shape: out.shape, strides: [dw.strides[1] as number, dw.strides[0] as number, ...dw.strides.slice(2)] };
+  return filterPassOutput(wrap(data, filterPassShape(out), out.dtype));
 }

@@ -163,6 +163,20 @@ export function asFilterGradient(
 }
 
 /**
+ * A filter pass's result as the convolution's output: the library writes dw
+ * [K, C / groups, ...filter] (its shape here, `filterPassShape`), the convolution returns its
+ * view [C / groups, K, ...filter], dims 0 and 1 swapped.
+ */
+export function filterPassShape(out: Aval): number[] {
+  return swapped(out.shape);
+}
+
+/** dw (of `filterPassShape`) viewed as the convolution's output. */
+export function filterPassOutput<H extends ViewLayout>(dw: H): H {
+  return { ...dw, shape: swapped(dw.shape), strides: swapped(dw.strides) };
+}
+
+/**
  * conv(lhs, rhs) as an input gradient: lhs is dy [N, K, ...] (any view: the backend packs it
  * if its library needs it dense; a loss's broadcast cotangent often is not) dilated by the
  * forward's stride, rhs is the filter w [K, C / groups, ...] flipped and seen as
