@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type CompiledKernel, type DType, itemSize, type KernelOp, type KernelProgram, sizeOf } from '@flint/api';
+import { takesOutput } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
-import { type CudaHandle, isContiguous, layout } from '../handle.js';
+import { type CudaHandle, layout } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { generateElementwise, generateReduction } from './codegen.js';
 
@@ -115,17 +116,13 @@ function donatedOutputs(
 ): (CudaHandle | undefined)[] {
   const taken = new Set<number>();
   return shapes.map((shape, k) => {
+    // The whole buffer too: the addon checks that an output fills the buffer it is written into.
     const index = inputs.findIndex(
       (h, i) =>
         consumable[i] === true &&
         !taken.has(i) &&
-        h.storage.refs === 1 &&
-        h.offset === 0 &&
-        h.dtype === dtypes[k] &&
-        h.storage.bytes === sizeOf(shape) * itemSize(h.dtype) &&
-        h.shape.length === shape.length &&
-        h.shape.every((d, axis) => d === shape[axis]) &&
-        isContiguous(h.shape, h.strides),
+        takesOutput(h, shape, dtypes[k] as DType) &&
+        h.storage.bytes === sizeOf(shape) * itemSize(h.dtype),
     );
     if (index < 0) return undefined;
     taken.add(index);

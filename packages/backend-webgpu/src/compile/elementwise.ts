@@ -1,6 +1,7 @@
 import { type Aval, type CompiledKernel, type KernelOp, type KernelProgram, primitiveName, sizeOf } from '@flint/api';
+import { takesOutput } from '@flint/api/strided-backend';
 import type { WebGpuContext } from '../context.js';
-import { isContiguous, type WebGpuHandle } from '../handle.js';
+import type { WebGpuHandle } from '../handle.js';
 import { grid } from '../runtime.js';
 import { library, MAIN_1D, ParamWriter, THREAD_INDEX, WORKGROUP } from '../wgsl/shader.js';
 import { fusedBody, storageType, storedValue, Unsupported } from './body.js';
@@ -86,9 +87,7 @@ ${writes}
     const aval = outputAvals[m] as Aval;
     for (let i = 0; i < inputs.length; i++) {
       const h = inputs[i] as WebGpuHandle;
-      if (!consumable[i] || taken.has(i) || broadcastRead.has(i) || h.dtype !== aval.dtype) continue;
-      if (h.storage.refs !== 1 || h.offset !== 0 || !isContiguous(h.shape, h.strides) || !sameShape(h.shape, aval.shape)) continue;
-      return i;
+      if (consumable[i] && !taken.has(i) && !broadcastRead.has(i) && takesOutput(h, aval.shape, aval.dtype)) return i;
     }
     return -1;
   };
@@ -121,8 +120,4 @@ ${writes}
       return results;
     },
   };
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((n, d) => n === b[d]);
 }

@@ -1,5 +1,5 @@
 import type { DType } from '../../core/dtype.js';
-import { contiguousStrides } from '../../core/shape.js';
+import { contiguousStrides, type Shape, shapesEqual } from '../../core/shape.js';
 import type { StridedLayout } from '../../core/strided-layout.js';
 
 /**
@@ -70,4 +70,14 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
     expected *= dim;
   }
   return true;
+}
+
+/**
+ * Whether a compiled kernel may write an output of `shape` and `dtype` into the buffer of `h`,
+ * an input its caller handed over (CompiledKernel.run's `consumable`): `h` is the buffer's only
+ * view, starts at its first element and reads it row-major in the output's shape, so each element
+ * is read at the index it is written.
+ */
+export function takesOutput<S extends SharedStorage>(h: StridedHandle<S>, shape: Shape, dtype: DType): boolean {
+  return h.storage.refs === 1 && h.offset === 0 && h.dtype === dtype && shapesEqual(h.shape, shape) && isContiguous(h.shape, h.strides);
 }
