@@ -1,7 +1,7 @@
 import { sizeOf } from '../../core/shape.js';
 import { Primitive } from '../../primitives/primitive.js';
 import { isElementwise } from '../classify.js';
-import { kernelOf } from '../kernel.js';
+import { kernelInputVars, kernelOf } from '../kernel.js';
 import {
   type Constant,
   definedBy,
@@ -71,13 +71,12 @@ function sinkAll(
   const origin = new Map<Equation, Equation>(equations.map((e) => [e, e]));
   // Each kernel's tensor inputs as fusion made it, which sinking may not exceed.
   const budget = new Map<Equation, number>();
-  const tensors = (inputs: readonly Var[]) => inputs.filter((v) => constants.get(v)?.kind !== 'literal').length;
-  for (const e of equations) if (e.kind === 'fusion') budget.set(e, tensors(e.inputs));
+  for (const e of equations) if (e.kind === 'fusion') budget.set(e, tensorInputs(e, constants));
+  const takes = (reader: Equation) => !declined.has(origin.get(reader) as Equation);
   let changed = false;
   for (let progress = true; progress; ) {
     progress = false;
     for (const unit of equations) {
-      const takes = (reader: Equation) => !declined.has(origin.get(reader) as Equation);
       const rewritten = sinkUnit(unit, equations, program.outputs, constants, vars, budget, takes);
       if (rewritten === null) continue;
       for (const [reader, fusion] of rewritten) {
@@ -130,15 +129,19 @@ function sinkUnit(
       if (load.primitive !== Primitive.Broadcast || !values.has(source)) continue;
       fusion = sink(fusion, load, chainOf(source, body), vars, constants, added);
     }
-    const isLiteral = (v: Var) => constants.get(v)?.kind === 'literal';
-    if (fusion.inputs.filter((v) => !isLiteral(v)).length > (budget.get(reader) as number)) return refuse();
+    if (tensorInputs(fusion, constants) > (budget.get(reader) as number)) return refuse();
     rewritten.set(reader, fusion);
   }
   return rewritten;
 }
 
-/** What kernelOf reads of a program besides the fusion: its constants. */
+/** What kernelOf and kernelInputVars read of a program besides the fusion: its constants. */
 const programShell = { name: 'sunk', inputs: [], equations: [], outputs: [] };
+
+/** The tensors a fused kernel reads (its inputs but literals). */
+function tensorInputs(fusion: FusionEquation, constants: ReadonlyMap<Var, Constant>): number {
+  return kernelInputVars({ ...programShell, constants }, fusion).length;
+}
 
 /**
  * The equations of a scalar kernel: a single-element elementwise primitive, or an elementwise
