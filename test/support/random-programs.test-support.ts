@@ -5,6 +5,8 @@
 import {
   abs,
   add,
+  bind,
+  broadcastTo,
   equal,
   exp,
   greater,
@@ -13,6 +15,8 @@ import {
   minimum,
   mul,
   neg,
+  Primitive,
+  relu,
   sigmoid,
   sqrt,
   sub,
@@ -41,15 +45,23 @@ export interface StepOptions {
   readonly infinity?: boolean;
 }
 
-const UNARY = [tanh, sigmoid, neg, abs, (x: Tensor) => sqrt(abs(x)), (x: Tensor) => exp(tanh(x))];
+const UNARY = [tanh, sigmoid, neg, abs, (x: Tensor) => sqrt(abs(x)), (x: Tensor) => exp(tanh(x)), relu];
 const BINARY = [add, sub, mul, maximum, minimum];
+
+/** q where p > 0 (or NaN), else 0: ReLU's derivative (the ReluGrad primitive) on two [n|1, n|1] values. */
+function reluGate(p: Tensor, q: Tensor): Tensor {
+  const shape = p.shape.map((d, i) => Math.max(d, q.shape[i] as number));
+  return bind(Primitive.ReluGrad, [broadcastTo(p, shape), broadcastTo(q, shape)], {});
+}
+/** Binary ops between two values (not a scalar or a row). */
+const BETWEEN_VALUES = [...BINARY, reluGate];
 
 /** One step of a random program; each `a`/`b` picks an earlier value modulo their count. */
 export function stepArbitrary(options: StepOptions = {}): fc.Arbitrary<Step> {
   const scalars = options.infinity ? [0, 1, -1, 2, Number.POSITIVE_INFINITY] : [0, 1, -1, 2];
   const steps: fc.Arbitrary<Step>[] = [
     fc.record({ kind: fc.constant('unary' as const), op: fc.nat(UNARY.length - 1), a: fc.nat() }),
-    fc.record({ kind: fc.constant('binary' as const), op: fc.nat(BINARY.length - 1), a: fc.nat(), b: fc.nat() }),
+    fc.record({ kind: fc.constant('binary' as const), op: fc.nat(BETWEEN_VALUES.length - 1), a: fc.nat(), b: fc.nat() }),
     fc.record({
       kind: fc.constant('scalar' as const),
       op: fc.nat(BINARY.length - 1),
@@ -78,7 +90,7 @@ export function programForTest(steps: readonly Step[]): (x: Tensor, y: Tensor, r
           values.push((UNARY[s.op] as (t: Tensor) => Tensor)(a));
           break;
         case 'binary':
-          values.push((BINARY[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, pick(s.b)));
+          values.push((BETWEEN_VALUES[s.op] as (p: Tensor, q: Tensor) => Tensor)(a, pick(s.b)));
           break;
         case 'scalar':
           values.push((BINARY[s.op] as (p: Tensor, q: number) => Tensor)(a, s.value));

@@ -15,11 +15,11 @@ namespace flint_math {
 // Op codes (native/shared.h's UnaryOp and BinaryOp; elementwise.cu checks they agree).
 enum : int {
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
-  kFloor, kCeil, kRound, kReciprocal, kNot
+  kFloor, kCeil, kRound, kReciprocal, kNot, kRelu
 };
 enum : int {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
-  kGreaterEqual, kAnd, kOr
+  kGreaterEqual, kAnd, kOr, kReluGrad
 };
 
 template <typename T>
@@ -85,6 +85,8 @@ __device__ T unaryFloat(int op, T x) {
       return rint(x);  // half to even in the default rounding mode
     case kReciprocal:
       return T(1) / x;
+    case kRelu:
+      return x < T(0) ? T(0) : x;  // NaN and -0 pass through, as torch.relu
     default:
       return x;
   }
@@ -99,6 +101,8 @@ __device__ __forceinline__ int unaryInt32(int op, int x) {
       return x < 0 ? static_cast<int>(0u - u) : x;
     case kSign:
       return (x > 0) - (x < 0);
+    case kRelu:
+      return x < 0 ? 0 : x;
     default:  // floor, ceil and round are the identity on integers
       return x;
   }
@@ -112,7 +116,7 @@ __device__ __forceinline__ unsigned char unaryUint8(int op, unsigned char x) {
       return x > 0 ? 1 : 0;
     case kNot:
       return x == 0 ? 1 : 0;
-    default:
+    default:  // relu, floor, ceil and round are the identity on unsigned integers
       return x;
   }
 }
@@ -149,6 +153,8 @@ __device__ T binaryFloat(int op, T a, T b) {
       return static_cast<T>(floatMod(a, b));
     case kFloorDivide:
       return static_cast<T>(floor(static_cast<double>(a) / static_cast<double>(b)));
+    case kReluGrad:
+      return a <= T(0) ? T(0) : b;  // NaN in a lets b through, as torch's threshold_backward
     default:
       return a;
   }
@@ -204,6 +210,8 @@ __device__ __forceinline__ int binaryInt32(int op, int a, int b) {
       return a & b;
     case kOr:
       return a | b;
+    case kReluGrad:
+      return a <= 0 ? 0 : b;
     default:
       return a;
   }
@@ -237,6 +245,8 @@ __device__ __forceinline__ unsigned char binaryUint8(int op, unsigned char a, un
       return a < b ? a : b;
     case kMod:
       return b == 0 ? 0 : static_cast<unsigned char>(a % b);
+    case kReluGrad:
+      return a == 0 ? 0 : b;
     case kAnd:
       return a & b;
     case kOr:

@@ -17,6 +17,7 @@ unsigned unaryDTypes(int op) {
     case kFloor:
     case kCeil:
     case kRound:
+    case kRelu:
       return kNumeric;
     case kNot:
       return 1u << kBool;

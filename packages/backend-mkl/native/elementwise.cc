@@ -147,6 +147,9 @@ void unaryOp(int op, const View& x, typename Codec::Stored* out) {
       return loop(kCheapGrain, [](T v) { return std::nearbyint(v); });
     case kReciprocal:
       return loop(kCheapGrain, [](T v) { return T(1) / v; });
+    case kRelu:
+      // NaN and -0 pass through, as torch.relu.
+      return loop(kCheapGrain, [](T v) { return v < T(0) ? T(0) : v; });
     default:
       return;
   }
@@ -203,6 +206,9 @@ void binaryOp(int op, const View& a, const View& b, void* out) {
       return compare([](T x, T y) -> uint8_t { return x > y; });
     case kGreaterEqual:
       return compare([](T x, T y) -> uint8_t { return x >= y; });
+    case kReluGrad:
+      // NaN in x lets y through, as torch's threshold_backward.
+      return arithmetic([](T x, T y) { return x <= T(0) ? T(0) : y; });
     default:
       return;
   }
@@ -230,9 +236,11 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 }
 
 // binary(op, dtype, a, aLayout, b, bLayout, out): a and b of one shape; comparisons write bool.
+// And and Or take the integer entry (integer.cc).
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   checkArgs(info, 7, "binary");
-  const int op = static_cast<int>(intArg(info, 0, "binary", "op", 0, kGreaterEqual));
+  const int op = static_cast<int>(intArg(info, 0, "binary", "op", 0, kBinaryOpCount - 1));
+  if (op == kAnd || op == kOr) throwRange(info.Env(), "binary", "and/or are not float ops (the integer entry takes them)");
   const int dtype = dtypeArg(info, 1, "binary", kFloatDTypes);
   const View a = viewArg(info, 2, 3, dtype, "binary", "lhs");
   const View b = viewArg(info, 4, 5, dtype, "binary", "rhs");

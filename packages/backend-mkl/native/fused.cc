@@ -24,16 +24,16 @@ constexpr int kMaxRegisters = 512;
 enum FusedOp : int {
   // unary
   kFNeg = 0, kFAbs, kFSign, kFExp, kFLog, kFLog1p, kFExpm1, kFSqrt, kFRsqrt, kFSin, kFCos, kFTan, kFTanh, kFLogistic,
-  kFErf, kFFloor, kFCeil, kFRound, kFReciprocal, kFNot, kFToBool, kFCopy,
+  kFErf, kFFloor, kFCeil, kFRound, kFReciprocal, kFNot, kFToBool, kFCopy, kFRelu,
   // binary
   kFAdd = 32, kFSub, kFMul, kFDiv, kFPow, kFMax, kFMin, kFEqual, kFNotEqual, kFLess, kFLessEqual, kFGreater,
-  kFGreaterEqual, kFAnd, kFOr,
+  kFGreaterEqual, kFAnd, kFOr, kFReluGrad,
   // ternary
   kFWhere = 48,
   kFOpLimit = 49
 };
 
-bool knownOp(int op) { return (op >= kFNeg && op <= kFCopy) || (op >= kFAdd && op <= kFOr) || op == kFWhere; }
+bool knownOp(int op) { return (op >= kFNeg && op <= kFRelu) || (op >= kFAdd && op <= kFReluGrad) || op == kFWhere; }
 
 struct Instruction {
   int op, dst, a, b, c;
@@ -144,6 +144,7 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFNot: return map1(d, a, n, [](float x) { return x == 0.0f ? 1.0f : 0.0f; });
     case kFToBool: return map1(d, a, n, [](float x) { return x != 0.0f || x != x ? 1.0f : 0.0f; });
     case kFCopy: return map1(d, a, n, [](float x) { return x; });
+    case kFRelu: return map1(d, a, n, [](float x) { return x < 0.0f ? 0.0f : x; });
     case kFAdd: return map2(d, a, b, n, [](float x, float y) { return x + y; });
     case kFSub: return map2(d, a, b, n, [](float x, float y) { return x - y; });
     case kFMul: return map2(d, a, b, n, [](float x, float y) { return x * y; });
@@ -159,6 +160,7 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFGreaterEqual: return map2(d, a, b, n, [](float x, float y) { return x >= y ? 1.0f : 0.0f; });
     case kFAnd: return map2(d, a, b, n, [](float x, float y) { return x != 0.0f && y != 0.0f ? 1.0f : 0.0f; });
     case kFOr: return map2(d, a, b, n, [](float x, float y) { return x != 0.0f || y != 0.0f ? 1.0f : 0.0f; });
+    case kFReluGrad: return map2(d, a, b, n, [](float x, float y) { return x <= 0.0f ? 0.0f : y; });
     case kFWhere:
       for (int64_t i = 0; i < n; i++) d[i] = a[i] != 0.0f ? b[i] : c[i];
       return;

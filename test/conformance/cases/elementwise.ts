@@ -259,6 +259,8 @@ export const elementwiseTables = {
   [Primitive.Round]: unaryTable<Primitive.Round>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true, special: HALVES }),
   [Primitive.Reciprocal]: unaryTable<Primitive.Reciprocal>({ dtypes: FLOATS, accuracy: 'rounded', signedZeros: true }),
   [Primitive.Not]: unaryTable<Primitive.Not>({ dtypes: ['bool'], accuracy: 'exact', signedZeros: false, domain: bools }),
+  // -0 stays -0 and negatives become +0, as torch.relu: the zeros' signs are checked.
+  [Primitive.Relu]: unaryTable<Primitive.Relu>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true }),
 
   [Primitive.Add]: binaryTable<Primitive.Add>(arithmetic),
   [Primitive.Sub]: binaryTable<Primitive.Sub>(arithmetic),
@@ -301,6 +303,8 @@ export const elementwiseTables = {
   [Primitive.GreaterEqual]: binaryTable<Primitive.GreaterEqual>({ ...comparison, left: fewValues, right: fewValues }),
   [Primitive.And]: binaryTable<Primitive.And>({ dtypes: ['bool'], accuracy: 'exact', signedZeros: false, left: bools, right: bools }),
   [Primitive.Or]: binaryTable<Primitive.Or>({ dtypes: ['bool'], accuracy: 'exact', signedZeros: false, left: bools, right: bools }),
+  // The gate sees many zeros, negative zeros and NaNs among few values (the edge values add them).
+  [Primitive.ReluGrad]: binaryTable<Primitive.ReluGrad>({ dtypes: NUMERIC, accuracy: 'exact', signedZeros: true, left: fewValues }),
 };
 
 // ---------------------------------------------------------------------------------------------

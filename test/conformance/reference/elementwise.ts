@@ -25,7 +25,8 @@ export type UnaryName =
   | 'ceil'
   | 'round'
   | 'reciprocal'
-  | 'not';
+  | 'not'
+  | 'relu';
 
 export type BinaryName =
   | 'add'
@@ -44,7 +45,8 @@ export type BinaryName =
   | 'greater'
   | 'greaterEqual'
   | 'and'
-  | 'or';
+  | 'or'
+  | 'reluGrad';
 
 /** Round half to even, written out: JavaScript's Math.round rounds half up. */
 function roundHalfEven(x: number): number {
@@ -103,6 +105,10 @@ function floatUnary(name: UnaryName, x: number): number {
       return 1 / x;
     case 'not':
       return x === 0 ? 1 : 0;
+    case 'relu':
+      // torch.relu: negatives become +0; NaN and -0 pass through (Math.max(-0, 0) is +0).
+      // biome-ignore lint/complexity/useMathMinMax: see above
+      return x < 0 ? 0 : x;
   }
 }
 
@@ -120,6 +126,8 @@ function integerUnary(name: UnaryName, x: number): number {
       return x; // identity on integers (documented)
     case 'not':
       return x === 0 ? 1 : 0;
+    case 'relu':
+      return Math.max(x, 0);
     default:
       throw new Error(`reference: ${name} is float-only`);
   }
@@ -178,6 +186,9 @@ function floatBinary(name: BinaryName, a: number, b: number): number {
       return pythonMod(a, b);
     case 'floorDivide':
       return Math.floor(a / b);
+    case 'reluGrad':
+      // torch's threshold_backward at 0: b where a > 0 or a is NaN.
+      return a <= 0 ? 0 : b;
     default:
       return compare(name, a, b);
   }
@@ -230,6 +241,8 @@ function integerBinary(name: BinaryName, a: number, b: number, dtype: DType): nu
       const q = Math.trunc(a / b);
       return q * b !== a && a < 0 !== b < 0 ? q - 1 : q;
     }
+    case 'reluGrad':
+      return a <= 0 ? 0 : b;
     default:
       return compare(name, a, b);
   }

@@ -18,7 +18,8 @@ type Unary =
   | Primitive.Tanh
   | Primitive.Logistic
   | Primitive.Erf
-  | Primitive.Reciprocal;
+  | Primitive.Reciprocal
+  | Primitive.Relu;
 
 function unaryCase(primitive: Unary, name: string, domain: ValueOptions, smooth = true): OpCase<null> {
   return {
@@ -48,9 +49,19 @@ export const unaryCases: OpCase<null>[] = [
   unaryCase(Primitive.Logistic, 'logistic', {}),
   unaryCase(Primitive.Erf, 'erf', {}),
   unaryCase(Primitive.Reciprocal, 'reciprocal', { min: -2, max: 2, avoid: [0], gap: 0.4 }),
+  unaryCase(Primitive.Relu, 'relu', { avoid: [0] }),
 ];
 
-type Binary = Primitive.Add | Primitive.Sub | Primitive.Mul | Primitive.Div | Primitive.Pow | Primitive.Max | Primitive.Min | Primitive.Mod;
+type Binary =
+  | Primitive.Add
+  | Primitive.Sub
+  | Primitive.Mul
+  | Primitive.Div
+  | Primitive.Pow
+  | Primitive.Max
+  | Primitive.Min
+  | Primitive.Mod
+  | Primitive.ReluGrad;
 
 function binaryCase(
   primitive: Binary,
@@ -101,6 +112,8 @@ export const binaryCases: OpCase<null>[] = [
   binaryCase(Primitive.Max, 'max', separated, false),
   binaryCase(Primitive.Min, 'min', separated, false),
   binaryCase(Primitive.Mod, 'mod', modPair, false),
+  // Piecewise constant in its first operand (kept off the step at 0), linear in its second.
+  binaryCase(Primitive.ReluGrad, 'reluGrad', (shape) => fc.tuple(floatOperand(shape, { avoid: [0], gap: 0.2 }), floatOperand(shape))),
 ];
 
 export const otherElementwiseCases: OpCase<null>[] = [

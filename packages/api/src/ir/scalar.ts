@@ -79,6 +79,9 @@ function anyUnary(p: Primitive, x: number): number | undefined {
       return Math.sign(x);
     case Primitive.Not:
       return x === 0 ? 1 : 0;
+    case Primitive.Relu:
+      // biome-ignore lint/complexity/useMathMinMax: Math.max(-0, 0) is +0, and relu keeps -0
+      return x < 0 ? 0 : x;
     default:
       return undefined;
   }
@@ -117,6 +120,8 @@ function binary(p: Primitive, a: number, b: number, float: boolean, int32: boole
       return a & b;
     case Primitive.Or:
       return a | b;
+    case Primitive.ReluGrad:
+      return a <= 0 ? 0 : b;
     default:
       return undefined;
   }

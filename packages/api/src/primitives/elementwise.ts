@@ -20,6 +20,7 @@ import {
   neg,
   pow,
   reciprocal,
+  reluGrad,
   scalarLike,
   scale,
   select,
@@ -38,9 +39,15 @@ type InputCheck = (op: string, a: Aval) => void;
 /**
  * How a unary primitive differentiates: `derivative(x, out)` is f'(x), the tangent and cotangent
  * are multiplied by it; 'linear' primitives (neg) apply themselves to the tangent and cotangent;
- * null declares the primitive non-differentiable (zero derivative almost everywhere, or bool).
+ * `{ applied }` applies f'(x) to a tangent or cotangent `t` in its own way (relu's one reluGrad
+ * kernel, where a product would first materialize the derivative); null declares the primitive
+ * non-differentiable (zero derivative almost everywhere, or bool).
  */
-type UnaryDerivative = ((x: Tensor, out: Tensor) => Tensor) | 'linear' | null;
+type UnaryDerivative =
+  | ((x: Tensor, out: Tensor) => Tensor)
+  | 'linear'
+  | { readonly applied: (t: Tensor, x: Tensor, out: Tensor) => Tensor }
+  | null;
 
 /** A rule that reads its first input only (sin and log their input, where its condition). */
 const READS_FIRST_INPUT: VjpReads = { inputs: [0], output: false };
@@ -58,6 +65,10 @@ function unary<P extends UnaryPrimitive>(p: P, check: InputCheck, derivative: Un
   if (derivative === 'linear') {
     jvp = ([t]) => (t ? bind(p, [t], {} as never) : null);
     vjp = (g) => [bind(p, [g], {} as never)];
+  } else if (derivative !== null && typeof derivative === 'object') {
+    const { applied } = derivative;
+    jvp = ([t], [x], out) => (t ? applied(t, x as Tensor, out) : null);
+    vjp = (g, [x], out) => [applied(g, x as Tensor, out)];
   } else if (derivative !== null) {
     jvp = ([t], [x], out) => (t ? mul(t, derivative(x as Tensor, out)) : null);
     vjp = (g, [x], out) => [mul(g, derivative(x as Tensor, out))];
@@ -127,6 +138,9 @@ export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = 
   [Primitive.Round]: unary(Primitive.Round, requireNumeric, null),
   [Primitive.Reciprocal]: unary(Primitive.Reciprocal, requireFloat, (_, out) => neg(mul(out, out)), READS_OUTPUT),
   [Primitive.Not]: unary(Primitive.Not, requireBool, null),
+  // relu'(x) is 1 where relu(x) > 0 (or NaN), else 0 (0 at 0, as PyTorch): read from the output,
+  // which the next layer keeps anyway, as torch's threshold_backward.
+  [Primitive.Relu]: unary(Primitive.Relu, requireNumeric, { applied: (t, _x, out) => reluGrad(out, t) }, READS_OUTPUT),
 };
 
 /**
@@ -220,6 +234,13 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
   [Primitive.GreaterEqual]: binary(Primitive.GreaterEqual, any, null, true),
   [Primitive.And]: binary(Primitive.And, requireBool, null, true),
   [Primitive.Or]: binary(Primitive.Or, requireBool, null, true),
+  // Linear in g, piecewise constant in y.
+  [Primitive.ReluGrad]: binary(Primitive.ReluGrad, requireNumeric, {
+    jvp: ([, tg], [y]) => (tg ? reluGrad(y as Tensor, tg) : null),
+    // y's cotangent is zero, a broadcast scalar (as torch's zeros_like), not null: a leaf y gets a .grad.
+    vjp: (g, [y], _o, _params, wants) => [wants[0] ? scalarLike(g, 0) : null, wants[1] ? reluGrad(y as Tensor, g) : null],
+    vjpReads: READS_FIRST_INPUT,
+  }),
 };
 
 export const whereRule: PrimitiveRule<Primitive.Where> = {

@@ -24,6 +24,7 @@ export const div = (a: Tensor, b: Tensor): Tensor => bind(Primitive.Div, [a, b],
 export const pow = (a: Tensor, b: Tensor): Tensor => bind(Primitive.Pow, [a, b], {});
 export const equal = (a: Tensor, b: Tensor): Tensor => bind(Primitive.Equal, [a, b], {});
 export const greater = (a: Tensor, b: Tensor): Tensor => bind(Primitive.Greater, [a, b], {});
+export const reluGrad = (y: Tensor, g: Tensor): Tensor => bind(Primitive.ReluGrad, [y, g], {});
 export const select = (condition: Tensor, x: Tensor, y: Tensor): Tensor => bind(Primitive.Where, [condition, x, y], {});
 
 export function cast(x: Tensor, dtype: DType): Tensor {

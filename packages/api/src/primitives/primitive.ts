@@ -27,6 +27,7 @@ export enum Primitive {
   Round,
   Reciprocal,
   Not,
+  Relu,
   // Elementwise binary: both inputs have the same shape and dtype.
   Add,
   Sub,
@@ -45,6 +46,7 @@ export enum Primitive {
   GreaterEqual,
   And,
   Or,
+  ReluGrad,
   // Elementwise, other.
   Where,
   Cast,
@@ -106,7 +108,8 @@ export type UnaryPrimitive =
   | Primitive.Ceil
   | Primitive.Round
   | Primitive.Reciprocal
-  | Primitive.Not;
+  | Primitive.Not
+  | Primitive.Relu;
 
 export type BinaryPrimitive =
   | Primitive.Add
@@ -125,7 +128,8 @@ export type BinaryPrimitive =
   | Primitive.Greater
   | Primitive.GreaterEqual
   | Primitive.And
-  | Primitive.Or;
+  | Primitive.Or
+  | Primitive.ReluGrad;
 
 export type ReducePrimitive = Primitive.ReduceSum | Primitive.ReduceMax | Primitive.ReduceMin | Primitive.ReduceProd;
 
@@ -183,6 +187,11 @@ export interface PrimitiveParams {
   [Primitive.Reciprocal]: NoParams;
   /** Logical not of a bool tensor. */
   [Primitive.Not]: NoParams;
+  /**
+   * `x < 0 ? 0 : x` (torch.relu: NaN and -0 pass through): one kernel where `where(x <= 0, 0, x)`
+   * takes a comparison and a select, ReLU being the activation most networks run.
+   */
+  [Primitive.Relu]: NoParams;
   [Primitive.Add]: NoParams;
   [Primitive.Sub]: NoParams;
   [Primitive.Mul]: NoParams;
@@ -205,6 +214,11 @@ export interface PrimitiveParams {
   [Primitive.GreaterEqual]: NoParams;
   [Primitive.And]: NoParams;
   [Primitive.Or]: NoParams;
+  /**
+   * Inputs [y, g]: `y <= 0 ? 0 : g` (torch's threshold_backward at 0), ReLU's derivative applied to
+   * `g` when `y` is ReLU's output (or input): its VJP and JVP in one kernel. NaN in `y` lets `g` through.
+   */
+  [Primitive.ReluGrad]: NoParams;
   /** Inputs [condition: bool, x, y], all of one shape; x and y of one dtype. */
   [Primitive.Where]: NoParams;
   /** Float to integer truncates toward zero; to bool is `!= 0`; NaN to integer gives 0. */

@@ -79,6 +79,8 @@ function raw(op: KernelOp, a: string, b: string, c: string, inputDType: DType): 
       return `1 / ${a}`;
     case Primitive.Not:
       return `(${a} === 0 ? 1 : 0)`;
+    case Primitive.Relu:
+      return `(${a} < 0 ? 0 : ${a})`;
     case Primitive.Add:
       return `${a} + ${b}`;
     case Primitive.Sub:
@@ -113,6 +115,8 @@ function raw(op: KernelOp, a: string, b: string, c: string, inputDType: DType): 
       return `(${a} & ${b})`;
     case Primitive.Or:
       return `(${a} | ${b})`;
+    case Primitive.ReluGrad:
+      return `(${a} <= 0 ? 0 : ${b})`;
     case Primitive.Where:
       return `(${a} !== 0 ? ${b} : ${c})`;
     case Primitive.Cast: {

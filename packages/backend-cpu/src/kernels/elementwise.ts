@@ -29,6 +29,8 @@ const UNARY: Record<UnaryPrimitive, string> = {
   [Primitive.Round]: 'roundHalfEven(x0)',
   [Primitive.Reciprocal]: '1 / x0',
   [Primitive.Not]: 'x0 === 0 ? 1 : 0',
+  // NaN and -0 pass through, as torch.relu.
+  [Primitive.Relu]: 'x0 < 0 ? 0 : x0',
 };
 
 // Integer division, modulo and floor division by zero give 0; Max/Min propagate NaN (Math.max does).
@@ -50,6 +52,7 @@ const BINARY: Record<BinaryPrimitive, string> = {
   [Primitive.GreaterEqual]: 'x0 >= x1 ? 1 : 0',
   [Primitive.And]: 'x0 & x1',
   [Primitive.Or]: 'x0 | x1',
+  [Primitive.ReluGrad]: 'x0 <= 0 ? 0 : x1',
 };
 
 /** Where integer inputs (int32, uint8, bool) need another expression than floats. */

@@ -49,11 +49,11 @@ const COMPARISONS = new Set<Primitive>([
 ]);
 
 function isUnary(p: Primitive): p is keyof typeof UNARY_CODES {
-  return p >= Primitive.Neg && p <= Primitive.Not;
+  return p in UNARY_CODES;
 }
 
 function isBinary(p: Primitive): p is keyof typeof BINARY_CODES {
-  return p >= Primitive.Add && p <= Primitive.Or;
+  return p in BINARY_CODES;
 }
 
 /** A C literal for `value` in `dtype` that rounds exactly as a typed-array store does. */

@@ -35,6 +35,7 @@ export const UNARY_CODES: Readonly<Record<UnaryPrimitive, number>> = {
   [Primitive.Round]: 17,
   [Primitive.Reciprocal]: 18,
   [Primitive.Not]: 19,
+  [Primitive.Relu]: 20,
 };
 
 export const BINARY_CODES: Readonly<Record<BinaryPrimitive, number>> = {
@@ -55,6 +56,7 @@ export const BINARY_CODES: Readonly<Record<BinaryPrimitive, number>> = {
   [Primitive.GreaterEqual]: 14,
   [Primitive.And]: 15,
   [Primitive.Or]: 16,
+  [Primitive.ReluGrad]: 17,
 };
 
 export const REDUCE_CODES: Readonly<Record<ReducePrimitive, number>> = {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   abs,
   add,
+  bind,
   broadcastTo,
   cast,
   ceil,
@@ -25,8 +26,10 @@ import {
   mul,
   neg,
   notEqual,
+  Primitive,
   pow,
   reciprocal,
+  relu,
   round,
   rsqrt,
   sign,
@@ -97,6 +100,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
       ['NaN-propagating max and min', (x, y) => add(maximum(x, y), minimum(y, x))],
       ['comparisons and selects', (x, y, s) => where(greater(x, y), add(x, s), where(lessEqual(y, 0), mul(y, 2), neg(x)))],
       ['bool arithmetic', (x, y) => add(cast(equal(x, y), 'float32'), mul(cast(notEqual(x, 0), 'float32'), y))],
+      ['relu and its derivative', (x, y) => add(relu(x), bind(Primitive.ReluGrad, [y, neg(x)], {}))],
     ];
     for (const [name, f] of chains) {
       const eager = f(x, y, s).dataSync();
@@ -173,8 +177,8 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     const size = 300000;
     // The transcendental codes an addon with vector math computes through libmvec are not generated (next test).
     const vectorMathCodes = addon.info().vectorMath ? VECTOR_MATH_CODES : new Set<number>();
-    const unary = Array.from({ length: 22 }, (_, i) => i).filter((code) => !vectorMathCodes.has(code));
-    const binary = Array.from({ length: 15 }, (_, i) => 32 + i);
+    const unary = Array.from({ length: 23 }, (_, i) => i).filter((code) => !vectorMathCodes.has(code));
+    const binary = Array.from({ length: 16 }, (_, i) => 32 + i);
     const ops = [...unary.map((code) => [code, 0, 0, 0]), ...binary.map((code) => [code, 0, 1, 0]), [48, 2, 0, 1]] as const;
     const registers = 3 + ops.length;
     const shown = ops.map((_, k) => k);

@@ -33,8 +33,13 @@ export interface FusedContext {
 }
 
 // Op codes of native/fused.cc: the unary ops numbered as the eager kernels number them
-// (native/ops.h), then not; the binary ops from 32, the select at 48.
-const UNARY_OPS = new Map<Primitive, number>([...UNARY_CODES, [Primitive.Not, 19]]);
+// (native/ops.h) up to reciprocal, then not, the cast to bool, the copy and relu; the binary ops
+// from 32, the select at 48.
+const UNARY_OPS = new Map<Primitive, number>([
+  ...[...UNARY_CODES].filter(([, code]) => code <= 18),
+  [Primitive.Not, 19],
+  [Primitive.Relu, 22],
+]);
 const TO_BOOL = 20;
 const COPY = 21;
 const BINARY_OPS = new Map<Primitive, number>([
@@ -53,6 +58,7 @@ const BINARY_OPS = new Map<Primitive, number>([
   [Primitive.GreaterEqual, 44],
   [Primitive.And, 45],
   [Primitive.Or, 46],
+  [Primitive.ReluGrad, 47],
 ]);
 const WHERE = 48;
 

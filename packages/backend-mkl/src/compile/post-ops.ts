@@ -122,6 +122,9 @@ function planPostOps(kernel: KernelProgram): Plan | null {
         if (literal !== 0) return null;
         encoded.push(RELU, 0, 0, 0);
         break;
+      case Primitive.Relu:
+        encoded.push(RELU, 0, 0, 0);
+        break;
       case Primitive.Add:
       case Primitive.Mul: {
         if (literal !== null) {

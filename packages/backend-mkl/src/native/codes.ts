@@ -36,6 +36,7 @@ export const UNARY_CODES: ReadonlyMap<Primitive, number> = new Map([
   [Primitive.Ceil, 16],
   [Primitive.Round, 17],
   [Primitive.Reciprocal, 18],
+  [Primitive.Relu, 19],
 ]);
 
 /** Binary primitives the addon computes for float32/float64 (comparisons write bool). */
@@ -55,6 +56,7 @@ export const BINARY_CODES: ReadonlyMap<Primitive, number> = new Map([
   [Primitive.LessEqual, 12],
   [Primitive.Greater, 13],
   [Primitive.GreaterEqual, 14],
+  [Primitive.ReluGrad, 17],
 ]);
 
 /** Binary primitives the addon computes for int32/uint8 (and bool: max, min, comparisons, and, or). */

@@ -47,6 +47,8 @@ export const UNARY: Record<UnaryPrimitive, ByType> = {
   [Primitive.Round]: { f32: e('roundF(a)', 'roundingF'), i32: SAME_AS_INPUT, u32: SAME_AS_INPUT },
   [Primitive.Reciprocal]: { f32: e('divF(1.0, a)', 'splitF') },
   [Primitive.Not]: { bool: e('select(1u, 0u, a != 0u)') },
+  // NaN and -0 pass through, as torch.relu.
+  [Primitive.Relu]: { f32: e('select(a, 0.0, lessF(a, 0.0))', 'orderF'), i32: e('max(a, 0)'), u32: SAME_AS_INPUT },
 };
 
 const TRUE_IF = (condition: string, ...helpers: string[]): Expression => e(`select(0u, 1u, ${condition})`, ...helpers);
@@ -92,6 +94,12 @@ export const BINARY: Record<BinaryPrimitive, ByType> = {
   },
   [Primitive.And]: { bool: e('a & b') },
   [Primitive.Or]: { bool: e('a | b') },
+  // NaN in a lets b through, as torch's threshold_backward.
+  [Primitive.ReluGrad]: {
+    f32: e('select(b, 0.0, lessF(a, 0.0) || equalF(a, 0.0))', 'orderF'),
+    i32: e('select(b, 0, a <= 0)'),
+    u32: e('select(b, 0u, a == 0u)'),
+  },
 };
 
 /** The expression table's column for a dtype: bool has its own, uint8 shares u32. */

@@ -19,13 +19,15 @@ import {
   mul,
   neg,
   sub,
+  unaryOp,
   where,
 } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
 import { max, sum } from '../../ops/reduce.js';
+import { Primitive } from '../../primitives/primitive.js';
 import { releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { axisOf, checkNumber, floatTensor, numericTensor, stopGradient } from './common.js';
+import { axisOf, checkNumber, floatTensor, stopGradient } from './common.js';
 import { compositeSoftmax } from './fused-composite.js';
 
 // Activation functions as composites of elementwise ops. Branches that could overflow on the
@@ -33,15 +35,15 @@ import { compositeSoftmax } from './fused-composite.js';
 // branch's infinite derivative cannot turn a zero cotangent into NaN.
 
 /**
- * `max(x, 0)`, with derivative 0 at 0 (as PyTorch); NaN stays NaN.
+ * `max(x, 0)`, with derivative 0 at 0 (as PyTorch); NaN and -0 pass through, as torch.relu. One
+ * kernel each way (the Relu primitive, and ReluGrad for its derivative), as PyTorch's relu and
+ * threshold_backward.
  *
  * @example
  * nn.functional.relu(tensor([-1, 0, 2])); // [0, 0, 2]
  */
 export function relu(x: TensorLike): Tensor {
-  const t = numericTensor('relu', x);
-  const negative = lessEqual(t, 0);
-  return releasing(where(negative, 0, t), negative);
+  return unaryOp('relu', Primitive.Relu, x, 'numeric');
 }
 
 /**

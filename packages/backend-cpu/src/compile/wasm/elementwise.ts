@@ -32,6 +32,8 @@ const SUPPORTED = new Set<Primitive>([
   Primitive.Div,
   Primitive.Max,
   Primitive.Min,
+  Primitive.Relu,
+  Primitive.ReluGrad,
   Primitive.Broadcast,
 ]);
 
@@ -189,6 +191,11 @@ export function generateSimd(
         body.push(ins.localSet(out));
       } else if (bin !== undefined) body.push(...push(a), ...push(b), bin(), ins.localSet(out));
       else if (un !== undefined) body.push(...push(a), un(), ins.localSet(out));
+      // relu(x) = x < 0 ? 0 : x is exactly the pseudo-max pmax(x, 0): NaN and -0 pass through.
+      else if (op.primitive === Primitive.Relu) body.push(...push(a), emitter.f32(0), ins.f32x4Pmax(), ins.localSet(out));
+      // reluGrad(y, g) = y <= 0 ? 0 : g: g with the lanes where 0 >= y (false for NaN) cleared.
+      else if (op.primitive === Primitive.ReluGrad)
+        body.push(...push(b), emitter.f32(0), ...push(a), ins.f32x4Ge(), ins.v128AndNot(), ins.localSet(out));
       else if (op.primitive === Primitive.Reciprocal) body.push(emitter.f32(1), ...push(a), ins.f32x4Div(), ins.localSet(out));
       else if (op.primitive === Primitive.Rsqrt) body.push(emitter.f32(1), ...push(a), ins.f32x4Sqrt(), ins.f32x4Div(), ins.localSet(out));
       else if (op.primitive === Primitive.Exp) {
