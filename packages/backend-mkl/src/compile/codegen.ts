@@ -34,6 +34,7 @@ const UNARY: Record<number, (a: string) => string> = {
   19: (a) => `(${a} == 0.0f ? 1.0f : 0.0f)`,
   20: (a) => `(${a} != 0.0f || ${a} != ${a} ? 1.0f : 0.0f)`,
   21: (a) => a,
+  22: (a) => `(${a} < 0.0f ? 0.0f : ${a})`,
 };
 
 /**
@@ -62,6 +63,7 @@ const BINARY: Record<number, (a: string, b: string) => string> = {
   44: compare('>='),
   45: (a, b) => `(${a} != 0.0f && ${b} != 0.0f ? 1.0f : 0.0f)`,
   46: (a, b) => `(${a} != 0.0f || ${b} != 0.0f ? 1.0f : 0.0f)`,
+  47: (a, b) => `(${a} <= 0.0f ? 0.0f : ${b})`,
 };
 const WHERE = 48;
 

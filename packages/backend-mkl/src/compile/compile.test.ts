@@ -33,16 +33,40 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
     mkl = (await initBackend('mkl')) as unknown as MklBackend;
   });
 
-  it('fuses matmul + bias + ReLU into one oneDNN matmul with post-ops, equal to eager', () => {
+  it('fuses matmul + bias into one oneDNN matmul with post-ops, equal to eager', () => {
     const x = on(randomValues(32 * 48, 1), [32, 48]);
     const w = on(randomValues(48 * 24, 2), [48, 24]);
     const b = on(randomValues(24, 3), [24]);
     const before = mkl.fusedRuns;
-    const { eager, compiled, lowered } = both((x, w, b) => maximum(add(matmul(x!, w!), b!), 0), [x, w, b]);
+    const { eager, compiled, lowered } = both((x, w, b) => add(matmul(x!, w!), b!), [x, w, b]);
     expect(lowered.compiledKernels).toBe(1);
     expect(mkl.fusedRuns).toBe(before + 1);
     expect(maxRelativeError(compiled, eager)).toBeLessThan(1e-5);
-    expect(compiled.some((v) => v === 0) && compiled.some((v) => v > 0)).toBe(true);
+  });
+
+  it('runs matmul + bias + ReLU as the product and one pass, keeping NaN and -0 as eager does (not oneDNN relu)', () => {
+    // oneDNN's relu post-op turns NaN into 0 and -0 into +0.
+    const values = randomValues(32 * 48, 1);
+    values[5] = Number.NaN; // row 0 of the product is NaN throughout
+    const x = on(values, [32, 48]);
+    const w = on(randomValues(48 * 24, 2), [48, 24]);
+    const b = on(randomValues(24, 3), [24]);
+    const before = mkl.fusedRuns;
+    for (const f of [
+      (x: Tensor, w: Tensor, b: Tensor) => nn.functional.relu(add(matmul(x, w), b)),
+      (x: Tensor, w: Tensor, b: Tensor) => maximum(add(matmul(x, w), b), 0),
+    ]) {
+      const { eager, compiled, lowered } = both(f as (...a: Tensor[]) => Tensor, [x, w, b]);
+      expect(lowered.compiledKernels).toBe(1);
+      expect(compiled.slice(0, 24).every(Number.isNaN)).toBe(true);
+      expect(maxRelativeError(compiled.slice(24), eager.slice(24))).toBeLessThan(1e-5);
+      expect(compiled.some((v) => v === 0) && compiled.some((v) => v > 0)).toBe(true);
+    }
+    expect(mkl.fusedRuns).toBe(before);
+    // A product of -0: relu keeps it.
+    const zeros = on(new Float32Array(4 * 48), [4, 48]);
+    const negated = jit((x: Tensor, w: Tensor) => nn.functional.relu(neg(matmul(x, w))))(zeros, w).dataSync();
+    expect(Array.from(negated).every((v) => Object.is(v, -0))).toBe(true);
   });
 
   it('fuses a residual add, scaling and tanh on a transposed weight', () => {
@@ -56,13 +80,13 @@ describe.skipIf(missing !== undefined)('jit on mkl', () => {
     expect(maxRelativeError(compiled, eager)).toBeLessThan(1e-5);
   });
 
-  it('fuses conv + per-channel bias + ReLU (and a residual) into one oneDNN convolution with post-ops', () => {
+  it('fuses conv + per-channel bias + a residual into one oneDNN convolution with post-ops', () => {
     const x = on(randomValues(2 * 3 * 10 * 10, 30), [2, 3, 10, 10]);
     const w = on(randomValues(8 * 3 * 3 * 3, 31), [8, 3, 3, 3]);
     const b = on(randomValues(8, 32), [8]);
     const r = on(randomValues(2 * 8 * 10 * 10, 33), [2, 8, 10, 10]);
     const before = mkl.fusedRuns;
-    const f = (x: Tensor, w: Tensor, b: Tensor, r: Tensor) => maximum(add(nn.functional.conv2d(x, w, { padding: 1, bias: b }), r), 0);
+    const f = (x: Tensor, w: Tensor, b: Tensor, r: Tensor) => tanh(add(nn.functional.conv2d(x, w, { padding: 1, bias: b }), r));
     const { eager, compiled, lowered } = both(f as (...a: Tensor[]) => Tensor, [x, w, b, r]);
     expect(lowered.compiledKernels).toBe(1);
     expect(mkl.fusedRuns).toBe(before + 1);

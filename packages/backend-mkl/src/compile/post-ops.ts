@@ -13,9 +13,12 @@ export interface PostOpsContext {
   readonly recordFused: () => void;
 }
 
-// oneDNN post-op kinds as the addon decodes them (native/matmul.cc, matmulPostOps).
+// oneDNN post-op kinds as the addon decodes them (native/matmul.cc, matmulPostOps). Kind 1,
+// oneDNN's relu, is not planned: with a zero slope it is a vector max that turns NaN into 0 and
+// -0 into +0, where Flint's relu and max(x, 0) keep NaN (a diverging activation must reach the
+// loss, not be zeroed inside a jitted layer) and relu keeps -0. A ReLU epilogue runs the generic
+// path: the product, then one in-place pass.
 const LINEAR = 0;
-const RELU = 1;
 const TANH = 2;
 const LOGISTIC = 3;
 const ADD = 4;
@@ -117,13 +120,6 @@ function planPostOps(kernel: KernelProgram): Plan | null {
         break;
       case Primitive.Logistic:
         encoded.push(LOGISTIC, 0, 0, 0);
-        break;
-      case Primitive.Max:
-        if (literal !== 0) return null;
-        encoded.push(RELU, 0, 0, 0);
-        break;
-      case Primitive.Relu:
-        encoded.push(RELU, 0, 0, 0);
         break;
       case Primitive.Add:
       case Primitive.Mul: {

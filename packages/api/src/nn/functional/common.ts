@@ -1,5 +1,5 @@
 import { toFloating } from '../../core/dtype.js';
-import { DTypeError, ValueError } from '../../core/errors.js';
+import { ValueError } from '../../core/errors.js';
 import { normalizeAxis } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import { type TensorLike, toTensor } from '../../ops/convert.js';
@@ -16,14 +16,6 @@ export function floatTensor(op: string, x: TensorLike, what = 'the input', like?
   checkOperand(op, what, x);
   const t = toTensor(op, x, undefined, like);
   return cast(t, toFloating(t.dtype));
-}
-
-/** `x` as a tensor of a numeric dtype (integers kept, as torch.relu keeps them); bool is refused. */
-export function numericTensor(op: string, x: TensorLike, what = 'the input'): Tensor {
-  checkOperand(op, what, x);
-  const t = toTensor(op, x);
-  if (t.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors; cast ${what} to a numeric dtype first`);
-  return t;
 }
 
 function checkOperand(op: string, what: string, x: unknown): void {
