@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { DTypeError, grad, jvp, maximum, minimum, sum, type Tensor, tensor, ValueError } from '@flint/api';
+import { DTypeError, grad, jvp, maximum, memory, minimum, Parameter, sum, type Tensor, tensor, tidy, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
@@ -109,6 +109,37 @@ describe('activations', () => {
     expect(Array.from(tangent.dataSync())).toEqual([0, 0.5, 1]);
     expect(F.leakyRelu(x, 0.2).dtype).toBe('float64');
     expect(Array.from(F.leakyRelu(x, 0.2).dataSync())).toEqual([-0.4, 0, 3]);
+  });
+
+  it('relu keeps -0 and makes negatives +0, as torch.relu', () => {
+    const out = F.relu(tensor([-0, -2, 0], { dtype: 'float32' })).dataSync();
+    expect(Object.is(out[0], -0)).toBe(true);
+    expect(Object.is(out[1], 0)).toBe(true);
+  });
+
+  it('keep one activation for the backward pass: relu its output, gelu and silu their input (as PyTorch)', () => {
+    const n = 4096;
+    const activationBytes = 4 * n;
+    const w = new Parameter(tensor(Float32Array.from(randomValues(seededRandom(3), n)), { shape: [64, 64] }));
+    for (const [name, f] of [
+      ['relu', F.relu],
+      ['gelu', F.gelu],
+      ['gelu (tanh)', (t: Tensor) => F.gelu(t, 'tanh')],
+      ['silu', F.silu],
+    ] as const) {
+      let held = 0;
+      tidy(() => {
+        const x = w.value.mul(2); // the activation's input: not a leaf
+        const before = memory().bytes;
+        const y = f(x);
+        held = memory().bytes - before;
+        y.sum().backward();
+      });
+      w.zeroGrad();
+      // The output, and nothing else the node keeps (the input is the scope's anyway).
+      expect(held, name).toBe(activationBytes);
+    }
+    w.dispose();
   });
 
   it('reject bad options with the op name', () => {

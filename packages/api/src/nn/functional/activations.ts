@@ -29,6 +29,7 @@ import { releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, stopGradient } from './common.js';
 import { compositeSoftmax } from './fused-composite.js';
+import { savingInput } from './input-derivative.js';
 
 // Activation functions as composites of elementwise ops. Branches that could overflow on the
 // side `where` discards (exp of a large input) are fed a clamped input, so that the discarded
@@ -107,11 +108,27 @@ export function gelu(x: TensorLike, approximate: GeluApproximation = 'none'): Te
       throw new ValueError(`${op}: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
     }
     const t = floatTensor(op, x);
-    if (approximate === 'none') return mul(mul(t, 0.5), add(erf(mul(t, Math.SQRT1_2)), 1));
-    const cube = mul(mul(t, t), t);
-    const inner = mul(add(t, mul(cube, 0.044715)), Math.sqrt(2 / Math.PI));
-    return mul(mul(t, 0.5), add(hyperbolicTangent(inner), 1));
+    return approximate === 'none' ? savingInput(op, t, geluExact, geluExactDerivative) : savingInput(op, t, geluTanh, geluTanhDerivative);
   });
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const ONE_OVER_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Φ(x), the standard normal CDF. */
+const normalCdf = (t: Tensor): Tensor => mul(add(erf(mul(t, Math.SQRT1_2)), 1), 0.5);
+const geluExact = (t: Tensor): Tensor => mul(t, normalCdf(t));
+/** Φ(x) + x φ(x). */
+const geluExactDerivative = (t: Tensor): Tensor => add(normalCdf(t), mul(t, mul(exp(mul(mul(t, t), -0.5)), ONE_OVER_SQRT_2PI)));
+
+/** tanh(sqrt(2/π) (x + 0.044715 x³)). */
+const geluTanhGate = (t: Tensor): Tensor => hyperbolicTangent(mul(add(t, mul(mul(mul(t, t), t), 0.044715)), SQRT_2_OVER_PI));
+const geluTanh = (t: Tensor): Tensor => mul(mul(t, 0.5), add(geluTanhGate(t), 1));
+/** 0.5 (1 + tanh u) + 0.5 x (1 - tanh² u) sqrt(2/π) (1 + 3 · 0.044715 x²). */
+function geluTanhDerivative(t: Tensor): Tensor {
+  const gate = geluTanhGate(t);
+  const slope = mul(add(mul(mul(t, t), 3 * 0.044715), 1), SQRT_2_OVER_PI);
+  return add(mul(add(gate, 1), 0.5), mul(mul(mul(t, 0.5), sub(1, mul(gate, gate))), slope));
 }
 
 /**
@@ -121,10 +138,13 @@ export function gelu(x: TensorLike, approximate: GeluApproximation = 'none'): Te
  * nn.functional.silu(tensor([0, 1])); // [0, 0.7311]
  */
 export function silu(x: TensorLike): Tensor {
-  return tidy(() => {
-    const t = floatTensor('silu', x);
-    return mul(t, logistic(t));
-  });
+  return tidy(() => savingInput('silu', floatTensor('silu', x), (t) => mul(t, logistic(t)), siluDerivative));
+}
+
+/** σ(x) (1 + x (1 - σ(x))). */
+function siluDerivative(t: Tensor): Tensor {
+  const s = logistic(t);
+  return mul(s, add(mul(t, sub(1, s)), 1));
 }
 
 /**
