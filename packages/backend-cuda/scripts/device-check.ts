@@ -357,7 +357,9 @@ function chainOfTen(x: Tensor, y: Tensor): Tensor {
  * step profiled: how long issuing it took on the host (when that is most of the step, the step
  * waits on JavaScript and launches, not on the GPU) and which engines it ran (the addon's counters
  * that moved: cuDNN or the own kernels, cuBLASLt, composite kernels, device allocations, which
- * should be none once the caching allocator is warm).
+ * should be none once the caching allocator is warm). A last step counts the addon calls that
+ * enqueue device work (`deviceCalls`, by entry in `calls`), which torch-bench.py sets beside the
+ * kernels and copies PyTorch's profiler sees in its step.
  */
 async function timeStep(cuda: CudaBackend, make: () => TrainingStep, repeats: number): Promise<{ ms: number; profile: string }> {
   const training = make();
@@ -374,10 +376,53 @@ async function timeStep(cuda: CudaBackend, make: () => TrainingStep, repeats: nu
     const after = cuda.deviceMemory() as unknown as Record<string, number>;
     const moved = STEP_COUNTERS.filter((key) => (after[key] ?? 0) !== (before[key] ?? 0));
     const counts = Object.fromEntries(moved.map((key) => [key, (after[key] ?? 0) - (before[key] ?? 0)]));
-    return { ms, profile: JSON.stringify({ issuedMs: issued, totalMs: total, ...counts }) };
+    const calls = countAddonCalls(cuda, () => training.step().dispose());
+    const deviceCalls = Object.values(calls).reduce((a, b) => a + b, 0);
+    return { ms, profile: JSON.stringify({ issuedMs: issued, totalMs: total, ...counts, deviceCalls, calls }) };
   } finally {
     training.dispose();
   }
+}
+
+/** Addon entries that enqueue no device work: setup, statistics, allocation and release, compiles. */
+const HOST_ONLY_ENTRIES = new Set([
+  'probe',
+  'init',
+  'initValidationOnly',
+  'libraries',
+  'memory',
+  'emptyCache',
+  'configure',
+  'free',
+  'synchronize',
+  'empty',
+  'jitCompile',
+  'ncclLibrary',
+  'ncclUniqueId',
+  'ncclStatus',
+  'ncclDestroy',
+]);
+
+/** How many times `run` called each addon entry that enqueues device work (kernels, copies, vendor calls). */
+function countAddonCalls(cuda: CudaBackend, run: () => void): Record<string, number> {
+  const addon = cuda.context.addon as unknown as Record<string, unknown>;
+  const calls: Record<string, number> = {};
+  const originals = new Map<string, (...args: unknown[]) => unknown>();
+  for (const [name, entry] of Object.entries(addon)) {
+    if (typeof entry !== 'function' || HOST_ONLY_ENTRIES.has(name)) continue;
+    const original = entry as (...args: unknown[]) => unknown;
+    originals.set(name, original);
+    addon[name] = (...args: unknown[]) => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      return original.apply(addon, args);
+    };
+  }
+  try {
+    run();
+  } finally {
+    for (const [name, original] of originals) addon[name] = original;
+  }
+  return calls;
 }
 
 /** The addon's counters a training step's profile reports (NativeMemoryStats). */

@@ -211,7 +211,7 @@ def transformer_step_factory(p):
     return params, loss, p["learningRate"]
 
 
-def time_training(factory, p, compiled):
+def training_step(factory, p, compiled):
     params, loss, lr = factory(p)
     fn = torch.compile(loss) if compiled else loss
     optimizer = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
@@ -223,7 +223,36 @@ def time_training(factory, p, compiled):
         optimizer.step()
         return value
 
-    return median_ms(step, 10, 3)
+    return step
+
+
+def time_training(factory, p, compiled):
+    return median_ms(training_step(factory, p, compiled), 10, 3)
+
+
+def profile_training(factory, p):
+    """One eager step after warm-up, as device-check.ts profiles Flint's: the milliseconds issuing it
+    took on the host, and (on a GPU) how many kernels and copies the profiler saw it run."""
+    step = training_step(factory, p, False)
+    for _ in range(3):
+        step()
+    sync()
+    start = time.perf_counter()
+    step()
+    issued = (time.perf_counter() - start) * 1000
+    sync()
+    operations = None
+    if device == "cuda":
+        try:
+            from torch.profiler import ProfilerActivity, profile
+
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                step()
+                sync()
+            operations = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+        except Exception as error:  # no profiler there: the host time still stands
+            print("torch-bench: profiler failed: %s" % str(error).splitlines()[0][:200], flush=True)
+    return issued, operations
 
 
 for name, factory, shape_key, flint_key in (
@@ -239,6 +268,13 @@ for name, factory, shape_key, flint_key in (
     measure("%s, eager (ms)" % label, eager, flint)
     if flint is not None:
         target("%s: Flint's time / PyTorch eager's (<= 1.2)" % name, float(flint) / eager, float(flint) / eager <= 1.2)
+    # Where the time goes: the host's share and how many operations each system runs per step.
+    flint_profile = json.loads(issue.get(flint_key.replace("Ms", "Profile"), "{}"))
+    issued, operations = profile_training(factory, p)
+    measure("%s, host time to issue one step (ms)" % name, issued, flint_profile.get("issuedMs"))
+    if operations is not None:
+        # PyTorch: the kernels and copies its profiler saw; Flint: the addon calls that enqueue work.
+        measure("%s, device operations per step" % name, operations, flint_profile.get("deviceCalls"), "")
     if compile_too:
         compiled_later.append(("%s, torch.compile (ms)" % label, lambda f=factory, q=p: time_training(f, q, True), flint))
 

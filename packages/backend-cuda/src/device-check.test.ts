@@ -40,9 +40,47 @@ describe.skipIf(cudaUnavailable('device-check rehearsal') !== undefined)('the de
       expect(profile.totalMs, key).toBeGreaterThanOrEqual(profile.issuedMs);
       expect(profile.deviceAllocations ?? 0, key).toBe(0);
       expect(profile.vendorFailures ?? 0, key).toBe(0);
+      // The addon calls that enqueued work, by entry, and their total.
+      expect(profile.deviceCalls, key).toBe(Object.values(profile.calls as Record<string, number>).reduce((a, b) => a + b, 0));
+      expect(profile.calls.matmul, key).toBeGreaterThan(0);
+      expect(profile.calls.free, key).toBeUndefined();
     }
     const [cnn, encoder] = [JSON.parse(report.issue.cnnStepProfile), JSON.parse(report.issue.transformerStepProfile)];
     expect((cnn.convKernel ?? 0) + (cnn.convCudnn ?? 0)).toBeGreaterThan(0);
     expect(encoder.compositeKernel).toBeGreaterThan(0);
+
+    // PyTorch's side (scripts/torch-bench.py) reads this report on the device: rehearsed on the CPU.
+    if (torchReason !== '') {
+      console.log(`device-check rehearsal: torch-bench.py not rehearsed: ${torchReason}`);
+      return;
+    }
+    const stem = join(out, 'torch');
+    const bench = spawnSync(
+      PYTHON,
+      [join(PACKAGE, 'scripts', 'torch-bench.py'), join(out, reportFile as string), stem, '--device', 'cpu', '--no-compile'],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(bench.status, `${bench.stdout.slice(-2000)}\n${bench.stderr.slice(-2000)}`).toBe(0);
+    const torch = JSON.parse(readFileSync(`${stem}.json`, 'utf8'));
+    for (const name of ['CNN step', 'transformer step']) {
+      const issued = torch.measurements[`${name}, host time to issue one step (ms)`];
+      expect(issued?.flint, name).toMatch(/ms$/);
+      expect(
+        Object.keys(torch.ratios).some((r) => r.startsWith(`${name}: Flint's time`)),
+        name,
+      ).toBe(true);
+    }
   }, 300_000);
 });
+
+const PYTHON = '/usr/bin/python3';
+const torchProbe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
+const torchReason =
+  torchProbe === undefined
+    ? `${PYTHON} does not exist`
+    : torchProbe.status !== 0
+      ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)`
+      : '';
