@@ -3,6 +3,8 @@
 // A reduction picks its geometry from its shape: a thread per output when each output folds a
 // few elements, a warp per output otherwise, and for a few long rows a first pass that folds
 // chunks of each row in parallel blocks followed by a pass over the chunks' partial results.
+// Outputs that lie side by side in memory while their elements do not (columns: a bias's
+// gradient, the sum over the rows of a [rows, n] cotangent) take the column kernels instead.
 #include "device_common.cuh"
 
 namespace flint_cuda {
@@ -92,6 +94,80 @@ __global__ void reduceChunkKernel(A* partial, const In* in, Reduction r, A ident
   }
 }
 
+/**
+ * Columns: each block takes 32 neighbouring outputs (one per lane, so that every load reads 32
+ * consecutive values where a warp per output would read 32 rows of one column, a sector per
+ * value) and a span of `span` elements of each, split over the block's kColumnRows rows of
+ * threads; the rows' results are folded in order through shared memory. Block (x, y) writes
+ * out[y * outer + o]: the outputs themselves when gridDim.y is 1, else one partial result per
+ * span, which a second launch of this kernel folds in a fixed order (deterministic).
+ */
+constexpr int kColumnRows = kBlock / 32;
+
+template <typename In, typename Out, typename A, int OP>
+__global__ void reduceColumnsKernel(Out* out, const In* in, Reduction r, A identity, int64_t span) {
+  __shared__ A rows[kColumnRows][33];
+  const int64_t o = static_cast<int64_t>(blockIdx.x) * 32 + threadIdx.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.y) * span;
+  const int64_t last = min(first + span, r.inner);
+  A acc = identity;
+  if (o < r.outer) {
+    const int64_t base = keptOffset(r, o);
+    for (int64_t j = first + threadIdx.y; j < last; j += kColumnRows) {
+      acc = combine<A, OP>(acc, static_cast<A>(in[base + offsetOf(j, r.reducedRank, r.reducedShape, r.reducedStrides)]));
+    }
+  }
+  rows[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && o < r.outer) {
+    for (int k = 1; k < kColumnRows; k++) acc = combine<A, OP>(acc, rows[k][threadIdx.x]);
+    out[static_cast<int64_t>(blockIdx.y) * r.outer + o] = static_cast<Out>(acc);
+  }
+}
+
+/** Whether neighbouring outputs are neighbours in memory and each output's elements are not. */
+bool isColumns(const Reduction& r) {
+  return r.keptRank >= 1 && r.reducedRank >= 1 && r.keptStrides[r.keptRank - 1] == 1 && r.reducedStrides[r.reducedRank - 1] != 1 &&
+         r.inner > 32;
+}
+
+/** Spans per column: enough blocks to fill the device (about 1024), each span at least 512 elements. */
+int64_t columnSpans(const Reduction& r) {
+  const int64_t blocksAcross = (r.outer + 31) / 32;
+  int64_t spans = (r.inner + 511) / 512;
+  const int64_t wanted = (1024 + blocksAcross - 1) / blocksAcross;
+  if (spans > wanted) spans = wanted;
+  return spans < 1 ? 1 : spans > 65535 ? 65535 : spans;
+}
+
+template <typename T, typename A, int OP>
+cudaError_t reduceColumns(T* out, const T* in, const Reduction& r, A identity, void* scratch, cudaStream_t stream) {
+  const int64_t spans = columnSpans(r);
+  const int64_t span = (r.inner + spans - 1) / spans;
+  const dim3 block(32, kColumnRows);
+  const unsigned across = static_cast<unsigned>((r.outer + 31) / 32);
+  if (spans == 1) {
+    reduceColumnsKernel<T, T, A, OP><<<dim3(across, 1), block, 0, stream>>>(out, in, r, identity, span);
+    return cudaGetLastError();
+  }
+  A* partial = static_cast<A*>(scratch);
+  reduceColumnsKernel<T, A, A, OP><<<dim3(across, static_cast<unsigned>(spans)), block, 0, stream>>>(partial, in, r, identity, span);
+  const cudaError_t error = cudaGetLastError();
+  if (error != cudaSuccess) return error;
+  // The partial results are [spans, outer]: columns again, folded in a fixed order (deterministic).
+  Reduction second{};
+  second.keptRank = 1;
+  second.keptShape[0] = static_cast<int32_t>(r.outer);
+  second.keptStrides[0] = 1;
+  second.reducedRank = 1;
+  second.reducedShape[0] = static_cast<int32_t>(spans);
+  second.reducedStrides[0] = r.outer;
+  second.outer = r.outer;
+  second.inner = spans;
+  reduceColumnsKernel<A, T, A, OP><<<dim3(across, 1), block, 0, stream>>>(out, partial, second, identity, spans);
+  return cudaGetLastError();
+}
+
 constexpr int64_t kChunkLength = 16384;
 
 bool useChunks(const Reduction& r) { return r.outer <= 65535 && r.outer < 512 && r.inner >= 4 * kChunkLength; }
@@ -104,6 +180,7 @@ int64_t chunkCount(const Reduction& r) {
 template <typename T, typename A, int OP>
 cudaError_t reduceWith(T* out, const T* in, const Reduction& r, A identity, void* scratch, cudaStream_t stream) {
   if (r.outer == 0) return cudaSuccess;
+  if (isColumns(r)) return reduceColumns<T, A, OP>(out, in, r, identity, scratch, stream);
   if (useChunks(r)) {
     const int64_t chunks = chunkCount(r);
     const int64_t chunkLength = (r.inner + chunks - 1) / chunks;
@@ -295,10 +372,14 @@ __global__ void mergePassKernel(T* dstKeys, int32_t* dstIndices, const T* keys, 
 }  // namespace
 
 size_t reduceScratchBytes(int dtype, const Reduction& r) {
-  if (!useChunks(r)) return 0;
   // Partial results are accumulators: float for the half dtypes.
-  const int accumulatorSize = (dtype == kFloat16 || dtype == kBFloat16) ? 4 : itemSizeOf(dtype);
-  return static_cast<size_t>(r.outer * chunkCount(r)) * static_cast<size_t>(accumulatorSize);
+  const size_t accumulatorSize = (dtype == kFloat16 || dtype == kBFloat16) ? 4 : static_cast<size_t>(itemSizeOf(dtype));
+  if (isColumns(r)) {
+    const int64_t spans = columnSpans(r);
+    return spans == 1 ? 0 : static_cast<size_t>(r.outer * spans) * accumulatorSize;
+  }
+  if (!useChunks(r)) return 0;
+  return static_cast<size_t>(r.outer * chunkCount(r)) * accumulatorSize;
 }
 
 cudaError_t launchReduce(int op, int dtype, void* out, const void* in, const Reduction& r, void* scratch, cudaStream_t stream) {

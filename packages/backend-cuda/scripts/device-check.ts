@@ -281,6 +281,9 @@ async function benchmarks(cuda: CudaBackend, progress: (so: readonly Benchmark[]
   record(`add f32 ${count}`, ...(await bandwidth(cuda, () => x.add(y), 3 * 4 * count)));
   record(`exp f32 ${count}`, ...(await bandwidth(cuda, () => x.exp(), 2 * 4 * count)));
   record(`sum f32 ${count}`, ...(await bandwidth(cuda, () => x.sum(), 4 * count)));
+  // Column sums, as a bias's gradient over a [tokens, features] cotangent (reduce.cu's column kernels).
+  const rows = x.reshape([count / 2048, 2048]);
+  record(`column sums f32 [${count / 2048}, 2048]`, ...(await bandwidth(cuda, () => rows.sum(0), 4 * count)));
   const strided = x.reshape([count / 1024, 1024]).transpose();
   record(`transpose copy f32 ${count}`, ...(await bandwidth(cuda, () => strided.add(0), 2 * 4 * count)));
   const chain = (a: Tensor, b: Tensor) => a.mul(2).add(b).tanh().mul(a).maximum(0.25);
@@ -291,6 +294,7 @@ async function benchmarks(cuda: CudaBackend, progress: (so: readonly Benchmark[]
     record(`jit-fused chain of 5 ops f32 ${count}`, ...(await bandwidth(cuda, () => fused(x, y) as Tensor, 3 * 4 * count)));
   }
   strided.dispose();
+  rows.dispose();
 
   checkpoint('the transfers');
   // Transfers through pinned staging.

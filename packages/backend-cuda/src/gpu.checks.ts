@@ -448,6 +448,14 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       const sums = [g.sum(), c.sum()];
       const error = worstError(await sums[0]!.data(), await sums[1]!.data());
       check(error < 1e-9, `sum of 2^20: relative error ${error}`);
+      // Column sums (a bias's gradient over 8192 rows): reduce.cu's column kernels, in spans.
+      const gm = g.reshape([2048, 512]);
+      const cm = c.reshape([2048, 512]);
+      const columns = [gm.sum(0), cm.sum(0), gm.max(0), cm.max(0)];
+      const columnError = worstError(await columns[0]!.data(), await columns[1]!.data());
+      check(columnError < 1e-9, `column sums of [2048, 512]: relative error ${columnError}`);
+      sameBits(await columns[2]!.data(), await columns[3]!.data(), 'column maxima of [2048, 512]');
+      await release(...columns, gm, cm);
       const keys = values(5000, 8).map((v, i) => (i % 97 === 0 ? Number.NaN : Math.round(v * 20)));
       for (const descending of [false, true]) {
         const gk = on(cuda, keys, [5000]);

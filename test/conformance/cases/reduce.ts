@@ -42,6 +42,11 @@ function reduceTable(dtypes: readonly DType[], values: (dtype: DType) => ValueSo
     { name: 'every axis of an empty tensor', inputs: input([2, 0]), params: { axes: [0, 1] } },
     { name: 'empty kept axis', inputs: input([0, 3]), params: { axes: [1] } },
     { name: 'long rows [2,1000]', inputs: input([2, 1000]), params: { axes: [1] } },
+    // Columns (neighbouring outputs side by side in memory, their elements apart: a bias's
+    // gradient): the GPU backends read them a row of outputs at a time, in spans folded after.
+    { name: 'columns [40,70]', inputs: input([40, 70]), params: { axes: [0] } },
+    { name: 'long columns [1500,40]', inputs: input([1500, 40]), params: { axes: [0] } },
+    { name: 'columns over two axes [600,3,40]', inputs: input([600, 3, 40]), params: { axes: [0, 1] } },
     { name: 'transposed input', inputs: input([4, 6], { layout: { transpose: [1, 0] } }), params: { axes: [1] } },
     { name: 'broadcast input', inputs: input([5, 4], { layout: { broadcastFrom: [1, 4] } }), params: { axes: [0] } },
     { name: 'flipped and sliced input', inputs: input([3, 4], { layout: [{ sliceSteps: [2, 1] }, { flip: [1] }] }), params: { axes: [1] } },
