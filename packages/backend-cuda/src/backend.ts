@@ -20,6 +20,7 @@ import {
 import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { CudaContext } from './context.js';
 import { type CudaHandle, layoutOf } from './handle.js';
+import { compileColumnReduction } from './jit/columns.js';
 import { compileFused } from './jit/compile.js';
 import { compileContraction } from './jit/contraction.js';
 import { cudaComposites } from './kernels/composites.js';
@@ -223,6 +224,6 @@ export class CudaBackend implements Backend<CudaHandle> {
       const ltEpilogue = () => this.matmulEngine !== Engine.kernel && this.libraries().cublasLt.found;
       return compileContraction(this.context, this.kernels, kernel, elementwise, ltEpilogue);
     }
-    return elementwise(kernel);
+    return compileColumnReduction(this.context, this.kernels, kernel, elementwise) ?? elementwise(kernel);
   }
 }

@@ -63,6 +63,51 @@ describe.skipIf(reason !== undefined)('reduction fusions on cuda', () => {
     });
   }
 
+  it('runs reductions over leading axes into many outputs (columns) as the prologue kernel and the column reduction', async () => {
+    const backend = cuda();
+    const addon = backend.context.addon;
+    const reduceEntry = addon.reduce;
+    let reduced = 0;
+    addon.reduce = (...args: Parameters<typeof reduceEntry>) => {
+      reduced++;
+      return reduceEntry(...args);
+    };
+    try {
+      for (const dtype of ['float32', 'float64', 'bfloat16', 'int32'] as const) {
+        // 300 rows of 64 columns, and [40, 3, 48] over its first two axes (120 rows of 48).
+        const columns = tensor(values(300 * 64, 4), { shape: [300, 64], backend: 'cuda' }).cast(dtype as DType);
+        const cube = tensor(values(40 * 3 * 48, 5), { shape: [40, 3, 48], backend: 'cuda' }).cast(dtype as DType);
+        for (const [name, reduce] of reductions) {
+          if (dtype === 'int32' && name === 'prod') continue; // a product of 0.05 steps is not an int32 op
+          const tolerance = name === 'max' || name === 'min' || dtype === 'int32' ? 0 : 4 * (ulp[dtype] ?? 0);
+          const prologue = (t: Tensor) => (dtype === 'int32' ? t.mul(3).add(t) : t.mul(1.5).tanh().add(t));
+          const before = reduced;
+          expect(await expectFused((t) => reduce(prologue(t), 0), columns, tolerance), `${name} of [300, 64] (${dtype})`).toBeGreaterThan(
+            0,
+          );
+          expect(
+            await expectFused((t) => reduce(prologue(t), [0, 1]), cube, tolerance),
+            `${name} of [40, 3, 48] (${dtype})`,
+          ).toBeGreaterThan(0);
+          expect(reduced - before, `${name} (${dtype}) ran the column reduction`).toBe(4); // jit and eager, twice
+        }
+      }
+      // The prologue's value is an output too, beside its column sums.
+      const x = tensor(values(100 * 40, 6), { shape: [100, 40], backend: 'cuda' });
+      const both = jit((t: Tensor) => {
+        const e = t.exp();
+        return [e, e.sum(0)];
+      })(x) as Tensor[];
+      const e = x.exp();
+      expect(Array.from(await (both[0] as Tensor).data())).toEqual(Array.from(await e.data()));
+      const sums = Array.from(await (both[1] as Tensor).data());
+      const expected = Array.from(await e.sum(0).data());
+      sums.forEach((v, i) => expect(Math.abs(v - (expected[i] as number))).toBeLessThanOrEqual(4e-6 * Math.abs(expected[i] as number)));
+    } finally {
+      addon.reduce = reduceEntry;
+    }
+  });
+
   it('maxima propagate NaN and empty broadcasts read through zero strides', async () => {
     const x = tensor([1, Number.NaN, 3, 4, 5, 6], { shape: [2, 3], backend: 'cuda' });
     const row = tensor([10, 20, 30], { backend: 'cuda' });
