@@ -125,10 +125,13 @@ __global__ void reduceColumnsKernel(Out* out, const In* in, Reduction r, A ident
   }
 }
 
-/** Whether neighbouring outputs are neighbours in memory and each output's elements are not. */
+/**
+ * Whether neighbouring outputs are neighbours in memory and each output's elements are not, with
+ * outputs for every lane of a block's row (fewer, on long rows, are spread wider by the chunks).
+ */
 bool isColumns(const Reduction& r) {
   return r.keptRank >= 1 && r.reducedRank >= 1 && r.keptStrides[r.keptRank - 1] == 1 && r.reducedStrides[r.reducedRank - 1] != 1 &&
-         r.inner > 32;
+         r.outer >= 32 && r.inner > 32;
 }
 
 /** Spans per column: enough blocks to fill the device (about 1024), each span at least 512 elements. */

@@ -90,7 +90,7 @@ def save():
 
 def measure(name, torch_value, flint_value=None, unit="ms", lower_is_better=True):
     entry = {"torch": "%.4g %s" % (torch_value, unit)}
-    if flint_value is not None:
+    if flint_value is not None and torch_value != 0:
         entry["flint"] = "%.4g %s" % (flint_value, unit)
         entry["ratio"] = "%.3f" % ((flint_value / torch_value) if lower_is_better else (flint_value / torch_value))
     results["measurements"][name] = entry
@@ -246,10 +246,11 @@ def profile_training(factory, p):
         try:
             from torch.profiler import ProfilerActivity, profile
 
-            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            # CPU activity too: CUDA alone has been seen to record no kernel at all.
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
                 step()
                 sync()
-            operations = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+            operations = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA) or None
         except Exception as error:  # no profiler there: the host time still stands
             print("torch-bench: profiler failed: %s" % str(error).splitlines()[0][:200], flush=True)
     return issued, operations
@@ -273,8 +274,8 @@ for name, factory, shape_key, flint_key in (
     issued, operations = profile_training(factory, p)
     measure("%s, host time to issue one step (ms)" % name, issued, flint_profile.get("issuedMs"))
     if operations is not None:
-        # PyTorch: the kernels and copies its profiler saw; Flint: the addon calls that enqueue work.
-        measure("%s, device operations per step" % name, operations, flint_profile.get("deviceCalls"), "")
+        # Not quite one unit: an addon call may launch several kernels (a two-pass reduction, a cuDNN call).
+        measure("%s, kernels and copies per step (Flint: addon calls that enqueue work)" % name, operations, flint_profile.get("deviceCalls"), "")
     if compile_too:
         compiled_later.append(("%s, torch.compile (ms)" % label, lambda f=factory, q=p: time_training(f, q, True), flint))
 

@@ -448,7 +448,7 @@ export const GPU_CHECKS: readonly GpuCheck[] = [
       const sums = [g.sum(), c.sum()];
       const error = worstError(await sums[0]!.data(), await sums[1]!.data());
       check(error < 1e-9, `sum of 2^20: relative error ${error}`);
-      // Column sums (a bias's gradient over 8192 rows): reduce.cu's column kernels, in spans.
+      // Column sums (a bias's gradient over 2048 rows): reduce.cu's column kernels, in spans.
       const gm = g.reshape([2048, 512]);
       const cm = c.reshape([2048, 512]);
       const columns = [gm.sum(0), cm.sum(0), gm.max(0), cm.max(0)];

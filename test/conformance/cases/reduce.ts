@@ -43,8 +43,9 @@ function reduceTable(dtypes: readonly DType[], values: (dtype: DType) => ValueSo
     { name: 'empty kept axis', inputs: input([0, 3]), params: { axes: [1] } },
     { name: 'long rows [2,1000]', inputs: input([2, 1000]), params: { axes: [1] } },
     // Columns (neighbouring outputs side by side in memory, their elements apart: a bias's
-    // gradient): the GPU backends read them a row of outputs at a time, in spans folded after.
+    // gradient): the cuda backend reads them a row of outputs at a time, in spans folded after.
     { name: 'columns [40,70]', inputs: input([40, 70]), params: { axes: [0] } },
+    { name: 'no columns [40,0]', inputs: input([40, 0]), params: { axes: [0] } },
     { name: 'long columns [1500,40]', inputs: input([1500, 40]), params: { axes: [0] } },
     { name: 'columns over two axes [600,3,40]', inputs: input([600, 3, 40]), params: { axes: [0, 1] } },
     { name: 'transposed input', inputs: input([4, 6], { layout: { transpose: [1, 0] } }), params: { axes: [1] } },

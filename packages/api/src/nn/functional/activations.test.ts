@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { DTypeError, grad, jvp, maximum, memory, minimum, Parameter, sum, type Tensor, tensor, tidy, ValueError } from '@flint/api';
+import { amp, DTypeError, grad, jvp, maximum, memory, minimum, Parameter, sum, type Tensor, tensor, tidy, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
@@ -140,6 +140,14 @@ describe('activations', () => {
       expect(held, name).toBe(activationBytes);
     }
     w.dispose();
+  });
+
+  it("differentiate a float16 input to a float16 gradient under autocast (where GELU's exp runs in float32)", () => {
+    const x = tensor([-1.5, 0.25, 2], { dtype: 'float16' });
+    for (const f of [F.gelu, (t: Tensor) => F.gelu(t, 'tanh'), F.silu]) {
+      const g = amp.autocast({ dtype: 'float16' }, () => grad((t: Tensor) => sum(f(t)))(x));
+      expect(g.dtype).toBe('float16');
+    }
   });
 
   it('reject bad options with the op name', () => {

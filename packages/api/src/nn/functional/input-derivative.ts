@@ -1,3 +1,4 @@
+import { cast } from '../../ops/broadcast.js';
 import { mul } from '../../ops/elementwise.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -22,7 +23,11 @@ export function savingInput(name: string, x: Tensor, forward: (x: Tensor) => Ten
     ruleIsDerivative: true,
     fn: compute,
     fwd: (inputs) => ({ outputs: compute(inputs), residuals: [inputs[0]] }),
-    bwd: (residuals, [g]) => [tidy(() => mul(g as Tensor, derivative((residuals as Tensor[])[0] as Tensor)))],
+    // In x's dtype: under autocast a float16 x's derivative may come out float32 (exp runs in float32).
+    bwd: (residuals, [g]) => {
+      const x = (residuals as Tensor[])[0] as Tensor;
+      return [tidy(() => mul(g as Tensor, cast(derivative(x), x.dtype)))];
+    },
   };
   return bindCustomVjp(call, [x])[0] as Tensor;
 }
