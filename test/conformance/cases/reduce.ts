@@ -48,6 +48,15 @@ function reduceTable(dtypes: readonly DType[], values: (dtype: DType) => ValueSo
     { name: 'no columns [40,0]', inputs: input([40, 0]), params: { axes: [0] } },
     { name: 'long columns [1500,40]', inputs: input([1500, 40]), params: { axes: [0] } },
     { name: 'columns over two axes [600,3,40]', inputs: input([600, 3, 40]), params: { axes: [0, 1] } },
+    {
+      name: 'long columns with NaN [1500,40]',
+      inputs: (dtype) => {
+        const base = values(dtype);
+        const nan = isFloatDType(dtype);
+        return [{ shape: [1500, 40], values: (rng, i) => (nan && i % 977 === 5 ? Number.NaN : base(rng, i)) }];
+      },
+      params: { axes: [0] },
+    },
     { name: 'transposed input', inputs: input([4, 6], { layout: { transpose: [1, 0] } }), params: { axes: [1] } },
     { name: 'broadcast input', inputs: input([5, 4], { layout: { broadcastFrom: [1, 4] } }), params: { axes: [0] } },
     { name: 'flipped and sliced input', inputs: input([3, 4], { layout: [{ sliceSteps: [2, 1] }, { flip: [1] }] }), params: { axes: [1] } },
