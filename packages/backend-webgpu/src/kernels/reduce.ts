@@ -9,7 +9,9 @@ import { fillKernel } from './copy.js';
 // Reductions see the input as [kept..., reduced...] through strides (no transpose first). Short
 // rows are folded by one thread per output; longer ones by a workgroup per output: 256 threads
 // take every 256th element, then combine their partial results in workgroup memory (two passes
-// over the data would only pay for rows far longer than a workgroup can cover).
+// over the data would only pay for rows far longer than a workgroup can cover). Columns (outputs
+// side by side in memory, their elements apart: a bias's gradient) take a workgroup per 32
+// outputs instead, whose reads are rows of neighbouring outputs (columnSource).
 
 interface Fold {
   readonly identity: string;
@@ -114,6 +116,51 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 `;
 }
 
+/**
+ * Columns: workgroup (group, span) takes 32 neighbouring outputs and `span` elements of each; its
+ * 8 rows of 32 threads read a row of the 32 outputs at a time (a workgroup per output would read
+ * 256 elements of one column, each from another row), and each output's 8 partial results are
+ * folded in order. The result holds span-major partial results (the outputs themselves when
+ * there is one span), which the caller folds as columns again.
+ */
+function columnSource(type: WgslScalar, fold: Fold): () => string {
+  return () => `${bindings(type, [type])}${library(fold.helpers)}${OFFSETS}
+var<workgroup> partial: array<${type}, ${WORKGROUP}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
+  let groups = (params[0] + 31) / 32;
+  let piece = i32(wid.x + wid.y * nwg.x);
+  let o = (piece % groups) * 32 + i32(lid % 32u);
+  let span = piece / groups;
+  let inRange = span < params[9] && o < params[0];
+  var acc = ${fold.identity};
+  if (inRange) {
+    let begin = span * params[10];
+    let end = min(params[1], begin + params[10]);
+    let start = rowStart(o);
+    for (var r = begin + i32(lid / 32u); r < end; r += ${WORKGROUP / 32}) {
+      let v = input0[start + rowOffset(r)];
+      acc = ${fold.combine('acc', 'v')};
+    }
+  }
+  partial[lid] = acc;
+  workgroupBarrier();
+  if (lid < 32u && inRange) {
+    for (var k = 1u; k < ${WORKGROUP / 32}u; k++) { acc = ${fold.combine('acc', 'partial[lid + 32u * k]')}; }
+    result[span * params[0] + o] = ${fold.finish('acc')};
+  }
+}
+`;
+}
+
+/** Whether neighbouring outputs are neighbours in memory while each output's elements are not, with 32 or more outputs. */
+function isColumns(x: WebGpuHandle, reduced: readonly number[], layout: RowLayout): boolean {
+  const kept = x.shape.map((_, d) => d).filter((d) => !reduced.includes(d) && x.shape[d] !== 1);
+  const along = reduced.filter((d) => x.shape[d] !== 1);
+  const last = (dims: number[]) => x.strides[dims[dims.length - 1] as number];
+  return layout.outputs >= 32 && layout.length > SHORT_ROW && kept.length > 0 && along.length > 0 && last(kept) === 1 && last(along) !== 1;
+}
+
 /** Rows no longer than this are folded by one thread each. */
 const SHORT_ROW = 64;
 /** Rows at least this long, when there are too few to occupy the GPU, are folded in two passes. */
@@ -157,7 +204,8 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
   const name = primitiveName(op);
   const layout = rowLayout(x, axes);
   const label = `${name} (${x.dtype})`;
-  const split = layout.length >= SPLIT_ROW && layout.outputs < FEW_ROWS;
+  const columns = isColumns(x, axes, layout);
+  const split = !columns && layout.length >= SPLIT_ROW && layout.outputs < FEW_ROWS;
   const output = split ? null : context.allocate(layout.outputs);
   if (output === null) {
     // Few long rows: one workgroup per row would leave most of the GPU idle, so the first pass
@@ -188,6 +236,31 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
   }
   const type = wgslType(x.dtype);
   const fold = foldOf(op, x.dtype);
+  if (columns) {
+    // About 1024 workgroups, each span at least 512 elements; partial results fold as columns again.
+    const groups = Math.ceil(layout.outputs / 32);
+    const spans = Math.max(1, Math.min(Math.ceil(layout.length / 512), Math.ceil(1024 / groups)));
+    const span = Math.ceil(layout.length / spans);
+    layout.params.set(9, spans);
+    layout.params.set(10, span);
+    const target = spans === 1 ? output : context.allocate(layout.outputs * spans);
+    context.launch(
+      {
+        name: label,
+        key: `${name}:${x.dtype}:columns`,
+        source: columnSource(type, fold),
+        params: layout.params.words,
+        workgroups: grid(groups * spans, 1),
+      },
+      target,
+      [x.storage],
+    );
+    if (spans === 1) return output;
+    context.release(output);
+    const folded = reduceToStorage(context, context.handle(target, [spans, layout.outputs], x.dtype), [0], op);
+    context.release(target);
+    return folded;
+  }
   if (layout.length <= SHORT_ROW) {
     context.launch(
       {
