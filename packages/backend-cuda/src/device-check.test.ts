@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { PYTHON, torchUnavailable } from '../../../test/support/python-torch.test-support.js';
 import { cudaUnavailable } from './cuda-availability.test-support.js';
 
 const PACKAGE = fileURLToPath(new URL('../', import.meta.url));
@@ -76,11 +77,4 @@ describe.skipIf(cudaUnavailable('device-check rehearsal') !== undefined)('the de
   }, 300_000);
 });
 
-const PYTHON = '/usr/bin/python3';
-const torchProbe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
-const torchReason =
-  torchProbe === undefined
-    ? `${PYTHON} does not exist`
-    : torchProbe.status !== 0
-      ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)`
-      : '';
+const torchReason = torchUnavailable();

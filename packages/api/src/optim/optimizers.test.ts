@@ -1,9 +1,9 @@
 import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type DType, memory, optim, Parameter, type Tensor, tensor, tidy } from '@flint/api';
 import { describe, expect, test } from 'vitest';
+import { PYTHON, torchUnavailable } from '../../../../test/support/python-torch.test-support.js';
 
 // Differential tests: every optimizer's trajectory against a float64 reference written from
 // PyTorch's documented update formulas, and (where /usr/bin/python3 has torch) against PyTorch.
@@ -321,14 +321,7 @@ describe('optimizers match the float64 reference of PyTorch formulas', () => {
 
 // Cross-check with PyTorch itself where Debian's python3-torch is installed.
 const SCRIPT = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
-const PYTHON = '/usr/bin/python3';
-const torchProbe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
-const torchReason =
-  torchProbe === undefined
-    ? `${PYTHON} does not exist`
-    : torchProbe.status !== 0
-      ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)`
-      : '';
+const torchReason = torchUnavailable();
 
 describe.skipIf(torchReason !== '')(`optimizers match PyTorch${torchReason === '' ? '' : ` (skipped: ${torchReason})`}`, () => {
   test('every case follows torch.optim to float64 precision', () => {

@@ -1,9 +1,9 @@
 import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { optim, tensor } from '@flint/api';
 import { describe, expect, test } from 'vitest';
+import { PYTHON, torchUnavailable } from '../../../../../test/support/python-torch.test-support.js';
 
 // Each scheduler's learning rates against the closed forms in PyTorch's documentation (the
 // schedulers themselves use PyTorch's recursive updates), and against PyTorch where available.
@@ -264,14 +264,7 @@ describe('schedulers follow the documented closed forms', () => {
 });
 
 const SCRIPT = fileURLToPath(new URL('../torch_reference.py', import.meta.url));
-const PYTHON = '/usr/bin/python3';
-const probe = existsSync(PYTHON) ? spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }) : undefined;
-const torchReason =
-  probe === undefined
-    ? `${PYTHON} does not exist`
-    : probe.status !== 0
-      ? `\`import torch\` fails in ${PYTHON} (apt-get install python3-torch)`
-      : '';
+const torchReason = torchUnavailable();
 
 describe.skipIf(torchReason !== '')(`schedulers match PyTorch${torchReason === '' ? '' : ` (skipped: ${torchReason})`}`, () => {
   test('every case follows torch.optim.lr_scheduler', () => {
