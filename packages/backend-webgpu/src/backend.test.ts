@@ -69,6 +69,26 @@ suite(`webgpu backend (${started.backend === null ? `unavailable: ${started.reas
     expect(Array.from(await onGpu.argmax(1).data())).toEqual(Array.from(onCpu.argmax(1).dataSync()));
   });
 
+  it('folds columns (a bias gradient) a row of outputs at a time, and frees every buffer when a launch fails', async () => {
+    // [3000, 40] over its rows: 40 neighbouring outputs, six spans folded in a second pass.
+    const values = Float32Array.from({ length: 3000 * 40 }, (_, i) => Math.cos(i) * 2);
+    const onGpu = on(values, [3000, 40]);
+    const expected = tensor(values, { shape: [3000, 40], backend: 'cpu' })
+      .sum(0)
+      .dataSync();
+    const sums = await onGpu.sum(0).data();
+    sums.forEach((v, i) => expect(Math.abs(v - (expected[i] as number)), `column ${i}`).toBeLessThan(1e-3));
+    const { runtime } = gpu();
+    const before = gpu().memory().buffers;
+    runtime.deviceFailure = 'a simulated device loss';
+    try {
+      expect(() => onGpu.sum(0)).toThrow(/reduceSum \(float32\): a simulated device loss/);
+    } finally {
+      runtime.deviceFailure = null;
+    }
+    expect(gpu().memory().buffers).toBe(before);
+  });
+
   it('records kernels without submitting them until a read, in batches', async () => {
     const queue = gpu().device.queue;
     const submit = queue.submit.bind(queue);

@@ -18,7 +18,7 @@ type ReduceKernel = (inputs: readonly CudaHandle[], params: ParamsOf<ReducePrimi
 function columnReduction(kernel: KernelProgram): KernelOp<ReducePrimitive> | null {
   if (kernel.kind !== 'reduction') return null;
   const reduction = kernel.ops[kernel.ops.length - 1];
-  if (reduction === undefined || !(reduction.primitive in REDUCE_CODES)) return null;
+  if (reduction === undefined || !(reduction.primitive in REDUCE_CODES) || !kernel.outputs.includes(kernel.ops.length - 1)) return null;
   const argument = reduction.args[0];
   if (argument === undefined || argument.kind === 'literal') return null;
   const shape =

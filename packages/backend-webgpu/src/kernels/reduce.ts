@@ -243,6 +243,8 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
     const span = Math.ceil(layout.length / spans);
     layout.params.set(9, spans);
     layout.params.set(10, span);
+    // Several spans write partial results instead: the output storage goes back before the launch.
+    if (spans > 1) context.release(output);
     const target = spans === 1 ? output : context.allocate(layout.outputs * spans);
     context.launch(
       {
@@ -256,10 +258,11 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
       [x.storage],
     );
     if (spans === 1) return output;
-    context.release(output);
-    const folded = reduceToStorage(context, context.handle(target, [spans, layout.outputs], x.dtype), [0], op);
-    context.release(target);
-    return folded;
+    try {
+      return reduceToStorage(context, context.handle(target, [spans, layout.outputs], x.dtype), [0], op);
+    } finally {
+      context.release(target);
+    }
   }
   if (layout.length <= SHORT_ROW) {
     context.launch(
