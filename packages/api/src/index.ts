@@ -58,8 +58,16 @@ import './autograd/methods.js';
 export * from './autograd/index.js';
 export { type PyTree, type TreeDef, treeDefsEqual, treeFlatten, treeLeaves, treeMap, treeUnflatten } from './core/pytree.js';
 export * as distributed from './distributed/index.js';
-export type { CompiledKernel, KernelKind, KernelOp, KernelProgram, KernelRef, SplitContraction } from './ir/kernel.js';
-export { splitContraction } from './ir/kernel.js';
+export type {
+  CompiledKernel,
+  KernelKind,
+  KernelOp,
+  KernelProgram,
+  KernelRef,
+  SplitColumnReduction,
+  SplitContraction,
+} from './ir/kernel.js';
+export { splitColumnReduction, splitContraction } from './ir/kernel.js';
 export { printProgram } from './ir/print.js';
 export type { Constant, Equation, FusionEquation, FusionKind, MemoryPlan, PrimitiveEquation, Program, Var } from './ir/program.js';
 export { type CompilableModule, type CompiledModule, type CompileOptions, compile } from './jit/compile.js';

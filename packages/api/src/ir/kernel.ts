@@ -1,5 +1,6 @@
 import type { Aval } from '../core/aval.js';
-import { type ParamsOf, Primitive } from '../primitives/primitive.js';
+import { sizeOf } from '../core/shape.js';
+import { type ParamsOf, Primitive, type ReducePrimitive } from '../primitives/primitive.js';
 import { printProgram } from './print.js';
 import type { Constant, FusionEquation, FusionKind, Program, Var } from './program.js';
 
@@ -164,3 +165,67 @@ export function splitContraction(kernel: KernelProgram): SplitContraction | null
     },
   };
 }
+
+/**
+ * A 'reduction' kernel that folds leading axes into many neighbouring outputs (a bias's gradient,
+ * `sum(g, 0)` of a [tokens, features] cotangent), taken apart for a backend whose own reduction
+ * reads such columns a row of outputs at a time, where a generated kernel would take one output
+ * per thread group and read it down one column: its elementwise prologue (null when the kernel
+ * reduces an input and returns nothing else), then the reduction of the value the prologue
+ * writes (or of that input).
+ */
+export interface SplitColumnReduction {
+  readonly reduction: KernelOp<ReducePrimitive>;
+  /** An 'elementwise' kernel over the kernel's inputs returning `returned`'s ops, in order. */
+  readonly prologue: KernelProgram | null;
+  /** The reduction's operand, from the kernel's inputs and the prologue's outputs. */
+  operand<H>(inputs: readonly H[], prologueOutputs: readonly H[]): H;
+  /** Whether that operand is an intermediate nothing returns (the caller frees it after the reduction). */
+  readonly operandIsTemporary: boolean;
+  /** The kernel's outputs in order, from the reduction's result and the prologue's outputs. */
+  assemble<H>(result: H, prologueOutputs: readonly H[]): H[];
+}
+
+/**
+ * `kernel` as its prologue and a column reduction (see SplitColumnReduction), or null unless its
+ * last op (one of its outputs) reduces leading axes into at least 32 outputs of more than 32
+ * elements each.
+ */
+export function splitColumnReduction(kernel: KernelProgram): SplitColumnReduction | null {
+  const last = kernel.ops.length - 1;
+  const reduction = kernel.ops[last];
+  if (kernel.kind !== 'reduction' || reduction === undefined || !kernel.outputs.includes(last)) return null;
+  if (!REDUCTIONS.has(reduction.primitive)) return null;
+  const argument = reduction.args[0];
+  if (argument === undefined || argument.kind === 'literal') return null;
+  const shape =
+    argument.kind === 'input' ? (kernel.inputs[argument.index] as Aval).shape : (kernel.ops[argument.index] as KernelOp).aval.shape;
+  const { axes } = reduction.params as ParamsOf<ReducePrimitive>;
+  if (axes.length === 0 || axes.length >= shape.length || !axes.every((axis, i) => axis === i)) return null;
+  if (sizeOf(shape.slice(0, axes.length)) <= 32 || sizeOf(shape.slice(axes.length)) < 32) return null;
+  // The prologue returns the reduced value (when an op makes it) and the kernel's other outputs.
+  const returned = [...new Set([...(argument.kind === 'op' ? [argument.index] : []), ...kernel.outputs.filter((o) => o !== last)])];
+  const prologue: KernelProgram | null =
+    returned.length === 0
+      ? null
+      : {
+          kind: 'elementwise',
+          inputs: kernel.inputs,
+          ops: kernel.ops.slice(0, last),
+          outputs: returned,
+          reusable: kernel.reusable,
+          text: `${kernel.text}\n(the prologue of a column reduction)`,
+        };
+  const valueOf = <H>(prologueOutputs: readonly H[], index: number): H => prologueOutputs[returned.indexOf(index)] as H;
+  return {
+    reduction: reduction as KernelOp<ReducePrimitive>,
+    prologue,
+    operand: <H>(inputs: readonly H[], prologueOutputs: readonly H[]): H =>
+      argument.kind === 'input' ? (inputs[argument.index] as H) : valueOf(prologueOutputs, argument.index),
+    operandIsTemporary: argument.kind === 'op' && !kernel.outputs.includes(argument.index),
+    assemble: <H>(result: H, prologueOutputs: readonly H[]): H[] =>
+      kernel.outputs.map((o) => (o === last ? result : valueOf(prologueOutputs, o))),
+  };
+}
+
+const REDUCTIONS: ReadonlySet<Primitive> = new Set([Primitive.ReduceSum, Primitive.ReduceMax, Primitive.ReduceMin, Primitive.ReduceProd]);

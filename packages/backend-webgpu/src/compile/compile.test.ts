@@ -113,6 +113,27 @@ suite('jit on webgpu: fused WGSL kernels', () => {
     await expectClose(jit(total)(long), total(long), 1e-4);
   });
 
+  it('runs column reductions (a bias gradient) as the prologue shader and the column reduction', async () => {
+    // [2000, 64] over its rows (four spans), [40, 3, 48] over two: prologue, column pass, the spans' fold.
+    const x = on(values(2000 * 64, 17), [2000, 64]);
+    const y = on(values(2000 * 64, 18), [2000, 64]);
+    const cube = on(values(40 * 3 * 48, 19), [40, 3, 48]);
+    const bias = jit((x: Tensor, y: Tensor) => sum(mul(x, y), 0));
+    bias(x, y).dispose();
+    const before = gpu().dispatches;
+    const got = bias(x, y);
+    expect(gpu().dispatches - before).toBe(3);
+    await expectClose(got, sum(mul(x, y), 0), 1e-4);
+    await expectClose(jit((c: Tensor) => max(tanh(c), [0, 1]))(cube), max(tanh(cube), [0, 1]));
+    // The prologue's value is an output too, beside its column sums.
+    const both = jit((t: Tensor) => {
+      const e = exp(t);
+      return [e, sum(e, 0)];
+    })(x) as Tensor[];
+    await expectClose(both[0] as Tensor, exp(x));
+    await expectClose(both[1] as Tensor, sum(exp(x), 0), 1e-4);
+  });
+
   it('fuses bias, activation and residual into the tiled matmul', async () => {
     const f = (x: Tensor, w: Tensor, b: Tensor, r: Tensor): Tensor => add(maximum(add(matmul(x, w), b), 0), r);
     const x = on(values(37 * 40, 10), [37, 40]);

@@ -2,6 +2,7 @@ import type { CompiledKernel, KernelProgram } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
 import type { WebGpuHandle } from '../handle.js';
 import { Unsupported } from './body.js';
+import { compileColumnReduction } from './columns.js';
 import { compileContraction } from './contraction.js';
 import { compileElementwise } from './elementwise.js';
 import { compileReduction } from './reduction.js';
@@ -72,7 +73,7 @@ function generate(context: WebGpuContext, kernel: KernelProgram): CompiledKernel
     case 'elementwise':
       return compileElementwise(context, kernel);
     case 'reduction':
-      return compileReduction(context, kernel);
+      return compileColumnReduction(context, kernel) ?? compileReduction(context, kernel);
     case 'contraction':
       return compileContraction(context, kernel);
   }
