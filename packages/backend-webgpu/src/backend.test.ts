@@ -77,7 +77,9 @@ suite(`webgpu backend (${started.backend === null ? `unavailable: ${started.reas
       .sum(0)
       .dataSync();
     const sums = await onGpu.sum(0).data();
-    sums.forEach((v, i) => expect(Math.abs(v - (expected[i] as number)), `column ${i}`).toBeLessThan(1e-3));
+    sums.forEach((v, i) => {
+      expect(Math.abs(v - (expected[i] as number)), `column ${i}`).toBeLessThan(1e-3);
+    });
     const { runtime } = gpu();
     const before = gpu().memory().buffers;
     runtime.deviceFailure = 'a simulated device loss';

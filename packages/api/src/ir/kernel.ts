@@ -216,15 +216,15 @@ export function splitColumnReduction(kernel: KernelProgram): SplitColumnReductio
           reusable: kernel.reusable,
           text: `${kernel.text}\n(the prologue of a column reduction)`,
         };
-  const valueOf = <H>(prologueOutputs: readonly H[], index: number): H => prologueOutputs[returned.indexOf(index)] as H;
+  const returnedValue = <H>(prologueOutputs: readonly H[], index: number): H => prologueOutputs[returned.indexOf(index)] as H;
   return {
     reduction: reduction as KernelOp<ReducePrimitive>,
     prologue,
     operand: <H>(inputs: readonly H[], prologueOutputs: readonly H[]): H =>
-      argument.kind === 'input' ? (inputs[argument.index] as H) : valueOf(prologueOutputs, argument.index),
+      argument.kind === 'input' ? (inputs[argument.index] as H) : returnedValue(prologueOutputs, argument.index),
     operandIsTemporary: argument.kind === 'op' && !kernel.outputs.includes(argument.index),
     assemble: <H>(result: H, prologueOutputs: readonly H[]): H[] =>
-      kernel.outputs.map((o) => (o === last ? result : valueOf(prologueOutputs, o))),
+      kernel.outputs.map((o) => (o === last ? result : returnedValue(prologueOutputs, o))),
   };
 }
 

@@ -102,7 +102,9 @@ describe.skipIf(reason !== undefined)('reduction fusions on cuda', () => {
       expect(Array.from(await (both[0] as Tensor).data())).toEqual(Array.from(await e.data()));
       const sums = Array.from(await (both[1] as Tensor).data());
       const expected = Array.from(await e.sum(0).data());
-      sums.forEach((v, i) => expect(Math.abs(v - (expected[i] as number))).toBeLessThanOrEqual(4e-6 * Math.abs(expected[i] as number)));
+      sums.forEach((v, i) => {
+        expect(Math.abs(v - (expected[i] as number))).toBeLessThanOrEqual(4e-6 * Math.abs(expected[i] as number));
+      });
     } finally {
       addon.reduce = reduceEntry;
     }
