@@ -67,7 +67,7 @@ export type {
   SplitColumnReduction,
   SplitContraction,
 } from './ir/kernel.js';
-export { splitColumnReduction, splitContraction } from './ir/kernel.js';
+export { columnReductionKernel, splitColumnReduction, splitContraction } from './ir/kernel.js';
 export { printProgram } from './ir/print.js';
 export type { Constant, Equation, FusionEquation, FusionKind, MemoryPlan, PrimitiveEquation, Program, Var } from './ir/program.js';
 export { type CompilableModule, type CompiledModule, type CompileOptions, compile } from './jit/compile.js';

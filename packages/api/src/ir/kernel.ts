@@ -228,4 +228,33 @@ export function splitColumnReduction(kernel: KernelProgram): SplitColumnReductio
   };
 }
 
+/**
+ * The compiled kernel of a split column reduction: the compiled `prologue` (null when the split
+ * has none), then `reduce` of the operand. `release` frees a handle the kernel made: the
+ * prologue's outputs when the reduction throws, the temporary operand once it is reduced. No
+ * input is handed to the prologue: the reduction still reads the value it writes.
+ */
+export function columnReductionKernel<H>(
+  split: SplitColumnReduction,
+  prologue: CompiledKernel<H> | null,
+  reduce: (operand: H) => H,
+  release: (handle: H) => void,
+): CompiledKernel<H> {
+  return {
+    run(inputs: readonly H[]): H[] {
+      const produced = prologue === null ? [] : prologue.run(inputs, []);
+      const operand = split.operand(inputs, produced);
+      let result: H;
+      try {
+        result = reduce(operand);
+      } catch (error) {
+        for (const h of produced) release(h);
+        throw error;
+      }
+      if (split.operandIsTemporary) release(operand);
+      return split.assemble(result, produced);
+    },
+  };
+}
+
 const REDUCTIONS: ReadonlySet<Primitive> = new Set([Primitive.ReduceSum, Primitive.ReduceMax, Primitive.ReduceMin, Primitive.ReduceProd]);

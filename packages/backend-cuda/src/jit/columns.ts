@@ -1,6 +1,7 @@
 import {
   type Aval,
   type CompiledKernel,
+  columnReductionKernel,
   type KernelProgram,
   type KernelTable,
   type ParamsOf,
@@ -32,20 +33,10 @@ export function compileColumnReduction(
   if (split.prologue !== null && prologue === null) return null;
   const { reduction } = split;
   const reduce = kernels[reduction.primitive] as unknown as ReduceKernel;
-  return {
-    run(inputs: readonly CudaHandle[]): CudaHandle[] {
-      // No input is handed to the prologue: the reduction still reads the value it writes.
-      const produced = prologue === null ? [] : prologue.run(inputs, []);
-      const operand = split.operand(inputs, produced);
-      let result: CudaHandle;
-      try {
-        result = reduce([operand], reduction.params, reduction.aval);
-      } catch (error) {
-        for (const h of produced) context.release(h.storage);
-        throw error;
-      }
-      if (split.operandIsTemporary) context.release(operand.storage);
-      return split.assemble(result, produced);
-    },
-  };
+  return columnReductionKernel(
+    split,
+    prologue,
+    (operand) => reduce([operand], reduction.params, reduction.aval),
+    (h) => context.release(h.storage),
+  );
 }

@@ -1,4 +1,4 @@
-import { type CompiledKernel, type KernelProgram, splitColumnReduction } from '@flint/api';
+import { type CompiledKernel, columnReductionKernel, type KernelProgram, splitColumnReduction } from '@flint/api';
 import type { WebGpuContext } from '../context.js';
 import type { WebGpuHandle } from '../handle.js';
 import { reduceKernel } from '../kernels/reduce.js';
@@ -17,20 +17,10 @@ export function compileColumnReduction(context: WebGpuContext, kernel: KernelPro
   const prologue = split.prologue === null ? null : compileElementwise(context, split.prologue);
   const { reduction } = split;
   const reduce = reduceKernel(reduction.primitive);
-  return {
-    run(inputs: readonly WebGpuHandle[]): WebGpuHandle[] {
-      // No input is handed to the prologue: the reduction still reads the value it writes.
-      const produced = prologue === null ? [] : prologue.run(inputs, []);
-      const operand = split.operand(inputs, produced);
-      let result: WebGpuHandle;
-      try {
-        result = reduce(context, [operand], reduction.params, reduction.aval);
-      } catch (error) {
-        for (const h of produced) context.release(h.storage);
-        throw error;
-      }
-      if (split.operandIsTemporary) context.release(operand.storage);
-      return split.assemble(result, produced);
-    },
-  };
+  return columnReductionKernel(
+    split,
+    prologue,
+    (operand) => reduce(context, [operand], reduction.params, reduction.aval),
+    (h) => context.release(h.storage),
+  );
 }
