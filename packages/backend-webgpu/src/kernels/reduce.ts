@@ -154,11 +154,37 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }
 
 /** Whether neighbouring outputs are neighbours in memory while each output's elements are not, with 32 or more outputs. */
-function isColumns(x: WebGpuHandle, reduced: readonly number[], layout: RowLayout): boolean {
-  const kept = x.shape.map((_, d) => d).filter((d) => !reduced.includes(d) && x.shape[d] !== 1);
-  const along = reduced.filter((d) => x.shape[d] !== 1);
-  const last = (dims: number[]) => x.strides[dims[dims.length - 1] as number];
-  return layout.outputs >= 32 && layout.length > SHORT_ROW && kept.length > 0 && along.length > 0 && last(kept) === 1 && last(along) !== 1;
+function isColumns(layout: RowLayout): boolean {
+  return layout.outputs >= 32 && layout.length > SHORT_ROW && layout.keptInnerStride === 1 && layout.reducedInnerStride !== 1;
+}
+
+/**
+ * Columns (see columnSource): about 1024 workgroups, each span at least 512 elements; several
+ * spans write partial results, which fold as columns again.
+ */
+function reduceColumns(context: WebGpuContext, x: WebGpuHandle, layout: RowLayout, op: ReducePrimitive, label: string): Storage {
+  const groups = Math.ceil(layout.outputs / 32);
+  const spans = Math.max(1, Math.min(Math.ceil(layout.length / 512), Math.ceil(1024 / groups)));
+  layout.params.set(9, spans);
+  layout.params.set(10, Math.ceil(layout.length / spans));
+  const target = context.allocate(layout.outputs * spans);
+  context.launch(
+    {
+      name: label,
+      key: `${primitiveName(op)}:${x.dtype}:columns`,
+      source: columnSource(wgslType(x.dtype), foldOf(op, x.dtype)),
+      params: layout.params.words,
+      workgroups: grid(groups * spans, 1),
+    },
+    target,
+    [x.storage],
+  );
+  if (spans === 1) return target;
+  try {
+    return reduceToStorage(context, context.handle(target, [spans, layout.outputs], x.dtype), [0], op);
+  } finally {
+    context.release(target);
+  }
 }
 
 /** Rows no longer than this are folded by one thread each. */
@@ -172,6 +198,9 @@ interface RowLayout {
   readonly outputs: number;
   readonly length: number;
   readonly params: ParamWriter;
+  /** The strides of the innermost kept and reduced dims once size-1 dims are dropped and runs merged (undefined: none). */
+  readonly keptInnerStride: number | undefined;
+  readonly reducedInnerStride: number | undefined;
 }
 
 /** The input as rows: kept dims (in order) index the rows, `reduced` dims run along them. */
@@ -196,7 +225,14 @@ function rowLayout(x: WebGpuHandle, reduced: readonly number[]): RowLayout {
   params.set(8, x.offset);
   params.set(9, 1);
   params.set(10, length);
-  return { outputs, length, params };
+  const inner = (strides: readonly number[]) => strides[strides.length - 1];
+  return {
+    outputs,
+    length,
+    params,
+    keptInnerStride: inner(keptMerged.strides[0] as number[]),
+    reducedInnerStride: inner(reducedMerged.strides[0] as number[]),
+  };
 }
 
 /** Folds the `axes` of `x` into a new storage of one element per kept position. */
@@ -204,8 +240,8 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
   const name = primitiveName(op);
   const layout = rowLayout(x, axes);
   const label = `${name} (${x.dtype})`;
-  const columns = isColumns(x, axes, layout);
-  const split = !columns && layout.length >= SPLIT_ROW && layout.outputs < FEW_ROWS;
+  if (isColumns(layout)) return reduceColumns(context, x, layout, op, label);
+  const split = layout.length >= SPLIT_ROW && layout.outputs < FEW_ROWS;
   const output = split ? null : context.allocate(layout.outputs);
   if (output === null) {
     // Few long rows: one workgroup per row would leave most of the GPU idle, so the first pass
@@ -236,34 +272,6 @@ function reduceToStorage(context: WebGpuContext, x: WebGpuHandle, axes: readonly
   }
   const type = wgslType(x.dtype);
   const fold = foldOf(op, x.dtype);
-  if (columns) {
-    // About 1024 workgroups, each span at least 512 elements; partial results fold as columns again.
-    const groups = Math.ceil(layout.outputs / 32);
-    const spans = Math.max(1, Math.min(Math.ceil(layout.length / 512), Math.ceil(1024 / groups)));
-    const span = Math.ceil(layout.length / spans);
-    layout.params.set(9, spans);
-    layout.params.set(10, span);
-    // Several spans write partial results instead: the output storage goes back before the launch.
-    if (spans > 1) context.release(output);
-    const target = spans === 1 ? output : context.allocate(layout.outputs * spans);
-    context.launch(
-      {
-        name: label,
-        key: `${name}:${x.dtype}:columns`,
-        source: columnSource(type, fold),
-        params: layout.params.words,
-        workgroups: grid(groups * spans, 1),
-      },
-      target,
-      [x.storage],
-    );
-    if (spans === 1) return output;
-    try {
-      return reduceToStorage(context, context.handle(target, [spans, layout.outputs], x.dtype), [0], op);
-    } finally {
-      context.release(target);
-    }
-  }
   if (layout.length <= SHORT_ROW) {
     context.launch(
       {
