@@ -95,6 +95,23 @@ __global__ void reduceChunkKernel(A* partial, const In* in, Reduction r, A ident
 }
 
 /**
+ * The second pass's view of first-pass partial results: `outer` outputs of `inner` partial
+ * results each, output o's j-th at o * outputStride + j * partialStride.
+ */
+Reduction partialResults(int64_t outer, int64_t inner, int64_t outputStride, int64_t partialStride) {
+  Reduction r{};
+  r.keptRank = 1;
+  r.keptShape[0] = static_cast<int32_t>(outer);
+  r.keptStrides[0] = outputStride;
+  r.reducedRank = 1;
+  r.reducedShape[0] = static_cast<int32_t>(inner);
+  r.reducedStrides[0] = partialStride;
+  r.outer = outer;
+  r.inner = inner;
+  return r;
+}
+
+/**
  * Columns: each block takes 32 neighbouring outputs (one per lane, so that every load reads 32
  * consecutive values where a warp per output would read 32 rows of one column, a sector per
  * value) and a span of `span` elements of each, split over the block's kColumnRows rows of
@@ -158,15 +175,7 @@ cudaError_t reduceColumns(T* out, const T* in, const Reduction& r, A identity, v
   const cudaError_t error = cudaGetLastError();
   if (error != cudaSuccess) return error;
   // The partial results are [spans, outer]: columns again, folded in a fixed order (deterministic).
-  Reduction second{};
-  second.keptRank = 1;
-  second.keptShape[0] = static_cast<int32_t>(r.outer);
-  second.keptStrides[0] = 1;
-  second.reducedRank = 1;
-  second.reducedShape[0] = static_cast<int32_t>(spans);
-  second.reducedStrides[0] = r.outer;
-  second.outer = r.outer;
-  second.inner = spans;
+  const Reduction second = partialResults(r.outer, spans, 1, r.outer);
   reduceColumnsKernel<A, T, A, OP><<<dim3(across, 1), block, 0, stream>>>(out, partial, second, identity, spans);
   return cudaGetLastError();
 }
@@ -190,15 +199,7 @@ cudaError_t reduceWith(T* out, const T* in, const Reduction& r, A identity, void
     A* partial = static_cast<A*>(scratch);
     reduceChunkKernel<T, A, OP><<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(r.outer)), kBlock, 0, stream>>>(
         partial, in, r, identity, chunkLength);
-    Reduction second{};
-    second.keptRank = 1;
-    second.keptShape[0] = static_cast<int32_t>(r.outer);
-    second.keptStrides[0] = chunks;
-    second.reducedRank = 1;
-    second.reducedShape[0] = static_cast<int32_t>(chunks);
-    second.reducedStrides[0] = 1;
-    second.outer = r.outer;
-    second.inner = chunks;
+    const Reduction second = partialResults(r.outer, chunks, chunks, 1);
     reduceWarpKernel<A, T, A, OP><<<blocksFor(r.outer * 32), kBlock, 0, stream>>>(out, partial, second, identity);
   } else if (r.inner <= 32) {
     reduceThreadKernel<T, T, A, OP><<<blocksFor(r.outer), kBlock, 0, stream>>>(out, in, r, identity);
