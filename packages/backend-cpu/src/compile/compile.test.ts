@@ -275,13 +275,22 @@ describe('WebAssembly SIMD kernels', () => {
   for (let i = 0; i < size; i++) data[i] = i < special.length ? (special[i] as number) : Math.sin(i * 12.9898) * 30;
   const x = tensor(data);
 
-  for (const p of [Primitive.Exp, Primitive.Tanh, Primitive.Logistic, Primitive.Log, Primitive.Sign]) {
-    it(`${Primitive[p]} is within a few float32 ulps of the op-by-op kernel, with its special values`, () => {
+  // In double precision, rounded to float32 below: eager float32 ops of this size run the same
+  // SIMD kernels (kernels/simd-elementwise.ts), so they are no reference.
+  const reference: [Primitive, (v: number) => number][] = [
+    [Primitive.Exp, Math.exp],
+    [Primitive.Log, Math.log],
+    [Primitive.Tanh, Math.tanh],
+    [Primitive.Logistic, (v) => 1 / (1 + Math.exp(-v))],
+    [Primitive.Sign, Math.sign],
+  ];
+
+  for (const [p, f] of reference) {
+    it(`${Primitive[p]} is within a few float32 ulps of Math.${Primitive[p].toLowerCase()}, with its special values`, () => {
       const k = kernel('elementwise', [x], [{ primitive: p, params: {}, args: [input(0)], aval: x }], [0]);
       const got = values(run(k, [x])[0] as Tensor);
-      const want = values(eager(p, [x]));
       got.forEach((g, i) => {
-        const w = want[i] as number;
+        const w = Math.fround(f(data[i] as number));
         if (Number.isNaN(w)) expect(g, `x=${data[i]}`).toBeNaN();
         else if (!Number.isFinite(w) || w === 0) expect(g, `x=${data[i]}`).toBe(w);
         else expect(Math.abs(g - w) / Math.max(Math.abs(w), 1e-30), `x=${data[i]}`).toBeLessThan(p === Primitive.Exp ? 3e-7 : 2e-6);
@@ -299,13 +308,6 @@ describe('WebAssembly SIMD kernels', () => {
     }
     const xs = new Float32Array(bits.buffer);
     const w = tensor(xs);
-    const reference: [Primitive, (v: number) => number][] = [
-      [Primitive.Exp, Math.exp],
-      [Primitive.Log, Math.log],
-      [Primitive.Tanh, Math.tanh],
-      [Primitive.Logistic, (v) => 1 / (1 + Math.exp(-v))],
-      [Primitive.Sign, Math.sign],
-    ];
     for (const [p, f] of reference) {
       const k = kernel('elementwise', [w], [{ primitive: p, params: {}, args: [input(0)], aval: w }], [0]);
       const got = values(run(k, [w])[0] as Tensor);

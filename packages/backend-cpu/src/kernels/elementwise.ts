@@ -3,6 +3,7 @@ import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, isContiguous, wrap } from '../view.js';
 import { type RowLoop, rowLoop, runRows } from './loops.js';
 import { planRows } from './rows.js';
+import { simdElementwise } from './simd-elementwise.js';
 
 // Each op is an expression over its operands x0, x1, x2, compiled into row loops specialized per
 // dtype and stride kind (see loops.ts). Stores into Int32Array/Uint8Array wrap modulo 2^32/2^8,
@@ -73,12 +74,15 @@ function binaryExpression(op: BinaryPrimitive, dtype: DType): string {
 }
 
 /**
- * Runs `expression` over `operands` (of the output's shape) into a fresh row-major output: one
- * loop call when every operand is contiguous, else one per coalesced row.
+ * Runs `expression` over `operands` (of the output's shape) into a fresh row-major output: as a
+ * SIMD kernel where `primitive` has one for this layout (large float32 ops), else one loop call
+ * when every operand is contiguous, else one per coalesced row.
  */
-function elementwise(expression: string, operands: readonly CpuHandle[], out: Aval): CpuHandle {
+function elementwise(expression: string, operands: readonly CpuHandle[], out: Aval, primitive?: Primitive): CpuHandle {
   const n = sizeOf(out.shape);
   const result = allocateUninitialized(out.dtype, n);
+  if (primitive !== undefined && simdElementwise(primitive, operands, out, result as Float32Array))
+    return wrap(result, out.shape, out.dtype);
   const a = operands[0] as CpuHandle;
   const b = operands[1];
   const c = operands[2];
@@ -135,11 +139,11 @@ function contiguousLoop(expression: string, outDtype: DType, operands: readonly 
 
 export function unaryKernel(op: UnaryPrimitive): (inputs: readonly CpuHandle[], params: unknown, out: Aval) => CpuHandle {
   const expression = UNARY[op];
-  return (inputs, _params, out) => elementwise(expression, inputs, out);
+  return (inputs, _params, out) => elementwise(expression, inputs, out, op);
 }
 
 export function binaryKernel(op: BinaryPrimitive): (inputs: readonly CpuHandle[], params: unknown, out: Aval) => CpuHandle {
-  return (inputs, _params, out) => elementwise(binaryExpression(op, inputs[0]!.dtype), inputs, out);
+  return (inputs, _params, out) => elementwise(binaryExpression(op, inputs[0]!.dtype), inputs, out, op);
 }
 
 export function whereKernel(inputs: readonly CpuHandle[], _params: unknown, out: Aval): CpuHandle {
