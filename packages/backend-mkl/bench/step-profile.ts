@@ -1,11 +1,12 @@
-// Per-primitive eager time of the bench's MLP, CNN and transformer steps on mkl (WARMUP=n untimed steps first,
+// Per-primitive eager time of the bench's MLP, CNN and transformer steps on mkl (or BACKEND=cpu) (WARMUP=n untimed steps first,
 // default 3: V8 optimizes the step's functions over its first hundred or so steps).
 import * as api from '@flint/api';
 import '@flint/backend-mkl';
 import { PRIMITIVE_COUNT, primitiveName } from '@flint/api';
 import { seededValues } from './inputs.js';
 
-const backend = api.setBackend('mkl') as unknown as {
+// BACKEND=cpu profiles the portable backend the same way.
+const backend = api.setBackend(process.env.BACKEND ?? 'mkl') as unknown as {
   kernels: unknown[];
   compile(k: api.KernelProgram): api.CompiledKernel<unknown> | null;
 };
@@ -263,7 +264,9 @@ const imperativeStep = (() => {
 })();
 const run = useJit ? jitStep : imperativeStep;
 // Fresh arrays of pool size (misses) versus pooled ones, to see whether a step recycles its buffers.
-const ledger = (backend as unknown as { memoryLedger: { allocateUninitialized(d: string, n: number): ArrayLike<number> } }).memoryLedger;
+type Ledger = { allocateUninitialized(d: string, n: number): ArrayLike<number> };
+// mkl's ledger; the portable backend has none to wrap, and its allocations go uncounted.
+const ledger = (backend as unknown as { memoryLedger?: Ledger }).memoryLedger ?? { allocateUninitialized: () => [] };
 const allocate = ledger.allocateUninitialized.bind(ledger);
 let poolMisses = 0;
 let poolMissBytes = 0;

@@ -1,7 +1,7 @@
-import { type Aval, type ParamsOf, type Primitive, sizeOf, type TypedArray } from '@flint/api';
+import { type Aval, type ParamsOf, type Primitive, sizeOf } from '@flint/api';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, permutedView, wrap } from '../view.js';
-import { gemm } from './gemm.js';
+import { type BatchedOperand, gemmBatched } from './batched-gemm.js';
 
 /**
  * The single stride that walks `axes` of a view as one merged dim (row-major over the axes), or
@@ -21,30 +21,53 @@ function mergedStride(shape: readonly number[], strides: readonly number[], axes
   return stride;
 }
 
-interface BatchedMatrix {
-  readonly data: TypedArray;
-  readonly offset: number;
-  readonly batchStride: number;
-  readonly rowStride: number;
-  readonly colStride: number;
-}
-
-/** The operand as [batch, rows, cols] strides over its own storage, or a packed copy when its layout needs one. */
-function asBatchedMatrix(h: CpuHandle, batch: readonly number[], rows: readonly number[], cols: readonly number[]): BatchedMatrix {
-  const b = mergedStride(h.shape, h.strides, batch);
-  const r = mergedStride(h.shape, h.strides, rows);
-  const c = mergedStride(h.shape, h.strides, cols);
-  if (b !== null && r !== null && c !== null) return { data: h.storage.data, offset: h.offset, batchStride: b, rowStride: r, colStride: c };
-  const data = contiguousData(permutedView(h, [...batch, ...rows, ...cols]));
-  const rowCount = rows.reduce((p, a) => p * h.shape[a]!, 1);
-  const colCount = cols.reduce((p, a) => p * h.shape[a]!, 1);
-  return { data, offset: 0, batchStride: rowCount * colCount, rowStride: colCount, colStride: 1 };
+/** The offset of every batch element of a view, batch axes row-major (any strides, broadcasts included). */
+function batchOffsets(h: CpuHandle, batch: readonly number[], count: number): Float64Array {
+  const offsets = new Float64Array(count);
+  let filled = 1;
+  offsets[0] = h.offset;
+  // Built axis by axis from the first, each a new innermost coordinate: offset j of the axes so
+  // far becomes offsets j * size + i. In place, from the last j down: its targets lie at or past
+  // j * size, where no offset still to be read is.
+  for (const axis of batch) {
+    const size = h.shape[axis]!;
+    const stride = h.strides[axis]!;
+    for (let j = filled - 1; j >= 0; j--) {
+      const base = offsets[j]!;
+      for (let i = size - 1; i >= 0; i--) offsets[j * size + i] = base + i * stride;
+    }
+    filled *= size;
+  }
+  return offsets;
 }
 
 /**
- * DotGeneral as a batch of matrix products [M, K] x [K, N]. Operands whose batch, free and
- * contracting axes each merge into one strided dim (plain, transposed or broadcast matrices) are
- * read in place by gemm's packing; others are packed into [batch, M, K] / [batch, K, N] first.
+ * The operand as [batch, rows, cols] over its own storage (the batch axes need not merge: each
+ * batch element has its offset), or a packed copy when its rows or cols do not merge.
+ */
+function asBatchedOperand(
+  h: CpuHandle,
+  batch: readonly number[],
+  rows: readonly number[],
+  cols: readonly number[],
+  count: number,
+): BatchedOperand {
+  const r = mergedStride(h.shape, h.strides, rows);
+  const c = mergedStride(h.shape, h.strides, cols);
+  if (r !== null && c !== null) return { data: h.storage.data, offsets: batchOffsets(h, batch, count), rowStride: r, colStride: c };
+  const data = contiguousData(permutedView(h, [...batch, ...rows, ...cols]));
+  const rowCount = rows.reduce((p, a) => p * h.shape[a]!, 1);
+  const colCount = cols.reduce((p, a) => p * h.shape[a]!, 1);
+  const offsets = new Float64Array(count);
+  for (let i = 0; i < count; i++) offsets[i] = i * rowCount * colCount;
+  return { data, offsets, rowStride: colCount, colStride: 1 };
+}
+
+/**
+ * DotGeneral as a batch of matrix products [M, K] x [K, N]. Operands whose free and contracting
+ * axes each merge into one strided dim (plain, transposed or broadcast matrices, at any batch
+ * strides, as the heads of attention split from [B, T, H * D]) are read in place by gemm's
+ * packing; others are packed into [batch, M, K] / [batch, K, N] first.
  */
 export function dotGeneralKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primitive.DotGeneral>, out: Aval): CpuHandle {
   const lhs = inputs[0]!;
@@ -61,20 +84,8 @@ export function dotGeneralKernel(inputs: readonly CpuHandle[], params: ParamsOf<
   const n = product(rhs.shape, rhsFree);
   const c = allocateUninitialized(out.dtype, sizeOf(out.shape));
   if (batch * m * n === 0) return wrap(c, out.shape, out.dtype);
-  const a = asBatchedMatrix(lhs, lhsBatch, lhsFree, lhsContracting);
-  const b = asBatchedMatrix(rhs, rhsBatch, rhsContracting, rhsFree);
-  for (let i = 0; i < batch; i++) {
-    gemm(
-      m,
-      n,
-      k,
-      { data: a.data, offset: a.offset + i * a.batchStride, rowStride: a.rowStride, colStride: a.colStride },
-      { data: b.data, offset: b.offset + i * b.batchStride, rowStride: b.rowStride, colStride: b.colStride },
-      c,
-      i * m * n,
-      n,
-      out.dtype,
-    );
-  }
+  const a = asBatchedOperand(lhs, lhsBatch, lhsFree, lhsContracting, batch);
+  const b = asBatchedOperand(rhs, rhsBatch, rhsContracting, rhsFree, batch);
+  gemmBatched(batch, m, n, k, a, b, c, out.dtype);
   return wrap(c, out.shape, out.dtype);
 }

@@ -19,14 +19,19 @@ export interface MatrixView {
 
 // Blocking: a k-block of KC keeps an A panel (4 x KC) and a B panel (KC x 8) in L1; MC rows of A
 // (MC x KC) stay in L2 while every B panel passes over them.
-const KC = 256;
-const MC = 64;
+export const KC = 256;
+export const MC = 64;
 
 /**
  * Products of at least this many multiply-adds (m * n * k) are split across threads; below it
  * waking the workers costs more than they save.
  */
 let threadedMinimum = 2 ** 20;
+/** The smallest product (m * n * k, summed over a batch) that uses threads. */
+export function threadedProductMinimum(): number {
+  return threadedMinimum;
+}
+
 /** Tasks per thread: small enough that a thread slowed by the machine leaves its share to others. */
 const TASKS_PER_THREAD = 8;
 

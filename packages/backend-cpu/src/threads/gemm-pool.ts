@@ -39,6 +39,32 @@ export interface GemmJob {
 }
 
 /**
+ * A batch of gemms of one shape, a task each (see Word.B_ROW_STRIDE and below): raw copies of the
+ * operands in the pool's memory, read through the offset table. Offsets in elements, but
+ * `offsetsAt`, an int32 word index.
+ */
+export interface BatchedGemmJob {
+  readonly element: 'f32' | 'f64';
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly kc: number;
+  readonly paddedM: number;
+  readonly paddedN: number;
+  readonly height: number;
+  readonly width: number;
+  readonly blockRows: number;
+  readonly aRowStride: number;
+  readonly aColStride: number;
+  readonly bRowStride: number;
+  readonly bColStride: number;
+  readonly offsetsAt: number;
+  readonly scratchAt: number;
+  readonly cAt: number;
+}
+
+/**
  * One threaded run of a generated elementwise kernel (compile/wasm/elementwise.ts) over arrays
  * in the pool's memory. Addresses and sizes in bytes.
  */
@@ -185,6 +211,35 @@ export class GemmPool {
     Atomics.store(control, Word.M, job.m);
     Atomics.store(control, Word.KIND, JobKind.GEMM);
     if (!this.publishAndWork(job.total, null)) return false;
+    jobsCompleted++;
+    return true;
+  }
+
+  /** Runs a batched gemm on all threads; false (the pool then retired) when it could not complete. */
+  runBatched(job: BatchedGemmJob): boolean {
+    if (this.retired || job.batch < 1 || job.batch > MAX_TASKS) return false;
+    const control = this.control;
+    this.nextGeneration();
+    Atomics.store(control, Word.KIND, JobKind.BATCHED_GEMM);
+    Atomics.store(control, Word.ELEMENT, job.element === 'f32' ? 0 : 1);
+    Atomics.store(control, Word.C_AT, job.cAt);
+    Atomics.store(control, Word.PADDED_M, job.paddedM);
+    Atomics.store(control, Word.PADDED_N, job.paddedN);
+    Atomics.store(control, Word.K, job.k);
+    Atomics.store(control, Word.KC, job.kc);
+    Atomics.store(control, Word.HEIGHT, job.height);
+    Atomics.store(control, Word.WIDTH, job.width);
+    Atomics.store(control, Word.BLOCK_ROWS, job.blockRows);
+    Atomics.store(control, Word.TOTAL, job.batch);
+    Atomics.store(control, Word.M, job.m);
+    Atomics.store(control, Word.N, job.n);
+    Atomics.store(control, Word.A_ROW_STRIDE, job.aRowStride);
+    Atomics.store(control, Word.A_COL_STRIDE, job.aColStride);
+    Atomics.store(control, Word.B_ROW_STRIDE, job.bRowStride);
+    Atomics.store(control, Word.B_COL_STRIDE, job.bColStride);
+    Atomics.store(control, Word.BATCH_OFFSETS_AT, job.offsetsAt);
+    Atomics.store(control, Word.BATCH_SCRATCH_AT, job.scratchAt);
+    if (!this.publishAndWork(job.batch, null)) return false;
     jobsCompleted++;
     return true;
   }

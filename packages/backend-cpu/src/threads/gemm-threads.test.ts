@@ -44,12 +44,58 @@ describe('threaded float gemm', () => {
     expect(threaded).toEqual(single);
   });
 
-  it('matches one thread for a batch, one job per batch element', async () => {
+  it('matches one thread for a batch: one job, a product per task', async () => {
     const a = uniform(5, [3, 65, 70]);
     const b = uniform(6, [3, 70, 33]);
     const { single, threaded, jobs } = await singleAndThreaded(() => matmul(a, b));
-    expect(jobs).toBe(3);
+    expect(jobs).toBe(1);
     expect(threaded).toEqual(single);
+  });
+
+  it('matches one thread for attention heads read in place (batch axes that do not merge), in float32 and float64, k over several k-blocks', async () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // [batch, tokens, heads * depth] split into heads: [batch, heads, tokens, depth] at strides
+      // [tokens * heads * depth, depth, heads * depth, 1], and keys transposed on top.
+      const heads = (seed: number, depth: number) =>
+        transpose(uniform(seed, [2, 37, 3 * depth], dtype).reshape([2, 37, 3, depth]), [0, 2, 1, 3]);
+      const q = heads(15, 300);
+      const k = heads(16, 300);
+      const scores = await singleAndThreaded(() => matmul(q, transpose(k, [0, 1, 3, 2])));
+      expect(scores.jobs, dtype).toBe(1);
+      expect(scores.threaded, dtype).toEqual(scores.single);
+      expect(scores.single.length).toBe(2 * 3 * 37 * 37);
+      // And both against a plain loop over the views' values, row-major.
+      const qv = q.dataSync();
+      const kv = k.dataSync();
+      let worst = 0;
+      for (let h = 0; h < 6; h++) {
+        for (let i = 0; i < 37; i++) {
+          for (let j = 0; j < 37; j++) {
+            let sum = 0;
+            for (let d = 0; d < 300; d++) sum += (qv[(h * 37 + i) * 300 + d] as number) * (kv[(h * 37 + j) * 300 + d] as number);
+            worst = Math.max(worst, Math.abs((scores.single[(h * 37 + i) * 37 + j] as number) - sum));
+          }
+        }
+      }
+      expect(worst, dtype).toBeLessThan(dtype === 'float32' ? 1e-4 : 1e-12);
+      const v = heads(17, 19);
+      const context = await singleAndThreaded(() => matmul(uniform(18, [2, 3, 37, 37], dtype), v));
+      expect(context.jobs, dtype).toBe(1);
+      expect(context.threaded, dtype).toEqual(context.single);
+    }
+  });
+
+  it('matches one thread for an operand broadcast over the batch, and for a sparse view left to the products one by one', async () => {
+    const a = uniform(19, [5, 40, 30]);
+    const w = uniform(20, [30, 21]).broadcastTo([5, 30, 21]);
+    const broadcast = await singleAndThreaded(() => matmul(a, w));
+    expect(broadcast.jobs).toBe(1);
+    expect(broadcast.threaded).toEqual(broadcast.single);
+    // Every 8th column of a wide array: its span is 8 times what it reads, too much to copy whole.
+    const wide = uniform(21, [4, 40, 240]);
+    const sparse = await singleAndThreaded(() => matmul(slice(wide, [0, 0, 0], [4, 40, 240], [1, 1, 8]), uniform(22, [4, 30, 20])));
+    expect(sparse.jobs).toBe(4);
+    expect(sparse.threaded).toEqual(sparse.single);
   });
 
   it('matches one thread for a transposed A (copied raw, packed by each thread) and a strided A (packed up front)', async () => {

@@ -62,12 +62,23 @@ export const Word = {
   MAP_COPIED: 36,
   /** An int32 flag per task, zeroed by the main thread, set to 1 when the task is done. */
   MAP_FLAGS_AT: 37,
+  // A batched gemm: TOTAL products of the same [M, K] x [K, N], one per task, each computed whole
+  // by the thread that claims it, which packs its own panels from raw copies of A and B (with the
+  // words above: ELEMENT, C_AT, PADDED_M, PADDED_N, K, KC, HEIGHT, WIDTH, BLOCK_ROWS, M,
+  // A_ROW_STRIDE, A_COL_STRIDE). C is [TOTAL][PADDED_M][PADDED_N] from C_AT.
+  B_ROW_STRIDE: 38,
+  B_COL_STRIDE: 39,
+  N: 40,
+  /** Int32 word index of the table: TOTAL offsets of A's element (0, 0), then TOTAL of B's. */
+  BATCH_OFFSETS_AT: 41,
+  /** Element offset of the threads' scratch: per thread, an A block (BLOCK_ROWS x KC), then a B k-block (KC x PADDED_N). */
+  BATCH_SCRATCH_AT: 42,
 } as const;
 
 /** Values of Word.KIND. */
-export const JobKind = { GEMM: 0, MAP: 1 } as const;
+export const JobKind = { GEMM: 0, MAP: 1, BATCHED_GEMM: 2 } as const;
 
-export const CONTROL_WORDS = 40;
+export const CONTROL_WORDS = 48;
 /** Tasks per job stay below 2^TASK_BITS; the NEXT word's upper bits carry the job number. */
 export const TASK_BITS = 12;
 export const GEN_LIMIT = 2 ** (32 - TASK_BITS);
@@ -146,10 +157,77 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
       Atomics.notify(ctrl, W.DONE);
     }
   }
+  // As packA in kernels/gemm.ts: rows [i0, i0 + rows) x cols [p0, p0 + kc) of the A at from
+  // as [panel][kc][height] at to, rows past m zero.
+  function packA(view, from, rowStride, colStride, m, height, i0, rows, p0, kc, to) {
+    for (let panel = 0; panel < rows; panel += height) {
+      for (let r = 0; r < height; r++) {
+        const i = i0 + panel + r;
+        let o = to + panel * kc + r;
+        if (i >= m) {
+          for (let p = 0; p < kc; p++, o += height) view[o] = 0;
+          continue;
+        }
+        for (let p = 0, at = from + i * rowStride + p0 * colStride; p < kc; p++, at += colStride, o += height) view[o] = view[at];
+      }
+    }
+  }
+  function batchedWork(tag, word) {
+    const element = word(W.ELEMENT), cAt = word(W.C_AT), paddedM = word(W.PADDED_M), paddedN = word(W.PADDED_N);
+    const k = word(W.K), KC = word(W.KC), height = word(W.HEIGHT), width = word(W.WIDTH), blockRows = word(W.BLOCK_ROWS);
+    const total = word(W.TOTAL), m = word(W.M), n = word(W.N);
+    const aRowStride = word(W.A_ROW_STRIDE), aColStride = word(W.A_COL_STRIDE);
+    const bRowStride = word(W.B_ROW_STRIDE), bColStride = word(W.B_COL_STRIDE);
+    const offsetsAt = word(W.BATCH_OFFSETS_AT);
+    const aScratch = word(W.BATCH_SCRATCH_AT) + thread * (blockRows * KC + KC * paddedN);
+    const bScratch = aScratch + blockRows * KC;
+    let view = null;
+    let offsets = null;
+    for (;;) {
+      const v = Atomics.load(ctrl, W.NEXT);
+      if ((v & ~TASK_MASK) !== tag) return;
+      const task = v & TASK_MASK;
+      if (task >= total) return;
+      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+      try {
+        if (view === null) {
+          view = element === 0 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
+          offsets = new Int32Array(memory.buffer);
+        }
+        const gemm = kernels[element];
+        const size = element === 0 ? 4 : 8;
+        const aFrom = offsets[offsetsAt + task], bFrom = offsets[offsetsAt + total + task];
+        const c0 = cAt + task * paddedM * paddedN;
+        view.fill(0, c0, c0 + paddedM * paddedN);
+        for (let p0 = 0; p0 < k; p0 += KC) {
+          const kc = Math.min(KC, k - p0);
+          // B's k-block as [panel][kc][width], columns past n zero.
+          for (let j0 = 0; j0 < paddedN; j0 += width) {
+            for (let p = 0; p < kc; p++) {
+              let o = bScratch + j0 * kc + p * width;
+              let q = 0;
+              for (let at = bFrom + (p0 + p) * bRowStride + j0 * bColStride; q < width && j0 + q < n; q++, at += bColStride) view[o++] = view[at];
+              for (; q < width; q++) view[o++] = 0;
+            }
+          }
+          for (let i0 = 0; i0 < paddedM; i0 += blockRows) {
+            const rows = Math.min(blockRows, paddedM - i0);
+            packA(view, aFrom, aRowStride, aColStride, m, height, i0, rows, p0, kc, aScratch);
+            gemm(aScratch * size, bScratch * size, (c0 + i0 * paddedN) * size, rows / height, paddedN / width, kc, paddedN * size);
+            Atomics.add(ctrl, W.PROGRESS, 1);
+          }
+        }
+      } catch (error) {
+        Atomics.store(ctrl, W.ERROR, 1);
+      }
+      if (Atomics.add(ctrl, W.DONE, 1) + 1 === total) Atomics.notify(ctrl, W.DONE);
+    }
+  }
   return function work(gen) {
     const tag = gen << ${TASK_BITS};
     const word = (i) => Atomics.load(ctrl, i);
     if (word(W.KIND) === ${JobKind.MAP}) return mapWork(tag, word);
+    if (word(W.KIND) === ${JobKind.BATCHED_GEMM}) return batchedWork(tag, word);
     const element = word(W.ELEMENT);
     const aAt = word(W.A_AT), bAt = word(W.B_AT), cAt = word(W.C_AT);
     const paddedM = word(W.PADDED_M), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
@@ -183,18 +261,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
             let a = aAt + p0 * paddedM + i0 * kc;
             if (aRaw >= 0) {
               a = scratch;
-              // As packA in kernels/gemm.ts: [panel][kc][height], rows past m zero.
-              for (let panel = 0; panel < rows; panel += height) {
-                for (let r = 0; r < height; r++) {
-                  const i = i0 + panel + r;
-                  let o = scratch + panel * kc + r;
-                  if (i >= m) {
-                    for (let p = 0; p < kc; p++, o += height) view[o] = 0;
-                    continue;
-                  }
-                  for (let p = 0, from = aRaw + i * aRowStride + p0 * aColStride; p < kc; p++, from += aColStride, o += height) view[o] = view[from];
-                }
-              }
+              packA(view, aRaw, aRowStride, aColStride, m, height, i0, rows, p0, kc, scratch);
             }
             gemm(a * size, (bAt + p0 * paddedN + j0 * width * kc) * size, c0 * size, rows / height, panels, kc, paddedN * size);
             Atomics.add(ctrl, W.PROGRESS, 1);
