@@ -1,6 +1,7 @@
 import {
   type Backend,
   type BackendCapabilities,
+  type CompositeKernels,
   type DType,
   isHalf,
   type KernelTable,
@@ -13,6 +14,7 @@ import {
 import { compileKernel } from './compile/index.js';
 import { withHalfDTypes } from './kernels/half.js';
 import { CPU_KERNELS } from './kernels/table.js';
+import { windowMaxBackwardKernel } from './kernels/window-backward.js';
 import { allocateUninitialized, emptyPool, MemoryLedger, type StorageLife } from './storage.js';
 import { type CpuHandle, copyData, wrap } from './view.js';
 
@@ -34,6 +36,12 @@ export class CpuBackend implements Backend<CpuHandle> {
     syncRead: true,
   };
   readonly kernels: KernelTable<CpuHandle>;
+  /**
+   * Fused kernels for composites (see CompositeKernels): max pooling's backward pass, which as
+   * ops is an argmax, index arithmetic, a scatter-add and a slice. Softmax and the normalizations
+   * have none here yet: they run as their composites' ops.
+   */
+  readonly composites: CompositeKernels<CpuHandle>;
   private readonly ledger = new MemoryLedger();
 
   constructor() {
@@ -51,6 +59,13 @@ export class CpuBackend implements Backend<CpuHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<CpuHandle>;
+    this.composites = {
+      windowMaxBackward: (x, g, geometry, out) => {
+        const handle = windowMaxBackwardKernel(x, g, geometry, out);
+        if (handle !== null) ledger.track(handle.storage);
+        return handle;
+      },
+    };
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): CpuHandle {

@@ -1,5 +1,5 @@
 // The composite ops' kernels on cuda (kernels/composites.ts, native/normalization.cu) against the
-// api's composites on the portable CPU backend: softmax and log-softmax over every axis and on
+// api's composites on the portable CPU backend without its composite kernels ('cpu-ops'): softmax and log-softmax over every axis and on
 // views, layer norm and batch norm with every affine combination, their gradients through
 // backward(), max pooling's backward pass over overlapping, padded and dilated windows with ties,
 // NaN and -Infinity, and the dtypes they decline. Runs on a GPU, or on the CPU emulation (the
@@ -7,10 +7,11 @@
 import '@flint/backend-cpu';
 import { initBackend, maxPool2d, maxPool3d, nn, type Tensor, tensor, tidy } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_OPS } from '../../../../test/support/cpu-ops.test-support.js';
 import type { CudaBackend } from '../backend.js';
 import { cudaUnavailable } from '../cuda-availability.test-support.js';
 
-type Name = 'cuda' | 'cpu';
+type Name = 'cuda' | typeof CPU_OPS;
 
 /** Deterministic values in (-scale, scale). */
 function values(count: number, seed: number, scale = 3): number[] {
@@ -25,7 +26,7 @@ function input(backend: Name, shape: number[], seed: number, options: { requires
 /** Runs `fn` on both backends and reads every tensor it returns. */
 async function onBoth(fn: (backend: Name) => Tensor[]): Promise<Record<Name, number[][]>> {
   const result = {} as Record<Name, number[][]>;
-  for (const backend of ['cuda', 'cpu'] as const) {
+  for (const backend of ['cuda', CPU_OPS] as const) {
     const tensors = tidy(() => fn(backend));
     result[backend] = [];
     for (const t of tensors) {
@@ -49,7 +50,7 @@ function expectClose(actual: readonly number[], expected: readonly number[], tol
 }
 
 async function expectAgree(label: string, fn: (backend: Name) => Tensor[], tolerance = 2e-6): Promise<void> {
-  const { cuda, cpu } = await onBoth(fn);
+  const { cuda, [CPU_OPS]: cpu } = await onBoth(fn);
   expect(cuda.length).toBe(cpu.length);
   cuda.forEach((v, i) => {
     expectClose(v, cpu[i] as number[], tolerance, `${label}, output ${i}`);

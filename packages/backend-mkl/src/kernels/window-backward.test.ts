@@ -2,104 +2,20 @@ import '@flint/backend-cpu';
 import { grad, initBackend, jit, nn, type Tensor, tensor, tidy } from '@flint/api';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CPU_OPS } from '../../../../test/support/cpu-ops.test-support.js';
+import { type PoolCase, poolCase, poolGradient, size } from '../../../../test/support/max-pool.test-support.js';
 import { loadAddon, type MklBackend } from '../index.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { expectClose, randomValues } from '../values.test-support.js';
 
 // Max pooling's backward pass on mkl, which reaches the addon's loops (native/pool.cc) through
-// Backend.composites.windowMaxBackward, against the ops on the portable backend: windows of every
+// Backend.composites.windowMaxBackward, against the ops on the portable backend ('cpu-ops', which
+// has no composite kernels): windows of every
 // kind (strides, padding, dilation, ceil mode, overlap), ties, NaN and -Infinity; backward(),
 // grad and jit; a recorded backward pass, which must stay differentiable, keeps the ops.
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
-
-type BackendName = 'mkl' | 'cpu';
-
-interface PoolCase {
-  readonly spatial: number[];
-  readonly batch: number;
-  readonly channels: number;
-  readonly kernel: number[];
-  readonly stride: number[];
-  readonly padding: number[];
-  readonly dilation: number[];
-  readonly ceilMode: boolean;
-  /** Values from a handful (ties, NaN, -Infinity), or spread floats. */
-  readonly values: number[] | null;
-  /** Some cotangents are ±Infinity or NaN: a window's other taps must still get 0. */
-  readonly specialCotangents?: boolean;
-  readonly seed: number;
-}
-
-const pool = (x: Tensor, c: PoolCase) => {
-  const options = { stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode };
-  if (c.spatial.length === 1) return nn.functional.maxPool1d(x, c.kernel, options);
-  if (c.spatial.length === 2) return nn.functional.maxPool2d(x, c.kernel, options);
-  return nn.functional.maxPool3d(x, c.kernel, options);
-};
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-function inputValues(c: PoolCase, count: number): Float32Array {
-  const spread = randomValues(count, c.seed);
-  if (c.values === null) return spread;
-  const few = c.values;
-  return spread.map((v) => few[Math.floor(((v + 1) / 2) * few.length) % few.length] as number);
-}
-
-/** x's cotangent of sum(maxPool(x) * weights) (weights vary, so that each window's cotangent differs). */
-function poolGradient(backend: BackendName, c: PoolCase): Float32Array {
-  return tidy(() => {
-    const shape = [c.batch, c.channels, ...c.spatial];
-    const x = tensor(inputValues(c, size(shape)), { shape, backend });
-    const outShape = pool(x, c).shape;
-    const cotangents = randomValues(size(outShape), c.seed + 1);
-    if (c.specialCotangents)
-      for (let i = 0; i < cotangents.length; i += 5) cotangents[i] = [Infinity, -Infinity, Number.NaN][i % 3] as number;
-    const weights = tensor(cotangents, { shape: outShape, backend });
-    const gradient = grad((t: Tensor) => pool(t, c).mul(weights).sum())(x) as Tensor;
-    return gradient.dataSync() as Float32Array;
-  });
-}
-
-/** 2x2 windows of stride 2 over the last two of `rank` spatial dims, 1 over a third. */
-function usualWindows(rank: number) {
-  const last2 = (two: number, other: number) => Array.from({ length: rank }, (_, i) => (i >= rank - 2 ? two : other));
-  return { kernel: last2(2, 1), stride: last2(2, 1), padding: last2(0, 0), dilation: last2(1, 1) };
-}
-
-const poolCase: fc.Arbitrary<PoolCase> = fc.integer({ min: 1, max: 3 }).chain((rank) => {
-  const dims = (min: number, max: number) => fc.array(fc.integer({ min, max }), { minLength: rank, maxLength: rank });
-  return fc
-    .record({
-      spatial: dims(1, 7),
-      batch: fc.integer({ min: 1, max: 3 }),
-      channels: fc.integer({ min: 1, max: 3 }),
-      kernel: dims(1, 3),
-      stride: dims(1, 3),
-      padding: dims(0, 1),
-      dilation: dims(1, 2),
-      ceilMode: fc.boolean(),
-      values: fc.oneof(
-        fc.constant(null),
-        fc.constant([1, 2, 2, 0]),
-        fc.constant([Number.NEGATIVE_INFINITY, -1, Number.NaN, 3]),
-        fc.constant([Number.NEGATIVE_INFINITY]),
-      ),
-      seed: fc.integer({ min: 1, max: 1000 }),
-      specialCotangents: fc.boolean(),
-      // The usual pool (2x2 windows of stride 2 over the last two dims), which has its own loop.
-      usual: fc.boolean(),
-    })
-    .map(({ usual, ...c }) => (usual && rank >= 2 ? { ...c, ...usualWindows(rank) } : c))
-    .map((c) => ({
-      ...c,
-      // Padding at most half the dilated kernel (as PyTorch), and windows that fit the padded input.
-      padding: c.padding.map((p, i) => Math.min(p, Math.floor(((c.kernel[i]! - 1) * c.dilation[i]! + 1) / 2))),
-      spatial: c.spatial.map((s, i) => Math.max(s, (c.kernel[i]! - 1) * c.dilation[i]! + 1)),
-    }));
-});
 
 describe.skipIf(missing !== undefined)('max pooling backward on mkl through the fused kernel', () => {
   let mkl: MklBackend;
@@ -115,7 +31,7 @@ describe.skipIf(missing !== undefined)('max pooling backward on mkl through the 
         const fused = poolGradient('mkl', c);
         expect(runs() - before).toBe(1);
         // Overlapping windows sum their cotangents in another order than the ops: a few ulps.
-        expectClose(fused, poolGradient('cpu', c), 1e-6);
+        expectClose(fused, poolGradient(CPU_OPS, c), 1e-6);
       }),
       { numRuns: 150 },
     );
@@ -135,7 +51,7 @@ describe.skipIf(missing !== undefined)('max pooling backward on mkl through the 
       seed: 1,
     };
     const fused = poolGradient('mkl', c);
-    expectClose(fused, poolGradient('cpu', c), 0);
+    expectClose(fused, poolGradient(CPU_OPS, c), 0);
     // Windows at -1..1 (padding first: dropped), 0..2, 1..3 and 2..4 (x[0], x[1], x[2] first).
     expect(fused[3]).toBe(0);
     expect(fused.slice(0, 3).every((v) => v !== 0)).toBe(true);
@@ -144,7 +60,7 @@ describe.skipIf(missing !== undefined)('max pooling backward on mkl through the 
   it('backward() and jit(grad) run the kernel; a backward pass that is differentiated again runs the ops', () => {
     const shape = [4, 3, 8, 8];
     const data = randomValues(size(shape), 7);
-    const results = (['mkl', 'cpu'] as const).map((backend) =>
+    const results = (['mkl', CPU_OPS] as const).map((backend) =>
       tidy(() => {
         const counts: number[] = [];
         const x = tensor(data, { shape, backend, requiresGrad: true });
