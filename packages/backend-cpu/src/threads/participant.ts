@@ -107,6 +107,17 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
   const W = ${JSON.stringify(Word)};
   const ctrl = new Int32Array(control);
   const TASK_MASK = ${2 ** TASK_BITS - 1};
+  // The next unclaimed task of the job tagged tag, claimed by compare-exchange, or -1 when none is
+  // left or a newer job has started (see above why a stale thread then claims nothing).
+  function claim(tag, total) {
+    for (;;) {
+      const v = Atomics.load(ctrl, W.NEXT);
+      if ((v & ~TASK_MASK) !== tag) return -1;
+      const task = v & TASK_MASK;
+      if (task >= total) return -1;
+      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) === v) return task;
+    }
+  }
   // Map kernels by number, oldest first; a few dozen are kept.
   const mapKernels = new Map();
   function mapKernel(word) {
@@ -127,12 +138,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
     let run = null;
     let args = null;
     let words = null;
-    for (;;) {
-      const v = Atomics.load(ctrl, W.NEXT);
-      if ((v & ~TASK_MASK) !== tag) return;
-      const task = v & TASK_MASK;
-      if (task >= total) return;
-      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+    for (let task = claim(tag, total); task >= 0; task = claim(tag, total)) {
       try {
         if (run === null) {
           run = mapKernel(word);
@@ -183,12 +189,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
     const bScratch = aScratch + blockRows * KC;
     let view = null;
     let offsets = null;
-    for (;;) {
-      const v = Atomics.load(ctrl, W.NEXT);
-      if ((v & ~TASK_MASK) !== tag) return;
-      const task = v & TASK_MASK;
-      if (task >= total) return;
-      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+    for (let task = claim(tag, total); task >= 0; task = claim(tag, total)) {
       try {
         if (view === null) {
           view = element === 0 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
@@ -237,12 +238,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
     const aRaw = word(W.A_RAW), aRowStride = word(W.A_ROW_STRIDE), aColStride = word(W.A_COL_STRIDE), m = word(W.M);
     const scratch = aAt + thread * blockRows * KC;
     let view = null;
-    for (;;) {
-      const v = Atomics.load(ctrl, W.NEXT);
-      if ((v & ~TASK_MASK) !== tag) return;
-      const task = v & TASK_MASK;
-      if (task >= total) return;
-      if (Atomics.compareExchange(ctrl, W.NEXT, v, v + 1) !== v) continue;
+    for (let task = claim(tag, total); task >= 0; task = claim(tag, total)) {
       try {
         // The memory may have grown since this thread last looked: take a fresh view per job.
         if (view === null) view = element === 0 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
