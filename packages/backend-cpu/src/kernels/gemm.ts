@@ -290,7 +290,10 @@ function gemmThreaded(
   const { rowStride, colStride } = a;
   const low = a.offset + Math.min(0, (m - 1) * rowStride) + Math.min(0, (k - 1) * colStride);
   const high = a.offset + Math.max(0, (m - 1) * rowStride) + Math.max(0, (k - 1) * colStride) + 1;
-  const copyA = a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
+  // Each task packs the A blocks of its rows from the raw copy: with several column tasks per row
+  // block, every block would be packed that many times, so A is packed once here instead (a deep
+  // product [64, 12544] x [12544, 288], a convolution's filter gradient, packed A twelve times).
+  const copyA = colTasks === 1 && a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
   // Regions start on 64-byte boundaries.
   const align = (elements: number) => Math.ceil((elements * size) / 64) * (64 / size);
   const aAt = 0;
