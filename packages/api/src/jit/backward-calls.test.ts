@@ -17,6 +17,12 @@ function expectClose(actual: Tensor, expected: Tensor, tolerance = 1e-5): void {
   for (let i = 0; i < a.length; i++) expect(Math.abs((a[i] as number) - (b[i] as number))).toBeLessThanOrEqual(tolerance);
 }
 
+/** The gradient backward() left on a leaf (read through a call: the test reset it to null before the sweeps that set it again). */
+function gradOf(leaf: Tensor): Tensor {
+  if (leaf.grad === null) throw new Error('backward() left no gradient on the leaf');
+  return leaf.grad;
+}
+
 const equationsOf = (program: Program): number => program.equations.reduce((n, e) => n + (e.kind === 'primitive' ? 1 : e.body.length), 0);
 
 /** A loss and an auxiliary output (a statistic logged, never differentiated) that costs a backward pass of its own. */
@@ -174,7 +180,7 @@ describe('residuals donated to the backward program', () => {
     expect(consumes()).toEqual([false, false, true]);
     runs.mockRestore();
     // A retained graph keeps its residuals: the second sweep reads them again.
-    expectClose(w.grad as Tensor, (eagerLeaf.grad as Tensor).mul(2));
+    expectClose(gradOf(w), gradOf(eagerLeaf).mul(2));
   });
 
   it('grad(jit(f)) repeatedly: memory flat, results equal eager', () => {

@@ -138,7 +138,7 @@ describe('random programs: transforms of a jitted call agree with the transforms
             return loose(compiled, eager);
           }
           if (transform === 'jvp') {
-            const tangents = [make([n, n]), make([n, n]), make([n]), make([n, n])];
+            const tangents: [Tensor, Tensor, Tensor, Tensor] = [make([n, n]), make([n, n]), make([n]), make([n, n])];
             const [out, tangent] = jvp(jit(f), [x, y, row, w], tangents);
             const [eagerOut, eagerTangent] = jvp(f, [x, y, row, w], tangents);
             return loose(out, eagerOut) && loose(tangent, eagerTangent);

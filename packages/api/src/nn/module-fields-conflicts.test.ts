@@ -81,7 +81,8 @@ describe('Module fields against explicit registrations', () => {
 
     const replaced = new nn.Linear(2, 2);
     const weight = new Parameter(zeros([2, 2]));
-    replaced.weight = weight;
+    // Linear's weight field is readonly to its users; the test reassigns it as a subclass or a careless caller could.
+    (replaced as { weight: Parameter }).weight = weight;
     expect(replaced.getParameter('weight')).toBe(weight);
     (replaced as unknown as { bias: unknown }).bias = null;
     expect(names(replaced.namedParameters())).toEqual(['weight']);
@@ -217,7 +218,7 @@ describe('Module discovery cache', () => {
       model.stateDict();
       expect(spy).not.toHaveBeenCalled();
       const first = model.at(0) as nn.Linear;
-      first.weight = new Parameter(zeros([2, 2]));
+      (first as { weight: Parameter }).weight = new Parameter(zeros([2, 2]));
       expect(model.getParameter('0.weight')).toBe(first.weight);
       expect(spy).toHaveBeenCalled();
     } finally {

@@ -503,7 +503,8 @@ describe('scatterAdd', () => {
   });
   test('matches torch.scatter_add on rank 2 and 3 against a reference', () => {
     const random = lcg(5);
-    for (const [shape, idxShape, srcShape] of [
+    // [x's shape, index's shape, src's shape]
+    const cases: [number[], number[], number[]][] = [
       [
         [3, 4],
         [2, 3],
@@ -519,27 +520,28 @@ describe('scatterAdd', () => {
         [6, 2],
         [6, 2],
       ],
-    ] as number[][][]) {
+    ];
+    for (const [shape, dims, srcShape] of cases) {
       for (let axis = 0; axis < shape.length; axis++) {
-        const dims = idxShape as number[];
-        const n = (shape as number[])[axis] as number;
+        const n = shape[axis] as number;
         const idxValues = Array.from({ length: sizeOf(dims) }, () => random(0, n - 1));
-        const srcValues = Array.from({ length: sizeOf(srcShape as number[]) }, () => random(-5, 5));
-        const baseValues = Array.from({ length: sizeOf(shape as number[]) }, () => random(-5, 5));
+        const srcValues = Array.from({ length: sizeOf(srcShape) }, () => random(-5, 5));
+        const baseValues = Array.from({ length: sizeOf(shape) }, () => random(-5, 5));
         // Skip combinations torch would reject (index larger than x off the axis).
-        if (dims.some((d, i) => i !== axis && d > ((shape as number[])[i] as number))) continue;
+        if (dims.some((d, i) => i !== axis && d > (shape[i] as number))) continue;
         const expected = [...baseValues];
         for (let flat = 0; flat < idxValues.length; flat++) {
           const coords = unravel(dims, flat);
           const target = [...coords];
           target[axis] = idxValues[flat] as number;
-          expected[offset(shape as number[], target)] += srcValues[offset(srcShape as number[], coords)] as number;
+          const at = offset(shape, target);
+          expected[at] = (expected[at] as number) + (srcValues[offset(srcShape, coords)] as number);
         }
         const got = scatterAdd(
-          tensor(Int32Array.from(baseValues), { shape: shape as number[] }),
+          tensor(Int32Array.from(baseValues), { shape }),
           axis,
           tensor(Int32Array.from(idxValues), { shape: dims }),
-          tensor(Int32Array.from(srcValues), { shape: srcShape as number[] }),
+          tensor(Int32Array.from(srcValues), { shape: srcShape }),
         );
         expect(Array.from(got.dataSync()), `${JSON.stringify(shape)} axis ${axis}`).toEqual(expected);
       }

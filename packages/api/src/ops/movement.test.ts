@@ -208,7 +208,9 @@ describe('transpose, permute, swapaxes, moveaxis, T, mT', () => {
   test('errors', () => {
     expect(() => transpose(x, [0, 1])).toThrow(AxisError);
     expect(() => transpose(x, 0, 3)).toThrow(AxisError);
-    expect(() => (transpose as (t: Tensor, a: number) => Tensor)(x, 1)).toThrow(/transpose: got the single axis 1/);
+    // A single axis matches no signature of transpose; a JavaScript caller that passes one gets a clear error.
+    // @ts-expect-error
+    expect(() => transpose(x, 1)).toThrow(/transpose: got the single axis 1/);
   });
   test('zero-size axes', () => {
     expect(transpose(arange([0, 2, 3]), [2, 0, 1]).shape).toEqual([3, 0, 2]);

@@ -32,9 +32,9 @@ describe('vmap', () => {
     const y = vmap((x: Tensor) => x.mul(2), { outAxes: 1 })(xs);
     expect(y.shape).toEqual([2, 3]);
     close(y, [2, 6, 10, 4, 8, 12]);
-    const constant = vmap(() => f64([7]), { inAxes: 0 })(xs);
+    const constant = vmap((_x: Tensor) => f64([7]), { inAxes: 0 })(xs);
     expect(constant.shape).toEqual([3, 1]);
-    const shared = vmap((x: Tensor) => [x.sum(), f64([1])], { outAxes: [0, null] })(xs);
+    const shared = vmap((x: Tensor): [Tensor, Tensor] => [x.sum(), f64([1])], { outAxes: [0, null] })(xs);
     expect(shared[1].shape).toEqual([1]);
   });
 

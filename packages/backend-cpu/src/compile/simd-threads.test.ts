@@ -73,7 +73,7 @@ describe('threaded SIMD elementwise kernels', () => {
     }
     for (const size of [4097, 8190, 65537, 300_001]) {
       const a: Aval = { shape: [size], dtype: 'float32' };
-      const x = tensor(values(size, 1), [size]);
+      const x = tensor(values(size, 1), { shape: [size] });
       const ops: KernelOp[] = [
         { primitive: Primitive.Mul, params: {}, args: [input(0), literal(0.5)], aval: a },
         { primitive: Primitive.Tanh, params: {}, args: [op(0)], aval: a },
@@ -97,11 +97,11 @@ describe('threaded SIMD elementwise kernels', () => {
     }
     const size = 50_003;
     const a: Aval = { shape: [size], dtype: 'float32' };
-    const x = tensor(values(size, 2), [size]);
+    const x = tensor(values(size, 2), { shape: [size] });
     // A view at element 7 of a longer array: the kernel reads from its offset.
-    const y = slice(tensor(values(size + 9, 3), [size + 9]), [7], [size + 7]);
+    const y = slice(tensor(values(size + 9, 3), { shape: [size + 9] }), [7], [size + 7]);
     expect((y._handle as CpuHandle).offset).toBe(7);
-    const s = tensor(new Float32Array([1.5]), []);
+    const s = tensor(new Float32Array([1.5]), { shape: [] });
     const ops: KernelOp[] = [
       { primitive: Primitive.Broadcast, params: { shape: [size] }, args: [input(2)], aval: a },
       { primitive: Primitive.Mul, params: {}, args: [input(0), op(0)], aval: a },
@@ -133,9 +133,9 @@ describe('threaded SIMD elementwise kernels', () => {
       { primitive: Primitive.Add, params: {}, args: [op(0), input(0)], aval: a },
     ];
     const kernel = compile([a], ops, [1]);
-    const expected = both(kernel, [tensor(values(size, 5), [size])], size).single[0];
+    const expected = both(kernel, [tensor(values(size, 5), { shape: [size] })], size).single[0];
     setThreadedMapMinimum(0);
-    const x = tensor(values(size, 5), [size]);
+    const x = tensor(values(size, 5), { shape: [size] });
     const handle = x._handle as CpuHandle;
     const before = threadedMapJobs();
     const [out] = kernel.run([handle], [true]);
@@ -152,7 +152,7 @@ describe('threaded SIMD elementwise kernels', () => {
     }
     const size = 12_000;
     const a: Aval = { shape: [size], dtype: 'float32' };
-    const x = tensor(values(size, 6), [size]);
+    const x = tensor(values(size, 6), { shape: [size] });
     // 70 kernels (workers keep 64) that differ only in a constant: a worker running a stale
     // kernel would give another kernel's values.
     const kernels = Array.from({ length: 70 }, (_, i) =>
@@ -172,7 +172,7 @@ describe('threaded SIMD elementwise kernels', () => {
     expect(await gemmThreadsStarted()).toBe(0);
     const size = 20_000;
     const a: Aval = { shape: [size], dtype: 'float32' };
-    const x = tensor(values(size, 4), [size]);
+    const x = tensor(values(size, 4), { shape: [size] });
     const kernel = compile([a], [{ primitive: Primitive.Exp, params: {}, args: [input(0)], aval: a }], [0]);
     setThreadedMapMinimum(0);
     const before = threadedMapJobs();

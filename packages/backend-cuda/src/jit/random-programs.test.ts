@@ -47,7 +47,7 @@ async function checkPrograms(dtype: DType, tolerance: number, numRuns: number, s
         // x is every other column of a wider tensor: a view the kernel reads with stride 2 (its
         // dims coalesce to one), where the others are contiguous or broadcast.
         const x = make([n, 2 * n], 1).slice([0, 0], [n, 2 * n], [1, 2]);
-        const [y, row, w]: Tensor[] = [make([n, n], 2), make([n], 3), make([n, n], 4).mul(0.5)];
+        const [y, row, w]: [Tensor, Tensor, Tensor] = [make([n, n], 2), make([n], 3), make([n, n], 4).mul(0.5)];
         const f = programForTest(steps);
         const jitted = jit(f);
         compiled += jitted.lower(x, y, row, w).compiledKernels;

@@ -156,7 +156,7 @@ describe.skipIf(missing !== undefined)('fused composites on mkl', () => {
 
       it(`${name}: jvp and vmap see the composite's primitives, and jit hands the traced composite to the kernel`, () => {
         const runs: Record<string, number> = {};
-        const counting = (label: string, backend: string, fn: () => Tensor[]): Tensor[] => {
+        const counting = (label: string, backend: string, fn: () => Float32Array[]): Float32Array[] => {
           const before = mkl.compositeRuns(name);
           const results = fn();
           if (backend === 'mkl') runs[label] = mkl.compositeRuns(name) - before;
@@ -255,7 +255,7 @@ describe.skipIf(missing !== undefined)('fused composites on mkl', () => {
 
     it('grad and jit reach the kernel, jvp and vmap run the composite, and all agree', () => {
       const runs: Record<string, number> = {};
-      const counting = (label: string, backend: string, fn: () => Tensor[]): Tensor[] => {
+      const counting = (label: string, backend: string, fn: () => Float32Array[]): Float32Array[] => {
         const before = mkl.compositeRuns('layerNorm');
         const results = fn();
         if (backend === 'mkl') runs[label] = mkl.compositeRuns('layerNorm') - before;

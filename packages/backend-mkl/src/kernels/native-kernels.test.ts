@@ -1,5 +1,18 @@
 import '@flint/backend-cpu';
-import { bind, conv2d, conv3d, convTranspose2d, initBackend, matmul, Primitive, sizeOf, type Tensor, tensor, vjp } from '@flint/api';
+import {
+  bind,
+  conv2d,
+  conv3d,
+  convTranspose2d,
+  initBackend,
+  matmul,
+  Primitive,
+  sizeOf,
+  type Tensor,
+  type TypedArray,
+  tensor,
+  vjp,
+} from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAddon, type MklBackend } from '../index.js';
 import { randomValues } from '../values.test-support.js';
@@ -27,7 +40,7 @@ describe.skipIf(missing !== undefined)('mkl native kernels beyond float arithmet
   });
 
   /** Runs `primitive` on both backends; checks the native path ran and the results agree exactly. */
-  function same(primitive: Primitive, inputs: [Tensor, Tensor][], params: object): ArrayLike<number> {
+  function same(primitive: Primitive, inputs: [Tensor, Tensor][], params: object): TypedArray {
     const before = mkl.nativeRuns(primitive);
     const fast = bind(primitive, inputs.map(([m]) => m) as never, params as never);
     const reference = bind(primitive, inputs.map(([, c]) => c) as never, params as never);

@@ -120,7 +120,7 @@ suite('float16 on webgpu (forced on this adapter)', () => {
                 [1, 0],
                 [0, 1],
               ],
-              2.5,
+              { value: 2.5 },
             ),
       ],
       ['cast to float32', (x) => x.astype('float32')],

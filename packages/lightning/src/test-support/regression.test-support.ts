@@ -1,5 +1,5 @@
 import { DataLoader, nn, optim, type Tensor, TensorDataset, tensor } from '@flint/api';
-import { LightningModule } from '../module.js';
+import { LightningModule, type StepOutput } from '../module.js';
 import type { OptimizerConfig } from '../trainer/optimizer-config.js';
 
 /**
@@ -61,10 +61,17 @@ export class Regressor extends LightningModule {
     return this.outputLayer.forward(this.dropout.forward(nn.functional.tanh(this.hiddenLayer.forward(x))));
   }
 
-  override trainingStep([x, y]: [Tensor, Tensor]): Tensor {
+  /** The batch's mean squared error, logged as train_loss: what trainingStep returns. */
+  stepLoss([x, y]: [Tensor, Tensor]): Tensor {
     const loss = nn.functional.mseLoss(this.forward(x), y);
     this.log('train_loss', loss, { progBar: true, onStep: true, onEpoch: true });
     return loss;
+  }
+
+  // Declared as LightningModule's step (any StepOutput), so that a test's subclass may return a
+  // dictionary; subclasses that want the loss as a Tensor call stepLoss.
+  override trainingStep(batch: [Tensor, Tensor], _batchIdx?: number): StepOutput {
+    return this.stepLoss(batch);
   }
 
   override validationStep([x, y]: [Tensor, Tensor]): void {

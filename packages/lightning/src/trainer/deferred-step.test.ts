@@ -69,7 +69,7 @@ describe('a gradient sync that must be awaited', () => {
   it('keeps the batch tensors a step returns: the hook frees only what the step made', async () => {
     class ReturnsTarget extends OrderedRegressor {
       override trainingStep([x, y]: [Tensor, Tensor]): StepOutput {
-        return { loss: super.trainingStep([x, y]), target: y };
+        return { loss: this.stepLoss([x, y]), target: y };
       }
       override onTrainBatchEnd(outputs: StepOutput): void {
         this.order.push('batchEnd');

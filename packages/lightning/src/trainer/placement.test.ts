@@ -3,11 +3,13 @@
 // run ends (done or failed) the default backend and the module's parameters are where they were,
 // as Lightning's teardown moves a model back to the CPU.
 import '@flint/backend-cpu';
-import { getBackend, type optim, setBackend, type Tensor } from '@flint/api';
+import { getBackend, optim, setBackend, type Tensor } from '@flint/api';
 import { lastValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
+import type { StepOutput } from '../module.js';
 import { Regressor, regressionLoader } from '../test-support/regression.test-support.js';
+import type { OptimizerConfig } from './optimizer-config.js';
 import type { TrainerOptions } from './options.js';
 import { seedGlobalRandom } from './rng.js';
 import { Trainer } from './trainer.js';
@@ -21,13 +23,15 @@ const quiet: TrainerOptions = { logger: false, enableProgressBar: false, enableC
 class Recording extends Regressor {
   readonly seen: string[] = [];
   failAt = -1;
-  optimizer: optim.Optimizer | undefined;
-  override configureOptimizers() {
+  optimizer: optim.Adam | undefined;
+  override configureOptimizers(): OptimizerConfig {
     const config = super.configureOptimizers();
-    this.optimizer = config as optim.Optimizer;
+    // Without a scheduler option, Regressor configures one bare Adam.
+    if (!(config instanceof optim.Adam)) throw new Error('Recording expects the Regressor to configure a bare Adam');
+    this.optimizer = config;
     return config;
   }
-  override trainingStep(batch: [Tensor, Tensor], batchIdx: number): Tensor {
+  override trainingStep(batch: [Tensor, Tensor], batchIdx: number): StepOutput {
     this.seen.push(`${this.parameters()[0]?.value.backend}/${getBackend().name}`);
     if (batchIdx === this.failAt) throw new Error('planted failure');
     return super.trainingStep(batch, batchIdx);

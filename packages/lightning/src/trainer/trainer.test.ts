@@ -165,7 +165,7 @@ describe('Trainer.fit$', () => {
     class Failing extends Regressor {
       override trainingStep(batch: [Tensor, Tensor]): Tensor {
         if (this.globalStep === 5) throw new RangeError('bad batch');
-        return super.trainingStep(batch);
+        return this.stepLoss(batch);
       }
     }
     seedGlobalRandom(3);
@@ -387,7 +387,7 @@ describe('more of the Trainer', () => {
   it('logs dictionaries, and ends an epoch when onTrainBatchStart returns -1', async () => {
     class Short extends Regressor {
       override trainingStep(batch: [Tensor, Tensor]): Tensor {
-        const loss = super.trainingStep(batch);
+        const loss = this.stepLoss(batch);
         this.logDict({ twice: loss.mul(2), constant: 7 }, { onStep: true });
         return loss;
       }

@@ -211,7 +211,13 @@ describe('composite kernels of a backend (Backend.composites)', () => {
         nn.functional.softmax(x.matmul(weight.value), -1).mul(target).sum().backward();
         return weight.grad as unknown as Tensor;
       };
-      const module = new nn.Module();
+      // The module that owns the weight, so that compile() treats it as state (its forward is the step's product).
+      class Holder extends nn.Module<[Tensor], Tensor> {
+        forward(input: Tensor): Tensor {
+          return input.matmul(weight.value);
+        }
+      }
+      const module = new Holder();
       module.registerParameter('weight', weight);
       const compiled = compile(step, { modules: [module] });
       let gradient: Tensor | null = null;
