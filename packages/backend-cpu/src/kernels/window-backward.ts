@@ -87,6 +87,7 @@ function tapRanges(pool: Pool, s: number): { first: Int32Array; last: Int32Array
 function isSquare(pool: Pool): boolean {
   return (
     pool.in[0] === 1 &&
+    pool.out[0] === 1 &&
     2 * pool.out[1]! <= pool.in[1]! &&
     2 * pool.out[2]! <= pool.in[2]! &&
     pool.window[0] === 1 &&
