@@ -16,8 +16,8 @@ import { type CpuHandle, isContiguous, wrap } from '../view.js';
 import { expression, numberSource, rounded } from './expression.js';
 import { broadcastStrides, coalesceLoops, rowMajor } from './layout.js';
 import { generateSimd, simdCompatible } from './wasm/elementwise.js';
-import { type SimdKernel, singleThreadKernel } from './wasm/simd-kernel.js';
-import { threadedKernel } from './wasm/threaded-kernel.js';
+import type { SimdKernel } from './wasm/simd-kernel.js';
+import { simdKernel } from './wasm/threaded-kernel.js';
 
 // Fused elementwise and reduction kernels as generated JavaScript. A kernel is compiled once per
 // layout of its inputs (their strides; usually one per program), with every trip count and stride
@@ -203,7 +203,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
       ops,
       kernel.inputs.map((a) => a.dtype),
     );
-  const simdByLayout = new Map<string, { single: SimdKernel; threaded: ReturnType<typeof threadedKernel> } | null>();
+  const simdByLayout = new Map<string, SimdKernel | null>();
   const broadcastLoad = new Map<number, number>();
   loads.forEach((load, k) => {
     if (load.broadcast !== null) broadcastLoad.set(load.broadcast, k);
@@ -269,8 +269,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
           let kernelForLayout = simdByLayout.get(pattern);
           if (kernelForLayout === undefined) {
             const program = generateSimd(ops, mapOutputs, directLoad, broadcastLoad, { scalar: [...pattern].map((c) => c === 's') });
-            const single = program === null ? null : singleThreadKernel(program);
-            kernelForLayout = program === null || single === null ? null : { single, threaded: threadedKernel(program) };
+            kernelForLayout = simdKernel(program);
             simdByLayout.set(pattern, kernelForLayout);
           }
           if (kernelForLayout !== null) {
@@ -282,7 +281,7 @@ export function compileMapReduce(kernel: KernelProgram, ledger: MemoryLedger): C
               offsets.slice(0, outCount),
               total,
             ] as const;
-            if (!kernelForLayout.threaded.run(...args)) kernelForLayout.single.run(...args);
+            kernelForLayout.run(...args);
             return results;
           }
         }

@@ -1,7 +1,7 @@
 import type { TypedArray } from '@flint/api';
 import { gemmPool, MAX_TASKS } from '../threads/gemm-pool.js';
 import { gemmShapes } from '../wasm/gemm-wasm.js';
-import { gemm, KC, MC, threadedProductMinimum } from './gemm.js';
+import { gemm, KC, matrixSpan, poolTiling, threadedProductMinimum } from './gemm.js';
 
 // A batch of products of one shape (attention's heads, batched matmul) as one job on the thread
 // pool, a product per task: the thread that claims it packs its own panels from raw copies of the
@@ -64,8 +64,9 @@ function span(x: BatchedOperand, rows: number, cols: number): { low: number; hig
   let low = Number.POSITIVE_INFINITY;
   let high = Number.NEGATIVE_INFINITY;
   for (const offset of x.offsets) {
-    low = Math.min(low, offset + Math.min(0, (rows - 1) * x.rowStride) + Math.min(0, (cols - 1) * x.colStride));
-    high = Math.max(high, offset + Math.max(0, (rows - 1) * x.rowStride) + Math.max(0, (cols - 1) * x.colStride) + 1);
+    const one = matrixSpan(offset, rows, cols, x.rowStride, x.colStride);
+    low = Math.min(low, one.low);
+    high = Math.max(high, one.high);
   }
   return { low, high };
 }
@@ -92,16 +93,9 @@ function gemmBatchedThreaded(
   const bSpan = span(b, k, n);
   // Sparse views (a few rows of a wide array) would copy far more than they read.
   if (aSpan.high - aSpan.low > 2 * batch * m * k || bSpan.high - bSpan.low > 2 * batch * k * n) return false;
-  const shape = pool.shapes[single ? 'f32' : 'f64'];
-  const height = shape.rows;
-  const width = shape.vectors * (single ? 4 : 2);
-  const size = single ? 4 : 8;
-  const paddedM = Math.ceil(m / height) * height;
-  const paddedN = Math.ceil(n / width) * width;
-  const blockRows = Math.min(Math.floor(MC / height) * height, paddedM);
+  const { height, width, size, paddedM, paddedN, blockRows, align } = poolTiling(pool, single, m, n);
   // Layout (elements, regions on 64-byte boundaries): the offset table (2 x batch int32 words),
   // the raw copies of A and B, every thread's scratch, then C.
-  const align = (elements: number) => Math.ceil((elements * size) / 64) * (64 / size);
   const rawA = align(Math.ceil((2 * batch * 4) / size));
   const rawB = rawA + align(aSpan.high - aSpan.low);
   const scratchAt = rawB + align(bSpan.high - bSpan.low);

@@ -20,7 +20,7 @@ export interface MatrixView {
 // Blocking: a k-block of KC keeps an A panel (4 x KC) and a B panel (KC x 8) in L1; MC rows of A
 // (MC x KC) stay in L2 while every B panel passes over them.
 export const KC = 256;
-export const MC = 64;
+const MC = 64;
 
 /**
  * Products of at least this many multiply-adds (m * n * k) are split across threads; below it
@@ -256,6 +256,42 @@ function gemmWasm(
  * that far, the product does not split, or the pool failed (it then retires, and one thread
  * computes).
  */
+/**
+ * A threaded product's tiling in the pool's memory: the kernel's tile (rows of an A panel,
+ * columns of a B panel), bytes per element, m and n padded to whole tiles, the rows of A one
+ * thread packs at a time, and `align`, which rounds a region up to 64-byte boundaries.
+ */
+export function poolTiling(pool: GemmPool, single: boolean, m: number, n: number) {
+  const shape = pool.shapes[single ? 'f32' : 'f64'];
+  const height = shape.rows;
+  const width = shape.vectors * (single ? 4 : 2);
+  const size = single ? 4 : 8;
+  const paddedM = Math.ceil(m / height) * height;
+  return {
+    height,
+    width,
+    size,
+    paddedM,
+    paddedN: Math.ceil(n / width) * width,
+    blockRows: Math.min(Math.floor(MC / height) * height, paddedM),
+    align: (elements: number) => Math.ceil((elements * size) / 64) * (64 / size),
+  };
+}
+
+/** The span [low, high) of storage that a rows x cols matrix at `offset` with these strides covers. */
+export function matrixSpan(
+  offset: number,
+  rows: number,
+  cols: number,
+  rowStride: number,
+  colStride: number,
+): { low: number; high: number } {
+  return {
+    low: offset + Math.min(0, (rows - 1) * rowStride) + Math.min(0, (cols - 1) * colStride),
+    high: offset + Math.max(0, (rows - 1) * rowStride) + Math.max(0, (cols - 1) * colStride) + 1,
+  };
+}
+
 function gemmThreaded(
   pool: GemmPool,
   single: boolean,
@@ -269,14 +305,8 @@ function gemmThreaded(
   ldc: number,
 ): boolean {
   const element = single ? 'f32' : 'f64';
-  const shape = pool.shapes[element];
-  const height = shape.rows;
-  const width = shape.vectors * (single ? 4 : 2);
-  const size = single ? 4 : 8;
-  const paddedM = Math.ceil(m / height) * height;
-  const paddedN = Math.ceil(n / width) * width;
+  const { height, width, size, paddedM, paddedN, blockRows, align } = poolTiling(pool, single, m, n);
   const nPanels = paddedN / width;
-  const blockRows = Math.min(Math.floor(MC / height) * height, paddedM);
   const rowBlocks = Math.ceil(paddedM / blockRows);
   const wanted = TASKS_PER_THREAD * (pool.readyWorkers + 1);
   const taskRows = Math.ceil(rowBlocks / Math.min(rowBlocks, wanted)) * blockRows;
@@ -288,14 +318,12 @@ function gemmThreaded(
 
   // The span of A's storage the view covers: copied whole when it is dense enough.
   const { rowStride, colStride } = a;
-  const low = a.offset + Math.min(0, (m - 1) * rowStride) + Math.min(0, (k - 1) * colStride);
-  const high = a.offset + Math.max(0, (m - 1) * rowStride) + Math.max(0, (k - 1) * colStride) + 1;
+  const { low, high } = matrixSpan(a.offset, m, k, rowStride, colStride);
   // Each task packs the A blocks of its rows from the raw copy: with several column tasks per row
   // block, every block would be packed that many times, so A is packed once here instead (a deep
   // product [64, 12544] x [12544, 288], a convolution's filter gradient, packed A twelve times).
   const copyA = colTasks === 1 && a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
   // Regions start on 64-byte boundaries.
-  const align = (elements: number) => Math.ceil((elements * size) / 64) * (64 / size);
   const aAt = 0;
   const aElements = copyA ? pool.threads * blockRows * KC : k * paddedM;
   const rawAt = align(aElements);

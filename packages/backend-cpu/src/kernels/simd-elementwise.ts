@@ -1,8 +1,8 @@
 import { type Aval, type KernelOp, type KernelRef, type Primitive, sizeOf } from '@flint/api';
 import { generateSimd, simdCompatible } from '../compile/wasm/elementwise.js';
-import { type SimdKernel, singleThreadKernel } from '../compile/wasm/simd-kernel.js';
-import { threadedKernel } from '../compile/wasm/threaded-kernel.js';
-import type { CpuHandle } from '../view.js';
+import type { SimdKernel } from '../compile/wasm/simd-kernel.js';
+import { simdKernel } from '../compile/wasm/threaded-kernel.js';
+import { type CpuHandle, isContiguous } from '../view.js';
 
 // Large float32 eager ops run as the jit's WebAssembly SIMD kernels (compile/wasm), one op per
 // kernel, threaded where that pays (threaded-kernel.ts decides). The JavaScript loops of
@@ -19,13 +19,8 @@ const SIMD_EAGER_MIN_ELEMENTS = 256;
 /** Per operand: 'a' for a contiguous array of the output's size, 's' for one broadcast value. */
 type Pattern = string;
 
-interface OpKernels {
-  readonly single: SimdKernel;
-  readonly threaded: ReturnType<typeof threadedKernel>;
-}
-
-/** Per primitive and pattern: the kernels, or null where the generator declines. */
-const kernels = new Map<Primitive, Map<Pattern, OpKernels | null>>();
+/** Per primitive and pattern: the kernel, or null where the generator declines. */
+const kernels = new Map<Primitive, Map<Pattern, SimdKernel | null>>();
 let opsRun = 0;
 
 /** How many eager ops have run as SIMD kernels so far, for tests. */
@@ -36,16 +31,10 @@ export function simdElementwiseOps(): number {
 function operandPattern(h: CpuHandle, n: number): 'a' | 's' | null {
   if (h.dtype !== 'float32') return null;
   if (h.strides.every((s) => s === 0)) return 's';
-  let expected = 1;
-  for (let d = h.shape.length - 1; d >= 0; d--) {
-    const dim = h.shape[d] as number;
-    if (dim !== 1 && h.strides[d] !== expected) return null;
-    expected *= dim;
-  }
-  return h.storage.data.length - h.offset >= n ? 'a' : null;
+  return isContiguous(h) && h.storage.data.length - h.offset >= n ? 'a' : null;
 }
 
-function buildKernels(primitive: Primitive, pattern: Pattern): OpKernels | null {
+function buildKernel(primitive: Primitive, pattern: Pattern): SimdKernel | null {
   const args: KernelRef[] = [...pattern].map((_, index) => ({ kind: 'input', index }));
   // An aval of its own: the cached kernels' closures keep the op, and the caller's `out` may be a
   // tensor that must stay collectable. The generated code does not depend on the shape.
@@ -59,9 +48,7 @@ function buildKernels(primitive: Primitive, pattern: Pattern): OpKernels | null 
   )
     return null;
   const direct = new Map<number, number>(args.map((_, k) => [k, k]));
-  const program = generateSimd([op], [0], direct, new Map(), { scalar: [...pattern].map((c) => c === 's') });
-  const single = program === null ? null : singleThreadKernel(program);
-  return program === null || single === null ? null : { single, threaded: threadedKernel(program) };
+  return simdKernel(generateSimd([op], [0], direct, new Map(), { scalar: [...pattern].map((c) => c === 's') }));
 }
 
 /**
@@ -86,12 +73,12 @@ export function simdElementwise(primitive: Primitive, operands: readonly CpuHand
   }
   let found = byPattern.get(pattern);
   if (found === undefined) {
-    found = buildKernels(primitive, pattern);
+    found = buildKernel(primitive, pattern);
     byPattern.set(pattern, found);
   }
   if (found === null) return false;
   const args = [operands.map((h) => h.storage.data as Float32Array), operands.map((h) => h.offset), [result], [0], n] as const;
-  if (!found.threaded.run(...args)) found.single.run(...args);
+  found.run(...args);
   opsRun++;
   return true;
 }

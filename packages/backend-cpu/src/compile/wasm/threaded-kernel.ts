@@ -1,7 +1,7 @@
 import { type GemmPool, gemmPool, MAX_TASKS } from '../../threads/gemm-pool.js';
 import { gemmShapes } from '../../wasm/gemm-wasm.js';
 import { type SimdProgram, UNROLL } from './elementwise.js';
-import type { SimdKernel } from './simd-kernel.js';
+import { type SimdKernel, singleThreadKernel } from './simd-kernel.js';
 
 // A generated SIMD kernel on every thread of the pool (threads/gemm-pool.ts). The backend's
 // arrays are not shared, so the main thread copies the streamed inputs into the pool's shared
@@ -140,6 +140,21 @@ export function threadedKernel(program: SimdProgram): { run(...args: Parameters<
       if (!pool.runMap(job, feed, drain)) return false;
       if (inPlace) copyOut(0, total);
       return true;
+    },
+  };
+}
+
+/**
+ * `program` as one kernel: on the pool when `threadedKernel` takes the run, else on this thread;
+ * null when there is no program or its one-thread module does not build (no SIMD support).
+ */
+export function simdKernel(program: SimdProgram | null): SimdKernel | null {
+  const single = program === null ? null : singleThreadKernel(program);
+  if (program === null || single === null) return null;
+  const threaded = threadedKernel(program);
+  return {
+    run(...args) {
+      if (!threaded.run(...args)) single.run(...args);
     },
   };
 }
