@@ -1,4 +1,4 @@
-import { grad, nn, type Tensor, tensor, tidy } from '@flint/api';
+import { grad, jit, nn, type Tensor, tensor, tidy } from '@flint/api';
 import fc from 'fast-check';
 
 // Max pooling cases for the backward kernels' property tests (mkl's, cpu's): windows of every
@@ -103,3 +103,29 @@ export const poolCase: fc.Arbitrary<PoolCase> = fc.integer({ min: 1, max: 3 }).c
       spatial: c.spatial.map((s, i) => Math.max(s, (c.kernel[i]! - 1) * c.dilation[i]! + 1)),
     }));
 });
+
+/**
+ * x's gradient of sum(maxPool2d(x, 2)^2) on `backend` three ways: `backward()`, `jit(grad)` of a
+ * constant x, and the second-order gradient of its sum (2 at each window's maximum); with how
+ * many times `runs` (a backend's count of its fused kernel) went up in each.
+ */
+export function poolGradientPaths(backend: string, data: Float32Array, shape: number[], runs: () => number) {
+  return tidy(() => {
+    const counts: number[] = [];
+    const x = tensor(data, { shape, backend, requiresGrad: true });
+    const loss = (t: Tensor) => nn.functional.maxPool2d(t, 2).square().sum();
+    let before = runs();
+    loss(x).backward();
+    counts.push(runs() - before);
+    const imperative = (x.grad as Tensor).dataSync() as Float32Array;
+    // (On an input that requires grad, jit runs the program as ops the tape can record.)
+    const constant = tensor(data, { shape, backend });
+    before = runs();
+    const jitted = (jit(grad(loss))(constant) as Tensor).dataSync() as Float32Array;
+    counts.push(runs() - before);
+    before = runs();
+    const second = (grad((t: Tensor) => (grad(loss)(t) as Tensor).sum())(x) as Tensor).dataSync() as Float32Array;
+    counts.push(runs() - before);
+    return { counts, values: [imperative, jitted, second] };
+  });
+}

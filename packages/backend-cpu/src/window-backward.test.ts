@@ -1,9 +1,9 @@
-import { getBackend, grad, jit, nn, type Tensor, tensor, tidy } from '@flint/api';
+import { getBackend, grad, nn, type Tensor, tensor } from '@flint/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
 import { CPU_OPS } from '../../../test/support/cpu-ops.test-support.js';
-import { type PoolCase, poolCase, poolGradient, size } from '../../../test/support/max-pool.test-support.js';
+import { type PoolCase, poolCase, poolGradient, poolGradientPaths, size } from '../../../test/support/max-pool.test-support.js';
 import { windowMaxBackwardRuns } from './kernels/window-backward.js';
 
 // Max pooling's backward pass as the portable backend's composite kernel
@@ -95,28 +95,8 @@ describe('max pooling backward on cpu through the composite kernel', () => {
   it('backward() and jit(grad) run the kernel; a backward pass that is differentiated again runs the ops', () => {
     const shape = [4, 3, 8, 8];
     const data = Float32Array.from({ length: size(shape) }, (_, i) => Math.sin(i * 1.37));
-    const results = (['cpu', CPU_OPS] as const).map((backend) =>
-      tidy(() => {
-        const counts: number[] = [];
-        const x = tensor(data, { shape, backend, requiresGrad: true });
-        const loss = (t: Tensor) => nn.functional.maxPool2d(t, 2).square().sum();
-        let before = windowMaxBackwardRuns();
-        loss(x).backward();
-        counts.push(windowMaxBackwardRuns() - before);
-        const imperative = (x.grad as Tensor).dataSync() as Float32Array;
-        // (On an input that requires grad, jit runs the program as ops the tape can record.)
-        const constant = tensor(data, { shape, backend });
-        before = windowMaxBackwardRuns();
-        const jitted = (jit(grad(loss))(constant) as Tensor).dataSync() as Float32Array;
-        counts.push(windowMaxBackwardRuns() - before);
-        // Second order: d/dx sum(grad(loss)(x)) = 2 at each window's maximum.
-        before = windowMaxBackwardRuns();
-        const second = (grad((t: Tensor) => (grad(loss)(t) as Tensor).sum())(x) as Tensor).dataSync() as Float32Array;
-        counts.push(windowMaxBackwardRuns() - before);
-        return { counts, values: [imperative, jitted, second] };
-      }),
-    );
-    const [fused, ops] = results as [(typeof results)[0], (typeof results)[0]];
+    const fused = poolGradientPaths('cpu', data, shape, windowMaxBackwardRuns);
+    const ops = poolGradientPaths(CPU_OPS, data, shape, windowMaxBackwardRuns);
     expect(fused.counts).toEqual([1, 1, 0]);
     expect(ops.counts).toEqual([0, 0, 0]);
     fused.values.forEach((values, i) => {

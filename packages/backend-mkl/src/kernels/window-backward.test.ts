@@ -1,9 +1,9 @@
 import '@flint/backend-cpu';
-import { grad, initBackend, jit, nn, type Tensor, tensor, tidy } from '@flint/api';
+import { initBackend } from '@flint/api';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CPU_OPS } from '../../../../test/support/cpu-ops.test-support.js';
-import { type PoolCase, poolCase, poolGradient, size } from '../../../../test/support/max-pool.test-support.js';
+import { type PoolCase, poolCase, poolGradient, poolGradientPaths, size } from '../../../../test/support/max-pool.test-support.js';
 import { loadAddon, type MklBackend } from '../index.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { expectClose, randomValues } from '../values.test-support.js';
@@ -60,28 +60,8 @@ describe.skipIf(missing !== undefined)('max pooling backward on mkl through the 
   it('backward() and jit(grad) run the kernel; a backward pass that is differentiated again runs the ops', () => {
     const shape = [4, 3, 8, 8];
     const data = randomValues(size(shape), 7);
-    const results = (['mkl', CPU_OPS] as const).map((backend) =>
-      tidy(() => {
-        const counts: number[] = [];
-        const x = tensor(data, { shape, backend, requiresGrad: true });
-        const loss = (t: Tensor) => nn.functional.maxPool2d(t, 2).square().sum();
-        let before = runs();
-        loss(x).backward();
-        counts.push(runs() - before);
-        const imperative = (x.grad as Tensor).dataSync() as Float32Array;
-        // (On an input that requires grad, jit runs the program as ops the tape can record.)
-        const constant = tensor(data, { shape, backend });
-        before = runs();
-        const jitted = (jit(grad(loss))(constant) as Tensor).dataSync() as Float32Array;
-        counts.push(runs() - before);
-        // Second order: d/dx sum(grad(loss)(x)) = 2 at each window's maximum.
-        before = runs();
-        const second = (grad((t: Tensor) => (grad(loss)(t) as Tensor).sum())(x) as Tensor).dataSync() as Float32Array;
-        counts.push(runs() - before);
-        return { counts, values: [imperative, jitted, second] };
-      }),
-    );
-    const [onMkl, onCpu] = results as [(typeof results)[0], (typeof results)[0]];
+    const onMkl = poolGradientPaths('mkl', data, shape, runs);
+    const onCpu = poolGradientPaths(CPU_OPS, data, shape, runs);
     expect(onMkl.counts).toEqual([1, 1, 0]);
     onMkl.values.forEach((values, i) => {
       expectClose(values, onCpu.values[i] as Float32Array, 0);
