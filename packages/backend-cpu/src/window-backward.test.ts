@@ -1,4 +1,4 @@
-import { getBackend, grad, nn, type Tensor, tensor } from '@flint/api';
+import { bind, getBackend, grad, nn, Primitive, type Tensor, tensor, tidy } from '@flint/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
@@ -24,7 +24,77 @@ function worstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+/** A max window over any dims of a rank-2 to 5 input: windows over N or C, size-1 dims padded, whole windows of padding. */
+const reduceWindowCase = fc
+  .integer({ min: 2, max: 5 })
+  .chain((rank) => {
+    const dims = (min: number, max: number) => fc.array(fc.integer({ min, max }), { minLength: rank, maxLength: rank });
+    return fc.record({
+      shape: dims(1, 4),
+      window: dims(1, 3),
+      strides: dims(1, 2),
+      dilation: dims(1, 2),
+      low: dims(0, 3),
+      high: dims(0, 3),
+      ties: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 1000 }),
+      // 2x2 windows of stride 2 over the last two dims (the kernel's own loop), a size-1 window before.
+      usual: fc.boolean(),
+    });
+  })
+  .map(({ usual, ...c }) => {
+    if (!usual) return c;
+    const last2 = (two: number, other: number[]) => other.map((v, i) => (i >= other.length - 2 ? two : i === other.length - 3 ? 1 : v));
+    return { ...c, window: last2(2, c.window), strides: last2(2, c.strides), dilation: last2(1, c.dilation), low: last2(0, c.low) };
+  })
+  .map((c) => ({
+    ...c,
+    // At most one dilated window of padding on a side: windows wholly in padding, but not only those.
+    padding: c.low.map((lo, i) => {
+      const span = (c.window[i]! - 1) * c.dilation[i]! + 1;
+      return [Math.min(lo, span), Math.min(c.high[i]!, span)] as const;
+    }),
+  }))
+  .filter((c) => c.shape.every((n, i) => n + c.padding[i]![0] + c.padding[i]![1] >= (c.window[i]! - 1) * c.dilation[i]! + 1));
+
+/** Dims from the first the window touches (size, stride, dilation or padding) to the last. */
+function touchedDims(c: { window: number[]; strides: number[]; dilation: number[]; padding: (readonly [number, number])[] }): number {
+  const touches = (i: number) =>
+    c.window[i] !== 1 || c.strides[i] !== 1 || c.dilation[i] !== 1 || c.padding[i]![0] !== 0 || c.padding[i]![1] !== 0;
+  const first = c.window.findIndex((_, i) => touches(i));
+  return first < 0 ? 0 : c.window.length - first;
+}
+
 describe('max pooling backward on cpu through the composite kernel', () => {
+  it('agrees with the ops for ReduceWindow geometries no pooling layer makes', () => {
+    fc.assert(
+      fc.property(reduceWindowCase, (c) => {
+        const { shape, seed } = c;
+        const params = { window: c.window, strides: c.strides, dilation: c.dilation, padding: c.padding, op: 'max' as const };
+        const gradientOn = (backend: string) =>
+          tidy(() => {
+            const count = size(shape);
+            const data = Array.from({ length: count }, (_, i) => Math.sin((i + 1) * seed * 0.37));
+            const x = tensor(c.ties ? data.map((v) => Math.round(v * 2)) : data, { shape, dtype: 'float32', backend });
+            const outShape = bind(Primitive.ReduceWindow, [x], params).shape;
+            const weights = tensor(
+              Array.from({ length: size(outShape) }, (_, i) => 1 + ((i * 7) % 5)),
+              { shape: outShape, dtype: 'float32', backend },
+            );
+            const loss = (t: Tensor) => bind(Primitive.ReduceWindow, [t], params).mul(weights).sum();
+            return (grad(loss)(x) as Tensor).dataSync() as Float32Array;
+          });
+        const before = windowMaxBackwardRuns();
+        const fused = gradientOn('cpu');
+        // The kernel takes windows over the last three dims (with any leading dims as planes).
+        expect(windowMaxBackwardRuns() - before).toBe(touchedDims(c) <= 3 ? 1 : 0);
+        expect(worstDifference(fused, gradientOn(CPU_OPS))).toBeLessThanOrEqual(1e-5);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+
   it('agrees with the ops for any window, ties, NaN and -Infinity included', () => {
     fc.assert(
       fc.property(poolCase, (c) => {

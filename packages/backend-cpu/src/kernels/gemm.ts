@@ -292,6 +292,13 @@ export function matrixSpan(
   };
 }
 
+/** Threaded products whose threads packed A from a raw copy (tests check both ways of taking A). */
+let rawACopies = 0;
+
+export function threadedRawACopies(): number {
+  return rawACopies;
+}
+
 function gemmThreaded(
   pool: GemmPool,
   single: boolean,
@@ -360,6 +367,7 @@ function gemmThreaded(
     m,
   } as const;
   if (!pool.run(job)) return false;
+  if (copyA) rawACopies++;
   for (let r = 0; r < m; r++) {
     const from = cAt + r * paddedN;
     c.set(memory.subarray(from, from + n) as never, cOffset + r * ldc);

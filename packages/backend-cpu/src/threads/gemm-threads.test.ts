@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { conv2d, type DType, matmul, random, slice, type Tensor, transpose } from '@flint/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
-import { gemmThreadsStarted, setGemmThreading, threadedJobs } from '../kernels/gemm.js';
+import { gemmThreadsStarted, setGemmThreading, threadedJobs, threadedRawACopies } from '../kernels/gemm.js';
 
 const uniform = (seed: number, shape: number[], dtype: DType = 'float32') =>
   random.uniform(random.key(seed), shape, { dtype, minval: -1, maxval: 1 });
@@ -98,12 +98,22 @@ describe('threaded float gemm', () => {
     expect(sparse.threaded).toEqual(sparse.single);
   });
 
-  it('matches one thread for a transposed A (copied raw, packed by each thread) and a strided A (packed up front)', async () => {
+  it('matches one thread for a transposed A, copied raw (one column task per row block) or packed up front (several), and a strided A (packed up front)', async () => {
     const a = uniform(7, [90, 120]);
-    const b = uniform(8, [90, 50]);
-    const transposed = await singleAndThreaded(() => matmul(transpose(a), b));
-    expect(transposed.jobs).toBe(1);
-    expect(transposed.threaded).toEqual(transposed.single);
+    /** `b`'s product with A transposed, and whether the threads packed A from a raw copy. */
+    const transposedTimes = async (b: Tensor) => {
+      const rawBefore = threadedRawACopies();
+      const result = await singleAndThreaded(() => matmul(transpose(a), b));
+      return { ...result, raw: threadedRawACopies() - rawBefore };
+    };
+    // One panel of B columns: each row block is one task, which packs its A rows itself.
+    const narrow = await transposedTimes(uniform(8, [90, 8]));
+    expect([narrow.jobs, narrow.raw]).toEqual([1, 1]);
+    expect(narrow.threaded).toEqual(narrow.single);
+    // Several column tasks per row block: A is packed once, up front.
+    const wideB = await transposedTimes(uniform(8, [90, 50]));
+    expect([wideB.jobs, wideB.raw]).toEqual([1, 0]);
+    expect(wideB.threaded).toEqual(wideB.single);
     const wide = uniform(9, [100, 200]);
     const strided = await singleAndThreaded(() => matmul(slice(wide, [0, 0], [100, 200], [1, 4]), uniform(10, [50, 40])));
     expect(strided.jobs).toBe(1);
