@@ -94,7 +94,6 @@ describe('max pooling backward on cpu through the composite kernel', () => {
     );
   });
 
-
   it('agrees with the ops for any window, ties, NaN and -Infinity included', () => {
     fc.assert(
       fc.property(poolCase, (c) => {

@@ -13,8 +13,8 @@ import {
 } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
-import type { CpuHandle } from '../view.js';
 import { roundHalfEven } from '../math.js';
+import type { CpuHandle } from '../view.js';
 
 // The CPU backend's jit hook on hand-written kernels: generated code must compute what the
 // op-by-op kernels compute (exactly for the JavaScript loops, within a few float32 ulps for the
