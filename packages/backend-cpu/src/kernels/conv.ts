@@ -2,10 +2,17 @@ import { type Aval, contiguousStrides, type ParamsOf, type Primitive, sizeOf, ty
 import { scratch } from '../scratch.js';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, copyBetween, isContiguous, wrapPermuted } from '../view.js';
-import { gemm, gemmPackedB, type PackB } from './gemm.js';
+import { gemm, gemmPackedB, type PackB, runsThreaded } from './gemm.js';
 
 /** Upper bound on im2col elements per gemm call (1 MiB of float32, about an L2 cache). */
 const COLUMN_BUDGET = 1 << 18;
+/**
+ * The same on the thread pool, whose threads pack the patches in parallel into its shared memory
+ * (32 MiB of float32): the gemm blocks k itself, so chunks only bound that memory, and fewer,
+ * wider gemms pack A fewer times (a filter gradient's chunks of 64 columns packed its 1M-element
+ * A five times).
+ */
+const THREADED_COLUMN_BUDGET = 1 << 23;
 
 /**
  * N-d convolution as one gemm per group and chunk of columns: out[O/groups, columns] =
@@ -56,9 +63,10 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
   }
   const weights = weightMatrix(rhs, outChannels, rows);
   const floating = out.dtype === 'float32' || out.dtype === 'float64';
+  const budget = floating && runsThreaded(outPerGroup, totalColumns, rows) ? THREADED_COLUMN_BUDGET : COLUMN_BUDGET;
   // Chunks are whole panels of 8 columns, and at least 64 columns wide so that a deep kernel
   // (weight gradients: large kernels, few outputs) still gives the gemm a useful width.
-  const budgetColumns = Math.max(64, Math.floor(COLUMN_BUDGET / Math.max(1, rows) / 8) * 8);
+  const budgetColumns = Math.max(64, Math.floor(budget / Math.max(1, rows) / 8) * 8);
   const chunk = Math.min(totalColumns, budgetColumns);
   for (let g = 0; g < groups; g++) {
     const groupBase = g * channelsPerGroup * source.strides[1]!;
@@ -70,7 +78,8 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
       if (rows === 0) {
         for (let i = 0; i < outPerGroup; i++) result.fill(0, cOffset + i * totalColumns, cOffset + i * totalColumns + width);
       } else if (floating && outPerGroup * width * rows >= 4096) {
-        gemmPackedB(outPerGroup, width, rows, a, pack, result, cOffset, totalColumns, out.dtype);
+        const patches = { data: source.data, offset: groupBase, columnBase: columnBase.subarray(start, start + width), rowDelta };
+        gemmPackedB(outPerGroup, width, rows, a, pack, result, cOffset, totalColumns, out.dtype, patches);
       } else {
         // Integers and tiny products: the patches as a plain [rows, width] matrix (one panel).
         const columns = scratch('conv.columns', out.dtype, rows * width);

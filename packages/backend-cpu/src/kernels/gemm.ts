@@ -43,6 +43,18 @@ const TASKS_PER_THREAD = 8;
 export type PackB = (p0: number, kc: number, width: number, out: TypedArray, at: number) => void;
 
 /**
+ * B as a convolution's patches (its im2col matrix, never materialized): element (p, j) is
+ * data[offset + columnBase[j] + rowDelta[p]]. The thread pool packs these in parallel; `PackB`
+ * packs the same on one thread.
+ */
+export interface Patches {
+  readonly data: TypedArray;
+  readonly offset: number;
+  readonly columnBase: Int32Array;
+  readonly rowDelta: Int32Array;
+}
+
+/**
  * C[M, N] = A[M, K] x B[K, N]; C is row-major from `cOffset` with `ldc` elements per row (n when
  * contiguous) and is overwritten. Float32
  * runs the WebAssembly SIMD kernel where available, floats otherwise a register-blocked JavaScript
@@ -84,11 +96,12 @@ export function gemmPackedB(
   cOffset: number,
   ldc: number,
   dtype: string,
+  patches?: Patches,
 ): void {
   if (m * n * k >= 16384) {
     if (m * n * k >= threadedMinimum) {
       const pool = gemmPool(gemmShapes());
-      if (pool !== null && gemmThreaded(pool, dtype === 'float32', m, n, k, a, pack, c, cOffset, ldc)) return;
+      if (pool !== null && gemmThreaded(pool, dtype === 'float32', m, n, k, a, { pack, patches }, c, cOffset, ldc)) return;
     }
     const wasm = wasmGemm(dtype === 'float32' ? 'f32' : 'f64');
     // The JavaScript kernel, which needs far less memory, takes over when wasm memory cannot grow.
@@ -292,6 +305,79 @@ export function matrixSpan(
   };
 }
 
+/** Whether a float product of m * n * k multiply-adds runs on the thread pool (started and ready). */
+export function runsThreaded(m: number, n: number, k: number): boolean {
+  return m * n * k >= threadedMinimum && gemmPool(gemmShapes()) !== null;
+}
+
+/** B of a threaded product: packed by `pack` on this thread, or from `patches` by all threads. */
+interface ThreadedB {
+  readonly pack: PackB;
+  readonly patches: Patches | undefined;
+}
+
+/**
+ * Where patches' source and tables go in the pool's memory, or null where the threads cannot
+ * pack them (another element type, or a source span far larger than the patches read).
+ */
+function patchStaging(patches: Patches | undefined, single: boolean, n: number, k: number): { low: number; high: number } | null {
+  if (patches === undefined || !(patches.data instanceof (single ? Float32Array : Float64Array))) return null;
+  const [columnLeast, columnMost] = extent(patches.columnBase.subarray(0, n));
+  const [rowLeast, rowMost] = extent(patches.rowDelta.subarray(0, k));
+  const low = patches.offset + columnLeast + rowLeast;
+  const high = patches.offset + columnMost + rowMost + 1;
+  // A strided 1x1 convolution reads a quarter of its input; far sparser reads are packed here.
+  return high - low <= 4 * n * k + 4096 ? { low, high } : null;
+}
+
+/** The least and greatest values of a non-empty table. */
+function extent(table: Int32Array): [number, number] {
+  let least = table[0]!;
+  let most = least;
+  for (const v of table) {
+    if (v < least) least = v;
+    else if (v > most) most = v;
+  }
+  return [least, most];
+}
+
+/**
+ * Copies patches' source span and tables into the pool's memory (at `sourceAt` and `tablesAt`,
+ * in elements) and packs them as B at `bAt` on all threads. False when the pool failed.
+ */
+function packPatches(
+  pool: GemmPool,
+  patches: Patches,
+  span: { low: number; high: number },
+  at: { element: 'f32' | 'f64'; bAt: number; paddedN: number; n: number; k: number; width: number; sourceAt: number; tablesAt: number },
+): boolean {
+  const buffer = pool.memory.buffer;
+  const memory = at.element === 'f32' ? new Float32Array(buffer) : new Float64Array(buffer);
+  memory.set(patches.data.subarray(span.low, span.high) as never, at.sourceAt);
+  // The tables as byte addresses: the columns' in the copy, the rows' offsets from them.
+  const size = memory.BYTES_PER_ELEMENT;
+  const columnsAt = (at.tablesAt * size) / 4;
+  const words = new Int32Array(buffer);
+  const columnOrigin = at.sourceAt - span.low + patches.offset;
+  for (let j = 0; j < at.n; j++) words[columnsAt + j] = (columnOrigin + patches.columnBase[j]!) * size;
+  for (let p = 0; p < at.k; p++) words[columnsAt + at.n + p] = patches.rowDelta[p]! * size;
+  const nPanels = at.paddedN / at.width;
+  const taskPanels = Math.ceil(nPanels / Math.min(nPanels, TASKS_PER_THREAD * (pool.readyWorkers + 1)));
+  return pool.runPatches({
+    element: at.element,
+    bAt: at.bAt,
+    paddedN: at.paddedN,
+    n: at.n,
+    k: at.k,
+    kc: KC,
+    width: at.width,
+    columnsAt,
+    rowsAt: columnsAt + at.n,
+    taskPanels,
+    total: Math.ceil(nPanels / taskPanels),
+  });
+}
+
 /** Threaded products whose threads packed A from a raw copy (tests check both ways of taking A). */
 let rawACopies = 0;
 
@@ -306,7 +392,7 @@ function gemmThreaded(
   n: number,
   k: number,
   a: MatrixView,
-  pack: PackB,
+  b: ThreadedB,
   c: TypedArray,
   cOffset: number,
   ldc: number,
@@ -336,13 +422,19 @@ function gemmThreaded(
   const rawAt = align(aElements);
   const bAt = rawAt + (copyA ? align(high - low) : 0);
   const cAt = bAt + align(k * paddedN);
-  const buffer = pool.buffer((cAt + paddedM * paddedN) * size);
+  // Patches' source span, then their two int32 tables, after C.
+  const span = patchStaging(b.patches, single, n, k);
+  const sourceAt = cAt + align(paddedM * paddedN);
+  const tablesAt = span === null ? sourceAt : sourceAt + align(span.high - span.low);
+  const end = span === null ? sourceAt : tablesAt + align(Math.ceil(((n + k) * 4) / size));
+  const buffer = pool.buffer(end * size);
   if (buffer === null) return false;
   const memory = single ? new Float32Array(buffer) : new Float64Array(buffer);
   if (copyA) memory.set(a.data.subarray(low, high) as never, rawAt);
+  if (span !== null && !packPatches(pool, b.patches!, span, { element, bAt, paddedN, n, k, width, sourceAt, tablesAt })) return false;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
-    pack(p0, kc, width, memory, bAt + p0 * paddedN);
+    if (span === null) b.pack(p0, kc, width, memory, bAt + p0 * paddedN);
     if (!copyA) packA(a, m, height, 0, paddedM, p0, kc, memory, aAt + p0 * paddedM);
   }
   const job = {

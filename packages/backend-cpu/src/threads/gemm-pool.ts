@@ -7,6 +7,7 @@ import {
   type GemmKernel,
   JobKind,
   mainParticipant,
+  type PatchPacker,
   TASK_BITS,
   Word,
   type Work,
@@ -65,6 +66,25 @@ export interface BatchedGemmJob {
 }
 
 /**
+ * Packing a convolution's patches as B for a later GemmJob (see Word.PATCH_COLUMNS_AT): the
+ * source and the two int32 tables of byte addresses are in the pool's memory already. Offsets in
+ * elements, but `columnsAt` and `rowsAt`, int32 word indices.
+ */
+export interface PatchJob {
+  readonly element: 'f32' | 'f64';
+  readonly bAt: number;
+  readonly paddedN: number;
+  readonly n: number;
+  readonly k: number;
+  readonly kc: number;
+  readonly width: number;
+  readonly columnsAt: number;
+  readonly rowsAt: number;
+  readonly taskPanels: number;
+  readonly total: number;
+}
+
+/**
  * One threaded run of a generated elementwise kernel (compile/wasm/elementwise.ts) over arrays
  * in the pool's memory. Addresses and sizes in bytes.
  */
@@ -111,8 +131,13 @@ export class GemmPool {
     helpers: number,
   ) {
     this.control = new Int32Array(control);
-    const kernels = modules.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports.gemm as GemmKernel);
-    this.work = mainParticipant(control, memory, kernels);
+    const instances = modules.map((module) => new WebAssembly.Instance(module, { env: { memory } }).exports);
+    this.work = mainParticipant(
+      control,
+      memory,
+      instances.map((exports) => exports.gemm as GemmKernel),
+      instances.map((exports) => exports.patches as PatchPacker),
+    );
     for (let i = 0; i < helpers; i++) {
       const data: WorkerData = { memory, modules, control, thread: i + 1 };
       try {
@@ -186,60 +211,78 @@ export class GemmPool {
 
   /** Runs `job` on all threads; false (the pool then retired) when it could not complete. */
   run(job: GemmJob): boolean {
-    if (this.retired || job.total < 1 || job.total > MAX_TASKS) return false;
-    const control = this.control;
-    this.nextGeneration();
-    Atomics.store(control, Word.ELEMENT, job.element === 'f32' ? 0 : 1);
-    Atomics.store(control, Word.A_AT, job.aAt);
-    Atomics.store(control, Word.B_AT, job.bAt);
-    Atomics.store(control, Word.C_AT, job.cAt);
-    Atomics.store(control, Word.PADDED_M, job.paddedM);
-    Atomics.store(control, Word.PADDED_N, job.paddedN);
-    Atomics.store(control, Word.K, job.k);
-    Atomics.store(control, Word.KC, job.kc);
-    Atomics.store(control, Word.HEIGHT, job.height);
-    Atomics.store(control, Word.WIDTH, job.width);
-    Atomics.store(control, Word.BLOCK_ROWS, job.blockRows);
-    Atomics.store(control, Word.TASK_ROWS, job.taskRows);
-    Atomics.store(control, Word.CHUNK_PANELS, job.chunkPanels);
-    Atomics.store(control, Word.N_PANELS, job.paddedN / job.width);
-    Atomics.store(control, Word.COL_TASKS, job.colTasks);
-    Atomics.store(control, Word.TOTAL, job.total);
-    Atomics.store(control, Word.A_RAW, job.aRaw);
-    Atomics.store(control, Word.A_ROW_STRIDE, job.aRowStride);
-    Atomics.store(control, Word.A_COL_STRIDE, job.aColStride);
-    Atomics.store(control, Word.M, job.m);
-    Atomics.store(control, Word.KIND, JobKind.GEMM);
-    if (!this.publishAndWork(job.total, null)) return false;
-    jobsCompleted++;
-    return true;
+    return this.runJob(job.total, [
+      [Word.KIND, JobKind.GEMM],
+      [Word.ELEMENT, job.element === 'f32' ? 0 : 1],
+      [Word.A_AT, job.aAt],
+      [Word.B_AT, job.bAt],
+      [Word.C_AT, job.cAt],
+      [Word.PADDED_M, job.paddedM],
+      [Word.PADDED_N, job.paddedN],
+      [Word.K, job.k],
+      [Word.KC, job.kc],
+      [Word.HEIGHT, job.height],
+      [Word.WIDTH, job.width],
+      [Word.BLOCK_ROWS, job.blockRows],
+      [Word.TASK_ROWS, job.taskRows],
+      [Word.CHUNK_PANELS, job.chunkPanels],
+      [Word.N_PANELS, job.paddedN / job.width],
+      [Word.COL_TASKS, job.colTasks],
+      [Word.A_RAW, job.aRaw],
+      [Word.A_ROW_STRIDE, job.aRowStride],
+      [Word.A_COL_STRIDE, job.aColStride],
+      [Word.M, job.m],
+    ]);
   }
 
   /** Runs a batched gemm on all threads; false (the pool then retired) when it could not complete. */
   runBatched(job: BatchedGemmJob): boolean {
-    if (this.retired || job.batch < 1 || job.batch > MAX_TASKS) return false;
-    const control = this.control;
+    return this.runJob(job.batch, [
+      [Word.KIND, JobKind.BATCHED_GEMM],
+      [Word.ELEMENT, job.element === 'f32' ? 0 : 1],
+      [Word.C_AT, job.cAt],
+      [Word.PADDED_M, job.paddedM],
+      [Word.PADDED_N, job.paddedN],
+      [Word.K, job.k],
+      [Word.KC, job.kc],
+      [Word.HEIGHT, job.height],
+      [Word.WIDTH, job.width],
+      [Word.BLOCK_ROWS, job.blockRows],
+      [Word.M, job.m],
+      [Word.N, job.n],
+      [Word.A_ROW_STRIDE, job.aRowStride],
+      [Word.A_COL_STRIDE, job.aColStride],
+      [Word.B_ROW_STRIDE, job.bRowStride],
+      [Word.B_COL_STRIDE, job.bColStride],
+      [Word.BATCH_OFFSETS_AT, job.offsetsAt],
+      [Word.BATCH_SCRATCH_AT, job.scratchAt],
+    ]);
+  }
+
+  /** Packs a convolution's patches on all threads; false (the pool then retired) when it could not complete. */
+  runPatches(job: PatchJob): boolean {
+    return this.runJob(job.total, [
+      [Word.KIND, JobKind.PACK_PATCHES],
+      [Word.ELEMENT, job.element === 'f32' ? 0 : 1],
+      [Word.B_AT, job.bAt],
+      [Word.PADDED_N, job.paddedN],
+      [Word.N, job.n],
+      [Word.K, job.k],
+      [Word.KC, job.kc],
+      [Word.WIDTH, job.width],
+      [Word.PATCH_COLUMNS_AT, job.columnsAt],
+      [Word.PATCH_ROWS_AT, job.rowsAt],
+      [Word.PATCH_TASK_PANELS, job.taskPanels],
+    ]);
+  }
+
+  /** Writes a job's words (TOTAL from `total`), runs it on all threads and counts it; false when it could not complete. */
+  private runJob(total: number, words: readonly (readonly [word: number, value: number])[]): boolean {
+    if (this.retired || total < 1 || total > MAX_TASKS) return false;
     this.nextGeneration();
-    Atomics.store(control, Word.KIND, JobKind.BATCHED_GEMM);
-    Atomics.store(control, Word.ELEMENT, job.element === 'f32' ? 0 : 1);
-    Atomics.store(control, Word.C_AT, job.cAt);
-    Atomics.store(control, Word.PADDED_M, job.paddedM);
-    Atomics.store(control, Word.PADDED_N, job.paddedN);
-    Atomics.store(control, Word.K, job.k);
-    Atomics.store(control, Word.KC, job.kc);
-    Atomics.store(control, Word.HEIGHT, job.height);
-    Atomics.store(control, Word.WIDTH, job.width);
-    Atomics.store(control, Word.BLOCK_ROWS, job.blockRows);
-    Atomics.store(control, Word.TOTAL, job.batch);
-    Atomics.store(control, Word.M, job.m);
-    Atomics.store(control, Word.N, job.n);
-    Atomics.store(control, Word.A_ROW_STRIDE, job.aRowStride);
-    Atomics.store(control, Word.A_COL_STRIDE, job.aColStride);
-    Atomics.store(control, Word.B_ROW_STRIDE, job.bRowStride);
-    Atomics.store(control, Word.B_COL_STRIDE, job.bColStride);
-    Atomics.store(control, Word.BATCH_OFFSETS_AT, job.offsetsAt);
-    Atomics.store(control, Word.BATCH_SCRATCH_AT, job.scratchAt);
-    if (!this.publishAndWork(job.batch, null)) return false;
+    for (const [word, value] of words) Atomics.store(this.control, word, value);
+    Atomics.store(this.control, Word.TOTAL, total);
+    if (!this.publishAndWork(total, null)) return false;
     jobsCompleted++;
     return true;
   }

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { conv2d, type DType, matmul, random, slice, type Tensor, transpose } from '@flint/api';
+import { concat, conv1d, conv2d, type DType, matmul, random, slice, type Tensor, transpose, vjp } from '@flint/api';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
 import { gemmThreadsStarted, setGemmThreading, threadedJobs, threadedRawACopies } from '../kernels/gemm.js';
@@ -120,12 +121,54 @@ describe('threaded float gemm', () => {
     expect(strided.threaded).toEqual(strided.single);
   });
 
-  it('matches one thread for a convolution (its gemm packs B from the image)', async () => {
+  it('matches one thread for a convolution (the threads pack its patches as B, then multiply)', async () => {
     const x = uniform(11, [2, 5, 17, 19]);
     const w = uniform(12, [24, 5, 3, 3]);
     const { single, threaded, jobs } = await singleAndThreaded(() => conv2d(x, w, { padding: 1 }));
-    expect(jobs).toBeGreaterThan(0);
+    expect(jobs).toBe(2);
     expect(threaded).toEqual(single);
+    // A strided 1x1 convolution reading a sliver of a large input: this thread packs its patches.
+    const sparse = await singleAndThreaded(() => conv2d(uniform(13, [1, 64, 64, 64]), uniform(14, [8, 64, 1, 1]), { stride: 5 }));
+    expect(sparse.jobs).toBe(1);
+    expect(sparse.threaded).toEqual(sparse.single);
+  });
+
+  it('matches one thread for convolutions and both their gradients: padding, strides, dilation, groups, float64, a transposed input', async () => {
+    const convCase = fc.record({
+      rank: fc.integer({ min: 1, max: 2 }),
+      batch: fc.integer({ min: 1, max: 3 }),
+      groups: fc.integer({ min: 1, max: 2 }),
+      inPerGroup: fc.integer({ min: 1, max: 4 }),
+      outPerGroup: fc.integer({ min: 1, max: 9 }),
+      size: fc.integer({ min: 5, max: 14 }),
+      kernel: fc.integer({ min: 1, max: 3 }),
+      stride: fc.integer({ min: 1, max: 3 }),
+      dilation: fc.integer({ min: 1, max: 2 }),
+      padding: fc.integer({ min: 0, max: 2 }),
+      dtype: fc.constantFrom<DType>('float32', 'float64'),
+      channelsLast: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 10_000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(convCase, async (c) => {
+        const spatial = Array.from({ length: c.rank }, () => c.size);
+        const channels = c.groups * c.inPerGroup;
+        // Channels last, viewed as [N, C, ...]: the patches' source is strided storage, not a copy.
+        const x = c.channelsLast
+          ? transpose(uniform(c.seed, [c.batch, ...spatial, channels], c.dtype), [0, c.rank + 1, ...spatial.map((_, i) => i + 1)])
+          : uniform(c.seed, [c.batch, channels, ...spatial], c.dtype);
+        const w = uniform(c.seed + 1, [c.groups * c.outPerGroup, c.inPerGroup, ...spatial.map(() => c.kernel)], c.dtype);
+        const options = { stride: c.stride, dilation: c.dilation, padding: c.padding, groups: c.groups };
+        const conv = (a: Tensor, b: Tensor) => (c.rank === 1 ? conv1d(a, b, options) : conv2d(a, b, options));
+        const { single, threaded } = await singleAndThreaded(() => {
+          const [y, pullback] = vjp(conv, x, w);
+          const [gx, gw] = pullback(uniform(c.seed + 2, [...y.shape], c.dtype)) as Tensor[];
+          return concat([y.reshape([-1]), (gx as Tensor).reshape([-1]), (gw as Tensor).reshape([-1])]);
+        });
+        expect(threaded).toEqual(single);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it('stays single-threaded below the size threshold', async () => {

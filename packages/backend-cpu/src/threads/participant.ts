@@ -73,10 +73,17 @@ export const Word = {
   BATCH_OFFSETS_AT: 41,
   /** Element offset of the threads' scratch: per thread, an A block (BLOCK_ROWS x KC), then a B k-block (KC x PADDED_N). */
   BATCH_SCRATCH_AT: 42,
+  // Packing a convolution's patches as a gemm's B (with ELEMENT, B_AT, PADDED_N, K, KC, WIDTH,
+  // N and TOTAL): element (p, j) of B is the element at byte address columns[j] + rows[p], two
+  // int32 tables in the shared memory. A task packs PATCH_TASK_PANELS panels over every k-block.
+  /** Int32 word index of the N columns' byte addresses, then of the K rows' byte offsets. */
+  PATCH_COLUMNS_AT: 43,
+  PATCH_ROWS_AT: 44,
+  PATCH_TASK_PANELS: 45,
 } as const;
 
 /** Values of Word.KIND. */
-export const JobKind = { GEMM: 0, MAP: 1, BATCHED_GEMM: 2 } as const;
+export const JobKind = { GEMM: 0, MAP: 1, BATCHED_GEMM: 2, PACK_PATCHES: 3 } as const;
 
 export const CONTROL_WORDS = 48;
 /** Tasks per job stay below 2^TASK_BITS; the NEXT word's upper bits carry the job number. */
@@ -88,11 +95,15 @@ const MAP_KERNELS_KEPT = 64;
 /** A gemm kernel export: see wasm/gemm-module.ts. */
 export type GemmKernel = (aPtr: number, bPtr: number, cPtr: number, mPanels: number, nPanels: number, kc: number, ldcBytes: number) => void;
 
+/** A patch packer export: see wasm/patch-packing.ts. */
+export type PatchPacker = (bPtr: number, columnsPtr: number, rowsPtr: number, panels: number, kc: number) => void;
+
 /** Runs the tasks of job `gen` this thread can still claim, then returns. */
 export type Work = (gen: number) => void;
 
 /**
- * `participant(control, memory, kernels)` returns the thread's `work(gen)`. A task is a block of
+ * `participant(control, memory, kernels, packers, thread)` returns the thread's `work(gen)` (`kernels`
+ * and `packers`: the gemm module's `gemm` and `patches` exports, per element type). A task is a block of
  * C (task rows x chunk columns); the thread zeroes it in the shared memory and accumulates
  * A x B into it over the k-blocks, from the panels the main thread packed.
  *
@@ -103,7 +114,7 @@ export type Work = (gen: number) => void;
  * newer NEXT and claims nothing, and the main thread starts a job only after every task of the
  * previous one is done.
  */
-export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels, thread) {
+export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels, packers, thread) {
   const W = ${JSON.stringify(Word)};
   const ctrl = new Int32Array(control);
   const TASK_MASK = ${2 ** TASK_BITS - 1};
@@ -224,11 +235,48 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
       if (Atomics.add(ctrl, W.DONE, 1) + 1 === total) Atomics.notify(ctrl, W.DONE);
     }
   }
+  // A convolution's patches as B (see Word.PATCH_COLUMNS_AT): full panels by the wasm packer, a
+  // last partial one here, columns past n zero.
+  function patchWork(tag, word) {
+    const element = word(W.ELEMENT), bAt = word(W.B_AT), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
+    const width = word(W.WIDTH), n = word(W.N), total = word(W.TOTAL);
+    const columnsAt = word(W.PATCH_COLUMNS_AT), rowsAt = word(W.PATCH_ROWS_AT), taskPanels = word(W.PATCH_TASK_PANELS);
+    const nPanels = paddedN / width, fullPanels = Math.floor(n / width);
+    const size = element === 0 ? 4 : 8, shift = element === 0 ? 2 : 3;
+    let view = null;
+    let words = null;
+    for (let task = claim(tag, total); task >= 0; task = claim(tag, total)) {
+      try {
+        if (view === null) {
+          view = element === 0 ? new Float32Array(memory.buffer) : new Float64Array(memory.buffer);
+          words = new Int32Array(memory.buffer);
+        }
+        const first = task * taskPanels, last = Math.min(nPanels, first + taskPanels), full = Math.min(last, fullPanels);
+        for (let p0 = 0; p0 < k; p0 += KC) {
+          const kc = Math.min(KC, k - p0);
+          const block = bAt + p0 * paddedN;
+          if (full > first) packers[element]((block + first * width * kc) * size, (columnsAt + first * width) * 4, (rowsAt + p0) * 4, full - first, kc);
+          for (let panel = Math.max(first, full); panel < last; panel++) {
+            const j0 = panel * width;
+            for (let p = 0, o = block + j0 * kc; p < kc; p++, o += width) {
+              const d = words[rowsAt + p0 + p];
+              for (let q = 0; q < width; q++) view[o + q] = j0 + q < n ? view[(words[columnsAt + j0 + q] + d) >> shift] : 0;
+            }
+          }
+          Atomics.add(ctrl, W.PROGRESS, 1);
+        }
+      } catch (error) {
+        Atomics.store(ctrl, W.ERROR, 1);
+      }
+      if (Atomics.add(ctrl, W.DONE, 1) + 1 === total) Atomics.notify(ctrl, W.DONE);
+    }
+  }
   return function work(gen) {
     const tag = gen << ${TASK_BITS};
     const word = (i) => Atomics.load(ctrl, i);
     if (word(W.KIND) === ${JobKind.MAP}) return mapWork(tag, word);
     if (word(W.KIND) === ${JobKind.BATCHED_GEMM}) return batchedWork(tag, word);
+    if (word(W.KIND) === ${JobKind.PACK_PATCHES}) return patchWork(tag, word);
     const element = word(W.ELEMENT);
     const aAt = word(W.A_AT), bAt = word(W.B_AT), cAt = word(W.C_AT);
     const paddedM = word(W.PADDED_M), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
@@ -289,8 +337,8 @@ function start(data) {
   const ctrl = new Int32Array(data.control);
   let work;
   try {
-    const kernels = data.modules.map((module) => new WebAssembly.Instance(module, { env: { memory: data.memory } }).exports.gemm);
-    work = participant(data.control, data.memory, kernels, data.thread);
+    const modules = data.modules.map((module) => new WebAssembly.Instance(module, { env: { memory: data.memory } }).exports);
+    work = participant(data.control, data.memory, modules.map((m) => m.gemm), modules.map((m) => m.patches), data.thread);
   } catch (error) {
     Atomics.add(ctrl, ${Word.FAILED}, 1);
     Atomics.notify(ctrl, ${Word.READY});
@@ -315,12 +363,18 @@ ${entry}
 }
 
 /** The main thread's `work`, built from the same source. */
-export function mainParticipant(control: SharedArrayBuffer, memory: WebAssembly.Memory, kernels: readonly GemmKernel[]): Work {
+export function mainParticipant(
+  control: SharedArrayBuffer,
+  memory: WebAssembly.Memory,
+  kernels: readonly GemmKernel[],
+  packers: readonly PatchPacker[],
+): Work {
   const factory = new Function(`return ${PARTICIPANT_SOURCE};`)() as (
     control: SharedArrayBuffer,
     memory: WebAssembly.Memory,
     kernels: readonly GemmKernel[],
+    packers: readonly PatchPacker[],
     thread: number,
   ) => Work;
-  return factory(control, memory, kernels, 0);
+  return factory(control, memory, kernels, packers, 0);
 }

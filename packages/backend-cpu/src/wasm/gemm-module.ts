@@ -1,4 +1,5 @@
 import { assemble, I32, type MemorySpec, op, V128 } from './assembler.js';
+import { patchPackingFunction } from './patch-packing.js';
 
 // The matmul micro-kernel in WebAssembly SIMD, for f32 (4 lanes) or f64 (2 lanes). It multiplies
 // packed panels (see kernels/gemm.ts): A as [mPanels][kc][rows], B as [nPanels][kc][width] with
@@ -21,8 +22,8 @@ export function tileWidth(shape: GemmShape): number {
 }
 
 /**
- * The module's bytes: exports `gemm(aPtr, bPtr, cPtr, mPanels, nPanels, kc, ldcBytes)`, and
- * `memory` unless the memory is an imported shared one (see `MemorySpec`).
+ * The module's bytes: exports `gemm(aPtr, bPtr, cPtr, mPanels, nPanels, kc, ldcBytes)`, the
+ * convolution patch packer `patches` (wasm/patch-packing.ts), and `memory` unless the memory is an imported shared one (see `MemorySpec`).
  */
 export function gemmModuleBytes(shape: GemmShape, memory: MemorySpec = { kind: 'own', pages: 1 }): Uint8Array<ArrayBuffer> {
   const { rows, vectors } = shape;
@@ -139,6 +140,7 @@ export function gemmModuleBytes(shape: GemmShape, memory: MemorySpec = { kind: '
   ];
   return assemble(
     [
+      patchPackingFunction(shape.element, tileWidth(shape)),
       {
         name: 'gemm',
         params: [I32, I32, I32, I32, I32, I32, I32],
