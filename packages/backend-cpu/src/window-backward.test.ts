@@ -1,4 +1,4 @@
-import { bind, getBackend, grad, nn, Primitive, type Tensor, tensor, tidy } from '@flint/api';
+import { bind, getBackend, grad, nn, Primitive, type Tensor, tensor, tidy, vjp } from '@flint/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
@@ -91,6 +91,62 @@ describe('max pooling backward on cpu through the composite kernel', () => {
         expect(worstDifference(fused, gradientOn(CPU_OPS))).toBeLessThanOrEqual(1e-5);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('runs the usual pool (2 x 2, stride 2) on wide and odd planes exactly as the ops: forward and backward, signed zeros, NaN, ties', () => {
+    const plane = fc.record({
+      height: fc.integer({ min: 2, max: 21 }),
+      width: fc.integer({ min: 2, max: 41 }),
+      planes: fc.integer({ min: 1, max: 5 }),
+      values: fc.constantFrom([0, -0, 1, 1, -1], [Number.NaN, 2, 2, -0, Number.NEGATIVE_INFINITY], null),
+      seed: fc.integer({ min: 1, max: 10_000 }),
+    });
+    fc.assert(
+      fc.property(plane, (c) => {
+        const shape = [c.planes, 1, c.height, c.width];
+        const count = size(shape);
+        const spread = Array.from({ length: count }, (_, i) => Math.sin((i + 1) * c.seed * 0.61));
+        const data = c.values === null ? spread : spread.map((v) => c.values![Math.floor(Math.abs(v) * 997) % c.values!.length]!);
+        const pooledShape = [c.planes, 1, Math.floor(c.height / 2), Math.floor(c.width / 2)];
+        // Cotangents with -0 among them: it must land as +0 wherever the ops add it to zeros.
+        const cotangents = Array.from({ length: size(pooledShape) }, (_, i) => (i % 7 === 3 ? -0 : Math.cos(i * 0.37 + c.seed)));
+        const run = (backend: string) =>
+          tidy(() => {
+            const x = tensor(data, { shape, dtype: 'float32', backend });
+            const g = tensor(cotangents, { shape: pooledShape, dtype: 'float32', backend });
+            const [y, pullback] = vjp((t: Tensor) => nn.functional.maxPool2d(t, 2), x);
+            return [Array.from(y.dataSync()), Array.from((pullback(g)[0] as Tensor).dataSync())];
+          });
+        const before = windowMaxBackwardRuns();
+        const [y, dx] = run('cpu');
+        expect(windowMaxBackwardRuns() - before).toBe(1);
+        const [, dxOps] = run(CPU_OPS);
+        // The forward pass against a plain loop (the ops' pooling is the same kernel): each
+        // window's first maximum in row-major order, a NaN replacing it. Object.is: NaN equals
+        // NaN, and +0 differs from -0.
+        const [outHeight, outWidth] = pooledShape.slice(2) as [number, number];
+        const expected: number[] = [];
+        for (let p = 0; p < c.planes; p++) {
+          for (let oh = 0; oh < outHeight; oh++) {
+            for (let ow = 0; ow < outWidth; ow++) {
+              const at = (r: number, q: number) => Math.fround(data[(p * c.height + 2 * oh + r) * c.width + 2 * ow + q]!);
+              let best = at(0, 0);
+              for (const v of [at(0, 1), at(1, 0), at(1, 1)]) if (v > best || Number.isNaN(v)) best = v;
+              expected.push(best);
+            }
+          }
+        }
+        expect(
+          y!.every((v, i) => Object.is(v, expected[i])),
+          'forward',
+        ).toBe(true);
+        expect(
+          dx!.every((v, i) => Object.is(v, dxOps![i])),
+          'backward',
+        ).toBe(true);
+      }),
+      { numRuns: 120 },
     );
   });
 

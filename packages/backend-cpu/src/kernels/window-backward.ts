@@ -1,6 +1,7 @@
 import { type Aval, sizeOf, type TypedArray, type WindowGeometry } from '@flint/api';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
+import { maxPool2x2Backward } from './square-pool.js';
 
 // Max pooling's backward pass in one kernel (CompositeKernels.windowMaxBackward): the composite it
 // replaces runs argmax over the windows, builds flat indices, scatter-adds the cotangent into
@@ -121,10 +122,22 @@ export function windowMaxBackwardKernel(x: CpuHandle, g: CpuHandle, geometry: Wi
   const dx = allocateUninitialized(dtype, sizeOf(x.shape));
   const inPlane = pool.in[0]! * pool.in[1]! * pool.in[2]!;
   const outPlane = pool.out[0]! * pool.out[1]! * pool.out[2]!;
-  if (isSquare(pool)) squareWindows(input, grad, dx, pool, inPlane, outPlane);
-  else generalWindows(input, grad, dx, pool, inPlane, outPlane);
+  if (!isSquare(pool)) generalWindows(input, grad, dx, pool, inPlane, outPlane);
+  else if (
+    !(
+      dtype === 'float32' &&
+      tilesByTwo(pool) &&
+      maxPool2x2Backward(input as Float32Array, grad as Float32Array, pool.planes, pool.in[1]!, pool.in[2]!, dx as Float32Array)
+    )
+  )
+    squareWindows(input, grad, dx, pool, inPlane, outPlane);
   runs++;
   return wrap(dx, out.shape, dtype);
+}
+
+/** Whether a square pool's windows are all of floor mode's (the SIMD kernel's geometry). */
+function tilesByTwo(pool: Pool): boolean {
+  return pool.out[1] === Math.floor(pool.in[1]! / 2) && pool.out[2] === Math.floor(pool.in[2]! / 2);
 }
 
 function squareWindows(input: TypedArray, grad: TypedArray, dx: TypedArray, pool: Pool, inPlane: number, outPlane: number): void {

@@ -3,6 +3,7 @@ import { scratchFloat64 } from '../scratch.js';
 import { allocateUninitialized } from '../storage.js';
 import { type CpuHandle, contiguousData, wrap } from '../view.js';
 import { lowest } from './reduce.js';
+import { maxPool2x2 } from './square-pool.js';
 import { combinedWindowTable, windowTable } from './windows.js';
 
 /**
@@ -20,7 +21,15 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   const result = allocateUninitialized(out.dtype, outTotal);
   if (outTotal === 0) return wrap(result, out.shape, out.dtype);
   if (isPlanePooling(x.shape, params)) {
-    planePooling(data, x.shape, out.shape, params, result);
+    const [height, width] = x.shape.slice(-2) as [number, number];
+    const square = params.op === 'max' && out.dtype === 'float32' && isTwoByTwo(params.window, params.strides);
+    if (
+      !(
+        square &&
+        maxPool2x2(data as Float32Array, outTotal / (out.shape.at(-2)! * out.shape.at(-1)!), height, width, result as Float32Array)
+      )
+    )
+      planePooling(data, x.shape, out.shape, params, result);
     return wrap(result, out.shape, out.dtype);
   }
   const inStrides = contiguousStrides(x.shape);
@@ -108,6 +117,12 @@ function isPlanePooling(shape: readonly number[], params: ParamsOf<Primitive.Red
     if (d < rank - 2 && (params.window[d] !== 1 || params.strides[d] !== 1)) return false;
   }
   return true;
+}
+
+/** Whether the window is 2 x 2 of stride 2 over the last two dims (1 over the others, as isPlanePooling checks). */
+function isTwoByTwo(window: readonly number[], strides: readonly number[]): boolean {
+  const rank = window.length;
+  return window[rank - 2] === 2 && window[rank - 1] === 2 && strides[rank - 2] === 2 && strides[rank - 1] === 2;
 }
 
 /** 2-d window max or sum over each [H, W] plane of row-major `data`; max propagates NaN. */
