@@ -1,3 +1,5 @@
+// Eager products through oneDNN, as the fused ones are (see the module).
+import '../onednn-engine.test-support.js';
 import '@flint/backend-cpu';
 import { add, div, initBackend, jit, matmul, maximum, mul, neg, nn, type Tensor, tanh, tensor, where } from '@flint/api';
 import fc from 'fast-check';
