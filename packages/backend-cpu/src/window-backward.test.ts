@@ -1,9 +1,10 @@
-import { bind, getBackend, grad, nn, Primitive, type Tensor, tensor, tidy, vjp } from '@flint/api';
+import { bind, getBackend, grad, nn, Primitive, slice, type Tensor, tensor, tidy, vjp } from '@flint/api';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
 import { CPU_OPS } from '../../../test/support/cpu-ops.test-support.js';
 import { type PoolCase, poolCase, poolGradient, poolGradientPaths, size } from '../../../test/support/max-pool.test-support.js';
+import { squarePoolRuns } from './kernels/square-pool.js';
 import { windowMaxBackwardRuns } from './kernels/window-backward.js';
 
 // Max pooling's backward pass as the portable backend's composite kernel
@@ -65,6 +66,66 @@ function touchedDims(c: { window: number[]; strides: number[]; dilation: number[
   return first < 0 ? 0 : c.window.length - first;
 }
 
+/** A float32 [planes, 1, height, width] input for the usual pool: `values` drawn from a short list (ties, zeros, NaN) or spread. */
+interface SquarePoolCase {
+  readonly height: number;
+  readonly width: number;
+  readonly planes: number;
+  readonly values: readonly number[] | null;
+  readonly seed: number;
+}
+
+/**
+ * The usual pool (2 x 2, stride 2) of `c` on cpu, through the WebAssembly kernels, against a
+ * plain loop (forward) and the ops (backward), Object.is element by element.
+ */
+function expectSquarePoolExact(c: SquarePoolCase): void {
+  const shape = [c.planes, 1, c.height, c.width];
+  const count = size(shape);
+  const spread = Array.from({ length: count }, (_, i) => Math.sin((i + 1) * c.seed * 0.61));
+  const data = c.values === null ? spread : spread.map((v) => c.values![Math.floor(Math.abs(v) * 997) % c.values!.length]!);
+  const pooledShape = [c.planes, 1, Math.floor(c.height / 2), Math.floor(c.width / 2)];
+  // Cotangents with -0 among them: it must land as +0 wherever the ops add it to zeros.
+  const cotangents = Array.from({ length: size(pooledShape) }, (_, i) => (i % 7 === 3 ? -0 : Math.cos(i * 0.37 + c.seed)));
+  const run = (backend: string) =>
+    tidy(() => {
+      const x = tensor(data, { shape, dtype: 'float32', backend });
+      const g = tensor(cotangents, { shape: pooledShape, dtype: 'float32', backend });
+      const [y, pullback] = vjp((t: Tensor) => nn.functional.maxPool2d(t, 2), x);
+      return [Array.from(y.dataSync()), Array.from((pullback(g)[0] as Tensor).dataSync())];
+    });
+  const before = windowMaxBackwardRuns();
+  const simdBefore = squarePoolRuns();
+  const [y, dx] = run('cpu');
+  expect(windowMaxBackwardRuns() - before).toBe(1);
+  // Both passes ran in WebAssembly, not the loops they fall back to.
+  expect(squarePoolRuns() - simdBefore).toBe(2);
+  const [, dxOps] = run(CPU_OPS);
+  // The forward pass against a plain loop (the ops' pooling is the same kernel): each
+  // window's first maximum in row-major order, a NaN replacing it. Object.is: NaN equals
+  // NaN, and +0 differs from -0.
+  const [outHeight, outWidth] = pooledShape.slice(2) as [number, number];
+  const expected: number[] = [];
+  for (let p = 0; p < c.planes; p++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        const at = (r: number, q: number) => Math.fround(data[(p * c.height + 2 * oh + r) * c.width + 2 * ow + q]!);
+        let best = at(0, 0);
+        for (const v of [at(0, 1), at(1, 0), at(1, 1)]) if (v > best || Number.isNaN(v)) best = v;
+        expected.push(best);
+      }
+    }
+  }
+  expect(
+    y!.every((v, i) => Object.is(v, expected[i])),
+    'forward',
+  ).toBe(true);
+  expect(
+    dx!.every((v, i) => Object.is(v, dxOps![i])),
+    'backward',
+  ).toBe(true);
+}
+
 describe('max pooling backward on cpu through the composite kernel', () => {
   it('agrees with the ops for ReduceWindow geometries no pooling layer makes', () => {
     fc.assert(
@@ -102,52 +163,24 @@ describe('max pooling backward on cpu through the composite kernel', () => {
       values: fc.constantFrom([0, -0, 1, 1, -1], [Number.NaN, 2, 2, -0, Number.NEGATIVE_INFINITY], null),
       seed: fc.integer({ min: 1, max: 10_000 }),
     });
-    fc.assert(
-      fc.property(plane, (c) => {
-        const shape = [c.planes, 1, c.height, c.width];
-        const count = size(shape);
-        const spread = Array.from({ length: count }, (_, i) => Math.sin((i + 1) * c.seed * 0.61));
-        const data = c.values === null ? spread : spread.map((v) => c.values![Math.floor(Math.abs(v) * 997) % c.values!.length]!);
-        const pooledShape = [c.planes, 1, Math.floor(c.height / 2), Math.floor(c.width / 2)];
-        // Cotangents with -0 among them: it must land as +0 wherever the ops add it to zeros.
-        const cotangents = Array.from({ length: size(pooledShape) }, (_, i) => (i % 7 === 3 ? -0 : Math.cos(i * 0.37 + c.seed)));
-        const run = (backend: string) =>
-          tidy(() => {
-            const x = tensor(data, { shape, dtype: 'float32', backend });
-            const g = tensor(cotangents, { shape: pooledShape, dtype: 'float32', backend });
-            const [y, pullback] = vjp((t: Tensor) => nn.functional.maxPool2d(t, 2), x);
-            return [Array.from(y.dataSync()), Array.from((pullback(g)[0] as Tensor).dataSync())];
-          });
-        const before = windowMaxBackwardRuns();
-        const [y, dx] = run('cpu');
-        expect(windowMaxBackwardRuns() - before).toBe(1);
-        const [, dxOps] = run(CPU_OPS);
-        // The forward pass against a plain loop (the ops' pooling is the same kernel): each
-        // window's first maximum in row-major order, a NaN replacing it. Object.is: NaN equals
-        // NaN, and +0 differs from -0.
-        const [outHeight, outWidth] = pooledShape.slice(2) as [number, number];
-        const expected: number[] = [];
-        for (let p = 0; p < c.planes; p++) {
-          for (let oh = 0; oh < outHeight; oh++) {
-            for (let ow = 0; ow < outWidth; ow++) {
-              const at = (r: number, q: number) => Math.fround(data[(p * c.height + 2 * oh + r) * c.width + 2 * ow + q]!);
-              let best = at(0, 0);
-              for (const v of [at(0, 1), at(1, 0), at(1, 1)]) if (v > best || Number.isNaN(v)) best = v;
-              expected.push(best);
-            }
-          }
-        }
-        expect(
-          y!.every((v, i) => Object.is(v, expected[i])),
-          'forward',
-        ).toBe(true);
-        expect(
-          dx!.every((v, i) => Object.is(v, dxOps![i])),
-          'backward',
-        ).toBe(true);
-      }),
-      { numRuns: 120 },
-    );
+    fc.assert(fc.property(plane, expectSquarePoolExact), { numRuns: 120 });
+    // 120 odd planes, 538 KB: the kernels stream them through their memory in five chunks.
+    expectSquarePoolExact({ height: 33, width: 34, planes: 120, values: null, seed: 7 });
+    expectSquarePoolExact({ height: 33, width: 34, planes: 120, values: [Number.NaN, 2, 2, -0, Number.NEGATIVE_INFINITY], seed: 8 });
+  });
+
+  it('leaves a plane over 4 MiB to the plain loop, which pools it as the kernel pools its halves', () => {
+    const values = Float32Array.from({ length: 1026 * 1024 }, (_, i) => Math.sin(i * 0.37));
+    tidy(() => {
+      const x = tensor(values, { shape: [1, 1, 1026, 1024] });
+      const before = squarePoolRuns();
+      const whole = nn.functional.maxPool2d(x, 2).dataSync();
+      const top = nn.functional.maxPool2d(slice(x, [0, 0, 0, 0], [1, 1, 514, 1024]), 2).dataSync();
+      const bottom = nn.functional.maxPool2d(slice(x, [0, 0, 514, 0], [1, 1, 1026, 1024]), 2).dataSync();
+      expect(squarePoolRuns() - before).toBe(2);
+      expect(whole.length).toBe(top.length + bottom.length);
+      expect(whole.every((v, i) => Object.is(v, i < top.length ? top[i] : bottom[i - top.length]))).toBe(true);
+    });
   });
 
   it('agrees with the ops for any window, ties, NaN and -Infinity included', () => {

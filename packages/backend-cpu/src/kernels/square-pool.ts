@@ -47,6 +47,11 @@ function poolWasm(): PoolWasm | null {
 
 /** Input bytes per chunk: with its output (a quarter) or its cotangent and gradient, well inside L2. */
 const CHUNK_BYTES = 1 << 17;
+/**
+ * Larger planes are left to the caller's loop: a chunk holds at least one plane, and the module's
+ * memory, which never shrinks, would keep two or three copies of the largest plane pooled.
+ */
+const MAX_PLANE_BYTES = 1 << 22;
 /** Bytes after each array that a last group of four windows may read or write past a row's end. */
 const SLACK = 32;
 
@@ -80,9 +85,10 @@ function overChunks(
 ): boolean {
   const outHeight = Math.floor(height / 2);
   const outWidth = Math.floor(width / 2);
-  const wasm = poolWasm();
-  if (wasm === null || outHeight === 0 || outWidth === 0) return false;
   const planeBytes = height * width * 4;
+  if (outHeight === 0 || outWidth === 0 || planeBytes > MAX_PLANE_BYTES) return false;
+  const wasm = poolWasm();
+  if (wasm === null) return false;
   const outPlaneBytes = outHeight * outWidth * 4;
   const chunk = Math.max(1, Math.floor(CHUNK_BYTES / planeBytes));
   const secondAt = align(chunk * planeBytes + SLACK);
@@ -97,7 +103,15 @@ function overChunks(
     run(0, secondAt, thirdAt, count, width * 4, outHeight, Math.ceil(outWidth / 4), planeBytes, outPlaneBytes, outWidth * 4);
     store(first, count, memory, (backward ? thirdAt : secondAt) / 4);
   }
+  runs++;
   return true;
+}
+
+/** Pools (forward or backward) run by the module since the process started (tests check it ran). */
+let runs = 0;
+
+export function squarePoolRuns(): number {
+  return runs;
 }
 
 /**

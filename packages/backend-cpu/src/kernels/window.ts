@@ -22,13 +22,9 @@ export function reduceWindowKernel(inputs: readonly CpuHandle[], params: ParamsO
   if (outTotal === 0) return wrap(result, out.shape, out.dtype);
   if (isPlanePooling(x.shape, params)) {
     const [height, width] = x.shape.slice(-2) as [number, number];
+    const planes = sizeOf(x.shape) / (height * width);
     const square = params.op === 'max' && out.dtype === 'float32' && isTwoByTwo(params.window, params.strides);
-    if (
-      !(
-        square &&
-        maxPool2x2(data as Float32Array, outTotal / (out.shape.at(-2)! * out.shape.at(-1)!), height, width, result as Float32Array)
-      )
-    )
+    if (!(square && maxPool2x2(data as Float32Array, planes, height, width, result as Float32Array)))
       planePooling(data, x.shape, out.shape, params, result);
     return wrap(result, out.shape, out.dtype);
   }
