@@ -2,7 +2,7 @@ import type { TypedArray } from '@flint/api';
 import { scratchFloat64 } from '../scratch.js';
 import { type GemmPool, gemmPool, gemmThreadsReady, MAX_TASKS, setGemmThreads } from '../threads/gemm-pool.js';
 
-export { threadedJobs } from '../threads/gemm-pool.js';
+export { gemmPoolBytes, threadedJobs, threadedPatchJobs } from '../threads/gemm-pool.js';
 
 import { gemmShapes, type WasmGemm, wasmBuffer, wasmGemm } from '../wasm/gemm-wasm.js';
 

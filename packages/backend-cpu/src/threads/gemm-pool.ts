@@ -261,7 +261,7 @@ export class GemmPool {
 
   /** Packs a convolution's patches on all threads; false (the pool then retired) when it could not complete. */
   runPatches(job: PatchJob): boolean {
-    return this.runJob(job.total, [
+    const done = this.runJob(job.total, [
       [Word.KIND, JobKind.PACK_PATCHES],
       [Word.ELEMENT, job.element === 'f32' ? 0 : 1],
       [Word.B_AT, job.bAt],
@@ -274,6 +274,8 @@ export class GemmPool {
       [Word.PATCH_ROWS_AT, job.rowsAt],
       [Word.PATCH_TASK_PANELS, job.taskPanels],
     ]);
+    if (done) patchJobsCompleted++;
+    return done;
   }
 
   /** Writes a job's words (TOTAL from `total`), runs it on all threads and counts it; false when it could not complete. */
@@ -403,11 +405,22 @@ export class GemmPool {
 type PoolState = { kind: 'idle' } | { kind: 'starting'; ready: Promise<void> } | { kind: 'none' } | { kind: 'pool'; pool: GemmPool };
 
 let state: PoolState = { kind: 'idle' };
-/** Jobs completed on threads since the process started (tests check the threaded path ran). */
+/** Jobs completed on threads since the process started, patch packing included (tests check the threaded path ran). */
 let jobsCompleted = 0;
 
 export function threadedJobs(): number {
   return jobsCompleted;
+}
+/** Of those, the jobs that packed a convolution's patches. */
+let patchJobsCompleted = 0;
+
+export function threadedPatchJobs(): number {
+  return patchJobsCompleted;
+}
+
+/** Bytes of the current pool's shared memory, which grows to its largest job and is kept (0: no pool). */
+export function gemmPoolBytes(): number {
+  return state.kind === 'pool' ? state.pool.memory.buffer.byteLength : 0;
 }
 /** Map jobs completed on threads since the process started. */
 let mapJobsCompleted = 0;

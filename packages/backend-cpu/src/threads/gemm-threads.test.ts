@@ -3,24 +3,41 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { concat, conv1d, conv2d, type DType, matmul, random, slice, type Tensor, transpose, vjp } from '@flint/api';
+import { concat, conv1d, conv2d, type DType, matmul, random, slice, type Tensor, type TypedArray, transpose, vjp } from '@flint/api';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
-import { gemmThreadsStarted, setGemmThreading, threadedJobs, threadedRawACopies } from '../kernels/gemm.js';
+import {
+  gemmPoolBytes,
+  gemmThreadsStarted,
+  setGemmThreading,
+  threadedJobs,
+  threadedPatchJobs,
+  threadedRawACopies,
+} from '../kernels/gemm.js';
 
 const uniform = (seed: number, shape: number[], dtype: DType = 'float32') =>
   random.uniform(random.key(seed), shape, { dtype, minval: -1, maxval: 1 });
 
-/** `compute`'s result on one thread and on three (two workers), with every product threaded. */
-async function singleAndThreaded(compute: () => Tensor): Promise<{ single: number[]; threaded: number[]; jobs: number }> {
+/**
+ * `compute`'s result on one thread and on three (two workers), with every product threaded that
+ * the WebAssembly kernel computes (16384 multiply-adds or more; smaller ones run a JavaScript
+ * kernel that sums in another order), and the jobs the threads ran (`patchJobs`: of them, packing
+ * convolution patches). A job that fails retires the pool and its product is recomputed on one
+ * thread, which would match trivially: the pool must still be running afterwards.
+ */
+async function singleAndThreaded(
+  compute: () => Tensor,
+): Promise<{ single: TypedArray; threaded: TypedArray; jobs: number; patchJobs: number }> {
   setGemmThreading(1);
-  const single = Array.from(compute().dataSync());
+  const single = compute().dataSync();
   setGemmThreading(3, 1);
   expect(await gemmThreadsStarted()).toBe(2);
   const before = threadedJobs();
-  const threaded = Array.from(compute().dataSync());
-  return { single, threaded, jobs: threadedJobs() - before };
+  const patchesBefore = threadedPatchJobs();
+  const threaded = compute().dataSync();
+  expect(await gemmThreadsStarted(), 'the pool retired during the threaded run').toBe(2);
+  return { single, threaded, jobs: threadedJobs() - before, patchJobs: threadedPatchJobs() - patchesBefore };
 }
 
 afterAll(() => setGemmThreading(undefined));
@@ -124,23 +141,50 @@ describe('threaded float gemm', () => {
   it('matches one thread for a convolution (the threads pack its patches as B, then multiply)', async () => {
     const x = uniform(11, [2, 5, 17, 19]);
     const w = uniform(12, [24, 5, 3, 3]);
-    const { single, threaded, jobs } = await singleAndThreaded(() => conv2d(x, w, { padding: 1 }));
-    expect(jobs).toBe(2);
+    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => conv2d(x, w, { padding: 1 }));
+    expect([jobs, patchJobs]).toEqual([2, 1]);
     expect(threaded).toEqual(single);
     // A strided 1x1 convolution reading a sliver of a large input: this thread packs its patches.
     const sparse = await singleAndThreaded(() => conv2d(uniform(13, [1, 64, 64, 64]), uniform(14, [8, 64, 1, 1]), { stride: 5 }));
-    expect(sparse.jobs).toBe(1);
+    expect([sparse.jobs, sparse.patchJobs]).toEqual([1, 0]);
     expect(sparse.threaded).toEqual(sparse.single);
+  });
+
+  it('matches one thread for a float64 input gradient over several k-blocks: a dilated, padded copy of the cotangent, the filter flipped', async () => {
+    // The input gradient is a convolution of the stride-2 cotangent (dilated and padded into a
+    // copy) with the flipped, transposed filter: 40 channels x 9 taps = 360 patch rows, two k-blocks.
+    const x = uniform(21, [2, 8, 13, 12], 'float64');
+    const w = uniform(22, [40, 8, 3, 3], 'float64');
+    const g = uniform(23, [2, 40, 7, 6], 'float64');
+    const [, pullback] = vjp((a: Tensor) => conv2d(a, w, { stride: 2, padding: 1 }), x);
+    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => pullback(g)[0] as Tensor);
+    expect([jobs, patchJobs]).toEqual([2, 1]);
+    expect(threaded).toEqual(single);
+  });
+
+  it('bounds the pool memory a convolution stages by its patches and output together: chunks of columns, each its own patch and gemm jobs', async () => {
+    // A 1x1 convolution to 512 channels: 16 patch rows and 512 output rows per column, 2^23
+    // elements (32 MiB) for 15880 columns, so its 32768 columns take three chunks; by patches
+    // alone it took one, and the pool grew by a copy of its whole 64 MiB output.
+    const x = uniform(24, [8, 16, 64, 64]);
+    const w = uniform(25, [512, 16, 1, 1]);
+    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => conv2d(x, w));
+    expect([jobs, patchJobs]).toEqual([6, 3]);
+    // (toEqual over 16M elements takes minutes.)
+    expect(threaded.length).toBe(single.length);
+    expect((threaded as Float32Array).findIndex((v, i) => !Object.is(v, single[i]))).toBe(-1);
+    expect(gemmPoolBytes()).toBeGreaterThan(32 * 2 ** 20);
+    expect(gemmPoolBytes()).toBeLessThan(40 * 2 ** 20);
   });
 
   it('matches one thread for convolutions and both their gradients: padding, strides, dilation, groups, float64, a transposed input', async () => {
     const convCase = fc.record({
       rank: fc.integer({ min: 1, max: 2 }),
-      batch: fc.integer({ min: 1, max: 3 }),
+      batch: fc.integer({ min: 1, max: 4 }),
       groups: fc.integer({ min: 1, max: 2 }),
-      inPerGroup: fc.integer({ min: 1, max: 4 }),
-      outPerGroup: fc.integer({ min: 1, max: 9 }),
-      size: fc.integer({ min: 5, max: 14 }),
+      inPerGroup: fc.integer({ min: 2, max: 8 }),
+      outPerGroup: fc.integer({ min: 4, max: 16 }),
+      size: fc.integer({ min: 8, max: 20 }),
       kernel: fc.integer({ min: 1, max: 3 }),
       stride: fc.integer({ min: 1, max: 3 }),
       dilation: fc.integer({ min: 1, max: 2 }),
@@ -149,9 +193,11 @@ describe('threaded float gemm', () => {
       channelsLast: fc.boolean(),
       seed: fc.integer({ min: 1, max: 10_000 }),
     });
+    let casesWithPatchJobs = 0;
     await fc.assert(
       fc.asyncProperty(convCase, async (c) => {
-        const spatial = Array.from({ length: c.rank }, () => c.size);
+        // A 1-d input as long as a 2-d one is large, for products of the same sizes.
+        const spatial = c.rank === 1 ? [c.size * 8] : [c.size, c.size];
         const channels = c.groups * c.inPerGroup;
         // Channels last, viewed as [N, C, ...]: the patches' source is strided storage, not a copy.
         const x = c.channelsLast
@@ -160,15 +206,25 @@ describe('threaded float gemm', () => {
         const w = uniform(c.seed + 1, [c.groups * c.outPerGroup, c.inPerGroup, ...spatial.map(() => c.kernel)], c.dtype);
         const options = { stride: c.stride, dilation: c.dilation, padding: c.padding, groups: c.groups };
         const conv = (a: Tensor, b: Tensor) => (c.rank === 1 ? conv1d(a, b, options) : conv2d(a, b, options));
-        const { single, threaded } = await singleAndThreaded(() => {
+        const { single, threaded, patchJobs } = await singleAndThreaded(() => {
           const [y, pullback] = vjp(conv, x, w);
           const [gx, gw] = pullback(uniform(c.seed + 2, [...y.shape], c.dtype)) as Tensor[];
           return concat([y.reshape([-1]), (gx as Tensor).reshape([-1]), (gw as Tensor).reshape([-1])]);
         });
         expect(threaded).toEqual(single);
+        // The forward product, [outPerGroup, patch rows] x [patch rows, columns]: the threads
+        // pack its patches when it is threaded and they are dense in its input, as they are at
+        // stride 1 (at larger strides a 1x1 kernel reads a sparse grid, left to this thread).
+        const window = c.dilation * (c.kernel - 1) + 1;
+        const outSize = spatial.reduce((p, s) => p * (Math.floor((s + 2 * c.padding - window) / c.stride) + 1), 1);
+        const forward = c.outPerGroup * c.batch * outSize * c.inPerGroup * c.kernel ** c.rank;
+        if (c.stride === 1 && forward >= 16384) expect(patchJobs, 'the forward product ran on one thread').toBeGreaterThan(0);
+        if (patchJobs > 0) casesWithPatchJobs++;
       }),
       { numRuns: 20 },
     );
+    // About half the cases reach the threads with a product or a gradient's (12 of 20 in one run).
+    expect(casesWithPatchJobs, 'no case packed patches on the threads').toBeGreaterThan(0);
   });
 
   it('stays single-threaded below the size threshold', async () => {

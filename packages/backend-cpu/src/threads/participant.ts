@@ -43,7 +43,10 @@ export const Word = {
   A_ROW_STRIDE: 25,
   A_COL_STRIDE: 26,
   M: 27,
-  /** What the job is: JobKind.GEMM (the words above) or JobKind.MAP (the words below). */
+  /**
+   * What the job is: JobKind.GEMM (the words above), JobKind.BATCHED_GEMM (the gemm words, B_ and
+   * BATCH_ ones), JobKind.PACK_PATCHES (B_AT and the PATCH_ ones) or JobKind.MAP (the MAP_ ones).
+   */
   KIND: 28,
   // A map job: a generated elementwise kernel run(begin, end, ...params) over byte ranges of
   // arrays in the shared memory (see compile/wasm/elementwise.ts). Addresses in bytes.
@@ -103,9 +106,12 @@ export type Work = (gen: number) => void;
 
 /**
  * `participant(control, memory, kernels, packers, thread)` returns the thread's `work(gen)` (`kernels`
- * and `packers`: the gemm module's `gemm` and `patches` exports, per element type). A task is a block of
- * C (task rows x chunk columns); the thread zeroes it in the shared memory and accumulates
- * A x B into it over the k-blocks, from the panels the main thread packed.
+ * and `packers`: the gemm module's `gemm` and `patches` exports, per element type). In a gemm job a
+ * task is a block of C (task rows x chunk columns); the thread zeroes it in the shared memory and
+ * accumulates A x B into it over the k-blocks, from the panels packed before the job. In a batched
+ * gemm job a task is one product of the batch, packed by the thread itself; in a patch job, a run
+ * of B's panels gathered from a convolution's input; in a map job, a byte range of an
+ * elementwise kernel.
  *
  * Why a stale worker (one still waking for an older job) cannot take a task of a newer job: the
  * main thread stores NEXT with the new job number before it writes the job's words, every access
