@@ -48,8 +48,8 @@ function poolWasm(): PoolWasm | null {
 /** Input bytes per chunk: with its output (a quarter) or its cotangent and gradient, well inside L2. */
 const CHUNK_BYTES = 1 << 17;
 /**
- * Larger planes are left to the caller's loop: a chunk holds at least one plane, and the module's
- * memory, which never shrinks, would keep two or three copies of the largest plane pooled.
+ * Larger planes are pooled in bands of rows (see inBands): a chunk holds at least one plane, and
+ * the module's memory, which never shrinks, would keep two or three copies of the largest plane.
  */
 const MAX_PLANE_BYTES = 1 << 22;
 /** Bytes after each array that a last group of four windows may read or write past a row's end. */
@@ -86,7 +86,7 @@ function overChunks(
   const outHeight = Math.floor(height / 2);
   const outWidth = Math.floor(width / 2);
   const planeBytes = height * width * 4;
-  if (outHeight === 0 || outWidth === 0 || planeBytes > MAX_PLANE_BYTES) return false;
+  if (outHeight === 0 || outWidth === 0) return false;
   const wasm = poolWasm();
   if (wasm === null) return false;
   const outPlaneBytes = outHeight * outWidth * 4;
@@ -107,7 +107,27 @@ function overChunks(
   return true;
 }
 
-/** Pools (forward or backward) run by the module since the process started (tests check it ran). */
+/**
+ * Runs `pool(at, rows, outAt)` over bands of an even number of rows of each plane, each band at
+ * most MAX_PLANE_BYTES (at: the band's first element, outAt: its first output's): a band of 2r
+ * rows is itself a plane whose r output rows are the plane's. False when a band failed, or when
+ * two rows already exceed the bound (the caller's loop then pools the planes whole).
+ */
+function inBands(planes: number, height: number, width: number, pool: (at: number, rows: number, outAt: number) => boolean): boolean {
+  const bandRows = Math.floor(MAX_PLANE_BYTES / (width * 4) / 2) * 2;
+  if (bandRows < 2) return false;
+  const outWidth = Math.floor(width / 2);
+  const pooledRows = height - (height % 2);
+  for (let p = 0; p < planes; p++) {
+    for (let row = 0; row < pooledRows; row += bandRows) {
+      const rows = Math.min(bandRows, pooledRows - row);
+      if (!pool((p * height + row) * width, rows, (p * Math.floor(height / 2) + row / 2) * outWidth)) return false;
+    }
+  }
+  return true;
+}
+
+/** Pools (forward or backward, a band counting as one) run by the module since the process started (tests check it ran). */
 let runs = 0;
 
 export function squarePoolRuns(): number {
@@ -116,12 +136,14 @@ export function squarePoolRuns(): number {
 
 /**
  * `result` = the 2 x 2, stride 2 max pool of `x`'s [height, width] planes (contiguous, floor
- * mode): each window's first maximum in row-major order, NaN if any tap is. False (nothing
- * written) where WebAssembly SIMD is unavailable.
+ * mode): each window's first maximum in row-major order, NaN if any tap is. False (the caller
+ * then pools with its loop) where WebAssembly SIMD is unavailable, or two rows exceed 4 MiB.
  */
 export function maxPool2x2(x: Float32Array, planes: number, height: number, width: number, result: Float32Array): boolean {
   const plane = height * width;
   const outPlane = Math.floor(height / 2) * Math.floor(width / 2);
+  if (plane * 4 > MAX_PLANE_BYTES)
+    return inBands(planes, height, width, (at, rows, outAt) => maxPool2x2(x.subarray(at), 1, rows, width, result.subarray(outAt)));
   return overChunks(
     false,
     planes,
@@ -135,8 +157,8 @@ export function maxPool2x2(x: Float32Array, planes: number, height: number, widt
 /**
  * `dx` = x's cotangent under maxPool2x2 from the pool's cotangent `g`: each window's cotangent at
  * its first maximum (argmax's: a greater value or the first NaN replaces it), zero elsewhere,
- * including a last row or column no window covers. False (nothing written) where WebAssembly SIMD
- * is unavailable.
+ * including a last row or column no window covers. False (the caller then computes dx with its
+ * loop) where WebAssembly SIMD is unavailable, or two rows exceed 4 MiB.
  */
 export function maxPool2x2Backward(
   x: Float32Array,
@@ -148,6 +170,14 @@ export function maxPool2x2Backward(
 ): boolean {
   const plane = height * width;
   const outPlane = Math.floor(height / 2) * Math.floor(width / 2);
+  if (plane * 4 > MAX_PLANE_BYTES) {
+    const banded = inBands(planes, height, width, (at, rows, outAt) =>
+      maxPool2x2Backward(x.subarray(at), g.subarray(outAt), 1, rows, width, dx.subarray(at)),
+    );
+    // An odd last row lies in no band, and no window covers it.
+    if (banded && height % 2 === 1) for (let p = 0; p < planes; p++) dx.fill(0, (p + 1) * plane - width, (p + 1) * plane);
+    return banded;
+  }
   const done = overChunks(
     true,
     planes,
