@@ -7,14 +7,15 @@ import { gemm, gemmPackedB, type PackB, runsThreaded } from './gemm.js';
 /** Upper bound on im2col elements per gemm call (1 MiB of float32, about an L2 cache). */
 const COLUMN_BUDGET = 1 << 18;
 /**
- * Upper bound on packed patches plus output elements per gemm call on the thread pool, whose
- * threads pack the patches in parallel into its shared memory, and write the product there
- * before it is copied out: 2^23 elements (32 MiB of float32, 64 MiB of float64), to which
- * the copied input span adds at most four times the patches (gemm.ts, patchStaging). That memory
- * is kept for later products, so the output counts: a 1x1 convolution to 512 channels otherwise
- * took one chunk of 131072 columns and grew the pool by a copy of its whole 256 MiB output. The
- * gemm blocks k itself, so chunks only bound memory, and fewer, wider gemms pack A fewer times
- * (a filter gradient's chunks of 64 columns packed its 1M-element A five times).
+ * Packed patches plus output elements per gemm call on the thread pool, whose threads pack the
+ * patches in parallel into its shared memory and write the product there before it is copied
+ * out: about 2^23 elements (32 MiB of float32, 64 MiB of float64; more only where the 64-column
+ * minimum below exceeds it), to which the copied input span adds up to four times the patches
+ * (gemm.ts, patchStaging). That memory is kept for later products, so the output counts: x [8,
+ * 16, 64, 64] * w [512, 16, 1, 1] took one chunk of all 32768 columns by the patches alone, and
+ * grew the pool by a copy of its whole 64 MiB output. The gemm blocks k itself, so chunks only
+ * bound memory, and fewer, wider gemms pack A fewer times (a filter gradient's chunks of 64
+ * columns packed its 1M-element A five times).
  */
 const THREADED_BUDGET = 1 << 23;
 
@@ -71,9 +72,11 @@ export function convKernel(inputs: readonly CpuHandle[], params: ParamsOf<Primit
   // Elements per column within the budget: the patches' rows, and on the pool the output's too.
   const perColumn = threaded ? rows + outPerGroup : Math.max(1, rows);
   // Chunks are whole panels of 8 columns, and at least 64 columns wide so that a deep kernel
-  // (weight gradients: large kernels, few outputs) still gives the gemm a useful width.
+  // (weight gradients: large kernels, few outputs) still gives the gemm a useful width; equal
+  // ones, so that no last sliver of columns repacks A for a few columns.
   const budgetColumns = Math.max(64, Math.floor((threaded ? THREADED_BUDGET : COLUMN_BUDGET) / perColumn / 8) * 8);
-  const chunk = Math.min(totalColumns, budgetColumns);
+  const chunks = Math.ceil(totalColumns / budgetColumns);
+  const chunk = Math.min(totalColumns, Math.ceil(totalColumns / chunks / 8) * 8);
   for (let g = 0; g < groups; g++) {
     const groupBase = g * channelsPerGroup * source.strides[1]!;
     const a = { data: weights, offset: g * outPerGroup * rows, rowStride: rows, colStride: 1 };
