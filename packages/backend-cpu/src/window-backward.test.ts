@@ -163,7 +163,10 @@ describe('max pooling backward on cpu through the composite kernel', () => {
       values: fc.constantFrom([0, -0, 1, 1, -1], [Number.NaN, 2, 2, -0, Number.NEGATIVE_INFINITY], null),
       seed: fc.integer({ min: 1, max: 10_000 }),
     });
-    fc.assert(fc.property(plane, (c) => expectSquarePoolExact(c)), { numRuns: 120 });
+    fc.assert(
+      fc.property(plane, (c) => expectSquarePoolExact(c)),
+      { numRuns: 120 },
+    );
     // 120 odd planes, 538 KB: the kernels stream them through their memory in five chunks.
     expectSquarePoolExact({ height: 33, width: 34, planes: 120, values: null, seed: 7 });
     expectSquarePoolExact({ height: 33, width: 34, planes: 120, values: [Number.NaN, 2, 2, -0, Number.NEGATIVE_INFINITY], seed: 8 });

@@ -2,7 +2,7 @@ import type { TypedArray } from '@flint/api';
 import { scratchFloat64 } from '../scratch.js';
 import { type GemmPool, gemmPool, gemmThreadsReady, MAX_TASKS, setGemmThreads } from '../threads/gemm-pool.js';
 
-export { gemmPoolBytes, threadedJobs, threadedPatchJobs } from '../threads/gemm-pool.js';
+export { gemmPoolBytes, threadedAGatherJobs, threadedJobs, threadedPatchJobs } from '../threads/gemm-pool.js';
 
 import { gemmShapes, type WasmGemm, wasmBuffer, wasmGemm } from '../wasm/gemm-wasm.js';
 
@@ -31,6 +31,9 @@ let threadedMinimum = 2 ** 20;
 export function threadedProductMinimum(): number {
   return threadedMinimum;
 }
+
+/** Columns of B up to which packing A is worth a gather job on the threads (see gemmThreaded). */
+const NARROW_B = 64;
 
 /** Tasks per thread: small enough that a thread slowed by the machine leaves its share to others. */
 const TASKS_PER_THREAD = 8;
@@ -361,21 +364,70 @@ function packPatches(
   const columnOrigin = at.sourceAt - span.low + patches.offset;
   for (let j = 0; j < at.n; j++) words[columnsAt + j] = (columnOrigin + patches.columnBase[j]!) * size;
   for (let p = 0; p < at.k; p++) words[columnsAt + at.n + p] = patches.rowDelta[p]! * size;
-  const nPanels = at.paddedN / at.width;
-  const taskPanels = Math.ceil(nPanels / Math.min(nPanels, TASKS_PER_THREAD * (pool.readyWorkers + 1)));
+  return gatherOnThreads(pool, false, at.element, at.bAt, at.paddedN, at.n, at.k, at.width, columnsAt);
+}
+
+/**
+ * Runs a gather job: panels of `width` from `at` (elements), [k-block][panel][kc][width], whose
+ * element (p, q) is at byte address columns[q] + rows[p], the tables from word `columnsAt` (n
+ * columns, then k rows). `intoA` packs A panels (n rows of A, padded to `padded`).
+ */
+function gatherOnThreads(
+  pool: GemmPool,
+  intoA: boolean,
+  element: 'f32' | 'f64',
+  at: number,
+  padded: number,
+  n: number,
+  k: number,
+  width: number,
+  columnsAt: number,
+): boolean {
+  const panels = padded / width;
+  const taskPanels = Math.ceil(panels / Math.min(panels, TASKS_PER_THREAD * (pool.readyWorkers + 1)));
   return pool.runPatches({
-    element: at.element,
-    bAt: at.bAt,
-    paddedN: at.paddedN,
-    n: at.n,
-    k: at.k,
+    element,
+    intoA,
+    bAt: at,
+    paddedN: padded,
+    n,
+    k,
     kc: KC,
-    width: at.width,
+    width,
     columnsAt,
-    rowsAt: columnsAt + at.n,
+    rowsAt: columnsAt + n,
     taskPanels,
-    total: Math.ceil(nPanels / taskPanels),
+    total: Math.ceil(panels / taskPanels),
   });
+}
+
+/**
+ * Packs A (its raw copy at `rawAt`, in elements, holding storage from `low`) as A panels at `aAt`
+ * on all threads: A's rows are the gather's columns, its k offsets the rows. The tables go at
+ * `tablesAt`. False when the pool failed.
+ */
+function gatherA(
+  pool: GemmPool,
+  a: MatrixView,
+  at: {
+    element: 'f32' | 'f64';
+    aAt: number;
+    paddedM: number;
+    m: number;
+    k: number;
+    height: number;
+    rawAt: number;
+    low: number;
+    tablesAt: number;
+  },
+): boolean {
+  const size = at.element === 'f32' ? 4 : 8;
+  const words = new Int32Array(pool.memory.buffer);
+  const columnsAt = (at.tablesAt * size) / 4;
+  const origin = at.rawAt - at.low + a.offset;
+  for (let i = 0; i < at.m; i++) words[columnsAt + i] = (origin + i * a.rowStride) * size;
+  for (let p = 0; p < at.k; p++) words[columnsAt + at.m + p] = p * a.colStride * size;
+  return gatherOnThreads(pool, true, at.element, at.aAt, at.paddedM, at.m, at.k, at.height, columnsAt);
 }
 
 /** Threaded products whose threads packed A from a raw copy (tests check both ways of taking A). */
@@ -415,27 +467,38 @@ function gemmThreaded(
   // Each task packs the A blocks of its rows from the raw copy: with several column tasks per row
   // block, every block would be packed that many times, so A is packed once here instead (a deep
   // product [64, 12544] x [12544, 288], a convolution's filter gradient, packed A twelve times).
-  const copyA = colTasks === 1 && a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
+  const raw = a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
+  const copyA = colTasks === 1 && raw;
+  // Otherwise, for a narrow B, the threads gather A's panels from the raw copy first (in
+  // WebAssembly): packA here, in JavaScript, costs about 2 ns per element of A against about
+  // 0.1 ns * n for the product's, and cost 3 ms of a 7.7 ms filter gradient ([32, 50176] x
+  // [50176, 9]). With wide products the job, the copy and the wait gained nothing measurable.
+  const threadsPackA = !copyA && raw && n <= NARROW_B;
   // Regions start on 64-byte boundaries.
   const aAt = 0;
   const aElements = copyA ? pool.threads * blockRows * KC : k * paddedM;
   const rawAt = align(aElements);
-  const bAt = rawAt + (copyA ? align(high - low) : 0);
+  const copiedA = copyA || threadsPackA;
+  const bAt = rawAt + (copiedA ? align(high - low) : 0);
   const cAt = bAt + align(k * paddedN);
   // Patches' source span, then their two int32 tables, after C.
   const span = patchStaging(b.patches, single, n, k);
   const sourceAt = cAt + align(paddedM * paddedN);
   const tablesAt = span === null ? sourceAt : sourceAt + align(span.high - span.low);
-  const end = span === null ? sourceAt : tablesAt + align(Math.ceil(((n + k) * 4) / size));
+  const patchesEnd = span === null ? sourceAt : tablesAt + align(Math.ceil(((n + k) * 4) / size));
+  // A's gather tables last.
+  const aTablesAt = patchesEnd;
+  const end = threadsPackA ? aTablesAt + align(Math.ceil(((m + k) * 4) / size)) : patchesEnd;
   const buffer = pool.buffer(end * size);
   if (buffer === null) return false;
   const memory = single ? new Float32Array(buffer) : new Float64Array(buffer);
-  if (copyA) memory.set(a.data.subarray(low, high) as never, rawAt);
+  if (copiedA) memory.set(a.data.subarray(low, high) as never, rawAt);
+  if (threadsPackA && !gatherA(pool, a, { element, aAt, paddedM, m, k, height, rawAt, low, tablesAt: aTablesAt })) return false;
   if (span !== null && !packPatches(pool, b.patches!, span, { element, bAt, paddedN, n, k, width, sourceAt, tablesAt })) return false;
   for (let p0 = 0; p0 < k; p0 += KC) {
     const kc = Math.min(KC, k - p0);
     if (span === null) b.pack(p0, kc, width, memory, bAt + p0 * paddedN);
-    if (!copyA) packA(a, m, height, 0, paddedM, p0, kc, memory, aAt + p0 * paddedM);
+    if (!copiedA) packA(a, m, height, 0, paddedM, p0, kc, memory, aAt + p0 * paddedM);
   }
   const job = {
     element,

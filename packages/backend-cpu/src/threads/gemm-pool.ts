@@ -66,12 +66,14 @@ export interface BatchedGemmJob {
 }
 
 /**
- * Packing a convolution's patches as B for a later GemmJob (see Word.PATCH_COLUMNS_AT): the
- * source and the two int32 tables of byte addresses are in the pool's memory already. Offsets in
- * elements, but `columnsAt` and `rowsAt`, int32 word indices.
+ * Packing a convolution's patches as B for a later GemmJob (see Word.PATCH_COLUMNS_AT), or with
+ * `intoA` a strided A as A panels (`bAt`, `paddedN`, `n` and `width` are then A's region, padded
+ * rows, rows and the tile's height): the source and the two int32 tables of byte addresses are in
+ * the pool's memory already. Offsets in elements, but `columnsAt` and `rowsAt`, int32 word indices.
  */
 export interface PatchJob {
   readonly element: 'f32' | 'f64';
+  readonly intoA: boolean;
   readonly bAt: number;
   readonly paddedN: number;
   readonly n: number;
@@ -136,7 +138,7 @@ export class GemmPool {
       control,
       memory,
       instances.map((exports) => exports.gemm as GemmKernel),
-      instances.map((exports) => exports.patches as PatchPacker),
+      instances.map((exports) => ({ b: exports.patches as PatchPacker, a: exports.patchRows as PatchPacker })),
     );
     for (let i = 0; i < helpers; i++) {
       const data: WorkerData = { memory, modules, control, thread: i + 1 };
@@ -273,8 +275,10 @@ export class GemmPool {
       [Word.PATCH_COLUMNS_AT, job.columnsAt],
       [Word.PATCH_ROWS_AT, job.rowsAt],
       [Word.PATCH_TASK_PANELS, job.taskPanels],
+      [Word.PATCH_INTO_A, job.intoA ? 1 : 0],
     ]);
-    if (done) patchJobsCompleted++;
+    if (done && job.intoA) aGatherJobsCompleted++;
+    else if (done) patchJobsCompleted++;
     return done;
   }
 
@@ -411,11 +415,16 @@ let jobsCompleted = 0;
 export function threadedJobs(): number {
   return jobsCompleted;
 }
-/** Of those, the jobs that packed a convolution's patches. */
+/** Of those, the jobs that packed a convolution's patches, and those that packed an A (PatchJob.intoA). */
 let patchJobsCompleted = 0;
+let aGatherJobsCompleted = 0;
 
 export function threadedPatchJobs(): number {
   return patchJobsCompleted;
+}
+
+export function threadedAGatherJobs(): number {
+  return aGatherJobsCompleted;
 }
 
 /** Bytes of the current pool's shared memory, which grows to its largest job and is kept (0: no pool). */

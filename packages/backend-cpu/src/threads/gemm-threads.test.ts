@@ -11,6 +11,7 @@ import {
   gemmPoolBytes,
   gemmThreadsStarted,
   setGemmThreading,
+  threadedAGatherJobs,
   threadedJobs,
   threadedPatchJobs,
   threadedRawACopies,
@@ -22,22 +23,30 @@ const uniform = (seed: number, shape: number[], dtype: DType = 'float32') =>
 /**
  * `compute`'s result on one thread and on three (two workers), with every product threaded that
  * the WebAssembly kernel computes (16384 multiply-adds or more; smaller ones run a JavaScript
- * kernel that sums in another order), and the jobs the threads ran (`patchJobs`: of them, packing
+ * kernel that sums in another order), and the jobs the threads ran (of them, `aGathers` packing a
+ * strided A up front, `patchJobs` packing
  * convolution patches). A job that fails retires the pool and its product is recomputed on one
  * thread, which would match trivially: the pool must still be running afterwards.
  */
 async function singleAndThreaded(
   compute: () => Tensor,
-): Promise<{ single: TypedArray; threaded: TypedArray; jobs: number; patchJobs: number }> {
+): Promise<{ single: TypedArray; threaded: TypedArray; jobs: number; patchJobs: number; aGathers: number }> {
   setGemmThreading(1);
   const single = compute().dataSync();
   setGemmThreading(3, 1);
   expect(await gemmThreadsStarted()).toBe(2);
   const before = threadedJobs();
   const patchesBefore = threadedPatchJobs();
+  const gathersBefore = threadedAGatherJobs();
   const threaded = compute().dataSync();
   expect(await gemmThreadsStarted(), 'the pool retired during the threaded run').toBe(2);
-  return { single, threaded, jobs: threadedJobs() - before, patchJobs: threadedPatchJobs() - patchesBefore };
+  return {
+    single,
+    threaded,
+    jobs: threadedJobs() - before,
+    patchJobs: threadedPatchJobs() - patchesBefore,
+    aGathers: threadedAGatherJobs() - gathersBefore,
+  };
 }
 
 afterAll(() => setGemmThreading(undefined));
@@ -48,8 +57,9 @@ describe('threaded float gemm', () => {
   it('matches one thread on odd float32 sizes (257 x 63 @ 63 x 129)', async () => {
     const a = uniform(1, [257, 63]);
     const b = uniform(2, [63, 129]);
-    const { single, threaded, jobs } = await singleAndThreaded(() => matmul(a, b));
-    expect(jobs).toBe(1);
+    // Several column tasks per row block, and B too wide for a gather job: A is packed here.
+    const { single, threaded, jobs, aGathers } = await singleAndThreaded(() => matmul(a, b));
+    expect([jobs, aGathers]).toEqual([1, 0]);
     expect(threaded).toEqual(single);
     expect(single.length).toBe(257 * 129);
   });
@@ -57,8 +67,9 @@ describe('threaded float gemm', () => {
   it('matches one thread in float64, with k spanning several k-blocks (130 x 600 @ 600 x 37)', async () => {
     const a = uniform(3, [130, 600], 'float64');
     const b = uniform(4, [600, 37], 'float64');
-    const { single, threaded, jobs } = await singleAndThreaded(() => matmul(a, b));
-    expect(jobs).toBe(1);
+    // B 37 columns narrow, several column tasks: the threads gather A's panels, then multiply.
+    const { single, threaded, jobs, aGathers } = await singleAndThreaded(() => matmul(a, b));
+    expect([jobs, aGathers]).toEqual([2, 1]);
     expect(threaded).toEqual(single);
   });
 
@@ -116,7 +127,7 @@ describe('threaded float gemm', () => {
     expect(sparse.threaded).toEqual(sparse.single);
   });
 
-  it('matches one thread for a transposed A, copied raw (one column task per row block) or packed up front (several), and a strided A (packed up front)', async () => {
+  it('matches one thread for a transposed A, copied raw (one column task per row block) or gathered up front by the threads (several), and a sparse strided A (packed up front here)', async () => {
     const a = uniform(7, [90, 120]);
     /** `b`'s product with A transposed, and whether the threads packed A from a raw copy. */
     const transposedTimes = async (b: Tensor) => {
@@ -128,25 +139,26 @@ describe('threaded float gemm', () => {
     const narrow = await transposedTimes(uniform(8, [90, 8]));
     expect([narrow.jobs, narrow.raw]).toEqual([1, 1]);
     expect(narrow.threaded).toEqual(narrow.single);
-    // Several column tasks per row block: A is packed once, up front.
+    // Several column tasks per row block: A is packed once, up front, by the threads' gather.
     const wideB = await transposedTimes(uniform(8, [90, 50]));
-    expect([wideB.jobs, wideB.raw]).toEqual([1, 0]);
+    expect([wideB.jobs, wideB.raw, wideB.aGathers]).toEqual([2, 0, 1]);
     expect(wideB.threaded).toEqual(wideB.single);
+    // Every 4th column: a span four times what A reads, packed by this thread from the view.
     const wide = uniform(9, [100, 200]);
     const strided = await singleAndThreaded(() => matmul(slice(wide, [0, 0], [100, 200], [1, 4]), uniform(10, [50, 40])));
-    expect(strided.jobs).toBe(1);
+    expect([strided.jobs, strided.aGathers]).toEqual([1, 0]);
     expect(strided.threaded).toEqual(strided.single);
   });
 
   it('matches one thread for a convolution (the threads pack its patches as B, then multiply)', async () => {
     const x = uniform(11, [2, 5, 17, 19]);
     const w = uniform(12, [24, 5, 3, 3]);
-    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => conv2d(x, w, { padding: 1 }));
-    expect([jobs, patchJobs]).toEqual([2, 1]);
+    const { single, threaded, jobs, patchJobs, aGathers } = await singleAndThreaded(() => conv2d(x, w, { padding: 1 }));
+    expect([jobs, patchJobs, aGathers]).toEqual([2, 1, 0]);
     expect(threaded).toEqual(single);
     // A strided 1x1 convolution reading a sliver of a large input: this thread packs its patches.
     const sparse = await singleAndThreaded(() => conv2d(uniform(13, [1, 64, 64, 64]), uniform(14, [8, 64, 1, 1]), { stride: 5 }));
-    expect([sparse.jobs, sparse.patchJobs]).toEqual([1, 0]);
+    expect([sparse.jobs, sparse.patchJobs, sparse.aGathers]).toEqual([1, 0, 0]);
     expect(sparse.threaded).toEqual(sparse.single);
   });
 
@@ -157,23 +169,33 @@ describe('threaded float gemm', () => {
     const w = uniform(22, [40, 8, 3, 3], 'float64');
     const g = uniform(23, [2, 40, 7, 6], 'float64');
     const [, pullback] = vjp((a: Tensor) => conv2d(a, w, { stride: 2, padding: 1 }), x);
-    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => pullback(g)[0] as Tensor);
-    expect([jobs, patchJobs]).toEqual([2, 1]);
+    const { single, threaded, jobs, patchJobs, aGathers } = await singleAndThreaded(() => pullback(g)[0] as Tensor);
+    expect([jobs, patchJobs, aGathers]).toEqual([2, 1, 0]);
+    expect(threaded).toEqual(single);
+  });
+
+  it('matches one thread for a first layer filter gradient: A deep and strided (the cotangent transposed), gathered by the threads for a B of 9 columns', async () => {
+    const x = uniform(26, [6, 1, 20, 20]);
+    const w = uniform(27, [8, 1, 3, 3]);
+    const g = uniform(28, [6, 8, 20, 20]);
+    const [, pullback] = vjp((b: Tensor) => conv2d(x, b, { padding: 1 }), w);
+    const { single, threaded, jobs, patchJobs, aGathers } = await singleAndThreaded(() => pullback(g)[0] as Tensor);
+    expect([jobs, patchJobs, aGathers]).toEqual([3, 1, 1]);
     expect(threaded).toEqual(single);
   });
 
   it('bounds the pool memory a convolution stages by its patches and output together: chunks of columns, each its own patch and gemm jobs', async () => {
     // A 1x1 convolution to 512 channels: 16 patch rows and 512 output rows per column, 2^23
-    // elements (32 MiB) for 15880 columns, so its 32768 columns take three chunks; by patches
-    // alone it took one, and the pool grew by a copy of its whole 64 MiB output.
+    // elements (32 MiB) for 15880 columns, so its 32768 columns take three equal chunks of
+    // 10928; by patches alone it took one, and the pool grew by a copy of its whole 64 MiB output.
     const x = uniform(24, [8, 16, 64, 64]);
     const w = uniform(25, [512, 16, 1, 1]);
-    const { single, threaded, jobs, patchJobs } = await singleAndThreaded(() => conv2d(x, w));
-    expect([jobs, patchJobs]).toEqual([6, 3]);
+    const { single, threaded, jobs, patchJobs, aGathers } = await singleAndThreaded(() => conv2d(x, w));
+    expect([jobs, patchJobs, aGathers]).toEqual([6, 3, 0]);
     // (toEqual over 16M elements takes minutes.)
     expect(threaded.length).toBe(single.length);
     expect((threaded as Float32Array).findIndex((v, i) => !Object.is(v, single[i]))).toBe(-1);
-    expect(gemmPoolBytes()).toBeGreaterThan(32 * 2 ** 20);
+    expect(gemmPoolBytes()).toBeGreaterThan(16 * 2 ** 20);
     expect(gemmPoolBytes()).toBeLessThan(40 * 2 ** 20);
   });
 
@@ -213,8 +235,8 @@ describe('threaded float gemm', () => {
         });
         expect(threaded).toEqual(single);
         // The forward product, [outPerGroup, patch rows] x [patch rows, columns]: the threads
-        // pack its patches when it is threaded and they are dense in its input, as they are at
-        // stride 1 (at larger strides a 1x1 kernel reads a sparse grid, left to this thread).
+        // pack its patches when it is threaded and they are dense enough in its input, as they
+        // always are at stride 1 (from stride 3 a 1x1 kernel's sparse grid is left to this thread).
         const window = c.dilation * (c.kernel - 1) + 1;
         const outSize = spatial.reduce((p, s) => p * (Math.floor((s + 2 * c.padding - window) / c.stride) + 1), 1);
         const forward = c.outPerGroup * c.batch * outSize * c.inPerGroup * c.kernel ** c.rank;

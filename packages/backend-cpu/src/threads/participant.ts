@@ -83,6 +83,12 @@ export const Word = {
   PATCH_COLUMNS_AT: 43,
   PATCH_ROWS_AT: 44,
   PATCH_TASK_PANELS: 45,
+  /**
+   * 1 when the job packs A^T's columns, A's rows, into A panels (B_AT and PADDED_N then mean A's
+   * region and padded rows, WIDTH the tile's height, N its rows): the same gather, by the packer
+   * of the tile's height.
+   */
+  PATCH_INTO_A: 46,
 } as const;
 
 /** Values of Word.KIND. */
@@ -100,15 +106,21 @@ export type GemmKernel = (aPtr: number, bPtr: number, cPtr: number, mPanels: num
 
 /** A patch packer export: see wasm/patch-packing.ts. */
 export type PatchPacker = (bPtr: number, columnsPtr: number, rowsPtr: number, panels: number, kc: number) => void;
+/** The gemm module's two gathers: into B panels (`patches`, a tile wide) and A panels (`patchRows`, a tile tall). */
+export interface PatchPackers {
+  readonly b: PatchPacker;
+  readonly a: PatchPacker;
+}
 
 /** Runs the tasks of job `gen` this thread can still claim, then returns. */
 export type Work = (gen: number) => void;
 
 /**
  * `participant(control, memory, kernels, packers, thread)` returns the thread's `work(gen)` (`kernels`
- * and `packers`: the gemm module's `gemm` and `patches` exports, per element type). In a gemm job a
+ * and `packers`: the gemm module's `gemm` export and its two gathers, per element type). In a gemm job a
  * task is a block of C (task rows x chunk columns); the thread zeroes it in the shared memory and
- * accumulates A x B into it over the k-blocks, from the panels packed before the job. In a batched
+ * accumulates A x B into it over the k-blocks, from B's panels packed before the job and A's
+ * (packed before it too, or with A_RAW by the thread itself from the raw copy). In a batched
  * gemm job a task is one product of the batch, packed by the thread itself; in a patch job, a run
  * of B's panels gathered from a convolution's input; in a map job, a byte range of an
  * elementwise kernel.
@@ -247,6 +259,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
     const element = word(W.ELEMENT), bAt = word(W.B_AT), paddedN = word(W.PADDED_N), k = word(W.K), KC = word(W.KC);
     const width = word(W.WIDTH), n = word(W.N), total = word(W.TOTAL);
     const columnsAt = word(W.PATCH_COLUMNS_AT), rowsAt = word(W.PATCH_ROWS_AT), taskPanels = word(W.PATCH_TASK_PANELS);
+    const pack = word(W.PATCH_INTO_A) === 1 ? packers[element].a : packers[element].b;
     const nPanels = paddedN / width, fullPanels = Math.floor(n / width);
     const size = element === 0 ? 4 : 8, shift = element === 0 ? 2 : 3;
     let view = null;
@@ -261,7 +274,7 @@ export const PARTICIPANT_SOURCE = `function participant(control, memory, kernels
         for (let p0 = 0; p0 < k; p0 += KC) {
           const kc = Math.min(KC, k - p0);
           const block = bAt + p0 * paddedN;
-          if (full > first) packers[element]((block + first * width * kc) * size, (columnsAt + first * width) * 4, (rowsAt + p0) * 4, full - first, kc);
+          if (full > first) pack((block + first * width * kc) * size, (columnsAt + first * width) * 4, (rowsAt + p0) * 4, full - first, kc);
           for (let panel = Math.max(first, full); panel < last; panel++) {
             const j0 = panel * width;
             for (let p = 0, o = block + j0 * kc; p < kc; p++, o += width) {
@@ -344,7 +357,7 @@ function start(data) {
   let work;
   try {
     const modules = data.modules.map((module) => new WebAssembly.Instance(module, { env: { memory: data.memory } }).exports);
-    work = participant(data.control, data.memory, modules.map((m) => m.gemm), modules.map((m) => m.patches), data.thread);
+    work = participant(data.control, data.memory, modules.map((m) => m.gemm), modules.map((m) => ({ b: m.patches, a: m.patchRows })), data.thread);
   } catch (error) {
     Atomics.add(ctrl, ${Word.FAILED}, 1);
     Atomics.notify(ctrl, ${Word.READY});
@@ -373,13 +386,13 @@ export function mainParticipant(
   control: SharedArrayBuffer,
   memory: WebAssembly.Memory,
   kernels: readonly GemmKernel[],
-  packers: readonly PatchPacker[],
+  packers: readonly PatchPackers[],
 ): Work {
   const factory = new Function(`return ${PARTICIPANT_SOURCE};`)() as (
     control: SharedArrayBuffer,
     memory: WebAssembly.Memory,
     kernels: readonly GemmKernel[],
-    packers: readonly PatchPacker[],
+    packers: readonly PatchPackers[],
     thread: number,
   ) => Work;
   return factory(control, memory, kernels, packers, 0);

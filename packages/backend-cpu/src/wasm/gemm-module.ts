@@ -23,7 +23,8 @@ export function tileWidth(shape: GemmShape): number {
 
 /**
  * The module's bytes: exports `gemm(aPtr, bPtr, cPtr, mPanels, nPanels, kc, ldcBytes)`, the
- * convolution patch packer `patches` (wasm/patch-packing.ts), and `memory` unless the memory is an imported shared one (see `MemorySpec`).
+ * gathers `patches` (into B panels, a tile wide) and `patchRows` (into A panels, a tile tall;
+ * wasm/patch-packing.ts), and `memory` unless the memory is an imported shared one (see `MemorySpec`).
  */
 export function gemmModuleBytes(shape: GemmShape, memory: MemorySpec = { kind: 'own', pages: 1 }): Uint8Array<ArrayBuffer> {
   const { rows, vectors } = shape;
@@ -140,7 +141,8 @@ export function gemmModuleBytes(shape: GemmShape, memory: MemorySpec = { kind: '
   ];
   return assemble(
     [
-      patchPackingFunction(shape.element, tileWidth(shape)),
+      patchPackingFunction(shape.element, tileWidth(shape), 'patches'),
+      patchPackingFunction(shape.element, rows, 'patchRows'),
       {
         name: 'gemm',
         params: [I32, I32, I32, I32, I32, I32, I32],

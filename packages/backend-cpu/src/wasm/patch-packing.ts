@@ -2,15 +2,17 @@ import { type FunctionSpec, I32, op } from './assembler.js';
 
 // A convolution's patches packed as the gemm's B panels (its im2col matrix, never materialized),
 // in WebAssembly: the same gather in JavaScript costs about 2 ns per element over the threads'
-// shared memory, several times the copy, and took more time than the product it fed.
+// shared memory, several times the copy, and took more time than the product it fed. A strided
+// A is the same gather with a row's address per panel column (kernels/gemm.ts, packAOnThreads),
+// packed into A panels, as tall as a tile.
 
 /**
- * `patches(bPtr, columnsPtr, rowsPtr, panels, kc)` for panels `width` elements wide: writes `panels` full panels of one k-block,
+ * `<name>(bPtr, columnsPtr, rowsPtr, panels, kc)` for panels `width` elements wide: writes `panels` full panels of one k-block,
  * [panel][kc][width] from bPtr, where element (p, q) of a panel is the element at byte address
  * columns[q] + rows[p]: `columns` holds the byte addresses of the panels' columns (width per
  * panel, int32), `rows` the byte offsets of the block's kc rows. `panels` and `kc` are at least 1.
  */
-export function patchPackingFunction(element: 'f32' | 'f64', width: number): FunctionSpec {
+export function patchPackingFunction(element: 'f32' | 'f64', width: number, name: string): FunctionSpec {
   const size = element === 'f32' ? 4 : 8;
   const load = element === 'f32' ? op.f32Load : op.f64Load;
   const store = element === 'f32' ? op.f32Store : op.f64Store;
@@ -55,5 +57,5 @@ export function patchPackingFunction(element: 'f32' | 'f64', width: number): Fun
     op.brIf(0),
     op.end(),
   ];
-  return { name: 'patches', params: [I32, I32, I32, I32, I32], locals: [[3 + width, I32]], body };
+  return { name, params: [I32, I32, I32, I32, I32], locals: [[3 + width, I32]], body };
 }
