@@ -465,8 +465,8 @@ function gemmThreaded(
   const { rowStride, colStride } = a;
   const { low, high } = matrixSpan(a.offset, m, k, rowStride, colStride);
   // Each task packs the A blocks of its rows from the raw copy: with several column tasks per row
-  // block, every block would be packed that many times, so A is packed once here instead (a deep
-  // product [64, 12544] x [12544, 288], a convolution's filter gradient, packed A twelve times).
+  // block, every block would be packed that many times, so A is packed once up front instead (a
+  // deep product [64, 12544] x [12544, 288], a convolution's filter gradient, packed A twelve times).
   const raw = a.data instanceof (single ? Float32Array : Float64Array) && high - low <= 2 * m * k;
   const copyA = colTasks === 1 && raw;
   // Otherwise, for a narrow B, the threads gather A's panels from the raw copy first (in

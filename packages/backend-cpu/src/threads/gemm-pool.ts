@@ -261,7 +261,7 @@ export class GemmPool {
     ]);
   }
 
-  /** Packs a convolution's patches on all threads; false (the pool then retired) when it could not complete. */
+  /** Packs a convolution's patches as B, or an A as A panels, on all threads; false (the pool then retired) when it could not complete. */
   runPatches(job: PatchJob): boolean {
     const done = this.runJob(job.total, [
       [Word.KIND, JobKind.PACK_PATCHES],

@@ -122,7 +122,7 @@ export type Work = (gen: number) => void;
  * accumulates A x B into it over the k-blocks, from B's panels packed before the job and A's
  * (packed before it too, or with A_RAW by the thread itself from the raw copy). In a batched
  * gemm job a task is one product of the batch, packed by the thread itself; in a patch job, a run
- * of B's panels gathered from a convolution's input; in a map job, a byte range of an
+ * of B's panels gathered from a convolution's input (or, with PATCH_INTO_A, of A's from its copy); in a map job, a byte range of an
  * elementwise kernel.
  *
  * Why a stale worker (one still waking for an older job) cannot take a task of a newer job: the
