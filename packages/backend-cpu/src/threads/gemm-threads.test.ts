@@ -174,7 +174,7 @@ describe('threaded float gemm', () => {
     expect(threaded).toEqual(single);
   });
 
-  it('matches one thread for a first layer filter gradient: A deep and strided (the cotangent transposed), gathered by the threads for a B of 9 columns', async () => {
+  it('matches one thread for a first layer filter gradient: A deep (the transposed cotangent, copied contiguous), gathered by the threads for a B of 9 columns', async () => {
     const x = uniform(26, [6, 1, 20, 20]);
     const w = uniform(27, [8, 1, 3, 3]);
     const g = uniform(28, [6, 8, 20, 20]);
