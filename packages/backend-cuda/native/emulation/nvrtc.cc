@@ -23,6 +23,9 @@
 #ifndef FLINT_EMU_CUDA_INCLUDE_DIR
 #error "FLINT_EMU_CUDA_INCLUDE_DIR (the CUDA toolkit's headers) must be defined by the build"
 #endif
+#if !defined(FLINT_EMU_JIT_FLAGS) || !defined(FLINT_EMU_JIT_PCH_DIR)
+#error "FLINT_EMU_JIT_FLAGS and FLINT_EMU_JIT_PCH_DIR (the fused kernels' compiler flags and precompiled header) must be defined by the build"
+#endif
 
 // The program the addon's nvrtcProgram handles point at.
 struct flint_cuda::_nvrtcProgram {
@@ -94,15 +97,11 @@ int compile(Program& program) {
     }
   }
   const char* cxx = std::getenv("CXX");
-#ifdef __SANITIZE_ADDRESS__
-  // Fused kernels are checked as the addon's own are (see runtime.cc's allocate).
-  constexpr const char* kSanitize = " -fsanitize=address";
-#else
-  constexpr const char* kSanitize = "";
-#endif
-  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") + kSanitize +
-                              " -std=c++17 -O1 -shared -fPIC -w -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "' -o '" +
-                              stem + ".so' '" + stem + ".cc' > '" + stem + ".log' 2>&1";
+  // The build's precompiled emulated_device.h comes first in the search; a compiler that cannot use
+  // it (another one than the build's) reads the header itself.
+  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") + " " FLINT_EMU_JIT_FLAGS " -shared -I '" FLINT_EMU_JIT_PCH_DIR
+                              "' -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "' -o '" + stem + ".so' '" + stem + ".cc' > '" + stem +
+                              ".log' 2>&1";
   const int status = std::system(command.c_str());
   {
     std::ifstream log(stem + ".log");
