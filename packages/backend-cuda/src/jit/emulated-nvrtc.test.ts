@@ -5,7 +5,7 @@
 // three times slower: this checks that a fused kernel's compile really used it. Runs in the
 // cuda-emulation project of vitest.config.ts; skipped with the reason elsewhere, and on a GPU
 // (whose NVRTC is NVIDIA's).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jit, type Tensor, tensor } from '@flint/api';
@@ -30,16 +30,18 @@ describe.skipIf(reason !== undefined)('the emulated NVRTC', () => {
     const previous = process.env.CXX;
     process.env.CXX = compiler;
     try {
-      const x = tensor([0.5, -1.25, 2, 3.5, -0.75, 1], { shape: [2, 3], backend: 'cuda' });
+      const inputs = [0.5, -1.25, 2, 3.5, -0.75, 1];
+      const x = tensor(inputs, { shape: [2, 3], backend: 'cuda' });
       const fused = jit((t: Tensor) => t.mul(2.5).add(1).tanh().mul(t));
       const got = Array.from(await (fused(x) as Tensor).data());
-      const expected = [0.5, -1.25, 2, 3.5, -0.75, 1].map((v) => Math.fround(Math.tanh(v * 2.5 + 1) * v));
+      const expected = inputs.map((v) => Math.fround(Math.tanh(v * 2.5 + 1) * v));
       for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i] as number, 5);
     } finally {
       if (previous === undefined) delete process.env.CXX;
       else process.env.CXX = previous;
     }
     const included = readFileSync(trace, 'utf8');
+    rmSync(folder, { recursive: true });
     expect(included, 'the compile read no header: did the fused kernel compile at all?').toMatch(/emulated_device\.h/);
     expect(included).toMatch(/^! \S*\/jit-pch\/emulated_device\.h\.gch$/m);
     // Nothing read the header's text: the system headers it includes came in with it.
