@@ -17,7 +17,7 @@ import {
   type TypedArray,
   typedArrayConstructor,
 } from '@flint/api';
-import { disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
+import { argumentData, disposeHandle, MemoryLedger } from '@flint/api/strided-backend';
 import { CudaContext } from './context.js';
 import { type CudaHandle, layoutOf } from './handle.js';
 import { compileColumnReduction } from './jit/columns.js';
@@ -160,7 +160,8 @@ export class CudaBackend implements Backend<CudaHandle> {
     const Constructor = typedArrayConstructor(dtype);
     const typed = data instanceof Constructor ? data : (Constructor.from(data as ArrayLike<number>) as TypedArray);
     try {
-      return this.context.adopt(this.addon.upload(DTYPE_CODES[dtype], typed), [...shape], dtype);
+      // A scalar or short row is copied out of V8's heap first, which is cheaper than Node-API moving it.
+      return this.context.adopt(this.addon.upload(DTYPE_CODES[dtype], argumentData(typed)), [...shape], dtype);
     } catch (error) {
       throw wrapError('upload', error);
     }

@@ -1,4 +1,4 @@
-import type { StridedHandle, ViewLayout } from '@flint/api/strided-backend';
+import { nativeLayout, type StridedHandle, type ViewLayout } from '@flint/api/strided-backend';
 
 export { isContiguous, view, wrapStorage } from '@flint/api/strided-backend';
 
@@ -21,18 +21,8 @@ export interface CudaStorage {
  */
 export type CudaHandle = StridedHandle<CudaStorage>;
 
-/** The addon's description of a view: [offset, rank, ...shape, ...strides]. */
-export function layout(offset: number, shape: readonly number[], strides: readonly number[]): Int32Array {
-  const rank = shape.length;
-  const result = new Int32Array(2 + 2 * rank);
-  result[0] = offset;
-  result[1] = rank;
-  for (let i = 0; i < rank; i++) {
-    result[2 + i] = shape[i] as number;
-    result[2 + rank + i] = strides[i] as number;
-  }
-  return result;
-}
+/** The addon's description of a view: [offset, rank, ...shape, ...strides] (the shared encoding). */
+export const layout = nativeLayout;
 
 /** The addon's description of a view: a handle, or a layout such as conv-gradients.ts returns. */
 export function layoutOf(h: ViewLayout): Int32Array {

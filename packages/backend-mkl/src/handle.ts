@@ -1,4 +1,5 @@
 import { contiguousStrides, type DType, sizeOf, type TypedArray } from '@flint/api';
+import { nativeLayout } from '@flint/api/strided-backend';
 import { type CpuHandle, newStorage } from '@flint/backend-cpu';
 
 /**
@@ -14,21 +15,12 @@ export function wrap(data: TypedArray, shape: readonly number[], dtype: DType): 
   return { storage: newStorage(data), offset: 0, strides: contiguousStrides(shape), shape, dtype, released: false };
 }
 
-/** The view's description for the addon: [offset, rank, ...shape, ...strides]. */
+/** The view's description for the addon: [offset, rank, ...shape, ...strides] (the shared encoding). */
+export const layout = nativeLayout;
+
+/** The view's description for the addon. */
 export function layoutOf(h: Pick<MklHandle, 'offset' | 'shape' | 'strides'>): Int32Array {
   return layout(h.offset, h.shape, h.strides);
-}
-
-export function layout(offset: number, shape: readonly number[], strides: readonly number[]): Int32Array {
-  const rank = shape.length;
-  const result = new Int32Array(2 + 2 * rank);
-  result[0] = offset;
-  result[1] = rank;
-  for (let i = 0; i < rank; i++) {
-    result[2 + i] = shape[i]!;
-    result[2 + rank + i] = strides[i]!;
-  }
-  return result;
 }
 
 /** Whether the view's elements are `size` consecutive storage elements in row-major order. */

@@ -1,4 +1,5 @@
 import type { Aval, ParamsOf, Primitive, ReducePrimitive } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { ARG_REDUCE_CODES, DTYPE_CODES, REDUCE_CODES, SCAN_CODES } from '../native/codes.js';
@@ -7,7 +8,7 @@ export function reduceKernel(op: ReducePrimitive) {
   const code = REDUCE_CODES[op];
   return (context: CudaContext, inputs: readonly CudaHandle[], params: ParamsOf<ReducePrimitive>, out: Aval): CudaHandle => {
     const x = inputs[0] as CudaHandle;
-    const id = context.addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.id, layoutOf(x), Int32Array.from(params.axes));
+    const id = context.addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.id, layoutOf(x), int32ArgumentOf(params.axes));
     return context.adopt(id, out.shape, out.dtype);
   };
 }

@@ -1,4 +1,5 @@
 import { type Aval, type Kernel, type ReducePrimitive, sizeOf } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES, REDUCE_CODES } from '../native/codes.js';
 import { isNativeFloat, type KernelContext, NATIVE_MIN } from './context.js';
@@ -16,7 +17,7 @@ export function reduceKernel<P extends ReducePrimitive>(op: P, context: KernelCo
     const x = inputs[0]!;
     if (!isNativeFloat(x.dtype) || sizeOf(x.shape) < NATIVE_MIN.reduction) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), Int32Array.from(params.axes), data);
+    addon.reduce(code, DTYPE_CODES[x.dtype], x.storage.data, layoutOf(x), int32ArgumentOf(params.axes), data);
     recordNative(op);
     return wrap(data, out.shape, out.dtype);
   };
