@@ -4,7 +4,9 @@
 // computed, so this checks the contract between the kernels and the addon: every layout, rank,
 // dtype and parameter list the kernels send is accepted, the outputs have the shape and dtype the
 // primitive promises, inputs are never written, and every buffer is released. The values are
-// checked by the same tables on a GPU (test/conformance, scripts/device-check.sh).
+// checked by the same tables on a GPU (test/conformance, scripts/device-check.sh). It also checks
+// that no small typed array reaches the addon from inside V8's heap, which Node-API would have to
+// move out on every call (@flint/api's native-arguments.ts).
 import { type Backend, BackendError, initBackend, Primitive, primitiveName, registerBackend } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { CASES } from '../../../test/conformance/cases/index.js';
@@ -21,6 +23,25 @@ if (missing !== undefined) console.log(`backend-cuda: validation tests skipped, 
 /** Failures that only mean "the values are not computed" in validation-only mode. */
 const VALUES_ONLY = /^\d+ of \d+ elements differ/;
 
+/**
+ * The addon, with every call's typed-array arguments inspected: one of at most 64 bytes whose
+ * buffer is as small is a typed array V8 kept inside its heap (see native-arguments.ts), and is
+ * added to `onHeap` as "function: argument i".
+ */
+function watchingArguments(addon: Addon, onHeap: Set<string>): Addon {
+  const watched: Record<string, unknown> = Object.create(addon);
+  for (const [name, fn] of Object.entries(addon)) {
+    if (typeof fn !== 'function') continue;
+    watched[name] = (...args: unknown[]) => {
+      args.forEach((arg, i) => {
+        if (ArrayBuffer.isView(arg) && arg.byteLength <= 64 && arg.buffer.byteLength <= 64) onHeap.add(`${name}: argument ${i}`);
+      });
+      return fn(...args);
+    };
+  }
+  return watched as unknown as Addon;
+}
+
 describe.skipIf(missing !== undefined)('every conformance case through the addon in validation-only mode', async () => {
   const addon = (loaded as { addon: Addon }).addon;
   addon.initValidationOnly();
@@ -33,7 +54,8 @@ describe.skipIf(missing !== undefined)('every conformance case through the addon
     runtimeVersion: 0,
     driverVersion: 0,
   };
-  const backend = new CudaBackend(addon, info);
+  const onHeap = new Set<string>();
+  const backend = new CudaBackend(watchingArguments(addon, onHeap), info);
   // Registered under the backend's own name, which tensors use to find their backend.
   registerBackend({ name: 'cuda', priority: 0, create: () => backend as unknown as Backend });
   await initBackend('cuda');
@@ -41,6 +63,7 @@ describe.skipIf(missing !== undefined)('every conformance case through the addon
   it.each(ALL_PRIMITIVES.map((p) => [primitiveName(p), p] as const))('%s: the addon accepts every case', async (_name, p) => {
     const table = CASES[p] as PrimitiveTable<Primitive>;
     const problems: string[] = [];
+    onHeap.clear();
     let ran = 0;
     for (const kase of table.cases) {
       for (const dtype of caseDTypes(table, kase, backend.capabilities.dtypes)) {
@@ -51,6 +74,7 @@ describe.skipIf(missing !== undefined)('every conformance case through the addon
     }
     expect(ran).toBeGreaterThan(0);
     expect(problems, problems.join('\n')).toEqual([]);
+    expect([...onHeap], 'typed arrays from inside V8 heap, which Node-API moves out on each call').toEqual([]);
     // Every buffer a case made (inputs, views' storages, outputs, packed copies) was released.
     expect(backend.memory()).toEqual({ buffers: 0, bytes: 0 });
     expect(backend.deviceMemory().buffers).toBe(0);

@@ -5,6 +5,7 @@ import {
   type BackwardConvolution,
   filterPassOutput,
   filterPassShape,
+  int32ArgumentOf,
   operandOf,
 } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
@@ -34,7 +35,7 @@ export function convKernel(engine: () => Engine, cudnnPresent: () => boolean) {
       x = px.handle;
       w = pw.handle;
     }
-    const conv = Int32Array.from([
+    const conv = int32ArgumentOf([
       params.groups,
       ...params.strides,
       ...params.padding.map((p) => p[0]),
@@ -76,7 +77,7 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
   const filter = asFilterGradient(x, w, params, out);
   if (filter !== null) {
     const id = withFirstOperand(context, filter, x, (input, layout) =>
-      context.addon.convBackwardFilter(code, input.storage.id, layout, w.storage.id, layoutOf(filter.dy), Int32Array.from(filter.geometry)),
+      context.addon.convBackwardFilter(code, input.storage.id, layout, w.storage.id, layoutOf(filter.dy), int32ArgumentOf(filter.geometry)),
     );
     return id === null ? null : filterPassOutput(context.adopt(id, filterPassShape(out), out.dtype));
   }
@@ -92,7 +93,7 @@ function backwardPass(context: CudaContext, x: CudaHandle, w: CudaHandle, params
         layout,
         dy.handle.storage.id,
         layoutOf(dy.handle),
-        Int32Array.from(data.geometry),
+        int32ArgumentOf(data.geometry),
       ),
     );
     return id === null ? null : context.adopt(id, out.shape, out.dtype);
