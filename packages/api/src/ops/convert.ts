@@ -208,17 +208,16 @@ function scalarOperand(value: number | boolean, requested: DType | undefined, ba
   const dtype = requested ?? inferDType(scalarKind(value));
   checkBackendDType('tensor', backend, dtype);
   const made = new Tensor([], dtype, backend, backend.fromTypedArray(fillTypedArray('tensor', [value], dtype), [], dtype));
-  scalarNumbers.set(made, Number(value));
+  made._scalar = Number(value);
   return made;
 }
 
-// The JavaScript numbers operands were made from, so that jit stages them as literals without
-// reading the tensor back (a backend may have no synchronous read).
-const scalarNumbers = new WeakMap<Tensor, number>();
-
-/** @internal The number `toTensor` made `t` from, if it made `t` from a JavaScript scalar. */
+/**
+ * @internal The number `toTensor` made `t` from, if it made `t` from a JavaScript scalar: jit
+ * stages it as a literal without reading the tensor back (a backend may have no synchronous read).
+ */
 export function scalarNumberOf(t: Tensor): number | undefined {
-  return scalarNumbers.get(t);
+  return t._scalar;
 }
 
 /**

@@ -43,6 +43,12 @@ export class Tensor implements Aval {
    * tensor made inside a `tidy` scope is registered only if it outlives the scopes undisposed.
    */
   _finalizerRegistered = false;
+  /**
+   * @internal The JavaScript number `toTensor` made this tensor from (the 2 of `x.mul(2)`), so that
+   * jit stages it as a literal without reading it back. A field rather than a WeakMap entry: an op
+   * with a scalar operand makes one such tensor per call.
+   */
+  _scalar: number | undefined = undefined;
 
   /** @internal Use `tensor()`, `zeros()` and the other creation functions. */
   constructor(shape: Shape, dtype: DType, backend: Backend | null, handle: unknown) {
