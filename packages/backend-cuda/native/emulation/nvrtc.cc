@@ -1,6 +1,7 @@
 // NVRTC for the emulation build: a fused kernel's CUDA C (src/jit/codegen.ts) is compiled by the
 // host C++ compiler into a shared library, with emulated_device.h in front of it and an entry per
-// kernel that takes an argument array, and its "cubin" is a record naming that library. The emulated
+// kernel that takes an argument array, and its "cubin" is a record naming that library (kept in the
+// build's jit-cache/, named by a hash of the source and the command). The emulated
 // cudaLibraryLoadData, cudaLibraryGetKernel and cudaLaunchKernel (runtime.cc) open it and run the
 // kernel on the emulated grid. The compiler is $CXX, else c++; its output is the program's log.
 #include "nvrtc.h"
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,8 +25,8 @@
 #ifndef FLINT_EMU_CUDA_INCLUDE_DIR
 #error "FLINT_EMU_CUDA_INCLUDE_DIR (the CUDA toolkit's headers) must be defined by the build"
 #endif
-#if !defined(FLINT_EMU_JIT_FLAGS) || !defined(FLINT_EMU_JIT_PCH_DIR)
-#error "FLINT_EMU_JIT_FLAGS and FLINT_EMU_JIT_PCH_DIR (the fused kernels' compiler flags and precompiled header) must be defined by the build"
+#if !defined(FLINT_EMU_JIT_FLAGS) || !defined(FLINT_EMU_JIT_PCH_DIR) || !defined(FLINT_EMU_JIT_CACHE_DIR)
+#error "FLINT_EMU_JIT_FLAGS, FLINT_EMU_JIT_PCH_DIR and FLINT_EMU_JIT_CACHE_DIR (the fused kernels' compiler flags, precompiled header and compiled libraries) must be defined by the build"
 #endif
 
 // The program the addon's nvrtcProgram handles point at.
@@ -63,61 +65,86 @@ std::vector<std::string> kernelNames(const std::string& source) {
   return names;
 }
 
-std::string folder() {
-  // Never destroyed: the exit handler below reads it after static destructors have run (a static
-  // std::string would be freed by then, as AddressSanitizer showed).
-  static const std::string* path = [] {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/flint-cuda-emulated-nvrtc-XXXXXX";
-    std::vector<char> buffer(pattern.begin(), pattern.end());
-    buffer.push_back('\0');
-    const char* made = mkdtemp(buffer.data());
-    // Emptied as each library is opened; the folder itself goes at exit.
-    if (made != nullptr) std::atexit([] { rmdir(folder().c_str()); });
-    return new std::string(made != nullptr ? made : "/tmp");
+/** 64-bit FNV-1a of `text`: names a compiled library by everything that went into it. */
+uint64_t fingerprint(const std::string& text) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+/**
+ * The folder of compiled kernels: the build's jit-cache/, shared by every process of this build (the
+ * test projects that rerun the same kernels under another schedule compile nothing new). The
+ * build empties it when it rebuilds the precompiled header, the one input a library's name does
+ * not cover.
+ */
+const std::string& cacheFolder() {
+  static const std::string folder = [] {
+    // The build makes it; this covers a hand-emptied cache (an existing folder is left as it is).
+    mkdir(FLINT_EMU_JIT_CACHE_DIR, 0755);
+    return std::string(FLINT_EMU_JIT_CACHE_DIR);
   }();
-  return *path;
+  return folder;
 }
 
 int compile(Program& program) {
-  static int serial = 0;
-  const std::string stem = folder() + "/" + program.name + "-" + std::to_string(getpid()) + "-" + std::to_string(++serial);
-  {
-    std::ofstream out(stem + ".cc");
-    out << "#define FLINT_EMU_JIT 1\n#include \"emulated_device.h\"\n#line 1 \"" << program.name << "\"\n" << program.source;
-    // An entry per kernel that takes cudaLaunchKernel's argument array (runtime.cc calls it).
-    out << "\n";
-    for (const std::string& kernel : kernelNames(program.source)) {
-      out << "extern \"C\" void " << kEmulatedEntryPrefix << kernel << "(void** args) { flint_emu::callWithArguments(" << kernel
-          << ", args); }\n";
-    }
-    if (!out) {
-      program.log = "could not write " + stem + ".cc";
-      return kErrorCompilation;
-    }
+  if (kernelNames(program.source).empty()) {
+    program.log = "emulated NVRTC: the program has no __global__ void function";
+    return kErrorCompilation;
+  }
+  std::string text = "#define FLINT_EMU_JIT 1\n#include \"emulated_device.h\"\n#line 1 \"" + program.name + "\"\n" + program.source + "\n";
+  // An entry per kernel that takes cudaLaunchKernel's argument array (runtime.cc calls it).
+  for (const std::string& kernel : kernelNames(program.source)) {
+    text += std::string("extern \"C\" void ") + kEmulatedEntryPrefix + kernel + "(void** args) { flint_emu::callWithArguments(" + kernel +
+            ", args); }\n";
   }
   const char* cxx = std::getenv("CXX");
   // The build's precompiled emulated_device.h comes first in the search; a compiler that cannot use
   // it (another one than the build's) reads the header itself.
-  const std::string command = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") + " " FLINT_EMU_JIT_FLAGS " -shared -I '" FLINT_EMU_JIT_PCH_DIR
-                              "' -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "' -o '" + stem + ".so' '" + stem + ".cc' > '" + stem +
-                              ".log' 2>&1";
+  const std::string compiler = std::string(cxx != nullptr && *cxx != '\0' ? cxx : "c++") + " " FLINT_EMU_JIT_FLAGS " -shared -I '" FLINT_EMU_JIT_PCH_DIR
+                               "' -I '" FLINT_EMU_INCLUDE_DIR "' -I '" FLINT_EMU_CUDA_INCLUDE_DIR "'";
+  char name[17];
+  std::snprintf(name, sizeof name, "%016llx", static_cast<unsigned long long>(fingerprint(compiler + '\n' + text)));
+  const std::string library = cacheFolder() + "/" + program.name + "-" + name + ".so";
+  program.record = std::string(kEmulatedCubinMagic) + '\n' + library;
+  if (access(library.c_str(), R_OK) == 0) {
+    program.log.clear();
+    return kSuccess;
+  }
+  // This compile's own files until the library is complete, then renamed into place at once, so
+  // that another process never opens a library half written.
+  static int serial = 0;
+  const std::string stem = cacheFolder() + "/" + program.name + "-" + std::to_string(getpid()) + "-" + std::to_string(++serial);
+  {
+    std::ofstream out(stem + ".cc");
+    out << text;
+    if (!out) {
+      program.log = "emulated NVRTC: could not write " + stem + ".cc";
+      return kErrorCompilation;
+    }
+  }
+  const std::string command = compiler + " -o '" + stem + ".so' '" + stem + ".cc' > '" + stem + ".log' 2>&1";
   const int status = std::system(command.c_str());
   {
     std::ifstream log(stem + ".log");
-    std::stringstream text;
-    text << log.rdbuf();
-    program.log = text.str();
+    std::stringstream logged;
+    logged << log.rdbuf();
+    program.log = logged.str();
   }
-  // Only the library stays, until cudaLibraryLoadData has opened it.
   std::remove((stem + ".cc").c_str());
   std::remove((stem + ".log").c_str());
-  if (status != 0) return kErrorCompilation;
-  if (kernelNames(program.source).empty()) {
-    program.log += "emulated NVRTC: the program has no __global__ void function";
+  if (status != 0) {
+    std::remove((stem + ".so").c_str());
     return kErrorCompilation;
   }
-  program.record = std::string(kEmulatedCubinMagic) + '\n' + stem + ".so";
+  if (std::rename((stem + ".so").c_str(), library.c_str()) != 0) {
+    std::remove((stem + ".so").c_str());
+    program.log += "emulated NVRTC: could not move the library to " + library;
+    return kErrorCompilation;
+  }
   return kSuccess;
 }
 

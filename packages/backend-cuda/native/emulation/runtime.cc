@@ -271,9 +271,8 @@ cudaError_t cudaLibraryLoadData(cudaLibrary_t* library, const void* code, cudaJi
   if (record.compare(0, magic.size(), magic) != 0)
     return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: not a cubin of the emulated NVRTC");
   const std::string path = record.substr(magic.size());
+  // The library stays in the emulated NVRTC's cache for the next process that compiles the same kernel.
   void* opened = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  // The mapping outlives the file; nothing else reads it.
-  std::remove(path.c_str());
   if (opened == nullptr) return flint_emu::report(cudaErrorInvalidValue, std::string("cudaLibraryLoadData: ") + dlerror());
   const bool bound = flint_emu::bind(opened, "flint_emu_threadIdx", &threadIdx) && flint_emu::bind(opened, "flint_emu_blockIdx", &blockIdx) &&
                      flint_emu::bind(opened, "flint_emu_blockDim", &blockDim) && flint_emu::bind(opened, "flint_emu_gridDim", &gridDim) &&
