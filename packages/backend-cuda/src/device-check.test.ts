@@ -5,11 +5,11 @@
 // and land in the report. A bundle that no longer builds, or a phase that throws, fails here
 // instead of in the few minutes a GPU machine is lent.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { PYTHON, torchUnavailable } from '../../../test/support/python-torch.test-support.js';
 import { cudaUnavailable } from './cuda-availability.test-support.js';
 
@@ -22,6 +22,7 @@ describe.skipIf(cudaUnavailable('device-check rehearsal') !== undefined)('the de
     execFileSync('bash', [join(PACKAGE, 'scripts', 'device-check.sh'), 'bundle', bundle], { stdio: 'pipe' });
     expect(existsSync(bundle)).toBe(true);
     const out = mkdtempSync(join(tmpdir(), 'flint-device-check-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const run = spawnSync(process.execPath, [bundle, out, '--rehearsal'], { encoding: 'utf8', env: process.env, timeout: 240_000 });
     expect(run.stdout, run.stderr).toMatch(/done: conformance (\d+)\/\1, checks (\d+)\/\2, gradients (\d+)\/\3/);
     expect(run.status, run.stdout.slice(-2000)).toBe(0);

@@ -2,12 +2,12 @@
 // backend whose `compile` hook records what it is handed. Where nvcc is installed (no GPU needed)
 // the generated source is compiled to PTX, which is what NVRTC does with it on a GPU machine.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Backend, jit, type KernelProgram, registerBackend, type Tensor, tensor } from '@flint/api';
 import { CpuBackend } from '@flint/backend-cpu';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { nvccCandidates } from '../../scripts/build.mjs';
 import { generateElementwise, generateReduction, literal } from './codegen.js';
 import { broadcastStrides, elementwiseMath } from './compile.js';
@@ -39,6 +39,7 @@ function programsOf(f: (...args: Tensor[]) => Tensor, ...args: Tensor[]): Kernel
 
 const nvcc = nvccCandidates().find((candidate) => existsSync(candidate));
 const folder = mkdtempSync(join(tmpdir(), 'flint-cuda-jit-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 function compileToPtx(source: string, name: string): string {
   const file = join(folder, `${name}.cu`);

@@ -7,11 +7,11 @@
 // shuffle naming a finished or missing lane, a bad launch geometry, copies outside an allocation),
 // reported instead of hanging or passing silently.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { toolkitInclude } from '../../scripts/build-emulation.mjs';
 import { emulationSource } from '../../scripts/emulation-source.mjs';
 
@@ -55,6 +55,9 @@ if (missing !== null) console.log(`backend-cuda: the emulated grid's checks are 
 describe.skipIf(missing !== null)('the emulated grid', () => {
   const results = new Map<string, { lines: Map<string, string>; stderr: string }>();
   let folder = '';
+  afterAll(() => {
+    if (folder !== '') rmSync(folder, { recursive: true, force: true });
+  });
   /** Builds the test program once, then runs it once per schedule (FLINT_CUDA_EMULATION_SCHEDULE). */
   const run = (schedule = 'forward') => {
     const known = results.get(schedule);

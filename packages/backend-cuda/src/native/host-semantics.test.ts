@@ -7,7 +7,7 @@
 // whose transcendental functions the conformance tables check on a GPU.
 import '@flint/backend-cpu';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -275,10 +275,14 @@ describe.skipIf(compiler === null)('the kernels’ scalar semantics, compiled fo
     const source = join(folder, 'semantics.cc');
     const binary = join(folder, 'semantics');
     writeFileSync(source, program(jobs()));
-    execFileSync(compiler as string, ['-std=c++17', '-O1', '-I', NATIVE, '-o', binary, source, '-lm'], { stdio: 'pipe' });
-    for (const line of execFileSync(binary, { encoding: 'utf8', maxBuffer: 64 << 20 })
-      .trim()
-      .split('\n')) {
+    let output: string;
+    try {
+      execFileSync(compiler as string, ['-std=c++17', '-O1', '-I', NATIVE, '-o', binary, source, '-lm'], { stdio: 'pipe' });
+      output = execFileSync(binary, { encoding: 'utf8', maxBuffer: 64 << 20 });
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+    for (const line of output.trim().split('\n')) {
       const parts = line.trim().split(/\s+/);
       const key = parts.slice(0, 3).join(' ');
       results.set(key, parts.slice(3).map(parse));

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Addon, ProbeResult } from './addon.js';
 import { deviceIndex, loadAddon, startDevice } from './load.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'flint-cuda-load-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('loadAddon', () => {
   it('names the build step and what it needs when the addon is not built', () => {

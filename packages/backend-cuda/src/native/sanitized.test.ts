@@ -8,11 +8,11 @@
 // a GPU. An iota kernel made to write one element too many failed it so; its first run found a
 // use after free in the emulated NVRTC's exit handler.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { asanRuntime, SANITIZED_EMULATION_DIR } from '../../scripts/build-emulation.mjs';
 
 const PACKAGE = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,6 +47,7 @@ describe.skipIf(missing !== undefined)('the kernels under AddressSanitizer', () 
     const bundle = join(PACKAGE, '.device', 'dist', 'device-check-asan.mjs');
     execFileSync('bash', [join(PACKAGE, 'scripts', 'device-check.sh'), 'bundle', bundle], { stdio: 'pipe' });
     const out = mkdtempSync(join(tmpdir(), 'flint-device-check-asan-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     const env = {
       ...process.env,
       LD_PRELOAD: asanRuntime() as string,

@@ -1,6 +1,6 @@
 import '@flint/backend-cpu';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -41,7 +41,7 @@ import {
   tensor,
   where,
 } from '@flint/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Addon, loadAddon } from '../index.js';
 import { awkwardValues } from '../values.test-support.js';
 import { kernelSource, OperandKind, VECTOR_MATH_CODES } from './codegen.js';
@@ -76,6 +76,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
   });
   afterAll(() => {
     addon.runKernel = runKernel;
+    if (process.env.FLINT_CACHE_DIR !== undefined) rmSync(process.env.FLINT_CACHE_DIR, { recursive: true, force: true });
     for (const [key, value] of [
       ['FLINT_MKL_CODEGEN', saved.mode],
       ['FLINT_CACHE_DIR', saved.cache],
@@ -204,6 +205,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     addon.fused(program, new Float64Array(0), x, full, y, full, c, full, ...expected);
     const source = kernelSource(program, new Float64Array(0), [OperandKind.fullFloat, OperandKind.fullFloat, OperandKind.fullBool]);
     const folder = mkdtempSync(path.join(tmpdir(), 'flint-codegen-ops-'));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     writeFileSync(path.join(folder, 'ops.c'), source ?? '');
     execFileSync(process.env.CC ?? 'cc', [...COMPILER_FLAGS, '-o', path.join(folder, 'ops.so'), path.join(folder, 'ops.c'), '-lm']);
     const actual = outputs();
@@ -235,6 +237,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     const expected = new Float32Array(size);
     addon.fused(program, new Float64Array(0), x, full, y, full, expected);
     const folder = mkdtempSync(path.join(tmpdir(), 'flint-codegen-fma-'));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     writeFileSync(
       path.join(folder, 'fma.c'),
       kernelSource(program, new Float64Array(0), [OperandKind.fullFloat, OperandKind.fullFloat]) ?? '',
@@ -265,6 +268,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
 
   it('refuses files that are not kernels and arguments that break the signature, without crashing', () => {
     const folder = mkdtempSync(path.join(tmpdir(), 'flint-codegen-bad-'));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     const text = path.join(folder, 'not-a-library.so');
     writeFileSync(text, 'hello');
     expect(() => addon.loadKernel(text)).toThrow(/cannot load/);

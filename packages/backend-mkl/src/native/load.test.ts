@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cpuSignature, loadAddon, OPENMP_SPIN_COUNT } from './load.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'flint-mkl-load-'));
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 describe('loadAddon', () => {
   it('names the build step and the system packages when the addon is not built', () => {
