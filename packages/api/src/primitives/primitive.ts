@@ -1,4 +1,3 @@
-import { int32ArgumentOf } from '../backend/strided-backend/native-arguments.js';
 import type { DType } from '../core/dtype.js';
 
 /**
@@ -147,11 +146,10 @@ export interface WindowGeometry {
 
 /**
  * A window's geometry as one array, section by section: [...window, ...strides, ...padLow,
- * ...padHigh, ...dilation]. The form the native backends' addons (mkl, cuda) take it in, as an
- * argument for one native call (outside V8's heap, see native-arguments.ts).
+ * ...padHigh, ...dilation]. The form the native backends' addons (mkl, cuda) take it in.
  */
 export function packWindowGeometry(geometry: WindowGeometry): Int32Array {
-  return int32ArgumentOf([
+  return Int32Array.from([
     ...geometry.window,
     ...geometry.strides,
     ...geometry.padding.map((p) => p[0]),

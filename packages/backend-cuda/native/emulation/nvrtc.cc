@@ -78,16 +78,23 @@ uint64_t fingerprint(const std::string& text) {
 /**
  * The folder of compiled kernels: the build's jit-cache/, shared by every process of this build (the
  * test projects that rerun the same kernels under another schedule compile nothing new). The
- * build empties it when it rebuilds the precompiled header, the one input a library's name does
- * not cover.
+ * build empties it when it rebuilds the precompiled header, the main input a library's name does
+ * not cover. Where it cannot be written (a build moved or made read-only), a folder of this
+ * process's own under $TMPDIR serves instead, so that fused kernels still compile.
  */
 const std::string& cacheFolder() {
-  static const std::string folder = [] {
+  static const std::string* folder = [] {
     // The build makes it; this covers a hand-emptied cache (an existing folder is left as it is).
     mkdir(FLINT_EMU_JIT_CACHE_DIR, 0755);
-    return std::string(FLINT_EMU_JIT_CACHE_DIR);
+    if (access(FLINT_EMU_JIT_CACHE_DIR, W_OK) == 0) return new std::string(FLINT_EMU_JIT_CACHE_DIR);
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/flint-cuda-emulated-nvrtc-XXXXXX";
+    std::vector<char> buffer(pattern.begin(), pattern.end());
+    buffer.push_back('\0');
+    const char* made = mkdtemp(buffer.data());
+    return new std::string(made != nullptr ? made : FLINT_EMU_JIT_CACHE_DIR);
   }();
-  return folder;
+  return *folder;
 }
 
 int compile(Program& program) {
@@ -119,9 +126,12 @@ int compile(Program& program) {
   static int serial = 0;
   const std::string stem = cacheFolder() + "/" + program.name + "-" + std::to_string(getpid()) + "-" + std::to_string(++serial);
   {
+    // Checked after closing, so that a failed flush (a full disk) is not compiled and cached.
     std::ofstream out(stem + ".cc");
     out << text;
+    out.close();
     if (!out) {
+      std::remove((stem + ".cc").c_str());
       program.log = "emulated NVRTC: could not write " + stem + ".cc";
       return kErrorCompilation;
     }

@@ -271,9 +271,15 @@ cudaError_t cudaLibraryLoadData(cudaLibrary_t* library, const void* code, cudaJi
   if (record.compare(0, magic.size(), magic) != 0)
     return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: not a cubin of the emulated NVRTC");
   const std::string path = record.substr(magic.size());
-  // The library stays in the emulated NVRTC's cache for the next process that compiles the same kernel.
+  // The library stays in the emulated NVRTC's cache for the next process that compiles the same
+  // kernel; one that does not open, or lacks the grid's pointers, is removed, so that the next
+  // compile makes it again rather than every later run failing on it.
   void* opened = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (opened == nullptr) return flint_emu::report(cudaErrorInvalidValue, std::string("cudaLibraryLoadData: ") + dlerror());
+  if (opened == nullptr) {
+    const std::string why = dlerror();
+    std::remove(path.c_str());
+    return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: " + why);
+  }
   const bool bound = flint_emu::bind(opened, "flint_emu_threadIdx", &threadIdx) && flint_emu::bind(opened, "flint_emu_blockIdx", &blockIdx) &&
                      flint_emu::bind(opened, "flint_emu_blockDim", &blockDim) && flint_emu::bind(opened, "flint_emu_gridDim", &gridDim) &&
                      flint_emu::bind(opened, "flint_emu_syncBlock", &flint_emu::syncBlock) &&
@@ -281,6 +287,7 @@ cudaError_t cudaLibraryLoadData(cudaLibrary_t* library, const void* code, cudaJi
                      flint_emu::bind(opened, "flint_emu_ballot", &flint_emu::ballot);
   if (!bound) {
     dlclose(opened);
+    std::remove(path.c_str());
     return flint_emu::report(cudaErrorInvalidValue, "cudaLibraryLoadData: " + path + " lacks the emulated grid's pointers");
   }
   *library = new CUlib_st{opened};

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { jit, type Tensor, tensor } from '@flint/api';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cudaUnavailable } from '../cuda-availability.test-support.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import { loadAddon } from '../native/load.js';
@@ -48,9 +48,12 @@ const compiles = (folder: string): number =>
 describe.skipIf(reason !== undefined)('the emulated NVRTC', () => {
   it("compiles a fused kernel with the build's precompiled emulated_device.h", async () => {
     const folder = mkdtempSync(join(tmpdir(), 'flint-emulated-nvrtc-'));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     const inputs = [0.5, -1.25, 2, 3.5, -0.75, 1];
     // -H lists each header the compile reads, a precompiled one marked with "!". The compiler's
-    // path is new on every run, so no library cached by an earlier one (named by the command) serves.
+    // path is new on every run, so no library cached by an earlier one (named by the command)
+    // serves. (Its library stays in the cache, a few KiB a run: other workers' kernels share its
+    // name, so it cannot be told apart to remove.)
     const result = withTracedCompiler(folder, '-H', () => {
       const x = tensor(inputs, { shape: [2, 3], backend: 'cuda' });
       const fused = jit((t: Tensor) => t.mul(2.5).add(1).tanh().mul(t));
@@ -60,7 +63,6 @@ describe.skipIf(reason !== undefined)('the emulated NVRTC', () => {
     const expected = inputs.map((v) => Math.fround(Math.tanh(v * 2.5 + 1) * v));
     for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i] as number, 5);
     const included = readFileSync(join(folder, 'stderr.txt'), 'utf8');
-    rmSync(folder, { recursive: true });
     expect(included, 'the compile read no header: did the fused kernel compile at all?').toMatch(/emulated_device\.h/);
     expect(included).toMatch(/^! \S*\/jit-pch\/emulated_device\.h\.gch$/m);
     // Nothing read the header's text: the system headers it includes came in with it.
@@ -73,9 +75,14 @@ describe.skipIf(reason !== undefined)('the emulated NVRTC', () => {
     if ('reason' in loaded) throw new Error(loaded.reason);
     const addon = loaded.addon;
     const cache = join(dirname(dirname(process.env.FLINT_CUDA_ADDON as string)), 'jit-cache');
-    const libraries = () => (existsSync(cache) ? readdirSync(cache).filter((name) => /^copied-[0-9a-f]{16}\.so$/.test(name)).length : 0);
-    const before = libraries();
+    // Only this test compiles kernels named `copied`, so it removes the ones it made.
+    const libraries = () => (existsSync(cache) ? readdirSync(cache).filter((name) => /^copied-[0-9a-f]{16}\.so$/.test(name)) : []);
+    const before = new Set(libraries());
+    onTestFinished(() => {
+      for (const name of libraries()) if (!before.has(name)) rmSync(join(cache, name), { force: true });
+    });
     const folder = mkdtempSync(join(tmpdir(), 'flint-emulated-nvrtc-'));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
     const f32 = Int32Array.of(DTYPE_CODES.float32);
     // A source no earlier run compiled (the nonce), so that its first compile cannot be a hit.
     const nonce = `${process.pid}-${Date.now()}-${Math.random()}`;
@@ -94,8 +101,7 @@ extern "C" __global__ void copied(FlintJitParams p, float* out0, const float* in
       compile(source(`${nonce}, changed`));
       return [first, second, compiles(folder)];
     });
-    rmSync(folder, { recursive: true });
     expect(counted).toEqual([1, 1, 2]);
-    expect(libraries()).toBe(before + 2);
+    expect(libraries().length).toBe(before.size + 2);
   });
 });

@@ -7,6 +7,7 @@ import {
   packWindowGeometry,
   type WindowGeometry,
 } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine } from '../native/codes.js';
@@ -148,7 +149,7 @@ export function cudaComposites(context: CudaContext, normEngine: () => Engine): 
     },
     windowMaxBackward(x, g, geometry: WindowGeometry, out: Aval) {
       if (!allTaken(x, g)) return null;
-      const params = packWindowGeometry(geometry);
+      const params = int32ArgumentOf(packWindowGeometry(geometry));
       // x is read in place through its strides; the cotangent must be contiguous.
       return withPacked([g], ([pg]) => {
         const gg = pg as CudaHandle;

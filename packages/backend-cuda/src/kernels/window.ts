@@ -1,4 +1,5 @@
 import { type Aval, type ParamsOf, type Primitive, packWindowGeometry } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import type { CudaContext } from '../context.js';
 import { type CudaHandle, layoutOf } from '../handle.js';
 import { DTYPE_CODES, type Engine, WINDOW_CODES } from '../native/codes.js';
@@ -25,7 +26,7 @@ export function reduceWindowKernel(engine: () => Engine, cudnnPresent: () => boo
         DTYPE_CODES[x.dtype],
         x.storage.id,
         layoutOf(x),
-        packWindowGeometry(params),
+        int32ArgumentOf(packWindowGeometry(params)),
         engine(),
       );
       return context.adopt(id, out.shape, out.dtype);

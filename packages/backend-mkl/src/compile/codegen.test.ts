@@ -65,10 +65,13 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
   const saved = { mode: process.env.FLINT_MKL_CODEGEN, cache: process.env.FLINT_CACHE_DIR };
   let runs = 0;
   const runKernel = addon.runKernel;
+  // This test's own cache folder, removed at the end (never the user's FLINT_CACHE_DIR).
+  let cache: string | undefined;
   beforeAll(async () => {
     await initBackend('mkl');
     process.env.FLINT_MKL_CODEGEN = 'sync';
-    process.env.FLINT_CACHE_DIR = mkdtempSync(path.join(tmpdir(), 'flint-codegen-test-'));
+    cache = mkdtempSync(path.join(tmpdir(), 'flint-codegen-test-'));
+    process.env.FLINT_CACHE_DIR = cache;
     addon.runKernel = (...args) => {
       runs++;
       runKernel(...args);
@@ -76,7 +79,7 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
   });
   afterAll(() => {
     addon.runKernel = runKernel;
-    if (process.env.FLINT_CACHE_DIR !== undefined) rmSync(process.env.FLINT_CACHE_DIR, { recursive: true, force: true });
+    if (cache !== undefined) rmSync(cache, { recursive: true, force: true });
     for (const [key, value] of [
       ['FLINT_MKL_CODEGEN', saved.mode],
       ['FLINT_CACHE_DIR', saved.cache],

@@ -8,6 +8,7 @@ import {
   type TypedArray,
   type WindowGeometry,
 } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import type { MklMemory } from '../memory.js';
 import type { Addon } from '../native/addon.js';
@@ -200,7 +201,17 @@ export function mklComposites(context: CompositeContext): CompositeKernels<MklHa
     windowMaxBackward(x: MklHandle, g: MklHandle, geometry: WindowGeometry, out: Aval): MklHandle | null {
       if (x.dtype !== 'float32' || g.dtype !== 'float32' || out.dtype !== 'float32') return null;
       const data = memory.allocateUninitialized('float32', sizeOf(out.shape));
-      if (!addon.windowMaxBackward(float32, x.storage.data, layoutOf(x), g.storage.data, layoutOf(g), data, packWindowGeometry(geometry))) {
+      if (
+        !addon.windowMaxBackward(
+          float32,
+          x.storage.data,
+          layoutOf(x),
+          g.storage.data,
+          layoutOf(g),
+          data,
+          int32ArgumentOf(packWindowGeometry(geometry)),
+        )
+      ) {
         return declined(data);
       }
       recordComposite('windowMaxBackward');

@@ -5,6 +5,7 @@ import {
   type BackwardConvolution,
   filterPassOutput,
   filterPassShape,
+  int32ArgumentOf,
   isContiguous,
   operandOf,
 } from '@flint/api/strided-backend';
@@ -92,7 +93,7 @@ function runPass(
       dy.storage.data,
       layoutOf(pass.dy),
       data,
-      Int32Array.from(pass.geometry),
+      int32ArgumentOf(pass.geometry),
     );
   } finally {
     operand.release();

@@ -1,4 +1,5 @@
 import { type Aval, type ParamsOf, Primitive, packWindowGeometry, sizeOf } from '@flint/api';
+import { int32ArgumentOf } from '@flint/api/strided-backend';
 import { layoutOf, type MklHandle, wrap } from '../handle.js';
 import { DTYPE_CODES } from '../native/codes.js';
 import type { KernelContext } from './context.js';
@@ -16,7 +17,16 @@ export function reduceWindowKernel(context: KernelContext) {
     const rank = x.shape.length;
     if (x.dtype !== 'float32' || rank < 3 || rank > 5) return fallback(inputs, params, out);
     const data = memory.allocateUninitialized(out.dtype, sizeOf(out.shape));
-    if (addon.pool(params.op === 'max' ? 1 : 0, DTYPE_CODES.float32, x.storage.data, layoutOf(x), data, packWindowGeometry(params))) {
+    if (
+      addon.pool(
+        params.op === 'max' ? 1 : 0,
+        DTYPE_CODES.float32,
+        x.storage.data,
+        layoutOf(x),
+        data,
+        int32ArgumentOf(packWindowGeometry(params)),
+      )
+    ) {
       recordNative(Primitive.ReduceWindow);
       return wrap(data, out.shape, out.dtype);
     }

@@ -27,6 +27,21 @@ describe('native-call arguments', () => {
     }
   });
 
+  it('copy a typed-array subclass as the plain array of its kind', () => {
+    const bytes = Buffer.from([1, 0, 1]);
+    const copy = argumentData(bytes);
+    expect(copy.constructor).toBe(Uint8Array);
+    expect(Array.from(copy)).toEqual([1, 0, 1]);
+    expect(outsideHeap(copy)).toBe(true);
+  });
+
+  it('go on after a caller detaches the chunk an argument came from', () => {
+    const taken = int32ArgumentOf([1, 2]);
+    structuredClone(taken.buffer, { transfer: [taken.buffer] });
+    expect(taken.length).toBe(0);
+    expect(Array.from(nativeLayout(3, [4], [1]))).toEqual([3, 1, 4, 1]);
+  });
+
   it('leave data over 64 bytes as it is', () => {
     const row = new Float32Array(17);
     expect(argumentData(row)).toBe(row);

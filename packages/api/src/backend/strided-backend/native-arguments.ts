@@ -29,13 +29,23 @@ const LARGEST_ON_HEAP_BYTES = 64;
 let chunk = new ArrayBuffer(CHUNK_BYTES);
 let used = 0;
 
-type TypedArrayClass<T extends TypedArray> = new (buffer: ArrayBuffer, byteOffset: number, length: number) => T;
+interface TypedArrayClass<T extends TypedArray> {
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/**
+ * The element types by name (`Symbol.toStringTag`), so that a copy is a plain typed array of the
+ * same kind whatever subclass the data has (a Node Buffer is a Uint8Array).
+ */
+const CLASSES: Readonly<Record<string, TypedArrayClass<TypedArray>>> = { Float32Array, Float64Array, Int32Array, Uint8Array, Uint16Array };
 
 /** A zeroed array of `length` elements of `Type`, outside V8's heap, to fill and pass to a native call. */
-function argument<T extends TypedArray>(Type: TypedArrayClass<T> & { BYTES_PER_ELEMENT: number }, length: number): T {
+function argument<T extends TypedArray>(Type: TypedArrayClass<T>, length: number): T {
   const bytes = length * Type.BYTES_PER_ELEMENT;
   if (bytes > LONGEST_SHARED_BYTES) return new Type(new ArrayBuffer(bytes), 0, length);
-  if (used + bytes > CHUNK_BYTES) {
+  // A chunk someone detached (transferred an argument's buffer) is replaced rather than used.
+  if (used + bytes > CHUNK_BYTES || chunk.byteLength === 0) {
     chunk = new ArrayBuffer(CHUNK_BYTES);
     used = 0;
   }
@@ -62,7 +72,9 @@ export function int32ArgumentOf(values: ArrayLike<number>): Int32Array {
  */
 export function argumentData<T extends TypedArray>(data: T): T {
   if (data.byteLength > LARGEST_ON_HEAP_BYTES) return data;
-  const copy = argument(data.constructor as TypedArrayClass<T> & { BYTES_PER_ELEMENT: number }, data.length);
+  const Type = CLASSES[data[Symbol.toStringTag]] as TypedArrayClass<T> | undefined;
+  if (Type === undefined) return data;
+  const copy = argument(Type, data.length);
   copy.set(data as unknown as ArrayLike<number>);
   return copy;
 }
