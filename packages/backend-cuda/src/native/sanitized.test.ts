@@ -6,7 +6,7 @@
 // (native/state.cc), so a kernel that reads or writes past its buffer, or into a released one,
 // aborts the run with AddressSanitizer's report naming the kernel, as compute-sanitizer would on
 // a GPU. An iota kernel made to write one element too many failed it so; its first run found a
-// use after free in the emulated NVRTC's exit handler.
+// use after free in the emulated NVRTC's exit handler (since removed with the handler).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
