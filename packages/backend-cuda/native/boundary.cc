@@ -81,20 +81,9 @@ int dtypeArg(const Napi::CallbackInfo& info, size_t index, const char* op, unsig
 }
 
 std::vector<int64_t> paramsArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t expected) {
-  const Napi::Value value = info[index];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    throwType(info.Env(), op, std::string(what) + " must be an Int32Array");
-  }
-  napi_typedarray_type type;
-  size_t count = 0;
-  void* data = nullptr;
-  napi_value buffer;
-  size_t byteOffset = 0;
-  if (napi_get_typedarray_info(info.Env(), value, &type, &count, &data, &buffer, &byteOffset) != napi_ok) {
-    throwType(info.Env(), op, std::string("could not read ") + what);
-  }
-  // A detached buffer reports no data: treat it as empty.
-  if (data == nullptr) count = 0;
+  const TypedArrayArg array = typedArrayArg(info, index, napi_int32_array, op, [what] { return std::string(what) + " must be an Int32Array"; });
+  const size_t count = array.count;
+  const void* data = array.data;
   if (expected >= 0 && static_cast<int64_t>(count) != expected) {
     throwRange(info.Env(), op, std::string(what) + " must have " + std::to_string(expected) + " entries, got " + std::to_string(count));
   }

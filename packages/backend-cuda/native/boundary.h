@@ -44,6 +44,30 @@ constexpr unsigned kAllDTypes = (1u << kDTypeCount) - 1;
 constexpr unsigned kNumeric = (1u << kFloat32) | (1u << kFloat64) | (1u << kInt32) | (1u << kUint8) | kHalves;
 constexpr unsigned kFloats = (1u << kFloat32) | (1u << kFloat64) | kHalves;
 
+/** A typed array argument's elements, valid for the call: null data and no count when detached. */
+struct TypedArrayArg {
+  void* data;
+  size_t count;
+};
+
+/**
+ * Argument `index` as a typed array of `type`, else a TypeError naming the call, with the text
+ * `message()` makes (only then: most calls pass two or three arrays). One napi_get_typedarray_info
+ * call, which fails for anything but a typed array, instead of IsTypedArray, TypedArrayType and
+ * the info: three crossings of the boundary per argument.
+ */
+template <typename Message>
+TypedArrayArg typedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, const char* op, const Message& message) {
+  napi_typedarray_type actual;
+  TypedArrayArg result{nullptr, 0};
+  if (napi_get_typedarray_info(info.Env(), info[index], &actual, &result.count, &result.data, nullptr, nullptr) != napi_ok || actual != type) {
+    throwType(info.Env(), op, message());
+  }
+  // A detached buffer reports no data: treat it as empty.
+  if (result.data == nullptr) result.count = 0;
+  return result;
+}
+
 /** An Int32Array of exactly `expected` entries (any count when expected < 0), copied out. */
 std::vector<int64_t> paramsArg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* what, int64_t expected);
 

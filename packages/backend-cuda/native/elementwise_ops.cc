@@ -173,24 +173,16 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   const int dtype = dtypeArg(info, 0, op, kAllDTypes);
   const int64_t count = intArg(info, 1, op, "count", 0, kMaxElements);
   // The value arrives already converted to the dtype, as the first element of a typed array of it.
-  const Napi::Value value = info[2];
   const napi_typedarray_type expected = dtype == kFloat32   ? napi_float32_array
                                         : dtype == kFloat64 ? napi_float64_array
                                         : dtype == kInt32   ? napi_int32_array
                                         : (dtype == kFloat16 || dtype == kBFloat16) ? napi_uint16_array
                                                             : napi_uint8_array;
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != expected) {
-    throwType(env, op, std::string("value must be a typed array of ") + dtypeName(dtype));
-  }
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* data = nullptr;
-  napi_value arrayBuffer;
-  size_t byteOffset = 0;
-  napi_get_typedarray_info(env, value, &type, &length, &data, &arrayBuffer, &byteOffset);
-  if (data == nullptr || length < 1) throwRange(env, op, "value must hold one element");
+  const TypedArrayArg array =
+      typedArrayArg(info, 2, expected, op, [dtype] { return std::string("value must be a typed array of ") + dtypeName(dtype); });
+  if (array.data == nullptr || array.count < 1) throwRange(env, op, "value must hold one element");
   uint64_t pattern = 0;
-  std::memcpy(&pattern, data, static_cast<size_t>(itemSizeOf(dtype)));
+  std::memcpy(&pattern, array.data, static_cast<size_t>(itemSizeOf(dtype)));
   Output out(env, op, dtype, count);
   if (launching()) checkCuda(env, op, launchFill(itemSizeOf(dtype), out.data(), count, pattern, state().stream));
   return out.commit(env);

@@ -150,19 +150,11 @@ Napi::Value Upload(const Napi::CallbackInfo& info) {
   checkArgs(info, 2, op);
   requireReady(env, op);
   const int dtype = dtypeArg(info, 0, op, kAllDTypes);
-  const Napi::Value value = info[1];
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != arrayTypeOf(dtype)) {
-    throwType(env, op, std::string("data must be a ") + arrayNameOf(dtype) + " for " + dtypeName(dtype));
-  }
-  napi_typedarray_type type;
-  size_t count = 0;
-  void* data = nullptr;
-  napi_value arrayBuffer;
-  size_t byteOffset = 0;
-  if (napi_get_typedarray_info(env, value, &type, &count, &data, &arrayBuffer, &byteOffset) != napi_ok) {
-    throwType(env, op, "could not read the data");
-  }
-  if (data == nullptr) count = 0;  // detached
+  const TypedArrayArg array = typedArrayArg(info, 1, arrayTypeOf(dtype), op, [dtype] {
+    return std::string("data must be a ") + arrayNameOf(dtype) + " for " + dtypeName(dtype);
+  });
+  const void* data = array.data;
+  const size_t count = array.count;  // 0 when detached
   Output out(env, op, dtype, static_cast<int64_t>(count));
   const size_t bytes = count * static_cast<size_t>(itemSizeOf(dtype));
   if (bytes > 0) {
