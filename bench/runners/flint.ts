@@ -744,7 +744,7 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     }
   }
   const module = new MlpModule();
-  const { mkdtempSync } = await import('node:fs');
+  const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const rootDir = mkdtempSync(`${tmpdir()}/flint-bench-trainer-`);
   const quietOptions = {
@@ -770,7 +770,11 @@ async function trainerCase(spec: CaseSpec): Promise<PreparedCase> {
     async batch(count) {
       await new Trainer({ ...quietOptions, maxEpochs: count }).fit(module, data);
     },
-    dispose: () => api.dispose([x, y, Object.values(params).map((p) => p.value)]),
+    dispose: () => {
+      api.dispose([x, y, Object.values(params).map((p) => p.value)]);
+      // The Trainer's root folder (empty: logging and checkpoints are off).
+      rmSync(rootDir, { recursive: true, force: true });
+    },
   };
 }
 
