@@ -98,13 +98,14 @@ const std::string& cacheFolder() {
 }
 
 int compile(Program& program) {
-  if (kernelNames(program.source).empty()) {
+  const std::vector<std::string> kernels = kernelNames(program.source);
+  if (kernels.empty()) {
     program.log = "emulated NVRTC: the program has no __global__ void function";
     return kErrorCompilation;
   }
   std::string text = "#define FLINT_EMU_JIT 1\n#include \"emulated_device.h\"\n#line 1 \"" + program.name + "\"\n" + program.source + "\n";
   // An entry per kernel that takes cudaLaunchKernel's argument array (runtime.cc calls it).
-  for (const std::string& kernel : kernelNames(program.source)) {
+  for (const std::string& kernel : kernels) {
     text += std::string("extern \"C\" void ") + kEmulatedEntryPrefix + kernel + "(void** args) { flint_emu::callWithArguments(" + kernel +
             ", args); }\n";
   }
