@@ -1,5 +1,5 @@
 /** The report as a terminal table and as Markdown. Both show the same rows. */
-import type { CaseReport, Figure, Report, SuiteReport } from './report.js';
+import { type CaseReport, type Ceilings, type Figure, latestRun, type Report, type RunRecord, type SuiteReport } from './report.js';
 
 export function formatTime(ms: number | undefined): string {
   if (ms === undefined) return '';
@@ -153,13 +153,13 @@ function markdownSuite(suite: SuiteReport, chart: string | undefined): string[] 
   return lines;
 }
 
-export function describeQuiet(report: Report): string {
-  const q = report.quiet;
+export function describeQuiet(run: Pick<RunRecord, 'quiet' | 'loadSeen'>): string {
+  const q = run.quiet;
   if (!q.supported) return 'load not measured (no /proc/stat on this system)';
   const start = q.quiet
     ? `quiet at start (other processes used ${q.otherCoresAtStart} cores, threshold ${q.thresholdCores}; waited ${q.waitedSeconds} s)`
     : `NOT quiet at start: other processes used ${q.otherCoresAtStart} of ${q.cores} cores after waiting ${q.waitedSeconds} s`;
-  const busy = report.loadSeen;
+  const busy = run.loadSeen;
   const during = busy.length
     ? `; during the run other processes were busy in ${busy.length} job(s), up to ${Math.max(...busy.map((b) => b.maxOtherCores)).toFixed(2)} cores (${busy
         .slice(0, 6)
@@ -169,15 +169,14 @@ export function describeQuiet(report: Report): string {
   return start + during;
 }
 
-export function describeCeilings(report: Report): string {
-  const c = report.ceilings;
+export function describeCeilings(c: Ceilings, cores: number): string {
   if (c.fmaPeakGflops === undefined && c.bandwidthGBs === undefined) return `ceilings not measured${c.reason ? ` (${c.reason})` : ''}`;
   const parts: string[] = [];
   if (c.fmaPeakGflops !== undefined) {
     parts.push(
       c.raisedBy
         ? `float32 compute ceiling ${c.fmaPeakGflops} GFLOP/s, set by ${c.raisedBy}; the FMA-peak program measured ${c.fmaPeakGflopsOneCore} on one core`
-        : `float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${report.machine.cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`,
+        : `float32 FMA peak ${c.fmaPeakGflops} GFLOP/s on ${cores} cores (${c.fmaPeakGflopsOneCore} on one; ${c.isa})`,
     );
   }
   if (c.bandwidthGBs !== undefined) parts.push(`memory bandwidth ${c.bandwidthGBs} GB/s (STREAM triad; copy ${c.copyGBs})`);
@@ -190,9 +189,13 @@ export function markdownReport(report: Report, charts: ReadonlyMap<string, strin
     `# Flint benchmarks: ${report.date}, ${report.host}`,
     '',
     `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os}; Node ${m.node}`,
-    `- Command: \`${report.command}\`${report.quick ? ' (quick: reduced shapes, a smoke run, not figures to quote)' : ''}; took ${report.durationSeconds} s`,
+    `- Command: \`${report.command}\`${report.quick ? ' (quick: reduced shapes, a smoke run, not figures to quote)' : ''}; took ${report.durationSeconds} s${report.earlierRuns?.length ? `; measured ${latestRun(report).suites.join(', ')}` : ''}`,
     `- Load: ${describeQuiet(report)}`,
-    `- Ceilings: ${describeCeilings(report)}`,
+    `- Ceilings: ${describeCeilings(report.ceilings, m.cores)}`,
+    ...(report.earlierRuns ?? []).map(
+      (run) =>
+        `- Kept from an earlier run (${run.suites.join(', ')}): \`${run.command}\` at ${run.startedAt}; took ${run.durationSeconds} s; ${describeQuiet(run)}; ${describeCeilings(run.ceilings, m.cores)}`,
+    ),
     '- Ratios: `vs best peer` = fastest correct peer time / Flint time (above 1: Flint is faster); `of ceiling` = achieved rate / the physical ceiling; `vs baseline` = the same system eager (or hand-written loop) time / this time.',
     '',
     '| system | version | status |',

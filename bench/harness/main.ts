@@ -21,6 +21,7 @@ import {
   caseUnit,
   computeRatios,
   makeFigure,
+  mergeReports,
   type Report,
   type SuiteReport,
   type SystemEntry,
@@ -254,7 +255,7 @@ export async function runBenchmarks(options: Options, paths: Paths, command: str
     suites: [],
   };
   log(`machine: ${report.machine.cpu}, ${report.machine.cores} cores; ${describeQuiet(report).split('; ')[0]}`);
-  log(`ceilings: ${describeCeilings(report)}`);
+  log(`ceilings: ${describeCeilings(report.ceilings, report.machine.cores)}`);
   for (const s of report.systems)
     log(`  ${s.available ? '+' : '-'} ${s.name.padEnd(10)} ${s.available ? (s.version ?? '') : `absent: ${s.reason}`}`);
 
@@ -432,16 +433,14 @@ function buildSuite(
 /** Results of earlier runs of the same day, host and mode keep the suites this run did not measure. */
 function mergeWithEarlier(report: Report, jsonPath: string): Report {
   if (!existsSync(jsonPath)) return report;
+  let earlier: Report;
   try {
-    const earlier = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
-    if (earlier.schema !== 1 || earlier.quick !== report.quick) return report;
-    const kept = earlier.suites.filter((s) => !report.suites.some((n) => n.name === s.name));
-    if (!kept.length) return report;
-    const order = (name: string) => ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer'].indexOf(name);
-    return { ...report, suites: [...kept, ...report.suites].sort((a, b) => order(a.name) - order(b.name)) };
+    earlier = JSON.parse(readFileSync(jsonPath, 'utf8')) as Report;
   } catch {
+    // An unreadable earlier file is replaced, not merged.
     return report;
   }
+  return mergeReports(report, earlier);
 }
 
 /** Rounds floats so that the committed JSON stays small and diffs stay readable. */
@@ -455,14 +454,16 @@ function writeReport(fresh: Report, outDir: string): { report: Report; jsonPath:
   const base = `${fresh.date}-${fresh.host}`;
   const jsonPath = path.join(outDir, `${base}.json`);
   const markdownPath = path.join(outDir, `${base}.md`);
-  const report = mergeWithEarlier(fresh, jsonPath);
+  // Tables and charts are drawn from the stored (rounded) figures, so that a later run merging this
+  // file draws the suites it keeps exactly as they are drawn now.
+  const report = mergeWithEarlier(JSON.parse(JSON.stringify(fresh, compact)) as Report, jsonPath);
   const charts = new Map<string, string>();
   for (const suite of report.suites) {
     const file = `${base}-${suite.name}.svg`;
     writeFileSync(path.join(outDir, file), suiteChart(report, suite));
     charts.set(suite.name, file);
   }
-  writeFileSync(jsonPath, `${JSON.stringify(report, compact, 1)}\n`);
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 1)}\n`);
   writeFileSync(markdownPath, `${markdownReport(report, charts)}\n`);
   return { report, jsonPath, markdownPath, charts: [...charts.values()] };
 }

@@ -1,4 +1,4 @@
-/** Keeps bench/README.md's "Latest results" section pointing at the newest full run. */
+/** Keeps bench/README.md's "Latest results" section pointing at the day's newest results file. */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatPercent, formatTime } from './format.js';
@@ -16,7 +16,7 @@ export function latestSection(report: Report, markdownPath: string): string {
   const charts = report.suites.map((s) => `[${s.name}](results/${base}-${s.name}.svg)`).join(', ');
   const lines = [
     START,
-    `Latest full run: [${base}.md](results/${base}.md) ([JSON](results/${base}.json); charts: ${charts}). Flint's figures (median; vs the best peer; share of the machine's ceiling):`,
+    `Latest results: [${base}.md](results/${base}.md) ([JSON](results/${base}.json); charts: ${charts}). Flint's figures (median; vs the best peer; share of the machine's ceiling):`,
     '',
   ];
   // A list, not a table: the formatter leaves it as written, so the section stays lint-clean.

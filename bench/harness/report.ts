@@ -83,6 +83,20 @@ export interface LoadSeen {
   readonly meanOtherCores: number;
 }
 
+/**
+ * What one invocation of the benchmarks measured, and under which conditions: a day's file holds
+ * the suites of its latest run and, for suites that run did not measure, those of earlier runs.
+ */
+export interface RunRecord {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly durationSeconds: number;
+  readonly suites: readonly SuiteName[];
+  readonly quiet: QuietCheck;
+  readonly loadSeen: readonly LoadSeen[];
+  readonly ceilings: Ceilings;
+}
+
 export interface Report {
   readonly schema: 1;
   readonly date: string;
@@ -104,6 +118,51 @@ export interface Report {
   readonly ceilings: Ceilings;
   readonly systems: SystemEntry[];
   suites: SuiteReport[];
+  /** Earlier runs of the same day whose suites this report still holds, newest first (the top-level fields describe the latest run). */
+  readonly earlierRuns?: readonly RunRecord[];
+}
+
+const SUITE_ORDER: readonly SuiteName[] = ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer'];
+
+/** The latest run of a report, as a record: the suites no earlier run accounts for. */
+export function latestRun(report: Report): RunRecord {
+  const earlier = new Set((report.earlierRuns ?? []).flatMap((run) => run.suites));
+  return {
+    command: report.command,
+    startedAt: report.startedAt,
+    durationSeconds: report.durationSeconds,
+    suites: report.suites.map((s) => s.name).filter((name) => !earlier.has(name)),
+    quiet: report.quiet,
+    loadSeen: report.loadSeen,
+    ceilings: report.ceilings,
+  };
+}
+
+/** The run that measured `suite` (its command, load and ceilings). */
+export function runOfSuite(report: Report, suite: SuiteName): RunRecord {
+  return (report.earlierRuns ?? []).find((run) => run.suites.includes(suite)) ?? latestRun(report);
+}
+
+/**
+ * A fresh report merged over an earlier one of the same day, host and mode: the earlier suites
+ * the fresh run did not measure are kept, with the record of the run that measured them, and so
+ * are the earlier systems the fresh run did not list. Incompatible reports are not merged.
+ */
+export function mergeReports(fresh: Report, earlier: Report): Report {
+  if (earlier.schema !== 1 || earlier.quick !== fresh.quick) return fresh;
+  const kept = earlier.suites.filter((s) => !fresh.suites.some((n) => n.name === s.name));
+  if (!kept.length) return fresh;
+  const keptNames = new Set(kept.map((s) => s.name));
+  const earlierRuns = [latestRun(earlier), ...(earlier.earlierRuns ?? [])]
+    .map((run) => ({ ...run, suites: run.suites.filter((name) => keptNames.has(name)) }))
+    .filter((run) => run.suites.length > 0);
+  const freshSystems = new Set(fresh.systems.map((s) => s.name));
+  return {
+    ...fresh,
+    systems: [...fresh.systems, ...earlier.systems.filter((s) => !freshSystems.has(s.name))],
+    suites: [...kept, ...fresh.suites].sort((a, b) => SUITE_ORDER.indexOf(a.name) - SUITE_ORDER.indexOf(b.name)),
+    earlierRuns,
+  };
 }
 
 /** Baselines of the "speed-up over" figures: jit over eager, Trainer over the hand-written loop. */

@@ -4,7 +4,7 @@
  * case has one, else time per iteration (shorter is better).
  */
 import { formatTime } from './format.js';
-import type { CaseReport, Figure, Report, SuiteReport } from './report.js';
+import { type CaseReport, type Figure, type Report, runOfSuite, type SuiteReport } from './report.js';
 
 const WIDTH = 820;
 const LABEL_WIDTH = 120;
@@ -63,6 +63,8 @@ function panel(c: CaseReport, top: number): { svg: string[]; height: number } {
 }
 
 export function suiteChart(report: Report, suite: SuiteReport): string {
+  // The ceilings of the run that measured this suite (a day's file can merge several runs).
+  const { ceilings } = runOfSuite(report, suite.name);
   const body: string[] = [];
   let top = 40;
   for (const c of suite.cases) {
@@ -92,7 +94,7 @@ export function suiteChart(report: Report, suite: SuiteReport): string {
     `<text x="8" y="18" font-size="14" font-weight="bold">${escapeXml(heading)}</text>`,
     legendSvg,
     ...body,
-    `<text x="8" y="${height - 6}" class="sub">${escapeXml(`ceiling: ${report.ceilings.fmaPeakGflops ?? '?'} GFLOP/s FMA peak, ${report.ceilings.bandwidthGBs ?? '?'} GB/s bandwidth`)}</text>`,
+    `<text x="8" y="${height - 6}" class="sub">${escapeXml(`ceiling: ${ceilings.fmaPeakGflops ?? '?'} GFLOP/s FMA peak, ${ceilings.bandwidthGBs ?? '?'} GB/s bandwidth`)}</text>`,
     '</svg>',
     '',
   ].join('\n');
