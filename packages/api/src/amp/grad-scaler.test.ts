@@ -176,6 +176,7 @@ describe('GradScaler', () => {
     restored.loadStateDict(JSON.parse(JSON.stringify(state)));
     expect(restored.stateDict()).toEqual(state);
     expect(() => restored.loadStateDict({ ...state, growthTracker: -1 })).toThrow(ValueError);
+    expect(() => restored.loadStateDict(Promise.resolve(state) as never)).toThrow(/GradScaler\.loadStateDict: got a Promise/);
   });
 
   it('frees the old gradients and its scalar when it unscales: no buffer is left for the collector', () => {

@@ -1,6 +1,7 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { isHalf } from '../core/dtype.js';
 import { ConcretizationError, ValueError } from '../core/errors.js';
+import { rejectPromise } from '../core/promise.js';
 import { sum } from '../ops/reduce.js';
 import type { ParameterLike } from '../optim/parameter.js';
 import { keep, tidy } from '../tensor/memory.js';
@@ -208,6 +209,7 @@ export class GradScaler {
 
   /** Restores a `stateDict`. */
   loadStateDict(state: GradScalerState): void {
+    rejectPromise('GradScaler.loadStateDict', state, 'a GradScaler state dict');
     if (typeof state !== 'object' || state === null)
       throw new ValueError('GradScaler.loadStateDict: expected the object stateDict() returned');
     const check = new GradScaler({

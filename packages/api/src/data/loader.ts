@@ -1,4 +1,5 @@
 import { ValueError } from '../core/errors.js';
+import { isPromiseLike } from '../core/promise.js';
 import { dispose, forEachTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type Collated, defaultCollate } from './collate.js';
@@ -24,10 +25,6 @@ export interface DataLoaderOptions<T, B> {
   readonly batchSampler?: BatchSamplerLike;
   /** Batches fetched ahead while the current one is in use, in `for await` loops (default 1). */
   readonly prefetch?: number;
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ValueError } from '../core/errors.js';
+import { rejectPromise } from '../core/promise.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { giveBack, isLent, lend } from './lent.js';
@@ -57,6 +58,7 @@ function callWith<In extends unknown[], Out>(
   updated: Record<string, Tensor> | null,
 ): Out {
   const root = module as unknown as AnyModule;
+  rejectPromise(op, tensors, 'tensors by name');
   if (typeof tensors !== 'object' || tensors === null)
     throw new ValueError(`${op}: expected an object of tensors by name, got ${tensors === null ? 'null' : typeof tensors}`);
   const entries: [string, unknown][] = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);

@@ -189,6 +189,14 @@ describe('stateDict and loadStateDict', () => {
   it('excludes non-persistent buffers', () => {
     expect(Object.keys(new TwoLayer().stateDict())).not.toContain('steps');
   });
+
+  it('refuses a Promise (a forgotten await on load) with a ValueError that says so', () => {
+    const layer = new nn.Linear(2, 1);
+    const pending = Promise.resolve(layer.stateDict());
+    expect(() => layer.loadStateDict(pending as never)).toThrow(ValueError);
+    expect(() => layer.loadStateDict(pending as never)).toThrow(/Linear\.loadStateDict: got a Promise, not a state dict; await it first/);
+    expect(() => nn.functionalCall(layer, pending as never, ones([1, 2]))).toThrow(/functionalCall: got a Promise/);
+  });
 });
 
 describe('to, zeroGrad, requiresGrad_', () => {

@@ -1,5 +1,6 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { ValueError } from '../core/errors.js';
+import { rejectPromise } from '../core/promise.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
 import { Primitive } from '../primitives/primitive.js';
@@ -60,6 +61,7 @@ export function stateDictOf(root: AnyModule): StateDict {
 
 export function loadStateDictInto(root: AnyModule, state: StateDict | ReadonlyMap<string, Tensor>, strict: boolean): LoadStateDictResult {
   const owner = root.constructor.name;
+  rejectPromise(`${owner}.loadStateDict`, state, 'a state dict');
   if (typeof state !== 'object' || state === null)
     throw new ValueError(`${owner}.loadStateDict: expected an object of tensors by name, got ${state === null ? 'null' : typeof state}`);
   const entries: [string, unknown][] = state instanceof Map ? [...state.entries()] : Object.entries(state);

@@ -1,5 +1,6 @@
 import { isDType, isFloating } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
+import { rejectPromise } from '../core/promise.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { cast } from '../ops/broadcast.js';
 import { add } from '../ops/elementwise.js';
@@ -370,6 +371,7 @@ export class Optimizer<H extends BaseHyper> {
    * the caller still owns `dict`.
    */
   loadStateDict(dict: unknown): void {
+    rejectPromise(`${this.rule.name}.loadStateDict`, dict, 'an optimizer state dict');
     // Buffer names depend on options (amsgrad, momentum, centered): take the saved ones.
     const savedGroups: unknown[] =
       typeof dict === 'object' && dict !== null && Array.isArray((dict as { paramGroups?: unknown }).paramGroups)

@@ -515,6 +515,13 @@ describe('stateDict / loadStateDict', () => {
       /1 parameter groups?, the optimizer has 1|has 0 parameter groups, the optimizer has 1/,
     );
   });
+
+  test('a Promise (a forgotten await on load) is refused with the fix', () => {
+    const adam = new optim.Adam([{ value: tensor([1, 2], { dtype: 'float32' }), grad: null }]);
+    expect(() => adam.loadStateDict(Promise.resolve(adam.stateDict()))).toThrow(
+      /Adam\.loadStateDict: got a Promise, not an optimizer state dict; await it first/,
+    );
+  });
 });
 
 describe('with autograd Parameters', () => {

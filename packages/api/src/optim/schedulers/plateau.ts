@@ -1,4 +1,5 @@
 import { ValueError } from '../../core/errors.js';
+import { rejectPromise } from '../../core/promise.js';
 import { isTensor } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkFiniteNumber, checkNonNegative } from '../checks.js';
@@ -123,6 +124,7 @@ export class ReduceLROnPlateau {
   }
 
   loadStateDict(state: Record<string, number>): void {
+    rejectPromise('ReduceLROnPlateau.loadStateDict', state, 'a scheduler state dict');
     for (const key of ['best', 'numBadEpochs', 'cooldownCounter', 'lastEpoch'] as const) {
       const value = state[key];
       if (typeof value !== 'number')

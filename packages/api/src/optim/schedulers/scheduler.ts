@@ -1,4 +1,5 @@
 import { ValueError } from '../../core/errors.js';
+import { rejectPromise } from '../../core/promise.js';
 
 /** A parameter group as schedulers see it: a learning rate, and room for their own fields. */
 export interface SchedulableGroup {
@@ -114,6 +115,7 @@ export abstract class LRScheduler {
 
   /** Restores counters saved by `stateDict()`. */
   loadStateDict(state: Record<string, unknown>): void {
+    rejectPromise(`${this.constructor.name}.loadStateDict`, state, 'a scheduler state dict');
     const self = this as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(state)) {
       if (!(key in self) || key === 'optimizer') throw new ValueError(`${this.constructor.name}.loadStateDict: unknown field '${key}'`);

@@ -247,6 +247,15 @@ describe('schedulers follow the documented closed forms', () => {
     expect(second.scheduler.lastEpoch).toBe(5);
   });
 
+  test('loadStateDict refuses a Promise (a forgotten await) instead of loading nothing', () => {
+    const sgd = new optim.SGD([{ value: tensor([0.5]), grad: null }], { lr: BASE });
+    const pending = Promise.resolve({}) as never;
+    expect(() => new optim.CosineAnnealingLR(sgd, { tMax: 10 }).loadStateDict(pending)).toThrow(
+      /CosineAnnealingLR\.loadStateDict: got a Promise/,
+    );
+    expect(() => new optim.ReduceLROnPlateau(sgd).loadStateDict(pending)).toThrow(/ReduceLROnPlateau\.loadStateDict: got a Promise/);
+  });
+
   test('bad options name the scheduler and the option', () => {
     const sgd = new optim.SGD([{ value: tensor([0.5]), grad: null }], { lr: BASE });
     expect(() => new optim.StepLR(sgd, { stepSize: 0 })).toThrow(/StepLR: stepSize must be a positive integer, got 0/);

@@ -1,4 +1,5 @@
 import { ValueError } from '../../core/errors.js';
+import { rejectPromise } from '../../core/promise.js';
 import { LRScheduler, type SchedulableOptimizer } from './scheduler.js';
 
 /** Options of `SequentialLR`. */
@@ -71,6 +72,7 @@ export class SequentialLR extends LRScheduler {
   }
 
   override loadStateDict(state: Record<string, unknown>): void {
+    rejectPromise('SequentialLR.loadStateDict', state, 'a scheduler state dict');
     const { schedulers, ...rest } = state;
     if (!Array.isArray(schedulers) || schedulers.length !== this.schedulers.length) {
       throw new ValueError(`SequentialLR.loadStateDict: expected states for ${this.schedulers.length} schedulers`);
