@@ -1,5 +1,17 @@
 import '@flint/backend-cpu';
-import { grad, manualSeed, ones, Parameter, randn, type Tensor, tensor, ValueError, zeros } from '@flint/api';
+import {
+  grad,
+  manualSeed,
+  ones,
+  Parameter,
+  parseSafetensors,
+  randn,
+  serializeSafetensors,
+  type Tensor,
+  tensor,
+  ValueError,
+  zeros,
+} from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from './index.js';
 import { maxDifference } from './testing.test-support.js';
@@ -196,6 +208,70 @@ describe('stateDict and loadStateDict', () => {
     expect(() => layer.loadStateDict(pending as never)).toThrow(ValueError);
     expect(() => layer.loadStateDict(pending as never)).toThrow(/Linear\.loadStateDict: got a Promise, not a state dict; await it first/);
     expect(() => nn.functionalCall(layer, pending as never, ones([1, 2]))).toThrow(/functionalCall: got a Promise/);
+  });
+});
+
+describe('tied parameters in the state dict (as PyTorch)', () => {
+  class Tied extends nn.Module<[Tensor], Tensor> {
+    emb = new nn.Embedding(5, 3);
+    head = new nn.Linear(3, 5, { bias: false });
+    constructor() {
+      super();
+      // Linear's weight is readonly in its type; tying replaces it, as `head.weight = emb.weight` in PyTorch.
+      Object.assign(this.head, { weight: this.emb.weight });
+    }
+    forward(ids: Tensor): Tensor {
+      return this.head.forward(this.emb.forward(ids));
+    }
+  }
+  const filled = (value: number): Tensor => ones([5, 3]).mul(value);
+
+  it('stateDict lists the shared parameter under every name; parameters() lists it once', () => {
+    const model = new Tied();
+    const state = model.stateDict();
+    expect(Object.keys(state)).toEqual(['emb.weight', 'head.weight']);
+    expect(values(state['head.weight'] as Tensor)).toEqual(values(model.emb.weight.value));
+    expect(model.namedParameters().map(([n]) => n)).toEqual(['emb.weight']);
+    expect(model.parameters()).toHaveLength(1);
+  });
+
+  it('lists a shared submodule under each of its paths', () => {
+    const shared = new nn.Linear(2, 2);
+    const model = new nn.Sequential(shared, new nn.ReLU(), shared);
+    expect(Object.keys(model.stateDict())).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+    model.loadStateDict({ '0.weight': zeros([2, 2]), '0.bias': zeros([2]), '2.weight': ones([2, 2]), '2.bias': ones([2]) });
+    expect(values(shared.bias?.value as Tensor)).toEqual([1, 1]);
+    expect(model.loadStateDict({ '0.weight': zeros([2, 2]), '0.bias': zeros([2]) }, false).missingKeys).toEqual(['2.weight', '2.bias']);
+  });
+
+  it('loads a state dict with every tied name strictly, the last name winning, the parameter still shared', () => {
+    const model = new Tied();
+    expect(model.loadStateDict({ 'emb.weight': filled(1), 'head.weight': filled(2) })).toEqual({ missingKeys: [], unexpectedKeys: [] });
+    expect(model.head.weight).toBe(model.emb.weight);
+    expect(values(model.emb.weight.value)).toEqual(Array(15).fill(2));
+    // Its own state dict round-trips.
+    const other = new Tied();
+    other.loadStateDict(model.stateDict());
+    expect(values(other.head.weight.value)).toEqual(Array(15).fill(2));
+  });
+
+  it('treats a state dict with one tied name as PyTorch does: a missing key when strict', () => {
+    const model = new Tied();
+    expect(() => model.loadStateDict({ 'emb.weight': filled(3) })).toThrow(/missing key\(s\): 'head\.weight'/);
+    expect(model.loadStateDict({ 'emb.weight': filled(3) }, false)).toEqual({ missingKeys: ['head.weight'], unexpectedKeys: [] });
+    expect(values(model.head.weight.value)).toEqual(Array(15).fill(3));
+  });
+
+  it('saves to safetensors as one copy per name, which loads back strictly', () => {
+    const model = new Tied();
+    model.loadStateDict({ 'emb.weight': filled(4), 'head.weight': filled(4) });
+    const loaded = parseSafetensors(serializeSafetensors(model.stateDict()));
+    expect(Object.keys(loaded).sort()).toEqual(['emb.weight', 'head.weight']);
+    expect(values(loaded['head.weight'] as Tensor)).toEqual(Array(15).fill(4));
+    const restored = new Tied();
+    restored.loadStateDict(loaded);
+    expect(restored.head.weight).toBe(restored.emb.weight);
+    expect(values(restored.emb.weight.value)).toEqual(Array(15).fill(4));
   });
 });
 

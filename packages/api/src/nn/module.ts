@@ -643,7 +643,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /**
    * The persistent state (parameters and persistent buffers) by dotted name, as new tensor handles
    * the caller owns (views where the backend shares storage, not copies), so that they survive the
-   * optimizer replacing the module's tensors.
+   * optimizer replacing the module's tensors. As in PyTorch, a shared (tied) parameter appears
+   * under every name it is registered by, each key a handle on the same data (`parameters()` and
+   * `namedParameters()` list it once).
    *
    * @example
    * const state = model.stateDict();
@@ -657,7 +659,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * Copies tensors from `state` into the module's parameters and buffers (cast to their dtypes,
    * moved to their backends). With `strict` (the default), missing and unexpected keys are an
    * error; shape mismatches always are. Every problem is collected and reported in one ValueError
-   * before anything changes. Returns the missing and unexpected keys.
+   * before anything changes. Returns the missing and unexpected keys. A tied parameter expects each
+   * of its names (as PyTorch's strict load); given under several, the last in `stateDict()`'s
+   * order is the one it keeps.
    */
   loadStateDict(state: StateDict | ReadonlyMap<string, Tensor>, strict = true): LoadStateDictResult {
     return loadStateDictInto(this as unknown as AnyModule, state, strict);

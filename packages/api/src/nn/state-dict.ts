@@ -23,8 +23,10 @@ export interface LoadStateDictResult {
   readonly unexpectedKeys: string[];
 }
 
-/** A new handle on `t`'s data that its holder may dispose independently (a view, not a copy). */
-/** A new handle on the same data, outside the autograd tape: a state dict is a snapshot, not part of a graph. */
+/**
+ * A new handle on `t`'s data that its holder may dispose independently (a view, not a copy),
+ * outside the autograd tape: a state dict is a snapshot, not part of a graph.
+ */
 function ownHandle(t: Tensor): Tensor {
   return noGrad(() => bind(Primitive.Reshape, [t], { shape: [...t.shape] }));
 }
@@ -36,18 +38,34 @@ interface Slot {
   readonly current: Tensor;
 }
 
-/** Every persistent slot of the tree by dotted name, in PyTorch's order (own parameters, own buffers, then children). */
+/**
+ * The tree's modules under every path that reaches them, as torch's state_dict recursion walks
+ * them: a submodule shared by two parents is listed under both (namedModules lists it once).
+ */
+function everyPath(root: AnyModule): [string, AnyModule][] {
+  // namedModules refuses a cycle, on which the walk below would never end.
+  root.namedModules();
+  const out: [string, AnyModule][] = [];
+  const visit = (module: AnyModule, path: string): void => {
+    out.push([path, module]);
+    for (const [name, child] of module.namedChildren()) visit(child, path === '' ? name : `${path}.${name}`);
+  };
+  visit(root, '');
+  return out;
+}
+
+/**
+ * Every persistent slot of the tree by dotted name, in PyTorch's order (own parameters, own
+ * buffers, then children). A shared (tied) parameter or buffer has a slot under each name it is
+ * registered by, as in PyTorch's state_dict, so that a state dict saved by either library loads
+ * strictly into the other; parameters() still lists it once.
+ */
 function slots(root: AnyModule): Map<string, Slot> {
   const out = new Map<string, Slot>();
-  const seenParameters = new Set<unknown>();
-  for (const [path, module] of root.namedModules()) {
+  for (const [path, module] of everyPath(root)) {
     const { parameters, buffers } = module._ownEntries();
     const key = (name: string): string => (path === '' ? name : `${path}.${name}`);
-    for (const [name, parameter] of parameters) {
-      if (seenParameters.has(parameter)) continue;
-      seenParameters.add(parameter);
-      out.set(key(name), { module, name, kind: 'parameter', current: parameter.value });
-    }
+    for (const [name, parameter] of parameters) out.set(key(name), { module, name, kind: 'parameter', current: parameter.value });
     for (const [name, value, persistent] of buffers) if (persistent) out.set(key(name), { module, name, kind: 'buffer', current: value });
   }
   return out;

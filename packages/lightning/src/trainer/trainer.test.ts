@@ -572,6 +572,49 @@ describe('resuming', () => {
     expect(state.lrSchedulers).toHaveLength(1);
   });
 
+  it('checkpoints a module with tied weights under both names, its optimizer over the shared one once, and resumes', async () => {
+    class TiedAutoencoder extends LightningModule {
+      readonly encode = new nn.Linear(8, 8);
+      readonly decode = new nn.Linear(8, 8, { bias: false });
+      constructor() {
+        super();
+        Object.assign(this.decode, { weight: this.encode.weight });
+      }
+      forward(x: Tensor): Tensor {
+        return this.decode.forward(nn.functional.tanh(this.encode.forward(x)));
+      }
+      override trainingStep([x]: [Tensor, Tensor]): Tensor {
+        return nn.functional.mseLoss(this.forward(x), x);
+      }
+      override configureOptimizers() {
+        return new optim.Adam(this.parameters(), { lr: 0.01 });
+      }
+    }
+    const dir = join(root, 'tied');
+    seedGlobalRandom(4);
+    await collect(
+      new Trainer({ maxEpochs: 1, ...quiet }).fit$(new TiedAutoencoder(), makeData()).pipe(checkpoint({ dirpath: dir, saveLast: true })),
+    );
+    const { tensors } = await readCheckpoint(join(dir, 'last.ckpt'));
+    expect(
+      Object.keys(tensors)
+        .filter((k) => k.startsWith('model.'))
+        .sort(),
+    ).toEqual(['model.decode.weight', 'model.encode.bias', 'model.encode.weight']);
+    expect(
+      Object.keys(tensors)
+        .filter((k) => k.startsWith('optimizer.0.state.'))
+        .sort(),
+    ).toEqual(['optimizer.0.state.0.expAvg', 'optimizer.0.state.0.expAvgSq', 'optimizer.0.state.1.expAvg', 'optimizer.0.state.1.expAvgSq']);
+    const saved = [...(tensors['model.encode.weight'] as Tensor).dataSync()];
+    for (const t of Object.values(tensors)) t.dispose();
+    const resumed = new TiedAutoencoder();
+    const trainer = new Trainer({ maxEpochs: 1, ...quiet });
+    await collect(trainer.fit$(resumed, makeData(), { ckptPath: join(dir, 'last.ckpt') }));
+    expect(resumed.decode.weight).toBe(resumed.encode.weight);
+    expect([...resumed.encode.weight.value.dataSync()]).toEqual(saved);
+  });
+
   it('fails clearly on a checkpoint that does not fit the module', async () => {
     const dir = join(root, 'mismatch');
     await collect(
