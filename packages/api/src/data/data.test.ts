@@ -6,12 +6,15 @@ import {
   Dataset,
   defaultCollate,
   dispose,
+  manualSeed,
   memory,
   RandomSampler,
+  rand,
   randomSplit,
   SeededRandom,
   SequentialSampler,
   Subset,
+  SubsetRandomSampler,
   type Tensor,
   TensorDataset,
   tensor,
@@ -202,6 +205,75 @@ describe('DataLoader', () => {
     const replay = new DataLoader(data, { batchSize: 5, shuffle: true, generator: 3 });
     expect(order(replay)).toEqual(epoch1);
     expect(order(replay)).toEqual(epoch2);
+  });
+
+  test('shuffle without a generator follows the global generator: manualSeed replays it, epochs differ, each advances it', async () => {
+    const data = numbered(16);
+    const order = (loader: DataLoader<[Tensor, Tensor]>) =>
+      [...loader].flatMap(([x, y]) => {
+        const first = values(x).filter((_, k) => k % 2 === 0);
+        dispose([x, y]);
+        return first;
+      });
+    const run = () => {
+      const loader = new DataLoader(data, { batchSize: 5, shuffle: true });
+      const epochs = [order(loader), order(loader)];
+      // One draw per epoch: the global generator has moved on, by the same amount in every run.
+      return { epochs, after: values(rand([4])) };
+    };
+    manualSeed(123);
+    const first = run();
+    manualSeed(123);
+    const second = run();
+    expect(second).toEqual(first);
+    expect([...(first.epochs[0] as number[])].sort((a, b) => a - b)).toEqual(range(16));
+    expect(first.epochs[1]).not.toEqual(first.epochs[0]);
+    manualSeed(123);
+    expect(values(rand([4]))).not.toEqual(first.after);
+    manualSeed(124);
+    expect(run().epochs).not.toEqual(first.epochs);
+    // Asynchronous iteration draws the same order.
+    manualSeed(123);
+    const loader = new DataLoader(data, { batchSize: 5, shuffle: true });
+    const asyncOrder: number[] = [];
+    for await (const [x, y] of loader) {
+      asyncOrder.push(...values(x).filter((_, k) => k % 2 === 0));
+      dispose([x, y]);
+    }
+    expect(asyncOrder).toEqual(first.epochs[0]);
+  });
+
+  test('samplers and randomSplit without a generator repeat after the same manualSeed', () => {
+    const draw = () => ({
+      random: [...new RandomSampler(10)],
+      replacement: [...new RandomSampler(10, { replacement: true, numSamples: 6 })],
+      subset: [...new SubsetRandomSampler([3, 5, 7, 9])],
+      split: randomSplit(numbered(10), [6, 4]).map((s) => [...s.indices]),
+    });
+    manualSeed(7);
+    const first = draw();
+    manualSeed(7);
+    expect(draw()).toEqual(first);
+    expect(draw()).not.toEqual(first);
+  });
+
+  test("without a generator, a saved sampler state replays that epoch's order without drawing again (checkpoint resume)", () => {
+    type Stateful = { getState(): number[]; setState(state: readonly number[]): void };
+    const stateOf = (sampler: RandomSampler) => sampler.generator as unknown as Stateful;
+    manualSeed(3);
+    const sampler = new RandomSampler(12);
+    // As the Trainer at an epoch's start: reading the state draws the epoch's seed.
+    const saved = stateOf(sampler).getState();
+    const epoch = [...sampler];
+    const next = [...sampler];
+    // A resumed run: the global generator restored to where the checkpoint saw it (after that draw).
+    manualSeed(3);
+    stateOf(new RandomSampler(12)).getState();
+    const resumed = new RandomSampler(12);
+    stateOf(resumed).setState(saved);
+    expect([...resumed]).toEqual(epoch);
+    // The restored epoch drew nothing, so the next one draws the seed the original's next epoch drew.
+    expect([...resumed]).toEqual(next);
   });
 
   test('custom collate, sampler and batchSampler', () => {

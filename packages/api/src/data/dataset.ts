@@ -4,7 +4,7 @@ import { tensor } from '../ops/convert.js';
 import { index, take } from '../ops/indexing.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type RandomSourceLike, randomPermutation, toRandomSource } from './random-source.js';
+import { epochSource, type RandomSourceLike, randomPermutation, toRandomSource } from './random-source.js';
 
 /**
  * A map-style dataset (torch.utils.data.Dataset): `length` samples, read by index. `get` may be
@@ -165,6 +165,8 @@ export class ConcatDataset<T> extends Dataset<T> implements DatasetLike<T> {
  * Splits a dataset into non-overlapping random subsets (torch.utils.data.random_split).
  * `lengths` are sample counts summing to the dataset's length, or fractions summing to 1 (the
  * remainder of the rounding goes one sample at a time to the first subsets, as in PyTorch).
+ * Without a `generator`, the order comes from a seed drawn from the global generator, so it
+ * repeats after the same `manualSeed`.
  *
  * @example
  * const [train, validation] = randomSplit(dataset, [0.9, 0.1], 42);
@@ -188,7 +190,7 @@ export function randomSplit<T>(dataset: DatasetLike<T>, lengths: readonly number
   }
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== n) throw new ValueError(`${owner}: lengths sum to ${total}, but the dataset has ${n} samples`);
-  const order = randomPermutation(toRandomSource(owner, generator), n);
+  const order = randomPermutation(epochSource(toRandomSource(owner, generator)), n);
   const out: Subset<T>[] = [];
   let start = 0;
   for (const count of counts) {

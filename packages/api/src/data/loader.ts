@@ -13,7 +13,10 @@ export interface DataLoaderOptions<T, B> {
   readonly batchSize?: number;
   /** Reshuffle the samples every epoch (default false). */
   readonly shuffle?: boolean;
-  /** Seed or RandomSource for `shuffle`, so that the order of every epoch can be replayed. */
+  /**
+   * Seed or RandomSource for `shuffle`, so that the order of every epoch can be replayed. Without
+   * one, each epoch shuffles with a seed drawn from the global generator (`manualSeed`), as PyTorch's.
+   */
   readonly generator?: RandomSourceLike;
   /** Drop the last batch when it is smaller than `batchSize` (default false). */
   readonly dropLast?: boolean;

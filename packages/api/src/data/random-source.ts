@@ -1,4 +1,5 @@
 import { ValueError } from '../core/errors.js';
+import { drawHostSeed } from '../random/generator.js';
 
 /**
  * A source of random 32-bit words for host-side sampling decisions (shuffles, splits). They are
@@ -74,9 +75,58 @@ export class SeededRandom implements RandomSource {
   }
 }
 
-/** `value` as a RandomSource: seeds become SeededRandom; nothing becomes an unseeded source. */
+/**
+ * The source of a sampler (or split) given no generator, as torch's RandomSampler without one:
+ * every epoch draws from a fresh seed taken from the global generator (`manualSeed`,
+ * `seedEverything`, `Trainer({ seed })`) as it starts, so that runs after the same seed repeat
+ * their order, successive epochs differ, and each epoch advances the global generator by one
+ * draw. Its state (`getState` / `setState`, what the Trainer keeps in checkpoints) is that of the
+ * epoch about to start: reading it draws that epoch's seed early, and an epoch started after
+ * `setState` replays the restored sequence without drawing.
+ */
+export class GlobalSeededRandom implements RandomSource {
+  /** The sequence of the epoch about to start, once drawn or restored. */
+  #upcoming: SeededRandom | null = null;
+  /** The sequence of the epoch under way. */
+  #current: SeededRandom | null = null;
+
+  /** Starts an epoch, whose draws follow the upcoming sequence; returns that sequence. */
+  startEpoch(): RandomSource {
+    this.#current = this.#nextSequence();
+    this.#upcoming = null;
+    return this.#current;
+  }
+
+  nextUint32(): number {
+    return (this.#current ?? this.startEpoch()).nextUint32();
+  }
+
+  /** The state the next epoch starts from. */
+  getState(): number[] {
+    return this.#nextSequence().getState();
+  }
+
+  /** Makes the next epoch start from `state` (from `getState`). */
+  setState(state: readonly number[]): void {
+    const restored = new SeededRandom(0);
+    restored.setState(state);
+    this.#upcoming = restored;
+  }
+
+  #nextSequence(): SeededRandom {
+    this.#upcoming ??= new SeededRandom(drawHostSeed());
+    return this.#upcoming;
+  }
+}
+
+/** What one epoch (or one split) draws from: the source itself, or the sequence a GlobalSeededRandom starts for it. */
+export function epochSource(source: RandomSource): RandomSource {
+  return source instanceof GlobalSeededRandom ? source.startEpoch() : source;
+}
+
+/** `value` as a RandomSource: seeds become SeededRandom; nothing becomes a GlobalSeededRandom. */
 export function toRandomSource(owner: string, value: RandomSourceLike | undefined): RandomSource {
-  if (value === undefined) return new SeededRandom(Math.floor(Math.random() * 2 ** 53));
+  if (value === undefined) return new GlobalSeededRandom();
   if (typeof value === 'number') return new SeededRandom(value);
   if (typeof value === 'object' && value !== null && typeof value.nextUint32 === 'function') return value;
   throw new ValueError(`${owner}: generator must be a seed (an integer) or an object with nextUint32(), got ${String(value)}`);

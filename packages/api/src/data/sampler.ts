@@ -1,5 +1,5 @@
 import { ValueError } from '../core/errors.js';
-import { type RandomSource, type RandomSourceLike, randomBelow, randomPermutation, toRandomSource } from './random-source.js';
+import { epochSource, type RandomSource, type RandomSourceLike, randomBelow, randomPermutation, toRandomSource } from './random-source.js';
 
 /** An iterable of dataset indices with a known length (torch's Sampler). Each iteration is one epoch. */
 export interface Sampler {
@@ -43,7 +43,10 @@ export interface RandomSamplerOptions {
   readonly replacement?: boolean;
   /** Indices per epoch (default: the dataset's length). */
   readonly numSamples?: number;
-  /** A seed or RandomSource; each epoch continues its sequence, so epochs differ yet replay exactly. */
+  /**
+   * A seed or RandomSource; each epoch continues its sequence, so epochs differ yet replay exactly.
+   * Without one, each epoch draws a seed from the global generator (`manualSeed`), as PyTorch's.
+   */
   readonly generator?: RandomSourceLike;
 }
 
@@ -69,14 +72,15 @@ export class RandomSampler implements Sampler {
 
   *[Symbol.iterator](): Iterator<number> {
     const n = this.datasetLength;
+    const source = epochSource(this.generator);
     if (this.replacement) {
-      for (let i = 0; i < this.length; i++) yield randomBelow(this.generator, n);
+      for (let i = 0; i < this.length; i++) yield randomBelow(source, n);
       return;
     }
     // As PyTorch: whole permutations, then part of one more when numSamples exceeds the length.
     let remaining = this.length;
     while (remaining > 0) {
-      const order = randomPermutation(this.generator, n);
+      const order = randomPermutation(source, n);
       const take = Math.min(remaining, n);
       for (let i = 0; i < take; i++) yield order[i] as number;
       remaining -= take;
@@ -104,7 +108,7 @@ export class SubsetRandomSampler implements Sampler {
   }
 
   *[Symbol.iterator](): Iterator<number> {
-    const order = randomPermutation(this.generator, this.indices.length);
+    const order = randomPermutation(epochSource(this.generator), this.indices.length);
     for (const i of order) yield this.indices[i] as number;
   }
 }

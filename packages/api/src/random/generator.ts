@@ -64,6 +64,30 @@ export function initialSeed(): number {
   return state.seed;
 }
 
+/** A 32-bit avalanche mix (the finalizer of MurmurHash3). */
+function mix32(h: number): number {
+  let z = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/**
+ * @internal A seed for sampling on the host (a DataLoader's shuffle, `randomSplit`) drawn from
+ * the global generator, as torch's samplers without a generator draw theirs from its default
+ * one: the same after the same `manualSeed`, and a new one at every draw, which takes a step of
+ * the counter as `randn` does. It is computed on the host from the seed and the counter (no
+ * backend, no read); in a jit trace it is host code, drawn at trace time from the eager state.
+ */
+export function drawHostSeed(): number {
+  const index = state.counter++;
+  let h = mix32((state.seed >>> 0) ^ 0x9e3779b9);
+  h = mix32(h ^ (Math.floor(state.seed / 2 ** 32) | 0));
+  h = mix32(h ^ (index >>> 0));
+  h = mix32(h ^ (Math.floor(index / 2 ** 32) | 0));
+  // 53 bits, all of which SeededRandom uses.
+  return (mix32(h ^ 0x632be5ab) & 0x1fffff) * 2 ** 32 + h;
+}
+
 /**
  * @internal The generator as a jit trace sees it: draws read the program's generator inputs,
  * which `inputs` makes on the first draw, and `draws` counts them.

@@ -21,14 +21,16 @@ export function regressionData(samples = 64, features = 8): { x: Tensor; y: Tens
   return { x: tensor(xs, { shape: [samples, features] }), y: tensor(ys, { shape: [samples, 1] }) };
 }
 
+/** A loader over `regressionData`; `seed: null` shuffles from the global generator (no generator of its own). */
 export function regressionLoader(
-  options: { samples?: number; batchSize?: number; shuffle?: boolean; seed?: number } = {},
+  options: { samples?: number; batchSize?: number; shuffle?: boolean; seed?: number | null } = {},
 ): DataLoader<[Tensor, Tensor]> {
   const { x, y } = regressionData(options.samples ?? 64);
+  const seed = options.seed === undefined ? 0 : options.seed;
   return new DataLoader(new TensorDataset(x, y), {
     batchSize: options.batchSize ?? 8,
     shuffle: options.shuffle ?? true,
-    generator: options.seed ?? 0,
+    ...(seed === null ? {} : { generator: seed }),
   });
 }
 

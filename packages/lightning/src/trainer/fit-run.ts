@@ -465,10 +465,7 @@ export class FitRun implements CheckpointHost {
       }
       this.skipBatches = 0;
       if (this.resumeValidationPending && (await this.resumeValidation()) === 'cancelled') return 'cancelled';
-      if (this.pendingRandomState !== undefined) {
-        setGlobalRandomState(this.pendingRandomState);
-        this.pendingRandomState = undefined;
-      }
+      this.restorePendingRandomState();
       let batch = raw;
       let created: Tensor[] = [];
       let stepped: boolean;
@@ -538,7 +535,17 @@ export class FitRun implements CheckpointHost {
     if (fillCache) this.overfitCache = cache;
     this.skipBatches = 0;
     if (this.resumeValidationPending && (await this.resumeValidation()) === 'cancelled') return 'cancelled';
+    // A checkpoint taken after the epoch's last batch resumes here, with every batch skipped: the
+    // epoch's end draws next (a loader without a generator draws the next epoch's seed).
+    this.restorePendingRandomState();
     return 'done';
+  }
+
+  /** Puts back the checkpoint's random state (once, on resume) where the interrupted run's next draw came. */
+  private restorePendingRandomState(): void {
+    if (this.pendingRandomState === undefined) return;
+    setGlobalRandomState(this.pendingRandomState);
+    this.pendingRandomState = undefined;
   }
 
   /** Runs the validation check a checkpoint was taken just before. */

@@ -54,9 +54,9 @@ export function seedGlobalRandom(seed: number): void {
 }
 
 /**
- * Seeds Flint's global generator (weight initialization, dropout, `randn`), as Lightning's
- * `seed_everything`: call it before building the model so that runs repeat exactly. Data order
- * is seeded separately, by the DataLoader's `generator`. Returns the seed.
+ * Seeds Flint's global generator (weight initialization, dropout, `randn`, and the order of a
+ * DataLoader that shuffles without a `generator` of its own), as Lightning's `seed_everything`:
+ * call it before building the model so that runs repeat exactly. Returns the seed.
  *
  * @example
  * seedEverything(42);

@@ -480,16 +480,22 @@ describe('more of the Trainer', () => {
 describe('resuming', () => {
   /** A run with everything that must be restored: shuffling, dropout, a per-step scheduler, mid-epoch validation. */
   const makeOptions = (): TrainerOptions => ({ maxEpochs: 3, valCheckInterval: 0.5, numSanityValSteps: 1, deterministic: true, ...quiet });
-  const makeData = () => ({
-    trainDataloaders: regressionLoader({ samples: 48, batchSize: 6, seed: 3 }),
+  /** `dataSeed: null`: the training loader shuffles from the global generator, as PyTorch's without a generator. */
+  const makeDataFrom = (dataSeed: number | null) => () => ({
+    trainDataloaders: regressionLoader({ samples: 48, batchSize: 6, seed: dataSeed }),
     valDataloaders: regressionLoader({ samples: 12, batchSize: 6, shuffle: false }),
   });
+  const makeData = makeDataFrom(3);
   const makeModel = (seed: number) => {
     seedGlobalRandom(seed);
     return new Regressor({ dropout: 0.2, scheduler: 'step' });
   };
 
-  it('produces the same losses as an uninterrupted run, bit for bit, from a mid-epoch checkpoint', async () => {
+  it.each([
+    ['a seeded generator', 3],
+    ['no generator (the global one)', null],
+  ])('produces the same losses as an uninterrupted run, bit for bit, from any checkpoint, shuffling with %s', async (_, dataSeed) => {
+    const makeData = makeDataFrom(dataSeed);
     const reference = await collect(new Trainer(makeOptions()).fit$(makeModel(21), makeData()));
     const referenceLosses = losses(reference);
     expect(referenceLosses).toHaveLength(24);
@@ -538,6 +544,22 @@ describe('resuming', () => {
       .filter((e) => e.type === 'validationEnd' && !e.sanityCheck)
       .map((e) => e.type === 'validationEnd' && e.metrics.val_loss);
     expect(validationAt).toEqual(referenceValidation.slice(-4));
+
+    // From the checkpoint after epoch 0's last batch: its batches are all skipped, and epoch 1 draws its order as the reference did.
+    const atEpochEnd = await collect(
+      new Trainer(makeOptions()).fit$(makeModel(97), makeData(), { ckptPath: join(dir, 'step-step=8.ckpt') }),
+    );
+    expect(losses(atEpochEnd)).toEqual(referenceLosses.slice(8));
+  });
+
+  it('repeats the data order of a loader without a generator under the same Trainer seed, and changes it with the seed', async () => {
+    const run = async (seed: number) => {
+      const model = makeModel(1);
+      return losses(await collect(new Trainer({ ...makeOptions(), maxEpochs: 2, seed }).fit$(model, makeDataFrom(null)())));
+    };
+    const first = await run(5);
+    expect(await run(5)).toEqual(first);
+    expect(await run(6)).not.toEqual(first);
   });
 
   it('stores the checkpoint as one safetensors file with the trainer state in its metadata', async () => {
