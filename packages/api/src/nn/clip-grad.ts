@@ -59,7 +59,8 @@ export function clipGradNorm(
   if (typeof normType !== 'number' || Number.isNaN(normType) || normType <= 0)
     throw new ValueError(`${op}: normType must be positive (or Infinity), got ${String(normType)}`);
   const list = holders(op, parameters);
-  if (list.length === 0) return scalar(0);
+  // As torch's torch.tensor(0.0): a norm is a float, even when there is nothing to measure.
+  if (list.length === 0) return scalar(0, { dtype: 'float32' });
   const total = tidy(() => {
     const grads = list.map((p) => p.grad as Tensor);
     // Per-gradient partial results meet in the widest dtype among them.

@@ -129,6 +129,15 @@ describe('gradient clipping', () => {
     expect(nn.clipGradNorm([], 1).item()).toBe(0);
   });
 
+  it('clipGradNorm without any gradient returns a float32 zero, as torch.tensor(0.0)', () => {
+    for (const parameters of [[], [{ grad: null }], new nn.Linear(2, 2).parameters()]) {
+      const total = nn.clipGradNorm(parameters, 1);
+      expect(total.dtype).toBe('float32');
+      expect(total.shape).toEqual([]);
+      expect(total.item()).toBe(0);
+    }
+  });
+
   it('clipGradValue clamps every element', () => {
     const params = holders([[-3, 0.5, 2]]);
     nn.clipGradValue(params, 1);
