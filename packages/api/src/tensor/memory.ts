@@ -270,7 +270,12 @@ export interface BackendMemory {
   readonly bytes: number;
 }
 
-/** Live buffers and bytes per backend that has been used. */
+/**
+ * Live buffers and bytes per backend that has been used. Tensors the garbage collector took
+ * without `dispose()` still count until their finalizer runs, which is only when the event loop
+ * turns: to look for leaks in a synchronous loop, run the step in `tidy`, or read this after an
+ * `await` (docs/architecture.md, Memory).
+ */
 export function memory(): { readonly backends: BackendMemory[]; readonly buffers: number; readonly bytes: number } {
   const backends = createdBackends().map((b) => ({ backend: b.name, ...b.memory() }));
   return {
