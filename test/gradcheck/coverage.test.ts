@@ -67,6 +67,8 @@ const NOT_OPS = new Set([
   'resultDType',
   'scalarNumberOf',
   'resolveSlice',
+  'optionsSignature',
+  'withCheckedOptions',
 ]);
 
 async function publicOps(): Promise<Map<string, string>> {

@@ -29,7 +29,6 @@ export {
   maxPool3d,
 } from '../../ops/conv.js';
 export { oneHot } from '../../ops/indexing.js';
-export { pad } from '../../ops/movement.js';
 export {
   elu,
   type GeluApproximation,
@@ -87,6 +86,7 @@ export {
   type RmsNormOptions,
   rmsNorm,
 } from './normalization.js';
+export { type FunctionalPadMode, type FunctionalPadOptions, pad } from './pad.js';
 export {
   type HuberOptions,
   huberLoss,
