@@ -10,6 +10,7 @@ import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, tensor, toTensor } from './convert.js';
 import { add, div } from './elementwise.js';
+import { optionsSignature, withCheckedOptions } from './options-argument.js';
 
 // Convolution and pooling in PyTorch's layout (channels first: NCW, NCHW, NCDHW), written over
 // the Conv and ReduceWindow primitives. Transposed convolutions are ordinary convolutions of the
@@ -44,6 +45,14 @@ export interface ConvTransposeOptions {
   readonly dilation?: SpatialArg;
   readonly groups?: number;
 }
+
+// Where PyTorch's positional parameters go in the options objects (see options-argument.ts).
+const CONV_SIGNATURE = optionsSignature<ConvOptions>(3, { bias: true, stride: true, padding: true, dilation: true, groups: true });
+const CONV_TRANSPOSE_SIGNATURE = optionsSignature<ConvTransposeOptions>(
+  3,
+  { bias: true, stride: true, padding: true, outputPadding: true, dilation: true, groups: true },
+  ['bias', 'stride', 'padding', 'outputPadding', 'groups', 'dilation'],
+);
 
 function reshape(x: Tensor, shape: Shape): Tensor {
   return shapesEqual(x.shape, shape) ? x : bind(Primitive.Reshape, [x], { shape: [...shape] });
@@ -172,9 +181,11 @@ function convNd(op: string, n: number, input: TensorLike, weight: TensorLike, op
  * @example
  * conv1d(x, w, { stride: 2, padding: 1 });
  */
-export function conv1d(input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor {
-  return convNd('conv1d', 1, input, weight, options);
-}
+export const conv1d = withCheckedOptions(
+  'conv1d',
+  CONV_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor => convNd('conv1d', 1, input, weight, options),
+);
 
 /**
  * 2-d convolution (cross-correlation) of an [N, C, H, W] input with an [O, C / groups, kH, kW]
@@ -183,9 +194,11 @@ export function conv1d(input: TensorLike, weight: TensorLike, options: ConvOptio
  * @example
  * const y = conv2d(images, kernels, { bias, padding: 'same' }); // [N, O, H, W]
  */
-export function conv2d(input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor {
-  return convNd('conv2d', 2, input, weight, options);
-}
+export const conv2d = withCheckedOptions(
+  'conv2d',
+  CONV_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor => convNd('conv2d', 2, input, weight, options),
+);
 
 /**
  * 3-d convolution of an [N, C, D, H, W] input with an [O, C / groups, kD, kH, kW] weight.
@@ -193,9 +206,11 @@ export function conv2d(input: TensorLike, weight: TensorLike, options: ConvOptio
  * @example
  * conv3d(volume, w, { padding: 1 });
  */
-export function conv3d(input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor {
-  return convNd('conv3d', 3, input, weight, options);
-}
+export const conv3d = withCheckedOptions(
+  'conv3d',
+  CONV_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvOptions = {}): Tensor => convNd('conv3d', 3, input, weight, options),
+);
 
 function convTransposeNd(op: string, n: number, input: TensorLike, weight: TensorLike, options: ConvTransposeOptions): Tensor {
   const [x0, w, dtype] = floatOperands(op, input, weight);
@@ -283,9 +298,12 @@ function convTransposeNd(op: string, n: number, input: TensorLike, weight: Tenso
  * @example
  * convTranspose1d(x, w, { stride: 2 });
  */
-export function convTranspose1d(input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor {
-  return convTransposeNd('convTranspose1d', 1, input, weight, options);
-}
+export const convTranspose1d = withCheckedOptions(
+  'convTranspose1d',
+  CONV_TRANSPOSE_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor =>
+    convTransposeNd('convTranspose1d', 1, input, weight, options),
+);
 
 /**
  * Transposed 2-d convolution ("deconvolution"), weight layout [C_in, C_out / groups, kH, kW].
@@ -293,9 +311,12 @@ export function convTranspose1d(input: TensorLike, weight: TensorLike, options: 
  * @example
  * convTranspose2d(features, w, { stride: 2, padding: 1, outputPadding: 1 }); // doubles H and W
  */
-export function convTranspose2d(input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor {
-  return convTransposeNd('convTranspose2d', 2, input, weight, options);
-}
+export const convTranspose2d = withCheckedOptions(
+  'convTranspose2d',
+  CONV_TRANSPOSE_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor =>
+    convTransposeNd('convTranspose2d', 2, input, weight, options),
+);
 
 /**
  * Transposed 3-d convolution, weight layout [C_in, C_out / groups, kD, kH, kW].
@@ -303,9 +324,12 @@ export function convTranspose2d(input: TensorLike, weight: TensorLike, options: 
  * @example
  * convTranspose3d(x, w, { stride: 2 });
  */
-export function convTranspose3d(input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor {
-  return convTransposeNd('convTranspose3d', 3, input, weight, options);
-}
+export const convTranspose3d = withCheckedOptions(
+  'convTranspose3d',
+  CONV_TRANSPOSE_SIGNATURE,
+  (input: TensorLike, weight: TensorLike, options: ConvTransposeOptions = {}): Tensor =>
+    convTransposeNd('convTranspose3d', 3, input, weight, options),
+);
 
 // ---- pooling ---------------------------------------------------------------------------------
 
@@ -327,6 +351,21 @@ export interface AvgPoolOptions {
   /** Whether the zero padding counts in the divisor (PyTorch's default, true). */
   readonly countIncludePad?: boolean;
 }
+
+const MAX_POOL_SIGNATURE = optionsSignature<MaxPoolOptions>(3, { stride: true, padding: true, dilation: true, ceilMode: true }, [
+  'stride',
+  'padding',
+  'dilation',
+  'ceilMode',
+  'returnIndices',
+]);
+const AVG_POOL_SIGNATURE = optionsSignature<AvgPoolOptions>(3, { stride: true, padding: true, ceilMode: true, countIncludePad: true }, [
+  'stride',
+  'padding',
+  'ceilMode',
+  'countIncludePad',
+  'divisorOverride',
+]);
 
 interface PoolGeometry {
   readonly x: Tensor;
@@ -421,9 +460,12 @@ function avgPoolNd(op: string, n: number, input: TensorLike, kernelSize: Spatial
  * @example
  * maxPool1d(x, 2); // halves W
  */
-export function maxPool1d(input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPoolNd('maxPool1d', 1, input, kernelSize, options);
-}
+export const maxPool1d = withCheckedOptions(
+  'maxPool1d',
+  MAX_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+    maxPoolNd('maxPool1d', 1, input, kernelSize, options),
+);
 
 /**
  * 2-d max pooling over [N, C, H, W] (or [C, H, W]), as torch.nn.functional.max_pool2d.
@@ -432,9 +474,12 @@ export function maxPool1d(input: TensorLike, kernelSize: SpatialArg, options: Ma
  * maxPool2d(x, 2);                          // 2x2 windows, stride 2
  * maxPool2d(x, 3, { stride: 2, padding: 1 });
  */
-export function maxPool2d(input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPoolNd('maxPool2d', 2, input, kernelSize, options);
-}
+export const maxPool2d = withCheckedOptions(
+  'maxPool2d',
+  MAX_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+    maxPoolNd('maxPool2d', 2, input, kernelSize, options),
+);
 
 /**
  * 3-d max pooling over [N, C, D, H, W].
@@ -442,9 +487,12 @@ export function maxPool2d(input: TensorLike, kernelSize: SpatialArg, options: Ma
  * @example
  * maxPool3d(volume, 2);
  */
-export function maxPool3d(input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor {
-  return maxPoolNd('maxPool3d', 3, input, kernelSize, options);
-}
+export const maxPool3d = withCheckedOptions(
+  'maxPool3d',
+  MAX_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+    maxPoolNd('maxPool3d', 3, input, kernelSize, options),
+);
 
 /**
  * 1-d average pooling over [N, C, W]; integer inputs give float32.
@@ -452,9 +500,12 @@ export function maxPool3d(input: TensorLike, kernelSize: SpatialArg, options: Ma
  * @example
  * avgPool1d(x, 3, { stride: 1, padding: 1 });
  */
-export function avgPool1d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return tidy(() => avgPoolNd('avgPool1d', 1, input, kernelSize, options));
-}
+export const avgPool1d = withCheckedOptions(
+  'avgPool1d',
+  AVG_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor =>
+    tidy(() => avgPoolNd('avgPool1d', 1, input, kernelSize, options)),
+);
 
 /**
  * 2-d average pooling over [N, C, H, W], as torch.nn.functional.avg_pool2d (padding counts in
@@ -463,9 +514,12 @@ export function avgPool1d(input: TensorLike, kernelSize: SpatialArg, options: Av
  * @example
  * avgPool2d(x, 2);
  */
-export function avgPool2d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return tidy(() => avgPoolNd('avgPool2d', 2, input, kernelSize, options));
-}
+export const avgPool2d = withCheckedOptions(
+  'avgPool2d',
+  AVG_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor =>
+    tidy(() => avgPoolNd('avgPool2d', 2, input, kernelSize, options)),
+);
 
 /**
  * 3-d average pooling over [N, C, D, H, W].
@@ -473,9 +527,12 @@ export function avgPool2d(input: TensorLike, kernelSize: SpatialArg, options: Av
  * @example
  * avgPool3d(volume, 2);
  */
-export function avgPool3d(input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor {
-  return tidy(() => avgPoolNd('avgPool3d', 3, input, kernelSize, options));
-}
+export const avgPool3d = withCheckedOptions(
+  'avgPool3d',
+  AVG_POOL_SIGNATURE,
+  (input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor =>
+    tidy(() => avgPoolNd('avgPool3d', 3, input, kernelSize, options)),
+);
 
 /**
  * Averaging matrix [out, size] of adaptive pooling: row i averages the input range

@@ -6,6 +6,7 @@ import { arange } from '../../ops/creation.js';
 import { add, lessEqual, logicalNot, mul, where } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { narrow, reshape, swapaxes, transpose } from '../../ops/movement.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { mean } from '../../ops/reduce.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -14,6 +15,28 @@ import { softmax } from './activations.js';
 import { checkNumber, floatTensor } from './common.js';
 import { dropout } from './dropout.js';
 import { linear } from './linear.js';
+
+// Where PyTorch's positional arguments go (see options-argument.ts). multiHeadAttention's
+// arguments do not follow torch's multi_head_attention_forward, so none map there.
+const SCALED_DOT_PRODUCT_ATTENTION_SIGNATURE = optionsSignature<ScaledDotProductAttentionOptions>(
+  4,
+  { attnMask: true, dropoutP: true, isCausal: true, scale: true, key: true },
+  ['attnMask', 'dropoutP', 'isCausal', 'scale'],
+);
+const MULTI_HEAD_ATTENTION_SIGNATURE = optionsSignature<MultiHeadAttentionOptions>(
+  5,
+  {
+    keyPaddingMask: true,
+    attnMask: true,
+    isCausal: true,
+    needWeights: true,
+    averageAttnWeights: true,
+    dropoutP: true,
+    training: true,
+    key: true,
+  },
+  [],
+);
 
 // Scaled dot-product attention and the multi-head attention of torch.nn.MultiheadAttention,
 // written in matmul and softmax.
@@ -97,14 +120,13 @@ export function attentionWithWeights(
  * @example
  * nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }); // [..., L, Ev]
  */
-export function scaledDotProductAttention(
-  query: TensorLike,
-  key: TensorLike,
-  value: TensorLike,
-  options: ScaledDotProductAttentionOptions = {},
-): Tensor {
-  return tidy(() => attentionWithWeights(query, key, value, options).output);
-}
+export const scaledDotProductAttention = withCheckedOptions(
+  'scaledDotProductAttention',
+  SCALED_DOT_PRODUCT_ATTENTION_SIGNATURE,
+  (query: TensorLike, key: TensorLike, value: TensorLike, options: ScaledDotProductAttentionOptions = {}): Tensor => {
+    return tidy(() => attentionWithWeights(query, key, value, options).output);
+  },
+);
 
 /** The projection weights of multi-head attention. */
 export interface MultiHeadAttentionWeights {
@@ -155,110 +177,114 @@ function additive(mask: Tensor, dtype: Tensor['dtype']): Tensor {
  * @example
  * const [out, weights] = nn.functional.multiHeadAttention(q, k, v, layerWeights, { keyPaddingMask });
  */
-export function multiHeadAttention(
-  query: TensorLike,
-  key: TensorLike,
-  value: TensorLike,
-  weights: MultiHeadAttentionWeights,
-  options: MultiHeadAttentionOptions = {},
-): [Tensor, Tensor | null] {
-  return tidy(() => {
-    const op = 'multiHeadAttention';
-    let q = floatTensor(op, query, 'query');
-    let k = cast(floatTensor(op, key, 'key', q), q.dtype);
-    let v = cast(floatTensor(op, value, 'value', q), q.dtype);
-    const unbatched = q.ndim === 2;
-    if (unbatched) {
-      if (k.ndim !== 2 || v.ndim !== 2)
-        throw new ShapeError(
-          `${op}: for an unbatched query [L, E], key and value must be [S, Ek] and [S, Ev]; got ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
-        );
-      q = reshape(q, [q.shape[0] as number, 1, q.shape[1] as number]);
-      k = reshape(k, [k.shape[0] as number, 1, k.shape[1] as number]);
-      v = reshape(v, [v.shape[0] as number, 1, v.shape[1] as number]);
-    } else if (q.ndim !== 3 || k.ndim !== 3 || v.ndim !== 3) {
-      throw new ShapeError(
-        `${op}: query, key and value must be [L, N, E], [S, N, Ek] and [S, N, Ev] (or unbatched without N); got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
-      );
-    }
-    const [targetLength, batch, embed] = q.shape as [number, number, number];
-    const sourceLength = k.shape[0] as number;
-    if (k.shape[1] !== batch || v.shape[1] !== batch || v.shape[0] !== sourceLength) {
-      throw new ShapeError(
-        `${op}: query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)} disagree on batch size or key length`,
-      );
-    }
-    const heads = weights.numHeads;
-    if (!Number.isInteger(heads) || heads < 1 || embed % heads !== 0)
-      throw new ValueError(`${op}: numHeads (${heads}) must divide the embedding size ${embed}`);
-    const headDim = embed / heads;
-
-    const bias = weights.inProjBias ?? null;
-    const biasPart = (i: number): Tensor | null => (bias === null ? null : narrow(bias, 0, i * embed, embed));
-    let wq: Tensor;
-    let wk: Tensor;
-    let wv: Tensor;
-    if (weights.inProjWeight !== undefined && weights.inProjWeight !== null) {
-      const packed = weights.inProjWeight;
-      if (packed.ndim !== 2 || packed.shape[0] !== 3 * embed)
-        throw new ShapeError(`${op}: inProjWeight must be [${3 * embed}, ${embed}], got ${formatShape(packed.shape)}`);
-      wq = narrow(packed, 0, 0, embed);
-      wk = narrow(packed, 0, embed, embed);
-      wv = narrow(packed, 0, 2 * embed, embed);
-    } else if (weights.qProjWeight && weights.kProjWeight && weights.vProjWeight) {
-      wq = weights.qProjWeight;
-      wk = weights.kProjWeight;
-      wv = weights.vProjWeight;
-    } else {
-      throw new ValueError(`${op}: give inProjWeight, or all of qProjWeight, kProjWeight and vProjWeight`);
-    }
-    // [T, N, E] -> [N, heads, T, headDim]
-    const split = (x: Tensor, length: number): Tensor => transpose(reshape(x, [length, batch, heads, headDim]), [1, 2, 0, 3]);
-    const qh = split(linear(q, wq, biasPart(0)), targetLength);
-    const kh = split(linear(k, wk, biasPart(1)), sourceLength);
-    const vh = split(linear(v, wv, biasPart(2)), sourceLength);
-
-    let mask: Tensor | null = null;
-    if (options.attnMask !== undefined && options.attnMask !== null) {
-      const m = options.attnMask;
-      if (m.ndim === 2) {
-        if (m.shape[0] !== targetLength || m.shape[1] !== sourceLength)
-          throw new ShapeError(`${op}: attnMask must be [${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`);
-        mask = reshape(additive(m, q.dtype), [1, 1, targetLength, sourceLength]);
-      } else if (m.ndim === 3) {
-        if (m.shape[0] !== batch * heads || m.shape[1] !== targetLength || m.shape[2] !== sourceLength) {
+export const multiHeadAttention = withCheckedOptions(
+  'multiHeadAttention',
+  MULTI_HEAD_ATTENTION_SIGNATURE,
+  (
+    query: TensorLike,
+    key: TensorLike,
+    value: TensorLike,
+    weights: MultiHeadAttentionWeights,
+    options: MultiHeadAttentionOptions = {},
+  ): [Tensor, Tensor | null] => {
+    return tidy(() => {
+      const op = 'multiHeadAttention';
+      let q = floatTensor(op, query, 'query');
+      let k = cast(floatTensor(op, key, 'key', q), q.dtype);
+      let v = cast(floatTensor(op, value, 'value', q), q.dtype);
+      const unbatched = q.ndim === 2;
+      if (unbatched) {
+        if (k.ndim !== 2 || v.ndim !== 2)
           throw new ShapeError(
-            `${op}: a 3-d attnMask must be [${batch * heads}, ${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`,
+            `${op}: for an unbatched query [L, E], key and value must be [S, Ek] and [S, Ev]; got ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
           );
-        }
-        mask = reshape(additive(m, q.dtype), [batch, heads, targetLength, sourceLength]);
-      } else throw new ShapeError(`${op}: attnMask must be 2-d or 3-d, got ${formatShape(m.shape)}`);
-    } else if (options.isCausal === true) {
-      mask = reshape(additive(logicalNot(causalMask(q, targetLength, sourceLength)), q.dtype), [1, 1, targetLength, sourceLength]);
-    }
-    if (options.keyPaddingMask !== undefined && options.keyPaddingMask !== null) {
-      const m = options.keyPaddingMask;
-      const expected = unbatched ? [sourceLength] : [batch, sourceLength];
-      if (m.ndim !== expected.length || m.shape.some((d, i) => d !== expected[i])) {
-        throw new ShapeError(`${op}: keyPaddingMask must be ${formatShape(expected)}, got ${formatShape(m.shape)}`);
+        q = reshape(q, [q.shape[0] as number, 1, q.shape[1] as number]);
+        k = reshape(k, [k.shape[0] as number, 1, k.shape[1] as number]);
+        v = reshape(v, [v.shape[0] as number, 1, v.shape[1] as number]);
+      } else if (q.ndim !== 3 || k.ndim !== 3 || v.ndim !== 3) {
+        throw new ShapeError(
+          `${op}: query, key and value must be [L, N, E], [S, N, Ek] and [S, N, Ev] (or unbatched without N); got ${formatShape(q.shape)}, ${formatShape(k.shape)} and ${formatShape(v.shape)}`,
+        );
       }
-      const padding = reshape(additive(m, q.dtype), [batch, 1, 1, sourceLength]);
-      mask = mask === null ? padding : add(mask, padding);
-    }
-    const training = options.training ?? true;
-    const dropoutP = training ? (options.dropoutP ?? 0) : 0;
-    const attention = attentionWithWeights(qh, kh, vh, {
-      attnMask: mask,
-      dropoutP,
-      ...(options.key === undefined ? {} : { key: options.key }),
+      const [targetLength, batch, embed] = q.shape as [number, number, number];
+      const sourceLength = k.shape[0] as number;
+      if (k.shape[1] !== batch || v.shape[1] !== batch || v.shape[0] !== sourceLength) {
+        throw new ShapeError(
+          `${op}: query ${formatShape(q.shape)}, key ${formatShape(k.shape)} and value ${formatShape(v.shape)} disagree on batch size or key length`,
+        );
+      }
+      const heads = weights.numHeads;
+      if (!Number.isInteger(heads) || heads < 1 || embed % heads !== 0)
+        throw new ValueError(`${op}: numHeads (${heads}) must divide the embedding size ${embed}`);
+      const headDim = embed / heads;
+
+      const bias = weights.inProjBias ?? null;
+      const biasPart = (i: number): Tensor | null => (bias === null ? null : narrow(bias, 0, i * embed, embed));
+      let wq: Tensor;
+      let wk: Tensor;
+      let wv: Tensor;
+      if (weights.inProjWeight !== undefined && weights.inProjWeight !== null) {
+        const packed = weights.inProjWeight;
+        if (packed.ndim !== 2 || packed.shape[0] !== 3 * embed)
+          throw new ShapeError(`${op}: inProjWeight must be [${3 * embed}, ${embed}], got ${formatShape(packed.shape)}`);
+        wq = narrow(packed, 0, 0, embed);
+        wk = narrow(packed, 0, embed, embed);
+        wv = narrow(packed, 0, 2 * embed, embed);
+      } else if (weights.qProjWeight && weights.kProjWeight && weights.vProjWeight) {
+        wq = weights.qProjWeight;
+        wk = weights.kProjWeight;
+        wv = weights.vProjWeight;
+      } else {
+        throw new ValueError(`${op}: give inProjWeight, or all of qProjWeight, kProjWeight and vProjWeight`);
+      }
+      // [T, N, E] -> [N, heads, T, headDim]
+      const split = (x: Tensor, length: number): Tensor => transpose(reshape(x, [length, batch, heads, headDim]), [1, 2, 0, 3]);
+      const qh = split(linear(q, wq, biasPart(0)), targetLength);
+      const kh = split(linear(k, wk, biasPart(1)), sourceLength);
+      const vh = split(linear(v, wv, biasPart(2)), sourceLength);
+
+      let mask: Tensor | null = null;
+      if (options.attnMask !== undefined && options.attnMask !== null) {
+        const m = options.attnMask;
+        if (m.ndim === 2) {
+          if (m.shape[0] !== targetLength || m.shape[1] !== sourceLength)
+            throw new ShapeError(`${op}: attnMask must be [${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`);
+          mask = reshape(additive(m, q.dtype), [1, 1, targetLength, sourceLength]);
+        } else if (m.ndim === 3) {
+          if (m.shape[0] !== batch * heads || m.shape[1] !== targetLength || m.shape[2] !== sourceLength) {
+            throw new ShapeError(
+              `${op}: a 3-d attnMask must be [${batch * heads}, ${targetLength}, ${sourceLength}], got ${formatShape(m.shape)}`,
+            );
+          }
+          mask = reshape(additive(m, q.dtype), [batch, heads, targetLength, sourceLength]);
+        } else throw new ShapeError(`${op}: attnMask must be 2-d or 3-d, got ${formatShape(m.shape)}`);
+      } else if (options.isCausal === true) {
+        mask = reshape(additive(logicalNot(causalMask(q, targetLength, sourceLength)), q.dtype), [1, 1, targetLength, sourceLength]);
+      }
+      if (options.keyPaddingMask !== undefined && options.keyPaddingMask !== null) {
+        const m = options.keyPaddingMask;
+        const expected = unbatched ? [sourceLength] : [batch, sourceLength];
+        if (m.ndim !== expected.length || m.shape.some((d, i) => d !== expected[i])) {
+          throw new ShapeError(`${op}: keyPaddingMask must be ${formatShape(expected)}, got ${formatShape(m.shape)}`);
+        }
+        const padding = reshape(additive(m, q.dtype), [batch, 1, 1, sourceLength]);
+        mask = mask === null ? padding : add(mask, padding);
+      }
+      const training = options.training ?? true;
+      const dropoutP = training ? (options.dropoutP ?? 0) : 0;
+      const attention = attentionWithWeights(qh, kh, vh, {
+        attnMask: mask,
+        dropoutP,
+        ...(options.key === undefined ? {} : { key: options.key }),
+      });
+      // [N, heads, L, headDim] -> [L, N, E]
+      const merged = reshape(transpose(attention.output, [2, 0, 1, 3]), [targetLength, batch, embed]);
+      let output = linear(merged, weights.outProjWeight, weights.outProjBias ?? null);
+      if (unbatched) output = reshape(output, [targetLength, embed]);
+      if (options.needWeights === false) return [output, null];
+      let attentionWeights = options.averageAttnWeights === false ? attention.weights : mean(attention.weights, 1);
+      if (unbatched) attentionWeights = reshape(attentionWeights, attentionWeights.shape.slice(1));
+      return [output, attentionWeights];
     });
-    // [N, heads, L, headDim] -> [L, N, E]
-    const merged = reshape(transpose(attention.output, [2, 0, 1, 3]), [targetLength, batch, embed]);
-    let output = linear(merged, weights.outProjWeight, weights.outProjBias ?? null);
-    if (unbatched) output = reshape(output, [targetLength, embed]);
-    if (options.needWeights === false) return [output, null];
-    let attentionWeights = options.averageAttnWeights === false ? attention.weights : mean(attention.weights, 1);
-    if (unbatched) attentionWeights = reshape(attentionWeights, attentionWeights.shape.slice(1));
-    return [output, attentionWeights];
-  });
-}
+  },
+);

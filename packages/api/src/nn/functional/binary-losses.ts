@@ -4,10 +4,24 @@ import { broadcastShapes, formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import { type TensorLike, toTensor } from '../../ops/convert.js';
 import { add, greater, log, maximum, mul, neg, sub, where } from '../../ops/elementwise.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { logSigmoid } from './activations.js';
 import { checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
+
+// Where PyTorch's positional arguments go (see options-argument.ts).
+const BINARY_CROSS_ENTROPY_SIGNATURE = optionsSignature<BinaryCrossEntropyOptions>(3, { weight: true, reduction: true }, [
+  'weight',
+  'sizeAverage',
+  'reduce',
+  'reduction',
+]);
+const BINARY_CROSS_ENTROPY_WITH_LOGITS_SIGNATURE = optionsSignature<BinaryCrossEntropyWithLogitsOptions>(
+  3,
+  { weight: true, reduction: true, posWeight: true },
+  ['weight', 'sizeAverage', 'reduce', 'reduction', 'posWeight'],
+);
 
 // Binary cross-entropy on probabilities and on logits.
 
@@ -57,20 +71,24 @@ function clampedLog(p: Tensor): Tensor {
  * @example
  * nn.functional.binaryCrossEntropy(tensor([0.9, 0.2]), tensor([1, 0])); // 0.1643
  */
-export function binaryCrossEntropy(input: TensorLike, target: TensorLike, options: BinaryCrossEntropyOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'binaryCrossEntropy';
-    return runInFloat32(op, [input, target], (input, target) => {
-      const reduction = checkReduction(op, options.reduction);
-      const x = floatTensor(op, input, 'input');
-      const y = sameShapeTarget(op, x, target);
-      const weight = elementWeight(op, 'weight', options.weight, x);
-      const terms = add(mul(y, clampedLog(x)), mul(sub(1, y), clampedLog(sub(1, x))));
-      const loss = neg(weight === null ? terms : mul(terms, weight));
-      return reduceLoss(loss, reduction);
+export const binaryCrossEntropy = withCheckedOptions(
+  'binaryCrossEntropy',
+  BINARY_CROSS_ENTROPY_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: BinaryCrossEntropyOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'binaryCrossEntropy';
+      return runInFloat32(op, [input, target], (input, target) => {
+        const reduction = checkReduction(op, options.reduction);
+        const x = floatTensor(op, input, 'input');
+        const y = sameShapeTarget(op, x, target);
+        const weight = elementWeight(op, 'weight', options.weight, x);
+        const terms = add(mul(y, clampedLog(x)), mul(sub(1, y), clampedLog(sub(1, x))));
+        const loss = neg(weight === null ? terms : mul(terms, weight));
+        return reduceLoss(loss, reduction);
+      });
     });
-  });
-}
+  },
+);
 
 /**
  * Binary cross-entropy on logits, `-w (p y log σ(x) + (1 - y) log(1 - σ(x)))`, computed stably as
@@ -81,25 +99,25 @@ export function binaryCrossEntropy(input: TensorLike, target: TensorLike, option
  * nn.functional.binaryCrossEntropyWithLogits(tensor([2, -1]), tensor([1, 0]));
  * nn.functional.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) });
  */
-export function binaryCrossEntropyWithLogits(
-  input: TensorLike,
-  target: TensorLike,
-  options: BinaryCrossEntropyWithLogitsOptions = {},
-): Tensor {
-  return tidy(() => {
-    const op = 'binaryCrossEntropyWithLogits';
-    return runInFloat32(op, [input, target], (input, target) => {
-      const reduction = checkReduction(op, options.reduction);
-      const x = floatTensor(op, input, 'input');
-      const y = sameShapeTarget(op, x, target);
-      const weight = elementWeight(op, 'weight', options.weight, x);
-      const posWeight = elementWeight(op, 'posWeight', options.posWeight, x);
-      // log(1 - σ(x)) = log σ(x) - x, so the negative term is (1 - y)(x - log σ(x)).
-      const logistic = logSigmoid(x);
-      const positiveScale = posWeight === null ? null : add(mul(sub(posWeight, 1), y), 1);
-      const loss0 = sub(mul(sub(1, y), x), positiveScale === null ? logistic : mul(positiveScale, logistic));
-      const loss = weight === null ? loss0 : mul(loss0, weight);
-      return reduceLoss(loss, reduction);
+export const binaryCrossEntropyWithLogits = withCheckedOptions(
+  'binaryCrossEntropyWithLogits',
+  BINARY_CROSS_ENTROPY_WITH_LOGITS_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: BinaryCrossEntropyWithLogitsOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'binaryCrossEntropyWithLogits';
+      return runInFloat32(op, [input, target], (input, target) => {
+        const reduction = checkReduction(op, options.reduction);
+        const x = floatTensor(op, input, 'input');
+        const y = sameShapeTarget(op, x, target);
+        const weight = elementWeight(op, 'weight', options.weight, x);
+        const posWeight = elementWeight(op, 'posWeight', options.posWeight, x);
+        // log(1 - σ(x)) = log σ(x) - x, so the negative term is (1 - y)(x - log σ(x)).
+        const logistic = logSigmoid(x);
+        const positiveScale = posWeight === null ? null : add(mul(sub(posWeight, 1), y), 1);
+        const loss0 = sub(mul(sub(1, y), x), positiveScale === null ? logistic : mul(positiveScale, logistic));
+        const loss = weight === null ? loss0 : mul(loss0, weight);
+        return reduceLoss(loss, reduction);
+      });
     });
-  });
-}
+  },
+);

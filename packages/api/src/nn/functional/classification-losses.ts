@@ -7,11 +7,26 @@ import { type TensorLike, toTensor } from '../../ops/convert.js';
 import { add, div, mul, neg, notEqual, where } from '../../ops/elementwise.js';
 import { take, takeAlongAxis } from '../../ops/indexing.js';
 import { reshape, squeeze, unsqueeze } from '../../ops/movement.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { sum } from '../../ops/reduce.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { logSoftmax } from './activations.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
+
+// Where PyTorch's positional arguments go (see options-argument.ts).
+const NLL_LOSS_SIGNATURE = optionsSignature<NllLossOptions>(3, { weight: true, ignoreIndex: true, reduction: true }, [
+  'weight',
+  'sizeAverage',
+  'ignoreIndex',
+  'reduce',
+  'reduction',
+]);
+const CROSS_ENTROPY_SIGNATURE = optionsSignature<CrossEntropyOptions>(
+  3,
+  { weight: true, ignoreIndex: true, reduction: true, labelSmoothing: true },
+  ['weight', 'sizeAverage', 'ignoreIndex', 'reduce', 'reduction', 'labelSmoothing'],
+);
 
 // Negative log-likelihood and cross-entropy with PyTorch's conventions: the class axis is 1 (or 0
 // for an unbatched [C] input), class weights rescale each target's term, targets equal to
@@ -114,22 +129,26 @@ function pickLogProbabilities(
  * const logp = nn.functional.logSoftmax(logits, 1);
  * nn.functional.nllLoss(logp, tensor([0, 2]));
  */
-export function nllLoss(input: TensorLike, target: TensorLike, options: NllLossOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'nllLoss';
-    return runInFloat32(op, [input, target], (input, target) => {
-      const reduction = checkReduction(op, options.reduction);
-      const ignoreIndex = options.ignoreIndex ?? -100;
-      const x = floatTensor(op, input, 'input');
-      const layout = classLayout(op, x);
-      const y = indexTarget(op, x, target, layout, ignoreIndex);
-      const weight = classWeight(op, options.weight, layout, x.dtype);
-      const { losses, weights } = pickLogProbabilities(x, y, weight, layout, ignoreIndex);
-      if (reduction === 'mean') return div(sum(losses), sum(weights));
-      return reduceLoss(losses, reduction);
+export const nllLoss = withCheckedOptions(
+  'nllLoss',
+  NLL_LOSS_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: NllLossOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'nllLoss';
+      return runInFloat32(op, [input, target], (input, target) => {
+        const reduction = checkReduction(op, options.reduction);
+        const ignoreIndex = options.ignoreIndex ?? -100;
+        const x = floatTensor(op, input, 'input');
+        const layout = classLayout(op, x);
+        const y = indexTarget(op, x, target, layout, ignoreIndex);
+        const weight = classWeight(op, options.weight, layout, x.dtype);
+        const { losses, weights } = pickLogProbabilities(x, y, weight, layout, ignoreIndex);
+        if (reduction === 'mean') return div(sum(losses), sum(weights));
+        return reduceLoss(losses, reduction);
+      });
     });
-  });
-}
+  },
+);
 
 /**
  * Cross-entropy between logits and targets, as torch.nn.functional.cross_entropy: the targets
@@ -144,49 +163,53 @@ export function nllLoss(input: TensorLike, target: TensorLike, options: NllLossO
  * nn.functional.crossEntropy(logits, tensor([0, 2]), { labelSmoothing: 0.1 });
  * nn.functional.crossEntropy(logits, nn.functional.softmax(otherLogits, 1)); // soft targets
  */
-export function crossEntropy(input: TensorLike, target: TensorLike, options: CrossEntropyOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'crossEntropy';
-    return runInFloat32(op, [input, target], (input, target) => {
-      const reduction = checkReduction(op, options.reduction);
-      const ignoreIndex = options.ignoreIndex ?? -100;
-      const smoothing = checkNumber(op, 'labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1 });
-      const x = floatTensor(op, input, 'input');
-      const layout = classLayout(op, x);
-      const weight = classWeight(op, options.weight, layout, x.dtype);
-      const logProbabilities = logSoftmax(x, layout.classAxis);
-      const weightAlongClasses =
-        weight === null
-          ? null
-          : reshape(
-              weight,
-              x.shape.map((d, i) => (i === layout.classAxis ? d : 1)),
+export const crossEntropy = withCheckedOptions(
+  'crossEntropy',
+  CROSS_ENTROPY_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: CrossEntropyOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'crossEntropy';
+      return runInFloat32(op, [input, target], (input, target) => {
+        const reduction = checkReduction(op, options.reduction);
+        const ignoreIndex = options.ignoreIndex ?? -100;
+        const smoothing = checkNumber(op, 'labelSmoothing', options.labelSmoothing ?? 0, { min: 0, max: 1 });
+        const x = floatTensor(op, input, 'input');
+        const layout = classLayout(op, x);
+        const weight = classWeight(op, options.weight, layout, x.dtype);
+        const logProbabilities = logSoftmax(x, layout.classAxis);
+        const weightAlongClasses =
+          weight === null
+            ? null
+            : reshape(
+                weight,
+                x.shape.map((d, i) => (i === layout.classAxis ? d : 1)),
+              );
+        const t = toTensor(op, target, undefined, x);
+
+        if (isFloating(t.dtype)) {
+          if (!shapesEqual(t.shape, x.shape)) {
+            throw new ShapeError(
+              `${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
             );
-      const t = toTensor(op, target, undefined, x);
-
-      if (isFloating(t.dtype)) {
-        if (!shapesEqual(t.shape, x.shape)) {
-          throw new ShapeError(
-            `${op}: class-probability targets must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`,
-          );
+          }
+          let probabilities = cast(t, x.dtype);
+          if (smoothing > 0) probabilities = add(mul(probabilities, 1 - smoothing), smoothing / layout.classes);
+          const terms = mul(logProbabilities, weightAlongClasses === null ? probabilities : mul(probabilities, weightAlongClasses));
+          // As PyTorch: 'mean' divides by the number of targets, whatever the weights.
+          return reduceLoss(neg(sum(terms, layout.classAxis)), reduction);
         }
-        let probabilities = cast(t, x.dtype);
-        if (smoothing > 0) probabilities = add(mul(probabilities, 1 - smoothing), smoothing / layout.classes);
-        const terms = mul(logProbabilities, weightAlongClasses === null ? probabilities : mul(probabilities, weightAlongClasses));
-        // As PyTorch: 'mean' divides by the number of targets, whatever the weights.
-        return reduceLoss(neg(sum(terms, layout.classAxis)), reduction);
-      }
 
-      const y = indexTarget(op, x, t, layout, ignoreIndex);
-      const { losses, weights, counted } = pickLogProbabilities(logProbabilities, y, weight, layout, ignoreIndex);
-      const nll = reduction === 'mean' ? div(sum(losses), sum(weights)) : reduceLoss(losses, reduction);
-      if (smoothing === 0) return nll;
-      // The uniform part: -sum_c w_c log p_c per target, zero where ignored, normalized like the
-      // likelihood part under 'mean' (by the counted targets' weights), then scaled by s / C.
-      const weighted = weightAlongClasses === null ? logProbabilities : mul(logProbabilities, weightAlongClasses);
-      const uniform = where(counted, neg(sum(weighted, layout.classAxis)), 0);
-      const smooth = reduction === 'mean' ? div(sum(uniform), sum(weights)) : reduceLoss(uniform, reduction);
-      return add(mul(nll, 1 - smoothing), mul(smooth, smoothing / layout.classes));
+        const y = indexTarget(op, x, t, layout, ignoreIndex);
+        const { losses, weights, counted } = pickLogProbabilities(logProbabilities, y, weight, layout, ignoreIndex);
+        const nll = reduction === 'mean' ? div(sum(losses), sum(weights)) : reduceLoss(losses, reduction);
+        if (smoothing === 0) return nll;
+        // The uniform part: -sum_c w_c log p_c per target, zero where ignored, normalized like the
+        // likelihood part under 'mean' (by the counted targets' weights), then scaled by s / C.
+        const weighted = weightAlongClasses === null ? logProbabilities : mul(logProbabilities, weightAlongClasses);
+        const uniform = where(counted, neg(sum(weighted, layout.classAxis)), 0);
+        const smooth = reduction === 'mean' ? div(sum(uniform), sum(weights)) : reduceLoss(uniform, reduction);
+        return add(mul(nll, 1 - smoothing), mul(smooth, smoothing / layout.classes));
+      });
     });
-  });
-}
+  },
+);

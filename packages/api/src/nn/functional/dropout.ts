@@ -1,6 +1,7 @@
 import { isFloating } from '../../core/dtype.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { less, mul, where } from '../../ops/elementwise.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { bernoulli } from '../../random/distributions.js';
 import { rand } from '../../random/generator.js';
 import { tidy } from '../../tensor/memory.js';
@@ -20,6 +21,9 @@ export interface DropoutOptions {
   readonly key?: Tensor;
 }
 
+// PyTorch: dropout(input, p, training, inplace).
+const DROPOUT_SIGNATURE = optionsSignature<DropoutOptions>(3, { training: true, key: true }, ['training', 'inplace']);
+
 /** A boolean mask of `shape` that is true with probability `keep`. */
 export function keepMask(like: Tensor, shape: readonly number[], keep: number, key: Tensor | undefined): Tensor {
   if (key !== undefined) return bernoulli(key, keep, shape);
@@ -37,14 +41,18 @@ export function keepMask(like: Tensor, shape: readonly number[], keep: number, k
  * nn.functional.dropout(x, 0.1, { key: random.foldIn(k, step) });
  * nn.functional.dropout(x, 0.1, { training: false });          // x itself
  */
-export function dropout(input: TensorLike, p = 0.5, options: DropoutOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'dropout';
-    checkNumber(op, 'p', p, { min: 0, max: 1 });
-    const x = floatTensor(op, input);
-    if (options.training === false || p === 0) return x;
-    if (p === 1) return where(false, x, 0);
-    const mask = keepMask(x, x.shape, 1 - p, options.key);
-    return where(mask, mul(x, 1 / (1 - p)), 0);
-  });
-}
+export const dropout = withCheckedOptions(
+  'dropout',
+  DROPOUT_SIGNATURE,
+  (input: TensorLike, p: number = 0.5, options: DropoutOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'dropout';
+      checkNumber(op, 'p', p, { min: 0, max: 1 });
+      const x = floatTensor(op, input);
+      if (options.training === false || p === 0) return x;
+      if (p === 1) return where(false, x, 0);
+      const mask = keepMask(x, x.shape, 1 - p, options.key);
+      return where(mask, mul(x, 1 / (1 - p)), 0);
+    });
+  },
+);

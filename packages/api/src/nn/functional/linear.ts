@@ -1,11 +1,11 @@
-import { ShapeError } from '../../core/errors.js';
+import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { add } from '../../ops/elementwise.js';
 import { dotGeneral } from '../../ops/linalg.js';
 import { reshape } from '../../ops/movement.js';
-import { releasing, tidy } from '../../tensor/memory.js';
+import { isTensor, releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { floatTensor } from './common.js';
 
@@ -13,6 +13,10 @@ import { floatTensor } from './common.js';
 
 function checkBias(op: string, bias: Tensor | null | undefined, size: number): Tensor | null {
   if (bias === undefined || bias === null) return null;
+  // The bias is positional here, as in PyTorch; `{ bias }` (conv2d's spelling) from untyped code
+  // would otherwise fail below with an unrelated TypeError.
+  if (!isTensor(bias))
+    throw new ValueError(`${op}: bias must be a Tensor or null, got ${typeof bias === 'object' ? 'an object' : typeof bias}`);
   if (bias.ndim !== 1 || bias.shape[0] !== size)
     throw new ShapeError(`${op}: bias must have shape [${size}], got ${formatShape(bias.shape)}`);
   return bias;

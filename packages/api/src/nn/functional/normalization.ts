@@ -4,14 +4,30 @@ import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import type { TensorLike } from '../../ops/convert.js';
-import { abs, add, div, maximum, mul, pow, rsqrt, sqrt, sub } from '../../ops/elementwise.js';
+import { abs, add, clamp, div, mul, pow, rsqrt, sqrt, sub } from '../../ops/elementwise.js';
 import { reshape } from '../../ops/movement.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, floatTensor } from './common.js';
 import { alongChannels, batchNormWithStatistics, compositeBatchNorm } from './fused-batch-norm.js';
 import { compositeLayerNorm } from './fused-composite.js';
+
+// Where PyTorch's positional arguments go (see options-argument.ts). batchNormTraining is
+// Flint's own, so none map there.
+const BATCH_NORM_TRAINING_SIGNATURE = optionsSignature<Omit<BatchNormOptions, 'training'>>(2, { weight: true, bias: true, eps: true }, []);
+const BATCH_NORM_SIGNATURE = optionsSignature<BatchNormOptions>(4, { weight: true, bias: true, training: true, eps: true }, [
+  'weight',
+  'bias',
+  'training',
+  'momentum',
+  'eps',
+]);
+const LAYER_NORM_SIGNATURE = optionsSignature<LayerNormOptions>(3, { weight: true, bias: true, eps: true });
+const GROUP_NORM_SIGNATURE = optionsSignature<GroupNormOptions>(3, { weight: true, bias: true, eps: true });
+const RMS_NORM_SIGNATURE = optionsSignature<RmsNormOptions>(3, { weight: true, eps: true });
+const NORMALIZE_SIGNATURE = optionsSignature<NormalizeOptions>(2, { p: true, axis: true, eps: true }, ['p', 'axis', 'eps', 'out']);
 
 // Normalization layers as functions. Statistics use the biased variance (divide by n), as the
 // layers of PyTorch do when normalizing; BatchNorm's running variance uses the unbiased one.
@@ -112,10 +128,14 @@ function checkBatchInput(op: string, x: Tensor): void {
  * Batch normalization with the batch's own statistics; also returns them (per channel), so that
  * a layer can update its running averages.
  */
-export function batchNormTraining(input: TensorLike, options: Omit<BatchNormOptions, 'training'> = {}): BatchStatistics {
-  const op = 'batchNorm';
-  return runInFloat32(op, [input], (input) => batchNormTrainingImpl(op, input, options));
-}
+export const batchNormTraining = withCheckedOptions(
+  'batchNormTraining',
+  BATCH_NORM_TRAINING_SIGNATURE,
+  (input: TensorLike, options: Omit<BatchNormOptions, 'training'> = {}): BatchStatistics => {
+    const op = 'batchNorm';
+    return runInFloat32(op, [input], (input) => batchNormTrainingImpl(op, input, options));
+  },
+);
 
 function batchNormTrainingImpl(op: string, input: TensorLike, options: Omit<BatchNormOptions, 'training'>): BatchStatistics {
   const x = floatTensor(op, input);
@@ -147,20 +167,20 @@ function batchNormTrainingImpl(op: string, input: TensorLike, options: Omit<Batc
  * nn.functional.batchNorm(x, runningMean, runningVar, { weight, bias });           // inference
  * nn.functional.batchNorm(x, null, null, { training: true });                        // batch statistics
  */
-export function batchNorm(
-  input: TensorLike,
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  options: BatchNormOptions = {},
-): Tensor {
-  return tidy(() => {
-    const op = 'batchNorm';
-    if (options.training === true) return batchNormTraining(input, options).output;
-    return runInFloat32(op, [input, runningMean, runningVar], (input, runningMean, runningVar) =>
-      batchNormInference(op, input, runningMean, runningVar, options),
-    );
-  });
-}
+export const batchNorm = withCheckedOptions(
+  'batchNorm',
+  BATCH_NORM_SIGNATURE,
+  (input: TensorLike, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'batchNorm';
+      const { training, ...affine } = options;
+      if (training === true) return batchNormTraining(input, affine).output;
+      return runInFloat32(op, [input, runningMean, runningVar], (input, runningMean, runningVar) =>
+        batchNormInference(op, input, runningMean, runningVar, affine),
+      );
+    });
+  },
+);
 
 function batchNormInference(
   op: string,
@@ -219,22 +239,26 @@ function shapeList(normalizedShape: number | readonly number[]): number[] {
  * @example
  * nn.functional.layerNorm(x, [x.shape.at(-1)!], { weight, bias });
  */
-export function layerNorm(input: TensorLike, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'layerNorm';
-    return runInFloat32(op, [input], (input) => {
-      const x = floatTensor(op, input);
-      const shape = shapeList(normalizedShape);
-      const axes = trailingAxes(op, x, shape);
-      const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
-      checkAffine(op, options.weight, options.bias, shape);
-      return compositeLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps, (x, weight, bias) => {
-        const [m, v] = moments(x, axes);
-        return affine(op, standardize(x, m, v, eps), weight, bias, shape, (w) => w);
+export const layerNorm = withCheckedOptions(
+  'layerNorm',
+  LAYER_NORM_SIGNATURE,
+  (input: TensorLike, normalizedShape: number | readonly number[], options: LayerNormOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'layerNorm';
+      return runInFloat32(op, [input], (input) => {
+        const x = floatTensor(op, input);
+        const shape = shapeList(normalizedShape);
+        const axes = trailingAxes(op, x, shape);
+        const eps = checkNumber(op, 'eps', options.eps ?? 1e-5, { min: 0 });
+        checkAffine(op, options.weight, options.bias, shape);
+        return compositeLayerNorm(x, options.weight ?? null, options.bias ?? null, axes.length, eps, (x, weight, bias) => {
+          const [m, v] = moments(x, axes);
+          return affine(op, standardize(x, m, v, eps), weight, bias, shape, (w) => w);
+        });
       });
     });
-  });
-}
+  },
+);
 
 /** Options of groupNorm. */
 export interface GroupNormOptions {
@@ -253,12 +277,16 @@ export interface GroupNormOptions {
  * @example
  * nn.functional.groupNorm(x, 4, { weight, bias });
  */
-export function groupNorm(input: TensorLike, numGroups: number, options: GroupNormOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'groupNorm';
-    return runInFloat32(op, [input], (input) => groupNormImpl(op, input, numGroups, options));
-  });
-}
+export const groupNorm = withCheckedOptions(
+  'groupNorm',
+  GROUP_NORM_SIGNATURE,
+  (input: TensorLike, numGroups: number, options: GroupNormOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'groupNorm';
+      return runInFloat32(op, [input], (input) => groupNormImpl(op, input, numGroups, options));
+    });
+  },
+);
 
 function groupNormImpl(op: string, input: TensorLike, numGroups: number, options: GroupNormOptions): Tensor {
   const x = floatTensor(op, input);
@@ -297,22 +325,26 @@ export interface RmsNormOptions {
  * @example
  * nn.functional.rmsNorm(x, [512], { weight });
  */
-export function rmsNorm(input: TensorLike, normalizedShape: number | readonly number[], options: RmsNormOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'rmsNorm';
-    return runInFloat32(op, [input], (input) => {
-      const x = floatTensor(op, input);
-      const shape = shapeList(normalizedShape);
-      const axes = trailingAxes(op, x, shape);
-      const eps =
-        options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
-      // A half input's mean square is taken in float32, where squares past 256 do not overflow.
-      const wide = statisticsInput(x);
-      const normalized = cast(mul(wide, rsqrt(add(mean(mul(wide, wide), axes, true), eps))), x.dtype);
-      return affine(op, normalized, options.weight, null, shape, (w) => w);
+export const rmsNorm = withCheckedOptions(
+  'rmsNorm',
+  RMS_NORM_SIGNATURE,
+  (input: TensorLike, normalizedShape: number | readonly number[], options: RmsNormOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'rmsNorm';
+      return runInFloat32(op, [input], (input) => {
+        const x = floatTensor(op, input);
+        const shape = shapeList(normalizedShape);
+        const axes = trailingAxes(op, x, shape);
+        const eps =
+          options.eps === undefined || options.eps === null ? machineEpsilon(x.dtype) : checkNumber(op, 'eps', options.eps, { min: 0 });
+        // A half input's mean square is taken in float32, where squares past 256 do not overflow.
+        const wide = statisticsInput(x);
+        const normalized = cast(mul(wide, rsqrt(add(mean(mul(wide, wide), axes, true), eps))), x.dtype);
+        return affine(op, normalized, options.weight, null, shape, (w) => w);
+      });
     });
-  });
-}
+  },
+);
 
 /** Options of normalize. */
 export interface NormalizeOptions {
@@ -330,16 +362,21 @@ export interface NormalizeOptions {
  * @example
  * nn.functional.normalize(embeddings, { axis: -1 });
  */
-export function normalize(input: TensorLike, options: NormalizeOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'normalize';
-    return runInFloat32(op, [input], (input) => {
-      const x = floatTensor(op, input);
-      const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
-      const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
-      const axis = options.axis ?? 1;
-      const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
-      return div(x, maximum(norm, eps));
+export const normalize = withCheckedOptions(
+  'normalize',
+  NORMALIZE_SIGNATURE,
+  (input: TensorLike, options: NormalizeOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'normalize';
+      return runInFloat32(op, [input], (input) => {
+        const x = floatTensor(op, input);
+        const p = checkNumber(op, 'p', options.p ?? 2, { min: 0, minExclusive: true });
+        const eps = checkNumber(op, 'eps', options.eps ?? 1e-12, { min: 0 });
+        const axis = options.axis ?? 1;
+        const norm = p === 2 ? sqrt(sum(mul(x, x), axis, true)) : pow(sum(pow(abs(x), p), axis, true), 1 / p);
+        // clamp, as PyTorch's clamp_min: a norm equal to eps passes its whole gradient.
+        return div(x, clamp(norm, eps));
+      });
     });
-  });
-}
+  },
+);

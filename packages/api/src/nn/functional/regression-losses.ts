@@ -3,9 +3,21 @@ import { ValueError } from '../../core/errors.js';
 import { broadcastShapes } from '../../core/shape.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { abs, less, lessEqual, mul, square, sub, where } from '../../ops/elementwise.js';
+import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
+
+// Where PyTorch's positional arguments go (see options-argument.ts). Its losses take the
+// deprecated size_average and reduce before reduction.
+const LOSS_SIGNATURE = optionsSignature<LossOptions>(3, { reduction: true }, ['sizeAverage', 'reduce', 'reduction']);
+const SMOOTH_L1_SIGNATURE = optionsSignature<SmoothL1Options>(3, { reduction: true, beta: true }, [
+  'sizeAverage',
+  'reduce',
+  'reduction',
+  'beta',
+]);
+const HUBER_SIGNATURE = optionsSignature<HuberOptions>(3, { reduction: true, delta: true }, ['reduction', 'delta']);
 
 // Pointwise regression losses. Input and target broadcast against each other (PyTorch warns
 // and broadcasts; Flint broadcasts), then the reduction applies.
@@ -31,16 +43,20 @@ function operands(op: string, input: TensorLike, target: TensorLike): [Tensor, T
  * @example
  * nn.functional.mseLoss(tensor([1, 2]), tensor([1, 4])); // 2
  */
-export function mseLoss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'mseLoss';
-    const reduction = checkReduction(op, options.reduction);
-    return runInFloat32(op, [input, target], (input, target) => {
-      const [x, y] = operands(op, input, target);
-      return reduceLoss(square(sub(x, y)), reduction);
+export const mseLoss = withCheckedOptions(
+  'mseLoss',
+  LOSS_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'mseLoss';
+      const reduction = checkReduction(op, options.reduction);
+      return runInFloat32(op, [input, target], (input, target) => {
+        const [x, y] = operands(op, input, target);
+        return reduceLoss(square(sub(x, y)), reduction);
+      });
     });
-  });
-}
+  },
+);
 
 /**
  * Mean absolute error `|input - target|`, reduced.
@@ -48,16 +64,20 @@ export function mseLoss(input: TensorLike, target: TensorLike, options: LossOpti
  * @example
  * nn.functional.l1Loss(tensor([1, 2]), tensor([0, 4])); // 1.5
  */
-export function l1Loss(input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'l1Loss';
-    const reduction = checkReduction(op, options.reduction);
-    return runInFloat32(op, [input, target], (input, target) => {
-      const [x, y] = operands(op, input, target);
-      return reduceLoss(abs(sub(x, y)), reduction);
+export const l1Loss = withCheckedOptions(
+  'l1Loss',
+  LOSS_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: LossOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'l1Loss';
+      const reduction = checkReduction(op, options.reduction);
+      return runInFloat32(op, [input, target], (input, target) => {
+        const [x, y] = operands(op, input, target);
+        return reduceLoss(abs(sub(x, y)), reduction);
+      });
     });
-  });
-}
+  },
+);
 
 /** Options of smoothL1Loss. */
 export interface SmoothL1Options extends LossOptions {
@@ -72,20 +92,24 @@ export interface SmoothL1Options extends LossOptions {
  * @example
  * nn.functional.smoothL1Loss(tensor([0, 3]), tensor([0.5, 0]), { reduction: 'none' }); // [0.125, 2.5]
  */
-export function smoothL1Loss(input: TensorLike, target: TensorLike, options: SmoothL1Options = {}): Tensor {
-  return tidy(() => {
-    const op = 'smoothL1Loss';
-    const reduction = checkReduction(op, options.reduction);
-    const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
-    return runInFloat32(op, [input, target], (input, target) => {
-      const [x, y] = operands(op, input, target);
-      const distance = abs(sub(x, y));
-      if (beta === 0) return reduceLoss(distance, reduction);
-      const quadratic = mul(square(sub(x, y)), 0.5 / beta);
-      return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+export const smoothL1Loss = withCheckedOptions(
+  'smoothL1Loss',
+  SMOOTH_L1_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: SmoothL1Options = {}): Tensor => {
+    return tidy(() => {
+      const op = 'smoothL1Loss';
+      const reduction = checkReduction(op, options.reduction);
+      const beta = checkNumber(op, 'beta', options.beta ?? 1, { min: 0 });
+      return runInFloat32(op, [input, target], (input, target) => {
+        const [x, y] = operands(op, input, target);
+        const distance = abs(sub(x, y));
+        if (beta === 0) return reduceLoss(distance, reduction);
+        const quadratic = mul(square(sub(x, y)), 0.5 / beta);
+        return reduceLoss(where(less(distance, beta), quadratic, sub(distance, 0.5 * beta)), reduction);
+      });
     });
-  });
-}
+  },
+);
 
 /** Options of huberLoss. */
 export interface HuberOptions extends LossOptions {
@@ -100,19 +124,23 @@ export interface HuberOptions extends LossOptions {
  * @example
  * nn.functional.huberLoss(tensor([0, 3]), tensor([0.5, 0]), { delta: 2, reduction: 'none' }); // [0.125, 4]
  */
-export function huberLoss(input: TensorLike, target: TensorLike, options: HuberOptions = {}): Tensor {
-  return tidy(() => {
-    const op = 'huberLoss';
-    const reduction = checkReduction(op, options.reduction);
-    const delta = checkNumber(op, 'delta', options.delta ?? 1);
-    if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
-    return runInFloat32(op, [input, target], (input, target) => {
-      const [x, y] = operands(op, input, target);
-      const difference = sub(x, y);
-      const distance = abs(difference);
-      const quadratic = mul(square(difference), 0.5);
-      const linear = mul(sub(distance, 0.5 * delta), delta);
-      return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+export const huberLoss = withCheckedOptions(
+  'huberLoss',
+  HUBER_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: HuberOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'huberLoss';
+      const reduction = checkReduction(op, options.reduction);
+      const delta = checkNumber(op, 'delta', options.delta ?? 1);
+      if (delta <= 0) throw new ValueError(`${op}: delta must be positive, got ${delta}`);
+      return runInFloat32(op, [input, target], (input, target) => {
+        const [x, y] = operands(op, input, target);
+        const difference = sub(x, y);
+        const distance = abs(difference);
+        const quadratic = mul(square(difference), 0.5);
+        const linear = mul(sub(distance, 0.5 * delta), delta);
+        return reduceLoss(where(lessEqual(distance, delta), quadratic, linear), reduction);
+      });
     });
-  });
-}
+  },
+);
