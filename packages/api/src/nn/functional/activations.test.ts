@@ -111,6 +111,43 @@ describe('activations', () => {
     expect(Array.from(F.leakyRelu(x, 0.2).dataSync())).toEqual([-0.4, 0, 3]);
   });
 
+  // Derivatives at the switch points, from PyTorch's backward kernels (hardtanh_backward,
+  // elu_backward, softplus_backward, log_sigmoid_backward).
+  const slopesAt = (f: (t: Tensor) => Tensor, values: number[]) =>
+    Array.from(grad((t: Tensor) => sum(f(t)))(tensor(values, { dtype: 'float64' })).dataSync());
+
+  it('hardtanh and relu6 pass no gradient at their bounds (min < x < max), and pass it at NaN', () => {
+    expect(slopesAt((t) => F.hardtanh(t), [-1, 1, 0, -2, 2, Number.NaN])).toEqual([0, 0, 1, 0, 0, 1]);
+    expect(slopesAt((t) => F.hardtanh(t, -1, 2), [2, -1, 1.5])).toEqual([0, 0, 1]);
+    expect(slopesAt((t) => F.hardtanh(t, 1, 1), [0, 1, 2])).toEqual([0, 0, 0]);
+    expect(slopesAt(F.relu6, [0, 6, 3, -1, 7])).toEqual([0, 0, 1, 0, 0]);
+  });
+
+  it('elu and softplus have the whole derivative of the side PyTorch takes at the switch point', () => {
+    // ELU: the negative side's alpha * exp(0) at 0; NaN takes the positive side's 1.
+    expect(slopesAt((t) => F.elu(t), [0, Number.NaN, -1, 1])).toEqual([1, 1, Math.exp(-1), 1]);
+    expect(slopesAt((t) => F.elu(t, 2), [0])).toEqual([2]);
+    const [, tangent] = jvp((t: Tensor) => F.elu(t), [tensor([0], { dtype: 'float64' })], [tensor([1], { dtype: 'float64' })]);
+    expect(tangent.item()).toBe(1);
+    // Softplus: sigmoid(beta x) at beta x == threshold, 1 beyond it.
+    const [atThreshold, beyond, notANumber] = slopesAt((t) => F.softplus(t), [20, 20.5, Number.NaN]);
+    expect(Math.abs((atThreshold as number) - sigmoidReference(20))).toBeLessThan(1e-15);
+    expect(beyond).toBe(1);
+    expect(notANumber).toBeNaN();
+    const [scaled] = slopesAt((t) => F.softplus(t, 2, 10), [5]);
+    expect(Math.abs((scaled as number) - sigmoidReference(10))).toBeLessThan(1e-15);
+  });
+
+  it('logSigmoid has exact first and second derivatives at 0', () => {
+    const x = tensor([0], { dtype: 'float64' });
+    const slope = (t: Tensor) => grad((u: Tensor) => sum(F.logSigmoid(u)))(t);
+    expect(slope(x).item()).toBe(0.5);
+    // -sigmoid(0) (1 - sigmoid(0)), by reverse over reverse and forward over reverse.
+    expect(grad((t: Tensor) => sum(slope(t)))(x).item()).toBe(-0.25);
+    const [, curvature] = jvp(slope, [x], [tensor([1], { dtype: 'float64' })]);
+    expect(curvature.item()).toBe(-0.25);
+  });
+
   it('relu keeps -0 and makes negatives +0, as torch.relu', () => {
     const out = F.relu(tensor([-0, -2, 0], { dtype: 'float32' })).dataSync();
     expect(Object.is(out[0], -0)).toBe(true);

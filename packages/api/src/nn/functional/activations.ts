@@ -10,12 +10,13 @@ import {
   exp,
   expm1,
   greater,
+  greaterEqual,
   tanh as hyperbolicTangent,
+  less,
   lessEqual,
   log,
   log1p,
   sigmoid as logistic,
-  minimum,
   mul,
   neg,
   sub,
@@ -25,15 +26,39 @@ import {
 import { reshape } from '../../ops/movement.js';
 import { max, sum } from '../../ops/reduce.js';
 import { Primitive } from '../../primitives/primitive.js';
-import { releasing, tidy } from '../../tensor/memory.js';
+import { isTensor, releasing, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { axisOf, checkNumber, floatTensor, stopGradient } from './common.js';
 import { compositeSoftmax } from './fused-composite.js';
 import { savingInput } from './input-derivative.js';
 
-// Activation functions as composites of elementwise ops. Branches that could overflow on the
-// side `where` discards (exp of a large input) are fed a clamped input, so that the discarded
-// branch's infinite derivative cannot turn a zero cotangent into NaN.
+// Activation functions as composites of elementwise ops. At a switch point (a kink, or where a
+// piecewise formula changes form) each gives PyTorch's derivative, as its *_backward kernel
+// computes it; the comment on each function names the convention.
+
+/** A branch of `guardedWhere`: `compute(input)`, valid only where it is taken. */
+interface GuardedBranch {
+  readonly input: Tensor;
+  /** An input on which `compute` and its derivative are finite, fed where the branch is not taken. */
+  readonly safe: number;
+  readonly compute: (input: Tensor) => Tensor;
+}
+
+/**
+ * `where(condition, whenTrue, whenFalse)` for branches that overflow where they are not taken
+ * (exp of a large input): a guarded branch is fed its `input` where it is taken and `safe`
+ * elsewhere, so that its infinite derivative there cannot turn the zero cotangent `where` sends
+ * it into NaN. The guard is itself a `where` on the same condition, so where the branch is taken
+ * its whole derivative passes, the switch point included. (A `minimum`/`maximum` guard split the
+ * derivative in half there, by their tie rule: ELU's at 0, Softplus's at its threshold.)
+ */
+function guardedWhere(condition: Tensor, whenTrue: GuardedBranch | Tensor, whenFalse: GuardedBranch | Tensor): Tensor {
+  const taken = (branch: GuardedBranch | Tensor, onTrue: boolean): Tensor => {
+    if (isTensor(branch)) return branch;
+    return branch.compute(onTrue ? where(condition, branch.input, branch.safe) : where(condition, branch.safe, branch.input));
+  };
+  return where(condition, taken(whenTrue, true), taken(whenFalse, false));
+}
 
 /**
  * `max(x, 0)`, with derivative 0 at 0 (as PyTorch); NaN and -0 pass through, as torch.relu. One
@@ -48,7 +73,8 @@ export function relu(x: TensorLike): Tensor {
 }
 
 /**
- * `min(max(x, 0), 6)` (torch.nn.functional.relu6).
+ * `min(max(x, 0), 6)` (torch.nn.functional.relu6, which is `hardtanh(x, 0, 6)`): derivative 0 at
+ * 0 and at 6.
  *
  * @example
  * nn.functional.relu6(tensor([-1, 3, 9])); // [0, 3, 6]
@@ -58,7 +84,9 @@ export function relu6(x: TensorLike): Tensor {
 }
 
 /**
- * Clamps to [minValue, maxValue] (default [-1, 1]) with derivative 1 strictly inside, 0 outside.
+ * Clamps to [minValue, maxValue] (default [-1, 1]) with derivative 1 strictly inside, 0 outside
+ * and at both ends, as PyTorch's hardtanh_backward (`x <= min || x >= max ? 0 : g`; NaN passes
+ * its gradient). `clamp`, by contrast, passes it at the bounds, as torch.clamp.
  *
  * @example
  * nn.functional.hardtanh(tensor([-2, 0.5, 2])); // [-1, 0.5, 1]
@@ -70,12 +98,13 @@ export function hardtanh(x: TensorLike, minValue = -1, maxValue = 1): Tensor {
     checkNumber(op, 'maxValue', maxValue);
     if (minValue > maxValue) throw new ValueError(`${op}: minValue (${minValue}) must not exceed maxValue (${maxValue})`);
     const t = floatTensor(op, x);
-    return where(lessEqual(t, minValue), minValue, where(greater(t, maxValue), maxValue, t));
+    return where(lessEqual(t, minValue), minValue, where(greaterEqual(t, maxValue), maxValue, t));
   });
 }
 
 /**
- * `x` where positive, `negativeSlope * x` elsewhere (default slope 0.01).
+ * `x` where positive, `negativeSlope * x` elsewhere (default slope 0.01); the derivative at 0 is
+ * the negative slope, as PyTorch's leaky_relu_backward (`x > 0 ? g : g * slope`).
  *
  * @example
  * nn.functional.leakyRelu(tensor([-10, 5]), 0.1); // [-1, 5]
@@ -148,7 +177,9 @@ function siluDerivative(t: Tensor): Tensor {
 }
 
 /**
- * Exponential linear unit: `x` where positive, `alpha * (exp(x) - 1)` elsewhere.
+ * Exponential linear unit: `x` where positive, `alpha * (exp(x) - 1)` elsewhere. The derivative
+ * at 0 is `alpha`, the negative side's, as PyTorch's elu_backward (`x <= 0`); NaN takes the
+ * positive side.
  *
  * @example
  * nn.functional.elu(tensor([-1, 2])); // [-0.6321, 2]
@@ -157,13 +188,14 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
   return tidy(() => {
     checkNumber('elu', 'alpha', alpha);
     const t = floatTensor('elu', x);
-    return where(greater(t, 0), t, mul(expm1(minimum(t, 0)), alpha));
+    return guardedWhere(lessEqual(t, 0), { input: t, safe: 0, compute: (negative) => mul(expm1(negative), alpha) }, t);
   });
 }
 
 /**
  * `log(1 + exp(beta x)) / beta`, reverting to `x` where `beta x > threshold` (defaults 1 and 20,
- * as PyTorch) for numerical stability.
+ * as PyTorch) for numerical stability. At `beta x == threshold` the derivative is the smooth
+ * side's, `sigmoid(beta x)`, as PyTorch's softplus_backward.
  *
  * @example
  * nn.functional.softplus(tensor([0])); // [0.6931]
@@ -176,8 +208,8 @@ export function softplus(x: TensorLike, beta = 1, threshold = 20): Tensor {
     checkNumber(op, 'threshold', threshold);
     const t = floatTensor(op, x);
     const scaled = beta === 1 ? t : mul(t, beta);
-    const smooth = log1p(exp(minimum(scaled, threshold)));
-    return where(greater(scaled, threshold), t, beta === 1 ? smooth : mul(smooth, 1 / beta));
+    const smooth = (s: Tensor): Tensor => (beta === 1 ? log1p(exp(s)) : mul(log1p(exp(s)), 1 / beta));
+    return guardedWhere(greater(scaled, threshold), t, { input: scaled, safe: threshold, compute: smooth });
   });
 }
 
@@ -191,7 +223,11 @@ export function logSigmoid(x: TensorLike): Tensor {
   return tidy(() => {
     const t = floatTensor('logSigmoid', x);
     // -softplus(-x) = min(x, 0) - log1p(exp(-|x|)): exact everywhere, and exp never overflows.
-    return sub(minimum(t, 0), log1p(exp(neg(abs(t)))));
+    // min(x, 0) and -|x| are selects on one condition rather than minimum and abs, whose kinks at
+    // 0 gave the right slope only by their rules' luck (a tie's half plus sign(0) = 0) and a
+    // second derivative of 0 there instead of -1/4; as selects every order is exact at 0 too.
+    const negative = less(t, 0);
+    return sub(where(negative, t, 0), log1p(exp(where(negative, t, neg(t)))));
   });
 }
 
