@@ -107,6 +107,19 @@ export const compositeCases: CompositeCase[] = [
   unaryOp('reciprocal', flint.reciprocal, { avoid: [0], gap: 0.4 }),
   unaryOp('square', flint.square),
   composite('clamp', ['clamp'], one(shapes(), { avoid: [-0.5, 0.7], gap: 0.1 }), (xs) => flint.clamp(x0(xs), -0.5, 0.7), { smooth: false }),
+  // Tensor bounds take gradients too (PyTorch's clamp_backward_min_max), min > max included;
+  // three interleaved grids never tie.
+  composite(
+    'clamp (tensor bounds, broadcasting)',
+    ['clamp'],
+    broadcastPair().chain(([sa, sb]) =>
+      fc
+        .tuple(floatOperand(sa, { grid: 0 }), floatOperand(sb, { grid: 1 / 6 }), floatOperand(sb, { grid: 1 / 3 }))
+        .map((operands) => ({ operands })),
+    ),
+    (xs) => flint.clamp(x0(xs), x1(xs), xs[2] as Tensor),
+    { smooth: false },
+  ),
   composite(
     'where (broadcast condition)',
     ['where'],

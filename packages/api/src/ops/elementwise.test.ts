@@ -19,6 +19,7 @@ import {
   grad,
   greater,
   greaterEqual,
+  jvp,
   less,
   lessEqual,
   log,
@@ -51,6 +52,7 @@ import {
   tanh,
   tensor,
   ValueError,
+  valueAndGrad,
   where,
   zeros,
 } from '@flint/api';
@@ -412,6 +414,87 @@ describe('maximum, minimum and clamp', () => {
   test('clamp differentiates to the input in its own dtype', () => {
     const g = grad((x: Tensor) => sum(clamp(x, tensor(0, { dtype: 'float64' }), tensor(1, { dtype: 'float64' }))))(tensor([0.5, 2]));
     expectTensor(g, [2], 'float32', [1, 0]);
+  });
+
+  // PyTorch's clamp_backward: the input's gradient passes where min <= x <= max, bounds included
+  // (maximum and minimum would give half at a tie), and not at NaN nor anywhere when min > max.
+  test('clamp passes the whole gradient at its bounds, as torch.clamp, and none at NaN', () => {
+    const slopes = (f: (t: Tensor) => Tensor, values: number[]) => grad((t: Tensor) => sum(f(t)))(tensor(values, { dtype: 'float64' }));
+    expectTensor(
+      slopes((t) => clamp(t, 0, 1), [0, 1, 0.5, -1, 2, nan]),
+      [6],
+      'float64',
+      [1, 1, 1, 0, 0, 0],
+    );
+    expectTensor(
+      slopes((t) => clamp(t, 0), [0, 2, -1]),
+      [3],
+      'float64',
+      [1, 1, 0],
+    );
+    expectTensor(
+      slopes((t) => clamp(t, undefined, 1), [1, 0, 2]),
+      [3],
+      'float64',
+      [1, 1, 0],
+    );
+    expectTensor(
+      slopes((t) => clamp(t, 2, 2), [1, 2, 3]),
+      [3],
+      'float64',
+      [0, 1, 0],
+    );
+    expectTensor(
+      slopes((t) => clamp(t, 2, 1), [0, 1, 1.5, 2, 3]),
+      [5],
+      'float64',
+      [0, 0, 0, 0, 0],
+    );
+    // Forward mode agrees, and so does the tape.
+    const x = tensor([0, 1, 0.5, 2], { dtype: 'float64' });
+    const [, tangent] = jvp((t: Tensor) => clamp(t, 0, 1), [x], [ones([4], { dtype: 'float64' })]);
+    expectTensor(tangent, [4], 'float64', [1, 1, 1, 0]);
+    const leaf = tensor([0, 1, 0.5, 2], { dtype: 'float64', requiresGrad: true });
+    sum(leaf.clamp(0, 1)).backward();
+    expectTensor(leaf.grad as Tensor, [4], 'float64', [1, 1, 1, 0]);
+  });
+
+  test('clamp differentiates tensor bounds as torch.clamp (clamp_backward_min_max)', () => {
+    // Each column one case: x < min < max, x == min, inside, x == max, x > max, min > max,
+    // x < min == max, x > min == max, x == min == max.
+    const x = tensor([0, 1, 1.5, 2, 3, 5, 0, 3, 2], { dtype: 'float64' });
+    const lower = tensor([1, 1, 1, 1, 1, 4, 2, 2, 2], { dtype: 'float64' });
+    const upper = tensor([2, 2, 2, 2, 2, 3, 2, 2, 2], { dtype: 'float64' });
+    const [value, [dx, dMin, dMax]] = valueAndGrad(
+      (a: Tensor, b: Tensor, c: Tensor) => sum(mul(clamp(a, b, c), tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], { dtype: 'float64' }))),
+      {
+        argnums: [0, 1, 2],
+      },
+    )(x, lower, upper);
+    expect(value.item()).toBe(1 + 2 + 4.5 + 8 + 10 + 18 + 14 + 16 + 18);
+    expectTensor(dx as Tensor, [9], 'float64', [0, 2, 3, 4, 0, 0, 0, 0, 9]);
+    expectTensor(dMin as Tensor, [9], 'float64', [1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expectTensor(dMax as Tensor, [9], 'float64', [0, 0, 0, 0, 5, 6, 0, 8, 0]);
+    // One bound alone: it takes the gradient wherever x passes it, strictly.
+    const dOnlyMin = grad((b: Tensor) => sum(clamp(x, b)))(lower);
+    expectTensor(dOnlyMin, [9], 'float64', [1, 0, 0, 0, 0, 0, 1, 0, 0]);
+    const dOnlyMax = grad((c: Tensor) => sum(clamp(x, undefined, c)))(upper);
+    expectTensor(dOnlyMax, [9], 'float64', [0, 0, 0, 0, 1, 1, 0, 1, 0]);
+  });
+
+  test('clamp under differentiation gives the values it gives eagerly (NaN, min > max, broadcast bounds)', () => {
+    const x = tensor([nan, -2, 0.5, 3, inf], { dtype: 'float32' });
+    const bounds = [
+      [0, 1],
+      [2, 1],
+      [tensor([[0], [1]]), 2],
+      [undefined, tensor(nan)],
+    ] as const;
+    for (const [lo, hi] of bounds) {
+      const eager = clamp(x, lo, hi);
+      const [traced] = jvp((t: Tensor) => clamp(t, lo, hi), [x], [ones([5])]);
+      expectTensor(traced, eager.shape, eager.dtype, Array.from(eager.dataSync()));
+    }
   });
 });
 

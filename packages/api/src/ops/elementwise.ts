@@ -1,10 +1,12 @@
-import { checkDType, type DType, isInteger, toFloating } from '../core/dtype.js';
+import { anyRecorded } from '../autograd/grad-mode.js';
+import { checkDType, type DType, isFloating, isInteger, toFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, shapesEqual } from '../core/shape.js';
 import { type BinaryPrimitive, Primitive, type UnaryPrimitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { bindStopGradient, runsEagerly } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { resultDType, type TensorLike, toTensor } from './convert.js';
 
@@ -331,7 +333,8 @@ export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tens
  * and the given bounds promoted together, once, as `torch.clamp` does (docs/dtypes.md): an int32
  * tensor clamped by a float16 and a float64 0-dim tensor is float64, and JavaScript scalar bounds
  * are weak (`clamp(uint8Tensor, 0, 10)` stays uint8). NaN stays NaN; when `min > max` every
- * element becomes `max`, as in PyTorch.
+ * element becomes `max`, as in PyTorch. The derivative is PyTorch's too: 1 for `x` from `min`
+ * to `max`, both bounds included (not `maximum`/`minimum`'s half at a tie); see clampDerivative.
  *
  * @example
  * clamp(tensor([-2, 0.5, 3]), 0, 1); // [0, 0.5, 1]
@@ -362,11 +365,56 @@ export function clamp(x: TensorLike, min?: TensorLike, max?: TensorLike): Tensor
     const tMax = hasMax ? toTensor('clamp', max, dtype, like) : undefined;
     const shape = broadcastShapes('clamp', tx.shape, ...(tMin ? [tMin.shape] : []), ...(tMax ? [tMax.shape] : []));
     const operand = (t: Tensor): Tensor => broadcastTo(cast(t, dtype), shape);
-    let out = operand(tx);
-    if (tMin !== undefined) out = bind(Primitive.Max, [out, operand(tMin)], {});
-    if (tMax !== undefined) out = bind(Primitive.Min, [out, operand(tMax)], {});
-    return out;
+    const input = operand(tx);
+    const lower = tMin === undefined ? undefined : operand(tMin);
+    const upper = tMax === undefined ? undefined : operand(tMax);
+    let value = input;
+    if (lower !== undefined) value = bind(Primitive.Max, [value, lower], {});
+    if (upper !== undefined) value = bind(Primitive.Min, [value, upper], {});
+    // Integers carry no derivative, and nothing differentiates an eager call on unrecorded
+    // operands: max and min alone give the value.
+    const operands = [tx, ...(tMin ? [tMin] : []), ...(tMax ? [tMax] : [])];
+    if (!isFloating(dtype) || (runsEagerly(operands) && !anyRecorded(operands))) return value;
+    // JavaScript numbers and nested arrays are constants; only tensor bounds take a gradient.
+    return clampDerivative(value, input, lower, upper, { lower: isTensor(min), upper: isTensor(max) });
   });
+}
+
+/**
+ * clamp's `value` (max and min of the operands, broadcast to one dtype and shape) with PyTorch's
+ * derivative (clamp_backward and clamp_backward_min_max in its FunctionsManual.cpp) in place of
+ * max and min's, which would split the gradient in half where `x` meets a bound:
+ *  - `x` gets it where `lower <= x <= upper`, bounds included (not where either is NaN, nor
+ *    anywhere when `lower > upper`);
+ *  - a tensor `lower` where `x < lower` and `lower < upper` (or no upper bound);
+ *  - a tensor `upper` where `x > upper` or `upper < lower`;
+ *  - nothing elsewhere (NaN, `x < lower == upper`).
+ * Each is a select of the operand on a mask (the masks are disjoint), so that forward mode and
+ * every order agree with it; `value` answers where no operand is selected, without a derivative.
+ * The selects give the value exactly, except that `x` itself is returned inside the bounds: a
+ * zero meeting a bound of the other sign keeps its own sign.
+ */
+function clampDerivative(
+  value: Tensor,
+  x: Tensor,
+  lower: Tensor | undefined,
+  upper: Tensor | undefined,
+  differentiable: { readonly lower: boolean; readonly upper: boolean },
+): Tensor {
+  let out = bindStopGradient(value);
+  if (upper !== undefined && differentiable.upper) {
+    const above = greater(x, upper);
+    out = where(lower === undefined ? above : logicalOr(above, less(upper, lower)), upper, out);
+  }
+  if (lower !== undefined && differentiable.lower) {
+    const below = less(x, lower);
+    out = where(upper === undefined ? below : logicalAnd(below, less(lower, upper)), lower, out);
+  }
+  const fromLower = lower && greaterEqual(x, lower);
+  const toUpper = upper && lessEqual(x, upper);
+  // clamp has at least one bound.
+  const inside = fromLower && toUpper ? logicalAnd(fromLower, toUpper) : ((fromLower ?? toUpper) as Tensor);
+  return where(inside, x, out);
 }
 
 /**
