@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { manualSeed, random, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
+import { grad, manualSeed, random, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import {
@@ -150,6 +150,12 @@ describe('normalization functions', () => {
       ),
     ).toBeLessThan(1e-12);
     expect(maxDifference(values(F.normalize(tensor([[3, 4]], f64), { p: 1 })), [3 / 7, 4 / 7])).toBeLessThan(1e-12);
+  });
+
+  it('normalize differentiates through a norm equal to eps, as PyTorch clamp_min', () => {
+    // d(x / |x|)[0] / dx at |x| = eps = 5: the whole norm term passes, (1/5 - 9/125, -12/125).
+    const slope = grad((x: Tensor) => F.normalize(x, { axis: 0, eps: 5 }).index(0))(tensor([3, 4], f64));
+    expect(maxDifference(values(slope), [1 / 5 - 9 / 125, -12 / 125])).toBeLessThan(1e-15);
   });
 });
 

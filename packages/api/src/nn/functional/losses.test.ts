@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { DTypeError, IndexError, ShapeError, tensor, ValueError } from '@flint/api';
+import { DTypeError, grad, IndexError, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { maxDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
@@ -318,6 +318,17 @@ describe('klDiv, cosineEmbeddingLoss, marginRankingLoss', () => {
     }
     expect(F.cosineEmbeddingLoss(tensor([0, 0]), tensor([1, 0]), tensor(1)).item()).toBeCloseTo(1, 6);
     expect(() => F.cosineEmbeddingLoss(tensor(a), tensor(b), tensor([1, 1]))).toThrow(ShapeError);
+  });
+
+  it('the margin losses pass the whole gradient where the hinge is 0, as clamp_min in PyTorch', () => {
+    // -y (x1 - x2) + margin is 0, 0.5 and -2 for y = 1, margin 0.
+    const ranking = grad((x1: Tensor) => F.marginRankingLoss(x1, tensor([1, 1, 1], f64), tensor([1, 1, 1], f64), { reduction: 'sum' }));
+    expect(maxDifference(ranking(tensor([1, 0.5, 3], f64)).dataSync(), [-1, -1, 0])).toBe(0);
+    // cos(a, b) = 0 = margin for a dissimilar pair: d cos / da = b / (|a| |b|) (up to the 1e-12 terms).
+    const cosine = grad((a: Tensor) => F.cosineEmbeddingLoss(a, tensor([0, 1], f64), tensor(-1, f64)));
+    const [along, across] = Array.from(cosine(tensor([1, 0], f64)).dataSync());
+    expect(along).toBe(0);
+    expect(across).toBeCloseTo(1, 9);
   });
 
   it('marginRankingLoss matches max(0, -y (x1 - x2) + margin)', () => {
