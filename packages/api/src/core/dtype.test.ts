@@ -5,18 +5,21 @@ import {
   DTYPES,
   type DType,
   dtypeOfTypedArray,
+  fitsDType,
   inferDType,
+  inferredKind,
   isFloating,
   isHalf,
   isInteger,
   itemSize,
+  outOfRangeError,
   promoteTypes,
   promoteWithScalar,
   resultTypeOf,
   scalarKind,
   toFloating,
 } from './dtype.js';
-import { DTypeError } from './errors.js';
+import { DTypeError, ValueError } from './errors.js';
 
 // The promotion table, written out in full so that a change to it is a visible decision
 // (docs/dtypes.md explains each row). Rows and columns in the order of DTYPES.
@@ -123,6 +126,44 @@ describe('scalars are weak', () => {
     expect(scalarKind(Number.NaN)).toBe('float');
     expect(scalarKind(Number.POSITIVE_INFINITY)).toBe('float');
     expect(scalarKind(Number.NEGATIVE_INFINITY)).toBe('float');
+  });
+
+  test('creation infers int only for integers that int32 holds (inferredKind)', () => {
+    expect(inferredKind(true)).toBe('bool');
+    expect(inferredKind(3)).toBe('int');
+    expect(inferredKind(-0)).toBe('int');
+    expect(inferredKind(2147483647)).toBe('int');
+    expect(inferredKind(-2147483648)).toBe('int');
+    expect(inferredKind(2 ** 31)).toBe('float');
+    expect(inferredKind(-(2 ** 31) - 1)).toBe('float');
+    expect(inferredKind(1e40)).toBe('float');
+    expect(inferredKind(0.5)).toBe('float');
+    expect(inferredKind(Number.NaN)).toBe('float');
+    expect(inferredKind(Number.POSITIVE_INFINITY)).toBe('float');
+  });
+
+  test('fitsDType: integer dtypes hold their range (after truncation); others hold every number', () => {
+    expect(fitsDType('int32', 2147483647)).toBe(true);
+    expect(fitsDType('int32', 2147483647.9)).toBe(true);
+    expect(fitsDType('int32', 2147483648)).toBe(false);
+    expect(fitsDType('int32', -2147483648.5)).toBe(true);
+    expect(fitsDType('int32', -2147483649)).toBe(false);
+    expect(fitsDType('uint8', -0.5)).toBe(true);
+    expect(fitsDType('uint8', -1)).toBe(false);
+    expect(fitsDType('uint8', 255.5)).toBe(true);
+    expect(fitsDType('uint8', 256)).toBe(false);
+    for (const dtype of ['int32', 'uint8'] as const) {
+      for (const v of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) expect(fitsDType(dtype, v)).toBe(false);
+    }
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'bool'] as const) expect(fitsDType(dtype, 1e300)).toBe(true);
+  });
+
+  test('outOfRangeError names the op, the value and the range', () => {
+    const error = outOfRangeError('add', 'the scalar 300', 'uint8', ', the dtype this op computes in', 'cast first');
+    expect(error).toBeInstanceOf(ValueError);
+    expect(error.message).toBe(
+      'add: the scalar 300 does not fit in uint8 (integers from 0 to 255), the dtype this op computes in; cast first',
+    );
   });
 
   const WEAK: Record<DType, Record<'bool' | 'int' | 'float', DType>> = {
@@ -256,6 +297,14 @@ describe('resultDType of JavaScript operands (no backend needed)', () => {
     expect(resultDType(1, 2.5)).toBe('float32');
     expect(resultDType(true, false)).toBe('bool');
     expect(resultDType(true, 3)).toBe('int32');
+    // A whole number int32 cannot hold infers float32, so two scalars do not overflow int32.
+    expect(resultDType(1, 2 ** 40)).toBe('float32');
+    expect(resultDType(2 ** 31, true)).toBe('float32');
+  });
+
+  test('nested arrays infer as tensor() does: whole numbers past int32 are float32', () => {
+    expect(resultDType([1, 5e9], 1)).toBe('float32');
+    expect(resultDType([1, 2], 2 ** 31)).toBe('int32'); // a weak scalar: add() refuses it, see elementwise.test.ts
   });
 
   test('nested arrays and typed arrays are strong: they promote like tensors', () => {

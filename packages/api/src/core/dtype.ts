@@ -1,4 +1,4 @@
-import { DTypeError } from './errors.js';
+import { DTypeError, ValueError } from './errors.js';
 
 /**
  * The element types a tensor can hold. Integers are 32-bit (see DESIGN.md). `float16` (IEEE
@@ -120,9 +120,75 @@ export function promoteTypes(a: DType, b: DType): DType {
 /** The category of a JavaScript scalar operand: booleans, integers, or non-integral numbers. */
 export type ScalarKind = 'bool' | 'int' | 'float';
 
+/**
+ * The kind of a JavaScript scalar next to a tensor (a weak operand): every integral number is
+ * 'int', so `int32Tensor.add(2 ** 31)` stays in int32 and is refused, not silently widened.
+ * Creation infers with `inferredKind`, which also asks whether int32 holds the number.
+ */
 export function scalarKind(value: number | boolean): ScalarKind {
   if (typeof value === 'boolean') return 'bool';
   return Number.isInteger(value) ? 'int' : 'float';
+}
+
+/** The smallest and largest value of each integer dtype. */
+const INTEGER_RANGE: Partial<Record<DType, readonly [number, number]>> = { int32: [-2147483648, 2147483647], uint8: [0, 255] };
+
+/** Whether `value` is an integer that int32 holds: what creation infers as int32. */
+export function isInt32(value: number): boolean {
+  return Number.isInteger(value) && fitsDType('int32', value);
+}
+
+/**
+ * The kind a JavaScript value infers when a tensor is made from it: 'int' only for an integer
+ * that int32 holds. JavaScript has one number type, so `5e9` or `1e40` is as much a float as
+ * `0.5`: it widens to float32 rather than wrapping in int32.
+ */
+export function inferredKind(value: number | boolean): ScalarKind {
+  if (typeof value === 'boolean') return 'bool';
+  return isInt32(value) ? 'int' : 'float';
+}
+
+/**
+ * Whether storing the number `value` in `dtype` keeps it: always for float dtypes and bool (which
+ * round, or test `!= 0`); for an integer dtype, when the value is finite and its integer part
+ * (what the store keeps, truncating toward zero as a cast does) lies in the dtype's range.
+ */
+export function fitsDType(dtype: DType, value: number): boolean {
+  const range = INTEGER_RANGE[dtype];
+  return range === undefined || (value > range[0] - 1 && value < range[1] + 1);
+}
+
+/**
+ * The ValueError for a number that the integer dtype `dtype` cannot hold, shared by creation and
+ * the ops' weak scalars so both say the same: `subject` names the number (`the scalar 300`, `the
+ * value 5000000000 at [0]`), `context` follows the range, and `fix` says what to do.
+ *
+ * @example
+ * throw outOfRangeError('add', 'the scalar 300', 'uint8', ', the dtype this op computes in', "cast the tensor first");
+ */
+export function outOfRangeError(op: string, subject: string, dtype: DType, context: string, fix: string): ValueError {
+  const range = INTEGER_RANGE[dtype];
+  const holds = range === undefined ? '' : ` (integers from ${range[0]} to ${range[1]})`;
+  return new ValueError(`${op}: ${subject} does not fit in ${dtype}${holds}${context}; ${fix}`);
+}
+
+/** A dtype that holds `value` (after truncation): int32 when it can, else float64 (exact for integers up to 2^53). */
+export function dtypeHolding(value: number): DType {
+  return fitsDType('int32', value) ? 'int32' : 'float64';
+}
+
+/**
+ * The ValueError for a JavaScript number that the integer dtype asked for cannot hold (out of
+ * range, NaN or infinite). Numbers are never wrapped: `tensor([5e9], { dtype: 'int32' })` would
+ * otherwise give 705032704 with no sign that anything was lost. `position` is the element's index
+ * path (none for a scalar or a fill value).
+ */
+export function valueOutOfRangeError(op: string, what: string, value: number, dtype: DType, position: readonly number[] = []): ValueError {
+  const at = position.length === 0 ? '' : ` at [${position.join(', ')}]`;
+  const holding = dtypeHolding(value);
+  const noInt64 =
+    Number.isInteger(value) && holding === 'float64' ? ' (Flint has no int64; float64 holds every integer up to 2^53 exactly)' : '';
+  return outOfRangeError(op, `${what} ${value}${at}`, dtype, '', `use a dtype that holds it, e.g. { dtype: '${holding}' }${noInt64}`);
 }
 
 /**

@@ -4,20 +4,25 @@ import type { Backend } from '../backend/spi.js';
 import {
   allocTypedArray,
   checkDType,
+  DEFAULT_FLOAT,
   type DType,
   dtypeOfTypedArray,
+  fitsDType,
   inferDType,
+  inferredKind,
   isHalf,
+  isInteger,
   type PromotionOperand,
   promoteTypes,
   resultTypeOf,
   type ScalarKind,
   scalarKind,
   type TypedArray,
+  valueOutOfRangeError,
 } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { encodeHalf } from '../core/half.js';
-import { checkShape, sizeOf } from '../core/shape.js';
+import { checkShape, formatShape, sizeOf } from '../core/shape.js';
 import { isTensor } from '../tensor/memory.js';
 import { type NestedArray, Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
@@ -26,7 +31,11 @@ import { backendOf } from '../transforms/core.js';
 export type TensorLike = Tensor | number | boolean | NestedArray | TypedArray;
 
 export interface CreationOptions {
-  /** Element type; inferred from the data when omitted (float32 for non-integral numbers, int32 for integers, bool for booleans). */
+  /**
+   * Element type; inferred from the data when omitted: bool for booleans, int32 for integers that
+   * int32 holds, float32 for other numbers (and for integers when `requiresGrad` is set). An integer
+   * dtype that cannot hold a value is a ValueError, never a wrap (docs/dtypes.md).
+   */
   readonly dtype?: DType;
   /** Backend name; the default backend when omitted. */
   readonly backend?: string;
@@ -58,11 +67,12 @@ function flattenNested(op: string, data: NestedArray): Flattened {
   const visit = (value: NestedArray, depth: number, path: number[]): void => {
     if (depth === rank) {
       if (typeof value === 'number') {
-        if (out.kind !== 'float') out.kind = Number.isInteger(value) ? 'int' : 'float';
+        if (out.kind !== 'float') out.kind = inferredKind(value);
         out.values.push(value);
       } else if (typeof value === 'boolean') {
         out.values.push(value);
       } else {
+        checkNotTensorData(op, value, path);
         throw new ShapeError(
           `${op}: ragged nested array: element at [${path.join(', ')}] is ${Array.isArray(value) ? 'an array' : typeof value}, expected a number or boolean at depth ${rank}`,
         );
@@ -70,6 +80,7 @@ function flattenNested(op: string, data: NestedArray): Flattened {
       return;
     }
     if (!Array.isArray(value) || value.length !== shape[depth]) {
+      checkNotTensorData(op, value, path);
       throw new ShapeError(
         `${op}: ragged nested array: element at [${path.join(', ')}] should be an array of length ${shape[depth]}, got ${Array.isArray(value) ? `length ${value.length}` : typeof value}`,
       );
@@ -82,18 +93,62 @@ function flattenNested(op: string, data: NestedArray): Flattened {
   return out;
 }
 
-function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype: DType): TypedArray {
-  if (isHalf(dtype)) return encodeHalf(dtype, fillTypedArray(op, values, 'float32') as Float32Array);
+/**
+ * A tensor or a typed array where nested arrays hold numbers: a ValueError that says what was
+ * found and what to call instead (reading a tensor's values here would need a synchronous read,
+ * which not every backend has, and would cut a traced value out of its transform).
+ */
+function checkNotTensorData(op: string, value: unknown, path: readonly number[]): void {
+  const at = `[${path.join(', ')}]`;
+  if (isTensor(value)) {
+    throw new ValueError(
+      `${op}: element at ${at} is a Tensor (${value.dtype} ${formatShape(value.shape)}), expected a number or boolean; ` +
+        'to join tensors use stack([...]) (a new axis) or concat([...]), and for one value t.item()',
+    );
+  }
+  if (ArrayBuffer.isView(value)) {
+    throw new ValueError(
+      `${op}: element at ${at} is a ${value.constructor.name}, expected a number or boolean; ` +
+        'pass one flat typed array with the shape option, e.g. tensor(data, { shape: [2, 3] }), or nested arrays of numbers',
+    );
+  }
+}
+
+/** The index path of the element at `flat` in a row-major array of `shape`. */
+function unravel(flat: number, shape: readonly number[]): number[] {
+  const path = new Array<number>(shape.length).fill(0);
+  for (let axis = shape.length - 1, rest = flat; axis >= 0; axis--) {
+    const size = shape[axis] as number;
+    path[axis] = rest % size;
+    rest = Math.floor(rest / size);
+  }
+  return path;
+}
+
+/**
+ * The storage of `values` (laid out in `shape`) in `dtype`. Fractional numbers truncate toward
+ * zero in an integer dtype, as a cast does; numbers outside its range are a ValueError.
+ */
+function fillTypedArray(op: string, values: readonly (number | boolean)[], dtype: DType, shape: readonly number[]): TypedArray {
+  if (isHalf(dtype)) return encodeHalf(dtype, fillTypedArray(op, values, 'float32', shape) as Float32Array);
   const out = allocTypedArray(dtype, values.length);
+  const checked = isInteger(dtype);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v === 'boolean') out[i] = v ? 1 : 0;
     else if (dtype === 'bool') out[i] = v !== 0 ? 1 : 0;
-    else if ((dtype === 'int32' || dtype === 'uint8') && !Number.isFinite(v as number)) {
-      throw new ValueError(`${op}: cannot store ${v} in a ${dtype} tensor`);
-    } else out[i] = v as number;
+    else if (checked && !fitsDType(dtype, v as number)) throw valueOutOfRangeError(op, 'the value', v as number, dtype, unravel(i, shape));
+    else out[i] = v as number;
   }
   return out;
+}
+
+/** Throws the range error for the first of `data`'s values that the integer dtype `dtype` cannot hold. */
+function checkTypedArrayFits(op: string, data: TypedArray, dtype: DType): void {
+  if (!isInteger(dtype)) return;
+  for (let i = 0; i < data.length; i++) {
+    if (!fitsDType(dtype, data[i] as number)) throw valueOutOfRangeError(op, 'the value', data[i] as number, dtype, [i]);
+  }
 }
 
 /**
@@ -116,6 +171,8 @@ export function convertTypedArray(data: TypedArray, dtype: DType): TypedArray {
  *
  * @example
  * const x = tensor([[1, 2], [3, 4]]);           // int32 [2, 2]
+ * tensor([5e9]);                                // float32: int32 cannot hold it
+ * tensor([1, 2], { requiresGrad: true });       // float32, so that it can require grad
  * const y = tensor([0.5, 1.5], { dtype: 'float64' });
  * const z = tensor(new Float32Array(6), { shape: [2, 3] });
  */
@@ -153,14 +210,16 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
     }
     const dtype = requested ?? dtypeOfTypedArray(typed);
     checkBackendDType(op, backend, dtype);
-    const converted = typed instanceof Uint16Array || dtype === dtypeOfTypedArray(typed) ? typed : convertTypedArray(typed, dtype);
+    const unchanged = typed instanceof Uint16Array || dtype === dtypeOfTypedArray(typed);
+    if (!unchanged) checkTypedArrayFits(op, typed, dtype);
+    const converted = unchanged ? typed : convertTypedArray(typed, dtype);
     return withRequiresGrad(new Tensor(shape, dtype, backend, backend.fromTypedArray(converted, shape, dtype)), options);
   }
   if (typeof data !== 'number' && typeof data !== 'boolean' && !Array.isArray(data)) {
     throw new ValueError(`${op}: expected a number, boolean, nested array or typed array, got ${data === null ? 'null' : typeof data}`);
   }
   const flat = flattenNested(op, data);
-  const dtype = requested ?? inferDType(flat.kind);
+  const dtype = requested ?? inferredDType(flat.kind, options);
   checkBackendDType(op, backend, dtype);
   let shape = flat.shape;
   if (options.shape !== undefined) {
@@ -170,8 +229,17 @@ export function tensor(data: TensorLike, options: CreationOptions & { readonly s
     }
   }
   checkShape(op, shape);
-  const typed = fillTypedArray(op, flat.values, dtype);
+  const typed = fillTypedArray(op, flat.values, dtype, flat.shape);
   return withRequiresGrad(new Tensor(shape, dtype, backend, backend.fromTypedArray(typed, shape, dtype)), options);
+}
+
+/**
+ * The dtype `tensor()` gives data of `kind` without a dtype option. A tensor that requires grad
+ * must be floating, and `[1.0, 2.0]` is `[1, 2]` to JavaScript: integral numbers then give the
+ * default float rather than an int32 tensor that could not require grad. Booleans stay bool.
+ */
+function inferredDType(kind: ScalarKind, options: CreationOptions): DType {
+  return kind === 'int' && options.requiresGrad ? DEFAULT_FLOAT : inferDType(kind);
 }
 
 /** Applies the `requiresGrad` creation option (the setter is installed by autograd/methods.ts). */
@@ -194,7 +262,7 @@ export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Te
   if (value === null || value === undefined) throw new ValueError(`${op}: expected a tensor or a number, got ${String(value)}`);
   // A traced `like` has no backend of its own: use the one holding the data underneath it.
   const backend = like === undefined ? undefined : backendOf(like);
-  if (typeof value === 'number' || typeof value === 'boolean') return scalarOperand(value, dtype, backend ?? getBackend());
+  if (typeof value === 'number' || typeof value === 'boolean') return scalarOperand(op, value, dtype, backend ?? getBackend());
   const options: CreationOptions = { ...(dtype ? { dtype } : {}), ...(backend ? { backend: backend.name } : {}) };
   return tensor(value, options);
 }
@@ -204,10 +272,10 @@ export function toTensor(op: string, value: TensorLike, dtype?: DType, like?: Te
  * `where(mask, 0, x)`: made directly (no nested-array walk, no options), since an op pays it on
  * every call.
  */
-function scalarOperand(value: number | boolean, requested: DType | undefined, backend: Backend): Tensor {
-  const dtype = requested ?? inferDType(scalarKind(value));
-  checkBackendDType('tensor', backend, dtype);
-  const made = new Tensor([], dtype, backend, backend.fromTypedArray(fillTypedArray('tensor', [value], dtype), [], dtype));
+function scalarOperand(op: string, value: number | boolean, requested: DType | undefined, backend: Backend): Tensor {
+  const dtype = requested ?? inferDType(inferredKind(value));
+  checkBackendDType(op, backend, dtype);
+  const made = new Tensor([], dtype, backend, backend.fromTypedArray(fillTypedArray(op, [value], dtype, []), [], dtype));
   made._scalar = Number(value);
   return made;
 }
@@ -227,6 +295,10 @@ export function scalarNumberOf(t: Tensor): number | undefined {
  */
 export function resultDType(a: TensorLike, b: TensorLike, ...more: TensorLike[]): DType {
   if (more.length === 0 && isTensor(a) && isTensor(b) && a.shape.length > 0 === b.shape.length > 0) return promoteTypes(a.dtype, b.dtype);
+  // Scalars alone (`add(1, 2 ** 40)`) promote as the tensors they infer: 2 ** 40 is float32 there,
+  // not an int32 it would not fit.
+  if (isScalar(a) && isScalar(b) && more.every(isScalar))
+    return [b, ...more].reduce((acc: DType, v) => promoteTypes(acc, dtypeOfValue(v)), dtypeOfValue(a));
   // More operands (clamp's input and bounds) promote all at once, as torch.result_type does.
   return resultTypeOf([promotionOperand(a), promotionOperand(b), ...more.map(promotionOperand)]);
 }
@@ -237,9 +309,13 @@ function promotionOperand(value: TensorLike): PromotionOperand {
   return { dtype: dtypeOfValue(value), rank: 1 };
 }
 
+function isScalar(value: TensorLike): value is number | boolean {
+  return typeof value === 'number' || typeof value === 'boolean';
+}
+
 function dtypeOfValue(value: TensorLike): DType {
   if (isTensor(value)) return value.dtype;
-  if (typeof value === 'number' || typeof value === 'boolean') return inferDType(scalarKind(value));
+  if (typeof value === 'number' || typeof value === 'boolean') return inferDType(inferredKind(value));
   if (ArrayBuffer.isView(value)) return dtypeOfTypedArray(value as TypedArray);
   return inferDType(flattenNested('tensor', value as NestedArray).kind);
 }

@@ -40,7 +40,22 @@ describe('zeros, ones, full', () => {
     expect(full([2], true).arraySync()).toEqual([true, true]);
     expect(full([2, 1], 2.5, { dtype: 'float64' }).arraySync()).toEqual([[2.5], [2.5]]);
     expect(full([1], -Infinity).arraySync()).toEqual([-Infinity]);
-    expect(() => full([1], NaN, { dtype: 'int32' })).toThrow(/cannot fill a int32 tensor with NaN/);
+    expect(() => full([1], NaN, { dtype: 'int32' })).toThrow(/^full: the fill value NaN does not fit in int32/);
+  });
+
+  it('full widens integers outside int32 to float32, and refuses them in an integer dtype', () => {
+    const big = full([2], 1e10);
+    expect(big.dtype).toBe('float32');
+    expect(big.arraySync()).toEqual([1e10, 1e10]);
+    expect(full([1], 2147483647).dtype).toBe('int32');
+    expect(() => full([2], 1e10, { dtype: 'int32' })).toThrow(ValueError);
+    expect(() => full([2], 1e10, { dtype: 'int32' })).toThrow(
+      /^full: the fill value 10000000000 does not fit in int32 \(integers from -2147483648 to 2147483647\); use a dtype that holds it, e\.g\. \{ dtype: 'float64' \}/,
+    );
+    expect(() => full([2], 256, { dtype: 'uint8' })).toThrow(/^full: the fill value 256 does not fit in uint8 \(integers from 0 to 255\)/);
+    // Fractions truncate toward zero, as a cast does.
+    expect(full([1], 2.7, { dtype: 'int32' }).arraySync()).toEqual([2]);
+    expect(full([1], 5e9, { dtype: 'bool' }).arraySync()).toEqual([true]);
   });
 
   it('rejects bad shapes and dtypes', () => {
@@ -63,6 +78,9 @@ describe('*Like', () => {
     expect(f.dtype).toBe('int32');
     expect(f.arraySync()).toEqual([9, 9]);
     expect(fullLike(x, 0.25).arraySync()).toEqual([[0.25, 0.25, 0.25]]);
+    // The like's integer dtype must hold the value: no silent wrap.
+    expect(() => fullLike(tensor([1, 2]), 2 ** 31)).toThrow(/^fullLike: the fill value 2147483648 does not fit in int32/);
+    expect(() => fullLike(tensor([1], { dtype: 'uint8' }), -1)).toThrow(/^fullLike: the fill value -1 does not fit in uint8/);
     expect(zerosLike(x).backend).toBe(x.backend);
   });
 });
@@ -87,6 +105,24 @@ describe('arange', () => {
     expect(arange(0.5, 3, 1, { dtype: 'int32' }).arraySync()).toEqual([0, 1, 2]);
   });
 
+  it('infers float32 when a value would not fit in int32, and refuses it in an integer dtype', () => {
+    const wide = arange(0, 5e9, 1e9);
+    expect(wide.dtype).toBe('float32');
+    expect(wide.arraySync()).toEqual([0, 1e9, 2e9, 3e9, 4e9]);
+    expect(arange(2 ** 31 - 2, 2 ** 31).dtype).toBe('int32');
+    expect(arange(2 ** 31 - 2, 2 ** 31 + 1).dtype).toBe('float32');
+    expect(arange(0, -3e9, -1e9).dtype).toBe('int32'); // -2e9 is its last value
+    expect(arange(0, -4e9, -1e9).dtype).toBe('float32');
+    // Only the values count, not the stop they never reach.
+    expect(arange(0, 2 ** 31, 2 ** 30).dtype).toBe('int32');
+    expect(() => arange(0, 5e9, 1e9, { dtype: 'int32' })).toThrow(
+      /^arange: the value 3000000000 at \[3\] does not fit in int32 \(integers from -2147483648 to 2147483647\); use a dtype that holds it/,
+    );
+    expect(() => arange(250, 260, 1, { dtype: 'uint8' })).toThrow(/^arange: the value 256 at \[6\] does not fit in uint8/);
+    expect(() => arange(-2, 3, 1, { dtype: 'uint8' })).toThrow(/^arange: the value -2 at \[0\] does not fit in uint8/);
+    expect(arange(250, 256, 1, { dtype: 'uint8' }).arraySync()).toEqual([250, 251, 252, 253, 254, 255]);
+  });
+
   it('rejects a zero step and backwards ranges', () => {
     expect(() => arange(0, 5, 0)).toThrow(/step must not be zero/);
     expect(() => arange(5, 0, 1)).toThrow(ValueError);
@@ -109,6 +145,9 @@ describe('linspace', () => {
     expect(linspace(0, 10, 6, { dtype: 'int32' }).arraySync()).toEqual([0, 2, 4, 6, 8, 10]);
     expect(linspace(0, 1, 3, { dtype: 'float64' }).dtype).toBe('float64');
     expect(() => linspace(0, 1, -1)).toThrow(/num must be a non-negative integer/);
+    expect(() => linspace(0, 5e9, 6, { dtype: 'int32' })).toThrow(/^linspace: the value 3000000000 at \[3\] does not fit in int32/);
+    expect(() => linspace(-1, 1, 3, { dtype: 'uint8' })).toThrow(/^linspace: the value -1 at \[0\] does not fit in uint8/);
+    expect(linspace(0, 255, 3, { dtype: 'uint8' }).arraySync()).toEqual([0, 127, 255]);
   });
 });
 

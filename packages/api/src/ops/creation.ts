@@ -1,5 +1,15 @@
 import type { Backend } from '../backend/spi.js';
-import { checkDType, DEFAULT_FLOAT, type DType, inferDType, isFloating, scalarKind } from '../core/dtype.js';
+import {
+  checkDType,
+  DEFAULT_FLOAT,
+  type DType,
+  fitsDType,
+  inferDType,
+  inferredKind,
+  isFloating,
+  isInt32,
+  valueOutOfRangeError,
+} from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { checkShape, type Shape } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
@@ -57,7 +67,8 @@ export function ones(shape: ShapeLike, options: CreationOptions = {}): Tensor {
 
 /**
  * A tensor of `shape` filled with `value`. Without a `dtype`, the value decides it as in
- * PyTorch: booleans give bool, integers int32, other numbers float32.
+ * PyTorch: booleans give bool, integers that int32 holds int32, other numbers float32
+ * (`full([2], 1e10)` is float32). An integer dtype that cannot hold the value is a ValueError.
  *
  * @example
  * full([2, 2], 7);     // int32
@@ -67,15 +78,14 @@ export function ones(shape: ShapeLike, options: CreationOptions = {}): Tensor {
 export function full(shape: ShapeLike, value: number | boolean, options: CreationOptions = {}): Tensor {
   const op = 'full';
   const v = numericValue(op, value);
-  const dtype = dtypeOption(op, options, inferDType(scalarKind(value)));
+  const dtype = dtypeOption(op, options, inferDType(inferredKind(value)));
   checkFillable(op, v, dtype);
   return fill(op, shape, v, dtype, resolveBackend(options));
 }
 
+/** Refuses a fill value that an integer dtype cannot hold (fractions truncate, as a cast does). */
 function checkFillable(op: string, value: number, dtype: DType): void {
-  if (!isFloating(dtype) && dtype !== 'bool' && !Number.isFinite(value)) {
-    throw new ValueError(`${op}: cannot fill a ${dtype} tensor with ${value}`);
-  }
+  if (!fitsDType(dtype, value)) throw valueOutOfRangeError(op, 'the fill value', value, dtype);
 }
 
 /** The backend of `like` (of the data under it, when traced), unless the options name another. */
@@ -123,8 +133,9 @@ export function fullLike(like: TensorLike, value: number | boolean, options: Cre
 
 /**
  * Evenly spaced values in [start, stop): `arange(stop)` or `arange(start, stop, step?)`. The
- * dtype is int32 when every argument is an integer, else float32 (as torch.arange, with 32-bit
- * integers).
+ * dtype is int32 when every argument is an integer and every value fits in int32, else float32
+ * (as torch.arange, with 32-bit integers: `arange(0, 5e9, 1e9)` is float32). An integer dtype
+ * that cannot hold a value is a ValueError naming it.
  *
  * @example
  * arange(4);              // [0, 1, 2, 3] int32
@@ -154,9 +165,12 @@ export function arange(a: number, b?: number | CreationOptions, c?: number, d?: 
     );
   }
   const allIntegers = Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step);
-  const dtype = dtypeOption(op, options, allIntegers ? 'int32' : DEFAULT_FLOAT);
-  if (dtype === 'bool') throw new DTypeError(`${op}: dtype must be numeric, got bool`);
   const length = Math.ceil((stop - start) / step);
+  // Values only grow (or only shrink), so int32 holds them all when it holds the first and the last.
+  const fitsInt32 = length === 0 || (isInt32(start) && isInt32(start + (length - 1) * step));
+  const dtype = dtypeOption(op, options, allIntegers && fitsInt32 ? 'int32' : DEFAULT_FLOAT);
+  if (dtype === 'bool') throw new DTypeError(`${op}: dtype must be numeric, got bool`);
+  checkRangeFits(op, (i) => start + i * step, length, dtype);
   const backend = resolveBackend(options);
   // Integral ranges are exact in int32; fractional ones are computed in floating point, then cast.
   const computeIn: DType = isFloating(dtype) ? dtype : allIntegers ? 'int32' : 'float64';
@@ -179,16 +193,41 @@ export function linspace(start: number, stop: number, num: number, options: Crea
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`${op}: num must be a non-negative integer, got ${num}`);
   const dtype = dtypeOption(op, options, DEFAULT_FLOAT);
   if (dtype === 'bool') throw new DTypeError(`${op}: dtype must be numeric, got bool`);
+  const step = (stop - start) / Math.max(num - 1, 1);
+  // The values as computed below: from the start for the first half, from the stop for the rest.
+  const valueAt = (i: number): number => (num === 1 || i < Math.floor(num / 2) ? start + i * step : stop - (num - 1 - i) * step);
+  checkRangeFits(op, valueAt, num, dtype);
   const backend = resolveBackend(options);
   const computeIn = isFloating(dtype) ? dtype : 'float64';
   if (num === 1) return cast(fill(op, [1], start, computeIn, backend), dtype);
-  const step = (stop - start) / Math.max(num - 1, 1);
   const i = bind(Primitive.Iota, [], { shape: [num], dtype: computeIn, axis: 0 }, backend);
   // Counting from both ends (as PyTorch does) makes both endpoints exact and the values symmetric.
   const fromStart = add(mul(i, step), start);
   const fromStop = sub(stop, mul(sub(num - 1, i), step));
   const out = where(less(i, Math.floor(num / 2)), fromStart, fromStop);
   return cast(out, dtype);
+}
+
+/**
+ * Refuses a range (`valueAt(i)` for i < length, monotonic in i) that the integer dtype `dtype`
+ * cannot hold, naming its first value out of range and that value's index. Being monotonic, the
+ * range fits when its ends do; otherwise the first bad index is where it crosses the bound.
+ */
+function checkRangeFits(op: string, valueAt: (i: number) => number, length: number, dtype: DType): void {
+  if (length === 0 || (fitsDType(dtype, valueAt(0)) && fitsDType(dtype, valueAt(length - 1)))) return;
+  let index = 0;
+  if (fitsDType(dtype, valueAt(0))) {
+    // Bisect for the first index whose value does not fit (the ends bracket it).
+    let low = 0;
+    let high = length - 1;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (fitsDType(dtype, valueAt(middle))) low = middle;
+      else high = middle;
+    }
+    index = high;
+  }
+  throw valueOutOfRangeError(op, 'the value', valueAt(index), dtype, [index]);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { anyRecorded } from '../autograd/grad-mode.js';
-import { checkDType, type DType, isFloating, isInteger, toFloating } from '../core/dtype.js';
+import { checkDType, type DType, dtypeHolding, fitsDType, isFloating, isInteger, outOfRangeError, toFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { broadcastShapes, shapesEqual } from '../core/shape.js';
 import { type BinaryPrimitive, Primitive, type UnaryPrimitive } from '../primitives/primitive.js';
@@ -34,14 +34,21 @@ function checkOperand(op: string, what: string, value: unknown): void {
   throw new ValueError(`${op}: ${what} must be a tensor, number, boolean, nested array or typed array, got ${kind}`);
 }
 
-const INTEGER_RANGE: Partial<Record<DType, readonly [number, number]>> = { int32: [-2147483648, 2147483647], uint8: [0, 255] };
-
 /** A JavaScript integer among `values` that `dtype` (an integer dtype) cannot hold, if any. */
 function scalarOutOfRange(dtype: DType, values: readonly TensorLike[]): number | undefined {
-  const range = INTEGER_RANGE[dtype];
-  if (range === undefined) return undefined;
-  for (const v of values) if (typeof v === 'number' && Number.isInteger(v) && (v < range[0] || v > range[1])) return v;
+  for (const v of values) if (typeof v === 'number' && Number.isInteger(v) && !fitsDType(dtype, v)) return v;
   return undefined;
+}
+
+/** The error for a weak scalar that the integer dtype an op computes in cannot hold. */
+function scalarOutOfRangeError(op: string, value: number, dtype: DType, context: string, operand: string): ValueError {
+  return outOfRangeError(
+    op,
+    `the scalar ${value}`,
+    dtype,
+    context,
+    `cast the ${operand} to a wider dtype first, e.g. x.astype('${dtypeHolding(value)}')`,
+  );
 }
 
 /**
@@ -55,9 +62,7 @@ function checkedComputeDType(op: string, a: TensorLike, b: TensorLike, family: F
   const outOfRange = scalarOutOfRange(dtype, [a, b]);
   if (outOfRange === undefined) return dtype;
   if (family === 'compare') return 'float64';
-  throw new ValueError(
-    `${op}: the scalar ${outOfRange} does not fit in ${dtype}, the dtype this op computes in; cast the tensor to a wider dtype first, e.g. x.astype('${dtype === 'uint8' ? 'int32' : 'float64'}')`,
-  );
+  throw scalarOutOfRangeError(op, outOfRange, dtype, ', the dtype this op computes in', 'tensor');
 }
 
 /** Binds a binary elementwise primitive after promoting and broadcasting its operands. */
@@ -355,9 +360,7 @@ export function clamp(x: TensorLike, min?: TensorLike, max?: TensorLike): Tensor
     const dtype = resultDType(x, ...bounds);
     const outOfRange = scalarOutOfRange(dtype, [x, ...bounds]);
     if (outOfRange !== undefined) {
-      throw new ValueError(
-        `clamp: the scalar ${outOfRange} does not fit in ${dtype}, the dtype the input and bounds promote to; cast the input to a wider dtype first, e.g. x.astype('${dtype === 'uint8' ? 'int32' : 'float64'}')`,
-      );
+      throw scalarOutOfRangeError('clamp', outOfRange, dtype, ', the dtype the input and bounds promote to', 'input');
     }
     const like = isTensor(x) ? x : isTensor(min) ? min : isTensor(max) ? max : undefined;
     const tx = toTensor('clamp', x, dtype, like);
