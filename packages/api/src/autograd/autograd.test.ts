@@ -125,6 +125,18 @@ describe('backward()', () => {
     close(x.grad, [2, 2]);
   });
 
+  it('says why a tensor that cannot require grad is int32, and how to fix it', () => {
+    const make = () => tensor([1, 2], { dtype: 'int32', requiresGrad: true });
+    expect(make).toThrow(DTypeError);
+    expect(make).toThrow(
+      /^requiresGrad: only tensors of floating-point dtype can require gradients, got int32 \(JavaScript numbers with no fractional part, such as 1\.0, are inferred as int32\); create it with \{ dtype: 'float32' \}/,
+    );
+    expect(() => {
+      tensor([1.0]).requiresGrad = true;
+    }).toThrow(/got int32 \(JavaScript numbers with no fractional part/);
+    expect(() => tensor([true], { requiresGrad: true })).toThrow(/can require gradients, got bool; create it with \{ dtype: 'float32' \}/);
+  });
+
   it('checks requiresGrad: floats only, leaves only', () => {
     // Whole JavaScript numbers infer float32 when they require grad; an explicit integer dtype cannot.
     expect(tensor([1, 2], { requiresGrad: true }).dtype).toBe('float32');
@@ -219,6 +231,9 @@ describe('Parameter', () => {
     expect(p.value.requiresGrad).toBe(true);
     expect(p.toString()).toContain("Parameter 'bias'");
     expect(() => new Parameter(tensor([1, 2]))).toThrow(DTypeError);
+    expect(() => new Parameter(tensor([1.0, 2.0]))).toThrow(
+      /^Parameter: only tensors of floating-point dtype can require gradients, got int32 \(JavaScript numbers with no fractional part, such as 1\.0, are inferred as int32\); create it with \{ dtype: 'float32' \}, e\.g\. tensor\(\[1, 2\], \{ dtype: 'float32' \}\), or convert it with x\.float\(\)$/,
+    );
     expect(() => grad((t: Tensor) => new Parameter(t).value.sum())(f64([1]))).toThrow(ValueError);
   });
 });

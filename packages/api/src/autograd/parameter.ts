@@ -1,13 +1,12 @@
 import type { DType } from '../core/dtype.js';
-import { isFloating } from '../core/dtype.js';
-import { DTypeError, ValueError } from '../core/errors.js';
+import { ValueError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import { type CreationOptions, type TensorLike, tensor } from '../ops/convert.js';
 import { isTensor, keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Tracer } from '../transforms/core.js';
 import { LeafAccumulator } from './state.js';
-import { detachedView, makeLeaf } from './tape.js';
+import { checkCanRequireGrad, detachedView, makeLeaf } from './tape.js';
 
 export interface ParameterOptions extends CreationOptions {
   /** Whether backward() computes a gradient for it (default true). */
@@ -143,7 +142,7 @@ export class Parameter {
       return value;
     }
     if (!this.requires) return value;
-    if (!isFloating(value.dtype)) throw new DTypeError(`Parameter: only floating-point tensors can require gradients, got ${value.dtype}`);
+    checkCanRequireGrad('Parameter', value.dtype);
     const state = value._autograd;
     if (state?.edge.node === this.accumulator) return value;
     // A tensor already on the tape (computed, or another leaf) stays as it is; the parameter views its data.

@@ -1,5 +1,5 @@
 import type { Backend } from '../backend/spi.js';
-import { isFloating } from '../core/dtype.js';
+import { type DType, floatingFix, isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { bind, evalPrimitive } from '../tensor/dispatch.js';
@@ -53,6 +53,12 @@ export function detachedView(x: Tensor): Tensor {
   return evalPrimitive(Primitive.Reshape, [x], { shape: [...x.shape] });
 }
 
+/** Refuses a dtype that cannot require gradients, saying why a tensor may be int32 and how to fix it. */
+export function checkCanRequireGrad(op: string, dtype: DType): void {
+  if (!isFloating(dtype))
+    throw new DTypeError(`${op}: only tensors of floating-point dtype can require gradients, got ${dtype}${floatingFix(dtype)}`);
+}
+
 /** Makes `t` a leaf that accumulates its gradient in `.grad`. */
 export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
   if (t instanceof Tracer) {
@@ -60,8 +66,7 @@ export function makeLeaf(t: Tensor, accumulator = new LeafAccumulator()): void {
       'requiresGrad: cannot be set on a value traced by a transform (grad, vmap, jit); differentiate functionally with grad or vjp',
     );
   }
-  if (!isFloating(t.dtype))
-    throw new DTypeError(`requiresGrad: only tensors of floating-point dtype can require gradients, got ${t.dtype}`);
+  checkCanRequireGrad('requiresGrad', t.dtype);
   const state = t._autograd;
   if (state !== null) {
     if (isLeafState(state)) return;

@@ -249,6 +249,16 @@ export function inferDType(kind: ScalarKind): DType {
   return kind === 'bool' ? 'bool' : kind === 'int' ? DEFAULT_INT : DEFAULT_FLOAT;
 }
 
+/**
+ * The rest of a message about a tensor of `dtype` that had to be floating (to require grad, to be
+ * differentiated): why it may be int32 without the user asking (`tensor([1.0, 2.0])` is
+ * `tensor([1, 2])` to JavaScript) and how to fix it. Follows the dtype in the message.
+ */
+export function floatingFix(dtype: DType): string {
+  const why = dtype === 'int32' ? ' (JavaScript numbers with no fractional part, such as 1.0, are inferred as int32)' : '';
+  return `${why}; create it with { dtype: 'float32' }, e.g. tensor([1, 2], { dtype: 'float32' }), or convert it with x.float()`;
+}
+
 /** Float dtypes (half included) stay; others become the default float (what `exp(intTensor)` computes in). */
 export function toFloating(dtype: DType): DType {
   return isFloating(dtype) ? dtype : DEFAULT_FLOAT;

@@ -1,4 +1,4 @@
-import { isFloating } from '../core/dtype.js';
+import { floatingFix, isFloating } from '../core/dtype.js';
 import { DTypeError, ValueError } from '../core/errors.js';
 import { formatTreeDef, type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
 import { scalar } from '../ops/convert.js';
@@ -22,6 +22,18 @@ export function normalizeArgnums(op: string, argnums: number | readonly number[]
   return out;
 }
 
+/**
+ * Refuses a tensor that is differentiated but not floating (`which` names it, `alternative` says
+ * how to stop differentiating it). An integer input has no tangent or gradient: silently taking
+ * it as constant would give a zero derivative where the user meant `tensor([0.0])` as a float.
+ */
+export function checkDifferentiable(op: string, value: Tensor, which: string, alternative: string): void {
+  if (isFloating(value.dtype)) return;
+  throw new DTypeError(
+    `${op}: can only differentiate with respect to floating-point tensors, but ${which} has dtype ${value.dtype}${floatingFix(value.dtype)}; or ${alternative}`,
+  );
+}
+
 export interface DifferentiatedArguments {
   /** The floating-point tensor leaves being differentiated, in order. */
   readonly leaves: Tensor[];
@@ -41,12 +53,7 @@ export function differentiatedArguments(op: string, args: readonly unknown[], ar
         `${op}: the differentiated arguments must hold only tensors (in arrays and plain objects); leaf ${k} of ${formatTreeDef(def)} is ${typeof value}`,
       );
     }
-    if (!isFloating(value.dtype)) {
-      throw new DTypeError(
-        `${op}: can only differentiate with respect to floating-point tensors, but leaf ${k} of argument(s) ${JSON.stringify(argnums)} has dtype ${value.dtype}; ` +
-          'cast it to a float dtype, or leave it out of argnums',
-      );
-    }
+    checkDifferentiable(op, value, `leaf ${k} of argument(s) ${JSON.stringify(argnums)}`, 'leave it out of argnums');
     return value;
   });
   return {

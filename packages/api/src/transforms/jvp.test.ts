@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { grad, jvp, linearize, ShapeError, type Tensor, tensor, ValueError, vjp } from '@flint/api';
+import { DTypeError, grad, jvp, linearize, ShapeError, type Tensor, tensor, ValueError, vjp } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 
 const f64 = (data: number | number[] | number[][]): Tensor => tensor(data, { dtype: 'float64' });
@@ -48,6 +48,26 @@ describe('jvp', () => {
   it('checks tangents against primals', () => {
     expect(() => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1])])).toThrow(ShapeError);
     expect(() => jvp((x: Tensor) => x, [f64([1])], [[f64([1])]] as never)).toThrow(ValueError);
+  });
+
+  it('refuses an integer primal as grad does, instead of a silent zero tangent', () => {
+    // tensor([0.0]) is int32: 0.0 is 0 to JavaScript.
+    const run = () => jvp((v: Tensor) => v.sin(), [tensor([0.0])], [tensor([1.0])]);
+    expect(run).toThrow(DTypeError);
+    expect(run).toThrow(
+      /^jvp: can only differentiate with respect to floating-point tensors, but primal leaf 0 has dtype int32 \(JavaScript numbers with no fractional part, such as 1\.0, are inferred as int32\); create it with \{ dtype: 'float32' \}.*; or close over it instead of passing it as a primal$/,
+    );
+    expect(() => jvp((a: Tensor, b: Tensor) => a.add(b), [f64([1]), tensor([true])], [f64([1]), f64([1])])).toThrow(
+      /^jvp: .* but primal leaf 1 has dtype bool; create it/,
+    );
+    expect(() => grad((v: Tensor) => v.sin().sum())(tensor([0.0]))).toThrow(
+      /^grad: can only differentiate .* has dtype int32 \(JavaScript numbers/,
+    );
+    const [, tangent] = jvp((v: Tensor) => v.sin(), [tensor([0.0], { dtype: 'float32' })], [tensor([1.0], { dtype: 'float32' })]);
+    close(tangent, [1]);
+    // Closing over the integer input is the way to hold it constant.
+    const index = tensor([1]);
+    close(jvp((v: Tensor) => v.mul(index), [f64([2])], [f64([1])])[1], [1]);
   });
 
   it('composes with itself: second directional derivatives', () => {

@@ -5,7 +5,7 @@ import { formatShape, shapesEqual } from '../core/shape.js';
 import { zerosLike } from '../primitives/lax.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { differentiatedArguments, outputLeaves } from './arguments.js';
+import { checkDifferentiable, differentiatedArguments, outputLeaves } from './arguments.js';
 import { checkLive, withTrace } from './core.js';
 import { JvpTrace, JvpTracer } from './jvp-trace.js';
 import { type Disposable, disposable } from './types.js';
@@ -74,6 +74,11 @@ export function jvp<A extends unknown[], R>(f: (...args: A) => R, primals: A, ta
     if (!isTensor(p)) throw new ValueError(`jvp: primal leaf ${i} is ${typeof p}; primals must be tensors (in arrays and plain objects)`);
   });
   const ps = primalLeaves as Tensor[];
+  // As grad and vjp do for the arguments they differentiate: an integer primal has no tangent, and
+  // taking it as a constant would give a silent zero where `tensor([0.0])` was meant as a float.
+  ps.forEach((p, i) => {
+    checkDifferentiable('jvp', p, `primal leaf ${i}`, 'close over it instead of passing it as a primal');
+  });
   const ts = checkTangents('jvp', ps, tangentLeaves);
   let outDef = treeFlatten(null)[1];
   const result = jvpFlat(
