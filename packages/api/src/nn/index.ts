@@ -46,6 +46,19 @@ export { Dropout } from './layers/dropout.js';
 export { Embedding, type EmbeddingLayerOptions } from './layers/embedding.js';
 export { Bilinear, Flatten, Identity, Linear, type LinearOptions } from './layers/linear.js';
 export {
+  BCELoss,
+  BCEWithLogitsLoss,
+  CosineEmbeddingLoss,
+  CrossEntropyLoss,
+  HuberLoss,
+  KLDivLoss,
+  L1Loss,
+  MarginRankingLoss,
+  MSELoss,
+  NLLLoss,
+  SmoothL1Loss,
+} from './layers/losses.js';
+export {
   BatchNorm1d,
   BatchNorm2d,
   type BatchNormOptions,
