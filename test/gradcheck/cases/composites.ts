@@ -446,6 +446,35 @@ export const compositeCases: CompositeCase[] = [
   // Its pieces meet at 0 as selects on one condition, exact there to every order.
   unaryOp('logSigmoid', F.logSigmoid),
   unaryOp('mish', F.mish),
+  // Their switch points (0, ±3, the threshold) are tested with exact derivatives in
+  // nn/functional/activations.test.ts; here the samples stay away from them.
+  unaryOp('selu', F.selu, { avoid: [0] }, false),
+  unaryOp('celu', (x) => F.celu(x, 0.7), { avoid: [0] }),
+  unaryOp('hardswish', F.hardswish, { min: -4, max: 4, avoid: [-3, 3] }, false),
+  unaryOp('hardsigmoid', F.hardsigmoid, { min: -4, max: 4, avoid: [-3, 3] }, false),
+  unaryOp('softsign', F.softsign, { avoid: [0] }),
+  unaryOp('threshold', (x) => F.threshold(x, 0.5, -2), { avoid: [0.5] }, false),
+  composite(
+    'glu',
+    ['glu'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })).chain(([n, k]) => one(fc.constant([n, 2 * k]))),
+    (xs) =>
+      F.glu(x0(xs))
+        .sum(0)
+        .add(F.glu(x0(xs).transpose(), 0).sum(1)),
+  ),
+  composite(
+    'prelu (a slope per channel, and one for all)',
+    ['prelu'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([n, c]) =>
+        fc.tuple(floatOperand([n, c, 2], { avoid: [0] }), floatOperand([c]), floatOperand([1])).map((operands) => ({ operands })),
+      ),
+    (xs) => F.prelu(x0(xs), x1(xs)).add(F.prelu(x0(xs), xs[2] as Tensor)),
+    { smooth: false },
+  ),
+  composite('softmin', ['softmin'], one(shapes(1, 3)), (xs) => F.softmin(x0(xs), 0)),
   composite('softmax and logSoftmax', ['softmax', 'logSoftmax'], one(shapes(1, 3)), (xs) =>
     F.softmax(x0(xs), -1).add(F.logSoftmax(x0(xs), 0)),
   ),

@@ -14,19 +14,29 @@ export * as functional from './functional/index.js';
 export { functionalCall, functionalCallWithBuffers } from './functional-call.js';
 export * as init from './init.js';
 export {
+  CELU,
   ELU,
   GELU,
+  GLU,
+  Hardsigmoid,
+  Hardswish,
   Hardtanh,
   LeakyReLU,
+  LogSigmoid,
   LogSoftmax,
   Mish,
+  PReLU,
   ReLU,
   ReLU6,
+  SELU,
   Sigmoid,
   SiLU,
   Softmax,
+  Softmin,
   Softplus,
+  Softsign,
   Tanh,
+  Threshold,
 } from './layers/activations.js';
 export { MultiheadAttention, type MultiheadAttentionForwardOptions, type MultiheadAttentionOptions } from './layers/attention.js';
 export type { FactoryOptions } from './layers/common.js';

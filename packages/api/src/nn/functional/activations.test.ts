@@ -25,6 +25,10 @@ function erfReference(x: number): number {
 const softplusReference = (v: number, beta = 1, threshold = 20): number =>
   v * beta > threshold ? v : Math.log1p(Math.exp(beta * v)) / beta;
 
+// torch.nn.functional.selu's constants.
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
 const REFERENCES: Record<string, (v: number) => number> = {
   relu: (v) => Math.max(v, 0),
   relu6: (v) => Math.min(Math.max(v, 0), 6),
@@ -39,6 +43,13 @@ const REFERENCES: Record<string, (v: number) => number> = {
   tanh: Math.tanh,
   sigmoid: sigmoidReference,
   mish: (v) => v * Math.tanh(softplusReference(v)),
+  selu: (v) => (v > 0 ? SELU_SCALE * v : SELU_SCALE * SELU_ALPHA * Math.expm1(v)),
+  celu: (v) => (v > 0 ? v : Math.expm1(v)),
+  celu2: (v) => (v > 0 ? v : 2 * Math.expm1(v / 2)),
+  hardswish: (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6,
+  hardsigmoid: (v) => Math.min(Math.max(v + 3, 0), 6) / 6,
+  softsign: (v) => v / (1 + Math.abs(v)),
+  threshold: (v) => (v > 1 ? v : -5),
 };
 
 const IMPLEMENTATIONS: Record<string, (x: Tensor) => Tensor> = {
@@ -55,11 +66,18 @@ const IMPLEMENTATIONS: Record<string, (x: Tensor) => Tensor> = {
   tanh: F.tanh,
   sigmoid: F.sigmoid,
   mish: F.mish,
+  selu: F.selu,
+  celu: (x) => F.celu(x),
+  celu2: (x) => F.celu(x, 2),
+  hardswish: F.hardswish,
+  hardsigmoid: F.hardsigmoid,
+  softsign: F.softsign,
+  threshold: (x) => F.threshold(x, 1, -5),
 };
 
 describe('activations', () => {
   const random = seededRandom(1);
-  const values = [...randomValues(random, 60, -8, 8), -50, -25, -1e-3, 0, 1e-3, 7, 25, 50];
+  const values = [...randomValues(random, 60, -8, 8), -50, -25, -3.5, -3, -2.5, -1e-3, 0, 1e-3, 1, 2.5, 3, 3.5, 7, 25, 50];
 
   for (const name of Object.keys(REFERENCES)) {
     it(`${name} matches its formula in float64 and float32`, () => {
@@ -148,6 +166,93 @@ describe('activations', () => {
     expect(curvature.item()).toBe(-0.25);
   });
 
+  it('hardswish and hardsigmoid take PyTorch’s derivatives at ±3 (hardswish_backward, hardsigmoid_backward)', () => {
+    // hardswish': 0 where x < -3, x/3 + 0.5 where x <= 3 (so -0.5 at -3 and 1.5 at 3), else 1.
+    expect(slopesAt(F.hardswish, [-3, 3, -4, 4, 0, 1.5, Number.NaN])).toEqual([-0.5, 1.5, 0, 1, 0.5, 1, 1]);
+    // hardsigmoid': 1/6 where -3 < x < 3 only; NaN stays NaN with derivative 0.
+    expect(slopesAt(F.hardsigmoid, [-3, 3, -4, 4, 0, Number.NaN])).toEqual([0, 0, 0, 0, 1 / 6, 0]);
+    expect(F.hardsigmoid(tensor([Number.NaN], { dtype: 'float64' })).item()).toBeNaN();
+    const [, tangent] = jvp(F.hardswish, [tensor([-3, 3], { dtype: 'float64' })], [tensor([1, 1], { dtype: 'float64' })]);
+    expect(Array.from(tangent.dataSync())).toEqual([-0.5, 1.5]);
+    // Second derivatives: 1/3 on hardswish's quadratic piece, its ends included.
+    const hardswishSlope = (t: Tensor) => grad((u: Tensor) => sum(F.hardswish(u)))(t);
+    expect(Array.from(grad((t: Tensor) => sum(hardswishSlope(t)))(tensor([-3, 0, 3, 4], { dtype: 'float64' })).dataSync())).toEqual([
+      1 / 3,
+      1 / 3,
+      1 / 3,
+      0,
+    ]);
+  });
+
+  it('selu and celu take the negative side at 0 (elu_backward), threshold passes where x > threshold', () => {
+    expect(slopesAt(F.selu, [0, 1, -1])).toEqual([SELU_ALPHA * SELU_SCALE, SELU_SCALE, SELU_ALPHA * SELU_SCALE * Math.exp(-1)]);
+    const [, tangent] = jvp(F.selu, [tensor([0], { dtype: 'float64' })], [tensor([1], { dtype: 'float64' })]);
+    expect(tangent.item()).toBe(SELU_ALPHA * SELU_SCALE);
+    // CELU's derivative is 1 at 0 from both sides: alpha exp(x / alpha) / alpha there.
+    expect(slopesAt((t) => F.celu(t, 2), [0, -1, 1])).toEqual([1, Math.exp(-0.5), 1]);
+    expect(slopesAt((t) => F.threshold(t, 1, -5), [1, 1.5, 0, Number.NaN])).toEqual([0, 1, 0, 1]);
+    expect(F.threshold(tensor([Number.NaN], { dtype: 'float64' }), 1, -5).item()).toBeNaN();
+    // softsign' = 1 / (1 + |x|)²: 1 at 0.
+    expect(slopesAt(F.softsign, [0, 1, -3])).toEqual([1, 0.25, 1 / 16]);
+  });
+
+  it('no overflow in the branches selu and celu discard', () => {
+    expect(slopesAt(F.selu, [1000, -1000])).toEqual([SELU_SCALE, 0]);
+    expect(slopesAt((t) => F.celu(t, 0.5), [1000, -1000])).toEqual([1, 0]);
+  });
+
+  it('glu halves along its axis; prelu takes a slope per channel', () => {
+    const x = tensor(
+      [
+        [1, 2, 0, Math.log(3)],
+        [-1, 4, 100, -100],
+      ],
+      { dtype: 'float64' },
+    );
+    expect(maxDifference(F.glu(x).dataSync(), [0.5, 2 * 0.75, -1, 0])).toBeLessThan(1e-15);
+    const byRows = F.glu(x, 0);
+    expect(byRows.shape).toEqual([1, 4]);
+    expect(
+      maxDifference(
+        byRows.dataSync(),
+        [1, 2, 0, Math.log(3)].map((v, i) => v * sigmoidReference([-1, 4, 100, -100][i] as number)),
+      ),
+    ).toBeLessThan(1e-15);
+    expect(() => F.glu(tensor([1, 2, 3]))).toThrow(/glu: axis -1 must have an even size to halve, got input \[3\]/);
+    expect(() => F.glu(tensor(1))).toThrow(/glu: the input must have at least one axis/);
+
+    const images = tensor([-2, 3, -4, 5, -6, 7, -8, 9], { shape: [2, 2, 2], dtype: 'float64' });
+    expect(Array.from(F.prelu(images, tensor([0.5, 0.25], { dtype: 'float64' })).dataSync())).toEqual([-1, 3, -1, 5, -3, 7, -2, 9]);
+    expect(Array.from(F.prelu(tensor([-4, 4], { dtype: 'float64' }), tensor([0.25], { dtype: 'float64' })).dataSync())).toEqual([-1, 4]);
+    expect(() => F.prelu(images, tensor([1, 2, 3], { dtype: 'float64' }))).toThrow(
+      /prelu: weight \[3\] must have 1 element or one per channel/,
+    );
+    expect(() => F.prelu(tensor([1, 2], { dtype: 'float64' }), tensor([1, 2], { dtype: 'float64' }))).toThrow(/prelu: weight \[2\]/);
+
+    // x > 0 ? g : w g for the input, x > 0 ? 0 : x g for the weight: at 0, w and 0.
+    const input = new Parameter(
+      tensor(
+        [
+          [0, -2, 3],
+          [1, 0, -1],
+        ],
+        { dtype: 'float64' },
+      ),
+    );
+    const weight = new Parameter(tensor([0.25, 0.5, 2], { dtype: 'float64' }));
+    sum(F.prelu(input.value, weight.value)).backward();
+    expect(Array.from((input.grad as Tensor).dataSync())).toEqual([0.25, 0.5, 1, 1, 0.5, 2]);
+    expect(Array.from((weight.grad as Tensor).dataSync())).toEqual([0, -2, -1]);
+  });
+
+  it('softmin is the softmax of the negated input', () => {
+    const data = [1, 2, 3, -1, 0, 4];
+    const x = tensor(data, { shape: [2, 3], dtype: 'float64' });
+    const expected = [...softmaxRow([-1, -2, -3]), ...softmaxRow([1, 0, -4])];
+    expect(maxDifference(F.softmin(x).dataSync(), expected)).toBeLessThan(1e-15);
+    expect(maxDifference(F.softmin(x, 0).dataSync(), F.softmax(x.neg(), 0).dataSync())).toBe(0);
+  });
+
   it('relu keeps -0 and makes negatives +0, as torch.relu', () => {
     const out = F.relu(tensor([-0, -2, 0], { dtype: 'float32' })).dataSync();
     expect(Object.is(out[0], -0)).toBe(true);
@@ -191,6 +296,8 @@ describe('activations', () => {
     expect(() => F.gelu(tensor([1]), 'fast' as 'tanh')).toThrow(/gelu: approximate must be 'none' or 'tanh'/);
     expect(() => F.softplus(tensor([1]), 0)).toThrow(ValueError);
     expect(() => F.hardtanh(tensor([1]), 2, 1)).toThrow(/hardtanh: minValue/);
+    expect(() => F.celu(tensor([1]), 0)).toThrow(/celu: alpha must be non-zero/);
+    expect(() => F.threshold(tensor([1]), Number.NaN, 0)).toThrow(/threshold: threshold must be a finite number/);
   });
 });
 

@@ -1,5 +1,7 @@
 import { runInFloat32 } from '../../amp/autocast.js';
-import { ValueError } from '../../core/errors.js';
+import { ShapeError, ValueError } from '../../core/errors.js';
+import { formatShape } from '../../core/shape.js';
+import { cast } from '../../ops/broadcast.js';
 import { type TensorLike, toTensor } from '../../ops/convert.js';
 import {
   abs,
@@ -16,6 +18,7 @@ import {
   lessEqual,
   log,
   log1p,
+  logicalAnd,
   sigmoid as logistic,
   mul,
   neg,
@@ -23,7 +26,7 @@ import {
   unaryOp,
   where,
 } from '../../ops/elementwise.js';
-import { reshape } from '../../ops/movement.js';
+import { narrow, reshape } from '../../ops/movement.js';
 import { max, sum } from '../../ops/reduce.js';
 import { Primitive } from '../../primitives/primitive.js';
 import { isTensor, releasing, tidy } from '../../tensor/memory.js';
@@ -192,6 +195,170 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
   });
 }
 
+/** SELU's constants (Klambauer et al., 2017): PyTorch's 1.6732632423543772848170429916717 and 1.0507009873554804934193349852946 as doubles. */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/**
+ * Scaled exponential linear unit: `scale * x` where positive, `scale * alpha * (exp(x) - 1)`
+ * elsewhere, with PyTorch's constants (alpha ≈ 1.6733, scale ≈ 1.0507). The derivative at 0 is
+ * `scale * alpha`, the negative side's, as PyTorch's elu_backward (`x <= 0`).
+ *
+ * @example
+ * nn.functional.selu(tensor([-1, 2])); // [-1.1113, 2.1014]
+ */
+export function selu(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floatTensor('selu', x);
+    return guardedWhere(
+      lessEqual(t, 0),
+      { input: t, safe: 0, compute: (negative) => mul(expm1(negative), SELU_ALPHA * SELU_SCALE) },
+      mul(t, SELU_SCALE),
+    );
+  });
+}
+
+/**
+ * Continuously differentiable ELU: `x` where positive, `alpha * (exp(x / alpha) - 1)` elsewhere
+ * (default alpha 1; alpha must be non-zero). Its derivative is 1 at 0 from both sides; the
+ * negative side's formula gives it there, as PyTorch's elu_backward (`x <= 0`).
+ *
+ * @example
+ * nn.functional.celu(tensor([-1, 2]), 2); // [-0.7869, 2]
+ */
+export function celu(x: TensorLike, alpha = 1): Tensor {
+  return tidy(() => {
+    const op = 'celu';
+    checkNumber(op, 'alpha', alpha);
+    if (alpha === 0) throw new ValueError(`${op}: alpha must be non-zero (it divides the input), got 0`);
+    const t = floatTensor(op, x);
+    return guardedWhere(lessEqual(t, 0), { input: t, safe: 0, compute: (negative) => mul(expm1(mul(negative, 1 / alpha)), alpha) }, t);
+  });
+}
+
+/**
+ * Gated linear unit: splits `x` in halves `a` and `b` along `axis` (default the last, whose size
+ * must be even) and returns `a * sigmoid(b)`.
+ *
+ * @example
+ * nn.functional.glu(tensor([1, 2, 0, 0])); // [0.5, 1]
+ */
+export function glu(x: TensorLike, axis = -1): Tensor {
+  return tidy(() => {
+    const op = 'glu';
+    const t = floatTensor(op, x);
+    if (t.ndim === 0) throw new ShapeError(`${op}: the input must have at least one axis to halve, got a scalar`);
+    const a = axisOf(op, axis, t.ndim);
+    const size = t.shape[a] as number;
+    if (size % 2 !== 0) throw new ShapeError(`${op}: axis ${axis} must have an even size to halve, got input ${formatShape(t.shape)}`);
+    const half = size / 2;
+    return mul(narrow(t, a, 0, half), logistic(narrow(t, a, half, half)));
+  });
+}
+
+/**
+ * `x * relu6(x + 3) / 6` (torch.nn.functional.hardswish): 0 below -3, `x` above 3. Its derivative
+ * is PyTorch's hardswish_backward: 0 where `x < -3`, `x / 3 + 0.5` where `x <= 3` (so -0.5 at -3
+ * and 1.5 at 3), 1 above.
+ *
+ * @example
+ * nn.functional.hardswish(tensor([-4, 1, 4])); // [0, 0.6667, 4]
+ */
+export function hardswish(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floatTensor('hardswish', x);
+    // The quadratic piece is guarded so that a NaN input, which takes the linear side as in
+    // PyTorch, gets that side's derivative 1 rather than the discarded piece's 0 · NaN.
+    const quadratic = (u: Tensor): Tensor => div(mul(u, add(u, 3)), 6);
+    return where(less(t, -3), 0, guardedWhere(lessEqual(t, 3), { input: t, safe: 0, compute: quadratic }, t));
+  });
+}
+
+/**
+ * `relu6(x + 3) / 6` (torch.nn.functional.hardsigmoid): 0 up to -3, 1 from 3, linear between.
+ * Its derivative is PyTorch's hardsigmoid_backward: 1/6 strictly inside (-3, 3), 0 at ±3 and
+ * outside.
+ *
+ * @example
+ * nn.functional.hardsigmoid(tensor([-4, 0, 4])); // [0, 0.5, 1]
+ */
+export function hardsigmoid(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floatTensor('hardsigmoid', x);
+    // The linear piece is selected on PyTorch's -3 < x < 3, so the ends take the constants' 0.
+    const inside = logicalAnd(greater(t, -3), less(t, 3));
+    // NaN, in neither piece, stays NaN with derivative 0 (mul(t, 0)), as PyTorch's.
+    return where(inside, div(add(t, 3), 6), where(lessEqual(t, -3), 0, where(greaterEqual(t, 3), 1, mul(t, 0))));
+  });
+}
+
+/**
+ * `x / (1 + |x|)`. Its derivative `1 / (1 + |x|)²` is 1 at 0 (PyTorch computes it from the same
+ * formula).
+ *
+ * @example
+ * nn.functional.softsign(tensor([-3, 1])); // [-0.75, 0.5]
+ */
+export function softsign(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floatTensor('softsign', x);
+    return div(t, add(abs(t), 1));
+  });
+}
+
+/**
+ * `x` where `x > threshold`, else `value` (torch.nn.functional.threshold); NaN passes. The
+ * derivative is 1 where `x > threshold` (and at NaN), 0 where `x <= threshold`, as PyTorch's
+ * threshold_backward.
+ *
+ * @example
+ * nn.functional.threshold(tensor([-1, 0.5, 2]), 1, -5); // [-5, -5, 2]
+ */
+export function threshold(x: TensorLike, threshold: number, value: number): Tensor {
+  return tidy(() => {
+    const op = 'threshold';
+    checkNumber(op, 'threshold', threshold);
+    checkNumber(op, 'value', value);
+    const t = floatTensor(op, x);
+    return where(lessEqual(t, threshold), value, t);
+  });
+}
+
+/**
+ * Parametric ReLU: `x` where positive, `weight * x` elsewhere, with one slope per channel (axis 1
+ * of an input with two or more axes) or one for all (torch.nn.functional.prelu). `weight` has 1
+ * element or as many as the channels. At 0 the input's derivative is the weight and the weight's
+ * is 0, as PyTorch's prelu backward (`x > 0 ? g : w g`).
+ *
+ * @example
+ * nn.functional.prelu(tensor([[-2, 3]]), tensor([0.25])); // [[-0.5, 3]]
+ */
+export function prelu(x: TensorLike, weight: TensorLike): Tensor {
+  return tidy(() => {
+    const op = 'prelu';
+    const t = floatTensor(op, x);
+    const w = cast(floatTensor(op, weight, 'the weight', t), t.dtype);
+    if (w.ndim > 1) throw new ShapeError(`${op}: weight must be a scalar or 1-D, got ${formatShape(w.shape)}`);
+    let slope = w;
+    if (w.size === 1) slope = reshape(w, []);
+    else {
+      if (t.ndim === 0) throw new ShapeError(`${op}: a scalar input takes a single weight, got weight ${formatShape(w.shape)}`);
+      const channels = t.ndim > 1 ? (t.shape[1] as number) : 1;
+      if (w.size !== channels) {
+        throw new ShapeError(
+          `${op}: weight ${formatShape(w.shape)} must have 1 element or one per channel (axis 1 of input ${formatShape(t.shape)}: ${channels})`,
+        );
+      }
+      slope = reshape(
+        w,
+        t.shape.map((d, i) => (i === 1 ? d : 1)),
+      );
+    }
+    // x times a slope picked by sign: the derivative is that slope, and the weight's is x where x <= 0.
+    return mul(t, where(greater(t, 0), toTensor(op, 1, t.dtype, t), slope));
+  });
+}
+
 /**
  * `log(1 + exp(beta x)) / beta`, reverting to `x` where `beta x > threshold` (defaults 1 and 20,
  * as PyTorch) for numerical stability. At `beta x == threshold` the derivative is the smooth
@@ -328,4 +495,14 @@ export function logSoftmax(x: TensorLike, axis = -1): Tensor {
       });
     });
   });
+}
+
+/**
+ * `softmax(-x)` along `axis` (default the last): the smallest input gets the largest weight.
+ *
+ * @example
+ * nn.functional.softmin(tensor([1, 2, 3])); // [0.6652, 0.2447, 0.0900]
+ */
+export function softmin(x: TensorLike, axis = -1): Tensor {
+  return tidy(() => softmax(neg(floatTensor('softmin', x)), axis));
 }

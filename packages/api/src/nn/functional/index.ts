@@ -30,21 +30,30 @@ export {
 } from '../../ops/conv.js';
 export { oneHot } from '../../ops/indexing.js';
 export {
+  celu,
   elu,
   type GeluApproximation,
   gelu,
+  glu,
+  hardsigmoid,
+  hardswish,
   hardtanh,
   leakyRelu,
   logSigmoid,
   logSoftmax,
   mish,
+  prelu,
   relu,
   relu6,
+  selu,
   sigmoid,
   silu,
   softmax,
+  softmin,
   softplus,
+  softsign,
   tanh,
+  threshold,
 } from './activations.js';
 export {
   type MultiHeadAttentionOptions,

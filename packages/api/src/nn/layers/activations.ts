@@ -1,21 +1,35 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import {
+  celu,
   elu,
   type GeluApproximation,
   gelu,
+  glu,
+  hardsigmoid,
+  hardswish,
   hardtanh,
   leakyRelu,
+  logSigmoid,
   logSoftmax,
   mish,
+  prelu,
   relu,
   relu6,
+  selu,
   sigmoid,
   silu,
   softmax,
+  softmin,
   softplus,
+  softsign,
   tanh,
+  threshold,
 } from '../functional/activations.js';
+import { checkNumber } from '../functional/common.js';
+import { constant } from '../init.js';
 import { Module } from '../module.js';
+import type { Parameter } from '../parameter.js';
+import { type FactoryOptions, initOptions, parameter, positiveInteger } from './common.js';
 
 // Activation layers: parameter-free modules over the functional forms.
 
@@ -172,6 +186,142 @@ export class LogSoftmax extends Module<[Tensor], Tensor> {
   }
   forward(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
+  }
+  override extraRepr(): string {
+    return `axis=${this.axis}`;
+  }
+}
+
+/**
+ * Scaled exponential linear unit, with PyTorch's constants.
+ *
+ * @example
+ * new nn.SELU().forward(tensor([-1, 2])); // [-1.1113, 2.1014]
+ */
+export class SELU extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return selu(x);
+  }
+}
+
+/** Continuously differentiable ELU: `alpha * (exp(x / alpha) - 1)` below 0 (default alpha 1). */
+export class CELU extends Module<[Tensor], Tensor> {
+  readonly alpha: number;
+
+  constructor(alpha = 1) {
+    super();
+    this.alpha = checkNumber('CELU', 'alpha', alpha);
+  }
+  forward(x: Tensor): Tensor {
+    return celu(x, this.alpha);
+  }
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+/**
+ * Gated linear unit: the first half along `axis` (default the last) times the sigmoid of the second.
+ *
+ * @example
+ * new nn.GLU(1).forward(x); // [N, 2C] -> [N, C]
+ */
+export class GLU extends Module<[Tensor], Tensor> {
+  constructor(readonly axis = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return glu(x, this.axis);
+  }
+  override extraRepr(): string {
+    return `axis=${this.axis}`;
+  }
+}
+
+/** `x * relu6(x + 3) / 6`. */
+export class Hardswish extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return hardswish(x);
+  }
+}
+
+/** `relu6(x + 3) / 6`. */
+export class Hardsigmoid extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return hardsigmoid(x);
+  }
+}
+
+/** `x / (1 + |x|)`. */
+export class Softsign extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return softsign(x);
+  }
+}
+
+/** `log(sigmoid(x))`, computed without overflow. */
+export class LogSigmoid extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return logSigmoid(x);
+  }
+}
+
+/**
+ * `x` where `x > threshold`, else `value`.
+ *
+ * @example
+ * new nn.Threshold(0.1, 20);
+ */
+export class Threshold extends Module<[Tensor], Tensor> {
+  readonly threshold: number;
+  readonly value: number;
+
+  constructor(threshold: number, value: number) {
+    super();
+    this.threshold = checkNumber('Threshold', 'threshold', threshold);
+    this.value = checkNumber('Threshold', 'value', value);
+  }
+  forward(x: Tensor): Tensor {
+    return threshold(x, this.threshold, this.value);
+  }
+  override extraRepr(): string {
+    return `threshold=${this.threshold}, value=${this.value}`;
+  }
+}
+
+/**
+ * Parametric ReLU (torch.nn.PReLU): `x` where positive, `weight * x` elsewhere, with a learnable
+ * `weight` of `numParameters` slopes (1, or the number of channels on axis 1), initialized to
+ * `init` (default 0.25). (`numParameters()` is Module's count; the slopes are `weight.value.shape[0]`.)
+ *
+ * @example
+ * const act = new nn.PReLU(16); // one slope per channel of an [N, 16, ...] input
+ */
+export class PReLU extends Module<[Tensor], Tensor> {
+  /** [numParameters]. */
+  readonly weight: Parameter;
+
+  constructor(numParameters = 1, init = 0.25, options: FactoryOptions = {}) {
+    super();
+    positiveInteger('PReLU', 'numParameters', numParameters);
+    checkNumber('PReLU', 'init', init);
+    this.weight = this.registerParameter('weight', parameter(constant([numParameters], init, initOptions(options))));
+  }
+  forward(x: Tensor): Tensor {
+    return prelu(x, this.weight.value);
+  }
+  override extraRepr(): string {
+    return `numParameters=${this.weight.value.shape[0]}`;
+  }
+}
+
+/** Softmin (softmax of `-x`) along `axis` (default the last). */
+export class Softmin extends Module<[Tensor], Tensor> {
+  constructor(readonly axis = -1) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return softmin(x, this.axis);
   }
   override extraRepr(): string {
     return `axis=${this.axis}`;
