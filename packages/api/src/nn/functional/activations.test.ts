@@ -1,5 +1,21 @@
 import '@flint/backend-cpu';
-import { amp, DTypeError, grad, jvp, maximum, memory, minimum, Parameter, sum, type Tensor, tensor, tidy, ValueError } from '@flint/api';
+import {
+  amp,
+  DTypeError,
+  grad,
+  jit,
+  jvp,
+  maximum,
+  memory,
+  minimum,
+  Parameter,
+  sum,
+  type Tensor,
+  tensor,
+  tidy,
+  ValueError,
+  vmap,
+} from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from '../index.js';
 import { maxDifference, maxRelativeDifference, randomValues, seededRandom, sigmoidReference, softmaxRow } from '../testing.test-support.js';
@@ -243,6 +259,25 @@ describe('activations', () => {
     sum(F.prelu(input.value, weight.value)).backward();
     expect(Array.from((input.grad as Tensor).dataSync())).toEqual([0.25, 0.5, 1, 1, 0.5, 2]);
     expect(Array.from((weight.grad as Tensor).dataSync())).toEqual([0, -2, -1]);
+  });
+
+  it('the new activations run the same under jit and vmap', () => {
+    const x = tensor([-4, -3, -0.5, 0, 0.5, 3, 4, 1.5], { shape: [2, 4], dtype: 'float64' });
+    const all = (t: Tensor): Tensor =>
+      F.selu(t)
+        .add(F.celu(t, 0.5))
+        .add(F.hardswish(t))
+        .add(F.hardsigmoid(t))
+        .add(F.softsign(t))
+        .add(F.threshold(t, 0.5, -1))
+        .add(F.prelu(t, tensor([0.25], { dtype: 'float64' })))
+        .add(F.softmin(t))
+        .sum(-1)
+        .add(F.glu(t).sum(-1));
+    const eager = Array.from(all(x).dataSync());
+    expect(Array.from(jit(all)(x).dataSync())).toEqual(eager);
+    const perRow = vmap((row: Tensor) => all(row.reshape([1, 4])).reshape([]))(x);
+    expect(maxDifference(perRow.dataSync(), eager)).toBeLessThan(1e-12);
   });
 
   it('softmin is the softmax of the negated input', () => {
