@@ -30,6 +30,7 @@ const signs = api.tensor(Float32Array.from([1, -1, 1, -1]), { shape: [4] });
 const sequences = api.tensor(values(2 * 3 * 8), { shape: [2, 3, 8] });
 const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18, 6] }), outProjWeight: weight6 };
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
+const positive = api.greater(x, 0);
 
 const ops: Record<string, () => unknown> = {
   mean: () => api.mean(x),
@@ -90,6 +91,26 @@ const ops: Record<string, () => unknown> = {
   sort: () => api.sort(x, 1),
   topk: () => api.topk(x, 2, 1),
   scaledDotProductAttention: () => F.scaledDotProductAttention(tokens, tokens, tokens, { isCausal: true }),
+  isinf: () => api.isinf(x),
+  isfinite: () => api.isfinite(x),
+  isclose: () => api.isclose(x, probabilities),
+  allclose: () => api.allclose(x, probabilities),
+  log2: () => api.log2(x),
+  'log10 of int32': () => api.log10(ints),
+  exp2: () => api.exp2(ints),
+  sinh: () => api.sinh(x),
+  cosh: () => api.cosh(x),
+  clone: () => api.clone(x),
+  maskedFill: () => api.maskedFill(x, positive, -1),
+  tril: () => api.tril(x, 1),
+  triu: () => api.triu(images, -1),
+  diagonal: () => api.diagonal(images, 1, -1, -2),
+  'diag of a vector': () => api.diag(bias6, -2),
+  'diag of a matrix': () => api.diag(x, 1),
+  trace: () => api.trace(x),
+  meshgrid: () => api.meshgrid([bias4, bias6], { indexing: 'xy' }),
+  nansum: () => api.nansum(x, 1),
+  nanmean: () => api.nanmean(ints),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

@@ -24,15 +24,22 @@ export * from './core/strided-layout.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export { broadcastTo, cast } from './ops/broadcast.js';
+export * from './ops/clone.js';
 export * from './ops/conv.js';
 export { type CreationOptions, scalar, type TensorLike, tensor, toTensor } from './ops/convert.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
+export * from './ops/masked-fill.js';
+export * from './ops/meshgrid.js';
 export * from './ops/movement.js';
+export * from './ops/nan-reductions.js';
+export * from './ops/predicates.js';
 export * from './ops/reduce.js';
 export * from './ops/sort.js';
+export * from './ops/transcendental.js';
+export * from './ops/triangular.js';
 export * as optim from './optim/index.js';
 export type {
   BinaryPrimitive,

@@ -106,6 +106,22 @@ export const compositeCases: CompositeCase[] = [
   unaryOp('erf', flint.erf),
   unaryOp('reciprocal', flint.reciprocal, { avoid: [0], gap: 0.4 }),
   unaryOp('square', flint.square),
+  // Composites of exp, expm1, log and pow (ops/transcendental.ts).
+  unaryOp('log2', flint.log2, { min: 0.3, max: 3 }),
+  unaryOp('log10', flint.log10, { min: 0.3, max: 3 }),
+  unaryOp('exp2', flint.exp2),
+  unaryOp('sinh', flint.sinh),
+  unaryOp('cosh', flint.cosh),
+  unaryOp('clone', flint.clone),
+  composite(
+    'maskedFill (tensor value)',
+    ['maskedFill'],
+    shapes().chain((shape) => fc.tuple(floatOperand(shape, { avoid: [0] }), floatOperand([])).map((operands) => ({ operands }))),
+    (xs) => flint.maskedFill(x0(xs), flint.greater(x0(xs), 0), x1(xs)).mul(2),
+    { smooth: false },
+  ),
+  composite('nansum', ['nansum'], reduction(), (xs, p) => flint.nansum(x0(xs), axesOf(p).axes, axesOf(p).keepdims)),
+  composite('nanmean', ['nanmean'], reduction(), (xs, p) => flint.nanmean(x0(xs), axesOf(p).axes, axesOf(p).keepdims)),
   composite('clamp', ['clamp'], one(shapes(), { avoid: [-0.5, 0.7], gap: 0.1 }), (xs) => flint.clamp(x0(xs), -0.5, 0.7), { smooth: false }),
   // Tensor bounds take gradients too (PyTorch's clamp_backward_min_max), min > max included;
   // three interleaved grids never tie.
@@ -307,6 +323,28 @@ export const compositeCases: CompositeCase[] = [
     (xs) => flint.gather(x0(xs), 0, x1(xs)).add(flint.scatterAdd(x0(xs), 0, x1(xs), xs[2] as Tensor)),
   ),
   composite('repeatInterleave', ['repeatInterleave'], one(shapes(1, 2)), (xs) => flint.repeatInterleave(x0(xs), 2, 0).mul(3)),
+  // Triangles and diagonals (ops/triangular.ts), batched over leading axes.
+  composite('tril and triu', ['tril', 'triu'], one(shapes(2, 3)), (xs) =>
+    flint
+      .tril(x0(xs), -1)
+      .add(flint.triu(x0(xs), 1).mul(2))
+      .add(flint.tril(x0(xs))),
+  ),
+  composite('diagonal', ['diagonal'], one(shapes(2, 3)), (xs) => flint.diagonal(x0(xs), 1, -1, 0).mul(flint.diagonal(x0(xs)).sum())),
+  composite('trace', ['trace'], one(shapes(2, 3)), (xs) => flint.trace(x0(xs), -1, 0, -1).add(flint.trace(x0(xs), 0, 1, 0).sum())),
+  composite('diag (vector to matrix and back)', ['diag'], one(shapes(1, 1)), (xs) =>
+    flint.diag(x0(xs), 1).add(flint.diag(flint.outer(x0(xs), x0(xs)), 0).sum()),
+  ),
+  composite(
+    'meshgrid',
+    ['meshgrid'],
+    fc.tuple(shapes(1, 1), shapes(1, 1)).chain(([a, b]) => fc.tuple(floatOperand(a), floatOperand(b)).map((operands) => ({ operands }))),
+    (xs) => {
+      const [u, v] = flint.meshgrid([x0(xs), x1(xs)]) as [Tensor, Tensor];
+      const [p, q] = flint.meshgrid([x0(xs), x1(xs)], { indexing: 'xy' }) as [Tensor, Tensor];
+      return u.mul(v).add(p.transpose().mul(2)).add(q.transpose().mul(u));
+    },
+  ),
 
   // Linear algebra.
   composite(

@@ -1,6 +1,10 @@
 import type { DType } from '../core/dtype.js';
+import { clone } from '../ops/clone.js';
 import type { TensorLike } from '../ops/convert.js';
 import * as ops from '../ops/elementwise.js';
+import { maskedFill } from '../ops/masked-fill.js';
+import { allclose, type IsCloseOptions, isclose, isfinite, isinf, isnan } from '../ops/predicates.js';
+import { cosh, exp2, log2, log10, sinh } from '../ops/transcendental.js';
 import { Tensor } from './tensor.js';
 
 // Tensor methods for the elementwise ops: thin wrappers, so `x.add(y)` is `add(x, y)`.
@@ -46,7 +50,31 @@ declare module './tensor.js' {
     round(): Tensor;
     reciprocal(): Tensor;
     square(): Tensor;
+    /** See `log2`. */
+    log2(): Tensor;
+    /** See `log10`. */
+    log10(): Tensor;
+    /** See `exp2`. */
+    exp2(): Tensor;
+    /** See `sinh`. */
+    sinh(): Tensor;
+    /** See `cosh`. */
+    cosh(): Tensor;
+    /** See `isnan`. */
+    isnan(): Tensor;
+    /** See `isinf`. */
+    isinf(): Tensor;
+    /** See `isfinite`. */
+    isfinite(): Tensor;
+    /** See `isclose`. */
+    isclose(other: TensorLike, options?: IsCloseOptions): Tensor;
+    /** See `allclose`: a JavaScript boolean, on backends with synchronous reads. */
+    allclose(other: TensorLike, options?: IsCloseOptions): boolean;
     where(condition: TensorLike, other: TensorLike): Tensor;
+    /** See `maskedFill` (torch's `masked_fill`). */
+    maskedFill(mask: TensorLike, value: TensorLike): Tensor;
+    /** See `clone`: a copy in memory of its own. */
+    clone(): Tensor;
     clamp(min?: TensorLike, max?: TensorLike): Tensor;
     cast(dtype: DType): Tensor;
     astype(dtype: DType): Tensor;
@@ -123,6 +151,24 @@ for (const name of unary) {
     return fn(this);
   };
 }
+const composites = { log2, log10, exp2, sinh, cosh, isnan, isinf, isfinite } as const;
+for (const [name, fn] of Object.entries(composites)) {
+  proto[name] = function (this: Tensor) {
+    return fn(this);
+  };
+}
+Tensor.prototype.isclose = function (other, options) {
+  return isclose(this, other, options);
+};
+Tensor.prototype.allclose = function (other, options) {
+  return allclose(this, other, options);
+};
+Tensor.prototype.maskedFill = function (mask, value) {
+  return maskedFill(this, mask, value);
+};
+Tensor.prototype.clone = function () {
+  return clone(this);
+};
 Tensor.prototype.where = function (condition, other) {
   return ops.where(condition, this, other);
 };

@@ -5,6 +5,7 @@ import { BackendError } from '../core/errors.js';
 import { cast } from '../ops/broadcast.js';
 import type { TensorLike } from '../ops/convert.js';
 import { dot, matmul, outer } from '../ops/linalg.js';
+import { diag, diagonal, trace, tril, triu } from '../ops/triangular.js';
 import { Tensor } from './tensor.js';
 
 // Tensor methods for linear algebra, and moving a tensor between backends.
@@ -17,6 +18,16 @@ declare module './tensor.js' {
     dot(other: TensorLike): Tensor;
     /** Outer product of two 1-d tensors (see `outer`). */
     outer(other: TensorLike): Tensor;
+    /** See `tril`: the lower triangle of the last two axes. */
+    tril(diagonal?: number): Tensor;
+    /** See `triu`: the upper triangle of the last two axes. */
+    triu(diagonal?: number): Tensor;
+    /** See `diagonal` (axes 0 and 1 by default, as torch.Tensor.diagonal). */
+    diagonal(offset?: number, axis1?: number, axis2?: number): Tensor;
+    /** See `diag`: vector to diagonal matrix, matrix to its diagonal. */
+    diag(diagonal?: number): Tensor;
+    /** See `trace`. */
+    trace(offset?: number, axis1?: number, axis2?: number): Tensor;
     /**
      * A copy on the backend `name` (the tensor itself when already there). Given a dtype name
      * instead ('float64', 'int32', ...), a cast, as torch's `.to(dtype)`. Reads the data
@@ -47,6 +58,21 @@ Tensor.prototype.dot = function (this: Tensor, other: TensorLike) {
 };
 Tensor.prototype.outer = function (this: Tensor, other: TensorLike) {
   return outer(this, other);
+};
+Tensor.prototype.tril = function (this: Tensor, k?: number) {
+  return tril(this, k);
+};
+Tensor.prototype.triu = function (this: Tensor, k?: number) {
+  return triu(this, k);
+};
+Tensor.prototype.diagonal = function (this: Tensor, offset?: number, axis1?: number, axis2?: number) {
+  return diagonal(this, offset, axis1, axis2);
+};
+Tensor.prototype.diag = function (this: Tensor, k?: number) {
+  return diag(this, k);
+};
+Tensor.prototype.trace = function (this: Tensor, offset?: number, axis1?: number, axis2?: number) {
+  return trace(this, offset, axis1, axis2);
 };
 
 Tensor.prototype.to = function (this: Tensor, target: string): Tensor {

@@ -1,4 +1,5 @@
 import type { TensorLike } from '../ops/convert.js';
+import { nanmean, nansum } from '../ops/nan-reductions.js';
 import type { ReductionAxes, VarianceOptions } from '../ops/reduce.js';
 import * as reduce from '../ops/reduce.js';
 import type { TopK } from '../ops/sort.js';
@@ -13,6 +14,10 @@ declare module './tensor.js' {
     sum(axis?: ReductionAxes, keepdims?: boolean): Tensor;
     /** See `mean`. */
     mean(axis?: ReductionAxes, keepdims?: boolean): Tensor;
+    /** See `nansum`. */
+    nansum(axis?: ReductionAxes, keepdims?: boolean): Tensor;
+    /** See `nanmean`. */
+    nanmean(axis?: ReductionAxes, keepdims?: boolean): Tensor;
     /** See `prod`. */
     prod(axis?: ReductionAxes, keepdims?: boolean): Tensor;
     /** See `max`. */
@@ -47,9 +52,11 @@ declare module './tensor.js' {
 }
 
 type Reduction = (x: TensorLike, axis?: ReductionAxes, keepdims?: boolean) => Tensor;
-const reductions: Record<'sum' | 'mean' | 'prod' | 'max' | 'min' | 'logSumExp' | 'all' | 'any', Reduction> = {
+const reductions: Record<'sum' | 'mean' | 'nansum' | 'nanmean' | 'prod' | 'max' | 'min' | 'logSumExp' | 'all' | 'any', Reduction> = {
   sum: reduce.sum,
   mean: reduce.mean,
+  nansum,
+  nanmean,
   prod: reduce.prod,
   max: reduce.max,
   min: reduce.min,
