@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { AxisError, grad, nanmean, nansum, type Tensor, tensor, zeros } from '@flint/api';
+import { AxisError, grad, isfinite, isnan, jit, maskedFill, nanmean, nansum, type Tensor, tensor, vmap, zeros } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
 const NaN_ = Number.NaN;
@@ -60,5 +60,16 @@ describe('nanmean', () => {
   test('has gradient 1/count at numbers and exactly 0 at NaN', () => {
     const g = grad((x: Tensor) => nanmean(x))(tensor([1, NaN_, 3, NaN_], { dtype: 'float64' }));
     expect(g.arraySync()).toEqual([0.5, 0, 0.5, 0]);
+  });
+});
+
+describe('under jit and vmap', () => {
+  test('nansum, nanmean, isnan, isfinite and maskedFill give the eager values', () => {
+    const f = jit((t: Tensor) => [nansum(t, 1), nanmean(t, 0), isnan(t), isfinite(t.astype('int32')), maskedFill(t, isnan(t), -1)]);
+    const x = m();
+    const traced = f(x) as Tensor[];
+    const eager = [nansum(x, 1), nanmean(x, 0), isnan(x), isfinite(x.astype('int32')), maskedFill(x, isnan(x), -1)];
+    for (const [i, want] of eager.entries()) expect((traced[i] as Tensor).arraySync(), `output ${i}`).toEqual(want.arraySync());
+    expect(vmap((t: Tensor) => nanmean(t))(x).arraySync()).toEqual([2, NaN_]);
   });
 });

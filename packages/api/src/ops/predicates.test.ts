@@ -1,5 +1,21 @@
 import '@flint/backend-cpu';
-import { allclose, ConcretizationError, isclose, isfinite, isinf, isnan, jit, type Tensor, tensor, ValueError, zeros } from '@flint/api';
+import {
+  all,
+  allclose,
+  type Backend,
+  ConcretizationError,
+  getBackend,
+  isclose,
+  isfinite,
+  isinf,
+  isnan,
+  jit,
+  registerBackend,
+  type Tensor,
+  tensor,
+  ValueError,
+  zeros,
+} from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
 const bools = (t: Tensor): boolean[] => Array.from(t.dataSync(), (v) => v !== 0);
@@ -114,5 +130,28 @@ describe('allclose', () => {
   test('compares bools as 0 and 1', () => {
     expect(allclose(tensor([true, false]), tensor([true, false]))).toBe(true);
     expect(allclose(tensor([true, false]), tensor([true, true]))).toBe(false);
+  });
+});
+
+describe('allclose on a backend that reads asynchronously', () => {
+  const cpu = getBackend('cpu');
+  const asyncBackend: Backend = {
+    name: 'async-cpu-predicates',
+    capabilities: { ...cpu.capabilities, syncRead: false },
+    kernels: cpu.kernels,
+    fromTypedArray: (data, shape, dtype) => cpu.fromTypedArray(data, shape, dtype),
+    read: (handle) => cpu.read(handle),
+    dispose: (handle) => cpu.dispose(handle),
+    memory: () => cpu.memory(),
+  };
+  registerBackend({ name: 'async-cpu-predicates', priority: -100, create: () => asyncBackend });
+  const onAsync = (values: number[]) => tensor(values, { dtype: 'float32', backend: 'async-cpu-predicates' });
+
+  test('says what to await instead, and the suggested form works', async () => {
+    expect(() => allclose(onAsync([1, 2]), onAsync([1, 2]))).toThrow(
+      /^allclose: backend 'async-cpu-predicates' reads asynchronously, so allclose cannot return a boolean; use `\(await all\(isclose\(a, b\)\)\.data\(\)\)\[0\] === 1`/,
+    );
+    expect((await all(isclose(onAsync([1, 2]), onAsync([1, 2]))).data())[0] === 1).toBe(true);
+    expect((await all(isclose(onAsync([1, 2]), [1, 3])).data())[0] === 1).toBe(false);
   });
 });

@@ -134,16 +134,15 @@ export const isclose = withCheckedOptions('isclose', IS_CLOSE, (a: TensorLike, b
  */
 export const allclose = withCheckedOptions('allclose', IS_CLOSE, (a: TensorLike, b: TensorLike, options: IsCloseOptions = {}): boolean => {
   const op = 'allclose';
-  for (const operand of [a, b]) {
-    const backend = isTensor(operand) ? backendOf(operand) : undefined;
+  const verdict = tidy(() => all(iscloseOf(op, a, b, options)));
+  try {
+    // The operands' backend, or the default one for JavaScript values.
+    const backend = backendOf(verdict);
     if (backend !== undefined && backend.readSync === undefined) {
       throw new ValueError(
         `${op}: backend '${backend.name}' reads asynchronously, so allclose cannot return a boolean; use \`(await all(isclose(a, b)).data())[0] === 1\``,
       );
     }
-  }
-  const verdict = tidy(() => all(iscloseOf(op, a, b, options)));
-  try {
     return verdict.item() as boolean;
   } finally {
     verdict.dispose();

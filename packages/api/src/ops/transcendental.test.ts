@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { cosh, type DType, exp2, grad, log2, log10, sinh, sum, type Tensor, tensor } from '@flint/api';
+import { cosh, type DType, exp2, grad, jit, log2, log10, sinh, sum, type Tensor, tensor } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
 /** Checks shape, dtype and values; NaN matches NaN, infinities match exactly, others relatively to `tolerance`. */
@@ -133,5 +133,16 @@ describe('sinh and cosh', () => {
   test('are methods', () => {
     expect(tensor([0]).sinh().item()).toBe(0);
     expect(tensor([0]).cosh().item()).toBe(1);
+  });
+});
+
+describe('under jit', () => {
+  test('log2, log10, exp2, sinh and cosh give the eager values', () => {
+    const x = tensor([0.5, 1, 8, 1000, 3]);
+    const f = jit((t: Tensor) => [log2(t), log10(t), exp2(t), sinh(t), cosh(t)]);
+    const traced = f(x) as Tensor[];
+    for (const [i, want] of [log2(x), log10(x), exp2(x), sinh(x), cosh(x)].entries()) {
+      expect(Array.from((traced[i] as Tensor).dataSync()), `output ${i}`).toEqual(Array.from(want.dataSync()));
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   diag,
   diagonal,
   grad,
+  jit,
   reshape,
   ShapeError,
   sum,
@@ -309,5 +310,21 @@ describe('trace', () => {
       [1, 0],
       [0, 1],
     ]);
+  });
+});
+
+describe('under jit', () => {
+  test('tril, triu, diagonal, diag and trace give the eager values', () => {
+    const x = reshape(arange(24), [2, 3, 4]).astype('float32');
+    const f = jit((t: Tensor) => [
+      tril(t, 1),
+      triu(t, -1),
+      diagonal(t, 1, -1, -2),
+      diag(diagonal(t, 0, 1, 2).sum(0), -1),
+      trace(t, 0, 1, 2),
+    ]);
+    const eager = [tril(x, 1), triu(x, -1), diagonal(x, 1, -1, -2), diag(diagonal(x, 0, 1, 2).sum(0), -1), trace(x, 0, 1, 2)];
+    const traced = f(x) as Tensor[];
+    for (const [i, want] of eager.entries()) expect((traced[i] as Tensor).arraySync(), `output ${i}`).toEqual(want.arraySync());
   });
 });
