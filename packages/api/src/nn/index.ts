@@ -80,12 +80,27 @@ export {
   type RmsNormLayerOptions,
 } from './layers/normalization.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';
-export { GRU, LSTM, type RecurrentOptions } from './layers/recurrent.js';
+export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './layers/recurrent.js';
+export {
+  GRUCell,
+  LSTMCell,
+  type RecurrentCellOptions,
+  type RecurrentNonlinearity,
+  RNNCell,
+  type RNNCellOptions,
+} from './layers/recurrent-cells.js';
 export {
   type TransformerEncoderForwardOptions,
   TransformerEncoderLayer,
   type TransformerEncoderLayerOptions,
 } from './layers/transformer.js';
+export {
+  type FixedUpsampleOptions,
+  Upsample,
+  type UpsampleOptions,
+  UpsamplingBilinear2d,
+  UpsamplingNearest2d,
+} from './layers/upsampling.js';
 export { type AnyModule, Module } from './module.js';
 export { Parameter } from './parameter.js';
 export type { LoadStateDictResult, StateDict } from './state-dict.js';

@@ -2,21 +2,22 @@ import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import { zeros } from '../../ops/creation.js';
-import { add, mul, sigmoid, sub, tanh } from '../../ops/elementwise.js';
 import { concat, narrow, reshape, stack, swapaxes, unstack } from '../../ops/movement.js';
+import { isTensor, tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { backendOf } from '../../transforms/core.js';
 import { dropout } from '../functional/dropout.js';
 import { linear } from '../functional/linear.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
-import { type FactoryOptions, positiveInteger, probability, uniformParameter } from './common.js';
+import { type FactoryOptions, nonNegativeInteger, positiveInteger, probability, uniformParameter } from './common.js';
+import { backendOption, gruStep, lstmStep, type RecurrentNonlinearity, recurrentNonlinearity, rnnStep } from './recurrent-cells.js';
 
-// LSTM and GRU (torch.nn.LSTM / torch.nn.GRU): stacked, optionally bidirectional recurrences.
-// Each layer projects the whole input sequence at once (one matmul), then steps through time
-// with only the hidden projection inside the loop.
+// RNN, LSTM and GRU (torch.nn.RNN / LSTM / GRU): stacked, optionally bidirectional recurrences.
+// Each layer and direction projects the whole input sequence at once (one matmul, x W_ihᵀ + b_ih
+// for every time step), then steps through time with only the hidden projection inside the loop.
+// The step equations are the cells' (recurrent-cells.ts).
 
-/** Options of LSTM and GRU. */
+/** Options of RNN, LSTM and GRU. */
 export interface RecurrentOptions extends FactoryOptions {
   /** Stacked layers (default 1). */
   readonly numLayers?: number;
@@ -30,15 +31,28 @@ export interface RecurrentOptions extends FactoryOptions {
   readonly bidirectional?: boolean;
 }
 
+/** Options of RNN. */
+export interface RNNOptions extends RecurrentOptions {
+  /** 'tanh' (default) or 'relu'. */
+  readonly nonlinearity?: RecurrentNonlinearity;
+}
+
+/** Options of LSTM. */
+export interface LSTMOptions extends RecurrentOptions {
+  /** With projSize > 0, h is projected to projSize by `weightHrL{k}` [projSize, hiddenSize] (default 0). */
+  readonly projSize?: number;
+}
+
 interface LayerWeights {
   readonly weightIh: Parameter;
   readonly weightHh: Parameter;
   readonly biasIh: Parameter | null;
   readonly biasHh: Parameter | null;
+  readonly weightHr: Parameter | null;
 }
 
-/** One time step: the gates' input projection for this step, the previous state, the weights. */
-type Cell = (inputProjection: Tensor, state: Tensor[], weights: LayerWeights) => Tensor[];
+/** One time step: the input's projection for this step, the previous state, the weights. */
+type Step = (inputProjection: Tensor, state: Tensor[], weights: LayerWeights) => Tensor[];
 
 abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, State]> {
   readonly inputSize: number;
@@ -48,16 +62,19 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  /** LSTM's projection size (0: none); always 0 for RNN and GRU. */
+  readonly projSize: number;
   readonly #weights: LayerWeights[][] = [];
+  readonly #name: string;
 
-  /** Tensors of state per layer and direction: 2 for LSTM (h, c), 1 for GRU (h). */
-  protected abstract readonly stateCount: number;
-  protected abstract readonly cell: Cell;
+  /** Names of the state tensors, in order: ['h0', 'c0'] for LSTM, ['h0'] for RNN and GRU. */
+  protected abstract readonly stateNames: readonly string[];
+  protected abstract readonly step: Step;
 
-  /** `gates` per hidden unit: 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n). */
-  constructor(gates: number, inputSize: number, hiddenSize: number, options: RecurrentOptions) {
+  /** `gates` per hidden unit: 1 for RNN, 4 for LSTM (i, f, g, o), 3 for GRU (r, z, n). */
+  constructor(name: string, gates: number, inputSize: number, hiddenSize: number, options: RecurrentOptions, projSize = 0) {
     super();
-    const name = this.constructor.name;
+    this.#name = name;
     this.inputSize = positiveInteger(name, 'inputSize', inputSize);
     this.hiddenSize = positiveInteger(name, 'hiddenSize', hiddenSize);
     this.numLayers = positiveInteger(name, 'numLayers', options.numLayers ?? 1);
@@ -65,83 +82,109 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = probability(name, 'dropout', options.dropout ?? 0);
     this.bidirectional = options.bidirectional ?? false;
+    this.projSize = nonNegativeInteger(name, 'projSize', projSize);
+    if (this.projSize >= hiddenSize) {
+      throw new ValueError(`${name}: projSize (${this.projSize}) must be smaller than hiddenSize (${hiddenSize})`);
+    }
     const directions = this.bidirectional ? 2 : 1;
-    // As PyTorch: every weight and bias uniform in ±1/√hiddenSize.
+    const outputSize = this.projSize > 0 ? this.projSize : hiddenSize;
+    // As PyTorch: every weight and bias uniform in ±1/√hiddenSize, registered in PyTorch's order
+    // under PyTorch's names camelCased (weight_ih_l0_reverse -> weightIhL0Reverse).
     const bound = 1 / Math.sqrt(hiddenSize);
+    const rows = gates * hiddenSize;
     for (let layer = 0; layer < this.numLayers; layer++) {
       const perDirection: LayerWeights[] = [];
       for (let direction = 0; direction < directions; direction++) {
         const suffix = `L${layer}${direction === 1 ? 'Reverse' : ''}`;
-        const layerInput = layer === 0 ? inputSize : hiddenSize * directions;
+        const layerInput = layer === 0 ? inputSize : outputSize * directions;
         perDirection.push({
-          weightIh: this.registerParameter(`weightIh${suffix}`, uniformParameter([gates * hiddenSize, layerInput], bound, options)),
-          weightHh: this.registerParameter(`weightHh${suffix}`, uniformParameter([gates * hiddenSize, hiddenSize], bound, options)),
-          biasIh: this.registerParameter(`biasIh${suffix}`, this.bias ? uniformParameter([gates * hiddenSize], bound, options) : null),
-          biasHh: this.registerParameter(`biasHh${suffix}`, this.bias ? uniformParameter([gates * hiddenSize], bound, options) : null),
+          weightIh: this.registerParameter(`weightIh${suffix}`, uniformParameter([rows, layerInput], bound, options)),
+          weightHh: this.registerParameter(`weightHh${suffix}`, uniformParameter([rows, outputSize], bound, options)),
+          biasIh: this.registerParameter(`biasIh${suffix}`, this.bias ? uniformParameter([rows], bound, options) : null),
+          biasHh: this.registerParameter(`biasHh${suffix}`, this.bias ? uniformParameter([rows], bound, options) : null),
+          weightHr:
+            this.projSize > 0
+              ? this.registerParameter(`weightHr${suffix}`, uniformParameter([this.projSize, hiddenSize], bound, options))
+              : null,
         });
       }
       this.#weights.push(perDirection);
     }
   }
 
-  /** The initial state tensors ([layers * directions, N, H] each) from the user's state, or zeros. */
+  /** The user's initial state as a list in `stateNames` order (entries undefined when not given). */
   protected abstract stateTensors(state: State | undefined): (Tensor | undefined)[];
   protected abstract packState(states: Tensor[]): State;
 
+  /** The last axis of state tensor `index`: h has projSize with a projection, c always hiddenSize. */
+  #stateSize(index: number): number {
+    return index === 0 && this.projSize > 0 ? this.projSize : this.hiddenSize;
+  }
+
   forward(input: Tensor, state?: State): [Tensor, State] {
-    const name = this.constructor.name;
+    const name = this.#name;
+    if (!isTensor(input)) throw new ValueError(`${name}: input must be a Tensor`);
+    if ((input.ndim !== 2 && input.ndim !== 3) || input.shape[input.ndim - 1] !== this.inputSize) {
+      const layout = this.batchFirst ? `[N, T, ${this.inputSize}]` : `[T, N, ${this.inputSize}]`;
+      throw new ShapeError(`${name}: input must be ${layout} or unbatched [T, ${this.inputSize}], got ${formatShape(input.shape)}`);
+    }
     const batched = input.ndim === 3;
-    if (input.ndim !== 2 && input.ndim !== 3) {
-      throw new ShapeError(
-        `${name}: input must be [T, N, ${this.inputSize}] ([N, T, ${this.inputSize}] with batchFirst) or unbatched [T, ${this.inputSize}], got ${formatShape(input.shape)}`,
-      );
-    }
-    if (input.shape[input.ndim - 1] !== this.inputSize)
-      throw new ShapeError(`${name}: input ${formatShape(input.shape)} must end in inputSize = ${this.inputSize}`);
-    // Work sequence-first and batched: [T, N, features].
-    let x = batched ? (this.batchFirst ? swapaxes(input, 0, 1) : input) : reshape(input, [input.shape[0] as number, 1, this.inputSize]);
-    const steps = x.shape[0] as number;
-    const batch = x.shape[1] as number;
-    if (steps === 0) throw new ShapeError(`${name}: the input sequence is empty`);
+    const steps = input.shape[batched && this.batchFirst ? 1 : 0] as number;
+    const batch = batched ? (input.shape[this.batchFirst ? 0 : 1] as number) : 1;
+    if (steps === 0) throw new ShapeError(`${name}: the input sequence is empty (${formatShape(input.shape)})`);
     const directions = this.bidirectional ? 2 : 1;
-    const stateShape = batched ? [this.numLayers * directions, batch, this.hiddenSize] : [this.numLayers * directions, this.hiddenSize];
-    const initial = this.stateTensors(state).map((t, i) => {
-      if (t === undefined) return zeros([this.numLayers * directions, batch, this.hiddenSize], { dtype: x.dtype, ...backendOption(x) });
-      if (t.ndim !== stateShape.length || t.shape.some((d, k) => d !== stateShape[k])) {
-        throw new ShapeError(`${name}: initial state ${i} must have shape ${formatShape(stateShape)}, got ${formatShape(t.shape)}`);
+    const given = this.stateTensors(state);
+    for (const [i, t] of given.entries()) {
+      if (t === undefined) continue;
+      const size = this.#stateSize(i);
+      const expected = batched ? [this.numLayers * directions, batch, size] : [this.numLayers * directions, size];
+      if (!isTensor(t)) throw new ValueError(`${name}: ${this.stateNames[i]} must be a Tensor of shape ${formatShape(expected)}`);
+      if (t.ndim !== expected.length || t.shape.some((d, k) => d !== expected[k])) {
+        throw new ShapeError(
+          `${name}: ${this.stateNames[i]} must have shape ${formatShape(expected)} for input ${formatShape(input.shape)}, got ${formatShape(t.shape)}`,
+        );
       }
-      return cast(batched ? t : reshape(t, [stateShape[0] as number, 1, this.hiddenSize]), x.dtype);
-    });
-    const finals: Tensor[][] = Array.from({ length: this.stateCount }, () => []);
-    for (let layer = 0; layer < this.numLayers; layer++) {
-      const outputs: Tensor[] = [];
-      for (let direction = 0; direction < directions; direction++) {
-        const weights = (this.#weights[layer] as LayerWeights[])[direction] as LayerWeights;
-        const index = layer * directions + direction;
-        let current = initial.map((s) => reshape(narrow(s, 0, index, 1), [batch, this.hiddenSize]));
-        const projections = unstack(linear(x, weights.weightIh.value, weights.biasIh?.value ?? null), 0);
-        const hidden = new Array<Tensor>(steps);
-        for (let k = 0; k < steps; k++) {
-          const t = direction === 0 ? k : steps - 1 - k;
-          current = this.cell(projections[t] as Tensor, current, weights);
-          hidden[t] = current[0] as Tensor;
-        }
-        outputs.push(stack(hidden, 0));
-        for (const [i, s] of current.entries()) (finals[i] as Tensor[]).push(s);
-      }
-      x = directions === 1 ? (outputs[0] as Tensor) : concat(outputs, 2);
-      if (this.dropout > 0 && this.training && layer < this.numLayers - 1) x = dropout(x, this.dropout);
     }
-    const output = batched ? (this.batchFirst ? swapaxes(x, 0, 1) : x) : reshape(x, [steps, x.shape[2] as number]);
-    const states = finals.map((list) => {
-      const stacked = stack(list, 0);
-      return batched ? stacked : reshape(stacked, stateShape);
+    return tidy(() => {
+      // Work sequence-first and batched: [T, N, features].
+      let x = batched ? (this.batchFirst ? swapaxes(input, 0, 1) : input) : reshape(input, [steps, 1, this.inputSize]);
+      const initial = given.map((t, i) => {
+        const size = this.#stateSize(i);
+        if (t === undefined) return zeros([this.numLayers * directions, batch, size], { dtype: x.dtype, ...backendOption(x) });
+        return cast(batched ? t : reshape(t, [this.numLayers * directions, 1, size]), x.dtype);
+      });
+      const finals: Tensor[][] = given.map(() => []);
+      for (let layer = 0; layer < this.numLayers; layer++) {
+        const outputs: Tensor[] = [];
+        for (let direction = 0; direction < directions; direction++) {
+          const weights = (this.#weights[layer] as LayerWeights[])[direction] as LayerWeights;
+          const index = layer * directions + direction;
+          let current = initial.map((s, i) => reshape(narrow(s, 0, index, 1), [batch, this.#stateSize(i)]));
+          const projections = unstack(linear(x, weights.weightIh.value, weights.biasIh?.value ?? null), 0);
+          const hidden = new Array<Tensor>(steps);
+          for (let k = 0; k < steps; k++) {
+            const t = direction === 0 ? k : steps - 1 - k;
+            current = this.step(projections[t] as Tensor, current, weights);
+            hidden[t] = current[0] as Tensor;
+          }
+          outputs.push(stack(hidden, 0));
+          for (const [i, s] of current.entries()) (finals[i] as Tensor[]).push(s);
+        }
+        x = directions === 1 ? (outputs[0] as Tensor) : concat(outputs, 2);
+        if (this.dropout > 0 && this.training && layer < this.numLayers - 1) x = dropout(x, this.dropout);
+      }
+      const output = batched ? (this.batchFirst ? swapaxes(x, 0, 1) : x) : reshape(x, [steps, x.shape[2] as number]);
+      const states = finals.map((list, i) => {
+        const stacked = stack(list, 0);
+        return batched ? stacked : reshape(stacked, [this.numLayers * directions, this.#stateSize(i)]);
+      });
+      return [output, this.packState(states)];
     });
-    return [output, this.packState(states)];
   }
 
   override extraRepr(): string {
     const parts = [`${this.inputSize}`, `${this.hiddenSize}`];
+    if (this.projSize !== 0) parts.push(`projSize=${this.projSize}`);
     if (this.numLayers !== 1) parts.push(`numLayers=${this.numLayers}`);
     if (!this.bias) parts.push('bias=false');
     if (this.batchFirst) parts.push('batchFirst=true');
@@ -151,46 +194,67 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
   }
 }
 
-function backendOption(like: Tensor): { backend?: string } {
-  const backend = backendOf(like)?.name;
-  return backend === undefined ? {} : { backend };
-}
+/**
+ * A multi-layer Elman RNN (torch.nn.RNN): per step `h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`
+ * (or ReLU with `nonlinearity: 'relu'`). Returns the output sequence (the top layer's h at every
+ * step, both directions concatenated) and the final h [numLayers * directions, N, hiddenSize].
+ *
+ * @example
+ * const rnn = new nn.RNN(10, 20, { numLayers: 2 });
+ * const [out, h] = rnn.forward(x); // x [T, N, 10] -> out [T, N, 20], h [2, N, 20]
+ */
+export class RNN extends RecurrentBase<Tensor> {
+  protected readonly stateNames = ['h0'];
+  readonly nonlinearity: RecurrentNonlinearity;
 
-function gate(t: Tensor, index: number, size: number): Tensor {
-  return narrow(t, 1, index * size, size);
+  constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
+    super('RNN', 1, inputSize, hiddenSize, options);
+    this.nonlinearity = recurrentNonlinearity('RNN', options.nonlinearity);
+  }
+
+  protected readonly step: Step = (projection, [h], weights) => [
+    rnnStep(projection, h as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null, this.nonlinearity),
+  ];
+
+  protected stateTensors(state: Tensor | undefined): (Tensor | undefined)[] {
+    return [state];
+  }
+
+  protected packState(states: Tensor[]): Tensor {
+    return states[0] as Tensor;
+  }
+
+  override extraRepr(): string {
+    const parts = super.extraRepr().split(', ');
+    if (this.nonlinearity !== 'tanh') parts.splice(2, 0, `nonlinearity='${this.nonlinearity}'`);
+    return parts.join(', ');
+  }
 }
 
 /**
  * Long short-term memory (torch.nn.LSTM). Per step, with gates i, f, g, o:
- * `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`. Returns the output sequence (the top layer's
- * h at every step, both directions concatenated) and the final `[h, c]`, each
- * [numLayers * directions, N, hiddenSize].
+ * `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')` (then `h' W_hrᵀ` with `projSize`). Returns
+ * the output sequence (the top layer's h at every step, both directions concatenated) and the
+ * final `[h, c]`, [numLayers * directions, N, hiddenSize] each (h's last axis projSize with a
+ * projection).
  *
  * @example
  * const lstm = new nn.LSTM(10, 20, { numLayers: 2, batchFirst: true });
  * const [out, [h, c]] = lstm.forward(x); // x [N, T, 10] -> out [N, T, 20]
  */
 export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
-  protected readonly stateCount = 2;
+  protected readonly stateNames = ['h0', 'c0'];
 
-  constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
-    super(4, inputSize, hiddenSize, options);
+  constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
+    super('LSTM', 4, inputSize, hiddenSize, options, options.projSize ?? 0);
   }
 
-  protected readonly cell: Cell = (projection, [h, c], weights) => {
-    const size = this.hiddenSize;
-    const gates = add(projection, linear(h as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null));
-    const input = sigmoid(gate(gates, 0, size));
-    const forget = sigmoid(gate(gates, 1, size));
-    const candidate = tanh(gate(gates, 2, size));
-    const output = sigmoid(gate(gates, 3, size));
-    const nextC = add(mul(forget, c as Tensor), mul(input, candidate));
-    return [mul(output, tanh(nextC)), nextC];
-  };
+  protected readonly step: Step = (projection, [h, c], weights) =>
+    lstmStep(projection, h as Tensor, c as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null, weights.weightHr?.value ?? null);
 
   protected stateTensors(state: [Tensor, Tensor] | undefined): (Tensor | undefined)[] {
     if (state === undefined) return [undefined, undefined];
-    if (!Array.isArray(state) || state.length !== 2) throw new ValueError('LSTM: the initial state must be [h0, c0]');
+    if (!Array.isArray(state) || state.length !== 2) throw new ValueError('LSTM: the initial state must be [h0, c0], two tensors');
     return [state[0], state[1]];
   }
 
@@ -209,21 +273,15 @@ export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
  * const [out, h] = gru.forward(x); // x [T, N, 8] -> out [T, N, 32]
  */
 export class GRU extends RecurrentBase<Tensor> {
-  protected readonly stateCount = 1;
+  protected readonly stateNames = ['h0'];
 
   constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
-    super(3, inputSize, hiddenSize, options);
+    super('GRU', 3, inputSize, hiddenSize, options);
   }
 
-  protected readonly cell: Cell = (projection, [h], weights) => {
-    const size = this.hiddenSize;
-    const previous = h as Tensor;
-    const hiddenProjection = linear(previous, weights.weightHh.value, weights.biasHh?.value ?? null);
-    const reset = sigmoid(add(gate(projection, 0, size), gate(hiddenProjection, 0, size)));
-    const update = sigmoid(add(gate(projection, 1, size), gate(hiddenProjection, 1, size)));
-    const candidate = tanh(add(gate(projection, 2, size), mul(reset, gate(hiddenProjection, 2, size))));
-    return [add(mul(sub(1, update), candidate), mul(update, previous))];
-  };
+  protected readonly step: Step = (projection, [h], weights) => [
+    gruStep(projection, h as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null),
+  ];
 
   protected stateTensors(state: Tensor | undefined): (Tensor | undefined)[] {
     return [state];
