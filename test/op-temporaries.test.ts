@@ -111,6 +111,8 @@ const ops: Record<string, () => unknown> = {
   meshgrid: () => api.meshgrid([bias4, bias6], { indexing: 'xy' }),
   nansum: () => api.nansum(x, 1),
   nanmean: () => api.nanmean(ints),
+  'interpolate (bilinear)': () => F.interpolate(images, { scaleFactor: 1.5, mode: 'bilinear' }),
+  'interpolate (nearest)': () => F.interpolate(images, { size: [5, 11] }),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

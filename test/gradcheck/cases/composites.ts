@@ -630,6 +630,39 @@ export const compositeCases: CompositeCase[] = [
     (xs) => F.embedding(x1(xs), x0(xs)),
   ),
   composite(
+    'interpolate (nearest, nearest-exact, linear, bilinear, trilinear; alignCorners both ways)',
+    ['interpolate'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.boolean())
+      .chain(([size, out, alignCorners]) =>
+        fc
+          .tuple(floatOperand([1, 2, size]), floatOperand([1, 1, size, 2]), floatOperand([1, 1, 2, size, 1]))
+          .map((operands) => ({ operands, params: { out, alignCorners } })),
+      ),
+    (xs, p) => {
+      const { out, alignCorners } = p as unknown as { out: number; alignCorners: boolean };
+      const [a, b, c] = xs as [Tensor, Tensor, Tensor];
+      const parts = [
+        F.interpolate(a, { size: out }),
+        F.interpolate(a, { size: out, mode: 'nearest-exact' }),
+        F.interpolate(a, { size: out, mode: 'linear', alignCorners }),
+        F.interpolate(b, { size: [out, 3], mode: 'bilinear', alignCorners }),
+        F.interpolate(b, { scaleFactor: 1.5, mode: 'bilinear' }),
+        F.interpolate(c, { size: [2, out, 2], mode: 'trilinear', alignCorners }),
+      ];
+      return flint.concat(
+        parts.map((t, i) =>
+          t
+            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
+            .sum()
+            .reshape([1]),
+        ),
+        0,
+      );
+    },
+    { numRuns: 4 },
+  ),
+  composite(
     'scaledDotProductAttention',
     ['scaledDotProductAttention'],
     fc

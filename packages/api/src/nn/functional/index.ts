@@ -80,6 +80,7 @@ export {
 } from './comparison-losses.js';
 export { type DropoutOptions, dropout } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
+export { type InterpolateMode, type InterpolateOptions, interpolate } from './interpolate.js';
 export { bilinear, linear } from './linear.js';
 export {
   type BatchNormOptions,

@@ -47,6 +47,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['scaledDotProductAttention', [x, x, x], 'attnMask', 'isCausal'],
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],
   ['pad', [x, [1, 1]], 'mode', 'mode'],
+  ['interpolate', [x], 'size', 'scaleFactor'],
 ];
 
 /** nn.functional's other exports, and why they need no guard. */
