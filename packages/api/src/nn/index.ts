@@ -101,6 +101,15 @@ export {
   UpsamplingBilinear2d,
   UpsamplingNearest2d,
 } from './layers/upsampling.js';
-export { type AnyModule, Module } from './module.js';
+export {
+  type AnyModule,
+  type ForwardArguments,
+  type ForwardHook,
+  type ForwardHookOptions,
+  type ForwardOutput,
+  type ForwardPreHook,
+  Module,
+  type RemovableHandle,
+} from './module.js';
 export { Parameter } from './parameter.js';
 export type { LoadStateDictResult, StateDict } from './state-dict.js';
