@@ -32,6 +32,60 @@ import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictO
 /** Any module, whatever its forward's signature. */
 export type AnyModule = Module<never[], unknown>;
 
+/**
+ * Removes the hook it was returned for (torch.utils.hooks.RemovableHandle). `remove()` may be
+ * called more than once; `using handle = ...` removes the hook at the end of the scope.
+ */
+export interface RemovableHandle {
+  /** Distinguishes the handles of one module. */
+  readonly id: number;
+  remove(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The arguments of a module's forward. */
+export type ForwardArguments<M> = M extends { forward(...args: infer A): unknown } ? A : never;
+
+/** What a module's forward returns. */
+export type ForwardOutput<M> = M extends { forward(...args: never[]): infer O } ? O : never;
+
+/**
+ * Runs before `forward` with the module and its arguments; returning an array replaces the
+ * arguments (any other value is taken as the one argument, as PyTorch wraps a non-tuple);
+ * returning undefined keeps them.
+ */
+export type ForwardPreHook<M> = (module: M, args: ForwardArguments<M>) => unknown;
+
+/** Runs after `forward` with the module, its arguments and its output; returning a value other than undefined replaces the output. */
+export type ForwardHook<M> = (module: M, args: ForwardArguments<M>, output: ForwardOutput<M>) => unknown;
+
+/** Options of `registerForwardPreHook` and `registerForwardHook`. */
+export interface ForwardHookOptions {
+  /** Run this hook before the ones already registered (default false: after them). */
+  readonly prepend?: boolean;
+}
+
+let nextHookId = 0;
+
+type AnyPreHook = (module: AnyModule, args: unknown[]) => unknown;
+type AnyPostHook = (module: AnyModule, args: unknown[], output: unknown) => unknown;
+
+function addHook<H>(hooks: Map<number, H>, hook: H, prepend: boolean): RemovableHandle {
+  const id = nextHookId++;
+  if (prepend) {
+    const rest = [...hooks];
+    hooks.clear();
+    hooks.set(id, hook);
+    for (const [key, value] of rest) hooks.set(key, value);
+  } else {
+    hooks.set(id, hook);
+  }
+  const remove = (): void => {
+    hooks.delete(id);
+  };
+  return { id, remove, [Symbol.dispose]: remove };
+}
+
 const NAME_PATTERN = /^[^.\s]+$/;
 
 /** Names that Module's own members use, which a registered entry may not shadow. */
@@ -116,6 +170,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   readonly #fieldAtRegistration = new Map<string, unknown>();
   /** The own fields after the last discovery; null when the registries changed since. */
   #snapshot: FieldSnapshot | null = null;
+  /** Forward pre-hooks and forward hooks by handle id, in the order they run. */
+  readonly #forwardPreHooks = new Map<number, AnyPreHook>();
+  readonly #forwardHooks = new Map<number, AnyPostHook>();
+  /** Whether `forward` on this instance is the hook-running wrapper (installed by the first hook). */
+  #forwardWrapped = false;
 
   /** The computation the module performs. */
   abstract forward(...inputs: In): Out;
@@ -287,6 +346,76 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
+   * Registers a hook that runs before every call of `forward` (torch's register_forward_pre_hook):
+   * `hook(module, args)` may return replacement arguments (an array; any other value is taken as
+   * the single argument). Hooks run in registration order (`prepend: true` puts this one first).
+   * They fire for every call of `module.forward(...)`, the documented way to run a module, from
+   * user code, from a parent's forward, `Sequential`, `functionalCall` and jit alike: the first
+   * hook replaces this instance's `forward` with a wrapper that runs the hooks around the class's
+   * forward (calls through `super.forward` inside a subclass's forward are not hooked).
+   *
+   * @example
+   * const handle = layer.registerForwardPreHook((_module, [x]) => [x.mul(2)]);
+   * handle.remove();
+   */
+  registerForwardPreHook<M extends AnyModule>(this: M, hook: ForwardPreHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerForwardPreHook: hook must be a function, got ${describeValue(hook)}`);
+    this.#wrapForward();
+    return addHook(this.#forwardPreHooks, hook as unknown as AnyPreHook, options.prepend === true);
+  }
+
+  /**
+   * Registers a hook that runs after every call of `forward` (torch's register_forward_hook):
+   * `hook(module, args, output)` sees the arguments forward received (after the pre-hooks) and
+   * may return a replacement output (undefined keeps it). See `registerForwardPreHook` for when
+   * hooks fire.
+   *
+   * @example
+   * const features: Tensor[] = [];
+   * const handle = model.encoder.registerForwardHook((_module, _args, output) => { features.push(output); });
+   */
+  registerForwardHook<M extends AnyModule>(this: M, hook: ForwardHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerForwardHook: hook must be a function, got ${describeValue(hook)}`);
+    this.#wrapForward();
+    return addHook(this.#forwardHooks, hook as unknown as AnyPostHook, options.prepend === true);
+  }
+
+  /**
+   * Installs, once, an own non-enumerable `forward` that runs the hooks around the one the
+   * instance had (its class's). Modules without hooks keep calling the class's forward directly:
+   * the hot path pays nothing for hooks it does not use.
+   */
+  #wrapForward(): void {
+    if (this.#forwardWrapped) return;
+    const inner = this.forward as unknown as (...args: unknown[]) => unknown;
+    if (typeof inner !== 'function') throw new ValueError(`${this.constructor.name}: has no forward to hook`);
+    const self = this as unknown as AnyModule;
+    const preHooks = this.#forwardPreHooks;
+    const postHooks = this.#forwardHooks;
+    const hooked = function (this: unknown, ...args: unknown[]): unknown {
+      let input = args;
+      if (preHooks.size > 0) {
+        for (const hook of [...preHooks.values()]) {
+          const result = hook(self, input);
+          if (result !== undefined) input = Array.isArray(result) ? result : [result];
+        }
+      }
+      let output = inner.apply(self, input);
+      if (postHooks.size > 0) {
+        for (const hook of [...postHooks.values()]) {
+          const result = hook(self, input, output);
+          if (result !== undefined) output = result;
+        }
+      }
+      return output;
+    };
+    Object.defineProperty(this, 'forward', { value: hooked, writable: true, configurable: true, enumerable: false });
+    this.#forwardWrapped = true;
+  }
+
+  /**
    * Registers a parameter (or null for an absent one, e.g. `bias: false`) under `name` and
    * returns it, so a subclass can keep a typed field: `readonly weight = this.registerParameter(...)`.
    * The parameter's tensor is kept out of any enclosing `tidy` scope: the module owns it.
@@ -337,6 +466,25 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   protected removeModule(name: string): void {
     this.#snapshot = null;
     this.#modules.delete(name);
+    this.#followed.delete(name);
+    this.#rank.delete(name);
+    this.#fieldAtRegistration.delete(name);
+  }
+
+  /** Replaces a registered parameter (containers use it); the old one is left to its holders. */
+  protected replaceParameter(name: string, parameter: Parameter | null): void {
+    if (!this.#parameters.has(name)) throw new ValueError(`${this.constructor.name}: no parameter named '${name}'`);
+    if (parameter !== null && !isParameter(parameter))
+      throw new ValueError(`${this.constructor.name}: '${name}' must be a Parameter (or null), got ${describeValue(parameter)}`);
+    if (parameter !== null) keep(parameter.value);
+    this.#snapshot = null;
+    this.#parameters.set(name, parameter);
+  }
+
+  /** Removes a registered parameter (containers use it). */
+  protected removeParameter(name: string): void {
+    this.#snapshot = null;
+    this.#parameters.delete(name);
     this.#followed.delete(name);
     this.#rank.delete(name);
     this.#fieldAtRegistration.delete(name);
@@ -594,6 +742,26 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       throw new ValueError(`${this.constructor.name}.to: only floating dtypes can be targets, got ${target}`);
     this.#convertAll(convert);
     return this;
+  }
+
+  /** Casts floating parameters and buffers to float16 (torch's half()); integer buffers keep their dtype. Returns the module. */
+  half(): this {
+    return this.to('float16');
+  }
+
+  /** Casts floating parameters and buffers to bfloat16; integer buffers keep their dtype. Returns the module. */
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
+
+  /** Casts floating parameters and buffers to float32 (torch's float()); integer buffers keep their dtype. Returns the module. */
+  float(): this {
+    return this.to('float32');
+  }
+
+  /** Casts floating parameters and buffers to float64 (torch's double()); integer buffers keep their dtype. Returns the module. */
+  double(): this {
+    return this.to('float64');
   }
 
   /** As `to`, waiting for data on asynchronous backends. */
