@@ -113,6 +113,8 @@ const ops: Record<string, () => unknown> = {
   nanmean: () => api.nanmean(ints),
   'interpolate (bilinear)': () => F.interpolate(images, { scaleFactor: 1.5, mode: 'bilinear' }),
   'interpolate (nearest)': () => F.interpolate(images, { size: [5, 11] }),
+  pixelShuffle: () => F.pixelShuffle(api.reshape(images, [2, 12, 4, 4]), 2),
+  pixelUnshuffle: () => F.pixelUnshuffle(images, 2),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

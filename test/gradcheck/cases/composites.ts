@@ -663,6 +663,23 @@ export const compositeCases: CompositeCase[] = [
     { numRuns: 4 },
   ),
   composite(
+    'pixelShuffle and pixelUnshuffle',
+    ['pixelShuffle', 'pixelUnshuffle'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([r, size]) => floatOperand([1, 2 * r * r, size, size + 1]).map((x) => ({ operands: [x], params: { r } }))),
+    (xs, p) => {
+      const { r } = p as unknown as { r: number };
+      const y = F.pixelShuffle(x0(xs), r);
+      const ramp = flint.cumsum(flint.onesLike(y), -1);
+      return flint.concat(
+        [y.mul(ramp).sum().reshape([1]), F.pixelUnshuffle(y.mul(y), r).mul(F.pixelUnshuffle(ramp, r)).sum().reshape([1])],
+        0,
+      );
+    },
+    { numRuns: 4 },
+  ),
+  composite(
     'scaledDotProductAttention',
     ['scaledDotProductAttention'],
     fc

@@ -54,7 +54,7 @@ export {
 } from './layers/conv.js';
 export { Dropout } from './layers/dropout.js';
 export { Embedding, type EmbeddingLayerOptions } from './layers/embedding.js';
-export { Bilinear, Flatten, Identity, Linear, type LinearOptions } from './layers/linear.js';
+export { Bilinear, Flatten, Identity, Linear, type LinearOptions, Unflatten } from './layers/linear.js';
 export {
   BCELoss,
   BCEWithLogitsLoss,
@@ -79,6 +79,7 @@ export {
   RMSNorm,
   type RmsNormLayerOptions,
 } from './layers/normalization.js';
+export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';
 export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './layers/recurrent.js';
 export {

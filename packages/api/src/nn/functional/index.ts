@@ -97,6 +97,7 @@ export {
   rmsNorm,
 } from './normalization.js';
 export { type FunctionalPadMode, type FunctionalPadOptions, pad } from './pad.js';
+export { pixelShuffle, pixelUnshuffle } from './pixel-shuffle.js';
 export {
   type HuberOptions,
   huberLoss,

@@ -83,6 +83,8 @@ const UNGUARDED: Readonly<Record<string, string>> = {
   adaptiveAvgPool1d: 'no options',
   adaptiveAvgPool2d: 'no options',
   oneHot: 'numClasses is positional, as in PyTorch',
+  pixelShuffle: "no options: the factor is PyTorch's only argument",
+  pixelUnshuffle: "no options: the factor is PyTorch's only argument",
 };
 
 const nameOf = (op: string): string => (op === 'pad' ? 'nn.functional.pad' : op);

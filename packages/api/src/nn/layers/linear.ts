@@ -1,10 +1,10 @@
-import { flatten } from '../../ops/movement.js';
+import { flatten, unflatten } from '../../ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { bilinear, linear } from '../functional/linear.js';
 import { kaimingUniform } from '../init.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
-import { type FactoryOptions, initOptions, parameter, positiveInteger, uniformParameter } from './common.js';
+import { type FactoryOptions, formatArgument, initOptions, parameter, positiveInteger, uniformParameter } from './common.js';
 
 /** Options of Linear and Bilinear. */
 export interface LinearOptions extends FactoryOptions {
@@ -114,5 +114,29 @@ export class Flatten extends Module<[Tensor], Tensor> {
   }
   override extraRepr(): string {
     return `startDim=${this.startDim}, endDim=${this.endDim}`;
+  }
+}
+
+/**
+ * Splits axis `dim` into `unflattenedSize` (one entry may be -1), the inverse of Flatten
+ * (torch.nn.Unflatten).
+ *
+ * @example
+ * new nn.Unflatten(1, [2, 5, 5]).forward(zeros([4, 50])).shape; // [4, 2, 5, 5]
+ */
+export class Unflatten extends Module<[Tensor], Tensor> {
+  readonly unflattenedSize: readonly number[];
+  constructor(
+    readonly dim: number,
+    unflattenedSize: readonly number[],
+  ) {
+    super();
+    this.unflattenedSize = [...unflattenedSize];
+  }
+  forward(x: Tensor): Tensor {
+    return unflatten(x, this.dim, this.unflattenedSize);
+  }
+  override extraRepr(): string {
+    return `dim=${this.dim}, unflattenedSize=${formatArgument(this.unflattenedSize)}`;
   }
 }
