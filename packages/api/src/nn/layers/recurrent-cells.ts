@@ -90,6 +90,36 @@ export function recurrentNonlinearity(module: string, value: unknown): Recurrent
   return value;
 }
 
+/**
+ * Checks a recurrent module's options argument. PyTorch takes these parameters positionally
+ * (`nn.LSTM(10, 20, 2)`, `nn.GRUCell(10, 20, False)`); a value there instead of an object, or an
+ * option spelled as PyTorch's keyword (`batch_first`), would be ignored by plain-JavaScript
+ * callers, so both are refused, naming the option meant.
+ */
+export function recurrentOptions<T extends object>(module: string, options: T | undefined, keys: readonly string[]): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options) || isTensor(options)) {
+    const got = isTensor(options)
+      ? 'a Tensor'
+      : options === null
+        ? 'null'
+        : Array.isArray(options)
+          ? 'an array'
+          : `a ${typeof options} (${JSON.stringify(options)})`;
+    const first = keys.find((k) => k !== 'dtype' && k !== 'backend') as string;
+    throw new ValueError(
+      `${module}: argument 3 is the options object { ${keys.join(', ')} }; got ${got} — pass the ${first} as { ${first}: ${JSON.stringify(options)} }`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (camel !== key && keys.includes(camel)) {
+      throw new ValueError(`${module}: option '${key}' is spelled '${camel}' here; the options object takes { ${keys.join(', ')} }`);
+    }
+  }
+  return options;
+}
+
 /** `{ backend }` of a tensor, for creating zeros next to it. */
 export function backendOption(like: Tensor): { backend?: string } {
   const backend = backendOf(like)?.name;
@@ -101,6 +131,8 @@ export interface RecurrentCellOptions extends FactoryOptions {
   /** Input and hidden biases `biasIh`, `biasHh` (default true). */
   readonly bias?: boolean;
 }
+
+const CELL_OPTIONS = ['bias', 'dtype', 'backend'];
 
 /** Options of RNNCell. */
 export interface RNNCellOptions extends RecurrentCellOptions {
@@ -197,8 +229,9 @@ export class RNNCell extends RecurrentCellBase<Tensor, Tensor> {
   readonly nonlinearity: RecurrentNonlinearity;
 
   constructor(inputSize: number, hiddenSize: number, options: RNNCellOptions = {}) {
-    super('RNNCell', 1, inputSize, hiddenSize, options);
-    this.nonlinearity = recurrentNonlinearity('RNNCell', options.nonlinearity);
+    const checked = recurrentOptions('RNNCell', options, ['bias', 'nonlinearity', 'dtype', 'backend']);
+    super('RNNCell', 1, inputSize, hiddenSize, checked);
+    this.nonlinearity = recurrentNonlinearity('RNNCell', checked.nonlinearity);
   }
 
   forward(input: Tensor, hx?: Tensor): Tensor {
@@ -234,7 +267,7 @@ export class LSTMCell extends RecurrentCellBase<[Tensor, Tensor], [Tensor, Tenso
   protected readonly cellName = 'LSTMCell';
 
   constructor(inputSize: number, hiddenSize: number, options: RecurrentCellOptions = {}) {
-    super('LSTMCell', 4, inputSize, hiddenSize, options);
+    super('LSTMCell', 4, inputSize, hiddenSize, recurrentOptions('LSTMCell', options, CELL_OPTIONS));
   }
 
   forward(input: Tensor, hx?: [Tensor, Tensor]): [Tensor, Tensor] {
@@ -263,7 +296,7 @@ export class GRUCell extends RecurrentCellBase<Tensor, Tensor> {
   protected readonly cellName = 'GRUCell';
 
   constructor(inputSize: number, hiddenSize: number, options: RecurrentCellOptions = {}) {
-    super('GRUCell', 3, inputSize, hiddenSize, options);
+    super('GRUCell', 3, inputSize, hiddenSize, recurrentOptions('GRUCell', options, CELL_OPTIONS));
   }
 
   forward(input: Tensor, hx?: Tensor): Tensor {

@@ -487,5 +487,14 @@ describe('RNN, LSTM and GRU', () => {
     expect(() => new nn.RNN(3, 4, { nonlinearity: 'gelu' as 'tanh' })).toThrow("RNN: nonlinearity must be 'tanh' or 'relu'");
     expect(() => new nn.GRU(3, 0)).toThrow('GRU: hiddenSize must be a positive integer');
     expect(() => new nn.GRU(3, 4, { dropout: 2 })).toThrow('GRU: dropout must be a probability');
+    // PyTorch's positional arguments and keyword spellings would be ignored by plain JavaScript: refused.
+    expect(() => new nn.LSTM(3, 4, 2 as unknown as nn.LSTMOptions)).toThrow(
+      'LSTM: argument 3 is the options object { numLayers, bias, batchFirst, dropout, bidirectional, dtype, backend, projSize }; got a number (2) — pass the numLayers as { numLayers: 2 }',
+    );
+    expect(() => new nn.GRUCell(3, 4, false as unknown as nn.RecurrentCellOptions)).toThrow('pass the bias as { bias: false }');
+    expect(() => new nn.GRU(3, 4, { batch_first: true } as nn.RecurrentOptions)).toThrow(
+      "GRU: option 'batch_first' is spelled 'batchFirst' here",
+    );
+    expect(() => new nn.LSTM(3, 4, { proj_size: 2 } as nn.LSTMOptions)).toThrow("LSTM: option 'proj_size' is spelled 'projSize' here");
   });
 });

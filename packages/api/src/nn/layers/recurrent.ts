@@ -10,7 +10,15 @@ import { linear } from '../functional/linear.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { type FactoryOptions, nonNegativeInteger, positiveInteger, probability, uniformParameter } from './common.js';
-import { backendOption, gruStep, lstmStep, type RecurrentNonlinearity, recurrentNonlinearity, rnnStep } from './recurrent-cells.js';
+import {
+  backendOption,
+  gruStep,
+  lstmStep,
+  type RecurrentNonlinearity,
+  recurrentNonlinearity,
+  recurrentOptions,
+  rnnStep,
+} from './recurrent-cells.js';
 
 // RNN, LSTM and GRU (torch.nn.RNN / LSTM / GRU): stacked, optionally bidirectional recurrences.
 // Each layer and direction projects the whole input sequence at once (one matmul, x W_ihᵀ + b_ih
@@ -42,6 +50,9 @@ export interface LSTMOptions extends RecurrentOptions {
   /** With projSize > 0, h is projected to projSize by `weightHrL{k}` [projSize, hiddenSize] (default 0). */
   readonly projSize?: number;
 }
+
+/** The options of every sequence module after numLayers, in PyTorch's positional order. */
+const SEQUENCE_OPTIONS = ['bias', 'batchFirst', 'dropout', 'bidirectional', 'dtype', 'backend'];
 
 interface LayerWeights {
   readonly weightIh: Parameter;
@@ -208,8 +219,9 @@ export class RNN extends RecurrentBase<Tensor> {
   readonly nonlinearity: RecurrentNonlinearity;
 
   constructor(inputSize: number, hiddenSize: number, options: RNNOptions = {}) {
-    super('RNN', 1, inputSize, hiddenSize, options);
-    this.nonlinearity = recurrentNonlinearity('RNN', options.nonlinearity);
+    const checked = recurrentOptions('RNN', options, ['numLayers', 'nonlinearity', ...SEQUENCE_OPTIONS]);
+    super('RNN', 1, inputSize, hiddenSize, checked);
+    this.nonlinearity = recurrentNonlinearity('RNN', checked.nonlinearity);
   }
 
   protected readonly step: Step = (projection, [h], weights) => [
@@ -246,7 +258,8 @@ export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
   protected readonly stateNames = ['h0', 'c0'];
 
   constructor(inputSize: number, hiddenSize: number, options: LSTMOptions = {}) {
-    super('LSTM', 4, inputSize, hiddenSize, options, options.projSize ?? 0);
+    const checked = recurrentOptions('LSTM', options, ['numLayers', ...SEQUENCE_OPTIONS, 'projSize']);
+    super('LSTM', 4, inputSize, hiddenSize, checked, checked.projSize ?? 0);
   }
 
   protected readonly step: Step = (projection, [h, c], weights) =>
@@ -276,7 +289,7 @@ export class GRU extends RecurrentBase<Tensor> {
   protected readonly stateNames = ['h0'];
 
   constructor(inputSize: number, hiddenSize: number, options: RecurrentOptions = {}) {
-    super('GRU', 3, inputSize, hiddenSize, options);
+    super('GRU', 3, inputSize, hiddenSize, recurrentOptions('GRU', options, ['numLayers', ...SEQUENCE_OPTIONS]));
   }
 
   protected readonly step: Step = (projection, [h], weights) => [
