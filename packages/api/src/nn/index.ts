@@ -79,6 +79,7 @@ export {
   RMSNorm,
   type RmsNormLayerOptions,
 } from './layers/normalization.js';
+export { ParameterDict, type ParameterLike, ParameterList } from './layers/parameter-containers.js';
 export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';
 export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './layers/recurrent.js';

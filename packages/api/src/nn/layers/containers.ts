@@ -50,10 +50,68 @@ export class Sequential extends Module<[Tensor], Tensor> implements Iterable<Ten
     return module as unknown as TensorModule;
   }
 
-  /** Appends a module (named by its position) and returns the container. */
+  /**
+   * Appends a module and returns the container. It is named by its position, or, in a slice
+   * that kept other names, by the next integer no module uses.
+   */
   append(module: TensorModule): this {
-    this.#add(String(this.length), module);
+    const names = new Set(this.namedChildren().map(([name]) => name));
+    let index = names.size;
+    while (names.has(String(index))) index++;
+    this.#add(String(index), module);
     return this;
+  }
+
+  /** Appends every module of `modules`; returns the container. */
+  extend(modules: Iterable<TensorModule>): this {
+    for (const module of modules) this.append(module);
+    return this;
+  }
+
+  /**
+   * Inserts a module before position `index` (negative counts from the end), renumbering the
+   * modules '0', '1', ... as torch's insert. A Sequential built from named modules has no positions
+   * to renumber: inserting into it is a ValueError.
+   */
+  insert(index: number, module: TensorModule): this {
+    if (!isModule(module)) throw new ValueError(`Sequential.insert: expected a Module, got ${module === null ? 'null' : typeof module}`);
+    const entries = this.namedChildren();
+    const n = entries.length;
+    if (!Number.isInteger(index) || index < -n || index > n)
+      throw new IndexError(`Sequential.insert: index ${index} is out of range for ${n} modules`);
+    if (entries.some(([name], k) => name !== String(k)))
+      throw new ValueError(
+        `Sequential.insert: the modules are named ${entries.map(([name]) => `'${name}'`).join(', ')}, not by position; build a new Sequential instead`,
+      );
+    const i = index < 0 ? index + n : index;
+    const modules = entries.map(([, m]) => m as unknown as TensorModule);
+    modules.splice(i, 0, module);
+    for (const [name] of entries) this.removeModule(name);
+    for (const [k, m] of modules.entries()) this.#add(String(k), m);
+    return this;
+  }
+
+  /**
+   * A new Sequential of the modules from `start` up to (not including) `end`, as PyTorch's
+   * `seq[start:end]`: the modules are shared, not copied, and keep their names ('1', '2' for
+   * `slice(1, 3)`). Indices follow `Array.prototype.slice` (negative counts from the end).
+   *
+   * @example
+   * const backbone = model.slice(0, -1); // every module but the head, sharing their parameters
+   */
+  slice(start?: number, end?: number): Sequential {
+    for (const [what, value] of [
+      ['start', start],
+      ['end', end],
+    ] as const) {
+      if (value !== undefined && !Number.isInteger(value))
+        throw new ValueError(`Sequential.slice: ${what} must be an integer, got ${JSON.stringify(value)}`);
+    }
+    const entries = this.namedChildren().slice(start, end) as unknown as [string, TensorModule][];
+    const out = new Sequential();
+    for (const [name, module] of entries) out.#add(name, module);
+    out.training = this.training;
+    return out;
   }
 
   [Symbol.iterator](): Iterator<TensorModule> {
@@ -124,6 +182,23 @@ export class ModuleList<M extends AnyModule = TensorModule> extends Module<never
     return this;
   }
 
+  /** Removes the module at `index` (default the last), renumbering the ones after it; returns it. */
+  pop(index = -1): M {
+    const module = this.at(index);
+    const items = this.#items.filter((_item, k) => k !== (index < 0 ? index + this.#items.length : index));
+    for (let k = 0; k < this.#items.length; k++) this.removeModule(String(k));
+    this.#items = [];
+    for (const item of items) this.append(item);
+    return module;
+  }
+
+  /** A new ModuleList of the modules from `start` up to `end` (shared, as PyTorch's `list[start:end]`), renumbered from '0'. */
+  slice(start?: number, end?: number): ModuleList<M> {
+    const out = new ModuleList<M>(this.#items.slice(start, end));
+    out.training = this.training;
+    return out;
+  }
+
   [Symbol.iterator](): Iterator<M> {
     return this.#items[Symbol.iterator]();
   }
@@ -188,6 +263,32 @@ export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never
     this.removeModule(key);
     this.#items.delete(key);
     return true;
+  }
+
+  /** Removes the module named `key` and returns it (torch's pop); a missing key is a ValueError. */
+  pop(key: string): M {
+    const module = this.get(key);
+    this.delete(key);
+    return module;
+  }
+
+  /** Adds or replaces every module of `modules` (torch's update); returns the dict. */
+  update(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]>): this {
+    const entries =
+      Symbol.iterator in modules
+        ? [...(modules as Iterable<readonly [string, M]>)]
+        : Object.entries(modules as Readonly<Record<string, M>>);
+    for (const [name, module] of entries) this.set(name, module);
+    return this;
+  }
+
+  /** Removes every module. */
+  clear(): void {
+    for (const key of this.keys()) this.delete(key);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.#items.keys();
   }
 
   keys(): string[] {
