@@ -79,6 +79,24 @@ export {
   RMSNorm,
   type RmsNormLayerOptions,
 } from './layers/normalization.js';
+export {
+  CircularPad1d,
+  CircularPad2d,
+  CircularPad3d,
+  ConstantPad1d,
+  ConstantPad2d,
+  ConstantPad3d,
+  type PaddingArg,
+  ReflectionPad1d,
+  ReflectionPad2d,
+  ReflectionPad3d,
+  ReplicationPad1d,
+  ReplicationPad2d,
+  ReplicationPad3d,
+  ZeroPad1d,
+  ZeroPad2d,
+  ZeroPad3d,
+} from './layers/padding.js';
 export { ParameterDict, type ParameterLike, ParameterList } from './layers/parameter-containers.js';
 export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';

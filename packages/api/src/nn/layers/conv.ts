@@ -12,13 +12,14 @@ import {
 import { pad } from '../../ops/movement.js';
 import type { PadPair } from '../../primitives/primitive.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { pad as functionalPad } from '../functional/pad.js';
 import { kaimingUniform } from '../init.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { type FactoryOptions, formatArgument, initOptions, parameter, positiveInteger, uniformParameter } from './common.js';
 
-/** How a convolution pads: with zeros, by reflection, or by repeating the edge. */
-export type PaddingMode = 'zeros' | 'reflect' | 'replicate';
+/** How a convolution pads: with zeros, by reflection, by repeating the edge, or by wrapping around. */
+export type PaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
 
 /** Options of the convolution layers. */
 export interface ConvLayerOptions extends FactoryOptions {
@@ -79,8 +80,10 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     this.dilation = tuple(options.dilation, dimensions, 1);
     this.padding = options.padding ?? 0;
     this.paddingMode = options.paddingMode ?? 'zeros';
-    if (!['zeros', 'reflect', 'replicate'].includes(this.paddingMode)) {
-      throw new ValueError(`${name}: paddingMode must be 'zeros', 'reflect' or 'replicate', got ${JSON.stringify(options.paddingMode)}`);
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
+      throw new ValueError(
+        `${name}: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got ${JSON.stringify(options.paddingMode)}`,
+      );
     }
     const shape = [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.weight = this.registerParameter('weight', parameter(kaimingUniform(shape, { a: Math.sqrt(5), ...initOptions(options) })));
@@ -97,6 +100,11 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     if (this.paddingMode === 'zeros') return convolve(x, this.weight.value, { ...common, padding: this.padding });
     // Other modes pad the input explicitly, then convolve without padding.
     const pairs: PadPair[] = this.#explicitPadding();
+    if (this.paddingMode === 'circular') {
+      // nn.functional.pad's flat list, the last dimension first (numpy's pad has no 'wrap').
+      const flat = [...pairs].reverse().flat();
+      return convolve(functionalPad(x, flat, { mode: 'circular' }), this.weight.value, { ...common, padding: 0 });
+    }
     const batchAxes = x.ndim - this.#dimensions;
     const widths: PadPair[] = [...new Array<PadPair>(batchAxes).fill([0, 0]), ...pairs];
     const padded = pad(x, widths, { mode: this.paddingMode === 'reflect' ? 'reflect' : 'edge' });

@@ -91,7 +91,9 @@ describe('convolution layers', () => {
     );
     const c3 = new nn.Conv3d(1, 2, 2);
     expect(c3.forward(randn([1, 1, 3, 3, 3])).shape).toEqual([1, 2, 2, 2, 2]);
-    expect(() => new nn.Conv1d(1, 1, 3, { paddingMode: 'circular' as 'zeros' })).toThrow(/paddingMode/);
+    expect(() => new nn.Conv1d(1, 1, 3, { paddingMode: 'wrap' as 'zeros' })).toThrow(
+      `Conv1d: paddingMode must be 'zeros', 'reflect', 'replicate' or 'circular', got "wrap"`,
+    );
   });
 
   it('ConvTranspose2d initializes from its weight layout and honours outputSize', () => {
