@@ -115,6 +115,9 @@ const ops: Record<string, () => unknown> = {
   'interpolate (nearest)': () => F.interpolate(images, { size: [5, 11] }),
   pixelShuffle: () => F.pixelShuffle(api.reshape(images, [2, 12, 4, 4]), 2),
   pixelUnshuffle: () => F.pixelUnshuffle(images, 2),
+  'dropout2d (training)': () => F.dropout2d(images, 0.5),
+  'dropout1d (training, unbatched)': () => F.dropout1d(x, 0.5),
+  'alphaDropout (training)': () => F.alphaDropout(x, 0.5, { training: true }),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

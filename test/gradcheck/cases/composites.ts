@@ -2,6 +2,7 @@ import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
 import * as F from '../../../packages/api/src/nn/functional/index.js';
+import { backendOf } from '../../../packages/api/src/transforms/core.js';
 import {
   axesSubset,
   broadcastPair,
@@ -674,6 +675,28 @@ export const compositeCases: CompositeCase[] = [
       const ramp = flint.cumsum(flint.onesLike(y), -1);
       return flint.concat(
         [y.mul(ramp).sum().reshape([1]), F.pixelUnshuffle(y.mul(y), r).mul(F.pixelUnshuffle(ramp, r)).sum().reshape([1])],
+        0,
+      );
+    },
+    { numRuns: 4 },
+  ),
+  composite(
+    'channel dropout and alpha dropout with a fixed key (affine in the input)',
+    ['dropout1d', 'dropout2d', 'dropout3d', 'alphaDropout'],
+    fc.integer({ min: 1, max: 3 }).chain((n) => floatOperand([n, 4, 2, 1, 2]).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = x0(xs);
+      // The key lives where the data does (random.key otherwise takes the default backend).
+      const backend = backendOf(x)?.name;
+      const key = flint.random.key(3, backend === undefined ? {} : { backend });
+      const parts = [
+        F.dropout1d(x.reshape([-1, 4, 4]), 0.5, { key }),
+        F.dropout2d(x.reshape([-1, 4, 2, 2]), 0.3, { key }),
+        F.dropout3d(x, 0.6, { key }),
+        F.alphaDropout(x, 0.4, { key, training: true }),
+      ];
+      return flint.concat(
+        parts.map((t, i) => t.mul(t.add(i)).sum().reshape([1])),
         0,
       );
     },

@@ -52,7 +52,7 @@ export {
   type ConvTransposeLayerOptions,
   type PaddingMode,
 } from './layers/conv.js';
-export { Dropout } from './layers/dropout.js';
+export { AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d } from './layers/dropout.js';
 export { Embedding, type EmbeddingLayerOptions } from './layers/embedding.js';
 export { Bilinear, Flatten, Identity, Linear, type LinearOptions, Unflatten } from './layers/linear.js';
 export {

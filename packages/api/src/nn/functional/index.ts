@@ -78,7 +78,7 @@ export {
   type MarginRankingOptions,
   marginRankingLoss,
 } from './comparison-losses.js';
-export { type DropoutOptions, dropout } from './dropout.js';
+export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type InterpolateMode, type InterpolateOptions, interpolate } from './interpolate.js';
 export { bilinear, linear } from './linear.js';

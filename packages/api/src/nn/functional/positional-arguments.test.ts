@@ -48,6 +48,10 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],
   ['pad', [x, [1, 1]], 'mode', 'mode'],
   ['interpolate', [x], 'size', 'scaleFactor'],
+  ['dropout1d', [x, 0.5], 'training', 'training'],
+  ['dropout2d', [x, 0.5], 'training', 'key'],
+  ['dropout3d', [x, 0.5], 'training', 'training'],
+  ['alphaDropout', [x, 0.5], 'training', 'training'],
 ];
 
 /** nn.functional's other exports, and why they need no guard. */
