@@ -281,6 +281,104 @@ const MODULE_CASES: ModuleCase[] = [
     flintCall: (m, xs) => (m as nn.TransformerEncoderLayer).forward(xs[0] as Tensor, { srcMask: xs[1] as Tensor }),
   },
   {
+    name: 'TransformerDecoderLayer (post-norm, relu, causal target, memory padding)',
+    torch: 'nn.TransformerDecoderLayer(8, 2, dim_feedforward=12, batch_first=True)',
+    build: () => withRandomParameters(new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 12, batchFirst: true })),
+    inputs: () => [
+      f64([2, 4, 8]),
+      f64([2, 5, 8]),
+      nn.Transformer.generateSquareSubsequentMask(4, { dtype: 'float64' }),
+      bools([
+        [false, false, false, true, true],
+        [false, false, false, false, false],
+      ]),
+    ],
+    torchCall: 'm(xs[0], xs[1], tgt_mask=xs[2], memory_key_padding_mask=xs[3])',
+    flintCall: (m, xs) =>
+      (m as nn.TransformerDecoderLayer).forward(xs[0] as Tensor, xs[1] as Tensor, {
+        tgtMask: xs[2] as Tensor,
+        memoryKeyPaddingMask: xs[3] as Tensor,
+      }),
+    grads: true,
+  },
+  {
+    name: 'TransformerDecoderLayer (pre-norm, gelu, boolean masks)',
+    torch: "nn.TransformerDecoderLayer(8, 4, dim_feedforward=10, activation='gelu', norm_first=True)",
+    build: () => withRandomParameters(new nn.TransformerDecoderLayer(8, 4, { dimFeedforward: 10, activation: 'gelu', normFirst: true })),
+    inputs: () => [
+      f64([3, 2, 8]),
+      f64([4, 2, 8]),
+      bools([
+        [false, true, true],
+        [false, false, true],
+        [false, false, false],
+      ]),
+      bools([
+        [false, false, true, true],
+        [false, true, false, false],
+        [false, false, false, false],
+      ]),
+      bools([
+        [false, false, true],
+        [false, false, false],
+      ]),
+    ],
+    torchCall: 'm(xs[0], xs[1], tgt_mask=xs[2], memory_mask=xs[3], tgt_key_padding_mask=xs[4])',
+    flintCall: (m, xs) =>
+      (m as nn.TransformerDecoderLayer).forward(xs[0] as Tensor, xs[1] as Tensor, {
+        tgtMask: xs[2] as Tensor,
+        memoryMask: xs[3] as Tensor,
+        tgtKeyPaddingMask: xs[4] as Tensor,
+      }),
+    grads: true,
+  },
+  {
+    name: 'TransformerEncoder (2 layers, final norm, padding mask)',
+    torch:
+      'nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, dim_feedforward=12, batch_first=True), 2, norm=nn.LayerNorm(8), enable_nested_tensor=False)',
+    build: () =>
+      withRandomParameters(
+        new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 12, batchFirst: true }), 2, {
+          norm: new nn.LayerNorm(8),
+        }),
+      ),
+    inputs: () => [
+      f64([2, 5, 8]),
+      bools([
+        [false, false, false, true, true],
+        [false, false, false, false, false],
+      ]),
+    ],
+    torchCall: 'm(xs[0], src_key_padding_mask=xs[1])',
+    flintCall: (m, xs) => (m as nn.TransformerEncoder).forward(xs[0] as Tensor, { srcKeyPaddingMask: xs[1] as Tensor }),
+    grads: true,
+  },
+  {
+    name: 'Transformer (2 encoder and 2 decoder layers, batchFirst, masks)',
+    torch: 'nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=12, batch_first=True)',
+    build: () =>
+      withRandomParameters(
+        new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 2, dimFeedforward: 12, batchFirst: true }),
+      ),
+    inputs: () => [
+      f64([2, 5, 8]),
+      f64([2, 3, 8]),
+      nn.Transformer.generateSquareSubsequentMask(3, { dtype: 'float64' }),
+      bools([
+        [false, false, false, false, true],
+        [false, false, false, false, false],
+      ]),
+    ],
+    torchCall: 'm(xs[0], xs[1], tgt_mask=xs[2], src_key_padding_mask=xs[3], memory_key_padding_mask=xs[3])',
+    flintCall: (m, xs) =>
+      (m as nn.Transformer).forward(xs[0] as Tensor, xs[1] as Tensor, {
+        tgtMask: xs[2] as Tensor,
+        srcKeyPaddingMask: xs[3] as Tensor,
+        memoryKeyPaddingMask: xs[3] as Tensor,
+      }),
+    grads: true,
+  },
+  {
     name: 'LSTM (2 layers, bidirectional, batchFirst)',
     torch: 'nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)',
     build: () => new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true }),
