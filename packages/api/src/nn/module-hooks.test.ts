@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { grad, manualSeed, randn, type Tensor, tensor, ValueError, zeros } from '@flint/api';
+import { grad, jit, manualSeed, randn, type Tensor, tensor, ValueError, zeros } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import * as nn from './index.js';
 import { maxDifference } from './testing.test-support.js';
@@ -103,6 +103,21 @@ describe('forward hooks', () => {
     const x = tensor([[1, 2]]);
     const g = grad((p: Record<string, Tensor>) => nn.functionalCall(layer, p, x).sum())(layer.parameterValues());
     expect(values(g.weight as Tensor)).toEqual([3, 6]);
+  });
+
+  it('hooks run while jit traces: the compiled program includes what they compute, their side effects happen per trace', () => {
+    const layer = new nn.Linear(2, 1, { bias: false });
+    let calls = 0;
+    layer.registerForwardHook((_m, _args, output) => {
+      calls++;
+      return output.mul(3);
+    });
+    const run = jit((p: Record<string, Tensor>, x: Tensor) => nn.functionalCall(layer, p, x));
+    const x = tensor([[1, 2]], { dtype: 'float32' });
+    const eager = values(nn.functionalCall(layer, layer.parameterValues(), x));
+    expect(values(run(layer.parameterValues(), x))).toEqual(eager);
+    expect(values(run(layer.parameterValues(), x))).toEqual(eager);
+    expect(calls).toBe(2); // once eagerly, once while tracing; the second compiled call reuses the trace
   });
 
   it('refuses a hook that is not a function', () => {
