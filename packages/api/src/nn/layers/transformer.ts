@@ -51,7 +51,8 @@ function factoryOf(parameterValue: Tensor): FactoryOptions {
 /** Makes `copy` hold `original`'s state and mode: the rest of a deep copy. */
 function copyStateInto<M extends AnyModule>(copy: M, original: AnyModule): M {
   copy.loadStateDict(original.stateDict());
-  for (const [index, module] of copy.modules().entries()) module.training = (original.modules()[index] as AnyModule).training;
+  const modes = original.modules().map((module) => module.training);
+  for (const [index, module] of copy.modules().entries()) module.training = modes[index] ?? original.training;
   return copy;
 }
 
