@@ -31,6 +31,8 @@ const sequences = api.tensor(values(2 * 3 * 8), { shape: [2, 3, 8] });
 const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18, 6] }), outProjWeight: weight6 };
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
+const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const variance3 = api.tensor(Float32Array.from([0.5, 1, 2]), { shape: [3] });
 
 const ops: Record<string, () => unknown> = {
   mean: () => api.mean(x),
@@ -118,6 +120,8 @@ const ops: Record<string, () => unknown> = {
   'dropout2d (training)': () => F.dropout2d(images, 0.5),
   'dropout1d (training, unbatched)': () => F.dropout1d(x, 0.5),
   'alphaDropout (training)': () => F.alphaDropout(x, 0.5, { training: true }),
+  instanceNorm: () => F.instanceNorm(images, { weight: variance3, bias: bias3 }),
+  'instanceNorm (given statistics)': () => F.instanceNorm(images, { runningMean: bias3, runningVar: variance3, useInputStats: false }),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

@@ -703,6 +703,40 @@ export const compositeCases: CompositeCase[] = [
     { numRuns: 4 },
   ),
   composite(
+    'instanceNorm (instance statistics, with and without affine; given statistics)',
+    ['instanceNorm'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }))
+      .chain(([n, spatial]) =>
+        fc
+          .tuple(
+            distinctOperand([n, 3, 3, ...new Array<number>(spatial - 1).fill(2)], 0.1),
+            floatOperand([3]),
+            floatOperand([3]),
+            floatOperand([3], { min: 0.5, max: 2 }),
+          )
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const [x, weight, bias, variance] = xs as [Tensor, Tensor, Tensor, Tensor];
+      const parts = [
+        F.instanceNorm(x),
+        F.instanceNorm(x, { weight, bias, eps: 0.01 }),
+        F.instanceNorm(x, { runningMean: bias, runningVar: variance, weight, useInputStats: false }),
+      ];
+      return flint.concat(
+        parts.map((t, i) =>
+          t
+            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
+            .sum()
+            .reshape([1]),
+        ),
+        0,
+      );
+    },
+    { numRuns: 4, tolerance: 1e-5 },
+  ),
+  composite(
     'scaledDotProductAttention',
     ['scaledDotProductAttention'],
     fc

@@ -52,6 +52,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['dropout2d', [x, 0.5], 'training', 'key'],
   ['dropout3d', [x, 0.5], 'training', 'training'],
   ['alphaDropout', [x, 0.5], 'training', 'training'],
+  ['instanceNorm', [x], 'runningMean', 'useInputStats'],
 ];
 
 /** nn.functional's other exports, and why they need no guard. */
