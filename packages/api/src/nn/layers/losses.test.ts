@@ -207,7 +207,7 @@ describe('loss modules', () => {
     expect(new nn.MarginRankingLoss({ margin: 1 }).toString()).toBe('MarginRankingLoss(margin=1)');
     expect(new nn.CosineEmbeddingLoss({ reduction: 'none' }).toString()).toBe("CosineEmbeddingLoss(reduction='none')");
     expect(new nn.BCEWithLogitsLoss({ posWeight }).toString()).toBe('BCEWithLogitsLoss()');
-    expect(new nn.Sequential(new nn.Linear(2, 2), new nn.L1Loss()).toString()).toContain('(1): L1Loss()');
+    expect(new nn.ModuleList([new nn.Linear(2, 2), new nn.L1Loss()]).toString()).toContain('(1): L1Loss()');
   });
 
   it('check their options when built, naming the class', () => {

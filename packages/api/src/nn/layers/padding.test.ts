@@ -1,6 +1,7 @@
 import '@flint/backend-cpu';
 import { arange, grad, manualSeed, randn, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
+import type { FunctionalPadMode } from '../functional/pad.js';
 import * as nn from '../index.js';
 
 const F = nn.functional;
@@ -44,7 +45,7 @@ describe('padding layers (torch.nn.ZeroPad*d, ConstantPad*d, ReflectionPad*d, Re
   it('equal nn.functional.pad with the same amounts, in 1, 2 and 3 dimensions, batched or not', () => {
     manualSeed(5);
     const x = randn([2, 3, 4, 5, 6]);
-    const cases: [nn.AnyModule, number[], F.FunctionalPadMode, number?][] = [
+    const cases: [nn.Module<[Tensor], Tensor>, number[], FunctionalPadMode, number?][] = [
       [new nn.ZeroPad3d([1, 2, 0, 1, 2, 0]), [1, 2, 0, 1, 2, 0], 'constant'],
       [new nn.ConstantPad3d(1, -2), [1, 1, 1, 1, 1, 1], 'constant', -2],
       [new nn.ConstantPad2d([0, 1, 2, 3], 7), [0, 1, 2, 3], 'constant', 7],

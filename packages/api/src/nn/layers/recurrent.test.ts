@@ -94,8 +94,8 @@ function referenceSequence(
       const w = (weights[l] as Weights[])[d] as Weights;
       const index = l * D + d;
       for (let n = 0; n < N; n++) {
-        let h = h0.slice((index * N + n) * P, (index * N + n + 1) * P);
-        let c = c0.slice((index * N + n) * H, (index * N + n + 1) * H);
+        let h: Float64Array = h0.slice((index * N + n) * P, (index * N + n + 1) * P);
+        let c: Float64Array = c0.slice((index * N + n) * H, (index * N + n + 1) * H);
         for (let k = 0; k < T; k++) {
           const t = d === 0 ? k : T - 1 - k;
           const xt = x.slice((t * N + n) * width, (t * N + n + 1) * width);
@@ -373,8 +373,9 @@ describe('RNN, LSTM and GRU', () => {
         return s;
       };
       const loss = (p: Record<string, Tensor>, input: Tensor): Tensor => {
+        // The union's forward signatures differ in the state's type; each member takes what is passed.
         const [output, state] = nn.functionalCall(
-          layer,
+          layer as nn.Module<[Tensor, (Tensor | [Tensor, Tensor])?], [Tensor, Tensor | [Tensor, Tensor]]>,
           p,
           input,
           kind === 'lstm' ? [f64(h0, [4, N, P]), f64(c0, [4, N, H])] : f64(h0, [4, N, P]),
