@@ -1,8 +1,7 @@
 import { noGrad } from '../../autograd/grad-mode.js';
-import { ShapeError, ValueError } from '../../core/errors.js';
+import { ShapeError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
-import { full } from '../../ops/creation.js';
 import { add, mul, sub } from '../../ops/elementwise.js';
 import { squeeze, unsqueeze } from '../../ops/movement.js';
 import { mean } from '../../ops/reduce.js';
@@ -10,11 +9,8 @@ import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { stopGradient } from '../functional/common.js';
 import { instanceNorm } from '../functional/instance-norm.js';
-import { insideFunctionalCall } from '../functional-call.js';
-import { constant } from '../init.js';
-import { Module } from '../module.js';
-import type { Parameter } from '../parameter.js';
-import { type FactoryOptions, initOptions, parameter, positiveInteger } from './common.js';
+import type { FactoryOptions } from './common.js';
+import { RunningStatsNorm } from './running-stats-norm.js';
 
 /** Options of InstanceNorm1d, InstanceNorm2d and InstanceNorm3d (PyTorch's defaults differ from BatchNorm's). */
 export interface InstanceNormOptions extends FactoryOptions {
@@ -28,57 +24,12 @@ export interface InstanceNormOptions extends FactoryOptions {
   readonly trackRunningStats?: boolean;
 }
 
-abstract class InstanceNormBase extends Module<[Tensor], Tensor> {
-  readonly numFeatures: number;
-  readonly eps: number;
-  readonly momentum: number | null;
-  readonly affine: boolean;
-  readonly trackRunningStats: boolean;
-  /** [numFeatures] starting at 1, or null without affine. */
-  readonly weight: Parameter | null;
-  /** [numFeatures] starting at 0, or null without affine. */
-  readonly bias: Parameter | null;
+abstract class InstanceNormBase extends RunningStatsNorm {
   readonly #spatial: number;
 
   constructor(spatial: number, numFeatures: number, options: InstanceNormOptions) {
-    super();
-    const name = this.constructor.name;
+    super(numFeatures, options, { affine: false, trackRunningStats: false });
     this.#spatial = spatial;
-    this.numFeatures = positiveInteger(name, 'numFeatures', numFeatures);
-    this.eps = options.eps ?? 1e-5;
-    if (typeof this.eps !== 'number' || !(this.eps >= 0))
-      throw new ValueError(`${name}: eps must be a non-negative number, got ${this.eps}`);
-    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
-    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))
-      throw new ValueError(`${name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
-    this.affine = options.affine ?? false;
-    this.trackRunningStats = options.trackRunningStats ?? false;
-    const init = initOptions(options);
-    this.weight = this.registerParameter('weight', this.affine ? parameter(constant([numFeatures], 1, init)) : null);
-    this.bias = this.registerParameter('bias', this.affine ? parameter(constant([numFeatures], 0, init)) : null);
-    if (this.trackRunningStats) {
-      this.registerBuffer('runningMean', constant([numFeatures], 0, init));
-      this.registerBuffer('runningVar', constant([numFeatures], 1, init));
-      // PyTorch registers it (as every _NormBase) but instance norm never counts batches.
-      this.registerBuffer(
-        'numBatchesTracked',
-        full([], 0, { dtype: 'int32', ...(options.backend === undefined ? {} : { backend: options.backend }) }),
-      );
-    } else {
-      this.registerBuffer('runningMean', null);
-      this.registerBuffer('runningVar', null);
-      this.registerBuffer('numBatchesTracked', null);
-    }
-  }
-
-  /** The running mean per channel (a buffer; only with trackRunningStats). */
-  get runningMean(): Tensor {
-    return this.getBuffer('runningMean');
-  }
-
-  /** The running unbiased variance per channel (a buffer; only with trackRunningStats). */
-  get runningVar(): Tensor {
-    return this.getBuffer('runningVar');
   }
 
   forward(x: Tensor): Tensor {
@@ -111,13 +62,7 @@ abstract class InstanceNormBase extends Module<[Tensor], Tensor> {
 
   /** The running averages move towards the batch's average of the per-instance mean and unbiased variance, as PyTorch's. */
   #updateRunningStats(x: Tensor): void {
-    const name = this.constructor.name;
-    const threaded = this.runningMean._backend === null || insideFunctionalCall();
-    if (x._backend === null && !threaded) {
-      throw new ValueError(
-        `${name}: the running statistics cannot be updated from values traced by vmap or jit; compile the model or the training step with compile(), call it through nn.functionalCallWithBuffers, switch it to eval(), or build it with trackRunningStats: false`,
-      );
-    }
+    this.checkStatisticsUpdatable([x]);
     const momentum = this.momentum as number;
     noGrad(() => {
       const [batchMean, batchVariance] = tidy(() => {
@@ -136,10 +81,6 @@ abstract class InstanceNormBase extends Module<[Tensor], Tensor> {
       batchMean.dispose();
       batchVariance.dispose();
     });
-  }
-
-  override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
   }
 }
 

@@ -2,17 +2,16 @@ import { noGrad } from '../../autograd/grad-mode.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
-import { full } from '../../ops/creation.js';
 import { add, div, mul, sub } from '../../ops/elementwise.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { stopGradient } from '../functional/common.js';
 import { batchNorm, batchNormTraining, groupNorm, layerNorm, rmsNorm } from '../functional/normalization.js';
-import { insideFunctionalCall } from '../functional-call.js';
 import { constant } from '../init.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
 import { type FactoryOptions, formatArgument, initOptions, parameter, positiveInteger } from './common.js';
+import { RunningStatsNorm } from './running-stats-norm.js';
 
 /** Options of BatchNorm1d and BatchNorm2d. */
 export interface BatchNormOptions extends FactoryOptions {
@@ -34,67 +33,11 @@ function zeros(shape: number[], options: FactoryOptions): Tensor {
   return constant(shape, 0, initOptions(options));
 }
 
-abstract class BatchNormBase extends Module<[Tensor], Tensor> {
-  readonly numFeatures: number;
-  readonly eps: number;
-  readonly momentum: number | null;
-  readonly affine: boolean;
-  readonly trackRunningStats: boolean;
-  /** [numFeatures], or null without affine. */
-  readonly weight: Parameter | null;
-  readonly bias: Parameter | null;
-
+abstract class BatchNormBase extends RunningStatsNorm {
   protected abstract readonly ranks: readonly number[];
 
   constructor(numFeatures: number, options: BatchNormOptions) {
-    super();
-    const name = this.constructor.name;
-    this.numFeatures = positiveInteger(name, 'numFeatures', numFeatures);
-    this.eps = options.eps ?? 1e-5;
-    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
-    if (this.momentum !== null && !(this.momentum >= 0 && this.momentum <= 1))
-      throw new ValueError(`${name}: momentum must be in [0, 1] or null, got ${this.momentum}`);
-    this.affine = options.affine ?? true;
-    this.trackRunningStats = options.trackRunningStats ?? true;
-    this.weight = this.registerParameter('weight', this.affine ? parameter(ones([numFeatures], options)) : null);
-    this.bias = this.registerParameter('bias', this.affine ? parameter(zeros([numFeatures], options)) : null);
-    if (this.trackRunningStats) {
-      this.registerBuffer('runningMean', zeros([numFeatures], options));
-      this.registerBuffer('runningVar', ones([numFeatures], options));
-      this.registerBuffer(
-        'numBatchesTracked',
-        full([], 0, { dtype: 'int32', ...(options.backend === undefined ? {} : { backend: options.backend }) }),
-      );
-    } else {
-      this.registerBuffer('runningMean', null);
-      this.registerBuffer('runningVar', null);
-      this.registerBuffer('numBatchesTracked', null);
-    }
-  }
-
-  /** The running mean per channel (a buffer). */
-  get runningMean(): Tensor {
-    return this.getBuffer('runningMean');
-  }
-
-  /** The running unbiased variance per channel (a buffer). */
-  get runningVar(): Tensor {
-    return this.getBuffer('runningVar');
-  }
-
-  /** How many training batches have updated the running statistics (a buffer, int32 scalar). */
-  get numBatchesTracked(): Tensor {
-    return this.getBuffer('numBatchesTracked');
-  }
-
-  /** Resets the running statistics to mean 0, variance 1, no batches. */
-  resetRunningStats(): void {
-    if (!this.trackRunningStats) return;
-    const backend = this.runningMean._backend?.name;
-    const options = { dtype: this.runningMean.dtype, ...(backend === undefined ? {} : { backend }) };
-    this.setBuffer('runningMean', zeros([this.numFeatures], options));
-    this.setBuffer('runningVar', ones([this.numFeatures], options));
-    this.setBuffer('numBatchesTracked', full([], 0, { dtype: 'int32', ...(backend === undefined ? {} : { backend }) }));
+    super(numFeatures, options, { affine: true, trackRunningStats: true });
   }
 
   forward(x: Tensor): Tensor {
@@ -113,17 +56,9 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
   }
 
   #updateRunningStats(batchMean: Tensor, batchVariance: Tensor): void {
-    const name = this.constructor.name;
     const mean = stopGradient(batchMean);
     const variance = stopGradient(batchVariance);
-    // Traced statistics may replace the running ones only where someone threads the update out of
-    // the trace: compile(), whose slots then hold traced buffers, or functionalCall.
-    const threaded = this.runningMean._backend === null || insideFunctionalCall();
-    if ((mean._backend === null || variance._backend === null) && !threaded) {
-      throw new ValueError(
-        `${name}: the running statistics cannot be updated from values traced by vmap or jit; compile the model or the training step with compile() (which threads the buffers through the program), call it through nn.functionalCallWithBuffers (which returns the update), switch it to eval(), or build it with trackRunningStats: false`,
-      );
-    }
+    this.checkStatisticsUpdatable([mean, variance]);
     noGrad(() => {
       const count = tidy(() => add(this.numBatchesTracked, 1));
       this.setBuffer('numBatchesTracked', count);
@@ -139,10 +74,6 @@ abstract class BatchNormBase extends Module<[Tensor], Tensor> {
       this.setBuffer('runningMean', update(this.runningMean, mean));
       this.setBuffer('runningVar', update(this.runningVar, variance));
     });
-  }
-
-  override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, trackRunningStats=${this.trackRunningStats}`;
   }
 }
 
