@@ -31,6 +31,15 @@ export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
+export {
+  linalg,
+  type MatrixNormOptions,
+  type MatrixOrder,
+  type NormOptions,
+  norm,
+  type VectorNormOptions,
+  type VectorOrder,
+} from './ops/linalg-norms.js';
 export * from './ops/masked-fill.js';
 export * from './ops/meshgrid.js';
 export * from './ops/movement.js';

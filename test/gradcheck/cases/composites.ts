@@ -15,6 +15,7 @@ import {
   type ValueOptions,
 } from '../generators.js';
 import type { OpCase } from '../harness.js';
+import { normCases } from './norms.js';
 
 // Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
 // from the primitives' rules; these cases check that the composition is right, through the
@@ -82,6 +83,7 @@ type AxesParams = { axes: number[]; keepdims: boolean };
 const axesOf = (p: never): AxesParams => p as unknown as AxesParams;
 
 export const compositeCases: CompositeCase[] = [
+  ...normCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),
   binaryOp('sub', flint.sub),

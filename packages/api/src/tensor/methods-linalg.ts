@@ -5,6 +5,8 @@ import { BackendError } from '../core/errors.js';
 import { cast } from '../ops/broadcast.js';
 import type { TensorLike } from '../ops/convert.js';
 import { dot, matmul, outer } from '../ops/linalg.js';
+import { norm } from '../ops/linalg-norms.js';
+import type { ReductionAxes } from '../ops/reduce.js';
 import { diag, diagonal, trace, tril, triu } from '../ops/triangular.js';
 import { Tensor } from './tensor.js';
 
@@ -28,6 +30,8 @@ declare module './tensor.js' {
     diag(diagonal?: number): Tensor;
     /** See `trace`. */
     trace(offset?: number, axis1?: number, axis2?: number): Tensor;
+    /** See `norm` (torch.Tensor.norm): p 'fro' (default) or a number, over `axis`. */
+    norm(p?: number | 'fro' | 'nuc', axis?: ReductionAxes, keepdims?: boolean): Tensor;
     /**
      * A copy on the backend `name` (the tensor itself when already there). Given a dtype name
      * instead ('float64', 'int32', ...), a cast, as torch's `.to(dtype)`. Reads the data
@@ -73,6 +77,9 @@ Tensor.prototype.diag = function (this: Tensor, k?: number) {
 };
 Tensor.prototype.trace = function (this: Tensor, offset?: number, axis1?: number, axis2?: number) {
   return trace(this, offset, axis1, axis2);
+};
+Tensor.prototype.norm = function (this: Tensor, p?: number | 'fro' | 'nuc', axis?: ReductionAxes, keepdims?: boolean) {
+  return norm(this, p, axis, keepdims);
 };
 
 Tensor.prototype.to = function (this: Tensor, target: string): Tensor {
