@@ -32,6 +32,8 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const columnSigns = api.reshape(signs, [4, 1]);
+const variance4 = api.abs(signs);
 const variance3 = api.tensor(Float32Array.from([0.5, 1, 2]), { shape: [3] });
 
 const ops: Record<string, () => unknown> = {
@@ -85,6 +87,15 @@ const ops: Record<string, () => unknown> = {
   multiHeadAttention: () => F.multiHeadAttention(tokens, tokens, tokens, { numHeads: 2, ...projections }),
   cosineEmbeddingLoss: () => F.cosineEmbeddingLoss(x, probabilities, signs),
   marginRankingLoss: () => F.marginRankingLoss(signs, signs, signs),
+  hingeEmbeddingLoss: () => F.hingeEmbeddingLoss(x, columnSigns),
+  softMarginLoss: () => F.softMarginLoss(x, columnSigns),
+  tripletMarginLoss: () => F.tripletMarginLoss(x, probabilities, distribution, { swap: true }),
+  'tripletMarginLoss (p 3)': () => F.tripletMarginLoss(x, probabilities, distribution, { p: 3 }),
+  multiMarginLoss: () => F.multiMarginLoss(x, labels, { p: 2, weight: bias6 }),
+  multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
+  poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
+  'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),
+  gaussianNllLoss: () => F.gaussianNllLoss(x, probabilities, variance4, { full: true }),
   'dropout (training)': () => F.dropout(x, 0.5, { training: true }),
   bilinear: () => F.bilinear(x, probabilities, bilinearWeight),
   avgPool1d: () => F.avgPool1d(sequences, 2),

@@ -568,6 +568,70 @@ export const compositeCases: CompositeCase[] = [
     { smooth: false },
   ),
   composite(
+    'margin losses',
+    ['hingeEmbeddingLoss', 'softMarginLoss', 'multiMarginLoss', 'multiLabelSoftMarginLoss'],
+    fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 })).chain(([n, c]) =>
+      fc
+        // On a grid of halves plus 0.1: margin - x (margin 1) and margin - x[y] + x[i] (margin 0.25)
+        // stay at least 0.1 from their hinges, on both sides.
+        .tuple(
+          floatOperand([n, c], { grid: 0.1 }),
+          intOperand([n], 0, c - 1),
+          floatOperand([n, c], { min: 0, max: 1 }),
+          floatOperand([c], { min: 0.5, max: 2 }),
+        )
+        .map((operands) => ({ operands })),
+    ),
+    (xs) => {
+      const [x, labels, probabilities, weight] = [x0(xs), x1(xs), xs[2] as Tensor, xs[3] as Tensor];
+      const signs = probabilities.greater(0.5).astype('float64').mul(2).sub(1);
+      return F.hingeEmbeddingLoss(x, signs)
+        .add(F.softMarginLoss(x, signs, { reduction: 'sum' }))
+        .add(F.multiMarginLoss(x, labels, { margin: 0.25 }))
+        .add(F.multiMarginLoss(x, labels, { p: 2, margin: 0.25, weight, reduction: 'sum' }))
+        .add(F.multiLabelSoftMarginLoss(x, probabilities, { weight }));
+    },
+    { smooth: false },
+  ),
+  composite(
+    'tripletMarginLoss',
+    ['tripletMarginLoss'],
+    fc
+      .integer({ min: 1, max: 3 })
+      .chain((n) =>
+        fc
+          .tuple(floatOperand([n, 3]), floatOperand([n, 3], { min: 0.3, max: 1 }), floatOperand([n, 3], { min: 0.3, max: 1 }))
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      // Differences at least 0.3 from 0 in every coordinate (the norms stay smooth), margin 10
+      // keeps every hinge open; swap's minimum almost never ties.
+      const anchor = x0(xs);
+      const positive = anchor.add(x1(xs));
+      const negative = anchor.sub(xs[2] as Tensor).sub(0.5);
+      return F.tripletMarginLoss(anchor, positive, negative, { margin: 10 })
+        .add(F.tripletMarginLoss(anchor, positive, negative, { margin: 10, p: 1, swap: true }))
+        .add(F.tripletMarginLoss(anchor, positive, negative, { margin: 10, p: 3, reduction: 'sum' }));
+    },
+    { smooth: false },
+  ),
+  composite(
+    'likelihood losses',
+    ['poissonNllLoss', 'gaussianNllLoss'],
+    shapes(1, 2).chain((shape) =>
+      fc
+        .tuple(floatOperand(shape), floatOperand(shape, { min: 0.3, max: 2 }), floatOperand(shape.slice(0, -1), { min: 0.3, max: 2 }))
+        .map((operands) => ({ operands })),
+    ),
+    (xs) => {
+      const [x, positive, variance] = [x0(xs), x1(xs), xs[2] as Tensor];
+      return F.poissonNllLoss(x, positive.mul(3), { full: true })
+        .add(F.poissonNllLoss(positive, positive.mul(2), { logInput: false, reduction: 'sum' }))
+        .add(F.gaussianNllLoss(x, positive, positive, { full: true }))
+        .add(F.gaussianNllLoss(x, positive, variance, { reduction: 'sum' }));
+    },
+  ),
+  composite(
     'linear and bilinear',
     ['linear', 'bilinear'],
     fc

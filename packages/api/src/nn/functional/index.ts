@@ -82,7 +82,25 @@ export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropo
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type InstanceNormOptions, instanceNorm } from './instance-norm.js';
 export { type InterpolateMode, type InterpolateOptions, interpolate } from './interpolate.js';
+export {
+  type GaussianNllOptions,
+  gaussianNllLoss,
+  type PoissonNllOptions,
+  poissonNllLoss,
+} from './likelihood-losses.js';
 export { bilinear, linear } from './linear.js';
+export {
+  type HingeEmbeddingOptions,
+  hingeEmbeddingLoss,
+  type MultiLabelSoftMarginOptions,
+  type MultiMarginOptions,
+  multiLabelSoftMarginLoss,
+  multiMarginLoss,
+  type SoftMarginOptions,
+  softMarginLoss,
+  type TripletMarginOptions,
+  tripletMarginLoss,
+} from './margin-losses.js';
 export {
   type BatchNormOptions,
   type BatchStatistics,

@@ -245,3 +245,80 @@ describe('loss modules', () => {
     expect(memory().buffers).toBe(before);
   });
 });
+
+describe('margin and likelihood loss modules', () => {
+  const random = seededRandom(8);
+  const scores = tensor(randomValues(random, 12, -2, 2), { shape: [3, 4], ...f64 });
+  const other = tensor(randomValues(random, 12, -2, 2), { shape: [3, 4], ...f64 });
+  const third = tensor(randomValues(random, 12, -2, 2), { shape: [3, 4], ...f64 });
+  const labels = tensor([3, 0, 1], { dtype: 'int32' });
+  const signs = tensor([1, -1, 1, -1], f64);
+  const multiLabels = tensor([1, 0, 1, 1, 0, 0, 1, 0, 1, 1, 1, 0], { shape: [3, 4], ...f64 });
+  const weight = tensor([0.5, 1, 2, 1.5], f64);
+  const variance = tensor([0.5, 1, 2], f64);
+
+  const pairs: [string, () => Tensor, () => Tensor][] = [
+    [
+      'HingeEmbeddingLoss',
+      () => new nn.HingeEmbeddingLoss({ margin: 0.5, reduction: 'none' }).forward(scores, signs),
+      () => F.hingeEmbeddingLoss(scores, signs, { margin: 0.5, reduction: 'none' }),
+    ],
+    ['SoftMarginLoss', () => new nn.SoftMarginLoss().forward(scores, signs), () => F.softMarginLoss(scores, signs)],
+    [
+      'TripletMarginLoss',
+      () => new nn.TripletMarginLoss({ margin: 2, p: 1, swap: true, reduction: 'sum' }).forward(scores, other, third),
+      () => F.tripletMarginLoss(scores, other, third, { margin: 2, p: 1, swap: true, reduction: 'sum' }),
+    ],
+    [
+      'MultiMarginLoss',
+      () => new nn.MultiMarginLoss({ p: 2, margin: 0.5, weight, reduction: 'none' }).forward(scores, labels),
+      () => F.multiMarginLoss(scores, labels, { p: 2, margin: 0.5, weight, reduction: 'none' }),
+    ],
+    [
+      'MultiLabelSoftMarginLoss',
+      () => new nn.MultiLabelSoftMarginLoss({ weight }).forward(scores, multiLabels),
+      () => F.multiLabelSoftMarginLoss(scores, multiLabels, { weight }),
+    ],
+    [
+      'PoissonNLLLoss',
+      () => new nn.PoissonNLLLoss({ full: true, reduction: 'sum' }).forward(scores, multiLabels.mul(3)),
+      () => F.poissonNllLoss(scores, multiLabels.mul(3), { full: true, reduction: 'sum' }),
+    ],
+    [
+      'GaussianNLLLoss',
+      () => new nn.GaussianNLLLoss({ full: true, eps: 0.1 }).forward(scores, other, variance),
+      () => F.gaussianNllLoss(scores, other, variance, { full: true, eps: 0.1 }),
+    ],
+  ];
+
+  it.each(pairs)('%s computes what its functional form computes', (_, module, functional) => {
+    const a = module();
+    const b = functional();
+    expect(a.shape).toEqual(b.shape);
+    expect(a.dtype).toBe('float64');
+    expect(values(a)).toEqual(values(b));
+  });
+
+  it('hold the class weight as a buffer and print the options that differ from the defaults', () => {
+    const criterion = new nn.MultiMarginLoss({ weight });
+    expect(Object.keys(criterion.stateDict())).toEqual(['weight']);
+    expect(values(criterion.weight as Tensor)).toEqual([0.5, 1, 2, 1.5]);
+    expect(new nn.MultiLabelSoftMarginLoss().weight).toBeNull();
+    expect(new nn.TripletMarginLoss({ margin: 0.5, swap: true }).toString()).toBe('TripletMarginLoss(margin=0.5, swap=true)');
+    expect(new nn.MultiMarginLoss({ p: 2 }).toString()).toBe('MultiMarginLoss(p=2)');
+    expect(new nn.PoissonNLLLoss({ logInput: false }).toString()).toBe('PoissonNLLLoss(logInput=false)');
+    expect(new nn.GaussianNLLLoss().toString()).toBe('GaussianNLLLoss()');
+    expect(new nn.HingeEmbeddingLoss({ reduction: 'sum' }).toString()).toBe("HingeEmbeddingLoss(reduction='sum')");
+  });
+
+  it('check their options when built, naming the class', () => {
+    expect(() => new nn.MultiMarginLoss({ p: 3 as never })).toThrow(/^MultiMarginLoss: p must be 1 or 2, got 3/);
+    expect(() => new nn.TripletMarginLoss({ p: -1 })).toThrow(/^TripletMarginLoss: p must be > 0/);
+    expect(() => new nn.TripletMarginLoss({ swap: 'yes' as never })).toThrow(/^TripletMarginLoss: swap must be a boolean/);
+    expect(() => new nn.PoissonNLLLoss({ full: 1 as never })).toThrow(/^PoissonNLLLoss: full must be a boolean/);
+    expect(() => new nn.GaussianNLLLoss({ eps: -1 })).toThrow(/^GaussianNLLLoss: eps must be >= 0/);
+    expect(() => new nn.SoftMarginLoss({ reduction: 'avg' as never })).toThrow(/^SoftMarginLoss: reduction must be one of/);
+    const Untyped = nn.MultiMarginLoss as unknown as new (...args: unknown[]) => nn.MultiMarginLoss;
+    expect(() => new Untyped(2)).toThrow('MultiMarginLoss: the constructor takes an options object; got number 2 — pass the p as { p }');
+  });
+});

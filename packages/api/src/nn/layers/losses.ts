@@ -20,6 +20,19 @@ import {
   type MarginRankingOptions,
   marginRankingLoss,
 } from '../functional/comparison-losses.js';
+import { type GaussianNllOptions, gaussianNllLoss, type PoissonNllOptions, poissonNllLoss } from '../functional/likelihood-losses.js';
+import {
+  type HingeEmbeddingOptions,
+  hingeEmbeddingLoss,
+  type MultiLabelSoftMarginOptions,
+  type MultiMarginOptions,
+  multiLabelSoftMarginLoss,
+  multiMarginLoss,
+  type SoftMarginOptions,
+  softMarginLoss,
+  type TripletMarginOptions,
+  tripletMarginLoss,
+} from '../functional/margin-losses.js';
 import {
   type HuberOptions,
   huberLoss,
@@ -388,6 +401,218 @@ export class CosineEmbeddingLoss extends Loss<[Tensor, Tensor, Tensor]> {
   override extraRepr(): string {
     return changedOptions([
       ['margin', this.margin, 0],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+function booleanOption(layer: string, what: string, value: unknown, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== 'boolean') throw new ValueError(`${layer}: ${what} must be a boolean, got ${JSON.stringify(value)}`);
+  return v;
+}
+
+/**
+ * `x` for y = 1, `max(0, margin - x)` for y = -1 (torch.nn.HingeEmbeddingLoss); see
+ * `nn.functional.hingeEmbeddingLoss`.
+ *
+ * @example
+ * new nn.HingeEmbeddingLoss({ margin: 2 }).forward(distances, labels);
+ */
+export class HingeEmbeddingLoss extends Loss<[Tensor, Tensor]> {
+  readonly margin: number;
+
+  constructor(options?: HingeEmbeddingOptions) {
+    const o = lossOptions('HingeEmbeddingLoss', options, 'margin');
+    super(o.reduction);
+    this.margin = checkNumber('HingeEmbeddingLoss', 'margin', o.margin ?? 1);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return hingeEmbeddingLoss(input, target, { margin: this.margin, reduction: this.reduction });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['margin', this.margin, 1],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * `log(1 + exp(-y x))` for labels ±1 (torch.nn.SoftMarginLoss); see `nn.functional.softMarginLoss`.
+ *
+ * @example
+ * new nn.SoftMarginLoss().forward(scores, labels);
+ */
+export class SoftMarginLoss extends Loss<[Tensor, Tensor]> {
+  constructor(options?: SoftMarginOptions) {
+    super(lossOptions('SoftMarginLoss', options, null).reduction);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return softMarginLoss(input, target, { reduction: this.reduction });
+  }
+}
+
+/**
+ * `max(0, margin + d(a, p) - d(a, n))` with p-norm distances (torch.nn.TripletMarginLoss); see
+ * `nn.functional.tripletMarginLoss`.
+ *
+ * @example
+ * new nn.TripletMarginLoss({ margin: 0.5, swap: true }).forward(anchor, positive, negative);
+ */
+export class TripletMarginLoss extends Loss<[Tensor, Tensor, Tensor]> {
+  readonly margin: number;
+  readonly p: number;
+  readonly eps: number;
+  readonly swap: boolean;
+
+  constructor(options?: TripletMarginOptions) {
+    const layer = 'TripletMarginLoss';
+    const o = lossOptions(layer, options, 'margin');
+    super(o.reduction);
+    this.margin = checkNumber(layer, 'margin', o.margin ?? 1);
+    this.p = checkNumber(layer, 'p', o.p ?? 2, { min: 0, minExclusive: true });
+    this.eps = checkNumber(layer, 'eps', o.eps ?? 1e-6);
+    this.swap = booleanOption(layer, 'swap', o.swap, false);
+  }
+
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return tripletMarginLoss(anchor, positive, negative, {
+      margin: this.margin,
+      p: this.p,
+      eps: this.eps,
+      swap: this.swap,
+      reduction: this.reduction,
+    });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['margin', this.margin, 1],
+      ['p', this.p, 2],
+      ['eps', this.eps, 1e-6],
+      ['swap', this.swap, false],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * The multi-class hinge loss (torch.nn.MultiMarginLoss); see `nn.functional.multiMarginLoss`.
+ * The class `weight` is a buffer.
+ *
+ * @example
+ * new nn.MultiMarginLoss({ p: 2, margin: 0.5 }).forward(scores, labels);
+ */
+export class MultiMarginLoss extends WeightedLoss<[Tensor, Tensor]> {
+  readonly p: 1 | 2;
+  readonly margin: number;
+
+  constructor(options?: MultiMarginOptions) {
+    const layer = 'MultiMarginLoss';
+    const o = lossOptions(layer, options, 'p');
+    super(o.weight, o.reduction);
+    const p = o.p ?? 1;
+    if (p !== 1 && p !== 2) throw new ValueError(`${layer}: p must be 1 or 2, got ${JSON.stringify(p)}`);
+    this.p = p;
+    this.margin = checkNumber(layer, 'margin', o.margin ?? 1);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multiMarginLoss(input, target, { p: this.p, margin: this.margin, weight: this.weight, reduction: this.reduction });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['p', this.p, 1],
+      ['margin', this.margin, 1],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * The multi-label one-versus-all logistic loss (torch.nn.MultiLabelSoftMarginLoss); see
+ * `nn.functional.multiLabelSoftMarginLoss`. The class `weight` is a buffer.
+ *
+ * @example
+ * new nn.MultiLabelSoftMarginLoss().forward(logits, labels);
+ */
+export class MultiLabelSoftMarginLoss extends WeightedLoss<[Tensor, Tensor]> {
+  constructor(options?: MultiLabelSoftMarginOptions) {
+    const o = lossOptions('MultiLabelSoftMarginLoss', options, 'weight');
+    super(o.weight, o.reduction);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multiLabelSoftMarginLoss(input, target, { weight: this.weight, reduction: this.reduction });
+  }
+}
+
+/**
+ * Poisson negative log-likelihood (torch.nn.PoissonNLLLoss); see `nn.functional.poissonNllLoss`.
+ *
+ * @example
+ * new nn.PoissonNLLLoss({ full: true }).forward(logRates, counts);
+ */
+export class PoissonNLLLoss extends Loss<[Tensor, Tensor]> {
+  readonly logInput: boolean;
+  readonly full: boolean;
+  readonly eps: number;
+
+  constructor(options?: PoissonNllOptions) {
+    const layer = 'PoissonNLLLoss';
+    const o = lossOptions(layer, options, 'logInput');
+    super(o.reduction);
+    this.logInput = booleanOption(layer, 'logInput', o.logInput, true);
+    this.full = booleanOption(layer, 'full', o.full, false);
+    this.eps = checkNumber(layer, 'eps', o.eps ?? 1e-8);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return poissonNllLoss(input, target, { logInput: this.logInput, full: this.full, eps: this.eps, reduction: this.reduction });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['logInput', this.logInput, true],
+      ['full', this.full, false],
+      ['eps', this.eps, 1e-8],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * Gaussian negative log-likelihood with predicted variances (torch.nn.GaussianNLLLoss); see
+ * `nn.functional.gaussianNllLoss`.
+ *
+ * @example
+ * new nn.GaussianNLLLoss({ full: true }).forward(means, targets, variances);
+ */
+export class GaussianNLLLoss extends Loss<[Tensor, Tensor, Tensor]> {
+  readonly full: boolean;
+  readonly eps: number;
+
+  constructor(options?: GaussianNllOptions) {
+    const layer = 'GaussianNLLLoss';
+    const o = lossOptions(layer, options, 'full');
+    super(o.reduction);
+    this.full = booleanOption(layer, 'full', o.full, false);
+    this.eps = checkNumber(layer, 'eps', o.eps ?? 1e-6, { min: 0 });
+  }
+
+  forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
+    return gaussianNllLoss(input, target, variance, { full: this.full, eps: this.eps, reduction: this.reduction });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['full', this.full, false],
+      ['eps', this.eps, 1e-6],
       ['reduction', this.reduction, 'mean'],
     ]);
   }
