@@ -32,6 +32,7 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const gumbelKey = api.random.key(1);
 const columnSigns = api.reshape(signs, [4, 1]);
 const variance4 = api.abs(signs);
 const variance3 = api.tensor(Float32Array.from([0.5, 1, 2]), { shape: [3] });
@@ -95,6 +96,8 @@ const ops: Record<string, () => unknown> = {
   multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
   poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
   'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),
+  gumbelSoftmax: () => F.gumbelSoftmax(x),
+  'gumbelSoftmax (hard, keyed)': () => F.gumbelSoftmax(x, { hard: true, axis: 0, key: gumbelKey }),
   gaussianNllLoss: () => F.gaussianNllLoss(x, probabilities, variance4, { full: true }),
   'dropout (training)': () => F.dropout(x, 0.5, { training: true }),
   bilinear: () => F.bilinear(x, probabilities, bilinearWeight),

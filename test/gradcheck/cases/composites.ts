@@ -631,6 +631,13 @@ export const compositeCases: CompositeCase[] = [
         .add(F.gaussianNllLoss(x, positive, variance, { reduction: 'sum' }));
     },
   ),
+  composite('gumbelSoftmax', ['gumbelSoftmax'], one(shapes(1, 3)), (xs) => {
+    // A fixed key makes the noise a constant; the hard sample's straight-through gradient is
+    // checked against the soft one in the unit tests (its value is piecewise constant).
+    const backend = backendOf(x0(xs))?.name;
+    const key = flint.random.key(5, backend === undefined ? {} : { backend });
+    return F.gumbelSoftmax(x0(xs), { tau: 0.7, key }).add(F.gumbelSoftmax(x0(xs), { axis: 0, key }));
+  }),
   composite(
     'linear and bilinear',
     ['linear', 'bilinear'],

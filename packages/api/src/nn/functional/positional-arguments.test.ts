@@ -51,6 +51,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['multiLabelSoftMarginLoss', [x, x], 'weight', 'weight'],
   ['poissonNllLoss', [x, x], 'logInput', 'logInput'],
   ['gaussianNllLoss', [x, x, x], 'full', 'full'],
+  ['gumbelSoftmax', [x], 'tau', 'hard'],
   ['scaledDotProductAttention', [x, x, x], 'attnMask', 'isCausal'],
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],
   ['pad', [x, [1, 1]], 'mode', 'mode'],
