@@ -79,6 +79,7 @@ export {
 export {
   BatchNorm1d,
   BatchNorm2d,
+  BatchNorm3d,
   type BatchNormOptions,
   GroupNorm,
   type GroupNormLayerOptions,
@@ -107,7 +108,16 @@ export {
 } from './layers/padding.js';
 export { ParameterDict, type ParameterLike, ParameterList } from './layers/parameter-containers.js';
 export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
-export { AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d } from './layers/pooling.js';
+export {
+  AdaptiveAvgPool1d,
+  AdaptiveAvgPool2d,
+  AvgPool1d,
+  AvgPool2d,
+  AvgPool3d,
+  MaxPool1d,
+  MaxPool2d,
+  MaxPool3d,
+} from './layers/pooling.js';
 export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './layers/recurrent.js';
 export {
   GRUCell,

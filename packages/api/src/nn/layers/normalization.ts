@@ -107,6 +107,19 @@ export class BatchNorm2d extends BatchNormBase {
   }
 }
 
+/**
+ * Batch normalization over [N, C, D, H, W] (torch.nn.BatchNorm3d).
+ *
+ * @example
+ * new nn.BatchNorm3d(16).forward(volumes);
+ */
+export class BatchNorm3d extends BatchNormBase {
+  protected readonly ranks = [5];
+  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+    super(numFeatures, options);
+  }
+}
+
 /** Options of LayerNorm. */
 export interface LayerNormLayerOptions extends FactoryOptions {
   /** Default 1e-5. */

@@ -4,9 +4,11 @@ import {
   adaptiveAvgPool2d,
   avgPool1d,
   avgPool2d,
+  avgPool3d,
   type MaxPoolOptions,
   maxPool1d,
   maxPool2d,
+  maxPool3d,
   type SpatialArg,
 } from '../../ops/conv.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -71,6 +73,27 @@ export class MaxPool2d extends Module<[Tensor], Tensor> {
 }
 
 /**
+ * 3-d max pooling over [N, C, D, H, W] or [C, D, H, W] (torch.nn.MaxPool3d).
+ *
+ * @example
+ * new nn.MaxPool3d(2);
+ */
+export class MaxPool3d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: MaxPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return maxPool3d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
  * 1-d average pooling (torch.nn.AvgPool1d).
  *
  * @example
@@ -106,6 +129,27 @@ export class AvgPool2d extends Module<[Tensor], Tensor> {
   }
   forward(x: Tensor): Tensor {
     return avgPool2d(x, this.kernelSize, this.options);
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
+}
+
+/**
+ * 3-d average pooling over [N, C, D, H, W] or [C, D, H, W] (torch.nn.AvgPool3d).
+ *
+ * @example
+ * new nn.AvgPool3d(2, { stride: 1 });
+ */
+export class AvgPool3d extends Module<[Tensor], Tensor> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: AvgPoolOptions = {},
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return avgPool3d(x, this.kernelSize, this.options);
   }
   override extraRepr(): string {
     return describe(this.kernelSize, this.options);
