@@ -8,6 +8,7 @@ import './tensor/methods-elementwise.js';
 import './tensor/methods-math.js';
 import './tensor/methods-movement.js';
 import './tensor/methods-linalg.js';
+import './tensor/methods-torch-functions.js';
 import './tensor/format.js';
 
 brandTensorClass(Tensor.prototype);
@@ -47,6 +48,7 @@ export * from './ops/nan-reductions.js';
 export * from './ops/predicates.js';
 export * from './ops/reduce.js';
 export * from './ops/sort.js';
+export * from './ops/torch-functions.js';
 export * from './ops/transcendental.js';
 export * from './ops/triangular.js';
 export * as optim from './optim/index.js';

@@ -1,0 +1,98 @@
+import type { Tensor } from '@flint/api';
+import * as flint from '@flint/api';
+import fc from 'fast-check';
+import { axesSubset, distinctOperand, floatOperand, type Operand, shapes } from '../generators.js';
+import type { CompositeCase } from './composites.js';
+
+// ops/torch-functions.ts: amax/amin, lerp, trunc, frac, mm/bmm/mv, flipud/fliplr/rot90, diff.
+
+function fnCase(
+  name: string,
+  ops: readonly string[],
+  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
+  apply: (xs: Tensor[], p: never) => Tensor,
+  smooth = true,
+): CompositeCase {
+  return {
+    name,
+    ops,
+    covers: [],
+    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? null) as never })),
+    apply,
+    numRuns: 6,
+    smooth,
+  };
+}
+
+const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
+const INTEGERS = [-2, -1, 0, 1, 2];
+type Reduction = { axes: number[]; keepdims: boolean };
+const distinctReduction = shapes(0, 3, 1).chain((shape) =>
+  fc
+    .tuple(distinctOperand(shape), axesSubset(shape.length, false), fc.boolean())
+    .map(([x, axes, keepdims]) => ({ operands: [x], params: { axes, keepdims } })),
+);
+const matrices = (batch: boolean) =>
+  fc
+    .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }))
+    .chain(([n, k, p, b]) =>
+      fc
+        .tuple(floatOperand(batch ? [b, n, k] : [n, k]), floatOperand(batch ? [b, k, p] : [k, p]), floatOperand([k]))
+        .map((operands) => ({ operands: batch ? operands.slice(0, 2) : operands })),
+    );
+
+export const torchFunctionCases: CompositeCase[] = [
+  fnCase(
+    'amax and amin',
+    ['amax', 'amin'],
+    distinctReduction,
+    (xs, p) => {
+      const { axes, keepdims } = p as unknown as Reduction;
+      return flint.amax(at(xs, 0), axes, keepdims).add(flint.amin(at(xs, 0), axes, keepdims).mul(2));
+    },
+    false,
+  ),
+  fnCase(
+    'lerp',
+    ['lerp'],
+    shapes().chain((s) =>
+      fc.tuple(floatOperand(s), floatOperand(s), floatOperand(s, { avoid: [-0.5, 0.5], gap: 0.1 })).map((operands) => ({ operands })),
+    ),
+    (xs) => flint.lerp(at(xs, 0), at(xs, 1), at(xs, 2)),
+  ),
+  fnCase(
+    'trunc and frac',
+    ['trunc', 'frac'],
+    shapes().chain((s) => floatOperand(s, { avoid: INTEGERS, gap: 0.1 }).map((x) => ({ operands: [x] }))),
+    (xs) => flint.frac(at(xs, 0)).add(flint.trunc(at(xs, 0))),
+    false,
+  ),
+  fnCase('mm and mv', ['mm', 'mv'], matrices(false), (xs) =>
+    flint
+      .mm(at(xs, 0), at(xs, 1))
+      .sum(1)
+      .add(flint.mv(at(xs, 0), at(xs, 2)).sum()),
+  ),
+  fnCase('bmm', ['bmm'], matrices(true), (xs) => flint.bmm(at(xs, 0), at(xs, 1))),
+  fnCase(
+    'flipud, fliplr and rot90',
+    ['flipud', 'fliplr', 'rot90'],
+    fc
+      .tuple(shapes(2, 3, 1), fc.integer({ min: -3, max: 4 }))
+      .chain(([s, k]) => floatOperand(s).map((x) => ({ operands: [x], params: k }))),
+    (xs, k) => {
+      const x = at(xs, 0);
+      return flint
+        .rot90(flint.fliplr(flint.flipud(x)), k as unknown as number, [-1, 0])
+        .mul(flint.rot90(x, k as unknown as number, [-1, 0]));
+    },
+  ),
+  fnCase(
+    'diff',
+    ['diff'],
+    fc
+      .tuple(shapes(1, 3, 1), fc.integer({ min: 0, max: 3 }))
+      .chain(([s, n]) => fc.tuple(floatOperand(s), floatOperand(s)).map((operands) => ({ operands, params: n }))),
+    (xs, n) => flint.diff(at(xs, 0), { n: n as unknown as number, axis: 0, append: at(xs, 1) }),
+  ),
+];
