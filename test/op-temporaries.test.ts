@@ -32,6 +32,7 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const foldColumns = api.tensor(values(2 * 27 * 16), { shape: [2, 27, 16] });
 const gumbelKey = api.random.key(1);
 const columnSigns = api.reshape(signs, [4, 1]);
 const variance4 = api.abs(signs);
@@ -96,6 +97,8 @@ const ops: Record<string, () => unknown> = {
   multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
   poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
   'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),
+  unfold: () => F.unfold(images, 3, { padding: 1, stride: 2 }),
+  fold: () => F.fold(foldColumns, [8, 8], 3, { padding: 1, stride: 2 }),
   gumbelSoftmax: () => F.gumbelSoftmax(x),
   'gumbelSoftmax (hard, keyed)': () => F.gumbelSoftmax(x, { hard: true, axis: 0, key: gumbelKey }),
   gaussianNllLoss: () => F.gaussianNllLoss(x, probabilities, variance4, { full: true }),

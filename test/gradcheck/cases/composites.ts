@@ -633,6 +633,16 @@ export const compositeCases: CompositeCase[] = [
         .add(F.gaussianNllLoss(x, positive, variance, { reduction: 'sum' }));
     },
   ),
+  composite(
+    'unfold and fold',
+    ['unfold', 'fold'],
+    fc.integer({ min: 1, max: 2 }).chain((n) => floatOperand([n, 2, 4, 5]).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const options = { padding: [1, 0], stride: [2, 1], dilation: [1, 2] } as const;
+      const columns = F.unfold(x0(xs), [2, 2], options);
+      return F.fold(columns.mul(columns), [4, 5], [2, 2], options);
+    },
+  ),
   composite('gumbelSoftmax', ['gumbelSoftmax'], one(shapes(1, 3)), (xs) => {
     // A fixed key makes the noise a constant; the hard sample's straight-through gradient is
     // checked against the soft one in the unit tests (its value is piecewise constant).

@@ -52,6 +52,8 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['poissonNllLoss', [x, x], 'logInput', 'logInput'],
   ['gaussianNllLoss', [x, x, x], 'full', 'full'],
   ['gumbelSoftmax', [x], 'tau', 'hard'],
+  ['unfold', [x, 2], 'dilation', 'padding'],
+  ['fold', [ones([1, 4, 4]), 3, 2], 'dilation', 'stride'],
   ['scaledDotProductAttention', [x, x, x], 'attnMask', 'isCausal'],
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],
   ['pad', [x, [1, 1]], 'mode', 'mode'],
