@@ -97,6 +97,7 @@ const ops: Record<string, () => unknown> = {
   multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
   poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
   'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),
+  localResponseNorm: () => F.localResponseNorm(images, 3, { k: 2 }),
   unfold: () => F.unfold(images, 3, { padding: 1, stride: 2 }),
   fold: () => F.fold(foldColumns, [8, 8], 3, { padding: 1, stride: 2 }),
   gumbelSoftmax: () => F.gumbelSoftmax(x),

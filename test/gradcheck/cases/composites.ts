@@ -634,6 +634,12 @@ export const compositeCases: CompositeCase[] = [
     },
   ),
   composite(
+    'localResponseNorm',
+    ['localResponseNorm'],
+    fc.integer({ min: 1, max: 2 }).chain((n) => floatOperand([n, 4, 3]).map((x) => ({ operands: [x] }))),
+    (xs) => F.localResponseNorm(x0(xs), 3, { alpha: 0.5 }).add(F.localResponseNorm(x0(xs), 2, { alpha: 2, beta: 0.5, k: 0.5 })),
+  ),
+  composite(
     'unfold and fold',
     ['unfold', 'fold'],
     fc.integer({ min: 1, max: 2 }).chain((n) => floatOperand([n, 2, 4, 5]).map((x) => ({ operands: [x] }))),

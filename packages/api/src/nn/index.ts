@@ -86,6 +86,7 @@ export {
   type GroupNormLayerOptions,
   LayerNorm,
   type LayerNormLayerOptions,
+  LocalResponseNorm,
   RMSNorm,
   type RmsNormLayerOptions,
 } from './layers/normalization.js';

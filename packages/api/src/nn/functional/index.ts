@@ -91,6 +91,7 @@ export {
   poissonNllLoss,
 } from './likelihood-losses.js';
 export { bilinear, linear } from './linear.js';
+export { type LocalResponseNormOptions, localResponseNorm } from './local-response-norm.js';
 export {
   type HingeEmbeddingOptions,
   hingeEmbeddingLoss,

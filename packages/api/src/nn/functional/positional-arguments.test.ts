@@ -53,6 +53,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['gaussianNllLoss', [x, x, x], 'full', 'full'],
   ['gumbelSoftmax', [x], 'tau', 'hard'],
   ['unfold', [x, 2], 'dilation', 'padding'],
+  ['localResponseNorm', [x, 2], 'alpha', 'beta'],
   ['fold', [ones([1, 4, 4]), 3, 2], 'dilation', 'stride'],
   ['scaledDotProductAttention', [x, x, x], 'attnMask', 'isCausal'],
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],

@@ -5,7 +5,8 @@ import { cast } from '../../ops/broadcast.js';
 import { add, div, mul, sub } from '../../ops/elementwise.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { stopGradient } from '../functional/common.js';
+import { checkNumber, stopGradient } from '../functional/common.js';
+import { type LocalResponseNormOptions, localResponseNorm } from '../functional/local-response-norm.js';
 import { batchNorm, batchNormTraining, groupNorm, layerNorm, rmsNorm } from '../functional/normalization.js';
 import { constant } from '../init.js';
 import { Module } from '../module.js';
@@ -248,5 +249,40 @@ export class RMSNorm extends Module<[Tensor], Tensor> {
 
   override extraRepr(): string {
     return `${formatArgument(this.normalizedShape)}, eps=${this.eps}, elementwiseAffine=${this.weight !== null}`;
+  }
+}
+
+/**
+ * Local response normalization across channels (torch.nn.LocalResponseNorm); see
+ * `nn.functional.localResponseNorm`.
+ *
+ * @example
+ * new nn.LocalResponseNorm(5, { k: 2 }).forward(activations);
+ */
+export class LocalResponseNorm extends Module<[Tensor], Tensor> {
+  readonly alpha: number;
+  readonly beta: number;
+  readonly k: number;
+
+  constructor(
+    readonly size: number,
+    options: LocalResponseNormOptions = {},
+  ) {
+    super();
+    const layer = 'LocalResponseNorm';
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
+      throw new ValueError(`${layer}: size must be a positive integer, got ${JSON.stringify(size)}`);
+    }
+    this.alpha = checkNumber(layer, 'alpha', options.alpha ?? 1e-4);
+    this.beta = checkNumber(layer, 'beta', options.beta ?? 0.75);
+    this.k = checkNumber(layer, 'k', options.k ?? 1);
+  }
+
+  forward(x: Tensor): Tensor {
+    return localResponseNorm(x, this.size, { alpha: this.alpha, beta: this.beta, k: this.k });
+  }
+
+  override extraRepr(): string {
+    return `${this.size}, alpha=${this.alpha}, beta=${this.beta}, k=${this.k}`;
   }
 }
