@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { axesSubset, distinctOperand, floatOperand, type Operand, shapes } from '../generators.js';
 import type { CompositeCase } from './composites.js';
 
-// ops/torch-functions.ts: amax/amin, lerp, trunc, frac, mm/bmm/mv, flipud/fliplr/rot90, diff.
+// ops/torch-functions.ts (amax/amin, lerp, trunc, frac, mm/bmm/mv, flipud/fliplr/rot90, diff,
+// indexSelect), ops/scans.ts and ops/order-statistics.ts. Order statistics and running extremes
+// sample distinct values, so no sample sits on a tie.
 
 function fnCase(
   name: string,
@@ -41,7 +43,44 @@ const matrices = (batch: boolean) =>
         .map((operands) => ({ operands: batch ? operands.slice(0, 2) : operands })),
     );
 
+/** A distinct-valued tensor of rank 1 to 3 and one of its axes. */
+const distinctAlongAxis = shapes(1, 3, 1).chain((shape) =>
+  fc
+    .tuple(distinctOperand(shape), fc.integer({ min: -shape.length, max: shape.length - 1 }))
+    .map(([x, axis]) => ({ operands: [x], params: axis })),
+);
+const axisOf = (p: never): number => p as unknown as number;
+
 export const torchFunctionCases: CompositeCase[] = [
+  fnCase('cummax and cummin', ['cummax', 'cummin'], distinctAlongAxis, (xs, p) =>
+    flint.cummax(at(xs, 0), axisOf(p)).add(flint.cummin(at(xs, 0), axisOf(p)).mul(2)),
+  ),
+  fnCase('logcumsumexp', ['logcumsumexp'], distinctAlongAxis, (xs, p) => flint.logcumsumexp(at(xs, 0), axisOf(p))),
+  fnCase(
+    'kthvalue, median and quantile',
+    ['kthvalue', 'median', 'quantile'],
+    distinctAlongAxis,
+    (xs, p) => {
+      const x = at(xs, 0);
+      const axis = axisOf(p);
+      const n = x.shape.at(axis) as number;
+      return flint
+        .kthvalue(x, n, axis)
+        .values.add(flint.median(x, axis))
+        .add(flint.quantile(x, [0.3, 0.8], { axis }).sum(0));
+    },
+    false,
+  ),
+  fnCase(
+    'indexSelect',
+    ['indexSelect'],
+    shapes(1, 3, 1).chain((shape) =>
+      fc
+        .tuple(floatOperand(shape), fc.array(fc.integer({ min: 0, max: (shape[0] as number) - 1 }), { minLength: 0, maxLength: 4 }))
+        .map(([x, index]) => ({ operands: [x], params: index })),
+    ),
+    (xs, p) => flint.indexSelect(at(xs, 0), 0, p as unknown as number[]),
+  ),
   fnCase(
     'amax and amin',
     ['amax', 'amin'],

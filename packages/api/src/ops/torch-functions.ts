@@ -6,8 +6,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cast } from './broadcast.js';
 import { resultDType, type TensorLike, toTensor } from './convert.js';
 import { abs, add, ceil, floor, less, logicalXor, mul, sub, where } from './elementwise.js';
+import { take } from './indexing.js';
 import { matmul } from './linalg.js';
-import { concat, flip, narrow, swapaxes } from './movement.js';
+import { concat, flip, narrow, reshape, swapaxes } from './movement.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 import { max, min, type ReductionAxes } from './reduce.js';
 
@@ -237,3 +238,25 @@ export const diff = withCheckedOptions(
     });
   },
 );
+
+/**
+ * The slices of `x` at `index` along `axis` (torch.index_select): `index` is a 0-d or 1-d integer
+ * tensor, and the result keeps the rank of `x`, with `axis` of the length of `index`. Negative
+ * indices count from the end; out-of-range ones raise an IndexError.
+ *
+ * @example
+ * indexSelect(tensor([[1, 2], [3, 4], [5, 6]]), 0, [2, 0]); // [[5, 6], [1, 2]]
+ */
+export function indexSelect(x: TensorLike, axis: number, index: TensorLike): Tensor {
+  const op = 'indexSelect';
+  const t = toTensor(op, x);
+  const a = normalizeAxis(op, axis, Math.max(t.ndim, 1));
+  return tidy(() => {
+    let idx = toTensor(op, index, undefined, t);
+    // `[]` infers as float32; an empty index selects nothing whatever its dtype.
+    if (idx.size === 0) idx = cast(idx, 'int32');
+    if (idx.ndim > 1) throw new ShapeError(`${op}: index must be 0-d or 1-d, got shape ${formatShape(idx.shape)}`);
+    if (t.ndim === 0) return reshape(take(reshape(t, [1]), reshape(idx, [-1]), 0), []);
+    return take(t, reshape(idx, [-1]), a);
+  });
+}

@@ -1,5 +1,8 @@
 import type { TensorLike } from '../ops/convert.js';
+import * as order from '../ops/order-statistics.js';
 import type { ReductionAxes } from '../ops/reduce.js';
+import * as scans from '../ops/scans.js';
+import type { TopK } from '../ops/sort.js';
 import * as ops from '../ops/torch-functions.js';
 import { Tensor } from './tensor.js';
 
@@ -31,6 +34,20 @@ declare module './tensor.js' {
     rot90(k?: number, axes?: readonly [number, number]): Tensor;
     /** See `diff`. */
     diff(options?: ops.DiffOptions): Tensor;
+    /** See `indexSelect`. */
+    indexSelect(axis: number, index: TensorLike): Tensor;
+    /** See `cummax` (the values). */
+    cummax(axis: number): Tensor;
+    /** See `cummin` (the values). */
+    cummin(axis: number): Tensor;
+    /** See `logcumsumexp`. */
+    logcumsumexp(axis: number): Tensor;
+    /** See `kthvalue`. */
+    kthvalue(k: number, axis?: number, keepdims?: boolean): TopK;
+    /** See `median`. */
+    median(axis?: number, keepdims?: boolean): Tensor;
+    /** See `quantile`. */
+    quantile(q: number | readonly number[], options?: order.QuantileOptions): Tensor;
   }
 }
 
@@ -69,4 +86,25 @@ Tensor.prototype.rot90 = function (this: Tensor, k?: number, axes?: readonly [nu
 };
 Tensor.prototype.diff = function (this: Tensor, options?: ops.DiffOptions) {
   return ops.diff(this, options);
+};
+Tensor.prototype.indexSelect = function (this: Tensor, axis: number, index: TensorLike) {
+  return ops.indexSelect(this, axis, index);
+};
+Tensor.prototype.cummax = function (this: Tensor, axis: number) {
+  return scans.cummax(this, axis);
+};
+Tensor.prototype.cummin = function (this: Tensor, axis: number) {
+  return scans.cummin(this, axis);
+};
+Tensor.prototype.logcumsumexp = function (this: Tensor, axis: number) {
+  return scans.logcumsumexp(this, axis);
+};
+Tensor.prototype.kthvalue = function (this: Tensor, k: number, axis?: number, keepdims?: boolean) {
+  return order.kthvalue(this, k, axis, keepdims);
+};
+Tensor.prototype.median = function (this: Tensor, axis?: number, keepdims?: boolean) {
+  return order.median(this, axis, keepdims);
+};
+Tensor.prototype.quantile = function (this: Tensor, q: number | readonly number[], options?: order.QuantileOptions) {
+  return order.quantile(this, q, options);
 };
