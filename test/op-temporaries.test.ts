@@ -32,6 +32,9 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const labelLists = api.tensor(Int32Array.from([0, 5, -1, 2, 0, 0, 3, -1, 1, 1, 1, 1, 4, 4, 4, 4, 4, -1, -1, 0, 0, 0, 0, 0]), {
+  shape: [4, 6],
+});
 const foldColumns = api.tensor(values(2 * 27 * 16), { shape: [2, 27, 16] });
 const gumbelKey = api.random.key(1);
 const columnSigns = api.reshape(signs, [4, 1]);
@@ -94,6 +97,7 @@ const ops: Record<string, () => unknown> = {
   tripletMarginLoss: () => F.tripletMarginLoss(x, probabilities, distribution, { swap: true }),
   'tripletMarginLoss (p 3)': () => F.tripletMarginLoss(x, probabilities, distribution, { p: 3 }),
   multiMarginLoss: () => F.multiMarginLoss(x, labels, { p: 2, weight: bias6 }),
+  multiLabelMarginLoss: () => F.multiLabelMarginLoss(x, labelLists),
   multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
   poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
   'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),

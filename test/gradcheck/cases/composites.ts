@@ -571,11 +571,12 @@ export const compositeCases: CompositeCase[] = [
   ),
   composite(
     'margin losses',
-    ['hingeEmbeddingLoss', 'softMarginLoss', 'multiMarginLoss', 'multiLabelSoftMarginLoss'],
+    ['hingeEmbeddingLoss', 'softMarginLoss', 'multiMarginLoss', 'multiLabelSoftMarginLoss', 'multiLabelMarginLoss'],
     fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 4 })).chain(([n, c]) =>
       fc
         // On a grid of halves plus 0.1: margin - x (margin 1) and margin - x[y] + x[i] (margin 0.25)
-        // stay at least 0.1 from their hinges, on both sides.
+        // stay at least 0.1 from their hinges, on both sides; scaled by 1.3, multiLabelMarginLoss's
+        // 1 - x[y] + x[i] is 1 - 0.65 m for an integer m, at least 0.3 from its hinge.
         .tuple(
           floatOperand([n, c], { grid: 0.1 }),
           intOperand([n], 0, c - 1),
@@ -591,7 +592,8 @@ export const compositeCases: CompositeCase[] = [
         .add(F.softMarginLoss(x, signs, { reduction: 'sum' }))
         .add(F.multiMarginLoss(x, labels, { margin: 0.25 }))
         .add(F.multiMarginLoss(x, labels, { p: 2, margin: 0.25, weight, reduction: 'sum' }))
-        .add(F.multiLabelSoftMarginLoss(x, probabilities, { weight }));
+        .add(F.multiLabelSoftMarginLoss(x, probabilities, { weight }))
+        .add(F.multiLabelMarginLoss(x.mul(1.3), labels.reshape([-1, 1]).add(flint.zerosLike(x).astype('int32'))));
     },
     { smooth: false },
   ),

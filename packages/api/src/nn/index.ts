@@ -69,6 +69,7 @@ export {
   L1Loss,
   MarginRankingLoss,
   MSELoss,
+  MultiLabelMarginLoss,
   MultiLabelSoftMarginLoss,
   MultiMarginLoss,
   NLLLoss,

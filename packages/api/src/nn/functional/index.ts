@@ -95,8 +95,10 @@ export { type LocalResponseNormOptions, localResponseNorm } from './local-respon
 export {
   type HingeEmbeddingOptions,
   hingeEmbeddingLoss,
+  type MultiLabelMarginOptions,
   type MultiLabelSoftMarginOptions,
   type MultiMarginOptions,
+  multiLabelMarginLoss,
   multiLabelSoftMarginLoss,
   multiMarginLoss,
   type SoftMarginOptions,

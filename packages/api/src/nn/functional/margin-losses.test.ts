@@ -186,3 +186,52 @@ describe('multiMarginLoss and multiLabelSoftMarginLoss', () => {
     expect(() => F.multiLabelSoftMarginLoss(tensor([[1, 2]]), tensor([1, 0]))).toThrow(/^multiLabelSoftMarginLoss: target must have/);
   });
 });
+
+describe('multiLabelMarginLoss', () => {
+  /** PyTorch's formula: targets up to the first -1; Σ_j Σ_{i not a target} max(0, 1 - (x[y_j] - x[i])) / C. */
+  function reference(x: number[][], y: number[][]): number[] {
+    return x.map((row, r) => {
+      const labels = y[r] as number[];
+      const end = labels.indexOf(-1);
+      const targets = end === -1 ? labels : labels.slice(0, end);
+      let total = 0;
+      for (const j of targets)
+        row.forEach((v, i) => {
+          if (!targets.includes(i)) total += Math.max(0, 1 - ((row[j] as number) - v));
+        });
+      return total / row.length;
+    });
+  }
+
+  it('matches PyTorch’s formula and its documented example', () => {
+    const random = seededRandom(24);
+    const x = [randomValues(random, 4), randomValues(random, 4), randomValues(random, 4)];
+    const y = [
+      [3, 0, -1, 1],
+      [2, 2, 1, -1],
+      [-1, 0, 1, 2],
+    ];
+    for (const reduction of REDUCTIONS) {
+      const out = F.multiLabelMarginLoss(tensor(x, f64), tensor(y, int32), { reduction });
+      expect(maxDifference(out.dataSync(), reduce(reference(x, y), reduction))).toBeLessThan(1e-12);
+    }
+    expect(F.multiLabelMarginLoss(tensor([[0.1, 0.2, 0.4, 0.8]], f64), tensor([[3, 0, -1, 1]], int32)).item()).toBeCloseTo(0.85, 12);
+    expect(F.multiLabelMarginLoss(tensor([0.1, 0.2, 0.4, 0.8], f64), tensor([3, 0, -1, 1], int32)).item()).toBeCloseTo(0.85, 12);
+    const module = new nn.MultiLabelMarginLoss({ reduction: 'sum' }).forward(tensor(x, f64), tensor(y, int32));
+    expect(module.item()).toBe(F.multiLabelMarginLoss(tensor(x, f64), tensor(y, int32), { reduction: 'sum' }).item());
+  });
+
+  it('passes no gradient at the hinge (z > 0 in PyTorch)', () => {
+    // Target 0: z = 1 - 1 + 0 = 0 for class 1 (the hinge), 1 - 1 + 0.5 = 0.5 for class 2.
+    const g = grad((v: Tensor) => F.multiLabelMarginLoss(v, tensor([0, -1, 2], int32), { reduction: 'sum' }))(tensor([1, 0, 0.5], f64));
+    expect(Array.from(g.dataSync())).toEqual([-1 / 3, 0, 1 / 3]);
+  });
+
+  it('checks targets, naming the op', () => {
+    expect(() => F.multiLabelMarginLoss(tensor([[1, 2]], f64), tensor([[2, -1]], int32))).toThrow(IndexError);
+    expect(() => F.multiLabelMarginLoss(tensor([[1, 2]], f64), tensor([[1, -1]], f64))).toThrow(DTypeError);
+    expect(() => F.multiLabelMarginLoss(tensor([[1, 2]], f64), tensor([1, -1], int32))).toThrow(
+      /^multiLabelMarginLoss: target must have the input's shape/,
+    );
+  });
+});

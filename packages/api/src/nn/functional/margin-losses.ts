@@ -13,6 +13,7 @@ import {
   greater,
   log1p,
   logicalAnd,
+  logicalNot,
   minimum,
   mul,
   neg,
@@ -25,7 +26,7 @@ import {
 import { oneHot, take, takeAlongAxis } from '../../ops/indexing.js';
 import { unsqueeze } from '../../ops/movement.js';
 import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
-import { sum } from '../../ops/reduce.js';
+import { cumprod, sum } from '../../ops/reduce.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { logSigmoid } from './activations.js';
@@ -53,6 +54,11 @@ const MULTI_MARGIN_SIGNATURE = optionsSignature<MultiMarginOptions>(3, { p: true
   'p',
   'margin',
   'weight',
+  'sizeAverage',
+  'reduce',
+  'reduction',
+]);
+const MULTI_LABEL_MARGIN_SIGNATURE = optionsSignature<MultiLabelMarginOptions>(3, { reduction: true }, [
   'sizeAverage',
   'reduce',
   'reduction',
@@ -308,6 +314,62 @@ export const multiLabelSoftMarginLoss = withCheckedOptions(
         let pointwise = neg(add(mul(y, logSigmoid(x)), mul(sub(1, y), logSigmoid(neg(x)))));
         if (weight !== null) pointwise = mul(pointwise, weight);
         return reduceLoss(div(sum(pointwise, x.ndim - 1), classes), reduction);
+      });
+    });
+  },
+);
+
+/** Options of multiLabelMarginLoss. */
+export interface MultiLabelMarginOptions {
+  readonly reduction?: Reduction;
+}
+
+/**
+ * The multi-label hinge loss `Σ_j Σ_{i not a target} max(0, 1 - (x[y_j] - x[i])) / C`
+ * (torch.nn.functional.multilabel_margin_loss). Input [N, C] (or [C]); target int32 of the same
+ * shape holding the target classes first, ended by the first -1 (the rest is ignored). At the
+ * hinge the gradient is 0, as PyTorch's kernel (`z > 0`).
+ *
+ * @example
+ * nn.functional.multiLabelMarginLoss(tensor([[0.1, 0.2, 0.4, 0.8]]), tensor([[3, 0, -1, 1]], { dtype: 'int32' })); // 0.85
+ */
+export const multiLabelMarginLoss = withCheckedOptions(
+  'multiLabelMarginLoss',
+  MULTI_LABEL_MARGIN_SIGNATURE,
+  (input: TensorLike, target: TensorLike, options: MultiLabelMarginOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'multiLabelMarginLoss';
+      return runInFloat32(op, [input], (input) => {
+        const reduction = checkReduction(op, options.reduction);
+        const x = floatTensor(op, input, 'input');
+        if (x.ndim !== 1 && x.ndim !== 2) throw new ShapeError(`${op}: input must be [N, C] or [C], got ${formatShape(x.shape)}`);
+        const t = toTensor(op, target, undefined, x);
+        if (t.dtype !== 'int32' && t.dtype !== 'uint8') throw new DTypeError(`${op}: target must be class indices (int32), got ${t.dtype}`);
+        if (t.ndim !== x.ndim || t.shape.some((d, i) => d !== x.shape[i])) {
+          throw new ShapeError(`${op}: target must have the input's shape ${formatShape(x.shape)}, got ${formatShape(t.shape)}`);
+        }
+        const classes = x.shape[x.ndim - 1] as number;
+        const backend = t._backend;
+        if (backend !== null && backend.readSync !== undefined && t.size <= 1 << 20) {
+          for (const v of t.dataSync()) {
+            if (v < -1 || v >= classes)
+              throw new IndexError(
+                `${op}: target ${v} is out of range for ${classes} classes (valid: 0..${classes - 1}, or -1 to end the list)`,
+              );
+          }
+        }
+        const axis = x.ndim - 1;
+        const y = cast(t, 'int32');
+        // Targets count up to the first -1.
+        const valid = cumprod(cast(notEqual(y, -1), x.dtype), axis);
+        const safe = where(greater(valid, 0), y, 0);
+        const isTarget = greater(sum(mul(unsqueeze(valid, -1), cast(oneHot(safe, classes), x.dtype)), axis), 0);
+        const targetScores = takeAlongAxis(x, safe, axis);
+        // z[.., j, i] = 1 - x[y_j] + x[i], over valid targets j and non-target classes i.
+        const z = add(sub(1, unsqueeze(targetScores, -1)), unsqueeze(x, -2));
+        const counted = logicalAnd(logicalAnd(greater(unsqueeze(valid, -1), 0), logicalNot(unsqueeze(isTarget, -2))), greater(z, 0));
+        const perRow = div(sum(where(counted, z, 0), [axis, axis + 1]), classes);
+        return reduceLoss(perRow, reduction);
       });
     });
   },

@@ -49,6 +49,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['tripletMarginLoss', [x, x, x], 'margin', 'swap'],
   ['multiMarginLoss', [x, x], 'p', 'margin'],
   ['multiLabelSoftMarginLoss', [x, x], 'weight', 'weight'],
+  ['multiLabelMarginLoss', [x, x], null, 'reduction'],
   ['poissonNllLoss', [x, x], 'logInput', 'logInput'],
   ['gaussianNllLoss', [x, x, x], 'full', 'full'],
   ['gumbelSoftmax', [x], 'tau', 'hard'],

@@ -24,8 +24,10 @@ import { type GaussianNllOptions, gaussianNllLoss, type PoissonNllOptions, poiss
 import {
   type HingeEmbeddingOptions,
   hingeEmbeddingLoss,
+  type MultiLabelMarginOptions,
   type MultiLabelSoftMarginOptions,
   type MultiMarginOptions,
+  multiLabelMarginLoss,
   multiLabelSoftMarginLoss,
   multiMarginLoss,
   type SoftMarginOptions,
@@ -549,6 +551,23 @@ export class MultiLabelSoftMarginLoss extends WeightedLoss<[Tensor, Tensor]> {
 
   forward(input: Tensor, target: Tensor): Tensor {
     return multiLabelSoftMarginLoss(input, target, { weight: this.weight, reduction: this.reduction });
+  }
+}
+
+/**
+ * The multi-label hinge loss (torch.nn.MultiLabelMarginLoss); see
+ * `nn.functional.multiLabelMarginLoss`.
+ *
+ * @example
+ * new nn.MultiLabelMarginLoss().forward(scores, targetLists);
+ */
+export class MultiLabelMarginLoss extends Loss<[Tensor, Tensor]> {
+  constructor(options?: MultiLabelMarginOptions) {
+    super(lossOptions('MultiLabelMarginLoss', options, null).reduction);
+  }
+
+  forward(input: Tensor, target: Tensor): Tensor {
+    return multiLabelMarginLoss(input, target, { reduction: this.reduction });
   }
 }
 
