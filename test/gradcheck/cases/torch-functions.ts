@@ -52,6 +52,39 @@ const distinctAlongAxis = shapes(1, 3, 1).chain((shape) =>
 const axisOf = (p: never): number => p as unknown as number;
 
 export const torchFunctionCases: CompositeCase[] = [
+  fnCase(
+    'scatter',
+    ['scatter'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }))
+      .chain(([n, m]) =>
+        fc
+          .tuple(
+            floatOperand([n, 4]),
+            floatOperand([n, m]),
+            fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n * m, maxLength: n * m }),
+          )
+          .map(([x, src, index]) => ({ operands: [x, src], params: { index, shape: [n, m] } })),
+      ),
+    (xs, p) => {
+      const { index, shape } = p as unknown as { index: number[]; shape: number[] };
+      const rows = Array.from({ length: shape[0] as number }, (_, i) =>
+        index.slice(i * (shape[1] as number), (i + 1) * (shape[1] as number)),
+      );
+      return flint.scatter(at(xs, 0), 1, rows, at(xs, 1)).add(flint.scatter(at(xs, 0), 1, rows, at(xs, 1), { reduce: 'add' }));
+    },
+  ),
+  fnCase(
+    'cdist',
+    ['cdist'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 2, 3))
+      .chain(([p, r, m, order]) =>
+        fc.tuple(floatOperand([p, m], { grid: 0 }), floatOperand([r, m], { grid: 0.25 })).map((operands) => ({ operands, params: order })),
+      ),
+    (xs, order) => flint.cdist(at(xs, 0), at(xs, 1), { p: order as unknown as number }),
+    false,
+  ),
   fnCase('cummax and cummin', ['cummax', 'cummin'], distinctAlongAxis, (xs, p) =>
     flint.cummax(at(xs, 0), axisOf(p)).add(flint.cummin(at(xs, 0), axisOf(p)).mul(2)),
   ),

@@ -5,6 +5,7 @@ import {
   amin,
   arange,
   bmm,
+  cdist,
   diff,
   fliplr,
   flipud,
@@ -16,6 +17,7 @@ import {
   ones,
   rot90,
   ShapeError,
+  scatter,
   type Tensor,
   tensor,
   trunc,
@@ -243,5 +245,89 @@ describe('diff', () => {
     expect(() => diff(tensor([1, 2]), { n: -1 })).toThrow(ValueError);
     expect(() => diff(m(), { prepend: [0] })).toThrow(/^diff: prepend and append must have the rank of x/);
     expect(() => (diff as (...a: unknown[]) => Tensor)(tensor([1, 2]), 1)).toThrow(/^diff: argument 2/);
+  });
+});
+
+describe('scatter', () => {
+  test('overwrites as torch.scatter, or adds with reduce', () => {
+    expect(scatter(zeros([2, 3]), 1, [[2], [0]], 7).arraySync()).toEqual([
+      [0, 0, 7],
+      [7, 0, 0],
+    ]);
+    // Duplicate targets get the mean of their sources (PyTorch leaves the winner unspecified).
+    expect(scatter(tensor([1, 2, 3, 4]), 0, [0, 0, 3], tensor([5, 7, 9])).arraySync()).toEqual([6, 2, 3, 9]);
+    expect(scatter(tensor([1.5, 2]), 0, [0, 0], tensor([5, 8])).arraySync()).toEqual([6.5, 2]);
+    expect(scatter(ones([3]), 0, [0, 0], tensor([1, 2]), { reduce: 'add' }).arraySync()).toEqual([4, 1, 1]);
+    const ints = scatter(tensor([1, 2, 3], { dtype: 'int32' }), 0, [1], tensor([9], { dtype: 'int32' }));
+    expect(ints.dtype).toBe('int32');
+    expect(ints.arraySync()).toEqual([1, 9, 3]);
+    expect(tensor([1, 2]).scatter(0, [1], 5).arraySync()).toEqual([1, 5]);
+  });
+
+  test('gradients reach x where not written and src where written', () => {
+    const [gx, gs] = grad(
+      (x: Tensor, s: Tensor) =>
+        scatter(x, 0, [1], s)
+          .mul(tensor([1, 2, 3], { dtype: 'float64' }))
+          .sum(),
+      {
+        argnums: [0, 1],
+      },
+    )(tensor([1, 2, 3], { dtype: 'float64' }), tensor([5], { dtype: 'float64' })) as Tensor[];
+    expect(gx?.arraySync()).toEqual([1, 0, 3]);
+    expect(gs?.arraySync()).toEqual([2]);
+  });
+
+  test('checks its arguments', () => {
+    expect(() => scatter(zeros([3]), 0, [3], 1)).toThrow(/out of bounds/);
+    expect(() => scatter(zeros([3]), 0, [0], 1, { reduce: 'multiply' as 'add' })).toThrow(/^scatter: reduce must be 'add' or omitted/);
+    expect(() => (scatter as (...a: unknown[]) => Tensor)(zeros([3]), 0, [0], 1, 'add')).toThrow(/^scatter: argument 5/);
+  });
+});
+
+describe('cdist', () => {
+  test('pairwise row distances as torch.cdist (hand-computed)', () => {
+    const d = cdist(
+      tensor(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { dtype: 'float64' },
+      ),
+      tensor([[3, 4]], { dtype: 'float64' }),
+    ).arraySync() as number[][];
+    expect(d[0]?.[0]).toBeCloseTo(5, 12);
+    expect(d[1]?.[0]).toBeCloseTo(Math.sqrt(13), 12);
+    expect(
+      cdist(
+        tensor([
+          [0, 0],
+          [1, 1],
+        ]),
+        tensor([[3, 4]]),
+        { p: 1 },
+      ).arraySync(),
+    ).toEqual([[7], [5]]);
+    expect(
+      cdist(
+        tensor([
+          [0, 0],
+          [1, 1],
+        ]),
+        tensor([[3, 4]]),
+        { p: Number.POSITIVE_INFINITY },
+      ).arraySync(),
+    ).toEqual([[4], [3]]);
+    expect(cdist(ones([2, 1, 2]), ones([3, 2])).shape).toEqual([2, 1, 3]);
+    expect(cdist(zeros([0, 2]), ones([3, 2])).shape).toEqual([0, 3]);
+  });
+
+  test('gradient 0 at zero distance; errors', () => {
+    const g = grad((x: Tensor) => cdist(x, x).sum())(tensor([[1, 2]], { dtype: 'float64' }));
+    expect(g.arraySync()).toEqual([[0, 0]]);
+    expect(() => cdist(tensor([1, 2]), ones([2, 2]))).toThrow(/^cdist: expects tensors of at least 2 dimensions/);
+    expect(() => cdist(ones([2, 2]), ones([2, 3]))).toThrow(/same number of columns/);
+    expect(() => cdist(ones([2, 2]), ones([2, 2]), { p: -1 })).toThrow(ValueError);
   });
 });

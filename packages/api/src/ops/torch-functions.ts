@@ -5,10 +5,12 @@ import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cast } from './broadcast.js';
 import { resultDType, type TensorLike, toTensor } from './convert.js';
-import { abs, add, ceil, floor, less, logicalXor, mul, sub, where } from './elementwise.js';
-import { take } from './indexing.js';
+import { onesLike, zerosLike } from './creation.js';
+import { abs, add, ceil, div, floor, greater, less, logicalXor, maximum, mul, sub, where } from './elementwise.js';
+import { scatterAdd, take } from './indexing.js';
 import { matmul } from './linalg.js';
-import { concat, flip, narrow, reshape, swapaxes } from './movement.js';
+import { vectorNorm } from './linalg-norms.js';
+import { concat, flip, narrow, reshape, swapaxes, unsqueeze } from './movement.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 import { max, min, type ReductionAxes } from './reduce.js';
 
@@ -260,3 +262,86 @@ export function indexSelect(x: TensorLike, axis: number, index: TensorLike): Ten
     return take(t, reshape(idx, [-1]), a);
   });
 }
+
+/** Options of `scatter`. */
+export interface ScatterOptions {
+  /** Omitted: overwrite (torch.scatter); 'add': add to x (torch.scatter(..., reduce='add'), as `scatterAdd`). */
+  readonly reduce?: 'add';
+}
+
+/**
+ * torch.scatter: a copy of `x` with `src[i][j][k]` written at `[i][index[i][j][k]][k]` (for
+ * `axis = 1`); `index` and `src` as `scatterAdd`, `src` may be a number. Where several sources
+ * target one place PyTorch leaves the winner unspecified; Flint writes their mean (truncated for
+ * integers), which is that value whenever they agree. `{ reduce: 'add' }` adds instead of writing. The gradient reaches x
+ * at the places not written and src at the places it wrote (shared among duplicates).
+ *
+ * @example
+ * scatter(zeros([2, 3]), 1, tensor([[2], [0]]), 7); // [[0, 0, 7], [7, 0, 0]]
+ */
+export const scatter = withCheckedOptions(
+  'scatter',
+  optionsSignature<ScatterOptions>(5, { reduce: true }),
+  (x: TensorLike, axis: number, index: TensorLike, src: TensorLike, options: ScatterOptions = {}): Tensor => {
+    const op = 'scatter';
+    const t = toTensor(op, x);
+    if (options.reduce !== undefined && options.reduce !== 'add') {
+      throw new ValueError(`${op}: reduce must be 'add' or omitted (overwrite), got ${JSON.stringify(options.reduce)}`);
+    }
+    if (options.reduce === 'add') return scatterAdd(t, axis, index, src);
+    return tidy(() => {
+      const written = scatterAdd(zerosLike(t), axis, index, src);
+      const count = scatterAdd(
+        zerosLike(t, { dtype: 'int32' }),
+        axis,
+        index,
+        onesLike(toTensor(op, index, undefined, t), { dtype: 'int32' }),
+      );
+      const hit = greater(count, 0);
+      // Integer means truncate toward zero when cast back.
+      const mean = isFloating(t.dtype) ? div(written, cast(maximum(count, 1), t.dtype)) : div(written, maximum(count, 1));
+      return where(hit, cast(mean, t.dtype), t);
+    });
+  },
+);
+
+/** Options of `cdist`. */
+export interface CdistOptions {
+  /** The order of the p-norm between rows (default 2); any `linalg.vectorNorm` order. */
+  readonly p?: number;
+}
+
+/**
+ * The p-norm distance between each row of `x1` ([..., P, M]) and each row of `x2` ([..., R, M])
+ * (torch.cdist): a [..., P, R] tensor, the batch axes broadcasting. The gradient at a zero
+ * distance is 0, as PyTorch. Computed directly (no matmul expansion), so exact for p = 2 too.
+ *
+ * @example
+ * cdist(tensor([[0, 0], [1, 1]]), tensor([[3, 4]])); // [[5], [sqrt(13)]]
+ */
+export const cdist = withCheckedOptions(
+  'cdist',
+  optionsSignature<CdistOptions>(3, { p: true }, ['p']),
+  (x1: TensorLike, x2: TensorLike, options: CdistOptions = {}): Tensor => {
+    const op = 'cdist';
+    const a = toTensor(op, x1);
+    const b = toTensor(op, x2);
+    const p = options.p ?? 2;
+    if (typeof p !== 'number' || Number.isNaN(p) || p < 0)
+      throw new ValueError(`${op}: p must be a non-negative number, got ${JSON.stringify(p)}`);
+    if (a.ndim < 2 || b.ndim < 2) {
+      throw new ShapeError(
+        `${op}: expects tensors of at least 2 dimensions, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      );
+    }
+    if (a.shape.at(-1) !== b.shape.at(-1)) {
+      throw new ShapeError(
+        `${op}: x1 and x2 must have the same number of columns, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`,
+      );
+    }
+    return tidy(() => {
+      const differences = sub(unsqueeze(a, -2), unsqueeze(b, -3));
+      return vectorNorm(differences, { ord: p, axis: -1 });
+    });
+  },
+);

@@ -34,6 +34,8 @@ declare module './tensor.js' {
     rot90(k?: number, axes?: readonly [number, number]): Tensor;
     /** See `diff`. */
     diff(options?: ops.DiffOptions): Tensor;
+    /** See `scatter`. */
+    scatter(axis: number, index: TensorLike, src: TensorLike, options?: ops.ScatterOptions): Tensor;
     /** See `indexSelect`. */
     indexSelect(axis: number, index: TensorLike): Tensor;
     /** See `cummax` (the values). */
@@ -107,4 +109,7 @@ Tensor.prototype.median = function (this: Tensor, axis?: number, keepdims?: bool
 };
 Tensor.prototype.quantile = function (this: Tensor, q: number | readonly number[], options?: order.QuantileOptions) {
   return order.quantile(this, q, options);
+};
+Tensor.prototype.scatter = function (this: Tensor, axis: number, index: TensorLike, src: TensorLike, options?: ops.ScatterOptions) {
+  return ops.scatter(this, axis, index, src, options);
 };
