@@ -32,9 +32,11 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const bagOffsets = api.tensor(Int32Array.from([0, 1, 1]), { shape: [3] });
 const labelLists = api.tensor(Int32Array.from([0, 5, -1, 2, 0, 0, 3, -1, 1, 1, 1, 1, 4, 4, 4, 4, 4, -1, -1, 0, 0, 0, 0, 0]), {
   shape: [4, 6],
 });
+const bagRows = api.abs(labelLists);
 const foldColumns = api.tensor(values(2 * 27 * 16), { shape: [2, 27, 16] });
 const gumbelKey = api.random.key(1);
 const columnSigns = api.reshape(signs, [4, 1]);
@@ -101,6 +103,8 @@ const ops: Record<string, () => unknown> = {
   multiLabelSoftMarginLoss: () => F.multiLabelSoftMarginLoss(x, probabilities, { weight: bias6 }),
   poissonNllLoss: () => F.poissonNllLoss(x, probabilities, { full: true }),
   'poissonNllLoss (rates)': () => F.poissonNllLoss(probabilities, distribution, { logInput: false }),
+  embeddingBag: () => F.embeddingBag(labels, weight6, { offsets: bagOffsets, mode: 'max' }),
+  'embeddingBag (2-d, weighted sum)': () => F.embeddingBag(bagRows, weight6, { mode: 'sum', perSampleWeights: x }),
   localResponseNorm: () => F.localResponseNorm(images, 3, { k: 2 }),
   unfold: () => F.unfold(images, 3, { padding: 1, stride: 2 }),
   fold: () => F.fold(foldColumns, [8, 8], 3, { padding: 1, stride: 2 }),

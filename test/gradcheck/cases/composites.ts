@@ -636,6 +636,23 @@ export const compositeCases: CompositeCase[] = [
     },
   ),
   composite(
+    'embeddingBag',
+    ['embeddingBag'],
+    fc.tuple(distinctOperand([5, 2]), floatOperand([6])).map((operands) => ({ operands })),
+    (xs) => {
+      // Distinct indices within each bag and distinct table values: no ties for 'max'.
+      const backend = backendOf(x0(xs))?.name;
+      const on = backend === undefined ? {} : { backend };
+      const rows = flint.tensor(Int32Array.from([0, 1, 2, 3, 1, 0]), { shape: [2, 3], ...on });
+      const flat = flint.tensor(Int32Array.from([4, 0, 2, 1, 3, 0]), on);
+      const offsets = flint.tensor(Int32Array.from([0, 3]), on);
+      return F.embeddingBag(rows, x0(xs), { mode: 'max' })
+        .add(F.embeddingBag(flat, x0(xs), { offsets, mode: 'mean' }))
+        .add(F.embeddingBag(flat, x0(xs), { offsets, mode: 'sum', perSampleWeights: x1(xs) }));
+    },
+    { smooth: false },
+  ),
+  composite(
     'localResponseNorm',
     ['localResponseNorm'],
     fc.integer({ min: 1, max: 2 }).chain((n) => floatOperand([n, 4, 3]).map((x) => ({ operands: [x] }))),

@@ -80,6 +80,7 @@ export {
 } from './comparison-losses.js';
 export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
+export { type EmbeddingBagMode, type EmbeddingBagOptions, embeddingBag } from './embedding-bag.js';
 export { fold, type Pair, type UnfoldOptions, unfold } from './fold.js';
 export { type GumbelSoftmaxOptions, gumbelSoftmax } from './gumbel-softmax.js';
 export { type InstanceNormOptions, instanceNorm } from './instance-norm.js';

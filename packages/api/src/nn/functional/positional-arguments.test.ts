@@ -55,6 +55,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['gumbelSoftmax', [x], 'tau', 'hard'],
   ['unfold', [x, 2], 'dilation', 'padding'],
   ['localResponseNorm', [x, 2], 'alpha', 'beta'],
+  ['embeddingBag', [x, x], 'offsets', 'mode'],
   ['fold', [ones([1, 4, 4]), 3, 2], 'dilation', 'stride'],
   ['scaledDotProductAttention', [x, x, x], 'attnMask', 'isCausal'],
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],

@@ -7,6 +7,7 @@ import { reshape } from '../../ops/movement.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { embedding } from '../functional/embedding.js';
+import { type EmbeddingBagMode, embeddingBag } from '../functional/embedding-bag.js';
 import { normal } from '../init.js';
 import { Module } from '../module.js';
 import type { Parameter } from '../parameter.js';
@@ -78,5 +79,76 @@ export class Embedding extends Module<[Tensor], Tensor> {
 
   override extraRepr(): string {
     return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx === null ? '' : `, paddingIdx=${this.paddingIdx}`}`;
+  }
+}
+
+/** Options of EmbeddingBag. */
+export interface EmbeddingBagLayerOptions extends FactoryOptions {
+  /** 'mean' (default), 'sum' or 'max'. */
+  readonly mode?: EmbeddingBagMode;
+  /** The last offset is the end of the last bag (default false). */
+  readonly includeLastOffset?: boolean;
+  /** This row starts at zero, and its entries are left out of their bags. */
+  readonly paddingIdx?: number | null;
+}
+
+/**
+ * Sums, averages or takes the maximum of bags of embeddings (torch.nn.EmbeddingBag), its table
+ * initialized from N(0, 1) with the padding row zero; see `nn.functional.embeddingBag`.
+ *
+ * @example
+ * const bag = new nn.EmbeddingBag(10000, 64, { mode: 'sum' });
+ * bag.forward(tokenIds, offsets); // [B, 64]
+ */
+export class EmbeddingBag extends Module<[Tensor, (Tensor | null)?, (Tensor | null)?], Tensor> {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly mode: EmbeddingBagMode;
+  readonly includeLastOffset: boolean;
+  readonly paddingIdx: number | null;
+  /** [numEmbeddings, embeddingDim] */
+  readonly weight: Parameter;
+
+  constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingBagLayerOptions = {}) {
+    super();
+    const layer = 'EmbeddingBag';
+    this.numEmbeddings = positiveInteger(layer, 'numEmbeddings', numEmbeddings);
+    this.embeddingDim = positiveInteger(layer, 'embeddingDim', embeddingDim);
+    const mode = options.mode ?? 'mean';
+    if (mode !== 'sum' && mode !== 'mean' && mode !== 'max') {
+      throw new ValueError(`${layer}: mode must be one of 'sum', 'mean', 'max', got ${JSON.stringify(mode)}`);
+    }
+    this.mode = mode;
+    this.includeLastOffset = options.includeLastOffset ?? false;
+    const padding = options.paddingIdx ?? null;
+    if (padding !== null && (!Number.isInteger(padding) || padding < -numEmbeddings || padding >= numEmbeddings)) {
+      throw new ValueError(`${layer}: paddingIdx must be an integer in [-${numEmbeddings}, ${numEmbeddings}), got ${padding}`);
+    }
+    this.paddingIdx = padding === null ? null : padding < 0 ? padding + numEmbeddings : padding;
+    const row = this.paddingIdx;
+    const weight = tidy(() => {
+      const w = normal([numEmbeddings, embeddingDim], 0, 1, initOptions(options));
+      if (row === null) return w;
+      const backend = options.backend === undefined ? {} : { backend: options.backend };
+      return where(reshape(notEqual(arange(numEmbeddings, backend), row), [numEmbeddings, 1]), w, 0);
+    });
+    this.weight = this.registerParameter('weight', parameter(weight));
+  }
+
+  forward(input: Tensor, offsets: Tensor | null = null, perSampleWeights: Tensor | null = null): Tensor {
+    return embeddingBag(input, this.weight.value, {
+      offsets,
+      mode: this.mode,
+      perSampleWeights,
+      includeLastOffset: this.includeLastOffset,
+      paddingIdx: this.paddingIdx,
+    });
+  }
+
+  override extraRepr(): string {
+    const parts = [`${this.numEmbeddings}`, `${this.embeddingDim}`, `mode='${this.mode}'`];
+    if (this.paddingIdx !== null) parts.push(`paddingIdx=${this.paddingIdx}`);
+    if (this.includeLastOffset) parts.push('includeLastOffset=true');
+    return parts.join(', ');
   }
 }
