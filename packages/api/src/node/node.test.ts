@@ -51,6 +51,15 @@ describe('save / load', () => {
     await expect(loadHeader(path)).rejects.toThrow(/run past the end/);
     await expect(load(join(folder, 'missing.safetensors'))).rejects.toThrow(/ENOENT/);
   });
+
+  test('a save into a missing folder names the file asked for, not the temporary one, and keeps the code', async () => {
+    const path = join(folder, 'no-such-folder', 'model.safetensors');
+    const error = (await save({ w: tensor([1], { dtype: 'float32' }) }, path).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    expect(error.code).toBe('ENOENT');
+    expect(error.path).toBe(path);
+    expect(error.message).toContain(`save: cannot write '${path}'`);
+    expect(error.message).not.toMatch(/\.tmp/);
+  });
 });
 
 describe('MNIST from the mnist package', () => {

@@ -28,8 +28,21 @@ export async function save(tensors: TensorRecord, path: string, metadata?: Reado
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw namingDestination(error, temporary, path);
   }
+}
+
+/**
+ * The file system's error about the temporary file, told about the path the caller gave (a
+ * missing folder otherwise reads "no such file or directory, open 'model.safetensors.3f9a….tmp'");
+ * its code and errno stay, for callers that test them.
+ */
+function namingDestination(error: unknown, temporary: string, path: string): unknown {
+  if (!(error instanceof Error)) return error;
+  error.message = `save: cannot write '${path}': ${error.message.split(temporary).join(path)}`;
+  const withPath = error as Error & { path?: string };
+  if (withPath.path === temporary) withPath.path = path;
+  return error;
 }
 
 /** Options of `load`. */
