@@ -97,6 +97,8 @@ const ops: Record<string, () => unknown> = {
   hingeEmbeddingLoss: () => F.hingeEmbeddingLoss(x, columnSigns),
   softMarginLoss: () => F.softMarginLoss(x, columnSigns),
   tripletMarginLoss: () => F.tripletMarginLoss(x, probabilities, distribution, { swap: true }),
+  pairwiseDistance: () => F.pairwiseDistance(x, probabilities, { p: 3 }),
+  cosineSimilarity: () => F.cosineSimilarity(x, probabilities, { axis: -1 }),
   'tripletMarginLoss (p 3)': () => F.tripletMarginLoss(x, probabilities, distribution, { p: 3 }),
   multiMarginLoss: () => F.multiMarginLoss(x, labels, { p: 2, weight: bias6 }),
   multiLabelMarginLoss: () => F.multiLabelMarginLoss(x, labelLists),

@@ -620,6 +620,26 @@ export const compositeCases: CompositeCase[] = [
     { smooth: false },
   ),
   composite(
+    'distances',
+    ['pairwiseDistance', 'cosineSimilarity'],
+    fc
+      .integer({ min: 1, max: 3 })
+      .chain((n) =>
+        fc.tuple(floatOperand([n, 3], { min: 0.3, max: 1 }), floatOperand([n, 3], { min: 0.3, max: 1 })).map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      // Rows at least 0.3 apart in every coordinate (the p-norms stay smooth), every norm at least
+      // 0.5: far from cosineSimilarity's eps clamp, where the quotient is ill-conditioned.
+      const a = x0(xs);
+      const b = a.add(x1(xs));
+      return F.pairwiseDistance(a, b)
+        .sum()
+        .add(F.pairwiseDistance(a, b, { p: 1 }).sum())
+        .add(F.pairwiseDistance(a, b, { p: 3, keepdims: true }).sum())
+        .add(F.cosineSimilarity(a, b.add(2)).sum());
+    },
+  ),
+  composite(
     'likelihood losses',
     ['poissonNllLoss', 'gaussianNllLoss'],
     shapes(1, 2).chain((shape) =>

@@ -78,6 +78,7 @@ export {
   type MarginRankingOptions,
   marginRankingLoss,
 } from './comparison-losses.js';
+export { type CosineSimilarityOptions, cosineSimilarity, type PairwiseDistanceOptions, pairwiseDistance } from './distance.js';
 export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type EmbeddingBagMode, type EmbeddingBagOptions, embeddingBag } from './embedding-bag.js';

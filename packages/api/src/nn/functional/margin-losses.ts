@@ -4,7 +4,6 @@ import { broadcastShapes, formatShape } from '../../core/shape.js';
 import { cast } from '../../ops/broadcast.js';
 import { type TensorLike, toTensor } from '../../ops/convert.js';
 import {
-  abs,
   add,
   clamp,
   div,
@@ -18,8 +17,6 @@ import {
   mul,
   neg,
   notEqual,
-  pow,
-  sqrt,
   sub,
   where,
 } from '../../ops/elementwise.js';
@@ -31,6 +28,7 @@ import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { logSigmoid } from './activations.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
+import { pNormOfDifference } from './distance.js';
 
 // The hinge and soft-margin losses PyTorch users know: hinge embedding, soft margin, triplet
 // margin, multi-class margin and multi-label soft margin. Each follows PyTorch's formula, its
@@ -152,14 +150,6 @@ export interface TripletMarginOptions {
 }
 
 /** `‖x1 - x2 + eps‖_p` over the last axis (torch.pairwise_distance). */
-function pairwiseDistance(x1: Tensor, x2: Tensor, p: number, eps: number): Tensor {
-  const d = add(sub(x1, x2), eps);
-  const axis = Math.max(x1.ndim, x2.ndim) - 1;
-  if (p === 2) return sqrt(sum(mul(d, d), axis));
-  if (p === 1) return sum(abs(d), axis);
-  return pow(sum(pow(abs(d), p), axis), 1 / p);
-}
-
 /**
  * `max(0, margin + d(a, p) - d(a, n))` with `d` the p-norm pairwise distance
  * (torch.nn.functional.triplet_margin_loss); with `swap`, `d(a, n)` is replaced by
@@ -190,9 +180,9 @@ export const tripletMarginLoss = withCheckedOptions(
           );
         }
         broadcastShapes(op, a.shape, pos.shape, negT.shape);
-        const positiveDistance = pairwiseDistance(a, pos, p, eps);
-        let negativeDistance = pairwiseDistance(a, negT, p, eps);
-        if (swap) negativeDistance = minimum(negativeDistance, pairwiseDistance(pos, negT, p, eps));
+        const positiveDistance = pNormOfDifference(a, pos, p, eps);
+        let negativeDistance = pNormOfDifference(a, negT, p, eps);
+        if (swap) negativeDistance = minimum(negativeDistance, pNormOfDifference(pos, negT, p, eps));
         return reduceLoss(hinge(sub(add(positiveDistance, margin), negativeDistance)), reduction);
       });
     });

@@ -47,6 +47,8 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['hingeEmbeddingLoss', [x, x], 'margin', 'margin'],
   ['softMarginLoss', [x, x], null, 'reduction'],
   ['tripletMarginLoss', [x, x, x], 'margin', 'swap'],
+  ['pairwiseDistance', [x, x], 'p', 'keepdims'],
+  ['cosineSimilarity', [x, x], 'axis', 'eps'],
   ['multiMarginLoss', [x, x], 'p', 'margin'],
   ['multiLabelSoftMarginLoss', [x, x], 'weight', 'weight'],
   ['multiLabelMarginLoss', [x, x], null, 'reduction'],
