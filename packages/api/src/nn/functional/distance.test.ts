@@ -93,7 +93,7 @@ describe('cosineSimilarity (torch.nn.functional.cosine_similarity)', () => {
     const g = values(grad((x: Tensor) => F.cosineSimilarity(x, v, { axis: 0 }))(u));
     // d/du (u.v / |u||v|) = v / (|u||v|) - (u.v) u / (|u|^3 |v|), with |u| = 3, |v| = 5, u.v = 14.
     const expected = [0, 3, 4].map((vi, i) => vi / 15 - (14 * ([1, 2, 2][i] as number)) / (27 * 5));
-    g.forEach((gi, i) => expect(gi).toBeCloseTo(expected[i] as number, 14));
+    for (const [i, gi] of g.entries()) expect(gi).toBeCloseTo(expected[i] as number, 14);
   });
 
   it('refuses an axis outside the inputs', () => {

@@ -37,6 +37,9 @@ describe('embeddingBag', () => {
       expect(maxDifference(fromOffsets.dataSync(), expected)).toBeLessThan(1e-12);
       const fromRows = F.embeddingBag(tensor(bags, int32), weight, { mode });
       expect(maxDifference(fromRows.dataSync(), expected)).toBeLessThan(1e-12);
+      // Offsets as a plain array, read without a tensor (the form a device backend needs).
+      const fromArray = F.embeddingBag(input, weight, { offsets: [0, 4], mode });
+      expect(maxDifference(fromArray.dataSync(), expected)).toBeLessThan(1e-12);
     }
   });
 

@@ -35,6 +35,25 @@ const EMBEDDING_BAG_SIGNATURE = optionsSignature<EmbeddingBagOptions>(
   ['offsets', 'maxNorm', 'normType', 'scaleGradByFreq', 'mode', 'sparse', 'perSampleWeights', 'includeLastOffset', 'paddingIdx'],
 );
 
+/**
+ * The offsets as numbers: they shape the bags, so they are read on the host. A JavaScript array
+ * is taken as it is; a tensor must be readable synchronously (a device backend's is not: pass
+ * the offsets as an array, or a 2-d input whose rows are the bags).
+ */
+function hostOffsets(op: string, offsets: TensorLike): number[] {
+  if (Array.isArray(offsets) && offsets.every((o) => typeof o === 'number' && Number.isInteger(o))) return offsets as number[];
+  const off = toTensor(op, offsets);
+  if (off.ndim !== 1 || (off.dtype !== 'int32' && off.dtype !== 'uint8')) {
+    throw new ValueError(`${op}: offsets must be a 1-d int32 tensor or an array of integers, got ${off.dtype} ${formatShape(off.shape)}`);
+  }
+  if (off._backend !== null && typeof off._backend.readSync !== 'function') {
+    throw new ValueError(
+      `${op}: the offsets shape the bags and are read on the host, but backend '${off._backend.name}' reads asynchronously; pass them as an array of numbers, or a 2-d input [B, L]`,
+    );
+  }
+  return Array.from(off.dataSync(), Number);
+}
+
 /** The bags as a padded [B, longest] layout of positions into the flat input, and which slots are used. */
 function bagLayout(
   op: string,
@@ -109,11 +128,12 @@ export const embeddingBag = withCheckedOptions(
         used = notEqual(positions, -1);
       } else if (idx.ndim === 1) {
         if (!hasOffsets) throw new ValueError(`${op}: offsets are required with a 1-d input`);
-        const off = toTensor(op, options.offsets as TensorLike, undefined, weight);
-        if (off.ndim !== 1 || (off.dtype !== 'int32' && off.dtype !== 'uint8')) {
-          throw new ValueError(`${op}: offsets must be a 1-d int32 tensor, got ${off.dtype} ${formatShape(off.shape)}`);
-        }
-        const layout = bagLayout(op, idx.shape[0] as number, Array.from(off.dataSync(), Number), options.includeLastOffset === true);
+        const layout = bagLayout(
+          op,
+          idx.shape[0] as number,
+          hostOffsets(op, options.offsets as TensorLike),
+          options.includeLastOffset === true,
+        );
         positions = reshape(toTensor(op, layout.positions, undefined, weight), [layout.bags, layout.longest]);
         used = notEqual(reshape(toTensor(op, layout.used, undefined, weight), [layout.bags, layout.longest]), 0);
       } else {
