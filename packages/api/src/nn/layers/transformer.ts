@@ -34,6 +34,24 @@ export interface TransformerEncoderLayerOptions extends FactoryOptions {
 /** Options of TransformerDecoderLayer: those of TransformerEncoderLayer. */
 export type TransformerDecoderLayerOptions = TransformerEncoderLayerOptions;
 
+/** The masks of one attention block of a transformer layer, as its forward options name them. */
+interface BlockMasks {
+  readonly attnMask: Tensor | null | undefined;
+  readonly keyPaddingMask: Tensor | null | undefined;
+  readonly isCausal: boolean | undefined;
+}
+
+/** An attention block's output: `attention(query, keyValue, keyValue)` under `masks`, through its dropout. */
+function attentionBlock(attention: MultiheadAttention, dropout: Dropout, query: Tensor, keyValue: Tensor, masks: BlockMasks): Tensor {
+  const [out] = attention.forward(query, keyValue, keyValue, {
+    attnMask: masks.attnMask ?? null,
+    keyPaddingMask: masks.keyPaddingMask ?? null,
+    isCausal: masks.isCausal ?? false,
+    needWeights: false,
+  });
+  return dropout.forward(out);
+}
+
 /** The activation function of a transformer layer, checked, with its name for printing. */
 function activationOf(layer: string, activation: TransformerEncoderLayerOptions['activation']): [(x: Tensor) => Tensor, string] {
   const chosen = activation ?? 'relu';
@@ -132,15 +150,12 @@ export class TransformerEncoderLayer extends Module<[Tensor, TransformerEncoderF
   }
 
   forward(src: Tensor, options: TransformerEncoderForwardOptions = {}): Tensor {
-    const attend = (x: Tensor): Tensor => {
-      const [out] = this.selfAttn.forward(x, x, x, {
-        attnMask: options.srcMask ?? null,
-        keyPaddingMask: options.srcKeyPaddingMask ?? null,
-        isCausal: options.isCausal ?? false,
-        needWeights: false,
+    const attend = (x: Tensor): Tensor =>
+      attentionBlock(this.selfAttn, this.dropout1, x, x, {
+        attnMask: options.srcMask,
+        keyPaddingMask: options.srcKeyPaddingMask,
+        isCausal: options.isCausal,
       });
-      return this.dropout1.forward(out);
-    };
     const feedForward = (x: Tensor): Tensor =>
       this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
     if (this.normFirst) {
@@ -232,24 +247,18 @@ export class TransformerDecoderLayer extends Module<[Tensor, Tensor, Transformer
   }
 
   forward(tgt: Tensor, memory: Tensor, options: TransformerDecoderForwardOptions = {}): Tensor {
-    const selfAttend = (x: Tensor): Tensor => {
-      const [out] = this.selfAttn.forward(x, x, x, {
-        attnMask: options.tgtMask ?? null,
-        keyPaddingMask: options.tgtKeyPaddingMask ?? null,
-        isCausal: options.tgtIsCausal ?? false,
-        needWeights: false,
+    const selfAttend = (x: Tensor): Tensor =>
+      attentionBlock(this.selfAttn, this.dropout1, x, x, {
+        attnMask: options.tgtMask,
+        keyPaddingMask: options.tgtKeyPaddingMask,
+        isCausal: options.tgtIsCausal,
       });
-      return this.dropout1.forward(out);
-    };
-    const attendToMemory = (x: Tensor): Tensor => {
-      const [out] = this.multiheadAttn.forward(x, memory, memory, {
-        attnMask: options.memoryMask ?? null,
-        keyPaddingMask: options.memoryKeyPaddingMask ?? null,
-        isCausal: options.memoryIsCausal ?? false,
-        needWeights: false,
+    const attendToMemory = (x: Tensor): Tensor =>
+      attentionBlock(this.multiheadAttn, this.dropout2, x, memory, {
+        attnMask: options.memoryMask,
+        keyPaddingMask: options.memoryKeyPaddingMask,
+        isCausal: options.memoryIsCausal,
       });
-      return this.dropout2.forward(out);
-    };
     const feedForward = (x: Tensor): Tensor =>
       this.dropout3.forward(this.linear2.forward(this.dropout.forward(this.#activation(this.linear1.forward(x)))));
     if (this.normFirst) {
