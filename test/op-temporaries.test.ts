@@ -117,6 +117,7 @@ const ops: Record<string, () => unknown> = {
   bilinear: () => F.bilinear(x, probabilities, bilinearWeight),
   avgPool1d: () => F.avgPool1d(sequences, 2),
   adaptiveAvgPool2d: () => F.adaptiveAvgPool2d(images, 2),
+  'adaptiveMaxPool2d (uneven)': () => F.adaptiveMaxPool2d(images, 3),
   oneHot: () => F.oneHot(labels, 6),
   sort: () => api.sort(x, 1),
   topk: () => api.topk(x, 2, 1),

@@ -26,6 +26,7 @@ export * from './data/index.js';
 export * from './io/index.js';
 export { broadcastTo, cast } from './ops/broadcast.js';
 export * from './ops/clone.js';
+export * from './ops/adaptive-pool.js';
 export * from './ops/conv.js';
 export { type CreationOptions, scalar, type TensorLike, tensor, toTensor } from './ops/convert.js';
 export * from './ops/creation.js';

@@ -450,8 +450,19 @@ export const compositeCases: CompositeCase[] = [
     { numRuns: 4 },
   ),
   composite(
-    'maxPool, avgPool, adaptiveAvgPool',
-    ['maxPool1d', 'maxPool2d', 'avgPool1d', 'avgPool2d', 'adaptiveAvgPool1d', 'adaptiveAvgPool2d'],
+    'maxPool, avgPool, adaptive pools',
+    [
+      'maxPool1d',
+      'maxPool2d',
+      'avgPool1d',
+      'avgPool2d',
+      'adaptiveAvgPool1d',
+      'adaptiveAvgPool2d',
+      'adaptiveAvgPool3d',
+      'adaptiveMaxPool1d',
+      'adaptiveMaxPool2d',
+      'adaptiveMaxPool3d',
+    ],
     fc.integer({ min: 4, max: 6 }).chain((size) => distinctOperand([1, 2, size, size]).map((x) => ({ operands: [x] }))),
     (xs) => {
       const x = x0(xs);
@@ -463,6 +474,10 @@ export const compositeCases: CompositeCase[] = [
         flint.avgPool1d(flat, 2),
         flint.adaptiveAvgPool2d(x, [2, 3]),
         flint.adaptiveAvgPool1d(flat, 3),
+        flint.adaptiveAvgPool3d(x, [1, 3, 2]),
+        flint.adaptiveMaxPool2d(x, [3, 2]),
+        flint.adaptiveMaxPool1d(flat, 5),
+        flint.adaptiveMaxPool3d(x, [2, 3, 1]),
       ];
       return flint.concat(
         parts.map((t, i) =>

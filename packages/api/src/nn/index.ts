@@ -114,6 +114,10 @@ export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export {
   AdaptiveAvgPool1d,
   AdaptiveAvgPool2d,
+  AdaptiveAvgPool3d,
+  AdaptiveMaxPool1d,
+  AdaptiveMaxPool2d,
+  AdaptiveMaxPool3d,
   AvgPool1d,
   AvgPool2d,
   AvgPool3d,

@@ -3,6 +3,10 @@ import '@flint/backend-cpu';
 import {
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
   avgPool1d,
   avgPool2d,
   avgPool3d,
@@ -12,6 +16,7 @@ import {
   convTranspose1d,
   convTranspose2d,
   convTranspose3d,
+  grad,
   maxPool1d,
   maxPool2d,
   maxPool3d,
@@ -178,7 +183,7 @@ function naiveAvgPool(x: Dense, k: number[], s: number[], p: number[], ceil: boo
   return { shape: outShape, data: Float64Array.from(out) };
 }
 
-function naiveAdaptiveAvg(x: Dense, outSize: number[]): Dense {
+function naiveAdaptive(x: Dense, outSize: number[], reduce: 'avg' | 'max'): Dense {
   const spatial = x.shape.slice(2);
   const outShape = [...x.shape.slice(0, 2), ...outSize];
   const out: number[] = [];
@@ -187,11 +192,14 @@ function naiveAdaptiveAvg(x: Dense, outSize: number[]): Dense {
     const hi = pos.map((q, i) => Math.ceil(((q + 1) * spatial[i]!) / outSize[i]!));
     let sum = 0;
     let count = 0;
+    let max = Number.NEGATIVE_INFINITY;
     for (const off of indices(lo.map((l, i) => hi[i]! - l))) {
-      sum += at(x, [b!, c!, ...off.map((o, i) => o + lo[i]!)]);
+      const v = at(x, [b!, c!, ...off.map((o, i) => o + lo[i]!)]);
+      sum += v;
+      max = Math.max(max, v);
       count++;
     }
-    out.push(sum / count);
+    out.push(reduce === 'avg' ? sum / count : max);
   }
   return { shape: outShape, data: Float64Array.from(out) };
 }
@@ -592,13 +600,74 @@ describe('pooling', () => {
 
   it('adaptiveAvgPool2d handles even and uneven windows', () => {
     const x = random([2, 3, 7, 6], 90);
-    expectDense(adaptiveAvgPool2d(toTensor(x), [3, 4]), naiveAdaptiveAvg(x, [3, 4]));
-    expectDense(adaptiveAvgPool2d(toTensor(x), 1), naiveAdaptiveAvg(x, [1, 1]));
-    expectDense(adaptiveAvgPool2d(toTensor(x), [7, 3]), naiveAdaptiveAvg(x, [7, 3]));
+    expectDense(adaptiveAvgPool2d(toTensor(x), [3, 4]), naiveAdaptive(x, [3, 4], 'avg'));
+    expectDense(adaptiveAvgPool2d(toTensor(x), 1), naiveAdaptive(x, [1, 1], 'avg'));
+    expectDense(adaptiveAvgPool2d(toTensor(x), [7, 3]), naiveAdaptive(x, [7, 3], 'avg'));
     expect(adaptiveAvgPool2d(toTensor(x), [null, 2]).shape).toEqual([2, 3, 7, 2]);
-    expectDense(adaptiveAvgPool2d(toTensor(x), [5, 8]), naiveAdaptiveAvg(x, [5, 8]));
+    expectDense(adaptiveAvgPool2d(toTensor(x), [5, 8]), naiveAdaptive(x, [5, 8], 'avg'));
     const x1 = random([1, 2, 10], 91);
-    expectDense(adaptiveAvgPool1d(toTensor(x1), 4), naiveAdaptiveAvg(x1, [4]));
+    expectDense(adaptiveAvgPool1d(toTensor(x1), 4), naiveAdaptive(x1, [4], 'avg'));
     expect(() => adaptiveAvgPool2d(toTensor(x), 0)).toThrow(/positive integers/);
+    const x3 = random([1, 2, 5, 4, 3], 92);
+    expectDense(adaptiveAvgPool3d(toTensor(x3), [2, 3, 2]), naiveAdaptive(x3, [2, 3, 2], 'avg'));
+  });
+
+  it("adaptiveMaxPool takes each window's maximum, even and uneven, in 1, 2 and 3 dimensions", () => {
+    const x = random([2, 3, 7, 6], 93);
+    for (const out of [
+      [3, 4],
+      [1, 1],
+      [7, 3],
+      [5, 8],
+      [7, 6],
+      [2, 3],
+    ]) {
+      expectDense(adaptiveMaxPool2d(toTensor(x), out), naiveAdaptive(x, out, 'max'));
+    }
+    expect(adaptiveMaxPool2d(toTensor(x), [null, 4]).shape).toEqual([2, 3, 7, 4]);
+    const x1 = random([1, 2, 10], 94);
+    for (const out of [4, 3, 1, 13]) expectDense(adaptiveMaxPool1d(toTensor(x1), out), naiveAdaptive(x1, [out], 'max'));
+    const x3 = random([1, 2, 5, 4, 3], 95);
+    expectDense(adaptiveMaxPool3d(toTensor(x3), [2, 3, 2]), naiveAdaptive(x3, [2, 3, 2], 'max'));
+    // Unbatched input, and integers (whose padding is the dtype's lowest value).
+    expect(adaptiveMaxPool2d(toTensor(random([3, 7, 6], 96)), 3).shape).toEqual([3, 3, 3]);
+    const ints = tensor(Int32Array.from([-2147483648, -2147483648, 5, -7, -3]), { shape: [1, 1, 5] });
+    expect(Array.from(adaptiveMaxPool1d(ints, 3).dataSync())).toEqual([-2147483648, 5, -3]);
+    const bytes = tensor(Uint8Array.from([0, 0, 3, 0, 0]), { shape: [1, 1, 5], dtype: 'uint8' });
+    expect(Array.from(adaptiveMaxPool1d(bytes, 3).dataSync())).toEqual([0, 3, 0]);
+    expect(() => adaptiveMaxPool2d(toTensor(x), [2])).toThrow(/outputSize must be one integer or 2/);
+    expect(() => adaptiveMaxPool2d(toTensor(random([2, 3, 7], 97)).reshape([42]), 2)).toThrow(/\[N, C, H, W\]/);
+  });
+
+  it("adaptiveMaxPool sends each window's gradient to its first maximum, as PyTorch", () => {
+    // Windows of 5 -> 3 are [0, 2), [1, 4), [3, 5): positions 1 and 3 are shared. Ties pick the
+    // first maximum in row-major order.
+    const x = tensor(
+      [
+        [
+          [
+            [1, 4, 4, 2, 2],
+            [4, 0, 3, 2, 1],
+          ],
+        ],
+      ],
+      { dtype: 'float32' },
+    );
+    const g = grad((t: Tensor) => adaptiveMaxPool2d(t, [1, 3]).sum())(x);
+    expect(Array.from(g.dataSync())).toEqual([0, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+    const even = grad((t: Tensor) => adaptiveMaxPool2d(t, [1, 1]).sum())(
+      tensor(
+        [
+          [
+            [
+              [1, 4],
+              [4, 0],
+            ],
+          ],
+        ],
+        { dtype: 'float32' },
+      ),
+    );
+    expect(Array.from(even.dataSync())).toEqual([0, 1, 0, 0]);
   });
 });

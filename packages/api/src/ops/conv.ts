@@ -8,7 +8,8 @@ import { isTensor, releasing, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
-import { type TensorLike, tensor, toTensor } from './convert.js';
+import { batched, unbatch } from './channels-first.js';
+import { type TensorLike, toTensor } from './convert.js';
 import { add, div } from './elementwise.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 
@@ -92,17 +93,6 @@ function floatOperands(op: string, input: TensorLike, weight: TensorLike): [Tens
   return [cast(x, dtype), cast(w, dtype), dtype];
 }
 
-/** Accepts an unbatched input ([C, ...spatial]) as PyTorch does, returning it with a batch axis. */
-function batched(op: string, x: Tensor, n: number, layout: string): [Tensor, boolean] {
-  if (x.shape.length === n + 2) return [x, false];
-  if (x.shape.length === n + 1) return [reshape(x, [1, ...x.shape]), true];
-  throw new ShapeError(`${op}: input must be ${layout} (or unbatched, without N), got shape ${formatShape(x.shape)}`);
-}
-
-function unbatch(x: Tensor, wasUnbatched: boolean): Tensor {
-  return wasUnbatched ? reshape(x, x.shape.slice(1)) : x;
-}
-
 function addBias(op: string, out: Tensor, bias: Tensor | null | undefined, dtype: DType): Tensor {
   if (bias === undefined || bias === null) return out;
   const channels = out.shape[1] as number;
@@ -116,11 +106,9 @@ function addBias(op: string, out: Tensor, bias: Tensor | null | undefined, dtype
   return releasing(add(out, b), out);
 }
 
-const LAYOUTS = ['', 'NCW', 'NCHW', 'NCDHW'];
-
 function convNd(op: string, n: number, input: TensorLike, weight: TensorLike, options: ConvOptions): Tensor {
   const [x0, w, dtype] = floatOperands(op, input, weight);
-  const [x, unbatched] = batched(op, x0, n, `[N, C, ${LAYOUTS[n]?.slice(2).split('').join(', ')}]`);
+  const [x, unbatched] = batched(op, x0, n);
   if (w.shape.length !== n + 2) {
     throw new ShapeError(
       `${op}: weight must have shape [outChannels, inChannels / groups, ${'k, '.repeat(n).slice(0, -2)}], got ${formatShape(w.shape)}`,
@@ -214,7 +202,7 @@ export const conv3d = withCheckedOptions(
 
 function convTransposeNd(op: string, n: number, input: TensorLike, weight: TensorLike, options: ConvTransposeOptions): Tensor {
   const [x0, w, dtype] = floatOperands(op, input, weight);
-  const [x, unbatched] = batched(op, x0, n, `[N, C, ${LAYOUTS[n]?.slice(2).split('').join(', ')}]`);
+  const [x, unbatched] = batched(op, x0, n);
   if (w.shape.length !== n + 2) {
     throw new ShapeError(
       `${op}: weight must have shape [inChannels, outChannels / groups, ${'k, '.repeat(n).slice(0, -2)}], got ${formatShape(w.shape)}`,
@@ -379,7 +367,7 @@ interface PoolGeometry {
 }
 
 function poolGeometry(op: string, n: number, input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions): PoolGeometry {
-  const [x, unbatched] = batched(op, toTensor(op, input), n, `[N, C, ${LAYOUTS[n]?.slice(2).split('').join(', ')}]`);
+  const [x, unbatched] = batched(op, toTensor(op, input), n);
   const kernel = spatial(op, 'kernelSize', kernelSize, n, 1, 1);
   const stride = options.stride === undefined ? kernel : spatial(op, 'stride', options.stride, n, 1, 1);
   const pad = spatial(op, 'padding', options.padding, n, 0, 0);
@@ -533,67 +521,3 @@ export const avgPool3d = withCheckedOptions(
   (input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions = {}): Tensor =>
     tidy(() => avgPoolNd('avgPool3d', 3, input, kernelSize, options)),
 );
-
-/**
- * Averaging matrix [out, size] of adaptive pooling: row i averages the input range
- * [floor(i * size / out), ceil((i + 1) * size / out)), as PyTorch's adaptive pools do.
- */
-function adaptiveMatrix(size: number, out: number, dtype: DType, backend: string | undefined): Tensor {
-  const data = dtype === 'float64' ? new Float64Array(out * size) : new Float32Array(out * size);
-  for (let i = 0; i < out; i++) {
-    const start = Math.floor((i * size) / out);
-    const end = Math.ceil(((i + 1) * size) / out);
-    for (let j = start; j < end; j++) data[i * size + j] = 1 / (end - start);
-  }
-  return tensor(data, { shape: [out, size], dtype, ...(backend === undefined ? {} : { backend }) });
-}
-
-function adaptiveAvgPoolNd(op: string, n: number, input: TensorLike, outputSize: number | readonly (number | null)[]): Tensor {
-  const t = toTensor(op, input);
-  if (t.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors`);
-  const [x0, unbatched] = batched(op, t, n, `[N, C, ${LAYOUTS[n]?.slice(2).split('').join(', ')}]`);
-  const x = cast(x0, toFloating(x0.dtype));
-  const requested = typeof outputSize === 'number' ? new Array<number | null>(n).fill(outputSize) : [...outputSize];
-  if (requested.length !== n) throw new ValueError(`${op}: outputSize must be one integer or ${n}, got ${JSON.stringify(outputSize)}`);
-  const sizes = x.shape.slice(2);
-  const out = requested.map((o, i) => (o === null ? (sizes[i] as number) : o));
-  for (const o of out) {
-    if (!Number.isInteger(o) || o < 1)
-      throw new ValueError(`${op}: outputSize must hold positive integers (or null to keep a size), got ${JSON.stringify(outputSize)}`);
-  }
-  if (sizes.some((s) => s === 0)) throw new ShapeError(`${op}: input ${formatShape(t.shape)} has an empty spatial dimension`);
-  if (out.every((o, i) => (sizes[i] as number) % o === 0)) {
-    const kernel = out.map((o, i) => (sizes[i] as number) / o);
-    return unbatch(avgPoolNd(op, n, x, kernel, {}), unbatched);
-  }
-  // Uneven windows: contract each spatial axis with its averaging matrix. Contracting axis 2 and
-  // appending the pooled axis at the end rotates the spatial axes back into order after n steps.
-  let y = x;
-  for (let i = 0; i < n; i++) {
-    const m = adaptiveMatrix(sizes[i] as number, out[i] as number, x.dtype, backendOf(x)?.name);
-    y = bind(Primitive.DotGeneral, [y, m], { lhsContracting: [2], rhsContracting: [1], lhsBatch: [], rhsBatch: [] });
-  }
-  return unbatch(y, unbatched);
-}
-
-/**
- * 1-d adaptive average pooling to `outputSize` positions.
- *
- * @example
- * adaptiveAvgPool1d(x, 1); // global average over W
- */
-export function adaptiveAvgPool1d(input: TensorLike, outputSize: number | readonly (number | null)[]): Tensor {
-  return tidy(() => adaptiveAvgPoolNd('adaptiveAvgPool1d', 1, input, outputSize));
-}
-
-/**
- * 2-d adaptive average pooling to an `outputSize` grid (a number for a square, or [h, w], where
- * null keeps the input's size), as torch.nn.functional.adaptive_avg_pool2d.
- *
- * @example
- * adaptiveAvgPool2d(features, 1);      // [N, C, 1, 1]
- * adaptiveAvgPool2d(features, [7, 7]);
- */
-export function adaptiveAvgPool2d(input: TensorLike, outputSize: number | readonly (number | null)[]): Tensor {
-  return tidy(() => adaptiveAvgPoolNd('adaptiveAvgPool2d', 2, input, outputSize));
-}

@@ -9,9 +9,16 @@
  */
 
 export {
-  type AvgPoolOptions,
+  type AdaptiveOutputSize,
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
+} from '../../ops/adaptive-pool.js';
+export {
+  type AvgPoolOptions,
   avgPool1d,
   avgPool2d,
   avgPool3d,

@@ -102,6 +102,10 @@ const UNGUARDED: Readonly<Record<string, string>> = {
   // No options object: the output size is PyTorch's only argument.
   adaptiveAvgPool1d: 'no options',
   adaptiveAvgPool2d: 'no options',
+  adaptiveAvgPool3d: 'no options',
+  adaptiveMaxPool1d: 'no options',
+  adaptiveMaxPool2d: 'no options',
+  adaptiveMaxPool3d: 'no options',
   oneHot: 'numClasses is positional, as in PyTorch',
   pixelShuffle: "no options: the factor is PyTorch's only argument",
   pixelUnshuffle: "no options: the factor is PyTorch's only argument",

@@ -1,7 +1,14 @@
 import {
-  type AvgPoolOptions,
+  type AdaptiveOutputSize,
   adaptiveAvgPool1d,
   adaptiveAvgPool2d,
+  adaptiveAvgPool3d,
+  adaptiveMaxPool1d,
+  adaptiveMaxPool2d,
+  adaptiveMaxPool3d,
+} from '../../ops/adaptive-pool.js';
+import {
+  type AvgPoolOptions,
   avgPool1d,
   avgPool2d,
   avgPool3d,
@@ -156,21 +163,29 @@ export class AvgPool3d extends Module<[Tensor], Tensor> {
   }
 }
 
+/** Adaptive pooling to a fixed output size, whatever the input's size. */
+abstract class AdaptivePool extends Module<[Tensor], Tensor> {
+  constructor(readonly outputSize: AdaptiveOutputSize) {
+    super();
+  }
+  protected abstract pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor;
+  forward(x: Tensor): Tensor {
+    return this.pool(x, this.outputSize);
+  }
+  override extraRepr(): string {
+    return `outputSize=${formatArgument(this.outputSize)}`;
+  }
+}
+
 /**
  * 1-d adaptive average pooling to `outputSize` positions (torch.nn.AdaptiveAvgPool1d).
  *
  * @example
  * new nn.AdaptiveAvgPool1d(1); // global average over L
  */
-export class AdaptiveAvgPool1d extends Module<[Tensor], Tensor> {
-  constructor(readonly outputSize: number | readonly (number | null)[]) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPool1d(x, this.outputSize);
-  }
-  override extraRepr(): string {
-    return `outputSize=${formatArgument(this.outputSize)}`;
+export class AdaptiveAvgPool1d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveAvgPool1d(x, outputSize);
   }
 }
 
@@ -181,14 +196,45 @@ export class AdaptiveAvgPool1d extends Module<[Tensor], Tensor> {
  * new nn.AdaptiveAvgPool2d(1);      // global average pooling: [N, C, 1, 1]
  * new nn.AdaptiveAvgPool2d([7, 7]);
  */
-export class AdaptiveAvgPool2d extends Module<[Tensor], Tensor> {
-  constructor(readonly outputSize: number | readonly (number | null)[]) {
-    super();
+export class AdaptiveAvgPool2d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveAvgPool2d(x, outputSize);
   }
-  forward(x: Tensor): Tensor {
-    return adaptiveAvgPool2d(x, this.outputSize);
+}
+
+/** 3-d adaptive average pooling to an `outputSize` box (torch.nn.AdaptiveAvgPool3d). */
+export class AdaptiveAvgPool3d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveAvgPool3d(x, outputSize);
   }
-  override extraRepr(): string {
-    return `outputSize=${formatArgument(this.outputSize)}`;
+}
+
+/**
+ * 1-d adaptive max pooling to `outputSize` positions (torch.nn.AdaptiveMaxPool1d without
+ * `return_indices`).
+ */
+export class AdaptiveMaxPool1d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveMaxPool1d(x, outputSize);
+  }
+}
+
+/**
+ * 2-d adaptive max pooling to an `outputSize` grid (torch.nn.AdaptiveMaxPool2d without
+ * `return_indices`).
+ *
+ * @example
+ * new nn.AdaptiveMaxPool2d(1); // global max pooling: [N, C, 1, 1]
+ */
+export class AdaptiveMaxPool2d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveMaxPool2d(x, outputSize);
+  }
+}
+
+/** 3-d adaptive max pooling to an `outputSize` box (torch.nn.AdaptiveMaxPool3d without `return_indices`). */
+export class AdaptiveMaxPool3d extends AdaptivePool {
+  protected pool(x: Tensor, outputSize: AdaptiveOutputSize): Tensor {
+    return adaptiveMaxPool3d(x, outputSize);
   }
 }
