@@ -57,6 +57,20 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
   randn: 'random creation',
   randint: 'random creation',
   randperm: 'random creation',
+  searchsorted: 'integer output',
+  bucketize: 'integer output',
+  countNonzero: 'integer output',
+  histc: 'counts: zero derivative almost everywhere (PyTorch defines none)',
+  bincountAsync: "bincount's asynchronous form; bincount's gradient is checked",
+  nonzero: 'integer output',
+  nonzeroAsync: 'integer output',
+  argwhere: 'integer output',
+  argwhereAsync: 'integer output',
+  maskedSelectAsync: "maskedSelect's asynchronous form; maskedSelect's gradient is checked",
+  unique: 'PyTorch defines no derivative; the gradient of its gather reaching the first of each run is tested in unique.test.ts',
+  uniqueAsync: "unique's asynchronous form",
+  uniqueConsecutive: 'PyTorch defines no derivative; as unique',
+  uniqueConsecutiveAsync: "uniqueConsecutive's asynchronous form",
   manualSeed: 'not an op',
   initialSeed: 'not an op',
 };
@@ -74,6 +88,10 @@ const NOT_OPS = new Set([
   'resolveSlice',
   'optionsSignature',
   'withCheckedOptions',
+  'runDataDependent',
+  'runDataDependentAsync',
+  'binarySearch',
+  'truePositions',
 ]);
 
 async function publicOps(): Promise<Map<string, string>> {

@@ -9,6 +9,7 @@ import './tensor/methods-math.js';
 import './tensor/methods-movement.js';
 import './tensor/methods-linalg.js';
 import './tensor/methods-torch-functions.js';
+import './tensor/methods-searching.js';
 import './tensor/format.js';
 
 brandTensorClass(Tensor.prototype);
@@ -29,6 +30,7 @@ export * from './ops/clone.js';
 export * from './ops/adaptive-pool.js';
 export * from './ops/conv.js';
 export { type CreationOptions, scalar, type TensorLike, tensor, toTensor } from './ops/convert.js';
+export { type BincountOptions, bincount, bincountAsync, countNonzero, type HistcOptions, histc } from './ops/counting.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
 export * from './ops/indexing.js';
@@ -46,14 +48,25 @@ export * from './ops/masked-fill.js';
 export * from './ops/meshgrid.js';
 export * from './ops/movement.js';
 export * from './ops/nan-reductions.js';
+export {
+  argwhere,
+  argwhereAsync,
+  maskedSelect,
+  maskedSelectAsync,
+  type NonzeroOptions,
+  nonzero,
+  nonzeroAsync,
+} from './ops/nonzero.js';
 export * from './ops/order-statistics.js';
 export * from './ops/predicates.js';
 export * from './ops/reduce.js';
 export * from './ops/scans.js';
+export * from './ops/searching.js';
 export * from './ops/sort.js';
 export * from './ops/torch-functions.js';
 export * from './ops/transcendental.js';
 export * from './ops/triangular.js';
+export * from './ops/unique.js';
 export * as optim from './optim/index.js';
 export type {
   BinaryPrimitive,

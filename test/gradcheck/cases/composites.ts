@@ -16,6 +16,7 @@ import {
 } from '../generators.js';
 import type { OpCase } from '../harness.js';
 import { normCases } from './norms.js';
+import { searchingCases } from './searching.js';
 import { torchFunctionCases } from './torch-functions.js';
 
 // Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
@@ -86,6 +87,7 @@ const axesOf = (p: never): AxesParams => p as unknown as AxesParams;
 export const compositeCases: CompositeCase[] = [
   ...normCases,
   ...torchFunctionCases,
+  ...searchingCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),
   binaryOp('sub', flint.sub),

@@ -302,6 +302,11 @@ export const square = (x: TensorLike): Tensor => {
  */
 export function where(condition: TensorLike, x: TensorLike, y: TensorLike): Tensor {
   checkOperand('where', 'condition', condition);
+  // torch.where(condition) alone gives positions, whose number depends on the data: not this op.
+  if (x === undefined && y === undefined)
+    throw new ValueError(
+      'where: takes a condition and the two operands to choose between; for the positions where condition is true (torch.where(condition)), use nonzero(condition, { asTuple: true })',
+    );
   checkOperand('where', 'x', x);
   checkOperand('where', 'y', y);
   const dtype = checkedComputeDType('where', x, y, 'same');
