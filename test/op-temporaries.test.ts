@@ -42,6 +42,9 @@ const gumbelKey = api.random.key(1);
 const columnSigns = api.reshape(signs, [4, 1]);
 const variance4 = api.abs(signs);
 const variance3 = api.tensor(Float32Array.from([0.5, 1, 2]), { shape: [3] });
+const sortedRows = api.sort(x, 1);
+const sorter6 = api.argsort(bias6);
+const boundaries6 = api.sort(bias6);
 
 const ops: Record<string, () => unknown> = {
   mean: () => api.mean(x),
@@ -179,6 +182,21 @@ const ops: Record<string, () => unknown> = {
   'alphaDropout (training)': () => F.alphaDropout(x, 0.5, { training: true }),
   instanceNorm: () => F.instanceNorm(images, { weight: variance3, bias: bias3 }),
   'instanceNorm (given statistics)': () => F.instanceNorm(images, { runningMean: bias3, runningVar: variance3, useInputStats: false }),
+  searchsorted: () => api.searchsorted(sortedRows, x, { right: true }),
+  'searchsorted (one row, sorter)': () => api.searchsorted(bias6, x, { sorter: sorter6 }),
+  bucketize: () => api.bucketize(x, boundaries6),
+  countNonzero: () => api.countNonzero(ints, 1),
+  histc: () => api.histc(x, { bins: 5 }),
+  'histc (range)': () => api.histc(x, { bins: 4, min: -0.5, max: 0.5 }),
+  bincount: () => api.bincount(labels, { weights: signs }),
+  'bincount (length)': () => api.bincount(labels, { length: 4 }),
+  nonzero: () => api.nonzero(positive),
+  'nonzero (asTuple)': () => api.nonzero(ints, { asTuple: true }),
+  argwhere: () => api.argwhere(ints),
+  maskedSelect: () => api.maskedSelect(x, positive),
+  unique: () => api.unique(ints, { returnInverse: true, returnCounts: true }),
+  'unique (axis)': () => api.unique(labelLists, { axis: 0, returnCounts: true }),
+  uniqueConsecutive: () => api.uniqueConsecutive(labelLists, { axis: 1, returnInverse: true }),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {
