@@ -7,8 +7,8 @@
 
 namespace flint_cuda {
 
-static_assert(flint_math::kRelu == kRelu && flint_math::kReciprocal == kReciprocal, "unary op codes must agree");
-static_assert(flint_math::kReluGrad == kReluGrad && flint_math::kGreaterEqual == kGreaterEqual, "binary op codes must agree");
+static_assert(flint_math::kAtan == kAtan && flint_math::kReciprocal == kReciprocal, "unary op codes must agree");
+static_assert(flint_math::kAtan2 == kAtan2 && flint_math::kGreaterEqual == kGreaterEqual, "binary op codes must agree");
 
 namespace {
 

@@ -15,11 +15,11 @@ namespace flint_math {
 // Op codes (native/shared.h's UnaryOp and BinaryOp; elementwise.cu checks they agree).
 enum : int {
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
-  kFloor, kCeil, kRound, kReciprocal, kNot, kRelu
+  kFloor, kCeil, kRound, kReciprocal, kNot, kRelu, kAsin, kAcos, kAtan
 };
 enum : int {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
-  kGreaterEqual, kAnd, kOr, kReluGrad
+  kGreaterEqual, kAnd, kOr, kReluGrad, kAtan2
 };
 
 template <typename T>
@@ -43,6 +43,17 @@ __device__ __forceinline__ T minPropagating(T a, T b) {
 
 __device__ __forceinline__ float erfOf(float x) { return erff(x); }
 __device__ __forceinline__ double erfOf(double x) { return erf(x); }
+// The inverse trigonometric functions by their float and double names, so that every compiler
+// (NVRTC, and the host's for the emulation) computes float32 in float, as the other backends do.
+__device__ __forceinline__ float asinOf(float x) { return asinf(x); }
+__device__ __forceinline__ double asinOf(double x) { return asin(x); }
+__device__ __forceinline__ float acosOf(float x) { return acosf(x); }
+__device__ __forceinline__ double acosOf(double x) { return acos(x); }
+__device__ __forceinline__ float atanOf(float x) { return atanf(x); }
+__device__ __forceinline__ double atanOf(double x) { return atan(x); }
+// C's atan2: the signs of zeros and infinities pick the quadrant (atan2(0, -0) = pi).
+__device__ __forceinline__ float atan2Of(float y, float x) { return atan2f(y, x); }
+__device__ __forceinline__ double atan2Of(double y, double x) { return atan2(y, x); }
 
 template <typename T>
 __device__ T unaryFloat(int op, T x) {
@@ -71,6 +82,12 @@ __device__ T unaryFloat(int op, T x) {
       return cos(x);
     case kTan:
       return tan(x);
+    case kAsin:
+      return asinOf(x);
+    case kAcos:
+      return acosOf(x);
+    case kAtan:
+      return atanOf(x);
     case kTanh:
       return tanh(x);
     case kLogistic:
@@ -145,6 +162,8 @@ __device__ T binaryFloat(int op, T a, T b) {
       return a / b;
     case kPow:
       return static_cast<T>(pow(static_cast<double>(a), static_cast<double>(b)));
+    case kAtan2:
+      return atan2Of(a, b);
     case kMax:
       return maxPropagating(a, b);
     case kMin:

@@ -40,6 +40,8 @@ unsigned binaryDTypes(int op) {
     case kAnd:
     case kOr:
       return 1u << kBool;
+    case kAtan2:
+      return kFloats;
     default:
       return kNumeric;
   }

@@ -15,11 +15,11 @@ enum DType : int { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kUint8 = 3, kBool = 4
 
 enum UnaryOp : int {
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
-  kFloor, kCeil, kRound, kReciprocal, kNot, kRelu, kUnaryOpCount
+  kFloor, kCeil, kRound, kReciprocal, kNot, kRelu, kAsin, kAcos, kAtan, kUnaryOpCount
 };
 enum BinaryOp : int {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
-  kGreaterEqual, kAnd, kOr, kReluGrad, kBinaryOpCount
+  kGreaterEqual, kAnd, kOr, kReluGrad, kAtan2, kBinaryOpCount
 };
 enum ReduceOp : int { kReduceSum, kReduceMax, kReduceMin, kReduceProd, kReduceOpCount };
 enum ArgReduceOp : int { kArgmax, kArgmin, kArgReduceOpCount };

@@ -132,6 +132,12 @@ void unaryOp(int op, const View& x, typename Codec::Stored* out) {
       FLINT_MATH_LOOP(cosf, [](T v) { return std::cos(v); });
     case kTan:
       FLINT_MATH_LOOP(tanf, [](T v) { return std::tan(v); });
+    case kAsin:
+      FLINT_MATH_LOOP(asinf, [](T v) { return std::asin(v); });
+    case kAcos:
+      FLINT_MATH_LOOP(acosf, [](T v) { return std::acos(v); });
+    case kAtan:
+      FLINT_MATH_LOOP(atanf, [](T v) { return std::atan(v); });
     case kTanh:
       FLINT_MATH_LOOP(tanhf, [](T v) { return std::tanh(v); });
     case kLogistic:
@@ -185,6 +191,8 @@ void binaryOp(int op, const View& a, const View& b, void* out) {
       return arithmetic([](T x, T y) { return x / y; });
     case kPow:
       return arithmetic([](T x, T y) { return std::pow(x, y); });
+    case kAtan2:
+      return arithmetic([](T x, T y) { return std::atan2(x, y); });
     case kMax:
       return arithmetic([](T x, T y) { return maxPropagatingNaN(x, y); });
     case kMin:

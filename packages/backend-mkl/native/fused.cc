@@ -24,16 +24,18 @@ constexpr int kMaxRegisters = 512;
 enum FusedOp : int {
   // unary
   kFNeg = 0, kFAbs, kFSign, kFExp, kFLog, kFLog1p, kFExpm1, kFSqrt, kFRsqrt, kFSin, kFCos, kFTan, kFTanh, kFLogistic,
-  kFErf, kFFloor, kFCeil, kFRound, kFReciprocal, kFNot, kFToBool, kFCopy, kFRelu,
+  kFErf, kFFloor, kFCeil, kFRound, kFReciprocal, kFNot, kFToBool, kFCopy, kFRelu, kFAsin, kFAcos, kFAtan,
   // binary
   kFAdd = 32, kFSub, kFMul, kFDiv, kFPow, kFMax, kFMin, kFEqual, kFNotEqual, kFLess, kFLessEqual, kFGreater,
   kFGreaterEqual, kFAnd, kFOr, kFReluGrad,
   // ternary
   kFWhere = 48,
-  kFOpLimit = 49
+  // binary, numbered after the select
+  kFAtan2 = 49,
+  kFOpLimit = 50
 };
 
-bool knownOp(int op) { return (op >= kFNeg && op <= kFRelu) || (op >= kFAdd && op <= kFReluGrad) || op == kFWhere; }
+bool knownOp(int op) { return (op >= kFNeg && op <= kFAtan) || (op >= kFAdd && op <= kFReluGrad) || op == kFWhere || op == kFAtan2; }
 
 struct Instruction {
   int op, dst, a, b, c;
@@ -145,6 +147,9 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFToBool: return map1(d, a, n, [](float x) { return x != 0.0f || x != x ? 1.0f : 0.0f; });
     case kFCopy: return map1(d, a, n, [](float x) { return x; });
     case kFRelu: return map1(d, a, n, [](float x) { return x < 0.0f ? 0.0f : x; });
+    case kFAsin: return FLINT_FUSED_MATH(asinf, [](float x) { return std::asin(x); });
+    case kFAcos: return FLINT_FUSED_MATH(acosf, [](float x) { return std::acos(x); });
+    case kFAtan: return FLINT_FUSED_MATH(atanf, [](float x) { return std::atan(x); });
     case kFAdd: return map2(d, a, b, n, [](float x, float y) { return x + y; });
     case kFSub: return map2(d, a, b, n, [](float x, float y) { return x - y; });
     case kFMul: return map2(d, a, b, n, [](float x, float y) { return x * y; });
@@ -161,6 +166,7 @@ void execute(const Instruction& in, float* r, int64_t n) {
     case kFAnd: return map2(d, a, b, n, [](float x, float y) { return x != 0.0f && y != 0.0f ? 1.0f : 0.0f; });
     case kFOr: return map2(d, a, b, n, [](float x, float y) { return x != 0.0f || y != 0.0f ? 1.0f : 0.0f; });
     case kFReluGrad: return map2(d, a, b, n, [](float x, float y) { return x <= 0.0f ? 0.0f : y; });
+    case kFAtan2: return map2(d, a, b, n, [](float y, float x) { return std::atan2(y, x); });
     case kFWhere:
       for (int64_t i = 0; i < n; i++) d[i] = a[i] != 0.0f ? b[i] : c[i];
       return;

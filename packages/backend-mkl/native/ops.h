@@ -9,11 +9,11 @@ namespace flint {
 // Op codes shared with src/native/codes.ts.
 enum UnaryOp : int {
   kNeg, kAbs, kSign, kExp, kLog, kLog1p, kExpm1, kSqrt, kRsqrt, kSin, kCos, kTan, kTanh, kLogistic, kErf,
-  kFloor, kCeil, kRound, kReciprocal, kRelu, kUnaryOpCount
+  kFloor, kCeil, kRound, kReciprocal, kRelu, kAsin, kAcos, kAtan, kUnaryOpCount
 };
 enum BinaryOp : int {
   kAdd, kSub, kMul, kDiv, kPow, kMax, kMin, kMod, kFloorDivide, kEqual, kNotEqual, kLess, kLessEqual, kGreater,
-  kGreaterEqual, kAnd, kOr, kReluGrad, kBinaryOpCount
+  kGreaterEqual, kAnd, kOr, kReluGrad, kAtan2, kBinaryOpCount
 };
 enum ReduceOp : int { kReduceSum, kReduceMax, kReduceMin, kReduceProd, kReduceOpCount };
 

@@ -48,6 +48,9 @@ MathVector FLINT_MVEC(cosf)(MathVector);
 MathVector FLINT_MVEC(tanf)(MathVector);
 MathVector FLINT_MVEC(tanhf)(MathVector);
 MathVector FLINT_MVEC(erff)(MathVector);
+MathVector FLINT_MVEC(asinf)(MathVector);
+MathVector FLINT_MVEC(acosf)(MathVector);
+MathVector FLINT_MVEC(atanf)(MathVector);
 }
 
 /** `function` over the n contiguous floats at `in`, into `out`; the tail as a masked vector (its idle lanes read as 0). */

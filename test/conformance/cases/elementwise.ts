@@ -73,6 +73,10 @@ const positive = (low: number, high: number) => () => uniform(low, high);
 const within = (low: number, high: number) => () => uniform(low, high);
 /** Float32 and float64 results that must be accurate relative to themselves, even near zero. */
 const RELATIVE_NEAR_ZERO = { float32: { rtol: 1e-5, atol: 2e-38 }, float64: { rtol: 1e-12, atol: 3e-308 } };
+/** asin and acos at and just inside and outside the ends of [-1, 1], around 1/2, and near 0. */
+const INVERSE_SINE_SPECIAL = [
+  1, -1, 0.99999994, -0.99999994, 1.0000001, -1.0000001, 2, -2, 0.5, -0.5, 0.50000006, 0.49999997, 1e-8, -3e-5, 0.999,
+];
 const HALVES = [-3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, -0.49999997, 0.49999997, 0.50000006, -1.4999999, 4.5, 5.5, -0.1, 0.1];
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +237,31 @@ export const elementwiseTables = {
     domain: within(-1.4, 1.4),
     special: [Math.PI, 1e-8, -1.5],
   }),
+  // Inside [-1, 1] for the random cases; the special and edge values step outside it (NaN).
+  [Primitive.Asin]: unaryTable<Primitive.Asin>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: true,
+    domain: within(-1, 1),
+    special: INVERSE_SINE_SPECIAL,
+    tolerance: RELATIVE_NEAR_ZERO,
+  }),
+  [Primitive.Acos]: unaryTable<Primitive.Acos>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: false,
+    domain: within(-1, 1),
+    special: INVERSE_SINE_SPECIAL,
+  }),
+  [Primitive.Atan]: unaryTable<Primitive.Atan>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: true,
+    domain: within(-10, 10),
+    // Around the reduction points tan(pi/8) and tan(3pi/8), and far out.
+    special: [1e-8, -1e-8, 1e-4, 0.41421356, 0.41421357, -2.4142135, 2.4142137, 1e10, -1e20, 3e-3],
+    tolerance: RELATIVE_NEAR_ZERO,
+  }),
   [Primitive.Tanh]: unaryTable<Primitive.Tanh>({
     dtypes: FLOATS,
     accuracy: 'transcendental',
@@ -275,6 +304,14 @@ export const elementwiseTables = {
     right: (dtype) => (dtype === 'int32' || dtype === 'uint8' ? ints(0, 6) : uniform(-3, 3)),
     // Negative integer exponents are not defined for integer tensors (PyTorch raises).
     edgePairs: (_a, b, dtype) => dtype !== 'int32' || b >= 0,
+  }),
+  // C's atan2 on every pair of edge values: signed zeros and infinities pick the quadrant.
+  [Primitive.Atan2]: binaryTable<Primitive.Atan2>({
+    dtypes: FLOATS,
+    accuracy: 'transcendental',
+    signedZeros: true,
+    left: () => uniform(-5, 5),
+    right: () => uniform(-5, 5),
   }),
   [Primitive.Max]: binaryTable<Primitive.Max>({ dtypes: ALL_DTYPES, accuracy: 'exact', signedZeros: false }),
   [Primitive.Min]: binaryTable<Primitive.Min>({ dtypes: ALL_DTYPES, accuracy: 'exact', signedZeros: false }),

@@ -18,6 +18,9 @@ export type UnaryName =
   | 'sin'
   | 'cos'
   | 'tan'
+  | 'asin'
+  | 'acos'
+  | 'atan'
   | 'tanh'
   | 'logistic'
   | 'erf'
@@ -34,6 +37,7 @@ export type BinaryName =
   | 'mul'
   | 'div'
   | 'pow'
+  | 'atan2'
   | 'max'
   | 'min'
   | 'mod'
@@ -87,6 +91,12 @@ function floatUnary(name: UnaryName, x: number): number {
       return Math.cos(x);
     case 'tan':
       return Math.tan(x);
+    case 'asin':
+      return Math.asin(x);
+    case 'acos':
+      return Math.acos(x);
+    case 'atan':
+      return Math.atan(x);
     case 'tanh':
       return Math.tanh(x);
     case 'logistic':
@@ -178,6 +188,9 @@ function floatBinary(name: BinaryName, a: number, b: number): number {
       return a / b;
     case 'pow':
       return cPow(a, b);
+    case 'atan2':
+      // ECMAScript specifies Math.atan2's signed zeros and infinities as C99 does.
+      return Math.atan2(a, b);
     case 'max':
       return Math.max(a, b); // propagates NaN, as the contract asks
     case 'min':

@@ -94,6 +94,8 @@ export const compositeCases: CompositeCase[] = [
   binaryOp('mul', flint.mul),
   binaryOp('div', flint.div, {}, { avoid: [0], gap: 0.4 }),
   binaryOp('pow', flint.pow, { min: 0.3, max: 2 }, {}),
+  // Off the origin and off the cut along the negative x axis.
+  binaryOp('atan2', flint.atan2, { avoid: [0], gap: 0.4 }, { avoid: [0], gap: 0.4 }),
   // Values on two interleaved grids never tie, whatever the broadcasting pairs up.
   binaryOp('maximum', flint.maximum, { grid: 0 }, { grid: 0.25 }, false),
   binaryOp('minimum', flint.minimum, { grid: 0 }, { grid: 0.25 }, false),
@@ -108,6 +110,9 @@ export const compositeCases: CompositeCase[] = [
   unaryOp('sin', flint.sin),
   unaryOp('cos', flint.cos),
   unaryOp('tan', flint.tan, { min: -1.1, max: 1.1 }),
+  unaryOp('asin', flint.asin, { min: -0.7, max: 0.7 }),
+  unaryOp('acos', flint.acos, { min: -0.7, max: 0.7 }),
+  unaryOp('atan', flint.atan, { min: -3, max: 3 }),
   unaryOp('tanh', flint.tanh),
   unaryOp('sigmoid', flint.sigmoid),
   unaryOp('erf', flint.erf),

@@ -15,6 +15,9 @@ type Unary =
   | Primitive.Sin
   | Primitive.Cos
   | Primitive.Tan
+  | Primitive.Asin
+  | Primitive.Acos
+  | Primitive.Atan
   | Primitive.Tanh
   | Primitive.Logistic
   | Primitive.Erf
@@ -45,6 +48,10 @@ export const unaryCases: OpCase<null>[] = [
   unaryCase(Primitive.Sin, 'sin', {}),
   unaryCase(Primitive.Cos, 'cos', {}),
   unaryCase(Primitive.Tan, 'tan', { min: -1.1, max: 1.1 }),
+  // Away from the poles of the derivative at ±1 (the batching checks scale inputs by up to 1.5).
+  unaryCase(Primitive.Asin, 'asin', { min: -0.7, max: 0.7 }),
+  unaryCase(Primitive.Acos, 'acos', { min: -0.7, max: 0.7 }),
+  unaryCase(Primitive.Atan, 'atan', { min: -3, max: 3 }),
   unaryCase(Primitive.Tanh, 'tanh', {}),
   unaryCase(Primitive.Logistic, 'logistic', {}),
   unaryCase(Primitive.Erf, 'erf', {}),
@@ -58,6 +65,7 @@ type Binary =
   | Primitive.Mul
   | Primitive.Div
   | Primitive.Pow
+  | Primitive.Atan2
   | Primitive.Max
   | Primitive.Min
   | Primitive.Mod
@@ -108,6 +116,11 @@ export const binaryCases: OpCase<null>[] = [
   binaryCase(Primitive.Div, 'div', (shape) => fc.tuple(floatOperand(shape), floatOperand(shape, { avoid: [0], gap: 0.4 }))),
   binaryCase(Primitive.Pow, 'pow', (shape) =>
     fc.tuple(floatOperand(shape, { min: 0.3, max: 2 }), floatOperand(shape, { min: -2, max: 2 })),
+  ),
+  // Both operands away from 0: off the origin, where atan2 is singular, and off the cut along the
+  // negative x axis (y = 0, x < 0), where it jumps from pi to -pi.
+  binaryCase(Primitive.Atan2, 'atan2', (shape) =>
+    fc.tuple(floatOperand(shape, { avoid: [0], gap: 0.4 }), floatOperand(shape, { avoid: [0], gap: 0.4 })),
   ),
   binaryCase(Primitive.Max, 'max', separated, false),
   binaryCase(Primitive.Min, 'min', separated, false),

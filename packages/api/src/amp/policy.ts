@@ -13,8 +13,8 @@ export const LOWER_PRECISION_PRIMITIVES: readonly Primitive[] = [Primitive.DotGe
 
 /**
  * Run in float32: half inputs are cast up (PyTorch's float32 list: exp, log, log1p, expm1, pow,
- * reciprocal, rsqrt, tan, sum, prod, cumsum / cumprod, and through them softmax, logSoftmax,
- * logsumexp, the norms and the losses).
+ * reciprocal, rsqrt, tan, asin, acos, sum, prod, cumsum / cumprod, and through them softmax,
+ * logSoftmax, logsumexp, the norms and the losses).
  */
 export const FLOAT32_PRIMITIVES: readonly Primitive[] = [
   Primitive.Exp,
@@ -25,6 +25,8 @@ export const FLOAT32_PRIMITIVES: readonly Primitive[] = [
   Primitive.Reciprocal,
   Primitive.Rsqrt,
   Primitive.Tan,
+  Primitive.Asin,
+  Primitive.Acos,
   Primitive.ReduceSum,
   Primitive.ReduceProd,
   Primitive.Cumulative,

@@ -52,6 +52,12 @@ function floatUnary(p: Primitive, x: number): number | undefined {
       return Math.cos(x);
     case Primitive.Tan:
       return Math.tan(x);
+    case Primitive.Asin:
+      return Math.asin(x);
+    case Primitive.Acos:
+      return Math.acos(x);
+    case Primitive.Atan:
+      return Math.atan(x);
     case Primitive.Tanh:
       return Math.tanh(x);
     case Primitive.Logistic:
@@ -100,6 +106,8 @@ function binary(p: Primitive, a: number, b: number, float: boolean, int32: boole
     case Primitive.Pow:
       if (!float) return undefined;
       return a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : a ** b;
+    case Primitive.Atan2:
+      return float ? Math.atan2(a, b) : undefined;
     case Primitive.Max:
       return Math.max(a, b);
     case Primitive.Min:

@@ -1,8 +1,12 @@
 import '@flint/backend-cpu';
 import {
   abs,
+  acos,
   add,
+  asin,
   astype,
+  atan,
+  atan2,
   ceil,
   clamp,
   cos,
@@ -98,6 +102,9 @@ describe('unary math against Math.* references', () => {
     ['sin', sin, Math.sin, [...EDGES, Math.PI / 6, 100]],
     ['cos', cos, Math.cos, [...EDGES, Math.PI / 3, 100]],
     ['tan', tan, Math.tan, [...EDGES, Math.PI / 4]],
+    ['asin', asin, Math.asin, [...EDGES, 1, -1, 0.999, -0.3, 1e-8, 1.0000001]],
+    ['acos', acos, Math.acos, [...EDGES, 1, -1, 0.999, -0.3, 1e-8, -1.0000001]],
+    ['atan', atan, Math.atan, [...EDGES, 1, -1e10, 1e-8, 0.41421356]],
     ['tanh', tanh, Math.tanh, [...EDGES, 20, -20]],
     ['sigmoid', sigmoid, (x) => 1 / (1 + Math.exp(-x)), [...EDGES, 100, -100, 30]],
     ['reciprocal', reciprocal, (x) => 1 / x, [...EDGES, 3]],
@@ -354,6 +361,83 @@ describe('div, pow, mod, floorDivide', () => {
     expectTensor(floorDivide(tensor([7]), 0), [1], 'int32', [0]);
     expectTensor(floorDivide(tensor([1, -1]), 0.0), [2], 'int32', [0, 0]);
     expectTensor(floorDivide(tensor([1.5, -1.5]), 0), [2], 'float32', [inf, -inf]);
+  });
+});
+
+describe('inverse trigonometric functions', () => {
+  const pi = Math.PI;
+
+  test('atan2 follows C on signed zeros and infinities (as torch.atan2), in float32 and float64', () => {
+    const y = [0, -0, 0, -0, 1, -1, 1, inf, -inf, inf, -inf, 2, -2, 1, nan, 0];
+    const x = [0, 0, -0, -0, 0, -0, -1, 5, 5, inf, -inf, inf, -inf, nan, 1, -3];
+    const want = [0, -0, pi, -pi, pi / 2, -pi / 2, (3 * pi) / 4, pi / 2, -pi / 2, pi / 4, (-3 * pi) / 4, 0, -pi, nan, nan, pi];
+    expectTensor(atan2(tensor(y, { dtype: 'float64' }), tensor(x, { dtype: 'float64' })), [16], 'float64', want, 1e-15);
+    expectTensor(atan2(tensor(y), tensor(x)), [16], 'float32', want.map(Math.fround), F32_REL);
+    expect(y.map((v, i) => Math.atan2(v, x[i] as number))).toEqual(want);
+  });
+
+  test('atan2 broadcasts, promotes integers to float32 and has the method form y.atan2(x)', () => {
+    const got = atan2(tensor([[1], [-1]]), tensor([1, -1, 0]));
+    expectTensor(got, [2, 3], 'float32', [pi / 4, (3 * pi) / 4, pi / 2, -pi / 4, (-3 * pi) / 4, -pi / 2].map(Math.fround), F32_REL);
+    expectTensor(tensor([3], { dtype: 'float64' }).atan2(4), [1], 'float64', [Math.atan2(3, 4)], 1e-15);
+    expectTensor(atan2(tensor([true]), tensor([false])), [1], 'float32', [Math.fround(pi / 2)]);
+  });
+
+  test('asin, acos and atan compute integers in float32; outside [-1, 1] asin and acos are NaN', () => {
+    expectTensor(asin(tensor([1, 0, 2, -1])), [4], 'float32', [pi / 2, 0, nan, -pi / 2].map(Math.fround));
+    expectTensor(acos(tensor([1, 0, 2], { dtype: 'uint8' })), [3], 'float32', [0, pi / 2, nan].map(Math.fround));
+    expectTensor(atan(tensor([1, -1])), [2], 'float32', [pi / 4, -pi / 4].map(Math.fround));
+    expectTensor(tensor([0.5]).asin(), [1], 'float32', [Math.fround(Math.asin(0.5))], F32_REL);
+    expectTensor(tensor([0.5]).acos(), [1], 'float32', [Math.fround(Math.acos(0.5))], F32_REL);
+    expectTensor(tensor([2]).atan(), [1], 'float32', [Math.fround(Math.atan(2))], F32_REL);
+  });
+
+  test('derivatives: 1/sqrt(1 - x^2), -1/sqrt(1 - x^2), 1/(1 + x^2) and x/r^2, -y/r^2', () => {
+    const xs = [-0.9, -0.3, 0, 0.5, 0.99];
+    const x = tensor(xs, { dtype: 'float64' });
+    const d = (f: (t: Tensor) => Tensor) => grad((t: Tensor) => sum(f(t)))(x);
+    expectTensor(
+      d(asin),
+      [5],
+      'float64',
+      xs.map((v) => 1 / Math.sqrt(1 - v * v)),
+      1e-13,
+    );
+    expectTensor(
+      d(acos),
+      [5],
+      'float64',
+      xs.map((v) => -1 / Math.sqrt(1 - v * v)),
+      1e-13,
+    );
+    expectTensor(
+      d(atan),
+      [5],
+      'float64',
+      xs.map((v) => 1 / (1 + v * v)),
+      1e-14,
+    );
+    const y = tensor([1, -2, 0.5], { dtype: 'float64' });
+    const z = tensor([-3, 0.5, 2], { dtype: 'float64' });
+    const [gy, gz] = grad((a: Tensor, b: Tensor) => sum(atan2(a, b)), { argnums: [0, 1] })(y, z) as [Tensor, Tensor];
+    const r2 = [10, 4.25, 4.25];
+    expectTensor(gy, [3], 'float64', [-3 / 10, 0.5 / 4.25, 2 / 4.25], 1e-14);
+    expectTensor(gz, [3], 'float64', [-1 / r2[0]!, 2 / r2[1]!, -0.5 / r2[2]!], 1e-14);
+    // At the origin the gradient is NaN, as in PyTorch.
+    const origin = grad((a: Tensor) => sum(atan2(a, tensor([0], { dtype: 'float64' }))))(tensor([0], { dtype: 'float64' }));
+    expect(Number.isNaN(origin.dataSync()[0])).toBe(true);
+  });
+
+  test('jvp of atan2 in both operands', () => {
+    const y = tensor([1, -2], { dtype: 'float64' });
+    const x = tensor([2, 1], { dtype: 'float64' });
+    const [, tangent] = jvp(
+      (a: Tensor, b: Tensor) => atan2(a, b),
+      [y, x],
+      [ones([2], { dtype: 'float64' }), ones([2], { dtype: 'float64' })],
+    );
+    // (x - y) / (x^2 + y^2)
+    expectTensor(tangent as Tensor, [2], 'float64', [1 / 5, 3 / 5], 1e-14);
   });
 });
 

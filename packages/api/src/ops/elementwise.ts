@@ -158,6 +158,16 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   return binaryOp('pow', Primitive.Pow, a, b, 'arith');
 }
 /**
+ * The angle of the point `(x, y)`, `atan(y / x)` put in its quadrant, in [-pi, pi] (torch.atan2,
+ * C's atan2): with broadcasting; integers and bools compute in float32. Signed zeros and
+ * infinities pick the quadrant as in C: `atan2(0, -0)` is pi, `atan2(-0, -1)` is -pi,
+ * `atan2(Infinity, -Infinity)` is 3pi/4. The gradient at the origin is NaN, as in PyTorch.
+ *
+ * @example
+ * atan2(tensor([1, 1, -1]), tensor([1, -1, -1])); // [0.7854, 2.3562, -2.3562]
+ */
+export const atan2 = (y: TensorLike, x: TensorLike): Tensor => binaryOp('atan2', Primitive.Atan2, y, x, 'float');
+/**
  * Elementwise maximum; NaN propagates (torch.maximum), unlike `Math.max` with mixed operands.
  *
  * @example
@@ -251,6 +261,27 @@ export const rsqrt = (x: TensorLike): Tensor => unaryOp('rsqrt', Primitive.Rsqrt
 export const sin = (x: TensorLike): Tensor => unaryOp('sin', Primitive.Sin, x, 'float');
 export const cos = (x: TensorLike): Tensor => unaryOp('cos', Primitive.Cos, x, 'float');
 export const tan = (x: TensorLike): Tensor => unaryOp('tan', Primitive.Tan, x, 'float');
+/**
+ * Inverse sine (torch.asin), in [-pi/2, pi/2]; NaN outside [-1, 1]. Integers compute in float32.
+ *
+ * @example
+ * asin(tensor([0, 1, 2])); // [0, 1.5708, NaN]
+ */
+export const asin = (x: TensorLike): Tensor => unaryOp('asin', Primitive.Asin, x, 'float');
+/**
+ * Inverse cosine (torch.acos), in [0, pi]; NaN outside [-1, 1].
+ *
+ * @example
+ * acos(tensor([1, 0, -1])); // [0, 1.5708, 3.1416]
+ */
+export const acos = (x: TensorLike): Tensor => unaryOp('acos', Primitive.Acos, x, 'float');
+/**
+ * Inverse tangent (torch.atan), in [-pi/2, pi/2]; `atan(±Infinity)` is ±pi/2.
+ *
+ * @example
+ * atan(tensor([0, 1, Infinity])); // [0, 0.7854, 1.5708]
+ */
+export const atan = (x: TensorLike): Tensor => unaryOp('atan', Primitive.Atan, x, 'float');
 export const tanh = (x: TensorLike): Tensor => unaryOp('tanh', Primitive.Tanh, x, 'float');
 /**
  * The logistic function `1 / (1 + exp(-x))`.

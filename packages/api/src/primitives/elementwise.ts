@@ -117,6 +117,12 @@ const any: InputCheck = () => {};
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
+/** 1 / sqrt(1 - x^2), the derivative of asin, with 1 - x^2 as (1 - x)(1 + x): no cancellation near |x| = 1. */
+function inverseSqrtOneMinusSquare(x: Tensor): Tensor {
+  const one = scalarLike(x, 1);
+  return bind(Primitive.Rsqrt, [mul(sub(one, x), add(one, x))], {});
+}
+
 export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = {
   [Primitive.Neg]: unary(Primitive.Neg, requireNumeric, 'linear'),
   [Primitive.Abs]: unary(Primitive.Abs, requireNumeric, (x) => sign(x), READS_FIRST_INPUT),
@@ -130,6 +136,9 @@ export const unaryRules: { readonly [P in UnaryPrimitive]: PrimitiveRule<P> } = 
   [Primitive.Sin]: unary(Primitive.Sin, requireFloat, (x) => cos(x), READS_FIRST_INPUT),
   [Primitive.Cos]: unary(Primitive.Cos, requireFloat, (x) => neg(sin(x)), READS_FIRST_INPUT),
   [Primitive.Tan]: unary(Primitive.Tan, requireFloat, (_, out) => add(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
+  [Primitive.Asin]: unary(Primitive.Asin, requireFloat, (x) => inverseSqrtOneMinusSquare(x), READS_FIRST_INPUT),
+  [Primitive.Acos]: unary(Primitive.Acos, requireFloat, (x) => neg(inverseSqrtOneMinusSquare(x)), READS_FIRST_INPUT),
+  [Primitive.Atan]: unary(Primitive.Atan, requireFloat, (x) => reciprocal(add(scalarLike(x, 1), mul(x, x))), READS_FIRST_INPUT),
   [Primitive.Tanh]: unary(Primitive.Tanh, requireFloat, (_, out) => sub(scalarLike(out, 1), mul(out, out)), READS_OUTPUT),
   [Primitive.Logistic]: unary(Primitive.Logistic, requireFloat, (_, out) => mul(out, sub(scalarLike(out, 1), out)), READS_OUTPUT),
   [Primitive.Erf]: unary(Primitive.Erf, requireFloat, (x) => scale(exp(neg(mul(x, x))), TWO_OVER_SQRT_PI), READS_FIRST_INPUT),
@@ -184,6 +193,27 @@ function powExponentDerivative(x: Tensor, out: Tensor): Tensor {
   return select(equal(x, zero), zero, mul(out, log(x)));
 }
 
+/**
+ * atan2(y, x)'s partial derivatives x / (x^2 + y^2) and -y / (x^2 + y^2), through one reciprocal
+ * as torch's atan2 backward computes them (NaN at the origin, where atan2 jumps).
+ */
+const atan2Ad: BinaryAd<Primitive.Atan2> = {
+  jvp: ([ty, tx], [y, x]) => {
+    const r = atan2Scale(y as Tensor, x as Tensor);
+    return addMaybe(ty ? mul(ty, mul(x as Tensor, r)) : null, tx ? neg(mul(tx, mul(y as Tensor, r))) : null);
+  },
+  vjp: (g, [y, x], _out, _params, wants) => {
+    const r = mul(g, atan2Scale(y as Tensor, x as Tensor));
+    return [wants[0] ? mul(r, x as Tensor) : null, wants[1] ? neg(mul(r, y as Tensor)) : null];
+  },
+  vjpReads: READS_INPUTS,
+};
+
+/** 1 / (x^2 + y^2). */
+function atan2Scale(y: Tensor, x: Tensor): Tensor {
+  return reciprocal(add(mul(x, x), mul(y, y)));
+}
+
 export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } = {
   [Primitive.Add]: binary(Primitive.Add, requireNumeric, {
     jvp: ([ta, tb]) => addMaybe(ta ?? null, tb ?? null),
@@ -218,6 +248,7 @@ export const binaryRules: { readonly [P in BinaryPrimitive]: PrimitiveRule<P> } 
       wants[1] ? mul(g, powExponentDerivative(x as Tensor, out)) : null,
     ],
   }),
+  [Primitive.Atan2]: binary(Primitive.Atan2, requireFloat, atan2Ad),
   [Primitive.Max]: binary(Primitive.Max, any, extremumAd(true)),
   [Primitive.Min]: binary(Primitive.Min, any, extremumAd(false)),
   // a mod b = a - floor(a / b) * b: the floor is piecewise constant.

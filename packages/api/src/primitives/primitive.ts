@@ -19,6 +19,9 @@ export enum Primitive {
   Sin,
   Cos,
   Tan,
+  Asin,
+  Acos,
+  Atan,
   Tanh,
   Logistic,
   Erf,
@@ -34,6 +37,7 @@ export enum Primitive {
   Mul,
   Div,
   Pow,
+  Atan2,
   Max,
   Min,
   Mod,
@@ -101,6 +105,9 @@ export type UnaryPrimitive =
   | Primitive.Sin
   | Primitive.Cos
   | Primitive.Tan
+  | Primitive.Asin
+  | Primitive.Acos
+  | Primitive.Atan
   | Primitive.Tanh
   | Primitive.Logistic
   | Primitive.Erf
@@ -117,6 +124,7 @@ export type BinaryPrimitive =
   | Primitive.Mul
   | Primitive.Div
   | Primitive.Pow
+  | Primitive.Atan2
   | Primitive.Max
   | Primitive.Min
   | Primitive.Mod
@@ -177,6 +185,10 @@ export interface PrimitiveParams {
   [Primitive.Sin]: NoParams;
   [Primitive.Cos]: NoParams;
   [Primitive.Tan]: NoParams;
+  /** asin and acos are NaN outside [-1, 1]; asin and atan keep the sign of zero (C, torch). */
+  [Primitive.Asin]: NoParams;
+  [Primitive.Acos]: NoParams;
+  [Primitive.Atan]: NoParams;
   [Primitive.Tanh]: NoParams;
   [Primitive.Logistic]: NoParams;
   [Primitive.Erf]: NoParams;
@@ -198,6 +210,11 @@ export interface PrimitiveParams {
   /** Float: IEEE division. Integer: truncation toward zero (C semantics); x/0 gives 0. */
   [Primitive.Div]: NoParams;
   [Primitive.Pow]: NoParams;
+  /**
+   * Inputs [y, x]: the angle of the point (x, y) in [-pi, pi], as C's atan2 (torch.atan2): signed
+   * zeros and infinities pick the quadrant (atan2(±0, -0) = ±pi, atan2(±inf, -inf) = ±3pi/4).
+   */
+  [Primitive.Atan2]: NoParams;
   /** Max/Min propagate NaN, as torch.maximum/minimum do. */
   [Primitive.Max]: NoParams;
   [Primitive.Min]: NoParams;

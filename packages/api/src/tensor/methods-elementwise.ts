@@ -16,6 +16,8 @@ declare module './tensor.js' {
     mul(other: TensorLike): Tensor;
     div(other: TensorLike): Tensor;
     pow(exponent: TensorLike): Tensor;
+    /** `atan2(this, other)`: the angle of the point (other, this), as `torch.Tensor.atan2`. */
+    atan2(other: TensorLike): Tensor;
     maximum(other: TensorLike): Tensor;
     minimum(other: TensorLike): Tensor;
     mod(other: TensorLike): Tensor;
@@ -42,6 +44,9 @@ declare module './tensor.js' {
     sin(): Tensor;
     cos(): Tensor;
     tan(): Tensor;
+    asin(): Tensor;
+    acos(): Tensor;
+    atan(): Tensor;
     tanh(): Tensor;
     sigmoid(): Tensor;
     erf(): Tensor;
@@ -98,6 +103,7 @@ const binary = [
   'mul',
   'div',
   'pow',
+  'atan2',
   'maximum',
   'minimum',
   'mod',
@@ -126,6 +132,9 @@ const unary = [
   'sin',
   'cos',
   'tan',
+  'asin',
+  'acos',
+  'atan',
   'tanh',
   'sigmoid',
   'erf',

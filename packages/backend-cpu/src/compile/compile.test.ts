@@ -69,6 +69,9 @@ const UNARY_FLOAT = [
   Primitive.Sin,
   Primitive.Cos,
   Primitive.Tan,
+  Primitive.Asin,
+  Primitive.Acos,
+  Primitive.Atan,
   Primitive.Tanh,
   Primitive.Logistic,
   Primitive.Erf,
@@ -88,6 +91,8 @@ const BINARY_NUMERIC = [
   Primitive.Mod,
   Primitive.FloorDivide,
 ];
+/** Binary ops defined for floats only. */
+const BINARY_FLOAT = [Primitive.Atan2];
 const COMPARISONS = [Primitive.Equal, Primitive.NotEqual, Primitive.Less, Primitive.LessEqual, Primitive.Greater, Primitive.GreaterEqual];
 
 describe('generated JavaScript kernels', () => {
@@ -116,7 +121,8 @@ describe('generated JavaScript kernels', () => {
     it(`compute every binary op and comparison as the op-by-op kernels (${dtype})`, () => {
       const a = tensor([7, -7, 5, 0, 200, 3, -1], { dtype: dtype === 'uint8' ? 'int32' : dtype }).astype(dtype);
       const b = tensor([2, 3, -2, 0, 100, 3, 0], { dtype: dtype === 'uint8' ? 'int32' : dtype }).astype(dtype);
-      for (const p of [...BINARY_NUMERIC, ...COMPARISONS]) {
+      const floatOnly = dtype === 'float32' || dtype === 'float64' ? BINARY_FLOAT : [];
+      for (const p of [...BINARY_NUMERIC, ...floatOnly, ...COMPARISONS]) {
         const out = eager(p, [a, b]);
         const k = kernel('elementwise', [a, b], [{ primitive: p, params: {}, args: [input(0), input(1)], aval: out }], [0]);
         expect(values(run(k, [a, b])[0] as Tensor), `${Primitive[p]}`).toEqual(values(out));

@@ -63,6 +63,12 @@ function raw(op: KernelOp, a: string, b: string, c: string, inputDType: DType): 
       return `Math.cos(${a})`;
     case Primitive.Tan:
       return `Math.tan(${a})`;
+    case Primitive.Asin:
+      return `Math.asin(${a})`;
+    case Primitive.Acos:
+      return `Math.acos(${a})`;
+    case Primitive.Atan:
+      return `Math.atan(${a})`;
     case Primitive.Tanh:
       return `Math.tanh(${a})`;
     case Primitive.Logistic:
@@ -91,6 +97,8 @@ function raw(op: KernelOp, a: string, b: string, c: string, inputDType: DType): 
       return int ? `(${b} === 0 ? 0 : Math.trunc(${a} / ${b}))` : `${a} / ${b}`;
     case Primitive.Pow:
       return inputDType === 'int32' ? `int32Pow(${a}, ${b})` : inputDType === 'uint8' ? `uint8Pow(${a}, ${b})` : `floatPow(${a}, ${b})`;
+    case Primitive.Atan2:
+      return `Math.atan2(${a}, ${b})`;
     case Primitive.Max:
       return `Math.max(${a}, ${b})`;
     case Primitive.Min:

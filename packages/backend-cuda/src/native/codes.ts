@@ -36,6 +36,9 @@ export const UNARY_CODES: Readonly<Record<UnaryPrimitive, number>> = {
   [Primitive.Reciprocal]: 18,
   [Primitive.Not]: 19,
   [Primitive.Relu]: 20,
+  [Primitive.Asin]: 21,
+  [Primitive.Acos]: 22,
+  [Primitive.Atan]: 23,
 };
 
 export const BINARY_CODES: Readonly<Record<BinaryPrimitive, number>> = {
@@ -57,6 +60,7 @@ export const BINARY_CODES: Readonly<Record<BinaryPrimitive, number>> = {
   [Primitive.And]: 15,
   [Primitive.Or]: 16,
   [Primitive.ReluGrad]: 17,
+  [Primitive.Atan2]: 18,
 };
 
 export const REDUCE_CODES: Readonly<Record<ReducePrimitive, number>> = {

@@ -104,6 +104,10 @@ const FLOAT_ONLY = new Set<Primitive>([
   Primitive.Sin,
   Primitive.Cos,
   Primitive.Tan,
+  Primitive.Asin,
+  Primitive.Acos,
+  Primitive.Atan,
+  Primitive.Atan2,
   Primitive.Tanh,
   Primitive.Logistic,
   Primitive.Erf,
@@ -127,6 +131,7 @@ function unaryDTypes(p: Primitive): DType[] {
 
 function binaryDTypes(p: Primitive): DType[] {
   if (p === Primitive.And || p === Primitive.Or) return ['bool'];
+  if (FLOAT_ONLY.has(p)) return ['float32', 'float64', ...HALVES];
   if (COMPARISONS.has(p) || p === Primitive.Max || p === Primitive.Min) return ['float32', 'float64', 'int32', 'uint8', 'bool', ...HALVES];
   return ['float32', 'float64', 'int32', 'uint8', ...HALVES];
 }

@@ -181,8 +181,8 @@ describe.skipIf(missing !== undefined)('generated elementwise kernels on mkl', (
     const size = 300000;
     // The transcendental codes an addon with vector math computes through libmvec are not generated (next test).
     const vectorMathCodes = addon.info().vectorMath ? VECTOR_MATH_CODES : new Set<number>();
-    const unary = Array.from({ length: 23 }, (_, i) => i).filter((code) => !vectorMathCodes.has(code));
-    const binary = Array.from({ length: 16 }, (_, i) => 32 + i);
+    const unary = Array.from({ length: 26 }, (_, i) => i).filter((code) => !vectorMathCodes.has(code));
+    const binary = [...Array.from({ length: 16 }, (_, i) => 32 + i), 49];
     const ops = [...unary.map((code) => [code, 0, 0, 0]), ...binary.map((code) => [code, 0, 1, 0]), [48, 2, 0, 1]] as const;
     const registers = 3 + ops.length;
     const shown = ops.map((_, k) => k);

@@ -35,14 +35,18 @@ const UNARY: Record<number, (a: string) => string> = {
   20: (a) => `(${a} != 0.0f || ${a} != ${a} ? 1.0f : 0.0f)`,
   21: (a) => a,
   22: (a) => `(${a} < 0.0f ? 0.0f : ${a})`,
+  23: (a) => `asinf(${a})`,
+  24: (a) => `acosf(${a})`,
+  25: (a) => `atanf(${a})`,
 };
 
 /**
- * The unary codes (exp, log, log1p, expm1, sin, cos, tan, tanh, erf) that an addon built with glibc's
- * vector math library computes through it (NativeInfo.vectorMath): a C loop of scalar calls would
- * round them differently, so the generator leaves programs holding them to the register program.
+ * The unary codes (exp, log, log1p, expm1, sin, cos, tan, tanh, erf, asin, acos, atan) that an
+ * addon built with glibc's vector math library computes through it (NativeInfo.vectorMath): a C
+ * loop of scalar calls would round them differently, so the generator leaves programs holding them
+ * to the register program.
  */
-export const VECTOR_MATH_CODES: ReadonlySet<number> = new Set([3, 4, 5, 6, 9, 10, 11, 12, 14]);
+export const VECTOR_MATH_CODES: ReadonlySet<number> = new Set([3, 4, 5, 6, 9, 10, 11, 12, 14, 23, 24, 25]);
 
 const compare = (operator: string) => (a: string, b: string) => `(${a} ${operator} ${b} ? 1.0f : 0.0f)`;
 const BINARY: Record<number, (a: string, b: string) => string> = {
@@ -64,6 +68,7 @@ const BINARY: Record<number, (a: string, b: string) => string> = {
   45: (a, b) => `(${a} != 0.0f && ${b} != 0.0f ? 1.0f : 0.0f)`,
   46: (a, b) => `(${a} != 0.0f || ${b} != 0.0f ? 1.0f : 0.0f)`,
   47: (a, b) => `(${a} <= 0.0f ? 0.0f : ${b})`,
+  49: (a, b) => `atan2f(${a}, ${b})`,
 };
 const WHERE = 48;
 

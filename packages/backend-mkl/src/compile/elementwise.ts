@@ -33,12 +33,15 @@ export interface FusedContext {
 }
 
 // Op codes of native/fused.cc: the unary ops numbered as the eager kernels number them
-// (native/ops.h) up to reciprocal, then not, the cast to bool, the copy and relu; the binary ops
-// from 32, the select at 48.
+// (native/ops.h) up to reciprocal, then not, the cast to bool, the copy, relu, asin, acos and
+// atan; the binary ops from 32, the select at 48, atan2 at 49.
 const UNARY_OPS = new Map<Primitive, number>([
   ...[...UNARY_CODES].filter(([, code]) => code <= 18),
   [Primitive.Not, 19],
   [Primitive.Relu, 22],
+  [Primitive.Asin, 23],
+  [Primitive.Acos, 24],
+  [Primitive.Atan, 25],
 ]);
 const TO_BOOL = 20;
 const COPY = 21;
@@ -59,6 +62,7 @@ const BINARY_OPS = new Map<Primitive, number>([
   [Primitive.And, 45],
   [Primitive.Or, 46],
   [Primitive.ReluGrad, 47],
+  [Primitive.Atan2, 49],
 ]);
 const WHERE = 48;
 

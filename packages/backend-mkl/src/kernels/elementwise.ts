@@ -12,10 +12,14 @@ const COSTLY: ReadonlySet<Primitive> = new Set([
   Primitive.Sin,
   Primitive.Cos,
   Primitive.Tan,
+  Primitive.Asin,
+  Primitive.Acos,
+  Primitive.Atan,
   Primitive.Tanh,
   Primitive.Logistic,
   Primitive.Erf,
   Primitive.Pow,
+  Primitive.Atan2,
 ]);
 
 /**

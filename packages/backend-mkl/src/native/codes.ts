@@ -37,6 +37,9 @@ export const UNARY_CODES: ReadonlyMap<Primitive, number> = new Map([
   [Primitive.Round, 17],
   [Primitive.Reciprocal, 18],
   [Primitive.Relu, 19],
+  [Primitive.Asin, 20],
+  [Primitive.Acos, 21],
+  [Primitive.Atan, 22],
 ]);
 
 /** Binary primitives the addon computes for float32/float64 (comparisons write bool). */
@@ -57,6 +60,7 @@ export const BINARY_CODES: ReadonlyMap<Primitive, number> = new Map([
   [Primitive.Greater, 13],
   [Primitive.GreaterEqual, 14],
   [Primitive.ReluGrad, 17],
+  [Primitive.Atan2, 18],
 ]);
 
 /** Binary primitives the addon computes for int32/uint8 (and bool: max, min, comparisons, and, or). */

@@ -32,23 +32,28 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / fraction);
 }
 
-const REFERENCES: [Primitive, (x: number) => number][] = [
-  [Primitive.Exp, Math.exp],
-  [Primitive.Log, Math.log],
-  [Primitive.Log1p, Math.log1p],
-  [Primitive.Expm1, Math.expm1],
-  [Primitive.Sin, Math.sin],
-  [Primitive.Cos, Math.cos],
-  [Primitive.Tan, Math.tan],
-  [Primitive.Tanh, Math.tanh],
-  [Primitive.Erf, erf],
+/** Each op with its reference and the half-width of the interval its inputs spread over. */
+const REFERENCES: [Primitive, (x: number) => number, number][] = [
+  [Primitive.Exp, Math.exp, 9],
+  [Primitive.Log, Math.log, 9],
+  [Primitive.Log1p, Math.log1p, 9],
+  [Primitive.Expm1, Math.expm1, 9],
+  [Primitive.Sin, Math.sin, 9],
+  [Primitive.Cos, Math.cos, 9],
+  [Primitive.Tan, Math.tan, 9],
+  [Primitive.Tanh, Math.tanh, 9],
+  [Primitive.Erf, erf, 9],
+  // Inside their domain [-1, 1] (the special values step outside it, to NaN).
+  [Primitive.Asin, Math.asin, 1],
+  [Primitive.Acos, Math.acos, 1],
+  [Primitive.Atan, Math.atan, 9],
 ];
 
-const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-40, -1e-40, 88.5, -100, 1e-8];
+const SPECIAL = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0, 1e-40, -1e-40, 88.5, -100, 1e-8, 1, -1];
 
-/** Inputs of `length` elements: the special values first, then values spread over [-9, 9]. */
-function inputs(length: number): Float32Array {
-  return Float32Array.from({ length }, (_, i) => (i < SPECIAL.length ? SPECIAL[i]! : Math.sin(i * 0.731) * 9));
+/** Inputs of `length` elements: the special values first, then values spread over [-spread, spread]. */
+function inputs(length: number, spread = 9): Float32Array {
+  return Float32Array.from({ length }, (_, i) => (i < SPECIAL.length ? SPECIAL[i]! : Math.sin(i * 0.731) * spread));
 }
 
 /** Within 4 float32 ulps of the float64 reference (absolute 2e-7 near zero crossings of sin, cos, tan). */
@@ -63,10 +68,10 @@ describe.skipIf(missing !== undefined)('transcendental float32 kernels', () => {
   const contiguous = (length: number) => Int32Array.from([0, 1, length, 1]);
 
   it('agree with float64 references on every run length, and write nothing past the output', () => {
-    for (const [primitive, reference] of REFERENCES) {
+    for (const [primitive, reference, spread] of REFERENCES) {
       const code = UNARY_CODES.get(primitive)!;
       for (const length of [...Array.from({ length: 40 }, (_, i) => i + 1), 257, 4099]) {
-        const x = inputs(length);
+        const x = inputs(length, spread);
         const buffer = new Float32Array(length + 16).fill(12345);
         const out = buffer.subarray(0, length);
         addon.unary(code, DTYPE_CODES.float32, x, contiguous(length), out);
@@ -82,7 +87,16 @@ describe.skipIf(missing !== undefined)('transcendental float32 kernels', () => {
   });
 
   it('keep signed zeros', () => {
-    for (const primitive of [Primitive.Expm1, Primitive.Log1p, Primitive.Sin, Primitive.Tan, Primitive.Tanh, Primitive.Erf]) {
+    for (const primitive of [
+      Primitive.Expm1,
+      Primitive.Log1p,
+      Primitive.Sin,
+      Primitive.Tan,
+      Primitive.Tanh,
+      Primitive.Erf,
+      Primitive.Asin,
+      Primitive.Atan,
+    ]) {
       const out = new Float32Array(2);
       addon.unary(UNARY_CODES.get(primitive)!, DTYPE_CODES.float32, Float32Array.of(-0, 0), contiguous(2), out);
       expect(Object.is(out[0], -0), `${primitiveName(primitive)}(-0)`).toBe(true);
@@ -92,10 +106,10 @@ describe.skipIf(missing !== undefined)('transcendental float32 kernels', () => {
 
   it('give the same bits for a strided view as for the same values contiguous', () => {
     const length = 1000;
-    const x = inputs(length);
-    const interleaved = new Float32Array(2 * length + 3);
-    for (let i = 0; i < length; i++) interleaved[3 + 2 * i] = x[i]!;
-    for (const [primitive] of REFERENCES) {
+    for (const [primitive, , spread] of REFERENCES) {
+      const x = inputs(length, spread);
+      const interleaved = new Float32Array(2 * length + 3);
+      for (let i = 0; i < length; i++) interleaved[3 + 2 * i] = x[i]!;
       const code = UNARY_CODES.get(primitive)!;
       const dense = new Float32Array(length);
       const strided = new Float32Array(length);

@@ -39,6 +39,9 @@ export const UNARY: Record<UnaryPrimitive, ByType> = {
   [Primitive.Sin]: { f32: e('sinF(a)', 'trigF') },
   [Primitive.Cos]: { f32: e('cosF(a)', 'trigF') },
   [Primitive.Tan]: { f32: e('tanF(a)', 'trigF') },
+  [Primitive.Asin]: { f32: e('asinF(a)', 'inverseTrigF') },
+  [Primitive.Acos]: { f32: e('acosF(a)', 'inverseTrigF') },
+  [Primitive.Atan]: { f32: e('atanF(a)', 'inverseTrigF') },
   [Primitive.Tanh]: { f32: e('tanhF(a)', 'tanhF') },
   [Primitive.Logistic]: { f32: e('select(logisticF(a), a, isNanF(a))', 'logisticF', 'bitsF') },
   [Primitive.Erf]: { f32: e('erfF(a)', 'erfF') },
@@ -59,6 +62,7 @@ export const BINARY: Record<BinaryPrimitive, ByType> = {
   [Primitive.Mul]: { f32: e('mulF(a, b)', 'splitF'), i32: e('a * b'), u32: e('(a * b) & 255u') },
   [Primitive.Div]: { f32: e('divF(a, b)', 'splitF'), i32: e('divideI(a, b)', 'remainderI'), u32: e('divideU(a, b)', 'remainderI') },
   [Primitive.Pow]: { f32: e('powF(a, b)', 'powF'), i32: e('powI(a, b)', 'powI'), u32: e('powU(a, b)', 'powI') },
+  [Primitive.Atan2]: { f32: e('atan2F(a, b)', 'inverseTrigF') },
   [Primitive.Max]: { f32: e('maxF(a, b)', 'orderF'), i32: e('max(a, b)'), u32: e('max(a, b)'), bool: e('max(a, b)') },
   [Primitive.Min]: { f32: e('minF(a, b)', 'orderF'), i32: e('min(a, b)'), u32: e('min(a, b)'), bool: e('min(a, b)') },
   [Primitive.Mod]: {

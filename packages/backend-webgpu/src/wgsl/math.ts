@@ -4,7 +4,7 @@
 // functions a few ulps (sin/cos only absolute accuracy), while Flint documents IEEE results. So
 // comparisons and sign operations work on the bits, multiplication and division rescale
 // subnormal operands first, and the functions whose built-ins are too coarse (sin, cos, tan,
-// tanh, erf, log1p, expm1, pow, remainder) are written out here.
+// asin, acos, atan, atan2, tanh, erf, log1p, expm1, pow, remainder) are written out here.
 
 interface Helper {
   readonly code: string;
@@ -331,6 +331,69 @@ fn sinCosF(x: f32) -> vec2<f32> {
 fn sinF(x: f32) -> f32 { return sinCosF(x).x; }
 fn cosF(x: f32) -> f32 { return sinCosF(x).y; }
 fn tanF(x: f32) -> f32 { let v = sinCosF(x); return v.x / v.y; }
+`,
+  },
+  inverseTrigF: {
+    uses: ['bitsF', 'splitF'],
+    code: /* wgsl */ `
+// Cephes' single-precision atanf and asinf (relative error about 2e-7; WGSL allows its built-ins
+// 4096 ulps): a range reduction, then a short odd polynomial. Tiny arguments give themselves
+// (exact to float32, and -0 and subnormals kept, which arithmetic may flush).
+// atan of a >= 0 (not NaN): reduced to |t| <= tan(pi/8) around 0, pi/4 or pi/2.
+fn atanPositiveF(a: f32) -> f32 {
+  if (a < 1e-4) { return a; }
+  var base = 0.0;
+  var t = a;
+  if (a > 2.414213562373095) { base = 1.5707963267948966; t = -1.0 / a; }
+  else if (a > 0.41421356237309503) { base = 0.7853981633974483; t = (a - 1.0) / (a + 1.0); }
+  let z = t * t;
+  return base + (((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * t + t;
+}
+fn atanF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (abs(x) < 1e-4) { return x; }
+  return withSignF(atanPositiveF(abs(x)), signBitF(x));
+}
+// asin of a in [0, 1]: above 1/2 through asin(a) = pi/2 - 2 asin(sqrt((1 - a) / 2)).
+fn asinPositiveF(a: f32) -> f32 {
+  if (a < 1e-4) { return a; }
+  let flip = a > 0.5;
+  var t = a;
+  var z = a * a;
+  if (flip) { z = 0.5 * (1.0 - a); t = sqrt(z); }
+  let p = ((((4.2163199048e-2 * z + 2.4181311049e-2) * z + 4.5470025998e-2) * z + 7.4953002686e-2) * z + 1.6666752422e-1) * z * t + t;
+  return select(p, 1.5707963267948966 - 2.0 * p, flip);
+}
+fn asinF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (abs(x) > 1.0) { return nanF(); }
+  if (abs(x) < 1e-4) { return x; }
+  return withSignF(asinPositiveF(abs(x)), signBitF(x));
+}
+// acos(x) = 2 asin(sqrt((1 - x) / 2)) above 1/2, pi - 2 asin(sqrt((1 + x) / 2)) below -1/2.
+fn acosF(x: f32) -> f32 {
+  if (isNanF(x)) { return x; }
+  if (abs(x) > 1.0) { return nanF(); }
+  if (x > 0.5) { return 2.0 * asinPositiveF(sqrt(0.5 * (1.0 - x))); }
+  if (x < -0.5) { return 3.141592653589793 - 2.0 * asinPositiveF(sqrt(0.5 * (1.0 + x))); }
+  return 1.5707963267948966 - withSignF(asinPositiveF(abs(x)), signBitF(x));
+}
+// C's atan2: the signs of zeros and infinities pick the quadrant; the sign of y is the result's.
+fn atan2F(y: f32, x: f32) -> f32 {
+  if (isNanF(y) || isNanF(x)) { return nanF(); }
+  let left = signBitF(x);
+  var r = 1.5707963267948966; // y infinite and x finite, or x zero
+  if (isZeroF(y) || (isInfF(x) && !isInfF(y))) {
+    r = select(0.0, 3.141592653589793, left);
+  } else if (isInfF(y)) {
+    if (isInfF(x)) { r = select(0.7853981633974483, 2.356194490192345, left); }
+  } else if (!isZeroF(x)) {
+    // |y| / |x| on the bits' magnitudes (subnormals rescaled, not flushed); infinite when it overflows.
+    r = atanPositiveF(divF(withSignF(y, false), withSignF(x, false)));
+    if (left) { r = 3.141592653589793 - r; }
+  }
+  return withSignF(r, signBitF(y));
+}
 `,
   },
   erfF: {
