@@ -65,6 +65,7 @@ export default defineConfig({
           include: [
             ...cudaKernelSuites,
             'packages/backend-cuda/src/kernels/conv-gradients.test.ts',
+            'packages/backend-cuda/src/searching.test.ts',
             'packages/backend-cuda/src/jit/emulated-nvrtc.test.ts',
             'packages/backend-cuda/src/device-check.test.ts',
             'packages/backend-cuda/src/distributed/ddp-nccl.test.ts',
