@@ -124,6 +124,10 @@ export const compositeCases: CompositeCase[] = [
   unaryOp('exp2', flint.exp2),
   unaryOp('sinh', flint.sinh),
   unaryOp('cosh', flint.cosh),
+  // Composites of log1p, sqrt and log (ops/transcendental.ts); atanh and acosh off their poles.
+  unaryOp('asinh', flint.asinh, { min: -4, max: 4 }),
+  unaryOp('acosh', flint.acosh, { min: 1.3, max: 5 }),
+  unaryOp('atanh', flint.atanh, { min: -0.7, max: 0.7 }),
   unaryOp('clone', flint.clone),
   composite(
     'maskedFill (tensor value)',

@@ -1,5 +1,5 @@
 import '@flint/backend-cpu';
-import { cosh, type DType, exp2, grad, jit, log2, log10, sinh, sum, type Tensor, tensor } from '@flint/api';
+import { acosh, asinh, atanh, cosh, type DType, exp2, grad, jit, log2, log10, sinh, sum, type Tensor, tensor } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 
 /** Checks shape, dtype and values; NaN matches NaN, infinities match exactly, others relatively to `tolerance`. */
@@ -136,12 +136,116 @@ describe('sinh and cosh', () => {
   });
 });
 
+describe('asinh, acosh and atanh', () => {
+  const nan = Number.NaN;
+  const inf = Number.POSITIVE_INFINITY;
+  const signs = (t: Tensor): boolean[] => Array.from(t.dataSync(), (v) => Object.is(v, -0));
+
+  test('asinh matches Math.asinh: accurately near 0, keeping -0, and without overflow for large |x|', () => {
+    const xs = [0, -0, 1e-10, -3e-5, 0.5, -1, 2, 30, -1e5, 1e10, 1e300, -1e300, inf, -inf, nan];
+    expectTensor(asinh(tensor(xs, { dtype: 'float64' })), [15], 'float64', xs.map(Math.asinh), 2e-16 * 4);
+    const f32 = xs.filter((v) => Math.abs(v) < 1e38 || !Number.isFinite(v));
+    expectTensor(asinh(tensor(f32)), [f32.length], 'float32', f32.map(Math.asinh), 2 ** -22);
+    expectTensor(asinh(tensor([1e30, -1e38])), [2], 'float32', [Math.asinh(1e30), Math.asinh(-1e38)], 2 ** -22);
+    expect(signs(asinh(tensor([-0, 0], { dtype: 'float32' })))).toEqual([true, false]);
+  });
+
+  test('keep relative accuracy near their zeros (asinh and atanh at 0, acosh at 1)', () => {
+    const relative = (t: Tensor, want: number[]) => Array.from(t.dataSync(), (v, i) => Math.abs(v / (want[i] as number) - 1));
+    const tiny = [1e-10, -3e-7, 2e-30];
+    for (const dtype of ['float32', 'float64'] as const) {
+      const bound = dtype === 'float32' ? 2 ** -22 : 2 ** -50;
+      const x = tensor(tiny, { dtype });
+      const exact = Array.from(x.dataSync());
+      for (const error of relative(asinh(x), exact.map(Math.asinh))) expect(error).toBeLessThan(bound);
+      for (const error of relative(atanh(x), exact.map(Math.atanh))) expect(error).toBeLessThan(bound);
+      const nearOne = tensor([1 + 2 ** -20, 1.0001], { dtype });
+      const at = Array.from(nearOne.dataSync());
+      for (const error of relative(acosh(nearOne), at.map(Math.acosh))) expect(error).toBeLessThan(bound);
+    }
+  });
+
+  test('acosh matches Math.acosh: accurately near 1, NaN below 1 (also far below), finite for large x', () => {
+    const xs = [1, 1 + 1e-10, 1.5, 2, 10, 1e10, 1e300, inf, 0.999, 0, -1, -2, -1e8, -inf, nan];
+    expectTensor(acosh(tensor(xs, { dtype: 'float64' })), [15], 'float64', xs.map(Math.acosh), 2e-16 * 4);
+    const f32 = [1, 1.0000001, 1.5, 2, 10, 1e10, 3e38, inf, 0.5, -1e8, nan];
+    expectTensor(
+      acosh(tensor(f32)),
+      [f32.length],
+      'float32',
+      f32.map((v) => Math.acosh(Math.fround(v))),
+      2 ** -22,
+    );
+  });
+
+  test('atanh matches Math.atanh: ±Infinity at ±1, NaN outside [-1, 1], -0 kept, accurate near 0 and ±1', () => {
+    const xs = [0, -0, 1e-10, -3e-5, 0.5, -0.5, 0.999999, -0.9999999999, 1, -1, 1.5, -2, inf, nan];
+    expectTensor(atanh(tensor(xs, { dtype: 'float64' })), [14], 'float64', xs.map(Math.atanh), 2e-16 * 4);
+    const f32 = [0, 1e-10, -3e-5, 0.5, -0.99999994, 0.999, 1, -1, 1.0000001, nan];
+    expectTensor(
+      atanh(tensor(f32)),
+      [f32.length],
+      'float32',
+      f32.map((v) => Math.atanh(Math.fround(v))),
+      2 ** -22,
+    );
+    expect(signs(atanh(tensor([-0, 0], { dtype: 'float32' })))).toEqual([true, false]);
+  });
+
+  test('compute integers in float32 and keep float16, as methods too', () => {
+    expectTensor(asinh(tensor([0, 1], { dtype: 'int32' })), [2], 'float32', [0, Math.asinh(1)]);
+    expectTensor(acosh(tensor([1, 2], { dtype: 'uint8' })), [2], 'float32', [0, Math.acosh(2)]);
+    expectTensor(atanh(tensor([false, true])), [2], 'float32', [0, inf]);
+    expectTensor(asinh(tensor([0.5, 300], { dtype: 'float16' })), [2], 'float16', [Math.asinh(0.5), Math.asinh(300)], 2e-3);
+    expectTensor(acosh(tensor([1.5, 300], { dtype: 'float16' })), [2], 'float16', [Math.acosh(1.5), Math.acosh(300)], 2e-3);
+    expectTensor(atanh(tensor([0.5, -0.25], { dtype: 'float16' })), [2], 'float16', [Math.atanh(0.5), Math.atanh(-0.25)], 2e-3);
+    expectTensor(tensor([2]).asinh(), [1], 'float32', [Math.asinh(2)]);
+    expectTensor(tensor([2]).acosh(), [1], 'float32', [Math.acosh(2)]);
+    expectTensor(tensor([0.5]).atanh(), [1], 'float32', [Math.atanh(0.5)]);
+  });
+
+  test('have the derivatives 1/sqrt(x^2 + 1), 1/sqrt(x^2 - 1) and 1/(1 - x^2), at 0 too', () => {
+    const d = (f: (t: Tensor) => Tensor, xs: number[]) => grad((t: Tensor) => sum(f(t)))(tensor(xs, { dtype: 'float64' }));
+    const around0 = [0, -0.3, 0.7, -2, 5];
+    expectTensor(
+      d(asinh, around0),
+      [5],
+      'float64',
+      around0.map((v) => 1 / Math.sqrt(v * v + 1)),
+      1e-14,
+    );
+    const above1 = [1.2, 2, 7];
+    expectTensor(
+      d(acosh, above1),
+      [3],
+      'float64',
+      above1.map((v) => 1 / Math.sqrt(v * v - 1)),
+      1e-13,
+    );
+    const inside = [0, -0.3, 0.9];
+    expectTensor(
+      d(atanh, inside),
+      [3],
+      'float64',
+      inside.map((v) => 1 / (1 - v * v)),
+      1e-14,
+    );
+    // Second derivatives at 0: -x/(x^2 + 1)^(3/2) and 2x/(1 - x^2)^2 vanish there.
+    const second = (f: (t: Tensor) => Tensor) => grad((t: Tensor) => sum(grad((u: Tensor) => sum(f(u)))(t)));
+    expectTensor(second(asinh)(tensor([0, 1], { dtype: 'float64' })), [2], 'float64', [0, -1 / 2 ** 1.5], 1e-14);
+    expectTensor(second(atanh)(tensor([0, 0.5], { dtype: 'float64' })), [2], 'float64', [0, 1 / 0.5625], 1e-14);
+    // Large arguments take the log branch; its gradient is finite there, and the other branch adds no NaN.
+    expectTensor(d(asinh, [1e30, -1e30]), [2], 'float64', [1e-30, 1e-30], 1e-14);
+    expectTensor(d(acosh, [1e30]), [1], 'float64', [1e-30], 1e-14);
+  });
+});
+
 describe('under jit', () => {
-  test('log2, log10, exp2, sinh and cosh give the eager values', () => {
+  test('log2, log10, exp2, sinh, cosh, asinh, acosh and atanh give the eager values', () => {
     const x = tensor([0.5, 1, 8, 1000, 3]);
-    const f = jit((t: Tensor) => [log2(t), log10(t), exp2(t), sinh(t), cosh(t)]);
+    const f = jit((t: Tensor) => [log2(t), log10(t), exp2(t), sinh(t), cosh(t), asinh(t), acosh(t), atanh(t)]);
     const traced = f(x) as Tensor[];
-    for (const [i, want] of [log2(x), log10(x), exp2(x), sinh(x), cosh(x)].entries()) {
+    for (const [i, want] of [log2(x), log10(x), exp2(x), sinh(x), cosh(x), asinh(x), acosh(x), atanh(x)].entries()) {
       expect(Array.from((traced[i] as Tensor).dataSync()), `output ${i}`).toEqual(Array.from(want.dataSync()));
     }
   });

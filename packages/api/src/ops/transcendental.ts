@@ -1,14 +1,33 @@
-import { toFloating } from '../core/dtype.js';
+import { type DType, toFloating } from '../core/dtype.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bindStopGradient } from '../transforms/core.js';
 import { cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
-import { abs, add, div, equal, exp, expm1, less, log, logicalAnd, mul, neg, pow, round, sub, where } from './elementwise.js';
+import {
+  abs,
+  add,
+  div,
+  equal,
+  exp,
+  expm1,
+  greater,
+  less,
+  log,
+  log1p,
+  logicalAnd,
+  mul,
+  neg,
+  pow,
+  round,
+  sqrt,
+  sub,
+  where,
+} from './elementwise.js';
 
 // Transcendental functions PyTorch has as kernels and Flint writes as composites of exp, expm1,
-// log and pow, so every backend has them and their derivatives come from those primitives. Like
-// exp and log they compute integer and bool inputs in float32 (docs/dtypes.md).
+// log, log1p, sqrt and pow, so every backend has them and their derivatives come from those
+// primitives. Like exp and log they compute integer and bool inputs in float32 (docs/dtypes.md).
 
 /** `x` as the floating tensor a transcendental function computes it in. */
 function floating(op: string, x: TensorLike): Tensor {
@@ -93,5 +112,76 @@ export function cosh(x: TensorLike): Tensor {
   return tidy(() => {
     const h = exp(mul(floating('cosh', x), 0.5));
     return add(mul(h, mul(h, 0.5)), div(div(0.5, h), h));
+  });
+}
+
+/**
+ * Where asinh and acosh switch to `log(x) + log(2)`: past it the dropped `1 / (4 x^2)` is below
+ * the dtype's rounding, and below it `x^2` does not overflow (float16's largest value is 65504).
+ */
+function largeArgument(dtype: DType): number {
+  return dtype === 'float16' ? 2 ** 7 : 2 ** 28;
+}
+
+/**
+ * Inverse hyperbolic sine (torch.asinh). Odd, so computed on |x| as
+ * `log1p(a (1 + a / (1 + sqrt(1 + a^2))))`, which keeps relative accuracy near 0 (and the sign of
+ * -0), and as `log(a) + log(2)` for large |x|, where `a^2` would overflow. |x| is taken by a select,
+ * not `abs`, whose derivative sign(0) = 0 would lose asinh'(0) = 1.
+ *
+ * @example
+ * asinh(tensor([0, 1, -1e30])); // [0, 0.8814, -69.7777]
+ */
+export function asinh(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floating('asinh', x);
+    const negative = less(t, 0);
+    const a = where(negative, neg(t), t);
+    const large = greater(a, largeArgument(t.dtype));
+    // Each branch reads a harmless stand-in where the other is taken, so that neither puts an
+    // infinity or NaN into the gradient through the select.
+    const small = where(large, 1, a);
+    const near = log1p(mul(small, add(div(small, add(sqrt(add(mul(small, small), 1)), 1)), 1)));
+    const far = add(log(where(large, a, 1)), Math.LN2);
+    const magnitude = where(large, far, near);
+    return where(negative, neg(magnitude), magnitude);
+  });
+}
+
+/**
+ * Inverse hyperbolic cosine (torch.acosh), NaN below 1. With `u = x - 1` (exact near 1) it is
+ * `log1p(u + sqrt(u (u + 2)))`, accurate near 1 where `log(x + sqrt(x^2 - 1))` cancels, and
+ * `log(x) + log(2)` for large x, where `x^2` would overflow.
+ *
+ * @example
+ * acosh(tensor([1, 2, 0.5])); // [0, 1.3170, NaN]
+ */
+export function acosh(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floating('acosh', x);
+    const large = greater(t, largeArgument(t.dtype));
+    const u = sub(where(large, 2, t), 1);
+    const near = log1p(add(u, sqrt(mul(u, add(u, 2)))));
+    const far = add(log(where(large, t, 2)), Math.LN2);
+    // Below -1, u (u + 2) is positive again: the domain is decided here, not by the sqrt.
+    return where(less(t, 1), Number.NaN, where(large, far, near));
+  });
+}
+
+/**
+ * Inverse hyperbolic tangent (torch.atanh): ±Infinity at ±1, NaN outside [-1, 1]. Odd, so computed
+ * on |x| as `log1p(2a / (1 - a)) / 2`, accurate near 0 (keeping the sign of -0) and near 1, where
+ * `1 - a` is exact.
+ *
+ * @example
+ * atanh(tensor([0, 0.5, 1])); // [0, 0.5493, Infinity]
+ */
+export function atanh(x: TensorLike): Tensor {
+  return tidy(() => {
+    const t = floating('atanh', x);
+    const negative = less(t, 0);
+    const a = where(negative, neg(t), t);
+    const magnitude = mul(log1p(div(mul(a, 2), sub(1, a))), 0.5);
+    return where(negative, neg(magnitude), magnitude);
   });
 }

@@ -4,7 +4,7 @@ import type { TensorLike } from '../ops/convert.js';
 import * as ops from '../ops/elementwise.js';
 import { maskedFill } from '../ops/masked-fill.js';
 import { allclose, type IsCloseOptions, isclose, isfinite, isinf, isnan } from '../ops/predicates.js';
-import { cosh, exp2, log2, log10, sinh } from '../ops/transcendental.js';
+import { acosh, asinh, atanh, cosh, exp2, log2, log10, sinh } from '../ops/transcendental.js';
 import { Tensor } from './tensor.js';
 
 // Tensor methods for the elementwise ops: thin wrappers, so `x.add(y)` is `add(x, y)`.
@@ -65,6 +65,12 @@ declare module './tensor.js' {
     sinh(): Tensor;
     /** See `cosh`. */
     cosh(): Tensor;
+    /** See `asinh`. */
+    asinh(): Tensor;
+    /** See `acosh`. */
+    acosh(): Tensor;
+    /** See `atanh`. */
+    atanh(): Tensor;
     /** See `isnan`. */
     isnan(): Tensor;
     /** See `isinf`. */
@@ -160,7 +166,7 @@ for (const name of unary) {
     return fn(this);
   };
 }
-const composites = { log2, log10, exp2, sinh, cosh, isnan, isinf, isfinite } as const;
+const composites = { log2, log10, exp2, sinh, cosh, asinh, acosh, atanh, isnan, isinf, isfinite } as const;
 for (const [name, fn] of Object.entries(composites)) {
   proto[name] = function (this: Tensor) {
     return fn(this);
