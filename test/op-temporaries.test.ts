@@ -26,6 +26,7 @@ const bias4 = api.tensor(values(4, 0.1), { shape: [4] });
 const weight6 = api.tensor(values(6 * 6, 0.2), { shape: [6, 6] });
 const bias6 = api.tensor(values(6, 0.1), { shape: [6] });
 const tokens = api.tensor(values(2 * 5 * 6), { shape: [2, 5, 6] });
+const ctcTargets = api.tensor(Int32Array.from([1, 2, 3, 4, 5]), { shape: [5, 1] });
 const signs = api.tensor(Float32Array.from([1, -1, 1, -1]), { shape: [4] });
 const sequences = api.tensor(values(2 * 3 * 8), { shape: [2, 3, 8] });
 const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18, 6] }), outProjWeight: weight6 };
@@ -121,6 +122,7 @@ const ops: Record<string, () => unknown> = {
   avgPool1d: () => F.avgPool1d(sequences, 2),
   adaptiveAvgPool2d: () => F.adaptiveAvgPool2d(images, 2),
   'adaptiveMaxPool2d (uneven)': () => F.adaptiveMaxPool2d(images, 3),
+  ctcLoss: () => F.ctcLoss(tokens, ctcTargets, [2, 2, 2, 2, 1], [1, 1, 1, 1, 1]),
   oneHot: () => F.oneHot(labels, 6),
   sort: () => api.sort(x, 1),
   topk: () => api.topk(x, 2, 1),

@@ -666,6 +666,21 @@ export const compositeCases: CompositeCase[] = [
     },
   ),
   composite(
+    'ctcLoss',
+    ['ctcLoss'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 4, max: 6 }))
+      .chain(([n, frames]) => fc.tuple(floatOperand([frames, n, 4]), intOperand([n, 2], 1, 3)).map((operands) => ({ operands }))),
+    (xs) => {
+      const [frames, n] = x0(xs).shape as [number, number];
+      // The second sequence is one frame shorter and has one label: the length masks take part.
+      const inputLengths = [frames, frames - 1].slice(0, n);
+      const targetLengths = [2, 1].slice(0, n);
+      return F.ctcLoss(F.logSoftmax(x0(xs), 2), x1(xs), inputLengths, targetLengths, { reduction: 'sum' });
+    },
+    { numRuns: 3 },
+  ),
+  composite(
     'likelihood losses',
     ['poissonNllLoss', 'gaussianNllLoss'],
     shapes(1, 2).chain((shape) =>

@@ -62,6 +62,7 @@ export {
   BCEWithLogitsLoss,
   CosineEmbeddingLoss,
   CrossEntropyLoss,
+  CTCLoss,
   GaussianNLLLoss,
   HingeEmbeddingLoss,
   HuberLoss,

@@ -91,6 +91,61 @@ const ints = (shape: number[], high: number): Tensor =>
 const bools = (rows: boolean[][]): Tensor => tensor(rows);
 const call = (m: nn.AnyModule, xs: Tensor[]): Output => (m as unknown as { forward(...a: Tensor[]): Output }).forward(...xs);
 
+/**
+ * CTC losses through logSoftmax: PyTorch's gradient with respect to its log-probabilities input
+ * folds in logSoftmax's (it is exp(logProbs) - gamma, not -gamma), so the two agree on the
+ * logits' gradient, which is what training uses.
+ */
+function ctcCases(): ModuleCase[] {
+  const call = (m: nn.AnyModule, xs: Tensor[]): Output =>
+    (m as nn.CTCLoss).forward(F.logSoftmax(xs[0] as Tensor, 2), xs[1] as Tensor, xs[2] as Tensor, xs[3] as Tensor);
+  const torchCall = 'm(F.log_softmax(xs[0], 2), xs[1], xs[2], xs[3])';
+  // Padded targets: a repeated label (2, 2: no skip between them), an empty target, padding values past each length.
+  const padded = () =>
+    tensor([
+      [2, 2, 3, 1],
+      [4, 1, -1, -1],
+      [0, 0, 0, 0],
+    ]);
+  return [
+    {
+      name: 'CTCLoss (padded targets, repeats, an empty target)',
+      torch: 'nn.CTCLoss()',
+      build: () => new nn.CTCLoss(),
+      inputs: () => [f64([12, 3, 5], -2, 2), padded(), tensor([12, 9, 5]), tensor([4, 2, 0])],
+      torchCall,
+      flintCall: call,
+      grads: true,
+    },
+    {
+      name: "CTCLoss (blank last, reduction 'none', concatenated targets)",
+      torch: "nn.CTCLoss(blank=4, reduction='none')",
+      build: () => new nn.CTCLoss({ blank: 4, reduction: 'none' }),
+      inputs: () => [f64([7, 2, 5], -2, 2), tensor([0, 3, 3, 1, 2]), tensor([7, 6]), tensor([3, 2])],
+      torchCall,
+      flintCall: call,
+      grads: true,
+    },
+    {
+      name: "CTCLoss (impossible alignment, zeroInfinity, reduction 'sum')",
+      torch: "nn.CTCLoss(reduction='sum', zero_infinity=True)",
+      build: () => new nn.CTCLoss({ reduction: 'sum', zeroInfinity: true }),
+      inputs: () => [
+        f64([6, 2, 4], -2, 2),
+        tensor([
+          [1, 1, 1, 2],
+          [3, 2, 1, 1],
+        ]),
+        tensor([6, 2]),
+        tensor([4, 3]),
+      ],
+      torchCall,
+      flintCall: call,
+      grads: true,
+    },
+  ];
+}
+
 const MODULE_CASES: ModuleCase[] = [
   { name: 'Linear', torch: 'nn.Linear(5, 3)', build: () => new nn.Linear(5, 3), inputs: () => [f64([4, 5])], grads: true },
   {
@@ -192,6 +247,7 @@ const MODULE_CASES: ModuleCase[] = [
     inputs: () => [f64([1, 2, 4, 6, 2])],
     grads: true,
   },
+  ...ctcCases(),
   {
     name: 'BatchNorm1d training',
     torch: 'nn.BatchNorm1d(3, momentum=0.2)',

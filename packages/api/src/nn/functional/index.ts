@@ -85,6 +85,7 @@ export {
   type MarginRankingOptions,
   marginRankingLoss,
 } from './comparison-losses.js';
+export { type CtcLossOptions, ctcLoss } from './ctc-loss.js';
 export { type CosineSimilarityOptions, cosineSimilarity, type PairwiseDistanceOptions, pairwiseDistance } from './distance.js';
 export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';

@@ -54,6 +54,7 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['multiLabelMarginLoss', [x, x], null, 'reduction'],
   ['poissonNllLoss', [x, x], 'logInput', 'logInput'],
   ['gaussianNllLoss', [x, x, x], 'full', 'full'],
+  ['ctcLoss', [x, x, x, x], 'blank', 'zeroInfinity'],
   ['gumbelSoftmax', [x], 'tau', 'hard'],
   ['unfold', [x, 2], 'dilation', 'padding'],
   ['localResponseNorm', [x, 2], 'alpha', 'beta'],

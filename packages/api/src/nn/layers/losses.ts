@@ -20,6 +20,7 @@ import {
   type MarginRankingOptions,
   marginRankingLoss,
 } from '../functional/comparison-losses.js';
+import { type CtcLossOptions, ctcLoss } from '../functional/ctc-loss.js';
 import { type GaussianNllOptions, gaussianNllLoss, type PoissonNllOptions, poissonNllLoss } from '../functional/likelihood-losses.js';
 import {
   type HingeEmbeddingOptions,
@@ -633,6 +634,42 @@ export class GaussianNLLLoss extends Loss<[Tensor, Tensor, Tensor]> {
       ['full', this.full, false],
       ['eps', this.eps, 1e-6],
       ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * Connectionist temporal classification loss (torch.nn.CTCLoss); see `nn.functional.ctcLoss`.
+ *
+ * @example
+ * const ctc = new nn.CTCLoss({ zeroInfinity: true });
+ * const loss = ctc.forward(logSoftmax(logits, 2), targets, inputLengths, targetLengths);
+ */
+export class CTCLoss extends Loss<[Tensor, Tensor, Tensor, Tensor]> {
+  readonly blank: number;
+  readonly zeroInfinity: boolean;
+
+  constructor(options?: CtcLossOptions) {
+    const layer = 'CTCLoss';
+    const o = lossOptions(layer, options, 'blank');
+    super(o.reduction);
+    this.blank = checkNumber(layer, 'blank', o.blank ?? 0, { min: 0 });
+    this.zeroInfinity = booleanOption(layer, 'zeroInfinity', o.zeroInfinity, false);
+  }
+
+  forward(logProbs: Tensor, targets: Tensor, inputLengths: Tensor, targetLengths: Tensor): Tensor {
+    return ctcLoss(logProbs, targets, inputLengths, targetLengths, {
+      blank: this.blank,
+      reduction: this.reduction,
+      zeroInfinity: this.zeroInfinity,
+    });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['blank', this.blank, 0],
+      ['reduction', this.reduction, 'mean'],
+      ['zeroInfinity', this.zeroInfinity, false],
     ]);
   }
 }
