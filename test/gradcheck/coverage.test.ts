@@ -92,6 +92,8 @@ const NOT_OPS = new Set([
   'runDataDependentAsync',
   'binarySearch',
   'truePositions',
+  'batched',
+  'unbatch',
 ]);
 
 async function publicOps(): Promise<Map<string, string>> {
