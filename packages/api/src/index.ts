@@ -36,7 +36,17 @@ export * from './ops/elementwise.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export {
-  linalg,
+  type CholeskyExResult,
+  type CholeskyOptions,
+  cholesky,
+  type LuFactorResult,
+  type LuResult,
+  type QrMode,
+  type QrOptions,
+  type QrResult,
+} from './ops/linalg-decompositions.js';
+export { linalg } from './ops/linalg-namespace.js';
+export {
   type MatrixNormOptions,
   type MatrixOrder,
   type NormOptions,
@@ -44,6 +54,18 @@ export {
   type VectorNormOptions,
   type VectorOrder,
 } from './ops/linalg-norms.js';
+export { blockDiag, cross, diagEmbed, kron, tensordot, type VectorAxisOptions } from './ops/linalg-products.js';
+export {
+  det,
+  inverse,
+  type LuSolveOptions,
+  logdet,
+  matrixPower,
+  type SlogdetResult,
+  type SolveOptions,
+  type SolveTriangularOptions,
+  slogdet,
+} from './ops/linalg-solvers.js';
 export * from './ops/masked-fill.js';
 export * from './ops/meshgrid.js';
 export * from './ops/movement.js';

@@ -31,6 +31,14 @@ export class ValueError extends FlintError {
   override name = 'ValueError';
 }
 
+/**
+ * A matrix whose values a linear-algebra routine cannot handle: not positive-definite for a
+ * Cholesky factorization, exactly singular for a solve or an inverse (torch.linalg.LinAlgError).
+ */
+export class LinAlgError extends ValueError {
+  override name = 'LinAlgError';
+}
+
 /** A backend that is missing, unavailable, mixed with another, or whose kernel failed. */
 export class BackendError extends FlintError {
   override name = 'BackendError';

@@ -239,6 +239,3 @@ export function norm(x: TensorLike, p: number | 'fro' | 'nuc' = 'fro', axis?: Re
   if (p !== 'fro' && typeof p !== 'number') throw new ValueError(`norm: p must be a number or 'fro', got ${JSON.stringify(p)}`);
   return vectorNormImpl('norm', x, { ord: p === 'fro' ? 2 : p, axis, keepdims });
 }
-
-/** torch.linalg's norms: `linalg.vectorNorm`, `linalg.matrixNorm`, `linalg.norm`. */
-export const linalg = { vectorNorm, matrixNorm, norm: linalgNorm } as const;
