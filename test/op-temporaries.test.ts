@@ -47,6 +47,24 @@ const sortedRows = api.sort(x, 1);
 const sorter6 = api.argsort(bias6);
 const boundaries6 = api.sort(bias6);
 
+// Symmetric positive-definite matrices (and an LU) for the decompositions.
+const spd = api.add(api.matmul(weight6, api.transpose(weight6)), api.mul(api.eye(6), 6));
+const m40 = api.tensor(values(1600, 0.2), { shape: [40, 40] });
+const spd40 = api.add(api.matmul(m40, api.transpose(m40)), api.eye(40));
+const m40x30 = api.slice(spd40, [0, 0], [40, 30]);
+const zero6 = api.sub(spd, spd);
+const negativeSpd = api.neg(spd);
+const vectors3 = api.tensor(values(12), { shape: [4, 3] });
+const otherVectors3 = api.tensor(values(12, 0.5), { shape: [4, 3] });
+const xT = api.transpose(x);
+const intSpd = api.tensor(Int32Array.from([4, 2, 2, 5]), { shape: [2, 2] });
+const spdLu = api.linalg.luFactor(spd);
+/** Runs `fn`, which must throw, and returns nothing: an op that raises must not leave its intermediates behind either. */
+function raised(fn: () => unknown): null {
+  expect(fn).toThrow(api.LinAlgError);
+  return null;
+}
+
 const ops: Record<string, () => unknown> = {
   mean: () => api.mean(x),
   'mean of int32': () => api.mean(ints, 1),
@@ -155,6 +173,31 @@ const ops: Record<string, () => unknown> = {
   'linalg.vectorNorm (Infinity)': () => api.linalg.vectorNorm(x, { ord: Number.POSITIVE_INFINITY }),
   'linalg.matrixNorm (1)': () => api.linalg.matrixNorm(images, { ord: 1 }),
   'linalg.norm': () => api.linalg.norm(x, { ord: Number.NEGATIVE_INFINITY }),
+  'linalg.cholesky': () => api.linalg.cholesky(spd, { upper: true }),
+  'linalg.choleskyEx (not positive-definite)': () => api.linalg.choleskyEx(weight6),
+  'cholesky (blocked, n = 40)': () => api.cholesky(spd40),
+  'linalg.solveTriangular': () => api.linalg.solveTriangular(spd, x, { upper: true, left: false }),
+  'linalg.luFactor (blocked, 40 x 30)': () => api.linalg.luFactor(m40x30),
+  'linalg.lu': () => api.linalg.lu(x),
+  'linalg.luSolve': () => api.linalg.luSolve(spdLu.LU, spdLu.pivots, x, { left: false, adjoint: true }),
+  'linalg.solve': () => api.linalg.solve(spd, bias6),
+  'linalg.solve (singular, raising)': () => raised(() => api.linalg.solve(zero6, bias6)),
+  'linalg.cholesky (raising)': () => raised(() => api.linalg.cholesky(negativeSpd)),
+  'linalg.inv of int32': () => api.linalg.inv(intSpd),
+  det: () => api.det(bilinearWeight),
+  'linalg.slogdet': () => api.linalg.slogdet(spd),
+  logdet: () => api.logdet(spd),
+  'linalg.matrixPower (-3)': () => api.linalg.matrixPower(spd, -3),
+  'linalg.qr': () => api.linalg.qr(x),
+  'linalg.qr (complete, blocked)': () => api.linalg.qr(spd40, { mode: 'complete' }),
+  'linalg.qr (r)': () => api.linalg.qr(xT, { mode: 'r' }),
+  cross: () => api.cross(vectors3, otherVectors3),
+  'linalg.vecdot': () => api.linalg.vecdot(x, bias6),
+  'linalg.multiDot': () => api.linalg.multiDot([bias4, x, weight6, bias6]),
+  kron: () => api.kron(x, signs),
+  tensordot: () => api.tensordot(tokens, weight6, [[2], [0]]),
+  blockDiag: () => api.blockDiag(x, bias4, ints),
+  diagEmbed: () => api.diagEmbed(x, -1, 0, 2),
   norm: () => api.norm(x, 0.5, [0, 1], true),
   lerp: () => api.lerp(x, probabilities, distribution),
   'lerp of int32': () => api.lerp(ints, x, 0.5),

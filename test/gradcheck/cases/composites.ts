@@ -15,6 +15,7 @@ import {
   type ValueOptions,
 } from '../generators.js';
 import type { OpCase } from '../harness.js';
+import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { normCases } from './norms.js';
 import { searchingCases } from './searching.js';
 import { torchFunctionCases } from './torch-functions.js';
@@ -86,6 +87,7 @@ const axesOf = (p: never): AxesParams => p as unknown as AxesParams;
 
 export const compositeCases: CompositeCase[] = [
   ...normCases,
+  ...linalgDecompositionCases,
   ...torchFunctionCases,
   ...searchingCases,
   // Elementwise, through promotion and broadcasting.
