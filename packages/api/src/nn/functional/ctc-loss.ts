@@ -1,13 +1,32 @@
-import { isHalf } from '../../core/dtype.js';
+import { type DType, isHalf } from '../../core/dtype.js';
 import { DTypeError, IndexError, ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
 import { broadcastTo, cast } from '../../ops/broadcast.js';
-import { type TensorLike, toTensor } from '../../ops/convert.js';
+import { type TensorLike, tensor, toTensor } from '../../ops/convert.js';
 import { arange, full } from '../../ops/creation.js';
-import { add, clamp, equal, exp, greater, less, log, logicalAnd, maximum, mul, neg, notEqual, sub, where } from '../../ops/elementwise.js';
+import {
+  add,
+  clamp,
+  equal,
+  exp,
+  greater,
+  greaterEqual,
+  less,
+  log,
+  logicalAnd,
+  maximum,
+  mul,
+  neg,
+  notEqual,
+  sub,
+  where,
+} from '../../ops/elementwise.js';
 import { gather, index, take } from '../../ops/indexing.js';
-import { pad, reshape, slice, stack } from '../../ops/movement.js';
+import { concat, pad, reshape, slice, stack } from '../../ops/movement.js';
 import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
+import { max, sum } from '../../ops/reduce.js';
+import { Primitive } from '../../primitives/primitive.js';
+import { bind } from '../../tensor/dispatch.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { backendOf } from '../../transforms/core.js';
@@ -58,6 +77,12 @@ export const ctcLoss = withCheckedOptions(
 
 const op = 'ctcLoss';
 
+/**
+ * The log-probability of an unreachable position: finite, so that the recursion never subtracts
+ * two infinities, and far below any reachable one (a sum of T log-probabilities).
+ */
+const UNREACHABLE = -1e30;
+
 function ctc(
   logProbs: TensorLike,
   targets: TensorLike,
@@ -95,26 +120,33 @@ function ctc(
   const positions = extended.shape[1] as number;
   const emissions = gather(lp, 2, broadcastTo(reshape(extended, [1, batch, positions]), [frames, batch, positions]));
 
-  // A label may be reached from two positions back (skipping a blank) unless it repeats the label there.
-  const canSkip = logicalAnd(notEqual(extended, blank), notEqual(extended, shiftRight(extended, 2, blank)));
+  // Position s is reached from s (a repeat), s - 1, and s - 2 when s is a label that differs from
+  // the one two back (skipping the blank between them). Each step gathers those three
+  // predecessors of every position ([N, P, 3]) and adds a penalty that rules out the missing ones.
+  const predecessors = predecessorIndex(positions, backendOf(lp)?.name);
+  const penalty = predecessorPenalty(extended, blank, lp.dtype);
+  // Whether frame t is inside each sequence ([T, N, 1]): past its end, a sequence's alphas stay.
+  const inFrame = less(reshape(arange(frames, { backend: backendOf(lp)?.name }), [frames, 1, 1]), reshape(inputLens, [1, batch, 1]));
+
+  // At t = 0 only the first blank and the first label are reachable; an empty input emits the
+  // empty sequence with probability 1 (alpha 0 at position 0).
   const positionIndex = arange(positions, { backend: backendOf(lp)?.name });
-  const inputLensColumn = reshape(inputLens, [batch, 1]);
-  // An empty input emits the empty sequence with probability 1.
-  const start = where(less(positionIndex, 2), index(emissions, 0), Number.NEGATIVE_INFINITY);
-  let alpha = where(greater(inputLensColumn, 0), start, where(equal(positionIndex, 0), 0, Number.NEGATIVE_INFINITY));
+  const start = where(less(positionIndex, 2), index(emissions, 0), UNREACHABLE);
+  let alpha = where(greater(reshape(inputLens, [batch, 1]), 0), start, where(equal(positionIndex, 0), 0, UNREACHABLE));
   for (let t = 1; t < frames; t++) {
-    const fromPrevious = shiftRight(alpha, 1, Number.NEGATIVE_INFINITY);
-    const fromSkip = where(canSkip, shiftRight(alpha, 2, Number.NEGATIVE_INFINITY), Number.NEGATIVE_INFINITY);
-    const next = add(index(emissions, t), logSumExp3(alpha, fromPrevious, fromSkip));
-    // Past a sequence's last frame its alphas stay as they were.
-    alpha = where(less(t, inputLensColumn), next, alpha);
+    const incoming = add(bind(Primitive.Gather, [alpha, predecessors], { axis: 1 }), penalty);
+    const next = add(index(emissions, t), logSumExpLast(incoming));
+    alpha = where(index(inFrame, t), next, alpha);
   }
 
   // The alignment ends on the last label or the blank after it.
   const lastBlank = mul(lensColumn, 2);
-  const onBlank = gather(alpha, 1, lastBlank);
-  const onLabel = where(greater(lensColumn, 0), gather(alpha, 1, maximum(sub(lastBlank, 1), 0)), Number.NEGATIVE_INFINITY);
-  let losses = reshape(neg(logSumExp3(onBlank, onLabel, Number.NEGATIVE_INFINITY)), [batch]);
+  const ends = concat([lastBlank, sub(lastBlank, 1)], 1);
+  // An empty target has no last label (position -1).
+  const final = add(gather(alpha, 1, maximum(ends, 0)), where(less(ends, 0), UNREACHABLE, 0));
+  const logLikelihood = reshape(logSumExpLast(final), [batch]);
+  // A sequence with no alignment ends at the sentinel's scale: its loss is +Infinity.
+  let losses = where(less(logLikelihood, UNREACHABLE / 2), Number.POSITIVE_INFINITY, neg(logLikelihood));
   if (zeroInfinity) losses = where(equal(losses, Number.POSITIVE_INFINITY), 0, losses);
   const result =
     reduction === 'none'
@@ -224,28 +256,42 @@ function extendWithBlanks(labels: Tensor, blank: number): Tensor {
   );
 }
 
-/** `x` [N, P] moved `by` places along its last axis, filled with `fill` at the start. */
-function shiftRight(x: Tensor, by: number, fill: number): Tensor {
-  const [batch, positions] = x.shape as [number, number];
-  const padded = pad(
-    x,
-    [
-      [0, 0],
-      [by, 0],
-    ],
-    { value: fill },
-  );
-  return slice(padded, [0, 0], [batch, positions]);
+/** For each of `positions` positions, its three predecessors (s, s - 1, s - 2), clamped at 0: int32 [P, 3]. */
+function predecessorIndex(positions: number, backend: string | undefined): Tensor {
+  const data = new Int32Array(positions * 3);
+  for (let s = 0; s < positions; s++) data.set([s, Math.max(s - 1, 0), Math.max(s - 2, 0)], s * 3);
+  return tensor(data, { shape: [positions, 3], ...(backend === undefined ? {} : { backend }) });
 }
 
 /**
- * log(e^a + e^b + e^c), -Infinity when all three are, with finite gradients there (0): the shift
- * is cut from the graph, and a zero sum never reaches the log.
+ * 0 where a predecessor may precede a position, UNREACHABLE where not ([N, P, 3]): s - 1 needs
+ * s >= 1; s - 2 needs s >= 2, a label at s, and a different label at s - 2.
  */
-function logSumExp3(a: Tensor, b: Tensor, c: TensorLike): Tensor {
-  const top = stopGradient(maximum(maximum(a, b), c));
-  const shift = where(equal(top, Number.NEGATIVE_INFINITY), 0, top);
-  const total = add(add(exp(sub(a, shift)), exp(sub(b, shift))), exp(sub(c, shift)));
-  const empty = equal(total, 0);
-  return where(empty, Number.NEGATIVE_INFINITY, add(shift, log(where(empty, 1, total))));
+function predecessorPenalty(extended: Tensor, blank: number, dtype: DType): Tensor {
+  const [batch, positions] = extended.shape as [number, number];
+  const s = arange(positions, { backend: backendOf(extended)?.name });
+  const twoBack = slice(
+    pad(
+      extended,
+      [
+        [0, 0],
+        [2, 0],
+      ],
+      { value: blank },
+    ),
+    [0, 0],
+    [batch, positions],
+  );
+  const canSkip = logicalAnd(greaterEqual(s, 2), logicalAnd(notEqual(extended, blank), notEqual(extended, twoBack)));
+  const penalty = (allowed: Tensor) => broadcastTo(where(allowed, 0, UNREACHABLE), [batch, positions]);
+  return cast(stack([penalty(greaterEqual(s, 0)), penalty(greaterEqual(s, 1)), penalty(canSkip)], 2), dtype);
+}
+
+/**
+ * log(sum(exp(x))) over the last axis, shifted by its (finite) maximum: every term is finite, so
+ * neither the value nor the gradient meets an infinity.
+ */
+function logSumExpLast(x: Tensor): Tensor {
+  const top = stopGradient(max(x, -1, true));
+  return add(reshape(top, top.shape.slice(0, -1)), log(sum(exp(sub(x, top)), -1)));
 }
