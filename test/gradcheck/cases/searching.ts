@@ -33,6 +33,7 @@ export const searchingCases: CompositeCase[] = [
     },
     numRuns: 6,
     smooth: true,
+    readsValues: 'its result has one element per true value of the mask',
   },
   {
     name: 'bincount (weights, static length)',
