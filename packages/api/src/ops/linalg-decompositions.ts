@@ -9,6 +9,8 @@ import {
   batchShape,
   block,
   computeDTypes,
+  diagonalOf,
+  identity,
   matrixOperand,
   raiseOnFailure,
   squareOperand,
@@ -16,7 +18,7 @@ import {
   transposed,
   unstacked,
 } from './linalg/matrices.js';
-import { choleskyStacked, diagonalOf, identity, luStacked, type QrMode, qrStacked, unpermuteRows } from './linalg/rules.js';
+import { choleskyStacked, luStacked, type QrMode, qrStacked, unpermuteRows } from './linalg/rules.js';
 import { reshape } from './movement.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 import { min } from './reduce.js';

@@ -64,7 +64,9 @@ describe('linalg.solveTriangular', () => {
       const junk = upper ? tril(f64([n, n]), unit ? 0 : -1) : triu(f64([n, n]), unit ? 0 : 1);
       const x = linalg.solveTriangular(a.add(junk), b, { upper, left, unitriangular: unit });
       const product = left ? matmul(withDiagonal, x) : matmul(x, withDiagonal);
-      expect(maxDifference(product, b)).toBeLessThan(1e-12 * n);
+      // A backward-error bound: random unit triangles are ill-conditioned, and X grows with n.
+      const scale = 1 + Math.max(...Array.from(x.abs().dataSync(), Number));
+      expect(maxDifference(product, b)).toBeLessThan(1e-13 * n * scale);
     }
   });
 

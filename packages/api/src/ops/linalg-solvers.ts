@@ -9,6 +9,7 @@ import { equal, less, sub, where } from './elementwise.js';
 import {
   batchShape,
   computeDTypes,
+  identity,
   jointDTypes,
   matrixOperand,
   raiseOnFailure,
@@ -17,7 +18,7 @@ import {
   transposed,
   unstacked,
 } from './linalg/matrices.js';
-import { detStacked, identity, invStacked, luSolveStacked, slogdetStacked, solveStacked, triangularSolveStacked } from './linalg/rules.js';
+import { detStacked, invStacked, luSolveStacked, slogdetStacked, solveStacked, triangularSolveStacked } from './linalg/rules.js';
 import { matmul } from './linalg.js';
 import { reshape, squeeze, unsqueeze } from './movement.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';

@@ -19,7 +19,7 @@ import {
 import { Primitive } from '../../primitives/primitive.js';
 import { bind } from '../../tensor/dispatch.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { block, columnsOf, matmul3, rowsOf, transposed } from './matrices.js';
+import { block, columnsOf, matmul3, matmulTN, rowsOf, transposed } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
 // LU with partial pivoting (LAPACK's getrf) of a [B, m, n] stack: A[perm] = L U, L unit lower
@@ -95,33 +95,32 @@ export function permuteRows(x: Tensor, perm: Tensor): Tensor {
 
 /**
  * Column-by-column LU of a [B, m, w] panel, written in primitives since this loop dispatches most
- * of the factorization's ops. The rows not yet pivoted form the active block; each step moves the
- * pivot row out (gathered by its index, so NaN elsewhere stays where it is), puts the active
- * block's first row in its place, and updates the rest with one outer product. The row
- * permutation rides along as an extra column of row numbers (exact in float32 up to 2^24 rows),
- * so it moves with the rows.
+ * of the factorization's ops. The rows not yet pivoted form the active block; each step takes the
+ * pivot row out (a one-hot row times the block), puts the active block's first row in its place,
+ * and updates the rest with one outer product. The row permutation rides along as an extra column
+ * of row numbers (exact in float32 up to 2^24 rows), so it moves with the rows.
  */
 function panel(a: Tensor): LuFactors {
   const [batch, m, w] = a.shape as [number, number, number];
   const k = Math.min(m, w);
   const zero = full([batch, 1, 1], a.dtype, 0, a);
   const one = full([batch, 1, 1], a.dtype, 1, a);
-  let active = concat([a, cast(iota([batch, m, 1], 'int32', 1, a), a.dtype)], 2);
+  const rowNumbers = iota([batch, m, 1], 'int32', 1, a);
+  let active = concat([a, cast(rowNumbers, a.dtype)], 2);
   const finished: Tensor[] = [];
-  const pivots: Tensor[] = [];
+  const locals: Tensor[] = [];
   for (let j = 0; j < k; j++) {
     const r = m - j;
     const restShape = [batch, r - 1, w + 1];
     // The first row of largest magnitude in column j (argmax takes the first of equals, as idamax).
     const local = argmax(bind(Primitive.Abs, [block(active, 0, r, j, j + 1)], {}), 1);
-    pivots.push(add(local, full([batch, 1], 'int32', j, a)));
-    const pivotRow = permuteRows(active, local);
+    locals.push(local);
+    const isPivot = equal(rowsOf(rowNumbers, 0, r), broadcast(reshape(local, [batch, 1, 1]), [batch, r, 1]));
+    const pivotRow = matmulTN(cast(isPivot, a.dtype), active);
     finished.push(pivotRow);
     if (r === 1) break;
     // The first row takes the pivot row's place among the rest.
-    const slot = add(reshape(local, [batch, 1, 1]), full([batch, 1, 1], 'int32', -1, a));
-    const isPivot = equal(iota([batch, r - 1, 1], 'int32', 1, a), broadcast(slot, [batch, r - 1, 1]));
-    const rest = select(broadcast(isPivot, restShape), broadcast(rowsOf(active, 0, 1), restShape), rowsOf(active, 1, r));
+    const rest = select(broadcast(rowsOf(isPivot, 1, r), restShape), broadcast(rowsOf(active, 0, 1), restShape), rowsOf(active, 1, r));
     // Multipliers; a zero pivot means a zero column, whose multipliers stay 0 (LAPACK skips the scaling).
     const pivot = block(pivotRow, 0, 1, j, j + 1);
     const safePivot = select(equal(pivot, zero), one, pivot);
@@ -132,14 +131,14 @@ function panel(a: Tensor): LuFactors {
       [0, 0],
       [j + 1, 1],
     ]);
-    const updated = sub(rest, mul(broadcast(multipliers, restShape), broadcast(trailing, restShape)));
+    const updated = sub(rest, matmul3(multipliers, trailing));
     active = concat([columnsOf(updated, 0, j), multipliers, columnsOf(updated, j + 1, w + 1)], 2);
   }
   const packed = finished.length === m ? concat(finished, 1) : concat([...finished, active], 1);
   return {
     lu: columnsOf(packed, 0, w),
     perm: reshape(cast(columnsOf(packed, w, w + 1), 'int32'), [batch, m]),
-    pivots: k === 0 ? full([batch, 0], 'int32', 0, a) : concat(pivots, 1),
+    pivots: k === 0 ? full([batch, 0], 'int32', 0, a) : add(concat(locals, 1), iota([batch, k], 'int32', 1, a)),
   };
 }
 

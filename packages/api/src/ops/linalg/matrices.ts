@@ -1,7 +1,7 @@
 import { type DType, isFloating, isHalf } from '../../core/dtype.js';
 import { ShapeError } from '../../core/errors.js';
 import { formatShape, type Shape, sizeOf } from '../../core/shape.js';
-import { dotGeneral, reshape, slice, transpose } from '../../primitives/lax.js';
+import { broadcast, dotGeneral, equal, full, iota, reshape, select, slice, transpose } from '../../primitives/lax.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { bindCustomVjp, concreteOf } from '../../transforms/core.js';
@@ -99,6 +99,23 @@ export const matmulNT = (a: Tensor, b: Tensor): Tensor =>
 /** a^T @ b, matrix by matrix. */
 export const matmulTN = (a: Tensor, b: Tensor): Tensor =>
   dotGeneral(a, b, { lhsContracting: [1], rhsContracting: [1], lhsBatch: [0], rhsBatch: [0] });
+
+/** The identity, [B, n, n], on `like`'s backend. */
+export function identity(batch: number, n: number, like: Tensor): Tensor {
+  const eye = select(
+    equal(iota([n, n], 'int32', 0, like), iota([n, n], 'int32', 1, like)),
+    full([n, n], like.dtype, 1, like),
+    full([n, n], like.dtype, 0, like),
+  );
+  return broadcast(reshape(eye, [1, n, n]), [batch, n, n]);
+}
+
+/** The diagonal of every matrix of a [B, n, n] stack, [B, n]. */
+export function diagonalOf(x: Tensor): Tensor {
+  const [batch, n] = x.shape as [number, number, number];
+  if (n === 0) return reshape(x, [batch, 0]);
+  return slice(reshape(x, [batch, n * n]), [0, 0], [batch, n * n], [1, n + 1]);
+}
 
 // ---- analytic derivatives ----
 

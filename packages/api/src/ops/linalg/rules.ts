@@ -23,30 +23,13 @@ import { tril, triu } from '../triangular.js';
 import { choleskyLower } from './cholesky.js';
 import { householder, householderQ } from './householder.js';
 import { inversePermutation, luFactors, permuteRows } from './lu.js';
-import { block, columnsOf, matmul3, matmulNT, matmulTN, rowsOf, transposed, withAnalyticVjp } from './matrices.js';
+import { block, columnsOf, diagonalOf, identity, matmul3, matmulNT, matmulTN, rowsOf, transposed, withAnalyticVjp } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
 // The decompositions on [B, m, n] stacks in the compute dtype, each a custom-VJP call whose
 // reverse-mode rule is the analytic derivative (PyTorch's FunctionsManual.cpp formulas), written
 // in ops, so that a backward pass costs a few triangular solves and matmuls instead of replaying
 // the factorization's loops backwards. Forward mode (jvp) and vmap go through the loops' ops.
-
-/** The identity, [B, n, n], on `like`'s backend. */
-export function identity(batch: number, n: number, like: Tensor): Tensor {
-  const eye = select(
-    equal(iota([n, n], 'int32', 0, like), iota([n, n], 'int32', 1, like)),
-    full([n, n], like.dtype, 1, like),
-    full([n, n], like.dtype, 0, like),
-  );
-  return broadcast(reshape(eye, [1, n, n]), [batch, n, n]);
-}
-
-/** The diagonal of every matrix of a [B, n, n] stack, [B, n]. */
-export function diagonalOf(x: Tensor): Tensor {
-  const [batch, n] = x.shape as [number, number, number];
-  if (n === 0) return reshape(x, [batch, 0]);
-  return slice(reshape(x, [batch, n * n]), [0, 0], [batch, n * n], [1, n + 1]);
-}
 
 // ---- triangular solve ----
 
