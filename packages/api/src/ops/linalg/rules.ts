@@ -1,24 +1,8 @@
 import { ValueError } from '../../core/errors.js';
-import {
-  add,
-  broadcast,
-  cast,
-  concat,
-  equal,
-  full,
-  iota,
-  mul,
-  neg,
-  reduceSum,
-  reshape,
-  scale,
-  select,
-  slice,
-  sub,
-} from '../../primitives/lax.js';
+import { add, broadcast, cast, concat, equal, full, iota, mul, neg, reduceSum, reshape, scale, select, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { abs, log, mod, notEqual, sign } from '../elementwise.js';
-import { prod, min as reduceMinOp, sum } from '../reduce.js';
+import { min, prod, sum } from '../reduce.js';
 import { tril, triu } from '../triangular.js';
 import { choleskyLower } from './cholesky.js';
 import { householder, householderQ } from './householder.js';
@@ -173,8 +157,6 @@ export function luSolveStacked(lu: Tensor, perm: Tensor, b: Tensor, adjoint: boo
 
 // ---- solve, inverse ----
 
-const reduceMin = (x: Tensor, axis: number): Tensor => reduceMinOp(x, axis);
-
 /**
  * 0, or the 1-based index of the first exact zero on U's diagonal (LAPACK getrf's info), [B]:
  * where a solve with the factors divides by zero.
@@ -186,7 +168,7 @@ export function zeroPivotInfo(lu: Tensor): Tensor {
   const d = diagonalOf(block(lu, 0, k, 0, k));
   const orders = add(iota([batch, k], 'int32', 1, lu), full([batch, k], 'int32', 1, lu));
   const none = full([batch, k], 'int32', k + 1, lu);
-  const first = reduceMin(select(equal(d, full([batch, k], lu.dtype, 0, lu)), orders, none), 1);
+  const first = min(select(equal(d, full([batch, k], lu.dtype, 0, lu)), orders, none), 1);
   return select(equal(first, full([batch], 'int32', k + 1, lu)), full([batch], 'int32', 0, lu), first);
 }
 
