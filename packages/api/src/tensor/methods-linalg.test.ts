@@ -98,3 +98,45 @@ describe('linear algebra methods', () => {
     ]);
   });
 });
+
+describe('matrix decomposition methods', () => {
+  it('det, logdet, slogdet, inverse, cholesky, matrixPower, cross, kron and diagEmbed are methods', () => {
+    const a = tensor([
+      [4, 2],
+      [2, 5],
+    ]);
+    expect(a.det().item()).toBeCloseTo(16, 5);
+    expect(a.logdet().item()).toBeCloseTo(Math.log(16), 5);
+    expect(a.slogdet().sign.item()).toBe(1);
+    expect(a.inverse().matmul(a).arraySync()).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
+    expect(a.cholesky().arraySync()).toEqual([
+      [2, 0],
+      [1, 2],
+    ]);
+    expect(a.cholesky(true).arraySync()).toEqual([
+      [2, 1],
+      [0, 2],
+    ]);
+    expect(a.matrixPower(2).arraySync()).toEqual([
+      [20, 18],
+      [18, 29],
+    ]);
+    expect(
+      tensor([1, 0, 0])
+        .cross(tensor([0, 1, 0]))
+        .arraySync(),
+    ).toEqual([0, 0, 1]);
+    expect(
+      tensor([1, 2])
+        .kron(tensor([1, 10]))
+        .arraySync(),
+    ).toEqual([1, 10, 2, 20]);
+    expect(tensor([1, 2]).diagEmbed().arraySync()).toEqual([
+      [1, 0],
+      [0, 2],
+    ]);
+  });
+});

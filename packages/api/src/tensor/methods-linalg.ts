@@ -5,7 +5,10 @@ import { BackendError } from '../core/errors.js';
 import { cast } from '../ops/broadcast.js';
 import type { TensorLike } from '../ops/convert.js';
 import { dot, matmul, outer } from '../ops/linalg.js';
+import { cholesky } from '../ops/linalg-decompositions.js';
 import { norm } from '../ops/linalg-norms.js';
+import { cross, diagEmbed, kron } from '../ops/linalg-products.js';
+import { det, inverse, logdet, matrixPower, type SlogdetResult, slogdet } from '../ops/linalg-solvers.js';
 import type { ReductionAxes } from '../ops/reduce.js';
 import { diag, diagonal, trace, tril, triu } from '../ops/triangular.js';
 import { Tensor } from './tensor.js';
@@ -32,6 +35,24 @@ declare module './tensor.js' {
     trace(offset?: number, axis1?: number, axis2?: number): Tensor;
     /** See `norm` (torch.Tensor.norm): p 'fro' (default) or a number, over `axis`. */
     norm(p?: number | 'fro' | 'nuc', axis?: ReductionAxes, keepdims?: boolean): Tensor;
+    /** See `det`: the determinant of the matrices in the last two axes. */
+    det(): Tensor;
+    /** See `logdet`. */
+    logdet(): Tensor;
+    /** See `slogdet`: `{ sign, logabsdet }`. */
+    slogdet(): SlogdetResult;
+    /** See `inverse` (`linalg.inv`). */
+    inverse(): Tensor;
+    /** See `cholesky` (torch.Tensor.cholesky): the lower factor, or the upper one with `upper`. */
+    cholesky(upper?: boolean): Tensor;
+    /** See `matrixPower` (`linalg.matrixPower`). */
+    matrixPower(n: number): Tensor;
+    /** See `cross` (torch.Tensor.cross): along `axis`, by default the first axis of size 3. */
+    cross(other: TensorLike, axis?: number): Tensor;
+    /** See `kron`. */
+    kron(other: TensorLike): Tensor;
+    /** See `diagEmbed`. */
+    diagEmbed(offset?: number, axis1?: number, axis2?: number): Tensor;
     /**
      * A copy on the backend `name` (the tensor itself when already there). Given a dtype name
      * instead ('float64', 'int32', ...), a cast, as torch's `.to(dtype)`. Reads the data
@@ -80,6 +101,34 @@ Tensor.prototype.trace = function (this: Tensor, offset?: number, axis1?: number
 };
 Tensor.prototype.norm = function (this: Tensor, p?: number | 'fro' | 'nuc', axis?: ReductionAxes, keepdims?: boolean) {
   return norm(this, p, axis, keepdims);
+};
+
+Tensor.prototype.det = function (this: Tensor) {
+  return det(this);
+};
+Tensor.prototype.logdet = function (this: Tensor) {
+  return logdet(this);
+};
+Tensor.prototype.slogdet = function (this: Tensor) {
+  return slogdet(this);
+};
+Tensor.prototype.inverse = function (this: Tensor) {
+  return inverse(this);
+};
+Tensor.prototype.cholesky = function (this: Tensor, upper?: boolean) {
+  return cholesky(this, upper);
+};
+Tensor.prototype.matrixPower = function (this: Tensor, n: number) {
+  return matrixPower(this, n);
+};
+Tensor.prototype.cross = function (this: Tensor, other: TensorLike, axis?: number) {
+  return cross(this, other, axis);
+};
+Tensor.prototype.kron = function (this: Tensor, other: TensorLike) {
+  return kron(this, other);
+};
+Tensor.prototype.diagEmbed = function (this: Tensor, offset?: number, axis1?: number, axis2?: number) {
+  return diagEmbed(this, offset, axis1, axis2);
 };
 
 Tensor.prototype.to = function (this: Tensor, target: string): Tensor {
