@@ -302,3 +302,31 @@ describe('linalg.matrixPower', () => {
     expect(() => linalg.matrixPower(f64([2, 2]), 1.5)).toThrow(/integer/);
   });
 });
+
+describe('empty matrices and batches', () => {
+  const empty = (shape: number[]) => randn(shape, { dtype: 'float64' });
+
+  test('0 x 0 matrices: det 1, slogdet (1, 0), empty inverse and solution', () => {
+    expect(det(empty([0, 0])).item()).toBe(1);
+    expect(slogdet(empty([0, 0])).logabsdet.item()).toBe(0);
+    expect(linalg.inv(empty([0, 0])).shape).toEqual([0, 0]);
+    expect(linalg.solve(empty([0, 0]), empty([0, 2])).shape).toEqual([0, 2]);
+    expect(linalg.matrixPower(empty([0, 0]), -2).shape).toEqual([0, 0]);
+  });
+
+  test('empty batches and factors', () => {
+    expect(det(empty([0, 2, 2])).shape).toEqual([0]);
+    expect(linalg.solve(empty([0, 2, 2]), empty([0, 2, 1])).shape).toEqual([0, 2, 1]);
+    expect(linalg.cholesky(empty([0, 3, 3])).shape).toEqual([0, 3, 3]);
+    expect(Array.from(linalg.choleskyEx(empty([2, 0, 0])).info.dataSync())).toEqual([0, 0]);
+    const { P, L, U } = linalg.lu(empty([0, 3]));
+    expect([P.shape, L.shape, U.shape]).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 3],
+    ]);
+    const { Q, R } = linalg.qr(empty([3, 0]), { mode: 'complete' });
+    expect(Array.from(Q.dataSync())).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 1]);
+    expect(R.shape).toEqual([3, 0]);
+  });
+});

@@ -106,6 +106,7 @@ function panel(a: Tensor): LuFactors {
   const zero = full([batch, 1, 1], a.dtype, 0, a);
   const one = full([batch, 1, 1], a.dtype, 1, a);
   const rowNumbers = iota([batch, m, 1], 'int32', 1, a);
+  if (k === 0) return { lu: a, perm: reshape(rowNumbers, [batch, m]), pivots: full([batch, 0], 'int32', 0, a) };
   let active = concat([a, cast(rowNumbers, a.dtype)], 2);
   const finished: Tensor[] = [];
   const locals: Tensor[] = [];
@@ -138,7 +139,7 @@ function panel(a: Tensor): LuFactors {
   return {
     lu: columnsOf(packed, 0, w),
     perm: reshape(cast(columnsOf(packed, w, w + 1), 'int32'), [batch, m]),
-    pivots: k === 0 ? full([batch, 0], 'int32', 0, a) : add(concat(locals, 1), iota([batch, k], 'int32', 1, a)),
+    pivots: add(concat(locals, 1), iota([batch, k], 'int32', 1, a)),
   };
 }
 
