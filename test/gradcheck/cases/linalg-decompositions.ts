@@ -210,6 +210,16 @@ export const linalgDecompositionCases: CompositeCase[] = [
     },
   ),
   linalgCase(
+    'linalg.qr (blocked, 22 x 18)',
+    ['qr'],
+    distinctAwayFromZero([22, 18]).map((x) => ({ operands: [x] })),
+    ([x]) => {
+      const { Q, R } = flint.linalg.qr(x as Tensor);
+      return flat(Q, R);
+    },
+    { numRuns: 1, smooth: false },
+  ),
+  linalgCase(
     'linalg.matrixPower (negative through inv)',
     ['matrixPower'],
     square(1, 3).chain(({ x, n }) => fc.constantFrom(-2, -1, 1, 2, 3).map((power) => ({ operands: [x], params: { power, n } }))),

@@ -1,7 +1,7 @@
 import { concat, pad, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { div, sqrt } from '../elementwise.js';
-import { block, matmulNT, rowsOf } from './matrices.js';
+import { block, matmulNT, outerProduct, rowsOf, transposed } from './matrices.js';
 
 // The Cholesky factor L (A = L L^T) of a [B, n, n] stack, reading only A's lower triangle, as
 // LAPACK's potrf. Left-looking and blocked by PANEL columns: panel j (rows jb.., columns
@@ -55,7 +55,7 @@ function tallPanel(p: Tensor): Tensor {
     if (rows > 1) {
       const below = div(block(rest, 1, rows, 0, 1), pivot);
       column = concat([pivot, below], 1);
-      if (c < w - 1) rest = sub(block(rest, 1, rows, 1, w - c), matmulNT(below, rowsOf(below, 0, w - c - 1)));
+      if (c < w - 1) rest = sub(block(rest, 1, rows, 1, w - c), outerProduct(below, transposed(rowsOf(below, 0, w - c - 1))));
     }
     columns.push(
       pad(column, [

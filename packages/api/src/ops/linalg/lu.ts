@@ -19,7 +19,7 @@ import {
 import { Primitive } from '../../primitives/primitive.js';
 import { bind } from '../../tensor/dispatch.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { block, columnsOf, matmul3, matmulTN, rowsOf, transposed } from './matrices.js';
+import { block, columnsOf, matmul3, matmulTN, outerProduct, rowsOf, transposed } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
 // LU with partial pivoting (LAPACK's getrf) of a [B, m, n] stack: A[perm] = L U, L unit lower
@@ -132,7 +132,7 @@ function panel(a: Tensor): LuFactors {
       [0, 0],
       [j + 1, 1],
     ]);
-    const updated = sub(rest, matmul3(multipliers, trailing));
+    const updated = sub(rest, outerProduct(multipliers, trailing));
     active = concat([columnsOf(updated, 0, j), multipliers, columnsOf(updated, j + 1, w + 1)], 2);
   }
   const packed = finished.length === m ? concat(finished, 1) : concat([...finished, active], 1);
