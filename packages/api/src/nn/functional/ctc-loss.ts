@@ -22,7 +22,7 @@ import {
   where,
 } from '../../ops/elementwise.js';
 import { gather, index, take } from '../../ops/indexing.js';
-import { concat, pad, reshape, slice, stack } from '../../ops/movement.js';
+import { concat, pad, reshape, slice, squeeze, stack } from '../../ops/movement.js';
 import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { max, sum } from '../../ops/reduce.js';
 import { Primitive } from '../../primitives/primitive.js';
@@ -122,7 +122,7 @@ function ctc(
 
   // Position s is reached from s (a repeat), s - 1, and s - 2 when s is a label that differs from
   // the one two back (skipping the blank between them). Each step gathers those three
-  // predecessors of every position ([N, P, 3]) and adds a penalty that rules out the missing ones.
+  // predecessors of every position ([N, 3, P]) and adds a penalty that rules out the missing ones.
   const predecessors = predecessorIndex(positions, backendOf(lp)?.name);
   const penalty = predecessorPenalty(extended, blank, lp.dtype);
   // Whether frame t is inside each sequence ([T, N, 1]): past its end, a sequence's alphas stay.
@@ -135,7 +135,7 @@ function ctc(
   let alpha = where(greater(reshape(inputLens, [batch, 1]), 0), start, where(equal(positionIndex, 0), 0, UNREACHABLE));
   for (let t = 1; t < frames; t++) {
     const incoming = add(bind(Primitive.Gather, [alpha, predecessors], { axis: 1 }), penalty);
-    const next = add(index(emissions, t), logSumExpLast(incoming));
+    const next = add(index(emissions, t), logSumExp(incoming, 1));
     alpha = where(index(inFrame, t), next, alpha);
   }
 
@@ -144,7 +144,7 @@ function ctc(
   const ends = concat([lastBlank, sub(lastBlank, 1)], 1);
   // An empty target has no last label (position -1).
   const final = add(gather(alpha, 1, maximum(ends, 0)), where(less(ends, 0), UNREACHABLE, 0));
-  const logLikelihood = reshape(logSumExpLast(final), [batch]);
+  const logLikelihood = logSumExp(final, 1);
   // A sequence with no alignment ends at the sentinel's scale: its loss is +Infinity.
   let losses = where(less(logLikelihood, UNREACHABLE / 2), Number.POSITIVE_INFINITY, neg(logLikelihood));
   if (zeroInfinity) losses = where(equal(losses, Number.POSITIVE_INFINITY), 0, losses);
@@ -256,15 +256,19 @@ function extendWithBlanks(labels: Tensor, blank: number): Tensor {
   );
 }
 
-/** For each of `positions` positions, its three predecessors (s, s - 1, s - 2), clamped at 0: int32 [P, 3]. */
+/** The three predecessors (s, s - 1, s - 2, clamped at 0) of each of `positions` positions: int32 [3, P]. */
 function predecessorIndex(positions: number, backend: string | undefined): Tensor {
   const data = new Int32Array(positions * 3);
-  for (let s = 0; s < positions; s++) data.set([s, Math.max(s - 1, 0), Math.max(s - 2, 0)], s * 3);
-  return tensor(data, { shape: [positions, 3], ...(backend === undefined ? {} : { backend }) });
+  for (let s = 0; s < positions; s++) {
+    data[s] = s;
+    data[positions + s] = Math.max(s - 1, 0);
+    data[2 * positions + s] = Math.max(s - 2, 0);
+  }
+  return tensor(data, { shape: [3, positions], ...(backend === undefined ? {} : { backend }) });
 }
 
 /**
- * 0 where a predecessor may precede a position, UNREACHABLE where not ([N, P, 3]): s - 1 needs
+ * 0 where a predecessor may precede a position, UNREACHABLE where not ([N, 3, P]): s - 1 needs
  * s >= 1; s - 2 needs s >= 2, a label at s, and a different label at s - 2.
  */
 function predecessorPenalty(extended: Tensor, blank: number, dtype: DType): Tensor {
@@ -284,14 +288,14 @@ function predecessorPenalty(extended: Tensor, blank: number, dtype: DType): Tens
   );
   const canSkip = logicalAnd(greaterEqual(s, 2), logicalAnd(notEqual(extended, blank), notEqual(extended, twoBack)));
   const penalty = (allowed: Tensor) => broadcastTo(where(allowed, 0, UNREACHABLE), [batch, positions]);
-  return cast(stack([penalty(greaterEqual(s, 0)), penalty(greaterEqual(s, 1)), penalty(canSkip)], 2), dtype);
+  return cast(stack([penalty(greaterEqual(s, 0)), penalty(greaterEqual(s, 1)), penalty(canSkip)], 1), dtype);
 }
 
 /**
- * log(sum(exp(x))) over the last axis, shifted by its (finite) maximum: every term is finite, so
- * neither the value nor the gradient meets an infinity.
+ * log(sum(exp(x))) over `axis`, shifted by its (finite) maximum: every term is finite, so neither
+ * the value nor the gradient meets an infinity.
  */
-function logSumExpLast(x: Tensor): Tensor {
-  const top = stopGradient(max(x, -1, true));
-  return add(reshape(top, top.shape.slice(0, -1)), log(sum(exp(sub(x, top)), -1)));
+function logSumExp(x: Tensor, axis: number): Tensor {
+  const top = stopGradient(max(x, axis, true));
+  return add(squeeze(top, axis), log(sum(exp(sub(x, top)), axis)));
 }
