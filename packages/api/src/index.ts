@@ -26,6 +26,7 @@ export * from './core/strided-layout.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './ops/adaptive-pool.js';
+export * from './ops/bessel.js';
 export { broadcastTo, cast } from './ops/broadcast.js';
 export * from './ops/clone.js';
 export * from './ops/conv.js';
@@ -33,6 +34,8 @@ export { type CreationOptions, scalar, type TensorLike, tensor, toTensor } from 
 export { type BincountOptions, bincount, bincountAsync, countNonzero, type HistcOptions, histc } from './ops/counting.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
+export * from './ops/error-functions.js';
+export * from './ops/gamma.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export {
@@ -85,6 +88,8 @@ export * from './ops/reduce.js';
 export * from './ops/scans.js';
 export * from './ops/searching.js';
 export * from './ops/sort.js';
+export { special } from './ops/special.js';
+export * from './ops/torch-elementwise.js';
 export * from './ops/torch-functions.js';
 export * from './ops/transcendental.js';
 export * from './ops/triangular.js';

@@ -18,6 +18,7 @@ import type { OpCase } from '../harness.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { normCases } from './norms.js';
 import { searchingCases } from './searching.js';
+import { specialCases } from './special.js';
 import { torchFunctionCases } from './torch-functions.js';
 
 // Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
@@ -89,6 +90,7 @@ export const compositeCases: CompositeCase[] = [
   ...normCases,
   ...linalgDecompositionCases,
   ...torchFunctionCases,
+  ...specialCases,
   ...searchingCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),

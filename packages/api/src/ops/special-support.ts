@@ -1,0 +1,126 @@
+import { type DType, isHalf, toFloating } from '../core/dtype.js';
+import { tidy } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { bindCustomJvp, bindCustomVjp, Tracer } from '../transforms/core.js';
+import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
+import { JvpTracer } from '../transforms/jvp-trace.js';
+import { cast } from './broadcast.js';
+import { type TensorLike, toTensor } from './convert.js';
+import { add, exp, mul, round, sub } from './elementwise.js';
+
+// What the special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts) share: the
+// dtype they compute in, series evaluation, an accurate exp(±x²), and the derivative rule of a
+// function computed by an approximation.
+
+/**
+ * The input of a special function as the floating tensor it is computed in, and the dtype the
+ * result takes: integers and bools compute in float32 (as `exp` does, docs/dtypes.md), float16
+ * and bfloat16 in float32 (their series need float32's range and precision), rounded once.
+ */
+export function specialInput(op: string, x: TensorLike): { readonly input: Tensor; readonly resultDType: DType } {
+  const t = toTensor(op, x);
+  const resultDType = toFloating(t.dtype);
+  return { input: cast(t, isHalf(resultDType) ? 'float32' : resultDType), resultDType };
+}
+
+/** Runs `fn` on the special function's input and rounds its result to the result dtype. */
+export function computeSpecial(op: string, x: TensorLike, fn: (input: Tensor) => Tensor): Tensor {
+  return tidy(() => {
+    const { input, resultDType } = specialInput(op, x);
+    return cast(fn(input), resultDType);
+  });
+}
+
+/**
+ * A Chebyshev series on [-1, 1]: `coefficients` c0..cn give c0 + c1 T1(t) + ... (c0 not halved),
+ * accurate to float64 rounding; float32 stops after `float32Terms` (the rest is below its ulp).
+ */
+export interface Series {
+  readonly float32Terms: number;
+  readonly coefficients: readonly number[];
+}
+
+/** The series `s` at `t` in [-1, 1], by Clenshaw's recurrence (stable wherever |t| <= 1). */
+export function chebyshev(t: Tensor, s: Series): Tensor {
+  const c = t.dtype === 'float64' ? s.coefficients : s.coefficients.slice(0, s.float32Terms);
+  const twoT = mul(t, 2);
+  let next: Tensor | number = 0;
+  let current: Tensor | number = c[c.length - 1] as number;
+  for (let k = c.length - 2; k >= 1; k--) {
+    const b: Tensor = add(sub(mul(twoT, current), next), c[k] as number);
+    next = current;
+    current = b;
+  }
+  return add(sub(mul(t, current), next), c[0] as number);
+}
+
+/** `c[0] + c[1] x + c[2] x² + ...` by Horner's rule. */
+export function polynomial(x: Tensor, c: readonly number[]): Tensor {
+  let result: Tensor | number = c[c.length - 1] as number;
+  for (let k = c.length - 2; k >= 0; k--) result = add(mul(x, result), c[k] as number);
+  return typeof result === 'number' ? add(mul(x, 0), result) : result;
+}
+
+/**
+ * `exp(factor * x²)` for a factor of ±1 or ±1/2, without the error of rounding x² first, which
+ * exp would magnify by x² (to 7e-14 relative at x = 26 in float64, 6e-6 at x = 9 in float32):
+ * x = h + l with h a multiple of 1/16, so that factor * h² is exact, and
+ * `exp(factor h²) exp(factor l (x + h))`. For |x| up to 256 (float32) or 6.7e7 (float64), well
+ * past where the result overflows or underflows.
+ */
+export function expOfSquare(x: Tensor, factor: 1 | -1 | 0.5 | -0.5): Tensor {
+  const high = mul(round(mul(x, 16)), 1 / 16);
+  const low = sub(x, high);
+  return mul(exp(mul(mul(high, high), factor)), exp(mul(mul(low, add(x, high)), factor)));
+}
+
+/** Whether forward mode (jvp, jacfwd, linearize) traces `x` at some level. */
+function forwardModeTraces(x: Tensor): boolean {
+  for (let t: Tensor | null = x; t instanceof Tracer; t = t._lower()) if (t instanceof JvpTracer) return true;
+  return false;
+}
+
+/**
+ * A unary elementwise function computed by `value` (an approximation in many ops: a series, a
+ * recurrence, branches selected by `where`) whose derivative is `derivative(x, y)` (y = f(x)),
+ * as PyTorch defines it (lgamma' = digamma, i0' = i1), not the derivative of the approximation's
+ * ops, which would be less accurate and NaN where a branch not taken overflows.
+ *
+ * Reverse mode (grad, vjp, backward(), jit) sees a customVjp call whose backward rule is
+ * `g * derivative(x, y)`, computed only when the backward pass runs, so that a derivative that
+ * is itself such a function (digamma, then trigamma, ...) is differentiated only as deep as a
+ * caller asks. Forward mode sees a customJvp call with the same rule. Both rules compute `y`
+ * and the derivative with the public functions, so every order of derivative uses them.
+ */
+export function withDerivative(
+  name: string,
+  value: (x: Tensor) => Tensor,
+  derivative: (x: Tensor, y: Tensor) => Tensor,
+): (x: Tensor) => Tensor {
+  const fn = (inputs: readonly Tensor[]): Tensor[] => [tidy(() => value(inputs[0] as Tensor))];
+  const apply = (x: Tensor): Tensor => (forwardModeTraces(x) ? bindCustomJvp(jvpCall, [x]) : bindCustomVjp(vjpCall, [x]))[0] as Tensor;
+  const vjpCall: CustomVjpCall = {
+    name,
+    differentiateFnInForwardMode: false,
+    fn,
+    fwd: (inputs) => {
+      const x = inputs[0] as Tensor;
+      const y = apply(x);
+      return { outputs: [y], residuals: [x, y] };
+    },
+    bwd: (residuals, cotangents) => {
+      const [x, y] = residuals as [Tensor, Tensor];
+      return [tidy(() => mul(cotangents[0] as Tensor, derivative(x, y)))];
+    },
+  };
+  const jvpCall: CustomJvpCall = {
+    name,
+    fn,
+    jvp: (primals, tangents) => {
+      const x = primals[0] as Tensor;
+      const y = apply(x);
+      return { outputs: [y], tangents: [tidy(() => mul(tangents[0] as Tensor, derivative(x, y)))] };
+    },
+  };
+  return apply;
+}
