@@ -275,6 +275,16 @@ const ops: Record<string, () => unknown> = {
   'fmod of int32': () => api.fmod(ints, 5),
   floatPower: () => api.floatPower(x, 2),
   entr: () => api.entr(probabilities),
+  varMean: () => api.varMean(x, 1),
+  'stdMean of int32': () => api.stdMean(ints),
+  aminmax: () => api.aminmax(x, { axis: 0 }),
+  cov: () => api.cov(x, { aweights: bias6 }),
+  corrcoef: () => api.corrcoef(x),
+  trapezoid: () => api.trapezoid(x, { x: bias6 }),
+  cumulativeTrapezoid: () => api.cumulativeTrapezoid(ints, { dx: 0.5 }),
+  tensorSplit: () => api.tensorSplit(x, 3, 1),
+  cartesianProd: () => api.cartesianProd(bias4, bias6),
+  combinations: () => api.combinations(bias6, { r: 3 }),
 };
 
 describe('ops outside a tidy scope leave only their results', () => {

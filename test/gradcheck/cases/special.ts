@@ -1,11 +1,21 @@
 import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
-import { broadcastPair, floatOperand, intOperand, type Operand, shapes, type ValueOptions } from '../generators.js';
+import { backendOf } from '../../../packages/api/src/transforms/core.js';
+import {
+  axesSubset,
+  broadcastPair,
+  distinctOperand,
+  floatOperand,
+  intOperand,
+  type Operand,
+  shapes,
+  type ValueOptions,
+} from '../generators.js';
 import type { CompositeCase } from './composites.js';
 
-// The special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts) and torch's
-// elementwise conveniences (ops/torch-elementwise.ts).
+// The special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts), torch's
+// elementwise conveniences (ops/torch-elementwise.ts), statistics, splits and combinatorics.
 // The special functions' derivatives are rules (lgamma' = digamma, ...), so these cases check
 // the rules against finite differences of the values, to second order.
 
@@ -31,6 +41,8 @@ const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const one = (values: ValueOptions) => shapes(0, 2).chain((s) => floatOperand(s, values).map((x) => ({ operands: [x] })));
 const two = (a: ValueOptions, b: ValueOptions) =>
   broadcastPair(2).chain(([sa, sb]) => fc.tuple(floatOperand(sa, a), floatOperand(sb, b)).map((operands) => ({ operands })));
+type Reduction = { axes: number[]; keepdims: boolean };
+const reductionOf = (p: never): Reduction => p as unknown as Reduction;
 
 export const specialCases: CompositeCase[] = [
   specialCase('lgamma, digamma and polygamma (x > 0)', ['lgamma', 'digamma', 'polygamma'], one({ min: 0.3, max: 6 }), (xs) =>
@@ -114,4 +126,101 @@ export const specialCases: CompositeCase[] = [
       .add(flint.remainder(a.neg(), b).mul(0.5));
   }),
   specialCase('floatPower (broadcasting)', ['floatPower'], two({ min: 0.3, max: 2 }, {}), (xs) => flint.floatPower(at(xs, 0), at(xs, 1))),
+  specialCase(
+    'varMean and stdMean',
+    ['varMean', 'stdMean'],
+    // std has no derivative at zero spread: distinct values, and every reduced group 2 or more.
+    shapes(1, 3, 2).chain((shape) =>
+      fc
+        .tuple(distinctOperand(shape), axesSubset(shape.length, false), fc.boolean())
+        .map(([x, axes, keepdims]) => ({ operands: [x], params: { axes, keepdims } })),
+    ),
+    (xs, p) => {
+      const { axes, keepdims } = reductionOf(p);
+      const [v, m] = flint.varMean(at(xs, 0), axes, { keepdims, correction: 0 });
+      const [s, m1] = flint.stdMean(at(xs, 0), axes, keepdims);
+      return v.add(m.mul(2)).add(s.mul(3)).add(m1);
+    },
+  ),
+  specialCase(
+    'aminmax',
+    ['aminmax'],
+    shapes(1, 3, 1).chain((shape) =>
+      fc
+        .tuple(distinctOperand(shape), fc.integer({ min: -shape.length, max: shape.length - 1 }), fc.boolean())
+        .map(([x, axis, keepdims]) => ({ operands: [x], params: { axis, keepdims } })),
+    ),
+    (xs, p) => {
+      const options = p as unknown as { axis: number; keepdims: boolean };
+      const { min, max } = flint.aminmax(at(xs, 0), options);
+      return max.add(min.mul(2));
+    },
+    false,
+  ),
+  specialCase(
+    'cov (weighted) and corrcoef',
+    ['cov', 'corrcoef'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 3, max: 5 }))
+      .chain(([v, n]) => fc.tuple(distinctOperand([v, n]), floatOperand([n], { min: 0.5, max: 2 })).map((operands) => ({ operands }))),
+    (xs) => {
+      const [x, w] = [at(xs, 0), at(xs, 1)];
+      const backend = backendOf(x)?.name;
+      const n = x.shape[1] as number;
+      const fweights = flint.tensor(
+        Int32Array.from({ length: n }, (_, i) => 1 + (i % 2)),
+        backend === undefined ? {} : { backend },
+      );
+      return flint
+        .cov(x)
+        .add(flint.cov(x, { aweights: w, correction: 0 }))
+        .add(flint.cov(x, { fweights, aweights: w }))
+        .add(flint.corrcoef(x));
+    },
+  ),
+  specialCase(
+    'trapezoid and cumulativeTrapezoid',
+    ['trapezoid', 'cumulativeTrapezoid'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }))
+      .chain(([m, n]) => fc.tuple(floatOperand([m, n]), floatOperand([n])).map((operands) => ({ operands }))),
+    (xs) => {
+      const [y, x] = [at(xs, 0), at(xs, 1)];
+      return flint
+        .trapezoid(y, { x })
+        .add(flint.trapezoid(y, { dx: 0.5, axis: 0 }).sum())
+        .add(flint.cumulativeTrapezoid(y, { x }).sum(-1).mul(2));
+    },
+  ),
+  specialCase(
+    'tensorSplit, unbind and movedim',
+    ['tensorSplit', 'unbind', 'movedim'],
+    shapes(2, 3, 2, 4).chain((shape) => floatOperand(shape).map((x) => ({ operands: [x] }))),
+    (xs) => {
+      const x = at(xs, 0);
+      const pieces = [...flint.tensorSplit(x, 3, 0), ...flint.tensorSplit(x, [1, -1, 9], 1), ...flint.unbind(flint.movedim(x, 0, -1), 0)];
+      return flint.concat(
+        pieces.map((t, i) =>
+          flint
+            .sum(t)
+            .mul(i + 1)
+            .reshape([1]),
+        ),
+        0,
+      );
+    },
+  ),
+  specialCase(
+    'cartesianProd and combinations',
+    ['cartesianProd', 'combinations'],
+    fc
+      .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }))
+      .chain(([n, m]) => fc.tuple(floatOperand([n]), floatOperand([m])).map((operands) => ({ operands }))),
+    (xs) => {
+      const [a, b] = [at(xs, 0), at(xs, 1)];
+      const product = flint.cartesianProd(a, b);
+      const pairs = flint.combinations(a, { r: 2, withReplacement: true });
+      return flint.square(flint.concat([product.reshape([-1]), pairs.reshape([-1])], 0));
+    },
+  ),
 ];

@@ -211,6 +211,23 @@ describe('elementwise conveniences: derivatives where the composites choose', ()
   });
 });
 
+describe('elementwise conveniences: Tensor methods', () => {
+  it('are the functions', () => {
+    const x = f64([0.5, -2, 3]);
+    const y = f64([2, 0.5, -1]);
+    expect(values(x.logaddexp(y))).toEqual(values(logaddexp(x, y)));
+    expect(values(x.hypot(y))).toEqual(values(hypot(x, y)));
+    expect(values(x.copysign(y))).toEqual(values(copysign(x, y)));
+    expect(values(x.fmod(y))).toEqual(values(fmod(x, y)));
+    expect(values(x.remainder(y))).toEqual(values(remainder(x, y)));
+    expect(values(x.xlogy(y.abs()))).toEqual(values(xlogy(x, y.abs())));
+    expect(values(x.sinc())).toEqual(values(sinc(x)));
+    expect(values(x.signbit())).toEqual(values(signbit(x)));
+    expect(values(x.sigmoid().logit())).toEqual(values(logit(x.sigmoid())));
+    expect(values(x.nanToNum())).toEqual(values(x));
+  });
+});
+
 const reason = torchUnavailable();
 
 /** Operand values with the special ones; the pairs come from broadcasting a column against a row. */
