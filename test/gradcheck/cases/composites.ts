@@ -9,12 +9,11 @@ import {
   distinctOperand,
   floatOperand,
   intOperand,
-  type Operand,
   permutation,
   shapes,
   type ValueOptions,
 } from '../generators.js';
-import type { OpCase } from '../harness.js';
+import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { normCases } from './norms.js';
 import { searchingCases } from './searching.js';
@@ -25,30 +24,7 @@ import { torchFunctionCases } from './torch-functions.js';
 // from the primitives' rules; these cases check that the composition is right, through the
 // public API with broadcasting, keepdims and the ops' own argument handling.
 
-export interface CompositeCase extends OpCase<never> {
-  /** The public op names this case checks (read by the coverage test). */
-  readonly ops: readonly string[];
-}
-
-type Apply = (inputs: Tensor[], params: never) => Tensor;
-
-function composite(
-  name: string,
-  ops: readonly string[],
-  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
-  apply: Apply,
-  options: Partial<Pick<OpCase<never>, 'smooth' | 'tolerance' | 'step' | 'differentiable' | 'numRuns'>> = {},
-): CompositeCase {
-  return {
-    name,
-    ops,
-    covers: [],
-    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? null) as never })),
-    apply,
-    numRuns: 6,
-    ...options,
-  };
-}
+export type { CompositeCase } from './composite-case.js';
 
 const one = (shape: fc.Arbitrary<number[]>, values: ValueOptions = {}) =>
   shape.chain((s) => floatOperand(s, values)).map((x) => ({ operands: [x] }));

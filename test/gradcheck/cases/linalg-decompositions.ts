@@ -1,8 +1,8 @@
 import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
-import { distinctOperand, floatOperand, type Operand, shapes } from '../generators.js';
-import type { CompositeCase } from './composites.js';
+import { distinctOperand, floatOperand, type Operand, permutation, shapes } from '../generators.js';
+import { type CompositeCase, type CompositeOptions, composite } from './composite-case.js';
 
 // Matrix decompositions, solves, determinants and products (ops/linalg-decompositions.ts,
 // linalg-solvers.ts, linalg-products.ts). The decompositions take their reverse-mode rules from
@@ -13,24 +13,14 @@ import type { CompositeCase } from './composites.js';
 
 type Params = Record<string, unknown>;
 
-function linalgCase(
+/** A case of these ops: smooth and 4 runs unless told otherwise; parameters default to {}. */
+const linalgCase = (
   name: string,
   ops: readonly string[],
   sample: fc.Arbitrary<{ operands: Operand[]; params?: Params }>,
   apply: (xs: Tensor[], p: Params) => Tensor,
-  options: { smooth?: boolean; numRuns?: number; tolerance?: number } = {},
-): CompositeCase {
-  return {
-    name,
-    ops,
-    covers: [],
-    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? {}) as never })),
-    apply: (xs, p) => apply(xs, p as unknown as Params),
-    numRuns: options.numRuns ?? 4,
-    smooth: options.smooth ?? true,
-    ...(options.tolerance === undefined ? {} : { tolerance: options.tolerance }),
-  };
-}
+  options: CompositeOptions = {},
+): CompositeCase => composite(name, ops, sample, apply, { smooth: true, numRuns: 4, fallback: {}, ...options });
 
 /** Batch axes (0 to 2 of them) and a matrix size. */
 const batchAndSize = (minN = 1, maxN = 4) => fc.tuple(shapes(0, 2, 1, 2), fc.integer({ min: minN, max: maxN }));
@@ -55,6 +45,24 @@ function spd(x: Tensor): Tensor {
 /** Pairwise distinct positive entries (no tie for LU's pivot search, even at |x|). */
 const distinctPositive = (shape: readonly number[]) =>
   distinctOperand(shape, 0.25).map((o) => ({ ...o, data: o.data.map((v) => v + 0.25 * o.data.length + 0.5) }));
+
+/**
+ * [..., m, n] entries in [-1, 1] plus one dominant entry (10, 14, 18, ...) in each of the first
+ * min(m, n) columns, in rows permuted by `rows`: partial pivoting picks those rows, in permuted
+ * order, by a wide margin after every elimination step, so no finite-difference step near the
+ * sample changes a pivot (distinct entries alone leave later columns free to nearly tie).
+ */
+const pivotedOperand = (batch: readonly number[], m: number, n: number) =>
+  fc.tuple(floatOperand([...batch, m, n], { min: -1, max: 1 }), permutation(m)).map(([o, rows]) => {
+    const data = [...o.data];
+    for (let offset = 0; offset < data.length; offset += m * n) {
+      for (let k = 0; k < Math.min(m, n); k++) {
+        const at = offset + (rows[k] as number) * n + k;
+        data[at] = (data[at] as number) + 10 + 4 * k;
+      }
+    }
+    return { ...o, data };
+  });
 
 /** Pairwise distinct entries, none within 0.3 of 0 (full rank; no Householder sign flip nearby). */
 const distinctAwayFromZero = (shape: readonly number[]) =>
@@ -166,7 +174,7 @@ export const linalgDecompositionCases: CompositeCase[] = [
     ['luFactor', 'lu'],
     fc
       .tuple(shapes(0, 1, 1, 2), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.boolean())
-      .chain(([batch, m, n, packed]) => distinctPositive([...batch, m, n]).map((x) => ({ operands: [x], params: { packed } }))),
+      .chain(([batch, m, n, packed]) => pivotedOperand(batch, m, n).map((x) => ({ operands: [x], params: { packed } }))),
     ([x], p) => {
       if (p.packed === true) return flint.linalg.luFactor(x as Tensor).LU;
       const { P, L, U } = flint.linalg.lu(x as Tensor);

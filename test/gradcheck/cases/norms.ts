@@ -2,7 +2,7 @@ import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
 import { axesSubset, floatOperand, type Operand, shapes } from '../generators.js';
-import type { CompositeCase } from './composites.js';
+import { type CompositeCase, composite } from './composite-case.js';
 
 // Norms (ops/linalg-norms.ts). Values stay away from 0, where |x| and the p-norms have kinks (the
 // zero subgradient is checked exactly in linalg-norms.test.ts); max/min-based orders get offsets
@@ -10,22 +10,13 @@ import type { CompositeCase } from './composites.js';
 
 type NormParams = { axes: number[]; keepdims: boolean; ord: number };
 
-function normCase(
+/** A norm case: one operand, not smooth (the norms have kinks). */
+const normCase = (
   name: string,
   ops: readonly string[],
   sample: fc.Arbitrary<{ operands: Operand[]; params: unknown }>,
   apply: (x: Tensor, p: NormParams) => Tensor,
-): CompositeCase {
-  return {
-    name,
-    ops,
-    covers: [],
-    sample: sample.map((s) => ({ operands: s.operands, params: s.params as never })),
-    apply: (xs, p) => apply(xs[0] as Tensor, p as unknown as NormParams),
-    numRuns: 6,
-    smooth: false,
-  };
-}
+): CompositeCase => composite(name, ops, sample, (xs, p: NormParams) => apply(xs[0] as Tensor, p), { smooth: false });
 
 const vectorSample = (ords: readonly number[]) =>
   shapes(0, 3, 1).chain((shape) =>

@@ -12,30 +12,21 @@ import {
   shapes,
   type ValueOptions,
 } from '../generators.js';
-import type { CompositeCase } from './composites.js';
+import { type CompositeCase, composite } from './composite-case.js';
 
 // The special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts), torch's
 // elementwise conveniences (ops/torch-elementwise.ts), statistics, splits and combinatorics.
 // The special functions' derivatives are rules (lgamma' = digamma, ...), so these cases check
 // the rules against finite differences of the values, to second order.
 
-function specialCase(
+/** A case of these ops: smooth unless told otherwise. */
+const specialCase = <P = never>(
   name: string,
   ops: readonly string[],
   sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
-  apply: (xs: Tensor[], p: never) => Tensor,
+  apply: (xs: Tensor[], p: P) => Tensor,
   smooth = true,
-): CompositeCase {
-  return {
-    name,
-    ops,
-    covers: [],
-    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? null) as never })),
-    apply,
-    numRuns: 6,
-    smooth,
-  };
-}
+): CompositeCase => composite(name, ops, sample, apply, { smooth });
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const one = (values: ValueOptions) => shapes(0, 2).chain((s) => floatOperand(s, values).map((x) => ({ operands: [x] })));

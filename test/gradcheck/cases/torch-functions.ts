@@ -2,29 +2,20 @@ import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
 import { axesSubset, distinctOperand, floatOperand, type Operand, shapes } from '../generators.js';
-import type { CompositeCase } from './composites.js';
+import { type CompositeCase, composite } from './composite-case.js';
 
 // ops/torch-functions.ts (amax/amin, lerp, trunc, frac, mm/bmm/mv, flipud/fliplr/rot90, diff,
 // indexSelect), ops/scans.ts and ops/order-statistics.ts. Order statistics and running extremes
 // sample distinct values, so no sample sits on a tie.
 
-function fnCase(
+/** A case of these ops: smooth unless told otherwise. */
+const fnCase = <P = never>(
   name: string,
   ops: readonly string[],
   sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
-  apply: (xs: Tensor[], p: never) => Tensor,
+  apply: (xs: Tensor[], p: P) => Tensor,
   smooth = true,
-): CompositeCase {
-  return {
-    name,
-    ops,
-    covers: [],
-    sample: sample.map((s) => ({ operands: s.operands, params: (s.params ?? null) as never })),
-    apply,
-    numRuns: 6,
-    smooth,
-  };
-}
+): CompositeCase => composite(name, ops, sample, apply, { smooth });
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const INTEGERS = [-2, -1, 0, 1, 2];
