@@ -10,7 +10,6 @@ import {
   matmul,
   randn,
   ShapeError,
-  swapaxes,
   type Tensor,
   tensor,
   tril,
@@ -20,6 +19,7 @@ import {
 } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
+import { f64, maxDifference, t } from './linalg/testing.test-support.js';
 
 // Reconstruction and structure checks of the decompositions (A = L L^T, A = P L U, A = Q R with Q
 // orthonormal), on sizes below and above the block sizes of ops/linalg/ (16), batched, in every
@@ -27,19 +27,6 @@ import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-back
 // linalg-torch-reference.test.ts, gradients in test/gradcheck/cases/linalg-decompositions.ts.
 
 manualSeed(7);
-
-/** The largest absolute difference between two tensors of one shape. */
-function maxDifference(a: Tensor, b: Tensor): number {
-  expect([...a.shape]).toEqual([...b.shape]);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
-  return worst;
-}
-
-const t = (x: Tensor) => swapaxes(x, -1, -2);
-const f64 = (shape: number[]) => randn(shape, { dtype: 'float64' });
 
 /** X X^T + n I: symmetric positive-definite. */
 function spd(shape: number[], dtype: 'float32' | 'float64' = 'float64'): Tensor {

@@ -14,7 +14,6 @@ import {
   randn,
   ShapeError,
   slogdet,
-  swapaxes,
   type Tensor,
   tensor,
   tril,
@@ -23,23 +22,13 @@ import {
   vmap,
 } from '@flint/api';
 import { describe, expect, test } from 'vitest';
+import { f64, maxDifference, t } from './linalg/testing.test-support.js';
 
 // Solves, inverses, determinants and powers checked by what defines them (A X = B, A A^-1 = I,
 // hand-computed determinants), batched and broadcast, with their errors and failure reports.
 
 manualSeed(11);
 
-function maxDifference(a: Tensor, b: Tensor): number {
-  expect([...a.shape]).toEqual([...b.shape]);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs((x[i] as number) - (y[i] as number)));
-  return worst;
-}
-
-const t = (x: Tensor) => swapaxes(x, -1, -2);
-const f64 = (shape: number[]) => randn(shape, { dtype: 'float64' });
 /** A random matrix with a dominant diagonal: well conditioned. */
 const wellConditioned = (shape: number[]) => {
   const n = shape[shape.length - 1] as number;

@@ -54,6 +54,25 @@ function jointBatch(op: string, a: Tensor, b: Tensor): number[] {
   return out;
 }
 
+/**
+ * A system A X = B (or X A = B when not `left`) as stacked operands: B must have n rows (or n
+ * columns), the batch axes broadcast, and both are stacked in the compute dtype. `what` names A
+ * in the error ('A', or 'LU' for a factorization); `shown` is B as the caller gave it.
+ */
+function stackSystem(op: string, what: string, a: Tensor, b: Tensor, left: boolean, shown: Tensor = b) {
+  const n = a.shape[a.ndim - 1] as number;
+  const along = left ? b.shape[b.ndim - 2] : b.shape[b.ndim - 1];
+  if (along !== n) {
+    throw new ShapeError(
+      `${op}: ${what} ${formatShape(a.shape)} and B ${formatShape(shown.shape)} do not fit: ${left ? 'A X = B needs B to have n rows' : 'X A = B needs B to have n columns'} (n = ${n})`,
+    );
+  }
+  const batch = jointBatch(op, a, b);
+  const { compute, result } = jointDTypes([a.dtype, b.dtype]);
+  const [sa, sb] = stackPair(a, b, batch, compute);
+  return { sa, sb, batch, result };
+}
+
 /** Both operands broadcast to `batch` and stacked in `dtype`. */
 function stackPair(a: Tensor, b: Tensor, batch: readonly number[], dtype: 'float32' | 'float64'): [Tensor, Tensor] {
   const expand = (t: Tensor) => stacked(broadcastTo(t, [...batch, ...t.shape.slice(-2)]), dtype);
@@ -102,17 +121,8 @@ export const solveTriangular = withCheckedOptions(
     const upper = options.upper;
     const left = checkFlag(op, 'left', options.left, true);
     const unit = checkFlag(op, 'unitriangular', options.unitriangular, false);
-    const n = ta.shape[ta.ndim - 1] as number;
-    const along = left ? tb.shape[tb.ndim - 2] : tb.shape[tb.ndim - 1];
-    if (along !== n) {
-      throw new ShapeError(
-        `${op}: A ${formatShape(ta.shape)} and B ${formatShape(tb.shape)} do not fit: ${left ? 'A X = B needs B to have n rows' : 'X A = B needs B to have n columns'} (n = ${n})`,
-      );
-    }
-    const batch = jointBatch(op, ta, tb);
-    const { compute, result } = jointDTypes([ta.dtype, tb.dtype]);
     return tidy(() => {
-      const [sa, sb] = stackPair(ta, tb, batch, compute);
+      const { sa, sb, batch, result } = stackSystem(op, 'A', ta, tb, left);
       return cast(unstacked(triangularSolveStacked(sa, sb, { upper, left, unit }), batch), result);
     });
   },
@@ -163,16 +173,7 @@ export const solve = withCheckedOptions('linalg.solve', SOLVE, (a: TensorLike, b
     const vector = isVectorCase(ta, given);
     const tb = vector ? unsqueeze(given, left ? -1 : -2) : given;
     if (tb.ndim < 2) throw new ShapeError(`${op}: B must have at least 1 dimension, got shape ${formatShape(tb.shape)}`);
-    const n = ta.shape[ta.ndim - 1] as number;
-    const along = left ? tb.shape[tb.ndim - 2] : tb.shape[tb.ndim - 1];
-    if (along !== n) {
-      throw new ShapeError(
-        `${op}: A ${formatShape(ta.shape)} and B ${formatShape(given.shape)} do not fit: ${left ? 'A X = B needs B to have n rows' : 'X A = B needs B to have n columns'} (n = ${n})`,
-      );
-    }
-    const batch = jointBatch(op, ta, tb);
-    const { compute, result } = jointDTypes([ta.dtype, tb.dtype]);
-    const [sa, sb] = stackPair(ta, tb, batch, compute);
+    const { sa, sb, batch, result } = stackSystem(op, 'A', ta, tb, left, given);
     // X A = B  <=>  A^T X^T = B^T.
     const solved = left ? solveStacked(sa, sb) : solveStacked(transposed(sa), transposed(sb));
     const shaped = unstacked(left ? solved.x : transposed(solved.x), batch);
@@ -234,16 +235,8 @@ export const luSolve = withCheckedOptions(
         `${op}: pivots must have shape ${formatShape(expected)} for LU ${formatShape(tf.shape)}, got ${formatShape(tp.shape)}`,
       );
     }
-    const along = left ? tb.shape[tb.ndim - 2] : tb.shape[tb.ndim - 1];
-    if (along !== n) {
-      throw new ShapeError(
-        `${op}: LU ${formatShape(tf.shape)} and B ${formatShape(tb.shape)} do not fit: ${left ? 'A X = B needs B to have n rows' : 'X A = B needs B to have n columns'} (n = ${n})`,
-      );
-    }
-    const batch = jointBatch(op, tf, tb);
-    const { compute, result } = jointDTypes([tf.dtype, tb.dtype]);
     return tidy(() => {
-      const [sf, sb] = stackPair(tf, tb, batch, compute);
+      const { sa: sf, sb, batch, result } = stackSystem(op, 'LU', tf, tb, left);
       const stack = sf.shape[0] as number;
       const perm = permutationOf(reshape(broadcastTo(cast(tp, 'int32'), [...batch, n]), [stack, n]), n);
       // X A = B  <=>  A^T X^T = B^T: the other of (A, A^T) on B^T.

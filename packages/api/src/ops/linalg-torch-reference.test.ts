@@ -11,7 +11,6 @@ import {
   manualSeed,
   matmul,
   randn,
-  swapaxes,
   type Tensor,
   tensor,
   tensordot,
@@ -19,6 +18,7 @@ import {
 } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { PYTHON, torchUnavailable } from '../../../../test/support/python-torch.test-support.js';
+import { f64, t } from './linalg/testing.test-support.js';
 
 // Differential tests against PyTorch: every linalg function on the same float64 inputs as
 // torch.linalg's, outputs compared elementwise (signs included: Flint's LU pivots and Householder
@@ -55,8 +55,6 @@ interface Case {
   readonly tolerance?: number;
 }
 
-const f64 = (shape: number[]) => randn(shape, { dtype: 'float64' });
-const t = (x: Tensor) => swapaxes(x, -1, -2);
 const spd = (shape: number[]) => {
   const x = f64(shape);
   const n = shape[shape.length - 1] as number;
