@@ -111,8 +111,9 @@ function ctc(
   const padded = paddedTargets(targets, targetLens, batch, unbatched, lp);
   checkReadable(padded, inputLens, targetLens, frames, classes, blank);
 
+  const backend = backendOf(lp)?.name;
   const longest = padded.shape[1] as number;
-  const columns = arange(longest, { backend: backendOf(lp)?.name });
+  const columns = arange(longest, { backend });
   const lensColumn = reshape(targetLens, [batch, 1]);
   // Labels past a sequence's length become blanks, so that any padding value gathers in range.
   const labels = where(less(columns, lensColumn), padded, blank);
@@ -123,14 +124,14 @@ function ctc(
   // Position s is reached from s (a repeat), s - 1, and s - 2 when s is a label that differs from
   // the one two back (skipping the blank between them). Each step gathers those three
   // predecessors of every position ([N, 3, P]) and adds a penalty that rules out the missing ones.
-  const predecessors = predecessorIndex(positions, backendOf(lp)?.name);
+  const predecessors = predecessorIndex(positions, backend);
   const penalty = predecessorPenalty(extended, blank, lp.dtype);
   // Whether frame t is inside each sequence ([T, N, 1]): past its end, a sequence's alphas stay.
-  const inFrame = less(reshape(arange(frames, { backend: backendOf(lp)?.name }), [frames, 1, 1]), reshape(inputLens, [1, batch, 1]));
+  const inFrame = less(reshape(arange(frames, { backend }), [frames, 1, 1]), reshape(inputLens, [1, batch, 1]));
 
   // At t = 0 only the first blank and the first label are reachable; an empty input emits the
   // empty sequence with probability 1 (alpha 0 at position 0).
-  const positionIndex = arange(positions, { backend: backendOf(lp)?.name });
+  const positionIndex = arange(positions, { backend });
   const start = where(less(positionIndex, 2), index(emissions, 0), UNREACHABLE);
   let alpha = where(greater(reshape(inputLens, [batch, 1]), 0), start, where(equal(positionIndex, 0), 0, UNREACHABLE));
   for (let t = 1; t < frames; t++) {
@@ -293,7 +294,9 @@ function predecessorPenalty(extended: Tensor, blank: number, dtype: DType): Tens
 
 /**
  * log(sum(exp(x))) over `axis`, shifted by its (finite) maximum: every term is finite, so neither
- * the value nor the gradient meets an infinity.
+ * the value nor the gradient meets an infinity. The recursion's sentinel keeps every input
+ * finite, so this needs neither the guard of ops' `logSumExp` against an infinite maximum nor the
+ * maximum's own gradient: three ops a step fewer forward, and fewer backward.
  */
 function logSumExp(x: Tensor, axis: number): Tensor {
   const top = stopGradient(max(x, axis, true));
