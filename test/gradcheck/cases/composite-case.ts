@@ -35,3 +35,12 @@ export function composite<P = never>(
     ...rest,
   };
 }
+
+/** A case whose function has second derivatives (`smooth`) unless `smooth` is false. */
+export const smoothCase = <P = never>(
+  name: string,
+  ops: readonly string[],
+  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
+  apply: (inputs: Tensor[], params: P) => Tensor,
+  smooth = true,
+): CompositeCase => composite(name, ops, sample, apply, { smooth });

@@ -2,31 +2,13 @@ import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
 import { backendOf } from '../../../packages/api/src/transforms/core.js';
-import {
-  axesSubset,
-  broadcastPair,
-  distinctOperand,
-  floatOperand,
-  intOperand,
-  type Operand,
-  shapes,
-  type ValueOptions,
-} from '../generators.js';
-import { type CompositeCase, composite } from './composite-case.js';
+import { axesSubset, broadcastPair, distinctOperand, floatOperand, intOperand, shapes, type ValueOptions } from '../generators.js';
+import { type CompositeCase, smoothCase } from './composite-case.js';
 
 // The special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts), torch's
 // elementwise conveniences (ops/torch-elementwise.ts), statistics, splits and combinatorics.
 // The special functions' derivatives are rules (lgamma' = digamma, ...), so these cases check
 // the rules against finite differences of the values, to second order.
-
-/** A case of these ops: smooth unless told otherwise. */
-const specialCase = <P = never>(
-  name: string,
-  ops: readonly string[],
-  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
-  apply: (xs: Tensor[], p: P) => Tensor,
-  smooth = true,
-): CompositeCase => composite(name, ops, sample, apply, { smooth });
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const one = (values: ValueOptions) => shapes(0, 2).chain((s) => floatOperand(s, values).map((x) => ({ operands: [x] })));
@@ -36,14 +18,14 @@ type Reduction = { axes: number[]; keepdims: boolean };
 const reductionOf = (p: never): Reduction => p as unknown as Reduction;
 
 export const specialCases: CompositeCase[] = [
-  specialCase('lgamma, digamma and polygamma (x > 0)', ['lgamma', 'digamma', 'polygamma'], one({ min: 0.3, max: 6 }), (xs) =>
+  smoothCase('lgamma, digamma and polygamma (x > 0)', ['lgamma', 'digamma', 'polygamma'], one({ min: 0.3, max: 6 }), (xs) =>
     flint
       .lgamma(at(xs, 0))
       .add(flint.digamma(at(xs, 0)).mul(2))
       .add(flint.polygamma(1, at(xs, 0)).mul(0.5))
       .add(flint.polygamma(2, at(xs, 0)).mul(0.1)),
   ),
-  specialCase(
+  smoothCase(
     'lgamma, digamma and polygamma (negative, between the poles)',
     ['lgamma', 'digamma', 'polygamma'],
     one({ min: -2.8, max: -0.2, avoid: [-2, -1], gap: 0.2 }),
@@ -53,17 +35,17 @@ export const specialCases: CompositeCase[] = [
         .add(flint.digamma(at(xs, 0)).mul(0.1))
         .add(flint.polygamma(1, at(xs, 0)).mul(0.01)),
   ),
-  specialCase('mvlgamma', ['mvlgamma'], one({ min: 1.6, max: 4 }), (xs) => flint.mvlgamma(at(xs, 0), 3)),
-  specialCase('erfc, erfcx, ndtr and logNdtr', ['erfc', 'erfcx', 'ndtr', 'logNdtr'], one({ min: -3, max: 3 }), (xs) =>
+  smoothCase('mvlgamma', ['mvlgamma'], one({ min: 1.6, max: 4 }), (xs) => flint.mvlgamma(at(xs, 0), 3)),
+  smoothCase('erfc, erfcx, ndtr and logNdtr', ['erfc', 'erfcx', 'ndtr', 'logNdtr'], one({ min: -3, max: 3 }), (xs) =>
     flint
       .erfc(at(xs, 0))
       .add(flint.erfcx(at(xs, 0)).mul(0.1))
       .add(flint.ndtr(at(xs, 0)))
       .add(flint.logNdtr(at(xs, 0))),
   ),
-  specialCase('ndtri', ['ndtri'], one({ min: 0.02, max: 0.98 }), (xs) => flint.ndtri(at(xs, 0))),
+  smoothCase('ndtri', ['ndtri'], one({ min: 0.02, max: 0.98 }), (xs) => flint.ndtri(at(xs, 0))),
   // i0e and i1e take |x|: kept away from 0, their kink.
-  specialCase('i0, i0e, i1 and i1e', ['i0', 'i0e', 'i1', 'i1e'], one({ min: -9, max: 9, avoid: [0], gap: 0.1 }), (xs) =>
+  smoothCase('i0, i0e, i1 and i1e', ['i0', 'i0e', 'i1', 'i1e'], one({ min: -9, max: 9, avoid: [0], gap: 0.1 }), (xs) =>
     flint
       .i0(at(xs, 0))
       .mul(0.01)
@@ -71,15 +53,15 @@ export const specialCases: CompositeCase[] = [
       .add(flint.i1(at(xs, 0)).mul(0.01))
       .add(flint.i1e(at(xs, 0))),
   ),
-  specialCase('logaddexp and logaddexp2 (broadcasting)', ['logaddexp', 'logaddexp2'], two({}, {}), (xs) =>
+  smoothCase('logaddexp and logaddexp2 (broadcasting)', ['logaddexp', 'logaddexp2'], two({}, {}), (xs) =>
     flint.logaddexp(at(xs, 0), at(xs, 1)).add(flint.logaddexp2(at(xs, 0), at(xs, 1))),
   ),
-  specialCase('xlogy and xlog1py (broadcasting)', ['xlogy', 'xlog1py'], two({}, { min: 0.3, max: 3 }), (xs) =>
+  smoothCase('xlogy and xlog1py (broadcasting)', ['xlogy', 'xlog1py'], two({}, { min: 0.3, max: 3 }), (xs) =>
     flint.xlogy(at(xs, 0), at(xs, 1)).add(flint.xlog1py(at(xs, 0), at(xs, 1))),
   ),
-  specialCase('hypot (broadcasting)', ['hypot'], two({ avoid: [0], gap: 0.2 }, {}), (xs) => flint.hypot(at(xs, 0), at(xs, 1))),
+  smoothCase('hypot (broadcasting)', ['hypot'], two({ avoid: [0], gap: 0.2 }, {}), (xs) => flint.hypot(at(xs, 0), at(xs, 1))),
   // copysign(a, b) is ±|a|: a away from its kink at 0; b carries no derivative, so integer signs.
-  specialCase(
+  smoothCase(
     'copysign (broadcasting)',
     ['copysign'],
     broadcastPair(2).chain(([sa, sb]) =>
@@ -87,27 +69,27 @@ export const specialCases: CompositeCase[] = [
     ),
     (xs) => flint.copysign(at(xs, 0), at(xs, 1)),
   ),
-  specialCase(
+  smoothCase(
     'heaviside (the values at x == 0)',
     ['heaviside'],
     shapes(0, 2).chain((s) => fc.tuple(intOperand(s, -1, 1), floatOperand(s)).map((operands) => ({ operands }))),
     (xs) => flint.heaviside(at(xs, 0), at(xs, 1)).mul(at(xs, 1)),
   ),
-  specialCase('sinc, deg2rad, rad2deg and nanToNum', ['sinc', 'deg2rad', 'rad2deg', 'nanToNum'], one({ min: -3, max: 3 }), (xs) =>
+  smoothCase('sinc, deg2rad, rad2deg and nanToNum', ['sinc', 'deg2rad', 'rad2deg', 'nanToNum'], one({ min: -3, max: 3 }), (xs) =>
     flint
       .sinc(at(xs, 0))
       .add(flint.deg2rad(at(xs, 0)))
       .add(flint.rad2deg(at(xs, 0)).mul(0.01))
       .add(flint.nanToNum(at(xs, 0).mul(at(xs, 0)))),
   ),
-  specialCase('logit and entr', ['logit', 'entr'], one({ min: 0.05, max: 0.95 }), (xs) =>
+  smoothCase('logit and entr', ['logit', 'entr'], one({ min: 0.05, max: 0.95 }), (xs) =>
     flint
       .logit(at(xs, 0))
       .add(flint.logit(at(xs, 0), 0.01))
       .add(flint.entr(at(xs, 0))),
   ),
   // a / b in (1.1, 1.8): away from the jumps of fmod and remainder, with a derivative for b.
-  specialCase('fmod and remainder (broadcasting)', ['fmod', 'remainder'], two({ min: 0.9, max: 1.3 }, { min: 0.75, max: 0.8 }), (xs) => {
+  smoothCase('fmod and remainder (broadcasting)', ['fmod', 'remainder'], two({ min: 0.9, max: 1.3 }, { min: 0.75, max: 0.8 }), (xs) => {
     const [a, b] = [at(xs, 0), at(xs, 1)];
     return flint
       .fmod(a, b)
@@ -116,8 +98,8 @@ export const specialCases: CompositeCase[] = [
       .add(flint.remainder(a, b))
       .add(flint.remainder(a.neg(), b).mul(0.5));
   }),
-  specialCase('floatPower (broadcasting)', ['floatPower'], two({ min: 0.3, max: 2 }, {}), (xs) => flint.floatPower(at(xs, 0), at(xs, 1))),
-  specialCase(
+  smoothCase('floatPower (broadcasting)', ['floatPower'], two({ min: 0.3, max: 2 }, {}), (xs) => flint.floatPower(at(xs, 0), at(xs, 1))),
+  smoothCase(
     'varMean and stdMean',
     ['varMean', 'stdMean'],
     // std has no derivative at zero spread: distinct values, and every reduced group 2 or more.
@@ -133,7 +115,7 @@ export const specialCases: CompositeCase[] = [
       return v.add(m.mul(2)).add(s.mul(3)).add(m1);
     },
   ),
-  specialCase(
+  smoothCase(
     'aminmax',
     ['aminmax'],
     shapes(1, 3, 1).chain((shape) =>
@@ -148,7 +130,7 @@ export const specialCases: CompositeCase[] = [
     },
     false,
   ),
-  specialCase(
+  smoothCase(
     'cov (weighted) and corrcoef',
     ['cov', 'corrcoef'],
     fc
@@ -169,7 +151,7 @@ export const specialCases: CompositeCase[] = [
         .add(flint.corrcoef(x));
     },
   ),
-  specialCase(
+  smoothCase(
     'trapezoid and cumulativeTrapezoid',
     ['trapezoid', 'cumulativeTrapezoid'],
     fc
@@ -183,7 +165,7 @@ export const specialCases: CompositeCase[] = [
         .add(flint.cumulativeTrapezoid(y, { x }).sum(-1).mul(2));
     },
   ),
-  specialCase(
+  smoothCase(
     'tensorSplit, unbind and movedim',
     ['tensorSplit', 'unbind', 'movedim'],
     shapes(2, 3, 2, 4).chain((shape) => floatOperand(shape).map((x) => ({ operands: [x] }))),
@@ -201,7 +183,7 @@ export const specialCases: CompositeCase[] = [
       );
     },
   ),
-  specialCase(
+  smoothCase(
     'cartesianProd and combinations',
     ['cartesianProd', 'combinations'],
     fc

@@ -1,21 +1,12 @@
 import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
-import { axesSubset, distinctOperand, floatOperand, type Operand, shapes } from '../generators.js';
-import { type CompositeCase, composite } from './composite-case.js';
+import { axesSubset, distinctOperand, floatOperand, shapes } from '../generators.js';
+import { type CompositeCase, smoothCase } from './composite-case.js';
 
 // ops/torch-functions.ts (amax/amin, lerp, trunc, frac, mm/bmm/mv, flipud/fliplr/rot90, diff,
 // indexSelect), ops/scans.ts and ops/order-statistics.ts. Order statistics and running extremes
 // sample distinct values, so no sample sits on a tie.
-
-/** A case of these ops: smooth unless told otherwise. */
-const fnCase = <P = never>(
-  name: string,
-  ops: readonly string[],
-  sample: fc.Arbitrary<{ operands: Operand[]; params?: unknown }>,
-  apply: (xs: Tensor[], p: P) => Tensor,
-  smooth = true,
-): CompositeCase => composite(name, ops, sample, apply, { smooth });
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const INTEGERS = [-2, -1, 0, 1, 2];
@@ -43,7 +34,7 @@ const distinctAlongAxis = shapes(1, 3, 1).chain((shape) =>
 const axisOf = (p: never): number => p as unknown as number;
 
 export const torchFunctionCases: CompositeCase[] = [
-  fnCase(
+  smoothCase(
     'scatter',
     ['scatter'],
     fc
@@ -65,7 +56,7 @@ export const torchFunctionCases: CompositeCase[] = [
       return flint.scatter(at(xs, 0), 1, rows, at(xs, 1)).add(flint.scatter(at(xs, 0), 1, rows, at(xs, 1), { reduce: 'add' }));
     },
   ),
-  fnCase(
+  smoothCase(
     'cdist',
     ['cdist'],
     fc
@@ -76,11 +67,11 @@ export const torchFunctionCases: CompositeCase[] = [
     (xs, order) => flint.cdist(at(xs, 0), at(xs, 1), { p: order as unknown as number }),
     false,
   ),
-  fnCase('cummax and cummin', ['cummax', 'cummin'], distinctAlongAxis, (xs, p) =>
+  smoothCase('cummax and cummin', ['cummax', 'cummin'], distinctAlongAxis, (xs, p) =>
     flint.cummax(at(xs, 0), axisOf(p)).add(flint.cummin(at(xs, 0), axisOf(p)).mul(2)),
   ),
-  fnCase('logcumsumexp', ['logcumsumexp'], distinctAlongAxis, (xs, p) => flint.logcumsumexp(at(xs, 0), axisOf(p))),
-  fnCase(
+  smoothCase('logcumsumexp', ['logcumsumexp'], distinctAlongAxis, (xs, p) => flint.logcumsumexp(at(xs, 0), axisOf(p))),
+  smoothCase(
     'kthvalue, median and quantile',
     ['kthvalue', 'median', 'quantile'],
     distinctAlongAxis,
@@ -95,7 +86,7 @@ export const torchFunctionCases: CompositeCase[] = [
     },
     false,
   ),
-  fnCase(
+  smoothCase(
     'indexSelect',
     ['indexSelect'],
     shapes(1, 3, 1).chain((shape) =>
@@ -105,7 +96,7 @@ export const torchFunctionCases: CompositeCase[] = [
     ),
     (xs, p) => flint.indexSelect(at(xs, 0), 0, p as unknown as number[]),
   ),
-  fnCase(
+  smoothCase(
     'amax and amin',
     ['amax', 'amin'],
     distinctReduction,
@@ -115,7 +106,7 @@ export const torchFunctionCases: CompositeCase[] = [
     },
     false,
   ),
-  fnCase(
+  smoothCase(
     'lerp',
     ['lerp'],
     shapes().chain((s) =>
@@ -123,21 +114,21 @@ export const torchFunctionCases: CompositeCase[] = [
     ),
     (xs) => flint.lerp(at(xs, 0), at(xs, 1), at(xs, 2)),
   ),
-  fnCase(
+  smoothCase(
     'trunc and frac',
     ['trunc', 'frac'],
     shapes().chain((s) => floatOperand(s, { avoid: INTEGERS, gap: 0.1 }).map((x) => ({ operands: [x] }))),
     (xs) => flint.frac(at(xs, 0)).add(flint.trunc(at(xs, 0))),
     false,
   ),
-  fnCase('mm and mv', ['mm', 'mv'], matrices(false), (xs) =>
+  smoothCase('mm and mv', ['mm', 'mv'], matrices(false), (xs) =>
     flint
       .mm(at(xs, 0), at(xs, 1))
       .sum(1)
       .add(flint.mv(at(xs, 0), at(xs, 2)).sum()),
   ),
-  fnCase('bmm', ['bmm'], matrices(true), (xs) => flint.bmm(at(xs, 0), at(xs, 1))),
-  fnCase(
+  smoothCase('bmm', ['bmm'], matrices(true), (xs) => flint.bmm(at(xs, 0), at(xs, 1))),
+  smoothCase(
     'flipud, fliplr and rot90',
     ['flipud', 'fliplr', 'rot90'],
     fc
@@ -150,7 +141,7 @@ export const torchFunctionCases: CompositeCase[] = [
         .mul(flint.rot90(x, k as unknown as number, [-1, 0]));
     },
   ),
-  fnCase(
+  smoothCase(
     'diff',
     ['diff'],
     fc

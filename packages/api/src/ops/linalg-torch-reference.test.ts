@@ -18,6 +18,7 @@ import {
 } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { PYTHON, torchUnavailable } from '../../../../test/support/python-torch.test-support.js';
+import { maxRelativeDifference } from '../nn/testing.test-support.js';
 import { f64, t } from './linalg/testing.test-support.js';
 
 // Differential tests against PyTorch: every linalg function on the same float64 inputs as
@@ -322,18 +323,6 @@ interface TorchResult {
   grads?: Encoded[];
 }
 
-function maxRelativeDifference(actual: readonly number[], expected: readonly number[]): number {
-  if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
-  let worst = 0;
-  actual.forEach((a, i) => {
-    const e = expected[i] as number;
-    if ((Number.isNaN(a) && Number.isNaN(e)) || a === e) return;
-    const d = Math.abs(a - e) / (1 + Math.abs(e));
-    worst = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(worst, d);
-  });
-  return worst;
-}
-
 const reason = torchUnavailable();
 
 describe.skipIf(reason !== '')('linalg against PyTorch', () => {
@@ -379,17 +368,12 @@ describe.skipIf(reason !== '')('linalg against PyTorch', () => {
       outputs.forEach((o, k) => {
         const reference = result.outputs[k] as Encoded;
         expect([...o.shape], `${c.name}: output ${k} shape`).toEqual(reference.shape);
-        expect(maxRelativeDifference(Array.from(o.dataSync(), Number), decode(reference)), `${c.name}: output ${k}`).toBeLessThan(
-          tolerance,
-        );
+        expect(maxRelativeDifference(o.dataSync(), decode(reference)), `${c.name}: output ${k}`).toBeLessThan(tolerance);
       });
       if (c.grads === true) {
         grads.forEach((g, k) => {
           const reference = (result.grads as Encoded[])[k] as Encoded;
-          expect(
-            maxRelativeDifference(Array.from(g.dataSync(), Number), decode(reference)),
-            `${c.name}: gradient of input ${k}`,
-          ).toBeLessThan(tolerance * 100);
+          expect(maxRelativeDifference(g.dataSync(), decode(reference)), `${c.name}: gradient of input ${k}`).toBeLessThan(tolerance * 100);
         });
       }
     });
