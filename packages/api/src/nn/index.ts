@@ -9,6 +9,7 @@
  * const loss = nn.functional.crossEntropy(model.forward(images), labels);
  */
 
+export type { BackwardHook, BackwardPreHook, GradientsReplacement, ModuleGradients } from './backward-hooks.js';
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue, type GradientHolder } from './clip-grad.js';
 export * as functional from './functional/index.js';
 export { functionalCall, functionalCallWithBuffers } from './functional-call.js';

@@ -4,6 +4,7 @@ import { ValueError } from '../core/errors.js';
 import { cast } from '../ops/broadcast.js';
 import { isTensor, keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { type BackwardHook, type BackwardPreHook, ModuleBackwardCall } from './backward-hooks.js';
 import { isLent } from './lent.js';
 import { isParameter, type Parameter } from './parameter.js';
 import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictOf } from './state-dict.js';
@@ -59,7 +60,7 @@ export type ForwardPreHook<M> = (module: M, args: ForwardArguments<M>) => unknow
 /** Runs after `forward` with the module, its arguments and its output; returning a value other than undefined replaces the output. */
 export type ForwardHook<M> = (module: M, args: ForwardArguments<M>, output: ForwardOutput<M>) => unknown;
 
-/** Options of `registerForwardPreHook` and `registerForwardHook`. */
+/** Options of `registerForwardPreHook`, `registerForwardHook` and the backward hooks' registrations. */
 export interface ForwardHookOptions {
   /** Run this hook before the ones already registered (default false: after them). */
   readonly prepend?: boolean;
@@ -69,6 +70,8 @@ let nextHookId = 0;
 
 type AnyPreHook = (module: AnyModule, args: unknown[]) => unknown;
 type AnyPostHook = (module: AnyModule, args: unknown[], output: unknown) => unknown;
+type AnyBackwardPreHook = BackwardPreHook<unknown>;
+type AnyBackwardHook = BackwardHook<unknown>;
 
 function addHook<H>(hooks: Map<number, H>, hook: H, prepend: boolean): RemovableHandle {
   const id = nextHookId++;
@@ -84,6 +87,11 @@ function addHook<H>(hooks: Map<number, H>, hook: H, prepend: boolean): Removable
     hooks.delete(id);
   };
   return { id, remove, [Symbol.dispose]: remove };
+}
+
+/** The hooks of a registry with their handles' ids, in the order they run. */
+function registered<H>(hooks: Map<number, H>): { id: number; hook: H }[] {
+  return [...hooks].map(([id, hook]) => ({ id, hook }));
 }
 
 const NAME_PATTERN = /^[^.\s]+$/;
@@ -173,6 +181,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Forward pre-hooks and forward hooks by handle id, in the order they run. */
   readonly #forwardPreHooks = new Map<number, AnyPreHook>();
   readonly #forwardHooks = new Map<number, AnyPostHook>();
+  /** Full backward pre-hooks and full backward hooks by handle id, in the order they run. */
+  readonly #backwardPreHooks = new Map<number, AnyBackwardPreHook>();
+  readonly #backwardHooks = new Map<number, AnyBackwardHook>();
   /** Whether `forward` on this instance is the hook-running wrapper (installed by the first hook). */
   #forwardWrapped = false;
 
@@ -383,9 +394,56 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   }
 
   /**
+   * Registers a hook that runs in the backward pass when the gradients with respect to this
+   * module's outputs are complete, before they flow into the module (torch's
+   * register_full_backward_pre_hook): `hook(module, gradOutput)` gets one entry per output (the
+   * output itself when forward returns a Tensor, each element when it returns an array; null for a
+   * non-tensor element or one that received no gradient) and may return replacements (an array of
+   * the same length, each of its tensor's shape, or null for none); undefined keeps them.
+   *
+   * Backward hooks fire in `backward()`, once for every call of `forward` whose inputs or outputs
+   * the imperative tape recorded (a module called twice fires twice); not for calls under `noGrad`,
+   * and not for calls on values traced by grad, vjp, vmap, jvp or jit (functionalCall under a
+   * transform), whose gradients the transform computes without the tape. See docs/nn.md.
+   *
+   * @example
+   * const handle = layer.registerFullBackwardPreHook((_module, [g]) => [g?.clamp(-1, 1) ?? null]);
+   */
+  registerFullBackwardPreHook<M extends AnyModule>(this: M, hook: BackwardPreHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerFullBackwardPreHook: hook must be a function, got ${describeValue(hook)}`);
+    this.#wrapForward();
+    return addHook(this.#backwardPreHooks, hook as unknown as AnyBackwardPreHook, options.prepend === true);
+  }
+
+  /**
+   * Registers a hook that runs in the backward pass once the gradients with respect to this
+   * module's inputs are computed (torch's register_full_backward_hook): `hook(module, gradInput,
+   * gradOutput)` gets one gradient per positional argument of forward (null for a non-tensor
+   * argument or one that does not require grad) and the gradients with respect to the outputs (as
+   * the pre-hooks left them). It may return replacements for `gradInput` (an array of the same
+   * length, each of its argument's shape, or null for none); undefined keeps them. When no
+   * argument requires grad (a first layer), it runs as soon as `gradOutput` is known, with nulls,
+   * and must not return gradients. When it fires: see `registerFullBackwardPreHook`.
+   *
+   * @example
+   * const norms: number[] = [];
+   * layer.registerFullBackwardHook((_module, [gradX]) => { if (gradX) norms.push(gradX.norm().item()); });
+   */
+  registerFullBackwardHook<M extends AnyModule>(this: M, hook: BackwardHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerFullBackwardHook: hook must be a function, got ${describeValue(hook)}`);
+    this.#wrapForward();
+    return addHook(this.#backwardHooks, hook as unknown as AnyBackwardHook, options.prepend === true);
+  }
+
+  /**
    * Installs, once, an own non-enumerable `forward` that runs the hooks around the one the
    * instance had (its class's). Modules without hooks keep calling the class's forward directly:
-   * the hot path pays nothing for hooks it does not use.
+   * the hot path pays nothing for hooks it does not use. The order is torch's: forward pre-hooks,
+   * the backward hooks' wrapping of the arguments, forward, forward hooks, the wrapping of the
+   * output; so the backward hooks see the gradients of what forward received and of what the
+   * forward hooks returned.
    */
   #wrapForward(): void {
     if (this.#forwardWrapped) return;
@@ -394,6 +452,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const self = this as unknown as AnyModule;
     const preHooks = this.#forwardPreHooks;
     const postHooks = this.#forwardHooks;
+    const backwardPreHooks = this.#backwardPreHooks;
+    const backwardHooks = this.#backwardHooks;
     const hooked = function (this: unknown, ...args: unknown[]): unknown {
       let input = args;
       if (preHooks.size > 0) {
@@ -402,6 +462,12 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
           if (result !== undefined) input = Array.isArray(result) ? result : [result];
         }
       }
+      // The backward hooks registered now are this call's, as torch takes them when forward runs.
+      const backward =
+        backwardPreHooks.size > 0 || backwardHooks.size > 0
+          ? new ModuleBackwardCall(self, registered(backwardPreHooks), registered(backwardHooks))
+          : null;
+      if (backward !== null) input = backward.wrapInputs(input);
       let output = inner.apply(self, input);
       if (postHooks.size > 0) {
         for (const hook of [...postHooks.values()]) {
@@ -409,7 +475,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
           if (result !== undefined) output = result;
         }
       }
-      return output;
+      return backward === null ? output : backward.wrapOutput(output);
     };
     Object.defineProperty(this, 'forward', { value: hooked, writable: true, configurable: true, enumerable: false });
     this.#forwardWrapped = true;
