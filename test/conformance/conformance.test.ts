@@ -3,66 +3,18 @@
 // (packages/backend-*) is imported, so a new backend is checked with no change here; backends that
 // cannot start on this machine are reported with their reason and skipped.
 import '@flint/backend-cpu';
-import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  type Aval,
-  type Backend,
-  DTYPES,
-  FlintError,
-  initBackend,
-  type Primitive,
-  primitiveName,
-  RULES,
-  registeredBackends,
-} from '@flint/api';
+import { type Aval, DTYPES, FlintError, type Primitive, primitiveName, RULES } from '@flint/api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isSelectedBackend, selectedBackends } from '../support/backend-selection.js';
+import { selectedBackends } from '../support/backend-selection.js';
+import { importWorkspaceBackends, startSelectedBackends } from '../support/workspace-backends.js';
 import { CASES } from './cases/index.js';
 import type { PrimitiveTable } from './cases/types.js';
 import { ALL_PRIMITIVES, caseDTypes, resolve, runCase } from './harness.js';
 import { REFERENCE } from './reference/index.js';
 import { Summary } from './summary.js';
 
-interface Discovered {
-  readonly name: string;
-  readonly backend?: Backend;
-  readonly reason?: string;
-}
-
-const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
-
-/** Imports every workspace backend package (which registers it); returns the packages whose import threw. */
-async function importBackendPackages(): Promise<Map<string, string>> {
-  const failures = new Map<string, string>();
-  for (const folder of readdirSync(PACKAGES)
-    .filter((f) => f.startsWith('backend-'))
-    .sort()) {
-    const entry = `${PACKAGES}${folder}/src/index.ts`;
-    if (!existsSync(entry)) continue;
-    try {
-      await import(/* @vite-ignore */ pathToFileURL(entry).href);
-    } catch (error) {
-      failures.set(folder, (error as Error).stack ?? String(error));
-    }
-  }
-  return failures;
-}
-
-async function discoverBackends(): Promise<Discovered[]> {
-  const found: Discovered[] = [];
-  for (const name of registeredBackends().filter(isSelectedBackend)) {
-    try {
-      found.push({ name, backend: await initBackend(name) });
-    } catch (error) {
-      found.push({ name, reason: (error as Error).message });
-    }
-  }
-  return found;
-}
-
-const importFailures = await importBackendPackages();
-const discovered = await discoverBackends();
+const importFailures = await importWorkspaceBackends();
+const discovered = await startSelectedBackends();
 const summary = new Summary();
 // A run limited to some backends (FLINT_TEST_BACKENDS) writes its own summary beside the full one.
 const summaryName = `conformance-summary${[...(selectedBackends() ?? [])].map((name) => `-${name}`).join('')}.txt`;

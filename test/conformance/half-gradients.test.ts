@@ -2,37 +2,12 @@
 // computes in it and casts back must have a gradient close to the same loss computed in float32,
 // on every registered backend that lists the half dtype (the others are skipped with the reason).
 import '@flint/backend-cpu';
-import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import {
-  type Backend,
-  conv2d,
-  type DType,
-  grad,
-  initBackend,
-  logSumExp,
-  matmul,
-  nn,
-  registeredBackends,
-  type Tensor,
-  tensor,
-} from '@flint/api';
+import { conv2d, type DType, grad, logSumExp, matmul, nn, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
-import { isSelectedBackend } from '../support/backend-selection.js';
+import { importWorkspaceBackends, startSelectedBackends } from '../support/workspace-backends.js';
 
-const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
-for (const folder of readdirSync(PACKAGES).filter((f) => f.startsWith('backend-'))) {
-  const entry = `${PACKAGES}${folder}/src/index.ts`;
-  if (existsSync(entry)) await import(/* @vite-ignore */ pathToFileURL(entry).href).catch(() => undefined);
-}
-const backends: { name: string; backend?: Backend; reason?: string }[] = [];
-for (const name of registeredBackends().filter(isSelectedBackend)) {
-  try {
-    backends.push({ name, backend: await initBackend(name) });
-  } catch (error) {
-    backends.push({ name, reason: (error as Error).message.split('\n')[0] as string });
-  }
-}
+await importWorkspaceBackends();
+const backends = await startSelectedBackends();
 
 // Deterministic inputs in [-1, 1].
 const values = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(seed * 12.9898 + i * 78.233));

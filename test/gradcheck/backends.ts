@@ -1,14 +1,11 @@
 import '@flint/backend-cpu';
-import { existsSync, readdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { initBackend, registeredBackends } from '@flint/api';
 import { isSelectedBackend } from '../support/backend-selection.js';
+import { importWorkspaceBackends } from '../support/workspace-backends.js';
 
 // The backends the gradient checks run on: every workspace backend package is imported (which
 // registers it), and those that start on this machine, hold float64 (finite differences need it)
 // and read synchronously (the checks read values in between transforms) are used.
-
-const PACKAGES = fileURLToPath(new URL('../../packages/', import.meta.url));
 
 export interface BackendChoice {
   readonly used: string[];
@@ -18,15 +15,7 @@ export interface BackendChoice {
 
 export async function gradcheckBackends(): Promise<BackendChoice> {
   const skipped: Record<string, string> = {};
-  for (const folder of readdirSync(PACKAGES).filter((f) => f.startsWith('backend-'))) {
-    const entry = `${PACKAGES}${folder}/src/index.ts`;
-    if (!existsSync(entry)) continue;
-    try {
-      await import(/* @vite-ignore */ pathToFileURL(entry).href);
-    } catch (error) {
-      skipped[folder] = `import failed: ${(error as Error).message}`;
-    }
-  }
+  for (const [folder, error] of await importWorkspaceBackends()) skipped[folder] = `import failed: ${error.split('\n')[0]}`;
   const used: string[] = [];
   for (const name of registeredBackends()) {
     if (!isSelectedBackend(name)) {

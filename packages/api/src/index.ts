@@ -24,6 +24,7 @@ export * from './core/errors.js';
 export * from './core/half.js';
 export * from './core/shape.js';
 export * from './core/strided-layout.js';
+export * from './core/type-info.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './ops/adaptive-pool.js';
@@ -112,6 +113,15 @@ export { PRIMITIVE_COUNT, Primitive, packWindowGeometry, primitiveName } from '.
 export type { PrimitiveRule, RuleTable } from './primitives/rule.js';
 export { RULES } from './primitives/rules.js';
 export * as random from './random/index.js';
+export {
+  bernoulli,
+  type MultinomialOptions,
+  multinomial,
+  poisson,
+  randintLike,
+  randLike,
+  randnLike,
+} from './random/torch-sampling.js';
 export { bind, evalPrimitive } from './tensor/dispatch.js';
 export * from './tensor/format.js';
 export type { BackendMemory, DebugOptions } from './tensor/memory.js';

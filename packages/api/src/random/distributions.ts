@@ -1,6 +1,6 @@
-import { checkDType, DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
-import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
-import { checkShape, formatShape, type Shape, sizeOf } from '../core/shape.js';
+import { DEFAULT_FLOAT, type DType, isFloating } from '../core/dtype.js';
+import { ValueError } from '../core/errors.js';
+import { type Shape, sizeOf } from '../core/shape.js';
 import { broadcastTo, cast } from '../ops/broadcast.js';
 import { type TensorLike, toTensor } from '../ops/convert.js';
 import { add, cos, less, log1p, mod, mul, neg, sin, sqrt } from '../ops/elementwise.js';
@@ -8,21 +8,11 @@ import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { floatDType, sampleShape, shapeArg } from './arguments.js';
 import { checkKey } from './keys.js';
 
 // Distributions as pure functions of a key. Every sample comes from the RandomBits/RandomUniform
 // primitives, so the same key gives the same values on every backend.
-
-function shapeArg(op: string, shape: Shape | number | undefined): number[] {
-  if (shape === undefined) return [];
-  return checkShape(op, typeof shape === 'number' ? [shape] : [...shape]);
-}
-
-function floatDType(op: string, dtype: DType | undefined): DType {
-  const d = dtype === undefined ? DEFAULT_FLOAT : checkDType(op, dtype);
-  if (!isFloating(d)) throw new DTypeError(`${op}: dtype must be floating (float32, float64, float16 or bfloat16), got ${d}`);
-  return d;
-}
 
 function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return bind(Primitive.Reshape, [x], { shape: [...shape] });
@@ -126,14 +116,8 @@ export function bernoulli(k: Tensor, p: TensorLike = 0.5, shape?: Shape | number
   const op = 'random.bernoulli';
   checkKey(op, k);
   const probability = toTensor(op, p, undefined, k);
-  const dims = shape === undefined ? [...probability.shape] : shapeArg(op, shape);
+  const dims = sampleShape(op, { p: probability.shape }, shape);
   const dtype = isFloating(probability.dtype) ? probability.dtype : DEFAULT_FLOAT;
-  const offset = dims.length - probability.shape.length;
-  if (offset < 0 || probability.shape.some((d, i) => d !== 1 && d !== dims[offset + i])) {
-    throw new ShapeError(
-      `${op}: p of shape ${formatShape(probability.shape)} does not broadcast to the requested shape ${formatShape(dims)}`,
-    );
-  }
   return tidy(() => {
     const u = bind(Primitive.RandomUniform, [k], { shape: dims, dtype });
     return less(u, broadcastTo(cast(probability, dtype), dims));

@@ -192,7 +192,11 @@ function nextKey(backend: string | undefined): Tensor {
   return tidy(() => foldIn(key(state.seed, backend === undefined ? {} : { backend }), index));
 }
 
-function draw<T>(backend: string | undefined, sample: (k: Tensor) => T): T {
+/**
+ * @internal Runs `sample` on the global generator's next key (on `backend`, or the default one),
+ * as every PyTorch-style sampler draws: one counter step per call, traced under jit.
+ */
+export function draw<T>(backend: string | undefined, sample: (k: Tensor) => T): T {
   const k = nextKey(backend);
   try {
     return tidy(() => sample(k));

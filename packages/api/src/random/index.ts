@@ -9,5 +9,18 @@
  * const w = random.normal(initKey, [3, 3]);
  */
 
+export {
+  cauchy,
+  exponential,
+  gumbel,
+  type LognormalOptions,
+  laplace,
+  logistic,
+  lognormal,
+  type SampleOptions,
+  truncatedNormal,
+} from './continuous.js';
+export { type CategoricalOptions, type ChoiceOptions, categorical, choice, type PoissonOptions, poisson, rademacher } from './discrete.js';
 export { bernoulli, type NormalOptions, normal, permutation, randint, type UniformOptions, uniform } from './distributions.js';
+export { beta, chisquare, dirichlet, gamma, loggamma } from './gamma-family.js';
 export { foldIn, type KeyOptions, key, keyAt, split, splitKeys } from './keys.js';

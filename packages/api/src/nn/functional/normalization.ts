@@ -2,6 +2,7 @@ import { runInFloat32 } from '../../amp/autocast.js';
 import { isHalf } from '../../core/dtype.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
+import { finfo } from '../../core/type-info.js';
 import { cast } from '../../ops/broadcast.js';
 import type { TensorLike } from '../../ops/convert.js';
 import { abs, add, clamp, div, mul, pow, rsqrt, sqrt, sub } from '../../ops/elementwise.js';
@@ -34,7 +35,7 @@ const NORMALIZE_SIGNATURE = optionsSignature<NormalizeOptions>(2, { p: true, axi
 
 /** Machine epsilon of a float dtype: RMSNorm's default epsilon, as torch.finfo(dtype).eps. */
 export function machineEpsilon(dtype: Tensor['dtype']): number {
-  return dtype === 'float64' ? Number.EPSILON : dtype === 'float16' ? 2 ** -10 : dtype === 'bfloat16' ? 2 ** -7 : 2 ** -23;
+  return finfo(dtype).eps;
 }
 
 /** `x` widened to float32 when it is float16 or bfloat16, the dtype its statistics are taken in. */
