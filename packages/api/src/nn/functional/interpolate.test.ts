@@ -123,10 +123,18 @@ describe('nn.functional.interpolate (torch.nn.functional.interpolate)', () => {
       "interpolate: mode 'linear' needs a 3-d input, got [1, 1, 2, 2]",
     );
     expect(() => F.interpolate(square, { size: 4, mode: 'trilinear' })).toThrow("mode 'trilinear' needs a 5-d input");
-    expect(() => F.interpolate(square, { size: 4, mode: 'bicubic' as never })).toThrow(ValueError);
+    expect(() => F.interpolate(square, { size: 4, mode: 'cubic' as never })).toThrow(ValueError);
     expect(() => F.interpolate(square, { size: 4, alignCorners: true })).toThrow(
-      "interpolate: alignCorners can only be set with the linear modes ('linear', 'bilinear', 'trilinear'), not 'nearest'",
+      "interpolate: alignCorners can only be set with the interpolating modes ('linear', 'bilinear', 'bicubic', 'trilinear'), not 'nearest'",
     );
+    expect(() => F.interpolate(square, { size: 4, mode: 'area', alignCorners: false })).toThrow("not 'area'");
+    expect(() => F.interpolate(line([1, 2]), { size: 4, mode: 'bicubic' })).toThrow(
+      "interpolate: mode 'bicubic' needs a 4-d input, got [1, 1, 2]",
+    );
+    expect(() => F.interpolate(square, { size: 1, mode: 'nearest', antialias: true })).toThrow(
+      "interpolate: antialias can only be used with the modes 'bilinear' and 'bicubic' (4-d inputs), not 'nearest'",
+    );
+    expect(() => F.interpolate(square, { size: 1, mode: 'bilinear', antialias: 1 as never })).toThrow('antialias must be a boolean, got 1');
     expect(() => F.interpolate(square, {})).toThrow('interpolate: give exactly one of size and scaleFactor');
     expect(() => F.interpolate(square, { size: 4, scaleFactor: 2 })).toThrow('give exactly one of size and scaleFactor');
     expect(() => F.interpolate(square, { size: [4, 4, 4] })).toThrow(

@@ -1,23 +1,30 @@
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { formatShape } from '../../core/shape.js';
+import { adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d } from '../../ops/adaptive-pool.js';
 import { type TensorLike, tensor } from '../../ops/convert.js';
 import { add, mul } from '../../ops/elementwise.js';
 import { take } from '../../ops/indexing.js';
+import { matmul } from '../../ops/linalg.js';
+import { transpose } from '../../ops/movement.js';
 import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { backendOf } from '../../transforms/core.js';
+import { type AntialiasMode, antialiasWeights } from './antialias.js';
 import { floatTensor } from './common.js';
+import { cubicWeights } from './cubic-interpolate.js';
 
 // torch.nn.functional.interpolate as a composite: every spatial axis is resampled on its own
 // (the modes are separable), nearest modes by one `take` along the axis, linear modes by two
-// `take`s weighted by constant per-position weights. The indices and weights are computed here
-// with PyTorch's index math (UpSample.h: nearest_idx, nearest_neighbor_exact_compute_source_index,
-// area_pixel_compute_source_index), so the result matches PyTorch's and its derivative is
-// take's (a scatter-add) on every backend, under jit and vmap too.
+// `take`s weighted by constant per-position weights, bicubic by four. The indices and weights
+// are computed here with PyTorch's index math (UpSample.h: nearest_idx,
+// nearest_neighbor_exact_compute_source_index, area_pixel_compute_source_index,
+// guard_index_and_lambda), so the result matches PyTorch's and its derivative is take's (a
+// scatter-add) on every backend, under jit and vmap too. 'area' is adaptive average pooling, as
+// in PyTorch; antialiasing contracts each axis with a constant [out, in] matrix (antialias.ts).
 
 /** How `interpolate` samples: torch.nn.functional.interpolate's `mode`. */
-export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'trilinear';
+export type InterpolateMode = 'nearest' | 'nearest-exact' | 'linear' | 'bilinear' | 'bicubic' | 'trilinear' | 'area';
 
 /** Options of `interpolate` (PyTorch's names, camelCased). Give exactly one of `size` and `scaleFactor`. */
 export interface InterpolateOptions {
@@ -25,13 +32,23 @@ export interface InterpolateOptions {
   readonly size?: number | readonly number[];
   /** Multiplier of the spatial sizes (output size = floor(input size * scaleFactor)); one number or one per dimension. */
   readonly scaleFactor?: number | readonly number[];
-  /** Default 'nearest'. 'linear', 'bilinear' and 'trilinear' need 3-d, 4-d and 5-d inputs. */
+  /**
+   * Default 'nearest'. 'linear', 'bilinear' and 'trilinear' need 3-d, 4-d and 5-d inputs,
+   * 'bicubic' a 4-d input; 'area' is adaptive average pooling to the output size.
+   */
   readonly mode?: InterpolateMode;
   /**
-   * Linear modes only: true aligns the centres of the corner pixels (source = dst * (in - 1) / (out - 1));
-   * false (the default) aligns the corners of the corner pixels (source = (dst + 0.5) * scale - 0.5, clamped at 0).
+   * Linear and bicubic modes only: true aligns the centres of the corner pixels (source = dst * (in - 1) / (out - 1));
+   * false (the default) aligns the corners of the corner pixels (source = (dst + 0.5) * scale - 0.5, clamped at 0
+   * in the linear modes).
    */
   readonly alignCorners?: boolean;
+  /**
+   * 'bilinear' and 'bicubic' on 4-d inputs: when downsampling, average every input under the
+   * filter stretched by the scale (as Pillow and PyTorch's antialias=True) instead of sampling
+   * 2 or 4 neighbours. Default false.
+   */
+  readonly antialias?: boolean;
   /**
    * With `scaleFactor`: true computes the sampling scale from the output size (in / out), as if
    * `size` had been given; false (the default) uses 1 / scaleFactor, as PyTorch.
@@ -42,23 +59,30 @@ export interface InterpolateOptions {
 // PyTorch: interpolate(input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias).
 const INTERPOLATE_SIGNATURE = optionsSignature<InterpolateOptions>(
   2,
-  { size: true, scaleFactor: true, mode: true, alignCorners: true, recomputeScaleFactor: true },
+  { size: true, scaleFactor: true, mode: true, alignCorners: true, recomputeScaleFactor: true, antialias: true },
   ['size', 'scaleFactor', 'mode', 'alignCorners', 'recomputeScaleFactor', 'antialias'],
 );
 
-const MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear'];
-const LINEAR_RANK: Readonly<Record<string, number>> = { linear: 3, bilinear: 4, trilinear: 5 };
+const MODES: readonly InterpolateMode[] = ['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'];
+/** The input rank of each interpolating mode (the modes that take alignCorners). */
+const INTERPOLATING_RANK: Readonly<Record<string, number>> = { linear: 3, bilinear: 4, bicubic: 4, trilinear: 5 };
+const ADAPTIVE_AVERAGE = [adaptiveAvgPool1d, adaptiveAvgPool2d, adaptiveAvgPool3d];
 
 /**
  * Resamples the spatial dimensions of an [N, C, L], [N, C, H, W] or [N, C, D, H, W] input to
  * `size`, or by `scaleFactor` (torch.nn.functional.interpolate), with PyTorch's index math in
  * every mode: 'nearest' reads `floor(dst * scale)` (scale = in / out, or 1 / scaleFactor),
- * 'nearest-exact' reads `floor((dst + 0.5) * scale)`, and the linear modes weight the two
- * neighbours of PyTorch's `area_pixel_compute_source_index`. Differentiable in the input.
+ * 'nearest-exact' reads `floor((dst + 0.5) * scale)`, the linear modes weight the two
+ * neighbours of PyTorch's `area_pixel_compute_source_index`, 'bicubic' the four of its cubic
+ * convolution (A = -0.75, indices clamped at the borders), and 'area' averages as
+ * `adaptiveAvgPool{1,2,3}d`. `antialias` low-pass filters when downsampling, as PyTorch's.
+ * Differentiable in the input.
  *
  * @example
  * nn.functional.interpolate(images, { scaleFactor: 2 });                                   // nearest, [N, C, 2H, 2W]
  * nn.functional.interpolate(images, { size: [32, 32], mode: 'bilinear', alignCorners: false });
+ * nn.functional.interpolate(images, { size: [56, 56], mode: 'bicubic', antialias: true });  // thumbnails as Pillow
+ * nn.functional.interpolate(images, { scaleFactor: 0.5, mode: 'area' });
  */
 export const interpolate = withCheckedOptions(
   'interpolate',
@@ -74,37 +98,71 @@ export const interpolate = withCheckedOptions(
       if (!MODES.includes(mode)) {
         throw new ValueError(`${op}: mode must be one of ${MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`);
       }
-      const linear = LINEAR_RANK[mode];
-      if (linear !== undefined && linear !== x.ndim) {
-        throw new ShapeError(`${op}: mode '${mode}' needs a ${linear}-d input, got ${formatShape(x.shape)}`);
+      const rank = INTERPOLATING_RANK[mode];
+      if (rank !== undefined && rank !== x.ndim) {
+        throw new ShapeError(`${op}: mode '${mode}' needs a ${rank}-d input, got ${formatShape(x.shape)}`);
       }
-      if (linear === undefined && options.alignCorners !== undefined) {
+      if (rank === undefined && options.alignCorners !== undefined) {
         throw new ValueError(
-          `${op}: alignCorners can only be set with the linear modes ('linear', 'bilinear', 'trilinear'), not '${mode}'`,
+          `${op}: alignCorners can only be set with the interpolating modes ('linear', 'bilinear', 'bicubic', 'trilinear'), not '${mode}'`,
         );
       }
+      const antialias = options.antialias ?? false;
+      if (typeof antialias !== 'boolean') throw new ValueError(`${op}: antialias must be a boolean, got ${JSON.stringify(antialias)}`);
+      if (antialias && mode !== 'bilinear' && mode !== 'bicubic') {
+        throw new ValueError(`${op}: antialias can only be used with the modes 'bilinear' and 'bicubic' (4-d inputs), not '${mode}'`);
+      }
+      const alignCorners = options.alignCorners ?? false;
       const spatial = x.shape.slice(2);
       const { outSizes, scales } = outputSizes(op, spatial, options);
+      if (mode === 'area') return (ADAPTIVE_AVERAGE[spatial.length - 1] as (typeof ADAPTIVE_AVERAGE)[0])(x, outSizes);
       let y = x;
       spatial.forEach((inSize, i) => {
         const outSize = outSizes[i] as number;
-        // An unchanged size with no scale factor reads every position as itself, in every mode (and
-        // PyTorch's nearest copies whenever the size is unchanged).
-        if (outSize === inSize && (scales[i] === undefined || mode === 'nearest')) return;
+        // An unchanged size with no scale factor reads every position as itself, in every mode; and
+        // PyTorch's nearest and linear kernels copy an axis whose size is unchanged, whatever the
+        // scale factor ('nearest-exact', 'bicubic' and antialiasing resample it at 1 / scaleFactor).
+        const copies = mode === 'nearest' || (rank !== undefined && mode !== 'bicubic' && !antialias);
+        if (outSize === inSize && (scales[i] === undefined || copies)) return;
         const axis = i + 2;
-        if (linear === undefined) {
+        if (antialias) {
+          const scale = areaPixelScale(inSize, outSize, alignCorners, scales[i]);
+          y = contractAxis(y, axis, antialiasWeights(mode as AntialiasMode, inSize, outSize, scale), outSize);
+        } else if (rank === undefined) {
           y = take(y, nearestIndices(mode, inSize, outSize, scales[i]), axis);
         } else {
-          const { lower, upper, lowerWeight, upperWeight } = linearSampling(inSize, outSize, options.alignCorners ?? false, scales[i]);
-          const weights = (w: number[]) =>
-            tensor(w, { shape: [outSize, ...new Array<number>(x.ndim - axis - 1).fill(1)], dtype: x.dtype, ...backendOption(x) });
-          y = add(mul(take(y, lower, axis), weights(lowerWeight)), mul(take(y, upper, axis), weights(upperWeight)));
+          const sampling = (mode === 'bicubic' ? cubicSampling : linearSampling)(inSize, outSize, alignCorners, scales[i]);
+          y = weightedTakes(y, axis, sampling);
         }
       });
       return y;
     });
   },
 );
+
+/** The neighbours every output position reads along one axis, and their weights. */
+export interface AxisSampling {
+  /** One index list per neighbour, each as long as the output axis. */
+  readonly taps: readonly Int32Array[];
+  /** The matching weights, per neighbour and output position. */
+  readonly weights: readonly (readonly number[])[];
+}
+
+/** The sum over neighbours of `take(y, taps[k], axis) * weights[k]`. */
+function weightedTakes(y: Tensor, axis: number, { taps, weights }: AxisSampling): Tensor {
+  const outSize = (taps[0] as Int32Array).length;
+  const shape = [outSize, ...new Array<number>(y.ndim - axis - 1).fill(1)];
+  const terms = taps.map((tap, k) =>
+    mul(take(y, tap, axis), tensor(weights[k] as number[], { shape, dtype: y.dtype, ...backendOption(y) })),
+  );
+  return terms.reduce((sum, term) => add(sum, term));
+}
+
+/** `y` with axis `axis` (the last or the one before it) mapped by the [out, in] matrix `weights`. */
+function contractAxis(y: Tensor, axis: number, weights: Float64Array, outSize: number): Tensor {
+  const m = tensor(weights, { shape: [outSize, y.shape[axis] as number], dtype: y.dtype, ...backendOption(y) });
+  return axis === y.ndim - 1 ? matmul(y, transpose(m)) : matmul(m, y);
+}
 
 function backendOption(x: Tensor): { backend?: string } {
   const backend = backendOf(x)?.name;
@@ -158,6 +216,12 @@ function scaleValue(scaleFactor: number | undefined, inSize: number, outSize: nu
   return scaleFactor !== undefined && scaleFactor > 0 ? 1 / scaleFactor : inSize / outSize;
 }
 
+/** PyTorch's area_pixel_compute_scale: (in - 1) / (out - 1) (0 for one output) with alignCorners, else compute_scales_value. */
+function areaPixelScale(inSize: number, outSize: number, alignCorners: boolean, scaleFactor: number | undefined): number {
+  if (alignCorners) return outSize > 1 ? (inSize - 1) / (outSize - 1) : 0;
+  return scaleValue(scaleFactor, inSize, outSize);
+}
+
 /**
  * The source index of every output position in the nearest modes, as PyTorch's CPU kernels
  * compute it (UpSampleKernel.cpp's nearest_idx and nearest_exact_idx): in float32
@@ -178,13 +242,8 @@ export function nearestIndices(mode: InterpolateMode, inSize: number, outSize: n
  * area_pixel_compute_scale and area_pixel_compute_source_index (negative sources clamped to 0),
  * then `i0 = floor(src)`, `i1 = min(i0 + 1, in - 1)`, `w1 = src - i0`, `w0 = 1 - w1`.
  */
-export function linearSampling(
-  inSize: number,
-  outSize: number,
-  alignCorners: boolean,
-  scaleFactor: number | undefined,
-): { lower: Int32Array; upper: Int32Array; lowerWeight: number[]; upperWeight: number[] } {
-  const scale = alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : scaleValue(scaleFactor, inSize, outSize);
+export function linearSampling(inSize: number, outSize: number, alignCorners: boolean, scaleFactor: number | undefined): AxisSampling {
+  const scale = areaPixelScale(inSize, outSize, alignCorners, scaleFactor);
   const lower = new Int32Array(outSize);
   const upper = new Int32Array(outSize);
   const lowerWeight: number[] = [];
@@ -198,5 +257,27 @@ export function linearSampling(
     lowerWeight.push(1 - w1);
     upperWeight.push(w1);
   }
-  return { lower, upper, lowerWeight, upperWeight };
+  return { taps: [lower, upper], weights: [lowerWeight, upperWeight] };
+}
+
+/**
+ * The four neighbours and their weights of every output position in the bicubic mode, as
+ * PyTorch's upsample_bicubic2d: the source `src` of area_pixel_compute_source_index (not clamped
+ * at 0), `i0 = min(floor(src), in - 1)`, `t = src - i0` clamped to [0, 1] (guard_index_and_lambda),
+ * taps `i0 - 1 .. i0 + 2` clamped into the axis, weighted by the cubic convolution of `t`.
+ */
+export function cubicSampling(inSize: number, outSize: number, alignCorners: boolean, scaleFactor: number | undefined): AxisSampling {
+  const scale = areaPixelScale(inSize, outSize, alignCorners, scaleFactor);
+  const taps = [0, 1, 2, 3].map(() => new Int32Array(outSize));
+  const weights: number[][] = [[], [], [], []];
+  for (let dst = 0; dst < outSize; dst++) {
+    const source = alignCorners ? scale * dst : scale * (dst + 0.5) - 0.5;
+    const i0 = Math.min(Math.floor(source), inSize - 1);
+    const t = Math.min(Math.max(source - i0, 0), 1);
+    cubicWeights(t).forEach((w, k) => {
+      (taps[k] as Int32Array)[dst] = Math.min(Math.max(i0 - 1 + k, 0), inSize - 1);
+      (weights[k] as number[]).push(w);
+    });
+  }
+  return { taps, weights };
 }

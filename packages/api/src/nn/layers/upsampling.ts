@@ -7,8 +7,8 @@ import { formatArgument } from './common.js';
 // Upsampling layers over nn.functional.interpolate, as torch.nn.Upsample and its two fixed-mode
 // relatives (which PyTorch keeps for old code: nearest, and bilinear with alignCorners true).
 
-/** Options of `nn.Upsample`: interpolate's, one of `size` and `scaleFactor` required. */
-export type UpsampleOptions = InterpolateOptions;
+/** Options of `nn.Upsample`: interpolate's but `antialias` (as torch.nn.Upsample), one of `size` and `scaleFactor` required. */
+export type UpsampleOptions = Omit<InterpolateOptions, 'antialias'>;
 
 /** Options of `nn.UpsamplingNearest2d` and `nn.UpsamplingBilinear2d`. */
 export interface FixedUpsampleOptions {
@@ -16,7 +16,7 @@ export interface FixedUpsampleOptions {
   readonly scaleFactor?: number | readonly number[];
 }
 
-function describe(options: InterpolateOptions, mode: InterpolateMode): string {
+function describe(options: UpsampleOptions, mode: InterpolateMode): string {
   const parts = [
     options.size === undefined ? `scaleFactor=${formatArgument(options.scaleFactor)}` : `size=${formatArgument(options.size)}`,
     `mode='${mode}'`,
@@ -41,6 +41,7 @@ function checkSizeOrScale(layer: string, options: FixedUpsampleOptions): void {
  * @example
  * new nn.Upsample({ scaleFactor: 2 });                                        // nearest
  * new nn.Upsample({ size: [64, 64], mode: 'bilinear', alignCorners: false });
+ * new nn.Upsample({ scaleFactor: 2, mode: 'bicubic' });                       // also 'area', 'trilinear', ...
  */
 export class Upsample extends Module<[Tensor], Tensor> {
   readonly options: UpsampleOptions;
