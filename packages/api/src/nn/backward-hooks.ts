@@ -7,6 +7,7 @@ import { isTensor, keep } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bindCustomVjp } from '../transforms/core.js';
 import type { CustomVjpCall } from '../transforms/custom-call.js';
+import { hookName } from './hook-name.js';
 
 // A module's full backward hooks, as torch.utils.hooks.BackwardHook implements them: each call of
 // a hooked module's forward wraps the tensors it receives and the tensors it returns in an
@@ -228,8 +229,4 @@ function spread(side: WrappedSide, cotangents: readonly (Tensor | null)[]): (Ten
     out[position] = g === null ? null : keep(g);
   });
   return out;
-}
-
-function hookName(hook: (...args: never[]) => unknown, id: number): string {
-  return hook.name.length > 0 ? `'${hook.name}'` : `#${id}`;
 }

@@ -169,4 +169,4 @@ export {
   type RemovableHandle,
 } from './module.js';
 export { Parameter } from './parameter.js';
-export type { LoadStateDictResult, StateDict } from './state-dict.js';
+export type { LoadStateDictPostHook, LoadStateDictResult, StateDict, StateDictPreHook } from './state-dict.js';

@@ -7,7 +7,14 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type BackwardHook, type BackwardPreHook, ModuleBackwardCall } from './backward-hooks.js';
 import { isLent } from './lent.js';
 import { isParameter, type Parameter } from './parameter.js';
-import { type LoadStateDictResult, loadStateDictInto, type StateDict, stateDictOf } from './state-dict.js';
+import {
+  type LoadStateDictPostHook,
+  type LoadStateDictResult,
+  loadStateDictInto,
+  type StateDict,
+  type StateDictPreHook,
+  stateDictOf,
+} from './state-dict.js';
 
 // Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. PyTorch finds
 // them in __setattr__; JavaScript has no such hook, and class field initializers run after the base
@@ -184,6 +191,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** Full backward pre-hooks and full backward hooks by handle id, in the order they run. */
   readonly #backwardPreHooks = new Map<number, AnyBackwardPreHook>();
   readonly #backwardHooks = new Map<number, AnyBackwardHook>();
+  /** State-dict pre-hooks and load-state-dict post-hooks by handle id, in the order they run. */
+  readonly #stateDictPreHooks = new Map<number, StateDictPreHook<AnyModule>>();
+  readonly #loadStateDictPostHooks = new Map<number, LoadStateDictPostHook<AnyModule>>();
   /** Whether `forward` on this instance is the hook-running wrapper (installed by the first hook). */
   #forwardWrapped = false;
 
@@ -893,12 +903,52 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * Copies tensors from `state` into the module's parameters and buffers (cast to their dtypes,
    * moved to their backends). With `strict` (the default), missing and unexpected keys are an
    * error; shape mismatches always are. Every problem is collected and reported in one ValueError
-   * before anything changes. Returns the missing and unexpected keys. A tied parameter expects each
-   * of its names (as PyTorch's strict load); given under several, the last in `stateDict()`'s
-   * order is the one it keeps.
+   * before anything changes (missing and unexpected keys excepted when the tree has
+   * load-state-dict post-hooks, which may forgive them: see `registerLoadStateDictPostHook`).
+   * Returns the missing and unexpected keys. A tied parameter expects each of its names (as
+   * PyTorch's strict load); given under several, the last in `stateDict()`'s order is the one it keeps.
    */
   loadStateDict(state: StateDict | ReadonlyMap<string, Tensor>, strict = true): LoadStateDictResult {
     return loadStateDictInto(this as unknown as AnyModule, state, strict);
+  }
+
+  /**
+   * Registers a hook that runs when `stateDict()` reaches this module, before its own entries are
+   * taken (torch's register_state_dict_pre_hook, without keep_vars): `hook(module, prefix)`, the
+   * prefix of its keys ('' at the root, 'encoder.' for a child). It may change the module (a
+   * buffer to refresh); its return value is ignored.
+   *
+   * @example
+   * model.registerStateDictPreHook((module, prefix) => console.log(`saving ${prefix || 'the root'}`));
+   */
+  registerStateDictPreHook<M extends AnyModule>(this: M, hook: StateDictPreHook<M>): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerStateDictPreHook: hook must be a function, got ${describeValue(hook)}`);
+    return addHook(this.#stateDictPreHooks, hook as unknown as StateDictPreHook<AnyModule>, false);
+  }
+
+  /**
+   * Registers a hook that runs after `loadStateDict` loaded the tree this module is in (torch's
+   * register_load_state_dict_post_hook): `hook(module, incompatibleKeys)`, where
+   * `incompatibleKeys` is the `{ missingKeys, unexpectedKeys }` that `loadStateDict` returns.
+   * The hook may edit the two arrays in place, and with `strict` the check sees its edits:
+   * emptying them forgives the keys, adding to them makes the load fail. It must return undefined.
+   *
+   * @example
+   * // A checkpoint saved before the `scale` buffer existed loads strictly.
+   * model.registerLoadStateDictPostHook((_module, keys) => {
+   *   keys.missingKeys.splice(0, keys.missingKeys.length, ...keys.missingKeys.filter((k) => k !== 'scale'));
+   * });
+   */
+  registerLoadStateDictPostHook<M extends AnyModule>(this: M, hook: LoadStateDictPostHook<M>): RemovableHandle {
+    if (typeof hook !== 'function')
+      throw new ValueError(`${this.constructor.name}.registerLoadStateDictPostHook: hook must be a function, got ${describeValue(hook)}`);
+    return addHook(this.#loadStateDictPostHooks, hook as unknown as LoadStateDictPostHook<AnyModule>, false);
+  }
+
+  /** @internal This module's state-dict hooks, in the order they run, for the state-dict machinery. */
+  _stateDictHooks(): { pre: StateDictPreHook<AnyModule>[]; loadPost: [number, LoadStateDictPostHook<AnyModule>][] } {
+    return { pre: [...this.#stateDictPreHooks.values()], loadPost: [...this.#loadStateDictPostHooks] };
   }
 
   /** The arguments shown in `toString()` ('inFeatures=4, outFeatures=2, bias=true'). */
