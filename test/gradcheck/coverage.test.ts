@@ -103,6 +103,9 @@ const NOT_OPS = new Set([
   'truePositions',
   'batched',
   'unbatch',
+  'spatialArgument',
+  // ops/max-pool-indices.ts: what max pooling's returnIndices computes (its cases check maxPool*d).
+  'maxPoolIndices',
 ]);
 
 async function publicOps(): Promise<Map<string, string>> {

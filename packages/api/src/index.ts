@@ -73,6 +73,7 @@ export {
   slogdet,
 } from './ops/linalg-solvers.js';
 export * from './ops/masked-fill.js';
+export * from './ops/max-unpool.js';
 export * from './ops/meshgrid.js';
 export * from './ops/movement.js';
 export * from './ops/nan-reductions.js';

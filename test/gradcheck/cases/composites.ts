@@ -16,6 +16,7 @@ import {
 import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { normCases } from './norms.js';
+import { poolingCases } from './pooling.js';
 import { searchingCases } from './searching.js';
 import { specialCases } from './special.js';
 import { torchFunctionCases } from './torch-functions.js';
@@ -68,6 +69,7 @@ export const compositeCases: CompositeCase[] = [
   ...torchFunctionCases,
   ...specialCases,
   ...searchingCases,
+  ...poolingCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),
   binaryOp('sub', flint.sub),

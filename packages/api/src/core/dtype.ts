@@ -87,6 +87,12 @@ export function isInteger(dtype: DType): boolean {
   return dtype === 'int32' || dtype === 'uint8';
 }
 
+/** The smallest value of a dtype (-Infinity for floats): padding that never wins a maximum. */
+export function lowestValue(dtype: DType): number {
+  if (isFloating(dtype)) return Number.NEGATIVE_INFINITY;
+  return dtype === 'int32' ? -2147483648 : 0;
+}
+
 /**
  * The dtype a typed array holds when no dtype is given (Uint8Array reads as uint8, not bool). A
  * Uint16Array is ambiguous (float16 or bfloat16 bits): a DTypeError asks for the dtype.

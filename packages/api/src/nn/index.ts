@@ -80,6 +80,8 @@ export {
   SoftMarginLoss,
   TripletMarginLoss,
 } from './layers/losses.js';
+export { LPPool1d, LPPool2d, LPPool3d } from './layers/lp-pool.js';
+export { MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, type MaxUnpoolLayerOptions } from './layers/max-unpool.js';
 export {
   BatchNorm1d,
   BatchNorm2d,
@@ -126,6 +128,7 @@ export {
   MaxPool1d,
   MaxPool2d,
   MaxPool3d,
+  type MaxPoolOutput,
 } from './layers/pooling.js';
 export { GRU, LSTM, type LSTMOptions, type RecurrentOptions, RNN, type RNNOptions } from './layers/recurrent.js';
 export {

@@ -1,4 +1,4 @@
-import { type DType, isFloating, toFloating } from '../core/dtype.js';
+import { type DType, lowestValue, toFloating } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
@@ -94,12 +94,6 @@ function adaptiveAvgPoolNd(op: string, n: number, input: TensorLike, outputSize:
   return unbatch(y, g.unbatched);
 }
 
-/** The smallest value of a dtype: padding that never wins a maximum. */
-function lowest(dtype: DType): number {
-  if (isFloating(dtype)) return Number.NEGATIVE_INFINITY;
-  return dtype === 'int32' ? -2147483648 : 0;
-}
-
 /**
  * Max-pools spatial axis `axis` of `x` to `out` positions: pads the axis with one lowest value,
  * gathers each window's positions into `longest` consecutive slots (a short window points its
@@ -118,7 +112,7 @@ function maxPoolAxis(x: Tensor, axis: number, out: number): Tensor {
   const backend = backendOf(x)?.name;
   const index = tensor(positions, { shape: [out * longest], ...(backend === undefined ? {} : { backend }) });
   const widths = x.shape.map((_, a) => (a === axis ? ([0, 1] as const) : ([0, 0] as const)));
-  const padded = bind(Primitive.Pad, [x], { widths, value: lowest(x.dtype) });
+  const padded = bind(Primitive.Pad, [x], { widths, value: lowestValue(x.dtype) });
   const gathered = bind(Primitive.Gather, [padded, index], { axis });
   const window = x.shape.map((_, a) => (a === axis ? longest : 1));
   return bind(Primitive.ReduceWindow, [gathered], {

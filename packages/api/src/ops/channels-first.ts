@@ -1,4 +1,4 @@
-import { ShapeError } from '../core/errors.js';
+import { ShapeError, ValueError } from '../core/errors.js';
 import { formatShape, type Shape, shapesEqual } from '../core/shape.js';
 import { Primitive } from '../primitives/primitive.js';
 import { bind } from '../tensor/dispatch.js';
@@ -23,4 +23,27 @@ export function unbatch(x: Tensor, wasUnbatched: boolean): Tensor {
 
 function reshapeTo(x: Tensor, shape: Shape): Tensor {
   return shapesEqual(x.shape, shape) ? x : bind(Primitive.Reshape, [x], { shape: [...shape] });
+}
+
+/**
+ * Expands a per-dimension argument (kernel size, stride, padding, dilation) to `n` integers of at
+ * least `minimum` (0 or 1); `fallback` fills it when undefined.
+ */
+export function spatialArgument(
+  op: string,
+  what: string,
+  value: number | readonly number[] | undefined,
+  n: number,
+  fallback: number,
+  minimum: number,
+): number[] {
+  const list =
+    value === undefined ? new Array<number>(n).fill(fallback) : typeof value === 'number' ? new Array<number>(n).fill(value) : [...value];
+  if (list.length !== n) throw new ValueError(`${op}: ${what} must be one integer or ${n}, got ${JSON.stringify(value)}`);
+  for (const v of list) {
+    if (!Number.isInteger(v) || v < minimum) {
+      throw new ValueError(`${op}: ${what} must be ${minimum === 0 ? 'non-negative' : 'positive'} integers, got ${JSON.stringify(value)}`);
+    }
+  }
+  return list;
 }

@@ -8,9 +8,10 @@ import { isTensor, releasing, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { broadcastTo, cast } from './broadcast.js';
-import { batched, unbatch } from './channels-first.js';
+import { batched, spatialArgument, unbatch } from './channels-first.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { add, div } from './elementwise.js';
+import { maxPoolIndices } from './max-pool-indices.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 
 // Convolution and pooling in PyTorch's layout (channels first: NCW, NCHW, NCDHW), written over
@@ -63,19 +64,6 @@ function transpose(x: Tensor, perm: readonly number[]): Tensor {
   return perm.every((p, i) => p === i) ? x : bind(Primitive.Transpose, [x], { perm: [...perm] });
 }
 
-/** Expands a per-dimension argument to `n` non-negative (or positive) integers. */
-function spatial(op: string, what: string, value: SpatialArg | undefined, n: number, fallback: number, minimum: number): number[] {
-  const list =
-    value === undefined ? new Array<number>(n).fill(fallback) : typeof value === 'number' ? new Array<number>(n).fill(value) : [...value];
-  if (list.length !== n) throw new ValueError(`${op}: ${what} must be one integer or ${n}, got ${JSON.stringify(value)}`);
-  for (const v of list) {
-    if (!Number.isInteger(v) || v < minimum) {
-      throw new ValueError(`${op}: ${what} must be ${minimum === 0 ? 'non-negative' : 'positive'} integers, got ${JSON.stringify(value)}`);
-    }
-  }
-  return list;
-}
-
 function checkGroups(op: string, groups: number | undefined): number {
   const g = groups ?? 1;
   if (!Number.isInteger(g) || g < 1) throw new ValueError(`${op}: groups must be a positive integer, got ${String(groups)}`);
@@ -115,8 +103,8 @@ function convNd(op: string, n: number, input: TensorLike, weight: TensorLike, op
     );
   }
   const groups = checkGroups(op, options.groups);
-  const stride = spatial(op, 'stride', options.stride, n, 1, 1);
-  const dilation = spatial(op, 'dilation', options.dilation, n, 1, 1);
+  const stride = spatialArgument(op, 'stride', options.stride, n, 1, 1);
+  const dilation = spatialArgument(op, 'dilation', options.dilation, n, 1, 1);
   const channels = x.shape[1] as number;
   const outChannels = w.shape[0] as number;
   if ((w.shape[1] as number) * groups !== channels) {
@@ -141,7 +129,7 @@ function convNd(op: string, n: number, input: TensorLike, weight: TensorLike, op
   } else if (options.padding === 'valid') {
     padding = kernel.map(() => [0, 0] as const);
   } else {
-    padding = spatial(op, 'padding', options.padding, n, 0, 0).map((p) => [p, p] as const);
+    padding = spatialArgument(op, 'padding', options.padding, n, 0, 0).map((p) => [p, p] as const);
   }
   for (let i = 0; i < n; i++) {
     const size = x.shape[i + 2] as number;
@@ -209,10 +197,10 @@ function convTransposeNd(op: string, n: number, input: TensorLike, weight: Tenso
     );
   }
   const groups = checkGroups(op, options.groups);
-  const stride = spatial(op, 'stride', options.stride, n, 1, 1);
-  const dilation = spatial(op, 'dilation', options.dilation, n, 1, 1);
-  const pad = spatial(op, 'padding', options.padding, n, 0, 0);
-  const outputPadding = spatial(op, 'outputPadding', options.outputPadding, n, 0, 0);
+  const stride = spatialArgument(op, 'stride', options.stride, n, 1, 1);
+  const dilation = spatialArgument(op, 'dilation', options.dilation, n, 1, 1);
+  const pad = spatialArgument(op, 'padding', options.padding, n, 0, 0);
+  const outputPadding = spatialArgument(op, 'outputPadding', options.outputPadding, n, 0, 0);
   outputPadding.forEach((p, i) => {
     if (p >= (stride[i] as number) && p >= (dilation[i] as number)) {
       throw new ValueError(
@@ -329,6 +317,28 @@ export interface MaxPoolOptions {
   readonly dilation?: SpatialArg;
   /** Round the output size up instead of down, keeping windows that start inside the input or left padding. */
   readonly ceilMode?: boolean;
+  /** Also return each maximum's flat position within its input plane (int32), for maxUnpool. Default false. */
+  readonly returnIndices?: boolean;
+}
+
+/** Max pooling's result with `returnIndices: true`. */
+export interface MaxPoolWithIndices {
+  /** The pooled values, differentiable as without indices. */
+  readonly values: Tensor;
+  /**
+   * int32, shaped like `values`: where each maximum lies, as a flat (row-major) position within
+   * its input plane (the spatial axes of one example and channel), torch's `indices`.
+   */
+  readonly indices: Tensor;
+}
+
+/**
+ * A max pooling function: a Tensor, or `{ values, indices }` with `returnIndices: true`.
+ */
+export interface MaxPoolFunction {
+  (input: TensorLike, kernelSize: SpatialArg, options?: MaxPoolOptions & { readonly returnIndices?: false }): Tensor;
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions & { readonly returnIndices: true }): MaxPoolWithIndices;
+  (input: TensorLike, kernelSize: SpatialArg, options?: MaxPoolOptions): Tensor | MaxPoolWithIndices;
 }
 
 export interface AvgPoolOptions {
@@ -340,13 +350,11 @@ export interface AvgPoolOptions {
   readonly countIncludePad?: boolean;
 }
 
-const MAX_POOL_SIGNATURE = optionsSignature<MaxPoolOptions>(3, { stride: true, padding: true, dilation: true, ceilMode: true }, [
-  'stride',
-  'padding',
-  'dilation',
-  'ceilMode',
-  'returnIndices',
-]);
+const MAX_POOL_SIGNATURE = optionsSignature<MaxPoolOptions>(
+  3,
+  { stride: true, padding: true, dilation: true, ceilMode: true, returnIndices: true },
+  ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'],
+);
 const AVG_POOL_SIGNATURE = optionsSignature<AvgPoolOptions>(3, { stride: true, padding: true, ceilMode: true, countIncludePad: true }, [
   'stride',
   'padding',
@@ -368,10 +376,10 @@ interface PoolGeometry {
 
 function poolGeometry(op: string, n: number, input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions): PoolGeometry {
   const [x, unbatched] = batched(op, toTensor(op, input), n);
-  const kernel = spatial(op, 'kernelSize', kernelSize, n, 1, 1);
-  const stride = options.stride === undefined ? kernel : spatial(op, 'stride', options.stride, n, 1, 1);
-  const pad = spatial(op, 'padding', options.padding, n, 0, 0);
-  const dilation = spatial(op, 'dilation', options.dilation, n, 1, 1);
+  const kernel = spatialArgument(op, 'kernelSize', kernelSize, n, 1, 1);
+  const stride = options.stride === undefined ? kernel : spatialArgument(op, 'stride', options.stride, n, 1, 1);
+  const pad = spatialArgument(op, 'padding', options.padding, n, 0, 0);
+  const dilation = spatialArgument(op, 'dilation', options.dilation, n, 1, 1);
   const extra: number[] = [];
   for (let i = 0; i < n; i++) {
     const size = x.shape[i + 2] as number;
@@ -410,10 +418,17 @@ function windowParams(g: PoolGeometry, op: 'sum' | 'max') {
   };
 }
 
-function maxPoolNd(op: string, n: number, input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions): Tensor {
+function maxPoolNd(op: string, n: number, input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions): Tensor | MaxPoolWithIndices {
+  const returnIndices = options.returnIndices ?? false;
+  if (typeof returnIndices !== 'boolean')
+    throw new ValueError(`${op}: returnIndices must be a boolean, got ${JSON.stringify(returnIndices)}`);
   const g = poolGeometry(op, n, input, kernelSize, options);
   if (g.x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors`);
-  return unbatch(bind(Primitive.ReduceWindow, [g.x], windowParams(g, 'max')), g.unbatched);
+  const params = windowParams(g, 'max');
+  const values = bind(Primitive.ReduceWindow, [g.x], params);
+  if (!returnIndices) return unbatch(values, g.unbatched);
+  const indices = tidy(() => maxPoolIndices(g.x, values, params));
+  return { values: unbatch(values, g.unbatched), indices: unbatch(indices, g.unbatched) };
 }
 
 function avgPoolNd(op: string, n: number, input: TensorLike, kernelSize: SpatialArg, options: AvgPoolOptions): Tensor {
@@ -448,26 +463,29 @@ function avgPoolNd(op: string, n: number, input: TensorLike, kernelSize: Spatial
  * @example
  * maxPool1d(x, 2); // halves W
  */
-export const maxPool1d = withCheckedOptions(
+export const maxPool1d: MaxPoolFunction = withCheckedOptions(
   'maxPool1d',
   MAX_POOL_SIGNATURE,
-  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor | MaxPoolWithIndices =>
     maxPoolNd('maxPool1d', 1, input, kernelSize, options),
-);
+) as MaxPoolFunction;
 
 /**
- * 2-d max pooling over [N, C, H, W] (or [C, H, W]), as torch.nn.functional.max_pool2d.
+ * 2-d max pooling over [N, C, H, W] (or [C, H, W]), as torch.nn.functional.max_pool2d. With
+ * `returnIndices: true` it returns `{ values, indices }`, the indices int32 flat positions within
+ * each H x W plane (for maxUnpool2d).
  *
  * @example
  * maxPool2d(x, 2);                          // 2x2 windows, stride 2
  * maxPool2d(x, 3, { stride: 2, padding: 1 });
+ * const { values, indices } = maxPool2d(x, 2, { returnIndices: true });
  */
-export const maxPool2d = withCheckedOptions(
+export const maxPool2d: MaxPoolFunction = withCheckedOptions(
   'maxPool2d',
   MAX_POOL_SIGNATURE,
-  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor | MaxPoolWithIndices =>
     maxPoolNd('maxPool2d', 2, input, kernelSize, options),
-);
+) as MaxPoolFunction;
 
 /**
  * 3-d max pooling over [N, C, D, H, W].
@@ -475,12 +493,12 @@ export const maxPool2d = withCheckedOptions(
  * @example
  * maxPool3d(volume, 2);
  */
-export const maxPool3d = withCheckedOptions(
+export const maxPool3d: MaxPoolFunction = withCheckedOptions(
   'maxPool3d',
   MAX_POOL_SIGNATURE,
-  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor =>
+  (input: TensorLike, kernelSize: SpatialArg, options: MaxPoolOptions = {}): Tensor | MaxPoolWithIndices =>
     maxPoolNd('maxPool3d', 3, input, kernelSize, options),
-);
+) as MaxPoolFunction;
 
 /**
  * 1-d average pooling over [N, C, W]; integer inputs give float32.

@@ -247,12 +247,57 @@ function stackPatches(padded: Tensor, params: WindowParams, out: readonly number
  * cotangent must leave the other positions 0, not 0 * Infinity.
  */
 function windowArgmaxMask(x: Tensor, out: Tensor, params: WindowParams): Tensor {
-  const padded = pad(x, params.padding, -Infinity);
-  const patches = stackPatches(padded, params, out.shape);
-  const chosen = reshape(argmax(patches, 0), [1, ...out.shape]);
-  const k = patches.shape[0] as number;
+  const chosen = reshape(windowArgmaxOffset(x, out.shape, params), [1, ...out.shape]);
+  const k = sizeOf(params.window);
   const positions = iota([k, ...out.shape], 'int32', 0, x);
   return equal(broadcast(chosen, [k, ...out.shape]), positions);
+}
+
+/** Whether the windows tile the padded input without overlap or gaps between them (stride == window, dilation 1). */
+function windowsTile(params: WindowParams): boolean {
+  return params.window.every((w, i) => params.strides[i] === w && params.dilation[i] === 1);
+}
+
+/**
+ * [K, ...out]: the windows of a tiling geometry (see windowsTile) stacked by one transposing copy
+ * of the covered input, the window axes first in row-major order.
+ */
+function stackTiles(padded: Tensor, window: readonly number[], out: readonly number[]): Tensor {
+  const covered = out.map((o, i) => o * (window[i] as number));
+  // The covered input as [..., out_i, window_i, ...], window_i only where it exceeds 1.
+  const split: number[] = [];
+  const outAxes: number[] = [];
+  const windowAxes: number[] = [];
+  out.forEach((o, i) => {
+    outAxes.push(split.length);
+    split.push(o);
+    if ((window[i] as number) > 1) {
+      windowAxes.push(split.length);
+      split.push(window[i] as number);
+    }
+  });
+  const tiles = reshape(
+    slice(
+      padded,
+      covered.map(() => 0),
+      covered,
+    ),
+    split,
+  );
+  return reshape(transpose(tiles, [...windowAxes, ...outAxes]), [sizeOf(window), ...out]);
+}
+
+/**
+ * int32 [...out]: each window's first maximum as its row-major offset within the window (argmax's
+ * choice: NaN counts as the maximum, and ties go to the first), the padding read as `padValue`
+ * (-Infinity for floats; integer inputs need their dtype's lowest value). Windows that tile the
+ * input are stacked by one transposing copy, others by one strided view per window offset.
+ */
+export function windowArgmaxOffset(x: Tensor, out: readonly number[], params: WindowParams, padValue = -Infinity): Tensor {
+  if (sizeOf(out) === 0) return full(out, 'int32', 0, x);
+  const padded = pad(x, params.padding, padValue);
+  const stacked = windowsTile(params) ? stackTiles(padded, params.window, out) : stackPatches(padded, params, out);
+  return argmax(stacked, 0);
 }
 
 /**
@@ -263,11 +308,9 @@ function windowArgmaxMask(x: Tensor, out: Tensor, params: WindowParams): Tensor 
  * transposing copy for one argmax, and a gather (JVP) or a scatter-add (VJP) follows the indices.
  */
 function tiledArgmax(x: Tensor, out: Tensor, params: WindowParams): Tensor | null {
-  const { window, strides, dilation, padding } = params;
-  if (sizeOf(out.shape) === 0) return null;
-  for (let i = 0; i < window.length; i++) if (strides[i] !== window[i] || dilation[i] !== 1) return null;
+  const { window, padding } = params;
+  if (sizeOf(out.shape) === 0 || !windowsTile(params)) return null;
   const padded = x.shape.map((d, i) => d + (padding[i] as PadPair)[0] + (padding[i] as PadPair)[1]);
-  const covered = out.shape.map((o, i) => o * (window[i] as number));
   const flatStrides = padded.map((_, i) => sizeOf(padded.slice(i + 1)));
   const starts = windowStarts(
     x,
@@ -276,32 +319,10 @@ function tiledArgmax(x: Tensor, out: Tensor, params: WindowParams): Tensor | nul
   );
   const size = sizeOf(window);
   if (size === 1) return starts;
-  // The covered input as [..., out_i, window_i, ...] (window_i only where it exceeds 1).
-  const split: number[] = [];
-  const outAxes: number[] = [];
-  const windowAxes: number[] = [];
-  const windowShape: number[] = [];
-  covered.forEach((_, i) => {
-    outAxes.push(split.length);
-    split.push(out.shape[i] as number);
-    if ((window[i] as number) > 1) {
-      windowAxes.push(split.length);
-      split.push(window[i] as number);
-      windowShape.push(window[i] as number);
-    }
-  });
-  const tiles = reshape(
-    slice(
-      pad(x, padding, -Infinity),
-      covered.map(() => 0),
-      covered,
-    ),
-    split,
-  );
-  const stacked = reshape(transpose(tiles, [...windowAxes, ...outAxes]), [size, ...out.shape]);
   // The first maximum in row-major window order, as the general path's argmax picks it.
-  const chosen = argmax(stacked, 0);
+  const chosen = windowArgmaxOffset(x, out.shape, params);
   // Each window's first element, plus the flat offset of the chosen position within a window.
+  const windowShape = window.filter((w) => w > 1);
   let offsets = full(windowShape, 'int32', 0, x);
   for (let i = 0, axis = 0; i < window.length; i++) {
     if (window[i] === 1) continue;

@@ -30,12 +30,15 @@ export {
   convTranspose1d,
   convTranspose2d,
   convTranspose3d,
+  type MaxPoolFunction,
   type MaxPoolOptions,
+  type MaxPoolWithIndices,
   maxPool1d,
   maxPool2d,
   maxPool3d,
 } from '../../ops/conv.js';
 export { oneHot } from '../../ops/indexing.js';
+export { type MaxUnpoolOptions, maxUnpool1d, maxUnpool2d, maxUnpool3d } from '../../ops/max-unpool.js';
 export {
   celu,
   elu,
@@ -102,6 +105,7 @@ export {
 } from './likelihood-losses.js';
 export { bilinear, linear } from './linear.js';
 export { type LocalResponseNormOptions, localResponseNorm } from './local-response-norm.js';
+export { type LpPoolOptions, lpPool1d, lpPool2d, lpPool3d } from './lp-pool.js';
 export {
   type HingeEmbeddingOptions,
   hingeEmbeddingLoss,

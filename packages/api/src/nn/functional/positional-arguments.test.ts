@@ -25,6 +25,12 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['avgPool1d', [x, 2], 'stride', 'countIncludePad'],
   ['avgPool2d', [x, 2], 'stride', 'countIncludePad'],
   ['avgPool3d', [x, 2], 'stride', 'countIncludePad'],
+  ['maxUnpool1d', [x, x, 2], 'stride', 'outputSize'],
+  ['maxUnpool2d', [x, x, 2], 'stride', 'padding'],
+  ['maxUnpool3d', [x, x, 2], 'stride', 'outputSize'],
+  ['lpPool1d', [x, 2, 2], 'stride', 'ceilMode'],
+  ['lpPool2d', [x, 2, 2], 'stride', 'ceilMode'],
+  ['lpPool3d', [x, 2, 2], 'stride', 'ceilMode'],
   ['dropout', [x, 0.5], 'training', 'training'],
   ['batchNorm', [x, null, null], 'weight', 'training'],
   ['batchNormTraining', [x], null, 'eps'],
@@ -162,7 +168,7 @@ describe('options objects given PyTorch-style positional arguments', () => {
       'conv2d: argument 3 is the options object { bias, stride, padding, dilation, groups }; got a Tensor — pass the bias as { bias }',
     );
     expect(() => F.maxPool2d?.(x, 2, 1)).toThrow(
-      'maxPool2d: argument 3 is the options object { stride, padding, dilation, ceilMode }; got a number (1) — pass the stride as { stride: 1 }',
+      'maxPool2d: argument 3 is the options object { stride, padding, dilation, ceilMode, returnIndices }; got a number (1) — pass the stride as { stride: 1 }',
     );
     expect(() => F.dropout?.(x, 0.5, false)).toThrow(
       'dropout: argument 3 is the options object { training, key }; got a boolean (false) — pass the training as { training: false }',
@@ -177,7 +183,7 @@ describe('options objects given PyTorch-style positional arguments', () => {
     );
     expect(() => F.conv2d?.(x, w, null)).toThrow('got null — omit it or pass an object');
     expect(() => F.maxPool2d?.(x, 2, { ceil_mode: true })).toThrow(
-      "maxPool2d: option 'ceil_mode' in argument 3 is spelled 'ceilMode' here; the options object takes { stride, padding, dilation, ceilMode }",
+      "maxPool2d: option 'ceil_mode' in argument 3 is spelled 'ceilMode' here; the options object takes { stride, padding, dilation, ceilMode, returnIndices }",
     );
     expect(() => F.normalize?.(x, { dim: 1 })).toThrow("normalize: option 'dim' in argument 2 is spelled 'axis' here");
     // The functions are the top-level ops too.

@@ -13,6 +13,7 @@ import {
   avgPool2d,
   avgPool3d,
   type MaxPoolOptions,
+  type MaxPoolWithIndices,
   maxPool1d,
   maxPool2d,
   maxPool3d,
@@ -33,7 +34,28 @@ function describe(kernelSize: SpatialArg, options: MaxPoolOptions & AvgPoolOptio
   if (options.dilation !== undefined) parts.push(`dilation=${formatArgument(options.dilation)}`);
   if (options.ceilMode === true) parts.push('ceilMode=true');
   if (options.countIncludePad === false) parts.push('countIncludePad=false');
+  if (options.returnIndices === true) parts.push('returnIndices=true');
   return parts.join(', ');
+}
+
+/** A max pooling layer's output: `{ values, indices }` when built with `returnIndices: true`, else a Tensor. */
+export type MaxPoolOutput<R extends boolean> = R extends true ? MaxPoolWithIndices : Tensor;
+
+/** Max pooling over n spatial axes; `R` is whether it returns indices too. */
+abstract class MaxPoolNd<R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
+  constructor(
+    readonly kernelSize: SpatialArg,
+    readonly options: MaxPoolOptions & { readonly returnIndices?: R } = {},
+  ) {
+    super();
+  }
+  protected abstract pool(x: Tensor): Tensor | MaxPoolWithIndices;
+  forward(x: Tensor): MaxPoolOutput<R> {
+    return this.pool(x) as MaxPoolOutput<R>;
+  }
+  override extraRepr(): string {
+    return describe(this.kernelSize, this.options);
+  }
 }
 
 /**
@@ -42,40 +64,24 @@ function describe(kernelSize: SpatialArg, options: MaxPoolOptions & AvgPoolOptio
  * @example
  * new nn.MaxPool1d(2).forward(x); // halves L
  */
-export class MaxPool1d extends Module<[Tensor], Tensor> {
-  constructor(
-    readonly kernelSize: SpatialArg,
-    readonly options: MaxPoolOptions = {},
-  ) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
+export class MaxPool1d<R extends boolean = false> extends MaxPoolNd<R> {
+  protected pool(x: Tensor): Tensor | MaxPoolWithIndices {
     return maxPool1d(x, this.kernelSize, this.options);
-  }
-  override extraRepr(): string {
-    return describe(this.kernelSize, this.options);
   }
 }
 
 /**
- * 2-d max pooling (torch.nn.MaxPool2d).
+ * 2-d max pooling (torch.nn.MaxPool2d). With `returnIndices: true` its forward returns
+ * `{ values, indices }`, for MaxUnpool2d.
  *
  * @example
  * new nn.MaxPool2d(2);
  * new nn.MaxPool2d(3, { stride: 2, padding: 1 });
+ * const { values, indices } = new nn.MaxPool2d(2, { returnIndices: true }).forward(x);
  */
-export class MaxPool2d extends Module<[Tensor], Tensor> {
-  constructor(
-    readonly kernelSize: SpatialArg,
-    readonly options: MaxPoolOptions = {},
-  ) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
+export class MaxPool2d<R extends boolean = false> extends MaxPoolNd<R> {
+  protected pool(x: Tensor): Tensor | MaxPoolWithIndices {
     return maxPool2d(x, this.kernelSize, this.options);
-  }
-  override extraRepr(): string {
-    return describe(this.kernelSize, this.options);
   }
 }
 
@@ -85,18 +91,9 @@ export class MaxPool2d extends Module<[Tensor], Tensor> {
  * @example
  * new nn.MaxPool3d(2);
  */
-export class MaxPool3d extends Module<[Tensor], Tensor> {
-  constructor(
-    readonly kernelSize: SpatialArg,
-    readonly options: MaxPoolOptions = {},
-  ) {
-    super();
-  }
-  forward(x: Tensor): Tensor {
+export class MaxPool3d<R extends boolean = false> extends MaxPoolNd<R> {
+  protected pool(x: Tensor): Tensor | MaxPoolWithIndices {
     return maxPool3d(x, this.kernelSize, this.options);
-  }
-  override extraRepr(): string {
-    return describe(this.kernelSize, this.options);
   }
 }
 

@@ -1,0 +1,78 @@
+import type { Tensor } from '@flint/api';
+import * as flint from '@flint/api';
+import fc from 'fast-check';
+import * as F from '../../../packages/api/src/nn/functional/index.js';
+import { distinctOperand, floatOperand } from '../generators.js';
+import { type CompositeCase, composite } from './composite-case.js';
+
+// The pooling family beyond the plain pools (cases in composites.ts): max pooling's values with
+// `returnIndices` and max unpooling at those indices (packages/api/src/ops/max-pool-indices.ts,
+// max-unpool.ts), and power-average pooling (nn/functional/lp-pool.ts). Inputs are distinct, so
+// that no finite-difference step moves a maximum; lpPool's are positive, away from the zero sums
+// where its root has no derivative.
+
+const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
+
+/** Each part summed with its own weight, so that a wrong part cannot cancel another. */
+const weighted = (parts: Tensor[]): Tensor =>
+  flint.concat(
+    parts.map((t, i) =>
+      t
+        .mul(t.add(i + 1))
+        .sum()
+        .reshape([1]),
+    ),
+    0,
+  );
+
+export const poolingCases: CompositeCase[] = [
+  composite(
+    'maxPool with returnIndices, then maxUnpool at the indices',
+    ['maxPool1d', 'maxPool2d', 'maxPool3d', 'maxUnpool1d', 'maxUnpool2d', 'maxUnpool3d'],
+    fc
+      .integer({ min: 4, max: 5 })
+      .chain((size) =>
+        fc
+          .tuple(distinctOperand([1, 2, size, size]), floatOperand([1, 2, 2, 2]), distinctOperand([2, 2, 3, 3], 0.1))
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const x = at(xs, 0);
+      const flat = flint.reshape(x, [1, 2, -1]);
+      // Overlapping windows: a maximum can be reported by two windows, which unpooling averages.
+      const overlapping = flint.maxPool2d(x, 3, { stride: 2, padding: 1, returnIndices: true });
+      const tiled = flint.maxPool1d(flat, 2, { returnIndices: true });
+      const volume = flint.maxPool3d(at(xs, 2), 2, { stride: 1, returnIndices: true });
+      return weighted([
+        overlapping.values,
+        F.maxUnpool2d(overlapping.values.mul(2), overlapping.indices, 3, { stride: 2, padding: 1, outputSize: x.shape }),
+        F.maxUnpool2d(at(xs, 1), flint.maxPool2d(x, 2, { returnIndices: true }).indices, 2, { outputSize: x.shape }),
+        F.maxUnpool1d(tiled.values, tiled.indices, 2),
+        volume.values,
+        F.maxUnpool3d(volume.values, volume.indices, 2, { stride: 1 }),
+      ]);
+    },
+    { numRuns: 3 },
+  ),
+  composite(
+    'lpPool1d, lpPool2d, lpPool3d',
+    ['lpPool1d', 'lpPool2d', 'lpPool3d'],
+    fc
+      .integer({ min: 3, max: 4 })
+      .chain((size) =>
+        fc
+          .tuple(floatOperand([1, 2, size, size], { min: 0.3, max: 2 }), floatOperand([1, 2, 3, 3], { min: 0.3, max: 2 }))
+          .map((operands) => ({ operands })),
+      ),
+    (xs) => {
+      const x = at(xs, 0);
+      return weighted([
+        F.lpPool2d(x, 2, 2, { ceilMode: true }),
+        F.lpPool2d(x, 3, [2, 3], { stride: 1 }),
+        F.lpPool1d(flint.reshape(x, [2, -1]), 1.5, 3, { stride: 2 }),
+        F.lpPool3d(at(xs, 1), 2, 2, { stride: 1 }),
+      ]);
+    },
+    { numRuns: 3, smooth: true },
+  ),
+];
