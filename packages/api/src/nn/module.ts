@@ -380,10 +380,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * handle.remove();
    */
   registerForwardPreHook<M extends AnyModule>(this: M, hook: ForwardPreHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
-    if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerForwardPreHook: hook must be a function, got ${describeValue(hook)}`);
-    this.#wrapForward();
-    return addHook(this.#forwardPreHooks, hook as unknown as AnyPreHook, options.prepend === true);
+    return this.#registerHook('registerForwardPreHook', this.#forwardPreHooks, hook, options.prepend === true, true);
   }
 
   /**
@@ -397,10 +394,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * const handle = model.encoder.registerForwardHook((_module, _args, output) => { features.push(output); });
    */
   registerForwardHook<M extends AnyModule>(this: M, hook: ForwardHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
-    if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerForwardHook: hook must be a function, got ${describeValue(hook)}`);
-    this.#wrapForward();
-    return addHook(this.#forwardHooks, hook as unknown as AnyPostHook, options.prepend === true);
+    return this.#registerHook('registerForwardHook', this.#forwardHooks, hook, options.prepend === true, true);
   }
 
   /**
@@ -420,10 +414,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * const handle = layer.registerFullBackwardPreHook((_module, [g]) => [g?.clamp(-1, 1) ?? null]);
    */
   registerFullBackwardPreHook<M extends AnyModule>(this: M, hook: BackwardPreHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
-    if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerFullBackwardPreHook: hook must be a function, got ${describeValue(hook)}`);
-    this.#wrapForward();
-    return addHook(this.#backwardPreHooks, hook as unknown as AnyBackwardPreHook, options.prepend === true);
+    return this.#registerHook('registerFullBackwardPreHook', this.#backwardPreHooks, hook, options.prepend === true, true);
   }
 
   /**
@@ -441,10 +432,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * layer.registerFullBackwardHook((_module, [gradX]) => { if (gradX) norms.push(gradX.norm().item()); });
    */
   registerFullBackwardHook<M extends AnyModule>(this: M, hook: BackwardHook<M>, options: ForwardHookOptions = {}): RemovableHandle {
+    return this.#registerHook('registerFullBackwardHook', this.#backwardHooks, hook, options.prepend === true, true);
+  }
+
+  /**
+   * Adds `hook` to `hooks` (first with `prepend`) after checking it is a function; a hook that
+   * runs around `forward` makes sure the hooked forward is installed.
+   */
+  #registerHook<H>(method: string, hooks: Map<number, H>, hook: unknown, prepend: boolean, aroundForward: boolean): RemovableHandle {
     if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerFullBackwardHook: hook must be a function, got ${describeValue(hook)}`);
-    this.#wrapForward();
-    return addHook(this.#backwardHooks, hook as unknown as AnyBackwardHook, options.prepend === true);
+      throw new ValueError(`${this.constructor.name}.${method}: hook must be a function, got ${describeValue(hook)}`);
+    if (aroundForward) this.#wrapForward();
+    return addHook(hooks, hook as H, prepend);
   }
 
   /**
@@ -922,9 +921,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * model.registerStateDictPreHook((module, prefix) => console.log(`saving ${prefix || 'the root'}`));
    */
   registerStateDictPreHook<M extends AnyModule>(this: M, hook: StateDictPreHook<M>): RemovableHandle {
-    if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerStateDictPreHook: hook must be a function, got ${describeValue(hook)}`);
-    return addHook(this.#stateDictPreHooks, hook as unknown as StateDictPreHook<AnyModule>, false);
+    return this.#registerHook('registerStateDictPreHook', this.#stateDictPreHooks, hook, false, false);
   }
 
   /**
@@ -941,9 +938,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * });
    */
   registerLoadStateDictPostHook<M extends AnyModule>(this: M, hook: LoadStateDictPostHook<M>): RemovableHandle {
-    if (typeof hook !== 'function')
-      throw new ValueError(`${this.constructor.name}.registerLoadStateDictPostHook: hook must be a function, got ${describeValue(hook)}`);
-    return addHook(this.#loadStateDictPostHooks, hook as unknown as LoadStateDictPostHook<AnyModule>, false);
+    return this.#registerHook('registerLoadStateDictPostHook', this.#loadStateDictPostHooks, hook, false, false);
   }
 
   /** @internal This module's state-dict hooks, in the order they run, for the state-dict machinery. */
