@@ -33,6 +33,8 @@ const projections = { inProjWeight: api.tensor(values(18 * 6, 0.2), { shape: [18
 const bilinearWeight = api.tensor(values(2 * 6 * 6, 0.2), { shape: [2, 6, 6] });
 const positive = api.greater(x, 0);
 const bias3 = api.tensor(values(3, 0.1), { shape: [3] });
+const samplingGrid = api.tensor(values(2 * 4 * 6 * 2, 0.9), { shape: [2, 4, 6, 2] });
+const affineMaps = api.tensor(values(2 * 2 * 3, 0.5), { shape: [2, 2, 3] });
 const bagOffsets = api.tensor(Int32Array.from([0, 1, 1]), { shape: [3] });
 const labelLists = api.tensor(Int32Array.from([0, 5, -1, 2, 0, 0, 3, -1, 1, 1, 1, 1, 4, 4, 4, 4, 4, -1, -1, 0, 0, 0, 0, 0]), {
   shape: [4, 6],
@@ -224,6 +226,14 @@ const ops: Record<string, () => unknown> = {
   'cdist (p 1, batched)': () => api.cdist(tokens, x, { p: 1 }),
   'interpolate (bilinear)': () => F.interpolate(images, { scaleFactor: 1.5, mode: 'bilinear' }),
   'interpolate (nearest)': () => F.interpolate(images, { size: [5, 11] }),
+  'interpolate (bicubic)': () => F.interpolate(images, { size: [5, 11], mode: 'bicubic' }),
+  'interpolate (area)': () => F.interpolate(images, { scaleFactor: 0.5, mode: 'area' }),
+  'interpolate (antialiased bilinear)': () => F.interpolate(images, { size: [3, 5], mode: 'bilinear', antialias: true }),
+  'gridSample (bilinear, reflection)': () => F.gridSample(images, samplingGrid, { paddingMode: 'reflection' }),
+  'gridSample (bicubic)': () => F.gridSample(images, samplingGrid, { mode: 'bicubic' }),
+  'gridSample (nearest, 5-d)': () =>
+    F.gridSample(api.reshape(images, [2, 3, 2, 4, 8]), api.reshape(samplingGrid, [2, 2, 2, 4, 3]), { mode: 'nearest' }),
+  affineGrid: () => F.affineGrid(affineMaps, [2, 3, 4, 5]),
   pixelShuffle: () => F.pixelShuffle(api.reshape(images, [2, 12, 4, 4]), 2),
   pixelUnshuffle: () => F.pixelUnshuffle(images, 2),
   'dropout2d (training)': () => F.dropout2d(images, 0.5),

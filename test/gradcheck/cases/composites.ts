@@ -17,6 +17,7 @@ import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { normCases } from './norms.js';
 import { poolingCases } from './pooling.js';
+import { samplingCases } from './sampling.js';
 import { searchingCases } from './searching.js';
 import { specialCases } from './special.js';
 import { torchFunctionCases } from './torch-functions.js';
@@ -69,6 +70,7 @@ export const compositeCases: CompositeCase[] = [
   ...torchFunctionCases,
   ...specialCases,
   ...searchingCases,
+  ...samplingCases,
   ...poolingCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),

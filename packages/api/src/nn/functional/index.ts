@@ -88,12 +88,14 @@ export {
   type MarginRankingOptions,
   marginRankingLoss,
 } from './comparison-losses.js';
+export { type AffineGridOptions, affineGrid } from './affine-grid.js';
 export { type CtcLossOptions, ctcLoss } from './ctc-loss.js';
 export { type CosineSimilarityOptions, cosineSimilarity, type PairwiseDistanceOptions, pairwiseDistance } from './distance.js';
 export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type EmbeddingBagMode, type EmbeddingBagOptions, embeddingBag } from './embedding-bag.js';
 export { fold, type Pair, type UnfoldOptions, unfold } from './fold.js';
+export { type GridSampleMode, type GridSampleOptions, type GridSamplePadding, gridSample } from './grid-sample.js';
 export { type GumbelSoftmaxOptions, gumbelSoftmax } from './gumbel-softmax.js';
 export { type InstanceNormOptions, instanceNorm } from './instance-norm.js';
 export { type InterpolateMode, type InterpolateOptions, interpolate } from './interpolate.js';

@@ -70,6 +70,8 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['multiHeadAttention', [x, x, x, {}], null, 'keyPaddingMask'],
   ['pad', [x, [1, 1]], 'mode', 'mode'],
   ['interpolate', [x], 'size', 'scaleFactor'],
+  ['gridSample', [x, ones([1, 2, 2, 2])], 'mode', 'paddingMode'],
+  ['affineGrid', [ones([1, 2, 3]), [1, 1, 2, 2]], 'alignCorners', 'alignCorners'],
   ['dropout1d', [x, 0.5], 'training', 'training'],
   ['dropout2d', [x, 0.5], 'training', 'key'],
   ['dropout3d', [x, 0.5], 'training', 'training'],
