@@ -26,6 +26,7 @@ export * from './core/shape.js';
 export * from './core/strided-layout.js';
 export * from './core/type-info.js';
 export * from './data/index.js';
+export * as distributions from './distributions/index.js';
 export * from './io/index.js';
 export * from './ops/adaptive-pool.js';
 export * from './ops/bessel.js';

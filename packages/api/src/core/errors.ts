@@ -53,3 +53,8 @@ export class DisposedError extends FlintError {
 export class ConcretizationError extends FlintError {
   override name = 'ConcretizationError';
 }
+
+/** A method the object does not provide (a distribution without `rsample` or `icdf`). */
+export class NotImplementedError extends FlintError {
+  override name = 'NotImplementedError';
+}

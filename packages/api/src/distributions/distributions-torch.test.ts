@@ -1,0 +1,325 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import '@flint/backend-cpu';
+import { distributions as D, grad, type Tensor, tensor } from '@flint/api';
+import {
+  expectValuesClose,
+  runTorch,
+  type TorchInput,
+  type TorchResult,
+  torchUnavailable,
+} from '../../../../test/support/torch-oracle.test-support.js';
+
+// Every distribution's logProb, entropy, moments, cdf/icdf and KL divergences against
+// torch.distributions, values and gradients with respect to the parameters, in float64.
+
+const reason = torchUnavailable();
+
+interface Comparison {
+  readonly name: string;
+  /** A torch expression over the inputs, e.g. torch.distributions.Normal(loc, scale).log_prob(x). */
+  readonly torch: string;
+  readonly inputs: Readonly<Record<string, TorchInput>>;
+  /** The inputs differentiated, in the order `flint` takes them first. */
+  readonly gradients: readonly string[];
+  /** Flint's computation, from the inputs as float64 tensors, differentiated ones first in `gradients` order. */
+  readonly flint: (inputs: Readonly<Record<string, Tensor>>) => Tensor | Tensor[];
+}
+
+const v = (values: number[], shape?: number[]): TorchInput => ({ values, ...(shape === undefined ? {} : { shape }) });
+const TD = 'torch.distributions';
+
+const comparisons: Comparison[] = [
+  {
+    name: 'Normal logProb, cdf, icdf, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.entropy().expand(3), d.variance.expand(3)))(${TD}.Normal(loc, scale))`,
+    inputs: { loc: v([0.5]), scale: v([1.5, 0.3, 2], [3]), x: v([-1, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x, p }) => {
+      const d = new D.Normal(loc as Tensor, scale as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.entropy(), d.variance];
+    },
+  },
+  {
+    name: 'Laplace logProb, cdf, icdf, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.entropy(), d.variance))(${TD}.Laplace(loc, scale))`,
+    inputs: { loc: v([0.5, -1, 0]), scale: v([1.5, 0.3, 2]), x: v([-1, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x, p }) => {
+      const d = new D.Laplace(loc as Tensor, scale as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.entropy(), d.variance];
+    },
+  },
+  {
+    name: 'Cauchy logProb, cdf, icdf, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.entropy()))(${TD}.Cauchy(loc, scale))`,
+    inputs: { loc: v([0.5, -1, 0]), scale: v([1.5, 0.3, 2]), x: v([-1, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x, p }) => {
+      const d = new D.Cauchy(loc as Tensor, scale as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.entropy()];
+    },
+  },
+  {
+    name: 'LogNormal logProb, moments, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.mode, d.entropy(), d.cdf(x)))(${TD}.LogNormal(loc, scale))`,
+    inputs: { loc: v([0.5, -1, 0]), scale: v([0.5, 0.3, 1.2]), x: v([0.2, 0.7, 3]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x }) => {
+      const d = new D.LogNormal(loc as Tensor, scale as Tensor);
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.mode, d.entropy(), d.cdf(x as Tensor)];
+    },
+  },
+  {
+    name: 'Uniform logProb, cdf, icdf, entropy, moments',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.entropy(), d.mean, d.variance))(${TD}.Uniform(low, high))`,
+    inputs: { low: v([0, -2, 1]), high: v([1, 3, 1.5]), x: v([0.5, 2.9, 1]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['low', 'high'],
+    flint: ({ low, high, x, p }) => {
+      const d = new D.Uniform(low as Tensor, high as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.entropy(), d.mean, d.variance];
+    },
+  },
+  {
+    name: 'Exponential logProb, cdf, icdf, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.entropy(), d.variance))(${TD}.Exponential(rate))`,
+    inputs: { rate: v([0.5, 2, 7]), x: v([0, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['rate'],
+    flint: ({ rate, x, p }) => {
+      const d = new D.Exponential(rate as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.entropy(), d.variance];
+    },
+  },
+  {
+    name: 'Gamma logProb, entropy, moments',
+    torch: `(lambda d: (d.log_prob(x), d.entropy(), d.mean, d.variance, d.mode))(${TD}.Gamma(c, rate))`,
+    inputs: { c: v([0.5, 2, 7]), rate: v([1.5, 0.3, 2]), x: v([0.1, 0.7, 3]) },
+    gradients: ['c', 'rate'],
+    flint: ({ c, rate, x }) => {
+      const d = new D.Gamma(c as Tensor, rate as Tensor);
+      return [d.logProb(x as Tensor), d.entropy(), d.mean, d.variance, d.mode];
+    },
+  },
+  {
+    name: 'Beta logProb, entropy, moments',
+    torch: `(lambda d: (d.log_prob(x), d.entropy(), d.mean, d.variance))(${TD}.Beta(a, b))`,
+    inputs: { a: v([0.5, 2, 7]), b: v([1.5, 0.3, 2]), x: v([0.1, 0.7, 0.999]) },
+    gradients: ['a', 'b'],
+    flint: ({ a, b, x }) => {
+      const d = new D.Beta(a as Tensor, b as Tensor);
+      return [d.logProb(x as Tensor), d.entropy(), d.mean, d.variance];
+    },
+  },
+  {
+    name: 'Dirichlet logProb, entropy, moments',
+    torch: `(lambda d: (d.log_prob(x), d.entropy(), d.mean, d.variance))(${TD}.Dirichlet(c))`,
+    inputs: { c: v([0.5, 2, 7, 1, 1, 3], [2, 3]), x: v([0.1, 0.3, 0.6, 0.25, 0.25, 0.5], [2, 3]) },
+    gradients: ['c'],
+    flint: ({ c, x }) => {
+      const d = new D.Dirichlet(c as Tensor);
+      return [d.logProb(x as Tensor), d.entropy(), d.mean, d.variance];
+    },
+  },
+  {
+    name: 'Bernoulli (logits) logProb, entropy, variance',
+    torch: `(lambda d: (d.log_prob(x), d.entropy(), d.variance))(${TD}.Bernoulli(logits=l))`,
+    inputs: { l: v([-3, 0.2, 5]), x: v([1, 0, 1]) },
+    gradients: ['l'],
+    flint: ({ l, x }) => {
+      const d = new D.Bernoulli({ logits: l as Tensor });
+      return [d.logProb(x as Tensor), d.entropy(), d.variance];
+    },
+  },
+  {
+    name: 'Bernoulli (probs) logProb, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.entropy()))(${TD}.Bernoulli(probs=p))`,
+    inputs: { p: v([0.1, 0.5, 0.93]), x: v([1, 0, 0]) },
+    gradients: ['p'],
+    flint: ({ p, x }) => {
+      const d = new D.Bernoulli({ probs: p as Tensor });
+      return [d.logProb(x as Tensor), d.entropy()];
+    },
+  },
+  {
+    name: 'Categorical (logits) logProb broadcast over the batch, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.entropy()))(${TD}.Categorical(logits=l))`,
+    inputs: { l: v([1, 2, 3, -1, 0, 4], [2, 3]), x: v([2, 0, 1, 1], [2, 2]) },
+    gradients: ['l'],
+    flint: ({ l, x }) => {
+      const d = new D.Categorical({ logits: l as Tensor });
+      return [d.logProb(x as Tensor), d.entropy()];
+    },
+  },
+  {
+    name: 'Categorical (probs, with a zero) logProb and entropy',
+    torch: `(lambda d: (d.log_prob(x), d.entropy()))(${TD}.Categorical(probs=p))`,
+    inputs: { p: v([0.2, 0, 0.6, 1, 1, 2], [2, 3]), x: v([2, 1]) },
+    gradients: ['p'],
+    flint: ({ p, x }) => {
+      const d = new D.Categorical({ probs: p as Tensor });
+      return [d.logProb(x as Tensor), d.entropy()];
+    },
+  },
+  {
+    name: 'Poisson logProb',
+    torch: `${TD}.Poisson(rate).log_prob(x)`,
+    inputs: { rate: v([0.5, 3, 40]), x: v([0, 2, 37]) },
+    gradients: ['rate'],
+    flint: ({ rate, x }) => new D.Poisson(rate as Tensor).logProb(x as Tensor),
+  },
+  {
+    name: 'MultivariateNormal (covariance) logProb, entropy, variance',
+    torch: `(lambda d: (d.log_prob(x), d.entropy().expand(2), d.variance))(${TD}.MultivariateNormal(loc, covariance_matrix=cov))`,
+    inputs: { loc: v([0.5, -1, 2]), cov: v([2, 0.5, 0.1, 0.5, 1, 0.3, 0.1, 0.3, 1.5], [3, 3]), x: v([1, 0, 2, -1, 1, 3], [2, 3]) },
+    gradients: ['loc', 'cov'],
+    flint: ({ loc, cov, x }) => {
+      const d = new D.MultivariateNormal(loc as Tensor, { covarianceMatrix: cov as Tensor });
+      return [d.logProb(x as Tensor), d.entropy().expand([2]), d.variance];
+    },
+  },
+  {
+    name: 'MultivariateNormal (precision) logProb',
+    torch: `${TD}.MultivariateNormal(loc, precision_matrix=prec).log_prob(x)`,
+    inputs: { loc: v([0.5, -1]), prec: v([2, 0.5, 0.5, 1], [2, 2]), x: v([1, 0]) },
+    gradients: ['loc'],
+    flint: ({ loc, prec, x }) => new D.MultivariateNormal(loc as Tensor, { precisionMatrix: prec as Tensor }).logProb(x as Tensor),
+  },
+  {
+    name: 'Independent Normal logProb and entropy',
+    torch: `(lambda d: (d.log_prob(x), d.entropy()))(${TD}.Independent(${TD}.Normal(loc, scale), 1))`,
+    inputs: { loc: v([0, 1, 2, 3, 4, 5], [2, 3]), scale: v([1, 2, 3, 0.5, 0.25, 4], [2, 3]), x: v([0.5, 0.5, 0.5, 1, 1, 1], [2, 3]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x }) => {
+      const d = new D.Independent(new D.Normal(loc as Tensor, scale as Tensor), 1);
+      return [d.logProb(x as Tensor), d.entropy()];
+    },
+  },
+  {
+    name: 'KL Normal-Normal, Laplace-Laplace, Exponential-Exponential',
+    torch: `(${TD}.kl_divergence(${TD}.Normal(a, b), ${TD}.Normal(b, a)), ${TD}.kl_divergence(${TD}.Laplace(a, b), ${TD}.Laplace(b, a)), ${TD}.kl_divergence(${TD}.Exponential(a), ${TD}.Exponential(b)))`,
+    inputs: { a: v([0.5, 2, 1]), b: v([1.5, 0.3, 1]) },
+    gradients: ['a', 'b'],
+    flint: ({ a, b }) => {
+      const [x, y] = [a as Tensor, b as Tensor];
+      return [
+        D.klDivergence(new D.Normal(x, y), new D.Normal(y, x)),
+        D.klDivergence(new D.Laplace(x, y), new D.Laplace(y, x)),
+        D.klDivergence(new D.Exponential(x), new D.Exponential(y)),
+      ];
+    },
+  },
+  {
+    name: 'KL Gamma-Gamma, Beta-Beta, Poisson-Poisson',
+    torch: `(${TD}.kl_divergence(${TD}.Gamma(a, b), ${TD}.Gamma(b, a)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Beta(b, a)), ${TD}.kl_divergence(${TD}.Poisson(a), ${TD}.Poisson(b)))`,
+    inputs: { a: v([0.5, 2, 1]), b: v([1.5, 0.3, 1]) },
+    gradients: ['a', 'b'],
+    flint: ({ a, b }) => {
+      const [x, y] = [a as Tensor, b as Tensor];
+      return [
+        D.klDivergence(new D.Gamma(x, y), new D.Gamma(y, x)),
+        D.klDivergence(new D.Beta(x, y), new D.Beta(y, x)),
+        D.klDivergence(new D.Poisson(x), new D.Poisson(y)),
+      ];
+    },
+  },
+  {
+    name: 'KL Bernoulli-Bernoulli, Categorical-Categorical, Dirichlet-Dirichlet',
+    torch: `(${TD}.kl_divergence(${TD}.Bernoulli(logits=a), ${TD}.Bernoulli(logits=b)), ${TD}.kl_divergence(${TD}.Categorical(logits=a), ${TD}.Categorical(logits=b)).expand(3), ${TD}.kl_divergence(${TD}.Dirichlet(a.exp()), ${TD}.Dirichlet(b.exp())).expand(3))`,
+    inputs: { a: v([0.5, 2, -1]), b: v([1.5, 0.3, 1]) },
+    gradients: ['a', 'b'],
+    flint: ({ a, b }) => {
+      const [x, y] = [a as Tensor, b as Tensor];
+      return [
+        D.klDivergence(new D.Bernoulli({ logits: x }), new D.Bernoulli({ logits: y })),
+        D.klDivergence(new D.Categorical({ logits: x }), new D.Categorical({ logits: y })).expand([3]),
+        D.klDivergence(new D.Dirichlet(x.exp()), new D.Dirichlet(y.exp())).expand([3]),
+      ];
+    },
+  },
+  {
+    name: 'KL MultivariateNormal-MultivariateNormal and Independent-Independent',
+    torch: `(${TD}.kl_divergence(${TD}.MultivariateNormal(m, scale_tril=L), ${TD}.MultivariateNormal(m.flip(0), scale_tril=L.T.flip(0).flip(1).tril() + torch.eye(2))), ${TD}.kl_divergence(${TD}.Independent(${TD}.Normal(m, m.exp()), 1), ${TD}.Independent(${TD}.Normal(m.flip(0), 1.0), 1)))`,
+    inputs: { m: v([0.5, -1]), L: v([1.5, 0, 0.4, 0.7], [2, 2]) },
+    gradients: ['m', 'L'],
+    flint: ({ m, L }) => {
+      const [mu, l] = [m as Tensor, L as Tensor];
+      const other = l.T.flip([0])
+        .flip([1])
+        .tril()
+        .add(
+          tensor(
+            [
+              [1, 0],
+              [0, 1],
+            ],
+            { dtype: 'float64' },
+          ),
+        );
+      return [
+        D.klDivergence(new D.MultivariateNormal(mu, { scaleTril: l }), new D.MultivariateNormal(mu.flip([0]), { scaleTril: other })),
+        D.klDivergence(new D.Independent(new D.Normal(mu, mu.exp()), 1), new D.Independent(new D.Normal(mu.flip([0]), 1), 1)),
+      ];
+    },
+  },
+];
+
+/** All outputs flattened into one vector, so that one gradient of its sum covers them all. */
+function flatten(outputs: Tensor | Tensor[]): Tensor[] {
+  return Array.isArray(outputs) ? outputs : [outputs];
+}
+
+describe.skipIf(reason !== '')('torch.distributions counterparts against PyTorch', () => {
+  let results: TorchResult[] = [];
+  beforeAll(() => {
+    results = runTorch(
+      comparisons.map((c) => ({
+        expression: `(lambda outs: (torch.cat([o.reshape(-1) for o in outs]),) + tuple(outs))((lambda r: list(r) if isinstance(r, tuple) else [r])(${c.torch}))`,
+        inputs: c.inputs,
+        gradients: c.gradients,
+      })),
+    );
+  });
+  comparisons.forEach((c, index) => {
+    it(`${c.name}: values and gradients agree`, () => {
+      const expected = results[index] as TorchResult;
+      const tensors = Object.fromEntries(
+        Object.entries(c.inputs).map(([name, input]) => [name, tensor(input.values as number[], { dtype: 'float64', shape: input.shape })]),
+      );
+      const outputs = flatten(c.flint(tensors));
+      outputs.forEach((out, i) => {
+        const reference = expected.outputs[i + 1];
+        expect(out.shape, `${c.name}: output ${i} shape`).toEqual(reference?.shape);
+        expectValuesClose(`${c.name}: output ${i}`, Array.from(out.dataSync()), reference?.values ?? [], { rtol: 1e-10, atol: 1e-12 });
+      });
+      const rest = Object.keys(c.inputs).filter((name) => !c.gradients.includes(name));
+      const differentiated = (...args: Tensor[]) => {
+        const named = { ...Object.fromEntries(rest.map((name) => [name, tensors[name] as Tensor])) };
+        c.gradients.forEach((name, i) => {
+          named[name] = args[i] as Tensor;
+        });
+        return flatten(c.flint(named))
+          .map((o) => o.sum())
+          .reduce((a, b) => a.add(b));
+      };
+      const gradients = grad(differentiated, { argnums: c.gradients.map((_, i) => i) })(
+        ...c.gradients.map((name) => tensors[name] as Tensor),
+      );
+      c.gradients.forEach((name, i) => {
+        expectValuesClose(
+          `${c.name}: gradient of ${name}`,
+          Array.from((gradients[i] as Tensor).dataSync()),
+          expected.gradients[name] ?? [],
+          {
+            rtol: 1e-8,
+            atol: 1e-10,
+          },
+        );
+      });
+    });
+  });
+});
+
+describe.skipIf(reason === '')('torch.distributions counterparts against PyTorch', () => {
+  it(`is skipped: ${reason}`, () => {
+    expect(reason).not.toBe('');
+  });
+});

@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import '@flint/backend-cpu';
+import {
+  distributions as D,
+  grad,
+  jit,
+  LinAlgError,
+  manualSeed,
+  NotImplementedError,
+  random,
+  ShapeError,
+  type Tensor,
+  tensor,
+  zeros,
+} from '@flint/api';
+
+// Sampling, shapes, gradients of rsample, validation and the KL registry. Values of logProb,
+// entropy, moments and KL are compared with torch.distributions in distributions-torch.test.ts.
+
+function values(t: Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+describe('sampling', () => {
+  it('samples have shape [...sampleShape, ...batchShape, ...eventShape] and the right moments', () => {
+    const normal = new D.Normal(tensor([2, -1]), tensor([3, 0.5]));
+    const draws = normal.sample([10_000], { key: random.key(0) });
+    expect(draws.shape).toEqual([10_000, 2]);
+    const columns = [0, 1].map((j) => (draws.arraySync() as number[][]).map((row) => row[j] as number));
+    expect(Math.abs(mean(columns[0] as number[]) - 2)).toBeLessThan(0.15);
+    expect(Math.abs(mean(columns[1] as number[]) + 1)).toBeLessThan(0.025);
+    const dirichlet = new D.Dirichlet(tensor([[1, 2, 3]]));
+    expect(dirichlet.batchShape).toEqual([1]);
+    expect(dirichlet.eventShape).toEqual([3]);
+    expect(dirichlet.sample([4, 5]).shape).toEqual([4, 5, 1, 3]);
+    const mvn = new D.MultivariateNormal(zeros([3]), {
+      covarianceMatrix: tensor([
+        [2, 1, 0],
+        [1, 2, 0],
+        [0, 0, 1],
+      ]),
+    });
+    expect(mvn.sample(7).shape).toEqual([7, 3]);
+  });
+
+  it('a multivariate normal sample has the given covariance', () => {
+    const cov = [
+      [2, 0.8],
+      [0.8, 1],
+    ];
+    const d = new D.MultivariateNormal(tensor([1, -1]), { covarianceMatrix: tensor(cov) });
+    const xs = d.sample([20_000], { key: random.key(1) }).arraySync() as number[][];
+    const m = [0, 1].map((j) => mean(xs.map((r) => r[j] as number)));
+    for (const [i, j] of [
+      [0, 0],
+      [0, 1],
+      [1, 1],
+    ] as const) {
+      const c = mean(xs.map((r) => ((r[i] as number) - (m[i] as number)) * ((r[j] as number) - (m[j] as number))));
+      expect(Math.abs(c - (cov[i]?.[j] as number))).toBeLessThan(0.07);
+    }
+  });
+
+  it('discrete samples follow their parameters', () => {
+    const categorical = new D.Categorical({ probs: tensor([0.2, 0.8, 0]) });
+    const picks = values(categorical.sample([5000], { key: random.key(2) }));
+    expect(picks.includes(2)).toBe(false);
+    expect(Math.abs(picks.filter((p) => p === 1).length / 5000 - 0.8)).toBeLessThan(0.03);
+    const bernoulli = new D.Bernoulli({ logits: tensor([-20, 20]) });
+    expect(values(bernoulli.sample([], { key: random.key(3) }))).toEqual([0, 1]);
+    const poisson = new D.Poisson(tensor([4]));
+    expect(Math.abs(mean(values(poisson.sample([5000], { key: random.key(4) }))) - 4)).toBeLessThan(0.15);
+  });
+
+  it('the global generator makes samples repeat after manualSeed; a key makes them a pure function', () => {
+    const d = new D.Gamma(2, 1);
+    manualSeed(5);
+    const a = values(d.sample([4]));
+    manualSeed(5);
+    expect(values(d.sample([4]))).toEqual(a);
+    const k = random.key(9);
+    expect(values(d.sample([4], { key: k }))).toEqual(values(d.sample([4], { key: k })));
+  });
+
+  it('rsample is differentiable in the parameters; sample is not', () => {
+    const k = random.key(6);
+    const eps = values(random.normal(k, [3]));
+    const viaRsample = grad((scale: Tensor) => new D.Normal(1, scale).rsample([3], { key: k }).sum())(tensor(2.5));
+    expect(viaRsample.item()).toBeCloseTo(
+      eps.reduce((x, y) => x + y, 0),
+      5,
+    );
+    const viaSample = grad((scale: Tensor) => new D.Normal(1, scale).sample([3], { key: k }).sum())(tensor(2.5));
+    expect(viaSample.item()).toBe(0);
+    const uniform = grad((high: Tensor) => new D.Uniform(0, high).rsample([], { key: k }))(tensor(4.5));
+    expect(uniform.item()).toBeGreaterThan(0);
+    expect(uniform.item()).toBeLessThan(1);
+    expect(() => new D.Gamma(2, 1).rsample()).toThrow(NotImplementedError);
+    expect(new D.Independent(new D.Normal(zeros([2]), 1), 1).hasRsample).toBe(true);
+  });
+
+  it('logProb runs under jit and vmap', () => {
+    const x = tensor([0.5, 1.5]);
+    const logProb = (loc: Tensor) => new D.Normal(loc, 2).logProb(x);
+    expect(values(jit(logProb)(tensor(1)))).toEqual(values(logProb(tensor(1))));
+  });
+});
+
+describe('validation', () => {
+  it('names bad parameters', () => {
+    expect(() => new D.Normal(0, tensor([1, -1]))).toThrow(/Normal: scale must be positive, got -1 at flat index 1/);
+    expect(() => new D.Uniform(1, 1)).toThrow(/positive \(low < high\)/);
+    expect(() => new D.Bernoulli({ probs: tensor([1.5]) })).toThrow(/probs must be in \[0, 1\]/);
+    expect(() => new D.Bernoulli({ probs: 0.5, logits: 0 } as never)).toThrow(/exactly one of probs and logits/);
+    expect(() => new D.Categorical({ logits: tensor(1) })).toThrow(/last axis of categories/);
+    expect(() => new D.Normal(tensor([0, 0]), tensor([1, 1, 1]))).toThrow(ShapeError);
+    expect(
+      () =>
+        new D.MultivariateNormal(zeros([2]), {
+          covarianceMatrix: tensor([
+            [1, 2],
+            [2, 1],
+          ]),
+        }),
+    ).toThrow(LinAlgError);
+    expect(
+      () =>
+        new D.MultivariateNormal(zeros([3]), {
+          scaleTril: tensor([
+            [1, 0],
+            [0, 1],
+          ]),
+        }),
+    ).toThrow(/3 components/);
+    expect(() => new D.Independent(new D.Normal(0, 1), 1)).toThrow(/reinterpretedBatchNdims must be an integer in \[0, 0\]/);
+  });
+
+  it('names values outside the support, unless validateArgs is off', () => {
+    expect(() => new D.Exponential(1).logProb(tensor([1, -2]))).toThrow(
+      /Exponential.logProb: value must be in the support \(non-negative reals\), got -2/,
+    );
+    expect(() => new D.Categorical({ logits: zeros([3]) }).logProb(tensor([3]))).toThrow(/integers 0 .. 2/);
+    expect(() => new D.Uniform(0, 1).logProb(2)).toThrow(/\[low, high\)/);
+    expect(values(new D.Uniform(0, 1, { validateArgs: false }).logProb(2))).toEqual([Number.NEGATIVE_INFINITY]);
+    expect(values(new D.Normal(0, -1, { validateArgs: false }).logProb(0)).every(Number.isNaN)).toBe(true);
+  });
+
+  it('methods a distribution lacks say so', () => {
+    expect(() => new D.Poisson(2).entropy()).toThrow(/Poisson.entropy: not implemented/);
+    expect(() => new D.Gamma(2, 1).icdf(0.5)).toThrow(NotImplementedError);
+  });
+});
+
+describe('klDivergence', () => {
+  it('is zero between equal distributions and positive otherwise', () => {
+    const p = new D.Normal(tensor([0, 1]), tensor([1, 2]));
+    expect(values(D.klDivergence(p, p))).toEqual([0, 0]);
+    expect(values(D.klDivergence(p, new D.Normal(0.5, 1))).every((x) => x > 0)).toBe(true);
+  });
+
+  it('takes user rules, the most specific registered pair winning, and names a missing one', () => {
+    expect(() => D.klDivergence(new D.Normal(0, 1), new D.Laplace(0, 1))).toThrow(/no closed form registered for Normal and Laplace/);
+    class Shifted extends D.Normal {}
+    // Inherited: the Normal rule applies to a subclass.
+    expect(values(D.klDivergence(new Shifted(0, 1), new D.Normal(0, 1)))).toEqual([0]);
+    D.registerKl(Shifted, D.Normal, () => tensor(42));
+    expect(values(D.klDivergence(new Shifted(0, 1), new D.Normal(0, 1)))).toEqual([42]);
+    expect(values(D.klDivergence(new D.Normal(0, 1), new D.Normal(0, 1)))).toEqual([0]);
+  });
+
+  it('a Monte Carlo estimate agrees with the closed form (Gamma)', () => {
+    const p = new D.Gamma(3, 2);
+    const q = new D.Gamma(2, 1);
+    const xs = p.sample([20_000], { key: random.key(8) });
+    const estimate = mean(values(p.logProb(xs).sub(q.logProb(xs))));
+    expect(Math.abs(estimate - (D.klDivergence(p, q).item() as number))).toBeLessThan(0.02);
+  });
+});

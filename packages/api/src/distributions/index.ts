@@ -1,0 +1,21 @@
+/**
+ * Probability distributions in the manner of torch.distributions: batches of distributions with
+ * `sample` (from the global generator, or a key), `rsample` (differentiable in the parameters),
+ * `logProb`, `entropy`, moments, `cdf`/`icdf` where closed, and `klDivergence` between them.
+ *
+ * @example
+ * import { distributions, tensor } from '@flint/api';
+ * const policy = new distributions.Categorical({ logits });
+ * const action = policy.sample();
+ * const loss = policy.logProb(action).mul(advantage).neg().mean();
+ */
+
+export { Bernoulli, Categorical, Poisson, type ProbsOrLogits } from './discrete.js';
+export { Distribution, type DistributionOptions, type DistributionSampleOptions } from './distribution.js';
+export { Exponential } from './exponential.js';
+export { Beta, Dirichlet, Gamma } from './gamma-family.js';
+export { Independent } from './independent.js';
+export { klDivergence, registerKl } from './kl.js';
+export { Cauchy, Laplace, LogNormal, Normal } from './location-scale.js';
+export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
+export { Uniform } from './uniform.js';
