@@ -2,12 +2,14 @@ import type { Tensor } from '@flint/api';
 import * as flint from '@flint/api';
 import fc from 'fast-check';
 import * as F from '../../../packages/api/src/nn/functional/index.js';
+import { backendOf } from '../../../packages/api/src/transforms/core.js';
 import { distinctOperand, floatOperand } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
 
 // The pooling family beyond the plain pools (cases in composites.ts): max pooling's values with
 // `returnIndices` and max unpooling at those indices (packages/api/src/ops/max-pool-indices.ts,
-// max-unpool.ts), and power-average pooling (nn/functional/lp-pool.ts). Inputs are distinct, so
+// max-unpool.ts), fractional max pooling (nn/functional/fractional-max-pool.ts) and power-average
+// pooling (nn/functional/lp-pool.ts). Inputs are distinct, so
 // that no finite-difference step moves a maximum; lpPool's are positive, away from the zero sums
 // where its root has no derivative.
 
@@ -50,6 +52,30 @@ export const poolingCases: CompositeCase[] = [
         F.maxUnpool1d(tiled.values, tiled.indices, 2),
         volume.values,
         F.maxUnpool3d(volume.values, volume.indices, 2, { stride: 1 }),
+      ]);
+    },
+    { numRuns: 3 },
+  ),
+  composite(
+    'fractionalMaxPool2d, fractionalMaxPool3d (given offsets, and a key)',
+    ['fractionalMaxPool2d', 'fractionalMaxPool3d'],
+    fc
+      .tuple(fc.integer({ min: 5, max: 6 }), fc.array(fc.double({ min: 0, max: 0.99, noNaN: true }), { minLength: 7, maxLength: 7 }))
+      .chain(([size, offsets]) =>
+        fc
+          .tuple(distinctOperand([1, 2, size, size + 1]), distinctOperand([1, 1, 4, 3, 4], 0.1))
+          .map((operands) => ({ operands, params: { offsets } })),
+      ),
+    (xs, p) => {
+      const { offsets } = p as unknown as { offsets: number[] };
+      const on = { dtype: 'float64' as const, backend: backendOf(at(xs, 0))?.name };
+      const samples2d = flint.tensor(offsets.slice(0, 4), { ...on, shape: [1, 2, 2] });
+      const samples3d = flint.tensor(offsets.slice(4), { ...on, shape: [1, 1, 3] });
+      const pooled = F.fractionalMaxPool2d(at(xs, 0), 2, { outputSize: [3, 4], randomSamples: samples2d, returnIndices: true });
+      return weighted([
+        pooled.values,
+        F.fractionalMaxPool2d(at(xs, 0), [3, 2], { outputRatio: 0.6, key: flint.random.key(offsets.length, { backend: on.backend }) }),
+        F.fractionalMaxPool3d(at(xs, 1), 2, { outputSize: [2, 2, 3], randomSamples: samples3d }),
       ]);
     },
     { numRuns: 3 },

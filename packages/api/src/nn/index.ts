@@ -56,6 +56,7 @@ export {
 export { AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d } from './layers/dropout.js';
 export { Embedding, EmbeddingBag, type EmbeddingBagLayerOptions, type EmbeddingLayerOptions } from './layers/embedding.js';
 export { Fold, Unfold } from './layers/fold.js';
+export { FractionalMaxPool2d, FractionalMaxPool3d, type FractionalMaxPoolLayerOptions } from './layers/fractional-max-pool.js';
 export { InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, type InstanceNormOptions } from './layers/instance-norm.js';
 export { Bilinear, Flatten, Identity, Linear, type LinearOptions, Unflatten } from './layers/linear.js';
 export {

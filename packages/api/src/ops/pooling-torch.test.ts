@@ -218,6 +218,59 @@ const CASES: Case[] = [
     torch: 'torch.nn.LPPool1d(4, 2)(xs[0])',
     flint: (xs) => [new nn.LPPool1d(4, 2).forward(at(xs, 0))],
   },
+  // Fractional max pooling with given offsets (PyTorch's _random_samples).
+  {
+    name: 'fractionalMaxPool2d kernel 3 to [5, 4], indices',
+    inputs: [uniform([2, 3, 11, 9]), uniform([2, 3, 2], 0, 1)],
+    torch: 'F.fractional_max_pool2d(xs[0], 3, output_size=(5, 4), return_indices=True, _random_samples=xs[1])',
+    flint: (xs) => pair(F.fractionalMaxPool2d(at(xs, 0), 3, { outputSize: [5, 4], returnIndices: true, randomSamples: at(xs, 1) })),
+  },
+  {
+    name: 'fractionalMaxPool2d in float32 (the intervals computed in float32), outputRatio [0.5, 0.7]',
+    inputs: [uniform([1, 2, 25, 13]), uniform([1, 2, 2], 0, 1)],
+    torch: 'F.fractional_max_pool2d(xs[0].float(), 2, output_ratio=(0.5, 0.7), return_indices=True, _random_samples=xs[1].float())',
+    flint: (xs) =>
+      pair(
+        F.fractionalMaxPool2d(at(xs, 0).astype('float32'), 2, {
+          outputRatio: [0.5, 0.7],
+          returnIndices: true,
+          randomSamples: at(xs, 1).astype('float32'),
+        }),
+      ),
+  },
+  {
+    // Offsets where float32's rounding moves a window start (float64 would give 5, not 6, for the
+    // 5th row window, and 1, not 2, for the 2nd column window).
+    name: 'fractionalMaxPool2d in float32 at offsets where float64 would pick other windows',
+    inputs: [uniform([1, 1, 15, 27]), { shape: [1, 1, 2], data: [0.5199999213218689, 0.15384604036808014] }],
+    torch: 'F.fractional_max_pool2d(xs[0].float(), 2, output_size=(10, 20), return_indices=True, _random_samples=xs[1].float())',
+    flint: (xs) =>
+      pair(
+        F.fractionalMaxPool2d(at(xs, 0).astype('float32'), 2, {
+          outputSize: [10, 20],
+          returnIndices: true,
+          randomSamples: at(xs, 1).astype('float32'),
+        }),
+      ),
+  },
+  {
+    name: 'fractionalMaxPool2d unbatched, output 1 (the last window only) and in - kernel + 1 (stride 1)',
+    inputs: [uniform([3, 8, 6]), uniform([1, 3, 2], 0, 1)],
+    torch: 'F.fractional_max_pool2d(xs[0], (2, 3), output_size=(1, 4), return_indices=True, _random_samples=xs[1])',
+    flint: (xs) => pair(F.fractionalMaxPool2d(at(xs, 0), [2, 3], { outputSize: [1, 4], returnIndices: true, randomSamples: at(xs, 1) })),
+  },
+  {
+    name: 'fractionalMaxPool3d kernel 2 to [3, 4, 3], indices',
+    inputs: [uniform([1, 2, 6, 7, 5]), uniform([1, 2, 3], 0, 1)],
+    torch: 'F.fractional_max_pool3d(xs[0], 2, output_size=(3, 4, 3), return_indices=True, _random_samples=xs[1])',
+    flint: (xs) => pair(F.fractionalMaxPool3d(at(xs, 0), 2, { outputSize: [3, 4, 3], returnIndices: true, randomSamples: at(xs, 1) })),
+  },
+  {
+    name: 'FractionalMaxPool3d layer, kernel [2, 1, 3], outputRatio 0.6',
+    inputs: [uniform([2, 2, 7, 5, 8]), uniform([2, 2, 3], 0, 1)],
+    torch: 'torch.nn.FractionalMaxPool3d((2, 1, 3), output_ratio=0.6, _random_samples=xs[1])(xs[0])',
+    flint: (xs) => [new nn.FractionalMaxPool3d([2, 1, 3], { outputRatio: 0.6, randomSamples: at(xs, 1) }).forward(at(xs, 0))],
+  },
 ];
 
 const SCRIPT = `

@@ -95,6 +95,12 @@ export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropo
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type EmbeddingBagMode, type EmbeddingBagOptions, embeddingBag } from './embedding-bag.js';
 export { fold, type Pair, type UnfoldOptions, unfold } from './fold.js';
+export {
+  type FractionalMaxPoolFunction,
+  type FractionalMaxPoolOptions,
+  fractionalMaxPool2d,
+  fractionalMaxPool3d,
+} from './fractional-max-pool.js';
 export { type GridSampleMode, type GridSampleOptions, type GridSamplePadding, gridSample } from './grid-sample.js';
 export { type GumbelSoftmaxOptions, gumbelSoftmax } from './gumbel-softmax.js';
 export { type InstanceNormOptions, instanceNorm } from './instance-norm.js';

@@ -31,6 +31,8 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['lpPool1d', [x, 2, 2], 'stride', 'ceilMode'],
   ['lpPool2d', [x, 2, 2], 'stride', 'ceilMode'],
   ['lpPool3d', [x, 2, 2], 'stride', 'ceilMode'],
+  ['fractionalMaxPool2d', [x, 2], 'outputSize', 'outputRatio'],
+  ['fractionalMaxPool3d', [x, 2], 'outputSize', 'randomSamples'],
   ['dropout', [x, 0.5], 'training', 'training'],
   ['batchNorm', [x, null, null], 'weight', 'training'],
   ['batchNormTraining', [x], null, 'eps'],
