@@ -32,6 +32,17 @@ describe.each(['mnist-loop.ts', 'mnist-functional.ts'])('%s on a short budget', 
   }, 300_000);
 });
 
+describe('vae-mnist.ts on a short budget', () => {
+  it('lowers the negative ELBO of held-out digits below half its starting value in 60 steps', () => {
+    const output = runExample('vae-mnist.ts', ['1', '--max-steps', '60']);
+    const first = losses(output)[0] as number;
+    const match = /test negative ELBO (\d+\.\d+)/.exec(output);
+    if (!match) throw new Error(`no test ELBO line in:\n${output}`);
+    expect(first).toBeGreaterThan(400);
+    expect(Number(match[1])).toBeLessThan(first / 2);
+  }, 300_000);
+});
+
 describe('small examples', () => {
   it('runs the README snippet', () => {
     const output = runExample('readme.ts', []);
