@@ -22,8 +22,8 @@ import { type GridSamplePadding, padCoordinates, unnormalize } from './grid-coor
 // weights them. The neighbours' indices are integers (their derivative is zero, as in PyTorch);
 // the weights are tensors of the positions, so the derivative reaches the grid through them and
 // the input through Gather's transpose (a scatter-add), on every backend, under vmap and jit.
-// Neighbours outside the input read zeros: their index is redirected to 0 and their weight (or
-// value) masked, which also keeps them out of the grid's derivative, as PyTorch's kernels skip them.
+// Neighbours outside the input read zeros: their index is redirected to a zero column appended
+// to the table, which also keeps them out of the grid's derivative, as PyTorch's kernels skip them.
 
 export type { GridSamplePadding } from './grid-coordinates.js';
 
@@ -140,20 +140,31 @@ interface AxisNeighbours {
 }
 
 /**
- * Reads the input's pixels at integral positions: the input laid out as [C, N * pixels], each
- * point's flat index `n * pixels + sum(position * stride)`.
+ * Reads the input's pixels at integral positions: the input laid out as [C, N * pixels + 1],
+ * each point's flat index `n * pixels + sum(position * stride)`, or the last column, of zeros,
+ * for points outside.
  */
 class PointReader {
   private readonly table: Tensor;
   private readonly strides: number[];
   private readonly batchOffset: Tensor;
+  /** The zero column's index. */
+  private readonly outside: number;
   readonly sizes: number[];
 
   constructor(x: Tensor) {
     this.sizes = x.shape.slice(2);
     const pixels = sizeOf(this.sizes);
     const batch = x.shape[0] as number;
-    this.table = reshape(moveaxis(x, 1, 0), [x.shape[1] as number, batch * pixels]);
+    this.outside = batch * pixels;
+    const table = reshape(moveaxis(x, 1, 0), [x.shape[1] as number, this.outside]);
+    this.table = bind(Primitive.Pad, [table], {
+      widths: [
+        [0, 0],
+        [0, 1],
+      ],
+      value: 0,
+    });
     this.strides = this.sizes.map((_, d) => sizeOf(this.sizes.slice(d + 1)));
     const backend = backendOf(x)?.name;
     this.batchOffset = tensor(
@@ -185,10 +196,7 @@ class PointReader {
       index = add(index, mul(cast(p, 'int32'), this.strides[d] as number));
       inside = inside === undefined ? within : logicalAnd(inside, within);
     });
-    const allInside = inside as Tensor;
-    // Points outside read pixel 0 (of the first image), then count as zeros.
-    const gathered = bind(Primitive.Gather, [this.table, where(allInside, index, 0)], { axis: 1 });
-    return where(allInside, gathered, 0);
+    return bind(Primitive.Gather, [this.table, where(inside as Tensor, index, this.outside)], { axis: 1 });
   }
 }
 
