@@ -1,9 +1,8 @@
-import type { MaxPoolWithIndices, SpatialArg } from '../../ops/conv.js';
+import type { MaxPoolWithIndices } from '../../ops/conv.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type FractionalMaxPoolOptions, fractionalMaxPool2d, fractionalMaxPool3d } from '../functional/fractional-max-pool.js';
-import { Module } from '../module.js';
 import { formatArgument } from './common.js';
-import type { MaxPoolOutput } from './pooling.js';
+import { IndexingPool } from './pooling.js';
 
 // Fractional max pooling layers over nn.functional.fractionalMaxPool2d/3d.
 
@@ -12,18 +11,8 @@ export type FractionalMaxPoolLayerOptions<R extends boolean> = Omit<FractionalMa
   readonly returnIndices?: R;
 };
 
-/** Fractional max pooling; `R` is whether it returns indices too. */
-abstract class FractionalMaxPoolNd<R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
-  constructor(
-    readonly kernelSize: SpatialArg,
-    readonly options: FractionalMaxPoolLayerOptions<R>,
-  ) {
-    super();
-  }
-  protected abstract pool(x: Tensor): Tensor | MaxPoolWithIndices;
-  forward(x: Tensor): MaxPoolOutput<R> {
-    return this.pool(x) as MaxPoolOutput<R>;
-  }
+/** Fractional max pooling over n spatial axes. */
+abstract class FractionalMaxPoolNd<R extends boolean> extends IndexingPool<R, FractionalMaxPoolLayerOptions<R>> {
   override extraRepr(): string {
     const parts = [`kernelSize=${formatArgument(this.kernelSize)}`];
     if (this.options.outputSize !== undefined) parts.push(`outputSize=${formatArgument(this.options.outputSize)}`);

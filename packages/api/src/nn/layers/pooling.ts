@@ -41,17 +41,27 @@ function describe(kernelSize: SpatialArg, options: MaxPoolOptions & AvgPoolOptio
 /** A max pooling layer's output: `{ values, indices }` when built with `returnIndices: true`, else a Tensor. */
 export type MaxPoolOutput<R extends boolean> = R extends true ? MaxPoolWithIndices : Tensor;
 
-/** Max pooling over n spatial axes; `R` is whether it returns indices too. */
-abstract class MaxPoolNd<R extends boolean> extends Module<[Tensor], MaxPoolOutput<R>> {
+/**
+ * A max pooling layer whose forward returns `{ values, indices }` when its options say
+ * `returnIndices: true` (`R`), else a Tensor: the max pools here and the fractional ones.
+ */
+export abstract class IndexingPool<R extends boolean, O extends { readonly returnIndices?: R }> extends Module<[Tensor], MaxPoolOutput<R>> {
   constructor(
     readonly kernelSize: SpatialArg,
-    readonly options: MaxPoolOptions & { readonly returnIndices?: R } = {},
+    readonly options: O,
   ) {
     super();
   }
   protected abstract pool(x: Tensor): Tensor | MaxPoolWithIndices;
   forward(x: Tensor): MaxPoolOutput<R> {
     return this.pool(x) as MaxPoolOutput<R>;
+  }
+}
+
+/** Max pooling over n spatial axes. */
+abstract class MaxPoolNd<R extends boolean> extends IndexingPool<R, MaxPoolOptions & { readonly returnIndices?: R }> {
+  constructor(kernelSize: SpatialArg, options: MaxPoolOptions & { readonly returnIndices?: R } = {}) {
+    super(kernelSize, options);
   }
   override extraRepr(): string {
     return describe(this.kernelSize, this.options);
