@@ -50,6 +50,16 @@ function weightedSums(parts: readonly Tensor[]): Tensor {
 
 const PADDINGS = ['zeros', 'border', 'reflection'] as const;
 
+/** gridSample of operands [input, grid] in each of `modes` with each padding mode, weighted and summed. */
+const everyPadding =
+  (modes: readonly F.GridSampleMode[]) =>
+  (xs: Tensor[], p: SampleParams): Tensor => {
+    const [x, grid] = xs as [Tensor, Tensor];
+    return weightedSums(
+      modes.flatMap((mode) => PADDINGS.map((paddingMode) => F.gridSample(x, grid, { mode, paddingMode, alignCorners: p.alignCorners }))),
+    );
+  };
+
 export const samplingCases: CompositeCase[] = [
   composite(
     'gridSample 4-d (bilinear, nearest, bicubic; zeros, border, reflection; alignCorners both ways)',
@@ -61,13 +71,7 @@ export const samplingCases: CompositeCase[] = [
           .tuple(floatOperand([1, 2, h, w]), gridOperand(1, [2, 2], [h, w], alignCorners))
           .map((operands) => ({ operands, params: { alignCorners } })),
       ),
-    (xs, p: SampleParams) => {
-      const [x, grid] = xs as [Tensor, Tensor];
-      const modes = ['bilinear', 'nearest', 'bicubic'] as const;
-      return weightedSums(
-        modes.flatMap((mode) => PADDINGS.map((paddingMode) => F.gridSample(x, grid, { mode, paddingMode, alignCorners: p.alignCorners }))),
-      );
-    },
+    everyPadding(['bilinear', 'nearest', 'bicubic']),
     { smooth: true, numRuns: 2 },
   ),
   composite(
@@ -80,13 +84,7 @@ export const samplingCases: CompositeCase[] = [
           .tuple(floatOperand([1, 1, d, 2, w]), gridOperand(1, [1, 2, 2], [d, 2, w], alignCorners))
           .map((operands) => ({ operands, params: { alignCorners } })),
       ),
-    (xs, p: SampleParams) => {
-      const [x, grid] = xs as [Tensor, Tensor];
-      const modes = ['bilinear', 'nearest'] as const;
-      return weightedSums(
-        modes.flatMap((mode) => PADDINGS.map((paddingMode) => F.gridSample(x, grid, { mode, paddingMode, alignCorners: p.alignCorners }))),
-      );
-    },
+    everyPadding(['bilinear', 'nearest']),
     { numRuns: 2 },
   ),
   composite(
