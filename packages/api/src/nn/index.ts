@@ -174,3 +174,4 @@ export {
 } from './module.js';
 export { Parameter } from './parameter.js';
 export type { LoadStateDictPostHook, LoadStateDictResult, StateDict, StateDictPreHook } from './state-dict.js';
+export * as utils from './utils/index.js';
