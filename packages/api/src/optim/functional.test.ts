@@ -89,8 +89,15 @@ describe('functional optimizers', () => {
     expect(() => optim.adam({ betas: [1, 0.9] })).toThrow(/Adam: betas\[0\] must be in \[0, 1\)/);
   });
 
-  test('a jit-compiled step (update and applyUpdates) matches the eager one', () => {
-    const opt = optim.adamw({ lr: 0.05 });
+  const COMPILED: Record<string, () => optim.GradientTransformation> = {
+    adamw: () => optim.adamw({ lr: 0.05 }),
+    radam: () => optim.radam({ lr: 0.05, betas: [0.5, 0.6] }), // rectified from step 3 on
+    asgd: () => optim.asgd({ lr: (count) => pow(0.5, count).mul(0.05), t0: 1 }),
+    rprop: () => optim.rprop({ lr: 0.05 }),
+    adadelta: () => optim.adadelta(),
+  };
+  test.each(Object.keys(COMPILED))('a jit-compiled %s step (update and applyUpdates) matches the eager one', (name) => {
+    const opt = (COMPILED[name] as () => optim.GradientTransformation)();
     const step = (p: Tensor, s: optim.OptimizerState, g: Tensor): [Tensor, optim.OptimizerState] => {
       const [updates, next] = opt.update(g, s, p);
       return [optim.applyUpdates(p, updates) as Tensor, next];
@@ -98,9 +105,9 @@ describe('functional optimizers', () => {
     const compiled = jit(step);
     let eager: [Tensor, optim.OptimizerState] = [f64([1, -1]), opt.init(f64([1, -1]))];
     let traced: [Tensor, optim.OptimizerState] = [f64([1, -1]), opt.init(f64([1, -1]))];
-    for (let t = 0; t < 3; t++) {
-      eager = step(eager[0], eager[1], f64([0.5, t]));
-      traced = compiled(traced[0], traced[1], f64([0.5, t]));
+    for (let t = 0; t < 5; t++) {
+      eager = step(eager[0], eager[1], f64([0.5, t - 2]));
+      traced = compiled(traced[0], traced[1], f64([0.5, t - 2]));
     }
     expect(values(traced[0]).map((v) => expect.closeTo(v, 12))).toEqual(values(eager[0]));
   });

@@ -104,7 +104,7 @@ export function functionalOptimizer<H extends { lr: number }>(
         const lr = typeof schedule === 'number' ? schedule : toTensor(op, schedule(state.count));
         const previous: Record<string, Tensor> = {};
         for (const [name, t] of Object.entries(state.scalars)) previous[name] = cast(t, scalarDType);
-        const advanced = rule.advanceScalars(previous, step, checked) as Record<string, Tensor>;
+        const advanced = rule.advanceScalars(previous, step, checked, lr) as Record<string, Tensor>;
         // Scalar state keeps its own dtype (float32 from init) whatever the step computed in.
         const scalars: Record<string, Tensor> = {};
         for (const [name, t] of Object.entries(advanced)) scalars[name] = cast(t, (state.scalars[name] as Tensor).dtype);
@@ -113,7 +113,16 @@ export function functionalOptimizer<H extends { lr: number }>(
         g.leaves.forEach((grad, i) => {
           const buffers: Record<string, Tensor> = {};
           for (const [name, leaves] of bufferLeaves) buffers[name] = leaves[i] as Tensor;
-          const out = rule.apply({ param: p.leaves[i] as Tensor, grad, buffers, scalars: advanced, step, lr, hyper: checked });
+          const out = rule.apply({
+            param: p.leaves[i] as Tensor,
+            grad,
+            buffers,
+            scalars: advanced,
+            previousScalars: previous,
+            step,
+            lr,
+            hyper: checked,
+          });
           updates.push(owned(out.update, inputs));
           for (const [name, leaves] of nextBuffers) leaves.push(owned(out.buffers[name] as Tensor, inputs));
         });

@@ -11,12 +11,13 @@ import type { Scalar } from './scalar.js';
 // The eager step of an optimizer runs each parameter's update as one jitted pure function, so
 // that a backend's compile hook fuses the dozen elementwise ops of an update into one pass that
 // writes the parameter and its buffers in place (they are donated), as PyTorch's fused=True.
-// Hyperparameters that may change every step (lr, the step count, scalar state) enter as
+// Hyperparameters that may change every step (lr, the step count, scalar state before and after
+// the step) enter as
 // rank-0 tensors; the others are static, part of the cache key, so a new value recompiles.
 
 /** The update of one parameter as a pure function: the new parameter and buffers. */
 type FusedUpdate = JittedFunction<
-  [Tensor, Tensor, Buffers, Record<string, Tensor>, Tensor, Tensor, Record<string, unknown>],
+  [Tensor, Tensor, Buffers, Record<string, Tensor>, Record<string, Tensor>, Tensor, Tensor, Record<string, unknown>],
   [Tensor, Record<string, Tensor>]
 >;
 
@@ -49,14 +50,15 @@ function sharedUpdate<H>(rule: UpdateRule<H>): FusedUpdate {
       grad: Tensor,
       buffers: Buffers,
       scalars: Record<string, Tensor>,
+      previousScalars: Record<string, Tensor>,
       step: Tensor,
       lr: Tensor,
       hyper: Record<string, unknown>,
     ): [Tensor, Record<string, Tensor>] => {
-      const out = rule.apply({ param, grad, buffers, scalars, step, lr, hyper: hyper as H });
+      const out = rule.apply({ param, grad, buffers, scalars, previousScalars, step, lr, hyper: hyper as H });
       return [cast(add(param, out.update), param.dtype), { ...out.buffers }];
     };
-    update = jit(apply, { staticArgnums: 6, donateArgnums: [0, 2], name: `${rule.name}.step`, maxCacheSize: MAX_SHARED_PROGRAMS });
+    update = jit(apply, { staticArgnums: 7, donateArgnums: [0, 2], name: `${rule.name}.step`, maxCacheSize: MAX_SHARED_PROGRAMS });
     sharedUpdates.set(rule, update);
   }
   return update;
@@ -81,14 +83,21 @@ export class FusedUpdates<H> {
    * (inside compile()'s trace they are tracers: the step is then traced op by op, and fused with
    * the rest of the training step).
    */
-  accepts(param: Tensor, grad: Tensor, buffers: Buffers, step: Scalar, lr: Scalar, scalars: Record<string, Scalar>): boolean {
+  accepts(
+    param: Tensor,
+    grad: Tensor,
+    buffers: Buffers,
+    step: Scalar,
+    lr: Scalar,
+    scalars: readonly Readonly<Record<string, Scalar>>[],
+  ): boolean {
     if (!this.enabled || typeof step !== 'number' || typeof lr !== 'number') return false;
     if (param instanceof Tracer || grad instanceof Tracer) return false;
     const backend = param._backend as Backend | null;
     if (backend === null || typeof backend.compile !== 'function' || grad._backend !== backend) return false;
     if ((param.dtype !== 'float32' && param.dtype !== 'float64') || grad.dtype !== param.dtype) return false;
     for (const t of Object.values(buffers)) if (t instanceof Tracer || t._backend !== backend || t.dtype !== param.dtype) return false;
-    for (const v of Object.values(scalars)) if (typeof v !== 'number') return false;
+    for (const record of scalars) for (const v of Object.values(record)) if (typeof v !== 'number') return false;
     return true;
   }
 
@@ -103,6 +112,7 @@ export class FusedUpdates<H> {
     step: number,
     lr: number,
     scalars: Record<string, Scalar>,
+    previousScalars: Record<string, Scalar>,
     hyper: H,
     hyperNames: readonly string[],
   ): { value: Tensor; buffers: Record<string, Tensor> } | null {
@@ -117,12 +127,21 @@ export class FusedUpdates<H> {
       }
       this.settings.add(key);
     }
-    const scalarInputs: Record<string, Tensor> = {};
-    for (const [name, value] of Object.entries(scalars)) scalarInputs[name] = this.scalar(param, value as number);
+    const scalarInputs = (record: Record<string, Scalar>): Record<string, Tensor> =>
+      Object.fromEntries(Object.entries(record).map(([name, value]) => [name, this.scalar(param, value as number)]));
     // The parameter's tensor is dropped by the step: its link to the tape's leaf must not keep the
     // program from writing the new value into its memory.
     param._autograd = null;
-    const [value, next] = this.update(param, grad, buffers, scalarInputs, this.scalar(param, step), this.scalar(param, lr), statics);
+    const [value, next] = this.update(
+      param,
+      grad,
+      buffers,
+      scalarInputs(scalars),
+      scalarInputs(previousScalars),
+      this.scalar(param, step),
+      this.scalar(param, lr),
+      statics,
+    );
     this.count++;
     return { value, buffers: next };
   }

@@ -2,14 +2,19 @@
 // over parameter pytrees), sharing one update rule each; and learning-rate schedulers.
 // See docs/optim-data-io.md.
 
+export { Adadelta, type AdadeltaHyper, type AdadeltaOptions, adadelta } from './adadelta.js';
 export { Adagrad, type AdagradHyper, type AdagradOptions, adagrad } from './adagrad.js';
 export { Adam, type AdamHyper, type AdamOptions, AdamW, adam, adamw } from './adam.js';
 export { Adamax, type AdamaxHyper, type AdamaxOptions, adamax } from './adamax.js';
+export { ASGD, type ASGDHyper, type ASGDOptions, asgd } from './asgd.js';
 export { applyUpdates, type GradientTransformation, type LearningRate, type OptimizerState } from './functional.js';
+export { LBFGS, type LBFGSGroup, type LBFGSHyper, type LBFGSOptions, type LBFGSStateDict, type LBFGSStateEntry } from './lbfgs.js';
 export { NAdam, type NAdamHyper, type NAdamOptions, nadam } from './nadam.js';
 export { type BaseHyper, Optimizer, type ParamGroup, type ParamGroupInput, type ParamsInput, type StepOptions } from './optimizer.js';
 export type { ParameterLike } from './parameter.js';
+export { RAdam, type RAdamHyper, type RAdamOptions, radam } from './radam.js';
 export { RMSprop, type RMSpropHyper, type RMSpropOptions, rmsprop } from './rmsprop.js';
+export { Rprop, type RpropHyper, type RpropOptions, rprop } from './rprop.js';
 export {
   CosineAnnealingLR,
   type CosineAnnealingLROptions,

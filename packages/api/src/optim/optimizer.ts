@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { FusedUpdates } from './fused.js';
 import { withoutTape } from './no-tape.js';
 import { cloneTensor } from './ownership.js';
-import type { ParameterLike } from './parameter.js';
+import { clearGradient, isParameterLike, type ParameterLike } from './parameter.js';
 import type { Buffers, UpdateRule } from './rule.js';
 import { type Scalar, scalarAdd } from './scalar.js';
 import { type OptimizerStateDict, type ParameterStateEntry, validateStateDict } from './state-dict.js';
@@ -57,10 +57,6 @@ export interface ParameterState {
 }
 
 const toNumber = (value: Scalar): number => (typeof value === 'number' ? value : (value.item() as number));
-
-function isParameterLike(value: unknown): value is ParameterLike {
-  return typeof value === 'object' && value !== null && 'value' in value && isTensor((value as { value: unknown }).value);
-}
 
 function isGroupInput(value: unknown): value is { readonly params: Iterable<ParameterLike> } {
   return typeof value === 'object' && value !== null && 'params' in value && !isParameterLike(value);
@@ -146,13 +142,7 @@ export class Optimizer<H extends BaseHyper> {
    */
   zeroGrad(): void {
     for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        if (typeof p.zeroGrad === 'function') p.zeroGrad();
-        else if (p.grad) {
-          p.grad.dispose();
-          p.grad = null;
-        }
-      }
+      for (const p of group.params) clearGradient(p);
     }
   }
 
@@ -235,10 +225,12 @@ export class Optimizer<H extends BaseHyper> {
       state = fresh;
     }
     const step = scalarAdd(state.step, 1);
-    const scalars = rule.advanceScalars(state.scalars, step, group) as Record<string, Scalar>;
+    const previousScalars = state.scalars;
+    const scalars = rule.advanceScalars(previousScalars, step, group, group.lr) as Record<string, Scalar>;
     const oldBuffers = state.buffers;
     const result =
-      this.fusedUpdate(group, param, grad, oldBuffers, step, scalars) ?? this.eagerUpdate(group, param, grad, oldBuffers, step, scalars);
+      this.fusedUpdate(group, param, grad, oldBuffers, step, scalars, previousScalars) ??
+      this.eagerUpdate(group, param, grad, oldBuffers, step, scalars, previousScalars);
     // The rule may hand back its inputs (a buffer left as it was, or the gradient itself as a
     // first momentum buffer); the optimizer keeps its own handle to whatever it stores.
     const buffers: Record<string, Tensor> = {};
@@ -273,9 +265,10 @@ export class Optimizer<H extends BaseHyper> {
     buffers: Buffers,
     step: Scalar,
     scalars: Record<string, Scalar>,
+    previousScalars: Record<string, Scalar>,
   ): { value: Tensor; buffers: Buffers } {
     return tidy(() => {
-      const out = this.rule.apply({ param, grad, buffers, scalars, step, lr: group.lr, hyper: group });
+      const out = this.rule.apply({ param, grad, buffers, scalars, previousScalars, step, lr: group.lr, hyper: group });
       return { value: cast(add(param, out.update), param.dtype), buffers: out.buffers };
     });
   }
@@ -289,6 +282,7 @@ export class Optimizer<H extends BaseHyper> {
     buffers: Buffers,
     step: Scalar,
     scalars: Record<string, Scalar>,
+    previousScalars: Record<string, Scalar>,
   ): { value: Tensor; buffers: Buffers } | null {
     if (!this.fused) return null;
     const names = this.rule.bufferNames(group);
@@ -296,8 +290,8 @@ export class Optimizer<H extends BaseHyper> {
     if (names.length !== Object.keys(buffers).length || names.some((n) => buffers[n] === undefined)) return null;
     this.fusedUpdates ??= new FusedUpdates(this.rule);
     const fused = this.fusedUpdates;
-    if (!fused.accepts(param, grad, buffers, step, group.lr, scalars)) return null;
-    return fused.run(param, grad, buffers, step as number, group.lr, scalars, group, Object.keys(this.defaults));
+    if (!fused.accepts(param, grad, buffers, step, group.lr, [scalars, previousScalars])) return null;
+    return fused.run(param, grad, buffers, step as number, group.lr, scalars, previousScalars, group, Object.keys(this.defaults));
   }
 
   /**

@@ -162,13 +162,83 @@ function reference(name: string, o: Options): Reference {
         }
       };
     }
+    case 'Adadelta': {
+      const [lr, rho, eps, wd] = [num(o, 'lr', 1), num(o, 'rho', 0.9), num(o, 'eps', 1e-6), num(o, 'weightDecay', 0)];
+      const [s, u] = [zeros(), zeros()];
+      return (p, g) => {
+        for (let i = 0; i < n; i++) {
+          const d = sign * (g[i] as number) + wd * (p[i] as number);
+          s[i] = rho * (s[i] as number) + (1 - rho) * d * d;
+          const delta = (Math.sqrt((u[i] as number) + eps) / Math.sqrt((s[i] as number) + eps)) * d;
+          u[i] = rho * (u[i] as number) + (1 - rho) * delta * delta;
+          p[i] = (p[i] as number) - lr * delta;
+        }
+      };
+    }
+    case 'RAdam': {
+      const [lr, eps, wd, decoupled] = [num(o, 'lr', 1e-3), num(o, 'eps', 1e-8), num(o, 'weightDecay', 0), flag(o, 'decoupledWeightDecay')];
+      const [b1, b2] = betasOf(o);
+      const [m, v] = [zeros(), zeros()];
+      const rhoInf = 2 / (1 - b2) - 1;
+      return (p, g, t) => {
+        const rho = rhoInf - (2 * t * b2 ** t) / (1 - b2 ** t);
+        const rect = Math.sqrt(((rho - 4) * (rho - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rho));
+        for (let i = 0; i < n; i++) {
+          let d = sign * (g[i] as number);
+          if (decoupled) p[i] = (p[i] as number) * (1 - lr * wd);
+          else d += wd * (p[i] as number);
+          m[i] = b1 * (m[i] as number) + (1 - b1) * d;
+          v[i] = b2 * (v[i] as number) + (1 - b2) * d * d;
+          const corrected = (m[i] as number) / (1 - b1 ** t);
+          const adaptive = rho > 5 ? (Math.sqrt(1 - b2 ** t) / (Math.sqrt(v[i] as number) + eps)) * rect : 1;
+          p[i] = (p[i] as number) - lr * corrected * adaptive;
+        }
+      };
+    }
+    case 'Rprop': {
+      const [etaminus, etaplus] = (o.etas as [number, number] | undefined) ?? [0.5, 1.2];
+      const [low, high] = (o.stepSizes as [number, number] | undefined) ?? [1e-6, 50];
+      const prev = zeros();
+      const size = new Float64Array(n).fill(num(o, 'lr', 1e-2));
+      return (p, g) => {
+        for (let i = 0; i < n; i++) {
+          let d = sign * (g[i] as number);
+          const agreement = d * (prev[i] as number);
+          const factor = agreement > 0 ? etaplus : agreement < 0 ? etaminus : 1;
+          size[i] = Math.min(Math.max((size[i] as number) * factor, low), high);
+          if (agreement < 0) d = 0;
+          p[i] = (p[i] as number) - Math.sign(d) * (size[i] as number);
+          prev[i] = d;
+        }
+      };
+    }
+    case 'ASGD': {
+      const [lr, lambd, alpha, t0, wd] = [
+        num(o, 'lr', 1e-2),
+        num(o, 'lambd', 1e-4),
+        num(o, 'alpha', 0.75),
+        num(o, 't0', 1e6),
+        num(o, 'weightDecay', 0),
+      ];
+      let [eta, mu] = [lr, 1];
+      const ax = zeros();
+      return (p, g, t) => {
+        for (let i = 0; i < n; i++) {
+          const d = sign * (g[i] as number) + wd * (p[i] as number);
+          p[i] = (p[i] as number) * (1 - lambd * eta) - eta * d;
+          ax[i] = mu === 1 ? (p[i] as number) : (ax[i] as number) + ((p[i] as number) - (ax[i] as number)) * mu;
+        }
+        eta = lr / (1 + lambd * lr * t) ** alpha;
+        mu = 1 / Math.max(1, t - t0);
+      };
+    }
     default:
       throw new Error(`no reference for ${name}`);
   }
 }
 
 interface Case {
-  readonly name: 'SGD' | 'Adam' | 'AdamW' | 'Adamax' | 'NAdam' | 'RMSprop' | 'Adagrad';
+  readonly name: 'SGD' | 'Adam' | 'AdamW' | 'Adamax' | 'NAdam' | 'RMSprop' | 'Adagrad' | 'Adadelta' | 'RAdam' | 'Rprop' | 'ASGD';
   readonly options: Options;
   /** Options that torch 1.13 (Debian's python3-torch) does not know. */
   readonly newerThanTorch113?: boolean;
@@ -191,6 +261,15 @@ const CASES: readonly Case[] = [
   { name: 'RMSprop', options: { lr: 0.01 } },
   { name: 'RMSprop', options: { lr: 0.01, alpha: 0.9, centered: true, momentum: 0.5, weightDecay: 0.01 } },
   { name: 'Adagrad', options: { lr: 0.1, lrDecay: 0.01, weightDecay: 0.01, initialAccumulatorValue: 0.1 } },
+  { name: 'Adadelta', options: {} },
+  { name: 'Adadelta', options: { lr: 0.5, rho: 0.8, eps: 1e-4, weightDecay: 0.05, maximize: true } },
+  { name: 'RAdam', options: { lr: 0.05 } },
+  { name: 'RAdam', options: { lr: 0.05, betas: [0.8, 0.99], weightDecay: 0.1, eps: 1e-6 } },
+  { name: 'RAdam', options: { lr: 0.05, weightDecay: 0.1, decoupledWeightDecay: true, maximize: true }, newerThanTorch113: true },
+  { name: 'Rprop', options: {} },
+  { name: 'Rprop', options: { lr: 0.05, etas: [0.3, 1.5], stepSizes: [0.01, 0.2], maximize: true } },
+  { name: 'ASGD', options: { lr: 0.05 } },
+  { name: 'ASGD', options: { lr: 0.05, lambd: 0.01, alpha: 0.5, t0: 4, weightDecay: 0.02, maximize: true } },
 ];
 
 const label = (c: Case) => `${c.name} ${JSON.stringify(c.options)}`;
@@ -216,7 +295,8 @@ function makeOptimizer(c: Case, params: Cell[]): optim.Optimizer<{ lr: number }>
   return new Class(params, c.options);
 }
 
-function flintTrajectory(c: Case, dtype: DType): number[][] {
+/** The trajectory; `inspect` sees the optimizer after the last step. */
+function flintTrajectory(c: Case, dtype: DType, inspect?: (optimizer: optim.Optimizer<{ lr: number }>) => void): number[][] {
   const cell: Cell = { value: tensor(INIT, { dtype, shape: SHAPE }), grad: null };
   const optimizer = makeOptimizer(c, [cell]);
   const out: number[][] = [];
@@ -226,6 +306,7 @@ function flintTrajectory(c: Case, dtype: DType): number[][] {
     optimizer.zeroGrad();
     out.push([...cell.value.dataSync()]);
   }
+  inspect?.(optimizer);
   optimizer.dispose();
   cell.value.dispose();
   return out;
@@ -239,6 +320,10 @@ const FUNCTIONAL: Record<Case['name'], (o: Options) => optim.GradientTransformat
   NAdam: (o) => optim.nadam(o as optim.NAdamOptions),
   RMSprop: (o) => optim.rmsprop(o),
   Adagrad: (o) => optim.adagrad(o),
+  Adadelta: (o) => optim.adadelta(o),
+  RAdam: (o) => optim.radam(o as optim.RAdamOptions),
+  Rprop: (o) => optim.rprop(o as optim.RpropOptions),
+  ASGD: (o) => optim.asgd(o),
 };
 
 /** The same optimizer in functional form, over a pytree that holds the parameter twice. */
@@ -329,15 +414,35 @@ describe.skipIf(torchReason !== '')(`optimizers match PyTorch${torchReason === '
     const request = { optimizers: cases.map((c) => ({ name: c.name, options: c.options, init: INIT, steps: STEPS })) };
     const run = spawnSync(PYTHON, [SCRIPT], { input: JSON.stringify(request), encoding: 'utf8', maxBuffer: 1 << 26 });
     expect(run.status, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { torch: string; optimizers: (number[][] | { unsupported: string })[] };
+    const result = JSON.parse(run.stdout) as {
+      torch: string;
+      optimizers: (number[][] | { unsupported: string })[];
+      states: (Record<string, number | number[]> | null)[];
+    };
     cases.forEach((c, k) => {
       const expected = result.optimizers[k];
       if (expected === undefined || !Array.isArray(expected))
         throw new Error(`${label(c)}: torch did not run it: ${JSON.stringify(expected)}`);
       try {
-        // PyTorch keeps NAdam's momentum product in a float32 tensor.
-        const rtol = c.name === 'NAdam' ? 1e-6 : 1e-9;
-        expectClose(flintTrajectory(c, 'float64'), expected, rtol, 1e-12);
+        // PyTorch keeps NAdam's momentum product and ASGD's eta and mu in float32 tensors.
+        const float32Scalars = c.name === 'NAdam' || c.name === 'ASGD';
+        const [rtol, atol] = float32Scalars ? [1e-6, 1e-8] : [1e-9, 1e-12];
+        let state: Record<string, unknown> = {};
+        expectClose(
+          flintTrajectory(c, 'float64', (o) => {
+            state = o.stateDict().state['0'] ?? {};
+          }),
+          expected,
+          rtol,
+          atol,
+        );
+        // Every entry of PyTorch's state is in the state dict under its camelCased name, equal.
+        for (const [name, value] of Object.entries(result.states[k] ?? {})) {
+          const ours = state[name];
+          if (ours === undefined) expect.fail(`the state has no '${name}' (it has ${Object.keys(state).join(', ')})`);
+          const flat = typeof ours === 'number' ? [ours] : [...(ours as Tensor).dataSync()];
+          expectClose([flat], [typeof value === 'number' ? [value] : value], rtol, atol);
+        }
       } catch (error) {
         throw new Error(`${label(c)} (torch ${result.torch}): ${(error as Error).message}`);
       }
@@ -489,6 +594,39 @@ describe('stateDict / loadStateDict', () => {
     }
     expectClose(out, expected.slice(10), 1e-10, 1e-12);
   });
+
+  const RESUMED: Record<string, string[]> = {
+    Adadelta: ['accDelta', 'squareAvg', 'step'],
+    RAdam: ['expAvg', 'expAvgSq', 'step'],
+    Rprop: ['prev', 'step', 'stepSize'],
+    ASGD: ['ax', 'eta', 'mu', 'step'],
+  };
+  for (const c of CASES.filter((x) => x.name in RESUMED && Object.keys(x.options).length > 1)) {
+    test(`${label(c)}: a fresh optimizer loading the state dict continues the trajectory`, () => {
+      const expected = referenceTrajectory(c);
+      const first: Cell = { value: tensor(INIT, { dtype: 'float64', shape: SHAPE }), grad: null };
+      const optimizer = makeOptimizer(c, [first]);
+      for (let t = 1; t <= 10; t++) {
+        first.grad = tensor(gradient(first.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      const saved = optimizer.stateDict();
+      expect(Object.keys(saved.state['0'] ?? {}).sort()).toEqual(RESUMED[c.name]);
+      optimizer.dispose();
+      const second: Cell = { value: tensor([...first.value.dataSync()], { dtype: 'float64', shape: SHAPE }), grad: null };
+      const resumed = makeOptimizer({ name: c.name, options: {} }, [second]);
+      resumed.loadStateDict(saved);
+      const out: number[][] = [];
+      for (let t = 11; t <= STEPS; t++) {
+        second.grad = tensor(gradient(second.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
+        resumed.step();
+        resumed.zeroGrad();
+        out.push([...second.value.dataSync()]);
+      }
+      expectClose(out, expected.slice(10), 1e-10, 1e-12);
+    });
+  }
 
   test('every problem of a bad state dict is reported at once', () => {
     const cell: Cell = { value: tensor([1.5, 2.5]), grad: tensor([1.5, 2.5]) };

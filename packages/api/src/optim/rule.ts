@@ -14,6 +14,11 @@ export interface RuleInput<H> {
   readonly buffers: Buffers;
   /** Scalar state, already advanced to this step by `advanceScalars`. */
   readonly scalars: Scalars;
+  /**
+   * Scalar state as the previous step left it: ASGD updates with the eta and mu its previous
+   * step computed, as PyTorch does, and stores the next ones.
+   */
+  readonly previousScalars: Scalars;
   /** This step's number, counting from 1. */
   readonly step: Scalar;
   readonly lr: Scalar;
@@ -42,7 +47,7 @@ export interface UpdateRule<H> {
   initBuffers(param: Tensor, hyper: H): Buffers;
   /** Initial scalar state, as numbers. */
   initScalars(hyper: H): Readonly<Record<string, number>>;
-  /** The scalar state after one more step (`step` counts from 1). */
-  advanceScalars(scalars: Scalars, step: Scalar, hyper: H): Scalars;
+  /** The scalar state after one more step (`step` counts from 1), taken with learning rate `lr`. */
+  advanceScalars(scalars: Scalars, step: Scalar, hyper: H, lr: Scalar): Scalars;
   apply(input: RuleInput<H>): RuleOutput;
 }

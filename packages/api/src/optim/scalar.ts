@@ -1,4 +1,4 @@
-import { add, div, equal, expm1, mul, neg, pow, sqrt, sub, where } from '../ops/elementwise.js';
+import { add, div, equal, expm1, maximum, mul, neg, pow, sqrt, sub, where } from '../ops/elementwise.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -30,8 +30,13 @@ export function scalarDiv(a: Scalar, b: Scalar): Scalar {
 }
 
 /** `base ** exponent`. */
-export function scalarPow(base: number, exponent: Scalar): Scalar {
-  return typeof exponent === 'number' ? base ** exponent : pow(base, exponent);
+export function scalarPow(base: Scalar, exponent: Scalar): Scalar {
+  return typeof base === 'number' && typeof exponent === 'number' ? base ** exponent : pow(base, exponent);
+}
+
+/** The larger of `a` and `b`. */
+export function scalarMaximum(a: Scalar, b: Scalar): Scalar {
+  return typeof a === 'number' && typeof b === 'number' ? Math.max(a, b) : maximum(a, b);
 }
 
 /**
@@ -51,7 +56,9 @@ export function scalarSqrt(a: Scalar): Scalar {
  * `whenFirst` on the first step (step === 1) and `otherwise` after it: a JavaScript branch for a
  * number step, an elementwise select for a traced one.
  */
-export function onFirstStep(step: Scalar, whenFirst: () => Tensor, otherwise: () => Tensor): Tensor {
+export function onFirstStep(step: Scalar, whenFirst: () => Tensor, otherwise: () => Tensor): Tensor;
+export function onFirstStep(step: Scalar, whenFirst: () => Scalar, otherwise: () => Scalar): Scalar;
+export function onFirstStep(step: Scalar, whenFirst: () => Scalar, otherwise: () => Scalar): Scalar {
   if (typeof step === 'number') return step === 1 ? whenFirst() : otherwise();
   return where(equal(step, 1), whenFirst(), otherwise());
 }

@@ -2,7 +2,9 @@
 
 Reads a JSON request on stdin and writes JSON on stdout:
   {"optimizers": [{"name", "options", "init", "steps"}], "schedulers": [{"spec", "epochs", "metrics"?}]}
--> {"torch": version, "optimizers": [[params after each step] | {"unsupported": why}], "schedulers": [[lrs] | {...}]}
+-> {"torch": version, "optimizers": [[params after each step] | {"unsupported": why}],
+    "states": [the final state of each optimizer's parameter, names camelCased], "schedulers": [[lrs] | {...}],
+    "lbfgs": [{"params", "losses", "funcEvals", "nIter"}]} for requests "lbfgs": [{"options", "init", "split", "steps"}].
 The gradient at step t is the one the TypeScript test uses: 2 (p - target) + 0.05 (((7 t + 3 i) mod 11) - 5),
 with target_i = 0.1 i - 0.3, all in float64.
 """
@@ -13,15 +15,16 @@ import sys
 
 import torch
 
-SPECIAL = {"tMax": "T_max", "t0": "T_0", "tMult": "T_mult"}
+# The schedulers' capitalized names (ASGD's t0 is lower case).
+SCHEDULER_NAMES = {"tMax": "T_max", "t0": "T_0", "tMult": "T_mult"}
 
 
-def snake(name):
-    return SPECIAL.get(name) or re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
+def snake(name, special=SCHEDULER_NAMES):
+    return special.get(name) or re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name)
 
 
-def torch_options(options):
-    return {snake(k): (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
+def torch_options(options, special=SCHEDULER_NAMES):
+    return {snake(k, special): (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
 
 
 def gradient(p, t):
@@ -32,10 +35,28 @@ def gradient(p, t):
     return 2 * (p.detach().reshape(-1) - target) + 0.05 * noise
 
 
+def camel(name):
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def plain_state(state):
+    """A parameter's optimizer state with camelCased names: tensors as flat lists, numbers as floats."""
+    out = {}
+    for key, value in state.items():
+        if value is None:
+            continue
+        if torch.is_tensor(value):
+            out[camel(key)] = value.item() if value.dim() == 0 else value.detach().reshape(-1).tolist()
+        else:
+            out[camel(key)] = float(value)
+    return out
+
+
 def run_optimizer(request):
+    """The parameters after each step, and the final state."""
     cls = getattr(torch.optim, request["name"])
     p = torch.tensor(request["init"], dtype=torch.float64, requires_grad=True)
-    options = torch_options(request["options"])
+    options = torch_options(request["options"], special={})
     if request["name"] == "NAdam":
         # torch 1.13's single-tensor NAdam counts mu twice in mu_product_next (fixed in 2.0);
         # its foreach path has the documented formula.
@@ -43,13 +64,41 @@ def run_optimizer(request):
     try:
         opt = cls([p], **options)
     except TypeError as error:
-        return {"unsupported": str(error)}
+        return {"unsupported": str(error)}, None
     out = []
     for t in range(1, request["steps"] + 1):
         p.grad = gradient(p, t).reshape(p.shape)
         opt.step()
         out.append(p.detach().reshape(-1).tolist())
-    return out
+    return out, plain_state(opt.state[p])
+
+
+def rosenbrock(x):
+    return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+
+def run_lbfgs(request):
+    """LBFGS on the Rosenbrock function of init, held as two parameters ([k] and [n - k, 1]):
+    the parameters and the returned loss after each step, and the final counters."""
+    init = torch.tensor(request["init"], dtype=torch.float64)
+    k = request["split"]
+    first = init[:k].clone().requires_grad_(True)
+    second = init[k:].clone().reshape(-1, 1).requires_grad_(True)
+    options = torch_options(request["options"], special={})
+    opt = torch.optim.LBFGS([first, second], **options)
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(torch.cat([first, second.reshape(-1)]))
+        loss.backward()
+        return loss
+
+    params, losses = [], []
+    for _ in range(request["steps"]):
+        losses.append(float(opt.step(closure)))
+        params.append(torch.cat([first, second.reshape(-1)]).tolist())
+    state = opt.state[first]
+    return {"params": params, "losses": losses, "funcEvals": state["func_evals"], "nIter": state["n_iter"]}
 
 
 LAMBDAS = {"pow95": lambda e: 0.95 ** e, "warmup10": lambda e: min(1.0, (e + 1) / 10)}
@@ -96,10 +145,13 @@ def run_scheduler(request):
 
 def main():
     request = json.load(sys.stdin)
+    runs = [run_optimizer(r) for r in request.get("optimizers", [])]
     result = {
         "torch": torch.__version__,
-        "optimizers": [run_optimizer(r) for r in request.get("optimizers", [])],
+        "optimizers": [trajectory for trajectory, _ in runs],
+        "states": [state for _, state in runs],
         "schedulers": [run_scheduler(r) for r in request.get("schedulers", [])],
+        "lbfgs": [run_lbfgs(r) for r in request.get("lbfgs", [])],
     }
     json.dump(result, sys.stdout)
 
