@@ -15,6 +15,7 @@ import {
 } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
+import { nnCompletionCases } from './nn-completions.js';
 import { normCases } from './norms.js';
 import { poolingCases } from './pooling.js';
 import { samplingCases } from './sampling.js';
@@ -72,6 +73,7 @@ export const compositeCases: CompositeCase[] = [
   ...searchingCases,
   ...samplingCases,
   ...poolingCases,
+  ...nnCompletionCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),
   binaryOp('sub', flint.sub),

@@ -33,6 +33,7 @@ export {
   Sigmoid,
   SiLU,
   Softmax,
+  Softmax2d,
   Softmin,
   Softplus,
   Softsign,
@@ -53,7 +54,8 @@ export {
   type ConvTransposeLayerOptions,
   type PaddingMode,
 } from './layers/conv.js';
-export { AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d } from './layers/dropout.js';
+export { CosineSimilarity, PairwiseDistance } from './layers/distance.js';
+export { AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout } from './layers/dropout.js';
 export { Embedding, EmbeddingBag, type EmbeddingBagLayerOptions, type EmbeddingLayerOptions } from './layers/embedding.js';
 export { Fold, Unfold } from './layers/fold.js';
 export { FractionalMaxPool2d, FractionalMaxPool3d, type FractionalMaxPoolLayerOptions } from './layers/fractional-max-pool.js';
@@ -80,6 +82,7 @@ export {
   SmoothL1Loss,
   SoftMarginLoss,
   TripletMarginLoss,
+  TripletMarginWithDistanceLoss,
 } from './layers/losses.js';
 export { LPPool1d, LPPool2d, LPPool3d } from './layers/lp-pool.js';
 export { MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, type MaxUnpoolLayerOptions } from './layers/max-unpool.js';
@@ -115,7 +118,7 @@ export {
   ZeroPad3d,
 } from './layers/padding.js';
 export { ParameterDict, type ParameterLike, ParameterList } from './layers/parameter-containers.js';
-export { PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
+export { ChannelShuffle, PixelShuffle, PixelUnshuffle } from './layers/pixel-shuffle.js';
 export {
   AdaptiveAvgPool1d,
   AdaptiveAvgPool2d,
@@ -140,6 +143,7 @@ export {
   RNNCell,
   type RNNCellOptions,
 } from './layers/recurrent-cells.js';
+export { Hardshrink, RReLU, Softshrink, Tanhshrink } from './layers/shrink.js';
 export {
   Transformer,
   TransformerDecoder,

@@ -3,7 +3,7 @@ import { DTypeError, ShapeError, ValueError } from '../core/errors.js';
 import { formatShape, normalizeAxis, type Shape, sizeOf } from '../core/shape.js';
 import { finfo } from '../core/type-info.js';
 import { broadcastTo, cast } from '../ops/broadcast.js';
-import { type TensorLike, tensor, toTensor } from '../ops/convert.js';
+import { type TensorLike, toTensor } from '../ops/convert.js';
 import {
   abs,
   add,
@@ -178,11 +178,9 @@ const LOG_FACTORIALS = (() => {
 /** Poisson samples by inversion, for rates below SMALL_RATE: [...dims] float counts. */
 function poissonByInversion(k: Tensor, rate: Tensor, dims: readonly number[]): Tensor {
   const dtype = rate.dtype;
-  const terms = tensor(
-    Array.from({ length: INVERSION_TERMS }, (_, i) => i),
-    { dtype, backend: rate.backend },
-  );
-  const logFactorials = tensor(LOG_FACTORIALS, { dtype, backend: rate.backend });
+  // Constants on the rate's backend (toTensor looks through a traced rate for it).
+  const terms = toTensor('random.poisson', Float64Array.from({ length: INVERSION_TERMS }, (_, i) => i), dtype, rate);
+  const logFactorials = toTensor('random.poisson', LOG_FACTORIALS, dtype, rate);
   const r = unsqueeze(rate, -1);
   // log pmf(i) = i log(rate) - rate - log(i!); the rate-0 row is all mass at 0 (log pmf(0) = 0).
   const logPmf = sub(sub(mul(terms, log(maximum(r, finfo(dtype).tiny))), r), logFactorials);

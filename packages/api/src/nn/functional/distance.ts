@@ -1,8 +1,10 @@
 import { runInFloat32 } from '../../amp/autocast.js';
-import { broadcastShapes, normalizeAxis } from '../../core/shape.js';
+import { ShapeError } from '../../core/errors.js';
+import { broadcastShapes, formatShape, normalizeAxis } from '../../core/shape.js';
 import { broadcastAll, cast } from '../../ops/broadcast.js';
-import type { TensorLike } from '../../ops/convert.js';
+import { type TensorLike, toTensor } from '../../ops/convert.js';
 import { add, clamp, div, mul, sub } from '../../ops/elementwise.js';
+import { take } from '../../ops/indexing.js';
 import { vectorNorm } from '../../ops/linalg-norms.js';
 import { optionsSignature, withCheckedOptions } from '../../ops/options-argument.js';
 import { sum } from '../../ops/reduce.js';
@@ -98,3 +100,34 @@ export const cosineSimilarity = withCheckedOptions(
     );
   },
 );
+
+/**
+ * The p-norm distances between every pair of rows i < j of [N, M] (torch.nn.functional.pdist),
+ * in the order of the upper triangle read row by row: [N (N - 1) / 2]. The gradient of a zero
+ * distance is 0, as PyTorch's.
+ *
+ * @example
+ * nn.functional.pdist(tensor([[0, 0], [3, 4], [6, 8]])); // [5, 10, 5]
+ */
+export function pdist(input: TensorLike, p = 2): Tensor {
+  const op = 'pdist';
+  checkNumber(op, 'p', p, { min: 0 });
+  return tidy(() =>
+    runInFloat32(op, [input], (input) => {
+      const x = floatTensor(op, input);
+      if (x.ndim !== 2) throw new ShapeError(`${op}: input must be 2-d [N, M], got ${formatShape(x.shape)}`);
+      const n = x.shape[0] as number;
+      const pairs = (n * (n - 1)) / 2;
+      const first = new Int32Array(pairs);
+      const second = new Int32Array(pairs);
+      for (let i = 0, k = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++, k++) {
+          first[k] = i;
+          second[k] = j;
+        }
+      }
+      const rows = (indices: Int32Array) => take(x, toTensor(op, indices, 'int32', x), 0);
+      return vectorNorm(sub(rows(first), rows(second)), { ord: p, axis: -1 });
+    }),
+  );
+}

@@ -142,17 +142,46 @@ const SELU_SATURATION = 1.7580993408473766;
 export const alphaDropout = withCheckedOptions(
   'alphaDropout',
   DROPOUT_SIGNATURE,
-  (input: TensorLike, p: number = 0.5, options: DropoutOptions = {}): Tensor => {
-    return tidy(() => {
-      const op = 'alphaDropout';
-      checkNumber(op, 'p', p, { min: 0, max: 1 });
-      const x = floatTensor(op, input);
-      if (options.training !== true || p === 0) return x;
-      if (p === 1) return where(false, x, 0);
-      const a = 1 / Math.sqrt((SELU_SATURATION * SELU_SATURATION * p + 1) * (1 - p));
-      const mask = keepMask(x, x.shape, 1 - p, options.key);
-      // PyTorch: input * (mask · a) + ((mask - 1) · α' · a + α' · a · p).
-      return where(mask, add(mul(x, a), SELU_SATURATION * a * p), SELU_SATURATION * a * (p - 1));
-    });
-  },
+  (input: TensorLike, p: number = 0.5, options: DropoutOptions = {}): Tensor =>
+    selfNormalizingDropout('alphaDropout', input, p, options, (x) => x.shape),
 );
+
+/**
+ * Alpha dropout of whole channels (torch.nn.functional.feature_alpha_dropout): one keep decision
+ * per (batch, channel) pair of [N, C, *], shared by the channel's positions, with alphaDropout's
+ * saturation value and affine correction. The identity unless `training: true` is given;
+ * `nn.FeatureAlphaDropout` passes its mode.
+ *
+ * @example
+ * nn.functional.featureAlphaDropout(features, 0.2, { training: true });
+ */
+export const featureAlphaDropout = withCheckedOptions(
+  'featureAlphaDropout',
+  DROPOUT_SIGNATURE,
+  (input: TensorLike, p: number = 0.5, options: DropoutOptions = {}): Tensor =>
+    selfNormalizingDropout('featureAlphaDropout', input, p, options, (x) => {
+      if (x.ndim < 2) throw new ShapeError(`featureAlphaDropout: input must be [N, C, *] (at least 2-d), got ${formatShape(x.shape)}`);
+      return x.shape.map((d, i) => (i < 2 ? d : 1));
+    }),
+);
+
+/** Alpha dropout with one keep decision per element of `maskShape(x)` (broadcast over x). */
+function selfNormalizingDropout(
+  op: string,
+  input: TensorLike,
+  p: number,
+  options: DropoutOptions,
+  maskShape: (x: Tensor) => readonly number[],
+): Tensor {
+  return tidy(() => {
+    checkNumber(op, 'p', p, { min: 0, max: 1 });
+    const x = floatTensor(op, input);
+    const shape = maskShape(x);
+    if (options.training !== true || p === 0) return x;
+    if (p === 1) return where(false, x, 0);
+    const a = 1 / Math.sqrt((SELU_SATURATION * SELU_SATURATION * p + 1) * (1 - p));
+    const mask = keepMask(x, shape, 1 - p, options.key);
+    // PyTorch: input * (mask · a) + ((mask - 1) · α' · a + α' · a · p).
+    return where(mask, add(mul(x, a), SELU_SATURATION * a * p), SELU_SATURATION * a * (p - 1));
+  });
+}

@@ -65,6 +65,7 @@ export {
   tanh,
   threshold,
 } from './activations.js';
+export { type AffineGridOptions, affineGrid } from './affine-grid.js';
 export {
   type MultiHeadAttentionOptions,
   type MultiHeadAttentionWeights,
@@ -88,10 +89,9 @@ export {
   type MarginRankingOptions,
   marginRankingLoss,
 } from './comparison-losses.js';
-export { type AffineGridOptions, affineGrid } from './affine-grid.js';
 export { type CtcLossOptions, ctcLoss } from './ctc-loss.js';
-export { type CosineSimilarityOptions, cosineSimilarity, type PairwiseDistanceOptions, pairwiseDistance } from './distance.js';
-export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d } from './dropout.js';
+export { type CosineSimilarityOptions, cosineSimilarity, type PairwiseDistanceOptions, pairwiseDistance, pdist } from './distance.js';
+export { alphaDropout, type DropoutOptions, dropout, dropout1d, dropout2d, dropout3d, featureAlphaDropout } from './dropout.js';
 export { type EmbeddingOptions, embedding } from './embedding.js';
 export { type EmbeddingBagMode, type EmbeddingBagOptions, embeddingBag } from './embedding-bag.js';
 export { fold, type Pair, type UnfoldOptions, unfold } from './fold.js';
@@ -126,7 +126,9 @@ export {
   type SoftMarginOptions,
   softMarginLoss,
   type TripletMarginOptions,
+  type TripletMarginWithDistanceOptions,
   tripletMarginLoss,
+  tripletMarginWithDistanceLoss,
 } from './margin-losses.js';
 export {
   type BatchNormOptions,
@@ -143,7 +145,7 @@ export {
   rmsNorm,
 } from './normalization.js';
 export { type FunctionalPadMode, type FunctionalPadOptions, pad } from './pad.js';
-export { pixelShuffle, pixelUnshuffle } from './pixel-shuffle.js';
+export { channelShuffle, pixelShuffle, pixelUnshuffle } from './pixel-shuffle.js';
 export {
   type HuberOptions,
   huberLoss,
@@ -153,3 +155,4 @@ export {
   type SmoothL1Options,
   smoothL1Loss,
 } from './regression-losses.js';
+export { hardshrink, type RReluOptions, rrelu, softshrink, tanhshrink } from './shrink.js';

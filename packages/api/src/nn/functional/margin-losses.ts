@@ -28,7 +28,7 @@ import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { logSigmoid } from './activations.js';
 import { checkNumber, checkReduction, floatTensor, type Reduction, reduceLoss } from './common.js';
-import { pNormOfDifference } from './distance.js';
+import { pairwiseDistance, pNormOfDifference } from './distance.js';
 
 // The hinge and soft-margin losses PyTorch users know: hinge embedding, soft margin, triplet
 // margin, multi-class margin and multi-label soft margin. Each follows PyTorch's formula, its
@@ -149,7 +149,6 @@ export interface TripletMarginOptions {
   readonly reduction?: Reduction;
 }
 
-/** `‖x1 - x2 + eps‖_p` over the last axis (torch.pairwise_distance). */
 /**
  * `max(0, margin + d(a, p) - d(a, n))` with `d` the p-norm pairwise distance
  * (torch.nn.functional.triplet_margin_loss); with `swap`, `d(a, n)` is replaced by
@@ -185,6 +184,63 @@ export const tripletMarginLoss = withCheckedOptions(
         if (swap) negativeDistance = minimum(negativeDistance, pNormOfDifference(pos, negT, p, eps));
         return reduceLoss(hinge(sub(add(positiveDistance, margin), negativeDistance)), reduction);
       });
+    });
+  },
+);
+
+/** Options of tripletMarginWithDistanceLoss. */
+export interface TripletMarginWithDistanceOptions {
+  /** The distance between two batches of embeddings (default pairwiseDistance, the Euclidean one). */
+  readonly distanceFunction?: ((x1: Tensor, x2: Tensor) => Tensor) | null;
+  /** Default 1; must be positive. */
+  readonly margin?: number;
+  /** Use the smaller of d(anchor, negative) and d(positive, negative) (default false). */
+  readonly swap?: boolean;
+  readonly reduction?: Reduction;
+}
+
+// PyTorch: triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function, margin, swap, reduction).
+const TRIPLET_MARGIN_WITH_DISTANCE_SIGNATURE = optionsSignature<TripletMarginWithDistanceOptions>(
+  4,
+  { distanceFunction: true, margin: true, swap: true, reduction: true },
+  [],
+);
+
+/**
+ * `max(0, margin + d(a, p) - d(a, n))` with any distance function `d`
+ * (torch.nn.functional.triplet_margin_with_distance_loss); with `swap`, `d(a, n)` is replaced by
+ * `min(d(a, n), d(p, n))`. The distance takes two [N, D] batches and returns [N] (default the
+ * Euclidean pairwiseDistance); it may be any differentiable function, such as 1 - cosine similarity.
+ *
+ * @example
+ * nn.functional.tripletMarginWithDistanceLoss(a, p, n, {
+ *   distanceFunction: (x, y) => nn.functional.cosineSimilarity(x, y).neg().add(1),
+ * });
+ */
+export const tripletMarginWithDistanceLoss = withCheckedOptions(
+  'tripletMarginWithDistanceLoss',
+  TRIPLET_MARGIN_WITH_DISTANCE_SIGNATURE,
+  (anchor: TensorLike, positive: TensorLike, negative: TensorLike, options: TripletMarginWithDistanceOptions = {}): Tensor => {
+    return tidy(() => {
+      const op = 'tripletMarginWithDistanceLoss';
+      const reduction = checkReduction(op, options.reduction);
+      const margin = checkNumber(op, 'margin', options.margin ?? 1, { min: 0, minExclusive: true });
+      const swap = options.swap ?? false;
+      if (typeof swap !== 'boolean') throw new ValueError(`${op}: swap must be a boolean, got ${JSON.stringify(swap)}`);
+      const distance = options.distanceFunction ?? ((x1: Tensor, x2: Tensor) => pairwiseDistance(x1, x2));
+      if (typeof distance !== 'function') throw new ValueError(`${op}: distanceFunction must be a function, got ${typeof distance}`);
+      const a = floatTensor(op, anchor, 'anchor');
+      const pos = cast(floatTensor(op, positive, 'positive', a), a.dtype);
+      const negT = cast(floatTensor(op, negative, 'negative', a), a.dtype);
+      if (pos.ndim !== a.ndim || negT.ndim !== a.ndim) {
+        throw new ShapeError(
+          `${op}: anchor, positive and negative must have the same rank; got ${formatShape(a.shape)}, ${formatShape(pos.shape)} and ${formatShape(negT.shape)}`,
+        );
+      }
+      const positiveDistance = distance(a, pos);
+      let negativeDistance = distance(a, negT);
+      if (swap) negativeDistance = minimum(negativeDistance, distance(pos, negT));
+      return reduceLoss(hinge(sub(add(positiveDistance, margin), negativeDistance)), reduction);
     });
   },
 );

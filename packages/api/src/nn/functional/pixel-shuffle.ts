@@ -5,8 +5,8 @@ import { reshape, transpose } from '../../ops/movement.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
-// Pixel shuffles as PyTorch's: a reshape that splits the factors out of the channels (or the
-// spatial axes), a transpose that interleaves them, and a reshape that merges them back. Movement
+// Pixel and channel shuffles as PyTorch's: a reshape that splits the factors out of the channels
+// (or the spatial axes), a transpose that interleaves them, and a reshape that merges them back. Movement
 // ops only, so they are exact and differentiable everywhere, and free views where the backend has
 // them.
 
@@ -69,5 +69,27 @@ export function pixelUnshuffle(input: TensorLike, downscaleFactor: number): Tens
     // [*, C, H, r_i, W, r_j] -> [*, C, r_i, r_j, H, W]
     const perm = [...batch.map((_, i) => i), b, b + 2, b + 4, b + 1, b + 3];
     return reshape(transpose(split, perm), [...batch, c * r * r, h / r, w / r]);
+  });
+}
+
+/**
+ * Shuffles the channels of [N, C, *] across `groups` (torch.nn.functional.channel_shuffle, from
+ * ShuffleNet): the channels, seen as [groups, C / groups], are transposed, so that channel
+ * g·(C/groups) + k moves to k·groups + g.
+ *
+ * @example
+ * nn.functional.channelShuffle(features, 2); // [N, 6, H, W]: channels 0 3 1 4 2 5
+ */
+export function channelShuffle(input: TensorLike, groups: number): Tensor {
+  const op = 'channelShuffle';
+  const g = checkFactor(op, 'groups', groups);
+  return tidy(() => {
+    const x = toTensor(op, input);
+    if (x.ndim < 3) throw new ShapeError(`${op}: input must have at least 3 dimensions [N, C, *], got ${formatShape(x.shape)}`);
+    const [n, c] = x.shape as [number, number];
+    if (c % g !== 0) throw new ShapeError(`${op}: the channels (${c}) of input ${formatShape(x.shape)} must be divisible by groups (${g})`);
+    const spatial = x.shape.slice(2);
+    const split = reshape(x, [n, g, c / g, ...spatial]);
+    return reshape(transpose(split, 1, 2), x.shape);
   });
 }

@@ -79,6 +79,9 @@ const GUARDED: readonly [name: string, leading: readonly unknown[], firstTorchPo
   ['dropout3d', [x, 0.5], 'training', 'training'],
   ['alphaDropout', [x, 0.5], 'training', 'training'],
   ['instanceNorm', [x], 'runningMean', 'useInputStats'],
+  ['featureAlphaDropout', [x, 0.5], 'training', 'training'],
+  ['rrelu', [x, 0.1, 0.3], 'training', 'key'],
+  ['tripletMarginWithDistanceLoss', [x, x, x], null, 'distanceFunction'],
 ];
 
 /** nn.functional's other exports, and why they need no guard. */
@@ -107,6 +110,9 @@ const UNGUARDED: Readonly<Record<string, string>> = {
   threshold: 'activation',
   prelu: 'activation (the weight is positional, as in PyTorch)',
   softmin: 'activation',
+  hardshrink: 'activation',
+  softshrink: 'activation',
+  tanhshrink: 'activation',
   // The bias is positional, as in PyTorch.
   linear: 'positional bias',
   bilinear: 'positional bias',
@@ -120,6 +126,8 @@ const UNGUARDED: Readonly<Record<string, string>> = {
   oneHot: 'numClasses is positional, as in PyTorch',
   pixelShuffle: "no options: the factor is PyTorch's only argument",
   pixelUnshuffle: "no options: the factor is PyTorch's only argument",
+  channelShuffle: "no options: the groups are PyTorch's only argument",
+  pdist: "no options: p is PyTorch's only argument",
 };
 
 const nameOf = (op: string): string => (op === 'pad' ? 'nn.functional.pad' : op);

@@ -1,3 +1,5 @@
+import { ShapeError } from '../../core/errors.js';
+import { formatShape } from '../../core/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   celu,
@@ -176,6 +178,21 @@ export class Softmax extends Module<[Tensor], Tensor> {
   }
   override extraRepr(): string {
     return `axis=${this.axis}`;
+  }
+}
+
+/**
+ * Softmax over the channels of [N, C, H, W] or [C, H, W] (torch.nn.Softmax2d: at every position).
+ *
+ * @example
+ * new nn.Softmax2d().forward(scores); // sums to 1 over C at each pixel
+ */
+export class Softmax2d extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    if (x.ndim !== 3 && x.ndim !== 4) {
+      throw new ShapeError(`Softmax2d: input must be [N, C, H, W] or [C, H, W], got ${formatShape(x.shape)}`);
+    }
+    return softmax(x, -3);
   }
 }
 

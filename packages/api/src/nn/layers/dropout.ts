@@ -1,5 +1,5 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import { alphaDropout, dropout, dropout1d, dropout2d, dropout3d } from '../functional/dropout.js';
+import { alphaDropout, dropout, dropout1d, dropout2d, dropout3d, featureAlphaDropout } from '../functional/dropout.js';
 import { Module } from '../module.js';
 import { probability } from './common.js';
 
@@ -90,5 +90,19 @@ export class Dropout3d extends DropoutNd {
 export class AlphaDropout extends DropoutNd {
   forward(x: Tensor): Tensor {
     return alphaDropout(x, this.p, { training: this.training });
+  }
+}
+
+/**
+ * Alpha dropout of whole channels of [N, C, *] (torch.nn.FeatureAlphaDropout): while training,
+ * each channel of each sample is dropped to SELU's saturation value with probability `p`, with
+ * AlphaDropout's affine correction; the identity in evaluation mode.
+ *
+ * @example
+ * new nn.FeatureAlphaDropout(0.2).forward(features);
+ */
+export class FeatureAlphaDropout extends DropoutNd {
+  forward(x: Tensor): Tensor {
+    return featureAlphaDropout(x, this.p, { training: this.training });
   }
 }

@@ -34,7 +34,9 @@ import {
   type SoftMarginOptions,
   softMarginLoss,
   type TripletMarginOptions,
+  type TripletMarginWithDistanceOptions,
   tripletMarginLoss,
+  tripletMarginWithDistanceLoss,
 } from '../functional/margin-losses.js';
 import {
   type HuberOptions,
@@ -497,6 +499,49 @@ export class TripletMarginLoss extends Loss<[Tensor, Tensor, Tensor]> {
       ['margin', this.margin, 1],
       ['p', this.p, 2],
       ['eps', this.eps, 1e-6],
+      ['swap', this.swap, false],
+      ['reduction', this.reduction, 'mean'],
+    ]);
+  }
+}
+
+/**
+ * The triplet margin loss with any distance function (torch.nn.TripletMarginWithDistanceLoss);
+ * see `nn.functional.tripletMarginWithDistanceLoss`.
+ *
+ * @example
+ * new nn.TripletMarginWithDistanceLoss({ distanceFunction: (x, y) => x.sub(y).abs().sum(-1) });
+ */
+export class TripletMarginWithDistanceLoss extends Loss<[Tensor, Tensor, Tensor]> {
+  readonly distanceFunction: ((x1: Tensor, x2: Tensor) => Tensor) | null;
+  readonly margin: number;
+  readonly swap: boolean;
+
+  constructor(options?: TripletMarginWithDistanceOptions) {
+    const layer = 'TripletMarginWithDistanceLoss';
+    const o = lossOptions(layer, options, null);
+    super(o.reduction);
+    this.distanceFunction = o.distanceFunction ?? null;
+    if (this.distanceFunction !== null && typeof this.distanceFunction !== 'function') {
+      throw new ValueError(`${layer}: distanceFunction must be a function, got ${typeof this.distanceFunction}`);
+    }
+    this.margin = checkNumber(layer, 'margin', o.margin ?? 1, { min: 0, minExclusive: true });
+    this.swap = booleanOption(layer, 'swap', o.swap, false);
+  }
+
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return tripletMarginWithDistanceLoss(anchor, positive, negative, {
+      distanceFunction: this.distanceFunction,
+      margin: this.margin,
+      swap: this.swap,
+      reduction: this.reduction,
+    });
+  }
+
+  override extraRepr(): string {
+    return changedOptions([
+      ['distanceFunction', this.distanceFunction === null ? null : 'custom', null],
+      ['margin', this.margin, 1],
       ['swap', this.swap, false],
       ['reduction', this.reduction, 'mean'],
     ]);

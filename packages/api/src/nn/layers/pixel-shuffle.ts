@@ -1,5 +1,5 @@
 import type { Tensor } from '../../tensor/tensor.js';
-import { pixelShuffle, pixelUnshuffle } from '../functional/pixel-shuffle.js';
+import { channelShuffle, pixelShuffle, pixelUnshuffle } from '../functional/pixel-shuffle.js';
 import { Module } from '../module.js';
 import { positiveInteger } from './common.js';
 
@@ -41,5 +41,25 @@ export class PixelUnshuffle extends Module<[Tensor], Tensor> {
   }
   override extraRepr(): string {
     return `downscaleFactor=${this.downscaleFactor}`;
+  }
+}
+
+/**
+ * Shuffles the channels of [N, C, *] across `groups` (torch.nn.ChannelShuffle, from ShuffleNet).
+ *
+ * @example
+ * new nn.ChannelShuffle(2).forward(features);
+ */
+export class ChannelShuffle extends Module<[Tensor], Tensor> {
+  readonly groups: number;
+  constructor(groups: number) {
+    super();
+    this.groups = positiveInteger('ChannelShuffle', 'groups', groups);
+  }
+  forward(x: Tensor): Tensor {
+    return channelShuffle(x, this.groups);
+  }
+  override extraRepr(): string {
+    return `groups=${this.groups}`;
   }
 }
