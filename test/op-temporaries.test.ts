@@ -49,9 +49,13 @@ const aboveOne = api.add(api.abs(x), 1.6);
 const sortedRows = api.sort(x, 1);
 const sorter6 = api.argsort(bias6);
 const boundaries6 = api.sort(bias6);
+const poissonRates = api.mul(api.abs(x), 6);
+const normalDistribution = new api.distributions.Normal(x, 2);
+const categoricalDistribution = new api.distributions.Categorical({ logits: x });
 
 // Symmetric positive-definite matrices (and an LU) for the decompositions.
 const spd = api.add(api.matmul(weight6, api.transpose(weight6)), api.mul(api.eye(6), 6));
+const mvn = new api.distributions.MultivariateNormal(bias6, { covarianceMatrix: spd });
 const m40 = api.tensor(values(1600, 0.2), { shape: [40, 40] });
 const spd40 = api.add(api.matmul(m40, api.transpose(m40)), api.eye(40));
 const m40x30 = api.slice(spd40, [0, 0], [40, 30]);
@@ -235,6 +239,23 @@ const ops: Record<string, () => unknown> = {
     F.gridSample(api.reshape(images, [2, 3, 2, 4, 8]), api.reshape(samplingGrid, [2, 2, 2, 4, 3]), { mode: 'nearest' }),
   affineGrid: () => F.affineGrid(affineMaps, [2, 3, 4, 5]),
   pixelShuffle: () => F.pixelShuffle(api.reshape(images, [2, 12, 4, 4]), 2),
+  channelShuffle: () => F.channelShuffle(images, 3),
+  hardshrink: () => F.hardshrink(x),
+  softshrink: () => F.softshrink(x),
+  tanhshrink: () => F.tanhshrink(x),
+  'rrelu (training, keyed)': () => F.rrelu(x, 0.1, 0.3, { training: true, key: gumbelKey }),
+  featureAlphaDropout: () => F.featureAlphaDropout(images, 0.3, { training: true, key: gumbelKey }),
+  pdist: () => F.pdist(x),
+  tripletMarginWithDistanceLoss: () => F.tripletMarginWithDistanceLoss(x, probabilities, distribution, { swap: true }),
+  'random.gamma': () => api.random.gamma(gumbelKey, 2.5, [8]),
+  'random.poisson': () => api.random.poisson(gumbelKey, poissonRates, [4, 6]),
+  'random.categorical': () => api.random.categorical(gumbelKey, x),
+  'random.truncatedNormal': () => api.random.truncatedNormal(gumbelKey, -1, 2, [8]),
+  multinomial: () => api.multinomial(distribution, 2),
+  'distributions.Normal logProb': () => normalDistribution.logProb(probabilities),
+  'distributions.Categorical logProb': () => categoricalDistribution.logProb(labels),
+  'distributions.Categorical entropy': () => categoricalDistribution.entropy(),
+  'distributions.klDivergence (MultivariateNormal)': () => api.distributions.klDivergence(mvn, mvn),
   pixelUnshuffle: () => F.pixelUnshuffle(images, 2),
   'dropout2d (training)': () => F.dropout2d(images, 0.5),
   'dropout1d (training, unbatched)': () => F.dropout1d(x, 0.5),

@@ -78,7 +78,7 @@ function shapeParameter(op: string, name: string, value: TensorLike, k: Tensor, 
  * random.gamma(random.key(0), 2, [1000]); // mean 2, variance 2
  */
 export function gamma(k: Tensor, a: TensorLike, shape?: Shape | number, options: SampleOptions = {}): Tensor {
-  return exp(loggamma(k, a, shape, options));
+  return tidy(() => exp(loggamma(k, a, shape, options)));
 }
 
 /**
