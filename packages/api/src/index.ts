@@ -30,6 +30,7 @@ export * as distributions from './distributions/index.js';
 export * from './io/index.js';
 export * from './ops/adaptive-pool.js';
 export * from './ops/bessel.js';
+export * from './ops/bessel-j-y.js';
 export { broadcastTo, cast } from './ops/broadcast.js';
 export * from './ops/clone.js';
 export * from './ops/combinatorics.js';
@@ -38,6 +39,7 @@ export { type CreationOptions, scalar, type TensorLike, tensor, toTensor } from 
 export { type BincountOptions, bincount, bincountAsync, countNonzero, type HistcOptions, histc } from './ops/counting.js';
 export * from './ops/creation.js';
 export * from './ops/elementwise.js';
+export * from './ops/erfinv.js';
 export * from './ops/error-functions.js';
 export * from './ops/gamma.js';
 export * from './ops/indexing.js';
@@ -76,6 +78,7 @@ export {
 export * from './ops/masked-fill.js';
 export * from './ops/max-unpool.js';
 export * from './ops/meshgrid.js';
+export * from './ops/modified-bessel.js';
 export * from './ops/movement.js';
 export * from './ops/nan-reductions.js';
 export {
@@ -88,6 +91,7 @@ export {
   nonzeroAsync,
 } from './ops/nonzero.js';
 export * from './ops/order-statistics.js';
+export * from './ops/orthogonal-polynomials.js';
 export * from './ops/predicates.js';
 export * from './ops/reduce.js';
 export * from './ops/scans.js';

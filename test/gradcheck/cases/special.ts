@@ -44,6 +44,7 @@ export const specialCases: CompositeCase[] = [
       .add(flint.logNdtr(at(xs, 0))),
   ),
   smoothCase('ndtri', ['ndtri'], one({ min: 0.02, max: 0.98 }), (xs) => flint.ndtri(at(xs, 0))),
+  smoothCase('erfinv', ['erfinv'], one({ min: -0.95, max: 0.95 }), (xs) => flint.erfinv(at(xs, 0))),
   // i0e and i1e take |x|: kept away from 0, their kink.
   smoothCase('i0, i0e, i1 and i1e', ['i0', 'i0e', 'i1', 'i1e'], one({ min: -9, max: 9, avoid: [0], gap: 0.1 }), (xs) =>
     flint

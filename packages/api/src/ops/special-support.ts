@@ -1,7 +1,7 @@
 import { type DType, isHalf, toFloating } from '../core/dtype.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { bindCustomJvp, bindCustomVjp, Tracer } from '../transforms/core.js';
+import { bindCustomJvp, bindCustomVjp, bindStopGradient, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
 import { JvpTracer } from '../transforms/jvp-trace.js';
 import { cast } from './broadcast.js';
@@ -29,6 +29,17 @@ export function computeSpecial(op: string, x: TensorLike, fn: (input: Tensor) =>
     const { input, resultDType } = specialInput(op, x);
     return cast(fn(input), resultDType);
   });
+}
+
+/**
+ * `computeSpecial` for a function PyTorch defines no derivative for (the Bessel functions of
+ * torch.special, the orthogonal polynomials): its result does not require grad in PyTorch, so
+ * here it is computed from a stopped input and its gradient is zero, as a constant's (what the
+ * non-differentiable primitives give, test/gradcheck/cases/nondifferentiable.ts), and no tape
+ * records the series behind it.
+ */
+export function computeWithoutDerivative(op: string, x: TensorLike, fn: (input: Tensor) => Tensor): Tensor {
+  return computeSpecial(op, x, (input) => fn(bindStopGradient(input)));
 }
 
 /**

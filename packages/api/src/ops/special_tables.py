@@ -1,5 +1,5 @@
 """Writes special-tables.ts: the coefficients of the special functions (gamma.ts,
-error-functions.ts, bessel.ts), computed with mpmath at 60 digits.
+error-functions.ts, bessel.ts, bessel-j-y.ts), computed with mpmath at 60 digits.
 
 Each series is the Chebyshev interpolant of a smooth function at 100-140 Chebyshev nodes on
 [-1, 1], kept while the terms dropped would add up to more than 2e-17 of the function's smallest
@@ -73,6 +73,92 @@ def i1_small(t):
     return mp.exp(-x) * mp.besseli(1, x) / x if x != 0 else mp.mpf(1) / 2
 
 
+# The Bessel functions of the first and second kind and the modified ones of the second kind
+# (bessel-j-y.ts). Below 8, J0 and J1 / x are (z - j1^2)(z - j2^2) times a series in z = x^2, j1 and
+# j2 their zeros there, so that they keep relative precision at the zeros; Y0 and Y1 are J0 and J1
+# times log(x/2) plus series in z; beyond 8, J and Y are sqrt(2/(pi x)) (P cos(chi) -+ Q sin(chi)),
+# P and x Q series in 64/x^2. K0 and K1 below 2 are I0 and I1 times log(x/2) plus series in z;
+# beyond 2, sqrt(x) exp(x) K is a series in 2/x.
+J0_ZEROS = [mp.besseljzero(0, k) for k in (1, 2)]
+J1_ZEROS = [mp.besseljzero(1, k) for k in (1, 2)]
+
+
+def bessel_small_square(t):
+    """z = x^2 in [0, 64] for x in [0, 8]."""
+    return 32 * (t + 1)
+
+
+def j0_over_zeros(t):
+    z = bessel_small_square(t)
+    return mp.besselj(0, mp.sqrt(z)) / ((z - J0_ZEROS[0] ** 2) * (z - J0_ZEROS[1] ** 2))
+
+
+def j1_over_zeros(t):
+    z = bessel_small_square(t)
+    ratio = mp.besselj(1, mp.sqrt(z)) / mp.sqrt(z) if z != 0 else mp.mpf(1) / 2
+    return ratio / ((z - J1_ZEROS[0] ** 2) * (z - J1_ZEROS[1] ** 2))
+
+
+def y0_regular(t):
+    # Y0(x) - (2/pi) log(x/2) J0(x); its limit at 0 is 2 gamma / pi.
+    z = bessel_small_square(t)
+    x = mp.sqrt(z)
+    return mp.bessely(0, x) - 2 / mp.pi * mp.log(x / 2) * mp.besselj(0, x) if z != 0 else 2 * mp.euler / mp.pi
+
+
+def y1_regular(t):
+    # (Y1(x) - (2/pi) (log(x/2) J1(x) - 1/x)) / x; its limit at 0 is (2 gamma - 1) / (2 pi).
+    z = bessel_small_square(t)
+    x = mp.sqrt(z)
+    if z == 0:
+        return (2 * mp.euler - 1) / (2 * mp.pi)
+    return (mp.bessely(1, x) - 2 / mp.pi * (mp.log(x / 2) * mp.besselj(1, x) - 1 / x)) / x
+
+
+def bessel_asymptotic(order, part):
+    """P (part 'P') or x Q (part 'Q') at x = 8 / sqrt(u), u = (t + 1) / 2 in (0, 1]."""
+
+    def f(t):
+        u = (t + 1) / 2
+        if u == 0:
+            return mp.mpf(1) if part == 'P' else mp.mpf(4 * order * order - 1) / 8
+        x = 8 / mp.sqrt(u)
+        chi = x - (2 * order + 1) * mp.pi / 4
+        j, y = mp.besselj(order, x), mp.bessely(order, x)
+        scale = mp.sqrt(mp.pi * x / 2)
+        if part == 'P':
+            return scale * (j * mp.cos(chi) + y * mp.sin(chi))
+        return x * scale * (y * mp.cos(chi) - j * mp.sin(chi))
+
+    return f
+
+
+def k_regular(order):
+    """K0(x) + log(x/2) I0(x), or x (K1(x) - log(x/2) I1(x)), z = x^2 = 2 (t + 1) in [0, 4]."""
+
+    def f(t):
+        z = 2 * (t + 1)
+        x = mp.sqrt(z)
+        if order == 0:
+            return mp.besselk(0, x) + mp.log(x / 2) * mp.besseli(0, x) if z != 0 else -mp.euler
+        return x * (mp.besselk(1, x) - mp.log(x / 2) * mp.besseli(1, x)) if z != 0 else mp.mpf(1)
+
+    return f
+
+
+def k_scaled_large(order):
+    """sqrt(x) exp(x) K(x), x = 2 / u for u = (t + 1) / 2 in (0, 1]."""
+
+    def f(t):
+        u = (t + 1) / 2
+        if u == 0:
+            return mp.sqrt(mp.pi / 2)
+        x = 2 / u
+        return mp.sqrt(x) * mp.exp(x) * mp.besselk(order, x)
+
+    return f
+
+
 SERIES = [
     ('RECIPROCAL_GAMMA_NEAR_1', '(1/gamma(1 + z) - 1) / z, z = t / 2 in [-0.5, 0.5]', fit(reciprocal_gamma(1))),
     ('RECIPROCAL_GAMMA_NEAR_2', '(1/gamma(2 + z) - 1) / z, z = t / 2 in [-0.5, 0.5]', fit(reciprocal_gamma(2))),
@@ -86,12 +172,25 @@ SERIES = [
     ('I0E_LARGE', 'sqrt(x) exp(-x) I0(x), t = 16 / x - 1 for x >= 8', fit(bessel_large(0), nodes=140)),
     ('I1E_SMALL', 'exp(-x) I1(x) / x, t = x / 4 - 1 for x in [0, 8]', fit(i1_small)),
     ('I1E_LARGE', 'sqrt(x) exp(-x) I1(x), t = 16 / x - 1 for x >= 8', fit(bessel_large(1), nodes=140)),
+    ('J0_OVER_ZEROS', 'J0(x) / ((x^2 - j1^2)(x^2 - j2^2)), j1, j2 its first zeros, t = x^2 / 32 - 1 for x in [0, 8]', fit(j0_over_zeros)),
+    ('J1_OVER_ZEROS', 'J1(x) / (x (x^2 - j1^2)(x^2 - j2^2)), j1, j2 its first zeros, t = x^2 / 32 - 1 for x in [0, 8]', fit(j1_over_zeros)),
+    ('Y0_REGULAR', 'Y0(x) - (2/pi) log(x/2) J0(x), t = x^2 / 32 - 1 for x in [0, 8]', fit(y0_regular, absolute=True)),
+    ('Y1_REGULAR', '(Y1(x) - (2/pi) (log(x/2) J1(x) - 1/x)) / x, t = x^2 / 32 - 1 for x in [0, 8]', fit(y1_regular, absolute=True)),
+    ('BESSEL_P0', 'P0(x) of J0 and Y0 beyond 8, t = 128 / x^2 - 1', fit(bessel_asymptotic(0, 'P'))),
+    ('BESSEL_Q0', 'x Q0(x) of J0 and Y0 beyond 8, t = 128 / x^2 - 1', fit(bessel_asymptotic(0, 'Q'))),
+    ('BESSEL_P1', 'P1(x) of J1 and Y1 beyond 8, t = 128 / x^2 - 1', fit(bessel_asymptotic(1, 'P'))),
+    ('BESSEL_Q1', 'x Q1(x) of J1 and Y1 beyond 8, t = 128 / x^2 - 1', fit(bessel_asymptotic(1, 'Q'))),
+    ('K0_REGULAR', 'K0(x) + log(x/2) I0(x), t = x^2 / 2 - 1 for x in [0, 2]', fit(k_regular(0), absolute=True)),
+    ('K1_REGULAR', 'x (K1(x) - log(x/2) I1(x)), t = x^2 / 2 - 1 for x in [0, 2]', fit(k_regular(1), absolute=True)),
+    ('K0E_LARGE', 'sqrt(x) exp(x) K0(x), t = 4 / x - 1 for x >= 2', fit(k_scaled_large(0), nodes=140)),
+    ('K1E_LARGE', 'sqrt(x) exp(x) K1(x), t = 4 / x - 1 for x >= 2', fit(k_scaled_large(1), nodes=140)),
 ]
 
 lines = [
     "import type { Series } from './special-support.js';",
     '',
-    '// Coefficients of the special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts),',
+    '// Coefficients of the special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts,',
+    '// ops/bessel-j-y.ts),',
     '// written by special_tables.py (mpmath, 60 digits): Chebyshev series by interpolation at 100-140',
     '// Chebyshev nodes, kept while the terms dropped would add up to more than 2e-17 of the smallest',
     '// value on the interval (1e-8 for float32). The functions fitted are smooth on their intervals,',
@@ -114,5 +213,13 @@ lines.append(
     f'export const DIGAMMA_ZERO = {{ float64: [{repr(head64)}, {number(x0 - mp.mpf(head64))}], '
     f'float32: [{repr(head32)}, {number(x0 - mp.mpf(head32))}] }} as const;'
 )
+lines.append('/** The first two positive zeros of J0 and of J1, each as a float64 (or float32) head and the rest. */')
+for name, zeros in (('J0_ZEROS', J0_ZEROS), ('J1_ZEROS', J1_ZEROS)):
+    parts = []
+    for z in zeros:
+        h64 = float(z)
+        h32 = struct.unpack('f', struct.pack('f', h64))[0]
+        parts.append(f'{{ float64: [{repr(h64)}, {number(z - mp.mpf(h64))}], float32: [{repr(h32)}, {number(z - mp.mpf(h32))}] }}')
+    lines.append(f'export const {name} = [{", ".join(parts)}] as const;')
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'special-tables.ts'), 'w') as out:
     out.write('\n'.join(lines) + '\n')

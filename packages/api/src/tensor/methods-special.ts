@@ -1,6 +1,7 @@
 import * as bessel from '../ops/bessel.js';
 import * as combinatorics from '../ops/combinatorics.js';
 import type { TensorLike } from '../ops/convert.js';
+import { erfinv } from '../ops/erfinv.js';
 import * as errorFunctions from '../ops/error-functions.js';
 import * as gamma from '../ops/gamma.js';
 import * as statistics from '../ops/statistics.js';
@@ -26,6 +27,8 @@ declare module './tensor.js' {
     erfc(): Tensor;
     /** See `erfcx`. */
     erfcx(): Tensor;
+    /** See `erfinv`. */
+    erfinv(): Tensor;
     /** See `i0`. */
     i0(): Tensor;
     /** See `sinc`. */
@@ -79,13 +82,14 @@ declare module './tensor.js' {
 
 type Unary = (x: TensorLike) => Tensor;
 const unary: Record<
-  'lgamma' | 'digamma' | 'erfc' | 'erfcx' | 'i0' | 'sinc' | 'deg2rad' | 'rad2deg' | 'signbit' | 'sgn' | 'corrcoef',
+  'lgamma' | 'digamma' | 'erfc' | 'erfcx' | 'erfinv' | 'i0' | 'sinc' | 'deg2rad' | 'rad2deg' | 'signbit' | 'sgn' | 'corrcoef',
   Unary
 > = {
   lgamma: gamma.lgamma,
   digamma: gamma.digamma,
   erfc: errorFunctions.erfc,
   erfcx: errorFunctions.erfcx,
+  erfinv,
   i0: bessel.i0,
   sinc: ops.sinc,
   deg2rad: ops.deg2rad,
