@@ -71,8 +71,15 @@ interface LayerWeights {
   readonly weightHr: Parameter | null;
 }
 
+/** The tensors a time step uses, read from the parameters once per call (a parametrized weight is computed on each read). */
+interface StepWeights {
+  readonly weightHh: Tensor;
+  readonly biasHh: Tensor | null;
+  readonly weightHr: Tensor | null;
+}
+
 /** One time step: the input's projection for this step, the previous state, the weights. */
-type Step = (inputProjection: Tensor, state: Tensor[], weights: LayerWeights) => Tensor[];
+type Step = (inputProjection: Tensor, state: Tensor[], weights: StepWeights) => Tensor[];
 
 /**
  * How a layer's input is laid out in time: a padded [T, N, features] tensor, whose steps are its
@@ -108,7 +115,7 @@ function runDirection(
   projections: Tensor[],
   batchSizes: readonly number[],
   initial: Tensor[],
-  weights: LayerWeights,
+  weights: StepWeights,
   reverse: boolean,
 ): { hidden: Tensor[]; final: Tensor[] } {
   const steps = projections.length;
@@ -220,9 +227,9 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
    * `batchFirst`, or unbatched [T, features]), or over a PackedSequence, whose output is then a
    * PackedSequence too and whose final states are each sequence's state at its own last step.
    */
-  forward(input: Tensor, state?: State): [Tensor, State];
+  // The padded overload comes last: it is the one type inference (functionalCall, hooks) reads.
   forward(input: PackedSequence, state?: State): [PackedSequence, State];
-  forward(input: RecurrentInput, state?: State): [RecurrentInput, State];
+  forward(input: Tensor, state?: State): [Tensor, State];
   forward(input: RecurrentInput, state?: State): [RecurrentInput, State] {
     if (isPackedSequence(input)) return this.#forwardPacked(input, state);
     const name = this.#name;
@@ -316,7 +323,12 @@ abstract class RecurrentBase<State> extends Module<[Tensor, State?], [Tensor, St
         const index = layer * directions + direction;
         const start = initial.map((s, i) => reshape(narrow(s, 0, index, 1), [batch, this.#stateSize(i)]));
         const projections = layout.split(linear(x, weights.weightIh.value, weights.biasIh?.value ?? null));
-        const { hidden, final } = runDirection(this.step, projections, layout.batchSizes, start, weights, direction === 1);
+        const stepWeights: StepWeights = {
+          weightHh: weights.weightHh.value,
+          biasHh: weights.biasHh?.value ?? null,
+          weightHr: weights.weightHr?.value ?? null,
+        };
+        const { hidden, final } = runDirection(this.step, projections, layout.batchSizes, start, stepWeights, direction === 1);
         outputs.push(layout.join(hidden));
         for (const [i, s] of final.entries()) (finals[i] as Tensor[]).push(s);
       }
@@ -358,7 +370,7 @@ export class RNN extends RecurrentBase<Tensor> {
   }
 
   protected readonly step: Step = (projection, [h], weights) => [
-    rnnStep(projection, h as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null, this.nonlinearity),
+    rnnStep(projection, h as Tensor, weights.weightHh, weights.biasHh, this.nonlinearity),
   ];
 
   protected stateTensors(state: Tensor | undefined): (Tensor | undefined)[] {
@@ -396,7 +408,7 @@ export class LSTM extends RecurrentBase<[Tensor, Tensor]> {
   }
 
   protected readonly step: Step = (projection, [h, c], weights) =>
-    lstmStep(projection, h as Tensor, c as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null, weights.weightHr?.value ?? null);
+    lstmStep(projection, h as Tensor, c as Tensor, weights.weightHh, weights.biasHh, weights.weightHr);
 
   protected stateTensors(state: [Tensor, Tensor] | undefined): (Tensor | undefined)[] {
     if (state === undefined) return [undefined, undefined];
@@ -425,9 +437,7 @@ export class GRU extends RecurrentBase<Tensor> {
     super('GRU', 3, inputSize, hiddenSize, recurrentOptions('GRU', options, ['numLayers', ...SEQUENCE_OPTIONS]));
   }
 
-  protected readonly step: Step = (projection, [h], weights) => [
-    gruStep(projection, h as Tensor, weights.weightHh.value, weights.biasHh?.value ?? null),
-  ];
+  protected readonly step: Step = (projection, [h], weights) => [gruStep(projection, h as Tensor, weights.weightHh, weights.biasHh)];
 
   protected stateTensors(state: Tensor | undefined): (Tensor | undefined)[] {
     return [state];

@@ -11,4 +11,6 @@
 
 export { type ClipGradNormOptions, clipGradNorm, clipGradValue, type GradientHolder } from '../clip-grad.js';
 export { parametersToVector, vectorToParameters } from './convert-parameters.js';
+export * as parametrizations from './parametrizations/index.js';
+export * as parametrize from './parametrize.js';
 export * as rnn from './rnn/index.js';

@@ -1,0 +1,10 @@
+/**
+ * Ready-made parametrizations (torch.nn.utils.parametrizations), registered with
+ * `nn.utils.parametrize.registerParametrization`: weight normalization and spectral normalization.
+ *
+ * @example
+ * const layer = nn.utils.parametrizations.spectralNorm(new nn.Linear(20, 40));
+ */
+
+export { SpectralNorm, type SpectralNormOptions, spectralNorm } from './spectral-norm.js';
+export { WeightNorm, type WeightNormOptions, weightNorm } from './weight-norm.js';
