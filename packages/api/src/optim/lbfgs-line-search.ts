@@ -75,14 +75,18 @@ export function strongWolfe(problem: LineSearchProblem, initialT: number, f: num
   let bracketF: number[] = [];
   let bracketG: Tensor[] = [];
   let bracketGtd: number[] = [];
+  const bracketPreviousAndNew = () => {
+    [bracket, bracketF, bracketG, bracketGtd] = [
+      [tPrev, t],
+      [fPrev, fNew],
+      [gPrev, gNew],
+      [gtdPrev, gtdNew],
+    ];
+  };
   while (iteration < MAX_LINE_SEARCH) {
+    // Not decreasing enough, or rising again: the minimum lies between the last two points.
     if (fNew > f + C1 * t * gtd || (iteration > 1 && fNew >= fPrev)) {
-      [bracket, bracketF, bracketG, bracketGtd] = [
-        [tPrev, t],
-        [fPrev, fNew],
-        [gPrev, gNew],
-        [gtdPrev, gtdNew],
-      ];
+      bracketPreviousAndNew();
       break;
     }
     if (Math.abs(gtdNew) <= -C2 * gtd) {
@@ -90,13 +94,9 @@ export function strongWolfe(problem: LineSearchProblem, initialT: number, f: num
       done = true;
       break;
     }
+    // The slope turned positive: the minimum lies between the last two points too.
     if (gtdNew >= 0) {
-      [bracket, bracketF, bracketG, bracketGtd] = [
-        [tPrev, t],
-        [fPrev, fNew],
-        [gPrev, gNew],
-        [gtdPrev, gtdNew],
-      ];
+      bracketPreviousAndNew();
       break;
     }
     // Extrapolate.

@@ -89,7 +89,16 @@ describe('LBFGS', () => {
       ['d', 'funcEvals', 'hDiag', 'nIter', 'oldDirs', 'oldStps', 'prevFlatGrad', 'prevLoss', 'ro', 't'].sort(),
     );
     expect(saved.paramGroups).toEqual([
-      { lr: 1, maxIter: 7, maxEval: 9, toleranceGrad: 1e-7, toleranceChange: 1e-9, historySize: 2, lineSearchFn: 'strong_wolfe', params: [0, 1] },
+      {
+        lr: 1,
+        maxIter: 7,
+        maxEval: 9,
+        toleranceGrad: 1e-7,
+        toleranceChange: 1e-9,
+        historySize: 2,
+        lineSearchFn: 'strong_wolfe',
+        params: [0, 1],
+      },
     ]);
     optimizer.dispose();
     const resumed = new optim.LBFGS(params, { lr: 0.5 });
@@ -104,7 +113,13 @@ describe('LBFGS', () => {
 
   test('memory stays flat across steps', () => {
     const { params, point } = problem(2);
-    const optimizer = new optim.LBFGS(params, { lineSearchFn: 'strong_wolfe', historySize: 3, maxIter: 4, toleranceGrad: 0, toleranceChange: 0 });
+    const optimizer = new optim.LBFGS(params, {
+      lineSearchFn: 'strong_wolfe',
+      historySize: 3,
+      maxIter: 4,
+      toleranceGrad: 0,
+      toleranceChange: 0,
+    });
     const closure = closureFor(optimizer, point);
     let settled = 0;
     for (let s = 0; s < 12; s++) {

@@ -565,66 +565,57 @@ describe('imperative optimizer behavior', () => {
   });
 });
 
+/**
+ * Runs `c` for 10 steps, saves its state dict, and loads it into the optimizer `resume` makes
+ * over a copy of the parameter; returns the saved dict, the new optimizer and the rest of the run.
+ */
+function saveAndResume(
+  c: Case,
+  resume: (cell: Cell) => optim.Optimizer<{ lr: number }>,
+): { saved: optim.OptimizerStateDict; resumed: optim.Optimizer<{ lr: number }>; rest: number[][] } {
+  const first: Cell = { value: tensor(INIT, { dtype: 'float64', shape: SHAPE }), grad: null };
+  const optimizer = makeOptimizer(c, [first]);
+  for (let t = 1; t <= 10; t++) {
+    first.grad = tensor(gradient(first.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
+    optimizer.step();
+    optimizer.zeroGrad();
+  }
+  const saved = optimizer.stateDict();
+  optimizer.dispose();
+  const second: Cell = { value: tensor([...first.value.dataSync()], { dtype: 'float64', shape: SHAPE }), grad: null };
+  const resumed = resume(second);
+  resumed.loadStateDict(saved);
+  const rest: number[][] = [];
+  for (let t = 11; t <= STEPS; t++) {
+    second.grad = tensor(gradient(second.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
+    resumed.step();
+    resumed.zeroGrad();
+    rest.push([...second.value.dataSync()]);
+  }
+  return { saved, resumed, rest };
+}
+
 describe('stateDict / loadStateDict', () => {
   test('a restored optimizer continues the same trajectory', () => {
     const c = CASES[6] as Case; // Adam with amsgrad and weight decay
-    const expected = referenceTrajectory(c);
-    const first: Cell = { value: tensor(INIT, { dtype: 'float64', shape: SHAPE }), grad: null };
-    const optimizer = makeOptimizer(c, [first]);
-    for (let t = 1; t <= 10; t++) {
-      first.grad = tensor(gradient(first.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
-      optimizer.step();
-      optimizer.zeroGrad();
-    }
-    const saved = optimizer.stateDict();
+    const { saved, resumed, rest } = saveAndResume(c, (cell) => new optim.Adam([cell], { lr: 1 }));
     expect(saved.paramGroups).toEqual([{ ...c.options, lr: 0.05, eps: 1e-8, maximize: false, params: [0] }]);
     expect(Object.keys(saved.state['0'] ?? {}).sort()).toEqual(['expAvg', 'expAvgSq', 'maxExpAvgSq', 'step']);
-    optimizer.dispose();
-
-    const second: Cell = { value: tensor([...first.value.dataSync()], { dtype: 'float64', shape: SHAPE }), grad: null };
-    const resumed = new optim.Adam([second], { lr: 1 });
-    resumed.loadStateDict(saved);
     expect(resumed.paramGroups[0]?.lr).toBe(0.05);
-    const out: number[][] = [];
-    for (let t = 11; t <= STEPS; t++) {
-      second.grad = tensor(gradient(second.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
-      resumed.step();
-      resumed.zeroGrad();
-      out.push([...second.value.dataSync()]);
-    }
-    expectClose(out, expected.slice(10), 1e-10, 1e-12);
+    expectClose(rest, referenceTrajectory(c).slice(10), 1e-10, 1e-12);
   });
 
-  const RESUMED: Record<string, string[]> = {
+  const STATE_NAMES: Record<string, string[]> = {
     Adadelta: ['accDelta', 'squareAvg', 'step'],
     RAdam: ['expAvg', 'expAvgSq', 'step'],
     Rprop: ['prev', 'step', 'stepSize'],
     ASGD: ['ax', 'eta', 'mu', 'step'],
   };
-  for (const c of CASES.filter((x) => x.name in RESUMED && Object.keys(x.options).length > 1)) {
+  for (const c of CASES.filter((x) => x.name in STATE_NAMES && Object.keys(x.options).length > 1)) {
     test(`${label(c)}: a fresh optimizer loading the state dict continues the trajectory`, () => {
-      const expected = referenceTrajectory(c);
-      const first: Cell = { value: tensor(INIT, { dtype: 'float64', shape: SHAPE }), grad: null };
-      const optimizer = makeOptimizer(c, [first]);
-      for (let t = 1; t <= 10; t++) {
-        first.grad = tensor(gradient(first.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
-        optimizer.step();
-        optimizer.zeroGrad();
-      }
-      const saved = optimizer.stateDict();
-      expect(Object.keys(saved.state['0'] ?? {}).sort()).toEqual(RESUMED[c.name]);
-      optimizer.dispose();
-      const second: Cell = { value: tensor([...first.value.dataSync()], { dtype: 'float64', shape: SHAPE }), grad: null };
-      const resumed = makeOptimizer({ name: c.name, options: {} }, [second]);
-      resumed.loadStateDict(saved);
-      const out: number[][] = [];
-      for (let t = 11; t <= STEPS; t++) {
-        second.grad = tensor(gradient(second.value.dataSync(), t), { dtype: 'float64', shape: SHAPE });
-        resumed.step();
-        resumed.zeroGrad();
-        out.push([...second.value.dataSync()]);
-      }
-      expectClose(out, expected.slice(10), 1e-10, 1e-12);
+      const { saved, rest } = saveAndResume(c, (cell) => makeOptimizer({ name: c.name, options: {} }, [cell]));
+      expect(Object.keys(saved.state['0'] ?? {}).sort()).toEqual(STATE_NAMES[c.name]);
+      expectClose(rest, referenceTrajectory(c).slice(10), 1e-10, 1e-12);
     });
   }
 

@@ -1,12 +1,17 @@
-"""Reference trajectories from PyTorch for optim's differential tests (torch-parity.test.ts).
+"""Reference results from PyTorch for optim's differential tests (optimizers, lbfgs, schedulers and
+swa-utils test files).
 
-Reads a JSON request on stdin and writes JSON on stdout:
-  {"optimizers": [{"name", "options", "init", "steps"}], "schedulers": [{"spec", "epochs", "metrics"?}]}
--> {"torch": version, "optimizers": [[params after each step] | {"unsupported": why}],
-    "states": [the final state of each optimizer's parameter, names camelCased], "schedulers": [[lrs] | {...}],
-    "lbfgs": [{"params", "losses", "funcEvals", "nIter"}]} for requests "lbfgs": [{"options", "init", "split", "steps"}].
-The gradient at step t is the one the TypeScript test uses: 2 (p - target) + 0.05 (((7 t + 3 i) mod 11) - 5),
-with target_i = 0.1 i - 0.3, all in float64.
+Reads a JSON request on stdin and writes JSON on stdout; every key of the request is optional:
+  "optimizers": [{"name", "options", "init", "steps"}]
+      -> "optimizers": [params after each step | {"unsupported": why}],
+         "states": [the final state of the parameter, names camelCased]
+     The gradient at step t is the one the TypeScript test uses: 2 (p - target) + 0.05 (((7 t + 3 i) mod 11) - 5),
+     with target_i = 0.1 i - 0.3, all in float64.
+  "schedulers": [{"spec", "epochs", "metrics"?}] -> "schedulers": [{"lrs", "momenta"} | {"unsupported": why}]
+  "lbfgs": [{"options", "init", "split", "steps"}] -> "lbfgs": [{"params", "losses", "funcEvals", "nIter"}]
+  "averaged": [{"snapshots", "avg", "useBuffers"}] -> "averaged": [AveragedModel's final state dict]
+  "updateBn": [{"state", "batches", "batchShape"}] -> "updateBn": [{"state", "training"}]
+plus "torch": the version.
 """
 import json
 import math
@@ -101,18 +106,68 @@ def run_lbfgs(request):
     return {"params": params, "losses": losses, "funcEvals": state["func_evals"], "nIter": state["n_iter"]}
 
 
-LAMBDAS = {"pow95": lambda e: 0.95 ** e, "warmup10": lambda e: min(1.0, (e + 1) / 10)}
+def swa_model():
+    """The model of the swa_utils tests: Linear(3, 4), BatchNorm1d(4), Linear(4, 2), in float64."""
+    return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2)).double()
+
+
+def load_flat(model, state):
+    """Loads {camelCased name: flat list} into the model."""
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            value.copy_(torch.tensor(state[camel(name)], dtype=value.dtype).reshape(value.shape))
+
+
+def flat_state(module):
+    return {camel(k): v.reshape(-1).tolist() for k, v in module.state_dict().items()}
+
+
+AVERAGES = {
+    "mean": None,
+    "ema0.9": lambda averaged, current, n: 0.9 * averaged + (1 - 0.9) * current,
+    "weighted": lambda averaged, current, n: averaged + (current - averaged) * 2 / (n + 2),
+}
+
+
+def run_averaged(request):
+    """AveragedModel built on the first snapshot and updated with each: its final state dict."""
+    model = swa_model()
+    load_flat(model, request["snapshots"][0])
+    averaged = torch.optim.swa_utils.AveragedModel(model, avg_fn=AVERAGES[request["avg"]], use_buffers=request["useBuffers"])
+    for snapshot in request["snapshots"]:
+        load_flat(model, snapshot)
+        averaged.update_parameters(model)
+    return flat_state(averaged)
+
+
+def run_update_bn(request):
+    """update_bn over the batches (flat lists of shape batchShape): the model's state after."""
+    model = swa_model()
+    load_flat(model, request["state"])
+    model.eval()
+    loader = [[torch.tensor(b, dtype=torch.float64).reshape(request["batchShape"]), 0] for b in request["batches"]]
+    torch.optim.swa_utils.update_bn(loader, model)
+    return {"state": flat_state(model), "training": model.training}
+
+
+LAMBDAS = {
+    "pow95": lambda e: 0.95 ** e,
+    "warmup10": lambda e: min(1.0, (e + 1) / 10),
+    "alternate": lambda e: 0.9 if e % 2 == 1 else 1.05,
+}
 
 
 def build_scheduler(spec, opt):
     name = spec["name"]
     options = dict(spec.get("options", {}))
-    cls = getattr(torch.optim.lr_scheduler, name)
-    if name == "LambdaLR":
+    cls = torch.optim.swa_utils.SWALR if name == "SWALR" else getattr(torch.optim.lr_scheduler, name)
+    if name in ("LambdaLR", "MultiplicativeLR"):
         return cls(opt, lr_lambda=LAMBDAS[options["lrLambda"]])
     if name == "SequentialLR":
         inner = [build_scheduler(s, opt) for s in options["schedulers"]]
         return cls(opt, schedulers=inner, milestones=options["milestones"])
+    if name == "ChainedScheduler":
+        return cls([build_scheduler(s, opt) for s in options["schedulers"]])
     return cls(opt, **torch_options(options))
 
 
@@ -152,6 +207,8 @@ def main():
         "states": [state for _, state in runs],
         "schedulers": [run_scheduler(r) for r in request.get("schedulers", [])],
         "lbfgs": [run_lbfgs(r) for r in request.get("lbfgs", [])],
+        "averaged": [run_averaged(r) for r in request.get("averaged", [])],
+        "updateBn": [run_update_bn(r) for r in request.get("updateBn", [])],
     }
     json.dump(result, sys.stdout)
 

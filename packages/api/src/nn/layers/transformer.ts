@@ -3,6 +3,7 @@ import { formatShape } from '../../core/shape.js';
 import { tensor } from '../../ops/convert.js';
 import { add } from '../../ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { copyStateInto } from '../copy-state.js';
 import { gelu, relu } from '../functional/activations.js';
 import { xavierUniform } from '../init.js';
 import { type AnyModule, Module } from '../module.js';
@@ -64,14 +65,6 @@ function activationOf(layer: string, activation: TransformerEncoderLayerOptions[
 /** The factory options of a layer's copy: where the original's parameters are now (after `to()`). */
 function factoryOf(parameterValue: Tensor): FactoryOptions {
   return { dtype: parameterValue.dtype, backend: parameterValue.backend };
-}
-
-/** Makes `copy` hold `original`'s state and mode: the rest of a deep copy. */
-function copyStateInto<M extends AnyModule>(copy: M, original: AnyModule): M {
-  copy.loadStateDict(original.stateDict());
-  const modes = original.modules().map((module) => module.training);
-  for (const [index, module] of copy.modules().entries()) module.training = modes[index] ?? original.training;
-  return copy;
 }
 
 /** Options of TransformerEncoderLayer's forward. */

@@ -1,6 +1,6 @@
 import { ValueError } from '../../core/errors.js';
 import { checkBoolean, checkFiniteNumber, checkPositive, checkPositiveInteger } from '../checks.js';
-import { LRScheduler, type SchedulableGroup, type SchedulableOptimizer } from './scheduler.js';
+import { LRScheduler, perGroup, type SchedulableOptimizer, setMomentum } from './scheduler.js';
 
 /** Options of `OneCycleLR`. */
 export interface OneCycleLROptions {
@@ -53,14 +53,7 @@ export class OneCycleLR extends LRScheduler {
   constructor(optimizer: SchedulableOptimizer, options: OneCycleLROptions) {
     // The groups get their initialLr before the base constructor reads it.
     const groups = optimizer?.paramGroups ?? [];
-    const perGroup = (name: string, value: number | readonly number[]): number[] => {
-      if (typeof value === 'number') return groups.map(() => checkFiniteNumber('OneCycleLR', name, value));
-      if (!Array.isArray(value) || value.length !== groups.length)
-        throw new ValueError(
-          `OneCycleLR: ${name} must be a number or a list of ${groups.length} numbers (one per group), got ${JSON.stringify(value)}`,
-        );
-      return value.map((v, i) => checkFiniteNumber('OneCycleLR', `${name}[${i}]`, v));
-    };
+    const forGroups = (name: string, value: number | readonly number[]): number[] => perGroup('OneCycleLR', name, value, groups.length);
     let totalSteps: number;
     if (options.totalSteps !== undefined) totalSteps = checkPositiveInteger('OneCycleLR', 'totalSteps', options.totalSteps);
     else if (options.epochs !== undefined && options.stepsPerEpoch !== undefined) {
@@ -76,7 +69,7 @@ export class OneCycleLR extends LRScheduler {
     const divFactor = checkPositive('OneCycleLR', 'divFactor', options.divFactor ?? 25);
     const finalDivFactor = checkPositive('OneCycleLR', 'finalDivFactor', options.finalDivFactor ?? 1e4);
     const cycleMomentum = checkBoolean('OneCycleLR', 'cycleMomentum', options.cycleMomentum ?? true);
-    const maxLrs = perGroup('maxLr', options.maxLr);
+    const maxLrs = forGroups('maxLr', options.maxLr);
     const lastEpoch = options.lastEpoch ?? -1;
     if (lastEpoch === -1) {
       groups.forEach((group, i) => {
@@ -93,8 +86,8 @@ export class OneCycleLR extends LRScheduler {
       if (!('momentum' in defaults) && !useBeta1) {
         throw new ValueError('OneCycleLR: the optimizer has neither momentum nor betas; pass cycleMomentum: false');
       }
-      const maxMomenta = perGroup('maxMomentum', options.maxMomentum ?? 0.95);
-      const baseMomenta = perGroup('baseMomentum', options.baseMomentum ?? 0.85);
+      const maxMomenta = forGroups('maxMomentum', options.maxMomentum ?? 0.95);
+      const baseMomenta = forGroups('baseMomentum', options.baseMomentum ?? 0.85);
       if (lastEpoch === -1) {
         groups.forEach((group, i) => {
           setMomentum(group, useBeta1, maxMomenta[i] as number);
@@ -163,11 +156,4 @@ export class OneCycleLR extends LRScheduler {
       return group.lr;
     });
   }
-}
-
-function setMomentum(group: SchedulableGroup, useBeta1: boolean, momentum: number): void {
-  if (useBeta1) {
-    const betas = group.betas as readonly number[];
-    group.betas = [momentum, ...betas.slice(1)];
-  } else group.momentum = momentum;
 }

@@ -1,5 +1,6 @@
 import { ValueError } from '../../core/errors.js';
 import { rejectPromise } from '../../core/promise.js';
+import { checkFiniteNumber } from '../checks.js';
 
 /** A parameter group as schedulers see it: a learning rate, and room for their own fields. */
 export interface SchedulableGroup {
@@ -135,4 +136,20 @@ function isPlainData(value: unknown): boolean {
 /** Python's `%`: the result has the sign of the divisor. */
 export function pythonMod(a: number, b: number): number {
   return ((a % b) + b) % b;
+}
+
+/** One value per parameter group: a number for all of them, or a list of one per group (checked finite). */
+export function perGroup(owner: string, name: string, value: unknown, groups: number): number[] {
+  if (typeof value === 'number') return Array.from({ length: groups }, () => checkFiniteNumber(owner, name, value));
+  if (!Array.isArray(value) || value.length !== groups)
+    throw new ValueError(`${owner}: ${name} must be a number or a list of ${groups} numbers (one per group), got ${JSON.stringify(value)}`);
+  return value.map((v, i) => checkFiniteNumber(owner, `${name}[${i}]`, v));
+}
+
+/** Sets a group's momentum, or its beta1 for Adam-like optimizers (which have `betas`). */
+export function setMomentum(group: SchedulableGroup, useBeta1: boolean, momentum: number): void {
+  if (useBeta1) {
+    const betas = group.betas as readonly number[];
+    group.betas = [momentum, ...betas.slice(1)];
+  } else group.momentum = momentum;
 }
