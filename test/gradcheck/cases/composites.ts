@@ -16,6 +16,7 @@ import {
 import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
 import { nnCompletionCases } from './nn-completions.js';
+import { nnUtilsCases } from './nn-utils.js';
 import { normCases } from './norms.js';
 import { poolingCases } from './pooling.js';
 import { samplingCases } from './sampling.js';
@@ -73,6 +74,7 @@ export const compositeCases: CompositeCase[] = [
   ...searchingCases,
   ...samplingCases,
   ...poolingCases,
+  ...nnUtilsCases,
   ...nnCompletionCases,
   // Elementwise, through promotion and broadcasting.
   binaryOp('add', flint.add),

@@ -1,0 +1,74 @@
+import type { Tensor } from '@flint/api';
+import * as flint from '@flint/api';
+import fc from 'fast-check';
+import * as nn from '../../../packages/api/src/nn/index.js';
+import { backendOf } from '../../../packages/api/src/transforms/core.js';
+import { floatOperand } from '../generators.js';
+import { type CompositeCase, composite } from './composite-case.js';
+
+// nn.utils (packages/api/src/nn/utils): the sequence utilities, gathers whose indices the host
+// computes from the lengths, and the forward passes of the weight-norm and spectral-norm
+// parametrizations. They are not ops of the coverage list (`ops` stays empty), but are checked
+// the same way: finite differences, JVP against VJP, the tape, vmap and second derivatives.
+
+const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
+
+/** Each part summed with its own weight, so that a wrong part cannot cancel another. */
+const weighted = (parts: Tensor[]): Tensor =>
+  flint.concat(
+    parts.map((t, i) =>
+      t
+        .mul(t.add(i + 1))
+        .sum()
+        .reshape([1]),
+    ),
+    0,
+  );
+
+const { rnn, parametrizations } = nn.utils;
+
+export const nnUtilsCases: CompositeCase[] = [
+  composite(
+    'nn.utils.rnn: padSequence, unpadSequence, packPaddedSequence (unsorted), padPackedSequence, packSequence, unpackSequence',
+    [],
+    fc.tuple(floatOperand([3, 2]), floatOperand([1, 2]), floatOperand([2, 2])).map((operands) => ({ operands })),
+    (xs) => {
+      const sequences = [at(xs, 0), at(xs, 1), at(xs, 2)];
+      const padded = rnn.padSequence(sequences, { batchFirst: true, paddingValue: 0.5 });
+      const packed = rnn.packPaddedSequence(padded, [3, 1, 2], { batchFirst: true, enforceSorted: false });
+      const [back] = rnn.padPackedSequence(packed, { paddingValue: -1, totalLength: 4 });
+      return weighted([
+        rnn.padSequence(sequences, { paddingSide: 'left' }),
+        ...rnn.unpadSequence(padded, [3, 1, 2], { batchFirst: true }),
+        packed.data,
+        back,
+        rnn.packSequence([at(xs, 0), at(xs, 2), at(xs, 1)]).data,
+        ...rnn.unpackSequence(rnn.packSequence(sequences, { enforceSorted: false })),
+      ]);
+    },
+    { smooth: true, numRuns: 3 },
+  ),
+  composite(
+    'nn.utils.parametrizations: weight norm (axis 0, 1, whole) and spectral norm (evaluation mode, given u and v)',
+    [],
+    fc
+      .tuple(floatOperand([3, 1]), floatOperand([3, 2], { min: 0.5, max: 2 }), floatOperand([]), floatOperand([3]), floatOperand([2]))
+      .map((operands) => ({ operands })),
+    (xs) => {
+      const v = at(xs, 1);
+      const byRow = new parametrizations.WeightNorm(0).forward(at(xs, 0), v);
+      const byColumn = new parametrizations.WeightNorm(1).forward(at(xs, 0).reshape([3]).narrow(0, 0, 2).reshape([1, 2]), v);
+      const whole = new parametrizations.WeightNorm(null).forward(at(xs, 2), v);
+      const backend = backendOf(v)?.name;
+      const spectral = new parametrizations.SpectralNorm(
+        flint.ones([3, 2], { dtype: 'float64', ...(backend === undefined ? {} : { backend }) }),
+      );
+      spectral.eval();
+      // u and v kept away from orthogonality to the weight, where σ vanishes.
+      spectral.setBuffer('_u', at(xs, 3).add(3));
+      spectral.setBuffer('_v', at(xs, 4).add(3));
+      return weighted([byRow, byColumn, whole, spectral.forward(v.add(1))]);
+    },
+    { smooth: true, numRuns: 3 },
+  ),
+];
