@@ -28,6 +28,10 @@ const CASES: readonly { name: string; make: Make }[] = [
   { name: 'Adagrad', make: (c, fused) => new optim.Adagrad(c, { lr: 0.05, lrDecay: 0.01, fused }) },
   { name: 'Adamax', make: (c, fused) => new optim.Adamax(c, { lr: 0.01, fused }) },
   { name: 'NAdam', make: (c, fused) => new optim.NAdam(c, { lr: 0.01, fused }) },
+  { name: 'Adadelta', make: (c, fused) => new optim.Adadelta(c, { weightDecay: 0.01, fused }) },
+  { name: 'RAdam', make: (c, fused) => new optim.RAdam(c, { lr: 0.01, weightDecay: 0.1, decoupledWeightDecay: true, fused }) },
+  { name: 'Rprop', make: (c, fused) => new optim.Rprop(c, { lr: 0.01, fused }) },
+  { name: 'ASGD', make: (c, fused) => new optim.ASGD(c, { lr: 0.01, t0: 5, lambd: 0.01, fused }) },
 ];
 
 const cellsOf = (): Cell[] => [
