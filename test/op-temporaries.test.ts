@@ -291,6 +291,8 @@ const ops: Record<string, () => unknown> = {
   'i1 of int32': () => api.i1(ints),
   i1e: () => api.i1e(x),
   erfinv: () => api.erfinv(probabilities),
+  zeta: () => api.zeta(aboveOne, probabilities),
+  'zeta (negative q)': () => api.zeta(3, x),
   besselJ0: () => api.besselJ0(x),
   'besselJ1 of int32': () => api.besselJ1(ints),
   besselY0: () => api.besselY0(aboveOne),

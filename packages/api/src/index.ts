@@ -105,6 +105,7 @@ export * from './ops/torch-functions.js';
 export * from './ops/transcendental.js';
 export * from './ops/triangular.js';
 export * from './ops/unique.js';
+export * from './ops/zeta.js';
 export * as optim from './optim/index.js';
 export type {
   BinaryPrimitive,

@@ -45,6 +45,16 @@ export const specialCases: CompositeCase[] = [
   ),
   smoothCase('ndtri', ['ndtri'], one({ min: 0.02, max: 0.98 }), (xs) => flint.ndtri(at(xs, 0))),
   smoothCase('erfinv', ['erfinv'], one({ min: -0.95, max: 0.95 }), (xs) => flint.erfinv(at(xs, 0))),
+  // Differentiable in q only (x's derivative is not implemented, as in PyTorch): x is an integer
+  // operand, which the checks do not differentiate, made a half-integer.
+  smoothCase(
+    'zeta (in q, broadcasting)',
+    ['zeta'],
+    broadcastPair(2).chain(([sa, sb]) =>
+      fc.tuple(intOperand(sa, 2, 5), floatOperand(sb, { min: 0.3, max: 4 })).map((operands) => ({ operands })),
+    ),
+    (xs) => flint.zeta(at(xs, 0).astype('float64').add(0.5), at(xs, 1)),
+  ),
   // i0e and i1e take |x|: kept away from 0, their kink.
   smoothCase('i0, i0e, i1 and i1e', ['i0', 'i0e', 'i1', 'i1e'], one({ min: -9, max: 9, avoid: [0], gap: 0.1 }), (xs) =>
     flint

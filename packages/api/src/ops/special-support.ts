@@ -1,11 +1,13 @@
 import { type DType, isHalf, toFloating } from '../core/dtype.js';
-import { tidy } from '../tensor/memory.js';
+import { NotImplementedError } from '../core/errors.js';
+import { isTensor, tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bindCustomJvp, bindCustomVjp, bindStopGradient, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
 import { JvpTracer } from '../transforms/jvp-trace.js';
-import { cast } from './broadcast.js';
-import { type TensorLike, toTensor } from './convert.js';
+import { broadcastAll, cast } from './broadcast.js';
+import { resultDType, type TensorLike, toTensor } from './convert.js';
+import { zerosLike } from './creation.js';
 import { add, exp, mul, round, sub } from './elementwise.js';
 
 // What the special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts) share: the
@@ -134,4 +136,82 @@ export function withDerivative(
     },
   };
   return apply;
+}
+
+/**
+ * The identity, except that differentiating through it is a NotImplementedError saying
+ * `message`: PyTorch's not_implemented derivative (zeta's with respect to x, igamma's with respect
+ * to its first argument), raised as PyTorch raises it, when a backward (or forward-mode) pass
+ * reaches the input, and not when the input is a constant.
+ */
+function withoutDerivative(name: string, message: string): (x: Tensor) => Tensor {
+  const fn = (inputs: readonly Tensor[]): Tensor[] => [mul(inputs[0] as Tensor, 1)];
+  const fail = (): never => {
+    throw new NotImplementedError(message);
+  };
+  const vjpCall: CustomVjpCall = {
+    name,
+    differentiateFnInForwardMode: false,
+    fn,
+    fwd: (inputs) => ({ outputs: fn(inputs), residuals: null }),
+    bwd: fail,
+  };
+  const jvpCall: CustomJvpCall = { name, fn, jvp: fail };
+  return (x) => (forwardModeTraces(x) ? bindCustomJvp(jvpCall, [x]) : bindCustomVjp(vjpCall, [x]))[0] as Tensor;
+}
+
+/**
+ * The operands of a binary special function as floating tensors of one dtype and shape (their
+ * promoted dtype lifted to float, float16 and bfloat16 as float32), broadcast before the call so
+ * that its derivative rule sees equal shapes (broadcasting's own rule sums them back).
+ */
+export function specialOperands(op: string, a: TensorLike, b: TensorLike): { a: Tensor; b: Tensor; resultDType: DType } {
+  const dtype = toFloating(resultDType(a, b));
+  const compute = isHalf(dtype) ? 'float32' : dtype;
+  const like = isTensor(a) ? a : isTensor(b) ? b : undefined;
+  const [ta, tb] = broadcastAll(op, [cast(toTensor(op, a, dtype, like), compute), cast(toTensor(op, b, dtype, like), compute)]);
+  return { a: ta as Tensor, b: tb as Tensor, resultDType: dtype };
+}
+
+/**
+ * A binary elementwise function computed by `value(a, b)`, differentiable in `b` with
+ * `derivative(a, b, y)` (y = f(a, b)) by rule, as withDerivative, and not in `a`: there PyTorch's
+ * derivative is not implemented, and differentiating is a NotImplementedError saying
+ * `aNotDifferentiable`. Both operands have one shape and dtype (specialOperands).
+ */
+export function withSecondDerivative(
+  name: string,
+  value: (a: Tensor, b: Tensor) => Tensor,
+  derivative: (a: Tensor, b: Tensor, y: Tensor) => Tensor,
+  aNotDifferentiable: string,
+): (a: Tensor, b: Tensor) => Tensor {
+  const guard = withoutDerivative(`${name}: first argument`, aNotDifferentiable);
+  const fn = (inputs: readonly Tensor[]): Tensor[] => [tidy(() => value(inputs[0] as Tensor, inputs[1] as Tensor))];
+  const call = (a: Tensor, b: Tensor): Tensor =>
+    (forwardModeTraces(a) || forwardModeTraces(b) ? bindCustomJvp(jvpCall, [a, b]) : bindCustomVjp(vjpCall, [a, b]))[0] as Tensor;
+  const vjpCall: CustomVjpCall = {
+    name,
+    differentiateFnInForwardMode: false,
+    fn,
+    fwd: (inputs) => {
+      const [a, b] = inputs as [Tensor, Tensor];
+      const y = call(a, b);
+      return { outputs: [y], residuals: [a, b, y] };
+    },
+    bwd: (residuals, cotangents) => {
+      const [a, b, y] = residuals as [Tensor, Tensor, Tensor];
+      // A zero cotangent for a (not null): it reaches a's guard, which raises if a is differentiated.
+      return tidy(() => [zerosLike(a), mul(cotangents[0] as Tensor, derivative(a, b, y))]);
+    },
+  };
+  const jvpCall: CustomJvpCall = {
+    name,
+    fn,
+    jvp: (primals, tangents) => {
+      const [a, b] = primals as [Tensor, Tensor];
+      const y = call(a, b);
+      return { outputs: [y], tangents: [tidy(() => mul(tangents[1] as Tensor, derivative(a, b, y)))] };
+    },
+  };
+  return (a, b) => call(guard(a), b);
 }

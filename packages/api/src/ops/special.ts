@@ -26,12 +26,13 @@ import {
 import { logSumExp } from './reduce.js';
 import { entr, logit, sinc, xlog1py, xlogy } from './torch-elementwise.js';
 import { exp2 } from './transcendental.js';
+import { zeta } from './zeta.js';
 
 /**
  * PyTorch's `torch.special` under its names, camelCased (`special.logNdtr` is
  * torch.special.log_ndtr, `special.besselJ0` torch.special.bessel_j0): the special functions of
  * ops/gamma.ts, ops/error-functions.ts, ops/erfinv.ts, the Bessel functions (ops/bessel.ts,
- * ops/bessel-j-y.ts, ops/modified-bessel.ts), the orthogonal polynomials, and the elementwise ops torch.special repeats (`expit` is `sigmoid`, `gammaln`
+ * ops/bessel-j-y.ts, ops/modified-bessel.ts), the Hurwitz zeta function, the orthogonal polynomials, and the elementwise ops torch.special repeats (`expit` is `sigmoid`, `gammaln`
  * is `lgamma`, `psi` is `digamma`, `multigammaln` is `mvlgamma`). The common ones are also
  * exported at the top level, as in torch (`lgamma`, `digamma`, `erfc`, `logit`, `xlogy`, ...).
  *
@@ -89,4 +90,5 @@ export const special = {
   sinc,
   xlogy,
   xlog1py,
+  zeta,
 } as const;
