@@ -92,6 +92,7 @@ const NOT_DIFFERENTIABLE: Record<string, string> = {
   hermitePolynomialHe: 'PyTorch defines no derivative: zero gradient, as besselJ0',
   laguerrePolynomialL: 'PyTorch defines no derivative: zero gradient, as besselJ0',
   legendrePolynomialP: 'PyTorch defines no derivative: zero gradient, as besselJ0',
+  matrixRank: 'integer output',
   manualSeed: 'not an op',
   initialSeed: 'not an op',
 };

@@ -75,6 +75,19 @@ export {
   type SolveTriangularOptions,
   slogdet,
 } from './ops/linalg-solvers.js';
+export { matrixExp } from './ops/linalg-matrix-exp.js';
+export type {
+  CondOrder,
+  EighOptions,
+  EighResult,
+  LstsqOptions,
+  LstsqResult,
+  MatrixRankOptions,
+  PinvOptions,
+  SvdOptions,
+  SvdResult,
+  Tolerance,
+} from './ops/linalg-spectral.js';
 export * from './ops/masked-fill.js';
 export * from './ops/max-unpool.js';
 export * from './ops/meshgrid.js';

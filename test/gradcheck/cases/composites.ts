@@ -15,6 +15,7 @@ import {
 } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
 import { linalgDecompositionCases } from './linalg-decompositions.js';
+import { linalgSpectralCases } from './linalg-spectral.js';
 import { nnCompletionCases } from './nn-completions.js';
 import { nnUtilsCases } from './nn-utils.js';
 import { normCases } from './norms.js';
@@ -69,6 +70,7 @@ const axesOf = (p: never): AxesParams => p as unknown as AxesParams;
 export const compositeCases: CompositeCase[] = [
   ...normCases,
   ...linalgDecompositionCases,
+  ...linalgSpectralCases,
   ...torchFunctionCases,
   ...specialCases,
   ...searchingCases,

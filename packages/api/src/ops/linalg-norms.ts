@@ -6,7 +6,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { abs, mul, notEqual, pow, sqrt, where } from './elementwise.js';
-import { reshape } from './movement.js';
+import { stacked } from './linalg/matrices.js';
+import { svdvalsStacked } from './linalg/spectral-rules.js';
+import { moveaxis, reshape, unsqueeze } from './movement.js';
 import { optionsSignature, withCheckedOptions } from './options-argument.js';
 import { max, min, type ReductionAxes, sum } from './reduce.js';
 
@@ -23,7 +25,7 @@ import { max, min, type ReductionAxes, sum } from './reduce.js';
 
 /** A vector norm's order: any number, including 0 (the count of nonzeros) and ±Infinity. */
 export type VectorOrder = number;
-/** A matrix norm's order. 'nuc', 2 and -2 need singular values, which Flint does not compute. */
+/** A matrix norm's order: 'fro', 'nuc' (the sum of the singular values), or 1, -1, 2, -2, Infinity, -Infinity. */
 export type MatrixOrder = 'fro' | 'nuc' | number;
 
 /** Options of `linalg.vectorNorm`. */
@@ -38,7 +40,7 @@ export interface VectorNormOptions {
 
 /** Options of `linalg.matrixNorm`. */
 export interface MatrixNormOptions {
-  /** 'fro' (default), 1, -1, Infinity or -Infinity. */
+  /** 'fro' (default), 'nuc', 1, -1, 2, -2, Infinity or -Infinity. */
   readonly ord?: MatrixOrder;
   /** The two axes holding the matrices (default [-2, -1]). */
   readonly axis?: readonly [number, number];
@@ -147,13 +149,9 @@ function matrixNormImpl(op: string, x: TensorLike, options: MatrixNormOptions): 
   const t = toTensor(op, x);
   const ord = options.ord ?? 'fro';
   const keepdims = checkKeepdims(op, options.keepdims);
-  if (ord === 'nuc' || ord === 2 || ord === -2) {
-    throw new ValueError(
-      `${op}: ord ${JSON.stringify(ord)} needs the singular values (an SVD), which Flint does not compute; use 'fro', 1, -1, Infinity or -Infinity`,
-    );
-  }
-  if (ord !== 'fro' && ord !== 1 && ord !== -1 && ord !== Number.POSITIVE_INFINITY && ord !== Number.NEGATIVE_INFINITY) {
-    throw new ValueError(`${op}: ord must be 'fro', 1, -1, Infinity or -Infinity, got ${JSON.stringify(ord)}`);
+  const spectral = ord === 'nuc' || ord === 2 || ord === -2;
+  if (!spectral && ord !== 'fro' && ord !== 1 && ord !== -1 && ord !== Number.POSITIVE_INFINITY && ord !== Number.NEGATIVE_INFINITY) {
+    throw new ValueError(`${op}: ord must be 'fro', 'nuc', 1, -1, 2, -2, Infinity or -Infinity, got ${JSON.stringify(ord)}`);
   }
   if (t.ndim < 2) throw new ShapeError(`${op}: expects a tensor of at least 2 dimensions, got shape ${formatShape(t.shape)}`);
   const axis = options.axis ?? [-2, -1];
@@ -164,9 +162,11 @@ function matrixNormImpl(op: string, x: TensorLike, options: MatrixNormOptions): 
   const columns = normalizeAxis(op, axis[1] as number, t.ndim);
   if (rows === columns) throw new AxisError(`${op}: the two axes must differ, got [${axis.join(', ')}] for shape ${formatShape(t.shape)}`);
   if (ord === 'fro') return vectorNormImpl(op, t, { ord: 2, axis: [rows, columns], keepdims });
+  if (ord === 'nuc' && t.size === 0) return vectorNormImpl(op, t, { ord: 1, axis: [rows, columns], keepdims });
   if (t.size === 0) {
     throw new ShapeError(`${op}: ord ${ord} takes a max or min over an empty matrix (shape ${formatShape(t.shape)})`);
   }
+  if (spectral) return spectralNorm(t, ord, rows, columns, keepdims);
   return tidy(() => {
     const { compute, result } = computeDTypes(t);
     const magnitude = abs(cast(t, compute));
@@ -181,9 +181,26 @@ function matrixNormImpl(op: string, x: TensorLike, options: MatrixNormOptions): 
 }
 
 /**
+ * 'nuc' (the sum of the singular values), 2 (the largest) or -2 (the smallest) of the matrices
+ * in axes `rows` and `columns` (a nonempty tensor), differentiable through `linalg.svdvals`' rule.
+ */
+function spectralNorm(t: Tensor, ord: 'nuc' | 2 | -2, rows: number, columns: number, keepdims: boolean): Tensor {
+  return tidy(() => {
+    const { compute, result } = computeDTypes(t);
+    const moved = moveaxis(cast(t, compute), [rows, columns], [-2, -1]);
+    const values = svdvalsStacked(stacked(moved, compute));
+    const reduced = ord === 'nuc' ? sum(values, 1) : ord === 2 ? max(values, 1) : min(values, 1);
+    const norm = reshape(reduced, moved.shape.slice(0, -2));
+    return cast(keepdims ? unsqueeze(norm, [Math.min(rows, columns), Math.max(rows, columns)]) : norm, result);
+  });
+}
+
+/**
  * The matrix norm over two axes (torch.linalg.matrix_norm): 'fro' (default, the square root of
- * the sum of squares), 1 / -1 (largest/smallest absolute column sum), Infinity / -Infinity
- * (largest/smallest absolute row sum). 'nuc', 2 and -2 need an SVD and are refused.
+ * the sum of squares), 'nuc' (the sum of the singular values), 1 / -1 (largest/smallest absolute
+ * column sum), 2 / -2 (largest/smallest singular value), Infinity / -Infinity (largest/smallest
+ * absolute row sum). The singular values come from `linalg.svdvals` (its gradient, U diag(g) V^T,
+ * is the nuclear norm's U V^T and the 2-norm's u1 v1^T).
  *
  * @example
  * linalg.matrixNorm(tensor([[1, -2], [3, 4]]), { ord: 1 }); // 6
@@ -228,14 +245,26 @@ export const linalgNorm = withCheckedOptions('linalg.norm', NORM, (x: TensorLike
 
 /**
  * torch.norm's common forms: `p` 'fro' (default) is the 2-norm over `axis` (every axis when
- * omitted), a number p the vector p-norm over `axis`. 'nuc' needs an SVD and is refused.
+ * omitted), a number p the vector p-norm over `axis`, 'nuc' the nuclear norm of a 2-d tensor (or
+ * of the matrices in the two axes of `axis`).
  *
  * @example
  * norm(tensor([[3, 4], [6, 8]]), 2, 1); // [5, 10]
  * tensor([1, -2, 3]).norm(1);           // 6
  */
 export function norm(x: TensorLike, p: number | 'fro' | 'nuc' = 'fro', axis?: ReductionAxes, keepdims?: boolean): Tensor {
-  if (p === 'nuc') throw new ValueError(`norm: p 'nuc' needs the singular values (an SVD), which Flint does not compute`);
-  if (p !== 'fro' && typeof p !== 'number') throw new ValueError(`norm: p must be a number or 'fro', got ${JSON.stringify(p)}`);
+  if (p === 'nuc') return nuclearNorm(x, axis, keepdims);
+  if (p !== 'fro' && typeof p !== 'number') throw new ValueError(`norm: p must be a number, 'fro' or 'nuc', got ${JSON.stringify(p)}`);
   return vectorNormImpl('norm', x, { ord: p === 'fro' ? 2 : p, axis, keepdims });
+}
+
+/** torch.norm(x, 'nuc', dim): the matrices in the two axes of `axis`, or a 2-d tensor's. */
+function nuclearNorm(x: TensorLike, axis: ReductionAxes | undefined, keepdims: boolean | undefined): Tensor {
+  const t = toTensor('norm', x);
+  if (axis === undefined || axis === null) {
+    if (t.ndim !== 2) throw new ShapeError(`norm: p 'nuc' without axis needs a 2-d tensor, got shape ${formatShape(t.shape)}`);
+    return matrixNormImpl('norm', t, { ord: 'nuc', keepdims: keepdims ?? false });
+  }
+  if (!Array.isArray(axis) || axis.length !== 2) throw new AxisError(`norm: p 'nuc' needs two axes, got ${JSON.stringify(axis)}`);
+  return matrixNormImpl('norm', t, { ord: 'nuc', axis: [axis[0] as number, axis[1] as number], keepdims: keepdims ?? false });
 }

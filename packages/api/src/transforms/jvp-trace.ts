@@ -27,6 +27,12 @@ export class JvpTracer extends Tracer {
   }
 }
 
+/** Whether forward mode (jvp, jacfwd, linearize) traces `x` at some level. */
+export function forwardModeTraces(x: Tensor): boolean {
+  for (let t: Tensor | null = x; t instanceof Tracer; t = t._lower()) if (t instanceof JvpTracer) return true;
+  return false;
+}
+
 /** Forward mode: every primitive computes its primal one level down, then its tangent by its JVP rule. */
 export class JvpTrace extends Trace {
   constructor(

@@ -4,8 +4,9 @@ import { formatShape, type Shape, sizeOf } from '../../core/shape.js';
 import { broadcast, dotGeneral, equal, full, iota, mul, reshape, select, slice, transpose } from '../../primitives/lax.js';
 import { tidy } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { bindCustomVjp, concreteOf } from '../../transforms/core.js';
-import type { CustomVjpCall } from '../../transforms/custom-call.js';
+import { bindCustomJvp, bindCustomVjp, concreteOf } from '../../transforms/core.js';
+import type { CustomJvpCall, CustomVjpCall } from '../../transforms/custom-call.js';
+import { forwardModeTraces } from '../../transforms/jvp-trace.js';
 import { cast } from '../broadcast.js';
 import { type TensorLike, toTensor } from '../convert.js';
 
@@ -141,20 +142,41 @@ export interface AnalyticVjp<Residuals> {
   readonly forward: (inputs: readonly Tensor[]) => { readonly outputs: Tensor[]; readonly residuals: Residuals };
   /** One cotangent (or null) per input, from the residuals and the outputs' cotangents (null where none). */
   readonly backward: (residuals: Residuals, cotangents: readonly (Tensor | null)[]) => (Tensor | null)[];
+  /** The outputs where no derivative is taken, when they cost less than `forward`'s (default: `forward`'s). */
+  readonly values?: (inputs: readonly Tensor[]) => Tensor[];
+  /**
+   * Forward mode's rule: the outputs' tangents from the inputs, the outputs and the inputs'
+   * tangents (zeros where none). Without it, forward mode differentiates `forward`'s ops.
+   */
+  readonly jvp?: (inputs: readonly Tensor[], outputs: readonly Tensor[], tangents: readonly Tensor[]) => Tensor[];
 }
 
 /**
  * The outputs of `op.forward` on `inputs`, with reverse mode taking `op.backward` instead of
  * differentiating the factorization's loops (the rule is written in ops, so higher derivatives
- * differentiate it in turn). Forward mode and vmap see the loops' ops.
+ * differentiate it in turn). Forward mode takes `op.jvp` where there is one (a customJvp call,
+ * which reverse mode above it transposes), else the loops' ops; vmap sees the loops' ops.
  */
 export function withAnalyticVjp<Residuals>(op: AnalyticVjp<Residuals>, inputs: readonly Tensor[]): Tensor[] {
+  const values = (xs: readonly Tensor[]): Tensor[] => tidy(() => (op.values === undefined ? op.forward(xs).outputs : op.values(xs)));
+  const jvpRule = op.jvp;
+  if (jvpRule !== undefined && inputs.some(forwardModeTraces)) {
+    const jvpCall: CustomJvpCall = {
+      name: op.name,
+      fn: values,
+      jvp: (primals, tangents) => {
+        const outputs = withAnalyticVjp(op, primals);
+        return { outputs, tangents: tidy(() => jvpRule(primals, outputs, tangents)) };
+      },
+    };
+    return bindCustomJvp(jvpCall, inputs);
+  }
   const call: CustomVjpCall = {
     name: op.name,
     differentiateFnInForwardMode: true,
     ...(op.exact ? { ruleIsDerivative: true } : {}),
     symbolicZeros: true,
-    fn: (xs) => tidy(() => op.forward(xs).outputs),
+    fn: values,
     fwd: (xs) => tidy(() => op.forward(xs)),
     bwd: (residuals, cotangents) => tidy(() => op.backward(residuals as Residuals, cotangents)),
   };
