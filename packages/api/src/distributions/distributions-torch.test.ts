@@ -194,6 +194,21 @@ const comparisons: Comparison[] = [
     },
   },
   {
+    name: 'TransformedDistribution: tanh-squashed, affine then exp, and logistic-normal logProb',
+    torch: `(${TD}.TransformedDistribution(${TD}.Normal(loc, scale), [${TD}.transforms.TanhTransform()]).log_prob(y), ${TD}.TransformedDistribution(${TD}.Normal(loc, scale), [${TD}.transforms.AffineTransform(0.5, 2.0), ${TD}.transforms.ExpTransform()]).log_prob(y + 1.5), ${TD}.TransformedDistribution(${TD}.Normal(loc, scale), ${TD}.transforms.SigmoidTransform()).log_prob(y * 0.5 + 0.5))`,
+    inputs: { loc: v([0.5, -1, 0]), scale: v([0.5, 0.3, 1.2]), y: v([0.2, -0.7, 0.95]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, y }) => {
+      const normal = new D.Normal(loc as Tensor, scale as Tensor);
+      const v = y as Tensor;
+      return [
+        new D.TransformedDistribution(normal, [new D.TanhTransform()]).logProb(v),
+        new D.TransformedDistribution(normal, [new D.AffineTransform(0.5, 2), new D.ExpTransform()]).logProb(v.add(1.5)),
+        new D.TransformedDistribution(normal, new D.SigmoidTransform()).logProb(v.mul(0.5).add(0.5)),
+      ];
+    },
+  },
+  {
     name: 'KL Normal-Normal, Laplace-Laplace, Exponential-Exponential',
     torch: `(${TD}.kl_divergence(${TD}.Normal(a, b), ${TD}.Normal(b, a)), ${TD}.kl_divergence(${TD}.Laplace(a, b), ${TD}.Laplace(b, a)), ${TD}.kl_divergence(${TD}.Exponential(a), ${TD}.Exponential(b)))`,
     inputs: { a: v([0.5, 2, 1]), b: v([1.5, 0.3, 1]) },

@@ -110,6 +110,31 @@ describe('sampling', () => {
   });
 });
 
+describe('TransformedDistribution', () => {
+  it('rsample transforms the base sample, differentiably; logProb is the change of variables', () => {
+    const k = random.key(12);
+    const base = new D.Normal(tensor([0.5, -1]), tensor([1, 2]));
+    const squashed = new D.TransformedDistribution(base, [new D.TanhTransform()]);
+    const actions = squashed.rsample([3], { key: k });
+    expect(actions.shape).toEqual([3, 2]);
+    expect(values(actions)).toEqual(values(base.rsample([3], { key: k }).tanh()));
+    expect(values(actions).every((a) => a > -1 && a < 1)).toBe(true);
+    const g = grad((mu: Tensor) => new D.TransformedDistribution(new D.Normal(mu, 1), [new D.TanhTransform()]).rsample([], { key: k }))(
+      tensor(0.3),
+    );
+    const z = (random.normal(k, []).item() as number) + 0.3;
+    expect(g.item()).toBeCloseTo(1 - Math.tanh(z) ** 2, 5);
+    // Over an event (Independent), the log-Jacobian is summed with the log-density.
+    const vector = new D.TransformedDistribution(new D.Independent(base, 1), new D.ExpTransform());
+    const y = tensor([0.5, 2]);
+    expect(vector.logProb(y).item()).toBeCloseTo(
+      values(new D.LogNormal(tensor([0.5, -1]), tensor([1, 2])).logProb(y)).reduce((a, b) => a + b, 0),
+      5,
+    );
+    expect(() => new D.TransformedDistribution(base, [new D.TanhTransform()]).mean).toThrow(NotImplementedError);
+  });
+});
+
 describe('validation', () => {
   it('names bad parameters', () => {
     expect(() => new D.Normal(0, tensor([1, -1]))).toThrow(/Normal: scale must be positive, got -1 at flat index 1/);

@@ -18,4 +18,6 @@ export { Independent } from './independent.js';
 export { klDivergence, registerKl } from './kl.js';
 export { Cauchy, Laplace, LogNormal, Normal } from './location-scale.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
+export { TransformedDistribution } from './transformed.js';
+export { AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform } from './transforms.js';
 export { Uniform } from './uniform.js';
