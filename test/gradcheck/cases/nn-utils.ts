@@ -69,6 +69,46 @@ export const nnUtilsCases: CompositeCase[] = [
       spectral.setBuffer('_v', at(xs, 4).add(3));
       return weighted([byRow, byColumn, whole, spectral.forward(v.add(1))]);
     },
-    { smooth: true, numRuns: 3 },
+    { smooth: true, numRuns: 2 },
+  ),
+  composite(
+    'nn.utils.parametrizations: orthogonal (householder on a tall matrix, cayley on a wide one)',
+    [],
+    fc.tuple(floatOperand([3, 2]), floatOperand([2, 3])).map((operands) => ({ operands })),
+    (xs) => {
+      const backend = backendOf(at(xs, 0))?.name;
+      const on = { dtype: 'float64' as const, ...(backend === undefined ? {} : { backend }) };
+      const base = flint.tensor(
+        [
+          [0.6, 0, -0.8],
+          [0.8, 0, 0.6],
+          [0, 1, 0],
+        ],
+        on,
+      );
+      const parts = (['householder', 'cayley'] as const).map((map, i) => {
+        const x = at(xs, i);
+        const orthogonal = new parametrizations.Orthogonal(flint.zeros(x.shape, on), map);
+        // A base that is not the identity (registration would complete the weight at random).
+        orthogonal.setBuffer('base', base);
+        // The householder map's sign comes from X's diagonal truncated: keep it away from integers.
+        return orthogonal.forward(
+          i === 0
+            ? x.mul(0.2).add(
+                flint.tensor(
+                  [
+                    [-1.5, 0],
+                    [0, 1.5],
+                    [0, 0],
+                  ],
+                  on,
+                ),
+              )
+            : x,
+        );
+      });
+      return weighted(parts);
+    },
+    { smooth: true, numRuns: 2 },
   ),
 ];

@@ -1,6 +1,6 @@
 import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
-import { compile, grad, optim, type Tensor, tensor } from '@flint/api';
+import { compile, grad, linalg, optim, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { PYTHON, torchUnavailable } from '../../../../../test/support/python-torch.test-support.js';
 import * as nn from '../index.js';
@@ -222,11 +222,42 @@ describe('registerParametrization', () => {
     );
   });
 
+  it('orthogonal: starts as the weight orthogonalized, stays orthogonal, and takes an assigned orthogonal matrix', () => {
+    const layer = new nn.Linear(3, 3, { dtype: 'float64' });
+    const { Q, R } = linalg.qr(layer.weight.value);
+    const expected = Q.mul(R.diagonal(0, -2, -1).sign().unsqueeze(-2));
+    parametrizations.orthogonal(layer, { orthogonalMap: 'cayley' });
+    expect(maxDifference(values(layer.weight.value), values(expected))).toBeLessThan(1e-12);
+    const gram = (w: Tensor): number[] => values(w.matmul(w.transpose()));
+    const identity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
+    layer.getParameter('parametrizations.weight.original').value = f64([3, 3]);
+    expect(maxDifference(gram(layer.weight.value), identity)).toBeLessThan(1e-12);
+    const permutation = tensor(
+      [
+        [0, 1, 0],
+        [0, 0, 1],
+        [1, 0, 0],
+      ],
+      { dtype: 'float64' },
+    );
+    layer.weight.value = permutation;
+    expect(maxDifference(values(layer.weight.value), values(permutation))).toBeLessThan(1e-12);
+    expect(() => parametrizations.orthogonal(new nn.Linear(2, 2), { orthogonalMap: 'matrix_exp' as never })).toThrow(
+      "orthogonal: orthogonalMap must be 'cayley' or 'householder', got \"matrix_exp\" ('matrix_exp' is not offered yet)",
+    );
+    expect(() => parametrizations.orthogonal(new nn.PReLU(3))).toThrow(
+      'orthogonal: expected a matrix or a batch of matrices, got shape [3]',
+    );
+  });
+
   it('threads the power iteration through functionalCallWithBuffers, and functionalCall leaves the vectors alone', () => {
     const layer = parametrizations.spectralNorm(new nn.Linear(3, 2, { dtype: 'float64' }));
     const x = f64([2, 3]);
-    const vectors = (): number[] =>
-      ['_u', '_v'].flatMap((k) => values((layer.getSubmodule('parametrizations.weight.0') as nn.AnyModule).getBuffer(k)));
+    const norm = layer.getSubmodule('parametrizations.weight.0') as nn.AnyModule;
+    const vectors = (): number[] => ['_u', '_v'].flatMap((k) => values(norm.getBuffer(k)));
+    // Vectors far from converged, so that one power-iteration step moves them.
+    norm.setBuffer('_u', tensor([1, 0], { dtype: 'float64' }));
+    norm.setBuffer('_v', tensor([0.6, 0.8, 0], { dtype: 'float64' }));
     const before = vectors();
     const lossOf = (p: Record<string, Tensor>) => nn.functionalCall(layer, p, x).sum();
     grad(lossOf)(layer.parameterValues());
@@ -248,7 +279,8 @@ describe('registerParametrization', () => {
 const unavailable = torchUnavailable();
 
 interface TorchCase {
-  kind: 'weight' | 'spectral';
+  kind: 'weight' | 'spectral' | 'orthogonal';
+  map?: string;
   module: string;
   axis?: number | null;
   iterations?: number;
@@ -267,7 +299,7 @@ interface TorchResult {
 }
 
 describe.skipIf(unavailable !== '')('parametrizations against PyTorch', () => {
-  it('weightNorm and spectralNorm: keys, values, gradients and power-iteration vectors over SGD steps', () => {
+  it('weightNorm, spectralNorm and orthogonal: keys, values, gradients and power-iteration vectors over SGD steps', () => {
     const builds: [TorchCase, () => nn.AnyModule][] = [
       [
         { kind: 'weight', module: 'Linear(3, 4)', axis: 0, x: [], xShape: [2, 3] },
@@ -293,12 +325,24 @@ describe.skipIf(unavailable !== '')('parametrizations against PyTorch', () => {
         { kind: 'spectral', module: 'ConvTranspose1d(3, 2, 2)', iterations: 1, x: [], xShape: [2, 3, 4] },
         () => parametrizations.spectralNorm(new nn.ConvTranspose1d(3, 2, 2, { dtype: 'float64' })),
       ],
+      [
+        { kind: 'orthogonal', module: 'Linear(4, 4)', map: 'householder', x: [], xShape: [2, 4] },
+        () => parametrizations.orthogonal(new nn.Linear(4, 4, { dtype: 'float64' })),
+      ],
+      [
+        { kind: 'orthogonal', module: 'Linear(3, 5)', map: 'cayley', x: [], xShape: [2, 3] },
+        () => parametrizations.orthogonal(new nn.Linear(3, 5, { dtype: 'float64' }), { orthogonalMap: 'cayley' }),
+      ],
+      [
+        { kind: 'orthogonal', module: 'Conv1d(2, 3, 4)', map: 'householder', x: [], xShape: [1, 2, 6] },
+        () => parametrizations.orthogonal(new nn.Conv1d(2, 3, 4, { dtype: 'float64' })),
+      ],
     ];
     const cases = builds.map(([c]) => ({ ...c, x: values(f64(c.xShape)) }));
     const script = `
 import json, sys, torch
 from torch.nn.utils import parametrize
-from torch.nn.utils.parametrizations import spectral_norm
+from torch.nn.utils.parametrizations import orthogonal, spectral_norm
 torch.set_default_dtype(torch.float64)
 class WeightNorm(torch.nn.Module):
     # torch 2.1's parametrizations._WeightNorm (this torch may predate it)
@@ -312,6 +356,7 @@ for i, case in enumerate(json.load(sys.stdin)):
     torch.manual_seed(i)
     m = eval('torch.nn.' + case['module'])
     if case['kind'] == 'weight': parametrize.register_parametrization(m, 'weight', WeightNorm(case['axis']), unsafe=True)
+    elif case['kind'] == 'orthogonal': orthogonal(m, orthogonal_map=case['map'])
     else: spectral_norm(m, n_power_iterations=case['iterations'])
     state = {k: flat(v) for k, v in m.state_dict().items()}
     x = torch.tensor(case['x']).reshape(case['xShape'])

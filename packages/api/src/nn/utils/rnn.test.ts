@@ -162,6 +162,104 @@ const unavailable = torchUnavailable();
 /** weightIhL0Reverse -> weight_ih_l0_reverse. */
 const snakeCase = (name: string): string => name.replace(/([A-Z])/g, '_$1').toLowerCase();
 
+const KINDS = ['RNN', 'LSTM', 'GRU'] as const;
+type Kind = (typeof KINDS)[number];
+const [T, B, I, H] = [5, 4, 3, 4];
+const LENGTHS = [3, 5, 1, 4];
+
+/** A two-layer bidirectional module of `kind` in float64, its inputs and the loss's weights: the same on every call. */
+const setupOf = memoize((kind: Kind) => {
+  manualSeed(11);
+  const options = { numLayers: 2, bidirectional: true, dtype: 'float64' as const };
+  const layer = kind === 'LSTM' ? new nn.LSTM(I, H, options) : kind === 'GRU' ? new nn.GRU(I, H, options) : new nn.RNN(I, H, options);
+  const random = seededRandom(31);
+  const f = (shape: number[]): Tensor =>
+    tensor(
+      randomValues(
+        random,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      { dtype: 'float64' },
+    ).reshape(shape);
+  return {
+    layer,
+    x: f([T, B, I]),
+    h0: f([4, B, H]),
+    c0: f([4, B, H]),
+    outWeights: f([LENGTHS.reduce((a, b) => a + b, 0), 2 * H]),
+    hWeights: f([4, B, H]),
+    cWeights: f([4, B, H]),
+  };
+});
+
+function memoize<K, V>(compute: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, compute(key));
+    return cache.get(key) as V;
+  };
+}
+
+/** Four sequences of lengths 2, 4, 1, 3 with 3 features. */
+const packingSequences = memoize((): Tensor[] => {
+  const random = seededRandom(5);
+  return [2, 4, 1, 3].map((length) => tensor(randomValues(random, 3 * length), { dtype: 'float64' }).reshape([length, 3]));
+});
+
+/** torch's packing of packingSequences(), and its packed forward and backward for every kind, in one Python process. */
+const torchResults = memoize((): { packing: Record<string, number[]>; runs: TorchRun[] } => {
+  const script = `
+import json, sys, torch
+from torch.nn.utils import rnn
+torch.set_default_dtype(torch.float64)
+given = json.load(sys.stdin)
+seqs = [torch.tensor(s).reshape(-1, 3) for s in given['sequences']]
+padded = rnn.pad_sequence(seqs, batch_first=True, padding_value=-2.0)
+packed = rnn.pack_padded_sequence(padded, torch.tensor([2, 4, 1, 3]), batch_first=True, enforce_sorted=False)
+back, lengths = rnn.pad_packed_sequence(packed, padding_value=7.0, total_length=5)
+packing = {'padded': padded.reshape(-1).tolist(), 'data': packed.data.reshape(-1).tolist(),
+  'batch': packed.batch_sizes.tolist(), 'sorted': packed.sorted_indices.tolist(), 'unsorted': packed.unsorted_indices.tolist(),
+  'back': back.reshape(-1).tolist(), 'lengths': lengths.tolist(),
+  'seq': rnn.pack_sequence(seqs, enforce_sorted=False).data.reshape(-1).tolist()}
+results = []
+for d in given['runs']:
+    kind = d['kind']
+    T = lambda k, shape: torch.tensor(d[k], dtype=torch.float64).reshape(shape)
+    m = getattr(torch.nn, kind)(${I}, ${H}, num_layers=2, bidirectional=True)
+    m.load_state_dict({k: T(k, v.shape) for k, v in m.state_dict().items()}, strict=True)
+    x = T('x', (${T}, ${B}, ${I})).requires_grad_()
+    h0 = T('h0', (4, ${B}, ${H})).requires_grad_()
+    c0 = T('c0', (4, ${B}, ${H})).requires_grad_()
+    packed = rnn.pack_padded_sequence(x, torch.tensor(${JSON.stringify(LENGTHS)}), enforce_sorted=False)
+    out, state = m(packed, (h0, c0) if kind == 'LSTM' else h0)
+    h, c = state if kind == 'LSTM' else (state, None)
+    loss = (out.data * T('outWeights', out.data.shape)).sum() + (h * T('hWeights', h.shape)).sum()
+    if c is not None: loss = loss + (c * T('cWeights', c.shape)).sum()
+    loss.backward()
+    padded, _ = rnn.pad_packed_sequence(out)
+    grads = {n: p.grad.reshape(-1).tolist() for n, p in m.named_parameters()}
+    grads['x'] = x.grad.reshape(-1).tolist(); grads['h0'] = h0.grad.reshape(-1).tolist()
+    if c is not None: grads['c0'] = c0.grad.reshape(-1).tolist()
+    results.append({'out': out.data.reshape(-1).tolist(), 'batchSizes': out.batch_sizes.tolist(), 'padded': padded.reshape(-1).tolist(),
+      'h': h.reshape(-1).tolist(), 'c': None if c is None else c.reshape(-1).tolist(), 'grads': grads})
+print(json.dumps({'packing': packing, 'runs': results}))
+`;
+  const payloads = KINDS.map((kind) => {
+    const { layer, ...inputs } = setupOf(kind);
+    const payload: Record<string, number[] | string> = { kind };
+    for (const [name, t] of Object.entries(inputs)) payload[name] = values(t);
+    for (const [name, p] of layer.namedParameters()) payload[snakeCase(name)] = values(p.value);
+    return payload;
+  });
+  const run = spawnSync(PYTHON, ['-c', script], {
+    input: JSON.stringify({ sequences: packingSequences().map(values), runs: payloads }),
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
+  });
+  if (run.status !== 0) throw new Error(`PyTorch failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as { packing: Record<string, number[]>; runs: TorchRun[] };
+});
+
 interface TorchRun {
   out: number[];
   batchSizes: number[];
@@ -173,22 +271,8 @@ interface TorchRun {
 
 describe.skipIf(unavailable !== '')('nn.utils.rnn against PyTorch', () => {
   it('packs, pads and unpacks as torch does', () => {
-    const sequences = [f64([2, 3]), f64([4, 3]), f64([1, 3]), f64([3, 3])];
-    const script = `
-import json, sys, torch
-from torch.nn.utils import rnn
-seqs = [torch.tensor(s, dtype=torch.float64).reshape(-1, 3) for s in json.load(sys.stdin)]
-padded = rnn.pad_sequence(seqs, batch_first=True, padding_value=-2.0)
-packed = rnn.pack_padded_sequence(padded, torch.tensor([2, 4, 1, 3]), batch_first=True, enforce_sorted=False)
-back, lengths = rnn.pad_packed_sequence(packed, padding_value=7.0, total_length=5)
-print(json.dumps({'padded': padded.reshape(-1).tolist(), 'data': packed.data.reshape(-1).tolist(),
-  'batch': packed.batch_sizes.tolist(), 'sorted': packed.sorted_indices.tolist(), 'unsorted': packed.unsorted_indices.tolist(),
-  'back': back.reshape(-1).tolist(), 'lengths': lengths.tolist(),
-  'seq': rnn.pack_sequence(seqs, enforce_sorted=False).data.reshape(-1).tolist()}))
-`;
-    const run = spawnSync(PYTHON, ['-c', script], { input: JSON.stringify(sequences.map(values)), encoding: 'utf8' });
-    expect(run.stderr).toBe('');
-    const expected = JSON.parse(run.stdout);
+    const sequences = packingSequences();
+    const expected = torchResults().packing;
     const padded = rnn.padSequence(sequences, { batchFirst: true, paddingValue: -2 });
     const packed = rnn.packPaddedSequence(padded, [2, 4, 1, 3], { batchFirst: true, enforceSorted: false });
     const [back, lengths] = rnn.padPackedSequence(packed, { paddingValue: 7, totalLength: 5 });
@@ -204,22 +288,11 @@ print(json.dumps({'padded': padded.reshape(-1).tolist(), 'data': packed.data.res
     }).toEqual(expected);
   });
 
-  for (const kind of ['RNN', 'LSTM', 'GRU'] as const) {
+  for (const kind of KINDS) {
     it(`${kind}: outputs, each sequence's final state and every gradient match torch's on an unsorted packed batch`, () => {
-      manualSeed(11);
-      const [T, B, I, H] = [5, 4, 3, 4];
-      const lengths = [3, 5, 1, 4];
-      const options = { numLayers: 2, bidirectional: true, dtype: 'float64' as const };
-      const layer = kind === 'LSTM' ? new nn.LSTM(I, H, options) : kind === 'GRU' ? new nn.GRU(I, H, options) : new nn.RNN(I, H, options);
-      const x = f64([T, B, I]);
-      const h0 = f64([4, B, H]);
-      const c0 = f64([4, B, H]);
-      const outWeights = f64([lengths.reduce((a, b) => a + b, 0), 2 * H]);
-      const hWeights = f64([4, B, H]);
-      const cWeights = f64([4, B, H]);
-      const names = layer.namedParameters().map(([name]) => name);
+      const { layer, x, h0, c0, outWeights, hWeights, cWeights } = setupOf(kind);
       const loss = (params: Record<string, Tensor>, input: Tensor, h: Tensor, c: Tensor): Tensor => {
-        const packed = rnn.packPaddedSequence(input, lengths, { enforceSorted: false });
+        const packed = rnn.packPaddedSequence(input, LENGTHS, { enforceSorted: false });
         if (layer instanceof nn.LSTM) {
           const [out, [hn, cn]] = nn.functionalCall(layer, params, packed as never, [h, c]) as unknown as [
             nn.utils.rnn.PackedSequence,
@@ -233,70 +306,28 @@ print(json.dumps({'padded': padded.reshape(-1).tolist(), 'data': packed.data.res
         ];
         return out.data.mul(outWeights).sum().add(hn.mul(hWeights).sum());
       };
-      const packed = rnn.packPaddedSequence(x, lengths, { enforceSorted: false });
+      const packed = rnn.packPaddedSequence(x, LENGTHS, { enforceSorted: false });
       let out: nn.utils.rnn.PackedSequence;
       let h: Tensor;
       let c: Tensor | null = null;
       if (layer instanceof nn.LSTM) [out, [h, c]] = layer.forward(packed, [h0, c0]);
       else [out, h] = (layer as nn.GRU).forward(packed, h0);
-      const gradients = grad(loss, { argnums: [0, 1, 2, 3] })(layer.parameterValues(), x, h0, c0) as [
+      const [parameterGrads, gx, gh, gc] = grad(loss, { argnums: [0, 1, 2, 3] })(layer.parameterValues(), x, h0, c0) as [
         Record<string, Tensor>,
         Tensor,
         Tensor,
         Tensor,
       ];
-
-      const script = `
-import json, sys, torch
-from torch.nn.utils import rnn
-torch.set_default_dtype(torch.float64)
-d = json.load(sys.stdin)
-T = lambda k, shape: torch.tensor(d[k], dtype=torch.float64).reshape(shape)
-m = getattr(torch.nn, '${kind}')(${I}, ${H}, num_layers=2, bidirectional=True)
-m.load_state_dict({k: T(k, v.shape) for k, v in m.state_dict().items()}, strict=True)
-x = T('x', (${T}, ${B}, ${I})).requires_grad_()
-h0 = T('h0', (4, ${B}, ${H})).requires_grad_()
-c0 = T('c0', (4, ${B}, ${H})).requires_grad_()
-packed = rnn.pack_padded_sequence(x, torch.tensor(${JSON.stringify(lengths)}), enforce_sorted=False)
-out, state = m(packed, (h0, c0) if '${kind}' == 'LSTM' else h0)
-h, c = state if '${kind}' == 'LSTM' else (state, None)
-loss = (out.data * T('outWeights', out.data.shape)).sum() + (h * T('hWeights', h.shape)).sum()
-if c is not None: loss = loss + (c * T('cWeights', c.shape)).sum()
-loss.backward()
-padded, _ = rnn.pad_packed_sequence(out)
-grads = {n: p.grad.reshape(-1).tolist() for n, p in m.named_parameters()}
-grads['x'] = x.grad.reshape(-1).tolist(); grads['h0'] = h0.grad.reshape(-1).tolist()
-if c is not None: grads['c0'] = c0.grad.reshape(-1).tolist()
-print(json.dumps({'out': out.data.reshape(-1).tolist(), 'batchSizes': out.batch_sizes.tolist(), 'padded': padded.reshape(-1).tolist(),
-  'h': h.reshape(-1).tolist(), 'c': None if c is None else c.reshape(-1).tolist(), 'grads': grads}))
-`;
-      const payload: Record<string, number[]> = {
-        x: values(x),
-        h0: values(h0),
-        c0: values(c0),
-        outWeights: values(outWeights),
-        hWeights: values(hWeights),
-        cWeights: values(cWeights),
-      };
-      for (const [name, p] of layer.namedParameters()) payload[snakeCase(name)] = values(p.value);
-      const run = spawnSync(PYTHON, ['-c', script], {
-        input: JSON.stringify(payload),
-        encoding: 'utf8',
-        env: { ...process.env, OMP_NUM_THREADS: '1' },
-      });
-      expect(run.stderr).toBe('');
-      const expected = JSON.parse(run.stdout) as TorchRun;
+      const expected = torchResults().runs[KINDS.indexOf(kind)] as TorchRun;
 
       expect(out.batchSizes).toEqual(expected.batchSizes);
       expect(maxDifference(values(out.data), expected.out)).toBeLessThan(1e-12);
       expect(maxDifference(values(rnn.padPackedSequence(out)[0]), expected.padded)).toBeLessThan(1e-12);
       expect(maxDifference(values(h), expected.h)).toBeLessThan(1e-12);
       if (c !== null) expect(maxDifference(values(c), expected.c as number[])).toBeLessThan(1e-12);
-      const [parameterGrads, gx, gh, gc] = gradients;
-      for (const name of names) {
-        expect(maxDifference(values(parameterGrads[name] as Tensor), expected.grads[snakeCase(name)] as number[]), name).toBeLessThan(
-          1e-10,
-        );
+      for (const [name] of layer.namedParameters()) {
+        const expectedGrad = expected.grads[snakeCase(name)] as number[];
+        expect(maxDifference(values(parameterGrads[name] as Tensor), expectedGrad), name).toBeLessThan(1e-10);
       }
       expect(maxDifference(values(gx), expected.grads.x as number[])).toBeLessThan(1e-10);
       expect(maxDifference(values(gh), expected.grads.h0 as number[])).toBeLessThan(1e-10);

@@ -14,8 +14,8 @@ import { normalize } from '../../functional/normalization.js';
 import { ConvTranspose1d, ConvTranspose2d, ConvTranspose3d } from '../../layers/conv.js';
 import { backendOption } from '../../layers/recurrent-cells.js';
 import { type AnyModule, Module } from '../../module.js';
-import { isParameter } from '../../parameter.js';
 import { registerParametrization } from '../parametrize.js';
+import { currentValue } from './current-value.js';
 
 // Spectral normalization (torch.nn.utils.parametrizations.spectral_norm; Miyato et al., 2018):
 // w / σ(w), σ the largest singular value of the weight seen as a matrix [size of `axis`, rest],
@@ -114,17 +114,6 @@ export class SpectralNorm extends Module<[Tensor], Tensor> {
   override extraRepr(): string {
     return `axis=${this.axis}, eps=${this.eps}, nPowerIterations=${this.nPowerIterations}`;
   }
-}
-
-/** The tensor `module[name]` reads now: a parameter's, or a parametrized one's. */
-function currentValue(op: string, module: AnyModule, name: string): Tensor {
-  if (!(module instanceof Module))
-    throw new ValueError(`${op}: module must be an nn.Module, got ${module === null ? 'null' : typeof module}`);
-  const held: unknown = (module as unknown as Record<string, unknown>)[name];
-  if (isParameter(held)) return held.value;
-  const own = module._ownEntries().parameters.find(([n]) => n === name);
-  if (own === undefined) throw new ValueError(`${op}: ${module.constructor.name} has no parameter named '${name}'`);
-  return own[1].value;
 }
 
 /**
