@@ -1,5 +1,9 @@
+import { setBackendScoped } from '../../backend/registry.js';
+import type { Backend } from '../../backend/spi.js';
+import { jit } from '../../jit/jit.js';
 import { concat, reduceSum, reshape, slice } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { Tracer } from '../../transforms/core.js';
 import { abs, add, div, equal, greaterEqual, mul, neg, rsqrt, sqrt, sub, where } from '../elementwise.js';
 import { max } from '../reduce.js';
 import { iterate, largestNow, readableNow } from './iterate.js';
@@ -64,6 +68,38 @@ function rotateAndMove(z: Tensor, s: Tensor, tau: Tensor): Tensor {
 const entries = (x: Tensor, from: number, to: number): Tensor => slice(x, [0, from], [x.shape[0] as number, to]);
 
 /**
+ * Rounds compiled by jit, one program per shape and dtype (a few dozen equations, traced in
+ * milliseconds): a backend that fuses elementwise chains (the cpu backend's compile hook) runs a
+ * round in about half the time its ops take one by one. Used for concrete inputs on such
+ * backends; under transforms, whose tracers jit would have to retrace, the rounds run op by op.
+ */
+const compiledRounds = {
+  oneSided: jit((z: Tensor, c: number) => oneSidedRound(z, c), { staticArgnums: [1], name: 'linalg.jacobiRound', maxCacheSize: 64 }),
+  twoSided: jit((z: Tensor) => twoSidedRound(z), { name: 'linalg.jacobiTwoSidedRound', maxCacheSize: 64 }),
+};
+
+/** Whether `z`'s rounds can run compiled: concrete, on a backend with a compile hook. */
+function compilable(z: Tensor): boolean {
+  if (z instanceof Tracer) return false;
+  const backend = z._backend;
+  return backend !== null && typeof backend.compile === 'function';
+}
+
+/**
+ * `round(z)` compiled. The default backend is `z`'s for the call: the numbers in a round's ops
+ * become tensors on the default backend while jit traces (a tracer names none), which may not
+ * hold `z`'s dtype (WebGPU has no float64).
+ */
+function compiled(z: Tensor, round: (z: Tensor) => Tensor): Tensor {
+  const restore = setBackendScoped((z._backend as Backend).name);
+  try {
+    return round(z);
+  } finally {
+    restore();
+  }
+}
+
+/**
  * `sweep` applied per `schedule`: where the state can be read without waiting, before each sweep,
  * until `excess(state)` (the largest violation of the convergence test; <= 0 when converged) is
  * not positive, at most `most` sweeps; elsewhere `fixed` sweeps.
@@ -125,7 +161,7 @@ export function oneSidedJacobi(y: Tensor, withRotations: boolean, schedule: Swee
     withRotations ? concat([y, identity(batch, n, y)], 2) : y,
     schedule,
     (state) => sub(largestCosine(columnsOf(state, 0, c)), tolerance),
-    (state) => oneSidedRound(state, c),
+    (state) => (compilable(state) ? compiled(state, (z) => compiledRounds.oneSided(z, c)) : oneSidedRound(state, c)),
   );
   return { w: columnsOf(z, 0, c), g: withRotations ? columnsOf(z, c, c + n) : null };
 }
@@ -175,7 +211,7 @@ export function twoSidedJacobi(m: Tensor, withRotations: boolean, schedule: Swee
     withRotations ? concat([m, identity(batch, n, m)], 2) : m,
     schedule,
     (state) => offDiagonalExcess(columnsOf(state, 0, n), tolerance),
-    twoSidedRound,
+    (state) => (compilable(state) ? compiled(state, compiledRounds.twoSided) : twoSidedRound(state)),
   );
   return { d: diagonalOf(columnsOf(z, 0, n)), g: withRotations ? columnsOf(z, n, 2 * n) : null };
 }
