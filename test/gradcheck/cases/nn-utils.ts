@@ -72,9 +72,9 @@ export const nnUtilsCases: CompositeCase[] = [
     { smooth: true, numRuns: 2 },
   ),
   composite(
-    'nn.utils.parametrizations: orthogonal (householder on a tall matrix, cayley on a wide one)',
+    'nn.utils.parametrizations: orthogonal (householder on a tall matrix, cayley on a wide one, matrix_exp on a square one)',
     [],
-    fc.tuple(floatOperand([3, 2]), floatOperand([2, 3])).map((operands) => ({ operands })),
+    fc.tuple(floatOperand([3, 2]), floatOperand([2, 3]), floatOperand([3, 3])).map((operands) => ({ operands })),
     (xs) => {
       const backend = backendOf(at(xs, 0))?.name;
       const on = { dtype: 'float64' as const, ...(backend === undefined ? {} : { backend }) };
@@ -86,7 +86,7 @@ export const nnUtilsCases: CompositeCase[] = [
         ],
         on,
       );
-      const parts = (['householder', 'cayley'] as const).map((map, i) => {
+      const parts = (['householder', 'cayley', 'matrix_exp'] as const).map((map, i) => {
         const x = at(xs, i);
         const orthogonal = new parametrizations.Orthogonal(flint.zeros(x.shape, on), map);
         // A base that is not the identity (registration would complete the weight at random).

@@ -242,8 +242,8 @@ describe('registerParametrization', () => {
     );
     layer.weight.value = permutation;
     expect(maxDifference(values(layer.weight.value), values(permutation))).toBeLessThan(1e-12);
-    expect(() => parametrizations.orthogonal(new nn.Linear(2, 2), { orthogonalMap: 'matrix_exp' as never })).toThrow(
-      "orthogonal: orthogonalMap must be 'cayley' or 'householder', got \"matrix_exp\" ('matrix_exp' is not offered yet)",
+    expect(() => parametrizations.orthogonal(new nn.Linear(2, 2), { orthogonalMap: 'qr' as never })).toThrow(
+      "orthogonal: orthogonalMap must be 'matrix_exp', 'cayley' or 'householder', got \"qr\"",
     );
     expect(() => parametrizations.orthogonal(new nn.PReLU(3))).toThrow(
       'orthogonal: expected a matrix or a batch of matrices, got shape [3]',
@@ -326,8 +326,12 @@ describe.skipIf(unavailable !== '')('parametrizations against PyTorch', () => {
         () => parametrizations.spectralNorm(new nn.ConvTranspose1d(3, 2, 2, { dtype: 'float64' })),
       ],
       [
-        { kind: 'orthogonal', module: 'Linear(4, 4)', map: 'householder', x: [], xShape: [2, 4] },
+        { kind: 'orthogonal', module: 'Linear(4, 4)', map: 'matrix_exp', x: [], xShape: [2, 4] },
         () => parametrizations.orthogonal(new nn.Linear(4, 4, { dtype: 'float64' })),
+      ],
+      [
+        { kind: 'orthogonal', module: 'Linear(4, 4)', map: 'householder', x: [], xShape: [2, 4] },
+        () => parametrizations.orthogonal(new nn.Linear(4, 4, { dtype: 'float64' }), { orthogonalMap: 'householder' }),
       ],
       [
         { kind: 'orthogonal', module: 'Linear(3, 5)', map: 'cayley', x: [], xShape: [2, 3] },

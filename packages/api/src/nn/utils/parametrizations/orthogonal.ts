@@ -8,6 +8,7 @@ import { eye, zeros } from '../../../ops/creation.js';
 import { add, div, mul, sign, sub } from '../../../ops/elementwise.js';
 import { matmul } from '../../../ops/linalg.js';
 import { qr } from '../../../ops/linalg-decompositions.js';
+import { matrixExp } from '../../../ops/linalg-matrix-exp.js';
 import { solve } from '../../../ops/linalg-solvers.js';
 import { concat, narrow, swapaxes, unsqueeze } from '../../../ops/movement.js';
 import { optionsSignature, withCheckedOptions } from '../../../ops/options-argument.js';
@@ -23,21 +24,21 @@ import { currentValue } from './current-value.js';
 
 // Orthogonal parametrization (torch.nn.utils.parametrizations.orthogonal, with its default
 // use_trivialization=True): the weight [..., n, k] is `base · map(X)`, with `map` taking any
-// matrix X to an orthogonal one (Cayley's retraction of the skew-symmetric part of X's lower
-// triangle, or a product of Householder reflections from X's strictly lower triangle), and
-// `base` an orthogonal buffer: the weight orthogonalized at registration (and at every
+// matrix X to an orthogonal one (the matrix exponential or Cayley's retraction of the
+// skew-symmetric part of X's lower triangle, or a product of Householder reflections from X's
+// strictly lower triangle), and `base` an orthogonal buffer: the weight orthogonalized at registration (and at every
 // assignment), so that X starts at the map's preimage of the identity. Gradient steps on X move
 // the weight along the orthogonal group around `base` ("dynamic trivialization"). A wide weight
 // (n < k) is handled transposed, as torch does.
 
 /** The maps from matrices to orthogonal ones (PyTorch's names). */
-export type OrthogonalMap = 'cayley' | 'householder';
+export type OrthogonalMap = 'matrix_exp' | 'cayley' | 'householder';
 
 /** Options of orthogonal. */
 export interface OrthogonalOptions {
   /** The parameter to parametrize (default 'weight'). */
   readonly name?: string;
-  /** 'householder' (the default) or 'cayley'. PyTorch's default for square weights, 'matrix_exp', is not offered yet. */
+  /** 'matrix_exp' (the default for square weights), 'cayley', or 'householder' (the default for the others). */
   readonly orthogonalMap?: OrthogonalMap;
 }
 
@@ -86,9 +87,10 @@ export class Orthogonal extends Module<[Tensor], Tensor> {
     super();
     if (weight.ndim < 2)
       throw new ShapeError(`orthogonal: expected a matrix or a batch of matrices, got shape ${formatShape(weight.shape)}`);
-    if (orthogonalMap !== 'cayley' && orthogonalMap !== 'householder') {
-      const hint = orthogonalMap === ('matrix_exp' as string) ? " ('matrix_exp' is not offered yet)" : '';
-      throw new ValueError(`orthogonal: orthogonalMap must be 'cayley' or 'householder', got ${JSON.stringify(orthogonalMap)}${hint}`);
+    if (orthogonalMap !== 'matrix_exp' && orthogonalMap !== 'cayley' && orthogonalMap !== 'householder') {
+      throw new ValueError(
+        `orthogonal: orthogonalMap must be 'matrix_exp', 'cayley' or 'householder', got ${JSON.stringify(orthogonalMap)}`,
+      );
     }
     this.orthogonalMap = orthogonalMap;
     this.#shape = [...weight.shape];
@@ -101,13 +103,16 @@ export class Orthogonal extends Module<[Tensor], Tensor> {
     const n = tall.shape[tall.ndim - 2] as number;
     const k = tall.shape[tall.ndim - 1] as number;
     let q: Tensor;
-    if (this.orthogonalMap === 'cayley') {
-      // (I + A/2)(I - A/2)^-1 of the skew-symmetric A built from the lower triangle, embedded square.
+    if (this.orthogonalMap !== 'householder') {
+      // exp(A), or (I + A/2)(I - A/2)^-1, of the skew-symmetric A built from the lower triangle, embedded square.
       let lower = tril(tall);
       if (n !== k) lower = concat([lower, zeros([...lower.shape.slice(0, -1), n - k], { dtype: x.dtype, ...backendOption(x) })], -1);
       const skew = sub(lower, transposeLast(lower));
-      const identity = eye(n, { dtype: x.dtype, ...backendOption(x) });
-      q = solve(sub(identity, mul(skew, 0.5)), add(identity, mul(skew, 0.5)));
+      if (this.orthogonalMap === 'matrix_exp') q = matrixExp(skew);
+      else {
+        const identity = eye(n, { dtype: x.dtype, ...backendOption(x) });
+        q = solve(sub(identity, mul(skew, 0.5)), add(identity, mul(skew, 0.5)));
+      }
       if (n !== k) q = narrow(q, -1, 0, k);
     } else {
       const reflectors = tril(tall, -1);
@@ -169,7 +174,9 @@ export const orthogonal = withCheckedOptions(
   <M extends AnyModule>(module: M, options: OrthogonalOptions = {}): M => {
     const name = options.name ?? 'weight';
     const weight = currentValue('orthogonal', module, name);
+    const square = weight.ndim >= 2 && weight.shape[weight.ndim - 2] === weight.shape[weight.ndim - 1];
+    const map = options.orthogonalMap ?? (square ? 'matrix_exp' : 'householder');
     // As torch, unsafe: the original (the map's argument) need not be orthogonal itself.
-    return registerParametrization(module, name, new Orthogonal(weight, options.orthogonalMap ?? 'householder'), { unsafe: true });
+    return registerParametrization(module, name, new Orthogonal(weight, map), { unsafe: true });
   },
 );
