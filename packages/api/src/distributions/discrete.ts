@@ -15,18 +15,21 @@ import {
   greaterEqual,
   log,
   log1p,
+  logicalAnd,
   maximum,
   mul,
   neg,
+  reciprocal,
   sigmoid,
   sub,
   where,
 } from '../ops/elementwise.js';
 import { lgamma } from '../ops/gamma.js';
-import { takeAlongAxis } from '../ops/indexing.js';
+import { oneHot, takeAlongAxis } from '../ops/indexing.js';
 import { reshape, squeeze, unsqueeze } from '../ops/movement.js';
 import { argmax, logSumExp, sum } from '../ops/reduce.js';
 import { logit, xlogy } from '../ops/torch-elementwise.js';
+import { openUnit } from '../random/continuous.js';
 import { bernoulli, categorical, poisson } from '../random/index.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -235,5 +238,127 @@ export class Poisson extends Distribution {
 
   override get variance(): Tensor {
     return this.rate;
+  }
+}
+
+/**
+ * The geometric distribution: the number of failures before the first success of Bernoulli
+ * trials with success probability `probs` (or `logits`), on 0, 1, 2, ... (torch.distributions.Geometric).
+ *
+ * @example
+ * new distributions.Geometric({ probs: 0.25 }).mean; // 3
+ */
+export class Geometric extends Distribution {
+  readonly probs: Tensor;
+  readonly logits: Tensor;
+
+  constructor(parameters: ProbsOrLogits) {
+    const { kind, value } = probsOrLogits('Geometric', parameters);
+    super(value.shape, [], parameters);
+    if (kind === 'probs') {
+      this.checkParameter('probs', value, (v) => v > 0 && v <= 1, 'in (0, 1]');
+      this.probs = value;
+      this.logits = logit(value, finfo(value.dtype).eps);
+    } else {
+      this.logits = value;
+      this.probs = sigmoid(value);
+    }
+  }
+
+  protected get anchor(): Tensor {
+    return this.probs;
+  }
+
+  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+    return tidy(() => {
+      const u = openUnit(key, this.extendedShape(sampleShape), this.probs.dtype);
+      return floor(div(log(u), log1p(neg(this.probs))));
+    });
+  }
+
+  logProb(value: TensorLike): Tensor {
+    return tidy(() => {
+      const v = this.valueTensor('logProb', value);
+      this.checkSupport('logProb', v, (x) => Number.isInteger(x) && x >= 0, 'non-negative integers');
+      // As torch: a certain success (p = 1) gives log-probability 0 at 0, not 0 · -Infinity.
+      const failures = where(logicalAnd(equal(this.probs, 1), equal(v, 0)), 0, mul(v, log1p(neg(this.probs))));
+      return add(failures, log(this.probs));
+    });
+  }
+
+  override get mean(): Tensor {
+    return tidy(() => sub(reciprocal(this.probs), 1));
+  }
+
+  override get mode(): Tensor {
+    return mul(this.probs, 0);
+  }
+
+  override get variance(): Tensor {
+    return tidy(() => div(sub(reciprocal(this.probs), 1), this.probs));
+  }
+
+  override entropy(): Tensor {
+    return tidy(() => div(sub(softplus(this.logits), mul(this.probs, this.logits)), this.probs));
+  }
+}
+
+/**
+ * The categorical distribution over one-hot vectors (torch.distributions.OneHotCategorical):
+ * event shape [K], samples are float one-hot rows.
+ *
+ * @example
+ * new distributions.OneHotCategorical({ probs: tensor([0.2, 0.8]) }).sample([3]); // [3, 2]
+ */
+export class OneHotCategorical extends Distribution {
+  readonly categorical: Categorical;
+
+  constructor(parameters: ProbsOrLogits) {
+    const categorical = new Categorical(parameters);
+    super(categorical.batchShape, [categorical.numEvents], parameters);
+    this.categorical = categorical;
+  }
+
+  protected get anchor(): Tensor {
+    return this.categorical.logits;
+  }
+
+  get probs(): Tensor {
+    return this.categorical.probs;
+  }
+
+  get logits(): Tensor {
+    return this.categorical.logits;
+  }
+
+  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+    return tidy(() => {
+      const indices = categorical(key, this.logits, { shape: [...sampleShape, ...this.batchShape] });
+      return cast(oneHot(indices, this.categorical.numEvents), this.logits.dtype);
+    });
+  }
+
+  logProb(value: TensorLike): Tensor {
+    return tidy(() => {
+      const v = this.valueTensor('logProb', value);
+      this.checkSupport('logProb', v, (x) => x === 0 || x === 1, 'one-hot vectors');
+      return this.categorical.logProb(argmax(v, -1));
+    });
+  }
+
+  override entropy(): Tensor {
+    return this.categorical.entropy();
+  }
+
+  override get mean(): Tensor {
+    return this.probs;
+  }
+
+  override get mode(): Tensor {
+    return tidy(() => cast(oneHot(argmax(this.probs, -1), this.categorical.numEvents), this.probs.dtype));
+  }
+
+  override get variance(): Tensor {
+    return tidy(() => mul(this.probs, sub(1, this.probs)));
   }
 }

@@ -7,6 +7,7 @@ import { sqrt } from '../ops/elementwise.js';
 import { checkEntries, shapeArg } from '../random/arguments.js';
 import { draw } from '../random/generator.js';
 import { checkKey } from '../random/keys.js';
+import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { backendOf } from '../transforms/core.js';
 import { stopGradient } from '../transforms/custom.js';
@@ -39,8 +40,14 @@ export function floatParameter(owner: string, value: TensorLike, like?: Tensor):
   return isFloating(t.dtype) ? t : cast(t, 'float32');
 }
 
-/** Parameters broadcast to their common shape, the batch shape. */
-export function broadcastParameters(owner: string, ...parameters: Tensor[]): { shape: number[]; tensors: Tensor[] } {
+/**
+ * Parameters as floating tensors broadcast to their common shape, the batch shape. Numbers take
+ * the dtype of the first floating tensor among them (as torch's broadcast_all), so Normal(0.1,
+ * sigma64) is all float64; float32 when none is a tensor.
+ */
+export function broadcastParameters(owner: string, ...values: TensorLike[]): { shape: number[]; tensors: Tensor[] } {
+  const first = values.find((v): v is Tensor => isTensor(v) && isFloating(v.dtype));
+  const parameters = values.map((v) => (isTensor(v) ? floatParameter(owner, v) : toTensor(owner, v, first?.dtype ?? 'float32', first)));
   const shape = broadcastShapes(owner, ...parameters.map((p) => p.shape));
   return { shape, tensors: parameters.map((p) => broadcastTo(p, shape)) };
 }

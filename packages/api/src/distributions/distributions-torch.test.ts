@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
-import { distributions as D, grad, type Tensor, tensor } from '@flint/api';
+import { distributions as D, eye, grad, type Tensor, tensor } from '@flint/api';
 import {
   expectValuesClose,
   runTorch,
@@ -205,6 +205,56 @@ const comparisons: Comparison[] = [
         new D.TransformedDistribution(normal, [new D.TanhTransform()]).logProb(v),
         new D.TransformedDistribution(normal, [new D.AffineTransform(0.5, 2), new D.ExpTransform()]).logProb(v.add(1.5)),
         new D.TransformedDistribution(normal, new D.SigmoidTransform()).logProb(v.mul(0.5).add(0.5)),
+      ];
+    },
+  },
+  {
+    name: 'Gumbel logProb, moments, entropy, cdf, icdf',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.entropy(), d.cdf(x), d.icdf(p)))(${TD}.Gumbel(loc, scale))`,
+    inputs: { loc: v([0.5, -1, 0]), scale: v([1.5, 0.3, 2]), x: v([-1, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['loc', 'scale'],
+    flint: ({ loc, scale, x, p }) => {
+      const d = new D.Gumbel(loc as Tensor, scale as Tensor);
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy(), d.cdf(x as Tensor), d.icdf(p as Tensor)];
+    },
+  },
+  {
+    name: 'HalfNormal logProb, moments, entropy, cdf, icdf',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.entropy(), d.cdf(x), d.icdf(p)))(${TD}.HalfNormal(scale))`,
+    inputs: { scale: v([1.5, 0.3, 2]), x: v([0, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['scale'],
+    flint: ({ scale, x, p }) => {
+      const d = new D.HalfNormal(scale as Tensor);
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy(), d.cdf(x as Tensor), d.icdf(p as Tensor)];
+    },
+  },
+  {
+    name: 'StudentT and Chi2 logProb, moments, entropy',
+    torch: `(lambda t, c: (t.log_prob(x), t.mean, t.variance, t.entropy(), c.log_prob(x.abs() + 0.1), c.entropy()))(${TD}.StudentT(df, loc, scale), ${TD}.Chi2(df))`,
+    inputs: { df: v([0.8, 1.5, 6]), loc: v([0.5, -1, 0]), scale: v([1.5, 0.3, 2]), x: v([-1, 0.7, 3]) },
+    gradients: ['df', 'loc', 'scale'],
+    flint: ({ df, loc, scale, x }) => {
+      const t = new D.StudentT(df as Tensor, loc as Tensor, scale as Tensor);
+      const c = new D.Chi2(df as Tensor);
+      return [t.logProb(x as Tensor), t.mean, t.variance, t.entropy(), c.logProb((x as Tensor).abs().add(0.1)), c.entropy()];
+    },
+  },
+  {
+    name: 'Geometric and OneHotCategorical logProb, moments, entropy',
+    torch: `(lambda g, o: (g.log_prob(k), g.mean, g.variance, g.entropy(), o.log_prob(torch.eye(3)), o.entropy().expand(3), o.variance))(${TD}.Geometric(probs=p), ${TD}.OneHotCategorical(logits=p))`,
+    inputs: { p: v([0.2, 0.5, 0.9]), k: v([0, 3, 1]) },
+    gradients: ['p'],
+    flint: ({ p, k }) => {
+      const g = new D.Geometric({ probs: p as Tensor });
+      const o = new D.OneHotCategorical({ logits: p as Tensor });
+      return [
+        g.logProb(k as Tensor),
+        g.mean,
+        g.variance,
+        g.entropy(),
+        o.logProb(eye(3, { dtype: 'float64' })),
+        o.entropy().expand([3]),
+        o.variance,
       ];
     },
   },

@@ -76,6 +76,23 @@ describe('sampling', () => {
     expect(Math.abs(mean(values(poisson.sample([5000], { key: random.key(4) }))) - 4)).toBeLessThan(0.15);
   });
 
+  it('the other families sample with their means', () => {
+    const n = 20_000;
+    const draw = (d: D.Distribution, seed: number) => values(d.sample([n], { key: random.key(seed) }));
+    expect(Math.abs(mean(draw(new D.Gumbel(1, 2), 1)) - (1 + 2 * 0.5772156649015329))).toBeLessThan(0.06);
+    expect(Math.abs(mean(draw(new D.HalfNormal(2), 2)) - 2 * Math.sqrt(2 / Math.PI))).toBeLessThan(0.03);
+    expect(Math.abs(mean(draw(new D.StudentT(5, 1, 2), 3)) - 1)).toBeLessThan(0.06);
+    expect(Math.abs(mean(draw(new D.Chi2(4), 4)) - 4)).toBeLessThan(0.1);
+    const failures = draw(new D.Geometric({ probs: 0.25 }), 5);
+    expect(failures.every((k) => Number.isInteger(k) && k >= 0)).toBe(true);
+    expect(Math.abs(mean(failures) - 3)).toBeLessThan(0.12);
+    const oneHot = new D.OneHotCategorical({ probs: tensor([0.2, 0.8]) }).sample([n], { key: random.key(6) });
+    expect(oneHot.shape).toEqual([n, 2]);
+    const rows = oneHot.arraySync() as number[][];
+    expect(rows.every((r) => r[0]! + r[1]! === 1)).toBe(true);
+    expect(Math.abs(mean(rows.map((r) => r[1] as number)) - 0.8)).toBeLessThan(0.02);
+  });
+
   it('the global generator makes samples repeat after manualSeed; a key makes them a pure function', () => {
     const d = new D.Gamma(2, 1);
     manualSeed(5);

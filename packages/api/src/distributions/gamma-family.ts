@@ -1,10 +1,12 @@
 import { ValueError } from '../core/errors.js';
 import type { TensorLike } from '../ops/convert.js';
-import { add, div, log, maximum, mul, neg, square, sub } from '../ops/elementwise.js';
+import { add, div, greater, log, log1p, maximum, mul, neg, rsqrt, square, sub, where } from '../ops/elementwise.js';
 import { digamma, lgamma } from '../ops/gamma.js';
 import { sum } from '../ops/reduce.js';
 import { xlog1py, xlogy } from '../ops/torch-elementwise.js';
+import { normal } from '../random/distributions.js';
 import { beta, dirichlet, gamma } from '../random/gamma-family.js';
+import { splitKeys } from '../random/keys.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastParameters, Distribution, type DistributionOptions, floatParameter } from './distribution.js';
@@ -14,6 +16,9 @@ import { broadcastParameters, Distribution, type DistributionOptions, floatParam
 // implemented (torch has one, through the derivative of the incomplete gamma function).
 
 const positive = (v: number): boolean => v > 0;
+
+/** lgamma(1/2) = log(sqrt(pi)). */
+const LOG_GAMMA_HALF = 0.5 * Math.log(Math.PI);
 
 /**
  * The gamma distribution with shape `concentration` and `rate` (torch.distributions.Gamma).
@@ -27,8 +32,7 @@ export class Gamma extends Distribution {
   readonly rate: Tensor;
 
   constructor(concentration: TensorLike, rate: TensorLike, options: DistributionOptions = {}) {
-    const c = floatParameter('Gamma', concentration);
-    const { shape, tensors } = broadcastParameters('Gamma', c, floatParameter('Gamma', rate, c));
+    const { shape, tensors } = broadcastParameters('Gamma', concentration, rate);
     super(shape, [], options);
     [this.concentration, this.rate] = tensors as [Tensor, Tensor];
     this.checkParameter('concentration', this.concentration, positive, 'positive');
@@ -84,8 +88,7 @@ export class Beta extends Distribution {
   readonly concentration0: Tensor;
 
   constructor(concentration1: TensorLike, concentration0: TensorLike, options: DistributionOptions = {}) {
-    const c1 = floatParameter('Beta', concentration1);
-    const { shape, tensors } = broadcastParameters('Beta', c1, floatParameter('Beta', concentration0, c1));
+    const { shape, tensors } = broadcastParameters('Beta', concentration1, concentration0);
     super(shape, [], options);
     [this.concentration1, this.concentration0] = tensors as [Tensor, Tensor];
     this.checkParameter('concentration1', this.concentration1, positive, 'positive');
@@ -208,6 +211,95 @@ export class Dirichlet extends Distribution {
       const total = sum(c, -1);
       const logNormalizer = sub(sum(lgamma(c), -1), lgamma(total));
       return sub(sub(logNormalizer, mul(sub(k, total), digamma(total))), sum(mul(sub(c, 1), digamma(c)), -1));
+    });
+  }
+}
+
+/**
+ * The chi-squared distribution with `df` degrees of freedom (torch.distributions.Chi2): Gamma(df / 2, 1 / 2).
+ *
+ * @example
+ * new distributions.Chi2(3).mean; // 3
+ */
+export class Chi2 extends Gamma {
+  readonly df: Tensor;
+
+  constructor(df: TensorLike, options: DistributionOptions = {}) {
+    const freedom = floatParameter('Chi2', df);
+    super(mul(freedom, 0.5), 0.5, options);
+    this.df = freedom;
+  }
+}
+
+/**
+ * Student's t distribution with `df` degrees of freedom, location and scale
+ * (torch.distributions.StudentT). Samples are loc + scale · z / sqrt(χ²_df / df); the mean is NaN
+ * for df <= 1 and the variance infinite for 1 < df <= 2 and NaN for df <= 1, as torch reports them.
+ *
+ * @example
+ * new distributions.StudentT(3, 0, 1).logProb(tensor([0, 2]));
+ */
+export class StudentT extends Distribution {
+  readonly df: Tensor;
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+
+  constructor(df: TensorLike, loc: TensorLike = 0, scale: TensorLike = 1, options: DistributionOptions = {}) {
+    const { shape, tensors } = broadcastParameters('StudentT', df, loc, scale);
+    super(shape, [], options);
+    [this.df, this.loc, this.scale] = tensors as [Tensor, Tensor, Tensor];
+    this.checkParameter('df', this.df, positive, 'positive');
+    this.checkParameter('scale', this.scale, positive, 'positive');
+  }
+
+  protected get anchor(): Tensor {
+    return this.loc;
+  }
+
+  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+    return tidy(() => {
+      const shape = this.extendedShape(sampleShape);
+      const [normalKey, chiKey] = splitKeys(key) as [Tensor, Tensor];
+      const z = normal(normalKey, shape, { dtype: this.loc.dtype });
+      const chi = mul(gamma(chiKey, mul(this.df, 0.5), shape, { dtype: this.loc.dtype }), 2);
+      return add(this.loc, mul(this.scale, mul(z, rsqrt(div(chi, this.df)))));
+    });
+  }
+
+  logProb(value: TensorLike): Tensor {
+    return tidy(() => {
+      const y = div(sub(this.valueTensor('logProb', value), this.loc), this.scale);
+      const half = mul(this.df, 0.5);
+      const normalizer = add(
+        add(add(log(this.scale), mul(log(this.df), 0.5)), 0.5 * Math.log(Math.PI)),
+        sub(lgamma(half), lgamma(add(half, 0.5))),
+      );
+      return sub(mul(log1p(div(square(y), this.df)), mul(add(this.df, 1), -0.5)), normalizer);
+    });
+  }
+
+  override get mean(): Tensor {
+    return tidy(() => where(greater(this.df, 1), this.loc, Number.NaN));
+  }
+
+  override get mode(): Tensor {
+    return this.loc;
+  }
+
+  override get variance(): Tensor {
+    return tidy(() => {
+      const finite = div(mul(square(this.scale), this.df), sub(this.df, 2));
+      return where(greater(this.df, 2), finite, where(greater(this.df, 1), Number.POSITIVE_INFINITY, Number.NaN));
+    });
+  }
+
+  override entropy(): Tensor {
+    return tidy(() => {
+      const half = mul(this.df, 0.5);
+      const upper = add(half, 0.5);
+      const logBeta = sub(add(lgamma(half), LOG_GAMMA_HALF), lgamma(upper));
+      const spread = mul(mul(add(this.df, 1), 0.5), sub(digamma(upper), digamma(half)));
+      return add(add(add(log(this.scale), spread), mul(log(this.df), 0.5)), logBeta);
     });
   }
 }

@@ -10,13 +10,13 @@
  * const loss = policy.logProb(action).mul(advantage).neg().mean();
  */
 
-export { Bernoulli, Categorical, Poisson, type ProbsOrLogits } from './discrete.js';
+export { Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson, type ProbsOrLogits } from './discrete.js';
 export { Distribution, type DistributionOptions, type DistributionSampleOptions } from './distribution.js';
 export { Exponential } from './exponential.js';
-export { Beta, Dirichlet, Gamma } from './gamma-family.js';
+export { Beta, Chi2, Dirichlet, Gamma, StudentT } from './gamma-family.js';
 export { Independent } from './independent.js';
 export { klDivergence, registerKl } from './kl.js';
-export { Cauchy, Laplace, LogNormal, Normal } from './location-scale.js';
+export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
 export { TransformedDistribution } from './transformed.js';
 export { AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform } from './transforms.js';

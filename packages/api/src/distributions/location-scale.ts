@@ -2,7 +2,7 @@ import type { TensorLike } from '../ops/convert.js';
 import { fullLike } from '../ops/creation.js';
 import { abs, add, atan, div, exp, expm1, log, log1p, mul, neg, sign, square, sub, tan } from '../ops/elementwise.js';
 import { ndtr, ndtri } from '../ops/error-functions.js';
-import { cauchy, laplace } from '../random/continuous.js';
+import { cauchy, gumbel, laplace } from '../random/continuous.js';
 import { normal } from '../random/distributions.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -24,8 +24,7 @@ abstract class LocationScale extends Distribution {
 
   protected constructor(loc: TensorLike, scale: TensorLike, options: DistributionOptions) {
     const owner = new.target.name;
-    const l = floatParameter(owner, loc);
-    const { shape, tensors } = broadcastParameters(owner, l, floatParameter(owner, scale, l));
+    const { shape, tensors } = broadcastParameters(owner, loc, scale);
     super(shape, [], options);
     [this.loc, this.scale] = tensors as [Tensor, Tensor];
     this.checkParameter('scale', this.scale, (v) => v > 0, 'positive');
@@ -245,5 +244,113 @@ export class LogNormal extends LocationScale {
 
   override icdf(value: TensorLike): Tensor {
     return tidy(() => exp(add(this.loc, mul(this.scale, ndtri(this.valueTensor('icdf', value))))));
+  }
+}
+
+const EULER_GAMMA = 0.5772156649015329;
+
+/**
+ * The Gumbel distribution (torch.distributions.Gumbel), the law of maxima: density
+ * exp(-(z + exp(-z))) / scale at z = (x - loc) / scale.
+ *
+ * @example
+ * new distributions.Gumbel(0, 1).mean; // Euler's constant
+ */
+export class Gumbel extends LocationScale {
+  constructor(loc: TensorLike, scale: TensorLike, options: DistributionOptions = {}) {
+    super(loc, scale, options);
+  }
+
+  protected standardSample(key: Tensor, shape: number[]): Tensor {
+    return gumbel(key, shape, { dtype: this.loc.dtype });
+  }
+
+  logProb(value: TensorLike): Tensor {
+    return tidy(() => {
+      const z = this.standardize(this.valueTensor('logProb', value));
+      return neg(add(add(z, exp(neg(z))), log(this.scale)));
+    });
+  }
+
+  override get mean(): Tensor {
+    return tidy(() => add(this.loc, mul(this.scale, EULER_GAMMA)));
+  }
+
+  override get variance(): Tensor {
+    return tidy(() => mul(square(this.scale), (Math.PI * Math.PI) / 6));
+  }
+
+  override entropy(): Tensor {
+    return tidy(() => add(log(this.scale), 1 + EULER_GAMMA));
+  }
+
+  override cdf(value: TensorLike): Tensor {
+    return tidy(() => exp(neg(exp(neg(this.standardize(this.valueTensor('cdf', value)))))));
+  }
+
+  override icdf(value: TensorLike): Tensor {
+    return tidy(() => sub(this.loc, mul(this.scale, log(neg(log(this.valueTensor('icdf', value)))))));
+  }
+}
+
+/**
+ * The half-normal distribution |N(0, scale²)| on x >= 0 (torch.distributions.HalfNormal).
+ *
+ * @example
+ * new distributions.HalfNormal(2).mean; // 2 sqrt(2 / pi)
+ */
+export class HalfNormal extends Distribution {
+  readonly scale: Tensor;
+
+  constructor(scale: TensorLike, options: DistributionOptions = {}) {
+    const s = floatParameter('HalfNormal', scale);
+    super(s.shape, [], options);
+    this.scale = s;
+    this.checkParameter('scale', s, (v) => v > 0, 'positive');
+  }
+
+  override get hasRsample(): boolean {
+    return true;
+  }
+
+  protected get anchor(): Tensor {
+    return this.scale;
+  }
+
+  protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+    return tidy(() => mul(this.scale, abs(normal(key, this.extendedShape(sampleShape), { dtype: this.scale.dtype }))));
+  }
+
+  logProb(value: TensorLike): Tensor {
+    return tidy(() => {
+      const v = this.valueTensor('logProb', value);
+      this.checkSupport('logProb', v, (x) => x >= 0, 'non-negative reals');
+      const z = div(v, this.scale);
+      return sub(neg(add(mul(square(z), 0.5), log(this.scale))), HALF_LOG_TWO_PI - Math.LN2);
+    });
+  }
+
+  override get mean(): Tensor {
+    return mul(this.scale, Math.sqrt(2 / Math.PI));
+  }
+
+  override get mode(): Tensor {
+    return mul(this.scale, 0);
+  }
+
+  override get variance(): Tensor {
+    return tidy(() => mul(square(this.scale), 1 - 2 / Math.PI));
+  }
+
+  override entropy(): Tensor {
+    return tidy(() => add(log(this.scale), 0.5 * Math.log((Math.PI * Math.E) / 2)));
+  }
+
+  override cdf(value: TensorLike): Tensor {
+    return tidy(() => sub(mul(ndtr(div(this.valueTensor('cdf', value), this.scale)), 2), 1));
+  }
+
+  override icdf(value: TensorLike): Tensor {
+    return tidy(() => mul(this.scale, ndtri(mul(add(this.valueTensor('icdf', value), 1), 0.5))));
   }
 }

@@ -3,7 +3,7 @@ import { add, clamp, div, less, lessEqual, log, logicalAnd, mul, neg, square, su
 import { uniform } from '../random/distributions.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { broadcastParameters, Distribution, type DistributionOptions, floatParameter } from './distribution.js';
+import { broadcastParameters, Distribution, type DistributionOptions } from './distribution.js';
 
 /**
  * The uniform distribution on [low, high) (torch.distributions.Uniform). logProb is -Infinity
@@ -22,8 +22,7 @@ export class Uniform extends Distribution {
   }
 
   constructor(low: TensorLike, high: TensorLike, options: DistributionOptions = {}) {
-    const l = floatParameter('Uniform', low);
-    const { shape, tensors } = broadcastParameters('Uniform', l, floatParameter('Uniform', high, l));
+    const { shape, tensors } = broadcastParameters('Uniform', low, high);
     super(shape, [], options);
     [this.low, this.high] = tensors as [Tensor, Tensor];
     if (this.validateArgs) {
