@@ -13,15 +13,19 @@ import { maxDifference, randomValues, seededRandom } from '../testing.test-suppo
 
 const { rnn } = nn.utils;
 const values = (t: Tensor): number[] => Array.from(t.dataSync(), Number);
-const rng = seededRandom(17);
-const f64 = (shape: number[]): Tensor =>
-  tensor(
-    randomValues(
-      rng,
-      shape.reduce((a, b) => a * b, 1),
-    ),
-    { dtype: 'float64' },
-  ).reshape(shape);
+/** float64 tensors of the given shapes, uniform in [-1, 1) from a generator seeded with `seed`. */
+const randomTensors = (seed: number): ((shape: number[]) => Tensor) => {
+  const random = seededRandom(seed);
+  return (shape) =>
+    tensor(
+      randomValues(
+        random,
+        shape.reduce((a, b) => a * b, 1),
+      ),
+      { dtype: 'float64' },
+    ).reshape(shape);
+};
+const f64 = randomTensors(17);
 
 describe('padSequence and unpadSequence', () => {
   it('pad to the longest on the right or the left, time- or batch-first, and cut back', () => {
@@ -172,15 +176,7 @@ const setupOf = memoize((kind: Kind) => {
   manualSeed(11);
   const options = { numLayers: 2, bidirectional: true, dtype: 'float64' as const };
   const layer = kind === 'LSTM' ? new nn.LSTM(I, H, options) : kind === 'GRU' ? new nn.GRU(I, H, options) : new nn.RNN(I, H, options);
-  const random = seededRandom(31);
-  const f = (shape: number[]): Tensor =>
-    tensor(
-      randomValues(
-        random,
-        shape.reduce((a, b) => a * b, 1),
-      ),
-      { dtype: 'float64' },
-    ).reshape(shape);
+  const f = randomTensors(31);
   return {
     layer,
     x: f([T, B, I]),
@@ -200,14 +196,19 @@ function memoize<K, V>(compute: (key: K) => V): (key: K) => V {
   };
 }
 
+function once<V>(compute: () => V): () => V {
+  const cached = memoize(compute);
+  return () => cached(undefined);
+}
+
 /** Four sequences of lengths 2, 4, 1, 3 with 3 features. */
-const packingSequences = memoize((): Tensor[] => {
-  const random = seededRandom(5);
-  return [2, 4, 1, 3].map((length) => tensor(randomValues(random, 3 * length), { dtype: 'float64' }).reshape([length, 3]));
+const packingSequences = once((): Tensor[] => {
+  const f = randomTensors(5);
+  return [2, 4, 1, 3].map((length) => f([length, 3]));
 });
 
 /** torch's packing of packingSequences(), and its packed forward and backward for every kind, in one Python process. */
-const torchResults = memoize((): { packing: Record<string, number[]>; runs: TorchRun[] } => {
+const torchResults = once((): { packing: Record<string, number[]>; runs: TorchRun[] } => {
   const script = `
 import json, sys, torch
 from torch.nn.utils import rnn
