@@ -1,7 +1,8 @@
 /**
  * Neural networks (torch.nn): `Module` and the layers built on it, their functional forms
  * (`nn.functional`), initializers (`nn.init`), `functionalCall` for differentiating a module with
- * respect to its parameters, and gradient clipping. See docs/nn.md.
+ * respect to its parameters, and `nn.utils` (packed sequences, parametrizations, gradient clipping).
+ * See docs/nn.md.
  *
  * @example
  * import { nn } from '@flint/api';
