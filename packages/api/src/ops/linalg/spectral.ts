@@ -38,13 +38,14 @@ export const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
 type ComputeDType = keyof typeof EPSILON;
 
 /**
- * Sweeps of one-sided Jacobi on an n x n factor: measured on random, graded (1 .. 1e-12),
+ * Sweeps of one-sided Jacobi on an n x n factor (n even): measured on random, graded (1 .. 1e-12),
  * clustered, low-rank and Wilkinson matrices up to n = 256, convergence took at most
- * ceil(log2 n) + 2 sweeps in float32 and ceil(log2 n) + 5 in float64; the fixed schedule adds one.
+ * ceil(log2 n) + 2 sweeps in float32 and ceil(log2 n) + 5 in float64 (and no more than n for
+ * n <= 4); the fixed schedule adds one.
  */
 function oneSidedSchedule(n: number, dtype: ComputeDType): SweepSchedule {
   const log2 = Math.ceil(Math.log2(Math.max(n, 2)));
-  return { fixed: log2 + (dtype === 'float64' ? 6 : 3), most: 60 };
+  return { fixed: Math.min(log2 + (dtype === 'float64' ? 6 : 3), n + 1), most: 60 };
 }
 
 /**
@@ -52,8 +53,8 @@ function oneSidedSchedule(n: number, dtype: ComputeDType): SweepSchedule {
  * and opposite sign are left to separate); many pairs of them at once (an involution, whose
  * eigenvalues are all +1 and -1) converge linearly, which the fixed schedule does not cover.
  */
-function cleanupSchedule(dtype: ComputeDType): SweepSchedule {
-  return { fixed: dtype === 'float64' ? 4 : 3, most: 60 };
+function cleanupSchedule(n: number, dtype: ComputeDType): SweepSchedule {
+  return { fixed: Math.min(dtype === 'float64' ? 4 : 3, n / 2 + 1), most: 60 };
 }
 
 /** Convergence threshold for an n-column problem: a few times the rounding noise of the measures. */
@@ -125,7 +126,7 @@ export function symmetricEigen(a: Tensor): SymmetricEigen {
   const projected = matmul3(matmulTN(u, scaled), u);
   const symmetric = padToEven(mul(add(projected, transposed(projected)), 0.5), true);
   const even = symmetric.shape[2] as number;
-  const cleanup = twoSidedJacobi(symmetric, true, cleanupSchedule(dtype), tolerance(even, dtype));
+  const cleanup = twoSidedJacobi(symmetric, true, cleanupSchedule(even, dtype), tolerance(even, dtype));
   const values = reshape(columnsOf(reshape(cleanup.d, [batch, 1, even]), 0, n), [batch, n]);
   const order = argsort(values, -1);
   // G M G^T = diag(d): M's eigenvectors are G's rows, A's the columns of U G^T.
