@@ -179,7 +179,12 @@ const LOG_FACTORIALS = (() => {
 function poissonByInversion(k: Tensor, rate: Tensor, dims: readonly number[]): Tensor {
   const dtype = rate.dtype;
   // Constants on the rate's backend (toTensor looks through a traced rate for it).
-  const terms = toTensor('random.poisson', Float64Array.from({ length: INVERSION_TERMS }, (_, i) => i), dtype, rate);
+  const terms = toTensor(
+    'random.poisson',
+    Float64Array.from({ length: INVERSION_TERMS }, (_, i) => i),
+    dtype,
+    rate,
+  );
   const logFactorials = toTensor('random.poisson', LOG_FACTORIALS, dtype, rate);
   const r = unsqueeze(rate, -1);
   // log pmf(i) = i log(rate) - rate - log(i!); the rate-0 row is all mass at 0 (log pmf(0) = 0).

@@ -98,7 +98,7 @@ function expectStatesClose(actual: FlatState, expected: FlatState, what: string)
 
 /** The equally weighted mean of the snapshots, element by element. */
 function meanOf(name: string): number[] {
-  return (SNAPSHOTS[0]?.[name] as number[]).map(
+  return ((SNAPSHOTS[0] as Record<string, number[]>)[name] as number[]).map(
     (_, i) => SNAPSHOTS.reduce((sum, s) => sum + (s[name]?.[i] as number), 0) / SNAPSHOTS.length,
   );
 }
@@ -110,7 +110,9 @@ describe('swaUtils', () => {
     const state = averagedState({ avg: 'mean', useBuffers: false });
     expect(state.nAveraged).toEqual([4]);
     for (const name of ['0.weight', '1.bias', '2.bias']) {
-      (state[`module.${name}`] as number[]).forEach((x, i) => expect(x).toBeCloseTo(meanOf(name)[i] as number, 12));
+      (state[`module.${name}`] as number[]).forEach((x, i) => {
+        expect(x).toBeCloseTo(meanOf(name)[i] as number, 12);
+      });
     }
     expect(state['module.1.runningMean']).toEqual(SNAPSHOTS[0]?.['1.runningMean']);
   });
