@@ -10,6 +10,7 @@ import {
   batchShape,
   computeDTypes,
   identity,
+  jointBatch,
   jointDTypes,
   matrixOperand,
   raiseOnFailure,
@@ -33,25 +34,6 @@ function checkFlag(op: string, name: string, value: unknown, fallback: boolean):
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') throw new ValueError(`${op}: ${name} must be a boolean, got ${JSON.stringify(value)}`);
   return value;
-}
-
-/** The broadcast batch shape of two matrix stacks, or a ShapeError naming both shapes. */
-function jointBatch(op: string, a: Tensor, b: Tensor): number[] {
-  const ba = batchShape(a);
-  const bb = batchShape(b);
-  const rank = Math.max(ba.length, bb.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = ba[ba.length - rank + i] ?? 1;
-    const y = bb[bb.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) {
-      throw new ShapeError(
-        `${op}: the batch dimensions of A ${formatShape(a.shape)} and B ${formatShape(b.shape)} do not broadcast (${formatShape(ba)} and ${formatShape(bb)})`,
-      );
-    }
-    out.push(x === 1 ? y : x);
-  }
-  return out;
 }
 
 /**

@@ -89,7 +89,7 @@ function checkSvd(a: Tensor, { U, S, Vh }: SvdResult, tolerance: number): void {
 }
 
 describe('linalg.eigh', () => {
-  test.each([1, 2, 3, 8, 17, 32])('A V = V diag(L), V orthonormal, L ascending (n = %i, batched)', (n) => {
+  test.each([1, 2, 3, 8, 17])('A V = V diag(L), V orthonormal, L ascending (n = %i, batched)', (n) => {
     const a = symmetric([2, n, n]);
     checkEigh(a, linalg.eigh(a), 2e-15);
   });
@@ -161,7 +161,7 @@ describe('linalg.eigh', () => {
   });
 
   test('vmap, and jit (a fixed number of sweeps, nothing read)', () => {
-    const a = symmetric([3, 9, 9]);
+    const a = symmetric([3, 5, 5]);
     const direct = linalg.eigvalsh(a);
     expect(maxDifference(vmap((x: Tensor) => linalg.eigvalsh(x))(a), direct)).toBeLessThan(1e-14);
     const compiled = jit((x: Tensor) => linalg.eigh(x));
@@ -282,14 +282,14 @@ describe('linalg.svd and linalg.svdvals', () => {
   });
 
   test('vmap, jit and an asynchronous backend', async () => {
-    const a = f64([3, 7, 5]);
+    const a = f64([3, 5, 4]);
     const direct = linalg.svdvals(a);
     expect(maxDifference(vmap((x: Tensor) => linalg.svdvals(x))(a), direct)).toBeLessThan(1e-14);
     const compiled = jit((x: Tensor) => linalg.svd(x, { fullMatrices: false }));
     checkSvd(a, compiled(a), 2e-15);
     registerAsyncCpuBackend('cpu-async-svd');
     const far = linalg.svdvals(a.to('cpu-async-svd'));
-    expect(maxDifference(tensor(await far.data(), { shape: [3, 5], dtype: 'float64' }), direct)).toBeLessThan(1e-14);
+    expect(maxDifference(tensor(await far.data(), { shape: [3, 4], dtype: 'float64' }), direct)).toBeLessThan(1e-14);
   });
 
   test('fullMatrices with m != n: a gradient through the undetermined factor is a ValueError, through the others it is not', () => {

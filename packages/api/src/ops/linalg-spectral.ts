@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { broadcastTo, cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
 import { div, equal, greater, maximum, mul, sub, where } from './elementwise.js';
-import { batchShape, computeDTypes, matrixOperand, squareOperand, stacked, unstacked } from './linalg/matrices.js';
+import { batchShape, computeDTypes, jointBatch, matrixOperand, squareOperand, stacked, unstacked } from './linalg/matrices.js';
 import { invStacked } from './linalg/rules.js';
 import { EPSILON } from './linalg/spectral.js';
 import { type Cutoff, eighStacked, pinvStacked, svdStacked, svdvalsStacked } from './linalg/spectral-rules.js';
@@ -364,7 +364,7 @@ export const lstsq = withCheckedOptions('linalg.lstsq', LSTSQ, (a: TensorLike, b
   if (tb.ndim < 2 || tb.shape[tb.ndim - 2] !== m) {
     throw new ShapeError(`${op}: A ${formatShape(ta.shape)} and B ${formatShape(given.shape)} do not fit: B must have m = ${m} rows`);
   }
-  const batch = broadcastBatch(op, ta, tb);
+  const batch = jointBatch(op, ta, tb);
   const compute = ta.dtype === 'float64' || tb.dtype === 'float64' ? 'float64' : 'float32';
   const result = ta.dtype === tb.dtype ? computeDTypes(ta.dtype).result : compute;
   return tidy(() => {
@@ -390,23 +390,6 @@ export const lstsq = withCheckedOptions('linalg.lstsq', LSTSQ, (a: TensorLike, b
     };
   });
 });
-
-/** The broadcast batch shape of A and B, or a ShapeError naming both. */
-function broadcastBatch(op: string, a: Tensor, b: Tensor): number[] {
-  const ba = batchShape(a);
-  const bb = batchShape(b);
-  const rank = Math.max(ba.length, bb.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const x = ba[ba.length - rank + i] ?? 1;
-    const y = bb[bb.length - rank + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) {
-      throw new ShapeError(`${op}: the batch dimensions of A ${formatShape(a.shape)} and B ${formatShape(b.shape)} do not broadcast`);
-    }
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
 
 // ---- cond ----
 

@@ -61,6 +61,25 @@ export function squareOperand(op: string, x: TensorLike, what = 'the input', lik
 /** The leading (batch) dimensions of a stack of matrices. */
 export const batchShape = (t: Tensor): number[] => t.shape.slice(0, -2);
 
+/** The broadcast batch shape of two matrix stacks, or a ShapeError naming both shapes. */
+export function jointBatch(op: string, a: Tensor, b: Tensor): number[] {
+  const ba = batchShape(a);
+  const bb = batchShape(b);
+  const rank = Math.max(ba.length, bb.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const x = ba[ba.length - rank + i] ?? 1;
+    const y = bb[bb.length - rank + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new ShapeError(
+        `${op}: the batch dimensions of A ${formatShape(a.shape)} and B ${formatShape(b.shape)} do not broadcast (${formatShape(ba)} and ${formatShape(bb)})`,
+      );
+    }
+    out.push(x === 1 ? y : x);
+  }
+  return out;
+}
+
 /** A stack of matrices as [B, m, n] in the compute dtype (a view and a cast). */
 export function stacked(t: Tensor, dtype: DType): Tensor {
   const m = t.shape[t.ndim - 2] as number;
