@@ -293,6 +293,8 @@ const ops: Record<string, () => unknown> = {
   erfinv: () => api.erfinv(probabilities),
   zeta: () => api.zeta(aboveOne, probabilities),
   'zeta (negative q)': () => api.zeta(3, x),
+  gammainc: () => api.gammainc(aboveOne, probabilities),
+  'gammaincc of int32': () => api.gammaincc(aboveOne, ints),
   besselJ0: () => api.besselJ0(x),
   'besselJ1 of int32': () => api.besselJ1(ints),
   besselY0: () => api.besselY0(aboveOne),

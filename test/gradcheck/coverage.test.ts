@@ -114,6 +114,8 @@ const NOT_OPS = new Set([
   'specialInput',
   'computeSpecial',
   'computeWithoutDerivative',
+  'specialOperands',
+  'withSecondDerivative',
   'chebyshev',
   'polynomial',
   'expOfSquare',

@@ -42,6 +42,7 @@ export * from './ops/elementwise.js';
 export * from './ops/erfinv.js';
 export * from './ops/error-functions.js';
 export * from './ops/gamma.js';
+export * from './ops/incomplete-gamma.js';
 export * from './ops/indexing.js';
 export * from './ops/linalg.js';
 export {

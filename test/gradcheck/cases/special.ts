@@ -55,6 +55,19 @@ export const specialCases: CompositeCase[] = [
     ),
     (xs) => flint.zeta(at(xs, 0).astype('float64').add(0.5), at(xs, 1)),
   ),
+  // Differentiable in x only, as zeta in q: a a half-integer from an integer operand, x across the
+  // regions (series, Q's series, continued fraction).
+  smoothCase(
+    'gammainc and gammaincc (in x, broadcasting)',
+    ['gammainc', 'gammaincc'],
+    broadcastPair(2).chain(([sa, sb]) =>
+      fc.tuple(intOperand(sa, 0, 4), floatOperand(sb, { min: 0.2, max: 6 })).map((operands) => ({ operands })),
+    ),
+    (xs) => {
+      const a = at(xs, 0).astype('float64').add(0.5);
+      return flint.gammainc(a, at(xs, 1)).add(flint.gammaincc(a.mul(3), at(xs, 1).mul(4)).mul(2));
+    },
+  ),
   // i0e and i1e take |x|: kept away from 0, their kink.
   smoothCase('i0, i0e, i1 and i1e', ['i0', 'i0e', 'i1', 'i1e'], one({ min: -9, max: 9, avoid: [0], gap: 0.1 }), (xs) =>
     flint

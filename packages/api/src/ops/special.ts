@@ -5,6 +5,7 @@ import { erf, expm1, log1p, round, sigmoid } from './elementwise.js';
 import { erfinv } from './erfinv.js';
 import { erfc, erfcx, logNdtr, ndtr, ndtri } from './error-functions.js';
 import { digamma, lgamma, mvlgamma, polygamma } from './gamma.js';
+import { gammainc, gammaincc } from './incomplete-gamma.js';
 import {
   modifiedBesselI0,
   modifiedBesselI1,
@@ -32,7 +33,7 @@ import { zeta } from './zeta.js';
  * PyTorch's `torch.special` under its names, camelCased (`special.logNdtr` is
  * torch.special.log_ndtr, `special.besselJ0` torch.special.bessel_j0): the special functions of
  * ops/gamma.ts, ops/error-functions.ts, ops/erfinv.ts, the Bessel functions (ops/bessel.ts,
- * ops/bessel-j-y.ts, ops/modified-bessel.ts), the Hurwitz zeta function, the orthogonal polynomials, and the elementwise ops torch.special repeats (`expit` is `sigmoid`, `gammaln`
+ * ops/bessel-j-y.ts, ops/modified-bessel.ts), the incomplete gamma functions, the Hurwitz zeta function, the orthogonal polynomials, and the elementwise ops torch.special repeats (`expit` is `sigmoid`, `gammaln`
  * is `lgamma`, `psi` is `digamma`, `multigammaln` is `mvlgamma`). The common ones are also
  * exported at the top level, as in torch (`lgamma`, `digamma`, `erfc`, `logit`, `xlogy`, ...).
  *
@@ -45,6 +46,8 @@ export const special = {
   psi: digamma,
   polygamma,
   gammaln: lgamma,
+  gammainc,
+  gammaincc,
   multigammaln: mvlgamma,
   entr,
   erf,

@@ -1,5 +1,5 @@
 """Writes special-tables.ts: the coefficients of the special functions (gamma.ts,
-error-functions.ts, bessel.ts, bessel-j-y.ts), computed with mpmath at 60 digits.
+error-functions.ts, bessel.ts, bessel-j-y.ts, incomplete-gamma.ts), computed with mpmath at 60 digits.
 
 Each series is the Chebyshev interpolant of a smooth function at 100-140 Chebyshev nodes on
 [-1, 1], kept while the terms dropped would add up to more than 2e-17 of the function's smallest
@@ -159,6 +159,68 @@ def k_scaled_large(order):
     return f
 
 
+
+def series_product(a, b, n):
+    return [mp.fsum(a[i] * b[k - i] for i in range(k + 1)) for k in range(n)]
+
+
+def series_inverse(a, n):
+    r = [1 / a[0]] + [mp.mpf(0)] * (n - 1)
+    for k in range(1, n):
+        r[k] = -mp.fsum(a[i] * r[k - i] for i in range(1, k + 1)) / a[0]
+    return r
+
+
+def temme_coefficients(rows, columns):
+    """d[k][n], the Taylor coefficients in eta of Temme's c_k(eta) (DLMF 8.12.6-8.12.8).
+
+    lambda = x/a, mu = lambda - 1 and eta^2/2 = mu - log(1 + mu) (eta with mu's sign); mu(eta) by
+    Lagrange inversion; c_0 = 1/mu - 1/eta and c_k = c_(k-1)'/eta + (-1)^k g_k / mu, g_k the
+    coefficients of Gamma*(a) = sum g_k a^-k, whose poles at eta = 0 cancel.
+    """
+    with mp.workdps(80):
+        m = columns + 2 * rows + 4
+        # eta = mu s(mu), s = sqrt(2 (mu - log(1 + mu)) / mu^2)
+        h = [mp.mpf(2) * (-1) ** k / (k + 2) for k in range(m)]
+        s = [mp.mpf(1)] + [mp.mpf(0)] * (m - 1)
+        for k in range(1, m):
+            s[k] = (h[k] - mp.fsum(s[i] * s[k - i] for i in range(1, k))) / 2
+        r = series_inverse(s, m)
+        power = [mp.mpf(1)] + [mp.mpf(0)] * (m - 1)
+        mu = [mp.mpf(0)] * (m + 1)
+        for k in range(1, m + 1):
+            power = series_product(power, r, m)
+            mu[k] = power[k - 1] / k
+        reciprocal_mu = series_inverse(mu[1 : m + 1], m)  # 1/mu = reciprocal_mu(eta) / eta
+        exponent = [mp.mpf(0)] * (rows + 1)
+        for j in range(1, rows // 2 + 2):
+            if 2 * j - 1 <= rows:
+                exponent[2 * j - 1] = mp.bernoulli(2 * j) / (2 * j * (2 * j - 1))
+        g = [mp.mpf(1)] + [mp.mpf(0)] * rows
+        for k in range(1, rows + 1):
+            g[k] = mp.fsum(i * exponent[i] * g[k - i] for i in range(1, k + 1)) / k
+        c = [reciprocal_mu[n + 1] for n in range(m - 1)]
+        table = [c[:columns]]
+        for k in range(1, rows):
+            assert abs(c[1] + (-1) ** k * g[k] * reciprocal_mu[0]) < mp.mpf(10) ** -40
+            c = [(i + 2) * c[i + 2] + (-1) ** k * g[k] * reciprocal_mu[i + 1] for i in range(len(c) - 2)]
+            table.append(c[:columns])
+        return table
+
+
+# Temme's expansion serves a >= 10 with |x/a - 1| < 1/2, where |eta| <= 0.62: the terms kept are
+# those with |d[k][n]| 0.62^n 10^-k above 1e-17 (float64) or 1e-8 (float32), a rectangle padded
+# with zeros.
+TEMME = temme_coefficients(25, 25)
+
+
+def temme_block(tolerance):
+    kept = [(k, n) for k in range(25) for n in range(25) if abs(TEMME[k][n]) * mp.mpf('0.62') ** n * mp.mpf(10) ** -k > tolerance]
+    rows = max(k for k, _ in kept) + 1
+    columns = max(n for _, n in kept) + 1
+    return [[TEMME[k][n] if (k, n) in kept else 0 for n in range(columns)] for k in range(rows)]
+
+
 SERIES = [
     ('RECIPROCAL_GAMMA_NEAR_1', '(1/gamma(1 + z) - 1) / z, z = t / 2 in [-0.5, 0.5]', fit(reciprocal_gamma(1))),
     ('RECIPROCAL_GAMMA_NEAR_2', '(1/gamma(2 + z) - 1) / z, z = t / 2 in [-0.5, 0.5]', fit(reciprocal_gamma(2))),
@@ -190,7 +252,7 @@ lines = [
     "import type { Series } from './special-support.js';",
     '',
     '// Coefficients of the special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts,',
-    '// ops/bessel-j-y.ts),',
+    '// ops/bessel-j-y.ts, ops/incomplete-gamma.ts),',
     '// written by special_tables.py (mpmath, 60 digits): Chebyshev series by interpolation at 100-140',
     '// Chebyshev nodes, kept while the terms dropped would add up to more than 2e-17 of the smallest',
     '// value on the interval (1e-8 for float32). The functions fitted are smooth on their intervals,',
@@ -213,6 +275,16 @@ lines.append(
     f'export const DIGAMMA_ZERO = {{ float64: [{repr(head64)}, {number(x0 - mp.mpf(head64))}], '
     f'float32: [{repr(head32)}, {number(x0 - mp.mpf(head32))}] }} as const;'
 )
+for name, tolerance in (('float64', '1e-17'), ('float32', '1e-8')):
+    block = temme_block(mp.mpf(tolerance))
+    if name == 'float64':
+        lines.append('/**')
+        lines.append(' * Temme\'s coefficients d[k][n] of the incomplete gamma function (DLMF 8.12.8): c_k(eta) = sum over n of')
+        lines.append(' * d[k][n] eta^n, the rows k and columns n that matter for a >= 10, |eta| <= 0.62 (zeros elsewhere).')
+        lines.append(' */')
+        lines.append('export const TEMME = {')
+    lines.append(f'  {name}: [' + ', '.join('[' + ', '.join(number(v) for v in row) + ']' for row in block) + '],')
+lines.append('} as const;')
 lines.append('/** The first two positive zeros of J0 and of J1, each as a float64 (or float32) head and the rest. */')
 for name, zeros in (('J0_ZEROS', J0_ZEROS), ('J1_ZEROS', J1_ZEROS)):
     parts = []

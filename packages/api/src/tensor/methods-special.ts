@@ -4,6 +4,7 @@ import type { TensorLike } from '../ops/convert.js';
 import { erfinv } from '../ops/erfinv.js';
 import * as errorFunctions from '../ops/error-functions.js';
 import * as gamma from '../ops/gamma.js';
+import { gammainc, gammaincc } from '../ops/incomplete-gamma.js';
 import * as statistics from '../ops/statistics.js';
 import * as splitting from '../ops/tensor-split.js';
 import * as ops from '../ops/torch-elementwise.js';
@@ -35,6 +36,10 @@ declare module './tensor.js' {
     sinc(): Tensor;
     /** See `logit`. */
     logit(eps?: number): Tensor;
+    /** See `gammainc`: `a.igamma(x)` is P(a, x), torch.Tensor.igamma. */
+    igamma(x: TensorLike): Tensor;
+    /** See `gammaincc`: `a.igammac(x)` is Q(a, x), torch.Tensor.igammac. */
+    igammac(x: TensorLike): Tensor;
     /** See `xlogy`: `x.xlogy(y)` is `x * log(y)`. */
     xlogy(other: TensorLike): Tensor;
     /** See `hypot`. */
@@ -101,7 +106,7 @@ const unary: Record<
 
 type Binary = (x: TensorLike, y: TensorLike) => Tensor;
 const binary: Record<
-  'xlogy' | 'hypot' | 'copysign' | 'heaviside' | 'logaddexp' | 'logaddexp2' | 'fmod' | 'remainder' | 'floatPower',
+  'xlogy' | 'hypot' | 'copysign' | 'heaviside' | 'logaddexp' | 'logaddexp2' | 'fmod' | 'remainder' | 'floatPower' | 'igamma' | 'igammac',
   Binary
 > = {
   xlogy: ops.xlogy,
@@ -113,6 +118,8 @@ const binary: Record<
   fmod: ops.fmod,
   remainder: ops.remainder,
   floatPower: ops.floatPower,
+  igamma: gammainc,
+  igammac: gammaincc,
 };
 
 const proto = Tensor.prototype as unknown as Record<string, unknown>;
