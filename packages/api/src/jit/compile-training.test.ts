@@ -1,5 +1,20 @@
 import '@flint/backend-cpu';
-import { ConcretizationError, compile, customJvp, customVjp, mean, memory, nn, optim, randn, sub, type Tensor, tidy } from '@flint/api';
+import {
+  ConcretizationError,
+  compile,
+  customJvp,
+  customVjp,
+  manualSeed,
+  mean,
+  memory,
+  nn,
+  optim,
+  randn,
+  sub,
+  type Tensor,
+  tensor,
+  tidy,
+} from '@flint/api';
 import { describe, expect, it } from 'vitest';
 import { eagerDispatches } from '../tensor/dispatch.js';
 
@@ -115,6 +130,33 @@ describe('compile(trainStep) with loss.backward() and optimizer.step() inside', 
       expect(maxDifference(p.value, (eagerModel.parameters()[i] as nn.Parameter).value)).toBeLessThan(1e-5);
     });
     expect(compiledOptimizer.stateDict().state['0']?.step).toBe(6);
+  });
+
+  it('a float64 group gets a float64 learning rate: compiled SGD with lr 0.1 follows eager float64 steps exactly', () => {
+    const run = (compiled: boolean): Float64Array | Float32Array => {
+      manualSeed(3);
+      const model = new nn.Linear(3, 1, { dtype: 'float64' });
+      const optimizer = new optim.SGD(model.parameters(), { lr: 0.1 });
+      const x = tensor(
+        [
+          [1, 2, 3],
+          [0.5, -1, 2],
+        ],
+        { dtype: 'float64' },
+      );
+      const y = tensor([[1], [0]], { dtype: 'float64' });
+      const step = () => {
+        optimizer.zeroGrad();
+        const loss = nn.functional.mseLoss(model.forward(x), y);
+        loss.backward();
+        optimizer.step();
+        return loss;
+      };
+      const run = compiled ? compile(step, { modules: [model], optimizers: [optimizer] }) : step;
+      for (let i = 0; i < 5; i++) run();
+      return model.weight.value.dataSync() as Float64Array;
+    };
+    expect(Array.from(run(true))).toEqual(Array.from(run(false)));
   });
 
   it('a step without backward() under the tape is compiled as a forward pass the caller differentiates', () => {

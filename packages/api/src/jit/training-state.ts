@@ -86,7 +86,12 @@ export class TrainingCells {
         let cached = this.learningRates.get(g);
         if (cached === undefined || cached.value !== lr) {
           cached?.tensor.dispose();
-          cached = { value: lr, tensor: keep(full([], 'float32', lr, (params[0] as Parameter).value)) };
+          // float64 where the whole group is (lr = 0.1 in float32 would move its steps by 1e-9
+          // relative, unlike the eager step's JavaScript number); float32 otherwise, so that no
+          // float32 parameter's update is promoted.
+          const values = params.map((p) => (p as Parameter).value);
+          const dtype = values.every((v) => v.dtype === 'float64') ? 'float64' : 'float32';
+          cached = { value: lr, tensor: keep(full([], dtype, lr, values[0] as Tensor)) };
           this.learningRates.set(g, cached);
         }
         return { lr: cached.tensor, options };
