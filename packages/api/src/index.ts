@@ -55,6 +55,7 @@ export {
   type QrOptions,
   type QrResult,
 } from './ops/linalg-decompositions.js';
+export { matrixExp } from './ops/linalg-matrix-exp.js';
 export { linalg } from './ops/linalg-namespace.js';
 export {
   type MatrixNormOptions,
@@ -76,7 +77,6 @@ export {
   type SolveTriangularOptions,
   slogdet,
 } from './ops/linalg-solvers.js';
-export { matrixExp } from './ops/linalg-matrix-exp.js';
 export type {
   CondOrder,
   EighOptions,
