@@ -1,6 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { TensorLike } from './convert.js';
-import { abs, add, cos, div, equal, less, lessEqual, log, mul, reciprocal, sign, sin, sqrt, sub, where } from './elementwise.js';
+import { abs, add, cos, div, equal, less, lessEqual, log, mul, neg, reciprocal, sign, sin, sqrt, sub, where } from './elementwise.js';
 import { isinf } from './predicates.js';
 import { chebyshev, computeWithoutDerivative, polynomial, type Series } from './special-support.js';
 import {
@@ -42,51 +42,45 @@ function smallSeries(square: Tensor, s: Series): Tensor {
 }
 
 /**
- * The Hankel form's parts at a = |x| > 8: P, Q and the scale 1/sqrt(pi a), with cos and sin of a
- * itself (chi = a - pi/4 or a - 3pi/4 is expanded, so that no rounding of chi enters).
+ * J and Y of order 0 or 1 beyond 8 by the Hankel form sqrt(2/(pi a)) (P cos χ - Q sin χ) and
+ * sqrt(2/(pi a)) (P sin χ + Q cos χ), χ = a - pi/4 (order 0) or a - 3pi/4 (order 1), with cos χ and
+ * sin χ expanded in cos a and sin a, so that no rounding of χ enters: √2 cos χ is cos a + sin a and
+ * √2 sin χ is sin a - cos a for order 0, sin a - cos a and -(sin a + cos a) for order 1.
  */
-function hankel(a: Tensor, p: Series, q: Series): { p: Tensor; q: Tensor; scale: Tensor; cosine: Tensor; sine: Tensor } {
+function hankel(a: Tensor, order: 0 | 1): { j: Tensor; y: Tensor } {
   const t = sub(div(128, mul(a, a)), 1);
-  return {
-    p: chebyshev(t, p),
-    q: div(chebyshev(t, q), a),
-    scale: reciprocal(sqrt(mul(a, Math.PI))),
-    cosine: cos(a),
-    sine: sin(a),
-  };
+  const p = chebyshev(t, order === 0 ? BESSEL_P0 : BESSEL_P1);
+  const q = div(chebyshev(t, order === 0 ? BESSEL_Q0 : BESSEL_Q1), a);
+  // sqrt(2/(pi a)) / √2, the √2 of the expanded cos χ and sin χ.
+  const scale = reciprocal(sqrt(mul(a, Math.PI)));
+  const sum = add(cos(a), sin(a));
+  const difference = sub(sin(a), cos(a));
+  const [cosChi, sinChi] = order === 0 ? [sum, difference] : [difference, neg(sum)];
+  return { j: mul(sub(mul(p, cosChi), mul(q, sinChi)), scale), y: mul(add(mul(p, sinChi), mul(q, cosChi)), scale) };
 }
 
-/** J0 and Y0 on a = |x| (Y0 meaningful for x > 0): the small and large forms, and Infinity's limit 0. */
-function orderZero(a: Tensor): { j: Tensor; y: Tensor } {
+/**
+ * J and Y of order 0 or 1 on a = |x| (Y meaningful for x > 0): below 8 J from its factored series
+ * and Y from J log(x/2) and its own series, the Hankel form beyond, and Infinity's limit 0.
+ */
+function bessel(a: Tensor, order: 0 | 1): { j: Tensor; y: Tensor } {
   const square = mul(a, a);
-  const jNear = mul(mul(besideZero(a, J0_ZEROS[0]), besideZero(a, J0_ZEROS[1])), smallSeries(square, J0_OVER_ZEROS));
-  const yNear = add(mul(mul(log(mul(a, 0.5)), jNear), TWO_OVER_PI), smallSeries(square, Y0_REGULAR));
-  // cos(a - pi/4) = (cos a + sin a) / √2, sin(a - pi/4) = (sin a - cos a) / √2.
-  const { p, q, scale, cosine, sine } = hankel(a, BESSEL_P0, BESSEL_Q0);
-  const sum = add(cosine, sine);
-  const difference = sub(sine, cosine);
-  const jFar = mul(sub(mul(p, sum), mul(q, difference)), scale);
-  const yFar = mul(add(mul(p, difference), mul(q, sum)), scale);
+  const logHalf = log(mul(a, 0.5));
+  let jNear: Tensor;
+  let yNear: Tensor;
+  if (order === 0) {
+    // Exactly 1 at 0 (the factored series rounds to within an ulp of it).
+    const series = mul(mul(besideZero(a, J0_ZEROS[0]), besideZero(a, J0_ZEROS[1])), smallSeries(square, J0_OVER_ZEROS));
+    jNear = where(equal(a, 0), 1, series);
+    yNear = add(mul(mul(logHalf, series), TWO_OVER_PI), smallSeries(square, Y0_REGULAR));
+  } else {
+    jNear = mul(mul(mul(besideZero(a, J1_ZEROS[0]), besideZero(a, J1_ZEROS[1])), smallSeries(square, J1_OVER_ZEROS)), a);
+    yNear = add(mul(sub(mul(logHalf, jNear), reciprocal(a)), TWO_OVER_PI), mul(smallSeries(square, Y1_REGULAR), a));
+  }
+  const far = hankel(a, order);
   const near = lessEqual(a, SMALL);
   const infinite = isinf(a);
-  // Exactly 1 at 0 (the factored series rounds to within an ulp of it).
-  return { j: where(near, where(equal(a, 0), 1, jNear), where(infinite, 0, jFar)), y: where(near, yNear, where(infinite, 0, yFar)) };
-}
-
-/** J1(a) and Y1(a) on a = |x|, as orderZero. */
-function orderOne(a: Tensor): { j: Tensor; y: Tensor } {
-  const square = mul(a, a);
-  const jNear = mul(mul(mul(besideZero(a, J1_ZEROS[0]), besideZero(a, J1_ZEROS[1])), smallSeries(square, J1_OVER_ZEROS)), a);
-  const yNear = add(mul(sub(mul(log(mul(a, 0.5)), jNear), reciprocal(a)), TWO_OVER_PI), mul(smallSeries(square, Y1_REGULAR), a));
-  // cos(a - 3pi/4) = (sin a - cos a) / √2, sin(a - 3pi/4) = -(sin a + cos a) / √2.
-  const { p, q, scale, cosine, sine } = hankel(a, BESSEL_P1, BESSEL_Q1);
-  const sum = add(cosine, sine);
-  const difference = sub(sine, cosine);
-  const jFar = mul(add(mul(p, difference), mul(q, sum)), scale);
-  const yFar = mul(sub(mul(q, difference), mul(p, sum)), scale);
-  const near = lessEqual(a, SMALL);
-  const infinite = isinf(a);
-  return { j: where(near, jNear, where(infinite, 0, jFar)), y: where(near, yNear, where(infinite, 0, yFar)) };
+  return { j: where(near, jNear, where(infinite, 0, far.j)), y: where(near, yNear, where(infinite, 0, far.y)) };
 }
 
 /** Y's value where x <= 0: -Infinity at ±0, NaN below (PyTorch's). */
@@ -104,7 +98,7 @@ function secondKindDomain(x: Tensor, y: Tensor): Tensor {
  * besselJ0(tensor([0, 1, 2.404825557695773])); // [1, 0.7652, ~0]
  */
 export function besselJ0(x: TensorLike): Tensor {
-  return computeWithoutDerivative('besselJ0', x, (t) => orderZero(abs(t)).j);
+  return computeWithoutDerivative('besselJ0', x, (t) => bessel(abs(t), 0).j);
 }
 
 /**
@@ -116,7 +110,7 @@ export function besselJ0(x: TensorLike): Tensor {
  * besselJ1(tensor([0, 1, -1])); // [0, 0.4401, -0.4401]
  */
 export function besselJ1(x: TensorLike): Tensor {
-  return computeWithoutDerivative('besselJ1', x, (t) => mul(orderOne(abs(t)).j, sign(t)));
+  return computeWithoutDerivative('besselJ1', x, (t) => mul(bessel(abs(t), 1).j, sign(t)));
 }
 
 /**
@@ -128,7 +122,7 @@ export function besselJ1(x: TensorLike): Tensor {
  * besselY0(tensor([1, 10])); // [0.0883, 0.0557]
  */
 export function besselY0(x: TensorLike): Tensor {
-  return computeWithoutDerivative('besselY0', x, (t) => secondKindDomain(t, orderZero(abs(t)).y));
+  return computeWithoutDerivative('besselY0', x, (t) => secondKindDomain(t, bessel(abs(t), 0).y));
 }
 
 /**
@@ -140,7 +134,7 @@ export function besselY0(x: TensorLike): Tensor {
  * besselY1(tensor([1, 10])); // [-0.7812, 0.2490]
  */
 export function besselY1(x: TensorLike): Tensor {
-  return computeWithoutDerivative('besselY1', x, (t) => secondKindDomain(t, orderOne(abs(t)).y));
+  return computeWithoutDerivative('besselY1', x, (t) => secondKindDomain(t, bessel(abs(t), 1).y));
 }
 
 /** sin(x)/x's Taylor coefficients in x²: (-1)^k / (2k + 1)!, enough for |x| < 1/2 in float64. */
