@@ -77,7 +77,7 @@ function lgammaOnePlus(a: Tensor): Tensor {
  * Γ* Stirling's correction: the large terms a log x, x and log Γ(a + 1) cancel there, and their
  * rounding would be magnified (a ε log a relative); below 10, directly.
  */
-function powerOverGamma(a: Tensor, x: Tensor, stirlingTerms: number): Tensor {
+function powerOverGamma(a: Tensor, x: Tensor, stirlingTerms: number, logGammaOnePlus: Tensor = lgammaOnePlus(a)): Tensor {
   const sigma = div(sub(x, a), a);
   const logRatio = where(less(abs(sigma), 0.5), log1p(sigma), log(div(x, a)));
   const r = div(1, maximum(a, TEMME_FROM));
@@ -85,7 +85,7 @@ function powerOverGamma(a: Tensor, x: Tensor, stirlingTerms: number): Tensor {
   const large = exp(sub(sub(mul(a, sub(logRatio, sigma)), stirling), add(mul(log(a), 0.5), LOG_SQRT_TWO_PI)));
   // exp(-x) apart, so that x's part of the exponent is not rounded with the rest (to 1e-13 at
   // x = 700), while exp(-x) is a normal number (to 708, float32 to 87).
-  const rest = sub(mul(a, log(x)), lgammaOnePlus(a));
+  const rest = sub(mul(a, log(x)), logGammaOnePlus);
   const small = where(less(x, a.dtype === 'float64' ? 708 : 87), mul(exp(neg(x)), exp(rest)), exp(sub(rest, x)));
   return where(greaterEqual(a, TEMME_FROM), large, small);
 }
@@ -100,12 +100,11 @@ function lowerSeries(a: Tensor, x: Tensor, prefactor: Tensor, terms: number): Te
  * Q for small x (below 2) where P is not small: 1 - x^a / Γ(a + 1) - x^a / Γ(a) sum over n >= 1 of
  * (-x)^n / (n! (a + n)), its first part as -expm1(a log x - log Γ(1 + a)), exact as a -> 0.
  */
-function upperSeries(a: Tensor, x: Tensor, terms: number): Tensor {
+function upperSeries(a: Tensor, x: Tensor, terms: number, logGammaOnePlus: Tensor): Tensor {
   const n = range(terms, 1, a);
   const powers = cumprod(div(neg(unsqueeze(x, -1)), n), -1);
   const series = sum(div(powers, add(unsqueeze(a, -1), n)), -1);
   const logX = log(x);
-  const logGammaOnePlus = lgammaOnePlus(a);
   const leading = neg(expm1(sub(mul(a, logX), logGammaOnePlus)));
   // x^a / Γ(a) = exp(a log x - log Γ(1 + a) + log a).
   return sub(leading, mul(exp(add(sub(mul(a, logX), logGammaOnePlus), log(a))), series));
@@ -165,7 +164,8 @@ function temme(a: Tensor, x: Tensor): { p: Tensor; q: Tensor } {
 /** P(a, x) and Q(a, x) for a > 0, x > 0 (finite), each method where it holds its precision. */
 function incompleteGamma(a: Tensor, x: Tensor): { p: Tensor; q: Tensor } {
   const terms = a.dtype === 'float64' ? TERMS.float64 : TERMS.float32;
-  const prefactor = powerOverGamma(a, x, terms.stirling);
+  const logGammaOnePlus = lgammaOnePlus(a);
+  const prefactor = powerOverGamma(a, x, terms.stirling, logGammaOnePlus);
   const byTemme = logicalAnd(greaterEqual(a, TEMME_FROM), less(abs(div(sub(x, a), a)), TEMME_WITHIN));
   const byFraction = logicalAnd(greaterEqual(x, a), greaterEqual(x, CONTINUED_FRACTION_FROM));
   // PyTorch's choice: Q's own series where x is small and P is not (a small, or a below 1.1 x).
@@ -174,7 +174,7 @@ function incompleteGamma(a: Tensor, x: Tensor): { p: Tensor; q: Tensor } {
     logicalAnd(logicalAnd(greaterEqual(x, 0.5), less(x, CONTINUED_FRACTION_FROM)), lessEqual(a, mul(x, 1.1))),
   );
   const fraction = continuedFraction(a, x, prefactor, terms.continuedFraction);
-  const upper = upperSeries(a, x, terms.upperSeries);
+  const upper = upperSeries(a, x, terms.upperSeries, logGammaOnePlus);
   const lower = lowerSeries(a, x, prefactor, terms.series);
   const expansion = temme(a, x);
   const q = where(byFraction, fraction, where(byUpperSeries, upper, sub(1, lower)));
