@@ -18,9 +18,16 @@ describe.skipIf(cudaUnavailable('gradient checks') !== undefined)('gradients on 
     expect(checked).toBeGreaterThan(100);
   });
 
-  it('every composite op', async () => {
-    const { checked, failures } = await compareGradients('cuda', 'cpu', compositeCases as unknown as OpCase<never>[], { samples: 2 });
-    expect(failures).toEqual([]);
-    expect(checked).toBeGreaterThan(20);
-  });
+  // The composite cases in groups, each with its own time budget: on the CPU emulation of a
+  // 2-core machine all of them together take about a minute, the default test timeout.
+  const GROUP = 40;
+  const composites = compositeCases as unknown as OpCase<never>[];
+  for (let start = 0; start < composites.length; start += GROUP) {
+    const group = composites.slice(start, start + GROUP);
+    it(`composite ops ${start + 1}-${start + group.length} of ${composites.length}`, { timeout: 180_000 }, async () => {
+      const { checked, failures } = await compareGradients('cuda', 'cpu', group, { samples: 2 });
+      expect(failures).toEqual([]);
+      expect(checked).toBeGreaterThan(0);
+    });
+  }
 });

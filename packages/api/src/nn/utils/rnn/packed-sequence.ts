@@ -100,7 +100,7 @@ export function hostIntegers(op: string, what: string, values: readonly number[]
     if (values.ndim !== 1) throw new ShapeError(`${op}: ${what} must be 1-d, got shape ${formatShape(values.shape)}`);
     if (!isInteger(values.dtype) && !isFloating(values.dtype))
       throw new DTypeError(`${op}: ${what} must hold integers, got dtype ${values.dtype}`);
-    list = Array.from(values.dataSync(), Number);
+    list = [...(hostCopies.get(values) ?? Array.from(values.dataSync(), Number))];
   } else if (Array.isArray(values)) {
     list = [...values];
   } else {
@@ -150,5 +150,14 @@ export function inversePermutation(order: readonly number[]): number[] {
 
 /** An int32 index tensor on `like`'s backend. */
 export function indexTensor(values: readonly number[], like: Tensor): Tensor {
-  return tensor(Int32Array.from(values), { dtype: 'int32', ...backendOption(like) });
+  const t = tensor(Int32Array.from(values), { dtype: 'int32', ...backendOption(like) });
+  hostCopies.set(t, [...values]);
+  return t;
 }
+
+/**
+ * The values of the index tensors made by indexTensor (a packing's sortedIndices and
+ * unsortedIndices), kept on the host: unpacking reads them from here instead of from the device,
+ * which a GPU backend cannot do synchronously.
+ */
+const hostCopies = new WeakMap<Tensor, readonly number[]>();
