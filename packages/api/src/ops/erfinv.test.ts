@@ -22,9 +22,14 @@ describe('erfinv', () => {
     const y = values(erfinv(f64([1, -1, 1.5, -2, INF, NAN, 0, -0])));
     expect(y.slice(0, 7)).toEqual([INF, -INF, NAN, NAN, NAN, NAN, 0]);
     expect(Object.is(y[7], -0)).toBe(true);
-    expectValuesClose('erfinv', values(erfinv(f64([0.5, -0.9, 1e-300]))), [0.4769362762044699, -1.1630871536766743, 8.862269254527579e-301], {
-      rtol: 2e-16,
-    });
+    expectValuesClose(
+      'erfinv',
+      values(erfinv(f64([0.5, -0.9, 1e-300]))),
+      [0.4769362762044699, -1.1630871536766743, 8.86226925452758e-301],
+      {
+        rtol: 2e-16,
+      },
+    );
   });
 
   it('computes integers in float32 and half dtypes in float32, rounded once', () => {
@@ -53,7 +58,12 @@ describe('erfinv', () => {
     expectValuesClose('jvp', values(tangent), slope, { rtol: 1e-14 });
     // d²/dx² = 2 y (y')².
     const second = values(grad((u: Tensor) => grad((t: Tensor) => erfinv(t).sum())(u).sum())(x));
-    expectValuesClose("erfinv''", second, y.map((v, i) => 2 * v * (slope[i] as number) ** 2), { rtol: 1e-13, atol: 1e-15 });
+    expectValuesClose(
+      "erfinv''",
+      second,
+      y.map((v, i) => 2 * v * (slope[i] as number) ** 2),
+      { rtol: 1e-13, atol: 1e-15 },
+    );
     expect(values(grad((t: Tensor) => erfinv(t).sum())(f64([1, NAN])))).toEqual([INF, NAN]);
   });
 
@@ -84,7 +94,8 @@ describe.skipIf(reason !== '')(`erfinv against PyTorch${reason === '' ? '' : ` (
       { expression: 'torch.special.erfinv(x)', inputs: { x: { values: CENTRAL } }, gradients: ['x'] },
       // mpmath, which PyTorch's Python has (through sympy), for the far tail.
       {
-        expression: "torch.tensor([float(__import__('mpmath').workdps(40)(__import__('mpmath').erfinv)(v)) for v in x.tolist()], dtype=torch.float64)",
+        expression:
+          "torch.tensor([float(__import__('mpmath').workdps(40)(__import__('mpmath').erfinv)(v)) for v in x.tolist()], dtype=torch.float64)",
         inputs: { x: { values: TAIL } },
       },
     ]);
