@@ -84,7 +84,8 @@ export default defineConfig({
         test: {
           name: 'cuda-emulation-reordered',
           include: cudaKernelSuites,
-          env: { ...cudaEmulationEnv, FLINT_CUDA_EMULATION_SCHEDULE: 'reverse,warps' },
+          // The composite gradient cases: a quarter of them (every case runs in cuda-emulation).
+          env: { ...cudaEmulationEnv, FLINT_CUDA_EMULATION_SCHEDULE: 'reverse,warps', FLINT_GRADIENT_CASE_STRIDE: '4' },
         },
       },
       {
@@ -114,6 +115,8 @@ export default defineConfig({
             // A call the emulated libraries refuse fails its test instead of running the own kernel.
             FLINT_CUDA_STRICT_VENDOR: '1',
             FLINT_TEST_BACKENDS: 'cuda',
+            // A quarter of the composite gradient cases (every case runs in cuda-emulation).
+            FLINT_GRADIENT_CASE_STRIDE: '4',
           },
         },
       },

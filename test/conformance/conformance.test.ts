@@ -3,6 +3,7 @@
 // (packages/backend-*) is imported, so a new backend is checked with no change here; backends that
 // cannot start on this machine are reported with their reason and skipped.
 import '@flint/backend-cpu';
+import { fileURLToPath } from 'node:url';
 import { type Aval, DTYPES, FlintError, type Primitive, primitiveName, RULES } from '@flint/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { selectedBackends } from '../support/backend-selection.js';
