@@ -55,6 +55,16 @@ function probsOrLogits(owner: string, parameters: ProbsOrLogits): { kind: 'probs
     : { kind: 'logits', value: floatParameter(owner, parameters.logits as TensorLike) };
 }
 
+/**
+ * A success probability and its logit from whichever was given (Bernoulli, Geometric). Given
+ * probabilities of exactly 0 or 1 get logits at the dtype's extremes (clamped by eps, as torch's
+ * probs_to_logits), not infinities.
+ */
+function binaryParameters(kind: 'probs' | 'logits', value: Tensor): { probs: Tensor; logits: Tensor } {
+  if (kind === 'probs') return { probs: value, logits: logit(value, finfo(value.dtype).eps) };
+  return { probs: sigmoid(value), logits: value };
+}
+
 /** @internal log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)), exact where nn's softplus is linear past its threshold. */
 export function softplus(x: Tensor): Tensor {
   return add(maximum(x, 0), log1p(exp(neg(abs(x)))));
@@ -75,16 +85,8 @@ export class Bernoulli extends Distribution {
   constructor(parameters: ProbsOrLogits) {
     const { kind, value } = probsOrLogits('Bernoulli', parameters);
     super(value.shape, [], parameters);
-    if (kind === 'probs') {
-      this.checkParameter('probs', value, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-      this.probs = value;
-      // Probabilities of exactly 0 or 1 give logits of the dtype's extremes, not infinities.
-      const eps = finfo(value.dtype).eps;
-      this.logits = logit(value, eps);
-    } else {
-      this.logits = value;
-      this.probs = sigmoid(value);
-    }
+    if (kind === 'probs') this.checkParameter('probs', value, (v) => v >= 0 && v <= 1, 'in [0, 1]');
+    ({ probs: this.probs, logits: this.logits } = binaryParameters(kind, value));
   }
 
   protected get anchor(): Tensor {
@@ -255,14 +257,8 @@ export class Geometric extends Distribution {
   constructor(parameters: ProbsOrLogits) {
     const { kind, value } = probsOrLogits('Geometric', parameters);
     super(value.shape, [], parameters);
-    if (kind === 'probs') {
-      this.checkParameter('probs', value, (v) => v > 0 && v <= 1, 'in (0, 1]');
-      this.probs = value;
-      this.logits = logit(value, finfo(value.dtype).eps);
-    } else {
-      this.logits = value;
-      this.probs = sigmoid(value);
-    }
+    if (kind === 'probs') this.checkParameter('probs', value, (v) => v > 0 && v <= 1, 'in (0, 1]');
+    ({ probs: this.probs, logits: this.logits } = binaryParameters(kind, value));
   }
 
   protected get anchor(): Tensor {
