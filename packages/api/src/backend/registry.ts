@@ -154,6 +154,19 @@ export function setBackendScoped(name: string): () => void {
   };
 }
 
+/**
+ * Makes `backend` itself (an instance, registered by name or not) the default until the returned
+ * function is called, which puts back the choice from before. For jit's tracing, whose abstract
+ * tracers hold no data to say where the constants they meet should be made.
+ */
+export function useBackendScoped(backend: Backend): () => void {
+  const previous = state.current;
+  state.current = backend;
+  return () => {
+    state.current = previous;
+  };
+}
+
 export interface BackendStatus {
   readonly name: string;
   readonly priority: number;

@@ -1,5 +1,5 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { getBackend } from '../backend/registry.js';
+import { getBackend, useBackendScoped } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import { ValueError } from '../core/errors.js';
 import { type TreeDef, treeFlatten, treeUnflatten } from '../core/pytree.js';
@@ -95,8 +95,13 @@ function trace(
     },
   };
   const previousGenerator = setTracedGenerator(generator);
+  const [leaves, def] = treeFlatten(args.map((a, i) => (statics.has(i) ? null : a)));
+  // The tracers stand for data on the arguments' backend: constants the function makes (a scalar
+  // operand, a tensor() without a backend) are made there too, as eager ops make them beside
+  // their operand, not on the default backend, which may not even offer their dtype.
+  const home = homeBackend(leaves);
+  const restoreBackend = home === undefined ? null : useBackendScoped(home);
   try {
-    const [leaves, def] = treeFlatten(args.map((a, i) => (statics.has(i) ? null : a)));
     const traced = leaves.map((leaf) => (isTensor(leaf) ? jitTrace.input(leaf) : leaf));
     if (implicitState) {
       // Argument 0 holds state the function reads from elsewhere (a module's parameters): its
@@ -121,10 +126,20 @@ function trace(
     if (error instanceof StageOut) return null;
     throw error;
   } finally {
+    restoreBackend?.();
     setTracedGenerator(previousGenerator);
     setStagingTrace(previous);
     popTrace(jitTrace);
   }
+}
+
+/** The backend holding the first tensor argument's data (through any tracers of enclosing transforms). */
+function homeBackend(leaves: readonly unknown[]): Backend | undefined {
+  for (const leaf of leaves) {
+    const backend = isTensor(leaf) ? backendOf(leaf) : undefined;
+    if (backend !== undefined) return backend;
+  }
+  return undefined;
 }
 
 function makeEntry(

@@ -43,3 +43,31 @@ describe('JavaScript scalars in jitted functions', () => {
     expect(await f(x).array()).toEqual([3, 6]);
   });
 });
+
+registerAsyncCpuBackend('cpu-float32-only', ['float32', 'int32', 'uint8', 'bool']);
+
+describe('constants of a jitted function', () => {
+  // The default backend offers no float64, as WebGPU does not: a function traced on float64
+  // tensors of another backend makes its constants beside them, as the eager ops do.
+  let previous = '';
+  beforeAll(() => {
+    previous = getBackend().name;
+    setBackend('cpu-float32-only');
+  });
+  afterAll(() => {
+    setBackend(previous);
+  });
+
+  it("are made on the arguments' backend, not the default one", async () => {
+    const x = tensor([1, 2, 3], { dtype: 'float64', backend: 'cpu' });
+    const scaled = jit((a: Tensor, s: number) => sub(mul(a, s), 1));
+    expect(await scaled(x, 0.5).array()).toEqual([-0.5, 0, 0.5]);
+    const withTensor = jit((a: Tensor) => mul(a, tensor([2, 3, 4], { dtype: 'float64' })));
+    const out = withTensor(x);
+    expect(out.dtype).toBe('float64');
+    expect(await out.array()).toEqual([2, 6, 12]);
+    // Outside the trace the default is as it was.
+    expect(getBackend().name).toBe('cpu-float32-only');
+    expect(() => tensor([1], { dtype: 'float64' })).toThrow(/float64 is not offered by the 'cpu-float32-only' backend/);
+  });
+});
