@@ -135,7 +135,8 @@ async function publicOps(): Promise<Map<string, string>> {
   const root = fileURLToPath(new URL('../../packages/api/src/', import.meta.url));
   const ops = new Map<string, string>();
   const files = readdirSync(`${root}ops`)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    // Tests and their helpers (*.test-support.ts) are no ops.
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.test-support.ts'))
     .map((f) => `${root}ops/${f}`);
   files.push(`${root}nn/functional/index.ts`);
   for (const file of files) {

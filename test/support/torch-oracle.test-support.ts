@@ -1,12 +1,28 @@
 // Shared by the tests of the special functions, statistics and splits (the `.test-support` name
 // keeps it out of the published package): evaluates PyTorch expressions on given inputs in one
-// Python process, returning values and gradients, and compares them NaN- and sign-aware.
+// Python process, returning values and gradients, compares them NaN- and sign-aware, and declares
+// the describe block of such comparisons (skipped, saying why, where PyTorch is missing).
 
 import { spawnSync } from 'node:child_process';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PYTHON, torchUnavailable } from './python-torch.test-support.js';
 
 export { torchUnavailable };
+
+/**
+ * `describe(title, body)` for the comparisons against PyTorch where /usr/bin/python3 has torch.
+ * Where it has not, that block is skipped (its title saying why), and a second one under the same
+ * title runs a single test named after the reason, so that the report shows what did not run.
+ */
+export function describeAgainstTorch(title: string, body: () => void): void {
+  const reason = torchUnavailable();
+  describe.skipIf(reason !== '')(`${title}${reason === '' ? '' : ` (skipped: ${reason})`}`, body);
+  describe.skipIf(reason === '')(title, () => {
+    it(`is skipped: ${reason}`, () => {
+      expect(reason).not.toBe('');
+    });
+  });
+}
 
 /** One input of a PyTorch expression: values (NaN and ±Infinity allowed), shape and dtype. */
 export interface TorchInput {

@@ -7,7 +7,6 @@ import {
   grad,
   i0,
   i1,
-  jit,
   modifiedBesselI0,
   modifiedBesselI1,
   modifiedBesselK0,
@@ -18,25 +17,20 @@ import {
   sphericalBesselJ0,
   type Tensor,
   tensor,
-  vmap,
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  describeAgainstTorch,
   expectValuesClose,
   runTorch,
   type Tolerance,
   type TorchResult,
-  torchUnavailable,
 } from '../../../../test/support/torch-oracle.test-support.js';
+import { expectVmapAndJitLikeEager, f64, INF, mpmath, NAN, values } from './special.test-support.js';
 
 // The Bessel functions of torch.special (ops/bessel-j-y.ts, ops/modified-bessel.ts): the special
 // values, the zero gradient PyTorch's "non-differentiable" gives, float32 against float64, and
 // values against PyTorch over wide ranges.
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 /** 10^-20 to 10^3.5, a dense linear grid over [0, 40], the switch points and J's zeros. */
 const POSITIVE = [
@@ -66,10 +60,10 @@ type Unary = (x: Tensor) => Tensor;
  * absolute, a few ulps of the envelope sqrt(2/(pi x)), as any Hankel form's.
  */
 const OSCILLATING: { name: string; torch: string; mpmath: string; flint: Unary; points: readonly number[] }[] = [
-  { name: 'besselJ0', torch: 'bessel_j0', mpmath: 'besselj(0, v)', flint: besselJ0, points: BOTH_SIGNS },
-  { name: 'besselJ1', torch: 'bessel_j1', mpmath: 'besselj(1, v)', flint: besselJ1, points: BOTH_SIGNS },
-  { name: 'besselY0', torch: 'bessel_y0', mpmath: 'bessely(0, v)', flint: besselY0, points: POSITIVE },
-  { name: 'besselY1', torch: 'bessel_y1', mpmath: 'bessely(1, v)', flint: besselY1, points: POSITIVE },
+  { name: 'besselJ0', torch: 'bessel_j0', mpmath: 'm.besselj(0, x)', flint: besselJ0, points: BOTH_SIGNS },
+  { name: 'besselJ1', torch: 'bessel_j1', mpmath: 'm.besselj(1, x)', flint: besselJ1, points: BOTH_SIGNS },
+  { name: 'besselY0', torch: 'bessel_y0', mpmath: 'm.bessely(0, x)', flint: besselY0, points: POSITIVE },
+  { name: 'besselY1', torch: 'bessel_y1', mpmath: 'm.bessely(1, x)', flint: besselY1, points: POSITIVE },
 ];
 const PYTORCH_J_Y_ERROR = 1e-6;
 const FUNCTIONS: { name: string; torch: string; flint: Unary; points: readonly number[]; tolerance: Tolerance }[] = [
@@ -209,28 +203,18 @@ describe('Bessel functions of torch.special', () => {
       ],
       { dtype: 'float64' },
     );
-    for (const f of [besselJ1, besselY0, modifiedBesselK1]) {
-      expect(values(vmap(f)(batch))).toEqual(values(f(batch)));
-      expectValuesClose('jit', values(jit(f)(batch)), values(f(batch)), { rtol: 1e-15 });
-    }
+    for (const f of [besselJ1, besselY0, modifiedBesselK1]) expectVmapAndJitLikeEager(f.name, f, batch);
   });
 });
 
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')(`Bessel functions against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('Bessel functions against PyTorch', () => {
   let results: TorchResult[] = [];
   let exact: TorchResult[] = [];
   beforeAll(() => {
     results = runTorch(
       FUNCTIONS.map((f) => ({ expression: `torch.special.${f.torch}(x)`, inputs: { x: { values: [...f.points, 0, NAN] } } })),
     );
-    exact = runTorch(
-      OSCILLATING.map((f) => ({
-        expression: `(lambda m: torch.tensor([float(m.workdps(30)(lambda v: m.${f.mpmath})(m.mpf(v))) for v in x.tolist()], dtype=torch.float64))(__import__('mpmath'))`,
-        inputs: { x: { values: f.points } },
-      })),
-    );
+    exact = runTorch(OSCILLATING.map((f) => ({ expression: mpmath(f.mpmath, 30), inputs: { x: { values: f.points } } })));
   });
   OSCILLATING.forEach((f, k) => {
     it(`${f.name} is within a few ulps of max(1, |value|) of mpmath`, () => {
@@ -253,11 +237,5 @@ describe.skipIf(reason !== '')(`Bessel functions against PyTorch${reason === '' 
       const points = [...f.points, 0, NAN];
       expectValuesClose(f.name, values(f.flint(f64(points))), results[k]?.outputs[0]?.values ?? [], f.tolerance, points);
     });
-  });
-});
-
-describe.skipIf(reason === '')('Bessel functions against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

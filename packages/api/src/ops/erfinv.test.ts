@@ -1,16 +1,12 @@
 import '@flint/backend-cpu';
-import { erf, erfinv, grad, jit, jvp, special, type Tensor, tensor, vmap } from '@flint/api';
+import { erf, erfinv, grad, jvp, special, type Tensor, tensor } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectValuesClose, runTorch, type TorchResult, torchUnavailable } from '../../../../test/support/torch-oracle.test-support.js';
+import { describeAgainstTorch, expectValuesClose, runTorch, type TorchResult } from '../../../../test/support/torch-oracle.test-support.js';
+import { expectHalfDtypesRoundedOnce, expectVmapAndJitLikeEager, f64, INF, mpmath, NAN, values } from './special.test-support.js';
 
 // ops/erfinv.ts: the special values, dtypes, the derivative rule, float32 against float64, and
 // values and gradients against PyTorch (and against mpmath, through PyTorch's Python, in the far
 // tail where PyTorch's own float64 erfinv is off by up to 5e-5).
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 /** Both signs: a linear grid over (-1, 1), tiny magnitudes, and 1 - 10^-e toward the ends. */
 const CENTRAL = Array.from({ length: 399 }, (_, i) => -0.995 + (i * 1.99) / 398);
@@ -34,12 +30,7 @@ describe('erfinv', () => {
 
   it('computes integers in float32 and half dtypes in float32, rounded once', () => {
     expect(erfinv(tensor([0, 1], { dtype: 'int32' })).dtype).toBe('float32');
-    for (const dtype of ['float16', 'bfloat16'] as const) {
-      const x = tensor([-0.9, 0.25, 0.75], { dtype });
-      const y = erfinv(x);
-      expect(y.dtype).toBe(dtype);
-      expectValuesClose(`erfinv of ${dtype}`, values(y), values(erfinv(x.astype('float64'))), { rtol: dtype === 'float16' ? 1e-3 : 8e-3 });
-    }
+    expectHalfDtypesRoundedOnce('erfinv', erfinv, [-0.9, 0.25, 0.75]);
   });
 
   it('float32 (Giles, no Newton step) is within 3e-7 of float64 from its tiniest normal values to 1 - 2^-24', () => {
@@ -78,14 +69,11 @@ describe('erfinv', () => {
       ],
       { dtype: 'float64' },
     );
-    expect(values(vmap(erfinv)(batch))).toEqual(values(erfinv(batch)));
-    expectValuesClose('jit erfinv', values(jit(erfinv)(batch)), values(erfinv(batch)), { rtol: 1e-15 });
+    expectVmapAndJitLikeEager('erfinv', erfinv, batch);
   });
 });
 
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')(`erfinv against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('erfinv against PyTorch', () => {
   const central = [...CENTRAL, ...TINY, 0.9991, -0.9999, 0, -0, 1, -1, 1.5, NAN];
   let results: TorchResult[] = [];
   beforeAll(() => {
@@ -93,11 +81,7 @@ describe.skipIf(reason !== '')(`erfinv against PyTorch${reason === '' ? '' : ` (
       { expression: 'torch.special.erfinv(x)', inputs: { x: { values: central } } },
       { expression: 'torch.special.erfinv(x)', inputs: { x: { values: CENTRAL } }, gradients: ['x'] },
       // mpmath, which PyTorch's Python has (through sympy), for the far tail.
-      {
-        expression:
-          "torch.tensor([float(__import__('mpmath').workdps(40)(__import__('mpmath').erfinv)(v)) for v in x.tolist()], dtype=torch.float64)",
-        inputs: { x: { values: TAIL } },
-      },
+      { expression: mpmath('m.erfinv(x)', 40), inputs: { x: { values: TAIL } } },
     ]);
   });
 
@@ -112,11 +96,5 @@ describe.skipIf(reason !== '')(`erfinv against PyTorch${reason === '' ? '' : ` (
 
   it('the far tail (1 - |x| down to 1e-16) is within 2e-15 of mpmath', () => {
     expectValuesClose('erfinv tail', values(erfinv(f64(TAIL))), results[2]?.outputs[0]?.values ?? [], { rtol: 2e-15 }, TAIL);
-  });
-});
-
-describe.skipIf(reason === '')('erfinv against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

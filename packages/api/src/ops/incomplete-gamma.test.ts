@@ -1,17 +1,13 @@
 import '@flint/backend-cpu';
 import { gammainc, gammaincc, grad, jit, jvp, NotImplementedError, special, type Tensor, tensor, vmap } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectValuesClose, runTorch, type TorchResult, torchUnavailable } from '../../../../test/support/torch-oracle.test-support.js';
+import { describeAgainstTorch, expectValuesClose, runTorch, type TorchResult } from '../../../../test/support/torch-oracle.test-support.js';
+import { f64, INF, mpmath, NAN, pairLabels, values } from './special.test-support.js';
 
 // ops/incomplete-gamma.ts: PyTorch's boundary values, known values, the derivative in x (and the
 // error in a), float32 against float64, and values against mpmath (through PyTorch's Python) and
 // PyTorch over a grid that crosses every region (series, upper series, continued fraction,
 // Temme's expansion).
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 /** a from 1e-3 to 1e4 (and the switch points), x from a/1000 to 100a and around 0.5, 2 and a. */
 const AS = [...Array.from({ length: 31 }, (_, i) => 10 ** (-3 + i / 4.3)), 9.99, 10.01, 0.5, 1, 2, 3];
@@ -135,28 +131,25 @@ describe('gammainc and gammaincc', () => {
   });
 });
 
-const reason = torchUnavailable();
-
 const pick = <T>(xs: readonly T[], keep: readonly boolean[]): T[] => xs.filter((_, i) => keep[i]);
 
-describe.skipIf(reason !== '')(`gammainc and gammaincc against mpmath and PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('gammainc and gammaincc against mpmath and PyTorch', () => {
   let results: TorchResult[] = [];
-  const mpmath = (upper: boolean): string =>
-    `(lambda m: torch.tensor([float(m.workdps(50)(lambda u, v: m.gammainc(u, ${upper ? 'v, m.inf' : '0, v'}, regularized=True))(m.mpf(u), m.mpf(v))) for u, v in zip(a.tolist(), x.tolist())], dtype=torch.float64))(__import__('mpmath'))`;
+  const regularized = (upper: boolean): string => mpmath(`m.gammainc(a, ${upper ? 'x, m.inf' : '0, x'}, regularized=True)`, 50, ['a', 'x']);
   // mpmath gives up on Q(9478, 18957) (below 1e-300): its grid stops at a = 5000.
   const MP = GRID_A.map((a) => a <= 5000);
   beforeAll(() => {
     const inputs = { a: { values: GRID_A }, x: { values: GRID_X } };
     const mpInputs = { a: { values: pick(GRID_A, MP) }, x: { values: pick(GRID_X, MP) } };
     results = runTorch([
-      { expression: mpmath(false), inputs: mpInputs },
-      { expression: mpmath(true), inputs: mpInputs },
+      { expression: regularized(false), inputs: mpInputs },
+      { expression: regularized(true), inputs: mpInputs },
       { expression: 'torch.special.gammainc(a, x)', inputs },
       { expression: 'torch.special.gammaincc(a, x)', inputs },
       { expression: 'torch.special.gammainc(a, x)', inputs, gradients: ['x'] },
     ]);
   });
-  const labels = GRID_A.map((a, i) => `${a}, x = ${GRID_X[i]}`);
+  const labels = pairLabels(GRID_A, GRID_X, 'x');
   const small = GRID_A.map((a) => a <= 100);
 
   it('are within 5e-15 (1 + |log value|) relative of mpmath, down to 1e-300 (the rounding of the exponent a log x - x - log Γ(a + 1))', () => {
@@ -189,11 +182,5 @@ describe.skipIf(reason !== '')(`gammainc and gammaincc against mpmath and PyTorc
     const flint = values(grad((t: Tensor) => gammainc(f64(GRID_A), t).sum())(f64(GRID_X)));
     const torch = results[4]?.gradients.x ?? [];
     expectValuesClose('dP/dx', pick(flint, small), pick(torch, small), { rtol: 1e-12, atol: 1e-300 }, pick(labels, small));
-  });
-});
-
-describe.skipIf(reason === '')('gammainc and gammaincc against mpmath and PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

@@ -20,16 +20,12 @@ import {
   vmap,
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectValuesClose, runTorch, type TorchResult, torchUnavailable } from '../../../../test/support/torch-oracle.test-support.js';
+import { describeAgainstTorch, expectValuesClose, runTorch, type TorchResult } from '../../../../test/support/torch-oracle.test-support.js';
+import { f64, grid, INF, NAN, pairLabels, values } from './special.test-support.js';
 
 // ops/orthogonal-polynomials.ts: values on a grid of (x, n) against PyTorch, n as a number and
 // as a tensor, the limits at ±Infinity, dtypes, the zero gradient, and the degree read from a
 // tensor n (and the errors where it cannot be read).
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 type Polynomial = (x: TensorLike, n: PolynomialDegree) => Tensor;
 const POLYNOMIALS: [string, Polynomial][] = [
@@ -45,8 +41,7 @@ const POLYNOMIALS: [string, Polynomial][] = [
 
 const XS = [-12, -3, -1.5, -1, -0.999, -0.7, -0.3, 0, 0.2, 0.5, 0.9, 0.99999, 1, 1.0001, 1.3, 2, 5, 11, NAN];
 const NS = [-2, -1, -0.5, 0, 1, 2, 2.7, 3, 4, 5, 7, 8, 9, 10, 13, 20, 33];
-const GRID_X = XS.flatMap((x) => NS.map(() => x));
-const GRID_N = XS.flatMap(() => NS);
+const [GRID_X, GRID_N] = grid(XS, NS);
 
 describe('orthogonal polynomials', () => {
   it('known values, n truncated toward zero and 0 for a negative n', () => {
@@ -129,9 +124,7 @@ describe('orthogonal polynomials', () => {
   });
 });
 
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')(`orthogonal polynomials against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('orthogonal polynomials against PyTorch', () => {
   let results: TorchResult[] = [];
   beforeAll(() => {
     results = runTorch(
@@ -144,14 +137,8 @@ describe.skipIf(reason !== '')(`orthogonal polynomials against PyTorch${reason =
   POLYNOMIALS.forEach(([name, f], k) => {
     it(`${name} agrees to 2e-14 of max(1, |value|)`, () => {
       const expected = results[k]?.outputs[0]?.values ?? [];
-      const inputs = GRID_X.map((x, i) => `${x}, n = ${GRID_N[i]}`);
+      const inputs = pairLabels(GRID_X, GRID_N, 'n');
       expectValuesClose(name, values(f(f64(GRID_X), f64(GRID_N))), expected, { rtol: 2e-14, atol: 2e-14 }, inputs);
     });
-  });
-});
-
-describe.skipIf(reason === '')('orthogonal polynomials against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

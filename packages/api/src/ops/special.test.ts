@@ -8,7 +8,6 @@ import {
   i0e,
   i1,
   i1e,
-  jit,
   jvp,
   lgamma,
   logNdtr,
@@ -23,23 +22,19 @@ import {
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  describeAgainstTorch,
   expectValuesClose,
   runTorch,
   type Tolerance,
   type TorchCase,
   type TorchResult,
-  torchUnavailable,
 } from '../../../../test/support/torch-oracle.test-support.js';
+import { expectHalfDtypesRoundedOnce, expectVmapAndJitLikeEager, f64, INF, NAN, values } from './special.test-support.js';
 
 // The special functions (ops/gamma.ts, ops/error-functions.ts, ops/bessel.ts): values at the
 // special points and known constants, dtype rules, derivative identities, float32 against
 // float64, and values and gradients against PyTorch over wide ranges (where /usr/bin/python3 has
 // torch; skipped, with the reason, where it has not).
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 /** Both signs of 10^e for e in [from, to] by `step`, then `linear` evenly spaced points in [-r, r]. */
 function spread(from: number, to: number, step: number, r: number, linear: number): number[] {
@@ -220,20 +215,10 @@ describe('special function dtypes', () => {
   it('integers compute in float32, half dtypes in float32 rounded once', () => {
     expect(lgamma(tensor([1, 2, 3], { dtype: 'int32' })).dtype).toBe('float32');
     expect(values(lgamma(tensor([1, 2, 3], { dtype: 'int32' })))).toEqual([0, 0, Math.fround(Math.LN2)]);
-    for (const dtype of ['float16', 'bfloat16'] as const) {
-      for (const [name, f, points] of [
-        ['lgamma', lgamma, [0.5, 3, 7.25]],
-        ['digamma', digamma, [0.5, 3, 7.25]],
-        ['erfc', erfc, [-2, 0.5, 1.5]],
-        ['i0', i0, [0.5, 3, 7.25]],
-      ] as const) {
-        const x = tensor([...points], { dtype });
-        const y = f(x);
-        expect(y.dtype, `${name} of ${dtype}`).toBe(dtype);
-        const exact = values(f(x.astype('float64')));
-        expectValuesClose(`${name} of ${dtype}`, values(y), exact, { rtol: dtype === 'float16' ? 1e-3 : 8e-3 });
-      }
-    }
+    expectHalfDtypesRoundedOnce('lgamma', lgamma, [0.5, 3, 7.25]);
+    expectHalfDtypesRoundedOnce('digamma', digamma, [0.5, 3, 7.25]);
+    expectHalfDtypesRoundedOnce('erfc', erfc, [-2, 0.5, 1.5]);
+    expectHalfDtypesRoundedOnce('i0', i0, [0.5, 3, 7.25]);
   });
 
   it('float32 agrees with float64 to its precision over wide ranges', () => {
@@ -336,11 +321,7 @@ describe('special function derivatives', () => {
       ],
       { dtype: 'float64' },
     );
-    for (const f of [lgamma, digamma, erfc, ndtri, i1e]) {
-      const input = f === ndtri ? batch.abs().div(10) : batch;
-      expect(values(vmap(f)(input))).toEqual(values(f(input)));
-      expectValuesClose(`jit ${f.name}`, values(jit(f)(input)), values(f(input)), { rtol: 1e-15 });
-    }
+    for (const f of [lgamma, digamma, erfc, ndtri, i1e]) expectVmapAndJitLikeEager(f.name, f, f === ndtri ? batch.abs().div(10) : batch);
     expect(values(vmap(grad((t: Tensor) => lgamma(t).sum()))(batch))).toEqual(values(digamma(batch)));
   });
 
@@ -352,8 +333,6 @@ describe('special function derivatives', () => {
     expect(values(special.expit(f64([0])))).toEqual([0.5]);
   });
 });
-
-const reason = torchUnavailable();
 
 interface Comparison {
   readonly name: string;
@@ -518,7 +497,7 @@ const COMPARISONS: Comparison[] = [
   },
 ];
 
-describe.skipIf(reason !== '')(`special functions against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('special functions against PyTorch', () => {
   let results: TorchResult[] = [];
   beforeAll(() => {
     const cases: TorchCase[] = COMPARISONS.flatMap((c) => [
@@ -542,11 +521,5 @@ describe.skipIf(reason !== '')(`special functions against PyTorch${reason === ''
         expectValuesClose(`${c.name} gradient`, flintGradient, torchGradient, c.gradient, points);
       }
     });
-  });
-});
-
-describe.skipIf(reason === '')('special functions against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

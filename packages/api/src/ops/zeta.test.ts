@@ -1,21 +1,16 @@
 import '@flint/backend-cpu';
-import { grad, jit, jvp, NotImplementedError, special, type Tensor, tensor, vmap, zeta } from '@flint/api';
+import { grad, jvp, NotImplementedError, special, type Tensor, tensor, zeta } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectValuesClose, runTorch, type TorchResult, torchUnavailable } from '../../../../test/support/torch-oracle.test-support.js';
+import { describeAgainstTorch, expectValuesClose, runTorch, type TorchResult } from '../../../../test/support/torch-oracle.test-support.js';
+import { expectVmapAndJitLikeEager, f64, grid, INF, NAN, pairLabels, values } from './special.test-support.js';
 
 // ops/zeta.ts: known values, PyTorch's domain and where Flint gives the limit instead of NaN,
 // negative q, the derivative with respect to q (and the error with respect to x), float32
 // against float64, and values and gradients against PyTorch on a grid of (x, q).
 
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
-
 const XS = [1.0000001, 1.001, 1.1, 1.5, 2, 2.5, 3, 4.2, 7, 10, 20, 35, 60, 100, 300];
 const QS = [1e-10, 1e-3, 0.1, 0.5, 0.9, 1, 1.5, 2, 3.3, 8.9, 9, 20, 100, 1e3, 1e6];
-const GRID_X = XS.flatMap((x) => QS.map(() => x));
-const GRID_Q = XS.flatMap(() => QS);
+const [GRID_X, GRID_Q] = grid(XS, QS);
 
 describe('zeta', () => {
   it('known values: Riemann zeta, ζ(2, 1/2) = pi²/2, far out in x and q (mpmath at 200 digits)', () => {
@@ -117,16 +112,12 @@ describe('zeta', () => {
       { dtype: 'float64' },
     );
     const q = f64([0.5, 7]);
-    expect(values(vmap((a: Tensor) => zeta(a, q))(x))).toEqual(values(zeta(x, q)));
-    expectValuesClose('jit', values(jit((a: Tensor) => zeta(a, q))(x)), values(zeta(x, q)), { rtol: 1e-15 });
+    expectVmapAndJitLikeEager('zeta', (a) => zeta(a, q), x);
   });
 });
 
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')(`zeta against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
-  const negativeX = [2, 4, 6, 2, 4].flatMap((x) => [-0.5, -2.5, -3.7, -10.25, -100.3, -7].map(() => x));
-  const negativeQ = [2, 4, 6, 2, 4].flatMap(() => [-0.5, -2.5, -3.7, -10.25, -100.3, -7]);
+describeAgainstTorch('zeta against PyTorch', () => {
+  const [negativeX, negativeQ] = grid([2, 4, 6, 2, 4], [-0.5, -2.5, -3.7, -10.25, -100.3, -7]);
   let results: TorchResult[] = [];
   beforeAll(() => {
     results = runTorch([
@@ -137,7 +128,7 @@ describe.skipIf(reason !== '')(`zeta against PyTorch${reason === '' ? '' : ` (sk
   });
 
   it('values over x in (1, 300], q in [1e-10, 1e6] agree to 1e-14', () => {
-    const inputs = GRID_X.map((x, i) => `${x}, q = ${GRID_Q[i]}`);
+    const inputs = pairLabels(GRID_X, GRID_Q, 'q');
     expectValuesClose('zeta', values(zeta(f64(GRID_X), f64(GRID_Q))), results[0]?.outputs[0]?.values ?? [], { rtol: 1e-14 }, inputs);
   });
 
@@ -147,13 +138,7 @@ describe.skipIf(reason !== '')(`zeta against PyTorch${reason === '' ? '' : ` (sk
   });
 
   it('negative q with even x (no cancellation in PyTorch’s sum) agrees to 1e-14', () => {
-    const inputs = negativeX.map((x, i) => `${x}, q = ${negativeQ[i]}`);
+    const inputs = pairLabels(negativeX, negativeQ, 'q');
     expectValuesClose('zeta', values(zeta(f64(negativeX), f64(negativeQ))), results[2]?.outputs[0]?.values ?? [], { rtol: 1e-14 }, inputs);
-  });
-});
-
-describe.skipIf(reason === '')('zeta against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });
