@@ -61,6 +61,21 @@ export { Embedding, EmbeddingBag, type EmbeddingBagLayerOptions, type EmbeddingL
 export { Fold, Unfold } from './layers/fold.js';
 export { FractionalMaxPool2d, FractionalMaxPool3d, type FractionalMaxPoolLayerOptions } from './layers/fractional-max-pool.js';
 export { InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, type InstanceNormOptions } from './layers/instance-norm.js';
+export {
+  LazyBatchNorm1d,
+  LazyBatchNorm2d,
+  LazyBatchNorm3d,
+  LazyConv1d,
+  LazyConv2d,
+  LazyConv3d,
+  LazyConvTranspose1d,
+  LazyConvTranspose2d,
+  LazyConvTranspose3d,
+  LazyInstanceNorm1d,
+  LazyInstanceNorm2d,
+  LazyInstanceNorm3d,
+  LazyLinear,
+} from './layers/lazy.js';
 export { Bilinear, Flatten, Identity, Linear, type LinearOptions, Unflatten } from './layers/linear.js';
 export {
   BCELoss,
@@ -179,4 +194,5 @@ export {
 } from './module.js';
 export { Parameter } from './parameter.js';
 export type { LoadStateDictPostHook, LoadStateDictResult, StateDict, StateDictPreHook } from './state-dict.js';
+export { isUninitializedParameter, UninitializedParameter } from './uninitialized-parameter.js';
 export * as utils from './utils/index.js';

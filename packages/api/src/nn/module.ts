@@ -15,6 +15,7 @@ import {
   type StateDictPreHook,
   stateDictOf,
 } from './state-dict.js';
+import { isUninitializedParameter } from './uninitialized-parameter.js';
 
 // Module: a tree of named parameters, buffers and submodules, as torch.nn.Module. PyTorch finds
 // them in __setattr__; JavaScript has no such hook, and class field initializers run after the base
@@ -281,7 +282,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         if (kind === null) continue;
         explicit ??= this.#explicitValues();
         if (explicit.has(value)) continue;
-        if (kind === 'parameter') keep((value as Parameter).value);
+        if (kind === 'parameter') keepValue(value as Parameter);
         this.#mapOf(kind).set(name, value as AnyModule | Parameter);
         this.#followed.add(name);
         this.#rank.set(name, 2 * index + 1);
@@ -328,7 +329,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         `${this.constructor.name}: field '${name}' holds ${describeValue(value)}, but '${name}' is a registered ${registered}; assign a ${registered === 'parameter' ? 'Parameter' : 'Module'} or null`,
       );
     }
-    if (kind === 'parameter') keep((value as Parameter).value);
+    if (kind === 'parameter') keepValue(value as Parameter);
     if (kind === registered) {
       this.#mapOf(kind).set(name, value as AnyModule | Parameter);
       return false;
@@ -500,7 +501,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (parameter !== null && !isParameter(parameter)) {
       throw new ValueError(`${this.constructor.name}.registerParameter: '${name}' must be a Parameter (or null), got ${typeof parameter}`);
     }
-    if (parameter !== null && isTensor(parameter.value)) keep(parameter.value);
+    if (parameter !== null) keepValue(parameter);
     this.#noteExplicit(name, parameter);
     this.#parameters.set(name, parameter);
     return parameter;
@@ -551,7 +552,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (!this.#parameters.has(name)) throw new ValueError(`${this.constructor.name}: no parameter named '${name}'`);
     if (parameter !== null && !isParameter(parameter))
       throw new ValueError(`${this.constructor.name}: '${name}' must be a Parameter (or null), got ${describeValue(parameter)}`);
-    if (parameter !== null) keep(parameter.value);
+    if (parameter !== null) keepValue(parameter);
     this.#snapshot = null;
     this.#parameters.set(name, parameter);
   }
@@ -845,7 +846,12 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const moved = new Map<Tensor, Tensor>();
     const tensors: Tensor[] = [];
     for (const module of this.modules()) {
-      for (const p of module.#parameters.values()) if (p !== null) tensors.push(p.value, ...(p.grad ? [p.grad] : []));
+      for (const p of module.#parameters.values()) {
+        if (p === null) continue;
+        // A lazy parameter moves its placeholder, whose backend the materialized value takes.
+        if (isUninitializedParameter(p)) tensors.push(p._placeholder());
+        else tensors.push(p.value, ...(p.grad ? [p.grad] : []));
+      }
       for (const b of module.#buffers.values()) if (b !== null) tensors.push(b);
     }
     try {
@@ -873,6 +879,10 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       for (const module of this.modules()) {
         for (const p of module.#parameters.values()) {
           if (p === null) continue;
+          if (isUninitializedParameter(p)) {
+            p._replacePlaceholder(keep(once(p._placeholder())));
+            continue;
+          }
           p.value = once(p.value);
           keep(p.value);
           if (p.grad) p.grad = keep(once(p.grad));
@@ -941,6 +951,14 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return this.#registerHook('registerLoadStateDictPostHook', this.#loadStateDictPostHooks, hook, false, false);
   }
 
+  /**
+   * @internal Runs on every module of the tree when `loadStateDict` starts, before the keys and
+   * shapes are compared, with the whole state and this module's prefix of its keys ('' at the
+   * root, 'encoder.' below). A lazy module materializes its parameters here from the shapes the
+   * state holds for them, as torch's lazy modules do in their load-state-dict pre-hook.
+   */
+  _prepareLoadStateDict(_state: ReadonlyMap<string, unknown>, _prefix: string): void {}
+
   /** @internal This module's state-dict hooks, in the order they run, for the state-dict machinery. */
   _stateDictHooks(): { pre: StateDictPreHook<AnyModule>[]; loadPost: [number, LoadStateDictPostHook<AnyModule>][] } {
     return { pre: [...this.#stateDictPreHooks.values()], loadPost: [...this.#loadStateDictPostHooks] };
@@ -969,8 +987,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
 }
 
 function countSuffix(module: AnyModule): string {
-  const n = module.numParameters();
-  return n === 0 ? '' : `  # ${n.toLocaleString('en-US')} parameter${n === 1 ? '' : 's'}`;
+  const parameters = module.parameters();
+  const lazy = parameters.some(isUninitializedParameter);
+  const n = parameters.reduce((total, p) => total + (isUninitializedParameter(p) ? 0 : p.value.size), 0);
+  const counted = n === 0 ? '' : `${n.toLocaleString('en-US')} parameter${n === 1 ? '' : 's'}`;
+  // A lazy module's parameters have no size until its first forward (numParameters throws).
+  if (lazy) return `  # ${counted === '' ? '' : `${counted} and `}uninitialized parameters`;
+  return counted === '' ? '' : `  # ${counted}`;
+}
+
+/** Keeps a parameter's tensor out of any enclosing tidy scope (a lazy one's placeholder is kept already). */
+function keepValue(parameter: Parameter): void {
+  if (!isUninitializedParameter(parameter) && isTensor(parameter.value)) keep(parameter.value);
 }
 
 /** Where formatModule is in the tree: the modules enclosing it, to refuse a cycle. */

@@ -131,8 +131,9 @@ export function loadStateDictInto(root: AnyModule, state: StateDict | ReadonlyMa
   if (typeof state !== 'object' || state === null)
     throw new ValueError(`${owner}.loadStateDict: expected an object of tensors by name, got ${state === null ? 'null' : typeof state}`);
   const entries: [string, unknown][] = state instanceof Map ? [...state.entries()] : Object.entries(state);
-  const expected = slots(root);
   const given = new Map(entries);
+  for (const [path, module] of everyPath(root)) module._prepareLoadStateDict(given, path === '' ? '' : `${path}.`);
+  const expected = slots(root);
   const missingKeys = [...expected.keys()].filter((k) => !given.has(k));
   const unexpectedKeys = entries.map(([k]) => k).filter((k) => !expected.has(k));
   const problems: string[] = [];
