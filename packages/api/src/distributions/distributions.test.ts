@@ -116,8 +116,47 @@ describe('sampling', () => {
     const uniform = grad((high: Tensor) => new D.Uniform(0, high).rsample([], { key: k }))(tensor(4.5));
     expect(uniform.item()).toBeGreaterThan(0);
     expect(uniform.item()).toBeLessThan(1);
-    expect(() => new D.Gamma(2, 1).rsample()).toThrow(NotImplementedError);
+    expect(() => new D.Bernoulli({ probs: 0.5 }).rsample()).toThrow(NotImplementedError);
     expect(new D.Independent(new D.Normal(zeros([2]), 1), 1).hasRsample).toBe(true);
+  });
+
+  it('the gamma family rsamples by implicit reparameterization: d E[x] / d parameter within 4 standard errors', () => {
+    const k = random.key(11);
+    const n = 2000;
+    const batch = (value: number) => tensor(new Array(n).fill(value), { dtype: 'float64' });
+    /** Per-sample derivatives of a batch of n identical distributions: their mean within 4 standard errors of `expected`. */
+    const expectMeanDerivative = (what: string, derivatives: Tensor, expected: number) => {
+      const d = values(derivatives);
+      const m = mean(d);
+      const standardError = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1) / n);
+      expect(Math.abs(m - expected), `${what}: ${m} vs ${expected} (standard error ${standardError})`).toBeLessThan(4 * standardError);
+    };
+    const [rateGrad, concentrationGrad] = grad((rate: Tensor, c: Tensor) => new D.Gamma(c, rate).rsample([], { key: k }).sum(), {
+      argnums: [0, 1],
+    })(batch(2), batch(3)) as [Tensor, Tensor];
+    expectMeanDerivative('Gamma: d/d rate of c / rate', rateGrad, -3 / 4);
+    expectMeanDerivative('Gamma: d/dc of c / rate', concentrationGrad, 1 / 2);
+    expectMeanDerivative('Chi2: d/d df of df', grad((df: Tensor) => new D.Chi2(df).rsample([], { key: k }).sum())(batch(0.7)), 1);
+    expectMeanDerivative(
+      'Beta: d/d c0 of c1 / (c1 + c0)',
+      grad((c0: Tensor) => new D.Beta(0.5, c0).rsample([], { key: k }).sum())(batch(1.5)),
+      -0.5 / 4,
+    );
+    const dirichlet = grad((c: Tensor) =>
+      new D.Dirichlet(c)
+        .rsample([n], { key: k })
+        .mean(0)
+        .mul(tensor([0, 0, 1], { dtype: 'float64' }))
+        .sum(),
+    )(tensor([1, 2, 5], { dtype: 'float64' }));
+    // E[x_2] = c_2 / sum(c): gradient (-5, -5, 3) / 64.
+    const dirichletExpected = [-5 / 64, -5 / 64, 3 / 64];
+    const dirichletErrors = values(dirichlet).map((g, i) => Math.abs(g - (dirichletExpected[i] as number)));
+    expect(Math.max(...dirichletErrors)).toBeLessThan(0.01);
+    // StudentT: loc + scale z sqrt(df / chi2): d/d scale of E|x - loc| is E|t_df| = 2 sqrt(df) / ((df - 1) B(df/2, 1/2)) = 2 sqrt(3) / (2 pi / 2) for df = 3.
+    const studentT = grad((scale: Tensor) => new D.StudentT(3, 1, scale).rsample([], { key: k }).sub(1).abs().sum())(batch(2));
+    expectMeanDerivative('StudentT: d/d scale of E|x - loc|', studentT, (2 * Math.sqrt(3)) / Math.PI);
+    expect(new D.Gamma(2, 1).sample([2], { key: k }).shape).toEqual([2]);
   });
 
   it('logProb runs under jit and vmap', () => {

@@ -11,9 +11,9 @@ import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { broadcastParameters, Distribution, type DistributionOptions, floatParameter } from './distribution.js';
 
-// Gamma, Beta and Dirichlet. Their samples come from random/gamma-family.ts's Marsaglia-Tsang
-// sampler, which has no reparameterized gradient here: `sample` works, `rsample` says it is not
-// implemented (torch has one, through the derivative of the incomplete gamma function).
+// Gamma, Beta, Dirichlet, Chi2 and StudentT. Their samples come from random/gamma-family.ts's
+// Marsaglia-Tsang sampler, differentiable in the concentration by implicit reparameterization
+// (random/gamma-gradient.ts, as torch's _standard_gamma_grad), so all of them have rsample.
 
 const positive = (v: number): boolean => v > 0;
 
@@ -39,11 +39,15 @@ export class Gamma extends Distribution {
     this.checkParameter('rate', this.rate, positive, 'positive');
   }
 
+  override get hasRsample(): boolean {
+    return true;
+  }
+
   protected get anchor(): Tensor {
     return this.concentration;
   }
 
-  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+  protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
     return tidy(() => div(gamma(key, this.concentration, this.extendedShape(sampleShape), { dtype: this.concentration.dtype }), this.rate));
   }
 
@@ -95,11 +99,15 @@ export class Beta extends Distribution {
     this.checkParameter('concentration0', this.concentration0, positive, 'positive');
   }
 
+  override get hasRsample(): boolean {
+    return true;
+  }
+
   protected get anchor(): Tensor {
     return this.concentration1;
   }
 
-  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+  protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
     const dtype = this.concentration1.dtype;
     return beta(key, this.concentration1, this.concentration0, this.extendedShape(sampleShape), { dtype });
   }
@@ -162,11 +170,15 @@ export class Dirichlet extends Distribution {
     this.checkParameter('concentration', c, positive, 'positive');
   }
 
+  override get hasRsample(): boolean {
+    return true;
+  }
+
   protected get anchor(): Tensor {
     return this.concentration;
   }
 
-  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+  protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
     return dirichlet(key, this.concentration, [...sampleShape, ...this.batchShape], { dtype: this.concentration.dtype });
   }
 
@@ -252,11 +264,15 @@ export class StudentT extends Distribution {
     this.checkParameter('scale', this.scale, positive, 'positive');
   }
 
+  override get hasRsample(): boolean {
+    return true;
+  }
+
   protected get anchor(): Tensor {
     return this.loc;
   }
 
-  protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
+  protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
     return tidy(() => {
       const shape = this.extendedShape(sampleShape);
       const [normalKey, chiKey] = splitKeys(key) as [Tensor, Tensor];

@@ -10,9 +10,11 @@ import { reshape } from '../ops/movement.js';
 import { argmax, logSumExp } from '../ops/reduce.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { stopGradient } from '../transforms/custom.js';
 import { checkEntries, floatDType, sampleShape } from './arguments.js';
 import { openUnit, type SampleOptions } from './continuous.js';
 import { normal } from './distributions.js';
+import { withGammaSampleGradient } from './gamma-gradient.js';
 import { checkKey, splitKeys } from './keys.js';
 
 // Gamma samples by Marsaglia and Tsang's method ("A simple method for generating gamma
@@ -36,11 +38,17 @@ function workingDType(dtype: DType): DType {
 
 /**
  * log of Gamma(alpha, 1) samples of shape `dims` (alpha broadcast to it, in `dtype`). Shape
- * parameters below 1 are boosted: Gamma(a) = Gamma(a + 1) u^(1/a).
+ * parameters below 1 are boosted: Gamma(a) = Gamma(a + 1) u^(1/a). Differentiable in alpha by
+ * implicit reparameterization (gamma-gradient.ts), not through the rejection sampler's ops.
  */
 function logGammaSamples(k: Tensor, alpha: Tensor, dims: readonly number[], dtype: DType): Tensor {
+  const concentration = broadcastTo(cast(alpha, dtype), dims);
+  return withGammaSampleGradient(concentration, proposeLogGamma(k, stopGradient(concentration), dims, dtype));
+}
+
+/** The sampler itself: log Gamma(a, 1) samples, a already of shape `dims`, not differentiated. */
+function proposeLogGamma(k: Tensor, a: Tensor, dims: readonly number[], dtype: DType): Tensor {
   const [proposalKey, acceptKey, boostKey] = splitKeys(k, 3) as [Tensor, Tensor, Tensor];
-  const a = broadcastTo(cast(alpha, dtype), dims);
   const boosted = less(a, 1);
   const shape = where(boosted, add(a, 1), a);
   const d = sub(shape, 1 / 3);
@@ -71,8 +79,9 @@ function shapeParameter(op: string, name: string, value: TensorLike, k: Tensor, 
 /**
  * Gamma(a, 1) samples (jax.random.gamma; divide by a rate, or multiply by a scale, for others).
  * `a` (the concentration, > 0) may be a tensor; the samples take its shape, or `shape`, to which
- * it must broadcast. Not differentiable with respect to `a` (its reparameterized gradient is not
- * implemented): the samples are constants to grad.
+ * it must broadcast. Differentiable with respect to `a` by implicit reparameterization (as
+ * jax.random.gamma and torch's rsample): d sample / d a = -(dP/da) / density, P the regularized
+ * incomplete gamma function at the sample, with the key held fixed.
  *
  * @example
  * random.gamma(random.key(0), 2, [1000]); // mean 2, variance 2
