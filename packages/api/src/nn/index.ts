@@ -41,6 +41,11 @@ export {
   Tanh,
   Threshold,
 } from './layers/activations.js';
+export {
+  type AdaptiveLogSoftmaxOptions,
+  type AdaptiveLogSoftmaxOutput,
+  AdaptiveLogSoftmaxWithLoss,
+} from './layers/adaptive-log-softmax.js';
 export { MultiheadAttention, type MultiheadAttentionForwardOptions, type MultiheadAttentionOptions } from './layers/attention.js';
 export type { FactoryOptions } from './layers/common.js';
 export { ModuleDict, ModuleList, Sequential, type TensorModule } from './layers/containers.js';
