@@ -325,6 +325,37 @@ const comparisons: Comparison[] = [
       ];
     },
   },
+  {
+    name: 'Weibull logProb, cdf, icdf, moments, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.cdf(x), d.icdf(p), d.mean, d.variance, d.mode, d.entropy()))(${TD}.Weibull(scale, k))`,
+    inputs: { scale: v([1.5, 0.3, 2]), k: v([1.2, 3, 2]), x: v([0.4, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['scale', 'k'],
+    flint: ({ scale, k, x, p }) => {
+      const d = new D.Weibull(scale as Tensor, k as Tensor);
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.mean, d.variance, d.mode, d.entropy()];
+    },
+  },
+  {
+    name: 'Pareto logProb, cdf, icdf, moments, entropy, and KL Pareto-Pareto',
+    torch: `(lambda d, e: (d.log_prob(x), d.cdf(x), d.icdf(p), d.mean, d.variance, d.entropy(), ${TD}.kl_divergence(d, e)))(${TD}.Pareto(scale, alpha), ${TD}.Pareto(scale * 0.5, alpha.flip(0)))`,
+    inputs: { scale: v([1.5, 0.3, 2]), alpha: v([0.8, 1.5, 3]), x: v([1.6, 0.7, 3]), p: v([0.1, 0.5, 0.99]) },
+    gradients: ['scale', 'alpha'],
+    flint: ({ scale, alpha, x, p }) => {
+      const d = new D.Pareto(scale as Tensor, alpha as Tensor);
+      const e = new D.Pareto((scale as Tensor).mul(0.5), (alpha as Tensor).flip([0]));
+      return [d.logProb(x as Tensor), d.cdf(x as Tensor), d.icdf(p as Tensor), d.mean, d.variance, d.entropy(), D.klDivergence(d, e)];
+    },
+  },
+  {
+    name: 'Kumaraswamy logProb, moments, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.entropy()))(${TD}.Kumaraswamy(a, b))`,
+    inputs: { a: v([0.5, 2, 7]), b: v([1.5, 0.3, 2]), x: v([0.1, 0.7, 0.95]) },
+    gradients: ['a', 'b'],
+    flint: ({ a, b, x }) => {
+      const d = new D.Kumaraswamy(a as Tensor, b as Tensor);
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy()];
+    },
+  },
 ];
 
 /** All outputs flattened into one vector, so that one gradient of its sum covers them all. */

@@ -15,6 +15,7 @@ export { Distribution, type DistributionOptions, type DistributionSampleOptions 
 export { Exponential } from './exponential.js';
 export { Beta, Chi2, Dirichlet, Gamma, StudentT } from './gamma-family.js';
 export { Independent } from './independent.js';
+export { Kumaraswamy, Pareto, Weibull } from './inverse-cdf.js';
 export { klDivergence, registerKl } from './kl.js';
 export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';

@@ -14,6 +14,7 @@ import type { Distribution } from './distribution.js';
 import { Exponential } from './exponential.js';
 import { Beta, Dirichlet, Gamma } from './gamma-family.js';
 import { Independent } from './independent.js';
+import { Pareto } from './inverse-cdf.js';
 import { Laplace, Normal } from './location-scale.js';
 import { MultivariateNormal } from './multivariate-normal.js';
 import { Uniform } from './uniform.js';
@@ -174,4 +175,11 @@ registerKl(Independent, Independent, (p, q) => {
         inner,
         Array.from({ length: k }, (_, i) => -1 - i),
       );
+});
+
+registerKl(Pareto, Pareto, (p, q) => {
+  const alphaRatio = div(q.alpha, p.alpha);
+  const value = sub(add(sub(mul(q.alpha, log(div(p.scale, q.scale))), log(alphaRatio)), alphaRatio), 1);
+  // p puts mass below q's minimum: infinite.
+  return where(less(p.scale, q.scale), Number.POSITIVE_INFINITY, value);
 });

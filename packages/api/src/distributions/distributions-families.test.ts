@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import '@flint/backend-cpu';
+import { distributions as D, grad, random, type Tensor, tensor, ValueError } from '@flint/api';
+
+// Sampling of the families beyond the first twenty: sample moments against the closed-form
+// mean and variance (whose values are compared with torch in distributions-torch.test.ts), and
+// reparameterized gradients: per-sample derivatives of n identical distributions, whose mean is
+// the derivative of the closed-form mean (within 4 standard errors; the keys are fixed, so each
+// check is deterministic).
+
+const N = 20_000;
+
+function values(t: Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+function meanAndStandardError(xs: readonly number[]): { mean: number; standardError: number; variance: number } {
+  const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1);
+  return { mean, variance, standardError: Math.sqrt(variance / xs.length) };
+}
+
+/** Samples of a scalar distribution: their mean within 5 standard errors of d.mean, their variance within 10% of d.variance. */
+function expectMoments(what: string, d: D.Distribution, seed: number): void {
+  const xs = values(d.sample([N], { key: random.key(seed) }));
+  const { mean, variance, standardError } = meanAndStandardError(xs);
+  const expectedMean = d.mean.item();
+  const expectedVariance = d.variance.item();
+  expect(Math.abs(mean - expectedMean), `${what}: mean ${mean} vs ${expectedMean}`).toBeLessThan(5 * standardError);
+  expect(Math.abs(variance / expectedVariance - 1), `${what}: variance ${variance} vs ${expectedVariance}`).toBeLessThan(0.1);
+}
+
+/** d E[x] / d theta from per-sample derivatives of rsample against the derivative of the closed-form mean. */
+function expectReparameterized(what: string, make: (theta: Tensor) => D.Distribution, theta: number, seed: number): void {
+  const n = 4000;
+  const batch = tensor(new Array(n).fill(theta), { dtype: 'float64' });
+  const perSample = values(
+    grad((t: Tensor) =>
+      make(t)
+        .rsample([], { key: random.key(seed) })
+        .sum(),
+    )(batch),
+  );
+  const expected = grad((t: Tensor) => make(t).mean)(tensor(theta, { dtype: 'float64' })).item();
+  const { mean, standardError } = meanAndStandardError(perSample);
+  expect(Math.abs(mean - expected), `${what}: ${mean} vs ${expected} (standard error ${standardError})`).toBeLessThan(4 * standardError);
+}
+
+describe('Weibull, Pareto, Kumaraswamy', () => {
+  it('samples have the closed-form moments', () => {
+    expectMoments('Weibull', new D.Weibull(2, 1.5), 1);
+    expectMoments('Pareto', new D.Pareto(1, 5), 2);
+    expectMoments('Kumaraswamy', new D.Kumaraswamy(2, 5), 3);
+  });
+
+  it('rsample is differentiable in every parameter', () => {
+    expectReparameterized('Weibull scale', (t) => new D.Weibull(t, 1.5), 2, 4);
+    expectReparameterized('Weibull concentration', (t) => new D.Weibull(2, t), 1.5, 5);
+    expectReparameterized('Pareto alpha', (t) => new D.Pareto(1, t), 5, 6);
+    expectReparameterized('Kumaraswamy concentration0', (t) => new D.Kumaraswamy(2, t), 5, 7);
+  });
+
+  it('check their parameters and support', () => {
+    expect(() => new D.Weibull(-1, 1)).toThrow(ValueError);
+    expect(() => new D.Pareto(2, 1).logProb(1.5)).toThrow(ValueError);
+    expect(() => new D.Kumaraswamy(1, 1).logProb(1.5)).toThrow(ValueError);
+    expect(new D.Pareto(2, 1, { validateArgs: false }).logProb(1.5).item()).toBeCloseTo(Math.log(2) - 2 * Math.log(1.5));
+  });
+});
