@@ -114,7 +114,7 @@ const NOT_OPS = new Set([
   'specialInput',
   'computeSpecial',
   'computeWithoutDerivative',
-  'specialOperands',
+  'computeBinarySpecial',
   'withSecondDerivative',
   'chebyshev',
   'polynomial',
@@ -129,6 +129,11 @@ const NOT_OPS = new Set([
   'spatialArgument',
   // ops/max-pool-indices.ts: what max pooling's returnIndices computes (its cases check maxPool*d).
   'maxPoolIndices',
+  // ops/special-series.ts: series more than one special function evaluates.
+  'factorial',
+  'logReciprocalGammaNear',
+  'stirlingSeries',
+  'hurwitzLeadingTerms',
 ]);
 
 async function publicOps(): Promise<Map<string, string>> {

@@ -2,6 +2,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { TensorLike } from './convert.js';
 import { abs, add, cos, div, equal, less, lessEqual, log, mul, neg, reciprocal, sign, sin, sqrt, sub, where } from './elementwise.js';
 import { isinf } from './predicates.js';
+import { factorial } from './special-series.js';
 import { chebyshev, computeWithoutDerivative, polynomial, type Series } from './special-support.js';
 import {
   BESSEL_P0,
@@ -138,11 +139,7 @@ export function besselY1(x: TensorLike): Tensor {
 }
 
 /** sin(x)/x's Taylor coefficients in x²: (-1)^k / (2k + 1)!, enough for |x| < 1/2 in float64. */
-const SINC_SERIES = Array.from({ length: 9 }, (_, k) => {
-  let factorial = 1;
-  for (let i = 2; i <= 2 * k + 1; i++) factorial *= i;
-  return (k % 2 === 0 ? 1 : -1) / factorial;
-});
+const SINC_SERIES = Array.from({ length: 9 }, (_, k) => (k % 2 === 0 ? 1 : -1) / factorial(2 * k + 1));
 
 /**
  * The spherical Bessel function of the first kind of order 0, sin(x)/x (torch.special.

@@ -12,7 +12,6 @@ import {
   less,
   lessEqual,
   log,
-  log1p,
   logicalOr,
   mul,
   pow,
@@ -27,16 +26,9 @@ import {
 import { unsqueeze } from './movement.js';
 import { isinf } from './predicates.js';
 import { sum } from './reduce.js';
+import { factorial, hurwitzLeadingTerms, logReciprocalGammaNear, stirlingSeries } from './special-series.js';
 import { chebyshev, computeSpecial, polynomial, withDerivative } from './special-support.js';
-import {
-  DIGAMMA_ASYMPTOTIC,
-  DIGAMMA_OVER_ROOT,
-  DIGAMMA_ZERO,
-  EULER_MACLAURIN,
-  RECIPROCAL_GAMMA_NEAR_1,
-  RECIPROCAL_GAMMA_NEAR_2,
-  STIRLING,
-} from './special-tables.js';
+import { DIGAMMA_ASYMPTOTIC, DIGAMMA_OVER_ROOT, DIGAMMA_ZERO, EULER_MACLAURIN } from './special-tables.js';
 
 // The gamma function's logarithm and derivatives (torch.lgamma, digamma, polygamma, mvlgamma),
 // written in elementwise ops: series and recurrences selected by `where`, so every backend has
@@ -76,7 +68,7 @@ function lgammaValue(x: Tensor): Tensor {
   // [-0.5, 1.5): lgamma(1 + z) with z = s - 1, or z = s and lgamma(s) = lgamma(1 + s) - log|s|.
   const nearZero = lessEqual(s, 0.5);
   const z = where(nearZero, s, sub(s, 1));
-  const onePlusZ = sub(0, log1p(mul(z, chebyshev(mul(z, 2), RECIPROCAL_GAMMA_NEAR_1)))); // +0 at z = 0, not -0
+  const onePlusZ = sub(0, logReciprocalGammaNear(1, z)); // +0 at z = 0, not -0
   const low = where(nearZero, sub(onePlusZ, log(abs(s))), onePlusZ);
   // [1.5, 10): lgamma(s) = log((s - 1) (s - 2) ... y) + lgamma(y), y in [1.5, 2.5); y - 1 is exact.
   let y = s;
@@ -88,11 +80,10 @@ function lgammaValue(x: Tensor): Tensor {
     y = where(step, sub(y, 1), y);
   }
   const w = sub(y, 2);
-  const middle = sub(log(product as Tensor), log1p(mul(w, chebyshev(mul(w, 2), RECIPROCAL_GAMMA_NEAR_2))));
+  const middle = sub(log(product as Tensor), logReciprocalGammaNear(2, w));
   // [10, inf): (s - 1/2)(log s - 1) + log(2 pi)/2 - 1/2 + sum B_2k / (2k (2k - 1) s^(2k - 1)), which
   // stays finite as far as lgamma does (no inf - inf at s = Infinity).
-  const r = reciprocal(s);
-  const series = mul(r, polynomial(mul(r, r), STIRLING.slice(0, x.dtype === 'float64' ? 7 : 3)));
+  const series = stirlingSeries(reciprocal(s));
   const high = add(mul(sub(s, 0.5), sub(log(s), 1)), add(series, HALF_LOG_TWO_PI - 0.5));
   const positive = where(less(s, 1.5), low, where(less(s, 10), middle, high));
   const offset = offsetFromInteger(x);
@@ -134,13 +125,6 @@ function digammaValue(x: Tensor): Tensor {
   return where(reflect, where(equal(offset, 0), pole, reflected), positive);
 }
 
-/** n! as a float64 (Infinity past 170). */
-function factorial(n: number): number {
-  let f = 1;
-  for (let k = 2; k <= n; k++) f *= k;
-  return f;
-}
-
 /** The Euler-Maclaurin coefficients of ζ(s, q): B_2j / (2j)! s (s + 1) ... (s + 2j - 2), j = 1.. */
 function eulerMaclaurinCoefficients(s: number): number[] {
   return EULER_MACLAURIN.map((b, j) => {
@@ -164,8 +148,7 @@ function hurwitzZeta(s: number, q: Tensor): Tensor {
   let shifts = f64 ? 9 : 6;
   // The omitted term relative to the tail a^(1 - s) / (s - 1), which bounds it.
   while (Math.abs((coefficients[terms] as number) * (s - 1)) * shifts ** (-2 * terms - 2) > tolerance) shifts += 1;
-  let total = pow(q, -s);
-  for (let k = 1; k < shifts; k++) total = add(total, pow(add(q, k), -s));
+  const total = hurwitzLeadingTerms(q, -s, shifts);
   // a^(1-s) [1/(s - 1) + 1/(2a) + sum c_j a^-2j]: a^(1 - s) rather than a^-s a, which would
   // underflow to 0 first at large q.
   const a = add(q, shifts);

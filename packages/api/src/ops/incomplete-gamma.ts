@@ -1,6 +1,4 @@
-import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { cast } from './broadcast.js';
 import { type TensorLike, toTensor } from './convert.js';
 import {
   abs,
@@ -31,8 +29,9 @@ import { lgamma } from './gamma.js';
 import { unsqueeze } from './movement.js';
 import { isinf, isnan } from './predicates.js';
 import { cumprod, sum } from './reduce.js';
-import { chebyshev, polynomial, specialOperands, withSecondDerivative } from './special-support.js';
-import { RECIPROCAL_GAMMA_NEAR_1, STIRLING, TEMME } from './special-tables.js';
+import { logReciprocalGammaNear, stirlingSeries } from './special-series.js';
+import { computeBinarySpecial, withSecondDerivative } from './special-support.js';
+import { TEMME } from './special-tables.js';
 
 // The regularized incomplete gamma functions P(a, x) = γ(a, x) / Γ(a) and Q(a, x) = 1 - P
 // (torch.special.gammainc and gammaincc, torch.igamma and igammac) in elementwise ops, by
@@ -45,8 +44,8 @@ import { RECIPROCAL_GAMMA_NEAR_1, STIRLING, TEMME } from './special-tables.js';
 
 /** The terms each method keeps, per dtype. */
 const TERMS = {
-  float64: { series: 40, upperSeries: 22, continuedFraction: 48, stirling: 7 },
-  float32: { series: 20, upperSeries: 16, continuedFraction: 12, stirling: 3 },
+  float64: { series: 40, upperSeries: 22, continuedFraction: 48 },
+  float32: { series: 20, upperSeries: 16, continuedFraction: 12 },
 } as const;
 /** Temme's expansion from this a, within this relative distance of x from a. */
 const TEMME_FROM = 10;
@@ -65,11 +64,11 @@ function range(n: number, from: number, like: Tensor): Tensor {
   );
 }
 
-/** log Γ(1 + a), accurate for small a (1 + a would lose a's digits): -log1p(a r(a)), r a series, up to 1/2. */
+/** log Γ(1 + a), accurate for small a (1 + a would lose a's digits): by its series up to 1/2. */
 function lgammaOnePlus(a: Tensor): Tensor {
   const small = lessEqual(a, 0.5);
   const z = where(small, a, 0);
-  return where(small, neg(log1p(mul(z, chebyshev(mul(z, 2), RECIPROCAL_GAMMA_NEAR_1)))), lgamma(add(a, 1)));
+  return where(small, neg(logReciprocalGammaNear(1, z)), lgamma(add(a, 1)));
 }
 
 /**
@@ -77,11 +76,10 @@ function lgammaOnePlus(a: Tensor): Tensor {
  * Γ* Stirling's correction: the large terms a log x, x and log Γ(a + 1) cancel there, and their
  * rounding would be magnified (a ε log a relative); below 10, directly.
  */
-function powerOverGamma(a: Tensor, x: Tensor, stirlingTerms: number, logGammaOnePlus: Tensor = lgammaOnePlus(a)): Tensor {
+function powerOverGamma(a: Tensor, x: Tensor, logGammaOnePlus: Tensor = lgammaOnePlus(a)): Tensor {
   const sigma = div(sub(x, a), a);
   const logRatio = where(less(abs(sigma), 0.5), log1p(sigma), log(div(x, a)));
-  const r = div(1, maximum(a, TEMME_FROM));
-  const stirling = mul(r, polynomial(mul(r, r), STIRLING.slice(0, stirlingTerms)));
+  const stirling = stirlingSeries(div(1, maximum(a, TEMME_FROM)));
   const large = exp(sub(sub(mul(a, sub(logRatio, sigma)), stirling), add(mul(log(a), 0.5), LOG_SQRT_TWO_PI)));
   // exp(-x) apart, so that x's part of the exponent is not rounded with the rest (to 1e-13 at
   // x = 700), while exp(-x) is a normal number (to 708, float32 to 87).
@@ -165,7 +163,7 @@ function temme(a: Tensor, x: Tensor): { p: Tensor; q: Tensor } {
 function incompleteGamma(a: Tensor, x: Tensor): { p: Tensor; q: Tensor } {
   const terms = a.dtype === 'float64' ? TERMS.float64 : TERMS.float32;
   const logGammaOnePlus = lgammaOnePlus(a);
-  const prefactor = powerOverGamma(a, x, terms.stirling, logGammaOnePlus);
+  const prefactor = powerOverGamma(a, x, logGammaOnePlus);
   const byTemme = logicalAnd(greaterEqual(a, TEMME_FROM), less(abs(div(sub(x, a), a)), TEMME_WITHIN));
   const byFraction = logicalAnd(greaterEqual(x, a), greaterEqual(x, CONTINUED_FRACTION_FROM));
   // PyTorch's choice: Q's own series where x is small and P is not (a small, or a below 1.1 x).
@@ -206,8 +204,7 @@ function withBoundary(a: Tensor, x: Tensor, upper: boolean): Tensor {
  */
 function density(a: Tensor, x: Tensor): Tensor {
   const positive = where(lessEqual(x, 0), 1, x);
-  const terms = a.dtype === 'float64' ? TERMS.float64 : TERMS.float32;
-  const value = mul(powerOverGamma(a, positive, terms.stirling), div(a, positive));
+  const value = mul(powerOverGamma(a, positive), div(a, positive));
   const atZero = where(less(a, 1), Number.POSITIVE_INFINITY, where(equal(a, 1), 1, 0));
   return where(equal(x, 0), atZero, where(less(x, 0), Number.NaN, value));
 }
@@ -228,13 +225,6 @@ const gammainccOf = withSecondDerivative(
   `gammaincc: ${NOT_DIFFERENTIABLE_IN_A}`,
 );
 
-function compute(op: string, a: TensorLike, x: TensorLike, f: (a: Tensor, x: Tensor) => Tensor): Tensor {
-  return tidy(() => {
-    const operands = specialOperands(op, a, x);
-    return cast(f(operands.a, operands.b), operands.resultDType);
-  });
-}
-
 /**
  * The regularized lower incomplete gamma function P(a, x) = γ(a, x) / Γ(a) (torch.special.
  * gammainc, torch.igamma): the CDF of a Gamma(a, 1) variable at x. Elementwise with broadcasting;
@@ -247,7 +237,7 @@ function compute(op: string, a: TensorLike, x: TensorLike, f: (a: Tensor, x: Ten
  * gammainc(tensor([1, 2, 0.5]), tensor([1, 2, 0.5])); // [0.6321, 0.5940, 0.6827]
  */
 export function gammainc(a: TensorLike, x: TensorLike): Tensor {
-  return compute('gammainc', a, x, gammaincOf);
+  return computeBinarySpecial('gammainc', a, x, gammaincOf);
 }
 
 /**
@@ -260,5 +250,5 @@ export function gammainc(a: TensorLike, x: TensorLike): Tensor {
  * gammaincc(tensor([1, 2]), tensor([1, 30])); // [0.3679, 2.87e-12]
  */
 export function gammaincc(a: TensorLike, x: TensorLike): Tensor {
-  return compute('gammaincc', a, x, gammainccOf);
+  return computeBinarySpecial('gammaincc', a, x, gammainccOf);
 }

@@ -94,6 +94,15 @@ function forwardModeTraces(x: Tensor): boolean {
 }
 
 /**
+ * The single output of a function given both as a customJvp call (when forward mode traces an
+ * input, so that its tangent rule applies) and as a customVjp call (otherwise: reverse mode, the
+ * tape and jit see its backward rule).
+ */
+function bindCustom(jvpCall: CustomJvpCall, vjpCall: CustomVjpCall, inputs: readonly Tensor[]): Tensor {
+  return (inputs.some(forwardModeTraces) ? bindCustomJvp(jvpCall, inputs) : bindCustomVjp(vjpCall, inputs))[0] as Tensor;
+}
+
+/**
  * A unary elementwise function computed by `value` (an approximation in many ops: a series, a
  * recurrence, branches selected by `where`) whose derivative is `derivative(x, y)` (y = f(x)),
  * as PyTorch defines it (lgamma' = digamma, i0' = i1), not the derivative of the approximation's
@@ -111,7 +120,7 @@ export function withDerivative(
   derivative: (x: Tensor, y: Tensor) => Tensor,
 ): (x: Tensor) => Tensor {
   const fn = (inputs: readonly Tensor[]): Tensor[] => [tidy(() => value(inputs[0] as Tensor))];
-  const apply = (x: Tensor): Tensor => (forwardModeTraces(x) ? bindCustomJvp(jvpCall, [x]) : bindCustomVjp(vjpCall, [x]))[0] as Tensor;
+  const apply = (x: Tensor): Tensor => bindCustom(jvpCall, vjpCall, [x]);
   const vjpCall: CustomVjpCall = {
     name,
     differentiateFnInForwardMode: false,
@@ -157,7 +166,7 @@ function withoutDerivative(name: string, message: string): (x: Tensor) => Tensor
     bwd: fail,
   };
   const jvpCall: CustomJvpCall = { name, fn, jvp: fail };
-  return (x) => (forwardModeTraces(x) ? bindCustomJvp(jvpCall, [x]) : bindCustomVjp(vjpCall, [x]))[0] as Tensor;
+  return (x) => bindCustom(jvpCall, vjpCall, [x]);
 }
 
 /**
@@ -165,12 +174,20 @@ function withoutDerivative(name: string, message: string): (x: Tensor) => Tensor
  * promoted dtype lifted to float, float16 and bfloat16 as float32), broadcast before the call so
  * that its derivative rule sees equal shapes (broadcasting's own rule sums them back).
  */
-export function specialOperands(op: string, a: TensorLike, b: TensorLike): { a: Tensor; b: Tensor; resultDType: DType } {
+function specialOperands(op: string, a: TensorLike, b: TensorLike): { a: Tensor; b: Tensor; resultDType: DType } {
   const dtype = toFloating(resultDType(a, b));
   const compute = isHalf(dtype) ? 'float32' : dtype;
   const like = isTensor(a) ? a : isTensor(b) ? b : undefined;
   const [ta, tb] = broadcastAll(op, [cast(toTensor(op, a, dtype, like), compute), cast(toTensor(op, b, dtype, like), compute)]);
   return { a: ta as Tensor, b: tb as Tensor, resultDType: dtype };
+}
+
+/** `computeSpecial` for a binary function: `fn` on the operands as specialOperands makes them, rounded to the result dtype. */
+export function computeBinarySpecial(op: string, a: TensorLike, b: TensorLike, fn: (a: Tensor, b: Tensor) => Tensor): Tensor {
+  return tidy(() => {
+    const operands = specialOperands(op, a, b);
+    return cast(fn(operands.a, operands.b), operands.resultDType);
+  });
 }
 
 /**
@@ -187,8 +204,7 @@ export function withSecondDerivative(
 ): (a: Tensor, b: Tensor) => Tensor {
   const guard = withoutDerivative(`${name}: first argument`, aNotDifferentiable);
   const fn = (inputs: readonly Tensor[]): Tensor[] => [tidy(() => value(inputs[0] as Tensor, inputs[1] as Tensor))];
-  const call = (a: Tensor, b: Tensor): Tensor =>
-    (forwardModeTraces(a) || forwardModeTraces(b) ? bindCustomJvp(jvpCall, [a, b]) : bindCustomVjp(vjpCall, [a, b]))[0] as Tensor;
+  const call = (a: Tensor, b: Tensor): Tensor => bindCustom(jvpCall, vjpCall, [a, b]);
   const vjpCall: CustomVjpCall = {
     name,
     differentiateFnInForwardMode: false,

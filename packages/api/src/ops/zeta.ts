@@ -1,6 +1,4 @@
-import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { cast } from './broadcast.js';
 import type { TensorLike } from './convert.js';
 import {
   add,
@@ -22,7 +20,8 @@ import {
 } from './elementwise.js';
 import { stack } from './movement.js';
 import { isinf, isnan } from './predicates.js';
-import { specialOperands, withSecondDerivative } from './special-support.js';
+import { hurwitzLeadingTerms } from './special-series.js';
+import { computeBinarySpecial, withSecondDerivative } from './special-support.js';
 import { EULER_MACLAURIN } from './special-tables.js';
 import { unbind } from './tensor-split.js';
 
@@ -42,9 +41,7 @@ const TERMS = { float64: 12, float32: 5 } as const;
 function hurwitzPositive(x: Tensor, q: Tensor): Tensor {
   const precision = q.dtype === 'float64' ? 'float64' : 'float32';
   const shifts = SHIFTS[precision];
-  const minusX = neg(x);
-  let total = pow(q, minusX);
-  for (let k = 1; k < shifts; k++) total = add(total, pow(add(q, k), minusX));
+  const total = hurwitzLeadingTerms(q, neg(x), shifts);
   const a = add(q, shifts);
   const r = reciprocal(a);
   const w = mul(r, r);
@@ -116,8 +113,5 @@ const zetaOf: (x: Tensor, q: Tensor) => Tensor = withSecondDerivative(
  * zeta(tensor([2, 4]), 1); // [pi²/6, pi⁴/90] = [1.6449, 1.0823]
  */
 export function zeta(x: TensorLike, q: TensorLike): Tensor {
-  return tidy(() => {
-    const { a, b, resultDType } = specialOperands('zeta', x, q);
-    return cast(zetaOf(a, b), resultDType);
-  });
+  return computeBinarySpecial('zeta', x, q, zetaOf);
 }
