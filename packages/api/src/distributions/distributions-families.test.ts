@@ -24,8 +24,8 @@ function meanAndStandardError(xs: readonly number[]): { mean: number; standardEr
 function expectMoments(what: string, d: D.Distribution, seed: number): void {
   const xs = values(d.sample([N], { key: random.key(seed) }));
   const { mean, variance, standardError } = meanAndStandardError(xs);
-  const expectedMean = d.mean.item();
-  const expectedVariance = d.variance.item();
+  const expectedMean = d.mean.item() as number;
+  const expectedVariance = d.variance.item() as number;
   expect(Math.abs(mean - expectedMean), `${what}: mean ${mean} vs ${expectedMean}`).toBeLessThan(5 * standardError);
   expect(Math.abs(variance / expectedVariance - 1), `${what}: variance ${variance} vs ${expectedVariance}`).toBeLessThan(0.1);
 }
@@ -41,7 +41,7 @@ function expectReparameterized(what: string, make: (theta: Tensor) => D.Distribu
         .sum(),
     )(batch),
   );
-  const expected = grad((t: Tensor) => make(t).mean)(tensor(theta, { dtype: 'float64' })).item();
+  const expected = grad((t: Tensor) => make(t).mean)(tensor(theta, { dtype: 'float64' })).item() as number;
   const { mean, standardError } = meanAndStandardError(perSample);
   expect(Math.abs(mean - expected), `${what}: ${mean} vs ${expected} (standard error ${standardError})`).toBeLessThan(4 * standardError);
 }
