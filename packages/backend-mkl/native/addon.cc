@@ -41,6 +41,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward, "batchNormBackward"));
   exports.Set("refuseNormalizationPrimitives",
               Napi::Function::New(env, RefuseNormalizationPrimitives, "refuseNormalizationPrimitives"));
+  exports.Set("eigh", Napi::Function::New(env, Eigh, "eigh"));
+  exports.Set("svd", Napi::Function::New(env, Svd, "svd"));
+  exports.Set("qr", Napi::Function::New(env, Qr, "qr"));
+  exports.Set("cholesky", Napi::Function::New(env, Cholesky, "cholesky"));
+  exports.Set("luFactor", Napi::Function::New(env, LuFactor, "luFactor"));
   return exports;
 }
 

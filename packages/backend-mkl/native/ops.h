@@ -47,6 +47,11 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info);
 Napi::Value BatchNormInference(const Napi::CallbackInfo& info);
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info);
 Napi::Value RefuseNormalizationPrimitives(const Napi::CallbackInfo& info);
+Napi::Value Eigh(const Napi::CallbackInfo& info);
+Napi::Value Svd(const Napi::CallbackInfo& info);
+Napi::Value Qr(const Napi::CallbackInfo& info);
+Napi::Value Cholesky(const Napi::CallbackInfo& info);
+Napi::Value LuFactor(const Napi::CallbackInfo& info);
 
 /** Makes CBLAS compute on the calling thread only (the addon splits products over OpenMP itself). */
 void pinBlasToCallingThread();

@@ -26,6 +26,7 @@ import { KernelCache } from './compile/kernel-cache.js';
 import { isContiguous, layoutOf, type MklHandle, wrap } from './handle.js';
 import { type CompositeName, mklComposites } from './kernels/composites.js';
 import type { AnyKernel } from './kernels/context.js';
+import { type LinalgKernelName, mklLinalgKernels } from './kernels/linalg.js';
 import { mklKernels } from './kernels/table.js';
 import { MklMemory } from './memory.js';
 import type { Addon, NativeInfo } from './native/addon.js';
@@ -51,7 +52,8 @@ export class MklBackend implements Backend<MklHandle> {
   /**
    * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, and the
    * addon's batch normalization loops (training, inference, backward), which eager dispatch and
-   * jit use for those composites.
+   * jit use for those composites; and LAPACK's decompositions (eigh, svd, qr, cholesky, luFactor),
+   * which the linear-algebra ops use for concrete inputs.
    */
   readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */
@@ -62,7 +64,7 @@ export class MklBackend implements Backend<MklHandle> {
   private fusedRunCount = 0;
   /** Resizes the kernels' OpenMP team to the cores other processes leave free; absent when off. */
   private readonly teamSizer: TeamSizer | undefined;
-  private readonly compositeRunCounts: Record<CompositeName, number> = {
+  private readonly compositeRunCounts: Record<CompositeName | LinalgKernelName, number> = {
     softmax: 0,
     logSoftmax: 0,
     softmaxBackward: 0,
@@ -73,6 +75,11 @@ export class MklBackend implements Backend<MklHandle> {
     batchNormInference: 0,
     batchNormBackward: 0,
     windowMaxBackward: 0,
+    eigh: 0,
+    svd: 0,
+    qr: 0,
+    cholesky: 0,
+    luFactor: 0,
   };
 
   constructor(private readonly addon: Addon) {
@@ -116,20 +123,17 @@ export class MklBackend implements Backend<MklHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<MklHandle>;
-    // FLINT_MKL_COMPOSITES=off leaves softmax, layer norm and batch norm to their composites (a diagnostic,
-    // and how bench/composites.ts measures what the fused kernels save).
+    // FLINT_MKL_COMPOSITES=off leaves softmax, layer norm, batch norm and the decompositions to
+    // their composites (a diagnostic, and how bench/composites.ts measures what the fused kernels save).
+    const recordComposite = (name: CompositeName | LinalgKernelName) => {
+      team?.tick();
+      this.compositeRunCounts[name]++;
+    };
     this.composites =
       process.env.FLINT_MKL_COMPOSITES === 'off'
         ? {}
         : trackedComposites(
-            mklComposites({
-              addon,
-              memory,
-              recordComposite: (name) => {
-                team?.tick();
-                this.compositeRunCounts[name]++;
-              },
-            }),
+            { ...mklComposites({ addon, memory, recordComposite }), ...mklLinalgKernels({ addon, memory, recordComposite }) },
             memory,
           );
     this.compileContext = {
@@ -211,8 +215,8 @@ export class MklBackend implements Backend<MklHandle> {
     return this.nativeRunCounts[primitive] ?? 0;
   }
 
-  /** How many times a composite ran as one fused oneDNN kernel (for tests and profiling). */
-  compositeRuns(name: CompositeName): number {
+  /** How many times a composite ran as one fused kernel (oneDNN's, the addon's, LAPACK's; for tests and profiling). */
+  compositeRuns(name: CompositeName | LinalgKernelName): number {
     return this.compositeRunCounts[name];
   }
 
@@ -250,7 +254,15 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
   const statistics = (result: BatchNormResults<MklHandle> | null) => (result === null ? [] : [result.output, result.mean, result.variance]);
   const { softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormInference, batchNormBackward, windowMaxBackward } =
     kernels;
+  const { eigh, svd, qr, cholesky, luFactor } = kernels;
+  const handlesOf = (result: object | null): (MklHandle | null)[] =>
+    result === null ? [] : (Object.values(result) as (MklHandle | null)[]);
   return {
+    ...(eigh === undefined ? {} : { eigh: tracked('eigh', eigh.bind(kernels), handlesOf) }),
+    ...(svd === undefined ? {} : { svd: tracked('svd', svd.bind(kernels), handlesOf) }),
+    ...(qr === undefined ? {} : { qr: tracked('qr', qr.bind(kernels), handlesOf) }),
+    ...(cholesky === undefined ? {} : { cholesky: tracked('cholesky', cholesky.bind(kernels), single) }),
+    ...(luFactor === undefined ? {} : { luFactor: tracked('luFactor', luFactor.bind(kernels), handlesOf) }),
     ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),
     ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels), single) }),
     ...(layerNorm === undefined ? {} : { layerNorm: tracked('layerNorm', layerNorm.bind(kernels), single) }),

@@ -110,6 +110,67 @@ export interface CompositeKernels<H> {
    * `softmaxBackward`, by a backward pass that nothing records, and by jit.
    */
   windowMaxBackward?(x: H, g: H, geometry: WindowGeometry, out: Aval): H | null;
+  /**
+   * The matrix decompositions (LAPACK's, where a backend has them), eager only: jit and the
+   * transforms run the composites (ops/linalg/). Each takes `a`, a [B, m, n] stack of float32 or
+   * float64 matrices (B >= 0, m and n >= 1; any layout) and returns contiguous results in its
+   * dtype, with the composites' conventions, which the api's tests compare across backends.
+   *
+   * `eigh`: the eigendecomposition of each symmetric matrix (both triangles equal; the lower read):
+   * eigenvalues ascending [B, n], eigenvectors as the columns of [B, n, n]. A matrix holding NaN or
+   * an infinity gives NaN values and vectors.
+   */
+  eigh?(a: H): LinalgEigh<H> | null;
+  /**
+   * The SVD A = U diag(S) V^T, k = min(m, n): S [B, k] descending; with `vectors`, U and V (not
+   * V^T), [B, m, k] and [B, n, k], or with `complete` [B, m, m] and [B, n, n]; else null. A
+   * non-finite matrix gives NaN.
+   */
+  svd?(a: H, vectors: boolean, complete: boolean): LinalgSvd<H> | null;
+  /**
+   * The Householder QR with LAPACK's signs (R's diagonal may be negative), k = min(m, n): Q
+   * [B, m, k] and R [B, k, n], or with `complete` Q [B, m, m] and R [B, m, n].
+   */
+  qr?(a: H, complete: boolean): LinalgQr<H> | null;
+  /**
+   * The lower Cholesky factor of each matrix (square; its lower triangle read), upper triangle 0.
+   * From the first pivot that is not positive on, the factor's columns are NaN on and below the
+   * diagonal (so its diagonal entry there is not positive: how the api finds the failure).
+   */
+  cholesky?(a: H): H | null;
+  /**
+   * LU with partial pivoting (LAPACK's getrf), k = min(m, n): `lu` [B, m, n] packed (L's unit
+   * diagonal implied), `perm` int32 [B, m] (row i of L U is row perm[i] of A), `pivots` int32
+   * [B, k] (at step i, row i was swapped with row pivots[i], 0-based). An exact zero pivot leaves
+   * its multipliers at zero.
+   */
+  luFactor?(a: H): LinalgLu<H> | null;
+}
+
+/** What `CompositeKernels.eigh` computes. */
+export interface LinalgEigh<H> {
+  readonly values: H;
+  readonly vectors: H;
+}
+
+/** What `CompositeKernels.svd` computes (U and V null for the values alone). */
+export interface LinalgSvd<H> {
+  readonly u: H | null;
+  readonly s: H;
+  readonly v: H | null;
+}
+
+/** What `CompositeKernels.qr` computes. */
+export interface LinalgQr<H> {
+  readonly q: H;
+  readonly r: H;
+}
+
+/** What `CompositeKernels.luFactor` computes. */
+export interface LinalgLu<H> {
+  readonly lu: H;
+  readonly perm: H;
+  readonly pivots: H;
 }
 
 /** What `CompositeKernels.layerNormBackward` and `batchNormBackward` compute: the cotangents of the input, the weight and the bias. */

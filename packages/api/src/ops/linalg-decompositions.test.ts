@@ -243,10 +243,15 @@ describe('linalg.luFactor and linalg.lu', () => {
   test('jit and vmap agree with the eager factors', () => {
     const a = f64([3, 5, 5]);
     const eager = linalg.luFactor(a);
-    const compiled = jit((x: Tensor) => linalg.luFactor(x).LU)(a);
-    expect(maxDifference(compiled, eager.LU)).toBe(0);
+    // The same composite, exactly; a backend with its own LU kernel (LAPACK's on mkl) computes the
+    // eager factors in another order of operations: the same pivots, rounding apart.
+    const exact = a._backend?.composites?.luFactor === undefined;
+    const tolerance = exact ? 0 : 1e-13;
+    const compiled = jit((x: Tensor) => linalg.luFactor(x))(a);
+    expect(maxDifference(compiled.LU, eager.LU)).toBeLessThanOrEqual(tolerance);
+    expect(Array.from(compiled.pivots.dataSync())).toEqual(Array.from(eager.pivots.dataSync()));
     const mapped = vmap((x: Tensor) => linalg.luFactor(x).LU)(a);
-    expect(maxDifference(mapped, eager.LU)).toBe(0);
+    expect(maxDifference(mapped, eager.LU)).toBeLessThanOrEqual(tolerance);
   });
 
   test('errors', () => {

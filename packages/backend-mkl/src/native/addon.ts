@@ -306,4 +306,30 @@ export interface Addon {
     out: TypedArray,
     params: Int32Array,
   ): boolean;
+  /**
+   * The matrix decompositions through LAPACK (native/linalg.cc), float32 or float64, on a rank-3
+   * view [batch, m, n] of non-empty matrices (any strides); outputs contiguous, row-major.
+   * eigh: the symmetric eigendecomposition (the lower triangle read) into `values` [batch, n]
+   * (ascending) and `vectors` [batch, n, n] (columns); a non-finite matrix gives NaN. Returns
+   * false, the outputs partly written, when syevd did not converge.
+   */
+  eigh(dtype: number, a: TypedArray, aLayout: Int32Array, values: TypedArray, vectors: TypedArray): boolean;
+  /**
+   * The SVD, k = min(m, n): `s` [batch, k] descending; mode 0 values only (`u` and `v` null),
+   * 1 reduced (u [batch, m, k], v [batch, n, k]), 2 complete (u [batch, m, m], v [batch, n, n]);
+   * V, not V^T. A non-finite matrix gives NaN. Returns false when gesdd did not converge.
+   */
+  svd(dtype: number, a: TypedArray, aLayout: Int32Array, mode: number, s: TypedArray, u: TypedArray | null, v: TypedArray | null): boolean;
+  /** Householder QR (geqrf, orgqr): complete 0: q [batch, m, k], r [batch, k, n]; 1: q [batch, m, m], r [batch, m, n]. Returns true. */
+  qr(dtype: number, a: TypedArray, aLayout: Int32Array, complete: number, q: TypedArray, r: TypedArray): boolean;
+  /**
+   * The lower Cholesky factor (potrf; the lower triangle read), upper triangle zero; from a pivot
+   * that is not positive on, the columns are NaN on and below the diagonal. Returns true.
+   */
+  cholesky(dtype: number, a: TypedArray, aLayout: Int32Array, out: TypedArray): boolean;
+  /**
+   * LU with partial pivoting (getrf): `lu` packed [batch, m, n], `perm` int32 [batch, m] (row i of
+   * L U is row perm[i] of A), `pivots` int32 [batch, k] (0-based swaps). Returns true.
+   */
+  luFactor(dtype: number, a: TypedArray, aLayout: Int32Array, lu: TypedArray, perm: Int32Array, pivots: Int32Array): boolean;
 }

@@ -40,6 +40,11 @@ const NAMES = [
   'batchNormBackward',
   'refuseNormalizationPrimitives',
   'setTeamSize',
+  'eigh',
+  'svd',
+  'qr',
+  'cholesky',
+  'luFactor',
 ] as const;
 
 function detachedFloat32Array(): Float32Array {
@@ -353,6 +358,18 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
       ),
       refuseNormalizationPrimitives: fc.tuple(fc.oneof(fc.boolean(), fc.constantFrom(0, 1, null))),
       setTeamSize: fc.tuple(fc.oneof(fc.integer({ min: -2, max: 40 }), fc.double(), fc.constantFrom(null, '1', 2 ** 40))),
+      eigh: fc.tuple(code(7), ...view, typedArray, typedArray),
+      svd: fc.tuple(
+        code(7),
+        ...view,
+        code(3),
+        typedArray,
+        fc.oneof(typedArray, fc.constant(null)),
+        fc.oneof(typedArray, fc.constant(null)),
+      ),
+      qr: fc.tuple(code(7), ...view, code(2), typedArray, typedArray),
+      cholesky: fc.tuple(code(7), ...view, typedArray),
+      luFactor: fc.tuple(code(7), ...view, typedArray, typedArray, typedArray),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {

@@ -1,6 +1,7 @@
 import { concat, pad, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { div, sqrt } from '../elementwise.js';
+import { choleskyByKernel } from './backend-kernels.js';
 import { block, matmulNT, outerProduct, rowsOf, transposed } from './matrices.js';
 
 // The Cholesky factor L (A = L L^T) of a [B, n, n] stack, reading only A's lower triangle, as
@@ -19,6 +20,9 @@ export const PANEL = 16;
 export function choleskyLower(a: Tensor): Tensor {
   const n = a.shape[1] as number;
   if (n === 0) return a;
+  // A backend's own kernel (LAPACK's potrf on mkl) for a concrete stack, with the same NaN convention.
+  const byKernel = choleskyByKernel(a);
+  if (byKernel !== null) return byKernel;
   const panels: Tensor[] = [];
   // L's columns so far, restricted to the rows not yet reached: [B, n - start, start].
   let done: Tensor | null = null;

@@ -19,6 +19,7 @@ import {
 import { Primitive } from '../../primitives/primitive.js';
 import { bind } from '../../tensor/dispatch.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { luByKernel } from './backend-kernels.js';
 import { block, columnsOf, matmul3, matmulTN, outerProduct, rowsOf, transposed } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
@@ -44,18 +45,27 @@ export interface LuFactors {
   readonly pivots: Tensor;
 }
 
-/** The pivoted LU factorization of every matrix of `a`. */
+/**
+ * The pivoted LU factorization of every matrix of `a`: by the backend's own kernel (LAPACK's getrf
+ * on mkl, the same pivots) for a concrete stack, else `luComposite`. The kernel's factors carry no
+ * derivative of their own: callers differentiate them by a rule (rules.ts).
+ */
 export function luFactors(a: Tensor): LuFactors {
+  return luByKernel(a) ?? luComposite(a);
+}
+
+/** The pivoted LU factorization of every matrix of `a` in primitives (differentiable through them). */
+export function luComposite(a: Tensor): LuFactors {
   const [, m, n] = a.shape as [number, number, number];
   const k = Math.min(m, n);
   if (k <= PANEL_COLUMNS) return panel(a);
   const h = k >> 1;
-  const left = luFactors(columnsOf(a, 0, h));
+  const left = luComposite(columnsOf(a, 0, h));
   const right = permuteRows(columnsOf(a, h, n), left.perm);
   const u12 = solveLower(block(left.lu, 0, h, 0, h), rowsOf(right, 0, h), true);
   const l21 = rowsOf(left.lu, h, m);
   const schur = sub(rowsOf(right, h, m), matmul3(l21, u12));
-  const rest = luFactors(schur);
+  const rest = luComposite(schur);
   const lowerPerm = gather1(sliceColumns2(left.perm, h, m), rest.perm);
   return {
     lu: concat([concat([rowsOf(left.lu, 0, h), u12], 2), concat([permuteRows(l21, rest.perm), rest.lu], 2)], 1),

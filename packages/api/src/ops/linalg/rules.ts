@@ -1,12 +1,14 @@
+import { anyRecorded } from '../../autograd/grad-mode.js';
 import { ValueError } from '../../core/errors.js';
 import { add, broadcast, cast, concat, equal, full, iota, mul, neg, reduceSum, reshape, scale, select, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { abs, log, mod, notEqual, sign } from '../elementwise.js';
 import { min, prod, sum } from '../reduce.js';
 import { tril, triu } from '../triangular.js';
+import { qrByKernel } from './backend-kernels.js';
 import { choleskyLower } from './cholesky.js';
 import { householder, householderQ } from './householder.js';
-import { inversePermutation, luFactors, permuteRows } from './lu.js';
+import { inversePermutation, luComposite, luFactors, permuteRows } from './lu.js';
 import { block, columnsOf, diagonalOf, identity, matmul3, matmulNT, matmulTN, rowsOf, transposed, withAnalyticVjp } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
@@ -118,7 +120,8 @@ export function unpermuteRows(x: Tensor, perm: Tensor): Tensor {
  */
 export function luStacked(a: Tensor): StackedLu {
   const [, m, n] = a.shape as [number, number, number];
-  if (m !== n) return luFactors(a);
+  // No rule: the tape differentiates the composite's ops (a kernel's factors would carry none).
+  if (m !== n) return anyRecorded([a]) ? luComposite(a) : luFactors(a);
   const [lu, perm, pivots] = withAnalyticVjp(
     {
       name: 'linalg.luFactor',
@@ -346,6 +349,8 @@ function qrBackward(a: Tensor, q: Tensor, r: Tensor, gq: Tensor | null, gr: Tens
  * Householder QR. 'reduced': Q [m, k], R [k, n]; 'complete': Q [m, m], R [m, n]; 'r': R only
  * (differentiable all the same: Q is computed for the backward pass). Q's extra columns in
  * 'complete' mode with m > n are not determined by A, so a cotangent for that Q is an error.
+ * A concrete stack goes to the backend's own kernel where it has one (LAPACK's geqrf and orgqr
+ * on mkl, the same signs).
  */
 export function qrStacked(a: Tensor, mode: QrMode): { q: Tensor | null; r: Tensor } {
   const [batch, m, n] = a.shape as [number, number, number];
@@ -357,6 +362,12 @@ export function qrStacked(a: Tensor, mode: QrMode): { q: Tensor | null; r: Tenso
       exact: true,
       forward: ([a]) => {
         const t = a as Tensor;
+        const byKernel = qrByKernel(t, mode === 'complete');
+        if (byKernel !== null) {
+          const { q, r } = byKernel;
+          const qReduced = extra ? columnsOf(q, 0, k) : q;
+          return { outputs: mode === 'r' ? [r] : [q, r], residuals: [t, qReduced, extra ? rowsOf(r, 0, k) : r] };
+        }
         const reflectors = householder(t);
         const r = extra ? concat([reflectors.r, full([batch, m - n, n], t.dtype, 0, t)], 1) : reflectors.r;
         const qFull = mode === 'r' ? null : householderQ(reflectors, m, mode === 'complete' ? m : k, t);

@@ -4,6 +4,7 @@ import { abs, add, div, equal, floor, greater, less, log, logicalAnd, mul, pow, 
 import { isfinite } from '../predicates.js';
 import { max } from '../reduce.js';
 import { argsort } from '../sort.js';
+import { eighByKernel, svdByKernel } from './backend-kernels.js';
 import { householder, householderQ } from './householder.js';
 import { oneSidedJacobi, type SweepSchedule, twoSidedJacobi } from './jacobi.js';
 import { permuteRows } from './lu.js';
@@ -31,6 +32,10 @@ import { block, columnsOf, diagonalOf, identity, matmul3, matmulNT, matmulTN, ro
 // (exact; undone on the values), so that the squares in the rotations neither overflow nor
 // underflow. Sweeps run until converged where that can be checked without waiting (cpu and mkl
 // backends, outside jit: a read of one number per sweep), else a fixed number (jacobi.ts).
+//
+// A backend with its own kernels (Backend.composites eigh and svd: LAPACK's on mkl) computes
+// concrete stacks with them instead (backend-kernels.ts); these composites are then what vmap,
+// jit and forward-mode tracing run.
 
 /** Machine epsilon of the compute dtypes. */
 export const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
@@ -119,6 +124,8 @@ export interface SymmetricEigen {
 export function symmetricEigen(a: Tensor): SymmetricEigen {
   const [batch, n] = a.shape as [number, number, number];
   if (n <= 1 || batch === 0) return { values: reshape(a, [batch, n]), vectors: full([batch, n, n], a.dtype, 1, a) };
+  const byKernel = eighByKernel(a);
+  if (byKernel !== null) return byKernel;
   const dtype = a.dtype as ComputeDType;
   const { scaled, power } = scaledToUnit(a);
   const { reflectors, g } = jacobiOnR(scaled, true);
@@ -149,6 +156,8 @@ export interface SingularValueDecomposition {
  * `complete` U m x m and V n x n; with `vectors` false only S.
  */
 export function singularValueDecomposition(a: Tensor, vectors: boolean, complete: boolean): SingularValueDecomposition {
+  const byKernel = svdByKernel(a, vectors, complete);
+  if (byKernel !== null) return byKernel;
   const [batch, m, n] = a.shape as [number, number, number];
   if (m < n) {
     const t = singularValueDecomposition(transposed(a), vectors, complete);
