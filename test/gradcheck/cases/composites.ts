@@ -24,6 +24,7 @@ import { samplingCases } from './sampling.js';
 import { searchingCases } from './searching.js';
 import { specialCases } from './special.js';
 import { torchFunctionCases } from './torch-functions.js';
+import { rampWeightedSums, selfWeightedSums } from './weighted-sums.js';
 
 // Composite ops (written in primitives by the ops layer and nn.functional): their gradients come
 // from the primitives' rules; these cases check that the composition is right, through the
@@ -426,10 +427,7 @@ export const compositeCases: CompositeCase[] = [
         flint.maxPool3d(x, 2, { stride: 1 }),
         flint.avgPool3d(x, 2, { stride: 1 }),
       ];
-      return flint.concat(
-        parts.map((t, i) => t.mul(t.add(i)).sum().reshape([1])),
-        0,
-      );
+      return selfWeightedSums(parts, 0);
     },
     { numRuns: 3 },
   ),
@@ -750,15 +748,7 @@ export const compositeCases: CompositeCase[] = [
         F.normalize(x),
         F.batchNorm(x, null, null, { training: true }),
       ];
-      return flint.concat(
-        parts.map((t, i) =>
-          t
-            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
-            .sum()
-            .reshape([1]),
-        ),
-        0,
-      );
+      return rampWeightedSums(parts);
     },
     { numRuns: 4, tolerance: 1e-5 },
   ),
@@ -813,15 +803,7 @@ export const compositeCases: CompositeCase[] = [
         F.interpolate(b, { scaleFactor: 1.5, mode: 'bilinear' }),
         F.interpolate(c, { size: [2, out, 2], mode: 'trilinear', alignCorners }),
       ];
-      return flint.concat(
-        parts.map((t, i) =>
-          t
-            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
-            .sum()
-            .reshape([1]),
-        ),
-        0,
-      );
+      return rampWeightedSums(parts);
     },
     { numRuns: 4 },
   ),
@@ -857,10 +839,7 @@ export const compositeCases: CompositeCase[] = [
         F.dropout3d(x, 0.6, { key }),
         F.alphaDropout(x, 0.4, { key, training: true }),
       ];
-      return flint.concat(
-        parts.map((t, i) => t.mul(t.add(i)).sum().reshape([1])),
-        0,
-      );
+      return selfWeightedSums(parts, 0);
     },
     { numRuns: 4 },
   ),
@@ -886,15 +865,7 @@ export const compositeCases: CompositeCase[] = [
         F.instanceNorm(x, { weight, bias, eps: 0.01 }),
         F.instanceNorm(x, { runningMean: bias, runningVar: variance, weight, useInputStats: false }),
       ];
-      return flint.concat(
-        parts.map((t, i) =>
-          t
-            .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
-            .sum()
-            .reshape([1]),
-        ),
-        0,
-      );
+      return rampWeightedSums(parts);
     },
     { numRuns: 4, tolerance: 1e-5 },
   ),

@@ -5,6 +5,7 @@ import * as nn from '../../../packages/api/src/nn/index.js';
 import { backendOf } from '../../../packages/api/src/transforms/core.js';
 import { floatOperand } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
+import { selfWeightedSums } from './weighted-sums.js';
 
 // nn.utils (packages/api/src/nn/utils): the sequence utilities, gathers whose indices the host
 // computes from the lengths, and the forward passes of the weight-norm and spectral-norm
@@ -12,18 +13,6 @@ import { type CompositeCase, composite } from './composite-case.js';
 // the same way: finite differences, JVP against VJP, the tape, vmap and second derivatives.
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
-
-/** Each part summed with its own weight, so that a wrong part cannot cancel another. */
-const weighted = (parts: Tensor[]): Tensor =>
-  flint.concat(
-    parts.map((t, i) =>
-      t
-        .mul(t.add(i + 1))
-        .sum()
-        .reshape([1]),
-    ),
-    0,
-  );
 
 const { rnn, parametrizations } = nn.utils;
 
@@ -37,7 +26,7 @@ export const nnUtilsCases: CompositeCase[] = [
       const padded = rnn.padSequence(sequences, { batchFirst: true, paddingValue: 0.5 });
       const packed = rnn.packPaddedSequence(padded, [3, 1, 2], { batchFirst: true, enforceSorted: false });
       const [back] = rnn.padPackedSequence(packed, { paddingValue: -1, totalLength: 4 });
-      return weighted([
+      return selfWeightedSums([
         rnn.padSequence(sequences, { paddingSide: 'left' }),
         ...rnn.unpadSequence(padded, [3, 1, 2], { batchFirst: true }),
         packed.data,
@@ -67,7 +56,7 @@ export const nnUtilsCases: CompositeCase[] = [
       // u and v kept away from orthogonality to the weight, where σ vanishes.
       spectral.setBuffer('_u', at(xs, 3).add(3));
       spectral.setBuffer('_v', at(xs, 4).add(3));
-      return weighted([byRow, byColumn, whole, spectral.forward(v.add(1))]);
+      return selfWeightedSums([byRow, byColumn, whole, spectral.forward(v.add(1))]);
     },
     { smooth: true, numRuns: 2 },
   ),
@@ -107,7 +96,7 @@ export const nnUtilsCases: CompositeCase[] = [
             : x,
         );
       });
-      return weighted(parts);
+      return selfWeightedSums(parts);
     },
     { smooth: true, numRuns: 2 },
   ),

@@ -5,6 +5,7 @@ import * as F from '../../../packages/api/src/nn/functional/index.js';
 import { backendOf } from '../../../packages/api/src/transforms/core.js';
 import { distinctOperand, floatOperand } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
+import { selfWeightedSums } from './weighted-sums.js';
 
 // The pooling family beyond the plain pools (cases in composites.ts): max pooling's values with
 // `returnIndices` and max unpooling at those indices (packages/api/src/ops/max-pool-indices.ts,
@@ -14,18 +15,6 @@ import { type CompositeCase, composite } from './composite-case.js';
 // where its root has no derivative.
 
 const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
-
-/** Each part summed with its own weight, so that a wrong part cannot cancel another. */
-const weighted = (parts: Tensor[]): Tensor =>
-  flint.concat(
-    parts.map((t, i) =>
-      t
-        .mul(t.add(i + 1))
-        .sum()
-        .reshape([1]),
-    ),
-    0,
-  );
 
 export const poolingCases: CompositeCase[] = [
   composite(
@@ -45,7 +34,7 @@ export const poolingCases: CompositeCase[] = [
       const overlapping = flint.maxPool2d(x, 3, { stride: 2, padding: 1, returnIndices: true });
       const tiled = flint.maxPool1d(flat, 2, { returnIndices: true });
       const volume = flint.maxPool3d(at(xs, 2), 2, { stride: 1, returnIndices: true });
-      return weighted([
+      return selfWeightedSums([
         overlapping.values,
         F.maxUnpool2d(overlapping.values.mul(2), overlapping.indices, 3, { stride: 2, padding: 1, outputSize: x.shape }),
         F.maxUnpool2d(at(xs, 1), flint.maxPool2d(x, 2, { returnIndices: true }).indices, 2, { outputSize: x.shape }),
@@ -72,7 +61,7 @@ export const poolingCases: CompositeCase[] = [
       const samples2d = flint.tensor(offsets.slice(0, 4), { ...on, shape: [1, 2, 2] });
       const samples3d = flint.tensor(offsets.slice(4), { ...on, shape: [1, 1, 3] });
       const pooled = F.fractionalMaxPool2d(at(xs, 0), 2, { outputSize: [3, 4], randomSamples: samples2d, returnIndices: true });
-      return weighted([
+      return selfWeightedSums([
         pooled.values,
         F.fractionalMaxPool2d(at(xs, 0), [3, 2], { outputRatio: 0.6, key: flint.random.key(offsets.length, { backend: on.backend }) }),
         F.fractionalMaxPool3d(at(xs, 1), 2, { outputSize: [2, 2, 3], randomSamples: samples3d }),
@@ -92,7 +81,7 @@ export const poolingCases: CompositeCase[] = [
       ),
     (xs) => {
       const x = at(xs, 0);
-      return weighted([
+      return selfWeightedSums([
         F.lpPool2d(x, 2, 2, { ceilMode: true }),
         F.lpPool2d(x, 3, [2, 3], { stride: 1 }),
         F.lpPool1d(flint.reshape(x, [2, -1]), 1.5, 3, { stride: 2 }),

@@ -1,9 +1,9 @@
 import type { Tensor } from '@flint/api';
-import * as flint from '@flint/api';
 import fc from 'fast-check';
 import * as F from '../../../packages/api/src/nn/functional/index.js';
 import { floatOperand, type Operand } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
+import { rampWeightedSums } from './weighted-sums.js';
 
 // Spatial sampling (nn/functional: gridSample, affineGrid, interpolate's bicubic, area and
 // antialiased modes). gridSample is piecewise smooth in the grid: bilinear weights bend at
@@ -35,19 +35,6 @@ function gridOperand(batch: number, points: readonly number[], sizes: readonly n
   });
 }
 
-/** Each part weighted by a distinct ramp and summed, so that every element of every part counts differently. */
-function weightedSums(parts: readonly Tensor[]): Tensor {
-  return flint.concat(
-    parts.map((t, i) =>
-      t
-        .mul(flint.cumsum(flint.onesLike(t), -1).add(i))
-        .sum()
-        .reshape([1]),
-    ),
-    0,
-  );
-}
-
 const PADDINGS = ['zeros', 'border', 'reflection'] as const;
 
 /** gridSample of operands [input, grid] in each of `modes` with each padding mode, weighted and summed. */
@@ -55,7 +42,7 @@ const everyPadding =
   (modes: readonly F.GridSampleMode[]) =>
   (xs: Tensor[], p: SampleParams): Tensor => {
     const [x, grid] = xs as [Tensor, Tensor];
-    return weightedSums(
+    return rampWeightedSums(
       modes.flatMap((mode) => PADDINGS.map((paddingMode) => F.gridSample(x, grid, { mode, paddingMode, alignCorners: p.alignCorners }))),
     );
   };
@@ -97,7 +84,7 @@ export const samplingCases: CompositeCase[] = [
       ),
     (xs, p: { size: number; alignCorners: boolean }) => {
       const [theta2, theta3] = xs as [Tensor, Tensor];
-      return weightedSums([
+      return rampWeightedSums([
         F.affineGrid(theta2, [2, 1, p.size, 3], { alignCorners: p.alignCorners }),
         F.affineGrid(theta3, [1, 2, 2, p.size, 2], { alignCorners: p.alignCorners }),
       ]);
@@ -115,7 +102,7 @@ export const samplingCases: CompositeCase[] = [
     (xs, p: { out: number; alignCorners: boolean }) => {
       const [image, line] = xs as [Tensor, Tensor];
       const { out, alignCorners } = p;
-      return weightedSums([
+      return rampWeightedSums([
         F.interpolate(image, { size: [out, 3], mode: 'bicubic', alignCorners }),
         F.interpolate(image, { scaleFactor: 1.5, mode: 'bicubic' }),
         F.interpolate(image, { size: [out, 2], mode: 'area' }),
