@@ -14,6 +14,11 @@ const at = (xs: Tensor[], i: number): Tensor => xs[i] as Tensor;
 const one = (values: ValueOptions) => shapes(0, 2).chain((s) => floatOperand(s, values).map((x) => ({ operands: [x] })));
 const two = (a: ValueOptions, b: ValueOptions) =>
   broadcastPair(2).chain(([sa, sb]) => fc.tuple(floatOperand(sa, a), floatOperand(sb, b)).map((operands) => ({ operands })));
+/** Broadcasting operands: integers in [min, max] (not differentiated; the case makes them half-integers) and floats. */
+const integerAndFloat = (min: number, max: number, values: ValueOptions) =>
+  broadcastPair(2).chain(([sa, sb]) => fc.tuple(intOperand(sa, min, max), floatOperand(sb, values)).map((operands) => ({ operands })));
+/** An integer operand as the half-integer above it, in float64. */
+const halfInteger = (t: Tensor): Tensor => t.astype('float64').add(0.5);
 type Reduction = { axes: number[]; keepdims: boolean };
 const reductionOf = (p: never): Reduction => p as unknown as Reduction;
 
@@ -47,24 +52,17 @@ export const specialCases: CompositeCase[] = [
   smoothCase('erfinv', ['erfinv'], one({ min: -0.95, max: 0.95 }), (xs) => flint.erfinv(at(xs, 0))),
   // Differentiable in q only (x's derivative is not implemented, as in PyTorch): x is an integer
   // operand, which the checks do not differentiate, made a half-integer.
-  smoothCase(
-    'zeta (in q, broadcasting)',
-    ['zeta'],
-    broadcastPair(2).chain(([sa, sb]) =>
-      fc.tuple(intOperand(sa, 2, 5), floatOperand(sb, { min: 0.3, max: 4 })).map((operands) => ({ operands })),
-    ),
-    (xs) => flint.zeta(at(xs, 0).astype('float64').add(0.5), at(xs, 1)),
+  smoothCase('zeta (in q, broadcasting)', ['zeta'], integerAndFloat(2, 5, { min: 0.3, max: 4 }), (xs) =>
+    flint.zeta(halfInteger(at(xs, 0)), at(xs, 1)),
   ),
-  // Differentiable in x only, as zeta in q: a a half-integer from an integer operand, x across the
+  // Differentiable in x only, as zeta in q: a is a half-integer from an integer operand, x across the
   // regions (series, Q's series, continued fraction).
   smoothCase(
     'gammainc and gammaincc (in x, broadcasting)',
     ['gammainc', 'gammaincc'],
-    broadcastPair(2).chain(([sa, sb]) =>
-      fc.tuple(intOperand(sa, 0, 4), floatOperand(sb, { min: 0.2, max: 6 })).map((operands) => ({ operands })),
-    ),
+    integerAndFloat(0, 4, { min: 0.2, max: 6 }),
     (xs) => {
-      const a = at(xs, 0).astype('float64').add(0.5);
+      const a = halfInteger(at(xs, 0));
       return flint.gammainc(a, at(xs, 1)).add(flint.gammaincc(a.mul(3), at(xs, 1).mul(4)).mul(2));
     },
   ),
