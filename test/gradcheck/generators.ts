@@ -102,6 +102,19 @@ export function permutation(rank: number): fc.Arbitrary<number[]> {
   return fc.shuffledSubarray(all, { minLength: rank, maxLength: rank });
 }
 
+/**
+ * The operands of the triplet losses: anchors [n, 3] (n from 1 to 3) and two offsets in [0.3, 1]
+ * per coordinate, from which the cases make the positives and negatives: every distance stays
+ * away from 0, where the norms have no derivative.
+ */
+export const tripletOperands: fc.Arbitrary<{ operands: Operand[] }> = fc
+  .integer({ min: 1, max: 3 })
+  .chain((n) =>
+    fc
+      .tuple(floatOperand([n, 3]), floatOperand([n, 3], { min: 0.3, max: 1 }), floatOperand([n, 3], { min: 0.3, max: 1 }))
+      .map((operands) => ({ operands })),
+  );
+
 /** A seed for the cotangents, tangents and batch layouts the checks draw. */
 export const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 

@@ -11,6 +11,7 @@ import {
   intOperand,
   permutation,
   shapes,
+  tripletOperands,
   type ValueOptions,
 } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
@@ -614,13 +615,7 @@ export const compositeCases: CompositeCase[] = [
   composite(
     'tripletMarginLoss',
     ['tripletMarginLoss'],
-    fc
-      .integer({ min: 1, max: 3 })
-      .chain((n) =>
-        fc
-          .tuple(floatOperand([n, 3]), floatOperand([n, 3], { min: 0.3, max: 1 }), floatOperand([n, 3], { min: 0.3, max: 1 }))
-          .map((operands) => ({ operands })),
-      ),
+    tripletOperands,
     (xs) => {
       // Differences at least 0.3 from 0 in every coordinate (the norms stay smooth), margin 10
       // keeps every hinge open; swap's minimum almost never ties.

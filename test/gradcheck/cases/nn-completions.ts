@@ -3,7 +3,7 @@ import * as flint from '@flint/api';
 import fc from 'fast-check';
 import * as F from '../../../packages/api/src/nn/functional/index.js';
 import { backendOf } from '../../../packages/api/src/transforms/core.js';
-import { distinctOperand, floatOperand, shapes } from '../generators.js';
+import { distinctOperand, floatOperand, shapes, tripletOperands } from '../generators.js';
 import { type CompositeCase, composite } from './composite-case.js';
 
 // The nn.functional ops that completed its list against torch.nn.functional: the shrinkage
@@ -68,13 +68,7 @@ export const nnCompletionCases: CompositeCase[] = [
   composite(
     'tripletMarginWithDistanceLoss',
     ['tripletMarginWithDistanceLoss'],
-    fc
-      .integer({ min: 1, max: 3 })
-      .chain((n) =>
-        fc
-          .tuple(floatOperand([n, 3]), floatOperand([n, 3], { min: 0.3, max: 1 }), floatOperand([n, 3], { min: 0.3, max: 1 }))
-          .map((operands) => ({ operands })),
-      ),
+    tripletOperands,
     (xs) => {
       const anchor = at(xs, 0);
       const positive = anchor.add(at(xs, 1));
