@@ -165,6 +165,7 @@ export {
   type RNNCellOptions,
 } from './layers/recurrent-cells.js';
 export { Hardshrink, RReLU, Softshrink, Tanhshrink } from './layers/shrink.js';
+export { SyncBatchNorm, type SyncBatchNormOptions } from './layers/sync-batch-norm.js';
 export {
   Transformer,
   TransformerDecoder,

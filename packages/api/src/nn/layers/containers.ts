@@ -62,6 +62,20 @@ export class Sequential extends Module<[Tensor], Tensor> implements Iterable<Ten
     return this;
   }
 
+  /**
+   * Replaces the module at position `index` (negative counts from the end), keeping its name, as
+   * torch's `seq[index] = module`; returns the container.
+   */
+  set(index: number, module: TensorModule): this {
+    if (!isModule(module)) throw new ValueError(`Sequential.set: expected a Module, got ${module === null ? 'null' : typeof module}`);
+    const entries = this.namedChildren();
+    const entry = entries[index < 0 ? index + entries.length : index];
+    if (!Number.isInteger(index) || entry === undefined)
+      throw new IndexError(`Sequential.set: index ${index} is out of range for ${entries.length} modules`);
+    this.replaceModule(entry[0], module);
+    return this;
+  }
+
   /** Appends every module of `modules`; returns the container. */
   extend(modules: Iterable<TensorModule>): this {
     for (const module of modules) this.append(module);
@@ -161,6 +175,16 @@ export class ModuleList<M extends AnyModule = TensorModule> extends Module<never
     if (!isModule(module)) throw new ValueError(`ModuleList.append: expected a Module, got ${module === null ? 'null' : typeof module}`);
     this.registerModule(String(this.#items.length), module);
     this.#items.push(module);
+    return this;
+  }
+
+  /** Replaces the module at `index` (negative counts from the end), as torch's `list[index] = module`; returns the list. */
+  set(index: number, module: M): this {
+    if (!isModule(module)) throw new ValueError(`ModuleList.set: expected a Module, got ${module === null ? 'null' : typeof module}`);
+    this.at(index);
+    const i = index < 0 ? index + this.#items.length : index;
+    this.replaceModule(String(i), module);
+    this.#items[i] = module;
     return this;
   }
 

@@ -34,29 +34,36 @@ function zeros(shape: number[], options: FactoryOptions): Tensor {
   return constant(shape, 0, initOptions(options));
 }
 
-abstract class BatchNormBase extends RunningStatsNorm {
+/** What BatchNorm1d/2d/3d and SyncBatchNorm share: the checks, the forward, and the running statistics' update. */
+export abstract class BatchNormBase extends RunningStatsNorm {
   protected abstract readonly ranks: readonly number[];
 
   constructor(numFeatures: number, options: BatchNormOptions) {
     super(numFeatures, options, { affine: true, trackRunningStats: true });
   }
 
-  forward(x: Tensor): Tensor {
+  /** Checks the input's rank and its channels (axis 1). */
+  protected checkInput(x: Tensor): void {
     const name = this.constructor.name;
     if (!this.ranks.includes(x.ndim)) {
       throw new ShapeError(`${name}: expected a ${this.ranks.map((r) => `${r}-d`).join(' or ')} input, got ${formatShape(x.shape)}`);
     }
     if (x.shape[1] !== this.numFeatures)
       throw new ShapeError(`${name}: expected ${this.numFeatures} channels on axis 1, got input ${formatShape(x.shape)}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    this.checkInput(x);
     const affine = { weight: this.weight?.value ?? null, bias: this.bias?.value ?? null, eps: this.eps };
     const useBatchStatistics = this.training || !this.trackRunningStats;
     if (!useBatchStatistics) return batchNorm(x, this.runningMean, this.runningVar, affine);
     const { output, mean, unbiasedVariance } = batchNormTraining(x, affine);
-    if (this.training && this.trackRunningStats) this.#updateRunningStats(mean, unbiasedVariance);
+    if (this.training && this.trackRunningStats) this.updateRunningStats(mean, unbiasedVariance);
     return output;
   }
 
-  #updateRunningStats(batchMean: Tensor, batchVariance: Tensor): void {
+  /** Moves the running statistics towards a batch's mean and unbiased variance (by `momentum`, or cumulatively). */
+  protected updateRunningStats(batchMean: Tensor, batchVariance: Tensor): void {
     const mean = stopGradient(batchMean);
     const variance = stopGradient(batchVariance);
     this.checkStatisticsUpdatable([mean, variance]);
