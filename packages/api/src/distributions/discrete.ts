@@ -45,8 +45,8 @@ export type ProbsOrLogits = (
 ) &
   DistributionOptions;
 
-/** The one parameter given, checked: which it is and its tensor. */
-function probsOrLogits(owner: string, parameters: ProbsOrLogits): { kind: 'probs' | 'logits'; value: Tensor } {
+/** @internal The one parameter given, checked: which it is and its tensor. */
+export function probsOrLogits(owner: string, parameters: ProbsOrLogits): { kind: 'probs' | 'logits'; value: Tensor } {
   const hasProbs = parameters.probs !== undefined && parameters.probs !== null;
   const hasLogits = parameters.logits !== undefined && parameters.logits !== null;
   if (hasProbs === hasLogits) throw new ValueError(`${owner}: give exactly one of probs and logits`);
@@ -56,11 +56,11 @@ function probsOrLogits(owner: string, parameters: ProbsOrLogits): { kind: 'probs
 }
 
 /**
- * A success probability and its logit from whichever was given (Bernoulli, Geometric). Given
+ * @internal A success probability and its logit from whichever was given (Bernoulli, Geometric, Binomial). Given
  * probabilities of exactly 0 or 1 get logits at the dtype's extremes (clamped by eps, as torch's
  * probs_to_logits), not infinities.
  */
-function binaryParameters(kind: 'probs' | 'logits', value: Tensor): { probs: Tensor; logits: Tensor } {
+export function binaryParameters(kind: 'probs' | 'logits', value: Tensor): { probs: Tensor; logits: Tensor } {
   if (kind === 'probs') return { probs: value, logits: logit(value, finfo(value.dtype).eps) };
   return { probs: sigmoid(value), logits: value };
 }

@@ -67,3 +67,32 @@ describe('Weibull, Pareto, Kumaraswamy', () => {
     expect(new D.Pareto(2, 1, { validateArgs: false }).logProb(1.5).item()).toBeCloseTo(Math.log(2) - 2 * Math.log(1.5));
   });
 });
+
+describe('Binomial, NegativeBinomial, Multinomial', () => {
+  it('samples have the closed-form moments', () => {
+    expectMoments('Binomial', new D.Binomial(30, { probs: 0.7 }), 8);
+    expectMoments('NegativeBinomial', new D.NegativeBinomial(3.5, { probs: 0.4 }), 9);
+    const multinomial = new D.Multinomial(12, { probs: tensor([0.2, 0.3, 0.5]) });
+    const counts = multinomial.sample([2000], { key: random.key(10) });
+    expect(counts.shape).toEqual([2000, 3]);
+    expect(values(counts.sum(-1)).every((total) => total === 12)).toBe(true);
+    const means = values(counts.mean(0));
+    [2.4, 3.6, 6].forEach((expected, i) => {
+      expect(Math.abs((means[i] as number) - expected)).toBeLessThan(0.15);
+    });
+  });
+
+  it('check their parameters and support', () => {
+    expect(() => new D.Binomial(2.5, { probs: 0.5 })).toThrow(ValueError);
+    expect(() => new D.Binomial(3, { probs: 0.5 }).logProb(4)).toThrow(ValueError);
+    expect(() => new D.NegativeBinomial(3, { probs: 1 })).toThrow(ValueError);
+    expect(() => new D.Multinomial(2.5, { probs: tensor([0.5, 0.5]) })).toThrow(ValueError);
+    expect(() => D.klDivergence(new D.Binomial(3, { probs: 0.5 }), new D.Binomial(5, { probs: 0.5 }))).toThrow(ValueError);
+    expect(
+      new D.Binomial(0, { probs: 0.5 })
+        .sample([3], { key: random.key(0) })
+        .sum()
+        .item(),
+    ).toBe(0);
+  });
+});

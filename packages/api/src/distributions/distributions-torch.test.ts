@@ -356,6 +356,46 @@ const comparisons: Comparison[] = [
       return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy()];
     },
   },
+  {
+    name: 'Binomial (probs and logits) logProb, moments, entropy, and KL Binomial-Binomial',
+    torch: `(lambda d, e: (d.log_prob(x), d.mean, d.variance, d.mode, d.entropy(), e.log_prob(x), ${TD}.kl_divergence(d, e), ${TD}.kl_divergence(${TD}.Binomial(n + 2.0, probs=p), d)))(${TD}.Binomial(n, probs=p), ${TD}.Binomial(n, logits=p * 4.0 - 2.0))`,
+    inputs: { n: v([7, 7, 7]), p: v([0.1, 0.5, 0.93]), x: v([0, 3, 7]) },
+    gradients: ['p'],
+    flint: ({ n, p, x }) => {
+      const d = new D.Binomial(n as Tensor, { probs: p as Tensor });
+      const e = new D.Binomial(n as Tensor, { logits: (p as Tensor).mul(4).sub(2) });
+      return [
+        d.logProb(x as Tensor),
+        d.mean,
+        d.variance,
+        d.mode,
+        d.entropy(),
+        e.logProb(x as Tensor),
+        D.klDivergence(d, e),
+        D.klDivergence(new D.Binomial((n as Tensor).add(2), { probs: p as Tensor }), d),
+      ];
+    },
+  },
+  {
+    name: 'NegativeBinomial logProb and moments',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.mode))(${TD}.NegativeBinomial(n, logits=l))`,
+    inputs: { n: v([0.5, 3, 10]), l: v([-1, 0.3, 2]), x: v([0, 4, 37]) },
+    gradients: ['n', 'l'],
+    flint: ({ n, l, x }) => {
+      const d = new D.NegativeBinomial(n as Tensor, { logits: l as Tensor });
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.mode];
+    },
+  },
+  {
+    name: 'Multinomial logProb, moments, entropy',
+    torch: `(lambda d: (d.log_prob(x), d.mean, d.variance, d.entropy()))(${TD}.Multinomial(6, probs=p))`,
+    inputs: { p: v([0.2, 0.3, 0.5, 0.6, 0.1, 0.3], [2, 3]), x: v([1, 2, 3, 6, 0, 0], [2, 3]) },
+    gradients: ['p'],
+    flint: ({ p, x }) => {
+      const d = new D.Multinomial(6, { probs: p as Tensor });
+      return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy()];
+    },
+  },
 ];
 
 /** All outputs flattened into one vector, so that one gradient of its sum covers them all. */

@@ -10,6 +10,7 @@
  * const loss = policy.logProb(action).mul(advantage).neg().mean();
  */
 
+export { Binomial, Multinomial, NegativeBinomial } from './counts.js';
 export { Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson, type ProbsOrLogits } from './discrete.js';
 export { Distribution, type DistributionOptions, type DistributionSampleOptions } from './distribution.js';
 export { Exponential } from './exponential.js';

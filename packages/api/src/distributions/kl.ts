@@ -1,14 +1,18 @@
 import { NotImplementedError, ValueError } from '../core/errors.js';
+import { broadcastShapes } from '../core/shape.js';
 import { broadcastTo } from '../ops/broadcast.js';
-import { abs, add, div, equal, exp, greater, less, log, logicalOr, mul, neg, square, sub, where } from '../ops/elementwise.js';
+import { fullLike } from '../ops/creation.js';
+import { abs, add, div, equal, exp, greater, less, log, log1p, logicalOr, mul, neg, square, sub, where } from '../ops/elementwise.js';
 import { digamma, lgamma } from '../ops/gamma.js';
 import { solveTriangular } from '../ops/linalg-solvers.js';
 import { squeeze, unsqueeze } from '../ops/movement.js';
 import { sum } from '../ops/reduce.js';
 import { xlogy } from '../ops/torch-elementwise.js';
 import { diagonal } from '../ops/triangular.js';
+import { checkEntries } from '../random/arguments.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { Binomial } from './counts.js';
 import { Bernoulli, Categorical, Poisson, softplus } from './discrete.js';
 import type { Distribution } from './distribution.js';
 import { Exponential } from './exponential.js';
@@ -183,3 +187,21 @@ registerKl(Pareto, Pareto, (p, q) => {
   // p puts mass below q's minimum: infinite.
   return where(less(p.scale, q.scale), Number.POSITIVE_INFINITY, value);
 });
+
+registerKl(Binomial, Binomial, (p, q) => {
+  if (p.validateArgs || q.validateArgs) {
+    checkEntries(
+      'klDivergence',
+      "p's totalCount minus q's",
+      sub(p.totalCount, q.totalCount),
+      (d) => d >= 0,
+      'non-negative (torch: not implemented where q has more trials)',
+    );
+  }
+  const value = mul(p.totalCount, add(mul(p.probs, sub(p.logits, q.logits)), sub(log1p(neg(p.probs)), log1p(neg(q.probs)))));
+  return where(greater(p.totalCount, q.totalCount), Number.POSITIVE_INFINITY, value);
+});
+
+registerKl(Poisson, Binomial, (p, q) =>
+  fullLike(broadcastTo(p.rate, broadcastShapes('klDivergence', p.rate.shape, q.probs.shape)), Number.POSITIVE_INFINITY),
+);

@@ -9,6 +9,7 @@
  * const w = random.normal(initKey, [3, 3]);
  */
 
+export { binomial } from './binomial.js';
 export {
   cauchy,
   exponential,
