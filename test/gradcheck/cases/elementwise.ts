@@ -1,4 +1,4 @@
-import { type BinaryPrimitive, bind, Primitive, type Tensor, type UnaryPrimitive } from '@flint/api';
+import { bind, Primitive, type Tensor, type UnaryPrimitive } from '@flint/api';
 import fc from 'fast-check';
 import { boolOperand, floatOperand, floats, type Operand, shapes, sizeOf, type ValueOptions } from '../generators.js';
 import type { OpCase } from '../harness.js';
@@ -41,19 +41,17 @@ export const unaryCases: OpCase<null>[] = [
   unaryCase(Primitive.Relu, 'relu', { avoid: [0] }),
 ];
 
-/** The binary primitives with a derivative to check (nondifferentiable.ts has floorDivide, the comparisons and the logical ones). */
-type Binary = Exclude<
-  BinaryPrimitive,
-  | Primitive.FloorDivide
-  | Primitive.Equal
-  | Primitive.NotEqual
-  | Primitive.Less
-  | Primitive.LessEqual
-  | Primitive.Greater
-  | Primitive.GreaterEqual
-  | Primitive.And
-  | Primitive.Or
->;
+type Binary =
+  | Primitive.Add
+  | Primitive.Sub
+  | Primitive.Mul
+  | Primitive.Div
+  | Primitive.Pow
+  | Primitive.Atan2
+  | Primitive.Max
+  | Primitive.Min
+  | Primitive.Mod
+  | Primitive.ReluGrad;
 
 function binaryCase(
   primitive: Binary,
