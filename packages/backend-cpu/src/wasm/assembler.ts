@@ -2,36 +2,12 @@
 // instruction lists in TypeScript and emit the module bytes at load time (no build step, no
 // binary blob, runs in browsers). Only the opcodes the kernels use are listed.
 
+import { signed, unsigned } from './leb128.js';
+
 export const I32 = 0x7f;
 export const F32 = 0x7d;
 export const V128 = 0x7b;
 const VOID_BLOCK = 0x40;
-
-/** Unsigned LEB128. */
-export function unsigned(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (v !== 0);
-  return bytes;
-}
-
-/** Signed LEB128 for 32-bit values. */
-export function signed(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-    bytes.push(done ? byte : byte | 0x80);
-    if (done) return bytes;
-  }
-}
 
 const simd = (opcode: number): number[] => [0xfd, ...unsigned(opcode)];
 const memarg = (alignLog2: number, offset: number): number[] => [...unsigned(alignLog2), ...unsigned(offset)];

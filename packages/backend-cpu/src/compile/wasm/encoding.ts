@@ -1,33 +1,12 @@
 // A minimal WebAssembly binary encoder for the jit's generated SIMD kernels: one function, one
 // memory, instructions as byte arrays. (The backend's hand-written kernels have their own
-// assembler in src/wasm; the jit keeps its encoder to itself so the two can change apart.)
+// assembler in src/wasm; the jit keeps its encoder to itself so the two can change apart; they
+// share only the LEB128 integers of wasm/leb128.ts.)
+
+import { signed, unsigned } from '../../wasm/leb128.js';
 
 export const I32 = 0x7f;
 export const V128 = 0x7b;
-
-export function unsigned(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (v !== 0);
-  return bytes;
-}
-
-export function signed(value: number): number[] {
-  const bytes: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
-    bytes.push(done ? byte : byte | 0x80);
-    if (done) return bytes;
-  }
-}
 
 const simd = (opcode: number): number[] => [0xfd, ...unsigned(opcode)];
 const memarg = (offset: number): number[] => [4, ...unsigned(offset)];
