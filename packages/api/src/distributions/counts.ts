@@ -259,8 +259,8 @@ export class Multinomial extends Distribution {
   }
 }
 
-/** log(n!) of a number, summed in doubles. */
-function logFactorial(n: number): number {
+/** @internal log(n!) of a number, summed in doubles. */
+export function logFactorial(n: number): number {
   let total = 0;
   for (let k = 2; k <= n; k++) total += Math.log(k);
   return total;

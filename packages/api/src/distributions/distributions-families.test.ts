@@ -96,3 +96,43 @@ describe('Binomial, NegativeBinomial, Multinomial', () => {
     ).toBe(0);
   });
 });
+
+describe('RelaxedBernoulli, RelaxedOneHotCategorical', () => {
+  it('P(x > 1/2) is p and argmax follows the categorical, at any temperature', () => {
+    const bernoulli = values(new D.RelaxedBernoulli(0.7, { probs: 0.3 }).sample([N], { key: random.key(11) }));
+    expect(bernoulli.every((x) => x > 0 && x < 1)).toBe(true);
+    const above = bernoulli.filter((x) => x > 0.5).length / N;
+    expect(Math.abs(above - 0.3)).toBeLessThan(5 * Math.sqrt((0.3 * 0.7) / N));
+    const probs = [0.2, 0.3, 0.5];
+    const soft = new D.RelaxedOneHotCategorical(2, { probs: tensor(probs) }).sample([N], { key: random.key(12) });
+    expect(soft.shape).toEqual([N, 3]);
+    expect(values(soft.sum(-1)).every((total) => Math.abs(total - 1) < 1e-5)).toBe(true);
+    const winners = values(soft.argmax(-1));
+    probs.forEach((p, i) => {
+      const share = winners.filter((w) => w === i).length / N;
+      expect(Math.abs(share - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / N));
+    });
+  });
+
+  it('rsample is a smooth function of the logits for a fixed key: its gradient matches central differences', () => {
+    const k = random.key(13);
+    const weights = tensor([1, -2, 0.5], { dtype: 'float64' });
+    const f = (logits: Tensor) => new D.RelaxedOneHotCategorical(0.5, { logits }).rsample([], { key: k }).mul(weights).sum();
+    const g = (logits: Tensor) => new D.RelaxedBernoulli(tensor(0.5, { dtype: 'float64' }), { logits }).rsample([3], { key: k }).sum();
+    const at = [0.3, -0.2, 1.1];
+    for (const fn of [f, g]) {
+      const analytic = values(grad(fn)(tensor(at, { dtype: 'float64' })));
+      at.forEach((_, i) => {
+        const shifted = (h: number) =>
+          fn(
+            tensor(
+              at.map((a, j) => (j === i ? a + h : a)),
+              { dtype: 'float64' },
+            ),
+          ).item() as number;
+        const numeric = (shifted(1e-6) - shifted(-1e-6)) / 2e-6;
+        expect(Math.abs((analytic[i] as number) - numeric)).toBeLessThan(1e-6);
+      });
+    }
+  });
+});

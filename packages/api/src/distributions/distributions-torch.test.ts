@@ -396,6 +396,26 @@ const comparisons: Comparison[] = [
       return [d.logProb(x as Tensor), d.mean, d.variance, d.entropy()];
     },
   },
+  {
+    name: 'RelaxedBernoulli and LogitRelaxedBernoulli logProb',
+    torch: `(${TD}.RelaxedBernoulli(t, logits=l).log_prob(x), ${TD}.relaxed_bernoulli.LogitRelaxedBernoulli(t, probs=x).log_prob(l))`,
+    inputs: { t: v([0.7]), l: v([-1, 0.3, 2]), x: v([0.1, 0.5, 0.97]) },
+    gradients: ['t', 'l'],
+    flint: ({ t, l, x }) => [
+      new D.RelaxedBernoulli(t as Tensor, { logits: l as Tensor }).logProb(x as Tensor),
+      new D.LogitRelaxedBernoulli(t as Tensor, { probs: x as Tensor }).logProb(l as Tensor),
+    ],
+  },
+  {
+    name: 'RelaxedOneHotCategorical and ExpRelaxedCategorical logProb',
+    torch: `(${TD}.RelaxedOneHotCategorical(t, logits=l).log_prob(x), ${TD}.relaxed_categorical.ExpRelaxedCategorical(t, probs=x).log_prob(l))`,
+    inputs: { t: v([0.7]), l: v([-1, 0.3, 2, 0.5, 0.5, -2], [2, 3]), x: v([0.1, 0.3, 0.6, 0.25, 0.7, 0.05], [2, 3]) },
+    gradients: ['t', 'l'],
+    flint: ({ t, l, x }) => [
+      new D.RelaxedOneHotCategorical((t as Tensor).reshape([]), { logits: l as Tensor }).logProb(x as Tensor),
+      new D.ExpRelaxedCategorical((t as Tensor).reshape([]), { probs: x as Tensor }).logProb(l as Tensor),
+    ],
+  },
 ];
 
 /** All outputs flattened into one vector, so that one gradient of its sum covers them all. */

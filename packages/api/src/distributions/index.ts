@@ -20,6 +20,7 @@ export { Kumaraswamy, Pareto, Weibull } from './inverse-cdf.js';
 export { klDivergence, registerKl } from './kl.js';
 export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
+export { ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical } from './relaxed.js';
 export { TransformedDistribution } from './transformed.js';
 export { AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform } from './transforms.js';
 export { Uniform } from './uniform.js';
