@@ -5,7 +5,7 @@
  * down in bench/README.md ("What each suite measures").
  */
 
-export const SUITE_NAMES = ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer'] as const;
+export const SUITE_NAMES = ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer', 'linalg'] as const;
 export type SuiteName = (typeof SUITE_NAMES)[number];
 
 export type CaseKind =
@@ -20,7 +20,11 @@ export type CaseKind =
   | 'cnn-step'
   | 'transformer-step'
   | 'trainer-hand-loop'
-  | 'trainer-fit';
+  | 'trainer-fit'
+  | LinalgKind;
+
+/** The decompositions of the `linalg` suite, float64 (common/linalg-inputs.ts builds their inputs). */
+export type LinalgKind = 'linalg-eigh' | 'linalg-svd' | 'linalg-qr' | 'linalg-cholesky';
 
 export interface CaseSpec {
   /** Unique across suites, used in file names: `matmul-1024`. */
@@ -266,6 +270,39 @@ function trainerCases(quick: boolean): CaseSpec[] {
   ];
 }
 
+/**
+ * float64 decompositions of one n x n matrix and of a batch of small ones: the output compared is
+ * what does not depend on the sign choices of eigenvectors and singular vectors (the eigenvalues,
+ * the singular values), or is fixed by LAPACK's conventions (QR's R, the Cholesky factor). The
+ * inputs (common/linalg-inputs.ts) are built before timing; the figure is the decomposition alone.
+ */
+function linalgCases(quick: boolean): CaseSpec[] {
+  const n = quick ? 64 : 256;
+  const small = { batch: quick ? 64 : 512, n: 8 };
+  const single = (kind: LinalgKind, name: string, what: string, seed: number): CaseSpec => ({
+    id: `linalg-${name}-${n}`,
+    suite: 'linalg',
+    kind,
+    title: `${what} of a ${n}x${n} float64 matrix`,
+    params: { batch: 1, n, seed },
+    tolerance: 1e-6,
+  });
+  return [
+    single('linalg-eigh', 'eigh', 'eigh (values and vectors; values compared)', 800),
+    single('linalg-svd', 'svd', 'svd (reduced U, S, Vh; S compared)', 810),
+    single('linalg-qr', 'qr', 'qr (reduced Q and R; R compared)', 820),
+    single('linalg-cholesky', 'cholesky', 'cholesky (L compared)', 830),
+    {
+      id: `linalg-eigh-batch`,
+      suite: 'linalg',
+      kind: 'linalg-eigh',
+      title: `eigh of a batch of ${small.batch} ${small.n}x${small.n} float64 matrices (values compared)`,
+      params: { ...small, seed: 840 },
+      tolerance: 1e-6,
+    },
+  ];
+}
+
 /** The cases of one suite; `quick` shrinks shapes so that every system finishes in seconds. */
 export function suiteCases(suite: SuiteName, quick: boolean): CaseSpec[] {
   switch (suite) {
@@ -285,6 +322,8 @@ export function suiteCases(suite: SuiteName, quick: boolean): CaseSpec[] {
       return transformerCases(quick);
     case 'trainer':
       return trainerCases(quick);
+    case 'linalg':
+      return linalgCases(quick);
   }
 }
 

@@ -122,7 +122,7 @@ export interface Report {
   readonly earlierRuns?: readonly RunRecord[];
 }
 
-const SUITE_ORDER: readonly SuiteName[] = ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer'];
+const SUITE_ORDER: readonly SuiteName[] = ['matmul', 'elementwise', 'dispatch', 'conv2d', 'mlp', 'cnn', 'transformer', 'trainer', 'linalg'];
 
 /** The latest run of a report, as a record: the suites no earlier run accounts for. */
 export function latestRun(report: Report): RunRecord {

@@ -215,7 +215,7 @@ export function discoverSystems(paths: Paths, flintBackends: readonly string[] |
     description: 'NumPy (its BLAS for matmul)',
     available: numpy.version !== undefined,
     ...(numpy.version ? { version: numpy.version } : { reason: numpy.reason ?? '' }),
-    suites: ['matmul', 'elementwise', 'dispatch'],
+    suites: ['matmul', 'elementwise', 'dispatch', 'linalg'],
     command: pythonRunner(paths),
   });
 

@@ -25,6 +25,36 @@ def p(spec, name):
     return spec["params"][name]
 
 
+# ---------------------------------------------------------------- linalg inputs
+
+
+LINALG_KINDS = ("linalg-eigh", "linalg-svd", "linalg-qr", "linalg-cholesky")
+
+
+def linalg_input(spec):
+    """The float64 [batch, n, n] input of a linalg case, as common/linalg-inputs.ts builds it."""
+    batch, n, kind = p(spec, "batch"), p(spec, "n"), spec["kind"]
+    x = symmetric(p(spec, "seed"), batch * n * n).astype(np.float64).reshape(batch, n, n)
+    if kind == "linalg-eigh":
+        a = x + np.swapaxes(x, 1, 2)
+    elif kind == "linalg-cholesky":
+        a = x @ np.swapaxes(x, 1, 2) / n + np.eye(n)
+    else:
+        a = x
+    return a[0] if batch == 1 else a
+
+
+def linalg_compared(lib, kind, a):
+    """The decomposition of the case, returning the output compared (suites.ts: values, S, R, L)."""
+    if kind == "linalg-eigh":
+        return lib.linalg.eigh(a)[0]
+    if kind == "linalg-svd":
+        return lib.linalg.svd(a, full_matrices=False)[1]
+    if kind == "linalg-qr":
+        return lib.linalg.qr(a)[1]
+    return lib.linalg.cholesky(a)
+
+
 # ---------------------------------------------------------------- NumPy
 
 
@@ -73,6 +103,14 @@ def numpy_case(spec):
         return {"check": lambda: np.add(a, b), "batch": batch}
     if kind == "elementwise-jit":
         raise Absent("NumPy has no jit")
+    if kind in LINALG_KINDS:
+        a = linalg_input(spec)
+
+        def batch(count):
+            for _ in range(count):
+                linalg_compared(np, kind, a)
+
+        return {"check": lambda: linalg_compared(np, kind, a), "batch": batch}
     raise Absent("NumPy has no autodiff or convolution" if kind != "trainer-fit" else "Flint-only figure")
 
 
@@ -145,6 +183,15 @@ def torch_case_factory(torch, dtype):
         kind = spec["kind"]
         if reference and kind in ("mlp-step-jit", "trainer-hand-loop", "trainer-fit"):
             kind = "mlp-step"  # the same computation: the eager step's losses are the reference
+        if kind in LINALG_KINDS:
+            # float64 for every system (the suite is float64): torch.linalg's LAPACK calls.
+            a = torch.from_numpy(np.ascontiguousarray(linalg_input(spec)))
+
+            def batch(count):
+                for _ in range(count):
+                    linalg_compared(torch, kind, a)
+
+            return {"check": lambda: out(linalg_compared(torch, kind, a)), "batch": batch, "note": "synchronous kernels"}
         if kind == "matmul":
             n = p(spec, "n")
             a = t(symmetric(seed + 1, n * n), (n, n))

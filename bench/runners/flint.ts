@@ -11,10 +11,11 @@
 import { repeatedCase, trainingCheck } from '../common/cases.js';
 import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
+import { linalgInput } from '../common/linalg-inputs.js';
 import { cnnModel, conv2dInputs, type Initial, materialize, mlpModel, transformerModel } from '../common/models.js';
 import { symmetricArray } from '../common/prng.js';
 import { INFO_MARKER } from '../common/protocol.js';
-import { type CaseSpec, param } from '../common/suites.js';
+import { type CaseSpec, type LinalgKind, param } from '../common/suites.js';
 
 /** An opaque Flint tensor: the runner only passes tensors back to Flint's functions. */
 interface FlintTensor {
@@ -29,7 +30,7 @@ type Fn = (...args: never[]) => unknown;
 
 /** The part of Flint's API the suites use; optional members are the capabilities probed at run time. */
 interface FlintApi {
-  tensor(data: Float32Array, options: { shape: readonly number[]; backend?: string }): T;
+  tensor(data: Float32Array | Float64Array, options: { shape: readonly number[]; backend?: string; dtype?: string }): T;
   add(a: T, b: T | number): T;
   sub(a: T, b: T | number): T;
   mul(a: T, b: T | number): T;
@@ -72,6 +73,13 @@ interface FlintApi {
   logSumExp?(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
   zeros?(shape: readonly number[], options?: { backend?: string }): T;
   ones?(shape: readonly number[], options?: { backend?: string }): T;
+  /** The decompositions the `linalg` suite measures (torch.linalg's names). */
+  linalg?: {
+    eigh?(a: T): { eigenvalues: T; eigenvectors: T };
+    svd?(a: T, options?: { fullMatrices?: boolean }): { U: T; S: T; Vh: T };
+    qr?(a: T): { Q: T; R: T };
+    cholesky?(a: T): T;
+  };
   valueAndGrad?: Fn;
   grad?: Fn;
   jit?: Fn;
@@ -509,6 +517,51 @@ function layerNorm(x: T, gain: T, bias: T): T {
   return api.add(api.mul(api.mul(centered, rsqrt(api.add(variance, 1e-5))), gain), bias);
 }
 
+/** A float64 decomposition (the `linalg` suite): the output compared is the part fixed by convention (see suites.ts). */
+function linalgCase(spec: CaseSpec, kind: LinalgKind): PreparedCase {
+  const linalg = api.linalg;
+  const batch = param(spec, 'batch');
+  const n = param(spec, 'n');
+  const shape = batch === 1 ? [n, n] : [batch, n, n];
+  const a = api.tensor(linalgInput(kind, param(spec, 'seed'), batch, n), { shape, backend: backendName, dtype: 'float64' });
+  const missing = (name: string): never => {
+    throw new Absent(`Flint has no linalg.${name} yet`);
+  };
+  const compared = (): (() => T) => {
+    switch (kind) {
+      case 'linalg-eigh': {
+        const eigh = linalg?.eigh ?? missing('eigh');
+        return () => {
+          const { eigenvalues, eigenvectors } = eigh(a);
+          eigenvectors.dispose();
+          return eigenvalues;
+        };
+      }
+      case 'linalg-svd': {
+        const svd = linalg?.svd ?? missing('svd');
+        return () => {
+          const { U, S, Vh } = svd(a, { fullMatrices: false });
+          api.dispose([U, Vh]);
+          return S;
+        };
+      }
+      case 'linalg-qr': {
+        const qr = linalg?.qr ?? missing('qr');
+        return () => {
+          const { Q, R } = qr(a);
+          Q.dispose();
+          return R;
+        };
+      }
+      case 'linalg-cholesky': {
+        const cholesky = linalg?.cholesky ?? missing('cholesky');
+        return () => cholesky(a);
+      }
+    }
+  };
+  return tensorCase(compared(), () => a.dispose());
+}
+
 async function implement(spec: CaseSpec): Promise<PreparedCase> {
   const seed = spec.params.seed ?? 0;
   switch (spec.kind) {
@@ -642,6 +695,11 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
     case 'trainer-hand-loop':
     case 'trainer-fit':
       return trainerCase(spec);
+    case 'linalg-eigh':
+    case 'linalg-svd':
+    case 'linalg-qr':
+    case 'linalg-cholesky':
+      return linalgCase(spec, spec.kind);
   }
 }
 

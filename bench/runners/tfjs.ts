@@ -304,6 +304,11 @@ function implement(spec: CaseSpec): PreparedCase {
     case 'trainer-hand-loop':
     case 'trainer-fit':
       throw new Absent("Flint-only figure (Trainer against Flint's own hand-written loop)");
+    case 'linalg-eigh':
+    case 'linalg-svd':
+    case 'linalg-qr':
+    case 'linalg-cholesky':
+      throw new Absent('the linalg suite (float64 decompositions) is measured against PyTorch and NumPy');
   }
 }
 
