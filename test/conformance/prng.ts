@@ -1,3 +1,5 @@
+import { mulberry32 } from '../support/mulberry32.js';
+
 /**
  * A small seeded generator (mulberry32) for the suite's inputs, so every run sees the same
  * numbers and a failing case can be replayed; it shares nothing with Flint's own random module.
@@ -12,14 +14,7 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     uniform: (low, high) => low + (high - low) * next(),

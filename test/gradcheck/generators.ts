@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { mulberry32 } from '../support/mulberry32.js';
 
 // Random operands for the gradient checks: shapes with size-1 dims and broadcasting, values kept
 // away from the kinks of each op (so finite differences see a smooth function).
@@ -118,14 +119,5 @@ export const tripletOperands: fc.Arbitrary<{ operands: Operand[] }> = fc
 /** A seed for the cotangents, tangents and batch layouts the checks draw. */
 export const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 });
 
-/** mulberry32: a small seeded generator for the checks' own random vectors. */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (mulberry32) for the checks' own random vectors. */
+export const rng = mulberry32;

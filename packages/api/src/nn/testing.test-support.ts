@@ -1,17 +1,10 @@
 // Shared by the nn tests (the `.test-support` name keeps it out of the published package): a
 // seeded generator for inputs, and float64 nested-array helpers for the independent references.
 
-/** Mulberry32: a tiny seeded generator, so that test inputs are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../../test/support/mulberry32.js';
+
+/** A seeded generator (mulberry32), so that test inputs are the same on every run. */
+export const seededRandom = mulberry32;
 
 /** `count` values uniform in [low, high). */
 export function randomValues(random: () => number, count: number, low = -1, high = 1): number[] {
