@@ -240,34 +240,42 @@ export class LazyLinear extends LazyModule<Linear, [Tensor]> {
   }
 }
 
-type ConvClass = new (inChannels: number, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions) => Conv1d;
-type ConvTransposeClass = new (
+type ConvolutionOptions = ConvLayerOptions | ConvTransposeLayerOptions;
+type Convolution = Conv1d | ConvTranspose1d;
+type ConvolutionClass<E extends Convolution, O extends ConvolutionOptions> = new (
   inChannels: number,
   outChannels: number,
   kernelSize: SpatialArg,
-  options: ConvTransposeLayerOptions,
-) => ConvTranspose1d;
+  options: O,
+) => E;
 
-/** The shared body of LazyConv1d/2d/3d. */
-abstract class LazyConvNd extends LazyModule<Conv1d, [Tensor]> {
+/**
+ * The shared body of the lazy convolutions and transposed convolutions: `inChannels` from the
+ * input's channel axis (axis 0 of an unbatched input), or from the weight of a state dict.
+ */
+abstract class LazyConvolution<
+  E extends Convolution & AnyTensorModule<In>,
+  In extends [Tensor, ...unknown[]],
+  O extends ConvolutionOptions,
+> extends LazyModule<E, In> {
   readonly outChannels: number;
-  readonly #dimensions: number;
+  protected readonly dimensions: number;
+  protected readonly groups: number;
   readonly #kernelSize: SpatialArg;
-  readonly #options: ConvLayerOptions;
-  readonly #groups: number;
-  readonly #eager: ConvClass;
-  /** [outChannels, inChannels / groups, ...kernelSize] once materialized. */
+  readonly #options: O;
+  readonly #eager: ConvolutionClass<E, O>;
+  /** Once materialized: [outChannels, inChannels / groups, ...kernelSize] (transposed: [inChannels, outChannels / groups, ...]). */
   readonly weight: Parameter;
   /** [outChannels], or null without bias. */
   readonly bias: Parameter | null;
 
-  constructor(dimensions: number, eager: ConvClass, outChannels: number, kernelSize: SpatialArg, options: ConvLayerOptions) {
+  constructor(dimensions: number, eager: ConvolutionClass<E, O>, outChannels: number, kernelSize: SpatialArg, options: O) {
     super(options);
     const name = this.constructor.name;
-    this.#dimensions = dimensions;
+    this.dimensions = dimensions;
     this.#eager = eager;
     this.outChannels = positiveInteger(name, 'outChannels', outChannels);
-    this.#groups = groupsOf(name, outChannels, options.groups);
+    this.groups = groupsOf(name, outChannels, options.groups);
     this.#kernelSize = kernelSize;
     this.#options = { ...options };
     this.weight = this.lazyParameter('weight');
@@ -279,28 +287,31 @@ abstract class LazyConvNd extends LazyModule<Conv1d, [Tensor]> {
     return this.materialized?.inChannels ?? null;
   }
 
-  protected build(size: number, factory: FactoryOptions): Conv1d {
+  protected build(size: number, factory: FactoryOptions): E {
     return new this.#eager(size, this.outChannels, this.#kernelSize, { ...this.#options, ...factory });
   }
 
   protected inferSize(x: Tensor): number {
-    const d = this.#dimensions;
+    const d = this.dimensions;
     const channels = sizeAt(this.constructor.name, x, [d + 1, d + 2], (rank) => (rank === d + 1 ? 0 : 1));
-    if (channels % this.#groups !== 0) {
+    if (channels % this.groups !== 0) {
       throw new ShapeError(
-        `${this.constructor.name}: the input's ${channels} channels (${formatShape(x.shape)}) are not divisible by groups (${this.#groups})`,
+        `${this.constructor.name}: the input's ${channels} channels (${formatShape(x.shape)}) are not divisible by groups (${this.groups})`,
       );
     }
     return channels;
   }
 
-  protected sizeFromState(state: ReadonlyMap<string, unknown>, prefix: string): number | null {
-    const shape = this.stateShape(state, prefix, 'weight', this.#dimensions + 2);
-    return shape === null ? null : (shape[1] as number) * this.#groups;
-  }
-
   protected describeUninitialized(): string {
     return `inChannels=uninitialized, ${this.outChannels}, kernelSize=${JSON.stringify(this.#kernelSize)}`;
+  }
+}
+
+/** The shared body of LazyConv1d/2d/3d. */
+abstract class LazyConvNd extends LazyConvolution<Conv1d, [Tensor], ConvLayerOptions> {
+  protected sizeFromState(state: ReadonlyMap<string, unknown>, prefix: string): number | null {
+    const shape = this.stateShape(state, prefix, 'weight', this.dimensions + 2);
+    return shape === null ? null : (shape[1] as number) * this.groups;
   }
 }
 
@@ -342,63 +353,9 @@ export class LazyConv3d extends LazyConvNd {
 }
 
 /** The shared body of LazyConvTranspose1d/2d/3d. */
-abstract class LazyConvTransposeNd extends LazyModule<ConvTranspose1d, [Tensor, (readonly number[])?]> {
-  readonly outChannels: number;
-  readonly #dimensions: number;
-  readonly #kernelSize: SpatialArg;
-  readonly #options: ConvTransposeLayerOptions;
-  readonly #groups: number;
-  readonly #eager: ConvTransposeClass;
-  /** [inChannels, outChannels / groups, ...kernelSize] once materialized. */
-  readonly weight: Parameter;
-  /** [outChannels], or null without bias. */
-  readonly bias: Parameter | null;
-
-  constructor(
-    dimensions: number,
-    eager: ConvTransposeClass,
-    outChannels: number,
-    kernelSize: SpatialArg,
-    options: ConvTransposeLayerOptions,
-  ) {
-    super(options);
-    const name = this.constructor.name;
-    this.#dimensions = dimensions;
-    this.#eager = eager;
-    this.outChannels = positiveInteger(name, 'outChannels', outChannels);
-    this.#groups = groupsOf(name, outChannels, options.groups);
-    this.#kernelSize = kernelSize;
-    this.#options = { ...options };
-    this.weight = this.lazyParameter('weight');
-    this.bias = options.bias === false ? this.registerParameter('bias', null) : this.lazyParameter('bias');
-  }
-
-  /** The inferred input channels, or null before the first forward. */
-  get inChannels(): number | null {
-    return this.materialized?.inChannels ?? null;
-  }
-
-  protected build(size: number, factory: FactoryOptions): ConvTranspose1d {
-    return new this.#eager(size, this.outChannels, this.#kernelSize, { ...this.#options, ...factory });
-  }
-
-  protected inferSize(x: Tensor): number {
-    const d = this.#dimensions;
-    const channels = sizeAt(this.constructor.name, x, [d + 1, d + 2], (rank) => (rank === d + 1 ? 0 : 1));
-    if (channels % this.#groups !== 0) {
-      throw new ShapeError(
-        `${this.constructor.name}: the input's ${channels} channels (${formatShape(x.shape)}) are not divisible by groups (${this.#groups})`,
-      );
-    }
-    return channels;
-  }
-
+abstract class LazyConvTransposeNd extends LazyConvolution<ConvTranspose1d, [Tensor, (readonly number[])?], ConvTransposeLayerOptions> {
   protected sizeFromState(state: ReadonlyMap<string, unknown>, prefix: string): number | null {
-    return this.stateShape(state, prefix, 'weight', this.#dimensions + 2)?.[0] ?? null;
-  }
-
-  protected describeUninitialized(): string {
-    return `inChannels=uninitialized, ${this.outChannels}, kernelSize=${JSON.stringify(this.#kernelSize)}`;
+    return this.stateShape(state, prefix, 'weight', this.dimensions + 2)?.[0] ?? null;
   }
 }
 
