@@ -41,13 +41,21 @@ export function floatParameter(owner: string, value: TensorLike, like?: Tensor):
 }
 
 /**
+ * Parameters as floating tensors, not broadcast (of different ranks: a vector and a matrix).
+ * Numbers take the dtype of the first floating tensor among them; float32 when none is a tensor.
+ */
+export function floatParameters(owner: string, ...values: TensorLike[]): Tensor[] {
+  const first = values.find((v): v is Tensor => isTensor(v) && isFloating(v.dtype));
+  return values.map((v) => (isTensor(v) ? floatParameter(owner, v) : toTensor(owner, v, first?.dtype ?? 'float32', first)));
+}
+
+/**
  * Parameters as floating tensors broadcast to their common shape, the batch shape. Numbers take
  * the dtype of the first floating tensor among them (as torch's broadcast_all), so Normal(0.1,
  * sigma64) is all float64; float32 when none is a tensor.
  */
 export function broadcastParameters(owner: string, ...values: TensorLike[]): { shape: number[]; tensors: Tensor[] } {
-  const first = values.find((v): v is Tensor => isTensor(v) && isFloating(v.dtype));
-  const parameters = values.map((v) => (isTensor(v) ? floatParameter(owner, v) : toTensor(owner, v, first?.dtype ?? 'float32', first)));
+  const parameters = floatParameters(owner, ...values);
   const shape = broadcastShapes(owner, ...parameters.map((p) => p.shape));
   return { shape, tensors: parameters.map((p) => broadcastTo(p, shape)) };
 }

@@ -136,3 +136,30 @@ describe('RelaxedBernoulli, RelaxedOneHotCategorical', () => {
     }
   });
 });
+
+describe('LowRankMultivariateNormal', () => {
+  it('samples have its mean and covariance; rsample is differentiable in the factor', () => {
+    const w = tensor([
+      [1, 0.2],
+      [0.5, -0.3],
+      [0, 0.8],
+    ]);
+    const d = new D.LowRankMultivariateNormal(tensor([0.5, -1, 2]), w, tensor([0.5, 1, 2]));
+    const xs = d.sample([N], { key: random.key(14) });
+    const centred = xs.sub(xs.mean(0));
+    const covariance = values(centred.T.matmul(centred).div(N - 1));
+    const expected = values(d.covarianceMatrix);
+    covariance.forEach((c, i) => {
+      expect(Math.abs(c - (expected[i] as number))).toBeLessThan(0.08);
+    });
+    expect(() => new D.LowRankMultivariateNormal(tensor([0, 0]), w, tensor([1, 1]))).toThrow();
+    const g = grad((factor: Tensor) =>
+      new D.LowRankMultivariateNormal(tensor([0, 0, 0]), factor, tensor([1, 1, 1]))
+        .rsample([4], { key: random.key(15) })
+        .square()
+        .sum(),
+    )(w);
+    expect(g.shape).toEqual([3, 2]);
+    expect(values(g).every(Number.isFinite)).toBe(true);
+  });
+});

@@ -416,6 +416,44 @@ const comparisons: Comparison[] = [
       new D.ExpRelaxedCategorical((t as Tensor).reshape([]), { probs: x as Tensor }).logProb(l as Tensor),
     ],
   },
+  {
+    name: 'LowRankMultivariateNormal logProb, entropy, moments, matrices, and its KL rules',
+    torch: `(lambda d, e, f: (d.log_prob(x), d.entropy().expand(2), d.variance, d.covariance_matrix, d.precision_matrix, d.scale_tril, ${TD}.kl_divergence(d, e), ${TD}.kl_divergence(d, f), ${TD}.kl_divergence(f, d)))(${TD}.LowRankMultivariateNormal(loc, W, D), ${TD}.LowRankMultivariateNormal(loc.flip(0), W.flip(0), D + 0.5), ${TD}.MultivariateNormal(loc * 0.5, scale_tril=torch.diag(D) + 0.1 * torch.ones(3, 3).tril(-1)))`,
+    inputs: {
+      loc: v([0.5, -1, 2]),
+      W: v([1, 0.2, 0.5, -0.3, 0, 0.8], [3, 2]),
+      D: v([0.5, 1, 2]),
+      x: v([1, 0, 2, -1, 1, 3], [2, 3]),
+    },
+    gradients: ['loc', 'W', 'D'],
+    flint: ({ loc, W, D: diag, x }) => {
+      const [l, w, d] = [loc as Tensor, W as Tensor, diag as Tensor];
+      const p = new D.LowRankMultivariateNormal(l, w, d);
+      const e = new D.LowRankMultivariateNormal(l.flip([0]), w.flip([0]), d.add(0.5));
+      const tril = d.diag().add(
+        tensor(
+          [
+            [0, 0, 0],
+            [0.1, 0, 0],
+            [0.1, 0.1, 0],
+          ],
+          { dtype: 'float64' },
+        ),
+      );
+      const f = new D.MultivariateNormal(l.mul(0.5), { scaleTril: tril });
+      return [
+        p.logProb(x as Tensor),
+        p.entropy().expand([2]),
+        p.variance,
+        p.covarianceMatrix,
+        p.precisionMatrix,
+        p.scaleTril,
+        D.klDivergence(p, e),
+        D.klDivergence(p, f),
+        D.klDivergence(f, p),
+      ];
+    },
+  },
 ];
 
 /** All outputs flattened into one vector, so that one gradient of its sum covers them all. */

@@ -19,6 +19,7 @@ export { Independent } from './independent.js';
 export { Kumaraswamy, Pareto, Weibull } from './inverse-cdf.js';
 export { klDivergence, registerKl } from './kl.js';
 export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
+export { LowRankMultivariateNormal } from './low-rank-multivariate-normal.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
 export { ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical } from './relaxed.js';
 export { TransformedDistribution } from './transformed.js';

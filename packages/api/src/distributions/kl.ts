@@ -20,6 +20,7 @@ import { Beta, Dirichlet, Gamma } from './gamma-family.js';
 import { Independent } from './independent.js';
 import { Pareto } from './inverse-cdf.js';
 import { Laplace, Normal } from './location-scale.js';
+import { LowRankMultivariateNormal } from './low-rank-multivariate-normal.js';
 import { MultivariateNormal } from './multivariate-normal.js';
 import { Uniform } from './uniform.js';
 
@@ -205,3 +206,11 @@ registerKl(Binomial, Binomial, (p, q) => {
 registerKl(Poisson, Binomial, (p, q) =>
   fullLike(broadcastTo(p.rate, broadcastShapes('klDivergence', p.rate.shape, q.probs.shape)), Number.POSITIVE_INFINITY),
 );
+
+// The low-rank normals through their full Cholesky factors: O(n³) where torch's forms are O(n m²),
+// the same values.
+registerKl(LowRankMultivariateNormal, LowRankMultivariateNormal, (p, q) =>
+  klDivergence(p.toMultivariateNormal(), q.toMultivariateNormal()),
+);
+registerKl(MultivariateNormal, LowRankMultivariateNormal, (p, q) => klDivergence(p, q.toMultivariateNormal()));
+registerKl(LowRankMultivariateNormal, MultivariateNormal, (p, q) => klDivergence(p.toMultivariateNormal(), q));
