@@ -138,6 +138,13 @@ Stack stackArg(const Napi::CallbackInfo& info, size_t dataIndex, int dtype, bool
   return stack;
 }
 
+/** A column-major rows x columns matrix `w` (leading dim `ld`) into `out`, row-major and contiguous. */
+template <typename T>
+void toRowMajor(const T* w, int64_t ld, int64_t rows, int64_t columns, T* out) {
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t j = 0; j < columns; j++) out[i * columns + j] = w[i + j * ld];
+}
+
 /** Whether the first `count` entries of `w` are all finite. */
 template <typename T>
 bool allFinite(const T* w, int64_t count) {
@@ -207,9 +214,8 @@ bool eigh(const Napi::Env& env, const Stack& stack, T* values, T* vectors) {
       Lapack<T>::syevd("V", "L", &n, w.data(), &n, valuesOut, work.data(), &lwork, iwork.data(), &liwork, &info);
       if (info < 0) return info;
       if (info > 0) converged = false;
-      // Column j of w is eigenvector j: row-major vectors[i][j] = w[i + j n].
-      for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) vectorsOut[static_cast<int64_t>(i) * n + j] = w[i + static_cast<int64_t>(j) * n];
+      // Column j of w is eigenvector j.
+      toRowMajor(w.data(), n, n, n, vectorsOut);
     }
     return 0;
   });
@@ -276,8 +282,7 @@ bool svd(const Napi::Env& env, const Stack& stack, int mode, T* s, T* u, T* v) {
       if (info < 0) return info;
       if (info > 0) converged = false;
       if (uOut == nullptr) continue;
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < uColumns; j++) uOut[static_cast<int64_t>(i) * uColumns + j] = uWork[i + static_cast<int64_t>(j) * m];
+      toRowMajor(uWork.data(), m, m, uColumns, uOut);
       // V[i][j] = V^T[j][i], V^T column-major with leading dim ldvt.
       for (int i = 0; i < n; i++)
         for (int j = 0; j < vColumns; j++) vOut[static_cast<int64_t>(i) * vColumns + j] = vtWork[j + static_cast<int64_t>(i) * ldvt];
@@ -345,9 +350,7 @@ void qr(const Napi::Env& env, const Stack& stack, bool complete, T* q, T* r) {
         for (int j = 0; j < n; j++) rOut[static_cast<int64_t>(i) * n + j] = i <= j ? w[i + static_cast<int64_t>(j) * m] : T(0);
       Lapack<T>::orgqr(&m, &qColumns, &k, w.data(), &m, tau.data(), work.data(), &lwork, &info);
       if (info < 0) return info;
-      T* qOut = q + b * m * qColumns;
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < qColumns; j++) qOut[static_cast<int64_t>(i) * qColumns + j] = w[i + static_cast<int64_t>(j) * m];
+      toRowMajor(w.data(), m, m, qColumns, q + b * m * qColumns);
     }
     return 0;
   });
@@ -438,9 +441,7 @@ void luFactor(const Napi::Env& env, const Stack& stack, T* lu, int32_t* perm, in
       // info > 0 is an exact zero pivot: the factorization is complete all the same.
       Lapack<T>::getrf(&m, &n, w.data(), &m, ipiv.data(), &info);
       if (info < 0) return info;
-      T* luOut = lu + b * m * n;
-      for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) luOut[static_cast<int64_t>(i) * n + j] = w[i + static_cast<int64_t>(j) * m];
+      toRowMajor(w.data(), m, m, n, lu + b * m * n);
       int32_t* permOut = perm + b * m;
       int32_t* pivotsOut = pivots + b * k;
       for (int i = 0; i < m; i++) permOut[i] = i;
