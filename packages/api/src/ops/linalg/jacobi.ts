@@ -1,5 +1,3 @@
-import { setBackendScoped } from '../../backend/registry.js';
-import type { Backend } from '../../backend/spi.js';
 import { jit } from '../../jit/jit.js';
 import { concat, reduceSum, reshape, slice } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -86,20 +84,6 @@ function compilable(z: Tensor): boolean {
 }
 
 /**
- * `round(z)` compiled. The default backend is `z`'s for the call: the numbers in a round's ops
- * become tensors on the default backend while jit traces (a tracer names none), which may not
- * hold `z`'s dtype (WebGPU has no float64).
- */
-function compiled(z: Tensor, round: (z: Tensor) => Tensor): Tensor {
-  const restore = setBackendScoped((z._backend as Backend).name);
-  try {
-    return round(z);
-  } finally {
-    restore();
-  }
-}
-
-/**
  * `sweep` applied per `schedule`: where the state can be read without waiting, before each sweep,
  * until `excess(state)` (the largest violation of the convergence test; <= 0 when converged) is
  * not positive, at most `most` sweeps; elsewhere `fixed` sweeps.
@@ -161,7 +145,7 @@ export function oneSidedJacobi(y: Tensor, withRotations: boolean, schedule: Swee
     withRotations ? concat([y, identity(batch, n, y)], 2) : y,
     schedule,
     (state) => sub(largestCosine(columnsOf(state, 0, c)), tolerance),
-    (state) => (compilable(state) ? compiled(state, (z) => compiledRounds.oneSided(z, c)) : oneSidedRound(state, c)),
+    (state) => (compilable(state) ? compiledRounds.oneSided(state, c) : oneSidedRound(state, c)),
   );
   return { w: columnsOf(z, 0, c), g: withRotations ? columnsOf(z, c, c + n) : null };
 }
@@ -211,7 +195,7 @@ export function twoSidedJacobi(m: Tensor, withRotations: boolean, schedule: Swee
     withRotations ? concat([m, identity(batch, n, m)], 2) : m,
     schedule,
     (state) => offDiagonalExcess(columnsOf(state, 0, n), tolerance),
-    (state) => (compilable(state) ? compiled(state, compiledRounds.twoSided) : twoSidedRound(state)),
+    (state) => (compilable(state) ? compiledRounds.twoSided(state) : twoSidedRound(state)),
   );
   return { d: diagonalOf(columnsOf(z, 0, n)), g: withRotations ? columnsOf(z, n, 2 * n) : null };
 }
