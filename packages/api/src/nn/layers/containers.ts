@@ -1,6 +1,7 @@
 import { IndexError, ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type AnyModule, Module } from '../module.js';
+import { KeyedContainer, type NamedValues } from './keyed-container.js';
 
 // Containers: Sequential (a pipeline), ModuleList and ModuleDict (registered collections).
 
@@ -239,92 +240,25 @@ export class ModuleList<M extends AnyModule = TensorModule> extends Module<never
  * const heads = new nn.ModuleDict({ classify: new nn.Linear(64, 10), regress: new nn.Linear(64, 1) });
  * heads.get('classify').forward(features);
  */
-export class ModuleDict<M extends AnyModule = TensorModule> extends Module<never[], never> {
-  #items = new Map<string, M>();
-
-  constructor(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]> = {}) {
-    super();
-    const entries =
-      Symbol.iterator in modules
-        ? [...(modules as Iterable<readonly [string, M]>)]
-        : Object.entries(modules as Readonly<Record<string, M>>);
-    for (const [name, module] of entries) this.set(name, module);
+export class ModuleDict<M extends AnyModule = TensorModule> extends KeyedContainer<M> {
+  constructor(modules: NamedValues<M> = {}) {
+    super('ModuleDict', 'module');
+    this.update(modules);
   }
 
-  /** The number of modules. */
-  get size(): number {
-    return this.#items.size;
-  }
-
-  /** The module named `key`. */
-  get(key: string): M {
-    const module = this.#items.get(key);
-    if (module === undefined)
-      throw new ValueError(
-        `ModuleDict.get: no module named '${key}' (have ${[...this.#items.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`,
-      );
-    return module;
-  }
-
-  /** Whether a module is named `key`. */
-  has(key: string): boolean {
-    return this.#items.has(key);
-  }
-
-  /** Adds or replaces the module named `key`; returns the dict. */
-  set(key: string, module: M): this {
+  protected override admit(key: string, module: M): M {
     if (!isModule(module))
       throw new ValueError(`ModuleDict.set: '${key}' must be a Module, got ${module === null ? 'null' : typeof module}`);
-    if (this.#items.has(key)) this.replaceModule(key, module);
-    else this.registerModule(key, module);
-    this.#items.set(key, module);
-    return this;
-  }
-
-  /** Removes the module named `key`; returns whether there was one. */
-  delete(key: string): boolean {
-    if (!this.#items.has(key)) return false;
-    this.removeModule(key);
-    this.#items.delete(key);
-    return true;
-  }
-
-  /** Removes the module named `key` and returns it (torch's pop); a missing key is a ValueError. */
-  pop(key: string): M {
-    const module = this.get(key);
-    this.delete(key);
     return module;
   }
 
-  /** Adds or replaces every module of `modules` (torch's update); returns the dict. */
-  update(modules: Readonly<Record<string, M>> | Iterable<readonly [string, M]>): this {
-    const entries =
-      Symbol.iterator in modules
-        ? [...(modules as Iterable<readonly [string, M]>)]
-        : Object.entries(modules as Readonly<Record<string, M>>);
-    for (const [name, module] of entries) this.set(name, module);
-    return this;
+  protected override attach(key: string, module: M, replacing: boolean): void {
+    if (replacing) this.replaceModule(key, module);
+    else this.registerModule(key, module);
   }
 
-  /** Removes every module. */
-  clear(): void {
-    for (const key of this.keys()) this.delete(key);
-  }
-
-  [Symbol.iterator](): Iterator<string> {
-    return this.#items.keys();
-  }
-
-  keys(): string[] {
-    return [...this.#items.keys()];
-  }
-
-  values(): M[] {
-    return [...this.#items.values()];
-  }
-
-  entries(): [string, M][] {
-    return [...this.#items.entries()];
+  protected override detach(key: string): void {
+    this.removeModule(key);
   }
 
   forward(): never {

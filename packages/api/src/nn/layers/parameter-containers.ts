@@ -4,6 +4,7 @@ import { isTensor } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
 import { isParameter, Parameter } from '../parameter.js';
+import { KeyedContainer, type NamedValues } from './keyed-container.js';
 
 // ParameterList and ParameterDict: parameters held in a collection and registered under their
 // positions or keys, so that they are in parameters(), stateDict() ('0', '1' / the keys), to(),
@@ -102,88 +103,24 @@ export class ParameterList extends Module<never[], never> implements Iterable<Pa
  * readonly biases = new nn.ParameterDict({ left: zeros([8]), right: zeros([8]) });
  * this.biases.get('left').value;
  */
-export class ParameterDict extends Module<never[], never> implements Iterable<string> {
-  #items = new Map<string, Parameter>();
-
-  constructor(values: Readonly<Record<string, ParameterLike>> | Iterable<readonly [string, ParameterLike]> = {}) {
-    super();
+export class ParameterDict extends KeyedContainer<Parameter, ParameterLike> {
+  constructor(values: NamedValues<ParameterLike> = {}) {
+    super('ParameterDict', 'parameter');
     this.update(values);
   }
 
-  /** The number of parameters. */
-  get size(): number {
-    return this.#items.size;
+  /** A Tensor is wrapped in a new Parameter. */
+  protected override admit(key: string, value: ParameterLike): Parameter {
+    return asParameter('ParameterDict.set', `'${key}'`, value);
   }
 
-  /** The parameter named `key`. */
-  get(key: string): Parameter {
-    const parameter = this.#items.get(key);
-    if (parameter === undefined)
-      throw new ValueError(
-        `ParameterDict.get: no parameter named '${key}' (have ${[...this.#items.keys()].map((k) => `'${k}'`).join(', ') || 'none'})`,
-      );
-    return parameter;
-  }
-
-  /** Whether a parameter is named `key`. */
-  has(key: string): boolean {
-    return this.#items.has(key);
-  }
-
-  /** Adds or replaces the parameter named `key` (a Tensor is wrapped in one); returns the dict. */
-  set(key: string, value: ParameterLike): this {
-    const parameter = asParameter('ParameterDict.set', `'${key}'`, value);
-    if (this.#items.has(key)) this.replaceParameter(key, parameter);
+  protected override attach(key: string, parameter: Parameter, replacing: boolean): void {
+    if (replacing) this.replaceParameter(key, parameter);
     else this.registerParameter(key, parameter);
-    this.#items.set(key, parameter);
-    return this;
   }
 
-  /** Removes the parameter named `key`; returns whether there was one. */
-  delete(key: string): boolean {
-    if (!this.#items.has(key)) return false;
+  protected override detach(key: string): void {
     this.removeParameter(key);
-    this.#items.delete(key);
-    return true;
-  }
-
-  /** Removes the parameter named `key` and returns it (torch's pop). */
-  pop(key: string): Parameter {
-    const parameter = this.get(key);
-    this.delete(key);
-    return parameter;
-  }
-
-  /** Adds or replaces every entry of `values` (torch's update); returns the dict. */
-  update(values: Readonly<Record<string, ParameterLike>> | Iterable<readonly [string, ParameterLike]>): this {
-    const entries =
-      Symbol.iterator in values
-        ? [...(values as Iterable<readonly [string, ParameterLike]>)]
-        : Object.entries(values as Readonly<Record<string, ParameterLike>>);
-    for (const [key, value] of entries) this.set(key, value);
-    return this;
-  }
-
-  /** Removes every parameter. */
-  clear(): void {
-    for (const key of this.keys()) this.delete(key);
-  }
-
-  /** The keys, as iterating a torch ParameterDict gives. */
-  [Symbol.iterator](): Iterator<string> {
-    return this.#items.keys();
-  }
-
-  keys(): string[] {
-    return [...this.#items.keys()];
-  }
-
-  values(): Parameter[] {
-    return [...this.#items.values()];
-  }
-
-  entries(): [string, Parameter][] {
-    return [...this.#items.entries()];
   }
 
   forward(): never {
@@ -191,6 +128,8 @@ export class ParameterDict extends Module<never[], never> implements Iterable<st
   }
 
   override extraRepr(): string {
-    return [...this.#items].map(([key, p]) => `(${key}): ${describeParameter(p)}`).join(', ');
+    return this.entries()
+      .map(([key, p]) => `(${key}): ${describeParameter(p)}`)
+      .join(', ');
   }
 }
