@@ -163,3 +163,44 @@ describe('LowRankMultivariateNormal', () => {
     expect(values(g).every(Number.isFinite)).toBe(true);
   });
 });
+
+describe('MixtureSameFamily', () => {
+  it('samples pick components by the mixture weights, with the mixture moments; shapes follow batch and event', () => {
+    const gmm = new D.MixtureSameFamily(
+      new D.Categorical({ probs: tensor([0.2, 0.3, 0.5]) }),
+      new D.Normal(tensor([-5, 0, 5]), tensor([0.5, 1, 0.5])),
+    );
+    expectMoments('MixtureSameFamily', gmm, 16);
+    const xs = values(gmm.sample([N], { key: random.key(17) }));
+    expect(Math.abs(xs.filter((x) => x < -2.5).length / N - 0.2)).toBeLessThan(0.015);
+    const mvn = new D.MixtureSameFamily(
+      new D.Categorical({
+        logits: tensor([
+          [0, 1],
+          [1, 0],
+        ]),
+      }),
+      new D.Independent(
+        new D.Normal(
+          tensor([
+            [
+              [-1, 1, 0],
+              [1, -1, 0],
+            ],
+            [
+              [0, 0, 0],
+              [2, 2, 2],
+            ],
+          ]),
+          1,
+        ),
+        1,
+      ),
+    );
+    expect(mvn.batchShape).toEqual([2]);
+    expect(mvn.eventShape).toEqual([3]);
+    expect(mvn.sample([4], { key: random.key(18) }).shape).toEqual([4, 2, 3]);
+    expect(mvn.logProb(tensor([0, 0, 0])).shape).toEqual([2]);
+    expect(() => new D.MixtureSameFamily(new D.Categorical({ logits: tensor([0, 1]) }), new D.Normal(tensor([0, 1, 2]), 1))).toThrow();
+  });
+});

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
-import { distributions as D, eye, grad, type Tensor, tensor } from '@flint/api';
+import { distributions as D, eye, grad, stack, type Tensor, tensor } from '@flint/api';
 import {
   expectValuesClose,
   runTorch,
@@ -452,6 +452,20 @@ const comparisons: Comparison[] = [
         D.klDivergence(p, f),
         D.klDivergence(f, p),
       ];
+    },
+  },
+  {
+    name: 'MixtureSameFamily of Normals and of MultivariateNormals: logProb, moments, cdf',
+    torch: `(lambda g, m: (g.log_prob(x), g.mean, g.variance, g.cdf(x), m.log_prob(y), m.mean, m.variance))(${TD}.MixtureSameFamily(${TD}.Categorical(logits=w), ${TD}.Normal(mu, s)), ${TD}.MixtureSameFamily(${TD}.Categorical(logits=w), ${TD}.MultivariateNormal(torch.stack([mu, mu.flip(0)], -1), scale_tril=torch.diag_embed(torch.stack([s, s * 2], -1)))))`,
+    inputs: { w: v([0.2, -1, 1.5]), mu: v([-2, 0, 2]), s: v([0.5, 1, 0.7]), x: v([0.3, -1.5]), y: v([0.3, -1.5]) },
+    gradients: ['w', 'mu', 's'],
+    flint: ({ w, mu, s, x, y }) => {
+      const weights = new D.Categorical({ logits: w as Tensor });
+      const g = new D.MixtureSameFamily(weights, new D.Normal(mu as Tensor, s as Tensor));
+      const locs = stack([mu as Tensor, (mu as Tensor).flip([0])], -1);
+      const scales = stack([s as Tensor, (s as Tensor).mul(2)], -1);
+      const m = new D.MixtureSameFamily(weights, new D.MultivariateNormal(locs, { scaleTril: scales.diagEmbed() }));
+      return [g.logProb(x as Tensor), g.mean, g.variance, g.cdf(x as Tensor), m.logProb(y as Tensor), m.mean, m.variance];
     },
   },
 ];

@@ -20,6 +20,7 @@ export { Kumaraswamy, Pareto, Weibull } from './inverse-cdf.js';
 export { klDivergence, registerKl } from './kl.js';
 export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
 export { LowRankMultivariateNormal } from './low-rank-multivariate-normal.js';
+export { MixtureSameFamily } from './mixture.js';
 export { MultivariateNormal, type MultivariateNormalParameters } from './multivariate-normal.js';
 export { ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical } from './relaxed.js';
 export { TransformedDistribution } from './transformed.js';
