@@ -42,6 +42,61 @@ function tuple(value: SpatialArg | undefined, n: number, fallback: number): numb
   return typeof value === 'number' ? new Array<number>(n).fill(value) : [...value];
 }
 
+/** What a convolution and a transposed convolution check alike: channels, groups and the kernel's rank. */
+interface ConvolutionShape {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly groups: number;
+  readonly kernelSize: number[];
+}
+
+function convolutionShape(
+  name: string,
+  dimensions: number,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: SpatialArg,
+  groups = 1,
+): ConvolutionShape {
+  const shape = {
+    inChannels: positiveInteger(name, 'inChannels', inChannels),
+    outChannels: positiveInteger(name, 'outChannels', outChannels),
+    groups: positiveInteger(name, 'groups', groups),
+    kernelSize: tuple(kernelSize, dimensions, 1),
+  };
+  if (inChannels % shape.groups !== 0 || outChannels % shape.groups !== 0) {
+    throw new ValueError(
+      `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${shape.groups})`,
+    );
+  }
+  if (shape.kernelSize.length !== dimensions)
+    throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+  return shape;
+}
+
+/**
+ * PyTorch's extra_repr of a convolution: channels, kernel and stride, then `paddings` (the padding
+ * entries that differ from their defaults), then dilation, groups and bias where not the defaults,
+ * then `trailing`.
+ */
+function convolutionRepr(
+  layer: ConvolutionShape & { readonly stride: readonly number[]; readonly dilation: readonly number[]; readonly bias: Parameter | null },
+  paddings: readonly string[],
+  trailing: readonly string[] = [],
+): string {
+  const parts = [
+    `${layer.inChannels}`,
+    `${layer.outChannels}`,
+    `kernelSize=${formatArgument(layer.kernelSize)}`,
+    `stride=${formatArgument(layer.stride)}`,
+    ...paddings,
+  ];
+  if (layer.dilation.some((d) => d !== 1)) parts.push(`dilation=${formatArgument(layer.dilation)}`);
+  if (layer.groups !== 1) parts.push(`groups=${layer.groups}`);
+  if (layer.bias === null) parts.push('bias=false');
+  return [...parts, ...trailing].join(', ');
+}
+
 const CONV_FUNCTIONS = [conv1d, conv2d, conv3d] as const;
 
 /** The shared body of Conv1d, Conv2d and Conv3d. */
@@ -64,17 +119,12 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
     super();
     const name = this.constructor.name;
     this.#dimensions = dimensions;
-    this.inChannels = positiveInteger(name, 'inChannels', inChannels);
-    this.outChannels = positiveInteger(name, 'outChannels', outChannels);
-    this.groups = positiveInteger(name, 'groups', options.groups ?? 1);
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new ValueError(
-        `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`,
-      );
-    }
-    this.kernelSize = tuple(kernelSize, dimensions, 1);
-    if (this.kernelSize.length !== dimensions)
-      throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+    ({
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      groups: this.groups,
+      kernelSize: this.kernelSize,
+    } = convolutionShape(name, dimensions, inChannels, outChannels, kernelSize, options.groups));
     for (const k of this.kernelSize) positiveInteger(name, 'kernelSize', k);
     this.stride = tuple(options.stride, dimensions, 1);
     this.dilation = tuple(options.dilation, dimensions, 1);
@@ -124,18 +174,8 @@ abstract class ConvNd extends Module<[Tensor], Tensor> {
   }
 
   override extraRepr(): string {
-    const parts = [
-      `${this.inChannels}`,
-      `${this.outChannels}`,
-      `kernelSize=${formatArgument(this.kernelSize)}`,
-      `stride=${formatArgument(this.stride)}`,
-    ];
-    if (this.padding !== 0) parts.push(`padding=${formatArgument(this.padding)}`);
-    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${formatArgument(this.dilation)}`);
-    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
-    if (this.bias === null) parts.push('bias=false');
-    if (this.paddingMode !== 'zeros') parts.push(`paddingMode='${this.paddingMode}'`);
-    return parts.join(', ');
+    const paddings = this.padding !== 0 ? [`padding=${formatArgument(this.padding)}`] : [];
+    return convolutionRepr(this, paddings, this.paddingMode !== 'zeros' ? [`paddingMode='${this.paddingMode}'`] : []);
   }
 }
 
@@ -205,17 +245,12 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
     super();
     const name = this.constructor.name;
     this.#dimensions = dimensions;
-    this.inChannels = positiveInteger(name, 'inChannels', inChannels);
-    this.outChannels = positiveInteger(name, 'outChannels', outChannels);
-    this.groups = positiveInteger(name, 'groups', options.groups ?? 1);
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new ValueError(
-        `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${this.groups})`,
-      );
-    }
-    this.kernelSize = tuple(kernelSize, dimensions, 1);
-    if (this.kernelSize.length !== dimensions)
-      throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+    ({
+      inChannels: this.inChannels,
+      outChannels: this.outChannels,
+      groups: this.groups,
+      kernelSize: this.kernelSize,
+    } = convolutionShape(name, dimensions, inChannels, outChannels, kernelSize, options.groups));
     this.stride = tuple(options.stride, dimensions, 1);
     this.padding = tuple(options.padding, dimensions, 0);
     this.outputPadding = tuple(options.outputPadding, dimensions, 0);
@@ -266,18 +301,10 @@ abstract class ConvTransposeNd extends Module<[Tensor, (readonly number[])?], Te
   }
 
   override extraRepr(): string {
-    const parts = [
-      `${this.inChannels}`,
-      `${this.outChannels}`,
-      `kernelSize=${formatArgument(this.kernelSize)}`,
-      `stride=${formatArgument(this.stride)}`,
-    ];
-    if (this.padding.some((p) => p !== 0)) parts.push(`padding=${formatArgument(this.padding)}`);
-    if (this.outputPadding.some((p) => p !== 0)) parts.push(`outputPadding=${formatArgument(this.outputPadding)}`);
-    if (this.dilation.some((d) => d !== 1)) parts.push(`dilation=${formatArgument(this.dilation)}`);
-    if (this.groups !== 1) parts.push(`groups=${this.groups}`);
-    if (this.bias === null) parts.push('bias=false');
-    return parts.join(', ');
+    const paddings: string[] = [];
+    if (this.padding.some((p) => p !== 0)) paddings.push(`padding=${formatArgument(this.padding)}`);
+    if (this.outputPadding.some((p) => p !== 0)) paddings.push(`outputPadding=${formatArgument(this.outputPadding)}`);
+    return convolutionRepr(this, paddings);
   }
 }
 
