@@ -204,3 +204,32 @@ describe('MixtureSameFamily', () => {
     expect(() => new D.MixtureSameFamily(new D.Categorical({ logits: tensor([0, 1]) }), new D.Normal(tensor([0, 1, 2]), 1))).toThrow();
   });
 });
+
+describe('ContinuousBernoulli, VonMises', () => {
+  it('ContinuousBernoulli samples have its moments on both sides of 1/2 and inside the Taylor region; rsample has gradients', () => {
+    expectMoments('ContinuousBernoulli p = 0.2', new D.ContinuousBernoulli({ probs: 0.2 }), 19);
+    expectMoments('ContinuousBernoulli p = 0.5', new D.ContinuousBernoulli({ probs: 0.5 }), 20);
+    expectMoments('ContinuousBernoulli logits = 3', new D.ContinuousBernoulli({ logits: 3 }), 21);
+    expectReparameterized('ContinuousBernoulli logits', (t) => new D.ContinuousBernoulli({ logits: t }), 1.2, 22);
+  });
+
+  it('VonMises samples are angles in [-pi, pi) with E[cos(x - loc)] = I1/I0, for small and large concentrations', () => {
+    for (const [k, seed] of [
+      [0.01, 23],
+      [2, 24],
+      [60, 25],
+    ] as const) {
+      const d = new D.VonMises(2.5, k);
+      const xs = values(d.sample([N], { key: random.key(seed) }));
+      expect(xs.every((x) => x >= -Math.PI && x < Math.PI)).toBe(true);
+      const cosines = xs.map((x) => Math.cos(x - 2.5));
+      const { mean, standardError } = meanAndStandardError(cosines);
+      const expected = 1 - (d.variance.item() as number);
+      expect(Math.abs(mean - expected), `VonMises(${k}): ${mean} vs ${expected}`).toBeLessThan(5 * standardError + 1e-12);
+      const sines = meanAndStandardError(xs.map((x) => Math.sin(x - 2.5)));
+      expect(Math.abs(sines.mean)).toBeLessThan(5 * sines.standardError + 1e-12);
+    }
+    expect(() => new D.VonMises(0, 0)).toThrow(ValueError);
+    expect(new D.VonMises(0, 1).hasRsample).toBe(false);
+  });
+});

@@ -468,6 +468,36 @@ const comparisons: Comparison[] = [
       return [g.logProb(x as Tensor), g.mean, g.variance, g.cdf(x as Tensor), m.logProb(y as Tensor), m.mean, m.variance];
     },
   },
+  {
+    name: 'ContinuousBernoulli logProb, moments, cdf, icdf, entropy (inside and outside the Taylor region), and KL',
+    torch: `(lambda d, e: (d.log_prob(x), d.mean, d.variance, d.cdf(x), d.icdf(u), d.entropy(), e.log_prob(x), ${TD}.kl_divergence(d, e)))(${TD}.ContinuousBernoulli(probs=p), ${TD}.ContinuousBernoulli(logits=p * 3.0 - 1.5))`,
+    inputs: { p: v([0.1, 0.4995, 0.5, 0.7, 0.99]), x: v([0.2, 0.5, 0, 0.9, 1]), u: v([0.3, 0.5, 0.1, 0.9, 0.99]) },
+    gradients: ['p'],
+    flint: ({ p, x, u }) => {
+      const d = new D.ContinuousBernoulli({ probs: p as Tensor });
+      const e = new D.ContinuousBernoulli({ logits: (p as Tensor).mul(3).sub(1.5) });
+      return [
+        d.logProb(x as Tensor),
+        d.mean,
+        d.variance,
+        d.cdf(x as Tensor),
+        d.icdf(u as Tensor),
+        d.entropy(),
+        e.logProb(x as Tensor),
+        D.klDivergence(d, e),
+      ];
+    },
+  },
+  {
+    name: 'VonMises logProb and variance (against log I0 from torch.special.i0e: torch 1.13 fits it by a polynomial)',
+    torch: `(k * torch.cos(x - loc) - math.log(2 * math.pi) - torch.special.i0e(k).log() - k, 1 - torch.special.i1e(k) / torch.special.i0e(k))`,
+    inputs: { loc: v([0.5, -1, 3]), k: v([0.01, 1.5, 40]), x: v([0.2, 2.7, -3]) },
+    gradients: ['loc', 'k'],
+    flint: ({ loc, k, x }) => {
+      const d = new D.VonMises(loc as Tensor, k as Tensor);
+      return [d.logProb(x as Tensor), d.variance];
+    },
+  },
 ];
 
 /** All outputs flattened into one vector, so that one gradient of its sum covers them all. */

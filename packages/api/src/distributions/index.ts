@@ -10,6 +10,7 @@
  * const loss = policy.logProb(action).mul(advantage).neg().mean();
  */
 
+export { ContinuousBernoulli } from './continuous-bernoulli.js';
 export { Binomial, Multinomial, NegativeBinomial } from './counts.js';
 export { Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson, type ProbsOrLogits } from './discrete.js';
 export { Distribution, type DistributionOptions, type DistributionSampleOptions } from './distribution.js';
@@ -26,3 +27,4 @@ export { ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, Relaxed
 export { TransformedDistribution } from './transformed.js';
 export { AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform } from './transforms.js';
 export { Uniform } from './uniform.js';
+export { VonMises } from './von-mises.js';

@@ -12,6 +12,7 @@ import { diagonal } from '../ops/triangular.js';
 import { checkEntries } from '../random/arguments.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { ContinuousBernoulli } from './continuous-bernoulli.js';
 import { Binomial } from './counts.js';
 import { Bernoulli, Categorical, Poisson, softplus } from './discrete.js';
 import type { Distribution } from './distribution.js';
@@ -214,3 +215,10 @@ registerKl(LowRankMultivariateNormal, LowRankMultivariateNormal, (p, q) =>
 );
 registerKl(MultivariateNormal, LowRankMultivariateNormal, (p, q) => klDivergence(p, q.toMultivariateNormal()));
 registerKl(LowRankMultivariateNormal, MultivariateNormal, (p, q) => klDivergence(p.toMultivariateNormal(), q));
+
+registerKl(ContinuousBernoulli, ContinuousBernoulli, (p, q) => {
+  const t1 = mul(p.mean, sub(p.logits, q.logits));
+  const t2 = add(p.logNormalizer(), log1p(neg(p.probs)));
+  const t3 = neg(add(q.logNormalizer(), log1p(neg(q.probs))));
+  return add(add(t1, t2), t3);
+});
