@@ -12,7 +12,6 @@ import {
   repeatInterleave,
   ShapeError,
   scatterAdd,
-  type Tensor,
   take,
   takeAlongAxis,
   tensor,
@@ -20,34 +19,11 @@ import {
 } from '@flint/api';
 import { describe, expect, test } from 'vitest';
 import { registerAsyncCpuBackend } from '../../../../test/support/async-cpu-backend.test-support.js';
+import { arange, build, offset, pythonSlice, sizeOf } from './row-major-reference.test-support.js';
 
-// Reference implementations over flat arrays, written point by point (each output element is
-// traced back to its source), independently of the gather-based ops under test.
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}
-
-function arange(shape: readonly number[]): Tensor {
-  return tensor(
-    Int32Array.from({ length: sizeOf(shape) }, (_, i) => i),
-    { shape },
-  );
-}
-
-function build(shape: readonly number[], fn: (coords: number[]) => number): NestedArray {
-  const visit = (prefix: number[]): NestedArray => {
-    if (prefix.length === shape.length) return fn(prefix);
-    return Array.from({ length: shape[prefix.length] as number }, (_, i) => visit([...prefix, i]));
-  };
-  return visit([]);
-}
-
-function offset(shape: readonly number[], coords: readonly number[]): number {
-  let o = 0;
-  for (let i = 0; i < shape.length; i++) o = o * (shape[i] as number) + (coords[i] as number);
-  return o;
-}
+// Reference implementations over flat arrays (more in row-major-reference.test-support.ts), written
+// point by point (each output element is traced back to its source), independently of the
+// gather-based ops under test.
 
 function unravel(shape: readonly number[], flat: number): number[] {
   const coords = new Array<number>(shape.length);
@@ -56,20 +32,6 @@ function unravel(shape: readonly number[], flat: number): number[] {
     flat = Math.floor(flat / (shape[i] as number));
   }
   return coords;
-}
-
-function pythonSlice(n: number, start: number | null, stop: number | null, step: number): number[] {
-  const out: number[] = [];
-  if (step > 0) {
-    let i = start === null ? 0 : start < 0 ? Math.max(start + n, 0) : Math.min(start, n);
-    const end = stop === null ? n : stop < 0 ? Math.max(stop + n, 0) : Math.min(stop, n);
-    for (; i < end; i += step) out.push(i);
-  } else {
-    let i = start === null ? n - 1 : start < 0 ? start + n : Math.min(start, n - 1);
-    const end = stop === null ? -1 : stop < 0 ? Math.max(stop + n, -1) : stop;
-    for (; i > end; i += step) if (i >= 0) out.push(i);
-  }
-  return out;
 }
 
 interface RefArray {

@@ -33,51 +33,10 @@ import {
   unstack,
   ValueError,
 } from '@flint/api';
+import { arange, build, offset, pythonSlice } from './row-major-reference.test-support.js';
 
-// Small reference implementations over flat arrays, written independently of the ops under test.
-
-function sizeOf(shape: readonly number[]): number {
-  return shape.reduce((p, d) => p * d, 1);
-}
-
-/** int32 tensor of `shape` holding 0, 1, 2, ... in row-major order. */
-function arange(shape: readonly number[]): Tensor {
-  return tensor(
-    Int32Array.from({ length: sizeOf(shape) }, (_, i) => i),
-    { shape },
-  );
-}
-
-/** Nested arrays of `shape` whose element at `coords` is `fn(coords)`. */
-function build(shape: readonly number[], fn: (coords: number[]) => number): NestedArray {
-  const visit = (prefix: number[]): NestedArray => {
-    if (prefix.length === shape.length) return fn(prefix);
-    return Array.from({ length: shape[prefix.length] as number }, (_, i) => visit([...prefix, i]));
-  };
-  return visit([]);
-}
-
-/** The row-major offset of `coords` in `shape`. */
-function offset(shape: readonly number[], coords: readonly number[]): number {
-  let o = 0;
-  for (let i = 0; i < shape.length; i++) o = o * (shape[i] as number) + (coords[i] as number);
-  return o;
-}
-
-/** The indices a Python slice selects, by walking it (no closed-form arithmetic). */
-function pythonSlice(n: number, start: number | null, stop: number | null, step: number): number[] {
-  const out: number[] = [];
-  if (step > 0) {
-    let i = start === null ? 0 : start < 0 ? Math.max(start + n, 0) : Math.min(start, n);
-    const end = stop === null ? n : stop < 0 ? Math.max(stop + n, 0) : Math.min(stop, n);
-    for (; i < end; i += step) out.push(i);
-  } else {
-    let i = start === null ? n - 1 : start < 0 ? start + n : Math.min(start, n - 1);
-    const end = stop === null ? -1 : stop < 0 ? Math.max(stop + n, -1) : stop;
-    for (; i > end; i += step) if (i >= 0) out.push(i);
-  }
-  return out;
-}
+// Small reference implementations over flat arrays (more in row-major-reference.test-support.ts),
+// written independently of the ops under test.
 
 /** A deterministic generator of small integers, so failures reproduce. */
 function lcg(seed: number): (lo: number, hi: number) => number {
