@@ -60,6 +60,16 @@ describe('Weibull, Pareto, Kumaraswamy', () => {
     expectReparameterized('Kumaraswamy concentration0', (t) => new D.Kumaraswamy(2, t), 5, 7);
   });
 
+  it("Kumaraswamy's mode is where its density peaks (torch 1.13 gives NaN for concentration0 > 1)", () => {
+    const d = new D.Kumaraswamy(tensor(2, { dtype: 'float64' }), 5);
+    const mode = d.mode.item() as number;
+    expect(mode).toBeCloseTo(1 / 3, 12);
+    const [left, at, right] = values(d.logProb(tensor([mode - 1e-3, mode, mode + 1e-3], { dtype: 'float64' })));
+    expect(at).toBeGreaterThan(left as number);
+    expect(at).toBeGreaterThan(right as number);
+    expect(Number.isNaN(new D.Kumaraswamy(3, 0.5).mode.item())).toBe(true);
+  });
+
   it('check their parameters and support', () => {
     expect(() => new D.Weibull(-1, 1)).toThrow(ValueError);
     expect(() => new D.Pareto(2, 1).logProb(1.5)).toThrow(ValueError);
