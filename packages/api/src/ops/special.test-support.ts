@@ -1,6 +1,6 @@
 // What the tests of the special functions share (special.test.ts, bessel-j-y.test.ts,
-// erfinv.test.ts, incomplete-gamma.test.ts, zeta.test.ts, orthogonal-polynomials.test.ts): float64
-// inputs and the values they give, grids of operand pairs and their labels, mpmath's values
+// erfinv.test.ts, incomplete-gamma.test.ts, zeta.test.ts, orthogonal-polynomials.test.ts; the
+// float64 helpers also torch-elementwise.test.ts): float64 inputs and the values they give, grids of operand pairs and their labels, mpmath's values
 // (through PyTorch's Python, which has mpmath) where PyTorch's own are less accurate than Flint's,
 // and the checks every such function passes (half dtypes rounded once, vmap and jit as eager).
 // The `.test-support` name keeps it out of the published package (and coverage.test.ts's ops).

@@ -25,22 +25,18 @@ import {
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  describeAgainstTorch,
   expectValuesClose,
   runTorch,
   type Tolerance,
   type TorchCase,
   type TorchResult,
-  torchUnavailable,
 } from '../../../../test/support/torch-oracle.test-support.js';
+import { f64, INF, NAN, values } from './special.test-support.js';
 
 // ops/torch-elementwise.ts: special values as PyTorch gives them, dtypes, the derivatives at the
 // points where the composites choose (ties, zeros), and values and gradients against PyTorch on
 // grids of operand pairs.
-
-const values = (t: Tensor): number[] => Array.from(t.dataSync() as ArrayLike<number>);
-const f64 = (xs: readonly number[]): Tensor => tensor([...xs], { dtype: 'float64' });
-const NAN = Number.NaN;
-const INF = Number.POSITIVE_INFINITY;
 
 describe('elementwise conveniences: special values', () => {
   it('logaddexp and logaddexp2: no overflow, equal infinities, NaN', () => {
@@ -228,8 +224,6 @@ describe('elementwise conveniences: Tensor methods', () => {
   });
 });
 
-const reason = torchUnavailable();
-
 /** Operand values with the special ones; the pairs come from broadcasting a column against a row. */
 const LEFT = [-1e300, -50, -3.5, -1, -0.3, -0, 0, 1e-300, 0.2, 0.5, 1, 2.5, 7, 80, 1e300, -INF, INF, NAN];
 const RIGHT = [-1e300, -20, -2, -0.7, -0, 0, 1e-310, 0.4, 1, 3, 30, 1e300, -INF, INF, NAN];
@@ -382,7 +376,7 @@ const UNARY: UnaryComparison[] = [
   },
 ];
 
-describe.skipIf(reason !== '')(`elementwise conveniences against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('elementwise conveniences against PyTorch', () => {
   let results: TorchResult[] = [];
   const pairCase = (c: BinaryComparison, left: readonly number[], right: readonly number[], withGradients: boolean): TorchCase => ({
     expression: c.torch,
@@ -459,10 +453,4 @@ describe.skipIf(reason !== '')(`elementwise conveniences against PyTorch${reason
       }
     });
   }
-});
-
-describe.skipIf(reason === '')('elementwise conveniences against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
-  });
 });
