@@ -13,12 +13,26 @@ import {
 } from '@flint/api';
 import { compileKernel } from './compile/index.js';
 import { withHalfDTypes } from './kernels/half.js';
+import { cpuLinalgKernels } from './kernels/linalg/index.js';
 import { CPU_KERNELS } from './kernels/table.js';
 import { windowMaxBackwardKernel } from './kernels/window-backward.js';
 import { allocateUninitialized, emptyPool, MemoryLedger, type StorageLife } from './storage.js';
+import { environmentVariable } from './threads/environment.js';
 import { type CpuHandle, copyData, wrap } from './view.js';
 
 type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: Shape; dtype: DType }) => CpuHandle;
+
+/** How a CpuBackend is built. */
+export interface CpuBackendOptions {
+  /** The name it is registered under (default 'cpu'): jit caches its programs per backend name. */
+  readonly name?: string;
+  /**
+   * Whether the backend's fused composite kernels run (max pooling's backward pass, the
+   * decompositions); false leaves them to the api's composites: a diagnostic, and how the tests
+   * and `bench/` compare the two. Default: true, unless the environment has FLINT_CPU_COMPOSITES=off.
+   */
+  readonly composites?: boolean;
+}
 
 /**
  * Flint's portable CPU backend: TypeScript kernels over typed arrays, running in Node and in
@@ -27,10 +41,10 @@ type AnyKernel = (inputs: readonly CpuHandle[], params: unknown, out: { shape: S
  * @example
  * import { registerBackend } from '@flint/api';
  * import { CpuBackend } from '@flint/backend-cpu';
- * registerBackend({ name: 'cpu2', priority: 0, create: () => new CpuBackend() });
+ * registerBackend({ name: 'cpu2', priority: 0, create: () => new CpuBackend({ name: 'cpu2' }) });
  */
 export class CpuBackend implements Backend<CpuHandle> {
-  readonly name = 'cpu';
+  readonly name: string;
   readonly capabilities: BackendCapabilities = {
     dtypes: ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'uint8', 'bool'],
     syncRead: true,
@@ -38,13 +52,16 @@ export class CpuBackend implements Backend<CpuHandle> {
   readonly kernels: KernelTable<CpuHandle>;
   /**
    * Fused kernels for composites (see CompositeKernels): max pooling's backward pass, which as
-   * ops is an argmax, index arithmetic, a scatter-add and a slice. Softmax and the normalizations
-   * have none here yet: they run as their composites' ops.
+   * ops is an argmax, index arithmetic, a scatter-add and a slice; and the decompositions (eigh,
+   * svd, qr, cholesky, luFactor; kernels/linalg/), which the linear-algebra ops use for concrete
+   * inputs instead of hundreds of dispatched ops. Softmax and the normalizations have none here
+   * yet: they run as their composites' ops.
    */
   readonly composites: CompositeKernels<CpuHandle>;
   private readonly ledger = new MemoryLedger();
 
-  constructor() {
+  constructor(options: CpuBackendOptions = {}) {
+    this.name = options.name ?? 'cpu';
     // Each kernel is wrapped once so that the storages it creates enter this backend's ledger;
     // views return an already-counted storage and are not counted again.
     const ledger = this.ledger;
@@ -59,13 +76,31 @@ export class CpuBackend implements Backend<CpuHandle> {
       };
     }
     this.kernels = wrapped as unknown as KernelTable<CpuHandle>;
-    this.composites = {
-      windowMaxBackward: (x, g, geometry, out) => {
-        const handle = windowMaxBackwardKernel(x, g, geometry, out);
-        if (handle !== null) ledger.track(handle.storage);
-        return handle;
-      },
+    const enabled = options.composites ?? environmentVariable('FLINT_CPU_COMPOSITES') !== 'off';
+    const tracked = <R>(result: R): R => {
+      if (result !== null)
+        for (const handle of Object.values(result as object) as (CpuHandle | null)[]) if (handle !== null) ledger.track(handle.storage);
+      return result;
     };
+    const { eigh, svd, qr, cholesky, luFactor } = cpuLinalgKernels;
+    this.composites = enabled
+      ? {
+          windowMaxBackward: (x, g, geometry, out) => {
+            const handle = windowMaxBackwardKernel(x, g, geometry, out);
+            if (handle !== null) ledger.track(handle.storage);
+            return handle;
+          },
+          eigh: (a) => tracked(eigh(a)),
+          svd: (a, vectors, complete) => tracked(svd(a, vectors, complete)),
+          qr: (a, complete) => tracked(qr(a, complete)),
+          cholesky: (a) => {
+            const handle = cholesky(a);
+            if (handle !== null) ledger.track(handle.storage);
+            return handle;
+          },
+          luFactor: (a) => tracked(luFactor(a)),
+        }
+      : {};
   }
 
   fromTypedArray(data: TypedArray, shape: Shape, dtype: DType): CpuHandle {

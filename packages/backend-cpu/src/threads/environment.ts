@@ -46,9 +46,14 @@ function nodeProcess(): NodeProcess | undefined {
   return process?.versions?.node === undefined ? undefined : process;
 }
 
+/** An environment variable, where the host has an environment (Node; undefined in browsers). */
+export function environmentVariable(name: string): string | undefined {
+  return nodeProcess()?.env?.[name];
+}
+
 /** The FLINT_CPU_THREADS environment variable, where the host has one. */
 export function threadsVariable(): string | undefined {
-  return nodeProcess()?.env?.FLINT_CPU_THREADS;
+  return environmentVariable('FLINT_CPU_THREADS');
 }
 
 /** Logical cores the host reports (1 when it reports none). */
