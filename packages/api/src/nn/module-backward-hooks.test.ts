@@ -2,7 +2,8 @@ import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { compile, grad, noGrad, optim, ShapeError, type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, torchUnavailable } from '../../../../test/support/python-torch.test-support.js';
+import { PYTHON } from '../../../../test/support/python-torch.test-support.js';
+import { describeAgainstTorch } from '../../../../test/support/torch-oracle.test-support.js';
 import * as nn from './index.js';
 import { maxRelativeDifference, randomValues, seededRandom } from './testing.test-support.js';
 
@@ -378,9 +379,7 @@ for case in payload['cases']:
 print(json.dumps(out))
 `;
 
-const unavailable = torchUnavailable();
-
-describe.skipIf(unavailable !== '')('full backward hooks against PyTorch', () => {
+describeAgainstTorch('full backward hooks against PyTorch', () => {
   const x = f64([5, 3]);
   const r = f64([5, 2]);
   const square = { weight: f64([3, 3]), bias: f64([3]) };
@@ -486,11 +485,5 @@ describe.skipIf(unavailable !== '')('full backward hooks against PyTorch', () =>
       expect(Object.keys(actual.grads).sort()).toEqual(Object.keys(expected.grads).sort());
       for (const [name, g] of Object.entries(expected.grads)) close(actual.grads[name], g, `gradient of ${name}`);
     });
-  });
-});
-
-describe.skipIf(unavailable === '')('full backward hooks against PyTorch', () => {
-  it(`is skipped: ${unavailable}`, () => {
-    expect(unavailable).not.toBe('');
   });
 });

@@ -2,7 +2,8 @@ import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { type Tensor, tensor, ValueError } from '@flint/api';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, torchUnavailable } from '../../../../test/support/python-torch.test-support.js';
+import { PYTHON } from '../../../../test/support/python-torch.test-support.js';
+import { describeAgainstTorch } from '../../../../test/support/torch-oracle.test-support.js';
 import * as nn from './index.js';
 
 // registerStateDictPreHook and registerLoadStateDictPostHook: when they run, with what, and how a
@@ -129,9 +130,7 @@ describe('load-state-dict post-hooks', () => {
   });
 });
 
-const unavailable = torchUnavailable();
-
-describe.skipIf(unavailable !== '')('load-state-dict post-hooks against PyTorch', () => {
+describeAgainstTorch('load-state-dict post-hooks against PyTorch', () => {
   it("run in torch's order and leave the keys torch's leave", () => {
     const script = `
 import json, torch, torch.nn as nn
@@ -174,11 +173,5 @@ print(json.dumps({'order': order[:3], 'missing': keys.missing_keys, 'unexpected'
     });
     const forgiven = model.loadStateDict(state);
     expect([forgiven.missingKeys, forgiven.unexpectedKeys]).toEqual(expected.forgiven);
-  });
-});
-
-describe.skipIf(unavailable === '')('load-state-dict post-hooks against PyTorch', () => {
-  it(`is skipped: ${unavailable}`, () => {
-    expect(unavailable).not.toBe('');
   });
 });

@@ -14,7 +14,7 @@ import {
   zeros,
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runTorch, type TorchResult, torchUnavailable } from '../../../../test/support/torch-oracle.test-support.js';
+import { describeAgainstTorch, runTorch, type TorchResult } from '../../../../test/support/torch-oracle.test-support.js';
 
 // ops/combinatorics.ts and ops/tensor-split.ts: the pieces, orders and shapes as PyTorch gives
 // them (hand-checked, and against PyTorch where it is installed), and gradients through them.
@@ -104,9 +104,7 @@ describe('cartesianProd and combinations', () => {
   });
 });
 
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')(`combinatorics and splits against PyTorch${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+describeAgainstTorch('combinatorics and splits against PyTorch', () => {
   const X = [0.5, -1, 2, 7, 3.5];
   const cases = [
     { torch: 'torch.combinations(x, 3)', flint: (x: Tensor) => combinations(x, { r: 3 }) },
@@ -123,11 +121,5 @@ describe.skipIf(reason !== '')(`combinatorics and splits against PyTorch${reason
       expect(out.shape, c.torch).toEqual(results[i]?.outputs[0]?.shape);
       expect(values(out), c.torch).toEqual(results[i]?.outputs[0]?.values);
     });
-  });
-});
-
-describe.skipIf(reason === '')('combinatorics and splits against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import '@flint/backend-cpu';
 import { concat, grad, nn, random, type Tensor, tensor } from '@flint/api';
 import {
+  describeAgainstTorch,
   expectValuesClose,
   runTorch,
   type TorchInput,
   type TorchResult,
-  torchUnavailable,
 } from '../../../../../test/support/torch-oracle.test-support.js';
 
 // The functions that completed nn.functional's list against torch.nn.functional (hardshrink,
@@ -14,8 +14,6 @@ import {
 // their layers: values and input gradients against PyTorch in float64.
 
 const F = nn.functional;
-const reason = torchUnavailable();
-
 interface Comparison {
   readonly name: string;
   readonly torch: string;
@@ -89,7 +87,7 @@ const comparisons: Comparison[] = [
   },
 ];
 
-describe.skipIf(reason !== '')('nn.functional completions against PyTorch', () => {
+describeAgainstTorch('nn.functional completions against PyTorch', () => {
   let results: TorchResult[] = [];
   beforeAll(() => {
     results = runTorch(
@@ -107,12 +105,6 @@ describe.skipIf(reason !== '')('nn.functional completions against PyTorch', () =
       const g = grad((x: Tensor) => c.flint(x, ...tensors.slice(1)).sum())(tensors[0] as Tensor);
       expectValuesClose(`${c.name} gradient`, Array.from(g.dataSync()), expected.gradients[first] ?? [], { rtol: 1e-10, atol: 1e-12 });
     });
-  });
-});
-
-describe.skipIf(reason === '')('nn.functional completions against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });
 

@@ -1,12 +1,12 @@
 import '@flint/backend-cpu';
 import { type Tensor, tensor, vjp } from '@flint/api';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
+  describeAgainstTorch,
   expectValuesClose,
   runTorch,
   type TorchInput,
   type TorchResult,
-  torchUnavailable,
 } from '../../../../../test/support/torch-oracle.test-support.js';
 import { randomValues, seededRandom } from '../testing.test-support.js';
 import * as F from './index.js';
@@ -181,9 +181,7 @@ function interpolateCases(): SamplingCase[] {
 }
 
 const CASES = [...gridSampleCases(), ...affineGridCases(), ...interpolateCases()];
-const reason = torchUnavailable();
-
-describe.skipIf(reason !== '')('spatial sampling against PyTorch', () => {
+describeAgainstTorch('spatial sampling against PyTorch', () => {
   const prepared = CASES.map((c) => {
     const names = c.gradients ?? Object.keys(c.inputs);
     const tensors = Object.fromEntries(
@@ -226,11 +224,5 @@ describe.skipIf(reason !== '')('spatial sampling against PyTorch', () => {
         });
       });
     });
-  });
-});
-
-describe.skipIf(reason === '')('spatial sampling against PyTorch', () => {
-  it(`is skipped: ${reason}`, () => {
-    expect(reason).not.toBe('');
   });
 });

@@ -2,7 +2,8 @@ import '@flint/backend-cpu';
 import { spawnSync } from 'node:child_process';
 import { compile, grad, linalg, optim, type Tensor, tensor } from '@flint/api';
 import { describe, expect, it } from 'vitest';
-import { PYTHON, torchUnavailable } from '../../../../../test/support/python-torch.test-support.js';
+import { PYTHON } from '../../../../../test/support/python-torch.test-support.js';
+import { describeAgainstTorch } from '../../../../../test/support/torch-oracle.test-support.js';
 import * as nn from '../index.js';
 import { maxDifference, randomValues, seededRandom } from '../testing.test-support.js';
 
@@ -276,8 +277,6 @@ describe('registerParametrization', () => {
   });
 });
 
-const unavailable = torchUnavailable();
-
 interface TorchCase {
   kind: 'weight' | 'spectral' | 'orthogonal';
   map?: string;
@@ -298,7 +297,7 @@ interface TorchResult {
   evalOutput: number[];
 }
 
-describe.skipIf(unavailable !== '')('parametrizations against PyTorch', () => {
+describeAgainstTorch('parametrizations against PyTorch', () => {
   it('weightNorm, spectralNorm and orthogonal: keys, values, gradients and power-iteration vectors over SGD steps', () => {
     const builds: [TorchCase, () => nn.AnyModule][] = [
       [
@@ -423,11 +422,5 @@ print(json.dumps(results))
       expect(maxDifference(values(weight.value), torchCase.weight), `${what}: weight`).toBeLessThan(1e-12);
       expect(maxDifference(values(forward.call(module, x)), torchCase.evalOutput), `${what}: eval output`).toBeLessThan(1e-12);
     }
-  });
-});
-
-describe.skipIf(unavailable === '')('parametrizations against PyTorch', () => {
-  it(`is skipped: ${unavailable}`, () => {
-    expect(unavailable).not.toBe('');
   });
 });
