@@ -11,7 +11,7 @@ import { gamma } from '../random/gamma-family.js';
 import { splitKeys } from '../random/keys.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { binaryParameters, Categorical, type ProbsOrLogits, probsOrLogits, softplus } from './discrete.js';
+import { binaryParameters, Categorical, OverCategories, type ProbsOrLogits, probsOrLogits, softplus } from './discrete.js';
 import { broadcastParameters, Distribution } from './distribution.js';
 
 // Counts of trials: Binomial (successes in n trials), NegativeBinomial (successes before the
@@ -36,6 +36,17 @@ function homogeneousTotalCount(op: string, totalCount: Tensor): number {
   return first;
 }
 
+/** A total count and probs or logits, broadcast together (the success probability's dtype). */
+function trialParameters(
+  owner: string,
+  totalCount: TensorLike,
+  parameters: ProbsOrLogits,
+): { shape: number[]; kind: 'probs' | 'logits'; given: Tensor; totalCount: Tensor } {
+  const { kind, value } = probsOrLogits(owner, parameters);
+  const { shape, tensors } = broadcastParameters(owner, value, totalCount);
+  return { shape, kind, given: tensors[0] as Tensor, totalCount: tensors[1] as Tensor };
+}
+
 /**
  * The binomial distribution: successes in `totalCount` trials with success probability `probs`
  * (or `logits`) (torch.distributions.Binomial).
@@ -51,14 +62,12 @@ export class Binomial extends Distribution {
   readonly logits: Tensor;
 
   constructor(totalCount: TensorLike, parameters: ProbsOrLogits) {
-    const { kind, value } = probsOrLogits('Binomial', parameters);
-    const { shape, tensors } = broadcastParameters('Binomial', value, totalCount);
-    super(shape, [], parameters);
-    const [given, count] = tensors as [Tensor, Tensor];
-    this.totalCount = count;
-    this.checkParameter('totalCount', count, nonNegativeInteger, 'a non-negative integer');
-    if (kind === 'probs') this.checkParameter('probs', given, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-    ({ probs: this.probs, logits: this.logits } = binaryParameters(kind, given));
+    const trials = trialParameters('Binomial', totalCount, parameters);
+    super(trials.shape, [], parameters);
+    this.totalCount = trials.totalCount;
+    this.checkParameter('totalCount', trials.totalCount, nonNegativeInteger, 'a non-negative integer');
+    if (trials.kind === 'probs') this.checkParameter('probs', trials.given, (v) => v >= 0 && v <= 1, 'in [0, 1]');
+    ({ probs: this.probs, logits: this.logits } = binaryParameters(trials.kind, trials.given));
   }
 
   protected get anchor(): Tensor {
@@ -123,14 +132,12 @@ export class NegativeBinomial extends Distribution {
   readonly logits: Tensor;
 
   constructor(totalCount: TensorLike, parameters: ProbsOrLogits) {
-    const { kind, value } = probsOrLogits('NegativeBinomial', parameters);
-    const { shape, tensors } = broadcastParameters('NegativeBinomial', value, totalCount);
-    super(shape, [], parameters);
-    const [given, count] = tensors as [Tensor, Tensor];
-    this.totalCount = count;
-    this.checkParameter('totalCount', count, (v) => v >= 0, 'non-negative');
-    if (kind === 'probs') this.checkParameter('probs', given, (v) => v >= 0 && v < 1, 'in [0, 1)');
-    ({ probs: this.probs, logits: this.logits } = binaryParameters(kind, given));
+    const trials = trialParameters('NegativeBinomial', totalCount, parameters);
+    super(trials.shape, [], parameters);
+    this.totalCount = trials.totalCount;
+    this.checkParameter('totalCount', trials.totalCount, (v) => v >= 0, 'non-negative');
+    if (trials.kind === 'probs') this.checkParameter('probs', trials.given, (v) => v >= 0 && v < 1, 'in [0, 1)');
+    ({ probs: this.probs, logits: this.logits } = binaryParameters(trials.kind, trials.given));
   }
 
   protected get anchor(): Tensor {
@@ -186,30 +193,15 @@ export class NegativeBinomial extends Distribution {
  * d.sample();                     // counts summing to 10
  * d.logProb(tensor([2, 3, 5]));
  */
-export class Multinomial extends Distribution {
+export class Multinomial extends OverCategories {
   readonly totalCount: number;
-  readonly categorical: Categorical;
 
   constructor(totalCount: number, parameters: ProbsOrLogits) {
     if (!Number.isInteger(totalCount) || totalCount < 0) {
       throw new ValueError(`Multinomial: totalCount must be a non-negative integer number, got ${String(totalCount)}`);
     }
-    const categorical = new Categorical(parameters);
-    super(categorical.batchShape, [categorical.numEvents], parameters);
+    super(new Categorical(parameters), parameters);
     this.totalCount = totalCount;
-    this.categorical = categorical;
-  }
-
-  protected get anchor(): Tensor {
-    return this.categorical.logits;
-  }
-
-  get probs(): Tensor {
-    return this.categorical.probs;
-  }
-
-  get logits(): Tensor {
-    return this.categorical.logits;
   }
 
   protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {

@@ -300,18 +300,15 @@ export class Geometric extends Distribution {
 }
 
 /**
- * The categorical distribution over one-hot vectors (torch.distributions.OneHotCategorical):
- * event shape [K], samples are float one-hot rows.
- *
- * @example
- * new distributions.OneHotCategorical({ probs: tensor([0.2, 0.8]) }).sample([3]); // [3, 2]
+ * @internal The common part of distributions over vectors of K categories (OneHotCategorical,
+ * Multinomial, ExpRelaxedCategorical): a Categorical over the last axis of probs or logits,
+ * event shape [K].
  */
-export class OneHotCategorical extends Distribution {
+export abstract class OverCategories extends Distribution {
   readonly categorical: Categorical;
 
-  constructor(parameters: ProbsOrLogits) {
-    const categorical = new Categorical(parameters);
-    super(categorical.batchShape, [categorical.numEvents], parameters);
+  protected constructor(categorical: Categorical, options: DistributionOptions) {
+    super(categorical.batchShape, [categorical.numEvents], options);
     this.categorical = categorical;
   }
 
@@ -323,8 +320,22 @@ export class OneHotCategorical extends Distribution {
     return this.categorical.probs;
   }
 
+  /** Normalized logits: log-probabilities. */
   get logits(): Tensor {
     return this.categorical.logits;
+  }
+}
+
+/**
+ * The categorical distribution over one-hot vectors (torch.distributions.OneHotCategorical):
+ * event shape [K], samples are float one-hot rows.
+ *
+ * @example
+ * new distributions.OneHotCategorical({ probs: tensor([0.2, 0.8]) }).sample([3]); // [3, 2]
+ */
+export class OneHotCategorical extends OverCategories {
+  constructor(parameters: ProbsOrLogits) {
+    super(new Categorical(parameters), parameters);
   }
 
   protected override sampleFromKey(key: Tensor, sampleShape: number[]): Tensor {

@@ -7,10 +7,10 @@ import { openUnit } from '../random/continuous.js';
 import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { logFactorial } from './counts.js';
-import { binaryParameters, Categorical, type ProbsOrLogits, probsOrLogits, softplus } from './discrete.js';
-import { Distribution, floatParameter } from './distribution.js';
+import { binaryParameters, Categorical, OverCategories, type ProbsOrLogits, probsOrLogits, softplus } from './discrete.js';
+import { Distribution, type DistributionOptions, floatParameter } from './distribution.js';
 import { TransformedDistribution } from './transformed.js';
-import { ExpTransform, SigmoidTransform } from './transforms.js';
+import { ExpTransform, SigmoidTransform, type Transform } from './transforms.js';
 
 // Continuous relaxations of the Bernoulli and the one-hot categorical (Maddison, Mnih and Teh,
 // "The Concrete distribution", 2017; Jang, Gu and Poole, "Categorical reparameterization with
@@ -72,19 +72,22 @@ export class LogitRelaxedBernoulli extends Distribution {
   }
 }
 
-/**
- * The relaxed Bernoulli (binary Concrete) distribution on (0, 1) (torch.distributions.RelaxedBernoulli):
- * sigmoid of a LogitRelaxedBernoulli sample, reparameterized.
- *
- * @example
- * const gate = new distributions.RelaxedBernoulli(0.5, { logits: scores });
- * gate.rsample(); // in (0, 1), differentiable in scores
- */
-export class RelaxedBernoulli extends TransformedDistribution {
-  declare readonly base: LogitRelaxedBernoulli;
+/** The common part of RelaxedBernoulli and RelaxedOneHotCategorical: a transform of a distribution of logits. */
+abstract class Relaxed<Base extends LogitRelaxedBernoulli | ExpRelaxedCategorical> extends TransformedDistribution {
+  declare readonly base: Base;
+  private readonly inSupport: (x: number) => boolean;
+  private readonly support: string;
 
-  constructor(temperature: TensorLike, parameters: ProbsOrLogits) {
-    super(new LogitRelaxedBernoulli(temperature, parameters), new SigmoidTransform(), parameters);
+  protected constructor(
+    base: Base,
+    transform: Transform,
+    options: DistributionOptions,
+    inSupport: (x: number) => boolean,
+    support: string,
+  ) {
+    super(base, transform, options);
+    this.inSupport = inSupport;
+    this.support = support;
   }
 
   protected override get anchor(): Tensor {
@@ -104,8 +107,22 @@ export class RelaxedBernoulli extends TransformedDistribution {
   }
 
   override logProb(value: TensorLike): Tensor {
-    this.checkSupport('logProb', this.valueTensor('logProb', value), (x) => x > 0 && x < 1, '(0, 1)');
+    this.checkSupport('logProb', this.valueTensor('logProb', value), this.inSupport, this.support);
     return super.logProb(value);
+  }
+}
+
+/**
+ * The relaxed Bernoulli (binary Concrete) distribution on (0, 1) (torch.distributions.RelaxedBernoulli):
+ * sigmoid of a LogitRelaxedBernoulli sample, reparameterized.
+ *
+ * @example
+ * const gate = new distributions.RelaxedBernoulli(0.5, { logits: scores });
+ * gate.rsample(); // in (0, 1), differentiable in scores
+ */
+export class RelaxedBernoulli extends Relaxed<LogitRelaxedBernoulli> {
+  constructor(temperature: TensorLike, parameters: ProbsOrLogits) {
+    super(new LogitRelaxedBernoulli(temperature, parameters), new SigmoidTransform(), parameters, (x) => x > 0 && x < 1, '(0, 1)');
   }
 }
 
@@ -116,33 +133,18 @@ export class RelaxedBernoulli extends TransformedDistribution {
  * @example
  * new distributions.ExpRelaxedCategorical(1, { logits: tensor([0, 1, 2]) }).rsample();
  */
-export class ExpRelaxedCategorical extends Distribution {
+export class ExpRelaxedCategorical extends OverCategories {
   readonly temperature: Tensor;
-  readonly categorical: Categorical;
 
   constructor(temperature: TensorLike, parameters: ProbsOrLogits) {
-    const categorical = new Categorical(parameters);
-    super(categorical.batchShape, [categorical.numEvents], parameters);
-    this.categorical = categorical;
-    this.temperature = temperatureParameter(this, temperature, categorical.logits, (t) =>
+    super(new Categorical(parameters), parameters);
+    this.temperature = temperatureParameter(this, temperature, this.categorical.logits, (t) =>
       this.checkParameter('temperature', t, positive, 'positive'),
     );
   }
 
   override get hasRsample(): boolean {
     return true;
-  }
-
-  protected get anchor(): Tensor {
-    return this.categorical.logits;
-  }
-
-  get logits(): Tensor {
-    return this.categorical.logits;
-  }
-
-  get probs(): Tensor {
-    return this.categorical.probs;
   }
 
   protected override rsampleFromKey(key: Tensor, sampleShape: number[]): Tensor {
@@ -173,31 +175,8 @@ export class ExpRelaxedCategorical extends Distribution {
  * const soft = new distributions.RelaxedOneHotCategorical(0.5, { logits: scores }); // scores [B, K]
  * soft.rsample(); // [B, K] rows on the simplex, differentiable in scores
  */
-export class RelaxedOneHotCategorical extends TransformedDistribution {
-  declare readonly base: ExpRelaxedCategorical;
-
+export class RelaxedOneHotCategorical extends Relaxed<ExpRelaxedCategorical> {
   constructor(temperature: TensorLike, parameters: ProbsOrLogits) {
-    super(new ExpRelaxedCategorical(temperature, parameters), new ExpTransform(), parameters);
-  }
-
-  protected override get anchor(): Tensor {
-    return this.base.logits;
-  }
-
-  get temperature(): Tensor {
-    return this.base.temperature;
-  }
-
-  get probs(): Tensor {
-    return this.base.probs;
-  }
-
-  get logits(): Tensor {
-    return this.base.logits;
-  }
-
-  override logProb(value: TensorLike): Tensor {
-    this.checkSupport('logProb', this.valueTensor('logProb', value), (x) => x >= 0 && x <= 1, 'the simplex');
-    return super.logProb(value);
+    super(new ExpRelaxedCategorical(temperature, parameters), new ExpTransform(), parameters, (x) => x >= 0 && x <= 1, 'the simplex');
   }
 }
