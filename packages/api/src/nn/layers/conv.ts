@@ -69,8 +69,9 @@ function convolutionShape(
       `${name}: inChannels (${inChannels}) and outChannels (${outChannels}) must both be divisible by groups (${shape.groups})`,
     );
   }
-  if (shape.kernelSize.length !== dimensions)
-    throw new ValueError(`${name}: kernelSize must be one integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+  if (shape.kernelSize.length !== dimensions || !shape.kernelSize.every((k) => Number.isInteger(k) && k > 0)) {
+    throw new ValueError(`${name}: kernelSize must be one positive integer or ${dimensions}, got ${JSON.stringify(kernelSize)}`);
+  }
   return shape;
 }
 

@@ -71,6 +71,9 @@ describe('convolution layers', () => {
     const expected = conv2d(x, layer.weight.value, { bias: layer.bias?.value ?? null, stride: 2, padding: 1, groups: 2 });
     expect(values(layer.forward(x))).toEqual(values(expected));
     expect(() => new nn.Conv2d(3, 4, 3, { groups: 2 })).toThrow(/divisible by groups/);
+    // A kernel size of 0 is refused by name, not later by the initializer's bound.
+    expect(() => new nn.ConvTranspose1d(4, 4, 0)).toThrow(/ConvTranspose1d: kernelSize must be one positive integer or 1, got 0/);
+    expect(() => new nn.Conv2d(4, 4, [3, -1])).toThrow(/Conv2d: kernelSize must be one positive integer or 2, got \[3,-1\]/);
   });
 
   it('Conv1d and Conv3d have the right shapes; paddingMode reflect pads the input by reflection', () => {
