@@ -345,6 +345,9 @@ describe('the cpu backend decompositions', () => {
       expect(cpuLinalgKernels.luFactor(handle)).toBeNull();
     }
     expect(cpuLinalgKernels.eigh(wide)).toBeNull();
+    // A QR past LARGEST_QR goes to the composite's blocked matmuls, which are faster there.
+    expect(cpuLinalgKernels.qr(wrap(new Float64Array(129 * 128), [1, 129, 128], 'float64'), false)).toBeNull();
+    expect(cpuLinalgKernels.qr(wrap(new Float64Array(128 * 128), [1, 128, 128], 'float64'), false)).not.toBeNull();
     expect(cpuLinalgKernels.cholesky(wide)).toBeNull();
     // The backend counts the kernels' outputs in its memory and releases them with the tensors.
     const backend = new CpuBackend({ name: 'cpu-memory' });
