@@ -215,6 +215,8 @@ export class Multinomial extends OverCategories {
     return tidy(() => {
       const v = this.valueTensor('logProb', value);
       this.checkSupport('logProb', v, nonNegativeInteger, 'non-negative integer counts');
+      const n = this.totalCount;
+      this.checkSupport('logProb', sum(v, -1), (total) => total <= n, `counts summing to at most totalCount (${n})`);
       const logFactorials = sub(lgamma(add(sum(v, -1), 1)), sum(lgamma(add(v, 1)), -1));
       // A category of probability 0 has logits log(eps) here (finite), and no count.
       return add(logFactorials, sum(where(equal(v, 0), 0, mul(this.logits, v)), -1));

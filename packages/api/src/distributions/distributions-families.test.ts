@@ -97,6 +97,7 @@ describe('Binomial, NegativeBinomial, Multinomial', () => {
     expect(() => new D.Binomial(3, { probs: 0.5 }).logProb(4)).toThrow(ValueError);
     expect(() => new D.NegativeBinomial(3, { probs: 1 })).toThrow(ValueError);
     expect(() => new D.Multinomial(2.5, { probs: tensor([0.5, 0.5]) })).toThrow(ValueError);
+    expect(() => new D.Multinomial(3, { probs: tensor([0.5, 0.5]) }).logProb(tensor([2, 2]))).toThrow(ValueError);
     expect(() => D.klDivergence(new D.Binomial(3, { probs: 0.5 }), new D.Binomial(5, { probs: 0.5 }))).toThrow(ValueError);
     expect(
       new D.Binomial(0, { probs: 0.5 })
