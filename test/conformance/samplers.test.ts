@@ -23,6 +23,8 @@ const SAMPLERS: Record<string, { readonly sample: Sampler; readonly exact: boole
   },
   choice: { sample: (k) => random.choice(k, 50, [20], { replace: false }), exact: true },
   poisson: { sample: (k, b) => random.poisson(k, tensor([0.5, 3, 30, 400], { backend: b }), [64, 4]), exact: true },
+  // Both of its routes: inversion below a mean of 10 and BTRS's rejection rounds above.
+  binomial: { sample: (k, b) => random.binomial(k, tensor([5, 40, 400], { backend: b }), 0.3, [64, 3]), exact: true },
 };
 
 /** Element-wise agreement within a relative tolerance of float32 transcendental rounding. */
