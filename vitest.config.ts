@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
@@ -14,6 +14,28 @@ const cudaKernelSuites = [
   'packages/backend-cuda/src/jit/contraction.test.ts',
   'packages/backend-cuda/src/kernels/composites.test.ts',
   'packages/backend-cuda/src/gradients.test.ts',
+];
+/**
+ * The test files that run each in a process of its own (the 'flint-isolated' project); every other
+ * test file runs in the 'flint' project, whose files share their worker processes (see there).
+ */
+const isolatedFiles = [
+  // The native backends: their addon, its threads and its device are per process, some settings
+  // are read once, at import (FLINT_MKL_MATMUL, which compile.test.ts sets before it imports mkl),
+  // and once registered they rank above cpu, so `auto` (and the Trainer's accelerator 'auto')
+  // would pick them in the files after.
+  'packages/backend-mkl/src/**/*.test.ts',
+  'packages/backend-cuda/src/**/*.test.ts',
+  'packages/backend-webgpu/src/**/*.test.ts',
+  // Open MPI, loaded once per process (MPI_Init may run once), and the jobs it launches.
+  'packages/distributed-mpi/src/**/*.test.ts',
+  // The suites that run on every registered backend: in a shared process they would also find the
+  // stand-in backends earlier files registered (and mkl, which they import, would stay registered).
+  'test/conformance/**/*.test.ts',
+  'test/gradcheck/primitives.test.ts',
+  'test/gradcheck/composites.test.ts',
+  // The garbage collector and the finalizer, and liveTensors() over every tensor of the process.
+  'test/memory.test.ts',
 ];
 const cudaEmulationEnv = {
   FLINT_MKL_ADAPTIVE_THREADS: '0',
@@ -50,8 +72,30 @@ export default defineConfig({
     env: { FLINT_MKL_ADAPTIVE_THREADS: '0' },
     projects: [
       {
+        // Most test files share their worker processes (isolate: false): a file then imports the
+        // packages' TypeScript sources (some 500 modules through vite's module runner, 2 to 4 s a
+        // file) only where its worker has not imported them yet, which saves about a third of the
+        // suite's time. Vitest runs test/support/shared-worker-setup.ts before each file: it lets
+        // the finalizer release the tensors earlier files left, and puts the library's global
+        // settings back to a fresh process's (default backend 'cpu', grad mode, autocast, debug
+        // mode, the global generator's seed, distributed). Tests must not depend on what earlier
+        // files left beyond that: backends they created stay, so a test counting memory() counts
+        // on the backend it allocates on. The files that need a fresh process are isolatedFiles.
         extends: true,
-        test: { name: 'flint', include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'] },
+        test: {
+          name: 'flint',
+          include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...isolatedFiles],
+          isolate: false,
+          setupFiles: ['test/support/shared-worker-setup.ts'],
+          // For the setup file, which collects the garbage earlier files left before each file.
+          execArgv: ['--expose-gc'],
+        },
+      },
+      {
+        // Each file in a new process (vitest's default).
+        extends: true,
+        test: { name: 'flint-isolated', include: isolatedFiles },
       },
       {
         // The CUDA backend on its CPU emulation (packages/backend-cuda/scripts/build-emulation.mjs,
