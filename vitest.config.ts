@@ -74,13 +74,14 @@ export default defineConfig({
       {
         // Most test files share their worker processes (isolate: false): a file then imports the
         // packages' TypeScript sources (some 500 modules through vite's module runner, 2 to 4 s a
-        // file) only where its worker has not imported them yet, which saves about a third of the
-        // suite's time. Vitest runs test/support/shared-worker-setup.ts before each file: it lets
-        // the finalizer release the tensors earlier files left, and puts the library's global
-        // settings back to a fresh process's (default backend 'cpu', grad mode, autocast, debug
-        // mode, the global generator's seed, distributed). Tests must not depend on what earlier
-        // files left beyond that: backends they created stay, so a test counting memory() counts
-        // on the backend it allocates on. The files that need a fresh process are isolatedFiles.
+        // file) only where its worker has not imported them yet. On 2 cores these files took 384 s
+        // one process per file (176 s of it importing) and 170 to 230 s sharing.
+        // Vitest runs test/support/shared-worker-setup.ts before each file: it lets the finalizer
+        // release the tensors earlier files left, and puts the library's global settings back to
+        // a fresh process's (default backend 'cpu', grad mode, autocast, debug mode, the global
+        // generator's seed, distributed). Tests must not depend on what earlier files left beyond
+        // that: backends they created stay, so a test counting memory() counts on the backend it
+        // allocates on. The files that need a fresh process are isolatedFiles.
         extends: true,
         test: {
           name: 'flint',
