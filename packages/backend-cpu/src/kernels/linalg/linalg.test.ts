@@ -196,6 +196,18 @@ describe('the cpu backend decompositions', () => {
     });
   });
 
+  it('a subnormal entry (5e-324) under the diagonal: finite results, the diagonal values (found by a gradcheck seed)', () => {
+    tidy(() => {
+      // The reflector's 1 / (alpha - beta) overflowed to Infinity for x = 5e-324: NaN eigenvalues.
+      const a = tensor([3, 0, 0, 0, 6, 0, -5e-324, 0, 9], { dtype: 'float64', shape: [3, 3] });
+      const { result, runs } = counted(() => ({ values: linalg.eigvalsh(a), qr: linalg.qr(a), s: linalg.svdvals(a) }));
+      expect(runs.eigh + runs.qr + runs.svd).toBe(3);
+      expect(Array.from(result.values.dataSync())).toEqual([3, 6, 9]);
+      expect(Array.from(result.s.dataSync())).toEqual([9, 6, 3]);
+      expect(maxDifference(matmul(result.qr.Q, result.qr.R), a)).toBeLessThan(1e-14);
+    });
+  });
+
   it('gradients go through the analytic rules (the tape agrees with the composites; functional grad too)', () => {
     tidy(() => {
       const x = pair([2, 5, 5]);

@@ -68,7 +68,10 @@ export function reflector(alpha: number, w: Float64Array, start: number, stride:
   for (let i = 0, at = start; i < count; i++, at += stride) norm = hypot(norm, w[at] as number);
   if (norm === 0) return { tau: 0, beta: alpha };
   const beta = alpha >= 0 ? -hypot(alpha, norm) : hypot(alpha, norm);
-  const scale = 1 / (alpha - beta);
-  for (let i = 0, at = start; i < count; i++, at += stride) w[at] = (w[at] as number) * scale;
+  // Divided, not multiplied by the reciprocal: |alpha - beta| >= ‖x[1:]‖, so each quotient is at
+  // most 1, while 1 / (alpha - beta) overflows to Infinity where x is subnormal (5e-324), and
+  // Infinity * x gave NaN eigenvalues (dlarfg rescales instead; for this one division suffices).
+  const divisor = alpha - beta;
+  for (let i = 0, at = start; i < count; i++, at += stride) w[at] = (w[at] as number) / divisor;
   return { tau: (beta - alpha) / beta, beta };
 }
