@@ -1,6 +1,7 @@
 import '@flint/backend-cpu';
 import { grad, initBackend, jit, LinAlgError, linalg, manualSeed, matmul, randn, type Tensor, tensor, tidy, vmap } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decompositionsLoss, maxDifferenceMatchingNaN } from '../../../api/src/ops/linalg/testing.test-support.js';
 import { describeAgainstTorch } from '../../../api/src/ops/linalg/torch-reference.test-support.js';
 import { loadAddon, type MklBackend } from '../index.js';
 import type { Addon } from '../native/addon.js';
@@ -15,23 +16,6 @@ import type { LinalgKernelName } from './linalg.js';
 
 const loaded = loadAddon();
 const missing = 'reason' in loaded ? loaded.reason : undefined;
-
-/** The largest absolute difference between two tensors of one shape, on any backends. */
-function maxDifference(a: Tensor, b: Tensor): number {
-  expect([...a.shape]).toEqual([...b.shape]);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] as number) - (y[i] as number));
-    worst = Number.isNaN(d)
-      ? Number.isNaN(x[i] as number) && Number.isNaN(y[i] as number)
-        ? worst
-        : Number.POSITIVE_INFINITY
-      : Math.max(worst, d);
-  }
-  return worst;
-}
 
 const t = (x: Tensor) => x.mT;
 
@@ -71,10 +55,10 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
         const eigh = counted(() => linalg.eigh(symmetric.mkl));
         expect(eigh.runs.eigh).toBe(1);
         const eighCpu = linalg.eigh(symmetric.cpu);
-        expect(maxDifference(eigh.result.eigenvalues, eighCpu.eigenvalues)).toBeLessThan(eps * 10);
+        expect(maxDifferenceMatchingNaN(eigh.result.eigenvalues, eighCpu.eigenvalues)).toBeLessThan(eps * 10);
         // Eigenvectors up to sign: their squares.
         const squares = (v: Tensor) => v.mul(v);
-        expect(maxDifference(squares(eigh.result.eigenvectors), squares(eighCpu.eigenvectors))).toBeLessThan(eps * 10);
+        expect(maxDifferenceMatchingNaN(squares(eigh.result.eigenvectors), squares(eighCpu.eigenvectors))).toBeLessThan(eps * 10);
 
         for (const shape of [
           [2, 6, 4],
@@ -87,38 +71,38 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
             const svdCpu = linalg.svd(a.cpu, { fullMatrices });
             expect([...svd.result.U.shape]).toEqual([...svdCpu.U.shape]);
             expect([...svd.result.Vh.shape]).toEqual([...svdCpu.Vh.shape]);
-            expect(maxDifference(svd.result.S, svdCpu.S)).toBeLessThan(eps);
+            expect(maxDifferenceMatchingNaN(svd.result.S, svdCpu.S)).toBeLessThan(eps);
             const k = svd.result.S.shape.at(-1) as number;
             const reconstructed = matmul(svd.result.U.narrow(-1, 0, k).mul(svd.result.S.unsqueeze(-2)), svd.result.Vh.narrow(-2, 0, k));
-            expect(maxDifference(reconstructed, a.cpu)).toBeLessThan(eps * 10);
+            expect(maxDifferenceMatchingNaN(reconstructed, a.cpu)).toBeLessThan(eps * 10);
           }
           for (const mode of ['reduced', 'complete', 'r'] as const) {
             const qr = counted(() => linalg.qr(a.mkl, { mode }));
             expect(qr.runs.qr).toBe(1);
             const qrCpu = linalg.qr(a.cpu, { mode });
             // LAPACK's signs on both: Q and R themselves agree.
-            expect(maxDifference(qr.result.R, qrCpu.R)).toBeLessThan(eps * 10);
-            if (mode !== 'r') expect(maxDifference(qr.result.Q, qrCpu.Q)).toBeLessThan(eps * 10);
+            expect(maxDifferenceMatchingNaN(qr.result.R, qrCpu.R)).toBeLessThan(eps * 10);
+            if (mode !== 'r') expect(maxDifferenceMatchingNaN(qr.result.Q, qrCpu.Q)).toBeLessThan(eps * 10);
           }
           const lu = counted(() => linalg.luFactor(a.mkl));
           expect(lu.runs.luFactor).toBe(1);
           const luCpu = linalg.luFactor(a.cpu);
           expect(Array.from(lu.result.pivots.dataSync())).toEqual(Array.from(luCpu.pivots.dataSync()));
-          expect(maxDifference(lu.result.LU, luCpu.LU)).toBeLessThan(eps);
+          expect(maxDifferenceMatchingNaN(lu.result.LU, luCpu.LU)).toBeLessThan(eps);
         }
 
         const spd = { cpu: matmul(x.cpu, t(x.cpu)).add(1), mkl: matmul(x.mkl, t(x.mkl)).add(1) };
         for (const upper of [false, true]) {
           const chol = counted(() => linalg.cholesky(spd.mkl, { upper }));
           expect(chol.runs.cholesky).toBe(1);
-          expect(maxDifference(chol.result, linalg.cholesky(spd.cpu, { upper }))).toBeLessThan(eps * 10);
+          expect(maxDifferenceMatchingNaN(chol.result, linalg.cholesky(spd.cpu, { upper }))).toBeLessThan(eps * 10);
         }
         const solve = counted(() => [linalg.solve(x.mkl, spd.mkl), linalg.inv(x.mkl), linalg.det(x.mkl)]);
         expect(solve.runs.luFactor).toBe(3);
         const [solved, inverse, det] = solve.result as [Tensor, Tensor, Tensor];
-        expect(maxDifference(solved, linalg.solve(x.cpu, spd.cpu))).toBeLessThan(eps * 100);
-        expect(maxDifference(inverse, linalg.inv(x.cpu))).toBeLessThan(eps * 100);
-        expect(maxDifference(det, linalg.det(x.cpu))).toBeLessThan(eps * 100);
+        expect(maxDifferenceMatchingNaN(solved, linalg.solve(x.cpu, spd.cpu))).toBeLessThan(eps * 100);
+        expect(maxDifferenceMatchingNaN(inverse, linalg.inv(x.cpu))).toBeLessThan(eps * 100);
+        expect(maxDifferenceMatchingNaN(det, linalg.det(x.cpu))).toBeLessThan(eps * 100);
       });
     });
   }
@@ -146,7 +130,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
         linalg.pinv(symmetric.cpu, { hermitian: true }),
       ];
       result.forEach((r, i) => {
-        expect(maxDifference(r, expected[i] as Tensor)).toBeLessThan(1e-10);
+        expect(maxDifferenceMatchingNaN(r, expected[i] as Tensor)).toBeLessThan(1e-10);
       });
     });
   });
@@ -154,20 +138,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
   it('gradients go through the analytic rules (tape and functional grad agree with the composites)', () => {
     tidy(() => {
       const x = pair([2, 5, 5]);
-      const loss = (a: Tensor) => {
-        const s = a.add(t(a));
-        const { eigenvalues, eigenvectors } = linalg.eigh(s);
-        const spd = matmul(a, t(a)).add(1);
-        const { Q, R } = linalg.qr(a);
-        return eigenvalues
-          .exp()
-          .sum()
-          .add(eigenvectors.mul(eigenvectors).mul(s).sum())
-          .add(linalg.svdvals(a).sum())
-          .add(linalg.cholesky(spd).sum())
-          .add(Q.mul(R.sum()).sum())
-          .add(linalg.det(a).sum());
-      };
+      const loss = decompositionsLoss;
       const onMkl = x.mkl.clone().requiresGrad_();
       const taped = counted(() => {
         loss(onMkl).backward();
@@ -177,9 +148,9 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
       expect(taped.runs.cholesky).toBe(1);
       const onCpu = x.cpu.clone().requiresGrad_();
       loss(onCpu).backward();
-      expect(maxDifference(taped.result, onCpu.grad as Tensor)).toBeLessThan(1e-8);
+      expect(maxDifferenceMatchingNaN(taped.result, onCpu.grad as Tensor)).toBeLessThan(1e-8);
       // Functional grad traces its input: the composites compute the values, the same rules the derivative.
-      expect(maxDifference(grad(loss)(x.mkl), onCpu.grad as Tensor)).toBeLessThan(1e-8);
+      expect(maxDifferenceMatchingNaN(grad(loss)(x.mkl), onCpu.grad as Tensor)).toBeLessThan(1e-8);
     });
   });
 
@@ -190,7 +161,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
       const eager = linalg.cholesky(spd);
       const traced = counted(() => [vmap((a: Tensor) => linalg.cholesky(a))(spd), jit((a: Tensor) => linalg.cholesky(a))(spd)]);
       expect(traced.runs.cholesky).toBe(0);
-      for (const r of traced.result) expect(maxDifference(r, eager)).toBeLessThan(1e-12);
+      for (const r of traced.result) expect(maxDifferenceMatchingNaN(r, eager)).toBeLessThan(1e-12);
     });
   });
 
@@ -223,7 +194,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
       const composite = linalg.choleskyEx(bad.to('cpu'));
       expect(Array.from(composite.info.dataSync())).toEqual([3, 0]);
       // The same entries, NaN in the same places (columns 3 and 4 of the first matrix, on and below the diagonal).
-      expect(maxDifference(ex.result.L, composite.L)).toBeLessThan(1e-12);
+      expect(maxDifferenceMatchingNaN(ex.result.L, composite.L)).toBeLessThan(1e-12);
       const first = Array.from(ex.result.L.dataSync().slice(0, 16));
       expect(first.map((v) => Number.isNaN(v))).toEqual([
         ...[false, false, false, false],

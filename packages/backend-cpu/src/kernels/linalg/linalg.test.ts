@@ -14,6 +14,7 @@ import {
   vmap,
 } from '@flint/api';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { decompositionsLoss, maxDifferenceMatchingNaN } from '../../../../api/src/ops/linalg/testing.test-support.js';
 import { describeAgainstTorch } from '../../../../api/src/ops/linalg/torch-reference.test-support.js';
 import { CpuBackend } from '../../backend.js';
 import '../../index.js';
@@ -41,23 +42,6 @@ function onComposites<R>(fn: () => R): R {
   }
 }
 
-/** The largest absolute difference between two tensors of one shape (NaN matching NaN), on any backends. */
-function maxDifference(a: Tensor, b: Tensor): number {
-  expect([...a.shape]).toEqual([...b.shape]);
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let worst = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] as number) - (y[i] as number));
-    worst = Number.isNaN(d)
-      ? Number.isNaN(x[i] as number) && Number.isNaN(y[i] as number)
-        ? worst
-        : Number.POSITIVE_INFINITY
-      : Math.max(worst, d);
-  }
-  return worst;
-}
-
 /** `fn`, with how many times each kernel ran during it. */
 function counted<R>(fn: () => R): { result: R; runs: Record<LinalgKernelName, number> } {
   const names: LinalgKernelName[] = ['eigh', 'svd', 'qr', 'cholesky', 'luFactor'];
@@ -81,7 +65,7 @@ const squares = (v: Tensor) => v.mul(v);
 /** The identity of a square stack's shape. */
 const identityLike = (x: Tensor) => linalg.matrixPower(x, 0);
 /** The largest entry of |Q^T Q - I|. */
-const orthogonality = (q: Tensor) => maxDifference(matmul(q.mT, q), identityLike(matmul(q.mT, q)));
+const orthogonality = (q: Tensor) => maxDifferenceMatchingNaN(matmul(q.mT, q), identityLike(matmul(q.mT, q)));
 
 describe('the cpu backend decompositions', () => {
   beforeAll(() => manualSeed(11));
@@ -96,9 +80,9 @@ describe('the cpu backend decompositions', () => {
         const eigh = counted(() => linalg.eigh(symmetric.cpu));
         expect(eigh.runs.eigh).toBe(1);
         const eighComposite = onComposites(() => linalg.eigh(symmetric.composites));
-        expect(maxDifference(eigh.result.eigenvalues, eighComposite.eigenvalues)).toBeLessThan(eps * 10);
+        expect(maxDifferenceMatchingNaN(eigh.result.eigenvalues, eighComposite.eigenvalues)).toBeLessThan(eps * 10);
         // Eigenvectors up to sign: their squares.
-        expect(maxDifference(squares(eigh.result.eigenvectors), squares(eighComposite.eigenvectors))).toBeLessThan(eps * 10);
+        expect(maxDifferenceMatchingNaN(squares(eigh.result.eigenvectors), squares(eighComposite.eigenvectors))).toBeLessThan(eps * 10);
 
         for (const shape of [
           [2, 6, 4],
@@ -112,9 +96,11 @@ describe('the cpu backend decompositions', () => {
             const { U, S, Vh } = svd.result;
             expect([...U.shape]).toEqual([...svdComposite.U.shape]);
             expect([...Vh.shape]).toEqual([...svdComposite.Vh.shape]);
-            expect(maxDifference(S, svdComposite.S)).toBeLessThan(eps);
+            expect(maxDifferenceMatchingNaN(S, svdComposite.S)).toBeLessThan(eps);
             const k = S.shape.at(-1) as number;
-            expect(maxDifference(matmul(U.narrow(-1, 0, k).mul(S.unsqueeze(-2)), Vh.narrow(-2, 0, k)), a.cpu)).toBeLessThan(eps * 10);
+            expect(maxDifferenceMatchingNaN(matmul(U.narrow(-1, 0, k).mul(S.unsqueeze(-2)), Vh.narrow(-2, 0, k)), a.cpu)).toBeLessThan(
+              eps * 10,
+            );
             // Complete or not, U and V are orthogonal (their extra columns are not determined by A).
             for (const q of [U, Vh.mT]) expect(orthogonality(q)).toBeLessThan(eps * 10);
           }
@@ -123,14 +109,14 @@ describe('the cpu backend decompositions', () => {
             expect(qr.runs.qr).toBe(1);
             const qrComposite = onComposites(() => linalg.qr(a.composites, { mode }));
             // LAPACK's signs on both: Q and R themselves agree.
-            expect(maxDifference(qr.result.R, qrComposite.R)).toBeLessThan(eps * 10);
-            if (mode !== 'r') expect(maxDifference(qr.result.Q, qrComposite.Q)).toBeLessThan(eps * 10);
+            expect(maxDifferenceMatchingNaN(qr.result.R, qrComposite.R)).toBeLessThan(eps * 10);
+            if (mode !== 'r') expect(maxDifferenceMatchingNaN(qr.result.Q, qrComposite.Q)).toBeLessThan(eps * 10);
           }
           const lu = counted(() => linalg.luFactor(a.cpu));
           expect(lu.runs.luFactor).toBe(1);
           const luComposite = onComposites(() => linalg.luFactor(a.composites));
           expect(Array.from(lu.result.pivots.dataSync())).toEqual(Array.from(luComposite.pivots.dataSync()));
-          expect(maxDifference(lu.result.LU, luComposite.LU)).toBeLessThan(eps);
+          expect(maxDifferenceMatchingNaN(lu.result.LU, luComposite.LU)).toBeLessThan(eps);
         }
 
         const spd = { cpu: matmul(x.cpu, t(x.cpu)).add(1), composites: matmul(x.composites, t(x.composites)).add(1) };
@@ -138,7 +124,7 @@ describe('the cpu backend decompositions', () => {
           const chol = counted(() => linalg.cholesky(spd.cpu, { upper }));
           expect(chol.runs.cholesky).toBe(1);
           expect(
-            maxDifference(
+            maxDifferenceMatchingNaN(
               chol.result,
               onComposites(() => linalg.cholesky(spd.composites, { upper })),
             ),
@@ -152,7 +138,7 @@ describe('the cpu backend decompositions', () => {
           linalg.det(x.composites),
         ]);
         solve.result.forEach((r, i) => {
-          expect(maxDifference(r, expected[i] as Tensor)).toBeLessThan(eps * 100);
+          expect(maxDifferenceMatchingNaN(r, expected[i] as Tensor)).toBeLessThan(eps * 100);
         });
       });
     });
@@ -172,22 +158,22 @@ describe('the cpu backend decompositions', () => {
         const a = withSpectrum(values);
         const { eigenvalues, eigenvectors } = linalg.eigh(a);
         const sorted = [...values].sort((p, q) => p - q);
-        expect(maxDifference(eigenvalues, tensor(sorted, { dtype: 'float64' }))).toBeLessThan(1e-13);
-        expect(maxDifference(matmul(a, eigenvectors), eigenvectors.mul(eigenvalues))).toBeLessThan(1e-13);
+        expect(maxDifferenceMatchingNaN(eigenvalues, tensor(sorted, { dtype: 'float64' }))).toBeLessThan(1e-13);
+        expect(maxDifferenceMatchingNaN(matmul(a, eigenvectors), eigenvectors.mul(eigenvalues))).toBeLessThan(1e-13);
         expect(orthogonality(eigenvectors)).toBeLessThan(1e-13);
         const { U, S, Vh } = linalg.svd(a);
         const magnitudes = values.map(Math.abs).sort((p, q) => q - p);
-        expect(maxDifference(S, tensor(magnitudes, { dtype: 'float64' }))).toBeLessThan(1e-13);
-        expect(maxDifference(matmul(U.mul(S.unsqueeze(-2)), Vh), a)).toBeLessThan(1e-13);
+        expect(maxDifferenceMatchingNaN(S, tensor(magnitudes, { dtype: 'float64' }))).toBeLessThan(1e-13);
+        expect(maxDifferenceMatchingNaN(matmul(U.mul(S.unsqueeze(-2)), Vh), a)).toBeLessThan(1e-13);
       }
       // Zero and rank-one (tall and wide): the zero singular values deflate, the vectors stay orthonormal.
       const column = randn([9, 1], { dtype: 'float64' });
       const row = randn([1, 5], { dtype: 'float64' });
       for (const a of [matmul(column, row), matmul(column, row).mT, tensor(new Array(12).fill(0), { dtype: 'float64', shape: [4, 3] })]) {
         const { U, S, Vh } = linalg.svd(a);
-        expect(maxDifference(matmul(U.narrow(-1, 0, S.shape[0] as number).mul(S), Vh.narrow(-2, 0, S.shape[0] as number)), a)).toBeLessThan(
-          1e-13,
-        );
+        expect(
+          maxDifferenceMatchingNaN(matmul(U.narrow(-1, 0, S.shape[0] as number).mul(S), Vh.narrow(-2, 0, S.shape[0] as number)), a),
+        ).toBeLessThan(1e-13);
         expect(orthogonality(U)).toBeLessThan(1e-13);
         expect(orthogonality(Vh.mT)).toBeLessThan(1e-13);
         const values = Array.from(S.dataSync());
@@ -204,27 +190,14 @@ describe('the cpu backend decompositions', () => {
       expect(runs.eigh + runs.qr + runs.svd).toBe(3);
       expect(Array.from(result.values.dataSync())).toEqual([3, 6, 9]);
       expect(Array.from(result.s.dataSync())).toEqual([9, 6, 3]);
-      expect(maxDifference(matmul(result.qr.Q, result.qr.R), a)).toBeLessThan(1e-14);
+      expect(maxDifferenceMatchingNaN(matmul(result.qr.Q, result.qr.R), a)).toBeLessThan(1e-14);
     });
   });
 
   it('gradients go through the analytic rules (the tape agrees with the composites; functional grad too)', () => {
     tidy(() => {
       const x = pair([2, 5, 5]);
-      const loss = (a: Tensor) => {
-        const s = a.add(t(a));
-        const { eigenvalues, eigenvectors } = linalg.eigh(s);
-        const spd = matmul(a, t(a)).add(1);
-        const { Q, R } = linalg.qr(a);
-        return eigenvalues
-          .exp()
-          .sum()
-          .add(eigenvectors.mul(eigenvectors).mul(s).sum())
-          .add(linalg.svdvals(a).sum())
-          .add(linalg.cholesky(spd).sum())
-          .add(Q.mul(R.sum()).sum())
-          .add(linalg.det(a).sum());
-      };
+      const loss = decompositionsLoss;
       const onCpu = x.cpu.clone().requiresGrad_();
       const taped = counted(() => {
         loss(onCpu).backward();
@@ -238,9 +211,9 @@ describe('the cpu backend decompositions', () => {
         loss(onComposite).backward();
         return onComposite.grad as Tensor;
       });
-      expect(maxDifference(taped.result, expected)).toBeLessThan(1e-8);
+      expect(maxDifferenceMatchingNaN(taped.result, expected)).toBeLessThan(1e-8);
       // Functional grad traces its input: the composites compute the values, the same rules the derivative.
-      expect(maxDifference(grad(loss)(x.cpu), expected)).toBeLessThan(1e-8);
+      expect(maxDifferenceMatchingNaN(grad(loss)(x.cpu), expected)).toBeLessThan(1e-8);
     });
   });
 
@@ -251,7 +224,7 @@ describe('the cpu backend decompositions', () => {
       const eager = linalg.cholesky(spd);
       const traced = counted(() => [vmap((a: Tensor) => linalg.cholesky(a))(spd), jit((a: Tensor) => linalg.cholesky(a))(spd)]);
       expect(traced.runs.cholesky).toBe(0);
-      for (const r of traced.result) expect(maxDifference(r, eager)).toBeLessThan(1e-12);
+      for (const r of traced.result) expect(maxDifferenceMatchingNaN(r, eager)).toBeLessThan(1e-12);
     });
   });
 
@@ -283,7 +256,7 @@ describe('the cpu backend decompositions', () => {
       const composite = onComposites(() => linalg.choleskyEx(bad.to(COMPOSITES)));
       expect(Array.from(composite.info.dataSync())).toEqual([3, 0]);
       // The same entries, NaN in the same places (columns 3 and 4 of the first matrix, on and below the diagonal).
-      expect(maxDifference(ex.result.L, composite.L)).toBeLessThan(1e-12);
+      expect(maxDifferenceMatchingNaN(ex.result.L, composite.L)).toBeLessThan(1e-12);
       expect(Array.from(ex.result.L.dataSync().slice(0, 16), Number.isNaN)).toEqual([
         ...[false, false, false, false],
         ...[false, false, false, false],
