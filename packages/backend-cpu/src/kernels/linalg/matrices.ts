@@ -57,6 +57,9 @@ export function hypot(a: number, b: number): number {
   return big * Math.sqrt(1 + ratio * ratio);
 }
 
+const TINY = 2 ** -1000;
+const RESCALE = 2 ** 600;
+
 /**
  * LAPACK's elementary reflector (dlarfg) for x = [alpha, x[1:]]: H = I - tau v v^T with v[0] = 1,
  * H x = [beta, 0, ...]. `x` holds x[1:] at `w[start], w[start + stride], ...` (`count` entries),
@@ -67,6 +70,13 @@ export function reflector(alpha: number, w: Float64Array, start: number, stride:
   let norm = 0;
   for (let i = 0, at = start; i < count; i++, at += stride) norm = hypot(norm, w[at] as number);
   if (norm === 0) return { tau: 0, beta: alpha };
+  // Subnormal x holds too few bits for an orthogonal H: scaled by 2^600 first (exactly, a power of
+  // two), as dlarfg rescales; tau and v do not depend on the scale, beta scales back.
+  if (Math.max(norm, Math.abs(alpha)) < TINY) {
+    for (let i = 0, at = start; i < count; i++, at += stride) w[at] = (w[at] as number) * RESCALE;
+    const scaled = reflector(alpha * RESCALE, w, start, stride, count);
+    return { tau: scaled.tau, beta: scaled.beta / RESCALE };
+  }
   const beta = alpha >= 0 ? -hypot(alpha, norm) : hypot(alpha, norm);
   // Divided, not multiplied by the reciprocal: |alpha - beta| >= ‖x[1:]‖, so each quotient is at
   // most 1, while 1 / (alpha - beta) overflows to Infinity where x is subnormal (5e-324), and
