@@ -53,7 +53,7 @@ export class MklBackend implements Backend<MklHandle> {
    * oneDNN's softmax, log-softmax (and their backward passes) and layer normalization, and the
    * addon's batch normalization loops (training, inference, backward), which eager dispatch and
    * jit use for those composites; and LAPACK's decompositions (eigh, svd, qr, cholesky, luFactor),
-   * which the linear-algebra ops use for concrete inputs.
+   * which the linear-algebra ops use eagerly, under jit and under vmap.
    */
   readonly composites: CompositeKernels<MklHandle>;
   /** oneDNN's version, the CBLAS linked, threads and instruction set. */

@@ -64,6 +64,34 @@ export function runCompositeKernel<H>(
     }
     case 'windowMaxBackward':
       return single(kernels.windowMaxBackward?.(handles[0] as H, handles[1] as H, call, out));
+    case 'eigh': {
+      const result = kernels.eigh?.(handles[0] as H);
+      return result === null || result === undefined ? null : [result.values, result.vectors];
+    }
+    case 'svd': {
+      const result = kernels.svd?.(handles[0] as H, call.vectors, call.complete);
+      if (result === null || result === undefined) return null;
+      if (!call.vectors) {
+        for (const h of [result.u, result.v]) if (h !== null) backend.dispose(h);
+        return [result.s];
+      }
+      if (result.u === null || result.v === null) {
+        // Values without the vectors asked for: a decline, as the api treats it.
+        for (const h of [result.u, result.s, result.v]) if (h !== null) backend.dispose(h);
+        return null;
+      }
+      return [result.u, result.s, result.v];
+    }
+    case 'qr': {
+      const result = kernels.qr?.(handles[0] as H, call.complete);
+      return result === null || result === undefined ? null : [result.q, result.r];
+    }
+    case 'cholesky':
+      return single(kernels.cholesky?.(handles[0] as H));
+    case 'luFactor': {
+      const result = kernels.luFactor?.(handles[0] as H);
+      return result === null || result === undefined ? null : [result.lu, result.perm, result.pivots];
+    }
   }
 }
 

@@ -111,8 +111,9 @@ export interface CompositeKernels<H> {
    */
   windowMaxBackward?(x: H, g: H, geometry: WindowGeometry, out: Aval): H | null;
   /**
-   * The matrix decompositions (LAPACK's, where a backend has them), eager only: jit and the
-   * transforms run the composites (ops/linalg/). Each takes `a`, a [B, m, n] stack of float32 or
+   * The matrix decompositions (LAPACK's, where a backend has them), for eager calls, jit (one
+   * equation each) and vmap (the batch joins the stack); under grad and jvp the analytic rules of
+   * ops/linalg/ apply on top, and a decline runs the composites. Each takes `a`, a [B, m, n] stack of float32 or
    * float64 matrices (B >= 0, m and n >= 1; any layout) and returns contiguous results in its
    * dtype, with the composites' conventions, which the api's tests compare across backends.
    *

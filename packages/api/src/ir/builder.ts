@@ -2,7 +2,7 @@ import type { Aval } from '../core/aval.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { CompositeCall, CompositeRegion } from './composite.js';
+import { type CompositeCall, type CompositeRegion, type DecompositionCall, decompositionOutputs } from './composite.js';
 import { type Constant, type Equation, type Program, Var, VarFactory } from './program.js';
 
 /**
@@ -82,6 +82,13 @@ export class ProgramBuilder {
       if (e.kind === 'primitive') defines.push(e.output);
     }
     this.regions.push({ call, inputs: [...inputs], outputs: [...outputs], defines });
+  }
+
+  /** Appends a matrix decomposition of the stack `a` as one composite equation without a body (see DecompositionCall). */
+  decomposition(call: DecompositionCall, a: Var): Var[] {
+    const outputs = decompositionOutputs(call, a.aval).map((aval) => this.vars.make(aval));
+    this.equationList.push({ kind: 'fusion', fusion: 'composite', composite: call, inputs: [a], body: [], outputs });
+    return outputs;
   }
 
   build(name: string, outputs: readonly Var[]): Program {

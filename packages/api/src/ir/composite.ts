@@ -1,3 +1,4 @@
+import type { Aval } from '../core/aval.js';
 import type { WindowGeometry } from '../primitives/primitive.js';
 import type { Var } from './program.js';
 
@@ -26,7 +27,53 @@ export type CompositeCall =
    * Max pooling's backward pass (ReduceWindow max's VJP). Inputs [x, g]: the pooled input and the
    * cotangent of the pool's output; output: x's cotangent.
    */
-  | ({ readonly name: 'windowMaxBackward' } & WindowGeometry);
+  | ({ readonly name: 'windowMaxBackward' } & WindowGeometry)
+  | DecompositionCall;
+
+/**
+ * A matrix decomposition of a [B, m, n] stack (CompositeKernels.eigh, svd, qr, cholesky and
+ * luFactor). Unlike the composites above, jit stages one whole: its equation has no body (the
+ * composite's sweeps and panels would be thousands of equations), and where the kernel declines,
+ * the composite runs eagerly instead (transforms/decompositions.ts). Outputs: see decompositionOutputs.
+ */
+export type DecompositionCall =
+  | { readonly name: 'eigh' }
+  | { readonly name: 'svd'; readonly vectors: boolean; readonly complete: boolean }
+  | { readonly name: 'qr'; readonly complete: boolean }
+  | { readonly name: 'cholesky' }
+  | { readonly name: 'luFactor' };
+
+const DECOMPOSITIONS: ReadonlySet<CompositeCall['name']> = new Set(['eigh', 'svd', 'qr', 'cholesky', 'luFactor']);
+
+/** Whether `call` is a decomposition (staged whole, without a body). */
+export function isDecomposition(call: CompositeCall): call is DecompositionCall {
+  return DECOMPOSITIONS.has(call.name);
+}
+
+/**
+ * The outputs of `call` on a stack of `a`'s aval [B, m, n], k = min(m, n): eigh's values [B, n]
+ * and vectors [B, n, n]; svd's S [B, k], or U, S and V (not V^T) of [B, m, k] and [B, n, k]
+ * (with `complete` [B, m, m] and [B, n, n]); qr's Q [B, m, k] and R [B, k, n] (with `complete`
+ * [B, m, m] and [B, m, n]); cholesky's lower factor [B, n, n]; luFactor's packed LU [B, m, n],
+ * perm int32 [B, m] and pivots int32 [B, k].
+ */
+export function decompositionOutputs(call: DecompositionCall, a: Aval): Aval[] {
+  const [batch, m, n] = a.shape as [number, number, number];
+  const k = Math.min(m, n);
+  const of = (...shape: number[]): Aval => ({ shape, dtype: a.dtype });
+  switch (call.name) {
+    case 'eigh':
+      return [of(batch, n), of(batch, n, n)];
+    case 'svd':
+      return call.vectors ? [of(batch, m, call.complete ? m : k), of(batch, k), of(batch, n, call.complete ? n : k)] : [of(batch, k)];
+    case 'qr':
+      return [of(batch, m, call.complete ? m : k), of(batch, call.complete ? m : k, n)];
+    case 'cholesky':
+      return [of(batch, n, n)];
+    case 'luFactor':
+      return [of(batch, m, n), { shape: [batch, m], dtype: 'int32' }, { shape: [batch, k], dtype: 'int32' }];
+  }
+}
 
 interface LayerNormCall<N extends string> extends AffineNormalization<N> {
   readonly normalizedDims: number;
@@ -61,6 +108,12 @@ export function compositeArity(call: CompositeCall): number {
       return 3 + (call.hasWeight ? 1 : 0) + (call.hasBias ? 1 : 0);
     case 'windowMaxBackward':
       return 2;
+    case 'eigh':
+    case 'svd':
+    case 'qr':
+    case 'cholesky':
+    case 'luFactor':
+      return 1;
   }
 }
 

@@ -38,7 +38,8 @@ export interface PrimitiveEquation<P extends Primitive = Primitive> {
  * hook): a chain of elementwise ops over one shape; elementwise producers feeding one reduction;
  * a contraction (dotGeneral or conv) with an elementwise epilogue on its output. A 'composite'
  * (made by the composite-formation pass, not by fusion) is a softmax or layer norm that the
- * backend's fused kernel computes, its body the primitives that compute it where the kernel declines.
+ * backend's fused kernel computes, its body the primitives that compute it where the kernel declines;
+ * a matrix decomposition is staged as one by jit itself, with no body (see DecompositionCall).
  */
 export type FusionKind = 'elementwise' | 'reduction' | 'contraction' | 'composite';
 

@@ -1,7 +1,8 @@
 import { shapesEqual } from '../core/shape.js';
 import { RULES } from '../primitives/rules.js';
+import { type DecompositionCall, decompositionOutputs, formatCompositeCall, isDecomposition } from './composite.js';
 import { formatAval } from './print.js';
-import type { PrimitiveEquation, Program, Var } from './program.js';
+import type { FusionEquation, PrimitiveEquation, Program, Var } from './program.js';
 
 /**
  * Checks that `program` is well formed: every Var defined once and before it is read, fusion
@@ -37,6 +38,11 @@ export function verifyProgram(program: Program, after = 'trace'): void {
       continue;
     }
     for (const v of e.inputs) if (!defined.has(v)) fail(`fusion input %${v.id} is not defined before the fusion`);
+    if (e.composite !== undefined && isDecomposition(e.composite)) {
+      checkDecomposition(e, e.composite, fail);
+      for (const v of e.outputs) define(v);
+      continue;
+    }
     const local = new Set<Var>(e.inputs);
     for (const inner of e.body) {
       checkPrimitive(inner, local);
@@ -49,4 +55,22 @@ export function verifyProgram(program: Program, after = 'trace'): void {
     }
   }
   for (const v of program.outputs) if (!defined.has(v)) fail(`output %${v.id} is not defined`);
+}
+
+/** A decomposition's equation (no body): one input, and the outputs its call gives for it. */
+function checkDecomposition(e: FusionEquation, call: DecompositionCall, fail: (message: string) => never): void {
+  const input = e.inputs[0];
+  if (e.inputs.length !== 1 || input === undefined || e.body.length !== 0)
+    fail(`${formatCompositeCall(call)} takes one input and has no body`);
+  const expected = decompositionOutputs(call, (input as Var).aval);
+  const matches =
+    expected.length === e.outputs.length &&
+    expected.every((a, i) => {
+      const v = e.outputs[i] as Var;
+      return a.dtype === v.aval.dtype && shapesEqual(a.shape, v.aval.shape);
+    });
+  if (!matches)
+    fail(
+      `${formatCompositeCall(call)} of ${formatAval((input as Var).aval)} gives ${expected.map(formatAval).join(', ')}, not ${e.outputs.map((v) => formatAval(v.aval)).join(', ')}`,
+    );
 }

@@ -3,10 +3,13 @@ import { runCompositeKernel } from '../backend/composite-kernels.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
-import { compositeArity } from '../ir/composite.js';
+import { compositeArity, type DecompositionCall, isDecomposition } from '../ir/composite.js';
 import { type CompiledKernel, kernelInputVars, kernelOf } from '../ir/kernel.js';
 import type { FusionEquation, PrimitiveEquation, Program, Var } from '../ir/program.js';
 import { Primitive } from '../primitives/primitive.js';
+import { tidy, untrackTensor } from '../tensor/memory.js';
+import { Tensor } from '../tensor/tensor.js';
+import { decompositionComposite } from '../transforms/decompositions.js';
 
 type AnyKernel = (inputs: readonly unknown[], params: unknown, out: Aval) => unknown;
 
@@ -195,7 +198,7 @@ export class Executable {
     const ins = e.inputs.slice(0, compositeArity(call)).map(slotOf);
     const outs = e.outputs.map(slotOf);
     const avals = e.outputs.map((v) => v.aval);
-    const primitives = this.fallbackStep(e, slotOf);
+    const primitives = isDecomposition(call) ? this.decompositionStep(call, e, slotOf) : this.fallbackStep(e, slotOf);
     const backend = this.backend;
     return (slots, owned) => {
       const handles = new Array<unknown>(ins.length);
@@ -206,6 +209,36 @@ export class Executable {
         return;
       }
       for (let j = 0; j < outs.length; j++) slots[outs[j] as number] = results[j];
+    };
+  }
+
+  /**
+   * A decomposition whose kernel declined (or that the backend lacks): its composite, run eagerly
+   * on the input's buffer (no trace is active while a program runs), so that the sweeps stop when
+   * they converge. The results' buffers go to the output slots.
+   */
+  private decompositionStep(call: DecompositionCall, e: FusionEquation, slotOf: (v: Var) => number): Step {
+    const input = slotOf(e.inputs[0] as Var);
+    const inputAval = (e.inputs[0] as Var).aval;
+    const outs = e.outputs.map(slotOf);
+    const backend = this.backend;
+    return (slots) => {
+      const handle = slots[input];
+      // Borrowed: the slot keeps the buffer, so the wrapper is untracked and emptied afterwards.
+      const a = new Tensor(inputAval.shape, inputAval.dtype, backend, handle);
+      try {
+        const results = tidy(() => decompositionComposite(call, a));
+        results.forEach((r, j) => {
+          slots[outs[j] as number] = r === a ? this.kernel(Primitive.Reshape)([handle], { shape: [...r.shape] }, r) : r._handle;
+          if (r !== a) {
+            r._handle = undefined;
+            untrackTensor(r);
+          }
+        });
+      } finally {
+        a._handle = undefined;
+        untrackTensor(a);
+      }
     };
   }
 

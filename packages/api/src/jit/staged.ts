@@ -4,6 +4,7 @@ import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { BackendError, DisposedError } from '../core/errors.js';
+import { isDecomposition } from '../ir/composite.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import { type WholeRegion, wholeRegions } from '../ir/passes/composites.js';
 import { type PassRecord, runPasses } from '../ir/pipeline.js';
@@ -14,7 +15,7 @@ import { bind, evalPrimitive } from '../tensor/dispatch.js';
 import { keep, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { vmapFlat } from '../transforms/batch-trace.js';
-import { bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
+import { bindDecomposition, bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
 import { jvpFlat } from '../transforms/jvp.js';
 import type { SpecializedCall, StagedCall, StagedVjp } from '../transforms/staged-call.js';
 import { vjpFlat } from '../transforms/vjp-trace.js';
@@ -146,6 +147,13 @@ export function evaluateProgram(program: Program, inputs: readonly Tensor[]): Te
       return;
     }
     if (inRegion.has(index)) return;
+    if (e.kind === 'fusion' && e.composite !== undefined && isDecomposition(e.composite)) {
+      const results = bindDecomposition(e.composite, read(e.inputs[0] as Var));
+      e.outputs.forEach((v, i) => {
+        values.set(v, results[i] as Tensor);
+      });
+      return;
+    }
     const body = e.kind === 'primitive' ? [e] : e.body;
     for (const inner of body) values.set(inner.output, evaluate(inner, read));
   });

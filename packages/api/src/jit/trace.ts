@@ -1,11 +1,13 @@
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { recordCustomJvp, recordCustomVjp } from '../autograd/tape.js';
+import { hasCompositeKernel } from '../backend/composite-kernels.js';
+import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ConcretizationError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { ProgramBuilder } from '../ir/builder.js';
-import type { CompositeCall } from '../ir/composite.js';
+import type { CompositeCall, DecompositionCall } from '../ir/composite.js';
 import type { Var } from '../ir/program.js';
 import { roundTo } from '../ir/scalar.js';
 import { scalarNumberOf } from '../ops/convert.js';
@@ -13,6 +15,7 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { raise, Trace, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
+import { kernelTakes } from '../transforms/decompositions.js';
 import { type GradEdge, recordPrimitive } from '../transforms/graph.js';
 import type { StagedCall } from '../transforms/staged-call.js';
 
@@ -149,6 +152,18 @@ export class JitTrace extends Trace {
     }
     this.builder.composite(call, variables, results, first);
     return outputs;
+  }
+
+  // One equation that runs the kernel of the backend the program is traced for (the composite,
+  // eagerly, where it declines: jit/executable.ts), instead of the composite's thousands. The
+  // program's transforms then run the function itself, so that the decomposition's analytic
+  // rules (ops/linalg/) differentiate it and no derivative goes through the composite.
+  override processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
+    // (Values compile()'s tape records take the composite, whose primitives the tape records.)
+    const recorded = a._autograd !== null && isGradEnabled();
+    if (recorded || !kernelTakes(a) || !hasCompositeKernel(getBackend().composites, call)) return super.processDecomposition(call, a);
+    this.builder.customRules = true;
+    return this.builder.decomposition(call, (a as JitTracer).variable).map((v) => new JitTracer(this, v));
   }
 
   // Kept in the program as a marked identity, so that the JVP or backward program derived from

@@ -28,8 +28,9 @@ import { tril, triu } from './triangular.js';
 // Flint's primitives, so that every backend has them, they batch over leading axes and trace under
 // jit and vmap, and nothing reads data back (but cholesky's own check, see `linalg.cholesky`). The
 // algorithms live in ops/linalg/ (blocked so that matmuls carry the bulk); their reverse-mode rules
-// are analytic (ops/linalg/rules.ts). A backend's own kernels (LAPACK's on mkl:
-// ops/linalg/backend-kernels.ts) factor concrete inputs instead, with the same conventions.
+// are analytic (ops/linalg/rules.ts). A backend's own kernels (LAPACK's on mkl) factor instead
+// where it has them, eagerly, under jit and under vmap (transforms/decompositions.ts), with the
+// same conventions.
 // float32 and float64 compute as they are, float16 and bfloat16 in float32 rounded once, integers
 // and bool in float32 (as the norms).
 

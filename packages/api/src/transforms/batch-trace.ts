@@ -2,14 +2,25 @@ import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { treeFlatten, treeUnflatten } from '../core/pytree.js';
+import type { DecompositionCall } from '../ir/composite.js';
 import { batchToFront } from '../primitives/batching.js';
-import { full, moveAxis, reduceSum } from '../primitives/lax.js';
+import { full, moveAxis, reduceSum, reshape } from '../primitives/lax.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { bindCustomJvp, bindCustomVjp, bindStagedCall, bindStopGradient, checkLive, Trace, Tracer, withTrace } from './core.js';
+import {
+  bindCustomJvp,
+  bindCustomVjp,
+  bindDecomposition,
+  bindStagedCall,
+  bindStopGradient,
+  checkLive,
+  Trace,
+  Tracer,
+  withTrace,
+} from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
 import type { StagedCall } from './staged-call.js';
 
@@ -157,6 +168,16 @@ export class BatchTrace extends Trace {
   processStopGradient(tracer: Tracer): Tensor {
     const t = tracer as BatchTracer;
     return this.wrap(bindStopGradient(t.value), t.batchDim);
+  }
+
+  // A decomposition takes a stack of matrices already: the vmapped axis joins the stack's, and the
+  // call goes one level down whole (to the backend's kernel, where it is concrete there).
+  override processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
+    const t = a as BatchTracer;
+    if (t.batchDim === null) return bindDecomposition(call, t.value);
+    const [stack, m, n] = t.shape as [number, number, number];
+    const joined = reshape(moveAxis(t.value, t.batchDim, 0), [this.axisSize * stack, m, n]);
+    return bindDecomposition(call, joined).map((o) => this.wrap(reshape(o, [this.axisSize, stack, ...o.shape.slice(1)]), 0));
   }
 
   // vmap of a compiled call is the compiled call of the vmapped program, batched on axis 0.

@@ -1,12 +1,13 @@
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ValueError } from '../core/errors.js';
-import type { CompositeCall } from '../ir/composite.js';
+import type { CompositeCall, DecompositionCall } from '../ir/composite.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
+import { decomposeConcrete, decompositionComposite } from './decompositions.js';
 import type { StagedCall } from './staged-call.js';
 
 // Nested trace levels, in the manner of JAX's core (Autodidax). Each active transform (jvp, vjp,
@@ -43,6 +44,14 @@ export abstract class Trace {
    */
   processComposite(_call: CompositeCall, _inputs: readonly Tensor[], compute: () => Tensor[]): Tensor[] {
     return compute();
+  }
+
+  /**
+   * A matrix decomposition of the stack `a` (see transforms/decompositions.ts). A transform sees
+   * the composite's primitives; jit stages the call whole, vmap joins its batch to the stack's.
+   */
+  processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
+    return decompositionComposite(call, a);
   }
 }
 
@@ -275,6 +284,16 @@ export function stageComposite(call: CompositeCall, inputs: readonly Tensor[], c
   const top = findTopTrace(inputs) ?? stagingTrace;
   if (top === null) return compute();
   return top.processComposite(call, inputs, compute);
+}
+
+/**
+ * @internal A matrix decomposition (eigh, svd, qr, cholesky, luFactor) of the [B, m, n] stack
+ * `a`: by the backend's kernel where one takes it, at every level that can (transforms/decompositions.ts).
+ */
+export function bindDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
+  const top = findTopTrace([a]) ?? stagingTrace;
+  if (top === null) return decomposeConcrete(call, a);
+  return top.processDecomposition(call, raise(top, a));
 }
 
 /** @internal stopGradient of one tensor, through every level. */

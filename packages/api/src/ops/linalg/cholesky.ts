@@ -1,7 +1,8 @@
 import { concat, pad, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { bindDecomposition } from '../../transforms/core.js';
+import { registerDecompositionComposite } from '../../transforms/decompositions.js';
 import { div, sqrt } from '../elementwise.js';
-import { choleskyByKernel } from './backend-kernels.js';
 import { block, matmulNT, outerProduct, rowsOf, transposed } from './matrices.js';
 
 // The Cholesky factor L (A = L L^T) of a [B, n, n] stack, reading only A's lower triangle, as
@@ -16,13 +17,18 @@ import { block, matmulNT, outerProduct, rowsOf, transposed } from './matrices.js
 /** Columns factored per panel. */
 export const PANEL = 16;
 
-/** The lower Cholesky factor of every matrix of `a` (upper triangles ignored). */
+/**
+ * The lower Cholesky factor of every matrix of `a` (upper triangles ignored): by the backend's
+ * kernel where it has one (LAPACK's potrf on mkl, the same NaN convention), else choleskyComposite.
+ */
 export function choleskyLower(a: Tensor): Tensor {
+  return bindDecomposition({ name: 'cholesky' }, a)[0] as Tensor;
+}
+
+/** choleskyLower in primitives, blocked by panels (the module comment). */
+function choleskyComposite(a: Tensor): Tensor {
   const n = a.shape[1] as number;
   if (n === 0) return a;
-  // A backend's own kernel (LAPACK's potrf on mkl) for a concrete stack, with the same NaN convention.
-  const byKernel = choleskyByKernel(a);
-  if (byKernel !== null) return byKernel;
   const panels: Tensor[] = [];
   // L's columns so far, restricted to the rows not yet reached: [B, n - start, start].
   let done: Tensor | null = null;
@@ -71,3 +77,5 @@ function tallPanel(p: Tensor): Tensor {
   }
   return columns.length === 1 ? (columns[0] as Tensor) : concat(columns, 2);
 }
+
+registerDecompositionComposite('cholesky', (_call, a) => [choleskyComposite(a)]);

@@ -19,7 +19,8 @@ import {
 import { Primitive } from '../../primitives/primitive.js';
 import { bind } from '../../tensor/dispatch.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { luByKernel } from './backend-kernels.js';
+import { bindDecomposition } from '../../transforms/core.js';
+import { registerDecompositionComposite } from '../../transforms/decompositions.js';
 import { block, columnsOf, matmul3, matmulTN, outerProduct, rowsOf, transposed } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
@@ -51,8 +52,14 @@ export interface LuFactors {
  * derivative of their own: callers differentiate them by a rule (rules.ts).
  */
 export function luFactors(a: Tensor): LuFactors {
-  return luByKernel(a) ?? luComposite(a);
+  const [lu, perm, pivots] = bindDecomposition({ name: 'luFactor' }, a) as [Tensor, Tensor, Tensor];
+  return { lu, perm, pivots };
 }
+
+registerDecompositionComposite('luFactor', (_call, a) => {
+  const { lu, perm, pivots } = luComposite(a);
+  return [lu, perm, pivots];
+});
 
 /** The pivoted LU factorization of every matrix of `a` in primitives (differentiable through them). */
 export function luComposite(a: Tensor): LuFactors {

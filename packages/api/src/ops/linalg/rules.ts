@@ -2,10 +2,11 @@ import { anyRecorded } from '../../autograd/grad-mode.js';
 import { ValueError } from '../../core/errors.js';
 import { add, broadcast, cast, concat, equal, full, iota, mul, neg, reduceSum, reshape, scale, select, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { bindDecomposition } from '../../transforms/core.js';
+import { registerDecompositionComposite } from '../../transforms/decompositions.js';
 import { abs, log, mod, notEqual, sign } from '../elementwise.js';
 import { min, prod, sum } from '../reduce.js';
 import { tril, triu } from '../triangular.js';
-import { qrByKernel } from './backend-kernels.js';
 import { choleskyLower } from './cholesky.js';
 import { householder, householderQ } from './householder.js';
 import { inversePermutation, luComposite, luFactors, permuteRows } from './lu.js';
@@ -345,15 +346,29 @@ function qrBackward(a: Tensor, q: Tensor, r: Tensor, gq: Tensor | null, gr: Tens
   return concat([gx, gy], 2);
 }
 
+/** Q and R (reduced, or with `complete` Q m x m and R m x n) in primitives, from the Householder reflectors. */
+function qrComposite(a: Tensor, complete: boolean): Tensor[] {
+  const [batch, m, n] = a.shape as [number, number, number];
+  const reflectors = householder(a);
+  const extra = complete && m > n;
+  const r = extra ? concat([reflectors.r, full([batch, m - n, n], a.dtype, 0, a)], 1) : reflectors.r;
+  return [householderQ(reflectors, m, complete ? m : Math.min(m, n), a), r];
+}
+
+registerDecompositionComposite('qr', (call, a) => {
+  if (call.name !== 'qr') throw new Error(`flint internal error: the qr composite got ${call.name}`);
+  return qrComposite(a, call.complete);
+});
+
 /**
  * Householder QR. 'reduced': Q [m, k], R [k, n]; 'complete': Q [m, m], R [m, n]; 'r': R only
  * (differentiable all the same: Q is computed for the backward pass). Q's extra columns in
  * 'complete' mode with m > n are not determined by A, so a cotangent for that Q is an error.
- * A concrete stack goes to the backend's own kernel where it has one (LAPACK's geqrf and orgqr
- * on mkl, the same signs).
+ * The factors come from the backend's own kernel where it has one (LAPACK's geqrf and orgqr on
+ * mkl, the same signs), else from qrComposite.
  */
 export function qrStacked(a: Tensor, mode: QrMode): { q: Tensor | null; r: Tensor } {
-  const [batch, m, n] = a.shape as [number, number, number];
+  const [, m, n] = a.shape as [number, number, number];
   const k = Math.min(m, n);
   const extra = mode === 'complete' && m > n;
   const outputs = withAnalyticVjp(
@@ -362,17 +377,10 @@ export function qrStacked(a: Tensor, mode: QrMode): { q: Tensor | null; r: Tenso
       exact: true,
       forward: ([a]) => {
         const t = a as Tensor;
-        const byKernel = qrByKernel(t, mode === 'complete');
-        if (byKernel !== null) {
-          const { q, r } = byKernel;
-          const qReduced = extra ? columnsOf(q, 0, k) : q;
-          return { outputs: mode === 'r' ? [r] : [q, r], residuals: [t, qReduced, extra ? rowsOf(r, 0, k) : r] };
-        }
-        const reflectors = householder(t);
-        const r = extra ? concat([reflectors.r, full([batch, m - n, n], t.dtype, 0, t)], 1) : reflectors.r;
-        const qFull = mode === 'r' ? null : householderQ(reflectors, m, mode === 'complete' ? m : k, t);
-        const qReduced = qFull === null ? householderQ(reflectors, m, k, t) : extra ? columnsOf(qFull, 0, k) : qFull;
-        return { outputs: qFull === null ? [r] : [qFull, r], residuals: [t, qReduced, reflectors.r] };
+        // Q is computed in mode 'r' too: the backward pass needs it.
+        const [q, r] = bindDecomposition({ name: 'qr', complete: mode === 'complete' }, t) as [Tensor, Tensor];
+        const qReduced = extra ? columnsOf(q, 0, k) : q;
+        return { outputs: mode === 'r' ? [r] : [q, r], residuals: [t, qReduced, extra ? rowsOf(r, 0, k) : r] };
       },
       backward: ([a, q, r], cotangents) => {
         const gq = mode === 'r' ? null : (cotangents[0] ?? null);

@@ -1,10 +1,11 @@
 import { concat, full, pad, reduceSum, reshape } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { bindDecomposition } from '../../transforms/core.js';
+import { registerDecompositionComposite } from '../../transforms/decompositions.js';
 import { abs, add, div, equal, floor, greater, less, log, logicalAnd, mul, pow, sqrt, where } from '../elementwise.js';
 import { isfinite } from '../predicates.js';
 import { max } from '../reduce.js';
 import { argsort } from '../sort.js';
-import { eighByKernel, svdByKernel } from './backend-kernels.js';
 import { householder, householderQ } from './householder.js';
 import { oneSidedJacobi, type SweepSchedule, twoSidedJacobi } from './jacobi.js';
 import { permuteRows } from './lu.js';
@@ -33,9 +34,9 @@ import { block, columnsOf, diagonalOf, identity, matmul3, matmulNT, matmulTN, ro
 // underflow. Sweeps run until converged where that can be checked without waiting (cpu and mkl
 // backends, outside jit: a read of one number per sweep), else a fixed number (jacobi.ts).
 //
-// A backend with its own kernels (Backend.composites eigh and svd: LAPACK's on mkl) computes
-// concrete stacks with them instead (backend-kernels.ts); these composites are then what vmap,
-// jit and forward-mode tracing run.
+// A backend with its own kernels (Backend.composites eigh and svd: LAPACK's on mkl) computes them
+// instead, eagerly, under jit and under vmap (transforms/decompositions.ts); these composites run
+// on the other backends, where a kernel declines, and where a transform differentiates them.
 
 /** Machine epsilon of the compute dtypes. */
 export const EPSILON = { float32: 2 ** -23, float64: 2 ** -52 } as const;
@@ -120,12 +121,19 @@ export interface SymmetricEigen {
   readonly vectors: Tensor;
 }
 
-/** The eigendecomposition of every symmetric matrix of `a` ([B, n, n], both triangles read). */
+/**
+ * The eigendecomposition of every symmetric matrix of `a` ([B, n, n], both triangles read): by
+ * the backend's kernel where it has one (LAPACK's syevd on mkl), else symmetricEigenComposite.
+ */
 export function symmetricEigen(a: Tensor): SymmetricEigen {
+  const [values, vectors] = bindDecomposition({ name: 'eigh' }, a) as [Tensor, Tensor];
+  return { values, vectors };
+}
+
+/** symmetricEigen in primitives: Jacobi sweeps on a triangular factor (the module comment). */
+function symmetricEigenComposite(a: Tensor): SymmetricEigen {
   const [batch, n] = a.shape as [number, number, number];
   if (n <= 1 || batch === 0) return { values: reshape(a, [batch, n]), vectors: full([batch, n, n], a.dtype, 1, a) };
-  const byKernel = eighByKernel(a);
-  if (byKernel !== null) return byKernel;
   const dtype = a.dtype as ComputeDType;
   const { scaled, power } = scaledToUnit(a);
   const { reflectors, g } = jacobiOnR(scaled, true);
@@ -153,14 +161,21 @@ export interface SingularValueDecomposition {
 
 /**
  * The SVD of every matrix of `a` ([B, m, n], k = min(m, n)): reduced (U m x k, V n x k), or with
- * `complete` U m x m and V n x n; with `vectors` false only S.
+ * `complete` U m x m and V n x n; with `vectors` false only S. By the backend's kernel where it
+ * has one (LAPACK's gesdd on mkl), else singularValueComposite.
  */
 export function singularValueDecomposition(a: Tensor, vectors: boolean, complete: boolean): SingularValueDecomposition {
-  const byKernel = svdByKernel(a, vectors, complete);
-  if (byKernel !== null) return byKernel;
+  const outputs = bindDecomposition({ name: 'svd', vectors, complete }, a);
+  return vectors
+    ? { u: outputs[0] as Tensor, s: outputs[1] as Tensor, v: outputs[2] as Tensor }
+    : { u: null, s: outputs[0] as Tensor, v: null };
+}
+
+/** singularValueDecomposition in primitives: one-sided Jacobi on R (the module comment). */
+function singularValueComposite(a: Tensor, vectors: boolean, complete: boolean): SingularValueDecomposition {
   const [batch, m, n] = a.shape as [number, number, number];
   if (m < n) {
-    const t = singularValueDecomposition(transposed(a), vectors, complete);
+    const t = singularValueComposite(transposed(a), vectors, complete);
     return { u: t.v, s: t.s, v: t.u };
   }
   if (n === 0 || batch === 0) {
@@ -186,3 +201,14 @@ export function singularValueDecomposition(a: Tensor, vectors: boolean, complete
   const normalized = div(permuteRows(w, order), reshape(where(zero, 1, sorted), [batch, n, 1]));
   return { u, s, v: orthonormalized(transposed(normalized)) };
 }
+
+registerDecompositionComposite('eigh', (_call, a) => {
+  const { values, vectors } = symmetricEigenComposite(a);
+  return [values, vectors];
+});
+
+registerDecompositionComposite('svd', (call, a) => {
+  if (call.name !== 'svd') throw new Error(`flint internal error: the svd composite got ${call.name}`);
+  const { u, s, v } = singularValueComposite(a, call.vectors, call.complete);
+  return u === null || v === null ? [s] : [u, s, v];
+});

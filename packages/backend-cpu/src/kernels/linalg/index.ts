@@ -8,7 +8,7 @@ import { formQ, householderQr, qrWorkspace } from './qr.js';
 import { singularValues, svdWorkspace } from './svd.js';
 
 // The decompositions as the portable backend's own kernels (the api's CompositeKernels eigh, svd,
-// qr, cholesky and luFactor; ops/linalg/backend-kernels.ts calls them for concrete stacks), in
+// qr, cholesky and luFactor; the api calls them eagerly, under jit and under vmap), in
 // plain TypeScript over the typed arrays, so that they run in browsers too. Each matrix of a
 // [B, m, n] stack of any strides is copied into a row-major float64 workspace (float32 stacks
 // are factored in float64 as well, and rounded once on the way out), factored there, and written

@@ -5,6 +5,7 @@ import {
   linalg,
   manualSeed,
   matmul,
+  memory,
   randn,
   registerBackend,
   setBackendScoped,
@@ -217,14 +218,64 @@ describe('the cpu backend decompositions', () => {
     });
   });
 
-  it('vmap and jit keep the composites (no kernel runs) and agree with the eager kernels', () => {
+  it('vmap joins its batch to the stack and jit stages one equation: one kernel run each, agreeing with the eager kernels', () => {
     tidy(() => {
       const x = randn([3, 6, 6], { dtype: 'float64' });
       const spd = matmul(x, t(x)).add(1);
       const eager = linalg.cholesky(spd);
-      const traced = counted(() => [vmap((a: Tensor) => linalg.cholesky(a))(spd), jit((a: Tensor) => linalg.cholesky(a))(spd)]);
-      expect(traced.runs.cholesky).toBe(0);
-      for (const r of traced.result) expect(maxDifferenceMatchingNaN(r, eager)).toBeLessThan(1e-12);
+      const jitted = jit((a: Tensor) => linalg.cholesky(a));
+      expect(jitted.lower(spd).toString()).toContain('composite cholesky()');
+      for (const run of [
+        () => vmap((a: Tensor) => linalg.cholesky(a))(spd),
+        () => jitted(spd),
+        () => jit(vmap((a: Tensor) => linalg.cholesky(a)))(spd),
+      ]) {
+        const traced = counted(run);
+        expect(traced.runs.cholesky).toBe(1);
+        expect(maxDifferenceMatchingNaN(traced.result, eager)).toBeLessThan(1e-12);
+      }
+      // Under vmap the outputs keep every axis: eigh of a [2, 3, 4, 4] stack vmapped over its second axis.
+      const stack = randn([2, 3, 4, 4], { dtype: 'float64' });
+      const symmetric = stack.add(stack.mT);
+      const vmapped = counted(() => vmap((a: Tensor) => linalg.eigh(a), { inAxes: 1, outAxes: 1 })(symmetric));
+      expect(vmapped.runs.eigh).toBe(1);
+      const reference = linalg.eigh(symmetric);
+      expect(maxDifferenceMatchingNaN(vmapped.result.eigenvalues, reference.eigenvalues)).toBeLessThan(1e-12);
+      expect(maxDifferenceMatchingNaN(vmapped.result.eigenvectors.abs(), reference.eigenvectors.abs())).toBeLessThan(1e-12);
+    });
+  });
+
+  it('derivatives of jitted and vmapped decompositions take the analytic rules, whose values come from the kernels', () => {
+    tidy(() => {
+      const x = pair([2, 5, 5]);
+      const expected = onComposites(() => grad(decompositionsLoss)(x.composites));
+      const compiled = counted(() => [grad(jit(decompositionsLoss))(x.cpu), jit(grad(decompositionsLoss))(x.cpu)]);
+      expect(compiled.runs.eigh).toBeGreaterThanOrEqual(2);
+      for (const g of compiled.result) expect(maxDifferenceMatchingNaN(g.to(COMPOSITES), expected)).toBeLessThan(1e-8);
+      const vmapped = counted(() => vmap(grad((a: Tensor) => decompositionsLoss(a.reshape([1, 5, 5]))))(x.cpu));
+      expect(vmapped.runs.eigh).toBeGreaterThanOrEqual(1);
+      const perExample = vmapped.result;
+      const each = onComposites(() =>
+        [0, 1].map((i) => grad((a: Tensor) => decompositionsLoss(a.reshape([1, 5, 5])))(x.composites.narrow(0, i, 1).reshape([5, 5]))),
+      );
+      for (const i of [0, 1])
+        expect(maxDifferenceMatchingNaN(perExample.narrow(0, i, 1).reshape([5, 5]).to(COMPOSITES), each[i] as Tensor)).toBeLessThan(1e-8);
+    });
+  });
+
+  it('where a kernel declines under jit, the compiled program runs the composite eagerly and keeps no buffer', () => {
+    tidy(() => {
+      // The cpu QR declines above 128 x 128 (the blocked composite is faster there).
+      const a = randn([1, 130, 130], { dtype: 'float64' });
+      const eager = linalg.qr(a);
+      const jitted = jit((m: Tensor) => linalg.qr(m).R);
+      expect(jitted.lower(a).toString()).toContain('composite qr(complete=false)');
+      expect(maxDifferenceMatchingNaN(jitted(a), eager.R)).toBe(0);
+      const before = memory().backends.find((b) => b.backend === 'cpu')?.buffers;
+      tidy(() => {
+        jitted(a);
+      });
+      expect(memory().backends.find((b) => b.backend === 'cpu')?.buffers).toBe(before);
     });
   });
 
