@@ -1,10 +1,13 @@
 import '../../index.js';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Primitive } from '../../primitives/primitive.js';
 import { ProgramBuilder } from '../builder.js';
 import { printProgram } from '../print.js';
+import type { Program, Var } from '../program.js';
 import { verifyProgram } from '../verify.js';
 import { fuse } from './fusion.js';
+import { fuseReference } from './fusion.test-support.js';
 
 const f32 = (...shape: number[]) => ({ shape, dtype: 'float32' as const });
 const lines = (...l: string[]) => l.join('\n');
@@ -156,5 +159,87 @@ describe('fusion', () => {
     const d = b.bind(Primitive.DotGeneral, [e, x], { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] });
     const program = b.build('apart', [d, n]);
     expect(fuse(program)).toBe(program);
+  });
+});
+
+// Random DAGs over four shapes: elementwise chains, loads (broadcasts of a row), broadcasts of
+// constants (not loads), reductions, transposes (outside every group, the way around that makes
+// cycles) and matmuls, reading recent values mostly and old ones sometimes (long-range
+// dependences are what the pass must not fuse across).
+const shapes = { wide: [3, 4], row: [4], tall: [4, 3], square: [3, 3] } as const;
+type ShapeName = keyof typeof shapes;
+const matmulOperands: [ShapeName, ShapeName][] = [
+  ['wide', 'tall'],
+  ['square', 'wide'],
+  ['tall', 'square'],
+];
+const operand = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 2 }), weight: 3 }, { arbitrary: fc.nat(), weight: 1 });
+const opArbitrary = fc.oneof(...[3, 6, 1, 1, 1, 1, 1].map((weight, op) => ({ arbitrary: fc.constant(op), weight })));
+const stepArbitrary = fc.record({ op: opArbitrary, variant: fc.nat(), a: operand, b: operand, output: fc.boolean() });
+type Step = typeof stepArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+function randomProgram(steps: readonly Step[]): Program {
+  const b = new ProgramBuilder();
+  const pools = new Map<ShapeName, Var[]>();
+  const add = (v: Var): Var => {
+    const name = (Object.keys(shapes) as ShapeName[]).find((k) => `${shapes[k]}` === `${v.aval.shape}`) as ShapeName;
+    pools.get(name)?.push(v) ?? pools.set(name, [v]);
+    return v;
+  };
+  for (const name of ['wide', 'wide', 'row', 'tall', 'square'] as const) add(b.input(f32(...shapes[name])));
+  const pick = (name: ShapeName, k: number): Var => {
+    const pool = pools.get(name) as Var[];
+    return pool[pool.length - 1 - (k % pool.length)] as Var;
+  };
+  const names = Object.keys(shapes) as ShapeName[];
+  const matmul = { lhsContracting: [1], rhsContracting: [0], lhsBatch: [], rhsBatch: [] };
+  const outputs: Var[] = [];
+  for (const { op, variant, a, b: c, output } of steps) {
+    const name = names[variant % names.length] as ShapeName;
+    let v: Var;
+    switch (op) {
+      case 0:
+        v = b.bind([Primitive.Exp, Primitive.Tanh, Primitive.Neg][variant % 3] as Primitive, [pick(name, a)], {});
+        break;
+      case 1: {
+        const x = pick(name, a);
+        const y = c % 5 === 4 ? b.literal(0.5, x.aval) : pick(name, c);
+        v = b.bind([Primitive.Add, Primitive.Mul, Primitive.Max, Primitive.Sub][variant % 4] as Primitive, [x, y], {});
+        break;
+      }
+      case 2:
+        v = b.bind(Primitive.Broadcast, [pick('row', a)], { shape: [...shapes.wide] });
+        break;
+      case 3:
+        v = b.bind(variant % 2 === 0 ? Primitive.ReduceSum : Primitive.ReduceMax, [pick('wide', a)], { axes: [0] });
+        break;
+      case 4:
+        v = b.bind(Primitive.Transpose, [pick(name === 'row' ? 'wide' : name, a)], { perm: [1, 0] });
+        break;
+      case 5: {
+        const [lhs, rhs] = matmulOperands[variant % matmulOperands.length] as [ShapeName, ShapeName];
+        v = b.bind(Primitive.DotGeneral, [pick(lhs, a), pick(rhs, c)], matmul);
+        break;
+      }
+      default:
+        v = b.bind(Primitive.Broadcast, [b.literal(2, f32(...shapes.row))], { shape: [...shapes.wide] });
+    }
+    add(v);
+    if (output) outputs.push(v);
+  }
+  const last = pools.get('wide') as Var[];
+  return b.build('random', [...outputs, last[last.length - 1] as Var]);
+}
+
+describe('fusion of random programs', () => {
+  it('makes the same groups as the reference (whole-program dependence walks) and a valid program', () => {
+    fc.assert(
+      fc.property(fc.array(stepArbitrary, { minLength: 1, maxLength: 60, size: 'max' }), (steps) => {
+        const program = randomProgram(steps);
+        const after = fused(program);
+        expect(printProgram(after)).toBe(printProgram(fuseReference(program)));
+      }),
+      { numRuns: 400 },
+    );
   });
 });

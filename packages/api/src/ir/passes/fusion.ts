@@ -1,17 +1,9 @@
-import { type Shape, shapesEqual } from '../../core/shape.js';
+import { shapesEqual } from '../../core/shape.js';
 import { Primitive } from '../../primitives/primitive.js';
 import { isContraction, isElementwise, isFusibleReduction } from '../classify.js';
 import type { Equation, FusionEquation, FusionKind, PrimitiveEquation, Program, Var } from '../program.js';
 import { definedBy, withChanges } from '../program.js';
-
-interface Group {
-  kind: FusionKind;
-  readonly shape: Shape;
-  /** Equation indices, in program order. */
-  members: number[];
-  /** A reduction ends its group: nothing joins after it. */
-  closed: boolean;
-}
+import { type Group, Grouping } from './fusion-groups.js';
 
 /**
  * Operator fusion. Groups are formed greedily in program order:
@@ -24,75 +16,20 @@ interface Group {
  * something outside it (that would be a cycle). Groups of two or more ops become one fusion
  * equation each, which a backend's compile hook turns into one kernel; the equations are then
  * put back in an order where every value is computed before it is read.
+ *
+ * The dependence questions go to `Grouping`, which keeps the grouped program in topological
+ * order so that each question only looks at the units between the group and the current op:
+ * near-linear for chains, deep backward passes and unrolled loops, where asking the whole program
+ * each time was quadratic.
  */
 export function fuse(program: Program): Program {
   const equations = program.equations;
-  // Every equation's outputs, composites' included: dependence runs through a composite too.
-  const producer = new Map<Var, number>();
-  equations.forEach((e, i) => {
-    for (const v of definedBy(e)) producer.set(v, i);
-  });
-  const groups: Group[] = [];
-  const parent: number[] = [];
-  const find = (g: number): number => {
-    let root = g;
-    while (parent[root] !== root) root = parent[root] as number;
-    while (parent[g] !== root) {
-      const next = parent[g] as number;
-      parent[g] = root;
-      g = next;
-    }
-    return root;
-  };
-  const groupOf = new Map<number, number>();
-  const rootOfVar = (v: Var): number | undefined => {
-    const index = producer.get(v);
-    if (index === undefined) return undefined;
-    const g = groupOf.get(index);
-    return g === undefined ? undefined : find(g);
-  };
-  const externalInputs = (group: number): Var[] => {
-    const g = groups[group] as Group;
-    const inside = new Set<Var>();
-    for (const m of g.members) inside.add((equations[m] as PrimitiveEquation).output);
-    const out: Var[] = [];
-    for (const m of g.members) for (const v of (equations[m] as PrimitiveEquation).inputs) if (!inside.has(v)) out.push(v);
-    return out;
-  };
-  // Whether any of `start` depends on `target` through the program as grouped so far: a group
-  // runs as one kernel, so a value it computes depends on every input of the whole group.
-  const reaches = (start: readonly Var[], target: number): boolean => {
-    const stack = [...start];
-    const seen = new Set<Var>();
-    const seenGroups = new Set<number>();
-    while (stack.length > 0) {
-      const v = stack.pop() as Var;
-      if (seen.has(v)) continue;
-      seen.add(v);
-      const index = producer.get(v);
-      if (index === undefined) continue;
-      const g = groupOf.get(index);
-      const root = g === undefined ? undefined : find(g);
-      if (root === target) return true;
-      if (root === undefined) stack.push(...(equations[index] as Equation).inputs);
-      else if (!seenGroups.has(root)) {
-        seenGroups.add(root);
-        stack.push(...externalInputs(root));
-      }
-    }
-    return false;
-  };
-  const newGroup = (kind: FusionKind, shape: Shape, member: number): number => {
-    const id = groups.length;
-    groups.push({ kind, shape, members: [member], closed: kind === 'reduction' });
-    parent.push(id);
-    groupOf.set(member, id);
-    return id;
-  };
+  const grouping = new Grouping(equations);
+  const groups = grouping.groups;
   // May `e` join `group`: every input is inside it or does not depend on it.
   const canJoin = (e: PrimitiveEquation, group: number): boolean =>
-    !reaches(
-      e.inputs.filter((u) => rootOfVar(u) !== group),
+    !grouping.reaches(
+      e.inputs.filter((u) => grouping.groupOfVar(u) !== group),
       group,
     );
   const canMerge = (into: number, from: number): boolean => {
@@ -101,16 +38,9 @@ export function fuse(program: Program): Program {
     if (a.kind === 'contraction' && b.kind === 'contraction') return false;
     // Direct edges between the two are fine (they end up inside one kernel); a path through
     // something outside both would make a cycle.
-    const fromOutside = externalInputs(from).filter((u) => rootOfVar(u) !== into);
-    const intoOutside = externalInputs(into).filter((u) => rootOfVar(u) !== from);
-    return !reaches(fromOutside, into) && !reaches(intoOutside, from);
-  };
-  const merge = (into: number, from: number): void => {
-    const a = groups[into] as Group;
-    const b = groups[from] as Group;
-    a.members = [...a.members, ...b.members].sort((x, y) => x - y);
-    if (b.kind === 'contraction') a.kind = 'contraction';
-    parent[from] = into;
+    const fromOutside = [...grouping.externalInputs(from)].filter((u) => grouping.groupOfVar(u) !== into);
+    const intoOutside = [...grouping.externalInputs(into)].filter((u) => grouping.groupOfVar(u) !== from);
+    return !grouping.reaches(fromOutside, into) && !grouping.reaches(intoOutside, from);
   };
 
   equations.forEach((e, index) => {
@@ -120,59 +50,80 @@ export function fuse(program: Program): Program {
     if (isElementwise(e.primitive) || load) {
       const candidates: number[] = [];
       for (const v of e.inputs) {
-        const g = rootOfVar(v);
+        const g = grouping.groupOfVar(v);
         if (g === undefined || candidates.includes(g)) continue;
         const group = groups[g] as Group;
         if (group.closed || group.kind === 'reduction' || !shapesEqual(group.shape, shape)) continue;
         if (canJoin(e, g)) candidates.push(g);
       }
       const first = candidates[0];
-      if (first === undefined) newGroup('elementwise', shape, index);
+      if (first === undefined) grouping.newGroup('elementwise', shape, index);
       else {
-        for (const other of candidates.slice(1)) if (find(other) !== first && canMerge(first, other)) merge(first, other);
-        const group = groups[first] as Group;
-        group.members.push(index);
-        groupOf.set(index, first);
+        for (const other of candidates.slice(1)) if (canMerge(first, other)) grouping.merge(first, other);
+        grouping.join(index, first);
       }
     } else if (isFusibleReduction(e.primitive)) {
-      const g = rootOfVar(e.inputs[0] as Var);
+      const g = grouping.groupOfVar(e.inputs[0] as Var);
       const group = g === undefined ? undefined : (groups[g] as Group);
       if (g !== undefined && group !== undefined && group.kind === 'elementwise' && !group.closed && canJoin(e, g)) {
-        group.members.push(index);
+        grouping.join(index, g);
         group.kind = 'reduction';
         group.closed = true;
-        groupOf.set(index, g);
       }
-    } else if (isContraction(e.primitive)) newGroup('contraction', shape, index);
+    } else if (isContraction(e.primitive)) grouping.newGroup('contraction', shape, index);
   });
 
-  // Which groups become fusions: two or more ops, at least one of them arithmetic.
-  const fused = new Map<number, FusionEquation>();
+  return withFusions(
+    program,
+    (g) => (groups[g] as Group).kind,
+    (index) => grouping.groupOf(index),
+  );
+}
+
+/**
+ * `program` with each group of two or more ops, at least one of them arithmetic, made one fusion
+ * equation (its body in program order, a contraction first), and the equations put back in an
+ * order where every value is computed before it is read. `groupOf` gives each equation's group
+ * (any number naming it), `kindOf` a group's kind.
+ */
+export function withFusions(
+  program: Program,
+  kindOf: (group: number) => FusionKind,
+  groupOf: (index: number) => number | undefined,
+): Program {
+  const equations = program.equations;
+  const producer = new Map<Var, number>();
+  const members = new Map<number, number[]>();
+  equations.forEach((e, index) => {
+    for (const v of definedBy(e)) producer.set(v, index);
+    const g = groupOf(index);
+    if (g !== undefined) members.get(g)?.push(index) ?? members.set(g, [index]);
+  });
   const usedOutside = new Set<Var>(program.outputs);
   equations.forEach((e, index) => {
-    const g = groupOf.get(index);
+    const g = groupOf(index);
     for (const v of e.inputs) {
       const p = producer.get(v);
       if (p === undefined) continue;
-      const pg = groupOf.get(p);
-      if (pg === undefined || g === undefined || find(pg) !== find(g)) usedOutside.add(v);
+      const pg = groupOf(p);
+      if (pg === undefined || g === undefined || pg !== g) usedOutside.add(v);
     }
   });
-  for (let g = 0; g < groups.length; g++) {
-    if (find(g) !== g) continue;
-    const group = groups[g] as Group;
-    const body = group.members.map((m) => equations[m] as PrimitiveEquation);
+  const fused = new Map<number, FusionEquation>();
+  for (const [g, indices] of members) {
+    const body = indices.map((m) => equations[m] as PrimitiveEquation);
     if (body.length < 2 || body.every((e) => e.primitive === Primitive.Broadcast)) continue;
-    if (group.kind === 'contraction') {
+    const kind = kindOf(g);
+    if (kind === 'contraction') {
       // The contraction runs first; the epilogue reads its result.
       const c = body.findIndex((e) => isContraction(e.primitive));
       body.unshift(...body.splice(c, 1));
     }
     const inside = new Set(body.map((e) => e.output));
-    const inputs: Var[] = [];
-    for (const e of body) for (const v of e.inputs) if (!inside.has(v) && !inputs.includes(v)) inputs.push(v);
+    const inputs = new Set<Var>();
+    for (const e of body) for (const v of e.inputs) if (!inside.has(v)) inputs.add(v);
     const outputs = body.map((e) => e.output).filter((v) => usedOutside.has(v));
-    fused.set(g, { kind: 'fusion', fusion: group.kind, inputs, body, outputs });
+    fused.set(g, { kind: 'fusion', fusion: kind, inputs: [...inputs], body, outputs });
   }
   if (fused.size === 0) return program;
 
@@ -180,11 +131,11 @@ export function fuse(program: Program): Program {
   const units: Equation[] = [];
   const placed = new Set<number>();
   equations.forEach((e, index) => {
-    const g = groupOf.get(index);
-    const f = g === undefined ? undefined : fused.get(find(g));
+    const g = groupOf(index);
+    const f = g === undefined ? undefined : fused.get(g);
     if (f === undefined) units.push(e);
-    else if (!placed.has(find(g as number))) {
-      placed.add(find(g as number));
+    else if (!placed.has(g as number)) {
+      placed.add(g as number);
       units.push(f);
     }
   });
