@@ -82,23 +82,20 @@ export class CpuBackend implements Backend<CpuHandle> {
         for (const handle of Object.values(result as object) as (CpuHandle | null)[]) if (handle !== null) ledger.track(handle.storage);
       return result;
     };
-    const { eigh, svd, qr, cholesky, luFactor } = cpuLinalgKernels;
+    const trackedHandle = (handle: CpuHandle | null): CpuHandle | null => {
+      if (handle !== null) ledger.track(handle.storage);
+      return handle;
+    };
+    const { eigh, svd, qr, cholesky, luFactor, triangularSolve } = cpuLinalgKernels;
     this.composites = enabled
       ? {
-          windowMaxBackward: (x, g, geometry, out) => {
-            const handle = windowMaxBackwardKernel(x, g, geometry, out);
-            if (handle !== null) ledger.track(handle.storage);
-            return handle;
-          },
+          windowMaxBackward: (x, g, geometry, out) => trackedHandle(windowMaxBackwardKernel(x, g, geometry, out)),
           eigh: (a) => tracked(eigh(a)),
           svd: (a, vectors, complete) => tracked(svd(a, vectors, complete)),
           qr: (a, complete) => tracked(qr(a, complete)),
-          cholesky: (a) => {
-            const handle = cholesky(a);
-            if (handle !== null) ledger.track(handle.storage);
-            return handle;
-          },
+          cholesky: (a) => trackedHandle(cholesky(a)),
           luFactor: (a) => tracked(luFactor(a)),
+          triangularSolve: (t, r, upper, unit, out) => trackedHandle(triangularSolve(t, r, upper, unit, out)),
         }
       : {};
   }

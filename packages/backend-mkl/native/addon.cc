@@ -46,6 +46,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("qr", Napi::Function::New(env, Qr, "qr"));
   exports.Set("cholesky", Napi::Function::New(env, Cholesky, "cholesky"));
   exports.Set("luFactor", Napi::Function::New(env, LuFactor, "luFactor"));
+  exports.Set("triangularSolve", Napi::Function::New(env, TriangularSolve, "triangularSolve"));
   return exports;
 }
 

@@ -52,6 +52,7 @@ Napi::Value Svd(const Napi::CallbackInfo& info);
 Napi::Value Qr(const Napi::CallbackInfo& info);
 Napi::Value Cholesky(const Napi::CallbackInfo& info);
 Napi::Value LuFactor(const Napi::CallbackInfo& info);
+Napi::Value TriangularSolve(const Napi::CallbackInfo& info);
 
 /** Makes CBLAS compute on the calling thread only (the addon splits products over OpenMP itself). */
 void pinBlasToCallingThread();

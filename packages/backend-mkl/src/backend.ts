@@ -80,6 +80,7 @@ export class MklBackend implements Backend<MklHandle> {
     qr: 0,
     cholesky: 0,
     luFactor: 0,
+    triangularSolve: 0,
   };
 
   constructor(private readonly addon: Addon) {
@@ -254,7 +255,7 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
   const statistics = (result: BatchNormResults<MklHandle> | null) => (result === null ? [] : [result.output, result.mean, result.variance]);
   const { softmax, softmaxBackward, layerNorm, layerNormBackward, batchNorm, batchNormInference, batchNormBackward, windowMaxBackward } =
     kernels;
-  const { eigh, svd, qr, cholesky, luFactor } = kernels;
+  const { eigh, svd, qr, cholesky, luFactor, triangularSolve } = kernels;
   const handlesOf = (result: object | null): (MklHandle | null)[] =>
     result === null ? [] : (Object.values(result) as (MklHandle | null)[]);
   return {
@@ -263,6 +264,7 @@ function trackedComposites(kernels: CompositeKernels<MklHandle>, memory: MklMemo
     ...(qr === undefined ? {} : { qr: tracked('qr', qr.bind(kernels), handlesOf) }),
     ...(cholesky === undefined ? {} : { cholesky: tracked('cholesky', cholesky.bind(kernels), single) }),
     ...(luFactor === undefined ? {} : { luFactor: tracked('luFactor', luFactor.bind(kernels), handlesOf) }),
+    ...(triangularSolve === undefined ? {} : { triangularSolve: tracked('triangularSolve', triangularSolve.bind(kernels), single) }),
     ...(softmax === undefined ? {} : { softmax: tracked('softmax', softmax.bind(kernels), single) }),
     ...(softmaxBackward === undefined ? {} : { softmaxBackward: tracked('softmaxBackward', softmaxBackward.bind(kernels), single) }),
     ...(layerNorm === undefined ? {} : { layerNorm: tracked('layerNorm', layerNorm.bind(kernels), single) }),

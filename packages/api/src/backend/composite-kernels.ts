@@ -92,6 +92,8 @@ export function runCompositeKernel<H>(
       const result = kernels.luFactor?.(handles[0] as H);
       return result === null || result === undefined ? null : [result.lu, result.perm, result.pivots];
     }
+    case 'triangularSolve':
+      return single(kernels.triangularSolve?.(handles[0] as H, handles[1] as H, call.upper, call.unit, out));
   }
 }
 

@@ -146,6 +146,14 @@ export interface CompositeKernels<H> {
    * its multipliers at zero.
    */
   luFactor?(a: H): LinalgLu<H> | null;
+  /**
+   * X with T X = R for a [B, n, n] stack T and a [B, n, k] stack R of the same dtype (float32 or
+   * float64; any layouts), as LAPACK's trsm: only T's upper (else lower) triangle is read, and
+   * its diagonal not at all with `unit` (ones are taken), so T may be a packed LU. X is
+   * contiguous, R's shape and dtype (`out`). A zero on the diagonal divides as the composite does
+   * (Infinity or NaN), no error.
+   */
+  triangularSolve?(t: H, r: H, upper: boolean, unit: boolean, out: Aval): H | null;
 }
 
 /** What `CompositeKernels.eigh` computes. */

@@ -2,7 +2,7 @@ import type { Aval } from '../core/aval.js';
 import { type ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type CompositeCall, type CompositeRegion, type DecompositionCall, decompositionOutputs } from './composite.js';
+import { type CompositeCall, type CompositeRegion, type LinalgCall, linalgOutputs } from './composite.js';
 import { type Constant, type Equation, type Program, Var, VarFactory } from './program.js';
 
 /**
@@ -84,10 +84,13 @@ export class ProgramBuilder {
     this.regions.push({ call, inputs: [...inputs], outputs: [...outputs], defines });
   }
 
-  /** Appends a matrix decomposition of the stack `a` as one composite equation without a body (see DecompositionCall). */
-  decomposition(call: DecompositionCall, a: Var): Var[] {
-    const outputs = decompositionOutputs(call, a.aval).map((aval) => this.vars.make(aval));
-    this.equationList.push({ kind: 'fusion', fusion: 'composite', composite: call, inputs: [a], body: [], outputs });
+  /** Appends a linear-algebra call on `inputs` as one composite equation without a body (see LinalgCall). */
+  linalg(call: LinalgCall, inputs: readonly Var[]): Var[] {
+    const outputs = linalgOutputs(
+      call,
+      inputs.map((v) => v.aval),
+    ).map((aval) => this.vars.make(aval));
+    this.equationList.push({ kind: 'fusion', fusion: 'composite', composite: call, inputs: [...inputs], body: [], outputs });
     return outputs;
   }
 

@@ -28,36 +28,41 @@ export type CompositeCall =
    * cotangent of the pool's output; output: x's cotangent.
    */
   | ({ readonly name: 'windowMaxBackward' } & WindowGeometry)
-  | DecompositionCall;
+  | LinalgCall;
 
 /**
- * A matrix decomposition of a [B, m, n] stack (CompositeKernels.eigh, svd, qr, cholesky and
- * luFactor). Unlike the composites above, jit stages one whole: its equation has no body (the
- * composite's sweeps and panels would be thousands of equations), and where the kernel declines,
- * the composite runs eagerly instead (transforms/decompositions.ts). Outputs: see decompositionOutputs.
+ * A linear-algebra call on stacks of matrices: the decompositions of a [B, m, n] stack and the
+ * triangular solve (CompositeKernels.eigh, svd, qr, cholesky, luFactor and triangularSolve).
+ * Unlike the composites above, jit stages one whole: its equation has no body (the composite's
+ * sweeps and panels would be thousands of equations), and where the kernel declines, the composite
+ * runs eagerly instead (transforms/linalg-calls.ts). Inputs: the stack (the triangle T [B, n, n]
+ * and the right-hand sides R [B, n, k] for the solve); outputs: see linalgOutputs.
  */
-export type DecompositionCall =
+export type LinalgCall =
   | { readonly name: 'eigh' }
   | { readonly name: 'svd'; readonly vectors: boolean; readonly complete: boolean }
   | { readonly name: 'qr'; readonly complete: boolean }
   | { readonly name: 'cholesky' }
-  | { readonly name: 'luFactor' };
+  | { readonly name: 'luFactor' }
+  /** X with T X = R, reading only T's `upper` (else lower) triangle, its diagonal taken as ones when `unit`. */
+  | { readonly name: 'triangularSolve'; readonly upper: boolean; readonly unit: boolean };
 
-const DECOMPOSITIONS: ReadonlySet<CompositeCall['name']> = new Set(['eigh', 'svd', 'qr', 'cholesky', 'luFactor']);
+const LINALG_CALLS: ReadonlySet<CompositeCall['name']> = new Set(['eigh', 'svd', 'qr', 'cholesky', 'luFactor', 'triangularSolve']);
 
-/** Whether `call` is a decomposition (staged whole, without a body). */
-export function isDecomposition(call: CompositeCall): call is DecompositionCall {
-  return DECOMPOSITIONS.has(call.name);
+/** Whether `call` is a linear-algebra call (staged whole, without a body). */
+export function isLinalgCall(call: CompositeCall): call is LinalgCall {
+  return LINALG_CALLS.has(call.name);
 }
 
 /**
- * The outputs of `call` on a stack of `a`'s aval [B, m, n], k = min(m, n): eigh's values [B, n]
+ * The outputs of `call` on `inputs` (a stack [B, m, n], k = min(m, n)): eigh's values [B, n]
  * and vectors [B, n, n]; svd's S [B, k], or U, S and V (not V^T) of [B, m, k] and [B, n, k]
  * (with `complete` [B, m, m] and [B, n, n]); qr's Q [B, m, k] and R [B, k, n] (with `complete`
  * [B, m, m] and [B, m, n]); cholesky's lower factor [B, n, n]; luFactor's packed LU [B, m, n],
- * perm int32 [B, m] and pivots int32 [B, k].
+ * perm int32 [B, m] and pivots int32 [B, k]; triangularSolve's X, R's shape.
  */
-export function decompositionOutputs(call: DecompositionCall, a: Aval): Aval[] {
+export function linalgOutputs(call: LinalgCall, inputs: readonly Aval[]): Aval[] {
+  const a = inputs[0] as Aval;
   const [batch, m, n] = a.shape as [number, number, number];
   const k = Math.min(m, n);
   const of = (...shape: number[]): Aval => ({ shape, dtype: a.dtype });
@@ -72,6 +77,8 @@ export function decompositionOutputs(call: DecompositionCall, a: Aval): Aval[] {
       return [of(batch, n, n)];
     case 'luFactor':
       return [of(batch, m, n), { shape: [batch, m], dtype: 'int32' }, { shape: [batch, k], dtype: 'int32' }];
+    case 'triangularSolve':
+      return [of(...(inputs[1] as Aval).shape)];
   }
 }
 
@@ -114,6 +121,8 @@ export function compositeArity(call: CompositeCall): number {
     case 'cholesky':
     case 'luFactor':
       return 1;
+    case 'triangularSolve':
+      return 2;
   }
 }
 

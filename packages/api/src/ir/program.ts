@@ -39,7 +39,7 @@ export interface PrimitiveEquation<P extends Primitive = Primitive> {
  * a contraction (dotGeneral or conv) with an elementwise epilogue on its output. A 'composite'
  * (made by the composite-formation pass, not by fusion) is a softmax or layer norm that the
  * backend's fused kernel computes, its body the primitives that compute it where the kernel declines;
- * a matrix decomposition is staged as one by jit itself, with no body (see DecompositionCall).
+ * a matrix decomposition is staged as one by jit itself, with no body (see LinalgCall).
  */
 export type FusionKind = 'elementwise' | 'reduction' | 'contraction' | 'composite';
 

@@ -1,6 +1,6 @@
 import { shapesEqual } from '../core/shape.js';
 import { RULES } from '../primitives/rules.js';
-import { type DecompositionCall, decompositionOutputs, formatCompositeCall, isDecomposition } from './composite.js';
+import { compositeArity, formatCompositeCall, isLinalgCall, type LinalgCall, linalgOutputs } from './composite.js';
 import { formatAval } from './print.js';
 import type { FusionEquation, PrimitiveEquation, Program, Var } from './program.js';
 
@@ -38,8 +38,8 @@ export function verifyProgram(program: Program, after = 'trace'): void {
       continue;
     }
     for (const v of e.inputs) if (!defined.has(v)) fail(`fusion input %${v.id} is not defined before the fusion`);
-    if (e.composite !== undefined && isDecomposition(e.composite)) {
-      checkDecomposition(e, e.composite, fail);
+    if (e.composite !== undefined && isLinalgCall(e.composite)) {
+      checkLinalgCall(e, e.composite, fail);
       for (const v of e.outputs) define(v);
       continue;
     }
@@ -57,12 +57,12 @@ export function verifyProgram(program: Program, after = 'trace'): void {
   for (const v of program.outputs) if (!defined.has(v)) fail(`output %${v.id} is not defined`);
 }
 
-/** A decomposition's equation (no body): one input, and the outputs its call gives for it. */
-function checkDecomposition(e: FusionEquation, call: DecompositionCall, fail: (message: string) => never): void {
-  const input = e.inputs[0];
-  if (e.inputs.length !== 1 || input === undefined || e.body.length !== 0)
-    fail(`${formatCompositeCall(call)} takes one input and has no body`);
-  const expected = decompositionOutputs(call, (input as Var).aval);
+/** A linear-algebra call's equation (no body): its inputs, and the outputs its call gives for them. */
+function checkLinalgCall(e: FusionEquation, call: LinalgCall, fail: (message: string) => never): void {
+  const arity = compositeArity(call);
+  if (e.inputs.length !== arity || e.body.length !== 0) fail(`${formatCompositeCall(call)} takes ${arity} input(s) and has no body`);
+  const inputs = e.inputs.map((v) => v.aval);
+  const expected = linalgOutputs(call, inputs);
   const matches =
     expected.length === e.outputs.length &&
     expected.every((a, i) => {
@@ -71,6 +71,6 @@ function checkDecomposition(e: FusionEquation, call: DecompositionCall, fail: (m
     });
   if (!matches)
     fail(
-      `${formatCompositeCall(call)} of ${formatAval((input as Var).aval)} gives ${expected.map(formatAval).join(', ')}, not ${e.outputs.map((v) => formatAval(v.aval)).join(', ')}`,
+      `${formatCompositeCall(call)} of ${inputs.map(formatAval).join(', ')} gives ${expected.map(formatAval).join(', ')}, not ${e.outputs.map((v) => formatAval(v.aval)).join(', ')}`,
     );
 }

@@ -3,13 +3,13 @@ import { runCompositeKernel } from '../backend/composite-kernels.js';
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { BackendError } from '../core/errors.js';
-import { compositeArity, type DecompositionCall, isDecomposition } from '../ir/composite.js';
+import { compositeArity, isLinalgCall, type LinalgCall } from '../ir/composite.js';
 import { type CompiledKernel, kernelInputVars, kernelOf } from '../ir/kernel.js';
 import type { FusionEquation, PrimitiveEquation, Program, Var } from '../ir/program.js';
 import { Primitive } from '../primitives/primitive.js';
 import { tidy, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
-import { decompositionComposite } from '../transforms/decompositions.js';
+import { linalgComposite } from '../transforms/linalg-calls.js';
 
 type AnyKernel = (inputs: readonly unknown[], params: unknown, out: Aval) => unknown;
 
@@ -198,7 +198,7 @@ export class Executable {
     const ins = e.inputs.slice(0, compositeArity(call)).map(slotOf);
     const outs = e.outputs.map(slotOf);
     const avals = e.outputs.map((v) => v.aval);
-    const primitives = isDecomposition(call) ? this.decompositionStep(call, e, slotOf) : this.fallbackStep(e, slotOf);
+    const primitives = isLinalgCall(call) ? this.linalgStep(call, e, slotOf) : this.fallbackStep(e, slotOf);
     const backend = this.backend;
     return (slots, owned) => {
       const handles = new Array<unknown>(ins.length);
@@ -213,31 +213,35 @@ export class Executable {
   }
 
   /**
-   * A decomposition whose kernel declined (or that the backend lacks): its composite, run eagerly
-   * on the input's buffer (no trace is active while a program runs), so that the sweeps stop when
-   * they converge. The results' buffers go to the output slots.
+   * A linear-algebra call whose kernel declined (or that the backend lacks): its composite, run
+   * eagerly on the inputs' buffers (no trace is active while a program runs), so that the sweeps
+   * stop when they converge. The results' buffers go to the output slots.
    */
-  private decompositionStep(call: DecompositionCall, e: FusionEquation, slotOf: (v: Var) => number): Step {
-    const input = slotOf(e.inputs[0] as Var);
-    const inputAval = (e.inputs[0] as Var).aval;
+  private linalgStep(call: LinalgCall, e: FusionEquation, slotOf: (v: Var) => number): Step {
+    const ins = e.inputs.map(slotOf);
+    const inputAvals = e.inputs.map((v) => v.aval);
     const outs = e.outputs.map(slotOf);
     const backend = this.backend;
     return (slots) => {
-      const handle = slots[input];
-      // Borrowed: the slot keeps the buffer, so the wrapper is untracked and emptied afterwards.
-      const a = new Tensor(inputAval.shape, inputAval.dtype, backend, handle);
+      // Borrowed: the slots keep the buffers, so the wrappers are untracked and emptied afterwards.
+      const inputs = ins.map((s, i) => new Tensor((inputAvals[i] as Aval).shape, (inputAvals[i] as Aval).dtype, backend, slots[s]));
       try {
-        const results = tidy(() => decompositionComposite(call, a));
+        const results = tidy(() => linalgComposite(call, inputs));
         results.forEach((r, j) => {
-          slots[outs[j] as number] = r === a ? this.kernel(Primitive.Reshape)([handle], { shape: [...r.shape] }, r) : r._handle;
-          if (r !== a) {
-            r._handle = undefined;
-            untrackTensor(r);
+          if (inputs.includes(r)) {
+            // The composite handed an input back as it is (a trivial case): the output gets its own view.
+            slots[outs[j] as number] = this.kernel(Primitive.Reshape)([r._handle], { shape: [...r.shape] }, r);
+            return;
           }
+          slots[outs[j] as number] = r._handle;
+          r._handle = undefined;
+          untrackTensor(r);
         });
       } finally {
-        a._handle = undefined;
-        untrackTensor(a);
+        for (const x of inputs) {
+          x._handle = undefined;
+          untrackTensor(x);
+        }
       }
     };
   }

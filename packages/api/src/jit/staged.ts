@@ -4,7 +4,7 @@ import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { BackendError, DisposedError } from '../core/errors.js';
-import { isDecomposition } from '../ir/composite.js';
+import { isLinalgCall } from '../ir/composite.js';
 import type { KernelProgram } from '../ir/kernel.js';
 import { type WholeRegion, wholeRegions } from '../ir/passes/composites.js';
 import { type PassRecord, runPasses } from '../ir/pipeline.js';
@@ -15,7 +15,7 @@ import { bind, evalPrimitive } from '../tensor/dispatch.js';
 import { keep, untrackTensor } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { vmapFlat } from '../transforms/batch-trace.js';
-import { bindDecomposition, bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
+import { bindLinalg, bindStopGradient, popTrace, pushTrace, raise, setStagingTrace } from '../transforms/core.js';
 import { jvpFlat } from '../transforms/jvp.js';
 import type { SpecializedCall, StagedCall, StagedVjp } from '../transforms/staged-call.js';
 import { vjpFlat } from '../transforms/vjp-trace.js';
@@ -147,8 +147,8 @@ export function evaluateProgram(program: Program, inputs: readonly Tensor[]): Te
       return;
     }
     if (inRegion.has(index)) return;
-    if (e.kind === 'fusion' && e.composite !== undefined && isDecomposition(e.composite)) {
-      const results = bindDecomposition(e.composite, read(e.inputs[0] as Var));
+    if (e.kind === 'fusion' && e.composite !== undefined && isLinalgCall(e.composite)) {
+      const results = bindLinalg(e.composite, e.inputs.map(read));
       e.outputs.forEach((v, i) => {
         values.set(v, results[i] as Tensor);
       });

@@ -7,7 +7,7 @@ import type { Aval } from '../core/aval.js';
 import { ConcretizationError } from '../core/errors.js';
 import { formatShape } from '../core/shape.js';
 import { ProgramBuilder } from '../ir/builder.js';
-import type { CompositeCall, DecompositionCall } from '../ir/composite.js';
+import type { CompositeCall, LinalgCall } from '../ir/composite.js';
 import type { Var } from '../ir/program.js';
 import { roundTo } from '../ir/scalar.js';
 import { scalarNumberOf } from '../ops/convert.js';
@@ -15,8 +15,8 @@ import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { raise, Trace, Tracer } from '../transforms/core.js';
 import type { CustomJvpCall, CustomVjpCall } from '../transforms/custom-call.js';
-import { kernelTakes } from '../transforms/decompositions.js';
 import { type GradEdge, recordPrimitive } from '../transforms/graph.js';
+import { kernelTakes } from '../transforms/linalg-calls.js';
 import type { StagedCall } from '../transforms/staged-call.js';
 
 /**
@@ -158,12 +158,17 @@ export class JitTrace extends Trace {
   // eagerly, where it declines: jit/executable.ts), instead of the composite's thousands. The
   // program's transforms then run the function itself, so that the decomposition's analytic
   // rules (ops/linalg/) differentiate it and no derivative goes through the composite.
-  override processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
+  override processLinalg(call: LinalgCall, inputs: readonly Tracer[]): Tensor[] {
     // (Values compile()'s tape records take the composite, whose primitives the tape records.)
-    const recorded = a._autograd !== null && isGradEnabled();
-    if (recorded || !kernelTakes(a) || !hasCompositeKernel(getBackend().composites, call)) return super.processDecomposition(call, a);
+    const recorded = isGradEnabled() && inputs.some((x) => x._autograd !== null);
+    if (recorded || !kernelTakes(inputs) || !hasCompositeKernel(getBackend().composites, call)) return super.processLinalg(call, inputs);
     this.builder.customRules = true;
-    return this.builder.decomposition(call, (a as JitTracer).variable).map((v) => new JitTracer(this, v));
+    return this.builder
+      .linalg(
+        call,
+        inputs.map((x) => (x as JitTracer).variable),
+      )
+      .map((v) => new JitTracer(this, v));
   }
 
   // Kept in the program as a marked identity, so that the JVP or backward program derived from

@@ -29,7 +29,7 @@ import { tril, triu } from './triangular.js';
 // jit and vmap, and nothing reads data back (but cholesky's own check, see `linalg.cholesky`). The
 // algorithms live in ops/linalg/ (blocked so that matmuls carry the bulk); their reverse-mode rules
 // are analytic (ops/linalg/rules.ts). A backend's own kernels (LAPACK's on mkl) factor instead
-// where it has them, eagerly, under jit and under vmap (transforms/decompositions.ts), with the
+// where it has them, eagerly, under jit and under vmap (transforms/linalg-calls.ts), with the
 // same conventions.
 // float32 and float64 compute as they are, float16 and bfloat16 in float32 rounded once, integers
 // and bool in float32 (as the norms).

@@ -20,7 +20,7 @@ import { max, min, sum } from './reduce.js';
 // The spectral part of torch.linalg: eigh, eigvalsh, svd, svdvals, and what they give (pinv,
 // lstsq, matrix_rank, cond), as composites of Flint's primitives: the decompositions by Jacobi
 // rotations (ops/linalg/spectral.ts, jacobi.ts), or on a backend with its own kernels by those
-// (LAPACK's syevd and gesdd on mkl: transforms/decompositions.ts), their
+// (LAPACK's syevd and gesdd on mkl: transforms/linalg-calls.ts), their
 // derivatives by PyTorch's analytic rules (ops/linalg/spectral-rules.ts). float32 and float64 compute as they are, float16 and bfloat16 in
 // float32 rounded once; integer and bool inputs are an error (as PyTorch), where the other
 // decompositions take them as float32: eigenvectors and singular values of integer matrices are

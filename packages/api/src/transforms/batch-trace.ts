@@ -2,25 +2,15 @@ import type { Aval } from '../core/aval.js';
 import { isFloating } from '../core/dtype.js';
 import { ValueError } from '../core/errors.js';
 import { treeFlatten, treeUnflatten } from '../core/pytree.js';
-import type { DecompositionCall } from '../ir/composite.js';
+import type { LinalgCall } from '../ir/composite.js';
 import { batchToFront } from '../primitives/batching.js';
-import { full, moveAxis, reduceSum, reshape } from '../primitives/lax.js';
+import { broadcast, full, moveAxis, reduceSum, reshape } from '../primitives/lax.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { bind } from '../tensor/dispatch.js';
 import { isTensor } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import {
-  bindCustomJvp,
-  bindCustomVjp,
-  bindDecomposition,
-  bindStagedCall,
-  bindStopGradient,
-  checkLive,
-  Trace,
-  Tracer,
-  withTrace,
-} from './core.js';
+import { bindCustomJvp, bindCustomVjp, bindLinalg, bindStagedCall, bindStopGradient, checkLive, Trace, Tracer, withTrace } from './core.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
 import type { StagedCall } from './staged-call.js';
 
@@ -172,12 +162,21 @@ export class BatchTrace extends Trace {
 
   // A decomposition takes a stack of matrices already: the vmapped axis joins the stack's, and the
   // call goes one level down whole (to the backend's kernel, where it is concrete there).
-  override processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
-    const t = a as BatchTracer;
-    if (t.batchDim === null) return bindDecomposition(call, t.value);
-    const [stack, m, n] = t.shape as [number, number, number];
-    const joined = reshape(moveAxis(t.value, t.batchDim, 0), [this.axisSize * stack, m, n]);
-    return bindDecomposition(call, joined).map((o) => this.wrap(reshape(o, [this.axisSize, stack, ...o.shape.slice(1)]), 0));
+  override processLinalg(call: LinalgCall, inputs: readonly Tracer[]): Tensor[] {
+    const tracers = inputs as readonly BatchTracer[];
+    if (tracers.every((t) => t.batchDim === null))
+      return bindLinalg(
+        call,
+        tracers.map((t) => t.value),
+      );
+    const size = this.axisSize;
+    const stack = tracers[0]?.shape[0] as number;
+    // Every stack with the batch in front (a shared one repeated), then joined to its own batch.
+    const joined = tracers.map((t) => {
+      const fronted = t.batchDim === null ? broadcast(t.value, [size, ...t.shape]) : moveAxis(t.value, t.batchDim, 0);
+      return reshape(fronted, [size * stack, ...t.shape.slice(1)]);
+    });
+    return bindLinalg(call, joined).map((o) => this.wrap(reshape(o, [size, stack, ...o.shape.slice(1)]), 0));
   }
 
   // vmap of a compiled call is the compiled call of the vmapped program, batched on axis 0.

@@ -1,13 +1,13 @@
 import type { Backend } from '../backend/spi.js';
 import type { Aval } from '../core/aval.js';
 import { ValueError } from '../core/errors.js';
-import type { CompositeCall, DecompositionCall } from '../ir/composite.js';
+import type { CompositeCall, LinalgCall } from '../ir/composite.js';
 import type { ParamsOf, Primitive } from '../primitives/primitive.js';
 import { RULES } from '../primitives/rules.js';
 import { enterInterpreter, evalPrimitive, exitInterpreter, setTracedBind } from '../tensor/dispatch.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { CustomJvpCall, CustomVjpCall } from './custom-call.js';
-import { decomposeConcrete, decompositionComposite } from './decompositions.js';
+import { linalgComposite, linalgConcrete } from './linalg-calls.js';
 import type { StagedCall } from './staged-call.js';
 
 // Nested trace levels, in the manner of JAX's core (Autodidax). Each active transform (jvp, vjp,
@@ -47,11 +47,11 @@ export abstract class Trace {
   }
 
   /**
-   * A matrix decomposition of the stack `a` (see transforms/decompositions.ts). A transform sees
-   * the composite's primitives; jit stages the call whole, vmap joins its batch to the stack's.
+   * A linear-algebra call on stacks of matrices (see transforms/linalg-calls.ts). A transform
+   * sees the composite's primitives; jit stages the call whole, vmap joins its batch to the stacks'.
    */
-  processDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
-    return decompositionComposite(call, a);
+  processLinalg(call: LinalgCall, inputs: readonly Tracer[]): Tensor[] {
+    return linalgComposite(call, inputs);
   }
 }
 
@@ -287,13 +287,14 @@ export function stageComposite(call: CompositeCall, inputs: readonly Tensor[], c
 }
 
 /**
- * @internal A matrix decomposition (eigh, svd, qr, cholesky, luFactor) of the [B, m, n] stack
- * `a`: by the backend's kernel where one takes it, at every level that can (transforms/decompositions.ts).
+ * @internal A linear-algebra call (eigh, svd, qr, cholesky, luFactor, triangularSolve) on stacks
+ * of matrices: by the backend's kernel where one takes them, at every level that can
+ * (transforms/linalg-calls.ts).
  */
-export function bindDecomposition(call: DecompositionCall, a: Tensor): Tensor[] {
-  const top = findTopTrace([a]) ?? stagingTrace;
-  if (top === null) return decomposeConcrete(call, a);
-  return top.processDecomposition(call, raise(top, a));
+export function bindLinalg(call: LinalgCall, inputs: readonly Tensor[]): Tensor[] {
+  const top = findTopTrace(inputs) ?? stagingTrace;
+  if (top === null) return linalgConcrete(call, inputs);
+  return top.processLinalg(call, raiseAll(top, inputs));
 }
 
 /** @internal stopGradient of one tensor, through every level. */

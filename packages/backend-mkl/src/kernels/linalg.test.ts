@@ -28,7 +28,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
 
   /** `fn` on mkl, with how many times each LAPACK kernel ran during it. */
   function counted<R>(fn: () => R): { result: R; runs: Record<LinalgKernelName, number> } {
-    const names: LinalgKernelName[] = ['eigh', 'svd', 'qr', 'cholesky', 'luFactor'];
+    const names: LinalgKernelName[] = ['eigh', 'svd', 'qr', 'cholesky', 'luFactor', 'triangularSolve'];
     const before = names.map((n) => mkl.compositeRuns(n));
     const result = fn();
     const runs = Object.fromEntries(names.map((n, i) => [n, mkl.compositeRuns(n) - (before[i] as number)])) as Record<
@@ -46,7 +46,7 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
   const tolerance = (dtype: 'float32' | 'float64') => (dtype === 'float64' ? 1e-11 : 2e-4);
 
   for (const dtype of ['float64', 'float32'] as const) {
-    it(`${dtype}: eigh, svd, qr, cholesky and LU run in LAPACK and agree with the composites (batched, transposed views)`, () => {
+    it(`${dtype}: eigh, svd, qr, cholesky, LU and the triangular solves run in LAPACK and BLAS and agree with the composites (batched, transposed views)`, () => {
       tidy(() => {
         const eps = tolerance(dtype);
         const x = pair([3, 7, 7], dtype);
@@ -97,8 +97,21 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
           expect(chol.runs.cholesky).toBe(1);
           expect(maxDifferenceMatchingNaN(chol.result, linalg.cholesky(spd.cpu, { upper }))).toBeLessThan(eps * 10);
         }
+        // trsm: either triangle, unit or not, from the left and the right (B wider than A); the
+        // other triangle holds values that must not be read.
+        const rhs = pair([3, 7, 9], dtype);
+        for (const upper of [false, true])
+          for (const unitriangular of [false, true])
+            for (const left of [true, false]) {
+              const b = left ? rhs : { cpu: t(rhs.cpu), mkl: t(rhs.mkl) };
+              const solved = counted(() => linalg.solveTriangular(spd.mkl, b.mkl, { upper, unitriangular, left }));
+              expect(solved.runs.triangularSolve).toBe(1);
+              const expected = linalg.solveTriangular(spd.cpu, b.cpu, { upper, unitriangular, left });
+              expect(maxDifferenceMatchingNaN(solved.result, expected)).toBeLessThan(eps * 100);
+            }
         const solve = counted(() => [linalg.solve(x.mkl, spd.mkl), linalg.inv(x.mkl), linalg.det(x.mkl)]);
         expect(solve.runs.luFactor).toBe(3);
+        expect(solve.runs.triangularSolve).toBe(4);
         const [solved, inverse, det] = solve.result as [Tensor, Tensor, Tensor];
         expect(maxDifferenceMatchingNaN(solved, linalg.solve(x.cpu, spd.cpu))).toBeLessThan(eps * 100);
         expect(maxDifferenceMatchingNaN(inverse, linalg.inv(x.cpu))).toBeLessThan(eps * 100);
@@ -278,6 +291,13 @@ describe.skipIf(missing !== undefined)('LAPACK decompositions on mkl', () => {
     );
     expect(() => addon.svd(f64, a, layout([2, 3, 3]), 0, new Float64Array(6), new Float64Array(18), null)).toThrow(/must be null/);
     expect(() => addon.eigh(f64, a, layout([2, 3, 4]), new Float64Array(6), new Float64Array(18))).toThrow(/inside|elements|reach/);
+    // trsm: R must be [batch, n, k] for T [batch, n, n], and the output hold it.
+    const r = new Float64Array(2 * 3 * 4);
+    expect(() => addon.triangularSolve(f64, a, layout([2, 3, 3]), r, layout([2, 4, 3]), 0, 0, new Float64Array(24))).toThrow(
+      /r must be \[2, 3, k >= 1\]/,
+    );
+    expect(() => addon.triangularSolve(f64, a, layout([2, 3, 3]), r, layout([2, 3, 4]), 0, 0, new Float64Array(23))).toThrow(/24 elements/);
+    expect(() => addon.triangularSolve(f64, a, layout([2, 3, 3]), r, layout([2, 3, 4]), 2, 0, new Float64Array(24))).toThrow(/upper/);
   });
 });
 

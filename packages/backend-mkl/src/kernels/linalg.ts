@@ -5,7 +5,7 @@ import type { Addon } from '../native/addon.js';
 import { DTYPE_CODES } from '../native/codes.js';
 
 /** The decompositions the addon computes through LAPACK (native/linalg.cc). */
-export type LinalgKernelName = 'eigh' | 'svd' | 'qr' | 'cholesky' | 'luFactor';
+export type LinalgKernelName = 'eigh' | 'svd' | 'qr' | 'cholesky' | 'luFactor' | 'triangularSolve';
 
 /** What the LAPACK kernels need: the addon, the backend's memory, and a counter of their runs. */
 export interface LinalgContext {
@@ -19,7 +19,7 @@ type LinalgKernels = Pick<CompositeKernels<MklHandle>, LinalgKernelName>;
 /**
  * LAPACK's eigh (syevd), svd (gesdd), qr (geqrf, orgqr), cholesky (potrf) and luFactor (getrf) of
  * float32 and float64 stacks [B, m, n] of any layout, one LAPACK call per matrix, the batch split
- * over the OpenMP team. Other dtypes, other ranks and empty stacks are declined (the api checks
+ * over the OpenMP team; and BLAS's triangularSolve (trsm), split by matrix and block of columns. Other dtypes, other ranks and empty stacks are declined (the api checks
  * them first; the composites take them), as is a stack syevd or gesdd did not converge on (rare):
  * its outputs go back to the pool and the api runs the composite.
  */
@@ -96,6 +96,16 @@ export function mklLinalgKernels(context: LinalgContext): LinalgKernels {
         perm: wrap(perm, [s.batch, s.m], 'int32'),
         pivots: wrap(pivots, [s.batch, s.k], 'int32'),
       };
+    },
+    triangularSolve(t, r, upper, unit) {
+      const triangle = accepted(t);
+      const rhs = accepted(r);
+      if (triangle === null || rhs === null || t.dtype !== r.dtype || triangle.m !== triangle.n) return null;
+      if (rhs.batch !== triangle.batch || rhs.m !== triangle.n) return null;
+      const out = allocate(r, rhs.batch * rhs.m * rhs.n);
+      addon.triangularSolve(triangle.code, t.storage.data, layoutOf(t), r.storage.data, layoutOf(r), upper ? 1 : 0, unit ? 1 : 0, out);
+      recordComposite('triangularSolve');
+      return wrap(out, [rhs.batch, rhs.m, rhs.n], r.dtype);
     },
   };
 }

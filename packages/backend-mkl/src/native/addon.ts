@@ -332,4 +332,19 @@ export interface Addon {
    * L U is row perm[i] of A), `pivots` int32 [batch, k] (0-based swaps). Returns true.
    */
   luFactor(dtype: number, a: TypedArray, aLayout: Int32Array, lu: TypedArray, perm: Int32Array, pivots: Int32Array): boolean;
+  /**
+   * trsm: X with T X = R for every matrix of `t` [batch, n, n] and `r` [batch, n, k] into `out`
+   * (contiguous), reading only T's upper (1) or lower (0) triangle, its diagonal not at all with
+   * `unit` (1). Returns true.
+   */
+  triangularSolve(
+    dtype: number,
+    t: TypedArray,
+    tLayout: Int32Array,
+    r: TypedArray,
+    rLayout: Int32Array,
+    upper: number,
+    unit: number,
+    out: TypedArray,
+  ): boolean;
 }

@@ -45,6 +45,7 @@ const NAMES = [
   'qr',
   'cholesky',
   'luFactor',
+  'triangularSolve',
 ] as const;
 
 function detachedFloat32Array(): Float32Array {
@@ -370,6 +371,7 @@ describe.skipIf(missing !== undefined)('native addon under random bad input', ()
       qr: fc.tuple(code(7), ...view, code(2), typedArray, typedArray),
       cholesky: fc.tuple(code(7), ...view, typedArray),
       luFactor: fc.tuple(code(7), ...view, typedArray, typedArray, typedArray),
+      triangularSolve: fc.tuple(code(7), ...view, ...view, code(2), code(2), typedArray),
     };
     fc.assert(
       fc.property(argumentsFor[name]!, (args) => {

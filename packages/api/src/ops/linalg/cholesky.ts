@@ -1,7 +1,7 @@
 import { concat, pad, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { bindDecomposition } from '../../transforms/core.js';
-import { registerDecompositionComposite } from '../../transforms/decompositions.js';
+import { bindLinalg } from '../../transforms/core.js';
+import { registerLinalgComposite } from '../../transforms/linalg-calls.js';
 import { div, sqrt } from '../elementwise.js';
 import { block, matmulNT, outerProduct, rowsOf, transposed } from './matrices.js';
 
@@ -22,7 +22,7 @@ export const PANEL = 16;
  * kernel where it has one (LAPACK's potrf on mkl, the same NaN convention), else choleskyComposite.
  */
 export function choleskyLower(a: Tensor): Tensor {
-  return bindDecomposition({ name: 'cholesky' }, a)[0] as Tensor;
+  return bindLinalg({ name: 'cholesky' }, [a])[0] as Tensor;
 }
 
 /** choleskyLower in primitives, blocked by panels (the module comment). */
@@ -78,4 +78,4 @@ function tallPanel(p: Tensor): Tensor {
   return columns.length === 1 ? (columns[0] as Tensor) : concat(columns, 2);
 }
 
-registerDecompositionComposite('cholesky', (_call, a) => [choleskyComposite(a)]);
+registerLinalgComposite('cholesky', (_call, [a]) => [choleskyComposite(a as Tensor)]);

@@ -19,8 +19,8 @@ import {
 import { Primitive } from '../../primitives/primitive.js';
 import { bind } from '../../tensor/dispatch.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { bindDecomposition } from '../../transforms/core.js';
-import { registerDecompositionComposite } from '../../transforms/decompositions.js';
+import { bindLinalg } from '../../transforms/core.js';
+import { registerLinalgComposite } from '../../transforms/linalg-calls.js';
 import { block, columnsOf, matmul3, matmulTN, outerProduct, rowsOf, transposed } from './matrices.js';
 import { solveLower, solveUpper } from './triangular-solve.js';
 
@@ -52,12 +52,12 @@ export interface LuFactors {
  * derivative of their own: callers differentiate them by a rule (rules.ts).
  */
 export function luFactors(a: Tensor): LuFactors {
-  const [lu, perm, pivots] = bindDecomposition({ name: 'luFactor' }, a) as [Tensor, Tensor, Tensor];
+  const [lu, perm, pivots] = bindLinalg({ name: 'luFactor' }, [a]) as [Tensor, Tensor, Tensor];
   return { lu, perm, pivots };
 }
 
-registerDecompositionComposite('luFactor', (_call, a) => {
-  const { lu, perm, pivots } = luComposite(a);
+registerLinalgComposite('luFactor', (_call, [a]) => {
+  const { lu, perm, pivots } = luComposite(a as Tensor);
   return [lu, perm, pivots];
 });
 

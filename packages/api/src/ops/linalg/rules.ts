@@ -2,8 +2,8 @@ import { anyRecorded } from '../../autograd/grad-mode.js';
 import { ValueError } from '../../core/errors.js';
 import { add, broadcast, cast, concat, equal, full, iota, mul, neg, reduceSum, reshape, scale, select, sub } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { bindDecomposition } from '../../transforms/core.js';
-import { registerDecompositionComposite } from '../../transforms/decompositions.js';
+import { bindLinalg } from '../../transforms/core.js';
+import { registerLinalgComposite } from '../../transforms/linalg-calls.js';
 import { abs, log, mod, notEqual, sign } from '../elementwise.js';
 import { min, prod, sum } from '../reduce.js';
 import { tril, triu } from '../triangular.js';
@@ -355,9 +355,9 @@ function qrComposite(a: Tensor, complete: boolean): Tensor[] {
   return [householderQ(reflectors, m, complete ? m : Math.min(m, n), a), r];
 }
 
-registerDecompositionComposite('qr', (call, a) => {
+registerLinalgComposite('qr', (call, [a]) => {
   if (call.name !== 'qr') throw new Error(`flint internal error: the qr composite got ${call.name}`);
-  return qrComposite(a, call.complete);
+  return qrComposite(a as Tensor, call.complete);
 });
 
 /**
@@ -378,7 +378,7 @@ export function qrStacked(a: Tensor, mode: QrMode): { q: Tensor | null; r: Tenso
       forward: ([a]) => {
         const t = a as Tensor;
         // Q is computed in mode 'r' too: the backward pass needs it.
-        const [q, r] = bindDecomposition({ name: 'qr', complete: mode === 'complete' }, t) as [Tensor, Tensor];
+        const [q, r] = bindLinalg({ name: 'qr', complete: mode === 'complete' }, [t]) as [Tensor, Tensor];
         const qReduced = extra ? columnsOf(q, 0, k) : q;
         return { outputs: mode === 'r' ? [r] : [q, r], residuals: [t, qReduced, extra ? rowsOf(r, 0, k) : r] };
       },

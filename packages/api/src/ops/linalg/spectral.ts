@@ -1,7 +1,7 @@
 import { concat, full, pad, reduceSum, reshape } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { bindDecomposition } from '../../transforms/core.js';
-import { registerDecompositionComposite } from '../../transforms/decompositions.js';
+import { bindLinalg } from '../../transforms/core.js';
+import { registerLinalgComposite } from '../../transforms/linalg-calls.js';
 import { abs, add, div, equal, floor, greater, less, log, logicalAnd, mul, pow, sqrt, where } from '../elementwise.js';
 import { isfinite } from '../predicates.js';
 import { max } from '../reduce.js';
@@ -35,7 +35,7 @@ import { block, columnsOf, diagonalOf, identity, matmul3, matmulNT, matmulTN, ro
 // backends, outside jit: a read of one number per sweep), else a fixed number (jacobi.ts).
 //
 // A backend with its own kernels (Backend.composites eigh and svd: LAPACK's on mkl) computes them
-// instead, eagerly, under jit and under vmap (transforms/decompositions.ts); these composites run
+// instead, eagerly, under jit and under vmap (transforms/linalg-calls.ts); these composites run
 // on the other backends, where a kernel declines, and where a transform differentiates them.
 
 /** Machine epsilon of the compute dtypes. */
@@ -126,7 +126,7 @@ export interface SymmetricEigen {
  * the backend's kernel where it has one (LAPACK's syevd on mkl), else symmetricEigenComposite.
  */
 export function symmetricEigen(a: Tensor): SymmetricEigen {
-  const [values, vectors] = bindDecomposition({ name: 'eigh' }, a) as [Tensor, Tensor];
+  const [values, vectors] = bindLinalg({ name: 'eigh' }, [a]) as [Tensor, Tensor];
   return { values, vectors };
 }
 
@@ -165,7 +165,7 @@ export interface SingularValueDecomposition {
  * has one (LAPACK's gesdd on mkl), else singularValueComposite.
  */
 export function singularValueDecomposition(a: Tensor, vectors: boolean, complete: boolean): SingularValueDecomposition {
-  const outputs = bindDecomposition({ name: 'svd', vectors, complete }, a);
+  const outputs = bindLinalg({ name: 'svd', vectors, complete }, [a]);
   return vectors
     ? { u: outputs[0] as Tensor, s: outputs[1] as Tensor, v: outputs[2] as Tensor }
     : { u: null, s: outputs[0] as Tensor, v: null };
@@ -202,13 +202,13 @@ function singularValueComposite(a: Tensor, vectors: boolean, complete: boolean):
   return { u, s, v: orthonormalized(transposed(normalized)) };
 }
 
-registerDecompositionComposite('eigh', (_call, a) => {
-  const { values, vectors } = symmetricEigenComposite(a);
+registerLinalgComposite('eigh', (_call, [a]) => {
+  const { values, vectors } = symmetricEigenComposite(a as Tensor);
   return [values, vectors];
 });
 
-registerDecompositionComposite('svd', (call, a) => {
+registerLinalgComposite('svd', (call, [a]) => {
   if (call.name !== 'svd') throw new Error(`flint internal error: the svd composite got ${call.name}`);
-  const { u, s, v } = singularValueComposite(a, call.vectors, call.complete);
+  const { u, s, v } = singularValueComposite(a as Tensor, call.vectors, call.complete);
   return u === null || v === null ? [s] : [u, s, v];
 });

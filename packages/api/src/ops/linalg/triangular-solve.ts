@@ -1,5 +1,7 @@
 import { add, concat, pad, reshape, slice, sub, transpose } from '../../primitives/lax.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { bindLinalg } from '../../transforms/core.js';
+import { registerLinalgComposite } from '../../transforms/linalg-calls.js';
 import { div } from '../elementwise.js';
 import { block, identity, matmul3, rowsOf } from './matrices.js';
 
@@ -14,8 +16,25 @@ import { block, identity, matmul3, rowsOf } from './matrices.js';
 /** The size of the diagonal blocks, and below which triangles are solved row by row. */
 export const BLOCK = 16;
 
-/** X with L X = R, for L lower triangular (its diagonal taken as ones when `unit`). */
+/**
+ * X with L X = R, for L lower triangular (its diagonal taken as ones when `unit`): by the
+ * backend's kernel where it has one (BLAS trsm on mkl), else blocked substitution in primitives.
+ */
 export function solveLower(l: Tensor, r: Tensor, unit: boolean): Tensor {
+  return bindLinalg({ name: 'triangularSolve', upper: false, unit }, [l, r])[0] as Tensor;
+}
+
+/** X with U X = R, for U upper triangular (its diagonal taken as ones when `unit`); see solveLower. */
+export function solveUpper(u: Tensor, r: Tensor, unit: boolean): Tensor {
+  return bindLinalg({ name: 'triangularSolve', upper: true, unit }, [u, r])[0] as Tensor;
+}
+
+registerLinalgComposite('triangularSolve', (call, [t, r]) => {
+  if (call.name !== 'triangularSolve') throw new Error(`flint internal error: the triangular solve's composite got ${call.name}`);
+  return [(call.upper ? solveUpperComposite : solveLowerComposite)(t as Tensor, r as Tensor, call.unit)];
+});
+
+function solveLowerComposite(l: Tensor, r: Tensor, unit: boolean): Tensor {
   const n = l.shape[1] as number;
   if (n <= BLOCK) return forwardSubstitution(l, r, unit);
   const { t, rhs, count } = padded(l, r);
@@ -30,8 +49,7 @@ export function solveLower(l: Tensor, r: Tensor, unit: boolean): Tensor {
   return rowsOf(solved as Tensor, 0, n);
 }
 
-/** X with U X = R, for U upper triangular (its diagonal taken as ones when `unit`). */
-export function solveUpper(u: Tensor, r: Tensor, unit: boolean): Tensor {
+function solveUpperComposite(u: Tensor, r: Tensor, unit: boolean): Tensor {
   const n = u.shape[1] as number;
   if (n <= BLOCK) return backSubstitution(u, r, unit);
   const { t, rhs, count } = padded(u, r);

@@ -45,7 +45,7 @@ function onComposites<R>(fn: () => R): R {
 
 /** `fn`, with how many times each kernel ran during it. */
 function counted<R>(fn: () => R): { result: R; runs: Record<LinalgKernelName, number> } {
-  const names: LinalgKernelName[] = ['eigh', 'svd', 'qr', 'cholesky', 'luFactor'];
+  const names: LinalgKernelName[] = ['eigh', 'svd', 'qr', 'cholesky', 'luFactor', 'triangularSolve'];
   const before = names.map(linalgKernelRuns);
   const result = fn();
   const runs = Object.fromEntries(names.map((n, i) => [n, linalgKernelRuns(n) - (before[i] as number)])) as Record<
@@ -72,7 +72,7 @@ describe('the cpu backend decompositions', () => {
   beforeAll(() => manualSeed(11));
 
   for (const dtype of ['float64', 'float32'] as const) {
-    it(`${dtype}: eigh, svd, qr, cholesky and LU run as kernels and agree with the composites (batched, transposed views)`, () => {
+    it(`${dtype}: eigh, svd, qr, cholesky, LU and the triangular solves run as kernels and agree with the composites (batched, transposed views)`, () => {
       tidy(() => {
         const eps = tolerance(dtype);
         const x = pair([3, 7, 7], dtype);
@@ -131,8 +131,22 @@ describe('the cpu backend decompositions', () => {
             ),
           ).toBeLessThan(eps * 10);
         }
+        // The triangular solves: either triangle, unit or not, from the left and the right, B wider
+        // than A; the other triangle holds garbage that must not be read.
+        const rhs = pair([3, 7, 9], dtype);
+        for (const upper of [false, true])
+          for (const unitriangular of [false, true])
+            for (const left of [true, false]) {
+              const b = left ? rhs : { cpu: t(rhs.cpu), composites: t(rhs.composites) };
+              const solved = counted(() => linalg.solveTriangular(spd.cpu, b.cpu, { upper, unitriangular, left }));
+              expect(solved.runs.triangularSolve).toBe(1);
+              const expected = onComposites(() => linalg.solveTriangular(spd.composites, b.composites, { upper, unitriangular, left }));
+              expect(maxDifferenceMatchingNaN(solved.result, expected)).toBeLessThan(eps * 100);
+            }
         const solve = counted(() => [linalg.solve(x.cpu, spd.cpu), linalg.inv(x.cpu), linalg.det(x.cpu)]);
         expect(solve.runs.luFactor).toBe(3);
+        // solve and inv: L then U, each a triangular solve.
+        expect(solve.runs.triangularSolve).toBe(4);
         const expected = onComposites(() => [
           linalg.solve(x.composites, spd.composites),
           linalg.inv(x.composites),
@@ -368,7 +382,7 @@ describe('the cpu backend decompositions', () => {
     });
   });
 
-  it('the kernels decline what they do not take (other dtypes, ranks, empty or non-square stacks), and their results are counted memory', () => {
+  it('the kernels decline what they do not take (other dtypes, ranks, empty or non-square stacks, mismatched systems), and their results are counted memory', () => {
     const ints = wrap(new Int32Array(4), [1, 2, 2], 'int32');
     const rank2 = wrap(new Float64Array(4), [2, 2], 'float64');
     const empty = wrap(new Float64Array(0), [0, 2, 2], 'float64');
@@ -385,6 +399,26 @@ describe('the cpu backend decompositions', () => {
     expect(cpuLinalgKernels.qr(wrap(new Float64Array(129 * 128), [1, 129, 128], 'float64'), false)).toBeNull();
     expect(cpuLinalgKernels.qr(wrap(new Float64Array(128 * 128), [1, 128, 128], 'float64'), false)).not.toBeNull();
     expect(cpuLinalgKernels.cholesky(wide)).toBeNull();
+    // A triangular solve: a square T, R of T's batch and rows and dtype, and at most LARGEST_SUBSTITUTION.
+    const out = { shape: [1, 2, 3], dtype: 'float64' } as const;
+    const square = wrap(Float64Array.of(2, 0, 1, 1), [1, 2, 2], 'float64');
+    expect(cpuLinalgKernels.triangularSolve(wide, wide, false, false, out)).toBeNull();
+    expect(cpuLinalgKernels.triangularSolve(square, wrap(new Float64Array(9), [1, 3, 3], 'float64'), false, false, out)).toBeNull();
+    expect(cpuLinalgKernels.triangularSolve(square, wrap(new Float32Array(6), [1, 2, 3], 'float32'), false, false, out)).toBeNull();
+    expect(cpuLinalgKernels.triangularSolve(square, wrap(new Float64Array(12), [2, 2, 3], 'float64'), false, false, out)).toBeNull();
+    const big = wrap(new Float64Array(129 * 129), [1, 129, 129], 'float64');
+    expect(
+      cpuLinalgKernels.triangularSolve(big, wrap(new Float64Array(129 * 129), [1, 129, 129], 'float64'), false, false, out),
+    ).toBeNull();
+    const solved = cpuLinalgKernels.triangularSolve(
+      square,
+      wrap(Float64Array.of(2, 4, 6, 3, 5, 7), [1, 2, 3], 'float64'),
+      false,
+      false,
+      out,
+    );
+    // [[2, 0], [1, 1]] X = [[2, 4, 6], [3, 5, 7]]: X = [[1, 2, 3], [2, 3, 4]].
+    expect(Array.from(solved?.storage.data ?? [])).toEqual([1, 2, 3, 2, 3, 4]);
     // The backend counts the kernels' outputs in its memory and releases them with the tensors.
     const backend = new CpuBackend({ name: 'cpu-memory' });
     const before = backend.memory().buffers;

@@ -6,8 +6,8 @@ import type { FusionEquation, Program } from '../ir/program.js';
 import { verifyProgram } from '../ir/verify.js';
 import { jit } from './jit.js';
 
-// Matrix decompositions under jit (transforms/decompositions.ts): on a backend with the kernels
-// (the portable cpu backend has all five) each is one composite equation without a body, which
+// Linear-algebra calls under jit (transforms/linalg-calls.ts): on a backend with the kernels
+// (the portable cpu backend has all six) each is one composite equation without a body, which
 // the passes keep whole, merge when repeated, and verify.
 
 const decompositionsIn = (program: Program): string[] =>
@@ -15,7 +15,7 @@ const decompositionsIn = (program: Program): string[] =>
     .filter((e): e is FusionEquation => e.kind === 'fusion' && e.composite !== undefined)
     .map((e) => e.composite?.name ?? '');
 
-describe('decompositions under jit', () => {
+describe('linear-algebra calls under jit', () => {
   it('each is one equation, as traced and after the passes; a repeated one is computed once', () => {
     tidy(() => {
       const a = randn([5, 5], { dtype: 'float64' });
@@ -26,6 +26,10 @@ describe('decompositions under jit', () => {
       expect(decompositionsIn(lowered.traced).sort()).toEqual(['eigh', 'eigh', 'qr', 'svd']);
       expect(lowered.traced.equations.length).toBeLessThan(100);
       expect(decompositionsIn(lowered.optimized).sort()).toEqual(['eigh', 'qr', 'svd']);
+      // solve: the LU, then its two triangular solves.
+      const solved = jit((x: Tensor) => linalg.solve(x, x.T)).lower(symmetric);
+      expect(decompositionsIn(solved.optimized)).toEqual(['luFactor', 'triangularSolve', 'triangularSolve']);
+      expect(solved.toString()).toContain('composite triangularSolve(upper=false, unit=true)');
       for (const { name, after } of lowered.passes) verifyProgram(after, name);
       expect(lowered.toString()).toContain('composite svd(vectors=false, complete=false)');
       const expected = f(symmetric).item() as number;
@@ -42,10 +46,10 @@ describe('decompositions under jit', () => {
     });
   });
 
-  it('the verifier names a decomposition whose outputs do not match its call', () => {
+  it('the verifier names a linear-algebra call whose outputs do not match its call', () => {
     const b = new ProgramBuilder();
     const x = b.input({ shape: [2, 4, 3], dtype: 'float32' });
-    const [q, r] = b.decomposition({ name: 'qr', complete: false }, x) as [never, never];
+    const [q, r] = b.linalg({ name: 'qr', complete: false }, [x]) as [never, never];
     const good = b.build('qr', [q, r]);
     expect(() => verifyProgram(good)).not.toThrow();
     const equation = good.equations[0] as FusionEquation;
