@@ -4,8 +4,8 @@ import type { LinalgKind } from './suites.js';
 /**
  * The float64 input of a `linalg` case: `batch` n x n matrices built from the shared stream
  * `seed` (X, entries in [-1, 1)), row-major: X + X^T for eigh (exact), X itself for svd and qr,
- * X X^T / n + I for cholesky (well conditioned, positive-definite). peers/torch_bench.py's
- * `linalg_input` builds the same.
+ * X X^T / n + I for cholesky and solve's A (well conditioned, positive-definite; solve's B is X,
+ * linalgRightHandSide). peers/torch_bench.py's `linalg_input` builds the same.
  */
 export function linalgInput(kind: LinalgKind, seed: number, batch: number, n: number): Float64Array {
   const x = Float64Array.from(symmetricArray(seed, batch * n * n));
@@ -26,4 +26,9 @@ export function linalgInput(kind: LinalgKind, seed: number, batch: number, n: nu
     }
   }
   return out;
+}
+
+/** The right-hand sides B of a `linalg-solve` case: X itself, [batch, n, n] row-major (see linalgInput). */
+export function linalgRightHandSide(seed: number, batch: number, n: number): Float64Array {
+  return Float64Array.from(symmetricArray(seed, batch * n * n));
 }

@@ -23,8 +23,8 @@ export type CaseKind =
   | 'trainer-fit'
   | LinalgKind;
 
-/** The decompositions of the `linalg` suite, float64 (common/linalg-inputs.ts builds their inputs). */
-export type LinalgKind = 'linalg-eigh' | 'linalg-svd' | 'linalg-qr' | 'linalg-cholesky';
+/** The decompositions and the solve of the `linalg` suite, float64 (common/linalg-inputs.ts builds their inputs). */
+export type LinalgKind = 'linalg-eigh' | 'linalg-svd' | 'linalg-qr' | 'linalg-cholesky' | 'linalg-solve';
 
 export interface CaseSpec {
   /** Unique across suites, used in file names: `matmul-1024`. */
@@ -292,6 +292,7 @@ function linalgCases(quick: boolean): CaseSpec[] {
     single('linalg-svd', 'svd', 'svd (reduced U, S, Vh; S compared)', 810),
     single('linalg-qr', 'qr', 'qr (reduced Q and R; R compared)', 820),
     single('linalg-cholesky', 'cholesky', 'cholesky (L compared)', 830),
+    single('linalg-solve', 'solve', `solve A X = B (LU, then two triangular solves; ${n} right-hand sides)`, 850),
     {
       id: `linalg-eigh-batch`,
       suite: 'linalg',

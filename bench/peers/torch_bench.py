@@ -28,7 +28,7 @@ def p(spec, name):
 # ---------------------------------------------------------------- linalg inputs
 
 
-LINALG_KINDS = ("linalg-eigh", "linalg-svd", "linalg-qr", "linalg-cholesky")
+LINALG_KINDS = ("linalg-eigh", "linalg-svd", "linalg-qr", "linalg-cholesky", "linalg-solve")
 
 
 def linalg_input(spec):
@@ -37,15 +37,24 @@ def linalg_input(spec):
     x = symmetric(p(spec, "seed"), batch * n * n).astype(np.float64).reshape(batch, n, n)
     if kind == "linalg-eigh":
         a = x + np.swapaxes(x, 1, 2)
-    elif kind == "linalg-cholesky":
+    elif kind in ("linalg-cholesky", "linalg-solve"):
         a = x @ np.swapaxes(x, 1, 2) / n + np.eye(n)
     else:
         a = x
     return a[0] if batch == 1 else a
 
 
-def linalg_compared(lib, kind, a):
-    """The decomposition of the case, returning the output compared (suites.ts: values, S, R, L)."""
+def linalg_rhs(spec):
+    """The right-hand sides B of a linalg-solve case: X itself (common/linalg-inputs.ts's linalgRightHandSide)."""
+    batch, n = p(spec, "batch"), p(spec, "n")
+    x = symmetric(p(spec, "seed"), batch * n * n).astype(np.float64).reshape(batch, n, n)
+    return x[0] if batch == 1 else x
+
+
+def linalg_compared(lib, kind, a, b=None):
+    """The decomposition of the case, returning the output compared (suites.ts: values, S, R, L, X)."""
+    if kind == "linalg-solve":
+        return lib.linalg.solve(a, b)
     if kind == "linalg-eigh":
         return lib.linalg.eigh(a)[0]
     if kind == "linalg-svd":
@@ -105,12 +114,13 @@ def numpy_case(spec):
         raise Absent("NumPy has no jit")
     if kind in LINALG_KINDS:
         a = linalg_input(spec)
+        b = linalg_rhs(spec)
 
         def batch(count):
             for _ in range(count):
-                linalg_compared(np, kind, a)
+                linalg_compared(np, kind, a, b)
 
-        return {"check": lambda: linalg_compared(np, kind, a), "batch": batch}
+        return {"check": lambda: linalg_compared(np, kind, a, b), "batch": batch}
     raise Absent("NumPy has no autodiff or convolution" if kind != "trainer-fit" else "Flint-only figure")
 
 
@@ -186,12 +196,13 @@ def torch_case_factory(torch, dtype):
         if kind in LINALG_KINDS:
             # float64 for every system (the suite is float64): torch.linalg's LAPACK calls.
             a = torch.from_numpy(np.ascontiguousarray(linalg_input(spec)))
+            b = torch.from_numpy(np.ascontiguousarray(linalg_rhs(spec)))
 
             def batch(count):
                 for _ in range(count):
-                    linalg_compared(torch, kind, a)
+                    linalg_compared(torch, kind, a, b)
 
-            return {"check": lambda: out(linalg_compared(torch, kind, a)), "batch": batch, "note": "synchronous kernels"}
+            return {"check": lambda: out(linalg_compared(torch, kind, a, b)), "batch": batch, "note": "synchronous kernels"}
         if kind == "matmul":
             n = p(spec, "n")
             a = t(symmetric(seed + 1, n * n), (n, n))

@@ -11,7 +11,7 @@
 import { repeatedCase, trainingCheck } from '../common/cases.js';
 import { Absent, concatValues, readJob, reportInfo } from '../common/child.js';
 import { type PreparedCase, runCases } from '../common/driver.js';
-import { linalgInput } from '../common/linalg-inputs.js';
+import { linalgInput, linalgRightHandSide } from '../common/linalg-inputs.js';
 import { cnnModel, conv2dInputs, type Initial, materialize, mlpModel, transformerModel } from '../common/models.js';
 import { symmetricArray } from '../common/prng.js';
 import { INFO_MARKER } from '../common/protocol.js';
@@ -73,12 +73,13 @@ interface FlintApi {
   logSumExp?(x: T, axis?: number | readonly number[], keepdims?: boolean): T;
   zeros?(shape: readonly number[], options?: { backend?: string }): T;
   ones?(shape: readonly number[], options?: { backend?: string }): T;
-  /** The decompositions the `linalg` suite measures (torch.linalg's names). */
+  /** The decompositions and the solve the `linalg` suite measures (torch.linalg's names). */
   linalg?: {
     eigh?(a: T): { eigenvalues: T; eigenvectors: T };
     svd?(a: T, options?: { fullMatrices?: boolean }): { U: T; S: T; Vh: T };
     qr?(a: T): { Q: T; R: T };
     cholesky?(a: T): T;
+    solve?(a: T, b: T): T;
   };
   valueAndGrad?: Fn;
   grad?: Fn;
@@ -557,9 +558,17 @@ function linalgCase(spec: CaseSpec, kind: LinalgKind): PreparedCase {
         const cholesky = linalg?.cholesky ?? missing('cholesky');
         return () => cholesky(a);
       }
+      case 'linalg-solve': {
+        const solve = linalg?.solve ?? missing('solve');
+        const b = api.tensor(linalgRightHandSide(param(spec, 'seed'), batch, n), { shape, backend: backendName, dtype: 'float64' });
+        rightHandSide = b;
+        return () => solve(a, b);
+      }
     }
   };
-  return tensorCase(compared(), () => a.dispose());
+  let rightHandSide: T | null = null;
+  const run = compared();
+  return tensorCase(run, () => api.dispose([a, rightHandSide]));
 }
 
 async function implement(spec: CaseSpec): Promise<PreparedCase> {
@@ -699,6 +708,7 @@ async function implement(spec: CaseSpec): Promise<PreparedCase> {
     case 'linalg-svd':
     case 'linalg-qr':
     case 'linalg-cholesky':
+    case 'linalg-solve':
       return linalgCase(spec, spec.kind);
   }
 }

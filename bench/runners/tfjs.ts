@@ -308,6 +308,7 @@ function implement(spec: CaseSpec): PreparedCase {
     case 'linalg-svd':
     case 'linalg-qr':
     case 'linalg-cholesky':
+    case 'linalg-solve':
       throw new Absent('the linalg suite (float64 decompositions) is measured against PyTorch and NumPy');
   }
 }
