@@ -253,6 +253,15 @@ describe('the cpu backend decompositions', () => {
       const symmetric = stack.add(stack.mT);
       const vmapped = counted(() => vmap((a: Tensor) => linalg.eigh(a), { inAxes: 1, outAxes: 1 })(symmetric));
       expect(vmapped.runs.eigh).toBe(1);
+      // A shared triangle and batched right-hand sides (on their last axis): the triangle is repeated, one kernel run.
+      const triangle = spd.narrow(0, 0, 1).reshape([6, 6]);
+      const rhs = randn([6, 2, 4], { dtype: 'float64' });
+      const solved = counted(() => vmap((b: Tensor) => linalg.solveTriangular(triangle, b, { upper: true }), { inAxes: 2 })(rhs));
+      expect(solved.runs.triangularSolve).toBe(1);
+      const each = [0, 1, 2, 3].map((i) => linalg.solveTriangular(triangle, rhs.narrow(2, i, 1).reshape([6, 2]), { upper: true }));
+      each.forEach((x, i) => {
+        expect(maxDifferenceMatchingNaN(solved.result.narrow(0, i, 1).reshape([6, 2]), x)).toBeLessThan(1e-12);
+      });
       const reference = linalg.eigh(symmetric);
       expect(maxDifferenceMatchingNaN(vmapped.result.eigenvalues, reference.eigenvalues)).toBeLessThan(1e-12);
       expect(maxDifferenceMatchingNaN(vmapped.result.eigenvectors.abs(), reference.eigenvectors.abs())).toBeLessThan(1e-12);
