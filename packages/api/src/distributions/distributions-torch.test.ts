@@ -273,6 +273,68 @@ const comparisons: Comparison[] = [
     },
   },
   {
+    name: 'KL across families, to a Normal: from Laplace, Gumbel, Exponential, Gamma, Beta, Uniform, Pareto, ContinuousBernoulli',
+    torch: `(lambda q: tuple(${TD}.kl_divergence(p, q) for p in (${TD}.Laplace(a, b), ${TD}.Gumbel(a, b), ${TD}.Exponential(b), ${TD}.Gamma(a, b), ${TD}.Beta(a, b), ${TD}.Uniform(c, c + b), ${TD}.Pareto(b, a + 2), ${TD}.ContinuousBernoulli(a / 3))))(${TD}.Normal(c, b))`,
+    inputs: { a: v([0.5, 1.2, 2]), b: v([1.5, 0.7, 2.5]), c: v([-0.3, 0.4, 1.1]) },
+    gradients: ['a', 'b', 'c'],
+    flint: ({ a, b, c }) => {
+      const [x, y, z] = [a as Tensor, b as Tensor, c as Tensor];
+      const q = new D.Normal(z, y);
+      return [
+        new D.Laplace(x, y),
+        new D.Gumbel(x, y),
+        new D.Exponential(y),
+        new D.Gamma(x, y),
+        new D.Beta(x, y),
+        new D.Uniform(z, z.add(y)),
+        new D.Pareto(y, x.add(2)),
+        new D.ContinuousBernoulli({ probs: x.div(3) }),
+      ].map((p) => D.klDivergence(p, q));
+    },
+  },
+  {
+    name: 'KL across families, to Laplace and Gumbel: from Normal; Exponential, Gamma, Uniform to Gumbel',
+    torch: `(${TD}.kl_divergence(${TD}.Normal(a, b), ${TD}.Laplace(c, a)), ${TD}.kl_divergence(${TD}.Normal(a, b), ${TD}.Gumbel(c, a)), ${TD}.kl_divergence(${TD}.Exponential(b), ${TD}.Gumbel(c, a)), ${TD}.kl_divergence(${TD}.Gamma(a, b), ${TD}.Gumbel(c, a)), ${TD}.kl_divergence(${TD}.Uniform(c, c + b), ${TD}.Gumbel(c, a)))`,
+    inputs: { a: v([0.5, 1.2, 2]), b: v([1.5, 0.7, 2.5]), c: v([-0.3, 0.4, 1.1]) },
+    gradients: ['a', 'b', 'c'],
+    flint: ({ a, b, c }) => {
+      const [x, y, z] = [a as Tensor, b as Tensor, c as Tensor];
+      return [
+        D.klDivergence(new D.Normal(x, y), new D.Laplace(z, x)),
+        D.klDivergence(new D.Normal(x, y), new D.Gumbel(z, x)),
+        D.klDivergence(new D.Exponential(y), new D.Gumbel(z, x)),
+        D.klDivergence(new D.Gamma(x, y), new D.Gumbel(z, x)),
+        D.klDivergence(new D.Uniform(z, z.add(y)), new D.Gumbel(z, x)),
+      ];
+    },
+  },
+  {
+    name: 'KL across families, to Exponential, Gamma, Uniform, Beta, Pareto and Poisson where the supports allow',
+    torch: `(${TD}.kl_divergence(${TD}.Gamma(a, b), ${TD}.Exponential(c)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Exponential(c)), ${TD}.kl_divergence(${TD}.Pareto(b, a), ${TD}.Exponential(c)), ${TD}.kl_divergence(${TD}.ContinuousBernoulli(a / 3), ${TD}.Exponential(c)), ${TD}.kl_divergence(${TD}.Uniform(c, c + b), ${TD}.Exponential(a)), ${TD}.kl_divergence(${TD}.Exponential(b), ${TD}.Gamma(a, c)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Gamma(a, c)), ${TD}.kl_divergence(${TD}.Pareto(b, a), ${TD}.Gamma(a, c)), ${TD}.kl_divergence(${TD}.Uniform(c, c + b), ${TD}.Gamma(a, c)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Uniform(c - 1, c + 1)), ${TD}.kl_divergence(${TD}.ContinuousBernoulli(a / 3), ${TD}.Uniform(c - 1, c + 1)), ${TD}.kl_divergence(${TD}.Uniform(c / 4, c / 4 + 0.5), ${TD}.Beta(a, b)), ${TD}.kl_divergence(${TD}.Uniform(c + b, c + 2 * b), ${TD}.Pareto(c + b / 2, a)), ${TD}.kl_divergence(${TD}.Bernoulli(a / 3), ${TD}.Poisson(b)))`,
+    inputs: { a: v([0.5, 1.2, 2]), b: v([1.5, 0.7, 2.5]), c: v([0.3, 0.4, 1.1]) },
+    gradients: ['a', 'b', 'c'],
+    flint: ({ a, b, c }) => {
+      const [x, y, z] = [a as Tensor, b as Tensor, c as Tensor];
+      const unit = new D.Uniform(z.sub(1), z.add(1));
+      return [
+        D.klDivergence(new D.Gamma(x, y), new D.Exponential(z)),
+        D.klDivergence(new D.Beta(x, y), new D.Exponential(z)),
+        D.klDivergence(new D.Pareto(y, x), new D.Exponential(z)),
+        D.klDivergence(new D.ContinuousBernoulli({ probs: x.div(3) }), new D.Exponential(z)),
+        D.klDivergence(new D.Uniform(z, z.add(y)), new D.Exponential(x)),
+        D.klDivergence(new D.Exponential(y), new D.Gamma(x, z)),
+        D.klDivergence(new D.Beta(x, y), new D.Gamma(x, z)),
+        D.klDivergence(new D.Pareto(y, x), new D.Gamma(x, z)),
+        D.klDivergence(new D.Uniform(z, z.add(y)), new D.Gamma(x, z)),
+        D.klDivergence(new D.Beta(x, y), unit),
+        D.klDivergence(new D.ContinuousBernoulli({ probs: x.div(3) }), unit),
+        D.klDivergence(new D.Uniform(z.div(4), z.div(4).add(0.5)), new D.Beta(x, y)),
+        D.klDivergence(new D.Uniform(z.add(y), z.add(y.mul(2))), new D.Pareto(z.add(y.div(2)), x)),
+        D.klDivergence(new D.Bernoulli({ probs: x.div(3) }), new D.Poisson(y)),
+      ];
+    },
+  },
+  {
     name: 'KL Gamma-Gamma, Beta-Beta, Poisson-Poisson',
     torch: `(${TD}.kl_divergence(${TD}.Gamma(a, b), ${TD}.Gamma(b, a)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Beta(b, a)), ${TD}.kl_divergence(${TD}.Poisson(a), ${TD}.Poisson(b)))`,
     inputs: { a: v([0.5, 2, 1]), b: v([1.5, 0.3, 1]) },

@@ -243,8 +243,33 @@ describe('klDivergence', () => {
     expect(values(D.klDivergence(p, new D.Normal(0.5, 1))).every((x) => x > 0)).toBe(true);
   });
 
+  it('is infinite across families where p has mass outside q, over both batches (torch.distributions.kl)', () => {
+    const a = tensor([0.5, 1.2, 2], { dtype: 'float64' });
+    const b = tensor([1.5, 0.7, 2.5], { dtype: 'float64' });
+    const pairs: [D.Distribution, D.Distribution][] = [
+      [new D.Normal(a, b), new D.Uniform(a, a.add(b))],
+      [new D.Laplace(a, b), new D.Exponential(b)],
+      [new D.Gumbel(a, b), new D.Beta(a, b)],
+      [new D.Normal(0, 1), new D.Gamma(a, b)],
+      [new D.Exponential(b), new D.Pareto(a, b)],
+      [new D.Gamma(a, b), new D.Uniform(a, a.add(b))],
+      [new D.Pareto(b, a), new D.Beta(a, b)],
+      [new D.Beta(a, b), new D.Pareto(a, b)],
+      [new D.ContinuousBernoulli({ probs: 0.3 }), new D.Pareto(a, b)],
+      [new D.Uniform(a.sub(3), a), new D.Exponential(b)],
+      [new D.Beta(a, b), new D.Uniform(a, a.add(2))],
+      [new D.Poisson(b), new D.Bernoulli({ probs: 0.4 })],
+    ];
+    for (const [p, q] of pairs) expect(values(D.klDivergence(p, q))).toEqual([Infinity, Infinity, Infinity]);
+    // Where only some of p's batch leaves q's support, only those entries are infinite.
+    expect(values(D.klDivergence(new D.Uniform(tensor([-1, 0.5]), tensor([1, 2])), new D.Exponential(1)))).toEqual([
+      Infinity,
+      values(D.klDivergence(new D.Uniform(0.5, 2), new D.Exponential(1)))[0],
+    ]);
+  });
+
   it('takes user rules, the most specific registered pair winning, and names a missing one', () => {
-    expect(() => D.klDivergence(new D.Normal(0, 1), new D.Laplace(0, 1))).toThrow(/no closed form registered for Normal and Laplace/);
+    expect(() => D.klDivergence(new D.Normal(0, 1), new D.Cauchy(0, 1))).toThrow(/no closed form registered for Normal and Cauchy/);
     class Shifted extends D.Normal {}
     // Inherited: the Normal rule applies to a subclass.
     expect(values(D.klDivergence(new Shifted(0, 1), new D.Normal(0, 1)))).toEqual([0]);

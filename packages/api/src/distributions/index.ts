@@ -19,6 +19,9 @@ export { Beta, Chi2, Dirichlet, Gamma, StudentT } from './gamma-family.js';
 export { Independent } from './independent.js';
 export { Kumaraswamy, Pareto, Weibull } from './inverse-cdf.js';
 export { klDivergence, registerKl } from './kl.js';
+
+import './kl-cross-family.js';
+
 export { Cauchy, Gumbel, HalfNormal, Laplace, LogNormal, Normal } from './location-scale.js';
 export { LowRankMultivariateNormal } from './low-rank-multivariate-normal.js';
 export { MixtureSameFamily } from './mixture.js';
