@@ -335,6 +335,24 @@ const comparisons: Comparison[] = [
     },
   },
   {
+    name: 'KL Gumbel-Gumbel, HalfNormal-HalfNormal, Cauchy-Cauchy, Geometric-Geometric, OneHotCategorical, and to a ContinuousBernoulli from Beta and Uniform',
+    torch: `(${TD}.kl_divergence(${TD}.Gumbel(c, a), ${TD}.Gumbel(a, b)), ${TD}.kl_divergence(${TD}.HalfNormal(a), ${TD}.HalfNormal(b)), ${TD}.kl_divergence(${TD}.Cauchy(c, a), ${TD}.Cauchy(a, b)), ${TD}.kl_divergence(${TD}.Geometric(a / 3), ${TD}.Geometric(b / 3)), ${TD}.kl_divergence(${TD}.OneHotCategorical(logits=c), ${TD}.OneHotCategorical(logits=a)).expand(3), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.ContinuousBernoulli(b / 3)), ${TD}.kl_divergence(${TD}.Uniform(c / 4, c / 4 + 0.5), ${TD}.ContinuousBernoulli(b / 3)))`,
+    inputs: { a: v([0.5, 1.2, 2]), b: v([1.5, 0.7, 2.5]), c: v([0.3, 0.4, 1.1]) },
+    gradients: ['a', 'b', 'c'],
+    flint: ({ a, b, c }) => {
+      const [x, y, z] = [a as Tensor, b as Tensor, c as Tensor];
+      return [
+        D.klDivergence(new D.Gumbel(z, x), new D.Gumbel(x, y)),
+        D.klDivergence(new D.HalfNormal(x), new D.HalfNormal(y)),
+        D.klDivergence(new D.Cauchy(z, x), new D.Cauchy(x, y)),
+        D.klDivergence(new D.Geometric({ probs: x.div(3) }), new D.Geometric({ probs: y.div(3) })),
+        D.klDivergence(new D.OneHotCategorical({ logits: z }), new D.OneHotCategorical({ logits: x })).expand([3]),
+        D.klDivergence(new D.Beta(x, y), new D.ContinuousBernoulli({ probs: y.div(3) })),
+        D.klDivergence(new D.Uniform(z.div(4), z.div(4).add(0.5)), new D.ContinuousBernoulli({ probs: y.div(3) })),
+      ];
+    },
+  },
+  {
     name: 'KL Gamma-Gamma, Beta-Beta, Poisson-Poisson',
     torch: `(${TD}.kl_divergence(${TD}.Gamma(a, b), ${TD}.Gamma(b, a)), ${TD}.kl_divergence(${TD}.Beta(a, b), ${TD}.Beta(b, a)), ${TD}.kl_divergence(${TD}.Poisson(a), ${TD}.Poisson(b)))`,
     inputs: { a: v([0.5, 2, 1]), b: v([1.5, 0.3, 1]) },

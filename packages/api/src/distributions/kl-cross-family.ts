@@ -6,7 +6,7 @@ import { digamma, lgamma } from '../ops/gamma.js';
 import { xlogy } from '../ops/torch-elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ContinuousBernoulli } from './continuous-bernoulli.js';
-import { Bernoulli, Poisson } from './discrete.js';
+import { Bernoulli, Poisson, softplus } from './discrete.js';
 import type { Distribution } from './distribution.js';
 import { Exponential } from './exponential.js';
 import { Beta, Gamma } from './gamma-family.js';
@@ -59,6 +59,8 @@ function toGumbel(p: Distribution, q: Gumbel, expectedDecay: Tensor): Tensor {
   return add(add(add(log(q.scale), div(sub(p.mean, q.loc), q.scale)), tail), neg(p.entropy()));
 }
 
+// A Gumbel(m, s): E[exp(-X/β)] = exp(-m/β) Γ(1 + s/β).
+registerKl(Gumbel, Gumbel, (p, q) => toGumbel(p, q, exp(sub(lgamma(add(div(p.scale, q.scale), 1)), div(p.loc, q.scale)))));
 registerKl(Normal, Gumbel, (p, q) => toGumbel(p, q, exp(add(neg(div(p.loc, q.scale)), mul(square(div(p.scale, q.scale)), 0.5)))));
 registerKl(Exponential, Gumbel, (p, q) => toGumbel(p, q, div(p.rate, add(p.rate, div(1, q.scale)))));
 registerKl(Gamma, Gumbel, (p, q) => toGumbel(p, q, pow(div(p.rate, add(p.rate, div(1, q.scale))), p.concentration)));
@@ -108,6 +110,15 @@ const toUniform = (p: Distribution, q: Uniform, outside: Tensor): Tensor =>
 const unitIntervalToUniform = (p: Distribution, q: Uniform): Tensor => toUniform(p, q, logicalOr(greater(q.low, 0), less(q.high, 1)));
 registerKl(Beta, Uniform, unitIntervalToUniform);
 registerKl(ContinuousBernoulli, Uniform, unitIntervalToUniform);
+
+// ---- q ContinuousBernoulli(λ) on [0, 1]: E_p[log q] = E p · logit λ + log(1 - λ) + log C(λ) ----
+
+const toContinuousBernoulli = (p: Distribution, q: ContinuousBernoulli): Tensor =>
+  sub(neg(add(sub(mul(p.mean, q.logits), softplus(q.logits)), q.logNormalizer())), p.entropy());
+registerKl(Beta, ContinuousBernoulli, toContinuousBernoulli);
+registerKl(Uniform, ContinuousBernoulli, (p, q) =>
+  unlessOutside(logicalOr(less(p.low, 0), greater(p.high, 1)), toContinuousBernoulli(p, q)),
+);
 
 // ---- q Beta(α, β) and Pareto(m, α) from a Uniform(lo, hi) ----
 

@@ -14,13 +14,13 @@ import { tidy } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ContinuousBernoulli } from './continuous-bernoulli.js';
 import { Binomial } from './counts.js';
-import { Bernoulli, Categorical, Poisson, softplus } from './discrete.js';
+import { Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson, softplus } from './discrete.js';
 import type { Distribution } from './distribution.js';
 import { Exponential } from './exponential.js';
 import { Beta, Dirichlet, Gamma } from './gamma-family.js';
 import { Independent } from './independent.js';
 import { Pareto } from './inverse-cdf.js';
-import { Laplace, Normal } from './location-scale.js';
+import { Cauchy, HalfNormal, Laplace, Normal } from './location-scale.js';
 import { LowRankMultivariateNormal } from './low-rank-multivariate-normal.js';
 import { MultivariateNormal } from './multivariate-normal.js';
 import { Uniform } from './uniform.js';
@@ -93,20 +93,36 @@ registerKl(Normal, Normal, (p, q) => {
   return mul(sub(add(varianceRatio, meanTerm), add(log(varianceRatio), 1)), 0.5);
 });
 
+// Both centred at 0: the Normals' divergence without its mean term.
+registerKl(HalfNormal, HalfNormal, (p, q) => {
+  const varianceRatio = square(div(p.scale, q.scale));
+  return mul(sub(varianceRatio, add(log(varianceRatio), 1)), 0.5);
+});
+
+registerKl(Cauchy, Cauchy, (p, q) =>
+  sub(log(add(square(add(p.scale, q.scale)), square(sub(p.loc, q.loc)))), log(mul(mul(p.scale, q.scale), 4))),
+);
+
+// -H(p) - E_p[log q], with E_p[failures] = 1/p - 1: log q(k) = k log(1 - q) + log q.
+registerKl(Geometric, Geometric, (p, q) => sub(neg(p.entropy()), add(div(log1p(neg(q.probs)), p.probs), q.logits)));
+
 registerKl(Bernoulli, Bernoulli, (p, q) => {
   const ones = mul(p.probs, sub(softplus(neg(q.logits)), softplus(neg(p.logits))));
   const zeros = mul(sub(1, p.probs), sub(softplus(q.logits), softplus(p.logits)));
   return add(where(equal(p.probs, 0), 0, ones), where(equal(p.probs, 1), 0, zeros));
 });
 
-registerKl(Categorical, Categorical, (p, q) => {
-  if (p.numEvents !== q.numEvents) {
-    throw new ValueError(`klDivergence: Categoricals over ${p.numEvents} and ${q.numEvents} categories`);
-  }
+/** KL between two distributions over the same categories (the last axis of their probs and logits). */
+function categoriesKl(p: Categorical | OneHotCategorical, q: Categorical | OneHotCategorical, name: string): Tensor {
+  const pCount = p.probs.shape.at(-1);
+  const qCount = q.probs.shape.at(-1);
+  if (pCount !== qCount) throw new ValueError(`klDivergence: ${name}s over ${pCount} and ${qCount} categories`);
   const terms = mul(p.probs, sub(p.logits, q.logits));
   const impossible = where(equal(q.probs, 0), Number.POSITIVE_INFINITY, terms);
   return sum(where(equal(p.probs, 0), 0, impossible), -1);
-});
+}
+registerKl(Categorical, Categorical, (p, q) => categoriesKl(p, q, 'Categorical'));
+registerKl(OneHotCategorical, OneHotCategorical, (p, q) => categoriesKl(p, q, 'OneHotCategorical'));
 
 registerKl(Exponential, Exponential, (p, q) => {
   const ratio = div(q.rate, p.rate);
